@@ -1,0 +1,110 @@
+namespace EdgeQuant.Runtime.Format;
+
+/// <summary>Constants of the .eqm blob format. docs/format.md is the specification; keep them in step.</summary>
+public static class ModelFormat
+{
+    /// <summary>"EQMB" read as a little-endian uint32.</summary>
+    public const uint Magic = 0x424D5145;
+    public const ushort VersionMajor = 1;
+    public const ushort VersionMinor = 0;
+    public const int HeaderSizeInBytes = 32;
+    public const int SectionEntrySizeInBytes = 16;
+    public const int Alignment = 16;
+    /// <summary>The CRC covers every byte from this offset to the end of the blob.</summary>
+    public const int CrcStart = 16;
+    public const int MaxTensors = 4096;
+    public const int MaxOps = 4096;
+    public const int MaxSections = 64;
+    public const int MaxRank = 4;
+    public const int MaxOpInputs = 4;
+    public const int MaxOpOutputs = 2;
+
+    public static int AlignUp(int x) => (x + (Alignment - 1)) & ~(Alignment - 1);
+}
+
+/// <summary>Section kinds. Values are never reused.</summary>
+public enum SectionKind : uint
+{
+    Tensors = 1,
+    Quantization = 2,
+    Ops = 3,
+    OpParams = 4,
+    ConstantData = 5,
+    MemoryPlan = 6,
+    IO = 7,
+    Strings = 8,
+    Metadata = 9,
+}
+
+/// <summary>Element types. Values are never reused.</summary>
+public enum TensorType : byte
+{
+    Int8 = 1,
+    Int32 = 2,
+    Float32 = 3,
+}
+
+/// <summary>Where a tensor's bytes live.</summary>
+public enum TensorStorage : byte
+{
+    /// <summary>In the interpreter's arena, at the planned offset.</summary>
+    Arena = 0,
+    /// <summary>In the blob's constant data section (weights, biases).</summary>
+    Constant = 1,
+}
+
+/// <summary>Operator codes. Values are never reused; retired ones stay as comments.</summary>
+public enum OpType : ushort
+{
+    Conv2D = 1,
+    DepthwiseConv2D = 2,
+    FullyConnected = 3,
+    Add = 4,
+    Mul = 5,
+    MaxPool2D = 6,
+    AveragePool2D = 7,
+    Mean = 8,
+    Concatenation = 9,
+    Pad = 10,
+    Reshape = 11,
+    Softmax = 12,
+    Logistic = 13,
+    Tanh = 14,
+    Quantize = 15,
+    Dequantize = 16,
+    Transpose = 17,
+    Sub = 18,
+    /// <summary>Element-wise int8 to int8 through a 256-entry table (LeakyRelu and other unary functions).</summary>
+    Lookup = 19,
+}
+
+/// <summary>How the source model laid out an input or output; the runtime always uses NHWC.</summary>
+public enum SourceLayout : byte
+{
+    /// <summary>Same as the runtime tensor (NHWC, or a 2-D [N, C] tensor).</summary>
+    AsIs = 0,
+    /// <summary>The source model used NCHW; callers holding NCHW data transpose it to NHWC.</summary>
+    Nchw = 1,
+}
+
+/// <summary>Sizes of the fixed records, pinned by tests.</summary>
+public static class RecordSizes
+{
+    public const int Tensor = 32;
+    public const int Quantization = 16;
+    public const int Op = 48;
+    public const int Io = 16;
+    public const int Metadata = 16;
+    public const int MemoryPlan = 16;
+    public const int Conv2DParams = 64;
+    public const int FullyConnectedParams = 32;
+    public const int ElementwiseParams = 48;
+    public const int PoolParams = 48;
+    public const int MeanParams = 16;
+    public const int ConcatParams = 64;
+    public const int PadParams = 48;
+    public const int TransposeParams = 16;
+    public const int SoftmaxParams = 16;
+    public const int LookupParams = 16;
+    public const int QuantizeParams = 16;
+}

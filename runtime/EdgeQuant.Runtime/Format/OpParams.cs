@@ -1,0 +1,108 @@
+using System.Runtime.InteropServices;
+
+namespace EdgeQuant.Runtime.Format;
+
+// Parameter records as stored in the OpParams section: little-endian int32 fields in the
+// declared order. "Offset" fields that name constant data are byte offsets relative to the
+// start of the ConstantData section. Quantization offsets follow TFLite's convention:
+// inputOffset = -input zero point, outputOffset = +output zero point.
+
+/// <summary>Conv2D and DepthwiseConv2D. Filter layout: Conv2D [Cout, Kh, Kw, Cin]; depthwise [1, Kh, Kw, Cout].</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct Conv2DParams
+{
+    public int StrideH, StrideW, DilationH, DilationW;
+    public int PadTop, PadLeft, PadBottom, PadRight;
+    public int InputOffset, OutputOffset, ActivationMin, ActivationMax;
+    /// <summary>Constant-data offsets of int32[Cout] multipliers and int32[Cout] shifts.</summary>
+    public int MultipliersOffset, ShiftsOffset;
+    /// <summary>Depthwise only: output channels per input channel (1 for Conv2D).</summary>
+    public int DepthMultiplier;
+    /// <summary>Constant-data offset of int32[Cout] bias + inputOffset * sum(filter[oc]) used by fast kernels; -1 if absent.</summary>
+    public int FoldedBiasOffset;
+}
+
+/// <summary>FullyConnected. Filter [Cout, Cin], bias int32 [Cout], input [N, Cin].</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct FullyConnectedParams
+{
+    public int InputOffset, OutputOffset, ActivationMin, ActivationMax;
+    public int MultipliersOffset, ShiftsOffset;
+    /// <summary>Constant-data offset of int32[Cout] bias + inputOffset * sum(filter[oc]); -1 if absent.</summary>
+    public int FoldedBiasOffset;
+    public int Reserved;
+}
+
+/// <summary>Add, Sub and Mul (TFLite's int8 arithmetic with a common left shift for Add/Sub).</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct ElementwiseParams
+{
+    public int Input1Offset, Input2Offset, OutputOffset, LeftShift;
+    public int Input1Multiplier, Input1Shift, Input2Multiplier, Input2Shift;
+    public int OutputMultiplier, OutputShift, ActivationMin, ActivationMax;
+}
+
+/// <summary>MaxPool2D and AveragePool2D; input and output share scale and zero point.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct PoolParams
+{
+    public int StrideH, StrideW, FilterH, FilterW;
+    public int PadTop, PadLeft, PadBottom, PadRight;
+    public int ActivationMin, ActivationMax, Reserved0, Reserved1;
+}
+
+/// <summary>Mean over H and W of an NHWC tensor (global average pool).</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct MeanParams
+{
+    public int InputOffset, OutputOffset, Multiplier, Shift;
+}
+
+/// <summary>Concatenation of up to four inputs; each is rescaled to the output's quantization.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct ConcatParams
+{
+    public int Axis, InputCount, OutputOffset, Reserved;
+    public int In0Offset, In0Multiplier, In0Shift;
+    public int In1Offset, In1Multiplier, In1Shift;
+    public int In2Offset, In2Multiplier, In2Shift;
+    public int In3Offset, In3Multiplier, In3Shift;
+}
+
+/// <summary>Constant padding of a rank-4 tensor; the pad value is an int8 in the output's quantization.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct PadParams
+{
+    public int Before0, Before1, Before2, Before3;
+    public int After0, After1, After2, After3;
+    public int PadValue, Reserved0, Reserved1, Reserved2;
+}
+
+/// <summary>Permutation of a rank-4 tensor: output dim i is input dim Perm_i.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct TransposeParams
+{
+    public int Perm0, Perm1, Perm2, Perm3;
+}
+
+/// <summary>Softmax over the last axis via a table of exp(-beta * scale * d) in Q23 for d = max - x in [0, 255].</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct SoftmaxParams
+{
+    public int ExpTableOffset, OutputOffset, Reserved0, Reserved1;
+}
+
+/// <summary>Logistic, Tanh and Lookup: a 256-entry int8 table indexed by input + 128.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct LookupParams
+{
+    public int TableOffset, Reserved0, Reserved1, Reserved2;
+}
+
+/// <summary>Quantize (float32 to int8) and Dequantize (int8 to float32).</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct QuantizeParams
+{
+    public float Scale;
+    public int ZeroPoint, Reserved0, Reserved1;
+}

@@ -1,0 +1,351 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace EdgeQuant.Runtime.Format;
+
+/// <summary>
+/// Per-op validation at load: arity, element types, shapes consistent with the parameters,
+/// and every constant-data reference in bounds. After this, kernels trust their inputs.
+/// </summary>
+internal static class OpValidator
+{
+    public static void Validate(Model m, int index, string where)
+    {
+        var op = m.Ops[index];
+        where = $"{where} ({op.Type})";
+        switch (op.Type)
+        {
+            case OpType.Conv2D:
+            case OpType.DepthwiseConv2D:
+                ValidateConv(m, op, where);
+                break;
+            case OpType.FullyConnected:
+                ValidateFullyConnected(m, op, where);
+                break;
+            case OpType.Add:
+            case OpType.Sub:
+            case OpType.Mul:
+                ValidateElementwise(m, op, where);
+                break;
+            case OpType.MaxPool2D:
+            case OpType.AveragePool2D:
+                ValidatePool(m, op, where);
+                break;
+            case OpType.Mean:
+            {
+                Arity(op, 1, 1, where);
+                var i = Act(m, op.Input0, 4, where, "input");
+                var o = Act(m, op.Output0, 4, where, "output");
+                Params<MeanParams>(op, RecordSizes.MeanParams, where);
+                if (o.Shape != new Shape4(i.Shape.D0, 1, 1, i.Shape.D3)) throw Bad(where, $"output shape {o.Shape} must be [N, 1, 1, C] of input {i.Shape}");
+                var p = m.ReadParams<MeanParams>(op);
+                Offset(p.InputOffset, where); Offset(p.OutputOffset, where); Shift(p.Shift, where); Multiplier(p.Multiplier, where);
+                break;
+            }
+            case OpType.Concatenation:
+                ValidateConcat(m, op, where);
+                break;
+            case OpType.Pad:
+            {
+                Arity(op, 1, 1, where);
+                var i = Act(m, op.Input0, 4, where, "input");
+                var o = Act(m, op.Output0, 4, where, "output");
+                Params<PadParams>(op, RecordSizes.PadParams, where);
+                var p = m.ReadParams<PadParams>(op);
+                int[] before = [p.Before0, p.Before1, p.Before2, p.Before3];
+                int[] after = [p.After0, p.After1, p.After2, p.After3];
+                for (int d = 0; d < 4; d++)
+                {
+                    if (before[d] < 0 || after[d] < 0) throw Bad(where, $"negative padding on dimension {d}");
+                    if ((long)i.Shape[d] + before[d] + after[d] != o.Shape[d]) throw Bad(where, $"output dimension {d} is {o.Shape[d]}, expected {i.Shape[d]} + {before[d]} + {after[d]}");
+                }
+                if (p.PadValue < -128 || p.PadValue > 127) throw Bad(where, $"pad value {p.PadValue} is outside the int8 range");
+                break;
+            }
+            case OpType.Reshape:
+            {
+                Arity(op, 1, 1, where);
+                var i = m.Tensors[op.Input0];
+                var o = m.Tensors[op.Output0];
+                if (i.Type != o.Type || i.ByteLength != o.ByteLength) throw Bad(where, $"input and output differ in type or size ({i.ByteLength} vs {o.ByteLength} bytes)");
+                if (o.Storage != TensorStorage.Arena) throw Bad(where, "output is not in the arena");
+                break;
+            }
+            case OpType.Transpose:
+            {
+                Arity(op, 1, 1, where);
+                var i = Act(m, op.Input0, 4, where, "input");
+                var o = Act(m, op.Output0, 4, where, "output");
+                Params<TransposeParams>(op, RecordSizes.TransposeParams, where);
+                var p = m.ReadParams<TransposeParams>(op);
+                int[] perm = [p.Perm0, p.Perm1, p.Perm2, p.Perm3];
+                int seen = 0;
+                for (int d = 0; d < 4; d++)
+                {
+                    if (perm[d] < 0 || perm[d] > 3 || (seen & (1 << perm[d])) != 0) throw Bad(where, $"permutation [{string.Join(", ", perm)}] is not a permutation of 0..3");
+                    seen |= 1 << perm[d];
+                    if (o.Shape[d] != i.Shape[perm[d]]) throw Bad(where, $"output shape {o.Shape} is not the input {i.Shape} permuted");
+                }
+                break;
+            }
+            case OpType.Softmax:
+            {
+                Arity(op, 1, 1, where);
+                var i = ActAny(m, op.Input0, where, "input");
+                var o = ActAny(m, op.Output0, where, "output");
+                if (i.Shape != o.Shape) throw Bad(where, "input and output shapes differ");
+                Params<SoftmaxParams>(op, RecordSizes.SoftmaxParams, where);
+                var p = m.ReadParams<SoftmaxParams>(op);
+                Const(m, p.ExpTableOffset, 256 * 4, 4, where, "exp table");
+                Offset(p.OutputOffset, where);
+                var table = MemoryMarshal.Cast<byte, int>(m.ConstantData.Slice(p.ExpTableOffset, 1024));
+                for (int k = 0; k < 256; k++)
+                    if (table[k] < 0 || table[k] > (1 << 23)) throw Bad(where, $"exp table entry {k} is {table[k]}, outside [0, 2^23]");
+                if (table[0] < 1) throw Bad(where, "exp table entry 0 must be positive");
+                break;
+            }
+            case OpType.Logistic:
+            case OpType.Tanh:
+            case OpType.Lookup:
+            {
+                Arity(op, 1, 1, where);
+                var i = ActAny(m, op.Input0, where, "input");
+                var o = ActAny(m, op.Output0, where, "output");
+                if (i.Shape != o.Shape) throw Bad(where, "input and output shapes differ");
+                Params<LookupParams>(op, RecordSizes.LookupParams, where);
+                Const(m, m.ReadParams<LookupParams>(op).TableOffset, 256, 1, where, "lookup table");
+                break;
+            }
+            case OpType.Quantize:
+            case OpType.Dequantize:
+            {
+                Arity(op, 1, 1, where);
+                var i = m.Tensors[op.Input0];
+                var o = m.Tensors[op.Output0];
+                var (fin, fout) = op.Type == OpType.Quantize ? (TensorType.Float32, TensorType.Int8) : (TensorType.Int8, TensorType.Float32);
+                if (i.Type != fin || o.Type != fout) throw Bad(where, $"expects {fin} input and {fout} output, got {i.Type} and {o.Type}");
+                if (i.Storage != TensorStorage.Arena || o.Storage != TensorStorage.Arena) throw Bad(where, "input and output must be in the arena");
+                if (i.Shape != o.Shape) throw Bad(where, "input and output shapes differ");
+                Params<QuantizeParams>(op, RecordSizes.QuantizeParams, where);
+                var p = m.ReadParams<QuantizeParams>(op);
+                if (!(p.Scale > 0) || !float.IsFinite(p.Scale)) throw Bad(where, $"scale {p.Scale} must be positive and finite");
+                Offset(p.ZeroPoint, where);
+                break;
+            }
+            default:
+                throw Bad(where, $"unknown op type {(int)op.Type}");
+        }
+    }
+
+    private static void ValidateConv(Model m, OpInfo op, string where)
+    {
+        Arity(op, 3, 1, where);
+        var input = Act(m, op.Input0, 4, where, "input");
+        var filter = m.Tensors[op.Input1];
+        var bias = m.Tensors[op.Input2];
+        var output = Act(m, op.Output0, 4, where, "output");
+        if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 4) throw Bad(where, "filter must be a constant rank-4 int8 tensor");
+        Params<Conv2DParams>(op, RecordSizes.Conv2DParams, where);
+        var p = m.ReadParams<Conv2DParams>(op);
+        bool dw = op.Type == OpType.DepthwiseConv2D;
+        int cout = dw ? filter.Shape.D3 : filter.Shape.D0;
+        int cin = input.Shape.D3;
+        if (dw)
+        {
+            if (filter.Shape.D0 != 1) throw Bad(where, $"depthwise filter {filter.Shape} must be [1, Kh, Kw, Cout]");
+            if (p.DepthMultiplier < 1 || (long)cin * p.DepthMultiplier != cout) throw Bad(where, $"depthwise output channels {cout} != input channels {cin} x multiplier {p.DepthMultiplier}");
+        }
+        else if (filter.Shape.D3 != cin) throw Bad(where, $"filter {filter.Shape} input channels do not match input {input.Shape}");
+        Bias(m, bias, cout, where);
+        if (p.StrideH < 1 || p.StrideW < 1 || p.DilationH < 1 || p.DilationW < 1 || p.StrideH > 64 || p.StrideW > 64 || p.DilationH > 64 || p.DilationW > 64)
+            throw Bad(where, $"strides ({p.StrideH}, {p.StrideW}) and dilations ({p.DilationH}, {p.DilationW}) must be in [1, 64]");
+        Pads(p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
+        int kh = filter.Shape.D1, kw = filter.Shape.D2;
+        long oh = OutSize(input.Shape.D1, kh, p.StrideH, p.DilationH, p.PadTop, p.PadBottom);
+        long ow = OutSize(input.Shape.D2, kw, p.StrideW, p.DilationW, p.PadLeft, p.PadRight);
+        if (output.Shape != new Shape4(input.Shape.D0, (int)oh, (int)ow, cout))
+            throw Bad(where, $"output shape {output.Shape} does not match input {input.Shape}, filter {filter.Shape} and parameters (expected [{input.Shape.D0}, {oh}, {ow}, {cout}])");
+        Offset(p.InputOffset, where); Offset(p.OutputOffset, where); Activation(p.ActivationMin, p.ActivationMax, where);
+        PerChannel(m, p.MultipliersOffset, p.ShiftsOffset, cout, where);
+        if (p.FoldedBiasOffset != -1) Const(m, p.FoldedBiasOffset, 4L * cout, 4, where, "folded bias");
+    }
+
+    private static void ValidateFullyConnected(Model m, OpInfo op, string where)
+    {
+        Arity(op, 3, 1, where);
+        var input = ActAny(m, op.Input0, where, "input");
+        var filter = m.Tensors[op.Input1];
+        var output = ActAny(m, op.Output0, where, "output");
+        if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 2) throw Bad(where, "filter must be a constant [Cout, Cin] int8 tensor");
+        int cout = filter.Shape.D0, cin = filter.Shape.D1;
+        if (input.ElementCount % cin != 0) throw Bad(where, $"input of {input.ElementCount} elements is not a whole number of rows of {cin}");
+        int batch = input.ElementCount / cin;
+        if (output.ElementCount != (long)batch * cout || output.Shape[output.Rank - 1] != cout) throw Bad(where, $"output {output.Shape} is not [{batch}, {cout}]");
+        Bias(m, m.Tensors[op.Input2], cout, where);
+        Params<FullyConnectedParams>(op, RecordSizes.FullyConnectedParams, where);
+        var p = m.ReadParams<FullyConnectedParams>(op);
+        Offset(p.InputOffset, where); Offset(p.OutputOffset, where); Activation(p.ActivationMin, p.ActivationMax, where);
+        PerChannel(m, p.MultipliersOffset, p.ShiftsOffset, cout, where);
+        if (p.FoldedBiasOffset != -1) Const(m, p.FoldedBiasOffset, 4L * cout, 4, where, "folded bias");
+    }
+
+    private static void ValidateElementwise(Model m, OpInfo op, string where)
+    {
+        Arity(op, 2, 1, where);
+        var a = Act(m, op.Input0, 4, where, "input 1", allowConstant: true);
+        var b = Act(m, op.Input1, 4, where, "input 2", allowConstant: true);
+        var o = Act(m, op.Output0, 4, where, "output");
+        for (int d = 0; d < 4; d++)
+        {
+            if ((a.Shape[d] != o.Shape[d] && a.Shape[d] != 1) || (b.Shape[d] != o.Shape[d] && b.Shape[d] != 1))
+                throw Bad(where, $"inputs {a.Shape} and {b.Shape} do not broadcast to output {o.Shape}");
+        }
+        Params<ElementwiseParams>(op, RecordSizes.ElementwiseParams, where);
+        var p = m.ReadParams<ElementwiseParams>(op);
+        Offset(p.Input1Offset, where); Offset(p.Input2Offset, where); Offset(p.OutputOffset, where);
+        Activation(p.ActivationMin, p.ActivationMax, where);
+        if (p.LeftShift < 0 || p.LeftShift > 20) throw Bad(where, $"left shift {p.LeftShift} is outside [0, 20]");
+        Multiplier(p.OutputMultiplier, where); Shift(p.OutputShift, where);
+        if (op.Type != OpType.Mul)
+        {
+            Multiplier(p.Input1Multiplier, where); Shift(p.Input1Shift, where); Multiplier(p.Input2Multiplier, where); Shift(p.Input2Shift, where);
+            if (p.Input1Shift > 0 || p.Input2Shift > 0) throw Bad(where, "input multipliers must be below one (shift <= 0)");
+        }
+    }
+
+    private static void ValidatePool(Model m, OpInfo op, string where)
+    {
+        Arity(op, 1, 1, where);
+        var input = Act(m, op.Input0, 4, where, "input");
+        var output = Act(m, op.Output0, 4, where, "output");
+        Params<PoolParams>(op, RecordSizes.PoolParams, where);
+        var p = m.ReadParams<PoolParams>(op);
+        if (p.StrideH < 1 || p.StrideW < 1 || p.FilterH < 1 || p.FilterW < 1 || p.StrideH > 256 || p.StrideW > 256 || p.FilterH > 256 || p.FilterW > 256)
+            throw Bad(where, "strides and filter sizes must be in [1, 256]");
+        Pads(p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
+        if (p.PadTop >= p.FilterH || p.PadBottom >= p.FilterH || p.PadLeft >= p.FilterW || p.PadRight >= p.FilterW)
+            throw Bad(where, "padding must be smaller than the filter (a window would see only padding)");
+        long oh = OutSize(input.Shape.D1, p.FilterH, p.StrideH, 1, p.PadTop, p.PadBottom);
+        long ow = OutSize(input.Shape.D2, p.FilterW, p.StrideW, 1, p.PadLeft, p.PadRight);
+        if (output.Shape != new Shape4(input.Shape.D0, (int)oh, (int)ow, input.Shape.D3))
+            throw Bad(where, $"output shape {output.Shape} does not match input {input.Shape} and parameters (expected [{input.Shape.D0}, {oh}, {ow}, {input.Shape.D3}])");
+        var qi = m.QuantOf(op.Input0); var qo = m.QuantOf(op.Output0);
+        if (qi.ZeroPoint != qo.ZeroPoint || m.GetScale(m.Tensors[op.Input0].QuantIndex) != m.GetScale(m.Tensors[op.Output0].QuantIndex))
+            throw Bad(where, "pooling input and output must share scale and zero point");
+        Activation(p.ActivationMin, p.ActivationMax, where);
+    }
+
+    private static void ValidateConcat(Model m, OpInfo op, string where)
+    {
+        if (op.InputCount < 1 || op.OutputCount != 1) throw Bad(where, $"expects 1 to 4 inputs and 1 output, has {op.InputCount} and {op.OutputCount}");
+        var o = Act(m, op.Output0, 4, where, "output");
+        Params<ConcatParams>(op, RecordSizes.ConcatParams, where);
+        var p = m.ReadParams<ConcatParams>(op);
+        if (p.Axis < 0 || p.Axis > 3) throw Bad(where, $"axis {p.Axis} is outside [0, 3]");
+        if (p.InputCount != op.InputCount) throw Bad(where, $"parameters name {p.InputCount} inputs, the op has {op.InputCount}");
+        long sum = 0;
+        for (int k = 0; k < op.InputCount; k++)
+        {
+            var t = Act(m, op.Input(k), 4, where, $"input {k}", allowConstant: true);
+            for (int d = 0; d < 4; d++)
+                if (d != p.Axis && t.Shape[d] != o.Shape[d]) throw Bad(where, $"input {k} shape {t.Shape} differs from output {o.Shape} off the axis");
+            sum += t.Shape[p.Axis];
+        }
+        if (sum != o.Shape[p.Axis]) throw Bad(where, $"inputs add up to {sum} along axis {p.Axis}, output has {o.Shape[p.Axis]}");
+        Offset(p.OutputOffset, where);
+        ReadOnlySpan<int> per = [p.In0Offset, p.In0Multiplier, p.In0Shift, p.In1Offset, p.In1Multiplier, p.In1Shift, p.In2Offset, p.In2Multiplier, p.In2Shift, p.In3Offset, p.In3Multiplier, p.In3Shift];
+        for (int k = 0; k < op.InputCount; k++)
+        {
+            Offset(per[3 * k], where); Multiplier(per[3 * k + 1], where); Shift(per[3 * k + 2], where);
+        }
+    }
+
+    private static long OutSize(int inSize, int k, int stride, int dilation, int padA, int padB)
+    {
+        long eff = (long)(k - 1) * dilation + 1;
+        long span = (long)inSize + padA + padB - eff;
+        return span < 0 ? 0 : span / stride + 1;
+    }
+
+    private static void Arity(OpInfo op, int nIn, int nOut, string where)
+    {
+        if (op.InputCount != nIn || op.OutputCount != nOut)
+            throw Bad(where, $"expects {nIn} inputs and {nOut} outputs, has {op.InputCount} and {op.OutputCount}");
+    }
+
+    private static TensorInfo Act(Model m, int t, int rank, string where, string what, bool allowConstant = false)
+    {
+        var ti = m.Tensors[t];
+        if (ti.Type != TensorType.Int8) throw Bad(where, $"{what} (tensor {t}) must be int8, is {ti.Type}");
+        if (!allowConstant && ti.Storage != TensorStorage.Arena) throw Bad(where, $"{what} (tensor {t}) must be in the arena");
+        if (ti.Rank != rank) throw Bad(where, $"{what} (tensor {t}) must have rank {rank}, has {ti.Rank}");
+        if (m.Quantization[ti.QuantIndex].ChannelCount != 1) throw Bad(where, $"{what} (tensor {t}) must be quantized per tensor");
+        return ti;
+    }
+
+    private static TensorInfo ActAny(Model m, int t, string where, string what)
+    {
+        var ti = m.Tensors[t];
+        if (ti.Type != TensorType.Int8 || ti.Storage != TensorStorage.Arena) throw Bad(where, $"{what} (tensor {t}) must be an int8 arena tensor");
+        if (m.Quantization[ti.QuantIndex].ChannelCount != 1) throw Bad(where, $"{what} (tensor {t}) must be quantized per tensor");
+        return ti;
+    }
+
+    private static void Bias(Model m, TensorInfo bias, int cout, string where)
+    {
+        if (bias.Type != TensorType.Int32 || bias.Storage != TensorStorage.Constant || bias.ElementCount != cout)
+            throw Bad(where, $"bias must be a constant int32 tensor of {cout} elements");
+    }
+
+    private static void Params<T>(OpInfo op, int size, string where) where T : unmanaged
+    {
+        if (op.ParamsBytes != size || System.Runtime.CompilerServices.Unsafe.SizeOf<T>() != size)
+            throw Bad(where, $"parameters are {op.ParamsBytes} bytes, expected {size}");
+    }
+
+    private static void Const(Model m, int offset, long bytes, int align, string where, string what)
+    {
+        if (offset < 0 || offset % align != 0 || offset + bytes > m.ConstantData.Length)
+            throw Bad(where, $"{what} at constant offset {offset} ({bytes} bytes) is misaligned or outside the {m.ConstantData.Length}-byte constant data");
+    }
+
+    private static void PerChannel(Model m, int multOffset, int shiftOffset, int count, string where)
+    {
+        Const(m, multOffset, 4L * count, 4, where, "multipliers");
+        Const(m, shiftOffset, 4L * count, 4, where, "shifts");
+        var c = m.ConstantData;
+        for (int k = 0; k < count; k++)
+        {
+            Multiplier(BinaryPrimitives.ReadInt32LittleEndian(c.Slice(multOffset + 4 * k)), where);
+            Shift(BinaryPrimitives.ReadInt32LittleEndian(c.Slice(shiftOffset + 4 * k)), where);
+        }
+    }
+
+    private static void Pads(int t, int l, int b, int r, string where)
+    {
+        if (t < 0 || l < 0 || b < 0 || r < 0 || t > 1024 || l > 1024 || b > 1024 || r > 1024)
+            throw Bad(where, $"padding ({t}, {l}, {b}, {r}) must be in [0, 1024]");
+    }
+
+    private static void Offset(int v, string where)
+    {
+        if (v < -255 || v > 255) throw Bad(where, $"zero-point offset {v} is outside [-255, 255]");
+    }
+
+    private static void Activation(int min, int max, string where)
+    {
+        if (min < -128 || max > 127 || min > max) throw Bad(where, $"activation range [{min}, {max}] is not inside [-128, 127]");
+    }
+
+    private static void Multiplier(int v, string where)
+    {
+        if (v < 0) throw Bad(where, $"multiplier {v} is negative");
+    }
+
+    private static void Shift(int v, string where)
+    {
+        if (v < -31 || v > 30) throw Bad(where, $"shift {v} is outside [-31, 30]");
+    }
+
+    private static InvalidModelException Bad(string where, string what) => Model.Bad($"{where}: {what}");
+}

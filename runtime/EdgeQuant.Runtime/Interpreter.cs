@@ -1,0 +1,267 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels;
+
+namespace EdgeQuant.Runtime;
+
+/// <summary>Interpreter settings.</summary>
+public sealed class InterpreterOptions
+{
+    /// <summary>Run the scalar reference kernels only (the definition of the arithmetic); for checks and speed comparisons.</summary>
+    public bool ReferenceKernelsOnly { get; init; }
+}
+
+/// <summary>
+/// Runs a <see cref="Model"/>. The arena (activations and kernel scratch) is allocated once at
+/// construction, or supplied by the caller; <see cref="Invoke"/> allocates nothing. Inputs and
+/// outputs are int8 NHWC views into the arena. One interpreter is not thread-safe; several
+/// interpreters may share one model.
+/// </summary>
+public sealed class Interpreter
+{
+    private readonly Model _model;
+    private readonly Memory<byte> _arena;
+    private readonly bool _reference;
+    private readonly TensorInfo[] _tensors;
+    private readonly OpInfo[] _ops;
+
+    public Model Model => _model;
+
+    /// <summary>Creates an interpreter with its own arena of <see cref="Model.ArenaBytes"/> bytes.</summary>
+    public Interpreter(Model model, InterpreterOptions? options = null)
+        : this(model, new byte[System.Math.Max(model.ArenaBytes, 16)], options) { }
+
+    /// <summary>Creates an interpreter over a caller-provided arena of at least <see cref="Model.ArenaBytes"/> bytes.</summary>
+    public Interpreter(Model model, Memory<byte> arena, InterpreterOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (arena.Length < model.ArenaBytes)
+            throw new ArgumentException($"the arena has {arena.Length} bytes; the model needs {model.ArenaBytes}", nameof(arena));
+        _model = model;
+        _arena = arena;
+        _reference = options?.ReferenceKernelsOnly ?? false;
+        _tensors = new TensorInfo[model.Tensors.Count];
+        for (int i = 0; i < _tensors.Length; i++) _tensors[i] = model.Tensors[i];
+        _ops = new OpInfo[model.Ops.Count];
+        for (int i = 0; i < _ops.Length; i++) _ops[i] = model.Ops[i];
+    }
+
+    /// <summary>The int8 NHWC buffer of input <paramref name="index"/>; write it, then <see cref="Invoke"/>.</summary>
+    public Span<sbyte> GetInput(int index = 0) => ArenaS8(_model.Inputs[index].TensorIndex);
+
+    /// <summary>The int8 buffer of output <paramref name="index"/>, valid until the next <see cref="Invoke"/>.</summary>
+    public ReadOnlySpan<sbyte> GetOutput(int index = 0) => ArenaS8(_model.Outputs[index].TensorIndex);
+
+    /// <summary>Scale and zero point of input <paramref name="index"/>.</summary>
+    public (float Scale, int ZeroPoint) GetInputQuantization(int index = 0) => QuantOf(_model.Inputs[index].TensorIndex);
+
+    /// <summary>Scale and zero point of output <paramref name="index"/>.</summary>
+    public (float Scale, int ZeroPoint) GetOutputQuantization(int index = 0) => QuantOf(_model.Outputs[index].TensorIndex);
+
+    /// <summary>Quantizes float values (NHWC order, one per input element) into input <paramref name="index"/>.</summary>
+    public void SetInput(ReadOnlySpan<float> values, int index = 0)
+    {
+        var dst = GetInput(index);
+        if (values.Length != dst.Length)
+            throw new ArgumentException($"input '{_model.Inputs[index].Name}' takes {dst.Length} values, got {values.Length}", nameof(values));
+        var (scale, zp) = GetInputQuantization(index);
+        Quantize.EvalF32ToS8(values, dst, scale, zp);
+    }
+
+    /// <summary>Dequantizes output <paramref name="index"/> into <paramref name="destination"/>.</summary>
+    public void GetOutput(Span<float> destination, int index = 0)
+    {
+        var src = GetOutput(index);
+        if (destination.Length != src.Length)
+            throw new ArgumentException($"output '{_model.Outputs[index].Name}' has {src.Length} values, the destination {destination.Length}", nameof(destination));
+        var (scale, zp) = GetOutputQuantization(index);
+        Quantize.EvalS8ToF32(src, destination, scale, zp);
+    }
+
+    /// <summary>Runs every op in order. Allocates nothing.</summary>
+    public void Invoke()
+    {
+        for (int i = 0; i < _ops.Length; i++)
+            Run(in _ops[i]);
+    }
+
+    /// <summary>Runs op <paramref name="index"/> only (for per-layer inspection).</summary>
+    public void InvokeOp(int index) => Run(in _ops[index]);
+
+    /// <summary>The int8 bytes of an arena tensor, for inspection after <see cref="Invoke"/>.</summary>
+    public ReadOnlySpan<sbyte> GetTensorS8(int tensorIndex) => S8(tensorIndex);
+
+    private (float, int) QuantOf(int tensor)
+    {
+        int qi = _tensors[tensor].QuantIndex;
+        return (_model.GetScale(qi), _model.Quantization[qi].ZeroPoint);
+    }
+
+    private void Run(in OpInfo op)
+    {
+        switch (op.Type)
+        {
+            case OpType.Conv2D:
+            case OpType.DepthwiseConv2D:
+            {
+                var p = _model.ReadParams<Conv2DParams>(op);
+                ref readonly var inT = ref _tensors[op.Input0];
+                ref readonly var fT = ref _tensors[op.Input1];
+                ref readonly var oT = ref _tensors[op.Output0];
+                int cout = oT.Shape.D3;
+                var mult = ConstI32(p.MultipliersOffset, cout);
+                var shift = ConstI32(p.ShiftsOffset, cout);
+                if (op.Type == OpType.Conv2D)
+                {
+                    if (_reference) Conv2D.EvalS8Reference(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, ArenaS8(op.Output0), oT.Shape);
+                    else Conv2D.EvalS8(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, ArenaS8(op.Output0), oT.Shape);
+                }
+                else
+                {
+                    if (_reference) DepthwiseConv2D.EvalS8Reference(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, ArenaS8(op.Output0), oT.Shape);
+                    else DepthwiseConv2D.EvalS8(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, ArenaS8(op.Output0), oT.Shape);
+                }
+                break;
+            }
+            case OpType.FullyConnected:
+            {
+                var p = _model.ReadParams<FullyConnectedParams>(op);
+                ref readonly var fT = ref _tensors[op.Input1];
+                int cout = fT.Shape.D0, cin = fT.Shape.D1;
+                int batches = _tensors[op.Input0].ElementCount / cin;
+                var mult = ConstI32(p.MultipliersOffset, cout);
+                var shift = ConstI32(p.ShiftsOffset, cout);
+                if (_reference) FullyConnected.EvalS8Reference(p, S8(op.Input0), batches, cin, S8(op.Input1), cout, I32(op.Input2), mult, shift, ArenaS8(op.Output0));
+                else FullyConnected.EvalS8(p, S8(op.Input0), batches, cin, S8(op.Input1), cout, I32(op.Input2), mult, shift, ArenaS8(op.Output0));
+                break;
+            }
+            case OpType.Add:
+            case OpType.Sub:
+            {
+                var p = _model.ReadParams<ElementwiseParams>(op);
+                bool sub = op.Type == OpType.Sub;
+                if (_reference) Elementwise.AddS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);
+                else Elementwise.AddS8(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);
+                break;
+            }
+            case OpType.Mul:
+            {
+                var p = _model.ReadParams<ElementwiseParams>(op);
+                if (_reference) Elementwise.MulS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
+                else Elementwise.MulS8(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
+                break;
+            }
+            case OpType.MaxPool2D:
+            {
+                var p = _model.ReadParams<PoolParams>(op);
+                if (_reference) Pooling.MaxS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
+                else Pooling.MaxS8(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
+                break;
+            }
+            case OpType.AveragePool2D:
+            {
+                var p = _model.ReadParams<PoolParams>(op);
+                if (_reference) Pooling.AverageS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
+                else Pooling.AverageS8(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
+                break;
+            }
+            case OpType.Mean:
+            {
+                var p = _model.ReadParams<MeanParams>(op);
+                if (_reference) Mean.EvalS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0));
+                else Mean.EvalS8(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0));
+                break;
+            }
+            case OpType.Concatenation:
+            {
+                var p = _model.ReadParams<ConcatParams>(op);
+                var outShape = _tensors[op.Output0].Shape;
+                var output = ArenaS8(op.Output0);
+                int axisOffset = 0;
+                for (int k = 0; k < op.InputCount; k++)
+                {
+                    var (off, m, s) = k switch
+                    {
+                        0 => (p.In0Offset, p.In0Multiplier, p.In0Shift),
+                        1 => (p.In1Offset, p.In1Multiplier, p.In1Shift),
+                        2 => (p.In2Offset, p.In2Multiplier, p.In2Shift),
+                        _ => (p.In3Offset, p.In3Multiplier, p.In3Shift),
+                    };
+                    int t = op.Input(k);
+                    Concatenation.EvalInputS8(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);
+                    axisOffset += _tensors[t].Shape[p.Axis];
+                }
+                break;
+            }
+            case OpType.Pad:
+                Kernels.Pad.EvalS8(_model.ReadParams<PadParams>(op), S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
+                break;
+            case OpType.Transpose:
+                Kernels.Transpose.EvalS8(_model.ReadParams<TransposeParams>(op), S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
+                break;
+            case OpType.Reshape:
+            {
+                ref readonly var i = ref _tensors[op.Input0];
+                ref readonly var o = ref _tensors[op.Output0];
+                if (i.Storage != TensorStorage.Arena || i.Offset != o.Offset)
+                    Bytes(op.Input0).CopyTo(_arena.Span.Slice(o.Offset, o.ByteLength));
+                break;
+            }
+            case OpType.Softmax:
+            {
+                var p = _model.ReadParams<SoftmaxParams>(op);
+                ref readonly var t = ref _tensors[op.Input0];
+                int depth = t.Shape[t.Rank - 1];
+                Kernels.Softmax.EvalS8(S8(op.Input0), ArenaS8(op.Output0), t.ElementCount / depth, depth, ConstI32(p.ExpTableOffset, 256));
+                break;
+            }
+            case OpType.Logistic:
+            case OpType.Tanh:
+            case OpType.Lookup:
+            {
+                var p = _model.ReadParams<LookupParams>(op);
+                Kernels.Lookup.EvalS8(S8(op.Input0), ArenaS8(op.Output0), MemoryMarshal.Cast<byte, sbyte>(_model.ConstantData.Slice(p.TableOffset, 256)));
+                break;
+            }
+            case OpType.Quantize:
+            {
+                var p = _model.ReadParams<QuantizeParams>(op);
+                Kernels.Quantize.EvalF32ToS8(MemoryMarshal.Cast<byte, float>(Bytes(op.Input0)), ArenaS8(op.Output0), p.Scale, p.ZeroPoint);
+                break;
+            }
+            case OpType.Dequantize:
+            {
+                var p = _model.ReadParams<QuantizeParams>(op);
+                ref readonly var o = ref _tensors[op.Output0];
+                Kernels.Quantize.EvalS8ToF32(S8(op.Input0), MemoryMarshal.Cast<byte, float>(_arena.Span.Slice(o.Offset, o.ByteLength)), p.Scale, p.ZeroPoint);
+                break;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ReadOnlySpan<byte> Bytes(int tensor)
+    {
+        ref readonly var t = ref _tensors[tensor];
+        return t.Storage == TensorStorage.Arena
+            ? _arena.Span.Slice(t.Offset, t.ByteLength)
+            : _model.ConstantData.Slice(t.Offset, t.ByteLength);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ReadOnlySpan<sbyte> S8(int tensor) => MemoryMarshal.Cast<byte, sbyte>(Bytes(tensor));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ReadOnlySpan<int> I32(int tensor) => MemoryMarshal.Cast<byte, int>(Bytes(tensor));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Span<sbyte> ArenaS8(int tensor)
+    {
+        ref readonly var t = ref _tensors[tensor];
+        return MemoryMarshal.Cast<byte, sbyte>(_arena.Span.Slice(t.Offset, t.ByteLength));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ReadOnlySpan<int> ConstI32(int offset, int count) => MemoryMarshal.Cast<byte, int>(_model.ConstantData.Slice(offset, count * 4));
+}

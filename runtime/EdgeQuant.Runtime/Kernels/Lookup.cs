@@ -1,0 +1,16 @@
+namespace EdgeQuant.Runtime.Kernels;
+
+/// <summary>
+/// Element-wise int8 to int8 through a 256-entry table indexed by x + 128. Logistic (output
+/// scale 1/256, zero point -128), Tanh (1/128, 0) and other unary functions use it; the
+/// converter fills the table by quantizing f(dequantize(x)) for every int8 x.
+/// </summary>
+public static class Lookup
+{
+    public static void EvalS8(ReadOnlySpan<sbyte> input, Span<sbyte> output, ReadOnlySpan<sbyte> table)
+    {
+        ReadOnlySpan<sbyte> t = table.Slice(0, 256);
+        for (int i = 0; i < input.Length; i++)
+            output[i] = t[input[i] + 128];
+    }
+}
