@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EdgeQuant.Converter;
+using EdgeQuant.Converter.Calibration;
+using EdgeQuant.Converter.IO;
+using EdgeQuant.Converter.Evaluation;
+using EdgeQuant.Runtime;
+using EdgeQuant.Runtime.Format;
+
+namespace EdgeQuant.Cli;
+
+/// <summary>The commands of the CLI. Each validates its arguments and throws UsageException / ConversionException on user errors.</summary>
+public static class Commands
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static void Convert(CommandContext c)
+    {
+        var a = c.Args;
+        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--json");
+        string model = a.Positional(0, "MODEL.onnx");
+        string calib = a.Require("--calib", "X.npy (calibration data)");
+        string output = a.Get("-o", "--output") ?? Path.ChangeExtension(model, ".eqm");
+        var method = ParseMethod(a.Get("--method") ?? "minmax");
+        var labels = a.Get("--labels") is { } lp ? File.ReadAllLines(lp).Where(l => l.Length > 0).ToArray() : null;
+
+        var sw = Stopwatch.StartNew();
+        var loaded = ModelConverter.Load(model);
+        var data = ReadSamples(calib);
+        var result = ModelConverter.Convert(loaded, data, new ConvertOptions
+        {
+            Method = method,
+            PerChannel = !a.Has("--per-tensor"),
+            Labels = labels,
+            Progress = c.Progress("calibrating"),
+        });
+        File.WriteAllBytes(output, result.Blob);
+        sw.Stop();
+        if (a.Get("--report") is { } reportPath) File.WriteAllText(reportPath, result.Report.ToJson());
+        if (c.Json)
+        {
+            var j = JsonNode.Parse(result.Report.ToJson())!.AsObject();
+            j["output"] = output;
+            j["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 2);
+            c.Out.WriteLine(j.ToJsonString(Indented));
+        }
+        else
+        {
+            c.Out.Write(result.Report.ToTable());
+            c.Out.WriteLine($"wrote {output} ({result.Blob.Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s, calibrated on {data.Count} samples with {method.ToString().ToLowerInvariant()}");
+        }
+    }
+
+    public static void Eval(CommandContext c)
+    {
+        var a = c.Args;
+        a.AllowOnly("--data", "--labels", "--reference", "--json");
+        string model = a.Positional(0, "MODEL.onnx or MODEL.eqm");
+        var data = ReadSamples(a.Require("--data", "X.npy"));
+        var labels = ReadLabels(a.Require("--labels", "Y.npy"), data.Count);
+        var runner = ModelRunner.Open(model);
+        var predicted = Argmax(runner.Run(data, c.Progress("evaluating")), data.Count);
+        double acc = Accuracy(predicted, labels);
+        var j = new JsonObject { ["model"] = model, ["samples"] = data.Count, ["accuracy"] = Math.Round(acc, 6) };
+        string line = $"{Path.GetFileName(model)}: top-1 accuracy {acc * 100:F2}% on {data.Count} samples";
+        if (a.Get("--reference") is { } reference)
+        {
+            if (!runner.IsQuantized) throw new UsageException("--reference compares an .eqm model with its float ONNX source; the model given is already float");
+            var floatRunner = ModelRunner.Open(reference);
+            var fp = Argmax(floatRunner.Run(data, c.Progress("float ref")), data.Count);
+            double facc = Accuracy(fp, labels);
+            int agree = 0;
+            for (int i = 0; i < fp.Length; i++) if (fp[i] == predicted[i]) agree++;
+            j["float_accuracy"] = Math.Round(facc, 6);
+            j["int8_accuracy"] = Math.Round(acc, 6);
+            j["accuracy_drop_points"] = Math.Round((facc - acc) * 100, 3);
+            j["top1_agreement"] = Math.Round((double)agree / data.Count, 6);
+            line += $"; float {facc * 100:F2}% ({(acc - facc) * 100:+0.00;-0.00} points), top-1 agreement {100.0 * agree / data.Count:F2}%";
+        }
+        c.Out.WriteLine(c.Json ? j.ToJsonString(Indented) : line);
+    }
+
+    public static void RunModel(CommandContext c)
+    {
+        var a = c.Args;
+        a.AllowOnly("--input", "--output", "--json");
+        string model = a.Positional(0, "MODEL.onnx or MODEL.eqm");
+        var data = ReadSamples(a.Require("--input", "X.npy"));
+        string output = a.Require("--output", "Y.npy");
+        var runner = ModelRunner.Open(model);
+        var y = runner.Run(data, c.Progress("running"));
+        var shape = new[] { data.Count }.Concat(runner.OutputSourceShape.Skip(1)).ToArray();
+        Npy.WriteFloat32(output, y, shape);
+        if (c.Json) c.Out.WriteLine(new JsonObject { ["output"] = output, ["samples"] = data.Count, ["shape"] = new JsonArray(shape.Select(d => (JsonNode)d).ToArray()) }.ToJsonString());
+        else c.Out.WriteLine($"wrote {output}: float32 [{string.Join(", ", shape)}]");
+    }
+
+    public static void Inspect(CommandContext c)
+    {
+        var a = c.Args;
+        a.AllowOnly("--json");
+        string path = a.Positional(0, "MODEL.eqm");
+        var m = Model.LoadFile(path);
+        var tensors = new JsonArray();
+        for (int i = 0; i < m.Tensors.Count; i++)
+        {
+            var t = m.Tensors[i];
+            var tj = new JsonObject
+            {
+                ["index"] = i, ["type"] = t.Type.ToString().ToLowerInvariant(), ["shape"] = Arr(t.Dims()),
+                ["storage"] = t.Storage.ToString().ToLowerInvariant(), ["offset"] = t.Offset, ["bytes"] = t.ByteLength,
+            };
+            if (t.QuantIndex >= 0)
+            {
+                var q = m.Quantization[t.QuantIndex];
+                tj["zero_point"] = q.ZeroPoint;
+                if (q.ChannelCount == 1) tj["scale"] = m.GetScale(t.QuantIndex);
+                else { tj["channels"] = q.ChannelCount; tj["axis"] = q.QuantizedDimension; tj["scale_min"] = Enumerable.Range(0, q.ChannelCount).Min(k => m.GetScale(t.QuantIndex, k)); tj["scale_max"] = Enumerable.Range(0, q.ChannelCount).Max(k => m.GetScale(t.QuantIndex, k)); }
+            }
+            tensors.Add(tj);
+        }
+        var ops = new JsonArray();
+        for (int i = 0; i < m.Ops.Count; i++)
+        {
+            var o = m.Ops[i];
+            ops.Add(new JsonObject
+            {
+                ["index"] = i, ["type"] = o.Type.ToString(),
+                ["inputs"] = Arr(Enumerable.Range(0, o.InputCount).Select(o.Input).ToArray()),
+                ["outputs"] = Arr(Enumerable.Range(0, o.OutputCount).Select(o.Output).ToArray()),
+                ["scratch_bytes"] = o.ScratchBytes,
+            });
+        }
+        var meta = new JsonObject();
+        foreach (var (k, v) in m.Metadata) meta[k] = v;
+        var j = new JsonObject
+        {
+            ["model"] = path,
+            ["format_version"] = $"{m.VersionMajor}.{m.VersionMinor}",
+            ["blob_bytes"] = m.BlobBytes,
+            ["arena_bytes"] = m.ArenaBytes,
+            ["arena_lower_bound_bytes"] = m.ArenaLowerBoundBytes,
+            ["inputs"] = new JsonArray(m.Inputs.Select(io => (JsonNode)new JsonObject { ["name"] = io.Name, ["tensor"] = io.TensorIndex, ["source_layout"] = io.Layout.ToString() }).ToArray()),
+            ["outputs"] = new JsonArray(m.Outputs.Select(io => (JsonNode)new JsonObject { ["name"] = io.Name, ["tensor"] = io.TensorIndex, ["source_layout"] = io.Layout.ToString() }).ToArray()),
+            ["ops"] = ops,
+            ["tensors"] = tensors,
+            ["metadata"] = meta,
+        };
+        if (c.Json) { c.Out.WriteLine(j.ToJsonString(Indented)); return; }
+        c.Out.WriteLine($"{path}: format {m.VersionMajor}.{m.VersionMinor}, {m.BlobBytes:N0} bytes, arena {m.ArenaBytes:N0} bytes (lower bound {m.ArenaLowerBoundBytes:N0})");
+        foreach (var (k, v) in m.Metadata) c.Out.WriteLine($"  {k}: {v.Replace("\n", ", ")}");
+        for (int i = 0; i < m.Ops.Count; i++)
+        {
+            var o = m.Ops[i];
+            var outT = m.Tensors[o.Output0];
+            var q = m.Quantization[outT.QuantIndex];
+            c.Out.WriteLine($"  {i,3} {o.Type,-16} -> t{o.Output0} [{string.Join(",", outT.Dims())}] scale {m.GetScale(outT.QuantIndex):G4} zp {q.ZeroPoint}");
+        }
+    }
+
+    public static void Bench(CommandContext c)
+    {
+        var a = c.Args;
+        a.AllowOnly("--iterations", "--json");
+        string path = a.Positional(0, "MODEL.eqm");
+        int iterations = ParseInt(a.Get("--iterations") ?? "1000", "--iterations", 1, 10_000_000);
+        var m = Model.LoadFile(path);
+        var fast = Benchmark.Measure(m, iterations, reference: false);
+        var reference = Benchmark.Measure(m, Math.Max(10, iterations / 10), reference: true);
+        var j = new JsonObject
+        {
+            ["model"] = path,
+            ["iterations"] = iterations,
+            ["median_us"] = Math.Round(fast.MedianUs, 2),
+            ["p99_us"] = Math.Round(fast.P99Us, 2),
+            ["allocated_bytes_per_invoke"] = fast.AllocatedBytesPerInvoke,
+            ["reference_median_us"] = Math.Round(reference.MedianUs, 2),
+            ["speedup_vs_reference"] = Math.Round(reference.MedianUs / fast.MedianUs, 2),
+            ["arena_bytes"] = m.ArenaBytes,
+            ["blob_bytes"] = m.BlobBytes,
+            ["hardware"] = Benchmark.Hardware(),
+        };
+        if (c.Json) c.Out.WriteLine(j.ToJsonString(Indented));
+        else c.Out.WriteLine($"{Path.GetFileName(path)}: median {fast.MedianUs:F1} us, p99 {fast.P99Us:F1} us, {fast.AllocatedBytesPerInvoke} bytes allocated per invoke; reference kernels {reference.MedianUs:F1} us ({reference.MedianUs / fast.MedianUs:F2}x slower) [{Benchmark.Hardware()}]");
+    }
+
+    public static void Demo(CommandContext c)
+    {
+        var a = c.Args;
+        a.AllowOnly("--model", "--zoo", "--json");
+        string name = a.Get("--model") ?? "mnist_cnn";
+        string zoo = a.Get("--zoo") ?? Zoo.Find() ?? throw new UsageException("cannot find the model zoo (tests/zoo); pass --zoo DIR");
+        string onnx = Path.Combine(zoo, name + ".onnx");
+        if (!File.Exists(onnx)) throw new UsageException($"no zoo model '{name}' in {zoo}");
+        var sw = Stopwatch.StartNew();
+        var loaded = ModelConverter.Load(onnx);
+        var calib = ReadSamples(Path.Combine(zoo, name + ".calib.npy"));
+        var result = ModelConverter.Convert(loaded, calib, new ConvertOptions { Progress = c.Progress("calibrating") });
+        double convertSeconds = sw.Elapsed.TotalSeconds;
+        var test = ReadSamples(Path.Combine(zoo, name + ".test.npy"));
+        var labels = ReadLabels(Path.Combine(zoo, name + ".test_labels.npy"), test.Count);
+        var floatPred = Argmax(ModelRunner.FromLoaded(loaded).Run(test, c.Progress("float eval")), test.Count);
+        var model = Model.Load(result.Blob);
+        var intPred = Argmax(ModelRunner.FromModel(model).Run(test, c.Progress("int8 eval")), test.Count);
+        double fa = Accuracy(floatPred, labels), ia = Accuracy(intPred, labels);
+        int agree = 0;
+        for (int i = 0; i < test.Count; i++) if (floatPred[i] == intPred[i]) agree++;
+        var bench = Benchmark.Measure(model, 2000, reference: false);
+        var j = new JsonObject
+        {
+            ["model"] = name, ["test_samples"] = test.Count, ["calibration_samples"] = calib.Count,
+            ["float_accuracy"] = Math.Round(fa, 6), ["int8_accuracy"] = Math.Round(ia, 6), ["top1_agreement"] = Math.Round((double)agree / test.Count, 6),
+            ["onnx_bytes"] = result.Report.OnnxBytes, ["blob_bytes"] = result.Blob.Length, ["compression_ratio"] = Math.Round(result.Report.CompressionRatio, 2),
+            ["arena_bytes"] = model.ArenaBytes, ["arena_lower_bound_bytes"] = model.ArenaLowerBoundBytes, ["macs"] = result.Report.Macs,
+            ["output_sqnr_db"] = result.Report.OutputSqnrDb, ["convert_seconds"] = Math.Round(convertSeconds, 2),
+            ["median_us"] = Math.Round(bench.MedianUs, 2), ["p99_us"] = Math.Round(bench.P99Us, 2), ["allocated_bytes_per_invoke"] = bench.AllocatedBytesPerInvoke,
+        };
+        if (c.Json) { c.Out.WriteLine(j.ToJsonString(Indented)); return; }
+        c.Out.WriteLine($"EdgeQuant demo: {name} ({onnx})");
+        c.Out.Write(result.Report.ToTable());
+        c.Out.WriteLine();
+        c.Out.WriteLine($"  converted in      {convertSeconds:F1} s ({calib.Count} calibration samples, min-max, per-channel weights)");
+        c.Out.WriteLine($"  accuracy          float {fa * 100:F2}%   int8 {ia * 100:F2}%   ({(ia - fa) * 100:+0.00;-0.00} points, top-1 agreement {100.0 * agree / test.Count:F2}%, {test.Count} test samples)");
+        c.Out.WriteLine($"  size              ONNX {result.Report.OnnxBytes:N0} B -> .eqm {result.Blob.Length:N0} B ({result.Report.CompressionRatio:F2}x smaller)");
+        c.Out.WriteLine($"  arena             {model.ArenaBytes:N0} B (lower bound {model.ArenaLowerBoundBytes:N0} B)");
+        c.Out.WriteLine($"  latency           median {bench.MedianUs:F1} us, p99 {bench.P99Us:F1} us per inference, {bench.AllocatedBytesPerInvoke} B allocated per invoke [{Benchmark.Hardware()}]");
+    }
+
+    // ---- helpers --------------------------------------------------------------------------
+
+    internal static SampleSet ReadSamples(string path)
+    {
+        var n = Npy.Read(path);
+        if (n.Floats is null) throw new ConversionException($"{path}: data must be float32 (or float64), found an integer array");
+        return new SampleSet(n.Floats, n.Shape, path);
+    }
+
+    internal static long[] ReadLabels(string path, int count)
+    {
+        var n = Npy.Read(path);
+        long[] labels = n.Int64s ?? throw new ConversionException($"{path}: labels must be an integer array (int64), found float");
+        if (labels.Length != count) throw new ConversionException($"{path}: {labels.Length} labels for {count} samples");
+        return labels;
+    }
+
+    internal static int[] Argmax(float[] outputs, int samples)
+    {
+        int k = outputs.Length / samples;
+        var r = new int[samples];
+        for (int s = 0; s < samples; s++)
+        {
+            int best = 0;
+            for (int i = 1; i < k; i++) if (outputs[s * k + i] > outputs[s * k + best]) best = i;
+            r[s] = best;
+        }
+        return r;
+    }
+
+    internal static double Accuracy(int[] predicted, long[] labels)
+    {
+        int ok = 0;
+        for (int i = 0; i < predicted.Length; i++) if (predicted[i] == labels[i]) ok++;
+        return predicted.Length == 0 ? 0 : (double)ok / predicted.Length;
+    }
+
+    private static CalibrationMethod ParseMethod(string s) => s.ToLowerInvariant() switch
+    {
+        "minmax" => CalibrationMethod.MinMax,
+        "percentile" => CalibrationMethod.Percentile,
+        "entropy" => CalibrationMethod.Entropy,
+        "mse" => CalibrationMethod.Mse,
+        _ => throw new UsageException($"--method '{s}' is not supported; supported: minmax, percentile, entropy, mse"),
+    };
+
+    private static int ParseInt(string s, string name, int min, int max)
+    {
+        if (!int.TryParse(s, out int v) || v < min || v > max) throw new UsageException($"{name} must be an integer in [{min}, {max}], got '{s}'");
+        return v;
+    }
+
+    private static JsonArray Arr(int[] v) => new(v.Select(x => (JsonNode)x).ToArray());
+}

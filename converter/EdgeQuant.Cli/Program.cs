@@ -1,0 +1,136 @@
+using EdgeQuant.Converter;
+using EdgeQuant.Runtime;
+
+namespace EdgeQuant.Cli;
+
+/// <summary>The `edgequant` command line. Exit codes: 0 success, 1 user error (one line on stderr), 2 internal error.</summary>
+public static class Program
+{
+    public const string Usage = """
+        edgequant - convert float ONNX models to calibrated int8 .eqm blobs and run them
+
+        usage:
+          edgequant demo [--model NAME] [--zoo DIR] [--json]
+          edgequant convert MODEL.onnx --calib X.npy [-o OUT.eqm] [--method minmax|percentile|entropy|mse] [--per-tensor] [--report R.json] [--labels FILE] [--json]
+          edgequant eval MODEL.onnx|MODEL.eqm --data X.npy --labels Y.npy [--reference MODEL.onnx] [--json]
+          edgequant run MODEL.onnx|MODEL.eqm --input X.npy --output Y.npy
+          edgequant inspect MODEL.eqm [--json]
+          edgequant bench MODEL.eqm [--iterations N] [--json]
+
+        options common to every command: --verbose (stack traces on errors), --help
+        data files are NumPy .npy, float32, in the source model's own layout ([N, ...]); labels int64 [N].
+        """;
+
+    public static int Main(string[] args)
+    {
+        var stdout = Console.Out;
+        var stderr = Console.Error;
+        return Run(args, stdout, stderr);
+    }
+
+    /// <summary>Runs a command with the given writers (tests call this directly).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        bool verbose = args.Contains("--verbose");
+        try
+        {
+            var a = new Args(args.Where(x => x != "--verbose").ToArray());
+            if (a.Command is null || a.Has("--help") || a.Command is "help" or "-h")
+            {
+                stdout.Write(Usage);
+                return a.Command is null && !a.Has("--help") ? 1 : 0;
+            }
+            var ctx = new CommandContext(a, stdout, stderr);
+            switch (a.Command)
+            {
+                case "convert": Commands.Convert(ctx); break;
+                case "eval": Commands.Eval(ctx); break;
+                case "run": Commands.RunModel(ctx); break;
+                case "inspect": Commands.Inspect(ctx); break;
+                case "bench": Commands.Bench(ctx); break;
+                case "demo": Commands.Demo(ctx); break;
+                default: throw new UsageException($"unknown command '{a.Command}'; commands: demo, convert, eval, run, inspect, bench (see --help)");
+            }
+            return 0;
+        }
+        catch (Exception e) when (e is UsageException or ConversionException or InvalidModelException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"edgequant: error: {e.Message}");
+            if (verbose) stderr.WriteLine(e);
+            return 1;
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine($"edgequant: internal error: {e.GetType().Name}: {e.Message}");
+            if (verbose) stderr.WriteLine(e);
+            else stderr.WriteLine("(run with --verbose for the stack trace, and please report it)");
+            return 2;
+        }
+    }
+}
+
+/// <summary>A mistake in the command line.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Parsed arguments: a command, positionals, and --options with or without values.</summary>
+public sealed class Args
+{
+    private static readonly HashSet<string> Flags = ["--json", "--per-tensor", "--help", "--verbose", "--reference-kernels"];
+    private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
+
+    public Args(string[] args)
+    {
+        int i = 0;
+        if (args.Length > 0 && !args[0].StartsWith('-')) Command = args[i++];
+        for (; i < args.Length; i++)
+        {
+            string a = args[i];
+            if (a.StartsWith('-') && a.Length > 1 && !double.TryParse(a, out _))
+            {
+                if (Flags.Contains(a)) { _flags.Add(a); continue; }
+                if (i + 1 >= args.Length) throw new UsageException($"option {a} needs a value");
+                _options[a] = args[++i];
+            }
+            else Positionals.Add(a);
+        }
+    }
+
+    public string? Command { get; }
+    public List<string> Positionals { get; } = [];
+    public bool Has(string flag) => _flags.Contains(flag);
+    public string? Get(string name, string? alias = null) => _options.TryGetValue(name, out var v) ? v : alias is not null && _options.TryGetValue(alias, out v) ? v : null;
+    public string Require(string name, string what) => Get(name) ?? throw new UsageException($"missing {name} {what}");
+
+    public string Positional(int i, string what) => i < Positionals.Count ? Positionals[i] : throw new UsageException($"missing {what}");
+
+    public void AllowOnly(params string[] names)
+    {
+        foreach (var k in _options.Keys)
+            if (!names.Contains(k)) throw new UsageException($"unknown option {k} for '{Command}'");
+        foreach (var k in _flags)
+            if (!names.Contains(k) && k != "--help") throw new UsageException($"unknown option {k} for '{Command}'");
+    }
+}
+
+/// <summary>What a command needs: its arguments and where to write.</summary>
+public sealed record CommandContext(Args Args, TextWriter Out, TextWriter Err)
+{
+    public bool Json => Args.Has("--json");
+
+    /// <summary>A progress bar on stderr when it is a terminal and output is not JSON.</summary>
+    public Action<int, int>? Progress(string label)
+    {
+        if (Json || Console.IsErrorRedirected || !ReferenceEquals(Err, Console.Error)) return null;
+        int last = -1;
+        return (done, total) =>
+        {
+            int pct = total == 0 ? 100 : done * 100 / total;
+            if (pct == last && done != total) return;
+            last = pct;
+            int width = 30, fill = pct * width / 100;
+            Err.Write($"\r{label,-12} [{new string('#', fill)}{new string('.', width - fill)}] {done}/{total}");
+            if (done == total) Err.WriteLine();
+        };
+    }
+}

@@ -1,0 +1,286 @@
+using EdgeQuant.Runtime.Format;
+
+namespace EdgeQuant.Converter.Ir;
+
+/// <summary>
+/// Runs the lowered graph in float (NHWC, batch 1). Used for calibration (every activation is
+/// observed) and, with <see cref="Simulation"/> set, as the quantized float simulation: weights
+/// and bias are replaced by their dequantized int8/int32 values and every activation is rounded
+/// to its int8 grid (quantize then dequantize), so the result predicts the int8 runtime.
+/// </summary>
+public sealed class IrExecutor
+{
+    /// <summary>What the simulation needs from the quantizer.</summary>
+    public interface IQuantSimulation
+    {
+        (float Scale, int ZeroPoint) Activation(IrTensor t);
+        /// <summary>Dequantized weights and bias of a conv / depthwise / fully-connected op.</summary>
+        (float[] Weights, float[] Bias) Parameters(IrOp op);
+        /// <summary>Integer clamp bounds of an op's output.</summary>
+        (int Min, int Max) Clamp(IrOp op);
+        /// <summary>The dequantized values of a constant operand.</summary>
+        float[] Constant(IrTensor t);
+    }
+
+    private readonly IrGraph _g;
+    public IQuantSimulation? Simulation { get; init; }
+
+    public IrExecutor(IrGraph graph) => _g = graph;
+
+    /// <summary>
+    /// Runs one sample. <paramref name="input"/> is the input in physical (NHWC) order. Every
+    /// activation, including the input, is passed to <paramref name="observe"/> if given. Returns the values of all tensors.
+    /// </summary>
+    public Dictionary<IrTensor, float[]> Run(float[] input, Action<IrTensor, float[]>? observe = null)
+    {
+        var values = new Dictionary<IrTensor, float[]>();
+        var x = input;
+        var inT = _g.Inputs[0];
+        if (input.Length != inT.ElementCount) throw new ConversionException($"input has {input.Length} values, the model takes {inT.ElementCount}");
+        if (Simulation is not null) x = RoundToGrid(inT, (float[])x.Clone(), null);
+        values[inT] = x;
+        observe?.Invoke(inT, x);
+        foreach (var op in _g.Ops)
+        {
+            var y = Eval(op, values);
+            if (Simulation is not null && op.Type is not (OpType.Reshape or OpType.Transpose)) y = RoundToGrid(op.Output, y, op);
+            values[op.Output] = y;
+            observe?.Invoke(op.Output, y);
+        }
+        return values;
+    }
+
+    private float[] RoundToGrid(IrTensor t, float[] v, IrOp? op)
+    {
+        var (scale, zp) = Simulation!.Activation(t);
+        var (lo, hi) = op is null ? (-128, 127) : Simulation.Clamp(op);
+        for (int i = 0; i < v.Length; i++)
+        {
+            int q = Runtime.Math.QuantMath.QuantizeS8(v[i], scale, zp);
+            q = Math.Clamp(q, lo, hi);
+            v[i] = (q - zp) * scale;
+        }
+        return v;
+    }
+
+    /// <summary>The int8 codes of a simulated value.</summary>
+    public sbyte[] Codes(IrTensor t, float[] v)
+    {
+        var (scale, zp) = Simulation!.Activation(t);
+        var r = new sbyte[v.Length];
+        for (int i = 0; i < v.Length; i++) r[i] = Runtime.Math.QuantMath.QuantizeS8(v[i], scale, zp);
+        return r;
+    }
+
+    private float[] Get(IrTensor t, Dictionary<IrTensor, float[]> values)
+    {
+        if (t.IsConstant) return Simulation is not null ? Simulation.Constant(t) : t.Data!;
+        return values[t];
+    }
+
+    private float[] Eval(IrOp op, Dictionary<IrTensor, float[]> values)
+    {
+        var x = Get(op.Inputs[0], values);
+        var y = new float[op.Output.ElementCount];
+        switch (op.Type)
+        {
+            case OpType.Conv2D:
+            case OpType.DepthwiseConv2D:
+            {
+                var (w, b) = Simulation is not null ? Simulation.Parameters(op) : (op.Weights!, op.Bias!);
+                Conv(op, x, op.Inputs[0].Shape4(), w, b, y, op.Output.Shape4(), op.Type == OpType.DepthwiseConv2D);
+                break;
+            }
+            case OpType.FullyConnected:
+            {
+                var (w, b) = Simulation is not null ? Simulation.Parameters(op) : (op.Weights!, op.Bias!);
+                int cout = op.WeightShape[0], cin = op.WeightShape[1];
+                int rows = x.Length / cin;
+                for (int r = 0; r < rows; r++)
+                    for (int o = 0; o < cout; o++)
+                    {
+                        double acc = b[o];
+                        for (int i = 0; i < cin; i++) acc += (double)x[r * cin + i] * w[o * cin + i];
+                        y[r * cout + o] = op.Activate((float)acc);
+                    }
+                break;
+            }
+            case OpType.Add:
+            case OpType.Sub:
+            case OpType.Mul:
+            {
+                var b = Get(op.Inputs[1], values);
+                Broadcast(op, x, op.Inputs[0].Shape4(), b, op.Inputs[1].Shape4(), y, op.Output.Shape4());
+                break;
+            }
+            case OpType.MaxPool2D:
+            case OpType.AveragePool2D:
+                Pool(op, x, op.Inputs[0].Shape4(), y, op.Output.Shape4());
+                break;
+            case OpType.Mean:
+            {
+                var s = op.Inputs[0].Shape4();
+                int hw = s[1] * s[2], c = s[3];
+                for (int ch = 0; ch < c; ch++)
+                {
+                    double acc = 0;
+                    for (int i = 0; i < hw; i++) acc += x[i * c + ch];
+                    y[ch] = (float)(acc / hw);
+                }
+                break;
+            }
+            case OpType.Concatenation:
+            {
+                var os = op.Output.Shape4();
+                int axisOffset = 0;
+                foreach (var t in op.Inputs)
+                {
+                    var v = Get(t, values);
+                    var s = t.Shape4();
+                    int outer = 1, inner = 1;
+                    for (int d = 0; d < op.Axis; d++) outer *= s[d];
+                    for (int d = op.Axis + 1; d < 4; d++) inner *= s[d];
+                    int chunk = s[op.Axis] * inner;
+                    for (int o = 0; o < outer; o++)
+                        Array.Copy(v, o * chunk, y, (o * os[op.Axis] + axisOffset) * inner, chunk);
+                    axisOffset += s[op.Axis];
+                }
+                break;
+            }
+            case OpType.Pad:
+            {
+                var s = op.Inputs[0].Shape4();
+                var os = op.Output.Shape4();
+                Array.Fill(y, op.PadValue);
+                for (int a = 0; a < s[0]; a++)
+                    for (int b = 0; b < s[1]; b++)
+                        for (int c = 0; c < s[2]; c++)
+                            Array.Copy(x, ((a * s[1] + b) * s[2] + c) * s[3], y,
+                                (((a + op.PadBefore[0]) * os[1] + b + op.PadBefore[1]) * os[2] + c + op.PadBefore[2]) * os[3] + op.PadBefore[3], s[3]);
+                break;
+            }
+            case OpType.Reshape:
+                Array.Copy(x, y, y.Length);
+                break;
+            case OpType.Transpose:
+            {
+                var s = op.Inputs[0].Shape4();
+                var os = op.Output.Shape4();
+                var stride = new int[4];
+                stride[3] = 1;
+                for (int d = 2; d >= 0; d--) stride[d] = stride[d + 1] * s[d + 1];
+                int i = 0;
+                for (int a = 0; a < os[0]; a++)
+                    for (int b = 0; b < os[1]; b++)
+                        for (int c = 0; c < os[2]; c++)
+                            for (int d = 0; d < os[3]; d++, i++)
+                                y[i] = x[a * stride[op.Perm[0]] + b * stride[op.Perm[1]] + c * stride[op.Perm[2]] + d * stride[op.Perm[3]]];
+                break;
+            }
+            case OpType.Softmax:
+            {
+                int depth = op.Inputs[0].Shape[^1];
+                for (int r = 0; r < x.Length / depth; r++)
+                {
+                    float max = float.NegativeInfinity;
+                    for (int i = 0; i < depth; i++) max = Math.Max(max, x[r * depth + i]);
+                    double sum = 0;
+                    for (int i = 0; i < depth; i++) sum += Math.Exp(op.Beta * (x[r * depth + i] - max));
+                    for (int i = 0; i < depth; i++) y[r * depth + i] = (float)(Math.Exp(op.Beta * (x[r * depth + i] - max)) / sum);
+                }
+                break;
+            }
+            case OpType.Logistic:
+            case OpType.Tanh:
+            case OpType.Lookup:
+                for (int i = 0; i < x.Length; i++) y[i] = op.Unary!(x[i]);
+                break;
+            default:
+                throw new ConversionException($"op {op.Type} ('{op.Name}') has no float implementation");
+        }
+        return y;
+    }
+
+    private static void Conv(IrOp op, float[] x, int[] s, float[] w, float[] bias, float[] y, int[] os, bool depthwise)
+    {
+        int inH = s[1], inW = s[2], cin = s[3];
+        int kh = op.WeightShape[1], kw = op.WeightShape[2];
+        int outH = os[1], outW = os[2], cout = os[3];
+        var acc = new double[cout];
+        for (int oy = 0; oy < outH; oy++)
+            for (int ox = 0; ox < outW; ox++)
+            {
+                for (int o = 0; o < cout; o++) acc[o] = bias[o];
+                for (int ky = 0; ky < kh; ky++)
+                {
+                    int iy = oy * op.StrideH - op.PadTop + ky * op.DilationH;
+                    if ((uint)iy >= (uint)inH) continue;
+                    for (int kx = 0; kx < kw; kx++)
+                    {
+                        int ix = ox * op.StrideW - op.PadLeft + kx * op.DilationW;
+                        if ((uint)ix >= (uint)inW) continue;
+                        int xb = (iy * inW + ix) * cin;
+                        if (depthwise)
+                        {
+                            int wb = (ky * kw + kx) * cout;
+                            for (int o = 0; o < cout; o++) acc[o] += (double)x[xb + o / op.DepthMultiplier] * w[wb + o];
+                        }
+                        else
+                        {
+                            for (int o = 0; o < cout; o++)
+                            {
+                                int wb = ((o * kh + ky) * kw + kx) * cin;
+                                double a = 0;
+                                for (int c = 0; c < cin; c++) a += (double)x[xb + c] * w[wb + c];
+                                acc[o] += a;
+                            }
+                        }
+                    }
+                }
+                int yb = (oy * outW + ox) * cout;
+                for (int o = 0; o < cout; o++) y[yb + o] = op.Activate((float)acc[o]);
+            }
+    }
+
+    private static void Broadcast(IrOp op, float[] a, int[] sa, float[] b, int[] sb, float[] y, int[] so)
+    {
+        int i = 0;
+        for (int d0 = 0; d0 < so[0]; d0++)
+            for (int d1 = 0; d1 < so[1]; d1++)
+                for (int d2 = 0; d2 < so[2]; d2++)
+                    for (int d3 = 0; d3 < so[3]; d3++, i++)
+                    {
+                        float va = a[Idx(sa, d0, d1, d2, d3)], vb = b[Idx(sb, d0, d1, d2, d3)];
+                        float r = op.Type switch { OpType.Add => va + vb, OpType.Sub => va - vb, _ => va * vb };
+                        y[i] = op.Activate(r);
+                    }
+    }
+
+    private static int Idx(int[] s, int d0, int d1, int d2, int d3)
+        => (((s[0] == 1 ? 0 : d0) * s[1] + (s[1] == 1 ? 0 : d1)) * s[2] + (s[2] == 1 ? 0 : d2)) * s[3] + (s[3] == 1 ? 0 : d3);
+
+    private static void Pool(IrOp op, float[] x, int[] s, float[] y, int[] os)
+    {
+        int inH = s[1], inW = s[2], c = s[3];
+        bool max = op.Type == OpType.MaxPool2D;
+        for (int oy = 0; oy < os[1]; oy++)
+            for (int ox = 0; ox < os[2]; ox++)
+            {
+                int y0 = oy * op.StrideH - op.PadTop, x0 = ox * op.StrideW - op.PadLeft;
+                int ys = Math.Max(0, y0), ye = Math.Min(inH, y0 + op.KernelH);
+                int xs = Math.Max(0, x0), xe = Math.Min(inW, x0 + op.KernelW);
+                for (int ch = 0; ch < c; ch++)
+                {
+                    double acc = max ? double.NegativeInfinity : 0;
+                    for (int iy = ys; iy < ye; iy++)
+                        for (int ix = xs; ix < xe; ix++)
+                        {
+                            float v = x[(iy * inW + ix) * c + ch];
+                            acc = max ? Math.Max(acc, v) : acc + v;
+                        }
+                    if (!max) acc /= (ye - ys) * (xe - xs);
+                    y[(oy * os[2] + ox) * c + ch] = op.Activate((float)acc);
+                }
+            }
+    }
+}

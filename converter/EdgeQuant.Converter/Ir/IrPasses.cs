@@ -1,0 +1,86 @@
+using EdgeQuant.Runtime.Format;
+
+namespace EdgeQuant.Converter.Ir;
+
+/// <summary>Rewrites on the lowered graph: padding folded into convolutions, bias adds folded into
+/// fully-connected layers, clamps (ReLU, ReLU6, Clip) fused into their producer, dead ops removed.</summary>
+public static class IrPasses
+{
+    public static void Optimize(IrGraph g)
+    {
+        RemoveDead(g);
+        FoldPadIntoConv(g);
+        FoldBiasAdd(g);
+        FuseActivations(g);
+        RemoveDead(g);
+    }
+
+    private static List<IrOp> Consumers(IrGraph g, IrTensor t) => g.Ops.Where(o => o.Inputs.Contains(t)).ToList();
+
+    private static bool Replaceable(IrGraph g, IrTensor t) => !g.Outputs.Contains(t) && !g.Inputs.Contains(t);
+
+    private static void FoldPadIntoConv(IrGraph g)
+    {
+        foreach (var pad in g.Ops.Where(o => o.Type == OpType.Pad).ToList())
+        {
+            if (pad.PadValue != 0 || pad.PadBefore[0] != 0 || pad.PadAfter[0] != 0 || pad.PadBefore[3] != 0 || pad.PadAfter[3] != 0) continue;
+            if (!Replaceable(g, pad.Output)) continue;
+            var users = Consumers(g, pad.Output);
+            if (users.Count != 1 || users[0].Type is not (OpType.Conv2D or OpType.DepthwiseConv2D)) continue;
+            var conv = users[0];
+            conv.PadTop += pad.PadBefore[1]; conv.PadBottom += pad.PadAfter[1];
+            conv.PadLeft += pad.PadBefore[2]; conv.PadRight += pad.PadAfter[2];
+            conv.Inputs[0] = pad.Inputs[0];
+            g.Ops.Remove(pad);
+        }
+    }
+
+    private static void FoldBiasAdd(IrGraph g)
+    {
+        foreach (var fc in g.Ops.Where(o => o.Type is OpType.FullyConnected or OpType.Conv2D or OpType.DepthwiseConv2D).ToList())
+        {
+            if (!Replaceable(g, fc.Output)) continue;
+            var users = Consumers(g, fc.Output);
+            if (users.Count != 1 || users[0].Type != OpType.Add) continue;
+            var add = users[0];
+            var c = add.Inputs.FirstOrDefault(t => t.IsConstant);
+            if (c is null) continue;
+            int cout = fc.Bias!.Length;
+            bool perChannel = c.ElementCount == cout && c.Shape[^1] == cout;
+            if (!perChannel && c.ElementCount != 1) continue;
+            if (!add.Output.Shape.AsSpan().SequenceEqual(fc.Output.Shape)) continue;
+            for (int i = 0; i < cout; i++) fc.Bias[i] += perChannel ? c.Data![i] : c.Data![0];
+            fc.Output = add.Output;
+            g.Ops.Remove(add);
+        }
+    }
+
+    private static void FuseActivations(IrGraph g)
+    {
+        foreach (var act in g.Ops.Where(o => o.Type == OpType.Lookup && !float.IsNegativeInfinity(o.ActivationMin) || o.Type == OpType.Lookup && !float.IsPositiveInfinity(o.ActivationMax)).ToList())
+        {
+            var x = act.Inputs[0];
+            var producer = g.Ops.FirstOrDefault(o => o.Output == x);
+            if (producer is null || producer.Type is not (OpType.Conv2D or OpType.DepthwiseConv2D or OpType.FullyConnected or OpType.Add or OpType.Sub or OpType.Mul))
+                continue;
+            if (!Replaceable(g, x) || Consumers(g, x).Count != 1) continue;
+            producer.ActivationMin = Math.Max(producer.ActivationMin, act.ActivationMin);
+            producer.ActivationMax = Math.Min(producer.ActivationMax, act.ActivationMax);
+            producer.FusedActivation = producer.FusedActivation.Length == 0 ? act.UnaryName : producer.FusedActivation + "+" + act.UnaryName;
+            producer.Output = act.Output;
+            g.Ops.Remove(act);
+        }
+    }
+
+    /// <summary>Removes ops whose output nobody reads (working backwards from the graph outputs).</summary>
+    private static void RemoveDead(IrGraph g)
+    {
+        var live = new HashSet<IrTensor>(g.Outputs);
+        for (int i = g.Ops.Count - 1; i >= 0; i--)
+        {
+            var op = g.Ops[i];
+            if (!live.Contains(op.Output)) { g.Ops.RemoveAt(i); continue; }
+            foreach (var t in op.Inputs) live.Add(t);
+        }
+    }
+}

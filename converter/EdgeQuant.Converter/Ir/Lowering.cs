@@ -1,0 +1,640 @@
+using EdgeQuant.Converter.Onnx;
+using EdgeQuant.Runtime.Format;
+
+namespace EdgeQuant.Converter.Ir;
+
+/// <summary>
+/// Lowers a simplified ONNX graph (constants folded, shapes inferred for batch 1) to runtime ops
+/// over NHWC tensors. Each ONNX value carries a layout: physical dimension i holds logical
+/// dimension Layout[i]. Ops that need NHWC get it (a Transpose is inserted only when data must
+/// move); ONNX Transposes only relabel layouts; Flatten before a fully-connected layer permutes
+/// the weights instead of the data.
+/// </summary>
+public sealed class Lowering
+{
+    private static readonly int[] Nhwc = [0, 2, 3, 1];
+
+    private sealed class Value
+    {
+        public required IrTensor Tensor;
+        public required int[] Layout;
+        public required int[] Logical;
+        /// <summary>For a flattened NHWC value: physical flat index of each logical (C, H, W) flat index.</summary>
+        public int[]? FlatPermutation;
+    }
+
+    private readonly OnnxGraph _g;
+    private readonly IrGraph _ir = new();
+    private readonly Dictionary<string, Value> _values = new(StringComparer.Ordinal);
+    private int _temp;
+
+    private Lowering(OnnxGraph g) => _g = g;
+
+    /// <summary>Lowers <paramref name="graph"/>; throws <see cref="ConversionException"/> naming the node for anything unsupported.</summary>
+    public static IrGraph Lower(OnnxGraph graph)
+    {
+        var l = new Lowering(graph);
+        l.Run();
+        IrPasses.Optimize(l._ir);
+        return l._ir;
+    }
+
+    private void Run()
+    {
+        if (_g.Inputs.Count != 1)
+            throw new ConversionException($"the model has {_g.Inputs.Count} inputs; EdgeQuant supports models with exactly one input");
+        foreach (var input in _g.Inputs)
+        {
+            var logical = Shape(input.Name);
+            int[] layout = Identity(logical.Length);
+            var source = SourceLayout.AsIs;
+            if (logical.Length == 4 && !_g.Consumers(input.Name).All(n => n.OpType == "Transpose"))
+            {
+                layout = Nhwc;
+                source = SourceLayout.Nchw;
+            }
+            var t = new IrTensor(input.Name, Permute(logical, layout));
+            _ir.Inputs.Add(t);
+            _ir.Layouts[t] = source;
+            _ir.IoNames[t] = input.Name;
+            _ir.SourceShapes[t] = logical;
+            _values[input.Name] = new Value { Tensor = t, Layout = layout, Logical = logical };
+        }
+
+        foreach (var node in _g.Nodes)
+            LowerNode(node);
+
+        foreach (var output in _g.Outputs)
+        {
+            if (!_values.TryGetValue(output.Name, out var v))
+                throw new ConversionException($"graph output '{output.Name}' is a constant or is not computed from the input; nothing to run");
+            var source = SourceLayout.AsIs;
+            if (v.Logical.Length == 4 && Same(v.Layout, Nhwc)) source = SourceLayout.Nchw;
+            else v = EnsureLayout(v, Identity(v.Logical.Length), output.Name);
+            if (v.FlatPermutation is not null) v = Unflatten(v, output.Name);
+            var t = v.Tensor;
+            if (_ir.Inputs.Contains(t))
+                throw new ConversionException($"graph output '{output.Name}' is the input itself; nothing to run");
+            _ir.Outputs.Add(t);
+            _ir.Layouts[t] = source;
+            _ir.IoNames[t] = output.Name;
+            _ir.SourceShapes[t] = v.Logical;
+        }
+    }
+
+    private void LowerNode(OnnxNode n)
+    {
+        switch (n.OpType)
+        {
+            case "Conv": Conv(n); break;
+            case "Gemm": Gemm(n); break;
+            case "MatMul": MatMul(n); break;
+            case "Add": case "Sub": case "Mul": case "Div": Binary(n); break;
+            case "Relu": Unary(n, x => x > 0 ? x : 0, "Relu", 0f, float.PositiveInfinity); break;
+            case "Clip": Clip(n); break;
+            case "LeakyRelu":
+            {
+                float alpha = n.GetFloat("alpha", 0.01f);
+                Unary(n, x => x >= 0 ? x : alpha * x, $"LeakyRelu({alpha})", float.NaN, float.NaN);
+                break;
+            }
+            case "Sigmoid": Unary(n, x => 1f / (1f + MathF.Exp(-x)), "Sigmoid", float.NaN, float.NaN, OpType.Logistic); break;
+            case "Tanh": Unary(n, MathF.Tanh, "Tanh", float.NaN, float.NaN, OpType.Tanh); break;
+            case "Softmax": Softmax(n); break;
+            case "BatchNormalization": BatchNorm(n); break;
+            case "MaxPool": case "AveragePool": Pool(n); break;
+            case "GlobalAveragePool": GlobalAveragePool(n); break;
+            case "Flatten": case "Reshape": Reshape(n); break;
+            case "Transpose": Transpose(n); break;
+            case "Concat": Concat(n); break;
+            case "Pad": Pad(n); break;
+            case "Identity": case "Dropout": _values[n.Outputs[0]] = Act(n, 0); break;
+            default:
+                throw n.Error($"op type '{n.OpType}' cannot be lowered to a runtime op; supported ops: {OnnxSupport.SupportedOpList}");
+        }
+    }
+
+    // ---- ops ------------------------------------------------------------------------------
+
+    private void Conv(OnnxNode n)
+    {
+        var x = Act(n, 0);
+        if (x.Logical.Length != 4) throw n.Error($"only 2-D convolution on rank-4 [N, C, H, W] inputs is supported; input has rank {x.Logical.Length}");
+        x = EnsureLayout(x, Nhwc, n.Name);
+        var w = Const(n, 1, "weights");
+        if (w.Rank != 4) throw n.Error("weights must be rank 4 [M, C/group, kH, kW]");
+        int m = w.Shape[0], cg = w.Shape[1], kh = w.Shape[2], kw = w.Shape[3];
+        int cin = x.Logical[1];
+        int group = (int)n.GetInt("group", 1);
+        float[]? bias = n.HasInput(2) ? Const(n, 2, "bias").Floats : null;
+        var outLogical = Shape(n.Outputs[0]);
+        var (strides, dil, pads) = Window(n, x.Logical, [kh, kw], outLogical, allowDilation: true);
+        IrOp op;
+        var y = NewTensor(n.Outputs[0], Permute(outLogical, Nhwc));
+        var wf = w.Floats!;
+        if (group == 1)
+        {
+            if (cg != cin) throw n.Error($"weights have {cg} input channels, the input has {cin}");
+            op = new IrOp(OpType.Conv2D, n.Name, [x.Tensor], y) { WeightShape = [m, kh, kw, cin] };
+            var ww = new float[wf.Length];
+            for (int o = 0; o < m; o++)
+                for (int c = 0; c < cin; c++)
+                    for (int a = 0; a < kh; a++)
+                        for (int b = 0; b < kw; b++)
+                            ww[((o * kh + a) * kw + b) * cin + c] = wf[((o * cin + c) * kh + a) * kw + b];
+            op.Weights = ww;
+        }
+        else if (group == cin && cg == 1 && m % cin == 0)
+        {
+            op = new IrOp(OpType.DepthwiseConv2D, n.Name, [x.Tensor], y) { WeightShape = [1, kh, kw, m], DepthMultiplier = m / cin };
+            var ww = new float[wf.Length];
+            for (int o = 0; o < m; o++)
+                for (int a = 0; a < kh; a++)
+                    for (int b = 0; b < kw; b++)
+                        ww[(a * kw + b) * m + o] = wf[(o * kh + a) * kw + b];
+            op.Weights = ww;
+        }
+        else
+        {
+            throw n.Error($"attribute group={group} is not supported; supported: 1 (regular convolution) or the number of input channels {cin} (depthwise)");
+        }
+        op.Bias = bias ?? new float[m];
+        SetWindow(op, strides, dil, pads, kh, kw);
+        Emit(op);
+        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Nhwc, Logical = outLogical };
+    }
+
+    private void Gemm(OnnxNode n)
+    {
+        if (n.GetInt("transA", 0) != 0) throw n.Error("attribute transA=1 is not supported; supported: transA=0");
+        var a = Act(n, 0);
+        var b = Const(n, 1, "B");
+        if (b.Rank != 2) throw n.Error("B must be a rank-2 constant");
+        bool transB = n.GetInt("transB", 0) != 0;
+        float alpha = n.GetFloat("alpha", 1f), beta = n.GetFloat("beta", 1f);
+        int k = transB ? b.Shape[1] : b.Shape[0];
+        int mOut = transB ? b.Shape[0] : b.Shape[1];
+        var w = new float[mOut * k];
+        for (int o = 0; o < mOut; o++)
+            for (int i = 0; i < k; i++)
+                w[o * k + i] = alpha * (transB ? b.Floats![o * k + i] : b.Floats![i * mOut + o]);
+        var bias = new float[mOut];
+        if (n.HasInput(2))
+        {
+            var c = Const(n, 2, "C");
+            if (c.ElementCount == 1) Array.Fill(bias, beta * c.Floats![0]);
+            else if (c.ElementCount == mOut) for (int o = 0; o < mOut; o++) bias[o] = beta * c.Floats![o];
+            else throw n.Error($"C of shape {OnnxTensor.FormatShape(c.Shape)} is not supported; supported: a scalar or [{mOut}] / [1, {mOut}]");
+        }
+        FullyConnected(n, a, w, mOut, k, bias);
+    }
+
+    private void MatMul(OnnxNode n)
+    {
+        var a = Act(n, 0);
+        if (_g.IsConstant(n.Inputs[0]) || !_g.IsConstant(n.Inputs[1]))
+            throw n.Error("only MatMul of an activation by a constant matrix is supported");
+        var b = Const(n, 1, "B");
+        if (b.Rank != 2) throw n.Error($"B must be a rank-2 constant, has shape {OnnxTensor.FormatShape(b.Shape)}");
+        int k = b.Shape[0], mOut = b.Shape[1];
+        var w = new float[mOut * k];
+        for (int o = 0; o < mOut; o++)
+            for (int i = 0; i < k; i++)
+                w[o * k + i] = b.Floats![i * mOut + o];
+        FullyConnected(n, a, w, mOut, k, new float[mOut]);
+    }
+
+    private void FullyConnected(OnnxNode n, Value a, float[] w, int mOut, int k, float[] bias)
+    {
+        if (a.Logical[^1] != k) throw n.Error($"input's last dimension is {a.Logical[^1]}, the weights expect {k}");
+        if (a.FlatPermutation is not null)
+        {
+            // The input is an NHWC tensor flattened in H, W, C order; ONNX flattened C, H, W. Permute the columns.
+            var pw = new float[w.Length];
+            for (int o = 0; o < mOut; o++)
+                for (int i = 0; i < k; i++)
+                    pw[o * k + a.FlatPermutation[i]] = w[o * k + i];
+            w = pw;
+        }
+        else
+        {
+            a = EnsureLayout(a, Identity(a.Logical.Length), n.Name);
+        }
+        var outLogical = Shape(n.Outputs[0]);
+        var y = NewTensor(n.Outputs[0], outLogical);
+        Emit(new IrOp(OpType.FullyConnected, n.Name, [a.Tensor], y) { Weights = w, WeightShape = [mOut, k], Bias = bias });
+        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Identity(outLogical.Length), Logical = outLogical };
+    }
+
+    private void Binary(OnnxNode n)
+    {
+        bool c0 = _g.IsConstant(n.Inputs[0]), c1 = _g.IsConstant(n.Inputs[1]);
+        if (c0 && c1) throw n.Error("both inputs are constant but were not folded");
+        var outLogical = Shape(n.Outputs[0]);
+        int rank = outLogical.Length;
+        Value? anchor = c0 ? Act(n, 1) : Act(n, 0);
+        anchor = Unflattened(anchor, n.Name);
+        if (anchor.Logical.Length != rank) anchor = EnsureLayout(anchor, Identity(anchor.Logical.Length), n.Name);
+        int[] layout = anchor.Logical.Length == rank ? anchor.Layout : Identity(rank);
+        if (rank > 4) throw n.Error($"rank-{rank} tensors are not supported (at most 4)");
+
+        IrTensor Operand(int i, Func<float, float> transform)
+        {
+            if (_g.IsConstant(n.Inputs[i]))
+            {
+                var c = _g.Initializers[n.Inputs[i]];
+                var logical = new int[rank];
+                Array.Fill(logical, 1);
+                for (int d = 0; d < c.Rank; d++) logical[rank - c.Rank + d] = c.Shape[d];
+                var data = PermuteData(c.Floats ?? c.Int64s!.Select(v => (float)v).ToArray(), logical, layout);
+                for (int j = 0; j < data.Length; j++) data[j] = transform(data[j]);
+                return new IrTensor(n.Inputs[i] + "#const" + _temp++, Permute(logical, layout), data);
+            }
+            var v = Unflattened(Act(n, i), n.Name);
+            if (v.Logical.Length != rank)
+            {
+                // Broadcasting a lower-rank activation: only the trailing-dims case with identity layouts.
+                v = EnsureLayout(v, Identity(v.Logical.Length), n.Name);
+                if (!Same(layout, Identity(rank))) throw n.Error("broadcasting activations of different ranks in a non-identity layout is not supported");
+                var shape = new int[rank];
+                Array.Fill(shape, 1);
+                for (int d = 0; d < v.Logical.Length; d++) shape[rank - v.Logical.Length + d] = v.Logical[d];
+                var rt = NewTensor(v.Tensor.Name + "#r" + _temp++, shape);
+                Emit(new IrOp(OpType.Reshape, n.Name, [v.Tensor], rt));
+                return rt;
+            }
+            return EnsureLayout(v, layout, n.Name).Tensor;
+        }
+
+        OpType type;
+        IrTensor a, b;
+        switch (n.OpType)
+        {
+            case "Add": type = OpType.Add; a = Operand(0, x => x); b = Operand(1, x => x); break;
+            case "Sub":
+                if (c1) { type = OpType.Add; a = Operand(0, x => x); b = Operand(1, x => -x); }
+                else { type = OpType.Sub; a = Operand(0, x => x); b = Operand(1, x => x); }
+                break;
+            case "Mul": type = OpType.Mul; a = Operand(0, x => x); b = Operand(1, x => x); break;
+            default: // Div
+                if (!c1) throw n.Error("Div is supported only by a constant divisor");
+                type = OpType.Mul; a = Operand(0, x => x);
+                b = Operand(1, x => x == 0 ? throw n.Error("division by a constant zero") : 1f / x);
+                break;
+        }
+        var y = NewTensor(n.Outputs[0], Permute(outLogical, layout));
+        Emit(new IrOp(type, n.Name, [a, b], y));
+        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = layout, Logical = outLogical };
+    }
+
+    private void Clip(OnnxNode n)
+    {
+        float lo = float.NegativeInfinity, hi = float.PositiveInfinity;
+        if (n.HasAttribute("min")) lo = n.GetFloat("min");
+        if (n.HasAttribute("max")) hi = n.GetFloat("max");
+        if (n.HasInput(1)) lo = Const(n, 1, "min").Floats![0];
+        if (n.HasInput(2)) hi = Const(n, 2, "max").Floats![0];
+        if (!(lo <= hi)) throw n.Error($"min {lo} is greater than max {hi}");
+        string name = lo == 0 && hi == 6 ? "Relu6" : lo == 0 && float.IsPositiveInfinity(hi) ? "Relu" : $"Clip({lo}, {hi})";
+        Unary(n, x => x < lo ? lo : x > hi ? hi : x, name, lo, hi);
+    }
+
+    /// <summary>An element-wise function. clampMin/Max are set (not NaN) when it is a pure clamp that can fuse into its producer.</summary>
+    private void Unary(OnnxNode n, Func<float, float> f, string name, float clampMin, float clampMax, OpType type = OpType.Lookup)
+    {
+        var x = Act(n, 0);
+        var y = NewTensor(n.Outputs[0], x.Tensor.Shape);
+        var op = new IrOp(type, n.Name, [x.Tensor], y) { Unary = f, UnaryName = name };
+        if (!float.IsNaN(clampMin)) { op.ActivationMin = clampMin; op.ActivationMax = clampMax; }
+        Emit(op);
+        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = x.Layout, Logical = x.Logical, FlatPermutation = x.FlatPermutation };
+    }
+
+    private void Softmax(OnnxNode n)
+    {
+        var x = Unflattened(Act(n, 0), n.Name);
+        int rank = x.Logical.Length;
+        int axis = (int)n.GetInt("axis", _g.Opset >= 13 ? -1 : 1);
+        if (axis < 0) axis += rank;
+        bool lastOnly = true;
+        for (int d = axis + 1; d < rank; d++) if (x.Logical[d] != 1) lastOnly = false;
+        if (!lastOnly && axis != rank - 1) throw n.Error($"Softmax over axis {axis} of shape {OnnxTensor.FormatShape(x.Logical)} is not supported; supported: the last non-unit axis");
+        int physical = Array.IndexOf(x.Layout, axis);
+        bool ok = true;
+        for (int d = physical + 1; d < rank; d++) if (x.Tensor.Shape[d] != 1) ok = false;
+        if (!ok) x = EnsureLayout(x, Identity(rank), n.Name);
+        var y = NewTensor(n.Outputs[0], x.Tensor.Shape);
+        Emit(new IrOp(OpType.Softmax, n.Name, [x.Tensor], y));
+        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = x.Layout, Logical = x.Logical };
+    }
+
+    private void BatchNorm(OnnxNode n)
+    {
+        var x = Act(n, 0);
+        if (x.Logical.Length != 4) throw n.Error("a BatchNormalization that could not be folded into a convolution is supported only on rank-4 inputs");
+        x = EnsureLayout(x, Nhwc, n.Name);
+        float eps = n.GetFloat("epsilon", 1e-5f);
+        var gamma = Const(n, 1, "scale").Floats!; var beta = Const(n, 2, "B").Floats!;
+        var mean = Const(n, 3, "mean").Floats!; var variance = Const(n, 4, "var").Floats!;
+        int c = x.Logical[1];
+        var w = new float[c]; var b = new float[c];
+        for (int i = 0; i < c; i++)
+        {
+            w[i] = gamma[i] / MathF.Sqrt(variance[i] + eps);
+            b[i] = beta[i] - mean[i] * w[i];
+        }
+        var y = NewTensor(n.Outputs[0], x.Tensor.Shape);
+        Emit(new IrOp(OpType.DepthwiseConv2D, n.Name, [x.Tensor], y) { Weights = w, WeightShape = [1, 1, 1, c], Bias = b, KernelH = 1, KernelW = 1 });
+        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Nhwc, Logical = x.Logical };
+    }
+
+    private void Pool(OnnxNode n)
+    {
+        var x = Act(n, 0);
+        if (x.Logical.Length != 4) throw n.Error("only 2-D pooling on rank-4 inputs is supported");
+        x = EnsureLayout(x, Nhwc, n.Name);
+        var k = n.GetInts("kernel_shape");
+        if (k.Length != 2) throw n.Error($"attribute kernel_shape has {k.Length} values; supported: 2 (2-D pooling)");
+        var outLogical = Shape(n.Outputs[0]);
+        var (strides, _, pads) = Window(n, x.Logical, [(int)k[0], (int)k[1]], outLogical, allowDilation: false);
+        bool avg = n.OpType == "AveragePool";
+        if (avg && n.GetInt("count_include_pad", 0) != 0 && pads.Any(p => p != 0))
+        {
+            // Padding counted in the average: pad explicitly with zeros and pool without padding.
+            var padded = EmitPad(n, x, [0, pads[0], pads[1], 0], [0, pads[2], pads[3], 0], 0f);
+            x = padded;
+            pads = [0, 0, 0, 0];
+        }
+        var y = NewTensor(n.Outputs[0], Permute(outLogical, Nhwc));
+        var op = new IrOp(avg ? OpType.AveragePool2D : OpType.MaxPool2D, n.Name, [x.Tensor], y);
+        SetWindow(op, strides, [1, 1], pads, (int)k[0], (int)k[1]);
+        if (op.PadTop >= op.KernelH || op.PadBottom >= op.KernelH || op.PadLeft >= op.KernelW || op.PadRight >= op.KernelW)
+            throw n.Error("padding as large as the pooling window is not supported");
+        Emit(op);
+        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Nhwc, Logical = outLogical };
+    }
+
+    private void GlobalAveragePool(OnnxNode n)
+    {
+        var x = Act(n, 0);
+        if (x.Logical.Length != 4) throw n.Error("GlobalAveragePool is supported on rank-4 inputs");
+        x = EnsureLayout(x, Nhwc, n.Name);
+        var outLogical = Shape(n.Outputs[0]);
+        var y = NewTensor(n.Outputs[0], Permute(outLogical, Nhwc));
+        Emit(new IrOp(OpType.Mean, n.Name, [x.Tensor], y));
+        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Nhwc, Logical = outLogical };
+    }
+
+    private void Reshape(OnnxNode n)
+    {
+        var x = Act(n, 0);
+        var outLogical = Shape(n.Outputs[0]);
+        if (x.FlatPermutation is not null) x = Unflatten(x, n.Name);
+        int[] phys = x.Tensor.Shape;
+        bool sameOrder = true;
+        // Memory order equals logical order when the non-unit dimensions appear in logical order.
+        var nonUnit = x.Layout.Where((l, i) => phys[i] != 1).ToArray();
+        for (int i = 1; i < nonUnit.Length; i++) if (nonUnit[i] < nonUnit[i - 1]) sameOrder = false;
+        if (!sameOrder)
+        {
+            bool flattenToFc = x.Logical.Length == 4 && Same(x.Layout, Nhwc) && outLogical.Length == 2
+                && outLogical[0] == x.Logical[0] && _g.Consumers(n.Outputs[0]).Count > 0
+                && _g.Consumers(n.Outputs[0]).All(c => (c.OpType is "Gemm" && c.GetInt("transA", 0) == 0 || c.OpType == "MatMul") && c.Inputs[0] == n.Outputs[0] && _g.IsConstant(c.InputOrEmpty(1)));
+            if (flattenToFc)
+            {
+                int c = x.Logical[1], h = x.Logical[2], w = x.Logical[3];
+                var perm = new int[c * h * w];
+                for (int ci = 0; ci < c; ci++)
+                    for (int yi = 0; yi < h; yi++)
+                        for (int xi = 0; xi < w; xi++)
+                            perm[(ci * h + yi) * w + xi] = (yi * w + xi) * c + ci;
+                var yf = NewTensor(n.Outputs[0], outLogical);
+                Emit(new IrOp(OpType.Reshape, n.Name, [x.Tensor], yf));
+                _values[n.Outputs[0]] = new Value { Tensor = yf, Layout = Identity(2), Logical = outLogical, FlatPermutation = perm };
+                return;
+            }
+            x = EnsureLayout(x, Identity(x.Logical.Length), n.Name);
+        }
+        var y = NewTensor(n.Outputs[0], outLogical);
+        Emit(new IrOp(OpType.Reshape, n.Name, [x.Tensor], y));
+        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Identity(outLogical.Length), Logical = outLogical };
+    }
+
+    private void Transpose(OnnxNode n)
+    {
+        var x = Unflattened(Act(n, 0), n.Name);
+        int rank = x.Logical.Length;
+        var permAttr = n.GetIntsOrNull("perm");
+        int[] p = permAttr is null ? Enumerable.Range(0, rank).Reverse().ToArray() : permAttr.Select(v => (int)v).ToArray();
+        if (p.Length != rank) throw n.Error($"attribute perm has {p.Length} values for a rank-{rank} input");
+        var inv = new int[rank];
+        for (int j = 0; j < rank; j++) inv[p[j]] = j;
+        // Relabel: the data stays where it is, only its logical meaning changes.
+        var layout = new int[rank];
+        for (int i = 0; i < rank; i++) layout[i] = inv[x.Layout[i]];
+        _values[n.Outputs[0]] = new Value { Tensor = x.Tensor, Layout = layout, Logical = Shape(n.Outputs[0]) };
+    }
+
+    private void Concat(OnnxNode n)
+    {
+        var outLogical = Shape(n.Outputs[0]);
+        int rank = outLogical.Length;
+        int axis = (int)n.GetInt("axis");
+        if (axis < 0) axis += rank;
+        if (n.Inputs.Count > 4) throw n.Error($"{n.Inputs.Count} inputs; supported: at most 4");
+        if (rank != 4) throw n.Error($"Concat of rank-{rank} tensors is not supported; supported: rank 4");
+        var first = n.Inputs.Select((name, i) => (name, i)).First(t => !_g.IsConstant(t.name));
+        var layout = Act(n, first.i).Layout;
+        if (layout.Length != 4) layout = Nhwc;
+        var inputs = new List<IrTensor>();
+        for (int i = 0; i < n.Inputs.Count; i++)
+        {
+            if (_g.IsConstant(n.Inputs[i]))
+            {
+                var c = _g.Initializers[n.Inputs[i]];
+                if (c.Rank != 4) throw n.Error($"constant input {i} must have rank 4");
+                inputs.Add(new IrTensor(n.Inputs[i] + "#const" + _temp++, Permute(c.Shape, layout), PermuteData(c.Floats!, c.Shape, layout)));
+            }
+            else inputs.Add(EnsureLayout(Unflattened(Act(n, i), n.Name), layout, n.Name).Tensor);
+        }
+        var y = NewTensor(n.Outputs[0], Permute(outLogical, layout));
+        Emit(new IrOp(OpType.Concatenation, n.Name, inputs, y) { Axis = Array.IndexOf(layout, axis) });
+        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = layout, Logical = outLogical };
+    }
+
+    private void Pad(OnnxNode n)
+    {
+        var mode = n.GetString("mode", "constant");
+        if (mode != "constant") throw n.Error($"attribute mode='{mode}' is not supported; supported: constant");
+        var x = Unflattened(Act(n, 0), n.Name);
+        int rank = x.Logical.Length;
+        if (rank != 4) throw n.Error($"Pad of a rank-{rank} tensor is not supported; supported: rank 4");
+        long[] pads = n.HasInput(1) ? Const(n, 1, "pads").Int64s ?? throw n.Error("pads must be int64") : n.GetInts("pads");
+        if (pads.Length != 2 * rank) throw n.Error($"pads has {pads.Length} values, expected {2 * rank}");
+        if (pads.Any(p => p < 0)) throw n.Error("negative pads (cropping) are not supported");
+        float value = n.HasInput(2) ? Const(n, 2, "constant_value").Floats![0] : n.GetFloat("value", 0f);
+        var before = new int[4]; var after = new int[4];
+        for (int i = 0; i < 4; i++) { before[i] = (int)pads[x.Layout[i]]; after[i] = (int)pads[rank + x.Layout[i]]; }
+        var y = EmitPad(n, x, before, after, value, n.Outputs[0]);
+        _values[n.Outputs[0]] = new Value { Tensor = y.Tensor, Layout = x.Layout, Logical = Shape(n.Outputs[0]) };
+    }
+
+    private Value EmitPad(OnnxNode n, Value x, int[] before, int[] after, float value, string? name = null)
+    {
+        var shape = new int[4];
+        for (int i = 0; i < 4; i++) shape[i] = x.Tensor.Shape[i] + before[i] + after[i];
+        var y = NewTensor(name ?? n.Name + "#pad" + _temp++, shape);
+        Emit(new IrOp(OpType.Pad, n.Name, [x.Tensor], y) { PadBefore = before, PadAfter = after, PadValue = value });
+        var logical = new int[4];
+        for (int i = 0; i < 4; i++) logical[x.Layout[i]] = shape[i];
+        return new Value { Tensor = y, Layout = x.Layout, Logical = logical };
+    }
+
+    // ---- helpers --------------------------------------------------------------------------
+
+    private (int[] Strides, int[] Dilations, int[] Pads) Window(OnnxNode n, int[] inLogical, int[] k, int[] outLogical, bool allowDilation)
+    {
+        var s = n.GetIntsOrNull("strides")?.Select(v => (int)v).ToArray() ?? [1, 1];
+        var d = n.GetIntsOrNull("dilations")?.Select(v => (int)v).ToArray() ?? [1, 1];
+        if (s.Length != 2 || d.Length != 2) throw n.Error("strides and dilations must have 2 values (2-D)");
+        if (!allowDilation && (d[0] != 1 || d[1] != 1)) throw n.Error("attribute dilations other than 1 is not supported for pooling");
+        string autoPad = n.GetString("auto_pad", "NOTSET");
+        int[] pads = [0, 0, 0, 0]; // top, left, bottom, right
+        if (autoPad is "SAME_UPPER" or "SAME_LOWER")
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                int input = inLogical[2 + i];
+                int output = (input + s[i] - 1) / s[i];
+                int total = Math.Max(0, (output - 1) * s[i] + (k[i] - 1) * d[i] + 1 - input);
+                int small = total / 2, large = total - small;
+                pads[i] = autoPad == "SAME_UPPER" ? small : large;
+                pads[i + 2] = autoPad == "SAME_UPPER" ? large : small;
+            }
+        }
+        else if (autoPad == "NOTSET")
+        {
+            var p = n.GetIntsOrNull("pads");
+            if (p is not null)
+            {
+                if (p.Length != 4) throw n.Error($"attribute pads has {p.Length} values; expected 4");
+                pads = [(int)p[0], (int)p[1], (int)p[2], (int)p[3]];
+            }
+        }
+        else if (autoPad != "VALID")
+        {
+            throw n.Error($"attribute auto_pad='{autoPad}' is not supported; supported: NOTSET, VALID, SAME_UPPER, SAME_LOWER");
+        }
+        // ceil_mode (or any mismatch with the inferred output): extend the end padding so floor arithmetic gives the ONNX output size.
+        for (int i = 0; i < 2; i++)
+        {
+            int input = inLogical[2 + i], want = outLogical[2 + i];
+            int eff = (k[i] - 1) * d[i] + 1;
+            int got = (input + pads[i] + pads[i + 2] - eff) / s[i] + 1;
+            if (got < want) pads[i + 2] += (want - 1) * s[i] + eff - (input + pads[i] + pads[i + 2]);
+            else if (got > want) throw n.Error($"output size {want} along spatial axis {i} does not match the window arithmetic ({got})");
+        }
+        return (s, d, pads);
+    }
+
+    private static void SetWindow(IrOp op, int[] s, int[] d, int[] pads, int kh, int kw)
+    {
+        op.StrideH = s[0]; op.StrideW = s[1]; op.DilationH = d[0]; op.DilationW = d[1];
+        op.PadTop = pads[0]; op.PadLeft = pads[1]; op.PadBottom = pads[2]; op.PadRight = pads[3];
+        op.KernelH = kh; op.KernelW = kw;
+    }
+
+    private Value Act(OnnxNode n, int i)
+    {
+        string name = n.InputOrEmpty(i);
+        if (name.Length == 0) throw n.Error($"input {i} is missing");
+        if (_values.TryGetValue(name, out var v)) return v;
+        if (_g.IsConstant(name)) throw n.Error($"input {i} ('{name}') is a constant where an activation is expected; this pattern is not supported");
+        throw n.Error($"input {i} ('{name}') is not computed by any earlier node");
+    }
+
+    private OnnxTensor Const(OnnxNode n, int i, string what)
+    {
+        string name = n.InputOrEmpty(i);
+        if (!_g.Initializers.TryGetValue(name, out var t))
+            throw n.Error($"{what} (input {i}, '{name}') must be a constant; computed {what} is not supported");
+        if (t.Floats is null && what is not "pads") return OnnxTensor.FromFloats(t.Shape, t.Int64s!.Select(v => (float)v).ToArray());
+        return t;
+    }
+
+    private int[] Shape(string name)
+    {
+        if (_g.Shapes.TryGetValue(name, out var s)) return s.Select(d => Math.Max(d, 1)).ToArray();
+        throw new ConversionException($"value '{name}' has no inferred shape");
+    }
+
+    /// <summary>Makes <paramref name="v"/>'s physical layout <paramref name="layout"/>, emitting a Transpose if data must move.</summary>
+    private Value EnsureLayout(Value v, int[] layout, string nodeName)
+    {
+        v = Unflattened(v, nodeName);
+        if (Same(v.Layout, layout)) return v;
+        int rank = layout.Length;
+        var q = new int[rank];
+        for (int i = 0; i < rank; i++) q[i] = Array.IndexOf(v.Layout, layout[i]);
+        var shape = Permute(v.Logical, layout);
+        // A permutation that moves only unit dimensions needs no data movement.
+        var moved = q.Where((src, i) => v.Tensor.Shape[src] != 1).ToArray();
+        bool inOrder = true;
+        for (int i = 1; i < moved.Length; i++) if (moved[i] < moved[i - 1]) inOrder = false;
+        var y = NewTensor(v.Tensor.Name + "#t" + _temp++, shape);
+        if (inOrder) Emit(new IrOp(OpType.Reshape, nodeName, [v.Tensor], y));
+        else
+        {
+            if (rank != 4) throw new ConversionException($"node '{nodeName}': a rank-{rank} transpose of activation data is not supported (rank 4 only)");
+            Emit(new IrOp(OpType.Transpose, nodeName, [v.Tensor], y) { Perm = q });
+        }
+        return new Value { Tensor = y, Layout = layout, Logical = v.Logical };
+    }
+
+    private Value Unflattened(Value v, string nodeName) => v.FlatPermutation is null ? v : Unflatten(v, nodeName);
+
+    /// <summary>Turns a flattened NHWC value back into C, H, W order with a real transpose.</summary>
+    private Value Unflatten(Value v, string nodeName)
+    {
+        var src = (IrTensor)v.Tensor;
+        var producer = _ir.Ops.Last(o => o.Output == src);
+        var nhwc = producer.Inputs[0];
+        var x = new Value { Tensor = nhwc, Layout = Nhwc, Logical = [nhwc.Shape[0], nhwc.Shape[3], nhwc.Shape[1], nhwc.Shape[2]] };
+        x = EnsureLayout(x, Identity(4), nodeName);
+        var y = NewTensor(src.Name + "#u" + _temp++, v.Logical);
+        Emit(new IrOp(OpType.Reshape, nodeName, [x.Tensor], y));
+        return new Value { Tensor = y, Layout = Identity(v.Logical.Length), Logical = v.Logical };
+    }
+
+    private IrTensor NewTensor(string name, int[] shape) => new(name, shape);
+    private void Emit(IrOp op) => _ir.Ops.Add(op);
+
+    private static int[] Identity(int rank) => Enumerable.Range(0, rank).ToArray();
+    private static bool Same(int[] a, int[] b) => a.AsSpan().SequenceEqual(b);
+    private static int[] Permute(int[] logical, int[] layout) => layout.Select(l => logical[l]).ToArray();
+
+    /// <summary>Reorders C-order data of logical shape into the physical layout.</summary>
+    private static float[] PermuteData(float[] data, int[] logical, int[] layout)
+    {
+        int rank = logical.Length;
+        if (data.Length == 1) return [data[0]];
+        var phys = Permute(logical, layout);
+        var logStride = new int[rank];
+        int s = 1;
+        for (int d = rank - 1; d >= 0; d--) { logStride[d] = s; s *= logical[d]; }
+        var result = new float[data.Length];
+        var idx = new int[rank];
+        for (int i = 0; i < result.Length; i++)
+        {
+            int src = 0;
+            for (int d = 0; d < rank; d++) src += idx[d] * logStride[layout[d]];
+            result[i] = data[src];
+            for (int d = rank - 1; d >= 0; d--)
+            {
+                if (++idx[d] < phys[d]) break;
+                idx[d] = 0;
+            }
+        }
+        return result;
+    }
+}

@@ -1,0 +1,91 @@
+using System.Security.Cryptography;
+using EdgeQuant.Converter.Calibration;
+using EdgeQuant.Converter.Ir;
+using EdgeQuant.Converter.Onnx;
+using EdgeQuant.Converter.Packing;
+using EdgeQuant.Converter.Quantization;
+using EdgeQuant.Runtime;
+using EdgeQuant.Runtime.Format;
+
+namespace EdgeQuant.Converter;
+
+/// <summary>Options of <see cref="ModelConverter.Convert"/>.</summary>
+public sealed class ConvertOptions
+{
+    public CalibrationMethod Method { get; init; } = CalibrationMethod.MinMax;
+    /// <summary>Per-channel weights (default) or per-tensor.</summary>
+    public bool PerChannel { get; init; } = true;
+    /// <summary>Calibration samples used for the per-layer SQNR in the report (the first N).</summary>
+    public int ReportSamples { get; init; } = 64;
+    /// <summary>Optional class labels stored in the blob's metadata.</summary>
+    public IReadOnlyList<string>? Labels { get; init; }
+    /// <summary>Called with (done, total) during calibration.</summary>
+    public Action<int, int>? Progress { get; init; }
+}
+
+/// <summary>A float ONNX model, simplified and lowered, ready to calibrate or run.</summary>
+public sealed class LoadedModel
+{
+    public required string Path { get; init; }
+    public required byte[] Bytes { get; init; }
+    public required OnnxGraph Onnx { get; init; }
+    public required IrGraph Ir { get; init; }
+    public IrTensor Input => Ir.Inputs[0];
+    public IrTensor Output => Ir.Outputs[0];
+    /// <summary>Logical (source layout) shape of one input sample, batch included as 1.</summary>
+    public int[] InputSourceShape => Ir.SourceShapes[Input];
+    public SourceLayout InputLayout => Ir.Layouts[Input];
+}
+
+/// <summary>Everything a conversion produced.</summary>
+public sealed class ConversionResult
+{
+    public required LoadedModel Source { get; init; }
+    public required QuantizedGraph Quantized { get; init; }
+    public required byte[] Blob { get; init; }
+    public required Dictionary<IrTensor, int> TensorIndex { get; init; }
+    public required ConversionReport Report { get; init; }
+}
+
+/// <summary>Float ONNX in, calibrated int8 .eqm out.</summary>
+public static class ModelConverter
+{
+    public const string Version = "0.1.0";
+
+    /// <summary>Imports, simplifies and lowers an ONNX model. Unsupported content is a <see cref="ConversionException"/>.</summary>
+    public static LoadedModel Load(string path)
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConversionException($"cannot read model '{path}': {e.Message}", e);
+        }
+        var graph = OnnxFrontend.Prepare(bytes, path);
+        var ir = Lowering.Lower(graph);
+        return new LoadedModel { Path = path, Bytes = bytes, Onnx = graph, Ir = ir };
+    }
+
+    /// <summary>Calibrates on <paramref name="calibration"/> (samples in the model's source layout), quantizes and packs.</summary>
+    public static ConversionResult Convert(LoadedModel model, SampleSet calibration, ConvertOptions? options = null)
+    {
+        options ??= new ConvertOptions();
+        var samples = calibration.ToPhysical(model);
+        var ranges = Calibrator.Calibrate(model.Ir, samples, options.Method, options.Progress);
+        var q = QuantizedGraph.Quantize(model.Ir, ranges, new QuantizationOptions { PerChannel = options.PerChannel });
+        var meta = new Dictionary<string, string>
+        {
+            ["converter"] = "edgequant " + Version,
+            ["source_model"] = System.IO.Path.GetFileName(model.Path),
+            ["source_sha256"] = System.Convert.ToHexString(SHA256.HashData(model.Bytes)).ToLowerInvariant(),
+            ["calibration"] = $"{options.Method.ToString().ToLowerInvariant()}, {samples.Count} samples",
+            ["weights"] = options.PerChannel ? "per-channel symmetric int8" : "per-tensor symmetric int8",
+            ["input_shape"] = string.Join(",", model.InputSourceShape),
+            ["output_shape"] = string.Join(",", model.Ir.SourceShapes[model.Output]),
+        };
+        if (options.Labels is { Count: > 0 }) meta["labels"] = string.Join("\n", options.Labels);
+        var blob = Packer.Pack(q, meta, out var index);
+        var report = ConversionReport.Build(model, q, blob, index, samples.Take(Math.Max(1, options.ReportSamples)).ToList());
+        return new ConversionResult { Source = model, Quantized = q, Blob = blob, TensorIndex = index, Report = report };
+    }
+}

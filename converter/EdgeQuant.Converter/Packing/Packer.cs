@@ -1,0 +1,152 @@
+using EdgeQuant.Converter.Ir;
+using EdgeQuant.Converter.Quantization;
+using EdgeQuant.Runtime.Format;
+
+namespace EdgeQuant.Converter.Packing;
+
+/// <summary>Writes a quantized graph as an .eqm blob (see docs/format.md).</summary>
+public static class Packer
+{
+    /// <summary>Serialises <paramref name="q"/>; <paramref name="tensorIndex"/> receives the blob tensor index of every IR activation.</summary>
+    public static byte[] Pack(QuantizedGraph q, IReadOnlyDictionary<string, string> metadata, out Dictionary<IrTensor, int> tensorIndex)
+    {
+        var w = new ModelWriter();
+        var index = new Dictionary<IrTensor, int>();
+        int Tensor(IrTensor t)
+        {
+            if (index.TryGetValue(t, out int i)) return i;
+            if (t.IsConstant)
+            {
+                var (data, cq) = q.Constants[t];
+                int qi = w.AddQuantization([cq.Scale], cq.ZeroPoint);
+                i = w.AddConstant<sbyte>(TensorType.Int8, t.Shape, data, qi);
+            }
+            else
+            {
+                var aq = q.Activations[t];
+                int qi = w.AddQuantization([aq.Scale], aq.ZeroPoint);
+                i = w.AddActivation(TensorType.Int8, t.Shape, qi);
+            }
+            index[t] = i;
+            return i;
+        }
+
+        foreach (var t in q.Graph.Inputs) Tensor(t);
+        foreach (var op in q.Graph.Ops)
+        {
+            var r = q.Ops[op];
+            int x = Tensor(op.Inputs[0]);
+            int y = Tensor(op.Output);
+            var inQ = q.Activations.TryGetValue(op.Inputs[0], out var a) ? a : default;
+            var outQ = q.Activations[op.Output];
+            switch (op.Type)
+            {
+                case OpType.Conv2D:
+                case OpType.DepthwiseConv2D:
+                case OpType.FullyConnected:
+                {
+                    int cout = r.Bias!.Length;
+                    bool dw = op.Type == OpType.DepthwiseConv2D;
+                    int wq = w.AddQuantization(r.WeightScales, 0, dw ? 3 : 0);
+                    int wt = w.AddConstant<sbyte>(TensorType.Int8, op.WeightShape, r.Weights, wq);
+                    int bt = w.AddConstant<int>(TensorType.Int32, [cout], r.Bias, -1);
+                    int mo = w.AddConstantData<int>(r.Multipliers);
+                    int so = w.AddConstantData<int>(r.Shifts);
+                    int fo = w.AddConstantData<int>(FoldedBias(op, r, -inQ.ZeroPoint));
+                    if (op.Type == OpType.FullyConnected)
+                    {
+                        var p = new FullyConnectedParams
+                        {
+                            InputOffset = -inQ.ZeroPoint, OutputOffset = outQ.ZeroPoint, ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
+                            MultipliersOffset = mo, ShiftsOffset = so, FoldedBiasOffset = fo,
+                        };
+                        w.AddOp(OpType.FullyConnected, [x, wt, bt], [y], p);
+                    }
+                    else
+                    {
+                        var p = new Conv2DParams
+                        {
+                            StrideH = op.StrideH, StrideW = op.StrideW, DilationH = op.DilationH, DilationW = op.DilationW,
+                            PadTop = op.PadTop, PadLeft = op.PadLeft, PadBottom = op.PadBottom, PadRight = op.PadRight,
+                            InputOffset = -inQ.ZeroPoint, OutputOffset = outQ.ZeroPoint, ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
+                            MultipliersOffset = mo, ShiftsOffset = so, DepthMultiplier = op.DepthMultiplier, FoldedBiasOffset = fo,
+                        };
+                        w.AddOp(op.Type, [x, wt, bt], [y], p, Runtime.Kernels.KernelScratch.Conv2DBytes(op.KernelH, op.KernelW, op.Inputs[0].Shape[^1], op.Output.Shape[2]));
+                    }
+                    break;
+                }
+                case OpType.Add:
+                case OpType.Sub:
+                case OpType.Mul:
+                    w.AddOp(op.Type, [x, Tensor(op.Inputs[1])], [y], r.Elementwise);
+                    break;
+                case OpType.MaxPool2D:
+                case OpType.AveragePool2D:
+                    w.AddOp(op.Type, [x], [y], new PoolParams
+                    {
+                        StrideH = op.StrideH, StrideW = op.StrideW, FilterH = op.KernelH, FilterW = op.KernelW,
+                        PadTop = op.PadTop, PadLeft = op.PadLeft, PadBottom = op.PadBottom, PadRight = op.PadRight,
+                        ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
+                    });
+                    break;
+                case OpType.Mean:
+                    w.AddOp(OpType.Mean, [x], [y], r.Mean);
+                    break;
+                case OpType.Concatenation:
+                {
+                    var ins = op.Inputs.Select(Tensor).ToArray();
+                    var p = new ConcatParams { Axis = op.Axis, InputCount = ins.Length, OutputOffset = outQ.ZeroPoint };
+                    int[] o = r.ConcatOffsets!, m = r.ConcatMultipliers!, s = r.ConcatShifts!;
+                    if (ins.Length > 0) { p.In0Offset = o[0]; p.In0Multiplier = m[0]; p.In0Shift = s[0]; }
+                    if (ins.Length > 1) { p.In1Offset = o[1]; p.In1Multiplier = m[1]; p.In1Shift = s[1]; }
+                    if (ins.Length > 2) { p.In2Offset = o[2]; p.In2Multiplier = m[2]; p.In2Shift = s[2]; }
+                    if (ins.Length > 3) { p.In3Offset = o[3]; p.In3Multiplier = m[3]; p.In3Shift = s[3]; }
+                    w.AddOp(OpType.Concatenation, ins, [y], p);
+                    break;
+                }
+                case OpType.Pad:
+                    w.AddOp(OpType.Pad, [x], [y], new PadParams
+                    {
+                        Before0 = op.PadBefore[0], Before1 = op.PadBefore[1], Before2 = op.PadBefore[2], Before3 = op.PadBefore[3],
+                        After0 = op.PadAfter[0], After1 = op.PadAfter[1], After2 = op.PadAfter[2], After3 = op.PadAfter[3],
+                        PadValue = r.PadValue,
+                    });
+                    break;
+                case OpType.Reshape:
+                    w.AddOp(OpType.Reshape, [x], [y]);
+                    break;
+                case OpType.Transpose:
+                    w.AddOp(OpType.Transpose, [x], [y], new TransposeParams { Perm0 = op.Perm[0], Perm1 = op.Perm[1], Perm2 = op.Perm[2], Perm3 = op.Perm[3] });
+                    break;
+                case OpType.Softmax:
+                    w.AddOp(OpType.Softmax, [x], [y], new SoftmaxParams { ExpTableOffset = w.AddConstantData<int>(r.ExpTable), OutputOffset = -128 });
+                    break;
+                case OpType.Logistic:
+                case OpType.Tanh:
+                case OpType.Lookup:
+                    w.AddOp(op.Type, [x], [y], new LookupParams { TableOffset = w.AddConstantData<sbyte>(r.Table) });
+                    break;
+                default:
+                    throw new ConversionException($"op {op.Type} ('{op.Name}') cannot be packed");
+            }
+        }
+        foreach (var t in q.Graph.Inputs) w.AddInput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
+        foreach (var t in q.Graph.Outputs) w.AddOutput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
+        foreach (var (k, v) in metadata) w.SetMetadata(k, v);
+        tensorIndex = index;
+        return w.Build();
+    }
+
+    /// <summary>bias[oc] + inputOffset x sum(weights of oc): the zero-point correction fast kernels use.</summary>
+    private static int[] FoldedBias(IrOp op, OpQuant r, int inputOffset)
+    {
+        int cout = r.Bias!.Length;
+        var sums = new long[cout];
+        int per = r.Weights!.Length / cout;
+        for (int k = 0; k < r.Weights.Length; k++)
+            sums[op.Type == OpType.DepthwiseConv2D ? k % cout : k / per] += r.Weights[k];
+        var f = new int[cout];
+        for (int c = 0; c < cout; c++) f[c] = (int)Math.Clamp(r.Bias[c] + inputOffset * sums[c], int.MinValue, int.MaxValue);
+        return f;
+    }
+}

@@ -1,0 +1,278 @@
+using EdgeQuant.Converter.Calibration;
+using EdgeQuant.Converter.Ir;
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Math;
+
+namespace EdgeQuant.Converter.Quantization;
+
+/// <summary>Options of post-training static quantization.</summary>
+public sealed class QuantizationOptions
+{
+    /// <summary>Per-channel symmetric int8 weights (default) or one scale per weight tensor.</summary>
+    public bool PerChannel { get; init; } = true;
+}
+
+/// <summary>Quantization of one activation tensor.</summary>
+public readonly record struct ActivationQuant(float Scale, int ZeroPoint)
+{
+    public float Dequantize(int q) => (q - ZeroPoint) * Scale;
+}
+
+/// <summary>Quantized parameters of one op.</summary>
+public sealed class OpQuant
+{
+    public sbyte[]? Weights;
+    public float[]? WeightScales;
+    public int[]? Bias;
+    public int[]? Multipliers;
+    public int[]? Shifts;
+    public int ActivationMin = -128, ActivationMax = 127;
+    /// <summary>Softmax: Q23 exp table; Lookup/Logistic/Tanh: int8 table.</summary>
+    public int[]? ExpTable;
+    public sbyte[]? Table;
+    public ElementwiseParams Elementwise;
+    public MeanParams Mean;
+    public int[]? ConcatMultipliers, ConcatShifts, ConcatOffsets;
+    public int PadValue;
+}
+
+/// <summary>
+/// Post-training static quantization of a lowered graph (the TFLite int8 scheme): asymmetric int8
+/// activations from calibrated ranges, symmetric int8 weights (per channel by default) in [-127, 127],
+/// int32 bias with scale input_scale x weight_scale, fixed-point multipliers and shifts.
+/// Implements the simulation interface so the float executor can predict the int8 runtime.
+/// </summary>
+public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
+{
+    public IrGraph Graph { get; }
+    public Dictionary<IrTensor, ActivationQuant> Activations { get; } = [];
+    public Dictionary<IrOp, OpQuant> Ops { get; } = [];
+    /// <summary>Constant operands (Add/Mul/Concat) as int8 with their quantization.</summary>
+    public Dictionary<IrTensor, (sbyte[] Data, ActivationQuant Quant)> Constants { get; } = [];
+    public QuantizationOptions Options { get; }
+
+    private QuantizedGraph(IrGraph g, QuantizationOptions options)
+    {
+        Graph = g;
+        Options = options;
+    }
+
+    public static ActivationQuant FromRange(float min, float max)
+    {
+        min = Math.Min(min, 0);
+        max = Math.Max(max, 0);
+        if (!(max - min > 1e-6f)) max = min + 1e-6f;
+        float scale = (max - min) / 255f;
+        int zp = (int)Math.Round(-128 - min / scale, MidpointRounding.AwayFromZero);
+        return new ActivationQuant(scale, Math.Clamp(zp, -128, 127));
+    }
+
+    public static QuantizedGraph Quantize(IrGraph g, IReadOnlyDictionary<IrTensor, Calibration.Range> ranges, QuantizationOptions? options = null)
+    {
+        var q = new QuantizedGraph(g, options ?? new QuantizationOptions());
+        ActivationQuant Range(IrTensor t)
+        {
+            if (!ranges.TryGetValue(t, out var r)) throw new ConversionException($"tensor '{t.Name}' was not observed during calibration");
+            return FromRange(r.Min, r.Max);
+        }
+        foreach (var t in g.Inputs) q.Activations[t] = Range(t);
+        foreach (var op in g.Ops)
+        {
+            var inQ = op.Inputs[0].IsConstant ? q.QuantizeConstant(op.Inputs[0]) : q.Activations[op.Inputs[0]];
+            ActivationQuant outQ = op.Type switch
+            {
+                OpType.Softmax or OpType.Logistic => new ActivationQuant(1f / 256, -128),
+                OpType.Tanh => new ActivationQuant(1f / 128, 0),
+                OpType.MaxPool2D or OpType.AveragePool2D or OpType.Reshape or OpType.Transpose or OpType.Pad => inQ,
+                _ => Range(op.Output),
+            };
+            q.Activations[op.Output] = outQ;
+            q.Ops[op] = q.QuantizeOp(op, inQ, outQ);
+        }
+        return q;
+    }
+
+    private ActivationQuant QuantizeConstant(IrTensor t)
+    {
+        if (Constants.TryGetValue(t, out var c)) return c.Quant;
+        float lo = 0, hi = 0;
+        foreach (float v in t.Data!) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
+        var aq = FromRange(lo, hi);
+        var data = new sbyte[t.Data!.Length];
+        for (int i = 0; i < data.Length; i++) data[i] = QuantMath.QuantizeS8(t.Data[i], aq.Scale, aq.ZeroPoint);
+        Constants[t] = (data, aq);
+        return aq;
+    }
+
+    private ActivationQuant QuantOf(IrTensor t) => t.IsConstant ? QuantizeConstant(t) : Activations[t];
+
+    private OpQuant QuantizeOp(IrOp op, ActivationQuant inQ, ActivationQuant outQ)
+    {
+        var r = new OpQuant();
+        if (!float.IsNegativeInfinity(op.ActivationMin)) r.ActivationMin = Math.Max(-128, ClampCode(op.ActivationMin, outQ));
+        if (!float.IsPositiveInfinity(op.ActivationMax)) r.ActivationMax = Math.Min(127, ClampCode(op.ActivationMax, outQ));
+        switch (op.Type)
+        {
+            case OpType.Conv2D:
+            case OpType.DepthwiseConv2D:
+            case OpType.FullyConnected:
+            {
+                int cout = op.Type == OpType.DepthwiseConv2D ? op.WeightShape[3] : op.WeightShape[0];
+                var w = op.Weights!;
+                int per = w.Length / cout;
+                var scales = new float[cout];
+                // Depthwise weights are [1, Kh, Kw, Cout]: channel is the innermost index.
+                Func<int, int, int> index = op.Type == OpType.DepthwiseConv2D ? (c, i) => i * cout + c : (c, i) => c * per + i;
+                float globalMax = 0;
+                for (int c = 0; c < cout; c++)
+                {
+                    float m = 0;
+                    for (int i = 0; i < per; i++) m = Math.Max(m, Math.Abs(w[index(c, i)]));
+                    scales[c] = m;
+                    globalMax = Math.Max(globalMax, m);
+                }
+                for (int c = 0; c < cout; c++)
+                {
+                    float m = Options.PerChannel ? scales[c] : globalMax;
+                    scales[c] = m > 0 ? m / 127f : 1f;
+                }
+                var qw = new sbyte[w.Length];
+                for (int c = 0; c < cout; c++)
+                    for (int i = 0; i < per; i++)
+                    {
+                        int k = index(c, i);
+                        qw[k] = (sbyte)Math.Clamp((int)MathF.Round(w[k] / scales[c], MidpointRounding.AwayFromZero), -127, 127);
+                    }
+                r.Weights = qw;
+                r.WeightScales = scales;
+                r.Bias = new int[cout];
+                r.Multipliers = new int[cout];
+                r.Shifts = new int[cout];
+                for (int c = 0; c < cout; c++)
+                {
+                    double biasScale = (double)inQ.Scale * scales[c];
+                    r.Bias[c] = (int)Math.Clamp(Math.Round(op.Bias![c] / biasScale, MidpointRounding.AwayFromZero), int.MinValue + 1, int.MaxValue);
+                    (r.Multipliers[c], r.Shifts[c]) = QuantMath.QuantizeMultiplier(biasScale / outQ.Scale);
+                }
+                break;
+            }
+            case OpType.Add:
+            case OpType.Sub:
+            {
+                var aQ = QuantOf(op.Inputs[0]);
+                var bQ = QuantOf(op.Inputs[1]);
+                const int leftShift = 20;
+                double twiceMax = 2.0 * Math.Max(aQ.Scale, bQ.Scale);
+                var (m1, s1) = QuantMath.QuantizeMultiplier(aQ.Scale / twiceMax);
+                var (m2, s2) = QuantMath.QuantizeMultiplier(bQ.Scale / twiceMax);
+                var (mo, so) = QuantMath.QuantizeMultiplier(twiceMax / ((1 << leftShift) * (double)outQ.Scale));
+                r.Elementwise = new ElementwiseParams
+                {
+                    Input1Offset = -aQ.ZeroPoint, Input2Offset = -bQ.ZeroPoint, OutputOffset = outQ.ZeroPoint, LeftShift = leftShift,
+                    Input1Multiplier = m1, Input1Shift = s1, Input2Multiplier = m2, Input2Shift = s2,
+                    OutputMultiplier = mo, OutputShift = so, ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
+                };
+                break;
+            }
+            case OpType.Mul:
+            {
+                var aQ = QuantOf(op.Inputs[0]);
+                var bQ = QuantOf(op.Inputs[1]);
+                var (mo, so) = QuantMath.QuantizeMultiplier((double)aQ.Scale * bQ.Scale / outQ.Scale);
+                r.Elementwise = new ElementwiseParams
+                {
+                    Input1Offset = -aQ.ZeroPoint, Input2Offset = -bQ.ZeroPoint, OutputOffset = outQ.ZeroPoint,
+                    OutputMultiplier = mo, OutputShift = so, ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
+                };
+                break;
+            }
+            case OpType.Mean:
+            {
+                int hw = op.Inputs[0].Shape[1] * op.Inputs[0].Shape[2];
+                var (m, s) = QuantMath.QuantizeMultiplier(inQ.Scale / ((double)outQ.Scale * hw));
+                r.Mean = new MeanParams { InputOffset = -inQ.ZeroPoint, OutputOffset = outQ.ZeroPoint, Multiplier = m, Shift = s };
+                break;
+            }
+            case OpType.Concatenation:
+            {
+                int n = op.Inputs.Count;
+                r.ConcatMultipliers = new int[n]; r.ConcatShifts = new int[n]; r.ConcatOffsets = new int[n];
+                for (int i = 0; i < n; i++)
+                {
+                    var iq = QuantOf(op.Inputs[i]);
+                    r.ConcatOffsets[i] = -iq.ZeroPoint;
+                    if (iq == outQ) continue; // multiplier 0: copy
+                    (r.ConcatMultipliers[i], r.ConcatShifts[i]) = QuantMath.QuantizeMultiplier(iq.Scale / (double)outQ.Scale);
+                }
+                break;
+            }
+            case OpType.Pad:
+                r.PadValue = QuantMath.QuantizeS8(op.PadValue, inQ.Scale, inQ.ZeroPoint);
+                break;
+            case OpType.Softmax:
+            {
+                r.ExpTable = new int[256];
+                for (int d = 0; d < 256; d++)
+                    r.ExpTable[d] = (int)Math.Round((1 << 23) * Math.Exp(-op.Beta * inQ.Scale * d));
+                break;
+            }
+            case OpType.Logistic:
+            case OpType.Tanh:
+            case OpType.Lookup:
+            {
+                r.Table = new sbyte[256];
+                for (int i = 0; i < 256; i++)
+                {
+                    float x = inQ.Dequantize(i - 128);
+                    r.Table[i] = (sbyte)Math.Clamp((int)QuantMath.QuantizeS8(op.Unary!(x), outQ.Scale, outQ.ZeroPoint), r.ActivationMin, r.ActivationMax);
+                }
+                break;
+            }
+        }
+        return r;
+    }
+
+    private static int ClampCode(float v, ActivationQuant q)
+    {
+        double c = Math.Round(v / q.Scale, MidpointRounding.AwayFromZero) + q.ZeroPoint;
+        return (int)Math.Clamp(c, -1000, 1000);
+    }
+
+    // ---- simulation ---------------------------------------------------------------------
+
+    (float Scale, int ZeroPoint) IrExecutor.IQuantSimulation.Activation(IrTensor t)
+    {
+        var q = Activations[t];
+        return (q.Scale, q.ZeroPoint);
+    }
+
+    private readonly Dictionary<IrOp, (float[], float[])> _simParameters = [];
+
+    (float[] Weights, float[] Bias) IrExecutor.IQuantSimulation.Parameters(IrOp op)
+    {
+        if (_simParameters.TryGetValue(op, out var cached)) return cached;
+        var r = Ops[op];
+        int cout = r.Bias!.Length;
+        int per = r.Weights!.Length / cout;
+        var w = new float[r.Weights.Length];
+        var b = new float[cout];
+        var inQ = Activations[op.Inputs[0]];
+        for (int k = 0; k < w.Length; k++)
+        {
+            int c = op.Type == OpType.DepthwiseConv2D ? k % cout : k / per;
+            w[k] = r.Weights[k] * r.WeightScales![c];
+        }
+        for (int c = 0; c < cout; c++) b[c] = (float)(r.Bias[c] * (double)inQ.Scale * r.WeightScales![c]);
+        return _simParameters[op] = (w, b);
+    }
+
+    (int Min, int Max) IrExecutor.IQuantSimulation.Clamp(IrOp op) => (Ops[op].ActivationMin, Ops[op].ActivationMax);
+
+    float[] IrExecutor.IQuantSimulation.Constant(IrTensor t)
+    {
+        var (data, q) = Constants[t];
+        var f = new float[data.Length];
+        for (int i = 0; i < f.Length; i++) f[i] = q.Dequantize(data[i]);
+        return f;
+    }
+}
