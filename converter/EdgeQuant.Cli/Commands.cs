@@ -11,7 +11,7 @@ using EdgeQuant.Runtime.Format;
 namespace EdgeQuant.Cli;
 
 /// <summary>The commands of the CLI. Each validates its arguments and throws UsageException / ConversionException on user errors.</summary>
-public static class Commands
+public static partial class Commands
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
