@@ -15,6 +15,8 @@ public sealed class ConvertOptions
     public CalibrationMethod Method { get; init; } = CalibrationMethod.MinMax;
     /// <summary>Per-channel weights (default) or per-tensor.</summary>
     public bool PerChannel { get; init; } = true;
+    /// <summary>Correct each bias for the mean error of its rounded weights (default on).</summary>
+    public bool BiasCorrection { get; init; } = true;
     /// <summary>Calibration samples used for the per-layer SQNR in the report (the first N).</summary>
     public int ReportSamples { get; init; } = 64;
     /// <summary>Optional class labels stored in the blob's metadata.</summary>
@@ -71,8 +73,8 @@ public static class ModelConverter
     {
         options ??= new ConvertOptions();
         var samples = calibration.ToPhysical(model);
-        var ranges = Calibrator.Calibrate(model.Ir, samples, options.Method, options.Progress);
-        var q = QuantizedGraph.Quantize(model.Ir, ranges, new QuantizationOptions { PerChannel = options.PerChannel });
+        var ranges = Calibrator.Calibrate(model.Ir, samples, options.Method, options.Progress, out var means);
+        var q = QuantizedGraph.Quantize(model.Ir, ranges, new QuantizationOptions { PerChannel = options.PerChannel, ChannelMeans = options.BiasCorrection ? means : null });
         var meta = new Dictionary<string, string>
         {
             ["converter"] = "edgequant " + Version,

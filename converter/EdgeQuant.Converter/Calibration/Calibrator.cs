@@ -28,11 +28,16 @@ public static class Calibrator
     public const int Bins = 2048;
 
     public static Dictionary<IrTensor, Range> Calibrate(IrGraph g, IReadOnlyList<float[]> samples, CalibrationMethod method, Action<int, int>? progress = null)
+        => Calibrate(g, samples, method, progress, out _);
+
+    /// <summary>As above; <paramref name="channelMeans"/> receives each activation's mean per channel (innermost dimension), used for bias correction.</summary>
+    public static Dictionary<IrTensor, Range> Calibrate(IrGraph g, IReadOnlyList<float[]> samples, CalibrationMethod method, Action<int, int>? progress, out Dictionary<IrTensor, double[]> channelMeans)
     {
         if (samples.Count == 0) throw new ConversionException("calibration needs at least one sample");
         var exec = new IrExecutor(g);
         var min = new Dictionary<IrTensor, float>();
         var max = new Dictionary<IrTensor, float>();
+        var sums = new Dictionary<IrTensor, double[]>();
         int passes = method == CalibrationMethod.MinMax ? 1 : 2;
         int total = samples.Count * passes, done = 0;
         for (int s = 0; s < samples.Count; s++)
@@ -48,11 +53,20 @@ public static class Calibrator
                 }
                 min[t] = lo;
                 max[t] = hi;
+                int c = t.Shape[^1];
+                if (!sums.TryGetValue(t, out var acc)) sums[t] = acc = new double[c];
+                for (int i = 0; i < v.Length; i++) acc[i % c] += v[i];
             });
             progress?.Invoke(++done, total);
         }
         var ranges = new Dictionary<IrTensor, Range>();
         foreach (var t in min.Keys) ranges[t] = new Range(min[t], max[t]);
+        channelMeans = new Dictionary<IrTensor, double[]>();
+        foreach (var (t, acc) in sums)
+        {
+            double count = (double)samples.Count * t.ElementCount / acc.Length;
+            channelMeans[t] = acc.Select(a => a / count).ToArray();
+        }
         if (method == CalibrationMethod.MinMax) return ranges;
 
         var hist = new Dictionary<IrTensor, long[]>();
@@ -110,7 +124,7 @@ public static class Calibrator
         return new Range(Math.Min(min, r.Min >= 0 ? r.Min : 0), Math.Max(max, 0));
     }
 
-    private delegate double Cost(long[] h, Range full, int i0, int i1);
+    private delegate double Cost(long[] h, Range full, int i0, int i1, int zeroBin);
 
     /// <summary>Tries ranges shrunk symmetrically (in bins) toward zero's bin and keeps the cheapest.</summary>
     private static Range SearchRange(long[] h, Range r, Cost cost)
@@ -125,7 +139,7 @@ public static class Calibrator
             int i0 = (int)Math.Round(zeroBin - (zeroBin - 0) * f);
             int i1 = (int)Math.Round(zeroBin + (Bins - zeroBin) * f);
             if (i1 - i0 < 256) break;
-            double c = cost(h, r, i0, i1);
+            double c = cost(h, r, i0, i1, zeroBin);
             if (c < best) { best = c; bestRange = (i0, i1); }
         }
         float min = r.Min + bestRange.Item1 * binW, max = r.Min + bestRange.Item2 * binW;
@@ -133,7 +147,7 @@ public static class Calibrator
     }
 
     /// <summary>Expected squared error: rounding noise (step^2/12) inside the range, clipping error outside.</summary>
-    private static double MseCost(long[] h, Range r, int i0, int i1)
+    private static double MseCost(long[] h, Range r, int i0, int i1, int zeroBin)
     {
         double binW = (r.Max - r.Min) / Bins;
         double lo = r.Min + i0 * binW, hi = r.Min + i1 * binW;
@@ -150,7 +164,7 @@ public static class Calibrator
     }
 
     /// <summary>KL(P || Q): P the histogram with outliers folded into the edge bins, Q its 256-level quantization.</summary>
-    private static double KlCost(long[] h, Range r, int i0, int i1)
+    private static double KlCost(long[] h, Range r, int i0, int i1, int zeroBin)
     {
         int n = i1 - i0;
         var p = new double[n];
@@ -158,15 +172,19 @@ public static class Calibrator
         for (int b = 0; b < i0; b++) p[0] += h[b];
         for (int b = i1; b < Bins; b++) p[n - 1] += h[b];
         var q = new double[n];
+        int zb = zeroBin - i0;
+        if (zb >= 0 && zb < n) q[zb] = h[zeroBin];
         const int levels = 255;
         for (int l = 0; l < levels; l++)
         {
             int s = (int)((long)l * n / levels), e = (int)((long)(l + 1) * n / levels);
             double sum = 0;
             int nonzero = 0;
-            for (int b = s; b < e; b++) { sum += p[b]; if (p[b] != 0) nonzero++; }
+            // Q is built from the in-range histogram only, so mass clipped into P's edge bins costs divergence.
+            // Zero is exactly representable (it is the zero point), so the bin holding it (the ReLU spike) is its own level.
+            for (int b = s; b < e; b++) if (b != zb && h[i0 + b] != 0) { sum += h[i0 + b]; nonzero++; }
             if (nonzero == 0) continue;
-            for (int b = s; b < e; b++) if (p[b] != 0) q[b] = sum / Math.Max(nonzero, 1);
+            for (int b = s; b < e; b++) if (b != zb && h[i0 + b] != 0) q[b] = sum / nonzero;
         }
         double ps = p.Sum(), qs = q.Sum();
         if (ps == 0 || qs == 0) return double.PositiveInfinity;
@@ -175,7 +193,7 @@ public static class Calibrator
         {
             if (p[b] == 0) continue;
             double pp = p[b] / ps, qq = q[b] / qs;
-            kl += qq > 0 ? pp * Math.Log(pp / qq) : 1e6;
+            kl += pp * Math.Log(pp / Math.Max(qq, 1e-12));
         }
         return kl;
     }

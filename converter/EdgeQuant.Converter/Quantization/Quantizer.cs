@@ -10,6 +10,13 @@ public sealed class QuantizationOptions
 {
     /// <summary>Per-channel symmetric int8 weights (default) or one scale per weight tensor.</summary>
     public bool PerChannel { get; init; } = true;
+
+    /// <summary>
+    /// Per-channel mean of each activation over the calibration data. When given, each conv /
+    /// fully-connected bias is corrected by the expected error the weight rounding introduces,
+    /// sum((W - Wq) x E[x]) (bias correction, Nagel et al. 2019), before it is quantized.
+    /// </summary>
+    public IReadOnlyDictionary<IrTensor, double[]>? ChannelMeans { get; init; }
 }
 
 /// <summary>Quantization of one activation tensor.</summary>
@@ -145,13 +152,14 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
                     }
                 r.Weights = qw;
                 r.WeightScales = scales;
+                var correction = BiasCorrection(op, w, qw, scales, cout, per);
                 r.Bias = new int[cout];
                 r.Multipliers = new int[cout];
                 r.Shifts = new int[cout];
                 for (int c = 0; c < cout; c++)
                 {
                     double biasScale = (double)inQ.Scale * scales[c];
-                    r.Bias[c] = (int)Math.Clamp(Math.Round(op.Bias![c] / biasScale, MidpointRounding.AwayFromZero), int.MinValue + 1, int.MaxValue);
+                    r.Bias[c] = (int)Math.Clamp(Math.Round((op.Bias![c] + correction[c]) / biasScale, MidpointRounding.AwayFromZero), int.MinValue + 1, int.MaxValue);
                     (r.Multipliers[c], r.Shifts[c]) = QuantMath.QuantizeMultiplier(biasScale / outQ.Scale);
                 }
                 break;
@@ -230,6 +238,22 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
             }
         }
         return r;
+    }
+
+    /// <summary>Expected output error of the rounded weights, per output channel, from the input's channel means (0 when unknown).</summary>
+    private double[] BiasCorrection(IrOp op, float[] w, sbyte[] qw, float[] scales, int cout, int per)
+    {
+        var corr = new double[cout];
+        if (Options.ChannelMeans is null || !Options.ChannelMeans.TryGetValue(op.Inputs[0], out var mean)) return corr;
+        int cin = mean.Length;
+        for (int k = 0; k < w.Length; k++)
+        {
+            int c, ic;
+            if (op.Type == OpType.DepthwiseConv2D) { c = k % cout; ic = c / op.DepthMultiplier; }
+            else { c = k / per; ic = (k % per) % cin; }
+            corr[c] += (w[k] - qw[k] * (double)scales[c]) * mean[ic];
+        }
+        return corr;
     }
 
     private static int ClampCode(float v, ActivationQuant q)
