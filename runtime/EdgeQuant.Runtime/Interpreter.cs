@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EdgeQuant.Runtime.Format;
 using EdgeQuant.Runtime.Kernels;
+using EdgeQuant.Runtime.Kernels.Simd;
 
 namespace EdgeQuant.Runtime;
 
@@ -25,6 +26,8 @@ public sealed class Interpreter
     private readonly bool _reference;
     private readonly TensorInfo[] _tensors;
     private readonly OpInfo[] _ops;
+    // Per-op data of the Conv2D / FullyConnected fast paths, prepared once here (null: none).
+    private readonly PackedFilter?[] _packed;
 
     public Model Model => _model;
 
@@ -45,6 +48,22 @@ public sealed class Interpreter
         for (int i = 0; i < _tensors.Length; i++) _tensors[i] = model.Tensors[i];
         _ops = new OpInfo[model.Ops.Count];
         for (int i = 0; i < _ops.Length; i++) _ops[i] = model.Ops[i];
+        _packed = new PackedFilter?[_ops.Length];
+        if (!_reference && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            for (int i = 0; i < _ops.Length; i++)
+                _packed[i] = Prepare(in _ops[i]);
+    }
+
+    private PackedFilter? Prepare(in OpInfo op)
+    {
+        if (op.Type == OpType.Conv2D)
+            return Conv2D.Prepare(_model.ReadParams<Conv2DParams>(op), S8(op.Input1), _tensors[op.Input1].Shape, I32(op.Input2));
+        if (op.Type == OpType.FullyConnected)
+        {
+            ref readonly var fT = ref _tensors[op.Input1];
+            return FullyConnected.Prepare(_model.ReadParams<FullyConnectedParams>(op), S8(op.Input1), fT.Shape.D1, fT.Shape.D0, I32(op.Input2));
+        }
+        return null;
     }
 
     /// <summary>The int8 NHWC buffer of input <paramref name="index"/>; write it, then <see cref="Invoke"/>.</summary>
@@ -83,11 +102,11 @@ public sealed class Interpreter
     public void Invoke()
     {
         for (int i = 0; i < _ops.Length; i++)
-            Run(in _ops[i]);
+            Run(in _ops[i], _packed[i]);
     }
 
     /// <summary>Runs op <paramref name="index"/> only (for per-layer inspection).</summary>
-    public void InvokeOp(int index) => Run(in _ops[index]);
+    public void InvokeOp(int index) => Run(in _ops[index], _packed[index]);
 
     /// <summary>The int8 bytes of an arena tensor, for inspection after <see cref="Invoke"/>.</summary>
     public ReadOnlySpan<sbyte> GetTensorS8(int tensorIndex) => S8(tensorIndex);
@@ -98,7 +117,7 @@ public sealed class Interpreter
         return (_model.GetScale(qi), _model.Quantization[qi].ZeroPoint);
     }
 
-    private void Run(in OpInfo op)
+    private void Run(in OpInfo op, PackedFilter? packed)
     {
         switch (op.Type)
         {
@@ -115,7 +134,8 @@ public sealed class Interpreter
                 if (op.Type == OpType.Conv2D)
                 {
                     if (_reference) Conv2D.EvalS8Reference(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, ArenaS8(op.Output0), oT.Shape);
-                    else Conv2D.EvalS8(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, ArenaS8(op.Output0), oT.Shape);
+                    else Conv2D.EvalS8(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), packed, mult, shift, ArenaS8(op.Output0), oT.Shape,
+                        MemoryMarshal.Cast<byte, sbyte>(_arena.Span.Slice(op.ScratchOffset, op.ScratchBytes)));
                 }
                 else
                 {
@@ -133,7 +153,7 @@ public sealed class Interpreter
                 var mult = ConstI32(p.MultipliersOffset, cout);
                 var shift = ConstI32(p.ShiftsOffset, cout);
                 if (_reference) FullyConnected.EvalS8Reference(p, S8(op.Input0), batches, cin, S8(op.Input1), cout, I32(op.Input2), mult, shift, ArenaS8(op.Output0));
-                else FullyConnected.EvalS8(p, S8(op.Input0), batches, cin, S8(op.Input1), cout, I32(op.Input2), mult, shift, ArenaS8(op.Output0));
+                else FullyConnected.EvalS8(p, S8(op.Input0), batches, cin, S8(op.Input1), cout, I32(op.Input2), packed, mult, shift, ArenaS8(op.Output0));
                 break;
             }
             case OpType.Add:

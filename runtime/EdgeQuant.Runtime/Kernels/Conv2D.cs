@@ -1,4 +1,8 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels.Simd;
 
 namespace EdgeQuant.Runtime.Kernels;
 
@@ -10,10 +14,54 @@ namespace EdgeQuant.Runtime.Kernels;
 /// </summary>
 public static partial class Conv2D
 {
+    /// <summary>
+    /// Runs the fastest path this machine supports. Convenience form for one-off calls: it packs the
+    /// filter and allocates scratch on every call; the <see cref="Interpreter"/> prepares both once.
+    /// </summary>
     public static void EvalS8(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
         ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
     {
+        if (!Vector128.IsHardwareAccelerated)
+        {
+            EvalS8Reference(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape);
+            return;
+        }
+        var packed = Prepare(p, filter, filterShape, bias);
+        var scratch = new sbyte[KernelScratch.Conv2DBytes(filterShape.D1, filterShape.D2, inShape.D3, outShape.D2)];
+        EvalS8(p, input, inShape, filter, filterShape, bias, packed, multipliers, shifts, output, outShape, scratch);
+    }
+
+    /// <summary>Precomputes the fast paths' per-op data (once per op, outside Eval).</summary>
+    internal static PackedFilter Prepare(in Conv2DParams p, ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias)
+        => PackedFilter.Create(filter, filterShape.D0, filterShape.D1 * filterShape.D2 * filterShape.D3, bias, p.InputOffset, pad: true);
+
+    /// <summary>
+    /// The dispatcher: AVX-VNNI, AVX2, arm64 SDOT, arm64 SMULL/SADALP (or SSE4.1 through the same
+    /// primitives), then the reference. <paramref name="scratch"/> holds im2col rows
+    /// (<see cref="KernelScratch.Conv2DBytes"/>); with less, the im2col path is skipped.
+    /// </summary>
+    internal static void EvalS8(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
+        ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias, PackedFilter? packed,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape, Span<sbyte> scratch)
+    {
+        if (packed is not null)
+        {
+            if (Avx2.IsSupported)
+            {
+                if (AvxVnni.IsSupported
+                    ? TryEvalS8Fast<AvxVnniDot>(p, input, inShape, filter, filterShape, packed, multipliers, shifts, output, outShape, scratch)
+                    : TryEvalS8Fast<Avx2Dot>(p, input, inShape, filter, filterShape, packed, multipliers, shifts, output, outShape, scratch))
+                    return;
+            }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                if (Dp.IsSupported
+                    ? TryEvalS8Fast<SdotDot>(p, input, inShape, filter, filterShape, packed, multipliers, shifts, output, outShape, scratch)
+                    : TryEvalS8Fast<SmullDot>(p, input, inShape, filter, filterShape, packed, multipliers, shifts, output, outShape, scratch))
+                    return;
+            }
+        }
         EvalS8Reference(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape);
     }
 }

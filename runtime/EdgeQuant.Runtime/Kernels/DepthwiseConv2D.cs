@@ -1,4 +1,6 @@
+using System.Runtime.Intrinsics;
 using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Math;
 
 namespace EdgeQuant.Runtime.Kernels;
 
@@ -9,10 +11,46 @@ namespace EdgeQuant.Runtime.Kernels;
 /// </summary>
 public static partial class DepthwiseConv2D
 {
+    /// <summary>The dispatcher: AVX2 (16 channels per step), Vector128 (16 channels per step), then the reference.</summary>
     public static void EvalS8(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
         ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
     {
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            if (TryEvalS8Avx2(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape))
+                return;
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            if (TryEvalS8Vector128(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape))
+                return;
+        }
         EvalS8Reference(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape);
+    }
+
+    /// <summary>The scalar tail of the fast paths: channels [from, Cout) of one output pixel, as the reference computes them.</summary>
+    private static void ScalarChannels(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, ReadOnlySpan<sbyte> filter, int kh, int kw,
+        ReadOnlySpan<int> bias, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> outPixel, int b, int iy0, int ix0, int from)
+    {
+        int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3, cout = outPixel.Length;
+        for (int oc = from; oc < cout; oc++)
+        {
+            int ic = oc / p.DepthMultiplier;
+            int acc = bias[oc];
+            for (int ky = 0; ky < kh; ky++)
+            {
+                int iy = iy0 + ky * p.DilationH;
+                if ((uint)iy >= (uint)inH) continue;
+                for (int kx = 0; kx < kw; kx++)
+                {
+                    int ix = ix0 + kx * p.DilationW;
+                    if ((uint)ix >= (uint)inW) continue;
+                    acc += (input[((b * inH + iy) * inW + ix) * cin + ic] + p.InputOffset) * filter[(ky * kw + kx) * cout + oc];
+                }
+            }
+            int v = QuantMath.MultiplyByQuantizedMultiplier(acc, multipliers[oc], shifts[oc]) + p.OutputOffset;
+            outPixel[oc] = (sbyte)System.Math.Clamp(v, p.ActivationMin, p.ActivationMax);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using EdgeQuant.Runtime.Format;
 
 namespace EdgeQuant.Runtime.Kernels;
@@ -9,9 +10,17 @@ namespace EdgeQuant.Runtime.Kernels;
 /// </summary>
 public static partial class Pooling
 {
+    /// <summary>The dispatcher: channels in Vector256 (AVX2) and Vector128 steps, then the reference.</summary>
     public static void MaxS8(in PoolParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape)
-        => MaxS8Reference(p, input, inShape, output, outShape);
+    {
+        if (Vector128.IsHardwareAccelerated) MaxS8Vector(p, input, inShape, output, outShape);
+        else MaxS8Reference(p, input, inShape, output, outShape);
+    }
 
+    /// <summary>The dispatcher: channels in Vector128 steps, then the reference.</summary>
     public static void AverageS8(in PoolParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape)
-        => AverageS8Reference(p, input, inShape, output, outShape);
+    {
+        if (Vector128.IsHardwareAccelerated) AverageS8Vector(p, input, inShape, output, outShape);
+        else AverageS8Reference(p, input, inShape, output, outShape);
+    }
 }

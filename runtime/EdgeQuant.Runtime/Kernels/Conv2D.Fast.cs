@@ -1,0 +1,104 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels.Simd;
+
+namespace EdgeQuant.Runtime.Kernels;
+
+public static partial class Conv2D
+{
+    /// <summary>
+    /// The fast path over one inner-product strategy. 1x1 without padding: the NHWC pixels are the
+    /// rows (any stride, no copy). Otherwise im2col: each output pixel's taps are gathered into a
+    /// scratch row (padded taps hold the input zero point, the row is zero-padded to a multiple of 16
+    /// to match <see cref="PackedFilter.Padded"/>), a chunk of pixels at a time. The accumulators
+    /// start from the folded bias, which accounts for the input offset of every tap.
+    /// Returns false (having written nothing) when the case is not covered.
+    /// </summary>
+    internal static bool TryEvalS8Fast<TDot>(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
+        ReadOnlySpan<sbyte> filter, in Shape4 filterShape, PackedFilter packed,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape, Span<sbyte> scratch)
+        where TDot : struct, IInt8Dot
+    {
+        // The zero point -InputOffset must be an int8 for the padded taps.
+        if (!TDot.IsSupported || (uint)(128 - p.InputOffset) > 255)
+            return false;
+        int batches = inShape.D0, inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
+        int kh = filterShape.D1, kw = filterShape.D2;
+        int outH = outShape.D1, outW = outShape.D2, cout = outShape.D3;
+        int k = kh * kw * cin;
+        ref sbyte outRef = ref MemoryMarshal.GetReference(output);
+
+        if (kh == 1 && kw == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0)
+        {
+            ref sbyte inRef = ref MemoryMarshal.GetReference(input);
+            ref sbyte w = ref MemoryMarshal.GetReference(filter);
+            for (int b = 0; b < batches; b++)
+                for (int oy = 0; oy < outH; oy++)
+                    Int8Gemm.Run<TDot>(ref Unsafe.Add(ref inRef, (nint)(b * inH + oy * p.StrideH) * inW * cin), (nint)p.StrideW * cin, outW,
+                        ref w, k, k, packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax,
+                        ref Unsafe.Add(ref outRef, (nint)(b * outH + oy) * outW * cout), cout);
+            return true;
+        }
+
+        int kp = packed.KPadded;
+        int chunk = System.Math.Min(outW, scratch.Length / kp);
+        if (chunk == 0)
+            return false;
+        ref sbyte wRef = ref packed.Padded != null ? ref MemoryMarshal.GetArrayDataReference(packed.Padded) : ref MemoryMarshal.GetReference(filter);
+        int kDot = packed.Padded != null ? kp : k;
+        sbyte zeroPoint = (sbyte)(-p.InputOffset);
+        ref sbyte col = ref MemoryMarshal.GetReference(scratch);
+        for (int b = 0; b < batches; b++)
+            for (int oy = 0; oy < outH; oy++)
+                for (int ox0 = 0; ox0 < outW; ox0 += chunk)
+                {
+                    int n = System.Math.Min(chunk, outW - ox0);
+                    for (int j = 0; j < n; j++)
+                        Im2ColPixel(p, input, inShape, kh, kw, b, oy, ox0 + j, scratch.Slice(j * kp, kp), k, zeroPoint);
+                    Int8Gemm.Run<TDot>(ref col, kp, n, ref wRef, kDot, kDot, packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax,
+                        ref Unsafe.Add(ref outRef, ((nint)(b * outH + oy) * outW + ox0) * cout), cout);
+                }
+        return true;
+    }
+
+    /// <summary>Gathers the [Kh, Kw, Cin] taps of one output pixel; out-of-image taps get the zero point, [k, kp) gets 0.</summary>
+    private static void Im2ColPixel(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, int kh, int kw,
+        int b, int oy, int ox, Span<sbyte> dst, int k, sbyte zeroPoint)
+    {
+        int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
+        int iy0 = oy * p.StrideH - p.PadTop, ix0 = ox * p.StrideW - p.PadLeft;
+        int rowLen = kw * cin;
+        for (int ky = 0; ky < kh; ky++)
+        {
+            var row = dst.Slice(ky * rowLen, rowLen);
+            int iy = iy0 + ky * p.DilationH;
+            if ((uint)iy >= (uint)inH)
+            {
+                row.Fill(zeroPoint);
+                continue;
+            }
+            int rowBase = (b * inH + iy) * inW;
+            if (p.DilationW == 1)
+            {
+                // The valid taps of a kernel row are contiguous in NHWC: one copy.
+                int kxs = System.Math.Clamp(-ix0, 0, kw), kxe = System.Math.Clamp(inW - ix0, kxs, kw);
+                row.Slice(0, kxs * cin).Fill(zeroPoint);
+                if (kxe > kxs)
+                    input.Slice((rowBase + ix0 + kxs) * cin, (kxe - kxs) * cin).CopyTo(row.Slice(kxs * cin));
+                row.Slice(kxe * cin).Fill(zeroPoint);
+            }
+            else
+            {
+                for (int kx = 0; kx < kw; kx++)
+                {
+                    int ix = ix0 + kx * p.DilationW;
+                    var tap = row.Slice(kx * cin, cin);
+                    if ((uint)ix >= (uint)inW) tap.Fill(zeroPoint);
+                    else input.Slice((rowBase + ix) * cin, cin).CopyTo(tap);
+                }
+            }
+        }
+        dst.Slice(k).Clear();
+    }
+}

@@ -1,0 +1,79 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using EdgeQuant.Runtime.Math;
+
+namespace EdgeQuant.Runtime.Kernels.Simd;
+
+/// <summary>
+/// The GEMM-like core of Conv2D and FullyConnected: rows of int8 activations (NHWC pixels, im2col
+/// rows or FullyConnected batches, at a uniform stride) times a [Cout, K] filter, requantized per
+/// output channel. Tiles of two rows by four channels, then one row; channels beyond the last
+/// multiple of four take the scalar tail.
+/// </summary>
+internal static class Int8Gemm
+{
+    /// <summary>
+    /// output[r x outStride + oc] = clamp(MultiplyByQuantizedMultiplier(Init[oc] + dot(a_r, w_oc), m[oc], s[oc]) + outputOffset)
+    /// for r in [0, rows), oc in [0, Cout); a_r = a + r x aStride, w_oc = w + oc x wStride, dot over k.
+    /// </summary>
+    public static void Run<TDot>(ref sbyte a, nint aStride, int rows, ref sbyte w, nint wStride, int k, PackedFilter pf,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int activationMin, int activationMax,
+        ref sbyte output, nint outStride) where TDot : struct, IInt8Dot
+    {
+        int cout = pf.Cout, cout4 = cout & ~3;
+        ref int init = ref MemoryMarshal.GetArrayDataReference(TDot.BiasedActivations ? pf.InitBiased : pf.Init);
+        ref int m = ref MemoryMarshal.GetReference(multipliers);
+        ref int s = ref MemoryMarshal.GetReference(shifts);
+        var off = Vector128.Create(outputOffset);
+        var min = Vector128.Create(activationMin);
+        var max = Vector128.Create(activationMax);
+        int r = 0;
+        for (; r <= rows - 2; r += 2)
+        {
+            ref sbyte a0 = ref Unsafe.Add(ref a, r * aStride);
+            ref sbyte a1 = ref Unsafe.Add(ref a0, aStride);
+            ref sbyte o0 = ref Unsafe.Add(ref output, r * outStride);
+            ref sbyte o1 = ref Unsafe.Add(ref o0, outStride);
+            for (int oc = 0; oc < cout4; oc += 4)
+            {
+                TDot.Dot2x4(ref a0, ref a1, ref Unsafe.Add(ref w, oc * wStride), wStride, k, out var d0, out var d1);
+                var iv = Vector128.LoadUnsafe(ref init, (nuint)oc);
+                var mv = Vector128.LoadUnsafe(ref m, (nuint)oc);
+                var sv = Vector128.LoadUnsafe(ref s, (nuint)oc);
+                SimdOps.RequantizeStore4(d0 + iv, mv, sv, off, min, max, ref Unsafe.Add(ref o0, oc));
+                SimdOps.RequantizeStore4(d1 + iv, mv, sv, off, min, max, ref Unsafe.Add(ref o1, oc));
+            }
+            if (cout4 < cout)
+            {
+                ScalarChannels(ref a0, ref w, wStride, k, cout4, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref o0);
+                ScalarChannels(ref a1, ref w, wStride, k, cout4, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref o1);
+            }
+        }
+        if (r < rows)
+        {
+            ref sbyte a0 = ref Unsafe.Add(ref a, r * aStride);
+            ref sbyte o0 = ref Unsafe.Add(ref output, r * outStride);
+            for (int oc = 0; oc < cout4; oc += 4)
+            {
+                var d0 = TDot.Dot1x4(ref a0, ref Unsafe.Add(ref w, oc * wStride), wStride, k);
+                SimdOps.RequantizeStore4(d0 + Vector128.LoadUnsafe(ref init, (nuint)oc), Vector128.LoadUnsafe(ref m, (nuint)oc),
+                    Vector128.LoadUnsafe(ref s, (nuint)oc), off, min, max, ref Unsafe.Add(ref o0, oc));
+            }
+            if (cout4 < cout)
+                ScalarChannels(ref a0, ref w, wStride, k, cout4, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref o0);
+        }
+    }
+
+    /// <summary>The scalar tail over output channels [from, Cout): signed products from <see cref="PackedFilter.Init"/>.</summary>
+    private static void ScalarChannels(ref sbyte a, ref sbyte w, nint wStride, int k, int from, PackedFilter pf,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int activationMin, int activationMax, ref sbyte output)
+    {
+        for (int oc = from; oc < pf.Cout; oc++)
+        {
+            int acc = pf.Init[oc] + Int8DotTail.Dot(ref a, ref Unsafe.Add(ref w, oc * wStride), 0, k, 0);
+            int v = QuantMath.MultiplyByQuantizedMultiplier(acc, multipliers[oc], shifts[oc]) + outputOffset;
+            Unsafe.Add(ref output, oc) = (sbyte)System.Math.Clamp(v, activationMin, activationMax);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using NUnit.Framework;
+using EdgeQuant.Runtime.Kernels;
+
+namespace EdgeQuant.Runtime.Tests.Kernels;
+
+/// <summary>The DepthwiseConv2D fast paths against the reference, byte for byte.</summary>
+public class DepthwiseConv2DFastPathTests
+{
+    public enum Path { Dispatcher, Avx2, Vector128 }
+
+    private static void Check(Path path, FastPathCases.Conv c)
+    {
+        var output = new sbyte[c.Out.FlatSize];
+        bool ran = path switch
+        {
+            Path.Avx2 => DepthwiseConv2D.TryEvalS8Avx2(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, c.M, c.S, output, c.Out),
+            Path.Vector128 => DepthwiseConv2D.TryEvalS8Vector128(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, c.M, c.S, output, c.Out),
+            _ => Dispatch(c, output),
+        };
+        if (path != Path.Dispatcher)
+            Assert.That(ran, Is.EqualTo(c.P.DepthMultiplier == 1), $"{path} on {c}");
+        if (!ran) return;
+        var expected = c.Reference();
+        int d = FastPathCases.FirstDifference(output, expected);
+        Assert.That(d, Is.EqualTo(-1), () => $"{path}: element {d} is {output[d]}, the reference gives {expected[d]}; {c}");
+    }
+
+    private static bool Dispatch(FastPathCases.Conv c, sbyte[] output)
+    {
+        DepthwiseConv2D.EvalS8(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, c.M, c.S, output, c.Out);
+        return true;
+    }
+
+    private static void Require(Path path)
+    {
+        if (path == Path.Avx2 && !System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Ignore("no AVX2");
+    }
+
+    [Test]
+    public void EveryChannelTail([Values] Path path)
+    {
+        Require(path);
+        var r = new Random(31);
+        // Channels 1..33 cover every tail of the 16-channel steps.
+        for (int c = 1; c <= 33; c++)
+            Check(path, FastPathCases.Conv.Random(r, true, c, 0, r.Next(1, 4), r.Next(1, 4)));
+    }
+
+    [Test]
+    public void RandomShapesWithDepthMultipliers([Values] Path path)
+    {
+        Require(path);
+        var r = new Random(32);
+        for (int i = 0; i < 60; i++)
+            Check(path, FastPathCases.Conv.Random(r, true, r.Next(1, 40), 0, r.Next(1, 5), r.Next(1, 5), maxMultiplier: 3));
+    }
+}

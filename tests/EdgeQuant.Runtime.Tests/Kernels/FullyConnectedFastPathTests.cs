@@ -1,0 +1,57 @@
+using NUnit.Framework;
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels;
+using EdgeQuant.Runtime.Kernels.Simd;
+
+namespace EdgeQuant.Runtime.Tests.Kernels;
+
+/// <summary>Every FullyConnected inner-product strategy against the reference, byte for byte.</summary>
+public class FullyConnectedFastPathTests
+{
+    public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull }
+
+    [Test]
+    public void EveryInnerTailChannelTailAndBatch([Values] Strategy s)
+    {
+        bool ok = s switch
+        {
+            Strategy.Avx2 => Avx2Dot.IsSupported,
+            Strategy.AvxVnni => AvxVnniDot.IsSupported,
+            Strategy.Sdot => SdotDot.IsSupported,
+            Strategy.Smull => SmullDot.IsSupported,
+            _ => true,
+        };
+        if (!ok) Assert.Ignore($"{s} cannot run on this machine (or intrinsics are disabled)");
+        var r = new Random(21);
+        for (int cin = 1; cin <= 70; cin++)
+        {
+            int cout = 1 + r.Next(0, 13), batches = r.Next(1, 4);
+            int zp = r.Next(-128, 128);
+            var p = new FullyConnectedParams
+            {
+                InputOffset = -zp, OutputOffset = r.Next(-128, 128), FoldedBiasOffset = -1,
+                ActivationMin = r.Next(3) == 0 ? r.Next(-128, 0) : -128, ActivationMax = r.Next(3) == 0 ? r.Next(0, 128) : 127,
+            };
+            var input = FastPathCases.S8(r, batches * cin);
+            var filter = FastPathCases.S8(r, cout * cin, r.Next(2) == 0 ? -127 : -128, 127);
+            var bias = FastPathCases.I32(r, cout, -50000, 50000);
+            var m = FastPathCases.Multipliers(r, cout);
+            int typical = (int)System.Math.Round(System.Math.Log2(System.Math.Sqrt(cin) * 74 * 74 / 40.0));
+            var sh = FastPathCases.I32(r, cout, -typical - 2, -typical + 3);
+            var expected = new sbyte[batches * cout];
+            FullyConnected.EvalS8Reference(p, input, batches, cin, filter, cout, bias, m, sh, expected);
+            var pf = FullyConnected.Prepare(p, filter, cin, cout, bias);
+            var output = new sbyte[batches * cout];
+            switch (s)
+            {
+                case Strategy.Avx2: FullyConnected.EvalS8Fast<Avx2Dot>(p, input, batches, cin, filter, pf, m, sh, output); break;
+                case Strategy.AvxVnni: FullyConnected.EvalS8Fast<AvxVnniDot>(p, input, batches, cin, filter, pf, m, sh, output); break;
+                case Strategy.Sdot: FullyConnected.EvalS8Fast<SdotDot>(p, input, batches, cin, filter, pf, m, sh, output); break;
+                case Strategy.Smull: FullyConnected.EvalS8Fast<SmullDot>(p, input, batches, cin, filter, pf, m, sh, output); break;
+                default: FullyConnected.EvalS8(p, input, batches, cin, filter, cout, bias, m, sh, output); break;
+            }
+            int d = FastPathCases.FirstDifference(output, expected);
+            Assert.That(d, Is.EqualTo(-1), () => $"{s}: cin {cin} cout {cout} batches {batches}: element {d} is {output[d]}, the reference gives {expected[d]}");
+        }
+    }
+}
