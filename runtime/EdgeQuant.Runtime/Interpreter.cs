@@ -33,7 +33,7 @@ public sealed class Interpreter
 
     /// <summary>Creates an interpreter with its own arena of <see cref="Model.ArenaBytes"/> bytes.</summary>
     public Interpreter(Model model, InterpreterOptions? options = null)
-        : this(model, new byte[System.Math.Max(model.ArenaBytes, 16)], options) { }
+        : this(model, new byte[System.Math.Max((model ?? throw new ArgumentNullException(nameof(model))).ArenaBytes, 16)], options) { }
 
     /// <summary>Creates an interpreter over a caller-provided arena of at least <see cref="Model.ArenaBytes"/> bytes.</summary>
     public Interpreter(Model model, Memory<byte> arena, InterpreterOptions? options = null)
@@ -72,30 +72,58 @@ public sealed class Interpreter
     /// <summary>The int8 buffer of output <paramref name="index"/>, valid until the next <see cref="Invoke"/>.</summary>
     public ReadOnlySpan<sbyte> GetOutput(int index = 0) => ArenaS8(_model.Outputs[index].TensorIndex);
 
-    /// <summary>Scale and zero point of input <paramref name="index"/>.</summary>
+    /// <summary>Scale and zero point of input <paramref name="index"/>; throws <see cref="InvalidOperationException"/> for an unquantized (float32) input.</summary>
     public (float Scale, int ZeroPoint) GetInputQuantization(int index = 0) => QuantOf(_model.Inputs[index].TensorIndex);
 
-    /// <summary>Scale and zero point of output <paramref name="index"/>.</summary>
+    /// <summary>Scale and zero point of output <paramref name="index"/>; throws <see cref="InvalidOperationException"/> for an unquantized (float32) output.</summary>
     public (float Scale, int ZeroPoint) GetOutputQuantization(int index = 0) => QuantOf(_model.Outputs[index].TensorIndex);
 
-    /// <summary>Quantizes float values (NHWC order, one per input element) into input <paramref name="index"/>.</summary>
+    /// <summary>
+    /// Writes float values (NHWC order, one per input element) into input <paramref name="index"/>:
+    /// quantized for an int8 input, copied for a float32 input (a model that starts with Quantize).
+    /// </summary>
     public void SetInput(ReadOnlySpan<float> values, int index = 0)
     {
-        var dst = GetInput(index);
-        if (values.Length != dst.Length)
-            throw new ArgumentException($"input '{_model.Inputs[index].Name}' takes {dst.Length} values, got {values.Length}", nameof(values));
+        int tensor = _model.Inputs[index].TensorIndex;
+        ref readonly var t = ref _tensors[tensor];
+        if (values.Length != t.ElementCount)
+            throw new ArgumentException($"input '{_model.Inputs[index].Name}' takes {t.ElementCount} values, got {values.Length}", nameof(values));
+        var dst = _arena.Span.Slice(t.Offset, t.ByteLength);
+        if (t.Type == TensorType.Float32)
+        {
+            values.CopyTo(MemoryMarshal.Cast<byte, float>(dst));
+            return;
+        }
+        RequireInt8(tensor, _model.Inputs[index].Name);
         var (scale, zp) = GetInputQuantization(index);
-        Quantize.EvalF32ToS8(values, dst, scale, zp);
+        Quantize.EvalF32ToS8(values, MemoryMarshal.Cast<byte, sbyte>(dst), scale, zp);
     }
 
-    /// <summary>Dequantizes output <paramref name="index"/> into <paramref name="destination"/>.</summary>
+    /// <summary>
+    /// Reads output <paramref name="index"/> as floats into <paramref name="destination"/>:
+    /// dequantized for an int8 output, copied for a float32 output (a model that ends with Dequantize).
+    /// </summary>
     public void GetOutput(Span<float> destination, int index = 0)
     {
-        var src = GetOutput(index);
-        if (destination.Length != src.Length)
-            throw new ArgumentException($"output '{_model.Outputs[index].Name}' has {src.Length} values, the destination {destination.Length}", nameof(destination));
+        int tensor = _model.Outputs[index].TensorIndex;
+        ref readonly var t = ref _tensors[tensor];
+        if (destination.Length != t.ElementCount)
+            throw new ArgumentException($"output '{_model.Outputs[index].Name}' has {t.ElementCount} values, the destination {destination.Length}", nameof(destination));
+        var src = _arena.Span.Slice(t.Offset, t.ByteLength);
+        if (t.Type == TensorType.Float32)
+        {
+            MemoryMarshal.Cast<byte, float>(src).CopyTo(destination);
+            return;
+        }
+        RequireInt8(tensor, _model.Outputs[index].Name);
         var (scale, zp) = GetOutputQuantization(index);
-        Quantize.EvalS8ToF32(src, destination, scale, zp);
+        Quantize.EvalS8ToF32(MemoryMarshal.Cast<byte, sbyte>(src), destination, scale, zp);
+    }
+
+    private void RequireInt8(int tensor, string name)
+    {
+        if (_tensors[tensor].Type != TensorType.Int8)
+            throw new InvalidOperationException($"'{name}' is a {_tensors[tensor].Type} tensor; float conversion supports int8 and float32 tensors");
     }
 
     /// <summary>Runs every op in order. Allocates nothing.</summary>
@@ -114,6 +142,8 @@ public sealed class Interpreter
     private (float, int) QuantOf(int tensor)
     {
         int qi = _tensors[tensor].QuantIndex;
+        if (qi < 0)
+            throw new InvalidOperationException($"tensor {tensor} ({_tensors[tensor].Type}) has no quantization");
         return (_model.GetScale(qi), _model.Quantization[qi].ZeroPoint);
     }
 

@@ -4,13 +4,16 @@ namespace EdgeQuant.Runtime.Math;
 
 /// <summary>
 /// Fixed-point requantization, defined once. Every kernel (reference and SIMD) calls these,
-/// or reproduces them bit for bit. The rounding follows the TFLite int8 specification:
-/// a saturating rounding doubling high multiply (round half away from zero on the 2^31
-/// division) followed by a rounding right shift (round half away from zero).
+/// or reproduces them bit for bit. The rounding follows the TFLite int8 specification (gemmlowp):
+/// a saturating rounding doubling high multiply (round to nearest, ties toward +infinity, as
+/// ARM's SQRDMULH) followed by a rounding right shift (round to nearest, ties away from zero).
 /// </summary>
 public static class QuantMath
 {
-    /// <summary>(a * b * 2) / 2^32 rounded half away from zero; saturates the single overflow case.</summary>
+    /// <summary>
+    /// (a * b * 2) / 2^32 rounded to nearest with ties toward +infinity, i.e. floor(a * b / 2^31 + 1/2)
+    /// (-0.5 becomes 0, -1.5 becomes -1); saturates the single overflow case int.MinValue * int.MinValue.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int SaturatingRoundingDoublingHighMul(int a, int b)
     {

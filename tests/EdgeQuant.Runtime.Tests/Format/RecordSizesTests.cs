@@ -1,0 +1,102 @@
+using System.Runtime.CompilerServices;
+using EdgeQuant.Runtime.Format;
+
+namespace EdgeQuant.Runtime.Tests.Format;
+
+/// <summary>Pins every fixed record size of the .eqm format (docs/format.md); changing one is a format change.</summary>
+public class RecordSizesTests
+{
+    [Test]
+    public void ParamsRecordSizesEqualTheirStructs()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Unsafe.SizeOf<Conv2DParams>(), Is.EqualTo(RecordSizes.Conv2DParams));
+            Assert.That(Unsafe.SizeOf<FullyConnectedParams>(), Is.EqualTo(RecordSizes.FullyConnectedParams));
+            Assert.That(Unsafe.SizeOf<ElementwiseParams>(), Is.EqualTo(RecordSizes.ElementwiseParams));
+            Assert.That(Unsafe.SizeOf<PoolParams>(), Is.EqualTo(RecordSizes.PoolParams));
+            Assert.That(Unsafe.SizeOf<MeanParams>(), Is.EqualTo(RecordSizes.MeanParams));
+            Assert.That(Unsafe.SizeOf<ConcatParams>(), Is.EqualTo(RecordSizes.ConcatParams));
+            Assert.That(Unsafe.SizeOf<PadParams>(), Is.EqualTo(RecordSizes.PadParams));
+            Assert.That(Unsafe.SizeOf<TransposeParams>(), Is.EqualTo(RecordSizes.TransposeParams));
+            Assert.That(Unsafe.SizeOf<SoftmaxParams>(), Is.EqualTo(RecordSizes.SoftmaxParams));
+            Assert.That(Unsafe.SizeOf<LookupParams>(), Is.EqualTo(RecordSizes.LookupParams));
+            Assert.That(Unsafe.SizeOf<QuantizeParams>(), Is.EqualTo(RecordSizes.QuantizeParams));
+        });
+    }
+
+    [Test]
+    public void PinnedValues()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(ModelFormat.HeaderSizeInBytes, Is.EqualTo(32));
+            Assert.That(ModelFormat.SectionEntrySizeInBytes, Is.EqualTo(16));
+            Assert.That(ModelFormat.Alignment, Is.EqualTo(16));
+            Assert.That(ModelFormat.CrcStart, Is.EqualTo(16));
+            Assert.That(RecordSizes.Tensor, Is.EqualTo(32));
+            Assert.That(RecordSizes.Quantization, Is.EqualTo(16));
+            Assert.That(RecordSizes.Op, Is.EqualTo(48));
+            Assert.That(RecordSizes.Io, Is.EqualTo(16));
+            Assert.That(RecordSizes.Metadata, Is.EqualTo(16));
+            Assert.That(RecordSizes.MemoryPlan, Is.EqualTo(16));
+            Assert.That(RecordSizes.Conv2DParams, Is.EqualTo(64));
+            Assert.That(RecordSizes.FullyConnectedParams, Is.EqualTo(32));
+            Assert.That(RecordSizes.ElementwiseParams, Is.EqualTo(48));
+            Assert.That(RecordSizes.PoolParams, Is.EqualTo(48));
+            Assert.That(RecordSizes.MeanParams, Is.EqualTo(16));
+            Assert.That(RecordSizes.ConcatParams, Is.EqualTo(64));
+            Assert.That(RecordSizes.PadParams, Is.EqualTo(48));
+            Assert.That(RecordSizes.TransposeParams, Is.EqualTo(16));
+            Assert.That(RecordSizes.SoftmaxParams, Is.EqualTo(16));
+            Assert.That(RecordSizes.LookupParams, Is.EqualTo(16));
+            Assert.That(RecordSizes.QuantizeParams, Is.EqualTo(16));
+        });
+    }
+
+    [Test]
+    public void EveryRecordSizeIsAMultipleOfFour()
+    {
+        // Parameter records are packed back to back in OpParams and read at 4-byte aligned offsets.
+        foreach (var f in typeof(RecordSizes).GetFields())
+            Assert.That((int)f.GetValue(null)! % 4, Is.Zero, f.Name);
+    }
+
+    [Test]
+    public void MagicSpellsEqmb()
+    {
+        Span<byte> b = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(b, ModelFormat.Magic);
+        Assert.That(System.Text.Encoding.ASCII.GetString(b), Is.EqualTo("EQMB"));
+    }
+
+    [Test]
+    public void EnumValuesArePinned()
+    {
+        // Values are never reused; this list only ever grows.
+        Assert.Multiple(() =>
+        {
+            Assert.That((uint)SectionKind.Tensors, Is.EqualTo(1));
+            Assert.That((uint)SectionKind.Quantization, Is.EqualTo(2));
+            Assert.That((uint)SectionKind.Ops, Is.EqualTo(3));
+            Assert.That((uint)SectionKind.OpParams, Is.EqualTo(4));
+            Assert.That((uint)SectionKind.ConstantData, Is.EqualTo(5));
+            Assert.That((uint)SectionKind.MemoryPlan, Is.EqualTo(6));
+            Assert.That((uint)SectionKind.IO, Is.EqualTo(7));
+            Assert.That((uint)SectionKind.Strings, Is.EqualTo(8));
+            Assert.That((uint)SectionKind.Metadata, Is.EqualTo(9));
+            Assert.That((byte)TensorType.Int8, Is.EqualTo(1));
+            Assert.That((byte)TensorType.Int32, Is.EqualTo(2));
+            Assert.That((byte)TensorType.Float32, Is.EqualTo(3));
+            Assert.That((byte)TensorStorage.Arena, Is.EqualTo(0));
+            Assert.That((byte)TensorStorage.Constant, Is.EqualTo(1));
+            Assert.That((byte)SourceLayout.AsIs, Is.EqualTo(0));
+            Assert.That((byte)SourceLayout.Nchw, Is.EqualTo(1));
+            string[] ops = ["Conv2D", "DepthwiseConv2D", "FullyConnected", "Add", "Mul", "MaxPool2D", "AveragePool2D", "Mean",
+                "Concatenation", "Pad", "Reshape", "Softmax", "Logistic", "Tanh", "Quantize", "Dequantize", "Transpose", "Sub", "Lookup"];
+            for (int i = 0; i < ops.Length; i++)
+                Assert.That((int)Enum.Parse<OpType>(ops[i]), Is.EqualTo(i + 1), ops[i]);
+            Assert.That(Enum.GetValues<OpType>(), Has.Length.EqualTo(ops.Length));
+        });
+    }
+}

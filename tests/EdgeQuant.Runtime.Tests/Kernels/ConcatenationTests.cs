@@ -1,0 +1,95 @@
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels;
+using EdgeQuant.Runtime.Tests.TestSupport;
+
+namespace EdgeQuant.Runtime.Tests.Kernels;
+
+public class ConcatenationTests
+{
+    /// <summary>Places each input along the axis, as the interpreter does.</summary>
+    private static sbyte[] Concat(int axis, (sbyte[] Data, Shape4 Shape, int Offset, int M, int S)[] inputs, Shape4 outShape, int outputOffset)
+    {
+        var y = new sbyte[outShape.FlatSize];
+        int at = 0;
+        foreach (var i in inputs)
+        {
+            Concatenation.EvalInputS8(i.Data, i.Shape, y, outShape, axis, at, i.Offset, i.M, i.S, outputOffset);
+            at += i.Shape[axis];
+        }
+        return y;
+    }
+
+    [Test]
+    public void CopiesAlongChannels()
+    {
+        var y = Concat(3, [([1, 2, 3, 4], new(1, 1, 2, 2), 0, 0, 0), ([9, 8], new(1, 1, 2, 1), 0, 0, 0)], new(1, 1, 2, 3), 0);
+        Assert.That(y, Is.EqualTo(new sbyte[] { 1, 2, 9, 3, 4, 8 }));
+    }
+
+    [Test]
+    public void CopiesAlongHeight()
+    {
+        var y = Concat(1, [([1, 2], new(1, 1, 2, 1), 0, 0, 0), ([3, 4, 5, 6], new(1, 2, 2, 1), 0, 0, 0)], new(1, 3, 2, 1), 0);
+        Assert.That(y, Is.EqualTo(new sbyte[] { 1, 2, 3, 4, 5, 6 }));
+    }
+
+    [Test]
+    public void RescalesAnInputWithDifferentQuantization()
+    {
+        // Input scale 0.5 zp 4 into output scale 1 zp -1: (x - 4) * 0.5 - 1. For x = -1 the product
+        // -2.5 is a tie, which the high multiply rounds up to -2 (the float result would round to -3).
+        var (off, m, s) = ConverterMath.ConcatInput(0.5f, 4, 1f, -1);
+        var y = Concat(3, [([10, 4, -1, 127], new(1, 1, 1, 4), off, m, s)], new(1, 1, 1, 4), -1);
+        Assert.That(y, Is.EqualTo(new sbyte[] { 2, -1, -3, 61 }));
+        var (_, m2, _) = ConverterMath.ConcatInput(0.25f, 3, 0.25f, 3);
+        Assert.That(m2, Is.Zero, "identical quantization is marked by multiplier 0 (copy)");
+    }
+
+    [Test]
+    public void RandomInputsOnEveryAxisMatchFloatSimulation()
+    {
+        var r = new Rand(7001);
+        for (int i = 0; i < 300; i++)
+        {
+            int axis = r.Int(0, 3), count = r.Int(1, 4);
+            var baseShape = new int[] { r.Int(1, 3), r.Int(1, 4), r.Int(1, 4), r.Int(1, 5) };
+            float sOut = r.Scale(0.01, 0.5);
+            int zOut = r.Int(-40, 40);
+            var inputs = new (sbyte[] Data, Shape4 Shape, int Offset, int M, int S)[count];
+            var reals = new List<(double[] Real, Shape4 Shape)>();
+            int total = 0;
+            for (int k = 0; k < count; k++)
+            {
+                var d = (int[])baseShape.Clone();
+                d[axis] = r.Int(1, 4);
+                total += d[axis];
+                var shape = new Shape4(d[0], d[1], d[2], d[3]);
+                bool same = r.Int(0, 2) == 0;
+                float s = same ? sOut : r.Scale(0.01, 0.5);
+                int z = same ? zOut : r.Int(-40, 40);
+                var x = r.S8(shape.FlatSize);
+                var (off, m, sh) = ConverterMath.ConcatInput(s, z, sOut, zOut);
+                inputs[k] = (x, shape, off, m, sh);
+                reals.Add((x.Select(v => (v - z) * (double)s).ToArray(), shape));
+            }
+            var od = (int[])baseShape.Clone();
+            od[axis] = total;
+            var outShape = new Shape4(od[0], od[1], od[2], od[3]);
+
+            var expected = new sbyte[outShape.FlatSize];
+            int outer = 1, inner = 1;
+            for (int d = 0; d < axis; d++) outer *= outShape[d];
+            for (int d = axis + 1; d < 4; d++) inner *= outShape[d];
+            int at = 0;
+            foreach (var (real, shape) in reals)
+            {
+                for (int o = 0; o < outer; o++)
+                    for (int a = 0; a < shape[axis]; a++)
+                        for (int n = 0; n < inner; n++)
+                            expected[(o * total + at + a) * inner + n] = ConverterMath.Quantize(real[(o * shape[axis] + a) * inner + n], sOut, zOut);
+                at += shape[axis];
+            }
+            Lsb.AssertWithin(Concat(axis, inputs, outShape, zOut), expected, 1, $"case {i}: axis {axis}, {count} inputs to {outShape}");
+        }
+    }
+}
