@@ -82,12 +82,7 @@ internal static class ConvOp
                                 var inRow = inSpan.Slice(ih * g.InW, g.InW);
                                 if (g.StrideW == 1)
                                 {
-                                    var src = inRow.Slice(first + iwOffset, end - first);
-                                    var dst = outRow.Slice(first, end - first);
-                                    for (int i = 0; i < dst.Length; i++)
-                                    {
-                                        dst[i] += weight * src[i];
-                                    }
+                                    FloatLoops.MultiplyAdd(outRow.Slice(first, end - first), inRow.Slice(first + iwOffset, end - first), weight);
                                 }
                                 else
                                 {

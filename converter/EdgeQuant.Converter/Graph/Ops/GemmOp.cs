@@ -21,36 +21,17 @@ internal static class GemmOp
         float alpha = c.Node.GetFloat("alpha", 1f);
         float beta = c.Node.GetFloat("beta", 1f);
         int m = p.M, n = p.N, k = p.K;
+
+        // Work on B' as [K, N] so every output row is a sum of scaled rows of B', accumulated in k order.
+        var bk = transB ? TransposeOp.Run(b, [n, k], [1, 0]) : b;
         var y = new float[m * n];
         var row = new float[n];
         for (int i = 0; i < m; i++)
         {
             Array.Clear(row);
-            if (!transB)
+            for (int kk = 0; kk < k; kk++)
             {
-                for (int kk = 0; kk < k; kk++)
-                {
-                    float av = transA ? a[(kk * m) + i] : a[(i * k) + kk];
-                    var bRow = b.AsSpan(kk * n, n);
-                    for (int j = 0; j < n; j++)
-                    {
-                        row[j] += av * bRow[j];
-                    }
-                }
-            }
-            else
-            {
-                for (int j = 0; j < n; j++)
-                {
-                    var bRow = b.AsSpan(j * k, k);
-                    float sum = 0f;
-                    for (int kk = 0; kk < k; kk++)
-                    {
-                        sum += (transA ? a[(kk * m) + i] : a[(i * k) + kk]) * bRow[kk];
-                    }
-
-                    row[j] = sum;
-                }
+                FloatLoops.MultiplyAdd(row, bk.AsSpan(kk * n, n), transA ? a[(kk * m) + i] : a[(i * k) + kk]);
             }
 
             for (int j = 0; j < n; j++)

@@ -38,12 +38,7 @@ internal static class MatMulOp
                 var yRow = yMat.Slice(i * n, n);
                 for (int kk = 0; kk < k; kk++)
                 {
-                    float av = aMat[(i * k) + kk];
-                    var bRow = bMat.Slice(kk * n, n);
-                    for (int j = 0; j < n; j++)
-                    {
-                        yRow[j] += av * bRow[j];
-                    }
+                    FloatLoops.MultiplyAdd(yRow, bMat.Slice(kk * n, n), aMat[(i * k) + kk]);
                 }
             }
 
