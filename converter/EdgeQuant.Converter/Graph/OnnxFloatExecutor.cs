@@ -170,7 +170,12 @@ public sealed class OnnxFloatExecutor
             {
                 perSample = thisPerSample;
                 perSampleSize = OnnxTensor.CountElements(perSample);
-                result = new float[(long)perSampleSize * sampleCount > int.MaxValue ? throw new ConversionException("the outputs are too large") : perSampleSize * sampleCount];
+                if ((long)perSampleSize * sampleCount > int.MaxValue)
+                {
+                    throw new ConversionException($"{sampleCount} outputs of {OnnxTensor.FormatShape(perSample)} do not fit in one array");
+                }
+
+                result = new float[perSampleSize * sampleCount];
             }
             else if (!perSample.AsSpan().SequenceEqual(thisPerSample))
             {

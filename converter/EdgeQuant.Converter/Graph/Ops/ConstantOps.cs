@@ -5,6 +5,9 @@ namespace EdgeQuant.Converter.Graph.Ops;
 /// <summary>Ops that create values from attributes or shapes: Constant, ConstantOfShape, Range and Shape.</summary>
 internal static class ConstantOps
 {
+    /// <summary>Limit on tensors made from shape data, so a corrupt model cannot exhaust memory.</summary>
+    private const int MaxGeneratedElements = 100_000_000;
+
     public static int[] InferShape(OpContext c) => c.Node.OpType switch
     {
         "Constant" => ConstantValue(c.Node).Shape,
@@ -118,7 +121,11 @@ internal static class ConstantOps
             shape[i] = ShapeMath.ToDim(c.Node, dims[i], "a dimension of the output");
         }
 
-        OnnxTensor.CountElements(shape);
+        if (OnnxTensor.CountElements(shape) > MaxGeneratedElements)
+        {
+            throw c.Node.Error($"would create {OnnxTensor.FormatShape(shape)}, more than {MaxGeneratedElements} elements");
+        }
+
         return shape;
     }
 
@@ -143,7 +150,7 @@ internal static class ConstantOps
         double count = start.IsFloat
             ? Math.Ceiling((l - s) / d)
             : Math.Ceiling((double)(limit.Int64Data[0] - start.Int64Data[0]) / delta.Int64Data[0]);
-        if (count > 100_000_000)
+        if (count > MaxGeneratedElements)
         {
             throw c.Node.Error($"would produce {count} values");
         }
