@@ -78,7 +78,8 @@ internal static class OneOpModels
         if (tweak is not null) p = tweak(p);
         int[] ins = [x, f, b];
         tweakFilter?.Invoke(w, ins);
-        w.AddOp(type, ins, [y], p);
+        // Conv2D gets the im2col scratch the converter plans for its fast path.
+        w.AddOp(type, ins, [y], p, depthwise ? 0 : KernelScratch.Conv2DBytes(3, 3, 3, 3));
         w.AddInput("x", x);
         w.AddOutput("y", y);
         return new OneOpCase(type, w.Build(), inputs =>

@@ -10,7 +10,8 @@ internal static class SampleModels
 {
     /// <summary>Adds a Conv2D / DepthwiseConv2D / FullyConnected with per-channel weights, an int32 bias and requantization built from the scales.</summary>
     public static void AddWeighted(ModelWriter w, OpType type, int input, (float S, int Z) inQ, sbyte[] filter, int[] filterDims,
-        int[] bias, float[] filterScales, int output, (float S, int Z) outQ, Conv2DParams conv = default, int actMin = -128, int actMax = 127)
+        int[] bias, float[] filterScales, int output, (float S, int Z) outQ, Conv2DParams conv = default, int actMin = -128, int actMax = 127,
+        int scratchBytes = 0)
     {
         int cout = bias.Length;
         int quantDim = type == OpType.DepthwiseConv2D ? 3 : 0;
@@ -40,7 +41,7 @@ internal static class SampleModels
         conv.ShiftsOffset = so;
         conv.FoldedBiasOffset = -1;
         if (conv.DepthMultiplier == 0) conv.DepthMultiplier = 1;
-        w.AddOp(type, [input, f, b], [output], conv);
+        w.AddOp(type, [input, f, b], [output], conv, scratchBytes);
     }
 
     public static Conv2DParams Geometry(int stride, int dilation, int top, int left, int bottom, int right, int depthMultiplier = 1) => new()
@@ -77,7 +78,8 @@ internal static class SampleModels
         int probs = w.AddActivation(TensorType.Int8, [1, 5], iqsm);
 
         AddWeighted(w, OpType.Conv2D, x, qx, r.S8(4 * 3 * 3 * 3, -127, 127), [4, 3, 3, 3], r.I32(4, -2000, 2000), r.Scales(4, 0.002, 0.01),
-            c1, qc, Geometry(1, 1, 1, 1, 1, 1), actMin: -128, actMax: 127);
+            c1, qc, Geometry(1, 1, 1, 1, 1, 1), actMin: -128, actMax: 127,
+            scratchBytes: Runtime.Kernels.KernelScratch.Conv2DBytes(3, 3, 3, 8)); // im2col rows, as the converter plans them
         AddWeighted(w, OpType.DepthwiseConv2D, c1, qc, r.S8(3 * 3 * 8, -127, 127), [1, 3, 3, 8], r.I32(8, -500, 500), r.Scales(8, 0.002, 0.01),
             d1, qd, Geometry(2, 1, 0, 0, 1, 1, depthMultiplier: 2));
         w.AddOp(OpType.MaxPool2D, [d1], [mp], new PoolParams { StrideH = 1, StrideW = 1, FilterH = 2, FilterW = 2, ActivationMin = -128, ActivationMax = 127 });
