@@ -53,6 +53,8 @@ public sealed class ConversionResult
 public static class ModelConverter
 {
     public const string Version = "0.1.0";
+    /// <summary>Calibration samples used by bias correction (the first N).</summary>
+    public const int BiasCorrectionSamples = 128;
 
     /// <summary>Imports, simplifies and lowers an ONNX model. Unsupported content is a <see cref="ConversionException"/>.</summary>
     public static LoadedModel Load(string path)
@@ -74,7 +76,8 @@ public static class ModelConverter
         options ??= new ConvertOptions();
         var samples = calibration.ToPhysical(model);
         var ranges = Calibrator.Calibrate(model.Ir, samples, options.Method, options.Progress, out var means);
-        var q = QuantizedGraph.Quantize(model.Ir, ranges, new QuantizationOptions { PerChannel = options.PerChannel, ChannelMeans = options.BiasCorrection ? means : null });
+        var q = QuantizedGraph.Quantize(model.Ir, ranges, new QuantizationOptions { PerChannel = options.PerChannel });
+        if (options.BiasCorrection) BiasCorrection.Apply(q, samples.Take(BiasCorrectionSamples).ToList());
         var meta = new Dictionary<string, string>
         {
             ["converter"] = "edgequant " + Version,

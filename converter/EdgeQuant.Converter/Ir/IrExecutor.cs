@@ -20,6 +20,16 @@ public sealed class IrExecutor
         (int Min, int Max) Clamp(IrOp op);
         /// <summary>The dequantized values of a constant operand.</summary>
         float[] Constant(IrTensor t);
+
+        /// <summary>
+        /// When true, ops whose runtime arithmetic ends in a fixed-point rescale (Conv2D, DepthwiseConv2D,
+        /// FullyConnected, Mean) are rounded as the runtime rounds: the accumulator the float values imply is
+        /// rescaled with the op's multiplier and shift. Otherwise outputs are rounded from float.
+        /// </summary>
+        bool ExactRequantization { get; }
+
+        /// <summary>Dequantized outputs from pre-activation float accumulators, rescaled as the runtime does (see <see cref="ExactRequantization"/>).</summary>
+        float[] Requantize(IrOp op, float[] preActivation);
     }
 
     private readonly IrGraph _g;
@@ -42,13 +52,24 @@ public sealed class IrExecutor
         observe?.Invoke(inT, x);
         foreach (var op in _g.Ops)
         {
-            var y = Eval(op, values);
-            if (Simulation is not null && op.Type is not (OpType.Reshape or OpType.Transpose)) y = RoundToGrid(op.Output, y, op);
+            var y = RunOp(op, values);
             values[op.Output] = y;
             observe?.Invoke(op.Output, y);
         }
         return values;
     }
+
+    /// <summary>Evaluates one op on the given values (rounded to the int8 grid when simulating).</summary>
+    public float[] RunOp(IrOp op, Dictionary<IrTensor, float[]> values)
+    {
+        var y = Eval(op, values);
+        if (Exact(op)) return Simulation!.Requantize(op, y);
+        if (Simulation is not null && op.Type is not (OpType.Reshape or OpType.Transpose)) y = RoundToGrid(op.Output, y, op);
+        return y;
+    }
+
+    private bool Exact(IrOp op) => Simulation is { ExactRequantization: true }
+        && op.Type is OpType.Conv2D or OpType.DepthwiseConv2D or OpType.FullyConnected or OpType.Mean;
 
     private float[] RoundToGrid(IrTensor t, float[] v, IrOp? op)
     {
@@ -78,7 +99,12 @@ public sealed class IrExecutor
         return values[t];
     }
 
-    private float[] Eval(IrOp op, Dictionary<IrTensor, float[]> values)
+    private float[] Eval(IrOp op, Dictionary<IrTensor, float[]> values) => Eval(op, values, Exact(op));
+
+    /// <summary>A conv / depthwise / fully-connected op's accumulator in float before its activation clamp (dequantized parameters when simulating).</summary>
+    public float[] PreActivation(IrOp op, Dictionary<IrTensor, float[]> values) => Eval(op, values, raw: true);
+
+    private float[] Eval(IrOp op, Dictionary<IrTensor, float[]> values, bool raw)
     {
         var x = Get(op.Inputs[0], values);
         var y = new float[op.Output.ElementCount];
@@ -88,7 +114,7 @@ public sealed class IrExecutor
             case OpType.DepthwiseConv2D:
             {
                 var (w, b) = Simulation is not null ? Simulation.Parameters(op) : (op.Weights!, op.Bias!);
-                Conv(op, x, op.Inputs[0].Shape4(), w, b, y, op.Output.Shape4(), op.Type == OpType.DepthwiseConv2D);
+                Conv(op, x, op.Inputs[0].Shape4(), w, b, y, op.Output.Shape4(), op.Type == OpType.DepthwiseConv2D, raw);
                 break;
             }
             case OpType.FullyConnected:
@@ -101,7 +127,7 @@ public sealed class IrExecutor
                     {
                         double acc = b[o];
                         for (int i = 0; i < cin; i++) acc += (double)x[r * cin + i] * w[o * cin + i];
-                        y[r * cout + o] = op.Activate((float)acc);
+                        y[r * cout + o] = raw ? (float)acc : op.Activate((float)acc);
                     }
                 break;
             }
@@ -201,7 +227,7 @@ public sealed class IrExecutor
         return y;
     }
 
-    private static void Conv(IrOp op, float[] x, int[] s, float[] w, float[] bias, float[] y, int[] os, bool depthwise)
+    private static void Conv(IrOp op, float[] x, int[] s, float[] w, float[] bias, float[] y, int[] os, bool depthwise, bool raw)
     {
         int inH = s[1], inW = s[2], cin = s[3];
         int kh = op.WeightShape[1], kw = op.WeightShape[2];
@@ -238,7 +264,7 @@ public sealed class IrExecutor
                     }
                 }
                 int yb = (oy * outW + ox) * cout;
-                for (int o = 0; o < cout; o++) y[yb + o] = op.Activate((float)acc[o]);
+                for (int o = 0; o < cout; o++) y[yb + o] = raw ? (float)acc[o] : op.Activate((float)acc[o]);
             }
     }
 

@@ -272,6 +272,9 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
 
     private readonly Dictionary<IrOp, (float[], float[])> _simParameters = [];
 
+    /// <summary>Forgets the cached dequantized parameters of <paramref name="op"/> after its bias changed.</summary>
+    public void InvalidateSimulation(IrOp op) => _simParameters.Remove(op);
+
     (float[] Weights, float[] Bias) IrExecutor.IQuantSimulation.Parameters(IrOp op)
     {
         if (_simParameters.TryGetValue(op, out var cached)) return cached;
@@ -291,6 +294,38 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
     }
 
     (int Min, int Max) IrExecutor.IQuantSimulation.Clamp(IrOp op) => (Ops[op].ActivationMin, Ops[op].ActivationMax);
+
+    /// <summary>Simulate the runtime's fixed-point rescale exactly (default) instead of rounding from float.</summary>
+    public bool ExactRequantization { get; set; } = true;
+
+    float[] IrExecutor.IQuantSimulation.Requantize(IrOp op, float[] pre)
+    {
+        var r = Ops[op];
+        var inQ = Activations[op.Inputs[0]];
+        var outQ = Activations[op.Output];
+        var y = new float[pre.Length];
+        if (op.Type == OpType.Mean)
+        {
+            int hw = op.Inputs[0].Shape[1] * op.Inputs[0].Shape[2];
+            int l = Runtime.Kernels.Mean.HeadroomShift(hw, r.Mean.Shift);
+            for (int i = 0; i < pre.Length; i++)
+            {
+                int acc = (int)Math.Round(pre[i] * (double)hw / inQ.Scale);
+                int v = QuantMath.MultiplyByQuantizedMultiplier(acc << l, r.Mean.Multiplier, r.Mean.Shift - l) + outQ.ZeroPoint;
+                y[i] = outQ.Dequantize(Math.Clamp(v, -128, 127));
+            }
+            return y;
+        }
+        int cout = r.Bias!.Length;
+        for (int i = 0; i < pre.Length; i++)
+        {
+            int c = i % cout;
+            int acc = (int)Math.Clamp(Math.Round(pre[i] / ((double)inQ.Scale * r.WeightScales![c])), int.MinValue, int.MaxValue);
+            int v = QuantMath.MultiplyByQuantizedMultiplier(acc, r.Multipliers![c], r.Shifts![c]) + outQ.ZeroPoint;
+            y[i] = outQ.Dequantize(Math.Clamp(v, r.ActivationMin, r.ActivationMax));
+        }
+        return y;
+    }
 
     float[] IrExecutor.IQuantSimulation.Constant(IrTensor t)
     {

@@ -38,6 +38,7 @@ internal static class OpValidator
                 var o = Act(m, op.Output0, 4, where, "output");
                 Params<MeanParams>(op, RecordSizes.MeanParams, where);
                 if (o.Shape != new Shape4(i.Shape.D0, 1, 1, i.Shape.D3)) throw Bad(where, $"output shape {o.Shape} must be [N, 1, 1, C] of input {i.Shape}");
+                if ((long)i.Shape.D1 * i.Shape.D2 * 383 > int.MaxValue) throw Bad(where, $"a mean over {(long)i.Shape.D1 * i.Shape.D2} positions could overflow the 32-bit accumulator");
                 var p = m.ReadParams<MeanParams>(op);
                 Offset(p.InputOffset, where); Offset(p.OutputOffset, where); Shift(p.Shift, where); Multiplier(p.Multiplier, where);
                 break;

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds EdgeQuant in Release and runs every test project, then the extra checks.
+# Prints one closing line "N passed, N failed" and exits non-zero if anything failed.
+# This is the README's test command; .ci/run installs the prerequisites and calls it.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log=$(mktemp -d)
+passed=0
+failed=0
+
+if ! dotnet build EdgeQuant.sln -c Release 2>&1 | tee "$log/build.txt" | grep -E "error|Warn|Elapsed" ; then :; fi
+if ! grep -q "Build succeeded" "$log/build.txt"; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+for proj in tests/EdgeQuant.*.Tests/*.csproj; do
+  name=$(basename "$proj" .csproj)
+  echo "== $name"
+  dotnet test "$proj" -c Release --no-build --logger "console;verbosity=minimal" 2>&1 | tee "$log/$name.txt" | grep -E "^\s*(Failed|Passed!|Failed!)|Error Message|Total tests" || true
+  # VSTest's summary line: "Passed!  - Failed:     0, Passed:    46, Skipped:     0, Total:    46"
+  line=$(grep -E "(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+" "$log/$name.txt" | tail -1)
+  if [ -z "$line" ]; then
+    echo "$name: no test summary (the test run crashed?)"
+    tail -30 "$log/$name.txt"
+    failed=$((failed + 1))
+    continue
+  fi
+  f=$(echo "$line" | sed -E 's/.*Failed: +([0-9]+),.*/\1/')
+  p=$(echo "$line" | sed -E 's/.*Passed: +([0-9]+),.*/\1/')
+  passed=$((passed + p))
+  failed=$((failed + f))
+done
+
+# Extra checks that are not NUnit tests; each counts as one test.
+for check in tools/*/check.sh; do
+  [ -f "$check" ] || continue
+  echo "== $check"
+  if bash "$check" > "$log/check.txt" 2>&1; then
+    passed=$((passed + 1)); tail -20 "$log/check.txt"
+  else
+    failed=$((failed + 1)); tail -40 "$log/check.txt"; echo "FAILED: $check"
+  fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

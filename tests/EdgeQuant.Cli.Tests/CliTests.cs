@@ -1,0 +1,202 @@
+using System.Text.Json;
+using EdgeQuant.Converter.IO;
+using EdgeQuant.Converter.Tests.Onnx;
+using NUnit.Framework;
+
+namespace EdgeQuant.Cli.Tests;
+
+/// <summary>
+/// The CLI contract: commands, JSON fields and exit codes, run in process through Program.Run.
+/// Error cases assert the exit code (1), a one-line message naming the problem, and no stack trace.
+/// </summary>
+[TestFixture]
+public class CliTests
+{
+    private string _dir = "";
+    private static string Zoo => Path.Combine(RepoRoot(), "tests", "zoo");
+
+    [OneTimeSetUp]
+    public void Setup() => _dir = Directory.CreateTempSubdirectory("edgequant-cli-").FullName;
+
+    [OneTimeTearDown]
+    public void TearDown() => Directory.Delete(_dir, true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = Program.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static string RepoRoot()
+    {
+        for (var d = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "EdgeQuant.sln"))) return d.FullName;
+        throw new DirectoryNotFoundException("EdgeQuant.sln not found above the test directory");
+    }
+
+    private static void AssertUserError((int Code, string Out, string Err) r, params string[] mentions)
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Code, Is.EqualTo(1), "exit code of a user error; stderr: " + r.Err);
+            Assert.That(r.Err.TrimEnd().Split('\n'), Has.Length.EqualTo(1), "one line on stderr: " + r.Err);
+            Assert.That(r.Err, Does.StartWith("edgequant: error: "));
+            Assert.That(r.Err, Does.Not.Contain("   at "), "no stack trace without --verbose");
+            foreach (var m in mentions) Assert.That(r.Err, Does.Contain(m));
+        });
+    }
+
+    [Test]
+    public void ConvertEvalRunInspectBenchOnMnist()
+    {
+        string eqm = Path.Combine(_dir, "mnist.eqm"), report = Path.Combine(_dir, "report.json"), y = Path.Combine(_dir, "y.npy");
+        var c = Run("convert", Path.Combine(Zoo, "mnist_cnn.onnx"), "--calib", Path.Combine(Zoo, "mnist_cnn.calib.npy"), "-o", eqm, "--report", report);
+        Assert.That(c.Code, Is.EqualTo(0), c.Err);
+        Assert.That(c.Out, Does.Contain("Conv2D+Relu").And.Contain("arena"));
+        using (var rep = JsonDocument.Parse(File.ReadAllText(report)))
+        {
+            Assert.That(rep.RootElement.GetProperty("blob_bytes").GetInt32(), Is.EqualTo((int)new FileInfo(eqm).Length));
+            Assert.That(rep.RootElement.GetProperty("layers").GetArrayLength(), Is.EqualTo(6));
+            Assert.That(rep.RootElement.GetProperty("layers")[0].GetProperty("sqnr_db").GetDouble(), Is.GreaterThan(20));
+        }
+
+        var e = Run("eval", eqm, "--data", Path.Combine(Zoo, "mnist_cnn.test.npy"), "--labels", Path.Combine(Zoo, "mnist_cnn.test_labels.npy"), "--reference", Path.Combine(Zoo, "mnist_cnn.onnx"), "--json");
+        Assert.That(e.Code, Is.EqualTo(0), e.Err);
+        using (var j = JsonDocument.Parse(e.Out))
+        {
+            Assert.That(j.RootElement.GetProperty("samples").GetInt32(), Is.EqualTo(1000));
+            Assert.That(j.RootElement.GetProperty("accuracy").GetDouble(), Is.GreaterThan(0.975));
+            Assert.That(j.RootElement.GetProperty("float_accuracy").GetDouble(), Is.EqualTo(0.982).Within(1e-9));
+            Assert.That(j.RootElement.GetProperty("top1_agreement").GetDouble(), Is.GreaterThan(0.99));
+        }
+
+        var r = Run("run", eqm, "--input", Path.Combine(Zoo, "quirks", "fixed_batch1.input.npy"), "--output", y);
+        Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        var outputs = Npy.Read(y);
+        Assert.That(outputs.Shape, Is.EqualTo(new[] { 8, 10 }));
+
+        var i = Run("inspect", eqm, "--json");
+        Assert.That(i.Code, Is.EqualTo(0), i.Err);
+        using (var j = JsonDocument.Parse(i.Out))
+        {
+            Assert.That(j.RootElement.GetProperty("blob_bytes").GetInt32(), Is.EqualTo((int)new FileInfo(eqm).Length));
+            Assert.That(j.RootElement.GetProperty("arena_bytes").GetInt32(), Is.GreaterThan(0));
+            Assert.That(j.RootElement.GetProperty("ops").GetArrayLength(), Is.EqualTo(6));
+        }
+
+        var b = Run("bench", eqm, "--iterations", "50", "--json");
+        Assert.That(b.Code, Is.EqualTo(0), b.Err);
+        using (var j = JsonDocument.Parse(b.Out))
+        {
+            Assert.That(j.RootElement.GetProperty("median_us").GetDouble(), Is.GreaterThan(0));
+            Assert.That(j.RootElement.GetProperty("p99_us").GetDouble(), Is.GreaterThanOrEqualTo(j.RootElement.GetProperty("median_us").GetDouble()));
+            Assert.That(j.RootElement.GetProperty("allocated_bytes_per_invoke").GetInt64(), Is.Zero);
+        }
+    }
+
+    [Test]
+    public void RunOnOnnxWritesFloatOutputsInSourceLayout()
+    {
+        string y = Path.Combine(_dir, "ort.npy");
+        var r = Run("run", Path.Combine(Zoo, "quirks", "nhwc_input.onnx"), "--input", Path.Combine(Zoo, "quirks", "nhwc_input.input.npy"), "--output", y);
+        Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        var got = Npy.Read(y).Floats!;
+        var want = Npy.Read(Path.Combine(Zoo, "quirks", "nhwc_input.ort_outputs.npy")).Floats!;
+        Assert.That(got, Is.EqualTo(want).Within(1e-4));
+    }
+
+    [Test]
+    public void EvalJsonOnOnnxHasAccuracyAndSamples()
+    {
+        var e = Run("eval", Path.Combine(Zoo, "digits_mlp.onnx"), "--data", Path.Combine(Zoo, "digits_mlp.test.npy"), "--labels", Path.Combine(Zoo, "digits_mlp.test_labels.npy"), "--json");
+        Assert.That(e.Code, Is.EqualTo(0), e.Err);
+        using var j = JsonDocument.Parse(e.Out);
+        Assert.That(j.RootElement.GetProperty("samples").GetInt32(), Is.EqualTo(540));
+        Assert.That(j.RootElement.GetProperty("accuracy").GetDouble(), Is.EqualTo(0.9722).Within(0.0001));
+    }
+
+    [Test]
+    public void UnsupportedOpIsAUserErrorNamingNodeAndOp()
+    {
+        string model = Path.Combine(_dir, "lstm.onnx");
+        File.WriteAllBytes(model, new TestModelBuilder()
+            .Input("input", -1, 4).Output("out", -1, 4)
+            .Node("Relu", ["input"], ["r"], "relu_1")
+            .Node("Hardmax", ["r"], ["out"], "weird_node")
+            .ToBytes());
+        AssertUserError(Run("convert", model, "--calib", Path.Combine(Zoo, "digits_mlp.calib.npy")), "weird_node", "Hardmax", "supported");
+    }
+
+    [Test]
+    public void DataThatDoesNotFitTheModelIsAUserError()
+    {
+        AssertUserError(Run("convert", Path.Combine(Zoo, "mnist_cnn.onnx"), "--calib", Path.Combine(Zoo, "digits_mlp.calib.npy"), "-o", Path.Combine(_dir, "x.eqm")),
+            "does not fit model input", "[300, 64]", "1, 28, 28");
+        AssertUserError(Run("eval", Path.Combine(Zoo, "digits_mlp.onnx"), "--data", Path.Combine(Zoo, "digits_mlp.test.npy"), "--labels", Path.Combine(Zoo, "mnist_cnn.test_labels.npy")),
+            "1000 labels for 540 samples");
+    }
+
+    [Test]
+    public void CorruptModelsAreUserErrors()
+    {
+        string onnx = Path.Combine(_dir, "garbage.onnx");
+        File.WriteAllBytes(onnx, Enumerable.Range(0, 300).Select(i => (byte)(i * 7919 % 251)).ToArray());
+        AssertUserError(Run("convert", onnx, "--calib", Path.Combine(Zoo, "digits_mlp.calib.npy")), "garbage.onnx");
+
+        string eqm = Path.Combine(_dir, "ok.eqm");
+        Assert.That(Run("convert", Path.Combine(Zoo, "digits_mlp.onnx"), "--calib", Path.Combine(Zoo, "digits_mlp.calib.npy"), "-o", eqm).Code, Is.EqualTo(0));
+        var bytes = File.ReadAllBytes(eqm);
+        bytes[bytes.Length / 2] ^= 0x5A;
+        string bad = Path.Combine(_dir, "bad.eqm");
+        File.WriteAllBytes(bad, bytes);
+        AssertUserError(Run("inspect", bad), "CRC32 mismatch");
+        File.WriteAllBytes(bad, bytes.AsSpan(0, 100).ToArray());
+        AssertUserError(Run("bench", bad), "blob size field");
+        AssertUserError(Run("eval", Path.Combine(_dir, "missing.eqm"), "--data", "x.npy", "--labels", "y.npy"), "x.npy");
+    }
+
+    [Test]
+    public void NanInCalibrationDataIsAUserError()
+    {
+        var data = Npy.Read(Path.Combine(Zoo, "digits_mlp.calib.npy"));
+        var f = (float[])data.Floats!.Clone();
+        f[5 * 64 + 3] = float.NaN;
+        string path = Path.Combine(_dir, "nan.npy");
+        Npy.WriteFloat32(path, f, data.Shape);
+        AssertUserError(Run("convert", Path.Combine(Zoo, "digits_mlp.onnx"), "--calib", path, "-o", Path.Combine(_dir, "nan.eqm")), "sample 5", "NaN");
+    }
+
+    [Test]
+    public void UsageErrorsAreUserErrors()
+    {
+        AssertUserError(Run("frobnicate"), "unknown command");
+        AssertUserError(Run("convert", Path.Combine(Zoo, "digits_mlp.onnx")), "--calib");
+        AssertUserError(Run("convert", Path.Combine(Zoo, "digits_mlp.onnx"), "--calib", Path.Combine(Zoo, "digits_mlp.calib.npy"), "--method", "magic"), "minmax, percentile, entropy, mse");
+        AssertUserError(Run("bench", "x.eqm", "--iterations", "zero"), "--iterations");
+        Assert.That(Run("--help").Code, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void VerboseShowsTheStackTrace()
+    {
+        var r = Run("inspect", Path.Combine(_dir, "nope.eqm"), "--verbose");
+        Assert.That(r.Code, Is.EqualTo(1));
+        Assert.That(r.Err, Does.Contain("   at "));
+    }
+
+    [Test]
+    public void DemoJsonReportsAccuracySizeArenaAndLatency()
+    {
+        var r = Run("demo", "--model", "digits_mlp", "--zoo", Zoo, "--json");
+        Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        using var j = JsonDocument.Parse(r.Out);
+        var root = j.RootElement;
+        Assert.That(root.GetProperty("float_accuracy").GetDouble(), Is.EqualTo(0.9722).Within(0.0001));
+        Assert.That(root.GetProperty("int8_accuracy").GetDouble(), Is.GreaterThan(0.96));
+        Assert.That(root.GetProperty("blob_bytes").GetInt32(), Is.LessThan(root.GetProperty("onnx_bytes").GetInt32()));
+        Assert.That(root.GetProperty("arena_bytes").GetInt32(), Is.GreaterThan(0));
+        Assert.That(root.GetProperty("median_us").GetDouble(), Is.GreaterThan(0));
+    }
+}
