@@ -69,13 +69,15 @@ public static partial class Conv2D
         int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
         int iy0 = oy * p.StrideH - p.PadTop, ix0 = ox * p.StrideW - p.PadLeft;
         int rowLen = kw * cin;
+        ref sbyte src = ref MemoryMarshal.GetReference(input);
+        ref sbyte d = ref MemoryMarshal.GetReference(dst);
         for (int ky = 0; ky < kh; ky++)
         {
-            var row = dst.Slice(ky * rowLen, rowLen);
+            ref sbyte row = ref Unsafe.Add(ref d, ky * rowLen);
             int iy = iy0 + ky * p.DilationH;
             if ((uint)iy >= (uint)inH)
             {
-                row.Fill(zeroPoint);
+                Fill(ref row, rowLen, zeroPoint);
                 continue;
             }
             int rowBase = (b * inH + iy) * inW;
@@ -83,22 +85,43 @@ public static partial class Conv2D
             {
                 // The valid taps of a kernel row are contiguous in NHWC: one copy.
                 int kxs = System.Math.Clamp(-ix0, 0, kw), kxe = System.Math.Clamp(inW - ix0, kxs, kw);
-                row.Slice(0, kxs * cin).Fill(zeroPoint);
-                if (kxe > kxs)
-                    input.Slice((rowBase + ix0 + kxs) * cin, (kxe - kxs) * cin).CopyTo(row.Slice(kxs * cin));
-                row.Slice(kxe * cin).Fill(zeroPoint);
+                Fill(ref row, kxs * cin, zeroPoint);
+                Copy(ref Unsafe.Add(ref src, (rowBase + ix0 + kxs) * cin), ref Unsafe.Add(ref row, kxs * cin), (kxe - kxs) * cin);
+                Fill(ref Unsafe.Add(ref row, kxe * cin), (kw - kxe) * cin, zeroPoint);
             }
             else
             {
                 for (int kx = 0; kx < kw; kx++)
                 {
                     int ix = ix0 + kx * p.DilationW;
-                    var tap = row.Slice(kx * cin, cin);
-                    if ((uint)ix >= (uint)inW) tap.Fill(zeroPoint);
-                    else input.Slice((rowBase + ix) * cin, cin).CopyTo(tap);
+                    if ((uint)ix >= (uint)inW) Fill(ref Unsafe.Add(ref row, kx * cin), cin, zeroPoint);
+                    else Copy(ref Unsafe.Add(ref src, (rowBase + ix) * cin), ref Unsafe.Add(ref row, kx * cin), cin);
                 }
             }
         }
-        dst.Slice(k).Clear();
+        Fill(ref Unsafe.Add(ref d, k), dst.Length - k, 0);
+    }
+
+    // Runs are often a few bytes (Cin = 1 or 3 stems): a plain loop beats the memmove/memset call.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(ref sbyte from, ref sbyte to, int n)
+    {
+        if (n > 32)
+        {
+            Unsafe.CopyBlockUnaligned(ref Unsafe.As<sbyte, byte>(ref to), ref Unsafe.As<sbyte, byte>(ref from), (uint)n);
+            return;
+        }
+        for (int i = 0; i < n; i++) Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fill(ref sbyte to, int n, sbyte value)
+    {
+        if (n > 32)
+        {
+            Unsafe.InitBlockUnaligned(ref Unsafe.As<sbyte, byte>(ref to), (byte)value, (uint)n);
+            return;
+        }
+        for (int i = 0; i < n; i++) Unsafe.Add(ref to, i) = value;
     }
 }
