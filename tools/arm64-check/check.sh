@@ -44,7 +44,7 @@ packages="$(dotnet nuget locals global-packages --list | sed 's/^global-packages
 crossgen="$packages/microsoft.netcore.app.crossgen2.linux-x64/$version/tools/crossgen2"
 [ -x "$crossgen" ] || { echo "arm64-check: no crossgen2 at $crossgen" >&2; exit 1; }
 
-methods='*DepthwiseConv2D:PixelVector128 *Mean:EvalS8Vector128 *Pooling:MaxS8Vector *Pooling:AverageS8Vector *Int8Gemm:Run *Vector128AddRow:Run'
+methods='*DepthwiseConv2D:PixelVector128 *DepthwiseConv2D:PixelVector128Gather *Mean:EvalS8Vector128 *Pooling:MaxS8Vector *Pooling:AverageS8Vector *Int8Gemm:Run *Vector128AddRow:Run'
 disasm() { # name instruction-set
     "$crossgen" "$dll" -o "$work/$1.dll" --targetos linux --targetarch arm64 -O --parallelism 1 -r "$fw/*.dll" --instruction-set "$2" \
         --codegenopt "JitDisasm=$methods" --codegenopt "JitStdOutFile=$work/$1.asm" >"$work/$1.log" 2>&1 \
@@ -55,7 +55,8 @@ disasm pi4 armv8-a,-dotprod
 
 echo "== arm64 (Raspberry Pi 5: armv8.2-a + dotprod)"
 python3 "$here/check_loops.py" "$work/pi5.asm" \
-    'DepthwiseConv2D.PixelVector128|DepthwiseConv2D:PixelVector128|neon|sxtl,sxtl2,mul,add' \
+    'DepthwiseConv2D.PixelVector128|DepthwiseConv2D:PixelVector128(|neon|sxtl,sxtl2,mul,add' \
+    'DepthwiseConv2D.PixelVector128Gather|DepthwiseConv2D:PixelVector128Gather|neon|tbl,sxtl,sxtl2,mul,add' \
     'Mean.EvalS8Vector128|Mean:EvalS8Vector128|neon|sxtl,sxtl2,add' \
     'Pooling.MaxS8Vector|Pooling:MaxS8Vector|neon|smax' \
     'Pooling.AverageS8Vector|Pooling:AverageS8Vector|neon|sxtl,sxtl2,add' \

@@ -19,7 +19,7 @@ IG = re.compile(r'^(G_M\d+_IG(\d+)):')
 BRANCH = re.compile(r'^\s+(b(?:\.[a-z]+|eq|ne|hs|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le|cs|cc)?|cbn?z|tbn?z)\s+(?:[^,]+,\s*)*G_M\d+_IG(\d+)\s*$')
 CALL = re.compile(r'^\s+(bl|blr)\s')
 NEON = {'sxtl', 'sxtl2', 'smull', 'smull2', 'sadalp', 'saddlp', 'addp', 'addv', 'sdot', 'mul', 'smax', 'smin',
-        'saddw', 'saddw2', 'smlal', 'smlal2', 'sqrdmulh', 'srshl', 'sqadd', 'xtn', 'xtn2', 'scvtf', 'fdiv', 'fcvtzs', 'add', 'ldr', 'cmgt', 'bsl', 'bif', 'bit'}
+        'saddw', 'saddw2', 'smlal', 'smlal2', 'sqrdmulh', 'srshl', 'sqadd', 'xtn', 'xtn2', 'scvtf', 'fdiv', 'fcvtzs', 'add', 'ldr', 'cmgt', 'bsl', 'bif', 'bit', 'tbl'}
 VREG = re.compile(r'\bv\d+\.(16b|8b|8h|4h|4s|2s|2d)\b|\bq\d+\b')
 
 

@@ -11,21 +11,20 @@ namespace EdgeQuant.Runtime.Kernels;
 /// </summary>
 public static partial class DepthwiseConv2D
 {
-    /// <summary>The dispatcher: AVX2 (16 channels per step), Vector128 (16 channels per step), then the reference.</summary>
+    /// <summary>
+    /// The dispatcher: AVX2 (depth multiplier 1), Vector128 (depth multipliers 1..16; the x64 fallback
+    /// for the others), then the reference; 16 channels per step.
+    /// </summary>
     public static void EvalS8(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
         ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
     {
-        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
-        {
-            if (TryEvalS8Avx2(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape))
-                return;
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            if (TryEvalS8Vector128(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape))
-                return;
-        }
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported
+            && TryEvalS8Avx2(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape))
+            return;
+        if (Vector128.IsHardwareAccelerated
+            && TryEvalS8Vector128(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape))
+            return;
         EvalS8Reference(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape);
     }
 

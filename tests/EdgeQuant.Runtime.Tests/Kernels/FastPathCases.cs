@@ -70,6 +70,21 @@ internal static class FastPathCases
             return c;
         }
 
+        /// <summary>The same convolution with depth multiplier <paramref name="m"/>: new filter, bias and requantization for Cin x m channels.</summary>
+        public static Conv WithDepthMultiplier(Random r, Conv c, int m)
+        {
+            int cout = c.In.D3 * m;
+            c.P.DepthMultiplier = m;
+            c.Filter = new Shape4(1, c.Filter.D1, c.Filter.D2, cout);
+            c.Out = new Shape4(c.Out.D0, c.Out.D1, c.Out.D2, cout);
+            c.Weights = S8(r, c.Filter.FlatSize, -128, 127);
+            c.Bias = I32(r, cout, -50000, 50000);
+            c.M = Multipliers(r, cout);
+            int typical = (int)System.Math.Round(System.Math.Log2(System.Math.Sqrt(c.Filter.D1 * c.Filter.D2) * 74 * 74 / 40.0));
+            c.S = I32(r, cout, -typical - 2, -typical + 3);
+            return c;
+        }
+
         public sbyte[] Reference()
         {
             var o = new sbyte[Out.FlatSize];
