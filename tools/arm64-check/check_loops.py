@@ -108,7 +108,7 @@ def main():
                 notes.append(f"{where}: {hot['calls']} explicit-intrinsic calls (one instruction each on arm64), no range checks")
             other = sum(len(lp['rangechecks']) > 0 for lp in loops)
             if other:
-                notes.append(f'{other} scalar loop(s) with range checks')
+                notes.append(f'{other} other innermost loop(s) with throw-helper branches (range or divide checks; scalar tails)')
         if problems:
             print(f'FAIL {name}: ' + '; '.join(problems))
             failed += 1

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using EdgeQuant.Runtime.Format;
@@ -52,9 +53,9 @@ public static partial class Mean
             {
                 int acc = 0;
                 for (int i = 0; i < hw; i++)
-                    acc += input[(b * hw + i) * c + ch] + p.InputOffset;
+                    acc += Unsafe.Add(ref inRef, (b * hw + i) * c + ch) + p.InputOffset;
                 int v = QuantMath.MultiplyByQuantizedMultiplier(acc << l, p.Multiplier, p.Shift - l) + p.OutputOffset;
-                output[b * c + ch] = (sbyte)System.Math.Clamp(v, -128, 127);
+                Unsafe.Add(ref outRef, b * c + ch) = (sbyte)System.Math.Clamp(v, -128, 127);
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using EdgeQuant.Runtime.Format;
@@ -49,8 +50,8 @@ public static partial class Pooling
                         int m = -128;
                         for (int y = ys; y < ye; y++)
                             for (int x = xs; x < xe; x++)
-                                m = System.Math.Max(m, input[((b * inH + y) * inW + x) * c + ch]);
-                        output[outBase + ch] = (sbyte)System.Math.Clamp(m, p.ActivationMin, p.ActivationMax);
+                                m = System.Math.Max(m, Unsafe.Add(ref inRef, ((b * inH + y) * inW + x) * c + ch));
+                        Unsafe.Add(ref outRef, outBase + ch) = (sbyte)System.Math.Clamp(m, p.ActivationMin, p.ActivationMax);
                     }
                 }
     }
@@ -103,9 +104,9 @@ public static partial class Pooling
                         int sum = 0;
                         for (int y = ys; y < ye; y++)
                             for (int x = xs; x < xe; x++)
-                                sum += input[((b * inH + y) * inW + x) * c + ch];
+                                sum += Unsafe.Add(ref inRef, ((b * inH + y) * inW + x) * c + ch);
                         int avg = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
-                        output[outBase + ch] = (sbyte)System.Math.Clamp(avg, p.ActivationMin, p.ActivationMax);
+                        Unsafe.Add(ref outRef, outBase + ch) = (sbyte)System.Math.Clamp(avg, p.ActivationMin, p.ActivationMax);
                     }
                 }
     }

@@ -69,10 +69,13 @@ internal static class Int8Gemm
     private static void ScalarChannels(ref sbyte a, ref sbyte w, nint wStride, int k, int from, PackedFilter pf,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int activationMin, int activationMax, ref sbyte output)
     {
+        ref int init = ref MemoryMarshal.GetArrayDataReference(pf.Init);
+        ref int m = ref MemoryMarshal.GetReference(multipliers);
+        ref int s = ref MemoryMarshal.GetReference(shifts);
         for (int oc = from; oc < pf.Cout; oc++)
         {
-            int acc = pf.Init[oc] + Int8DotTail.Dot(ref a, ref Unsafe.Add(ref w, oc * wStride), 0, k, 0);
-            int v = QuantMath.MultiplyByQuantizedMultiplier(acc, multipliers[oc], shifts[oc]) + outputOffset;
+            int acc = Unsafe.Add(ref init, oc) + Int8DotTail.Dot(ref a, ref Unsafe.Add(ref w, oc * wStride), 0, k, 0);
+            int v = QuantMath.MultiplyByQuantizedMultiplier(acc, Unsafe.Add(ref m, oc), Unsafe.Add(ref s, oc)) + outputOffset;
             Unsafe.Add(ref output, oc) = (sbyte)System.Math.Clamp(v, activationMin, activationMax);
         }
     }
