@@ -16,6 +16,7 @@ public static class Program
           edgequant run MODEL.onnx|MODEL.eqm --input X.npy --output Y.npy
           edgequant inspect MODEL.eqm [--json]
           edgequant bench MODEL.eqm [--iterations N] [--json]
+          edgequant export-onnx MODEL.eqm [-o OUT.qdq.onnx] [--batch dynamic|1] [--activations int8|uint8] [--json]
 
         options common to every command: --verbose (stack traces on errors), --help
         data files are NumPy .npy, float32, in the source model's own layout ([N, ...]); labels int64 [N].
@@ -49,6 +50,7 @@ public static class Program
                 case "inspect": Commands.Inspect(ctx); break;
                 case "bench": Commands.Bench(ctx); break;
                 case "demo": Commands.Demo(ctx); break;
+                case "export-onnx": Commands.ExportOnnx(ctx); break;
                 default: throw new UsageException($"unknown command '{a.Command}'; commands: demo, convert, eval, run, inspect, bench (see --help)");
             }
             return 0;
