@@ -71,7 +71,9 @@ public static class Packer
                             InputOffset = -inQ.ZeroPoint, OutputOffset = outQ.ZeroPoint, ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
                             MultipliersOffset = mo, ShiftsOffset = so, DepthMultiplier = op.DepthMultiplier, FoldedBiasOffset = fo,
                         };
-                        w.AddOp(op.Type, [x, wt, bt], [y], p, Runtime.Kernels.KernelScratch.Conv2DBytes(op.KernelH, op.KernelW, op.Inputs[0].Shape[^1], op.Output.Shape[2]));
+                        // Only Conv2D's im2col path needs scratch; depthwise works in place.
+                        int scratch = dw ? 0 : Runtime.Kernels.KernelScratch.Conv2DBytes(op.KernelH, op.KernelW, op.Inputs[0].Shape[^1], op.Output.Shape[2]);
+                        w.AddOp(op.Type, [x, wt, bt], [y], p, scratch);
                     }
                     break;
                 }
