@@ -47,6 +47,9 @@ public static partial class Conv2D
     {
         if (packed is not null)
         {
+            if (packed.ByTap is not null && filterShape.D1 * filterShape.D2 > 1
+                && TryEvalS8SmallK(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
+                return;
             if (Avx2.IsSupported)
             {
                 if (AvxVnni.IsSupported

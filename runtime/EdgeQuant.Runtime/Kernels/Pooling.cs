@@ -10,9 +10,10 @@ namespace EdgeQuant.Runtime.Kernels;
 /// </summary>
 public static partial class Pooling
 {
-    /// <summary>The dispatcher: channels in Vector256 (AVX2) and Vector128 steps, then the reference.</summary>
+    /// <summary>The dispatcher: staged rows for few channels, channels in Vector256 (AVX2) and Vector128 steps, then the reference.</summary>
     public static void MaxS8(in PoolParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape)
     {
+        if (TryMaxS8Rows(p, input, inShape, output, outShape)) return;
         if (Vector128.IsHardwareAccelerated) MaxS8Vector(p, input, inShape, output, outShape);
         else MaxS8Reference(p, input, inShape, output, outShape);
     }

@@ -33,6 +33,9 @@ internal sealed class PackedFilter
     /// <summary>[Cout, KPadded] with zero padding, or null when K is already a multiple of <see cref="Granule"/>.</summary>
     public sbyte[]? Padded { get; }
 
+    /// <summary>Conv2D with K &lt;= <see cref="Conv2D.SmallKLimit"/>: the filter tap-major as int32, [K, Cout]; else null.</summary>
+    public int[]? ByTap { get; private init; }
+
     private PackedFilter(int cout, int k, int[] init, int[] initBiased, sbyte[]? padded)
     {
         Cout = cout;
@@ -62,6 +65,14 @@ internal sealed class PackedFilter
             }
             if (padded != null) row.CopyTo(padded.AsSpan(oc * kp, k));
         }
-        return new PackedFilter(cout, k, init, initBiased, padded);
+        int[]? byTap = null;
+        if (pad && k <= Conv2D.SmallKLimit)
+        {
+            byTap = new int[k * cout];
+            for (int oc = 0; oc < cout; oc++)
+                for (int t = 0; t < k; t++)
+                    byTap[t * cout + oc] = filter[oc * k + t];
+        }
+        return new PackedFilter(cout, k, init, initBiased, padded) { ByTap = byTap };
     }
 }

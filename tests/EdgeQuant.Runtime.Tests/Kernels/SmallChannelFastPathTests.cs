@@ -1,0 +1,78 @@
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels;
+using NUnit.Framework;
+
+namespace EdgeQuant.Runtime.Tests.Kernels;
+
+/// <summary>
+/// The paths for few channels: Conv2D with a short inner product (stems, Kh x Kw x Cin &lt;= 64,
+/// vectorised over output channels) and MaxPool with C &lt; 16 (staged rows). Through the public
+/// dispatchers, byte for byte against the reference on random shapes, borders and parameters.
+/// </summary>
+[TestFixture]
+public class SmallChannelFastPathTests
+{
+    [Test]
+    public void SmallKConvolutionMatchesReference([Values(4, 8, 12, 16, 24, 32, 5)] int cout)
+    {
+        var r = new Random(100 + cout);
+        for (int i = 0; i < 40; i++)
+        {
+            int cin = r.Next(1, 8), kh = r.Next(1, 4), kw = r.Next(2, 4);
+            if (kh * kw * cin > Conv2D.SmallKLimit) cin = 1;
+            var c = FastPathCases.Conv.Random(r, false, cin, cout, kh, kw);
+            var expected = new sbyte[c.Out.FlatSize];
+            var got = new sbyte[c.Out.FlatSize];
+            Conv2D.EvalS8Reference(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, c.M, c.S, expected, c.Out);
+            Conv2D.EvalS8(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, c.M, c.S, got, c.Out);
+            Assert.That(got, Is.EqualTo(expected), $"case {i}: in {c.In} filter {c.Filter} stride {c.P.StrideH}x{c.P.StrideW} dilation {c.P.DilationH}x{c.P.DilationW} pads {c.P.PadTop},{c.P.PadLeft},{c.P.PadBottom},{c.P.PadRight}");
+        }
+    }
+
+    [Test]
+    public void StemOnAnImageSizedInputMatchesReference()
+    {
+        var r = new Random(7);
+        foreach (var (cin, cout) in new[] { (1, 8), (1, 16), (3, 16), (3, 32) })
+        {
+            var c = FastPathCases.Conv.Random(r, false, cin, cout, 3, 3);
+            c.In = new Shape4(1, 28, 28, cin);
+            c.P.StrideH = c.P.StrideW = 1; c.P.DilationH = c.P.DilationW = 1;
+            c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
+            c.Out = new Shape4(1, 28, 28, cout);
+            c.Input = new sbyte[c.In.FlatSize];
+            r.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(c.Input.AsSpan()));
+            var expected = new sbyte[c.Out.FlatSize];
+            var got = new sbyte[c.Out.FlatSize];
+            Conv2D.EvalS8Reference(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, c.M, c.S, expected, c.Out);
+            Conv2D.EvalS8(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, c.M, c.S, got, c.Out);
+            Assert.That(got, Is.EqualTo(expected), $"{cin} -> {cout}");
+        }
+    }
+
+    [Test]
+    public void MaxPoolWithFewChannelsMatchesReference([Range(1, 15)] int channels)
+    {
+        var r = new Random(channels);
+        for (int i = 0; i < 20; i++)
+        {
+            int fh = r.Next(1, 4), fw = r.Next(1, 4), sh = r.Next(1, 3), sw = r.Next(1, 3);
+            int pt = r.Next(0, fh), pb = r.Next(0, fh), pl = r.Next(0, fw), pr = r.Next(0, fw);
+            int h = System.Math.Max(r.Next(1, 30), fh), w = System.Math.Max(r.Next(1, 30), fw);
+            var p = new PoolParams
+            {
+                StrideH = sh, StrideW = sw, FilterH = fh, FilterW = fw, PadTop = pt, PadLeft = pl, PadBottom = pb, PadRight = pr,
+                ActivationMin = r.Next(3) == 0 ? r.Next(-128, 0) : -128, ActivationMax = r.Next(3) == 0 ? r.Next(0, 128) : 127,
+            };
+            var inShape = new Shape4(r.Next(1, 3), h, w, channels);
+            var outShape = new Shape4(inShape.D0, (h + pt + pb - fh) / sh + 1, (w + pl + pr - fw) / sw + 1, channels);
+            var input = new sbyte[inShape.FlatSize];
+            r.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(input.AsSpan()));
+            var expected = new sbyte[outShape.FlatSize];
+            var got = new sbyte[outShape.FlatSize];
+            Pooling.MaxS8Reference(p, input, inShape, expected, outShape);
+            Pooling.MaxS8(p, input, inShape, got, outShape);
+            Assert.That(got, Is.EqualTo(expected), $"case {i}: in {inShape} window {fh}x{fw} stride {sh}x{sw}");
+        }
+    }
+}
