@@ -15,8 +15,10 @@ public static class Benchmark
         var input = interp.GetInput();
         var rng = new Random(1);
         for (int i = 0; i < input.Length; i++) input[i] = (sbyte)rng.Next(-128, 128);
-        int warm = Math.Max(5, iterations / 10);
-        for (int i = 0; i < warm; i++) interp.Invoke();
+        // Warm up for at least half a second: tiered compilation promotes hot methods to optimized
+        // code only after a delay, so a short warm-up would time tier-0 code.
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < Math.Max(5, iterations / 10) || Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < 500; i++) interp.Invoke();
         // Allocation is measured on an untimed loop, so the timing code itself is not counted.
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < iterations; i++) interp.Invoke();
