@@ -61,6 +61,7 @@ internal static class OpValidator
                     if ((long)i.Shape[d] + before[d] + after[d] != o.Shape[d]) throw Bad(where, $"output dimension {d} is {o.Shape[d]}, expected {i.Shape[d]} + {before[d]} + {after[d]}");
                 }
                 if (p.PadValue < -128 || p.PadValue > 127) throw Bad(where, $"pad value {p.PadValue} is outside the int8 range");
+                SameQuantization(m, op.Input0, op.Output0, where, "Pad copies bytes");
                 break;
             }
             case OpType.Reshape:
@@ -70,6 +71,7 @@ internal static class OpValidator
                 var o = m.Tensors[op.Output0];
                 if (i.Type != o.Type || i.ByteLength != o.ByteLength) throw Bad(where, $"input and output differ in type or size ({i.ByteLength} vs {o.ByteLength} bytes)");
                 if (o.Storage != TensorStorage.Arena) throw Bad(where, "output is not in the arena");
+                if (i.Type == TensorType.Int8) SameQuantization(m, op.Input0, op.Output0, where, "Reshape copies bytes");
                 break;
             }
             case OpType.Transpose:
@@ -87,6 +89,7 @@ internal static class OpValidator
                     seen |= 1 << perm[d];
                     if (o.Shape[d] != i.Shape[perm[d]]) throw Bad(where, $"output shape {o.Shape} is not the input {i.Shape} permuted");
                 }
+                SameQuantization(m, op.Input0, op.Output0, where, "Transpose copies bytes");
                 break;
             }
             case OpType.Softmax:
@@ -103,6 +106,7 @@ internal static class OpValidator
                 for (int k = 0; k < 256; k++)
                     if (table[k] < 0 || table[k] > (1 << 23)) throw Bad(where, $"exp table entry {k} is {table[k]}, outside [0, 2^23]");
                 if (table[0] < 1) throw Bad(where, "exp table entry 0 must be positive");
+                FixedQuantization(m, op.Output0, 1f / 256, -128, where);
                 break;
             }
             case OpType.Logistic:
@@ -115,6 +119,8 @@ internal static class OpValidator
                 if (i.Shape != o.Shape) throw Bad(where, "input and output shapes differ");
                 Params<LookupParams>(op, RecordSizes.LookupParams, where);
                 Const(m, m.ReadParams<LookupParams>(op).TableOffset, 256, 1, where, "lookup table");
+                if (op.Type == OpType.Logistic) FixedQuantization(m, op.Output0, 1f / 256, -128, where);
+                if (op.Type == OpType.Tanh) FixedQuantization(m, op.Output0, 1f / 128, 0, where);
                 break;
             }
             case OpType.Quantize:
@@ -131,6 +137,7 @@ internal static class OpValidator
                 var p = m.ReadParams<QuantizeParams>(op);
                 if (!(p.Scale > 0) || !float.IsFinite(p.Scale)) throw Bad(where, $"scale {p.Scale} must be positive and finite");
                 Offset(p.ZeroPoint, where);
+                FixedQuantization(m, op.Type == OpType.Quantize ? op.Output0 : op.Input0, p.Scale, p.ZeroPoint, where);
                 break;
             }
             default:
@@ -258,7 +265,26 @@ internal static class OpValidator
         for (int k = 0; k < op.InputCount; k++)
         {
             Offset(per[3 * k], where); Multiplier(per[3 * k + 1], where); Shift(per[3 * k + 2], where);
+            if (per[3 * k + 1] == 0) SameQuantization(m, op.Input(k), op.Output0, where, $"input {k} is copied (multiplier 0)");
         }
+    }
+
+    /// <summary>Ops that move bytes unchanged need input and output to mean the same thing.</summary>
+    private static void SameQuantization(Model m, int a, int b, string where, string why)
+    {
+        var qa = m.QuantOf(a); var qb = m.QuantOf(b);
+        float sa = m.GetScale(m.Tensors[a].QuantIndex), sb = m.GetScale(m.Tensors[b].QuantIndex);
+        if (qa.ZeroPoint != qb.ZeroPoint || sa != sb)
+            throw Bad(where, $"{why}, so tensors {a} and {b} must share scale and zero point (have {sa:G6}/{qa.ZeroPoint} and {sb:G6}/{qb.ZeroPoint})");
+    }
+
+    /// <summary>Ops whose output quantization is fixed by their definition (or by their parameters).</summary>
+    private static void FixedQuantization(Model m, int t, float scale, int zeroPoint, string where)
+    {
+        var q = m.QuantOf(t);
+        float s = m.GetScale(m.Tensors[t].QuantIndex);
+        if (s != scale || q.ZeroPoint != zeroPoint)
+            throw Bad(where, $"tensor {t} has scale {s:G6} and zero point {q.ZeroPoint}; the op requires scale {scale:G6} and zero point {zeroPoint}");
     }
 
     private static long OutSize(int inSize, int k, int stride, int dilation, int padA, int padB)
