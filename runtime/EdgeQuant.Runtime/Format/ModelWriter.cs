@@ -269,8 +269,10 @@ public sealed class ModelWriter
         var owner = new List<int>(); // tensor index, or -(op index + 1) for scratch
         for (int t = 0; t < n; t++)
         {
-            if (_tensors[t].Storage != TensorStorage.Arena || alias[t] != t || first[t] == int.MaxValue) continue;
-            buffers.Add(new PlanBuffer(_tensors[t].Bytes, first[t], last[t]));
+            if (_tensors[t].Storage != TensorStorage.Arena || alias[t] != t) continue;
+            // A tensor nothing reads or writes still needs a place inside the arena; it overlaps no live buffer.
+            bool unused = first[t] == int.MaxValue;
+            buffers.Add(new PlanBuffer(_tensors[t].Bytes, unused ? -2 : first[t], unused ? -2 : last[t]));
             owner.Add(t);
         }
         for (int i = 0; i < _ops.Count; i++)
