@@ -31,15 +31,8 @@ const path = require('path');
 const readline = require('readline');
 const { spawn } = require('child_process');
 const { readNpy } = require('./npy');
+const { parseArgs } = require('./args');
 
-function parseArgs(argv) {
-  const a = {};
-  for (let i = 2; i < argv.length; i += 2) {
-    if (!argv[i].startsWith('--') || i + 1 >= argv.length) throw new Error(`bad argument ${argv[i]}`);
-    a[argv[i].slice(2)] = argv[i + 1];
-  }
-  return a;
-}
 
 function quantile(sorted, q) {
   if (sorted.length === 0) return NaN;

@@ -26,15 +26,8 @@
 
 const path = require('path');
 const { readNpy, writeNpyFloat32 } = require('./npy');
+const { parseArgs } = require('./args');
 
-function parseArgs(argv) {
-  const a = {};
-  for (let i = 2; i < argv.length; i += 2) {
-    if (!argv[i].startsWith('--') || i + 1 >= argv.length) throw new Error(`bad argument ${argv[i]}`);
-    a[argv[i].slice(2)] = argv[i + 1];
-  }
-  return a;
-}
 
 async function main() {
   const ort = require('onnxruntime-node');
