@@ -34,7 +34,8 @@ public static partial class Conv2D
 
     /// <summary>Precomputes the fast paths' per-op data (once per op, outside Eval).</summary>
     internal static PackedFilter Prepare(in Conv2DParams p, ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias)
-        => PackedFilter.Create(filter, filterShape.D0, filterShape.D1 * filterShape.D2 * filterShape.D3, bias, p.InputOffset, pad: true);
+        => PackedFilter.Create(filter, filterShape.D0, filterShape.D1 * filterShape.D2 * filterShape.D3, bias, p.InputOffset, pad: true,
+            rowTaps: filterShape.D2 * filterShape.D3);
 
     /// <summary>
     /// The dispatcher: AVX-VNNI, AVX2, arm64 SDOT, arm64 SMULL/SADALP (or SSE4.1 through the same

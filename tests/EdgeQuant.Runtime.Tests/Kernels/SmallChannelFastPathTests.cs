@@ -30,6 +30,31 @@ public class SmallChannelFastPathTests
     }
 
     [Test]
+    public void SmallKWidenedRowsPathMatchesReference([Values(8, 16, 24, 40)] int cout)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            Assert.Ignore("AVX2 is not available (or intrinsics are disabled)");
+        var r = new Random(200 + cout);
+        // Kw x Cin from 2 to 21 covers odd and even row lengths (the odd last pair reads one spare element).
+        for (int i = 0; i < 60; i++)
+        {
+            int cin = r.Next(1, 8), kh = r.Next(1, 4), kw = r.Next(2, 4);
+            if (kh * kw * cin > Conv2D.SmallKLimit) cin = 1;
+            var c = FastPathCases.Conv.Random(r, false, cin, cout, kh, kw);
+            if (c.P.DilationW != 1)
+            {
+                c.P.DilationW = 1;
+                c.Out = new Shape4(c.Out.D0, c.Out.D1, (c.In.D2 + c.P.PadLeft + c.P.PadRight - kw) / c.P.StrideW + 1, cout);
+            }
+            var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+            var got = new sbyte[c.Out.FlatSize];
+            Assert.That(Conv2D.TryEvalS8SmallKRowsAvx2(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out), Is.True, c.ToString());
+            int d = FastPathCases.FirstDifference(got, c.Reference());
+            Assert.That(d, Is.EqualTo(-1), () => $"case {i}: element {d}; {c}");
+        }
+    }
+
+    [Test]
     public void StemOnAnImageSizedInputMatchesReference()
     {
         var r = new Random(7);

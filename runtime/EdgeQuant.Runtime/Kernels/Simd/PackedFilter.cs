@@ -36,6 +36,13 @@ internal sealed class PackedFilter
     /// <summary>Conv2D with K &lt;= <see cref="Conv2D.SmallKLimit"/>: the filter tap-major as int32, [K, Cout]; else null.</summary>
     public int[]? ByTap { get; private init; }
 
+    /// <summary>
+    /// Conv2D with K &lt;= <see cref="Conv2D.SmallKLimit"/>: the filter as int16 pairs of consecutive taps
+    /// within a kernel row, [Kh, ceil(Kw x Cin / 2), Cout, 2], the second tap of a row's odd last pair
+    /// zero; for VPMADDWD against a broadcast pair of widened activations. Else null.
+    /// </summary>
+    public short[]? RowPairs { get; private init; }
+
     private PackedFilter(int cout, int k, int[] init, int[] initBiased, sbyte[]? padded)
     {
         Cout = cout;
@@ -46,8 +53,11 @@ internal sealed class PackedFilter
         Padded = padded;
     }
 
-    /// <summary>Packs a [Cout, K] filter. <paramref name="pad"/>: also build the zero-padded copy (Conv2D's im2col path).</summary>
-    public static PackedFilter Create(ReadOnlySpan<sbyte> filter, int cout, int k, ReadOnlySpan<int> bias, int inputOffset, bool pad)
+    /// <summary>
+    /// Packs a [Cout, K] filter. <paramref name="pad"/>: also build the zero-padded copy (Conv2D's im2col path).
+    /// <paramref name="rowTaps"/>: Kw x Cin of a Conv2D filter (K = Kh x rowTaps), for <see cref="RowPairs"/>; 0 for none.
+    /// </summary>
+    public static PackedFilter Create(ReadOnlySpan<sbyte> filter, int cout, int k, ReadOnlySpan<int> bias, int inputOffset, bool pad, int rowTaps = 0)
     {
         var init = new int[cout];
         var initBiased = new int[cout];
@@ -73,6 +83,21 @@ internal sealed class PackedFilter
                 for (int t = 0; t < k; t++)
                     byTap[t * cout + oc] = filter[oc * k + t];
         }
-        return new PackedFilter(cout, k, init, initBiased, padded) { ByTap = byTap };
+        short[]? rowPairs = null;
+        if (byTap != null && rowTaps > 0 && k % rowTaps == 0)
+        {
+            int pairs = (rowTaps + 1) / 2, rows = k / rowTaps;
+            rowPairs = new short[rows * pairs * cout * 2];
+            for (int ky = 0; ky < rows; ky++)
+                for (int q = 0; q < pairs; q++)
+                    for (int oc = 0; oc < cout; oc++)
+                        for (int e = 0; e < 2; e++)
+                        {
+                            int t = 2 * q + e;
+                            if (t < rowTaps)
+                                rowPairs[((ky * pairs + q) * cout + oc) * 2 + e] = filter[oc * k + ky * rowTaps + t];
+                        }
+        }
+        return new PackedFilter(cout, k, init, initBiased, padded) { ByTap = byTap, RowPairs = rowPairs };
     }
 }
