@@ -259,6 +259,37 @@ class MiscOps(nn.Module):
         return torch.softmax(y, dim=1)                       # Softmax
 
 
+class MeanSqueeze(nn.Module):
+    """PyTorch-style global average pool written as x.mean((2, 3), keepdim=True) + squeeze."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):                                   # [N,1,28,28]
+        h = F.relu(self.conv(x))                             # [N,8,14,14]
+        h = h.mean((2, 3), keepdim=True)                     # ReduceMean keepdims=1
+        h = h.squeeze(3).squeeze(2)                          # Squeeze on runtime data
+        return self.fc(h)
+
+
+class TfGlobalPool(nn.Module):
+    """TensorFlow-style NHWC graph: Transposes around the conv, ReduceMean over axes 1 and 2
+    (keepdims=0), and an Unsqueeze on the output."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):                                   # [N,28,28,1]
+        h = F.relu(self.conv(x.permute(0, 3, 1, 2)))         # NCHW inside
+        h = h.permute(0, 2, 3, 1)                            # back to NHWC [N,14,14,8]
+        h = h.mean((1, 2))                                   # ReduceMean axes [1,2], keepdims=0
+        return self.fc(h).unsqueeze(1)                       # [N,1,10]
+
+
 class MLPSoftmax(nn.Module):
     def __init__(self):
         super().__init__()
@@ -687,6 +718,20 @@ def build_quirks(workdir, mnist_x8, digits_x8, digits_train):
            "with a constant weight + Add bias, Softmax output (probabilities).",
            required=("Sub", "Div", "Mul", "Sigmoid", "Tanh", "Concat", "MatMul",
                      "Transpose", "Softmax"))
+
+    seed_all(107)
+    finish("mean_squeeze", MeanSqueeze().eval(), mnist_x8,
+           "Global average pooling written as x.mean((2,3), keepdim=True) (ReduceMean, "
+           "keepdims=1) followed by two Squeeze ops on runtime data, then Gemm.",
+           required=("ReduceMean", "Squeeze", "Gemm"))
+
+    seed_all(108)
+    finish("tf_global_pool", TfGlobalPool().eval(),
+           np.ascontiguousarray(mnist_x8.transpose(0, 2, 3, 1)),
+           "TensorFlow-style NHWC input [N,28,28,1] with Transposes around the Conv, "
+           "ReduceMean over NHWC axes 1 and 2 with keepdims=0, Gemm, and an Unsqueeze on the "
+           "output ([N,1,10]).",
+           required=("Transpose", "ReduceMean", "Unsqueeze", "Gemm"))
 
     seed_all(106)
     mlp = MLPSoftmax()

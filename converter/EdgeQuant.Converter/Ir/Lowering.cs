@@ -104,7 +104,8 @@ public sealed class Lowering
             case "BatchNormalization": BatchNorm(n); break;
             case "MaxPool": case "AveragePool": Pool(n); break;
             case "GlobalAveragePool": GlobalAveragePool(n); break;
-            case "Flatten": case "Reshape": Reshape(n); break;
+            case "Flatten": case "Reshape": case "Squeeze": case "Unsqueeze": Reshape(n); break;
+            case "ReduceMean": ReduceMean(n); break;
             case "Transpose": Transpose(n); break;
             case "Concat": Concat(n); break;
             case "Pad": Pad(n); break;
@@ -383,6 +384,36 @@ public sealed class Lowering
         var y = NewTensor(n.Outputs[0], Permute(outLogical, Nhwc));
         Emit(new IrOp(OpType.Mean, n.Name, [x.Tensor], y));
         _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Nhwc, Logical = outLogical };
+    }
+
+    private void ReduceMean(OnnxNode n)
+    {
+        var x = Unflattened(Act(n, 0), n.Name);
+        int rank = x.Logical.Length;
+        long[]? axes = _g.Opset >= 18 ? (n.HasInput(1) ? Const(n, 1, "pads").Int64s : null) : n.GetIntsOrNull("axes");
+        var reduced = (axes ?? Enumerable.Range(0, rank).Select(a => (long)a).ToArray()).Select(a => (int)(a < 0 ? a + rank : a)).OrderBy(a => a).ToArray();
+        string supported = "supported: the mean over the two spatial axes of a rank-4 tensor (global average pooling)";
+        if (rank != 4 || reduced.Length != 2) throw n.Error($"ReduceMean over axes [{string.Join(", ", reduced)}] of a rank-{rank} tensor is not supported; {supported}");
+        var physical = reduced.Select(a => Array.IndexOf(x.Layout, a)).OrderBy(a => a).ToArray();
+        if (physical[0] != 1 || physical[1] != 2)
+        {
+            // The reduced axes are not H and W of the current layout: they must be for some NHWC view.
+            if (!(reduced[0] == 2 && reduced[1] == 3)) throw n.Error($"ReduceMean over axes [{string.Join(", ", reduced)}] is not supported in this layout; {supported}");
+            x = EnsureLayout(x, Nhwc, n.Name);
+        }
+        var s = x.Tensor.Shape;
+        var y = NewTensor(n.Outputs[0] + (n.GetInt("keepdims", 1) != 0 ? "" : "#mean"), [s[0], 1, 1, s[3]]);
+        Emit(new IrOp(OpType.Mean, n.Name, [x.Tensor], y));
+        var outLogical = Shape(n.Outputs[0]);
+        if (outLogical.Length == 4)
+        {
+            _values[n.Outputs[0]] = new Value { Tensor = y, Layout = x.Layout, Logical = outLogical };
+            return;
+        }
+        // keepdims=0: [N, C] is the same memory as [N, 1, 1, C].
+        var flat = NewTensor(n.Outputs[0], outLogical);
+        Emit(new IrOp(OpType.Reshape, n.Name, [y], flat));
+        _values[n.Outputs[0]] = new Value { Tensor = flat, Layout = Identity(outLogical.Length), Logical = outLogical };
     }
 
     private void Reshape(OnnxNode n)

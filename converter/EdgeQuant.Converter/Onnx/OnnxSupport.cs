@@ -18,13 +18,13 @@ public static class OnnxSupport
     [
         "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "Div", "Dropout",
         "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul",
-        "Pad", "Relu", "Reshape", "Sigmoid", "Softmax", "Sub", "Tanh", "Transpose",
+        "Pad", "ReduceMean", "Relu", "Reshape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
     ];
 
     /// <summary>Ops accepted only when they fold to constants at conversion time (shape arithmetic exporters emit).</summary>
     public static IReadOnlyList<string> ConstantSubgraphOps { get; } =
     [
-        "Cast", "Constant", "ConstantOfShape", "Gather", "Range", "Shape", "Slice", "Squeeze", "Unsqueeze",
+        "Cast", "Constant", "ConstantOfShape", "Gather", "Range", "Shape", "Slice",
     ];
 
     /// <summary>Every supported op type, sorted, comma separated (for error messages).</summary>
@@ -227,6 +227,7 @@ public static class OnnxSupport
         "Concat" => (1, int.MaxValue),
         "Constant" => (0, 0),
         "Unsqueeze" => opset < 13 ? (1, 1) : (2, 2),
+        "ReduceMean" => opset < 18 ? (1, 1) : (1, 2),
         "Squeeze" => opset < 13 ? (1, 1) : (1, 2),
         "Slice" => opset < 10 ? (1, 1) : (3, 5),
         "Range" => (3, 3),

@@ -20,7 +20,11 @@ public class LoweringTests
     {
         foreach (var m in ZooConversionTests.Models)
             yield return new TestCaseData(Path.Combine("tests", "zoo", m + ".onnx"), Path.Combine("tests", "zoo", m + ".test.npy")).SetName("Zoo_" + m);
-        foreach (var q in new[] { "nhwc_input", "fixed_batch1", "shape_subgraph", "odd_padding", "pad_subgraph", "misc_ops", "mlp_softmax" })
+        // Every exporter-quirk model in the zoo (nhwc_input, fixed_batch1, shape_subgraph, odd_padding,
+        // pad_subgraph, misc_ops, mlp_softmax, mean_squeeze, tf_global_pool, and any added later).
+        var quirks = Directory.GetFiles(RepoPaths.Quirks, "*.onnx").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal).ToList();
+        if (quirks.Count < 9) throw new InvalidOperationException($"expected the zoo's exporter-quirk models in {RepoPaths.Quirks}");
+        foreach (var q in quirks)
             yield return new TestCaseData(Path.Combine("tests", "zoo", "quirks", q + ".onnx"), Path.Combine("tests", "zoo", "quirks", q + ".input.npy")).SetName("Quirk_" + q);
     }
 
@@ -59,6 +63,18 @@ public class LoweringTests
         double sqnr = 10 * Math.Log10(signal / Math.Max(noise, 1e-30));
         TestContext.Out.WriteLine($"{model}: output SQNR {sqnr:F1} dB, ops: {string.Join(" ", m.Ops.Select(o => o.Type))}");
         Assert.That(sqnr, Is.GreaterThan(20), "int8 output SQNR against float, dB");
+    }
+
+    [Test]
+    public void GlobalPoolingWrittenAsReduceMeanBecomesMean()
+    {
+        foreach (var q in new[] { "mean_squeeze", "tf_global_pool" })
+        {
+            var loaded = ModelConverter.Load(Path.Combine(RepoPaths.Quirks, q + ".onnx"));
+            var types = loaded.Ir.Ops.Select(o => o.Type).ToList();
+            Assert.That(types, Has.Member(OpType.Mean), q);
+            Assert.That(types, Has.No.Member(OpType.Transpose), q + ": the NHWC Transposes only relabel layouts");
+        }
     }
 
     [Test]
