@@ -290,6 +290,27 @@ class TfGlobalPool(nn.Module):
         return self.fc(h).unsqueeze(1)                       # [N,1,10]
 
 
+class UnaryMix(nn.Module):
+    """MobileNetV3- and transformer-style element-wise functions: hardswish, a squeeze-excite
+    gate with hardsigmoid (x * gate, broadcast over H and W), GELU (exported as Erf), ELU and
+    Softplus."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.se = nn.Linear(8, 8)
+        self.conv2 = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+        self.fc = nn.Linear(8 * 7 * 7, 10)
+
+    def forward(self, x):                                   # [N,1,28,28]
+        h = F.hardswish(self.conv1(x))                       # [N,8,14,14]
+        g = F.hardsigmoid(self.se(h.mean((2, 3))))           # [N,8]
+        h = h * g[:, :, None, None]                          # Mul with broadcast (Unsqueeze)
+        h = F.gelu(self.conv2(h))                            # Erf
+        h = F.elu(h) + F.softplus(h)
+        return self.fc(torch.flatten(h, 1))
+
+
 class MLPSoftmax(nn.Module):
     def __init__(self):
         super().__init__()
@@ -732,6 +753,13 @@ def build_quirks(workdir, mnist_x8, digits_x8, digits_train):
            "ReduceMean over NHWC axes 1 and 2 with keepdims=0, Gemm, and an Unsqueeze on the "
            "output ([N,1,10]).",
            required=("Transpose", "ReduceMean", "Unsqueeze", "Gemm"))
+
+    seed_all(109)
+    finish("unary_mix", UnaryMix().eval(), mnist_x8,
+           "Element-wise functions lowered to lookup tables: hardswish (exported as "
+           "HardSigmoid x Mul), a squeeze-excite gate (ReduceMean, Gemm, HardSigmoid, "
+           "Unsqueeze, Mul broadcast over H and W), GELU (Erf), Elu and Softplus.",
+           required=("HardSigmoid", "Erf", "Elu", "Softplus", "Mul", "ReduceMean"))
 
     seed_all(106)
     mlp = MLPSoftmax()

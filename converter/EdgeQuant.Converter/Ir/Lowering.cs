@@ -110,6 +110,9 @@ public sealed class Lowering
             case "Concat": Concat(n); break;
             case "Pad": Pad(n); break;
             case "Identity": case "Dropout": _values[n.Outputs[0]] = Act(n, 0); break;
+            case var t when Graph.Ops.UnaryFunctions.Handles(t):
+                Unary(n, Graph.Ops.UnaryFunctions.Get(n), n.OpType, float.NaN, float.NaN);
+                break;
             default:
                 throw n.Error($"op type '{n.OpType}' cannot be lowered to a runtime op; supported ops: {OnnxSupport.SupportedOpList}");
         }

@@ -19,6 +19,7 @@ public static class OnnxSupport
         "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "Div", "Dropout",
         "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul",
         "Pad", "ReduceMean", "Relu", "Reshape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
+        "Abs", "Elu", "Erf", "HardSigmoid", "HardSwish", "Neg", "Selu", "Softplus", "Softsign",
     ];
 
     /// <summary>Ops accepted only when they fold to constants at conversion time (shape arithmetic exporters emit).</summary>

@@ -2,7 +2,7 @@ using EdgeQuant.Converter.Onnx;
 
 namespace EdgeQuant.Converter.Graph.Ops;
 
-/// <summary>Element-wise float activations: Relu, LeakyRelu, Sigmoid, Tanh and Clip.</summary>
+/// <summary>Element-wise float activations: Relu, LeakyRelu, Sigmoid, Tanh, Clip and the functions of <see cref="UnaryFunctions"/>.</summary>
 internal static class ActivationOps
 {
     public static int[] InferShape(OpContext c)
@@ -73,7 +73,15 @@ internal static class ActivationOps
                 }
 
             default:
-                throw c.Node.Error("is not an activation");
+                {
+                    var f = UnaryFunctions.Get(c.Node);
+                    for (int i = 0; i < x.Length; i++)
+                    {
+                        y[i] = f(x[i]);
+                    }
+
+                    break;
+                }
         }
 
         return OnnxTensor.FromFloats(shape, y);
