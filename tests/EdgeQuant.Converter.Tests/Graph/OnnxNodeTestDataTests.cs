@@ -38,6 +38,9 @@ public class OnnxNodeTestDataTests
         "test_clip_default_int8_inbounds", "test_clip_default_int8_max", "test_clip_default_int8_min", "test_maxpool_2d_uint8",
         // opset 1
         "test_globalaveragepool", "test_globalaveragepool_precomputed",
+        // opset 6 (below the supported range 7 to 21)
+        "test_elu", "test_elu_default", "test_elu_example", "test_hardsigmoid", "test_hardsigmoid_default", "test_hardsigmoid_example",
+        "test_selu", "test_selu_default", "test_selu_example", "test_softplus", "test_softplus_example", "test_softsign", "test_softsign_example",
     };
 
     public static IEnumerable<TestCaseData> Cases()
