@@ -158,9 +158,26 @@ public sealed class Lowering
                         ww[(a * kw + b) * m + o] = wf[(o * kh + a) * kw + b];
             op.Weights = ww;
         }
+        else if (group > 1 && cin % group == 0 && m % group == 0 && cg == cin / group)
+        {
+            // Grouped convolution (1 < group < channels, ResNeXt/ShuffleNet style): one Conv2D with
+            // block-diagonal weights. Exact, with group-times the MACs and weight bytes of the grouped form.
+            op = new IrOp(OpType.Conv2D, n.Name, [x.Tensor], y) { WeightShape = [m, kh, kw, cin] };
+            var ww = new float[m * kh * kw * cin];
+            int mg = m / group;
+            for (int o = 0; o < m; o++)
+            {
+                int g0 = o / mg * cg;
+                for (int c = 0; c < cg; c++)
+                    for (int a = 0; a < kh; a++)
+                        for (int b = 0; b < kw; b++)
+                            ww[((o * kh + a) * kw + b) * cin + g0 + c] = wf[((o * cg + c) * kh + a) * kw + b];
+            }
+            op.Weights = ww;
+        }
         else
         {
-            throw n.Error($"attribute group={group} is not supported; supported: 1 (regular convolution) or the number of input channels {cin} (depthwise)");
+            throw n.Error($"attribute group={group} with weights {OnnxTensor.FormatShape(w.Shape)} on {cin} input channels is not supported; supported: 1, a divisor of the input channels (grouped), or the number of input channels (depthwise)");
         }
         op.Bias = bias ?? new float[m];
         SetWindow(op, strides, dil, pads, kh, kw);
