@@ -84,6 +84,23 @@ public class Conv2DFastPathTests
     }
 
     [Test]
+    public void ChannelsInLanesKernelEveryTail([Values(Strategy.Dispatcher, Strategy.Avx2)] Strategy s, [Values(8, 16, 24, 40)] int cout)
+    {
+        RequireSupported(s);
+        var r = new Random(16 + cout);
+        // With AVX2, Cout a multiple of 8 takes Int8Gemm's VPMADDWD kernel: odd and even K, 4-row tiles
+        // and 1..3 remaining rows (image widths 1..9), 16- and 8-channel blocks; 1x1 in place and 3x3 im2col.
+        for (int cin = 1; cin <= 33; cin++)
+        {
+            var c = FastPathCases.Conv.Random(r, false, cin, cout, 1, 1);
+            c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 0;
+            c.Out = new(c.In.D0, (c.In.D1 - 1) / c.P.StrideH + 1, (c.In.D2 - 1) / c.P.StrideW + 1, cout);
+            Check(s, c);
+            Check(s, FastPathCases.Conv.Random(r, false, 1 + cin % 11, cout, 3, 3));
+        }
+    }
+
+    [Test]
     public void RandomShapes([Values] Strategy s)
     {
         RequireSupported(s);

@@ -11,7 +11,13 @@ public class FullyConnectedFastPathTests
     public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull }
 
     [Test]
-    public void EveryInnerTailChannelTailAndBatch([Values] Strategy s)
+    public void EveryInnerTailChannelTailAndBatch([Values] Strategy s) => Check(s, 21, cin => 1 + (cin * 7) % 13, 3);
+
+    /// <summary>Cout a multiple of 8 (Int8Gemm's AVX2 kernel with channels in lanes): 4-row tiles and every remainder.</summary>
+    [Test]
+    public void ChannelsInLanesEveryBatchTile([Values] Strategy s) => Check(s, 22, cin => 8 * (1 + cin % 5), 9);
+
+    private static void Check(Strategy s, int seed, Func<int, int> coutOf, int maxBatches)
     {
         bool ok = s switch
         {
@@ -22,10 +28,10 @@ public class FullyConnectedFastPathTests
             _ => true,
         };
         if (!ok) Assert.Ignore($"{s} cannot run on this machine (or intrinsics are disabled)");
-        var r = new Random(21);
+        var r = new Random(seed);
         for (int cin = 1; cin <= 70; cin++)
         {
-            int cout = 1 + r.Next(0, 13), batches = r.Next(1, 4);
+            int cout = coutOf(cin), batches = r.Next(1, maxBatches + 1);
             int zp = r.Next(-128, 128);
             var p = new FullyConnectedParams
             {

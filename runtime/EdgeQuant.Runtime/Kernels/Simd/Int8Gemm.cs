@@ -9,9 +9,10 @@ namespace EdgeQuant.Runtime.Kernels.Simd;
 /// The GEMM-like core of Conv2D and FullyConnected: rows of int8 activations (NHWC pixels, im2col
 /// rows or FullyConnected batches, at a uniform stride) times a [Cout, K] filter, requantized per
 /// output channel. Tiles of two rows by four channels, then one row; channels beyond the last
-/// multiple of four take the scalar tail.
+/// multiple of four take the scalar tail. The AVX2 strategy with Cout a multiple of 8 runs the
+/// channels-in-lanes kernel instead (Int8Gemm.Avx2.cs, <see cref="PackedFilter.Pairs"/>).
 /// </summary>
-internal static class Int8Gemm
+internal static partial class Int8Gemm
 {
     /// <summary>
     /// output[r x outStride + oc] = clamp(MultiplyByQuantizedMultiplier(Init[oc] + dot(a_r, w_oc), m[oc], s[oc]) + outputOffset)
@@ -21,6 +22,9 @@ internal static class Int8Gemm
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int activationMin, int activationMax,
         ref sbyte output, nint outStride) where TDot : struct, IInt8Dot
     {
+        if (typeof(TDot) == typeof(Avx2Dot)
+            && TryRunPairsAvx2(ref a, aStride, rows, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref output, outStride))
+            return;
         int cout = pf.Cout, cout4 = cout & ~3;
         ref int init = ref MemoryMarshal.GetArrayDataReference(TDot.BiasedActivations ? pf.InitBiased : pf.Init);
         ref int m = ref MemoryMarshal.GetReference(multipliers);

@@ -43,6 +43,13 @@ internal sealed class PackedFilter
     /// </summary>
     public short[]? RowPairs { get; private init; }
 
+    /// <summary>
+    /// With AVX2 and Cout a multiple of 8: the filter as int16 pairs of consecutive inner taps,
+    /// [ceil(K / 2), Cout, 2] (an odd K's last pair ends in a zero), for <see cref="Int8Gemm"/>'s
+    /// VPMADDWD kernel with output channels in lanes. Else null.
+    /// </summary>
+    public short[]? Pairs { get; private init; }
+
     private PackedFilter(int cout, int k, int[] init, int[] initBiased, sbyte[]? padded)
     {
         Cout = cout;
@@ -98,6 +105,14 @@ internal sealed class PackedFilter
                                 rowPairs[((ky * pairs + q) * cout + oc) * 2 + e] = filter[oc * k + ky * rowTaps + t];
                         }
         }
-        return new PackedFilter(cout, k, init, initBiased, padded) { ByTap = byTap, RowPairs = rowPairs };
+        short[]? kPairs = null;
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported && cout % 8 == 0 && k > 0)
+        {
+            kPairs = new short[(k + 1) / 2 * cout * 2];
+            for (int oc = 0; oc < cout; oc++)
+                for (int t = 0; t < k; t++)
+                    kPairs[((t >> 1) * cout + oc) * 2 + (t & 1)] = filter[oc * k + t];
+        }
+        return new PackedFilter(cout, k, init, initBiased, padded) { ByTap = byTap, RowPairs = rowPairs, Pairs = kPairs };
     }
 }

@@ -1,0 +1,179 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeQuant.Runtime.Kernels.Simd;
+
+internal static partial class Int8Gemm
+{
+    /// <summary>Largest staging area (int16 elements, on the stack) of <see cref="TryRunPairsAvx2"/>: 4 rows of K up to 2048.</summary>
+    private const int PairsStackLimit = 4 * 2048;
+
+    /// <summary>
+    /// AVX2 kernel with output channels in lanes (Cout a multiple of 8, <see cref="PackedFilter.Pairs"/>):
+    /// a tile's activation rows are widened to int16 on the stack (an odd K gets a zero), each pair
+    /// of a row's taps is broadcast as one 32-bit lane and VPMADDWD multiplies it against 8 output
+    /// channels' weight pairs: exact int16 products summed in int32, so acc = Init + dot as in the
+    /// reference. Tiles of 4 rows x 16 channels share every weight load and need no horizontal sums;
+    /// requantization runs 8 channels at a time. Returns false (having written nothing) when not covered.
+    /// </summary>
+    private static bool TryRunPairsAvx2(ref sbyte a, nint aStride, int rows, PackedFilter pf,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int activationMin, int activationMax,
+        ref sbyte output, nint outStride)
+    {
+        short[]? pairs = pf.Pairs;
+        if (!Avx2.IsSupported || pairs is null)
+            return false;
+        int k = pf.K, k2 = (k + 1) & ~1, cout = pf.Cout;
+        if (4 * k2 > PairsStackLimit)
+            return false;
+        Span<short> staged = stackalloc short[4 * k2];
+        ref short xs = ref MemoryMarshal.GetReference(staged);
+        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
+        var q = new Requantization(pf, multipliers, shifts, outputOffset, activationMin, activationMax);
+        int r = 0;
+        for (; r <= rows - 4; r += 4)
+        {
+            for (int i = 0; i < 4; i++)
+                Widen(ref Unsafe.Add(ref a, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k);
+            ref sbyte o = ref Unsafe.Add(ref output, r * outStride);
+            int j = 0;
+            for (; j <= cout - 16; j += 16)
+                Tile4x16(ref xs, k2, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o, outStride);
+            if (j < cout)
+                Tile4x8(ref xs, k2, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o, outStride);
+        }
+        for (; r < rows; r++)
+        {
+            Widen(ref Unsafe.Add(ref a, r * aStride), ref xs, k);
+            ref sbyte o = ref Unsafe.Add(ref output, r * outStride);
+            int j = 0;
+            for (; j <= cout - 16; j += 16)
+                Tile1x16(ref xs, k2, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o);
+            if (j < cout)
+                Tile1x8(ref xs, k2, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o);
+        }
+        return true;
+    }
+
+    /// <summary>The per-call requantization operands (constant per op; vectors loaded per 8 channels).</summary>
+    private readonly ref struct Requantization(PackedFilter pf, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
+        int outputOffset, int activationMin, int activationMax)
+    {
+        private readonly ref int _init = ref MemoryMarshal.GetArrayDataReference(pf.Init);
+        private readonly ref int _m = ref MemoryMarshal.GetReference(multipliers);
+        private readonly ref int _s = ref MemoryMarshal.GetReference(shifts);
+        private readonly Vector256<int> _off = Vector256.Create(outputOffset);
+        private readonly Vector256<int> _min = Vector256.Create(activationMin);
+        private readonly Vector256<int> _max = Vector256.Create(activationMax);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<int> Init(int j) => Vector256.LoadUnsafe(ref _init, (nuint)j);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<int> Apply(Vector256<int> acc, int j)
+            => SimdOps256.RequantizeClamp(acc, Vector256.LoadUnsafe(ref _m, (nuint)j), Vector256.LoadUnsafe(ref _s, (nuint)j), _off, _min, _max);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Widen(ref sbyte from, ref short to, int k)
+    {
+        int i = 0;
+        for (; i <= k - 16; i += 16)
+            Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from, (nuint)i)).StoreUnsafe(ref to, (nuint)i);
+        for (; i < k; i++)
+            Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
+        if ((k & 1) != 0)
+            Unsafe.Add(ref to, k) = 0;
+    }
+
+    /// <summary>Pair p of a staged row, broadcast to the 8 int32 lanes (as 16 int16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Pair(ref short row, int p)
+        => Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref row, 2 * p)))).AsInt16();
+
+    private static void Tile4x16(ref short xs, int k2, ref short w, int cout, int j, in Requantization q, ref sbyte o, nint outStride)
+    {
+        ref short x1 = ref Unsafe.Add(ref xs, k2), x2 = ref Unsafe.Add(ref xs, 2 * k2), x3 = ref Unsafe.Add(ref xs, 3 * k2);
+        Vector256<int> i0 = q.Init(j), i1 = q.Init(j + 8);
+        Vector256<int> c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1;
+        nint step = 2 * cout;
+        int n = k2 / 2;
+        for (int p = 0; p < n; p++)
+        {
+            var w0 = Vector256.LoadUnsafe(ref w);
+            var w1 = Vector256.LoadUnsafe(ref w, 16);
+            var x = Pair(ref xs, p);
+            c00 += Avx2.MultiplyAddAdjacent(x, w0);
+            c01 += Avx2.MultiplyAddAdjacent(x, w1);
+            x = Pair(ref x1, p);
+            c10 += Avx2.MultiplyAddAdjacent(x, w0);
+            c11 += Avx2.MultiplyAddAdjacent(x, w1);
+            x = Pair(ref x2, p);
+            c20 += Avx2.MultiplyAddAdjacent(x, w0);
+            c21 += Avx2.MultiplyAddAdjacent(x, w1);
+            x = Pair(ref x3, p);
+            c30 += Avx2.MultiplyAddAdjacent(x, w0);
+            c31 += Avx2.MultiplyAddAdjacent(x, w1);
+            w = ref Unsafe.Add(ref w, step);
+        }
+        SimdOps256.Pack16(q.Apply(c00, j), q.Apply(c01, j + 8)).StoreUnsafe(ref o, (nuint)j);
+        SimdOps256.Pack16(q.Apply(c10, j), q.Apply(c11, j + 8)).StoreUnsafe(ref Unsafe.Add(ref o, outStride), (nuint)j);
+        SimdOps256.Pack16(q.Apply(c20, j), q.Apply(c21, j + 8)).StoreUnsafe(ref Unsafe.Add(ref o, 2 * outStride), (nuint)j);
+        SimdOps256.Pack16(q.Apply(c30, j), q.Apply(c31, j + 8)).StoreUnsafe(ref Unsafe.Add(ref o, 3 * outStride), (nuint)j);
+    }
+
+    private static void Tile4x8(ref short xs, int k2, ref short w, int cout, int j, in Requantization q, ref sbyte o, nint outStride)
+    {
+        ref short x1 = ref Unsafe.Add(ref xs, k2), x2 = ref Unsafe.Add(ref xs, 2 * k2), x3 = ref Unsafe.Add(ref xs, 3 * k2);
+        Vector256<int> c0 = q.Init(j), c1 = c0, c2 = c0, c3 = c0;
+        nint step = 2 * cout;
+        int n = k2 / 2;
+        for (int p = 0; p < n; p++)
+        {
+            var w0 = Vector256.LoadUnsafe(ref w);
+            c0 += Avx2.MultiplyAddAdjacent(Pair(ref xs, p), w0);
+            c1 += Avx2.MultiplyAddAdjacent(Pair(ref x1, p), w0);
+            c2 += Avx2.MultiplyAddAdjacent(Pair(ref x2, p), w0);
+            c3 += Avx2.MultiplyAddAdjacent(Pair(ref x3, p), w0);
+            w = ref Unsafe.Add(ref w, step);
+        }
+        Store8(q.Apply(c0, j), ref Unsafe.Add(ref o, j));
+        Store8(q.Apply(c1, j), ref Unsafe.Add(ref o, outStride + j));
+        Store8(q.Apply(c2, j), ref Unsafe.Add(ref o, 2 * outStride + j));
+        Store8(q.Apply(c3, j), ref Unsafe.Add(ref o, 3 * outStride + j));
+    }
+
+    private static void Tile1x16(ref short xs, int k2, ref short w, int cout, int j, in Requantization q, ref sbyte o)
+    {
+        Vector256<int> c0 = q.Init(j), c1 = q.Init(j + 8);
+        nint step = 2 * cout;
+        int n = k2 / 2;
+        for (int p = 0; p < n; p++)
+        {
+            var x = Pair(ref xs, p);
+            c0 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w));
+            c1 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w, 16));
+            w = ref Unsafe.Add(ref w, step);
+        }
+        SimdOps256.Pack16(q.Apply(c0, j), q.Apply(c1, j + 8)).StoreUnsafe(ref o, (nuint)j);
+    }
+
+    private static void Tile1x8(ref short xs, int k2, ref short w, int cout, int j, in Requantization q, ref sbyte o)
+    {
+        Vector256<int> c0 = q.Init(j);
+        nint step = 2 * cout;
+        int n = k2 / 2;
+        for (int p = 0; p < n; p++)
+        {
+            c0 += Avx2.MultiplyAddAdjacent(Pair(ref xs, p), Vector256.LoadUnsafe(ref w));
+            w = ref Unsafe.Add(ref w, step);
+        }
+        Store8(q.Apply(c0, j), ref Unsafe.Add(ref o, j));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store8(Vector256<int> v, ref sbyte o)
+        => Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), SimdOps256.Pack8(v));
+}
