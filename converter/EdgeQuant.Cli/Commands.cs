@@ -196,7 +196,8 @@ public static partial class Commands
         var sw = Stopwatch.StartNew();
         var loaded = ModelConverter.Load(onnx);
         var calib = ReadSamples(Path.Combine(zoo, name + ".calib.npy"));
-        var result = ModelConverter.Convert(loaded, calib, new ConvertOptions { Progress = c.Progress("calibrating") });
+        var classNames = ZooLabels(Path.Combine(zoo, name + ".json"));
+        var result = ModelConverter.Convert(loaded, calib, new ConvertOptions { Progress = c.Progress("calibrating"), Labels = classNames });
         double convertSeconds = sw.Elapsed.TotalSeconds;
         var test = ReadSamples(Path.Combine(zoo, name + ".test.npy"));
         var labels = ReadLabels(Path.Combine(zoo, name + ".test_labels.npy"), test.Count);
@@ -228,6 +229,15 @@ public static partial class Commands
     }
 
     // ---- helpers --------------------------------------------------------------------------
+
+    /// <summary>Class names from a zoo model's JSON ("classes"), stored in the blob's metadata; null if absent.</summary>
+    private static string[]? ZooLabels(string jsonPath)
+    {
+        if (!File.Exists(jsonPath)) return null;
+        using var doc = JsonDocument.Parse(File.ReadAllText(jsonPath));
+        if (!doc.RootElement.TryGetProperty("classes", out var classes) || classes.ValueKind != JsonValueKind.Array) return null;
+        return classes.EnumerateArray().Select(e => e.GetString() ?? "").ToArray();
+    }
 
     internal static SampleSet ReadSamples(string path)
     {
