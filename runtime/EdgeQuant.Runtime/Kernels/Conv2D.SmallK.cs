@@ -27,8 +27,6 @@ public static partial class Conv2D
         int[]? byTap = packed.ByTap;
         if (byTap is null || (uint)(128 - p.InputOffset) > 255)
             return false;
-        if (Avx2.IsSupported && TryEvalS8SmallKRowsAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
-            return true;
         bool wide = Avx2.IsSupported && cout % 8 == 0;
         if (!wide && (!Vector128.IsHardwareAccelerated || cout % 4 != 0))
             return false;

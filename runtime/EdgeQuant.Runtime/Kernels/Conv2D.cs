@@ -35,10 +35,10 @@ public static partial class Conv2D
     /// <summary>Precomputes the fast paths' per-op data (once per op, outside Eval).</summary>
     internal static PackedFilter Prepare(in Conv2DParams p, ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias)
         => PackedFilter.Create(filter, filterShape.D0, filterShape.D1 * filterShape.D2 * filterShape.D3, bias, p.InputOffset, pad: true,
-            rowTaps: filterShape.D2 * filterShape.D3);
+            rowTaps: filterShape.D1 * filterShape.D2 > 1 ? filterShape.D2 * filterShape.D3 : 0);
 
     /// <summary>
-    /// The dispatcher: AVX-VNNI, AVX2, arm64 SDOT, arm64 SMULL/SADALP (or SSE4.1 through the same
+    /// The dispatcher: AVX2 over widened rows (Kh x Kw &gt; 1, Cout % 8 == 0), small K, then AVX-VNNI, AVX2, arm64 SDOT, arm64 SMULL/SADALP (or SSE4.1 through the same
     /// primitives), then the reference. <paramref name="scratch"/> holds im2col rows
     /// (<see cref="KernelScratch.Conv2DBytes"/>); with less, the im2col path is skipped.
     /// </summary>
@@ -48,6 +48,9 @@ public static partial class Conv2D
     {
         if (packed is not null)
         {
+            if (Avx2.IsSupported && packed.RowPairs is not null
+                && TryEvalS8RowsAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
+                return;
             if (packed.ByTap is not null && filterShape.D1 * filterShape.D2 > 1
                 && TryEvalS8SmallK(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
                 return;

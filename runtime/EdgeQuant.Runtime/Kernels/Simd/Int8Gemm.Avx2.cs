@@ -31,37 +31,54 @@ internal static partial class Int8Gemm
         Span<short> staged = stackalloc short[4 * k2];
         ref short xs = ref MemoryMarshal.GetReference(staged);
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
-        var q = new Requantization(pf, multipliers, shifts, outputOffset, activationMin, activationMax);
+        var q = new PairsRequantization(pf.Init, multipliers, shifts, outputOffset, activationMin, activationMax);
         int r = 0;
         for (; r <= rows - 4; r += 4)
         {
             for (int i = 0; i < 4; i++)
                 Widen(ref Unsafe.Add(ref a, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k);
-            ref sbyte o = ref Unsafe.Add(ref output, r * outStride);
-            int j = 0;
-            for (; j <= cout - 16; j += 16)
-                Tile4x16(ref xs, k2, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o, outStride);
-            if (j < cout)
-                Tile4x8(ref xs, k2, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o, outStride);
+            PairsRows(4, ref xs, k2, 1, 0, k2 / 2, ref w, cout, q, ref Unsafe.Add(ref output, r * outStride), outStride);
         }
         for (; r < rows; r++)
         {
             Widen(ref Unsafe.Add(ref a, r * aStride), ref xs, k);
-            ref sbyte o = ref Unsafe.Add(ref output, r * outStride);
-            int j = 0;
-            for (; j <= cout - 16; j += 16)
-                Tile1x16(ref xs, k2, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o);
-            if (j < cout)
-                Tile1x8(ref xs, k2, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o);
+            PairsRows(1, ref xs, k2, 1, 0, k2 / 2, ref w, cout, q, ref Unsafe.Add(ref output, r * outStride), outStride);
         }
         return true;
     }
 
+    /// <summary>
+    /// out[i x outStride + oc] for i in [0, n) (n = 4 or 1), every oc (Cout a multiple of 8): the channels-in-lanes
+    /// inner loop shared by the GEMM above and Conv2D's widened-rows path. Row i's activations start at
+    /// x + i x xStride and consist of <paramref name="segments"/> runs of <paramref name="pairs"/> int16
+    /// pairs, segStride apart; the weights are the matching [segments x pairs, Cout, 2] pairs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void PairsRows(int n, ref short x, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+        in PairsRequantization q, ref sbyte o, nint outStride)
+    {
+        int j = 0;
+        if (n == 4)
+        {
+            for (; j <= cout - 16; j += 16)
+                Tile4x16(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o, outStride);
+            if (j < cout)
+                Tile4x8(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o, outStride);
+        }
+        else
+        {
+            for (; j <= cout - 16; j += 16)
+                Tile1x16(ref x, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o);
+            if (j < cout)
+                Tile1x8(ref x, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o);
+        }
+    }
+
     /// <summary>The per-call requantization operands (constant per op; vectors loaded per 8 channels).</summary>
-    private readonly ref struct Requantization(PackedFilter pf, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
+    internal readonly ref struct PairsRequantization(int[] init, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
         int outputOffset, int activationMin, int activationMax)
     {
-        private readonly ref int _init = ref MemoryMarshal.GetArrayDataReference(pf.Init);
+        private readonly ref int _init = ref MemoryMarshal.GetArrayDataReference(init);
         private readonly ref int _m = ref MemoryMarshal.GetReference(multipliers);
         private readonly ref int _s = ref MemoryMarshal.GetReference(shifts);
         private readonly Vector256<int> _off = Vector256.Create(outputOffset);
@@ -93,30 +110,34 @@ internal static partial class Int8Gemm
     private static Vector256<short> Pair(ref short row, int p)
         => Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref row, 2 * p)))).AsInt16();
 
-    private static void Tile4x16(ref short xs, int k2, ref short w, int cout, int j, in Requantization q, ref sbyte o, nint outStride)
+    private static void Tile4x16(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout, int j,
+        in PairsRequantization q, ref sbyte o, nint outStride)
     {
-        ref short x1 = ref Unsafe.Add(ref xs, k2), x2 = ref Unsafe.Add(ref xs, 2 * k2), x3 = ref Unsafe.Add(ref xs, 3 * k2);
         Vector256<int> i0 = q.Init(j), i1 = q.Init(j + 8);
         Vector256<int> c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1;
         nint step = 2 * cout;
-        int n = k2 / 2;
-        for (int p = 0; p < n; p++)
+        for (int s = 0; s < segments; s++)
         {
-            var w0 = Vector256.LoadUnsafe(ref w);
-            var w1 = Vector256.LoadUnsafe(ref w, 16);
-            var x = Pair(ref xs, p);
-            c00 += Avx2.MultiplyAddAdjacent(x, w0);
-            c01 += Avx2.MultiplyAddAdjacent(x, w1);
-            x = Pair(ref x1, p);
-            c10 += Avx2.MultiplyAddAdjacent(x, w0);
-            c11 += Avx2.MultiplyAddAdjacent(x, w1);
-            x = Pair(ref x2, p);
-            c20 += Avx2.MultiplyAddAdjacent(x, w0);
-            c21 += Avx2.MultiplyAddAdjacent(x, w1);
-            x = Pair(ref x3, p);
-            c30 += Avx2.MultiplyAddAdjacent(x, w0);
-            c31 += Avx2.MultiplyAddAdjacent(x, w1);
-            w = ref Unsafe.Add(ref w, step);
+            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            for (int p = 0; p < pairs; p++)
+            {
+                var w0 = Vector256.LoadUnsafe(ref w);
+                var w1 = Vector256.LoadUnsafe(ref w, 16);
+                var x = Pair(ref r0, p);
+                c00 += Avx2.MultiplyAddAdjacent(x, w0);
+                c01 += Avx2.MultiplyAddAdjacent(x, w1);
+                x = Pair(ref r1, p);
+                c10 += Avx2.MultiplyAddAdjacent(x, w0);
+                c11 += Avx2.MultiplyAddAdjacent(x, w1);
+                x = Pair(ref r2, p);
+                c20 += Avx2.MultiplyAddAdjacent(x, w0);
+                c21 += Avx2.MultiplyAddAdjacent(x, w1);
+                x = Pair(ref r3, p);
+                c30 += Avx2.MultiplyAddAdjacent(x, w0);
+                c31 += Avx2.MultiplyAddAdjacent(x, w1);
+                w = ref Unsafe.Add(ref w, step);
+            }
         }
         SimdOps256.Pack16(q.Apply(c00, j), q.Apply(c01, j + 8)).StoreUnsafe(ref o, (nuint)j);
         SimdOps256.Pack16(q.Apply(c10, j), q.Apply(c11, j + 8)).StoreUnsafe(ref Unsafe.Add(ref o, outStride), (nuint)j);
@@ -124,20 +145,24 @@ internal static partial class Int8Gemm
         SimdOps256.Pack16(q.Apply(c30, j), q.Apply(c31, j + 8)).StoreUnsafe(ref Unsafe.Add(ref o, 3 * outStride), (nuint)j);
     }
 
-    private static void Tile4x8(ref short xs, int k2, ref short w, int cout, int j, in Requantization q, ref sbyte o, nint outStride)
+    private static void Tile4x8(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout, int j,
+        in PairsRequantization q, ref sbyte o, nint outStride)
     {
-        ref short x1 = ref Unsafe.Add(ref xs, k2), x2 = ref Unsafe.Add(ref xs, 2 * k2), x3 = ref Unsafe.Add(ref xs, 3 * k2);
         Vector256<int> c0 = q.Init(j), c1 = c0, c2 = c0, c3 = c0;
         nint step = 2 * cout;
-        int n = k2 / 2;
-        for (int p = 0; p < n; p++)
+        for (int s = 0; s < segments; s++)
         {
-            var w0 = Vector256.LoadUnsafe(ref w);
-            c0 += Avx2.MultiplyAddAdjacent(Pair(ref xs, p), w0);
-            c1 += Avx2.MultiplyAddAdjacent(Pair(ref x1, p), w0);
-            c2 += Avx2.MultiplyAddAdjacent(Pair(ref x2, p), w0);
-            c3 += Avx2.MultiplyAddAdjacent(Pair(ref x3, p), w0);
-            w = ref Unsafe.Add(ref w, step);
+            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            for (int p = 0; p < pairs; p++)
+            {
+                var w0 = Vector256.LoadUnsafe(ref w);
+                c0 += Avx2.MultiplyAddAdjacent(Pair(ref r0, p), w0);
+                c1 += Avx2.MultiplyAddAdjacent(Pair(ref r1, p), w0);
+                c2 += Avx2.MultiplyAddAdjacent(Pair(ref r2, p), w0);
+                c3 += Avx2.MultiplyAddAdjacent(Pair(ref r3, p), w0);
+                w = ref Unsafe.Add(ref w, step);
+            }
         }
         Store8(q.Apply(c0, j), ref Unsafe.Add(ref o, j));
         Store8(q.Apply(c1, j), ref Unsafe.Add(ref o, outStride + j));
@@ -145,30 +170,38 @@ internal static partial class Int8Gemm
         Store8(q.Apply(c3, j), ref Unsafe.Add(ref o, 3 * outStride + j));
     }
 
-    private static void Tile1x16(ref short xs, int k2, ref short w, int cout, int j, in Requantization q, ref sbyte o)
+    private static void Tile1x16(ref short x0, int segments, nint segStride, int pairs, ref short w, int cout, int j,
+        in PairsRequantization q, ref sbyte o)
     {
         Vector256<int> c0 = q.Init(j), c1 = q.Init(j + 8);
         nint step = 2 * cout;
-        int n = k2 / 2;
-        for (int p = 0; p < n; p++)
+        for (int s = 0; s < segments; s++)
         {
-            var x = Pair(ref xs, p);
-            c0 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w));
-            c1 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w, 16));
-            w = ref Unsafe.Add(ref w, step);
+            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
+            for (int p = 0; p < pairs; p++)
+            {
+                var x = Pair(ref r0, p);
+                c0 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w));
+                c1 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w, 16));
+                w = ref Unsafe.Add(ref w, step);
+            }
         }
         SimdOps256.Pack16(q.Apply(c0, j), q.Apply(c1, j + 8)).StoreUnsafe(ref o, (nuint)j);
     }
 
-    private static void Tile1x8(ref short xs, int k2, ref short w, int cout, int j, in Requantization q, ref sbyte o)
+    private static void Tile1x8(ref short x0, int segments, nint segStride, int pairs, ref short w, int cout, int j,
+        in PairsRequantization q, ref sbyte o)
     {
         Vector256<int> c0 = q.Init(j);
         nint step = 2 * cout;
-        int n = k2 / 2;
-        for (int p = 0; p < n; p++)
+        for (int s = 0; s < segments; s++)
         {
-            c0 += Avx2.MultiplyAddAdjacent(Pair(ref xs, p), Vector256.LoadUnsafe(ref w));
-            w = ref Unsafe.Add(ref w, step);
+            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
+            for (int p = 0; p < pairs; p++)
+            {
+                c0 += Avx2.MultiplyAddAdjacent(Pair(ref r0, p), Vector256.LoadUnsafe(ref w));
+                w = ref Unsafe.Add(ref w, step);
+            }
         }
         Store8(q.Apply(c0, j), ref Unsafe.Add(ref o, j));
     }

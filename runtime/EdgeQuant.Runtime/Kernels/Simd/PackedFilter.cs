@@ -37,9 +37,10 @@ internal sealed class PackedFilter
     public int[]? ByTap { get; private init; }
 
     /// <summary>
-    /// Conv2D with K &lt;= <see cref="Conv2D.SmallKLimit"/>: the filter as int16 pairs of consecutive taps
-    /// within a kernel row, [Kh, ceil(Kw x Cin / 2), Cout, 2], the second tap of a row's odd last pair
-    /// zero; for VPMADDWD against a broadcast pair of widened activations. Else null.
+    /// With AVX2, Cout a multiple of 8 and a Conv2D filter of more than one tap per channel: the filter as
+    /// int16 pairs of consecutive taps within a kernel row, [Kh, ceil(Kw x Cin / 2), Cout, 2], the second
+    /// tap of a row's odd last pair zero; for VPMADDWD against a broadcast pair of widened activations
+    /// (Conv2D.Rows.Avx2.cs). Else null.
     /// </summary>
     public short[]? RowPairs { get; private init; }
 
@@ -62,7 +63,7 @@ internal sealed class PackedFilter
 
     /// <summary>
     /// Packs a [Cout, K] filter. <paramref name="pad"/>: also build the zero-padded copy (Conv2D's im2col path).
-    /// <paramref name="rowTaps"/>: Kw x Cin of a Conv2D filter (K = Kh x rowTaps), for <see cref="RowPairs"/>; 0 for none.
+    /// <paramref name="rowTaps"/>: Kw x Cin of a Conv2D filter with Kh x Kw &gt; 1 (K = Kh x rowTaps), for <see cref="RowPairs"/>; 0 for none.
     /// </summary>
     public static PackedFilter Create(ReadOnlySpan<sbyte> filter, int cout, int k, ReadOnlySpan<int> bias, int inputOffset, bool pad, int rowTaps = 0)
     {
@@ -91,7 +92,7 @@ internal sealed class PackedFilter
                     byTap[t * cout + oc] = filter[oc * k + t];
         }
         short[]? rowPairs = null;
-        if (byTap != null && rowTaps > 0 && k % rowTaps == 0)
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported && cout % 8 == 0 && rowTaps > 0 && k % rowTaps == 0)
         {
             int pairs = (rowTaps + 1) / 2, rows = k / rowTaps;
             rowPairs = new short[rows * pairs * cout * 2];

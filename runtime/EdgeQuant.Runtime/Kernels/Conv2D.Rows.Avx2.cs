@@ -9,20 +9,22 @@ namespace EdgeQuant.Runtime.Kernels;
 
 public static partial class Conv2D
 {
-    /// <summary>Largest staging area (int16 elements, on the stack) of <see cref="TryEvalS8SmallKRowsAvx2"/>.</summary>
-    private const int SmallKRowsStackLimit = 8192;
+    /// <summary>Largest staging area (int16 elements, on the stack) of <see cref="TryEvalS8RowsAvx2"/>.</summary>
+    private const int RowsStackLimit = 16384;
 
     /// <summary>
-    /// AVX2 small-K path over widened rows (no horizontal dilation, Cout a multiple of 8). Per output
+    /// AVX2 path for Kh x Kw &gt; 1 over widened rows (no horizontal dilation, Cout a multiple of 8), used
+    /// for stems and small 3x3 layers alike: no im2col copy, the taps are read where they lie. Per output
     /// row, the Kh input rows it reads are widened to int16 into stack rows that already hold the
     /// padding (the zero point, so padded taps cancel against the folded bias as in the im2col path).
     /// A kernel row's Kw x Cin taps are then contiguous, and each pair of them is one 32-bit broadcast
     /// multiplied against 8 output channels' interleaved weight pairs (<see cref="PackedFilter.RowPairs"/>)
     /// by VPMADDWD: exact int16 x int16 products summed in int32, so the accumulator equals the
-    /// reference's. A row with an odd tap count reads one element past its taps against a zero weight.
+    /// reference's. Tiles of 4 output pixels x 16 channels (<see cref="Int8Gemm.PairsRows"/>). A row with
+    /// an odd tap count reads one element past its taps against a zero weight.
     /// Returns false (having written nothing) when the case is not covered.
     /// </summary>
-    internal static bool TryEvalS8SmallKRowsAvx2(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
+    internal static bool TryEvalS8RowsAvx2(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
         PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
     {
         short[]? rowPairs = packed.RowPairs;
@@ -36,22 +38,17 @@ public static partial class Conv2D
         // Columns [-PadLeft, span - PadLeft) of the input cover every output pixel's taps; one spare element per row for an odd last pair.
         int span = (outW - 1) * p.StrideW + kw;
         int rowLen = span * cin + 1;
-        if (kh * rowLen > SmallKRowsStackLimit)
+        if (kh * rowLen > RowsStackLimit)
             return false;
         Span<short> rows = stackalloc short[kh * rowLen];
         ref short rowRef = ref MemoryMarshal.GetReference(rows);
         short zeroPoint = (short)(-p.InputOffset);
         ref short w = ref MemoryMarshal.GetArrayDataReference(rowPairs);
-        ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
-        ref int mult = ref MemoryMarshal.GetReference(multipliers);
-        ref int shift = ref MemoryMarshal.GetReference(shifts);
         ref sbyte src = ref MemoryMarshal.GetReference(input);
         ref sbyte dst = ref MemoryMarshal.GetReference(output);
-        var offset = Vector256.Create(p.OutputOffset);
-        var min = Vector256.Create(p.ActivationMin);
-        var max = Vector256.Create(p.ActivationMax);
+        var q = new Int8Gemm.PairsRequantization(packed.Init, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
-        nint pairStride = (nint)cout * 2;
+        int pixelStep = p.StrideW * cin;
         for (int b = 0; b < inShape.D0; b++)
             for (int oy = 0; oy < outH; oy++)
             {
@@ -72,49 +69,13 @@ public static partial class Conv2D
                     Unsafe.Add(ref row, span * cin) = 0;
                 }
                 ref sbyte o = ref Unsafe.Add(ref dst, (b * outH + oy) * outW * cout);
-                for (int ox = 0; ox < outW; ox++)
-                {
-                    ref short px = ref Unsafe.Add(ref rowRef, ox * p.StrideW * cin);
-                    int j = 0;
-                    for (; j <= cout - 16; j += 16)
-                    {
-                        var acc0 = Vector256.LoadUnsafe(ref init, (nuint)j);
-                        var acc1 = Vector256.LoadUnsafe(ref init, (nuint)j + 8);
-                        ref short wq = ref Unsafe.Add(ref w, j * 2);
-                        for (int ky = 0; ky < kh; ky++)
-                        {
-                            ref short r = ref Unsafe.Add(ref px, ky * rowLen);
-                            for (int q = 0; q < pairs; q++)
-                            {
-                                var x = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref r, 2 * q)))).AsInt16();
-                                acc0 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref wq));
-                                acc1 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref wq, 16));
-                                wq = ref Unsafe.Add(ref wq, pairStride);
-                            }
-                        }
-                        acc0 = SimdOps256.RequantizeClamp(acc0, Vector256.LoadUnsafe(ref mult, (nuint)j), Vector256.LoadUnsafe(ref shift, (nuint)j), offset, min, max);
-                        acc1 = SimdOps256.RequantizeClamp(acc1, Vector256.LoadUnsafe(ref mult, (nuint)j + 8), Vector256.LoadUnsafe(ref shift, (nuint)j + 8), offset, min, max);
-                        SimdOps256.Pack16(acc0, acc1).StoreUnsafe(ref o, (nuint)j);
-                    }
-                    if (j < cout)
-                    {
-                        var acc = Vector256.LoadUnsafe(ref init, (nuint)j);
-                        ref short wq = ref Unsafe.Add(ref w, j * 2);
-                        for (int ky = 0; ky < kh; ky++)
-                        {
-                            ref short r = ref Unsafe.Add(ref px, ky * rowLen);
-                            for (int q = 0; q < pairs; q++)
-                            {
-                                var x = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref r, 2 * q)))).AsInt16();
-                                acc += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref wq));
-                                wq = ref Unsafe.Add(ref wq, pairStride);
-                            }
-                        }
-                        acc = SimdOps256.RequantizeClamp(acc, Vector256.LoadUnsafe(ref mult, (nuint)j), Vector256.LoadUnsafe(ref shift, (nuint)j), offset, min, max);
-                        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, j)), SimdOps256.Pack8(acc));
-                    }
-                    o = ref Unsafe.Add(ref o, cout);
-                }
+                int ox = 0;
+                for (; ox <= outW - 4; ox += 4)
+                    Int8Gemm.PairsRows(4, ref Unsafe.Add(ref rowRef, ox * pixelStep), pixelStep, kh, rowLen, pairs, ref w, cout, q,
+                        ref Unsafe.Add(ref o, ox * cout), cout);
+                for (; ox < outW; ox++)
+                    Int8Gemm.PairsRows(1, ref Unsafe.Add(ref rowRef, ox * pixelStep), pixelStep, kh, rowLen, pairs, ref w, cout, q,
+                        ref Unsafe.Add(ref o, ox * cout), cout);
             }
         return true;
     }
