@@ -12,7 +12,20 @@ public static class IrPasses
         FoldPadIntoConv(g);
         FoldBiasAdd(g);
         FuseActivations(g);
+        CollapseReshapeChains(g);
         RemoveDead(g);
+    }
+
+    /// <summary>A Reshape of a Reshape reads the first one's input directly (both are free aliases; this keeps the graph readable).</summary>
+    private static void CollapseReshapeChains(IrGraph g)
+    {
+        foreach (var op in g.Ops.Where(o => o.Type == OpType.Reshape).ToList())
+        {
+            var prev = g.Ops.FirstOrDefault(o => o.Output == op.Inputs[0]);
+            if (prev is null || prev.Type != OpType.Reshape || !Replaceable(g, prev.Output) || Consumers(g, prev.Output).Count != 1) continue;
+            op.Inputs[0] = prev.Inputs[0];
+            g.Ops.Remove(prev);
+        }
     }
 
     private static List<IrOp> Consumers(IrGraph g, IrTensor t) => g.Ops.Where(o => o.Inputs.Contains(t)).ToList();
