@@ -26,7 +26,7 @@ public sealed class Interpreter
     private readonly bool _reference;
     private readonly TensorInfo[] _tensors;
     private readonly OpInfo[] _ops;
-    // Per-op data of the Conv2D / FullyConnected fast paths, prepared once here (null: none).
+    // Per-op data of the Conv2D / DepthwiseConv2D / FullyConnected fast paths, prepared once here (null: none).
     private readonly PackedFilter?[] _packed;
 
     public Model Model => _model;
@@ -58,6 +58,8 @@ public sealed class Interpreter
     {
         if (op.Type == OpType.Conv2D)
             return Conv2D.Prepare(_model.ReadParams<Conv2DParams>(op), S8(op.Input1), _tensors[op.Input1].Shape, I32(op.Input2));
+        if (op.Type == OpType.DepthwiseConv2D)
+            return DepthwiseConv2D.Prepare(_model.ReadParams<Conv2DParams>(op), S8(op.Input1), _tensors[op.Input1].Shape, I32(op.Input2));
         if (op.Type == OpType.FullyConnected)
         {
             ref readonly var fT = ref _tensors[op.Input1];
@@ -170,7 +172,7 @@ public sealed class Interpreter
                 else
                 {
                     if (_reference) DepthwiseConv2D.EvalS8Reference(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, ArenaS8(op.Output0), oT.Shape);
-                    else DepthwiseConv2D.EvalS8(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, ArenaS8(op.Output0), oT.Shape);
+                    else DepthwiseConv2D.EvalS8(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), packed, mult, shift, ArenaS8(op.Output0), oT.Shape);
                 }
                 break;
             }

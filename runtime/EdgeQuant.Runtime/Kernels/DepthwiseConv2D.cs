@@ -18,7 +18,19 @@ public static partial class DepthwiseConv2D
     public static void EvalS8(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
         ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+        => EvalS8(p, input, inShape, filter, filterShape, bias, null, multipliers, shifts, output, outShape);
+
+    /// <summary>
+    /// The dispatcher with the per-op data of <see cref="Prepare"/> (null: none): AVX2 over staged
+    /// rows first (<see cref="TryEvalS8RowsAvx2"/>), then as above.
+    /// </summary>
+    internal static void EvalS8(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
+        ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias, Simd.PackedFilter? packed,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
     {
+        if (packed is not null && System.Runtime.Intrinsics.X86.Avx2.IsSupported
+            && TryEvalS8RowsAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
+            return;
         if (System.Runtime.Intrinsics.X86.Avx2.IsSupported
             && TryEvalS8Avx2(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape))
             return;

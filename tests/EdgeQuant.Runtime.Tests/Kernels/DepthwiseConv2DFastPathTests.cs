@@ -6,7 +6,7 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// <summary>The DepthwiseConv2D fast paths against the reference, byte for byte.</summary>
 public class DepthwiseConv2DFastPathTests
 {
-    public enum Path { Dispatcher, Avx2, Vector128 }
+    public enum Path { Dispatcher, Avx2, Vector128, Rows, PreparedDispatcher }
 
     private static void Check(Path path, FastPathCases.Conv c)
     {
@@ -15,9 +15,14 @@ public class DepthwiseConv2DFastPathTests
         {
             Path.Avx2 => DepthwiseConv2D.TryEvalS8Avx2(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, c.M, c.S, output, c.Out),
             Path.Vector128 => DepthwiseConv2D.TryEvalS8Vector128(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, c.M, c.S, output, c.Out),
+            Path.Rows => DepthwiseConv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias) is { } pf
+                && DepthwiseConv2D.TryEvalS8RowsAvx2(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, output, c.Out),
+            Path.PreparedDispatcher => DispatchPrepared(c, output),
             _ => Dispatch(c, output),
         };
-        if (path != Path.Dispatcher)
+        if (path == Path.Rows)
+            Assert.That(ran, Is.EqualTo(c.P.DepthMultiplier == 1 && c.Out.D3 % 8 == 0), $"{path} on {c}");
+        else if (path != Path.Dispatcher && path != Path.PreparedDispatcher)
             Assert.That(ran, Is.EqualTo(c.P.DepthMultiplier == 1 || (path == Path.Vector128 && c.P.DepthMultiplier <= 16)), $"{path} on {c}");
         if (!ran) return;
         var expected = c.Reference();
@@ -31,9 +36,27 @@ public class DepthwiseConv2DFastPathTests
         return true;
     }
 
+    /// <summary>As the interpreter calls it: with the per-op data prepared once.</summary>
+    private static bool DispatchPrepared(FastPathCases.Conv c, sbyte[] output)
+    {
+        DepthwiseConv2D.EvalS8(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, DepthwiseConv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias),
+            c.M, c.S, output, c.Out);
+        return true;
+    }
+
     private static void Require(Path path)
     {
-        if (path == Path.Avx2 && !System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Ignore("no AVX2");
+        if ((path == Path.Avx2 || path == Path.Rows) && !System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Ignore("no AVX2");
+    }
+
+    [Test]
+    public void StagedRowsEveryChannelBlockAndTapCount([Values(Path.Rows, Path.PreparedDispatcher)] Path path, [Values(8, 16, 24, 40, 64)] int channels)
+    {
+        Require(path);
+        var r = new Random(34 + channels);
+        // 16- and 8-channel blocks; 1..16 taps (odd counts pair the last tap with zeros); strides, dilations, pads.
+        for (int i = 0; i < 30; i++)
+            Check(path, FastPathCases.Conv.Random(r, true, channels, 0, r.Next(1, 5), r.Next(1, 5)));
     }
 
     [Test]

@@ -1,0 +1,144 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels.Simd;
+
+namespace EdgeQuant.Runtime.Kernels;
+
+public static partial class DepthwiseConv2D
+{
+    /// <summary>Largest staging area (bytes, on the stack) of <see cref="TryEvalS8RowsAvx2"/>.</summary>
+    private const int RowsStackLimit = 32768;
+
+    /// <summary>
+    /// Precomputes <see cref="TryEvalS8RowsAvx2"/>'s data (once per op, outside Eval): the filter per
+    /// channel ([Cout, Kh x Kw]) packed as tap pairs (<see cref="PackedFilter.Pairs"/>) with the folded
+    /// bias (<see cref="PackedFilter.Init"/>). Null where that path does not apply (no AVX2, depth
+    /// multiplier other than 1, Cout not a multiple of 8).
+    /// </summary>
+    internal static PackedFilter? Prepare(in Conv2DParams p, ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias)
+    {
+        int cout = filterShape.D3, taps = filterShape.D1 * filterShape.D2;
+        if (!Avx2.IsSupported || p.DepthMultiplier != 1 || cout % 8 != 0)
+            return null;
+        var byChannel = new sbyte[cout * taps];
+        for (int t = 0; t < taps; t++)
+            for (int oc = 0; oc < cout; oc++)
+                byChannel[oc * taps + t] = filter[t * cout + oc];
+        return PackedFilter.Create(byChannel, cout, taps, bias, p.InputOffset, pad: false);
+    }
+
+    /// <summary>
+    /// AVX2, depth multiplier 1, Cout a multiple of 8. Per output row, the Kh input rows it reads are
+    /// copied into stack rows that already hold the padding (the zero point, which cancels against
+    /// the folded bias: (zp + inputOffset) x w = 0, as the reference skips padded taps), so every
+    /// pixel runs the same loop. Two taps' bytes are interleaved per channel (PUNPCKLBW/HBW),
+    /// sign-extended, and VPMADDWD multiplies them with the channel's two weights and adds the pair
+    /// in int32: exact, so acc = folded bias + sum(x x w) equals the reference accumulator.
+    /// Returns false (having written nothing) when the case is not covered.
+    /// </summary>
+    internal static bool TryEvalS8RowsAvx2(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
+        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+    {
+        short[]? pairs = packed.Pairs;
+        int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
+        int kh = filterShape.D1, kw = filterShape.D2, taps = kh * kw;
+        int outH = outShape.D1, outW = outShape.D2, cout = outShape.D3;
+        if (!Avx2.IsSupported || pairs is null || p.DepthMultiplier != 1 || cout != cin || cout % 8 != 0
+            || packed.Cout != cout || packed.K != taps || (uint)(128 - p.InputOffset) > 255)
+            return false;
+        // Columns [-PadLeft, span - PadLeft) of the input cover every output pixel's taps.
+        int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
+        int rowLen = span * cin;
+        if (kh * rowLen > RowsStackLimit || taps > 64)
+            return false;
+        Span<sbyte> rows = stackalloc sbyte[kh * rowLen];
+        Span<int> tapOffsets = stackalloc int[taps + 1];
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++)
+                tapOffsets[ky * kw + kx] = ky * rowLen + kx * p.DilationW * cin;
+        tapOffsets[taps] = 0;
+        ref sbyte rowRef = ref MemoryMarshal.GetReference(rows);
+        ref int offRef = ref MemoryMarshal.GetReference(tapOffsets);
+        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
+        ref sbyte src = ref MemoryMarshal.GetReference(input);
+        ref sbyte dst = ref MemoryMarshal.GetReference(output);
+        var q = new Int8Gemm.PairsRequantization(packed.Init, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax);
+        sbyte zeroPoint = (sbyte)(-p.InputOffset);
+        int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
+        int pixelStep = p.StrideW * cin, pairCount = taps / 2;
+        nint pairStride = 2 * cout;
+        for (int b = 0; b < inShape.D0; b++)
+            for (int oy = 0; oy < outH; oy++)
+            {
+                for (int ky = 0; ky < kh; ky++)
+                {
+                    int iy = oy * p.StrideH - p.PadTop + ky * p.DilationH;
+                    var row = rows.Slice(ky * rowLen, rowLen);
+                    if ((uint)iy >= (uint)inH)
+                    {
+                        row.Fill(zeroPoint);
+                        continue;
+                    }
+                    row.Slice(0, lo * cin).Fill(zeroPoint);
+                    input.Slice(((b * inH + iy) * inW + lo - p.PadLeft) * cin, (hi - lo) * cin).CopyTo(row.Slice(lo * cin));
+                    row.Slice(hi * cin).Fill(zeroPoint);
+                }
+                ref sbyte o = ref Unsafe.Add(ref dst, (b * outH + oy) * outW * cout);
+                for (int ox = 0; ox < outW; ox++)
+                {
+                    ref sbyte px = ref Unsafe.Add(ref rowRef, ox * pixelStep);
+                    int c = 0;
+                    for (; c <= cout - 16; c += 16)
+                    {
+                        var acc0 = q.Init(c);
+                        var acc1 = q.Init(c + 8);
+                        ref short wq = ref Unsafe.Add(ref w, 2 * c);
+                        ref sbyte pc = ref Unsafe.Add(ref px, c);
+                        for (int t = 0; t < pairCount; t++)
+                        {
+                            var x0 = Vector128.LoadUnsafe(ref pc, (nuint)Unsafe.Add(ref offRef, 2 * t));
+                            var x1 = Vector128.LoadUnsafe(ref pc, (nuint)Unsafe.Add(ref offRef, 2 * t + 1));
+                            acc0 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.UnpackLow(x0, x1)), Vector256.LoadUnsafe(ref wq));
+                            acc1 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(x0, x1)), Vector256.LoadUnsafe(ref wq, 16));
+                            wq = ref Unsafe.Add(ref wq, pairStride);
+                        }
+                        if ((taps & 1) != 0)
+                        {
+                            // The last pair's second weight is zero: pair the last tap with zeros.
+                            var x0 = Vector128.LoadUnsafe(ref pc, (nuint)Unsafe.Add(ref offRef, taps - 1));
+                            acc0 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.UnpackLow(x0, Vector128<sbyte>.Zero)), Vector256.LoadUnsafe(ref wq));
+                            acc1 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(x0, Vector128<sbyte>.Zero)), Vector256.LoadUnsafe(ref wq, 16));
+                        }
+                        SimdOps256.Pack16(q.Apply(acc0, c), q.Apply(acc1, c + 8)).StoreUnsafe(ref o, (nuint)c);
+                    }
+                    if (c < cout)
+                    {
+                        var acc = q.Init(c);
+                        ref short wq = ref Unsafe.Add(ref w, 2 * c);
+                        ref sbyte pc = ref Unsafe.Add(ref px, c);
+                        for (int t = 0; t < pairCount; t++)
+                        {
+                            var x0 = Load8(ref Unsafe.Add(ref pc, Unsafe.Add(ref offRef, 2 * t)));
+                            var x1 = Load8(ref Unsafe.Add(ref pc, Unsafe.Add(ref offRef, 2 * t + 1)));
+                            acc += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.UnpackLow(x0, x1)), Vector256.LoadUnsafe(ref wq));
+                            wq = ref Unsafe.Add(ref wq, pairStride);
+                        }
+                        if ((taps & 1) != 0)
+                        {
+                            var x0 = Load8(ref Unsafe.Add(ref pc, Unsafe.Add(ref offRef, taps - 1)));
+                            acc += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.UnpackLow(x0, Vector128<sbyte>.Zero)), Vector256.LoadUnsafe(ref wq));
+                        }
+                        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, c)), SimdOps256.Pack8(q.Apply(acc, c)));
+                    }
+                    o = ref Unsafe.Add(ref o, cout);
+                }
+            }
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<sbyte> Load8(ref sbyte from) => Vector128.CreateScalar(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref from))).AsSByte();
+}
