@@ -492,7 +492,6 @@ public sealed class Lowering
         int rank = outLogical.Length;
         int axis = (int)n.GetInt("axis");
         if (axis < 0) axis += rank;
-        if (n.Inputs.Count > 4) throw n.Error($"{n.Inputs.Count} inputs; supported: at most 4");
         if (rank != 4) throw n.Error($"Concat of rank-{rank} tensors is not supported; supported: rank 4");
         var first = n.Inputs.Select((name, i) => (name, i)).First(t => !_g.IsConstant(t.name));
         var layout = Act(n, first.i).Layout;
@@ -508,8 +507,21 @@ public sealed class Lowering
             }
             else inputs.Add(EnsureLayout(Unflattened(Act(n, i), n.Name), layout, n.Name).Tensor);
         }
+        int physAxis = Array.IndexOf(layout, axis);
+        // The runtime op takes at most 4 inputs: longer concatenations are chained (the first
+        // input of each link is the previous link's result).
+        while (inputs.Count > 4)
+        {
+            var part = inputs.GetRange(0, 4);
+            var shape = (int[])part[0].Shape.Clone();
+            shape[physAxis] = part.Sum(t => t.Shape[physAxis]);
+            var partial = NewTensor(n.Outputs[0] + "#part" + _temp++, shape);
+            Emit(new IrOp(OpType.Concatenation, n.Name, part, partial) { Axis = physAxis });
+            inputs.RemoveRange(0, 4);
+            inputs.Insert(0, partial);
+        }
         var y = NewTensor(n.Outputs[0], Permute(outLogical, layout));
-        Emit(new IrOp(OpType.Concatenation, n.Name, inputs, y) { Axis = Array.IndexOf(layout, axis) });
+        Emit(new IrOp(OpType.Concatenation, n.Name, inputs, y) { Axis = physAxis });
         _values[n.Outputs[0]] = new Value { Tensor = y, Layout = layout, Logical = outLogical };
     }
 

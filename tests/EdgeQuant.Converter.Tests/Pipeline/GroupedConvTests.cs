@@ -51,3 +51,4 @@ public class GroupedConvTests
         Assert.That(10 * Math.Log10(signal / noise), Is.GreaterThan(30), "int8 output SQNR, dB");
     }
 }
+
