@@ -46,9 +46,7 @@ public class GroupedConvTests
 
         var result = ModelConverter.Convert(loaded, samples, new ConvertOptions { ReportSamples = 4 });
         var int8 = Evaluation.ModelRunner.FromModel(Model.Load(result.Blob)).Run(samples);
-        double signal = 0, noise = 0;
-        for (int i = 0; i < onnx.Length; i++) { signal += onnx[i] * (double)onnx[i]; noise += (onnx[i] - int8[i]) * (double)(onnx[i] - int8[i]); }
-        Assert.That(10 * Math.Log10(signal / noise), Is.GreaterThan(30), "int8 output SQNR, dB");
+        Assert.That(Metrics.SqnrDb(onnx, int8), Is.GreaterThan(30), "int8 output SQNR, dB");
     }
 }
 

@@ -36,8 +36,6 @@ public class LongConcatTests
         var got = Evaluation.ModelRunner.FromModel(Model.Load(result.Blob)).Run(samples);
         var floatGot = Evaluation.ModelRunner.FromLoaded(loaded).Run(samples);
         Assert.That(floatGot, Is.EqualTo(want).Within(1e-5));
-        double signal = 0, noise = 0;
-        for (int i = 0; i < want.Length; i++) { signal += want[i] * (double)want[i]; noise += (want[i] - got[i]) * (double)(want[i] - got[i]); }
-        Assert.That(10 * Math.Log10(signal / noise), Is.GreaterThan(30));
+        Assert.That(Metrics.SqnrDb(want, got), Is.GreaterThan(30));
     }
 }

@@ -58,9 +58,7 @@ public class LoweringTests
         var m = Model.Load(result.Blob);
         var want = Evaluation.ModelRunner.FromLoaded(loaded).Run(samples);
         var got = Evaluation.ModelRunner.FromModel(m).Run(samples);
-        double signal = 0, noise = 0;
-        for (int i = 0; i < want.Length; i++) { signal += want[i] * (double)want[i]; noise += (want[i] - got[i]) * (double)(want[i] - got[i]); }
-        double sqnr = 10 * Math.Log10(signal / Math.Max(noise, 1e-30));
+        double sqnr = Metrics.SqnrDb(want, got);
         TestContext.Out.WriteLine($"{model}: output SQNR {sqnr:F1} dB, ops: {string.Join(" ", m.Ops.Select(o => o.Type))}");
         Assert.That(sqnr, Is.GreaterThan(20), "int8 output SQNR against float, dB");
     }
