@@ -38,9 +38,11 @@ public static partial class Conv2D
         // Columns [-PadLeft, span - PadLeft) of the input cover every output pixel's taps; one spare element per row for an odd last pair.
         int span = (outW - 1) * p.StrideW + kw;
         int rowLen = span * cin + 1;
-        if (kh * rowLen > RowsStackLimit)
+        if (kh * rowLen > RowsStackLimit || cout > Int8Gemm.MaxPairsChannels)
             return false;
         Span<short> rows = stackalloc short[kh * rowLen];
+        Span<int> accumulators = stackalloc int[4 * cout];
+        ref int acc = ref MemoryMarshal.GetReference(accumulators);
         ref short rowRef = ref MemoryMarshal.GetReference(rows);
         short zeroPoint = (short)(-p.InputOffset);
         ref short w = ref MemoryMarshal.GetArrayDataReference(rowPairs);
@@ -71,11 +73,15 @@ public static partial class Conv2D
                 ref sbyte o = ref Unsafe.Add(ref dst, (b * outH + oy) * outW * cout);
                 int ox = 0;
                 for (; ox <= outW - 4; ox += 4)
-                    Int8Gemm.PairsRows(4, ref Unsafe.Add(ref rowRef, ox * pixelStep), pixelStep, kh, rowLen, pairs, ref w, cout, q,
-                        ref Unsafe.Add(ref o, ox * cout), cout);
+                {
+                    Int8Gemm.PairsRows(4, ref Unsafe.Add(ref rowRef, ox * pixelStep), pixelStep, kh, rowLen, pairs, ref w, cout, q, ref acc);
+                    q.Store(4, ref acc, cout, ref Unsafe.Add(ref o, ox * cout), cout);
+                }
                 for (; ox < outW; ox++)
-                    Int8Gemm.PairsRows(1, ref Unsafe.Add(ref rowRef, ox * pixelStep), pixelStep, kh, rowLen, pairs, ref w, cout, q,
-                        ref Unsafe.Add(ref o, ox * cout), cout);
+                {
+                    Int8Gemm.PairsRows(1, ref Unsafe.Add(ref rowRef, ox * pixelStep), pixelStep, kh, rowLen, pairs, ref w, cout, q, ref acc);
+                    q.Store(1, ref acc, cout, ref Unsafe.Add(ref o, ox * cout), cout);
+                }
             }
         return true;
     }

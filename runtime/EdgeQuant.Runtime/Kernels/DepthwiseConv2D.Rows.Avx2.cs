@@ -54,7 +54,11 @@ public static partial class DepthwiseConv2D
         int rowLen = span * cin;
         if (kh * rowLen > RowsStackLimit || taps > 64)
             return false;
+        if (cout > Int8Gemm.MaxPairsChannels)
+            return false;
         Span<sbyte> rows = stackalloc sbyte[kh * rowLen];
+        Span<int> accumulators = stackalloc int[4 * cout];
+        ref int accRef = ref MemoryMarshal.GetReference(accumulators);
         Span<int> tapOffsets = stackalloc int[taps + 1];
         for (int ky = 0; ky < kh; ky++)
             for (int kx = 0; kx < kw; kx++)
@@ -89,6 +93,9 @@ public static partial class DepthwiseConv2D
                 ref sbyte o = ref Unsafe.Add(ref dst, (b * outH + oy) * outW * cout);
                 for (int ox = 0; ox < outW; ox++)
                 {
+                    // Four pixels' accumulators, then one requantization pass over them.
+                    int slot = ox & 3;
+                    ref int a = ref Unsafe.Add(ref accRef, slot * cout);
                     ref sbyte px = ref Unsafe.Add(ref rowRef, ox * pixelStep);
                     int c = 0;
                     for (; c <= cout - 16; c += 16)
@@ -112,7 +119,8 @@ public static partial class DepthwiseConv2D
                             acc0 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.UnpackLow(x0, Vector128<sbyte>.Zero)), Vector256.LoadUnsafe(ref wq));
                             acc1 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(x0, Vector128<sbyte>.Zero)), Vector256.LoadUnsafe(ref wq, 16));
                         }
-                        SimdOps256.Pack16(q.Apply(acc0, c), q.Apply(acc1, c + 8)).StoreUnsafe(ref o, (nuint)c);
+                        acc0.StoreUnsafe(ref a, (nuint)c);
+                        acc1.StoreUnsafe(ref a, (nuint)c + 8);
                     }
                     if (c < cout)
                     {
@@ -131,9 +139,10 @@ public static partial class DepthwiseConv2D
                             var x0 = Load8(ref Unsafe.Add(ref pc, Unsafe.Add(ref offRef, taps - 1)));
                             acc += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.UnpackLow(x0, Vector128<sbyte>.Zero)), Vector256.LoadUnsafe(ref wq));
                         }
-                        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, c)), SimdOps256.Pack8(q.Apply(acc, c)));
+                        acc.StoreUnsafe(ref a, (nuint)c);
                     }
-                    o = ref Unsafe.Add(ref o, cout);
+                    if (slot == 3 || ox == outW - 1)
+                        q.Store(slot + 1, ref accRef, cout, ref Unsafe.Add(ref o, (ox - slot) * cout), cout);
                 }
             }
         return true;

@@ -14,15 +14,22 @@ public static partial class Pooling
     /// MaxPool for few channels (C &lt; 16, where a per-pixel channel vector is mostly empty): for each
     /// output row, the window's input rows are reduced with whole-row vector maxima into one staged
     /// row (NHWC rows are contiguous), then each output pixel takes the maximum over its window's
-    /// columns. Same result as the reference: max is exact, padding never wins.
+    /// columns, all channels of a pixel in one vector. Same result as the reference: max is exact,
+    /// padding never wins.
     /// </summary>
+    [SkipLocalsInit]
     internal static bool TryMaxS8Rows(in PoolParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape)
     {
         int inH = inShape.D1, inW = inShape.D2, c = inShape.D3;
         int rowBytes = inW * c;
         if (c >= 16 || rowBytes > MaxRowBytes || !Vector128.IsHardwareAccelerated)
             return false;
-        Span<sbyte> staged = stackalloc sbyte[MaxRowBytes];
+        // 16 spare bytes: a pixel's 16-byte window load may run past the row (those lanes are not stored).
+        Span<sbyte> staged = stackalloc sbyte[rowBytes + 16];
+        // The vector clamp works on int8 lanes: bounds outside int8 clamp as the int8 range does.
+        bool clampInInt8 = p.ActivationMin <= p.ActivationMax && p.ActivationMin <= 127 && p.ActivationMax >= -128;
+        var lo = Vector128.Create((sbyte)System.Math.Clamp(p.ActivationMin, -128, 127));
+        var hi = Vector128.Create((sbyte)System.Math.Clamp(p.ActivationMax, -128, 127));
         ref sbyte stage = ref MemoryMarshal.GetReference(staged);
         ref sbyte src = ref MemoryMarshal.GetReference(input);
         ref sbyte dst = ref MemoryMarshal.GetReference(output);
@@ -47,8 +54,22 @@ public static partial class Pooling
                         m = System.Math.Max(m, Unsafe.Add(ref src, (b * inH + y) * rowBytes + i));
                     Unsafe.Add(ref stage, i) = m;
                 }
-                ref sbyte outRow = ref Unsafe.Add(ref dst, (b * outShape.D1 + oy) * outShape.D2 * c);
-                for (int ox = 0; ox < outShape.D2; ox++)
+                int outBase = (b * outShape.D1 + oy) * outShape.D2 * c;
+                ref sbyte outRow = ref Unsafe.Add(ref dst, outBase);
+                // Whole pixels as vectors: lanes [0, c) are the channels, the rest spill into later pixels'
+                // bytes, which are written afterwards (the tensor's last 16 bytes take the scalar loop).
+                int vectorPixels = clampInInt8 ? System.Math.Clamp((output.Length - 16 - outBase) / c + 1, 0, outShape.D2) : 0;
+                int ox = 0;
+                for (; ox < vectorPixels; ox++)
+                {
+                    int x0 = ox * p.StrideW - p.PadLeft;
+                    int xs = System.Math.Max(0, x0), xe = System.Math.Min(inW, x0 + p.FilterW);
+                    var m = Vector128.LoadUnsafe(ref stage, (nuint)(xs * c));
+                    for (int x = xs + 1; x < xe; x++)
+                        m = Vector128.Max(m, Vector128.LoadUnsafe(ref stage, (nuint)(x * c)));
+                    Vector128.Min(Vector128.Max(m, lo), hi).StoreUnsafe(ref outRow, (nuint)(ox * c));
+                }
+                for (; ox < outShape.D2; ox++)
                 {
                     int x0 = ox * p.StrideW - p.PadLeft;
                     int xs = System.Math.Max(0, x0), xe = System.Math.Min(inW, x0 + p.FilterW);

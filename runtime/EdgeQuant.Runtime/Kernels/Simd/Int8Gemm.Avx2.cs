@@ -10,6 +10,9 @@ internal static partial class Int8Gemm
     /// <summary>Largest staging area (int16 elements, on the stack) of <see cref="TryRunPairsAvx2"/>: 4 rows of K up to 2048.</summary>
     private const int PairsStackLimit = 4 * 2048;
 
+    /// <summary>Largest Cout of the channels-in-lanes kernel (its 4 rows of int32 accumulators live on the stack).</summary>
+    internal const int MaxPairsChannels = 1024;
+
     /// <summary>
     /// AVX2 kernel with output channels in lanes (Cout a multiple of 8, <see cref="PackedFilter.Pairs"/>):
     /// a tile's activation rows are widened to int16 on the stack (an odd K gets a zero), each pair
@@ -26,10 +29,12 @@ internal static partial class Int8Gemm
         if (!Avx2.IsSupported || pairs is null)
             return false;
         int k = pf.K, k2 = (k + 1) & ~1, cout = pf.Cout;
-        if (4 * k2 > PairsStackLimit)
+        if (4 * k2 > PairsStackLimit || cout > MaxPairsChannels)
             return false;
         Span<short> staged = stackalloc short[4 * k2];
+        Span<int> accumulators = stackalloc int[4 * cout];
         ref short xs = ref MemoryMarshal.GetReference(staged);
+        ref int acc = ref MemoryMarshal.GetReference(accumulators);
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         var q = new PairsRequantization(pf.Init, multipliers, shifts, outputOffset, activationMin, activationMax);
         int r = 0;
@@ -37,40 +42,43 @@ internal static partial class Int8Gemm
         {
             for (int i = 0; i < 4; i++)
                 Widen(ref Unsafe.Add(ref a, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k);
-            PairsRows(4, ref xs, k2, 1, 0, k2 / 2, ref w, cout, q, ref Unsafe.Add(ref output, r * outStride), outStride);
+            PairsRows(4, ref xs, k2, 1, 0, k2 / 2, ref w, cout, q, ref acc);
+            q.Store(4, ref acc, cout, ref Unsafe.Add(ref output, r * outStride), outStride);
         }
         for (; r < rows; r++)
         {
             Widen(ref Unsafe.Add(ref a, r * aStride), ref xs, k);
-            PairsRows(1, ref xs, k2, 1, 0, k2 / 2, ref w, cout, q, ref Unsafe.Add(ref output, r * outStride), outStride);
+            PairsRows(1, ref xs, k2, 1, 0, k2 / 2, ref w, cout, q, ref acc);
+            q.Store(1, ref acc, cout, ref Unsafe.Add(ref output, r * outStride), outStride);
         }
         return true;
     }
 
     /// <summary>
-    /// out[i x outStride + oc] for i in [0, n) (n = 4 or 1), every oc (Cout a multiple of 8): the channels-in-lanes
-    /// inner loop shared by the GEMM above and Conv2D's widened-rows path. Row i's activations start at
-    /// x + i x xStride and consist of <paramref name="segments"/> runs of <paramref name="pairs"/> int16
-    /// pairs, segStride apart; the weights are the matching [segments x pairs, Cout, 2] pairs.
+    /// acc[i x Cout + oc] = Init[oc] + dot for rows i in [0, n) (n = 4 or 1), every oc (Cout a multiple of 8):
+    /// the channels-in-lanes inner loop shared by the GEMM above and Conv2D's widened-rows path. Row i's
+    /// activations start at x + i x xStride and consist of <paramref name="segments"/> runs of
+    /// <paramref name="pairs"/> int16 pairs, segStride apart; the weights are the matching
+    /// [segments x pairs, Cout, 2] pairs. <see cref="PairsRequantization.Store"/> then requantizes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void PairsRows(int n, ref short x, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
-        in PairsRequantization q, ref sbyte o, nint outStride)
+        in PairsRequantization q, ref int acc)
     {
         int j = 0;
         if (n == 4)
         {
             for (; j <= cout - 16; j += 16)
-                Tile4x16(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o, outStride);
+                Tile4x16(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init(j), q.Init(j + 8), ref Unsafe.Add(ref acc, j));
             if (j < cout)
-                Tile4x8(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o, outStride);
+                Tile4x8(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init(j), ref Unsafe.Add(ref acc, j));
         }
         else
         {
             for (; j <= cout - 16; j += 16)
-                Tile1x16(ref x, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o);
+                Tile1x16(ref x, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init(j), q.Init(j + 8), ref Unsafe.Add(ref acc, j));
             if (j < cout)
-                Tile1x8(ref x, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, j, q, ref o);
+                Tile1x8(ref x, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init(j), ref Unsafe.Add(ref acc, j));
         }
     }
 
@@ -88,9 +96,23 @@ internal static partial class Int8Gemm
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<int> Init(int j) => Vector256.LoadUnsafe(ref _init, (nuint)j);
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<int> Apply(Vector256<int> acc, int j)
-            => SimdOps256.RequantizeClamp(acc, Vector256.LoadUnsafe(ref _m, (nuint)j), Vector256.LoadUnsafe(ref _s, (nuint)j), _off, _min, _max);
+        /// <summary>
+        /// output[i x outStride + oc] = requantized acc[i x Cout + oc] for i in [0, n), every oc: 8 channels at a
+        /// time, their shifts and rounding mask derived once for the n rows (kept apart from the
+        /// accumulating tiles so neither runs short of registers).
+        /// </summary>
+        public void Store(int n, ref int acc, int cout, ref sbyte output, nint outStride)
+        {
+            for (int j = 0; j < cout; j += 8)
+            {
+                var r = new SimdOps256.Requantizer(Vector256.LoadUnsafe(ref _m, (nuint)j), Vector256.LoadUnsafe(ref _s, (nuint)j));
+                for (int i = 0; i < n; i++)
+                {
+                    var v = r.ApplyClamp(Vector256.LoadUnsafe(ref acc, (nuint)(i * cout + j)), _off, _min, _max);
+                    Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref output, i * outStride + j)), SimdOps256.Pack8(v));
+                }
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -110,10 +132,9 @@ internal static partial class Int8Gemm
     private static Vector256<short> Pair(ref short row, int p)
         => Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref row, 2 * p)))).AsInt16();
 
-    private static void Tile4x16(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout, int j,
-        in PairsRequantization q, ref sbyte o, nint outStride)
+    private static void Tile4x16(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+        Vector256<int> i0, Vector256<int> i1, ref int acc)
     {
-        Vector256<int> i0 = q.Init(j), i1 = q.Init(j + 8);
         Vector256<int> c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1;
         nint step = 2 * cout;
         for (int s = 0; s < segments; s++)
@@ -139,16 +160,21 @@ internal static partial class Int8Gemm
                 w = ref Unsafe.Add(ref w, step);
             }
         }
-        SimdOps256.Pack16(q.Apply(c00, j), q.Apply(c01, j + 8)).StoreUnsafe(ref o, (nuint)j);
-        SimdOps256.Pack16(q.Apply(c10, j), q.Apply(c11, j + 8)).StoreUnsafe(ref Unsafe.Add(ref o, outStride), (nuint)j);
-        SimdOps256.Pack16(q.Apply(c20, j), q.Apply(c21, j + 8)).StoreUnsafe(ref Unsafe.Add(ref o, 2 * outStride), (nuint)j);
-        SimdOps256.Pack16(q.Apply(c30, j), q.Apply(c31, j + 8)).StoreUnsafe(ref Unsafe.Add(ref o, 3 * outStride), (nuint)j);
+        nuint row = (nuint)cout;
+        c00.StoreUnsafe(ref acc);
+        c01.StoreUnsafe(ref acc, 8);
+        c10.StoreUnsafe(ref acc, row);
+        c11.StoreUnsafe(ref acc, row + 8);
+        c20.StoreUnsafe(ref acc, 2 * row);
+        c21.StoreUnsafe(ref acc, 2 * row + 8);
+        c30.StoreUnsafe(ref acc, 3 * row);
+        c31.StoreUnsafe(ref acc, 3 * row + 8);
     }
 
-    private static void Tile4x8(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout, int j,
-        in PairsRequantization q, ref sbyte o, nint outStride)
+    private static void Tile4x8(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+        Vector256<int> i0, ref int acc)
     {
-        Vector256<int> c0 = q.Init(j), c1 = c0, c2 = c0, c3 = c0;
+        Vector256<int> c0 = i0, c1 = i0, c2 = i0, c3 = i0;
         nint step = 2 * cout;
         for (int s = 0; s < segments; s++)
         {
@@ -164,16 +190,16 @@ internal static partial class Int8Gemm
                 w = ref Unsafe.Add(ref w, step);
             }
         }
-        Store8(q.Apply(c0, j), ref Unsafe.Add(ref o, j));
-        Store8(q.Apply(c1, j), ref Unsafe.Add(ref o, outStride + j));
-        Store8(q.Apply(c2, j), ref Unsafe.Add(ref o, 2 * outStride + j));
-        Store8(q.Apply(c3, j), ref Unsafe.Add(ref o, 3 * outStride + j));
+        nuint row = (nuint)cout;
+        c0.StoreUnsafe(ref acc);
+        c1.StoreUnsafe(ref acc, row);
+        c2.StoreUnsafe(ref acc, 2 * row);
+        c3.StoreUnsafe(ref acc, 3 * row);
     }
 
-    private static void Tile1x16(ref short x0, int segments, nint segStride, int pairs, ref short w, int cout, int j,
-        in PairsRequantization q, ref sbyte o)
+    private static void Tile1x16(ref short x0, int segments, nint segStride, int pairs, ref short w, int cout,
+        Vector256<int> c0, Vector256<int> c1, ref int acc)
     {
-        Vector256<int> c0 = q.Init(j), c1 = q.Init(j + 8);
         nint step = 2 * cout;
         for (int s = 0; s < segments; s++)
         {
@@ -186,13 +212,13 @@ internal static partial class Int8Gemm
                 w = ref Unsafe.Add(ref w, step);
             }
         }
-        SimdOps256.Pack16(q.Apply(c0, j), q.Apply(c1, j + 8)).StoreUnsafe(ref o, (nuint)j);
+        c0.StoreUnsafe(ref acc);
+        c1.StoreUnsafe(ref acc, 8);
     }
 
-    private static void Tile1x8(ref short x0, int segments, nint segStride, int pairs, ref short w, int cout, int j,
-        in PairsRequantization q, ref sbyte o)
+    private static void Tile1x8(ref short x0, int segments, nint segStride, int pairs, ref short w, int cout,
+        Vector256<int> c0, ref int acc)
     {
-        Vector256<int> c0 = q.Init(j);
         nint step = 2 * cout;
         for (int s = 0; s < segments; s++)
         {
@@ -203,10 +229,6 @@ internal static partial class Int8Gemm
                 w = ref Unsafe.Add(ref w, step);
             }
         }
-        Store8(q.Apply(c0, j), ref Unsafe.Add(ref o, j));
+        c0.StoreUnsafe(ref acc);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store8(Vector256<int> v, ref sbyte o)
-        => Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), SimdOps256.Pack8(v));
 }
