@@ -78,6 +78,33 @@ public class RequantizationFastPathTests
     }
 
     [Test]
+    public void Vector256RequantizerAndRightShiftFormMatchScalar()
+    {
+        if (!Avx2.IsSupported) Assert.Ignore("no AVX2");
+        foreach (var batch in Inputs(73, 200_000).Chunk(8))
+        {
+            if (batch.Length < 8) break;
+            var x = Vector256.Create(batch.Select(b => b.X).ToArray());
+            var m = Vector256.Create(batch.Select(b => b.M).ToArray());
+            var s = Vector256.Create(batch.Select(b => b.S).ToArray());
+            var v = new SimdOps256.Requantizer(m, s).Apply(x);
+            // The right-shift form's preconditions: shifts <= 0, no int.MinValue multiplier.
+            var sr = Vector256.Min(s, Vector256<int>.Zero);
+            var mr = Vector256.Max(m, Vector256.Create(int.MinValue + 1));
+            var right = -sr;
+            var w = SimdOps256.MultiplyByQuantizedMultiplierRightShift(x, mr, Avx2.ShiftRightLogical(mr.AsInt64(), 32).AsInt32(), right,
+                Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, right.AsUInt32()) - Vector256<int>.One);
+            for (int i = 0; i < 8; i++)
+            {
+                int e = QuantMath.MultiplyByQuantizedMultiplier(batch[i].X, batch[i].M, batch[i].S);
+                if (v[i] != e) Assert.Fail($"Requantizer({batch[i].X}, {batch[i].M}, {batch[i].S}) = {v[i]}, scalar {e}");
+                int er = QuantMath.MultiplyByQuantizedMultiplier(batch[i].X, mr[i], sr[i]);
+                if (w[i] != er) Assert.Fail($"right-shift form({batch[i].X}, {mr[i]}, {sr[i]}) = {w[i]}, scalar {er}");
+            }
+        }
+    }
+
+    [Test]
     public void HighMulAndDivideByPOTMatchScalarIncludingTheirEmulations()
     {
         var r = new Random(73);

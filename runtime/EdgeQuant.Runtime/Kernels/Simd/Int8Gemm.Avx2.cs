@@ -99,17 +99,47 @@ internal static partial class Int8Gemm
         /// <summary>
         /// output[i x outStride + oc] = requantized acc[i x Cout + oc] for i in [0, n), every oc: 8 channels at a
         /// time, their shifts and rounding mask derived once for the n rows (kept apart from the
-        /// accumulating tiles so neither runs short of registers).
+        /// accumulating tiles so neither runs short of registers). Where the 8 channels need neither a
+        /// left shift nor the saturation fix-up (no multiplier is int.MinValue) and the activation
+        /// bounds are int8, two rows at a time take <see cref="SimdOps256.MultiplyByQuantizedMultiplierRightShift"/>,
+        /// narrow with saturation and clamp as bytes: clamping then narrowing equals narrowing then
+        /// clamping when the bounds lie within int8.
         /// </summary>
         public void Store(int n, ref int acc, int cout, ref sbyte output, nint outStride)
         {
+            var min8 = Vector256.Create((sbyte)_min.ToScalar());
+            var max8 = Vector256.Create((sbyte)_max.ToScalar());
+            bool int8Bounds = _min.ToScalar() >= -128 && _max.ToScalar() <= 127 && _min.ToScalar() <= _max.ToScalar();
+            var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
             for (int j = 0; j < cout; j += 8)
             {
-                var r = new SimdOps256.Requantizer(Vector256.LoadUnsafe(ref _m, (nuint)j), Vector256.LoadUnsafe(ref _s, (nuint)j));
-                for (int i = 0; i < n; i++)
+                var m = Vector256.LoadUnsafe(ref _m, (nuint)j);
+                var shift = Vector256.LoadUnsafe(ref _s, (nuint)j);
+                int i = 0;
+                if (int8Bounds && Vector256.LessThanOrEqualAll(shift, Vector256<int>.Zero) && !Vector256.EqualsAny(m, Vector256.Create(int.MinValue)))
                 {
-                    var v = r.ApplyClamp(Vector256.LoadUnsafe(ref acc, (nuint)(i * cout + j)), _off, _min, _max);
-                    Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref output, i * outStride + j)), SimdOps256.Pack8(v));
+                    var right = -shift;
+                    var mask = Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, right.AsUInt32()) - Vector256<int>.One;
+                    var mOdd = Avx2.ShiftRightLogical(m.AsInt64(), 32).AsInt32();
+                    for (; i <= n - 2; i += 2)
+                    {
+                        var a = SimdOps256.MultiplyByQuantizedMultiplierRightShift(Vector256.LoadUnsafe(ref acc, (nuint)(i * cout + j)), m, mOdd, right, mask) + _off;
+                        var b = SimdOps256.MultiplyByQuantizedMultiplierRightShift(Vector256.LoadUnsafe(ref acc, (nuint)((i + 1) * cout + j)), m, mOdd, right, mask) + _off;
+                        var w = Avx2.PackSignedSaturate(a, b);
+                        var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w, w), min8), max8);
+                        var pair = Avx2.PermuteVar8x32(bytes.AsInt32(), order).AsInt64().GetLower();
+                        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref output, i * outStride + j)), pair.ToScalar());
+                        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref output, (i + 1) * outStride + j)), pair.GetElement(1));
+                    }
+                }
+                if (i < n)
+                {
+                    var r = new SimdOps256.Requantizer(m, shift);
+                    for (; i < n; i++)
+                    {
+                        var v = r.ApplyClamp(Vector256.LoadUnsafe(ref acc, (nuint)(i * cout + j)), _off, _min, _max);
+                        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref output, i * outStride + j)), SimdOps256.Pack8(v));
+                    }
                 }
             }
         }

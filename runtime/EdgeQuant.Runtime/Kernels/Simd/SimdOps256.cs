@@ -108,6 +108,24 @@ internal static class SimdOps256
             => Vector256.Min(Vector256.Max(Apply(x) + outputOffset, min), max);
     }
 
+    /// <summary>
+    /// <see cref="MultiplyByQuantizedMultiplier(Vector256{int}, Vector256{int}, Vector256{int})"/> for shifts &lt;= 0
+    /// (<paramref name="right"/> = -shift) and multipliers other than int.MinValue (so the high multiply
+    /// cannot saturate), with the operands derived by the caller: <paramref name="multiplierOdd"/> =
+    /// the odd lanes' multiplier moved to the even lanes, <paramref name="mask"/> = 2^right - 1.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> MultiplyByQuantizedMultiplierRightShift(Vector256<int> x, Vector256<int> multiplier, Vector256<int> multiplierOdd,
+        Vector256<int> right, Vector256<int> mask)
+    {
+        var nudge = Vector256.Create(1L << 30);
+        var even = Avx2.ShiftRightLogical(Avx2.Multiply(x, multiplier) + nudge, 31).AsInt32();
+        var odd = Avx2.ShiftLeftLogical(Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), multiplierOdd) + nudge, 1).AsInt32();
+        var r = Avx2.Blend(even, odd, 0b1010_1010);
+        var threshold = Vector256.ShiftRightArithmetic(mask, 1) - Vector256.ShiftRightArithmetic(r, 31);
+        return Avx2.ShiftRightArithmeticVariable(r, right.AsUInt32()) - Vector256.GreaterThan(r & mask, threshold);
+    }
+
     /// <summary>Requantizes, offsets and clamps 8 accumulators; the int8 results are in the low 8 bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> RequantizeClamp(Vector256<int> acc, Vector256<int> multiplier, Vector256<int> shift,
