@@ -30,6 +30,8 @@ public sealed class SampleSet
     /// <summary>Checks that one sample has the model input's shape (batch excluded); the message names both shapes.</summary>
     public void CheckFits(int[] sourceShape, string inputName)
     {
+        if (sourceShape.Length > 0 && sourceShape[0] > 1)
+            throw new ConversionException($"model input '{inputName}' has shape [{string.Join(", ", sourceShape)}] with its first dimension fixed at {sourceShape[0]}; EdgeQuant treats the first dimension as the batch and runs one sample at a time: export the model with a dynamic first dimension (or batch 1)");
         var want = sourceShape.Skip(1).ToArray();
         var got = Shape.Skip(1).ToArray();
         if (!want.AsSpan().SequenceEqual(got))

@@ -53,7 +53,7 @@ public sealed class Lowering
                 layout = Nhwc;
                 source = SourceLayout.Nchw;
             }
-            var t = new IrTensor(input.Name, Permute(logical, layout));
+            var t = NewTensor(input.Name, Permute(logical, layout));
             _ir.Inputs.Add(t);
             _ir.Layouts[t] = source;
             _ir.IoNames[t] = input.Name;
@@ -492,20 +492,32 @@ public sealed class Lowering
         int rank = outLogical.Length;
         int axis = (int)n.GetInt("axis");
         if (axis < 0) axis += rank;
-        if (rank != 4) throw n.Error($"Concat of rank-{rank} tensors is not supported; supported: rank 4");
+        if (rank > 4) throw n.Error($"Concat of rank-{rank} tensors is not supported; supported: rank 1 to 4");
         var first = n.Inputs.Select((name, i) => (name, i)).First(t => !_g.IsConstant(t.name));
-        var layout = Act(n, first.i).Layout;
-        if (layout.Length != 4) layout = Nhwc;
+        var layout = rank == 4 ? Act(n, first.i).Layout : Identity(rank);
+        if (layout.Length != 4 && rank == 4) layout = Nhwc;
         var inputs = new List<IrTensor>();
         for (int i = 0; i < n.Inputs.Count; i++)
         {
             if (_g.IsConstant(n.Inputs[i]))
             {
                 var c = _g.Initializers[n.Inputs[i]];
-                if (c.Rank != 4) throw n.Error($"constant input {i} must have rank 4");
-                inputs.Add(new IrTensor(n.Inputs[i] + "#const" + _temp++, Permute(c.Shape, layout), PermuteData(c.Floats!, c.Shape, layout)));
+                if (c.Rank != rank) throw n.Error($"constant input {i} must have rank {rank}");
+                var data = c.Floats ?? c.Int64s!.Select(v => (float)v).ToArray();
+                inputs.Add(new IrTensor(n.Inputs[i] + "#const" + _temp++, Pad4(Permute(c.Shape, layout)), PermuteData(data, c.Shape, layout)));
             }
-            else inputs.Add(EnsureLayout(Unflattened(Act(n, i), n.Name), layout, n.Name).Tensor);
+            else
+            {
+                var t = EnsureLayout(Unflattened(Act(n, i), n.Name), layout, n.Name).Tensor;
+                if (rank < 4)
+                {
+                    // The runtime concatenates rank-4 tensors: view [d0, .., dk] as [d0, .., dk, 1, ..] (same bytes).
+                    var t4 = NewTensor(t.Name + "#r4_" + _temp++, Pad4(t.Shape));
+                    Emit(new IrOp(OpType.Reshape, n.Name, [t], t4));
+                    t = t4;
+                }
+                inputs.Add(t);
+            }
         }
         int physAxis = Array.IndexOf(layout, axis);
         // The runtime op takes at most 4 inputs: longer concatenations are chained (the first
@@ -520,8 +532,14 @@ public sealed class Lowering
             inputs.RemoveRange(0, 4);
             inputs.Insert(0, partial);
         }
-        var y = NewTensor(n.Outputs[0], Permute(outLogical, layout));
+        var y = NewTensor(n.Outputs[0] + (rank < 4 ? "#r4" : ""), Pad4(Permute(outLogical, layout)));
         Emit(new IrOp(OpType.Concatenation, n.Name, inputs, y) { Axis = physAxis });
+        if (rank < 4)
+        {
+            var yr = NewTensor(n.Outputs[0], outLogical);
+            Emit(new IrOp(OpType.Reshape, n.Name, [y], yr));
+            y = yr;
+        }
         _values[n.Outputs[0]] = new Value { Tensor = y, Layout = layout, Logical = outLogical };
     }
 
@@ -648,8 +666,18 @@ public sealed class Lowering
         if (inOrder) Emit(new IrOp(OpType.Reshape, nodeName, [v.Tensor], y));
         else
         {
-            if (rank != 4) throw new ConversionException($"node '{nodeName}': a rank-{rank} transpose of activation data is not supported (rank 4 only)");
-            Emit(new IrOp(OpType.Transpose, nodeName, [v.Tensor], y) { Perm = q });
+            if (rank == 4) Emit(new IrOp(OpType.Transpose, nodeName, [v.Tensor], y) { Perm = q });
+            else
+            {
+                // The runtime transposes rank-4 tensors: view the data as [d0, .., 1, 1] (same bytes).
+                var x4 = NewTensor(v.Tensor.Name + "#r4_" + _temp++, Pad4(v.Tensor.Shape));
+                var y4 = NewTensor(y.Name + "#r4", Pad4(shape));
+                var q4 = new[] { 0, 1, 2, 3 };
+                for (int i = 0; i < rank; i++) q4[i] = q[i];
+                Emit(new IrOp(OpType.Reshape, nodeName, [v.Tensor], x4));
+                Emit(new IrOp(OpType.Transpose, nodeName, [x4], y4) { Perm = q4 });
+                Emit(new IrOp(OpType.Reshape, nodeName, [y4], y));
+            }
         }
         return new Value { Tensor = y, Layout = layout, Logical = v.Logical };
     }
@@ -669,8 +697,20 @@ public sealed class Lowering
         return new Value { Tensor = y, Layout = Identity(v.Logical.Length), Logical = v.Logical };
     }
 
-    private IrTensor NewTensor(string name, int[] shape) => new(name, shape);
+    private static IrTensor NewTensor(string name, int[] shape)
+    {
+        if (shape.Length > 4)
+            throw new ConversionException($"value '{name}' has rank {shape.Length} ({OnnxTensor.FormatShape(shape)}); the runtime supports tensors of rank 1 to 4");
+        return new(name, shape.Length == 0 ? [1] : shape);
+    }
     private void Emit(IrOp op) => _ir.Ops.Add(op);
+
+    private static int[] Pad4(int[] shape)
+    {
+        var r = new[] { 1, 1, 1, 1 };
+        for (int i = 0; i < shape.Length; i++) r[i] = shape[i];
+        return r;
+    }
 
     private static int[] Identity(int rank) => Enumerable.Range(0, rank).ToArray();
     private static bool Same(int[] a, int[] b) => a.AsSpan().SequenceEqual(b);

@@ -200,9 +200,11 @@ internal static class OpValidator
     private static void ValidateElementwise(Model m, OpInfo op, string where)
     {
         Arity(op, 2, 1, where);
-        var a = Act(m, op.Input0, 4, where, "input 1", allowConstant: true);
-        var b = Act(m, op.Input1, 4, where, "input 2", allowConstant: true);
-        var o = Act(m, op.Output0, 4, where, "output");
+        // Any rank up to 4, the same for all three (broadcasting is per dimension over the rank-4 view).
+        int rank = m.Tensors[op.Output0].Rank;
+        var a = Act(m, op.Input0, rank, where, "input 1", allowConstant: true);
+        var b = Act(m, op.Input1, rank, where, "input 2", allowConstant: true);
+        var o = Act(m, op.Output0, rank, where, "output");
         for (int d = 0; d < 4; d++)
         {
             if ((a.Shape[d] != o.Shape[d] && a.Shape[d] != 1) || (b.Shape[d] != o.Shape[d] && b.Shape[d] != 1))
