@@ -34,6 +34,13 @@ public static partial class Conv2D
         {
             ref sbyte inRef = ref MemoryMarshal.GetReference(input);
             ref sbyte w = ref MemoryMarshal.GetReference(filter);
+            if (p.StrideH == 1 && p.StrideW == 1)
+            {
+                // Unit strides: the output pixels are the input pixels in order, one run of rows (fewer partial tiles).
+                Int8Gemm.Run<TDot>(ref inRef, cin, batches * outH * outW, ref w, k, k, packed, multipliers, shifts,
+                    p.OutputOffset, p.ActivationMin, p.ActivationMax, ref outRef, cout);
+                return true;
+            }
             for (int b = 0; b < batches; b++)
                 for (int oy = 0; oy < outH; oy++)
                     Int8Gemm.Run<TDot>(ref Unsafe.Add(ref inRef, (nint)(b * inH + oy * p.StrideH) * inW * cin), (nint)p.StrideW * cin, outW,
