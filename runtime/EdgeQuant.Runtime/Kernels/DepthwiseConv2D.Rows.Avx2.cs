@@ -72,7 +72,7 @@ public static partial class DepthwiseConv2D
         var q = new Int8Gemm.PairsRequantization(packed.Init, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax);
         sbyte zeroPoint = (sbyte)(-p.InputOffset);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
-        int pixelStep = p.StrideW * cin, pairCount = taps / 2;
+        int pixelStep = p.StrideW * cin, pairCount = taps / 2, columnStep = p.DilationW * cin;
         nint pairStride = 2 * cout;
         for (int b = 0; b < inShape.D0; b++)
             for (int oy = 0; oy < outH; oy++)
@@ -98,6 +98,42 @@ public static partial class DepthwiseConv2D
                     ref int a = ref Unsafe.Add(ref accRef, slot * cout);
                     ref sbyte px = ref Unsafe.Add(ref rowRef, ox * pixelStep);
                     int c = 0;
+                    if (kh == 3 && kw == 3)
+                    {
+                        // The common 3x3 unrolled: the tap addresses are three row references and two column steps.
+                        for (; c <= cout - 16; c += 16)
+                        {
+                            ref sbyte r0 = ref Unsafe.Add(ref px, c);
+                            ref sbyte r1 = ref Unsafe.Add(ref r0, rowLen);
+                            ref sbyte r2 = ref Unsafe.Add(ref r1, rowLen);
+                            ref short wq = ref Unsafe.Add(ref w, 2 * c);
+                            var x0 = Vector128.LoadUnsafe(ref r0);
+                            var x1 = Vector128.LoadUnsafe(ref r0, (nuint)columnStep);
+                            var acc0 = q.Init(c) + PairLow(x0, x1, ref wq);
+                            var acc1 = q.Init(c + 8) + PairHigh(x0, x1, ref wq);
+                            wq = ref Unsafe.Add(ref wq, pairStride);
+                            x0 = Vector128.LoadUnsafe(ref r0, (nuint)(2 * columnStep));
+                            x1 = Vector128.LoadUnsafe(ref r1);
+                            acc0 += PairLow(x0, x1, ref wq);
+                            acc1 += PairHigh(x0, x1, ref wq);
+                            wq = ref Unsafe.Add(ref wq, pairStride);
+                            x0 = Vector128.LoadUnsafe(ref r1, (nuint)columnStep);
+                            x1 = Vector128.LoadUnsafe(ref r1, (nuint)(2 * columnStep));
+                            acc0 += PairLow(x0, x1, ref wq);
+                            acc1 += PairHigh(x0, x1, ref wq);
+                            wq = ref Unsafe.Add(ref wq, pairStride);
+                            x0 = Vector128.LoadUnsafe(ref r2);
+                            x1 = Vector128.LoadUnsafe(ref r2, (nuint)columnStep);
+                            acc0 += PairLow(x0, x1, ref wq);
+                            acc1 += PairHigh(x0, x1, ref wq);
+                            wq = ref Unsafe.Add(ref wq, pairStride);
+                            x0 = Vector128.LoadUnsafe(ref r2, (nuint)(2 * columnStep));
+                            acc0 += PairLow(x0, Vector128<sbyte>.Zero, ref wq);
+                            acc1 += PairHigh(x0, Vector128<sbyte>.Zero, ref wq);
+                            acc0.StoreUnsafe(ref a, (nuint)c);
+                            acc1.StoreUnsafe(ref a, (nuint)c + 8);
+                        }
+                    }
                     for (; c <= cout - 16; c += 16)
                     {
                         var acc0 = q.Init(c);
@@ -147,6 +183,16 @@ public static partial class DepthwiseConv2D
             }
         return true;
     }
+
+    /// <summary>Channels 0..7 of two taps, interleaved per channel and widened, times the channels' weight pairs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> PairLow(Vector128<sbyte> x0, Vector128<sbyte> x1, ref short w)
+        => Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.UnpackLow(x0, x1)), Vector256.LoadUnsafe(ref w));
+
+    /// <summary>Channels 8..15 of two taps, as <see cref="PairLow"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> PairHigh(Vector128<sbyte> x0, Vector128<sbyte> x1, ref short w)
+        => Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(x0, x1)), Vector256.LoadUnsafe(ref w, 16));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<sbyte> Load8(ref sbyte from) => Vector128.CreateScalar(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref from))).AsSByte();

@@ -57,6 +57,9 @@ public class DepthwiseConv2DFastPathTests
         // 16- and 8-channel blocks; 1..16 taps (odd counts pair the last tap with zeros); strides, dilations, pads.
         for (int i = 0; i < 30; i++)
             Check(path, FastPathCases.Conv.Random(r, true, channels, 0, r.Next(1, 5), r.Next(1, 5)));
+        // 3x3 has an unrolled body.
+        for (int i = 0; i < 15; i++)
+            Check(path, FastPathCases.Conv.Random(r, true, channels, 0, 3, 3));
     }
 
     [Test]
