@@ -80,6 +80,8 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
         ActivationQuant Range(IrTensor t)
         {
             if (!ranges.TryGetValue(t, out var r)) throw new ConversionException($"tensor '{t.Name}' was not observed during calibration");
+            if (!float.IsFinite(r.Min) || !float.IsFinite(r.Max))
+                throw new ConversionException($"tensor '{t.Name}' reached [{r.Min}, {r.Max}] on the calibration data: the float model overflows or produces NaN there, so it has no int8 range");
             return FromRange(r.Min, r.Max);
         }
         foreach (var t in g.Inputs) q.Activations[t] = Range(t);
@@ -104,6 +106,8 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
         if (Constants.TryGetValue(t, out var c)) return c.Quant;
         float lo = 0, hi = 0;
         foreach (float v in t.Data!) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
+        if (!float.IsFinite(lo) || !float.IsFinite(hi) || t.Data.Any(float.IsNaN))
+            throw new ConversionException($"constant '{t.Name}' holds non-finite values (NaN or infinity); it cannot be quantized");
         var aq = FromRange(lo, hi);
         var data = new sbyte[t.Data!.Length];
         for (int i = 0; i < data.Length; i++) data[i] = QuantMath.QuantizeS8(t.Data[i], aq.Scale, aq.ZeroPoint);
@@ -138,6 +142,8 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
                     scales[c] = m;
                     globalMax = Math.Max(globalMax, m);
                 }
+                if (!float.IsFinite(globalMax) || w.Any(float.IsNaN) || op.Bias!.Any(b => !float.IsFinite(b)))
+                    throw new ConversionException($"node '{op.Name}' ({op.Type}): weights or bias hold non-finite values (NaN or infinity); they cannot be quantized");
                 for (int c = 0; c < cout; c++)
                 {
                     float m = Options.PerChannel ? scales[c] : globalMax;
