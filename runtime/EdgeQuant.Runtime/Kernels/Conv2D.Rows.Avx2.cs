@@ -12,6 +12,9 @@ public static partial class Conv2D
     /// <summary>Largest staging area (int16 elements, on the stack) of <see cref="TryEvalS8RowsAvx2"/>.</summary>
     private const int RowsStackLimit = 16384;
 
+    /// <summary>Largest output row (Wo x Cout int32 accumulators, on the stack) requantized in one pass.</summary>
+    internal const int RowAccumulatorLimit = 8192;
+
     /// <summary>
     /// AVX2 path for Kh x Kw &gt; 1 over widened rows (no horizontal dilation, Cout a multiple of 8), used
     /// for stems and small 3x3 layers alike: no im2col copy, the taps are read where they lie. Per output
@@ -41,7 +44,9 @@ public static partial class Conv2D
         if (kh * rowLen > RowsStackLimit || cout > Int8Gemm.MaxPairsChannels)
             return false;
         Span<short> rows = stackalloc short[kh * rowLen];
-        Span<int> accumulators = stackalloc int[4 * cout];
+        // A whole output row's accumulators when they fit (one requantization pass per row), else a tile's.
+        bool wholeRow = outW * cout <= RowAccumulatorLimit;
+        Span<int> accumulators = stackalloc int[(wholeRow ? System.Math.Max(outW, 4) : 4) * cout];
         ref int acc = ref MemoryMarshal.GetReference(accumulators);
         ref short rowRef = ref MemoryMarshal.GetReference(rows);
         short zeroPoint = (short)(-p.InputOffset);
@@ -74,14 +79,20 @@ public static partial class Conv2D
                 int ox = 0;
                 for (; ox <= outW - 4; ox += 4)
                 {
-                    Int8Gemm.PairsRows(4, ref Unsafe.Add(ref rowRef, ox * pixelStep), pixelStep, kh, rowLen, pairs, ref w, cout, q, ref acc);
-                    q.Store(4, ref acc, cout, ref Unsafe.Add(ref o, ox * cout), cout);
+                    Int8Gemm.PairsRows(4, ref Unsafe.Add(ref rowRef, ox * pixelStep), pixelStep, kh, rowLen, pairs, ref w, cout, q,
+                        ref Unsafe.Add(ref acc, wholeRow ? ox * cout : 0));
+                    if (!wholeRow)
+                        q.Store(4, ref acc, cout, ref Unsafe.Add(ref o, ox * cout), cout);
                 }
                 for (; ox < outW; ox++)
                 {
-                    Int8Gemm.PairsRows(1, ref Unsafe.Add(ref rowRef, ox * pixelStep), pixelStep, kh, rowLen, pairs, ref w, cout, q, ref acc);
-                    q.Store(1, ref acc, cout, ref Unsafe.Add(ref o, ox * cout), cout);
+                    Int8Gemm.PairsRows(1, ref Unsafe.Add(ref rowRef, ox * pixelStep), pixelStep, kh, rowLen, pairs, ref w, cout, q,
+                        ref Unsafe.Add(ref acc, wholeRow ? ox * cout : 0));
+                    if (!wholeRow)
+                        q.Store(1, ref acc, cout, ref Unsafe.Add(ref o, ox * cout), cout);
                 }
+                if (wholeRow)
+                    q.Store(outW, ref acc, cout, ref o, cout);
             }
         return true;
     }

@@ -57,7 +57,9 @@ public static partial class DepthwiseConv2D
         if (cout > Int8Gemm.MaxPairsChannels)
             return false;
         Span<sbyte> rows = stackalloc sbyte[kh * rowLen];
-        Span<int> accumulators = stackalloc int[4 * cout];
+        // A whole output row's accumulators when they fit (one requantization pass per row), else four pixels'.
+        int group = outW * cout <= Conv2D.RowAccumulatorLimit ? outW : 4;
+        Span<int> accumulators = stackalloc int[group * cout];
         ref int accRef = ref MemoryMarshal.GetReference(accumulators);
         Span<int> tapOffsets = stackalloc int[taps + 1];
         for (int ky = 0; ky < kh; ky++)
@@ -93,8 +95,7 @@ public static partial class DepthwiseConv2D
                 ref sbyte o = ref Unsafe.Add(ref dst, (b * outH + oy) * outW * cout);
                 for (int ox = 0; ox < outW; ox++)
                 {
-                    // Four pixels' accumulators, then one requantization pass over them.
-                    int slot = ox & 3;
+                    int slot = ox % group;
                     ref int a = ref Unsafe.Add(ref accRef, slot * cout);
                     ref sbyte px = ref Unsafe.Add(ref rowRef, ox * pixelStep);
                     int c = 0;
@@ -177,7 +178,7 @@ public static partial class DepthwiseConv2D
                         }
                         acc.StoreUnsafe(ref a, (nuint)c);
                     }
-                    if (slot == 3 || ox == outW - 1)
+                    if (slot == group - 1 || ox == outW - 1)
                         q.Store(slot + 1, ref accRef, cout, ref Unsafe.Add(ref o, (ox - slot) * cout), cout);
                 }
             }

@@ -13,6 +13,9 @@ internal static partial class Int8Gemm
     /// <summary>Largest Cout of the channels-in-lanes kernel (its 4 rows of int32 accumulators live on the stack).</summary>
     internal const int MaxPairsChannels = 1024;
 
+    /// <summary>Rows requantized per pass: enough to spread the per-channel set-up, few enough for the accumulators to stay in L1.</summary>
+    private const int GemmGroupRows = 8;
+
     /// <summary>
     /// AVX2 kernel with output channels in lanes (Cout a multiple of 8, <see cref="PackedFilter.Pairs"/>):
     /// a tile's activation rows are widened to int16 on the stack (an odd K gets a zero), each pair
@@ -32,24 +35,30 @@ internal static partial class Int8Gemm
         if (4 * k2 > PairsStackLimit || cout > MaxPairsChannels)
             return false;
         Span<short> staged = stackalloc short[4 * k2];
-        Span<int> accumulators = stackalloc int[4 * cout];
+        // Groups of rows get one requantization pass each.
+        int group = System.Math.Min((rows + 3) & ~3, GemmGroupRows);
+        Span<int> accumulators = stackalloc int[group * cout];
         ref short xs = ref MemoryMarshal.GetReference(staged);
         ref int acc = ref MemoryMarshal.GetReference(accumulators);
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         var q = new PairsRequantization(pf.Init, multipliers, shifts, outputOffset, activationMin, activationMax);
-        int r = 0;
-        for (; r <= rows - 4; r += 4)
+        for (int g = 0; g < rows; g += group)
         {
-            for (int i = 0; i < 4; i++)
-                Widen(ref Unsafe.Add(ref a, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k);
-            PairsRows(4, ref xs, k2, 1, 0, k2 / 2, ref w, cout, q, ref acc);
-            q.Store(4, ref acc, cout, ref Unsafe.Add(ref output, r * outStride), outStride);
-        }
-        for (; r < rows; r++)
-        {
-            Widen(ref Unsafe.Add(ref a, r * aStride), ref xs, k);
-            PairsRows(1, ref xs, k2, 1, 0, k2 / 2, ref w, cout, q, ref acc);
-            q.Store(1, ref acc, cout, ref Unsafe.Add(ref output, r * outStride), outStride);
+            int n = System.Math.Min(group, rows - g);
+            ref sbyte ag = ref Unsafe.Add(ref a, g * aStride);
+            int r = 0;
+            for (; r <= n - 4; r += 4)
+            {
+                for (int i = 0; i < 4; i++)
+                    Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k);
+                PairsRows(4, ref xs, k2, 1, 0, k2 / 2, ref w, cout, q, ref Unsafe.Add(ref acc, r * cout));
+            }
+            for (; r < n; r++)
+            {
+                Widen(ref Unsafe.Add(ref ag, r * aStride), ref xs, k);
+                PairsRows(1, ref xs, k2, 1, 0, k2 / 2, ref w, cout, q, ref Unsafe.Add(ref acc, r * cout));
+            }
+            q.Store(n, ref acc, cout, ref Unsafe.Add(ref output, g * outStride), outStride);
         }
         return true;
     }
