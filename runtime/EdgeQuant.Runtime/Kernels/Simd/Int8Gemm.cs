@@ -69,7 +69,12 @@ internal static partial class Int8Gemm
         }
     }
 
-    /// <summary>The scalar tail over output channels [from, Cout): signed products from <see cref="PackedFilter.Init"/>.</summary>
+    /// <summary>
+    /// The tail over output channels [from, Cout), one channel at a time: signed products from
+    /// <see cref="PackedFilter.Init"/>, 16 bytes per step through <see cref="SimdOps.MultiplyAddPairs"/>
+    /// (exact int32 sums of int8 products) where vectors are accelerated, then scalar.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ScalarChannels(ref sbyte a, ref sbyte w, nint wStride, int k, int from, PackedFilter pf,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int activationMin, int activationMax, ref sbyte output)
     {
@@ -78,7 +83,13 @@ internal static partial class Int8Gemm
         ref int s = ref MemoryMarshal.GetReference(shifts);
         for (int oc = from; oc < pf.Cout; oc++)
         {
-            int acc = Unsafe.Add(ref init, oc) + Int8DotTail.Dot(ref a, ref Unsafe.Add(ref w, oc * wStride), 0, k, 0);
+            ref sbyte wr = ref Unsafe.Add(ref w, oc * wStride);
+            var sums = Vector128<int>.Zero;
+            int i = 0;
+            if (Vector128.IsHardwareAccelerated)
+                for (; i <= k - 16; i += 16)
+                    sums = SimdOps.MultiplyAddPairs(sums, Vector128.LoadUnsafe(ref a, (nuint)i), Vector128.LoadUnsafe(ref wr, (nuint)i));
+            int acc = Unsafe.Add(ref init, oc) + Vector128.Sum(sums) + Int8DotTail.Dot(ref a, ref wr, i, k, 0);
             int v = QuantMath.MultiplyByQuantizedMultiplier(acc, Unsafe.Add(ref m, oc), Unsafe.Add(ref s, oc)) + outputOffset;
             Unsafe.Add(ref output, oc) = (sbyte)System.Math.Clamp(v, activationMin, activationMax);
         }
