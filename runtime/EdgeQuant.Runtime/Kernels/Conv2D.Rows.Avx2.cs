@@ -13,7 +13,7 @@ public static partial class Conv2D
     private const int RowsStackLimit = 16384;
 
     /// <summary>Largest output row (Wo x Cout int32 accumulators, on the stack) requantized in one pass.</summary>
-    internal const int RowAccumulatorLimit = 8192;
+    internal const int RowAccumulatorLimit = 4096;
 
     /// <summary>
     /// AVX2 path for Kh x Kw &gt; 1 over widened rows (no horizontal dilation, Cout a multiple of 8), used
@@ -27,6 +27,7 @@ public static partial class Conv2D
     /// an odd tap count reads one element past its taps against a zero weight.
     /// Returns false (having written nothing) when the case is not covered.
     /// </summary>
+    [SkipLocalsInit] // every staged and accumulator element is written before it is read
     internal static bool TryEvalS8RowsAvx2(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
         PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
     {

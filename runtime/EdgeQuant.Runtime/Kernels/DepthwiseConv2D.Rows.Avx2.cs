@@ -39,6 +39,7 @@ public static partial class DepthwiseConv2D
     /// in int32: exact, so acc = folded bias + sum(x x w) equals the reference accumulator.
     /// Returns false (having written nothing) when the case is not covered.
     /// </summary>
+    [SkipLocalsInit] // every staged and accumulator element is written before it is read
     internal static bool TryEvalS8RowsAvx2(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
         PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
     {

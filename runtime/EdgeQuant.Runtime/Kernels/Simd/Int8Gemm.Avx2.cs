@@ -24,6 +24,7 @@ internal static partial class Int8Gemm
     /// reference. Tiles of 4 rows x 16 channels share every weight load and need no horizontal sums;
     /// requantization runs 8 channels at a time. Returns false (having written nothing) when not covered.
     /// </summary>
+    [SkipLocalsInit] // every staged and accumulator element is written before it is read
     private static bool TryRunPairsAvx2(ref sbyte a, nint aStride, int rows, PackedFilter pf,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int activationMin, int activationMax,
         ref sbyte output, nint outStride)
