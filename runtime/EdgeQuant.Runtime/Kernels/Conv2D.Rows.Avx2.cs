@@ -17,9 +17,10 @@ public static partial class Conv2D
 
     /// <summary>
     /// AVX2 path for Kh x Kw &gt; 1 over widened rows (no horizontal dilation, Cout a multiple of 8), used
-    /// for stems and small 3x3 layers alike: no im2col copy, the taps are read where they lie. Per output
-    /// row, the Kh input rows it reads are widened to int16 into stack rows that already hold the
-    /// padding (the zero point, so padded taps cancel against the folded bias as in the im2col path).
+    /// for stems and small 3x3 layers alike: no im2col copy, the taps are read where they lie. The input
+    /// rows are widened to int16 into stack rows that already hold the padding (the zero point, so
+    /// padded taps cancel against the folded bias as in the im2col path): the whole padded image when
+    /// it fits (each row widened once), else per output row the Kh rows it reads.
     /// A kernel row's Kw x Cin taps are then contiguous, and each pair of them is one 32-bit broadcast
     /// multiplied against 8 output channels' interleaved weight pairs (<see cref="PackedFilter.RowPairs"/>)
     /// by VPMADDWD: exact int16 x int16 products summed in int32, so the accumulator equals the
@@ -44,7 +45,11 @@ public static partial class Conv2D
         int rowLen = span * cin + 1;
         if (kh * rowLen > RowsStackLimit || cout > Int8Gemm.MaxPairsChannels)
             return false;
-        Span<short> rows = stackalloc short[kh * rowLen];
+        // The whole padded image when it fits (each input row widened once), else the Kh rows of one output row.
+        int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
+        bool wholeImage = paddedH * rowLen <= RowsStackLimit;
+        Span<short> rows = stackalloc short[(wholeImage ? paddedH : kh) * rowLen];
+        nint segStride = wholeImage ? (nint)p.DilationH * rowLen : rowLen;
         // A whole output row's accumulators when they fit (one requantization pass per row), else a tile's.
         bool wholeRow = outW * cout <= RowAccumulatorLimit;
         Span<int> accumulators = stackalloc int[(wholeRow ? System.Math.Max(outW, 4) : 4) * cout];
@@ -58,36 +63,31 @@ public static partial class Conv2D
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
         int pixelStep = p.StrideW * cin;
         for (int b = 0; b < inShape.D0; b++)
+        {
+            if (wholeImage)
+                for (int y = 0; y < paddedH; y++)
+                    StageRow(p, ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroPoint, ref Unsafe.Add(ref rowRef, y * rowLen));
             for (int oy = 0; oy < outH; oy++)
             {
-                for (int ky = 0; ky < kh; ky++)
-                {
-                    int iy = oy * p.StrideH - p.PadTop + ky * p.DilationH;
-                    ref short row = ref Unsafe.Add(ref rowRef, ky * rowLen);
-                    if ((uint)iy >= (uint)inH)
-                    {
-                        FillS16(ref row, span * cin, zeroPoint);
-                    }
-                    else
-                    {
-                        FillS16(ref row, lo * cin, zeroPoint);
-                        WidenS8(ref Unsafe.Add(ref src, ((b * inH + iy) * inW + lo - p.PadLeft) * cin), ref Unsafe.Add(ref row, lo * cin), (hi - lo) * cin);
-                        FillS16(ref Unsafe.Add(ref row, hi * cin), (span - hi) * cin, zeroPoint);
-                    }
-                    Unsafe.Add(ref row, span * cin) = 0;
-                }
+                ref short top = ref rowRef;
+                if (wholeImage)
+                    top = ref Unsafe.Add(ref rowRef, oy * p.StrideH * rowLen);
+                else
+                    for (int ky = 0; ky < kh; ky++)
+                        StageRow(p, ref src, b, oy * p.StrideH - p.PadTop + ky * p.DilationH, inH, inW, cin, span, lo, hi, zeroPoint,
+                            ref Unsafe.Add(ref rowRef, ky * rowLen));
                 ref sbyte o = ref Unsafe.Add(ref dst, (b * outH + oy) * outW * cout);
                 int ox = 0;
                 for (; ox <= outW - 4; ox += 4)
                 {
-                    Int8Gemm.PairsRows(4, ref Unsafe.Add(ref rowRef, ox * pixelStep), pixelStep, kh, rowLen, pairs, ref w, cout, q,
+                    Int8Gemm.PairsRows(4, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, pairs, ref w, cout, q,
                         ref Unsafe.Add(ref acc, wholeRow ? ox * cout : 0));
                     if (!wholeRow)
                         q.Store(4, ref acc, cout, ref Unsafe.Add(ref o, ox * cout), cout);
                 }
                 for (; ox < outW; ox++)
                 {
-                    Int8Gemm.PairsRows(1, ref Unsafe.Add(ref rowRef, ox * pixelStep), pixelStep, kh, rowLen, pairs, ref w, cout, q,
+                    Int8Gemm.PairsRows(1, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, pairs, ref w, cout, q,
                         ref Unsafe.Add(ref acc, wholeRow ? ox * cout : 0));
                     if (!wholeRow)
                         q.Store(1, ref acc, cout, ref Unsafe.Add(ref o, ox * cout), cout);
@@ -95,18 +95,54 @@ public static partial class Conv2D
                 if (wholeRow)
                     q.Store(outW, ref acc, cout, ref o, cout);
             }
+        }
         return true;
     }
 
-    /// <summary>Sign-extends n int8 to int16: VPMOVSXBW 16 at a time, then a scalar tail.</summary>
+    /// <summary>Input row iy (or the zero point, outside the image) widened over the padded columns, plus the spare element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StageRow(in Conv2DParams p, ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi,
+        short zeroPoint, ref short row)
+    {
+        if ((uint)iy >= (uint)inH)
+        {
+            FillS16(ref row, span * cin, zeroPoint);
+        }
+        else
+        {
+            FillS16(ref row, lo * cin, zeroPoint);
+            WidenS8(ref Unsafe.Add(ref src, ((b * inH + iy) * inW + lo - p.PadLeft) * cin), ref Unsafe.Add(ref row, lo * cin), (hi - lo) * cin);
+            FillS16(ref Unsafe.Add(ref row, hi * cin), (span - hi) * cin, zeroPoint);
+        }
+        Unsafe.Add(ref row, span * cin) = 0;
+    }
+
+    /// <summary>
+    /// Sign-extends n int8 to int16: VPMOVSXBW 16 at a time, the last step overlapping the previous one
+    /// (8 at a time below 16), scalar below 8. Reads and writes stay within the n elements.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WidenS8(ref sbyte from, ref short to, int n)
     {
-        int i = 0;
-        for (; i <= n - 16; i += 16)
-            Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from, (nuint)i)).StoreUnsafe(ref to, (nuint)i);
-        for (; i < n; i++)
-            Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
+        if (n >= 16)
+        {
+            int i = 0;
+            for (; i <= n - 16; i += 16)
+                Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from, (nuint)i)).StoreUnsafe(ref to, (nuint)i);
+            if (i < n)
+                Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from, (nuint)(n - 16))).StoreUnsafe(ref to, (nuint)(n - 16));
+        }
+        else if (n >= 8)
+        {
+            Sse41.ConvertToVector128Int16(Vector128.CreateScalar(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref from))).AsSByte()).StoreUnsafe(ref to);
+            Sse41.ConvertToVector128Int16(Vector128.CreateScalar(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref from, n - 8)))).AsSByte())
+                .StoreUnsafe(ref to, (nuint)(n - 8));
+        }
+        else
+        {
+            for (int i = 0; i < n; i++)
+                Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

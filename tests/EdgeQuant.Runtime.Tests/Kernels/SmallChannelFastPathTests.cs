@@ -55,6 +55,26 @@ public class SmallChannelFastPathTests
     }
 
     [Test]
+    public void WidenedRowsPathStagesRowByRowOnALargeImage([Values(1, 2)] int stride)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            Assert.Ignore("AVX2 is not available (or intrinsics are disabled)");
+        // 96 x 96 x 3 padded is too large to stage whole: the path widens the Kh rows of each output row.
+        var r = new Random(300 + stride);
+        var c = FastPathCases.Conv.Random(r, false, 3, 16, 3, 3);
+        c.In = new Shape4(1, 96, 96, 3);
+        c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = 1;
+        c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
+        c.Out = new Shape4(1, (96 - 1) / stride + 1, (96 - 1) / stride + 1, 16);
+        c.Input = FastPathCases.S8(r, c.In.FlatSize);
+        var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+        var got = new sbyte[c.Out.FlatSize];
+        Assert.That(Conv2D.TryEvalS8RowsAvx2(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out), Is.True);
+        int d = FastPathCases.FirstDifference(got, c.Reference());
+        Assert.That(d, Is.EqualTo(-1), () => $"element {d}; {c}");
+    }
+
+    [Test]
     public void StemOnAnImageSizedInputMatchesReference()
     {
         var r = new Random(7);
