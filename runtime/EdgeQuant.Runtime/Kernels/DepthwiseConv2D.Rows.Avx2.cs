@@ -31,10 +31,10 @@ public static partial class DepthwiseConv2D
     }
 
     /// <summary>
-    /// AVX2, depth multiplier 1, Cout a multiple of 8. Per output row, the Kh input rows it reads are
-    /// copied into stack rows that already hold the padding (the zero point, which cancels against
-    /// the folded bias: (zp + inputOffset) x w = 0, as the reference skips padded taps), so every
-    /// pixel runs the same loop. Two taps' bytes are interleaved per channel (PUNPCKLBW/HBW),
+    /// AVX2, depth multiplier 1, Cout a multiple of 8. The input rows are copied into stack rows that
+    /// already hold the padding (the zero point, which cancels against the folded bias:
+    /// (zp + inputOffset) x w = 0, as the reference skips padded taps), so every pixel runs the same
+    /// loop: the whole padded image when it fits, else per output row the Kh rows it reads. Two taps' bytes are interleaved per channel (PUNPCKLBW/HBW),
     /// sign-extended, and VPMADDWD multiplies them with the channel's two weights and adds the pair
     /// in int32: exact, so acc = folded bias + sum(x x w) equals the reference accumulator.
     /// Returns false (having written nothing) when the case is not covered.
@@ -57,7 +57,11 @@ public static partial class DepthwiseConv2D
             return false;
         if (cout > Int8Gemm.MaxPairsChannels)
             return false;
-        Span<sbyte> rows = stackalloc sbyte[kh * rowLen];
+        // The whole padded image when it fits (each input row copied once), else the Kh rows of one output row.
+        int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
+        bool wholeImage = paddedH * rowLen <= RowsStackLimit;
+        int rowStep = wholeImage ? p.DilationH * rowLen : rowLen;
+        Span<sbyte> rows = stackalloc sbyte[(wholeImage ? paddedH : kh) * rowLen];
         // A whole output row's accumulators when they fit (one requantization pass per row), else four pixels'.
         int group = outW * cout <= Conv2D.RowAccumulatorLimit ? outW : 4;
         Span<int> accumulators = stackalloc int[group * cout];
@@ -65,7 +69,7 @@ public static partial class DepthwiseConv2D
         Span<int> tapOffsets = stackalloc int[taps + 1];
         for (int ky = 0; ky < kh; ky++)
             for (int kx = 0; kx < kw; kx++)
-                tapOffsets[ky * kw + kx] = ky * rowLen + kx * p.DilationW * cin;
+                tapOffsets[ky * kw + kx] = ky * rowStep + kx * p.DilationW * cin;
         tapOffsets[taps] = 0;
         ref sbyte rowRef = ref MemoryMarshal.GetReference(rows);
         ref int offRef = ref MemoryMarshal.GetReference(tapOffsets);
@@ -78,27 +82,25 @@ public static partial class DepthwiseConv2D
         int pixelStep = p.StrideW * cin, pairCount = taps / 2, columnStep = p.DilationW * cin;
         nint pairStride = 2 * cout;
         for (int b = 0; b < inShape.D0; b++)
+        {
+            if (wholeImage)
+                for (int y = 0; y < paddedH; y++)
+                    StageRow(p, input, b, y - p.PadTop, inH, inW, cin, lo, hi, zeroPoint, rows.Slice(y * rowLen, rowLen));
             for (int oy = 0; oy < outH; oy++)
             {
-                for (int ky = 0; ky < kh; ky++)
-                {
-                    int iy = oy * p.StrideH - p.PadTop + ky * p.DilationH;
-                    var row = rows.Slice(ky * rowLen, rowLen);
-                    if ((uint)iy >= (uint)inH)
-                    {
-                        row.Fill(zeroPoint);
-                        continue;
-                    }
-                    row.Slice(0, lo * cin).Fill(zeroPoint);
-                    input.Slice(((b * inH + iy) * inW + lo - p.PadLeft) * cin, (hi - lo) * cin).CopyTo(row.Slice(lo * cin));
-                    row.Slice(hi * cin).Fill(zeroPoint);
-                }
+                ref sbyte top = ref rowRef;
+                if (wholeImage)
+                    top = ref Unsafe.Add(ref rowRef, oy * p.StrideH * rowLen);
+                else
+                    for (int ky = 0; ky < kh; ky++)
+                        StageRow(p, input, b, oy * p.StrideH - p.PadTop + ky * p.DilationH, inH, inW, cin, lo, hi, zeroPoint,
+                            rows.Slice(ky * rowLen, rowLen));
                 ref sbyte o = ref Unsafe.Add(ref dst, (b * outH + oy) * outW * cout);
                 for (int ox = 0; ox < outW; ox++)
                 {
                     int slot = ox % group;
                     ref int a = ref Unsafe.Add(ref accRef, slot * cout);
-                    ref sbyte px = ref Unsafe.Add(ref rowRef, ox * pixelStep);
+                    ref sbyte px = ref Unsafe.Add(ref top, ox * pixelStep);
                     int c = 0;
                     if (kh == 3 && kw == 3)
                     {
@@ -106,8 +108,8 @@ public static partial class DepthwiseConv2D
                         for (; c <= cout - 16; c += 16)
                         {
                             ref sbyte r0 = ref Unsafe.Add(ref px, c);
-                            ref sbyte r1 = ref Unsafe.Add(ref r0, rowLen);
-                            ref sbyte r2 = ref Unsafe.Add(ref r1, rowLen);
+                            ref sbyte r1 = ref Unsafe.Add(ref r0, rowStep);
+                            ref sbyte r2 = ref Unsafe.Add(ref r1, rowStep);
                             ref short wq = ref Unsafe.Add(ref w, 2 * c);
                             var x0 = Vector128.LoadUnsafe(ref r0);
                             var x1 = Vector128.LoadUnsafe(ref r0, (nuint)columnStep);
@@ -183,7 +185,22 @@ public static partial class DepthwiseConv2D
                         q.Store(slot + 1, ref accRef, cout, ref Unsafe.Add(ref o, (ox - slot) * cout), cout);
                 }
             }
+        }
         return true;
+    }
+
+    /// <summary>Input row iy (or the zero point, outside the image) copied over the padded columns.</summary>
+    private static void StageRow(in Conv2DParams p, ReadOnlySpan<sbyte> input, int b, int iy, int inH, int inW, int cin, int lo, int hi,
+        sbyte zeroPoint, Span<sbyte> row)
+    {
+        if ((uint)iy >= (uint)inH)
+        {
+            row.Fill(zeroPoint);
+            return;
+        }
+        row.Slice(0, lo * cin).Fill(zeroPoint);
+        input.Slice(((b * inH + iy) * inW + lo - p.PadLeft) * cin, (hi - lo) * cin).CopyTo(row.Slice(lo * cin));
+        row.Slice(hi * cin).Fill(zeroPoint);
     }
 
     /// <summary>Channels 0..7 of two taps, interleaved per channel and widened, times the channels' weight pairs.</summary>

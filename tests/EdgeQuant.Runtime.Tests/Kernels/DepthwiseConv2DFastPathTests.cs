@@ -63,6 +63,21 @@ public class DepthwiseConv2DFastPathTests
     }
 
     [Test]
+    public void StagedRowsRowByRowOnALargeImage([Values(Path.Rows, Path.PreparedDispatcher)] Path path, [Values(1, 2)] int stride)
+    {
+        Require(path);
+        // 48 x 48 x 32 padded is too large to stage whole: the path copies the Kh rows of each output row.
+        var r = new Random(40 + stride);
+        var c = FastPathCases.Conv.Random(r, true, 32, 0, 3, 3);
+        c.In = new Runtime.Format.Shape4(1, 48, 48, 32);
+        c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = 1;
+        c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
+        c.Out = new Runtime.Format.Shape4(1, (48 - 1) / stride + 1, (48 - 1) / stride + 1, 32);
+        c.Input = FastPathCases.S8(r, c.In.FlatSize);
+        Check(path, c);
+    }
+
+    [Test]
     public void EveryChannelTail([Values] Path path)
     {
         Require(path);
