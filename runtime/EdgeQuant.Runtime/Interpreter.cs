@@ -26,7 +26,7 @@ public sealed class Interpreter
     private readonly bool _reference;
     private readonly TensorInfo[] _tensors;
     private readonly OpInfo[] _ops;
-    // Per-op data of the Conv2D / DepthwiseConv2D / FullyConnected fast paths, prepared once here (null: none).
+    // Per-op data of the Conv2D / DepthwiseConv2D / FullyConnected fast paths, shared with the model (null: none).
     private readonly PackedFilter?[] _packed;
 
     public Model Model => _model;
@@ -48,24 +48,11 @@ public sealed class Interpreter
         for (int i = 0; i < _tensors.Length; i++) _tensors[i] = model.Tensors[i];
         _ops = new OpInfo[model.Ops.Count];
         for (int i = 0; i < _ops.Length; i++) _ops[i] = model.Ops[i];
-        _packed = new PackedFilter?[_ops.Length];
-        if (!_reference && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-            for (int i = 0; i < _ops.Length; i++)
-                _packed[i] = Prepare(in _ops[i]);
-    }
-
-    private PackedFilter? Prepare(in OpInfo op)
-    {
-        if (op.Type == OpType.Conv2D)
-            return Conv2D.Prepare(_model.ReadParams<Conv2DParams>(op), S8(op.Input1), _tensors[op.Input1].Shape, I32(op.Input2));
-        if (op.Type == OpType.DepthwiseConv2D)
-            return DepthwiseConv2D.Prepare(_model.ReadParams<Conv2DParams>(op), S8(op.Input1), _tensors[op.Input1].Shape, I32(op.Input2));
-        if (op.Type == OpType.FullyConnected)
-        {
-            ref readonly var fT = ref _tensors[op.Input1];
-            return FullyConnected.Prepare(_model.ReadParams<FullyConnectedParams>(op), S8(op.Input1), fT.Shape.D1, fT.Shape.D0, I32(op.Input2));
-        }
-        return null;
+        // The fast paths' per-op data (packed filters, folded biases) belongs to the model: built once,
+        // on the first interpreter, and shared read-only by every interpreter of that model.
+        _packed = !_reference && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated
+            ? model.PreparedFilters()
+            : new PackedFilter?[_ops.Length];
     }
 
     /// <summary>The int8 NHWC buffer of input <paramref name="index"/>; write it, then <see cref="Invoke"/>.</summary>

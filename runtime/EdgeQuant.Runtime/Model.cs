@@ -309,6 +309,40 @@ public sealed class Model
         ValidateDataflowAndPlan();
     }
 
+    private Kernels.Simd.PackedFilter?[]? _prepared;
+
+    /// <summary>
+    /// The fast paths' per-op data (packed filters, folded biases; null for other ops), built on
+    /// first use and shared read-only by every interpreter of this model, on any thread.
+    /// </summary>
+    internal Kernels.Simd.PackedFilter?[] PreparedFilters()
+    {
+        var prepared = Volatile.Read(ref _prepared);
+        if (prepared is not null) return prepared;
+        prepared = new Kernels.Simd.PackedFilter?[_ops.Length];
+        for (int i = 0; i < _ops.Length; i++)
+        {
+            var op = _ops[i];
+            switch (op.Type)
+            {
+                case OpType.Conv2D:
+                    prepared[i] = Kernels.Conv2D.Prepare(ReadParams<Conv2DParams>(op), FilterS8(op), _tensors[op.Input1].Shape, BiasI32(op));
+                    break;
+                case OpType.DepthwiseConv2D:
+                    prepared[i] = Kernels.DepthwiseConv2D.Prepare(ReadParams<Conv2DParams>(op), FilterS8(op), _tensors[op.Input1].Shape, BiasI32(op));
+                    break;
+                case OpType.FullyConnected:
+                    var fT = _tensors[op.Input1];
+                    prepared[i] = Kernels.FullyConnected.Prepare(ReadParams<FullyConnectedParams>(op), FilterS8(op), fT.Shape.D1, fT.Shape.D0, BiasI32(op));
+                    break;
+            }
+        }
+        return Interlocked.CompareExchange(ref _prepared, prepared, null) ?? prepared;
+    }
+
+    private ReadOnlySpan<sbyte> FilterS8(in OpInfo op) => MemoryMarshal.Cast<byte, sbyte>(GetConstantBytes(op.Input1));
+    private ReadOnlySpan<int> BiasI32(in OpInfo op) => MemoryMarshal.Cast<byte, int>(GetConstantBytes(op.Input2));
+
     internal T ReadParams<T>(in OpInfo op) where T : unmanaged => MemoryMarshal.Read<T>(_blob.Span.Slice(op.ParamsOffset, op.ParamsBytes));
 
     internal QuantInfo QuantOf(int tensor) => _quant[_tensors[tensor].QuantIndex];
