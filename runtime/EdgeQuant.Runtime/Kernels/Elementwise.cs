@@ -28,7 +28,10 @@ public static partial class Elementwise
     public static void MulS8(in ElementwiseParams p, ReadOnlySpan<sbyte> a, in Shape4 aShape, ReadOnlySpan<sbyte> b, in Shape4 bShape,
         Span<sbyte> output, in Shape4 outShape)
     {
-        MulS8Reference(p, a, aShape, b, bShape, output, outShape);
+        if (Vector128.IsHardwareAccelerated)
+            MulS8Vector128(p, a, aShape, b, bShape, output, outShape);
+        else
+            MulS8Reference(p, a, aShape, b, bShape, output, outShape);
     }
 
     /// <summary>One contiguous output row of Add/Sub; an input with step 0 is broadcast. Returns where the scalar tail starts.</summary>
