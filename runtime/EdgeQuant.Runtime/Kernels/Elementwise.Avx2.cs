@@ -13,8 +13,10 @@ public static partial class Elementwise
     /// requantized three times with <see cref="SimdOps256.MultiplyByQuantizedMultiplier"/> (with
     /// <see cref="SimdOps256.MultiplyByQuantizedMultiplierRightShift"/> when every shift is a right shift).
     /// </summary>
-    internal readonly struct Avx2AddRow : IAddRow
+    internal readonly struct Avx2AddRow : IElementwiseRow
     {
+        public static sbyte One(in ElementwiseParams p, int x, int y, bool subtract) => AddOne(p, x, y, subtract);
+
         public static int Run(in ElementwiseParams p, ref sbyte a, int aStep, ref sbyte b, int bStep, ref sbyte output, int n, bool subtract)
         {
             if (!Avx2.IsSupported) return 0;

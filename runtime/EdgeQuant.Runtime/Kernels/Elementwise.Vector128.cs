@@ -12,8 +12,10 @@ public static partial class Elementwise
     /// per input and requantized with <see cref="SimdOps.MultiplyByQuantizedMultiplier"/>
     /// (SQRDMULH, SRSHL with the negative-tie fixup).
     /// </summary>
-    internal readonly struct Vector128AddRow : IAddRow
+    internal readonly struct Vector128AddRow : IElementwiseRow
     {
+        public static sbyte One(in ElementwiseParams p, int x, int y, bool subtract) => AddOne(p, x, y, subtract);
+
         public static int Run(in ElementwiseParams p, ref sbyte a, int aStep, ref sbyte b, int bStep, ref sbyte output, int n, bool subtract)
         {
             var off1 = Vector128.Create((short)p.Input1Offset);
@@ -47,8 +49,7 @@ public static partial class Elementwise
         {
             var sa = SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(x, c.LeftShift), c.M1, c.S1);
             var sb = SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(y, c.LeftShift), c.M2, c.S2);
-            var v = SimdOps.MultiplyByQuantizedMultiplier(subtract ? sa - sb : sa + sb, c.Mo, c.So) + c.Oo;
-            return Vector128.Min(Vector128.Max(v, c.Min), c.Max);
+            return SimdOps.RequantizeClamp(subtract ? sa - sb : sa + sb, c.Mo, c.So, c.Oo, c.Min, c.Max);
         }
 
         private readonly struct Constants(in ElementwiseParams p)

@@ -18,9 +18,9 @@ public static partial class Elementwise
         Span<sbyte> output, in Shape4 outShape, bool subtract)
     {
         if (Avx2.IsSupported)
-            AddS8Fast<Avx2AddRow>(p, a, aShape, b, bShape, output, outShape, subtract);
+            EvalRows<Avx2AddRow>(p, a, aShape, b, bShape, output, outShape, subtract);
         else if (Vector128.IsHardwareAccelerated)
-            AddS8Fast<Vector128AddRow>(p, a, aShape, b, bShape, output, outShape, subtract);
+            EvalRows<Vector128AddRow>(p, a, aShape, b, bShape, output, outShape, subtract);
         else
             AddS8Reference(p, a, aShape, b, bShape, output, outShape, subtract);
     }
@@ -29,29 +29,35 @@ public static partial class Elementwise
         Span<sbyte> output, in Shape4 outShape)
     {
         if (Vector128.IsHardwareAccelerated)
-            MulS8Vector128(p, a, aShape, b, bShape, output, outShape);
+            EvalRows<Vector128MulRow>(p, a, aShape, b, bShape, output, outShape, subtract: false);
         else
             MulS8Reference(p, a, aShape, b, bShape, output, outShape);
     }
 
-    /// <summary>One contiguous output row of Add/Sub; an input with step 0 is broadcast. Returns where the scalar tail starts.</summary>
-    internal interface IAddRow
+    /// <summary>
+    /// A SIMD body for one contiguous output row (an input with step 0 is broadcast) and the
+    /// element the scalar tail uses. The subtract argument selects Sub for Add rows.
+    /// </summary>
+    internal interface IElementwiseRow
     {
+        /// <summary>Processes a prefix of the row; returns where the scalar tail starts.</summary>
         static abstract int Run(in ElementwiseParams p, ref sbyte a, int aStep, ref sbyte b, int bStep, ref sbyte output, int n, bool subtract);
+
+        /// <summary>One element, exactly as the reference computes it.</summary>
+        static abstract sbyte One(in ElementwiseParams p, int x, int y, bool subtract);
     }
 
     /// <summary>
     /// Splits the broadcast into rows along the innermost dimension (the whole tensor when the
     /// shapes match or one input is a single value); each row is a SIMD body and a scalar tail.
     /// </summary>
-    internal static void AddS8Fast<TRow>(in ElementwiseParams p, ReadOnlySpan<sbyte> a, in Shape4 aShape, ReadOnlySpan<sbyte> b, in Shape4 bShape,
-        Span<sbyte> output, in Shape4 outShape, bool subtract) where TRow : struct, IAddRow
+    internal static void EvalRows<TRow>(in ElementwiseParams p, ReadOnlySpan<sbyte> a, in Shape4 aShape, ReadOnlySpan<sbyte> b, in Shape4 bShape,
+        Span<sbyte> output, in Shape4 outShape, bool subtract) where TRow : struct, IElementwiseRow
     {
-        int total = outShape.FlatSize;
         bool aFull = aShape == outShape, bFull = bShape == outShape;
         if ((aFull || aShape.FlatSize == 1) && (bFull || bShape.FlatSize == 1))
         {
-            AddRow<TRow>(p, a, aFull ? 1 : 0, b, bFull ? 1 : 0, output, subtract);
+            Row<TRow>(p, a, aFull ? 1 : 0, b, bFull ? 1 : 0, output, subtract);
             return;
         }
         int n = outShape.D3, i = 0;
@@ -61,16 +67,16 @@ public static partial class Elementwise
                 for (int d2 = 0; d2 < outShape.D2; d2++, i += n)
                 {
                     int ai = Index(aShape, d0, d1, d2, 0), bi = Index(bShape, d0, d1, d2, 0);
-                    AddRow<TRow>(p, a.Slice(ai, aStep == 0 ? 1 : n), aStep, b.Slice(bi, bStep == 0 ? 1 : n), bStep, output.Slice(i, n), subtract);
+                    Row<TRow>(p, a.Slice(ai, aStep == 0 ? 1 : n), aStep, b.Slice(bi, bStep == 0 ? 1 : n), bStep, output.Slice(i, n), subtract);
                 }
     }
 
-    private static void AddRow<TRow>(in ElementwiseParams p, ReadOnlySpan<sbyte> a, int aStep, ReadOnlySpan<sbyte> b, int bStep, Span<sbyte> output, bool subtract)
-        where TRow : struct, IAddRow
+    private static void Row<TRow>(in ElementwiseParams p, ReadOnlySpan<sbyte> a, int aStep, ReadOnlySpan<sbyte> b, int bStep, Span<sbyte> output, bool subtract)
+        where TRow : struct, IElementwiseRow
     {
         int n = output.Length;
         int j = TRow.Run(p, ref MemoryMarshal.GetReference(a), aStep, ref MemoryMarshal.GetReference(b), bStep, ref MemoryMarshal.GetReference(output), n, subtract);
         for (; j < n; j++)
-            output[j] = AddOne(p, a[j * aStep], b[j * bStep], subtract);
+            output[j] = TRow.One(p, a[j * aStep], b[j * bStep], subtract);
     }
 }

@@ -59,8 +59,8 @@ public class ElementwiseFastPathTests
             Elementwise.AddS8Reference(p, a, aShape, b, bShape, expected, outShape, subtract);
             switch (path)
             {
-                case Path.Avx2: Elementwise.AddS8Fast<Elementwise.Avx2AddRow>(p, a, aShape, b, bShape, output, outShape, subtract); break;
-                case Path.Vector128: Elementwise.AddS8Fast<Elementwise.Vector128AddRow>(p, a, aShape, b, bShape, output, outShape, subtract); break;
+                case Path.Avx2: Elementwise.EvalRows<Elementwise.Avx2AddRow>(p, a, aShape, b, bShape, output, outShape, subtract); break;
+                case Path.Vector128: Elementwise.EvalRows<Elementwise.Vector128AddRow>(p, a, aShape, b, bShape, output, outShape, subtract); break;
                 default: Elementwise.AddS8(p, a, aShape, b, bShape, output, outShape, subtract); break;
             }
             int d = FastPathCases.FirstDifference(output, expected);

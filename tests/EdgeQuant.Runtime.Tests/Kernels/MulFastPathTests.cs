@@ -42,7 +42,7 @@ public class MulFastPathTests
             var output = new sbyte[outShape.FlatSize];
             Elementwise.MulS8Reference(p, a, aShape, b, bShape, expected, outShape);
             if (viaDispatcher) Elementwise.MulS8(p, a, aShape, b, bShape, output, outShape);
-            else Elementwise.MulS8Vector128(p, a, aShape, b, bShape, output, outShape);
+            else Elementwise.EvalRows<Elementwise.Vector128MulRow>(p, a, aShape, b, bShape, output, outShape, subtract: false);
             int d = FastPathCases.FirstDifference(output, expected);
             Assert.That(d, Is.EqualTo(-1), () => $"a {aShape} b {bShape} out {outShape} shift {s}: element {d} is {output[d]}, the reference gives {expected[d]}");
         }

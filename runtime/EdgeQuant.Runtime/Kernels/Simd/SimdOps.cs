@@ -145,13 +145,18 @@ internal static class SimdOps
         return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(ShiftLeft(x, left), multiplier), right);
     }
 
+    /// <summary>Requantizes four accumulators, adds the output offset and clamps (results within int8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> RequantizeClamp(Vector128<int> acc, Vector128<int> multiplier, Vector128<int> shift,
+        Vector128<int> outputOffset, Vector128<int> min, Vector128<int> max)
+        => Vector128.Min(Vector128.Max(MultiplyByQuantizedMultiplier(acc, multiplier, shift) + outputOffset, min), max);
+
     /// <summary>Requantizes four accumulators, adds the output offset, clamps and stores four int8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void RequantizeStore4(Vector128<int> acc, Vector128<int> multiplier, Vector128<int> shift,
         Vector128<int> outputOffset, Vector128<int> min, Vector128<int> max, ref sbyte destination)
     {
-        var v = MultiplyByQuantizedMultiplier(acc, multiplier, shift) + outputOffset;
-        v = Vector128.Min(Vector128.Max(v, min), max);
+        var v = RequantizeClamp(acc, multiplier, shift, outputOffset, min, max);
         var b = Vector128.Narrow(Vector128.Narrow(v, v), Vector128<short>.Zero);
         Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref destination), b.AsInt32().ToScalar());
     }
