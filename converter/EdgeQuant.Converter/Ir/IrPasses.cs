@@ -70,7 +70,7 @@ public static class IrPasses
 
     private static void FuseActivations(IrGraph g)
     {
-        foreach (var act in g.Ops.Where(o => o.Type == OpType.Lookup && !float.IsNegativeInfinity(o.ActivationMin) || o.Type == OpType.Lookup && !float.IsPositiveInfinity(o.ActivationMax)).ToList())
+        foreach (var act in g.Ops.Where(o => o.Type == OpType.Lookup && (!float.IsNegativeInfinity(o.ActivationMin) || !float.IsPositiveInfinity(o.ActivationMax))).ToList())
         {
             var x = act.Inputs[0];
             var producer = g.Ops.FirstOrDefault(o => o.Output == x);

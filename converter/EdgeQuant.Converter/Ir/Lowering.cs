@@ -267,7 +267,7 @@ public sealed class Lowering
                 var logical = new int[rank];
                 Array.Fill(logical, 1);
                 for (int d = 0; d < c.Rank; d++) logical[rank - c.Rank + d] = c.Shape[d];
-                var data = PermuteData(c.Floats ?? c.Int64s!.Select(v => (float)v).ToArray(), logical, layout);
+                var data = PermuteData(c.Floats ?? c.ToFloatArray(), logical, layout);
                 for (int j = 0; j < data.Length; j++) data[j] = transform(data[j]);
                 return new IrTensor(n.Inputs[i] + "#const" + _temp++, Permute(logical, layout), data);
             }
@@ -410,7 +410,7 @@ public sealed class Lowering
     {
         var x = Unflattened(Act(n, 0), n.Name);
         int rank = x.Logical.Length;
-        long[]? axes = _g.Opset >= 18 ? (n.HasInput(1) ? Const(n, 1, "pads").Int64s : null) : n.GetIntsOrNull("axes");
+        long[]? axes = _g.Opset >= 18 ? (n.HasInput(1) ? ConstInts(n, 1, "axes") : null) : n.GetIntsOrNull("axes");
         var reduced = (axes ?? Enumerable.Range(0, rank).Select(a => (long)a).ToArray()).Select(a => (int)(a < 0 ? a + rank : a)).OrderBy(a => a).ToArray();
         string supported = "supported: the mean over the two spatial axes of a rank-4 tensor (global average pooling)";
         if (rank != 4 || reduced.Length != 2) throw n.Error($"ReduceMean over axes [{string.Join(", ", reduced)}] of a rank-{rank} tensor is not supported; {supported}");
@@ -503,7 +503,7 @@ public sealed class Lowering
             {
                 var c = _g.Initializers[n.Inputs[i]];
                 if (c.Rank != rank) throw n.Error($"constant input {i} must have rank {rank}");
-                var data = c.Floats ?? c.Int64s!.Select(v => (float)v).ToArray();
+                var data = c.Floats ?? c.ToFloatArray();
                 inputs.Add(new IrTensor(n.Inputs[i] + "#const" + _temp++, Pad4(Permute(c.Shape, layout)), PermuteData(data, c.Shape, layout)));
             }
             else
@@ -550,7 +550,7 @@ public sealed class Lowering
         var x = Unflattened(Act(n, 0), n.Name);
         int rank = x.Logical.Length;
         if (rank != 4) throw n.Error($"Pad of a rank-{rank} tensor is not supported; supported: rank 4");
-        long[] pads = n.HasInput(1) ? Const(n, 1, "pads").Int64s ?? throw n.Error("pads must be int64") : n.GetInts("pads");
+        long[] pads = n.HasInput(1) ? ConstInts(n, 1, "pads") : n.GetInts("pads");
         if (pads.Length != 2 * rank) throw n.Error($"pads has {pads.Length} values, expected {2 * rank}");
         if (pads.Any(p => p < 0)) throw n.Error("negative pads (cropping) are not supported");
         float value = n.HasInput(2) ? Const(n, 2, "constant_value").Floats![0] : n.GetFloat("value", 0f);
@@ -634,12 +634,25 @@ public sealed class Lowering
         throw n.Error($"input {i} ('{name}') is not computed by any earlier node");
     }
 
+    /// <summary>A constant input as float values (integer constants converted).</summary>
     private OnnxTensor Const(OnnxNode n, int i, string what)
+    {
+        var t = ConstTensor(n, i, what);
+        return t.IsFloat ? t : OnnxTensor.FromFloats(t.Shape, t.ToFloatArray());
+    }
+
+    /// <summary>A constant integer input (pads, axes).</summary>
+    private long[] ConstInts(OnnxNode n, int i, string what)
+    {
+        var t = ConstTensor(n, i, what);
+        return t.Int64s ?? throw n.Error($"{what} (input {i}) must be an integer tensor");
+    }
+
+    private OnnxTensor ConstTensor(OnnxNode n, int i, string what)
     {
         string name = n.InputOrEmpty(i);
         if (!_g.Initializers.TryGetValue(name, out var t))
             throw n.Error($"{what} (input {i}, '{name}') must be a constant; computed {what} is not supported");
-        if (t.Floats is null && what is not "pads") return OnnxTensor.FromFloats(t.Shape, t.Int64s!.Select(v => (float)v).ToArray());
         return t;
     }
 
