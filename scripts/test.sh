@@ -35,11 +35,23 @@ for proj in tests/EdgeQuant.*.Tests/*.csproj; do
   failed=$((failed + f))
 done
 
-# Extra checks that are not NUnit tests; each counts as one test.
+# Extra checks that are not NUnit tests (C tests, emulated runs, publish checks).
+# A check that prints its own closing line "N passed, N failed" is counted by that line (and one
+# more failure if it exits non-zero without reporting one); otherwise it counts as one test.
 for check in tools/*/check.sh; do
   [ -f "$check" ] || continue
   echo "== $check"
-  if bash "$check" > "$log/check.txt" 2>&1; then
+  bash "$check" > "$log/check.txt" 2>&1
+  rc=$?
+  counts=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$log/check.txt" | tail -1)
+  if [ -n "$counts" ]; then
+    p=$(echo "$counts" | sed -E 's/^([0-9]+) passed.*/\1/')
+    f=$(echo "$counts" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
+    if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then tail -60 "$log/check.txt"; echo "FAILED: $check"; else tail -20 "$log/check.txt"; fi
+    echo "$check: $counts"
+  elif [ "$rc" -eq 0 ]; then
     passed=$((passed + 1)); tail -20 "$log/check.txt"
   else
     failed=$((failed + 1)); tail -40 "$log/check.txt"; echo "FAILED: $check"
