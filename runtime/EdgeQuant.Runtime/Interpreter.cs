@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using EdgeQuant.Runtime.Format;
 using EdgeQuant.Runtime.Kernels;
 using EdgeQuant.Runtime.Kernels.Simd;
+using EdgeQuant.Runtime.Memory;
 
 namespace EdgeQuant.Runtime;
 
@@ -11,6 +12,17 @@ public sealed class InterpreterOptions
 {
     /// <summary>Run the scalar reference kernels only (the definition of the arithmetic); for checks and speed comparisons.</summary>
     public bool ReferenceKernelsOnly { get; init; }
+
+    /// <summary>
+    /// Threads one <see cref="Interpreter.Invoke"/> uses, 1 to 64 (default 1). With more than one, the
+    /// interpreter creates <c>Threads - 1</c> worker threads once, and the heavy convolutions
+    /// (Conv2D and DepthwiseConv2D of at least <see cref="Interpreter.MinParallelMacs"/> MACs) are
+    /// split into bands of output rows, one per thread. The outputs are the same bytes as with one
+    /// thread; nothing is allocated and no thread is created per Invoke. Dispose the interpreter to
+    /// stop its workers (they are background threads and idle ones block, so a forgotten interpreter
+    /// costs neither CPU nor the process's exit).
+    /// </summary>
+    public int Threads { get; init; } = 1;
 }
 
 /// <summary>
@@ -19,8 +31,11 @@ public sealed class InterpreterOptions
 /// outputs are int8 NHWC views into the arena. One interpreter is not thread-safe; several
 /// interpreters may share one model.
 /// </summary>
-public sealed class Interpreter
+public sealed class Interpreter : IDisposable
 {
+    /// <summary>Convolutions smaller than this many multiply-accumulates run on one thread: splitting them costs more than it saves.</summary>
+    public const long MinParallelMacs = 32_768;
+
     private readonly Model _model;
     private readonly Memory<byte> _arena;
     private readonly bool _reference;
@@ -28,6 +43,14 @@ public sealed class Interpreter
     private readonly OpInfo[] _ops;
     // Per-op data of the Conv2D / DepthwiseConv2D / FullyConnected fast paths, shared with the model (null: none).
     private readonly PackedFilter?[] _packed;
+    // Threads > 1: the workers, each worker's own kernel scratch, and per op how many row bands it is split into (1: not split).
+    private readonly WorkerPool? _pool;
+    private readonly sbyte[][] _workerScratch = [];
+    private readonly int[] _bands = [];
+    private readonly ConvolutionBands? _bandJob;
+
+    /// <summary>Ops split across threads (for tests).</summary>
+    internal int ParallelOpCount { get { int n = 0; foreach (int b in _bands) if (b > 1) n++; return n; } }
 
     public Model Model => _model;
 
@@ -53,6 +76,126 @@ public sealed class Interpreter
         _packed = !_reference && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated
             ? model.PreparedFilters()
             : new PackedFilter?[_ops.Length];
+
+        int threads = options?.Threads ?? 1;
+        if (threads < 1 || threads > 64)
+            throw new ArgumentOutOfRangeException(nameof(options), threads, "InterpreterOptions.Threads must be 1 to 64");
+        if (threads > 1)
+        {
+            _bands = new int[_ops.Length];
+            int scratch = 0;
+            bool any = false;
+            for (int i = 0; i < _ops.Length; i++)
+            {
+                _bands[i] = BandsFor(_ops[i], threads);
+                if (_bands[i] > 1) { any = true; scratch = System.Math.Max(scratch, _ops[i].ScratchBytes); }
+            }
+            if (any)
+            {
+                _workerScratch = new sbyte[threads - 1][];
+                for (int i = 0; i < _workerScratch.Length; i++) _workerScratch[i] = new sbyte[scratch];
+                _bandJob = new ConvolutionBands(this);
+                _pool = new WorkerPool(threads - 1);
+            }
+        }
+    }
+
+    /// <summary>Stops the worker threads (<see cref="InterpreterOptions.Threads"/> &gt; 1); the interpreter must not be used afterwards.</summary>
+    public void Dispose() => _pool?.Dispose();
+
+    /// <summary>
+    /// How many bands of output rows op <paramref name="op"/> is split into with <paramref name="threads"/>
+    /// threads: 1 unless it is a batch-1 convolution of at least <see cref="MinParallelMacs"/> MACs with
+    /// at least two output rows and every band reads at least one real (unpadded) input row.
+    /// </summary>
+    private int BandsFor(in OpInfo op, int threads)
+    {
+        if (op.Type != OpType.Conv2D && op.Type != OpType.DepthwiseConv2D) return 1;
+        var inS = _tensors[op.Input0].Shape;
+        var fS = _tensors[op.Input1].Shape;
+        var oS = _tensors[op.Output0].Shape;
+        if (inS.D0 != 1 || oS.D1 < 2) return 1;
+        long macs = (long)oS.FlatSize * fS.D1 * fS.D2 * (op.Type == OpType.Conv2D ? fS.D3 : 1);
+        if (macs < MinParallelMacs) return 1;
+        int bands = System.Math.Min(threads, oS.D1);
+        var p = _model.ReadParams<Conv2DParams>(op);
+        for (int b = 0; b < bands; b++)
+        {
+            BandRows(p, fS.D1, inS.D1, oS.D1, b, bands, out int y0, out int y1, out int c0, out int c1, out _, out _);
+            if (y1 <= y0 || c1 <= c0) return 1;
+        }
+        return bands;
+    }
+
+    /// <summary>
+    /// Band <paramref name="band"/> of <paramref name="bands"/>: output rows [y0, y1), the input rows
+    /// [c0, c1) they read, and the padding above and below those rows that the band's sub-convolution
+    /// needs so that it computes exactly rows y0..y1-1 of the whole one.
+    /// </summary>
+    private static void BandRows(in Conv2DParams p, int kh, int inH, int outH, int band, int bands,
+        out int y0, out int y1, out int c0, out int c1, out int padTop, out int padBottom)
+    {
+        y0 = (int)((long)outH * band / bands);
+        y1 = (int)((long)outH * (band + 1) / bands);
+        int effective = (kh - 1) * p.DilationH + 1;
+        int r0 = y0 * p.StrideH - p.PadTop;
+        int r1 = (y1 - 1) * p.StrideH - p.PadTop + effective;
+        c0 = System.Math.Max(r0, 0);
+        c1 = System.Math.Min(r1, inH);
+        padTop = c0 - r0;
+        padBottom = r1 - c1;
+    }
+
+    /// <summary>Runs band <paramref name="band"/> of convolution op <paramref name="index"/> as a sub-convolution over its rows.</summary>
+    private void RunConvolutionBand(int index, int band, int bands)
+    {
+        ref readonly var op = ref _ops[index];
+        var p = _model.ReadParams<Conv2DParams>(op);
+        ref readonly var inT = ref _tensors[op.Input0];
+        ref readonly var fT = ref _tensors[op.Input1];
+        ref readonly var oT = ref _tensors[op.Output0];
+        BandRows(p, fT.Shape.D1, inT.Shape.D1, oT.Shape.D1, band, bands, out int y0, out int y1, out int c0, out int c1, out int padTop, out int padBottom);
+        if (y1 <= y0) return;
+        var bp = p;
+        bp.PadTop = padTop;
+        bp.PadBottom = padBottom;
+        int inRow = inT.Shape.D2 * inT.Shape.D3, outRow = oT.Shape.D2 * oT.Shape.D3;
+        var inShape = new Shape4(1, c1 - c0, inT.Shape.D2, inT.Shape.D3);
+        var outShape = new Shape4(1, y1 - y0, oT.Shape.D2, oT.Shape.D3);
+        var input = S8(op.Input0).Slice(c0 * inRow, (c1 - c0) * inRow);
+        var output = ArenaS8(op.Output0).Slice(y0 * outRow, (y1 - y0) * outRow);
+        int cout = oT.Shape.D3;
+        var mult = ConstI32(p.MultipliersOffset, cout);
+        var shift = ConstI32(p.ShiftsOffset, cout);
+        var packed = _packed[index];
+        if (op.Type == OpType.Conv2D)
+        {
+            if (_reference) Conv2D.EvalS8Reference(bp, input, inShape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, output, outShape);
+            else
+            {
+                Span<sbyte> scratch = band == 0
+                    ? MemoryMarshal.Cast<byte, sbyte>(_arena.Span.Slice(op.ScratchOffset, op.ScratchBytes))
+                    : _workerScratch[band - 1].AsSpan(0, op.ScratchBytes);
+                Conv2D.EvalS8(bp, input, inShape, S8(op.Input1), fT.Shape, I32(op.Input2), packed, mult, shift, output, outShape, scratch);
+            }
+        }
+        else
+        {
+            if (_reference) DepthwiseConv2D.EvalS8Reference(bp, input, inShape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, output, outShape);
+            else DepthwiseConv2D.EvalS8(bp, input, inShape, S8(op.Input1), fT.Shape, I32(op.Input2), packed, mult, shift, output, outShape);
+        }
+    }
+
+    /// <summary>The pool's job: the bands of one convolution op.</summary>
+    private sealed class ConvolutionBands(Interpreter owner) : IParallelJob
+    {
+        public int Op;
+        public int Bands;
+
+        public void RunPart(int part, int parts)
+        {
+            if (part < Bands) owner.RunConvolutionBand(Op, part, Bands);
+        }
     }
 
     /// <summary>The int8 NHWC buffer of input <paramref name="index"/>; write it, then <see cref="Invoke"/>.</summary>
@@ -119,11 +262,23 @@ public sealed class Interpreter
     public void Invoke()
     {
         for (int i = 0; i < _ops.Length; i++)
-            Run(in _ops[i], _packed[i]);
+            RunOp(i);
     }
 
     /// <summary>Runs op <paramref name="index"/> only (for per-layer inspection).</summary>
-    public void InvokeOp(int index) => Run(in _ops[index], _packed[index]);
+    public void InvokeOp(int index) => RunOp(index);
+
+    private void RunOp(int index)
+    {
+        if (_pool is not null && _bands[index] > 1)
+        {
+            _bandJob!.Op = index;
+            _bandJob.Bands = _bands[index];
+            _pool.Run(_bandJob);
+            return;
+        }
+        Run(in _ops[index], _packed[index]);
+    }
 
     /// <summary>The int8 bytes of an arena tensor, for inspection after <see cref="Invoke"/>.</summary>
     public ReadOnlySpan<sbyte> GetTensorS8(int tensorIndex) => S8(tensorIndex);

@@ -1,0 +1,128 @@
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels;
+using EdgeQuant.Runtime.Tests.TestSupport;
+using NUnit.Framework;
+
+namespace EdgeQuant.Runtime.Tests;
+
+/// <summary>
+/// InterpreterOptions.Threads: convolutions split into bands of output rows give the same bytes as
+/// one thread (random geometries: strides, dilations, asymmetric padding, odd heights, more bands
+/// than rows would allow), nothing is allocated per Invoke, and workers stop on Dispose.
+/// </summary>
+[TestFixture]
+public class InterpreterThreadsTests
+{
+    /// <summary>A one-convolution blob with random geometry, large enough to be split.</summary>
+    private static byte[] RandomConv(Rand r, bool depthwise)
+    {
+        var w = new ModelWriter();
+        int cin = r.Int(1, 24), mult = depthwise ? r.Int(1, 2) : 1;
+        int cout = depthwise ? cin * mult : r.Int(1, 40);
+        int kh = r.Int(1, 5), kw = r.Int(1, 5), sh = r.Int(1, 3), sw = r.Int(1, 3), dh = r.Int(1, 2), dw = r.Int(1, 2);
+        int pt = r.Int(0, kh - 1), pb = r.Int(0, kh - 1), pl = r.Int(0, kw - 1), pr = r.Int(0, kw - 1);
+        int effH = (kh - 1) * dh + 1, effW = (kw - 1) * dw + 1;
+        int h = System.Math.Max(r.Int(2, 40), effH), wd = System.Math.Max(r.Int(1, 24), effW);
+        int oh = (h + pt + pb - effH) / sh + 1, ow = (wd + pl + pr - effW) / sw + 1;
+        var qi = (S: r.Scale(0.01, 0.1), Z: r.Int(-20, 20));
+        var qo = (S: r.Scale(0.05, 0.5), Z: r.Int(-20, 20));
+        int x = w.AddActivation(TensorType.Int8, [1, h, wd, cin], w.AddQuantization([qi.S], qi.Z));
+        int y = w.AddActivation(TensorType.Int8, [1, oh, ow, cout], w.AddQuantization([qo.S], qo.Z));
+        int[] fdims = depthwise ? [1, kh, kw, cout] : [cout, kh, kw, cin];
+        var fscales = r.Scales(cout, 0.002, 0.02);
+        int f = w.AddConstant<sbyte>(TensorType.Int8, fdims, r.S8(fdims[0] * kh * kw * fdims[3], -127, 127), w.AddQuantization(fscales, 0, depthwise ? 3 : 0));
+        int b = w.AddConstant<int>(TensorType.Int32, [cout], r.I32(cout, -2000, 2000), -1);
+        var p = new Conv2DParams
+        {
+            StrideH = sh, StrideW = sw, DilationH = dh, DilationW = dw,
+            PadTop = pt, PadLeft = pl, PadBottom = pb, PadRight = pr, DepthMultiplier = mult,
+            InputOffset = -qi.Z, OutputOffset = qo.Z, ActivationMin = r.Bool() ? qo.Z : -128, ActivationMax = 127, FoldedBiasOffset = -1,
+        };
+        var (m, s) = ConverterMath.PerChannel(qi.S, fscales, qo.S);
+        p.MultipliersOffset = w.AddConstantData<int>(m);
+        p.ShiftsOffset = w.AddConstantData<int>(s);
+        w.AddOp(depthwise ? OpType.DepthwiseConv2D : OpType.Conv2D, [x, f, b], [y], p, depthwise ? 0 : KernelScratch.Conv2DBytes(kh, kw, cin, ow));
+        w.AddInput("x", x);
+        w.AddOutput("y", y);
+        return w.Build();
+    }
+
+    private static sbyte[] Run(Model m, sbyte[] input, InterpreterOptions options)
+    {
+        using var interp = new Interpreter(m, options);
+        input.CopyTo(interp.GetInput());
+        interp.Invoke();
+        return interp.GetOutput().ToArray();
+    }
+
+    [TestCase(false, 2)]
+    [TestCase(false, 3)]
+    [TestCase(true, 2)]
+    [TestCase(true, 4)]
+    public void BandsGiveTheSameBytesAsOneThread(bool depthwise, int threads)
+    {
+        var r = new Rand(depthwise ? 700 + threads : 800 + threads);
+        int split = 0;
+        for (int k = 0; k < (depthwise ? 150 : 60); k++)
+        {
+            var m = Model.Load(RandomConv(r, depthwise));
+            using var probe = new Interpreter(m, new InterpreterOptions { Threads = threads });
+            if (probe.ParallelOpCount > 0) split++;
+            var input = r.S8(probe.GetInput().Length);
+            var one = Run(m, input, new InterpreterOptions());
+            var reference = Run(m, input, new InterpreterOptions { ReferenceKernelsOnly = true, Threads = threads });
+            var many = Run(m, input, new InterpreterOptions { Threads = threads });
+            Assert.That(many, Is.EqualTo(one), $"case {k}: {threads} threads, fast kernels");
+            Assert.That(reference, Is.EqualTo(one), $"case {k}: {threads} threads, reference kernels");
+        }
+        // Depthwise layers have far fewer MACs per output, so fewer random ones reach MinParallelMacs.
+        Assert.That(split, Is.GreaterThan(depthwise ? 8 : 20), "enough of the random cases were large enough to be split");
+    }
+
+    [Test]
+    public void SampleChainAgreesAndAllocatesNothingPerInvoke()
+    {
+        var m = Model.Load(SampleModels.VisionChain());
+        var input = new Rand(9).S8(new Interpreter(m).GetInput().Length);
+        var one = Run(m, input, new InterpreterOptions());
+        using var interp = new Interpreter(m, new InterpreterOptions { Threads = 2 });
+        input.CopyTo(interp.GetInput());
+        for (int i = 0; i < 20; i++) interp.Invoke();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200; i++) interp.Invoke();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(interp.GetOutput().ToArray(), Is.EqualTo(one));
+        Assert.That(allocated, Is.Zero, "bytes allocated by 200 invokes with 2 threads");
+    }
+
+    [Test]
+    public void ThreadCountOutsideOneToSixtyFourIsRejected()
+    {
+        var m = Model.Load(SampleModels.VisionChain());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Interpreter(m, new InterpreterOptions { Threads = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Interpreter(m, new InterpreterOptions { Threads = 65 }));
+    }
+
+    [Test]
+    public void DisposeStopsTheWorkers()
+    {
+        var m = Model.Load(RandomConvLargeEnough());
+        var interp = new Interpreter(m, new InterpreterOptions { Threads = 3 });
+        Assert.That(interp.ParallelOpCount, Is.EqualTo(1));
+        interp.Invoke();
+        interp.Dispose();
+        interp.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => interp.Invoke());
+    }
+
+    private static byte[] RandomConvLargeEnough()
+    {
+        var r = new Rand(4242);
+        while (true)
+        {
+            var blob = RandomConv(r, depthwise: false);
+            using var probe = new Interpreter(Model.Load(blob), new InterpreterOptions { Threads = 3 });
+            if (probe.ParallelOpCount == 1) return blob;
+        }
+    }
+}
