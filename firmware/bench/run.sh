@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds the layer bench for one board, runs it under qemu with the counting plugin and prints
+#   <board> <layer> <opt|ref> macs=<n> instructions=<n> instructions_per_mac=<x.xx> match=<0|1>
+# usage: run.sh BOARD PLUGIN.so BUILD_DIR
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/boards.sh"
+board=$1; plugin=$2; dir=$3
+mkdir -p "$dir"
+k="$here/../src/kernels"
+elf="$dir/layers-$board.elf"
+"$here/build.sh" "$board" "$elf" "$here/layers.c" "$here/oracle_s8.c" "$k/gemm_s8_dsp.c" "$k/gemm_s8_mve.c" \
+  "$k/conv2d_s8_opt.c" "$k/fully_connected_s8_opt.c" "$k/depthwise_conv2d_s8_dsp.c" "$k/depthwise_conv2d_s8_mve.c"
+eq_board "$board"
+mark=$(arm-none-eabi-nm "$elf" | awk '/ eq_bench_mark$/{print $1}')
+# shellcheck disable=SC2086
+timeout 120 qemu-system-arm $BOARD_QEMU -nographic -semihosting -kernel "$elf" \
+  -plugin "$plugin,mark=0x$mark" -d plugin -D "$dir/marks-$board.txt" > "$dir/out-$board.txt"
+awk -v board="$board" '
+  FNR == NR { if ($1 == "eq-mark") m[$2] = $3; next }
+  $1 == "region" {
+    i = $2; cal = m[1] - m[0]; n = m[2 * i + 3] - m[2 * i + 2] - cal
+    split($5, a, "="); macs = a[2]
+    printf "%s %s %s %s instructions=%d instructions_per_mac=%.2f %s\n", board, $3, $4, $5, n, n / macs, $6
+  }' "$dir/marks-$board.txt" "$dir/out-$board.txt"

@@ -1,0 +1,91 @@
+/*
+ * Conv2D, optimized: every output pixel is one GEMM row against the [Cout][Kh*Kw*Cin] filter,
+ * two pixels at a time through the architecture's micro-kernel (gemm_s8_dsp.c: DSP or blocked C;
+ * gemm_s8_mve.c: Helium).
+ *
+ * 1x1 filters without padding read each pixel's channels in place (no scratch). Other filters
+ * gather each pixel's receptive field into an im2col row in the op's arena scratch; taps outside
+ * the image are filled with -input_offset, whose offset-added value is 0, exactly the reference's
+ * skipped tap. That needs -input_offset to fit int8, true for every int8 zero point; otherwise,
+ * or with too little scratch, the caller runs the reference.
+ */
+#include "kernels_opt.h"
+
+static void im2col_row(const eq_opt_conv_s8 *p, const int8_t *image, int32_t oy, int32_t ox, int8_t *col)
+{
+    const int8_t pad = (int8_t)(-p->input_offset);
+    const int32_t cin = p->in_c, row_len = p->k_w * cin;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+    const int32_t ix_last = ix0 + (p->k_w - 1) * p->dilation_w;
+    for (int32_t ky = 0; ky < p->k_h; ky++, col += row_len) {
+        int32_t iy = iy0 + ky * p->dilation_h;
+        if ((uint32_t)iy >= (uint32_t)p->in_h) {
+            memset(col, pad, (size_t)row_len);
+            continue;
+        }
+        const int8_t *src = image + iy * p->in_w * cin;
+        if (p->dilation_w == 1 && ix0 >= 0 && ix_last < p->in_w) {
+            memcpy(col, src + ix0 * cin, (size_t)row_len);
+            continue;
+        }
+        int8_t *dst = col;
+        for (int32_t kx = 0; kx < p->k_w; kx++, dst += cin) {
+            int32_t ix = ix0 + kx * p->dilation_w;
+            if ((uint32_t)ix >= (uint32_t)p->in_w) memset(dst, pad, (size_t)cin);
+            else memcpy(dst, src + ix * cin, (size_t)cin);
+        }
+    }
+}
+
+int eq_conv2d_s8_opt(const eq_opt_conv_s8 *p, int8_t *scratch, uint32_t scratch_bytes)
+{
+    const int32_t k = p->k_h * p->k_w * p->in_c;
+    const int32_t pixels = p->out_h * p->out_w, cout = p->out_c;
+    const eq_opt_gemm_s8 g = {
+        p->filter, p->bias, p->multiplier, p->shift, k, cout,
+        p->input_offset, p->output_offset, p->act_min, p->act_max,
+    };
+    const int in_place = p->k_h == 1 && p->k_w == 1 && p->pad_top == 0 && p->pad_left == 0;
+    if (!in_place) {
+        if (p->input_offset < -127 || p->input_offset > 128) return 0;
+        if (scratch == NULL || scratch_bytes < (uint32_t)k) return 0;
+    }
+    const int rows2 = in_place || scratch_bytes >= 2u * (uint32_t)k;
+    int8_t *col0 = scratch, *col1 = scratch + (rows2 && !in_place ? k : 0);
+
+    for (int32_t b = 0; b < p->batches; b++) {
+        const int8_t *image = p->input + b * p->in_h * p->in_w * p->in_c;
+        int8_t *out = p->output + b * pixels * cout;
+        int32_t oy = 0, ox = 0;
+        for (int32_t px = 0; px < pixels;) {
+            const int8_t *x0, *x1 = NULL;
+            int32_t oy1 = oy, ox1 = ox + 1;
+            if (ox1 == p->out_w) { ox1 = 0; oy1++; }
+            const int pair = rows2 && px + 1 < pixels;
+            if (in_place) {
+                x0 = image + (oy * p->stride_h * p->in_w + ox * p->stride_w) * p->in_c;
+                if (pair) x1 = image + (oy1 * p->stride_h * p->in_w + ox1 * p->stride_w) * p->in_c;
+            } else {
+                im2col_row(p, image, oy, ox, col0);
+                if (pair) im2col_row(p, image, oy1, ox1, col1);
+                x0 = col0;
+                x1 = col1;
+            }
+            if (pair) {
+                eq_opt_gemm_s8_rows2(&g, x0, x1, out, out + cout);
+                out += 2 * cout;
+                px += 2;
+                oy = oy1;
+                ox = ox1 + 1;
+                if (ox == p->out_w) { ox = 0; oy++; }
+            } else {
+                eq_opt_gemm_s8_row1(&g, x0, out);
+                out += cout;
+                px += 1;
+                oy = oy1;
+                ox = ox1;
+            }
+        }
+    }
+    return 1;
+}
