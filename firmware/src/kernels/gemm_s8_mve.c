@@ -1,1 +1,136 @@
-/* placeholder until written */
+/*
+ * int8 GEMM micro-kernels with Helium (Cortex-M55): a block of 2 rows x 2 output channels takes
+ * 16 inputs per step with VLDRB and four VMLADAVA (16 multiply-accumulates each, int8 x int8 into
+ * a scalar int32, wrapping). The input offset cannot be added in int8 lanes, so it is applied
+ * through the filter sum: sum (x + off) * w = sum x * w + off * sum w, the filter sum taken in the
+ * same loop by VADDVA (wrapping arithmetic, so identical modulo 2^32 to the reference's sum). The
+ * k tail is one predicated step (VCTP8, zeroing loads). Four channels of accumulators are then
+ * requantized together by eq_opt_requantize_mve.
+ */
+#include "kernels_opt.h"
+
+#if defined(__ARM_FEATURE_MVE)
+
+/* Dot products of rows x0, x1 with filter rows w0, w1 (k each): r[0]=x0.w0 r[1]=x0.w1 r[2]=x1.w0 r[3]=x1.w1, with the offset. */
+static inline void dot_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, int32_t k,
+                           int32_t off, int32_t bias0, int32_t bias1, int32_t r[4])
+{
+    int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0, sw0 = 0, sw1 = 0;
+    int32_t j = k;
+    for (; j >= 16; j -= 16) {
+        int8x16_t a = vldrbq_s8(x0), b = vldrbq_s8(x1), f0 = vldrbq_s8(w0), f1 = vldrbq_s8(w1);
+        x0 += 16; x1 += 16; w0 += 16; w1 += 16;
+        s00 = vmladavaq_s8(s00, a, f0);
+        s01 = vmladavaq_s8(s01, a, f1);
+        s10 = vmladavaq_s8(s10, b, f0);
+        s11 = vmladavaq_s8(s11, b, f1);
+        sw0 = vaddvaq_s8(sw0, f0);
+        sw1 = vaddvaq_s8(sw1, f1);
+    }
+    if (j > 0) {
+        mve_pred16_t p = vctp8q((uint32_t)j);
+        int8x16_t a = vldrbq_z_s8(x0, p), b = vldrbq_z_s8(x1, p), f0 = vldrbq_z_s8(w0, p), f1 = vldrbq_z_s8(w1, p);
+        s00 = vmladavaq_s8(s00, a, f0);
+        s01 = vmladavaq_s8(s01, a, f1);
+        s10 = vmladavaq_s8(s10, b, f0);
+        s11 = vmladavaq_s8(s11, b, f1);
+        sw0 = vaddvaq_s8(sw0, f0);
+        sw1 = vaddvaq_s8(sw1, f1);
+    }
+    uint32_t c0 = (uint32_t)bias0 + (uint32_t)off * (uint32_t)sw0, c1 = (uint32_t)bias1 + (uint32_t)off * (uint32_t)sw1;
+    r[0] = (int32_t)(c0 + (uint32_t)s00);
+    r[1] = (int32_t)(c1 + (uint32_t)s01);
+    r[2] = (int32_t)(c0 + (uint32_t)s10);
+    r[3] = (int32_t)(c1 + (uint32_t)s11);
+}
+
+/* Dot products of row x0 with filter rows w0, w1: r[0]=x0.w0 r[1]=x0.w1, with the offset. */
+static inline void dot_1x2(const int8_t *x0, const int8_t *w0, const int8_t *w1, int32_t k,
+                           int32_t off, int32_t bias0, int32_t bias1, int32_t r[2])
+{
+    int32_t s0 = 0, s1 = 0, sw0 = 0, sw1 = 0;
+    int32_t j = k;
+    for (; j >= 16; j -= 16) {
+        int8x16_t a = vldrbq_s8(x0), f0 = vldrbq_s8(w0), f1 = vldrbq_s8(w1);
+        x0 += 16; w0 += 16; w1 += 16;
+        s0 = vmladavaq_s8(s0, a, f0);
+        s1 = vmladavaq_s8(s1, a, f1);
+        sw0 = vaddvaq_s8(sw0, f0);
+        sw1 = vaddvaq_s8(sw1, f1);
+    }
+    if (j > 0) {
+        mve_pred16_t p = vctp8q((uint32_t)j);
+        int8x16_t a = vldrbq_z_s8(x0, p), f0 = vldrbq_z_s8(w0, p), f1 = vldrbq_z_s8(w1, p);
+        s0 = vmladavaq_s8(s0, a, f0);
+        s1 = vmladavaq_s8(s1, a, f1);
+        sw0 = vaddvaq_s8(sw0, f0);
+        sw1 = vaddvaq_s8(sw1, f1);
+    }
+    r[0] = (int32_t)((uint32_t)bias0 + (uint32_t)off * (uint32_t)sw0 + (uint32_t)s0);
+    r[1] = (int32_t)((uint32_t)bias1 + (uint32_t)off * (uint32_t)sw1 + (uint32_t)s1);
+}
+
+static inline int32_t dot_1(const int8_t *x0, const int8_t *w0, int32_t k, int32_t off, int32_t bias)
+{
+    int32_t s = 0, sw = 0, j = k;
+    for (; j >= 16; j -= 16, x0 += 16, w0 += 16) {
+        int8x16_t f = vldrbq_s8(w0);
+        s = vmladavaq_s8(s, vldrbq_s8(x0), f);
+        sw = vaddvaq_s8(sw, f);
+    }
+    if (j > 0) {
+        mve_pred16_t p = vctp8q((uint32_t)j);
+        int8x16_t f = vldrbq_z_s8(w0, p);
+        s = vmladavaq_s8(s, vldrbq_z_s8(x0, p), f);
+        sw = vaddvaq_s8(sw, f);
+    }
+    return (int32_t)((uint32_t)bias + (uint32_t)off * (uint32_t)sw + (uint32_t)s);
+}
+
+void eq_opt_gemm_s8_rows2(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
+{
+    const int32_t k = g->k, n = g->n_out, off = g->input_offset;
+    int32_t oc = 0;
+    int32_t r[4], a0[4], a1[4];
+    for (; oc + 4 <= n; oc += 4) {
+        const int8_t *w = g->filter + oc * k;
+        dot_2x2(x0, x1, w, w + k, k, off, g->bias[oc], g->bias[oc + 1], r);
+        a0[0] = r[0]; a0[1] = r[1]; a1[0] = r[2]; a1[1] = r[3];
+        dot_2x2(x0, x1, w + 2 * k, w + 3 * k, k, off, g->bias[oc + 2], g->bias[oc + 3], r);
+        a0[2] = r[0]; a0[3] = r[1]; a1[2] = r[2]; a1[3] = r[3];
+        vstrbq_s32(y0 + oc, eq_opt_requantize_mve(vldrwq_s32(a0), g->multiplier + oc, g->shift + oc,
+                                                  g->output_offset, g->act_min, g->act_max));
+        vstrbq_s32(y1 + oc, eq_opt_requantize_mve(vldrwq_s32(a1), g->multiplier + oc, g->shift + oc,
+                                                  g->output_offset, g->act_min, g->act_max));
+    }
+    for (; oc < n; oc++) {
+        const int8_t *w = g->filter + oc * k;
+        y0[oc] = eq_opt_requantize(dot_1(x0, w, k, off, g->bias[oc]), g->multiplier[oc], g->shift[oc],
+                                   g->output_offset, g->act_min, g->act_max);
+        y1[oc] = eq_opt_requantize(dot_1(x1, w, k, off, g->bias[oc]), g->multiplier[oc], g->shift[oc],
+                                   g->output_offset, g->act_min, g->act_max);
+    }
+}
+
+void eq_opt_gemm_s8_row1(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0)
+{
+    const int32_t k = g->k, n = g->n_out, off = g->input_offset;
+    int32_t oc = 0;
+    int32_t r[2], a0[4];
+    for (; oc + 4 <= n; oc += 4) {
+        const int8_t *w = g->filter + oc * k;
+        dot_1x2(x0, w, w + k, k, off, g->bias[oc], g->bias[oc + 1], r);
+        a0[0] = r[0]; a0[1] = r[1];
+        dot_1x2(x0, w + 2 * k, w + 3 * k, k, off, g->bias[oc + 2], g->bias[oc + 3], r);
+        a0[2] = r[0]; a0[3] = r[1];
+        vstrbq_s32(y0 + oc, eq_opt_requantize_mve(vldrwq_s32(a0), g->multiplier + oc, g->shift + oc,
+                                                  g->output_offset, g->act_min, g->act_max));
+    }
+    for (; oc < n; oc++) {
+        const int8_t *w = g->filter + oc * k;
+        y0[oc] = eq_opt_requantize(dot_1(x0, w, k, off, g->bias[oc]), g->multiplier[oc], g->shift[oc],
+                                   g->output_offset, g->act_min, g->act_max);
+    }
+}
+
+#endif

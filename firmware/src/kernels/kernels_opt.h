@@ -102,6 +102,32 @@ static inline uint32_t eq_opt_read32(const int8_t *p)
 
 
 
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+/* eq_opt_mbqm on four lanes, bit for bit (tested against the scalar helper on extreme values):
+ * VSHL by the left shift (wrapping, as the scalar's uint32 shift), VQRDMULH (= srdhm, including its
+ * one saturating case), then rounding right shift half away from zero: VRSHL rounds ties up, so
+ * negative lanes are first lowered by one (saturating, so INT32_MIN stays put) when the shift is
+ * non-zero. */
+static inline int32x4_t eq_opt_mbqm_mve(int32x4_t x, int32x4_t multiplier, int32x4_t shift)
+{
+    const int32x4_t zero = vdupq_n_s32(0);
+    int32x4_t left = vmaxq_s32(shift, zero);
+    int32x4_t right = vminq_s32(shift, zero); /* -right shift, VRSHL's negative = right shift */
+    int32x4_t v = vqrdmulhq_s32(vshlq_s32(x, left), multiplier);
+    int32x4_t fix = vpselq_s32(vshrq_n_s32(v, 31), zero, vcmpltq_n_s32(right, 0));
+    return vrshlq_s32(vqaddq_s32(v, fix), right);
+}
+
+/* eq_opt_requantize on four lanes: offset added, clamped to [act_min, act_max], still int32. */
+static inline int32x4_t eq_opt_requantize_mve(int32x4_t acc, const int32_t *multiplier, const int32_t *shift,
+                                              int32_t output_offset, int32_t act_min, int32_t act_max)
+{
+    int32x4_t v = vaddq_n_s32(eq_opt_mbqm_mve(acc, vldrwq_s32(multiplier), vldrwq_s32(shift)), output_offset);
+    return vminq_s32(vmaxq_s32(v, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
+}
+#endif
+
 /* ---- Internal: the GEMM micro-kernels shared by Conv2D and FullyConnected (gemm_s8_dsp.c /
  * gemm_s8_mve.c). y[r][oc] = requantize(bias[oc] + sum_k (x_r[k] + input_offset) * filter[oc][k]). */
 typedef struct {
