@@ -7,10 +7,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/boards.sh"
 board=$1; plugin=$2; dir=$3
 mkdir -p "$dir"
-k="$here/../src/kernels"
+. "$here/sources.sh"
 elf="$dir/layers-$board.elf"
-"$here/build.sh" "$board" "$elf" "$here/layers.c" "$here/oracle_s8.c" "$k/gemm_s8_dsp.c" "$k/gemm_s8_mve.c" \
-  "$k/conv2d_s8_opt.c" "$k/fully_connected_s8_opt.c" "$k/depthwise_conv2d_s8_dsp.c" "$k/depthwise_conv2d_s8_mve.c"
+# shellcheck disable=SC2046
+"$here/build.sh" "$board" "$elf" "$here/layers.c" "$here/oracle_s8.c" $(eq_kernel_sources "$here")
 eq_board "$board"
 mark=$(arm-none-eabi-nm "$elf" | awk '/ eq_bench_mark$/{print $1}')
 # shellcheck disable=SC2086

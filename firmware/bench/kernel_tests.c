@@ -1,0 +1,261 @@
+/*
+ * Bit-exactness of the optimized kernels against the reference loop nests, on the board it is
+ * built for (M3: blocked C, M4/M33: DSP, M55: MVE). Random shapes with odd channel counts and every
+ * tail length, padding, strides and dilations, random offsets and activation ranges, extreme
+ * multipliers and shifts (wrapping left shifts, the saturating INT32_MIN case, right shifts up to
+ * 31), full-range biases, and every scratch size from none to the planned one. A case the
+ * optimized kernel declines (returns 0) must leave the output untouched; the reference then runs.
+ * On MVE the four-lane requantization is also compared with the scalar helper on extreme values.
+ *
+ * Prints one line per failing case, a summary per kernel, and "N passed, N failed" last.
+ * The seed can be changed at build time with -DEQ_TEST_SEED=<n>.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "oracle_s8.h"
+
+#ifndef EQ_TEST_SEED
+#define EQ_TEST_SEED 20261203u
+#endif
+#ifndef EQ_TEST_CASES
+#define EQ_TEST_CASES 250
+#endif
+
+static uint32_t rng = EQ_TEST_SEED;
+static uint32_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+}
+static int32_t range(int32_t lo, int32_t hi) { return lo + (int32_t)(next() % (uint32_t)(hi - lo + 1)); }
+
+#define IN_MAX 8192
+#define F_MAX 16384
+#define OUT_MAX 8192
+#define CH_MAX 160
+static int8_t input[IN_MAX], filter[F_MAX], out_opt[OUT_MAX], out_ref[OUT_MAX];
+static int8_t scratch[8192] __attribute__((aligned(16)));
+static int32_t bias[CH_MAX], mult[CH_MAX], shift[CH_MAX];
+
+static int passed, failed, declined;
+
+static void fill(int8_t *p, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++) p[i] = (int8_t)next();
+    if (next() % 8 == 0) /* saturated inputs and weights */
+        for (int32_t i = 0; i < n; i++) p[i] = (next() & 1) ? 127 : -128;
+}
+
+static int32_t extreme_multiplier(void)
+{
+    switch (next() % 10) {
+    case 0: return INT32_MIN;
+    case 1: return INT32_MAX;
+    case 2: return 0;
+    case 3: return 1 << 30;
+    case 4: return -(int32_t)(next() >> 1);
+    default: return (int32_t)(0x40000000u | (next() & 0x3FFFFFFFu));
+    }
+}
+
+static void channel_params(int32_t n, int extreme)
+{
+    for (int32_t i = 0; i < n; i++) {
+        bias[i] = (next() % 4 == 0) ? (int32_t)next() : range(-40000, 40000);
+        mult[i] = extreme ? extreme_multiplier() : (int32_t)(0x40000000u | (next() & 0x3FFFFFFFu));
+        shift[i] = extreme ? range(-31, 30) : range(-12, -4);
+    }
+}
+
+static void offsets(int32_t *in_off, int32_t *out_off, int32_t *amin, int32_t *amax)
+{
+    *in_off = (next() % 3 == 0) ? 128 : range(-127, 128);
+    *out_off = (next() % 3 == 0) ? -128 : range(-128, 127);
+    *amin = -128;
+    *amax = 127;
+    if (next() % 4 == 0) {
+        *amin = range(-128, 0);
+        *amax = range(*amin, 127);
+    }
+}
+
+static void check(const char *kernel, int32_t id, int done, int32_t n, const char *shape)
+{
+    if (!done) {
+        declined++;
+        for (int32_t i = 0; i < n; i++)
+            if (out_opt[i] != (int8_t)0x5A) {
+                failed++;
+                printf("FAIL %s case %ld: declined but wrote the output (%s)\n", kernel, (long)id, shape);
+                return;
+            }
+        passed++;
+        return;
+    }
+    for (int32_t i = 0; i < n; i++)
+        if (out_opt[i] != out_ref[i]) {
+            failed++;
+            printf("FAIL %s case %ld: byte %ld is %d, reference %d (%s)\n", kernel, (long)id, (long)i, out_opt[i], out_ref[i], shape);
+            return;
+        }
+    passed++;
+}
+
+static int32_t out_size(int32_t in, int32_t k, int32_t stride, int32_t dil, int32_t pad_total)
+{
+    int32_t eff = (k - 1) * dil + 1;
+    if (in + pad_total < eff) return 0;
+    return (in + pad_total - eff) / stride + 1;
+}
+
+static void test_conv(int32_t id, int depthwise)
+{
+    static const int32_t odd_channels[] = { 1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 20, 31, 32, 33, 40 };
+    eq_opt_conv_s8 p;
+    for (;;) {
+        memset(&p, 0, sizeof p);
+        p.batches = range(1, 2);
+        p.in_h = range(1, 9);
+        p.in_w = range(1, 9);
+        p.in_c = (next() & 1) ? odd_channels[next() % 15] : range(1, 48);
+        int32_t k = (next() % 4 == 0) ? range(1, 5) : ((next() & 1) ? 3 : 1);
+        p.k_h = k;
+        p.k_w = (next() % 5 == 0) ? range(1, 3) : k;
+        p.stride_h = range(1, 2);
+        p.stride_w = range(1, 2);
+        p.dilation_h = (next() % 4 == 0) ? 2 : 1;
+        p.dilation_w = (next() % 4 == 0) ? 2 : 1;
+        p.pad_top = range(0, p.k_h - 1);
+        p.pad_left = range(0, p.k_w - 1);
+        if (next() % 3 == 0) p.pad_top = p.pad_left = 0;
+        int32_t pad_bottom = range(0, p.k_h - 1), pad_right = range(0, p.k_w - 1);
+        p.out_h = out_size(p.in_h, p.k_h, p.stride_h, p.dilation_h, p.pad_top + pad_bottom);
+        p.out_w = out_size(p.in_w, p.k_w, p.stride_w, p.dilation_w, p.pad_left + pad_right);
+        p.depth_multiplier = 1;
+        if (depthwise && next() % 6 == 0) p.depth_multiplier = range(2, 3);
+        p.out_c = depthwise ? p.in_c * p.depth_multiplier : range(1, 40);
+        int32_t fsize = depthwise ? p.k_h * p.k_w * p.out_c : p.out_c * p.k_h * p.k_w * p.in_c;
+        if (p.out_h < 1 || p.out_w < 1 || p.out_c > CH_MAX || fsize > F_MAX) continue;
+        if (p.batches * p.in_h * p.in_w * p.in_c > IN_MAX || p.batches * p.out_h * p.out_w * p.out_c > OUT_MAX) continue;
+        break;
+    }
+    int extreme = next() % 3 == 0;
+    fill(input, p.batches * p.in_h * p.in_w * p.in_c);
+    fill(filter, depthwise ? p.k_h * p.k_w * p.out_c : p.out_c * p.k_h * p.k_w * p.in_c);
+    channel_params(p.out_c, extreme);
+    offsets(&p.input_offset, &p.output_offset, &p.act_min, &p.act_max);
+    p.input = input; p.filter = filter; p.bias = bias; p.multiplier = mult; p.shift = shift;
+    int32_t n = p.batches * p.out_h * p.out_w * p.out_c;
+    char shape[160];
+    snprintf(shape, sizeof shape, "n%ld %ldx%ldx%ld k%ldx%ld s%ld,%ld d%ld,%ld pad%ld,%ld cout%ld mult%ld off%ld%s",
+             (long)p.batches, (long)p.in_h, (long)p.in_w, (long)p.in_c, (long)p.k_h, (long)p.k_w, (long)p.stride_h,
+             (long)p.stride_w, (long)p.dilation_h, (long)p.dilation_w, (long)p.pad_top, (long)p.pad_left,
+             (long)p.out_c, (long)p.depth_multiplier, (long)p.input_offset, extreme ? " extreme" : "");
+    memset(out_opt, 0x5A, (size_t)n);
+    p.output = out_ref;
+    if (depthwise) oracle_depthwise_conv2d_s8(&p);
+    else oracle_conv2d_s8(&p);
+    p.output = out_opt;
+    int done;
+    if (depthwise) {
+        done = eq_depthwise_conv2d_s8_opt(&p);
+    } else {
+        /* Scratch: none, one im2col row, two, or what the converter plans (KernelScratch.Conv2DBytes). */
+        uint32_t k = (uint32_t)(p.k_h * p.k_w * p.in_c), planned = (k + 15u) / 16u * 16u * (uint32_t)(p.out_w < 8 ? p.out_w : 8);
+        uint32_t sizes[4] = { 0u, k, 2u * k, p.k_h * p.k_w == 1 ? 0u : planned };
+        uint32_t bytes = sizes[next() % 4];
+        if (bytes > sizeof scratch) bytes = sizeof scratch;
+        done = eq_conv2d_s8_opt(&p, bytes ? scratch : NULL, bytes);
+    }
+    check(depthwise ? "depthwise_conv2d" : "conv2d", id, done, n, shape);
+}
+
+static void test_fc(int32_t id)
+{
+    eq_opt_fc_s8 p;
+    memset(&p, 0, sizeof p);
+    do {
+        p.batches = range(1, 4);
+        p.in_c = (next() & 1) ? range(1, 40) : range(1, 400);
+        p.out_c = range(1, 70);
+    } while (p.in_c * p.out_c > F_MAX || p.batches * p.in_c > IN_MAX);
+    int extreme = next() % 3 == 0;
+    fill(input, p.batches * p.in_c);
+    fill(filter, p.in_c * p.out_c);
+    channel_params(p.out_c, extreme);
+    offsets(&p.input_offset, &p.output_offset, &p.act_min, &p.act_max);
+    p.input = input; p.filter = filter; p.bias = bias; p.multiplier = mult; p.shift = shift;
+    int32_t n = p.batches * p.out_c;
+    char shape[96];
+    snprintf(shape, sizeof shape, "batches %ld cin %ld cout %ld off %ld%s", (long)p.batches, (long)p.in_c,
+             (long)p.out_c, (long)p.input_offset, extreme ? " extreme" : "");
+    memset(out_opt, 0x5A, (size_t)n);
+    p.output = out_ref;
+    oracle_fully_connected_s8(&p);
+    p.output = out_opt;
+    check("fully_connected", id, eq_fully_connected_s8_opt(&p), n, shape);
+}
+
+#if defined(__ARM_FEATURE_MVE)
+static int32_t extreme_value(void)
+{
+    switch (next() % 8) {
+    case 0: return INT32_MIN;
+    case 1: return INT32_MAX;
+    case 2: return range(-4, 4);
+    case 3: return (int32_t)(next() >> range(0, 31)) * ((next() & 1) ? -1 : 1);
+    default: return (int32_t)next();
+    }
+}
+
+static void test_requantize_mve(void)
+{
+    int bad = 0;
+    for (int32_t i = 0; i < 4000 && !bad; i++) {
+        int32_t x[4], m[4], s[4], r[4];
+        for (int j = 0; j < 4; j++) {
+            x[j] = extreme_value();
+            m[j] = (next() & 1) ? extreme_multiplier() : extreme_value();
+            s[j] = range(-31, 30);
+            /* Ties: values whose dropped bits are exactly one half after the high multiply. */
+            if (next() % 8 == 0) { m[j] = INT32_MAX; x[j] = (int32_t)((uint32_t)range(-1000, 1000) << 8 | 0x80u); s[j] = -8; }
+        }
+        vstrwq_s32(r, eq_opt_mbqm_mve(vldrwq_s32(x), vldrwq_s32(m), vldrwq_s32(s)));
+        for (int j = 0; j < 4; j++)
+            if (r[j] != eq_opt_mbqm(x[j], m[j], s[j])) {
+                printf("FAIL requantize_mve: x=%ld m=%ld shift=%ld gives %ld, scalar %ld\n", (long)x[j], (long)m[j],
+                       (long)s[j], (long)r[j], (long)eq_opt_mbqm(x[j], m[j], s[j]));
+                bad = 1;
+            }
+    }
+    if (bad) failed++;
+    else passed++;
+    printf("requantize_mve: 16000 lanes %s\n", bad ? "FAILED" : "match the scalar helper");
+}
+#endif
+
+int main(void)
+{
+    int p0, f0, d0;
+#if defined(__ARM_FEATURE_MVE)
+    const char *path = "MVE";
+    test_requantize_mve();
+#elif defined(__ARM_FEATURE_DSP)
+    const char *path = "DSP";
+#else
+    const char *path = "blocked C";
+#endif
+    p0 = passed; f0 = failed; d0 = declined;
+    for (int32_t i = 0; i < EQ_TEST_CASES; i++) test_conv(i, 0);
+    printf("conv2d (%s): %d passed, %d failed, %d declined to the reference\n", path, passed - p0, failed - f0, declined - d0);
+    p0 = passed; f0 = failed; d0 = declined;
+    for (int32_t i = 0; i < EQ_TEST_CASES; i++) test_conv(i, 1);
+    printf("depthwise_conv2d (%s): %d passed, %d failed, %d declined to the reference\n", path, passed - p0, failed - f0, declined - d0);
+    p0 = passed; f0 = failed; d0 = declined;
+    for (int32_t i = 0; i < EQ_TEST_CASES; i++) test_fc(i);
+    printf("fully_connected (%s): %d passed, %d failed, %d declined to the reference\n", path, passed - p0, failed - f0, declined - d0);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Firmware kernels check (CI): builds the qemu instruction-counting plugin, runs the optimized
+# kernels' bit-exactness tests on the emulated M3, M4, M33 and M55 boards, runs the four layer
+# benchmarks of issue 8 on M3/M4/M33/M55 (optimized kernel vs reference, outputs compared) twice on
+# one board to confirm the counts are deterministic, and prints the instructions-per-MAC table.
+# Ends with "N passed, N failed". Needs gcc, arm-none-eabi-gcc + newlib, qemu-system-arm.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+bench=firmware/bench
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+passed=0; failed=0
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+for tool in gcc arm-none-eabi-gcc qemu-system-arm; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install gcc gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)"; echo "0 passed, 1 failed"; exit 1; }
+done
+
+if gcc -O2 -shared -fPIC -fvisibility=hidden -Wall -Wextra -Werror -o "$out/libcount.so" $bench/plugin/count.c; then pass; else fail "plugin build"; fi
+
+. $bench/boards.sh
+for b in $EQ_BOARDS; do
+  echo "== kernel tests on $b"
+  $bench/test.sh "$b" "$out/build" > "$out/test-$b.txt" 2>&1
+  rc=$?
+  grep -v "^[0-9]* passed, [0-9]* failed$" "$out/test-$b.txt" | tail -8
+  counts=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$out/test-$b.txt" | tail -1)
+  if [ -z "$counts" ]; then fail "kernel tests on $b did not finish (rc $rc)"; tail -20 "$out/test-$b.txt"; continue; fi
+  p=${counts%% passed*}; f=${counts#*passed, }; f=${f%% failed*}
+  passed=$((passed + p)); failed=$((failed + f))
+  [ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || fail "kernel tests on $b exited $rc"
+done
+
+echo "== layer benchmarks (executed instructions per MAC, counted by the TCG plugin)"
+for b in $EQ_BOARDS; do
+  if $bench/run.sh "$b" "$out/libcount.so" "$out/build" > "$out/bench-$b.txt" 2>&1; then pass; else fail "bench on $b"; cat "$out/bench-$b.txt"; continue; fi
+  while read -r line; do
+    case "$line" in *" opt "*match=1) pass ;; *" opt "*) fail "bench output differs from the reference: $line" ;; esac
+  done < "$out/bench-$b.txt"
+done
+# Determinism: a second run on the M4 must count exactly the same instructions.
+if $bench/run.sh mps2-an386 "$out/libcount.so" "$out/build2" > "$out/bench-again.txt" 2>&1 \
+   && cmp -s "$out/bench-mps2-an386.txt" "$out/bench-again.txt"; then pass; else fail "counts differ between two runs"; fi
+
+# CMSIS-NN v7 figures from issue 8 (M3 plain C, M4 DSP, M55 MVE).
+awk '
+  BEGIN {
+    t["conv3x3","mps2-an385"]=3.06; t["conv3x3","mps2-an386"]=2.14; t["conv3x3","mps3-an547"]=0.33
+    t["conv1x1","mps2-an385"]=3.67; t["conv1x1","mps2-an386"]=2.71; t["conv1x1","mps3-an547"]=0.61
+    t["depthwise3x3","mps2-an385"]=9.78; t["depthwise3x3","mps2-an386"]=8.74; t["depthwise3x3","mps3-an547"]=2.69
+    t["fully_connected","mps2-an385"]=3.53; t["fully_connected","mps2-an386"]=2.08; t["fully_connected","mps3-an547"]=0.53
+  }
+  { split($6, a, "="); v[$2, $1, $3] = a[2]; layers[$2] = 1; boards[$1] = 1 }
+  END {
+    printf "%-16s %-11s %9s %9s %9s\n", "layer", "board", "optimized", "reference", "CMSIS-NN"
+    n = split("conv3x3 conv1x1 depthwise3x3 fully_connected", L, " ")
+    m = split("mps2-an385 mps2-an386 mps2-an505 mps3-an547", B, " ")
+    for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) {
+      c = ((L[i], B[j]) in t) ? sprintf("%.2f", t[L[i], B[j]]) : "-"
+      printf "%-16s %-11s %9s %9s %9s\n", L[i], B[j], v[L[i], B[j], "opt"], v[L[i], B[j], "ref"], c
+    }
+  }' "$out"/bench-mps2-an385.txt "$out"/bench-mps2-an386.txt "$out"/bench-mps2-an505.txt "$out"/bench-mps3-an547.txt
+echo "instructions_per_mac: executed guest instructions of the layer call / MACs (qemu TCG plugin, exact and deterministic)"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
