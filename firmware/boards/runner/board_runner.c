@@ -1,0 +1,89 @@
+/* The board runner: one image runs every sample of one model.
+ *
+ * The model blob is linked into flash (section .eq_model, from the generated model.S), the
+ * arena is a static buffer in RAM sized at build time (EQ_RUNNER_ARENA_BYTES, from the blob's
+ * memory plan). Samples come from input.bin and results go to output.bin in the current
+ * directory (semihosting file I/O on the emulated boards: qemu's working directory; stdio on
+ * host): the raw bytes of the input tensor, samples back to back, and the same for the output.
+ * The stack is painted before each eq_invoke and its high-water mark kept.
+ *
+ * The last console line is the result for the edgequant CLI:
+ *   eq_run: samples=N stack_bytes=S      (exit code 0)
+ *   eq_run: error: WHAT                  (exit code 1 or 2)
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "board.h"
+#include "edgequant.h"
+
+#ifndef EQ_RUNNER_ARENA_BYTES
+#error "EQ_RUNNER_ARENA_BYTES must be defined (the model's arena size, from the blob)"
+#endif
+
+extern const uint8_t eq_model_blob[];
+extern const uint8_t eq_model_blob_end[];
+
+/* The arena, and the model and interpreter state: named sections so the build can report the
+ * RAM they take (".bss." keeps them zero-initialised and out of the image). */
+static uint8_t arena[EQ_RUNNER_ARENA_BYTES] __attribute__((section(".bss.eq_arena"), aligned(16)));
+static eq_model_t model __attribute__((section(".bss.eq_state")));
+static eq_interpreter_t interp __attribute__((section(".bss.eq_state")));
+
+static int fail(int code, const char *what, const char *detail)
+{
+    printf("eq_run: error: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+    return code;
+}
+
+int main(void)
+{
+    eq_board_init();
+
+    eq_status s = eq_model_init(&model, eq_model_blob, (size_t)(eq_model_blob_end - eq_model_blob));
+    if (s != EQ_OK) {
+        printf("eq_run: error: the model blob is rejected: %s (section %s, record %ld, byte %ld)\n", eq_status_str(s),
+               eq_section_str(model.error.section), (long)model.error.record, (long)model.error.byte_offset);
+        return 2;
+    }
+    uint32_t need = 0;
+    if ((s = eq_arena_bytes(&model, &need)) != EQ_OK) return fail(2, "eq_arena_bytes", eq_status_str(s));
+    if (need > sizeof arena) {
+        printf("eq_run: error: the model needs an arena of %lu bytes, the image has %lu\n", (unsigned long)need, (unsigned long)sizeof arena);
+        return 2;
+    }
+    if ((s = eq_interpreter_init(&interp, &model, arena, sizeof arena)) != EQ_OK) return fail(2, "eq_interpreter_init", eq_status_str(s));
+    eq_tensor_t in, out;
+    if ((s = eq_input(&interp, 0, &in)) != EQ_OK) return fail(2, "eq_input", eq_status_str(s));
+    if ((s = eq_output(&interp, 0, &out)) != EQ_OK) return fail(2, "eq_output", eq_status_str(s));
+
+    FILE *fi = fopen("input.bin", "rb");
+    if (!fi) return fail(1, "cannot open input.bin", NULL);
+    FILE *fo = fopen("output.bin", "wb");
+    if (!fo) return fail(1, "cannot create output.bin", NULL);
+
+    unsigned long samples = 0;
+    size_t stack_max = 0;
+    for (;;) {
+        size_t n = fread(in.data, 1, in.bytes, fi);
+        if (n == 0 && feof(fi)) break;
+        if (n != in.bytes) {
+            printf("eq_run: error: input.bin ends inside sample %lu (%lu of %lu bytes)\n", samples, (unsigned long)n, (unsigned long)in.bytes);
+            return 1;
+        }
+        eq_board_stack_paint();
+        s = eq_invoke(&interp);
+        size_t used = eq_board_stack_used();
+        if (used > stack_max) stack_max = used;
+        if (s != EQ_OK) {
+            printf("eq_run: error: eq_invoke failed on sample %lu: %s\n", samples, eq_status_str(s));
+            return 2;
+        }
+        if (fwrite(out.data, 1, out.bytes, fo) != out.bytes) return fail(1, "writing output.bin failed", NULL);
+        samples++;
+    }
+    fclose(fi);
+    if (fclose(fo) != 0) return fail(1, "writing output.bin failed", NULL);
+    printf("eq_run: samples=%lu stack_bytes=%lu\n", samples, (unsigned long)stack_max);
+    return 0;
+}
