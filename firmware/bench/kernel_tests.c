@@ -1,10 +1,11 @@
 /*
- * Bit-exactness of the optimized kernels against the reference loop nests, on the board it is
- * built for (M3: blocked C, M4/M33: DSP, M55: MVE). Random shapes with odd channel counts and every
+ * Bit-exactness of the optimized kernels against the reference kernels (eq_*_s8_ref), on the board
+ * it is built for: every optimized entry point compiled there (M4/M33: *_dsp; M55: *_mve and
+ * *_dsp) and the dispatcher the runtime calls. Random shapes with odd channel counts and every
  * tail length, padding, strides and dilations, random offsets and activation ranges, extreme
  * multipliers and shifts (wrapping left shifts, the saturating INT32_MIN case, right shifts up to
- * 31), full-range biases, and every scratch size from none to the planned one. A case the
- * optimized kernel declines (returns 0) must leave the output untouched; the reference then runs.
+ * 31), full-range biases, and every scratch size from none to the planned one. A case an
+ * entry point declines (returns other than EQ_OK) must leave the output untouched.
  * On MVE the four-lane requantization is also compared with the scalar helper on extreme values.
  *
  * Prints one line per failing case, a summary per kernel, and "N passed, N failed" last.
@@ -12,7 +13,8 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include "oracle_s8.h"
+#include "board.h"
+#include "kernels_opt.h"
 
 #ifndef EQ_TEST_SEED
 #define EQ_TEST_SEED 20261203u
@@ -84,6 +86,7 @@ static void offsets(int32_t *in_off, int32_t *out_off, int32_t *amin, int32_t *a
 static void check(const char *kernel, int32_t id, int done, int32_t n, const char *shape)
 {
     if (!done) {
+        if (n == 0) { passed++; return; }
         declined++;
         for (int32_t i = 0; i < n; i++)
             if (out_opt[i] != (int8_t)0x5A) {
@@ -110,10 +113,24 @@ static int32_t out_size(int32_t in, int32_t k, int32_t stride, int32_t dil, int3
     return (in + pad_total - eff) / stride + 1;
 }
 
+typedef eq_status (*conv_fn)(const eq_conv_params *p);
+typedef eq_status (*fc_fn)(const eq_fc_params *p);
+typedef eq_status (*pool_fn)(const eq_pool_params *p);
+static const struct { const char *name; conv_fn conv, depthwise; fc_fn fc; pool_fn max_pool; } paths[] = {
+#if EQ_USE_MVE
+    { "mve", eq_conv2d_s8_mve, eq_depthwise_conv2d_s8_mve, eq_fully_connected_s8_mve, eq_max_pool2d_s8_mve },
+#endif
+#if EQ_USE_DSP
+    { "dsp", eq_conv2d_s8_dsp, eq_depthwise_conv2d_s8_dsp, eq_fully_connected_s8_dsp, eq_max_pool2d_s8_dsp },
+#endif
+    { "dispatch", NULL, NULL, NULL, NULL },
+};
+#define N_PATHS ((int)(sizeof paths / sizeof paths[0]))
+
 static void test_conv(int32_t id, int depthwise)
 {
     static const int32_t odd_channels[] = { 1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 20, 31, 32, 33, 40 };
-    eq_opt_conv_s8 p;
+    eq_conv_params p;
     for (;;) {
         memset(&p, 0, sizeof p);
         p.batches = range(1, 2);
@@ -130,9 +147,10 @@ static void test_conv(int32_t id, int depthwise)
         p.pad_top = range(0, p.k_h - 1);
         p.pad_left = range(0, p.k_w - 1);
         if (next() % 3 == 0) p.pad_top = p.pad_left = 0;
-        int32_t pad_bottom = range(0, p.k_h - 1), pad_right = range(0, p.k_w - 1);
-        p.out_h = out_size(p.in_h, p.k_h, p.stride_h, p.dilation_h, p.pad_top + pad_bottom);
-        p.out_w = out_size(p.in_w, p.k_w, p.stride_w, p.dilation_w, p.pad_left + pad_right);
+        p.pad_bottom = range(0, p.k_h - 1);
+        p.pad_right = range(0, p.k_w - 1);
+        p.out_h = out_size(p.in_h, p.k_h, p.stride_h, p.dilation_h, p.pad_top + p.pad_bottom);
+        p.out_w = out_size(p.in_w, p.k_w, p.stride_w, p.dilation_w, p.pad_left + p.pad_right);
         p.depth_multiplier = 1;
         if (depthwise && next() % 6 == 0) p.depth_multiplier = range(2, 3);
         p.out_c = depthwise ? p.in_c * p.depth_multiplier : range(1, 40);
@@ -146,59 +164,118 @@ static void test_conv(int32_t id, int depthwise)
     fill(filter, depthwise ? p.k_h * p.k_w * p.out_c : p.out_c * p.k_h * p.k_w * p.in_c);
     channel_params(p.out_c, extreme);
     offsets(&p.input_offset, &p.output_offset, &p.act_min, &p.act_max);
-    p.input = input; p.filter = filter; p.bias = bias; p.multiplier = mult; p.shift = shift;
-    int32_t n = p.batches * p.out_h * p.out_w * p.out_c;
-    char shape[160];
-    snprintf(shape, sizeof shape, "n%ld %ldx%ldx%ld k%ldx%ld s%ld,%ld d%ld,%ld pad%ld,%ld cout%ld mult%ld off%ld%s",
-             (long)p.batches, (long)p.in_h, (long)p.in_w, (long)p.in_c, (long)p.k_h, (long)p.k_w, (long)p.stride_h,
-             (long)p.stride_w, (long)p.dilation_h, (long)p.dilation_w, (long)p.pad_top, (long)p.pad_left,
-             (long)p.out_c, (long)p.depth_multiplier, (long)p.input_offset, extreme ? " extreme" : "");
-    memset(out_opt, 0x5A, (size_t)n);
-    p.output = out_ref;
-    if (depthwise) oracle_depthwise_conv2d_s8(&p);
-    else oracle_conv2d_s8(&p);
-    p.output = out_opt;
-    int done;
-    if (depthwise) {
-        done = eq_depthwise_conv2d_s8_opt(&p);
-    } else {
+    p.input = input; p.filter = filter; p.bias = bias; p.multipliers = mult; p.shifts = shift;
+    if (!depthwise) {
         /* Scratch: none, one im2col row, two, or what the converter plans (KernelScratch.Conv2DBytes). */
         uint32_t k = (uint32_t)(p.k_h * p.k_w * p.in_c), planned = (k + 15u) / 16u * 16u * (uint32_t)(p.out_w < 8 ? p.out_w : 8);
         uint32_t sizes[4] = { 0u, k, 2u * k, p.k_h * p.k_w == 1 ? 0u : planned };
-        uint32_t bytes = sizes[next() % 4];
-        if (bytes > sizeof scratch) bytes = sizeof scratch;
-        done = eq_conv2d_s8_opt(&p, bytes ? scratch : NULL, bytes);
+        p.scratch_bytes = sizes[next() % 4];
+        if (p.scratch_bytes > sizeof scratch) p.scratch_bytes = sizeof scratch;
+        p.scratch = p.scratch_bytes ? scratch : NULL;
     }
-    check(depthwise ? "depthwise_conv2d" : "conv2d", id, done, n, shape);
+    int32_t n = p.batches * p.out_h * p.out_w * p.out_c;
+    char shape[160];
+    snprintf(shape, sizeof shape, "n%ld %ldx%ldx%ld k%ldx%ld s%ld,%ld d%ld,%ld pad%ld,%ld cout%ld mult%ld off%ld scratch%lu%s",
+             (long)p.batches, (long)p.in_h, (long)p.in_w, (long)p.in_c, (long)p.k_h, (long)p.k_w, (long)p.stride_h,
+             (long)p.stride_w, (long)p.dilation_h, (long)p.dilation_w, (long)p.pad_top, (long)p.pad_left,
+             (long)p.out_c, (long)p.depth_multiplier, (long)p.input_offset, (unsigned long)p.scratch_bytes,
+             extreme ? " extreme" : "");
+    p.output = out_ref;
+    if (depthwise) eq_depthwise_conv2d_s8_ref(&p);
+    else eq_conv2d_s8_ref(&p);
+    p.output = out_opt;
+    for (int i = 0; i < N_PATHS; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "%s_%s", depthwise ? "depthwise_conv2d" : "conv2d", paths[i].name);
+        memset(out_opt, 0x5A, (size_t)n);
+        int done = 1;
+        if (paths[i].conv == NULL) {
+            if (depthwise) eq_depthwise_conv2d_s8(&p);
+            else eq_conv2d_s8(&p);
+        } else {
+            done = (depthwise ? paths[i].depthwise(&p) : paths[i].conv(&p)) == EQ_OK;
+        }
+        check(name, id, done, n, shape);
+    }
+}
+
+static void test_max_pool(int32_t id)
+{
+    eq_pool_params p;
+    memset(&p, 0, sizeof p);
+    do {
+        p.batches = range(1, 2);
+        p.in_h = range(1, 10);
+        p.in_w = range(1, 10);
+        p.channels = (next() & 1) ? range(1, 40) : range(1, 7);
+        p.filter_h = range(1, 3);
+        p.filter_w = range(1, 3);
+        p.stride_h = range(1, 3);
+        p.stride_w = range(1, 3);
+        p.pad_top = range(0, p.filter_h - 1);
+        p.pad_left = range(0, p.filter_w - 1);
+        p.pad_bottom = range(0, p.filter_h - 1);
+        p.pad_right = range(0, p.filter_w - 1);
+        p.out_h = out_size(p.in_h, p.filter_h, p.stride_h, 1, p.pad_top + p.pad_bottom);
+        p.out_w = out_size(p.in_w, p.filter_w, p.stride_w, 1, p.pad_left + p.pad_right);
+    } while (p.out_h < 1 || p.out_w < 1 || p.batches * p.in_h * p.in_w * p.channels > IN_MAX);
+    int32_t unused;
+    offsets(&unused, &unused, &p.act_min, &p.act_max);
+    fill(input, p.batches * p.in_h * p.in_w * p.channels);
+    p.input = input;
+    int32_t n = p.batches * p.out_h * p.out_w * p.channels;
+    char shape[120];
+    snprintf(shape, sizeof shape, "n%ld %ldx%ldx%ld f%ldx%ld s%ld,%ld pad%ld,%ld act[%ld,%ld]", (long)p.batches,
+             (long)p.in_h, (long)p.in_w, (long)p.channels, (long)p.filter_h, (long)p.filter_w, (long)p.stride_h,
+             (long)p.stride_w, (long)p.pad_top, (long)p.pad_left, (long)p.act_min, (long)p.act_max);
+    p.output = out_ref;
+    eq_max_pool2d_s8_ref(&p);
+    p.output = out_opt;
+    for (int i = 0; i < N_PATHS; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "max_pool2d_%s", paths[i].name);
+        memset(out_opt, 0x5A, (size_t)n);
+        int done = 1;
+        if (paths[i].max_pool == NULL) eq_max_pool2d_s8(&p);
+        else done = paths[i].max_pool(&p) == EQ_OK;
+        check(name, id, done, n, shape);
+    }
 }
 
 static void test_fc(int32_t id)
 {
-    eq_opt_fc_s8 p;
+    eq_fc_params p;
     memset(&p, 0, sizeof p);
     do {
         p.batches = range(1, 4);
-        p.in_c = (next() & 1) ? range(1, 40) : range(1, 400);
-        p.out_c = range(1, 70);
-    } while (p.in_c * p.out_c > F_MAX || p.batches * p.in_c > IN_MAX);
+        p.cin = (next() & 1) ? range(1, 40) : range(1, 400);
+        p.cout = range(1, 70);
+    } while (p.cin * p.cout > F_MAX || p.batches * p.cin > IN_MAX);
     int extreme = next() % 3 == 0;
-    fill(input, p.batches * p.in_c);
-    fill(filter, p.in_c * p.out_c);
-    channel_params(p.out_c, extreme);
+    fill(input, p.batches * p.cin);
+    fill(filter, p.cin * p.cout);
+    channel_params(p.cout, extreme);
     offsets(&p.input_offset, &p.output_offset, &p.act_min, &p.act_max);
-    p.input = input; p.filter = filter; p.bias = bias; p.multiplier = mult; p.shift = shift;
-    int32_t n = p.batches * p.out_c;
+    p.input = input; p.filter = filter; p.bias = bias; p.multipliers = mult; p.shifts = shift;
+    int32_t n = p.batches * p.cout;
     char shape[96];
-    snprintf(shape, sizeof shape, "batches %ld cin %ld cout %ld off %ld%s", (long)p.batches, (long)p.in_c,
-             (long)p.out_c, (long)p.input_offset, extreme ? " extreme" : "");
-    memset(out_opt, 0x5A, (size_t)n);
+    snprintf(shape, sizeof shape, "batches %ld cin %ld cout %ld off %ld%s", (long)p.batches, (long)p.cin,
+             (long)p.cout, (long)p.input_offset, extreme ? " extreme" : "");
     p.output = out_ref;
-    oracle_fully_connected_s8(&p);
+    eq_fully_connected_s8_ref(&p);
     p.output = out_opt;
-    check("fully_connected", id, eq_fully_connected_s8_opt(&p), n, shape);
+    for (int i = 0; i < N_PATHS; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "fully_connected_%s", paths[i].name);
+        memset(out_opt, 0x5A, (size_t)n);
+        int done = 1;
+        if (paths[i].fc == NULL) eq_fully_connected_s8(&p);
+        else done = paths[i].fc(&p) == EQ_OK;
+        check(name, id, done, n, shape);
+    }
 }
 
-#if defined(__ARM_FEATURE_MVE)
+#if EQ_USE_MVE
 static int32_t extreme_value(void)
 {
     switch (next() % 8) {
@@ -224,9 +301,9 @@ static void test_requantize_mve(void)
         }
         vstrwq_s32(r, eq_opt_mbqm_mve(vldrwq_s32(x), vldrwq_s32(m), vldrwq_s32(s)));
         for (int j = 0; j < 4; j++)
-            if (r[j] != eq_opt_mbqm(x[j], m[j], s[j])) {
+            if (r[j] != eq_mbqm(x[j], m[j], s[j])) {
                 printf("FAIL requantize_mve: x=%ld m=%ld shift=%ld gives %ld, scalar %ld\n", (long)x[j], (long)m[j],
-                       (long)s[j], (long)r[j], (long)eq_opt_mbqm(x[j], m[j], s[j]));
+                       (long)s[j], (long)r[j], (long)eq_mbqm(x[j], m[j], s[j]));
                 bad = 1;
             }
     }
@@ -236,26 +313,29 @@ static void test_requantize_mve(void)
 }
 #endif
 
+static void run(const char *what, void (*test)(int32_t id, int flag), int flag, int32_t cases)
+{
+    int p0 = passed, f0 = failed, d0 = declined;
+    for (int32_t i = 0; i < cases; i++) test(i, flag);
+    printf("%s: %d checks passed, %d failed (%d declined to the reference)\n", what, passed - p0, failed - f0, declined - d0);
+}
+
+static void test_fc_case(int32_t id, int flag) { (void)flag; test_fc(id); }
+static void test_max_pool_case(int32_t id, int flag) { (void)flag; test_max_pool(id); }
+
 int main(void)
 {
-    int p0, f0, d0;
-#if defined(__ARM_FEATURE_MVE)
-    const char *path = "MVE";
+    eq_board_init();
+    printf("optimized paths compiled in:");
+    for (int i = 0; i + 1 < N_PATHS; i++) printf(" %s", paths[i].name);
+    printf("%s (each checked, then the dispatcher)\n", N_PATHS == 1 ? " none" : "");
+#if EQ_USE_MVE
     test_requantize_mve();
-#elif defined(__ARM_FEATURE_DSP)
-    const char *path = "DSP";
-#else
-    const char *path = "blocked C";
 #endif
-    p0 = passed; f0 = failed; d0 = declined;
-    for (int32_t i = 0; i < EQ_TEST_CASES; i++) test_conv(i, 0);
-    printf("conv2d (%s): %d passed, %d failed, %d declined to the reference\n", path, passed - p0, failed - f0, declined - d0);
-    p0 = passed; f0 = failed; d0 = declined;
-    for (int32_t i = 0; i < EQ_TEST_CASES; i++) test_conv(i, 1);
-    printf("depthwise_conv2d (%s): %d passed, %d failed, %d declined to the reference\n", path, passed - p0, failed - f0, declined - d0);
-    p0 = passed; f0 = failed; d0 = declined;
-    for (int32_t i = 0; i < EQ_TEST_CASES; i++) test_fc(i);
-    printf("fully_connected (%s): %d passed, %d failed, %d declined to the reference\n", path, passed - p0, failed - f0, declined - d0);
+    run("conv2d", test_conv, 0, EQ_TEST_CASES);
+    run("depthwise_conv2d", test_conv, 1, EQ_TEST_CASES);
+    run("fully_connected", test_fc_case, 0, EQ_TEST_CASES);
+    run("max_pool2d", test_max_pool_case, 0, EQ_TEST_CASES);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -1,19 +1,17 @@
 /*
- * DepthwiseConv2D (depth multiplier 1), for cores without MVE. Channels are contiguous in both the
+ * DepthwiseConv2D (depth multiplier 1) with the Cortex-M DSP extension. Channels are contiguous in both the
  * input pixel and the [Kh][Kw][C] filter, so four channels are handled per step: with the DSP
  * extension one LDR brings four inputs, SXTAB16 widens them with the input offset added (channels
  * 0,2 and, rotated, 1,3), the filter word is widened likewise, and SMLABB/SMLATT do the four
- * multiply-accumulates; without DSP the same four-channel step in plain C. Taps outside the image
+ * multiply-accumulates; leftover channels run one at a time. Taps outside the image
  * are skipped, as in the reference, by clipping each pixel's tap range once. Other depth
- * multipliers return 0 (the caller runs the reference). Needs no scratch.
+ * multipliers are declined (the reference runs). Needs no scratch.
  */
 #include "kernels_opt.h"
 
-#if !defined(__ARM_FEATURE_MVE)
+#if EQ_USE_DSP
 
-#if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
-#endif
 
 /* Valid taps k in [lo, hi) of one axis: 0 <= start + k * dilation < size. */
 static void tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t size, int32_t *lo, int32_t *hi)
@@ -25,15 +23,13 @@ static void tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t siz
     *hi = b;
 }
 
-int eq_depthwise_conv2d_s8_opt(const eq_opt_conv_s8 *p)
+eq_status eq_depthwise_conv2d_s8_dsp(const eq_conv_params *p)
 {
-    if (p->depth_multiplier != 1) return 0;
+    if (p->depth_multiplier != 1) return EQ_OPT_DECLINED;
     const int32_t c = p->out_c, off = p->input_offset;
     const int32_t row_stride = p->in_w * c, tap_x = p->dilation_w * c, tap_y = p->dilation_h * row_stride;
     const int32_t wtap_x = c, wtap_y = p->k_w * c;
-#if defined(__ARM_FEATURE_DSP)
     const int16x2_t off2 = (int16x2_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
-#endif
     int8_t *out = p->output;
     for (int32_t b = 0; b < p->batches; b++) {
         const int8_t *image = p->input + b * p->in_h * row_stride;
@@ -52,14 +48,11 @@ int eq_depthwise_conv2d_s8_opt(const eq_opt_conv_s8 *p)
                 for (; ch + 4 <= c; ch += 4) {
                     uint32_t s0 = (uint32_t)p->bias[ch], s1 = (uint32_t)p->bias[ch + 1];
                     uint32_t s2 = (uint32_t)p->bias[ch + 2], s3 = (uint32_t)p->bias[ch + 3];
-#if defined(__ARM_FEATURE_DSP)
                     int32_t t0 = (int32_t)s0, t1 = (int32_t)s1, t2 = (int32_t)s2, t3 = (int32_t)s3;
-#endif
                     const int8_t *xr = in0 + ch, *wr = w0 + ch;
                     for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) {
                         const int8_t *x = xr, *w = wr;
                         for (int32_t kx = 0; kx < nx; kx++, x += tap_x, w += wtap_x) {
-#if defined(__ARM_FEATURE_DSP)
                             uint32_t xv = eq_opt_read32(x), wv = eq_opt_read32(w);
                             int16x2_t xe = __sxtab16(off2, (int8x4_t)xv), xo = __sxtab16(off2, (int8x4_t)eq_opt_ror8(xv));
                             int16x2_t we = __sxtb16((int8x4_t)wv), wo = __sxtb16((int8x4_t)eq_opt_ror8(wv));
@@ -67,21 +60,13 @@ int eq_depthwise_conv2d_s8_opt(const eq_opt_conv_s8 *p)
                             t2 = __smlatt(xe, we, t2);
                             t1 = __smlabb(xo, wo, t1);
                             t3 = __smlatt(xo, wo, t3);
-#else
-                            s0 += (uint32_t)((x[0] + off) * w[0]);
-                            s1 += (uint32_t)((x[1] + off) * w[1]);
-                            s2 += (uint32_t)((x[2] + off) * w[2]);
-                            s3 += (uint32_t)((x[3] + off) * w[3]);
-#endif
                         }
                     }
-#if defined(__ARM_FEATURE_DSP)
                     s0 = (uint32_t)t0; s1 = (uint32_t)t1; s2 = (uint32_t)t2; s3 = (uint32_t)t3;
-#endif
-                    out[ch] = eq_opt_requantize((int32_t)s0, p->multiplier[ch], p->shift[ch], p->output_offset, p->act_min, p->act_max);
-                    out[ch + 1] = eq_opt_requantize((int32_t)s1, p->multiplier[ch + 1], p->shift[ch + 1], p->output_offset, p->act_min, p->act_max);
-                    out[ch + 2] = eq_opt_requantize((int32_t)s2, p->multiplier[ch + 2], p->shift[ch + 2], p->output_offset, p->act_min, p->act_max);
-                    out[ch + 3] = eq_opt_requantize((int32_t)s3, p->multiplier[ch + 3], p->shift[ch + 3], p->output_offset, p->act_min, p->act_max);
+                    out[ch] = eq_opt_requantize((int32_t)s0, p->multipliers[ch], p->shifts[ch], p->output_offset, p->act_min, p->act_max);
+                    out[ch + 1] = eq_opt_requantize((int32_t)s1, p->multipliers[ch + 1], p->shifts[ch + 1], p->output_offset, p->act_min, p->act_max);
+                    out[ch + 2] = eq_opt_requantize((int32_t)s2, p->multipliers[ch + 2], p->shifts[ch + 2], p->output_offset, p->act_min, p->act_max);
+                    out[ch + 3] = eq_opt_requantize((int32_t)s3, p->multipliers[ch + 3], p->shifts[ch + 3], p->output_offset, p->act_min, p->act_max);
                 }
                 for (; ch < c; ch++) {
                     uint32_t s = (uint32_t)p->bias[ch];
@@ -90,12 +75,12 @@ int eq_depthwise_conv2d_s8_opt(const eq_opt_conv_s8 *p)
                         const int8_t *x = xr, *w = wr;
                         for (int32_t kx = 0; kx < nx; kx++, x += tap_x, w += wtap_x) s += (uint32_t)((*x + off) * *w);
                     }
-                    out[ch] = eq_opt_requantize((int32_t)s, p->multiplier[ch], p->shift[ch], p->output_offset, p->act_min, p->act_max);
+                    out[ch] = eq_opt_requantize((int32_t)s, p->multipliers[ch], p->shifts[ch], p->output_offset, p->act_min, p->act_max);
                 }
             }
         }
     }
-    return 1;
+    return EQ_OK;
 }
 
 #endif

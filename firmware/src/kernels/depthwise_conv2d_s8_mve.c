@@ -5,11 +5,11 @@
  * accumulators (channels 0,2,4,6 and 1,3,5,7), which are requantized four lanes at a time and
  * interleaved back by VMOVNB/VMOVNT before one narrowing store. The channel tail is the same step
  * predicated (VCTP). Taps outside the image are skipped by clipping each pixel's tap range, as in
- * the reference. Other depth multipliers return 0 (the caller runs the reference). No scratch.
+ * the reference. Other depth multipliers are declined (the reference runs). No scratch.
  */
 #include "kernels_opt.h"
 
-#if defined(__ARM_FEATURE_MVE)
+#if EQ_USE_MVE
 
 static void tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t size, int32_t *lo, int32_t *hi)
 {
@@ -20,20 +20,20 @@ static void tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t siz
     *hi = b;
 }
 
-static inline int32x4_t requant_lanes(const eq_opt_conv_s8 *p, int32x4_t acc, uint32x4_t idx, mve_pred16_t pred)
+static inline int32x4_t requant_lanes(const eq_conv_params *p, int32x4_t acc, uint32x4_t idx, mve_pred16_t pred)
 {
-    int32x4_t m = vldrwq_gather_shifted_offset_z_s32(p->multiplier, idx, pred);
-    int32x4_t s = vldrwq_gather_shifted_offset_z_s32(p->shift, idx, pred);
+    int32x4_t m = vldrwq_gather_shifted_offset_z_s32(p->multipliers, idx, pred);
+    int32x4_t s = vldrwq_gather_shifted_offset_z_s32(p->shifts, idx, pred);
     int32x4_t v = vaddq_n_s32(eq_opt_mbqm_mve(acc, m, s), p->output_offset);
     return vminq_s32(vmaxq_s32(v, vdupq_n_s32(p->act_min)), vdupq_n_s32(p->act_max));
 }
 
-int eq_depthwise_conv2d_s8_opt(const eq_opt_conv_s8 *p)
+eq_status eq_depthwise_conv2d_s8_mve(const eq_conv_params *p)
 {
-    if (p->depth_multiplier != 1) return 0;
+    if (p->depth_multiplier != 1) return EQ_OPT_DECLINED;
     const int32_t c = p->out_c;
     const int16_t off = (int16_t)p->input_offset;
-    if (p->input_offset < -32768 + 128 || p->input_offset > 32767 - 127) return 0;
+    if (p->input_offset < -32768 + 128 || p->input_offset > 32767 - 127) return EQ_OPT_DECLINED;
     const int32_t row_stride = p->in_w * c, tap_x = p->dilation_w * c, tap_y = p->dilation_h * row_stride;
     const int32_t wtap_x = c, wtap_y = p->k_w * c;
     const uint32x4_t even = vmulq_n_u32(vidupq_n_u32(0, 1), 2), odd = vaddq_n_u32(even, 1);
@@ -75,7 +75,7 @@ int eq_depthwise_conv2d_s8_opt(const eq_opt_conv_s8 *p)
             }
         }
     }
-    return 1;
+    return EQ_OK;
 }
 
 #endif

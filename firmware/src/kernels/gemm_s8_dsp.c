@@ -1,43 +1,36 @@
 /*
- * int8 GEMM micro-kernels for cores without MVE: Conv2D (im2col rows or 1x1 pixels in place) and
- * FullyConnected rows times the [n_out][k] filter.
+ * int8 GEMM micro-kernels with the Cortex-M DSP extension (M4/M7/M33/M55): Conv2D (im2col rows or
+ * 1x1 pixels in place) and FullyConnected rows times the [n_out][k] filter.
  *
- * With the DSP extension (Cortex-M4/M7/M33): four int8 of a row are read with one LDR and widened
+ * Four int8 of a row are read with one LDR and widened
  * to two int16 pairs by SXTAB16, which also adds the input offset to both halves (elements 0,2 and,
  * rotated by 8, elements 1,3); the filter word is widened the same way without the offset, so the
  * pairs line up and each SMLAD does two multiply-accumulates. A block of 2 rows x 2 channels shares
- * every widened word twice. Without DSP (Cortex-M3, host): the same blocking in plain C, the
- * offset added once per input element and shared by the block's channels.
+ * every widened word twice; k % 4 leftovers run as scalar multiply-accumulates.
  *
- * Accumulation wraps modulo 2^32 as the reference's int arithmetic does (SMLAD wraps; the plain C
- * path accumulates in uint32_t), so every path produces the reference's bytes.
+ * Accumulation wraps modulo 2^32 as the reference's does (SMLAD wraps; scalar tails use uint32_t).
  */
 #include "kernels_opt.h"
 
-#if !defined(__ARM_FEATURE_MVE)
+#if EQ_USE_DSP
 
-#if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
-#endif
 
 static inline int8_t requant(const eq_opt_gemm_s8 *g, int32_t oc, uint32_t acc)
 {
     return eq_opt_requantize((int32_t)acc, g->multiplier[oc], g->shift[oc], g->output_offset, g->act_min, g->act_max);
 }
 
-void eq_opt_gemm_s8_rows2(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
+void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
 {
     const int32_t k = g->k, n = g->n_out, off = g->input_offset;
     const int8_t *w0 = g->filter;
     int32_t oc = 0;
-#if defined(__ARM_FEATURE_DSP)
     const int16x2_t off2 = (int16x2_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
-#endif
     for (; oc + 2 <= n; oc += 2, w0 += 2 * k) {
         const int8_t *w1 = w0 + k, *wa = w0, *wb = w1, *a = x0, *b = x1;
         uint32_t s00 = (uint32_t)g->bias[oc], s01 = (uint32_t)g->bias[oc + 1], s10 = s00, s11 = s01;
         int32_t j = k >> 2;
-#if defined(__ARM_FEATURE_DSP)
         int32_t t00 = (int32_t)s00, t01 = (int32_t)s01, t10 = t00, t11 = t01;
         while (j-- > 0) {
             uint32_t xa = eq_opt_read32(a), xb = eq_opt_read32(b);
@@ -63,9 +56,6 @@ void eq_opt_gemm_s8_rows2(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_
         }
         s00 = (uint32_t)t00; s01 = (uint32_t)t01; s10 = (uint32_t)t10; s11 = (uint32_t)t11;
         j = k & 3;
-#else
-        j = k;
-#endif
         while (j-- > 0) {
             int32_t xa = *a++ + off, xb = *b++ + off, fa = *wa++, fb = *wb++;
             s00 += (uint32_t)(xa * fa);
@@ -91,21 +81,18 @@ void eq_opt_gemm_s8_rows2(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_
     }
 }
 
-void eq_opt_gemm_s8_row1(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0)
+void eq_opt_gemm_s8_row1_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0)
 {
     const int32_t k = g->k, n = g->n_out, off = g->input_offset;
     const int8_t *w0 = g->filter;
     int32_t oc = 0;
-#if defined(__ARM_FEATURE_DSP)
     const int16x2_t off2 = (int16x2_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
-#endif
     for (; oc + 4 <= n; oc += 4, w0 += 4 * k) {
         const int8_t *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k, *a = x0;
         uint32_t s0 = (uint32_t)g->bias[oc], s1 = (uint32_t)g->bias[oc + 1];
         uint32_t s2 = (uint32_t)g->bias[oc + 2], s3 = (uint32_t)g->bias[oc + 3];
         const int8_t *f0 = w0, *f1 = w1, *f2 = w2, *f3 = w3;
         int32_t j = k >> 2;
-#if defined(__ARM_FEATURE_DSP)
         int32_t t0 = (int32_t)s0, t1 = (int32_t)s1, t2 = (int32_t)s2, t3 = (int32_t)s3;
         while (j-- > 0) {
             uint32_t x = eq_opt_read32(a);
@@ -130,9 +117,6 @@ void eq_opt_gemm_s8_row1(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0)
         }
         s0 = (uint32_t)t0; s1 = (uint32_t)t1; s2 = (uint32_t)t2; s3 = (uint32_t)t3;
         j = k & 3;
-#else
-        j = k;
-#endif
         while (j-- > 0) {
             int32_t x = *a++ + off;
             s0 += (uint32_t)(x * *f0++);

@@ -9,7 +9,7 @@
  */
 #include "kernels_opt.h"
 
-#if defined(__ARM_FEATURE_MVE)
+#if EQ_USE_MVE
 
 /* Dot products of rows x0, x1 with filter rows w0, w1 (k each): r[0]=x0.w0 r[1]=x0.w1 r[2]=x1.w0 r[3]=x1.w1, with the offset. */
 static inline void dot_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, int32_t k,
@@ -87,7 +87,7 @@ static inline int32_t dot_1(const int8_t *x0, const int8_t *w0, int32_t k, int32
     return (int32_t)((uint32_t)bias + (uint32_t)off * (uint32_t)sw + (uint32_t)s);
 }
 
-void eq_opt_gemm_s8_rows2(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
+void eq_opt_gemm_s8_rows2_mve(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
 {
     const int32_t k = g->k, n = g->n_out, off = g->input_offset;
     int32_t oc = 0;
@@ -112,7 +112,7 @@ void eq_opt_gemm_s8_rows2(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_
     }
 }
 
-void eq_opt_gemm_s8_row1(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0)
+void eq_opt_gemm_s8_row1_mve(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0)
 {
     const int32_t k = g->k, n = g->n_out, off = g->input_offset;
     int32_t oc = 0;

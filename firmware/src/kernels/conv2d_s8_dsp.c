@@ -1,17 +1,20 @@
 /*
- * Conv2D, optimized: every output pixel is one GEMM row against the [Cout][Kh*Kw*Cin] filter,
- * two pixels at a time through the architecture's micro-kernel (gemm_s8_dsp.c: DSP or blocked C;
- * gemm_s8_mve.c: Helium).
+ * Conv2D and FullyConnected, optimized: every output pixel (FullyConnected: every batch row) is one
+ * GEMM row against the [Cout][K] filter, two rows at a time through a micro-kernel: gemm_s8_dsp.c
+ * (SMLAD) for eq_conv2d_s8_dsp here, gemm_s8_mve.c (VMLADAVA) for eq_conv2d_s8_mve in
+ * conv2d_s8_mve.c. The pixel walk and im2col below are shared by both.
  *
  * 1x1 filters without padding read each pixel's channels in place (no scratch). Other filters
  * gather each pixel's receptive field into an im2col row in the op's arena scratch; taps outside
  * the image are filled with -input_offset, whose offset-added value is 0, exactly the reference's
  * skipped tap. That needs -input_offset to fit int8, true for every int8 zero point; otherwise,
- * or with too little scratch, the caller runs the reference.
+ * or with too little scratch (fewer than K bytes), the reference runs.
  */
 #include "kernels_opt.h"
 
-static void im2col_row(const eq_opt_conv_s8 *p, const int8_t *image, int32_t oy, int32_t ox, int8_t *col)
+#if EQ_USE_DSP || EQ_USE_MVE
+
+static void im2col_row(const eq_conv_params *p, const int8_t *image, int32_t oy, int32_t ox, int8_t *col)
 {
     const int8_t pad = (int8_t)(-p->input_offset);
     const int32_t cin = p->in_c, row_len = p->k_w * cin;
@@ -37,18 +40,20 @@ static void im2col_row(const eq_opt_conv_s8 *p, const int8_t *image, int32_t oy,
     }
 }
 
-int eq_conv2d_s8_opt(const eq_opt_conv_s8 *p, int8_t *scratch, uint32_t scratch_bytes)
+eq_status eq_opt_conv2d_s8_gemm(const eq_conv_params *p, eq_opt_gemm_rows2_fn rows2_fn, eq_opt_gemm_row1_fn row1_fn)
 {
+    int8_t *scratch = p->scratch;
+    const uint32_t scratch_bytes = p->scratch_bytes;
     const int32_t k = p->k_h * p->k_w * p->in_c;
     const int32_t pixels = p->out_h * p->out_w, cout = p->out_c;
     const eq_opt_gemm_s8 g = {
-        p->filter, p->bias, p->multiplier, p->shift, k, cout,
+        p->filter, p->bias, p->multipliers, p->shifts, k, cout,
         p->input_offset, p->output_offset, p->act_min, p->act_max,
     };
     const int in_place = p->k_h == 1 && p->k_w == 1 && p->pad_top == 0 && p->pad_left == 0;
     if (!in_place) {
-        if (p->input_offset < -127 || p->input_offset > 128) return 0;
-        if (scratch == NULL || scratch_bytes < (uint32_t)k) return 0;
+        if (p->input_offset < -127 || p->input_offset > 128) return EQ_OPT_DECLINED;
+        if (scratch == NULL || scratch_bytes < (uint32_t)k) return EQ_OPT_DECLINED;
     }
     const int rows2 = in_place || scratch_bytes >= 2u * (uint32_t)k;
     int8_t *col0 = scratch, *col1 = scratch + (rows2 && !in_place ? k : 0);
@@ -72,14 +77,14 @@ int eq_conv2d_s8_opt(const eq_opt_conv_s8 *p, int8_t *scratch, uint32_t scratch_
                 x1 = col1;
             }
             if (pair) {
-                eq_opt_gemm_s8_rows2(&g, x0, x1, out, out + cout);
+                rows2_fn(&g, x0, x1, out, out + cout);
                 out += 2 * cout;
                 px += 2;
                 oy = oy1;
                 ox = ox1 + 1;
                 if (ox == p->out_w) { ox = 0; oy++; }
             } else {
-                eq_opt_gemm_s8_row1(&g, x0, out);
+                row1_fn(&g, x0, out);
                 out += cout;
                 px += 1;
                 oy = oy1;
@@ -87,5 +92,29 @@ int eq_conv2d_s8_opt(const eq_opt_conv_s8 *p, int8_t *scratch, uint32_t scratch_
             }
         }
     }
-    return 1;
+    return EQ_OK;
 }
+
+eq_status eq_opt_fully_connected_s8_gemm(const eq_fc_params *p, eq_opt_gemm_rows2_fn rows2_fn, eq_opt_gemm_row1_fn row1_fn)
+{
+    const eq_opt_gemm_s8 g = {
+        p->filter, p->bias, p->multipliers, p->shifts, p->cin, p->cout,
+        p->input_offset, p->output_offset, p->act_min, p->act_max,
+    };
+    const int8_t *x = p->input;
+    int8_t *y = p->output;
+    int32_t b = 0;
+    for (; b + 2 <= p->batches; b += 2, x += 2 * p->cin, y += 2 * p->cout)
+        rows2_fn(&g, x, x + p->cin, y, y + p->cout);
+    if (b < p->batches) row1_fn(&g, x, y);
+    return EQ_OK;
+}
+
+#endif
+
+#if EQ_USE_DSP
+eq_status eq_conv2d_s8_dsp(const eq_conv_params *p)
+{
+    return eq_opt_conv2d_s8_gemm(p, eq_opt_gemm_s8_rows2_dsp, eq_opt_gemm_s8_row1_dsp);
+}
+#endif
