@@ -39,7 +39,20 @@ static int32_t range(int32_t lo, int32_t hi) { return lo + (int32_t)(next() % (u
 #define CH_MAX 160
 static int8_t input[IN_MAX], filter[F_MAX], out_opt[OUT_MAX], out_ref[OUT_MAX];
 static int8_t scratch[8192] __attribute__((aligned(16)));
-static int32_t bias[CH_MAX], mult[CH_MAX], shift[CH_MAX];
+static int32_t bias[CH_MAX], folded[CH_MAX], mult[CH_MAX], shift[CH_MAX];
+
+/* The blob's folded bias (bias + input_offset * sum of the channel's taps, wrapping), present in
+ * two cases out of three as blobs may omit it. */
+static const int32_t *maybe_fold(int32_t cout, int32_t taps, int32_t tap_stride, int32_t channel_stride, int32_t input_offset)
+{
+    if (next() % 3 == 0) return NULL;
+    for (int32_t oc = 0; oc < cout; oc++) {
+        uint32_t s = 0;
+        for (int32_t t = 0; t < taps; t++) s += (uint32_t)(int32_t)filter[oc * channel_stride + t * tap_stride];
+        folded[oc] = (int32_t)((uint32_t)bias[oc] + (uint32_t)input_offset * s);
+    }
+    return folded;
+}
 
 static int passed, failed, declined;
 
@@ -165,6 +178,9 @@ static void test_conv(int32_t id, int depthwise)
     channel_params(p.out_c, extreme);
     offsets(&p.input_offset, &p.output_offset, &p.act_min, &p.act_max);
     p.input = input; p.filter = filter; p.bias = bias; p.multipliers = mult; p.shifts = shift;
+    /* Depthwise: channel oc's taps at oc + t * out_c (multiplier > 1 maps several oc to one input channel). */
+    if (depthwise) p.folded_bias = maybe_fold(p.out_c, p.k_h * p.k_w, p.out_c, 1, p.input_offset);
+    else p.folded_bias = maybe_fold(p.out_c, p.k_h * p.k_w * p.in_c, 1, p.k_h * p.k_w * p.in_c, p.input_offset);
     if (!depthwise) {
         /* Scratch: none, one im2col row, two, or what the converter plans (KernelScratch.Conv2DBytes). */
         uint32_t k = (uint32_t)(p.k_h * p.k_w * p.in_c), planned = (k + 15u) / 16u * 16u * (uint32_t)(p.out_w < 8 ? p.out_w : 8);
@@ -175,11 +191,11 @@ static void test_conv(int32_t id, int depthwise)
     }
     int32_t n = p.batches * p.out_h * p.out_w * p.out_c;
     char shape[160];
-    snprintf(shape, sizeof shape, "n%ld %ldx%ldx%ld k%ldx%ld s%ld,%ld d%ld,%ld pad%ld,%ld cout%ld mult%ld off%ld scratch%lu%s",
+    snprintf(shape, sizeof shape, "n%ld %ldx%ldx%ld k%ldx%ld s%ld,%ld d%ld,%ld pad%ld,%ld cout%ld mult%ld off%ld scratch%lu%s%s",
              (long)p.batches, (long)p.in_h, (long)p.in_w, (long)p.in_c, (long)p.k_h, (long)p.k_w, (long)p.stride_h,
              (long)p.stride_w, (long)p.dilation_h, (long)p.dilation_w, (long)p.pad_top, (long)p.pad_left,
              (long)p.out_c, (long)p.depth_multiplier, (long)p.input_offset, (unsigned long)p.scratch_bytes,
-             extreme ? " extreme" : "");
+             p.folded_bias ? " folded" : "", extreme ? " extreme" : "");
     p.output = out_ref;
     if (depthwise) eq_depthwise_conv2d_s8_ref(&p);
     else eq_conv2d_s8_ref(&p);
@@ -257,10 +273,11 @@ static void test_fc(int32_t id)
     channel_params(p.cout, extreme);
     offsets(&p.input_offset, &p.output_offset, &p.act_min, &p.act_max);
     p.input = input; p.filter = filter; p.bias = bias; p.multipliers = mult; p.shifts = shift;
+    p.folded_bias = maybe_fold(p.cout, p.cin, 1, p.cin, p.input_offset);
     int32_t n = p.batches * p.cout;
     char shape[96];
-    snprintf(shape, sizeof shape, "batches %ld cin %ld cout %ld off %ld%s", (long)p.batches, (long)p.cin,
-             (long)p.cout, (long)p.input_offset, extreme ? " extreme" : "");
+    snprintf(shape, sizeof shape, "batches %ld cin %ld cout %ld off %ld%s%s", (long)p.batches, (long)p.cin,
+             (long)p.cout, (long)p.input_offset, p.folded_bias ? " folded" : "", extreme ? " extreme" : "");
     p.output = out_ref;
     eq_fully_connected_s8_ref(&p);
     p.output = out_opt;

@@ -27,7 +27,17 @@ static int8_t filter[64 * 256] __attribute__((aligned(16)));
 static int8_t out_opt[14 * 14 * 64] __attribute__((aligned(16)));
 static int8_t out_ref[14 * 14 * 64] __attribute__((aligned(16)));
 static int8_t scratch[8 * 144] __attribute__((aligned(16)));
-static int32_t bias[64], mult[64], shift[64];
+static int32_t bias[64], folded[64], mult[64], shift[64];
+
+/* The blob's folded bias, as the converter writes it: bias + input_offset * sum of the channel's filter taps. */
+static void fold(int32_t cout, int32_t taps, int32_t tap_stride, int32_t channel_stride, int32_t input_offset)
+{
+    for (int32_t oc = 0; oc < cout; oc++) {
+        uint32_t s = 0;
+        for (int32_t t = 0; t < taps; t++) s += (uint32_t)(int32_t)filter[oc * channel_stride + t * tap_stride];
+        folded[oc] = (int32_t)((uint32_t)bias[oc] + (uint32_t)input_offset * s);
+    }
+}
 
 static int region;
 
@@ -79,6 +89,8 @@ static void conv(const char *name, int32_t h, int32_t w, int32_t cin, int32_t co
     eq_conv_params p = conv_params(h, w, cin, cout, k, pad);
     p.filter = filter;
     p.depth_multiplier = 1;
+    fold(cout, k * k * cin, 1, k * k * cin, 128);
+    p.folded_bias = folded;
     /* The arena scratch the converter plans for this op: KernelScratch.Conv2DBytes. */
     uint32_t kp = (uint32_t)((k * k * cin + 15) / 16 * 16);
     p.scratch_bytes = k * k == 1 ? 0u : kp * (uint32_t)(w < 8 ? w : 8);
@@ -103,6 +115,8 @@ static void depthwise(const char *name, int32_t h, int32_t w, int32_t c)
     params(c, -7);
     eq_conv_params p = conv_params(h, w, c, c, 3, 1);
     p.depth_multiplier = 1;
+    fold(c, 9, c, 1, 128);
+    p.folded_bias = folded;
     int32_t macs = h * w * c * 9;
     size_t stack;
     memset(out_opt, 0, sizeof out_opt);
@@ -126,6 +140,8 @@ static void fully_connected(const char *name, int32_t cin, int32_t cout)
     p.input = input; p.batches = 1; p.cin = cin; p.cout = cout; p.filter = filter;
     p.bias = bias; p.multipliers = mult; p.shifts = shift; p.output = out_opt;
     p.input_offset = 128; p.output_offset = -128; p.act_min = -128; p.act_max = 127;
+    fold(cout, cin, 1, cin, 128);
+    p.folded_bias = folded;
     size_t stack;
     memset(out_opt, 0, sizeof out_opt);
     RUN_MEASURED(eq_fully_connected_s8(&p), stack);

@@ -46,9 +46,11 @@ eq_status eq_opt_conv2d_s8_gemm(const eq_conv_params *p, eq_opt_gemm_rows2_fn ro
     const uint32_t scratch_bytes = p->scratch_bytes;
     const int32_t k = p->k_h * p->k_w * p->in_c;
     const int32_t pixels = p->out_h * p->out_w, cout = p->out_c;
+    /* With the blob's folded bias (bias + input_offset * sum of the filter row) the micro-kernels
+     * multiply the raw int8 inputs; a padding tap's -input_offset then cancels its share of the fold. */
     const eq_opt_gemm_s8 g = {
-        p->filter, p->bias, p->multipliers, p->shifts, k, cout,
-        p->input_offset, p->output_offset, p->act_min, p->act_max,
+        p->filter, p->folded_bias ? p->folded_bias : p->bias, p->multipliers, p->shifts, k, cout,
+        p->folded_bias ? 0 : p->input_offset, p->output_offset, p->act_min, p->act_max,
     };
     const int in_place = p->k_h == 1 && p->k_w == 1 && p->pad_top == 0 && p->pad_left == 0;
     if (!in_place) {
@@ -98,8 +100,8 @@ eq_status eq_opt_conv2d_s8_gemm(const eq_conv_params *p, eq_opt_gemm_rows2_fn ro
 eq_status eq_opt_fully_connected_s8_gemm(const eq_fc_params *p, eq_opt_gemm_rows2_fn rows2_fn, eq_opt_gemm_row1_fn row1_fn)
 {
     const eq_opt_gemm_s8 g = {
-        p->filter, p->bias, p->multipliers, p->shifts, p->cin, p->cout,
-        p->input_offset, p->output_offset, p->act_min, p->act_max,
+        p->filter, p->folded_bias ? p->folded_bias : p->bias, p->multipliers, p->shifts, p->cin, p->cout,
+        p->folded_bias ? 0 : p->input_offset, p->output_offset, p->act_min, p->act_max,
     };
     const int8_t *x = p->input;
     int8_t *y = p->output;

@@ -21,8 +21,83 @@ static inline int8_t requant(const eq_opt_gemm_s8 *g, int32_t oc, uint32_t acc)
     return eq_opt_requantize((int32_t)acc, g->multiplier[oc], g->shift[oc], g->output_offset, g->act_min, g->act_max);
 }
 
+/* SXTB16 / SXTAB16 of the word rotated right by 8 (the odd bytes), as one instruction: the ACLE
+ * intrinsics take no rotation and GCC 12 does not fold a separate ROR into them. */
+static inline int16x2_t sxtb16_ror8(uint32_t x)
+{
+    int16x2_t r;
+    __asm("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+static inline int16x2_t sxtab16_ror8(int16x2_t a, uint32_t x)
+{
+    int16x2_t r;
+    __asm("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* The common case, kept to 14 live registers so nothing spills: input offset already in the bias
+ * (the blob's folded bias; padding taps hold -input_offset), and the second row and the second
+ * filter row both k bytes after the first, so one register offset reaches both. */
+static void rows2_adjacent(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0, int8_t *y1)
+{
+    const int32_t k = g->k, n = g->n_out, k4 = k & ~3;
+    const int8_t *w0 = g->filter;
+    int32_t oc = 0;
+    for (; oc + 2 <= n; oc += 2, w0 += 2 * k) {
+        const int8_t *a = x0, *wa = w0, *end = x0 + k4;
+        int32_t t00 = g->bias[oc], t01 = g->bias[oc + 1], t10 = t00, t11 = t01;
+        while (a != end) {
+            uint32_t xa = eq_opt_read32(a), xb = eq_opt_read32(a + k);
+            a += 4;
+            int16x2_t ae = __sxtb16((int8x4_t)xa), ao = sxtb16_ror8(xa);
+            int16x2_t be = __sxtb16((int8x4_t)xb), bo = sxtb16_ror8(xb);
+            uint32_t w = eq_opt_read32(wa);
+            int16x2_t we = __sxtb16((int8x4_t)w), wo = sxtb16_ror8(w);
+            t00 = __smlad(ae, we, t00);
+            t00 = __smlad(ao, wo, t00);
+            t10 = __smlad(be, we, t10);
+            t10 = __smlad(bo, wo, t10);
+            w = eq_opt_read32(wa + k);
+            wa += 4;
+            we = __sxtb16((int8x4_t)w);
+            wo = sxtb16_ror8(w);
+            t01 = __smlad(ae, we, t01);
+            t01 = __smlad(ao, wo, t01);
+            t11 = __smlad(be, we, t11);
+            t11 = __smlad(bo, wo, t11);
+        }
+        uint32_t s00 = (uint32_t)t00, s01 = (uint32_t)t01, s10 = (uint32_t)t10, s11 = (uint32_t)t11;
+        for (int32_t j = k4; j < k; j++) {
+            int32_t xa = x0[j], xb = x0[k + j], fa = w0[j], fb = w0[k + j];
+            s00 += (uint32_t)(xa * fa);
+            s10 += (uint32_t)(xb * fa);
+            s01 += (uint32_t)(xa * fb);
+            s11 += (uint32_t)(xb * fb);
+        }
+        y0[oc] = requant(g, oc, s00);
+        y0[oc + 1] = requant(g, oc + 1, s01);
+        y1[oc] = requant(g, oc, s10);
+        y1[oc + 1] = requant(g, oc + 1, s11);
+    }
+    if (oc < n) {
+        uint32_t s0 = (uint32_t)g->bias[oc], s1 = s0;
+        for (int32_t j = 0; j < k; j++) {
+            int32_t f = w0[j];
+            s0 += (uint32_t)(x0[j] * f);
+            s1 += (uint32_t)(x0[k + j] * f);
+        }
+        y0[oc] = requant(g, oc, s0);
+        y1[oc] = requant(g, oc, s1);
+    }
+}
+
 void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
 {
+    if (g->input_offset == 0 && x1 == x0 + g->k) {
+        rows2_adjacent(g, x0, y0, y1);
+        return;
+    }
     const int32_t k = g->k, n = g->n_out, off = g->input_offset;
     const int8_t *w0 = g->filter;
     int32_t oc = 0;
@@ -36,11 +111,11 @@ void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const i
             uint32_t xa = eq_opt_read32(a), xb = eq_opt_read32(b);
             a += 4;
             b += 4;
-            int16x2_t ae = __sxtab16(off2, (int8x4_t)xa), ao = __sxtab16(off2, (int8x4_t)eq_opt_ror8(xa));
-            int16x2_t be = __sxtab16(off2, (int8x4_t)xb), bo = __sxtab16(off2, (int8x4_t)eq_opt_ror8(xb));
+            int16x2_t ae = __sxtab16(off2, (int8x4_t)xa), ao = sxtab16_ror8(off2, xa);
+            int16x2_t be = __sxtab16(off2, (int8x4_t)xb), bo = sxtab16_ror8(off2, xb);
             uint32_t w = eq_opt_read32(wa);
             wa += 4;
-            int16x2_t we = __sxtb16((int8x4_t)w), wo = __sxtb16((int8x4_t)eq_opt_ror8(w));
+            int16x2_t we = __sxtb16((int8x4_t)w), wo = sxtb16_ror8(w);
             t00 = __smlad(ae, we, t00);
             t00 = __smlad(ao, wo, t00);
             t10 = __smlad(be, we, t10);
@@ -48,7 +123,7 @@ void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const i
             w = eq_opt_read32(wb);
             wb += 4;
             we = __sxtb16((int8x4_t)w);
-            wo = __sxtb16((int8x4_t)eq_opt_ror8(w));
+            wo = sxtb16_ror8(w);
             t01 = __smlad(ae, we, t01);
             t01 = __smlad(ao, wo, t01);
             t11 = __smlad(be, we, t11);
@@ -97,23 +172,23 @@ void eq_opt_gemm_s8_row1_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *
         while (j-- > 0) {
             uint32_t x = eq_opt_read32(a);
             a += 4;
-            int16x2_t xe = __sxtab16(off2, (int8x4_t)x), xo = __sxtab16(off2, (int8x4_t)eq_opt_ror8(x));
+            int16x2_t xe = __sxtab16(off2, (int8x4_t)x), xo = sxtab16_ror8(off2, x);
             uint32_t w = eq_opt_read32(f0);
             f0 += 4;
             t0 = __smlad(xe, __sxtb16((int8x4_t)w), t0);
-            t0 = __smlad(xo, __sxtb16((int8x4_t)eq_opt_ror8(w)), t0);
+            t0 = __smlad(xo, sxtb16_ror8(w), t0);
             w = eq_opt_read32(f1);
             f1 += 4;
             t1 = __smlad(xe, __sxtb16((int8x4_t)w), t1);
-            t1 = __smlad(xo, __sxtb16((int8x4_t)eq_opt_ror8(w)), t1);
+            t1 = __smlad(xo, sxtb16_ror8(w), t1);
             w = eq_opt_read32(f2);
             f2 += 4;
             t2 = __smlad(xe, __sxtb16((int8x4_t)w), t2);
-            t2 = __smlad(xo, __sxtb16((int8x4_t)eq_opt_ror8(w)), t2);
+            t2 = __smlad(xo, sxtb16_ror8(w), t2);
             w = eq_opt_read32(f3);
             f3 += 4;
             t3 = __smlad(xe, __sxtb16((int8x4_t)w), t3);
-            t3 = __smlad(xo, __sxtb16((int8x4_t)eq_opt_ror8(w)), t3);
+            t3 = __smlad(xo, sxtb16_ror8(w), t3);
         }
         s0 = (uint32_t)t0; s1 = (uint32_t)t1; s2 = (uint32_t)t2; s3 = (uint32_t)t3;
         j = k & 3;

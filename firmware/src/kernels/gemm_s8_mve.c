@@ -1,9 +1,9 @@
 /*
  * int8 GEMM micro-kernels with Helium (Cortex-M55): a block of 2 rows x 2 output channels takes
  * 16 inputs per step with VLDRB and four VMLADAVA (16 multiply-accumulates each, int8 x int8 into
- * a scalar int32, wrapping). The input offset cannot be added in int8 lanes, so it is applied
- * through the filter sum: sum (x + off) * w = sum x * w + off * sum w, the filter sum taken in the
- * same loop by VADDVA (wrapping arithmetic, so identical modulo 2^32 to the reference's sum). The
+ * a scalar int32, wrapping). The input offset cannot be added in int8 lanes: it comes with the
+ * blob's folded bias, or else through the filter sum, sum (x + off) * w = sum x * w + off * sum w,
+ * taken in the same loop by VADDVA (wrapping arithmetic, so identical modulo 2^32 to the reference). The
  * k tail is one predicated step (VCTP8, zeroing loads). Four channels of accumulators are then
  * requantized together by eq_opt_requantize_mve.
  */
@@ -12,7 +12,8 @@
 #if EQ_USE_MVE
 
 /* Dot products of rows x0, x1 with filter rows w0, w1 (k each): r[0]=x0.w0 r[1]=x0.w1 r[2]=x1.w0 r[3]=x1.w1, with the offset. */
-static inline void dot_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, int32_t k,
+/* Inlined with off a compile-time 0 when the bias is the blob's folded one: the filter sums vanish. */
+static inline __attribute__((always_inline)) void dot_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, int32_t k,
                            int32_t off, int32_t bias0, int32_t bias1, int32_t r[4])
 {
     int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0, sw0 = 0, sw1 = 0;
@@ -24,8 +25,10 @@ static inline void dot_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0,
         s01 = vmladavaq_s8(s01, a, f1);
         s10 = vmladavaq_s8(s10, b, f0);
         s11 = vmladavaq_s8(s11, b, f1);
-        sw0 = vaddvaq_s8(sw0, f0);
-        sw1 = vaddvaq_s8(sw1, f1);
+        if (off != 0) {
+            sw0 = vaddvaq_s8(sw0, f0);
+            sw1 = vaddvaq_s8(sw1, f1);
+        }
     }
     if (j > 0) {
         mve_pred16_t p = vctp8q((uint32_t)j);
@@ -34,8 +37,10 @@ static inline void dot_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0,
         s01 = vmladavaq_s8(s01, a, f1);
         s10 = vmladavaq_s8(s10, b, f0);
         s11 = vmladavaq_s8(s11, b, f1);
-        sw0 = vaddvaq_s8(sw0, f0);
-        sw1 = vaddvaq_s8(sw1, f1);
+        if (off != 0) {
+            sw0 = vaddvaq_s8(sw0, f0);
+            sw1 = vaddvaq_s8(sw1, f1);
+        }
     }
     uint32_t c0 = (uint32_t)bias0 + (uint32_t)off * (uint32_t)sw0, c1 = (uint32_t)bias1 + (uint32_t)off * (uint32_t)sw1;
     r[0] = (int32_t)(c0 + (uint32_t)s00);
@@ -45,7 +50,7 @@ static inline void dot_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0,
 }
 
 /* Dot products of row x0 with filter rows w0, w1: r[0]=x0.w0 r[1]=x0.w1, with the offset. */
-static inline void dot_1x2(const int8_t *x0, const int8_t *w0, const int8_t *w1, int32_t k,
+static inline __attribute__((always_inline)) void dot_1x2(const int8_t *x0, const int8_t *w0, const int8_t *w1, int32_t k,
                            int32_t off, int32_t bias0, int32_t bias1, int32_t r[2])
 {
     int32_t s0 = 0, s1 = 0, sw0 = 0, sw1 = 0;
@@ -55,16 +60,20 @@ static inline void dot_1x2(const int8_t *x0, const int8_t *w0, const int8_t *w1,
         x0 += 16; w0 += 16; w1 += 16;
         s0 = vmladavaq_s8(s0, a, f0);
         s1 = vmladavaq_s8(s1, a, f1);
-        sw0 = vaddvaq_s8(sw0, f0);
-        sw1 = vaddvaq_s8(sw1, f1);
+        if (off != 0) {
+            sw0 = vaddvaq_s8(sw0, f0);
+            sw1 = vaddvaq_s8(sw1, f1);
+        }
     }
     if (j > 0) {
         mve_pred16_t p = vctp8q((uint32_t)j);
         int8x16_t a = vldrbq_z_s8(x0, p), f0 = vldrbq_z_s8(w0, p), f1 = vldrbq_z_s8(w1, p);
         s0 = vmladavaq_s8(s0, a, f0);
         s1 = vmladavaq_s8(s1, a, f1);
-        sw0 = vaddvaq_s8(sw0, f0);
-        sw1 = vaddvaq_s8(sw1, f1);
+        if (off != 0) {
+            sw0 = vaddvaq_s8(sw0, f0);
+            sw1 = vaddvaq_s8(sw1, f1);
+        }
     }
     r[0] = (int32_t)((uint32_t)bias0 + (uint32_t)off * (uint32_t)sw0 + (uint32_t)s0);
     r[1] = (int32_t)((uint32_t)bias1 + (uint32_t)off * (uint32_t)sw1 + (uint32_t)s1);
@@ -87,9 +96,9 @@ static inline int32_t dot_1(const int8_t *x0, const int8_t *w0, int32_t k, int32
     return (int32_t)((uint32_t)bias + (uint32_t)off * (uint32_t)sw + (uint32_t)s);
 }
 
-void eq_opt_gemm_s8_rows2_mve(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
+static inline __attribute__((always_inline)) void rows2(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1, int32_t off)
 {
-    const int32_t k = g->k, n = g->n_out, off = g->input_offset;
+    const int32_t k = g->k, n = g->n_out;
     int32_t oc = 0;
     int32_t r[4], a0[4], a1[4];
     for (; oc + 4 <= n; oc += 4) {
@@ -112,9 +121,9 @@ void eq_opt_gemm_s8_rows2_mve(const eq_opt_gemm_s8 *g, const int8_t *x0, const i
     }
 }
 
-void eq_opt_gemm_s8_row1_mve(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0)
+static inline __attribute__((always_inline)) void row1(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0, int32_t off)
 {
-    const int32_t k = g->k, n = g->n_out, off = g->input_offset;
+    const int32_t k = g->k, n = g->n_out;
     int32_t oc = 0;
     int32_t r[2], a0[4];
     for (; oc + 4 <= n; oc += 4) {
@@ -131,6 +140,18 @@ void eq_opt_gemm_s8_row1_mve(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *
         y0[oc] = eq_opt_requantize(dot_1(x0, w, k, off, g->bias[oc]), g->multiplier[oc], g->shift[oc],
                                    g->output_offset, g->act_min, g->act_max);
     }
+}
+
+void eq_opt_gemm_s8_rows2_mve(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
+{
+    if (g->input_offset == 0) rows2(g, x0, x1, y0, y1, 0);
+    else rows2(g, x0, x1, y0, y1, g->input_offset);
+}
+
+void eq_opt_gemm_s8_row1_mve(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0)
+{
+    if (g->input_offset == 0) row1(g, x0, y0, 0);
+    else row1(g, x0, y0, g->input_offset);
 }
 
 #endif
