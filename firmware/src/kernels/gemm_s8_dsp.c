@@ -21,6 +21,27 @@ static inline int8_t requant(const eq_opt_gemm_s8 *g, int32_t oc, uint32_t acc)
     return eq_opt_requantize((int32_t)acc, g->multiplier[oc], g->shift[oc], g->output_offset, g->act_min, g->act_max);
 }
 
+/* The requantization parameters held in locals: the int8 output stores may alias anything, so
+ * reading them through g would reload them after every store. With the full int8 activation
+ * range the clamp is one SSAT. */
+typedef struct {
+    const int32_t *multiplier, *shift;
+    int32_t output_offset, act_min, act_max, full_range;
+} requant_params;
+
+static inline requant_params requant_of(const eq_opt_gemm_s8 *g)
+{
+    requant_params r = { g->multiplier, g->shift, g->output_offset, g->act_min, g->act_max,
+                         g->act_min == -128 && g->act_max == 127 };
+    return r;
+}
+
+static inline int8_t requant_r(const requant_params *r, int32_t oc, uint32_t acc)
+{
+    int32_t v = eq_add_wrap(eq_mbqm((int32_t)acc, r->multiplier[oc], r->shift[oc]), r->output_offset);
+    return (int8_t)(r->full_range ? __ssat(v, 8) : eq_clamp(v, r->act_min, r->act_max));
+}
+
 /* SXTB16 / SXTAB16 of the word rotated right by 8 (the odd bytes), as one instruction: the ACLE
  * intrinsics take no rotation and GCC 12 does not fold a separate ROR into them. */
 static inline int16x2_t sxtb16_ror8(uint32_t x)
@@ -36,6 +57,27 @@ static inline int16x2_t sxtab16_ror8(int16x2_t a, uint32_t x)
     return r;
 }
 
+/* Four k of rows a, a + k times filter rows w, w + k into t00 t01 t10 t11 (row, channel). */
+#define STEP_2X2_ADJACENT(A, W)                                                          \
+    do {                                                                                 \
+        uint32_t xa_ = eq_opt_read32(A), xb_ = eq_opt_read32((A) + k);                   \
+        int16x2_t ae_ = __sxtb16((int8x4_t)xa_), ao_ = sxtb16_ror8(xa_);                 \
+        int16x2_t be_ = __sxtb16((int8x4_t)xb_), bo_ = sxtb16_ror8(xb_);                 \
+        uint32_t w_ = eq_opt_read32(W);                                                  \
+        int16x2_t we_ = __sxtb16((int8x4_t)w_), wo_ = sxtb16_ror8(w_);                   \
+        t00 = __smlad(ae_, we_, t00);                                                    \
+        t00 = __smlad(ao_, wo_, t00);                                                    \
+        t10 = __smlad(be_, we_, t10);                                                    \
+        t10 = __smlad(bo_, wo_, t10);                                                    \
+        w_ = eq_opt_read32((W) + k);                                                     \
+        we_ = __sxtb16((int8x4_t)w_);                                                    \
+        wo_ = sxtb16_ror8(w_);                                                           \
+        t01 = __smlad(ae_, we_, t01);                                                    \
+        t01 = __smlad(ao_, wo_, t01);                                                    \
+        t11 = __smlad(be_, we_, t11);                                                    \
+        t11 = __smlad(bo_, wo_, t11);                                                    \
+    } while (0)
+
 /* The common case, kept to 14 live registers so nothing spills: input offset already in the bias
  * (the blob's folded bias; padding taps hold -input_offset), and the second row and the second
  * filter row both k bytes after the first, so one register offset reaches both. */
@@ -43,29 +85,17 @@ static void rows2_adjacent(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0
 {
     const int32_t k = g->k, n = g->n_out, k4 = k & ~3;
     const int8_t *w0 = g->filter;
+    const int32_t *bias = g->bias;
+    const requant_params rq = requant_of(g);
     int32_t oc = 0;
     for (; oc + 2 <= n; oc += 2, w0 += 2 * k) {
         const int8_t *a = x0, *wa = w0, *end = x0 + k4;
-        int32_t t00 = g->bias[oc], t01 = g->bias[oc + 1], t10 = t00, t11 = t01;
+        int32_t t00 = bias[oc], t01 = bias[oc + 1], t10 = t00, t11 = t01;
+        /* One step of four per iteration: unrolling further makes GCC hoist the loads and spill. */
         while (a != end) {
-            uint32_t xa = eq_opt_read32(a), xb = eq_opt_read32(a + k);
+            STEP_2X2_ADJACENT(a, wa);
             a += 4;
-            int16x2_t ae = __sxtb16((int8x4_t)xa), ao = sxtb16_ror8(xa);
-            int16x2_t be = __sxtb16((int8x4_t)xb), bo = sxtb16_ror8(xb);
-            uint32_t w = eq_opt_read32(wa);
-            int16x2_t we = __sxtb16((int8x4_t)w), wo = sxtb16_ror8(w);
-            t00 = __smlad(ae, we, t00);
-            t00 = __smlad(ao, wo, t00);
-            t10 = __smlad(be, we, t10);
-            t10 = __smlad(bo, wo, t10);
-            w = eq_opt_read32(wa + k);
             wa += 4;
-            we = __sxtb16((int8x4_t)w);
-            wo = sxtb16_ror8(w);
-            t01 = __smlad(ae, we, t01);
-            t01 = __smlad(ao, wo, t01);
-            t11 = __smlad(be, we, t11);
-            t11 = __smlad(bo, wo, t11);
         }
         uint32_t s00 = (uint32_t)t00, s01 = (uint32_t)t01, s10 = (uint32_t)t10, s11 = (uint32_t)t11;
         for (int32_t j = k4; j < k; j++) {
@@ -75,20 +105,20 @@ static void rows2_adjacent(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0
             s01 += (uint32_t)(xa * fb);
             s11 += (uint32_t)(xb * fb);
         }
-        y0[oc] = requant(g, oc, s00);
-        y0[oc + 1] = requant(g, oc + 1, s01);
-        y1[oc] = requant(g, oc, s10);
-        y1[oc + 1] = requant(g, oc + 1, s11);
+        y0[oc] = requant_r(&rq, oc, s00);
+        y0[oc + 1] = requant_r(&rq, oc + 1, s01);
+        y1[oc] = requant_r(&rq, oc, s10);
+        y1[oc + 1] = requant_r(&rq, oc + 1, s11);
     }
     if (oc < n) {
-        uint32_t s0 = (uint32_t)g->bias[oc], s1 = s0;
+        uint32_t s0 = (uint32_t)bias[oc], s1 = s0;
         for (int32_t j = 0; j < k; j++) {
             int32_t f = w0[j];
             s0 += (uint32_t)(x0[j] * f);
             s1 += (uint32_t)(x0[k + j] * f);
         }
-        y0[oc] = requant(g, oc, s0);
-        y1[oc] = requant(g, oc, s1);
+        y0[oc] = requant_r(&rq, oc, s0);
+        y1[oc] = requant_r(&rq, oc, s1);
     }
 }
 
