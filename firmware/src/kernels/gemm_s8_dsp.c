@@ -186,23 +186,26 @@ void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const i
     }
 }
 
-void eq_opt_gemm_s8_row1_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0)
+/* One row times four filter rows per step; with_offset is a compile-time constant after inlining
+ * (0 with the blob's folded bias: the offset register and its SXTAB16 adds disappear). */
+static inline __attribute__((always_inline)) void row1_body(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0,
+                                                            int with_offset)
 {
-    const int32_t k = g->k, n = g->n_out, off = g->input_offset;
+    const int32_t k = g->k, n = g->n_out, off = with_offset ? g->input_offset : 0;
+    const int32_t *bias = g->bias;
+    const requant_params rq = requant_of(g);
     const int8_t *w0 = g->filter;
     int32_t oc = 0;
     const int16x2_t off2 = (int16x2_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
     for (; oc + 4 <= n; oc += 4, w0 += 4 * k) {
-        const int8_t *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k, *a = x0;
-        uint32_t s0 = (uint32_t)g->bias[oc], s1 = (uint32_t)g->bias[oc + 1];
-        uint32_t s2 = (uint32_t)g->bias[oc + 2], s3 = (uint32_t)g->bias[oc + 3];
-        const int8_t *f0 = w0, *f1 = w1, *f2 = w2, *f3 = w3;
-        int32_t j = k >> 2;
-        int32_t t0 = (int32_t)s0, t1 = (int32_t)s1, t2 = (int32_t)s2, t3 = (int32_t)s3;
-        while (j-- > 0) {
+        const int8_t *a = x0, *end = x0 + (k & ~3);
+        const int8_t *f0 = w0, *f1 = w0 + k, *f2 = f1 + k, *f3 = f2 + k;
+        int32_t t0 = bias[oc], t1 = bias[oc + 1], t2 = bias[oc + 2], t3 = bias[oc + 3];
+        while (a != end) {
             uint32_t x = eq_opt_read32(a);
             a += 4;
-            int16x2_t xe = __sxtab16(off2, (int8x4_t)x), xo = sxtab16_ror8(off2, x);
+            int16x2_t xe = with_offset ? __sxtab16(off2, (int8x4_t)x) : __sxtb16((int8x4_t)x);
+            int16x2_t xo = with_offset ? sxtab16_ror8(off2, x) : sxtb16_ror8(x);
             uint32_t w = eq_opt_read32(f0);
             f0 += 4;
             t0 = __smlad(xe, __sxtb16((int8x4_t)w), t0);
@@ -220,26 +223,31 @@ void eq_opt_gemm_s8_row1_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *
             t3 = __smlad(xe, __sxtb16((int8x4_t)w), t3);
             t3 = __smlad(xo, sxtb16_ror8(w), t3);
         }
-        s0 = (uint32_t)t0; s1 = (uint32_t)t1; s2 = (uint32_t)t2; s3 = (uint32_t)t3;
-        j = k & 3;
-        while (j-- > 0) {
+        uint32_t s0 = (uint32_t)t0, s1 = (uint32_t)t1, s2 = (uint32_t)t2, s3 = (uint32_t)t3;
+        for (int32_t j = k & 3; j > 0; j--) {
             int32_t x = *a++ + off;
             s0 += (uint32_t)(x * *f0++);
             s1 += (uint32_t)(x * *f1++);
             s2 += (uint32_t)(x * *f2++);
             s3 += (uint32_t)(x * *f3++);
         }
-        y0[oc] = requant(g, oc, s0);
-        y0[oc + 1] = requant(g, oc + 1, s1);
-        y0[oc + 2] = requant(g, oc + 2, s2);
-        y0[oc + 3] = requant(g, oc + 3, s3);
+        y0[oc] = requant_r(&rq, oc, s0);
+        y0[oc + 1] = requant_r(&rq, oc + 1, s1);
+        y0[oc + 2] = requant_r(&rq, oc + 2, s2);
+        y0[oc + 3] = requant_r(&rq, oc + 3, s3);
     }
     for (; oc < n; oc++, w0 += k) {
         const int8_t *a = x0, *f = w0;
-        uint32_t s = (uint32_t)g->bias[oc];
+        uint32_t s = (uint32_t)bias[oc];
         for (int32_t j = 0; j < k; j++) s += (uint32_t)((*a++ + off) * *f++);
-        y0[oc] = requant(g, oc, s);
+        y0[oc] = requant_r(&rq, oc, s);
     }
+}
+
+void eq_opt_gemm_s8_row1_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0)
+{
+    if (g->input_offset == 0) row1_body(g, x0, y0, 0);
+    else row1_body(g, x0, y0, 1);
 }
 
 #endif
