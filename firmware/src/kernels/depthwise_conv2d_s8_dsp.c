@@ -11,7 +11,18 @@
 
 #if EQ_USE_DSP
 
-#include <arm_acle.h>
+
+/* Four channels of one tap into t0..t3: inputs widened with the offset, SMLABB/SMLATT per lane. */
+#define TAP4(X, W)                                                                      \
+    do {                                                                                \
+        uint32_t xv_ = eq_opt_read32(X), wv_ = eq_opt_read32(W);                        \
+        int16x2_t xe_ = __sxtab16(off2, (int8x4_t)xv_), xo_ = eq_opt_sxtab16_ror8(off2, xv_); \
+        int16x2_t we_ = __sxtb16((int8x4_t)wv_), wo_ = eq_opt_sxtb16_ror8(wv_);         \
+        t0 = __smlabb(xe_, we_, t0);                                                    \
+        t2 = __smlatt(xe_, we_, t2);                                                    \
+        t1 = __smlabb(xo_, wo_, t1);                                                    \
+        t3 = __smlatt(xo_, wo_, t3);                                                    \
+    } while (0)
 
 /* Valid taps k in [lo, hi) of one axis: 0 <= start + k * dilation < size. */
 static void tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t size, int32_t *lo, int32_t *hi)
@@ -30,6 +41,8 @@ eq_status eq_depthwise_conv2d_s8_dsp(const eq_conv_params *p)
     const int32_t row_stride = p->in_w * c, tap_x = p->dilation_w * c, tap_y = p->dilation_h * row_stride;
     const int32_t wtap_x = c, wtap_y = p->k_w * c;
     const int16x2_t off2 = (int16x2_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
+    const int32_t *bias = p->bias;
+    const eq_opt_requant_params rq = eq_opt_requant_of(p->multipliers, p->shifts, p->output_offset, p->act_min, p->act_max);
     int8_t *out = p->output;
     for (int32_t b = 0; b < p->batches; b++) {
         const int8_t *image = p->input + b * p->in_h * row_stride;
@@ -46,36 +59,34 @@ eq_status eq_depthwise_conv2d_s8_dsp(const eq_conv_params *p)
                 const int8_t *w0 = p->filter + ky0 * wtap_y + kx0 * wtap_x;
                 int32_t ch = 0;
                 for (; ch + 4 <= c; ch += 4) {
-                    uint32_t s0 = (uint32_t)p->bias[ch], s1 = (uint32_t)p->bias[ch + 1];
-                    uint32_t s2 = (uint32_t)p->bias[ch + 2], s3 = (uint32_t)p->bias[ch + 3];
-                    int32_t t0 = (int32_t)s0, t1 = (int32_t)s1, t2 = (int32_t)s2, t3 = (int32_t)s3;
+                    int32_t t0 = bias[ch], t1 = bias[ch + 1], t2 = bias[ch + 2], t3 = bias[ch + 3];
                     const int8_t *xr = in0 + ch, *wr = w0 + ch;
-                    for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) {
-                        const int8_t *x = xr, *w = wr;
-                        for (int32_t kx = 0; kx < nx; kx++, x += tap_x, w += wtap_x) {
-                            uint32_t xv = eq_opt_read32(x), wv = eq_opt_read32(w);
-                            int16x2_t xe = __sxtab16(off2, (int8x4_t)xv), xo = __sxtab16(off2, (int8x4_t)eq_opt_ror8(xv));
-                            int16x2_t we = __sxtb16((int8x4_t)wv), wo = __sxtb16((int8x4_t)eq_opt_ror8(wv));
-                            t0 = __smlabb(xe, we, t0);
-                            t2 = __smlatt(xe, we, t2);
-                            t1 = __smlabb(xo, wo, t1);
-                            t3 = __smlatt(xo, wo, t3);
+                    if (nx == 3) {
+                        /* The common 3-wide row, unrolled. */
+                        for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) {
+                            TAP4(xr, wr);
+                            TAP4(xr + tap_x, wr + wtap_x);
+                            TAP4(xr + 2 * tap_x, wr + 2 * wtap_x);
+                        }
+                    } else {
+                        for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) {
+                            const int8_t *x = xr, *w = wr;
+                            for (int32_t kx = 0; kx < nx; kx++, x += tap_x, w += wtap_x) TAP4(x, w);
                         }
                     }
-                    s0 = (uint32_t)t0; s1 = (uint32_t)t1; s2 = (uint32_t)t2; s3 = (uint32_t)t3;
-                    out[ch] = eq_opt_requantize((int32_t)s0, p->multipliers[ch], p->shifts[ch], p->output_offset, p->act_min, p->act_max);
-                    out[ch + 1] = eq_opt_requantize((int32_t)s1, p->multipliers[ch + 1], p->shifts[ch + 1], p->output_offset, p->act_min, p->act_max);
-                    out[ch + 2] = eq_opt_requantize((int32_t)s2, p->multipliers[ch + 2], p->shifts[ch + 2], p->output_offset, p->act_min, p->act_max);
-                    out[ch + 3] = eq_opt_requantize((int32_t)s3, p->multipliers[ch + 3], p->shifts[ch + 3], p->output_offset, p->act_min, p->act_max);
+                    out[ch] = eq_opt_requant_r(&rq, ch, (uint32_t)t0);
+                    out[ch + 1] = eq_opt_requant_r(&rq, ch + 1, (uint32_t)t1);
+                    out[ch + 2] = eq_opt_requant_r(&rq, ch + 2, (uint32_t)t2);
+                    out[ch + 3] = eq_opt_requant_r(&rq, ch + 3, (uint32_t)t3);
                 }
                 for (; ch < c; ch++) {
-                    uint32_t s = (uint32_t)p->bias[ch];
+                    uint32_t s = (uint32_t)bias[ch];
                     const int8_t *xr = in0 + ch, *wr = w0 + ch;
                     for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) {
                         const int8_t *x = xr, *w = wr;
                         for (int32_t kx = 0; kx < nx; kx++, x += tap_x, w += wtap_x) s += (uint32_t)((*x + off) * *w);
                     }
-                    out[ch] = eq_opt_requantize((int32_t)s, p->multipliers[ch], p->shifts[ch], p->output_offset, p->act_min, p->act_max);
+                    out[ch] = eq_opt_requant_r(&rq, ch, s);
                 }
             }
         }

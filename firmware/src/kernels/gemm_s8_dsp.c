@@ -21,57 +21,21 @@ static inline int8_t requant(const eq_opt_gemm_s8 *g, int32_t oc, uint32_t acc)
     return eq_opt_requantize((int32_t)acc, g->multiplier[oc], g->shift[oc], g->output_offset, g->act_min, g->act_max);
 }
 
-/* The requantization parameters held in locals: the int8 output stores may alias anything, so
- * reading them through g would reload them after every store. With the full int8 activation
- * range the clamp is one SSAT. */
-typedef struct {
-    const int32_t *multiplier, *shift;
-    int32_t output_offset, act_min, act_max, full_range;
-} requant_params;
-
-static inline requant_params requant_of(const eq_opt_gemm_s8 *g)
-{
-    requant_params r = { g->multiplier, g->shift, g->output_offset, g->act_min, g->act_max,
-                         g->act_min == -128 && g->act_max == 127 };
-    return r;
-}
-
-static inline int8_t requant_r(const requant_params *r, int32_t oc, uint32_t acc)
-{
-    int32_t v = eq_add_wrap(eq_mbqm((int32_t)acc, r->multiplier[oc], r->shift[oc]), r->output_offset);
-    return (int8_t)(r->full_range ? __ssat(v, 8) : eq_clamp(v, r->act_min, r->act_max));
-}
-
-/* SXTB16 / SXTAB16 of the word rotated right by 8 (the odd bytes), as one instruction: the ACLE
- * intrinsics take no rotation and GCC 12 does not fold a separate ROR into them. */
-static inline int16x2_t sxtb16_ror8(uint32_t x)
-{
-    int16x2_t r;
-    __asm("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-    return r;
-}
-static inline int16x2_t sxtab16_ror8(int16x2_t a, uint32_t x)
-{
-    int16x2_t r;
-    __asm("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
-    return r;
-}
-
 /* Four k of rows a, a + k times filter rows w, w + k into t00 t01 t10 t11 (row, channel). */
 #define STEP_2X2_ADJACENT(A, W)                                                          \
     do {                                                                                 \
         uint32_t xa_ = eq_opt_read32(A), xb_ = eq_opt_read32((A) + k);                   \
-        int16x2_t ae_ = __sxtb16((int8x4_t)xa_), ao_ = sxtb16_ror8(xa_);                 \
-        int16x2_t be_ = __sxtb16((int8x4_t)xb_), bo_ = sxtb16_ror8(xb_);                 \
+        int16x2_t ae_ = __sxtb16((int8x4_t)xa_), ao_ = eq_opt_sxtb16_ror8(xa_);                 \
+        int16x2_t be_ = __sxtb16((int8x4_t)xb_), bo_ = eq_opt_sxtb16_ror8(xb_);                 \
         uint32_t w_ = eq_opt_read32(W);                                                  \
-        int16x2_t we_ = __sxtb16((int8x4_t)w_), wo_ = sxtb16_ror8(w_);                   \
+        int16x2_t we_ = __sxtb16((int8x4_t)w_), wo_ = eq_opt_sxtb16_ror8(w_);                   \
         t00 = __smlad(ae_, we_, t00);                                                    \
         t00 = __smlad(ao_, wo_, t00);                                                    \
         t10 = __smlad(be_, we_, t10);                                                    \
         t10 = __smlad(bo_, wo_, t10);                                                    \
         w_ = eq_opt_read32((W) + k);                                                     \
         we_ = __sxtb16((int8x4_t)w_);                                                    \
-        wo_ = sxtb16_ror8(w_);                                                           \
+        wo_ = eq_opt_sxtb16_ror8(w_);                                                           \
         t01 = __smlad(ae_, we_, t01);                                                    \
         t01 = __smlad(ao_, wo_, t01);                                                    \
         t11 = __smlad(be_, we_, t11);                                                    \
@@ -86,7 +50,7 @@ static void rows2_adjacent(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0
     const int32_t k = g->k, n = g->n_out, k4 = k & ~3;
     const int8_t *w0 = g->filter;
     const int32_t *bias = g->bias;
-    const requant_params rq = requant_of(g);
+    const eq_opt_requant_params rq = eq_opt_requant_of(g->multiplier, g->shift, g->output_offset, g->act_min, g->act_max);
     int32_t oc = 0;
     for (; oc + 2 <= n; oc += 2, w0 += 2 * k) {
         const int8_t *a = x0, *wa = w0, *end = x0 + k4;
@@ -105,10 +69,10 @@ static void rows2_adjacent(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0
             s01 += (uint32_t)(xa * fb);
             s11 += (uint32_t)(xb * fb);
         }
-        y0[oc] = requant_r(&rq, oc, s00);
-        y0[oc + 1] = requant_r(&rq, oc + 1, s01);
-        y1[oc] = requant_r(&rq, oc, s10);
-        y1[oc + 1] = requant_r(&rq, oc + 1, s11);
+        y0[oc] = eq_opt_requant_r(&rq, oc, s00);
+        y0[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s01);
+        y1[oc] = eq_opt_requant_r(&rq, oc, s10);
+        y1[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s11);
     }
     if (oc < n) {
         uint32_t s0 = (uint32_t)bias[oc], s1 = s0;
@@ -117,8 +81,8 @@ static void rows2_adjacent(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0
             s0 += (uint32_t)(x0[j] * f);
             s1 += (uint32_t)(x0[k + j] * f);
         }
-        y0[oc] = requant_r(&rq, oc, s0);
-        y1[oc] = requant_r(&rq, oc, s1);
+        y0[oc] = eq_opt_requant_r(&rq, oc, s0);
+        y1[oc] = eq_opt_requant_r(&rq, oc, s1);
     }
 }
 
@@ -141,11 +105,11 @@ void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const i
             uint32_t xa = eq_opt_read32(a), xb = eq_opt_read32(b);
             a += 4;
             b += 4;
-            int16x2_t ae = __sxtab16(off2, (int8x4_t)xa), ao = sxtab16_ror8(off2, xa);
-            int16x2_t be = __sxtab16(off2, (int8x4_t)xb), bo = sxtab16_ror8(off2, xb);
+            int16x2_t ae = __sxtab16(off2, (int8x4_t)xa), ao = eq_opt_sxtab16_ror8(off2, xa);
+            int16x2_t be = __sxtab16(off2, (int8x4_t)xb), bo = eq_opt_sxtab16_ror8(off2, xb);
             uint32_t w = eq_opt_read32(wa);
             wa += 4;
-            int16x2_t we = __sxtb16((int8x4_t)w), wo = sxtb16_ror8(w);
+            int16x2_t we = __sxtb16((int8x4_t)w), wo = eq_opt_sxtb16_ror8(w);
             t00 = __smlad(ae, we, t00);
             t00 = __smlad(ao, wo, t00);
             t10 = __smlad(be, we, t10);
@@ -153,7 +117,7 @@ void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const i
             w = eq_opt_read32(wb);
             wb += 4;
             we = __sxtb16((int8x4_t)w);
-            wo = sxtb16_ror8(w);
+            wo = eq_opt_sxtb16_ror8(w);
             t01 = __smlad(ae, we, t01);
             t01 = __smlad(ao, wo, t01);
             t11 = __smlad(be, we, t11);
@@ -193,7 +157,7 @@ static inline __attribute__((always_inline)) void row1_body(const eq_opt_gemm_s8
 {
     const int32_t k = g->k, n = g->n_out, off = with_offset ? g->input_offset : 0;
     const int32_t *bias = g->bias;
-    const requant_params rq = requant_of(g);
+    const eq_opt_requant_params rq = eq_opt_requant_of(g->multiplier, g->shift, g->output_offset, g->act_min, g->act_max);
     const int8_t *w0 = g->filter;
     int32_t oc = 0;
     const int16x2_t off2 = (int16x2_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
@@ -205,23 +169,23 @@ static inline __attribute__((always_inline)) void row1_body(const eq_opt_gemm_s8
             uint32_t x = eq_opt_read32(a);
             a += 4;
             int16x2_t xe = with_offset ? __sxtab16(off2, (int8x4_t)x) : __sxtb16((int8x4_t)x);
-            int16x2_t xo = with_offset ? sxtab16_ror8(off2, x) : sxtb16_ror8(x);
+            int16x2_t xo = with_offset ? eq_opt_sxtab16_ror8(off2, x) : eq_opt_sxtb16_ror8(x);
             uint32_t w = eq_opt_read32(f0);
             f0 += 4;
             t0 = __smlad(xe, __sxtb16((int8x4_t)w), t0);
-            t0 = __smlad(xo, sxtb16_ror8(w), t0);
+            t0 = __smlad(xo, eq_opt_sxtb16_ror8(w), t0);
             w = eq_opt_read32(f1);
             f1 += 4;
             t1 = __smlad(xe, __sxtb16((int8x4_t)w), t1);
-            t1 = __smlad(xo, sxtb16_ror8(w), t1);
+            t1 = __smlad(xo, eq_opt_sxtb16_ror8(w), t1);
             w = eq_opt_read32(f2);
             f2 += 4;
             t2 = __smlad(xe, __sxtb16((int8x4_t)w), t2);
-            t2 = __smlad(xo, sxtb16_ror8(w), t2);
+            t2 = __smlad(xo, eq_opt_sxtb16_ror8(w), t2);
             w = eq_opt_read32(f3);
             f3 += 4;
             t3 = __smlad(xe, __sxtb16((int8x4_t)w), t3);
-            t3 = __smlad(xo, sxtb16_ror8(w), t3);
+            t3 = __smlad(xo, eq_opt_sxtb16_ror8(w), t3);
         }
         uint32_t s0 = (uint32_t)t0, s1 = (uint32_t)t1, s2 = (uint32_t)t2, s3 = (uint32_t)t3;
         for (int32_t j = k & 3; j > 0; j--) {
@@ -231,16 +195,16 @@ static inline __attribute__((always_inline)) void row1_body(const eq_opt_gemm_s8
             s2 += (uint32_t)(x * *f2++);
             s3 += (uint32_t)(x * *f3++);
         }
-        y0[oc] = requant_r(&rq, oc, s0);
-        y0[oc + 1] = requant_r(&rq, oc + 1, s1);
-        y0[oc + 2] = requant_r(&rq, oc + 2, s2);
-        y0[oc + 3] = requant_r(&rq, oc + 3, s3);
+        y0[oc] = eq_opt_requant_r(&rq, oc, s0);
+        y0[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s1);
+        y0[oc + 2] = eq_opt_requant_r(&rq, oc + 2, s2);
+        y0[oc + 3] = eq_opt_requant_r(&rq, oc + 3, s3);
     }
     for (; oc < n; oc++, w0 += k) {
         const int8_t *a = x0, *f = w0;
         uint32_t s = (uint32_t)bias[oc];
         for (int32_t j = 0; j < k; j++) s += (uint32_t)((*a++ + off) * *f++);
-        y0[oc] = requant_r(&rq, oc, s);
+        y0[oc] = eq_opt_requant_r(&rq, oc, s);
     }
 }
 

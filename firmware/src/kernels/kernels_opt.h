@@ -38,7 +38,45 @@ static inline uint32_t eq_opt_read32(const int8_t *p)
     return v;
 }
 
+#if EQ_USE_DSP
+#include <arm_acle.h>
+/* SXTB16 / SXTAB16 of the word rotated right by 8 (the odd bytes), as one instruction: the ACLE
+ * intrinsics take no rotation and GCC 12 does not fold a separate ROR into them. */
+static inline int16x2_t eq_opt_sxtb16_ror8(uint32_t x)
+{
+    int16x2_t r;
+    __asm("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+static inline int16x2_t eq_opt_sxtab16_ror8(int16x2_t a, uint32_t x)
+{
+    int16x2_t r;
+    __asm("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
 
+/* The requantization parameters held in locals: the int8 output stores may alias anything, so
+ * reading them through g would reload them after every store. With the full int8 activation
+ * range the clamp is one SSAT. */
+typedef struct {
+    const int32_t *multiplier, *shift;
+    int32_t output_offset, act_min, act_max, full_range;
+} eq_opt_requant_params;
+
+static inline eq_opt_requant_params eq_opt_requant_of(const int32_t *multiplier, const int32_t *shift,
+                                                     int32_t output_offset, int32_t act_min, int32_t act_max)
+{
+    eq_opt_requant_params r = { multiplier, shift, output_offset, act_min, act_max, act_min == -128 && act_max == 127 };
+    return r;
+}
+
+static inline int8_t eq_opt_requant_r(const eq_opt_requant_params *r, int32_t oc, uint32_t acc)
+{
+    int32_t v = eq_add_wrap(eq_mbqm((int32_t)acc, r->multiplier[oc], r->shift[oc]), r->output_offset);
+    return (int8_t)(r->full_range ? __ssat(v, 8) : eq_clamp(v, r->act_min, r->act_max));
+}
+
+#endif
 
 #if EQ_USE_MVE
 #include <arm_mve.h>
