@@ -24,6 +24,34 @@
         t3 = __smlatt(xo_, wo_, t3);                                                    \
     } while (0)
 
+/* Three adjacent taps (input and filter both c bytes apart) of four channels: TAP4 three times,
+ * written out so the 12 live values stay in registers (GCC hoists the loads of the C version and
+ * spills). [base, c, LSL #1] reaches the third tap without a pointer update. */
+static inline __attribute__((always_inline)) void row3(const int8_t *x, const int8_t *w, int32_t c, int16x2_t off2,
+                                                       int32_t *t0, int32_t *t1, int32_t *t2, int32_t *t3)
+{
+    uint32_t xa, xb, wa, wb;
+#define EQ_DW_TAP(ADDR_X, ADDR_W)                           \
+    "ldr %[xa], " ADDR_X "\n\t"                               \
+    "ldr %[wa], " ADDR_W "\n\t"                               \
+    "sxtab16 %[xb], %[off], %[xa]\n\t"                        \
+    "sxtab16 %[xa], %[off], %[xa], ror #8\n\t"                \
+    "sxtb16 %[wb], %[wa]\n\t"                                 \
+    "sxtb16 %[wa], %[wa], ror #8\n\t"                         \
+    "smlabb %[t0], %[xb], %[wb], %[t0]\n\t"                   \
+    "smlatt %[t2], %[xb], %[wb], %[t2]\n\t"                   \
+    "smlabb %[t1], %[xa], %[wa], %[t1]\n\t"                   \
+    "smlatt %[t3], %[xa], %[wa], %[t3]\n\t"
+    __asm(EQ_DW_TAP("[%[x]]", "[%[w]]")
+          EQ_DW_TAP("[%[x], %[c]]", "[%[w], %[c]]")
+          EQ_DW_TAP("[%[x], %[c], lsl #1]", "[%[w], %[c], lsl #1]")
+          : [t0] "+r"(*t0), [t1] "+r"(*t1), [t2] "+r"(*t2), [t3] "+r"(*t3),
+            [xa] "=&r"(xa), [xb] "=&r"(xb), [wa] "=&r"(wa), [wb] "=&r"(wb)
+          : [x] "r"(x), [w] "r"(w), [c] "r"(c), [off] "r"(off2)
+          : "memory");
+#undef EQ_DW_TAP
+}
+
 /* Valid taps k in [lo, hi) of one axis: 0 <= start + k * dilation < size. */
 static void tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t size, int32_t *lo, int32_t *hi)
 {
@@ -61,13 +89,8 @@ eq_status eq_depthwise_conv2d_s8_dsp(const eq_conv_params *p)
                 for (; ch + 4 <= c; ch += 4) {
                     int32_t t0 = bias[ch], t1 = bias[ch + 1], t2 = bias[ch + 2], t3 = bias[ch + 3];
                     const int8_t *xr = in0 + ch, *wr = w0 + ch;
-                    if (nx == 3) {
-                        /* The common 3-wide row, unrolled. */
-                        for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) {
-                            TAP4(xr, wr);
-                            TAP4(xr + tap_x, wr + wtap_x);
-                            TAP4(xr + 2 * tap_x, wr + 2 * wtap_x);
-                        }
+                    if (nx == 3 && tap_x == wtap_x) {
+                        for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) row3(xr, wr, c, off2, &t0, &t1, &t2, &t3);
                     } else {
                         for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) {
                             const int8_t *x = xr, *w = wr;
