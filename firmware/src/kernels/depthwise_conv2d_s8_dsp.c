@@ -62,9 +62,8 @@ static void tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t siz
     *hi = b;
 }
 
-eq_status eq_depthwise_conv2d_s8_dsp(const eq_conv_params *p)
+static inline __attribute__((always_inline)) void depthwise_body(const eq_conv_params *p, int full_range)
 {
-    if (p->depth_multiplier != 1) return EQ_OPT_DECLINED;
     const int32_t c = p->out_c, off = p->input_offset;
     const int32_t row_stride = p->in_w * c, tap_x = p->dilation_w * c, tap_y = p->dilation_h * row_stride;
     const int32_t wtap_x = c, wtap_y = p->k_w * c;
@@ -97,10 +96,10 @@ eq_status eq_depthwise_conv2d_s8_dsp(const eq_conv_params *p)
                             for (int32_t kx = 0; kx < nx; kx++, x += tap_x, w += wtap_x) TAP4(x, w);
                         }
                     }
-                    out[ch] = eq_opt_requant_r(&rq, ch, (uint32_t)t0);
-                    out[ch + 1] = eq_opt_requant_r(&rq, ch + 1, (uint32_t)t1);
-                    out[ch + 2] = eq_opt_requant_r(&rq, ch + 2, (uint32_t)t2);
-                    out[ch + 3] = eq_opt_requant_r(&rq, ch + 3, (uint32_t)t3);
+                    out[ch] = eq_opt_requant_r(&rq, ch, (uint32_t)t0, full_range);
+                    out[ch + 1] = eq_opt_requant_r(&rq, ch + 1, (uint32_t)t1, full_range);
+                    out[ch + 2] = eq_opt_requant_r(&rq, ch + 2, (uint32_t)t2, full_range);
+                    out[ch + 3] = eq_opt_requant_r(&rq, ch + 3, (uint32_t)t3, full_range);
                 }
                 for (; ch < c; ch++) {
                     uint32_t s = (uint32_t)bias[ch];
@@ -109,11 +108,18 @@ eq_status eq_depthwise_conv2d_s8_dsp(const eq_conv_params *p)
                         const int8_t *x = xr, *w = wr;
                         for (int32_t kx = 0; kx < nx; kx++, x += tap_x, w += wtap_x) s += (uint32_t)((*x + off) * *w);
                     }
-                    out[ch] = eq_opt_requant_r(&rq, ch, s);
+                    out[ch] = eq_opt_requant_r(&rq, ch, s, full_range);
                 }
             }
         }
     }
+}
+
+eq_status eq_depthwise_conv2d_s8_dsp(const eq_conv_params *p)
+{
+    if (p->depth_multiplier != 1) return EQ_OPT_DECLINED;
+    if (p->act_min == -128 && p->act_max == 127) depthwise_body(p, 1);
+    else depthwise_body(p, 0);
     return EQ_OK;
 }
 

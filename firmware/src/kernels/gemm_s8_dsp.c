@@ -45,7 +45,8 @@ static inline int8_t requant(const eq_opt_gemm_s8 *g, int32_t oc, uint32_t acc)
 /* The common case, kept to 14 live registers so nothing spills: input offset already in the bias
  * (the blob's folded bias; padding taps hold -input_offset), and the second row and the second
  * filter row both k bytes after the first, so one register offset reaches both. */
-static void rows2_adjacent(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0, int8_t *y1)
+static inline __attribute__((always_inline)) void rows2_adjacent_body(const eq_opt_gemm_s8 *g, const int8_t *x0,
+                                                                       int8_t *y0, int8_t *y1, int full_range)
 {
     const int32_t k = g->k, n = g->n_out, k4 = k & ~3;
     const int8_t *w0 = g->filter;
@@ -69,10 +70,10 @@ static void rows2_adjacent(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0
             s01 += (uint32_t)(xa * fb);
             s11 += (uint32_t)(xb * fb);
         }
-        y0[oc] = eq_opt_requant_r(&rq, oc, s00);
-        y0[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s01);
-        y1[oc] = eq_opt_requant_r(&rq, oc, s10);
-        y1[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s11);
+        y0[oc] = eq_opt_requant_r(&rq, oc, s00, full_range);
+        y0[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s01, full_range);
+        y1[oc] = eq_opt_requant_r(&rq, oc, s10, full_range);
+        y1[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s11, full_range);
     }
     if (oc < n) {
         uint32_t s0 = (uint32_t)bias[oc], s1 = s0;
@@ -81,9 +82,15 @@ static void rows2_adjacent(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0
             s0 += (uint32_t)(x0[j] * f);
             s1 += (uint32_t)(x0[k + j] * f);
         }
-        y0[oc] = eq_opt_requant_r(&rq, oc, s0);
-        y1[oc] = eq_opt_requant_r(&rq, oc, s1);
+        y0[oc] = eq_opt_requant_r(&rq, oc, s0, full_range);
+        y1[oc] = eq_opt_requant_r(&rq, oc, s1, full_range);
     }
+}
+
+static void rows2_adjacent(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0, int8_t *y1)
+{
+    if (g->act_min == -128 && g->act_max == 127) rows2_adjacent_body(g, x0, y0, y1, 1);
+    else rows2_adjacent_body(g, x0, y0, y1, 0);
 }
 
 void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
@@ -153,7 +160,7 @@ void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const i
 /* One row times four filter rows per step; with_offset is a compile-time constant after inlining
  * (0 with the blob's folded bias: the offset register and its SXTAB16 adds disappear). */
 static inline __attribute__((always_inline)) void row1_body(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0,
-                                                            int with_offset)
+                                                            int with_offset, int full_range)
 {
     const int32_t k = g->k, n = g->n_out, off = with_offset ? g->input_offset : 0;
     const int32_t *bias = g->bias;
@@ -195,23 +202,28 @@ static inline __attribute__((always_inline)) void row1_body(const eq_opt_gemm_s8
             s2 += (uint32_t)(x * *f2++);
             s3 += (uint32_t)(x * *f3++);
         }
-        y0[oc] = eq_opt_requant_r(&rq, oc, s0);
-        y0[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s1);
-        y0[oc + 2] = eq_opt_requant_r(&rq, oc + 2, s2);
-        y0[oc + 3] = eq_opt_requant_r(&rq, oc + 3, s3);
+        y0[oc] = eq_opt_requant_r(&rq, oc, s0, full_range);
+        y0[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s1, full_range);
+        y0[oc + 2] = eq_opt_requant_r(&rq, oc + 2, s2, full_range);
+        y0[oc + 3] = eq_opt_requant_r(&rq, oc + 3, s3, full_range);
     }
     for (; oc < n; oc++, w0 += k) {
         const int8_t *a = x0, *f = w0;
         uint32_t s = (uint32_t)bias[oc];
         for (int32_t j = 0; j < k; j++) s += (uint32_t)((*a++ + off) * *f++);
-        y0[oc] = eq_opt_requant_r(&rq, oc, s);
+        y0[oc] = eq_opt_requant_r(&rq, oc, s, full_range);
     }
 }
 
 void eq_opt_gemm_s8_row1_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0)
 {
-    if (g->input_offset == 0) row1_body(g, x0, y0, 0);
-    else row1_body(g, x0, y0, 1);
+    const int full = g->act_min == -128 && g->act_max == 127;
+    if (g->input_offset == 0) {
+        if (full) row1_body(g, x0, y0, 0, 1);
+        else row1_body(g, x0, y0, 0, 0);
+    } else {
+        row1_body(g, x0, y0, 1, 0);
+    }
 }
 
 #endif

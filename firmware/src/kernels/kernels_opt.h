@@ -56,8 +56,9 @@ static inline int16x2_t eq_opt_sxtab16_ror8(int16x2_t a, uint32_t x)
 }
 
 /* The requantization parameters held in locals: the int8 output stores may alias anything, so
- * reading them through g would reload them after every store. With the full int8 activation
- * range the clamp is one SSAT. */
+ * reading them through a parameter struct would reload them after every store. With the full int8
+ * activation range the clamp is one SSAT: kernels instantiate their body twice (full_range a
+ * compile-time constant) so the choice is not made per output. */
 typedef struct {
     const int32_t *multiplier, *shift;
     int32_t output_offset, act_min, act_max, full_range;
@@ -70,10 +71,11 @@ static inline eq_opt_requant_params eq_opt_requant_of(const int32_t *multiplier,
     return r;
 }
 
-static inline int8_t eq_opt_requant_r(const eq_opt_requant_params *r, int32_t oc, uint32_t acc)
+static inline __attribute__((always_inline)) int8_t eq_opt_requant_r(const eq_opt_requant_params *r, int32_t oc,
+                                                                      uint32_t acc, int full_range)
 {
     int32_t v = eq_add_wrap(eq_mbqm((int32_t)acc, r->multiplier[oc], r->shift[oc]), r->output_offset);
-    return (int8_t)(r->full_range ? __ssat(v, 8) : eq_clamp(v, r->act_min, r->act_max));
+    return (int8_t)(full_range ? __ssat(v, 8) : eq_clamp(v, r->act_min, r->act_max));
 }
 
 #endif
