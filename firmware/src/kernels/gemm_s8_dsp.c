@@ -21,26 +21,44 @@ static inline int8_t requant(const eq_opt_gemm_s8 *g, int32_t oc, uint32_t acc)
     return eq_opt_requantize((int32_t)acc, g->multiplier[oc], g->shift[oc], g->output_offset, g->act_min, g->act_max);
 }
 
-/* Four k of rows a, a + k times filter rows w, w + k into t00 t01 t10 t11 (row, channel). */
-#define STEP_2X2_ADJACENT(A, W)                                                          \
-    do {                                                                                 \
-        uint32_t xa_ = eq_opt_read32(A), xb_ = eq_opt_read32((A) + k);                   \
-        int16x2_t ae_ = __sxtb16((int8x4_t)xa_), ao_ = eq_opt_sxtb16_ror8(xa_);                 \
-        int16x2_t be_ = __sxtb16((int8x4_t)xb_), bo_ = eq_opt_sxtb16_ror8(xb_);                 \
-        uint32_t w_ = eq_opt_read32(W);                                                  \
-        int16x2_t we_ = __sxtb16((int8x4_t)w_), wo_ = eq_opt_sxtb16_ror8(w_);                   \
-        t00 = __smlad(ae_, we_, t00);                                                    \
-        t00 = __smlad(ao_, wo_, t00);                                                    \
-        t10 = __smlad(be_, we_, t10);                                                    \
-        t10 = __smlad(bo_, wo_, t10);                                                    \
-        w_ = eq_opt_read32((W) + k);                                                     \
-        we_ = __sxtb16((int8x4_t)w_);                                                    \
-        wo_ = eq_opt_sxtb16_ror8(w_);                                                           \
-        t01 = __smlad(ae_, we_, t01);                                                    \
-        t01 = __smlad(ao_, wo_, t01);                                                    \
-        t11 = __smlad(be_, we_, t11);                                                    \
-        t11 = __smlad(bo_, wo_, t11);                                                    \
-    } while (0)
+/* steps x 4 k of rows x, x + k times filter rows w, w + k into t00 t01 t10 t11 (row, channel).
+ * Written out because the 13 live values (4 sums, 2 pointers, count, k - 4, 6 temporaries) only fit
+ * the 14 allocatable registers without spills when scheduled by hand: 22 instructions per 16
+ * multiply-accumulates. Post-incremented first-row loads, [p, k - 4] for the second rows. */
+static inline __attribute__((always_inline)) void dot_2x2_adjacent(const int8_t *x, const int8_t *w, int32_t k, int32_t steps,
+                                                                   int32_t *t00, int32_t *t01, int32_t *t10, int32_t *t11)
+{
+    uint32_t p, q, r, s, u, v;
+    const int32_t km4 = k - 4;
+    __asm("1:\n\t"
+          "ldr %[p], [%[x]], #4\n\t"
+          "ldr %[q], [%[x], %[km4]]\n\t"
+          "sxtb16 %[r], %[p]\n\t"
+          "sxtb16 %[p], %[p], ror #8\n\t"
+          "sxtb16 %[s], %[q]\n\t"
+          "sxtb16 %[q], %[q], ror #8\n\t"
+          "ldr %[v], [%[w]], #4\n\t"
+          "sxtb16 %[u], %[v]\n\t"
+          "sxtb16 %[v], %[v], ror #8\n\t"
+          "smlad %[t00], %[r], %[u], %[t00]\n\t"
+          "smlad %[t00], %[p], %[v], %[t00]\n\t"
+          "smlad %[t10], %[s], %[u], %[t10]\n\t"
+          "smlad %[t10], %[q], %[v], %[t10]\n\t"
+          "ldr %[v], [%[w], %[km4]]\n\t"
+          "sxtb16 %[u], %[v]\n\t"
+          "sxtb16 %[v], %[v], ror #8\n\t"
+          "smlad %[t01], %[r], %[u], %[t01]\n\t"
+          "smlad %[t01], %[p], %[v], %[t01]\n\t"
+          "smlad %[t11], %[s], %[u], %[t11]\n\t"
+          "smlad %[t11], %[q], %[v], %[t11]\n\t"
+          "subs %[n], %[n], #1\n\t"
+          "bne 1b"
+          : [t00] "+r"(*t00), [t01] "+r"(*t01), [t10] "+r"(*t10), [t11] "+r"(*t11),
+            [x] "+r"(x), [w] "+r"(w), [n] "+r"(steps),
+            [p] "=&r"(p), [q] "=&r"(q), [r] "=&r"(r), [s] "=&r"(s), [u] "=&r"(u), [v] "=&r"(v)
+          : [km4] "r"(km4)
+          : "cc", "memory");
+}
 
 /* The common case, kept to 14 live registers so nothing spills: input offset already in the bias
  * (the blob's folded bias; padding taps hold -input_offset), and the second row and the second
@@ -54,14 +72,8 @@ static inline __attribute__((always_inline)) void rows2_adjacent_body(const eq_o
     const eq_opt_requant_params rq = eq_opt_requant_of(g->multiplier, g->shift, g->output_offset, g->act_min, g->act_max);
     int32_t oc = 0;
     for (; oc + 2 <= n; oc += 2, w0 += 2 * k) {
-        const int8_t *a = x0, *wa = w0, *end = x0 + k4;
         int32_t t00 = bias[oc], t01 = bias[oc + 1], t10 = t00, t11 = t01;
-        /* One step of four per iteration: unrolling further makes GCC hoist the loads and spill. */
-        while (a != end) {
-            STEP_2X2_ADJACENT(a, wa);
-            a += 4;
-            wa += 4;
-        }
+        if (k4 > 0) dot_2x2_adjacent(x0, w0, k, k4 >> 2, &t00, &t01, &t10, &t11);
         uint32_t s00 = (uint32_t)t00, s01 = (uint32_t)t01, s10 = (uint32_t)t10, s11 = (uint32_t)t11;
         for (int32_t j = k4; j < k; j++) {
             int32_t xa = x0[j], xb = x0[k + j], fa = w0[j], fb = w0[k + j];
