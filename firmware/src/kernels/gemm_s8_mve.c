@@ -142,8 +142,60 @@ static inline __attribute__((always_inline)) void row1(const eq_opt_gemm_s8 *g, 
     }
 }
 
+/* k <= 32 (pointwise layers with few input channels): both rows stay in four Q registers for the
+ * whole call and the loop runs over output channels instead, four per step: two predicated filter
+ * loads and four VMLADAV(A) per channel, no k loop and no per-call set-up. Lanes past k are zero in
+ * the rows (zeroing loads) and are not read from the filter. */
+static inline __attribute__((always_inline)) void rows2_short(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1,
+                                                              int8_t *y0, int8_t *y1, int32_t off, int full)
+{
+    /* Locals: the int8 stores may alias g, which would otherwise be re-read after each. */
+    const int32_t k = g->k, n = g->n_out, out_off = g->output_offset, lo = g->act_min, hi = g->act_max;
+    const int32_t *bias = g->bias, *mult = g->multiplier, *shift = g->shift;
+    /* full: k is 32, every lane is used and no load needs a predicate. */
+    const mve_pred16_t p0 = vctp8q((uint32_t)k), p1 = vctp8q((uint32_t)(k > 16 ? k - 16 : 0));
+    const int8x16_t a0 = full ? vldrbq_s8(x0) : vldrbq_z_s8(x0, p0), a1 = full ? vldrbq_s8(x0 + 16) : vldrbq_z_s8(x0 + 16, p1);
+    const int8x16_t b0 = full ? vldrbq_s8(x1) : vldrbq_z_s8(x1, p0), b1 = full ? vldrbq_s8(x1 + 16) : vldrbq_z_s8(x1 + 16, p1);
+    const int8_t *w = g->filter;
+    int32_t oc = 0;
+    for (; oc + 4 <= n; oc += 4) {
+        int32x4_t r0 = vdupq_n_s32(0), r1 = r0, sw = r0;
+#define EQ_SHORT_CHANNEL(J)                                                                       \
+        do {                                                                                      \
+            int8x16_t f0 = full ? vldrbq_s8(w) : vldrbq_z_s8(w, p0);                              \
+            int8x16_t f1 = full ? vldrbq_s8(w + 16) : vldrbq_z_s8(w + 16, p1);                    \
+            r0 = vsetq_lane_s32(vmladavaq_s8(vmladavq_s8(a0, f0), a1, f1), r0, J);                \
+            r1 = vsetq_lane_s32(vmladavaq_s8(vmladavq_s8(b0, f0), b1, f1), r1, J);                \
+            if (off != 0) sw = vsetq_lane_s32(vaddvaq_s8(vaddvq_s8(f0), f1), sw, J);              \
+            w += k;                                                                               \
+        } while (0)
+        EQ_SHORT_CHANNEL(0);
+        EQ_SHORT_CHANNEL(1);
+        EQ_SHORT_CHANNEL(2);
+        EQ_SHORT_CHANNEL(3);
+#undef EQ_SHORT_CHANNEL
+        int32x4_t c = vldrwq_s32(bias + oc);
+        if (off != 0) c = vmlaq_n_s32(c, sw, off);
+        vstrbq_s32(y0 + oc, eq_opt_requantize_mve(vaddq_s32(c, r0), mult + oc, shift + oc, out_off, lo, hi));
+        vstrbq_s32(y1 + oc, eq_opt_requantize_mve(vaddq_s32(c, r1), mult + oc, shift + oc, out_off, lo, hi));
+    }
+    for (; oc < n; oc++, w += k) {
+        y0[oc] = eq_opt_requantize(dot_1(x0, w, k, off, bias[oc]), mult[oc], shift[oc], out_off, lo, hi);
+        y1[oc] = eq_opt_requantize(dot_1(x1, w, k, off, bias[oc]), mult[oc], shift[oc], out_off, lo, hi);
+    }
+}
+
 void eq_opt_gemm_s8_rows2_mve(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
 {
+    if (g->k <= 32) {
+        if (g->input_offset == 0) {
+            if (g->k == 32) rows2_short(g, x0, x1, y0, y1, 0, 1);
+            else rows2_short(g, x0, x1, y0, y1, 0, 0);
+        } else {
+            rows2_short(g, x0, x1, y0, y1, g->input_offset, 0);
+        }
+        return;
+    }
     if (g->input_offset == 0) rows2(g, x0, x1, y0, y1, 0);
     else rows2(g, x0, x1, y0, y1, g->input_offset);
 }
