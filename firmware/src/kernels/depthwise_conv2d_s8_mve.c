@@ -4,7 +4,8 @@
  * and eight filter taps; VMULLB/VMULLT multiply the even and the odd lanes into two int32x4
  * accumulators (channels 0,2,4,6 and 1,3,5,7), which are requantized four lanes at a time and
  * interleaved back by VMOVNB/VMOVNT before one narrowing store. The channel tail is the same step
- * predicated (VCTP). Taps outside the image are skipped by clipping each pixel's tap range, as in
+ * predicated (VCTP). Pixels whose taps are all inside the image use the blob's folded bias and skip
+ * the offset add. Taps outside the image are skipped by clipping each pixel's tap range, as in
  * the reference. Other depth multipliers are declined (the reference runs). No scratch.
  */
 #include "kernels_opt.h"
@@ -20,23 +21,101 @@ static void tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t siz
     *hi = b;
 }
 
-static inline int32x4_t requant_lanes(const eq_conv_params *p, int32x4_t acc, uint32x4_t idx, mve_pred16_t pred)
+/* Per-call constants of the channel loop. */
+typedef struct {
+    const int32_t *bias, *folded, *multiplier, *shift;
+    int32_t c, tap_x, tap_y, wtap_x, wtap_y, output_offset, act_min, act_max;
+    int16_t offset;
+    uint32x4_t even, odd;
+} dw_ctx;
+
+static inline int32x4_t requant_lanes(const dw_ctx *d, int32x4_t acc, int32x4_t m, int32x4_t s)
 {
-    int32x4_t m = vldrwq_gather_shifted_offset_z_s32(p->multipliers, idx, pred);
-    int32x4_t s = vldrwq_gather_shifted_offset_z_s32(p->shifts, idx, pred);
-    int32x4_t v = vaddq_n_s32(eq_opt_mbqm_mve(acc, m, s), p->output_offset);
-    return vminq_s32(vmaxq_s32(v, vdupq_n_s32(p->act_min)), vdupq_n_s32(p->act_max));
+    int32x4_t v = vaddq_n_s32(eq_opt_mbqm_mve(acc, m, s), d->output_offset);
+    return vminq_s32(vmaxq_s32(v, vdupq_n_s32(d->act_min)), vdupq_n_s32(d->act_max));
+}
+
+/* One group of eight channels (fewer when tail: then every load and the store are predicated) of one
+ * output pixel. folded: the pixel has every tap inside the image and the blob's folded bias is
+ * used, so no offset is added to the inputs. Full groups load bias, multipliers and shifts with
+ * VLD2 (de-interleaved into the even and odd lanes' order); the tail gathers them. */
+static inline __attribute__((always_inline)) void dw_group(const dw_ctx *d, const int8_t *xr, const int8_t *wr, int8_t *out,
+                                                           int32_t ch, int32_t ny, int32_t nx, int tail, int folded)
+{
+    const int32_t left = d->c - ch;
+    const mve_pred16_t p16 = vctp16q((uint32_t)left);
+    const mve_pred16_t pe = vctp32q((uint32_t)(left + 1) >> 1), po = vctp32q((uint32_t)left >> 1);
+    const int32_t *bias = folded ? d->folded : d->bias;
+    int32x4_t acc_e, acc_o, m_e, m_o, s_e, s_o;
+    if (!tail) {
+        int32x4x2_t v = vld2q_s32(bias + ch);
+        acc_e = v.val[0];
+        acc_o = v.val[1];
+    } else {
+        const uint32x4_t ie = vaddq_n_u32(d->even, (uint32_t)ch), io = vaddq_n_u32(d->odd, (uint32_t)ch);
+        acc_e = vldrwq_gather_shifted_offset_z_s32(bias, ie, pe);
+        acc_o = vldrwq_gather_shifted_offset_z_s32(bias, io, po);
+    }
+#define EQ_DW_TAP(X, W)                                                                       \
+    do {                                                                                      \
+        int16x8_t xv_ = tail ? vldrbq_z_s16(X, p16) : vldrbq_s16(X);                          \
+        if (!folded) xv_ = vaddq_n_s16(xv_, d->offset);                                       \
+        int16x8_t wv_ = tail ? vldrbq_z_s16(W, p16) : vldrbq_s16(W);                          \
+        acc_e = vaddq_s32(acc_e, vmullbq_int_s16(xv_, wv_));                                  \
+        acc_o = vaddq_s32(acc_o, vmulltq_int_s16(xv_, wv_));                                  \
+    } while (0)
+    if (nx == 3 && d->tap_x == d->wtap_x) {
+        const int32_t c = d->c;
+        for (int32_t ky = 0; ky < ny; ky++, xr += d->tap_y, wr += d->wtap_y) {
+            EQ_DW_TAP(xr, wr);
+            EQ_DW_TAP(xr + c, wr + c);
+            EQ_DW_TAP(xr + 2 * c, wr + 2 * c);
+        }
+    } else {
+        for (int32_t ky = 0; ky < ny; ky++, xr += d->tap_y, wr += d->wtap_y) {
+            const int8_t *x = xr, *w = wr;
+            for (int32_t kx = 0; kx < nx; kx++, x += d->tap_x, w += d->wtap_x) EQ_DW_TAP(x, w);
+        }
+    }
+#undef EQ_DW_TAP
+    if (!tail) {
+        int32x4x2_t m = vld2q_s32(d->multiplier + ch), s = vld2q_s32(d->shift + ch);
+        m_e = m.val[0]; m_o = m.val[1]; s_e = s.val[0]; s_o = s.val[1];
+    } else {
+        const uint32x4_t ie = vaddq_n_u32(d->even, (uint32_t)ch), io = vaddq_n_u32(d->odd, (uint32_t)ch);
+        m_e = vldrwq_gather_shifted_offset_z_s32(d->multiplier, ie, pe);
+        m_o = vldrwq_gather_shifted_offset_z_s32(d->multiplier, io, po);
+        s_e = vldrwq_gather_shifted_offset_z_s32(d->shift, ie, pe);
+        s_o = vldrwq_gather_shifted_offset_z_s32(d->shift, io, po);
+    }
+    int16x8_t r = vmovnbq_s32(vdupq_n_s16(0), requant_lanes(d, acc_e, m_e, s_e));
+    r = vmovntq_s32(r, requant_lanes(d, acc_o, m_o, s_o));
+    if (!tail) vstrbq_s16(out + ch, r);
+    else vstrbq_p_s16(out + ch, r, p16);
 }
 
 eq_status eq_depthwise_conv2d_s8_mve(const eq_conv_params *p)
 {
     if (p->depth_multiplier != 1) return EQ_OPT_DECLINED;
-    const int32_t c = p->out_c;
-    const int16_t off = (int16_t)p->input_offset;
     if (p->input_offset < -32768 + 128 || p->input_offset > 32767 - 127) return EQ_OPT_DECLINED;
-    const int32_t row_stride = p->in_w * c, tap_x = p->dilation_w * c, tap_y = p->dilation_h * row_stride;
-    const int32_t wtap_x = c, wtap_y = p->k_w * c;
-    const uint32x4_t even = vmulq_n_u32(vidupq_n_u32(0, 1), 2), odd = vaddq_n_u32(even, 1);
+    const int32_t c = p->out_c, row_stride = p->in_w * c;
+    dw_ctx d;
+    d.bias = p->bias;
+    d.folded = p->folded_bias;
+    d.multiplier = p->multipliers;
+    d.shift = p->shifts;
+    d.c = c;
+    d.tap_x = p->dilation_w * c;
+    d.tap_y = p->dilation_h * row_stride;
+    d.wtap_x = c;
+    d.wtap_y = p->k_w * c;
+    d.output_offset = p->output_offset;
+    d.act_min = p->act_min;
+    d.act_max = p->act_max;
+    d.offset = (int16_t)p->input_offset;
+    d.even = vmulq_n_u32(vidupq_n_u32(0, 1), 2);
+    d.odd = vaddq_n_u32(d.even, 1);
+    const int32_t c8 = c & ~7;
     int8_t *out = p->output;
     for (int32_t b = 0; b < p->batches; b++) {
         const int8_t *image = p->input + b * p->in_h * row_stride;
@@ -50,28 +129,14 @@ eq_status eq_depthwise_conv2d_s8_mve(const eq_conv_params *p)
                 tap_range(ix0, p->dilation_w, p->k_w, p->in_w, &kx0, &kx1);
                 const int32_t ny = ky1 - ky0, nx = kx1 - kx0;
                 const int8_t *in0 = image + (iy0 + ky0 * p->dilation_h) * row_stride + (ix0 + kx0 * p->dilation_w) * c;
-                const int8_t *w0 = p->filter + ky0 * wtap_y + kx0 * wtap_x;
-                for (int32_t ch = 0; ch < c; ch += 8) {
-                    const int32_t left = c - ch;
-                    const mve_pred16_t p16 = vctp16q((uint32_t)left);
-                    const mve_pred16_t pe = vctp32q((uint32_t)(left + 1) >> 1), po = vctp32q((uint32_t)left >> 1);
-                    const uint32x4_t ie = vaddq_n_u32(even, (uint32_t)ch), io = vaddq_n_u32(odd, (uint32_t)ch);
-                    int32x4_t acc_e = vldrwq_gather_shifted_offset_z_s32(p->bias, ie, pe);
-                    int32x4_t acc_o = vldrwq_gather_shifted_offset_z_s32(p->bias, io, po);
-                    const int8_t *xr = in0 + ch, *wr = w0 + ch;
-                    for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) {
-                        const int8_t *x = xr, *w = wr;
-                        for (int32_t kx = 0; kx < nx; kx++, x += tap_x, w += wtap_x) {
-                            int16x8_t xv = vaddq_n_s16(vldrbq_z_s16(x, p16), off);
-                            int16x8_t wv = vldrbq_z_s16(w, p16);
-                            acc_e = vaddq_s32(acc_e, vmullbq_int_s16(xv, wv));
-                            acc_o = vaddq_s32(acc_o, vmulltq_int_s16(xv, wv));
-                        }
-                    }
-                    int16x8_t r = vmovnbq_s32(vdupq_n_s16(0), requant_lanes(p, acc_e, ie, pe));
-                    r = vmovntq_s32(r, requant_lanes(p, acc_o, io, po));
-                    vstrbq_p_s16(out + ch, r, p16);
-                }
+                const int8_t *w0 = p->filter + ky0 * d.wtap_y + kx0 * d.wtap_x;
+                const int folded = d.folded != NULL && ny == p->k_h && nx == p->k_w;
+                int32_t ch = 0;
+                if (folded)
+                    for (; ch < c8; ch += 8) dw_group(&d, in0 + ch, w0 + ch, out, ch, ny, nx, 0, 1);
+                else
+                    for (; ch < c8; ch += 8) dw_group(&d, in0 + ch, w0 + ch, out, ch, ny, nx, 0, 0);
+                if (ch < c) dw_group(&d, in0 + ch, w0 + ch, out, ch, ny, nx, 1, 0);
             }
         }
     }
