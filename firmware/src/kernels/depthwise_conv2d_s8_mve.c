@@ -29,10 +29,16 @@ typedef struct {
     uint32x4_t even, odd;
 } dw_ctx;
 
-static inline int32x4_t requant_lanes(const dw_ctx *d, int32x4_t acc, int32x4_t m, int32x4_t s)
+/* Requantized even and odd lanes with the output offset added (wrapping, as the reference), then
+ * interleaved into eight int16 by saturating narrows and clamped there: saturating to int16 keeps
+ * the order, so clamping afterwards to the int8 activation range gives the reference's values. */
+static inline int16x8_t requant8(const dw_ctx *d, int32x4_t acc_e, int32x4_t acc_o, int32x4_t m_e, int32x4_t m_o,
+                                 int32x4_t s_e, int32x4_t s_o)
 {
-    int32x4_t v = vaddq_n_s32(eq_opt_mbqm_mve(acc, m, s), d->output_offset);
-    return vminq_s32(vmaxq_s32(v, vdupq_n_s32(d->act_min)), vdupq_n_s32(d->act_max));
+    int32x4_t e = vaddq_n_s32(eq_opt_mbqm_mve(acc_e, m_e, s_e), d->output_offset);
+    int32x4_t o = vaddq_n_s32(eq_opt_mbqm_mve(acc_o, m_o, s_o), d->output_offset);
+    int16x8_t r = vqmovntq_s32(vqmovnbq_s32(vreinterpretq_s16_s32(e), e), o);
+    return vminq_s16(vmaxq_s16(r, vdupq_n_s16((int16_t)d->act_min)), vdupq_n_s16((int16_t)d->act_max));
 }
 
 /* One group of eight channels (fewer when tail: then every load and the store are predicated) of one
@@ -88,8 +94,7 @@ static inline __attribute__((always_inline)) void dw_group(const dw_ctx *d, cons
         s_e = vldrwq_gather_shifted_offset_z_s32(d->shift, ie, pe);
         s_o = vldrwq_gather_shifted_offset_z_s32(d->shift, io, po);
     }
-    int16x8_t r = vmovnbq_s32(vdupq_n_s16(0), requant_lanes(d, acc_e, m_e, s_e));
-    r = vmovntq_s32(r, requant_lanes(d, acc_o, m_o, s_o));
+    int16x8_t r = requant8(d, acc_e, acc_o, m_e, m_o, s_e, s_o);
     if (!tail) vstrbq_s16(out + ch, r);
     else vstrbq_p_s16(out + ch, r, p16);
 }

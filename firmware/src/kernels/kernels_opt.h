@@ -93,7 +93,8 @@ static inline int32x4_t eq_opt_mbqm_mve(int32x4_t x, int32x4_t multiplier, int32
     int32x4_t left = vmaxq_s32(shift, zero);
     int32x4_t right = vminq_s32(shift, zero); /* -right shift, VRSHL's negative = right shift */
     int32x4_t v = vqrdmulhq_s32(vshlq_s32(x, left), multiplier);
-    int32x4_t fix = vpselq_s32(vshrq_n_s32(v, 31), zero, vcmpltq_n_s32(right, 0));
+    /* -1 on negative lanes whose right shift is non-zero: sign(v) AND sign(-right), no predicates. */
+    int32x4_t fix = vandq_s32(vshrq_n_s32(v, 31), vshrq_n_s32(right, 31));
     return vrshlq_s32(vqaddq_s32(v, fix), right);
 }
 
