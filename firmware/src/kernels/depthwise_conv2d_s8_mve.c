@@ -41,6 +41,35 @@ static inline int16x8_t requant8(const dw_ctx *d, int32x4_t acc_e, int32x4_t acc
     return vminq_s16(vmaxq_s16(r, vdupq_n_s16((int16_t)d->act_min)), vdupq_n_s16((int16_t)d->act_max));
 }
 
+/* All nine taps of a 3x3 window (dilation 1) for eight channels, inputs without offset (folded
+ * bias): written out because GCC hoists the loads of the C version and spills Q registers.
+ * Input taps step c bytes within a row and row_skip to the next row; filter taps step c bytes. */
+static inline __attribute__((always_inline)) void taps3x3(const int8_t *x, const int8_t *w, int32_t c, int32_t row_skip,
+                                                          int32x4_t *acc_e, int32x4_t *acc_o)
+{
+    int16x8_t xv, wv;
+    int32x4_t pr;
+#define EQ_DW_TAP_ASM                                      \
+    "vldrb.s16 %q[xv], [%[x]]\n\t"                         \
+    "vldrb.s16 %q[wv], [%[w]]\n\t"                         \
+    "vmullb.s16 %q[pr], %q[xv], %q[wv]\n\t"                \
+    "vadd.i32 %q[e], %q[e], %q[pr]\n\t"                    \
+    "vmullt.s16 %q[pr], %q[xv], %q[wv]\n\t"                \
+    "vadd.i32 %q[o], %q[o], %q[pr]\n\t"
+#define EQ_DW_NEXT_X "add %[x], %[x], %[c]\n\tadd %[w], %[w], %[c]\n\t"
+#define EQ_DW_NEXT_ROW "add %[x], %[x], %[skip]\n\tadd %[w], %[w], %[c]\n\t"
+    __asm(EQ_DW_TAP_ASM EQ_DW_NEXT_X EQ_DW_TAP_ASM EQ_DW_NEXT_X EQ_DW_TAP_ASM EQ_DW_NEXT_ROW
+          EQ_DW_TAP_ASM EQ_DW_NEXT_X EQ_DW_TAP_ASM EQ_DW_NEXT_X EQ_DW_TAP_ASM EQ_DW_NEXT_ROW
+          EQ_DW_TAP_ASM EQ_DW_NEXT_X EQ_DW_TAP_ASM EQ_DW_NEXT_X EQ_DW_TAP_ASM
+          : [e] "+w"(*acc_e), [o] "+w"(*acc_o), [xv] "=&w"(xv), [wv] "=&w"(wv), [pr] "=&w"(pr),
+            [x] "+r"(x), [w] "+r"(w)
+          : [c] "r"(c), [skip] "r"(row_skip)
+          : "memory");
+#undef EQ_DW_TAP_ASM
+#undef EQ_DW_NEXT_X
+#undef EQ_DW_NEXT_ROW
+}
+
 /* One group of eight channels (fewer when tail: then every load and the store are predicated) of one
  * output pixel. folded: the pixel has every tap inside the image and the blob's folded bias is
  * used, so no offset is added to the inputs. Full groups load bias, multipliers and shifts with
@@ -70,7 +99,9 @@ static inline __attribute__((always_inline)) void dw_group(const dw_ctx *d, cons
         acc_e = vaddq_s32(acc_e, vmullbq_int_s16(xv_, wv_));                                  \
         acc_o = vaddq_s32(acc_o, vmulltq_int_s16(xv_, wv_));                                  \
     } while (0)
-    if (nx == 3 && d->tap_x == d->wtap_x) {
+    if (!tail && folded && nx == 3 && ny == 3 && d->tap_x == d->wtap_x) {
+        taps3x3(xr, wr, d->c, d->tap_y - 2 * d->c, &acc_e, &acc_o);
+    } else if (nx == 3 && d->tap_x == d->wtap_x) {
         const int32_t c = d->c;
         for (int32_t ky = 0; ky < ny; ky++, xr += d->tap_y, wr += d->wtap_y) {
             EQ_DW_TAP(xr, wr);
