@@ -43,9 +43,10 @@ static int32_t bias[CH_MAX], folded[CH_MAX], mult[CH_MAX], shift[CH_MAX];
 
 /* The blob's folded bias (bias + input_offset * sum of the channel's taps, wrapping), present in
  * two cases out of three as blobs may omit it. */
-static const int32_t *maybe_fold(int32_t cout, int32_t taps, int32_t tap_stride, int32_t channel_stride, int32_t input_offset)
+static const int32_t *maybe_fold(int32_t cout, int32_t taps, int32_t tap_stride, int32_t channel_stride, int32_t input_offset,
+                                 int fold)
 {
-    if (next() % 3 == 0) return NULL;
+    if (fold == 0 || (fold < 0 && next() % 3 == 0)) return NULL;
     for (int32_t oc = 0; oc < cout; oc++) {
         uint32_t s = 0;
         for (int32_t t = 0; t < taps; t++) s += (uint32_t)(int32_t)filter[oc * channel_stride + t * tap_stride];
@@ -140,6 +141,8 @@ static const struct { const char *name; conv_fn conv, depthwise; fc_fn fc; pool_
 };
 #define N_PATHS ((int)(sizeof paths / sizeof paths[0]))
 
+static void run_conv_case(int32_t id, int depthwise, eq_conv_params p, int fold);
+
 static void test_conv(int32_t id, int depthwise)
 {
     static const int32_t odd_channels[] = { 1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 20, 31, 32, 33, 40 };
@@ -172,6 +175,12 @@ static void test_conv(int32_t id, int depthwise)
         if (p.batches * p.in_h * p.in_w * p.in_c > IN_MAX || p.batches * p.out_h * p.out_w * p.out_c > OUT_MAX) continue;
         break;
     }
+    run_conv_case(id, depthwise, p, -1);
+}
+
+/* Random data, parameters and scratch for the shape in p; fold: 1/0 force the folded bias on/off, -1 random. */
+static void run_conv_case(int32_t id, int depthwise, eq_conv_params p, int fold)
+{
     int extreme = next() % 3 == 0;
     fill(input, p.batches * p.in_h * p.in_w * p.in_c);
     fill(filter, depthwise ? p.k_h * p.k_w * p.out_c : p.out_c * p.k_h * p.k_w * p.in_c);
@@ -179,8 +188,8 @@ static void test_conv(int32_t id, int depthwise)
     offsets(&p.input_offset, &p.output_offset, &p.act_min, &p.act_max);
     p.input = input; p.filter = filter; p.bias = bias; p.multipliers = mult; p.shifts = shift;
     /* Depthwise: channel oc's taps at oc + t * out_c (multiplier > 1 maps several oc to one input channel). */
-    if (depthwise) p.folded_bias = maybe_fold(p.out_c, p.k_h * p.k_w, p.out_c, 1, p.input_offset);
-    else p.folded_bias = maybe_fold(p.out_c, p.k_h * p.k_w * p.in_c, 1, p.k_h * p.k_w * p.in_c, p.input_offset);
+    if (depthwise) p.folded_bias = maybe_fold(p.out_c, p.k_h * p.k_w, p.out_c, 1, p.input_offset, fold);
+    else p.folded_bias = maybe_fold(p.out_c, p.k_h * p.k_w * p.in_c, 1, p.k_h * p.k_w * p.in_c, p.input_offset, fold);
     if (!depthwise) {
         /* Scratch: none, one im2col row, two, or what the converter plans (KernelScratch.Conv2DBytes). */
         uint32_t k = (uint32_t)(p.k_h * p.k_w * p.in_c), planned = (k + 15u) / 16u * 16u * (uint32_t)(p.out_w < 8 ? p.out_w : 8);
@@ -258,6 +267,8 @@ static void test_max_pool(int32_t id)
     }
 }
 
+static void run_fc_case(int32_t id, eq_fc_params p, int fold);
+
 static void test_fc(int32_t id)
 {
     eq_fc_params p;
@@ -267,13 +278,18 @@ static void test_fc(int32_t id)
         p.cin = (next() & 1) ? range(1, 40) : range(1, 400);
         p.cout = range(1, 70);
     } while (p.cin * p.cout > F_MAX || p.batches * p.cin > IN_MAX);
+    run_fc_case(id, p, -1);
+}
+
+static void run_fc_case(int32_t id, eq_fc_params p, int fold)
+{
     int extreme = next() % 3 == 0;
     fill(input, p.batches * p.cin);
     fill(filter, p.cin * p.cout);
     channel_params(p.cout, extreme);
     offsets(&p.input_offset, &p.output_offset, &p.act_min, &p.act_max);
     p.input = input; p.filter = filter; p.bias = bias; p.multipliers = mult; p.shifts = shift;
-    p.folded_bias = maybe_fold(p.cout, p.cin, 1, p.cin, p.input_offset);
+    p.folded_bias = maybe_fold(p.cout, p.cin, 1, p.cin, p.input_offset, fold);
     int32_t n = p.batches * p.cout;
     char shape[96];
     snprintf(shape, sizeof shape, "batches %ld cin %ld cout %ld off %ld%s%s", (long)p.batches, (long)p.cin,
@@ -330,6 +346,46 @@ static void test_requantize_mve(void)
 }
 #endif
 
+/* Fixed shapes: the bench layers scaled down and the block/tail boundaries of every micro-kernel
+ * (k of 16, 32, 33, 48; channel counts around the 2-, 4- and 8-wide blocks; 3x3 interiors), each
+ * with and without the folded bias. */
+static void edge_cases(void)
+{
+    static const int32_t conv[][8] = { /* h, w, cin, cout, k, pad, stride, depthwise */
+        { 6, 6, 16, 32, 3, 1, 1, 0 }, { 5, 7, 3, 8, 3, 1, 2, 0 }, { 4, 4, 40, 20, 3, 1, 1, 0 }, { 5, 5, 32, 64, 1, 0, 1, 0 },
+        { 3, 3, 16, 8, 1, 0, 1, 0 }, { 4, 4, 33, 5, 1, 0, 1, 0 }, { 5, 5, 32, 7, 1, 0, 2, 0 }, { 4, 5, 48, 9, 1, 0, 1, 0 },
+        { 6, 6, 32, 32, 3, 1, 1, 1 }, { 5, 5, 24, 24, 3, 1, 1, 1 }, { 4, 4, 8, 8, 3, 1, 1, 1 }, { 7, 7, 40, 40, 3, 1, 2, 1 },
+        { 5, 5, 17, 17, 3, 1, 1, 1 }, { 3, 3, 9, 9, 3, 0, 1, 1 },
+    };
+    static const int32_t fc_cin[] = { 1, 4, 15, 16, 17, 31, 32, 33, 47, 48, 64, 256 };
+    int p0 = passed, f0 = failed;
+    int32_t id = 0;
+    for (int fold = 0; fold < 2; fold++) {
+        for (size_t i = 0; i < sizeof conv / sizeof conv[0]; i++) {
+            const int32_t *c = conv[i];
+            eq_conv_params p;
+            memset(&p, 0, sizeof p);
+            p.batches = 1; p.in_h = c[0]; p.in_w = c[1]; p.in_c = c[2]; p.out_c = c[3];
+            p.k_h = p.k_w = c[4];
+            p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = c[5];
+            p.stride_h = p.stride_w = c[6];
+            p.dilation_h = p.dilation_w = 1;
+            p.depth_multiplier = 1;
+            p.out_h = out_size(p.in_h, p.k_h, p.stride_h, 1, 2 * c[5]);
+            p.out_w = out_size(p.in_w, p.k_w, p.stride_w, 1, 2 * c[5]);
+            run_conv_case(id++, c[7], p, fold);
+        }
+        for (size_t i = 0; i < sizeof fc_cin / sizeof fc_cin[0]; i++)
+            for (int32_t batches = 1; batches <= 3; batches++) {
+                eq_fc_params p;
+                memset(&p, 0, sizeof p);
+                p.batches = batches; p.cin = fc_cin[i]; p.cout = 4 + (int32_t)i;
+                run_fc_case(id++, p, fold);
+            }
+    }
+    printf("edge cases: %d checks passed, %d failed\n", passed - p0, failed - f0);
+}
+
 static void run(const char *what, void (*test)(int32_t id, int flag), int flag, int32_t cases)
 {
     int p0 = passed, f0 = failed, d0 = declined;
@@ -349,6 +405,7 @@ int main(void)
 #if EQ_USE_MVE
     test_requantize_mve();
 #endif
+    edge_cases();
     run("conv2d", test_conv, 0, EQ_TEST_CASES);
     run("depthwise_conv2d", test_conv, 1, EQ_TEST_CASES);
     run("fully_connected", test_fc_case, 0, EQ_TEST_CASES);
