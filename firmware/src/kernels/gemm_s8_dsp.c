@@ -24,40 +24,53 @@ static inline int8_t requant(const eq_opt_gemm_s8 *g, int32_t oc, uint32_t acc)
 /* steps x 4 k of rows x, x + k times filter rows w, w + k into t00 t01 t10 t11 (row, channel).
  * Written out because the 13 live values (4 sums, 2 pointers, count, k - 4, 6 temporaries) only fit
  * the 14 allocatable registers without spills when scheduled by hand: 22 instructions per 16
- * multiply-accumulates. Post-incremented first-row loads, [p, k - 4] for the second rows. */
+ * multiply-accumulates (21 unrolled by two). Post-incremented first-row loads, [p, k - 4] for the
+ * second rows. */
 static inline __attribute__((always_inline)) void dot_2x2_adjacent(const int8_t *x, const int8_t *w, int32_t k, int32_t steps,
                                                                    int32_t *t00, int32_t *t01, int32_t *t10, int32_t *t11)
 {
     uint32_t p, q, r, s, u, v;
     const int32_t km4 = k - 4;
-    __asm("1:\n\t"
-          "ldr %[p], [%[x]], #4\n\t"
-          "ldr %[q], [%[x], %[km4]]\n\t"
-          "sxtb16 %[r], %[p]\n\t"
-          "sxtb16 %[p], %[p], ror #8\n\t"
-          "sxtb16 %[s], %[q]\n\t"
-          "sxtb16 %[q], %[q], ror #8\n\t"
-          "ldr %[v], [%[w]], #4\n\t"
-          "sxtb16 %[u], %[v]\n\t"
-          "sxtb16 %[v], %[v], ror #8\n\t"
-          "smlad %[t00], %[r], %[u], %[t00]\n\t"
-          "smlad %[t00], %[p], %[v], %[t00]\n\t"
-          "smlad %[t10], %[s], %[u], %[t10]\n\t"
-          "smlad %[t10], %[q], %[v], %[t10]\n\t"
-          "ldr %[v], [%[w], %[km4]]\n\t"
-          "sxtb16 %[u], %[v]\n\t"
-          "sxtb16 %[v], %[v], ror #8\n\t"
-          "smlad %[t01], %[r], %[u], %[t01]\n\t"
-          "smlad %[t01], %[p], %[v], %[t01]\n\t"
-          "smlad %[t11], %[s], %[u], %[t11]\n\t"
+#define EQ_STEP_2X2                                  \
+          "ldr %[p], [%[x]], #4\n\t"                   \
+          "ldr %[q], [%[x], %[km4]]\n\t"               \
+          "sxtb16 %[r], %[p]\n\t"                      \
+          "sxtb16 %[p], %[p], ror #8\n\t"              \
+          "sxtb16 %[s], %[q]\n\t"                      \
+          "sxtb16 %[q], %[q], ror #8\n\t"              \
+          "ldr %[v], [%[w]], #4\n\t"                   \
+          "sxtb16 %[u], %[v]\n\t"                      \
+          "sxtb16 %[v], %[v], ror #8\n\t"              \
+          "smlad %[t00], %[r], %[u], %[t00]\n\t"       \
+          "smlad %[t00], %[p], %[v], %[t00]\n\t"       \
+          "smlad %[t10], %[s], %[u], %[t10]\n\t"       \
+          "smlad %[t10], %[q], %[v], %[t10]\n\t"       \
+          "ldr %[v], [%[w], %[km4]]\n\t"               \
+          "sxtb16 %[u], %[v]\n\t"                      \
+          "sxtb16 %[v], %[v], ror #8\n\t"              \
+          "smlad %[t01], %[r], %[u], %[t01]\n\t"       \
+          "smlad %[t01], %[p], %[v], %[t01]\n\t"       \
+          "smlad %[t11], %[s], %[u], %[t11]\n\t"       \
           "smlad %[t11], %[q], %[v], %[t11]\n\t"
+    /* An odd step first, then two steps per loop iteration (the loop test amortized over 32 MACs). */
+    __asm("tst %[n], #1\n\t"
+          "beq 2f\n\t"
+          EQ_STEP_2X2
+          "2:\n\t"
+          "lsrs %[n], %[n], #1\n\t"
+          "beq 3f\n\t"
+          "1:\n\t"
+          EQ_STEP_2X2
+          EQ_STEP_2X2
           "subs %[n], %[n], #1\n\t"
-          "bne 1b"
+          "bne 1b\n\t"
+          "3:"
           : [t00] "+r"(*t00), [t01] "+r"(*t01), [t10] "+r"(*t10), [t11] "+r"(*t11),
             [x] "+r"(x), [w] "+r"(w), [n] "+r"(steps),
             [p] "=&r"(p), [q] "=&r"(q), [r] "=&r"(r), [s] "=&r"(s), [u] "=&r"(u), [v] "=&r"(v)
           : [km4] "r"(km4)
           : "cc", "memory");
+#undef EQ_STEP_2X2
 }
 
 /* The common case, kept to 14 live registers so nothing spills: input offset already in the bias
