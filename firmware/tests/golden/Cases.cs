@@ -47,6 +47,23 @@ internal static class Cases
         return list;
     }
 
+    /// <summary>A small model with metadata: "labels" (three names), and "key" twice (the last record wins).</summary>
+    public static byte[] WithMetadata()
+    {
+        var w = new ModelWriter();
+        int q = w.AddQuantization([0.5f], 3);
+        int x = w.AddActivation(TensorType.Int8, [1, 2, 2, 3], q);
+        int y = w.AddActivation(TensorType.Int8, [4, 3], q);
+        w.AddOp(OpType.Reshape, [x], [y]);
+        w.AddInput("image", x, SourceLayout.Nchw);
+        w.AddOutput("logits", y);
+        w.SetMetadata("labels", "cat\ndog\nbird");
+        w.SetMetadata("key", "first");
+        w.SetMetadata("key", "second");
+        w.SetMetadata("empty", "");
+        return w.Build();
+    }
+
     /// <summary>Builds the blob, runs 1-3 random samples through the reference kernels.</summary>
     private static GoldenCase Run(string name, ModelWriter w, Random r)
     {

@@ -12,6 +12,9 @@ var cases = Cases.All(seed: 20261203);
 VectorFile.Write(Path.Combine(outDir, "vectors.bin"), cases);
 Console.WriteLine($"vectors.bin: {cases.Count} cases, {new FileInfo(Path.Combine(outDir, "vectors.bin")).Length} bytes");
 
+File.WriteAllBytes(Path.Combine(outDir, "labels.eqm"), Cases.WithMetadata());
+Console.WriteLine("labels.eqm: a Reshape model with metadata (labels, a repeated key) for the C metadata tests");
+
 var sources = new List<(string Name, byte[] Blob)>();
 foreach (var c in cases) sources.Add(("golden:" + c.Name, c.Blob));
 foreach (var f in Directory.GetFiles(zooDir, "*.eqm").OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal))
