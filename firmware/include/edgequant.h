@@ -109,7 +109,7 @@ typedef enum eq_op {
     EQ_OP_LOOKUP = 19
 } eq_op;
 
-/* A validated model: a view over the blob. Small (about 100 bytes); holds no copy of the blob. */
+/* A validated model: a view over the blob (104 bytes on 32-bit targets); holds no copy of the blob. */
 typedef struct eq_model {
     const uint8_t *blob;
     uint32_t blob_size;
