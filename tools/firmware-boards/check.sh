@@ -2,7 +2,9 @@
 # The C runtime on the emulated Cortex-M boards (and host), through `edgequant firmware run`:
 # for every zoo golden model (tests/zoo/eqm: the zoo and quirk models, converted by the C#
 # converter) the int8 outputs of the board image are byte-identical to the C# runtime's
-# (tests/zoo/eqm/<name>.output.bin). Also checks the size targets on the M4 (mps2-an386):
+# (tests/zoo/eqm/<name>.output.bin). Runs the C runtime's per-op golden vectors
+# (firmware/tests/test_golden.c over firmware/tests/golden/vectors.bin: the C# reference kernels'
+# bytes) on every emulated board, one count per vector. Also checks the size targets on the M4 (mps2-an386):
 # runtime code <= 24 KB, runtime RAM beyond the arena <= 1 KB, stack during eq_invoke <= 2 KB.
 #
 # Samples: every committed sample on host, mps2-an386 (M4: the DSP kernels) and mps3-an547
@@ -78,6 +80,36 @@ for b in "${boards[@]}"; do
     if [ -f "$r" ]; then cat "$r"; else echo "FAIL $b $m: no result"; fi
     if [ -f "$r" ] && grep -q '^PASS' "$r"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
   done
+done
+
+# Per-op golden vectors on every emulated board: test_golden.c unchanged, linked with the board
+# port (its main gets the semihosting command line), vectors read through semihosting.
+fw=firmware
+for b in mps2-an385 mps2-an386 mps2-an505 mps3-an547; do
+  ( . "$fw/boards/$b/board.conf"
+    d="$work/golden-$b"; mkdir -p "$d"
+    printf 'MEMORY {\n  FLASH (rx) : ORIGIN = %s, LENGTH = %s\n  RAM (rwx) : ORIGIN = %s, LENGTH = %s\n}\n__eq_stack_bytes = %s;\n__eq_heap_bytes = 8192;\n' \
+      "$flash_origin" "$flash_bytes" "$ram_origin" "$ram_bytes" "$stack_bytes" > "$d/memory.ld"
+    dsp=(); ls $fw/src/kernels/*_dsp.c > /dev/null 2>&1 && dsp=(-DEQ_WITH_DSP_KERNELS=1)
+    mve=(); ls $fw/src/kernels/*_mve.c > /dev/null 2>&1 && mve=(-DEQ_WITH_MVE_KERNELS=1)
+    # shellcheck disable=SC2086
+    arm-none-eabi-gcc $cflags -std=c99 -Os -Wall -Wextra -ffunction-sections -fdata-sections "${dsp[@]}" "${mve[@]}" \
+      -I$fw/include -I$fw/src -I$fw/src/kernels -I$fw/tools -I$fw/boards/common --specs=rdimon.specs -nostartfiles \
+      $(find $fw/src -name '*.c' | sort) $fw/tools/eq_run_io_stdio.c $fw/tests/test_golden.c $fw/boards/common/startup.c $fw/boards/common/stack.c \
+      -L"$d" -T$fw/boards/common/cortex-m.ld -Wl,--gc-sections -o "$d/test_golden.elf" > "$d/build.txt" 2>&1 || { cat "$d/build.txt"; exit 1; }
+    cd $fw/tests/golden && timeout 600 qemu-system-arm -M "$qemu_machine" -nographic -monitor none \
+      -semihosting-config enable=on,target=native,arg=test_golden,arg=vectors.bin -kernel "$d/test_golden.elf"
+  ) > "$work/golden-$b.txt" 2>&1
+  rc=$?
+  line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$work/golden-$b.txt" | tail -1)
+  if [ -n "$line" ]; then
+    p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
+    if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then echo "FAIL golden vectors on $b: $line"; grep FAIL "$work/golden-$b.txt" | head -20; else echo "PASS golden vectors on $b: $line"; fi
+  else
+    failed=$((failed + 1)); echo "FAIL golden vectors on $b (exit $rc, no summary)"; tail -20 "$work/golden-$b.txt"
+  fi
 done
 
 # Size targets on the M4, per model: runtime code, runtime RAM beyond the arena.

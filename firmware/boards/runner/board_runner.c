@@ -42,9 +42,10 @@ static int fail(int code, const char *what, const char *detail)
     return code;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    eq_board_init();
+    (void)argc; /* the file names are fixed: input.bin and output.bin in the working directory */
+    (void)argv;
 
     eq_status s = eq_model_init(&model, eq_model_blob, (size_t)(eq_model_blob_end - eq_model_blob));
     if (s != EQ_OK) {
