@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Opens the console: semihosting stdin/stdout/stderr on the emulated boards, nothing on host.
+ * The startup code calls it before main; calling it again does nothing. */
+void eq_board_init(void);
+
 /* Fills the unused stack below the caller's frame with a known pattern. Call it right before
  * the code to measure, then eq_board_stack_used() right after. Returns 0 on host (no painted
  * stack there). */

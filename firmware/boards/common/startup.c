@@ -1,12 +1,13 @@
 /* Cortex-M startup shared by the mps2/mps3 ports: vector table, reset handler and fault
- * handler. The reset handler copies .data from flash, zeroes .bss, enables the FPU (and MVE
- * on Armv8.1-M, which shares the CP10/CP11 enables), opens the semihosting console as stdio
- * and calls main with the semihosting
- * command line (qemu's -semihosting-config arg=...) as argc/argv; main's return value leaves
- * through the semihosting exit call, which qemu turns into its exit code. */
+ * handler. The reset handler copies .data from flash, zeroes .bss, enables the FPU (and MVE on
+ * Armv8.1-M, which shares the CP10/CP11 enables), opens the semihosting console as C stdio and
+ * calls main with the semihosting command line (qemu's -semihosting-config arg=...) as
+ * argc/argv; main's return value leaves through the semihosting exit call, which qemu turns
+ * into its exit code. */
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
+
+#include "board.h"
 
 extern uint32_t __data_load__[], __data_start__[], __data_end__[];
 extern uint32_t __bss_start__[], __bss_end__[];
@@ -17,6 +18,15 @@ extern void __libc_init_array(void);
 extern void initialise_monitor_handles(void);
 void eq_reset_handler(void);
 void eq_fault_handler(void);
+
+void eq_board_init(void)
+{
+    static int opened;
+    if (!opened) {
+        initialise_monitor_handles(); /* stdin/stdout/stderr on the semihosting console */
+        opened = 1;
+    }
+}
 
 /* -nostartfiles drops crti/crtn; the C library's init/fini arrays still call these. */
 void _init(void) {}
@@ -77,7 +87,7 @@ __attribute__((noreturn)) void eq_reset_handler(void)
     for (uint32_t *s = __data_load__, *d = __data_start__; d < __data_end__;) *d++ = *s++;
     for (uint32_t *d = __bss_start__; d < __bss_end__;) *d++ = 0;
     __libc_init_array();
-    initialise_monitor_handles(); /* stdin/stdout/stderr on the semihosting console */
+    eq_board_init();
     static char *argv[EQ_BOARD_MAX_ARGS + 1];
     exit(main(board_args(argv), argv));
 }
