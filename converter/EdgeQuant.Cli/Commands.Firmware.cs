@@ -73,7 +73,7 @@ public static partial class Commands
     private static void FirmwareRun(CommandContext c)
     {
         var a = c.Args;
-        a.AllowOnly("--board", "--input", "--output", "--json", "--firmware-dir", "--timeout", "--build-dir");
+        a.AllowOnly("--board", "--input", "--output", "--json", "--firmware-dir", "--timeout", "--build-dir", "--first");
         string modelPath = a.Positional(1, "MODEL.eqm");
         string input = a.Require("--input", "X.npy (float32, source layout) or X.bin (raw input tensor bytes)");
         string output = a.Require("--output", "Y.npy (dequantized float32) or Y.bin (raw output tensor bytes)");
@@ -85,7 +85,6 @@ public static partial class Commands
 
         bool rawIn = IsRaw(input), rawOut = IsRaw(output);
         byte[] inBytes;
-        SampleSet? data = null;
         if (rawIn)
         {
             inBytes = File.ReadAllBytes(input);
@@ -94,8 +93,12 @@ public static partial class Commands
         }
         else
         {
-            data = ReadSamples(input);
-            inBytes = io.Quantize(data);
+            inBytes = io.Quantize(ReadSamples(input));
+        }
+        if (a.Get("--first") is { } firstArg)
+        {
+            int first = ParseInt(firstArg, "--first", 1, int.MaxValue);
+            if ((long)first * io.InputBytes < inBytes.Length) inBytes = inBytes.AsSpan(0, first * io.InputBytes).ToArray();
         }
 
         string buildDir = a.Get("--build-dir") ?? Directory.CreateTempSubdirectory("edgequant-fw-").FullName;

@@ -21,7 +21,8 @@ public static class Program
           edgequant firmware run MODEL.eqm --board BOARD --input X.npy|X.bin --output Y.npy|Y.bin [--json]
             boards: mps2-an385 (M3), mps2-an386 (M4), mps2-an505 (M33), mps3-an547 (M55), host;
             options: --firmware-dir DIR (the C sources; default: found above the current directory),
-            --timeout SECONDS (emulator run, default 600), --build-dir DIR (run: keep the image there)
+            --timeout SECONDS (emulator run, default 600), --build-dir DIR (run: keep the image there),
+            --first N (run: only the first N samples)
 
         options common to every command: --verbose (stack traces on errors), --help
         data files are NumPy .npy, float32, in the source model's own layout ([N, ...]); labels int64 [N].

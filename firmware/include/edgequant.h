@@ -109,7 +109,7 @@ typedef enum eq_op {
     EQ_OP_LOOKUP = 19
 } eq_op;
 
-/* A validated model: a view over the blob. Small (about 100 bytes); holds no copy of the blob. */
+/* A validated model: a view over the blob (104 bytes on 32-bit targets); holds no copy of the blob. */
 typedef struct eq_model {
     const uint8_t *blob;
     uint32_t blob_size;
@@ -165,6 +165,9 @@ eq_status eq_output_count(const eq_model_t *model, uint32_t *count);
 /* Metadata value of `key` (the last record wins, as in C#); EQ_ERR_ARGUMENT if absent. The value
  * is UTF-8 inside the blob, not NUL-terminated. Class names are under "labels" when the blob has them. */
 eq_status eq_metadata(const eq_model_t *model, const char *key, const char **value, uint32_t *value_length);
+/* Class name `index` from the "labels" metadata (names separated by '\n', as the converter's
+ * --labels writes them); EQ_ERR_ARGUMENT if the blob has no labels or fewer names. */
+eq_status eq_class_name(const eq_model_t *model, uint32_t index, const char **name, uint32_t *name_length);
 
 /* Binds a model to a caller-owned arena (>= eq_arena_bytes, 4-byte aligned; 16 recommended).
  * Several interpreters may share one model, each with its own arena. */

@@ -72,6 +72,7 @@ public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolch
             ? new[] { Path.Combine(sources.Boards, "host", "board_host.c") }
             : new[] { Path.Combine(sources.Boards, "common", "startup.c"), Path.Combine(sources.Boards, "common", "stack.c") };
         foreach (string src in portSources) objs.Add(Compile(src, objDir, []));
+        objs.Add(Compile(Path.Combine(sources.Root, "tools", "eq_run_io_stdio.c"), objDir, []));
         objs.Add(Compile(Path.Combine(sources.Boards, "runner", "board_runner.c"), objDir,
             [string.Create(CultureInfo.InvariantCulture, $"-DEQ_RUNNER_ARENA_BYTES={arena}")]));
         objs.Add(Compile(Path.Combine(outDir, "model.S"), objDir, ["-Wa,-I," + outDir]));
@@ -208,7 +209,14 @@ public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolch
     private string Compile(string src, string objDir, string[] extra)
     {
         string obj = Path.Combine(objDir, ObjName(src));
-        var args = new List<string>(Flags()) { "-I", sources.Include, "-I", Path.Combine(sources.Root, "src"), "-I", Path.Combine(sources.Boards, "common") };
+        var args = new List<string>(Flags())
+        {
+            "-I", sources.Include, "-I", Path.Combine(sources.Root, "src"), "-I", Path.Combine(sources.Root, "src", "kernels"),
+            "-I", Path.Combine(sources.Root, "tools"), "-I", Path.Combine(sources.Boards, "common"),
+        };
+        // As firmware/CMakeLists.txt: optimized kernel files, when present, announce themselves to the dispatch.
+        if (sources.RuntimeSources().Any(f => f.EndsWith("_dsp.c", StringComparison.Ordinal))) args.Add("-DEQ_WITH_DSP_KERNELS=1");
+        if (sources.RuntimeSources().Any(f => f.EndsWith("_mve.c", StringComparison.Ordinal))) args.Add("-DEQ_WITH_MVE_KERNELS=1");
         args.AddRange(extra);
         args.AddRange(["-c", src, "-o", obj]);
         var r = Toolchain.Run(tools.Cc, args, objDir, CompileTimeout);

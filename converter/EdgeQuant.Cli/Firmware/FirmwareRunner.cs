@@ -37,11 +37,12 @@ public static partial class FirmwareRunner
         string where = image.Board.IsHost ? "the host build" : $"{image.Board.Name} (qemu)";
         if (r.TimedOut)
             throw new IOException(string.Create(CultureInfo.InvariantCulture, $"{where} did not finish {samples} samples within {timeout.TotalSeconds:F0} s (pass --timeout SECONDS for more)"));
-        if (ErrorLine().Match(r.Stdout) is { Success: true } e)
+        string console = r.Stdout + r.Stderr;
+        if (ErrorLine().Match(console) is { Success: true } e)
             throw new IOException($"{where}: {e.Groups[1].Value.Trim()}");
-        var m = ResultLine().Match(r.Stdout);
+        var m = ResultLine().Match(console);
         if (r.ExitCode != 0 || !m.Success)
-            throw new IOException($"{where} exited with code {r.ExitCode} without a result line: {Tail(r.Stdout + r.Stderr)}");
+            throw new IOException($"{where} exited with code {r.ExitCode} without a result line: {Tail(console)}");
         int done = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
         byte[] output = File.Exists(outPath) ? File.ReadAllBytes(outPath) : [];
         if (done != samples || output.Length != (long)samples * image.OutputBytes)

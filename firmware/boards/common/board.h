@@ -1,15 +1,17 @@
 /* EdgeQuant board ports: the little a board port provides to the programs built on it.
  *
  * A port is startup code (vector table, reset handler: data/bss set-up, FPU/MVE enable),
- * a linker script and the console. Programs call eq_board_init() first; everything else
- * (the runtime, the kernels, the runner) is board-independent. */
+ * a linker script and the console (the startup code opens it as C stdio before main, and
+ * passes the semihosting command line as argc/argv). Everything else (the runtime, the
+ * kernels, the runner, the tests) is board-independent: a plain C main runs unchanged. */
 #ifndef EQ_BOARD_H
 #define EQ_BOARD_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Opens the console (semihosting stdio on the emulated boards; nothing to do on host). */
+/* Opens the console: semihosting stdin/stdout/stderr on the emulated boards, nothing on host.
+ * The startup code calls it before main; calling it again does nothing. */
 void eq_board_init(void);
 
 /* Fills the unused stack below the caller's frame with a known pattern. Call it right before

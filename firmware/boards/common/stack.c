@@ -8,12 +8,6 @@ extern uint32_t __stack_limit__[], __stack_top__[];
 
 static uint32_t *painted_top; /* the caller's stack pointer at painting time */
 
-void eq_board_init(void)
-{
-    extern void initialise_monitor_handles(void);
-    initialise_monitor_handles();
-}
-
 __attribute__((noinline)) void eq_board_stack_paint(void)
 {
     uintptr_t sp;
