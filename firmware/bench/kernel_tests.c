@@ -396,8 +396,10 @@ static void run(const char *what, void (*test)(int32_t id, int flag), int flag, 
 static void test_fc_case(int32_t id, int flag) { (void)flag; test_fc(id); }
 static void test_max_pool_case(int32_t id, int flag) { (void)flag; test_max_pool(id); }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     eq_board_init();
     printf("optimized paths compiled in:");
     for (int i = 0; i + 1 < N_PATHS; i++) printf(" %s", paths[i].name);

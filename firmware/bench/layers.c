@@ -154,8 +154,10 @@ static void fully_connected(const char *name, int32_t cin, int32_t cout)
     report(name, "ref", cin * cout, 1, 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     eq_board_init();
     eq_bench_mark();
     eq_bench_mark();

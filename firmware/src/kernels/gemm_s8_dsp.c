@@ -10,6 +10,12 @@
  *
  * Accumulation wraps modulo 2^32 as the reference's does (SMLAD wraps; scalar tails use uint32_t).
  */
+/* Hot loops: -O2 even when the firmware is built with -Os (the bench figures hold for both builds).
+ * Before the includes, so the inline helpers they define (quant_math.h) get the same options and
+ * are inlined. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O2")
+#endif
 #include "kernels_opt.h"
 
 #if EQ_USE_DSP
