@@ -156,15 +156,17 @@ static void test_conv(int32_t id, int depthwise)
         int32_t k = (next() % 4 == 0) ? range(1, 5) : ((next() & 1) ? 3 : 1);
         p.k_h = k;
         p.k_w = (next() % 5 == 0) ? range(1, 3) : k;
-        p.stride_h = range(1, 2);
-        p.stride_w = range(1, 2);
+        p.stride_h = range(1, 3);
+        p.stride_w = range(1, 3);
         p.dilation_h = (next() % 4 == 0) ? 2 : 1;
         p.dilation_w = (next() % 4 == 0) ? 2 : 1;
-        p.pad_top = range(0, p.k_h - 1);
-        p.pad_left = range(0, p.k_w - 1);
+        /* Padding up to 2 on every side whatever the kernel (as the converter's golden cases):
+         * output rows and columns of padding only. */
+        p.pad_top = (next() & 1) ? range(0, 2) : range(0, p.k_h - 1);
+        p.pad_left = (next() & 1) ? range(0, 2) : range(0, p.k_w - 1);
         if (next() % 3 == 0) p.pad_top = p.pad_left = 0;
-        p.pad_bottom = range(0, p.k_h - 1);
-        p.pad_right = range(0, p.k_w - 1);
+        p.pad_bottom = (next() & 1) ? range(0, 2) : range(0, p.k_h - 1);
+        p.pad_right = (next() & 1) ? range(0, 2) : range(0, p.k_w - 1);
         p.out_h = out_size(p.in_h, p.k_h, p.stride_h, p.dilation_h, p.pad_top + p.pad_bottom);
         p.out_w = out_size(p.in_w, p.k_w, p.stride_w, p.dilation_w, p.pad_left + p.pad_right);
         p.depth_multiplier = 1;

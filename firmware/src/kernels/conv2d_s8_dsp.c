@@ -58,7 +58,10 @@ eq_status eq_opt_conv2d_s8_gemm(const eq_conv_params *p, eq_opt_gemm_rows2_fn ro
         p->filter, p->folded_bias ? p->folded_bias : p->bias, p->multipliers, p->shifts, k, cout,
         p->folded_bias ? 0 : p->input_offset, p->output_offset, p->act_min, p->act_max,
     };
-    const int in_place = p->k_h == 1 && p->k_w == 1 && p->pad_top == 0 && p->pad_left == 0;
+    /* 1x1 in place only when every output pixel's one tap is inside the image (padding at the
+     * bottom or right can add output pixels that read nothing but padding). */
+    const int in_place = p->k_h == 1 && p->k_w == 1 && p->pad_top == 0 && p->pad_left == 0 &&
+                         (p->out_h - 1) * p->stride_h < p->in_h && (p->out_w - 1) * p->stride_w < p->in_w;
     if (!in_place) {
         if (p->input_offset < -127 || p->input_offset > 128) return EQ_OPT_DECLINED;
         if (scratch == NULL || scratch_bytes < (uint32_t)k) return EQ_OPT_DECLINED;
