@@ -10,12 +10,6 @@
  * skipped tap. That needs -input_offset to fit int8, true for every int8 zero point; otherwise,
  * or with too little scratch (fewer than K bytes), the reference runs.
  */
-/* Hot loops: -O2 even when the firmware is built with -Os (the bench figures hold for both builds).
- * Before the includes, so the inline helpers they define (quant_math.h) get the same options and
- * are inlined. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O2")
-#endif
 #include "kernels_opt.h"
 
 #if EQ_USE_DSP || EQ_USE_MVE

@@ -7,12 +7,6 @@
  * are skipped, as in the reference, by clipping each pixel's tap range once. Other depth
  * multipliers are declined (the reference runs). Needs no scratch.
  */
-/* Hot loops: -O2 even when the firmware is built with -Os (the bench figures hold for both builds).
- * Before the includes, so the inline helpers they define (quant_math.h) get the same options and
- * are inlined. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O2")
-#endif
 #include "kernels_opt.h"
 
 #if EQ_USE_DSP
@@ -102,10 +96,10 @@ static inline __attribute__((always_inline)) void depthwise_body(const eq_conv_p
                             for (int32_t kx = 0; kx < nx; kx++, x += tap_x, w += wtap_x) TAP4(x, w);
                         }
                     }
-                    out[ch] = eq_opt_requant_r(&rq, ch, (uint32_t)t0, full_range);
-                    out[ch + 1] = eq_opt_requant_r(&rq, ch + 1, (uint32_t)t1, full_range);
-                    out[ch + 2] = eq_opt_requant_r(&rq, ch + 2, (uint32_t)t2, full_range);
-                    out[ch + 3] = eq_opt_requant_r(&rq, ch + 3, (uint32_t)t3, full_range);
+                    out[ch] = eq_opt_requant_rc(&rq, ch, (uint32_t)t0, full_range);
+                    out[ch + 1] = eq_opt_requant_rc(&rq, ch + 1, (uint32_t)t1, full_range);
+                    out[ch + 2] = eq_opt_requant_rc(&rq, ch + 2, (uint32_t)t2, full_range);
+                    out[ch + 3] = eq_opt_requant_rc(&rq, ch + 3, (uint32_t)t3, full_range);
                 }
                 for (; ch < c; ch++) {
                     uint32_t s = (uint32_t)bias[ch];
@@ -114,7 +108,7 @@ static inline __attribute__((always_inline)) void depthwise_body(const eq_conv_p
                         const int8_t *x = xr, *w = wr;
                         for (int32_t kx = 0; kx < nx; kx++, x += tap_x, w += wtap_x) s += (uint32_t)((*x + off) * *w);
                     }
-                    out[ch] = eq_opt_requant_r(&rq, ch, s, full_range);
+                    out[ch] = eq_opt_requant_one(&rq, ch, s);
                 }
             }
         }

@@ -8,12 +8,6 @@
  * the offset add. Taps outside the image are skipped by clipping each pixel's tap range, as in
  * the reference. Other depth multipliers are declined (the reference runs). No scratch.
  */
-/* Hot loops: -O2 even when the firmware is built with -Os (the bench figures hold for both builds).
- * Before the includes, so the inline helpers they define (quant_math.h) get the same options and
- * are inlined. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O2")
-#endif
 #include "kernels_opt.h"
 
 #if EQ_USE_MVE

@@ -10,15 +10,14 @@
  *
  * Accumulation wraps modulo 2^32 as the reference's does (SMLAD wraps; scalar tails use uint32_t).
  */
-/* Hot loops: -O2 even when the firmware is built with -Os (the bench figures hold for both builds).
- * Before the includes, so the inline helpers they define (quant_math.h) get the same options and
- * are inlined. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O2")
-#endif
 #include "kernels_opt.h"
 
 #if EQ_USE_DSP
+
+int8_t eq_opt_requant_one(const eq_opt_requant_params *r, int32_t oc, uint32_t acc)
+{
+    return eq_opt_requant_r(r, oc, acc);
+}
 
 #include <arm_acle.h>
 
@@ -83,7 +82,7 @@ static inline __attribute__((always_inline)) void dot_2x2_adjacent(const int8_t 
  * (the blob's folded bias; padding taps hold -input_offset), and the second row and the second
  * filter row both k bytes after the first, so one register offset reaches both. */
 static inline __attribute__((always_inline)) void rows2_adjacent_body(const eq_opt_gemm_s8 *g, const int8_t *x0,
-                                                                       int8_t *y0, int8_t *y1, int full_range)
+                                                                       int8_t *y0, int8_t *y1)
 {
     const int32_t k = g->k, n = g->n_out, k4 = k & ~3;
     const int8_t *w0 = g->filter;
@@ -101,10 +100,10 @@ static inline __attribute__((always_inline)) void rows2_adjacent_body(const eq_o
             s01 += (uint32_t)(xa * fb);
             s11 += (uint32_t)(xb * fb);
         }
-        y0[oc] = eq_opt_requant_r(&rq, oc, s00, full_range);
-        y0[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s01, full_range);
-        y1[oc] = eq_opt_requant_r(&rq, oc, s10, full_range);
-        y1[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s11, full_range);
+        y0[oc] = eq_opt_requant_r(&rq, oc, s00);
+        y0[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s01);
+        y1[oc] = eq_opt_requant_r(&rq, oc, s10);
+        y1[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s11);
     }
     if (oc < n) {
         uint32_t s0 = (uint32_t)bias[oc], s1 = s0;
@@ -113,8 +112,8 @@ static inline __attribute__((always_inline)) void rows2_adjacent_body(const eq_o
             s0 += (uint32_t)(x0[j] * f);
             s1 += (uint32_t)(x0[k + j] * f);
         }
-        y0[oc] = eq_opt_requant_r(&rq, oc, s0, full_range);
-        y1[oc] = eq_opt_requant_r(&rq, oc, s1, full_range);
+        y0[oc] = eq_opt_requant_one(&rq, oc, s0);
+        y1[oc] = eq_opt_requant_one(&rq, oc, s1);
     }
 }
 
@@ -197,10 +196,10 @@ static inline __attribute__((always_inline)) void rows2_widened_body(const eq_op
             s01 += (uint32_t)(xa * fb);
             s11 += (uint32_t)(xb * fb);
         }
-        y0[oc] = eq_opt_requant_r(&rq, oc, s00, full_range);
-        y0[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s01, full_range);
-        y1[oc] = eq_opt_requant_r(&rq, oc, s10, full_range);
-        y1[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s11, full_range);
+        y0[oc] = eq_opt_requant_rc(&rq, oc, s00, full_range);
+        y0[oc + 1] = eq_opt_requant_rc(&rq, oc + 1, s01, full_range);
+        y1[oc] = eq_opt_requant_rc(&rq, oc, s10, full_range);
+        y1[oc + 1] = eq_opt_requant_rc(&rq, oc + 1, s11, full_range);
     }
     if (oc < n) {
         uint32_t s0 = (uint32_t)bias[oc], s1 = s0;
@@ -209,15 +208,14 @@ static inline __attribute__((always_inline)) void rows2_widened_body(const eq_op
             s0 += (uint32_t)((x0[j] + off) * f);
             s1 += (uint32_t)((x1[j] + off) * f);
         }
-        y0[oc] = eq_opt_requant_r(&rq, oc, s0, full_range);
-        y1[oc] = eq_opt_requant_r(&rq, oc, s1, full_range);
+        y0[oc] = eq_opt_requant_one(&rq, oc, s0);
+        y1[oc] = eq_opt_requant_one(&rq, oc, s1);
     }
 }
 
 static void rows2_adjacent(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0, int8_t *y1)
 {
-    if (g->act_min == -128 && g->act_max == 127) rows2_adjacent_body(g, x0, y0, y1, 1);
-    else rows2_adjacent_body(g, x0, y0, y1, 0);
+    rows2_adjacent_body(g, x0, y0, y1);
 }
 
 void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
@@ -289,12 +287,10 @@ void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const i
     }
 }
 
-/* One row times four filter rows per step; with_offset is a compile-time constant after inlining
- * (0 with the blob's folded bias: the offset register and its SXTAB16 adds disappear). */
-static inline __attribute__((always_inline)) void row1_body(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0,
-                                                            int with_offset, int full_range)
+/* One row times four filter rows per step (the input offset added by SXTAB16, none with the folded bias). */
+static inline __attribute__((always_inline)) void row1_body(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0, int fast)
 {
-    const int32_t k = g->k, n = g->n_out, off = with_offset ? g->input_offset : 0;
+    const int32_t k = g->k, n = g->n_out, off = fast ? 0 : g->input_offset;
     const int32_t *bias = g->bias;
     const eq_opt_requant_params rq = eq_opt_requant_of(g->multiplier, g->shift, g->output_offset, g->act_min, g->act_max);
     const int8_t *w0 = g->filter;
@@ -307,8 +303,9 @@ static inline __attribute__((always_inline)) void row1_body(const eq_opt_gemm_s8
         while (a != end) {
             uint32_t x = eq_opt_read32(a);
             a += 4;
-            int16x2_t xe = with_offset ? __sxtab16(off2, (int8x4_t)x) : __sxtb16((int8x4_t)x);
-            int16x2_t xo = with_offset ? eq_opt_sxtab16_ror8(off2, x) : eq_opt_sxtb16_ror8(x);
+            /* fast: no offset (folded bias), so no offset register and plain SXTB16. */
+            int16x2_t xe = fast ? __sxtb16((int8x4_t)x) : __sxtab16(off2, (int8x4_t)x);
+            int16x2_t xo = fast ? eq_opt_sxtb16_ror8(x) : eq_opt_sxtab16_ror8(off2, x);
             uint32_t w = eq_opt_read32(f0);
             f0 += 4;
             t0 = __smlad(xe, __sxtb16((int8x4_t)w), t0);
@@ -334,28 +331,26 @@ static inline __attribute__((always_inline)) void row1_body(const eq_opt_gemm_s8
             s2 += (uint32_t)(x * *f2++);
             s3 += (uint32_t)(x * *f3++);
         }
-        y0[oc] = eq_opt_requant_r(&rq, oc, s0, full_range);
-        y0[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s1, full_range);
-        y0[oc + 2] = eq_opt_requant_r(&rq, oc + 2, s2, full_range);
-        y0[oc + 3] = eq_opt_requant_r(&rq, oc + 3, s3, full_range);
+        y0[oc] = eq_opt_requant_one(&rq, oc, s0);
+        y0[oc + 1] = eq_opt_requant_rc(&rq, oc + 1, s1, fast ? 1 : rq.full_range);
+        y0[oc + 2] = eq_opt_requant_rc(&rq, oc + 2, s2, fast ? 1 : rq.full_range);
+        y0[oc + 3] = eq_opt_requant_rc(&rq, oc + 3, s3, fast ? 1 : rq.full_range);
     }
     for (; oc < n; oc++, w0 += k) {
         const int8_t *a = x0, *f = w0;
         uint32_t s = (uint32_t)bias[oc];
         for (int32_t j = 0; j < k; j++) s += (uint32_t)((*a++ + off) * *f++);
-        y0[oc] = eq_opt_requant_r(&rq, oc, s, full_range);
+        y0[oc] = eq_opt_requant_one(&rq, oc, s);
     }
 }
 
+
+
 void eq_opt_gemm_s8_row1_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0)
 {
-    const int full = g->act_min == -128 && g->act_max == 127;
-    if (g->input_offset == 0) {
-        if (full) row1_body(g, x0, y0, 0, 1);
-        else row1_body(g, x0, y0, 0, 0);
-    } else {
-        row1_body(g, x0, y0, 1, 0);
-    }
+    /* Instantiated twice: folded bias with the full int8 range (the converter's usual output), and the rest. */
+    if (g->input_offset == 0 && g->act_min == -128 && g->act_max == 127) row1_body(g, x0, y0, 1);
+    else row1_body(g, x0, y0, 0);
 }
 
 #endif

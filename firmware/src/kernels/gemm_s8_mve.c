@@ -7,12 +7,6 @@
  * k tail is one predicated step (VCTP8, zeroing loads). Four channels of accumulators are then
  * requantized together by eq_opt_requantize_mve.
  */
-/* Hot loops: -O2 even when the firmware is built with -Os (the bench figures hold for both builds).
- * Before the includes, so the inline helpers they define (quant_math.h) get the same options and
- * are inlined. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O2")
-#endif
 #include "kernels_opt.h"
 
 #if EQ_USE_MVE

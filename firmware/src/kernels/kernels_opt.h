@@ -57,8 +57,7 @@ static inline int16x2_t eq_opt_sxtab16_ror8(int16x2_t a, uint32_t x)
 
 /* The requantization parameters held in locals: the int8 output stores may alias anything, so
  * reading them through a parameter struct would reload them after every store. With the full int8
- * activation range the clamp is one SSAT: kernels instantiate their body twice (full_range a
- * compile-time constant) so the choice is not made per output. */
+ * activation range the clamp is one SSAT. */
 typedef struct {
     const int32_t *multiplier, *shift;
     int32_t output_offset, act_min, act_max, full_range;
@@ -71,12 +70,23 @@ static inline eq_opt_requant_params eq_opt_requant_of(const int32_t *multiplier,
     return r;
 }
 
-static inline __attribute__((always_inline)) int8_t eq_opt_requant_r(const eq_opt_requant_params *r, int32_t oc,
-                                                                      uint32_t acc, int full_range)
+static inline __attribute__((always_inline)) int8_t eq_opt_requant_r(const eq_opt_requant_params *r, int32_t oc, uint32_t acc)
+{
+    int32_t v = eq_add_wrap(eq_mbqm((int32_t)acc, r->multiplier[oc], r->shift[oc]), r->output_offset);
+    return (int8_t)(r->full_range ? __ssat(v, 8) : eq_clamp(v, r->act_min, r->act_max));
+}
+
+/* The hot bodies are instantiated twice, full_range a compile-time constant, so the choice is not
+ * made per output; the rest of the code asks r->full_range (eq_opt_requant_r). */
+static inline __attribute__((always_inline)) int8_t eq_opt_requant_rc(const eq_opt_requant_params *r, int32_t oc, uint32_t acc,
+                                                                       int full_range)
 {
     int32_t v = eq_add_wrap(eq_mbqm((int32_t)acc, r->multiplier[oc], r->shift[oc]), r->output_offset);
     return (int8_t)(full_range ? __ssat(v, 8) : eq_clamp(v, r->act_min, r->act_max));
 }
+
+/* The same out of line, for the rarely run tails (odd channel, k % 4): keeps the code small. */
+int8_t eq_opt_requant_one(const eq_opt_requant_params *r, int32_t oc, uint32_t acc);
 
 #endif
 

@@ -5,12 +5,6 @@
  * activation clamp is applied per byte at the end. AveragePool2D is not optimized: declined, the
  * reference runs.
  */
-/* Hot loops: -O2 even when the firmware is built with -Os (the bench figures hold for both builds).
- * Before the includes, so the inline helpers they define (quant_math.h) get the same options and
- * are inlined. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O2")
-#endif
 #include "kernels_opt.h"
 
 #if EQ_USE_DSP

@@ -3,12 +3,6 @@
  * activation clamp as one more VMAX/VMIN, and a predicated (VCTP8) step for the channel tail.
  * AveragePool2D is not optimized: declined, the DSP path or the reference runs.
  */
-/* Hot loops: -O2 even when the firmware is built with -Os (the bench figures hold for both builds).
- * Before the includes, so the inline helpers they define (quant_math.h) get the same options and
- * are inlined. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O2")
-#endif
 #include "kernels_opt.h"
 
 #if EQ_USE_MVE
