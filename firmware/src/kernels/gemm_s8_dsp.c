@@ -2,11 +2,17 @@
  * int8 GEMM micro-kernels with the Cortex-M DSP extension (M4/M7/M33/M55): Conv2D (im2col rows or
  * 1x1 pixels in place) and FullyConnected rows times the [n_out][k] filter.
  *
- * Four int8 of a row are read with one LDR and widened
- * to two int16 pairs by SXTAB16, which also adds the input offset to both halves (elements 0,2 and,
- * rotated by 8, elements 1,3); the filter word is widened the same way without the offset, so the
- * pairs line up and each SMLAD does two multiply-accumulates. A block of 2 rows x 2 channels shares
- * every widened word twice; k % 4 leftovers run as scalar multiply-accumulates.
+ * Four int8 are read with one LDR and widened to two int16 pairs by SXTB16 (elements 0,2 and,
+ * rotated by 8, elements 1,3); SXTAB16 adds the input offset to both halves as it widens. Filter
+ * words are widened the same way, so the pairs line up and each SMLAD does two multiply-accumulates.
+ * Blocks of 2 rows x 2 output channels, three ways:
+ * - k <= EQ_OPT_WIDEN_MAX_K (rows2_widened): both rows widened once (offset included) into a stack
+ *   buffer, then 16 instructions per 16 MACs for every channel pair;
+ * - longer rows, folded bias, second row k bytes after the first (im2col, FullyConnected batches,
+ *   1x1 pixels in place; rows2_adjacent): rows widened on the fly, 21 instructions per 16 MACs;
+ * - otherwise plain C with SXTAB16/SMLAD (offset added as it widens).
+ * One row (FullyConnected batch 1, a last odd pixel): 1 row x 4 channels. k % 4 leftovers and odd
+ * channels run as scalar multiply-accumulates.
  *
  * Accumulation wraps modulo 2^32 as the reference's does (SMLAD wraps; scalar tails use uint32_t).
  */
@@ -14,12 +20,12 @@
 
 #if EQ_USE_DSP
 
+#include <arm_acle.h>
+
 int8_t eq_opt_requant_one(const eq_opt_requant_params *r, int32_t oc, uint32_t acc)
 {
     return eq_opt_requant_r(r, oc, acc);
 }
-
-#include <arm_acle.h>
 
 static inline int8_t requant(const eq_opt_gemm_s8 *g, int32_t oc, uint32_t acc)
 {
