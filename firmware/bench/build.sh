@@ -2,7 +2,8 @@
 # Builds one bench/test image on a board port: build.sh BOARD OUT.elf SOURCE.c... [-- EXTRA_CFLAGS...]
 # Links the runtime's kernels (reference and optimized, EQ_WITH_DSP_KERNELS/EQ_WITH_MVE_KERNELS
 # set as the CMake build sets them), quant_math, and the board port (start-up, console, stack
-# painting, linker script). C99, warnings are errors; -O2 unless EQ_BENCH_OPT says otherwise.
+# painting, linker script). C99, warnings are errors; -O2 unless EQ_BENCH_OPT says otherwise;
+# EQ_BENCH_CFLAGS adds flags (e.g. -DEQ_OPT_NO_ASM=1).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 fw="$(cd "$here/.." && pwd)"
@@ -30,5 +31,5 @@ arm-none-eabi-gcc $cflags -std=c99 ${EQ_BENCH_OPT:--O2} -g -Wall -Wextra -Werror
   -ffunction-sections -fdata-sections -DEQ_WITH_DSP_KERNELS=1 -DEQ_WITH_MVE_KERNELS=1 \
   -I "$fw/include" -I "$fw/src" -I "$fw/src/kernels" -I "$fw/boards/common" -I "$here" \
   --specs=rdimon.specs -nostartfiles -Wl,--gc-sections -L "$dir" -T "$fw/boards/common/cortex-m.ld" \
-  "${extra[@]}" "$fw/boards/common/startup.c" "$fw/boards/common/stack.c" \
+  ${EQ_BENCH_CFLAGS:-} "${extra[@]}" "$fw/boards/common/startup.c" "$fw/boards/common/stack.c" \
   "$fw/src/quant_math.c" $(ls "$fw"/src/kernels/*.c) "${srcs[@]}" -o "$out"

@@ -38,6 +38,37 @@ for b in mps2-an386 mps2-an505 mps3-an547; do
   [ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || fail "kernel tests on $b exited $rc"
 done
 
+# The C equivalents of the assembly loops (what clang builds): the same tests on the M4 and the M55.
+for b in mps2-an386 mps3-an547; do
+  echo "== kernel tests on $b without the assembly loops (EQ_OPT_NO_ASM=1)"
+  EQ_BENCH_CFLAGS=-DEQ_OPT_NO_ASM=1 $bench/test.sh "$b" "$out/build-noasm" > "$out/test-noasm-$b.txt" 2>&1
+  rc=$?
+  counts=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$out/test-noasm-$b.txt" | tail -1)
+  if [ -z "$counts" ]; then fail "no-asm kernel tests on $b did not finish (rc $rc)"; tail -20 "$out/test-noasm-$b.txt"; continue; fi
+  p=${counts%% passed*}; f=${counts#*passed, }; f=${f%% failed*}
+  passed=$((passed + p)); failed=$((failed + f))
+  [ "$f" -eq 0 ] || grep FAIL "$out/test-noasm-$b.txt" | head -10
+  [ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || fail "no-asm kernel tests on $b exited $rc"
+done
+
+# The kernels also compile with clang for the M4 and the M55 (-Werror; compile only: no clang
+# runtime library for Cortex-M here).
+if command -v clang >/dev/null; then
+  root=$(pwd)
+  for cpu in "cortex-m4 -mfloat-abi=soft" "cortex-m55 -mfloat-abi=hard"; do
+    mkdir -p "$out/clang"
+    # shellcheck disable=SC2086
+    if (cd "$out/clang" && clang --target=arm-none-eabi -mcpu=$cpu -mthumb -std=c99 -Wall -Wextra -pedantic -Werror \
+         -Wno-keyword-macro -O2 -DEQ_WITH_DSP_KERNELS=1 -DEQ_WITH_MVE_KERNELS=1 -I"$root/firmware/include" \
+         -I"$root/firmware/src" -I"$root/firmware/src/kernels" -isystem /usr/lib/arm-none-eabi/include \
+         -c "$root"/firmware/src/kernels/*_dsp.c "$root"/firmware/src/kernels/*_mve.c) > "$out/clang.txt" 2>&1; then
+      pass
+    else
+      fail "clang build for ${cpu%% *}"; cat "$out/clang.txt"
+    fi
+  done
+fi
+
 echo "== layer benchmarks (executed instructions per MAC, counted by the TCG plugin)"
 for b in $EQ_BOARDS; do
   if $bench/run.sh "$b" "$out/libcount.so" "$out/build" > "$out/bench-$b.txt" 2>&1; then pass; else fail "bench on $b"; cat "$out/bench-$b.txt"; continue; fi

@@ -88,7 +88,7 @@ static inline __attribute__((always_inline)) void depthwise_body(const eq_conv_p
                 for (; ch + 4 <= c; ch += 4) {
                     int32_t t0 = bias[ch], t1 = bias[ch + 1], t2 = bias[ch + 2], t3 = bias[ch + 3];
                     const int8_t *xr = in0 + ch, *wr = w0 + ch;
-                    if (nx == 3 && tap_x == wtap_x) {
+                    if (!EQ_OPT_NO_ASM && nx == 3 && tap_x == wtap_x) {
                         for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) row3(xr, wr, c, off2, &t0, &t1, &t2, &t3);
                     } else {
                         for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) {

@@ -99,7 +99,7 @@ static inline __attribute__((always_inline)) void dw_group(const dw_ctx *d, cons
         acc_e = vaddq_s32(acc_e, vmullbq_int_s16(xv_, wv_));                                  \
         acc_o = vaddq_s32(acc_o, vmulltq_int_s16(xv_, wv_));                                  \
     } while (0)
-    if (!tail && folded && nx == 3 && ny == 3 && d->tap_x == d->wtap_x) {
+    if (!EQ_OPT_NO_ASM && !tail && folded && nx == 3 && ny == 3 && d->tap_x == d->wtap_x) {
         taps3x3(xr, wr, d->c, d->tap_y - 2 * d->c, &acc_e, &acc_o);
     } else if (nx == 3 && d->tap_x == d->wtap_x) {
         const int32_t c = d->c;

@@ -40,6 +40,24 @@ static inline int8_t requant(const eq_opt_gemm_s8 *g, int32_t oc, uint32_t acc)
 static inline __attribute__((always_inline)) void dot_2x2_adjacent(const int8_t *x, const int8_t *w, int32_t k, int32_t steps,
                                                                    int32_t *t00, int32_t *t01, int32_t *t10, int32_t *t11)
 {
+#if EQ_OPT_NO_ASM
+    /* clang cannot allocate the 14 registers of the assembly below: the same steps in C. */
+    const int8_t *end = x + 4 * steps;
+    int32_t a00 = *t00, a01 = *t01, a10 = *t10, a11 = *t11;
+    for (; x != end; x += 4, w += 4) {
+        uint32_t xa = eq_opt_read32(x), xb = eq_opt_read32(x + k), wa = eq_opt_read32(w), wb = eq_opt_read32(w + k);
+        int16x2_t ae = __sxtb16((int8x4_t)xa), ao = eq_opt_sxtb16_ror8(xa);
+        int16x2_t be = __sxtb16((int8x4_t)xb), bo = eq_opt_sxtb16_ror8(xb);
+        int16x2_t we = __sxtb16((int8x4_t)wa), wo = eq_opt_sxtb16_ror8(wa);
+        a00 = __smlad(ao, wo, __smlad(ae, we, a00));
+        a10 = __smlad(bo, wo, __smlad(be, we, a10));
+        we = __sxtb16((int8x4_t)wb);
+        wo = eq_opt_sxtb16_ror8(wb);
+        a01 = __smlad(ao, wo, __smlad(ae, we, a01));
+        a11 = __smlad(bo, wo, __smlad(be, we, a11));
+    }
+    *t00 = a00; *t01 = a01; *t10 = a10; *t11 = a11;
+#else
     uint32_t p, q, r, s, u, v;
     const int32_t km4 = k - 4;
 #define EQ_STEP_2X2                                  \
@@ -82,6 +100,7 @@ static inline __attribute__((always_inline)) void dot_2x2_adjacent(const int8_t 
           : [km4] "r"(km4)
           : "cc", "memory");
 #undef EQ_STEP_2X2
+#endif
 }
 
 /* The common case, kept to 14 live registers so nothing spills: input offset already in the bias
@@ -132,6 +151,21 @@ static inline __attribute__((always_inline)) void rows2_adjacent_body(const eq_o
 static inline __attribute__((always_inline)) void dot_2x2_widened(const int32_t *xw, const int8_t *w, int32_t k, int32_t steps,
                                                                   int32_t *t00, int32_t *t01, int32_t *t10, int32_t *t11)
 {
+#if EQ_OPT_NO_ASM
+    /* As dot_2x2_adjacent: C for clang. */
+    int32_t a00 = *t00, a01 = *t01, a10 = *t10, a11 = *t11;
+    for (int32_t i = 0; i < steps; i++, xw += 4, w += 4) {
+        uint32_t wa = eq_opt_read32(w), wb = eq_opt_read32(w + k);
+        int16x2_t we = __sxtb16((int8x4_t)wa), wo = eq_opt_sxtb16_ror8(wa);
+        a00 = __smlad(xw[1], wo, __smlad(xw[0], we, a00));
+        a10 = __smlad(xw[3], wo, __smlad(xw[2], we, a10));
+        we = __sxtb16((int8x4_t)wb);
+        wo = eq_opt_sxtb16_ror8(wb);
+        a01 = __smlad(xw[1], wo, __smlad(xw[0], we, a01));
+        a11 = __smlad(xw[3], wo, __smlad(xw[2], we, a11));
+    }
+    *t00 = a00; *t01 = a01; *t10 = a10; *t11 = a11;
+#else
     uint32_t p, q, r, s, u, v;
     const int32_t km4 = k - 4;
 #define EQ_STEP_WIDENED                              \
@@ -169,6 +203,7 @@ static inline __attribute__((always_inline)) void dot_2x2_widened(const int32_t 
           : [km4] "r"(km4)
           : "cc", "memory");
 #undef EQ_STEP_WIDENED
+#endif
 }
 
 /* k <= EQ_OPT_WIDEN_MAX_K: the two rows are widened to int16 pairs once (with the input offset, so

@@ -16,6 +16,17 @@
 #include "kernels.h"
 #include "quant_math.h"
 
+/* The few inner loops written in assembly (GCC inline asm) have C equivalents, used with clang
+ * (which cannot allocate the 14-register blocks) or when EQ_OPT_NO_ASM is defined to 1 (the tests
+ * run both). */
+#ifndef EQ_OPT_NO_ASM
+#if defined(__clang__)
+#define EQ_OPT_NO_ASM 1
+#else
+#define EQ_OPT_NO_ASM 0
+#endif
+#endif
+
 /* Returned by an optimized entry point for a case it does not cover: the dispatcher then runs the
  * reference (kernels.h: anything but EQ_OK falls back). */
 #define EQ_OPT_DECLINED EQ_ERR_ARGUMENT
