@@ -655,7 +655,7 @@ static void precompute(flow *f)
     }
 }
 
-#define FLOW_BLOCK 32
+#define FLOW_BLOCK 16
 
 static eq_status validate_dataflow(eq_model_t *m, void *work, size_t work_bytes)
 {
