@@ -6,8 +6,8 @@
 #  - every zoo model's golden outputs (tests/zoo/eqm) through eq_run (one test per model);
 #  - the C reader's verdicts on 6000 mutated blobs against the C# reader's (one test);
 #  - under AddressSanitizer + UndefinedBehaviorSanitizer: golden vectors, zoo, a deterministic
-#    mutation loop (EQ_FUZZ_ITERATIONS, default 40000) and a libFuzzer campaign (EQ_LIBFUZZER_SECONDS,
-#    default 30) seeded with the zoo and golden blobs (one test per campaign).
+#    mutation loop (EQ_FUZZ_ITERATIONS, default 40000; 10000 more with the reader
+#    that has no work memory) and a libFuzzer campaign (EQ_LIBFUZZER_SECONDS, default 20) seeded with the zoo and golden blobs (one test per campaign).
 # Prints "N passed, N failed" last. Needs only what .ci/run installs (cmake, gcc, clang,
 # libclang-rt-14-dev, gcc-arm-none-eabi).
 set -uo pipefail
@@ -68,13 +68,24 @@ for blob in "$zoo"/eqm/*.eqm; do
 done
 "$bin/test_mutations" "$golden/mutations.bin" "$golden/vectors.bin" "$zoo/eqm" > "$out/mut.log" 2>&1; rc=$?
 grep "^test_mutations" "$out/mut.log"; count "$out/mut.log" $rc "mutation verdicts vs the C# reader"
+# The same with the reader's O(1)-memory path (no work memory for the lifetime arrays).
+if gcc $CFLAGS_STRICT -O2 -DEQ_INIT_STACK_WORK_BYTES=0 $INC $LIB_SRC "$fw/tests/test_mutations.c" -o "$out/test_mutations_nowork" > "$out/nw.log" 2>&1; then
+  "$out/test_mutations_nowork" "$golden/mutations.bin" "$golden/vectors.bin" "$zoo/eqm" > "$out/mut2.log" 2>&1; rc=$?
+  grep "^test_mutations" "$out/mut2.log"; count "$out/mut2.log" $rc "mutation verdicts vs the C# reader (reader without work memory)"
+else ko "build of the no-work-memory reader" "$out/nw.log"; fi
 
-# 4. Sanitizers.
+# 4. Sanitizers: the library compiled once (plus model.c without work memory), linked into each test.
 SAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-if clang $CFLAGS_STRICT $SAN $INC $LIB_SRC "$fw/tests/test_golden.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/golden_asan" > "$out/asan.log" 2>&1 \
-   && clang $CFLAGS_STRICT $SAN $INC $LIB_SRC "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_asan" >> "$out/asan.log" 2>&1 \
-   && clang -std=c99 -Wall -Wextra -Werror $SAN $INC -I"$fw/tests/fuzz" $LIB_SRC "$fw/tests/fuzz/test_fuzz.c" -o "$out/fuzz_asan" >> "$out/asan.log" 2>&1; then
+mkdir -p "$out/asan" "$out/asan-nowork"
+ASAN_LIB=$(for f in $LIB_SRC; do echo "$out/asan/$(basename "$f" .c).o"; done)
+ASAN_LIB_NOWORK=$(echo "$ASAN_LIB" | sed "s|$out/asan/model.o|$out/asan-nowork/model.o|")
+if (cd "$out/asan" && clang $CFLAGS_STRICT $SAN $INC -c $LIB_SRC) > "$out/asan.log" 2>&1 \
+   && clang $CFLAGS_STRICT $SAN -DEQ_INIT_STACK_WORK_BYTES=0 $INC -c "$fw/src/model.c" -o "$out/asan-nowork/model.o" >> "$out/asan.log" 2>&1 \
+   && clang $CFLAGS_STRICT $SAN $INC $ASAN_LIB "$fw/tests/test_golden.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/golden_asan" >> "$out/asan.log" 2>&1 \
+   && clang $CFLAGS_STRICT $SAN $INC $ASAN_LIB "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_asan" >> "$out/asan.log" 2>&1 \
+   && clang -std=c99 -Wall -Wextra -Werror $SAN $INC -I"$fw/tests/fuzz" $ASAN_LIB "$fw/tests/fuzz/test_fuzz.c" -o "$out/fuzz_asan" >> "$out/asan.log" 2>&1 \
+   && clang -std=c99 -Wall -Wextra -Werror $SAN $INC -I"$fw/tests/fuzz" $ASAN_LIB_NOWORK "$fw/tests/fuzz/test_fuzz.c" -o "$out/fuzz_asan_nowork" >> "$out/asan.log" 2>&1; then
   mkdir -p "$out/corpus"
   if "$out/golden_asan" "$golden/vectors.bin" --dump-corpus "$out/corpus" > "$out/g.log" 2>&1; then ok "golden vectors under ASan+UBSan ($(tail -1 "$out/g.log"))"; else ko "golden vectors under ASan+UBSan" "$out/g.log"; fi
   cp "$zoo"/eqm/*.eqm "$out/corpus/"
@@ -86,6 +97,8 @@ if clang $CFLAGS_STRICT $SAN $INC $LIB_SRC "$fw/tests/test_golden.c" "$fw/tools/
   if [ $zfail -eq 0 ]; then ok "zoo under ASan+UBSan (every model, every sample)"; else ko "zoo under ASan+UBSan"; fi
   "$out/fuzz_asan" "${EQ_FUZZ_ITERATIONS:-40000}" 20261203 "$out"/corpus/*.eqm > "$out/f.log" 2>&1; rc=$?
   grep "^test_fuzz" "$out/f.log"; count "$out/f.log" $rc "deterministic mutation loop under ASan+UBSan"
+  "$out/fuzz_asan_nowork" "${EQ_FUZZ_ITERATIONS_NOWORK:-10000}" 7 "$out"/corpus/*.eqm > "$out/f2.log" 2>&1; rc=$?
+  grep "^test_fuzz" "$out/f2.log"; count "$out/f2.log" $rc "deterministic mutation loop under ASan+UBSan (reader without work memory)"
 else
   ko "sanitizer builds" "$out/asan.log"
 fi
@@ -94,7 +107,7 @@ fi
 if clang -std=c99 -Wall -Wextra -Werror -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $INC -I"$fw/tests/fuzz" \
      $LIB_SRC "$fw/tests/fuzz/fuzz_model.c" -o "$out/fuzz_model" > "$out/lf.log" 2>&1; then
   mkdir -p "$out/lfcorpus"
-  if "$out/fuzz_model" -max_total_time="${EQ_LIBFUZZER_SECONDS:-30}" -timeout=10 -max_len=65536 -seed=1 -print_final_stats=1 \
+  if "$out/fuzz_model" -max_total_time="${EQ_LIBFUZZER_SECONDS:-20}" -timeout=10 -max_len=65536 -seed=1 -print_final_stats=1 \
        "$out/lfcorpus" "$out/corpus" > "$out/lfrun.log" 2>&1; then
     ok "libFuzzer campaign under ASan+UBSan ($(grep -E '^Done' "$out/lfrun.log" | tail -1))"
   else ko "libFuzzer campaign" "$out/lfrun.log"; fi
