@@ -232,6 +232,30 @@ public class FirmwareCommandTests
     }
 
     [Test]
+    public void OutsideACheckoutTheSourcesCopiedNextToTheToolAreUsed()
+    {
+        string saved = Directory.GetCurrentDirectory();
+        string? env = Environment.GetEnvironmentVariable("EDGEQUANT_FIRMWARE_DIR");
+        try
+        {
+            Environment.SetEnvironmentVariable("EDGEQUANT_FIRMWARE_DIR", null);
+            Directory.SetCurrentDirectory(Path.GetTempPath());
+            var s = Firmware.FirmwareSources.Find(null);
+            Assert.That(s.Root, Is.EqualTo(Path.Combine(AppContext.BaseDirectory, "firmware")));
+            Assert.That(Firmware.Board.List(s.Boards), Is.EqualTo(new[] { "host", "mps2-an385", "mps2-an386", "mps2-an505", "mps3-an547" }));
+            Assert.That(s.RuntimeSources().Select(Path.GetFileName), Is.EquivalentTo(
+                Firmware.FirmwareSources.Find(Path.Combine(Repo, "firmware")).RuntimeSources().Select(Path.GetFileName)), "the copy holds every runtime source");
+            AssertUserError(Run("firmware", "build", Path.Combine(Golden, "digits_mlp.eqm"), "--board", "host", "--firmware-dir", Path.GetTempPath()),
+                "not an EdgeQuant firmware folder");
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(saved);
+            Environment.SetEnvironmentVariable("EDGEQUANT_FIRMWARE_DIR", env);
+        }
+    }
+
+    [Test]
     public void UnknownBoardAndBadInputsAreUserErrors()
     {
         AssertUserError(Run("firmware", "build", Path.Combine(Golden, "digits_mlp.eqm"), "--board", "esp32"), "unknown board 'esp32'", "mps2-an386", "mps3-an547");
