@@ -2,6 +2,7 @@
 # The C firmware runtime on the host (firmware/, docs/firmware.md):
 #  - builds the library, eq_run and the tests with CMake + gcc (-std=c99 -Wall -Wextra -Werror -pedantic),
 #    the library again with clang, and with arm-none-eabi-gcc for Cortex-M3 (-Os), M4 and M55 (code sizes);
+#  - checks that the committed golden files are what the current C# runtime generates;
 #  - unit tests; the golden vectors (one test per case: C# reference kernels' outputs, byte for byte);
 #  - every zoo model's golden outputs (tests/zoo/eqm) through eq_run (one test per model);
 #  - the C reader's verdicts on 6000 mutated blobs against the C# reader's (one test);
@@ -38,6 +39,17 @@ count() {
 CFLAGS_STRICT="-std=c99 -Wall -Wextra -Werror -pedantic"
 LIB_SRC="$fw/src/model.c $fw/src/interpreter.c $fw/src/quant_math.c $fw/src/crc32.c $fw/src/status.c $(ls "$fw"/src/kernels/*_s8.c)"
 INC="-I$fw/include -I$fw/src -I$fw/src/kernels"
+
+# 0. The committed golden files are what the current C# runtime produces (else C could pass against stale bytes).
+mkdir -p "$out/regen"
+if dotnet build "$golden/EdgeQuant.Firmware.Golden.csproj" -c Release > "$out/regen.log" 2>&1 \
+   && dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" "$out/regen" "$zoo/eqm" >> "$out/regen.log" 2>&1 \
+   && cmp "$out/regen/vectors.bin" "$golden/vectors.bin" && cmp "$out/regen/mutations.bin" "$golden/mutations.bin" \
+   && cmp "$out/regen/labels.eqm" "$golden/labels.eqm"; then
+  ok "golden vectors and mutation verdicts are current (regenerated from the C# runtime: identical bytes)"
+else
+  ko "golden files differ from what the C# runtime now produces: regenerate with dotnet run --project firmware/tests/golden -c Release -- firmware/tests/golden tests/zoo/eqm" "$out/regen.log"
+fi
 
 # 1. Host build with CMake + gcc (library, eq_run, tests).
 if cmake -S "$fw" -B "$out/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc > "$out/cmake.log" 2>&1 \
