@@ -78,6 +78,19 @@ for blob in "$zoo"/eqm/*.eqm; do
   if "$bin/eq_run" "$blob" "$zoo/eqm/$name.input.bin" "$out/$name.out" --expect "$zoo/eqm/$name.output.bin" > "$out/zoo.log" 2>&1
   then ok "zoo $name: $(tail -1 "$out/zoo.log" | sed 's/^eq_run: //')"; else ko "zoo $name" "$out/zoo.log"; fi
 done
+# The float path: the zoo's float test data (.npy, single-channel images, so NCHW and NHWC agree) through
+# eq_run --float-in (the C# SetInput quantization) must give the same int8 outputs.
+ffail=0; fcount=0
+for blob in "$zoo"/eqm/*.eqm; do
+  name=$(basename "$blob" .eqm)
+  case $name in quirk_*) npy=$zoo/quirks/${name#quirk_}.input.npy ;; *) npy=$zoo/$name.test.npy ;; esac
+  [ -f "$npy" ] || continue
+  hl=$(od -An -tu2 -j8 -N2 "$npy" | tr -d ' ')
+  tail -c +$((10 + hl + 1)) "$npy" > "$out/$name.f32"
+  "$bin/eq_run" "$blob" "$out/$name.f32" "$out/$name.fout" --float-in --expect "$zoo/eqm/$name.output.bin" > "$out/zf.log" 2>&1 || { ffail=1; echo "$name:"; cat "$out/zf.log"; }
+  fcount=$((fcount + 1))
+done
+if [ $ffail -eq 0 ] && [ $fcount -gt 0 ]; then ok "zoo float inputs through eq_run --float-in ($fcount models)"; else ko "zoo float inputs"; fi
 "$bin/test_mutations" "$golden/mutations.bin" "$golden/vectors.bin" "$zoo/eqm" > "$out/mut.log" 2>&1; rc=$?
 grep "^test_mutations" "$out/mut.log"; count "$out/mut.log" $rc "mutation verdicts vs the C# reader"
 # The same with the reader's O(1)-memory path (no work memory for the lifetime arrays).
