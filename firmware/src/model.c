@@ -12,6 +12,8 @@
 
 static eq_status fail(eq_model_t *m, eq_status s, uint32_t section, int64_t record, int64_t byte)
 {
+    /* A rejected model is unusable: every call taking it returns EQ_ERR_ARGUMENT. */
+    m->blob = NULL;
     m->error.section = section;
     m->error.record = (int32_t)record;
     m->error.byte_offset = (int32_t)byte;

@@ -151,6 +151,14 @@ static void test_reader_and_api(const char *zoo)
         CHECK(eq_model_init(&m, copy, n) == EQ_ERR_TENSORS && m.error.section == EQ_SECTION_TENSORS && m.error.record == 0
               && m.error.byte_offset == (int32_t)toff);
     }
+    /* A rejected model cannot be used. */
+    memcpy(copy, b, n); copy[24] ^= 1;
+    CHECK(eq_model_init(&m, copy, n) == EQ_ERR_CRC);
+    CHECK(eq_interpreter_init(&it, &m, arena, sizeof arena) == EQ_ERR_ARGUMENT);
+    CHECK(eq_arena_bytes(&m, &arena_bytes) == EQ_ERR_ARGUMENT);
+    CHECK(eq_model_init(&m, b, n) == EQ_OK && eq_interpreter_init(&it, &m, arena, sizeof arena) == EQ_OK);
+    CHECK(eq_model_init(&m, copy, n) == EQ_ERR_CRC); /* the same model struct re-initialized with a bad blob */
+    CHECK(eq_invoke(&it) == EQ_ERR_ARGUMENT && eq_input(&it, 0, &v) == EQ_ERR_ARGUMENT);
     /* Arena cap. */
     {
         eq_load_options o;
