@@ -91,7 +91,7 @@ static eq_status view(const eq_interpreter_t *it, uint32_t direction, uint32_t i
     const uint8_t *r;
     eq_tinfo t;
     int k;
-    if (it == NULL || v == NULL || it->model == NULL) return EQ_ERR_ARGUMENT;
+    if (it == NULL || v == NULL || it->model == NULL || it->model->blob == NULL) return EQ_ERR_ARGUMENT;
     m = it->model;
     r = eq_io_record(m, direction, index);
     if (r == NULL) return EQ_ERR_ARGUMENT;

@@ -125,7 +125,12 @@ static void test_reader_and_api(const char *zoo)
     CHECK(eq_model_init(&m, copy, n) == EQ_OK);
     memcpy(copy, b, n); copy[24] ^= 1; /* a reserved header byte: covered by the CRC, otherwise unchecked */
     CHECK(eq_model_init(&m, copy, n) == EQ_ERR_CRC && m.error.byte_offset == 12);
-    CHECK(eq_model_init_ex(&m, copy, n, 1, 0) == EQ_OK); /* SkipCrc */
+    {
+        eq_load_options o;
+        memset(&o, 0, sizeof o);
+        o.skip_crc = 1;
+        CHECK(eq_model_init_ex(&m, copy, n, &o) == EQ_OK); /* SkipCrc */
+    }
     memcpy(copy, b, n); put32(copy + 16, 0); fix_crc(copy, n);
     CHECK(eq_model_init(&m, copy, n) == EQ_ERR_HEADER && m.error.byte_offset == 16);
     /* Section table: entry 0 misaligned. */
@@ -146,8 +151,23 @@ static void test_reader_and_api(const char *zoo)
         CHECK(eq_model_init(&m, copy, n) == EQ_ERR_TENSORS && m.error.section == EQ_SECTION_TENSORS && m.error.record == 0
               && m.error.byte_offset == (int32_t)toff);
     }
+    /* A rejected model cannot be used. */
+    memcpy(copy, b, n); copy[24] ^= 1;
+    CHECK(eq_model_init(&m, copy, n) == EQ_ERR_CRC);
+    CHECK(eq_interpreter_init(&it, &m, arena, sizeof arena) == EQ_ERR_ARGUMENT);
+    CHECK(eq_arena_bytes(&m, &arena_bytes) == EQ_ERR_ARGUMENT);
+    CHECK(eq_model_init(&m, b, n) == EQ_OK && eq_interpreter_init(&it, &m, arena, sizeof arena) == EQ_OK);
+    CHECK(eq_model_init(&m, copy, n) == EQ_ERR_CRC); /* the same model struct re-initialized with a bad blob */
+    CHECK(eq_invoke(&it) == EQ_ERR_ARGUMENT && eq_input(&it, 0, &v) == EQ_ERR_ARGUMENT);
     /* Arena cap. */
-    CHECK(eq_model_init_ex(&m, b, n, 0, 64) == EQ_ERR_MEMORY_PLAN);
+    {
+        eq_load_options o;
+        memset(&o, 0, sizeof o);
+        o.max_arena_bytes = 64;
+        CHECK(eq_model_init_ex(&m, b, n, &o) == EQ_ERR_MEMORY_PLAN);
+        o.max_arena_bytes = 96;
+        CHECK(eq_model_init_ex(&m, b, n, &o) == EQ_OK);
+    }
 
     CHECK(eq_model_init(&m, b, n) == EQ_OK);
     CHECK(eq_interpreter_init(&it, &m, arena, 95) == EQ_ERR_ARENA_TOO_SMALL);

@@ -1,7 +1,7 @@
 /*
  * eq_run: runs a blob over many samples in one process.
  *
- *   eq_run MODEL.eqm INPUTS.bin OUTPUTS.bin [--float-in] [--float-out] [--expect EXPECTED.bin]
+ *   eq_run MODEL.eqm INPUTS.bin OUTPUTS.bin [--float-in] [--float-out] [--expect EXPECTED.bin] [--max-samples N]
  *
  * INPUTS.bin holds, for each sample, every model input's bytes in input order: int8 tensor bytes
  * (as in tests/zoo/eqm/<name>.input.bin), or with --float-in float32 values (quantized like the
@@ -67,6 +67,7 @@ int eq_run_main(int argc, char **argv)
 {
     const char *model_path = NULL, *in_path = NULL, *out_path = NULL, *expect_path = NULL;
     int float_in = 0, float_out = 0, a;
+    unsigned long max_samples = 0;
     eq_run_file *f, *fin, *fout, *fexp = NULL;
     size_t blob_size;
     eq_model_t model;
@@ -81,6 +82,11 @@ int eq_run_main(int argc, char **argv)
         if (strcmp(argv[a], "--float-in") == 0) float_in = 1;
         else if (strcmp(argv[a], "--float-out") == 0) float_out = 1;
         else if (strcmp(argv[a], "--expect") == 0 && a + 1 < argc) expect_path = argv[++a];
+        else if (strcmp(argv[a], "--max-samples") == 0 && a + 1 < argc)
+        {
+            const char *d = argv[++a];
+            for (max_samples = 0; *d >= '0' && *d <= '9'; d++) max_samples = max_samples * 10 + (unsigned long)(*d - '0');
+        }
         else if (!model_path) model_path = argv[a];
         else if (!in_path) in_path = argv[a];
         else if (!out_path) out_path = argv[a];
@@ -88,7 +94,7 @@ int eq_run_main(int argc, char **argv)
     }
     if (!out_path)
     {
-        eq_run_log("usage: eq_run MODEL.eqm INPUTS.bin OUTPUTS.bin [--float-in] [--float-out] [--expect EXPECTED.bin]\n");
+        eq_run_log("usage: eq_run MODEL.eqm INPUTS.bin OUTPUTS.bin [--float-in] [--float-out] [--expect EXPECTED.bin] [--max-samples N]\n");
         return 2;
     }
     if ((f = eq_run_open(model_path, "rb")) == NULL) { eq_run_log("eq_run: cannot open the model\n"); return 1; }
@@ -129,7 +135,9 @@ int eq_run_main(int argc, char **argv)
 
     for (;;)
     {
-        size_t got = eq_run_read(fin, io, in_bytes), off = 0;
+        size_t got, off = 0;
+        if (max_samples > 0 && samples >= max_samples) break;
+        got = eq_run_read(fin, io, in_bytes);
         if (got == 0) break;
         if (got != in_bytes) { eq_run_log("eq_run: the inputs file is not a whole number of samples\n"); return 1; }
         for (k = 0; k < n_in; k++)
@@ -177,7 +185,7 @@ int eq_run_main(int argc, char **argv)
     eq_run_close(fout);
     if (fexp)
     {
-        if (eq_run_read(fexp, expect_buf, 1) != 0) { eq_run_log("eq_run: the expected outputs file has more samples than the inputs\n"); return 1; }
+        if ((max_samples == 0 || samples < max_samples) && eq_run_read(fexp, expect_buf, 1) != 0) { eq_run_log("eq_run: the expected outputs file has more samples than the inputs\n"); return 1; }
         eq_run_close(fexp);
     }
     log_num("eq_run: ", samples, " samples, ");

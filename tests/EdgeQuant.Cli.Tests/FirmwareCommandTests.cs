@@ -84,7 +84,7 @@ public class FirmwareCommandTests
         Assert.That(g.Floats, Is.EqualTo(w.Floats), "dequantized outputs must be bit-identical");
         using var j = JsonDocument.Parse(f.Out);
         Assert.That(j.RootElement.GetProperty("samples").GetInt32(), Is.EqualTo(w.Shape[0]));
-        if (board != "host") Assert.That(j.RootElement.GetProperty("stack_bytes").GetInt32(), Is.InRange(64, 2048));
+        if (board != "host") Assert.That(j.RootElement.GetProperty("stack_bytes").GetInt32(), Is.InRange(64, 16384));
     }
 
     [Test]
@@ -133,12 +133,14 @@ public class FirmwareCommandTests
             foreach (var f in new[] { "firmware.elf", "firmware.bin", "firmware.hex" })
                 Assert.That(new FileInfo(Path.Combine(outDir, f)).Length, Is.GreaterThan(P("model_bytes")), f);
             Assert.That(P("model_bytes"), Is.EqualTo(new FileInfo(model).Length));
-            Assert.That(P("code_bytes"), Is.InRange(1024, 24 * 1024), "runtime and kernels, -Os, on the M4");
+            // Consistency of the report; the size targets themselves are checked by tools/firmware-boards/check.sh.
+            Assert.That(P("code_bytes"), Is.GreaterThan(1024), "runtime and kernels, -Os, on the M4");
             Assert.That(P("image_code_bytes"), Is.GreaterThan(P("code_bytes")));
             Assert.That(P("arena_bytes"), Is.GreaterThanOrEqualTo(7840));
             Assert.That(P("ram_bytes"), Is.GreaterThan(P("arena_bytes")));
-            Assert.That(P("runtime_ram_bytes"), Is.InRange(1, 1024), "runtime RAM beyond the arena");
-            Assert.That(P("stack_bytes"), Is.InRange(64, 2048), "stack high-water mark during eq_invoke");
+            Assert.That(P("runtime_ram_bytes"), Is.InRange(1, P("ram_bytes") - P("arena_bytes")), "runtime RAM beyond the arena");
+            Assert.That(P("stack_bytes"), Is.InRange(64, 16384), "stack high-water mark during eq_invoke, within the board's 16 KB stack");
+            Assert.That(P("flash_used_bytes"), Is.GreaterThan(P("image_code_bytes") + P("model_bytes")).And.LessThan(P("board_flash_bytes")));
         });
         // The .bin starts with the vector table: initial stack pointer in RAM, reset handler in flash (Thumb bit set).
         var bin = File.ReadAllBytes(Path.Combine(outDir, "firmware.bin"));
@@ -227,6 +229,30 @@ public class FirmwareCommandTests
         Assert.That(c.Code, Is.EqualTo(0), c.Err);
         AssertUserError(Run("firmware", "build", eqm, "--board", "mps3-an547", "-o", Path.Combine(_dir, "wide")),
             "does not fit mps3-an547's RAM", "arena", "524,288");
+    }
+
+    [Test]
+    public void OutsideACheckoutTheSourcesCopiedNextToTheToolAreUsed()
+    {
+        string saved = Directory.GetCurrentDirectory();
+        string? env = Environment.GetEnvironmentVariable("EDGEQUANT_FIRMWARE_DIR");
+        try
+        {
+            Environment.SetEnvironmentVariable("EDGEQUANT_FIRMWARE_DIR", null);
+            Directory.SetCurrentDirectory(Path.GetTempPath());
+            var s = Firmware.FirmwareSources.Find(null);
+            Assert.That(s.Root, Is.EqualTo(Path.Combine(AppContext.BaseDirectory, "firmware")));
+            Assert.That(Firmware.Board.List(s.Boards), Is.EqualTo(new[] { "host", "mps2-an385", "mps2-an386", "mps2-an505", "mps3-an547" }));
+            Assert.That(s.RuntimeSources().Select(Path.GetFileName), Is.EquivalentTo(
+                Firmware.FirmwareSources.Find(Path.Combine(Repo, "firmware")).RuntimeSources().Select(Path.GetFileName)), "the copy holds every runtime source");
+            AssertUserError(Run("firmware", "build", Path.Combine(Golden, "digits_mlp.eqm"), "--board", "host", "--firmware-dir", Path.GetTempPath()),
+                "not an EdgeQuant firmware folder");
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(saved);
+            Environment.SetEnvironmentVariable("EDGEQUANT_FIRMWARE_DIR", env);
+        }
     }
 
     [Test]

@@ -115,6 +115,7 @@ done
 # Size targets on the M4, per model: runtime code, runtime RAM beyond the arena.
 echo "== sizes on mps2-an386 (Cortex-M4, -Os)"
 printf '%-24s %10s %10s %10s %10s %10s %10s\n' model code_bytes model_bytes ram_bytes arena runtime_ram stack_bytes
+codes=()
 for m in "${models[@]}"; do
   j="$work/size-$m.json"
   if ! "${cli[@]}" firmware build "tests/zoo/eqm/$m.eqm" --board mps2-an386 -o "$work/size-$m" --json > "$j" 2> "$j.err"; then
@@ -123,9 +124,14 @@ for m in "${models[@]}"; do
   get() { sed -nE "s/.*\"$1\": ([0-9]+).*/\1/p" "$j" | head -1; }
   code=$(get code_bytes); mb=$(get model_bytes); ram=$(get ram_bytes); ar=$(get arena_bytes); rt=$(get runtime_ram_bytes); st=$(get stack_bytes)
   printf '%-24s %10s %10s %10s %10s %10s %10s\n' "$m" "$code" "$mb" "$ram" "$ar" "$rt" "$st"
-  if [ "$code" -le 24576 ] && [ "$rt" -le 1024 ] && [ "$st" -le 2048 ]; then passed=$((passed + 1)); else
-    echo "FAIL size $m: code $code (<= 24576), runtime RAM $rt (<= 1024), stack $st (<= 2048)"; failed=$((failed + 1)); fi
+  codes+=("$code")
+  if [ "$rt" -le 1024 ] && [ "$st" -le 2048 ]; then passed=$((passed + 1)); else
+    echo "FAIL size $m: runtime RAM beyond the arena $rt bytes (target <= 1024), stack during eq_invoke $st bytes (target <= 2048)"; failed=$((failed + 1)); fi
 done
+# The runtime's code does not depend on the model (every op is linked): one verdict.
+code=$(printf '%s\n' "${codes[@]}" | sort -n | tail -1)
+if [ -n "$code" ] && [ "$code" -le 24576 ]; then passed=$((passed + 1)); echo "PASS runtime code on the M4: $code bytes (target <= 24576)"; else
+  failed=$((failed + 1)); echo "FAIL runtime code on the M4: ${code:-?} bytes, target <= 24576 (runtime and kernels, .text + .rodata, -Os)"; fi
 
 echo "firmware-boards: $(( $(date +%s) - start )) s"
 echo "$passed passed, $failed failed"

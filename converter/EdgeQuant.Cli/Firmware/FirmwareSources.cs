@@ -3,8 +3,9 @@ namespace EdgeQuant.Cli.Firmware;
 /// <summary>
 /// Where the firmware C sources are: the <c>firmware/</c> folder of an EdgeQuant checkout, found
 /// at run time from <c>--firmware-dir</c>, the <c>EDGEQUANT_FIRMWARE_DIR</c> environment variable,
-/// or by walking up from the current directory and then from the tool's own location. The
-/// sources are not packed into the tool: an installed tool needs one of these.
+/// by walking up from the current directory, and then from the tool's own location. The build
+/// copies the sources next to the tool (and so into the tool package), so an installed tool finds
+/// its own copy when it is not run inside a checkout.
 /// </summary>
 public sealed class FirmwareSources
 {
