@@ -38,9 +38,6 @@ static inline int8_t eq_opt_requantize(int32_t acc, int32_t multiplier, int32_t 
     return (int8_t)eq_clamp(eq_add_wrap(eq_mbqm(acc, multiplier, shift), output_offset), act_min, act_max);
 }
 
-/* Rotate right by 8: feeds SXTB16/SXTAB16 the odd bytes (compilers fold it into the operand's ROR #8). */
-static inline uint32_t eq_opt_ror8(uint32_t x) { return (x >> 8) | (x << 24); }
-
 /* Unaligned little-endian 32-bit read (one LDR on Cortex-M3 and later: unaligned LDR is allowed). */
 static inline uint32_t eq_opt_read32(const int8_t *p)
 {
