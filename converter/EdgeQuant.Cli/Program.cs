@@ -17,6 +17,12 @@ public static class Program
           edgequant inspect MODEL.eqm [--json]
           edgequant bench MODEL.eqm [--iterations N] [--per-op] [--json]
           edgequant export-onnx MODEL.eqm [-o OUT.qdq.onnx] [--batch dynamic|1] [--activations int8|uint8] [--json]
+          edgequant firmware build MODEL.eqm --board BOARD [-o DIR] [--json]
+          edgequant firmware run MODEL.eqm --board BOARD --input X.npy|X.bin --output Y.npy|Y.bin [--json]
+            boards: mps2-an385 (M3), mps2-an386 (M4), mps2-an505 (M33), mps3-an547 (M55), host;
+            options: --firmware-dir DIR (the C sources; default: found above the current directory),
+            --timeout SECONDS (emulator run, default 600), --build-dir DIR (run: keep the image there),
+            --first N (run: only the first N samples)
 
         options common to every command: --verbose (stack traces on errors), --help
         data files are NumPy .npy, float32, in the source model's own layout ([N, ...]); labels int64 [N].
@@ -51,7 +57,8 @@ public static class Program
                 case "bench": Commands.Bench(ctx); break;
                 case "demo": Commands.Demo(ctx); break;
                 case "export-onnx": Commands.ExportOnnx(ctx); break;
-                default: throw new UsageException($"unknown command '{a.Command}'; commands: demo, convert, eval, run, inspect, bench (see --help)");
+                case "firmware": Commands.Firmware(ctx); break;
+                default: throw new UsageException($"unknown command '{a.Command}'; commands: demo, convert, eval, run, inspect, bench, export-onnx, firmware (see --help)");
             }
             return 0;
         }

@@ -1,0 +1,9 @@
+/* FullyConnected with Helium: batch rows times the filter through the VMLADAVA micro-kernels (gemm_s8_mve.c). */
+#include "kernels_opt.h"
+
+#if EQ_USE_MVE
+eq_status eq_fully_connected_s8_mve(const eq_fc_params *p)
+{
+    return eq_opt_fully_connected_s8_gemm(p, eq_opt_gemm_s8_rows2_mve, eq_opt_gemm_s8_row1_mve);
+}
+#endif

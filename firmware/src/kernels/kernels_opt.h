@@ -1,0 +1,152 @@
+/*
+ * Shared helpers of the optimized int8 kernels: Cortex-M DSP extension (*_dsp.c: SMLAD/SXTAB16,
+ * compiled when EQ_USE_DSP) and Helium/MVE (*_mve.c: VMLADAVA, compiled when EQ_USE_MVE).
+ *
+ * Every optimized entry point (declared in kernels.h) produces exactly the bytes of the reference
+ * kernel (*_s8.c, mirroring C# *.Reference.cs): the same wrapping int32 accumulation, the
+ * requantization of quant_math.h (eq_mbqm, or its four-lane form below, tested equal), the same
+ * clamp. It returns EQ_OK when it produced the output, and EQ_OPT_DECLINED, having written nothing,
+ * for a case it does not cover, so the dispatcher runs the reference.
+ */
+#ifndef EQ_KERNELS_OPT_H
+#define EQ_KERNELS_OPT_H
+
+#include <stdint.h>
+#include <string.h>
+#include "kernels.h"
+#include "quant_math.h"
+
+/* The few inner loops written in assembly (GCC inline asm) have C equivalents, used with clang
+ * (which cannot allocate the 14-register blocks) or when EQ_OPT_NO_ASM is defined to 1 (the tests
+ * run both). */
+#ifndef EQ_OPT_NO_ASM
+#if defined(__clang__)
+#define EQ_OPT_NO_ASM 1
+#else
+#define EQ_OPT_NO_ASM 0
+#endif
+#endif
+
+/* Returned by an optimized entry point for a case it does not cover: the dispatcher then runs the
+ * reference (kernels.h: anything but EQ_OK falls back). */
+#define EQ_OPT_DECLINED EQ_ERR_ARGUMENT
+
+/* The reference's requantization and clamp (quant_math.h), for one accumulator. */
+static inline int8_t eq_opt_requantize(int32_t acc, int32_t multiplier, int32_t shift,
+                                       int32_t output_offset, int32_t act_min, int32_t act_max)
+{
+    return (int8_t)eq_clamp(eq_add_wrap(eq_mbqm(acc, multiplier, shift), output_offset), act_min, act_max);
+}
+
+/* Unaligned little-endian 32-bit read (one LDR on Cortex-M3 and later: unaligned LDR is allowed). */
+static inline uint32_t eq_opt_read32(const int8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+#if EQ_USE_DSP
+#include <arm_acle.h>
+/* SXTB16 / SXTAB16 of the word rotated right by 8 (the odd bytes), as one instruction: the ACLE
+ * intrinsics take no rotation and GCC 12 does not fold a separate ROR into them. */
+static inline int16x2_t eq_opt_sxtb16_ror8(uint32_t x)
+{
+    int16x2_t r;
+    __asm("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+static inline int16x2_t eq_opt_sxtab16_ror8(int16x2_t a, uint32_t x)
+{
+    int16x2_t r;
+    __asm("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* The requantization parameters held in locals: the int8 output stores may alias anything, so
+ * reading them through a parameter struct would reload them after every store. With the full int8
+ * activation range the clamp is one SSAT. */
+typedef struct {
+    const int32_t *multiplier, *shift;
+    int32_t output_offset, act_min, act_max, full_range;
+} eq_opt_requant_params;
+
+static inline eq_opt_requant_params eq_opt_requant_of(const int32_t *multiplier, const int32_t *shift,
+                                                     int32_t output_offset, int32_t act_min, int32_t act_max)
+{
+    eq_opt_requant_params r = { multiplier, shift, output_offset, act_min, act_max, act_min == -128 && act_max == 127 };
+    return r;
+}
+
+static inline __attribute__((always_inline)) int8_t eq_opt_requant_r(const eq_opt_requant_params *r, int32_t oc, uint32_t acc)
+{
+    int32_t v = eq_add_wrap(eq_mbqm((int32_t)acc, r->multiplier[oc], r->shift[oc]), r->output_offset);
+    return (int8_t)(r->full_range ? __ssat(v, 8) : eq_clamp(v, r->act_min, r->act_max));
+}
+
+/* The hot bodies are instantiated twice, full_range a compile-time constant, so the choice is not
+ * made per output; the rest of the code asks r->full_range (eq_opt_requant_r). */
+static inline __attribute__((always_inline)) int8_t eq_opt_requant_rc(const eq_opt_requant_params *r, int32_t oc, uint32_t acc,
+                                                                       int full_range)
+{
+    int32_t v = eq_add_wrap(eq_mbqm((int32_t)acc, r->multiplier[oc], r->shift[oc]), r->output_offset);
+    return (int8_t)(full_range ? __ssat(v, 8) : eq_clamp(v, r->act_min, r->act_max));
+}
+
+/* The same out of line, for the rarely run tails (odd channel, k % 4): keeps the code small. */
+int8_t eq_opt_requant_one(const eq_opt_requant_params *r, int32_t oc, uint32_t acc);
+
+#endif
+
+#if EQ_USE_MVE
+#include <arm_mve.h>
+/* eq_mbqm on four lanes, bit for bit (tested against the scalar helper on extreme values):
+ * VSHL by the left shift (wrapping, as the scalar's uint32 shift), VQRDMULH (= srdhm, including its
+ * one saturating case), then rounding right shift half away from zero: VRSHL rounds ties up, so
+ * negative lanes are first lowered by one (saturating, so INT32_MIN stays put) when the shift is
+ * non-zero. */
+static inline int32x4_t eq_opt_mbqm_mve(int32x4_t x, int32x4_t multiplier, int32x4_t shift)
+{
+    const int32x4_t zero = vdupq_n_s32(0);
+    int32x4_t left = vmaxq_s32(shift, zero);
+    int32x4_t right = vminq_s32(shift, zero); /* -right shift, VRSHL's negative = right shift */
+    int32x4_t v = vqrdmulhq_s32(vshlq_s32(x, left), multiplier);
+    /* -1 on negative lanes whose right shift is non-zero: sign(v) AND sign(-right), no predicates. */
+    int32x4_t fix = vandq_s32(vshrq_n_s32(v, 31), vshrq_n_s32(right, 31));
+    return vrshlq_s32(vqaddq_s32(v, fix), right);
+}
+
+/* eq_opt_requantize on four lanes: offset added, clamped to [act_min, act_max], still int32. */
+static inline int32x4_t eq_opt_requantize_mve(int32x4_t acc, const int32_t *multiplier, const int32_t *shift,
+                                              int32_t output_offset, int32_t act_min, int32_t act_max)
+{
+    int32x4_t v = vaddq_n_s32(eq_opt_mbqm_mve(acc, vldrwq_s32(multiplier), vldrwq_s32(shift)), output_offset);
+    return vminq_s32(vmaxq_s32(v, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
+}
+#endif
+
+/* ---- Internal: the GEMM micro-kernels shared by Conv2D and FullyConnected (gemm_s8_dsp.c /
+ * gemm_s8_mve.c). y[r][oc] = requantize(bias[oc] + sum_k (x_r[k] + input_offset) * filter[oc][k]). */
+typedef struct {
+    const int8_t *filter; /* [n_out][k] */
+    const int32_t *bias, *multiplier, *shift;
+    int32_t k, n_out;
+    int32_t input_offset, output_offset, act_min, act_max;
+} eq_opt_gemm_s8;
+
+/* Two input rows at once (x0 -> y0, x1 -> y1), every output channel. */
+typedef void (*eq_opt_gemm_rows2_fn)(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1);
+/* One input row, every output channel. */
+typedef void (*eq_opt_gemm_row1_fn)(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0);
+#if EQ_USE_DSP
+void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1);
+void eq_opt_gemm_s8_row1_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0);
+#endif
+#if EQ_USE_MVE
+void eq_opt_gemm_s8_rows2_mve(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1);
+void eq_opt_gemm_s8_row1_mve(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0);
+#endif
+/* Conv2D and FullyConnected as rows times the filter through the given micro-kernels (conv2d_s8_dsp.c). */
+eq_status eq_opt_conv2d_s8_gemm(const eq_conv_params *p, eq_opt_gemm_rows2_fn rows2, eq_opt_gemm_row1_fn row1);
+eq_status eq_opt_fully_connected_s8_gemm(const eq_fc_params *p, eq_opt_gemm_rows2_fn rows2, eq_opt_gemm_row1_fn row1);
+#endif
