@@ -1,0 +1,409 @@
+/*
+ * The interpreter: binds a validated model to a caller-owned arena and runs its ops in order
+ * (mirrors Interpreter.cs). Op records are decoded from the blob on every step into a small
+ * parameter struct on the stack; nothing is cached, so RAM beyond the arena is this struct.
+ */
+#include "eq_internal.h"
+#include "quant_math.h"
+#include "kernels/kernels.h"
+
+eq_status eq_arena_bytes(const eq_model_t *model, uint32_t *bytes)
+{
+    if (model == NULL || bytes == NULL || model->blob == NULL) return EQ_ERR_ARGUMENT;
+    *bytes = model->arena_bytes;
+    return EQ_OK;
+}
+
+eq_status eq_input_count(const eq_model_t *model, uint32_t *count)
+{
+    if (model == NULL || count == NULL || model->blob == NULL) return EQ_ERR_ARGUMENT;
+    *count = model->input_count;
+    return EQ_OK;
+}
+
+eq_status eq_output_count(const eq_model_t *model, uint32_t *count)
+{
+    if (model == NULL || count == NULL || model->blob == NULL) return EQ_ERR_ARGUMENT;
+    *count = model->output_count;
+    return EQ_OK;
+}
+
+eq_status eq_metadata(const eq_model_t *m, const char *key, const char **value, uint32_t *value_length)
+{
+    uint32_t i, key_len = 0;
+    int found = 0;
+    if (m == NULL || key == NULL || value == NULL || value_length == NULL || m->blob == NULL) return EQ_ERR_ARGUMENT;
+    while (key[key_len] != '\0') key_len++;
+    for (i = 0; i < m->meta_count; i++)
+    {
+        const uint8_t *r = m->blob + m->meta_off + i * EQ_META_BYTES;
+        const uint32_t ko = eq_rd_u32(r), kl = eq_rd_u32(r + 4);
+        if (kl == key_len && (kl == 0 || memcmp(m->blob + m->strings_off + ko, key, kl) == 0))
+        {
+            const uint32_t vl = eq_rd_u32(r + 12);
+            *value = vl == 0 ? "" : (const char *)(m->blob + m->strings_off + eq_rd_u32(r + 8));
+            *value_length = vl;
+            found = 1; /* the last record wins */
+        }
+    }
+    return found ? EQ_OK : EQ_ERR_ARGUMENT;
+}
+
+eq_status eq_interpreter_init(eq_interpreter_t *it, const eq_model_t *model, void *arena, size_t arena_size)
+{
+    if (it == NULL || model == NULL || model->blob == NULL || (arena == NULL && model->arena_bytes > 0)) return EQ_ERR_ARGUMENT;
+    if (((uintptr_t)arena & 3u) != 0) return EQ_ERR_ALIGNMENT;
+    if (arena_size < model->arena_bytes) return EQ_ERR_ARENA_TOO_SMALL;
+    it->model = model;
+    it->arena = (uint8_t *)arena;
+    it->arena_size = (uint32_t)(arena_size > 0xFFFFFFFFu ? 0xFFFFFFFFu : arena_size);
+    return EQ_OK;
+}
+
+static eq_status view(const eq_interpreter_t *it, uint32_t direction, uint32_t index, eq_tensor_t *v)
+{
+    const eq_model_t *m;
+    const uint8_t *r;
+    eq_tinfo t;
+    int k;
+    if (it == NULL || v == NULL || it->model == NULL) return EQ_ERR_ARGUMENT;
+    m = it->model;
+    r = eq_io_record(m, direction, index);
+    if (r == NULL) return EQ_ERR_ARGUMENT;
+    eq_tget(m, (uint32_t)eq_rd_i32(r), &t);
+    v->data = it->arena + t.off;
+    v->bytes = t.len;
+    v->elements = t.len / (t.type == EQ_TYPE_INT8 ? 1u : 4u);
+    for (k = 0; k < 4; k++) v->dims[k] = t.d[k];
+    v->rank = t.rank;
+    v->type = t.type;
+    v->source_layout = r[13];
+    v->has_quant = t.qi >= 0;
+    v->scale = t.qi >= 0 ? eq_rd_f32(m->blob + m->const_off + eq_rd_u32(m->blob + m->quant_off + (uint32_t)t.qi * EQ_QUANT_BYTES + 8)) : 0.0f;
+    v->zero_point = t.qi >= 0 ? eq_qzp(m, t.qi) : 0;
+    v->name_length = eq_rd_u32(r + 8);
+    v->name = v->name_length == 0 ? "" : (const char *)(m->blob + m->strings_off + eq_rd_u32(r + 4));
+    return EQ_OK;
+}
+
+eq_status eq_input(const eq_interpreter_t *it, uint32_t index, eq_tensor_t *v) { return view(it, 0, index, v); }
+eq_status eq_output(const eq_interpreter_t *it, uint32_t index, eq_tensor_t *v) { return view(it, 1, index, v); }
+
+eq_status eq_set_input_f32(const eq_interpreter_t *it, uint32_t index, const float *values, uint32_t count)
+{
+    eq_tensor_t v;
+    uint32_t i;
+    eq_status s = eq_input(it, index, &v);
+    if (s != EQ_OK) return s;
+    if (values == NULL || count != v.elements) return EQ_ERR_ARGUMENT;
+    if (v.type == EQ_TYPE_FLOAT32)
+    {
+        memcpy(v.data, values, (size_t)count * 4u);
+        return EQ_OK;
+    }
+    if (v.type != EQ_TYPE_INT8) return EQ_ERR_NOT_FLOAT;
+    for (i = 0; i < count; i++) ((int8_t *)v.data)[i] = eq_quantize_s8(values[i], v.scale, v.zero_point);
+    return EQ_OK;
+}
+
+eq_status eq_get_output_f32(const eq_interpreter_t *it, uint32_t index, float *values, uint32_t count)
+{
+    eq_tensor_t v;
+    uint32_t i;
+    eq_status s = eq_output(it, index, &v);
+    if (s != EQ_OK) return s;
+    if (values == NULL || count != v.elements) return EQ_ERR_ARGUMENT;
+    if (v.type == EQ_TYPE_FLOAT32)
+    {
+        memcpy(values, v.data, (size_t)count * 4u);
+        return EQ_OK;
+    }
+    if (v.type != EQ_TYPE_INT8) return EQ_ERR_NOT_FLOAT;
+    for (i = 0; i < count; i++) values[i] = eq_dequantize_s8(((const int8_t *)v.data)[i], v.scale, v.zero_point);
+    return EQ_OK;
+}
+
+/* Where a tensor's bytes are: the arena (storage 0) or the blob's constant data. */
+static const uint8_t *tbytes(const eq_interpreter_t *it, const eq_tinfo *t)
+{
+    return t->storage == 0 ? it->arena + t->off : eq_const(it->model, t->off);
+}
+
+static void shape4(int32_t *dst, const eq_tinfo *t)
+{
+    dst[0] = t->d[0]; dst[1] = t->d[1]; dst[2] = t->d[2]; dst[3] = t->d[3];
+}
+
+static const int32_t *const_i32(const eq_model_t *m, int32_t off) { return (const int32_t *)(const void *)eq_const(m, (uint32_t)off); }
+
+static void run_conv(const eq_interpreter_t *it, const eq_oinfo *op)
+{
+    const eq_model_t *m = it->model;
+    eq_conv_params p;
+    eq_tinfo in, f, b, o;
+    eq_tget(m, (uint32_t)op->in[0], &in);
+    eq_tget(m, (uint32_t)op->in[1], &f);
+    eq_tget(m, (uint32_t)op->in[2], &b);
+    eq_tget(m, (uint32_t)op->out[0], &o);
+    p.input = (const int8_t *)tbytes(it, &in);
+    p.batches = in.d[0]; p.in_h = in.d[1]; p.in_w = in.d[2]; p.in_c = in.d[3];
+    p.filter = (const int8_t *)tbytes(it, &f);
+    p.k_h = f.d[1]; p.k_w = f.d[2];
+    p.bias = (const int32_t *)(const void *)tbytes(it, &b);
+    p.output = (int8_t *)(it->arena + o.off);
+    p.out_h = o.d[1]; p.out_w = o.d[2]; p.out_c = o.d[3];
+    p.stride_h = eq_param(op, 0); p.stride_w = eq_param(op, 1);
+    p.dilation_h = eq_param(op, 2); p.dilation_w = eq_param(op, 3);
+    p.pad_top = eq_param(op, 4); p.pad_left = eq_param(op, 5);
+    p.pad_bottom = eq_param(op, 6); p.pad_right = eq_param(op, 7);
+    p.input_offset = eq_param(op, 8); p.output_offset = eq_param(op, 9);
+    p.act_min = eq_param(op, 10); p.act_max = eq_param(op, 11);
+    p.multipliers = const_i32(m, eq_param(op, 12));
+    p.shifts = const_i32(m, eq_param(op, 13));
+    p.depth_multiplier = eq_param(op, 14);
+    p.folded_bias = eq_param(op, 15) == -1 ? NULL : const_i32(m, eq_param(op, 15));
+    p.scratch = op->sl > 0 ? (int8_t *)(it->arena + op->so) : NULL;
+    p.scratch_bytes = op->sl;
+    if (op->type == EQ_OP_CONV2D) eq_conv2d_s8(&p);
+    else eq_depthwise_conv2d_s8(&p);
+}
+
+static void run_fc(const eq_interpreter_t *it, const eq_oinfo *op)
+{
+    const eq_model_t *m = it->model;
+    eq_fc_params p;
+    eq_tinfo in, f, b, o;
+    eq_tget(m, (uint32_t)op->in[0], &in);
+    eq_tget(m, (uint32_t)op->in[1], &f);
+    eq_tget(m, (uint32_t)op->in[2], &b);
+    eq_tget(m, (uint32_t)op->out[0], &o);
+    p.input = (const int8_t *)tbytes(it, &in);
+    p.cout = f.d[0];
+    p.cin = f.d[1];
+    p.batches = (int32_t)(in.len / (uint32_t)p.cin);
+    p.filter = (const int8_t *)tbytes(it, &f);
+    p.bias = (const int32_t *)(const void *)tbytes(it, &b);
+    p.output = (int8_t *)(it->arena + o.off);
+    p.input_offset = eq_param(op, 0); p.output_offset = eq_param(op, 1);
+    p.act_min = eq_param(op, 2); p.act_max = eq_param(op, 3);
+    p.multipliers = const_i32(m, eq_param(op, 4));
+    p.shifts = const_i32(m, eq_param(op, 5));
+    p.folded_bias = eq_param(op, 6) == -1 ? NULL : const_i32(m, eq_param(op, 6));
+    eq_fully_connected_s8(&p);
+}
+
+static void run_elementwise(const eq_interpreter_t *it, const eq_oinfo *op)
+{
+    const eq_model_t *m = it->model;
+    eq_elementwise_params p;
+    eq_tinfo a, b, o;
+    eq_tget(m, (uint32_t)op->in[0], &a);
+    eq_tget(m, (uint32_t)op->in[1], &b);
+    eq_tget(m, (uint32_t)op->out[0], &o);
+    p.a = (const int8_t *)tbytes(it, &a);
+    p.b = (const int8_t *)tbytes(it, &b);
+    p.output = (int8_t *)(it->arena + o.off);
+    shape4(p.a_shape, &a);
+    shape4(p.b_shape, &b);
+    shape4(p.out_shape, &o);
+    p.input1_offset = eq_param(op, 0); p.input2_offset = eq_param(op, 1);
+    p.output_offset = eq_param(op, 2); p.left_shift = eq_param(op, 3);
+    p.input1_multiplier = eq_param(op, 4); p.input1_shift = eq_param(op, 5);
+    p.input2_multiplier = eq_param(op, 6); p.input2_shift = eq_param(op, 7);
+    p.output_multiplier = eq_param(op, 8); p.output_shift = eq_param(op, 9);
+    p.act_min = eq_param(op, 10); p.act_max = eq_param(op, 11);
+    if (op->type == EQ_OP_ADD) eq_add_s8(&p);
+    else if (op->type == EQ_OP_SUB) eq_sub_s8(&p);
+    else eq_mul_s8(&p);
+}
+
+static void run_pool(const eq_interpreter_t *it, const eq_oinfo *op)
+{
+    const eq_model_t *m = it->model;
+    eq_pool_params p;
+    eq_tinfo in, o;
+    eq_tget(m, (uint32_t)op->in[0], &in);
+    eq_tget(m, (uint32_t)op->out[0], &o);
+    p.input = (const int8_t *)tbytes(it, &in);
+    p.batches = in.d[0]; p.in_h = in.d[1]; p.in_w = in.d[2]; p.channels = in.d[3];
+    p.output = (int8_t *)(it->arena + o.off);
+    p.out_h = o.d[1]; p.out_w = o.d[2];
+    p.stride_h = eq_param(op, 0); p.stride_w = eq_param(op, 1);
+    p.filter_h = eq_param(op, 2); p.filter_w = eq_param(op, 3);
+    p.pad_top = eq_param(op, 4); p.pad_left = eq_param(op, 5);
+    p.pad_bottom = eq_param(op, 6); p.pad_right = eq_param(op, 7);
+    p.act_min = eq_param(op, 8); p.act_max = eq_param(op, 9);
+    if (op->type == EQ_OP_MAX_POOL2D) eq_max_pool2d_s8(&p);
+    else eq_average_pool2d_s8(&p);
+}
+
+static void run_concat(const eq_interpreter_t *it, const eq_oinfo *op)
+{
+    const eq_model_t *m = it->model;
+    eq_concat_input_params p;
+    eq_tinfo t, o;
+    int32_t k, axis_offset = 0;
+    eq_tget(m, (uint32_t)op->out[0], &o);
+    p.output = (int8_t *)(it->arena + o.off);
+    shape4(p.out_shape, &o);
+    p.axis = eq_param(op, 0);
+    p.output_offset = eq_param(op, 2);
+    for (k = 0; k < op->nin; k++)
+    {
+        eq_tget(m, (uint32_t)op->in[k], &t);
+        p.input = (const int8_t *)tbytes(it, &t);
+        shape4(p.in_shape, &t);
+        p.axis_offset = axis_offset;
+        p.input_offset = eq_param(op, 4 + 3 * (uint32_t)k);
+        p.multiplier = eq_param(op, 5 + 3 * (uint32_t)k);
+        p.shift = eq_param(op, 6 + 3 * (uint32_t)k);
+        eq_concatenation_input_s8(&p);
+        axis_offset += t.d[p.axis];
+    }
+}
+
+eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
+{
+    const eq_model_t *m;
+    eq_oinfo op;
+    eq_tinfo i, o;
+    if (it == NULL || it->model == NULL || it->model->blob == NULL) return EQ_ERR_ARGUMENT;
+    m = it->model;
+    if (index >= m->op_count) return EQ_ERR_ARGUMENT;
+    eq_oget(m, index, &op);
+    switch (op.type)
+    {
+    case EQ_OP_CONV2D:
+    case EQ_OP_DEPTHWISE_CONV2D:
+        run_conv(it, &op);
+        break;
+    case EQ_OP_FULLY_CONNECTED:
+        run_fc(it, &op);
+        break;
+    case EQ_OP_ADD:
+    case EQ_OP_SUB:
+    case EQ_OP_MUL:
+        run_elementwise(it, &op);
+        break;
+    case EQ_OP_MAX_POOL2D:
+    case EQ_OP_AVERAGE_POOL2D:
+        run_pool(it, &op);
+        break;
+    case EQ_OP_MEAN:
+    {
+        eq_mean_params p;
+        eq_tget(m, (uint32_t)op.in[0], &i);
+        eq_tget(m, (uint32_t)op.out[0], &o);
+        p.input = (const int8_t *)tbytes(it, &i);
+        p.batches = i.d[0]; p.in_h = i.d[1]; p.in_w = i.d[2]; p.channels = i.d[3];
+        p.output = (int8_t *)(it->arena + o.off);
+        p.input_offset = eq_param(&op, 0); p.output_offset = eq_param(&op, 1);
+        p.multiplier = eq_param(&op, 2); p.shift = eq_param(&op, 3);
+        eq_mean_s8(&p);
+        break;
+    }
+    case EQ_OP_CONCATENATION:
+        run_concat(it, &op);
+        break;
+    case EQ_OP_PAD:
+    {
+        eq_pad_params p;
+        int k;
+        eq_tget(m, (uint32_t)op.in[0], &i);
+        eq_tget(m, (uint32_t)op.out[0], &o);
+        p.input = (const int8_t *)tbytes(it, &i);
+        p.output = (int8_t *)(it->arena + o.off);
+        shape4(p.in_shape, &i);
+        shape4(p.out_shape, &o);
+        for (k = 0; k < 4; k++) p.before[k] = eq_param(&op, (uint32_t)k);
+        p.pad_value = eq_param(&op, 8);
+        eq_pad_s8(&p);
+        break;
+    }
+    case EQ_OP_TRANSPOSE:
+    {
+        eq_transpose_params p;
+        int k;
+        eq_tget(m, (uint32_t)op.in[0], &i);
+        eq_tget(m, (uint32_t)op.out[0], &o);
+        p.input = (const int8_t *)tbytes(it, &i);
+        p.output = (int8_t *)(it->arena + o.off);
+        shape4(p.in_shape, &i);
+        shape4(p.out_shape, &o);
+        for (k = 0; k < 4; k++) p.perm[k] = eq_param(&op, (uint32_t)k);
+        eq_transpose_s8(&p);
+        break;
+    }
+    case EQ_OP_RESHAPE:
+        eq_tget(m, (uint32_t)op.in[0], &i);
+        eq_tget(m, (uint32_t)op.out[0], &o);
+        if (i.storage != 0 || i.off != o.off) memmove(it->arena + o.off, tbytes(it, &i), o.len);
+        break;
+    case EQ_OP_SOFTMAX:
+    {
+        eq_softmax_params p;
+        eq_tget(m, (uint32_t)op.in[0], &i);
+        eq_tget(m, (uint32_t)op.out[0], &o);
+        p.input = (const int8_t *)tbytes(it, &i);
+        p.output = (int8_t *)(it->arena + o.off);
+        p.depth = i.d[i.rank - 1];
+        p.rows = (int32_t)(i.len / (uint32_t)p.depth);
+        p.exp_table = const_i32(m, eq_param(&op, 0));
+        eq_softmax_s8(&p);
+        break;
+    }
+    case EQ_OP_LOGISTIC:
+    case EQ_OP_TANH:
+    case EQ_OP_LOOKUP:
+    {
+        eq_lookup_params p;
+        eq_tget(m, (uint32_t)op.in[0], &i);
+        eq_tget(m, (uint32_t)op.out[0], &o);
+        p.input = (const int8_t *)tbytes(it, &i);
+        p.output = (int8_t *)(it->arena + o.off);
+        p.count = i.len;
+        p.table = (const int8_t *)eq_const(m, (uint32_t)eq_param(&op, 0));
+        eq_lookup_s8(&p);
+        break;
+    }
+    case EQ_OP_QUANTIZE:
+    case EQ_OP_DEQUANTIZE:
+    {
+        eq_quantize_params p;
+        eq_tget(m, (uint32_t)op.in[0], &i);
+        eq_tget(m, (uint32_t)op.out[0], &o);
+        p.input_f32 = (const float *)(const void *)(it->arena + i.off);
+        p.input_s8 = (const int8_t *)(it->arena + i.off);
+        p.output_f32 = (float *)(void *)(it->arena + o.off);
+        p.output_s8 = (int8_t *)(it->arena + o.off);
+        p.scale = eq_rd_f32(op.params);
+        p.zero_point = eq_param(&op, 1);
+        if (op.type == EQ_OP_QUANTIZE)
+        {
+            p.count = i.len / 4u;
+            eq_quantize_f32_s8(&p);
+        }
+        else
+        {
+            p.count = i.len;
+            eq_dequantize_s8_f32(&p);
+        }
+        break;
+    }
+    default:
+        return EQ_ERR_OP_UNKNOWN; /* unreachable for a validated model */
+    }
+    return EQ_OK;
+}
+
+eq_status eq_invoke(eq_interpreter_t *it)
+{
+    uint32_t i;
+    if (it == NULL || it->model == NULL || it->model->blob == NULL) return EQ_ERR_ARGUMENT;
+    for (i = 0; i < it->model->op_count; i++)
+    {
+        eq_status s = eq_invoke_op(it, i);
+        if (s != EQ_OK) return s;
+    }
+    return EQ_OK;
+}

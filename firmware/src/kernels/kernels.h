@@ -1,0 +1,201 @@
+/*
+ * Kernel interface: one plain parameter struct per op family, shared by the reference kernels
+ * (<op>_s8.c, the definition of the arithmetic, mirroring the C# Kernels/<Op>.Reference.cs files)
+ * and the optimized paths (<op>_s8_dsp.c for __ARM_FEATURE_DSP, <op>_s8_mve.c for __ARM_FEATURE_MVE).
+ *
+ * Conventions (keep stable: the optimized kernels take these same structs):
+ * - Activations are int8 NHWC; shapes are rank-4 [N, H, W, C] (lower ranks padded with 1s).
+ * - Every pointer is valid for the whole tensor; constant data (filters, biases, multipliers,
+ *   shifts, tables) points into the blob, 4-byte aligned. Kernels never validate: eq_model_init did.
+ * - `eq_<op>_s8` is the dispatcher: it tries the optimized entry points compiled in (each returns
+ *   EQ_OK when it handled the call, anything else to fall back) and ends in `eq_<op>_s8_ref`.
+ * - An optimized path is compiled in when the target has the feature AND the build defines
+ *   EQ_WITH_DSP_KERNELS=1 (or EQ_WITH_MVE_KERNELS=1), i.e. when the *_dsp.c / *_mve.c files are built.
+ * - Scratch: only the op's planned arena scratch (`scratch`, `scratch_bytes`, possibly 0); no
+ *   static buffers, no large locals (Cortex-M stack budget during eq_invoke: 2 KB).
+ */
+#ifndef EQ_KERNELS_H
+#define EQ_KERNELS_H
+
+#include <stdint.h>
+#include "edgequant.h"
+
+#if defined(__ARM_FEATURE_MVE) && defined(EQ_WITH_MVE_KERNELS) && EQ_WITH_MVE_KERNELS
+#define EQ_USE_MVE 1
+#else
+#define EQ_USE_MVE 0
+#endif
+#if defined(__ARM_FEATURE_DSP) && defined(EQ_WITH_DSP_KERNELS) && EQ_WITH_DSP_KERNELS
+#define EQ_USE_DSP 1
+#else
+#define EQ_USE_DSP 0
+#endif
+
+/* Conv2D and DepthwiseConv2D (Conv2DParams). Conv2D filter [Cout, Kh, Kw, Cin]; depthwise [1, Kh, Kw, Cout]. */
+typedef struct eq_conv_params {
+    const int8_t *input;
+    int32_t batches, in_h, in_w, in_c;
+    const int8_t *filter;
+    int32_t k_h, k_w;
+    const int32_t *bias;          /* int32[Cout] */
+    const int32_t *folded_bias;   /* int32[Cout] bias + input_offset * sum(filter[oc]); NULL if the blob has none */
+    const int32_t *multipliers;   /* int32[Cout], Q0.31 >= 0 */
+    const int32_t *shifts;        /* int32[Cout], [-31, 30] */
+    int8_t *output;
+    int32_t out_h, out_w, out_c;
+    int32_t stride_h, stride_w, dilation_h, dilation_w;
+    int32_t pad_top, pad_left, pad_bottom, pad_right;
+    int32_t input_offset, output_offset, act_min, act_max;
+    int32_t depth_multiplier;     /* depthwise: Cout / Cin; Conv2D: 1 */
+    int8_t *scratch;              /* the op's planned arena scratch; NULL when scratch_bytes is 0 */
+    uint32_t scratch_bytes;
+} eq_conv_params;
+
+/* FullyConnected: input [batches, cin], filter [cout, cin], output [batches, cout]. */
+typedef struct eq_fc_params {
+    const int8_t *input;
+    int32_t batches, cin, cout;
+    const int8_t *filter;
+    const int32_t *bias;
+    const int32_t *folded_bias;   /* NULL if absent */
+    const int32_t *multipliers;
+    const int32_t *shifts;
+    int8_t *output;
+    int32_t input_offset, output_offset, act_min, act_max;
+} eq_fc_params;
+
+/* Add, Sub, Mul with broadcasting over rank-4 shapes (a dimension of 1 repeats). */
+typedef struct eq_elementwise_params {
+    const int8_t *a;
+    int32_t a_shape[4];
+    const int8_t *b;
+    int32_t b_shape[4];
+    int8_t *output;
+    int32_t out_shape[4];
+    int32_t input1_offset, input2_offset, output_offset, left_shift;
+    int32_t input1_multiplier, input1_shift, input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift, act_min, act_max;
+} eq_elementwise_params;
+
+/* MaxPool2D and AveragePool2D; input [N, H, W, C], output [N, out_h, out_w, C]. */
+typedef struct eq_pool_params {
+    const int8_t *input;
+    int32_t batches, in_h, in_w, channels;
+    int8_t *output;
+    int32_t out_h, out_w;
+    int32_t stride_h, stride_w, filter_h, filter_w;
+    int32_t pad_top, pad_left, pad_bottom, pad_right;
+    int32_t act_min, act_max;
+} eq_pool_params;
+
+/* Mean over H and W: input [N, H, W, C], output [N, C]. */
+typedef struct eq_mean_params {
+    const int8_t *input;
+    int32_t batches, in_h, in_w, channels;
+    int8_t *output;
+    int32_t input_offset, output_offset, multiplier, shift;
+} eq_mean_params;
+
+/* One input of a Concatenation, copied (multiplier 0) or rescaled into its slot of the output. */
+typedef struct eq_concat_input_params {
+    const int8_t *input;
+    int32_t in_shape[4];
+    int8_t *output;
+    int32_t out_shape[4];
+    int32_t axis, axis_offset;
+    int32_t input_offset, multiplier, shift, output_offset;
+} eq_concat_input_params;
+
+typedef struct eq_pad_params {
+    const int8_t *input;
+    int32_t in_shape[4];
+    int8_t *output;
+    int32_t out_shape[4];
+    int32_t before[4];
+    int32_t pad_value;
+} eq_pad_params;
+
+typedef struct eq_transpose_params {
+    const int8_t *input;
+    int32_t in_shape[4];
+    int8_t *output;
+    int32_t out_shape[4];
+    int32_t perm[4];
+} eq_transpose_params;
+
+/* Softmax over rows of `depth`; exp_table int32[256] (Q23 of exp(-beta * scale * d)). */
+typedef struct eq_softmax_params {
+    const int8_t *input;
+    int8_t *output;
+    int32_t rows, depth;
+    const int32_t *exp_table;
+} eq_softmax_params;
+
+/* Logistic, Tanh, Lookup: out[i] = table[in[i] + 128]. */
+typedef struct eq_lookup_params {
+    const int8_t *input;
+    int8_t *output;
+    uint32_t count;
+    const int8_t *table;
+} eq_lookup_params;
+
+/* Quantize (float32 -> int8) and Dequantize (int8 -> float32). */
+typedef struct eq_quantize_params {
+    const float *input_f32;
+    const int8_t *input_s8;
+    float *output_f32;
+    int8_t *output_s8;
+    uint32_t count;
+    float scale;
+    int32_t zero_point;
+} eq_quantize_params;
+
+/* Dispatchers (optimized path when compiled in, else the reference). */
+void eq_conv2d_s8(const eq_conv_params *p);
+void eq_depthwise_conv2d_s8(const eq_conv_params *p);
+void eq_fully_connected_s8(const eq_fc_params *p);
+void eq_add_s8(const eq_elementwise_params *p);
+void eq_sub_s8(const eq_elementwise_params *p);
+void eq_mul_s8(const eq_elementwise_params *p);
+void eq_max_pool2d_s8(const eq_pool_params *p);
+void eq_average_pool2d_s8(const eq_pool_params *p);
+void eq_mean_s8(const eq_mean_params *p);
+void eq_concatenation_input_s8(const eq_concat_input_params *p);
+void eq_pad_s8(const eq_pad_params *p);
+void eq_transpose_s8(const eq_transpose_params *p);
+void eq_softmax_s8(const eq_softmax_params *p);
+void eq_lookup_s8(const eq_lookup_params *p);
+void eq_quantize_f32_s8(const eq_quantize_params *p);
+void eq_dequantize_s8_f32(const eq_quantize_params *p);
+
+/* The reference kernels: the definition every optimized path must reproduce byte for byte. */
+void eq_conv2d_s8_ref(const eq_conv_params *p);
+void eq_depthwise_conv2d_s8_ref(const eq_conv_params *p);
+void eq_fully_connected_s8_ref(const eq_fc_params *p);
+void eq_add_s8_ref(const eq_elementwise_params *p, int subtract);
+void eq_mul_s8_ref(const eq_elementwise_params *p);
+void eq_max_pool2d_s8_ref(const eq_pool_params *p);
+void eq_average_pool2d_s8_ref(const eq_pool_params *p);
+void eq_mean_s8_ref(const eq_mean_params *p);
+/* The Mean accumulator pre-shift (C# Mean.HeadroomShift). */
+int32_t eq_mean_headroom_shift(int32_t hw, int32_t shift);
+
+/* Optimized entry points: return EQ_OK when handled, anything else to fall back to the reference. */
+#if EQ_USE_DSP
+eq_status eq_conv2d_s8_dsp(const eq_conv_params *p);
+eq_status eq_depthwise_conv2d_s8_dsp(const eq_conv_params *p);
+eq_status eq_fully_connected_s8_dsp(const eq_fc_params *p);
+eq_status eq_add_s8_dsp(const eq_elementwise_params *p, int subtract);
+eq_status eq_max_pool2d_s8_dsp(const eq_pool_params *p);
+eq_status eq_average_pool2d_s8_dsp(const eq_pool_params *p);
+#endif
+#if EQ_USE_MVE
+eq_status eq_conv2d_s8_mve(const eq_conv_params *p);
+eq_status eq_depthwise_conv2d_s8_mve(const eq_conv_params *p);
+eq_status eq_fully_connected_s8_mve(const eq_fc_params *p);
+eq_status eq_add_s8_mve(const eq_elementwise_params *p, int subtract);
+eq_status eq_max_pool2d_s8_mve(const eq_pool_params *p);
+eq_status eq_average_pool2d_s8_mve(const eq_pool_params *p);
+#endif
+
+#endif

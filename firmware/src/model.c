@@ -1,0 +1,848 @@
+/*
+ * The .eqm reader: every rule of docs/format.md section 8, in the order the C# reader
+ * (Model.cs, Format/OpValidator.cs) applies them, so both accept and reject the same blobs.
+ * Nothing is copied and nothing is allocated; validation needs O(1) memory (the dataflow and
+ * arena-overlap checks recompute lifetimes instead of storing them).
+ */
+#include "eq_internal.h"
+#include "crc32.h"
+
+#define FLOAT_BITS_1_256 0x3B800000u /* 1f / 256 */
+#define FLOAT_BITS_1_128 0x3C000000u /* 1f / 128 */
+
+static eq_status fail(eq_model_t *m, eq_status s, uint32_t section, int64_t record, int64_t byte)
+{
+    m->error.section = section;
+    m->error.record = (int32_t)record;
+    m->error.byte_offset = (int32_t)byte;
+    return s;
+}
+
+/* Positive and finite (C#: s > 0 && float.IsFinite(s)). */
+static int positive_finite(uint32_t bits)
+{
+    return (bits >> 31) == 0 && bits != 0 && ((bits >> 23) & 0xFFu) != 0xFFu;
+}
+
+static uint32_t element_size(uint8_t type)
+{
+    return type == EQ_TYPE_INT8 ? 1u : (type == EQ_TYPE_INT32 || type == EQ_TYPE_FLOAT32) ? 4u : 0u;
+}
+
+static int64_t elements(const eq_tinfo *t) { return (int64_t)t->d[0] * t->d[1] * t->d[2] * t->d[3]; }
+
+static int same_shape(const eq_tinfo *a, const eq_tinfo *b)
+{
+    return a->d[0] == b->d[0] && a->d[1] == b->d[1] && a->d[2] == b->d[2] && a->d[3] == b->d[3];
+}
+
+/* ---- Per-op validation (Format/OpValidator.cs) ---- */
+
+typedef struct vctx {
+    eq_model_t *m;
+    uint32_t index;
+    const eq_oinfo *op;
+} vctx;
+
+#define BAD_OPERANDS(c) fail((c)->m, EQ_ERR_OP_OPERANDS, EQ_SECTION_OPS, (c)->index, (int64_t)(c)->m->ops_off + (int64_t)(c)->index * EQ_OP_BYTES)
+#define BAD_PARAMS(c) fail((c)->m, EQ_ERR_OP_PARAMS, EQ_SECTION_OPS, (c)->index, (int64_t)(c)->m->ops_off + (int64_t)(c)->index * EQ_OP_BYTES)
+#define CHECK(x) do { eq_status s_ = (x); if (s_ != EQ_OK) return s_; } while (0)
+
+static eq_status arity(const vctx *c, uint8_t nin, uint8_t nout)
+{
+    if (c->op->nin != nin || c->op->nout != nout) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+/* C# Act: int8, arena (unless allowed constant), the given rank, per-tensor quantization. */
+static eq_status act(const vctx *c, int32_t t, int rank, int allow_constant, eq_tinfo *ti)
+{
+    eq_tget(c->m, (uint32_t)t, ti);
+    if (ti->type != EQ_TYPE_INT8) return BAD_OPERANDS(c);
+    if (!allow_constant && ti->storage != 0) return BAD_OPERANDS(c);
+    if (ti->rank != rank) return BAD_OPERANDS(c);
+    if (eq_qchannels(c->m, ti->qi) != 1) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+/* C# ActAny: int8 arena tensor of any rank, per-tensor quantization. */
+static eq_status act_any(const vctx *c, int32_t t, eq_tinfo *ti)
+{
+    eq_tget(c->m, (uint32_t)t, ti);
+    if (ti->type != EQ_TYPE_INT8 || ti->storage != 0) return BAD_OPERANDS(c);
+    if (eq_qchannels(c->m, ti->qi) != 1) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+static eq_status params(const vctx *c, uint32_t size)
+{
+    if (c->op->pl != size) return BAD_PARAMS(c);
+    return EQ_OK;
+}
+
+static eq_status cdata(const vctx *c, int32_t offset, int64_t bytes, int32_t align)
+{
+    if (offset < 0 || offset % align != 0 || (int64_t)offset + bytes > (int64_t)c->m->const_len) return BAD_PARAMS(c);
+    return EQ_OK;
+}
+
+static eq_status zp_offset(const vctx *c, int32_t v) { return (v < -255 || v > 255) ? BAD_PARAMS(c) : EQ_OK; }
+static eq_status activation(const vctx *c, int32_t lo, int32_t hi) { return (lo < -128 || hi > 127 || lo > hi) ? BAD_PARAMS(c) : EQ_OK; }
+static eq_status multiplier(const vctx *c, int32_t v) { return v < 0 ? BAD_PARAMS(c) : EQ_OK; }
+static eq_status shift(const vctx *c, int32_t v) { return (v < -31 || v > 30) ? BAD_PARAMS(c) : EQ_OK; }
+
+static eq_status pads(const vctx *c, int32_t t, int32_t l, int32_t b, int32_t r)
+{
+    if (t < 0 || l < 0 || b < 0 || r < 0 || t > 1024 || l > 1024 || b > 1024 || r > 1024) return BAD_PARAMS(c);
+    return EQ_OK;
+}
+
+static eq_status per_channel(const vctx *c, int32_t mult_off, int32_t shift_off, int32_t count)
+{
+    int32_t k;
+    CHECK(cdata(c, mult_off, 4 * (int64_t)count, 4));
+    CHECK(cdata(c, shift_off, 4 * (int64_t)count, 4));
+    for (k = 0; k < count; k++)
+    {
+        CHECK(multiplier(c, eq_rd_i32(eq_const(c->m, (uint32_t)mult_off + 4u * (uint32_t)k))));
+        CHECK(shift(c, eq_rd_i32(eq_const(c->m, (uint32_t)shift_off + 4u * (uint32_t)k))));
+    }
+    return EQ_OK;
+}
+
+static eq_status bias_check(const vctx *c, int32_t t, int32_t cout)
+{
+    eq_tinfo b;
+    eq_tget(c->m, (uint32_t)t, &b);
+    if (b.type != EQ_TYPE_INT32 || b.storage != 1 || elements(&b) != cout) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+/* Ops that move bytes unchanged: same zero point and scale (channel 0, compared as values). */
+static eq_status same_quant(const vctx *c, int32_t a, int32_t b)
+{
+    eq_tinfo ta, tb;
+    eq_tget(c->m, (uint32_t)a, &ta);
+    eq_tget(c->m, (uint32_t)b, &tb);
+    if (eq_qzp(c->m, ta.qi) != eq_qzp(c->m, tb.qi) || eq_qscale_bits(c->m, ta.qi) != eq_qscale_bits(c->m, tb.qi)) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+static eq_status fixed_quant(const vctx *c, int32_t t, uint32_t scale_bits, int32_t zp)
+{
+    eq_tinfo ti;
+    eq_tget(c->m, (uint32_t)t, &ti);
+    if (eq_qscale_bits(c->m, ti.qi) != scale_bits || eq_qzp(c->m, ti.qi) != zp) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+static int64_t out_size(int32_t in, int32_t k, int32_t stride, int32_t dilation, int32_t pa, int32_t pb)
+{
+    const int64_t eff = (int64_t)(k - 1) * dilation + 1;
+    const int64_t span = (int64_t)in + pa + pb - eff;
+    return span < 0 ? 0 : span / stride + 1;
+}
+
+static eq_status validate_conv(const vctx *c)
+{
+    const eq_oinfo *op = c->op;
+    eq_tinfo in, f, out;
+    int32_t cout, cin, kh, kw, i;
+    int64_t oh, ow;
+    int32_t p[16];
+    const int dw = op->type == EQ_OP_DEPTHWISE_CONV2D;
+    CHECK(arity(c, 3, 1));
+    CHECK(act(c, op->in[0], 4, 0, &in));
+    eq_tget(c->m, (uint32_t)op->in[1], &f);
+    CHECK(act(c, op->out[0], 4, 0, &out));
+    if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 4) return BAD_OPERANDS(c);
+    CHECK(params(c, EQ_CONV_PARAMS_BYTES));
+    for (i = 0; i < 16; i++) p[i] = eq_param(op, (uint32_t)i);
+    cout = dw ? f.d[3] : f.d[0];
+    cin = in.d[3];
+    if (dw)
+    {
+        if (f.d[0] != 1) return BAD_OPERANDS(c);
+        if (p[14] < 1 || (int64_t)cin * p[14] != cout) return BAD_OPERANDS(c);
+    }
+    else if (f.d[3] != cin) return BAD_OPERANDS(c);
+    CHECK(bias_check(c, op->in[2], cout));
+    if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[3] < 1 || p[0] > 64 || p[1] > 64 || p[2] > 64 || p[3] > 64) return BAD_PARAMS(c);
+    CHECK(pads(c, p[4], p[5], p[6], p[7]));
+    kh = f.d[1];
+    kw = f.d[2];
+    oh = out_size(in.d[1], kh, p[0], p[2], p[4], p[6]);
+    ow = out_size(in.d[2], kw, p[1], p[3], p[5], p[7]);
+    if (out.d[0] != in.d[0] || out.d[1] != (int32_t)oh || out.d[2] != (int32_t)ow || out.d[3] != cout) return BAD_OPERANDS(c);
+    CHECK(zp_offset(c, p[8]));
+    CHECK(zp_offset(c, p[9]));
+    CHECK(activation(c, p[10], p[11]));
+    CHECK(per_channel(c, p[12], p[13], cout));
+    if (p[15] != -1) CHECK(cdata(c, p[15], 4 * (int64_t)cout, 4));
+    return EQ_OK;
+}
+
+static eq_status validate_fc(const vctx *c)
+{
+    const eq_oinfo *op = c->op;
+    eq_tinfo in, f, out;
+    int32_t cout, cin, batch, i, p[8];
+    CHECK(arity(c, 3, 1));
+    CHECK(act_any(c, op->in[0], &in));
+    eq_tget(c->m, (uint32_t)op->in[1], &f);
+    CHECK(act_any(c, op->out[0], &out));
+    if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 2) return BAD_OPERANDS(c);
+    cout = f.d[0];
+    cin = f.d[1];
+    if (elements(&in) % cin != 0) return BAD_OPERANDS(c);
+    batch = (int32_t)(elements(&in) / cin);
+    if (elements(&out) != (int64_t)batch * cout || out.d[out.rank - 1] != cout) return BAD_OPERANDS(c);
+    CHECK(bias_check(c, op->in[2], cout));
+    CHECK(params(c, EQ_FC_PARAMS_BYTES));
+    for (i = 0; i < 8; i++) p[i] = eq_param(op, (uint32_t)i);
+    CHECK(zp_offset(c, p[0]));
+    CHECK(zp_offset(c, p[1]));
+    CHECK(activation(c, p[2], p[3]));
+    CHECK(per_channel(c, p[4], p[5], cout));
+    if (p[6] != -1) CHECK(cdata(c, p[6], 4 * (int64_t)cout, 4));
+    return EQ_OK;
+}
+
+static eq_status validate_elementwise(const vctx *c)
+{
+    const eq_oinfo *op = c->op;
+    eq_tinfo a, b, o;
+    int32_t i, d, p[12];
+    int rank;
+    CHECK(arity(c, 2, 1));
+    eq_tget(c->m, (uint32_t)op->out[0], &o);
+    rank = o.rank;
+    CHECK(act(c, op->in[0], rank, 1, &a));
+    CHECK(act(c, op->in[1], rank, 1, &b));
+    CHECK(act(c, op->out[0], rank, 0, &o));
+    for (d = 0; d < 4; d++)
+        if ((a.d[d] != o.d[d] && a.d[d] != 1) || (b.d[d] != o.d[d] && b.d[d] != 1)) return BAD_OPERANDS(c);
+    CHECK(params(c, EQ_ELEMENTWISE_PARAMS_BYTES));
+    for (i = 0; i < 12; i++) p[i] = eq_param(op, (uint32_t)i);
+    CHECK(zp_offset(c, p[0]));
+    CHECK(zp_offset(c, p[1]));
+    CHECK(zp_offset(c, p[2]));
+    CHECK(activation(c, p[10], p[11]));
+    if (p[3] < 0 || p[3] > 20) return BAD_PARAMS(c);
+    CHECK(multiplier(c, p[8]));
+    CHECK(shift(c, p[9]));
+    if (op->type != EQ_OP_MUL)
+    {
+        CHECK(multiplier(c, p[4]));
+        CHECK(shift(c, p[5]));
+        CHECK(multiplier(c, p[6]));
+        CHECK(shift(c, p[7]));
+        if (p[5] > 0 || p[7] > 0) return BAD_PARAMS(c);
+    }
+    return EQ_OK;
+}
+
+static eq_status validate_pool(const vctx *c)
+{
+    const eq_oinfo *op = c->op;
+    eq_tinfo in, out;
+    int32_t i, p[12];
+    int64_t oh, ow;
+    CHECK(arity(c, 1, 1));
+    CHECK(act(c, op->in[0], 4, 0, &in));
+    CHECK(act(c, op->out[0], 4, 0, &out));
+    CHECK(params(c, EQ_POOL_PARAMS_BYTES));
+    for (i = 0; i < 12; i++) p[i] = eq_param(op, (uint32_t)i);
+    if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[3] < 1 || p[0] > 256 || p[1] > 256 || p[2] > 256 || p[3] > 256) return BAD_PARAMS(c);
+    CHECK(pads(c, p[4], p[5], p[6], p[7]));
+    if (p[4] >= p[2] || p[6] >= p[2] || p[5] >= p[3] || p[7] >= p[3]) return BAD_PARAMS(c);
+    oh = out_size(in.d[1], p[2], p[0], 1, p[4], p[6]);
+    ow = out_size(in.d[2], p[3], p[1], 1, p[5], p[7]);
+    if (out.d[0] != in.d[0] || out.d[1] != (int32_t)oh || out.d[2] != (int32_t)ow || out.d[3] != in.d[3]) return BAD_OPERANDS(c);
+    if (eq_qzp(c->m, in.qi) != eq_qzp(c->m, out.qi) || eq_qscale_bits(c->m, in.qi) != eq_qscale_bits(c->m, out.qi)) return BAD_OPERANDS(c);
+    CHECK(activation(c, p[8], p[9]));
+    return EQ_OK;
+}
+
+static eq_status validate_concat(const vctx *c)
+{
+    const eq_oinfo *op = c->op;
+    eq_tinfo o, t;
+    int32_t axis, k, d, p[16];
+    int64_t sum = 0;
+    if (op->nin < 1 || op->nout != 1) return BAD_OPERANDS(c);
+    CHECK(act(c, op->out[0], 4, 0, &o));
+    CHECK(params(c, EQ_CONCAT_PARAMS_BYTES));
+    for (k = 0; k < 16; k++) p[k] = eq_param(op, (uint32_t)k);
+    axis = p[0];
+    if (axis < 0 || axis > 3) return BAD_PARAMS(c);
+    if (p[1] != op->nin) return BAD_PARAMS(c);
+    for (k = 0; k < op->nin; k++)
+    {
+        CHECK(act(c, op->in[k], 4, 1, &t));
+        for (d = 0; d < 4; d++)
+            if (d != axis && t.d[d] != o.d[d]) return BAD_OPERANDS(c);
+        sum += t.d[axis];
+    }
+    if (sum != o.d[axis]) return BAD_OPERANDS(c);
+    CHECK(zp_offset(c, p[2]));
+    for (k = 0; k < op->nin; k++)
+    {
+        CHECK(zp_offset(c, p[4 + 3 * k]));
+        CHECK(multiplier(c, p[5 + 3 * k]));
+        CHECK(shift(c, p[6 + 3 * k]));
+        if (p[5 + 3 * k] == 0) CHECK(same_quant(c, op->in[k], op->out[0]));
+    }
+    return EQ_OK;
+}
+
+static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
+{
+    vctx cx;
+    const vctx *c = &cx;
+    eq_tinfo i, o;
+    int32_t k, p[12];
+    cx.m = m;
+    cx.index = index;
+    cx.op = op;
+    switch (op->type)
+    {
+    case EQ_OP_CONV2D:
+    case EQ_OP_DEPTHWISE_CONV2D:
+        return validate_conv(c);
+    case EQ_OP_FULLY_CONNECTED:
+        return validate_fc(c);
+    case EQ_OP_ADD:
+    case EQ_OP_SUB:
+    case EQ_OP_MUL:
+        return validate_elementwise(c);
+    case EQ_OP_MAX_POOL2D:
+    case EQ_OP_AVERAGE_POOL2D:
+        return validate_pool(c);
+    case EQ_OP_MEAN:
+        CHECK(arity(c, 1, 1));
+        CHECK(act(c, op->in[0], 4, 0, &i));
+        CHECK(act(c, op->out[0], 4, 0, &o));
+        CHECK(params(c, EQ_MEAN_PARAMS_BYTES));
+        if (o.d[0] != i.d[0] || o.d[1] != 1 || o.d[2] != 1 || o.d[3] != i.d[3]) return BAD_OPERANDS(c);
+        if ((int64_t)i.d[1] * i.d[2] * 383 > INT32_MAX) return BAD_OPERANDS(c);
+        for (k = 0; k < 4; k++) p[k] = eq_param(op, (uint32_t)k);
+        CHECK(zp_offset(c, p[0]));
+        CHECK(zp_offset(c, p[1]));
+        CHECK(shift(c, p[3]));
+        CHECK(multiplier(c, p[2]));
+        return EQ_OK;
+    case EQ_OP_CONCATENATION:
+        return validate_concat(c);
+    case EQ_OP_PAD:
+        CHECK(arity(c, 1, 1));
+        CHECK(act(c, op->in[0], 4, 0, &i));
+        CHECK(act(c, op->out[0], 4, 0, &o));
+        CHECK(params(c, EQ_PAD_PARAMS_BYTES));
+        for (k = 0; k < 9; k++) p[k] = eq_param(op, (uint32_t)k);
+        for (k = 0; k < 4; k++)
+        {
+            if (p[k] < 0 || p[4 + k] < 0) return BAD_PARAMS(c);
+            if ((int64_t)i.d[k] + p[k] + p[4 + k] != o.d[k]) return BAD_OPERANDS(c);
+        }
+        if (p[8] < -128 || p[8] > 127) return BAD_PARAMS(c);
+        return same_quant(c, op->in[0], op->out[0]);
+    case EQ_OP_RESHAPE:
+        CHECK(arity(c, 1, 1));
+        eq_tget(m, (uint32_t)op->in[0], &i);
+        eq_tget(m, (uint32_t)op->out[0], &o);
+        if (i.type != o.type || i.len != o.len) return BAD_OPERANDS(c);
+        if (o.storage != 0) return BAD_OPERANDS(c);
+        if (i.type == EQ_TYPE_INT8) return same_quant(c, op->in[0], op->out[0]);
+        return EQ_OK;
+    case EQ_OP_TRANSPOSE:
+    {
+        uint32_t seen = 0;
+        CHECK(arity(c, 1, 1));
+        CHECK(act(c, op->in[0], 4, 0, &i));
+        CHECK(act(c, op->out[0], 4, 0, &o));
+        CHECK(params(c, EQ_TRANSPOSE_PARAMS_BYTES));
+        for (k = 0; k < 4; k++) p[k] = eq_param(op, (uint32_t)k);
+        for (k = 0; k < 4; k++)
+        {
+            if (p[k] < 0 || p[k] > 3 || (seen & (1u << p[k])) != 0) return BAD_PARAMS(c);
+            seen |= 1u << p[k];
+            if (o.d[k] != i.d[p[k]]) return BAD_OPERANDS(c);
+        }
+        return same_quant(c, op->in[0], op->out[0]);
+    }
+    case EQ_OP_SOFTMAX:
+        CHECK(arity(c, 1, 1));
+        CHECK(act_any(c, op->in[0], &i));
+        CHECK(act_any(c, op->out[0], &o));
+        if (!same_shape(&i, &o)) return BAD_OPERANDS(c);
+        CHECK(params(c, EQ_SOFTMAX_PARAMS_BYTES));
+        p[0] = eq_param(op, 0);
+        p[1] = eq_param(op, 1);
+        CHECK(cdata(c, p[0], 256 * 4, 4));
+        CHECK(zp_offset(c, p[1]));
+        for (k = 0; k < 256; k++)
+        {
+            const int32_t e = eq_rd_i32(eq_const(m, (uint32_t)p[0] + 4u * (uint32_t)k));
+            if (e < 0 || e > (1 << 23)) return BAD_PARAMS(c);
+        }
+        if (eq_rd_i32(eq_const(m, (uint32_t)p[0])) < 1) return BAD_PARAMS(c);
+        return fixed_quant(c, op->out[0], FLOAT_BITS_1_256, -128);
+    case EQ_OP_LOGISTIC:
+    case EQ_OP_TANH:
+    case EQ_OP_LOOKUP:
+        CHECK(arity(c, 1, 1));
+        CHECK(act_any(c, op->in[0], &i));
+        CHECK(act_any(c, op->out[0], &o));
+        if (!same_shape(&i, &o)) return BAD_OPERANDS(c);
+        CHECK(params(c, EQ_LOOKUP_PARAMS_BYTES));
+        CHECK(cdata(c, eq_param(op, 0), 256, 1));
+        if (op->type == EQ_OP_LOGISTIC) return fixed_quant(c, op->out[0], FLOAT_BITS_1_256, -128);
+        if (op->type == EQ_OP_TANH) return fixed_quant(c, op->out[0], FLOAT_BITS_1_128, 0);
+        return EQ_OK;
+    case EQ_OP_QUANTIZE:
+    case EQ_OP_DEQUANTIZE:
+    {
+        const int q = op->type == EQ_OP_QUANTIZE;
+        uint32_t scale_bits;
+        CHECK(arity(c, 1, 1));
+        eq_tget(m, (uint32_t)op->in[0], &i);
+        eq_tget(m, (uint32_t)op->out[0], &o);
+        if (i.type != (q ? EQ_TYPE_FLOAT32 : EQ_TYPE_INT8) || o.type != (q ? EQ_TYPE_INT8 : EQ_TYPE_FLOAT32)) return BAD_OPERANDS(c);
+        if (i.storage != 0 || o.storage != 0) return BAD_OPERANDS(c);
+        if (!same_shape(&i, &o)) return BAD_OPERANDS(c);
+        CHECK(params(c, EQ_QUANTIZE_PARAMS_BYTES));
+        scale_bits = eq_rd_u32(op->params);
+        if (!positive_finite(scale_bits)) return BAD_PARAMS(c);
+        CHECK(zp_offset(c, eq_param(op, 1)));
+        return fixed_quant(c, q ? op->out[0] : op->in[0], scale_bits, eq_param(op, 1));
+    }
+    default:
+        return fail(m, EQ_ERR_OP_UNKNOWN, EQ_SECTION_OPS, index, (int64_t)m->ops_off + (int64_t)index * EQ_OP_BYTES);
+    }
+}
+
+/* ---- Dataflow and memory plan (Model.ValidateDataflowAndPlan) ---- */
+
+#define NONE INT32_MIN
+
+static int is_model_input(const eq_model_t *m, int32_t t)
+{
+    uint32_t k;
+    for (k = 0; k < m->io_count; k++)
+    {
+        const uint8_t *r = m->blob + m->io_off + k * EQ_IO_BYTES;
+        if (r[12] == 0 && eq_rd_i32(r) == t) return 1;
+    }
+    return 0;
+}
+
+static int is_model_output(const eq_model_t *m, int32_t t)
+{
+    uint32_t k;
+    for (k = 0; k < m->io_count; k++)
+    {
+        const uint8_t *r = m->blob + m->io_off + k * EQ_IO_BYTES;
+        if (r[12] == 1 && eq_rd_i32(r) == t) return 1;
+    }
+    return 0;
+}
+
+/* The writer of t among ops [0, before): -1 for a model input, NONE if nobody. */
+static int32_t producer_before(const eq_model_t *m, int32_t t, uint32_t before)
+{
+    uint32_t i;
+    eq_oinfo op;
+    if (is_model_input(m, t)) return -1;
+    for (i = 0; i < before; i++)
+    {
+        int k;
+        eq_oget(m, i, &op);
+        for (k = 0; k < op.nout; k++)
+            if (op.out[k] == t) return (int32_t)i;
+    }
+    return NONE;
+}
+
+static int32_t last_use(const eq_model_t *m, int32_t t)
+{
+    uint32_t i;
+    int32_t last = -1;
+    eq_oinfo op;
+    eq_tinfo ti;
+    eq_tget(m, (uint32_t)t, &ti);
+    if (ti.storage != 0) return -1;
+    for (i = 0; i < m->op_count; i++)
+    {
+        int k;
+        eq_oget(m, i, &op);
+        for (k = 0; k < op.nin; k++)
+            if (op.in[k] == t) last = (int32_t)i;
+    }
+    if (is_model_output(m, t)) last = (int32_t)m->op_count;
+    return last;
+}
+
+/* Op p is a Reshape whose output shares its input's offset (the output aliases the input). */
+static int aliasing_reshape(const eq_model_t *m, const eq_oinfo *op)
+{
+    eq_tinfo a, b;
+    if (op->type != EQ_OP_RESHAPE) return 0;
+    eq_tget(m, (uint32_t)op->out[0], &b);
+    eq_tget(m, (uint32_t)op->in[0], &a);
+    return a.off == b.off;
+}
+
+/* Source of t's alias (the aliasing Reshape's input), or -1 if t is not an alias. */
+static int32_t alias_parent(const eq_model_t *m, int32_t t)
+{
+    eq_oinfo op;
+    const int32_t p = producer_before(m, t, m->op_count);
+    if (p < 0) return -1;
+    eq_oget(m, (uint32_t)p, &op);
+    return aliasing_reshape(m, &op) && op.out[0] == t ? op.in[0] : -1;
+}
+
+static int32_t alias_root(const eq_model_t *m, int32_t t)
+{
+    uint32_t guard = 0;
+    int32_t parent;
+    while ((parent = alias_parent(m, t)) >= 0 && guard++ < m->tensor_count) t = parent;
+    return t;
+}
+
+static void widen(const eq_model_t *m, int32_t t, int32_t *first, int32_t *last)
+{
+    eq_tinfo ti;
+    int32_t prod, lu, end;
+    eq_tget(m, (uint32_t)t, &ti);
+    if (ti.storage != 0) return;
+    prod = producer_before(m, t, m->op_count);
+    if (prod == NONE) return;
+    lu = last_use(m, t);
+    end = lu > prod ? lu : prod;
+    if (prod < *first) *first = prod;
+    if (end > *last) *last = end;
+}
+
+/* Lifetime of the alias group rooted at r: [first, last], or first == INT32_MAX if never live. */
+static void group_life(const eq_model_t *m, int32_t r, int32_t *first, int32_t *last)
+{
+    uint32_t i;
+    eq_oinfo op;
+    *first = INT32_MAX;
+    *last = INT32_MIN;
+    widen(m, r, first, last);
+    for (i = 0; i < m->op_count; i++)
+    {
+        eq_oget(m, i, &op);
+        if (aliasing_reshape(m, &op) && op.out[0] != r && alias_root(m, op.out[0]) == r)
+            widen(m, op.out[0], first, last);
+    }
+}
+
+typedef struct buffer { uint32_t start, end; int32_t first, last; } buffer;
+
+/* Buffer k: tensors 0..T-1 (alias roots that are live), then scratch of ops 0..O-1. Returns 0 if k is no buffer. */
+static int get_buffer(const eq_model_t *m, uint32_t k, int spatial_only, buffer *b)
+{
+    if (k < m->tensor_count)
+    {
+        eq_tinfo ti;
+        eq_tget(m, k, &ti);
+        b->start = ti.off;
+        b->end = ti.off + ti.len;
+        if (spatial_only) return 1;
+        if (alias_parent(m, (int32_t)k) >= 0) return 0;
+        group_life(m, (int32_t)k, &b->first, &b->last);
+        return b->first != INT32_MAX;
+    }
+    else
+    {
+        eq_oinfo op;
+        eq_oget(m, k - m->tensor_count, &op);
+        if (op.sl == 0) return 0;
+        b->start = op.so;
+        b->end = op.so + op.sl;
+        b->first = b->last = (int32_t)(k - m->tensor_count);
+        return 1;
+    }
+}
+
+static eq_status validate_dataflow(eq_model_t *m)
+{
+    uint32_t i, k, x, y, n;
+    eq_oinfo op;
+    eq_tinfo ti;
+    const int64_t ops_byte = (int64_t)m->ops_off;
+    for (i = 0; i < m->op_count; i++)
+    {
+        eq_oget(m, i, &op);
+        for (k = 0; k < op.nin; k++)
+        {
+            eq_tget(m, (uint32_t)op.in[k], &ti);
+            if (ti.storage == 1) continue;
+            if (producer_before(m, op.in[k], i) == NONE)
+                return fail(m, EQ_ERR_DATAFLOW, EQ_SECTION_OPS, i, ops_byte + i * EQ_OP_BYTES);
+        }
+        for (k = 0; k < op.nout; k++)
+        {
+            eq_tget(m, (uint32_t)op.out[k], &ti);
+            if (ti.storage != 0) return fail(m, EQ_ERR_DATAFLOW, EQ_SECTION_OPS, i, ops_byte + i * EQ_OP_BYTES);
+            if (producer_before(m, op.out[k], i) != NONE
+                || (k == 1 && op.out[1] == op.out[0]))
+                return fail(m, EQ_ERR_DATAFLOW, EQ_SECTION_OPS, i, ops_byte + i * EQ_OP_BYTES);
+        }
+    }
+    for (k = 0; k < m->io_count; k++)
+    {
+        const uint8_t *r = m->blob + m->io_off + k * EQ_IO_BYTES;
+        if (r[12] == 1 && producer_before(m, eq_rd_i32(r), m->op_count) == NONE)
+            return fail(m, EQ_ERR_DATAFLOW, EQ_SECTION_IO, k, (int64_t)m->io_off + k * EQ_IO_BYTES);
+    }
+    /* Aliases must have their root's byte length. */
+    for (k = 0; k < m->tensor_count; k++)
+    {
+        if (alias_parent(m, (int32_t)k) >= 0)
+        {
+            eq_tinfo root;
+            eq_tget(m, k, &ti);
+            eq_tget(m, (uint32_t)alias_root(m, (int32_t)k), &root);
+            if (ti.len != root.len)
+                return fail(m, EQ_ERR_TENSORS, EQ_SECTION_TENSORS, k, (int64_t)m->tensors_off + k * EQ_TENSOR_BYTES);
+        }
+    }
+    /* No two buffers live at the same step may share a byte. */
+    n = m->tensor_count + m->op_count;
+    for (x = 0; x < n; x++)
+    {
+        buffer bx, by;
+        if (!get_buffer(m, x, 0, &bx)) continue;
+        for (y = x + 1; y < n; y++)
+        {
+            if (!get_buffer(m, y, 1, &by)) continue;
+            if (!(bx.start < by.end && by.start < bx.end)) continue;
+            if (!get_buffer(m, y, 0, &by)) continue;
+            if (bx.first <= by.last && by.first <= bx.last)
+                return fail(m, EQ_ERR_ARENA_OVERLAP, EQ_SECTION_MEMORY_PLAN, -1, -1);
+        }
+    }
+    return EQ_OK;
+}
+
+/* ---- The blob ---- */
+
+const uint8_t *eq_io_record(const eq_model_t *m, uint32_t direction, uint32_t index)
+{
+    uint32_t k, seen = 0;
+    for (k = 0; k < m->io_count; k++)
+    {
+        const uint8_t *r = m->blob + m->io_off + k * EQ_IO_BYTES;
+        if (r[12] == direction && seen++ == index) return r;
+    }
+    return NULL;
+}
+
+eq_status eq_model_init(eq_model_t *model, const void *blob, size_t blob_size)
+{
+    return eq_model_init_ex(model, blob, blob_size, 0, 0);
+}
+
+eq_status eq_model_init_ex(eq_model_t *m, const void *blob_ptr, size_t size, int skip_crc, uint32_t max_arena)
+{
+    const uint8_t *b = (const uint8_t *)blob_ptr;
+    uint32_t sec_off[10], sec_len[10], sec_cnt[10];
+    uint32_t section_count, table_off, s, i, k;
+    uint64_t table_end;
+    const uint8_t *r;
+    if (m == NULL) return EQ_ERR_ARGUMENT;
+    memset(m, 0, sizeof *m);
+    m->error.record = -1;
+    m->error.byte_offset = -1;
+    if (b == NULL) return fail(m, EQ_ERR_ARGUMENT, EQ_SECTION_HEADER, -1, -1);
+    if (((uintptr_t)b & 3u) != 0) return fail(m, EQ_ERR_ALIGNMENT, EQ_SECTION_HEADER, -1, 0);
+    if (max_arena == 0) max_arena = EQ_MAX_ARENA_BYTES;
+
+    /* 8.1 Header. */
+    if (size < EQ_HEADER_BYTES) return fail(m, EQ_ERR_HEADER, EQ_SECTION_HEADER, -1, 0);
+    if (eq_rd_u32(b) != EQ_MAGIC) return fail(m, EQ_ERR_HEADER, EQ_SECTION_HEADER, -1, 0);
+    m->version_major = eq_rd_u16(b + 4);
+    m->version_minor = eq_rd_u16(b + 6);
+    if (m->version_major != EQ_FORMAT_VERSION_MAJOR) return fail(m, EQ_ERR_VERSION, EQ_SECTION_HEADER, -1, 4);
+    if (size > 0xFFFFFFFFu || eq_rd_u32(b + 8) != (uint32_t)size) return fail(m, EQ_ERR_HEADER, EQ_SECTION_HEADER, -1, 8);
+    if (!skip_crc && eq_rd_u32(b + 12) != eq_crc32(b + 16, size - 16)) return fail(m, EQ_ERR_CRC, EQ_SECTION_HEADER, -1, 12);
+    section_count = eq_rd_u32(b + 16);
+    table_off = eq_rd_u32(b + 20);
+    if (section_count == 0 || section_count > EQ_MAX_SECTIONS) return fail(m, EQ_ERR_HEADER, EQ_SECTION_HEADER, -1, 16);
+    table_end = (uint64_t)table_off + (uint64_t)section_count * EQ_SECTION_ENTRY_BYTES;
+    if (table_off < EQ_HEADER_BYTES || table_end > size) return fail(m, EQ_ERR_HEADER, EQ_SECTION_HEADER, -1, 20);
+    m->blob = b;
+    m->blob_size = (uint32_t)size;
+
+    /* 8.2 Section table. */
+    for (k = 0; k < 10; k++) sec_off[k] = sec_len[k] = sec_cnt[k] = 0;
+    for (s = 0; s < section_count; s++)
+    {
+        const uint32_t e = table_off + s * EQ_SECTION_ENTRY_BYTES;
+        const uint32_t kind = eq_rd_u32(b + e), off = eq_rd_u32(b + e + 4), len = eq_rd_u32(b + e + 8), cnt = eq_rd_u32(b + e + 12);
+        if (off % 16 != 0 || off < table_end || (uint64_t)off + len > size) return fail(m, EQ_ERR_SECTION_TABLE, EQ_SECTION_TABLE, s, e);
+        for (k = 0; k < s; k++)
+        {
+            const uint32_t e2 = table_off + k * EQ_SECTION_ENTRY_BYTES;
+            const uint64_t o2 = eq_rd_u32(b + e2 + 4), l2 = eq_rd_u32(b + e2 + 8);
+            if (off < o2 + l2 && o2 < (uint64_t)off + len) return fail(m, EQ_ERR_SECTION_TABLE, EQ_SECTION_TABLE, s, e);
+        }
+        if (kind == 0 || kind > 9) continue;
+        if (sec_off[kind] != 0) return fail(m, EQ_ERR_SECTION_TABLE, EQ_SECTION_TABLE, s, e);
+        sec_off[kind] = off;
+        sec_len[kind] = len;
+        sec_cnt[kind] = cnt;
+    }
+
+#define MISSING(kind) fail(m, EQ_ERR_MISSING_SECTION, (kind), -1, -1)
+#define RECORDS(kind, size) ((uint64_t)sec_cnt[kind] * (size) != sec_len[kind] ? fail(m, EQ_ERR_SECTION_SIZE, (kind), -1, sec_off[kind]) : EQ_OK)
+    /* Sections are looked up in the C# reader's order: Strings, ConstantData, OpParams, MemoryPlan, ... */
+    m->strings_off = sec_off[EQ_SECTION_STRINGS];
+    m->strings_len = sec_off[EQ_SECTION_STRINGS] ? sec_len[EQ_SECTION_STRINGS] : 0;
+    if (!sec_off[EQ_SECTION_CONSTANT_DATA]) return MISSING(EQ_SECTION_CONSTANT_DATA);
+    m->const_off = sec_off[EQ_SECTION_CONSTANT_DATA];
+    m->const_len = sec_len[EQ_SECTION_CONSTANT_DATA];
+    m->params_off = sec_off[EQ_SECTION_OPPARAMS];
+    m->params_len = sec_off[EQ_SECTION_OPPARAMS] ? sec_len[EQ_SECTION_OPPARAMS] : 0;
+
+    /* 8.3 MemoryPlan. */
+    if (!sec_off[EQ_SECTION_MEMORY_PLAN]) return MISSING(EQ_SECTION_MEMORY_PLAN);
+    CHECK(RECORDS(EQ_SECTION_MEMORY_PLAN, EQ_PLAN_BYTES));
+    if (sec_cnt[EQ_SECTION_MEMORY_PLAN] != 1) return fail(m, EQ_ERR_MEMORY_PLAN, EQ_SECTION_MEMORY_PLAN, -1, sec_off[EQ_SECTION_MEMORY_PLAN]);
+    r = b + sec_off[EQ_SECTION_MEMORY_PLAN];
+    m->arena_bytes = eq_rd_u32(r);
+    m->arena_lower_bound = eq_rd_u32(r + 4);
+    if (m->arena_bytes > max_arena || m->arena_lower_bound > m->arena_bytes)
+        return fail(m, EQ_ERR_MEMORY_PLAN, EQ_SECTION_MEMORY_PLAN, 0, sec_off[EQ_SECTION_MEMORY_PLAN]);
+
+    /* Quantization. */
+    if (sec_off[EQ_SECTION_QUANTIZATION]) CHECK(RECORDS(EQ_SECTION_QUANTIZATION, EQ_QUANT_BYTES));
+    m->quant_off = sec_off[EQ_SECTION_QUANTIZATION];
+    m->quant_count = sec_off[EQ_SECTION_QUANTIZATION] ? sec_cnt[EQ_SECTION_QUANTIZATION] : 0;
+    for (i = 0; i < m->quant_count; i++)
+    {
+        const uint32_t at = m->quant_off + i * EQ_QUANT_BYTES;
+        const uint32_t ch = eq_rd_u32(b + at), so = eq_rd_u32(b + at + 8);
+        const int32_t zp = eq_rd_i32(b + at + 4), qd = eq_rd_i32(b + at + 12);
+        if (ch == 0 || ch > 65536 || zp < -128 || zp > 127 || so % 4 != 0 || (uint64_t)so + 4ull * ch > m->const_len
+            || qd < -1 || qd > 3 || (ch > 1 && qd < 0))
+            return fail(m, EQ_ERR_QUANTIZATION, EQ_SECTION_QUANTIZATION, i, at);
+        for (k = 0; k < ch; k++)
+            if (!positive_finite(eq_rd_u32(b + m->const_off + so + 4 * k)))
+                return fail(m, EQ_ERR_QUANTIZATION, EQ_SECTION_QUANTIZATION, i, at);
+    }
+
+    /* Tensors. */
+    if (!sec_off[EQ_SECTION_TENSORS]) return MISSING(EQ_SECTION_TENSORS);
+    CHECK(RECORDS(EQ_SECTION_TENSORS, EQ_TENSOR_BYTES));
+    m->tensors_off = sec_off[EQ_SECTION_TENSORS];
+    m->tensor_count = sec_cnt[EQ_SECTION_TENSORS];
+    if (m->tensor_count > EQ_MAX_TENSORS) return fail(m, EQ_ERR_TENSORS, EQ_SECTION_TENSORS, -1, m->tensors_off);
+    for (i = 0; i < m->tensor_count; i++)
+    {
+        eq_tinfo t;
+        const uint32_t at = m->tensors_off + i * EQ_TENSOR_BYTES;
+        const uint32_t es = (eq_tget(m, i, &t), element_size(t.type));
+        int64_t elems = 1;
+        uint64_t limit;
+#define BAD_TENSOR fail(m, EQ_ERR_TENSORS, EQ_SECTION_TENSORS, i, at)
+        if (es == 0 || t.rank < 1 || t.rank > 4 || t.storage > 1) return BAD_TENSOR;
+        for (k = 0; k < 4; k++)
+        {
+            if (k >= t.rank && t.d[k] != 1) return BAD_TENSOR;
+            if (t.d[k] < 1 || t.d[k] > (1 << 24)) return BAD_TENSOR;
+            elems *= t.d[k];
+            if (elems > INT32_MAX / 4) return BAD_TENSOR;
+        }
+        if ((int64_t)t.len != elems * es || t.off % 16 != 0) return BAD_TENSOR;
+        limit = t.storage == 1 ? m->const_len : m->arena_bytes;
+        if ((uint64_t)t.off + t.len > limit) return BAD_TENSOR;
+        if (t.qi < -1 || t.qi >= (int64_t)m->quant_count) return BAD_TENSOR;
+        if (t.type == EQ_TYPE_INT8 && t.qi < 0) return BAD_TENSOR;
+        if (t.qi >= 0)
+        {
+            const uint32_t ch = eq_qchannels(m, t.qi);
+            const int32_t qd = eq_rd_i32(b + m->quant_off + (uint32_t)t.qi * EQ_QUANT_BYTES + 12);
+            if (ch > 1 && (qd >= t.rank || (uint32_t)t.d[qd] != ch)) return BAD_TENSOR;
+        }
+#undef BAD_TENSOR
+    }
+
+    /* IO. */
+    if (!sec_off[EQ_SECTION_IO]) return MISSING(EQ_SECTION_IO);
+    CHECK(RECORDS(EQ_SECTION_IO, EQ_IO_BYTES));
+    m->io_off = sec_off[EQ_SECTION_IO];
+    m->io_count = sec_cnt[EQ_SECTION_IO];
+    for (i = 0; i < m->io_count; i++)
+    {
+        const uint32_t at = m->io_off + i * EQ_IO_BYTES;
+        const int32_t ti = eq_rd_i32(b + at);
+        const uint32_t no = eq_rd_u32(b + at + 4), nl = eq_rd_u32(b + at + 8);
+        const uint8_t dir = b[at + 12], layout = b[at + 13];
+        eq_tinfo t;
+        if ((uint64_t)no + nl > m->strings_len || nl > (1u << 20)) return fail(m, EQ_ERR_IO, EQ_SECTION_IO, i, at);
+        if (ti < 0 || (uint32_t)ti >= m->tensor_count) return fail(m, EQ_ERR_IO, EQ_SECTION_IO, i, at);
+        eq_tget(m, (uint32_t)ti, &t);
+        if (t.storage != 0 || dir > 1 || layout > 1 || (layout == 1 && t.rank != 4)) return fail(m, EQ_ERR_IO, EQ_SECTION_IO, i, at);
+        if (dir == 0) m->input_count++;
+        else m->output_count++;
+    }
+    if (m->input_count == 0 || m->output_count == 0) return fail(m, EQ_ERR_IO, EQ_SECTION_IO, -1, m->io_off);
+
+    /* Metadata. */
+    if (sec_off[EQ_SECTION_METADATA]) CHECK(RECORDS(EQ_SECTION_METADATA, EQ_META_BYTES));
+    m->meta_off = sec_off[EQ_SECTION_METADATA];
+    m->meta_count = sec_off[EQ_SECTION_METADATA] ? sec_cnt[EQ_SECTION_METADATA] : 0;
+    for (i = 0; i < m->meta_count; i++)
+    {
+        const uint32_t at = m->meta_off + i * EQ_META_BYTES;
+        for (k = 0; k < 2; k++)
+        {
+            const uint32_t so = eq_rd_u32(b + at + 8 * k), sl = eq_rd_u32(b + at + 8 * k + 4);
+            if ((uint64_t)so + sl > m->strings_len || sl > (1u << 20)) return fail(m, EQ_ERR_METADATA, EQ_SECTION_METADATA, i, at);
+        }
+    }
+
+    /* Ops. */
+    if (!sec_off[EQ_SECTION_OPS]) return MISSING(EQ_SECTION_OPS);
+    CHECK(RECORDS(EQ_SECTION_OPS, EQ_OP_BYTES));
+    m->ops_off = sec_off[EQ_SECTION_OPS];
+    m->op_count = sec_cnt[EQ_SECTION_OPS];
+    if (m->op_count == 0 || m->op_count > EQ_MAX_OPS) return fail(m, EQ_ERR_OPS, EQ_SECTION_OPS, -1, m->ops_off);
+    for (i = 0; i < m->op_count; i++)
+    {
+        const uint32_t at = m->ops_off + i * EQ_OP_BYTES;
+        eq_oinfo op;
+        eq_status st;
+        const uint8_t *rec = b + at;
+        const uint8_t nin = rec[2], nout = rec[3];
+        if (nin > 4 || nout < 1 || nout > 2) return fail(m, EQ_ERR_OPS, EQ_SECTION_OPS, i, at);
+        for (k = 0; k < 6; k++)
+        {
+            const int32_t v = eq_rd_i32(rec + 4 + 4 * k);
+            const int used = k < 4 ? k < nin : k - 4 < nout;
+            if (used && (v < 0 || (uint32_t)v >= m->tensor_count)) return fail(m, EQ_ERR_OPS, EQ_SECTION_OPS, i, at);
+            if (!used && v != -1) return fail(m, EQ_ERR_OPS, EQ_SECTION_OPS, i, at);
+        }
+        {
+            const uint32_t po = eq_rd_u32(rec + 28), pl = eq_rd_u32(rec + 32), so = eq_rd_u32(rec + 36), sl = eq_rd_u32(rec + 40);
+            if (po % 4 != 0 || (uint64_t)po + pl > m->params_len) return fail(m, EQ_ERR_OPS, EQ_SECTION_OPS, i, at);
+            if ((uint64_t)so + sl > m->arena_bytes || (sl > 0 && so % 16 != 0)) return fail(m, EQ_ERR_OPS, EQ_SECTION_OPS, i, at);
+        }
+        eq_oget(m, i, &op);
+        st = validate_op(m, i, &op);
+        if (st != EQ_OK) return st;
+    }
+
+    /* 8.5 Dataflow and the memory plan. */
+    CHECK(validate_dataflow(m));
+    m->error.section = 0;
+    m->error.record = -1;
+    m->error.byte_offset = -1;
+    return EQ_OK;
+}

@@ -1,0 +1,50 @@
+/*
+ * Fixed-point requantization, defined once for the C runtime: a port of the C# QuantMath
+ * (runtime/EdgeQuant.Runtime/Math/QuantMath.cs) with identical results for every input.
+ * C# int arithmetic wraps; where it could, these use uint32_t so C has no undefined behaviour.
+ */
+#ifndef EQ_QUANT_MATH_H
+#define EQ_QUANT_MATH_H
+
+#include <stdint.h>
+
+/* a + b modulo 2^32, as C#'s unchecked int addition. */
+static inline int32_t eq_add_wrap(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
+
+/* floor(a * b / 2^31 + 1/2) with ties toward +infinity; saturates INT32_MIN * INT32_MIN. */
+static inline int32_t eq_srdhm(int32_t a, int32_t b)
+{
+    int64_t v;
+    if (a == b && a == INT32_MIN)
+        return INT32_MAX;
+    v = (int64_t)a * (int64_t)b;
+    v += v >= 0 ? ((int64_t)1 << 30) : ((int64_t)1 - ((int64_t)1 << 30));
+    /* Division by 2^31 truncating toward zero (C# long division), without a 64-bit divide. */
+    return (int32_t)(v >= 0 ? (v >> 31) : -((-v) >> 31));
+}
+
+/* x / 2^exponent rounded half away from zero; exponent in [0, 31]. */
+static inline int32_t eq_rounding_divide_by_pot(int32_t x, int exponent)
+{
+    int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    int32_t remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* x * multiplier * 2^shift; multiplier Q0.31 >= 0, shift in [-31, 30] (a positive shift is a left shift first). */
+static inline int32_t eq_mbqm(int32_t x, int32_t multiplier, int32_t shift)
+{
+    int left = shift > 0 ? (int)shift : 0;
+    int right = shift > 0 ? 0 : (int)-shift;
+    return eq_rounding_divide_by_pot(eq_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+static inline int32_t eq_clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+/* Float to int8 as the Quantize op and Interpreter.SetInput define it (QuantMath.QuantizeS8). */
+int8_t eq_quantize_s8(float x, float scale, int32_t zero_point);
+/* (q - zero_point) * scale, one IEEE float multiply. */
+float eq_dequantize_s8(int8_t q, float scale, int32_t zero_point);
+
+#endif

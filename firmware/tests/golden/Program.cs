@@ -1,0 +1,20 @@
+using EdgeQuant.Firmware.Golden;
+
+// Usage: dotnet run --project firmware/tests/golden -c Release -- [OUTPUT_DIR] [ZOO_EQM_DIR]
+// Writes OUTPUT_DIR/vectors.bin (one-op cases with the C# reference kernels' outputs) and
+// OUTPUT_DIR/mutations.bin (mutated blobs with the C# reader's verdicts). Fixed seeds: the same
+// runtime produces the same bytes.
+string outDir = args.Length > 0 ? args[0] : Path.GetDirectoryName(typeof(Cases).Assembly.Location) is { } d
+    ? Path.GetFullPath(Path.Combine(d, "../../../")) : ".";
+string zooDir = args.Length > 1 ? args[1] : Path.Combine(outDir, "../../../tests/zoo/eqm");
+
+var cases = Cases.All(seed: 20261203);
+VectorFile.Write(Path.Combine(outDir, "vectors.bin"), cases);
+Console.WriteLine($"vectors.bin: {cases.Count} cases, {new FileInfo(Path.Combine(outDir, "vectors.bin")).Length} bytes");
+
+var sources = new List<(string Name, byte[] Blob)>();
+foreach (var c in cases) sources.Add(("golden:" + c.Name, c.Blob));
+foreach (var f in Directory.GetFiles(zooDir, "*.eqm").OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal))
+    sources.Add(("zoo:" + Path.GetFileName(f), File.ReadAllBytes(f)));
+int accepted = Mutations.Write(Path.Combine(outDir, "mutations.bin"), sources, count: 6000, seed: 8);
+Console.WriteLine($"mutations.bin: 6000 mutated blobs from {sources.Count} sources, {accepted} accepted by the C# reader, {new FileInfo(Path.Combine(outDir, "mutations.bin")).Length} bytes");
