@@ -109,7 +109,7 @@ typedef enum eq_op {
     EQ_OP_LOOKUP = 19
 } eq_op;
 
-/* A validated model: a view over the blob. Small (about 100 bytes); holds no copy of the blob. */
+/* A validated model: a view over the blob (104 bytes on 32-bit targets); holds no copy of the blob. */
 typedef struct eq_model {
     const uint8_t *blob;
     uint32_t blob_size;
@@ -150,13 +150,25 @@ typedef struct eq_tensor {
     uint32_t name_length;
 } eq_tensor_t;
 
+/* Options of eq_model_init_ex; zero-initialize and set what you need. */
+typedef struct eq_load_options {
+    int skip_crc;              /* nonzero: skip the CRC check (ModelLoadOptions.SkipCrc) */
+    uint32_t max_arena_bytes;  /* largest arena a blob may ask for; 0: EQ_MAX_ARENA_BYTES */
+    void *work;                /* optional scratch for validation (e.g. the future arena), 2-byte aligned */
+    size_t work_bytes;         /* EQ_VALIDATION_WORK_BYTES_PER_TENSOR per tensor of the blob */
+} eq_load_options;
+
+/* Work memory that makes validation fast: this many bytes per tensor. Without it (and beyond the
+ * small stack area eq_model_init uses, enough for about 50 tensors) lifetimes are recomputed from
+ * the blob: same verdicts, O(1) memory, slower on models with hundreds of tensors. */
+#define EQ_VALIDATION_WORK_BYTES_PER_TENSOR 10u
+
 /* Validates the blob (every rule of docs/format.md section 8, as the C# reader) and fills
  * `model`. Copies nothing: the blob is read in place for the model's lifetime. On failure
- * model->error says where. skip_crc: see eq_model_init_ex. */
+ * model->error says where. */
 eq_status eq_model_init(eq_model_t *model, const void *blob, size_t blob_size);
-/* As eq_model_init; skip_crc != 0 skips the CRC check (ModelLoadOptions.SkipCrc), max_arena_bytes
- * caps the arena a blob may ask for (0: EQ_MAX_ARENA_BYTES). */
-eq_status eq_model_init_ex(eq_model_t *model, const void *blob, size_t blob_size, int skip_crc, uint32_t max_arena_bytes);
+/* As eq_model_init with options (NULL: the defaults). */
+eq_status eq_model_init_ex(eq_model_t *model, const void *blob, size_t blob_size, const eq_load_options *options);
 
 /* Bytes of arena one interpreter of this model needs (activations and kernel scratch). */
 eq_status eq_arena_bytes(const eq_model_t *model, uint32_t *bytes);
@@ -165,6 +177,9 @@ eq_status eq_output_count(const eq_model_t *model, uint32_t *count);
 /* Metadata value of `key` (the last record wins, as in C#); EQ_ERR_ARGUMENT if absent. The value
  * is UTF-8 inside the blob, not NUL-terminated. Class names are under "labels" when the blob has them. */
 eq_status eq_metadata(const eq_model_t *model, const char *key, const char **value, uint32_t *value_length);
+/* Class name `index` from the "labels" metadata (names separated by '\n', as the converter's
+ * --labels writes them); EQ_ERR_ARGUMENT if the blob has no labels or fewer names. */
+eq_status eq_class_name(const eq_model_t *model, uint32_t index, const char **name, uint32_t *name_length);
 
 /* Binds a model to a caller-owned arena (>= eq_arena_bytes, 4-byte aligned; 16 recommended).
  * Several interpreters may share one model, each with its own arena. */

@@ -49,6 +49,31 @@ eq_status eq_metadata(const eq_model_t *m, const char *key, const char **value, 
     return found ? EQ_OK : EQ_ERR_ARGUMENT;
 }
 
+eq_status eq_class_name(const eq_model_t *model, uint32_t index, const char **name, uint32_t *name_length)
+{
+    const char *v;
+    uint32_t len, start = 0, i, k = 0;
+    eq_status s;
+    if (name == NULL || name_length == NULL) return EQ_ERR_ARGUMENT;
+    s = eq_metadata(model, "labels", &v, &len);
+    if (s != EQ_OK) return s;
+    for (i = 0; i <= len; i++)
+    {
+        if (i == len || v[i] == '\n')
+        {
+            if (k == index)
+            {
+                *name = v + start;
+                *name_length = i - start;
+                return EQ_OK;
+            }
+            k++;
+            start = i + 1;
+        }
+    }
+    return EQ_ERR_ARGUMENT;
+}
+
 eq_status eq_interpreter_init(eq_interpreter_t *it, const eq_model_t *model, void *arena, size_t arena_size)
 {
     if (it == NULL || model == NULL || model->blob == NULL || (arena == NULL && model->arena_bytes > 0)) return EQ_ERR_ARGUMENT;
@@ -66,7 +91,7 @@ static eq_status view(const eq_interpreter_t *it, uint32_t direction, uint32_t i
     const uint8_t *r;
     eq_tinfo t;
     int k;
-    if (it == NULL || v == NULL || it->model == NULL) return EQ_ERR_ARGUMENT;
+    if (it == NULL || v == NULL || it->model == NULL || it->model->blob == NULL) return EQ_ERR_ARGUMENT;
     m = it->model;
     r = eq_io_record(m, direction, index);
     if (r == NULL) return EQ_ERR_ARGUMENT;

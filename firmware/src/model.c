@@ -12,6 +12,8 @@
 
 static eq_status fail(eq_model_t *m, eq_status s, uint32_t section, int64_t record, int64_t byte)
 {
+    /* A rejected model is unusable: every call taking it returns EQ_ERR_ARGUMENT. */
+    m->blob = NULL;
     m->error.section = section;
     m->error.record = (int32_t)record;
     m->error.byte_offset = (int32_t)byte;
@@ -422,209 +424,334 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
     }
 }
 
-/* ---- Dataflow and memory plan (Model.ValidateDataflowAndPlan) ---- */
+/* ---- Dataflow and memory plan (Model.ValidateDataflowAndPlan) ----
+ *
+ * Lifetimes per tensor (producer, last use, alias parent, alias-group interval) come from work
+ * arrays when the caller's work memory (or a small stack area) holds them: one pass over the ops,
+ * then O(buffers^2) interval tests. Without work memory they are recomputed from the blob on
+ * demand (O(1) memory, slower); both paths give the same verdicts (tests run both). */
 
 #define NONE INT32_MIN
+#define NONE16 INT16_MIN
+#define EQ_WORK_BYTES_PER_TENSOR 10u
+#ifndef EQ_INIT_STACK_WORK_BYTES
+#define EQ_INIT_STACK_WORK_BYTES 520u /* 52 tensors: every zoo model */
+#endif
 
-static int is_model_input(const eq_model_t *m, int32_t t)
+/* Light record accessors for the scans. */
+static const uint8_t *op_rec(const eq_model_t *m, uint32_t i) { return m->blob + m->ops_off + i * EQ_OP_BYTES; }
+static int32_t op_in(const uint8_t *r, uint32_t k) { return eq_rd_i32(r + 4 + 4 * k); }
+static int32_t op_out(const uint8_t *r, uint32_t k) { return eq_rd_i32(r + 20 + 4 * k); }
+static const uint8_t *t_rec(const eq_model_t *m, int32_t t) { return m->blob + m->tensors_off + (uint32_t)t * EQ_TENSOR_BYTES; }
+static int t_arena(const eq_model_t *m, int32_t t) { return t_rec(m, t)[2] == 0; }
+static uint32_t t_off(const eq_model_t *m, int32_t t) { return eq_rd_u32(t_rec(m, t) + 20); }
+static uint32_t t_len(const eq_model_t *m, int32_t t) { return eq_rd_u32(t_rec(m, t) + 24); }
+
+typedef struct flow {
+    const eq_model_t *m;
+    int16_t *prod, *last, *parent, *gfirst, *glast; /* NULL: recompute */
+} flow;
+
+static int is_io(const eq_model_t *m, int32_t t, uint8_t direction)
 {
     uint32_t k;
     for (k = 0; k < m->io_count; k++)
     {
         const uint8_t *r = m->blob + m->io_off + k * EQ_IO_BYTES;
-        if (r[12] == 0 && eq_rd_i32(r) == t) return 1;
+        if (r[12] == direction && eq_rd_i32(r) == t) return 1;
     }
     return 0;
 }
 
-static int is_model_output(const eq_model_t *m, int32_t t)
+/* Op i is a Reshape whose output shares its input's offset (the output aliases the input). */
+static int aliasing_reshape(const eq_model_t *m, const uint8_t *r)
 {
-    uint32_t k;
-    for (k = 0; k < m->io_count; k++)
-    {
-        const uint8_t *r = m->blob + m->io_off + k * EQ_IO_BYTES;
-        if (r[12] == 1 && eq_rd_i32(r) == t) return 1;
-    }
-    return 0;
+    return eq_rd_u16(r) == EQ_OP_RESHAPE && t_off(m, op_out(r, 0)) == t_off(m, op_in(r, 0));
 }
 
 /* The writer of t among ops [0, before): -1 for a model input, NONE if nobody. */
 static int32_t producer_before(const eq_model_t *m, int32_t t, uint32_t before)
 {
-    uint32_t i;
-    eq_oinfo op;
-    if (is_model_input(m, t)) return -1;
+    uint32_t i, k;
+    if (is_io(m, t, 0)) return -1;
     for (i = 0; i < before; i++)
     {
-        int k;
-        eq_oget(m, i, &op);
-        for (k = 0; k < op.nout; k++)
-            if (op.out[k] == t) return (int32_t)i;
+        const uint8_t *r = op_rec(m, i);
+        for (k = 0; k < r[3]; k++)
+            if (op_out(r, k) == t) return (int32_t)i;
     }
     return NONE;
 }
 
-static int32_t last_use(const eq_model_t *m, int32_t t)
+static int32_t f_prod(const flow *f, int32_t t)
 {
-    uint32_t i;
+    if (f->prod) return f->prod[t] == NONE16 ? NONE : f->prod[t];
+    return producer_before(f->m, t, f->m->op_count);
+}
+
+static int32_t f_last(const flow *f, int32_t t)
+{
+    uint32_t i, k;
     int32_t last = -1;
-    eq_oinfo op;
-    eq_tinfo ti;
-    eq_tget(m, (uint32_t)t, &ti);
-    if (ti.storage != 0) return -1;
-    for (i = 0; i < m->op_count; i++)
+    if (f->last) return f->last[t];
+    if (!t_arena(f->m, t)) return -1;
+    for (i = 0; i < f->m->op_count; i++)
     {
-        int k;
-        eq_oget(m, i, &op);
-        for (k = 0; k < op.nin; k++)
-            if (op.in[k] == t) last = (int32_t)i;
+        const uint8_t *r = op_rec(f->m, i);
+        for (k = 0; k < r[2]; k++)
+            if (op_in(r, k) == t) last = (int32_t)i;
     }
-    if (is_model_output(m, t)) last = (int32_t)m->op_count;
-    return last;
+    return is_io(f->m, t, 1) ? (int32_t)f->m->op_count : last;
 }
 
-/* Op p is a Reshape whose output shares its input's offset (the output aliases the input). */
-static int aliasing_reshape(const eq_model_t *m, const eq_oinfo *op)
+/* The aliasing Reshape's input if t is its output, else -1. */
+static int32_t f_parent(const flow *f, int32_t t)
 {
-    eq_tinfo a, b;
-    if (op->type != EQ_OP_RESHAPE) return 0;
-    eq_tget(m, (uint32_t)op->out[0], &b);
-    eq_tget(m, (uint32_t)op->in[0], &a);
-    return a.off == b.off;
-}
-
-/* Source of t's alias (the aliasing Reshape's input), or -1 if t is not an alias. */
-static int32_t alias_parent(const eq_model_t *m, int32_t t)
-{
-    eq_oinfo op;
-    const int32_t p = producer_before(m, t, m->op_count);
+    int32_t p;
+    const uint8_t *r;
+    if (f->parent) return f->parent[t];
+    p = f_prod(f, t);
     if (p < 0) return -1;
-    eq_oget(m, (uint32_t)p, &op);
-    return aliasing_reshape(m, &op) && op.out[0] == t ? op.in[0] : -1;
+    r = op_rec(f->m, (uint32_t)p);
+    return aliasing_reshape(f->m, r) && op_out(r, 0) == t ? op_in(r, 0) : -1;
 }
 
-static int32_t alias_root(const eq_model_t *m, int32_t t)
+static int32_t f_root(const flow *f, int32_t t)
 {
     uint32_t guard = 0;
     int32_t parent;
-    while ((parent = alias_parent(m, t)) >= 0 && guard++ < m->tensor_count) t = parent;
+    while ((parent = f_parent(f, t)) >= 0 && guard++ < f->m->tensor_count) t = parent;
     return t;
 }
 
-static void widen(const eq_model_t *m, int32_t t, int32_t *first, int32_t *last)
+/* t's own contribution to its group's lifetime (C#: arena tensors with a producer). */
+static void widen(const flow *f, int32_t t, int32_t *first, int32_t *last)
 {
-    eq_tinfo ti;
     int32_t prod, lu, end;
-    eq_tget(m, (uint32_t)t, &ti);
-    if (ti.storage != 0) return;
-    prod = producer_before(m, t, m->op_count);
+    if (!t_arena(f->m, t)) return;
+    prod = f_prod(f, t);
     if (prod == NONE) return;
-    lu = last_use(m, t);
+    lu = f_last(f, t);
     end = lu > prod ? lu : prod;
     if (prod < *first) *first = prod;
     if (end > *last) *last = end;
 }
 
-/* Lifetime of the alias group rooted at r: [first, last], or first == INT32_MAX if never live. */
-static void group_life(const eq_model_t *m, int32_t r, int32_t *first, int32_t *last)
+/* Lifetime [first, last] of the alias group rooted at r; first == INT32_MAX if never live. */
+static void group_life(const flow *f, int32_t r, int32_t *first, int32_t *last)
 {
     uint32_t i;
-    eq_oinfo op;
+    int any = 0;
+    if (f->gfirst)
+    {
+        *first = f->gfirst[r] == INT16_MAX ? INT32_MAX : f->gfirst[r];
+        *last = f->glast[r];
+        return;
+    }
     *first = INT32_MAX;
     *last = INT32_MIN;
-    widen(m, r, first, last);
-    for (i = 0; i < m->op_count; i++)
+    widen(f, r, first, last);
+    /* Other members exist only if an aliasing Reshape reads r itself. */
+    for (i = 0; i < f->m->op_count && !any; i++)
     {
-        eq_oget(m, i, &op);
-        if (aliasing_reshape(m, &op) && op.out[0] != r && alias_root(m, op.out[0]) == r)
-            widen(m, op.out[0], first, last);
+        const uint8_t *rec = op_rec(f->m, i);
+        any = aliasing_reshape(f->m, rec) && op_in(rec, 0) == r;
+    }
+    if (!any) return;
+    for (i = 0; i < f->m->op_count; i++)
+    {
+        const uint8_t *rec = op_rec(f->m, i);
+        if (aliasing_reshape(f->m, rec) && op_out(rec, 0) != r && f_root(f, op_out(rec, 0)) == r)
+            widen(f, op_out(rec, 0), first, last);
     }
 }
 
 typedef struct buffer { uint32_t start, end; int32_t first, last; } buffer;
 
 /* Buffer k: tensors 0..T-1 (alias roots that are live), then scratch of ops 0..O-1. Returns 0 if k is no buffer. */
-static int get_buffer(const eq_model_t *m, uint32_t k, int spatial_only, buffer *b)
+static int get_buffer(const flow *f, uint32_t k, buffer *b)
 {
+    const eq_model_t *m = f->m;
     if (k < m->tensor_count)
     {
-        eq_tinfo ti;
-        eq_tget(m, k, &ti);
-        b->start = ti.off;
-        b->end = ti.off + ti.len;
-        if (spatial_only) return 1;
-        if (alias_parent(m, (int32_t)k) >= 0) return 0;
-        group_life(m, (int32_t)k, &b->first, &b->last);
+        b->start = t_off(m, (int32_t)k);
+        b->end = b->start + t_len(m, (int32_t)k);
+        if (f_parent(f, (int32_t)k) >= 0) return 0;
+        group_life(f, (int32_t)k, &b->first, &b->last);
         return b->first != INT32_MAX;
     }
     else
     {
-        eq_oinfo op;
-        eq_oget(m, k - m->tensor_count, &op);
-        if (op.sl == 0) return 0;
-        b->start = op.so;
-        b->end = op.so + op.sl;
+        const uint8_t *r = op_rec(m, k - m->tensor_count);
+        const uint32_t sl = eq_rd_u32(r + 40);
+        if (sl == 0) return 0;
+        b->start = eq_rd_u32(r + 36);
+        b->end = b->start + sl;
         b->first = b->last = (int32_t)(k - m->tensor_count);
         return 1;
     }
 }
 
-static eq_status validate_dataflow(eq_model_t *m)
+/* Start and end of buffer k's bytes, for the cheap spatial prefilter. */
+static void buffer_range(const eq_model_t *m, uint32_t k, uint32_t *start, uint32_t *end)
 {
-    uint32_t i, k, x, y, n;
-    eq_oinfo op;
-    eq_tinfo ti;
-    const int64_t ops_byte = (int64_t)m->ops_off;
+    if (k < m->tensor_count)
+    {
+        *start = t_off(m, (int32_t)k);
+        *end = *start + t_len(m, (int32_t)k);
+    }
+    else
+    {
+        const uint8_t *r = op_rec(m, k - m->tensor_count);
+        *start = eq_rd_u32(r + 36);
+        *end = *start + eq_rd_u32(r + 40);
+    }
+}
+
+/* Fills the work arrays in one pass over IO and ops (after the reads/writes checks passed). */
+static void precompute(flow *f)
+{
+    const eq_model_t *m = f->m;
+    uint32_t t, i, k;
+    for (t = 0; t < m->tensor_count; t++)
+    {
+        f->prod[t] = NONE16;
+        f->last[t] = -1;
+        f->parent[t] = -1;
+        f->gfirst[t] = INT16_MAX;
+        f->glast[t] = INT16_MIN;
+    }
+    for (k = 0; k < m->io_count; k++)
+    {
+        const uint8_t *r = m->blob + m->io_off + k * EQ_IO_BYTES;
+        if (r[12] == 0) f->prod[eq_rd_i32(r)] = -1;
+    }
     for (i = 0; i < m->op_count; i++)
     {
-        eq_oget(m, i, &op);
-        for (k = 0; k < op.nin; k++)
+        const uint8_t *r = op_rec(m, i);
+        for (k = 0; k < r[2]; k++)
+            if (t_arena(m, op_in(r, k))) f->last[op_in(r, k)] = (int16_t)i;
+        for (k = 0; k < r[3]; k++) f->prod[op_out(r, k)] = (int16_t)i;
+        if (aliasing_reshape(m, r)) f->parent[op_out(r, 0)] = (int16_t)op_in(r, 0);
+    }
+    for (k = 0; k < m->io_count; k++)
+    {
+        const uint8_t *r = m->blob + m->io_off + k * EQ_IO_BYTES;
+        if (r[12] == 1) f->last[eq_rd_i32(r)] = (int16_t)m->op_count;
+    }
+    /* Group intervals need the per-tensor arrays only; compute them into locals, then publish. */
+    {
+        int16_t *gfirst = f->gfirst, *glast = f->glast;
+        f->gfirst = f->glast = NULL;
+        for (t = 0; t < m->tensor_count; t++)
         {
-            eq_tget(m, (uint32_t)op.in[k], &ti);
-            if (ti.storage == 1) continue;
-            if (producer_before(m, op.in[k], i) == NONE)
+            int32_t first = INT32_MAX, last = INT32_MIN, r;
+            widen(f, (int32_t)t, &first, &last);
+            if (first == INT32_MAX) continue;
+            r = f_root(f, (int32_t)t);
+            if (first < gfirst[r]) gfirst[r] = (int16_t)first;
+            if (last > glast[r]) glast[r] = (int16_t)last;
+        }
+        f->gfirst = gfirst;
+        f->glast = glast;
+    }
+}
+
+#define FLOW_BLOCK 16
+
+static eq_status validate_dataflow(eq_model_t *m, void *work, size_t work_bytes)
+{
+    uint32_t i, k, x0, y, n;
+    flow f;
+    const int64_t ops_byte = (int64_t)m->ops_off;
+    f.m = m;
+    f.prod = f.last = f.parent = f.gfirst = f.glast = NULL;
+    if (work != NULL && ((uintptr_t)work & 1u) == 0 && work_bytes >= (size_t)m->tensor_count * EQ_WORK_BYTES_PER_TENSOR)
+    {
+        f.prod = (int16_t *)work;
+        f.last = f.prod + m->tensor_count;
+        f.parent = f.last + m->tensor_count;
+        f.gfirst = f.parent + m->tensor_count;
+        f.glast = f.gfirst + m->tensor_count;
+    }
+    /* Reads before writes, single writers, outputs in the arena: in op order, as C#. */
+    if (f.prod)
+    {
+        for (k = 0; k < m->tensor_count; k++) f.prod[k] = NONE16;
+        for (k = 0; k < m->io_count; k++)
+        {
+            const uint8_t *r = m->blob + m->io_off + k * EQ_IO_BYTES;
+            if (r[12] == 0) f.prod[eq_rd_i32(r)] = -1;
+        }
+    }
+    for (i = 0; i < m->op_count; i++)
+    {
+        const uint8_t *r = op_rec(m, i);
+        for (k = 0; k < r[2]; k++)
+        {
+            const int32_t t = op_in(r, k);
+            if (!t_arena(m, t)) continue;
+            if ((f.prod ? (f.prod[t] == NONE16 ? NONE : 0) : producer_before(m, t, i)) == NONE)
                 return fail(m, EQ_ERR_DATAFLOW, EQ_SECTION_OPS, i, ops_byte + i * EQ_OP_BYTES);
         }
-        for (k = 0; k < op.nout; k++)
+        for (k = 0; k < r[3]; k++)
         {
-            eq_tget(m, (uint32_t)op.out[k], &ti);
-            if (ti.storage != 0) return fail(m, EQ_ERR_DATAFLOW, EQ_SECTION_OPS, i, ops_byte + i * EQ_OP_BYTES);
-            if (producer_before(m, op.out[k], i) != NONE
-                || (k == 1 && op.out[1] == op.out[0]))
+            const int32_t t = op_out(r, k);
+            if (!t_arena(m, t)) return fail(m, EQ_ERR_DATAFLOW, EQ_SECTION_OPS, i, ops_byte + i * EQ_OP_BYTES);
+            if (f.prod)
+            {
+                if (f.prod[t] != NONE16) return fail(m, EQ_ERR_DATAFLOW, EQ_SECTION_OPS, i, ops_byte + i * EQ_OP_BYTES);
+                f.prod[t] = (int16_t)i;
+            }
+            else if (producer_before(m, t, i) != NONE || (k == 1 && op_out(r, 1) == op_out(r, 0)))
                 return fail(m, EQ_ERR_DATAFLOW, EQ_SECTION_OPS, i, ops_byte + i * EQ_OP_BYTES);
         }
     }
     for (k = 0; k < m->io_count; k++)
     {
         const uint8_t *r = m->blob + m->io_off + k * EQ_IO_BYTES;
-        if (r[12] == 1 && producer_before(m, eq_rd_i32(r), m->op_count) == NONE)
+        const int32_t t = eq_rd_i32(r);
+        if (r[12] == 1 && (f.prod ? f.prod[t] == NONE16 : producer_before(m, t, m->op_count) == NONE))
             return fail(m, EQ_ERR_DATAFLOW, EQ_SECTION_IO, k, (int64_t)m->io_off + k * EQ_IO_BYTES);
     }
+    if (f.prod) precompute(&f);
     /* Aliases must have their root's byte length. */
     for (k = 0; k < m->tensor_count; k++)
-    {
-        if (alias_parent(m, (int32_t)k) >= 0)
-        {
-            eq_tinfo root;
-            eq_tget(m, k, &ti);
-            eq_tget(m, (uint32_t)alias_root(m, (int32_t)k), &root);
-            if (ti.len != root.len)
-                return fail(m, EQ_ERR_TENSORS, EQ_SECTION_TENSORS, k, (int64_t)m->tensors_off + k * EQ_TENSOR_BYTES);
-        }
-    }
-    /* No two buffers live at the same step may share a byte. */
+        if (f_parent(&f, (int32_t)k) >= 0 && t_len(m, (int32_t)k) != t_len(m, f_root(&f, (int32_t)k)))
+            return fail(m, EQ_ERR_TENSORS, EQ_SECTION_TENSORS, k, (int64_t)m->tensors_off + k * EQ_TENSOR_BYTES);
+    /* No two buffers live at the same step may share a byte. Blocks of FLOW_BLOCK buffers keep
+     * their lifetimes on the stack, so each later buffer's lifetime is computed once per block. */
     n = m->tensor_count + m->op_count;
-    for (x = 0; x < n; x++)
+    for (x0 = 0; x0 < n; x0 += FLOW_BLOCK)
     {
-        buffer bx, by;
-        if (!get_buffer(m, x, 0, &bx)) continue;
-        for (y = x + 1; y < n; y++)
+        buffer bx[FLOW_BLOCK];
+        uint8_t valid[FLOW_BLOCK];
+        const uint32_t count = n - x0 < FLOW_BLOCK ? n - x0 : FLOW_BLOCK;
+        int any = 0;
+        for (k = 0; k < count; k++)
         {
-            if (!get_buffer(m, y, 1, &by)) continue;
-            if (!(bx.start < by.end && by.start < bx.end)) continue;
-            if (!get_buffer(m, y, 0, &by)) continue;
-            if (bx.first <= by.last && by.first <= bx.last)
-                return fail(m, EQ_ERR_ARENA_OVERLAP, EQ_SECTION_MEMORY_PLAN, -1, -1);
+            valid[k] = (uint8_t)get_buffer(&f, x0 + k, &bx[k]);
+            any |= valid[k];
+        }
+        if (!any) continue;
+        for (y = x0 + 1; y < n; y++)
+        {
+            uint32_t ys, ye, limit = y - x0 < count ? y - x0 : count;
+            buffer by;
+            int overlap = 0;
+            buffer_range(m, y, &ys, &ye);
+            for (k = 0; k < limit && !overlap; k++)
+                overlap = valid[k] && bx[k].start < ye && ys < bx[k].end;
+            if (!overlap) continue;
+            if (y - x0 < count)
+            {
+                if (!valid[y - x0]) continue;
+                by = bx[y - x0];
+            }
+            else if (!get_buffer(&f, y, &by)) continue;
+            for (k = 0; k < limit; k++)
+                if (valid[k] && bx[k].start < by.end && by.start < bx[k].end && bx[k].first <= by.last && by.first <= bx[k].last)
+                    return fail(m, EQ_ERR_ARENA_OVERLAP, EQ_SECTION_MEMORY_PLAN, -1, -1);
         }
     }
     return EQ_OK;
@@ -645,11 +772,15 @@ const uint8_t *eq_io_record(const eq_model_t *m, uint32_t direction, uint32_t in
 
 eq_status eq_model_init(eq_model_t *model, const void *blob, size_t blob_size)
 {
-    return eq_model_init_ex(model, blob, blob_size, 0, 0);
+    return eq_model_init_ex(model, blob, blob_size, NULL);
 }
 
-eq_status eq_model_init_ex(eq_model_t *m, const void *blob_ptr, size_t size, int skip_crc, uint32_t max_arena)
+eq_status eq_model_init_ex(eq_model_t *m, const void *blob_ptr, size_t size, const eq_load_options *options)
 {
+    const int skip_crc = options != NULL && options->skip_crc;
+    uint32_t max_arena = options != NULL ? options->max_arena_bytes : 0;
+    void *work = options != NULL ? options->work : NULL;
+    size_t work_bytes = options != NULL ? options->work_bytes : 0;
     const uint8_t *b = (const uint8_t *)blob_ptr;
     uint32_t sec_off[10], sec_len[10], sec_cnt[10];
     uint32_t section_count, table_off, s, i, k;
@@ -840,7 +971,18 @@ eq_status eq_model_init_ex(eq_model_t *m, const void *blob_ptr, size_t size, int
     }
 
     /* 8.5 Dataflow and the memory plan. */
-    CHECK(validate_dataflow(m));
+    {
+        /* Work memory for the lifetime arrays: the caller's, else a small stack area, else none. */
+#if EQ_INIT_STACK_WORK_BYTES > 0
+        uint16_t stack_work[EQ_INIT_STACK_WORK_BYTES / 2];
+        if (work == NULL || work_bytes < (size_t)m->tensor_count * EQ_WORK_BYTES_PER_TENSOR)
+        {
+            work = stack_work;
+            work_bytes = sizeof stack_work;
+        }
+#endif
+        CHECK(validate_dataflow(m, work, work_bytes));
+    }
     m->error.section = 0;
     m->error.record = -1;
     m->error.byte_offset = -1;

@@ -46,7 +46,12 @@ static int add_source(const char *name, const uint8_t *data, uint32_t len)
     if (n_loaded >= MAX_SOURCES || pool_used + len + 16 > POOL_BYTES) return 0;
     pool_used = (pool_used + 15u) & ~15u;
     memcpy(pool + pool_used, data, len);
-    strncpy(names[n_loaded], name, sizeof names[0] - 1);
+    {
+        size_t nl = strlen(name);
+        if (nl >= sizeof names[0]) nl = sizeof names[0] - 1;
+        memcpy(names[n_loaded], name, nl);
+        names[n_loaded][nl] = '\0';
+    }
     src_off[n_loaded] = pool_used;
     src_len[n_loaded] = len;
     pool_used += len;

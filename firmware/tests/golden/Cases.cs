@@ -47,6 +47,71 @@ internal static class Cases
         return list;
     }
 
+    /// <summary>A chain of about <paramref name="ops"/> ops (Lookup, Add with a tensor from a few steps back, aliasing Reshapes), for timing the reader.</summary>
+    public static byte[] Big(int ops)
+    {
+        var r = new Random(5);
+        var w = new ModelWriter();
+        int q = w.AddQuantization([0.1f], 0);
+        var table = RandomBytes(r, 256);
+        int tableOffset = w.AddConstantData(table);
+        var p = ConverterMathAdd();
+        int x = w.AddActivation(TensorType.Int8, [1, 8, 8, 16], q);
+        w.AddInput("x", x);
+        var recent = new List<int> { x };
+        int cur = x;
+        for (int i = 0; i < ops; i++)
+        {
+            int y;
+            if (i % 7 == 6)
+            {
+                y = w.AddActivation(TensorType.Int8, [1, 64, 16], q);
+                w.AddOp(OpType.Reshape, [cur], [y]);
+                int z = w.AddActivation(TensorType.Int8, [1, 8, 8, 16], q);
+                w.AddOp(OpType.Reshape, [y], [z]);
+                y = z;
+            }
+            else if (i % 3 == 2)
+            {
+                y = w.AddActivation(TensorType.Int8, [1, 8, 8, 16], q);
+                w.AddOp(OpType.Add, [cur, recent[Math.Max(0, recent.Count - 4)]], [y], p);
+            }
+            else
+            {
+                y = w.AddActivation(TensorType.Int8, [1, 8, 8, 16], q);
+                w.AddOp(OpType.Lookup, [cur], [y], new LookupParams { TableOffset = tableOffset });
+            }
+            recent.Add(y);
+            cur = y;
+        }
+        w.AddOutput("y", cur);
+        return w.Build();
+    }
+
+    private static ElementwiseParams ConverterMathAdd()
+    {
+        var (m, s) = QuantMath.QuantizeMultiplier(0.5);
+        var (mo, so) = QuantMath.QuantizeMultiplier(2.0 / (1 << 20));
+        return new ElementwiseParams { LeftShift = 20, Input1Multiplier = m, Input1Shift = s, Input2Multiplier = m, Input2Shift = s, OutputMultiplier = mo, OutputShift = so, ActivationMin = -128, ActivationMax = 127 };
+    }
+
+    /// <summary>A small model with metadata: "labels" (three names), and "key" twice (the last record wins).</summary>
+    public static byte[] WithMetadata()
+    {
+        var w = new ModelWriter();
+        int q = w.AddQuantization([0.5f], 3);
+        int x = w.AddActivation(TensorType.Int8, [1, 2, 2, 3], q);
+        int y = w.AddActivation(TensorType.Int8, [4, 3], q);
+        w.AddOp(OpType.Reshape, [x], [y]);
+        w.AddInput("image", x, SourceLayout.Nchw);
+        w.AddOutput("logits", y);
+        w.SetMetadata("labels", "cat\ndog\nbird");
+        w.SetMetadata("key", "first");
+        w.SetMetadata("key", "second");
+        w.SetMetadata("empty", "");
+        return w.Build();
+    }
+
     /// <summary>Builds the blob, runs 1-3 random samples through the reference kernels.</summary>
     private static GoldenCase Run(string name, ModelWriter w, Random r)
     {

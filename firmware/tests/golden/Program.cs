@@ -4,6 +4,12 @@ using EdgeQuant.Firmware.Golden;
 // Writes OUTPUT_DIR/vectors.bin (one-op cases with the C# reference kernels' outputs) and
 // OUTPUT_DIR/mutations.bin (mutated blobs with the C# reader's verdicts). Fixed seeds: the same
 // runtime produces the same bytes.
+if (args.Length == 2 && args[0] == "--big")
+{
+    // A large synthetic model for timing the C reader (not committed): a chain of Lookup, Add and Reshape ops.
+    File.WriteAllBytes(args[1], Cases.Big(400));
+    return;
+}
 string outDir = args.Length > 0 ? args[0] : Path.GetDirectoryName(typeof(Cases).Assembly.Location) is { } d
     ? Path.GetFullPath(Path.Combine(d, "../../../")) : ".";
 string zooDir = args.Length > 1 ? args[1] : Path.Combine(outDir, "../../../tests/zoo/eqm");
@@ -11,6 +17,9 @@ string zooDir = args.Length > 1 ? args[1] : Path.Combine(outDir, "../../../tests
 var cases = Cases.All(seed: 20261203);
 VectorFile.Write(Path.Combine(outDir, "vectors.bin"), cases);
 Console.WriteLine($"vectors.bin: {cases.Count} cases, {new FileInfo(Path.Combine(outDir, "vectors.bin")).Length} bytes");
+
+File.WriteAllBytes(Path.Combine(outDir, "labels.eqm"), Cases.WithMetadata());
+Console.WriteLine("labels.eqm: a Reshape model with metadata (labels, a repeated key) for the C metadata tests");
 
 var sources = new List<(string Name, byte[] Blob)>();
 foreach (var c in cases) sources.Add(("golden:" + c.Name, c.Blob));

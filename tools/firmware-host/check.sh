@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The C firmware runtime on the host (firmware/, docs/firmware.md):
+#  - builds the library, eq_run and the tests with CMake + gcc (-std=c99 -Wall -Wextra -Werror -pedantic),
+#    the library again with clang, and with arm-none-eabi-gcc for Cortex-M3 (-Os), M4 and M55 (code sizes);
+#  - checks that the committed golden files are what the current C# runtime generates;
+#  - unit tests; the golden vectors (one test per case: C# reference kernels' outputs, byte for byte);
+#  - every zoo model's golden outputs (tests/zoo/eqm) through eq_run (one test per model);
+#  - the C reader's verdicts on 6000 mutated blobs against the C# reader's (one test);
+#  - under AddressSanitizer + UndefinedBehaviorSanitizer: golden vectors, zoo, a deterministic
+#    mutation loop (EQ_FUZZ_ITERATIONS, default 40000; 10000 more with the reader
+#    that has no work memory) and a libFuzzer campaign (EQ_LIBFUZZER_SECONDS, default 20) seeded with the zoo and golden blobs (one test per campaign).
+# Prints "N passed, N failed" last. Needs only what .ci/run installs (cmake, gcc, clang,
+# libclang-rt-14-dev, gcc-arm-none-eabi).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+fw=$root/firmware
+zoo=$root/tests/zoo
+golden=$fw/tests/golden
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+passed=0
+failed=0
+start=$(date +%s)
+
+ok() { passed=$((passed + 1)); echo "PASS $1"; }
+ko() { failed=$((failed + 1)); echo "FAIL $1"; [ -f "${2:-}" ] && tail -30 "$2"; }
+# Adds the "N passed, N failed" line of a log to the totals; a run that exits non-zero without failures counts one.
+count() {
+  local log=$1 rc=$2 name=$3 line p f
+  line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
+  if [ -z "$line" ]; then ko "$name (no summary)" "$log"; return; fi
+  p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
+  if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then echo "FAIL $name: $line"; grep -E "FAIL|failed|ERROR|error" "$log" | head -20; else echo "PASS $name: $line"; fi
+}
+
+CFLAGS_STRICT="-std=c99 -Wall -Wextra -Werror -pedantic"
+LIB_SRC="$fw/src/model.c $fw/src/interpreter.c $fw/src/quant_math.c $fw/src/crc32.c $fw/src/status.c $(ls "$fw"/src/kernels/*_s8.c)"
+INC="-I$fw/include -I$fw/src -I$fw/src/kernels"
+
+# 0. The committed golden files are what the current C# runtime produces (else C could pass against stale bytes).
+mkdir -p "$out/regen"
+if dotnet build "$golden/EdgeQuant.Firmware.Golden.csproj" -c Release > "$out/regen.log" 2>&1 \
+   && dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" "$out/regen" "$zoo/eqm" >> "$out/regen.log" 2>&1 \
+   && cmp "$out/regen/vectors.bin" "$golden/vectors.bin" && cmp "$out/regen/mutations.bin" "$golden/mutations.bin" \
+   && cmp "$out/regen/labels.eqm" "$golden/labels.eqm"; then
+  ok "golden vectors and mutation verdicts are current (regenerated from the C# runtime: identical bytes)"
+else
+  ko "golden files differ from what the C# runtime now produces: regenerate with dotnet run --project firmware/tests/golden -c Release -- firmware/tests/golden tests/zoo/eqm" "$out/regen.log"
+fi
+
+# 1. Host build with CMake + gcc (library, eq_run, tests).
+if cmake -S "$fw" -B "$out/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc > "$out/cmake.log" 2>&1 \
+   && cmake --build "$out/build" -j2 >> "$out/cmake.log" 2>&1; then ok "host build (cmake, gcc, -Werror)"; else ko "host build" "$out/cmake.log"; echo "$passed passed, $failed failed"; exit 1; fi
+bin=$out/build
+
+# 2. The library with clang, and for Cortex-M with arm-none-eabi-gcc (compile only; sizes of -Os Thumb-2 code).
+mkdir -p "$out/clang"
+if (cd "$out/clang" && clang $CFLAGS_STRICT -O2 $INC -c $LIB_SRC) > "$out/clang.log" 2>&1; then ok "library with clang (-Werror)"; else ko "library with clang" "$out/clang.log"; fi
+for cpu in cortex-m3 cortex-m4 cortex-m55; do
+  d=$out/arm-$cpu; mkdir -p "$d"
+  extra=""; [ "$cpu" = cortex-m4 ] && extra="-mfloat-abi=hard -mfpu=fpv4-sp-d16"; [ "$cpu" = cortex-m55 ] && extra="-mfloat-abi=hard"
+  if (cd "$d" && arm-none-eabi-gcc $CFLAGS_STRICT -mcpu=$cpu -mthumb $extra -Os -ffunction-sections -fdata-sections $INC -c $LIB_SRC) > "$d.log" 2>&1; then
+    text=$(arm-none-eabi-size -t "$d"/*.o | tail -1 | awk '{print $1}'); bss=$(arm-none-eabi-size -t "$d"/*.o | tail -1 | awk '{print $2 + $3}')
+    ok "library for $cpu -Os (text $text bytes, data+bss $bss bytes)"
+  else ko "library for $cpu" "$d.log"; fi
+done
+
+# 3. Unit tests, golden vectors, zoo, mutation verdicts.
+"$bin/test_unit" "$zoo" "$golden/labels.eqm" > "$out/unit.log" 2>&1; rc=$?
+line=$(tail -1 "$out/unit.log")
+if [ $rc -eq 0 ]; then ok "unit tests ($line checks)"; else ko "unit tests" "$out/unit.log"; fi
+"$bin/test_golden" "$golden/vectors.bin" > "$out/golden.log" 2>&1; count "$out/golden.log" $? "golden vectors"
+for blob in "$zoo"/eqm/*.eqm; do
+  name=$(basename "$blob" .eqm)
+  if "$bin/eq_run" "$blob" "$zoo/eqm/$name.input.bin" "$out/$name.out" --expect "$zoo/eqm/$name.output.bin" > "$out/zoo.log" 2>&1
+  then ok "zoo $name: $(tail -1 "$out/zoo.log" | sed 's/^eq_run: //')"; else ko "zoo $name" "$out/zoo.log"; fi
+done
+# The float path: the zoo's float test data (.npy, single-channel images, so NCHW and NHWC agree) through
+# eq_run --float-in (the C# SetInput quantization) must give the same int8 outputs.
+ffail=0; fcount=0
+for blob in "$zoo"/eqm/*.eqm; do
+  name=$(basename "$blob" .eqm)
+  case $name in quirk_*) npy=$zoo/quirks/${name#quirk_}.input.npy ;; *) npy=$zoo/$name.test.npy ;; esac
+  [ -f "$npy" ] || continue
+  hl=$(od -An -tu2 -j8 -N2 "$npy" | tr -d ' ')
+  tail -c +$((10 + hl + 1)) "$npy" > "$out/$name.f32"
+  "$bin/eq_run" "$blob" "$out/$name.f32" "$out/$name.fout" --float-in --expect "$zoo/eqm/$name.output.bin" > "$out/zf.log" 2>&1 || { ffail=1; echo "$name:"; cat "$out/zf.log"; }
+  fcount=$((fcount + 1))
+done
+if [ $ffail -eq 0 ] && [ $fcount -gt 0 ]; then ok "zoo float inputs through eq_run --float-in ($fcount models)"; else ko "zoo float inputs"; fi
+"$bin/test_mutations" "$golden/mutations.bin" "$golden/vectors.bin" "$zoo/eqm" > "$out/mut.log" 2>&1; rc=$?
+grep "^test_mutations" "$out/mut.log"; count "$out/mut.log" $rc "mutation verdicts vs the C# reader"
+# The same with the reader's O(1)-memory path (no work memory for the lifetime arrays).
+if gcc $CFLAGS_STRICT -O2 -DEQ_INIT_STACK_WORK_BYTES=0 $INC $LIB_SRC "$fw/tests/test_mutations.c" -o "$out/test_mutations_nowork" > "$out/nw.log" 2>&1; then
+  "$out/test_mutations_nowork" "$golden/mutations.bin" "$golden/vectors.bin" "$zoo/eqm" > "$out/mut2.log" 2>&1; rc=$?
+  grep "^test_mutations" "$out/mut2.log"; count "$out/mut2.log" $rc "mutation verdicts vs the C# reader (reader without work memory)"
+else ko "build of the no-work-memory reader" "$out/nw.log"; fi
+
+# 4. Sanitizers: the library compiled once (plus model.c without work memory), linked into each test.
+SAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+mkdir -p "$out/asan" "$out/asan-nowork"
+ASAN_LIB=$(for f in $LIB_SRC; do echo "$out/asan/$(basename "$f" .c).o"; done)
+ASAN_LIB_NOWORK=$(echo "$ASAN_LIB" | sed "s|$out/asan/model.o|$out/asan-nowork/model.o|")
+if (cd "$out/asan" && clang $CFLAGS_STRICT $SAN $INC -c $LIB_SRC) > "$out/asan.log" 2>&1 \
+   && clang $CFLAGS_STRICT $SAN -DEQ_INIT_STACK_WORK_BYTES=0 $INC -c "$fw/src/model.c" -o "$out/asan-nowork/model.o" >> "$out/asan.log" 2>&1 \
+   && clang $CFLAGS_STRICT $SAN $INC $ASAN_LIB "$fw/tests/test_golden.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/golden_asan" >> "$out/asan.log" 2>&1 \
+   && clang $CFLAGS_STRICT $SAN $INC $ASAN_LIB "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_asan" >> "$out/asan.log" 2>&1 \
+   && clang -std=c99 -Wall -Wextra -Werror $SAN $INC -I"$fw/tests/fuzz" $ASAN_LIB "$fw/tests/fuzz/test_fuzz.c" -o "$out/fuzz_asan" >> "$out/asan.log" 2>&1 \
+   && clang -std=c99 -Wall -Wextra -Werror $SAN $INC -I"$fw/tests/fuzz" $ASAN_LIB_NOWORK "$fw/tests/fuzz/test_fuzz.c" -o "$out/fuzz_asan_nowork" >> "$out/asan.log" 2>&1; then
+  mkdir -p "$out/corpus"
+  if "$out/golden_asan" "$golden/vectors.bin" --dump-corpus "$out/corpus" > "$out/g.log" 2>&1; then ok "golden vectors under ASan+UBSan ($(tail -1 "$out/g.log"))"; else ko "golden vectors under ASan+UBSan" "$out/g.log"; fi
+  cp "$zoo"/eqm/*.eqm "$out/corpus/"
+  zfail=0
+  for blob in "$zoo"/eqm/*.eqm; do
+    name=$(basename "$blob" .eqm)
+    "$out/eq_run_asan" "$blob" "$zoo/eqm/$name.input.bin" "$out/$name.asan.out" --expect "$zoo/eqm/$name.output.bin" > "$out/za.log" 2>&1 || { zfail=1; cat "$out/za.log"; }
+  done
+  if [ $zfail -eq 0 ]; then ok "zoo under ASan+UBSan (every model, every sample)"; else ko "zoo under ASan+UBSan"; fi
+  "$out/fuzz_asan" "${EQ_FUZZ_ITERATIONS:-40000}" 20261203 "$out"/corpus/*.eqm > "$out/f.log" 2>&1; rc=$?
+  grep "^test_fuzz" "$out/f.log"; count "$out/f.log" $rc "deterministic mutation loop under ASan+UBSan"
+  "$out/fuzz_asan_nowork" "${EQ_FUZZ_ITERATIONS_NOWORK:-10000}" 7 "$out"/corpus/*.eqm > "$out/f2.log" 2>&1; rc=$?
+  grep "^test_fuzz" "$out/f2.log"; count "$out/f2.log" $rc "deterministic mutation loop under ASan+UBSan (reader without work memory)"
+else
+  ko "sanitizer builds" "$out/asan.log"
+fi
+
+# 5. libFuzzer (clang -fsanitize=fuzzer needs libclang-rt-14-dev).
+if clang -std=c99 -Wall -Wextra -Werror -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $INC -I"$fw/tests/fuzz" \
+     $LIB_SRC "$fw/tests/fuzz/fuzz_model.c" -o "$out/fuzz_model" > "$out/lf.log" 2>&1; then
+  mkdir -p "$out/lfcorpus"
+  if "$out/fuzz_model" -max_total_time="${EQ_LIBFUZZER_SECONDS:-20}" -timeout=10 -max_len=65536 -seed=1 -print_final_stats=1 \
+       "$out/lfcorpus" "$out/corpus" > "$out/lfrun.log" 2>&1; then
+    ok "libFuzzer campaign under ASan+UBSan ($(grep -E '^Done' "$out/lfrun.log" | tail -1))"
+  else ko "libFuzzer campaign" "$out/lfrun.log"; fi
+else
+  ko "libFuzzer build (is libclang-rt-14-dev installed?)" "$out/lf.log"
+fi
+
+echo "firmware-host check took $(( $(date +%s) - start )) s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
