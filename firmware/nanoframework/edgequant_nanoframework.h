@@ -49,7 +49,8 @@ struct Library_edgequant_nanoframework_EdgeQuant_NanoFramework_Model
 extern const CLR_RT_NativeAssemblyData g_CLR_AssemblyNative_EdgeQuant_NanoFramework;
 
 // Restores the eq_model_t that NativeLoad stored in `state` and points it at the blob's current address.
-// CLR_E_INVALID_PARAMETER when the arrays are not the ones NativeLoad saw (wrong state size or blob size).
+// CLR_E_INVALID_PARAMETER when the arrays are not the ones NativeLoad saw (wrong state size or blob size)
+// or the state holds a rejected model (the C runtime marks one with a NULL blob: it must stay unusable).
 inline HRESULT EqNf_RestoreModel(CLR_RT_TypedArray_UINT8 &blob, CLR_RT_TypedArray_UINT8 &state, eq_model_t &model)
 {
     if (blob.GetBuffer() == NULL || state.GetBuffer() == NULL)
@@ -57,7 +58,7 @@ inline HRESULT EqNf_RestoreModel(CLR_RT_TypedArray_UINT8 &blob, CLR_RT_TypedArra
     if (state.GetSize() != sizeof(eq_model_t))
         return CLR_E_INVALID_PARAMETER;
     memcpy(&model, state.GetBuffer(), sizeof(eq_model_t));
-    if (model.blob_size != blob.GetSize())
+    if (model.blob == NULL || model.blob_size != blob.GetSize())
         return CLR_E_INVALID_PARAMETER;
     model.blob = blob.GetBuffer();
     return S_OK;

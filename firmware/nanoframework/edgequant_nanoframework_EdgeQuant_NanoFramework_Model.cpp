@@ -26,6 +26,7 @@ HRESULT EqNfModel::NativeLoad___STATIC__I4__SZARRAY_U1__SZARRAY_U1__I4(CLR_RT_St
         CLR_RT_TypedArray_UINT8 state;
         signed int maxArenaBytes;
         eq_model_t model;
+        eq_load_options options;
         eq_status status;
 
         NANOCLR_CHECK_HRESULT(Interop_Marshal_UINT8_ARRAY(stack, 0, blob));
@@ -37,7 +38,11 @@ HRESULT EqNfModel::NativeLoad___STATIC__I4__SZARRAY_U1__SZARRAY_U1__I4(CLR_RT_St
             NANOCLR_SET_AND_LEAVE(CLR_E_INVALID_PARAMETER);
 
         memset(&model, 0, sizeof(model));
-        status = eq_model_init_ex(&model, blob.GetBuffer(), blob.GetSize(), 0, (uint32_t)maxArenaBytes);
+        // CRC checked; no work memory: validation uses the runtime's small stack area (enough for about
+        // 50 tensors) and recomputes lifetimes beyond that, rather than taking heap from nanoCLR.
+        memset(&options, 0, sizeof(options));
+        options.max_arena_bytes = (uint32_t)maxArenaBytes;
+        status = eq_model_init_ex(&model, blob.GetBuffer(), blob.GetSize(), &options);
         // Kept even on failure: NativeError reads model.error from it.
         memcpy(state.GetBuffer(), &model, sizeof(model));
         SetResult_INT32(stack, (signed int)status);

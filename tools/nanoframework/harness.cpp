@@ -351,6 +351,12 @@ static void FailurePaths(const std::string &dir)
     Check(SUCCEEDED(Invoke(M::NativeError___STATIC__I4__SZARRAY_U1__SZARRAY_I4, err)) && ((int *)where->data)[0] == EQ_SECTION_HEADER,
         "NativeError reports the header section for a CRC failure");
     FreeArray(where);
+    ManagedArray *rejectedArena = NewArray(ARG_I4_ARRAY, 4096);
+    Call revive;
+    revive.Array(m.blob).Array(m.state).Array(rejectedArena);
+    Check(Invoke(I::InvokeNative___STATIC__I4__SZARRAY_U1__SZARRAY_U1__SZARRAY_I4, revive) == CLR_E_INVALID_PARAMETER,
+        "the state of a rejected model stays unusable: CLR_E_INVALID_PARAMETER");
+    FreeArray(rejectedArena);
     FreeArray(m.blob);
     FreeArray(m.state);
 
