@@ -1,0 +1,93 @@
+// netstandard2.1 build only: the dispatchers of the kernels (Conv2D.cs, DepthwiseConv2D.cs,
+// FullyConnected.cs, Elementwise.cs, Mean.cs, Pooling.cs in net10.0) with the same signatures, always
+// running the reference kernels (*.Reference.cs, compiled in both builds). There is no
+// System.Runtime.Intrinsics in netstandard2.1, so the fast paths and their per-op data do not exist.
+using EdgeQuant.Runtime.Format;
+
+namespace EdgeQuant.Runtime.Kernels.Simd
+{
+    /// <summary>The fast paths' per-op data; never created in this build (Interpreter asks only when Vector128 is accelerated).</summary>
+    internal sealed class PackedFilter
+    {
+        private PackedFilter() { }
+    }
+}
+
+namespace EdgeQuant.Runtime.Kernels
+{
+    using EdgeQuant.Runtime.Kernels.Simd;
+
+    public static partial class Conv2D
+    {
+        public static void EvalS8(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
+            ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias,
+            ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+            => EvalS8Reference(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape);
+
+        internal static PackedFilter Prepare(in Conv2DParams p, ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias)
+            => throw new PlatformNotSupportedException("no SIMD fast paths in the netstandard2.1 build");
+
+        internal static void EvalS8(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
+            ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias, PackedFilter? packed,
+            ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape, Span<sbyte> scratch)
+            => EvalS8Reference(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape);
+    }
+
+    public static partial class DepthwiseConv2D
+    {
+        public static void EvalS8(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
+            ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias,
+            ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+            => EvalS8Reference(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape);
+
+        internal static PackedFilter Prepare(in Conv2DParams p, ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias)
+            => throw new PlatformNotSupportedException("no SIMD fast paths in the netstandard2.1 build");
+
+        internal static void EvalS8(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
+            ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias, PackedFilter? packed,
+            ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+            => EvalS8Reference(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape);
+    }
+
+    public static partial class FullyConnected
+    {
+        public static void EvalS8(in FullyConnectedParams p, ReadOnlySpan<sbyte> input, int batches, int cin,
+            ReadOnlySpan<sbyte> filter, int cout, ReadOnlySpan<int> bias,
+            ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output)
+            => EvalS8Reference(p, input, batches, cin, filter, cout, bias, multipliers, shifts, output);
+
+        internal static PackedFilter Prepare(in FullyConnectedParams p, ReadOnlySpan<sbyte> filter, int cin, int cout, ReadOnlySpan<int> bias)
+            => throw new PlatformNotSupportedException("no SIMD fast paths in the netstandard2.1 build");
+
+        internal static void EvalS8(in FullyConnectedParams p, ReadOnlySpan<sbyte> input, int batches, int cin,
+            ReadOnlySpan<sbyte> filter, int cout, ReadOnlySpan<int> bias, PackedFilter? packed,
+            ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output)
+            => EvalS8Reference(p, input, batches, cin, filter, cout, bias, multipliers, shifts, output);
+    }
+
+    public static partial class Elementwise
+    {
+        public static void AddS8(in ElementwiseParams p, ReadOnlySpan<sbyte> a, in Shape4 aShape, ReadOnlySpan<sbyte> b, in Shape4 bShape,
+            Span<sbyte> output, in Shape4 outShape, bool subtract)
+            => AddS8Reference(p, a, aShape, b, bShape, output, outShape, subtract);
+
+        public static void MulS8(in ElementwiseParams p, ReadOnlySpan<sbyte> a, in Shape4 aShape, ReadOnlySpan<sbyte> b, in Shape4 bShape,
+            Span<sbyte> output, in Shape4 outShape)
+            => MulS8Reference(p, a, aShape, b, bShape, output, outShape);
+    }
+
+    public static partial class Mean
+    {
+        public static void EvalS8(in MeanParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output)
+            => EvalS8Reference(p, input, inShape, output);
+    }
+
+    public static partial class Pooling
+    {
+        public static void MaxS8(in PoolParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape)
+            => MaxS8Reference(p, input, inShape, output, outShape);
+
+        public static void AverageS8(in PoolParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape)
+            => AverageS8Reference(p, input, inShape, output, outShape);
+    }
+}
