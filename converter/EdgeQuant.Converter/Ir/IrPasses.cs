@@ -74,13 +74,27 @@ public static class IrPasses
         {
             var x = act.Inputs[0];
             var producer = g.Ops.FirstOrDefault(o => o.Output == x);
+            if (!Replaceable(g, x) || Consumers(g, x).Count != 1) continue;
+
+            // A clamp after a free Reshape (a 1-D convolution's [N, 1, T, C] output viewed as
+            // [N, T, C]) fuses into the op before the Reshape, which then produces the clamp's output.
+            IrOp? reshape = null;
+            if (producer is { Type: OpType.Reshape })
+            {
+                var inner = producer.Inputs[0];
+                var innerProducer = g.Ops.FirstOrDefault(o => o.Output == inner);
+                if (innerProducer is null || !Replaceable(g, inner) || Consumers(g, inner).Count != 1) continue;
+                reshape = producer;
+                producer = innerProducer;
+            }
+
             if (producer is null || producer.Type is not (OpType.Conv2D or OpType.DepthwiseConv2D or OpType.FullyConnected or OpType.Add or OpType.Sub or OpType.Mul))
                 continue;
-            if (!Replaceable(g, x) || Consumers(g, x).Count != 1) continue;
             producer.ActivationMin = Math.Max(producer.ActivationMin, act.ActivationMin);
             producer.ActivationMax = Math.Min(producer.ActivationMax, act.ActivationMax);
             producer.FusedActivation = producer.FusedActivation.Length == 0 ? act.UnaryName : producer.FusedActivation + "+" + act.UnaryName;
-            producer.Output = act.Output;
+            if (reshape is null) producer.Output = act.Output;
+            else reshape.Output = act.Output;
             g.Ops.Remove(act);
         }
     }
