@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.Intrinsics.X86;
 using EdgeQuant.Runtime;
+using EdgeQuant.Runtime.Format;
 
 namespace EdgeQuant.Cli;
 
@@ -32,6 +33,70 @@ public static class Benchmark
         }
         Array.Sort(times);
         return new Result(times[iterations / 2], times[Math.Min(iterations - 1, (int)Math.Ceiling(iterations * 0.99) - 1)], allocated / iterations);
+    }
+
+    /// <summary>One op's share of an inference: median time over the timed invokes, and its multiply-accumulates.</summary>
+    public readonly record struct OpTiming(int Index, OpType Type, double MedianUs, long Macs);
+
+    /// <summary>
+    /// Per-op profile: after the same warm-up as <see cref="Measure"/>, every timed invoke runs the
+    /// ops one by one (<see cref="Interpreter.InvokeOp"/>, so each reads what the op before it
+    /// wrote) with a timestamp around each; the median per op over the invokes is reported. The
+    /// timestamps add tens of nanoseconds per op, so the sum slightly exceeds a plain Invoke.
+    /// </summary>
+    public static OpTiming[] MeasurePerOp(Model model, int iterations)
+    {
+        var interp = new Interpreter(model);
+        var input = interp.GetInput();
+        var rng = new Random(1);
+        for (int i = 0; i < input.Length; i++) input[i] = (sbyte)rng.Next(-128, 128);
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < Math.Max(5, iterations / 10) || Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < 500; i++) interp.Invoke();
+        int ops = model.Ops.Count;
+        var times = new double[ops][];
+        for (int k = 0; k < ops; k++) times[k] = new double[iterations];
+        for (int i = 0; i < iterations; i++)
+        {
+            for (int k = 0; k < ops; k++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                interp.InvokeOp(k);
+                times[k][i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+            }
+        }
+        var result = new OpTiming[ops];
+        for (int k = 0; k < ops; k++)
+        {
+            Array.Sort(times[k]);
+            result[k] = new OpTiming(k, model.Ops[k].Type, times[k][iterations / 2], Macs(model, model.Ops[k]));
+        }
+        return result;
+    }
+
+    /// <summary>Multiply-accumulates of an op: convolutions and fully connected layers; 0 for the rest.</summary>
+    public static long Macs(Model model, in OpInfo op)
+    {
+        var t = model.Tensors;
+        switch (op.Type)
+        {
+            case OpType.Conv2D:
+            {
+                var f = t[op.Input1].Shape; // [Cout, Kh, Kw, Cin]
+                return (long)t[op.Output0].ElementCount * f[1] * f[2] * f[3];
+            }
+            case OpType.DepthwiseConv2D:
+            {
+                var f = t[op.Input1].Shape; // [1, Kh, Kw, Cout]
+                return (long)t[op.Output0].ElementCount * f[1] * f[2];
+            }
+            case OpType.FullyConnected:
+            {
+                var f = t[op.Input1].Shape; // [Cout, Cin]
+                return (long)t[op.Output0].ElementCount * f[1];
+            }
+            default:
+                return 0;
+        }
     }
 
     public static string Hardware()

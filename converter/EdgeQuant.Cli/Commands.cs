@@ -162,10 +162,15 @@ public static partial class Commands
     public static void Bench(CommandContext c)
     {
         var a = c.Args;
-        a.AllowOnly("--iterations", "--json");
+        a.AllowOnly("--iterations", "--json", "--per-op");
         string path = a.Positional(0, "MODEL.eqm");
         int iterations = ParseInt(a.Get("--iterations") ?? "1000", "--iterations", 1, 10_000_000);
         var m = Model.LoadFile(path);
+        if (a.Has("--per-op"))
+        {
+            BenchPerOp(c, path, m, iterations);
+            return;
+        }
         var fast = Benchmark.Measure(m, iterations, reference: false);
         var reference = Benchmark.Measure(m, Math.Max(10, iterations / 10), reference: true);
         var j = new JsonObject
@@ -183,6 +188,47 @@ public static partial class Commands
         };
         if (c.Json) c.Out.WriteLine(j.ToJsonString(Indented));
         else c.Out.WriteLine($"{Path.GetFileName(path)}: median {fast.MedianUs:F1} us, p99 {fast.P99Us:F1} us, {fast.AllocatedBytesPerInvoke} bytes allocated per invoke; reference kernels {reference.MedianUs:F1} us ({reference.MedianUs / fast.MedianUs:F2}x slower) [{Benchmark.Hardware()}]");
+    }
+
+    private static void BenchPerOp(CommandContext c, string path, Model m, int iterations)
+    {
+        var ops = Benchmark.MeasurePerOp(m, iterations);
+        double total = 0;
+        long macs = 0;
+        foreach (var o in ops) { total += o.MedianUs; macs += o.Macs; }
+        var whole = Benchmark.Measure(m, iterations, reference: false);
+        var list = new JsonArray();
+        foreach (var o in ops)
+        {
+            var t = m.Tensors[m.Ops[o.Index].Output0];
+            list.Add(new JsonObject
+            {
+                ["index"] = o.Index, ["op"] = o.Type.ToString(), ["output_shape"] = string.Join(',', t.Dims()),
+                ["median_us"] = Math.Round(o.MedianUs, 3), ["macs"] = o.Macs,
+                ["gmacs_per_s"] = o.Macs > 0 && o.MedianUs > 0 ? Math.Round(o.Macs / o.MedianUs / 1000, 2) : null,
+                ["share"] = total > 0 ? Math.Round(o.MedianUs / total, 4) : 0,
+            });
+        }
+        if (c.Json)
+        {
+            var j = new JsonObject
+            {
+                ["model"] = path, ["iterations"] = iterations, ["ops"] = list,
+                ["sum_of_op_medians_us"] = Math.Round(total, 2), ["invoke_median_us"] = Math.Round(whole.MedianUs, 2),
+                ["macs"] = macs, ["hardware"] = Benchmark.Hardware(),
+            };
+            c.Out.WriteLine(j.ToJsonString(Indented));
+            return;
+        }
+        c.Out.WriteLine($"{Path.GetFileName(path)}: per-op medians over {iterations} invokes [{Benchmark.Hardware()}]");
+        c.Out.WriteLine($"  {"#",3}  {"op",-16} {"output",-14} {"median us",10} {"MACs",10} {"GMAC/s",7} {"share",6}");
+        foreach (var o in ops)
+        {
+            string shape = string.Join('x', m.Tensors[m.Ops[o.Index].Output0].Dims());
+            string g = o.Macs > 0 && o.MedianUs > 0 ? (o.Macs / o.MedianUs / 1000).ToString("F1") : "";
+            c.Out.WriteLine($"  {o.Index,3}  {o.Type,-16} {shape,-14} {o.MedianUs,10:F2} {o.Macs,10:N0} {g,7} {100 * o.MedianUs / total,5:F1}%");
+        }
+        c.Out.WriteLine($"  sum of op medians {total:F1} us (a plain Invoke: median {whole.MedianUs:F1} us), {macs:N0} MACs");
     }
 
     public static void Demo(CommandContext c)

@@ -15,7 +15,7 @@ public static class Program
           edgequant eval MODEL.onnx|MODEL.eqm --data X.npy --labels Y.npy [--reference MODEL.onnx] [--json]
           edgequant run MODEL.onnx|MODEL.eqm --input X.npy --output Y.npy
           edgequant inspect MODEL.eqm [--json]
-          edgequant bench MODEL.eqm [--iterations N] [--json]
+          edgequant bench MODEL.eqm [--iterations N] [--per-op] [--json]
           edgequant export-onnx MODEL.eqm [-o OUT.qdq.onnx] [--batch dynamic|1] [--activations int8|uint8] [--json]
 
         options common to every command: --verbose (stack traces on errors), --help
@@ -77,7 +77,7 @@ public sealed class UsageException(string message) : Exception(message);
 /// <summary>Parsed arguments: a command, positionals, and --options with or without values.</summary>
 public sealed class Args
 {
-    private static readonly HashSet<string> Flags = ["--json", "--per-tensor", "--help", "--verbose", "--reference-kernels"];
+    private static readonly HashSet<string> Flags = ["--json", "--per-tensor", "--help", "--verbose", "--reference-kernels", "--per-op"];
     private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
 

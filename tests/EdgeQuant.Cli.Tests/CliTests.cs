@@ -97,6 +97,37 @@ public class CliTests
     }
 
     [Test]
+    public void BenchPerOpReportsEveryOpWithMacsAndShares()
+    {
+        string eqm = Path.Combine(Zoo, "eqm", "mnist_cnn.eqm");
+        var model = EdgeQuant.Runtime.Model.LoadFile(eqm);
+        var r = Run("bench", eqm, "--per-op", "--iterations", "20", "--json");
+        Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        using var j = JsonDocument.Parse(r.Out);
+        var ops = j.RootElement.GetProperty("ops");
+        Assert.That(ops.GetArrayLength(), Is.EqualTo(model.Ops.Count));
+        long macs = 0;
+        double share = 0;
+        foreach (var op in ops.EnumerateArray())
+        {
+            macs += op.GetProperty("macs").GetInt64();
+            share += op.GetProperty("share").GetDouble();
+            Assert.That(op.GetProperty("median_us").GetDouble(), Is.GreaterThanOrEqualTo(0));
+        }
+        Assert.Multiple(() =>
+        {
+            // The zoo README's count for mnist_cnn: Conv 1->8 (56,448) + Conv 8->16 (225,792) + Gemm 784->10 (7,840).
+            Assert.That(macs, Is.EqualTo(290_080));
+            Assert.That(j.RootElement.GetProperty("macs").GetInt64(), Is.EqualTo(290_080));
+            Assert.That(share, Is.EqualTo(1.0).Within(0.01));
+            Assert.That(ops[0].GetProperty("op").GetString(), Is.EqualTo("Conv2D"));
+        });
+        var text = Run("bench", eqm, "--per-op", "--iterations", "20");
+        Assert.That(text.Code, Is.EqualTo(0), text.Err);
+        Assert.That(text.Out, Does.Contain("FullyConnected").And.Contain("GMAC/s").And.Contain("sum of op medians"));
+    }
+
+    [Test]
     public void RunOnOnnxWritesFloatOutputsInSourceLayout()
     {
         string y = Path.Combine(_dir, "ort.npy");

@@ -30,7 +30,7 @@ internal static class LayerByLayer
         File.WriteAllBytes(onnx, proto.ToByteArray());
         string outDir = Path.Combine(dir, name + ".outputs");
         Directory.CreateDirectory(outDir);
-        OrtNode.Run(onnx, inputNpy, samples, out _, opt: "disabled", outputsDir: outDir);
+        Ort.Run(onnx, inputNpy, samples, out _, opt: "disabled", outputsDir: outDir);
 
         // onnxruntime's codes of every tensor, per sample, in the blob's element order.
         var codes = new Dictionary<int, sbyte[][]>();

@@ -36,7 +36,6 @@ public sealed class OnnxExporterTests
     [TestCase(SourceLayout.AsIs, OnnxActivationType.UInt8, false)]
     public void CoverageModelAgreesWithInterpreterInOnnxRuntime(SourceLayout layout, OnnxActivationType activations, bool dynamicBatch)
     {
-        OrtNode.RequireInstalled();
         var model = Model.Load(CoverageModel.Build(layout));
         var export = OnnxExporter.Export(model, new OnnxExportOptions { Activations = activations, DynamicBatch = dynamicBatch });
         Assert.That(export.DynamicBatch, Is.EqualTo(dynamicBatch));
@@ -62,8 +61,8 @@ public sealed class OnnxExporterTests
         string input = Path.Combine(_dir, name + ".input.npy");
         Npy.WriteFloat32(input, file, [n, .. logical[1..]]);
         // The ONNX semantics of the graph (see OnnxExporterZooTests for why fused kernels are only reported).
-        var ort = OrtNode.Run(onnx, input, n, out _, batch: dynamicBatch ? null : 1, opt: "disabled");
-        var fused = OrtNode.Run(onnx, input, n, out _, batch: dynamicBatch ? null : 1, opt: "all");
+        var ort = Ort.Run(onnx, input, n, out _, batch: dynamicBatch ? null : 1, opt: "disabled");
+        var fused = Ort.Run(onnx, input, n, out _, batch: dynamicBatch ? null : 1, opt: "all");
 
         var interp = new Interpreter(model);
         var (os, oz) = interp.GetOutputQuantization();

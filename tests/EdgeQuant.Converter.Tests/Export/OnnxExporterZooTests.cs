@@ -56,7 +56,6 @@ public sealed class OnnxExporterZooTests
     [TestCase("fashion_mobilenet", OnnxActivationType.UInt8, 2)]
     public void ExportedModelAgreesWithInterpreterInOnnxRuntime(string name, OnnxActivationType activations, int maxLsb)
     {
-        OrtNode.RequireInstalled();
         var (source, blob) = Convert(name);
         var model = Model.Load(blob);
         var export = OnnxExporter.Export(model, new OnnxExportOptions { Activations = activations });
@@ -65,10 +64,10 @@ public sealed class OnnxExporterZooTests
         string onnx = Path.Combine(_dir, $"{name}.{activations}.qdq.onnx");
         File.WriteAllBytes(onnx, export.Bytes);
 
-        string testPath = Path.Combine(OrtNode.Zoo, name + ".test.npy");
+        string testPath = Path.Combine(Ort.Zoo, name + ".test.npy");
         var test = Npy.Read(testPath);
-        var ort = OrtNode.Run(onnx, testPath, Samples, out int[] ortShape, opt: "disabled");
-        var fused = OrtNode.Run(onnx, testPath, Samples, out _, opt: "all");
+        var ort = Ort.Run(onnx, testPath, Samples, out int[] ortShape, opt: "disabled");
+        var fused = Ort.Run(onnx, testPath, Samples, out _, opt: "all");
 
         var interp = new Interpreter(model);
         var (scale, zeroPoint) = interp.GetOutputQuantization();
@@ -77,7 +76,7 @@ public sealed class OnnxExporterZooTests
         Assert.That(ortShape[0], Is.EqualTo(Samples));
         var agreement = new Agreement();
         var fusedAgreement = new Agreement();
-        var labels = Npy.Read(Path.Combine(OrtNode.Zoo, name + ".test_labels.npy")).Int64s!;
+        var labels = Npy.Read(Path.Combine(Ort.Zoo, name + ".test_labels.npy")).Int64s!;
         int edgeQuantCorrect = 0, ortCorrect = 0;
         for (int i = 0; i < Samples; i++)
         {
@@ -103,11 +102,10 @@ public sealed class OnnxExporterZooTests
     [TestCase("fashion_mobilenet", OnnxActivationType.UInt8)]
     public void EveryOpAgreesWithinOneStepOnTheSameInputs(string name, OnnxActivationType activations)
     {
-        OrtNode.RequireInstalled();
         var (_, blob) = Convert(name);
         var model = Model.Load(blob);
         var export = OnnxExporter.Export(model, new OnnxExportOptions { Activations = activations });
-        var perOp = LayerByLayer.Compare(model, export, activations, _dir, $"{name}.{activations}", Path.Combine(OrtNode.Zoo, name + ".test.npy"), 50);
+        var perOp = LayerByLayer.Compare(model, export, activations, _dir, $"{name}.{activations}", Path.Combine(Ort.Zoo, name + ".test.npy"), 50);
         for (int k = 0; k < perOp.Length; k++)
             TestContext.Out.WriteLine($"{name} op {k,2} {model.Ops[k].Type,-16} {perOp[k]}");
         Assert.Multiple(() =>
@@ -123,9 +121,9 @@ public sealed class OnnxExporterZooTests
         lock (Converted)
         {
             if (Converted.TryGetValue(name, out var c)) return c;
-            string calibPath = Path.Combine(OrtNode.Zoo, name + ".calib.npy");
+            string calibPath = Path.Combine(Ort.Zoo, name + ".calib.npy");
             Assert.That(File.Exists(calibPath), Is.True, $"zoo file missing: {calibPath}");
-            var loaded = ModelConverter.Load(Path.Combine(OrtNode.Zoo, name + ".onnx"));
+            var loaded = ModelConverter.Load(Path.Combine(Ort.Zoo, name + ".onnx"));
             var calib = Npy.Read(calibPath);
             var result = ModelConverter.Convert(loaded, new SampleSet(calib.Floats!, calib.Shape, calibPath));
             return Converted[name] = (loaded, result.Blob);
