@@ -21,6 +21,8 @@ public sealed class ConvertOptions
     public int ReportSamples { get; init; } = 64;
     /// <summary>Optional class labels stored in the blob's metadata.</summary>
     public IReadOnlyList<string>? Labels { get; init; }
+    /// <summary>Optional camera normalization (x = (pixel/255 - mean)/std per channel) stored in the blob's metadata for board pipelines.</summary>
+    public EdgeQuant.Runtime.PixelNormalization? Pixels { get; init; }
     /// <summary>Called with (done, total) during calibration.</summary>
     public Action<int, int>? Progress { get; init; }
 }
@@ -89,6 +91,16 @@ public static class ModelConverter
             ["output_shape"] = string.Join(",", model.Ir.SourceShapes[model.Output]),
         };
         if (options.Labels is { Count: > 0 }) meta["labels"] = string.Join("\n", options.Labels);
+        if (options.Pixels is { } px)
+        {
+            var shape = model.InputSourceShape;
+            int channels = shape.Length == 4 ? (model.InputLayout == SourceLayout.Nchw ? shape[1] : shape[3]) : -1;
+            if (shape.Length != 4)
+                throw new ConversionException($"--pixels needs an image input [N, C, H, W] or [N, H, W, C]; the model's input is {string.Join("x", shape)}");
+            if (px.ChannelCount == 3 && channels != 3)
+                throw new ConversionException($"--pixels gives 3 channels but the model's input {string.Join("x", shape)} does not have 3 channels");
+            meta[EdgeQuant.Runtime.PixelNormalization.MetadataKey] = px.ToMetadataValue();
+        }
         var blob = Packer.Pack(q, meta, out var index);
         var report = ConversionReport.Build(model, q, blob, index, samples.Take(Math.Max(1, options.ReportSamples)).ToList());
         return new ConversionResult { Source = model, Quantized = q, Blob = blob, TensorIndex = index, Report = report };
