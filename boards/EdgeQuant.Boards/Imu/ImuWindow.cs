@@ -67,11 +67,12 @@ public sealed class ImuWindow
             throw new BoardsException($"imu: the model's input '{io.Name}' has shape {Describe(t)} ({elements} values); a window of {channels}-channel samples needs [1, ...] with a multiple of {channels} values, at least 2 samples");
         Channels = channels;
         Length = elements / channels;
-        // A 1-D conv model stores [N, C, T] as N, T, C: the last physical dimension is C. Otherwise
-        // the input is a flat [1, C*T] vector in the source's [C, T] order.
+        // Channels last ([1, T, C], [1, 1, T, C]: time-major) or channels before time ([1, C, T] as
+        // the converter keeps a 1-D conv model's input, or a flat [1, C*T] vector in [C, T] order).
+        int beforeLast = t.Rank switch { 3 => t.Shape.D1, 4 => t.Shape.D2, _ => -1 };
         Layout = t.Rank >= 3 && last == channels ? WindowLayout.TimeMajor
-            : t.Rank == 2 ? WindowLayout.ChannelMajor
-            : throw new BoardsException($"imu: the model's input '{io.Name}' has shape {Describe(t)}; expected [1, 1, T, {channels}] / [1, T, {channels}] (a 1-D conv model over [N, {channels}, T]) or [1, {channels}*T]");
+            : t.Rank == 2 || beforeLast == channels ? WindowLayout.ChannelMajor
+            : throw new BoardsException($"imu: the model's input '{io.Name}' has shape {Describe(t)}; expected [1, {channels}, T] (a 1-D conv model over [N, {channels}, T]), [1, T, {channels}], [1, 1, T, {channels}] or [1, {channels}*T]");
         if (hop < 1 || hop > Length) throw new BoardsException($"imu: hop {hop} is outside 1..{Length} (the window length)");
         Hop = hop;
         _mean = Fill(mean, channels, 0f, "mean");
