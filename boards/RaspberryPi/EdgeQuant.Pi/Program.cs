@@ -71,10 +71,7 @@ static int Camera(Args a, TextWriter stdout, TextWriter log)
     var model = LoadModel(a.Require("--model", "M.eqm"));
     string? sim = a.Get("--simulate");
     long maxFrames = a.Int("--frames", int.MaxValue, 1, int.MaxValue);
-    IFrameSource source = sim is not null
-        ? new NpyFrameSource(sim)
-        : new VideoDeviceFrameSource(a.Get("--device") ?? "/dev/video0", a.Int("--width", 320, 2, 8192), a.Int("--height", 240, 2, 8192),
-            FrameFormats.Parse(a.Get("--format") ?? "yuyv"));
+    IFrameSource source = sim is not null ? new NpyFrameSource(sim) : OpenCamera(a);
     using var _ = source;
     var interp = new Interpreter(model);
     var pipe = new CameraPipeline(interp, source.Width, source.Height, source.Format);
@@ -114,6 +111,19 @@ static int Camera(Args a, TextWriter stdout, TextWriter log)
     }
     log.WriteLine($"camera: {frame} frames ({source.Width}x{source.Height} {source.Format} -> {pipe.InputWidth}x{pipe.InputHeight}x{pipe.Channels}, crop {pipe.Crop.Width}x{pipe.Crop.Height})");
     return 0;
+}
+
+static IFrameSource OpenCamera(Args a)
+{
+    string device = a.Get("--device") ?? "/dev/video0";
+    int w = a.Int("--width", 320, 2, 8192), h = a.Int("--height", 240, 2, 8192);
+    var format = FrameFormats.Parse(a.Get("--format") ?? "yuyv");
+    // Iot.Device.Media's V4L2 interop (Marshal.SizeOf(Type), PtrToStructure<T>) is not NativeAOT-safe.
+    // IsDynamicCodeSupported is a feature switch: false in a NativeAOT build, so this branch and the
+    // binding's V4L2 code are trimmed away there (no trim/AOT warnings) and kept in JIT builds.
+    if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+        return new VideoDeviceFrameSource(device, w, h, format);
+    throw new BoardsException($"camera: this NativeAOT build has no V4L2 capture (Iot.Device.Media's VideoDevice is not AOT-safe); deploy the JIT build (deploy.sh without --aot) for {device}, or use --simulate FRAMES.npy");
 }
 
 static int Imu(Args a, TextWriter stdout, TextWriter log)
