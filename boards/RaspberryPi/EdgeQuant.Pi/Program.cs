@@ -47,7 +47,7 @@ try
 }
 catch (Exception e) when (e is UsageException or BoardsException or InvalidModelException)
 {
-    stderr.WriteLine($"EdgeQuant.Pi {a.Command}: {e.Message}");
+    stderr.WriteLine($"EdgeQuant.Pi: {e.Message}");
     if (a.Has("--verbose")) stderr.WriteLine(e);
     return 1;
 }
