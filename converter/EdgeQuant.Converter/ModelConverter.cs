@@ -19,6 +19,12 @@ public sealed class ConvertOptions
     public bool BiasCorrection { get; init; } = true;
     /// <summary>Calibration samples used for the per-layer SQNR in the report (the first N).</summary>
     public int ReportSamples { get; init; } = 64;
+    /// <summary>
+    /// Cross-layer range equalization of depthwise convolutions that feed a convolution directly
+    /// (default on; see <see cref="RangeEqualization"/>). It rescales the loaded model's IR weights
+    /// in place (the float function is unchanged), once per loaded model.
+    /// </summary>
+    public bool Equalize { get; init; } = true;
     /// <summary>Optional class labels stored in the blob's metadata.</summary>
     public IReadOnlyList<string>? Labels { get; init; }
     /// <summary>Optional camera normalization (x = (pixel/255 - mean)/std per channel) stored in the blob's metadata for board pipelines.</summary>
@@ -57,6 +63,8 @@ public static class ModelConverter
     public const string Version = "0.1.0";
     /// <summary>Calibration samples used by bias correction (the first N).</summary>
     public const int BiasCorrectionSamples = 128;
+    /// <summary>Calibration samples whose channel ranges drive range equalization (the first N).</summary>
+    public const int EqualizationSamples = 64;
 
     /// <summary>Imports, simplifies and lowers an ONNX model. Unsupported content is a <see cref="ConversionException"/>.</summary>
     public static LoadedModel Load(string path)
@@ -77,6 +85,7 @@ public static class ModelConverter
     {
         options ??= new ConvertOptions();
         var samples = calibration.ToPhysical(model);
+        if (options.Equalize) RangeEqualization.Apply(model.Ir, samples.Take(EqualizationSamples).ToList());
         var ranges = Calibrator.Calibrate(model.Ir, samples, options.Method, options.Progress, out var means);
         var q = QuantizedGraph.Quantize(model.Ir, ranges, new QuantizationOptions { PerChannel = options.PerChannel });
         if (options.BiasCorrection) BiasCorrection.Apply(q, samples.Take(BiasCorrectionSamples).ToList());

@@ -16,7 +16,11 @@ public static class IrPasses
         RemoveDead(g);
     }
 
-    /// <summary>A Reshape of a Reshape reads the first one's input directly (both are free aliases; this keeps the graph readable).</summary>
+    /// <summary>
+    /// A Reshape of a Reshape reads the first one's input directly, and a Reshape to the shape it
+    /// already has disappears (both are free aliases; this keeps the graph readable: a 1-D
+    /// convolution's output viewed as [N, T, C] and back as [N, 1, T, C] for the next op is no op at all).
+    /// </summary>
     private static void CollapseReshapeChains(IrGraph g)
     {
         foreach (var op in g.Ops.Where(o => o.Type == OpType.Reshape).ToList())
@@ -25,6 +29,20 @@ public static class IrPasses
             if (prev is null || prev.Type != OpType.Reshape || !Replaceable(g, prev.Output) || Consumers(g, prev.Output).Count != 1) continue;
             op.Inputs[0] = prev.Inputs[0];
             g.Ops.Remove(prev);
+        }
+
+        foreach (var op in g.Ops.Where(o => o.Type == OpType.Reshape).ToList())
+        {
+            var x = op.Inputs[0];
+            if (!x.Shape.AsSpan().SequenceEqual(op.Output.Shape) || !Replaceable(g, op.Output)) continue;
+            foreach (var user in Consumers(g, op.Output))
+            {
+                for (int i = 0; i < user.Inputs.Count; i++)
+                {
+                    if (user.Inputs[i] == op.Output) user.Inputs[i] = x;
+                }
+            }
+            g.Ops.Remove(op);
         }
     }
 

@@ -1,4 +1,5 @@
 using EdgeQuant.Converter.Graph;
+using EdgeQuant.Converter.IO;
 using EdgeQuant.Converter.Ir;
 using EdgeQuant.Converter.Onnx.Proto;
 using EdgeQuant.Converter.Tests.Onnx;
@@ -202,6 +203,54 @@ public class Conv1DTests
             .Node("Pad", ["x", "pads"], ["out"], "pad")
             .ToBytes();
         CheckAll(Load(padOnly, "pad_1d"), data, [n, c, t], want);
+    }
+
+    /// <summary>
+    /// The zoo's IMU model ([N, 6, 64] in, BatchNorm folded by the export) runs as 2-D kernels with
+    /// H = 1: the input window is transposed once to [T, C]; after that only free reshapes.
+    /// </summary>
+    [Test]
+    public void ImuGestureZooModelRunsOnTwoDKernelsWithOnlyTheInputTransposed()
+    {
+        var loaded = ModelConverter.Load(Path.Combine(RepoPaths.Zoo, "imu_gesture.onnx"));
+        var types = loaded.Ir.Ops.Select(o => o.Type).Where(t => t != OpType.Reshape).ToArray();
+        Assert.That(types, Is.EqualTo(new[]
+        {
+            OpType.Transpose, OpType.Conv2D, OpType.MaxPool2D, OpType.DepthwiseConv2D, OpType.Conv2D,
+            OpType.MaxPool2D, OpType.Conv2D, OpType.Mean, OpType.FullyConnected,
+        }));
+        Assert.That(loaded.InputSourceShape, Is.EqualTo(new[] { 1, 6, 64 }));
+        Assert.That(loaded.Ir.Ops.Where(o => o.Type is OpType.Conv2D or OpType.DepthwiseConv2D).Select(o => o.FusedActivation), Has.All.EqualTo("Relu"));
+    }
+
+    /// <summary>
+    /// The replay recording (raw units, [T, 6]) cut into windows at hop 64 and normalised with the
+    /// model's json (x = (raw - mean) / std per channel, in float32, channels first) is exactly the
+    /// committed test set: a device pipeline fed the replay sees the test samples.
+    /// </summary>
+    [Test]
+    public void ImuReplayWindowsNormalisedAreExactlyTheTestSet()
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Zoo, "imu_gesture.json")));
+        var norm = json.RootElement.GetProperty("normalisation");
+        var mean = norm.GetProperty("mean").EnumerateArray().Select(e => (float)e.GetDouble()).ToArray();
+        var std = norm.GetProperty("std").EnumerateArray().Select(e => (float)e.GetDouble()).ToArray();
+        int window = json.RootElement.GetProperty("window").GetInt32();
+        var replay = Npy.Read(Path.Combine(RepoPaths.Zoo, "imu_gesture.replay.npy"));
+        var test = Npy.Read(Path.Combine(RepoPaths.Zoo, "imu_gesture.test.npy"));
+        var labels = Npy.Read(Path.Combine(RepoPaths.Zoo, "imu_gesture.test_labels.npy"));
+        int n = test.Shape[0];
+        Assert.That(replay.Shape, Is.EqualTo(new[] { n * window, 6 }));
+        Assert.That(test.Shape, Is.EqualTo(new[] { n, 6, window }));
+        Assert.That(labels.Shape, Is.EqualTo(new[] { n }));
+        var raw = replay.Floats!;
+        var x = test.Floats!;
+        int mismatched = 0;
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < 6; c++)
+                for (int t = 0; t < window; t++)
+                    if ((raw[((i * window) + t) * 6 + c] - mean[c]) / std[c] != x[((i * 6) + c) * window + t]) mismatched++;
+        Assert.That(mismatched, Is.Zero, "normalised replay values that differ from test.npy");
     }
 
     [Test]
