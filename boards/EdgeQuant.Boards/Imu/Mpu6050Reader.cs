@@ -15,12 +15,20 @@ public sealed class Mpu6050Reader : IDisposable
 
     /// <param name="device">The I2C device at the sensor's address.</param>
     /// <param name="shouldDispose">Dispose <paramref name="device"/> with this reader.</param>
+    /// <param name="accelerometerRange">Full scale (the binding's default ±2 g; gestures need ±4 g or more).</param>
+    /// <param name="gyroscopeRange">Full scale (the binding's default ±250 °/s).</param>
     /// <exception cref="BoardsException">No MPU6050 answers at that address (I/O error or wrong WHO_AM_I).</exception>
-    public Mpu6050Reader(I2cDevice device, bool shouldDispose = true)
+    public Mpu6050Reader(I2cDevice device, bool shouldDispose = true,
+        AccelerometerRange accelerometerRange = AccelerometerRange.Range02G, GyroscopeRange gyroscopeRange = GyroscopeRange.Range0250Dps)
     {
         ArgumentNullException.ThrowIfNull(device);
         _shouldDispose = shouldDispose;
-        try { _sensor = new Mpu6050(device); }
+        try
+        {
+            _sensor = new Mpu6050(device);
+            if (accelerometerRange != AccelerometerRange.Range02G) _sensor.AccelerometerRange = accelerometerRange;
+            if (gyroscopeRange != GyroscopeRange.Range0250Dps) _sensor.GyroscopeRange = gyroscopeRange;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
             var s = device.ConnectionSettings;

@@ -12,6 +12,7 @@ const string Usage = """
       EdgeQuant.Pi camera --model M.eqm [--device /dev/video0] [--width 320 --height 240] [--format yuyv|gray|rgb24]
                           [--led-pin N] [--led-class K] [--frames N] [--simulate FRAMES.npy]
       EdgeQuant.Pi imu    --model M.eqm [--bus 1 --address 0x68] [--hop N] [--rate HZ] [--mean M0,..,M5 --std S0,..,S5]
+                          [--accel-range 2|4|8|16 (g, default 4)] [--gyro-range 250|500|1000|2000 (deg/s, default 500)]
                           [--led-pin N] [--led-class K] [--samples N] [--simulate REPLAY.npy]
       EdgeQuant.Pi bench  --model M.eqm [--width 320 --height 240] [--frames N] [--imu-model M.eqm] [--windows N]
 
@@ -128,7 +129,7 @@ static IFrameSource OpenCamera(Args a)
 
 static int Imu(Args a, TextWriter stdout, TextWriter log)
 {
-    a.AllowOnly("--model", "--bus", "--address", "--hop", "--rate", "--mean", "--std", "--led-pin", "--led-class", "--samples", "--simulate");
+    a.AllowOnly("--model", "--bus", "--address", "--hop", "--rate", "--mean", "--std", "--accel-range", "--gyro-range", "--led-pin", "--led-class", "--samples", "--simulate");
     var model = LoadModel(a.Require("--model", "M.eqm"));
     var interp = new Interpreter(model);
     var outputs = new Outputs(interp);
@@ -151,7 +152,23 @@ static int Imu(Args a, TextWriter stdout, TextWriter log)
         device = simulated = new SimulatedMpu6050(npy.ToFloat32(sim), address, bus);
     }
     else device = Devices.I2c(bus, address);
-    using var reader = new Mpu6050Reader(device);
+    var accelRange = a.Int("--accel-range", 4, 2, 16) switch
+    {
+        2 => Iot.Device.Imu.AccelerometerRange.Range02G,
+        4 => Iot.Device.Imu.AccelerometerRange.Range04G,
+        8 => Iot.Device.Imu.AccelerometerRange.Range08G,
+        16 => Iot.Device.Imu.AccelerometerRange.Range16G,
+        _ => throw new UsageException("--accel-range must be 2, 4, 8 or 16 (g)"),
+    };
+    var gyroRange = a.Int("--gyro-range", 500, 250, 2000) switch
+    {
+        250 => Iot.Device.Imu.GyroscopeRange.Range0250Dps,
+        500 => Iot.Device.Imu.GyroscopeRange.Range0500Dps,
+        1000 => Iot.Device.Imu.GyroscopeRange.Range1000Dps,
+        2000 => Iot.Device.Imu.GyroscopeRange.Range2000Dps,
+        _ => throw new UsageException("--gyro-range must be 250, 500, 1000 or 2000 (deg/s)"),
+    };
+    using var reader = new Mpu6050Reader(device, shouldDispose: true, accelRange, gyroRange);
     int ledClass = a.Int("--led-class", 1, 0, int.MaxValue);
     using var led = Devices.Led(a.OptionalInt("--led-pin", 0, 1023), sim is not null, log);
     var json = new JsonLines(stdout);
