@@ -5,10 +5,13 @@
 #     the MNIST model converted with --pixels: same top-1 accuracy as `edgequant eval` on the
 #     original images, and the same classes as the x64 JIT build;
 #   - imu --simulate on a replay through the simulated MPU6050 with a hand-weighted orientation
-#     model (tools/pi-app/make_imu.py): every window inside one segment classified correctly;
+#     model (tools/pi-app/make_imu.py): every window inside one segment classified correctly; and
+#     the zoo's imu_gesture model on its replay recording: the same accuracy as `edgequant eval`;
+#   - camera --simulate with BlazeFace (MSE calibration) on the zoo's photo frames: every face ONNX
+#     Runtime finds, at IoU >= 0.5, and no confident extra detection;
 #   - one-line errors and exit code 1 for a missing camera, a missing I2C bus and a bad frame file;
 #   - deploy.sh --dry-run stages the app, the model and the systemd unit;
-#   - the bench command (x64): 320x240 YUYV into MNIST, 0 bytes allocated per frame.
+#   - the bench command (x64): 320x240 YUYV into MNIST and BlazeFace, IMU windows; 0 bytes allocated.
 # Prints "N passed, N failed". Needs clang, lld, gcc-aarch64-linux-gnu, qemu-user, /usr/bin/python3 with numpy and onnx.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -85,6 +88,50 @@ PY
 echo "imu under qemu-aarch64: $windows windows, $good/$scored inside one segment correct"
 if [ $rc -eq 0 ] && [ "$windows" = "141" ] && [ "$good" = "$scored" ] && [ "$scored" -gt 0 ]; then ok "imu --simulate: $good/$scored windows"; else tail -5 "$work/imu.err"; bad "imu --simulate (exit $rc, $windows windows, $good/$scored)"; fi
 
+# 3b. The zoo's imu_gesture model on its replay recording (the test set at hop 64), +-4 g / +-500 deg/s.
+"${eq[@]}" convert tests/zoo/imu_gesture.onnx --calib tests/zoo/imu_gesture.calib.npy -o "$work/gesture.eqm" > /dev/null 2>&1 || { bad "convert imu_gesture"; finish; }
+gesture_eval=$("${eq[@]}" eval "$work/gesture.eqm" --data tests/zoo/imu_gesture.test.npy --labels tests/zoo/imu_gesture.test_labels.npy --json | "$py" -c "import json,sys; print('%.2f' % (100*json.load(sys.stdin)['accuracy']))")
+"${pi[@]}" imu --model "$work/gesture.eqm" --simulate tests/zoo/imu_gesture.replay.npy --hop 64 \
+  --mean 0,0,0,0,0,0 --std 9.81,9.81,9.81,100,100,100 > "$work/gesture.jsonl" 2> "$work/gesture.err"
+rc=$?
+read -r gacc gwin < <("$py" - "$work/gesture.jsonl" tests/zoo/imu_gesture.test_labels.npy <<'PY'
+import json, sys, numpy as np
+rows = [json.loads(l) for l in open(sys.argv[1])]
+y = np.load(sys.argv[2])
+print("%.2f %d" % (100.0 * sum(r["class"] == y[r["window"]] for r in rows) / len(y), len(rows)))
+PY
+)
+echo "imu_gesture under qemu-aarch64: $gwin windows, top-1 $gacc%; edgequant eval: $gesture_eval%"
+if [ $rc -eq 0 ] && [ "$gwin" = "500" ] && [ "$gacc" = "$gesture_eval" ]; then ok "imu --simulate imu_gesture $gacc% = eval $gesture_eval%"; else tail -3 "$work/gesture.err"; bad "imu_gesture (exit $rc, $gwin windows, $gacc% vs $gesture_eval%)"; fi
+
+# 3c. BlazeFace on the zoo's photo frames: the faces ONNX Runtime finds, at IoU >= 0.5.
+bf=tests/zoo/blazeface
+"${eq[@]}" convert "$bf/face_detection_front_128x128_barracuda.onnx" --calib "$bf/blazeface.calib.npy" --method mse \
+  --pixels 0.5,0.5,0.5,0.5,0.5,0.5 -o "$work/blazeface.eqm" > /dev/null 2>&1 || { bad "convert BlazeFace"; finish; }
+"${pi[@]}" camera --model "$work/blazeface.eqm" --simulate "$bf/blazeface.frames.npy" > "$work/blazeface.jsonl" 2> "$work/blazeface.err"
+rc=$?
+read -r bfound bfaces bextra < <("$py" - "$work/blazeface.jsonl" "$bf/blazeface.json" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+ref = json.load(open(sys.argv[2]))["frames"]
+def iou(a, b):
+    ix = min(a[2], b[2]) - max(a[0], b[0]); iy = min(a[3], b[3]) - max(a[1], b[1])
+    if ix <= 0 or iy <= 0: return 0.0
+    i = ix * iy
+    return i / ((a[2]-a[0])*(a[3]-a[1]) + (b[2]-b[0])*(b[3]-b[1]) - i)
+found = faces = extra = 0
+for r, f in zip(rows, ref):
+    ours = [[d["x0"], d["y0"], d["x1"], d["y1"], d["score"]] for d in r["detections"]]
+    for d in f["detections"]:
+        faces += 1
+        found += any(iou(d["box"], o) >= 0.5 for o in ours)
+    extra += sum(1 for o in ours if o[4] >= 0.6 and not any(iou(d["box"], o) >= 0.5 for d in f["detections"]))
+print(found, faces, extra)
+PY
+)
+echo "BlazeFace under qemu-aarch64: $bfound/$bfaces ORT faces found at IoU >= 0.5, $bextra confident extra detections"
+if [ $rc -eq 0 ] && [ "$bfaces" = "6" ] && [ "$bfound" = "6" ] && [ "$bextra" = "0" ]; then ok "BlazeFace camera --simulate: $bfound/$bfaces faces"; else tail -3 "$work/blazeface.err"; bad "BlazeFace (exit $rc, $bfound/$bfaces, $bextra extra)"; fi
+
 # 4. Bad input: one line on stderr, exit code 1.
 one_line_error() { # name, expected text, command...
   local name="$1" want="$2"; shift 2
@@ -106,9 +153,10 @@ if bash boards/RaspberryPi/deploy.sh pi.local --aot --dry-run --published "$work
 else cat "$work/deploy.txt" | tail -10; bad "deploy.sh --dry-run"; fi
 
 # 6. Throughput on this machine (x64 JIT): 320x240 YUYV into MNIST, IMU windows.
-"${pijit[@]}" bench --model "$work/mnist.eqm" --frames 2000 --imu-model "$work/imu.eqm" --windows 20000 > "$work/bench.txt" 2>&1
+"${pijit[@]}" bench --model "$work/mnist.eqm" --frames 2000 --imu-model "$work/gesture.eqm" --windows 20000 > "$work/bench.txt" 2>&1
+"${pijit[@]}" bench --model "$work/blazeface.eqm" --frames 100 >> "$work/bench.txt" 2>&1
 cat "$work/bench.txt"
-if grep -q '"allocated_bytes_per_frame":0' "$work/bench.txt" && grep -q '"allocated_bytes_per_window":0' "$work/bench.txt"; then ok "bench: 0 bytes allocated per frame and per window"; else bad "bench"; fi
+if [ "$(grep -c '"allocated_bytes_per_frame":0' "$work/bench.txt")" = 2 ] && grep -q '"allocated_bytes_per_window":0' "$work/bench.txt"; then ok "bench: 0 bytes allocated per frame (MNIST, BlazeFace) and per window"; else bad "bench"; fi
 
 echo "pi-app check took $(( $(date +%s) - start )) s"
 finish
