@@ -151,6 +151,39 @@ public class ImuPipelineTests
     }
 
     [Test]
+    public void TimeMajorLayout_ForAChannelsLastInput()
+    {
+        // An int8 [1, 16, 6] input (channels last), reshaped to the output.
+        var mw = new EdgeQuant.Runtime.Format.ModelWriter();
+        int q = mw.AddQuantization([0.05f], 3);
+        int x = mw.AddActivation(EdgeQuant.Runtime.Format.TensorType.Int8, [1, 16, 6], q);
+        int y = mw.AddActivation(EdgeQuant.Runtime.Format.TensorType.Int8, [1, 96], q);
+        mw.AddOp(EdgeQuant.Runtime.Format.OpType.Reshape, [x], [y]);
+        mw.AddInput("imu", x);
+        mw.AddOutput("flat", y);
+        var model = Model.Load(mw.Build());
+        var interp = new Interpreter(model);
+        var check = new Interpreter(model);
+        var win = new ImuWindow(interp, 6, 5, [0, 0, 9.8f, 0, 0, 0], [2, 2, 2, 50, 50, 50]);
+        Assert.That((win.Length, win.Layout), Is.EqualTo((16, WindowLayout.TimeMajor)));
+        var (rec, _) = Recording(1);
+        int emitted = 0;
+        for (int i = 0; i < 60; i++)
+        {
+            if (!win.Push(rec.AsSpan(6 * i, 6))) continue;
+            emitted++;
+            int start = i + 1 - 16;
+            var f = new float[96];
+            for (int t = 0; t < 16; t++)
+                for (int c = 0; c < 6; c++)
+                    f[t * 6 + c] = (rec[(start + t) * 6 + c] - (c == 2 ? 9.8f : 0)) / (c < 3 ? 2 : 50);
+            check.SetInput(f);
+            Assert.That(interp.GetInput().ToArray(), Is.EqualTo(check.GetInput().ToArray()), $"window ending at {i + 1}");
+        }
+        Assert.That(emitted, Is.EqualTo((60 - 16) / 5 + 1));
+    }
+
+    [Test]
     public void TransientI2cReadError_IsSkipped_AndThePipelineCarriesOn()
     {
         var model = OrientationModel();
