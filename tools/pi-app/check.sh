@@ -63,7 +63,7 @@ assert [r["frame"] for r in rows] == list(range(len(rows)))
 print("%.2f %d" % (100.0 * sum(r["class"] == y[r["frame"]] for r in rows) / len(y), len(rows)))
 PY
 )
-echo "camera under qemu-aarch64 (cortex-a76): $count frames in $(echo "$t1 - $t0" | bc) s, top-1 $cam_acc%; edgequant eval on the 28x28 originals: $eval_acc%"
+echo "camera under qemu-aarch64 (cortex-a76): $count frames in $("$py" -c "print(round($t1 - $t0, 1))") s, top-1 $cam_acc%; edgequant eval on the 28x28 originals: $eval_acc%"
 if [ $rc -eq 0 ] && [ "$count" = "$frames" ] && [ "$cam_acc" = "$eval_acc" ]; then ok "camera --simulate accuracy $cam_acc% = eval $eval_acc%"; else cat "$work/camera.err" | tail -5; bad "camera --simulate (exit $rc, $count frames, $cam_acc% vs $eval_acc%)"; fi
 if grep -q "gpio: pin 17 -> high" "$work/camera.err"; then ok "LED pin changes logged through VirtualGpioController"; else bad "no LED pin change logged"; fi
 
