@@ -336,19 +336,50 @@ public sealed class Lowering
         _values[n.Outputs[0]] = new Value { Tensor = y, Layout = x.Layout, Logical = x.Logical, FlatPermutation = x.FlatPermutation };
     }
 
+    /// <summary>
+    /// Softmax over any axis. From opset 13 it normalizes along one axis: the physical layout is
+    /// changed (data moved only if it must) so that axis is innermost, and the result keeps that
+    /// layout. Before opset 13 the input is viewed as 2-D [prod(dims before axis), prod(dims from
+    /// axis)], which in logical order is a plain reshape.
+    /// </summary>
     private void Softmax(OnnxNode n)
     {
         var x = Unflattened(Act(n, 0), n.Name);
         int rank = x.Logical.Length;
-        int axis = (int)n.GetInt("axis", _g.Opset >= 13 ? -1 : 1);
+        bool coerced = _g.Opset < 13;
+        int axis = (int)n.GetInt("axis", coerced ? 1 : -1);
         if (axis < 0) axis += rank;
-        bool lastOnly = true;
-        for (int d = axis + 1; d < rank; d++) if (x.Logical[d] != 1) lastOnly = false;
-        if (!lastOnly && axis != rank - 1) throw n.Error($"Softmax over axis {axis} of shape {OnnxTensor.FormatShape(x.Logical)} is not supported; supported: the last non-unit axis");
+        if (axis < 0 || axis >= rank) throw n.Error($"axis {n.GetInt("axis")} is out of range for a rank-{rank} input");
+        bool trailingUnit = true;
+        for (int d = axis + 1; d < rank; d++) if (x.Logical[d] != 1) trailingUnit = false;
+        if (coerced && !trailingUnit)
+        {
+            // [d0 .. d(axis-1) | d(axis) .. ] -> [outer, inner]: softmax over the inner block.
+            x = EnsureLayout(x, Identity(rank), n.Name);
+            int outer = 1, inner = 1;
+            for (int d = 0; d < rank; d++) { if (d < axis) outer *= x.Logical[d]; else inner *= x.Logical[d]; }
+            var flat = NewTensor(x.Tensor.Name + "#2d" + _temp++, [outer, inner]);
+            Emit(new IrOp(OpType.Reshape, n.Name, [x.Tensor], flat));
+            var soft = NewTensor(n.Outputs[0] + "#2d", [outer, inner]);
+            Emit(new IrOp(OpType.Softmax, n.Name, [flat], soft));
+            var back = NewTensor(n.Outputs[0], x.Logical);
+            Emit(new IrOp(OpType.Reshape, n.Name, [soft], back));
+            _values[n.Outputs[0]] = new Value { Tensor = back, Layout = Identity(rank), Logical = x.Logical };
+            return;
+        }
+
         int physical = Array.IndexOf(x.Layout, axis);
-        bool ok = true;
-        for (int d = physical + 1; d < rank; d++) if (x.Tensor.Shape[d] != 1) ok = false;
-        if (!ok) x = EnsureLayout(x, Identity(rank), n.Name);
+        bool innermost = true;
+        for (int d = physical + 1; d < rank; d++) if (x.Tensor.Shape[d] != 1) innermost = false;
+        if (!innermost)
+        {
+            // Move the axis to the end of the current physical order, the others keeping theirs.
+            var layout = new int[rank];
+            int k = 0;
+            foreach (int l in x.Layout) if (l != axis) layout[k++] = l;
+            layout[rank - 1] = axis;
+            x = EnsureLayout(x, layout, n.Name);
+        }
         var y = NewTensor(n.Outputs[0], x.Tensor.Shape);
         Emit(new IrOp(OpType.Softmax, n.Name, [x.Tensor], y));
         _values[n.Outputs[0]] = new Value { Tensor = y, Layout = x.Layout, Logical = x.Logical };
@@ -423,7 +454,6 @@ public sealed class Lowering
         int rank = x.Logical.Length;
         long[]? axes = _g.Opset >= 18 ? (n.HasInput(1) ? ConstInts(n, 1, "axes") : null) : n.GetIntsOrNull("axes");
         var reduced = (axes ?? Enumerable.Range(0, rank).Select(a => (long)a).ToArray()).Select(a => (int)(a < 0 ? a + rank : a)).OrderBy(a => a).ToArray();
-        string supported = "supported: the mean over the two spatial axes of a rank-4 tensor or the last axis of a rank-3 [N, C, T] tensor (global average pooling)";
         if (rank == 3 && reduced.Length == 1 && reduced[0] == 2)
         {
             var x4 = As2D(x, n.Name);
@@ -442,12 +472,16 @@ public sealed class Lowering
             _values[n.Outputs[0]] = new Value { Tensor = flat2, Layout = Identity(meanLogical.Length), Logical = meanLogical };
             return;
         }
-        if (rank != 4 || reduced.Length != 2) throw n.Error($"ReduceMean over axes [{string.Join(", ", reduced)}] of a rank-{rank} tensor is not supported; {supported}");
-        var physical = reduced.Select(a => Array.IndexOf(x.Layout, a)).OrderBy(a => a).ToArray();
+        bool spatialPair = rank == 4 && reduced.Length == 2;
+        var physical = spatialPair ? reduced.Select(a => Array.IndexOf(x.Layout, a)).OrderBy(a => a).ToArray() : [];
+        if (!spatialPair || ((physical[0] != 1 || physical[1] != 2) && !(reduced[0] == 2 && reduced[1] == 3)))
+        {
+            ReduceMeanAnyAxes(n, x, reduced);
+            return;
+        }
         if (physical[0] != 1 || physical[1] != 2)
         {
-            // The reduced axes are not H and W of the current layout: they must be for some NHWC view.
-            if (!(reduced[0] == 2 && reduced[1] == 3)) throw n.Error($"ReduceMean over axes [{string.Join(", ", reduced)}] is not supported in this layout; {supported}");
+            // The reduced axes are not H and W of the current layout: they are for the NHWC view.
             x = EnsureLayout(x, Nhwc, n.Name);
         }
         var s = x.Tensor.Shape;
@@ -463,6 +497,34 @@ public sealed class Lowering
         var flat = NewTensor(n.Outputs[0], outLogical);
         Emit(new IrOp(OpType.Reshape, n.Name, [y], flat));
         _values[n.Outputs[0]] = new Value { Tensor = flat, Layout = Identity(outLogical.Length), Logical = outLogical };
+    }
+
+    /// <summary>
+    /// ReduceMean over any axes but the batch: the data is put in [N, reduced axes, kept axes]
+    /// order (moved only if it must), viewed as [N, R, 1, K] (R, K the products of the reduced and
+    /// kept dims) and averaged over R by the Mean op (its H x W is R x 1); the result [N, 1, 1, K]
+    /// is the output in logical order.
+    /// </summary>
+    private void ReduceMeanAnyAxes(OnnxNode n, Value x, int[] reduced)
+    {
+        int rank = x.Logical.Length;
+        if (rank < 2) throw n.Error($"ReduceMean of a rank-{rank} tensor is not supported; supported: rank 2 to 4");
+        if (reduced.Contains(0) && x.Logical[0] != 1)
+            throw n.Error($"ReduceMean over the batch axis 0 of {OnnxTensor.FormatShape(x.Logical)} is not supported");
+        var r = reduced.Where(a => a != 0).ToArray();
+        var k = Enumerable.Range(1, rank - 1).Where(a => !r.Contains(a)).ToArray();
+        int[] layout = [0, .. r, .. k];
+        x = EnsureLayout(x, layout, n.Name);
+        int rSize = r.Aggregate(1, (p, a) => p * x.Logical[a]);
+        int kSize = k.Aggregate(1, (p, a) => p * x.Logical[a]);
+        var view = NewTensor(x.Tensor.Name + "#mean_in" + _temp++, [x.Logical[0], rSize, 1, kSize]);
+        Emit(new IrOp(OpType.Reshape, n.Name, [x.Tensor], view));
+        var mean = NewTensor(n.Outputs[0] + "#mean", [x.Logical[0], 1, 1, kSize]);
+        Emit(new IrOp(OpType.Mean, n.Name, [view], mean));
+        var outLogical = Shape(n.Outputs[0]);
+        var y = NewTensor(n.Outputs[0], outLogical);
+        Emit(new IrOp(OpType.Reshape, n.Name, [mean], y));
+        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Identity(outLogical.Length), Logical = outLogical };
     }
 
     private void Reshape(OnnxNode n)
