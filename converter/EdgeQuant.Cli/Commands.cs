@@ -18,12 +18,18 @@ public static partial class Commands
     public static void Convert(CommandContext c)
     {
         var a = c.Args;
-        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--json");
+        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json");
         string model = a.Positional(0, "MODEL.onnx");
         string calib = a.Require("--calib", "X.npy (calibration data)");
         string output = a.Get("-o", "--output") ?? Path.ChangeExtension(model, ".eqm");
         var method = ParseMethod(a.Get("--method") ?? "minmax");
         var labels = a.Get("--labels") is { } lp ? File.ReadAllLines(lp).Where(l => l.Length > 0).ToArray() : null;
+        PixelNormalization? pixels = null;
+        if (a.Get("--pixels") is { } px)
+        {
+            try { pixels = PixelNormalization.ParseArgument(px); }
+            catch (FormatException e) { throw new UsageException(e.Message); }
+        }
 
         var sw = Stopwatch.StartNew();
         var loaded = ModelConverter.Load(model);
@@ -33,6 +39,7 @@ public static partial class Commands
             Method = method,
             PerChannel = !a.Has("--per-tensor"),
             Labels = labels,
+            Pixels = pixels,
             Progress = c.Progress("calibrating"),
         });
         File.WriteAllBytes(output, result.Blob);

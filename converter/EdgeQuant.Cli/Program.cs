@@ -11,7 +11,7 @@ public static class Program
 
         usage:
           edgequant demo [--model NAME] [--zoo DIR] [--json]
-          edgequant convert MODEL.onnx --calib X.npy [-o OUT.eqm] [--method minmax|percentile|entropy|mse] [--per-tensor] [--report R.json] [--labels FILE] [--json]
+          edgequant convert MODEL.onnx --calib X.npy [-o OUT.eqm] [--method minmax|percentile|entropy|mse] [--per-tensor] [--report R.json] [--labels FILE] [--pixels MEAN,STD|M0,M1,M2,S0,S1,S2] [--json]
           edgequant eval MODEL.onnx|MODEL.eqm --data X.npy --labels Y.npy [--reference MODEL.onnx] [--json]
           edgequant run MODEL.onnx|MODEL.eqm --input X.npy --output Y.npy
           edgequant inspect MODEL.eqm [--json]

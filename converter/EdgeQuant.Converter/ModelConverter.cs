@@ -19,8 +19,16 @@ public sealed class ConvertOptions
     public bool BiasCorrection { get; init; } = true;
     /// <summary>Calibration samples used for the per-layer SQNR in the report (the first N).</summary>
     public int ReportSamples { get; init; } = 64;
+    /// <summary>
+    /// Cross-layer range equalization of depthwise convolutions that feed a convolution directly
+    /// (default on; see <see cref="RangeEqualization"/>). It rescales the loaded model's IR weights
+    /// in place (the float function is unchanged), once per loaded model.
+    /// </summary>
+    public bool Equalize { get; init; } = true;
     /// <summary>Optional class labels stored in the blob's metadata.</summary>
     public IReadOnlyList<string>? Labels { get; init; }
+    /// <summary>Optional camera normalization (x = (pixel/255 - mean)/std per channel) stored in the blob's metadata for board pipelines.</summary>
+    public EdgeQuant.Runtime.PixelNormalization? Pixels { get; init; }
     /// <summary>Called with (done, total) during calibration.</summary>
     public Action<int, int>? Progress { get; init; }
 }
@@ -55,6 +63,8 @@ public static class ModelConverter
     public const string Version = "0.1.0";
     /// <summary>Calibration samples used by bias correction (the first N).</summary>
     public const int BiasCorrectionSamples = 128;
+    /// <summary>Calibration samples whose channel ranges drive range equalization (the first N).</summary>
+    public const int EqualizationSamples = 64;
 
     /// <summary>Imports, simplifies and lowers an ONNX model. Unsupported content is a <see cref="ConversionException"/>.</summary>
     public static LoadedModel Load(string path)
@@ -75,6 +85,7 @@ public static class ModelConverter
     {
         options ??= new ConvertOptions();
         var samples = calibration.ToPhysical(model);
+        if (options.Equalize) RangeEqualization.Apply(model.Ir, samples.Take(EqualizationSamples).ToList());
         var ranges = Calibrator.Calibrate(model.Ir, samples, options.Method, options.Progress, out var means);
         var q = QuantizedGraph.Quantize(model.Ir, ranges, new QuantizationOptions { PerChannel = options.PerChannel });
         if (options.BiasCorrection) BiasCorrection.Apply(q, samples.Take(BiasCorrectionSamples).ToList());
@@ -89,6 +100,16 @@ public static class ModelConverter
             ["output_shape"] = string.Join(",", model.Ir.SourceShapes[model.Output]),
         };
         if (options.Labels is { Count: > 0 }) meta["labels"] = string.Join("\n", options.Labels);
+        if (options.Pixels is { } px)
+        {
+            var shape = model.InputSourceShape;
+            int channels = shape.Length == 4 ? (model.InputLayout == SourceLayout.Nchw ? shape[1] : shape[3]) : -1;
+            if (shape.Length != 4)
+                throw new ConversionException($"--pixels needs an image input [N, C, H, W] or [N, H, W, C]; the model's input is {string.Join("x", shape)}");
+            if (px.ChannelCount == 3 && channels != 3)
+                throw new ConversionException($"--pixels gives 3 channels but the model's input {string.Join("x", shape)} does not have 3 channels");
+            meta[EdgeQuant.Runtime.PixelNormalization.MetadataKey] = px.ToMetadataValue();
+        }
         var blob = Packer.Pack(q, meta, out var index);
         var report = ConversionReport.Build(model, q, blob, index, samples.Take(Math.Max(1, options.ReportSamples)).ToList());
         return new ConversionResult { Source = model, Quantized = q, Blob = blob, TensorIndex = index, Report = report };

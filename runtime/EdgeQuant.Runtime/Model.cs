@@ -46,6 +46,21 @@ public sealed class Model
     public IReadOnlyList<ModelIo> Outputs => _outputs;
     public IReadOnlyDictionary<string, string> Metadata => _metadata;
 
+    /// <summary>
+    /// The camera normalization stored by <c>edgequant convert --pixels</c> (metadata key
+    /// <see cref="PixelNormalization.MetadataKey"/>), or null when the blob has none.
+    /// </summary>
+    /// <exception cref="InvalidModelException">The metadata value is malformed.</exception>
+    public PixelNormalization? PixelNormalization
+    {
+        get
+        {
+            if (!_metadata.TryGetValue(PixelNormalization.MetadataKey, out var v)) return null;
+            try { return PixelNormalization.ParseMetadataValue(v); }
+            catch (FormatException e) { throw new InvalidModelException($"section Metadata: {e.Message}", e); }
+        }
+    }
+
     internal ReadOnlyMemory<byte> Blob => _blob;
     internal ReadOnlySpan<byte> ConstantData => _blob.Span.Slice(_constOffset, _constBytes);
     internal int ConstantDataOffset => _constOffset;

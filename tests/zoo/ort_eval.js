@@ -3,14 +3,15 @@
 //
 // Usage:
 //   NODE_PATH=<scratch>/node_modules node ort_eval.js --model M.onnx --input X.npy \
-//       [--labels Y.npy] [--out OUT.npy] [--first K] [--batch B]
+//       [--labels Y.npy] [--out OUT.npy] [--first K] [--batch B] [--output NAME]
 //
-//   --model   ONNX model (single input, first output is used)
+//   --model   ONNX model (single input; the first output is used unless --output names one)
 //   --input   float32 .npy (numpy format 1.0/2.0, little-endian, C order); axis 0 is the batch
 //   --labels  int64 (or int32) .npy class labels; if given, top-1 accuracy is computed
 //   --out     writes the first output for the first K samples as float32 .npy (format 1.0)
 //   --first   K (default: all samples)
 //   --batch   samples per session.run (default 100; use 1 for fixed-batch models)
+//   --output  the name of the output to report (default: the model's first output)
 //
 // Prints one JSON line on stdout: {"samples":..,"correct":..,"accuracy":.., "output_shape":[..]}
 // accuracy is in percent.  The session runs single-threaded with graphOptimizationLevel
@@ -102,7 +103,10 @@ async function main() {
     graphOptimizationLevel: 'basic',
   });
   const inName = session.inputNames[0];
-  const outName = session.outputNames[0];
+  const outName = args.output || session.outputNames[0];
+  if (!session.outputNames.includes(outName)) {
+    throw new Error(`no output '${outName}'; the model's outputs: ${session.outputNames.join(', ')}`);
+  }
 
   const limit = labels ? n : first;
   let correct = 0;

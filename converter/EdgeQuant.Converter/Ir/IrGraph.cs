@@ -122,6 +122,8 @@ public sealed class IrGraph
     public Dictionary<IrTensor, string> IoNames { get; } = [];
     /// <summary>Source shapes (ONNX logical order, batch 1) of the inputs and outputs.</summary>
     public Dictionary<IrTensor, int[]> SourceShapes { get; } = [];
+    /// <summary>Set once <see cref="Calibration.RangeEqualization"/> has rescaled the graph's weights (it applies once).</summary>
+    public bool Equalized { get; set; }
 
     public IEnumerable<IrTensor> ActivationTensors()
     {

@@ -16,7 +16,11 @@ public static class IrPasses
         RemoveDead(g);
     }
 
-    /// <summary>A Reshape of a Reshape reads the first one's input directly (both are free aliases; this keeps the graph readable).</summary>
+    /// <summary>
+    /// A Reshape of a Reshape reads the first one's input directly, and a Reshape to the shape it
+    /// already has disappears (both are free aliases; this keeps the graph readable: a 1-D
+    /// convolution's output viewed as [N, T, C] and back as [N, 1, T, C] for the next op is no op at all).
+    /// </summary>
     private static void CollapseReshapeChains(IrGraph g)
     {
         foreach (var op in g.Ops.Where(o => o.Type == OpType.Reshape).ToList())
@@ -25,6 +29,20 @@ public static class IrPasses
             if (prev is null || prev.Type != OpType.Reshape || !Replaceable(g, prev.Output) || Consumers(g, prev.Output).Count != 1) continue;
             op.Inputs[0] = prev.Inputs[0];
             g.Ops.Remove(prev);
+        }
+
+        foreach (var op in g.Ops.Where(o => o.Type == OpType.Reshape).ToList())
+        {
+            var x = op.Inputs[0];
+            if (!x.Shape.AsSpan().SequenceEqual(op.Output.Shape) || !Replaceable(g, op.Output)) continue;
+            foreach (var user in Consumers(g, op.Output))
+            {
+                for (int i = 0; i < user.Inputs.Count; i++)
+                {
+                    if (user.Inputs[i] == op.Output) user.Inputs[i] = x;
+                }
+            }
+            g.Ops.Remove(op);
         }
     }
 
@@ -74,13 +92,27 @@ public static class IrPasses
         {
             var x = act.Inputs[0];
             var producer = g.Ops.FirstOrDefault(o => o.Output == x);
+            if (!Replaceable(g, x) || Consumers(g, x).Count != 1) continue;
+
+            // A clamp after a free Reshape (a 1-D convolution's [N, 1, T, C] output viewed as
+            // [N, T, C]) fuses into the op before the Reshape, which then produces the clamp's output.
+            IrOp? reshape = null;
+            if (producer is { Type: OpType.Reshape })
+            {
+                var inner = producer.Inputs[0];
+                var innerProducer = g.Ops.FirstOrDefault(o => o.Output == inner);
+                if (innerProducer is null || !Replaceable(g, inner) || Consumers(g, inner).Count != 1) continue;
+                reshape = producer;
+                producer = innerProducer;
+            }
+
             if (producer is null || producer.Type is not (OpType.Conv2D or OpType.DepthwiseConv2D or OpType.FullyConnected or OpType.Add or OpType.Sub or OpType.Mul))
                 continue;
-            if (!Replaceable(g, x) || Consumers(g, x).Count != 1) continue;
             producer.ActivationMin = Math.Max(producer.ActivationMin, act.ActivationMin);
             producer.ActivationMax = Math.Min(producer.ActivationMax, act.ActivationMax);
             producer.FusedActivation = producer.FusedActivation.Length == 0 ? act.UnaryName : producer.FusedActivation + "+" + act.UnaryName;
-            producer.Output = act.Output;
+            if (reshape is null) producer.Output = act.Output;
+            else reshape.Output = act.Output;
             g.Ops.Remove(act);
         }
     }

@@ -14,6 +14,9 @@ public sealed class Lowering
 {
     private static readonly int[] Nhwc = [0, 2, 3, 1];
 
+    /// <summary>The layout of 1-D activations [N, C, T] feeding convolutions and pools: stored N, T, C (NHWC with H = 1).</summary>
+    private static readonly int[] Nwc = [0, 2, 1];
+
     private sealed class Value
     {
         public required IrTensor Tensor;
@@ -123,18 +126,20 @@ public sealed class Lowering
     private void Conv(OnnxNode n)
     {
         var x = Act(n, 0);
-        if (x.Logical.Length != 4) throw n.Error($"only 2-D convolution on rank-4 [N, C, H, W] inputs is supported; input has rank {x.Logical.Length}");
-        x = EnsureLayout(x, Nhwc, n.Name);
+        bool oneD = x.Logical.Length == 3;
+        if (!oneD && x.Logical.Length != 4) throw n.Error($"convolution on a rank-{x.Logical.Length} input is not supported; supported: 1-D [N, C, T] and 2-D [N, C, H, W]");
+        x = oneD ? As2D(x, n.Name) : EnsureLayout(x, Nhwc, n.Name);
         var w = Const(n, 1, "weights");
-        if (w.Rank != 4) throw n.Error("weights must be rank 4 [M, C/group, kH, kW]");
-        int m = w.Shape[0], cg = w.Shape[1], kh = w.Shape[2], kw = w.Shape[3];
+        if (w.Rank != (oneD ? 3 : 4)) throw n.Error(oneD ? "weights must be rank 3 [M, C/group, k]" : "weights must be rank 4 [M, C/group, kH, kW]");
+        int m = w.Shape[0], cg = w.Shape[1], kh = oneD ? 1 : w.Shape[2], kw = w.Shape[^1];
         int cin = x.Logical[1];
         int group = (int)n.GetInt("group", 1);
         float[]? bias = n.HasInput(2) ? Const(n, 2, "bias").Floats : null;
         var outLogical = Shape(n.Outputs[0]);
-        var (strides, dil, pads) = Window(n, x.Logical, [kh, kw], outLogical, allowDilation: true);
+        var out4 = oneD ? As4D(outLogical) : outLogical;
+        var (strides, dil, pads) = Window(n, x.Logical, [kh, kw], out4, allowDilation: true, oneD);
         IrOp op;
-        var y = NewTensor(n.Outputs[0], Permute(outLogical, Nhwc));
+        var y = NewTensor(oneD ? n.Outputs[0] + "#h1" : n.Outputs[0], Permute(out4, Nhwc));
         var wf = w.Floats!;
         if (group == 1)
         {
@@ -182,7 +187,7 @@ public sealed class Lowering
         op.Bias = bias ?? new float[m];
         SetWindow(op, strides, dil, pads, kh, kw);
         Emit(op);
-        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Nhwc, Logical = outLogical };
+        _values[n.Outputs[0]] = oneD ? From2D(y, outLogical, n) : new Value { Tensor = y, Layout = Nhwc, Logical = outLogical };
     }
 
     private void Gemm(OnnxNode n)
@@ -331,19 +336,50 @@ public sealed class Lowering
         _values[n.Outputs[0]] = new Value { Tensor = y, Layout = x.Layout, Logical = x.Logical, FlatPermutation = x.FlatPermutation };
     }
 
+    /// <summary>
+    /// Softmax over any axis. From opset 13 it normalizes along one axis: the physical layout is
+    /// changed (data moved only if it must) so that axis is innermost, and the result keeps that
+    /// layout. Before opset 13 the input is viewed as 2-D [prod(dims before axis), prod(dims from
+    /// axis)], which in logical order is a plain reshape.
+    /// </summary>
     private void Softmax(OnnxNode n)
     {
         var x = Unflattened(Act(n, 0), n.Name);
         int rank = x.Logical.Length;
-        int axis = (int)n.GetInt("axis", _g.Opset >= 13 ? -1 : 1);
+        bool coerced = _g.Opset < 13;
+        int axis = (int)n.GetInt("axis", coerced ? 1 : -1);
         if (axis < 0) axis += rank;
-        bool lastOnly = true;
-        for (int d = axis + 1; d < rank; d++) if (x.Logical[d] != 1) lastOnly = false;
-        if (!lastOnly && axis != rank - 1) throw n.Error($"Softmax over axis {axis} of shape {OnnxTensor.FormatShape(x.Logical)} is not supported; supported: the last non-unit axis");
+        if (axis < 0 || axis >= rank) throw n.Error($"axis {n.GetInt("axis")} is out of range for a rank-{rank} input");
+        bool trailingUnit = true;
+        for (int d = axis + 1; d < rank; d++) if (x.Logical[d] != 1) trailingUnit = false;
+        if (coerced && !trailingUnit)
+        {
+            // [d0 .. d(axis-1) | d(axis) .. ] -> [outer, inner]: softmax over the inner block.
+            x = EnsureLayout(x, Identity(rank), n.Name);
+            int outer = 1, inner = 1;
+            for (int d = 0; d < rank; d++) { if (d < axis) outer *= x.Logical[d]; else inner *= x.Logical[d]; }
+            var flat = NewTensor(x.Tensor.Name + "#2d" + _temp++, [outer, inner]);
+            Emit(new IrOp(OpType.Reshape, n.Name, [x.Tensor], flat));
+            var soft = NewTensor(n.Outputs[0] + "#2d", [outer, inner]);
+            Emit(new IrOp(OpType.Softmax, n.Name, [flat], soft));
+            var back = NewTensor(n.Outputs[0], x.Logical);
+            Emit(new IrOp(OpType.Reshape, n.Name, [soft], back));
+            _values[n.Outputs[0]] = new Value { Tensor = back, Layout = Identity(rank), Logical = x.Logical };
+            return;
+        }
+
         int physical = Array.IndexOf(x.Layout, axis);
-        bool ok = true;
-        for (int d = physical + 1; d < rank; d++) if (x.Tensor.Shape[d] != 1) ok = false;
-        if (!ok) x = EnsureLayout(x, Identity(rank), n.Name);
+        bool innermost = true;
+        for (int d = physical + 1; d < rank; d++) if (x.Tensor.Shape[d] != 1) innermost = false;
+        if (!innermost)
+        {
+            // Move the axis to the end of the current physical order, the others keeping theirs.
+            var layout = new int[rank];
+            int k = 0;
+            foreach (int l in x.Layout) if (l != axis) layout[k++] = l;
+            layout[rank - 1] = axis;
+            x = EnsureLayout(x, layout, n.Name);
+        }
         var y = NewTensor(n.Outputs[0], x.Tensor.Shape);
         Emit(new IrOp(OpType.Softmax, n.Name, [x.Tensor], y));
         _values[n.Outputs[0]] = new Value { Tensor = y, Layout = x.Layout, Logical = x.Logical };
@@ -352,8 +388,9 @@ public sealed class Lowering
     private void BatchNorm(OnnxNode n)
     {
         var x = Act(n, 0);
-        if (x.Logical.Length != 4) throw n.Error("a BatchNormalization that could not be folded into a convolution is supported only on rank-4 inputs");
-        x = EnsureLayout(x, Nhwc, n.Name);
+        bool oneD = x.Logical.Length == 3;
+        if (!oneD && x.Logical.Length != 4) throw n.Error("a BatchNormalization that could not be folded into a convolution is supported only on [N, C, T] and [N, C, H, W] inputs");
+        x = oneD ? As2D(x, n.Name) : EnsureLayout(x, Nhwc, n.Name);
         float eps = n.GetFloat("epsilon", 1e-5f);
         var gamma = Const(n, 1, "scale").Floats!; var beta = Const(n, 2, "B").Floats!;
         var mean = Const(n, 3, "mean").Floats!; var variance = Const(n, 4, "var").Floats!;
@@ -364,20 +401,23 @@ public sealed class Lowering
             w[i] = gamma[i] / MathF.Sqrt(variance[i] + eps);
             b[i] = beta[i] - mean[i] * w[i];
         }
-        var y = NewTensor(n.Outputs[0], x.Tensor.Shape);
+        var y = NewTensor(oneD ? n.Outputs[0] + "#h1" : n.Outputs[0], x.Tensor.Shape);
         Emit(new IrOp(OpType.DepthwiseConv2D, n.Name, [x.Tensor], y) { Weights = w, WeightShape = [1, 1, 1, c], Bias = b, KernelH = 1, KernelW = 1 });
-        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Nhwc, Logical = x.Logical };
+        _values[n.Outputs[0]] = oneD ? From2D(y, Shape(n.Outputs[0]), n) : new Value { Tensor = y, Layout = Nhwc, Logical = x.Logical };
     }
 
     private void Pool(OnnxNode n)
     {
         var x = Act(n, 0);
-        if (x.Logical.Length != 4) throw n.Error("only 2-D pooling on rank-4 inputs is supported");
-        x = EnsureLayout(x, Nhwc, n.Name);
+        bool oneD = x.Logical.Length == 3;
+        if (!oneD && x.Logical.Length != 4) throw n.Error($"pooling on a rank-{x.Logical.Length} input is not supported; supported: 1-D [N, C, T] and 2-D [N, C, H, W]");
+        x = oneD ? As2D(x, n.Name) : EnsureLayout(x, Nhwc, n.Name);
         var k = n.GetInts("kernel_shape");
-        if (k.Length != 2) throw n.Error($"attribute kernel_shape has {k.Length} values; supported: 2 (2-D pooling)");
+        if (k.Length != (oneD ? 1 : 2)) throw n.Error($"attribute kernel_shape has {k.Length} values; the input has {(oneD ? 1 : 2)} spatial dimensions");
+        if (oneD) k = [1, k[0]];
         var outLogical = Shape(n.Outputs[0]);
-        var (strides, _, pads) = Window(n, x.Logical, [(int)k[0], (int)k[1]], outLogical, allowDilation: false);
+        var out4 = oneD ? As4D(outLogical) : outLogical;
+        var (strides, _, pads) = Window(n, x.Logical, [(int)k[0], (int)k[1]], out4, allowDilation: false, oneD);
         bool avg = n.OpType == "AveragePool";
         if (avg && n.GetInt("count_include_pad", 0) != 0 && pads.Any(p => p != 0))
         {
@@ -386,24 +426,26 @@ public sealed class Lowering
             x = padded;
             pads = [0, 0, 0, 0];
         }
-        var y = NewTensor(n.Outputs[0], Permute(outLogical, Nhwc));
+        var y = NewTensor(oneD ? n.Outputs[0] + "#h1" : n.Outputs[0], Permute(out4, Nhwc));
         var op = new IrOp(avg ? OpType.AveragePool2D : OpType.MaxPool2D, n.Name, [x.Tensor], y);
         SetWindow(op, strides, [1, 1], pads, (int)k[0], (int)k[1]);
         if (op.PadTop >= op.KernelH || op.PadBottom >= op.KernelH || op.PadLeft >= op.KernelW || op.PadRight >= op.KernelW)
             throw n.Error("padding as large as the pooling window is not supported");
         Emit(op);
-        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Nhwc, Logical = outLogical };
+        _values[n.Outputs[0]] = oneD ? From2D(y, outLogical, n) : new Value { Tensor = y, Layout = Nhwc, Logical = outLogical };
     }
 
     private void GlobalAveragePool(OnnxNode n)
     {
         var x = Act(n, 0);
-        if (x.Logical.Length != 4) throw n.Error("GlobalAveragePool is supported on rank-4 inputs");
-        x = EnsureLayout(x, Nhwc, n.Name);
+        bool oneD = x.Logical.Length == 3;
+        if (!oneD && x.Logical.Length != 4) throw n.Error($"GlobalAveragePool on a rank-{x.Logical.Length} input is not supported; supported: [N, C, T] and [N, C, H, W]");
+        x = oneD ? As2D(x, n.Name) : EnsureLayout(x, Nhwc, n.Name);
         var outLogical = Shape(n.Outputs[0]);
-        var y = NewTensor(n.Outputs[0], Permute(outLogical, Nhwc));
+        var out4 = oneD ? As4D(outLogical) : outLogical;
+        var y = NewTensor(oneD ? n.Outputs[0] + "#h1" : n.Outputs[0], Permute(out4, Nhwc));
         Emit(new IrOp(OpType.Mean, n.Name, [x.Tensor], y));
-        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Nhwc, Logical = outLogical };
+        _values[n.Outputs[0]] = oneD ? From2D(y, outLogical, n) : new Value { Tensor = y, Layout = Nhwc, Logical = outLogical };
     }
 
     private void ReduceMean(OnnxNode n)
@@ -412,13 +454,34 @@ public sealed class Lowering
         int rank = x.Logical.Length;
         long[]? axes = _g.Opset >= 18 ? (n.HasInput(1) ? ConstInts(n, 1, "axes") : null) : n.GetIntsOrNull("axes");
         var reduced = (axes ?? Enumerable.Range(0, rank).Select(a => (long)a).ToArray()).Select(a => (int)(a < 0 ? a + rank : a)).OrderBy(a => a).ToArray();
-        string supported = "supported: the mean over the two spatial axes of a rank-4 tensor (global average pooling)";
-        if (rank != 4 || reduced.Length != 2) throw n.Error($"ReduceMean over axes [{string.Join(", ", reduced)}] of a rank-{rank} tensor is not supported; {supported}");
-        var physical = reduced.Select(a => Array.IndexOf(x.Layout, a)).OrderBy(a => a).ToArray();
+        if (rank == 3 && reduced.Length == 1 && reduced[0] == 2)
+        {
+            var x4 = As2D(x, n.Name);
+            var s4 = x4.Tensor.Shape;
+            var m4 = NewTensor(n.Outputs[0] + "#h1", [s4[0], 1, 1, s4[3]]);
+            Emit(new IrOp(OpType.Mean, n.Name, [x4.Tensor], m4));
+            var meanLogical = Shape(n.Outputs[0]);
+            if (meanLogical.Length == 3)
+            {
+                _values[n.Outputs[0]] = From2D(m4, meanLogical, n);
+                return;
+            }
+            // keepdims=0: [N, C] is the same memory as [N, 1, 1, C].
+            var flat2 = NewTensor(n.Outputs[0], meanLogical);
+            Emit(new IrOp(OpType.Reshape, n.Name, [m4], flat2));
+            _values[n.Outputs[0]] = new Value { Tensor = flat2, Layout = Identity(meanLogical.Length), Logical = meanLogical };
+            return;
+        }
+        bool spatialPair = rank == 4 && reduced.Length == 2;
+        var physical = spatialPair ? reduced.Select(a => Array.IndexOf(x.Layout, a)).OrderBy(a => a).ToArray() : [];
+        if (!spatialPair || ((physical[0] != 1 || physical[1] != 2) && !(reduced[0] == 2 && reduced[1] == 3)))
+        {
+            ReduceMeanAnyAxes(n, x, reduced);
+            return;
+        }
         if (physical[0] != 1 || physical[1] != 2)
         {
-            // The reduced axes are not H and W of the current layout: they must be for some NHWC view.
-            if (!(reduced[0] == 2 && reduced[1] == 3)) throw n.Error($"ReduceMean over axes [{string.Join(", ", reduced)}] is not supported in this layout; {supported}");
+            // The reduced axes are not H and W of the current layout: they are for the NHWC view.
             x = EnsureLayout(x, Nhwc, n.Name);
         }
         var s = x.Tensor.Shape;
@@ -434,6 +497,34 @@ public sealed class Lowering
         var flat = NewTensor(n.Outputs[0], outLogical);
         Emit(new IrOp(OpType.Reshape, n.Name, [y], flat));
         _values[n.Outputs[0]] = new Value { Tensor = flat, Layout = Identity(outLogical.Length), Logical = outLogical };
+    }
+
+    /// <summary>
+    /// ReduceMean over any axes but the batch: the data is put in [N, reduced axes, kept axes]
+    /// order (moved only if it must), viewed as [N, R, 1, K] (R, K the products of the reduced and
+    /// kept dims) and averaged over R by the Mean op (its H x W is R x 1); the result [N, 1, 1, K]
+    /// is the output in logical order.
+    /// </summary>
+    private void ReduceMeanAnyAxes(OnnxNode n, Value x, int[] reduced)
+    {
+        int rank = x.Logical.Length;
+        if (rank < 2) throw n.Error($"ReduceMean of a rank-{rank} tensor is not supported; supported: rank 2 to 4");
+        if (reduced.Contains(0) && x.Logical[0] != 1)
+            throw n.Error($"ReduceMean over the batch axis 0 of {OnnxTensor.FormatShape(x.Logical)} is not supported");
+        var r = reduced.Where(a => a != 0).ToArray();
+        var k = Enumerable.Range(1, rank - 1).Where(a => !r.Contains(a)).ToArray();
+        int[] layout = [0, .. r, .. k];
+        x = EnsureLayout(x, layout, n.Name);
+        int rSize = r.Aggregate(1, (p, a) => p * x.Logical[a]);
+        int kSize = k.Aggregate(1, (p, a) => p * x.Logical[a]);
+        var view = NewTensor(x.Tensor.Name + "#mean_in" + _temp++, [x.Logical[0], rSize, 1, kSize]);
+        Emit(new IrOp(OpType.Reshape, n.Name, [x.Tensor], view));
+        var mean = NewTensor(n.Outputs[0] + "#mean", [x.Logical[0], 1, 1, kSize]);
+        Emit(new IrOp(OpType.Mean, n.Name, [view], mean));
+        var outLogical = Shape(n.Outputs[0]);
+        var y = NewTensor(n.Outputs[0], outLogical);
+        Emit(new IrOp(OpType.Reshape, n.Name, [mean], y));
+        _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Identity(outLogical.Length), Logical = outLogical };
     }
 
     private void Reshape(OnnxNode n)
@@ -549,15 +640,24 @@ public sealed class Lowering
         if (mode != "constant") throw n.Error($"attribute mode='{mode}' is not supported; supported: constant");
         var x = Unflattened(Act(n, 0), n.Name);
         int rank = x.Logical.Length;
-        if (rank != 4) throw n.Error($"Pad of a rank-{rank} tensor is not supported; supported: rank 4");
+        if (rank is not (3 or 4)) throw n.Error($"Pad of a rank-{rank} tensor is not supported; supported: rank 3 [N, C, T] and rank 4");
         long[] pads = n.HasInput(1) ? ConstInts(n, 1, "pads") : n.GetInts("pads");
         if (pads.Length != 2 * rank) throw n.Error($"pads has {pads.Length} values, expected {2 * rank}");
         if (pads.Any(p => p < 0)) throw n.Error("negative pads (cropping) are not supported");
         float value = n.HasInput(2) ? Const(n, 2, "constant_value").Floats![0] : n.GetFloat("value", 0f);
+        if (rank == 3)
+        {
+            // [N, C, T] padded as [N, C, 1, T]: the 4-D pads are the 3-D ones with none along H.
+            pads = [pads[0], pads[1], 0, pads[2], pads[3], pads[4], 0, pads[5]];
+            x = As2D(x, n.Name);
+            rank = 4;
+        }
         var before = new int[4]; var after = new int[4];
         for (int i = 0; i < 4; i++) { before[i] = (int)pads[x.Layout[i]]; after[i] = (int)pads[rank + x.Layout[i]]; }
-        var y = EmitPad(n, x, before, after, value, n.Outputs[0]);
-        _values[n.Outputs[0]] = new Value { Tensor = y.Tensor, Layout = x.Layout, Logical = Shape(n.Outputs[0]) };
+        var outLogical = Shape(n.Outputs[0]);
+        bool oneD = outLogical.Length == 3;
+        var y = EmitPad(n, x, before, after, value, oneD ? n.Outputs[0] + "#h1" : n.Outputs[0]);
+        _values[n.Outputs[0]] = oneD ? From2D(y.Tensor, outLogical, n) : new Value { Tensor = y.Tensor, Layout = x.Layout, Logical = outLogical };
     }
 
     private Value EmitPad(OnnxNode n, Value x, int[] before, int[] after, float value, string? name = null)
@@ -573,11 +673,19 @@ public sealed class Lowering
 
     // ---- helpers --------------------------------------------------------------------------
 
-    private (int[] Strides, int[] Dilations, int[] Pads) Window(OnnxNode n, int[] inLogical, int[] k, int[] outLogical, bool allowDilation)
+    /// <summary>
+    /// Strides, dilations and [top, left, bottom, right] pads of a window op whose input and output
+    /// are given as rank-4 logical shapes. A 1-D op (<paramref name="oneD"/>, attributes with one
+    /// value per attribute axis) is resolved as 2-D with H = 1: stride, dilation 1 and no padding along H.
+    /// </summary>
+    private (int[] Strides, int[] Dilations, int[] Pads) Window(OnnxNode n, int[] inLogical, int[] k, int[] outLogical, bool allowDilation, bool oneD = false)
     {
-        var s = n.GetIntsOrNull("strides")?.Select(v => (int)v).ToArray() ?? [1, 1];
-        var d = n.GetIntsOrNull("dilations")?.Select(v => (int)v).ToArray() ?? [1, 1];
-        if (s.Length != 2 || d.Length != 2) throw n.Error("strides and dilations must have 2 values (2-D)");
+        int spatial = oneD ? 1 : 2;
+        var s = n.GetIntsOrNull("strides")?.Select(v => (int)v).ToArray() ?? (oneD ? [1] : [1, 1]);
+        var d = n.GetIntsOrNull("dilations")?.Select(v => (int)v).ToArray() ?? (oneD ? [1] : [1, 1]);
+        if (s.Length != spatial || d.Length != spatial) throw n.Error($"strides and dilations must have {spatial} values (one per spatial axis)");
+        if (oneD) { s = [1, s[0]]; d = [1, d[0]]; }
+        if (s.Any(v => v < 1) || d.Any(v => v < 1)) throw n.Error("strides and dilations must be positive");
         if (!allowDilation && (d[0] != 1 || d[1] != 1)) throw n.Error("attribute dilations other than 1 is not supported for pooling");
         string autoPad = n.GetString("auto_pad", "NOTSET");
         int[] pads = [0, 0, 0, 0]; // top, left, bottom, right
@@ -598,8 +706,8 @@ public sealed class Lowering
             var p = n.GetIntsOrNull("pads");
             if (p is not null)
             {
-                if (p.Length != 4) throw n.Error($"attribute pads has {p.Length} values; expected 4");
-                pads = [(int)p[0], (int)p[1], (int)p[2], (int)p[3]];
+                if (p.Length != 2 * spatial) throw n.Error($"attribute pads has {p.Length} values; expected {2 * spatial}");
+                pads = oneD ? [0, (int)p[0], 0, (int)p[1]] : [(int)p[0], (int)p[1], (int)p[2], (int)p[3]];
             }
         }
         else if (autoPad != "VALID")
@@ -617,6 +725,31 @@ public sealed class Lowering
         }
         return (s, d, pads);
     }
+
+    /// <summary>
+    /// Views a rank-3 [N, C, T] value as the NHWC input [N, 1, T, C] of a 2-D op with H = 1: the data
+    /// is put in N, T, C order (moved only if it is not already) and reshaped, which is a free alias.
+    /// The returned value's logical shape is the 2-D one, [N, C, 1, T].
+    /// </summary>
+    private Value As2D(Value x, string nodeName)
+    {
+        x = EnsureLayout(x, Nwc, nodeName);
+        var s = x.Tensor.Shape;
+        var t4 = NewTensor(x.Tensor.Name + "#h1_" + _temp++, [s[0], 1, s[1], s[2]]);
+        Emit(new IrOp(OpType.Reshape, nodeName, [x.Tensor], t4));
+        return new Value { Tensor = t4, Layout = Nhwc, Logical = [s[0], s[2], 1, s[1]] };
+    }
+
+    /// <summary>The NHWC output [N, 1, T, C] of a 2-D op with H = 1 as the rank-3 value [N, C, T] (stored N, T, C).</summary>
+    private Value From2D(IrTensor y4, int[] outLogical, OnnxNode n)
+    {
+        var y = NewTensor(n.Outputs[0], Permute(outLogical, Nwc));
+        Emit(new IrOp(OpType.Reshape, n.Name, [y4], y));
+        return new Value { Tensor = y, Layout = Nwc, Logical = outLogical };
+    }
+
+    /// <summary>[N, C, T] as the 2-D logical shape [N, C, 1, T].</summary>
+    private static int[] As4D(int[] logical3) => [logical3[0], logical3[1], 1, logical3[2]];
 
     private static void SetWindow(IrOp op, int[] s, int[] d, int[] pads, int kh, int kw)
     {

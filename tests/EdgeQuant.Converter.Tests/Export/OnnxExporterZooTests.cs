@@ -54,6 +54,8 @@ public sealed class OnnxExporterZooTests
     [TestCase("mnist_cnn", OnnxActivationType.UInt8, 1)]
     [TestCase("fashion_mobilenet", OnnxActivationType.Int8, 2)]
     [TestCase("fashion_mobilenet", OnnxActivationType.UInt8, 2)]
+    [TestCase("imu_gesture", OnnxActivationType.Int8, 1)]
+    [TestCase("imu_gesture", OnnxActivationType.UInt8, 1)]
     public void ExportedModelAgreesWithInterpreterInOnnxRuntime(string name, OnnxActivationType activations, int maxLsb)
     {
         var (source, blob) = Convert(name);
@@ -100,6 +102,7 @@ public sealed class OnnxExporterZooTests
     [TestCase("mnist_cnn", OnnxActivationType.Int8)]
     [TestCase("fashion_mobilenet", OnnxActivationType.Int8)]
     [TestCase("fashion_mobilenet", OnnxActivationType.UInt8)]
+    [TestCase("imu_gesture", OnnxActivationType.Int8)]
     public void EveryOpAgreesWithinOneStepOnTheSameInputs(string name, OnnxActivationType activations)
     {
         var (_, blob) = Convert(name);

@@ -17,7 +17,7 @@ public class OrtParityTests
 {
     private const double Tolerance = 1e-4;
 
-    private static readonly string[] ZooModels = ["digits_mlp", "mnist_cnn", "fashion_mobilenet"];
+    private static readonly string[] ZooModels = ["digits_mlp", "mnist_cnn", "fashion_mobilenet", "imu_gesture"];
 
     private static readonly string[] QuirkModels = ["nhwc_input", "fixed_batch1", "shape_subgraph", "odd_padding", "pad_subgraph", "misc_ops", "mlp_softmax"];
 
@@ -84,6 +84,7 @@ public class OrtParityTests
     [TestCase("mnist_cnn")]
     [TestCase("fashion_mobilenet")]
     [TestCase("digits_mlp")]
+    [TestCase("imu_gesture")]
     public void FullTestSetAccuracyMatchesOnnxRuntime(string name)
     {
         var (model, input, _) = Files(name);

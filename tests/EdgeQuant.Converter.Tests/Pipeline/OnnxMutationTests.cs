@@ -14,6 +14,7 @@ public class OnnxMutationTests
     [TestCase("mnist_cnn", 400)]
     [TestCase("fashion_mobilenet", 300)]
     [TestCase("quirks/misc_ops", 300)]
+    [TestCase("imu_gesture", 300)]
     public void MutatedModelsConvertOrFailClearly(string name, int cases)
     {
         var original = File.ReadAllBytes(Path.Combine(RepoPaths.Zoo, name + ".onnx"));
