@@ -31,14 +31,16 @@ internal static partial class ChildTestRun
     [GeneratedRegex(@"total:\s+(\d+)\s+failed:\s+(\d+)\s+succeeded:\s+(\d+)\s+skipped:\s+(\d+)")]
     private static partial Regex PlatformSummary();
 
-    /// <summary>True when this process is the test executable (Microsoft.Testing.Platform) rather than a VSTest host.</summary>
+    /// <summary>
+    /// True when this process is the test executable (Microsoft.Testing.Platform: this assembly is
+    /// the entry assembly) rather than a VSTest host. <paramref name="exe"/> is the executable's path
+    /// (not Environment.ProcessPath, which names qemu when emulated).
+    /// </summary>
     private static bool IsTestExecutable(out string exe)
     {
         string assembly = typeof(ChildTestRun).Assembly.GetName().Name!;
-        exe = Environment.ProcessPath ?? "";
-        if (Path.GetFileNameWithoutExtension(exe) == assembly) return true;
         exe = Path.Combine(AppContext.BaseDirectory, assembly);
-        return false;
+        return System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name == assembly;
     }
 
     /// <summary>
