@@ -69,7 +69,9 @@ public class InstructionSetDispatchTests
         // Under qemu the reference-only child costs minutes; tools/arm64-tests runs it in its Cortex-A72 run.
         if (disabled == "DOTNET_EnableHWIntrinsic" && ChildTestRun.Emulated && Dp.IsSupported)
             Assert.Ignore("emulated Cortex-A76 run: the cortex-a72 run of tools/arm64-tests covers DOTNET_EnableHWIntrinsic=0");
-        var env = new Dictionary<string, string> { [ProbeMarker] = "1" };
+        // Tiered compilation as by default (methods start unoptimized, so nothing the dispatcher
+        // calls is inlined into it), whatever this process was started with.
+        var env = new Dictionary<string, string> { [ProbeMarker] = "1", ["DOTNET_TieredCompilation"] = "1", ["DOTNET_TC_QuickJitForLoops"] = "1" };
         if (disabled.Length > 0) env[disabled] = "0";
         var r = ChildTestRun.Run("FullyQualifiedName~InstructionSetDispatchTests.Probe", env, TimeSpan.FromMinutes(ChildTestRun.Emulated ? 5 : 2));
         Assert.That(r.Failed, Is.EqualTo(0), r.Output);
