@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using EdgeQuant.Runtime.Format;
 using EdgeQuant.Runtime.Kernels;
 using EdgeQuant.Runtime.Tests.Golden;
@@ -9,7 +8,7 @@ namespace EdgeQuant.Runtime.Tests.Format;
 /// <summary>Golden/conv_fc.eqm pins the writer's bytes; see Golden/README.md.</summary>
 public class GoldenBlobTests
 {
-    private const string Sha256 = "93208ed7008d58c90575a7ee3f3bf3dd0cba1d61bd1bb1c64d2b7b8c580c0d21";
+    private const string CommittedSha256 = "93208ed7008d58c90575a7ee3f3bf3dd0cba1d61bd1bb1c64d2b7b8c580c0d21";
 
     /// <summary>The output for <see cref="GoldenModel.Input"/>, pinned when the file was generated.</summary>
     private static readonly sbyte[] ExpectedOutput = [-67, 9, -126, 127];
@@ -23,14 +22,14 @@ public class GoldenBlobTests
         File.WriteAllBytes(GoldenModel.SourcePath, bytes);
         Directory.CreateDirectory(Path.GetDirectoryName(GoldenModel.OutputPath)!);
         File.WriteAllBytes(GoldenModel.OutputPath, bytes);
-        TestContext.Out.WriteLine($"wrote {bytes.Length} bytes, SHA-256 {Convert.ToHexStringLower(SHA256.HashData(bytes))}");
+        TestContext.Out.WriteLine($"wrote {bytes.Length} bytes, SHA-256 {Sha256.HexOf(bytes)}");
     }
 
     [Test]
     public void WriterReproducesTheCommittedBytes()
     {
         var committed = File.ReadAllBytes(GoldenModel.OutputPath);
-        Assert.That(Convert.ToHexStringLower(SHA256.HashData(committed)), Is.EqualTo(Sha256), "the committed file changed");
+        Assert.That(Sha256.HexOf(committed), Is.EqualTo(CommittedSha256), "the committed file changed");
         var built = GoldenModel.Build();
         Assert.That(built.Length, Is.EqualTo(committed.Length));
         for (int i = 0; i < built.Length; i++)

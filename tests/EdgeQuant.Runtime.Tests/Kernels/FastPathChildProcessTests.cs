@@ -1,62 +1,55 @@
-using System.Diagnostics;
-using System.Text.RegularExpressions;
-using NUnit.Framework;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.Arm;
+using EdgeQuant.Runtime.Tests.TestSupport;
 
 namespace EdgeQuant.Runtime.Tests.Kernels;
 
 /// <summary>
-/// Re-runs every *FastPathTests class of this assembly in a child `dotnet test` with one
-/// instruction-set family disabled, so the dispatchers' lower tiers (SSE4.1 through the Vector128
-/// primitives, then the reference) are exercised on an AVX2 machine.
+/// Re-runs every *FastPathTests class of this assembly (and the dispatch probe, which checks the
+/// path the dispatcher then takes) in a child process with one instruction-set family disabled,
+/// so the dispatchers' lower tiers are exercised: on x64, AVX2 machines fall to SSE4.1 through
+/// the Vector128 primitives, then to the reference; on arm64, a CPU with the dot product
+/// extension (Cortex-A76, Pi 5) falls to the SMULL/SADALP paths, then to the reference.
 /// </summary>
 [NonParallelizable]
-public partial class FastPathChildProcessTests
+public class FastPathChildProcessTests
 {
-    private const string ChildMarker = "EDGEQUANT_FASTPATH_CHILD";
+    private const string Filter = "FullyQualifiedName~FastPathTests&FullyQualifiedName!~ChildProcess&FullyQualifiedName!~SpeedReport"
+        + "|FullyQualifiedName~InstructionSetDispatchTests.Probe";
 
-    [GeneratedRegex(@"Failed:\s+(\d+), Passed:\s+(\d+), Skipped:\s+(\d+), Total:\s+(\d+)")]
-    private static partial Regex Summary();
+    /// <summary>The instruction-set switches that matter on the architecture running the tests.</summary>
+    public static IEnumerable<TestCaseData> Variables()
+    {
+        if (RuntimeInformation.ProcessArchitecture == Architecture.Arm64)
+        {
+            yield return new TestCaseData("DOTNET_EnableArm64Dp");
+            yield return new TestCaseData("DOTNET_EnableHWIntrinsic");
+        }
+        else
+        {
+            yield return new TestCaseData("DOTNET_EnableAVX512F");
+            yield return new TestCaseData("DOTNET_EnableAVX2");
+            yield return new TestCaseData("DOTNET_EnableHWIntrinsic");
+        }
+    }
 
-    [TestCase("DOTNET_EnableAVX512F")]
-    [TestCase("DOTNET_EnableAVX2")]
-    [TestCase("DOTNET_EnableHWIntrinsic")]
+    [TestCaseSource(nameof(Variables))]
     public void FastPathTestsPassWithAnInstructionSetDisabled(string variable)
     {
-        if (Environment.GetEnvironmentVariable(ChildMarker) == "1")
+        if (ChildTestRun.InChild)
             Assert.Ignore("running inside a child process already");
-        string dll = typeof(FastPathChildProcessTests).Assembly.Location;
-        string work = Directory.CreateTempSubdirectory("edgequant-child-").FullName;
-        try
-        {
-            var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-            {
-                WorkingDirectory = work,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (string a in new[] { "test", dll, "--nologo", "--filter", "FullyQualifiedName~FastPathTests&FullyQualifiedName!~ChildProcess&FullyQualifiedName!~SpeedReport" })
-                psi.ArgumentList.Add(a);
-            psi.Environment[variable] = "0";
-            psi.Environment[ChildMarker] = "1";
-            using var child = Process.Start(psi)!;
-            var stderr = child.StandardError.ReadToEndAsync();
-            string stdout = child.StandardOutput.ReadToEnd();
-            if (!child.WaitForExit(TimeSpan.FromMinutes(3)))
-            {
-                child.Kill(entireProcessTree: true);
-                Assert.Fail($"the child with {variable}=0 did not finish in 3 minutes");
-            }
-            var m = Summary().Match(stdout);
-            Assert.That(m.Success, Is.True, $"no summary from the child with {variable}=0:\n{stdout}\n{stderr.Result}");
-            TestContext.Out.WriteLine($"{variable}=0: failed {m.Groups[1].Value}, passed {m.Groups[2].Value}, skipped {m.Groups[3].Value}, total {m.Groups[4].Value}");
-            Assert.That(child.ExitCode, Is.EqualTo(0), stdout);
-            Assert.That(int.Parse(m.Groups[1].Value), Is.EqualTo(0), stdout);
-            Assert.That(int.Parse(m.Groups[2].Value), Is.GreaterThan(0), stdout);
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
+        if (variable == "DOTNET_EnableArm64Dp" && !Dp.IsSupported)
+            Assert.Ignore("this CPU has no dot product extension: the main run already takes the non-Dp paths");
+        // Under qemu every case costs minutes; tools/arm64-tests runs the suite as a Cortex-A72 too,
+        // whose main run takes the non-Dp paths and which runs the HWIntrinsic=0 child itself.
+        if (ChildTestRun.Emulated && Dp.IsSupported)
+            Assert.Ignore($"emulated Cortex-A76 run: the cortex-a72 run of tools/arm64-tests covers {variable}=0");
+        // Emulated arm64 runs every kernel 10-50x slower than native.
+        var timeout = TimeSpan.FromMinutes(ChildTestRun.Emulated ? 15 : 3);
+        var r = ChildTestRun.Run(Filter, new Dictionary<string, string> { [variable] = "0" }, timeout);
+        TestContext.Out.WriteLine($"{variable}=0: failed {r.Failed}, passed {r.Passed}, skipped {r.Skipped}, total {r.Total}");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.Output);
+        Assert.That(r.Failed, Is.EqualTo(0), r.Output);
+        Assert.That(r.Passed, Is.GreaterThan(0), r.Output);
     }
 }

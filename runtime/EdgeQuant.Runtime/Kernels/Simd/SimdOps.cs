@@ -11,8 +11,8 @@ namespace EdgeQuant.Runtime.Kernels.Simd;
 /// definition (given in its summary, matching one NEON instruction or a fixed sequence of them)
 /// and three bodies: the explicit arm64 intrinsic, an x64 equivalent, and a portable scalar
 /// emulation. All three produce the same lanes, so the kernel logic above this layer runs and is
-/// tested on x64 (the emulations are checked against golden vectors produced by real NEON
-/// instructions under qemu: Kernels/Golden/neon_primitives.txt).
+/// tested on x64; the arm64 bodies run under qemu-aarch64 (tools/arm64-tests), where the same
+/// tests check them against the scalar definitions.
 /// </summary>
 internal static class SimdOps
 {
