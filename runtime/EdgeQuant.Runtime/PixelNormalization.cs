@@ -54,7 +54,7 @@ public sealed class PixelNormalization
     /// <exception cref="FormatException">The text is not 2 or 6 invariant-culture numbers.</exception>
     public static PixelNormalization ParseArgument(string text)
     {
-        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var parts = SplitTrimmed(text, ',');
         if (parts.Length != 2 && parts.Length != 6)
             throw new FormatException($"--pixels '{text}': expected MEAN,STD (2 values, gray) or M0,M1,M2,S0,S1,S2 (6 values, RGB), found {parts.Length} values");
         var v = new float[parts.Length];
@@ -73,7 +73,7 @@ public sealed class PixelNormalization
     /// <exception cref="FormatException">The value is malformed; the message quotes it.</exception>
     public static PixelNormalization ParseMetadataValue(string value)
     {
-        var halves = value.Split(';', StringSplitOptions.TrimEntries);
+        var halves = SplitTrimmed(value, ';');
         if (halves.Length != 2 || !halves[0].StartsWith("mean=", StringComparison.Ordinal) || !halves[1].StartsWith("std=", StringComparison.Ordinal))
             throw new FormatException($"metadata '{MetadataKey}' = '{value}': expected 'mean=M[,M,M];std=S[,S,S]'");
         var mean = Floats(halves[0]["mean=".Length..], value);
@@ -82,9 +82,17 @@ public sealed class PixelNormalization
         catch (ArgumentException e) { throw new FormatException($"metadata '{MetadataKey}' = '{value}': {e.Message}", e); }
     }
 
+    // string.Split with TrimEntries is not in netstandard2.1.
+    private static string[] SplitTrimmed(string text, char separator)
+    {
+        var parts = text.Split(separator);
+        for (int i = 0; i < parts.Length; i++) parts[i] = parts[i].Trim();
+        return parts;
+    }
+
     private static float[] Floats(string list, string whole)
     {
-        var parts = list.Split(',', StringSplitOptions.TrimEntries);
+        var parts = SplitTrimmed(list, ',');
         var r = new float[parts.Length];
         for (int i = 0; i < r.Length; i++)
             if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out r[i]))

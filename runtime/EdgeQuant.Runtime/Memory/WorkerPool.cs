@@ -45,7 +45,7 @@ internal sealed class WorkerPool : IDisposable
     /// <summary>Runs <paramref name="job"/> on every part (the caller runs part 0) and returns when all are done.</summary>
     public void Run(IParallelJob job)
     {
-        ObjectDisposedException.ThrowIf(_stopping, this);
+        if (_stopping) throw new ObjectDisposedException(nameof(WorkerPool));
         _job = job;
         _failure = null;
         Volatile.Write(ref _pending, _threads.Length);
@@ -63,7 +63,7 @@ internal sealed class WorkerPool : IDisposable
         }
 
         var spin = new SpinWait();
-        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce();
         _job = null;
         if (own is not null) throw own;
         if (_failure is { } f) throw new InvalidOperationException("a worker thread failed", f);
