@@ -10,9 +10,9 @@ public static class Benchmark
 {
     public readonly record struct Result(double MedianUs, double P99Us, long AllocatedBytesPerInvoke);
 
-    public static Result Measure(Model model, int iterations, bool reference)
+    public static Result Measure(Model model, int iterations, bool reference, int threads = 1)
     {
-        var interp = new Interpreter(model, new InterpreterOptions { ReferenceKernelsOnly = reference });
+        using var interp = new Interpreter(model, new InterpreterOptions { ReferenceKernelsOnly = reference, Threads = threads });
         var input = interp.GetInput();
         var rng = new Random(1);
         for (int i = 0; i < input.Length; i++) input[i] = (sbyte)rng.Next(-128, 128);

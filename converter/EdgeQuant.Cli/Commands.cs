@@ -169,7 +169,7 @@ public static partial class Commands
     public static void Bench(CommandContext c)
     {
         var a = c.Args;
-        a.AllowOnly("--iterations", "--json", "--per-op");
+        a.AllowOnly("--iterations", "--json", "--per-op", "--threads");
         string path = a.Positional(0, "MODEL.eqm");
         int iterations = ParseInt(a.Get("--iterations") ?? "1000", "--iterations", 1, 10_000_000);
         var m = Model.LoadFile(path);
@@ -178,12 +178,14 @@ public static partial class Commands
             BenchPerOp(c, path, m, iterations);
             return;
         }
-        var fast = Benchmark.Measure(m, iterations, reference: false);
+        int threads = ParseInt(a.Get("--threads") ?? "1", "--threads", 1, 64);
+        var fast = Benchmark.Measure(m, iterations, reference: false, threads);
         var reference = Benchmark.Measure(m, Math.Max(10, iterations / 10), reference: true);
         var j = new JsonObject
         {
             ["model"] = path,
             ["iterations"] = iterations,
+            ["threads"] = threads,
             ["median_us"] = Math.Round(fast.MedianUs, 2),
             ["p99_us"] = Math.Round(fast.P99Us, 2),
             ["allocated_bytes_per_invoke"] = fast.AllocatedBytesPerInvoke,
@@ -194,7 +196,7 @@ public static partial class Commands
             ["hardware"] = Benchmark.Hardware(),
         };
         if (c.Json) c.Out.WriteLine(j.ToJsonString(Indented));
-        else c.Out.WriteLine($"{Path.GetFileName(path)}: median {fast.MedianUs:F1} us, p99 {fast.P99Us:F1} us, {fast.AllocatedBytesPerInvoke} bytes allocated per invoke; reference kernels {reference.MedianUs:F1} us ({reference.MedianUs / fast.MedianUs:F2}x slower) [{Benchmark.Hardware()}]");
+        else c.Out.WriteLine($"{Path.GetFileName(path)}: {threads} thread(s), median {fast.MedianUs:F1} us, p99 {fast.P99Us:F1} us, {fast.AllocatedBytesPerInvoke} bytes allocated per invoke; reference kernels {reference.MedianUs:F1} us ({reference.MedianUs / fast.MedianUs:F2}x slower) [{Benchmark.Hardware()}]");
     }
 
     private static void BenchPerOp(CommandContext c, string path, Model m, int iterations)

@@ -15,7 +15,7 @@ public static class Program
           edgequant eval MODEL.onnx|MODEL.eqm --data X.npy --labels Y.npy [--reference MODEL.onnx] [--json]
           edgequant run MODEL.onnx|MODEL.eqm --input X.npy --output Y.npy
           edgequant inspect MODEL.eqm [--json]
-          edgequant bench MODEL.eqm [--iterations N] [--per-op] [--json]
+          edgequant bench MODEL.eqm [--iterations N] [--threads N] [--per-op] [--json]
           edgequant export-onnx MODEL.eqm [-o OUT.qdq.onnx] [--batch dynamic|1] [--activations int8|uint8] [--json]
           edgequant firmware build MODEL.eqm --board BOARD [-o DIR] [--json]
           edgequant firmware run MODEL.eqm --board BOARD --input X.npy|X.bin --output Y.npy|Y.bin [--json]
