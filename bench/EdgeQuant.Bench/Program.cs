@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.Intrinsics.X86;
 using System.Text.Json;
+using EdgeQuant.Converter;
 using EdgeQuant.Converter.Export;
 using EdgeQuant.Converter.IO;
 using EdgeQuant.Runtime;
@@ -132,7 +133,7 @@ public static class Program
         for (int s = 0; s < n; s++)
         {
             source[s] = all.AsSpan(s * sampleLen, sampleLen).ToArray();
-            physical[s] = ToNhwc(source[s], sourceShape, model.Inputs[0].Layout);
+            physical[s] = Layouts.ToPhysical(source[s], sourceShape, model.Inputs[0].Layout);
         }
         float[] eqOut = new float[model.Tensors[model.Outputs[0].TensorIndex].ElementCount];
 
@@ -220,19 +221,6 @@ public static class Program
         var s = (double[])v.Clone();
         Array.Sort(s);
         return s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]);
-    }
-
-    /// <summary>A source-layout sample in the blob's physical layout: NCHW rank-4 inputs become NHWC, anything else is as is.</summary>
-    private static float[] ToNhwc(float[] x, int[] shape, SourceLayout layout)
-    {
-        if (layout != SourceLayout.Nchw || shape.Length != 4) return x;
-        int c = shape[1], h = shape[2], w = shape[3];
-        var y = new float[x.Length];
-        for (int ci = 0; ci < c; ci++)
-            for (int hi = 0; hi < h; hi++)
-                for (int wi = 0; wi < w; wi++)
-                    y[(hi * w + wi) * c + ci] = x[(ci * h + hi) * w + wi];
-        return y;
     }
 
     private static string CpuName()

@@ -12,14 +12,7 @@ public static class Benchmark
 
     public static Result Measure(Model model, int iterations, bool reference, int threads = 1)
     {
-        using var interp = new Interpreter(model, new InterpreterOptions { ReferenceKernelsOnly = reference, Threads = threads });
-        var input = interp.GetInput();
-        var rng = new Random(1);
-        for (int i = 0; i < input.Length; i++) input[i] = (sbyte)rng.Next(-128, 128);
-        // Warm up for at least half a second: tiered compilation promotes hot methods to optimized
-        // code only after a delay, so a short warm-up would time tier-0 code.
-        long warmStart = Stopwatch.GetTimestamp();
-        for (int i = 0; i < Math.Max(5, iterations / 10) || Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < 500; i++) interp.Invoke();
+        using var interp = WarmedUp(model, iterations, new InterpreterOptions { ReferenceKernelsOnly = reference, Threads = threads });
         // Allocation is measured on an untimed loop, so the timing code itself is not counted.
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < iterations; i++) interp.Invoke();
@@ -46,12 +39,7 @@ public static class Benchmark
     /// </summary>
     public static OpTiming[] MeasurePerOp(Model model, int iterations)
     {
-        var interp = new Interpreter(model);
-        var input = interp.GetInput();
-        var rng = new Random(1);
-        for (int i = 0; i < input.Length; i++) input[i] = (sbyte)rng.Next(-128, 128);
-        long warmStart = Stopwatch.GetTimestamp();
-        for (int i = 0; i < Math.Max(5, iterations / 10) || Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < 500; i++) interp.Invoke();
+        using var interp = WarmedUp(model, iterations, new InterpreterOptions());
         int ops = model.Ops.Count;
         var times = new double[ops][];
         for (int k = 0; k < ops; k++) times[k] = new double[iterations];
@@ -71,6 +59,19 @@ public static class Benchmark
             result[k] = new OpTiming(k, model.Ops[k].Type, times[k][iterations / 2], Macs(model, model.Ops[k]));
         }
         return result;
+    }
+
+    /// <summary>An interpreter with a random input, warmed up for at least half a second: tiered compilation
+    /// promotes hot methods to optimized code only after a delay, so a short warm-up would time tier-0 code.</summary>
+    private static Interpreter WarmedUp(Model model, int iterations, InterpreterOptions options)
+    {
+        var interp = new Interpreter(model, options);
+        var input = interp.GetInput();
+        var rng = new Random(1);
+        for (int i = 0; i < input.Length; i++) input[i] = (sbyte)rng.Next(-128, 128);
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < Math.Max(5, iterations / 10) || Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < 500; i++) interp.Invoke();
+        return interp;
     }
 
     /// <summary>Multiply-accumulates of an op: convolutions and fully connected layers; 0 for the rest.</summary>

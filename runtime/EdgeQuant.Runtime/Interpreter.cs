@@ -162,27 +162,30 @@ public sealed class Interpreter : IDisposable
         int inRow = inT.Shape.D2 * inT.Shape.D3, outRow = oT.Shape.D2 * oT.Shape.D3;
         var inShape = new Shape4(1, c1 - c0, inT.Shape.D2, inT.Shape.D3);
         var outShape = new Shape4(1, y1 - y0, oT.Shape.D2, oT.Shape.D3);
-        var input = S8(op.Input0).Slice(c0 * inRow, (c1 - c0) * inRow);
-        var output = ArenaS8(op.Output0).Slice(y0 * outRow, (y1 - y0) * outRow);
-        int cout = oT.Shape.D3;
+        Span<sbyte> scratch = band == 0
+            ? MemoryMarshal.Cast<byte, sbyte>(_arena.Span.Slice(op.ScratchOffset, op.ScratchBytes))
+            : _workerScratch[band - 1].AsSpan(0, op.ScratchBytes);
+        EvalConvolution(op, _packed[index], bp, S8(op.Input0).Slice(c0 * inRow, (c1 - c0) * inRow), inShape,
+            ArenaS8(op.Output0).Slice(y0 * outRow, (y1 - y0) * outRow), outShape, scratch);
+    }
+
+    /// <summary>Conv2D or DepthwiseConv2D op <paramref name="op"/> on the given input and output (the whole tensors, or one band of rows).</summary>
+    private void EvalConvolution(in OpInfo op, PackedFilter? packed, in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
+        Span<sbyte> output, in Shape4 outShape, Span<sbyte> scratch)
+    {
+        ref readonly var fT = ref _tensors[op.Input1];
+        int cout = outShape.D3;
         var mult = ConstI32(p.MultipliersOffset, cout);
         var shift = ConstI32(p.ShiftsOffset, cout);
-        var packed = _packed[index];
         if (op.Type == OpType.Conv2D)
         {
-            if (_reference) Conv2D.EvalS8Reference(bp, input, inShape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, output, outShape);
-            else
-            {
-                Span<sbyte> scratch = band == 0
-                    ? MemoryMarshal.Cast<byte, sbyte>(_arena.Span.Slice(op.ScratchOffset, op.ScratchBytes))
-                    : _workerScratch[band - 1].AsSpan(0, op.ScratchBytes);
-                Conv2D.EvalS8(bp, input, inShape, S8(op.Input1), fT.Shape, I32(op.Input2), packed, mult, shift, output, outShape, scratch);
-            }
+            if (_reference) Conv2D.EvalS8Reference(p, input, inShape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, output, outShape);
+            else Conv2D.EvalS8(p, input, inShape, S8(op.Input1), fT.Shape, I32(op.Input2), packed, mult, shift, output, outShape, scratch);
         }
         else
         {
-            if (_reference) DepthwiseConv2D.EvalS8Reference(bp, input, inShape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, output, outShape);
-            else DepthwiseConv2D.EvalS8(bp, input, inShape, S8(op.Input1), fT.Shape, I32(op.Input2), packed, mult, shift, output, outShape);
+            if (_reference) DepthwiseConv2D.EvalS8Reference(p, input, inShape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, output, outShape);
+            else DepthwiseConv2D.EvalS8(p, input, inShape, S8(op.Input1), fT.Shape, I32(op.Input2), packed, mult, shift, output, outShape);
         }
     }
 
@@ -299,23 +302,8 @@ public sealed class Interpreter : IDisposable
             case OpType.DepthwiseConv2D:
             {
                 var p = _model.ReadParams<Conv2DParams>(op);
-                ref readonly var inT = ref _tensors[op.Input0];
-                ref readonly var fT = ref _tensors[op.Input1];
-                ref readonly var oT = ref _tensors[op.Output0];
-                int cout = oT.Shape.D3;
-                var mult = ConstI32(p.MultipliersOffset, cout);
-                var shift = ConstI32(p.ShiftsOffset, cout);
-                if (op.Type == OpType.Conv2D)
-                {
-                    if (_reference) Conv2D.EvalS8Reference(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, ArenaS8(op.Output0), oT.Shape);
-                    else Conv2D.EvalS8(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), packed, mult, shift, ArenaS8(op.Output0), oT.Shape,
-                        MemoryMarshal.Cast<byte, sbyte>(_arena.Span.Slice(op.ScratchOffset, op.ScratchBytes)));
-                }
-                else
-                {
-                    if (_reference) DepthwiseConv2D.EvalS8Reference(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), mult, shift, ArenaS8(op.Output0), oT.Shape);
-                    else DepthwiseConv2D.EvalS8(p, S8(op.Input0), inT.Shape, S8(op.Input1), fT.Shape, I32(op.Input2), packed, mult, shift, ArenaS8(op.Output0), oT.Shape);
-                }
+                EvalConvolution(op, packed, p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape,
+                    MemoryMarshal.Cast<byte, sbyte>(_arena.Span.Slice(op.ScratchOffset, op.ScratchBytes)));
                 break;
             }
             case OpType.FullyConnected:
