@@ -137,6 +137,9 @@ static const struct { const char *name; conv_fn conv, depthwise; fc_fn fc; pool_
 #if EQ_USE_DSP
     { "dsp", eq_conv2d_s8_dsp, eq_depthwise_conv2d_s8_dsp, eq_fully_connected_s8_dsp, eq_max_pool2d_s8_dsp },
 #endif
+#if EQ_USE_C_OPT
+    { "c", eq_conv2d_s8_c, eq_depthwise_conv2d_s8_c, eq_fully_connected_s8_c, NULL },
+#endif
     { "dispatch", NULL, NULL, NULL, NULL },
 };
 #define N_PATHS ((int)(sizeof paths / sizeof paths[0]))
@@ -348,6 +351,62 @@ static void test_requantize_mve(void)
 }
 #endif
 
+/* quant_math.h's eq_srdhm (one 64-bit multiply-add and a shift) against the C# definition written
+ * out (QuantMath.SaturatingRoundingDoublingHighMul: nudge by +-2^30, divide truncating toward
+ * zero), and eq_mbqm against the same with the C# rounding divide: every pair of 64 edge values
+ * (0, +-1, +-2^k, +-(2^k - 1), the extremes) and 20,000 random pairs, every shift for the edges. */
+static int32_t srdhm_cs(int32_t a, int32_t b)
+{
+    int64_t v;
+    if (a == b && a == INT32_MIN) return INT32_MAX;
+    v = (int64_t)a * (int64_t)b;
+    v += v >= 0 ? ((int64_t)1 << 30) : ((int64_t)1 - ((int64_t)1 << 30));
+    return (int32_t)(v >= 0 ? (v >> 31) : -((-v) >> 31));
+}
+
+static int32_t mbqm_cs(int32_t x, int32_t m, int32_t shift)
+{
+    int left = shift > 0 ? (int)shift : 0, right = shift > 0 ? 0 : (int)-shift;
+    int32_t v = srdhm_cs((int32_t)((uint32_t)x << left), m);
+    int32_t mask = (int32_t)(((int64_t)1 << right) - 1), rem = v & mask, thr = (mask >> 1) + (v < 0 ? 1 : 0);
+    return (v >> right) + (rem > thr ? 1 : 0);
+}
+
+static void test_quant_math(void)
+{
+    int32_t edge[64];
+    int n = 0, bad = 0;
+    long checks = 0;
+    edge[n++] = 0; edge[n++] = 1; edge[n++] = -1; edge[n++] = INT32_MIN; edge[n++] = INT32_MAX; edge[n++] = INT32_MIN + 1;
+    for (int k = 1; k < 30 && n + 2 <= 64; k += 1) {
+        edge[n++] = (int32_t)(1u << k) - (k & 1);
+        edge[n++] = -(int32_t)(1u << k) + (k % 3 == 0);
+    }
+    while (n < 64) edge[n++] = (int32_t)next();
+    for (int i = 0; i < 64; i++)
+        for (int j = 0; j < 64; j++) {
+            checks++;
+            if (eq_srdhm(edge[i], edge[j]) != srdhm_cs(edge[i], edge[j]) && bad++ < 5)
+                printf("FAIL srdhm(%ld, %ld) = %ld, C# form %ld\n", (long)edge[i], (long)edge[j], (long)eq_srdhm(edge[i], edge[j]),
+                       (long)srdhm_cs(edge[i], edge[j]));
+            for (int32_t s = -31; s <= 30; s += (i + j) % 5 + 1) {
+                checks++;
+                if (eq_mbqm(edge[i], edge[j], s) != mbqm_cs(edge[i], edge[j], s) && bad++ < 5)
+                    printf("FAIL mbqm(%ld, %ld, %ld) differs from the C# form\n", (long)edge[i], (long)edge[j], (long)s);
+            }
+        }
+    for (int i = 0; i < 20000; i++) {
+        int32_t a = (int32_t)next(), b = (int32_t)next(), s = range(-31, 30);
+        if (i & 1) a >>= range(0, 31);
+        checks += 2;
+        if ((eq_srdhm(a, b) != srdhm_cs(a, b) || eq_mbqm(a, b, s) != mbqm_cs(a, b, s)) && bad++ < 5)
+            printf("FAIL srdhm/mbqm(%ld, %ld, %ld) differ from the C# form\n", (long)a, (long)b, (long)s);
+    }
+    if (bad) failed++;
+    else passed++;
+    printf("quant_math: %ld values of eq_srdhm/eq_mbqm %s\n", checks, bad ? "FAILED" : "equal the C# form");
+}
+
 /* Fixed shapes: the bench layers scaled down and the block/tail boundaries of every micro-kernel
  * (k of 16, 32, 33, 48; channel counts around the 2-, 4- and 8-wide blocks; 3x3 interiors), each
  * with and without the folded bias. */
@@ -406,6 +465,7 @@ int main(int argc, char **argv)
     printf("optimized paths compiled in:");
     for (int i = 0; i + 1 < N_PATHS; i++) printf(" %s", paths[i].name);
     printf("%s (each checked, then the dispatcher)\n", N_PATHS == 1 ? " none" : "");
+    test_quant_math();
 #if EQ_USE_MVE
     test_requantize_mve();
 #endif

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Firmware kernels check (CI): builds the qemu instruction-counting plugin, runs the optimized
-# kernels' bit-exactness tests on the emulated M4, M33 and M55 boards (the M3 has no optimized
-# path), runs the four layer benchmarks of issue 8 (the runtime's dispatcher vs the reference
+# kernels' bit-exactness tests on the emulated M3 (portable-C paths), M4, M33 and M55 boards, runs the four layer benchmarks of issue 8 (the runtime's dispatcher vs the reference
 # kernel, outputs compared, stack high-water under 2 KB) built -O2 on M3/M4/M33/M55 and -Os on
 # M4/M33/M55, a second time on the M4 to confirm the counts are deterministic, and prints the
 # instructions-per-MAC table beside CMSIS-NN's figures (docs/firmware-performance.md).
@@ -26,7 +25,7 @@ done
 if "$cc" -O2 -shared -fPIC -fvisibility=hidden -Wall -Wextra -Werror -o "$out/libcount.so" $bench/plugin/count.c; then pass; else fail "plugin build"; fi
 
 . $bench/boards.sh
-for b in mps2-an386 mps2-an505 mps3-an547; do
+for b in mps2-an385 mps2-an386 mps2-an505 mps3-an547; do
   echo "== kernel tests on $b"
   $bench/test.sh "$b" "$out/build" > "$out/test-$b.txt" 2>&1
   rc=$?

@@ -125,6 +125,45 @@ static inline int32x4_t eq_opt_requantize_mve(int32x4_t acc, const int32_t *mult
 }
 #endif
 
+#if EQ_USE_C_OPT
+/* ---- Internal: the portable-C paths (gemm_s8_c.c, for cores without DSP/MVE, e.g. Cortex-M3).
+ * Two GEMM rows (two output pixels, or two FullyConnected batch rows) are packed per k into one
+ * int32, a + b * 2^23 (a, b the offset-applied int8 values, |a|, |b| <= 255), so one 32x32->64
+ * multiply-accumulate (SMLAL) by a filter tap does both rows' multiply-accumulates: the 64-bit sum
+ * is S0 + S1 * 2^23 exactly while |S0|, |S1| < 2^22, which eq_c_gemm_chunk k at a time keeps true
+ * (|a * w| <= 128 * 128 when the input offset is 0, 255 * 128 otherwise). */
+typedef struct {
+    const int8_t *filter; /* [n_out][k] */
+    const int32_t *bias, *multiplier, *shift;
+    int32_t k, n_out;
+    int32_t input_offset; /* added to every input value */
+    int32_t output_offset, act_min, act_max;
+} eq_c_gemm;
+#define EQ_C_PACK_SHIFT 23
+/* Largest k per 64-bit accumulation: 255 * 16384 and 128 * 32640 are both below 2^22. */
+static inline int32_t eq_c_gemm_chunk(const eq_c_gemm *g) { return g->input_offset == 0 ? 255 : 128; }
+/* The two values of one k, packed. */
+static inline int32_t eq_c_pack(int32_t a, int32_t b) { return a + b * (1 << EQ_C_PACK_SHIFT); }
+/* Packed rows X[0..k) times every filter row into y0 (the a halves) and y1 (the b halves; NULL: not stored). */
+void eq_c_gemm_pair(const eq_c_gemm *g, const int32_t *x, int8_t *y0, int8_t *y1);
+/* One int8 row (input_offset added) times every filter row into y0. */
+void eq_c_gemm_row(const eq_c_gemm *g, const int8_t *x, int8_t *y0);
+/* Packs two int8 rows of k values (input_offset added) into x. */
+void eq_c_pack_rows(const eq_c_gemm *g, const int8_t *a, const int8_t *b, int32_t *x);
+/* Packed rows on the stack when k is at most this: 512 bytes (stack budget during eq_invoke: 2 KB). */
+#define EQ_C_STACK_K 128
+/* The requantization parameters in locals (the int8 stores may alias anything). */
+typedef struct {
+    const int32_t *multiplier, *shift;
+    int32_t output_offset, act_min, act_max;
+} eq_c_requant;
+static inline int8_t eq_c_requant_one(const eq_c_requant *r, int32_t oc, uint32_t acc)
+{
+    return (int8_t)eq_clamp(eq_add_wrap(eq_mbqm((int32_t)acc, r->multiplier[oc], r->shift[oc]), r->output_offset),
+                            r->act_min, r->act_max);
+}
+#endif
+
 /* ---- Internal: the GEMM micro-kernels shared by Conv2D and FullyConnected (gemm_s8_dsp.c /
  * gemm_s8_mve.c). y[r][oc] = requantize(bias[oc] + sum_k (x_r[k] + input_offset) * filter[oc][k]). */
 typedef struct {
