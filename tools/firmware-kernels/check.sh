@@ -50,17 +50,17 @@ for b in mps2-an386 mps3-an547; do
   [ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || fail "no-asm kernel tests on $b exited $rc"
 done
 
-# The kernels also compile with clang for the M4 and the M55 (-Werror; compile only: no clang
+# The kernels also compile with clang for the M3, the M4 and the M55 (-Werror; compile only: no clang
 # runtime library for Cortex-M here).
 if command -v clang >/dev/null; then
   root=$(pwd)
-  for cpu in "cortex-m4 -mfloat-abi=soft" "cortex-m55 -mfloat-abi=hard"; do
+  for cpu in "cortex-m3 -mfloat-abi=soft" "cortex-m4 -mfloat-abi=soft" "cortex-m55 -mfloat-abi=hard"; do
     mkdir -p "$out/clang"
     # shellcheck disable=SC2086
     if (cd "$out/clang" && clang --target=arm-none-eabi -mcpu=$cpu -mthumb -std=c99 -Wall -Wextra -pedantic -Werror \
          -Wno-keyword-macro -O2 -DEQ_WITH_DSP_KERNELS=1 -DEQ_WITH_MVE_KERNELS=1 -I"$root/firmware/include" \
          -I"$root/firmware/src" -I"$root/firmware/src/kernels" -isystem /usr/lib/arm-none-eabi/include \
-         -c "$root"/firmware/src/kernels/*_dsp.c "$root"/firmware/src/kernels/*_mve.c) > "$out/clang.txt" 2>&1; then
+         -c "$root"/firmware/src/kernels/*_dsp.c "$root"/firmware/src/kernels/*_mve.c "$root"/firmware/src/kernels/*_c.c) > "$out/clang.txt" 2>&1; then
       pass
     else
       fail "clang build for ${cpu%% *}"; cat "$out/clang.txt"

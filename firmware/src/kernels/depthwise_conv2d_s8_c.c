@@ -40,16 +40,71 @@ static __attribute__((noinline)) void taps9_folded(const int8_t *x, int32_t row,
     } while (bias != end);
 }
 
-/* Requantizes acc[0..count) of channels oc0.. into y (quant_math.h's eq_mbqm). */
-static __attribute__((noinline)) void requant_run(const eq_c_requant *r, int32_t oc0, const int32_t *acc, int32_t count, int8_t *y)
+/* One filter row (three taps, c apart) of two horizontally adjacent interior windows (stride 1),
+ * channels [0, count): ab[2i] += x[0]w[0] + x[c]w[c] + x[2c]w[2c] and ab[2i+1] += x[c]w[0] +
+ * x[2c]w[c] + x[3c]w[2c]: four input and three filter loads for six MLA. Without GCC's induction
+ * variable rewrite the taps stay register offsets of two pointers and nothing spills. */
+static __attribute__((noinline)) EQ_OPT_GCC_OPTIMIZE("no-ivopts") void row3_pair(const int8_t *x, int32_t c, const int8_t *w,
+                                                                       int32_t count, int32_t *ab)
+{
+    const int32_t *end = ab + 2 * count;
+    const int32_t c3 = 3 * c;
+    do {
+        const int32_t w0 = w[0], w1 = w[c], w2 = w[2 * c];
+        int32_t a = ab[0], b = ab[1], v;
+        v = x[0];
+        a += v * w0;
+        v = x[c];
+        a += v * w1;
+        b += v * w0;
+        v = x[2 * c];
+        a += v * w2;
+        b += v * w1;
+        v = x[c3];
+        b += v * w2;
+        ab[0] = a;
+        ab[1] = b;
+        ab += 2;
+        x++;
+        w++;
+    } while (ab != end);
+}
+
+/* acc[i] += (x[i] + off) * w[i] for one tap of channels [0, count) (depth multiplier 1). */
+static __attribute__((noinline)) void tap_pass(const int8_t *x, const int8_t *w, int32_t off, int32_t count, int32_t *acc)
+{
+    const int32_t *end = acc + count;
+    do {
+        *acc = (int32_t)((uint32_t)*acc + (uint32_t)((*x++ + off) * *w++));
+        acc++;
+    } while (acc != end);
+}
+
+/* Requantizes acc[0..count) of channels oc0.. into y (quant_math.h's eq_mbqm); with a second
+ * output y2 (not NULL), acc holds pairs (y's, y2's) sharing each channel's parameters. */
+static __attribute__((noinline)) void requant_run(const eq_c_requant *r, int32_t oc0, const int32_t *acc, int32_t count,
+                                                  int8_t *y, int8_t *y2)
 {
     const int32_t *m = r->multiplier + oc0, *sh = r->shift + oc0;
     const int32_t off = r->output_offset, lo = r->act_min, hi = r->act_max;
-    for (int32_t i = 0; i < count; i++) y[i] = (int8_t)eq_clamp(eq_add_wrap(eq_mbqm(acc[i], m[i], sh[i]), off), lo, hi);
+    if (y2 == NULL) {
+        for (int32_t i = 0; i < count; i++) y[i] = (int8_t)eq_clamp(eq_add_wrap(eq_mbqm(acc[i], m[i], sh[i]), off), lo, hi);
+        return;
+    }
+    for (int32_t i = 0; i < count; i++, acc += 2) {
+        const int32_t shift = sh[i], mul = m[i];
+        const int left = shift > 0 ? (int)shift : 0, right = shift > 0 ? 0 : (int)-shift;
+        const int32_t mask = (int32_t)((1u << right) - 1u), half = mask >> 1;
+        int32_t va = eq_srdhm((int32_t)((uint32_t)acc[0] << left), mul), vb = eq_srdhm((int32_t)((uint32_t)acc[1] << left), mul);
+        va = (va >> right) + ((va & mask) > half + (int32_t)((uint32_t)va >> 31) ? 1 : 0);
+        vb = (vb >> right) + ((vb & mask) > half + (int32_t)((uint32_t)vb >> 31) ? 1 : 0);
+        y[i] = (int8_t)eq_clamp(eq_add_wrap(va, off), lo, hi);
+        y2[i] = (int8_t)eq_clamp(eq_add_wrap(vb, off), lo, hi);
+    }
 }
 
 /* Channels per accumulator run (stack: 4 bytes each). */
-#define EQ_C_DW_RUN 64
+#define EQ_C_DW_RUN 32
 
 eq_status eq_depthwise_conv2d_s8_c(const eq_conv_params *p)
 {
@@ -59,7 +114,7 @@ eq_status eq_depthwise_conv2d_s8_c(const eq_conv_params *p)
     const eq_c_requant rq = { p->multipliers, p->shifts, p->output_offset, p->act_min, p->act_max };
     const int32_t *bias = p->bias;
     const int nine = p->k_h == 3 && p->k_w == 3 && p->dilation_h == 1 && p->dilation_w == 1 && mult == 1;
-    int32_t acc[EQ_C_DW_RUN], fold[EQ_C_DW_RUN];
+    int32_t acc[EQ_C_DW_RUN], fold[EQ_C_DW_RUN], acc2[2 * EQ_C_DW_RUN];
     for (int32_t c0 = 0; c0 < cout; c0 += EQ_C_DW_RUN) {
         const int32_t count = cout - c0 < EQ_C_DW_RUN ? cout - c0 : EQ_C_DW_RUN;
         /* bias + input_offset * (sum of the nine taps), wrapping: the reference's accumulator
@@ -86,7 +141,21 @@ eq_status eq_depthwise_conv2d_s8_c(const eq_conv_params *p)
                     const int8_t *in0 = image + (iy0 + ky0 * p->dilation_h) * row + (ix0 + kx0 * p->dilation_w) * cin;
                     const int8_t *w0 = p->filter + ky0 * wtap_y + kx0 * cout;
                     if (nine && ny == 3 && nx == 3) {
+                        if (p->stride_w == 1 && ox + 1 < p->out_w && ix0 + 4 <= p->in_w) {
+                            /* This window and the next, both inside the image: three row passes. */
+                            for (int32_t i = 0; i < count; i++) acc2[2 * i] = acc2[2 * i + 1] = fold[i];
+                            for (int32_t ky = 0; ky < 3; ky++) row3_pair(in0 + c0 + ky * row, cin, w0 + c0 + ky * wtap_y, count, acc2);
+                            requant_run(&rq, c0, acc2, count, out, out + cout);
+                            ox++;
+                            out += cout;
+                            continue;
+                        }
                         taps9_folded(in0 + c0, row, cin, w0 + c0, fold, count, acc);
+                    } else if (mult == 1) {
+                        for (int32_t i = 0; i < count; i++) acc[i] = bias[c0 + i];
+                        for (int32_t ky = 0; ky < ny; ky++)
+                            for (int32_t kx = 0; kx < nx; kx++)
+                                tap_pass(in0 + c0 + ky * tap_y + kx * tap_x, w0 + c0 + ky * wtap_y + kx * cout, off, count, acc);
                     } else {
                         for (int32_t i = 0; i < count; i++) {
                             const int32_t oc = c0 + i;
@@ -99,7 +168,7 @@ eq_status eq_depthwise_conv2d_s8_c(const eq_conv_params *p)
                             acc[i] = (int32_t)s;
                         }
                     }
-                    requant_run(&rq, c0, acc, count, out);
+                    requant_run(&rq, c0, acc, count, out, NULL);
                 }
             }
         }

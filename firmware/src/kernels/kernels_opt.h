@@ -27,6 +27,14 @@
 #endif
 #endif
 
+/* GCC's per-function optimization switches (e.g. "O2" for a hot loop in a -Os image, or
+ * "no-ivopts"); other compilers ignore them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define EQ_OPT_GCC_OPTIMIZE(o) __attribute__((optimize(o)))
+#else
+#define EQ_OPT_GCC_OPTIMIZE(o)
+#endif
+
 /* Returned by an optimized entry point for a case it does not cover: the dispatcher then runs the
  * reference (kernels.h: anything but EQ_OK falls back). */
 #define EQ_OPT_DECLINED EQ_ERR_ARGUMENT
