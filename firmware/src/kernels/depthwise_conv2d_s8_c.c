@@ -12,6 +12,11 @@
 
 #if EQ_USE_C_OPT
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* The Cortex-M3 has no code budget to meet: its images (built -Os) get these loops as -O2 builds them. */
+#pragma GCC optimize("O2")
+#endif
+
 /* Valid taps k in [lo, hi) of one axis: 0 <= start + k * dilation < size. */
 static void tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t size, int32_t *lo, int32_t *hi)
 {

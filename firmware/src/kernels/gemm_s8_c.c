@@ -18,6 +18,11 @@
 
 #if EQ_USE_C_OPT
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* The Cortex-M3 has no code budget to meet: its images (built -Os) get these loops as -O2 builds them. */
+#pragma GCC optimize("O2")
+#endif
+
 /* acc = s0 + s1 * 2^23 exactly, |s0| and |s1| below 2^22: adds s0 to *a and s1 to *b (wrapping). */
 static inline void unpack_add(int64_t acc, uint32_t *a, uint32_t *b)
 {
