@@ -6,6 +6,11 @@
 #include "kernels_opt.h"
 
 #if EQ_USE_MVE
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* Helium paths build -O2 inside -Os images: the 24 KB code budget is the M4's (the Cortex-M55 has none). */
+#pragma GCC optimize("O2")
+#endif
 eq_status eq_add_s8_mve(const eq_elementwise_params *p, int subtract)
 {
     (void)p;

@@ -7,6 +7,11 @@
 
 #if EQ_USE_MVE
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* Helium paths build -O2 inside -Os images: the 24 KB code budget is the M4's (the Cortex-M55 has none). */
+#pragma GCC optimize("O2")
+#endif
+
 eq_status eq_max_pool2d_s8_mve(const eq_pool_params *p)
 {
     const int32_t c = p->channels, row = p->in_w * c;
