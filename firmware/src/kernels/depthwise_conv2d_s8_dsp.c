@@ -1,11 +1,12 @@
 /*
- * DepthwiseConv2D (depth multiplier 1) with the Cortex-M DSP extension. Channels are contiguous in both the
- * input pixel and the [Kh][Kw][C] filter, so four channels are handled per step: with the DSP
- * extension one LDR brings four inputs, SXTAB16 widens them with the input offset added (channels
- * 0,2 and, rotated, 1,3), the filter word is widened likewise, and SMLABB/SMLATT do the four
- * multiply-accumulates; leftover channels run one at a time. Taps outside the image
- * are skipped, as in the reference, by clipping each pixel's tap range once. Other depth
- * multipliers are declined (the reference runs). Needs no scratch.
+ * DepthwiseConv2D with the Cortex-M DSP extension, every case (the dispatcher needs no reference
+ * behind it on DSP cores). Depth multiplier 1: channels are contiguous in both the input pixel and
+ * the [Kh][Kw][C] filter, so four channels are handled per step: one LDR brings four inputs,
+ * SXTAB16 widens them with the input offset added (channels 0,2 and, rotated, 1,3), the filter word
+ * is widened likewise, and SMLABB/SMLATT do the four multiply-accumulates; a whole 3x3 window and
+ * 3-tap rows are assembly blocks. Leftover channels, and every channel of other depth multipliers
+ * (output channel ch reads input channel ch / multiplier), run one at a time. Taps outside the
+ * image are skipped, as in the reference, by clipping each pixel's tap range once. Needs no scratch.
  */
 #include "kernels_opt.h"
 
@@ -103,8 +104,9 @@ static void tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t siz
 
 static void depthwise_body(const eq_conv_params *p)
 {
-    const int32_t c = p->out_c, off = p->input_offset;
-    const int32_t row_stride = p->in_w * c, tap_x = p->dilation_w * c, tap_y = p->dilation_h * row_stride;
+    /* Output channel ch reads input channel ch / mult; with mult 1 (cin == c) four channels per step. */
+    const int32_t c = p->out_c, cin = p->in_c, mult = p->depth_multiplier, off = p->input_offset;
+    const int32_t row_stride = p->in_w * cin, tap_x = p->dilation_w * cin, tap_y = p->dilation_h * row_stride;
     const int32_t wtap_x = c, wtap_y = p->k_w * c;
     const int16x2_t off2 = (int16x2_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
     const int32_t *bias = p->bias;
@@ -121,10 +123,10 @@ static void depthwise_body(const eq_conv_params *p)
                 int32_t kx0 = 0, kx1 = p->k_w;
                 if (ix0 < 0 || ix0 + (p->k_w - 1) * p->dilation_w >= p->in_w) tap_range(ix0, p->dilation_w, p->k_w, p->in_w, &kx0, &kx1);
                 const int32_t ny = ky1 - ky0, nx = kx1 - kx0;
-                const int8_t *in0 = image + (iy0 + ky0 * p->dilation_h) * row_stride + (ix0 + kx0 * p->dilation_w) * c;
+                const int8_t *in0 = image + (iy0 + ky0 * p->dilation_h) * row_stride + (ix0 + kx0 * p->dilation_w) * cin;
                 const int8_t *w0 = p->filter + ky0 * wtap_y + kx0 * wtap_x;
                 int32_t ch = 0;
-                for (; ch + 4 <= c; ch += 4) {
+                for (; mult == 1 && ch + 4 <= c; ch += 4) {
                     int32_t t0 = bias[ch], t1 = bias[ch + 1], t2 = bias[ch + 2], t3 = bias[ch + 3];
                     const int8_t *xr = in0 + ch, *wr = w0 + ch;
                     if (!EQ_OPT_NO_ASM && nx == 3 && ny == 3 && tap_x == wtap_x && wtap_y == 3 * c) {
@@ -141,7 +143,7 @@ static void depthwise_body(const eq_conv_params *p)
                 }
                 for (; ch < c; ch++) {
                     uint32_t s = (uint32_t)bias[ch];
-                    const int8_t *xr = in0 + ch, *wr = w0 + ch;
+                    const int8_t *xr = in0 + ch / mult, *wr = w0 + ch;
                     for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) {
                         const int8_t *x = xr, *w = wr;
                         for (int32_t kx = 0; kx < nx; kx++, x += tap_x, w += wtap_x) s += (uint32_t)((*x + off) * *w);
@@ -155,7 +157,6 @@ static void depthwise_body(const eq_conv_params *p)
 
 eq_status eq_depthwise_conv2d_s8_dsp(const eq_conv_params *p)
 {
-    if (p->depth_multiplier != 1) return EQ_OPT_DECLINED;
     depthwise_body(p);
     return EQ_OK;
 }
