@@ -130,17 +130,29 @@ static int32_t out_size(int32_t in, int32_t k, int32_t stride, int32_t dil, int3
 typedef eq_status (*conv_fn)(const eq_conv_params *p);
 typedef eq_status (*fc_fn)(const eq_fc_params *p);
 typedef eq_status (*pool_fn)(const eq_pool_params *p);
-static const struct { const char *name; conv_fn conv, depthwise; fc_fn fc; pool_fn max_pool; } paths[] = {
+typedef eq_status (*add_fn)(const eq_elementwise_params *p, int subtract);
+/* One entry per optimized path compiled in, then the dispatcher (dispatch 1); a NULL kernel: the
+ * path has none for that op (skipped). */
+static const struct {
+    const char *name;
+    int dispatch;
+    conv_fn conv, depthwise;
+    fc_fn fc;
+    pool_fn max_pool, avg_pool;
+    add_fn add;
+} paths[] = {
 #if EQ_USE_MVE
-    { "mve", eq_conv2d_s8_mve, eq_depthwise_conv2d_s8_mve, eq_fully_connected_s8_mve, eq_max_pool2d_s8_mve },
+    { "mve", 0, eq_conv2d_s8_mve, eq_depthwise_conv2d_s8_mve, eq_fully_connected_s8_mve, eq_max_pool2d_s8_mve,
+      eq_average_pool2d_s8_mve, eq_add_s8_mve },
 #endif
 #if EQ_USE_DSP
-    { "dsp", eq_conv2d_s8_dsp, eq_depthwise_conv2d_s8_dsp, eq_fully_connected_s8_dsp, eq_max_pool2d_s8_dsp },
+    { "dsp", 0, eq_conv2d_s8_dsp, eq_depthwise_conv2d_s8_dsp, eq_fully_connected_s8_dsp, eq_max_pool2d_s8_dsp,
+      eq_average_pool2d_s8_dsp, eq_add_s8_dsp },
 #endif
 #if EQ_USE_C_OPT
-    { "c", eq_conv2d_s8_c, eq_depthwise_conv2d_s8_c, eq_fully_connected_s8_c, NULL },
+    { "c", 0, eq_conv2d_s8_c, eq_depthwise_conv2d_s8_c, eq_fully_connected_s8_c, NULL, NULL, NULL },
 #endif
-    { "dispatch", NULL, NULL, NULL, NULL },
+    { "dispatch", 1, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 #define N_PATHS ((int)(sizeof paths / sizeof paths[0]))
 
@@ -219,7 +231,7 @@ static void run_conv_case(int32_t id, int depthwise, eq_conv_params p, int fold)
         snprintf(name, sizeof name, "%s_%s", depthwise ? "depthwise_conv2d" : "conv2d", paths[i].name);
         memset(out_opt, 0x5A, (size_t)n);
         int done = 1;
-        if (paths[i].conv == NULL) {
+        if (paths[i].dispatch) {
             if (depthwise) eq_depthwise_conv2d_s8(&p);
             else eq_conv2d_s8(&p);
         } else {
@@ -229,7 +241,7 @@ static void run_conv_case(int32_t id, int depthwise, eq_conv_params p, int fold)
     }
 }
 
-static void test_max_pool(int32_t id)
+static void test_pool(int32_t id, int average)
 {
     eq_pool_params p;
     memset(&p, 0, sizeof p);
@@ -238,8 +250,8 @@ static void test_max_pool(int32_t id)
         p.in_h = range(1, 10);
         p.in_w = range(1, 10);
         p.channels = (next() & 1) ? range(1, 40) : range(1, 7);
-        p.filter_h = range(1, 3);
-        p.filter_w = range(1, 3);
+        p.filter_h = (average && next() % 8 == 0) ? range(1, 10) : range(1, 3);
+        p.filter_w = (average && next() % 8 == 0) ? range(1, 10) : range(1, 3);
         p.stride_h = range(1, 3);
         p.stride_w = range(1, 3);
         p.pad_top = range(0, p.filter_h - 1);
@@ -259,15 +271,23 @@ static void test_max_pool(int32_t id)
              (long)p.in_h, (long)p.in_w, (long)p.channels, (long)p.filter_h, (long)p.filter_w, (long)p.stride_h,
              (long)p.stride_w, (long)p.pad_top, (long)p.pad_left, (long)p.act_min, (long)p.act_max);
     p.output = out_ref;
-    eq_max_pool2d_s8_ref(&p);
+    if (average) eq_average_pool2d_s8_ref(&p);
+    else eq_max_pool2d_s8_ref(&p);
     p.output = out_opt;
     for (int i = 0; i < N_PATHS; i++) {
         char name[48];
-        snprintf(name, sizeof name, "max_pool2d_%s", paths[i].name);
+        snprintf(name, sizeof name, "%s_%s", average ? "average_pool2d" : "max_pool2d", paths[i].name);
+        pool_fn fn = average ? paths[i].avg_pool : paths[i].max_pool;
         memset(out_opt, 0x5A, (size_t)n);
         int done = 1;
-        if (paths[i].max_pool == NULL) eq_max_pool2d_s8(&p);
-        else done = paths[i].max_pool(&p) == EQ_OK;
+        if (paths[i].dispatch) {
+            if (average) eq_average_pool2d_s8(&p);
+            else eq_max_pool2d_s8(&p);
+        } else if (fn == NULL) {
+            continue;
+        } else {
+            done = fn(&p) == EQ_OK;
+        }
         check(name, id, done, n, shape);
     }
 }
@@ -307,11 +327,91 @@ static void run_fc_case(int32_t id, eq_fc_params p, int fold)
         snprintf(name, sizeof name, "fully_connected_%s", paths[i].name);
         memset(out_opt, 0x5A, (size_t)n);
         int done = 1;
-        if (paths[i].fc == NULL) eq_fully_connected_s8(&p);
+        if (paths[i].dispatch) eq_fully_connected_s8(&p);
         else done = paths[i].fc(&p) == EQ_OK;
         check(name, id, done, n, shape);
     }
 }
+
+/* Add/Sub: random rank-4 shapes where each input dimension is the output's or 1 (broadcasts of
+ * every kind, scalars included), parameters within what eq_model_init accepts (offsets +-255, left
+ * shift 0..20, input shifts <= 0, output shift -31..30, multipliers >= 0 including 0 and
+ * INT32_MAX), random activation ranges. */
+static void test_add(int32_t id, int subtract)
+{
+    eq_elementwise_params p;
+    memset(&p, 0, sizeof p);
+    int32_t n, na, nb;
+    do {
+        n = 1;
+        na = nb = 1;
+        for (int d = 0; d < 4; d++) {
+            p.out_shape[d] = (d == 3 && next() % 2) ? range(1, 40) : range(1, d == 0 ? 2 : 5);
+            p.a_shape[d] = (next() % 4 == 0) ? 1 : p.out_shape[d];
+            p.b_shape[d] = (next() % 4 == 0) ? 1 : p.out_shape[d];
+            n *= p.out_shape[d];
+            na *= p.a_shape[d];
+            nb *= p.b_shape[d];
+        }
+        if (next() % 6 == 0) for (int d = 0; d < 4; d++) p.a_shape[d] = p.b_shape[d] = p.out_shape[d], na = nb = n;
+    } while (n > OUT_MAX || na + nb > IN_MAX);
+    fill(input, na + nb);
+    p.a = input;
+    p.b = input + na;
+    p.input1_offset = range(-255, 255);
+    p.input2_offset = range(-255, 255);
+    p.output_offset = range(-255, 255);
+    p.left_shift = (next() % 3) ? 20 : range(0, 20);
+    int32_t m[3];
+    for (int i = 0; i < 3; i++) {
+        switch (next() % 6) {
+        case 0: m[i] = 0; break;
+        case 1: m[i] = INT32_MAX; break;
+        default: m[i] = (int32_t)(0x40000000u | (next() & 0x3FFFFFFFu)); break;
+        }
+    }
+    p.input1_multiplier = m[0];
+    p.input2_multiplier = m[1];
+    p.output_multiplier = m[2];
+    p.input1_shift = range(-31, 0);
+    p.input2_shift = range(-31, 0);
+    p.output_shift = (next() % 3) ? range(-25, -15) : range(-31, 30);
+    if (next() % 2) {
+        /* Small values at every stage, so each rounding reaches the output bytes. */
+        p.left_shift = range(0, 4);
+        p.input1_shift = range(-6, 0);
+        p.input2_shift = range(-6, 0);
+        p.output_shift = range(-2, 4);
+    }
+    int32_t unused;
+    offsets(&unused, &unused, &p.act_min, &p.act_max);
+    char shape[160];
+    snprintf(shape, sizeof shape, "out %ldx%ldx%ldx%ld a %ldx%ldx%ldx%ld b %ldx%ldx%ldx%ld ls %ld shifts %ld,%ld,%ld",
+             (long)p.out_shape[0], (long)p.out_shape[1], (long)p.out_shape[2], (long)p.out_shape[3], (long)p.a_shape[0],
+             (long)p.a_shape[1], (long)p.a_shape[2], (long)p.a_shape[3], (long)p.b_shape[0], (long)p.b_shape[1],
+             (long)p.b_shape[2], (long)p.b_shape[3], (long)p.left_shift, (long)p.input1_shift, (long)p.input2_shift,
+             (long)p.output_shift);
+    p.output = out_ref;
+    eq_add_s8_ref(&p, subtract);
+    p.output = out_opt;
+    for (int i = 0; i < N_PATHS; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "%s_%s", subtract ? "sub" : "add", paths[i].name);
+        memset(out_opt, 0x5A, (size_t)n);
+        int done = 1;
+        if (paths[i].dispatch) {
+            if (subtract) eq_sub_s8(&p);
+            else eq_add_s8(&p);
+        } else if (paths[i].add == NULL) {
+            continue;
+        } else {
+            done = paths[i].add(&p, subtract) == EQ_OK;
+        }
+        check(name, id, done, n, shape);
+    }
+}
+
+static void test_add_case(int32_t id, int subtract) { test_add(id, subtract); }
 
 #if EQ_USE_MVE
 static int32_t extreme_value(void)
@@ -455,7 +555,7 @@ static void run(const char *what, void (*test)(int32_t id, int flag), int flag, 
 }
 
 static void test_fc_case(int32_t id, int flag) { (void)flag; test_fc(id); }
-static void test_max_pool_case(int32_t id, int flag) { (void)flag; test_max_pool(id); }
+static void test_pool_case(int32_t id, int average) { test_pool(id, average); }
 
 int main(int argc, char **argv)
 {
@@ -473,7 +573,10 @@ int main(int argc, char **argv)
     run("conv2d", test_conv, 0, EQ_TEST_CASES);
     run("depthwise_conv2d", test_conv, 1, EQ_TEST_CASES);
     run("fully_connected", test_fc_case, 0, EQ_TEST_CASES);
-    run("max_pool2d", test_max_pool_case, 0, EQ_TEST_CASES);
+    run("max_pool2d", test_pool_case, 0, EQ_TEST_CASES);
+    run("average_pool2d", test_pool_case, 1, EQ_TEST_CASES);
+    run("add", test_add_case, 0, EQ_TEST_CASES);
+    run("sub", test_add_case, 1, EQ_TEST_CASES);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -175,6 +175,27 @@ static inline int8_t eq_c_requant_one(const eq_c_requant *r, int32_t oc, uint32_
 }
 #endif
 
+/* ---- Internal: Add/Sub (elementwise_s8_dsp.c walks the broadcast, the DSP or MVE row kernel
+ * computes). The parameters of eq_elementwise_params in locals. */
+typedef struct {
+    int32_t off1, off2, left_shift, m1, s1, m2, s2, mo, so, out_off, act_min, act_max, subtract;
+} eq_opt_add_ctx;
+/* n outputs y[i] = a[i * sa] (op) b[i * sb], sa and sb 0 (broadcast) or 1. */
+typedef void (*eq_opt_add_row_fn)(const eq_opt_add_ctx *c, const int8_t *a, int32_t sa, const int8_t *b, int32_t sb,
+                                  int8_t *y, int32_t n);
+/* The reference's arithmetic for one element (elementwise_s8.c add_one) on the context. */
+static inline int8_t eq_opt_add_one(const eq_opt_add_ctx *c, int32_t x, int32_t y)
+{
+    const int32_t sa = eq_mbqm((int32_t)((uint32_t)(x + c->off1) << c->left_shift), c->m1, c->s1);
+    const int32_t sb = eq_mbqm((int32_t)((uint32_t)(y + c->off2) << c->left_shift), c->m2, c->s2);
+    const int32_t sum = c->subtract ? (int32_t)((uint32_t)sa - (uint32_t)sb) : eq_add_wrap(sa, sb);
+    return (int8_t)eq_clamp(eq_add_wrap(eq_mbqm(sum, c->mo, c->so), c->out_off), c->act_min, c->act_max);
+}
+#if EQ_USE_DSP || EQ_USE_MVE
+/* Add (subtract 0) or Sub (1) through the row kernel. */
+eq_status eq_opt_add_s8_rows(const eq_elementwise_params *p, int subtract, eq_opt_add_row_fn row);
+#endif
+
 /* ---- Internal: the GEMM micro-kernels shared by Conv2D and FullyConnected (gemm_s8_dsp.c /
  * gemm_s8_mve.c). y[r][oc] = requantize(bias[oc] + sum_k (x_r[k] + input_offset) * filter[oc][k]). */
 typedef struct {
