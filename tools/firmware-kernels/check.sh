@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Firmware kernels check (CI): builds the qemu instruction-counting plugin, runs the optimized
-# kernels' bit-exactness tests on the emulated M3 (portable-C paths), M4, M33 and M55 boards, runs the four layer benchmarks of issue 8 (the runtime's dispatcher vs the reference
-# kernel, outputs compared, stack high-water under 2 KB) built -O2 and -Os on M3/M4/M33/M55, a second time on the M4 to confirm the counts are deterministic, and prints the
-# instructions-per-MAC table beside CMSIS-NN's figures (docs/firmware-performance.md).
+# Firmware kernels check (CI): builds the qemu instruction-counting plugin, runs the fast kernels'
+# bit-exactness tests on the emulated M3 (portable-C paths), M4, M33 and M55 boards and on the host
+# (portable-C paths under ASan+UBSan), runs the four layer benchmarks of issue 8 (the runtime's
+# dispatcher vs the reference kernel, outputs compared, stack high-water under 2 KB) built -O2 and
+# -Os on M3/M4/M33/M55, a second time on the M4 to confirm the counts are deterministic, and prints
+# the instructions-per-MAC table beside CMSIS-NN's figures (docs/firmware-performance.md).
 # Ends with "N passed, N failed". Needs a host C compiler (gcc or clang), arm-none-eabi-gcc + newlib,
 # qemu-system-arm (.ci/run installs them).
 set -uo pipefail
@@ -35,6 +37,28 @@ for b in mps2-an385 mps2-an386 mps2-an505 mps3-an547; do
   passed=$((passed + p)); failed=$((failed + f))
   [ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || fail "kernel tests on $b exited $rc"
 done
+
+# The portable-C paths on the host too, under AddressSanitizer and UndefinedBehaviorSanitizer
+# (the same tests; the host board port; EQ_WITH_C_KERNELS=1 selects them on x86).
+echo "== kernel tests on the host (portable-C paths, ASan+UBSan)"
+hostflags="-std=c99 -O1 -g -Wall -Wextra -Werror -Wno-format-truncation -DEQ_WITH_C_KERNELS=1 -Ifirmware/include -Ifirmware/src -Ifirmware/src/kernels -Ifirmware/boards/common -I$bench"
+hostsrc="$bench/kernel_tests.c firmware/boards/host/board_host.c firmware/src/quant_math.c $(ls firmware/src/kernels/*.c | tr '\n' ' ')"
+# shellcheck disable=SC2086
+if "$cc" $hostflags -fsanitize=address,undefined -fno-sanitize-recover=all $hostsrc -o "$out/kt_host" > "$out/kt_host.txt" 2>&1 \
+   || { echo "(sanitizers unavailable: plain build)"; "$cc" $hostflags $hostsrc -o "$out/kt_host" > "$out/kt_host.txt" 2>&1; }; then
+  "$out/kt_host" > "$out/test-host.txt" 2>&1
+  rc=$?
+  counts=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$out/test-host.txt" | tail -1)
+  if [ -z "$counts" ]; then fail "host kernel tests did not finish (rc $rc)"; tail -20 "$out/test-host.txt"
+  else
+    p=${counts%% passed*}; f=${counts#*passed, }; f=${f%% failed*}
+    passed=$((passed + p)); failed=$((failed + f))
+    [ "$f" -eq 0 ] || grep FAIL "$out/test-host.txt" | head -10
+    [ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || fail "host kernel tests exited $rc"
+  fi
+else
+  fail "host kernel tests build"; cat "$out/kt_host.txt"
+fi
 
 # The C equivalents of the assembly loops (what clang builds): the same tests on the M4 and the M55.
 for b in mps2-an386 mps3-an547; do
