@@ -225,6 +225,7 @@ public static partial class Commands
         var model = Model.LoadFile(modelPath);
         var inT = model.Tensors[model.Inputs[0].TensorIndex];
         int samples = samplesArg ?? 1;
+        ModelBench.CheckMarks(model.Ops.Count, samples);
 
         byte[] input;
         string inputWhat;

@@ -13,7 +13,7 @@ namespace EdgeQuant.Cli.Tests;
 /// </summary>
 [TestFixture]
 [NonParallelizable] // one test rewrites PATH for the process
-public class FirmwareCommandTests
+public partial class FirmwareCommandTests
 {
     private string _dir = "";
     private static string Repo => RepoRoot();

@@ -138,6 +138,13 @@ public static partial class ModelBench
     /// <summary>Marks a run of <paramref name="samples"/> samples of a model of <paramref name="ops"/> ops records.</summary>
     public static long MarksNeeded(int ops, int samples) => 2 + (long)samples * (2L * ops + 2);
 
+    /// <summary>Refuses, before anything is built, a run that would need more marks than the plugin keeps.</summary>
+    public static void CheckMarks(int ops, int samples)
+    {
+        if (MarksNeeded(ops, samples) > InstructionCounter.MaxMarks)
+            throw new UsageException($"{samples} samples of a {ops}-op model need {MarksNeeded(ops, samples)} marks, the counting plugin keeps {InstructionCounter.MaxMarks}: use at most {(InstructionCounter.MaxMarks - 2) / (2 * ops + 2)} samples");
+    }
+
     public static ModelBenchResult Run(FirmwareSources sources, Board board, Toolchain tools, string modelPath, Model model,
         byte[] input, string buildDir, TimeSpan timeout)
     {
@@ -147,8 +154,7 @@ public static partial class ModelBench
         if (input.Length == 0 || input.Length % inBytes != 0)
             throw new UsageException($"{input.Length} input bytes are not a whole number of samples of {inBytes} bytes (the model's input tensor)");
         int samples = input.Length / inBytes, ops = model.Ops.Count;
-        if (MarksNeeded(ops, samples) > InstructionCounter.MaxMarks)
-            throw new UsageException($"{samples} samples of a {ops}-op model need {MarksNeeded(ops, samples)} marks, the counting plugin keeps {InstructionCounter.MaxMarks}: use at most {(InstructionCounter.MaxMarks - 2) / (2 * ops + 2)} samples");
+        CheckMarks(ops, samples);
         string plugin = InstructionCounter.BuildPlugin(sources, tools);
         var image = new FirmwareBuilder(sources, board, tools).Build(modelPath, buildDir, runner,
             [$"-DEQ_BENCH_INPUT_BYTES={inBytes}", $"-DEQ_BENCH_OUTPUT_BYTES={outBytes}"]);
