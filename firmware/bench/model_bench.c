@@ -70,6 +70,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if ((s = eq_interpreter_init(&interp, &model, arena, sizeof arena)) != EQ_OK) return fail(2, "eq_interpreter_init", eq_status_str(s));
+    uint32_t inputs = 0;
+    if ((s = eq_input_count(&model, &inputs)) != EQ_OK || inputs != 1) return fail(2, "the bench runner feeds models with exactly one input", NULL);
     eq_tensor_t in, out;
     if ((s = eq_input(&interp, 0, &in)) != EQ_OK) return fail(2, "eq_input", eq_status_str(s));
     if ((s = eq_output(&interp, 0, &out)) != EQ_OK) return fail(2, "eq_output", eq_status_str(s));
