@@ -33,7 +33,7 @@ public static partial class Commands
 
         var sw = Stopwatch.StartNew();
         var loaded = ModelConverter.Load(model);
-        var data = ReadSamples(calib);
+        var data = ReadSamples(calib).ForInput(loaded.InputSourceShape, loaded.Ir.IoNames[loaded.Input]);
         var result = ModelConverter.Convert(loaded, data, new ConvertOptions
         {
             Method = method,
@@ -64,9 +64,9 @@ public static partial class Commands
         var a = c.Args;
         a.AllowOnly("--data", "--labels", "--reference", "--json");
         string model = a.Positional(0, "MODEL.onnx or MODEL.eqm");
-        var data = ReadSamples(a.Require("--data", "X.npy"));
-        var labels = ReadLabels(a.Require("--labels", "Y.npy"), data.Count);
         var runner = ModelRunner.Open(model);
+        var data = runner.Fit(ReadSamples(a.Require("--data", "X.npy")));
+        var labels = ReadLabels(a.Require("--labels", "Y.npy"), data.Count);
         var predicted = Argmax(runner.Run(data, c.Progress("evaluating")), data.Count);
         double acc = Accuracy(predicted, labels);
         var j = new JsonObject { ["model"] = model, ["samples"] = data.Count, ["accuracy"] = Math.Round(acc, 6) };
@@ -96,8 +96,9 @@ public static partial class Commands
         var data = ReadSamples(a.Require("--input", "X.npy"));
         string output = a.Require("--output", "Y.npy");
         var runner = ModelRunner.Open(model);
+        data = runner.Fit(data);
         var y = runner.Run(data, c.Progress("running"));
-        var shape = new[] { data.Count }.Concat(runner.OutputSourceShape.Skip(1)).ToArray();
+        var shape = runner.OutputShape(data);
         Npy.WriteFloat32(output, y, shape);
         if (c.Json) c.Out.WriteLine(new JsonObject { ["output"] = output, ["samples"] = data.Count, ["shape"] = new JsonArray(shape.Select(d => (JsonNode)d).ToArray()) }.ToJsonString());
         else c.Out.WriteLine($"wrote {output}: float32 [{string.Join(", ", shape)}]");

@@ -48,12 +48,42 @@ public sealed class ModelRunner
         return new(null, m, Layouts.SourceShape(m.Tensors[i.TensorIndex].Dims(), i.Layout), Layouts.SourceShape(m.Tensors[o.TensorIndex].Dims(), o.Layout));
     }
 
+    /// <summary>The input's name in the model.</summary>
+    public string InputName => _model?.Inputs[0].Name ?? _float!.Input.Name;
+
+    /// <summary><paramref name="data"/> as samples of this model's input (see <see cref="SampleSet.ForInput"/>).</summary>
+    public SampleSet Fit(SampleSet data) => data.ForInput(InputSourceShape, InputName);
+
+    /// <summary>
+    /// The shape of <see cref="Run"/>'s result for <paramref name="fitted"/> (from <see cref="Fit"/>):
+    /// [N, output without its batch] for a batched input, the output's own shape for data given in
+    /// exactly a static input's shape, [N, output...] otherwise.
+    /// </summary>
+    public int[] OutputShape(SampleSet fitted)
+    {
+        if (fitted.IsSingleStaticSample) return (int[])OutputSourceShape.Clone();
+        if (SampleSet.HasBatchDimension(InputSourceShape) && OutputSourceShape.Length > 0 && OutputSourceShape[0] == 1)
+            return [fitted.Count, .. OutputSourceShape[1..]];
+        return [fitted.Count, .. OutputSourceShape];
+    }
+
+    /// <summary>Runs every sample of <paramref name="data"/> (fitted to the input first) and returns the outputs back to back.</summary>
     public float[] Run(SampleSet data, Action<int, int>? progress = null)
     {
-        data.CheckFits(InputSourceShape, _model?.Inputs[0].Name ?? _float!.Input.Name);
+        data = Fit(data);
         int outSize = 1;
         foreach (int d in OutputSourceShape) outSize *= d;
         var result = new float[data.Count * outSize];
+        if (_float is not null && !SampleSet.HasBatchDimension(InputSourceShape))
+        {
+            // A static input shape: each sample is one whole invocation.
+            for (int s = 0; s < data.Count; s++)
+            {
+                _float.Run(data.Sample(s), InputSourceShape).CopyTo(result, s * outSize);
+                progress?.Invoke(s + 1, data.Count);
+            }
+            return result;
+        }
         if (_float is not null)
         {
             const int chunk = 50;

@@ -147,11 +147,12 @@ public sealed class IrExecutor
             {
                 var s = op.Inputs[0].Shape4();
                 int hw = s[1] * s[2], c = s[3];
+                for (int n = 0; n < s[0]; n++)
                 for (int ch = 0; ch < c; ch++)
                 {
                     double acc = 0;
-                    for (int i = 0; i < hw; i++) acc += x[i * c + ch];
-                    y[ch] = (float)(acc / hw);
+                    for (int i = 0; i < hw; i++) acc += x[(n * hw + i) * c + ch];
+                    y[n * c + ch] = (float)(acc / hw);
                 }
                 break;
             }
@@ -233,6 +234,7 @@ public sealed class IrExecutor
         int kh = op.WeightShape[1], kw = op.WeightShape[2];
         int outH = os[1], outW = os[2], cout = os[3];
         var acc = new double[cout];
+        for (int n = 0; n < s[0]; n++)
         for (int oy = 0; oy < outH; oy++)
             for (int ox = 0; ox < outW; ox++)
             {
@@ -245,7 +247,7 @@ public sealed class IrExecutor
                     {
                         int ix = ox * op.StrideW - op.PadLeft + kx * op.DilationW;
                         if ((uint)ix >= (uint)inW) continue;
-                        int xb = (iy * inW + ix) * cin;
+                        int xb = ((n * inH + iy) * inW + ix) * cin;
                         if (depthwise)
                         {
                             int wb = (ky * kw + kx) * cout;
@@ -263,7 +265,7 @@ public sealed class IrExecutor
                         }
                     }
                 }
-                int yb = (oy * outW + ox) * cout;
+                int yb = ((n * outH + oy) * outW + ox) * cout;
                 for (int o = 0; o < cout; o++) y[yb + o] = raw ? (float)acc[o] : op.Activate((float)acc[o]);
             }
     }
@@ -289,6 +291,7 @@ public sealed class IrExecutor
     {
         int inH = s[1], inW = s[2], c = s[3];
         bool max = op.Type == OpType.MaxPool2D;
+        for (int n = 0; n < s[0]; n++)
         for (int oy = 0; oy < os[1]; oy++)
             for (int ox = 0; ox < os[2]; ox++)
             {
@@ -301,11 +304,11 @@ public sealed class IrExecutor
                     for (int iy = ys; iy < ye; iy++)
                         for (int ix = xs; ix < xe; ix++)
                         {
-                            float v = x[(iy * inW + ix) * c + ch];
+                            float v = x[((n * inH + iy) * inW + ix) * c + ch];
                             acc = max ? Math.Max(acc, v) : acc + v;
                         }
                     if (!max) acc /= (ye - ys) * (xe - xs);
-                    y[(oy * os[2] + ox) * c + ch] = op.Activate((float)acc);
+                    y[((n * os[1] + oy) * os[2] + ox) * c + ch] = op.Activate((float)acc);
                 }
             }
     }
