@@ -82,6 +82,10 @@ public static class ModelConverter
 
     /// <summary>Calibrates on <paramref name="calibration"/> (samples in the model's source layout), quantizes and packs.</summary>
     public static ConversionResult Convert(LoadedModel model, SampleSet calibration, ConvertOptions? options = null)
+        => Convert(model, ModelInputs.Single(calibration), options);
+
+    /// <summary>Calibrates on data for every model input (<see cref="ModelInputs"/>, source layout), quantizes and packs.</summary>
+    public static ConversionResult Convert(LoadedModel model, ModelInputs calibration, ConvertOptions? options = null)
     {
         options ??= new ConvertOptions();
         var samples = calibration.ToPhysical(model);

@@ -38,18 +38,24 @@ public sealed class IrExecutor
     public IrExecutor(IrGraph graph) => _g = graph;
 
     /// <summary>
-    /// Runs one sample. <paramref name="input"/> is the input in physical (NHWC) order. Every
+    /// Runs one sample. <paramref name="input"/> is the input in physical (NHWC) order (a model with several inputs takes them back to back, in model input order). Every
     /// activation, including the input, is passed to <paramref name="observe"/> if given. Returns the values of all tensors.
     /// </summary>
     public Dictionary<IrTensor, float[]> Run(float[] input, Action<IrTensor, float[]>? observe = null)
     {
         var values = new Dictionary<IrTensor, float[]>();
-        var x = input;
-        var inT = _g.Inputs[0];
-        if (input.Length != inT.ElementCount) throw new ConversionException($"input has {input.Length} values, the model takes {inT.ElementCount}");
-        if (Simulation is not null) x = RoundToGrid(inT, (float[])x.Clone(), null);
-        values[inT] = x;
-        observe?.Invoke(inT, x);
+        int total = _g.InputElementCount;
+        if (input.Length != total) throw new ConversionException($"input has {input.Length} values, the model takes {total}{(_g.Inputs.Count > 1 ? $" (its {_g.Inputs.Count} inputs back to back)" : "")}");
+        int offset = 0;
+        foreach (var inT in _g.Inputs)
+        {
+            // Several inputs arrive back to back in model input order (see IrGraph.InputElementCount).
+            var x = _g.Inputs.Count == 1 ? input : input.AsSpan(offset, inT.ElementCount).ToArray();
+            offset += inT.ElementCount;
+            if (Simulation is not null) x = RoundToGrid(inT, (float[])x.Clone(), null);
+            values[inT] = x;
+            observe?.Invoke(inT, x);
+        }
         foreach (var op in _g.Ops)
         {
             var y = RunOp(op, values);

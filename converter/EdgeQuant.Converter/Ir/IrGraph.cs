@@ -119,6 +119,17 @@ public sealed class IrGraph
     /// <summary>Per input/output: the source model's layout (NCHW inputs are transposed by callers).</summary>
     public Dictionary<IrTensor, SourceLayout> Layouts { get; } = [];
     /// <summary>ONNX names of the inputs and outputs.</summary>
+    /// <summary>Elements of all inputs together: a sample of a model with several inputs is their physical values back to back, in input order.</summary>
+    public int InputElementCount
+    {
+        get
+        {
+            int n = 0;
+            foreach (var t in Inputs) n += t.ElementCount;
+            return n;
+        }
+    }
+
     public Dictionary<IrTensor, string> IoNames { get; } = [];
     /// <summary>Source shapes (ONNX logical order, batch 1) of the inputs and outputs.</summary>
     public Dictionary<IrTensor, int[]> SourceShapes { get; } = [];

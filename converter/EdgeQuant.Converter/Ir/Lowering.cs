@@ -44,8 +44,6 @@ public sealed class Lowering
 
     private void Run()
     {
-        if (_g.Inputs.Count != 1)
-            throw new ConversionException($"the model has {_g.Inputs.Count} inputs; EdgeQuant supports models with exactly one input");
         foreach (var input in _g.Inputs)
         {
             var logical = Shape(input.Name);

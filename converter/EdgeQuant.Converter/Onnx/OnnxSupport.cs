@@ -7,8 +7,8 @@ namespace EdgeQuant.Converter.Onnx;
 /// </summary>
 public static class OnnxSupport
 {
-    /// <summary>Lowest default-domain opset accepted.</summary>
-    public const int MinOpset = 7;
+    /// <summary>Lowest default-domain opset accepted (1 to 6 are brought to the opset-7 form at import by <see cref="OpsetUpgrade"/>).</summary>
+    public const int MinOpset = 1;
 
     /// <summary>Highest default-domain opset accepted.</summary>
     public const int MaxOpset = 21;
