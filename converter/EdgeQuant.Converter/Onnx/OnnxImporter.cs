@@ -163,7 +163,8 @@ public static class OnnxImporter
 
             var node = new OnnxNode(name, n.OpType, n.Input, n.Output, attributes);
             OnnxSupport.ValidateNode(node, opset);
-            graph.Nodes.Add(node);
+            if (node.OpType == "Split") graph.Nodes.AddRange(Graph.Ops.SplitOp.Expand(node));
+            else graph.Nodes.Add(node);
         }
 
         DropUnusedOptionalOutputs(graph);
