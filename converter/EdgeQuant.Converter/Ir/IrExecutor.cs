@@ -250,7 +250,7 @@ public sealed class IrExecutor
                             {
                                 double acc = 0;
                                 for (int kk = 0; kk < k; kk++) acc += (double)x[aBase + i * k + kk] * bv[bBase + j * k + kk];
-                                y[oBase + i * n + j] = op.Activate((float)acc);
+                                y[oBase + i * n + j] = op.Activate((float)(acc * op.Alpha));
                             }
                     }
                 break;

@@ -96,6 +96,8 @@ public sealed class IrOp
     public int[][]? IndexTables { get; set; }
     /// <summary>IndexSelect: the real value of positions whose index is -1 (negative infinity: the lowest int8 code, for max-pool windows).</summary>
     public float IndexFill { get; set; }
+    /// <summary>BatchMatMul: a positive factor applied to the product (Gemm's alpha), folded into the requantization.</summary>
+    public float Alpha { get; set; } = 1f;
     /// <summary>Mean: sum instead of average (ReduceSum); the multiplier then has no 1 / (H x W).</summary>
     public bool Sum { get; set; }
 

@@ -19,14 +19,14 @@ public static class OnnxSupport
         "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "Div", "Dropout",
         "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul",
         "Pad", "ReduceMean", "ReduceMax", "ReduceSum", "GlobalMaxPool", "PRelu", "Resize", "Upsample", "Split",
-        "DepthToSpace", "SpaceToDepth", "ConvTranspose", "Relu", "Reshape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
+        "DepthToSpace", "SpaceToDepth", "ConvTranspose", "Gather", "Slice", "Relu", "Reshape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
         "Abs", "Elu", "Erf", "HardSigmoid", "HardSwish", "Neg", "Selu", "Softplus", "Softsign",
     ];
 
     /// <summary>Ops accepted only when they fold to constants at conversion time (shape arithmetic exporters emit).</summary>
     public static IReadOnlyList<string> ConstantSubgraphOps { get; } =
     [
-        "Cast", "Constant", "ConstantOfShape", "Gather", "Range", "Shape", "Slice",
+        "Cast", "Constant", "ConstantOfShape", "Range", "Shape",
     ];
 
     /// <summary>Every supported op type, sorted, comma separated (for error messages).</summary>

@@ -230,7 +230,7 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
             case OpType.BatchMatMul:
             {
                 var bQ = QuantOf(op.Inputs[1]);
-                var (mo, so) = QuantMath.QuantizeMultiplier((double)inQ.Scale * bQ.Scale / outQ.Scale);
+                var (mo, so) = QuantMath.QuantizeMultiplier((double)inQ.Scale * bQ.Scale * op.Alpha / outQ.Scale);
                 r.BatchMatMul = new BatchMatMulParams
                 {
                     Input1Offset = -inQ.ZeroPoint, Input2Offset = -bQ.ZeroPoint, OutputOffset = outQ.ZeroPoint,

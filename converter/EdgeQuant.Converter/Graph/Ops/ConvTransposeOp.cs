@@ -7,7 +7,8 @@ namespace EdgeQuant.Converter.Graph.Ops;
 /// bias [M]. Input position i, tap t scatter to output position i × stride + t × dilation − pad_begin.
 /// Output size stride × (in − 1) + output_padding + (k − 1) × dilation + 1 − pad_begin − pad_end;
 /// with output_shape (or auto_pad SAME_*: output in × stride) the total padding follows from the
-/// output and is split as the spec says (SAME_UPPER puts the smaller half first, otherwise the larger).
+/// output and is split as the spec says (SAME_UPPER puts the smaller half first, otherwise the
+/// larger; never negative).
 /// </summary>
 internal static class ConvTransposeOp
 {
@@ -103,8 +104,8 @@ internal static class ConvTransposeOp
                 : autoPad is "SAME_UPPER" or "SAME_LOWER" ? x[2 + i] * s[i] : null;
             if (want is int o)
             {
-                int total = full - o;
-                if (total < 0) throw node.Error($"output_shape {o} on spatial axis {i} is larger than the transposed convolution produces ({full})");
+                // The total padding is never negative (a larger output_shape is filled with the bias at the end).
+                int total = Math.Max(0, full - o);
                 begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - (total / 2);
                 outSize[i] = o;
             }

@@ -20,7 +20,9 @@ internal static class PadOp
         {
             var maps = new int[t.Rank][];
             for (int d = 0; d < t.Rank; d++) maps[d] = SourceMap(c.Node, t.Shape[d], begins[d], outShape[d], mode);
-            return OnnxTensor.FromFloats(outShape, Gather(c.FloatTensor(0).FloatData, t.Shape, maps));
+            return t.IsFloat
+                ? OnnxTensor.FromData(outShape, Gather(t.FloatData, t.Shape, maps), null, t.DataType)
+                : OnnxTensor.FromData(outShape, null, Gather(t.Int64Data, t.Shape, maps), t.DataType);
         }
 
         return t.IsFloat
@@ -40,7 +42,7 @@ internal static class PadOp
         for (int o = 0; o < outSize; o++)
         {
             int i = o - before;
-            if (mode == "edge") i = Math.Clamp(i, 0, inSize - 1);
+            if (mode == "edge" || inSize == 1) i = Math.Clamp(i, 0, inSize - 1);
             else
             {
                 int period = 2 * (inSize - 1);
@@ -55,11 +57,11 @@ internal static class PadOp
     }
 
     /// <summary>y[i0, i1, ..] = x[map0[i0], map1[i1], ..] (C order).</summary>
-    public static float[] Gather(float[] x, int[] shape, int[][] maps)
+    public static T[] Gather<T>(T[] x, int[] shape, int[][] maps)
     {
         int rank = shape.Length;
         var outShape = maps.Select(m => m.Length).ToArray();
-        var y = new float[OnnxTensor.CountElements(outShape)];
+        var y = new T[OnnxTensor.CountElements(outShape)];
         var strides = ShapeMath.Strides(shape);
         var idx = new int[rank];
         for (int o = 0; o < y.Length; o++)

@@ -4,7 +4,8 @@ namespace EdgeQuant.Converter.Graph.Ops;
 
 /// <summary>
 /// ONNX Resize (opset 10 on) and Upsample (opset 7 to 9), modes nearest and linear, separable
-/// per axis. Coordinate transformation modes half_pixel (default from opset 11),
+/// per axis (the resized length in the coordinate formulas is input × scale when scales are
+/// given, as in ONNX's reference, else the output size). Coordinate transformation modes half_pixel (default from opset 11),
 /// pytorch_half_pixel, align_corners, asymmetric and tf_half_pixel_for_nn; nearest modes
 /// round_prefer_floor (default), round_prefer_ceil, floor and ceil. Opset-10 Resize and Upsample
 /// use asymmetric coordinates and the "simple" nearest rule (floor when enlarging, ceil when
@@ -102,13 +103,13 @@ internal static class ResizeOp
             }
 
             if (outSize < 1) throw node.Error($"axis {d} would be resized from {inSize} to {outSize}");
-            plans[d] = Axis(inSize, outSize, scale, coord, mode == "nearest" ? nearest : null);
+            plans[d] = Axis(inSize, outSize, scales is not null ? inSize * scale : outSize, scale, coord, mode == "nearest" ? nearest : null);
         }
 
         return plans;
     }
 
-    private static AxisPlan Axis(int inSize, int outSize, float scale, string coord, string? nearest)
+    private static AxisPlan Axis(int inSize, int outSize, float lengthResized, float scale, string coord, string? nearest)
     {
         var i0 = new int[outSize];
         var i1 = new int[outSize];
@@ -119,8 +120,8 @@ internal static class ResizeOp
             float xo = coord switch
             {
                 "half_pixel" => ((xr + 0.5f) / scale) - 0.5f,
-                "pytorch_half_pixel" => outSize > 1 ? ((xr + 0.5f) / scale) - 0.5f : 0f,
-                "align_corners" => outSize == 1 ? 0f : xr * (inSize - 1) / (outSize - 1),
+                "pytorch_half_pixel" => lengthResized > 1 ? ((xr + 0.5f) / scale) - 0.5f : 0f,
+                "align_corners" => lengthResized == 1 ? 0f : xr * (inSize - 1) / (lengthResized - 1),
                 "tf_half_pixel_for_nn" => (xr + 0.5f) / scale,
                 _ => xr / scale,
             };
