@@ -406,6 +406,25 @@ public sealed class Interpreter : IDisposable
                 Kernels.Lookup.EvalS8(S8(op.Input0), ArenaS8(op.Output0), MemoryMarshal.Cast<byte, sbyte>(_model.ConstantData.Slice(p.TableOffset, 256)));
                 break;
             }
+            case OpType.IndexSelect:
+            {
+                var p = _model.ReadParams<IndexSelectParams>(op);
+                ref readonly var o = ref _tensors[op.Output0];
+                var t0 = ConstI32(p.Table0Offset, o.Shape.D0);
+                var t1 = ConstI32(p.Table1Offset, o.Shape.D1);
+                var t2 = ConstI32(p.Table2Offset, o.Shape.D2);
+                var t3 = ConstI32(p.Table3Offset, o.Shape.D3);
+                if (_reference) Kernels.IndexSelect.EvalS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0), o.Shape, t0, t1, t2, t3);
+                else Kernels.IndexSelect.EvalS8(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0), o.Shape, t0, t1, t2, t3);
+                break;
+            }
+            case OpType.BatchMatMul:
+            {
+                var p = _model.ReadParams<BatchMatMulParams>(op);
+                if (_reference) BatchMatMul.EvalS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
+                else BatchMatMul.EvalS8(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
+                break;
+            }
             case OpType.Quantize:
             {
                 var p = _model.ReadParams<QuantizeParams>(op);

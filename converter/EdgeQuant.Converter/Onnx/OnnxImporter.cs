@@ -171,7 +171,8 @@ public static class OnnxImporter
             }
 
             OnnxSupport.ValidateNode(node, opset);
-            graph.Nodes.Add(node);
+            if (node.OpType == "Split") graph.Nodes.AddRange(Graph.Ops.SplitOp.Expand(node));
+            else graph.Nodes.Add(node);
         }
 
         upgrade.Finish();

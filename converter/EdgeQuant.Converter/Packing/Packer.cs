@@ -114,6 +114,20 @@ public static class Packer
                         PadValue = r.PadValue,
                     });
                     break;
+                case OpType.IndexSelect:
+                {
+                    var t = op.IndexTables!;
+                    w.AddOp(OpType.IndexSelect, [x], [y], new IndexSelectParams
+                    {
+                        Table0Offset = w.AddConstantData<int>(t[0]), Table1Offset = w.AddConstantData<int>(t[1]),
+                        Table2Offset = w.AddConstantData<int>(t[2]), Table3Offset = w.AddConstantData<int>(t[3]),
+                        FillValue = r.PadValue,
+                    });
+                    break;
+                }
+                case OpType.BatchMatMul:
+                    w.AddOp(OpType.BatchMatMul, [x, Tensor(op.Inputs[1])], [y], r.BatchMatMul);
+                    break;
                 case OpType.Reshape:
                     w.AddOp(OpType.Reshape, [x], [y]);
                     break;

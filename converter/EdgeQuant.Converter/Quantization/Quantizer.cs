@@ -41,6 +41,7 @@ public sealed class OpQuant
     public MeanParams Mean;
     public int[]? ConcatMultipliers, ConcatShifts, ConcatOffsets;
     public int PadValue;
+    public BatchMatMulParams BatchMatMul;
 }
 
 /// <summary>
@@ -92,7 +93,7 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
             {
                 OpType.Softmax or OpType.Logistic => new ActivationQuant(1f / 256, -128),
                 OpType.Tanh => new ActivationQuant(1f / 128, 0),
-                OpType.MaxPool2D or OpType.AveragePool2D or OpType.Reshape or OpType.Transpose or OpType.Pad => inQ,
+                OpType.MaxPool2D or OpType.AveragePool2D or OpType.Reshape or OpType.Transpose or OpType.Pad or OpType.IndexSelect => inQ,
                 _ => Range(op.Output),
             };
             q.Activations[op.Output] = outQ;
@@ -203,7 +204,7 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
             case OpType.Mean:
             {
                 int hw = op.Inputs[0].Shape[1] * op.Inputs[0].Shape[2];
-                var (m, s) = QuantMath.QuantizeMultiplier(inQ.Scale / ((double)outQ.Scale * hw));
+                var (m, s) = QuantMath.QuantizeMultiplier(inQ.Scale / ((double)outQ.Scale * (op.Sum ? 1 : hw)));
                 r.Mean = new MeanParams { InputOffset = -inQ.ZeroPoint, OutputOffset = outQ.ZeroPoint, Multiplier = m, Shift = s };
                 break;
             }
@@ -223,6 +224,20 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
             case OpType.Pad:
                 r.PadValue = QuantMath.QuantizeS8(op.PadValue, inQ.Scale, inQ.ZeroPoint);
                 break;
+            case OpType.IndexSelect:
+                r.PadValue = float.IsNegativeInfinity(op.IndexFill) ? -128 : QuantMath.QuantizeS8(op.IndexFill, inQ.Scale, inQ.ZeroPoint);
+                break;
+            case OpType.BatchMatMul:
+            {
+                var bQ = QuantOf(op.Inputs[1]);
+                var (mo, so) = QuantMath.QuantizeMultiplier((double)inQ.Scale * bQ.Scale * op.Alpha / outQ.Scale);
+                r.BatchMatMul = new BatchMatMulParams
+                {
+                    Input1Offset = -inQ.ZeroPoint, Input2Offset = -bQ.ZeroPoint, OutputOffset = outQ.ZeroPoint,
+                    OutputMultiplier = mo, OutputShift = so, ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
+                };
+                break;
+            }
             case OpType.Softmax:
             {
                 r.ExpTable = new int[256];
@@ -316,7 +331,7 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
             int l = Runtime.Kernels.Mean.HeadroomShift(hw, r.Mean.Shift);
             for (int i = 0; i < pre.Length; i++)
             {
-                int acc = (int)Math.Round(pre[i] * (double)hw / inQ.Scale);
+                int acc = (int)Math.Round(pre[i] * (op.Sum ? 1.0 : hw) / inQ.Scale);
                 int v = QuantMath.MultiplyByQuantizedMultiplier(acc << l, r.Mean.Multiplier, r.Mean.Shift - l) + outQ.ZeroPoint;
                 y[i] = outQ.Dequantize(Math.Clamp(v, -128, 127));
             }

@@ -76,6 +76,14 @@ public enum OpType : ushort
     Sub = 18,
     /// <summary>Element-wise int8 to int8 through a 256-entry table (LeakyRelu and other unary functions).</summary>
     Lookup = 19,
+    /// <summary>
+    /// int8 data movement through one index table per dimension: output[i0, i1, i2, i3] =
+    /// input[t0[i0], t1[i1], t2[i2], t3[i3]], or the fill value where any index is -1 (Slice, Split,
+    /// Gather, reflect/edge Pad, nearest Resize, zero insertion, window unfolding).
+    /// </summary>
+    IndexSelect = 20,
+    /// <summary>int8 x int8 matrix product of two activations, [.., M, K] by [.., N, K] (the second operand transposed), batch dimensions broadcast.</summary>
+    BatchMatMul = 21,
 }
 
 /// <summary>How the source model laid out an input or output; the runtime always uses NHWC.</summary>
@@ -107,4 +115,6 @@ public static class RecordSizes
     public const int SoftmaxParams = 16;
     public const int LookupParams = 16;
     public const int QuantizeParams = 16;
+    public const int IndexSelectParams = 32;
+    public const int BatchMatMulParams = 32;
 }
