@@ -5,6 +5,7 @@ using EdgeQuant.Converter;
 using EdgeQuant.Converter.Calibration;
 using EdgeQuant.Converter.IO;
 using EdgeQuant.Converter.Evaluation;
+using EdgeQuant.Converter.Quantization;
 using EdgeQuant.Runtime;
 using EdgeQuant.Runtime.Format;
 
@@ -20,7 +21,7 @@ public static partial class Commands
         var a = c.Args;
         a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json");
         string model = a.Positional(0, "MODEL.onnx");
-        string calib = a.Require("--calib", "X.npy (calibration data)");
+        string? calib = a.Get("--calib");
         string output = a.Get("-o", "--output") ?? Path.ChangeExtension(model, ".eqm");
         var method = ParseMethod(a.Get("--method") ?? "minmax");
         var labels = a.Get("--labels") is { } lp ? File.ReadAllLines(lp).Where(l => l.Length > 0).ToArray() : null;
@@ -33,7 +34,10 @@ public static partial class Commands
 
         var sw = Stopwatch.StartNew();
         var loaded = ModelConverter.Load(model);
-        var data = ReadSamples(calib);
+        bool qdq = QdqQuantization.AnnotationsOf(loaded) is not null;
+        // A QDQ model carries its own quantization; a float model needs calibration data.
+        if (calib is null && !qdq) throw new UsageException("missing --calib X.npy (calibration data)");
+        var data = calib is null ? null : ReadSamples(calib);
         var result = ModelConverter.Convert(loaded, data, new ConvertOptions
         {
             Method = method,
@@ -55,7 +59,7 @@ public static partial class Commands
         else
         {
             c.Out.Write(result.Report.ToTable());
-            c.Out.WriteLine($"wrote {output} ({result.Blob.Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s, calibrated on {data.Count} samples with {method.ToString().ToLowerInvariant()}");
+            c.Out.WriteLine($"wrote {output} ({result.Blob.Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s, {(data is null ? "quantization from the model's QuantizeLinear/DequantizeLinear nodes" : qdq ? $"QDQ model, {data.Count} samples given" : $"calibrated on {data.Count} samples with {method.ToString().ToLowerInvariant()}")}");
         }
     }
 

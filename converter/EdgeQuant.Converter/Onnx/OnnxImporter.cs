@@ -162,12 +162,13 @@ public static class OnnxImporter
             }
 
             var node = new OnnxNode(name, n.OpType, n.Input, n.Output, attributes);
-            OnnxSupport.ValidateNode(node, opset);
+            if (!QdqPatterns.IsQdqOp(node.OpType)) OnnxSupport.ValidateNode(node, opset);
             graph.Nodes.Add(node);
         }
 
         DropUnusedOptionalOutputs(graph);
         graph.SortTopologically();
+        QdqPatterns.Strip(graph);
 
         foreach (var output in graph.Outputs)
         {
