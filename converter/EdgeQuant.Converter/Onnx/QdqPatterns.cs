@@ -201,7 +201,7 @@ public static class QdqPatterns
     /// <summary>Scales, zero points (in the quantized type), the normalised axis (−1 per tensor) and the quantized type.</summary>
     private static (float[] Scales, long[] ZeroPoints, int Axis, OnnxDataType Type) Parameters(OnnxGraph graph, OnnxNode n, int[] shape, OnnxDataType defaultType)
     {
-        if (!graph.Initializers.TryGetValue(n.Inputs[1], out var s))
+        if (ConstantValue(graph, n.Inputs[1]) is not { } s)
             throw n.Error($"scale '{n.Inputs[1]}' is not a constant; supported: constant scales and zero points");
         if (!s.IsFloat || s.ElementCount == 0) throw n.Error($"scale '{n.Inputs[1]}' must be a non-empty float tensor");
         var scales = s.Floats!.ToArray();
@@ -211,7 +211,7 @@ public static class QdqPatterns
         long[] zps = new long[scales.Length];
         if (n.HasInput(2))
         {
-            if (!graph.Initializers.TryGetValue(n.Inputs[2], out var z))
+            if (ConstantValue(graph, n.Inputs[2]) is not { } z)
                 throw n.Error($"zero point '{n.Inputs[2]}' is not a constant; supported: constant scales and zero points");
             if (z.ElementCount != scales.Length) throw n.Error($"zero point has {z.ElementCount} elements, scale has {scales.Length}");
             type = z.DataType;
@@ -239,6 +239,23 @@ public static class QdqPatterns
         }
         if (axis < 0 && scales.Length > 1) throw n.Error($"{scales.Length} scales without an axis");
         return (scales, zps, axis, type);
+    }
+
+    /// <summary>
+    /// An initializer, the value of a Constant node, or either through Identity nodes (exporters
+    /// write scales and zero points all three ways; torch shares a zero point through an Identity).
+    /// </summary>
+    private static OnnxTensor? ConstantValue(OnnxGraph graph, string name)
+    {
+        for (int depth = 0; depth < 16; depth++)
+        {
+            if (graph.Initializers.TryGetValue(name, out var t)) return t;
+            var producer = graph.Nodes.FirstOrDefault(n => n.Outputs.Count == 1 && n.Outputs[0] == name);
+            if (producer is { OpType: "Constant" }) return producer.GetTensorOrNull("value");
+            if (producer is not { OpType: "Identity" } || producer.Inputs.Count != 1) return null;
+            name = producer.Inputs[0];
+        }
+        return null;
     }
 
     private static (long Lo, long Hi) Limits(OnnxNode n, OnnxDataType type) => type switch
