@@ -19,7 +19,7 @@ public static partial class Commands
     public static void Convert(CommandContext c)
     {
         var a = c.Args;
-        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json");
+        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json", "--dynamic");
         string model = a.Positional(0, "MODEL.onnx");
         string? calib = a.Get("--calib");
         string output = a.Get("-o", "--output") ?? Path.ChangeExtension(model, ".eqm");
@@ -34,6 +34,11 @@ public static partial class Commands
 
         var sw = Stopwatch.StartNew();
         var loaded = ModelConverter.Load(model);
+        if (a.Has("--dynamic"))
+        {
+            ConvertDynamic(c, loaded, output, labels, sw);
+            return;
+        }
         bool qdq = QdqQuantization.AnnotationsOf(loaded) is not null;
         // A QDQ model carries its own quantization; a float model needs calibration data.
         if (calib is null && !qdq) throw new UsageException("missing --calib X.npy (calibration data)");
@@ -60,6 +65,34 @@ public static partial class Commands
         {
             c.Out.Write(result.Report.ToTable());
             c.Out.WriteLine($"wrote {output} ({result.Blob.Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s, {(data is null ? "quantization from the model's QuantizeLinear/DequantizeLinear nodes" : qdq ? $"QDQ model, {data.Count} samples given" : $"calibrated on {data.Count} samples with {method.ToString().ToLowerInvariant()}")}");
+        }
+    }
+
+    /// <summary>convert --dynamic: no calibration; int8 weights, activations quantized per inference.</summary>
+    private static void ConvertDynamic(CommandContext c, LoadedModel loaded, string output, string[]? labels, Stopwatch sw)
+    {
+        var a = c.Args;
+        foreach (var unused in new[] { "--calib", "--method", "--report", "--pixels" })
+            if (a.Get(unused) is not null) throw new UsageException($"{unused} does not apply to --dynamic (no calibration, no int8 activations)");
+        var r = DynamicQuantization.Convert(loaded, new ConvertOptions { PerChannel = !a.Has("--per-tensor"), Labels = labels });
+        File.WriteAllBytes(output, r.Blob);
+        sw.Stop();
+        var m = Model.Load(r.Blob);
+        if (c.Json)
+        {
+            var j = new JsonObject
+            {
+                ["output"] = output, ["dynamic"] = true, ["blob_bytes"] = r.Blob.Length, ["onnx_bytes"] = loaded.Bytes.Length,
+                ["arena_bytes"] = m.ArenaBytes, ["weight_bytes"] = r.WeightBytes, ["dynamic_ops"] = r.DynamicOps, ["float_ops"] = r.FloatOps,
+                ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 2),
+            };
+            c.Out.WriteLine(j.ToJsonString(Indented));
+        }
+        else
+        {
+            c.Out.WriteLine($"dynamic quantization: {r.DynamicOps} dynamically quantized ops (int8 weights, uint8 activations per inference), {r.FloatOps} float ops");
+            c.Out.WriteLine($"blob {r.Blob.Length:N0} B (ONNX {loaded.Bytes.Length:N0} B), arena {m.ArenaBytes:N0} B");
+            c.Out.WriteLine($"wrote {output} ({r.Blob.Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s, no calibration data");
         }
     }
 

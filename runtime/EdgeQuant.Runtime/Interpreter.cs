@@ -31,7 +31,7 @@ public sealed class InterpreterOptions
 /// outputs are int8 NHWC views into the arena. One interpreter is not thread-safe; several
 /// interpreters may share one model.
 /// </summary>
-public sealed class Interpreter : IDisposable
+public sealed partial class Interpreter : IDisposable
 {
     /// <summary>Convolutions smaller than this many multiply-accumulates run on one thread: splitting them costs more than it saves.</summary>
     public const long MinParallelMacs = 32_768;
@@ -406,6 +406,15 @@ public sealed class Interpreter : IDisposable
                 Kernels.Lookup.EvalS8(S8(op.Input0), ArenaS8(op.Output0), MemoryMarshal.Cast<byte, sbyte>(_model.ConstantData.Slice(p.TableOffset, 256)));
                 break;
             }
+            case OpType.DynamicConv2D:
+            case OpType.DynamicDepthwiseConv2D:
+            case OpType.DynamicFullyConnected:
+            case OpType.MaxPool2DF32:
+            case OpType.MeanF32:
+            case OpType.AddF32:
+            case OpType.TransposeF32:
+                RunDynamic(in op);
+                break;
             case OpType.Quantize:
             {
                 var p = _model.ReadParams<QuantizeParams>(op);

@@ -76,6 +76,18 @@ public enum OpType : ushort
     Sub = 18,
     /// <summary>Element-wise int8 to int8 through a 256-entry table (LeakyRelu and other unary functions).</summary>
     Lookup = 19,
+
+    // 40-49: dynamic quantization (float activations, int8 weights quantized at conversion,
+    // activations quantized per inference; docs/format.md section 6.1, docs/compression.md).
+    /// <summary>Float input quantized per inference (uint8, per tensor), int8 per-channel filter, float bias and output.</summary>
+    DynamicConv2D = 40,
+    DynamicDepthwiseConv2D = 41,
+    DynamicFullyConnected = 42,
+    /// <summary>Float32 helpers for the ops between dynamically quantized layers.</summary>
+    MaxPool2DF32 = 43,
+    MeanF32 = 44,
+    AddF32 = 45,
+    TransposeF32 = 46,
 }
 
 /// <summary>How the source model laid out an input or output; the runtime always uses NHWC.</summary>
@@ -107,4 +119,6 @@ public static class RecordSizes
     public const int SoftmaxParams = 16;
     public const int LookupParams = 16;
     public const int QuantizeParams = 16;
+    public const int DynamicConvParams = 48;
+    public const int FloatClampParams = 16;
 }
