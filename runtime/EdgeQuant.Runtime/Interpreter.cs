@@ -31,7 +31,7 @@ public sealed class InterpreterOptions
 /// outputs are int8 NHWC views into the arena. One interpreter is not thread-safe; several
 /// interpreters may share one model.
 /// </summary>
-public sealed class Interpreter : IDisposable
+public sealed partial class Interpreter : IDisposable
 {
     /// <summary>Convolutions smaller than this many multiply-accumulates run on one thread: splitting them costs more than it saves.</summary>
     public const long MinParallelMacs = 32_768;
@@ -425,6 +425,15 @@ public sealed class Interpreter : IDisposable
                 else BatchMatMul.EvalS8(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
                 break;
             }
+            case OpType.DynamicConv2D:
+            case OpType.DynamicDepthwiseConv2D:
+            case OpType.DynamicFullyConnected:
+            case OpType.MaxPool2DF32:
+            case OpType.MeanF32:
+            case OpType.AddF32:
+            case OpType.TransposeF32:
+                RunDynamic(in op);
+                break;
             case OpType.Quantize:
             {
                 var p = _model.ReadParams<QuantizeParams>(op);

@@ -29,6 +29,10 @@ public class ModelFuzzTests
             ("softmax", OneOpModels.Softmax().Blob),
             ("depthwise", OneOpModels.Conv(depthwise: true).Blob),
             ("dequantize", OneOpModels.Dequantize().Blob),
+            ("dynamic_conv", OneOpModels.DynamicConv().Blob),
+            ("dynamic_depthwise", OneOpModels.DynamicConv(depthwise: true).Blob),
+            ("dynamic_fc", OneOpModels.DynamicFullyConnected().Blob),
+            ("dynamic_float_ops", OneOpModels.DynamicChain()),
         };
         var subjects = new List<Subject>();
         foreach (var (name, blob) in list)

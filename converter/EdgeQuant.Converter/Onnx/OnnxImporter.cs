@@ -170,7 +170,7 @@ public static class OnnxImporter
                 upgrade.Upgrade(node);
             }
 
-            OnnxSupport.ValidateNode(node, opset);
+            if (!QdqPatterns.IsQdqOp(node.OpType)) OnnxSupport.ValidateNode(node, opset);
             if (node.OpType == "Split") graph.Nodes.AddRange(Graph.Ops.SplitOp.Expand(node));
             else graph.Nodes.Add(node);
         }
@@ -179,6 +179,7 @@ public static class OnnxImporter
 
         DropUnusedOptionalOutputs(graph);
         graph.SortTopologically();
+        QdqPatterns.Strip(graph);
 
         foreach (var output in graph.Outputs)
         {

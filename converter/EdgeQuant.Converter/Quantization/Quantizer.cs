@@ -17,6 +17,13 @@ public sealed class QuantizationOptions
     /// sum((W - Wq) x E[x]) (bias correction, Nagel et al. 2019), before it is quantized.
     /// </summary>
     public IReadOnlyDictionary<IrTensor, double[]>? ChannelMeans { get; init; }
+
+    /// <summary>
+    /// Quantization fixed by the model itself (a QDQ model, <see cref="QdqQuantization"/>): activation
+    /// scales and zero points, weight scales and bias codes taken as they are instead of derived
+    /// from ranges. Null for plain post-training quantization.
+    /// </summary>
+    public IFixedQuantization? Fixed { get; init; }
 }
 
 /// <summary>Quantization of one activation tensor.</summary>
@@ -80,6 +87,7 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
         var q = new QuantizedGraph(g, options ?? new QuantizationOptions());
         ActivationQuant Range(IrTensor t)
         {
+            if (q.Options.Fixed is { } fixedQuant && fixedQuant.TryActivation(t, out var fq)) return fq;
             if (!ranges.TryGetValue(t, out var r)) throw new ConversionException($"tensor '{t.Name}' was not observed during calibration");
             if (!float.IsFinite(r.Min) || !float.IsFinite(r.Max))
                 throw new ConversionException($"tensor '{t.Name}' reached [{r.Min}, {r.Max}] on the calibration data: the float model overflows or produces NaN there, so it has no int8 range");
@@ -151,12 +159,16 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
                     scales[c] = m > 0 ? m / 127f : 1f;
                 }
                 var qw = new sbyte[w.Length];
-                for (int c = 0; c < cout; c++)
-                    for (int i = 0; i < per; i++)
-                    {
-                        int k = index(c, i);
-                        qw[k] = (sbyte)Math.Clamp((int)MathF.Round(w[k] / scales[c], MidpointRounding.AwayFromZero), -127, 127);
-                    }
+                long[]? fixedBias = null;
+                if (Options.Fixed is { } fixedQuant && fixedQuant.TryWeights(op, out var fixedScales, out fixedBias))
+                    QdqQuantization.WeightCodes(op, w, fixedScales, scales, qw, cout, per, index);
+                else
+                    for (int c = 0; c < cout; c++)
+                        for (int i = 0; i < per; i++)
+                        {
+                            int k = index(c, i);
+                            qw[k] = (sbyte)Math.Clamp((int)MathF.Round(w[k] / scales[c], MidpointRounding.AwayFromZero), -127, 127);
+                        }
                 r.Weights = qw;
                 r.WeightScales = scales;
                 var correction = BiasCorrection(op, w, qw, scales, cout, per);
@@ -167,6 +179,7 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
                 {
                     double biasScale = (double)inQ.Scale * scales[c];
                     r.Bias[c] = (int)Math.Clamp(Math.Round((op.Bias![c] + correction[c]) / biasScale, MidpointRounding.AwayFromZero), int.MinValue + 1, int.MaxValue);
+                    if (fixedBias is not null) r.Bias[c] = QdqQuantization.BiasCode(r.Bias[c], fixedBias[c]);
                     (r.Multipliers[c], r.Shifts[c]) = QuantMath.QuantizeMultiplier(biasScale / outQ.Scale);
                 }
                 break;

@@ -84,6 +84,18 @@ public enum OpType : ushort
     IndexSelect = 20,
     /// <summary>int8 x int8 matrix product of two activations, [.., M, K] by [.., N, K] (the second operand transposed), batch dimensions broadcast.</summary>
     BatchMatMul = 21,
+
+    // 40-49: dynamic quantization (float activations, int8 weights quantized at conversion,
+    // activations quantized per inference; docs/format.md section 6.1, docs/compression.md).
+    /// <summary>Float input quantized per inference (uint8, per tensor), int8 per-channel filter, float bias and output.</summary>
+    DynamicConv2D = 40,
+    DynamicDepthwiseConv2D = 41,
+    DynamicFullyConnected = 42,
+    /// <summary>Float32 helpers for the ops between dynamically quantized layers.</summary>
+    MaxPool2DF32 = 43,
+    MeanF32 = 44,
+    AddF32 = 45,
+    TransposeF32 = 46,
 }
 
 /// <summary>How the source model laid out an input or output; the runtime always uses NHWC.</summary>
@@ -117,4 +129,6 @@ public static class RecordSizes
     public const int QuantizeParams = 16;
     public const int IndexSelectParams = 32;
     public const int BatchMatMulParams = 32;
+    public const int DynamicConvParams = 48;
+    public const int FloatClampParams = 16;
 }

@@ -128,4 +128,25 @@ public struct BatchMatMulParams
 {
     public int Input1Offset, Input2Offset, OutputOffset, OutputMultiplier;
     public int OutputShift, ActivationMin, ActivationMax, Reserved0;
+/// DynamicConv2D and DynamicDepthwiseConv2D: the geometry of <see cref="Conv2DParams"/> and a float
+/// output clamp (fused ReLU / ReLU6; ±infinity for none). No zero points or multipliers: the
+/// input's quantization is computed per inference.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct DynamicConvParams
+{
+    public int StrideH, StrideW, DilationH, DilationW;
+    public int PadTop, PadLeft, PadBottom, PadRight;
+    /// <summary>Depthwise only: output channels per input channel (1 for DynamicConv2D).</summary>
+    public int DepthMultiplier;
+    public float ActivationMin, ActivationMax;
+    public int Reserved;
+}
+
+/// <summary>A float output clamp: DynamicFullyConnected and AddF32.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct FloatClampParams
+{
+    public float Min, Max;
+    public int Reserved0, Reserved1;
 }

@@ -7,7 +7,7 @@ namespace EdgeQuant.Runtime.Format;
 /// Per-op validation at load: arity, element types, shapes consistent with the parameters,
 /// and every constant-data reference in bounds. After this, kernels trust their inputs.
 /// </summary>
-internal static class OpValidator
+internal static partial class OpValidator
 {
     public static void Validate(Model m, int index, string where)
     {
@@ -145,6 +145,14 @@ internal static class OpValidator
                 break;
             case OpType.BatchMatMul:
                 ValidateBatchMatMul(m, op, where);
+            case OpType.DynamicConv2D:
+            case OpType.DynamicDepthwiseConv2D:
+            case OpType.DynamicFullyConnected:
+            case OpType.MaxPool2DF32:
+            case OpType.MeanF32:
+            case OpType.AddF32:
+            case OpType.TransposeF32:
+                ValidateDynamic(m, op, where);
                 break;
             default:
                 throw Bad(where, $"unknown op type {(int)op.Type}");

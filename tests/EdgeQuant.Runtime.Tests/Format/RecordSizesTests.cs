@@ -24,6 +24,10 @@ public class RecordSizesTests
             Assert.That(Unsafe.SizeOf<QuantizeParams>(), Is.EqualTo(RecordSizes.QuantizeParams));
             Assert.That(Unsafe.SizeOf<IndexSelectParams>(), Is.EqualTo(RecordSizes.IndexSelectParams));
             Assert.That(Unsafe.SizeOf<BatchMatMulParams>(), Is.EqualTo(RecordSizes.BatchMatMulParams));
+            Assert.That(Unsafe.SizeOf<DynamicConvParams>(), Is.EqualTo(RecordSizes.DynamicConvParams));
+            Assert.That(Unsafe.SizeOf<FloatClampParams>(), Is.EqualTo(RecordSizes.FloatClampParams));
+            Assert.That(RecordSizes.DynamicConvParams, Is.EqualTo(48));
+            Assert.That(RecordSizes.FloatClampParams, Is.EqualTo(16));
         });
     }
 
@@ -101,7 +105,11 @@ public class RecordSizesTests
                 "IndexSelect", "BatchMatMul"];
             for (int i = 0; i < ops.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(ops[i]), Is.EqualTo(i + 1), ops[i]);
-            Assert.That(Enum.GetValues<OpType>(), Has.Length.EqualTo(ops.Length));
+            // Dynamic quantization (docs/format.md section 6.1): 40 onwards.
+            string[] dynamicOps = ["DynamicConv2D", "DynamicDepthwiseConv2D", "DynamicFullyConnected", "MaxPool2DF32", "MeanF32", "AddF32", "TransposeF32"];
+            for (int i = 0; i < dynamicOps.Length; i++)
+                Assert.That((int)Enum.Parse<OpType>(dynamicOps[i]), Is.EqualTo(40 + i), dynamicOps[i]);
+            Assert.That(Enum.GetValues<OpType>(), Has.Length.EqualTo(ops.Length + dynamicOps.Length));
         });
     }
 }

@@ -18,7 +18,7 @@ internal sealed record OneOpCase(OpType Op, byte[] Blob, Func<IReadOnlyList<byte
 /// Builders for one-op models with converter-style parameters. Each takes an optional tweak of the
 /// parameter record and of the output dimensions, so validation tests can break one thing at a time.
 /// </summary>
-internal static class OneOpModels
+internal static partial class OneOpModels
 {
     private static sbyte[] S8(byte[] b) => MemoryMarshal.Cast<byte, sbyte>(b).ToArray();
     private static byte[] Bytes<T>(T[] v) where T : unmanaged => MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
@@ -46,6 +46,7 @@ internal static class OneOpModels
         yield return Transpose();
         yield return IndexSelect();
         yield return BatchMatMul();
+        foreach (var c in DynamicCases()) yield return c;
     }
 
     public static OneOpCase Conv(bool depthwise = false, Func<Conv2DParams, Conv2DParams>? tweak = null, int[]? outDims = null,
