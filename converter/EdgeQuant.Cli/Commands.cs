@@ -18,7 +18,8 @@ public static partial class Commands
     public static void Convert(CommandContext c)
     {
         var a = c.Args;
-        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json");
+        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json",
+            "--weights", "--rounding", "--prune", "--structured");
         string model = a.Positional(0, "MODEL.onnx");
         string calib = a.Require("--calib", "X.npy (calibration data)");
         string output = a.Get("-o", "--output") ?? Path.ChangeExtension(model, ".eqm");
@@ -31,6 +32,7 @@ public static partial class Commands
             catch (FormatException e) { throw new UsageException(e.Message); }
         }
 
+        var compression = CompressionArguments.Parse(a);
         var sw = Stopwatch.StartNew();
         var loaded = ModelConverter.Load(model);
         var data = ReadSamples(calib);
@@ -41,6 +43,10 @@ public static partial class Commands
             Labels = labels,
             Pixels = pixels,
             Progress = c.Progress("calibrating"),
+            Weights = compression.Weights,
+            Rounding = compression.Rounding,
+            Prune = compression.Prune,
+            PruneChannels = compression.PruneChannels,
         });
         File.WriteAllBytes(output, result.Blob);
         sw.Stop();

@@ -12,6 +12,7 @@ public static class Program
         usage:
           edgequant demo [--model NAME] [--zoo DIR] [--json]
           edgequant convert MODEL.onnx --calib X.npy [-o OUT.eqm] [--method minmax|percentile|entropy|mse] [--per-tensor] [--report R.json] [--labels FILE] [--pixels MEAN,STD|M0,M1,M2,S0,S1,S2] [--json]
+                [--weights int8|int4|codebook4|codebook8] [--rounding nearest|adaptive] [--prune SPARSITY [--structured]]
           edgequant eval MODEL.onnx|MODEL.eqm --data X.npy --labels Y.npy [--reference MODEL.onnx] [--json]
           edgequant run MODEL.onnx|MODEL.eqm --input X.npy --output Y.npy
           edgequant inspect MODEL.eqm [--json]
@@ -84,7 +85,7 @@ public sealed class UsageException(string message) : Exception(message);
 /// <summary>Parsed arguments: a command, positionals, and --options with or without values.</summary>
 public sealed class Args
 {
-    private static readonly HashSet<string> Flags = ["--json", "--per-tensor", "--help", "--verbose", "--reference-kernels", "--per-op"];
+    private static readonly HashSet<string> Flags = ["--json", "--per-tensor", "--help", "--verbose", "--reference-kernels", "--per-op", "--structured"];
     private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
 

@@ -29,6 +29,14 @@ public sealed class ConvertOptions
     public IReadOnlyList<string>? Labels { get; init; }
     /// <summary>Optional camera normalization (x = (pixel/255 - mean)/std per channel) stored in the blob's metadata for board pipelines.</summary>
     public EdgeQuant.Runtime.PixelNormalization? Pixels { get; init; }
+    /// <summary>Storage of conv / depthwise / fully-connected weights (default int8).</summary>
+    public WeightEncoding Weights { get; init; } = WeightEncoding.Int8;
+    /// <summary>Weight rounding: nearest (default) or adaptive (teacher-guided, per layer).</summary>
+    public RoundingMode Rounding { get; init; } = RoundingMode.Nearest;
+    /// <summary>Unstructured magnitude pruning: fraction of each Conv2D / FullyConnected layer's weights zeroed (0: none).</summary>
+    public double Prune { get; init; }
+    /// <summary>Structured pruning: fraction of output channels to remove (0: none). Not implemented yet: a non-zero value is refused.</summary>
+    public double PruneChannels { get; init; }
     /// <summary>Called with (done, total) during calibration.</summary>
     public Action<int, int>? Progress { get; init; }
 }
@@ -80,14 +88,39 @@ public static class ModelConverter
         return new LoadedModel { Path = path, Bytes = bytes, Onnx = graph, Ir = ir };
     }
 
+    private static string WeightsDescription(ConvertOptions o)
+    {
+        string text = (o.PerChannel ? "per-channel symmetric " : "per-tensor symmetric ") + o.Weights switch
+        {
+            WeightEncoding.Int4 => "int4",
+            WeightEncoding.Codebook4 => "int8 grid, 16-level codebook per layer",
+            WeightEncoding.Codebook8 => "int8 grid, 256-level codebook per layer",
+            _ => "int8",
+        };
+        if (o.Rounding == RoundingMode.Adaptive) text += ", adaptive rounding";
+        if (o.Prune > 0) text += $", {o.Prune:P0} magnitude-pruned";
+        if (o.PruneChannels > 0) text += $", {o.PruneChannels:P0} of channels pruned";
+        return text;
+    }
+
     /// <summary>Calibrates on <paramref name="calibration"/> (samples in the model's source layout), quantizes and packs.</summary>
     public static ConversionResult Convert(LoadedModel model, SampleSet calibration, ConvertOptions? options = null)
     {
         options ??= new ConvertOptions();
+        if (options.PruneChannels > 0)
+            throw new ConversionException("structured pruning (--prune F --structured) is not implemented yet; use unstructured --prune F");
         var samples = calibration.ToPhysical(model);
         if (options.Equalize) RangeEqualization.Apply(model.Ir, samples.Take(EqualizationSamples).ToList());
         var ranges = Calibrator.Calibrate(model.Ir, samples, options.Method, options.Progress, out var means);
-        var q = QuantizedGraph.Quantize(model.Ir, ranges, new QuantizationOptions { PerChannel = options.PerChannel });
+        var qo = new QuantizationOptions
+        {
+            PerChannel = options.PerChannel,
+            Weights = options.Weights,
+            Rounding = options.Rounding,
+            PruneSparsity = options.Prune,
+            LayerStatistics = options.Rounding == RoundingMode.Adaptive ? AdaptiveRounding.Collect(model.Ir, samples) : null,
+        };
+        var q = QuantizedGraph.Quantize(model.Ir, ranges, qo);
         if (options.BiasCorrection) BiasCorrection.Apply(q, samples.Take(BiasCorrectionSamples).ToList());
         var meta = new Dictionary<string, string>
         {
@@ -95,7 +128,7 @@ public static class ModelConverter
             ["source_model"] = System.IO.Path.GetFileName(model.Path),
             ["source_sha256"] = System.Convert.ToHexString(SHA256.HashData(model.Bytes)).ToLowerInvariant(),
             ["calibration"] = $"{options.Method.ToString().ToLowerInvariant()}, {samples.Count} samples",
-            ["weights"] = options.PerChannel ? "per-channel symmetric int8" : "per-tensor symmetric int8",
+            ["weights"] = WeightsDescription(options),
             ["input_shape"] = string.Join(",", model.InputSourceShape),
             ["output_shape"] = string.Join(",", model.Ir.SourceShapes[model.Output]),
         };
