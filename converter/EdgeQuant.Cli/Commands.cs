@@ -61,6 +61,7 @@ public static partial class Commands
         else
         {
             c.Out.Write(result.Report.ToTable());
+            if (result.StructuredPruning is { } sp) c.Out.WriteLine(sp.ToString());
             c.Out.WriteLine($"wrote {output} ({result.Blob.Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s, calibrated on {data.Count} samples with {method.ToString().ToLowerInvariant()}");
         }
     }

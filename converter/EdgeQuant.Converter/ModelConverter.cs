@@ -35,7 +35,10 @@ public sealed class ConvertOptions
     public RoundingMode Rounding { get; init; } = RoundingMode.Nearest;
     /// <summary>Unstructured magnitude pruning: fraction of each Conv2D / FullyConnected layer's weights zeroed (0: none).</summary>
     public double Prune { get; init; }
-    /// <summary>Structured pruning: fraction of output channels to remove (0: none). Not implemented yet: a non-zero value is refused.</summary>
+    /// <summary>
+    /// Structured pruning: fraction of each prunable convolution's output channels removed (0: none; see
+    /// <see cref="StructuredPruning"/>). It changes the loaded model's IR in place, like equalization.
+    /// </summary>
     public double PruneChannels { get; init; }
     /// <summary>Called with (done, total) during calibration.</summary>
     public Action<int, int>? Progress { get; init; }
@@ -63,6 +66,8 @@ public sealed class ConversionResult
     public required byte[] Blob { get; init; }
     public required Dictionary<IrTensor, int> TensorIndex { get; init; }
     public required ConversionReport Report { get; init; }
+    /// <summary>What structured pruning removed, when it ran.</summary>
+    public StructuredPruningSummary? StructuredPruning { get; init; }
 }
 
 /// <summary>Float ONNX in, calibrated int8 .eqm out.</summary>
@@ -107,9 +112,14 @@ public static class ModelConverter
     public static ConversionResult Convert(LoadedModel model, SampleSet calibration, ConvertOptions? options = null)
     {
         options ??= new ConvertOptions();
-        if (options.PruneChannels > 0)
-            throw new ConversionException("structured pruning (--prune F --structured) is not implemented yet; use unstructured --prune F");
         var samples = calibration.ToPhysical(model);
+        StructuredPruningSummary? pruned = null;
+        if (options.PruneChannels > 0)
+        {
+            if (model.Ir.Equalized)
+                throw new ConversionException("structured pruning changes the loaded model's graph: load the model again for a pruned conversion");
+            pruned = StructuredPruning.Apply(model.Ir, options.PruneChannels, samples);
+        }
         if (options.Equalize) RangeEqualization.Apply(model.Ir, samples.Take(EqualizationSamples).ToList());
         var ranges = Calibrator.Calibrate(model.Ir, samples, options.Method, options.Progress, out var means);
         var qo = new QuantizationOptions
@@ -145,6 +155,6 @@ public static class ModelConverter
         }
         var blob = Packer.Pack(q, meta, out var index);
         var report = ConversionReport.Build(model, q, blob, index, samples.Take(Math.Max(1, options.ReportSamples)).ToList());
-        return new ConversionResult { Source = model, Quantized = q, Blob = blob, TensorIndex = index, Report = report };
+        return new ConversionResult { Source = model, Quantized = q, Blob = blob, TensorIndex = index, Report = report, StructuredPruning = pruned };
     }
 }
