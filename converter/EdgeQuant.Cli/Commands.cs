@@ -19,7 +19,8 @@ public static partial class Commands
     public static void Convert(CommandContext c)
     {
         var a = c.Args;
-        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json", "--dynamic");
+        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json", "--dynamic",
+            "--weights", "--rounding", "--prune", "--structured");
         string model = a.Positional(0, "MODEL.onnx");
         var calib = a.GetAll("--calib");
         string output = a.Get("-o", "--output") ?? Path.ChangeExtension(model, ".eqm");
@@ -32,6 +33,7 @@ public static partial class Commands
             catch (FormatException e) { throw new UsageException(e.Message); }
         }
 
+        var compression = CompressionArguments.Parse(a);
         var sw = Stopwatch.StartNew();
         var loaded = ModelConverter.Load(model);
         if (a.Has("--dynamic"))
@@ -51,6 +53,10 @@ public static partial class Commands
             Labels = labels,
             Pixels = pixels,
             Progress = c.Progress("calibrating"),
+            Weights = compression.Weights,
+            Rounding = compression.Rounding,
+            Prune = compression.Prune,
+            PruneChannels = compression.PruneChannels,
         });
         File.WriteAllBytes(output, result.Blob);
         sw.Stop();
@@ -65,6 +71,7 @@ public static partial class Commands
         else
         {
             c.Out.Write(result.Report.ToTable());
+            if (result.StructuredPruning is { } sp) c.Out.WriteLine(sp.ToString());
             c.Out.WriteLine($"wrote {output} ({result.Blob.Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s, {(data is null ? "quantization from the model's QuantizeLinear/DequantizeLinear nodes" : qdq ? $"QDQ model, {data.Count} samples given" : $"calibrated on {data.Count} samples with {method.ToString().ToLowerInvariant()}")}");
         }
     }

@@ -12,6 +12,7 @@ public static class Program
         usage:
           edgequant demo [--model NAME] [--zoo DIR] [--json]
           edgequant convert MODEL.onnx --calib X.npy|NAME=X.npy... [-o OUT.eqm] [--method minmax|percentile|entropy|mse] [--per-tensor] [--report R.json] [--labels FILE] [--pixels MEAN,STD|M0,M1,M2,S0,S1,S2] [--json]
+                [--weights int8|int4|codebook4|codebook8] [--rounding nearest|adaptive] [--prune SPARSITY [--structured]]
           edgequant convert MODEL.qdq.onnx [-o OUT.eqm] (a QDQ model carries its quantization: --calib optional)
           edgequant convert MODEL.onnx --dynamic [-o OUT.eqm] [--per-tensor] [--labels FILE] [--json] (no calibration)
           edgequant eval MODEL.onnx|MODEL.eqm --data X.npy|NAME=X.npy... --labels Y.npy [--reference MODEL.onnx] [--json]
@@ -104,7 +105,7 @@ public sealed class UsageException(string message) : Exception(message);
 /// <summary>Parsed arguments: a command, positionals, and --options with or without values.</summary>
 public sealed class Args
 {
-    private static readonly HashSet<string> Flags = ["--json", "--per-tensor", "--dynamic", "--help", "--verbose", "--reference-kernels", "--per-op", "--layers"];
+    private static readonly HashSet<string> Flags = ["--json", "--per-tensor", "--dynamic", "--help", "--verbose", "--reference-kernels", "--per-op", "--layers", "--structured"];
     private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);

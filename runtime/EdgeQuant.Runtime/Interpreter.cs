@@ -76,6 +76,7 @@ public sealed partial class Interpreter : IDisposable
         _packed = !_reference && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated
             ? model.PreparedFilters()
             : new PackedFilter?[_ops.Length];
+        _compressedPrepared = _reference ? new CompressedPrepared?[_ops.Length] : model.PreparedCompressed();
 
         int threads = options?.Threads ?? 1;
         if (threads < 1 || threads > 64)
@@ -280,6 +281,7 @@ public sealed partial class Interpreter : IDisposable
             _pool.Run(_bandJob);
             return;
         }
+        _opIndex = index;
         Run(in _ops[index], _packed[index]);
     }
 
@@ -440,6 +442,13 @@ public sealed partial class Interpreter : IDisposable
                 Kernels.Quantize.EvalF32ToS8(MemoryMarshal.Cast<byte, float>(Bytes(op.Input0)), ArenaS8(op.Output0), p.Scale, p.ZeroPoint);
                 break;
             }
+            case OpType.Conv2DCompressed:
+            case OpType.DepthwiseConv2DCompressed:
+            case OpType.FullyConnectedCompressed:
+            case OpType.Conv2DSparse:
+            case OpType.FullyConnectedSparse:
+                RunCompressed(op);
+                break;
             case OpType.Dequantize:
             {
                 var p = _model.ReadParams<QuantizeParams>(op);

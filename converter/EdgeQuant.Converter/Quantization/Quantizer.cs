@@ -24,6 +24,14 @@ public sealed class QuantizationOptions
     /// from ranges. Null for plain post-training quantization.
     /// </summary>
     public IFixedQuantization? Fixed { get; init; }
+    /// <summary>Storage of conv / depthwise / fully-connected weights (default int8; see <see cref="WeightEncoder"/>).</summary>
+    public WeightEncoding Weights { get; init; } = WeightEncoding.Int8;
+    /// <summary>Rounding of each weight to its grid (default nearest).</summary>
+    public RoundingMode Rounding { get; init; } = RoundingMode.Nearest;
+    /// <summary>Per-layer input statistics of the float model, needed by <see cref="RoundingMode.Adaptive"/>.</summary>
+    public IReadOnlyDictionary<IrOp, LayerStatistics>? LayerStatistics { get; init; }
+    /// <summary>Fraction of each Conv2D / FullyConnected layer's weights set to zero by magnitude (0: none).</summary>
+    public double PruneSparsity { get; init; }
 }
 
 /// <summary>Quantization of one activation tensor.</summary>
@@ -49,6 +57,13 @@ public sealed class OpQuant
     public int[]? ConcatMultipliers, ConcatShifts, ConcatOffsets;
     public int PadValue;
     public BatchMatMulParams BatchMatMul;
+    /// <summary>How <see cref="Weights"/> (always the decoded int values) are stored.</summary>
+    public WeightEncoding Encoding;
+    /// <summary>Codebook encodings: the int8 levels (16 or 256) and each weight's index into them.</summary>
+    public sbyte[]? Codebook;
+    public byte[]? CodebookIndices;
+    /// <summary>Pruned: the packer may store the weights as sparse rows.</summary>
+    public bool Sparse;
 }
 
 /// <summary>
@@ -171,6 +186,12 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
                         }
                 r.Weights = qw;
                 r.WeightScales = scales;
+                if (WeightEncoder.IsActive(Options))
+                {
+                    WeightEncoder.Encode(op, w, cout, per, index, Options, r);
+                    qw = r.Weights;
+                    scales = r.WeightScales;
+                }
                 var correction = BiasCorrection(op, w, qw, scales, cout, per);
                 r.Bias = new int[cout];
                 r.Multipliers = new int[cout];

@@ -42,6 +42,15 @@ public enum TensorType : byte
     Int8 = 1,
     Int32 = 2,
     Float32 = 3,
+    // 4-19: values 8-9 belong to dynamic quantization / QDQ work; 10-19 to compressed weights.
+    /// <summary>Signed 4-bit weights, two per byte (docs/format.md, 5.10): each row of dims[0] starts at a byte; element 2i of a row in the low nibble.</summary>
+    Int4 = 10,
+    /// <summary>Unsigned 4-bit codebook indices, packed as <see cref="Int4"/>; the value is codebook[group][index].</summary>
+    Index4 = 11,
+    /// <summary>Unsigned 8-bit codebook indices, one per byte; the value is codebook[group][index].</summary>
+    Index8 = 12,
+    /// <summary>Sparse int8 rows (compressed sparse rows over dims[0]): row starts, u16 columns, int8 values (docs/format.md, 5.11).</summary>
+    SparseInt8 = 13,
 }
 
 /// <summary>Where a tensor's bytes live.</summary>
@@ -96,6 +105,16 @@ public enum OpType : ushort
     MeanF32 = 44,
     AddF32 = 45,
     TransposeF32 = 46,
+    /// <summary>Conv2D whose filter is <see cref="TensorType.Int4"/>, <see cref="TensorType.Index4"/> or <see cref="TensorType.Index8"/> (4th input: the int8 codebook).</summary>
+    Conv2DCompressed = 50,
+    /// <summary>DepthwiseConv2D with a compressed filter, as <see cref="Conv2DCompressed"/>.</summary>
+    DepthwiseConv2DCompressed = 51,
+    /// <summary>FullyConnected with a compressed filter, as <see cref="Conv2DCompressed"/>.</summary>
+    FullyConnectedCompressed = 52,
+    /// <summary>Conv2D whose filter is <see cref="TensorType.SparseInt8"/>: zero weights are not stored and not multiplied.</summary>
+    Conv2DSparse = 53,
+    /// <summary>FullyConnected whose filter is <see cref="TensorType.SparseInt8"/>.</summary>
+    FullyConnectedSparse = 54,
 }
 
 /// <summary>How the source model laid out an input or output; the runtime always uses NHWC.</summary>

@@ -145,6 +145,7 @@ internal static partial class OpValidator
                 break;
             case OpType.BatchMatMul:
                 ValidateBatchMatMul(m, op, where);
+                break;
             case OpType.DynamicConv2D:
             case OpType.DynamicDepthwiseConv2D:
             case OpType.DynamicFullyConnected:
@@ -154,6 +155,13 @@ internal static partial class OpValidator
             case OpType.TransposeF32:
                 ValidateDynamic(m, op, where);
                 break;
+            case OpType.Conv2DCompressed:
+            case OpType.DepthwiseConv2DCompressed:
+            case OpType.FullyConnectedCompressed:
+            case OpType.Conv2DSparse:
+            case OpType.FullyConnectedSparse:
+                ValidateCompressed(m, op, where);
+                break;
             default:
                 throw Bad(where, $"unknown op type {(int)op.Type}");
         }
@@ -161,15 +169,16 @@ internal static partial class OpValidator
 
     private static void ValidateConv(Model m, OpInfo op, string where)
     {
-        Arity(op, 3, 1, where);
+        if (!IsCompressedOp(op.Type)) Arity(op, 3, 1, where);
         var input = Act(m, op.Input0, 4, where, "input");
         var filter = m.Tensors[op.Input1];
         var bias = m.Tensors[op.Input2];
         var output = Act(m, op.Output0, 4, where, "output");
-        if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 4) throw Bad(where, "filter must be a constant rank-4 int8 tensor");
+        if (IsCompressedOp(op.Type)) CompressedFilter(m, op, 4, where);
+        else if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 4) throw Bad(where, "filter must be a constant rank-4 int8 tensor");
         Params<Conv2DParams>(op, RecordSizes.Conv2DParams, where);
         var p = m.ReadParams<Conv2DParams>(op);
-        bool dw = op.Type == OpType.DepthwiseConv2D;
+        bool dw = op.Type is OpType.DepthwiseConv2D or OpType.DepthwiseConv2DCompressed;
         int cout = dw ? filter.Shape.D3 : filter.Shape.D0;
         int cin = input.Shape.D3;
         if (dw)
@@ -194,11 +203,12 @@ internal static partial class OpValidator
 
     private static void ValidateFullyConnected(Model m, OpInfo op, string where)
     {
-        Arity(op, 3, 1, where);
+        if (!IsCompressedOp(op.Type)) Arity(op, 3, 1, where);
         var input = ActAny(m, op.Input0, where, "input");
         var filter = m.Tensors[op.Input1];
         var output = ActAny(m, op.Output0, where, "output");
-        if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 2) throw Bad(where, "filter must be a constant [Cout, Cin] int8 tensor");
+        if (IsCompressedOp(op.Type)) CompressedFilter(m, op, 2, where);
+        else if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 2) throw Bad(where, "filter must be a constant [Cout, Cin] int8 tensor");
         int cout = filter.Shape.D0, cin = filter.Shape.D1;
         if (input.ElementCount % cin != 0) throw Bad(where, $"input of {input.ElementCount} elements is not a whole number of rows of {cin}");
         int batch = input.ElementCount / cin;
@@ -429,5 +439,5 @@ internal static partial class OpValidator
         if (v < -31 || v > 30) throw Bad(where, $"shift {v} is outside [-31, 30]");
     }
 
-    private static InvalidModelException Bad(string where, string what) => Model.Bad($"{where}: {what}");
+    internal static InvalidModelException Bad(string where, string what) => Model.Bad($"{where}: {what}");
 }
