@@ -30,7 +30,7 @@ public class SmallChannelFastPathTests
     }
 
     [Test]
-    public void WidenedRowsPathMatchesReference([Values(8, 16, 24, 40)] int cout)
+    public void WidenedRowsPathMatchesReference([Values(8, 16, 24, 40, 1, 3, 5, 12, 20, 28, 60)] int cout)
     {
         if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported)
             Assert.Ignore("AVX2 is not available (or intrinsics are disabled)");
@@ -78,7 +78,7 @@ public class SmallChannelFastPathTests
     public void StemOnAnImageSizedInputMatchesReference()
     {
         var r = new Random(7);
-        foreach (var (cin, cout) in new[] { (1, 8), (1, 16), (3, 16), (3, 32) })
+        foreach (var (cin, cout) in new[] { (1, 8), (1, 16), (3, 16), (3, 32), (1, 12), (12, 28), (3, 20) })
         {
             var c = FastPathCases.Conv.Random(r, false, cin, cout, 3, 3);
             c.In = new Shape4(1, 28, 28, cin);
