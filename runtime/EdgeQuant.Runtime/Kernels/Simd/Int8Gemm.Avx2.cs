@@ -78,6 +78,25 @@ internal static partial class Int8Gemm
         in PairsRequantization q, ref int acc)
     {
         int j = 0;
+        if (Avx512BW.IsSupported)
+        {
+            // 512-bit tiles first (Int8Gemm.Avx512.cs): 32 channels, then 16; the AVX2 tiles take the last 8.
+            if (n == 4)
+            {
+                for (; j <= cout - 32; j += 32)
+                    Tile4x32Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
+                        q.Init512(j), q.Init512(j + 16), ref Unsafe.Add(ref acc, j));
+                if (j <= cout - 16)
+                {
+                    Tile4x16Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init512(j), ref Unsafe.Add(ref acc, j));
+                    j += 16;
+                }
+            }
+            else
+                for (; j <= cout - 32; j += 32)
+                    Tile1x32Avx512(ref x, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
+                        q.Init512(j), q.Init512(j + 16), ref Unsafe.Add(ref acc, j));
+        }
         if (n == 4)
         {
             for (; j <= cout - 16; j += 16)
@@ -107,6 +126,9 @@ internal static partial class Int8Gemm
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<int> Init(int j) => Vector256.LoadUnsafe(ref _init, (nuint)j);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<int> Init512(int j) => Vector512.LoadUnsafe(ref _init, (nuint)j);
 
         /// <summary>
         /// output[i x outStride + oc] = requantized acc[i x accStride + oc] for i in [0, n), oc in [0, cout):
