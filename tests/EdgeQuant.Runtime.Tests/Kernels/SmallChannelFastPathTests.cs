@@ -54,6 +54,44 @@ public class SmallChannelFastPathTests
         }
     }
 
+    /// <summary>
+    /// The arm64 widened-rows path (SMLAL by lane, <see cref="Conv2D.TryEvalS8RowsLanes"/>), which the
+    /// dispatcher takes on arm64; on x64 it runs through the emulated lane primitives. Every channel tail
+    /// (8-channel groups), row tap counts giving every 8-tap remainder, 4-pixel tiles and single pixels,
+    /// whole-image and row-by-row staging.
+    /// </summary>
+    [Test]
+    public void LanesRowsPathMatchesReference([Values(1, 3, 5, 8, 12, 16, 20, 28, 60)] int cout)
+    {
+        if (!System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            Assert.Ignore("Vector128 is not accelerated (intrinsics disabled)");
+        var r = new Random(900 + cout);
+        for (int i = 0; i < 40; i++)
+        {
+            int cin = r.Next(1, 24), kh = r.Next(1, 4), kw = r.Next(2, 4);
+            var c = FastPathCases.Conv.Random(r, false, cin, cout, kh, kw);
+            if (c.P.DilationW != 1)
+            {
+                c.P.DilationW = 1;
+                c.Out = new Shape4(c.Out.D0, c.Out.D1, (c.In.D2 + c.P.PadLeft + c.P.PadRight - kw) / c.P.StrideW + 1, cout);
+            }
+            if (i == 39)
+            {
+                // Too large to stage whole: the Kh rows of each output row.
+                c.In = new Shape4(1, 70, 70, cin);
+                c.P.StrideH = c.P.StrideW = 1; c.P.DilationH = 1;
+                c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
+                c.Out = new Shape4(1, 70 + 2 - kh + 1, 70 + 2 - kw + 1, cout);
+                c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            }
+            var pf = Runtime.Kernels.Simd.PackedFilter.Create(c.Weights, cout, kh * kw * cin, c.Bias, c.P.InputOffset, pad: true, rowTaps: kw * cin, rowTapsS16: true);
+            var got = new sbyte[c.Out.FlatSize];
+            Assert.That(Conv2D.TryEvalS8RowsLanes(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out), Is.True, c.ToString());
+            int d = FastPathCases.FirstDifference(got, c.Reference());
+            Assert.That(d, Is.EqualTo(-1), () => $"case {i}: element {d}; {c}");
+        }
+    }
+
     [Test]
     public void WidenedRowsPathStagesRowByRowOnALargeImage([Values(1, 2)] int stride)
     {

@@ -53,6 +53,14 @@ internal sealed class PackedFilter
     public short[]? RowPairs { get; private init; }
 
     /// <summary>
+    /// On arm64 (or when asked for, so x64 can test the path through its emulated primitives) for a Conv2D
+    /// filter of more than one tap per channel: the filter as int16 with output channels in lanes,
+    /// [Kh, Kw x Cin, CoutPadded], the padding channels zero, for the SMLAL-by-lane kernel
+    /// (Conv2D.Rows.AdvSimd.cs). Else null.
+    /// </summary>
+    public short[]? RowTaps { get; private init; }
+
+    /// <summary>
     /// With AVX2: the filter as int16 pairs of consecutive inner taps, [ceil(K / 2), CoutPadded, 2]
     /// (an odd K's last pair ends in a zero, the padding channels are zero), for <see cref="Int8Gemm"/>'s
     /// VPMADDWD kernel with output channels in lanes. Else null.
@@ -75,6 +83,10 @@ internal sealed class PackedFilter
     /// <paramref name="rowTaps"/>: Kw x Cin of a Conv2D filter with Kh x Kw &gt; 1 (K = Kh x rowTaps), for <see cref="RowPairs"/>; 0 for none.
     /// </summary>
     public static PackedFilter Create(ReadOnlySpan<sbyte> filter, int cout, int k, ReadOnlySpan<int> bias, int inputOffset, bool pad, int rowTaps = 0)
+        => Create(filter, cout, k, bias, inputOffset, pad, rowTaps, System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported);
+
+    /// <summary>As above; <paramref name="rowTapsS16"/>: build <see cref="RowTaps"/> (when <paramref name="rowTaps"/> &gt; 0).</summary>
+    public static PackedFilter Create(ReadOnlySpan<sbyte> filter, int cout, int k, ReadOnlySpan<int> bias, int inputOffset, bool pad, int rowTaps, bool rowTapsS16)
     {
         int coutP = (cout + 7) & ~7;
         var init = new int[coutP];
@@ -124,6 +136,14 @@ internal sealed class PackedFilter
                 for (int t = 0; t < k; t++)
                     kPairs[((t >> 1) * coutP + oc) * 2 + (t & 1)] = filter[oc * k + t];
         }
-        return new PackedFilter(cout, k, init, initBiased, padded) { ByTap = byTap, RowPairs = rowPairs, Pairs = kPairs };
+        short[]? taps16 = null;
+        if (rowTapsS16 && rowTaps > 0 && k % rowTaps == 0)
+        {
+            taps16 = new short[k * coutP];
+            for (int oc = 0; oc < cout; oc++)
+                for (int t = 0; t < k; t++)
+                    taps16[t * coutP + oc] = filter[oc * k + t];
+        }
+        return new PackedFilter(cout, k, init, initBiased, padded) { ByTap = byTap, RowPairs = rowPairs, Pairs = kPairs, RowTaps = taps16 };
     }
 }
