@@ -373,7 +373,8 @@ public sealed partial class Interpreter : IDisposable
                         _ => (p.In3Offset, p.In3Multiplier, p.In3Shift),
                     };
                     int t = op.Input(k);
-                    Concatenation.EvalInputS8(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);
+                    if (_reference) Concatenation.EvalInputS8Reference(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);
+                    else Concatenation.EvalInputS8(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);
                     axisOffset += _tensors[t].Shape[p.Axis];
                 }
                 break;
