@@ -70,13 +70,7 @@ public sealed class SampleSet
     public void CheckFits(int[] sourceShape, string inputName) => ForInput(sourceShape, inputName);
 
     /// <summary>All samples converted to the model's physical (NHWC) input order.</summary>
-    public List<float[]> ToPhysical(LoadedModel model)
-    {
-        var set = ForInput(model.InputSourceShape, model.Ir.IoNames[model.Input]);
-        var list = new List<float[]>(set.Count);
-        for (int i = 0; i < set.Count; i++) list.Add(Layouts.ToPhysical(set.Sample(i), model.InputSourceShape, model.InputLayout));
-        return list;
-    }
+    public List<float[]> ToPhysical(LoadedModel model) => ModelInputs.Single(this).ToPhysical(model);
 }
 
 /// <summary>Conversions between a source model's layout and the runtime's NHWC.</summary>
@@ -113,4 +107,109 @@ public static class Layouts
     /// <summary>The source-layout shape (batch 1) of a runtime tensor shape.</summary>
     public static int[] SourceShape(int[] physical, SourceLayout layout)
         => layout == SourceLayout.Nchw ? [physical[0], physical[3], physical[1], physical[2]] : (int[])physical.Clone();
+}
+
+/// <summary>
+/// Data for the inputs of a model: one <see cref="SampleSet"/> per input, given by input name
+/// (or one unnamed set for a model with one input). <see cref="Fit"/> matches them to the model's
+/// inputs and says clearly what does not match, naming the model's inputs.
+/// </summary>
+public sealed class ModelInputs
+{
+    private readonly List<(string? Name, SampleSet Data)> _sets;
+
+    /// <summary>Data sets, each named after the model input it feeds (null: the only input).</summary>
+    public ModelInputs(IEnumerable<(string? Name, SampleSet Data)> sets)
+    {
+        _sets = sets.ToList();
+        if (_sets.Count == 0) throw new ConversionException("no input data given");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, data) in _sets)
+        {
+            if (name is null && _sets.Count > 1) throw new ConversionException($"{data.Origin}: with several data files, each must name its model input (NAME=FILE.npy)");
+            if (name is not null && !seen.Add(name)) throw new ConversionException($"data for input '{name}' is given twice");
+        }
+    }
+
+    /// <summary>One unnamed data set, for a model with one input.</summary>
+    public static ModelInputs Single(SampleSet data) => new([(null, data)]);
+
+    /// <summary>The data sets as given.</summary>
+    public IReadOnlyList<(string? Name, SampleSet Data)> Sets => _sets;
+
+    /// <summary>
+    /// The data for each model input, in model input order, each fitted to its input's source
+    /// shape (see <see cref="SampleSet.ForInput"/>); all must hold the same number of samples.
+    /// </summary>
+    /// <param name="names">The model's input names, in order.</param>
+    /// <param name="sourceShapes">Each input's source-layout shape (batch 1).</param>
+    public IReadOnlyList<SampleSet> Fit(IReadOnlyList<string> names, IReadOnlyList<int[]> sourceShapes)
+    {
+        string Describe() => string.Join(", ", names.Select((n, i) => $"'{n}' [{string.Join(", ", sourceShapes[i])}]"));
+        var result = new SampleSet[names.Count];
+        if (_sets.Count == 1 && _sets[0].Name is null)
+        {
+            if (names.Count != 1)
+                throw new ConversionException($"the model has {names.Count} inputs ({Describe()}); give one data file per input, each as NAME=FILE.npy");
+            result[0] = _sets[0].Data.ForInput(sourceShapes[0], names[0]);
+            return result;
+        }
+
+        foreach (var (name, data) in _sets)
+        {
+            int i = IndexOf(names, name!);
+            if (i < 0) throw new ConversionException($"{data.Origin}: the model has no input '{name}'; its inputs: {Describe()}");
+            result[i] = data.ForInput(sourceShapes[i], names[i]);
+        }
+
+        var missing = names.Where((n, i) => result[i] is null).ToList();
+        if (missing.Count > 0)
+            throw new ConversionException($"no data for model input{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Select(m => $"'{m}'"))}; the model's inputs: {Describe()}; give one data file per input, each as NAME=FILE.npy");
+        for (int i = 1; i < result.Length; i++)
+        {
+            if (result[i].Count != result[0].Count)
+                throw new ConversionException($"input '{names[0]}' has {result[0].Count} samples ({result[0].Origin}) but input '{names[i]}' has {result[i].Count} ({result[i].Origin}); every input needs the same number of samples");
+        }
+
+        return result;
+    }
+
+    /// <summary>All samples in the model's physical order: each sample is every input's values back to back, in model input order.</summary>
+    public List<float[]> ToPhysical(LoadedModel model)
+    {
+        var inputs = model.Ir.Inputs;
+        var fitted = Fit(inputs.Select(t => model.Ir.IoNames[t]).ToList(), inputs.Select(t => model.Ir.SourceShapes[t]).ToList());
+        var list = new List<float[]>(fitted[0].Count);
+        for (int s = 0; s < fitted[0].Count; s++)
+        {
+            if (inputs.Count == 1)
+            {
+                list.Add(Layouts.ToPhysical(fitted[0].Sample(s), model.Ir.SourceShapes[inputs[0]], model.Ir.Layouts[inputs[0]]));
+                continue;
+            }
+
+            var sample = new float[model.Ir.InputElementCount];
+            int offset = 0;
+            for (int k = 0; k < inputs.Count; k++)
+            {
+                var physical = Layouts.ToPhysical(fitted[k].Sample(s), model.Ir.SourceShapes[inputs[k]], model.Ir.Layouts[inputs[k]]);
+                physical.CopyTo(sample, offset);
+                offset += physical.Length;
+            }
+
+            list.Add(sample);
+        }
+
+        return list;
+    }
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (int i = 0; i < names.Count; i++)
+        {
+            if (names[i] == name) return i;
+        }
+
+        return -1;
+    }
 }
