@@ -376,7 +376,7 @@ public static partial class Commands
         public byte[] Quantize(SampleSet data)
         {
             var inIo = _model.Inputs[0];
-            data.CheckFits(_shapes.InputSourceShape, inIo.Name);
+            data = data.ForInput(_shapes.InputSourceShape, inIo.Name);
             var bytes = new byte[(long)data.Count * InputBytes];
             for (int s = 0; s < data.Count; s++)
             {
