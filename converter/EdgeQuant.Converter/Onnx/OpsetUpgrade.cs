@@ -14,7 +14,9 @@ namespace EdgeQuant.Converter.Onnx;
 /// <item>Reshape before opset 5: the <c>shape</c> attribute becomes the second input;</item>
 /// <item>Pad at opset 1: <c>paddings</c> is renamed <c>pads</c>;</item>
 /// <item>Cast before opset 6: <c>to</c> given as a type name becomes the type code;</item>
-/// <item>Concat before opset 4: a missing <c>axis</c> means 1.</item>
+/// <item>Concat before opset 4: a missing <c>axis</c> means 1;</item>
+/// <item>Upsample's experimental form: <c>height_scale</c>/<c>width_scale</c> become <c>scales</c>
+/// [1, 1, h, w] and mode <c>bilinear</c> becomes <c>linear</c>.</item>
 /// </list>
 /// Attributes that later became inputs in opset 7 and above (Pad's pads, Clip's min/max, Slice's
 /// starts/ends, Unsqueeze's axes, ...) keep their opset-7 form: the ops read them by opset.
@@ -145,6 +147,22 @@ internal sealed class OpsetUpgrade
                 if (!node.HasAttribute("axis"))
                 {
                     node.SetAttribute(OnnxAttribute.FromInt("axis", 1));
+                }
+
+                break;
+            case "Upsample":
+                // The experimental opset-1 form scales H and W of an NCHW input; opset 7 takes scales for every axis.
+                if (!node.HasAttribute("scales") && (node.HasAttribute("height_scale") || node.HasAttribute("width_scale")))
+                {
+                    float h = node.GetFloat("height_scale", 1f), w = node.GetFloat("width_scale", 1f);
+                    node.SetAttribute(OnnxAttribute.FromFloats("scales", [1f, 1f, h, w]));
+                }
+
+                node.RemoveAttribute("height_scale");
+                node.RemoveAttribute("width_scale");
+                if (node.GetString("mode", "nearest") == "bilinear")
+                {
+                    node.SetAttribute(OnnxAttribute.FromString("mode", "linear"));
                 }
 
                 break;
