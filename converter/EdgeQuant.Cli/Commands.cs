@@ -5,6 +5,7 @@ using EdgeQuant.Converter;
 using EdgeQuant.Converter.Calibration;
 using EdgeQuant.Converter.IO;
 using EdgeQuant.Converter.Evaluation;
+using EdgeQuant.Converter.Quantization;
 using EdgeQuant.Runtime;
 using EdgeQuant.Runtime.Format;
 
@@ -18,9 +19,10 @@ public static partial class Commands
     public static void Convert(CommandContext c)
     {
         var a = c.Args;
-        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json");
+        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json", "--dynamic",
+            "--weights", "--rounding", "--prune", "--structured");
         string model = a.Positional(0, "MODEL.onnx");
-        a.Require("--calib", "X.npy (calibration data; NAME=X.npy once per input for a model with several inputs)");
+        var calib = a.GetAll("--calib");
         string output = a.Get("-o", "--output") ?? Path.ChangeExtension(model, ".eqm");
         var method = ParseMethod(a.Get("--method") ?? "minmax");
         var labels = a.Get("--labels") is { } lp ? File.ReadAllLines(lp).Where(l => l.Length > 0).ToArray() : null;
@@ -31,10 +33,19 @@ public static partial class Commands
             catch (FormatException e) { throw new UsageException(e.Message); }
         }
 
+        var compression = CompressionArguments.Parse(a);
         var sw = Stopwatch.StartNew();
         var loaded = ModelConverter.Load(model);
-        var inputs = ReadInputs(a.GetAll("--calib"));
-        var data = inputs.Fit(loaded.Ir.Inputs.Select(t => loaded.Ir.IoNames[t]).ToList(), loaded.Ir.Inputs.Select(t => loaded.Ir.SourceShapes[t]).ToList())[0];
+        if (a.Has("--dynamic"))
+        {
+            ConvertDynamic(c, loaded, output, labels, sw);
+            return;
+        }
+        bool qdq = QdqQuantization.AnnotationsOf(loaded) is not null;
+        // A QDQ model carries its own quantization; a float model needs calibration data.
+        if (calib.Count == 0 && !qdq) throw new UsageException("missing --calib X.npy (calibration data; NAME=X.npy once per input for a model with several inputs)");
+        var inputs = calib.Count == 0 ? null : ReadInputs(calib);
+        var data = inputs?.Fit(loaded.Ir.Inputs.Select(t => loaded.Ir.IoNames[t]).ToList(), loaded.Ir.Inputs.Select(t => loaded.Ir.SourceShapes[t]).ToList())[0];
         var result = ModelConverter.Convert(loaded, inputs, new ConvertOptions
         {
             Method = method,
@@ -42,6 +53,10 @@ public static partial class Commands
             Labels = labels,
             Pixels = pixels,
             Progress = c.Progress("calibrating"),
+            Weights = compression.Weights,
+            Rounding = compression.Rounding,
+            Prune = compression.Prune,
+            PruneChannels = compression.PruneChannels,
         });
         File.WriteAllBytes(output, result.Blob);
         sw.Stop();
@@ -56,7 +71,36 @@ public static partial class Commands
         else
         {
             c.Out.Write(result.Report.ToTable());
-            c.Out.WriteLine($"wrote {output} ({result.Blob.Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s, calibrated on {data.Count} samples with {method.ToString().ToLowerInvariant()}");
+            if (result.StructuredPruning is { } sp) c.Out.WriteLine(sp.ToString());
+            c.Out.WriteLine($"wrote {output} ({result.Blob.Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s, {(data is null ? "quantization from the model's QuantizeLinear/DequantizeLinear nodes" : qdq ? $"QDQ model, {data.Count} samples given" : $"calibrated on {data.Count} samples with {method.ToString().ToLowerInvariant()}")}");
+        }
+    }
+
+    /// <summary>convert --dynamic: no calibration; int8 weights, activations quantized per inference.</summary>
+    private static void ConvertDynamic(CommandContext c, LoadedModel loaded, string output, string[]? labels, Stopwatch sw)
+    {
+        var a = c.Args;
+        foreach (var unused in new[] { "--calib", "--method", "--report", "--pixels" })
+            if (a.Get(unused) is not null) throw new UsageException($"{unused} does not apply to --dynamic (no calibration, no int8 activations)");
+        var r = DynamicQuantization.Convert(loaded, new ConvertOptions { PerChannel = !a.Has("--per-tensor"), Labels = labels });
+        File.WriteAllBytes(output, r.Blob);
+        sw.Stop();
+        var m = Model.Load(r.Blob);
+        if (c.Json)
+        {
+            var j = new JsonObject
+            {
+                ["output"] = output, ["dynamic"] = true, ["blob_bytes"] = r.Blob.Length, ["onnx_bytes"] = loaded.Bytes.Length,
+                ["arena_bytes"] = m.ArenaBytes, ["weight_bytes"] = r.WeightBytes, ["dynamic_ops"] = r.DynamicOps, ["float_ops"] = r.FloatOps,
+                ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 2),
+            };
+            c.Out.WriteLine(j.ToJsonString(Indented));
+        }
+        else
+        {
+            c.Out.WriteLine($"dynamic quantization: {r.DynamicOps} dynamically quantized ops (int8 weights, uint8 activations per inference), {r.FloatOps} float ops");
+            c.Out.WriteLine($"blob {r.Blob.Length:N0} B (ONNX {loaded.Bytes.Length:N0} B), arena {m.ArenaBytes:N0} B");
+            c.Out.WriteLine($"wrote {output} ({r.Blob.Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s, no calibration data");
         }
     }
 

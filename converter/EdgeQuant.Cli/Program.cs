@@ -12,6 +12,9 @@ public static class Program
         usage:
           edgequant demo [--model NAME] [--zoo DIR] [--json]
           edgequant convert MODEL.onnx --calib X.npy|NAME=X.npy... [-o OUT.eqm] [--method minmax|percentile|entropy|mse] [--per-tensor] [--report R.json] [--labels FILE] [--pixels MEAN,STD|M0,M1,M2,S0,S1,S2] [--json]
+                [--weights int8|int4|codebook4|codebook8] [--rounding nearest|adaptive] [--prune SPARSITY [--structured]]
+          edgequant convert MODEL.qdq.onnx [-o OUT.eqm] (a QDQ model carries its quantization: --calib optional)
+          edgequant convert MODEL.onnx --dynamic [-o OUT.eqm] [--per-tensor] [--labels FILE] [--json] (no calibration)
           edgequant eval MODEL.onnx|MODEL.eqm --data X.npy|NAME=X.npy... --labels Y.npy [--reference MODEL.onnx] [--json]
           edgequant run MODEL.onnx|MODEL.eqm --input X.npy|NAME=X.npy... --output Y.npy [--json]
           edgequant inspect MODEL.eqm [--json]
@@ -19,10 +22,18 @@ public static class Program
           edgequant export-onnx MODEL.eqm [-o OUT.qdq.onnx] [--batch dynamic|1] [--activations int8|uint8] [--json]
           edgequant firmware build MODEL.eqm --board BOARD [-o DIR] [--json]
           edgequant firmware run MODEL.eqm --board BOARD --input X.npy|X.bin --output Y.npy|Y.bin [--json]
+          edgequant firmware bench --layers --board BOARD [--opt Os|O2|O3] [--json]
+          edgequant firmware bench MODEL.eqm --board BOARD [--samples N] [--input X.npy|X.bin] [--json]
             boards: mps2-an385 (M3), mps2-an386 (M4), mps2-an505 (M33), mps3-an547 (M55), host;
             options: --firmware-dir DIR (the C sources; default: found above the current directory),
-            --timeout SECONDS (emulator run, default 600), --build-dir DIR (run: keep the image there),
+            --timeout SECONDS (emulator run, default 600), --build-dir DIR (run, bench: keep the images there),
             --first N (run: only the first N samples)
+            bench: executed instructions, counted exactly under qemu by a TCG plugin (emulated boards only).
+              --layers: issue 8's four reference layers (conv3x3, conv1x1, depthwise3x3, fully_connected),
+              MACs, instructions and instructions per MAC beside CMSIS-NN v7's figure for the core;
+              --opt: the kernels' optimization (default Os, as the images). MODEL.eqm: per op (index,
+              type, MACs, instructions, instructions per MAC) and per inference, plus the sizes of
+              `firmware build`; N samples (default 1) from --input, else seeded pseudo-random input.
 
         options common to every command: --verbose (stack traces on errors), --help
         data files are NumPy .npy, float32, in the source model's own layout; labels int64 [N].
@@ -94,7 +105,7 @@ public sealed class UsageException(string message) : Exception(message);
 /// <summary>Parsed arguments: a command, positionals, and --options with or without values.</summary>
 public sealed class Args
 {
-    private static readonly HashSet<string> Flags = ["--json", "--per-tensor", "--help", "--verbose", "--reference-kernels", "--per-op"];
+    private static readonly HashSet<string> Flags = ["--json", "--per-tensor", "--dynamic", "--help", "--verbose", "--reference-kernels", "--per-op", "--layers", "--structured"];
     private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);

@@ -158,7 +158,7 @@ public sealed class IrExecutor
                 {
                     double acc = 0;
                     for (int i = 0; i < hw; i++) acc += x[(n * hw + i) * c + ch];
-                    y[n * c + ch] = (float)(acc / hw);
+                    y[n * c + ch] = (float)(op.Sum ? acc : acc / hw);
                 }
                 break;
             }
@@ -221,6 +221,45 @@ public sealed class IrExecutor
                     for (int i = 0; i < depth; i++) sum += Math.Exp(op.Beta * (x[r * depth + i] - max));
                     for (int i = 0; i < depth; i++) y[r * depth + i] = (float)(Math.Exp(op.Beta * (x[r * depth + i] - max)) / sum);
                 }
+                break;
+            }
+            case OpType.IndexSelect:
+            {
+                var s = op.Inputs[0].Shape4();
+                var os = op.Output.Shape4();
+                var t = op.IndexTables!;
+                int i = 0;
+                for (int a = 0; a < os[0]; a++)
+                    for (int b = 0; b < os[1]; b++)
+                        for (int c = 0; c < os[2]; c++)
+                            for (int d = 0; d < os[3]; d++, i++)
+                            {
+                                int ia = t[0][a], ib = t[1][b], ic = t[2][c], id = t[3][d];
+                                y[i] = ia < 0 || ib < 0 || ic < 0 || id < 0 ? op.IndexFill : x[((ia * s[1] + ib) * s[2] + ic) * s[3] + id];
+                            }
+                break;
+            }
+            case OpType.BatchMatMul:
+            {
+                var bv = Get(op.Inputs[1], values);
+                var sa = op.Inputs[0].Shape4();
+                var sb = op.Inputs[1].Shape4();
+                var os = op.Output.Shape4();
+                int m = os[2], n = os[3], k = sa[3];
+                for (int o0 = 0; o0 < os[0]; o0++)
+                    for (int o1 = 0; o1 < os[1]; o1++)
+                    {
+                        int aBase = ((sa[0] == 1 ? 0 : o0) * sa[1] + (sa[1] == 1 ? 0 : o1)) * m * k;
+                        int bBase = ((sb[0] == 1 ? 0 : o0) * sb[1] + (sb[1] == 1 ? 0 : o1)) * n * k;
+                        int oBase = (o0 * os[1] + o1) * m * n;
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < n; j++)
+                            {
+                                double acc = 0;
+                                for (int kk = 0; kk < k; kk++) acc += (double)x[aBase + i * k + kk] * bv[bBase + j * k + kk];
+                                y[oBase + i * n + j] = op.Activate((float)(acc * op.Alpha));
+                            }
+                    }
                 break;
             }
             case OpType.Logistic:

@@ -170,14 +170,16 @@ public static class OnnxImporter
                 upgrade.Upgrade(node);
             }
 
-            OnnxSupport.ValidateNode(node, opset);
-            graph.Nodes.Add(node);
+            if (!QdqPatterns.IsQdqOp(node.OpType)) OnnxSupport.ValidateNode(node, opset);
+            if (node.OpType == "Split") graph.Nodes.AddRange(Graph.Ops.SplitOp.Expand(node));
+            else graph.Nodes.Add(node);
         }
 
         upgrade.Finish();
 
         DropUnusedOptionalOutputs(graph);
         graph.SortTopologically();
+        QdqPatterns.Strip(graph);
 
         foreach (var output in graph.Outputs)
         {
