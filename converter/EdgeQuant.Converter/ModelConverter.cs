@@ -120,7 +120,8 @@ public static class ModelConverter
     /// Calibrates on data for every model input (<see cref="ModelInputs"/>, source layout), quantizes and packs.
     /// A QDQ model needs no calibration data (null).
     /// </summary>
-    public static ConversionResult Convert(LoadedModel model, ModelInputs? calibration, ConvertOptions? options = null)
+    /// <remarks><paramref name="options"/> has no default so that Convert(model, null) stays the <see cref="SampleSet"/> overload.</remarks>
+    public static ConversionResult Convert(LoadedModel model, ModelInputs? calibration, ConvertOptions? options)
     {
         options ??= new ConvertOptions();
         if (QdqQuantization.AnnotationsOf(model) is { } qdq) return ConvertQdq(model, qdq, calibration, options);

@@ -44,6 +44,11 @@ public sealed partial class Lowering
 
     private void Run()
     {
+        // Rank-5 values (3-D convolution and pooling, which the float executor runs) have no int8 form.
+        foreach (var node in _g.Nodes)
+            foreach (var value in node.Inputs.Concat(node.Outputs))
+                if (value.Length > 0 && !_g.IsConstant(value) && _g.Shapes.TryGetValue(value, out var s) && s.Length > 4)
+                    throw node.Error($"value '{value}' has rank {s.Length} ({OnnxTensor.FormatShape(s)}); the int8 runtime supports tensors of rank 1 to 4 (3-D convolution and pooling run in the float executor only)");
         foreach (var input in _g.Inputs)
         {
             var logical = Shape(input.Name);

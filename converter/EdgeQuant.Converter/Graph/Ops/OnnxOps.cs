@@ -12,6 +12,7 @@ internal static class OnnxOps
     /// <summary>Output shape of a (single-output) node from its input shapes and constant inputs.</summary>
     public static int[] InferShape(OpContext c) => c.Node.OpType switch
     {
+        _ when VolumetricOps.Handles(c) => VolumetricOps.InferShape(c),
         "Conv" => ConvOp.InferShape(c),
         "MaxPool" or "AveragePool" => PoolOps.InferShape(c),
         "GlobalAveragePool" => PoolOps.InferGlobalShape(c),
@@ -43,6 +44,8 @@ internal static class OnnxOps
     /// <summary>Computes a node's (single) output from the values of all its present inputs.</summary>
     public static OnnxTensor Evaluate(OpContext c) => c.Node.OpType switch
     {
+        _ when VolumetricOps.Handles(c) => VolumetricOps.Evaluate(c),
+        _ when IntegerDataOps.Handles(c) => IntegerDataOps.Evaluate(c),
         "Conv" => ConvOp.Evaluate(c),
         "MaxPool" => PoolOps.EvaluateMaxPool(c),
         "AveragePool" => PoolOps.EvaluateAveragePool(c),
