@@ -147,12 +147,13 @@ public sealed class IrExecutor
             {
                 var s = op.Inputs[0].Shape4();
                 int hw = s[1] * s[2], c = s[3];
-                for (int ch = 0; ch < c; ch++)
-                {
-                    double acc = 0;
-                    for (int i = 0; i < hw; i++) acc += x[i * c + ch];
-                    y[ch] = (float)(op.Sum ? acc : acc / hw);
-                }
+                for (int b = 0; b < s[0]; b++)
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        double acc = 0;
+                        for (int i = 0; i < hw; i++) acc += x[(b * hw + i) * c + ch];
+                        y[b * c + ch] = (float)(op.Sum ? acc : acc / hw);
+                    }
                 break;
             }
             case OpType.Concatenation:

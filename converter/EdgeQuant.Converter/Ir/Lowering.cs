@@ -125,6 +125,7 @@ public sealed partial class Lowering
             case "DepthToSpace": case "SpaceToDepth": SpaceDepth(n); break;
             case "PRelu": PRelu(n); break;
             case "ConvTranspose": ConvTranspose(n); break;
+            case "LayerNormalization": case "InstanceNormalization": Normalization(n); break;
             case "Transpose": Transpose(n); break;
             case "Concat": Concat(n); break;
             case "Pad": Pad(n); break;

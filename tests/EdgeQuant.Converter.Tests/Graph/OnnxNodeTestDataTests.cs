@@ -42,6 +42,15 @@ public class OnnxNodeTestDataTests
         "test_resize_downsample_scales_cubic_align_corners", "test_resize_downsample_sizes_cubic",
         "test_resize_upsample_scales_cubic", "test_resize_upsample_scales_cubic_A_n0p5_exclude_outside",
         "test_resize_upsample_scales_cubic_align_corners", "test_resize_upsample_scales_cubic_asymmetric", "test_resize_upsample_sizes_cubic",
+        // InstanceNormalization at opset 6; LayerNormalization with its Mean and InvStdDev outputs requested
+        "test_instancenorm_epsilon", "test_instancenorm_example",
+        "test_layer_normalization_2d_axis0", "test_layer_normalization_2d_axis1", "test_layer_normalization_2d_axis_negative_1",
+        "test_layer_normalization_2d_axis_negative_2", "test_layer_normalization_3d_axis0_epsilon", "test_layer_normalization_3d_axis1_epsilon",
+        "test_layer_normalization_3d_axis2_epsilon", "test_layer_normalization_3d_axis_negative_1_epsilon", "test_layer_normalization_3d_axis_negative_2_epsilon",
+        "test_layer_normalization_3d_axis_negative_3_epsilon", "test_layer_normalization_4d_axis0", "test_layer_normalization_4d_axis1",
+        "test_layer_normalization_4d_axis2", "test_layer_normalization_4d_axis3", "test_layer_normalization_4d_axis_negative_1",
+        "test_layer_normalization_4d_axis_negative_2", "test_layer_normalization_4d_axis_negative_3", "test_layer_normalization_4d_axis_negative_4",
+        "test_layer_normalization_default_axis",
         // opset 6 (below the supported range 7 to 21)
         "test_elu", "test_elu_default", "test_elu_example", "test_hardsigmoid", "test_hardsigmoid_default", "test_hardsigmoid_example",
         "test_selu", "test_selu_default", "test_selu_example", "test_softplus", "test_softplus_example", "test_softsign", "test_softsign_example",
