@@ -21,6 +21,7 @@ public sealed partial class Lowering
         if (b.Logical.Length == 1) b = b.Tensor.IsConstant ? ConstValue(n, b.Tensor.Data!, [b.Logical[0], 1]) : ReshapeTo(b, [b.Logical[0], 1], b.Tensor.Name + "#col" + _temp++, n.Name);
         int m = a.Logical[^2], k = a.Logical[^1], kb = b.Logical[^2], nOut = b.Logical[^1];
         if (k != kb) throw n.Error($"A {OnnxTensor.FormatShape(a.Logical)} and B {OnnxTensor.FormatShape(b.Logical)} do not match: K is {k} vs {kb}");
+        if ((long)k * 383 * 383 > int.MaxValue) throw n.Error($"a product reducing over K = {k} is not supported; supported: K ≤ {int.MaxValue / (383 * 383)} (the int32 accumulator)");
         var batch = ShapeMath.Broadcast(n, a.Logical[..^2], b.Logical[..^2]);
         if (batch.Length > 2) throw n.Error($"a matrix product with {batch.Length} batch dimensions is not supported; supported: at most 2");
         int[] Pad2(int[] bd) => [.. Enumerable.Repeat(1, 2 - bd.Length), .. bd];
