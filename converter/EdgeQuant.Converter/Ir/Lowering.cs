@@ -111,6 +111,7 @@ public sealed partial class Lowering
             case "Sigmoid": Unary(n, x => 1f / (1f + MathF.Exp(-x)), "Sigmoid", float.NaN, float.NaN, OpType.Logistic); break;
             case "Tanh": Unary(n, MathF.Tanh, "Tanh", float.NaN, float.NaN, OpType.Tanh); break;
             case "Softmax": Softmax(n); break;
+            case "LogSoftmax": LogSoftmax(n); break;
             case "BatchNormalization": BatchNorm(n); break;
             case "MaxPool": case "AveragePool": Pool(n); break;
             case "GlobalAveragePool": GlobalAveragePool(n); break;

@@ -203,6 +203,14 @@ public class EdgeOpsTests
             .FloatInitializer("b", [3], 0.1f, -0.4f, 0.25f)
             .Node("InstanceNormalization", ["x", "g", "b"], ["y"], "in", Attr("epsilon", 1e-3f))
             .ToBytes(), [3, 5, 6], 30, [OpType.Mean, OpType.Lookup, OpType.Add]),
+        new("log_softmax_last_axis", () => new TestModelBuilder()
+            .Input("x", -1, 10).Output("y", -1, 10)
+            .Node("LogSoftmax", ["x"], ["y"], "lsm", Attr("axis", -1L))
+            .ToBytes(), [10], 28, [OpType.MaxPool2D, OpType.Lookup, OpType.Mean, OpType.Sub]),
+        new("log_softmax_channel_axis", () => new TestModelBuilder()
+            .Input("x", -1, 6, 3, 4).Output("y", -1, 6, 3, 4)
+            .Node("LogSoftmax", ["x"], ["y"], "lsm", Attr("axis", 1L))
+            .ToBytes(), [6, 3, 4], 28, [OpType.MaxPool2D, OpType.Lookup, OpType.Mean, OpType.Sub]),
     ];
 
     public static IEnumerable<TestCaseData> All() => Cases.Select(c => new TestCaseData(c.Name).SetName($"EdgeOp({c.Name})"));
