@@ -49,6 +49,13 @@ public class EdgeOpsTests
             .Node("Reshape", ["x", "shape"], ["a"])
             .Node("Gemm", ["a", "a", "c"], ["y"], "gemm", Attr("transB", 1L), Attr("alpha", 0.25f))
             .ToBytes(), [24], 28, [OpType.BatchMatMul, OpType.Add]),
+        new("gemm_constant_A", () => new TestModelBuilder()
+            .Input("x", 1, 24).Output("y", 3, 4)
+            .Int64Initializer("shape", [2], 6, 4)
+            .FloatInitializer("a", [3, 6], Rand(14, 18, 0.8f))
+            .Node("Reshape", ["x", "shape"], ["b"])
+            .Node("Gemm", ["a", "b"], ["y"], "gemm")
+            .ToBytes(), [24], 30, [OpType.BatchMatMul]),
         new("matmul_attention", () => new TestModelBuilder()
             .Input("x", -1, 2, 5, 6).Output("y", -1, 2, 5, 6)
             .FloatInitializer("wq", [6, 6], Rand(6, 36, 0.6f))

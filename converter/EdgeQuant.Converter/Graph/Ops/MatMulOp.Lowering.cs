@@ -9,6 +9,25 @@ namespace EdgeQuant.Converter.Ir;
 // came from an ONNX Transpose (attention's K^T) costs nothing; otherwise a Transpose moves it.
 public sealed partial class Lowering
 {
+    /// <summary>MatMul by a constant rank-2 B: a FullyConnected layer; anything else: BatchMatMul.</summary>
+    private void MatMul(OnnxNode n)
+    {
+        bool bConst = _g.IsConstant(n.Inputs[1]);
+        if (!bConst || _g.IsConstant(n.Inputs[0]) || _g.Initializers[n.Inputs[1]].Rank != 2)
+        {
+            MatMulActivations(n, false, false, 1f, null, 0f);
+            return;
+        }
+        var a = Act(n, 0);
+        var b = Const(n, 1, "B");
+        int k = b.Shape[0], mOut = b.Shape[1];
+        var w = new float[mOut * k];
+        for (int o = 0; o < mOut; o++)
+            for (int i = 0; i < k; i++)
+                w[o * k + i] = b.Floats![i * mOut + o];
+        FullyConnected(n, a, w, mOut, k, new float[mOut]);
+    }
+
     private void MatMulActivations(OnnxNode n, bool transA, bool transB, float alpha, OnnxTensor? c, float beta)
     {
         if (!(alpha > 0) || !float.IsFinite(alpha)) throw n.Error($"alpha={alpha} is not supported for a product of two activations; supported: alpha > 0");
