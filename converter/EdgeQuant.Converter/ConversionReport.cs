@@ -50,7 +50,13 @@ public sealed class ConversionReport
         foreach (var s in samples)
         {
             var f = exec.Run(s);
-            interp.SetInput(s);
+            int offset = 0;
+            for (int k = 0; k < model.Ir.Inputs.Count; k++)
+            {
+                int size = model.Ir.Inputs[k].ElementCount;
+                interp.SetInput(s.AsSpan(offset, size), k);
+                offset += size;
+            }
             for (int i = 0; i < ops.Count; i++)
             {
                 interp.InvokeOp(i);

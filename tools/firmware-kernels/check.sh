@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Firmware kernels check (CI): builds the qemu instruction-counting plugin, runs the optimized
-# kernels' bit-exactness tests on the emulated M4, M33 and M55 boards (the M3 has no optimized
-# path), runs the four layer benchmarks of issue 8 (the runtime's dispatcher vs the reference
+# kernels' bit-exactness tests on the emulated M3 (portable-C paths), M4, M33 and M55 boards, runs the four layer benchmarks of issue 8 (the runtime's dispatcher vs the reference
 # kernel, outputs compared, stack high-water under 2 KB) built -O2 on M3/M4/M33/M55 and -Os on
 # M4/M33/M55, a second time on the M4 to confirm the counts are deterministic, and prints the
 # instructions-per-MAC table beside CMSIS-NN's figures (docs/firmware-performance.md).
@@ -26,7 +25,7 @@ done
 if "$cc" -O2 -shared -fPIC -fvisibility=hidden -Wall -Wextra -Werror -o "$out/libcount.so" $bench/plugin/count.c; then pass; else fail "plugin build"; fi
 
 . $bench/boards.sh
-for b in mps2-an386 mps2-an505 mps3-an547; do
+for b in mps2-an385 mps2-an386 mps2-an505 mps3-an547; do
   echo "== kernel tests on $b"
   $bench/test.sh "$b" "$out/build" > "$out/test-$b.txt" 2>&1
   rc=$?
@@ -51,17 +50,17 @@ for b in mps2-an386 mps3-an547; do
   [ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || fail "no-asm kernel tests on $b exited $rc"
 done
 
-# The kernels also compile with clang for the M4 and the M55 (-Werror; compile only: no clang
+# The kernels also compile with clang for the M3, the M4 and the M55 (-Werror; compile only: no clang
 # runtime library for Cortex-M here).
 if command -v clang >/dev/null; then
   root=$(pwd)
-  for cpu in "cortex-m4 -mfloat-abi=soft" "cortex-m55 -mfloat-abi=hard"; do
+  for cpu in "cortex-m3 -mfloat-abi=soft" "cortex-m4 -mfloat-abi=soft" "cortex-m55 -mfloat-abi=hard"; do
     mkdir -p "$out/clang"
     # shellcheck disable=SC2086
     if (cd "$out/clang" && clang --target=arm-none-eabi -mcpu=$cpu -mthumb -std=c99 -Wall -Wextra -pedantic -Werror \
          -Wno-keyword-macro -O2 -DEQ_WITH_DSP_KERNELS=1 -DEQ_WITH_MVE_KERNELS=1 -I"$root/firmware/include" \
          -I"$root/firmware/src" -I"$root/firmware/src/kernels" -isystem /usr/lib/arm-none-eabi/include \
-         -c "$root"/firmware/src/kernels/*_dsp.c "$root"/firmware/src/kernels/*_mve.c) > "$out/clang.txt" 2>&1; then
+         -c "$root"/firmware/src/kernels/*_dsp.c "$root"/firmware/src/kernels/*_mve.c "$root"/firmware/src/kernels/*_c.c) > "$out/clang.txt" 2>&1; then
       pass
     else
       fail "clang build for ${cpu%% *}"; cat "$out/clang.txt"

@@ -66,10 +66,12 @@ public static class OnnxImporter
                 $"'{sourceName}' is not an ONNX model: it has no graph ({(IsEmpty(model) ? "the data is empty" : "the bytes decode as protobuf but not as an ONNX ModelProto")})");
         }
 
-        int opset = ReadOpset(model, sourceName);
+        int sourceOpset = ReadOpset(model, sourceName);
+        int opset = OpsetUpgrade.EffectiveOpset(sourceOpset);
         var g = model.Graph;
         var graph = new OnnxGraph(opset)
         {
+            SourceOpset = sourceOpset,
             IrVersion = model.IrVersion,
             ProducerName = model.ProducerName,
             ProducerVersion = model.ProducerVersion,
@@ -127,6 +129,7 @@ public static class OnnxImporter
             throw new ConversionException($"'{sourceName}': the graph has no output");
         }
 
+        var upgrade = new OpsetUpgrade(graph, sourceOpset, DeclaredRanks(g));
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var n in g.Node)
         {
@@ -162,9 +165,17 @@ public static class OnnxImporter
             }
 
             var node = new OnnxNode(name, n.OpType, n.Input, n.Output, attributes);
+            if (OnnxSupport.IsSupportedOp(node.OpType))
+            {
+                upgrade.Upgrade(node);
+            }
+
             if (!QdqPatterns.IsQdqOp(node.OpType)) OnnxSupport.ValidateNode(node, opset);
-            graph.Nodes.Add(node);
+            if (node.OpType == "Split") graph.Nodes.AddRange(Graph.Ops.SplitOp.Expand(node));
+            else graph.Nodes.Add(node);
         }
+
+        upgrade.Finish();
 
         DropUnusedOptionalOutputs(graph);
         graph.SortTopologically();
@@ -388,6 +399,21 @@ public static class OnnxImporter
         }
 
         return (int)version.Value;
+    }
+
+    /// <summary>Ranks the model declares for values (inputs, outputs, value_info), for the opset upgrade.</summary>
+    private static Dictionary<string, int> DeclaredRanks(GraphProto g)
+    {
+        var ranks = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var v in g.Input.Concat(g.Output).Concat(g.ValueInfo))
+        {
+            if (v.Type?.ValueCase == TypeProto.ValueOneofCase.TensorType && v.Type.TensorType.Shape is { } shape)
+            {
+                ranks[v.Name] = shape.Dim.Count;
+            }
+        }
+
+        return ranks;
     }
 
     private static OnnxValueInfo ReadValueInfo(ValueInfoProto v, string what)

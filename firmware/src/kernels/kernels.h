@@ -30,6 +30,18 @@
 #else
 #define EQ_USE_DSP 0
 #endif
+/* Portable-C fast paths (<op>_s8_c.c) where neither extension is: Thumb-2 cores without DSP
+ * (Cortex-M3) by default, or any target whose build defines EQ_WITH_C_KERNELS=1 (the CMake build
+ * does, so the host tests run them); EQ_WITH_C_KERNELS=0 turns them off. */
+#if EQ_USE_DSP || EQ_USE_MVE
+#define EQ_USE_C_OPT 0
+#elif defined(EQ_WITH_C_KERNELS)
+#define EQ_USE_C_OPT (EQ_WITH_C_KERNELS)
+#elif defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2
+#define EQ_USE_C_OPT 1
+#else
+#define EQ_USE_C_OPT 0
+#endif
 
 /* Conv2D and DepthwiseConv2D (Conv2DParams). Conv2D filter [Cout, Kh, Kw, Cin]; depthwise [1, Kh, Kw, Cout]. */
 typedef struct eq_conv_params {
@@ -188,6 +200,11 @@ eq_status eq_fully_connected_s8_dsp(const eq_fc_params *p);
 eq_status eq_add_s8_dsp(const eq_elementwise_params *p, int subtract);
 eq_status eq_max_pool2d_s8_dsp(const eq_pool_params *p);
 eq_status eq_average_pool2d_s8_dsp(const eq_pool_params *p);
+#endif
+#if EQ_USE_C_OPT
+eq_status eq_conv2d_s8_c(const eq_conv_params *p);
+eq_status eq_depthwise_conv2d_s8_c(const eq_conv_params *p);
+eq_status eq_fully_connected_s8_c(const eq_fc_params *p);
 #endif
 #if EQ_USE_MVE
 eq_status eq_conv2d_s8_mve(const eq_conv_params *p);

@@ -108,6 +108,26 @@ public struct QuantizeParams
 }
 
 /// <summary>
+/// IndexSelect: constant-data offsets of one int32 index table per output dimension (table d has
+/// output dim d entries, each -1 or in [0, input dim d)); positions where any index is -1 take
+/// <see cref="FillValue"/>, an int8 in the (shared) quantization of input and output.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct IndexSelectParams
+{
+    public int Table0Offset, Table1Offset, Table2Offset, Table3Offset;
+    public int FillValue, Reserved0, Reserved1, Reserved2;
+}
+
+/// <summary>
+/// BatchMatMul: out = clamp(MultiplyByQuantizedMultiplier(sum_k (a + Input1Offset) x (b + Input2Offset),
+/// OutputMultiplier, OutputShift) + OutputOffset, ActivationMin, ActivationMax).
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct BatchMatMulParams
+{
+    public int Input1Offset, Input2Offset, OutputOffset, OutputMultiplier;
+    public int OutputShift, ActivationMin, ActivationMax, Reserved0;
 /// DynamicConv2D and DynamicDepthwiseConv2D: the geometry of <see cref="Conv2DParams"/> and a float
 /// output clamp (fused ReLU / ReLU6; ±infinity for none). No zero points or multipliers: the
 /// input's quantization is computed per inference.

@@ -8,11 +8,20 @@ namespace EdgeQuant.Runtime.Kernels;
 /// the output's is rescaled: out = clamp(MultiplyByQuantizedMultiplier(x + inOffset, M, S) + OutputOffset);
 /// an input with identical quantization (M = 0 marks it) is copied.
 /// </summary>
-public static class Concatenation
+public static partial class Concatenation
 {
     /// <summary>Copies one input into its slot of the output. <paramref name="axisOffset"/> is the input's start along the axis.</summary>
     public static void EvalInputS8(ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape,
         int axis, int axisOffset, int inputOffset, int multiplier, int shift, int outputOffset)
+        => EvalInput(input, inShape, output, outShape, axis, axisOffset, inputOffset, multiplier, shift, outputOffset, vector: true);
+
+    /// <summary>As <see cref="EvalInputS8"/>, the rescaling one element at a time (the definition the vector path is tested against).</summary>
+    public static void EvalInputS8Reference(ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape,
+        int axis, int axisOffset, int inputOffset, int multiplier, int shift, int outputOffset)
+        => EvalInput(input, inShape, output, outShape, axis, axisOffset, inputOffset, multiplier, shift, outputOffset, vector: false);
+
+    private static void EvalInput(ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape,
+        int axis, int axisOffset, int inputOffset, int multiplier, int shift, int outputOffset, bool vector)
     {
         int outer = 1, inner = 1;
         for (int d = 0; d < axis; d++) outer *= inShape[d];
@@ -28,7 +37,12 @@ public static class Concatenation
                 src.CopyTo(dst);
                 continue;
             }
-            for (int i = 0; i < chunk; i++)
+#if NETSTANDARD2_1
+            int i = 0;
+#else
+            int i = vector ? RescaleVector(src, dst, inputOffset, multiplier, shift, outputOffset) : 0;
+#endif
+            for (; i < chunk; i++)
             {
                 int v = QuantMath.MultiplyByQuantizedMultiplier(src[i] + inputOffset, multiplier, shift) + outputOffset;
                 dst[i] = (sbyte)System.Math.Clamp(v, -128, 127);

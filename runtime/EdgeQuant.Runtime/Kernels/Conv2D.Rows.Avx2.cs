@@ -16,7 +16,8 @@ public static partial class Conv2D
     internal const int RowAccumulatorLimit = 4096;
 
     /// <summary>
-    /// AVX2 path for Kh x Kw &gt; 1 over widened rows (no horizontal dilation, Cout a multiple of 8), used
+    /// AVX2 path for Kh x Kw &gt; 1 over widened rows (no horizontal dilation, any Cout: the channel tail
+    /// runs in-vector over <see cref="PackedFilter.CoutPadded"/> lanes), used
     /// for stems and small 3x3 layers alike: no im2col copy, the taps are read where they lie. The input
     /// rows are widened to int16 into stack rows that already hold the padding (the zero point, so
     /// padded taps cancel against the folded bias as in the im2col path): the whole padded image when
@@ -33,8 +34,8 @@ public static partial class Conv2D
         PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
     {
         short[]? rowPairs = packed.RowPairs;
-        int cout = outShape.D3;
-        if (!Avx2.IsSupported || rowPairs is null || p.DilationW != 1 || cout % 8 != 0 || (uint)(128 - p.InputOffset) > 255)
+        int cout = outShape.D3, coutP = packed.CoutPadded;
+        if (!Avx2.IsSupported || rowPairs is null || p.DilationW != 1 || packed.Cout != cout || (uint)(128 - p.InputOffset) > 255)
             return false;
         int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
         int kh = filterShape.D1, kw = filterShape.D2;
@@ -43,7 +44,7 @@ public static partial class Conv2D
         // Columns [-PadLeft, span - PadLeft) of the input cover every output pixel's taps; one spare element per row for an odd last pair.
         int span = (outW - 1) * p.StrideW + kw;
         int rowLen = span * cin + 1;
-        if (kh * rowLen > RowsStackLimit || cout > Int8Gemm.MaxPairsChannels)
+        if (kh * rowLen > RowsStackLimit || coutP > Int8Gemm.MaxPairsChannels)
             return false;
         // The whole padded image when it fits (each input row widened once), else the Kh rows of one output row.
         int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
@@ -51,8 +52,8 @@ public static partial class Conv2D
         Span<short> rows = stackalloc short[(wholeImage ? paddedH : kh) * rowLen];
         nint segStride = wholeImage ? (nint)p.DilationH * rowLen : rowLen;
         // A whole output row's accumulators when they fit (one requantization pass per row), else a tile's.
-        bool wholeRow = outW * cout <= RowAccumulatorLimit;
-        Span<int> accumulators = stackalloc int[(wholeRow ? System.Math.Max(outW, 4) : 4) * cout];
+        bool wholeRow = outW * coutP <= RowAccumulatorLimit;
+        Span<int> accumulators = stackalloc int[(wholeRow ? System.Math.Max(outW, 4) : 4) * coutP];
         ref int acc = ref MemoryMarshal.GetReference(accumulators);
         ref short rowRef = ref MemoryMarshal.GetReference(rows);
         short zeroPoint = (short)(-p.InputOffset);
@@ -80,20 +81,20 @@ public static partial class Conv2D
                 int ox = 0;
                 for (; ox <= outW - 4; ox += 4)
                 {
-                    Int8Gemm.PairsRows(4, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, pairs, ref w, cout, q,
-                        ref Unsafe.Add(ref acc, wholeRow ? ox * cout : 0));
+                    Int8Gemm.PairsRows(4, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, pairs, ref w, coutP, q,
+                        ref Unsafe.Add(ref acc, wholeRow ? ox * coutP : 0));
                     if (!wholeRow)
-                        q.Store(4, ref acc, cout, ref Unsafe.Add(ref o, ox * cout), cout);
+                        q.Store(4, ref acc, coutP, cout, ref Unsafe.Add(ref o, ox * cout), cout);
                 }
                 for (; ox < outW; ox++)
                 {
-                    Int8Gemm.PairsRows(1, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, pairs, ref w, cout, q,
-                        ref Unsafe.Add(ref acc, wholeRow ? ox * cout : 0));
+                    Int8Gemm.PairsRows(1, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, pairs, ref w, coutP, q,
+                        ref Unsafe.Add(ref acc, wholeRow ? ox * coutP : 0));
                     if (!wholeRow)
-                        q.Store(1, ref acc, cout, ref Unsafe.Add(ref o, ox * cout), cout);
+                        q.Store(1, ref acc, coutP, cout, ref Unsafe.Add(ref o, ox * cout), cout);
                 }
                 if (wholeRow)
-                    q.Store(outW, ref acc, cout, ref o, cout);
+                    q.Store(outW, ref acc, coutP, cout, ref o, cout);
             }
         }
         return true;

@@ -38,7 +38,8 @@ public static partial class Conv2D
             rowTaps: filterShape.D1 * filterShape.D2 > 1 ? filterShape.D2 * filterShape.D3 : 0);
 
     /// <summary>
-    /// The dispatcher: AVX2 over widened rows (Kh x Kw &gt; 1, Cout % 8 == 0), small K, then AVX-VNNI, AVX2, arm64 SDOT, arm64 SMULL/SADALP (or SSE4.1 through the same
+    /// The dispatcher: AVX2 over widened rows (Kh x Kw &gt; 1, any Cout), arm64 over widened rows (SMLAL by lane,
+    /// Kh x Kw &gt; 1), small K, then AVX-VNNI, AVX2, arm64 SDOT, arm64 SMULL/SADALP (or SSE4.1 through the same
     /// primitives), then the reference. <paramref name="scratch"/> holds im2col rows
     /// (<see cref="KernelScratch.Conv2DBytes"/>); with less, the im2col path is skipped.
     /// </summary>
@@ -50,6 +51,9 @@ public static partial class Conv2D
         {
             if (Avx2.IsSupported && packed.RowPairs is not null
                 && TryEvalS8RowsAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
+                return;
+            if (!Avx2.IsSupported && packed.RowTaps is not null
+                && TryEvalS8RowsLanes(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
                 return;
             if (packed.ByTap is not null && filterShape.D1 * filterShape.D2 > 1
                 && TryEvalS8SmallK(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))

@@ -15,13 +15,13 @@ public static partial class DepthwiseConv2D
     /// <summary>
     /// Precomputes <see cref="TryEvalS8RowsAvx2"/>'s data (once per op, outside Eval): the filter per
     /// channel ([Cout, Kh x Kw]) packed as tap pairs (<see cref="PackedFilter.Pairs"/>) with the folded
-    /// bias (<see cref="PackedFilter.Init"/>). Null where that path does not apply (no AVX2, depth
-    /// multiplier other than 1, Cout not a multiple of 8).
+    /// bias (<see cref="PackedFilter.Init"/>), channels padded to <see cref="PackedFilter.CoutPadded"/>.
+    /// Null where that path does not apply (no AVX2, depth multiplier other than 1).
     /// </summary>
     internal static PackedFilter? Prepare(in Conv2DParams p, ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias)
     {
         int cout = filterShape.D3, taps = filterShape.D1 * filterShape.D2;
-        if (!Avx2.IsSupported || p.DepthMultiplier != 1 || cout % 8 != 0)
+        if (!Avx2.IsSupported || p.DepthMultiplier != 1)
             return null;
         var byChannel = new sbyte[cout * taps];
         for (int t = 0; t < taps; t++)
@@ -31,7 +31,10 @@ public static partial class DepthwiseConv2D
     }
 
     /// <summary>
-    /// AVX2, depth multiplier 1, Cout a multiple of 8. The input rows are copied into stack rows that
+    /// AVX2, depth multiplier 1, any Cout: the channels run 16 then 8 at a time over
+    /// <see cref="PackedFilter.CoutPadded"/> lanes; the last group's padding lanes read bytes past the
+    /// pixel's channels (the staging area has 16 spare bytes) against zero weights and are never
+    /// stored. The input rows are copied into stack rows that
     /// already hold the padding (the zero point, which cancels against the folded bias:
     /// (zp + inputOffset) x w = 0, as the reference skips padded taps), so every pixel runs the same
     /// loop: the whole padded image when it fits, else per output row the Kh rows it reads. Two taps' bytes are interleaved per channel (PUNPCKLBW/HBW),
@@ -47,7 +50,8 @@ public static partial class DepthwiseConv2D
         int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
         int kh = filterShape.D1, kw = filterShape.D2, taps = kh * kw;
         int outH = outShape.D1, outW = outShape.D2, cout = outShape.D3;
-        if (!Avx2.IsSupported || pairs is null || p.DepthMultiplier != 1 || cout != cin || cout % 8 != 0
+        int coutP = packed.CoutPadded;
+        if (!Avx2.IsSupported || pairs is null || p.DepthMultiplier != 1 || cout != cin
             || packed.Cout != cout || packed.K != taps || (uint)(128 - p.InputOffset) > 255)
             return false;
         // Columns [-PadLeft, span - PadLeft) of the input cover every output pixel's taps.
@@ -55,16 +59,16 @@ public static partial class DepthwiseConv2D
         int rowLen = span * cin;
         if (kh * rowLen > RowsStackLimit || taps > 64)
             return false;
-        if (cout > Int8Gemm.MaxPairsChannels)
+        if (coutP > Int8Gemm.MaxPairsChannels)
             return false;
         // The whole padded image when it fits (each input row copied once), else the Kh rows of one output row.
         int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
         bool wholeImage = paddedH * rowLen <= RowsStackLimit;
         int rowStep = wholeImage ? p.DilationH * rowLen : rowLen;
-        Span<sbyte> rows = stackalloc sbyte[(wholeImage ? paddedH : kh) * rowLen];
+        Span<sbyte> rows = stackalloc sbyte[(wholeImage ? paddedH : kh) * rowLen + 16];
         // A whole output row's accumulators when they fit (one requantization pass per row), else four pixels'.
-        int group = outW * cout <= Conv2D.RowAccumulatorLimit ? outW : 4;
-        Span<int> accumulators = stackalloc int[group * cout];
+        int group = outW * coutP <= Conv2D.RowAccumulatorLimit ? outW : 4;
+        Span<int> accumulators = stackalloc int[group * coutP];
         ref int accRef = ref MemoryMarshal.GetReference(accumulators);
         Span<int> tapOffsets = stackalloc int[taps + 1];
         for (int ky = 0; ky < kh; ky++)
@@ -80,7 +84,7 @@ public static partial class DepthwiseConv2D
         sbyte zeroPoint = (sbyte)(-p.InputOffset);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
         int pixelStep = p.StrideW * cin, pairCount = taps / 2, columnStep = p.DilationW * cin;
-        nint pairStride = 2 * cout;
+        nint pairStride = 2 * coutP;
         for (int b = 0; b < inShape.D0; b++)
         {
             if (wholeImage)
@@ -99,13 +103,13 @@ public static partial class DepthwiseConv2D
                 for (int ox = 0; ox < outW; ox++)
                 {
                     int slot = ox % group;
-                    ref int a = ref Unsafe.Add(ref accRef, slot * cout);
+                    ref int a = ref Unsafe.Add(ref accRef, slot * coutP);
                     ref sbyte px = ref Unsafe.Add(ref top, ox * pixelStep);
                     int c = 0;
                     if (kh == 3 && kw == 3)
                     {
                         // The common 3x3 unrolled: the tap addresses are three row references and two column steps.
-                        for (; c <= cout - 16; c += 16)
+                        for (; c <= coutP - 16; c += 16)
                         {
                             ref sbyte r0 = ref Unsafe.Add(ref px, c);
                             ref sbyte r1 = ref Unsafe.Add(ref r0, rowStep);
@@ -138,7 +142,7 @@ public static partial class DepthwiseConv2D
                             acc1.StoreUnsafe(ref a, (nuint)c + 8);
                         }
                     }
-                    for (; c <= cout - 16; c += 16)
+                    for (; c <= coutP - 16; c += 16)
                     {
                         var acc0 = q.Init(c);
                         var acc1 = q.Init(c + 8);
@@ -162,7 +166,7 @@ public static partial class DepthwiseConv2D
                         acc0.StoreUnsafe(ref a, (nuint)c);
                         acc1.StoreUnsafe(ref a, (nuint)c + 8);
                     }
-                    if (c < cout)
+                    if (c < coutP)
                     {
                         var acc = q.Init(c);
                         ref short wq = ref Unsafe.Add(ref w, 2 * c);
@@ -182,7 +186,7 @@ public static partial class DepthwiseConv2D
                         acc.StoreUnsafe(ref a, (nuint)c);
                     }
                     if (slot == group - 1 || ox == outW - 1)
-                        q.Store(slot + 1, ref accRef, cout, ref Unsafe.Add(ref o, (ox - slot) * cout), cout);
+                        q.Store(slot + 1, ref accRef, coutP, cout, ref Unsafe.Add(ref o, (ox - slot) * cout), cout);
                 }
             }
         }

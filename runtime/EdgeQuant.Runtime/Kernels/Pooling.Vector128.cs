@@ -9,7 +9,8 @@ public static partial class Pooling
 {
     /// <summary>
     /// Max pooling, portable vectors over channels: 32 per step where Vector256 is accelerated (AVX2
-    /// VPMAXSB), then 16 per step (SMAX on arm64), then the scalar tail.
+    /// VPMAXSB), then 16 per step (SMAX on arm64), the channel tail as one overlapping 16-channel step
+    /// (C &gt;= 16), scalar only below 16 channels.
     /// </summary>
     internal static void MaxS8Vector(in PoolParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape)
     {
@@ -37,13 +38,16 @@ public static partial class Pooling
                             Vector256.Min(Vector256.Max(m, Vector256.Create(lo)), Vector256.Create(hi)).StoreUnsafe(ref outRef, (nuint)(outBase + ch));
                         }
                     }
-                    for (; ch <= c - 16; ch += 16)
+                    // 16 channels per step; a channel tail (C >= 16) is one more step ending at C, overlapping
+                    // channels already done (it recomputes and rewrites the same bytes).
+                    for (; ch < c && c >= 16; ch += 16)
                     {
+                        int at = System.Math.Min(ch, c - 16);
                         var m = Vector128.Create((sbyte)-128);
                         for (int y = ys; y < ye; y++)
                             for (int x = xs; x < xe; x++)
-                                m = Vector128.Max(m, Vector128.LoadUnsafe(ref inRef, (nuint)(((b * inH + y) * inW + x) * c + ch)));
-                        Vector128.Min(Vector128.Max(m, Vector128.Create(lo)), Vector128.Create(hi)).StoreUnsafe(ref outRef, (nuint)(outBase + ch));
+                                m = Vector128.Max(m, Vector128.LoadUnsafe(ref inRef, (nuint)(((b * inH + y) * inW + x) * c + at)));
+                        Vector128.Min(Vector128.Max(m, Vector128.Create(lo)), Vector128.Create(hi)).StoreUnsafe(ref outRef, (nuint)(outBase + at));
                     }
                     for (; ch < c; ch++)
                     {
@@ -83,20 +87,22 @@ public static partial class Pooling
                     {
                         var half = Vector128.Create(count / 2);
                         var countF = Vector128.Create((float)count);
-                        for (; ch <= c - 16; ch += 16)
+                        // A channel tail (C >= 16) is one more step ending at C, overlapping channels already done.
+                        for (; ch < c && c >= 16; ch += 16)
                         {
+                            int at = System.Math.Min(ch, c - 16);
                             Vector128<short> s0 = default, s1 = default;
                             for (int y = ys; y < ye; y++)
                                 for (int x = xs; x < xe; x++)
                                 {
-                                    var v = Vector128.LoadUnsafe(ref inRef, (nuint)(((b * inH + y) * inW + x) * c + ch));
+                                    var v = Vector128.LoadUnsafe(ref inRef, (nuint)(((b * inH + y) * inW + x) * c + at));
                                     s0 += Vector128.WidenLower(v);
                                     s1 += Vector128.WidenUpper(v);
                                 }
                             var r = Vector128.Narrow(
                                 Vector128.Narrow(Divide(Vector128.WidenLower(s0), half, countF, min, max), Divide(Vector128.WidenUpper(s0), half, countF, min, max)),
                                 Vector128.Narrow(Divide(Vector128.WidenLower(s1), half, countF, min, max), Divide(Vector128.WidenUpper(s1), half, countF, min, max)));
-                            r.StoreUnsafe(ref outRef, (nuint)(outBase + ch));
+                            r.StoreUnsafe(ref outRef, (nuint)(outBase + at));
                         }
                     }
                     for (; ch < c; ch++)

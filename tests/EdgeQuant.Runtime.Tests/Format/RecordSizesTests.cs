@@ -22,6 +22,8 @@ public class RecordSizesTests
             Assert.That(Unsafe.SizeOf<SoftmaxParams>(), Is.EqualTo(RecordSizes.SoftmaxParams));
             Assert.That(Unsafe.SizeOf<LookupParams>(), Is.EqualTo(RecordSizes.LookupParams));
             Assert.That(Unsafe.SizeOf<QuantizeParams>(), Is.EqualTo(RecordSizes.QuantizeParams));
+            Assert.That(Unsafe.SizeOf<IndexSelectParams>(), Is.EqualTo(RecordSizes.IndexSelectParams));
+            Assert.That(Unsafe.SizeOf<BatchMatMulParams>(), Is.EqualTo(RecordSizes.BatchMatMulParams));
             Assert.That(Unsafe.SizeOf<DynamicConvParams>(), Is.EqualTo(RecordSizes.DynamicConvParams));
             Assert.That(Unsafe.SizeOf<FloatClampParams>(), Is.EqualTo(RecordSizes.FloatClampParams));
             Assert.That(RecordSizes.DynamicConvParams, Is.EqualTo(48));
@@ -55,6 +57,8 @@ public class RecordSizesTests
             Assert.That(RecordSizes.SoftmaxParams, Is.EqualTo(16));
             Assert.That(RecordSizes.LookupParams, Is.EqualTo(16));
             Assert.That(RecordSizes.QuantizeParams, Is.EqualTo(16));
+            Assert.That(RecordSizes.IndexSelectParams, Is.EqualTo(32));
+            Assert.That(RecordSizes.BatchMatMulParams, Is.EqualTo(32));
         });
     }
 
@@ -97,7 +101,8 @@ public class RecordSizesTests
             Assert.That((byte)SourceLayout.AsIs, Is.EqualTo(0));
             Assert.That((byte)SourceLayout.Nchw, Is.EqualTo(1));
             string[] ops = ["Conv2D", "DepthwiseConv2D", "FullyConnected", "Add", "Mul", "MaxPool2D", "AveragePool2D", "Mean",
-                "Concatenation", "Pad", "Reshape", "Softmax", "Logistic", "Tanh", "Quantize", "Dequantize", "Transpose", "Sub", "Lookup"];
+                "Concatenation", "Pad", "Reshape", "Softmax", "Logistic", "Tanh", "Quantize", "Dequantize", "Transpose", "Sub", "Lookup",
+                "IndexSelect", "BatchMatMul"];
             for (int i = 0; i < ops.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(ops[i]), Is.EqualTo(i + 1), ops[i]);
             // Dynamic quantization (docs/format.md section 6.1): 40 onwards.

@@ -45,6 +45,34 @@ public class ConcatenationTests
         Assert.That(m2, Is.Zero, "identical quantization is marked by multiplier 0 (copy)");
     }
 
+    /// <summary>
+    /// The vector rescaling (AVX2 or Vector128 / NEON) against the element-at-a-time reference: every
+    /// length 0..70 (16-element steps and every tail), converter-style and extreme multipliers and
+    /// shifts (left shifts, 2^31 - 1, the int.MinValue saturation), along channels and along height.
+    /// </summary>
+    [Test]
+    public void VectorRescalingMatchesTheReference()
+    {
+        var r = new Random(7002);
+        for (int c = 1; c <= 70; c++)
+            for (int trial = 0; trial < 4; trial++)
+            {
+                int m = trial switch { 0 => r.Next(1 << 30, int.MaxValue), 1 => int.MaxValue, 2 => int.MinValue, _ => r.Next(1, int.MaxValue) };
+                int sh = trial == 3 ? r.Next(-31, 8) : r.Next(-12, 2);
+                int off = r.Next(-255, 256), outOff = r.Next(-128, 128);
+                int axis = trial % 2 == 0 ? 3 : 1;
+                var inShape = axis == 3 ? new Shape4(1, 2, 3, c) : new Shape4(1, c, 2, 1);
+                var outShape = axis == 3 ? new Shape4(1, 2, 3, c + 5) : new Shape4(1, c + 5, 2, 1);
+                var x = new sbyte[inShape.FlatSize];
+                r.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()));
+                var expected = new sbyte[outShape.FlatSize];
+                var got = new sbyte[outShape.FlatSize];
+                Concatenation.EvalInputS8Reference(x, inShape, expected, outShape, axis, 5, off, m, sh, outOff);
+                Concatenation.EvalInputS8(x, inShape, got, outShape, axis, 5, off, m, sh, outOff);
+                Assert.That(got, Is.EqualTo(expected), $"C {c}, axis {axis}, multiplier {m}, shift {sh}, input offset {off}, output offset {outOff}");
+            }
+    }
+
     [Test]
     public void RandomInputsOnEveryAxisMatchFloatSimulation()
     {

@@ -84,12 +84,13 @@ public class Conv2DFastPathTests
     }
 
     [Test]
-    public void ChannelsInLanesKernelEveryTail([Values(Strategy.Dispatcher, Strategy.Avx2)] Strategy s, [Values(8, 16, 24, 40)] int cout)
+    public void ChannelsInLanesKernelEveryTail([Values(Strategy.Dispatcher, Strategy.Avx2)] Strategy s, [Values(8, 16, 24, 40, 1, 2, 3, 4, 5, 6, 7, 12, 20, 28, 60)] int cout)
     {
         RequireSupported(s);
         var r = new Random(16 + cout);
-        // With AVX2, Cout a multiple of 8 takes Int8Gemm's VPMADDWD kernel: odd and even K, 4-row tiles
-        // and 1..3 remaining rows (image widths 1..9), 16- and 8-channel blocks; 1x1 in place and 3x3 im2col.
+        // With AVX2 every Cout takes Int8Gemm's VPMADDWD kernel (a Cout not a multiple of 8 in-vector over
+        // padding lanes): odd and even K, 4-row tiles and 1..3 remaining rows (image widths 1..9), 16- and
+        // 8-channel blocks, every channel tail; 1x1 in place and 3x3 widened rows.
         for (int cin = 1; cin <= 33; cin++)
         {
             var c = FastPathCases.Conv.Random(r, false, cin, cout, 1, 1);

@@ -17,6 +17,10 @@ public class FullyConnectedFastPathTests
     [Test]
     public void ChannelsInLanesEveryBatchTile([Values] Strategy s) => Check(s, 22, cin => 8 * (1 + cin % 5), 9);
 
+    /// <summary>Every channel tail of the channels-in-lanes kernel (Cout 1..24: padding lanes 7..0) with every batch tile.</summary>
+    [Test]
+    public void ChannelsInLanesEveryChannelTail([Values] Strategy s) => Check(s, 23, cin => 1 + cin % 24, 9);
+
     private static void Check(Strategy s, int seed, Func<int, int> coutOf, int maxBatches)
     {
         bool ok = s switch

@@ -30,7 +30,7 @@ public class SmallChannelFastPathTests
     }
 
     [Test]
-    public void WidenedRowsPathMatchesReference([Values(8, 16, 24, 40)] int cout)
+    public void WidenedRowsPathMatchesReference([Values(8, 16, 24, 40, 1, 3, 5, 12, 20, 28, 60)] int cout)
     {
         if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported)
             Assert.Ignore("AVX2 is not available (or intrinsics are disabled)");
@@ -49,6 +49,44 @@ public class SmallChannelFastPathTests
             var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
             var got = new sbyte[c.Out.FlatSize];
             Assert.That(Conv2D.TryEvalS8RowsAvx2(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out), Is.True, c.ToString());
+            int d = FastPathCases.FirstDifference(got, c.Reference());
+            Assert.That(d, Is.EqualTo(-1), () => $"case {i}: element {d}; {c}");
+        }
+    }
+
+    /// <summary>
+    /// The arm64 widened-rows path (SMLAL by lane, <see cref="Conv2D.TryEvalS8RowsLanes"/>), which the
+    /// dispatcher takes on arm64; on x64 it runs through the emulated lane primitives. Every channel tail
+    /// (8-channel groups), row tap counts giving every 8-tap remainder, 4-pixel tiles and single pixels,
+    /// whole-image and row-by-row staging.
+    /// </summary>
+    [Test]
+    public void LanesRowsPathMatchesReference([Values(1, 3, 5, 8, 12, 16, 20, 28, 60)] int cout)
+    {
+        if (!System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            Assert.Ignore("Vector128 is not accelerated (intrinsics disabled)");
+        var r = new Random(900 + cout);
+        for (int i = 0; i < 40; i++)
+        {
+            int cin = r.Next(1, 24), kh = r.Next(1, 4), kw = r.Next(2, 4);
+            var c = FastPathCases.Conv.Random(r, false, cin, cout, kh, kw);
+            if (c.P.DilationW != 1)
+            {
+                c.P.DilationW = 1;
+                c.Out = new Shape4(c.Out.D0, c.Out.D1, (c.In.D2 + c.P.PadLeft + c.P.PadRight - kw) / c.P.StrideW + 1, cout);
+            }
+            if (i == 39)
+            {
+                // Too large to stage whole: the Kh rows of each output row.
+                c.In = new Shape4(1, 70, 70, cin);
+                c.P.StrideH = c.P.StrideW = 1; c.P.DilationH = 1;
+                c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
+                c.Out = new Shape4(1, 70 + 2 - kh + 1, 70 + 2 - kw + 1, cout);
+                c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            }
+            var pf = Runtime.Kernels.Simd.PackedFilter.Create(c.Weights, cout, kh * kw * cin, c.Bias, c.P.InputOffset, pad: true, rowTaps: kw * cin, rowTapsS16: true);
+            var got = new sbyte[c.Out.FlatSize];
+            Assert.That(Conv2D.TryEvalS8RowsLanes(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out), Is.True, c.ToString());
             int d = FastPathCases.FirstDifference(got, c.Reference());
             Assert.That(d, Is.EqualTo(-1), () => $"case {i}: element {d}; {c}");
         }
@@ -78,7 +116,7 @@ public class SmallChannelFastPathTests
     public void StemOnAnImageSizedInputMatchesReference()
     {
         var r = new Random(7);
-        foreach (var (cin, cout) in new[] { (1, 8), (1, 16), (3, 16), (3, 32) })
+        foreach (var (cin, cout) in new[] { (1, 8), (1, 16), (3, 16), (3, 32), (1, 12), (12, 28), (3, 20) })
         {
             var c = FastPathCases.Conv.Random(r, false, cin, cout, 3, 3);
             c.In = new Shape4(1, 28, 28, cin);

@@ -17,7 +17,8 @@ internal static partial class Int8Gemm
     private const int GemmGroupRows = 8;
 
     /// <summary>
-    /// AVX2 kernel with output channels in lanes (Cout a multiple of 8, <see cref="PackedFilter.Pairs"/>):
+    /// AVX2 kernel with output channels in lanes (<see cref="PackedFilter.Pairs"/>, any Cout: the last
+    /// group of 8 lanes runs over padding channels of zero weight that are never stored):
     /// a tile's activation rows are widened to int16 on the stack (an odd K gets a zero), each pair
     /// of a row's taps is broadcast as one 32-bit lane and VPMADDWD multiplies it against 8 output
     /// channels' weight pairs: exact int16 products summed in int32, so acc = Init + dot as in the
@@ -32,13 +33,13 @@ internal static partial class Int8Gemm
         short[]? pairs = pf.Pairs;
         if (!Avx2.IsSupported || pairs is null)
             return false;
-        int k = pf.K, k2 = (k + 1) & ~1, cout = pf.Cout;
-        if (4 * k2 > PairsStackLimit || cout > MaxPairsChannels)
+        int k = pf.K, k2 = (k + 1) & ~1, cout = pf.Cout, coutP = pf.CoutPadded;
+        if (4 * k2 > PairsStackLimit || coutP > MaxPairsChannels)
             return false;
         Span<short> staged = stackalloc short[4 * k2];
         // Groups of rows get one requantization pass each.
         int group = System.Math.Min((rows + 3) & ~3, GemmGroupRows);
-        Span<int> accumulators = stackalloc int[group * cout];
+        Span<int> accumulators = stackalloc int[group * coutP];
         ref short xs = ref MemoryMarshal.GetReference(staged);
         ref int acc = ref MemoryMarshal.GetReference(accumulators);
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
@@ -52,20 +53,21 @@ internal static partial class Int8Gemm
             {
                 for (int i = 0; i < 4; i++)
                     Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k);
-                PairsRows(4, ref xs, k2, 1, 0, k2 / 2, ref w, cout, q, ref Unsafe.Add(ref acc, r * cout));
+                PairsRows(4, ref xs, k2, 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
             }
             for (; r < n; r++)
             {
                 Widen(ref Unsafe.Add(ref ag, r * aStride), ref xs, k);
-                PairsRows(1, ref xs, k2, 1, 0, k2 / 2, ref w, cout, q, ref Unsafe.Add(ref acc, r * cout));
+                PairsRows(1, ref xs, k2, 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
             }
-            q.Store(n, ref acc, cout, ref Unsafe.Add(ref output, g * outStride), outStride);
+            q.Store(n, ref acc, coutP, cout, ref Unsafe.Add(ref output, g * outStride), outStride);
         }
         return true;
     }
 
     /// <summary>
-    /// acc[i x Cout + oc] = Init[oc] + dot for rows i in [0, n) (n = 4 or 1), every oc (Cout a multiple of 8):
+    /// acc[i x Cout + oc] = Init[oc] + dot for rows i in [0, n) (n = 4 or 1), every oc (<paramref name="cout"/>
+    /// is the padded channel count, <see cref="PackedFilter.CoutPadded"/>, a multiple of 8):
     /// the channels-in-lanes inner loop shared by the GEMM above and Conv2D's widened-rows path. Row i's
     /// activations start at x + i x xStride and consist of <paramref name="segments"/> runs of
     /// <paramref name="pairs"/> int16 pairs, segStride apart; the weights are the matching
@@ -76,6 +78,25 @@ internal static partial class Int8Gemm
         in PairsRequantization q, ref int acc)
     {
         int j = 0;
+        if (Avx512BW.IsSupported)
+        {
+            // 512-bit tiles first (Int8Gemm.Avx512.cs): 32 channels, then 16; the AVX2 tiles take the last 8.
+            if (n == 4)
+            {
+                for (; j <= cout - 32; j += 32)
+                    Tile4x32Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
+                        q.Init512(j), q.Init512(j + 16), ref Unsafe.Add(ref acc, j));
+                if (j <= cout - 16)
+                {
+                    Tile4x16Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init512(j), ref Unsafe.Add(ref acc, j));
+                    j += 16;
+                }
+            }
+            else
+                for (; j <= cout - 32; j += 32)
+                    Tile1x32Avx512(ref x, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
+                        q.Init512(j), q.Init512(j + 16), ref Unsafe.Add(ref acc, j));
+        }
         if (n == 4)
         {
             for (; j <= cout - 16; j += 16)
@@ -106,22 +127,29 @@ internal static partial class Int8Gemm
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<int> Init(int j) => Vector256.LoadUnsafe(ref _init, (nuint)j);
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<int> Init512(int j) => Vector512.LoadUnsafe(ref _init, (nuint)j);
+
         /// <summary>
-        /// output[i x outStride + oc] = requantized acc[i x Cout + oc] for i in [0, n), every oc: 8 channels at a
-        /// time, their shifts and rounding mask derived once for the n rows (kept apart from the
-        /// accumulating tiles so neither runs short of registers). Where the 8 channels need neither a
+        /// output[i x outStride + oc] = requantized acc[i x accStride + oc] for i in [0, n), oc in [0, cout):
+        /// 8 channels at a time, their shifts and rounding mask derived once for the n rows (kept apart
+        /// from the accumulating tiles so neither runs short of registers). A last group of fewer than 8
+        /// channels (the accumulators are padded to 8) takes its multipliers and shifts from a padded
+        /// copy and stores only its real channels. Where the 8 channels need neither a
         /// left shift nor the saturation fix-up (no multiplier is int.MinValue) and the activation
         /// bounds are int8, two rows at a time take <see cref="SimdOps256.MultiplyByQuantizedMultiplierRightShift"/>,
         /// narrow with saturation and clamp as bytes: clamping then narrowing equals narrowing then
         /// clamping when the bounds lie within int8.
         /// </summary>
-        public void Store(int n, ref int acc, int cout, ref sbyte output, nint outStride)
+        [SkipLocalsInit]
+        public void Store(int n, ref int acc, int accStride, int cout, ref sbyte output, nint outStride)
         {
             var min8 = Vector256.Create((sbyte)_min.ToScalar());
             var max8 = Vector256.Create((sbyte)_max.ToScalar());
             bool int8Bounds = _min.ToScalar() >= -128 && _max.ToScalar() <= 127 && _min.ToScalar() <= _max.ToScalar();
             var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
-            for (int j = 0; j < cout; j += 8)
+            int full = cout & ~7;
+            for (int j = 0; j < full; j += 8)
             {
                 var m = Vector256.LoadUnsafe(ref _m, (nuint)j);
                 var shift = Vector256.LoadUnsafe(ref _s, (nuint)j);
@@ -133,8 +161,8 @@ internal static partial class Int8Gemm
                     var mOdd = Avx2.ShiftRightLogical(m.AsInt64(), 32).AsInt32();
                     for (; i <= n - 2; i += 2)
                     {
-                        var a = SimdOps256.MultiplyByQuantizedMultiplierRightShift(Vector256.LoadUnsafe(ref acc, (nuint)(i * cout + j)), m, mOdd, right, mask) + _off;
-                        var b = SimdOps256.MultiplyByQuantizedMultiplierRightShift(Vector256.LoadUnsafe(ref acc, (nuint)((i + 1) * cout + j)), m, mOdd, right, mask) + _off;
+                        var a = SimdOps256.MultiplyByQuantizedMultiplierRightShift(Vector256.LoadUnsafe(ref acc, (nuint)(i * accStride + j)), m, mOdd, right, mask) + _off;
+                        var b = SimdOps256.MultiplyByQuantizedMultiplierRightShift(Vector256.LoadUnsafe(ref acc, (nuint)((i + 1) * accStride + j)), m, mOdd, right, mask) + _off;
                         var w = Avx2.PackSignedSaturate(a, b);
                         var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w, w), min8), max8);
                         var pair = Avx2.PermuteVar8x32(bytes.AsInt32(), order).AsInt64().GetLower();
@@ -147,9 +175,30 @@ internal static partial class Int8Gemm
                     var r = new SimdOps256.Requantizer(m, shift);
                     for (; i < n; i++)
                     {
-                        var v = r.ApplyClamp(Vector256.LoadUnsafe(ref acc, (nuint)(i * cout + j)), _off, _min, _max);
+                        var v = r.ApplyClamp(Vector256.LoadUnsafe(ref acc, (nuint)(i * accStride + j)), _off, _min, _max);
                         Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref output, i * outStride + j)), SimdOps256.Pack8(v));
                     }
+                }
+            }
+            if (full < cout)
+            {
+                // The channel tail in-vector: multipliers and shifts of the real channels, zeros in the padding lanes.
+                int tail = cout - full;
+                Span<int> ms = stackalloc int[16];
+                ms.Clear();
+                for (int c = 0; c < tail; c++)
+                {
+                    ms[c] = Unsafe.Add(ref _m, full + c);
+                    ms[8 + c] = Unsafe.Add(ref _s, full + c);
+                }
+                var r = new SimdOps256.Requantizer(Vector256.Create(ms.Slice(0, 8)), Vector256.Create(ms.Slice(8, 8)));
+                for (int i = 0; i < n; i++)
+                {
+                    var v = r.ApplyClamp(Vector256.LoadUnsafe(ref acc, (nuint)(i * accStride + full)), _off, _min, _max);
+                    long bytes = SimdOps256.Pack8(v);
+                    ref byte o = ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref output, i * outStride + full));
+                    for (int c = 0; c < tail; c++, bytes >>= 8)
+                        Unsafe.Add(ref o, c) = (byte)bytes;
                 }
             }
         }

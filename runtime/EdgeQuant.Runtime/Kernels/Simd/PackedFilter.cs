@@ -14,6 +14,13 @@ internal sealed class PackedFilter
     /// <summary>Output channels.</summary>
     public int Cout { get; }
 
+    /// <summary>
+    /// <see cref="Cout"/> rounded up to 8: the channel stride of <see cref="Pairs"/> and <see cref="RowPairs"/>,
+    /// whose kernels keep 8 channels per vector; the channels past Cout have zero weights and a zero
+    /// <see cref="Init"/>, and the kernels never store them.
+    /// </summary>
+    public int CoutPadded { get; }
+
     /// <summary>Inner length of one filter row (Kh x Kw x Cin, or Cin).</summary>
     public int K { get; }
 
@@ -24,6 +31,7 @@ internal sealed class PackedFilter
     /// bias[oc] + inputOffset x sum(filter[oc]) (the converter's folded bias), computed with the same
     /// wrapping int arithmetic as the reference accumulation: with it, sum(x x w) over every tap
     /// (padded taps holding the input zero point) gives the reference accumulator.
+    /// <see cref="CoutPadded"/> long, zero past <see cref="Cout"/>.
     /// </summary>
     public int[] Init { get; }
 
@@ -37,16 +45,24 @@ internal sealed class PackedFilter
     public int[]? ByTap { get; private init; }
 
     /// <summary>
-    /// With AVX2, Cout a multiple of 8 and a Conv2D filter of more than one tap per channel: the filter as
-    /// int16 pairs of consecutive taps within a kernel row, [Kh, ceil(Kw x Cin / 2), Cout, 2], the second
-    /// tap of a row's odd last pair zero; for VPMADDWD against a broadcast pair of widened activations
+    /// With AVX2 and a Conv2D filter of more than one tap per channel: the filter as int16 pairs of
+    /// consecutive taps within a kernel row, [Kh, ceil(Kw x Cin / 2), CoutPadded, 2], the second tap of a
+    /// row's odd last pair zero, the padding channels zero; for VPMADDWD against a broadcast pair of widened activations
     /// (Conv2D.Rows.Avx2.cs). Else null.
     /// </summary>
     public short[]? RowPairs { get; private init; }
 
     /// <summary>
-    /// With AVX2 and Cout a multiple of 8: the filter as int16 pairs of consecutive inner taps,
-    /// [ceil(K / 2), Cout, 2] (an odd K's last pair ends in a zero), for <see cref="Int8Gemm"/>'s
+    /// On arm64 (or when asked for, so x64 can test the path through its emulated primitives) for a Conv2D
+    /// filter of more than one tap per channel: the filter as int16 with output channels in lanes,
+    /// [Kh, Kw x Cin, CoutPadded], the padding channels zero, for the SMLAL-by-lane kernel
+    /// (Conv2D.Rows.AdvSimd.cs). Else null.
+    /// </summary>
+    public short[]? RowTaps { get; private init; }
+
+    /// <summary>
+    /// With AVX2: the filter as int16 pairs of consecutive inner taps, [ceil(K / 2), CoutPadded, 2]
+    /// (an odd K's last pair ends in a zero, the padding channels are zero), for <see cref="Int8Gemm"/>'s
     /// VPMADDWD kernel with output channels in lanes. Else null.
     /// </summary>
     public short[]? Pairs { get; private init; }
@@ -54,6 +70,7 @@ internal sealed class PackedFilter
     private PackedFilter(int cout, int k, int[] init, int[] initBiased, sbyte[]? padded)
     {
         Cout = cout;
+        CoutPadded = (cout + 7) & ~7;
         K = k;
         KPadded = (k + Granule - 1) / Granule * Granule;
         Init = init;
@@ -66,9 +83,14 @@ internal sealed class PackedFilter
     /// <paramref name="rowTaps"/>: Kw x Cin of a Conv2D filter with Kh x Kw &gt; 1 (K = Kh x rowTaps), for <see cref="RowPairs"/>; 0 for none.
     /// </summary>
     public static PackedFilter Create(ReadOnlySpan<sbyte> filter, int cout, int k, ReadOnlySpan<int> bias, int inputOffset, bool pad, int rowTaps = 0)
+        => Create(filter, cout, k, bias, inputOffset, pad, rowTaps, System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported);
+
+    /// <summary>As above; <paramref name="rowTapsS16"/>: build <see cref="RowTaps"/> (when <paramref name="rowTaps"/> &gt; 0).</summary>
+    public static PackedFilter Create(ReadOnlySpan<sbyte> filter, int cout, int k, ReadOnlySpan<int> bias, int inputOffset, bool pad, int rowTaps, bool rowTapsS16)
     {
-        var init = new int[cout];
-        var initBiased = new int[cout];
+        int coutP = (cout + 7) & ~7;
+        var init = new int[coutP];
+        var initBiased = new int[coutP];
         int kp = (k + Granule - 1) / Granule * Granule;
         sbyte[]? padded = pad && kp != k ? new sbyte[cout * kp] : null;
         for (int oc = 0; oc < cout; oc++)
@@ -92,10 +114,10 @@ internal sealed class PackedFilter
                     byTap[t * cout + oc] = filter[oc * k + t];
         }
         short[]? rowPairs = null;
-        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported && cout % 8 == 0 && rowTaps > 0 && k % rowTaps == 0)
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported && rowTaps > 0 && k % rowTaps == 0)
         {
             int pairs = (rowTaps + 1) / 2, rows = k / rowTaps;
-            rowPairs = new short[rows * pairs * cout * 2];
+            rowPairs = new short[rows * pairs * coutP * 2];
             for (int ky = 0; ky < rows; ky++)
                 for (int q = 0; q < pairs; q++)
                     for (int oc = 0; oc < cout; oc++)
@@ -103,17 +125,25 @@ internal sealed class PackedFilter
                         {
                             int t = 2 * q + e;
                             if (t < rowTaps)
-                                rowPairs[((ky * pairs + q) * cout + oc) * 2 + e] = filter[oc * k + ky * rowTaps + t];
+                                rowPairs[((ky * pairs + q) * coutP + oc) * 2 + e] = filter[oc * k + ky * rowTaps + t];
                         }
         }
         short[]? kPairs = null;
-        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported && cout % 8 == 0 && k > 0)
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported && k > 0)
         {
-            kPairs = new short[(k + 1) / 2 * cout * 2];
+            kPairs = new short[(k + 1) / 2 * coutP * 2];
             for (int oc = 0; oc < cout; oc++)
                 for (int t = 0; t < k; t++)
-                    kPairs[((t >> 1) * cout + oc) * 2 + (t & 1)] = filter[oc * k + t];
+                    kPairs[((t >> 1) * coutP + oc) * 2 + (t & 1)] = filter[oc * k + t];
         }
-        return new PackedFilter(cout, k, init, initBiased, padded) { ByTap = byTap, RowPairs = rowPairs, Pairs = kPairs };
+        short[]? taps16 = null;
+        if (rowTapsS16 && rowTaps > 0 && k % rowTaps == 0)
+        {
+            taps16 = new short[k * coutP];
+            for (int oc = 0; oc < cout; oc++)
+                for (int t = 0; t < k; t++)
+                    taps16[t * coutP + oc] = filter[oc * k + t];
+        }
+        return new PackedFilter(cout, k, init, initBiased, padded) { ByTap = byTap, RowPairs = rowPairs, Pairs = kPairs, RowTaps = taps16 };
     }
 }

@@ -14,7 +14,7 @@ namespace EdgeQuant.Runtime.Kernels.Simd;
 /// tested on x64; the arm64 bodies run under qemu-aarch64 (tools/arm64-tests), where the same
 /// tests check them against the scalar definitions.
 /// </summary>
-internal static class SimdOps
+internal static partial class SimdOps
 {
     /// <summary>
     /// SDOT: acc[i] + sum over j in 0..3 of a[4i+j] * b[4i+j] (int8 x int8, int32 lanes, wrapping).

@@ -1,0 +1,105 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeQuant.Runtime.Kernels.Simd;
+
+internal static partial class Int8Gemm
+{
+    /// <summary>
+    /// The AVX-512 tiles of <see cref="PairsRows"/> (Avx512BW): the same channels-in-lanes inner loop with
+    /// 16 output channels per 512-bit VPMADDWD, so one broadcast activation pair feeds 32 channels in
+    /// two instructions. Exact int16 products summed in int32, the accumulators laid out as the AVX2
+    /// tiles', so the 256-bit requantization (<see cref="PairsRequantization.Store"/>) follows unchanged.
+    /// </summary>
+    private static void Tile4x32Avx512(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+        Vector512<int> i0, Vector512<int> i1, ref int acc)
+    {
+        Vector512<int> c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1;
+        nint step = 2 * cout;
+        for (int s = 0; s < segments; s++)
+        {
+            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            for (int p = 0; p < pairs; p++)
+            {
+                var w0 = Vector512.LoadUnsafe(ref w);
+                var w1 = Vector512.LoadUnsafe(ref w, 32);
+                var x = Pair512(ref r0, p);
+                c00 += Avx512BW.MultiplyAddAdjacent(x, w0);
+                c01 += Avx512BW.MultiplyAddAdjacent(x, w1);
+                x = Pair512(ref r1, p);
+                c10 += Avx512BW.MultiplyAddAdjacent(x, w0);
+                c11 += Avx512BW.MultiplyAddAdjacent(x, w1);
+                x = Pair512(ref r2, p);
+                c20 += Avx512BW.MultiplyAddAdjacent(x, w0);
+                c21 += Avx512BW.MultiplyAddAdjacent(x, w1);
+                x = Pair512(ref r3, p);
+                c30 += Avx512BW.MultiplyAddAdjacent(x, w0);
+                c31 += Avx512BW.MultiplyAddAdjacent(x, w1);
+                w = ref Unsafe.Add(ref w, step);
+            }
+        }
+        nuint row = (nuint)cout;
+        c00.StoreUnsafe(ref acc);
+        c01.StoreUnsafe(ref acc, 16);
+        c10.StoreUnsafe(ref acc, row);
+        c11.StoreUnsafe(ref acc, row + 16);
+        c20.StoreUnsafe(ref acc, 2 * row);
+        c21.StoreUnsafe(ref acc, 2 * row + 16);
+        c30.StoreUnsafe(ref acc, 3 * row);
+        c31.StoreUnsafe(ref acc, 3 * row + 16);
+    }
+
+    /// <summary>Four rows by 16 channels in one 512-bit accumulator per row.</summary>
+    private static void Tile4x16Avx512(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+        Vector512<int> i0, ref int acc)
+    {
+        Vector512<int> c0 = i0, c1 = i0, c2 = i0, c3 = i0;
+        nint step = 2 * cout;
+        for (int s = 0; s < segments; s++)
+        {
+            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            for (int p = 0; p < pairs; p++)
+            {
+                var w0 = Vector512.LoadUnsafe(ref w);
+                c0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref r0, p), w0);
+                c1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref r1, p), w0);
+                c2 += Avx512BW.MultiplyAddAdjacent(Pair512(ref r2, p), w0);
+                c3 += Avx512BW.MultiplyAddAdjacent(Pair512(ref r3, p), w0);
+                w = ref Unsafe.Add(ref w, step);
+            }
+        }
+        nuint row = (nuint)cout;
+        c0.StoreUnsafe(ref acc);
+        c1.StoreUnsafe(ref acc, row);
+        c2.StoreUnsafe(ref acc, 2 * row);
+        c3.StoreUnsafe(ref acc, 3 * row);
+    }
+
+    /// <summary>One row by 32 channels.</summary>
+    private static void Tile1x32Avx512(ref short x0, int segments, nint segStride, int pairs, ref short w, int cout,
+        Vector512<int> c0, Vector512<int> c1, ref int acc)
+    {
+        nint step = 2 * cout;
+        for (int s = 0; s < segments; s++)
+        {
+            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
+            for (int p = 0; p < pairs; p++)
+            {
+                var x = Pair512(ref r0, p);
+                c0 += Avx512BW.MultiplyAddAdjacent(x, Vector512.LoadUnsafe(ref w));
+                c1 += Avx512BW.MultiplyAddAdjacent(x, Vector512.LoadUnsafe(ref w, 32));
+                w = ref Unsafe.Add(ref w, step);
+            }
+        }
+        c0.StoreUnsafe(ref acc);
+        c1.StoreUnsafe(ref acc, 16);
+    }
+
+    /// <summary>Pair p of a staged row, broadcast to the 16 int32 lanes (as 32 int16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Pair512(ref short row, int p)
+        => Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref row, 2 * p)))).AsInt16();
+}
