@@ -128,6 +128,9 @@ public struct BatchMatMulParams
 {
     public int Input1Offset, Input2Offset, OutputOffset, OutputMultiplier;
     public int OutputShift, ActivationMin, ActivationMax, Reserved0;
+}
+
+/// <summary>
 /// DynamicConv2D and DynamicDepthwiseConv2D: the geometry of <see cref="Conv2DParams"/> and a float
 /// output clamp (fused ReLU / ReLU6; ±infinity for none). No zero points or multipliers: the
 /// input's quantization is computed per inference.

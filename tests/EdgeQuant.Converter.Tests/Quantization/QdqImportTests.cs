@@ -57,7 +57,7 @@ public sealed class QdqImportTests
         File.WriteAllBytes(onnx, OnnxExporter.Export(original, new OnnxExportOptions { Activations = activations }).Bytes);
 
         var loaded = ModelConverter.Load(onnx);
-        var result = ModelConverter.Convert(loaded, null);
+        var result = ModelConverter.Convert(loaded, (SampleSet?)null);
         var again = Model.Load(result.Blob);
         Assert.That(again.Metadata["calibration"], Is.EqualTo("qdq: scales and zero points from the model"));
 
@@ -99,7 +99,7 @@ public sealed class QdqImportTests
     public void QatModelConvertsWithoutCalibrationAndMatchesTorchsInt8Accuracy()
     {
         var loaded = ModelConverter.Load(Path.Combine(RepoPaths.Zoo, "mnist_qat.onnx"));
-        var result = ModelConverter.Convert(loaded, null);
+        var result = ModelConverter.Convert(loaded, (SampleSet?)null);
         var test = ZooConversionTests.Samples(Path.Combine(RepoPaths.Zoo, "mnist_qat.test.npy"));
         var labels = Npy.Read(Path.Combine(RepoPaths.Zoo, "mnist_qat.test_labels.npy")).Int64s!;
         double ours = 100 * ZooConversionTests.Accuracy(ModelRunner.FromModel(Model.Load(result.Blob)).Run(test), labels);
@@ -121,7 +121,7 @@ public sealed class QdqImportTests
     public void CalibrationDataDoesNotChangeAFullyQuantizedQdqModel()
     {
         var loaded = ModelConverter.Load(Path.Combine(RepoPaths.Zoo, "mnist_qat.onnx"));
-        var without = ModelConverter.Convert(loaded, null);
+        var without = ModelConverter.Convert(loaded, (SampleSet?)null);
         var with = ModelConverter.Convert(loaded, ZooConversionTests.Samples(Path.Combine(RepoPaths.Zoo, "mnist_qat.calib.npy")), new ConvertOptions { ReportSamples = 8 });
         Assert.That(with.Blob, Is.EqualTo(without.Blob));
         Assert.That(with.Report.SqnrSamples, Is.EqualTo(8));
@@ -189,7 +189,7 @@ public sealed class QdqImportTests
     [Test]
     public void Uint8ActivationsMapExactlyToInt8AndWeightsAndBiasAreKept()
     {
-        var r = ModelConverter.Convert(Load(Fc(dqScale: 0.1f), "fc_ok"), null);
+        var r = ModelConverter.Convert(Load(Fc(dqScale: 0.1f), "fc_ok"), (SampleSet?)null);
         var m = Model.Load(r.Blob);
         var interp = new Interpreter(m);
         Assert.That(interp.GetInputQuantization(), Is.EqualTo((0.05f, 2)), "uint8 zero point 130 is int8 2");
@@ -312,7 +312,7 @@ public sealed class QdqImportTests
         var loaded = Load(b, "fakequant");
         var a = QdqPatterns.Of(loaded.Onnx)!;
         Assert.That(a.Constants["wd"].Codes, Is.EqualTo(new long[] { 2, 4, 127 }));
-        var m = Model.Load(ModelConverter.Convert(loaded, null).Blob);
+        var m = Model.Load(ModelConverter.Convert(loaded, (SampleSet?)null).Blob);
         Assert.That(m.GetConstantBytes(m.Ops[0].Input1).ToArray().Select(v => (sbyte)v), Is.EqualTo(new sbyte[] { 2, 4, 127 }));
     }
 }
