@@ -76,6 +76,9 @@ public class CompressionCommandTests
         }
         double acc = Accuracy(eqm, "mnist_cnn");
         Assert.That(acc <= 1 ? acc * 100 : acc, Is.GreaterThanOrEqualTo(97.7));
+        var inspect = Run("inspect", eqm);
+        Assert.That(inspect.Code, Is.EqualTo(0), inspect.Err);
+        Assert.That(inspect.Out, Does.Contain("DynamicConv2D").And.Contain("float32"));
         var bench = Run("bench", eqm, "--iterations", "20", "--json");
         Assert.That(bench.Code, Is.EqualTo(0), bench.Err);
         using var b = JsonDocument.Parse(bench.Out);
