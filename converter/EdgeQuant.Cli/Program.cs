@@ -13,6 +13,7 @@ public static class Program
           edgequant demo [--model NAME] [--zoo DIR] [--json]
           edgequant convert MODEL.onnx --calib X.npy [-o OUT.eqm] [--method minmax|percentile|entropy|mse] [--per-tensor] [--report R.json] [--labels FILE] [--pixels MEAN,STD|M0,M1,M2,S0,S1,S2] [--json]
                 [--weights int8|int4|codebook4|codebook8] [--rounding nearest|adaptive] [--prune SPARSITY [--structured]]
+          edgequant compress-sweep MODEL.onnx --calib X.npy --data X.npy --labels Y.npy [--iterations N] [--json]
           edgequant eval MODEL.onnx|MODEL.eqm --data X.npy --labels Y.npy [--reference MODEL.onnx] [--json]
           edgequant run MODEL.onnx|MODEL.eqm --input X.npy --output Y.npy
           edgequant inspect MODEL.eqm [--json]
@@ -59,7 +60,8 @@ public static class Program
                 case "demo": Commands.Demo(ctx); break;
                 case "export-onnx": Commands.ExportOnnx(ctx); break;
                 case "firmware": Commands.Firmware(ctx); break;
-                default: throw new UsageException($"unknown command '{a.Command}'; commands: demo, convert, eval, run, inspect, bench, export-onnx, firmware (see --help)");
+                case "compress-sweep": Commands.CompressSweep(ctx); break;
+                default: throw new UsageException($"unknown command '{a.Command}'; commands: demo, convert, eval, run, inspect, bench, export-onnx, firmware, compress-sweep (see --help)");
             }
             return 0;
         }
