@@ -40,6 +40,8 @@ public sealed class ConvertOptions
     /// <see cref="StructuredPruning"/>). It changes the loaded model's IR in place, like equalization.
     /// </summary>
     public double PruneChannels { get; init; }
+    /// <summary>Pruned layers with at least this fraction of zeros are stored sparse (default <see cref="Packing.CompressedPacking.SparseFromSparsity"/>).</summary>
+    public double SparseFromSparsity { get; init; } = Packing.CompressedPacking.SparseFromSparsity;
     /// <summary>Called with (done, total) during calibration.</summary>
     public Action<int, int>? Progress { get; init; }
 }
@@ -120,7 +122,8 @@ public static class ModelConverter
     /// Calibrates on data for every model input (<see cref="ModelInputs"/>, source layout), quantizes and packs.
     /// A QDQ model needs no calibration data (null).
     /// </summary>
-    public static ConversionResult Convert(LoadedModel model, ModelInputs? calibration, ConvertOptions? options = null)
+    /// <remarks><paramref name="options"/> has no default so that Convert(model, null) stays the <see cref="SampleSet"/> overload.</remarks>
+    public static ConversionResult Convert(LoadedModel model, ModelInputs? calibration, ConvertOptions? options)
     {
         options ??= new ConvertOptions();
         if (QdqQuantization.AnnotationsOf(model) is { } qdq) return ConvertQdq(model, qdq, calibration, options);
@@ -141,6 +144,7 @@ public static class ModelConverter
             Weights = options.Weights,
             Rounding = options.Rounding,
             PruneSparsity = options.Prune,
+            SparseFromSparsity = options.SparseFromSparsity,
             LayerStatistics = options.Rounding == RoundingMode.Adaptive ? AdaptiveRounding.Collect(model.Ir, samples) : null,
         };
         var q = QuantizedGraph.Quantize(model.Ir, ranges, qo);

@@ -19,7 +19,7 @@ public static class OnnxSupport
         "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "Div", "Dropout",
         "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul",
         "Pad", "ReduceMean", "ReduceMax", "ReduceSum", "GlobalMaxPool", "PRelu", "Resize", "Upsample", "Split",
-        "DepthToSpace", "SpaceToDepth", "ConvTranspose", "Gather", "Slice", "Relu", "Reshape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
+        "DepthToSpace", "SpaceToDepth", "ConvTranspose", "Gather", "Slice", "LayerNormalization", "InstanceNormalization", "LogSoftmax", "Relu", "Reshape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
         "Abs", "Elu", "Erf", "HardSigmoid", "HardSwish", "Neg", "Selu", "Softplus", "Softsign",
     ];
 
@@ -39,9 +39,9 @@ public static class OnnxSupport
     public static bool IsConstantSubgraphOp(string opType) => ConstantSubgraphOps.Contains(opType);
 
     /// <summary>Target types of Cast that are supported.</summary>
-    internal const string SupportedCastTypes = "FLOAT, DOUBLE, INT64, INT32, INT16, INT8, UINT32, UINT16, UINT8, BOOL";
+    internal const string SupportedCastTypes = "FLOAT, DOUBLE, FLOAT16, BFLOAT16, INT64, INT32, INT16, INT8, UINT32, UINT16, UINT8, BOOL";
 
-    internal static bool IsSupportedCastTarget(long to) => to is 1 or 2 or 3 or 4 or 5 or 6 or 7 or 9 or 11 or 12;
+    internal static bool IsSupportedCastTarget(long to) => to is 1 or 2 or 3 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 12 or 16;
 
     /// <summary>
     /// Checks the parts of a node that do not depend on shapes: op type, input count and
@@ -196,6 +196,7 @@ public static class OnnxSupport
 
                 break;
             case "Softmax":
+            case "LogSoftmax":
                 node.GetInt("axis", opset < 13 ? 1 : -1);
                 break;
             case "Gemm":
@@ -223,6 +224,8 @@ public static class OnnxSupport
     {
         "Conv" or "Gemm" or "ConvTranspose" => (2, 3),
         "PRelu" => (2, 2),
+        "LayerNormalization" => (2, 3),
+        "InstanceNormalization" => (3, 3),
         "ReduceMax" => opset < 18 ? (1, 1) : (1, 2),
         "ReduceSum" => opset < 13 ? (1, 1) : (1, 2),
         "Split" => opset < 13 ? (1, 1) : (1, 2),
@@ -264,9 +267,10 @@ public static class OnnxSupport
             return;
         }
 
-        if (kernelShape.Length is not (1 or 2))
+        // 3-D windows run in the float executor only; lowering refuses rank-5 tensors for int8.
+        if (kernelShape.Length is not (1 or 2 or 3))
         {
-            throw node.Error($"kernel_shape has {kernelShape.Length} spatial dimensions; supported: 1 or 2 (inputs [N, C, W] or [N, C, H, W])");
+            throw node.Error($"kernel_shape has {kernelShape.Length} spatial dimensions; supported: 1 or 2 (inputs [N, C, W] or [N, C, H, W]; 3, [N, C, D, H, W], in the float executor only)");
         }
 
         foreach (long k in kernelShape)

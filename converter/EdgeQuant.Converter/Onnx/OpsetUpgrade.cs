@@ -8,13 +8,16 @@ namespace EdgeQuant.Converter.Onnx;
 /// <item>Add, Sub, Mul, Div, Pow, comparison and logical ops: legacy broadcasting
 /// (<c>broadcast=1</c>, optional <c>axis</c>) becomes NumPy broadcasting by giving B trailing
 /// dimensions of size 1 (reshaping a constant B, or unsqueezing a runtime one);</item>
+/// <item>PRelu: a slope of C values applies per channel (axis 1): it is given shape [C, 1, ...];</item>
 /// <item>Gemm: the <c>broadcast</c> attribute goes (C broadcasts unidirectionally from opset 7);</item>
 /// <item>BatchNormalization and Dropout: <c>is_test</c> goes; BatchNormalization with
 /// <c>is_test=0</c> (training statistics) is refused;</item>
 /// <item>Reshape before opset 5: the <c>shape</c> attribute becomes the second input;</item>
 /// <item>Pad at opset 1: <c>paddings</c> is renamed <c>pads</c>;</item>
 /// <item>Cast before opset 6: <c>to</c> given as a type name becomes the type code;</item>
-/// <item>Concat before opset 4: a missing <c>axis</c> means 1.</item>
+/// <item>Concat before opset 4: a missing <c>axis</c> means 1;</item>
+/// <item>Upsample's experimental form: <c>height_scale</c>/<c>width_scale</c> become <c>scales</c>
+/// [1, 1, h, w] and mode <c>bilinear</c> becomes <c>linear</c>.</item>
 /// </list>
 /// Attributes that later became inputs in opset 7 and above (Pad's pads, Clip's min/max, Slice's
 /// starts/ends, Unsqueeze's axes, ...) keep their opset-7 form: the ops read them by opset.
@@ -41,6 +44,7 @@ internal sealed class OpsetUpgrade
     private readonly OnnxGraph _graph;
     private readonly Dictionary<string, int> _declaredRanks;
     private readonly List<(OnnxNode Node, long Axis)> _legacyAxis = [];
+    private readonly List<OnnxNode> _legacySlopes = [];
 
     /// <param name="graph">The graph being imported (its initializers receive converted attributes).</param>
     /// <param name="sourceOpset">The default-domain opset the model declares.</param>
@@ -88,6 +92,9 @@ internal sealed class OpsetUpgrade
 
         switch (node.OpType)
         {
+            case "PRelu":
+                _legacySlopes.Add(node);
+                break;
             case "Gemm":
                 node.RemoveAttribute("broadcast");
                 break;
@@ -145,6 +152,22 @@ internal sealed class OpsetUpgrade
                 if (!node.HasAttribute("axis"))
                 {
                     node.SetAttribute(OnnxAttribute.FromInt("axis", 1));
+                }
+
+                break;
+            case "Upsample":
+                // The experimental opset-1 form scales H and W of an NCHW input; opset 7 takes scales for every axis.
+                if (!node.HasAttribute("scales") && (node.HasAttribute("height_scale") || node.HasAttribute("width_scale")))
+                {
+                    float h = node.GetFloat("height_scale", 1f), w = node.GetFloat("width_scale", 1f);
+                    node.SetAttribute(OnnxAttribute.FromFloats("scales", [1f, 1f, h, w]));
+                }
+
+                node.RemoveAttribute("height_scale");
+                node.RemoveAttribute("width_scale");
+                if (node.GetString("mode", "nearest") == "bilinear")
+                {
+                    node.SetAttribute(OnnxAttribute.FromString("mode", "linear"));
                 }
 
                 break;
@@ -207,6 +230,23 @@ internal sealed class OpsetUpgrade
         }
 
         _legacyAxis.Clear();
+
+        // Before opset 7 a PRelu slope of C values is per channel (axis 1), as PyTorch exports it.
+        foreach (var node in _legacySlopes)
+        {
+            if (!node.HasInput(1) || !_graph.Initializers.TryGetValue(node.Inputs[1], out var slope)
+                || slope.Shape.Length != 1 || slope.ElementCount == 1 || RankOf(node.Inputs[0], 0) is not int rank || rank < 3)
+            {
+                continue;
+            }
+
+            int[] shape = [slope.ElementCount, .. Enumerable.Repeat(1, rank - 2)];
+            string name = _graph.MakeUniqueName(node.Inputs[1] + "_per_channel");
+            _graph.Initializers[name] = OnnxTensor.FromData(shape, slope.Floats, slope.Int64s, slope.DataType);
+            node.Inputs[1] = name;
+        }
+
+        _legacySlopes.Clear();
     }
 
     /// <summary>The rank of a value from the model's declarations, or by following rank-preserving ops back; null when unknown.</summary>

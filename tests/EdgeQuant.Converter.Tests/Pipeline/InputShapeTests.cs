@@ -176,13 +176,13 @@ public class InputShapeTests
         var unnamed = Assert.Throws<ConversionException>(() => ModelConverter.Convert(loaded, a));
         Assert.That(unnamed!.Message, Does.Contain("2 inputs").And.Contain("'a' [1, 4]").And.Contain("'b' [1, 4]").And.Contain("NAME=FILE.npy"));
 
-        var missing = Assert.Throws<ConversionException>(() => ModelConverter.Convert(loaded, new ModelInputs([("a", a)])));
+        var missing = Assert.Throws<ConversionException>(() => ModelConverter.Convert(loaded, new ModelInputs([("a", a)]), null));
         Assert.That(missing!.Message, Does.Contain("no data for model input 'b'").And.Contain("'a' [1, 4]"));
 
-        var unknown = Assert.Throws<ConversionException>(() => ModelConverter.Convert(loaded, new ModelInputs([("a", a), ("c", b)])));
+        var unknown = Assert.Throws<ConversionException>(() => ModelConverter.Convert(loaded, new ModelInputs([("a", a), ("c", b)]), null));
         Assert.That(unknown!.Message, Does.Contain("has no input 'c'").And.Contain("'a' [1, 4], 'b' [1, 4]"));
 
-        var counts = Assert.Throws<ConversionException>(() => ModelConverter.Convert(loaded, new ModelInputs([("a", a), ("b", new SampleSet(new float[12], [3, 4], "b3.npy"))])));
+        var counts = Assert.Throws<ConversionException>(() => ModelConverter.Convert(loaded, new ModelInputs([("a", a), ("b", new SampleSet(new float[12], [3, 4], "b3.npy"))]), null));
         Assert.That(counts!.Message, Does.Contain("2 samples").And.Contain("has 3").And.Contain("same number of samples"));
 
         var twice = Assert.Throws<ConversionException>(() => new ModelInputs([("a", a), ("a", b)]));

@@ -118,6 +118,41 @@ public sealed class QdqImportTests
     }
 
     [Test]
+    public void QatModelAgreesWithOnnxRuntimeRunningTheQdqGraph()
+    {
+        // tests/zoo/mnist_qat.ort_outputs.npy: onnxruntime (float QDQ semantics, one rounding per
+        // requantization) on the first 100 test images; the runtime requantizes in fixed point.
+        var loaded = ModelConverter.Load(Path.Combine(RepoPaths.Zoo, "mnist_qat.onnx"));
+        var model = Model.Load(ModelConverter.Convert(loaded, (SampleSet?)null).Blob);
+        var ort = Npy.Read(Path.Combine(RepoPaths.Zoo, "mnist_qat.ort_outputs.npy"));
+        var expected = ort.ToFloatArray();
+        int n = ort.Shape[0];
+        var test = ZooConversionTests.Samples(Path.Combine(RepoPaths.Zoo, "mnist_qat.test.npy")).ToPhysical(loaded);
+        var interp = new Interpreter(model);
+        var (scale, _) = interp.GetOutputQuantization();
+        var y = new float[10];
+        int agree = 0;
+        double maxSteps = 0;
+        for (int s = 0; s < n; s++)
+        {
+            interp.SetInput(test[s]);
+            interp.Invoke();
+            interp.GetOutput(y);
+            int a = 0, b = 0;
+            for (int k = 0; k < 10; k++)
+            {
+                maxSteps = Math.Max(maxSteps, Math.Abs(y[k] - expected[s * 10 + k]) / scale);
+                if (y[k] > y[a]) a = k;
+                if (expected[s * 10 + k] > expected[s * 10 + b]) b = k;
+            }
+            if (a == b) agree++;
+        }
+        TestContext.Out.WriteLine($"mnist_qat vs ONNX Runtime on {n} samples: top-1 agreement {agree}/{n}, max difference {maxSteps:F2} output steps");
+        Assert.That(agree, Is.EqualTo(n), "same top-1 as onnxruntime on every sample");
+        Assert.That(maxSteps, Is.LessThanOrEqualTo(2.0 + 1e-6), "outputs within two quantization steps of onnxruntime's");
+    }
+
+    [Test]
     public void CalibrationDataDoesNotChangeAFullyQuantizedQdqModel()
     {
         var loaded = ModelConverter.Load(Path.Combine(RepoPaths.Zoo, "mnist_qat.onnx"));

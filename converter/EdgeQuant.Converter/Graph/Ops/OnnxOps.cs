@@ -12,6 +12,7 @@ internal static class OnnxOps
     /// <summary>Output shape of a (single-output) node from its input shapes and constant inputs.</summary>
     public static int[] InferShape(OpContext c) => c.Node.OpType switch
     {
+        _ when VolumetricOps.Handles(c) => VolumetricOps.InferShape(c),
         "Conv" => ConvOp.InferShape(c),
         "MaxPool" or "AveragePool" => PoolOps.InferShape(c),
         "GlobalAveragePool" => PoolOps.InferGlobalShape(c),
@@ -22,12 +23,13 @@ internal static class OnnxOps
         "DepthToSpace" or "SpaceToDepth" => SpaceDepthOps.InferShape(c),
         "ConvTranspose" => ConvTransposeOp.InferShape(c),
         "Split" => SplitOp.InferShape(c),
+        "LayerNormalization" or "InstanceNormalization" => NormalizationOps.InferShape(c),
         "Gemm" => GemmOp.InferShape(c),
         "MatMul" => MatMulOp.InferShape(c),
         "Add" or "Sub" or "Mul" or "Div" => BinaryOps.InferShape(c),
         "Relu" or "LeakyRelu" or "Sigmoid" or "Tanh" or "Clip" => ActivationOps.InferShape(c),
         _ when UnaryFunctions.Handles(c.Node.OpType) => ActivationOps.InferShape(c),
-        "Softmax" => SoftmaxOp.InferShape(c),
+        "Softmax" or "LogSoftmax" => SoftmaxOp.InferShape(c),
         "BatchNormalization" => BatchNormOp.InferShape(c),
         "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Identity" or "Dropout" => ReshapeOps.InferShape(c),
         "Transpose" => TransposeOp.InferShape(c),
@@ -43,6 +45,8 @@ internal static class OnnxOps
     /// <summary>Computes a node's (single) output from the values of all its present inputs.</summary>
     public static OnnxTensor Evaluate(OpContext c) => c.Node.OpType switch
     {
+        _ when VolumetricOps.Handles(c) => VolumetricOps.Evaluate(c),
+        _ when IntegerDataOps.Handles(c) => IntegerDataOps.Evaluate(c),
         "Conv" => ConvOp.Evaluate(c),
         "MaxPool" => PoolOps.EvaluateMaxPool(c),
         "AveragePool" => PoolOps.EvaluateAveragePool(c),
@@ -54,12 +58,13 @@ internal static class OnnxOps
         "DepthToSpace" or "SpaceToDepth" => SpaceDepthOps.Evaluate(c),
         "ConvTranspose" => ConvTransposeOp.Evaluate(c),
         "Split" => SplitOp.Evaluate(c),
+        "LayerNormalization" or "InstanceNormalization" => NormalizationOps.Evaluate(c),
         "Gemm" => GemmOp.Evaluate(c),
         "MatMul" => MatMulOp.Evaluate(c),
         "Add" or "Sub" or "Mul" or "Div" => BinaryOps.Evaluate(c),
         "Relu" or "LeakyRelu" or "Sigmoid" or "Tanh" or "Clip" => ActivationOps.Evaluate(c),
         _ when UnaryFunctions.Handles(c.Node.OpType) => ActivationOps.Evaluate(c),
-        "Softmax" => SoftmaxOp.Evaluate(c),
+        "Softmax" or "LogSoftmax" => SoftmaxOp.Evaluate(c),
         "BatchNormalization" => BatchNormOp.Evaluate(c),
         "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Identity" or "Dropout" => ReshapeOps.Evaluate(c),
         "Transpose" => TransposeOp.Evaluate(c),
