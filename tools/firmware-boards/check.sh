@@ -13,7 +13,8 @@
 # the M4). Measured 2026-12-03: every sample on the M3 and M33 costs 26 s of CPU more than the
 # first 200 (143 s against 117 s for the whole check, with the M3's portable-C kernels; 165 s
 # against 123 s before them; most of it fashion_mobilenet and mnist_cnn on the M3, 1000 samples
-# each), so full is the default.
+# each), so full is the default. fashion_resnet and fashion_mobilenetv2 (1000 samples each, merged
+# later) add about 42 s of CPU on the two boards against their first 200 (measured per case).
 #
 # Prints one closing line "N passed, N failed". Run from anywhere; needs the .NET SDK,
 # arm-none-eabi-gcc with newlib and qemu-system-arm (.ci/run installs them).
