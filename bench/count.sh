@@ -5,6 +5,9 @@
 # under qemu-x86_64 -cpu max (its AVX2 paths; qemu 7.2 emulates no AVX-512) for comparison. qemu has
 # no timing model: these are executed-instruction counts of the main thread.
 #
+# Every run also checks its output against the zoo's golden output (tests/zoo/eqm/<model>.output.bin,
+# made by the x64 runtime) and fails on any difference.
+#
 # The runner (bench/EdgeQuant.InstructionCount) compiles everything first (DOTNET_TieredCompilation=0:
 # every method compiled once, fully optimised), then brackets N Invokes (and, with --per-op, N runs
 # of each op alone) between getppid system calls, which the plugin turns into snapshots of the
@@ -61,7 +64,7 @@ run() {
     *) q=qemu-aarch64; args=(-cpu "$cpu" -L /usr/aarch64-linux-gnu -plugin "$work/libcountthreads.so,syscall=173" -d plugin -D "$out.log" "$work/arm64/eq-count") ;;
   esac
   local extra=(); [ $perop = 1 ] && extra=(--per-op)
-  timeout 1800 "$q" "${args[@]}" "$root/tests/zoo/eqm/$m.eqm" "$root/tests/zoo/eqm/$m.input.bin" "$n" "${extra[@]}" > "$out.txt" 2>&1 \
+  timeout 1800 "$q" "${args[@]}" "$root/tests/zoo/eqm/$m.eqm" "$root/tests/zoo/eqm/$m.input.bin" "$root/tests/zoo/eqm/$m.output.bin" "$n" "${extra[@]}" > "$out.txt" 2>&1 \
     || { echo "FAILED: $cpu $m" >&2; cat "$out.txt" >&2; return 1; }
   # Marks of the main thread (vCPU 0): 0-1 an empty bracket, 2-3 the Invokes, then 2 per op.
   awk -v n="$n" '$1 == "eq-mark" && $3 == 0 { c[k++] = $4 }

@@ -60,7 +60,7 @@ public static class Program
                     return 1;
             }
         }
-        if (models.Count == 0) models.AddRange(["digits_mlp", "mnist_cnn", "fashion_mobilenet"]);
+        if (models.Count == 0) models.AddRange(["digits_mlp", "mnist_cnn", "fashion_mobilenet", "imu_gesture", "fashion_resnet", "fashion_mobilenetv2"]);
 
         string isa = Avx512BW.IsSupported ? "AVX-512BW" : Avx2.IsSupported ? "AVX2" : System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "AdvSimd" : "scalar";
         string cpu = CpuName();

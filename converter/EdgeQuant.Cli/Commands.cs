@@ -210,8 +210,9 @@ public static partial class Commands
         {
             var o = m.Ops[i];
             var outT = m.Tensors[o.Output0];
-            var q = m.Quantization[outT.QuantIndex];
-            c.Out.WriteLine($"  {i,3} {o.Type,-16} -> t{o.Output0} [{string.Join(",", outT.Dims())}] scale {m.GetScale(outT.QuantIndex):G4} zp {q.ZeroPoint}");
+            // Float outputs (Dequantize, the dynamic-quantization ops) have no quantization record.
+            string quant = outT.QuantIndex < 0 ? outT.Type.ToString().ToLowerInvariant() : $"scale {m.GetScale(outT.QuantIndex):G4} zp {m.Quantization[outT.QuantIndex].ZeroPoint}";
+            c.Out.WriteLine($"  {i,3} {o.Type,-16} -> t{o.Output0} [{string.Join(",", outT.Dims())}] {quant}");
         }
     }
 

@@ -15,6 +15,7 @@ public static class Program
                 [--weights int8|int4|codebook4|codebook8] [--rounding nearest|adaptive] [--prune SPARSITY [--structured]]
           edgequant convert MODEL.qdq.onnx [-o OUT.eqm] (a QDQ model carries its quantization: --calib optional)
           edgequant convert MODEL.onnx --dynamic [-o OUT.eqm] [--per-tensor] [--labels FILE] [--json] (no calibration)
+          edgequant compress-sweep MODEL.onnx --calib X.npy --data X.npy --labels Y.npy [--iterations N] [--json]
           edgequant eval MODEL.onnx|MODEL.eqm --data X.npy|NAME=X.npy... --labels Y.npy [--reference MODEL.onnx] [--json]
           edgequant run MODEL.onnx|MODEL.eqm --input X.npy|NAME=X.npy... --output Y.npy [--json]
           edgequant inspect MODEL.eqm [--json]
@@ -79,7 +80,8 @@ public static class Program
                 case "demo": Commands.Demo(ctx); break;
                 case "export-onnx": Commands.ExportOnnx(ctx); break;
                 case "firmware": Commands.Firmware(ctx); break;
-                default: throw new UsageException($"unknown command '{a.Command}'; commands: demo, convert, eval, run, inspect, bench, export-onnx, firmware (see --help)");
+                case "compress-sweep": Commands.CompressSweep(ctx); break;
+                default: throw new UsageException($"unknown command '{a.Command}'; commands: demo, convert, eval, run, inspect, bench, export-onnx, firmware, compress-sweep (see --help)");
             }
             return 0;
         }

@@ -40,6 +40,8 @@ public sealed class ConvertOptions
     /// <see cref="StructuredPruning"/>). It changes the loaded model's IR in place, like equalization.
     /// </summary>
     public double PruneChannels { get; init; }
+    /// <summary>Pruned layers with at least this fraction of zeros are stored sparse (default <see cref="Packing.CompressedPacking.SparseFromSparsity"/>).</summary>
+    public double SparseFromSparsity { get; init; } = Packing.CompressedPacking.SparseFromSparsity;
     /// <summary>Called with (done, total) during calibration.</summary>
     public Action<int, int>? Progress { get; init; }
 }
@@ -142,6 +144,7 @@ public static class ModelConverter
             Weights = options.Weights,
             Rounding = options.Rounding,
             PruneSparsity = options.Prune,
+            SparseFromSparsity = options.SparseFromSparsity,
             LayerStatistics = options.Rounding == RoundingMode.Adaptive ? AdaptiveRounding.Collect(model.Ir, samples) : null,
         };
         var q = QuantizedGraph.Quantize(model.Ir, ranges, qo);

@@ -385,7 +385,7 @@ static void test_add(int32_t id, int subtract)
     }
     int32_t unused;
     offsets(&unused, &unused, &p.act_min, &p.act_max);
-    char shape[160];
+    char shape[256];
     snprintf(shape, sizeof shape, "out %ldx%ldx%ldx%ld a %ldx%ldx%ldx%ld b %ldx%ldx%ldx%ld ls %ld shifts %ld,%ld,%ld",
              (long)p.out_shape[0], (long)p.out_shape[1], (long)p.out_shape[2], (long)p.out_shape[3], (long)p.a_shape[0],
              (long)p.a_shape[1], (long)p.a_shape[2], (long)p.a_shape[3], (long)p.b_shape[0], (long)p.b_shape[1],

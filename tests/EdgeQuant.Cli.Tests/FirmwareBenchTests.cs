@@ -151,6 +151,37 @@ public partial class FirmwareCommandTests
     }
 
     [Test]
+    public void ModelBenchRefusesToCountOutputsThatDifferFromTheCsharpRuntime()
+    {
+        RequireCountingTools();
+        // A copy of the firmware whose FullyConnected dispatcher flips one output bit after the real kernel.
+        string fw = Path.Combine(_dir, "sabotaged-firmware");
+        foreach (var f in Directory.GetFiles(Path.Combine(Repo, "firmware"), "*", SearchOption.AllDirectories))
+        {
+            string rel = Path.GetRelativePath(Path.Combine(Repo, "firmware"), f);
+            if (rel.StartsWith("build", StringComparison.Ordinal)) continue;
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(fw, rel))!);
+            File.Copy(f, Path.Combine(fw, rel), true);
+        }
+        string fc = Path.Combine(fw, "src", "kernels", "fully_connected_s8.c");
+        var definition = new System.Text.RegularExpressions.Regex(@"\bvoid eq_fully_connected_s8\(const eq_fc_params \*p\)\s*\{");
+        string src = File.ReadAllText(fc);
+        Assert.That(definition.IsMatch(src), "the dispatcher eq_fully_connected_s8 is defined in fully_connected_s8.c");
+        File.WriteAllText(fc, definition.Replace(src, """
+            static void eq_fc_unsabotaged(const eq_fc_params *p);
+            void eq_fully_connected_s8(const eq_fc_params *p)
+            {
+                eq_fc_unsabotaged(p);
+                p->output[0] ^= 1;
+            }
+            static void eq_fc_unsabotaged(const eq_fc_params *p)
+            {
+            """, 1));
+        AssertUserError(Run("firmware", "bench", Path.Combine(Golden, "digits_mlp.eqm"), "--board", "mps2-an386", "--firmware-dir", fw),
+            "differs from the C# runtime's", "the counts are not reported");
+    }
+
+    [Test]
     public void BenchUserErrors()
     {
         string model = Path.Combine(Golden, "digits_mlp.eqm");

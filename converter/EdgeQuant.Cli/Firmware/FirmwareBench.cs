@@ -138,6 +138,29 @@ public static partial class ModelBench
     /// <summary>Marks a run of <paramref name="samples"/> samples of a model of <paramref name="ops"/> ops records.</summary>
     public static long MarksNeeded(int ops, int samples) => 2 + (long)samples * (2L * ops + 2);
 
+    /// <summary>
+    /// Counts of a wrong computation are worthless: the board's outputs must be the C# runtime's
+    /// bytes for the same input bytes (the raw tensors, whatever their element type).
+    /// </summary>
+    private static void CheckAgainstCsharpRuntime(Model model, byte[] input, byte[] output, Board board)
+    {
+        var inT = model.Tensors[model.Inputs[0].TensorIndex];
+        var outT = model.Tensors[model.Outputs[0].TensorIndex];
+        var arena = new byte[Math.Max(16, model.ArenaBytes)];
+        using var interp = new Interpreter(model, arena);
+        int samples = input.Length / inT.ByteLength;
+        for (int s = 0; s < samples; s++)
+        {
+            input.AsSpan(s * inT.ByteLength, inT.ByteLength).CopyTo(arena.AsSpan(inT.Offset, inT.ByteLength));
+            interp.Invoke();
+            var want = arena.AsSpan(outT.Offset, outT.ByteLength);
+            var got = output.AsSpan(s * outT.ByteLength, outT.ByteLength);
+            int i = want.CommonPrefixLength(got);
+            if (i < want.Length)
+                throw new IOException($"{board.Name}: the output of sample {s} differs from the C# runtime's at byte {i} ({got[i]} against {want[i]}); the counts are not reported");
+        }
+    }
+
     /// <summary>Refuses, before anything is built, a run that would need more marks than the plugin keeps.</summary>
     public static void CheckMarks(int ops, int samples)
     {
@@ -173,6 +196,8 @@ public static partial class ModelBench
         byte[] output = File.Exists(outPath) ? File.ReadAllBytes(outPath) : [];
         if (output.Length != (long)samples * outBytes)
             throw new IOException($"the bench runner wrote {output.Length} output bytes, expected {(long)samples * outBytes}");
+
+        CheckAgainstCsharpRuntime(model, input, output, board);
 
         long calibration = m[1] - m[0];
         var perOp = new long[ops][];

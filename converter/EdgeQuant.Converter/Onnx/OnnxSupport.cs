@@ -19,7 +19,7 @@ public static class OnnxSupport
         "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "Div", "Dropout",
         "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul",
         "Pad", "ReduceMean", "ReduceMax", "ReduceSum", "GlobalMaxPool", "PRelu", "Resize", "Upsample", "Split",
-        "DepthToSpace", "SpaceToDepth", "ConvTranspose", "Gather", "Slice", "Relu", "Reshape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
+        "DepthToSpace", "SpaceToDepth", "ConvTranspose", "Gather", "Slice", "LayerNormalization", "InstanceNormalization", "LogSoftmax", "Relu", "Reshape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
         "Abs", "Elu", "Erf", "HardSigmoid", "HardSwish", "Neg", "Selu", "Softplus", "Softsign",
     ];
 
@@ -196,6 +196,7 @@ public static class OnnxSupport
 
                 break;
             case "Softmax":
+            case "LogSoftmax":
                 node.GetInt("axis", opset < 13 ? 1 : -1);
                 break;
             case "Gemm":
@@ -223,6 +224,8 @@ public static class OnnxSupport
     {
         "Conv" or "Gemm" or "ConvTranspose" => (2, 3),
         "PRelu" => (2, 2),
+        "LayerNormalization" => (2, 3),
+        "InstanceNormalization" => (3, 3),
         "ReduceMax" => opset < 18 ? (1, 1) : (1, 2),
         "ReduceSum" => opset < 13 ? (1, 1) : (1, 2),
         "Split" => opset < 13 ? (1, 1) : (1, 2),

@@ -14,8 +14,8 @@ public static class CompressedPacking
     public const double SparseFromSparsity = 0.7;
 
     /// <summary>True when the op keeps its plain int8 filter (and its own op code).</summary>
-    public static bool UsesPlainInt8(IrOp op, OpQuant r)
-        => r.Encoding == WeightEncoding.Int8 && !(r.Sparse && SparsityOf(r.Weights!) >= SparseFromSparsity && SparseRowFits(op));
+    public static bool UsesPlainInt8(IrOp op, OpQuant r, double sparseFrom)
+        => r.Encoding == WeightEncoding.Int8 && !(r.Sparse && SparsityOf(r.Weights!) >= sparseFrom && SparseRowFits(op));
 
     public static double SparsityOf(sbyte[] w)
     {

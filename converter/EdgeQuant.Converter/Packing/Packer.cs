@@ -48,7 +48,7 @@ public static class Packer
                     int cout = r.Bias!.Length;
                     bool dw = op.Type == OpType.DepthwiseConv2D;
                     int wq = w.AddQuantization(r.WeightScales, 0, dw ? 3 : 0);
-                    var (type, wt, codebook) = CompressedPacking.UsesPlainInt8(op, r)
+                    var (type, wt, codebook) = CompressedPacking.UsesPlainInt8(op, r, q.Options.SparseFromSparsity)
                         ? (op.Type, w.AddConstant<sbyte>(TensorType.Int8, op.WeightShape, r.Weights, wq), -1)
                         : CompressedPacking.AddFilter(w, op, r, wq);
                     int bt = w.AddConstant<int>(TensorType.Int32, [cout], r.Bias, -1);

@@ -110,7 +110,8 @@ public static class StructuredPruning
         // input and refitting the kept weights by least squares leaves the output error
         // e(K) = Σ_oc w_oc Σ w_ocᵀ − r_ocᵀ Σ_KK⁻¹ r_oc (r_oc = Σ_K· w_oc; Σ the channel covariance; the mean is
         // restored by the bias), measured relative to the consumer's output variance so layers compare. Each
-        // step removes the channel whose removal raises that relative error least; every layer keeps a quarter.
+        // step removes the channels whose removal raises that relative error least per channel; every layer
+        // keeps a quarter of its channels, and widths that are multiples of 8 stay multiples of 8.
         int before = chains.Sum(c => c.Producer.WeightShape[0]);
         var removeSets = chains.Select(c => new bool[c.Producer.WeightShape[0]]).ToArray();
         var removedPer = new int[chains.Count];
@@ -136,27 +137,48 @@ public static class StructuredPruning
             baseErr[ci] = Math.Max(TotalVariance(we, rows, cov, cin), 1e-30);
         }
         int budget = (int)Math.Round(fraction * before, MidpointRounding.AwayFromZero);
-        for (; budget > 0; budget--)
+        int removedSoFar = 0;
+        while (true)
         {
-            int bestChain = -1, bestChannel = -1;
-            double bestDelta = double.MaxValue;
+            // One move per chain: its next `quantum` channels, picked one by one (8 at a time where the layer's
+            // width is a multiple of 8, so pruned layers keep the widths the int8 SIMD kernels want).
+            int bestChain = -1;
+            double bestPerChannel = double.MaxValue, bestError = 0;
+            List<int>? bestPicks = null;
             for (int ci = 0; ci < chains.Count; ci++)
             {
                 int cin = removeSets[ci].Length, rows = chains[ci].Consumer.WeightShape[0];
-                if (removedPer[ci] + 1 > cin - Math.Max(1, (cin + 3) / 4)) continue;
-                for (int c = 0; c < cin; c++)
+                int quantum = cin % 8 == 0 ? 8 : 1;
+                int minKeep = Math.Max(quantum, (cin + 3) / 4);
+                if (cin - removedPer[ci] - quantum < minKeep) continue;
+                if (removedSoFar + quantum > budget + quantum / 2) continue;
+                var trial = (bool[])removeSets[ci].Clone();
+                var picks = new List<int>();
+                double e = current[ci];
+                for (int q = 0; q < quantum; q++)
                 {
-                    if (removeSets[ci][c]) continue;
-                    removeSets[ci][c] = true;
-                    double e = Residual(effective[ci], rows, covs[ci], cin, removeSets[ci]) / baseErr[ci];
-                    removeSets[ci][c] = false;
-                    if (e - current[ci] < bestDelta) { bestDelta = e - current[ci]; bestChain = ci; bestChannel = c; }
+                    int pick = -1;
+                    double pickErr = double.MaxValue;
+                    for (int c = 0; c < cin; c++)
+                    {
+                        if (trial[c]) continue;
+                        trial[c] = true;
+                        double ec = Residual(effective[ci], rows, covs[ci], cin, trial) / baseErr[ci];
+                        trial[c] = false;
+                        if (ec < pickErr) { pickErr = ec; pick = c; }
+                    }
+                    trial[pick] = true;
+                    picks.Add(pick);
+                    e = pickErr;
                 }
+                double perChannel = (e - current[ci]) / quantum;
+                if (perChannel < bestPerChannel) { bestPerChannel = perChannel; bestChain = ci; bestPicks = picks; bestError = e; }
             }
             if (bestChain < 0) break;
-            removeSets[bestChain][bestChannel] = true;
-            removedPer[bestChain]++;
-            current[bestChain] += bestDelta;
+            foreach (int c in bestPicks!) removeSets[bestChain][c] = true;
+            removedPer[bestChain] += bestPicks.Count;
+            removedSoFar += bestPicks.Count;
+            current[bestChain] = bestError;
         }
         int removedTotal = 0;
         var layers = new List<string>();

@@ -36,11 +36,11 @@ static __attribute__((noinline)) void taps9_folded(const int8_t *x, int32_t row,
     const int8_t *x1 = x + row, *x2 = x1 + row, *w1 = w + 3 * c, *w2 = w1 + 3 * c;
     const int32_t *end = bias + count;
     do {
-        int32_t s = *bias++;
-        s += x[0] * w[0] + x[c] * w[c] + x[2 * c] * w[2 * c];
+        /* The nine products are small; the start value is any int32 (added modulo 2^32). */
+        int32_t s = x[0] * w[0] + x[c] * w[c] + x[2 * c] * w[2 * c];
         s += x1[0] * w1[0] + x1[c] * w1[c] + x1[2 * c] * w1[2 * c];
         s += x2[0] * w2[0] + x2[c] * w2[c] + x2[2 * c] * w2[2 * c];
-        *acc++ = s;
+        *acc++ = (int32_t)((uint32_t)*bias++ + (uint32_t)s);
         x++, x1++, x2++, w++, w1++, w2++;
     } while (bias != end);
 }
@@ -56,19 +56,21 @@ static __attribute__((noinline)) EQ_OPT_GCC_OPTIMIZE("no-ivopts") void row3_pair
     const int32_t c3 = 3 * c;
     do {
         const int32_t w0 = w[0], w1 = w[c], w2 = w[2 * c];
-        int32_t a = ab[0], b = ab[1], v;
+        /* Wrapping sums (the start values are any int32). */
+        uint32_t a = (uint32_t)ab[0], b = (uint32_t)ab[1];
+        int32_t v;
         v = x[0];
-        a += v * w0;
+        a += (uint32_t)(v * w0);
         v = x[c];
-        a += v * w1;
-        b += v * w0;
+        a += (uint32_t)(v * w1);
+        b += (uint32_t)(v * w0);
         v = x[2 * c];
-        a += v * w2;
-        b += v * w1;
+        a += (uint32_t)(v * w2);
+        b += (uint32_t)(v * w1);
         v = x[c3];
-        b += v * w2;
-        ab[0] = a;
-        ab[1] = b;
+        b += (uint32_t)(v * w2);
+        ab[0] = (int32_t)a;
+        ab[1] = (int32_t)b;
         ab += 2;
         x++;
         w++;

@@ -27,14 +27,16 @@ int8_t eq_opt_requant_one(const eq_opt_requant_params *r, int32_t oc, uint32_t a
     return eq_opt_requant_r(r, oc, acc);
 }
 
+/* eq_opt_requant4 and eq_opt_requant2x2: the requantization of four outputs per call, built -O2
+ * (quant_math.h inlined, the clamp chosen once per call) so -Os images do not call eq_mbqm out of
+ * line for every output. Parameters are copied to locals: the int8 stores may alias anything
+ * reached through r. The clamped case is rolled, to keep them small. */
 EQ_OPT_GCC_OPTIMIZE("O2")
 void eq_opt_requant4(const eq_opt_requant_params *r, int32_t oc, uint32_t t0, uint32_t t1, uint32_t t2, uint32_t t3, int8_t *y)
 {
-    /* Parameters in locals: the int8 stores may alias anything reached through r. */
     const int32_t *m = r->multiplier + oc, *sh = r->shift + oc;
     const int32_t off = r->output_offset, lo = r->act_min, hi = r->act_max;
     if (r->full_range) {
-        /* The full int8 range (the converter's usual output): SSAT, written out. */
         const int32_t v0 = eq_add_wrap(eq_mbqm((int32_t)t0, m[0], sh[0]), off);
         const int32_t v1 = eq_add_wrap(eq_mbqm((int32_t)t1, m[1], sh[1]), off);
         const int32_t v2 = eq_add_wrap(eq_mbqm((int32_t)t2, m[2], sh[2]), off);
@@ -44,10 +46,33 @@ void eq_opt_requant4(const eq_opt_requant_params *r, int32_t oc, uint32_t t0, ui
         y[2] = (int8_t)__ssat(v2, 8);
         y[3] = (int8_t)__ssat(v3, 8);
     } else {
-        /* Clamped: rolled, to keep this small. */
         const uint32_t t[4] = { t0, t1, t2, t3 };
 #pragma GCC unroll 1
         for (int i = 0; i < 4; i++) y[i] = (int8_t)eq_clamp(eq_add_wrap(eq_mbqm((int32_t)t[i], m[i], sh[i]), off), lo, hi);
+    }
+}
+
+EQ_OPT_GCC_OPTIMIZE("O2")
+void eq_opt_requant2x2(const eq_opt_requant_params *r, int32_t oc, uint32_t a0, uint32_t a1, uint32_t b0, uint32_t b1, int8_t *ya,
+                       int8_t *yb)
+{
+    const int32_t m0 = r->multiplier[oc], m1 = r->multiplier[oc + 1], s0 = r->shift[oc], s1 = r->shift[oc + 1];
+    const int32_t off = r->output_offset, lo = r->act_min, hi = r->act_max;
+    if (r->full_range) {
+        const int32_t v0 = eq_add_wrap(eq_mbqm((int32_t)a0, m0, s0), off);
+        const int32_t v1 = eq_add_wrap(eq_mbqm((int32_t)a1, m1, s1), off);
+        const int32_t v2 = eq_add_wrap(eq_mbqm((int32_t)b0, m0, s0), off);
+        const int32_t v3 = eq_add_wrap(eq_mbqm((int32_t)b1, m1, s1), off);
+        ya[0] = (int8_t)__ssat(v0, 8);
+        ya[1] = (int8_t)__ssat(v1, 8);
+        yb[0] = (int8_t)__ssat(v2, 8);
+        yb[1] = (int8_t)__ssat(v3, 8);
+    } else {
+        const uint32_t t[4] = { a0, a1, b0, b1 };
+        int8_t *const y[4] = { ya, ya + 1, yb, yb + 1 };
+#pragma GCC unroll 1
+        for (int i = 0; i < 4; i++)
+            *y[i] = (int8_t)eq_clamp(eq_add_wrap(eq_mbqm((int32_t)t[i], (i & 1) ? m1 : m0, (i & 1) ? s1 : s0), off), lo, hi);
     }
 }
 
@@ -136,10 +161,7 @@ static inline __attribute__((always_inline)) void rows2_adjacent_body(const eq_o
             s01 += (uint32_t)(xa * fb);
             s11 += (uint32_t)(xb * fb);
         }
-        y0[oc] = eq_opt_requant_r(&rq, oc, s00);
-        y0[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s01);
-        y1[oc] = eq_opt_requant_r(&rq, oc, s10);
-        y1[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s11);
+        eq_opt_requant2x2(&rq, oc, s00, s01, s10, s11, y0 + oc, y1 + oc);
     }
     if (oc < n) {
         uint32_t s0 = (uint32_t)bias[oc], s1 = s0;
@@ -212,8 +234,7 @@ static inline __attribute__((always_inline)) void dot_2x2_widened(const int32_t 
 /* k <= EQ_OPT_WIDEN_MAX_K: the two rows are widened to int16 pairs once (with the input offset, so
  * any rows and any bias work), then every channel pair reads them pre-widened: a third fewer
  * instructions per MAC than widening them again for each pair, as dot_2x2_adjacent must. */
-static inline __attribute__((always_inline)) void rows2_widened_body(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1,
-                                                                      int8_t *y0, int8_t *y1, int full_range)
+static void rows2_widened(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
 {
     const int32_t k = g->k, n = g->n_out, k4 = k & ~3, off = g->input_offset;
     const int32_t *bias = g->bias;
@@ -240,10 +261,7 @@ static inline __attribute__((always_inline)) void rows2_widened_body(const eq_op
             s01 += (uint32_t)(xa * fb);
             s11 += (uint32_t)(xb * fb);
         }
-        y0[oc] = eq_opt_requant_rc(&rq, oc, s00, full_range);
-        y0[oc + 1] = eq_opt_requant_rc(&rq, oc + 1, s01, full_range);
-        y1[oc] = eq_opt_requant_rc(&rq, oc, s10, full_range);
-        y1[oc + 1] = eq_opt_requant_rc(&rq, oc + 1, s11, full_range);
+        eq_opt_requant2x2(&rq, oc, s00, s01, s10, s11, y0 + oc, y1 + oc);
     }
     if (oc < n) {
         uint32_t s0 = (uint32_t)bias[oc], s1 = s0;
@@ -265,8 +283,7 @@ static void rows2_adjacent(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0
 void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
 {
     if (g->k <= EQ_OPT_WIDEN_MAX_K) {
-        if (g->act_min == -128 && g->act_max == 127) rows2_widened_body(g, x0, x1, y0, y1, 1);
-        else rows2_widened_body(g, x0, x1, y0, y1, 0);
+        rows2_widened(g, x0, x1, y0, y1);
         return;
     }
     if (g->input_offset == 0 && x1 == x0 + g->k) {

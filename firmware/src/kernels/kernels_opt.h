@@ -103,9 +103,11 @@ static inline __attribute__((always_inline)) int8_t eq_opt_requant_rc(const eq_o
 
 /* The same out of line, for the rarely run tails (odd channel, k % 4): keeps the code small. */
 int8_t eq_opt_requant_one(const eq_opt_requant_params *r, int32_t oc, uint32_t acc);
-/* Four consecutive channels oc..oc+3 into y[0..3], out of line and built -O2 (the requantization
- * inlined, the clamp chosen once): one call per four outputs in -Os images. */
+/* Four outputs per call, out of line and built -O2 (gemm_s8_dsp.c): channels oc..oc+3 into y[0..3];
+ * a 2x2 block, channels oc, oc+1 of two rows (a into ya[0..1], b into yb[0..1]). */
 void eq_opt_requant4(const eq_opt_requant_params *r, int32_t oc, uint32_t t0, uint32_t t1, uint32_t t2, uint32_t t3, int8_t *y);
+void eq_opt_requant2x2(const eq_opt_requant_params *r, int32_t oc, uint32_t a0, uint32_t a1, uint32_t b0, uint32_t b1, int8_t *ya,
+                       int8_t *yb);
 
 #endif
 

@@ -329,7 +329,7 @@ internal static partial class OpValidator
             if ((a.Shape[d] != o.Shape[d] && a.Shape[d] != 1) || (b.Shape[d] != o.Shape[d] && b.Shape[d] != 1))
                 throw Bad(where, $"batch dimension {d} of inputs {a.Shape} and {b.Shape} does not broadcast to output {o.Shape}");
         }
-        if (a.Shape.D3 > 32768) throw Bad(where, $"a reduction over {a.Shape.D3} terms could overflow the 32-bit accumulator (at most 32768)");
+        if ((long)a.Shape.D3 * 383 * 383 > int.MaxValue) throw Bad(where, $"a reduction over {a.Shape.D3} terms could overflow the 32-bit accumulator (at most {int.MaxValue / (383 * 383)})");
         var p = m.ReadParams<BatchMatMulParams>(op);
         Offset(p.Input1Offset, where); Offset(p.Input2Offset, where); Offset(p.OutputOffset, where);
         Multiplier(p.OutputMultiplier, where); Shift(p.OutputShift, where); Activation(p.ActivationMin, p.ActivationMax, where);

@@ -8,7 +8,8 @@ namespace EdgeQuant.Runtime.Kernels;
 /// a [A0, A1, M, K] and b [B0, B1, N, K] (the second operand stored transposed, so both reduce
 /// over their contiguous last dimension); output [O0, O1, M, N] where each batch dimension of an
 /// input equals the output's or is 1 (broadcast). For each output element:
-/// acc = sum over k of (a + Input1Offset) x (b + Input2Offset) (int32; K ≤ 32768 keeps it exact),
+/// acc = sum over k of (a + Input1Offset) x (b + Input2Offset) (int32; |x + offset| ≤ 383 and the
+/// reader's K × 383² &lt; 2^31 keep it exact),
 /// out = clamp(MultiplyByQuantizedMultiplier(acc, OutputMultiplier, OutputShift) + OutputOffset,
 /// ActivationMin, ActivationMax).
 /// </summary>

@@ -61,47 +61,62 @@ public static partial class CompressedKernels
     private static Vector128<sbyte> TableOf(CompressedFilter f, int channel)
         => f.Type == TensorType.Int4 ? Int4Table : Vector128.Create(f.Codebook.Slice((channel / f.ChannelsPerGroup) * 16, 16));
 
+    /// <summary>Elements of a row decoded at a time (a stack buffer; a layer's weights are never expanded as a whole).</summary>
+    private const int Segment = 1024;
+
     /// <summary>
-    /// Σ x_p[c] · w(row, c) for c in [0, k) and each of the <paramref name="count"/> vectors x_p at
-    /// <paramref name="x"/> + p·<paramref name="stride"/>, added to <paramref name="sums"/> (wrapping
-    /// int32). Each chunk of weights is decoded once, into registers, and used for every x_p.
+    /// Decodes elements [from, from + n) of a row into <paramref name="dst"/>: 32 at a time from 16 packed bytes in
+    /// registers (4-bit types), the rest one by one; entries [n, round up to 16) are set to 0.
     /// </summary>
-    private static void RowDots(CompressedFilter f, int row, int channel, ReadOnlySpan<sbyte> x, int stride, int count, int k, Span<int> sums)
+    private static void DecodeSegment(CompressedFilter f, int row, int channel, int from, int n, Span<sbyte> dst)
     {
-        Span<Vector128<int>> acc = stackalloc Vector128<int>[8];
-        for (int p = 0; p < count; p++) acc[p] = Vector128<int>.Zero;
         int c = 0;
         int rowStart = row * f.RowBytes;
         if (f.Type == TensorType.Index8)
         {
             var table = f.Codebook.Slice((channel / f.ChannelsPerGroup) * 256, 256);
-            Span<sbyte> decoded = stackalloc sbyte[16];
-            for (; c + 16 <= k; c += 16)
-            {
-                var idx = f.Data.Slice(rowStart + c, 16);
-                for (int i = 0; i < 16; i++) decoded[i] = table[idx[i]];
-                var w = Vector128.Create((ReadOnlySpan<sbyte>)decoded);
-                for (int p = 0; p < count; p++) acc[p] = Dot16(Vector128.Create(x.Slice(p * stride + c, 16)), w, acc[p]);
-            }
+            var idx = f.Data.Slice(rowStart + from, n);
+            for (; c < n; c++) dst[c] = table[idx[c]];
         }
         else
         {
             var table = TableOf(f, channel);
-            for (; c + 32 <= k; c += 32)
+            for (; c + 32 <= n; c += 32)
             {
-                Decode32(Vector128.Create(f.Data.Slice(rowStart + (c >> 1), 16)), table, out var w0, out var w1);
-                for (int p = 0; p < count; p++)
-                {
-                    int o = p * stride + c;
-                    acc[p] = Dot16(Vector128.Create(x.Slice(o + 16, 16)), w1, Dot16(Vector128.Create(x.Slice(o, 16)), w0, acc[p]));
-                }
+                Decode32(Vector128.Create(f.Data.Slice(rowStart + ((from + c) >> 1), 16)), table, out var w0, out var w1);
+                w0.CopyTo(dst.Slice(c));
+                w1.CopyTo(dst.Slice(c + 16));
             }
+            for (; c < n; c++) dst[c] = (sbyte)f.At(row, from + c, channel);
         }
-        for (int p = 0; p < count; p++)
+        dst.Slice(n, ((n + 15) & ~15) - n).Clear();
+    }
+
+    /// <summary>
+    /// Σ x_p[c] · w(row, c) for c in [0, k) and each of the <paramref name="count"/> vectors x_p at
+    /// <paramref name="x"/> + p·<paramref name="stride"/>, added to <paramref name="sums"/> (wrapping int32).
+    /// The row is decoded once per segment and used for every x_p. With <paramref name="padded"/>, each x_p
+    /// may be read up to the next multiple of 16 (the decoded weights there are 0).
+    /// </summary>
+    private static void RowDots(CompressedFilter f, int row, int channel, ReadOnlySpan<sbyte> x, int stride, int count, int k, bool padded,
+        Span<sbyte> decoded, Span<int> sums)
+    {
+        for (int from = 0; from < k; from += Segment)
         {
-            int s = unchecked(sums[p] + Vector128.Sum(acc[p]));
-            for (int t = c; t < k; t++) s = unchecked(s + x[p * stride + t] * f.At(row, t, channel));
-            sums[p] = s;
+            int n = System.Math.Min(Segment, k - from);
+            DecodeSegment(f, row, channel, from, n, decoded);
+            int vectorEnd = padded ? (n + 15) & ~15 : n & ~15;
+            for (int p = 0; p < count; p++)
+            {
+                var xp = x.Slice(p * stride + from);
+                var acc = Vector128<int>.Zero;
+                int c = 0;
+                for (; c < vectorEnd; c += 16)
+                    acc = Dot16(Vector128.Create(xp.Slice(c, 16)), Vector128.Create((ReadOnlySpan<sbyte>)decoded.Slice(c, 16)), acc);
+                int s = unchecked(sums[p] + Vector128.Sum(acc));
+                for (; c < n; c++) s = unchecked(s + xp[c] * decoded[c]);
+                sums[p] = s;
+            }
         }
     }
 
@@ -111,13 +126,14 @@ public static partial class CompressedKernels
     {
         if (!CanLookUp) return false;
         Span<int> sum = stackalloc int[1];
+        Span<sbyte> decoded = stackalloc sbyte[Segment];
         for (int b = 0; b < batches; b++)
         {
             var x = input.Slice(b * cin, cin);
             for (int oc = 0; oc < cout; oc++)
             {
                 sum[0] = prepared.FoldedBias[oc];
-                RowDots(filter, oc, oc, x, 0, 1, cin, sum);
+                RowDots(filter, oc, oc, x, 0, 1, cin, false, decoded, sum);
                 int v = QuantMath.MultiplyByQuantizedMultiplier(sum[0], multipliers[oc], shifts[oc]) + p.OutputOffset;
                 output[b * cout + oc] = (sbyte)System.Math.Clamp(v, p.ActivationMin, p.ActivationMax);
             }
@@ -139,8 +155,10 @@ public static partial class CompressedKernels
         int kh = filterShape.D1, kw = filterShape.D2, k = kh * kw * cin;
         int outH = outShape.D1, outW = outShape.D2, cout = outShape.D3;
         bool inPlace = kh == 1 && kw == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0;
-        int chunk = inPlace ? 8 : System.Math.Min(8, scratch.Length / k);
+        int kp = (k + 15) & ~15;
+        int chunk = inPlace ? 8 : System.Math.Min(8, scratch.Length / kp);
         if (chunk < 1) return false;
+        Span<sbyte> decoded = stackalloc sbyte[Segment];
         sbyte zero = (sbyte)(-p.InputOffset);
         Span<int> sums = stackalloc int[8];
         int pixels = inShape.D0 * outH * outW;
@@ -163,7 +181,7 @@ public static partial class CompressedKernels
                 {
                     int pix = first + q;
                     int b = pix / (outH * outW), oy = pix / outW % outH, ox = pix % outW;
-                    var dst = scratch.Slice(q * k, k);
+                    var dst = scratch.Slice(q * kp, k);
                     int iy0 = oy * p.StrideH - p.PadTop, ix0 = ox * p.StrideW - p.PadLeft;
                     for (int ky = 0; ky < kh; ky++)
                     {
@@ -178,12 +196,12 @@ public static partial class CompressedKernels
                     }
                 }
                 windows = scratch;
-                stride = k;
+                stride = kp;
             }
             for (int oc = 0; oc < cout; oc++)
             {
                 sums.Slice(0, count).Fill(prepared.FoldedBias[oc]);
-                RowDots(filter, oc, oc, windows, stride, count, k, sums);
+                RowDots(filter, oc, oc, windows, stride, count, k, !inPlace, decoded, sums);
                 for (int q = 0; q < count; q++)
                 {
                     int v = QuantMath.MultiplyByQuantizedMultiplier(sums[q], multipliers[oc], shifts[oc]) + p.OutputOffset;

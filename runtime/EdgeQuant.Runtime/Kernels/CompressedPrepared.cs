@@ -10,7 +10,7 @@ namespace EdgeQuant.Runtime.Kernels;
 /// </summary>
 internal sealed class CompressedPrepared
 {
-    public required int[] FoldedBias { get; init; }
+    public int[] FoldedBias { get; init; } = System.Array.Empty<int>();
     /// <summary>Sparse Conv2D: (ky·DilationH·inW + kx·DilationW)·Cin + ic of each stored weight, in storage order.</summary>
     public int[]? SparseInputOffsets { get; init; }
 

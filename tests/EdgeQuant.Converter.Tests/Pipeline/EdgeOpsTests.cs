@@ -49,6 +49,13 @@ public class EdgeOpsTests
             .Node("Reshape", ["x", "shape"], ["a"])
             .Node("Gemm", ["a", "a", "c"], ["y"], "gemm", Attr("transB", 1L), Attr("alpha", 0.25f))
             .ToBytes(), [24], 28, [OpType.BatchMatMul, OpType.Add]),
+        new("gemm_constant_A", () => new TestModelBuilder()
+            .Input("x", 1, 24).Output("y", 3, 4)
+            .Int64Initializer("shape", [2], 6, 4)
+            .FloatInitializer("a", [3, 6], Rand(14, 18, 0.8f))
+            .Node("Reshape", ["x", "shape"], ["b"])
+            .Node("Gemm", ["a", "b"], ["y"], "gemm")
+            .ToBytes(), [24], 30, [OpType.BatchMatMul]),
         new("matmul_attention", () => new TestModelBuilder()
             .Input("x", -1, 2, 5, 6).Output("y", -1, 2, 5, 6)
             .FloatInitializer("wq", [6, 6], Rand(6, 36, 0.6f))
@@ -186,6 +193,31 @@ public class EdgeOpsTests
             .FloatInitializer("w", [4, 6, 4], Rand(10, 96, 0.4f))
             .Node("ConvTranspose", ["x", "w"], ["y"], "deconv", Ints("strides", 2), Ints("output_shape", 19))
             .ToBytes(), [4, 9], 30, [OpType.IndexSelect, OpType.Conv2D]),
+        new("layer_norm_last_axis", () => new TestModelBuilder(17)
+            .Input("x", -1, 4, 16).Output("y", -1, 4, 16)
+            .FloatInitializer("g", [16], Rand(11, 16, 1f).Select(v => 1 + v).ToArray())
+            .FloatInitializer("b", [16], Rand(12, 16, 0.3f))
+            .Node("LayerNormalization", ["x", "g", "b"], ["y"], "ln", Attr("epsilon", 1e-5f))
+            .ToBytes(), [4, 16], 30, [OpType.Mean, OpType.Sub, OpType.Lookup, OpType.DepthwiseConv2D]),
+        new("layer_norm_two_axes", () => new TestModelBuilder(17)
+            .Input("x", -1, 3, 8).Output("y", -1, 3, 8)
+            .FloatInitializer("g", [3, 8], Rand(13, 24, 1f).Select(v => 1 + v).ToArray())
+            .Node("LayerNormalization", ["x", "g"], ["y"], "ln", Attr("axis", 1L))
+            .ToBytes(), [3, 8], 30, [OpType.Mean, OpType.Mul]),
+        new("instance_norm", () => new TestModelBuilder()
+            .Input("x", -1, 3, 5, 6).Output("y", -1, 3, 5, 6)
+            .FloatInitializer("g", [3], 1.2f, 0.7f, -0.9f)
+            .FloatInitializer("b", [3], 0.1f, -0.4f, 0.25f)
+            .Node("InstanceNormalization", ["x", "g", "b"], ["y"], "in", Attr("epsilon", 1e-3f))
+            .ToBytes(), [3, 5, 6], 30, [OpType.Mean, OpType.Lookup, OpType.Add]),
+        new("log_softmax_last_axis", () => new TestModelBuilder()
+            .Input("x", -1, 10).Output("y", -1, 10)
+            .Node("LogSoftmax", ["x"], ["y"], "lsm", Attr("axis", -1L))
+            .ToBytes(), [10], 28, [OpType.MaxPool2D, OpType.Lookup, OpType.Mean, OpType.Sub]),
+        new("log_softmax_channel_axis", () => new TestModelBuilder()
+            .Input("x", -1, 6, 3, 4).Output("y", -1, 6, 3, 4)
+            .Node("LogSoftmax", ["x"], ["y"], "lsm", Attr("axis", 1L))
+            .ToBytes(), [6, 3, 4], 28, [OpType.MaxPool2D, OpType.Lookup, OpType.Mean, OpType.Sub]),
     ];
 
     public static IEnumerable<TestCaseData> All() => Cases.Select(c => new TestCaseData(c.Name).SetName($"EdgeOp({c.Name})"));

@@ -57,7 +57,7 @@ public sealed class QdqImportTests
         File.WriteAllBytes(onnx, OnnxExporter.Export(original, new OnnxExportOptions { Activations = activations }).Bytes);
 
         var loaded = ModelConverter.Load(onnx);
-        var result = ModelConverter.Convert(loaded, null);
+        var result = ModelConverter.Convert(loaded, (SampleSet?)null);
         var again = Model.Load(result.Blob);
         Assert.That(again.Metadata["calibration"], Is.EqualTo("qdq: scales and zero points from the model"));
 
@@ -99,7 +99,7 @@ public sealed class QdqImportTests
     public void QatModelConvertsWithoutCalibrationAndMatchesTorchsInt8Accuracy()
     {
         var loaded = ModelConverter.Load(Path.Combine(RepoPaths.Zoo, "mnist_qat.onnx"));
-        var result = ModelConverter.Convert(loaded, null);
+        var result = ModelConverter.Convert(loaded, (SampleSet?)null);
         var test = ZooConversionTests.Samples(Path.Combine(RepoPaths.Zoo, "mnist_qat.test.npy"));
         var labels = Npy.Read(Path.Combine(RepoPaths.Zoo, "mnist_qat.test_labels.npy")).Int64s!;
         double ours = 100 * ZooConversionTests.Accuracy(ModelRunner.FromModel(Model.Load(result.Blob)).Run(test), labels);
@@ -118,10 +118,45 @@ public sealed class QdqImportTests
     }
 
     [Test]
+    public void QatModelAgreesWithOnnxRuntimeRunningTheQdqGraph()
+    {
+        // tests/zoo/mnist_qat.ort_outputs.npy: onnxruntime (float QDQ semantics, one rounding per
+        // requantization) on the first 100 test images; the runtime requantizes in fixed point.
+        var loaded = ModelConverter.Load(Path.Combine(RepoPaths.Zoo, "mnist_qat.onnx"));
+        var model = Model.Load(ModelConverter.Convert(loaded, (SampleSet?)null).Blob);
+        var ort = Npy.Read(Path.Combine(RepoPaths.Zoo, "mnist_qat.ort_outputs.npy"));
+        var expected = ort.ToFloatArray();
+        int n = ort.Shape[0];
+        var test = ZooConversionTests.Samples(Path.Combine(RepoPaths.Zoo, "mnist_qat.test.npy")).ToPhysical(loaded);
+        var interp = new Interpreter(model);
+        var (scale, _) = interp.GetOutputQuantization();
+        var y = new float[10];
+        int agree = 0;
+        double maxSteps = 0;
+        for (int s = 0; s < n; s++)
+        {
+            interp.SetInput(test[s]);
+            interp.Invoke();
+            interp.GetOutput(y);
+            int a = 0, b = 0;
+            for (int k = 0; k < 10; k++)
+            {
+                maxSteps = Math.Max(maxSteps, Math.Abs(y[k] - expected[s * 10 + k]) / scale);
+                if (y[k] > y[a]) a = k;
+                if (expected[s * 10 + k] > expected[s * 10 + b]) b = k;
+            }
+            if (a == b) agree++;
+        }
+        TestContext.Out.WriteLine($"mnist_qat vs ONNX Runtime on {n} samples: top-1 agreement {agree}/{n}, max difference {maxSteps:F2} output steps");
+        Assert.That(agree, Is.EqualTo(n), "same top-1 as onnxruntime on every sample");
+        Assert.That(maxSteps, Is.LessThanOrEqualTo(2.0 + 1e-6), "outputs within two quantization steps of onnxruntime's");
+    }
+
+    [Test]
     public void CalibrationDataDoesNotChangeAFullyQuantizedQdqModel()
     {
         var loaded = ModelConverter.Load(Path.Combine(RepoPaths.Zoo, "mnist_qat.onnx"));
-        var without = ModelConverter.Convert(loaded, null);
+        var without = ModelConverter.Convert(loaded, (SampleSet?)null);
         var with = ModelConverter.Convert(loaded, ZooConversionTests.Samples(Path.Combine(RepoPaths.Zoo, "mnist_qat.calib.npy")), new ConvertOptions { ReportSamples = 8 });
         Assert.That(with.Blob, Is.EqualTo(without.Blob));
         Assert.That(with.Report.SqnrSamples, Is.EqualTo(8));
@@ -189,7 +224,7 @@ public sealed class QdqImportTests
     [Test]
     public void Uint8ActivationsMapExactlyToInt8AndWeightsAndBiasAreKept()
     {
-        var r = ModelConverter.Convert(Load(Fc(dqScale: 0.1f), "fc_ok"), null);
+        var r = ModelConverter.Convert(Load(Fc(dqScale: 0.1f), "fc_ok"), (SampleSet?)null);
         var m = Model.Load(r.Blob);
         var interp = new Interpreter(m);
         Assert.That(interp.GetInputQuantization(), Is.EqualTo((0.05f, 2)), "uint8 zero point 130 is int8 2");
@@ -312,7 +347,7 @@ public sealed class QdqImportTests
         var loaded = Load(b, "fakequant");
         var a = QdqPatterns.Of(loaded.Onnx)!;
         Assert.That(a.Constants["wd"].Codes, Is.EqualTo(new long[] { 2, 4, 127 }));
-        var m = Model.Load(ModelConverter.Convert(loaded, null).Blob);
+        var m = Model.Load(ModelConverter.Convert(loaded, (SampleSet?)null).Blob);
         Assert.That(m.GetConstantBytes(m.Ops[0].Input1).ToArray().Select(v => (sbyte)v), Is.EqualTo(new sbyte[] { 2, 4, 127 }));
     }
 }

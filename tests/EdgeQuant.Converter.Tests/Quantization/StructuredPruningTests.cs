@@ -40,7 +40,7 @@ public class StructuredPruningTests
         var s = StructuredPruning.Apply(m.Ir, 0.3, calib);
         double after = FloatIrAccuracy(m, name);
         TestContext.Out.WriteLine($"{s}\n{string.Join("\n", s.Layers)}\nfloat {before * 100:F2}% -> pruned float {after * 100:F2}%");
-        Assert.That(s.ChannelsRemoved, Is.GreaterThanOrEqualTo((int)(0.29 * s.ChannelsBefore)));
+        Assert.That(s.ChannelsRemoved, Is.GreaterThanOrEqualTo((int)(0.28 * s.ChannelsBefore)), "30% of the channels, rounded to whole groups of 8");
         Assert.That(s.MacsAfter, Is.LessThan(s.MacsBefore));
         Assert.That((before - after) * 100, Is.LessThanOrEqualTo(4.0));
     }

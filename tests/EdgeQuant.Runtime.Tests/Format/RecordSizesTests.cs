@@ -96,6 +96,10 @@ public class RecordSizesTests
             Assert.That((byte)TensorType.Int8, Is.EqualTo(1));
             Assert.That((byte)TensorType.Int32, Is.EqualTo(2));
             Assert.That((byte)TensorType.Float32, Is.EqualTo(3));
+            Assert.That((byte)TensorType.Int4, Is.EqualTo(10));
+            Assert.That((byte)TensorType.Index4, Is.EqualTo(11));
+            Assert.That((byte)TensorType.Index8, Is.EqualTo(12));
+            Assert.That((byte)TensorType.SparseInt8, Is.EqualTo(13));
             Assert.That((byte)TensorStorage.Arena, Is.EqualTo(0));
             Assert.That((byte)TensorStorage.Constant, Is.EqualTo(1));
             Assert.That((byte)SourceLayout.AsIs, Is.EqualTo(0));
@@ -109,7 +113,11 @@ public class RecordSizesTests
             string[] dynamicOps = ["DynamicConv2D", "DynamicDepthwiseConv2D", "DynamicFullyConnected", "MaxPool2DF32", "MeanF32", "AddF32", "TransposeF32"];
             for (int i = 0; i < dynamicOps.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(dynamicOps[i]), Is.EqualTo(40 + i), dynamicOps[i]);
-            Assert.That(Enum.GetValues<OpType>(), Has.Length.EqualTo(ops.Length + dynamicOps.Length));
+            // 50-59: compressed weights (docs/format.md 5.10, 5.11).
+            string[] compressed = ["Conv2DCompressed", "DepthwiseConv2DCompressed", "FullyConnectedCompressed", "Conv2DSparse", "FullyConnectedSparse"];
+            for (int i = 0; i < compressed.Length; i++)
+                Assert.That((int)Enum.Parse<OpType>(compressed[i]), Is.EqualTo(50 + i), compressed[i]);
+            Assert.That(Enum.GetValues<OpType>(), Has.Length.EqualTo(ops.Length + dynamicOps.Length + compressed.Length));
         });
     }
 }

@@ -47,6 +47,25 @@ internal static partial class OneOpModels
         yield return IndexSelect();
         yield return BatchMatMul();
         foreach (var c in DynamicCases()) yield return c;
+        foreach (var c in Compressed()) yield return c;
+    }
+
+    /// <summary>Ops 50-54; the direct computation is the dense int8 twin (decoded filter) run by the reference kernels.</summary>
+    public static IEnumerable<OneOpCase> Compressed()
+    {
+        (OpType, CompressedModels.Kind, TensorType)[] cases =
+        [
+            (OpType.Conv2DCompressed, CompressedModels.Kind.Conv2D, TensorType.Int4),
+            (OpType.DepthwiseConv2DCompressed, CompressedModels.Kind.Depthwise, TensorType.Index4),
+            (OpType.FullyConnectedCompressed, CompressedModels.Kind.FullyConnected, TensorType.Index8),
+            (OpType.Conv2DSparse, CompressedModels.Kind.Conv2D, TensorType.SparseInt8),
+            (OpType.FullyConnectedSparse, CompressedModels.Kind.FullyConnected, TensorType.SparseInt8),
+        ];
+        foreach (var (op, kind, enc) in cases)
+        {
+            var c = CompressedModels.Build(60 + (int)op, kind, enc);
+            yield return new OneOpCase(op, c.Blob, inputs => CompressedModels.Run(c.DenseBlob, inputs[0], reference: true));
+        }
     }
 
     public static OneOpCase Conv(bool depthwise = false, Func<Conv2DParams, Conv2DParams>? tweak = null, int[]? outDims = null,

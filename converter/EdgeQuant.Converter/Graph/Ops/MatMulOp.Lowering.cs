@@ -9,6 +9,25 @@ namespace EdgeQuant.Converter.Ir;
 // came from an ONNX Transpose (attention's K^T) costs nothing; otherwise a Transpose moves it.
 public sealed partial class Lowering
 {
+    /// <summary>MatMul by a constant rank-2 B: a FullyConnected layer; anything else: BatchMatMul.</summary>
+    private void MatMul(OnnxNode n)
+    {
+        bool bConst = _g.IsConstant(n.Inputs[1]);
+        if (!bConst || _g.IsConstant(n.Inputs[0]) || _g.Initializers[n.Inputs[1]].Rank != 2)
+        {
+            MatMulActivations(n, false, false, 1f, null, 0f);
+            return;
+        }
+        var a = Act(n, 0);
+        var b = Const(n, 1, "B");
+        int k = b.Shape[0], mOut = b.Shape[1];
+        var w = new float[mOut * k];
+        for (int o = 0; o < mOut; o++)
+            for (int i = 0; i < k; i++)
+                w[o * k + i] = b.Floats![i * mOut + o];
+        FullyConnected(n, a, w, mOut, k, new float[mOut]);
+    }
+
     private void MatMulActivations(OnnxNode n, bool transA, bool transB, float alpha, OnnxTensor? c, float beta)
     {
         if (!(alpha > 0) || !float.IsFinite(alpha)) throw n.Error($"alpha={alpha} is not supported for a product of two activations; supported: alpha > 0");
@@ -21,6 +40,7 @@ public sealed partial class Lowering
         if (b.Logical.Length == 1) b = b.Tensor.IsConstant ? ConstValue(n, b.Tensor.Data!, [b.Logical[0], 1]) : ReshapeTo(b, [b.Logical[0], 1], b.Tensor.Name + "#col" + _temp++, n.Name);
         int m = a.Logical[^2], k = a.Logical[^1], kb = b.Logical[^2], nOut = b.Logical[^1];
         if (k != kb) throw n.Error($"A {OnnxTensor.FormatShape(a.Logical)} and B {OnnxTensor.FormatShape(b.Logical)} do not match: K is {k} vs {kb}");
+        if ((long)k * 383 * 383 > int.MaxValue) throw n.Error($"a product reducing over K = {k} is not supported; supported: K ≤ {int.MaxValue / (383 * 383)} (the int32 accumulator)");
         var batch = ShapeMath.Broadcast(n, a.Logical[..^2], b.Logical[..^2]);
         if (batch.Length > 2) throw n.Error($"a matrix product with {batch.Length} batch dimensions is not supported; supported: at most 2");
         int[] Pad2(int[] bd) => [.. Enumerable.Repeat(1, 2 - bd.Length), .. bd];
