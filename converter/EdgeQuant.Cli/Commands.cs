@@ -5,6 +5,7 @@ using EdgeQuant.Converter;
 using EdgeQuant.Converter.Calibration;
 using EdgeQuant.Converter.IO;
 using EdgeQuant.Converter.Evaluation;
+using EdgeQuant.Converter.Quantization;
 using EdgeQuant.Runtime;
 using EdgeQuant.Runtime.Format;
 
@@ -18,9 +19,10 @@ public static partial class Commands
     public static void Convert(CommandContext c)
     {
         var a = c.Args;
-        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json");
+        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json", "--dynamic",
+            "--weights", "--rounding", "--prune", "--structured");
         string model = a.Positional(0, "MODEL.onnx");
-        string calib = a.Require("--calib", "X.npy (calibration data)");
+        var calib = a.GetAll("--calib");
         string output = a.Get("-o", "--output") ?? Path.ChangeExtension(model, ".eqm");
         var method = ParseMethod(a.Get("--method") ?? "minmax");
         var labels = a.Get("--labels") is { } lp ? File.ReadAllLines(lp).Where(l => l.Length > 0).ToArray() : null;
@@ -31,16 +33,33 @@ public static partial class Commands
             catch (FormatException e) { throw new UsageException(e.Message); }
         }
 
+        var compression = CompressionArguments.Parse(a);
         var sw = Stopwatch.StartNew();
         var loaded = ModelConverter.Load(model);
-        var data = ReadSamples(calib);
-        var result = ModelConverter.Convert(loaded, data, new ConvertOptions
+        if (a.Has("--dynamic"))
+        {
+            if (compression.IsActive) throw new UsageException("--weights, --rounding and --prune apply to calibrated (static) conversions, not to --dynamic");
+            ConvertDynamic(c, loaded, output, labels, sw);
+            return;
+        }
+        bool qdq = QdqQuantization.AnnotationsOf(loaded) is not null;
+        if (qdq && compression.IsActive)
+            throw new UsageException("--weights, --rounding and --prune apply to float models; this model's QuantizeLinear/DequantizeLinear nodes fix its quantization");
+        // A QDQ model carries its own quantization; a float model needs calibration data.
+        if (calib.Count == 0 && !qdq) throw new UsageException("missing --calib X.npy (calibration data; NAME=X.npy once per input for a model with several inputs)");
+        var inputs = calib.Count == 0 ? null : ReadInputs(calib);
+        var data = inputs?.Fit(loaded.Ir.Inputs.Select(t => loaded.Ir.IoNames[t]).ToList(), loaded.Ir.Inputs.Select(t => loaded.Ir.SourceShapes[t]).ToList())[0];
+        var result = ModelConverter.Convert(loaded, inputs, new ConvertOptions
         {
             Method = method,
             PerChannel = !a.Has("--per-tensor"),
             Labels = labels,
             Pixels = pixels,
             Progress = c.Progress("calibrating"),
+            Weights = compression.Weights,
+            Rounding = compression.Rounding,
+            Prune = compression.Prune,
+            PruneChannels = compression.PruneChannels,
         });
         File.WriteAllBytes(output, result.Blob);
         sw.Stop();
@@ -55,7 +74,36 @@ public static partial class Commands
         else
         {
             c.Out.Write(result.Report.ToTable());
-            c.Out.WriteLine($"wrote {output} ({result.Blob.Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s, calibrated on {data.Count} samples with {method.ToString().ToLowerInvariant()}");
+            if (result.StructuredPruning is { } sp) c.Out.WriteLine(sp.ToString());
+            c.Out.WriteLine($"wrote {output} ({result.Blob.Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s, {(data is null ? "quantization from the model's QuantizeLinear/DequantizeLinear nodes" : qdq ? $"QDQ model, {data.Count} samples given" : $"calibrated on {data.Count} samples with {method.ToString().ToLowerInvariant()}")}");
+        }
+    }
+
+    /// <summary>convert --dynamic: no calibration; int8 weights, activations quantized per inference.</summary>
+    private static void ConvertDynamic(CommandContext c, LoadedModel loaded, string output, string[]? labels, Stopwatch sw)
+    {
+        var a = c.Args;
+        foreach (var unused in new[] { "--calib", "--method", "--report", "--pixels" })
+            if (a.Get(unused) is not null) throw new UsageException($"{unused} does not apply to --dynamic (no calibration, no int8 activations)");
+        var r = DynamicQuantization.Convert(loaded, new ConvertOptions { PerChannel = !a.Has("--per-tensor"), Labels = labels });
+        File.WriteAllBytes(output, r.Blob);
+        sw.Stop();
+        var m = Model.Load(r.Blob);
+        if (c.Json)
+        {
+            var j = new JsonObject
+            {
+                ["output"] = output, ["dynamic"] = true, ["blob_bytes"] = r.Blob.Length, ["onnx_bytes"] = loaded.Bytes.Length,
+                ["arena_bytes"] = m.ArenaBytes, ["weight_bytes"] = r.WeightBytes, ["dynamic_ops"] = r.DynamicOps, ["float_ops"] = r.FloatOps,
+                ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 2),
+            };
+            c.Out.WriteLine(j.ToJsonString(Indented));
+        }
+        else
+        {
+            c.Out.WriteLine($"dynamic quantization: {r.DynamicOps} dynamically quantized ops (int8 weights, uint8 activations per inference), {r.FloatOps} float ops");
+            c.Out.WriteLine($"blob {r.Blob.Length:N0} B (ONNX {loaded.Bytes.Length:N0} B), arena {m.ArenaBytes:N0} B");
+            c.Out.WriteLine($"wrote {output} ({r.Blob.Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s, no calibration data");
         }
     }
 
@@ -64,10 +112,12 @@ public static partial class Commands
         var a = c.Args;
         a.AllowOnly("--data", "--labels", "--reference", "--json");
         string model = a.Positional(0, "MODEL.onnx or MODEL.eqm");
-        var data = ReadSamples(a.Require("--data", "X.npy"));
-        var labels = ReadLabels(a.Require("--labels", "Y.npy"), data.Count);
+        a.Require("--data", "X.npy (NAME=X.npy once per input for a model with several inputs)");
+        var inputs = ReadInputs(a.GetAll("--data"));
         var runner = ModelRunner.Open(model);
-        var predicted = Argmax(runner.Run(data, c.Progress("evaluating")), data.Count);
+        var data = runner.Fit(inputs)[0];
+        var labels = ReadLabels(a.Require("--labels", "Y.npy"), data.Count);
+        var predicted = Argmax(runner.Run(inputs, c.Progress("evaluating")), data.Count);
         double acc = Accuracy(predicted, labels);
         var j = new JsonObject { ["model"] = model, ["samples"] = data.Count, ["accuracy"] = Math.Round(acc, 6) };
         string line = $"{Path.GetFileName(model)}: top-1 accuracy {acc * 100:F2}% on {data.Count} samples";
@@ -75,7 +125,7 @@ public static partial class Commands
         {
             if (!runner.IsQuantized) throw new UsageException("--reference compares an .eqm model with its float ONNX source; the model given is already float");
             var floatRunner = ModelRunner.Open(reference);
-            var fp = Argmax(floatRunner.Run(data, c.Progress("float ref")), data.Count);
+            var fp = Argmax(floatRunner.Run(inputs, c.Progress("float ref")), data.Count);
             double facc = Accuracy(fp, labels);
             int agree = 0;
             for (int i = 0; i < fp.Length; i++) if (fp[i] == predicted[i]) agree++;
@@ -93,11 +143,13 @@ public static partial class Commands
         var a = c.Args;
         a.AllowOnly("--input", "--output", "--json");
         string model = a.Positional(0, "MODEL.onnx or MODEL.eqm");
-        var data = ReadSamples(a.Require("--input", "X.npy"));
+        a.Require("--input", "X.npy (NAME=X.npy once per input for a model with several inputs)");
+        var inputs = ReadInputs(a.GetAll("--input"));
         string output = a.Require("--output", "Y.npy");
         var runner = ModelRunner.Open(model);
-        var y = runner.Run(data, c.Progress("running"));
-        var shape = new[] { data.Count }.Concat(runner.OutputSourceShape.Skip(1)).ToArray();
+        var data = runner.Fit(inputs)[0];
+        var y = runner.Run(inputs, c.Progress("running"));
+        var shape = runner.OutputShape(data);
         Npy.WriteFloat32(output, y, shape);
         if (c.Json) c.Out.WriteLine(new JsonObject { ["output"] = output, ["samples"] = data.Count, ["shape"] = new JsonArray(shape.Select(d => (JsonNode)d).ToArray()) }.ToJsonString());
         else c.Out.WriteLine($"wrote {output}: float32 [{string.Join(", ", shape)}]");
@@ -161,8 +213,9 @@ public static partial class Commands
         {
             var o = m.Ops[i];
             var outT = m.Tensors[o.Output0];
-            var q = m.Quantization[outT.QuantIndex];
-            c.Out.WriteLine($"  {i,3} {o.Type,-16} -> t{o.Output0} [{string.Join(",", outT.Dims())}] scale {m.GetScale(outT.QuantIndex):G4} zp {q.ZeroPoint}");
+            // Float outputs (Dequantize, the dynamic-quantization ops) have no quantization record.
+            string quant = outT.QuantIndex < 0 ? outT.Type.ToString().ToLowerInvariant() : $"scale {m.GetScale(outT.QuantIndex):G4} zp {m.Quantization[outT.QuantIndex].ZeroPoint}";
+            c.Out.WriteLine($"  {i,3} {o.Type,-16} -> t{o.Output0} [{string.Join(",", outT.Dims())}] {quant}");
         }
     }
 
@@ -292,6 +345,28 @@ public static partial class Commands
         using var doc = JsonDocument.Parse(File.ReadAllText(jsonPath));
         if (!doc.RootElement.TryGetProperty("classes", out var classes) || classes.ValueKind != JsonValueKind.Array) return null;
         return classes.EnumerateArray().Select(e => e.GetString() ?? "").ToArray();
+    }
+
+    /// <summary>
+    /// The data files of a data option: "FILE.npy" (a model with one input) or "NAME=FILE.npy",
+    /// once per model input. A value naming an existing file is a file even if it contains '='.
+    /// </summary>
+    internal static ModelInputs ReadInputs(IReadOnlyList<string> values)
+    {
+        var sets = new List<(string?, SampleSet)>();
+        foreach (var v in values)
+        {
+            int eq = v.IndexOf('=');
+            if (eq > 0 && !File.Exists(v))
+            {
+                string name = v[..eq], path = v[(eq + 1)..];
+                if (path.Length == 0) throw new UsageException($"'{v}': no file after '{name}='; expected NAME=FILE.npy");
+                sets.Add((name, ReadSamples(path)));
+            }
+            else sets.Add((null, ReadSamples(v)));
+        }
+        try { return new ModelInputs(sets); }
+        catch (ConversionException e) { throw new UsageException(e.Message); }
     }
 
     internal static SampleSet ReadSamples(string path)

@@ -50,7 +50,13 @@ public sealed class ConversionReport
         foreach (var s in samples)
         {
             var f = exec.Run(s);
-            interp.SetInput(s);
+            int offset = 0;
+            for (int k = 0; k < model.Ir.Inputs.Count; k++)
+            {
+                int size = model.Ir.Inputs[k].ElementCount;
+                interp.SetInput(s.AsSpan(offset, size), k);
+                offset += size;
+            }
             for (int i = 0; i < ops.Count; i++)
             {
                 interp.InvokeOp(i);
@@ -74,7 +80,7 @@ public sealed class ConversionReport
             var aq = q.Activations[op.Output];
             int wbytes = op.Weights is null ? 0 : op.Weights.Length + 4 * op.Bias!.Length;
             if (op.Weights is not null) parameters += op.Weights.Length + op.Bias!.Length;
-            double sqnr = noise[i] == 0 ? double.PositiveInfinity : 10 * Math.Log10(signal[i] / noise[i]);
+            double sqnr = samples.Count == 0 ? double.NaN : noise[i] == 0 ? double.PositiveInfinity : 10 * Math.Log10(signal[i] / noise[i]);
             string name = op.Type.ToString() + (op.FusedActivation.Length > 0 ? "+" + op.FusedActivation : "") + (op.Type == OpType.Lookup ? "(" + op.UnaryName + ")" : "");
             layers.Add(new LayerReport(i, op.Name, name, op.Inputs[0].Shape, op.Output.Shape, op.Macs, wbytes, aq.Scale, aq.ZeroPoint, Math.Round(sqnr, 2)));
         }
@@ -98,7 +104,7 @@ public sealed class ConversionReport
         var sb = new StringBuilder();
         sb.AppendLine($"{"#",3}  {"op",-30} {"output",-16} {"MACs",10} {"weights",8} {"scale",10} {"zp",5} {"SQNR dB",8}");
         foreach (var l in Layers)
-            sb.AppendLine($"{l.Index,3}  {Trim(l.Op, 30),-30} {"[" + string.Join(",", l.OutputShape) + "]",-16} {l.Macs,10:N0} {l.WeightBytes,8:N0} {l.Scale,10:G4} {l.ZeroPoint,5} {(double.IsInfinity(l.SqnrDb) ? "exact" : l.SqnrDb.ToString("F1")),8}");
+            sb.AppendLine($"{l.Index,3}  {Trim(l.Op, 30),-30} {"[" + string.Join(",", l.OutputShape) + "]",-16} {l.Macs,10:N0} {l.WeightBytes,8:N0} {l.Scale,10:G4} {l.ZeroPoint,5} {(double.IsInfinity(l.SqnrDb) ? "exact" : double.IsNaN(l.SqnrDb) ? "-" : l.SqnrDb.ToString("F1")),8}");
         sb.AppendLine($"blob {BlobBytes:N0} B (ONNX {OnnxBytes:N0} B, {CompressionRatio:F2}x smaller), arena {ArenaBytes:N0} B (lower bound {ArenaLowerBoundBytes:N0} B), {Macs:N0} MACs, {Parameters:N0} parameters");
         return sb.ToString();
     }

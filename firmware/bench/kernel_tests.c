@@ -130,14 +130,29 @@ static int32_t out_size(int32_t in, int32_t k, int32_t stride, int32_t dil, int3
 typedef eq_status (*conv_fn)(const eq_conv_params *p);
 typedef eq_status (*fc_fn)(const eq_fc_params *p);
 typedef eq_status (*pool_fn)(const eq_pool_params *p);
-static const struct { const char *name; conv_fn conv, depthwise; fc_fn fc; pool_fn max_pool; } paths[] = {
+typedef eq_status (*add_fn)(const eq_elementwise_params *p, int subtract);
+/* One entry per optimized path compiled in, then the dispatcher (dispatch 1); a NULL kernel: the
+ * path has none for that op (skipped). */
+static const struct {
+    const char *name;
+    int dispatch;
+    conv_fn conv, depthwise;
+    fc_fn fc;
+    pool_fn max_pool, avg_pool;
+    add_fn add;
+} paths[] = {
 #if EQ_USE_MVE
-    { "mve", eq_conv2d_s8_mve, eq_depthwise_conv2d_s8_mve, eq_fully_connected_s8_mve, eq_max_pool2d_s8_mve },
+    { "mve", 0, eq_conv2d_s8_mve, eq_depthwise_conv2d_s8_mve, eq_fully_connected_s8_mve, eq_max_pool2d_s8_mve,
+      eq_average_pool2d_s8_mve, eq_add_s8_mve },
 #endif
 #if EQ_USE_DSP
-    { "dsp", eq_conv2d_s8_dsp, eq_depthwise_conv2d_s8_dsp, eq_fully_connected_s8_dsp, eq_max_pool2d_s8_dsp },
+    { "dsp", 0, eq_conv2d_s8_dsp, eq_depthwise_conv2d_s8_dsp, eq_fully_connected_s8_dsp, eq_max_pool2d_s8_dsp,
+      eq_average_pool2d_s8_dsp, eq_add_s8_dsp },
 #endif
-    { "dispatch", NULL, NULL, NULL, NULL },
+#if EQ_USE_C_OPT
+    { "c", 0, eq_conv2d_s8_c, eq_depthwise_conv2d_s8_c, eq_fully_connected_s8_c, NULL, NULL, NULL },
+#endif
+    { "dispatch", 1, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 #define N_PATHS ((int)(sizeof paths / sizeof paths[0]))
 
@@ -216,7 +231,7 @@ static void run_conv_case(int32_t id, int depthwise, eq_conv_params p, int fold)
         snprintf(name, sizeof name, "%s_%s", depthwise ? "depthwise_conv2d" : "conv2d", paths[i].name);
         memset(out_opt, 0x5A, (size_t)n);
         int done = 1;
-        if (paths[i].conv == NULL) {
+        if (paths[i].dispatch) {
             if (depthwise) eq_depthwise_conv2d_s8(&p);
             else eq_conv2d_s8(&p);
         } else {
@@ -226,7 +241,7 @@ static void run_conv_case(int32_t id, int depthwise, eq_conv_params p, int fold)
     }
 }
 
-static void test_max_pool(int32_t id)
+static void test_pool(int32_t id, int average)
 {
     eq_pool_params p;
     memset(&p, 0, sizeof p);
@@ -235,8 +250,8 @@ static void test_max_pool(int32_t id)
         p.in_h = range(1, 10);
         p.in_w = range(1, 10);
         p.channels = (next() & 1) ? range(1, 40) : range(1, 7);
-        p.filter_h = range(1, 3);
-        p.filter_w = range(1, 3);
+        p.filter_h = (average && next() % 8 == 0) ? range(1, 10) : range(1, 3);
+        p.filter_w = (average && next() % 8 == 0) ? range(1, 10) : range(1, 3);
         p.stride_h = range(1, 3);
         p.stride_w = range(1, 3);
         p.pad_top = range(0, p.filter_h - 1);
@@ -256,15 +271,23 @@ static void test_max_pool(int32_t id)
              (long)p.in_h, (long)p.in_w, (long)p.channels, (long)p.filter_h, (long)p.filter_w, (long)p.stride_h,
              (long)p.stride_w, (long)p.pad_top, (long)p.pad_left, (long)p.act_min, (long)p.act_max);
     p.output = out_ref;
-    eq_max_pool2d_s8_ref(&p);
+    if (average) eq_average_pool2d_s8_ref(&p);
+    else eq_max_pool2d_s8_ref(&p);
     p.output = out_opt;
     for (int i = 0; i < N_PATHS; i++) {
         char name[48];
-        snprintf(name, sizeof name, "max_pool2d_%s", paths[i].name);
+        snprintf(name, sizeof name, "%s_%s", average ? "average_pool2d" : "max_pool2d", paths[i].name);
+        pool_fn fn = average ? paths[i].avg_pool : paths[i].max_pool;
         memset(out_opt, 0x5A, (size_t)n);
         int done = 1;
-        if (paths[i].max_pool == NULL) eq_max_pool2d_s8(&p);
-        else done = paths[i].max_pool(&p) == EQ_OK;
+        if (paths[i].dispatch) {
+            if (average) eq_average_pool2d_s8(&p);
+            else eq_max_pool2d_s8(&p);
+        } else if (fn == NULL) {
+            continue;
+        } else {
+            done = fn(&p) == EQ_OK;
+        }
         check(name, id, done, n, shape);
     }
 }
@@ -304,11 +327,91 @@ static void run_fc_case(int32_t id, eq_fc_params p, int fold)
         snprintf(name, sizeof name, "fully_connected_%s", paths[i].name);
         memset(out_opt, 0x5A, (size_t)n);
         int done = 1;
-        if (paths[i].fc == NULL) eq_fully_connected_s8(&p);
+        if (paths[i].dispatch) eq_fully_connected_s8(&p);
         else done = paths[i].fc(&p) == EQ_OK;
         check(name, id, done, n, shape);
     }
 }
+
+/* Add/Sub: random rank-4 shapes where each input dimension is the output's or 1 (broadcasts of
+ * every kind, scalars included), parameters within what eq_model_init accepts (offsets +-255, left
+ * shift 0..20, input shifts <= 0, output shift -31..30, multipliers >= 0 including 0 and
+ * INT32_MAX), random activation ranges. */
+static void test_add(int32_t id, int subtract)
+{
+    eq_elementwise_params p;
+    memset(&p, 0, sizeof p);
+    int32_t n, na, nb;
+    do {
+        n = 1;
+        na = nb = 1;
+        for (int d = 0; d < 4; d++) {
+            p.out_shape[d] = (d == 3 && next() % 2) ? range(1, 40) : range(1, d == 0 ? 2 : 5);
+            p.a_shape[d] = (next() % 4 == 0) ? 1 : p.out_shape[d];
+            p.b_shape[d] = (next() % 4 == 0) ? 1 : p.out_shape[d];
+            n *= p.out_shape[d];
+            na *= p.a_shape[d];
+            nb *= p.b_shape[d];
+        }
+        if (next() % 6 == 0) for (int d = 0; d < 4; d++) p.a_shape[d] = p.b_shape[d] = p.out_shape[d], na = nb = n;
+    } while (n > OUT_MAX || na + nb > IN_MAX);
+    fill(input, na + nb);
+    p.a = input;
+    p.b = input + na;
+    p.input1_offset = range(-255, 255);
+    p.input2_offset = range(-255, 255);
+    p.output_offset = range(-255, 255);
+    p.left_shift = (next() % 3) ? 20 : range(0, 20);
+    int32_t m[3];
+    for (int i = 0; i < 3; i++) {
+        switch (next() % 6) {
+        case 0: m[i] = 0; break;
+        case 1: m[i] = INT32_MAX; break;
+        default: m[i] = (int32_t)(0x40000000u | (next() & 0x3FFFFFFFu)); break;
+        }
+    }
+    p.input1_multiplier = m[0];
+    p.input2_multiplier = m[1];
+    p.output_multiplier = m[2];
+    p.input1_shift = range(-31, 0);
+    p.input2_shift = range(-31, 0);
+    p.output_shift = (next() % 3) ? range(-25, -15) : range(-31, 30);
+    if (next() % 2) {
+        /* Small values at every stage, so each rounding reaches the output bytes. */
+        p.left_shift = range(0, 4);
+        p.input1_shift = range(-6, 0);
+        p.input2_shift = range(-6, 0);
+        p.output_shift = range(-2, 4);
+    }
+    int32_t unused;
+    offsets(&unused, &unused, &p.act_min, &p.act_max);
+    char shape[256];
+    snprintf(shape, sizeof shape, "out %ldx%ldx%ldx%ld a %ldx%ldx%ldx%ld b %ldx%ldx%ldx%ld ls %ld shifts %ld,%ld,%ld",
+             (long)p.out_shape[0], (long)p.out_shape[1], (long)p.out_shape[2], (long)p.out_shape[3], (long)p.a_shape[0],
+             (long)p.a_shape[1], (long)p.a_shape[2], (long)p.a_shape[3], (long)p.b_shape[0], (long)p.b_shape[1],
+             (long)p.b_shape[2], (long)p.b_shape[3], (long)p.left_shift, (long)p.input1_shift, (long)p.input2_shift,
+             (long)p.output_shift);
+    p.output = out_ref;
+    eq_add_s8_ref(&p, subtract);
+    p.output = out_opt;
+    for (int i = 0; i < N_PATHS; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "%s_%s", subtract ? "sub" : "add", paths[i].name);
+        memset(out_opt, 0x5A, (size_t)n);
+        int done = 1;
+        if (paths[i].dispatch) {
+            if (subtract) eq_sub_s8(&p);
+            else eq_add_s8(&p);
+        } else if (paths[i].add == NULL) {
+            continue;
+        } else {
+            done = paths[i].add(&p, subtract) == EQ_OK;
+        }
+        check(name, id, done, n, shape);
+    }
+}
+
+static void test_add_case(int32_t id, int subtract) { test_add(id, subtract); }
 
 #if EQ_USE_MVE
 static int32_t extreme_value(void)
@@ -347,6 +450,62 @@ static void test_requantize_mve(void)
     printf("requantize_mve: 16000 lanes %s\n", bad ? "FAILED" : "match the scalar helper");
 }
 #endif
+
+/* quant_math.h's eq_srdhm (one 64-bit multiply-add and a shift) against the C# definition written
+ * out (QuantMath.SaturatingRoundingDoublingHighMul: nudge by +-2^30, divide truncating toward
+ * zero), and eq_mbqm against the same with the C# rounding divide: every pair of 64 edge values
+ * (0, +-1, +-2^k, +-(2^k - 1), the extremes) and 20,000 random pairs, every shift for the edges. */
+static int32_t srdhm_cs(int32_t a, int32_t b)
+{
+    int64_t v;
+    if (a == b && a == INT32_MIN) return INT32_MAX;
+    v = (int64_t)a * (int64_t)b;
+    v += v >= 0 ? ((int64_t)1 << 30) : ((int64_t)1 - ((int64_t)1 << 30));
+    return (int32_t)(v >= 0 ? (v >> 31) : -((-v) >> 31));
+}
+
+static int32_t mbqm_cs(int32_t x, int32_t m, int32_t shift)
+{
+    int left = shift > 0 ? (int)shift : 0, right = shift > 0 ? 0 : (int)-shift;
+    int32_t v = srdhm_cs((int32_t)((uint32_t)x << left), m);
+    int32_t mask = (int32_t)(((int64_t)1 << right) - 1), rem = v & mask, thr = (mask >> 1) + (v < 0 ? 1 : 0);
+    return (v >> right) + (rem > thr ? 1 : 0);
+}
+
+static void test_quant_math(void)
+{
+    int32_t edge[64];
+    int n = 0, bad = 0;
+    long checks = 0;
+    edge[n++] = 0; edge[n++] = 1; edge[n++] = -1; edge[n++] = INT32_MIN; edge[n++] = INT32_MAX; edge[n++] = INT32_MIN + 1;
+    for (int k = 1; k < 30 && n + 2 <= 64; k += 1) {
+        edge[n++] = (int32_t)(1u << k) - (k & 1);
+        edge[n++] = -(int32_t)(1u << k) + (k % 3 == 0);
+    }
+    while (n < 64) edge[n++] = (int32_t)next();
+    for (int i = 0; i < 64; i++)
+        for (int j = 0; j < 64; j++) {
+            checks++;
+            if (eq_srdhm(edge[i], edge[j]) != srdhm_cs(edge[i], edge[j]) && bad++ < 5)
+                printf("FAIL srdhm(%ld, %ld) = %ld, C# form %ld\n", (long)edge[i], (long)edge[j], (long)eq_srdhm(edge[i], edge[j]),
+                       (long)srdhm_cs(edge[i], edge[j]));
+            for (int32_t s = -31; s <= 30; s += (i + j) % 5 + 1) {
+                checks++;
+                if (eq_mbqm(edge[i], edge[j], s) != mbqm_cs(edge[i], edge[j], s) && bad++ < 5)
+                    printf("FAIL mbqm(%ld, %ld, %ld) differs from the C# form\n", (long)edge[i], (long)edge[j], (long)s);
+            }
+        }
+    for (int i = 0; i < 20000; i++) {
+        int32_t a = (int32_t)next(), b = (int32_t)next(), s = range(-31, 30);
+        if (i & 1) a >>= range(0, 31);
+        checks += 2;
+        if ((eq_srdhm(a, b) != srdhm_cs(a, b) || eq_mbqm(a, b, s) != mbqm_cs(a, b, s)) && bad++ < 5)
+            printf("FAIL srdhm/mbqm(%ld, %ld, %ld) differ from the C# form\n", (long)a, (long)b, (long)s);
+    }
+    if (bad) failed++;
+    else passed++;
+    printf("quant_math: %ld values of eq_srdhm/eq_mbqm %s\n", checks, bad ? "FAILED" : "equal the C# form");
+}
 
 /* Fixed shapes: the bench layers scaled down and the block/tail boundaries of every micro-kernel
  * (k of 16, 32, 33, 48; channel counts around the 2-, 4- and 8-wide blocks; 3x3 interiors), each
@@ -396,7 +555,7 @@ static void run(const char *what, void (*test)(int32_t id, int flag), int flag, 
 }
 
 static void test_fc_case(int32_t id, int flag) { (void)flag; test_fc(id); }
-static void test_max_pool_case(int32_t id, int flag) { (void)flag; test_max_pool(id); }
+static void test_pool_case(int32_t id, int average) { test_pool(id, average); }
 
 int main(int argc, char **argv)
 {
@@ -406,6 +565,7 @@ int main(int argc, char **argv)
     printf("optimized paths compiled in:");
     for (int i = 0; i + 1 < N_PATHS; i++) printf(" %s", paths[i].name);
     printf("%s (each checked, then the dispatcher)\n", N_PATHS == 1 ? " none" : "");
+    test_quant_math();
 #if EQ_USE_MVE
     test_requantize_mve();
 #endif
@@ -413,7 +573,10 @@ int main(int argc, char **argv)
     run("conv2d", test_conv, 0, EQ_TEST_CASES);
     run("depthwise_conv2d", test_conv, 1, EQ_TEST_CASES);
     run("fully_connected", test_fc_case, 0, EQ_TEST_CASES);
-    run("max_pool2d", test_max_pool_case, 0, EQ_TEST_CASES);
+    run("max_pool2d", test_pool_case, 0, EQ_TEST_CASES);
+    run("average_pool2d", test_pool_case, 1, EQ_TEST_CASES);
+    run("add", test_add_case, 0, EQ_TEST_CASES);
+    run("sub", test_add_case, 1, EQ_TEST_CASES);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

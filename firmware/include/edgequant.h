@@ -106,7 +106,9 @@ typedef enum eq_op {
     EQ_OP_DEQUANTIZE = 16,
     EQ_OP_TRANSPOSE = 17,
     EQ_OP_SUB = 18,
-    EQ_OP_LOOKUP = 19
+    EQ_OP_LOOKUP = 19,
+    EQ_OP_INDEX_SELECT = 20,
+    EQ_OP_BATCH_MATMUL = 21
 } eq_op;
 
 /* A validated model: a view over the blob (104 bytes on 32-bit targets); holds no copy of the blob. */

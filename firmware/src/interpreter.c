@@ -364,6 +364,40 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
         eq_tget(m, (uint32_t)op.out[0], &o);
         if (i.storage != 0 || i.off != o.off) memmove(it->arena + o.off, tbytes(it, &i), o.len);
         break;
+    case EQ_OP_INDEX_SELECT:
+    {
+        eq_index_select_params p;
+        int k;
+        eq_tget(m, (uint32_t)op.in[0], &i);
+        eq_tget(m, (uint32_t)op.out[0], &o);
+        p.input = (const int8_t *)tbytes(it, &i);
+        p.output = (int8_t *)(it->arena + o.off);
+        shape4(p.in_shape, &i);
+        shape4(p.out_shape, &o);
+        for (k = 0; k < 4; k++) p.tables[k] = const_i32(m, eq_param(&op, (uint32_t)k));
+        p.fill = eq_param(&op, 4);
+        eq_index_select_s8(&p);
+        break;
+    }
+    case EQ_OP_BATCH_MATMUL:
+    {
+        eq_batch_matmul_params p;
+        eq_tinfo b;
+        eq_tget(m, (uint32_t)op.in[0], &i);
+        eq_tget(m, (uint32_t)op.in[1], &b);
+        eq_tget(m, (uint32_t)op.out[0], &o);
+        p.a = (const int8_t *)tbytes(it, &i);
+        p.b = (const int8_t *)tbytes(it, &b);
+        p.output = (int8_t *)(it->arena + o.off);
+        shape4(p.a_shape, &i);
+        shape4(p.b_shape, &b);
+        shape4(p.out_shape, &o);
+        p.input1_offset = eq_param(&op, 0); p.input2_offset = eq_param(&op, 1); p.output_offset = eq_param(&op, 2);
+        p.output_multiplier = eq_param(&op, 3); p.output_shift = eq_param(&op, 4);
+        p.act_min = eq_param(&op, 5); p.act_max = eq_param(&op, 6);
+        eq_batch_matmul_s8(&p);
+        break;
+    }
     case EQ_OP_SOFTMAX:
     {
         eq_softmax_params p;

@@ -419,6 +419,42 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
         CHECK(zp_offset(c, eq_param(op, 1)));
         return fixed_quant(c, q ? op->out[0] : op->in[0], scale_bits, eq_param(op, 1));
     }
+    case EQ_OP_INDEX_SELECT:
+        CHECK(arity(c, 1, 1));
+        CHECK(act(c, op->in[0], 4, 1, &i));
+        CHECK(act(c, op->out[0], 4, 0, &o));
+        CHECK(params(c, EQ_INDEX_SELECT_PARAMS_BYTES));
+        for (k = 0; k < 4; k++)
+        {
+            int32_t e;
+            p[k] = eq_param(op, (uint32_t)k);
+            CHECK(cdata(c, p[k], 4 * (int64_t)o.d[k], 4));
+            for (e = 0; e < o.d[k]; e++)
+            {
+                const int32_t v = eq_rd_i32(eq_const(m, (uint32_t)p[k] + 4u * (uint32_t)e));
+                if (v < -1 || v >= i.d[k]) return BAD_PARAMS(c);
+            }
+        }
+        p[4] = eq_param(op, 4);
+        if (p[4] < -128 || p[4] > 127) return BAD_PARAMS(c);
+        return same_quant(c, op->in[0], op->out[0]);
+    case EQ_OP_BATCH_MATMUL:
+    {
+        eq_tinfo b;
+        CHECK(arity(c, 2, 1));
+        CHECK(act(c, op->in[0], 4, 1, &i));
+        CHECK(act(c, op->in[1], 4, 1, &b));
+        CHECK(act(c, op->out[0], 4, 0, &o));
+        CHECK(params(c, EQ_BATCH_MATMUL_PARAMS_BYTES));
+        if (i.d[3] != b.d[3] || o.d[2] != i.d[2] || o.d[3] != b.d[2]) return BAD_OPERANDS(c);
+        for (k = 0; k < 2; k++)
+            if ((i.d[k] != o.d[k] && i.d[k] != 1) || (b.d[k] != o.d[k] && b.d[k] != 1)) return BAD_OPERANDS(c);
+        if ((int64_t)i.d[3] * 383 * 383 > INT32_MAX) return BAD_OPERANDS(c);
+        for (k = 0; k < 7; k++) p[k] = eq_param(op, (uint32_t)k);
+        CHECK(zp_offset(c, p[0])); CHECK(zp_offset(c, p[1])); CHECK(zp_offset(c, p[2]));
+        CHECK(multiplier(c, p[3])); CHECK(shift(c, p[4])); CHECK(activation(c, p[5], p[6]));
+        return EQ_OK;
+    }
     default:
         return fail(m, EQ_ERR_OP_UNKNOWN, EQ_SECTION_OPS, index, (int64_t)m->ops_off + (int64_t)index * EQ_OP_BYTES);
     }

@@ -31,7 +31,7 @@ public sealed class InterpreterOptions
 /// outputs are int8 NHWC views into the arena. One interpreter is not thread-safe; several
 /// interpreters may share one model.
 /// </summary>
-public sealed class Interpreter : IDisposable
+public sealed partial class Interpreter : IDisposable
 {
     /// <summary>Convolutions smaller than this many multiply-accumulates run on one thread: splitting them costs more than it saves.</summary>
     public const long MinParallelMacs = 32_768;
@@ -76,6 +76,7 @@ public sealed class Interpreter : IDisposable
         _packed = !_reference && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated
             ? model.PreparedFilters()
             : new PackedFilter?[_ops.Length];
+        _compressedPrepared = _reference ? new CompressedPrepared?[_ops.Length] : model.PreparedCompressed();
 
         int threads = options?.Threads ?? 1;
         if (threads < 1 || threads > 64)
@@ -280,6 +281,7 @@ public sealed class Interpreter : IDisposable
             _pool.Run(_bandJob);
             return;
         }
+        _opIndex = index;
         Run(in _ops[index], _packed[index]);
     }
 
@@ -407,12 +409,47 @@ public sealed class Interpreter : IDisposable
                 Kernels.Lookup.EvalS8(S8(op.Input0), ArenaS8(op.Output0), MemoryMarshal.Cast<byte, sbyte>(_model.ConstantData.Slice(p.TableOffset, 256)));
                 break;
             }
+            case OpType.IndexSelect:
+            {
+                var p = _model.ReadParams<IndexSelectParams>(op);
+                ref readonly var o = ref _tensors[op.Output0];
+                var t0 = ConstI32(p.Table0Offset, o.Shape.D0);
+                var t1 = ConstI32(p.Table1Offset, o.Shape.D1);
+                var t2 = ConstI32(p.Table2Offset, o.Shape.D2);
+                var t3 = ConstI32(p.Table3Offset, o.Shape.D3);
+                if (_reference) Kernels.IndexSelect.EvalS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0), o.Shape, t0, t1, t2, t3);
+                else Kernels.IndexSelect.EvalS8(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0), o.Shape, t0, t1, t2, t3);
+                break;
+            }
+            case OpType.BatchMatMul:
+            {
+                var p = _model.ReadParams<BatchMatMulParams>(op);
+                if (_reference) BatchMatMul.EvalS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
+                else BatchMatMul.EvalS8(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
+                break;
+            }
+            case OpType.DynamicConv2D:
+            case OpType.DynamicDepthwiseConv2D:
+            case OpType.DynamicFullyConnected:
+            case OpType.MaxPool2DF32:
+            case OpType.MeanF32:
+            case OpType.AddF32:
+            case OpType.TransposeF32:
+                RunDynamic(in op);
+                break;
             case OpType.Quantize:
             {
                 var p = _model.ReadParams<QuantizeParams>(op);
                 Kernels.Quantize.EvalF32ToS8(MemoryMarshal.Cast<byte, float>(Bytes(op.Input0)), ArenaS8(op.Output0), p.Scale, p.ZeroPoint);
                 break;
             }
+            case OpType.Conv2DCompressed:
+            case OpType.DepthwiseConv2DCompressed:
+            case OpType.FullyConnectedCompressed:
+            case OpType.Conv2DSparse:
+            case OpType.FullyConnectedSparse:
+                RunCompressed(op);
+                break;
             case OpType.Dequantize:
             {
                 var p = _model.ReadParams<QuantizeParams>(op);

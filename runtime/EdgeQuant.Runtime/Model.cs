@@ -20,7 +20,7 @@ public sealed class ModelLoadOptions
 /// kernel relies on, so the interpreter never checks again. Several interpreters may share
 /// one model.
 /// </summary>
-public sealed class Model
+public sealed partial class Model
 {
     private readonly ReadOnlyMemory<byte> _blob;
     private readonly TensorInfo[] _tensors;
@@ -220,8 +220,7 @@ public sealed class Model
             var type = (TensorType)r[0];
             int rank = r[1];
             var storage = (TensorStorage)r[2];
-            int es = TensorInfo.ElementSize(type);
-            if (es == 0) throw Bad($"{where}: unknown element type {r[0]}");
+            if (!TensorInfo.IsKnown(type)) throw Bad($"{where}: unknown element type {r[0]}");
             if (rank < 1 || rank > 4) throw Bad($"{where}: rank {rank} is outside [1, 4]");
             if (storage != TensorStorage.Arena && storage != TensorStorage.Constant) throw Bad($"{where}: unknown storage {r[2]}");
             long elems = 1;
@@ -235,11 +234,15 @@ public sealed class Model
             }
             uint off = U32(r, 20), len = U32(r, 24);
             int qi = I32(r, 28);
-            if (len != elems * es) throw Bad($"{where}: byte length {len} does not match {elems} elements of {type} ({elems * es} bytes)");
+            long expected = TensorInfo.ByteLengthOf(type, new Shape4(d[0], d[1], d[2], d[3]));
+            if (type == TensorType.SparseInt8) expected = len; // checked against its content below
+            if (len != expected) throw Bad($"{where}: byte length {len} does not match {elems} elements of {type} ({expected} bytes)");
+            if (Format.CompressedWeights.IsCompressed(type) && storage != TensorStorage.Constant) throw Bad($"{where}: {type} tensors must be constant");
             if (off % ModelFormat.Alignment != 0) throw Bad($"{where}: data offset {off} is not {ModelFormat.Alignment}-byte aligned");
             long limit = storage == TensorStorage.Constant ? constant.Length : ArenaBytes;
             if ((long)off + len > limit)
                 throw Bad($"{where}: data [{off}, {(long)off + len}) is outside the {(storage == TensorStorage.Constant ? "constant data" : "arena")} of {limit} bytes");
+            if (type == TensorType.SparseInt8) Format.CompressedWeights.ValidateSparse(constant.Slice((int)off, (int)len), new Shape4(d[0], d[1], d[2], d[3]), where);
             if (qi < -1 || qi >= qCount) throw Bad($"{where}: quantization index {qi} is outside [-1, {qCount})");
             if (type == TensorType.Int8 && qi < 0) throw Bad($"{where}: int8 tensor has no quantization");
             if (qi >= 0)

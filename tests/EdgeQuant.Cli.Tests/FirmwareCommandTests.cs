@@ -13,7 +13,7 @@ namespace EdgeQuant.Cli.Tests;
 /// </summary>
 [TestFixture]
 [NonParallelizable] // one test rewrites PATH for the process
-public class FirmwareCommandTests
+public partial class FirmwareCommandTests
 {
     private string _dir = "";
     private static string Repo => RepoRoot();
@@ -245,6 +245,8 @@ public class FirmwareCommandTests
             Assert.That(Firmware.Board.List(s.Boards), Is.EqualTo(new[] { "host", "mps2-an385", "mps2-an386", "mps2-an505", "mps3-an547" }));
             Assert.That(s.RuntimeSources().Select(Path.GetFileName), Is.EquivalentTo(
                 Firmware.FirmwareSources.Find(Path.Combine(Repo, "firmware")).RuntimeSources().Select(Path.GetFileName)), "the copy holds every runtime source");
+            foreach (var f in new[] { "layers.c", "model_bench.c", Path.Combine("plugin", "count.c") })
+                Assert.That(File.Exists(Path.Combine(s.Root, "bench", f)), $"the copy holds bench/{f} for firmware bench");
             AssertUserError(Run("firmware", "build", Path.Combine(Golden, "digits_mlp.eqm"), "--board", "host", "--firmware-dir", Path.GetTempPath()),
                 "not an EdgeQuant firmware folder");
         }

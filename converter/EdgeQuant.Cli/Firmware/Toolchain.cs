@@ -21,6 +21,27 @@ public sealed class Toolchain
     public string? Objcopy { get; }
     public string? Qemu { get; }
     public bool IsCross { get; }
+    /// <summary>arm-none-eabi-nm (symbol addresses for the counting plugin); set by <see cref="ForCounting"/>.</summary>
+    public string? Nm { get; private init; }
+    /// <summary>The host C compiler that builds the qemu counting plugin; set by <see cref="ForCounting"/>.</summary>
+    public string? HostCc { get; private init; }
+
+    /// <summary>
+    /// The tools to count executed instructions on <paramref name="board"/>: the cross toolchain,
+    /// qemu-system-arm, arm-none-eabi-nm, and a host C compiler for the TCG plugin. Instruction
+    /// counting needs an emulated board: host is a user error.
+    /// </summary>
+    public static Toolchain ForCounting(Board board)
+    {
+        if (board.IsHost)
+            throw new UsageException("instruction counting needs a qemu board (mps2-an385, mps2-an386, mps2-an505 or mps3-an547); 'host' runs natively, where nothing counts instructions");
+        var t = For(board, needEmulator: true);
+        string nm = Which("arm-none-eabi-nm")
+            ?? throw new UsageException("arm-none-eabi-nm not found on PATH: install the Debian package binutils-arm-none-eabi (apt-get install binutils-arm-none-eabi)");
+        string cc = Which("cc") ?? Which("gcc") ?? Which("clang")
+            ?? throw new UsageException("no host C compiler (cc, gcc or clang) found on PATH to build the qemu counting plugin: install the Debian package gcc (apt-get install gcc)");
+        return new Toolchain(t.Cc, t.Objcopy, t.Qemu, true) { Nm = nm, HostCc = cc };
+    }
 
     /// <summary>The tools for <paramref name="board"/>; <paramref name="needEmulator"/> also requires qemu.</summary>
     public static Toolchain For(Board board, bool needEmulator)

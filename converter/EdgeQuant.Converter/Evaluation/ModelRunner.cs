@@ -1,4 +1,5 @@
 using EdgeQuant.Converter.Graph;
+using EdgeQuant.Converter.Onnx;
 using EdgeQuant.Runtime;
 using EdgeQuant.Runtime.Format;
 
@@ -6,27 +7,35 @@ namespace EdgeQuant.Converter.Evaluation;
 
 /// <summary>
 /// Runs a float ONNX model (with the float reference executor) or an int8 .eqm blob (with the
-/// interpreter) over a sample set in the source model's layout, and returns the first output of
-/// every sample in the source layout, concatenated.
+/// interpreter) over samples in the source model's layout, one data set per model input, and
+/// returns the first output of every sample in the source layout, concatenated.
 /// </summary>
 public sealed class ModelRunner
 {
     private readonly OnnxFloatExecutor? _float;
     private readonly Model? _model;
 
-    private ModelRunner(OnnxFloatExecutor? f, Model? m, int[] inputShape, int[] outputShape)
+    private ModelRunner(OnnxFloatExecutor? f, Model? m, string[] inputNames, int[][] inputShapes, int[] outputShape)
     {
         _float = f;
         _model = m;
-        InputSourceShape = inputShape;
+        InputNames = inputNames;
+        InputSourceShapes = inputShapes;
         OutputSourceShape = outputShape;
     }
 
     public bool IsQuantized => _model is not null;
-    /// <summary>One sample's input shape in the source layout (batch 1).</summary>
-    public int[] InputSourceShape { get; }
+    /// <summary>The first input's shape in the source layout (batch 1).</summary>
+    public int[] InputSourceShape => InputSourceShapes[0];
+    /// <summary>Every input's name, in model order.</summary>
+    public IReadOnlyList<string> InputNames { get; }
+    /// <summary>Every input's shape in the source layout (batch 1), in model order.</summary>
+    public IReadOnlyList<int[]> InputSourceShapes { get; }
     /// <summary>One sample's output shape in the source layout (batch 1).</summary>
     public int[] OutputSourceShape { get; }
+
+    /// <summary>The first input's name in the model.</summary>
+    public string InputName => InputNames[0];
 
     /// <summary>Opens an .onnx (float) or .eqm (int8) file, chosen by content.</summary>
     public static ModelRunner Open(string path)
@@ -39,21 +48,64 @@ public sealed class ModelRunner
     }
 
     public static ModelRunner FromLoaded(LoadedModel m)
-        => new(new OnnxFloatExecutor(m.Onnx), null, m.InputSourceShape, m.Ir.SourceShapes[m.Output]);
+        => new(new OnnxFloatExecutor(m.Onnx), null,
+            m.Ir.Inputs.Select(t => m.Ir.IoNames[t]).ToArray(),
+            m.Ir.Inputs.Select(t => m.Ir.SourceShapes[t]).ToArray(),
+            m.Ir.SourceShapes[m.Output]);
 
     public static ModelRunner FromModel(Model m)
     {
-        var i = m.Inputs[0];
         var o = m.Outputs[0];
-        return new(null, m, Layouts.SourceShape(m.Tensors[i.TensorIndex].Dims(), i.Layout), Layouts.SourceShape(m.Tensors[o.TensorIndex].Dims(), o.Layout));
+        return new(null, m,
+            m.Inputs.Select(i => i.Name).ToArray(),
+            m.Inputs.Select(i => Layouts.SourceShape(m.Tensors[i.TensorIndex].Dims(), i.Layout)).ToArray(),
+            Layouts.SourceShape(m.Tensors[o.TensorIndex].Dims(), o.Layout));
     }
 
-    public float[] Run(SampleSet data, Action<int, int>? progress = null)
+    /// <summary><paramref name="data"/> as samples of this model's only input (see <see cref="SampleSet.ForInput"/>).</summary>
+    public SampleSet Fit(SampleSet data) => Fit(ModelInputs.Single(data))[0];
+
+    /// <summary>The data for each input, in model order, fitted to the inputs (see <see cref="ModelInputs.Fit"/>).</summary>
+    public IReadOnlyList<SampleSet> Fit(ModelInputs data) => data.Fit(InputNames, InputSourceShapes);
+
+    /// <summary>
+    /// The shape of <see cref="Run(ModelInputs, Action{int, int}?)"/>'s result for <paramref name="fitted"/> (the first input's fitted data):
+    /// [N, output without its batch] for a batched input, the output's own shape for data given in
+    /// exactly a static input's shape, [N, output...] otherwise.
+    /// </summary>
+    public int[] OutputShape(SampleSet fitted)
     {
-        data.CheckFits(InputSourceShape, _model?.Inputs[0].Name ?? _float!.Input.Name);
+        if (fitted.IsSingleStaticSample) return (int[])OutputSourceShape.Clone();
+        if (SampleSet.HasBatchDimension(InputSourceShape) && OutputSourceShape.Length > 0 && OutputSourceShape[0] == 1)
+            return [fitted.Count, .. OutputSourceShape[1..]];
+        return [fitted.Count, .. OutputSourceShape];
+    }
+
+    /// <summary>Runs every sample of <paramref name="data"/> (fitted to the only input first) and returns the outputs back to back.</summary>
+    public float[] Run(SampleSet data, Action<int, int>? progress = null) => Run(ModelInputs.Single(data), progress);
+
+    /// <summary>Runs every sample of the data (one set per input, fitted to the inputs first) and returns the outputs back to back.</summary>
+    public float[] Run(ModelInputs inputs, Action<int, int>? progress = null)
+    {
+        var sets = Fit(inputs);
+        var data = sets[0];
         int outSize = 1;
         foreach (int d in OutputSourceShape) outSize *= d;
         var result = new float[data.Count * outSize];
+        if (_float is not null && (sets.Count > 1 || !SampleSet.HasBatchDimension(InputSourceShape)))
+        {
+            // Several inputs, or a static input shape: one invocation per sample.
+            string outputName = _float.Graph.Outputs[0].Name;
+            for (int s = 0; s < data.Count; s++)
+            {
+                var feeds = new Dictionary<string, OnnxTensor>(StringComparer.Ordinal);
+                for (int k = 0; k < sets.Count; k++)
+                    feeds[InputNames[k]] = OnnxTensor.FromFloats(InputSourceShapes[k], sets[k].Sample(s).ToArray());
+                _float.RunAll(feeds)[outputName].ToFloatArray().CopyTo(result, s * outSize);
+                progress?.Invoke(s + 1, data.Count);
+            }
+            return result;
+        }
         if (_float is not null)
         {
             const int chunk = 50;
@@ -67,12 +119,12 @@ public sealed class ModelRunner
             return result;
         }
         var interp = new Interpreter(_model!);
-        var inIo = _model!.Inputs[0];
-        var outIo = _model.Outputs[0];
+        var outIo = _model!.Outputs[0];
         var outPhysical = new float[outSize];
         for (int s = 0; s < data.Count; s++)
         {
-            interp.SetInput(Layouts.ToPhysical(data.Sample(s), InputSourceShape, inIo.Layout));
+            for (int k = 0; k < sets.Count; k++)
+                interp.SetInput(Layouts.ToPhysical(sets[k].Sample(s), InputSourceShapes[k], _model.Inputs[k].Layout), k);
             interp.Invoke();
             interp.GetOutput(outPhysical);
             Layouts.ToSource(outPhysical, OutputSourceShape, outIo.Layout).CopyTo(result, s * outSize);

@@ -34,6 +34,8 @@ internal sealed partial class QdqGraphBuilder
             case OpType.Lookup: EmitLookup(op); break;
             case OpType.Quantize:
             case OpType.Dequantize: EmitQuantize(op); break;
+            case OpType.IndexSelect: EmitIndexSelect(op); break;
+            case OpType.BatchMatMul: EmitBatchMatMul(op); break;
             default:
                 throw new ConversionException($"op {_opIndex} ({op.Type}, code {(int)op.Type}) cannot be exported to ONNX: the exporter has no mapping for it");
         }
@@ -230,9 +232,14 @@ internal sealed partial class QdqGraphBuilder
         var (iScale, _) = QuantOf(op.Input0);
         var (oScale, _) = QuantOf(op.Output0);
         CheckOffsets(p.InputOffset, op.Input0, p.OutputOffset, op.Output0);
-        CheckMultiplier(Effective(p.Multiplier, p.Shift), iScale / ((double)oScale * inT.Shape.D1 * inT.Shape.D2), "mean");
+        double factor = Effective(p.Multiplier, p.Shift);
+        bool sum = inT.Shape.D1 * inT.Shape.D2 > 1 && Math.Abs(factor - (iScale / (double)oScale)) <= 1e-6 * factor;
+        CheckMultiplier(factor, iScale / ((double)oScale * (sum ? 1 : inT.Shape.D1 * inT.Shape.D2)), "mean");
         string x = Dequantize(Get(op.Input0, Layout.Nchw), op.Input0);
-        string y = _w.Node("GlobalAveragePool", [x], $"op{_opIndex}_gap");
+        // A factor without the 1 / (H x W) is a sum over the positions (ReduceSum lowered to Mean).
+        string y = sum
+            ? _w.Node("ReduceSum", [x, _w.Int64s($"op{_opIndex}_axes", [2], [2, 3])], $"op{_opIndex}_sum", [Attr("keepdims", 1L)])
+            : _w.Node("GlobalAveragePool", [x], $"op{_opIndex}_gap");
         Set(op.Output0, Layout.Nchw, Quantize(y, op.Output0));
     }
 

@@ -177,6 +177,13 @@ internal sealed partial class QdqGraphBuilder
                     if (p.Before0 != 0 || p.After0 != 0) return false;
                     break;
                 }
+                case OpType.IndexSelect:
+                {
+                    // The batch stays dynamic only if dimension 0 is copied through ([0]).
+                    var p = _m.ReadParams<IndexSelectParams>(op);
+                    if (System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(_m.ConstantData.Slice(p.Table0Offset, 4)) != 0) return false;
+                    break;
+                }
             }
         }
         return true;

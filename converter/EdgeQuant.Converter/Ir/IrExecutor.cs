@@ -38,18 +38,24 @@ public sealed class IrExecutor
     public IrExecutor(IrGraph graph) => _g = graph;
 
     /// <summary>
-    /// Runs one sample. <paramref name="input"/> is the input in physical (NHWC) order. Every
+    /// Runs one sample. <paramref name="input"/> is the input in physical (NHWC) order (a model with several inputs takes them back to back, in model input order). Every
     /// activation, including the input, is passed to <paramref name="observe"/> if given. Returns the values of all tensors.
     /// </summary>
     public Dictionary<IrTensor, float[]> Run(float[] input, Action<IrTensor, float[]>? observe = null)
     {
         var values = new Dictionary<IrTensor, float[]>();
-        var x = input;
-        var inT = _g.Inputs[0];
-        if (input.Length != inT.ElementCount) throw new ConversionException($"input has {input.Length} values, the model takes {inT.ElementCount}");
-        if (Simulation is not null) x = RoundToGrid(inT, (float[])x.Clone(), null);
-        values[inT] = x;
-        observe?.Invoke(inT, x);
+        int total = _g.InputElementCount;
+        if (input.Length != total) throw new ConversionException($"input has {input.Length} values, the model takes {total}{(_g.Inputs.Count > 1 ? $" (its {_g.Inputs.Count} inputs back to back)" : "")}");
+        int offset = 0;
+        foreach (var inT in _g.Inputs)
+        {
+            // Several inputs arrive back to back in model input order (see IrGraph.InputElementCount).
+            var x = _g.Inputs.Count == 1 ? input : input.AsSpan(offset, inT.ElementCount).ToArray();
+            offset += inT.ElementCount;
+            if (Simulation is not null) x = RoundToGrid(inT, (float[])x.Clone(), null);
+            values[inT] = x;
+            observe?.Invoke(inT, x);
+        }
         foreach (var op in _g.Ops)
         {
             var y = RunOp(op, values);
@@ -147,11 +153,12 @@ public sealed class IrExecutor
             {
                 var s = op.Inputs[0].Shape4();
                 int hw = s[1] * s[2], c = s[3];
+                for (int n = 0; n < s[0]; n++)
                 for (int ch = 0; ch < c; ch++)
                 {
                     double acc = 0;
-                    for (int i = 0; i < hw; i++) acc += x[i * c + ch];
-                    y[ch] = (float)(acc / hw);
+                    for (int i = 0; i < hw; i++) acc += x[(n * hw + i) * c + ch];
+                    y[n * c + ch] = (float)(op.Sum ? acc : acc / hw);
                 }
                 break;
             }
@@ -216,6 +223,45 @@ public sealed class IrExecutor
                 }
                 break;
             }
+            case OpType.IndexSelect:
+            {
+                var s = op.Inputs[0].Shape4();
+                var os = op.Output.Shape4();
+                var t = op.IndexTables!;
+                int i = 0;
+                for (int a = 0; a < os[0]; a++)
+                    for (int b = 0; b < os[1]; b++)
+                        for (int c = 0; c < os[2]; c++)
+                            for (int d = 0; d < os[3]; d++, i++)
+                            {
+                                int ia = t[0][a], ib = t[1][b], ic = t[2][c], id = t[3][d];
+                                y[i] = ia < 0 || ib < 0 || ic < 0 || id < 0 ? op.IndexFill : x[((ia * s[1] + ib) * s[2] + ic) * s[3] + id];
+                            }
+                break;
+            }
+            case OpType.BatchMatMul:
+            {
+                var bv = Get(op.Inputs[1], values);
+                var sa = op.Inputs[0].Shape4();
+                var sb = op.Inputs[1].Shape4();
+                var os = op.Output.Shape4();
+                int m = os[2], n = os[3], k = sa[3];
+                for (int o0 = 0; o0 < os[0]; o0++)
+                    for (int o1 = 0; o1 < os[1]; o1++)
+                    {
+                        int aBase = ((sa[0] == 1 ? 0 : o0) * sa[1] + (sa[1] == 1 ? 0 : o1)) * m * k;
+                        int bBase = ((sb[0] == 1 ? 0 : o0) * sb[1] + (sb[1] == 1 ? 0 : o1)) * n * k;
+                        int oBase = (o0 * os[1] + o1) * m * n;
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < n; j++)
+                            {
+                                double acc = 0;
+                                for (int kk = 0; kk < k; kk++) acc += (double)x[aBase + i * k + kk] * bv[bBase + j * k + kk];
+                                y[oBase + i * n + j] = op.Activate((float)(acc * op.Alpha));
+                            }
+                    }
+                break;
+            }
             case OpType.Logistic:
             case OpType.Tanh:
             case OpType.Lookup:
@@ -233,6 +279,7 @@ public sealed class IrExecutor
         int kh = op.WeightShape[1], kw = op.WeightShape[2];
         int outH = os[1], outW = os[2], cout = os[3];
         var acc = new double[cout];
+        for (int n = 0; n < s[0]; n++)
         for (int oy = 0; oy < outH; oy++)
             for (int ox = 0; ox < outW; ox++)
             {
@@ -245,7 +292,7 @@ public sealed class IrExecutor
                     {
                         int ix = ox * op.StrideW - op.PadLeft + kx * op.DilationW;
                         if ((uint)ix >= (uint)inW) continue;
-                        int xb = (iy * inW + ix) * cin;
+                        int xb = ((n * inH + iy) * inW + ix) * cin;
                         if (depthwise)
                         {
                             int wb = (ky * kw + kx) * cout;
@@ -263,7 +310,7 @@ public sealed class IrExecutor
                         }
                     }
                 }
-                int yb = (oy * outW + ox) * cout;
+                int yb = ((n * outH + oy) * outW + ox) * cout;
                 for (int o = 0; o < cout; o++) y[yb + o] = raw ? (float)acc[o] : op.Activate((float)acc[o]);
             }
     }
@@ -289,6 +336,7 @@ public sealed class IrExecutor
     {
         int inH = s[1], inW = s[2], c = s[3];
         bool max = op.Type == OpType.MaxPool2D;
+        for (int n = 0; n < s[0]; n++)
         for (int oy = 0; oy < os[1]; oy++)
             for (int ox = 0; ox < os[2]; ox++)
             {
@@ -301,11 +349,11 @@ public sealed class IrExecutor
                     for (int iy = ys; iy < ye; iy++)
                         for (int ix = xs; ix < xe; ix++)
                         {
-                            float v = x[(iy * inW + ix) * c + ch];
+                            float v = x[((n * inH + iy) * inW + ix) * c + ch];
                             acc = max ? Math.Max(acc, v) : acc + v;
                         }
                     if (!max) acc /= (ye - ys) * (xe - xs);
-                    y[(oy * os[2] + ox) * c + ch] = op.Activate((float)acc);
+                    y[((n * os[1] + oy) * os[2] + ox) * c + ch] = op.Activate((float)acc);
                 }
             }
     }

@@ -92,6 +92,15 @@ public sealed class IrOp
     /// <summary>The ONNX activations fused into this op, for reports.</summary>
     public string FusedActivation { get; set; } = "";
 
+    /// <summary>IndexSelect: one table per physical dimension of the output (entries index the input's dimension, -1 takes <see cref="IndexFill"/>).</summary>
+    public int[][]? IndexTables { get; set; }
+    /// <summary>IndexSelect: the real value of positions whose index is -1 (negative infinity: the lowest int8 code, for max-pool windows).</summary>
+    public float IndexFill { get; set; }
+    /// <summary>BatchMatMul: a positive factor applied to the product (Gemm's alpha), folded into the requantization.</summary>
+    public float Alpha { get; set; } = 1f;
+    /// <summary>Mean: sum instead of average (ReduceSum); the multiplier then has no 1 / (H x W).</summary>
+    public bool Sum { get; set; }
+
     /// <summary>Lookup: the element-wise function the table holds, and its name.</summary>
     public Func<float, float>? Unary { get; set; }
     public string UnaryName { get; set; } = "";
@@ -104,6 +113,7 @@ public sealed class IrOp
         OpType.Conv2D => (long)Output.ElementCount * WeightShape[1] * WeightShape[2] * WeightShape[3],
         OpType.DepthwiseConv2D => (long)Output.ElementCount * WeightShape[1] * WeightShape[2],
         OpType.FullyConnected => (long)Output.ElementCount * WeightShape[1],
+        OpType.BatchMatMul => (long)Output.ElementCount * Inputs[0].Shape4()[3],
         _ => 0,
     };
 
@@ -119,6 +129,17 @@ public sealed class IrGraph
     /// <summary>Per input/output: the source model's layout (NCHW inputs are transposed by callers).</summary>
     public Dictionary<IrTensor, SourceLayout> Layouts { get; } = [];
     /// <summary>ONNX names of the inputs and outputs.</summary>
+    /// <summary>Elements of all inputs together: a sample of a model with several inputs is their physical values back to back, in input order.</summary>
+    public int InputElementCount
+    {
+        get
+        {
+            int n = 0;
+            foreach (var t in Inputs) n += t.ElementCount;
+            return n;
+        }
+    }
+
     public Dictionary<IrTensor, string> IoNames { get; } = [];
     /// <summary>Source shapes (ONNX logical order, batch 1) of the inputs and outputs.</summary>
     public Dictionary<IrTensor, int[]> SourceShapes { get; } = [];

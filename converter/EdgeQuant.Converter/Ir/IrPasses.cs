@@ -106,7 +106,7 @@ public static class IrPasses
                 producer = innerProducer;
             }
 
-            if (producer is null || producer.Type is not (OpType.Conv2D or OpType.DepthwiseConv2D or OpType.FullyConnected or OpType.Add or OpType.Sub or OpType.Mul))
+            if (producer is null || producer.Type is not (OpType.Conv2D or OpType.DepthwiseConv2D or OpType.FullyConnected or OpType.Add or OpType.Sub or OpType.Mul or OpType.BatchMatMul))
                 continue;
             producer.ActivationMin = Math.Max(producer.ActivationMin, act.ActivationMin);
             producer.ActivationMax = Math.Min(producer.ActivationMax, act.ActivationMax);

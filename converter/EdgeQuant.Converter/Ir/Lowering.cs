@@ -10,7 +10,7 @@ namespace EdgeQuant.Converter.Ir;
 /// move); ONNX Transposes only relabel layouts; Flatten before a fully-connected layer permutes
 /// the weights instead of the data.
 /// </summary>
-public sealed class Lowering
+public sealed partial class Lowering
 {
     private static readonly int[] Nhwc = [0, 2, 3, 1];
 
@@ -44,8 +44,11 @@ public sealed class Lowering
 
     private void Run()
     {
-        if (_g.Inputs.Count != 1)
-            throw new ConversionException($"the model has {_g.Inputs.Count} inputs; EdgeQuant supports models with exactly one input");
+        // Rank-5 values (3-D convolution and pooling, which the float executor runs) have no int8 form.
+        foreach (var node in _g.Nodes)
+            foreach (var value in node.Inputs.Concat(node.Outputs))
+                if (value.Length > 0 && !_g.IsConstant(value) && _g.Shapes.TryGetValue(value, out var s) && s.Length > 4)
+                    throw node.Error($"value '{value}' has rank {s.Length} ({OnnxTensor.FormatShape(s)}); the int8 runtime supports tensors of rank 1 to 4 (3-D convolution and pooling run in the float executor only)");
         foreach (var input in _g.Inputs)
         {
             var logical = Shape(input.Name);
@@ -64,6 +67,7 @@ public sealed class Lowering
             _values[input.Name] = new Value { Tensor = t, Layout = layout, Logical = logical };
         }
 
+        FindSwish();
         foreach (var node in _g.Nodes)
             LowerNode(node);
 
@@ -87,6 +91,12 @@ public sealed class Lowering
 
     private void LowerNode(OnnxNode n)
     {
+        if (_fusedAway.Contains(n)) return;
+        if (_swish.TryGetValue(n, out var swishInput))
+        {
+            Swish(n, swishInput);
+            return;
+        }
         switch (n.OpType)
         {
             case "Conv": Conv(n); break;
@@ -104,11 +114,22 @@ public sealed class Lowering
             case "Sigmoid": Unary(n, x => 1f / (1f + MathF.Exp(-x)), "Sigmoid", float.NaN, float.NaN, OpType.Logistic); break;
             case "Tanh": Unary(n, MathF.Tanh, "Tanh", float.NaN, float.NaN, OpType.Tanh); break;
             case "Softmax": Softmax(n); break;
+            case "LogSoftmax": LogSoftmax(n); break;
             case "BatchNormalization": BatchNorm(n); break;
             case "MaxPool": case "AveragePool": Pool(n); break;
             case "GlobalAveragePool": GlobalAveragePool(n); break;
             case "Flatten": case "Reshape": case "Squeeze": case "Unsqueeze": Reshape(n); break;
             case "ReduceMean": ReduceMean(n); break;
+            case "ReduceMax": case "ReduceSum": ReduceMaxOrSum(n); break;
+            case "GlobalMaxPool": GlobalMaxPool(n); break;
+            case "Slice": Slice(n); break;
+            case "Split": Split(n); break;
+            case "Gather": Gather(n); break;
+            case "Resize": case "Upsample": Resize(n); break;
+            case "DepthToSpace": case "SpaceToDepth": SpaceDepth(n); break;
+            case "PRelu": PRelu(n); break;
+            case "ConvTranspose": ConvTranspose(n); break;
+            case "LayerNormalization": case "InstanceNormalization": Normalization(n); break;
             case "Transpose": Transpose(n); break;
             case "Concat": Concat(n); break;
             case "Pad": Pad(n); break;
@@ -190,47 +211,7 @@ public sealed class Lowering
         _values[n.Outputs[0]] = oneD ? From2D(y, outLogical, n) : new Value { Tensor = y, Layout = Nhwc, Logical = outLogical };
     }
 
-    private void Gemm(OnnxNode n)
-    {
-        if (n.GetInt("transA", 0) != 0) throw n.Error("attribute transA=1 is not supported; supported: transA=0");
-        var a = Act(n, 0);
-        var b = Const(n, 1, "B");
-        if (b.Rank != 2) throw n.Error("B must be a rank-2 constant");
-        bool transB = n.GetInt("transB", 0) != 0;
-        float alpha = n.GetFloat("alpha", 1f), beta = n.GetFloat("beta", 1f);
-        int k = transB ? b.Shape[1] : b.Shape[0];
-        int mOut = transB ? b.Shape[0] : b.Shape[1];
-        var w = new float[mOut * k];
-        for (int o = 0; o < mOut; o++)
-            for (int i = 0; i < k; i++)
-                w[o * k + i] = alpha * (transB ? b.Floats![o * k + i] : b.Floats![i * mOut + o]);
-        var bias = new float[mOut];
-        if (n.HasInput(2))
-        {
-            var c = Const(n, 2, "C");
-            if (c.ElementCount == 1) Array.Fill(bias, beta * c.Floats![0]);
-            else if (c.ElementCount == mOut) for (int o = 0; o < mOut; o++) bias[o] = beta * c.Floats![o];
-            else throw n.Error($"C of shape {OnnxTensor.FormatShape(c.Shape)} is not supported; supported: a scalar or [{mOut}] / [1, {mOut}]");
-        }
-        FullyConnected(n, a, w, mOut, k, bias);
-    }
-
-    private void MatMul(OnnxNode n)
-    {
-        var a = Act(n, 0);
-        if (_g.IsConstant(n.Inputs[0]) || !_g.IsConstant(n.Inputs[1]))
-            throw n.Error("only MatMul of an activation by a constant matrix is supported");
-        var b = Const(n, 1, "B");
-        if (b.Rank != 2) throw n.Error($"B must be a rank-2 constant, has shape {OnnxTensor.FormatShape(b.Shape)}");
-        int k = b.Shape[0], mOut = b.Shape[1];
-        var w = new float[mOut * k];
-        for (int o = 0; o < mOut; o++)
-            for (int i = 0; i < k; i++)
-                w[o * k + i] = b.Floats![i * mOut + o];
-        FullyConnected(n, a, w, mOut, k, new float[mOut]);
-    }
-
-    private void FullyConnected(OnnxNode n, Value a, float[] w, int mOut, int k, float[] bias)
+    private void FullyConnected(OnnxNode n, Value a, float[] w, int mOut, int k, float[] bias, string? outName = null)
     {
         if (a.Logical[^1] != k) throw n.Error($"input's last dimension is {a.Logical[^1]}, the weights expect {k}");
         if (a.FlatPermutation is not null)
@@ -247,7 +228,7 @@ public sealed class Lowering
             a = EnsureLayout(a, Identity(a.Logical.Length), n.Name);
         }
         var outLogical = Shape(n.Outputs[0]);
-        var y = NewTensor(n.Outputs[0], outLogical);
+        var y = NewTensor(outName ?? n.Outputs[0], outLogical);
         Emit(new IrOp(OpType.FullyConnected, n.Name, [a.Tensor], y) { Weights = w, WeightShape = [mOut, k], Bias = bias });
         _values[n.Outputs[0]] = new Value { Tensor = y, Layout = Identity(outLogical.Length), Logical = outLogical };
     }
@@ -417,8 +398,14 @@ public sealed class Lowering
         if (oneD) k = [1, k[0]];
         var outLogical = Shape(n.Outputs[0]);
         var out4 = oneD ? As4D(outLogical) : outLogical;
-        var (strides, _, pads) = Window(n, x.Logical, [(int)k[0], (int)k[1]], out4, allowDilation: false, oneD);
         bool avg = n.OpType == "AveragePool";
+        var (strides, dilations, pads) = Window(n, x.Logical, [(int)k[0], (int)k[1]], out4, allowDilation: !avg, oneD);
+        if (dilations[0] != 1 || dilations[1] != 1)
+        {
+            var yd = DilatedMaxPool(n, x, (int)k[0], (int)k[1], strides, dilations, pads, out4, oneD ? n.Outputs[0] + "#h1" : n.Outputs[0]);
+            _values[n.Outputs[0]] = oneD ? From2D(yd, outLogical, n) : new Value { Tensor = yd, Layout = Nhwc, Logical = outLogical };
+            return;
+        }
         if (avg && n.GetInt("count_include_pad", 0) != 0 && pads.Any(p => p != 0))
         {
             // Padding counted in the average: pad explicitly with zeros and pool without padding.
@@ -637,7 +624,11 @@ public sealed class Lowering
     private void Pad(OnnxNode n)
     {
         var mode = n.GetString("mode", "constant");
-        if (mode != "constant") throw n.Error($"attribute mode='{mode}' is not supported; supported: constant");
+        if (mode != "constant")
+        {
+            PadByIndex(n);
+            return;
+        }
         var x = Unflattened(Act(n, 0), n.Name);
         int rank = x.Logical.Length;
         if (rank is not (3 or 4)) throw n.Error($"Pad of a rank-{rank} tensor is not supported; supported: rank 3 [N, C, T] and rank 4");
@@ -673,6 +664,70 @@ public sealed class Lowering
 
     // ---- helpers --------------------------------------------------------------------------
 
+    /// <summary>The op context of <paramref name="n"/> at conversion time: inferred input shapes and constant values (as the float ops' shape code expects).</summary>
+    private Graph.Ops.OpContext Context(OnnxNode n)
+    {
+        var shapes = new int[]?[n.Inputs.Count];
+        var values = new OnnxTensor?[n.Inputs.Count];
+        for (int i = 0; i < n.Inputs.Count; i++)
+        {
+            if (n.Inputs[i].Length == 0) continue;
+            if (_g.Initializers.TryGetValue(n.Inputs[i], out var c)) { values[i] = c; shapes[i] = c.Shape; }
+            else shapes[i] = Shape(n.Inputs[i]);
+        }
+        return new Graph.Ops.OpContext(n, _g.Opset, shapes, values);
+    }
+
+    /// <summary>
+    /// Emits an IndexSelect: output logical index (i0, i1, ..) reads x at (maps[0][i0], maps[1][i1], ..),
+    /// or <paramref name="fill"/> where an index is -1. The data keeps x's physical layout; lower ranks are
+    /// viewed as rank 4 with trailing 1s. An all-identity selection emits nothing.
+    /// </summary>
+    private Value Select(OnnxNode n, Value x, int[][] maps, float fill, string outName)
+    {
+        x = Unflattened(x, n.Name);
+        int rank = x.Logical.Length;
+        var outLogical = maps.Select(m => m.Length).ToArray();
+        bool identity = true;
+        for (int d = 0; d < rank && identity; d++)
+        {
+            if (maps[d].Length != x.Logical[d]) identity = false;
+            for (int i = 0; identity && i < maps[d].Length; i++) identity = maps[d][i] == i;
+        }
+        if (identity) return x;
+        var tables = new int[4][];
+        for (int i = 0; i < 4; i++) tables[i] = i < rank ? maps[x.Layout[i]] : [0];
+        var physOut = Permute(outLogical, x.Layout);
+        IrTensor src = x.Tensor;
+        if (rank < 4)
+        {
+            var s4 = NewTensor(src.Name + "#r4_" + _temp++, Pad4(src.Shape));
+            Emit(new IrOp(OpType.Reshape, n.Name, [src], s4));
+            src = s4;
+        }
+        var y4 = NewTensor(rank < 4 ? outName + "#r4" : outName, Pad4(physOut));
+        Emit(new IrOp(OpType.IndexSelect, n.Name, [src], y4) { IndexTables = tables, IndexFill = fill });
+        IrTensor y = y4;
+        if (rank < 4)
+        {
+            y = NewTensor(outName, physOut);
+            Emit(new IrOp(OpType.Reshape, n.Name, [y4], y));
+        }
+        return new Value { Tensor = y, Layout = x.Layout, Logical = outLogical };
+    }
+
+    /// <summary>Gives <paramref name="v"/> the logical shape <paramref name="logical"/> (same elements in logical order), moving data only if its layout is not the identity.</summary>
+    private Value ReshapeTo(Value v, int[] logical, string name, string nodeName)
+    {
+        v = EnsureLayout(v, Identity(v.Logical.Length), nodeName);
+        if (Same(v.Logical, logical)) return v;
+        var y = NewTensor(name, logical);
+        Emit(new IrOp(OpType.Reshape, nodeName, [v.Tensor], y));
+        return new Value { Tensor = y, Layout = Identity(logical.Length), Logical = logical };
+    }
+
+    private static int[] Iota(int n) => Enumerable.Range(0, n).ToArray();
+
     /// <summary>
     /// Strides, dilations and [top, left, bottom, right] pads of a window op whose input and output
     /// are given as rank-4 logical shapes. A 1-D op (<paramref name="oneD"/>, attributes with one
@@ -686,7 +741,7 @@ public sealed class Lowering
         if (s.Length != spatial || d.Length != spatial) throw n.Error($"strides and dilations must have {spatial} values (one per spatial axis)");
         if (oneD) { s = [1, s[0]]; d = [1, d[0]]; }
         if (s.Any(v => v < 1) || d.Any(v => v < 1)) throw n.Error("strides and dilations must be positive");
-        if (!allowDilation && (d[0] != 1 || d[1] != 1)) throw n.Error("attribute dilations other than 1 is not supported for pooling");
+        if (!allowDilation && (d[0] != 1 || d[1] != 1)) throw n.Error("attribute dilations other than 1 is not supported here");
         string autoPad = n.GetString("auto_pad", "NOTSET");
         int[] pads = [0, 0, 0, 0]; // top, left, bottom, right
         if (autoPad is "SAME_UPPER" or "SAME_LOWER")

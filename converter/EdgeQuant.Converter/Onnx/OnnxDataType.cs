@@ -72,17 +72,35 @@ public static class OnnxDataTypes
     /// Data types whose constants (initializers and attribute tensors) the importer accepts.
     /// Floating types are stored as float32, integer and bool types as int64.
     /// </summary>
-    public const string SupportedConstantTypes = "FLOAT, DOUBLE, INT64, INT32, INT16, INT8, UINT32, UINT16, UINT8, BOOL";
+    public const string SupportedConstantTypes = "FLOAT, DOUBLE, FLOAT16, BFLOAT16, INT64, INT32, INT16, INT8, UINT32, UINT16, UINT8, BOOL";
 
     /// <summary>True when constants of this type can be imported.</summary>
     public static bool IsSupportedConstantType(int code) => code switch
     {
-        1 or 2 or 3 or 4 or 5 or 6 or 7 or 9 or 11 or 12 => true,
+        1 or 2 or 3 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 12 or 16 => true,
         _ => false,
     };
 
-    /// <summary>True for FLOAT and DOUBLE (both are held as float32).</summary>
-    public static bool IsFloating(OnnxDataType type) => type is OnnxDataType.Float or OnnxDataType.Double;
+    /// <summary>True for FLOAT, DOUBLE, FLOAT16 and BFLOAT16 (all are held as float32).</summary>
+    public static bool IsFloating(OnnxDataType type) => type is OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16 or OnnxDataType.BFloat16;
+
+    /// <summary>The float32 value of IEEE half-precision bits.</summary>
+    public static float HalfBitsToSingle(ushort bits) => (float)BitConverter.UInt16BitsToHalf(bits);
+
+    /// <summary>The float32 value of bfloat16 bits (the upper half of a float32).</summary>
+    public static float BFloat16BitsToSingle(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
+
+    /// <summary>
+    /// <paramref name="value"/> rounded to what a float32 holding <paramref name="type"/> can
+    /// represent: FLOAT16 rounds to nearest even (IEEE), BFLOAT16 truncates the low 16 bits (as
+    /// ONNX's reference Cast does up to opset 18; NaN stays NaN); FLOAT and DOUBLE are unchanged.
+    /// </summary>
+    public static float RoundTo(float value, OnnxDataType type) => type switch
+    {
+        OnnxDataType.Float16 => (float)(Half)value,
+        OnnxDataType.BFloat16 => float.IsNaN(value) ? value : BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(value) & unchecked((int)0xFFFF0000)),
+        _ => value,
+    };
 
     /// <summary>
     /// Converts an integer to the value it has after a C-style conversion to an integer type

@@ -39,6 +39,7 @@ public sealed class OnnxGraph
     public OnnxGraph(int opset)
     {
         Opset = opset;
+        SourceOpset = opset;
     }
 
     /// <summary>Nodes in topological order.</summary>
@@ -59,8 +60,14 @@ public sealed class OnnxGraph
     /// </summary>
     public Dictionary<string, int[]> Shapes { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Version of the default ONNX operator set the model imports (7..21).</summary>
+    /// <summary>
+    /// Version of the default ONNX operator set the nodes follow (7..21): models declaring opset 1
+    /// to 6 are brought to the opset-7 form at import (see <see cref="SourceOpset"/>).
+    /// </summary>
     public int Opset { get; }
+
+    /// <summary>The default-domain opset the model declares (1..21); equal to <see cref="Opset"/> from 7 on.</summary>
+    public int SourceOpset { get; init; }
 
     /// <summary>The model's IR version (0 when not declared).</summary>
     public long IrVersion { get; init; }
@@ -274,6 +281,7 @@ public sealed class OnnxGraph
     {
         var copy = new OnnxGraph(Opset)
         {
+            SourceOpset = SourceOpset,
             IrVersion = IrVersion,
             ProducerName = ProducerName,
             ProducerVersion = ProducerVersion,

@@ -66,10 +66,12 @@ public static class OnnxImporter
                 $"'{sourceName}' is not an ONNX model: it has no graph ({(IsEmpty(model) ? "the data is empty" : "the bytes decode as protobuf but not as an ONNX ModelProto")})");
         }
 
-        int opset = ReadOpset(model, sourceName);
+        int sourceOpset = ReadOpset(model, sourceName);
+        int opset = OpsetUpgrade.EffectiveOpset(sourceOpset);
         var g = model.Graph;
         var graph = new OnnxGraph(opset)
         {
+            SourceOpset = sourceOpset,
             IrVersion = model.IrVersion,
             ProducerName = model.ProducerName,
             ProducerVersion = model.ProducerVersion,
@@ -127,6 +129,7 @@ public static class OnnxImporter
             throw new ConversionException($"'{sourceName}': the graph has no output");
         }
 
+        var upgrade = new OpsetUpgrade(graph, sourceOpset, DeclaredRanks(g));
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var n in g.Node)
         {
@@ -162,12 +165,21 @@ public static class OnnxImporter
             }
 
             var node = new OnnxNode(name, n.OpType, n.Input, n.Output, attributes);
-            OnnxSupport.ValidateNode(node, opset);
-            graph.Nodes.Add(node);
+            if (OnnxSupport.IsSupportedOp(node.OpType))
+            {
+                upgrade.Upgrade(node);
+            }
+
+            if (!QdqPatterns.IsQdqOp(node.OpType)) OnnxSupport.ValidateNode(node, opset);
+            if (node.OpType == "Split") graph.Nodes.AddRange(Graph.Ops.SplitOp.Expand(node));
+            else graph.Nodes.Add(node);
         }
+
+        upgrade.Finish();
 
         DropUnusedOptionalOutputs(graph);
         graph.SortTopologically();
+        QdqPatterns.Strip(graph);
 
         foreach (var output in graph.Outputs)
         {
@@ -258,6 +270,21 @@ public static class OnnxImporter
                     return OnnxTensor.FromData(shape, data, null, OnnxDataType.Double);
                 }
 
+            case OnnxDataType.Float16:
+            case OnnxDataType.BFloat16:
+                {
+                    // Half-width floats keep their bit patterns in int32_data.
+                    CheckCount(t.Int32Data.Count, n, "int32_data", context);
+                    var data = new float[n];
+                    for (int i = 0; i < n; i++)
+                    {
+                        ushort bits = (ushort)t.Int32Data[i];
+                        data[i] = type == OnnxDataType.Float16 ? OnnxDataTypes.HalfBitsToSingle(bits) : OnnxDataTypes.BFloat16BitsToSingle(bits);
+                    }
+
+                    return OnnxTensor.FromData(shape, data, null, type);
+                }
+
             case OnnxDataType.Int64:
                 {
                     CheckCount(t.Int64Data.Count, n, "int64_data", context);
@@ -299,7 +326,7 @@ public static class OnnxImporter
         {
             OnnxDataType.Float or OnnxDataType.Int32 or OnnxDataType.UInt32 => 4,
             OnnxDataType.Double or OnnxDataType.Int64 => 8,
-            OnnxDataType.Int16 or OnnxDataType.UInt16 => 2,
+            OnnxDataType.Int16 or OnnxDataType.UInt16 or OnnxDataType.Float16 or OnnxDataType.BFloat16 => 2,
             _ => 1,
         };
         if ((long)n * size != raw.Length)
@@ -317,6 +344,18 @@ public static class OnnxImporter
             }
 
             return OnnxTensor.FromFloats(shape, data);
+        }
+
+        if (type is OnnxDataType.Float16 or OnnxDataType.BFloat16)
+        {
+            var data = new float[n];
+            for (int i = 0; i < n; i++)
+            {
+                ushort bits = BinaryPrimitives.ReadUInt16LittleEndian(raw.Slice(i * 2));
+                data[i] = type == OnnxDataType.Float16 ? OnnxDataTypes.HalfBitsToSingle(bits) : OnnxDataTypes.BFloat16BitsToSingle(bits);
+            }
+
+            return OnnxTensor.FromData(shape, data, null, type);
         }
 
         if (type == OnnxDataType.Double)
@@ -387,6 +426,21 @@ public static class OnnxImporter
         }
 
         return (int)version.Value;
+    }
+
+    /// <summary>Ranks the model declares for values (inputs, outputs, value_info), for the opset upgrade.</summary>
+    private static Dictionary<string, int> DeclaredRanks(GraphProto g)
+    {
+        var ranks = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var v in g.Input.Concat(g.Output).Concat(g.ValueInfo))
+        {
+            if (v.Type?.ValueCase == TypeProto.ValueOneofCase.TensorType && v.Type.TensorType.Shape is { } shape)
+            {
+                ranks[v.Name] = shape.Dim.Count;
+            }
+        }
+
+        return ranks;
     }
 
     private static OnnxValueInfo ReadValueInfo(ValueInfoProto v, string what)
@@ -500,8 +554,13 @@ public static class OnnxImporter
     /// </summary>
     private static void DropUnusedOptionalOutputs(OnnxGraph graph)
     {
-        foreach (var node in graph.Nodes)
+        foreach (var node in graph.Nodes.ToList())
         {
+            if (node.OpType == "Dropout")
+            {
+                NormalizeDropout(graph, node);
+            }
+
             if (node.OpType is not ("BatchNormalization" or "Dropout" or "MaxPool") || node.Outputs.Count <= 1)
             {
                 continue;
@@ -529,5 +588,48 @@ public static class OnnxImporter
 
             node.Outputs.RemoveRange(1, node.Outputs.Count - 1);
         }
+    }
+
+    /// <summary>
+    /// Dropout in inference (training_mode absent or a constant false), or in training mode with
+    /// a constant ratio of 0, drops nothing: it is the identity and its mask is all true. Such a
+    /// node loses its ratio and training_mode inputs, and a used mask becomes
+    /// ConstantOfShape(Shape(X)) of true (which folds to a constant for static shapes).
+    /// </summary>
+    private static void NormalizeDropout(OnnxGraph graph, OnnxNode node)
+    {
+        bool training = node.HasInput(2) && graph.Initializers.TryGetValue(node.Inputs[2], out var mode)
+            && mode.ElementCount == 1 && mode.GetAsDouble(0) != 0;
+        bool zeroRatio = node.HasInput(1) && graph.Initializers.TryGetValue(node.Inputs[1], out var ratio)
+            && ratio.ElementCount == 1 && ratio.GetAsDouble(0) == 0;
+        bool inference = !node.HasInput(2) || (graph.Initializers.ContainsKey(node.Inputs[2]) && !training);
+        if (!inference && !(training && zeroRatio))
+        {
+            return;
+        }
+
+        if (node.Inputs.Count > 1)
+        {
+            node.Inputs.RemoveRange(1, node.Inputs.Count - 1);
+        }
+
+        if (node.Outputs.Count < 2 || node.Outputs[1].Length == 0)
+        {
+            return;
+        }
+
+        string mask = node.Outputs[1];
+        node.Outputs.RemoveRange(1, node.Outputs.Count - 1);
+        if (!graph.IsGraphOutput(mask) && graph.Consumers(mask).Count == 0)
+        {
+            return;
+        }
+
+        string shape = graph.MakeUniqueName(mask + "_shape");
+        int at = graph.Nodes.IndexOf(node) + 1;
+        graph.Nodes.Insert(at, new OnnxNode(graph.MakeUniqueName(node.Name + "_mask_shape"), "Shape", [node.Inputs[0]], [shape]));
+        graph.Nodes.Insert(at + 1, new OnnxNode(
+            graph.MakeUniqueName(node.Name + "_mask"), "ConstantOfShape", [shape], [mask],
+            [OnnxAttribute.FromTensor("value", OnnxTensor.FromInt64s([1], [1], OnnxDataType.Bool))]));
     }
 }

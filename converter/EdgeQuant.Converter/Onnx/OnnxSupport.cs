@@ -7,8 +7,8 @@ namespace EdgeQuant.Converter.Onnx;
 /// </summary>
 public static class OnnxSupport
 {
-    /// <summary>Lowest default-domain opset accepted.</summary>
-    public const int MinOpset = 7;
+    /// <summary>Lowest default-domain opset accepted (1 to 6 are brought to the opset-7 form at import by <see cref="OpsetUpgrade"/>).</summary>
+    public const int MinOpset = 1;
 
     /// <summary>Highest default-domain opset accepted.</summary>
     public const int MaxOpset = 21;
@@ -18,14 +18,15 @@ public static class OnnxSupport
     [
         "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "Div", "Dropout",
         "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul",
-        "Pad", "ReduceMean", "Relu", "Reshape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
+        "Pad", "ReduceMean", "ReduceMax", "ReduceSum", "GlobalMaxPool", "PRelu", "Resize", "Upsample", "Split",
+        "DepthToSpace", "SpaceToDepth", "ConvTranspose", "Gather", "Slice", "LayerNormalization", "InstanceNormalization", "LogSoftmax", "Relu", "Reshape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
         "Abs", "Elu", "Erf", "HardSigmoid", "HardSwish", "Neg", "Selu", "Softplus", "Softsign",
     ];
 
     /// <summary>Ops accepted only when they fold to constants at conversion time (shape arithmetic exporters emit).</summary>
     public static IReadOnlyList<string> ConstantSubgraphOps { get; } =
     [
-        "Cast", "Constant", "ConstantOfShape", "Gather", "Range", "Shape", "Slice",
+        "Cast", "Constant", "ConstantOfShape", "Range", "Shape",
     ];
 
     /// <summary>Every supported op type, sorted, comma separated (for error messages).</summary>
@@ -38,9 +39,9 @@ public static class OnnxSupport
     public static bool IsConstantSubgraphOp(string opType) => ConstantSubgraphOps.Contains(opType);
 
     /// <summary>Target types of Cast that are supported.</summary>
-    internal const string SupportedCastTypes = "FLOAT, DOUBLE, INT64, INT32, INT16, INT8, UINT32, UINT16, UINT8, BOOL";
+    internal const string SupportedCastTypes = "FLOAT, DOUBLE, FLOAT16, BFLOAT16, INT64, INT32, INT16, INT8, UINT32, UINT16, UINT8, BOOL";
 
-    internal static bool IsSupportedCastTarget(long to) => to is 1 or 2 or 3 or 4 or 5 or 6 or 7 or 9 or 11 or 12;
+    internal static bool IsSupportedCastTarget(long to) => to is 1 or 2 or 3 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 12 or 16;
 
     /// <summary>
     /// Checks the parts of a node that do not depend on shapes: op type, input count and
@@ -62,6 +63,7 @@ public static class OnnxSupport
         {
             "BatchNormalization" => 5,
             "Dropout" or "MaxPool" => 2,
+            "Split" => int.MaxValue,
             _ => 1,
         };
         if (node.Outputs.Count > maxOutputs)
@@ -118,9 +120,9 @@ public static class OnnxSupport
             case "Pad":
                 {
                     string mode = node.GetString("mode", "constant");
-                    if (mode != "constant")
+                    if (mode is not ("constant" or "reflect" or "edge"))
                     {
-                        throw node.Error($"attribute mode='{mode}' is not supported; supported: constant");
+                        throw node.Error($"attribute mode='{mode}' is not supported; supported: constant, reflect, edge");
                     }
 
                     if (opset < 11)
@@ -194,6 +196,7 @@ public static class OnnxSupport
 
                 break;
             case "Softmax":
+            case "LogSoftmax":
                 node.GetInt("axis", opset < 13 ? 1 : -1);
                 break;
             case "Gemm":
@@ -219,7 +222,15 @@ public static class OnnxSupport
     /// <summary>(minimum, maximum) number of inputs of an op at an opset; trailing omitted inputs do not count.</summary>
     internal static (int Min, int Max) InputCount(string opType, int opset) => opType switch
     {
-        "Conv" or "Gemm" => (2, 3),
+        "Conv" or "Gemm" or "ConvTranspose" => (2, 3),
+        "PRelu" => (2, 2),
+        "LayerNormalization" => (2, 3),
+        "InstanceNormalization" => (3, 3),
+        "ReduceMax" => opset < 18 ? (1, 1) : (1, 2),
+        "ReduceSum" => opset < 13 ? (1, 1) : (1, 2),
+        "Split" => opset < 13 ? (1, 1) : (1, 2),
+        "Resize" => opset < 11 ? (2, 2) : (1, 4),
+        "Upsample" => opset < 9 ? (1, 1) : (2, 2),
         "MatMul" or "Add" or "Sub" or "Mul" or "Div" or "Reshape" or "Gather" => (2, 2),
         "BatchNormalization" => (5, 5),
         "Clip" => opset < 11 ? (1, 1) : (1, 3),
@@ -256,9 +267,10 @@ public static class OnnxSupport
             return;
         }
 
-        if (kernelShape.Length is not (1 or 2))
+        // 3-D windows run in the float executor only; lowering refuses rank-5 tensors for int8.
+        if (kernelShape.Length is not (1 or 2 or 3))
         {
-            throw node.Error($"kernel_shape has {kernelShape.Length} spatial dimensions; supported: 1 or 2 (inputs [N, C, W] or [N, C, H, W])");
+            throw node.Error($"kernel_shape has {kernelShape.Length} spatial dimensions; supported: 1 or 2 (inputs [N, C, W] or [N, C, H, W]; 3, [N, C, D, H, W], in the float executor only)");
         }
 
         foreach (long k in kernelShape)

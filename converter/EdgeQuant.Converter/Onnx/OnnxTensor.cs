@@ -53,7 +53,7 @@ public sealed class OnnxTensor
     public static OnnxTensor FromInt64s(int[] shape, long[] data, OnnxDataType dataType = OnnxDataType.Int64)
     {
         CheckCount(shape, data.Length);
-        if (dataType is OnnxDataType.Float or OnnxDataType.Double)
+        if (OnnxDataTypes.IsFloating(dataType))
         {
             throw new ArgumentException("integer data cannot have a floating data type", nameof(dataType));
         }

@@ -48,11 +48,15 @@ public static class Packer
                     int cout = r.Bias!.Length;
                     bool dw = op.Type == OpType.DepthwiseConv2D;
                     int wq = w.AddQuantization(r.WeightScales, 0, dw ? 3 : 0);
-                    int wt = w.AddConstant<sbyte>(TensorType.Int8, op.WeightShape, r.Weights, wq);
+                    var (type, wt, codebook) = CompressedPacking.UsesPlainInt8(op, r, q.Options.SparseFromSparsity)
+                        ? (op.Type, w.AddConstant<sbyte>(TensorType.Int8, op.WeightShape, r.Weights, wq), -1)
+                        : CompressedPacking.AddFilter(w, op, r, wq);
                     int bt = w.AddConstant<int>(TensorType.Int32, [cout], r.Bias, -1);
                     int mo = w.AddConstantData<int>(r.Multipliers);
                     int so = w.AddConstantData<int>(r.Shifts);
-                    int fo = w.AddConstantData<int>(FoldedBias(op, r, -inQ.ZeroPoint));
+                    // Compressed and sparse kernels fold the bias themselves when the model is prepared.
+                    int fo = type == op.Type ? w.AddConstantData<int>(FoldedBias(op, r, -inQ.ZeroPoint)) : -1;
+                    int[] inputs = codebook >= 0 ? [x, wt, bt, codebook] : [x, wt, bt];
                     if (op.Type == OpType.FullyConnected)
                     {
                         var p = new FullyConnectedParams
@@ -60,7 +64,7 @@ public static class Packer
                             InputOffset = -inQ.ZeroPoint, OutputOffset = outQ.ZeroPoint, ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
                             MultipliersOffset = mo, ShiftsOffset = so, FoldedBiasOffset = fo,
                         };
-                        w.AddOp(OpType.FullyConnected, [x, wt, bt], [y], p);
+                        w.AddOp(type, inputs, [y], p);
                     }
                     else
                     {
@@ -72,8 +76,8 @@ public static class Packer
                             MultipliersOffset = mo, ShiftsOffset = so, DepthMultiplier = op.DepthMultiplier, FoldedBiasOffset = fo,
                         };
                         // Only Conv2D's im2col path needs scratch; depthwise works in place.
-                        int scratch = dw ? 0 : Runtime.Kernels.KernelScratch.Conv2DBytes(op.KernelH, op.KernelW, op.Inputs[0].Shape[^1], op.Output.Shape[2]);
-                        w.AddOp(op.Type, [x, wt, bt], [y], p, scratch);
+                        int scratch = dw || type == OpType.Conv2DSparse ? 0 : Runtime.Kernels.KernelScratch.Conv2DBytes(op.KernelH, op.KernelW, op.Inputs[0].Shape[^1], op.Output.Shape[2]);
+                        w.AddOp(type, inputs, [y], p, scratch);
                     }
                     break;
                 }
@@ -113,6 +117,20 @@ public static class Packer
                         After0 = op.PadAfter[0], After1 = op.PadAfter[1], After2 = op.PadAfter[2], After3 = op.PadAfter[3],
                         PadValue = r.PadValue,
                     });
+                    break;
+                case OpType.IndexSelect:
+                {
+                    var t = op.IndexTables!;
+                    w.AddOp(OpType.IndexSelect, [x], [y], new IndexSelectParams
+                    {
+                        Table0Offset = w.AddConstantData<int>(t[0]), Table1Offset = w.AddConstantData<int>(t[1]),
+                        Table2Offset = w.AddConstantData<int>(t[2]), Table3Offset = w.AddConstantData<int>(t[3]),
+                        FillValue = r.PadValue,
+                    });
+                    break;
+                }
+                case OpType.BatchMatMul:
+                    w.AddOp(OpType.BatchMatMul, [x, Tensor(op.Inputs[1])], [y], r.BatchMatMul);
                     break;
                 case OpType.Reshape:
                     w.AddOp(OpType.Reshape, [x], [y]);

@@ -26,8 +26,13 @@ public static class BiasCorrection
             foreach (var s in samples)
             {
                 var d = new Dictionary<IrTensor, float[]>();
-                var inQ = q.Activations[g.Inputs[0]];
-                d[g.Inputs[0]] = s.Select(v => inQ.Dequantize(Runtime.Math.QuantMath.QuantizeS8(v, inQ.Scale, inQ.ZeroPoint))).ToArray();
+                int offset = 0;
+                foreach (var input in g.Inputs)
+                {
+                    var inQ = q.Activations[input];
+                    d[input] = s.Skip(offset).Take(input.ElementCount).Select(v => inQ.Dequantize(Runtime.Math.QuantMath.QuantizeS8(v, inQ.Scale, inQ.ZeroPoint))).ToArray();
+                    offset += input.ElementCount;
+                }
                 simValues.Add(d);
             }
             foreach (var op in g.Ops)

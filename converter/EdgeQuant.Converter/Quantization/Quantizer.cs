@@ -17,6 +17,23 @@ public sealed class QuantizationOptions
     /// sum((W - Wq) x E[x]) (bias correction, Nagel et al. 2019), before it is quantized.
     /// </summary>
     public IReadOnlyDictionary<IrTensor, double[]>? ChannelMeans { get; init; }
+
+    /// <summary>
+    /// Quantization fixed by the model itself (a QDQ model, <see cref="QdqQuantization"/>): activation
+    /// scales and zero points, weight scales and bias codes taken as they are instead of derived
+    /// from ranges. Null for plain post-training quantization.
+    /// </summary>
+    public IFixedQuantization? Fixed { get; init; }
+    /// <summary>Storage of conv / depthwise / fully-connected weights (default int8; see <see cref="WeightEncoder"/>).</summary>
+    public WeightEncoding Weights { get; init; } = WeightEncoding.Int8;
+    /// <summary>Rounding of each weight to its grid (default nearest).</summary>
+    public RoundingMode Rounding { get; init; } = RoundingMode.Nearest;
+    /// <summary>Per-layer input statistics of the float model, needed by <see cref="RoundingMode.Adaptive"/>.</summary>
+    public IReadOnlyDictionary<IrOp, LayerStatistics>? LayerStatistics { get; init; }
+    /// <summary>Fraction of each Conv2D / FullyConnected layer's weights set to zero by magnitude (0: none).</summary>
+    public double PruneSparsity { get; init; }
+    /// <summary>A pruned layer with at least this fraction of zero weights is stored as sparse rows (ops 53, 54).</summary>
+    public double SparseFromSparsity { get; init; } = Packing.CompressedPacking.SparseFromSparsity;
 }
 
 /// <summary>Quantization of one activation tensor.</summary>
@@ -41,6 +58,14 @@ public sealed class OpQuant
     public MeanParams Mean;
     public int[]? ConcatMultipliers, ConcatShifts, ConcatOffsets;
     public int PadValue;
+    public BatchMatMulParams BatchMatMul;
+    /// <summary>How <see cref="Weights"/> (always the decoded int values) are stored.</summary>
+    public WeightEncoding Encoding;
+    /// <summary>Codebook encodings: the int8 levels (16 or 256) and each weight's index into them.</summary>
+    public sbyte[]? Codebook;
+    public byte[]? CodebookIndices;
+    /// <summary>Pruned: the packer may store the weights as sparse rows.</summary>
+    public bool Sparse;
 }
 
 /// <summary>
@@ -79,6 +104,7 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
         var q = new QuantizedGraph(g, options ?? new QuantizationOptions());
         ActivationQuant Range(IrTensor t)
         {
+            if (q.Options.Fixed is { } fixedQuant && fixedQuant.TryActivation(t, out var fq)) return fq;
             if (!ranges.TryGetValue(t, out var r)) throw new ConversionException($"tensor '{t.Name}' was not observed during calibration");
             if (!float.IsFinite(r.Min) || !float.IsFinite(r.Max))
                 throw new ConversionException($"tensor '{t.Name}' reached [{r.Min}, {r.Max}] on the calibration data: the float model overflows or produces NaN there, so it has no int8 range");
@@ -92,7 +118,7 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
             {
                 OpType.Softmax or OpType.Logistic => new ActivationQuant(1f / 256, -128),
                 OpType.Tanh => new ActivationQuant(1f / 128, 0),
-                OpType.MaxPool2D or OpType.AveragePool2D or OpType.Reshape or OpType.Transpose or OpType.Pad => inQ,
+                OpType.MaxPool2D or OpType.AveragePool2D or OpType.Reshape or OpType.Transpose or OpType.Pad or OpType.IndexSelect => inQ,
                 _ => Range(op.Output),
             };
             q.Activations[op.Output] = outQ;
@@ -150,14 +176,24 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
                     scales[c] = m > 0 ? m / 127f : 1f;
                 }
                 var qw = new sbyte[w.Length];
-                for (int c = 0; c < cout; c++)
-                    for (int i = 0; i < per; i++)
-                    {
-                        int k = index(c, i);
-                        qw[k] = (sbyte)Math.Clamp((int)MathF.Round(w[k] / scales[c], MidpointRounding.AwayFromZero), -127, 127);
-                    }
+                long[]? fixedBias = null;
+                if (Options.Fixed is { } fixedQuant && fixedQuant.TryWeights(op, out var fixedScales, out fixedBias))
+                    QdqQuantization.WeightCodes(op, w, fixedScales, scales, qw, cout, per, index);
+                else
+                    for (int c = 0; c < cout; c++)
+                        for (int i = 0; i < per; i++)
+                        {
+                            int k = index(c, i);
+                            qw[k] = (sbyte)Math.Clamp((int)MathF.Round(w[k] / scales[c], MidpointRounding.AwayFromZero), -127, 127);
+                        }
                 r.Weights = qw;
                 r.WeightScales = scales;
+                if (WeightEncoder.IsActive(Options))
+                {
+                    WeightEncoder.Encode(op, w, cout, per, index, Options, r);
+                    qw = r.Weights;
+                    scales = r.WeightScales;
+                }
                 var correction = BiasCorrection(op, w, qw, scales, cout, per);
                 r.Bias = new int[cout];
                 r.Multipliers = new int[cout];
@@ -166,6 +202,7 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
                 {
                     double biasScale = (double)inQ.Scale * scales[c];
                     r.Bias[c] = (int)Math.Clamp(Math.Round((op.Bias![c] + correction[c]) / biasScale, MidpointRounding.AwayFromZero), int.MinValue + 1, int.MaxValue);
+                    if (fixedBias is not null) r.Bias[c] = QdqQuantization.BiasCode(r.Bias[c], fixedBias[c]);
                     (r.Multipliers[c], r.Shifts[c]) = QuantMath.QuantizeMultiplier(biasScale / outQ.Scale);
                 }
                 break;
@@ -203,7 +240,7 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
             case OpType.Mean:
             {
                 int hw = op.Inputs[0].Shape[1] * op.Inputs[0].Shape[2];
-                var (m, s) = QuantMath.QuantizeMultiplier(inQ.Scale / ((double)outQ.Scale * hw));
+                var (m, s) = QuantMath.QuantizeMultiplier(inQ.Scale / ((double)outQ.Scale * (op.Sum ? 1 : hw)));
                 r.Mean = new MeanParams { InputOffset = -inQ.ZeroPoint, OutputOffset = outQ.ZeroPoint, Multiplier = m, Shift = s };
                 break;
             }
@@ -223,6 +260,20 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
             case OpType.Pad:
                 r.PadValue = QuantMath.QuantizeS8(op.PadValue, inQ.Scale, inQ.ZeroPoint);
                 break;
+            case OpType.IndexSelect:
+                r.PadValue = float.IsNegativeInfinity(op.IndexFill) ? -128 : QuantMath.QuantizeS8(op.IndexFill, inQ.Scale, inQ.ZeroPoint);
+                break;
+            case OpType.BatchMatMul:
+            {
+                var bQ = QuantOf(op.Inputs[1]);
+                var (mo, so) = QuantMath.QuantizeMultiplier((double)inQ.Scale * bQ.Scale * op.Alpha / outQ.Scale);
+                r.BatchMatMul = new BatchMatMulParams
+                {
+                    Input1Offset = -inQ.ZeroPoint, Input2Offset = -bQ.ZeroPoint, OutputOffset = outQ.ZeroPoint,
+                    OutputMultiplier = mo, OutputShift = so, ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
+                };
+                break;
+            }
             case OpType.Softmax:
             {
                 r.ExpTable = new int[256];
@@ -316,7 +367,7 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
             int l = Runtime.Kernels.Mean.HeadroomShift(hw, r.Mean.Shift);
             for (int i = 0; i < pre.Length; i++)
             {
-                int acc = (int)Math.Round(pre[i] * (double)hw / inQ.Scale);
+                int acc = (int)Math.Round(pre[i] * (op.Sum ? 1.0 : hw) / inQ.Scale);
                 int v = QuantMath.MultiplyByQuantizedMultiplier(acc << l, r.Mean.Multiplier, r.Mean.Shift - l) + outQ.ZeroPoint;
                 y[i] = outQ.Dequantize(Math.Clamp(v, -128, 127));
             }

@@ -47,5 +47,8 @@ void eq_conv2d_s8(const eq_conv_params *p)
 #if EQ_USE_DSP
     if (eq_conv2d_s8_dsp(p) == EQ_OK) return;
 #endif
+#if EQ_USE_C_OPT
+    if (eq_conv2d_s8_c(p) == EQ_OK) return;
+#endif
     eq_conv2d_s8_ref(p);
 }

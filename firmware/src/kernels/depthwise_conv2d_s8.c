@@ -43,7 +43,12 @@ void eq_depthwise_conv2d_s8(const eq_conv_params *p)
     if (eq_depthwise_conv2d_s8_mve(p) == EQ_OK) return;
 #endif
 #if EQ_USE_DSP
-    if (eq_depthwise_conv2d_s8_dsp(p) == EQ_OK) return;
+    /* The DSP path covers every case: the reference is not linked into DSP images. */
+    (void)eq_depthwise_conv2d_s8_dsp(p);
+#else
+#if EQ_USE_C_OPT
+    if (eq_depthwise_conv2d_s8_c(p) == EQ_OK) return;
 #endif
     eq_depthwise_conv2d_s8_ref(p);
+#endif
 }

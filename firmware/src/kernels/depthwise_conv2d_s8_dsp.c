@@ -1,11 +1,12 @@
 /*
- * DepthwiseConv2D (depth multiplier 1) with the Cortex-M DSP extension. Channels are contiguous in both the
- * input pixel and the [Kh][Kw][C] filter, so four channels are handled per step: with the DSP
- * extension one LDR brings four inputs, SXTAB16 widens them with the input offset added (channels
- * 0,2 and, rotated, 1,3), the filter word is widened likewise, and SMLABB/SMLATT do the four
- * multiply-accumulates; leftover channels run one at a time. Taps outside the image
- * are skipped, as in the reference, by clipping each pixel's tap range once. Other depth
- * multipliers are declined (the reference runs). Needs no scratch.
+ * DepthwiseConv2D with the Cortex-M DSP extension, every case (the dispatcher needs no reference
+ * behind it on DSP cores). Depth multiplier 1: channels are contiguous in both the input pixel and
+ * the [Kh][Kw][C] filter, so four channels are handled per step: one LDR brings four inputs,
+ * SXTAB16 widens them with the input offset added (channels 0,2 and, rotated, 1,3), the filter word
+ * is widened likewise, and SMLABB/SMLATT do the four multiply-accumulates; a whole 3x3 window and
+ * 3-tap rows are assembly blocks. Leftover channels, and every channel of other depth multipliers
+ * (output channel ch reads input channel ch / multiplier), run one at a time. Taps outside the
+ * image are skipped, as in the reference, by clipping each pixel's tap range once. Needs no scratch.
  */
 #include "kernels_opt.h"
 
@@ -52,6 +53,45 @@ static inline __attribute__((always_inline)) void row3(const int8_t *x, const in
 #undef EQ_DW_TAP
 }
 
+/* A whole 3x3 window of four channels: row3 three times, rows tap_y (input) and 3c (filter) apart,
+ * as one block of 13 live registers, without the row loop around it. */
+static inline __attribute__((always_inline)) void window3x3(const int8_t *x, const int8_t *w, int32_t c, int32_t tap_y,
+                                                            int16x2_t off2, int32_t *t0, int32_t *t1,
+                                                            int32_t *t2, int32_t *t3)
+{
+    uint32_t xa, xb, wa, wb;
+#define EQ_DW_TAP(ADDR_X, ADDR_W)                           \
+    "ldr %[xa], " ADDR_X "\n\t"                               \
+    "ldr %[wa], " ADDR_W "\n\t"                               \
+    "sxtab16 %[xb], %[off], %[xa]\n\t"                        \
+    "sxtab16 %[xa], %[off], %[xa], ror #8\n\t"                \
+    "sxtb16 %[wb], %[wa]\n\t"                                 \
+    "sxtb16 %[wa], %[wa], ror #8\n\t"                         \
+    "smlabb %[t0], %[xb], %[wb], %[t0]\n\t"                   \
+    "smlatt %[t2], %[xb], %[wb], %[t2]\n\t"                   \
+    "smlabb %[t1], %[xa], %[wa], %[t1]\n\t"                   \
+    "smlatt %[t3], %[xa], %[wa], %[t3]\n\t"
+#define EQ_DW_ROW                                           \
+    EQ_DW_TAP("[%[x]]", "[%[w]]")                             \
+    EQ_DW_TAP("[%[x], %[c]]", "[%[w], %[c]]")                 \
+    EQ_DW_TAP("[%[x], %[c], lsl #1]", "[%[w], %[c], lsl #1]")
+    __asm(EQ_DW_ROW
+          "add %[x], %[x], %[ty]\n\t"
+          "add %[w], %[w], %[c], lsl #1\n\t"
+          "add %[w], %[w], %[c]\n\t"
+          EQ_DW_ROW
+          "add %[x], %[x], %[ty]\n\t"
+          "add %[w], %[w], %[c], lsl #1\n\t"
+          "add %[w], %[w], %[c]\n\t"
+          EQ_DW_ROW
+          : [t0] "+r"(*t0), [t1] "+r"(*t1), [t2] "+r"(*t2), [t3] "+r"(*t3), [x] "+r"(x), [w] "+r"(w),
+            [xa] "=&r"(xa), [xb] "=&r"(xb), [wa] "=&r"(wa), [wb] "=&r"(wb)
+          : [c] "r"(c), [off] "r"(off2), [ty] "r"(tap_y)
+          : "memory");
+#undef EQ_DW_ROW
+#undef EQ_DW_TAP
+}
+
 /* Valid taps k in [lo, hi) of one axis: 0 <= start + k * dilation < size. */
 static void tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t size, int32_t *lo, int32_t *hi)
 {
@@ -62,10 +102,11 @@ static void tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t siz
     *hi = b;
 }
 
-static inline __attribute__((always_inline)) void depthwise_body(const eq_conv_params *p, int full_range)
+static void depthwise_body(const eq_conv_params *p)
 {
-    const int32_t c = p->out_c, off = p->input_offset;
-    const int32_t row_stride = p->in_w * c, tap_x = p->dilation_w * c, tap_y = p->dilation_h * row_stride;
+    /* Output channel ch reads input channel ch / mult; with mult 1 (cin == c) four channels per step. */
+    const int32_t c = p->out_c, cin = p->in_c, mult = p->depth_multiplier, off = p->input_offset;
+    const int32_t row_stride = p->in_w * cin, tap_x = p->dilation_w * cin, tap_y = p->dilation_h * row_stride;
     const int32_t wtap_x = c, wtap_y = p->k_w * c;
     const int16x2_t off2 = (int16x2_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
     const int32_t *bias = p->bias;
@@ -79,16 +120,18 @@ static inline __attribute__((always_inline)) void depthwise_body(const eq_conv_p
             tap_range(iy0, p->dilation_h, p->k_h, p->in_h, &ky0, &ky1);
             for (int32_t ox = 0; ox < p->out_w; ox++, out += c) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                int32_t kx0, kx1;
-                tap_range(ix0, p->dilation_w, p->k_w, p->in_w, &kx0, &kx1);
+                int32_t kx0 = 0, kx1 = p->k_w;
+                if (ix0 < 0 || ix0 + (p->k_w - 1) * p->dilation_w >= p->in_w) tap_range(ix0, p->dilation_w, p->k_w, p->in_w, &kx0, &kx1);
                 const int32_t ny = ky1 - ky0, nx = kx1 - kx0;
-                const int8_t *in0 = image + (iy0 + ky0 * p->dilation_h) * row_stride + (ix0 + kx0 * p->dilation_w) * c;
+                const int8_t *in0 = image + (iy0 + ky0 * p->dilation_h) * row_stride + (ix0 + kx0 * p->dilation_w) * cin;
                 const int8_t *w0 = p->filter + ky0 * wtap_y + kx0 * wtap_x;
                 int32_t ch = 0;
-                for (; ch + 4 <= c; ch += 4) {
+                for (; mult == 1 && ch + 4 <= c; ch += 4) {
                     int32_t t0 = bias[ch], t1 = bias[ch + 1], t2 = bias[ch + 2], t3 = bias[ch + 3];
                     const int8_t *xr = in0 + ch, *wr = w0 + ch;
-                    if (!EQ_OPT_NO_ASM && nx == 3 && tap_x == wtap_x) {
+                    if (!EQ_OPT_NO_ASM && nx == 3 && ny == 3 && tap_x == wtap_x && wtap_y == 3 * c) {
+                        window3x3(xr, wr, c, tap_y, off2, &t0, &t1, &t2, &t3);
+                    } else if (!EQ_OPT_NO_ASM && nx == 3 && tap_x == wtap_x) {
                         for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) row3(xr, wr, c, off2, &t0, &t1, &t2, &t3);
                     } else {
                         for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) {
@@ -96,14 +139,11 @@ static inline __attribute__((always_inline)) void depthwise_body(const eq_conv_p
                             for (int32_t kx = 0; kx < nx; kx++, x += tap_x, w += wtap_x) TAP4(x, w);
                         }
                     }
-                    out[ch] = eq_opt_requant_rc(&rq, ch, (uint32_t)t0, full_range);
-                    out[ch + 1] = eq_opt_requant_rc(&rq, ch + 1, (uint32_t)t1, full_range);
-                    out[ch + 2] = eq_opt_requant_rc(&rq, ch + 2, (uint32_t)t2, full_range);
-                    out[ch + 3] = eq_opt_requant_rc(&rq, ch + 3, (uint32_t)t3, full_range);
+                    eq_opt_requant4(&rq, ch, (uint32_t)t0, (uint32_t)t1, (uint32_t)t2, (uint32_t)t3, out + ch);
                 }
                 for (; ch < c; ch++) {
                     uint32_t s = (uint32_t)bias[ch];
-                    const int8_t *xr = in0 + ch, *wr = w0 + ch;
+                    const int8_t *xr = in0 + ch / mult, *wr = w0 + ch;
                     for (int32_t ky = 0; ky < ny; ky++, xr += tap_y, wr += wtap_y) {
                         const int8_t *x = xr, *w = wr;
                         for (int32_t kx = 0; kx < nx; kx++, x += tap_x, w += wtap_x) s += (uint32_t)((*x + off) * *w);
@@ -117,9 +157,7 @@ static inline __attribute__((always_inline)) void depthwise_body(const eq_conv_p
 
 eq_status eq_depthwise_conv2d_s8_dsp(const eq_conv_params *p)
 {
-    if (p->depth_multiplier != 1) return EQ_OPT_DECLINED;
-    if (p->act_min == -128 && p->act_max == 127) depthwise_body(p, 1);
-    else depthwise_body(p, 0);
+    depthwise_body(p);
     return EQ_OK;
 }
 

@@ -12,6 +12,11 @@
 
 #if EQ_USE_MVE
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* Helium paths build -O2 inside -Os images: the 24 KB code budget is the M4's (the Cortex-M55 has none). */
+#pragma GCC optimize("O2")
+#endif
+
 static void tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t size, int32_t *lo, int32_t *hi)
 {
     int32_t a = 0, b = taps;

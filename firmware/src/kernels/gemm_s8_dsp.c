@@ -27,6 +27,55 @@ int8_t eq_opt_requant_one(const eq_opt_requant_params *r, int32_t oc, uint32_t a
     return eq_opt_requant_r(r, oc, acc);
 }
 
+/* eq_opt_requant4 and eq_opt_requant2x2: the requantization of four outputs per call, built -O2
+ * (quant_math.h inlined, the clamp chosen once per call) so -Os images do not call eq_mbqm out of
+ * line for every output. Parameters are copied to locals: the int8 stores may alias anything
+ * reached through r. The clamped case is rolled, to keep them small. */
+EQ_OPT_GCC_OPTIMIZE("O2")
+void eq_opt_requant4(const eq_opt_requant_params *r, int32_t oc, uint32_t t0, uint32_t t1, uint32_t t2, uint32_t t3, int8_t *y)
+{
+    const int32_t *m = r->multiplier + oc, *sh = r->shift + oc;
+    const int32_t off = r->output_offset, lo = r->act_min, hi = r->act_max;
+    if (r->full_range) {
+        const int32_t v0 = eq_add_wrap(eq_mbqm((int32_t)t0, m[0], sh[0]), off);
+        const int32_t v1 = eq_add_wrap(eq_mbqm((int32_t)t1, m[1], sh[1]), off);
+        const int32_t v2 = eq_add_wrap(eq_mbqm((int32_t)t2, m[2], sh[2]), off);
+        const int32_t v3 = eq_add_wrap(eq_mbqm((int32_t)t3, m[3], sh[3]), off);
+        y[0] = (int8_t)__ssat(v0, 8);
+        y[1] = (int8_t)__ssat(v1, 8);
+        y[2] = (int8_t)__ssat(v2, 8);
+        y[3] = (int8_t)__ssat(v3, 8);
+    } else {
+        const uint32_t t[4] = { t0, t1, t2, t3 };
+#pragma GCC unroll 1
+        for (int i = 0; i < 4; i++) y[i] = (int8_t)eq_clamp(eq_add_wrap(eq_mbqm((int32_t)t[i], m[i], sh[i]), off), lo, hi);
+    }
+}
+
+EQ_OPT_GCC_OPTIMIZE("O2")
+void eq_opt_requant2x2(const eq_opt_requant_params *r, int32_t oc, uint32_t a0, uint32_t a1, uint32_t b0, uint32_t b1, int8_t *ya,
+                       int8_t *yb)
+{
+    const int32_t m0 = r->multiplier[oc], m1 = r->multiplier[oc + 1], s0 = r->shift[oc], s1 = r->shift[oc + 1];
+    const int32_t off = r->output_offset, lo = r->act_min, hi = r->act_max;
+    if (r->full_range) {
+        const int32_t v0 = eq_add_wrap(eq_mbqm((int32_t)a0, m0, s0), off);
+        const int32_t v1 = eq_add_wrap(eq_mbqm((int32_t)a1, m1, s1), off);
+        const int32_t v2 = eq_add_wrap(eq_mbqm((int32_t)b0, m0, s0), off);
+        const int32_t v3 = eq_add_wrap(eq_mbqm((int32_t)b1, m1, s1), off);
+        ya[0] = (int8_t)__ssat(v0, 8);
+        ya[1] = (int8_t)__ssat(v1, 8);
+        yb[0] = (int8_t)__ssat(v2, 8);
+        yb[1] = (int8_t)__ssat(v3, 8);
+    } else {
+        const uint32_t t[4] = { a0, a1, b0, b1 };
+        int8_t *const y[4] = { ya, ya + 1, yb, yb + 1 };
+#pragma GCC unroll 1
+        for (int i = 0; i < 4; i++)
+            *y[i] = (int8_t)eq_clamp(eq_add_wrap(eq_mbqm((int32_t)t[i], (i & 1) ? m1 : m0, (i & 1) ? s1 : s0), off), lo, hi);
+    }
+}
+
 /* steps x 4 k of rows x, x + k times filter rows w, w + k into t00 t01 t10 t11 (row, channel).
  * Written out because the 13 live values (4 sums, 2 pointers, count, k - 4, 6 temporaries) only fit
  * the 14 allocatable registers without spills when scheduled by hand: 22 instructions per 16
@@ -112,10 +161,7 @@ static inline __attribute__((always_inline)) void rows2_adjacent_body(const eq_o
             s01 += (uint32_t)(xa * fb);
             s11 += (uint32_t)(xb * fb);
         }
-        y0[oc] = eq_opt_requant_r(&rq, oc, s00);
-        y0[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s01);
-        y1[oc] = eq_opt_requant_r(&rq, oc, s10);
-        y1[oc + 1] = eq_opt_requant_r(&rq, oc + 1, s11);
+        eq_opt_requant2x2(&rq, oc, s00, s01, s10, s11, y0 + oc, y1 + oc);
     }
     if (oc < n) {
         uint32_t s0 = (uint32_t)bias[oc], s1 = s0;
@@ -188,8 +234,7 @@ static inline __attribute__((always_inline)) void dot_2x2_widened(const int32_t 
 /* k <= EQ_OPT_WIDEN_MAX_K: the two rows are widened to int16 pairs once (with the input offset, so
  * any rows and any bias work), then every channel pair reads them pre-widened: a third fewer
  * instructions per MAC than widening them again for each pair, as dot_2x2_adjacent must. */
-static inline __attribute__((always_inline)) void rows2_widened_body(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1,
-                                                                      int8_t *y0, int8_t *y1, int full_range)
+static void rows2_widened(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
 {
     const int32_t k = g->k, n = g->n_out, k4 = k & ~3, off = g->input_offset;
     const int32_t *bias = g->bias;
@@ -216,10 +261,7 @@ static inline __attribute__((always_inline)) void rows2_widened_body(const eq_op
             s01 += (uint32_t)(xa * fb);
             s11 += (uint32_t)(xb * fb);
         }
-        y0[oc] = eq_opt_requant_rc(&rq, oc, s00, full_range);
-        y0[oc + 1] = eq_opt_requant_rc(&rq, oc + 1, s01, full_range);
-        y1[oc] = eq_opt_requant_rc(&rq, oc, s10, full_range);
-        y1[oc + 1] = eq_opt_requant_rc(&rq, oc + 1, s11, full_range);
+        eq_opt_requant2x2(&rq, oc, s00, s01, s10, s11, y0 + oc, y1 + oc);
     }
     if (oc < n) {
         uint32_t s0 = (uint32_t)bias[oc], s1 = s0;
@@ -241,8 +283,7 @@ static void rows2_adjacent(const eq_opt_gemm_s8 *g, const int8_t *x0, int8_t *y0
 void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const int8_t *x1, int8_t *y0, int8_t *y1)
 {
     if (g->k <= EQ_OPT_WIDEN_MAX_K) {
-        if (g->act_min == -128 && g->act_max == 127) rows2_widened_body(g, x0, x1, y0, y1, 1);
-        else rows2_widened_body(g, x0, x1, y0, y1, 0);
+        rows2_widened(g, x0, x1, y0, y1);
         return;
     }
     if (g->input_offset == 0 && x1 == x0 + g->k) {
@@ -253,6 +294,54 @@ void eq_opt_gemm_s8_rows2_dsp(const eq_opt_gemm_s8 *g, const int8_t *x0, const i
      * folded bias; strided 1x1 layers with more than 160 channels): one row at a time. */
     eq_opt_gemm_s8_row1_dsp(g, x0, y0);
     eq_opt_gemm_s8_row1_dsp(g, x1, y1);
+}
+
+/* steps x 4 k of one row x times filter rows f0..f3 (no input offset: the folded bias) into t0..t3:
+ * 25 instructions per 16 multiply-accumulates. In assembly so the image's -Os keeps it (GCC's -Os
+ * rotates the C loop and reloads its pointers from the stack); 14 live registers. */
+static inline __attribute__((always_inline)) void dot_1x4(const int8_t *x, const int8_t *f0, const int8_t *f1, const int8_t *f2,
+                                                          const int8_t *f3, int32_t steps, int32_t *t0, int32_t *t1,
+                                                          int32_t *t2, int32_t *t3)
+{
+#if EQ_OPT_NO_ASM
+    int32_t a0 = *t0, a1 = *t1, a2 = *t2, a3 = *t3;
+    for (int32_t i = 0; i < steps; i++, x += 4, f0 += 4, f1 += 4, f2 += 4, f3 += 4) {
+        uint32_t v = eq_opt_read32(x), w;
+        int16x2_t xe = __sxtb16((int8x4_t)v), xo = eq_opt_sxtb16_ror8(v);
+        w = eq_opt_read32(f0);
+        a0 = __smlad(xo, eq_opt_sxtb16_ror8(w), __smlad(xe, __sxtb16((int8x4_t)w), a0));
+        w = eq_opt_read32(f1);
+        a1 = __smlad(xo, eq_opt_sxtb16_ror8(w), __smlad(xe, __sxtb16((int8x4_t)w), a1));
+        w = eq_opt_read32(f2);
+        a2 = __smlad(xo, eq_opt_sxtb16_ror8(w), __smlad(xe, __sxtb16((int8x4_t)w), a2));
+        w = eq_opt_read32(f3);
+        a3 = __smlad(xo, eq_opt_sxtb16_ror8(w), __smlad(xe, __sxtb16((int8x4_t)w), a3));
+    }
+    *t0 = a0; *t1 = a1; *t2 = a2; *t3 = a3;
+#else
+    uint32_t xe, xo, wa, wb;
+#define EQ_DOT_1X4_CH(F, T)                         \
+          "ldr %[wa], [%[" F "]], #4\n\t"            \
+          "sxtb16 %[wb], %[wa]\n\t"                 \
+          "sxtb16 %[wa], %[wa], ror #8\n\t"         \
+          "smlad %[" T "], %[xe], %[wb], %[" T "]\n\t" \
+          "smlad %[" T "], %[xo], %[wa], %[" T "]\n\t"
+    __asm("1:\n\t"
+          "ldr %[xo], [%[x]], #4\n\t"
+          "sxtb16 %[xe], %[xo]\n\t"
+          "sxtb16 %[xo], %[xo], ror #8\n\t"
+          EQ_DOT_1X4_CH("f0", "t0")
+          EQ_DOT_1X4_CH("f1", "t1")
+          EQ_DOT_1X4_CH("f2", "t2")
+          EQ_DOT_1X4_CH("f3", "t3")
+          "subs %[n], %[n], #1\n\t"
+          "bne 1b"
+          : [t0] "+r"(*t0), [t1] "+r"(*t1), [t2] "+r"(*t2), [t3] "+r"(*t3), [x] "+r"(x), [f0] "+r"(f0), [f1] "+r"(f1),
+            [f2] "+r"(f2), [f3] "+r"(f3), [n] "+r"(steps), [xe] "=&r"(xe), [xo] "=&r"(xo), [wa] "=&r"(wa), [wb] "=&r"(wb)
+          :
+          : "cc", "memory");
+#undef EQ_DOT_1X4_CH
+#endif
 }
 
 /* One row times four filter rows per step (the input offset added by SXTAB16, none with the folded bias). */
@@ -268,7 +357,16 @@ static inline __attribute__((always_inline)) void row1_body(const eq_opt_gemm_s8
         const int8_t *a = x0, *end = x0 + (k & ~3);
         const int8_t *f0 = w0, *f1 = w0 + k, *f2 = f1 + k, *f3 = f2 + k;
         int32_t t0 = bias[oc], t1 = bias[oc + 1], t2 = bias[oc + 2], t3 = bias[oc + 3];
-        while (a != end) {
+        if (fast && a != end) {
+            const int32_t k4 = k & ~3;
+            dot_1x4(a, f0, f1, f2, f3, k4 >> 2, &t0, &t1, &t2, &t3);
+            a = end;
+            f0 += k4;
+            f1 += k4;
+            f2 += k4;
+            f3 += k4;
+        }
+        while (!fast && a != end) {
             uint32_t x = eq_opt_read32(a);
             a += 4;
             /* fast: no offset (folded bias), so no offset register and plain SXTB16. */

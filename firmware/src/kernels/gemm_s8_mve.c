@@ -11,6 +11,11 @@
 
 #if EQ_USE_MVE
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* Helium paths build -O2 inside -Os images: the 24 KB code budget is the M4's (the Cortex-M55 has none). */
+#pragma GCC optimize("O2")
+#endif
+
 /* Dot products of rows x0, x1 with filter rows w0, w1 (k each): r[0]=x0.w0 r[1]=x0.w1 r[2]=x1.w0 r[3]=x1.w1, with the offset. */
 /* Inlined with off a compile-time 0 when the bias is the blob's folded one: the filter sums vanish. */
 static inline __attribute__((always_inline)) void dot_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, int32_t k,

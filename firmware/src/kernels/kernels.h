@@ -30,6 +30,18 @@
 #else
 #define EQ_USE_DSP 0
 #endif
+/* Portable-C fast paths (<op>_s8_c.c) where neither extension is: Thumb-2 cores without DSP
+ * (Cortex-M3) by default, or any target whose build defines EQ_WITH_C_KERNELS=1 (the CMake build
+ * does, so the host tests run them); EQ_WITH_C_KERNELS=0 turns them off. */
+#if EQ_USE_DSP || EQ_USE_MVE
+#define EQ_USE_C_OPT 0
+#elif defined(EQ_WITH_C_KERNELS)
+#define EQ_USE_C_OPT (EQ_WITH_C_KERNELS)
+#elif defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2
+#define EQ_USE_C_OPT 1
+#else
+#define EQ_USE_C_OPT 0
+#endif
 
 /* Conv2D and DepthwiseConv2D (Conv2DParams). Conv2D filter [Cout, Kh, Kw, Cin]; depthwise [1, Kh, Kw, Cout]. */
 typedef struct eq_conv_params {
@@ -150,6 +162,28 @@ typedef struct eq_quantize_params {
     int32_t zero_point;
 } eq_quantize_params;
 
+/* IndexSelect: output[i0, i1, i2, i3] = input[t0[i0], t1[i1], t2[i2], t3[i3]], or fill where an index is -1. */
+typedef struct eq_index_select_params {
+    const int8_t *input;
+    int32_t in_shape[4];
+    int8_t *output;
+    int32_t out_shape[4];
+    const int32_t *tables[4];     /* int32[out_shape[d]] each, in the blob */
+    int32_t fill;
+} eq_index_select_params;
+
+/* BatchMatMul: a [A0, A1, M, K] x b [B0, B1, N, K] (b transposed) -> [O0, O1, M, N], batch dims broadcast. */
+typedef struct eq_batch_matmul_params {
+    const int8_t *a;
+    int32_t a_shape[4];
+    const int8_t *b;
+    int32_t b_shape[4];
+    int8_t *output;
+    int32_t out_shape[4];
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t output_multiplier, output_shift, act_min, act_max;
+} eq_batch_matmul_params;
+
 /* Dispatchers (optimized path when compiled in, else the reference). */
 void eq_conv2d_s8(const eq_conv_params *p);
 void eq_depthwise_conv2d_s8(const eq_conv_params *p);
@@ -167,6 +201,8 @@ void eq_softmax_s8(const eq_softmax_params *p);
 void eq_lookup_s8(const eq_lookup_params *p);
 void eq_quantize_f32_s8(const eq_quantize_params *p);
 void eq_dequantize_s8_f32(const eq_quantize_params *p);
+void eq_index_select_s8(const eq_index_select_params *p);
+void eq_batch_matmul_s8(const eq_batch_matmul_params *p);
 
 /* The reference kernels: the definition every optimized path must reproduce byte for byte. */
 void eq_conv2d_s8_ref(const eq_conv_params *p);
@@ -188,6 +224,11 @@ eq_status eq_fully_connected_s8_dsp(const eq_fc_params *p);
 eq_status eq_add_s8_dsp(const eq_elementwise_params *p, int subtract);
 eq_status eq_max_pool2d_s8_dsp(const eq_pool_params *p);
 eq_status eq_average_pool2d_s8_dsp(const eq_pool_params *p);
+#endif
+#if EQ_USE_C_OPT
+eq_status eq_conv2d_s8_c(const eq_conv_params *p);
+eq_status eq_depthwise_conv2d_s8_c(const eq_conv_params *p);
+eq_status eq_fully_connected_s8_c(const eq_fc_params *p);
 #endif
 #if EQ_USE_MVE
 eq_status eq_conv2d_s8_mve(const eq_conv_params *p);

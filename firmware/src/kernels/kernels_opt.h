@@ -27,6 +27,14 @@
 #endif
 #endif
 
+/* GCC's per-function optimization switches (e.g. "O2" for a hot loop in a -Os image, or
+ * "no-ivopts"); other compilers ignore them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define EQ_OPT_GCC_OPTIMIZE(o) __attribute__((optimize(o)))
+#else
+#define EQ_OPT_GCC_OPTIMIZE(o)
+#endif
+
 /* Returned by an optimized entry point for a case it does not cover: the dispatcher then runs the
  * reference (kernels.h: anything but EQ_OK falls back). */
 #define EQ_OPT_DECLINED EQ_ERR_ARGUMENT
@@ -95,6 +103,11 @@ static inline __attribute__((always_inline)) int8_t eq_opt_requant_rc(const eq_o
 
 /* The same out of line, for the rarely run tails (odd channel, k % 4): keeps the code small. */
 int8_t eq_opt_requant_one(const eq_opt_requant_params *r, int32_t oc, uint32_t acc);
+/* Four outputs per call, out of line and built -O2 (gemm_s8_dsp.c): channels oc..oc+3 into y[0..3];
+ * a 2x2 block, channels oc, oc+1 of two rows (a into ya[0..1], b into yb[0..1]). */
+void eq_opt_requant4(const eq_opt_requant_params *r, int32_t oc, uint32_t t0, uint32_t t1, uint32_t t2, uint32_t t3, int8_t *y);
+void eq_opt_requant2x2(const eq_opt_requant_params *r, int32_t oc, uint32_t a0, uint32_t a1, uint32_t b0, uint32_t b1, int8_t *ya,
+                       int8_t *yb);
 
 #endif
 
@@ -123,6 +136,66 @@ static inline int32x4_t eq_opt_requantize_mve(int32x4_t acc, const int32_t *mult
     int32x4_t v = vaddq_n_s32(eq_opt_mbqm_mve(acc, vldrwq_s32(multiplier), vldrwq_s32(shift)), output_offset);
     return vminq_s32(vmaxq_s32(v, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
 }
+#endif
+
+#if EQ_USE_C_OPT
+/* ---- Internal: the portable-C paths (gemm_s8_c.c, for cores without DSP/MVE, e.g. Cortex-M3).
+ * Two GEMM rows (two output pixels, or two FullyConnected batch rows) are packed per k into one
+ * int32, a + b * 2^23 (a, b the offset-applied int8 values, |a|, |b| <= 255), so one 32x32->64
+ * multiply-accumulate (SMLAL) by a filter tap does both rows' multiply-accumulates: the 64-bit sum
+ * is S0 + S1 * 2^23 exactly while |S0|, |S1| < 2^22, which eq_c_gemm_chunk k at a time keeps true
+ * (|a * w| <= 128 * 128 when the input offset is 0, 255 * 128 otherwise). */
+typedef struct {
+    const int8_t *filter; /* [n_out][k] */
+    const int32_t *bias, *multiplier, *shift;
+    int32_t k, n_out;
+    int32_t input_offset; /* added to every input value */
+    int32_t output_offset, act_min, act_max;
+} eq_c_gemm;
+#define EQ_C_PACK_SHIFT 23
+/* Largest k per 64-bit accumulation: 255 * 16384 and 128 * 32640 are both below 2^22. */
+static inline int32_t eq_c_gemm_chunk(const eq_c_gemm *g) { return g->input_offset == 0 ? 255 : 128; }
+/* The two values of one k, packed. */
+static inline int32_t eq_c_pack(int32_t a, int32_t b) { return a + b * (1 << EQ_C_PACK_SHIFT); }
+/* Packed rows X[0..k) times every filter row into y0 (the a halves) and y1 (the b halves; NULL: not stored). */
+void eq_c_gemm_pair(const eq_c_gemm *g, const int32_t *x, int8_t *y0, int8_t *y1);
+/* One int8 row (input_offset added) times every filter row into y0. */
+void eq_c_gemm_row(const eq_c_gemm *g, const int8_t *x, int8_t *y0);
+/* Packs two int8 rows of k values (input_offset added) into x. */
+void eq_c_pack_rows(const eq_c_gemm *g, const int8_t *a, const int8_t *b, int32_t *x);
+/* Packed rows on the stack when k is at most this: 512 bytes (stack budget during eq_invoke: 2 KB). */
+#define EQ_C_STACK_K 128
+/* The requantization parameters in locals (the int8 stores may alias anything). */
+typedef struct {
+    const int32_t *multiplier, *shift;
+    int32_t output_offset, act_min, act_max;
+} eq_c_requant;
+static inline int8_t eq_c_requant_one(const eq_c_requant *r, int32_t oc, uint32_t acc)
+{
+    return (int8_t)eq_clamp(eq_add_wrap(eq_mbqm((int32_t)acc, r->multiplier[oc], r->shift[oc]), r->output_offset),
+                            r->act_min, r->act_max);
+}
+#endif
+
+/* ---- Internal: Add/Sub (elementwise_s8_dsp.c walks the broadcast, the DSP or MVE row kernel
+ * computes). The parameters of eq_elementwise_params in locals. */
+typedef struct {
+    int32_t off1, off2, left_shift, m1, s1, m2, s2, mo, so, out_off, act_min, act_max, subtract;
+} eq_opt_add_ctx;
+/* n outputs y[i] = a[i * sa] (op) b[i * sb], sa and sb 0 (broadcast) or 1. */
+typedef void (*eq_opt_add_row_fn)(const eq_opt_add_ctx *c, const int8_t *a, int32_t sa, const int8_t *b, int32_t sb,
+                                  int8_t *y, int32_t n);
+/* The reference's arithmetic for one element (elementwise_s8.c add_one) on the context. */
+static inline int8_t eq_opt_add_one(const eq_opt_add_ctx *c, int32_t x, int32_t y)
+{
+    const int32_t sa = eq_mbqm((int32_t)((uint32_t)(x + c->off1) << c->left_shift), c->m1, c->s1);
+    const int32_t sb = eq_mbqm((int32_t)((uint32_t)(y + c->off2) << c->left_shift), c->m2, c->s2);
+    const int32_t sum = c->subtract ? (int32_t)((uint32_t)sa - (uint32_t)sb) : eq_add_wrap(sa, sb);
+    return (int8_t)eq_clamp(eq_add_wrap(eq_mbqm(sum, c->mo, c->so), c->out_off), c->act_min, c->act_max);
+}
+#if EQ_USE_DSP || EQ_USE_MVE
+/* Add (subtract 0) or Sub (1) through the row kernel. */
+eq_status eq_opt_add_s8_rows(const eq_elementwise_params *p, int subtract, eq_opt_add_row_fn row);
 #endif
 
 /* ---- Internal: the GEMM micro-kernels shared by Conv2D and FullyConnected (gemm_s8_dsp.c /

@@ -1,11 +1,16 @@
 /*
  * MaxPool2D with Helium: sixteen channels per step, VMAX.S8 over the clipped window, the
  * activation clamp as one more VMAX/VMIN, and a predicated (VCTP8) step for the channel tail.
- * AveragePool2D is not optimized: declined, the DSP path or the reference runs.
+ * AveragePool2D: below.
  */
 #include "kernels_opt.h"
 
 #if EQ_USE_MVE
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* Helium paths build -O2 inside -Os images: the 24 KB code budget is the M4's (the Cortex-M55 has none). */
+#pragma GCC optimize("O2")
+#endif
 
 eq_status eq_max_pool2d_s8_mve(const eq_pool_params *p)
 {
@@ -36,10 +41,42 @@ eq_status eq_max_pool2d_s8_mve(const eq_pool_params *p)
     return EQ_OK;
 }
 
+/* AveragePool2D: eight channels per step summed in int16 lanes (VLDRB.S16 widens, exact while a
+ * window holds at most 256 values), then the reference's rounded division per channel (no vector
+ * divide); larger windows are declined (the DSP path runs). */
 eq_status eq_average_pool2d_s8_mve(const eq_pool_params *p)
 {
-    (void)p;
-    return EQ_OPT_DECLINED;
+    const int32_t c = p->channels, row = p->in_w * c, lo = p->act_min, hi = p->act_max;
+    if (p->filter_h * p->filter_w > 256) return EQ_OPT_DECLINED;
+    int8_t *out = p->output;
+    int16_t sums[8];
+    for (int32_t b = 0; b < p->batches; b++) {
+        const int8_t *image = p->input + b * p->in_h * row;
+        for (int32_t oy = 0; oy < p->out_h; oy++) {
+            const int32_t y0 = oy * p->stride_h - p->pad_top;
+            const int32_t ys = y0 < 0 ? 0 : y0, ye = y0 + p->filter_h > p->in_h ? p->in_h : y0 + p->filter_h;
+            for (int32_t ox = 0; ox < p->out_w; ox++, out += c) {
+                const int32_t x0 = ox * p->stride_w - p->pad_left;
+                const int32_t xs = x0 < 0 ? 0 : x0, xe = x0 + p->filter_w > p->in_w ? p->in_w : x0 + p->filter_w;
+                const int32_t count = (ye - ys) * (xe - xs), half = count / 2;
+                for (int32_t ch = 0; ch < c; ch += 8) {
+                    const mve_pred16_t pr = vctp16q((uint32_t)(c - ch));
+                    int16x8_t acc = vdupq_n_s16(0);
+                    for (int32_t y = ys; y < ye; y++) {
+                        const int8_t *src = image + y * row + xs * c + ch;
+                        for (int32_t x = xs; x < xe; x++, src += c) acc = vaddq_s16(acc, vldrbq_z_s16(src, pr));
+                    }
+                    vst1q_s16(sums, acc);
+                    const int32_t n = c - ch < 8 ? c - ch : 8;
+                    for (int32_t i = 0; i < n; i++) {
+                        const int32_t s = sums[i];
+                        out[ch + i] = (int8_t)eq_clamp((s > 0 ? s + half : s - half) / count, lo, hi);
+                    }
+                }
+            }
+        }
+    }
+    return EQ_OK;
 }
 
 #endif

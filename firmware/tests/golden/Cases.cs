@@ -44,6 +44,8 @@ internal static class Cases
         Add("lookup", 6, (r, i) => Lookup(r, OpType.Lookup));
         Add("quantize", 10, (r, i) => Quantize(r));
         Add("dequantize", 8, (r, i) => Dequantize(r));
+        Add("index_select", 16, (r, i) => IndexSelect(r));
+        Add("batch_matmul", 24, (r, i) => BatchMatMul(r, i));
         return list;
     }
 
@@ -544,6 +546,67 @@ internal static class Cases
         int y = w.AddActivation(TensorType.Float32, [n, c], -1);
         w.AddOp(OpType.Dequantize, [x], [y], new QuantizeParams { Scale = s, ZeroPoint = zp });
         w.AddInput("x", x);
+        w.AddOutput("y", y);
+        return w;
+    }
+
+    /// <summary>IndexSelect: random tables per dimension (-1 fills, repeats, reversals, contiguous runs), a constant input sometimes.</summary>
+    private static ModelWriter IndexSelect(Random r)
+    {
+        var id = new int[4];
+        var od = new int[4];
+        for (int d = 0; d < 4; d++) { id[d] = 1 + r.Next(5); od[d] = 1 + r.Next(6); }
+        var w = new ModelWriter();
+        int q = w.AddQuantization([Scale(r)], Zp(r));
+        bool constant = r.Next(4) == 0;
+        int x = constant ? w.AddConstant<sbyte>(TensorType.Int8, id, MemoryMarshal.Cast<byte, sbyte>(RandomBytes(r, id[0] * id[1] * id[2] * id[3])).ToArray(), q) : w.AddActivation(TensorType.Int8, id, q);
+        int y = w.AddActivation(TensorType.Int8, od, q);
+        var offsets = new int[4];
+        for (int d = 0; d < 4; d++)
+        {
+            var t = new int[od[d]];
+            int start = r.Next(id[d]);
+            bool run = r.Next(2) == 0;
+            for (int k = 0; k < t.Length; k++) t[k] = run ? (start + k < id[d] ? start + k : -1) : r.Next(-1, id[d]);
+            offsets[d] = w.AddConstantData<int>(t);
+        }
+        w.AddOp(OpType.IndexSelect, [x], [y], new IndexSelectParams
+        {
+            Table0Offset = offsets[0], Table1Offset = offsets[1], Table2Offset = offsets[2], Table3Offset = offsets[3], FillValue = r.Next(-128, 128),
+        });
+        if (!constant) w.AddInput("x", x);
+        else
+        {
+            // A model needs an input: an unused one.
+            w.AddInput("unused", w.AddActivation(TensorType.Int8, [1, 4], q));
+        }
+        w.AddOutput("y", y);
+        return w;
+    }
+
+    /// <summary>BatchMatMul: K 1-40 (every tail), broadcast batch dimensions, a constant right operand sometimes, extreme requantization and narrowed ranges.</summary>
+    private static ModelWriter BatchMatMul(Random r, int index)
+    {
+        int k = 1 + (index * 7 + r.Next(7)) % 40;
+        int m = 1 + r.Next(4), n = 1 + r.Next(5), b0 = 1 + r.Next(2), b1 = 1 + r.Next(3);
+        int[] ad = [r.Next(2) == 0 ? 1 : b0, r.Next(2) == 0 ? 1 : b1, m, k];
+        int[] bd = [r.Next(2) == 0 ? 1 : b0, r.Next(2) == 0 ? 1 : b1, n, k];
+        int[] od = [Math.Max(ad[0], bd[0]), Math.Max(ad[1], bd[1]), m, n];
+        var (sa, za, sb, zb, so, zo) = (Scale(r), Zp(r), Scale(r), Zp(r), Scale(r, 0.01, 2), Zp(r));
+        var w = new ModelWriter();
+        int a = w.AddActivation(TensorType.Int8, ad, w.AddQuantization([sa], za));
+        bool constant = r.Next(3) == 0;
+        int qb = w.AddQuantization([sb], zb);
+        int b = constant ? w.AddConstant<sbyte>(TensorType.Int8, bd, MemoryMarshal.Cast<byte, sbyte>(RandomBytes(r, bd[0] * bd[1] * n * k)).ToArray(), qb) : w.AddActivation(TensorType.Int8, bd, qb);
+        int y = w.AddActivation(TensorType.Int8, od, w.AddQuantization([so], zo));
+        var (mult, shift) = Requant(r, (double)sa * sb / so);
+        var (lo, hi) = ActRange(r);
+        w.AddOp(OpType.BatchMatMul, [a, b], [y], new BatchMatMulParams
+        {
+            Input1Offset = -za, Input2Offset = -zb, OutputOffset = zo, OutputMultiplier = mult, OutputShift = shift, ActivationMin = lo, ActivationMax = hi,
+        });
+        w.AddInput("a", a);
+        if (!constant) w.AddInput("b", b);
         w.AddOutput("y", y);
         return w;
     }

@@ -42,6 +42,15 @@ public enum TensorType : byte
     Int8 = 1,
     Int32 = 2,
     Float32 = 3,
+    // 4-19: values 8-9 belong to dynamic quantization / QDQ work; 10-19 to compressed weights.
+    /// <summary>Signed 4-bit weights, two per byte (docs/format.md, 5.10): each row of dims[0] starts at a byte; element 2i of a row in the low nibble.</summary>
+    Int4 = 10,
+    /// <summary>Unsigned 4-bit codebook indices, packed as <see cref="Int4"/>; the value is codebook[group][index].</summary>
+    Index4 = 11,
+    /// <summary>Unsigned 8-bit codebook indices, one per byte; the value is codebook[group][index].</summary>
+    Index8 = 12,
+    /// <summary>Sparse int8 rows (compressed sparse rows over dims[0]): row starts, u16 columns, int8 values (docs/format.md, 5.11).</summary>
+    SparseInt8 = 13,
 }
 
 /// <summary>Where a tensor's bytes live.</summary>
@@ -76,6 +85,36 @@ public enum OpType : ushort
     Sub = 18,
     /// <summary>Element-wise int8 to int8 through a 256-entry table (LeakyRelu and other unary functions).</summary>
     Lookup = 19,
+    /// <summary>
+    /// int8 data movement through one index table per dimension: output[i0, i1, i2, i3] =
+    /// input[t0[i0], t1[i1], t2[i2], t3[i3]], or the fill value where any index is -1 (Slice, Split,
+    /// Gather, reflect/edge Pad, nearest Resize, zero insertion, window unfolding).
+    /// </summary>
+    IndexSelect = 20,
+    /// <summary>int8 x int8 matrix product of two activations, [.., M, K] by [.., N, K] (the second operand transposed), batch dimensions broadcast.</summary>
+    BatchMatMul = 21,
+
+    // 40-49: dynamic quantization (float activations, int8 weights quantized at conversion,
+    // activations quantized per inference; docs/format.md section 6.1, docs/compression.md).
+    /// <summary>Float input quantized per inference (uint8, per tensor), int8 per-channel filter, float bias and output.</summary>
+    DynamicConv2D = 40,
+    DynamicDepthwiseConv2D = 41,
+    DynamicFullyConnected = 42,
+    /// <summary>Float32 helpers for the ops between dynamically quantized layers.</summary>
+    MaxPool2DF32 = 43,
+    MeanF32 = 44,
+    AddF32 = 45,
+    TransposeF32 = 46,
+    /// <summary>Conv2D whose filter is <see cref="TensorType.Int4"/>, <see cref="TensorType.Index4"/> or <see cref="TensorType.Index8"/> (4th input: the int8 codebook).</summary>
+    Conv2DCompressed = 50,
+    /// <summary>DepthwiseConv2D with a compressed filter, as <see cref="Conv2DCompressed"/>.</summary>
+    DepthwiseConv2DCompressed = 51,
+    /// <summary>FullyConnected with a compressed filter, as <see cref="Conv2DCompressed"/>.</summary>
+    FullyConnectedCompressed = 52,
+    /// <summary>Conv2D whose filter is <see cref="TensorType.SparseInt8"/>: zero weights are not stored and not multiplied.</summary>
+    Conv2DSparse = 53,
+    /// <summary>FullyConnected whose filter is <see cref="TensorType.SparseInt8"/>.</summary>
+    FullyConnectedSparse = 54,
 }
 
 /// <summary>How the source model laid out an input or output; the runtime always uses NHWC.</summary>
@@ -107,4 +146,8 @@ public static class RecordSizes
     public const int SoftmaxParams = 16;
     public const int LookupParams = 16;
     public const int QuantizeParams = 16;
+    public const int IndexSelectParams = 32;
+    public const int BatchMatMulParams = 32;
+    public const int DynamicConvParams = 48;
+    public const int FloatClampParams = 16;
 }

@@ -84,6 +84,22 @@ public sealed class ModelWriter
         return _tensors.Count - 1;
     }
 
+    /// <summary>
+    /// Adds a constant tensor of an encoded type (Int4, Index4, Index8, SparseInt8: docs/format.md 5.10, 5.11)
+    /// from its encoded bytes. The length must match the shape (4-bit types) or be a whole sparse encoding.
+    /// </summary>
+    public int AddConstantEncoded(TensorType type, int[] dims, ReadOnlySpan<byte> data, int quantIndex)
+    {
+        var d = new int[4];
+        for (int k = 0; k < 4; k++) d[k] = k < dims.Length ? dims[k] : 1;
+        long expected = type == TensorType.SparseInt8 ? data.Length : TensorInfo.ByteLengthOf(type, new Shape4(d[0], d[1], d[2], d[3]));
+        if (!CompressedWeights.IsCompressed(type) || expected != data.Length)
+            throw new ArgumentException($"an encoded {type} constant of shape [{string.Join(", ", dims)}] needs {expected} bytes, got {data.Length}");
+        int off = AddConstantData(data);
+        _tensors.Add(new Tensor { Type = type, Dims = (int[])dims.Clone(), Storage = TensorStorage.Constant, Offset = off, Bytes = data.Length, Quant = quantIndex });
+        return _tensors.Count - 1;
+    }
+
     /// <summary>Adds an op with its parameter record. Scratch bytes are planned into the arena for the op's duration.</summary>
     public int AddOp<TParams>(OpType type, int[] inputs, int[] outputs, in TParams parameters, int scratchBytes = 0) where TParams : unmanaged
     {

@@ -106,3 +106,50 @@ public struct QuantizeParams
     public float Scale;
     public int ZeroPoint, Reserved0, Reserved1;
 }
+
+/// <summary>
+/// IndexSelect: constant-data offsets of one int32 index table per output dimension (table d has
+/// output dim d entries, each -1 or in [0, input dim d)); positions where any index is -1 take
+/// <see cref="FillValue"/>, an int8 in the (shared) quantization of input and output.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct IndexSelectParams
+{
+    public int Table0Offset, Table1Offset, Table2Offset, Table3Offset;
+    public int FillValue, Reserved0, Reserved1, Reserved2;
+}
+
+/// <summary>
+/// BatchMatMul: out = clamp(MultiplyByQuantizedMultiplier(sum_k (a + Input1Offset) x (b + Input2Offset),
+/// OutputMultiplier, OutputShift) + OutputOffset, ActivationMin, ActivationMax).
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct BatchMatMulParams
+{
+    public int Input1Offset, Input2Offset, OutputOffset, OutputMultiplier;
+    public int OutputShift, ActivationMin, ActivationMax, Reserved0;
+}
+
+/// <summary>
+/// DynamicConv2D and DynamicDepthwiseConv2D: the geometry of <see cref="Conv2DParams"/> and a float
+/// output clamp (fused ReLU / ReLU6; ±infinity for none). No zero points or multipliers: the
+/// input's quantization is computed per inference.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct DynamicConvParams
+{
+    public int StrideH, StrideW, DilationH, DilationW;
+    public int PadTop, PadLeft, PadBottom, PadRight;
+    /// <summary>Depthwise only: output channels per input channel (1 for DynamicConv2D).</summary>
+    public int DepthMultiplier;
+    public float ActivationMin, ActivationMax;
+    public int Reserved;
+}
+
+/// <summary>A float output clamp: DynamicFullyConnected and AddF32.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct FloatClampParams
+{
+    public float Min, Max;
+    public int Reserved0, Reserved1;
+}

@@ -7,7 +7,7 @@ namespace EdgeQuant.Runtime.Format;
 /// Per-op validation at load: arity, element types, shapes consistent with the parameters,
 /// and every constant-data reference in bounds. After this, kernels trust their inputs.
 /// </summary>
-internal static class OpValidator
+internal static partial class OpValidator
 {
     public static void Validate(Model m, int index, string where)
     {
@@ -140,6 +140,28 @@ internal static class OpValidator
                 FixedQuantization(m, op.Type == OpType.Quantize ? op.Output0 : op.Input0, p.Scale, p.ZeroPoint, where);
                 break;
             }
+            case OpType.IndexSelect:
+                ValidateIndexSelect(m, op, where);
+                break;
+            case OpType.BatchMatMul:
+                ValidateBatchMatMul(m, op, where);
+                break;
+            case OpType.DynamicConv2D:
+            case OpType.DynamicDepthwiseConv2D:
+            case OpType.DynamicFullyConnected:
+            case OpType.MaxPool2DF32:
+            case OpType.MeanF32:
+            case OpType.AddF32:
+            case OpType.TransposeF32:
+                ValidateDynamic(m, op, where);
+                break;
+            case OpType.Conv2DCompressed:
+            case OpType.DepthwiseConv2DCompressed:
+            case OpType.FullyConnectedCompressed:
+            case OpType.Conv2DSparse:
+            case OpType.FullyConnectedSparse:
+                ValidateCompressed(m, op, where);
+                break;
             default:
                 throw Bad(where, $"unknown op type {(int)op.Type}");
         }
@@ -147,15 +169,16 @@ internal static class OpValidator
 
     private static void ValidateConv(Model m, OpInfo op, string where)
     {
-        Arity(op, 3, 1, where);
+        if (!IsCompressedOp(op.Type)) Arity(op, 3, 1, where);
         var input = Act(m, op.Input0, 4, where, "input");
         var filter = m.Tensors[op.Input1];
         var bias = m.Tensors[op.Input2];
         var output = Act(m, op.Output0, 4, where, "output");
-        if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 4) throw Bad(where, "filter must be a constant rank-4 int8 tensor");
+        if (IsCompressedOp(op.Type)) CompressedFilter(m, op, 4, where);
+        else if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 4) throw Bad(where, "filter must be a constant rank-4 int8 tensor");
         Params<Conv2DParams>(op, RecordSizes.Conv2DParams, where);
         var p = m.ReadParams<Conv2DParams>(op);
-        bool dw = op.Type == OpType.DepthwiseConv2D;
+        bool dw = op.Type is OpType.DepthwiseConv2D or OpType.DepthwiseConv2DCompressed;
         int cout = dw ? filter.Shape.D3 : filter.Shape.D0;
         int cin = input.Shape.D3;
         if (dw)
@@ -180,11 +203,12 @@ internal static class OpValidator
 
     private static void ValidateFullyConnected(Model m, OpInfo op, string where)
     {
-        Arity(op, 3, 1, where);
+        if (!IsCompressedOp(op.Type)) Arity(op, 3, 1, where);
         var input = ActAny(m, op.Input0, where, "input");
         var filter = m.Tensors[op.Input1];
         var output = ActAny(m, op.Output0, where, "output");
-        if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 2) throw Bad(where, "filter must be a constant [Cout, Cin] int8 tensor");
+        if (IsCompressedOp(op.Type)) CompressedFilter(m, op, 2, where);
+        else if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 2) throw Bad(where, "filter must be a constant [Cout, Cin] int8 tensor");
         int cout = filter.Shape.D0, cin = filter.Shape.D1;
         if (input.ElementCount % cin != 0) throw Bad(where, $"input of {input.ElementCount} elements is not a whole number of rows of {cin}");
         int batch = input.ElementCount / cin;
@@ -272,6 +296,45 @@ internal static class OpValidator
     }
 
     /// <summary>Ops that move bytes unchanged need input and output to mean the same thing.</summary>
+    private static void ValidateIndexSelect(Model m, OpInfo op, string where)
+    {
+        Arity(op, 1, 1, where);
+        var i = Act(m, op.Input0, 4, where, "input", allowConstant: true);
+        var o = Act(m, op.Output0, 4, where, "output");
+        Params<IndexSelectParams>(op, RecordSizes.IndexSelectParams, where);
+        var p = m.ReadParams<IndexSelectParams>(op);
+        int[] tables = [p.Table0Offset, p.Table1Offset, p.Table2Offset, p.Table3Offset];
+        for (int d = 0; d < 4; d++)
+        {
+            Const(m, tables[d], 4L * o.Shape[d], 4, where, $"index table {d}");
+            var t = MemoryMarshal.Cast<byte, int>(m.ConstantData.Slice(tables[d], 4 * o.Shape[d]));
+            for (int k = 0; k < t.Length; k++)
+                if (t[k] < -1 || t[k] >= i.Shape[d]) throw Bad(where, $"index table {d} entry {k} is {t[k]}, outside [-1, {i.Shape[d]}) (input {i.Shape})");
+        }
+        if (p.FillValue < -128 || p.FillValue > 127) throw Bad(where, $"fill value {p.FillValue} is outside the int8 range");
+        SameQuantization(m, op.Input0, op.Output0, where, "IndexSelect copies bytes");
+    }
+
+    private static void ValidateBatchMatMul(Model m, OpInfo op, string where)
+    {
+        Arity(op, 2, 1, where);
+        var a = Act(m, op.Input0, 4, where, "input 0", allowConstant: true);
+        var b = Act(m, op.Input1, 4, where, "input 1", allowConstant: true);
+        var o = Act(m, op.Output0, 4, where, "output");
+        Params<BatchMatMulParams>(op, RecordSizes.BatchMatMulParams, where);
+        if (a.Shape.D3 != b.Shape.D3) throw Bad(where, $"inputs {a.Shape} and {b.Shape} differ in the reduced (last) dimension");
+        if (o.Shape.D2 != a.Shape.D2 || o.Shape.D3 != b.Shape.D2) throw Bad(where, $"output {o.Shape} must be [.., M, N] of inputs {a.Shape} ([.., M, K]) and {b.Shape} ([.., N, K])");
+        for (int d = 0; d < 2; d++)
+        {
+            if ((a.Shape[d] != o.Shape[d] && a.Shape[d] != 1) || (b.Shape[d] != o.Shape[d] && b.Shape[d] != 1))
+                throw Bad(where, $"batch dimension {d} of inputs {a.Shape} and {b.Shape} does not broadcast to output {o.Shape}");
+        }
+        if ((long)a.Shape.D3 * 383 * 383 > int.MaxValue) throw Bad(where, $"a reduction over {a.Shape.D3} terms could overflow the 32-bit accumulator (at most {int.MaxValue / (383 * 383)})");
+        var p = m.ReadParams<BatchMatMulParams>(op);
+        Offset(p.Input1Offset, where); Offset(p.Input2Offset, where); Offset(p.OutputOffset, where);
+        Multiplier(p.OutputMultiplier, where); Shift(p.OutputShift, where); Activation(p.ActivationMin, p.ActivationMax, where);
+    }
+
     private static void SameQuantization(Model m, int a, int b, string where, string why)
     {
         var qa = m.QuantOf(a); var qb = m.QuantOf(b);
@@ -376,5 +439,5 @@ internal static class OpValidator
         if (v < -31 || v > 30) throw Bad(where, $"shift {v} is outside [-31, 30]");
     }
 
-    private static InvalidModelException Bad(string where, string what) => Model.Bad($"{where}: {what}");
+    internal static InvalidModelException Bad(string where, string what) => Model.Bad($"{where}: {what}");
 }

@@ -22,7 +22,25 @@ public readonly record struct TensorInfo(
         return d;
     }
 
-    public static int ElementSize(TensorType t) => t switch { TensorType.Int8 => 1, TensorType.Int32 => 4, TensorType.Float32 => 4, _ => 0 };
+    /// <summary>Bytes per element of the byte-addressed types (int8 and index8 1, int32 and float32 4); 0 for packed or unknown types.</summary>
+    public static int ElementSize(TensorType t) => t switch { TensorType.Int8 or TensorType.Index8 => 1, TensorType.Int32 => 4, TensorType.Float32 => 4, _ => 0 };
+
+    /// <summary>True for the element types this reader knows.</summary>
+    public static bool IsKnown(TensorType t) => t is TensorType.Int8 or TensorType.Int32 or TensorType.Float32
+        or TensorType.Int4 or TensorType.Index4 or TensorType.Index8 or TensorType.SparseInt8;
+
+    /// <summary>
+    /// The byte length a tensor of this type and shape must have: elements x size, or for the 4-bit types
+    /// dims[0] rows of ceil(row elements / 2) bytes; -1 for <see cref="TensorType.SparseInt8"/>, whose length
+    /// depends on its content (docs/format.md 5.11), and for unknown types.
+    /// </summary>
+    public static long ByteLengthOf(TensorType t, in Shape4 shape)
+    {
+        long n = (long)shape.D0 * shape.D1 * shape.D2 * shape.D3;
+        if (t is TensorType.Int4 or TensorType.Index4) return (long)shape.D0 * ((n / shape.D0 + 1) / 2);
+        int es = ElementSize(t);
+        return es == 0 ? -1 : n * es;
+    }
 }
 
 /// <summary>Quantization of a tensor: real = scale * (q - zeroPoint); per-channel along QuantizedDimension when ChannelCount &gt; 1.</summary>

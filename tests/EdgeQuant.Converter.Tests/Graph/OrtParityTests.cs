@@ -39,6 +39,14 @@ public class OrtParityTests
         {
             foreach (var f in Directory.GetFiles(RepoPaths.Zoo, "*.onnx"))
             {
+                // A QDQ model's ORT outputs include its fake quantization, which the float executor
+                // (running the graph QdqPatterns leaves) does not apply: QdqImportTests compares the
+                // converted int8 model with them instead.
+                if (QdqPatterns.Of(OnnxImporter.Load(f)) is { IsQdq: true })
+                {
+                    continue;
+                }
+
                 names.Add(Path.GetFileNameWithoutExtension(f));
             }
         }

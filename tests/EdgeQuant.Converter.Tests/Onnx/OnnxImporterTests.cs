@@ -82,12 +82,12 @@ public class OnnxImporterTests
         Assert.That(e!.Message, Does.StartWith("node 'f' (com.microsoft:FusedGemm): domain 'com.microsoft' is not supported; supported: the default ONNX domain"));
     }
 
-    [TestCase(6)]
+    [TestCase(0)]
     [TestCase(22)]
     public void OpsetOutOfRange_IsRejected(int opset)
     {
         var e = Assert.Throws<ConversionException>(() => SmallMlp(opset).Import());
-        Assert.That(e!.Message, Does.Contain($"opset {opset} is not supported; supported: opset 7 to 21"));
+        Assert.That(e!.Message, Does.Contain($"opset {opset} is not supported; supported: opset 1 to 21"));
     }
 
     [Test]
@@ -113,7 +113,7 @@ public class OnnxImporterTests
         Assert.That(e.Message, Does.Contain("save_as_external_data=False"));
     }
 
-    [TestCase(OnnxDataType.Float16, "FLOAT16")]
+    [TestCase(OnnxDataType.UInt64, "UINT64")]
     [TestCase(OnnxDataType.String, "STRING")]
     [TestCase((OnnxDataType)17, "FLOAT8E4M3FN")]
     public void UnsupportedInitializerType_IsRejected(OnnxDataType type, string name)
@@ -203,24 +203,52 @@ public class OnnxImporterTests
     }
 
     [Test]
-    public void ThreeDimensionalConv_IsRejected()
+    public void ThreeDimensionalConv_RunsInFloat_IsRefusedForInt8()
     {
         var b = new TestModelBuilder().Input("x", 1, 1, 4, 4, 4).OutputUnshaped("y")
-            .FloatInitializer("w", [1, 1, 2, 2, 2], new float[8])
+            .FloatInitializer("w", [1, 1, 2, 2, 2], 1, 1, 1, 1, 1, 1, 1, 1)
             .Node("Conv", ["x", "w"], ["y"], "c3", Attr("kernel_shape", 2, 2, 2));
-        var e = Assert.Throws<ConversionException>(() => b.Import());
-        Assert.That(e!.Message, Does.StartWith("node 'c3' (Conv): kernel_shape has 3 spatial dimensions; supported: 1 or 2"));
+        var g = b.Import();
+        var x = Enumerable.Range(0, 64).Select(i => (float)i).ToArray();
+        var y = new EdgeQuant.Converter.Graph.OnnxFloatExecutor(g).Run(x, [1, 1, 4, 4, 4], out var shape);
+        Assert.That(shape, Is.EqualTo(new[] { 1, 1, 3, 3, 3 }));
+        // A 2x2x2 box sum at (d, h, w) = 0: x[d*16 + h*4 + w] over the cube.
+        Assert.That(y[0], Is.EqualTo(0 + 1 + 4 + 5 + 16 + 17 + 20 + 21));
+        var e = Assert.Throws<ConversionException>(() => EdgeQuant.Converter.Ir.Lowering.Lower(OnnxFrontend.Prepare(b.ToBytes(), "c3.onnx")));
+        Assert.That(e!.Message, Does.Contain("rank 5"));
     }
 
     [Test]
-    public void UsedDropoutMask_IsRejected_UnusedIsDropped()
+    public void DropoutMask_InInferenceIsAllTrue_InTrainingIsRejected_UnusedIsDropped()
     {
         var used = new TestModelBuilder(11).Input("x", 1, 2).Output("y", 1, 2).Output("m", 1, 2).Node("Dropout", ["x"], ["y", "m"], "drop");
-        var e = Assert.Throws<ConversionException>(() => used.Import());
+        var g = used.Import();
+        var values = new EdgeQuant.Converter.Graph.OnnxFloatExecutor(g).RunAll(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.FromFloats([1, 2], [3, 4]) });
+        Assert.That(values["m"].DataType, Is.EqualTo(OnnxDataType.Bool));
+        Assert.That(values["m"].Int64s, Is.EqualTo(new long[] { 1, 1 }));
+        Assert.That(values["y"].Floats, Is.EqualTo(new float[] { 3, 4 }));
+
+        var training = new TestModelBuilder(13).Input("x", 1, 2).Output("y", 1, 2).Output("m", 1, 2)
+            .FloatInitializer("ratio", [], 0.5f)
+            .Initializer(new TensorProto { Name = "train", DataType = (int)OnnxDataType.Bool, Int32Data = { 1 } })
+            .Node("Dropout", ["x", "ratio", "train"], ["y", "m"], "drop");
+        var e = Assert.Throws<ConversionException>(() => training.Import());
         Assert.That(e!.Message, Does.StartWith("node 'drop' (Dropout): output 1 ('m') is used, but the mask output is not supported"));
 
         var unused = new TestModelBuilder(11).Input("x", 1, 2).Output("y", 1, 2).Node("Dropout", ["x"], ["y", "m"], "drop");
         Assert.That(unused.Import().Nodes[0].Outputs, Is.EqualTo(new[] { "y" }));
+    }
+
+    [Test]
+    public void Float16AndBFloat16Constants_AreImportedAsFloat()
+    {
+        var b = SmallMlp();
+        b.Initializer(new TensorProto { Name = "half", DataType = (int)OnnxDataType.Float16, Dims = { 2 }, RawData = ByteString.CopyFrom(0x00, 0x3C, 0x00, 0xC0) });
+        b.Initializer(new TensorProto { Name = "bf", DataType = (int)OnnxDataType.BFloat16, Dims = { 2 }, Int32Data = { 0x3F80, 0x4049 } });
+        var g = b.Import();
+        Assert.That(g.Initializers["half"].Floats, Is.EqualTo(new float[] { 1f, -2f }));
+        Assert.That(g.Initializers["half"].DataType, Is.EqualTo(OnnxDataType.Float16));
+        Assert.That(g.Initializers["bf"].Floats, Is.EqualTo(new float[] { 1f, 3.140625f }));
     }
 
     [Test]

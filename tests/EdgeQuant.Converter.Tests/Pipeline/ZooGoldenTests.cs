@@ -24,6 +24,8 @@ public class ZooGoldenTests
     {
         foreach (var m in ZooConversionTests.Models)
             yield return new TestCaseData(m, m + ".onnx", m + ".calib.npy", m + ".test.npy").SetName("Golden_" + m);
+        // The quantization-aware-trained QDQ model: its own scales; the calibration file only feeds the report.
+        yield return new TestCaseData("mnist_qat", "mnist_qat.onnx", "mnist_qat.calib.npy", "mnist_qat.test.npy").SetName("Golden_mnist_qat");
         var quirks = Directory.GetFiles(RepoPaths.Quirks, "*.onnx").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal).ToList();
         if (quirks.Count < 10) throw new InvalidOperationException($"expected the zoo's exporter-quirk models in {RepoPaths.Quirks}");
         foreach (var q in quirks)

@@ -202,4 +202,25 @@ public class OpValidatorTests
         RejectsOp(OneOpModels.Quantize(inType: TensorType.Int8), "expects Float32 input and Int8 output, got Int8 and Int8");
         RejectsOp(OneOpModels.Dequantize(p => p with { Scale = -1 }), "scale -1 must be positive");
     }
+
+    [Test]
+    public void IndexSelect()
+    {
+        RejectsOp(OneOpModels.IndexSelect(table2: [-1, 0, 0, 1, 4, -1]), "index table 2 entry 4 is 4, outside [-1, 4)");
+        RejectsOp(OneOpModels.IndexSelect(table2: [-2, 0, 0, 1, 3, -1]), "index table 2 entry 0 is -2");
+        RejectsOp(OneOpModels.IndexSelect(p => p with { Table1Offset = 100_000 }), "index table 1 at constant offset 100000");
+        RejectsOp(OneOpModels.IndexSelect(p => p with { Table3Offset = 2 }), "index table 3 at constant offset 2");
+        RejectsOp(OneOpModels.IndexSelect(p => p with { FillValue = 128 }), "fill value 128 is outside the int8 range");
+    }
+
+    [Test]
+    public void BatchMatMul()
+    {
+        RejectsOp(OneOpModels.BatchMatMul(bDims: [1, 1, 4, 19]), "differ in the reduced (last) dimension");
+        RejectsOp(OneOpModels.BatchMatMul(outDims: [1, 2, 3, 5]), "output [1, 2, 3, 5] must be [.., M, N]");
+        RejectsOp(OneOpModels.BatchMatMul(bDims: [1, 3, 4, 20]), "batch dimension 1 of inputs");
+        RejectsOp(OneOpModels.BatchMatMul(p => p with { OutputShift = 31 }), "shift 31 is outside [-31, 30]");
+        RejectsOp(OneOpModels.BatchMatMul(p => p with { Input2Offset = 300 }), "zero-point offset 300");
+        RejectsOp(OneOpModels.BatchMatMul(p => p with { ActivationMin = 10, ActivationMax = 5 }), "activation range [10, 5]");
+    }
 }

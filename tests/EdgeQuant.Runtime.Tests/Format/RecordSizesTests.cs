@@ -22,6 +22,12 @@ public class RecordSizesTests
             Assert.That(Unsafe.SizeOf<SoftmaxParams>(), Is.EqualTo(RecordSizes.SoftmaxParams));
             Assert.That(Unsafe.SizeOf<LookupParams>(), Is.EqualTo(RecordSizes.LookupParams));
             Assert.That(Unsafe.SizeOf<QuantizeParams>(), Is.EqualTo(RecordSizes.QuantizeParams));
+            Assert.That(Unsafe.SizeOf<IndexSelectParams>(), Is.EqualTo(RecordSizes.IndexSelectParams));
+            Assert.That(Unsafe.SizeOf<BatchMatMulParams>(), Is.EqualTo(RecordSizes.BatchMatMulParams));
+            Assert.That(Unsafe.SizeOf<DynamicConvParams>(), Is.EqualTo(RecordSizes.DynamicConvParams));
+            Assert.That(Unsafe.SizeOf<FloatClampParams>(), Is.EqualTo(RecordSizes.FloatClampParams));
+            Assert.That(RecordSizes.DynamicConvParams, Is.EqualTo(48));
+            Assert.That(RecordSizes.FloatClampParams, Is.EqualTo(16));
         });
     }
 
@@ -51,6 +57,8 @@ public class RecordSizesTests
             Assert.That(RecordSizes.SoftmaxParams, Is.EqualTo(16));
             Assert.That(RecordSizes.LookupParams, Is.EqualTo(16));
             Assert.That(RecordSizes.QuantizeParams, Is.EqualTo(16));
+            Assert.That(RecordSizes.IndexSelectParams, Is.EqualTo(32));
+            Assert.That(RecordSizes.BatchMatMulParams, Is.EqualTo(32));
         });
     }
 
@@ -88,15 +96,28 @@ public class RecordSizesTests
             Assert.That((byte)TensorType.Int8, Is.EqualTo(1));
             Assert.That((byte)TensorType.Int32, Is.EqualTo(2));
             Assert.That((byte)TensorType.Float32, Is.EqualTo(3));
+            Assert.That((byte)TensorType.Int4, Is.EqualTo(10));
+            Assert.That((byte)TensorType.Index4, Is.EqualTo(11));
+            Assert.That((byte)TensorType.Index8, Is.EqualTo(12));
+            Assert.That((byte)TensorType.SparseInt8, Is.EqualTo(13));
             Assert.That((byte)TensorStorage.Arena, Is.EqualTo(0));
             Assert.That((byte)TensorStorage.Constant, Is.EqualTo(1));
             Assert.That((byte)SourceLayout.AsIs, Is.EqualTo(0));
             Assert.That((byte)SourceLayout.Nchw, Is.EqualTo(1));
             string[] ops = ["Conv2D", "DepthwiseConv2D", "FullyConnected", "Add", "Mul", "MaxPool2D", "AveragePool2D", "Mean",
-                "Concatenation", "Pad", "Reshape", "Softmax", "Logistic", "Tanh", "Quantize", "Dequantize", "Transpose", "Sub", "Lookup"];
+                "Concatenation", "Pad", "Reshape", "Softmax", "Logistic", "Tanh", "Quantize", "Dequantize", "Transpose", "Sub", "Lookup",
+                "IndexSelect", "BatchMatMul"];
             for (int i = 0; i < ops.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(ops[i]), Is.EqualTo(i + 1), ops[i]);
-            Assert.That(Enum.GetValues<OpType>(), Has.Length.EqualTo(ops.Length));
+            // Dynamic quantization (docs/format.md section 6.1): 40 onwards.
+            string[] dynamicOps = ["DynamicConv2D", "DynamicDepthwiseConv2D", "DynamicFullyConnected", "MaxPool2DF32", "MeanF32", "AddF32", "TransposeF32"];
+            for (int i = 0; i < dynamicOps.Length; i++)
+                Assert.That((int)Enum.Parse<OpType>(dynamicOps[i]), Is.EqualTo(40 + i), dynamicOps[i]);
+            // 50-59: compressed weights (docs/format.md 5.10, 5.11).
+            string[] compressed = ["Conv2DCompressed", "DepthwiseConv2DCompressed", "FullyConnectedCompressed", "Conv2DSparse", "FullyConnectedSparse"];
+            for (int i = 0; i < compressed.Length; i++)
+                Assert.That((int)Enum.Parse<OpType>(compressed[i]), Is.EqualTo(50 + i), compressed[i]);
+            Assert.That(Enum.GetValues<OpType>(), Has.Length.EqualTo(ops.Length + dynamicOps.Length + compressed.Length));
         });
     }
 }

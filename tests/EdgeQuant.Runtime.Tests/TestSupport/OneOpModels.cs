@@ -18,7 +18,7 @@ internal sealed record OneOpCase(OpType Op, byte[] Blob, Func<IReadOnlyList<byte
 /// Builders for one-op models with converter-style parameters. Each takes an optional tweak of the
 /// parameter record and of the output dimensions, so validation tests can break one thing at a time.
 /// </summary>
-internal static class OneOpModels
+internal static partial class OneOpModels
 {
     private static sbyte[] S8(byte[] b) => MemoryMarshal.Cast<byte, sbyte>(b).ToArray();
     private static byte[] Bytes<T>(T[] v) where T : unmanaged => MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
@@ -44,6 +44,28 @@ internal static class OneOpModels
         yield return Quantize();
         yield return Dequantize();
         yield return Transpose();
+        yield return IndexSelect();
+        yield return BatchMatMul();
+        foreach (var c in DynamicCases()) yield return c;
+        foreach (var c in Compressed()) yield return c;
+    }
+
+    /// <summary>Ops 50-54; the direct computation is the dense int8 twin (decoded filter) run by the reference kernels.</summary>
+    public static IEnumerable<OneOpCase> Compressed()
+    {
+        (OpType, CompressedModels.Kind, TensorType)[] cases =
+        [
+            (OpType.Conv2DCompressed, CompressedModels.Kind.Conv2D, TensorType.Int4),
+            (OpType.DepthwiseConv2DCompressed, CompressedModels.Kind.Depthwise, TensorType.Index4),
+            (OpType.FullyConnectedCompressed, CompressedModels.Kind.FullyConnected, TensorType.Index8),
+            (OpType.Conv2DSparse, CompressedModels.Kind.Conv2D, TensorType.SparseInt8),
+            (OpType.FullyConnectedSparse, CompressedModels.Kind.FullyConnected, TensorType.SparseInt8),
+        ];
+        foreach (var (op, kind, enc) in cases)
+        {
+            var c = CompressedModels.Build(60 + (int)op, kind, enc);
+            yield return new OneOpCase(op, c.Blob, inputs => CompressedModels.Run(c.DenseBlob, inputs[0], reference: true));
+        }
     }
 
     public static OneOpCase Conv(bool depthwise = false, Func<Conv2DParams, Conv2DParams>? tweak = null, int[]? outDims = null,
@@ -349,6 +371,60 @@ internal static class OneOpModels
         {
             var output = new float[10];
             K.Quantize.EvalS8ToF32(S8(inputs[0]), output, p.Scale, p.ZeroPoint);
+            return Bytes(output);
+        });
+    }
+
+    /// <summary>IndexSelect [1, 3, 4, 5] -> [1, 2, 6, 3]: a reversed pair of rows, an edge-padded / zero-filled H axis and a strided W.</summary>
+    public static OneOpCase IndexSelect(Func<IndexSelectParams, IndexSelectParams>? tweak = null, int[]? outDims = null, int[]? table2 = null)
+    {
+        var w = new ModelWriter();
+        int q = w.AddQuantization([0.05f], -3);
+        int x = w.AddActivation(TensorType.Int8, [1, 3, 4, 5], q);
+        int y = w.AddActivation(TensorType.Int8, outDims ?? [1, 2, 6, 3], q);
+        int[] t0 = [0], t1 = [2, 0], t2 = table2 ?? [-1, 0, 0, 1, 3, -1], t3 = [4, 2, 0];
+        var p = new IndexSelectParams
+        {
+            Table0Offset = w.AddConstantData<int>(t0), Table1Offset = w.AddConstantData<int>(t1),
+            Table2Offset = w.AddConstantData<int>(t2), Table3Offset = w.AddConstantData<int>(t3), FillValue = -3,
+        };
+        if (tweak is not null) p = tweak(p);
+        w.AddOp(OpType.IndexSelect, [x], [y], p);
+        w.AddInput("x", x);
+        w.AddOutput("y", y);
+        return new OneOpCase(OpType.IndexSelect, w.Build(), inputs =>
+        {
+            var output = new sbyte[36];
+            K.IndexSelect.EvalS8Reference(p, S8(inputs[0]), new(1, 3, 4, 5), output, new(1, 2, 6, 3), t0, t1, t2, t3);
+            return Bytes(output);
+        });
+    }
+
+    /// <summary>BatchMatMul [1, 2, 3, 20] x [1, 1, 4, 20] (broadcast over dimension 1) -> [1, 2, 3, 4] with a ReLU clamp.</summary>
+    public static OneOpCase BatchMatMul(Func<BatchMatMulParams, BatchMatMulParams>? tweak = null, int[]? outDims = null, int[]? bDims = null)
+    {
+        var w = new ModelWriter();
+        var (sa, za) = (0.04f, 7);
+        var (sb, zb) = (0.03f, -11);
+        var (so, zo) = (0.2f, -20);
+        int a = w.AddActivation(TensorType.Int8, [1, 2, 3, 20], w.AddQuantization([sa], za));
+        int b = w.AddActivation(TensorType.Int8, bDims ?? [1, 1, 4, 20], w.AddQuantization([sb], zb));
+        int y = w.AddActivation(TensorType.Int8, outDims ?? [1, 2, 3, 4], w.AddQuantization([so], zo));
+        var (m, sh) = EdgeQuant.Runtime.Math.QuantMath.QuantizeMultiplier((double)sa * sb / so);
+        var p = new BatchMatMulParams
+        {
+            Input1Offset = -za, Input2Offset = -zb, OutputOffset = zo, OutputMultiplier = m, OutputShift = sh,
+            ActivationMin = zo, ActivationMax = 127,
+        };
+        if (tweak is not null) p = tweak(p);
+        w.AddOp(OpType.BatchMatMul, [a, b], [y], p);
+        w.AddInput("a", a);
+        w.AddInput("b", b);
+        w.AddOutput("y", y);
+        return new OneOpCase(OpType.BatchMatMul, w.Build(), inputs =>
+        {
+            var output = new sbyte[24];
+            K.BatchMatMul.EvalS8Reference(p, S8(inputs[0]), new(1, 2, 3, 20), S8(inputs[1]), new(1, 1, 4, 20), output, new(1, 2, 3, 4));
             return Bytes(output);
         });
     }

@@ -205,5 +205,42 @@ internal static class SampleModels
         yield return ("vision_chain", VisionChain());
         yield return ("mix", Mix());
         yield return ("boundary", Boundary());
+        yield return ("edge_ops", EdgeOps());
+    }
+
+    /// <summary>IndexSelect (zero insertion with fill) feeding BatchMatMul with a constant right operand, and a BatchMatMul of two activations.</summary>
+    public static byte[] EdgeOps()
+    {
+        var r = new Rand(103);
+        var w = new ModelWriter();
+        var qx = (S: 0.03f, Z: 4);
+        var qk = (S: 0.02f, Z: -9);
+        var qm = (S: 0.15f, Z: 12);
+        var qs = (S: 0.9f, Z: -40);
+        int x = w.AddActivation(TensorType.Int8, [1, 2, 5, 24], w.AddQuantization([qx.S], qx.Z));
+        int spread = w.AddActivation(TensorType.Int8, [1, 2, 9, 24], w.AddQuantization([qx.S], qx.Z));
+        int k = w.AddConstant<sbyte>(TensorType.Int8, [1, 1, 7, 24], r.S8(7 * 24), w.AddQuantization([qk.S], qk.Z));
+        int m = w.AddActivation(TensorType.Int8, [1, 2, 9, 7], w.AddQuantization([qm.S], qm.Z));
+        int s = w.AddActivation(TensorType.Int8, [1, 2, 9, 9], w.AddQuantization([qs.S], qs.Z));
+        int[] rows = [0, -1, 1, -1, 2, -1, 3, -1, 4];
+        w.AddOp(OpType.IndexSelect, [x], [spread], new IndexSelectParams
+        {
+            Table0Offset = w.AddConstantData<int>([0]), Table1Offset = w.AddConstantData<int>([0, 1]),
+            Table2Offset = w.AddConstantData<int>(rows), Table3Offset = w.AddConstantData<int>(Enumerable.Range(0, 24).ToArray()), FillValue = qx.Z,
+        });
+        var (m1, s1) = EdgeQuant.Runtime.Math.QuantMath.QuantizeMultiplier((double)qx.S * qk.S / qm.S);
+        w.AddOp(OpType.BatchMatMul, [spread, k], [m], new BatchMatMulParams
+        {
+            Input1Offset = -qx.Z, Input2Offset = -qk.Z, OutputOffset = qm.Z, OutputMultiplier = m1, OutputShift = s1, ActivationMin = -128, ActivationMax = 127,
+        });
+        var (m2, s2) = EdgeQuant.Runtime.Math.QuantMath.QuantizeMultiplier((double)qm.S * qm.S / qs.S);
+        w.AddOp(OpType.BatchMatMul, [m, m], [s], new BatchMatMulParams
+        {
+            Input1Offset = -qm.Z, Input2Offset = -qm.Z, OutputOffset = qs.Z, OutputMultiplier = m2, OutputShift = s2, ActivationMin = qs.Z, ActivationMax = 127,
+        });
+        w.AddInput("x", x);
+        w.AddOutput("scores", s);
+        w.SetMetadata("name", "edge_ops");
+        return w.Build();
     }
 }

@@ -3,7 +3,8 @@ using EdgeQuant.Converter.Onnx;
 namespace EdgeQuant.Converter.Graph.Ops;
 
 /// <summary>
-/// ONNX Cast between the supported numeric types. Floating targets are held as float32;
+/// ONNX Cast between the supported numeric types. Floating targets are held as float32 (FLOAT16
+/// and BFLOAT16 values rounded to what those types hold, see OnnxDataTypes.RoundTo);
 /// float to integer truncates toward zero (NaN becomes 0) and then wraps to the target width;
 /// BOOL becomes 0 or 1.
 /// </summary>
@@ -17,7 +18,19 @@ internal static class CastOp
         var to = (OnnxDataType)c.Node.GetInt("to");
         if (OnnxDataTypes.IsFloating(to))
         {
-            return OnnxTensor.FromData(x.Shape, x.IsFloat ? x.FloatData : x.ToFloatArray(), null, to);
+            var floats = x.IsFloat ? x.FloatData : x.ToFloatArray();
+            if (to is OnnxDataType.Float16 or OnnxDataType.BFloat16)
+            {
+                var rounded = new float[floats.Length];
+                for (int i = 0; i < rounded.Length; i++)
+                {
+                    rounded[i] = OnnxDataTypes.RoundTo(floats[i], to);
+                }
+
+                floats = rounded;
+            }
+
+            return OnnxTensor.FromData(x.Shape, floats, null, to);
         }
 
         var result = new long[x.ElementCount];

@@ -15,9 +15,68 @@ internal static class PadOp
     {
         var outShape = Prepare(c, out var begins, out double value);
         var t = c.Tensor(0);
+        string mode = c.Node.GetString("mode", "constant");
+        if (mode != "constant")
+        {
+            var maps = new int[t.Rank][];
+            for (int d = 0; d < t.Rank; d++) maps[d] = SourceMap(c.Node, t.Shape[d], begins[d], outShape[d], mode);
+            return t.IsFloat
+                ? OnnxTensor.FromData(outShape, Gather(t.FloatData, t.Shape, maps), null, t.DataType)
+                : OnnxTensor.FromData(outShape, null, Gather(t.Int64Data, t.Shape, maps), t.DataType);
+        }
+
         return t.IsFloat
             ? OnnxTensor.FromData(outShape, Run(t.FloatData, t.Shape, outShape, begins, (float)value), null, t.DataType)
             : OnnxTensor.FromData(outShape, null, Run(t.Int64Data, t.Shape, outShape, begins, (long)value), t.DataType);
+    }
+
+    /// <summary>
+    /// For mode 'reflect' or 'edge': the input index each output index of one axis reads
+    /// (reflect mirrors about the border elements without repeating them, edge repeats them).
+    /// </summary>
+    public static int[] SourceMap(OnnxNode node, int inSize, int before, int outSize, string mode)
+    {
+        if (mode is not ("reflect" or "edge")) throw node.Error($"attribute mode='{mode}' is not supported; supported: constant, reflect, edge");
+        if (mode == "reflect" && inSize == 1 && outSize != 1) throw node.Error("reflect padding of an axis of size 1 is not defined");
+        var map = new int[outSize];
+        for (int o = 0; o < outSize; o++)
+        {
+            int i = o - before;
+            if (mode == "edge" || inSize == 1) i = Math.Clamp(i, 0, inSize - 1);
+            else
+            {
+                int period = 2 * (inSize - 1);
+                i = ((i % period) + period) % period;
+                if (i >= inSize) i = period - i;
+            }
+
+            map[o] = i;
+        }
+
+        return map;
+    }
+
+    /// <summary>y[i0, i1, ..] = x[map0[i0], map1[i1], ..] (C order).</summary>
+    public static T[] Gather<T>(T[] x, int[] shape, int[][] maps)
+    {
+        int rank = shape.Length;
+        var outShape = maps.Select(m => m.Length).ToArray();
+        var y = new T[OnnxTensor.CountElements(outShape)];
+        var strides = ShapeMath.Strides(shape);
+        var idx = new int[rank];
+        for (int o = 0; o < y.Length; o++)
+        {
+            int src = 0;
+            for (int d = 0; d < rank; d++) src += maps[d][idx[d]] * strides[d];
+            y[o] = x[src];
+            for (int d = rank - 1; d >= 0; d--)
+            {
+                if (++idx[d] < outShape[d]) break;
+                idx[d] = 0;
+            }
+        }
+
+        return y;
     }
 
     private static T[] Run<T>(T[] x, int[] shape, int[] outShape, int[] begins, T value)
@@ -77,7 +136,7 @@ internal static class PadOp
         return y;
     }
 
-    private static int[] Prepare(OpContext c, out int[] begins, out double value)
+    internal static int[] Prepare(OpContext c, out int[] begins, out double value)
     {
         var node = c.Node;
         var x = c.Shape(0);

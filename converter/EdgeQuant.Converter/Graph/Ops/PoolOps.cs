@@ -149,6 +149,29 @@ internal static class PoolOps
         return OnnxTensor.FromFloats(outShape, y);
     }
 
+    /// <summary>GlobalMaxPool: the largest value of each [N, C] plane (NaN propagates).</summary>
+    public static OnnxTensor EvaluateGlobalMaxPool(OpContext c)
+    {
+        var outShape = InferGlobalShape(c);
+        var xs = c.Shape(0);
+        var x = c.FloatTensor(0).FloatData;
+        int planes = xs[0] * xs[1];
+        int plane = ShapeMath.Product(xs, 2, xs.Length);
+        var y = new float[planes];
+        for (int p = 0; p < planes; p++)
+        {
+            float max = float.NegativeInfinity;
+            foreach (float v in x.AsSpan(p * plane, plane))
+            {
+                if (v > max || float.IsNaN(v)) max = v;
+            }
+
+            y[p] = max;
+        }
+
+        return OnnxTensor.FromFloats(outShape, y);
+    }
+
     private static int[] Prepare(OpContext c, out SpatialGeometry geometry)
     {
         var node = c.Node;

@@ -66,7 +66,7 @@ internal static class SliceOp
         return y;
     }
 
-    private static (int[] OutShape, int[] Starts, int[] Steps) Prepare(OpContext c)
+    internal static (int[] OutShape, int[] Starts, int[] Steps) Prepare(OpContext c)
     {
         var node = c.Node;
         var x = c.Shape(0);

@@ -5,7 +5,8 @@ namespace EdgeQuant.Converter.Graph.Ops;
 /// <summary>
 /// ONNX Softmax. From opset 13 it normalizes along one axis (default -1). Before opset 13 the
 /// input is viewed as 2-D [prod(dims[..axis]), prod(dims[axis..])] (default axis 1) and each
-/// row is normalized, so several trailing axes are normalized together.
+/// row is normalized, so several trailing axes are normalized together. LogSoftmax follows the
+/// same axis rules: x − max − log(Σ exp(x − max)).
 /// </summary>
 internal static class SoftmaxOp
 {
@@ -37,6 +38,17 @@ internal static class SoftmaxOp
                     float e = MathF.Exp(x[start + (d * inner)] - max);
                     y[start + (d * inner)] = e;
                     sum += e;
+                }
+
+                if (c.Node.OpType == "LogSoftmax")
+                {
+                    float log = (float)Math.Log(sum);
+                    for (int d = 0; d < dim; d++)
+                    {
+                        y[start + (d * inner)] = x[start + (d * inner)] - max - log;
+                    }
+
+                    continue;
                 }
 
                 float scale = (float)(1.0 / sum);

@@ -148,9 +148,9 @@ public class PadOpTests
     }
 
     [Test]
-    public void ReflectMode_IsRejectedWithSupportedList()
+    public void WrapMode_IsRejectedWithSupportedList()
     {
-        var e = Assert.Throws<ConversionException>(() => Build("Pad", [1, 1, 2, 2], [("p", I(0, 0, 1, 1, 0, 0, 1, 1))], 13, Attr("mode", "reflect")));
-        Assert.That(e!.Message, Is.EqualTo("node 'Pad_under_test' (Pad): attribute mode='reflect' is not supported; supported: constant"));
+        var e = Assert.Throws<ConversionException>(() => Build("Pad", [1, 1, 2, 2], [("p", I(0, 0, 1, 1, 0, 0, 1, 1))], 19, Attr("mode", "wrap")));
+        Assert.That(e!.Message, Is.EqualTo("node 'Pad_under_test' (Pad): attribute mode='wrap' is not supported; supported: constant, reflect, edge"));
     }
 }

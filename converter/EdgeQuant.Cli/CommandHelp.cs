@@ -1,0 +1,70 @@
+namespace EdgeQuant.Cli;
+
+/// <summary>`edgequant COMMAND --help`: what one command does, its options and its data formats.</summary>
+public static class CommandHelp
+{
+    private const string DataShapes = """
+          Data files are NumPy .npy, float32 (float64 is converted), in the source model's own
+          layout (NCHW for an NCHW model). An input whose first dimension is dynamic, or 1, is
+          batched: data [N, ...rest] is N samples. Any other fully static input shape is one
+          sample: data of exactly that shape ([3, 4, 5] for an input [3, 4, 5]) is one invocation,
+          and [K, 3, 4, 5] is K invocations.
+          A model with several inputs takes one file per input, each as NAME=FILE.npy, repeating
+          the option (--input a=A.npy --input b=B.npy); every file holds the same number of
+          samples. A file given without NAME= is for a model with one input.
+        """;
+
+    private static readonly Dictionary<string, string> Texts = new(StringComparer.Ordinal)
+    {
+        ["convert"] = $"""
+            edgequant convert MODEL.onnx --calib X.npy|NAME=X.npy... [options]
+
+              Converts a float ONNX model to a calibrated int8 .eqm blob.
+
+              --calib X.npy | NAME=X.npy   calibration data (repeat NAME=X.npy once per model input)
+              -o, --output OUT.eqm         the blob to write (default: MODEL.eqm)
+              --method M                   minmax (default), percentile, entropy or mse
+              --per-tensor                 per-tensor weight scales (default: per-channel)
+              --report R.json              write the conversion report as JSON
+              --labels FILE                class names, one per line, stored in the blob's metadata
+              --pixels MEAN,STD | M0,M1,M2,S0,S1,S2   camera normalization stored for board pipelines
+              --json                       print the report as JSON
+
+            {DataShapes}
+            """,
+        ["eval"] = $"""
+            edgequant eval MODEL.onnx|MODEL.eqm --data X.npy|NAME=X.npy... --labels Y.npy [options]
+
+              Top-1 accuracy of a float ONNX model or an int8 .eqm blob (argmax of the first output).
+
+              --data X.npy | NAME=X.npy    test data (repeat NAME=X.npy once per model input)
+              --labels Y.npy               int64 labels, one per sample
+              --reference MODEL.onnx       also run the float source of an .eqm and compare
+              --json                       print the result as JSON
+
+            {DataShapes}
+            """,
+        ["run"] = $"""
+            edgequant run MODEL.onnx|MODEL.eqm --input X.npy|NAME=X.npy... --output Y.npy [--json]
+
+              Runs a float ONNX model or an int8 .eqm blob on every sample and writes the first output.
+
+              --input X.npy | NAME=X.npy   input data (repeat NAME=X.npy once per model input)
+              --output Y.npy               float32 outputs: [N, ...output without its batch] for a
+                                           batched input, the output's own shape for data given in
+                                           exactly a static input's shape, [K, ...output] otherwise
+              --json                       print what was written as JSON
+
+            {DataShapes}
+            """,
+    };
+
+    /// <summary>The help of <paramref name="command"/>: its own text, or its lines of the general usage; null for an unknown command.</summary>
+    public static string? For(string command)
+    {
+        if (Texts.TryGetValue(command, out var text)) return text;
+        var lines = Program.Usage.Split('\n').Where(l => l.TrimStart().StartsWith($"edgequant {command} ", StringComparison.Ordinal)).ToList();
+        if (lines.Count == 0) return null;
+        return string.Join("\n", lines.Select(l => l.Trim())) + "\n\noptions common to every command: --verbose (stack traces on errors), --help\n";
+    }
+}

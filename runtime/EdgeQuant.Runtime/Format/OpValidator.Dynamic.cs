@@ -1,0 +1,169 @@
+namespace EdgeQuant.Runtime.Format;
+
+/// <summary>Validation of the dynamic-quantization ops (codes 40-46, docs/format.md section 6.1).</summary>
+internal static partial class OpValidator
+{
+    private static void ValidateDynamic(Model m, OpInfo op, string where)
+    {
+        switch (op.Type)
+        {
+            case OpType.DynamicConv2D:
+            case OpType.DynamicDepthwiseConv2D:
+            {
+                Arity(op, 3, 1, where);
+                var input = FloatAct(m, op.Input0, 4, where, "input");
+                var output = FloatAct(m, op.Output0, 4, where, "output");
+                var filter = m.Tensors[op.Input1];
+                Params<DynamicConvParams>(op, RecordSizes.DynamicConvParams, where);
+                var p = m.ReadParams<DynamicConvParams>(op);
+                bool dw = op.Type == OpType.DynamicDepthwiseConv2D;
+                if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 4) throw Bad(where, "filter must be a constant rank-4 int8 tensor");
+                int cout = dw ? filter.Shape.D3 : filter.Shape.D0;
+                int cin = input.Shape.D3;
+                if (dw)
+                {
+                    if (filter.Shape.D0 != 1) throw Bad(where, $"depthwise filter {filter.Shape} must be [1, Kh, Kw, Cout]");
+                    if (p.DepthMultiplier < 1 || (long)cin * p.DepthMultiplier != cout) throw Bad(where, $"depthwise output channels {cout} != input channels {cin} x multiplier {p.DepthMultiplier}");
+                }
+                else if (filter.Shape.D3 != cin) throw Bad(where, $"filter {filter.Shape} input channels do not match input {input.Shape}");
+                SymmetricFilter(m, op.Input1, cout, dw ? 3 : 0, where);
+                FloatBias(m, op.Input2, cout, where);
+                if (p.StrideH < 1 || p.StrideW < 1 || p.DilationH < 1 || p.DilationW < 1 || p.StrideH > 64 || p.StrideW > 64 || p.DilationH > 64 || p.DilationW > 64)
+                    throw Bad(where, $"strides ({p.StrideH}, {p.StrideW}) and dilations ({p.DilationH}, {p.DilationW}) must be in [1, 64]");
+                Pads(p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
+                long oh = OutSize(input.Shape.D1, filter.Shape.D1, p.StrideH, p.DilationH, p.PadTop, p.PadBottom);
+                long ow = OutSize(input.Shape.D2, filter.Shape.D2, p.StrideW, p.DilationW, p.PadLeft, p.PadRight);
+                if (output.Shape != new Shape4(input.Shape.D0, (int)oh, (int)ow, cout))
+                    throw Bad(where, $"output shape {output.Shape} does not match input {input.Shape}, filter {filter.Shape} and parameters (expected [{input.Shape.D0}, {oh}, {ow}, {cout}])");
+                FloatClamp(p.ActivationMin, p.ActivationMax, where);
+                QuantizedInputScratch(op, input.ElementCount, where);
+                break;
+            }
+            case OpType.DynamicFullyConnected:
+            {
+                Arity(op, 3, 1, where);
+                var input = FloatActAny(m, op.Input0, where, "input");
+                var output = FloatActAny(m, op.Output0, where, "output");
+                var filter = m.Tensors[op.Input1];
+                if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 2) throw Bad(where, "filter must be a constant [Cout, Cin] int8 tensor");
+                int cout = filter.Shape.D0, cin = filter.Shape.D1;
+                if (input.ElementCount % cin != 0) throw Bad(where, $"input of {input.ElementCount} elements is not a whole number of rows of {cin}");
+                int batch = input.ElementCount / cin;
+                if (output.ElementCount != (long)batch * cout || output.Shape[output.Rank - 1] != cout) throw Bad(where, $"output {output.Shape} is not [{batch}, {cout}]");
+                SymmetricFilter(m, op.Input1, cout, 0, where);
+                FloatBias(m, op.Input2, cout, where);
+                Params<FloatClampParams>(op, RecordSizes.FloatClampParams, where);
+                var p = m.ReadParams<FloatClampParams>(op);
+                FloatClamp(p.Min, p.Max, where);
+                QuantizedInputScratch(op, input.ElementCount, where);
+                break;
+            }
+            case OpType.MaxPool2DF32:
+            {
+                Arity(op, 1, 1, where);
+                var input = FloatAct(m, op.Input0, 4, where, "input");
+                var output = FloatAct(m, op.Output0, 4, where, "output");
+                Params<PoolParams>(op, RecordSizes.PoolParams, where);
+                var p = m.ReadParams<PoolParams>(op);
+                if (p.StrideH < 1 || p.StrideW < 1 || p.FilterH < 1 || p.FilterW < 1 || p.StrideH > 256 || p.StrideW > 256 || p.FilterH > 256 || p.FilterW > 256)
+                    throw Bad(where, "strides and filter sizes must be in [1, 256]");
+                Pads(p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
+                if (p.PadTop >= p.FilterH || p.PadBottom >= p.FilterH || p.PadLeft >= p.FilterW || p.PadRight >= p.FilterW)
+                    throw Bad(where, "padding must be smaller than the filter (a window would see only padding)");
+                long oh = OutSize(input.Shape.D1, p.FilterH, p.StrideH, 1, p.PadTop, p.PadBottom);
+                long ow = OutSize(input.Shape.D2, p.FilterW, p.StrideW, 1, p.PadLeft, p.PadRight);
+                if (output.Shape != new Shape4(input.Shape.D0, (int)oh, (int)ow, input.Shape.D3))
+                    throw Bad(where, $"output shape {output.Shape} does not match input {input.Shape} and parameters (expected [{input.Shape.D0}, {oh}, {ow}, {input.Shape.D3}])");
+                break;
+            }
+            case OpType.MeanF32:
+            {
+                Arity(op, 1, 1, where);
+                var i = FloatAct(m, op.Input0, 4, where, "input");
+                var o = FloatAct(m, op.Output0, 4, where, "output");
+                if (o.Shape != new Shape4(i.Shape.D0, 1, 1, i.Shape.D3)) throw Bad(where, $"output shape {o.Shape} must be [N, 1, 1, C] of input {i.Shape}");
+                if (op.ParamsBytes != 0) throw Bad(where, $"parameters are {op.ParamsBytes} bytes, expected 0");
+                break;
+            }
+            case OpType.AddF32:
+            {
+                Arity(op, 2, 1, where);
+                int rank = m.Tensors[op.Output0].Rank;
+                var a = FloatAct(m, op.Input0, rank, where, "input 1", allowConstant: true);
+                var b = FloatAct(m, op.Input1, rank, where, "input 2", allowConstant: true);
+                var o = FloatAct(m, op.Output0, rank, where, "output");
+                for (int d = 0; d < 4; d++)
+                {
+                    if ((a.Shape[d] != o.Shape[d] && a.Shape[d] != 1) || (b.Shape[d] != o.Shape[d] && b.Shape[d] != 1))
+                        throw Bad(where, $"inputs {a.Shape} and {b.Shape} do not broadcast to output {o.Shape}");
+                }
+                Params<FloatClampParams>(op, RecordSizes.FloatClampParams, where);
+                var p = m.ReadParams<FloatClampParams>(op);
+                FloatClamp(p.Min, p.Max, where);
+                break;
+            }
+            case OpType.TransposeF32:
+            {
+                Arity(op, 1, 1, where);
+                var i = FloatAct(m, op.Input0, 4, where, "input");
+                var o = FloatAct(m, op.Output0, 4, where, "output");
+                Params<TransposeParams>(op, RecordSizes.TransposeParams, where);
+                var p = m.ReadParams<TransposeParams>(op);
+                int[] perm = [p.Perm0, p.Perm1, p.Perm2, p.Perm3];
+                int seen = 0;
+                for (int d = 0; d < 4; d++)
+                {
+                    if (perm[d] < 0 || perm[d] > 3 || (seen & (1 << perm[d])) != 0) throw Bad(where, $"permutation [{string.Join(", ", perm)}] is not a permutation of 0..3");
+                    seen |= 1 << perm[d];
+                    if (o.Shape[d] != i.Shape[perm[d]]) throw Bad(where, $"output shape {o.Shape} is not the input {i.Shape} permuted");
+                }
+                break;
+            }
+        }
+    }
+
+    private static TensorInfo FloatAct(Model m, int t, int rank, string where, string what, bool allowConstant = false)
+    {
+        var ti = m.Tensors[t];
+        if (ti.Type != TensorType.Float32) throw Bad(where, $"{what} (tensor {t}) must be float32, is {ti.Type}");
+        if (!allowConstant && ti.Storage != TensorStorage.Arena) throw Bad(where, $"{what} (tensor {t}) must be in the arena");
+        if (ti.Rank != rank) throw Bad(where, $"{what} (tensor {t}) must have rank {rank}, has {ti.Rank}");
+        return ti;
+    }
+
+    private static TensorInfo FloatActAny(Model m, int t, string where, string what)
+    {
+        var ti = m.Tensors[t];
+        if (ti.Type != TensorType.Float32 || ti.Storage != TensorStorage.Arena) throw Bad(where, $"{what} (tensor {t}) must be a float32 arena tensor");
+        return ti;
+    }
+
+    /// <summary>The filter is quantized symmetrically: zero point 0, one scale per output channel (or one per tensor).</summary>
+    private static void SymmetricFilter(Model m, int t, int cout, int channelDim, string where)
+    {
+        var ti = m.Tensors[t];
+        if (ti.QuantIndex < 0) throw Bad(where, $"filter (tensor {t}) has no quantization");
+        var q = m.Quantization[ti.QuantIndex];
+        if (q.ZeroPoint != 0) throw Bad(where, $"filter (tensor {t}) has zero point {q.ZeroPoint}; dynamic ops need symmetric weights (zero point 0)");
+        if (q.ChannelCount != 1 && (q.ChannelCount != cout || q.QuantizedDimension != channelDim))
+            throw Bad(where, $"filter (tensor {t}) has {q.ChannelCount} scales on dimension {q.QuantizedDimension}; expected 1, or {cout} on dimension {channelDim}");
+    }
+
+    private static void FloatBias(Model m, int t, int cout, string where)
+    {
+        var bias = m.Tensors[t];
+        if (bias.Type != TensorType.Float32 || bias.Storage != TensorStorage.Constant || bias.ElementCount != cout)
+            throw Bad(where, $"bias must be a constant float32 tensor of {cout} elements");
+    }
+
+    private static void FloatClamp(float min, float max, string where)
+    {
+        if (float.IsNaN(min) || float.IsNaN(max) || min > max) throw Bad(where, $"activation range [{min}, {max}] is not an ordered pair of numbers");
+    }
+
+    /// <summary>The op's scratch holds the quantized copy of its input (one byte per element).</summary>
+    private static void QuantizedInputScratch(OpInfo op, int elements, string where)
+    {
+        if (op.ScratchBytes < elements) throw Bad(where, $"scratch is {op.ScratchBytes} bytes; the quantized input needs {elements}");
+    }
+}

@@ -1,0 +1,279 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Math;
+
+namespace EdgeQuant.Runtime.Kernels;
+
+public static partial class CompressedKernels
+{
+    /// <summary>Table look-up of 16 byte indices (0..15) in a register: SSSE3 PSHUFB or arm64 TBL.</summary>
+    private static bool CanLookUp => Ssse3.IsSupported || AdvSimd.Arm64.IsSupported;
+
+    /// <summary>The Int4 "codebook": nibble n stands for the two's complement value of n.</summary>
+    private static Vector128<sbyte> Int4Table => Vector128.Create(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<sbyte> LookUp(Vector128<sbyte> table, Vector128<byte> indices)
+        => Ssse3.IsSupported ? Ssse3.Shuffle(table, indices.AsSByte()) : AdvSimd.Arm64.VectorTableLookup(table.AsByte(), indices).AsSByte();
+
+    /// <summary>The 32 4-bit entries of 16 packed bytes, in element order (low nibble first), through <paramref name="table"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Decode32(Vector128<byte> packed, Vector128<sbyte> table, out Vector128<sbyte> w0, out Vector128<sbyte> w1)
+    {
+        var mask = Vector128.Create((byte)15);
+        var lo = packed & mask;
+        var hi = Vector128.ShiftRightLogical(packed, 4) & mask;
+        Vector128<byte> i0, i1;
+        if (Sse2.IsSupported) { i0 = Sse2.UnpackLow(lo, hi); i1 = Sse2.UnpackHigh(lo, hi); }
+        else { i0 = AdvSimd.Arm64.ZipLow(lo, hi); i1 = AdvSimd.Arm64.ZipHigh(lo, hi); }
+        w0 = LookUp(table, i0);
+        w1 = LookUp(table, i1);
+    }
+
+    /// <summary>The 16 4-bit entries of 8 packed bytes, in element order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<sbyte> Decode16(ulong packed, Vector128<sbyte> table)
+    {
+        var v = Vector128.CreateScalar(packed).AsByte();
+        var mask = Vector128.Create((byte)15);
+        var lo = v & mask;
+        var hi = Vector128.ShiftRightLogical(v, 4) & mask;
+        var idx = Sse2.IsSupported ? Sse2.UnpackLow(lo, hi) : AdvSimd.Arm64.ZipLow(lo, hi);
+        return LookUp(table, idx);
+    }
+
+    /// <summary>acc + the products a[i]·b[i] (exact: |a|, |b| ≤ 128 keeps each product within int16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Dot16(Vector128<sbyte> a, Vector128<sbyte> b, Vector128<int> acc)
+    {
+        var (a0, a1) = Vector128.Widen(a);
+        var (b0, b1) = Vector128.Widen(b);
+        if (Sse2.IsSupported) return acc + Sse2.MultiplyAddAdjacent(a0, b0) + Sse2.MultiplyAddAdjacent(a1, b1);
+        var (q0, q1) = Vector128.Widen(a0 * b0);
+        var (q2, q3) = Vector128.Widen(a1 * b1);
+        return acc + (q0 + q1) + (q2 + q3);
+    }
+
+    /// <summary>The register table of output channel <paramref name="channel"/>'s codebook group (Int4 and Index4).</summary>
+    private static Vector128<sbyte> TableOf(CompressedFilter f, int channel)
+        => f.Type == TensorType.Int4 ? Int4Table : Vector128.Create(f.Codebook.Slice((channel / f.ChannelsPerGroup) * 16, 16));
+
+    /// <summary>Elements of a row decoded at a time (a stack buffer; a layer's weights are never expanded as a whole).</summary>
+    private const int Segment = 1024;
+
+    /// <summary>
+    /// Decodes elements [from, from + n) of a row into <paramref name="dst"/>: 32 at a time from 16 packed bytes in
+    /// registers (4-bit types), the rest one by one; entries [n, round up to 16) are set to 0.
+    /// </summary>
+    private static void DecodeSegment(CompressedFilter f, int row, int channel, int from, int n, Span<sbyte> dst)
+    {
+        int c = 0;
+        int rowStart = row * f.RowBytes;
+        if (f.Type == TensorType.Index8)
+        {
+            var table = f.Codebook.Slice((channel / f.ChannelsPerGroup) * 256, 256);
+            var idx = f.Data.Slice(rowStart + from, n);
+            for (; c < n; c++) dst[c] = table[idx[c]];
+        }
+        else
+        {
+            var table = TableOf(f, channel);
+            for (; c + 32 <= n; c += 32)
+            {
+                Decode32(Vector128.Create(f.Data.Slice(rowStart + ((from + c) >> 1), 16)), table, out var w0, out var w1);
+                w0.CopyTo(dst.Slice(c));
+                w1.CopyTo(dst.Slice(c + 16));
+            }
+            for (; c < n; c++) dst[c] = (sbyte)f.At(row, from + c, channel);
+        }
+        dst.Slice(n, ((n + 15) & ~15) - n).Clear();
+    }
+
+    /// <summary>
+    /// Σ x_p[c] · w(row, c) for c in [0, k) and each of the <paramref name="count"/> vectors x_p at
+    /// <paramref name="x"/> + p·<paramref name="stride"/>, added to <paramref name="sums"/> (wrapping int32).
+    /// The row is decoded once per segment and used for every x_p. With <paramref name="padded"/>, each x_p
+    /// may be read up to the next multiple of 16 (the decoded weights there are 0).
+    /// </summary>
+    private static void RowDots(CompressedFilter f, int row, int channel, ReadOnlySpan<sbyte> x, int stride, int count, int k, bool padded,
+        Span<sbyte> decoded, Span<int> sums)
+    {
+        for (int from = 0; from < k; from += Segment)
+        {
+            int n = System.Math.Min(Segment, k - from);
+            DecodeSegment(f, row, channel, from, n, decoded);
+            int vectorEnd = padded ? (n + 15) & ~15 : n & ~15;
+            for (int p = 0; p < count; p++)
+            {
+                var xp = x.Slice(p * stride + from);
+                var acc = Vector128<int>.Zero;
+                int c = 0;
+                for (; c < vectorEnd; c += 16)
+                    acc = Dot16(Vector128.Create(xp.Slice(c, 16)), Vector128.Create((ReadOnlySpan<sbyte>)decoded.Slice(c, 16)), acc);
+                int s = unchecked(sums[p] + Vector128.Sum(acc));
+                for (; c < n; c++) s = unchecked(s + xp[c] * decoded[c]);
+                sums[p] = s;
+            }
+        }
+    }
+
+    internal static bool TryFullyConnectedVector128(in FullyConnectedParams p, ReadOnlySpan<sbyte> input, int batches, int cin,
+        CompressedFilter filter, int cout, CompressedPrepared prepared,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output)
+    {
+        if (!CanLookUp) return false;
+        Span<int> sum = stackalloc int[1];
+        Span<sbyte> decoded = stackalloc sbyte[Segment];
+        for (int b = 0; b < batches; b++)
+        {
+            var x = input.Slice(b * cin, cin);
+            for (int oc = 0; oc < cout; oc++)
+            {
+                sum[0] = prepared.FoldedBias[oc];
+                RowDots(filter, oc, oc, x, 0, 1, cin, false, decoded, sum);
+                int v = QuantMath.MultiplyByQuantizedMultiplier(sum[0], multipliers[oc], shifts[oc]) + p.OutputOffset;
+                output[b * cout + oc] = (sbyte)System.Math.Clamp(v, p.ActivationMin, p.ActivationMax);
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Conv2D: up to 8 output pixels at a time, their windows gathered into <paramref name="scratch"/> (im2col,
+    /// padding holding the input zero point so it adds nothing to the folded sum) or, for an unpadded 1x1
+    /// filter, read in place; then each output channel's row is decoded chunk by chunk and dotted with every window.
+    /// </summary>
+    internal static bool TryConv2DVector128(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
+        CompressedFilter filter, in Shape4 filterShape, CompressedPrepared prepared,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape, Span<sbyte> scratch)
+    {
+        if (!CanLookUp) return false;
+        int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
+        int kh = filterShape.D1, kw = filterShape.D2, k = kh * kw * cin;
+        int outH = outShape.D1, outW = outShape.D2, cout = outShape.D3;
+        bool inPlace = kh == 1 && kw == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0;
+        int kp = (k + 15) & ~15;
+        int chunk = inPlace ? 8 : System.Math.Min(8, scratch.Length / kp);
+        if (chunk < 1) return false;
+        Span<sbyte> decoded = stackalloc sbyte[Segment];
+        sbyte zero = (sbyte)(-p.InputOffset);
+        Span<int> sums = stackalloc int[8];
+        int pixels = inShape.D0 * outH * outW;
+        for (int first = 0; first < pixels;)
+        {
+            int count = System.Math.Min(chunk, pixels - first);
+            ReadOnlySpan<sbyte> windows;
+            int stride;
+            if (inPlace)
+            {
+                // Pixels of one output row: input pixels StrideW apart, read in place.
+                count = System.Math.Min(count, outW - first % outW);
+                int b = first / (outH * outW), oy = first / outW % outH, ox = first % outW;
+                windows = input.Slice(((b * inH + oy * p.StrideH) * inW + ox * p.StrideW) * cin);
+                stride = p.StrideW * cin;
+            }
+            else
+            {
+                for (int q = 0; q < count; q++)
+                {
+                    int pix = first + q;
+                    int b = pix / (outH * outW), oy = pix / outW % outH, ox = pix % outW;
+                    var dst = scratch.Slice(q * kp, k);
+                    int iy0 = oy * p.StrideH - p.PadTop, ix0 = ox * p.StrideW - p.PadLeft;
+                    for (int ky = 0; ky < kh; ky++)
+                    {
+                        int iy = iy0 + ky * p.DilationH;
+                        for (int kx = 0; kx < kw; kx++)
+                        {
+                            int ix = ix0 + kx * p.DilationW;
+                            var d = dst.Slice((ky * kw + kx) * cin, cin);
+                            if ((uint)iy >= (uint)inH || (uint)ix >= (uint)inW) d.Fill(zero);
+                            else input.Slice(((b * inH + iy) * inW + ix) * cin, cin).CopyTo(d);
+                        }
+                    }
+                }
+                windows = scratch;
+                stride = kp;
+            }
+            for (int oc = 0; oc < cout; oc++)
+            {
+                sums.Slice(0, count).Fill(prepared.FoldedBias[oc]);
+                RowDots(filter, oc, oc, windows, stride, count, k, !inPlace, decoded, sums);
+                for (int q = 0; q < count; q++)
+                {
+                    int v = QuantMath.MultiplyByQuantizedMultiplier(sums[q], multipliers[oc], shifts[oc]) + p.OutputOffset;
+                    output[(first + q) * cout + oc] = (sbyte)System.Math.Clamp(v, p.ActivationMin, p.ActivationMax);
+                }
+            }
+            first += count;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// DepthwiseConv2D, depth multiplier 1, Cout a multiple of 16, 4-bit filters whose codebook groups span
+    /// whole 16-channel blocks: 16 channels per step, each tap's 16 weights decoded from 8 bytes in registers.
+    /// </summary>
+    internal static bool TryDepthwiseConv2DVector128(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
+        CompressedFilter filter, in Shape4 filterShape, ReadOnlySpan<int> bias,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+    {
+        int cout = outShape.D3;
+        if (!CanLookUp || p.DepthMultiplier != 1 || cout % 16 != 0 || filter.Type == TensorType.Index8
+            || (filter.Type == TensorType.Index4 && filter.ChannelsPerGroup % 16 != 0)) return false;
+        int batches = inShape.D0, inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
+        int kh = filterShape.D1, kw = filterShape.D2;
+        int outH = outShape.D1, outW = outShape.D2;
+        var offset = Vector128.Create(p.InputOffset);
+        Span<int> lanes = stackalloc int[16];
+        for (int b = 0; b < batches; b++)
+            for (int oy = 0; oy < outH; oy++)
+                for (int ox = 0; ox < outW; ox++)
+                {
+                    int iy0 = oy * p.StrideH - p.PadTop, ix0 = ox * p.StrideW - p.PadLeft;
+                    int outBase = ((b * outH + oy) * outW + ox) * cout;
+                    for (int oc = 0; oc < cout; oc += 16)
+                    {
+                        var table = TableOf(filter, oc);
+                        Vector128<int> a0 = Vector128<int>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                        for (int ky = 0; ky < kh; ky++)
+                        {
+                            int iy = iy0 + ky * p.DilationH;
+                            if ((uint)iy >= (uint)inH) continue;
+                            for (int kx = 0; kx < kw; kx++)
+                            {
+                                int ix = ix0 + kx * p.DilationW;
+                                if ((uint)ix >= (uint)inW) continue;
+                                int col = (ky * kw + kx) * cout + oc;
+                                var w = Decode16(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(filter.Data.Slice(col >> 1, 8)), table);
+                                var x = Vector128.Create(input.Slice(((b * inH + iy) * inW + ix) * cin + oc, 16));
+                                var (x0, x1) = Vector128.Widen(x);
+                                var (w0, w1) = Vector128.Widen(w);
+                                var (x00, x01) = Vector128.Widen(x0);
+                                var (x10, x11) = Vector128.Widen(x1);
+                                var (w00, w01) = Vector128.Widen(w0);
+                                var (w10, w11) = Vector128.Widen(w1);
+                                a0 += (x00 + offset) * w00;
+                                a1 += (x01 + offset) * w01;
+                                a2 += (x10 + offset) * w10;
+                                a3 += (x11 + offset) * w11;
+                            }
+                        }
+                        a0.CopyTo(lanes);
+                        a1.CopyTo(lanes.Slice(4));
+                        a2.CopyTo(lanes.Slice(8));
+                        a3.CopyTo(lanes.Slice(12));
+                        for (int i = 0; i < 16; i++)
+                        {
+                            int c = oc + i;
+                            int v = QuantMath.MultiplyByQuantizedMultiplier(unchecked(bias[c] + lanes[i]), multipliers[c], shifts[c]) + p.OutputOffset;
+                            output[outBase + c] = (sbyte)System.Math.Clamp(v, p.ActivationMin, p.ActivationMax);
+                        }
+                    }
+                }
+        return true;
+    }
+}

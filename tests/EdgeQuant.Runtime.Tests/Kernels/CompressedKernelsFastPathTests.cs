@@ -1,0 +1,54 @@
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Tests.TestSupport;
+using Kind = EdgeQuant.Runtime.Tests.TestSupport.CompressedModels.Kind;
+
+namespace EdgeQuant.Runtime.Tests.Kernels;
+
+/// <summary>
+/// Ops 50-54 on random shapes (odd channel counts, every chunk tail, padding, strides, batches):
+/// the compressed reference equals the plain int8 reference on the decoded filter, and the fast
+/// paths equal the reference, byte for byte. FastPathChildProcessTests re-runs this class with
+/// AVX2 / all intrinsics disabled.
+/// </summary>
+public class CompressedKernelsFastPathTests
+{
+    public static IEnumerable<TestCaseData> Cases()
+    {
+        int seed = 1000;
+        foreach (var kind in new[] { Kind.Conv2D, Kind.Depthwise, Kind.FullyConnected })
+            foreach (var enc in new[] { TensorType.Int4, TensorType.Index4, TensorType.Index8, TensorType.SparseInt8 })
+            {
+                if (kind == Kind.Depthwise && enc == TensorType.SparseInt8) continue;
+                for (int i = 0; i < 6; i++)
+                    yield return new TestCaseData(seed++, kind, enc, i % 3 == 2 ? 2 : 1).SetName($"{kind}_{enc}_{i}");
+            }
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void CompressedEqualsDenseAndFastEqualsReference(int seed, Kind kind, TensorType encoding, int groups)
+    {
+        var c = CompressedModels.Build(seed, kind, encoding, groups);
+        var r = new Rand(seed + 1);
+        for (int trial = 0; trial < 3; trial++)
+        {
+            var input = new byte[c.InputBytes];
+            r.Fill(input);
+            var dense = CompressedModels.Run(c.DenseBlob, input, reference: true);
+            var reference = CompressedModels.Run(c.Blob, input, reference: true);
+            var fast = CompressedModels.Run(c.Blob, input, reference: false);
+            Assert.That(reference, Is.EqualTo(dense), $"{c.Name}: compressed reference vs int8 reference");
+            Assert.That(fast, Is.EqualTo(reference), $"{c.Name}: fast path vs reference");
+        }
+    }
+
+    [Test]
+    public void InvokeAllocatesNothing()
+    {
+        var c = CompressedModels.Build(77, Kind.Conv2D, TensorType.Index4);
+        using var it = new Interpreter(Model.Load(c.Blob));
+        it.Invoke();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) it.Invoke();
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+    }
+}
