@@ -364,6 +364,7 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
         eq_tget(m, (uint32_t)op.out[0], &o);
         if (i.storage != 0 || i.off != o.off) memmove(it->arena + o.off, tbytes(it, &i), o.len);
         break;
+#if EQ_WITH_EXTENDED_OPS
     case EQ_OP_INDEX_SELECT:
     {
         eq_index_select_params p;
@@ -398,6 +399,7 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
         eq_batch_matmul_s8(&p);
         break;
     }
+#endif
     case EQ_OP_SOFTMAX:
     {
         eq_softmax_params p;

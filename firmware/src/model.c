@@ -449,6 +449,7 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
         CHECK(zp_offset(c, eq_param(op, 1)));
         return fixed_quant(c, q ? op->out[0] : op->in[0], scale_bits, eq_param(op, 1));
     }
+#if EQ_WITH_EXTENDED_OPS
     case EQ_OP_INDEX_SELECT:
         CHECK(arity(c, 1, 1));
         CHECK(act(c, op->in[0], 4, 1, &i));
@@ -485,6 +486,7 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
         CHECK(multiplier(c, p[3])); CHECK(shift(c, p[4])); CHECK(activation(c, p[5], p[6]));
         return EQ_OK;
     }
+#endif
     default:
         return fail(m, EQ_ERR_OP_UNKNOWN, EQ_SECTION_OPS, index, (int64_t)m->ops_off + (int64_t)index * EQ_OP_BYTES);
     }

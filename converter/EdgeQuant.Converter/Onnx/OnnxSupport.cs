@@ -64,6 +64,7 @@ public static class OnnxSupport
             "BatchNormalization" => 5,
             "Dropout" or "MaxPool" => 2,
             "Split" => int.MaxValue,
+            "LayerNormalization" => 3,
             _ => 1,
         };
         if (node.Outputs.Count > maxOutputs)

@@ -1,6 +1,8 @@
 /* IndexSelect: data movement through one index table per dimension (mirrors Kernels/IndexSelect.cs, EvalS8Reference). */
 #include "kernels.h"
 
+#if EQ_WITH_EXTENDED_OPS
+
 void eq_index_select_s8(const eq_index_select_params *p)
 {
     const int32_t *is = p->in_shape, *os = p->out_shape;
@@ -17,3 +19,7 @@ void eq_index_select_s8(const eq_index_select_params *p)
                         : p->input[((ia * is[1] + ib) * is[2] + ic) * is[3] + id];
                 }
 }
+#else
+/* Not built (EQ_WITH_EXTENDED_OPS is 0); ISO C wants a declaration in every translation unit. */
+typedef int eq_index_select_not_built;
+#endif

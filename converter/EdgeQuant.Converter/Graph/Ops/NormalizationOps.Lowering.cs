@@ -13,6 +13,7 @@ public sealed partial class Lowering
 {
     private void Normalization(OnnxNode n)
     {
+        if (n.GetInt(SplitOp.PartAttribute, 0) != 0) throw n.Error("the Mean and InvStdDev outputs of LayerNormalization are not supported in int8; supported: Y only");
         var x = Act(n, 0);
         var outLogical = Shape(n.Outputs[0]);
         var (outer, inner, channels) = NormalizationOps.Split(Context(n), x.Logical);

@@ -6,13 +6,25 @@ namespace EdgeQuant.Converter.Graph.Ops;
 /// ONNX LayerNormalization (opset 17: normalizes over the axes from <c>axis</c>, default −1, to the
 /// last; Scale and optional B broadcast over those axes) and InstanceNormalization (per sample
 /// and channel over the spatial axes of [N, C, ...]; scale and B are [C]). y = (x − mean) /
-/// sqrt(variance + epsilon) × scale + B with the biased variance, computed in double.
+/// sqrt(variance + epsilon) × scale + B with the biased variance, computed in double. A
+/// LayerNormalization asking for its Mean and InvStdDev outputs is split by the importer into one
+/// node per output (as Split is); only Y lowers to int8.
 /// </summary>
 internal static class NormalizationOps
 {
+    /// <summary>Which output of LayerNormalization a (split, single-output) node computes: 0 Y, 1 Mean, 2 InvStdDev.</summary>
+    public static int Part(OpContext c) => (int)c.Node.GetInt(SplitOp.PartAttribute, 0);
+
     public static int[] InferShape(OpContext c)
     {
         var x = c.Shape(0);
+        if (Part(c) != 0)
+        {
+            var (o, _, _) = Split(c, x);
+            int axis = ShapeMath.NormalizeAxis(c.Node, c.Node.GetInt("axis", -1), x.Length);
+            _ = o;
+            return [.. x[..axis], .. Enumerable.Repeat(1, x.Length - axis)];
+        }
         var (outer, inner, channels) = Split(c, x);
         _ = outer;
         int scaleCount = OnnxTensor.CountElements(c.Shape(1));
@@ -31,9 +43,10 @@ internal static class NormalizationOps
         var scale = c.FloatTensor(1).FloatData;
         var bias = c.Has(2) ? c.FloatTensor(2).FloatData : null;
         double eps = c.Node.GetFloat("epsilon", 1e-5f);
-        var (outer, inner, channels) = Split(c, shape);
+        var (outer, inner, channels) = Split(c, c.Shape(0));
         bool layer = c.Node.OpType == "LayerNormalization";
-        var y = new float[x.Length];
+        int part = Part(c);
+        var y = new float[part == 0 ? x.Length : outer];
         for (int o = 0; o < outer; o++)
         {
             double mean = 0, var = 0;
@@ -42,6 +55,12 @@ internal static class NormalizationOps
             for (int i = 0; i < inner; i++) { double d = x[o * inner + i] - mean; var += d * d; }
             var /= inner;
             double inv = 1 / Math.Sqrt(var + eps);
+            if (part != 0)
+            {
+                y[o] = (float)(part == 1 ? mean : inv);
+                continue;
+            }
+
             int ch = o % channels;
             for (int i = 0; i < inner; i++)
             {

@@ -27,7 +27,7 @@ internal static class SplitOp
             var attributes = node.Attributes.Values.Where(a => a.Name is not (PartAttribute or CountAttribute)).ToList();
             attributes.Add(OnnxAttribute.FromInt(PartAttribute, k));
             attributes.Add(OnnxAttribute.FromInt(CountAttribute, count));
-            yield return new OnnxNode(count == 1 ? node.Name : $"{node.Name}:{k}", "Split", node.Inputs, [node.Outputs[k]], attributes);
+            yield return new OnnxNode(count == 1 ? node.Name : $"{node.Name}:{k}", node.OpType, node.Inputs, [node.Outputs[k]], attributes);
         }
     }
 
