@@ -8,6 +8,9 @@ internal static partial class OpValidator
     /// <summary>Ops 50-54: the dense rules of their base op (shapes, parameters) plus the filter encoding's own.</summary>
     private static void ValidateCompressed(Model m, OpInfo op, string where)
     {
+        // Input 3 (the codebook) is optional; the rest of the checks read inputs 0-2 and output 0.
+        if (op.InputCount is not (3 or 4) || op.OutputCount != 1)
+            throw Bad(where, $"expects 3 or 4 inputs and 1 output, has {op.InputCount} and {op.OutputCount}");
         if (op.Type is OpType.FullyConnectedCompressed or OpType.FullyConnectedSparse) ValidateFullyConnected(m, op, where);
         else ValidateConv(m, op, where);
     }

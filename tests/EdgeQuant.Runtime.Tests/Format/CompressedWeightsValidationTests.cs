@@ -56,6 +56,34 @@ public class CompressedWeightsValidationTests
         Assert.That(Error(Fc(OpType.FullyConnectedCompressed, TensorType.Int4, new byte[12], new sbyte[16], [1, 16])), Does.Contain("expects 3 inputs"));
     }
 
+    /// <summary>
+    /// A hostile record with too few inputs (or extra outputs) for ops 50-54 is refused by name
+    /// before any input is read (it once reached an index of -1 and threw ArgumentOutOfRangeException).
+    /// </summary>
+    [TestCase(OpType.Conv2DCompressed, 2, 1)]
+    [TestCase(OpType.DepthwiseConv2DCompressed, 1, 1)]
+    [TestCase(OpType.FullyConnectedCompressed, 2, 1)]
+    [TestCase(OpType.Conv2DSparse, 0, 1)]
+    [TestCase(OpType.FullyConnectedSparse, 3, 2)]
+    public void TooFewInputsOrExtraOutputsAreRefusedByName(OpType op, int inputs, int outputs)
+    {
+        var w = new ModelWriter();
+        int x = w.AddActivation(TensorType.Int8, [1, 6], w.AddQuantization([0.1f], 0));
+        int y = w.AddActivation(TensorType.Int8, [1, 4], w.AddQuantization([0.1f], 0));
+        int y2 = w.AddActivation(TensorType.Int8, [1, 4], w.AddQuantization([0.1f], 0));
+        int f = w.AddConstantEncoded(TensorType.Int4, [4, 6], new byte[12], w.AddQuantization([0.01f, 0.01f, 0.01f, 0.01f], 0, 0));
+        int b = w.AddConstant<int>(TensorType.Int32, [4], new int[4], -1);
+        int[] all = [x, f, b];
+        w.AddOp(op, all.Take(inputs).ToArray(), outputs == 1 ? [y] : [y, y2], new FullyConnectedParams
+        {
+            ActivationMin = -128, ActivationMax = 127, FoldedBiasOffset = -1,
+            MultipliersOffset = w.AddConstantData<int>([1 << 30, 1 << 30, 1 << 30, 1 << 30]), ShiftsOffset = w.AddConstantData<int>(new int[4]),
+        });
+        w.AddInput("x", x);
+        w.AddOutput("y", y);
+        Assert.That(Error(w.Build()), Does.Contain($"expects 3 or 4 inputs and 1 output, has {inputs} and {outputs}"));
+    }
+
     [Test]
     public void EncodingsAndOpsMustAgree()
     {
