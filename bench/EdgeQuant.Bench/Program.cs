@@ -68,9 +68,11 @@ public static class Program
         {
             Console.WriteLine($"EdgeQuant vs ONNX Runtime {OrtEnv.Instance().GetVersionString()} in-process, 1 thread each; {cpu}; {isa}; .NET {Environment.Version}");
             Console.WriteLine($"{rounds} alternating rounds of ~{roundMs} ms per engine after {warmupMs} ms warm-up each; medians of per-inference time");
+            Console.WriteLine("block: median over rounds of a round's mean time per inference; single: median of individually timed inferences");
+            Console.WriteLine("(immune to preemption on a loaded machine, which inflates a round's mean when the machine is shared)");
             Console.WriteLine();
-            Console.WriteLine("| model | EdgeQuant median us | ORT median us | EdgeQuant / ORT | max output diff (steps) |");
-            Console.WriteLine("|---|---:|---:|---:|---:|");
+            Console.WriteLine("| model | EdgeQuant median us | ORT median us | EdgeQuant / ORT | single: EdgeQuant us | single: ORT us | single: EdgeQuant / ORT | max output diff (steps) |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         }
 
         var results = new List<object>();
@@ -79,14 +81,15 @@ public static class Program
             var r = Compare(root, name, rounds, roundMs, warmupMs);
             results.Add(r);
             if (!json)
-                Console.WriteLine($"| {name} | {r.EdgeQuantUs:F1} | {r.OrtUs:F1} | **{r.Ratio:F2}** | {r.MaxDiffSteps} |");
+                Console.WriteLine($"| {name} | {r.EdgeQuantUs:F1} | {r.OrtUs:F1} | **{r.Ratio:F2}** | {r.EdgeQuantSingleUs:F1} | {r.OrtSingleUs:F1} | **{r.SingleRatio:F2}** | {r.MaxDiffSteps} |");
         }
         if (json)
             Console.WriteLine(JsonSerializer.Serialize(new { cpu, isa, dotnet = Environment.Version.ToString(), ort = OrtEnv.Instance().GetVersionString(), rounds, models = results }));
         return 0;
     }
 
-    private sealed record Result(string Model, double EdgeQuantUs, double OrtUs, double Ratio, int MaxDiffSteps, int Samples);
+    private sealed record Result(string Model, double EdgeQuantUs, double OrtUs, double Ratio,
+        double EdgeQuantSingleUs, double OrtSingleUs, double SingleRatio, int MaxDiffSteps, int Samples);
 
     private static Result Compare(string root, string name, int rounds, double roundMs, int warmupMs)
     {
@@ -164,21 +167,28 @@ public static class Program
         int eqBlock = BlockSize(Eq, roundMs), ortBlock = BlockSize(Ort, roundMs);
         var eqTimes = new double[rounds];
         var ortTimes = new double[rounds];
+        var eqSingle = new List<double>();
+        var ortSingle = new List<double>();
         for (int r = 0; r < rounds; r++)
         {
             if (r % 2 == 0)
             {
                 eqTimes[r] = Time(Eq, eqBlock);
                 ortTimes[r] = Time(Ort, ortBlock);
+                TimeEach(Eq, SingleRuns, eqSingle);
+                TimeEach(Ort, SingleRuns, ortSingle);
             }
             else
             {
                 ortTimes[r] = Time(Ort, ortBlock);
                 eqTimes[r] = Time(Eq, eqBlock);
+                TimeEach(Ort, SingleRuns, ortSingle);
+                TimeEach(Eq, SingleRuns, eqSingle);
             }
         }
         double eq = Median(eqTimes), ort = Median(ortTimes);
-        return new Result(name, eq, ort, eq / ort, maxSteps, n);
+        double eqS = Median([.. eqSingle]), ortS = Median([.. ortSingle]);
+        return new Result(name, eq, ort, eq / ort, eqS, ortS, eqS / ortS, maxSteps, n);
     }
 
     private static void RunEq(Interpreter interp, float[] input, float[] output)
@@ -205,6 +215,20 @@ public static class Program
             double ms = sw.Elapsed.TotalMilliseconds;
             if (ms >= targetMs / 4 || k > 1 << 24) return Math.Max(16, (int)(k * targetMs / Math.Max(ms, 1e-3)));
             k *= 4;
+        }
+    }
+
+    /// <summary>Inferences timed one by one per round and engine (after the round's block).</summary>
+    private const int SingleRuns = 200;
+
+    /// <summary>Appends the time of each of <paramref name="k"/> runs, in microseconds, to <paramref name="times"/>.</summary>
+    private static void TimeEach(Action run, int k, List<double> times)
+    {
+        for (int i = 0; i < k; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            run();
+            times.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
         }
     }
 

@@ -82,18 +82,23 @@ public static class Benchmark
         {
             case OpType.Conv2D:
             case OpType.DynamicConv2D:
+            case OpType.Conv2DCompressed:
+            case OpType.Conv2DSparse:
             {
                 var f = t[op.Input1].Shape; // [Cout, Kh, Kw, Cin]
                 return (long)t[op.Output0].ElementCount * f[1] * f[2] * f[3];
             }
             case OpType.DepthwiseConv2D:
             case OpType.DynamicDepthwiseConv2D:
+            case OpType.DepthwiseConv2DCompressed:
             {
                 var f = t[op.Input1].Shape; // [1, Kh, Kw, Cout]
                 return (long)t[op.Output0].ElementCount * f[1] * f[2];
             }
             case OpType.FullyConnected:
             case OpType.DynamicFullyConnected:
+            case OpType.FullyConnectedCompressed:
+            case OpType.FullyConnectedSparse:
             {
                 var f = t[op.Input1].Shape; // [Cout, Cin]
                 return (long)t[op.Output0].ElementCount * f[1];

@@ -101,6 +101,9 @@ public static partial class Commands
         var timeout = FirmwareTimeout(a);
         var tools = Toolchain.For(board, needEmulator: !board.IsHost);
         var model = Model.LoadFile(modelPath);
+        // The firmware harness streams one input tensor per sample.
+        if (model.Inputs.Count != 1)
+            throw new UsageException($"the model has {model.Inputs.Count} inputs ({string.Join(", ", model.Inputs.Select(i => $"'{i.Name}'"))}); firmware run feeds models with one input");
         var io = new ModelIoCodec(model);
 
         bool rawIn = IsRaw(input), rawOut = IsRaw(output);

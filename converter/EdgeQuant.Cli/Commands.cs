@@ -38,10 +38,13 @@ public static partial class Commands
         var loaded = ModelConverter.Load(model);
         if (a.Has("--dynamic"))
         {
+            if (compression.IsActive) throw new UsageException("--weights, --rounding and --prune apply to calibrated (static) conversions, not to --dynamic");
             ConvertDynamic(c, loaded, output, labels, sw);
             return;
         }
         bool qdq = QdqQuantization.AnnotationsOf(loaded) is not null;
+        if (qdq && compression.IsActive)
+            throw new UsageException("--weights, --rounding and --prune apply to float models; this model's QuantizeLinear/DequantizeLinear nodes fix its quantization");
         // A QDQ model carries its own quantization; a float model needs calibration data.
         if (calib.Count == 0 && !qdq) throw new UsageException("missing --calib X.npy (calibration data; NAME=X.npy once per input for a model with several inputs)");
         var inputs = calib.Count == 0 ? null : ReadInputs(calib);

@@ -6,6 +6,9 @@ namespace EdgeQuant.Cli;
 /// <summary>The compression options of <c>convert</c>: --weights, --rounding, --prune SPARSITY [--structured].</summary>
 public sealed record CompressionArguments(WeightEncoding Weights, RoundingMode Rounding, double Prune, double PruneChannels)
 {
+    /// <summary>True when any option differs from the default (int8, nearest, no pruning).</summary>
+    public bool IsActive => Weights != WeightEncoding.Int8 || Rounding != RoundingMode.Nearest || Prune > 0 || PruneChannels > 0;
+
     public static CompressionArguments Parse(Args a)
     {
         var weights = (a.Get("--weights") ?? "int8") switch

@@ -192,6 +192,36 @@ static int64_t out_size(int32_t in, int32_t k, int32_t stride, int32_t dilation,
     return span < 0 ? 0 : span / stride + 1;
 }
 
+/* A folded bias (C# OpValidator.FoldedBias): in bounds, and every entry exactly
+ * bias[oc] + input_offset * sum(filter[oc]) in wrapping int32 arithmetic (computed here in uint32),
+ * the value the DSP/MVE kernels add in place of the input offset. Conv2D [Cout, Kh, Kw, Cin] and
+ * FullyConnected [Cout, Cin]: channel oc is filter row oc; depthwise [1, Kh, Kw, Cout]: every
+ * Cout-th tap from oc. */
+static eq_status folded_bias(const vctx *c, int32_t offset, int32_t input_offset, int dw, int32_t cout)
+{
+    eq_tinfo f, b;
+    const uint8_t *w;
+    uint32_t per, k;
+    int32_t oc;
+    CHECK(cdata(c, offset, 4 * (int64_t)cout, 4));
+    eq_tget(c->m, (uint32_t)c->op->in[1], &f);
+    eq_tget(c->m, (uint32_t)c->op->in[2], &b);
+    w = eq_const(c->m, f.off);
+    per = f.len / (uint32_t)cout;
+    for (oc = 0; oc < cout; oc++)
+    {
+        uint32_t sum = 0;
+        if (dw)
+            for (k = (uint32_t)oc; k < f.len; k += (uint32_t)cout) sum += (uint32_t)(int32_t)(int8_t)w[k];
+        else
+            for (k = 0; k < per; k++) sum += (uint32_t)(int32_t)(int8_t)w[(uint32_t)oc * per + k];
+        if (eq_rd_u32(eq_const(c->m, (uint32_t)offset + 4u * (uint32_t)oc))
+            != eq_rd_u32(eq_const(c->m, b.off + 4u * (uint32_t)oc)) + (uint32_t)input_offset * sum)
+            return BAD_PARAMS(c);
+    }
+    return EQ_OK;
+}
+
 static eq_status validate_conv(const vctx *c)
 {
     const eq_oinfo *op = c->op;
@@ -227,7 +257,7 @@ static eq_status validate_conv(const vctx *c)
     CHECK(zp_offset(c, p[9]));
     CHECK(activation(c, p[10], p[11]));
     CHECK(per_channel(c, p[12], p[13], cout));
-    if (p[15] != -1) CHECK(cdata(c, p[15], 4 * (int64_t)cout, 4));
+    if (p[15] != -1) CHECK(folded_bias(c, p[15], p[8], dw, cout));
     return EQ_OK;
 }
 
@@ -253,7 +283,7 @@ static eq_status validate_fc(const vctx *c)
     CHECK(zp_offset(c, p[1]));
     CHECK(activation(c, p[2], p[3]));
     CHECK(per_channel(c, p[4], p[5], cout));
-    if (p[6] != -1) CHECK(cdata(c, p[6], 4 * (int64_t)cout, 4));
+    if (p[6] != -1) CHECK(folded_bias(c, p[6], p[0], 0, cout));
     return EQ_OK;
 }
 

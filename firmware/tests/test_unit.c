@@ -11,6 +11,7 @@
 #include "edgequant.h"
 #include "crc32.h"
 #include "quant_math.h"
+#include "eq_internal.h"
 
 static int passed, failed;
 
@@ -270,6 +271,88 @@ static void test_float_inputs(const char *zoo)
     }
 }
 
+/* The folded-bias rule (docs/format.md 5.4): in zoo blobs (the converter folds every dense Conv2D,
+ * DepthwiseConv2D and FullyConnected) each fold passes; one changed entry, CRC fixed, is rejected as
+ * EQ_ERR_OP_PARAMS naming the Ops section and the op; near the int32 limits the fold must wrap
+ * (computed here in 64 bits), a saturated fold is rejected. */
+static void test_folded_bias(const char *zoo)
+{
+    static const char *const models[] = { "digits_mlp", "mnist_cnn", "fashion_mobilenet", "fashion_resnet", "fashion_mobilenetv2" };
+    size_t k;
+    int folds = 0, depthwise = 0, fc = 0, wraps = 0;
+    for (k = 0; k < sizeof models / sizeof models[0]; k++)
+    {
+        char path[1024];
+        size_t n;
+        uint8_t *b, *copy;
+        eq_model_t m;
+        uint32_t i;
+        snprintf(path, sizeof path, "%s/eqm/%s.eqm", zoo, models[k]);
+        b = load(path, &n);
+        CHECK(b != NULL);
+        if (!b) continue;
+        copy = (uint8_t *)malloc(n);
+        CHECK(eq_model_init(&m, b, n) == EQ_OK);
+        for (i = 0; i < m.op_count; i++)
+        {
+            eq_oinfo op;
+            eq_tinfo f, bias;
+            int32_t fo, off, cout, oc, picked = -1;
+            int64_t exact = 0;
+            uint32_t at, bias_at;
+            int dw;
+            eq_oget(&m, i, &op);
+            if (op.type != EQ_OP_CONV2D && op.type != EQ_OP_DEPTHWISE_CONV2D && op.type != EQ_OP_FULLY_CONNECTED) continue;
+            dw = op.type == EQ_OP_DEPTHWISE_CONV2D;
+            fo = eq_param(&op, op.type == EQ_OP_FULLY_CONNECTED ? 6 : 15);
+            off = eq_param(&op, op.type == EQ_OP_FULLY_CONNECTED ? 0 : 8);
+            if (fo == -1) continue;
+            folds++;
+            depthwise += dw;
+            fc += op.type == EQ_OP_FULLY_CONNECTED;
+            eq_tget(&m, (uint32_t)op.in[1], &f);
+            eq_tget(&m, (uint32_t)op.in[2], &bias);
+            cout = (int32_t)bias.len / 4;
+            /* One changed entry. */
+            oc = (int32_t)((i * 7u) % (uint32_t)cout);
+            at = m.const_off + (uint32_t)fo + 4u * (uint32_t)oc;
+            memcpy(copy, b, n);
+            copy[at + (i % 4)] ^= (uint8_t)(1u << (i % 8));
+            fix_crc(copy, n);
+            CHECK(eq_model_init(&m, copy, n) == EQ_ERR_OP_PARAMS && m.error.section == EQ_SECTION_OPS && m.error.record == (int32_t)i);
+            /* The wrap: a channel whose input_offset x sum is beyond +-3, its bias moved to 3 from the limit. */
+            for (oc = 0; oc < cout && picked < 0; oc++)
+            {
+                int64_t sum = 0;
+                uint32_t t;
+                if (dw) for (t = (uint32_t)oc; t < f.len; t += (uint32_t)cout) sum += (int8_t)b[m.const_off + f.off + t];
+                else for (t = 0; t < f.len / (uint32_t)cout; t++) sum += (int8_t)b[m.const_off + f.off + (uint32_t)oc * (f.len / (uint32_t)cout) + t];
+                if ((int64_t)off * sum > 3 || (int64_t)off * sum < -3)
+                {
+                    picked = oc;
+                    exact = ((int64_t)off * sum > 0 ? (int64_t)INT32_MAX - 3 : (int64_t)INT32_MIN + 3) + (int64_t)off * sum;
+                }
+            }
+            if (picked < 0) continue;
+            wraps++;
+            at = m.const_off + (uint32_t)fo + 4u * (uint32_t)picked;
+            bias_at = m.const_off + bias.off + 4u * (uint32_t)picked;
+            memcpy(copy, b, n);
+            put32(copy + bias_at, exact > 0 ? (uint32_t)INT32_MAX - 3u : (uint32_t)INT32_MIN + 3u);
+            put32(copy + at, (uint32_t)exact);
+            fix_crc(copy, n);
+            CHECK(eq_model_init(&m, copy, n) == EQ_OK);
+            put32(copy + at, exact > 0 ? (uint32_t)INT32_MAX : (uint32_t)INT32_MIN);
+            fix_crc(copy, n);
+            CHECK(eq_model_init(&m, copy, n) == EQ_ERR_OP_PARAMS && m.error.record == (int32_t)i);
+            CHECK(eq_model_init(&m, b, n) == EQ_OK);
+        }
+        free(copy);
+        free(b);
+    }
+    CHECK(folds >= 10 && depthwise > 0 && fc > 0 && wraps > 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) { fprintf(stderr, "usage: test_unit ZOO_DIR LABELS.eqm\n0 passed, 1 failed\n"); return 2; }
@@ -278,6 +361,7 @@ int main(int argc, char **argv)
     test_reader_and_api(argv[1]);
     test_labels(argv[2]);
     test_float_inputs(argv[1]);
+    test_folded_bias(argv[1]);
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -66,6 +66,17 @@ public class CompressionCliTests
         Assert.That(Run("inspect", Path.Combine(_dir, "dense.eqm"), "--json").Out, Does.Not.Contain("Sparse"));
     }
 
+    [Test]
+    public void QdqAndDynamicConversionsRefuseCompressionOptions()
+    {
+        var q = Run("convert", Path.Combine(Zoo, "mnist_qat.onnx"), "-o", Path.Combine(_dir, "qat.eqm"), "--weights", "int4");
+        Assert.That(q.Code, Is.EqualTo(1));
+        Assert.That(q.Err, Does.Contain("QuantizeLinear/DequantizeLinear nodes fix its quantization"));
+        var d = Run("convert", Path.Combine(Zoo, "digits_mlp.onnx"), "--dynamic", "-o", Path.Combine(_dir, "dyn.eqm"), "--prune", "0.5");
+        Assert.That(d.Code, Is.EqualTo(1));
+        Assert.That(d.Err, Does.Contain("not to --dynamic"));
+    }
+
     [TestCase(new[] { "--weights", "int3" }, "--weights int3")]
     [TestCase(new[] { "--rounding", "up" }, "--rounding up")]
     [TestCase(new[] { "--prune", "1.5" }, "--prune 1.5")]

@@ -135,6 +135,19 @@ public class InputOptionTests
         Assert.That(bad.Err, Does.Contain("[20, 4]").And.Contain("[3, 4, 5]").And.Contain("not a batch"));
     }
 
+    [Test]
+    public void FirmwareRun_TwoInputs_IsRefusedNamingThem()
+    {
+        string eqm = Path.Combine(_dir, "two_fw.eqm");
+        Assert.That(Run("convert", _two, "--calib", $"a={_a}", "--calib", $"b={_b}", "-o", eqm).Code, Is.EqualTo(0));
+        string firmware = "";
+        for (var d = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "EdgeQuant.sln"))) { firmware = Path.Combine(d.FullName, "firmware"); break; }
+        var r = Run("firmware", "run", eqm, "--board", "host", "--firmware-dir", firmware, "--input", _a, "--output", Path.Combine(_dir, "fw_y.npy"));
+        Assert.That(r.Code, Is.EqualTo(1), r.Err);
+        Assert.That(r.Err, Does.Contain("2 inputs ('a', 'b')").And.Contain("one input"));
+    }
+
     [TestCase("run", "--input X.npy | NAME=X.npy")]
     [TestCase("eval", "--data X.npy | NAME=X.npy")]
     [TestCase("convert", "--calib X.npy | NAME=X.npy")]

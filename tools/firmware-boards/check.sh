@@ -10,9 +10,11 @@
 # Samples: every committed sample of every model on every board (host, mps2-an385 M3,
 # mps2-an386 M4, mps2-an505 M33, mps3-an547 M55). EQ_FW_PARTIAL=N limits the M3 and M33 to the
 # first N samples of each model (they run the same portable C as host and the same DSP code as
-# the M4). Measured 2026-12-03: every sample on the M3 and M33 costs about 30-40 s of CPU more
-# than the first 200 (165 s against 123 s for the whole check; most of it fashion_mobilenet and
-# mnist_cnn on the M3, 1000 samples each with the reference kernels at -Os), so full is the default.
+# the M4). Measured 2026-12-03: every sample on the M3 and M33 costs 26 s of CPU more than the
+# first 200 (143 s against 117 s for the whole check, with the M3's portable-C kernels; 165 s
+# against 123 s before them; most of it fashion_mobilenet and mnist_cnn on the M3, 1000 samples
+# each), so full is the default. fashion_resnet and fashion_mobilenetv2 (1000 samples each, merged
+# later) add about 42 s of CPU on the two boards against their first 200 (measured per case).
 #
 # Prints one closing line "N passed, N failed". Run from anywhere; needs the .NET SDK,
 # arm-none-eabi-gcc with newlib and qemu-system-arm (.ci/run installs them).

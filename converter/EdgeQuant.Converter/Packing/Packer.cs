@@ -157,7 +157,10 @@ public static class Packer
         return w.Build();
     }
 
-    /// <summary>bias[oc] + inputOffset x sum(weights of oc): the zero-point correction fast kernels use.</summary>
+    /// <summary>
+    /// bias[oc] + inputOffset x sum(weights of oc): the zero-point correction fast kernels use, wrapped to
+    /// int32 as the reference accumulator wraps (the readers reject any other value).
+    /// </summary>
     private static int[] FoldedBias(IrOp op, OpQuant r, int inputOffset)
     {
         int cout = r.Bias!.Length;
@@ -166,7 +169,7 @@ public static class Packer
         for (int k = 0; k < r.Weights.Length; k++)
             sums[op.Type == OpType.DepthwiseConv2D ? k % cout : k / per] += r.Weights[k];
         var f = new int[cout];
-        for (int c = 0; c < cout; c++) f[c] = (int)Math.Clamp(r.Bias[c] + inputOffset * sums[c], int.MinValue, int.MaxValue);
+        for (int c = 0; c < cout; c++) f[c] = unchecked((int)(r.Bias[c] + inputOffset * sums[c]));
         return f;
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using EdgeQuant.Runtime.Kernels;
 
 namespace EdgeQuant.Runtime.Format;
 
@@ -198,7 +199,7 @@ internal static partial class OpValidator
             throw Bad(where, $"output shape {output.Shape} does not match input {input.Shape}, filter {filter.Shape} and parameters (expected [{input.Shape.D0}, {oh}, {ow}, {cout}])");
         Offset(p.InputOffset, where); Offset(p.OutputOffset, where); Activation(p.ActivationMin, p.ActivationMax, where);
         PerChannel(m, p.MultipliersOffset, p.ShiftsOffset, cout, where);
-        if (p.FoldedBiasOffset != -1) Const(m, p.FoldedBiasOffset, 4L * cout, 4, where, "folded bias");
+        if (p.FoldedBiasOffset != -1) FoldedBias(m, op, p.FoldedBiasOffset, p.InputOffset, cout, where);
     }
 
     private static void ValidateFullyConnected(Model m, OpInfo op, string where)
@@ -218,7 +219,59 @@ internal static partial class OpValidator
         var p = m.ReadParams<FullyConnectedParams>(op);
         Offset(p.InputOffset, where); Offset(p.OutputOffset, where); Activation(p.ActivationMin, p.ActivationMax, where);
         PerChannel(m, p.MultipliersOffset, p.ShiftsOffset, cout, where);
-        if (p.FoldedBiasOffset != -1) Const(m, p.FoldedBiasOffset, 4L * cout, 4, where, "folded bias");
+        if (p.FoldedBiasOffset != -1) FoldedBias(m, op, p.FoldedBiasOffset, p.InputOffset, cout, where);
+    }
+
+    /// <summary>
+    /// A folded bias, when present, must be in bounds and hold exactly <c>bias[oc] + inputOffset × Σ filter[oc]</c>
+    /// in wrapping int32 arithmetic (the reference accumulator's), per output channel: the C DSP/MVE kernels
+    /// add it in place of the input offset, so any other value would change their bytes. Ops 50-54 are checked
+    /// against their decoded filter with the fold their own fast paths compute (<see cref="CompressedPrepared"/>).
+    /// </summary>
+    private static void FoldedBias(Model m, OpInfo op, int offset, int inputOffset, int cout, string where)
+    {
+        Const(m, offset, 4L * cout, 4, where, "folded bias");
+        var stored = MemoryMarshal.Cast<byte, int>(m.ConstantData.Slice(offset, 4 * cout));
+        var bias = MemoryMarshal.Cast<byte, int>(m.GetConstantBytes(op.Input2));
+        var fT = m.Tensors[op.Input1];
+        int[] expected;
+        switch (op.Type)
+        {
+            case OpType.Conv2DCompressed:
+            case OpType.DepthwiseConv2DCompressed:
+            case OpType.FullyConnectedCompressed:
+            {
+                bool dw = op.Type == OpType.DepthwiseConv2DCompressed;
+                expected = CompressedPrepared.ForCompressed(m.CompressedFilterOf(op), dw, cout, fT.ElementCount / fT.Shape.D0, bias, inputOffset).FoldedBias;
+                break;
+            }
+            case OpType.Conv2DSparse:
+            case OpType.FullyConnectedSparse:
+                expected = CompressedPrepared.ForSparse(new SparseFilter(m.GetConstantBytes(op.Input1), cout), cout, bias, inputOffset, false, 1, 1, 1, 1, 1).FoldedBias;
+                break;
+            default:
+            {
+                // Conv2D [Cout, Kh, Kw, Cin] and FullyConnected [Cout, Cin]: channel oc is row oc;
+                // depthwise [1, Kh, Kw, Cout]: channel oc is every Cout-th tap from oc.
+                var filter = MemoryMarshal.Cast<byte, sbyte>(m.GetConstantBytes(op.Input1));
+                bool dw = op.Type == OpType.DepthwiseConv2D;
+                int per = filter.Length / cout;
+                expected = new int[cout];
+                for (int oc = 0; oc < cout; oc++)
+                {
+                    int sum = 0;
+                    if (dw)
+                        for (int k = oc; k < filter.Length; k += cout) sum += filter[k];
+                    else
+                        foreach (sbyte v in filter.Slice(oc * per, per)) sum += v;
+                    expected[oc] = unchecked(bias[oc] + inputOffset * sum);
+                }
+                break;
+            }
+        }
+        for (int oc = 0; oc < cout; oc++)
+            if (stored[oc] != expected[oc])
+                throw Bad(where, $"folded bias entry {oc} (constant offset {offset + 4 * oc}) is {stored[oc]}, but bias + input_offset x sum(filter) of channel {oc} is {expected[oc]}");
     }
 
     private static void ValidateElementwise(Model m, OpInfo op, string where)

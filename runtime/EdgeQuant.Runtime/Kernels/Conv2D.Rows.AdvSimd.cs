@@ -111,38 +111,95 @@ public static partial class Conv2D
                 var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r0, xStride), (nuint)t);
                 var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r0, 2 * xStride), (nuint)t);
                 var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r0, 3 * xStride), (nuint)t);
+                Vector128<short> wv;
                 ref short wt = ref Unsafe.Add(ref ws, t * wStep);
                 int n = rowTaps - t;
-                Step(ref wt, wStep, 0, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
-                if (n > 1) Step(ref wt, wStep, 1, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
-                if (n > 2) Step(ref wt, wStep, 2, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
-                if (n > 3) Step(ref wt, wStep, 3, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
-                if (n > 4) Step(ref wt, wStep, 4, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
-                if (n > 5) Step(ref wt, wStep, 5, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
-                if (n > 6) Step(ref wt, wStep, 6, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
-                if (n > 7) Step(ref wt, wStep, 7, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
+                // Written out per lane (a helper taking the accumulators by reference would keep them in memory).
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 0 * wStep));
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                if (n <= 1) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 1 * wStep));
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                if (n <= 2) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 2 * wStep));
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                if (n <= 3) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 3 * wStep));
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                if (n <= 4) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 4 * wStep));
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                if (n <= 5) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 5 * wStep));
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                if (n <= 6) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 6 * wStep));
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                if (n <= 7) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 7 * wStep));
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
             }
         }
         rq.Store(a00, a01, j, cout, ref o);
         rq.Store(a10, a11, j, cout, ref Unsafe.Add(ref o, outStride));
         rq.Store(a20, a21, j, cout, ref Unsafe.Add(ref o, 2 * outStride));
         rq.Store(a30, a31, j, cout, ref Unsafe.Add(ref o, 3 * outStride));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step(ref short wt, nint wStep, [ConstantExpected(Max = 7)] byte lane, Vector128<short> v0, Vector128<short> v1, Vector128<short> v2, Vector128<short> v3,
-        ref Vector128<int> a00, ref Vector128<int> a01, ref Vector128<int> a10, ref Vector128<int> a11,
-        ref Vector128<int> a20, ref Vector128<int> a21, ref Vector128<int> a30, ref Vector128<int> a31)
-    {
-        var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, lane * wStep));
-        a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, lane);
-        a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, lane);
-        a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, lane);
-        a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, lane);
-        a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, lane);
-        a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, lane);
-        a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, lane);
-        a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, lane);
     }
 
     /// <summary>One pixel x 8 channels (the row's last pixels).</summary>
@@ -161,25 +218,41 @@ public static partial class Conv2D
                 var v = Vector128.LoadUnsafe(ref r0, (nuint)t);
                 ref short wt = ref Unsafe.Add(ref ws, t * wStep);
                 int n = rowTaps - t;
-                Step1(ref wt, wStep, 0, v, ref a0, ref a1);
-                if (n > 1) Step1(ref wt, wStep, 1, v, ref a0, ref a1);
-                if (n > 2) Step1(ref wt, wStep, 2, v, ref a0, ref a1);
-                if (n > 3) Step1(ref wt, wStep, 3, v, ref a0, ref a1);
-                if (n > 4) Step1(ref wt, wStep, 4, v, ref a0, ref a1);
-                if (n > 5) Step1(ref wt, wStep, 5, v, ref a0, ref a1);
-                if (n > 6) Step1(ref wt, wStep, 6, v, ref a0, ref a1);
-                if (n > 7) Step1(ref wt, wStep, 7, v, ref a0, ref a1);
+                Vector128<short> wv;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 0 * wStep));
+                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 0);
+                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 0);
+                if (n <= 1) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 1 * wStep));
+                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 1);
+                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 1);
+                if (n <= 2) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 2 * wStep));
+                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 2);
+                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 2);
+                if (n <= 3) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 3 * wStep));
+                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 3);
+                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 3);
+                if (n <= 4) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 4 * wStep));
+                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 4);
+                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 4);
+                if (n <= 5) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 5 * wStep));
+                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 5);
+                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 5);
+                if (n <= 6) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 6 * wStep));
+                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 6);
+                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 6);
+                if (n <= 7) continue;
+                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 7 * wStep));
+                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 7);
+                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 7);
             }
         }
         rq.Store(a0, a1, j, cout, ref o);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step1(ref short wt, nint wStep, [ConstantExpected(Max = 7)] byte lane, Vector128<short> v, ref Vector128<int> a0, ref Vector128<int> a1)
-    {
-        var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, lane * wStep));
-        a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, lane);
-        a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, lane);
     }
 
     /// <summary>Requantization of 8 channels' accumulators (two vectors of 4) and their store; a channel tail stores only its real channels.</summary>

@@ -39,7 +39,7 @@ public static partial class Conv2D
 
     /// <summary>
     /// The dispatcher: AVX2 over widened rows (Kh x Kw &gt; 1, any Cout), arm64 over widened rows (SMLAL by lane,
-    /// Kh x Kw &gt; 1), small K, then AVX-VNNI, AVX2, arm64 SDOT, arm64 SMULL/SADALP (or SSE4.1 through the same
+    /// Kh x Kw &gt; 1; with Dp only for K &lt;= <see cref="SmallKLimit"/>), small K, then AVX-VNNI, AVX2, arm64 SDOT, arm64 SMULL/SADALP (or SSE4.1 through the same
     /// primitives), then the reference. <paramref name="scratch"/> holds im2col rows
     /// (<see cref="KernelScratch.Conv2DBytes"/>); with less, the im2col path is skipped.
     /// </summary>
@@ -52,7 +52,10 @@ public static partial class Conv2D
             if (Avx2.IsSupported && packed.RowPairs is not null
                 && TryEvalS8RowsAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
                 return;
+            // arm64: SMLAL by lane does 8 MACs per instruction, SDOT 16: with Dp the lanes path takes only
+            // short inner products (stems, where im2col rows are mostly padding), without Dp every Kh x Kw > 1.
             if (!Avx2.IsSupported && packed.RowTaps is not null
+                && (!Dp.IsSupported || filterShape.D1 * filterShape.D2 * filterShape.D3 <= SmallKLimit)
                 && TryEvalS8RowsLanes(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
                 return;
             if (packed.ByTap is not null && filterShape.D1 * filterShape.D2 > 1

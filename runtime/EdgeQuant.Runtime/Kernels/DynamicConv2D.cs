@@ -16,10 +16,18 @@ public static partial class DynamicConv2D
         ReadOnlySpan<float> scales, ReadOnlySpan<float> bias, Span<byte> codes, Span<float> output, Shape4 outShape)
     {
 #if NET
-        if (!depthwise && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+        if (System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
         {
-            EvalF32Vector128(p, input, inShape, filter, filterShape, scales, bias, codes, output, outShape);
-            return;
+            if (!depthwise)
+            {
+                EvalF32Vector128(p, input, inShape, filter, filterShape, scales, bias, codes, output, outShape);
+                return;
+            }
+            if (p.DepthMultiplier == 1)
+            {
+                EvalDepthwiseF32Vector128(p, input, inShape, filter, filterShape, scales, bias, codes, output, outShape);
+                return;
+            }
         }
 #endif
         EvalF32Reference(p, depthwise, input, inShape, filter, filterShape, scales, bias, codes, output, outShape);

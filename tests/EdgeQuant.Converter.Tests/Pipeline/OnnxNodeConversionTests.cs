@@ -29,6 +29,9 @@ public class OnnxNodeConversionTests
     /// <summary>Converted cases whose int8 output is further from float than <see cref="ScaleSteps"/>, with the reason.</summary>
     private static readonly Dictionary<string, string> Imprecise = new(StringComparer.Ordinal)
     {
+        // Measured after merging conv-ops' new ops; both are their lowerings, reported to them.
+        ["node/test_logsoftmax_large_number"] = "LogSoftmax over inputs near 10000: the int8 result is about 70 output steps from float",
+        ["pytorch-operator/test_operator_symbolic_override"] = "InstanceNormalization over [2, 10, 32, 32]: 2.2 output steps, just above the bound",
     };
 
     private sealed record Outcome(string Id, string Kind, string Detail, double Steps);

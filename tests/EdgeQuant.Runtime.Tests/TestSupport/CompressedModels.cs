@@ -14,7 +14,13 @@ public static class CompressedModels
 
     public sealed record Case(string Name, byte[] Blob, byte[] DenseBlob, int InputBytes);
 
-    public static Case Build(int seed, Kind kind, TensorType encoding, int groups = 1)
+    /// <param name="foldedBias">
+    /// When given, both blobs carry a folded bias: it receives the exact fold per channel,
+    /// <c>bias + inputOffset × Σ w</c> (as a long, unwrapped), and returns the int32 values to store.
+    /// </param>
+    /// <param name="tweakBias">Replaces the random biases (e.g. with values near the int32 limits).</param>
+    public static Case Build(int seed, Kind kind, TensorType encoding, int groups = 1,
+        Func<long[], int[]>? foldedBias = null, Func<int[], int[]>? tweakBias = null)
     {
         var r = new Rand(seed);
         bool conv = kind != Kind.FullyConnected, dw = kind == Kind.Depthwise;
@@ -58,6 +64,15 @@ public static class CompressedModels
         var bias = r.I32(cout, -30000, 30000);
         var mults = r.I32(cout, 1 << 30, int.MaxValue);
         var shifts = r.I32(cout, -12, -4);
+        if (tweakBias is not null) bias = tweakBias(bias);
+        int[]? folded = null;
+        if (foldedBias is not null)
+        {
+            var exact = new long[cout];
+            for (int i = 0; i < n; i++) exact[kind == Kind.Depthwise ? i % cout : i / per] += values[i];
+            for (int oc = 0; oc < cout; oc++) exact[oc] = bias[oc] + (long)p.InputOffset * exact[oc];
+            folded = foldedBias(exact);
+        }
         byte[] encoded = encoding switch
         {
             TensorType.Int4 => Pack4(values, rows),
@@ -89,18 +104,20 @@ public static class CompressedModels
             var ins = new List<int> { x, f, b };
             if (compressed && size > 0) ins.Add(w.AddConstant<sbyte>(TensorType.Int8, [groups, size], codebook, w.AddQuantization([1f], 0)));
             int mo = w.AddConstantData<int>(mults), so = w.AddConstantData<int>(shifts);
+            int fo = folded is null ? -1 : w.AddConstantData<int>(folded);
             var op = compressed ? type : denseType;
             if (kind == Kind.FullyConnected)
                 w.AddOp(op, ins.ToArray(), [y], new FullyConnectedParams
                 {
                     InputOffset = p.InputOffset, OutputOffset = p.OutputOffset, ActivationMin = p.ActivationMin, ActivationMax = p.ActivationMax,
-                    MultipliersOffset = mo, ShiftsOffset = so, FoldedBiasOffset = -1,
+                    MultipliersOffset = mo, ShiftsOffset = so, FoldedBiasOffset = fo,
                 });
             else
             {
                 var cp = p;
                 cp.MultipliersOffset = mo;
                 cp.ShiftsOffset = so;
+                cp.FoldedBiasOffset = fo;
                 w.AddOp(op, ins.ToArray(), [y], cp, dw || op == OpType.Conv2DSparse ? 0 : KernelScratch.Conv2DBytes(kh, kw, cin, outW));
             }
             w.AddInput("x", x);

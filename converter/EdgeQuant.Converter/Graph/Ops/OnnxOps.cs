@@ -13,6 +13,7 @@ internal static class OnnxOps
     public static int[] InferShape(OpContext c) => c.Node.OpType switch
     {
         _ when VolumetricOps.Handles(c) => VolumetricOps.InferShape(c),
+        _ when ResizeCubic.Handles(c) => ResizeCubic.InferShape(c),
         "Conv" => ConvOp.InferShape(c),
         "MaxPool" or "AveragePool" => PoolOps.InferShape(c),
         "GlobalAveragePool" => PoolOps.InferGlobalShape(c),
@@ -47,6 +48,7 @@ internal static class OnnxOps
     {
         _ when VolumetricOps.Handles(c) => VolumetricOps.Evaluate(c),
         _ when IntegerDataOps.Handles(c) => IntegerDataOps.Evaluate(c),
+        _ when ResizeCubic.Handles(c) => ResizeCubic.Evaluate(c),
         "Conv" => ConvOp.Evaluate(c),
         "MaxPool" => PoolOps.EvaluateMaxPool(c),
         "AveragePool" => PoolOps.EvaluateAveragePool(c),
