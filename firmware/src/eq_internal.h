@@ -66,18 +66,8 @@ typedef struct eq_oinfo {
     const uint8_t *params;
 } eq_oinfo;
 
-static inline void eq_tget(const eq_model_t *m, uint32_t t, eq_tinfo *o)
-{
-    const uint8_t *r = m->blob + m->tensors_off + t * EQ_TENSOR_BYTES;
-    int k;
-    o->type = r[0];
-    o->rank = r[1];
-    o->storage = r[2];
-    for (k = 0; k < 4; k++) o->d[k] = eq_rd_i32(r + 4 + 4 * k);
-    o->off = eq_rd_u32(r + 20);
-    o->len = eq_rd_u32(r + 24);
-    o->qi = eq_rd_i32(r + 28);
-}
+/* Decodes tensor record t (model.c: one copy for the reader and the interpreter). */
+void eq_tget(const eq_model_t *m, uint32_t t, eq_tinfo *o);
 
 static inline void eq_oget(const eq_model_t *m, uint32_t i, eq_oinfo *o)
 {

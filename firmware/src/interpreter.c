@@ -292,10 +292,18 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
     const eq_model_t *m;
     eq_oinfo op;
     eq_tinfo i, o;
+    const uint8_t *x;
+    uint8_t *y;
     if (it == NULL || it->model == NULL || it->model->blob == NULL) return EQ_ERR_ARGUMENT;
     m = it->model;
     if (index >= m->op_count) return EQ_ERR_ARGUMENT;
     eq_oget(m, index, &op);
+    /* Every op has a first input and a first output (the reader checks each op's arity): decoded
+     * once here for the ops handled inline below, which keeps this dispatch small. */
+    eq_tget(m, (uint32_t)op.in[0], &i);
+    eq_tget(m, (uint32_t)op.out[0], &o);
+    x = tbytes(it, &i);
+    y = it->arena + o.off;
     switch (op.type)
     {
     case EQ_OP_CONV2D:
@@ -317,11 +325,9 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
     case EQ_OP_MEAN:
     {
         eq_mean_params p;
-        eq_tget(m, (uint32_t)op.in[0], &i);
-        eq_tget(m, (uint32_t)op.out[0], &o);
-        p.input = (const int8_t *)tbytes(it, &i);
+        p.input = (const int8_t *)x;
         p.batches = i.d[0]; p.in_h = i.d[1]; p.in_w = i.d[2]; p.channels = i.d[3];
-        p.output = (int8_t *)(it->arena + o.off);
+        p.output = (int8_t *)y;
         p.input_offset = eq_param(&op, 0); p.output_offset = eq_param(&op, 1);
         p.multiplier = eq_param(&op, 2); p.shift = eq_param(&op, 3);
         eq_mean_s8(&p);
@@ -334,10 +340,8 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
     {
         eq_pad_params p;
         int k;
-        eq_tget(m, (uint32_t)op.in[0], &i);
-        eq_tget(m, (uint32_t)op.out[0], &o);
-        p.input = (const int8_t *)tbytes(it, &i);
-        p.output = (int8_t *)(it->arena + o.off);
+        p.input = (const int8_t *)x;
+        p.output = (int8_t *)y;
         shape4(p.in_shape, &i);
         shape4(p.out_shape, &o);
         for (k = 0; k < 4; k++) p.before[k] = eq_param(&op, (uint32_t)k);
@@ -349,10 +353,8 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
     {
         eq_transpose_params p;
         int k;
-        eq_tget(m, (uint32_t)op.in[0], &i);
-        eq_tget(m, (uint32_t)op.out[0], &o);
-        p.input = (const int8_t *)tbytes(it, &i);
-        p.output = (int8_t *)(it->arena + o.off);
+        p.input = (const int8_t *)x;
+        p.output = (int8_t *)y;
         shape4(p.in_shape, &i);
         shape4(p.out_shape, &o);
         for (k = 0; k < 4; k++) p.perm[k] = eq_param(&op, (uint32_t)k);
@@ -360,19 +362,15 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
         break;
     }
     case EQ_OP_RESHAPE:
-        eq_tget(m, (uint32_t)op.in[0], &i);
-        eq_tget(m, (uint32_t)op.out[0], &o);
-        if (i.storage != 0 || i.off != o.off) memmove(it->arena + o.off, tbytes(it, &i), o.len);
+        if (i.storage != 0 || i.off != o.off) memmove(y, x, o.len);
         break;
 #if EQ_WITH_EXTENDED_OPS
     case EQ_OP_INDEX_SELECT:
     {
         eq_index_select_params p;
         int k;
-        eq_tget(m, (uint32_t)op.in[0], &i);
-        eq_tget(m, (uint32_t)op.out[0], &o);
-        p.input = (const int8_t *)tbytes(it, &i);
-        p.output = (int8_t *)(it->arena + o.off);
+        p.input = (const int8_t *)x;
+        p.output = (int8_t *)y;
         shape4(p.in_shape, &i);
         shape4(p.out_shape, &o);
         for (k = 0; k < 4; k++) p.tables[k] = const_i32(m, eq_param(&op, (uint32_t)k));
@@ -384,12 +382,10 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
     {
         eq_batch_matmul_params p;
         eq_tinfo b;
-        eq_tget(m, (uint32_t)op.in[0], &i);
         eq_tget(m, (uint32_t)op.in[1], &b);
-        eq_tget(m, (uint32_t)op.out[0], &o);
-        p.a = (const int8_t *)tbytes(it, &i);
+        p.a = (const int8_t *)x;
         p.b = (const int8_t *)tbytes(it, &b);
-        p.output = (int8_t *)(it->arena + o.off);
+        p.output = (int8_t *)y;
         shape4(p.a_shape, &i);
         shape4(p.b_shape, &b);
         shape4(p.out_shape, &o);
@@ -403,10 +399,8 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
     case EQ_OP_SOFTMAX:
     {
         eq_softmax_params p;
-        eq_tget(m, (uint32_t)op.in[0], &i);
-        eq_tget(m, (uint32_t)op.out[0], &o);
-        p.input = (const int8_t *)tbytes(it, &i);
-        p.output = (int8_t *)(it->arena + o.off);
+        p.input = (const int8_t *)x;
+        p.output = (int8_t *)y;
         p.depth = i.d[i.rank - 1];
         p.rows = (int32_t)(i.len / (uint32_t)p.depth);
         p.exp_table = const_i32(m, eq_param(&op, 0));
@@ -418,10 +412,8 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
     case EQ_OP_LOOKUP:
     {
         eq_lookup_params p;
-        eq_tget(m, (uint32_t)op.in[0], &i);
-        eq_tget(m, (uint32_t)op.out[0], &o);
-        p.input = (const int8_t *)tbytes(it, &i);
-        p.output = (int8_t *)(it->arena + o.off);
+        p.input = (const int8_t *)x;
+        p.output = (int8_t *)y;
         p.count = i.len;
         p.table = (const int8_t *)eq_const(m, (uint32_t)eq_param(&op, 0));
         eq_lookup_s8(&p);
@@ -431,12 +423,10 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
     case EQ_OP_DEQUANTIZE:
     {
         eq_quantize_params p;
-        eq_tget(m, (uint32_t)op.in[0], &i);
-        eq_tget(m, (uint32_t)op.out[0], &o);
-        p.input_f32 = (const float *)(const void *)(it->arena + i.off);
-        p.input_s8 = (const int8_t *)(it->arena + i.off);
-        p.output_f32 = (float *)(void *)(it->arena + o.off);
-        p.output_s8 = (int8_t *)(it->arena + o.off);
+        p.input_f32 = (const float *)(const void *)x;
+        p.input_s8 = (const int8_t *)x;
+        p.output_f32 = (float *)(void *)y;
+        p.output_s8 = (int8_t *)y;
         p.scale = eq_rd_f32(op.params);
         p.zero_point = eq_param(&op, 1);
         if (op.type == EQ_OP_QUANTIZE)

@@ -7,16 +7,38 @@
 #include "eq_internal.h"
 #include "crc32.h"
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* Validation runs once, at eq_model_init, and counts against the M4 code budget (24 KB): the
+ * validate_* helpers stay out of line instead of being inlined into their single caller, which
+ * makes the reader about 300 bytes smaller at -Os (docs/firmware-performance.md, code size). */
+#pragma GCC optimize("no-inline-functions-called-once")
+#endif
+
 #define FLOAT_BITS_1_256 0x3B800000u /* 1f / 256 */
 #define FLOAT_BITS_1_128 0x3C000000u /* 1f / 128 */
 
-static eq_status fail(eq_model_t *m, eq_status s, uint32_t section, int64_t record, int64_t byte)
+void eq_tget(const eq_model_t *m, uint32_t t, eq_tinfo *o)
+{
+    const uint8_t *r = m->blob + m->tensors_off + t * EQ_TENSOR_BYTES;
+    int k;
+    o->type = r[0];
+    o->rank = r[1];
+    o->storage = r[2];
+    for (k = 0; k < 4; k++) o->d[k] = eq_rd_i32(r + 4 + 4 * k);
+    o->off = eq_rd_u32(r + 20);
+    o->len = eq_rd_u32(r + 24);
+    o->qi = eq_rd_i32(r + 28);
+}
+
+/* record and byte arrive as int32_t: the eq_error fields are int32_t, and 64-bit arguments (the
+ * callers compute offsets in int64_t) cost each of the ~60 calls stack stores at -Os. */
+static eq_status fail(eq_model_t *m, eq_status s, uint32_t section, int32_t record, int32_t byte)
 {
     /* A rejected model is unusable: every call taking it returns EQ_ERR_ARGUMENT. */
     m->blob = NULL;
     m->error.section = section;
-    m->error.record = (int32_t)record;
-    m->error.byte_offset = (int32_t)byte;
+    m->error.record = record;
+    m->error.byte_offset = byte;
     return s;
 }
 
@@ -46,8 +68,13 @@ typedef struct vctx {
     const eq_oinfo *op;
 } vctx;
 
-#define BAD_OPERANDS(c) fail((c)->m, EQ_ERR_OP_OPERANDS, EQ_SECTION_OPS, (c)->index, (int64_t)(c)->m->ops_off + (int64_t)(c)->index * EQ_OP_BYTES)
-#define BAD_PARAMS(c) fail((c)->m, EQ_ERR_OP_PARAMS, EQ_SECTION_OPS, (c)->index, (int64_t)(c)->m->ops_off + (int64_t)(c)->index * EQ_OP_BYTES)
+/* The two verdicts of the per-op rules, on the op's record; out of line: 62 call sites. */
+static eq_status bad_op(const vctx *c, eq_status s)
+{
+    return fail(c->m, s, EQ_SECTION_OPS, (int32_t)c->index, (int32_t)((int64_t)c->m->ops_off + (int64_t)c->index * EQ_OP_BYTES));
+}
+#define BAD_OPERANDS(c) bad_op((c), EQ_ERR_OP_OPERANDS)
+#define BAD_PARAMS(c) bad_op((c), EQ_ERR_OP_PARAMS)
 #define CHECK(x) do { eq_status s_ = (x); if (s_ != EQ_OK) return s_; } while (0)
 
 static eq_status arity(const vctx *c, uint8_t nin, uint8_t nout)
@@ -80,6 +107,26 @@ static eq_status params(const vctx *c, uint32_t size)
 {
     if (c->op->pl != size) return BAD_PARAMS(c);
     return EQ_OK;
+}
+
+/* The common head of the one-input ops, in the C# reader's order: arity 1/1, a rank-4 int8
+ * activation in (or a constant where allowed) and out, then the parameter record's size. */
+static eq_status unary4(const vctx *c, int in_const, uint32_t params_bytes, eq_tinfo *in, eq_tinfo *out)
+{
+    CHECK(arity(c, 1, 1));
+    CHECK(act(c, c->op->in[0], 4, in_const, in));
+    CHECK(act(c, c->op->out[0], 4, 0, out));
+    return params(c, params_bytes);
+}
+
+/* The same for the element-wise one-input ops: activations of any rank and the same shape. */
+static eq_status unary_any(const vctx *c, uint32_t params_bytes, eq_tinfo *in, eq_tinfo *out)
+{
+    CHECK(arity(c, 1, 1));
+    CHECK(act_any(c, c->op->in[0], in));
+    CHECK(act_any(c, c->op->out[0], out));
+    if (!same_shape(in, out)) return BAD_OPERANDS(c);
+    return params(c, params_bytes);
 }
 
 static eq_status cdata(const vctx *c, int32_t offset, int64_t bytes, int32_t align)
@@ -280,10 +327,7 @@ static eq_status validate_pool(const vctx *c)
     eq_tinfo in, out;
     int32_t i, p[12];
     int64_t oh, ow;
-    CHECK(arity(c, 1, 1));
-    CHECK(act(c, op->in[0], 4, 0, &in));
-    CHECK(act(c, op->out[0], 4, 0, &out));
-    CHECK(params(c, EQ_POOL_PARAMS_BYTES));
+    CHECK(unary4(c, 0, EQ_POOL_PARAMS_BYTES, &in, &out));
     for (i = 0; i < 12; i++) p[i] = eq_param(op, (uint32_t)i);
     if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[3] < 1 || p[0] > 256 || p[1] > 256 || p[2] > 256 || p[3] > 256) return BAD_PARAMS(c);
     CHECK(pads(c, p[4], p[5], p[6], p[7]));
@@ -352,10 +396,7 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
     case EQ_OP_AVERAGE_POOL2D:
         return validate_pool(c);
     case EQ_OP_MEAN:
-        CHECK(arity(c, 1, 1));
-        CHECK(act(c, op->in[0], 4, 0, &i));
-        CHECK(act(c, op->out[0], 4, 0, &o));
-        CHECK(params(c, EQ_MEAN_PARAMS_BYTES));
+        CHECK(unary4(c, 0, EQ_MEAN_PARAMS_BYTES, &i, &o));
         if (o.d[0] != i.d[0] || o.d[1] != 1 || o.d[2] != 1 || o.d[3] != i.d[3]) return BAD_OPERANDS(c);
         if ((int64_t)i.d[1] * i.d[2] * 383 > INT32_MAX) return BAD_OPERANDS(c);
         for (k = 0; k < 4; k++) p[k] = eq_param(op, (uint32_t)k);
@@ -367,10 +408,7 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
     case EQ_OP_CONCATENATION:
         return validate_concat(c);
     case EQ_OP_PAD:
-        CHECK(arity(c, 1, 1));
-        CHECK(act(c, op->in[0], 4, 0, &i));
-        CHECK(act(c, op->out[0], 4, 0, &o));
-        CHECK(params(c, EQ_PAD_PARAMS_BYTES));
+        CHECK(unary4(c, 0, EQ_PAD_PARAMS_BYTES, &i, &o));
         for (k = 0; k < 9; k++) p[k] = eq_param(op, (uint32_t)k);
         for (k = 0; k < 4; k++)
         {
@@ -390,10 +428,7 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
     case EQ_OP_TRANSPOSE:
     {
         uint32_t seen = 0;
-        CHECK(arity(c, 1, 1));
-        CHECK(act(c, op->in[0], 4, 0, &i));
-        CHECK(act(c, op->out[0], 4, 0, &o));
-        CHECK(params(c, EQ_TRANSPOSE_PARAMS_BYTES));
+        CHECK(unary4(c, 0, EQ_TRANSPOSE_PARAMS_BYTES, &i, &o));
         for (k = 0; k < 4; k++) p[k] = eq_param(op, (uint32_t)k);
         for (k = 0; k < 4; k++)
         {
@@ -404,11 +439,7 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
         return same_quant(c, op->in[0], op->out[0]);
     }
     case EQ_OP_SOFTMAX:
-        CHECK(arity(c, 1, 1));
-        CHECK(act_any(c, op->in[0], &i));
-        CHECK(act_any(c, op->out[0], &o));
-        if (!same_shape(&i, &o)) return BAD_OPERANDS(c);
-        CHECK(params(c, EQ_SOFTMAX_PARAMS_BYTES));
+        CHECK(unary_any(c, EQ_SOFTMAX_PARAMS_BYTES, &i, &o));
         p[0] = eq_param(op, 0);
         p[1] = eq_param(op, 1);
         CHECK(cdata(c, p[0], 256 * 4, 4));
@@ -423,11 +454,7 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
     case EQ_OP_LOGISTIC:
     case EQ_OP_TANH:
     case EQ_OP_LOOKUP:
-        CHECK(arity(c, 1, 1));
-        CHECK(act_any(c, op->in[0], &i));
-        CHECK(act_any(c, op->out[0], &o));
-        if (!same_shape(&i, &o)) return BAD_OPERANDS(c);
-        CHECK(params(c, EQ_LOOKUP_PARAMS_BYTES));
+        CHECK(unary_any(c, EQ_LOOKUP_PARAMS_BYTES, &i, &o));
         CHECK(cdata(c, eq_param(op, 0), 256, 1));
         if (op->type == EQ_OP_LOGISTIC) return fixed_quant(c, op->out[0], FLOAT_BITS_1_256, -128);
         if (op->type == EQ_OP_TANH) return fixed_quant(c, op->out[0], FLOAT_BITS_1_128, 0);
@@ -451,10 +478,7 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
     }
 #if EQ_WITH_EXTENDED_OPS
     case EQ_OP_INDEX_SELECT:
-        CHECK(arity(c, 1, 1));
-        CHECK(act(c, op->in[0], 4, 1, &i));
-        CHECK(act(c, op->out[0], 4, 0, &o));
-        CHECK(params(c, EQ_INDEX_SELECT_PARAMS_BYTES));
+        CHECK(unary4(c, 1, EQ_INDEX_SELECT_PARAMS_BYTES, &i, &o));
         for (k = 0; k < 4; k++)
         {
             int32_t e;

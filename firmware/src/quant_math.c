@@ -1,5 +1,7 @@
 #include "quant_math.h"
 
+int32_t eq_mbqm_call(int32_t x, int32_t multiplier, int32_t shift) { return eq_mbqm(x, multiplier, shift); }
+
 int8_t eq_quantize_s8(float x, float scale, int32_t zero_point)
 {
     /* C#: r = MathF.Round(x / scale, AwayFromZero); NaN -> 0; r clamped to [-1000, 1000]; + zp; saturate. */

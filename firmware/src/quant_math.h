@@ -41,6 +41,10 @@ static inline int32_t eq_mbqm(int32_t x, int32_t multiplier, int32_t shift)
     return eq_rounding_divide_by_pot(eq_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
+/* eq_mbqm out of line (quant_math.c): the one copy the reference kernels share, so each of them
+ * costs a call instead of an inlined copy against the M4 code budget. Same result for every input. */
+int32_t eq_mbqm_call(int32_t x, int32_t multiplier, int32_t shift);
+
 static inline int32_t eq_clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 /* Float to int8 as the Quantize op and Interpreter.SetInput define it (QuantMath.QuantizeS8). */

@@ -21,7 +21,7 @@ void eq_concatenation_input_s8(const eq_concat_input_params *p)
         }
         for (i = 0; i < chunk; i++)
         {
-            const int32_t v = eq_add_wrap(eq_mbqm(src[i] + p->input_offset, p->multiplier, p->shift), p->output_offset);
+            const int32_t v = eq_add_wrap(eq_mbqm_call(src[i] + p->input_offset, p->multiplier, p->shift), p->output_offset);
             dst[i] = (int8_t)eq_clamp(v, -128, 127);
         }
     }

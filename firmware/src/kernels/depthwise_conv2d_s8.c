@@ -31,7 +31,7 @@ void eq_depthwise_conv2d_s8_ref(const eq_conv_params *p)
                                               * (int32_t)p->filter[(ky * kw + kx) * cout + oc]);
                         }
                     }
-                    v = eq_add_wrap(eq_mbqm((int32_t)acc, p->multipliers[oc], p->shifts[oc]), p->output_offset);
+                    v = eq_add_wrap(eq_mbqm_call((int32_t)acc, p->multipliers[oc], p->shifts[oc]), p->output_offset);
                     p->output[((b * out_h + oy) * out_w + ox) * cout + oc] = (int8_t)eq_clamp(v, p->act_min, p->act_max);
                 }
             }

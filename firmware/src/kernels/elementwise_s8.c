@@ -12,17 +12,17 @@ static int8_t add_one(const eq_elementwise_params *p, int32_t x, int32_t y, int 
 {
     const int32_t a = (x + p->input1_offset) * (1 << p->left_shift);
     const int32_t b = (y + p->input2_offset) * (1 << p->left_shift);
-    const int32_t sa = eq_mbqm(a, p->input1_multiplier, p->input1_shift);
-    const int32_t sb = eq_mbqm(b, p->input2_multiplier, p->input2_shift);
+    const int32_t sa = eq_mbqm_call(a, p->input1_multiplier, p->input1_shift);
+    const int32_t sb = eq_mbqm_call(b, p->input2_multiplier, p->input2_shift);
     const int32_t sum = subtract ? (int32_t)((uint32_t)sa - (uint32_t)sb) : eq_add_wrap(sa, sb);
-    const int32_t v = eq_add_wrap(eq_mbqm(sum, p->output_multiplier, p->output_shift), p->output_offset);
+    const int32_t v = eq_add_wrap(eq_mbqm_call(sum, p->output_multiplier, p->output_shift), p->output_offset);
     return (int8_t)eq_clamp(v, p->act_min, p->act_max);
 }
 
 static int8_t mul_one(const eq_elementwise_params *p, int32_t x, int32_t y)
 {
     const int32_t prod = (x + p->input1_offset) * (y + p->input2_offset);
-    const int32_t v = eq_add_wrap(eq_mbqm(prod, p->output_multiplier, p->output_shift), p->output_offset);
+    const int32_t v = eq_add_wrap(eq_mbqm_call(prod, p->output_multiplier, p->output_shift), p->output_offset);
     return (int8_t)eq_clamp(v, p->act_min, p->act_max);
 }
 

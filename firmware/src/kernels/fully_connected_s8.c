@@ -16,7 +16,7 @@ void eq_fully_connected_s8_ref(const eq_fc_params *p)
             int32_t v;
             for (ic = 0; ic < cin; ic++)
                 acc += (uint32_t)(((int32_t)in[ic] + p->input_offset) * (int32_t)f[ic]);
-            v = eq_add_wrap(eq_mbqm((int32_t)acc, p->multipliers[oc], p->shifts[oc]), p->output_offset);
+            v = eq_add_wrap(eq_mbqm_call((int32_t)acc, p->multipliers[oc], p->shifts[oc]), p->output_offset);
             p->output[b * cout + oc] = (int8_t)eq_clamp(v, p->act_min, p->act_max);
         }
     }

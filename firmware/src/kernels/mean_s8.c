@@ -22,7 +22,7 @@ void eq_mean_s8_ref(const eq_mean_params *p)
             int32_t acc = 0, v;
             for (i = 0; i < hw; i++)
                 acc += p->input[(b * hw + i) * c + ch] + p->input_offset;
-            v = eq_add_wrap(eq_mbqm((int32_t)((uint32_t)acc << l), p->multiplier, p->shift - l), p->output_offset);
+            v = eq_add_wrap(eq_mbqm_call((int32_t)((uint32_t)acc << l), p->multiplier, p->shift - l), p->output_offset);
             p->output[b * c + ch] = (int8_t)eq_clamp(v, -128, 127);
         }
 }
