@@ -171,7 +171,7 @@ namespace EdgeQuant.NanoFramework.Managed
                 throw Bad(where, "output shape " + output.ShapeText() + " does not match input " + input.ShapeText() + ", filter " + filter.ShapeText() + " and parameters (expected [" + input.Dims[0] + ", " + oh + ", " + ow + ", " + cout + "])");
             Offset(P(op, 8), where); Offset(P(op, 9), where); Activation(P(op, 10), P(op, 11), where);
             PerChannel(P(op, 12), P(op, 13), cout, where);
-            if (P(op, 15) != -1) Const(P(op, 15), 4L * cout, 4, where, "folded bias");
+            if (P(op, 15) != -1) FoldedBias(op, P(op, 15), P(op, 8), cout, dw, where);
         }
 
         private void ValidateFullyConnected(OpRecord op, string where)
@@ -189,7 +189,7 @@ namespace EdgeQuant.NanoFramework.Managed
             Params(op, Format.FullyConnectedParams, where);
             Offset(P(op, 0), where); Offset(P(op, 1), where); Activation(P(op, 2), P(op, 3), where);
             PerChannel(P(op, 4), P(op, 5), cout, where);
-            if (P(op, 6) != -1) Const(P(op, 6), 4L * cout, 4, where, "folded bias");
+            if (P(op, 6) != -1) FoldedBias(op, P(op, 6), P(op, 0), cout, false, where);
         }
 
         private void ValidateElementwise(OpRecord op, string where)
@@ -320,6 +320,39 @@ namespace EdgeQuant.NanoFramework.Managed
         private static void Params(OpRecord op, int size, string where)
         {
             if (op.ParamsBytes != size) throw Bad(where, "parameters are " + op.ParamsBytes + " bytes, expected " + size);
+        }
+
+        /// <summary>
+        /// The folded bias the fast native kernels trust must be bias + input_offset x sum(filter) of
+        /// each output channel, in wrapping int32 arithmetic (docs/format.md), as the C# and C readers check.
+        /// Conv2D [Cout, Kh, Kw, Cin] and FullyConnected [Cout, Cin]: channel oc is row oc; depthwise
+        /// [1, Kh, Kw, Cout]: every Cout-th tap from oc.
+        /// </summary>
+        private void FoldedBias(OpRecord op, int offset, int inputOffset, int cout, bool depthwise, string where)
+        {
+            Const(offset, 4L * cout, 4, where, "folded bias");
+            TensorRecord filter = Tensors[op.Inputs[1]];
+            TensorRecord bias = Tensors[op.Inputs[2]];
+            int length = filter.ElementCount;
+            int per = length / cout;
+            int filterAt = ConstOffset + filter.Offset;
+            for (int oc = 0; oc < cout; oc++)
+            {
+                int sum = 0;
+                if (depthwise)
+                {
+                    for (int k = oc; k < length; k += cout) sum += (sbyte)Blob[filterAt + k];
+                }
+                else
+                {
+                    int row = filterAt + oc * per;
+                    for (int k = 0; k < per; k++) sum += (sbyte)Blob[row + k];
+                }
+                int expected = unchecked(Le.I32(Blob, ConstOffset + bias.Offset + 4 * oc) + inputOffset * sum);
+                int stored = Le.I32(Blob, ConstOffset + offset + 4 * oc);
+                if (stored != expected)
+                    throw Bad(where, "folded bias entry " + oc + " (constant offset " + (offset + 4 * oc) + ") is " + stored + ", but bias + input_offset x sum(filter) of channel " + oc + " is " + expected);
+            }
         }
 
         private void Const(int offset, long bytes, int align, string where, string what)
