@@ -107,16 +107,7 @@ internal static partial class OpValidator
                 Arity(op, 1, 1, where);
                 var i = FloatAct(m, op.Input0, 4, where, "input");
                 var o = FloatAct(m, op.Output0, 4, where, "output");
-                Params<TransposeParams>(op, RecordSizes.TransposeParams, where);
-                var p = m.ReadParams<TransposeParams>(op);
-                int[] perm = [p.Perm0, p.Perm1, p.Perm2, p.Perm3];
-                int seen = 0;
-                for (int d = 0; d < 4; d++)
-                {
-                    if (perm[d] < 0 || perm[d] > 3 || (seen & (1 << perm[d])) != 0) throw Bad(where, $"permutation [{string.Join(", ", perm)}] is not a permutation of 0..3");
-                    seen |= 1 << perm[d];
-                    if (o.Shape[d] != i.Shape[perm[d]]) throw Bad(where, $"output shape {o.Shape} is not the input {i.Shape} permuted");
-                }
+                TransposePermutation(m, op, i.Shape, o.Shape, where);
                 break;
             }
         }

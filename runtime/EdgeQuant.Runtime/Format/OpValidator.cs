@@ -80,16 +80,7 @@ internal static partial class OpValidator
                 Arity(op, 1, 1, where);
                 var i = Act(m, op.Input0, 4, where, "input");
                 var o = Act(m, op.Output0, 4, where, "output");
-                Params<TransposeParams>(op, RecordSizes.TransposeParams, where);
-                var p = m.ReadParams<TransposeParams>(op);
-                int[] perm = [p.Perm0, p.Perm1, p.Perm2, p.Perm3];
-                int seen = 0;
-                for (int d = 0; d < 4; d++)
-                {
-                    if (perm[d] < 0 || perm[d] > 3 || (seen & (1 << perm[d])) != 0) throw Bad(where, $"permutation [{string.Join(", ", perm)}] is not a permutation of 0..3");
-                    seen |= 1 << perm[d];
-                    if (o.Shape[d] != i.Shape[perm[d]]) throw Bad(where, $"output shape {o.Shape} is not the input {i.Shape} permuted");
-                }
+                TransposePermutation(m, op, i.Shape, o.Shape, where);
                 SameQuantization(m, op.Input0, op.Output0, where, "Transpose copies bytes");
                 break;
             }
@@ -410,6 +401,21 @@ internal static partial class OpValidator
         long eff = (long)(k - 1) * dilation + 1;
         long span = (long)inSize + padA + padB - eff;
         return span < 0 ? 0 : span / stride + 1;
+    }
+
+    /// <summary>Transpose (int8 or float): the record's permutation of 0..3 maps the input shape onto the output's.</summary>
+    private static void TransposePermutation(Model m, OpInfo op, Shape4 input, Shape4 output, string where)
+    {
+        Params<TransposeParams>(op, RecordSizes.TransposeParams, where);
+        var p = m.ReadParams<TransposeParams>(op);
+        int[] perm = [p.Perm0, p.Perm1, p.Perm2, p.Perm3];
+        int seen = 0;
+        for (int d = 0; d < 4; d++)
+        {
+            if (perm[d] < 0 || perm[d] > 3 || (seen & (1 << perm[d])) != 0) throw Bad(where, $"permutation [{string.Join(", ", perm)}] is not a permutation of 0..3");
+            seen |= 1 << perm[d];
+            if (output[d] != input[perm[d]]) throw Bad(where, $"output shape {output} is not the input {input} permuted");
+        }
     }
 
     private static void Arity(OpInfo op, int nIn, int nOut, string where)
