@@ -63,17 +63,7 @@ internal static partial class OpValidator
                 Arity(op, 1, 1, where);
                 var input = FloatAct(m, op.Input0, 4, where, "input");
                 var output = FloatAct(m, op.Output0, 4, where, "output");
-                Params<PoolParams>(op, RecordSizes.PoolParams, where);
-                var p = m.ReadParams<PoolParams>(op);
-                if (p.StrideH < 1 || p.StrideW < 1 || p.FilterH < 1 || p.FilterW < 1 || p.StrideH > 256 || p.StrideW > 256 || p.FilterH > 256 || p.FilterW > 256)
-                    throw Bad(where, "strides and filter sizes must be in [1, 256]");
-                Pads(p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
-                if (p.PadTop >= p.FilterH || p.PadBottom >= p.FilterH || p.PadLeft >= p.FilterW || p.PadRight >= p.FilterW)
-                    throw Bad(where, "padding must be smaller than the filter (a window would see only padding)");
-                long oh = OutSize(input.Shape.D1, p.FilterH, p.StrideH, 1, p.PadTop, p.PadBottom);
-                long ow = OutSize(input.Shape.D2, p.FilterW, p.StrideW, 1, p.PadLeft, p.PadRight);
-                if (output.Shape != new Shape4(input.Shape.D0, (int)oh, (int)ow, input.Shape.D3))
-                    throw Bad(where, $"output shape {output.Shape} does not match input {input.Shape} and parameters (expected [{input.Shape.D0}, {oh}, {ow}, {input.Shape.D3}])");
+                PoolGeometry(m, op, input.Shape, output.Shape, where);
                 break;
             }
             case OpType.MeanF32:

@@ -296,6 +296,16 @@ internal static partial class OpValidator
         Arity(op, 1, 1, where);
         var input = Act(m, op.Input0, 4, where, "input");
         var output = Act(m, op.Output0, 4, where, "output");
+        var p = PoolGeometry(m, op, input.Shape, output.Shape, where);
+        var qi = m.QuantOf(op.Input0); var qo = m.QuantOf(op.Output0);
+        if (qi.ZeroPoint != qo.ZeroPoint || m.GetScale(m.Tensors[op.Input0].QuantIndex) != m.GetScale(m.Tensors[op.Output0].QuantIndex))
+            throw Bad(where, "pooling input and output must share scale and zero point");
+        Activation(p.ActivationMin, p.ActivationMax, where);
+    }
+
+    /// <summary>MaxPool2D, AveragePool2D and MaxPool2DF32: window, strides and padding, and the output shape they give.</summary>
+    private static PoolParams PoolGeometry(Model m, OpInfo op, Shape4 input, Shape4 output, string where)
+    {
         Params<PoolParams>(op, RecordSizes.PoolParams, where);
         var p = m.ReadParams<PoolParams>(op);
         if (p.StrideH < 1 || p.StrideW < 1 || p.FilterH < 1 || p.FilterW < 1 || p.StrideH > 256 || p.StrideW > 256 || p.FilterH > 256 || p.FilterW > 256)
@@ -303,14 +313,11 @@ internal static partial class OpValidator
         Pads(p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
         if (p.PadTop >= p.FilterH || p.PadBottom >= p.FilterH || p.PadLeft >= p.FilterW || p.PadRight >= p.FilterW)
             throw Bad(where, "padding must be smaller than the filter (a window would see only padding)");
-        long oh = OutSize(input.Shape.D1, p.FilterH, p.StrideH, 1, p.PadTop, p.PadBottom);
-        long ow = OutSize(input.Shape.D2, p.FilterW, p.StrideW, 1, p.PadLeft, p.PadRight);
-        if (output.Shape != new Shape4(input.Shape.D0, (int)oh, (int)ow, input.Shape.D3))
-            throw Bad(where, $"output shape {output.Shape} does not match input {input.Shape} and parameters (expected [{input.Shape.D0}, {oh}, {ow}, {input.Shape.D3}])");
-        var qi = m.QuantOf(op.Input0); var qo = m.QuantOf(op.Output0);
-        if (qi.ZeroPoint != qo.ZeroPoint || m.GetScale(m.Tensors[op.Input0].QuantIndex) != m.GetScale(m.Tensors[op.Output0].QuantIndex))
-            throw Bad(where, "pooling input and output must share scale and zero point");
-        Activation(p.ActivationMin, p.ActivationMax, where);
+        long oh = OutSize(input.D1, p.FilterH, p.StrideH, 1, p.PadTop, p.PadBottom);
+        long ow = OutSize(input.D2, p.FilterW, p.StrideW, 1, p.PadLeft, p.PadRight);
+        if (output != new Shape4(input.D0, (int)oh, (int)ow, input.D3))
+            throw Bad(where, $"output shape {output} does not match input {input} and parameters (expected [{input.D0}, {oh}, {ow}, {input.D3}])");
+        return p;
     }
 
     private static void ValidateConcat(Model m, OpInfo op, string where)
