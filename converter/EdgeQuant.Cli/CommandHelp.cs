@@ -19,9 +19,15 @@ public static class CommandHelp
         ["convert"] = $"""
             edgequant convert MODEL.onnx --calib X.npy|NAME=X.npy... [options]
 
-              Converts a float ONNX model to a calibrated int8 .eqm blob.
+              Converts a float ONNX model to a calibrated int8 .eqm blob. A QDQ model (QuantizeLinear /
+              DequantizeLinear pairs, e.g. a quantization-aware-trained export) keeps its own scales and
+              zero points and needs no --calib.
 
               --calib X.npy | NAME=X.npy   calibration data (repeat NAME=X.npy once per model input)
+              --dynamic                    no calibration: int8 weights, activations quantized per inference
+              --weights W                  int8 (default), int4, codebook4 or codebook8
+              --rounding R                 nearest (default) or adaptive (teacher-guided, uses --calib)
+              --prune F [--structured]     magnitude-prune a fraction F of the weights (or of the channels)
               -o, --output OUT.eqm         the blob to write (default: MODEL.eqm)
               --method M                   minmax (default), percentile, entropy or mse
               --per-tensor                 per-tensor weight scales (default: per-channel)
