@@ -5,9 +5,9 @@
  *
  * The packed rows (4 bytes per k) go to the op's arena scratch when it holds them, else to the
  * stack when k <= EQ_C_STACK_K. Values are packed with the input offset added, and a tap outside
- * the image packs 0, the reference's skipped tap. The blob's folded bias is not used: the
- * reference (and the C# runtime) never read it, so a blob whose folded bias disagrees with its
- * filter still gives the reference's bytes. Declined (the reference runs): an input offset outside
+ * the image packs 0, the reference's skipped tap. The blob's folded bias is not used (the
+ * offset is added while packing); both readers reject a folded bias that disagrees with its
+ * filter, so the DSP/MVE paths that do use it give the same bytes. Declined (the reference runs): an input offset outside
  * [-127, 128] (the packing bounds), and long rows with no room for them (a 1x1 filter reading its
  * pixels in place then runs one row at a time through eq_c_gemm_row).
  */
