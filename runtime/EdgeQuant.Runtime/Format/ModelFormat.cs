@@ -42,7 +42,9 @@ public enum TensorType : byte
     Int8 = 1,
     Int32 = 2,
     Float32 = 3,
-    // 4-19: values 8-9 belong to dynamic quantization / QDQ work; 10-19 to compressed weights.
+    /// <summary>Signed 16-bit little-endian, symmetric (zero point 0): TFLite's 16x8 activations and recurrent state.</summary>
+    Int16 = 4,
+    // 5-19: values 8-9 belong to dynamic quantization / QDQ work; 10-19 to compressed weights.
     /// <summary>Signed 4-bit weights, two per byte (docs/format.md, 5.10): each row of dims[0] starts at a byte; element 2i of a row in the low nibble.</summary>
     Int4 = 10,
     /// <summary>Unsigned 4-bit codebook indices, packed as <see cref="Int4"/>; the value is codebook[group][index].</summary>
