@@ -47,53 +47,9 @@ public class ReportBrowserTests
             Assert.That(hists, Has.Count.EqualTo(3), "mnist_cnn has two convolutions and one fully-connected layer");
 
             sw.Restart();
-            using var playwright = await Playwright.CreateAsync();
-            string profile = Path.Combine(dir, "profile");
-            Directory.CreateDirectory(profile);
-            await using var browser = await playwright.Chromium.LaunchPersistentContextAsync(profile, new BrowserTypeLaunchPersistentContextOptions
-            {
-                ExecutablePath = Chromium,
-                Headless = true,
-                Args = Flags,
-                ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
-            });
-            var page = browser.Pages.Count > 0 ? browser.Pages[0] : await browser.NewPageAsync();
-            page.SetDefaultTimeout(60_000);
-            var errors = new List<string>();
-            var external = new List<string>();
-            page.Console += (_, m) => { if (m.Type == "error") errors.Add("console: " + m.Text); };
-            page.PageError += (_, e) => errors.Add("page error: " + e);
-            await page.RouteAsync("**/*", async route =>
-            {
-                string url = route.Request.Url;
-                if (url.StartsWith("file:", StringComparison.Ordinal) || url.StartsWith("data:", StringComparison.Ordinal) || url.StartsWith("blob:", StringComparison.Ordinal))
-                    await route.ContinueAsync();
-                else
-                {
-                    lock (external) external.Add(url);
-                    await route.AbortAsync();
-                }
-            });
-            var response = await page.GotoAsync(new Uri(html).AbsoluteUri, new PageGotoOptions { WaitUntil = WaitUntilState.Load });
-            Assert.That(response?.Ok ?? true, Is.True);
-            await page.WaitForFunctionAsync("() => document.querySelectorAll('figure.chart .js-plotly-plot .main-svg').length >= document.querySelectorAll('figure.chart').length");
-
-            var charts = await page.EvaluateAsync<JsonElement>("""
-                () => Array.from(document.querySelectorAll('figure.chart')).map(f => {
-                  const svg = f.querySelector('.js-plotly-plot .main-svg');
-                  const box = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
-                  const visible = sel => Array.from(f.querySelectorAll(sel)).filter(p => {
-                    const b = p.getBoundingClientRect(); return (p.getAttribute('d') || '').length > 0 && (b.width > 0 || b.height > 0);
-                  }).length;
-                  return { id: f.id, width: box.width, height: box.height,
-                           points: visible('.scatterlayer path.point'), bars: visible('.barlayer .bars path'),
-                           axes: f.querySelectorAll('.xtick').length + f.querySelectorAll('.ytick').length };
-                })
-                """);
-            var byId = charts.EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!, c => c);
-            int tableRows = await page.Locator("#configs tbody tr").CountAsync();
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(dir, "report.png"), FullPage = true });
-            TestContext.Progress.WriteLine($"chromium: page loaded and checked in {sw.Elapsed.TotalSeconds:F1} s; charts: {string.Join(", ", byId.Keys)}");
+            var page = await OpenAsync(html, Path.Combine(dir, "profile"));
+            TestContext.Progress.WriteLine($"chromium: page loaded and checked in {sw.Elapsed.TotalSeconds:F1} s; charts: {string.Join(", ", page.Charts.Keys)}");
+            var (errors, external, byId, tableRows) = (page.Errors, page.External, page.Charts, page.TableRows);
 
             Assert.That(errors, Is.Empty, "console errors or uncaught exceptions");
             Assert.That(external, Is.Empty, "requests that would need the network");
@@ -117,5 +73,87 @@ public class ReportBrowserTests
         {
             Directory.Delete(dir, true);
         }
+    }
+
+    [Test]
+    public async Task CheckerCatchesAPageWhoseChartsCannotDraw()
+    {
+        if (!File.Exists(Chromium))
+            Assert.Ignore($"not run: no browser at {Chromium} (Debian's chromium package; .ci/run installs it)");
+        string dir = Directory.CreateTempSubdirectory("edgequant-report-browser-").FullName;
+        try
+        {
+            string html = Path.Combine(dir, "digits.html");
+            var r = ReportCommandTests.Run(ReportCommandTests.ReportArgs("digits_mlp", "--configs", "minmax", "--samples", "50", "--iterations", "2", "-o", html));
+            Assert.That(r.Code, Is.EqualTo(0), r.Err);
+            // The same page with plotly.js taken out (as if it had been left to a CDN that is not there).
+            string text = File.ReadAllText(html);
+            int open = text.IndexOf("<script>", StringComparison.Ordinal), close = text.IndexOf("</script>", open, StringComparison.Ordinal);
+            string broken = Path.Combine(dir, "broken.html");
+            File.WriteAllText(broken, text[..open] + text[(close + "</script>".Length)..]);
+            var page = await OpenAsync(broken, Path.Combine(dir, "profile"), waitForCharts: false);
+            Assert.That(page.Errors, Has.Some.Contains("Plotly is not defined"));
+            Assert.That(page.Charts.Values.Select(c => c.GetProperty("width").GetDouble()), Has.All.EqualTo(0));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private sealed record PageFindings(List<string> Errors, List<string> External, Dictionary<string, JsonElement> Charts, int TableRows);
+
+    /// <summary>
+    /// Opens <paramref name="html"/> in headless Chromium with an empty profile and reports console errors, uncaught
+    /// exceptions, requests that would leave the machine (aborted), each <c>figure.chart</c>'s drawn size and marks,
+    /// and the configuration table's rows. A screenshot of the whole page is left beside it (report.png).
+    /// </summary>
+    private static async Task<PageFindings> OpenAsync(string html, string profile, bool waitForCharts = true)
+    {
+        Directory.CreateDirectory(profile);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchPersistentContextAsync(profile, new BrowserTypeLaunchPersistentContextOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = Flags,
+            ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
+        });
+        var page = browser.Pages.Count > 0 ? browser.Pages[0] : await browser.NewPageAsync();
+        page.SetDefaultTimeout(60_000);
+        var errors = new List<string>();
+        var external = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") lock (errors) errors.Add("console: " + m.Text); };
+        page.PageError += (_, e) => { lock (errors) errors.Add("page error: " + e); };
+        await page.RouteAsync("**/*", async route =>
+        {
+            string url = route.Request.Url;
+            if (url.StartsWith("file:", StringComparison.Ordinal) || url.StartsWith("data:", StringComparison.Ordinal) || url.StartsWith("blob:", StringComparison.Ordinal))
+                await route.ContinueAsync();
+            else
+            {
+                lock (external) external.Add(url);
+                await route.AbortAsync();
+            }
+        });
+        await page.GotoAsync(new Uri(html).AbsoluteUri, new PageGotoOptions { WaitUntil = WaitUntilState.Load });
+        if (waitForCharts)
+            await page.WaitForFunctionAsync("() => document.querySelectorAll('figure.chart .js-plotly-plot .main-svg').length >= document.querySelectorAll('figure.chart').length");
+        var charts = await page.EvaluateAsync<JsonElement>("""
+            () => Array.from(document.querySelectorAll('figure.chart')).map(f => {
+              const svg = f.querySelector('.js-plotly-plot .main-svg');
+              const box = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
+              const visible = sel => Array.from(f.querySelectorAll(sel)).filter(p => {
+                const b = p.getBoundingClientRect(); return (p.getAttribute('d') || '').length > 0 && (b.width > 0 || b.height > 0);
+              }).length;
+              return { id: f.id, width: box.width, height: box.height,
+                       points: visible('.scatterlayer path.point'), bars: visible('.barlayer .bars path'),
+                       axes: f.querySelectorAll('.xtick').length + f.querySelectorAll('.ytick').length };
+            })
+            """);
+        int tableRows = await page.Locator("#configs tbody tr").CountAsync();
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetDirectoryName(html)!, "report.png"), FullPage = true });
+        lock (errors) lock (external)
+            return new PageFindings([.. errors], [.. external], charts.EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!, c => c.Clone()), tableRows);
     }
 }
