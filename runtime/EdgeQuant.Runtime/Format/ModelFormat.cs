@@ -6,7 +6,26 @@ public static class ModelFormat
     /// <summary>"EQMB" read as a little-endian uint32.</summary>
     public const uint Magic = 0x424D5145;
     public const ushort VersionMajor = 1;
-    public const ushort VersionMinor = 0;
+    /// <summary>The newest minor version this code knows. A writer stamps each blob with the smallest minor
+    /// version whose readers know every op and element type it uses (<see cref="MinorVersionNeeded(OpType)"/>),
+    /// so a blob of 1.0 ops stays 1.0 and its bytes do not move when later versions add codes.</summary>
+    public const ushort VersionMinor = 1;
+
+    /// <summary>The minor version that introduced an op code (docs/format.md, section 3.2).</summary>
+    public static ushort MinorVersionNeeded(OpType op) => (int)op switch
+    {
+        <= 19 => 0,
+        20 or 21 or (>= 40 and <= 46) or (>= 50 and <= 54) => 1,
+        _ => VersionMinor,
+    };
+
+    /// <summary>The minor version that introduced an element type.</summary>
+    public static ushort MinorVersionNeeded(TensorType type) => (int)type switch
+    {
+        <= 3 => 0,
+        >= 10 and <= 13 => 1,
+        _ => VersionMinor,
+    };
     public const int HeaderSizeInBytes = 32;
     public const int SectionEntrySizeInBytes = 16;
     public const int Alignment = 16;
