@@ -39,6 +39,7 @@ public static partial class Commands
             Progress = SweepProgress(c),
             RowDone = c.Json ? null : row => c.Out.WriteLine(
                 $"{row.Config.Id,-20} top-1 {row.Accuracy * 100,6:F2}% ({-row.DropPoints,6:+0.00;-0.00;0.00}) blob {row.BlobBytes,9:N0} B  arena {row.ArenaBytes,9:N0} B  {row.MedianUs,9:F1} us  SQNR {(double.IsFinite(row.OutputSqnrDb) ? row.OutputSqnrDb.ToString("F1", CultureInfo.InvariantCulture) : "-"),6} dB"),
+            Failed = c.Json ? null : c.Out.WriteLine,
         };
         if (!c.Json)
             c.Out.WriteLine($"{Path.GetFileName(path)}: {options.Configurations.Count} configurations, {data.Count} evaluation samples, {calib.Count} calibration samples");

@@ -9,12 +9,13 @@ namespace EdgeQuant.Cli.Tests;
 /// The page <c>edgequant report</c> writes, opened in a real browser: Debian's headless Chromium driven by
 /// Playwright. No console error or uncaught exception, no request leaving the machine (the page must open
 /// offline), and every chart drawn by plotly.js with a visible size and its marks (points, bars).
-/// Not run (Assert.Ignore, with the reason) only when /usr/bin/chromium is absent; .ci/run installs it.
+/// Not run (Assert.Ignore, with the reason) only when /usr/bin/chromium (or EQ_CHROMIUM) is absent; .ci/run installs it.
 /// </summary>
 [TestFixture]
 public class ReportBrowserTests
 {
-    private const string Chromium = "/usr/bin/chromium";
+    /// <summary>Debian's Chromium; EQ_CHROMIUM names another binary.</summary>
+    private static readonly string Chromium = Environment.GetEnvironmentVariable("EQ_CHROMIUM") is { Length: > 0 } p ? p : "/usr/bin/chromium";
 
     /// <summary>The flags this machine's Chromium needs: as root (CI) no sandbox; no network services to call home to.</summary>
     private static readonly string[] Flags =

@@ -222,6 +222,35 @@ public class ReportCommandTests
     }
 
     [Test]
+    public void QdqModelIsRefused()
+    {
+        var r = Run(["report", Path.Combine(Zoo, "mnist_qat.onnx"), "--calib", Path.Combine(Zoo, "mnist_qat.calib.npy"), "--data", Path.Combine(Zoo, "mnist_qat.test.npy"),
+            "--labels", Path.Combine(Zoo, "mnist_qat.test_labels.npy"), "--json", "--samples", "10"]);
+        Assert.That(r.Code, Is.EqualTo(1));
+        Assert.That(r.Err, Does.Contain("is a QDQ model"));
+    }
+
+    [Test]
+    public void AConfigurationThatCannotConvertIsANoteAndTheSweepGoesOn()
+    {
+        // Structured pruning on the model the earlier configurations already equalized is refused by the converter
+        // (it would change the loaded graph): the configuration that forgets FreshModel fails on its own.
+        var bad = new SweepConfiguration("bad", SweepKind.Structured, "structured pruning without a fresh model", s => new ConvertOptions { ReportSamples = s, PruneChannels = 0.3 });
+        var good = SweepConfiguration.All[0];
+        var calib = Commands.ReadSamples(Path.Combine(Zoo, "mnist_cnn.calib.npy"));
+        var data = Commands.ReadSamples(Path.Combine(Zoo, "mnist_cnn.test.npy"));
+        var labels = Commands.ReadLabels(Path.Combine(Zoo, "mnist_cnn.test_labels.npy"), data.Count);
+        var failures = new List<string>();
+        var report = EvaluationSweep.Run(Path.Combine(Zoo, "mnist_cnn.onnx"), calib, data, labels,
+            new SweepOptions { Configurations = [good, bad], LatencyIterations = 2, SqnrSamples = 2, Failed = failures.Add });
+        Assert.That(report.Rows.Select(x => x.Config.Id), Is.EqualTo(new[] { good.Id }));
+        Assert.That(failures, Has.Count.EqualTo(1));
+        Assert.That(failures[0], Does.StartWith("Configuration 'bad' could not be converted: structured pruning"));
+        Assert.That(report.Notes, Does.Contain(failures[0]));
+        Assert.That(report.Chosen.Config.Id, Is.EqualTo(good.Id));
+    }
+
+    [Test]
     public void ParetoFrontOnHandMadeRows()
     {
         SweepRow R(string id, int bytes, double acc) => new(new SweepConfiguration(id, SweepKind.Weights, id, _ => new ConvertOptions()), acc, 0, bytes, 0, 0, 1, 0, 0);

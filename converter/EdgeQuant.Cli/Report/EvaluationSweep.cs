@@ -66,6 +66,8 @@ public sealed class SweepOptions
     public Action<int, int, SweepConfiguration?>? Progress { get; init; }
     /// <summary>Called after each configuration with its row.</summary>
     public Action<SweepRow>? RowDone { get; init; }
+    /// <summary>Called when a configuration cannot be converted (the sweep goes on; the message is also one of the report's notes).</summary>
+    public Action<string>? Failed { get; init; }
 }
 
 /// <summary>
@@ -81,9 +83,12 @@ public static class EvaluationSweep
         if (options.Choose is { } pick && !options.Configurations.Any(c => c.Id == pick))
             throw new UsageException($"--choose '{pick}' is not among the configurations swept ({string.Join(", ", options.Configurations.Select(c => c.Id))})");
         var loaded = ModelConverter.Load(modelPath);
+        if (Converter.Quantization.QdqQuantization.AnnotationsOf(loaded) is not null)
+            throw new UsageException($"{Path.GetFileName(modelPath)} is a QDQ model: it carries its own quantization, which the sweep's configurations would not change; run the report on the float model");
         double floatAcc = Commands.Accuracy(Commands.Argmax(ModelRunner.FromLoaded(loaded).Run(data), data.Count), labels);
         var rows = new List<SweepRow>();
         var results = new Dictionary<string, ConversionResult>(StringComparer.Ordinal);
+        var failed = new List<string>();
         int n = options.Configurations.Count;
         for (int i = 0; i < n; i++)
         {
@@ -92,18 +97,27 @@ public static class EvaluationSweep
             var model = cfg.FreshModel ? ModelConverter.Load(modelPath) : loaded;
             ConversionResult r;
             try { r = ModelConverter.Convert(model, calibration, cfg.Options(options.SqnrSamples)); }
-            catch (ConversionException e) { throw new ConversionException($"configuration '{cfg.Id}': {e.Message}"); }
+            catch (ConversionException e)
+            {
+                // One configuration the model does not support does not end a sweep that may have run for minutes:
+                // it is reported, and the others go on.
+                failed.Add($"Configuration '{cfg.Id}' could not be converted: {e.Message}");
+                options.Failed?.Invoke(failed[^1]);
+                continue;
+            }
             var m = Model.Load(r.Blob);
             double acc = Commands.Accuracy(Commands.Argmax(ModelRunner.FromModel(m).Run(data), data.Count), labels);
             double us = Benchmark.Measure(m, options.LatencyIterations, reference: false).MedianUs;
             var row = new SweepRow(cfg, acc, (floatAcc - acc) * 100, r.Blob.Length, r.Report.ArenaBytes, Commands.WeightBytes(m), us,
                 r.Report.OutputSqnrDb, r.Report.Macs);
             rows.Add(row);
-            // Only the chosen configuration's detail is kept; the others' conversions are dropped as the sweep goes.
+            // With --choose only that configuration's conversion is kept; otherwise every one is, until the choice.
             if (options.Choose is null || options.Choose == cfg.Id) results[cfg.Id] = r;
             options.RowDone?.Invoke(row);
         }
         options.Progress?.Invoke(n, n, null);
+        if (rows.Count == 0) throw new ConversionException(string.Join("; ", failed));
+        if (options.Choose is { } c && !results.ContainsKey(c)) throw new ConversionException(failed.First(f => f.Contains($"'{c}'", StringComparison.Ordinal)));
         MarkParetoFront(rows);
         var (chosen, because) = Choose(rows, options);
         var chosenResult = results[chosen.Config.Id];
@@ -111,6 +125,7 @@ public static class EvaluationSweep
         {
             "Mixed precision (per-layer int8/int16/float assignment, issue 10 item 5) is not in this sweep: the converter has no mixed-precision search yet.",
         };
+        notes.AddRange(failed);
         return new EvaluationReport
         {
             Model = Path.GetFileName(modelPath),
