@@ -55,7 +55,7 @@ public static class CommandHelp
 
               Converts the model with every configuration of the evaluation sweep (calibration methods,
               per-tensor weights, int8 / int4 / codebook weights with nearest or teacher-guided rounding,
-              unstructured pruning 30-90%, structured pruning 10-30%) and writes one self-contained HTML
+              unstructured pruning 30-90%, structured pruning 10-30%, dynamic quantization) and writes one self-contained HTML
               page (no network needed to open it): a table of top-1 accuracy, blob, arena and weight
               bytes, latency and output SQNR per configuration, the accuracy-vs-size Pareto front, and
               the chosen configuration's per-layer SQNR and weight histograms. Mixed precision is not
@@ -69,7 +69,8 @@ public static class CommandHelp
                                        minmax, percentile, entropy, mse (group calibration); per-tensor
                                        (granularity); int8-adaptive, int4, int4-adaptive, codebook4,
                                        codebook4-adaptive, codebook8 (weights); prune30, prune50,
-                                       prune70, prune90 (pruning); structured10, structured30 (structured)
+                                       prune70, prune90 (pruning); structured10, structured30 (structured);
+                                       dynamic (dynamic: no calibration, no per-layer detail)
               --samples N              evaluate on the first N samples of --data
               --calib-samples N        calibrate on the first N samples of --calib
               --iterations N           latency: median of N single-thread invocations (default 200)

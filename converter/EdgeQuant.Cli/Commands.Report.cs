@@ -97,16 +97,16 @@ public static partial class Commands
                 ["output_sqnr_db"] = Db(row.OutputSqnrDb),
                 ["pareto"] = row.OnParetoFront,
             });
-        var layers = new JsonArray();
-        foreach (var l in r.ChosenReport.Layers)
-            layers.Add(new JsonObject
+        JsonArray? layers = r.ChosenReport is null ? null : [];
+        foreach (var l in r.ChosenReport?.Layers ?? [])
+            layers!.Add(new JsonObject
             {
                 ["index"] = l.Index, ["name"] = l.Name, ["op"] = l.Op, ["macs"] = l.Macs, ["weight_bytes"] = l.WeightBytes,
                 ["sqnr_db"] = Db(l.SqnrDb), ["exact"] = double.IsPositiveInfinity(l.SqnrDb),
             });
-        var hists = new JsonArray();
-        foreach (var h in r.ChosenHistograms)
-            hists.Add(new JsonObject
+        JsonArray? hists = r.ChosenHistograms is null ? null : [];
+        foreach (var h in r.ChosenHistograms ?? [])
+            hists!.Add(new JsonObject
             {
                 ["index"] = h.LayerIndex, ["name"] = h.Layer, ["op"] = h.Op, ["weights"] = h.Total, ["distinct_codes"] = h.DistinctValues,
                 ["zero_fraction"] = Math.Round(h.ZeroFraction, 6), ["first_code"] = -128, ["counts"] = new JsonArray(h.Counts.Select(x => (JsonNode)x).ToArray()),

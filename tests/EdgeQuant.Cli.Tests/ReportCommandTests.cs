@@ -222,6 +222,32 @@ public class ReportCommandTests
     }
 
     [Test]
+    public void DynamicConfigurationAgreesWithConvertDynamicAndHasNoPerLayerDetail()
+    {
+        string html = Path.Combine(_dir, "dynamic.html");
+        var r = Run(ReportArgs("digits_mlp", "--configs", "dynamic", "--iterations", "5", "--json", "-o", html));
+        Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        using var j = JsonDocument.Parse(r.Out);
+        var row = j.RootElement.GetProperty("rows")[0];
+        string eqm = Path.Combine(_dir, "dynamic.eqm");
+        var conv = Run("convert", Path.Combine(Zoo, "digits_mlp.onnx"), "--dynamic", "-o", eqm, "--json");
+        Assert.That(conv.Code, Is.EqualTo(0), conv.Err);
+        using var cj = JsonDocument.Parse(conv.Out);
+        var eval = Run("eval", eqm, "--data", Path.Combine(Zoo, "digits_mlp.test.npy"), "--labels", Path.Combine(Zoo, "digits_mlp.test_labels.npy"), "--json");
+        using var ej = JsonDocument.Parse(eval.Out);
+        Assert.That(row.GetProperty("blob_bytes").GetInt64(), Is.EqualTo(new FileInfo(eqm).Length));
+        Assert.That(row.GetProperty("weight_bytes").GetInt64(), Is.EqualTo(cj.RootElement.GetProperty("weight_bytes").GetInt64()));
+        Assert.That(row.GetProperty("accuracy").GetDouble(), Is.EqualTo(ej.RootElement.GetProperty("accuracy").GetDouble()).Within(1e-6));
+        Assert.That(row.GetProperty("output_sqnr_db").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        var chosen = j.RootElement.GetProperty("chosen");
+        Assert.That(chosen.GetProperty("layers").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(chosen.GetProperty("weight_histograms").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        string page = File.ReadAllText(html);
+        Assert.That(page.Contains("Not measured: this configuration's method gives no per-layer report.", StringComparison.Ordinal), Is.True);
+        Assert.That(page.Contains("id=\"chart-sqnr\"", StringComparison.Ordinal), Is.False);
+    }
+
+    [Test]
     public void QdqModelIsRefused()
     {
         var r = Run(["report", Path.Combine(Zoo, "mnist_qat.onnx"), "--calib", Path.Combine(Zoo, "mnist_qat.calib.npy"), "--data", Path.Combine(Zoo, "mnist_qat.test.npy"),
@@ -235,7 +261,7 @@ public class ReportCommandTests
     {
         // Structured pruning on the model the earlier configurations already equalized is refused by the converter
         // (it would change the loaded graph): the configuration that forgets FreshModel fails on its own.
-        var bad = new SweepConfiguration("bad", SweepKind.Structured, "structured pruning without a fresh model", s => new ConvertOptions { ReportSamples = s, PruneChannels = 0.3 });
+        var bad = new ConverterConfiguration("bad", SweepKind.Structured, "structured pruning without a fresh model", s => new ConvertOptions { ReportSamples = s, PruneChannels = 0.3 });
         var good = SweepConfiguration.All[0];
         var calib = Commands.ReadSamples(Path.Combine(Zoo, "mnist_cnn.calib.npy"));
         var data = Commands.ReadSamples(Path.Combine(Zoo, "mnist_cnn.test.npy"));
@@ -253,7 +279,7 @@ public class ReportCommandTests
     [Test]
     public void ParetoFrontOnHandMadeRows()
     {
-        SweepRow R(string id, int bytes, double acc) => new(new SweepConfiguration(id, SweepKind.Weights, id, _ => new ConvertOptions()), acc, 0, bytes, 0, 0, 1, 0, 0);
+        SweepRow R(string id, int bytes, double acc) => new(new ConverterConfiguration(id, SweepKind.Weights, id, _ => new ConvertOptions()), acc, 0, bytes, 0, 0, 1, 0, 0);
         var rows = new[] { R("a", 100, 0.90), R("b", 200, 0.95), R("c", 200, 0.93), R("d", 300, 0.95), R("e", 50, 0.50), R("f", 100, 0.90) };
         EvaluationSweep.MarkParetoFront(rows);
         // c is beaten by b (same size, more accurate), d by b (larger, same accuracy); a and f tie and neither dominates the other.

@@ -8,11 +8,12 @@ namespace EdgeQuant.Cli.Report;
 /// <param name="Accuracy">Top-1 on the evaluation data, 0..1.</param>
 /// <param name="DropPoints">Float top-1 minus this one, in percentage points (negative: better than float).</param>
 /// <param name="MedianUs">Median single-thread latency of one invocation (fast kernels), microseconds.</param>
-/// <param name="OutputSqnrDb">SQNR of the model output against float on the SQNR samples, dB (NaN: no samples, +inf: exact).</param>
+/// <param name="OutputSqnrDb">SQNR of the model output against float on the SQNR samples, dB (NaN: not measured, +inf: exact).</param>
+/// <param name="Macs">Multiply-accumulates of one invocation (null: the method does not report them).</param>
 /// <param name="WeightBytes">Bytes of the conv / depthwise / fully-connected filters (and codebooks) in the blob.</param>
 public sealed record SweepRow(
     SweepConfiguration Config, double Accuracy, double DropPoints, int BlobBytes, int ArenaBytes, long WeightBytes,
-    double MedianUs, double OutputSqnrDb, long Macs)
+    double MedianUs, double OutputSqnrDb, long? Macs)
 {
     /// <summary>No other row is at least as small and at least as accurate, and strictly better in one of the two.</summary>
     public bool OnParetoFront { get; set; }
@@ -26,6 +27,21 @@ public sealed record WeightHistogram(int LayerIndex, string Layer, string Op, in
     /// <summary>How many of the 256 codes occur (16 at most for int4 and codebook4).</summary>
     public int DistinctValues => Counts.Count(c => c > 0);
     public double ZeroFraction => Total == 0 ? 0 : (double)Counts[128] / Total;
+
+    /// <summary>The histograms of every op of <paramref name="q"/> that has weights, in graph order.</summary>
+    public static List<WeightHistogram> Of(Converter.Quantization.QuantizedGraph q)
+    {
+        var list = new List<WeightHistogram>();
+        var ops = q.Graph.Ops;
+        for (int i = 0; i < ops.Count; i++)
+        {
+            if (!q.Ops.TryGetValue(ops[i], out var oq) || oq.Weights is not { } w) continue;
+            var counts = new int[256];
+            foreach (sbyte v in w) counts[v + 128]++;
+            list.Add(new WeightHistogram(i, ops[i].Name, ops[i].Type.ToString(), counts));
+        }
+        return list;
+    }
 }
 
 /// <summary>The sweep's result: every row, the chosen configuration and its per-layer detail.</summary>
@@ -41,9 +57,10 @@ public sealed class EvaluationReport
     public required SweepRow Chosen { get; init; }
     /// <summary>Why <see cref="Chosen"/> was chosen.</summary>
     public required string ChosenBecause { get; init; }
-    /// <summary>The chosen configuration's conversion report (per-layer SQNR, MACs, shapes).</summary>
-    public required ConversionReport ChosenReport { get; init; }
-    public required List<WeightHistogram> ChosenHistograms { get; init; }
+    /// <summary>The chosen configuration's per-layer report (SQNR, MACs, shapes); null when its method gives none.</summary>
+    public required ConversionReport? ChosenReport { get; init; }
+    /// <summary>The chosen configuration's weight histograms; null when its method gives none.</summary>
+    public required IReadOnlyList<WeightHistogram>? ChosenHistograms { get; init; }
     /// <summary>What the sweep leaves out or could not do, in plain words.</summary>
     public required List<string> Notes { get; init; }
     /// <summary>The default conversion's blob bytes when it was part of the sweep.</summary>
@@ -87,16 +104,16 @@ public static class EvaluationSweep
             throw new UsageException($"{Path.GetFileName(modelPath)} is a QDQ model: it carries its own quantization, which the sweep's configurations would not change; run the report on the float model");
         double floatAcc = Commands.Accuracy(Commands.Argmax(ModelRunner.FromLoaded(loaded).Run(data), data.Count), labels);
         var rows = new List<SweepRow>();
-        var results = new Dictionary<string, ConversionResult>(StringComparer.Ordinal);
+        var results = new Dictionary<string, SweepConversion>(StringComparer.Ordinal);
         var failed = new List<string>();
+        var inputs = new SweepInputs { ModelPath = modelPath, Shared = loaded, Calibration = calibration, Data = data, Labels = labels, SqnrSamples = options.SqnrSamples };
         int n = options.Configurations.Count;
         for (int i = 0; i < n; i++)
         {
             var cfg = options.Configurations[i];
             options.Progress?.Invoke(i, n, cfg);
-            var model = cfg.FreshModel ? ModelConverter.Load(modelPath) : loaded;
-            ConversionResult r;
-            try { r = ModelConverter.Convert(model, calibration, cfg.Options(options.SqnrSamples)); }
+            SweepConversion r;
+            try { r = cfg.Convert(inputs); }
             catch (ConversionException e)
             {
                 // One configuration the model does not support does not end a sweep that may have run for minutes:
@@ -108,8 +125,8 @@ public static class EvaluationSweep
             var m = Model.Load(r.Blob);
             double acc = Commands.Accuracy(Commands.Argmax(ModelRunner.FromModel(m).Run(data), data.Count), labels);
             double us = Benchmark.Measure(m, options.LatencyIterations, reference: false).MedianUs;
-            var row = new SweepRow(cfg, acc, (floatAcc - acc) * 100, r.Blob.Length, r.Report.ArenaBytes, Commands.WeightBytes(m), us,
-                r.Report.OutputSqnrDb, r.Report.Macs);
+            var row = new SweepRow(cfg, acc, (floatAcc - acc) * 100, r.Blob.Length, m.ArenaBytes, r.WeightBytes ?? Commands.WeightBytes(m), us,
+                r.Report?.OutputSqnrDb ?? double.NaN, r.Report?.Macs);
             rows.Add(row);
             // With --choose only that configuration's conversion is kept; otherwise every one is, until the choice.
             if (options.Choose is null || options.Choose == cfg.Id) results[cfg.Id] = r;
@@ -138,7 +155,7 @@ public static class EvaluationSweep
             Chosen = chosen,
             ChosenBecause = because,
             ChosenReport = chosenResult.Report,
-            ChosenHistograms = Histograms(chosenResult),
+            ChosenHistograms = chosenResult.Histograms,
             Notes = notes,
         };
     }
@@ -171,19 +188,5 @@ public static class EvaluationSweep
         }
         var top = rows.OrderByDescending(r => r.Accuracy).ThenBy(r => r.BlobBytes).First();
         return (top, $"no configuration is within {o.BudgetPoints:0.##} point(s) of float top-1: the most accurate");
-    }
-
-    private static List<WeightHistogram> Histograms(ConversionResult r)
-    {
-        var list = new List<WeightHistogram>();
-        var ops = r.Quantized.Graph.Ops;
-        for (int i = 0; i < ops.Count; i++)
-        {
-            if (!r.Quantized.Ops.TryGetValue(ops[i], out var q) || q.Weights is not { } w) continue;
-            var counts = new int[256];
-            foreach (sbyte v in w) counts[v + 128]++;
-            list.Add(new WeightHistogram(i, ops[i].Name, ops[i].Type.ToString(), counts));
-        }
-        return list;
     }
 }

@@ -40,21 +40,28 @@ public static class ReportPage
         sb.Append(E($"{c.Config.Description}; {r.ChosenBecause}. Top-1 {Pct(c.Accuracy)} ({-c.DropPoints:+0.00;-0.00;0.00} points against float), "
             + $"blob {c.BlobBytes:N0} bytes, arena {c.ArenaBytes:N0} bytes, {c.MedianUs.ToString("0.0", CultureInfo.InvariantCulture)} µs."));
         sb.Append("</p>\n<h3>Per-layer SQNR</h3>\n");
-        var layers = r.ChosenReport.Layers;
+        var layers = r.ChosenReport?.Layers ?? [];
         var exact = layers.Where(l => double.IsPositiveInfinity(l.SqnrDb)).Select(l => $"{l.Index}: {l.Op}").ToList();
-        if (layers.Any(l => double.IsFinite(l.SqnrDb)))
+        if (r.ChosenReport is null) sb.Append("<p>Not measured: this configuration's method gives no per-layer report.</p>\n");
+        else if (layers.Any(l => double.IsFinite(l.SqnrDb)))
         {
             sb.Append("<p>Each op's output against the float model, on the SQNR samples (higher is better).");
             if (exact.Count > 0) sb.Append(E($" Exact (no error, not drawn): {string.Join(", ", exact)}."));
             sb.Append("</p>\n");
-            Chart(sb, "chart-sqnr", SqnrChart(r));
+            Chart(sb, "chart-sqnr", SqnrChart(layers));
         }
         else sb.Append("<p>No per-layer SQNR: no calibration sample was used for it.</p>\n");
 
-        sb.Append("<h3>Weight histograms</h3>\n<p>The int8 codes q of each weighted layer (the real weight is q × its output channel's scale). "
-            + "int4 and codebook4 leave at most 16 distinct codes; pruning shows as the spike at 0.</p>\n<div class=\"grid\">\n");
-        foreach (var h in r.ChosenHistograms) Chart(sb, $"chart-hist-{h.LayerIndex}", HistogramChart(h), small: true, caption: $"{h.LayerIndex}: {h.Layer} ({h.Op}), {h.Total:N0} weights, {h.DistinctValues} distinct codes, {h.ZeroFraction * 100:F1}% zero");
-        sb.Append("</div>\n</body></html>\n");
+        sb.Append("<h3>Weight histograms</h3>\n");
+        if (r.ChosenHistograms is null) sb.Append("<p>Not available: this configuration's method gives no weight histograms.</p>\n");
+        else
+        {
+            sb.Append("<p>The int8 codes q of each weighted layer (the real weight is q × its output channel's scale). "
+                + "int4 and codebook4 leave at most 16 distinct codes; pruning shows as the spike at 0.</p>\n<div class=\"grid\">\n");
+            foreach (var h in r.ChosenHistograms) Chart(sb, $"chart-hist-{h.LayerIndex}", HistogramChart(h), small: true, caption: $"{h.LayerIndex}: {h.Layer} ({h.Op}), {h.Total:N0} weights, {h.DistinctValues} distinct codes, {h.ZeroFraction * 100:F1}% zero");
+            sb.Append("</div>\n");
+        }
+        sb.Append("</body></html>\n");
         return sb.ToString();
     }
 
@@ -114,9 +121,9 @@ public static class ReportPage
             .WithSize(Width: 900, Height: 520);
     }
 
-    private static GenericChart SqnrChart(EvaluationReport r)
+    private static GenericChart SqnrChart(IReadOnlyList<Converter.LayerReport> all)
     {
-        var layers = r.ChosenReport.Layers.Where(l => double.IsFinite(l.SqnrDb)).ToList();
+        var layers = all.Where(l => double.IsFinite(l.SqnrDb)).ToList();
         return CS.Chart.Column<double, string, string>(
                 values: layers.Select(l => l.SqnrDb), Keys: layers.Select(l => $"{l.Index}: {l.Op}").ToArray(), Name: "SQNR")
             .WithXAxisStyle<double, double, string>(TitleText: "layer (op index: type)")
