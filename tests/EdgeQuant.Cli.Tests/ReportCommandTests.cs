@@ -205,6 +205,7 @@ public class ReportCommandTests
         var r = Run(ReportArgs("digits_mlp", "--configs", "minmax", "--iterations", "2", "--samples", "10", "-o", Path.Combine(_dir, "no", "such", "r.html")));
         Assert.That(r.Code, Is.EqualTo(1));
         Assert.That(r.Err, Does.Contain("does not exist"));
+        Assert.That(r.Out, Does.Not.Contain("top-1"), "refused before the sweep runs");
     }
 
     [Test]
