@@ -428,6 +428,13 @@ public sealed partial class Interpreter : IDisposable
                 else BatchMatMul.EvalS8(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
                 break;
             }
+            case OpType.ArgMax:
+            {
+                var p = _model.ReadParams<ArgMaxParams>(op);
+                if (_reference) Kernels.ArgMax.EvalS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0));
+                else Kernels.ArgMax.EvalS8(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0));
+                break;
+            }
             case OpType.DynamicConv2D:
             case OpType.DynamicDepthwiseConv2D:
             case OpType.DynamicFullyConnected:

@@ -29,6 +29,7 @@ public class ModelFuzzTests
             ("softmax", OneOpModels.Softmax().Blob),
             ("depthwise", OneOpModels.Conv(depthwise: true).Blob),
             ("dequantize", OneOpModels.Dequantize().Blob),
+            ("argmax", OneOpModels.ArgMax().Blob),
             ("dynamic_conv", OneOpModels.DynamicConv().Blob),
             ("dynamic_depthwise", OneOpModels.DynamicConv(depthwise: true).Blob),
             ("dynamic_fc", OneOpModels.DynamicFullyConnected().Blob),

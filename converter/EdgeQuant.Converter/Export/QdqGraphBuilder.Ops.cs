@@ -36,6 +36,7 @@ internal sealed partial class QdqGraphBuilder
             case OpType.Dequantize: EmitQuantize(op); break;
             case OpType.IndexSelect: EmitIndexSelect(op); break;
             case OpType.BatchMatMul: EmitBatchMatMul(op); break;
+            case OpType.ArgMax: EmitArgMax(op); break;
             default:
                 throw new ConversionException($"op {_opIndex} ({op.Type}, code {(int)op.Type}) cannot be exported to ONNX: the exporter has no mapping for it");
         }

@@ -98,6 +98,8 @@ public sealed class IrOp
     public float IndexFill { get; set; }
     /// <summary>BatchMatMul: a positive factor applied to the product (Gemm's alpha), folded into the requantization.</summary>
     public float Alpha { get; set; } = 1f;
+    /// <summary>ArgMax: of equal largest values the last index wins (else the first).</summary>
+    public bool SelectLastIndex { get; set; }
     /// <summary>Mean: sum instead of average (ReduceSum); the multiplier then has no 1 / (H x W).</summary>
     public bool Sum { get; set; }
 

@@ -132,6 +132,9 @@ public static class Packer
                 case OpType.BatchMatMul:
                     w.AddOp(OpType.BatchMatMul, [x, Tensor(op.Inputs[1])], [y], r.BatchMatMul);
                     break;
+                case OpType.ArgMax:
+                    w.AddOp(OpType.ArgMax, [x], [y], new ArgMaxParams { Axis = op.Axis, SelectLastIndex = op.SelectLastIndex ? 1 : 0, OutputOffset = outQ.ZeroPoint });
+                    break;
                 case OpType.Reshape:
                     w.AddOp(OpType.Reshape, [x], [y]);
                     break;

@@ -118,6 +118,7 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
             {
                 OpType.Softmax or OpType.Logistic => new ActivationQuant(1f / 256, -128),
                 OpType.Tanh => new ActivationQuant(1f / 128, 0),
+                OpType.ArgMax => new ActivationQuant(1f, -128),
                 OpType.MaxPool2D or OpType.AveragePool2D or OpType.Reshape or OpType.Transpose or OpType.Pad or OpType.IndexSelect => inQ,
                 _ => Range(op.Output),
             };

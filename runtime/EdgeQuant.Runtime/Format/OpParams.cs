@@ -131,6 +131,17 @@ public struct BatchMatMulParams
 }
 
 /// <summary>
+/// ArgMax along <see cref="Axis"/> (0-3, of the rank-4 view of the input): output = index + OutputOffset
+/// (the output's zero point; its scale is 1, so the real value is the index). Of equal largest values the
+/// first index wins, or the last when <see cref="SelectLastIndex"/> is 1.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct ArgMaxParams
+{
+    public int Axis, SelectLastIndex, OutputOffset, Reserved;
+}
+
+/// <summary>
 /// DynamicConv2D and DynamicDepthwiseConv2D: the geometry of <see cref="Conv2DParams"/> and a float
 /// output clamp (fused ReLU / ReLU6; ±infinity for none). No zero points or multipliers: the
 /// input's quantization is computed per inference.

@@ -138,6 +138,9 @@ internal static partial class OpValidator
             case OpType.BatchMatMul:
                 ValidateBatchMatMul(m, op, where);
                 break;
+            case OpType.ArgMax:
+                ValidateArgMax(m, op, where);
+                break;
             case OpType.DynamicConv2D:
             case OpType.DynamicDepthwiseConv2D:
             case OpType.DynamicFullyConnected:
@@ -364,6 +367,22 @@ internal static partial class OpValidator
         }
         if (p.FillValue < -128 || p.FillValue > 127) throw Bad(where, $"fill value {p.FillValue} is outside the int8 range");
         SameQuantization(m, op.Input0, op.Output0, where, "IndexSelect copies bytes");
+    }
+
+    private static void ValidateArgMax(Model m, OpInfo op, string where)
+    {
+        Arity(op, 1, 1, where);
+        var i = ActAny(m, op.Input0, where, "input");
+        var o = ActAny(m, op.Output0, where, "output");
+        Params<ArgMaxParams>(op, RecordSizes.ArgMaxParams, where);
+        var p = m.ReadParams<ArgMaxParams>(op);
+        if (p.Axis < 0 || p.Axis > 3) throw Bad(where, $"axis {p.Axis} is outside 0..3");
+        if (p.SelectLastIndex is not (0 or 1)) throw Bad(where, $"select_last_index {p.SelectLastIndex} must be 0 or 1");
+        for (int d = 0; d < 4; d++)
+            if (o.Shape[d] != (d == p.Axis ? 1 : i.Shape[d])) throw Bad(where, $"output shape {o.Shape} must be the input {i.Shape} with dimension {p.Axis} set to 1");
+        int n = i.Shape[p.Axis];
+        if (p.OutputOffset < -128 || (long)p.OutputOffset + n - 1 > 127) throw Bad(where, $"indices 0..{n - 1} plus the output offset {p.OutputOffset} do not fit int8");
+        FixedQuantization(m, op.Output0, 1f, p.OutputOffset, where);
     }
 
     private static void ValidateBatchMatMul(Model m, OpInfo op, string where)

@@ -204,6 +204,16 @@ public class OpValidatorTests
     }
 
     [Test]
+    public void ArgMax()
+    {
+        RejectsOp(OneOpModels.ArgMax(p => p with { Axis = 4 }), "axis 4 is outside 0..3");
+        RejectsOp(OneOpModels.ArgMax(p => p with { SelectLastIndex = 2 }), "select_last_index 2 must be 0 or 1");
+        RejectsOp(OneOpModels.ArgMax(outDims: [2, 5, 1, 1]), "output shape [2, 5, 1, 1] must be the input [2, 5, 3, 1] with dimension 1 set to 1");
+        RejectsOp(OneOpModels.ArgMax(p => p with { OutputOffset = 124 }), "indices 0..4 plus the output offset 124 do not fit int8");
+        RejectsOp(OneOpModels.ArgMax(outScale: 0.5f), "the op requires scale 1 and zero point -128");
+    }
+
+    [Test]
     public void IndexSelect()
     {
         RejectsOp(OneOpModels.IndexSelect(table2: [-1, 0, 0, 1, 4, -1]), "index table 2 entry 4 is 4, outside [-1, 4)");

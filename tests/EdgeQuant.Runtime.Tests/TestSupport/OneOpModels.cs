@@ -46,6 +46,7 @@ internal static partial class OneOpModels
         yield return Transpose();
         yield return IndexSelect();
         yield return BatchMatMul();
+        yield return ArgMax();
         foreach (var c in DynamicCases()) yield return c;
         foreach (var c in Compressed()) yield return c;
     }
