@@ -30,6 +30,8 @@ public class ModelFuzzTests
             ("depthwise", OneOpModels.Conv(depthwise: true).Blob),
             ("dequantize", OneOpModels.Dequantize().Blob),
             ("argmax", OneOpModels.ArgMax().Blob),
+            ("lstm", OneOpModels.Recurrent(lstm: true).Blob),
+            ("gru", OneOpModels.Recurrent(lstm: false).Blob),
             ("dynamic_conv", OneOpModels.DynamicConv().Blob),
             ("dynamic_depthwise", OneOpModels.DynamicConv(depthwise: true).Blob),
             ("dynamic_fc", OneOpModels.DynamicFullyConnected().Blob),

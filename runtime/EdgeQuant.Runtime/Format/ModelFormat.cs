@@ -97,6 +97,10 @@ public enum OpType : ushort
     BatchMatMul = 21,
     /// <summary>int8 index of the largest int8 value along one axis (ONNX ArgMax); the output holds index + zero point, scale 1 (docs/format.md 6.3).</summary>
     ArgMax = 22,
+    /// <summary>One LSTM layer (ONNX gate order i, o, f, c): int8 input and weights, int16 gates and cell state, int8 output sequence (docs/format.md 6.3).</summary>
+    Lstm = 23,
+    /// <summary>One GRU layer (ONNX gate order z, r, h), as <see cref="Lstm"/> without a cell state.</summary>
+    Gru = 24,
 
     // 40-49: dynamic quantization (float activations, int8 weights quantized at conversion,
     // activations quantized per inference; docs/format.md section 6.1, docs/compression.md).
@@ -153,6 +157,7 @@ public static class RecordSizes
     public const int IndexSelectParams = 32;
     public const int BatchMatMulParams = 32;
     public const int ArgMaxParams = 16;
+    public const int RecurrentParams = 64;
     public const int DynamicConvParams = 48;
     public const int FloatClampParams = 16;
 }
