@@ -267,6 +267,17 @@ public sealed class IrExecutor
             case OpType.Lookup:
                 for (int i = 0; i < x.Length; i++) y[i] = op.Unary!(x[i]);
                 break;
+            case OpType.Lstm:
+            case OpType.Gru:
+            {
+                var spec = op.Recurrent!;
+                var s = op.Inputs[0].Shape;
+                int dirs = spec.Direction == 2 ? 2 : 1;
+                var d = new Graph.Ops.RecurrentOps.Dims(s[0], s[1], s[2], spec.Hidden, dirs, spec.Direction == 1, false);
+                var (result, _, _) = Graph.Ops.RecurrentOps.Compute(null, op.Type == OpType.Lstm, d, x, spec.W, spec.R, spec.B, null, null, null, null, float.PositiveInfinity, spec.LinearBeforeReset);
+                result.CopyTo(y, 0);
+                break;
+            }
             case OpType.ArgMax:
             {
                 var s = op.Inputs[0].Shape4();

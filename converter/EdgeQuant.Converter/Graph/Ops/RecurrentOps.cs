@@ -71,18 +71,29 @@ internal static class RecurrentOps
         var d = Read(c);
         var node = c.Node;
         bool lstm = node.OpType == "LSTM";
-        int gates = Gates(node.OpType), h = d.Hidden, g = gates * h;
-        var x = c.FloatTensor(0).FloatData;
-        var w = c.FloatTensor(1).FloatData;
-        var r = c.FloatTensor(2).FloatData;
-        var b = c.Has(3) ? c.FloatTensor(3).FloatData : null;
-        var lens = c.Has(4) ? c.Tensor(4) : null;
-        var h0 = c.Has(5) ? c.FloatTensor(5).FloatData : null;
-        var c0 = lstm && c.Has(6) ? c.FloatTensor(6).FloatData : null;
-        var peep = lstm && c.Has(7) ? c.FloatTensor(7).FloatData : null;
-        float clip = node.HasAttribute("clip") ? node.GetFloat("clip") : float.PositiveInfinity;
-        bool linearBeforeReset = node.GetInt("linear_before_reset", 0) != 0;
+        long[]? lens = null;
+        if (c.Has(4))
+        {
+            var t = c.Tensor(4);
+            lens = new long[t.ElementCount];
+            for (int i = 0; i < lens.Length; i++) lens[i] = t.GetAsInt64(i);
+        }
 
+        var (y, yh, yc) = Compute(node, lstm, d, c.FloatTensor(0).FloatData, c.FloatTensor(1).FloatData, c.FloatTensor(2).FloatData,
+            c.Has(3) ? c.FloatTensor(3).FloatData : null, lens, c.Has(5) ? c.FloatTensor(5).FloatData : null,
+            lstm && c.Has(6) ? c.FloatTensor(6).FloatData : null, lstm && c.Has(7) ? c.FloatTensor(7).FloatData : null,
+            node.HasAttribute("clip") ? node.GetFloat("clip") : float.PositiveInfinity, node.GetInt("linear_before_reset", 0) != 0);
+        return OnnxTensor.FromFloats(InferShape(c), Part(node) switch { 0 => y, 1 => yh, _ => yc });
+    }
+
+    /// <summary>
+    /// The layer in double precision (the float executor and the lowered graph's float run): Y, Y_h and
+    /// Y_c in the layouts of <paramref name="d"/>. Optional inputs are null when absent.
+    /// </summary>
+    public static (float[] Y, float[] Yh, float[] Yc) Compute(OnnxNode? node, bool lstm, Dims d, float[] x, float[] w, float[] r, float[]? b,
+        long[]? lens, float[]? h0, float[]? c0, float[]? peep, float clip, bool linearBeforeReset)
+    {
+        int gates = lstm ? 4 : 3, h = d.Hidden, g = gates * h;
         var y = new float[d.Seq * d.Directions * d.Batch * h];
         var yh = new float[d.Directions * d.Batch * h];
         var yc = new float[d.Directions * d.Batch * h];
@@ -97,8 +108,12 @@ internal static class RecurrentOps
             int wBase = dir * g * d.Input, rBase = dir * g * h, bBase = dir * 2 * g;
             for (int bi = 0; bi < d.Batch; bi++)
             {
-                int len = lens is null ? d.Seq : (int)lens.GetAsInt64(bi);
-                if (len < 0 || len > d.Seq) throw node.Error($"sequence_lens[{bi}] = {len} is outside [0, {d.Seq}]");
+                int len = lens is null ? d.Seq : (int)lens[bi];
+                if (len < 0 || len > d.Seq)
+                {
+                    string message = $"sequence_lens[{bi}] = {len} is outside [0, {d.Seq}]";
+                    throw node is null ? new ConversionException(message) : node.Error(message);
+                }
                 for (int j = 0; j < h; j++)
                 {
                     hPrev[j] = h0 is null ? 0 : h0[StateIndex(d, dir, bi, j)];
@@ -175,8 +190,7 @@ internal static class RecurrentOps
             }
         }
 
-        var shape = InferShape(c);
-        return OnnxTensor.FromFloats(shape, Part(node) switch { 0 => y, 1 => yh, _ => yc });
+        return (y, yh, yc);
     }
 
     private static int StateIndex(in Dims d, int dir, int batch, int j) =>
