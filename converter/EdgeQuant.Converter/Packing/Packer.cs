@@ -132,6 +132,27 @@ public static class Packer
                 case OpType.BatchMatMul:
                     w.AddOp(OpType.BatchMatMul, [x, Tensor(op.Inputs[1])], [y], r.BatchMatMul);
                     break;
+                case OpType.Lstm:
+                case OpType.Gru:
+                {
+                    var rq = r.Recurrent!;
+                    var spec = op.Recurrent!;
+                    int dirs = spec.Direction == 2 ? 2 : 1, rows = rq.InputMultipliers.Length / dirs;
+                    // W and R hold one scale per gate row in the multipliers; their records carry the largest, for tools.
+                    int wt = w.AddConstant<sbyte>(TensorType.Int8, [dirs, rows, op.Inputs[0].Shape[2]], rq.W, w.AddQuantization([rq.WScale], 0));
+                    int rt = w.AddConstant<sbyte>(TensorType.Int8, [dirs, rows, spec.Hidden], rq.R, w.AddQuantization([rq.RScale], 0));
+                    int bt = w.AddConstant<int>(TensorType.Int32, [dirs, 2, rows], rq.Bias, -1);
+                    var p = rq.Params;
+                    p.InputMultipliersOffset = w.AddConstantData<int>(rq.InputMultipliers);
+                    p.InputShiftsOffset = w.AddConstantData<int>(rq.InputShifts);
+                    p.RecurrentMultipliersOffset = w.AddConstantData<int>(rq.RecurrentMultipliers);
+                    p.RecurrentShiftsOffset = w.AddConstantData<int>(rq.RecurrentShifts);
+                    w.AddOp(op.Type, [x, wt, rt, bt], [y], p, EdgeQuant.Runtime.Kernels.Recurrent.ScratchBytes(op.Type == OpType.Lstm ? 4 : 3, spec.Hidden));
+                    break;
+                }
+                case OpType.ArgMax:
+                    w.AddOp(OpType.ArgMax, [x], [y], new ArgMaxParams { Axis = op.Axis, SelectLastIndex = op.SelectLastIndex ? 1 : 0, OutputOffset = outQ.ZeroPoint });
+                    break;
                 case OpType.Reshape:
                     w.AddOp(OpType.Reshape, [x], [y]);
                     break;

@@ -114,6 +114,12 @@ public enum OpType : ushort
     IndexSelect = 20,
     /// <summary>int8 x int8 matrix product of two activations, [.., M, K] by [.., N, K] (the second operand transposed), batch dimensions broadcast.</summary>
     BatchMatMul = 21,
+    /// <summary>int8 index of the largest int8 value along one axis (ONNX ArgMax); the output holds index + zero point, scale 1 (docs/format.md 6.3).</summary>
+    ArgMax = 22,
+    /// <summary>One LSTM layer (ONNX gate order i, o, f, c): int8 input and weights, int16 gates and cell state, int8 output sequence (docs/format.md 6.3).</summary>
+    Lstm = 23,
+    /// <summary>One GRU layer (ONNX gate order z, r, h), as <see cref="Lstm"/> without a cell state.</summary>
+    Gru = 24,
 
     // 40-49: dynamic quantization (float activations, int8 weights quantized at conversion,
     // activations quantized per inference; docs/format.md section 6.1, docs/compression.md).
@@ -169,6 +175,8 @@ public static class RecordSizes
     public const int QuantizeParams = 16;
     public const int IndexSelectParams = 32;
     public const int BatchMatMulParams = 32;
+    public const int ArgMaxParams = 16;
+    public const int RecurrentParams = 64;
     public const int DynamicConvParams = 48;
     public const int FloatClampParams = 16;
 }

@@ -46,6 +46,9 @@ internal static partial class OneOpModels
         yield return Transpose();
         yield return IndexSelect();
         yield return BatchMatMul();
+        yield return ArgMax();
+        yield return Recurrent(lstm: true);
+        yield return Recurrent(lstm: false);
         foreach (var c in DynamicCases()) yield return c;
         foreach (var c in Compressed()) yield return c;
     }
