@@ -48,6 +48,7 @@ internal static partial class OneOpModels
         yield return BatchMatMul();
         foreach (var c in DynamicCases()) yield return c;
         foreach (var c in Compressed()) yield return c;
+        foreach (var c in MixedCases()) yield return c;
     }
 
     /// <summary>Ops 50-54; the direct computation is the dense int8 twin (decoded filter) run by the reference kernels.</summary>
