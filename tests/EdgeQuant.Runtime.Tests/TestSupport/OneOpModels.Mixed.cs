@@ -263,4 +263,65 @@ internal static partial class OneOpModels
             return output;
         });
     }
+
+    /// <summary>
+    /// A small mixed-precision network with every boundary kind: float input, QuantizeS16, Conv2DS16, MaxPool2DS16,
+    /// AddS16 with an int16 constant, a DequantizeS16 side branch through DepthwiseConv2DF32, MeanS16, Reshape,
+    /// FullyConnectedS16, Requantize to int8, Dequantize, FullyConnectedF32.
+    /// </summary>
+    public static byte[] MixedChain()
+    {
+        var r = new Rand(76);
+        var w = new ModelWriter();
+        int x = w.AddActivation(TensorType.Float32, [1, 4, 4, 2], -1);
+        int a = w.AddActivation(TensorType.Int16, [1, 4, 4, 2], w.AddQuantization([0.001f], 0));
+        w.AddOp(OpType.QuantizeS16, [x], [a], new QuantizeParams { Scale = 0.001f });
+        int c = w.AddActivation(TensorType.Int16, [1, 4, 4, 3], w.AddQuantization([0.002f], 0));
+        var fs = r.Scales(3, 0.002, 0.02);
+        var (cm, cs) = ConverterMath.PerChannel(0.001f, fs, 0.002f);
+        var cp = SampleModels.Geometry(1, 1, 0, 0, 0, 0, 1);
+        cp.MultipliersOffset = w.AddConstantData<int>(cm);
+        cp.ShiftsOffset = w.AddConstantData<int>(cs);
+        cp.ActivationMin = 0; cp.ActivationMax = 32767; cp.FoldedBiasOffset = -1;
+        w.AddOp(OpType.Conv2DS16, [a, w.AddConstant<sbyte>(TensorType.Int8, [3, 1, 1, 2], r.S8(6, -127, 127), w.AddQuantization(fs, 0, 0)),
+            w.AddConstant<long>(TensorType.Int64, [3], new long[] { 100, -2000, 30000 }, -1)], [c], cp);
+        int q2 = w.AddQuantization([0.002f], 0);
+        int pl = w.AddActivation(TensorType.Int16, [1, 2, 2, 3], q2);
+        w.AddOp(OpType.MaxPool2DS16, [c], [pl], new PoolParams { StrideH = 2, StrideW = 2, FilterH = 2, FilterW = 2, ActivationMin = -32768, ActivationMax = 32767 });
+        int k = w.AddConstant<short>(TensorType.Int16, [1, 1, 1, 3], new short[] { 1000, -3000, 500 }, w.AddQuantization([0.0005f], 0));
+        int sum = w.AddActivation(TensorType.Int16, [1, 2, 2, 3], w.AddQuantization([0.003f], 0));
+        double twiceMax = 2.0 * 0.002;
+        var (m1, s1) = EdgeQuant.Runtime.Math.QuantMath.QuantizeMultiplier(0.002 / twiceMax);
+        var (m2, s2) = EdgeQuant.Runtime.Math.QuantMath.QuantizeMultiplier(0.0005 / twiceMax);
+        var (mo, so) = EdgeQuant.Runtime.Math.QuantMath.QuantizeMultiplier(twiceMax / ((1 << 15) * 0.003));
+        w.AddOp(OpType.AddS16, [pl, k], [sum], new ElementwiseParams { LeftShift = 15, Input1Multiplier = m1, Input1Shift = s1, Input2Multiplier = m2, Input2Shift = s2, OutputMultiplier = mo, OutputShift = so, ActivationMin = -32768, ActivationMax = 32767 });
+        // Side branch in float: DequantizeS16, DepthwiseConv2DF32 (its output is a second model output).
+        int fsum = w.AddActivation(TensorType.Float32, [1, 2, 2, 3], -1);
+        w.AddOp(OpType.DequantizeS16, [sum], [fsum], new QuantizeParams { Scale = 0.003f });
+        int dwo = w.AddActivation(TensorType.Float32, [1, 2, 2, 3], -1);
+        w.AddOp(OpType.DepthwiseConv2DF32, [fsum, w.AddConstant<float>(TensorType.Float32, [1, 1, 1, 3], new[] { 0.5f, -2f, 1f }, -1), w.AddConstant<float>(TensorType.Float32, [3], new[] { 0f, 0.1f, -0.1f }, -1)], [dwo],
+            new DynamicConvParams { StrideH = 1, StrideW = 1, DilationH = 1, DilationW = 1, DepthMultiplier = 1, ActivationMin = float.NegativeInfinity, ActivationMax = float.PositiveInfinity });
+        int mean = w.AddActivation(TensorType.Int16, [1, 1, 1, 3], w.AddQuantization([0.002f], 0));
+        var (mm, ms) = EdgeQuant.Runtime.Math.QuantMath.QuantizeMultiplier(0.003 / (0.002 * 4));
+        w.AddOp(OpType.MeanS16, [sum], [mean], new MeanParams { Multiplier = mm, Shift = ms });
+        int flat = w.AddActivation(TensorType.Int16, [1, 3], w.AddQuantization([0.002f], 0));
+        w.AddOp(OpType.Reshape, [mean], [flat]);
+        int o16 = w.AddActivation(TensorType.Int16, [1, 2], w.AddQuantization([0.004f], 0));
+        var gs = r.Scales(2, 0.002, 0.02);
+        var (gm, gsh) = ConverterMath.PerChannel(0.002f, gs, 0.004f);
+        w.AddOp(OpType.FullyConnectedS16, [flat, w.AddConstant<sbyte>(TensorType.Int8, [2, 3], r.S8(6, -127, 127), w.AddQuantization(gs, 0, 0)), w.AddConstant<long>(TensorType.Int64, [2], new long[] { 5, -5 }, -1)], [o16],
+            new FullyConnectedParams { ActivationMin = -32768, ActivationMax = 32767, MultipliersOffset = w.AddConstantData<int>(gm), ShiftsOffset = w.AddConstantData<int>(gsh), FoldedBiasOffset = -1 });
+        int o8 = w.AddActivation(TensorType.Int8, [1, 2], w.AddQuantization([0.05f], -3));
+        var (rm, rs) = EdgeQuant.Runtime.Math.QuantMath.QuantizeMultiplier(0.004 / 0.05);
+        w.AddOp(OpType.Requantize, [o16], [o8], new RequantizeParams { InputOffset = 0, OutputOffset = -3, Multiplier = rm, Shift = rs });
+        int of = w.AddActivation(TensorType.Float32, [1, 2], -1);
+        w.AddOp(OpType.Dequantize, [o8], [of], new QuantizeParams { Scale = 0.05f, ZeroPoint = -3 });
+        int y = w.AddActivation(TensorType.Float32, [1, 2], -1);
+        w.AddOp(OpType.FullyConnectedF32, [of, w.AddConstant<float>(TensorType.Float32, [2, 2], new[] { 1f, -0.5f, 0.25f, 2f }, -1), w.AddConstant<float>(TensorType.Float32, [2], new[] { 0.5f, -0.5f }, -1)], [y],
+            new FloatClampParams { Min = float.NegativeInfinity, Max = float.PositiveInfinity });
+        w.AddInput("x", x);
+        w.AddOutput("y", y);
+        w.AddOutput("side", dwo);
+        return w.Build();
+    }
 }
