@@ -67,8 +67,8 @@ public sealed class MixedPrecisionResult
 /// <item>measures the float and the all-int8 accuracy on the data; the floor is float − budget (and at least int8's);</item>
 /// <item>measures each layer's sensitivity: the model with every layer in float but this one lowered to int16, int8 and
 /// each <see cref="MixedPrecisionSearchOptions.Lower"/> encoding (accuracy drop and output SQNR against float);</item>
-/// <item>if int8 misses the floor, raises layers, most int8-sensitive first, to int16 and then float (keeping a change only
-/// when it improves the accuracy) until the floor is reached;</item>
+/// <item>if int8 misses the floor, raises layers, most int8-sensitive first, to int16 (then, if still short, to float),
+/// keeping each change that does not lower the accuracy, until the floor is reached;</item>
 /// <item>lowers layers to the smaller weight encodings, least sensitive and most bytes saved first, keeping each change
 /// only while the floor holds.</item>
 /// </list>
@@ -132,19 +132,25 @@ public static class MixedPrecisionSearch
         string Name(IrOp l) => MixedPrecision.LayerName(g, l);
         if (acc0 < floor)
         {
+            // One precision at a time, over every layer, most int8-sensitive first. A raised layer is kept when the
+            // model is no less accurate: a lone int16 layer gains little while its neighbours round to int8, but a
+            // run of int16 layers keeps the finer grid from end to end.
             var order = layers.OrderByDescending(l => Sens(l, LayerPrecision.Int8)?.DropPoints ?? 0).ThenBy(l => Sens(l, LayerPrecision.Int8)?.OutputSqnrDb ?? 0).ToList();
-            foreach (var l in order)
+            var raised = o.Raise.ToList();
+            foreach (var p in o.Raise)
             {
-                if (acc0 >= floor) break;
-                foreach (var p in o.Raise)
+                foreach (var l in order)
                 {
+                    if (acc0 >= floor) break;
+                    if (current[l] == p || raised.IndexOf(current[l]) > raised.IndexOf(p)) continue;
                     var trial = new Dictionary<IrOp, LayerPrecision>(current) { [l] = p };
                     log($"raise {Name(l)} to {MixedPrecision.Text(p)}");
                     var (acc, b) = Measure(trial);
-                    bool keep = acc > acc0;
+                    bool keep = acc >= acc0;
                     steps.Add(new MixedPrecisionStep($"{Name(l)}={MixedPrecision.Text(p)}", acc, b.Blob.Length, keep));
-                    if (keep) { current = trial; acc0 = acc; best = b; break; }
+                    if (keep) { current = trial; acc0 = acc; best = b; }
                 }
+                if (acc0 >= floor) break;
             }
         }
         if (acc0 >= floor)
