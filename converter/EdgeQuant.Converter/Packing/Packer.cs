@@ -34,9 +34,26 @@ public static class Packer
         foreach (var t in q.Graph.Inputs) Tensor(t);
         foreach (var op in q.Graph.Ops)
         {
-            var r = q.Ops[op];
             int x = Tensor(op.Inputs[0]);
             int y = Tensor(op.Output);
+            AddInt8Op(w, q, op, x, y, Tensor);
+        }
+        foreach (var t in q.Graph.Inputs) w.AddInput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
+        foreach (var t in q.Graph.Outputs) w.AddOutput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
+        foreach (var (k, v) in metadata) w.SetMetadata(k, v);
+        tensorIndex = index;
+        return w.Build();
+    }
+
+    /// <summary>
+    /// Adds IR op <paramref name="op"/> as its int8 runtime op, reading blob tensor <paramref name="x"/> (its first
+    /// input) and writing <paramref name="y"/>; <paramref name="tensor"/> gives the blob index of its other operands.
+    /// </summary>
+    internal static void AddInt8Op(ModelWriter w, QuantizedGraph q, IrOp op, int x, int y, Func<IrTensor, int> tensor)
+    {
+        var Tensor = tensor;
+        {
+            var r = q.Ops[op];
             var inQ = q.Activations.TryGetValue(op.Inputs[0], out var a) ? a : default;
             var outQ = q.Activations[op.Output];
             switch (op.Type)
@@ -171,18 +188,13 @@ public static class Packer
                     throw new ConversionException($"op {op.Type} ('{op.Name}') cannot be packed");
             }
         }
-        foreach (var t in q.Graph.Inputs) w.AddInput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
-        foreach (var t in q.Graph.Outputs) w.AddOutput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
-        foreach (var (k, v) in metadata) w.SetMetadata(k, v);
-        tensorIndex = index;
-        return w.Build();
     }
 
     /// <summary>
     /// bias[oc] + inputOffset x sum(weights of oc): the zero-point correction fast kernels use, wrapped to
     /// int32 as the reference accumulator wraps (the readers reject any other value).
     /// </summary>
-    private static int[] FoldedBias(IrOp op, OpQuant r, int inputOffset)
+    internal static int[] FoldedBias(IrOp op, OpQuant r, int inputOffset)
     {
         int cout = r.Bias!.Length;
         var sums = new long[cout];

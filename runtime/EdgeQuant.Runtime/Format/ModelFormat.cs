@@ -72,6 +72,9 @@ public enum TensorType : byte
     Index8 = 12,
     /// <summary>Sparse int8 rows (compressed sparse rows over dims[0]): row starts, u16 columns, int8 values (docs/format.md, 5.11).</summary>
     SparseInt8 = 13,
+    // 14-17: compressed weights (in progress elsewhere). 18-19: mixed precision.
+    /// <summary>Signed 64-bit little-endian: the bias of the 16x8 ops (Conv2DS16, DepthwiseConv2DS16, FullyConnectedS16), constant only.</summary>
+    Int64 = 18,
 }
 
 /// <summary>Where a tensor's bytes live.</summary>
@@ -142,6 +145,32 @@ public enum OpType : ushort
     Conv2DSparse = 53,
     /// <summary>FullyConnected whose filter is <see cref="TensorType.SparseInt8"/>.</summary>
     FullyConnectedSparse = 54,
+
+    // 60-79: mixed precision (docs/format.md section 6.3, docs/compression.md#mixed-precision).
+    /// <summary>Conv2D in TFLite's 16x8 scheme: int16 activations (zero point 0), int8 filter, int64 bias and accumulator.</summary>
+    Conv2DS16 = 60,
+    /// <summary>DepthwiseConv2D in the 16x8 scheme.</summary>
+    DepthwiseConv2DS16 = 61,
+    /// <summary>FullyConnected in the 16x8 scheme.</summary>
+    FullyConnectedS16 = 62,
+    /// <summary>Add of two int16 activations (zero point 0).</summary>
+    AddS16 = 63,
+    /// <summary>MaxPool2D of int16 activations.</summary>
+    MaxPool2DS16 = 64,
+    /// <summary>Mean over H and W of int16 activations (int64 sum).</summary>
+    MeanS16 = 65,
+    /// <summary>Float32 fallback Conv2D: float input, filter, bias and output.</summary>
+    Conv2DF32 = 66,
+    /// <summary>Float32 fallback DepthwiseConv2D.</summary>
+    DepthwiseConv2DF32 = 67,
+    /// <summary>Float32 fallback FullyConnected.</summary>
+    FullyConnectedF32 = 68,
+    /// <summary>Float32 to int16 (zero point 0) at a precision boundary.</summary>
+    QuantizeS16 = 70,
+    /// <summary>Int16 to float32 at a precision boundary.</summary>
+    DequantizeS16 = 71,
+    /// <summary>Int8 or int16 to int8 or int16 with a fixed-point rescale, at a precision boundary.</summary>
+    Requantize = 72,
 }
 
 /// <summary>How the source model laid out an input or output; the runtime always uses NHWC.</summary>
@@ -179,4 +208,5 @@ public static class RecordSizes
     public const int RecurrentParams = 64;
     public const int DynamicConvParams = 48;
     public const int FloatClampParams = 16;
+    public const int RequantizeParams = 16;
 }

@@ -190,3 +190,14 @@ public struct FloatClampParams
     public float Min, Max;
     public int Reserved0, Reserved1;
 }
+
+/// <summary>
+/// Requantize (int8 or int16 to int8 or int16): out = clamp(MultiplyByQuantizedMultiplier(q + InputOffset,
+/// Multiplier, Shift) + OutputOffset) to the output type's range. Offsets follow the TFLite convention
+/// (InputOffset = -input zero point, OutputOffset = +output zero point; int16 zero points are 0).
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct RequantizeParams
+{
+    public int InputOffset, OutputOffset, Multiplier, Shift;
+}

@@ -161,6 +161,20 @@ internal static partial class OpValidator
             case OpType.FullyConnectedSparse:
                 ValidateCompressed(m, op, where);
                 break;
+            case OpType.Conv2DS16:
+            case OpType.DepthwiseConv2DS16:
+            case OpType.FullyConnectedS16:
+            case OpType.AddS16:
+            case OpType.MaxPool2DS16:
+            case OpType.MeanS16:
+            case OpType.Conv2DF32:
+            case OpType.DepthwiseConv2DF32:
+            case OpType.FullyConnectedF32:
+            case OpType.QuantizeS16:
+            case OpType.DequantizeS16:
+            case OpType.Requantize:
+                ValidateMixed(m, op, where);
+                break;
             default:
                 throw Bad(where, $"unknown op type {(int)op.Type}");
         }

@@ -63,6 +63,8 @@ public class RecordSizesTests
             Assert.That(RecordSizes.QuantizeParams, Is.EqualTo(16));
             Assert.That(RecordSizes.IndexSelectParams, Is.EqualTo(32));
             Assert.That(RecordSizes.BatchMatMulParams, Is.EqualTo(32));
+            Assert.That(RecordSizes.RequantizeParams, Is.EqualTo(16));
+            Assert.That(Unsafe.SizeOf<RequantizeParams>(), Is.EqualTo(RecordSizes.RequantizeParams));
         });
     }
 
@@ -104,6 +106,8 @@ public class RecordSizesTests
             Assert.That((byte)TensorType.Index4, Is.EqualTo(11));
             Assert.That((byte)TensorType.Index8, Is.EqualTo(12));
             Assert.That((byte)TensorType.SparseInt8, Is.EqualTo(13));
+            Assert.That((byte)TensorType.Int16, Is.EqualTo(4));
+            Assert.That((byte)TensorType.Int64, Is.EqualTo(18));
             Assert.That((byte)TensorStorage.Arena, Is.EqualTo(0));
             Assert.That((byte)TensorStorage.Constant, Is.EqualTo(1));
             Assert.That((byte)SourceLayout.AsIs, Is.EqualTo(0));
@@ -121,7 +125,14 @@ public class RecordSizesTests
             string[] compressed = ["Conv2DCompressed", "DepthwiseConv2DCompressed", "FullyConnectedCompressed", "Conv2DSparse", "FullyConnectedSparse"];
             for (int i = 0; i < compressed.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(compressed[i]), Is.EqualTo(50 + i), compressed[i]);
-            Assert.That(Enum.GetValues<OpType>(), Has.Length.EqualTo(ops.Length + dynamicOps.Length + compressed.Length));
+            // 60-79: mixed precision (docs/format.md 6.3); 69 is unassigned.
+            string[] mixed = ["Conv2DS16", "DepthwiseConv2DS16", "FullyConnectedS16", "AddS16", "MaxPool2DS16", "MeanS16", "Conv2DF32", "DepthwiseConv2DF32", "FullyConnectedF32"];
+            for (int i = 0; i < mixed.Length; i++)
+                Assert.That((int)Enum.Parse<OpType>(mixed[i]), Is.EqualTo(60 + i), mixed[i]);
+            string[] boundary = ["QuantizeS16", "DequantizeS16", "Requantize"];
+            for (int i = 0; i < boundary.Length; i++)
+                Assert.That((int)Enum.Parse<OpType>(boundary[i]), Is.EqualTo(70 + i), boundary[i]);
+            Assert.That(Enum.GetValues<OpType>(), Has.Length.EqualTo(ops.Length + dynamicOps.Length + compressed.Length + mixed.Length + boundary.Length));
         });
     }
 }

@@ -51,6 +51,7 @@ internal static partial class OneOpModels
         yield return Recurrent(lstm: false);
         foreach (var c in DynamicCases()) yield return c;
         foreach (var c in Compressed()) yield return c;
+        foreach (var c in MixedCases()) yield return c;
     }
 
     /// <summary>Ops 50-54; the direct computation is the dense int8 twin (decoded filter) run by the reference kernels.</summary>
