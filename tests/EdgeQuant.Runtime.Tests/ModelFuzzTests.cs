@@ -38,6 +38,9 @@ public class ModelFuzzTests
             ("fc_index8", CompressedModels.Build(5, CompressedModels.Kind.FullyConnected, TensorType.Index8, 2).Blob),
             ("conv_sparse", CompressedModels.Build(6, CompressedModels.Kind.Conv2D, TensorType.SparseInt8).Blob),
             ("fc_sparse", CompressedModels.Build(7, CompressedModels.Kind.FullyConnected, TensorType.SparseInt8).Blob),
+            ("conv_int4_packed", CompressedModels.Build(8, CompressedModels.Kind.Conv2D, TensorType.Int4, packed: true).Blob),
+            ("depthwise_index4_packed", CompressedModels.Build(9, CompressedModels.Kind.Depthwise, TensorType.Index4, packed: true).Blob),
+            ("fc_index8_packed", CompressedModels.Build(10, CompressedModels.Kind.FullyConnected, TensorType.Index8, 2, tweakBias: b => Array.ConvertAll(b, v => v * 3000), packed: true).Blob),
         };
         var subjects = new List<Subject>();
         foreach (var (name, blob) in list)

@@ -117,6 +117,17 @@ public enum OpType : ushort
     Conv2DSparse = 53,
     /// <summary>FullyConnected whose filter is <see cref="TensorType.SparseInt8"/>.</summary>
     FullyConnectedSparse = 54,
+    /// <summary>
+    /// Conv2D with a compressed filter (<see cref="TensorType.Int4"/>, <see cref="TensorType.Index4"/> or
+    /// <see cref="TensorType.Index8"/>; the codebook is the 3rd input) and a packed per-channel record
+    /// (int16 or int32 bias, 16-bit multiplier, int8 shift) in place of the bias tensor and the int32
+    /// multipliers and shifts (docs/format.md 5.12).
+    /// </summary>
+    Conv2DCompressedPacked = 55,
+    /// <summary>DepthwiseConv2D with a compressed filter and a packed per-channel record, as <see cref="Conv2DCompressedPacked"/>.</summary>
+    DepthwiseConv2DCompressedPacked = 56,
+    /// <summary>FullyConnected with a compressed filter and a packed per-channel record, as <see cref="Conv2DCompressedPacked"/>.</summary>
+    FullyConnectedCompressedPacked = 57,
 }
 
 /// <summary>How the source model laid out an input or output; the runtime always uses NHWC.</summary>
@@ -152,4 +163,6 @@ public static class RecordSizes
     public const int BatchMatMulParams = 32;
     public const int DynamicConvParams = 48;
     public const int FloatClampParams = 16;
+    public const int Conv2DPackedParams = 32;
+    public const int FullyConnectedPackedParams = 16;
 }

@@ -28,6 +28,10 @@ public class RecordSizesTests
             Assert.That(Unsafe.SizeOf<FloatClampParams>(), Is.EqualTo(RecordSizes.FloatClampParams));
             Assert.That(RecordSizes.DynamicConvParams, Is.EqualTo(48));
             Assert.That(RecordSizes.FloatClampParams, Is.EqualTo(16));
+            Assert.That(Unsafe.SizeOf<Conv2DPackedParams>(), Is.EqualTo(RecordSizes.Conv2DPackedParams));
+            Assert.That(Unsafe.SizeOf<FullyConnectedPackedParams>(), Is.EqualTo(RecordSizes.FullyConnectedPackedParams));
+            Assert.That(RecordSizes.Conv2DPackedParams, Is.EqualTo(32));
+            Assert.That(RecordSizes.FullyConnectedPackedParams, Is.EqualTo(16));
         });
     }
 
@@ -113,8 +117,9 @@ public class RecordSizesTests
             string[] dynamicOps = ["DynamicConv2D", "DynamicDepthwiseConv2D", "DynamicFullyConnected", "MaxPool2DF32", "MeanF32", "AddF32", "TransposeF32"];
             for (int i = 0; i < dynamicOps.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(dynamicOps[i]), Is.EqualTo(40 + i), dynamicOps[i]);
-            // 50-59: compressed weights (docs/format.md 5.10, 5.11).
-            string[] compressed = ["Conv2DCompressed", "DepthwiseConv2DCompressed", "FullyConnectedCompressed", "Conv2DSparse", "FullyConnectedSparse"];
+            // 50-59: compressed weights (docs/format.md 5.10, 5.11, 5.12).
+            string[] compressed = ["Conv2DCompressed", "DepthwiseConv2DCompressed", "FullyConnectedCompressed", "Conv2DSparse", "FullyConnectedSparse",
+                "Conv2DCompressedPacked", "DepthwiseConv2DCompressedPacked", "FullyConnectedCompressedPacked"];
             for (int i = 0; i < compressed.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(compressed[i]), Is.EqualTo(50 + i), compressed[i]);
             Assert.That(Enum.GetValues<OpType>(), Has.Length.EqualTo(ops.Length + dynamicOps.Length + compressed.Length));
