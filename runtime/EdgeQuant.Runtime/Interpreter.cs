@@ -77,6 +77,7 @@ public sealed partial class Interpreter : IDisposable
             ? model.PreparedFilters()
             : new PackedFilter?[_ops.Length];
         _compressedPrepared = _reference ? new CompressedPrepared?[_ops.Length] : model.PreparedCompressed();
+        _packedRequant = model.PreparedPackedRequant();
 
         int threads = options?.Threads ?? 1;
         if (threads < 1 || threads > 64)
@@ -482,6 +483,9 @@ public sealed partial class Interpreter : IDisposable
             case OpType.FullyConnectedCompressed:
             case OpType.Conv2DSparse:
             case OpType.FullyConnectedSparse:
+            case OpType.Conv2DCompressedPacked:
+            case OpType.DepthwiseConv2DCompressedPacked:
+            case OpType.FullyConnectedCompressedPacked:
                 RunCompressed(op);
                 break;
             case OpType.Conv2DS16:

@@ -10,8 +10,12 @@ public static class Packer
     /// <summary>Serialises <paramref name="q"/>; <paramref name="tensorIndex"/> receives the blob tensor index of every IR activation.</summary>
     public static byte[] Pack(QuantizedGraph q, IReadOnlyDictionary<string, string> metadata, out Dictionary<IrTensor, int> tensorIndex)
     {
-        var w = new ModelWriter();
+        // Compressed conversions (ops 55-57) align scales and per-channel records to 4 bytes, as the format allows;
+        // int8 blobs keep the 16-byte layout they have always had.
+        var w = new ModelWriter { SmallDataAlignment = q.Options.Weights == WeightEncoding.Int8 ? ModelFormat.Alignment : 4 };
         var index = new Dictionary<IrTensor, int>();
+        // One per-tensor quantization record (scale 1, zero point 0) shared by every codebook of ops 55-57.
+        int? codebookQuant = null;
         int Tensor(IrTensor t)
         {
             if (index.TryGetValue(t, out int i)) return i;
@@ -62,6 +66,12 @@ public static class Packer
                 case OpType.DepthwiseConv2D:
                 case OpType.FullyConnected:
                 {
+                    if (r.Encoding != WeightEncoding.Int8)
+                    {
+                        codebookQuant ??= w.AddQuantization([1f], 0);
+                        CompressedPacking.AddPackedOp(w, op, r, x, y, inQ, outQ, codebookQuant.Value);
+                        break;
+                    }
                     int cout = r.Bias!.Length;
                     bool dw = op.Type == OpType.DepthwiseConv2D;
                     int wq = w.AddQuantization(r.WeightScales, 0, dw ? 3 : 0);

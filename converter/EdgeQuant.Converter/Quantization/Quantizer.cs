@@ -276,6 +276,10 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
                     r.Bias[c] = (int)Math.Clamp(Math.Round((op.Bias![c] + correction[c]) / biasScale, MidpointRounding.AwayFromZero), int.MinValue + 1, int.MaxValue);
                     if (fixedBias is not null) r.Bias[c] = QdqQuantization.BiasCode(r.Bias[c], fixedBias[c]);
                     (r.Multipliers[c], r.Shifts[c]) = QuantMath.QuantizeMultiplier(biasScale / outQ.Scale);
+                    // int4 and codebook layers are written as ops 55-57, whose packed record keeps 16 bits of each
+                    // multiplier: round here so the simulation and bias correction see what the runtime computes.
+                    if (r.Encoding != WeightEncoding.Int8)
+                        (r.Multipliers[c], r.Shifts[c]) = PackedRequant.Round16(r.Multipliers[c], r.Shifts[c]);
                 }
                 break;
             }

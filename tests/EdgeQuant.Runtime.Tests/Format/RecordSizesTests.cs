@@ -32,6 +32,10 @@ public class RecordSizesTests
             Assert.That(Unsafe.SizeOf<FloatClampParams>(), Is.EqualTo(RecordSizes.FloatClampParams));
             Assert.That(RecordSizes.DynamicConvParams, Is.EqualTo(48));
             Assert.That(RecordSizes.FloatClampParams, Is.EqualTo(16));
+            Assert.That(Unsafe.SizeOf<Conv2DPackedParams>(), Is.EqualTo(RecordSizes.Conv2DPackedParams));
+            Assert.That(Unsafe.SizeOf<FullyConnectedPackedParams>(), Is.EqualTo(RecordSizes.FullyConnectedPackedParams));
+            Assert.That(RecordSizes.Conv2DPackedParams, Is.EqualTo(32));
+            Assert.That(RecordSizes.FullyConnectedPackedParams, Is.EqualTo(16));
         });
     }
 
@@ -121,11 +125,12 @@ public class RecordSizesTests
             string[] dynamicOps = ["DynamicConv2D", "DynamicDepthwiseConv2D", "DynamicFullyConnected", "MaxPool2DF32", "MeanF32", "AddF32", "TransposeF32"];
             for (int i = 0; i < dynamicOps.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(dynamicOps[i]), Is.EqualTo(40 + i), dynamicOps[i]);
-            // 50-59: compressed weights (docs/format.md 5.10, 5.11).
-            string[] compressed = ["Conv2DCompressed", "DepthwiseConv2DCompressed", "FullyConnectedCompressed", "Conv2DSparse", "FullyConnectedSparse"];
+            // 50-59: compressed weights (docs/format.md 5.10, 5.11, 5.12).
+            string[] compressed = ["Conv2DCompressed", "DepthwiseConv2DCompressed", "FullyConnectedCompressed", "Conv2DSparse", "FullyConnectedSparse",
+                "Conv2DCompressedPacked", "DepthwiseConv2DCompressedPacked", "FullyConnectedCompressedPacked"];
             for (int i = 0; i < compressed.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(compressed[i]), Is.EqualTo(50 + i), compressed[i]);
-            // 60-79: mixed precision (docs/format.md 6.3); 69 is unassigned.
+            // 60-79: mixed precision (docs/format.md 6.4); 69 is unassigned.
             string[] mixed = ["Conv2DS16", "DepthwiseConv2DS16", "FullyConnectedS16", "AddS16", "MaxPool2DS16", "MeanS16", "Conv2DF32", "DepthwiseConv2DF32", "FullyConnectedF32"];
             for (int i = 0; i < mixed.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(mixed[i]), Is.EqualTo(60 + i), mixed[i]);
