@@ -300,7 +300,7 @@ public static partial class Conv2D
 
     /// <summary>Input row iy (or the zero point, outside the image) widened over the padded columns (portable vectors).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StageRowS16(in Conv2DParams p, ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi,
+    internal static void StageRowS16(in Conv2DParams p, ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi,
         short zeroPoint, ref short row)
     {
         if ((uint)iy >= (uint)inH)
