@@ -48,24 +48,11 @@ public static partial class Conv2D
         ref int segRef = ref MemoryMarshal.GetReference(segOff);
         ref sbyte src = ref MemoryMarshal.GetReference(input);
         ref sbyte dst = ref MemoryMarshal.GetReference(output);
-        var rows = new SdotRows(packed, multipliers, shifts, p, q, kh);
+        var rows = new SdotRows(packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, q, kh);
 
         if (kh == 1 && kw == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0)
         {
-            // The pixels are the rows, in order; those whose loads would pass the end of the input run from a copy.
-            int n = inShape.D0 * inH * inW;
-            int safe = input.Length < readLen ? 0 : System.Math.Min(n, (input.Length - readLen) / cin + 1);
-            safe &= ~3;
-            segOff[0] = 0;
-            rows.Run(ref src, cin, safe, ref segRef, ref dst, cout);
-            if (safe < n)
-            {
-                int rest = n - safe;
-                Span<sbyte> copy = stackalloc sbyte[rest * cin + readLen];
-                input.Slice(safe * cin, rest * cin).CopyTo(copy);
-                copy.Slice(rest * cin).Clear();
-                rows.Run(ref MemoryMarshal.GetReference(copy), cin, rest, ref segRef, ref Unsafe.Add(ref dst, (nint)safe * cout), cout);
-            }
+            RunSdotPointwise(input, inShape.D0 * inH * inW, cin, packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, output, cout);
             return true;
         }
 
@@ -104,6 +91,35 @@ public static partial class Conv2D
         return true;
     }
 
+    /// <summary>
+    /// The SDOT tiles over n rows of Cin int8 values at a stride of Cin (NHWC pixels of a 1x1 convolution with unit
+    /// strides and no padding, or FullyConnected batches), read in place; the last rows, whose 16-byte loads would
+    /// pass the end of <paramref name="input"/>, from a small stack copy. <paramref name="packed"/> has
+    /// <see cref="PackedFilter.Quads"/> with <see cref="PackedFilter.QuadRowTaps"/> = K = Cin.
+    /// </summary>
+    [SkipLocalsInit] // the copy's bytes past the rows are cleared
+    internal static void RunSdotPointwise(ReadOnlySpan<sbyte> input, int n, int cin, PackedFilter packed, ReadOnlySpan<int> multipliers,
+        ReadOnlySpan<int> shifts, int outputOffset, int activationMin, int activationMax, Span<sbyte> output, int cout)
+    {
+        System.Diagnostics.Debug.Assert(packed.Quads is not null && packed.QuadRowTaps == cin && packed.K == cin);
+        int q = (cin + 3) / 4;
+        int readLen = (q + 3) / 4 * 16;
+        int segOff = 0;
+        var rows = new SdotRows(packed, multipliers, shifts, outputOffset, activationMin, activationMax, q, 1);
+        ref sbyte dst = ref MemoryMarshal.GetReference(output);
+        int safe = input.Length < readLen ? 0 : System.Math.Min(n, (input.Length - readLen) / cin + 1);
+        safe &= ~3;
+        rows.Run(ref MemoryMarshal.GetReference(input), cin, safe, ref segOff, ref dst, cout);
+        if (safe < n)
+        {
+            int rest = n - safe;
+            Span<sbyte> copy = stackalloc sbyte[rest * cin + readLen];
+            input.Slice(safe * cin, rest * cin).CopyTo(copy);
+            copy.Slice(rest * cin).Clear();
+            rows.Run(ref MemoryMarshal.GetReference(copy), cin, rest, ref segOff, ref Unsafe.Add(ref dst, (nint)safe * cout), cout);
+        }
+    }
+
     /// <summary>Input row iy (or the zero point, outside the image) over the padded columns [0, span).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StageRowS8(ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi, int padLeft,
@@ -120,14 +136,15 @@ public static partial class Conv2D
     }
 
     /// <summary>One op's SDOT tiles over rows of pixels: the packed filter, the folded bias and the requantization parameters.</summary>
-    private readonly ref struct SdotRows(PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, in Conv2DParams p, int q, int kh)
+    private readonly ref struct SdotRows(PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
+        int outputOffset, int activationMin, int activationMax, int q, int kh)
     {
         private readonly sbyte[] _w = packed.Quads!;
         private readonly int[] _init = packed.Init;
         private readonly int _coutP = packed.CoutPadded;
         private readonly ReadOnlySpan<int> _m = multipliers;
         private readonly ReadOnlySpan<int> _s = shifts;
-        private readonly int _off = p.OutputOffset, _min = p.ActivationMin, _max = p.ActivationMax;
+        private readonly int _off = outputOffset, _min = activationMin, _max = activationMax;
         private readonly int _q = q, _kh = kh;
 
         /// <summary>

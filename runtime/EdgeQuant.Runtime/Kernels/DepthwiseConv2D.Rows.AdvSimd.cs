@@ -128,19 +128,20 @@ public static partial class DepthwiseConv2D
             ref short r = ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky));
             for (int kx = 0; kx < kw; kx++)
             {
+                // SMLAL2 before SMLAL: the lower halves are then the vectors' last uses (no register copies).
                 var wv = Vector128.LoadUnsafe(ref wt);
                 var v0 = Vector128.LoadUnsafe(ref r);
                 var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
                 var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
                 var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                a00 = SimdOps.MultiplyAddWideningLower(a00, v0, wv);
                 a01 = SimdOps.MultiplyAddWideningUpper(a01, v0, wv);
-                a10 = SimdOps.MultiplyAddWideningLower(a10, v1, wv);
+                a00 = SimdOps.MultiplyAddWideningLower(a00, v0, wv);
                 a11 = SimdOps.MultiplyAddWideningUpper(a11, v1, wv);
-                a20 = SimdOps.MultiplyAddWideningLower(a20, v2, wv);
+                a10 = SimdOps.MultiplyAddWideningLower(a10, v1, wv);
                 a21 = SimdOps.MultiplyAddWideningUpper(a21, v2, wv);
-                a30 = SimdOps.MultiplyAddWideningLower(a30, v3, wv);
+                a20 = SimdOps.MultiplyAddWideningLower(a20, v2, wv);
                 a31 = SimdOps.MultiplyAddWideningUpper(a31, v3, wv);
+                a30 = SimdOps.MultiplyAddWideningLower(a30, v3, wv);
                 r = ref Unsafe.Add(ref r, tapStep);
                 wt = ref Unsafe.Add(ref wt, coutP);
             }

@@ -66,14 +66,15 @@ internal static partial class SimdOps
     }
 
     /// <summary>
-    /// <see cref="QuantMath.MultiplyByQuantizedMultiplier"/> per lane with the shift split once per channel:
-    /// <paramref name="left"/> = max(shift, 0), <paramref name="negRight"/> = min(shift, 0). arm64: SSHL,
-    /// SQRDMULH, then the rounding right shift of <see cref="RoundingDivideByPOT"/> (AND, SSHR, SQADD, SRSHL).
+    /// The part of <see cref="QuantMath.MultiplyByQuantizedMultiplier"/> after its left shift, per lane, with the
+    /// right shift given negated once per channel (<paramref name="negRight"/> = min(shift, 0); the left shift,
+    /// max(shift, 0), is applied by the caller, or skipped where every lane's is 0). arm64: SQRDMULH, then the
+    /// rounding right shift of <see cref="RoundingDivideByPOT"/> (AND, SSHR, SQADD, SRSHL).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<int> MultiplyByQuantizedMultiplierSplit(Vector128<int> x, Vector128<int> multiplier, Vector128<int> left, Vector128<int> negRight)
+    public static Vector128<int> HighMulRoundingShift(Vector128<int> x, Vector128<int> multiplier, Vector128<int> negRight)
     {
-        var y = SaturatingRoundingDoublingHighMul(ShiftLeft(x, left), multiplier);
+        var y = SaturatingRoundingDoublingHighMul(x, multiplier);
         if (AdvSimd.IsSupported)
         {
             var fixup = AdvSimd.ShiftRightArithmetic(y & negRight, 31);
