@@ -55,8 +55,8 @@ internal sealed class PackedFilter
     /// <summary>
     /// On arm64 (or when asked for, so x64 can test the path through its emulated primitives) for a Conv2D
     /// filter of more than one tap per channel: the filter as int16 with output channels in lanes,
-    /// [Kh, Kw x Cin, CoutPadded], the padding channels zero, for the SMLAL-by-lane kernel
-    /// (Conv2D.Rows.AdvSimd.cs). Else null.
+    /// [Kh, Kw x Cin rounded up to 8, CoutPadded], the padding taps and channels zero, for the SMLAL-by-lane
+    /// kernel (Conv2D.Rows.AdvSimd.cs; the depthwise kernel's single row is [Kh x Kw rounded up to 8, CoutPadded]). Else null.
     /// </summary>
     public short[]? RowTaps { get; private init; }
 
@@ -154,10 +154,12 @@ internal sealed class PackedFilter
         short[]? taps16 = null;
         if (rowTapsS16 && rowTaps > 0 && k % rowTaps == 0)
         {
-            taps16 = new short[k * coutP];
+            int rowP = (rowTaps + 7) & ~7, rows = k / rowTaps;
+            taps16 = new short[rows * rowP * coutP];
             for (int oc = 0; oc < cout; oc++)
-                for (int t = 0; t < k; t++)
-                    taps16[t * coutP + oc] = filter[oc * k + t];
+                for (int ky = 0; ky < rows; ky++)
+                    for (int t = 0; t < rowTaps; t++)
+                        taps16[(ky * rowP + t) * coutP + oc] = filter[oc * k + ky * rowTaps + t];
         }
         sbyte[]? quads = null;
         if (quadRowTaps > 0 && k % quadRowTaps == 0)
