@@ -41,7 +41,8 @@ public static partial class DepthwiseConv2D
     /// Per block of 8 channels (one int16 vector; the last block of a channel tail runs in-vector against zero
     /// weights and stores only its real channels) and tile of 4 output pixels, every tap is one weight load, four
     /// activation loads and SMLAL/SMLAL2 into the 8 int32 accumulators: exact int16 products summed in int32,
-    /// so the accumulator equals the reference's. No per-tap bounds checks; requantization per block
+    /// so the accumulator equals the reference's. A 3x3 filter instead keeps its 9 weight vectors in registers for
+    /// a whole output row of the block, two pixels at a time (<see cref="Row3x3"/>). No per-tap bounds checks; requantization per block
     /// (<see cref="BlockRequantization"/>). A row's last pixels run as a tile with the last pixel repeated.
     /// Returns false (having written nothing) when the case is not covered.
     /// </summary>
@@ -100,6 +101,12 @@ public static partial class DepthwiseConv2D
                     var i1 = Vector128.LoadUnsafe(ref init, (nuint)c + 4);
                     ref short rc = ref Unsafe.Add(ref rowRef, c);
                     ref short wc = ref Unsafe.Add(ref w, c);
+                    if (kh == 3 && kw == 3)
+                    {
+                        Row3x3(ref Unsafe.Add(ref rc, segOff[0]), ref Unsafe.Add(ref rc, segOff[1]), ref Unsafe.Add(ref rc, segOff[2]), pixStep, tapStep, outW,
+                            ref wc, coutP, i0, i1, rq, ref Unsafe.Add(ref o, c), cout);
+                        continue;
+                    }
                     int ox = 0;
                     for (; ox <= outW - 4; ox += 4)
                         LanesTile4(ref Unsafe.Add(ref rc, ox * pixStep), pixStep, 2 * pixStep, 3 * pixStep, ref segRef, kh, kw, tapStep, ref wc, coutP,
@@ -115,6 +122,130 @@ public static partial class DepthwiseConv2D
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// One output row of a 3x3 filter for one block of 8 channels: the 9 weight vectors stay in registers while
+    /// the row's pixels go by two at a time (one SMLAL2/SMLAL pair per tap and pixel, one requantization and
+    /// narrow per pair); a last odd pixel alone. r0..r2 are the three kernel rows' staged taps of the first pixel.
+    /// </summary>
+    private static void Row3x3(ref short r0, ref short r1, ref short r2, nint pixStep, nint tapStep, int n, ref short w, nint coutP,
+        Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint cout)
+    {
+        var w00 = Vector128.LoadUnsafe(ref w);
+        var w01 = Vector128.LoadUnsafe(ref Unsafe.Add(ref w, coutP));
+        var w02 = Vector128.LoadUnsafe(ref Unsafe.Add(ref w, 2 * coutP));
+        var w10 = Vector128.LoadUnsafe(ref Unsafe.Add(ref w, 3 * coutP));
+        var w11 = Vector128.LoadUnsafe(ref Unsafe.Add(ref w, 4 * coutP));
+        var w12 = Vector128.LoadUnsafe(ref Unsafe.Add(ref w, 5 * coutP));
+        var w20 = Vector128.LoadUnsafe(ref Unsafe.Add(ref w, 6 * coutP));
+        var w21 = Vector128.LoadUnsafe(ref Unsafe.Add(ref w, 7 * coutP));
+        var w22 = Vector128.LoadUnsafe(ref Unsafe.Add(ref w, 8 * coutP));
+        nint tap2 = 2 * tapStep;
+        Vector128<short> x;
+        int i = 0;
+        for (; i <= n - 2; i += 2)
+        {
+            Vector128<int> a0 = i0, a1 = i1, b0 = i0, b1 = i1;
+            ref short p0 = ref Unsafe.Add(ref r0, i * pixStep);
+            ref short p1 = ref Unsafe.Add(ref r1, i * pixStep);
+            ref short p2 = ref Unsafe.Add(ref r2, i * pixStep);
+            ref short q0 = ref Unsafe.Add(ref p0, pixStep);
+            ref short q1 = ref Unsafe.Add(ref p1, pixStep);
+            ref short q2 = ref Unsafe.Add(ref p2, pixStep);
+            x = Vector128.LoadUnsafe(ref p0);
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w00);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w00);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p0, tapStep));
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w01);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w01);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p0, tap2));
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w02);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w02);
+            x = Vector128.LoadUnsafe(ref p1);
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w10);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w10);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p1, tapStep));
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w11);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w11);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p1, tap2));
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w12);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w12);
+            x = Vector128.LoadUnsafe(ref p2);
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w20);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w20);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p2, tapStep));
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w21);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w21);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p2, tap2));
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w22);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w22);
+            x = Vector128.LoadUnsafe(ref q0);
+            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w00);
+            b0 = SimdOps.MultiplyAddWideningLower(b0, x, w00);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref q0, tapStep));
+            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w01);
+            b0 = SimdOps.MultiplyAddWideningLower(b0, x, w01);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref q0, tap2));
+            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w02);
+            b0 = SimdOps.MultiplyAddWideningLower(b0, x, w02);
+            x = Vector128.LoadUnsafe(ref q1);
+            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w10);
+            b0 = SimdOps.MultiplyAddWideningLower(b0, x, w10);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref q1, tapStep));
+            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w11);
+            b0 = SimdOps.MultiplyAddWideningLower(b0, x, w11);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref q1, tap2));
+            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w12);
+            b0 = SimdOps.MultiplyAddWideningLower(b0, x, w12);
+            x = Vector128.LoadUnsafe(ref q2);
+            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w20);
+            b0 = SimdOps.MultiplyAddWideningLower(b0, x, w20);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref q2, tapStep));
+            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w21);
+            b0 = SimdOps.MultiplyAddWideningLower(b0, x, w21);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref q2, tap2));
+            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w22);
+            b0 = SimdOps.MultiplyAddWideningLower(b0, x, w22);
+            var v = rq.Pixels2(a0, a1, b0, b1);
+            rq.Store(v, 0, ref Unsafe.Add(ref o, i * cout));
+            rq.Store(v, 1, ref Unsafe.Add(ref o, (i + 1) * cout));
+        }
+        if (i < n)
+        {
+            Vector128<int> a0 = i0, a1 = i1;
+            ref short p0 = ref Unsafe.Add(ref r0, i * pixStep);
+            ref short p1 = ref Unsafe.Add(ref r1, i * pixStep);
+            ref short p2 = ref Unsafe.Add(ref r2, i * pixStep);
+            x = Vector128.LoadUnsafe(ref p0);
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w00);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w00);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p0, tapStep));
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w01);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w01);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p0, tap2));
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w02);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w02);
+            x = Vector128.LoadUnsafe(ref p1);
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w10);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w10);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p1, tapStep));
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w11);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w11);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p1, tap2));
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w12);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w12);
+            x = Vector128.LoadUnsafe(ref p2);
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w20);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w20);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p2, tapStep));
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w21);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w21);
+            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p2, tap2));
+            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w22);
+            a0 = SimdOps.MultiplyAddWideningLower(a0, x, w22);
+            rq.Store(rq.Pixels2(a0, a1, a0, a1), 0, ref Unsafe.Add(ref o, i * cout));
+        }
     }
 
     /// <summary>4 pixels (at x, x + d1, x + d2, x + d3) x 8 channels; stores the first <paramref name="valid"/> pixels.</summary>
