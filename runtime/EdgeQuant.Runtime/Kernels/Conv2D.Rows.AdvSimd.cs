@@ -20,8 +20,8 @@ public static partial class Conv2D
     /// cancelling against the folded bias as in the im2col path), the whole padded image when it fits, else a
     /// ring of the rows an output row reads (each input row widened once), so a kernel row's Kw x Cin taps lie
     /// contiguous for every output pixel. Output channels sit in lanes, 8 per int16 weight vector
-    /// (<see cref="PackedFilter.RowTaps"/>, kernel rows padded to a multiple of 8 taps with zero weights, so
-    /// every 8-tap group runs whole: the taps past a row's end meet zero weights); eight taps of a pixel are
+    /// (<see cref="PackedFilter.RowTaps"/>, kernel rows padded to a multiple of 8 taps with zero weights; whole
+    /// 8-tap groups run unchecked, a row's last 1-7 taps as one checked group); eight taps of a pixel are
     /// loaded as one int16 vector and each is multiplied against the 8 channels' weights by SMLAL/SMLAL2 by
     /// lane (<see cref="SimdOps.MultiplyAddLaneLower"/>): exact int16 products summed in int32, so the
     /// accumulator equals the reference's. Per block of 8 channels, tiles of 4 output pixels share every
@@ -42,7 +42,8 @@ public static partial class Conv2D
             || packed.K != kh * kw * cin || kh > LanesMaxKh || (uint)(128 - p.InputOffset) > 255)
             return false;
         int outH = outShape.D1, outW = outShape.D2;
-        int rowTaps = kw * cin, groups = (rowTaps + 7) / 8;
+        int rowTaps = kw * cin, groups = rowTaps / 8, rem = rowTaps % 8;
+        nint rowStride = (nint)((rowTaps + 7) & ~7) * coutP;
         int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
         long rowLen = (long)span * cin;
         int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
@@ -89,13 +90,13 @@ public static partial class Conv2D
                     ref short wj = ref Unsafe.Add(ref w, j);
                     int ox = 0;
                     for (; ox <= outW - 4; ox += 4)
-                        LanesTile4(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep, 2 * pixStep, 3 * pixStep, ref segRef, kh, groups, ref wj, coutP,
+                        LanesTile4(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep, 2 * pixStep, 3 * pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
                             i0, i1, rq, ref Unsafe.Add(ref o, ox * cout + j), cout, 4);
                     if (ox < outW)
                     {
                         int n = outW - ox;
                         LanesTile4(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep * System.Math.Min(1, n - 1), pixStep * System.Math.Min(2, n - 1),
-                            pixStep * (n - 1), ref segRef, kh, groups, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref o, ox * cout + j), cout, n);
+                            pixStep * (n - 1), ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref o, ox * cout + j), cout, n);
                     }
                 }
             }
@@ -105,16 +106,17 @@ public static partial class Conv2D
 
     /// <summary>
     /// 4 pixels (taps at x, x + d1, x + d2, x + d3, plus each segment's offset) x 8 channels over Kh segments of
-    /// <paramref name="groups"/> whole 8-tap groups; stores the first <paramref name="valid"/> pixels.
+    /// <paramref name="groups"/> whole 8-tap groups and <paramref name="rem"/> (0..7) more taps, the segments'
+    /// weights <paramref name="rowStride"/> apart; stores the first <paramref name="valid"/> pixels.
     /// </summary>
-    private static void LanesTile4(ref short x, nint d1, nint d2, nint d3, ref int segOff, int kh, int groups, ref short w, nint coutP,
+    private static void LanesTile4(ref short x, nint d1, nint d2, nint d3, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
         Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride, int valid)
     {
         Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1;
-        ref short wt = ref w;
         for (int ky = 0; ky < kh; ky++)
         {
             ref short r = ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky));
+            ref short wt = ref Unsafe.Add(ref w, ky * rowStride);
             for (int g = 0; g < groups; g++)
             {
                 var v0 = Vector128.LoadUnsafe(ref r);
@@ -204,6 +206,116 @@ public static partial class Conv2D
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 r = ref Unsafe.Add(ref r, 8);
+            }
+            if (rem > 0)
+            {
+                // The row's last 1-7 taps.
+                var v0 = Vector128.LoadUnsafe(ref r);
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                Vector128<short> wv;
+                wv = Vector128.LoadUnsafe(ref wt);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                if (rem > 1)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 2)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 3)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 4)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 5)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 6)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 7)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
             }
         }
         var p01 = rq.Pixels2(a00, a01, a10, a11);
