@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -85,18 +86,15 @@ internal readonly struct BlockRequantization
 
     /// <summary>Stores the 8 bytes of <paramref name="v"/> at <paramref name="half"/> (0 or 1), only the block's real channels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(Vector128<sbyte> v, int half, ref sbyte o)
+    public void Store(Vector128<sbyte> v, [ConstantExpected(Max = 1)] int half, ref sbyte o)
     {
         long bytes = v.AsInt64().GetElement(half);
         if (Channels == 8)
+        {
             Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), bytes);
-        else
-            StorePartial(bytes, ref o);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void StorePartial(long bytes, ref sbyte o)
-    {
+            return;
+        }
+        // A channel tail, byte by byte in place: a call here would make the tile kernels keep their vectors in memory.
         for (int c = 0; c < Channels; c++, bytes >>= 8)
             Unsafe.Add(ref o, c) = (sbyte)bytes;
     }

@@ -42,7 +42,19 @@ internal static partial class SimdOps
         return acc + Vector128.WidenLower(a) * Vector128.WidenLower(b);
     }
 
-    /// <summary>SMLAL2: acc[i] + a[4 + i] * b[4 + i] for i in 0..3, as <see cref="MultiplyAddWideningLower"/>.</summary>
+    /// <summary>
+    /// SMLAL with the second operand's lower half given alone (a value kept in a register across many uses:
+    /// taking <c>GetLower()</c> of a live vector at each use costs the JIT a register copy each time).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MultiplyAddWideningLower(Vector128<int> acc, Vector128<short> a, Vector64<short> bLower)
+    {
+        if (AdvSimd.IsSupported)
+            return AdvSimd.MultiplyWideningLowerAndAdd(acc, a.GetLower(), bLower);
+        return acc + Vector128.WidenLower(a) * Vector128.WidenLower(bLower.ToVector128Unsafe());
+    }
+
+    /// <summary>SMLAL2: acc[i] + a[4 + i] * b[4 + i] for i in 0..3, as <see cref="MultiplyAddWideningLower(Vector128{int}, Vector128{short}, Vector128{short})"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> MultiplyAddWideningUpper(Vector128<int> acc, Vector128<short> a, Vector128<short> b)
     {
