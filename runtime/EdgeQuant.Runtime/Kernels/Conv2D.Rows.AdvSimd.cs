@@ -24,8 +24,8 @@ public static partial class Conv2D
     /// 8-tap groups run unchecked, a row's last 1-7 taps as one checked group); eight taps of a pixel are
     /// loaded as one int16 vector and each is multiplied against the 8 channels' weights by SMLAL/SMLAL2 by
     /// lane (<see cref="SimdOps.MultiplyAddLaneLower"/>): exact int16 products summed in int32, so the
-    /// accumulator equals the reference's. Per block of 8 channels, tiles of 4 output pixels share every
-    /// weight load; a row's last 1-3 pixels run as a tile with the last pixel repeated; requantization per
+    /// accumulator equals the reference's. Per block of 8 channels, tiles of 8 output pixels (then 4) share every
+    /// weight load; a row's last 1-3 pixels run as a 4-pixel tile with the last pixel repeated; requantization per
     /// block (<see cref="BlockRequantization"/>); the channel tail runs in-vector (zero weights) and stores only
     /// its real channels. On x64 the same kernel runs through the emulated primitives (tests only).
     /// Returns false (having written nothing) when the case is not covered.
@@ -89,6 +89,9 @@ public static partial class Conv2D
                     var i1 = Vector128.LoadUnsafe(ref init, (nuint)j + 4);
                     ref short wj = ref Unsafe.Add(ref w, j);
                     int ox = 0;
+                    for (; ox <= outW - 8; ox += 8)
+                        LanesTile8(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
+                            i0, i1, rq, ref Unsafe.Add(ref o, ox * cout + j), cout);
                     for (; ox <= outW - 4; ox += 4)
                         LanesTile4(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep, 2 * pixStep, 3 * pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
                             i0, i1, rq, ref Unsafe.Add(ref o, ox * cout + j), cout, 4);
@@ -102,6 +105,367 @@ public static partial class Conv2D
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// 8 whole pixels (taps pixStep apart, plus each segment's offset) x 8 channels, as <see cref="LanesTile4"/>: 16
+    /// accumulators, each weight vector loaded once for the 8 pixels.
+    /// </summary>
+    private static void LanesTile8(ref short x, nint pixStep, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
+        Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride)
+    {
+        Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1, a40 = i0, a41 = i1, a50 = i0, a51 = i1, a60 = i0, a61 = i1, a70 = i0, a71 = i1;
+        for (int ky = 0; ky < kh; ky++)
+        {
+            ref short r = ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky));
+            ref short wt = ref Unsafe.Add(ref w, ky * rowStride);
+            for (int g = 0; g < groups; g++)
+            {
+                var v0 = Vector128.LoadUnsafe(ref r);
+                var v1 = Vector128.LoadUnsafe(ref r, (nuint)(1 * pixStep));
+                var v2 = Vector128.LoadUnsafe(ref r, (nuint)(2 * pixStep));
+                var v3 = Vector128.LoadUnsafe(ref r, (nuint)(3 * pixStep));
+                var v4 = Vector128.LoadUnsafe(ref r, (nuint)(4 * pixStep));
+                var v5 = Vector128.LoadUnsafe(ref r, (nuint)(5 * pixStep));
+                var v6 = Vector128.LoadUnsafe(ref r, (nuint)(6 * pixStep));
+                var v7 = Vector128.LoadUnsafe(ref r, (nuint)(7 * pixStep));
+                Vector128<short> wv;
+                wv = Vector128.LoadUnsafe(ref wt);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
+                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 0);
+                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 0);
+                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 0);
+                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 0);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
+                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 1);
+                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 1);
+                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 1);
+                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 1);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
+                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 2);
+                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 2);
+                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 2);
+                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 2);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
+                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 3);
+                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 3);
+                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 3);
+                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 3);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
+                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 4);
+                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 4);
+                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 4);
+                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 4);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
+                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 5);
+                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 5);
+                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 5);
+                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 5);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
+                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 6);
+                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 6);
+                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 6);
+                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 6);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
+                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 7);
+                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 7);
+                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 7);
+                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 7);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                r = ref Unsafe.Add(ref r, 8);
+            }
+            if (rem > 0)
+            {
+                var v0 = Vector128.LoadUnsafe(ref r);
+                var v1 = Vector128.LoadUnsafe(ref r, (nuint)(1 * pixStep));
+                var v2 = Vector128.LoadUnsafe(ref r, (nuint)(2 * pixStep));
+                var v3 = Vector128.LoadUnsafe(ref r, (nuint)(3 * pixStep));
+                var v4 = Vector128.LoadUnsafe(ref r, (nuint)(4 * pixStep));
+                var v5 = Vector128.LoadUnsafe(ref r, (nuint)(5 * pixStep));
+                var v6 = Vector128.LoadUnsafe(ref r, (nuint)(6 * pixStep));
+                var v7 = Vector128.LoadUnsafe(ref r, (nuint)(7 * pixStep));
+                Vector128<short> wv;
+                wv = Vector128.LoadUnsafe(ref wt);
+                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
+                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
+                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
+                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
+                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 0);
+                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 0);
+                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 0);
+                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 0);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                if (rem > 1)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
+                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 1);
+                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 1);
+                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 1);
+                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 1);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 2)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
+                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 2);
+                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 2);
+                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 2);
+                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 2);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 3)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
+                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 3);
+                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 3);
+                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 3);
+                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 3);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 4)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
+                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 4);
+                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 4);
+                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 4);
+                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 4);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 5)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
+                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 5);
+                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 5);
+                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 5);
+                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 5);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 6)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
+                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 6);
+                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 6);
+                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 6);
+                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 6);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 7)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
+                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
+                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
+                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
+                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 7);
+                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 7);
+                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 7);
+                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 7);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+            }
+        }
+        var p0 = rq.Pixels2(a00, a01, a10, a11);
+        var p1 = rq.Pixels2(a20, a21, a30, a31);
+        var p2 = rq.Pixels2(a40, a41, a50, a51);
+        var p3 = rq.Pixels2(a60, a61, a70, a71);
+        rq.Store(p0, 0, ref Unsafe.Add(ref o, 0 * outStride));
+        rq.Store(p0, 1, ref Unsafe.Add(ref o, 1 * outStride));
+        rq.Store(p1, 0, ref Unsafe.Add(ref o, 2 * outStride));
+        rq.Store(p1, 1, ref Unsafe.Add(ref o, 3 * outStride));
+        rq.Store(p2, 0, ref Unsafe.Add(ref o, 4 * outStride));
+        rq.Store(p2, 1, ref Unsafe.Add(ref o, 5 * outStride));
+        rq.Store(p3, 0, ref Unsafe.Add(ref o, 6 * outStride));
+        rq.Store(p3, 1, ref Unsafe.Add(ref o, 7 * outStride));
     }
 
     /// <summary>
