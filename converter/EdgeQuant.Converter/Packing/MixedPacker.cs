@@ -122,6 +122,7 @@ internal static class MixedPacker
             native[t] = a;
             views[(t, a)] = NewTensor(t, a);
         }
+        var codebookQuant = new System.Runtime.CompilerServices.StrongBox<int?>();
         foreach (var op in g.Ops)
         {
             var a = opAct[op];
@@ -133,7 +134,7 @@ internal static class MixedPacker
             switch (a)
             {
                 case Act.Int8:
-                    Packer.AddInt8Op(w, q, op, x, y, t => View(t, Act.Int8));
+                    Packer.AddInt8Op(w, q, op, x, y, t => View(t, Act.Int8), codebookQuant);
                     break;
                 case Act.Int16:
                     AddInt16Op(w, q, op, x, y, t => View(t, Act.Int16), Scale16);

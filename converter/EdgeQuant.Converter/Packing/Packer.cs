@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EdgeQuant.Converter.Ir;
 using EdgeQuant.Converter.Quantization;
 using EdgeQuant.Runtime.Format;
@@ -15,7 +16,7 @@ public static class Packer
         var w = new ModelWriter { SmallDataAlignment = q.Options.Weights == WeightEncoding.Int8 ? ModelFormat.Alignment : 4 };
         var index = new Dictionary<IrTensor, int>();
         // One per-tensor quantization record (scale 1, zero point 0) shared by every codebook of ops 55-57.
-        int? codebookQuant = null;
+        var codebookQuant = new StrongBox<int?>();
         int Tensor(IrTensor t)
         {
             if (index.TryGetValue(t, out int i)) return i;
@@ -40,7 +41,7 @@ public static class Packer
         {
             int x = Tensor(op.Inputs[0]);
             int y = Tensor(op.Output);
-            AddInt8Op(w, q, op, x, y, Tensor);
+            AddInt8Op(w, q, op, x, y, Tensor, codebookQuant);
         }
         foreach (var t in q.Graph.Inputs) w.AddInput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
         foreach (var t in q.Graph.Outputs) w.AddOutput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
@@ -52,8 +53,10 @@ public static class Packer
     /// <summary>
     /// Adds IR op <paramref name="op"/> as its int8 runtime op, reading blob tensor <paramref name="x"/> (its first
     /// input) and writing <paramref name="y"/>; <paramref name="tensor"/> gives the blob index of its other operands.
+    /// <paramref name="codebookQuant"/> holds the per-tensor quantization record (scale 1, zero point 0) that every
+    /// codebook of ops 55-57 in one blob shares; it is created by the first op that needs it.
     /// </summary>
-    internal static void AddInt8Op(ModelWriter w, QuantizedGraph q, IrOp op, int x, int y, Func<IrTensor, int> tensor)
+    internal static void AddInt8Op(ModelWriter w, QuantizedGraph q, IrOp op, int x, int y, Func<IrTensor, int> tensor, StrongBox<int?> codebookQuant)
     {
         var Tensor = tensor;
         {
@@ -68,8 +71,8 @@ public static class Packer
                 {
                     if (r.Encoding != WeightEncoding.Int8)
                     {
-                        codebookQuant ??= w.AddQuantization([1f], 0);
-                        CompressedPacking.AddPackedOp(w, op, r, x, y, inQ, outQ, codebookQuant.Value);
+                        codebookQuant.Value ??= w.AddQuantization([1f], 0);
+                        CompressedPacking.AddPackedOp(w, op, r, x, y, inQ, outQ, codebookQuant.Value.Value);
                         break;
                     }
                     int cout = r.Bias!.Length;
