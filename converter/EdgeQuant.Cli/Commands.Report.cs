@@ -85,6 +85,7 @@ public static partial class Commands
                 ["config"] = row.Config.Id,
                 ["group"] = SweepConfiguration.KindName(row.Config.Kind),
                 ["description"] = row.Config.Description,
+                ["detail"] = row.Detail,
                 ["accuracy"] = Math.Round(row.Accuracy, 6),
                 ["drop_points"] = Math.Round(row.DropPoints, 4),
                 ["blob_bytes"] = row.BlobBytes,

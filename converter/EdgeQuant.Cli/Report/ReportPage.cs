@@ -44,7 +44,7 @@ public static class ReportPage
 
         var c = r.Chosen;
         sb.Append("<h2>Chosen configuration: ").Append(E(c.Config.Id)).Append("</h2>\n<p>");
-        sb.Append(E($"{c.Config.Description}; {r.ChosenBecause}. Top-1 {Pct(c.Accuracy)} ({-c.DropPoints:+0.00;-0.00;0.00} points against float), "
+        sb.Append(E($"{c.Config.Description}{(c.Detail is null ? "" : " (" + c.Detail + ")")}; {r.ChosenBecause}. Top-1 {Pct(c.Accuracy)} ({-c.DropPoints:+0.00;-0.00;0.00} points against float), "
             + $"blob {c.BlobBytes:N0} bytes, arena {c.ArenaBytes:N0} bytes, {c.MedianUs.ToString("0.0", CultureInfo.InvariantCulture)} µs."));
         sb.Append("</p>\n<h3>Per-layer SQNR</h3>\n");
         var layers = r.ChosenReport?.Layers ?? [];
@@ -104,7 +104,7 @@ public static class ReportPage
               .Append("</td><td>").Append(row.MedianUs.ToString("0.0", CultureInfo.InvariantCulture))
               .Append("</td><td>").Append(Db(row.OutputSqnrDb))
               .Append("</td><td>").Append(row.OnParetoFront ? "yes" : "")
-              .Append("</td><td class=\"l\">").Append(E(row.Config.Description)).Append("</td></tr>\n");
+              .Append("</td><td class=\"l\">").Append(E(row.Config.Description)).Append(row.Detail is null ? "" : "<br><small>" + E(row.Detail) + "</small>").Append("</td></tr>\n");
         }
         sb.Append("</tbody></table>\n");
     }
