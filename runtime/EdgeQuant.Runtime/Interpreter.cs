@@ -77,6 +77,7 @@ public sealed partial class Interpreter : IDisposable
             ? model.PreparedFilters()
             : new PackedFilter?[_ops.Length];
         _compressedPrepared = _reference ? new CompressedPrepared?[_ops.Length] : model.PreparedCompressed();
+        _packedRequant = model.PreparedPackedRequant();
 
         int threads = options?.Threads ?? 1;
         if (threads < 1 || threads > 64)
@@ -216,7 +217,7 @@ public sealed partial class Interpreter : IDisposable
 
     /// <summary>
     /// Writes float values (NHWC order, one per input element) into input <paramref name="index"/>:
-    /// quantized for an int8 input, copied for a float32 input (a model that starts with Quantize).
+    /// quantized for an int8 or int16 input, copied for a float32 input (a model that starts with Quantize).
     /// </summary>
     public void SetInput(ReadOnlySpan<float> values, int index = 0)
     {
@@ -230,6 +231,11 @@ public sealed partial class Interpreter : IDisposable
             values.CopyTo(MemoryMarshal.Cast<byte, float>(dst));
             return;
         }
+        if (t.Type == TensorType.Int16)
+        {
+            Int16Ops.QuantizeF32ToS16(values, MemoryMarshal.Cast<byte, short>(dst), GetInputQuantization(index).Scale);
+            return;
+        }
         RequireInt8(tensor, _model.Inputs[index].Name);
         var (scale, zp) = GetInputQuantization(index);
         Quantize.EvalF32ToS8(values, MemoryMarshal.Cast<byte, sbyte>(dst), scale, zp);
@@ -237,7 +243,7 @@ public sealed partial class Interpreter : IDisposable
 
     /// <summary>
     /// Reads output <paramref name="index"/> as floats into <paramref name="destination"/>:
-    /// dequantized for an int8 output, copied for a float32 output (a model that ends with Dequantize).
+    /// dequantized for an int8 or int16 output, copied for a float32 output (a model that ends with Dequantize).
     /// </summary>
     public void GetOutput(Span<float> destination, int index = 0)
     {
@@ -251,6 +257,11 @@ public sealed partial class Interpreter : IDisposable
             MemoryMarshal.Cast<byte, float>(src).CopyTo(destination);
             return;
         }
+        if (t.Type == TensorType.Int16)
+        {
+            Int16Ops.DequantizeS16ToF32(MemoryMarshal.Cast<byte, short>(src), destination, GetOutputQuantization(index).Scale);
+            return;
+        }
         RequireInt8(tensor, _model.Outputs[index].Name);
         var (scale, zp) = GetOutputQuantization(index);
         Quantize.EvalS8ToF32(MemoryMarshal.Cast<byte, sbyte>(src), destination, scale, zp);
@@ -259,7 +270,7 @@ public sealed partial class Interpreter : IDisposable
     private void RequireInt8(int tensor, string name)
     {
         if (_tensors[tensor].Type != TensorType.Int8)
-            throw new InvalidOperationException($"'{name}' is a {_tensors[tensor].Type} tensor; float conversion supports int8 and float32 tensors");
+            throw new InvalidOperationException($"'{name}' is a {_tensors[tensor].Type} tensor; float conversion supports int8, int16 and float32 tensors");
     }
 
     /// <summary>Runs every op in order. Allocates nothing.</summary>
@@ -472,7 +483,24 @@ public sealed partial class Interpreter : IDisposable
             case OpType.FullyConnectedCompressed:
             case OpType.Conv2DSparse:
             case OpType.FullyConnectedSparse:
+            case OpType.Conv2DCompressedPacked:
+            case OpType.DepthwiseConv2DCompressedPacked:
+            case OpType.FullyConnectedCompressedPacked:
                 RunCompressed(op);
+                break;
+            case OpType.Conv2DS16:
+            case OpType.DepthwiseConv2DS16:
+            case OpType.FullyConnectedS16:
+            case OpType.AddS16:
+            case OpType.MaxPool2DS16:
+            case OpType.MeanS16:
+            case OpType.Conv2DF32:
+            case OpType.DepthwiseConv2DF32:
+            case OpType.FullyConnectedF32:
+            case OpType.QuantizeS16:
+            case OpType.DequantizeS16:
+            case OpType.Requantize:
+                RunMixed(in op);
                 break;
             case OpType.Dequantize:
             {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EdgeQuant.Converter.Ir;
 using EdgeQuant.Converter.Quantization;
 using EdgeQuant.Runtime.Format;
@@ -10,8 +11,12 @@ public static class Packer
     /// <summary>Serialises <paramref name="q"/>; <paramref name="tensorIndex"/> receives the blob tensor index of every IR activation.</summary>
     public static byte[] Pack(QuantizedGraph q, IReadOnlyDictionary<string, string> metadata, out Dictionary<IrTensor, int> tensorIndex)
     {
-        var w = new ModelWriter();
+        // Compressed conversions (ops 55-57) align scales and per-channel records to 4 bytes, as the format allows;
+        // int8 blobs keep the 16-byte layout they have always had.
+        var w = new ModelWriter { SmallDataAlignment = q.Options.Weights == WeightEncoding.Int8 ? ModelFormat.Alignment : 4 };
         var index = new Dictionary<IrTensor, int>();
+        // One per-tensor quantization record (scale 1, zero point 0) shared by every codebook of ops 55-57.
+        var codebookQuant = new StrongBox<int?>();
         int Tensor(IrTensor t)
         {
             if (index.TryGetValue(t, out int i)) return i;
@@ -34,9 +39,28 @@ public static class Packer
         foreach (var t in q.Graph.Inputs) Tensor(t);
         foreach (var op in q.Graph.Ops)
         {
-            var r = q.Ops[op];
             int x = Tensor(op.Inputs[0]);
             int y = Tensor(op.Output);
+            AddInt8Op(w, q, op, x, y, Tensor, codebookQuant);
+        }
+        foreach (var t in q.Graph.Inputs) w.AddInput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
+        foreach (var t in q.Graph.Outputs) w.AddOutput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
+        foreach (var (k, v) in metadata) w.SetMetadata(k, v);
+        tensorIndex = index;
+        return w.Build();
+    }
+
+    /// <summary>
+    /// Adds IR op <paramref name="op"/> as its int8 runtime op, reading blob tensor <paramref name="x"/> (its first
+    /// input) and writing <paramref name="y"/>; <paramref name="tensor"/> gives the blob index of its other operands.
+    /// <paramref name="codebookQuant"/> holds the per-tensor quantization record (scale 1, zero point 0) that every
+    /// codebook of ops 55-57 in one blob shares; it is created by the first op that needs it.
+    /// </summary>
+    internal static void AddInt8Op(ModelWriter w, QuantizedGraph q, IrOp op, int x, int y, Func<IrTensor, int> tensor, StrongBox<int?> codebookQuant)
+    {
+        var Tensor = tensor;
+        {
+            var r = q.Ops[op];
             var inQ = q.Activations.TryGetValue(op.Inputs[0], out var a) ? a : default;
             var outQ = q.Activations[op.Output];
             switch (op.Type)
@@ -45,6 +69,12 @@ public static class Packer
                 case OpType.DepthwiseConv2D:
                 case OpType.FullyConnected:
                 {
+                    if (r.Encoding != WeightEncoding.Int8)
+                    {
+                        codebookQuant.Value ??= w.AddQuantization([1f], 0);
+                        CompressedPacking.AddPackedOp(w, op, r, x, y, inQ, outQ, codebookQuant.Value.Value);
+                        break;
+                    }
                     int cout = r.Bias!.Length;
                     bool dw = op.Type == OpType.DepthwiseConv2D;
                     int wq = w.AddQuantization(r.WeightScales, 0, dw ? 3 : 0);
@@ -171,18 +201,13 @@ public static class Packer
                     throw new ConversionException($"op {op.Type} ('{op.Name}') cannot be packed");
             }
         }
-        foreach (var t in q.Graph.Inputs) w.AddInput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
-        foreach (var t in q.Graph.Outputs) w.AddOutput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
-        foreach (var (k, v) in metadata) w.SetMetadata(k, v);
-        tensorIndex = index;
-        return w.Build();
     }
 
     /// <summary>
     /// bias[oc] + inputOffset x sum(weights of oc): the zero-point correction fast kernels use, wrapped to
     /// int32 as the reference accumulator wraps (the readers reject any other value).
     /// </summary>
-    private static int[] FoldedBias(IrOp op, OpQuant r, int inputOffset)
+    internal static int[] FoldedBias(IrOp op, OpQuant r, int inputOffset)
     {
         int cout = r.Bias!.Length;
         var sums = new long[cout];

@@ -276,6 +276,10 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
                     r.Bias[c] = (int)Math.Clamp(Math.Round((op.Bias![c] + correction[c]) / biasScale, MidpointRounding.AwayFromZero), int.MinValue + 1, int.MaxValue);
                     if (fixedBias is not null) r.Bias[c] = QdqQuantization.BiasCode(r.Bias[c], fixedBias[c]);
                     (r.Multipliers[c], r.Shifts[c]) = QuantMath.QuantizeMultiplier(biasScale / outQ.Scale);
+                    // int4 and codebook layers are written as ops 55-57, whose packed record keeps 16 bits of each
+                    // multiplier: round here so the simulation and bias correction see what the runtime computes.
+                    if (r.Encoding != WeightEncoding.Int8)
+                        (r.Multipliers[c], r.Shifts[c]) = PackedRequant.Round16(r.Multipliers[c], r.Shifts[c]);
                 }
                 break;
             }
@@ -404,6 +408,20 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
     }
 
     private readonly Dictionary<IrOp, (float[], float[])> _simParameters = [];
+
+    /// <summary>
+    /// A graph with this one's activations and constants whose ops take their parameters from
+    /// <paramref name="source"/> where it maps them (mixed precision: one layer's int4 or codebook weights
+    /// from the graph quantized that way), and from this graph otherwise. Both must quantize the same IR graph.
+    /// </summary>
+    internal QuantizedGraph WithOpsFrom(IReadOnlyDictionary<IrOp, QuantizedGraph> source)
+    {
+        var g = new QuantizedGraph(Graph, Options);
+        foreach (var (t, a) in Activations) g.Activations[t] = a;
+        foreach (var (t, c) in Constants) g.Constants[t] = c;
+        foreach (var (op, r) in Ops) g.Ops[op] = source.TryGetValue(op, out var other) ? other.Ops[op] : r;
+        return g;
+    }
 
     /// <summary>Forgets the cached dequantized parameters of <paramref name="op"/> after its bias changed.</summary>
     public void InvalidateSimulation(IrOp op) => _simParameters.Remove(op);

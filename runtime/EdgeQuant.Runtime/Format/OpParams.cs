@@ -190,3 +190,65 @@ public struct FloatClampParams
     public float Min, Max;
     public int Reserved0, Reserved1;
 }
+
+/// <summary>
+/// Requantize (int8 or int16 to int8 or int16): out = clamp(MultiplyByQuantizedMultiplier(q + InputOffset,
+/// Multiplier, Shift) + OutputOffset) to the output type's range. Offsets follow the TFLite convention
+/// (InputOffset = -input zero point, OutputOffset = +output zero point; int16 zero points are 0).
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct RequantizeParams
+{
+    public int InputOffset, OutputOffset, Multiplier, Shift;
+}
+
+/// <summary>
+/// Ops 55 and 56 (Conv2D / DepthwiseConv2D with a compressed filter and packed per-channel data): the
+/// geometry and offsets of <see cref="Conv2DParams"/> in the narrowest fields that hold their valid ranges,
+/// and the packed record in place of the multiplier, shift and folded-bias offsets (docs/format.md 5.12).
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct Conv2DPackedParams
+{
+    public short StrideH, StrideW, DilationH, DilationW;
+    public short PadTop, PadLeft, PadBottom, PadRight;
+    public short InputOffset, OutputOffset;
+    public sbyte ActivationMin, ActivationMax;
+    /// <summary>Bytes per bias in the packed record: 2 (int16) or 4 (int32).</summary>
+    public byte BiasBytes;
+    public byte Reserved;
+    /// <summary>Constant-data offset of the packed per-channel record (<see cref="PackedRequant"/>); multiple of 4.</summary>
+    public int RequantOffset;
+    /// <summary>Depthwise only: output channels per input channel (1 for Conv2D).</summary>
+    public int DepthMultiplier;
+
+    /// <summary>The geometry and offsets as the kernels' <see cref="Conv2DParams"/> (no constant-data offsets: the kernels get the decoded per-channel arrays).</summary>
+    public readonly Conv2DParams AsConv2DParams() => new()
+    {
+        StrideH = StrideH, StrideW = StrideW, DilationH = DilationH, DilationW = DilationW,
+        PadTop = PadTop, PadLeft = PadLeft, PadBottom = PadBottom, PadRight = PadRight,
+        InputOffset = InputOffset, OutputOffset = OutputOffset, ActivationMin = ActivationMin, ActivationMax = ActivationMax,
+        MultipliersOffset = -1, ShiftsOffset = -1, DepthMultiplier = DepthMultiplier, FoldedBiasOffset = -1,
+    };
+}
+
+/// <summary>Op 57 (FullyConnected with a compressed filter and packed per-channel data), as <see cref="Conv2DPackedParams"/>.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct FullyConnectedPackedParams
+{
+    public short InputOffset, OutputOffset;
+    public sbyte ActivationMin, ActivationMax;
+    /// <summary>Bytes per bias in the packed record: 2 (int16) or 4 (int32).</summary>
+    public byte BiasBytes;
+    public byte Reserved0;
+    /// <summary>Constant-data offset of the packed per-channel record (<see cref="PackedRequant"/>); multiple of 4.</summary>
+    public int RequantOffset;
+    public int Reserved1;
+
+    /// <summary>As the kernels' <see cref="FullyConnectedParams"/>.</summary>
+    public readonly FullyConnectedParams AsFullyConnectedParams() => new()
+    {
+        InputOffset = InputOffset, OutputOffset = OutputOffset, ActivationMin = ActivationMin, ActivationMax = ActivationMax,
+        MultipliersOffset = -1, ShiftsOffset = -1, FoldedBiasOffset = -1,
+    };
+}

@@ -159,7 +159,24 @@ internal static partial class OpValidator
             case OpType.FullyConnectedCompressed:
             case OpType.Conv2DSparse:
             case OpType.FullyConnectedSparse:
+            case OpType.Conv2DCompressedPacked:
+            case OpType.DepthwiseConv2DCompressedPacked:
+            case OpType.FullyConnectedCompressedPacked:
                 ValidateCompressed(m, op, where);
+                break;
+            case OpType.Conv2DS16:
+            case OpType.DepthwiseConv2DS16:
+            case OpType.FullyConnectedS16:
+            case OpType.AddS16:
+            case OpType.MaxPool2DS16:
+            case OpType.MeanS16:
+            case OpType.Conv2DF32:
+            case OpType.DepthwiseConv2DF32:
+            case OpType.FullyConnectedF32:
+            case OpType.QuantizeS16:
+            case OpType.DequantizeS16:
+            case OpType.Requantize:
+                ValidateMixed(m, op, where);
                 break;
             default:
                 throw Bad(where, $"unknown op type {(int)op.Type}");
@@ -168,16 +185,27 @@ internal static partial class OpValidator
 
     private static void ValidateConv(Model m, OpInfo op, string where)
     {
-        if (!IsCompressedOp(op.Type)) Arity(op, 3, 1, where);
+        bool packed = IsPackedOp(op.Type);
+        if (!IsCompressedOp(op.Type) && !packed) Arity(op, 3, 1, where);
         var input = Act(m, op.Input0, 4, where, "input");
         var filter = m.Tensors[op.Input1];
-        var bias = m.Tensors[op.Input2];
         var output = Act(m, op.Output0, 4, where, "output");
-        if (IsCompressedOp(op.Type)) CompressedFilter(m, op, 4, where);
+        if (IsCompressedOp(op.Type) || packed) CompressedFilter(m, op, 4, where);
         else if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 4) throw Bad(where, "filter must be a constant rank-4 int8 tensor");
-        Params<Conv2DParams>(op, RecordSizes.Conv2DParams, where);
-        var p = m.ReadParams<Conv2DParams>(op);
-        bool dw = op.Type is OpType.DepthwiseConv2D or OpType.DepthwiseConv2DCompressed;
+        Conv2DParams p;
+        Conv2DPackedParams pp = default;
+        if (packed)
+        {
+            Params<Conv2DPackedParams>(op, RecordSizes.Conv2DPackedParams, where);
+            pp = m.ReadParams<Conv2DPackedParams>(op);
+            p = pp.AsConv2DParams();
+        }
+        else
+        {
+            Params<Conv2DParams>(op, RecordSizes.Conv2DParams, where);
+            p = m.ReadParams<Conv2DParams>(op);
+        }
+        bool dw = op.Type is OpType.DepthwiseConv2D or OpType.DepthwiseConv2DCompressed or OpType.DepthwiseConv2DCompressedPacked;
         int cout = dw ? filter.Shape.D3 : filter.Shape.D0;
         int cin = input.Shape.D3;
         if (dw)
@@ -186,7 +214,7 @@ internal static partial class OpValidator
             if (p.DepthMultiplier < 1 || (long)cin * p.DepthMultiplier != cout) throw Bad(where, $"depthwise output channels {cout} != input channels {cin} x multiplier {p.DepthMultiplier}");
         }
         else if (filter.Shape.D3 != cin) throw Bad(where, $"filter {filter.Shape} input channels do not match input {input.Shape}");
-        Bias(m, bias, cout, where);
+        if (!packed) Bias(m, m.Tensors[op.Input2], cout, where);
         if (p.StrideH < 1 || p.StrideW < 1 || p.DilationH < 1 || p.DilationW < 1 || p.StrideH > 64 || p.StrideW > 64 || p.DilationH > 64 || p.DilationW > 64)
             throw Bad(where, $"strides ({p.StrideH}, {p.StrideW}) and dilations ({p.DilationH}, {p.DilationW}) must be in [1, 64]");
         Pads(p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
@@ -196,22 +224,36 @@ internal static partial class OpValidator
         if (output.Shape != new Shape4(input.Shape.D0, (int)oh, (int)ow, cout))
             throw Bad(where, $"output shape {output.Shape} does not match input {input.Shape}, filter {filter.Shape} and parameters (expected [{input.Shape.D0}, {oh}, {ow}, {cout}])");
         Offset(p.InputOffset, where); Offset(p.OutputOffset, where); Activation(p.ActivationMin, p.ActivationMax, where);
+        if (packed)
+        {
+            PackedRequantRecord(m, pp.RequantOffset, pp.BiasBytes, cout, where);
+            return;
+        }
         PerChannel(m, p.MultipliersOffset, p.ShiftsOffset, cout, where);
         if (p.FoldedBiasOffset != -1) FoldedBias(m, op, p.FoldedBiasOffset, p.InputOffset, cout, where);
     }
 
     private static void ValidateFullyConnected(Model m, OpInfo op, string where)
     {
-        if (!IsCompressedOp(op.Type)) Arity(op, 3, 1, where);
+        bool packed = IsPackedOp(op.Type);
+        if (!IsCompressedOp(op.Type) && !packed) Arity(op, 3, 1, where);
         var input = ActAny(m, op.Input0, where, "input");
         var filter = m.Tensors[op.Input1];
         var output = ActAny(m, op.Output0, where, "output");
-        if (IsCompressedOp(op.Type)) CompressedFilter(m, op, 2, where);
+        if (IsCompressedOp(op.Type) || packed) CompressedFilter(m, op, 2, where);
         else if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 2) throw Bad(where, "filter must be a constant [Cout, Cin] int8 tensor");
         int cout = filter.Shape.D0, cin = filter.Shape.D1;
         if (input.ElementCount % cin != 0) throw Bad(where, $"input of {input.ElementCount} elements is not a whole number of rows of {cin}");
         int batch = input.ElementCount / cin;
         if (output.ElementCount != (long)batch * cout || output.Shape[output.Rank - 1] != cout) throw Bad(where, $"output {output.Shape} is not [{batch}, {cout}]");
+        if (packed)
+        {
+            Params<FullyConnectedPackedParams>(op, RecordSizes.FullyConnectedPackedParams, where);
+            var pp = m.ReadParams<FullyConnectedPackedParams>(op);
+            Offset(pp.InputOffset, where); Offset(pp.OutputOffset, where); Activation(pp.ActivationMin, pp.ActivationMax, where);
+            PackedRequantRecord(m, pp.RequantOffset, pp.BiasBytes, cout, where);
+            return;
+        }
         Bias(m, m.Tensors[op.Input2], cout, where);
         Params<FullyConnectedParams>(op, RecordSizes.FullyConnectedParams, where);
         var p = m.ReadParams<FullyConnectedParams>(op);
