@@ -79,6 +79,7 @@ public sealed partial class Interpreter : IDisposable
             ? model.PreparedFilters()
             : new PackedFilter?[_ops.Length];
         _compressedPrepared = _reference ? new CompressedPrepared?[_ops.Length] : model.PreparedCompressed();
+        _packedRequant = model.PreparedPackedRequant();
         _floatFilters = PrepareFloatFilters(model, _ops, _reference);
 
         int threads = options?.Threads ?? 1;
@@ -441,6 +442,30 @@ public sealed partial class Interpreter : IDisposable
                 else BatchMatMul.EvalS8(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
                 break;
             }
+            case OpType.ArgMax:
+            {
+                var p = _model.ReadParams<ArgMaxParams>(op);
+                if (_reference) Kernels.ArgMax.EvalS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0));
+                else Kernels.ArgMax.EvalS8(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0));
+                break;
+            }
+            case OpType.Lstm:
+            case OpType.Gru:
+            {
+                var p = _model.ReadParams<RecurrentParams>(op);
+                int rows = _tensors[op.Input1].Shape.D0 * _tensors[op.Input1].Shape.D1;
+                var scratch = _arena.Span.Slice(op.ScratchOffset, op.ScratchBytes);
+                bool lstm = op.Type == OpType.Lstm;
+                if (_reference)
+                    Recurrent.EvalS8Reference(lstm, p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), S8(op.Input2), I32(op.Input3),
+                        ConstI32(p.InputMultipliersOffset, rows), ConstI32(p.InputShiftsOffset, rows), ConstI32(p.RecurrentMultipliersOffset, rows), ConstI32(p.RecurrentShiftsOffset, rows),
+                        ArenaS8(op.Output0), scratch);
+                else
+                    Recurrent.EvalS8(lstm, p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), S8(op.Input2), I32(op.Input3),
+                        ConstI32(p.InputMultipliersOffset, rows), ConstI32(p.InputShiftsOffset, rows), ConstI32(p.RecurrentMultipliersOffset, rows), ConstI32(p.RecurrentShiftsOffset, rows),
+                        ArenaS8(op.Output0), scratch);
+                break;
+            }
             case OpType.DynamicConv2D:
             case OpType.DynamicDepthwiseConv2D:
             case OpType.DynamicFullyConnected:
@@ -461,6 +486,9 @@ public sealed partial class Interpreter : IDisposable
             case OpType.FullyConnectedCompressed:
             case OpType.Conv2DSparse:
             case OpType.FullyConnectedSparse:
+            case OpType.Conv2DCompressedPacked:
+            case OpType.DepthwiseConv2DCompressedPacked:
+            case OpType.FullyConnectedCompressedPacked:
                 RunCompressed(op);
                 break;
             case OpType.Conv2DS16:

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace EdgeQuant.Runtime.Format;
 
-/// <summary>Validation of the mixed-precision ops (codes 60-72, docs/format.md section 6.3).</summary>
+/// <summary>Validation of the mixed-precision ops (codes 60-72, docs/format.md section 6.4).</summary>
 internal static partial class OpValidator
 {
     /// <summary>Largest |bias| of a 16x8 op: with at most 2^24 products below 2^22 each, the accumulator stays below 2^47.</summary>
