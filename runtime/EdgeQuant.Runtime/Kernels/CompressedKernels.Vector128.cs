@@ -127,7 +127,8 @@ public static partial class CompressedKernels
 
     /// <summary>
     /// Decodes elements [from, from + n) of a row into <paramref name="dst"/>: 32 at a time from 16 packed bytes in
-    /// registers (4-bit types), the rest one by one; entries [n, round up to 16) are set to 0.
+    /// registers (4-bit types; the last partial group too, from its bytes gathered into a register), index8 through
+    /// its table one by one; entries [n, round up to 16) are set to 0.
     /// </summary>
     private static void DecodeSegment(CompressedFilter f, int row, int channel, int from, int n, Span<sbyte> dst)
     {
@@ -148,7 +149,23 @@ public static partial class CompressedKernels
                 w0.CopyTo(dst.Slice(c));
                 w1.CopyTo(dst.Slice(c + 16));
             }
-            for (; c < n; c++) dst[c] = (sbyte)f.At(row, from + c, channel);
+            if (c < n)
+            {
+                // The last < 32 entries: their bytes (never past the row's end) gathered into a register and decoded
+                // the same way. dst holds whole groups of 32 (its length is a multiple of 32), so all 32 are stored;
+                // the ones from n on are cleared below or never read.
+                int start = rowStart + ((from + c) >> 1), bytes = (n - c + 1) >> 1;
+                ulong lo = 0, hi = 0;
+                for (int i = 0; i < bytes; i++)
+                {
+                    ulong v = f.Data[start + i];
+                    if (i < 8) lo |= v << (8 * i);
+                    else hi |= v << (8 * (i - 8));
+                }
+                Decode32(Vector128.Create(lo, hi).AsByte(), table, out var w0, out var w1);
+                w0.CopyTo(dst.Slice(c));
+                w1.CopyTo(dst.Slice(c + 16));
+            }
         }
         dst.Slice(n, ((n + 15) & ~15) - n).Clear();
     }
@@ -263,6 +280,12 @@ public static partial class CompressedKernels
                     for (int ky = 0; ky < kh; ky++)
                     {
                         int iy = iy0 + ky * p.DilationH;
+                        // A window row wholly inside the input (undilated) is one contiguous run of kw·cin bytes.
+                        if ((uint)iy < (uint)inH && p.DilationW == 1 && ix0 >= 0 && ix0 + kw <= inW)
+                        {
+                            input.Slice(((b * inH + iy) * inW + ix0) * cin, kw * cin).CopyTo(dst.Slice(ky * kw * cin, kw * cin));
+                            continue;
+                        }
                         for (int kx = 0; kx < kw; kx++)
                         {
                             int ix = ix0 + kx * p.DilationW;
