@@ -31,8 +31,9 @@ public static class CommandHelp
               --precision L=P,...          mixed precision by hand: layer L (name or #row of the report, * for all)
                                            at P = int8, int16 (16x8), float, int4, codebook4 or codebook8
               --mixed-precision --data X.npy --labels Y.npy [--accuracy-budget POINTS] [--sensitivity-samples N]
-                                           measure each layer's sensitivity and search the smallest assignment
-                                           within POINTS (default 0.2) of float and no worse than int8 on X
+                [--objective size|latency] measure each layer's sensitivity and search the smallest (or, with
+                                           latency, fastest) assignment within POINTS (default 0.2) of float
+                                           and no worse than int8 on X
               -o, --output OUT.eqm         the blob to write (default: MODEL.eqm)
               --method M                   minmax (default), percentile, entropy or mse
               --per-tensor                 per-tensor weight scales (default: per-channel)
