@@ -95,6 +95,16 @@ typedef enum eq_type { EQ_TYPE_INT8 = 1, EQ_TYPE_INT32 = 2, EQ_TYPE_FLOAT32 = 3 
 #define EQ_WITH_EXTENDED_OPS 1
 #endif
 
+/* Op codes 55-57 (Conv2D, DepthwiseConv2D, FullyConnected with an int4, index4 or index8 filter and a
+ * packed per-channel record; docs/format.md 5.10, 5.12) and the element types 10-12 of their filters:
+ * compiled in by default. Weights are decoded where they are used; nothing is expanded into the arena.
+ * -DEQ_WITH_COMPRESSED_WEIGHTS=0 leaves them out; such a build refuses those blobs at their first
+ * compressed filter with EQ_ERR_TENSORS. Ops 50-54 and 60-79 are C# only: EQ_ERR_OP_UNKNOWN (or
+ * EQ_ERR_TENSORS for their sparse, int16 and int64 tensors). */
+#ifndef EQ_WITH_COMPRESSED_WEIGHTS
+#define EQ_WITH_COMPRESSED_WEIGHTS 1
+#endif
+
 typedef enum eq_op {
     EQ_OP_CONV2D = 1,
     EQ_OP_DEPTHWISE_CONV2D = 2,
@@ -117,7 +127,10 @@ typedef enum eq_op {
     EQ_OP_LOOKUP = 19,
     EQ_OP_INDEX_SELECT = 20,
     EQ_OP_BATCH_MATMUL = 21,
-    EQ_OP_ARGMAX = 22           /* extended op (EQ_WITH_EXTENDED_OPS); 23-24 (Lstm, Gru) are C# only: EQ_ERR_OP_UNKNOWN */
+    EQ_OP_ARGMAX = 22,          /* extended op (EQ_WITH_EXTENDED_OPS); 23-24 (Lstm, Gru) are C# only: EQ_ERR_OP_UNKNOWN */
+    EQ_OP_CONV2D_COMPRESSED_PACKED = 55,            /* EQ_WITH_COMPRESSED_WEIGHTS */
+    EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED = 56,  /* EQ_WITH_COMPRESSED_WEIGHTS */
+    EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED = 57    /* EQ_WITH_COMPRESSED_WEIGHTS */
 } eq_op;
 
 /* A validated model: a view over the blob (104 bytes on 32-bit targets); holds no copy of the blob. */

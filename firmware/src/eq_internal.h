@@ -34,6 +34,13 @@
 #define EQ_INDEX_SELECT_PARAMS_BYTES 32u
 #define EQ_BATCH_MATMUL_PARAMS_BYTES 32u
 #define EQ_ARGMAX_PARAMS_BYTES 16u
+#define EQ_CONV_PACKED_PARAMS_BYTES 32u
+#define EQ_FC_PACKED_PARAMS_BYTES 16u
+
+/* Compressed filter element types (docs/format.md 5.10): constant only, ops 55-57. */
+#define EQ_TYPE_INT4 10u
+#define EQ_TYPE_INDEX4 11u
+#define EQ_TYPE_INDEX8 12u
 
 /* Little-endian reads with byte loads: the blob may sit at any alignment inside a record. */
 static inline uint32_t eq_rd_u32(const uint8_t *p)

@@ -217,6 +217,68 @@ static void run_fc(const eq_interpreter_t *it, const eq_oinfo *op)
     eq_fully_connected_s8(&p);
 }
 
+#if EQ_WITH_COMPRESSED_WEIGHTS
+/* Ops 55-57: the filter and the packed record stay in the blob; FullyConnected runs as a 1x1 Conv2D. */
+static void run_compressed(const eq_interpreter_t *it, const eq_oinfo *op)
+{
+    const eq_model_t *m = it->model;
+    const uint8_t *pp = op->params;
+    const int fc = op->type == EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED;
+    const int dw = op->type == EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED;
+    eq_compressed_params p;
+    eq_tinfo in, f, o;
+    int32_t row, groups = 1;
+    eq_tget(m, (uint32_t)op->in[0], &in);
+    eq_tget(m, (uint32_t)op->in[1], &f);
+    eq_tget(m, (uint32_t)op->out[0], &o);
+    p.input = (const int8_t *)tbytes(it, &in);
+    p.filter = eq_const(m, f.off);
+    p.filter_type = f.type;
+    row = (int32_t)(((int64_t)f.d[0] * f.d[1] * f.d[2] * f.d[3]) / f.d[0]);
+    p.row_bytes = f.type == EQ_TYPE_INDEX8 ? row : (row + 1) / 2;
+    p.codebook = NULL;
+    if (f.type != EQ_TYPE_INT4)
+    {
+        eq_tinfo cb;
+        eq_tget(m, (uint32_t)op->in[2], &cb);
+        p.codebook = (const int8_t *)eq_const(m, cb.off);
+        groups = cb.d[0];
+    }
+    p.output = (int8_t *)(it->arena + o.off);
+    if (fc)
+    {
+        p.in_c = f.d[1];
+        p.batches = (int32_t)(in.len / (uint32_t)p.in_c);
+        p.in_h = p.in_w = p.k_h = p.k_w = p.out_h = p.out_w = 1;
+        p.out_c = f.d[0];
+        p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+        p.pad_top = p.pad_left = 0;
+        p.depth_multiplier = 0;
+        p.input_offset = (int16_t)eq_rd_u16(pp); p.output_offset = (int16_t)eq_rd_u16(pp + 2);
+        p.act_min = (int8_t)pp[4]; p.act_max = (int8_t)pp[5];
+        p.bias_bytes = pp[6];
+        p.record = eq_const(m, eq_rd_u32(pp + 8));
+    }
+    else
+    {
+        p.batches = in.d[0]; p.in_h = in.d[1]; p.in_w = in.d[2]; p.in_c = in.d[3];
+        p.k_h = f.d[1]; p.k_w = f.d[2];
+        p.out_h = o.d[1]; p.out_w = o.d[2]; p.out_c = o.d[3];
+        p.stride_h = (int16_t)eq_rd_u16(pp); p.stride_w = (int16_t)eq_rd_u16(pp + 2);
+        p.dilation_h = (int16_t)eq_rd_u16(pp + 4); p.dilation_w = (int16_t)eq_rd_u16(pp + 6);
+        p.pad_top = (int16_t)eq_rd_u16(pp + 8); p.pad_left = (int16_t)eq_rd_u16(pp + 10);
+        p.input_offset = (int16_t)eq_rd_u16(pp + 16); p.output_offset = (int16_t)eq_rd_u16(pp + 18);
+        p.act_min = (int8_t)pp[20]; p.act_max = (int8_t)pp[21];
+        p.bias_bytes = pp[22];
+        p.record = eq_const(m, eq_rd_u32(pp + 24));
+        p.depth_multiplier = dw ? eq_rd_i32(pp + 28) : 0;
+    }
+    /* CompressedFilter: channels / max(1, groups), at least 1. */
+    p.channels_per_group = p.out_c / groups > 0 ? p.out_c / groups : 1;
+    eq_compressed_conv_s8_ref(&p);
+}
+#endif
+
 static void run_elementwise(const eq_interpreter_t *it, const eq_oinfo *op)
 {
     const eq_model_t *m = it->model;
@@ -313,6 +375,13 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
     case EQ_OP_FULLY_CONNECTED:
         run_fc(it, &op);
         break;
+#if EQ_WITH_COMPRESSED_WEIGHTS
+    case EQ_OP_CONV2D_COMPRESSED_PACKED:
+    case EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED:
+    case EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED:
+        run_compressed(it, &op);
+        break;
+#endif
     case EQ_OP_ADD:
     case EQ_OP_SUB:
     case EQ_OP_MUL:

@@ -51,6 +51,10 @@ static int positive_finite(uint32_t bits)
 
 static uint32_t element_size(uint8_t type)
 {
+#if EQ_WITH_COMPRESSED_WEIGHTS
+    /* int4, index4, index8: the byte length rule of docs/format.md 5.10 (the tensor loop applies it). */
+    if (type >= EQ_TYPE_INT4 && type <= EQ_TYPE_INDEX8) return 1u;
+#endif
     return type == EQ_TYPE_INT8 ? 1u : (type == EQ_TYPE_INT32 || type == EQ_TYPE_FLOAT32) ? 4u : 0u;
 }
 
@@ -223,6 +227,40 @@ static eq_status folded_bias(const vctx *c, int32_t offset, int32_t input_offset
     return EQ_OK;
 }
 
+#if EQ_WITH_COMPRESSED_WEIGHTS
+static int is_packed(uint16_t type) { return type >= EQ_OP_CONV2D_COMPRESSED_PACKED && type <= EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED; }
+
+/* C# OpValidator.CompressedFilter for ops 55-57: a constant int4, index4 or index8 filter of the op's
+ * rank; 2 inputs for int4, 3 for the index types, the third a constant int8 codebook [G, 16 or 256]
+ * whose G groups divide the output channels. */
+static eq_status compressed_filter(const vctx *c, const eq_tinfo *f, int rank, int32_t cout)
+{
+    eq_tinfo cb;
+    if (f->storage != 1 || f->rank != rank) return BAD_OPERANDS(c);
+    if (f->type < EQ_TYPE_INT4 || f->type > EQ_TYPE_INDEX8) return BAD_OPERANDS(c);
+    if (f->type == EQ_TYPE_INT4) return arity(c, 2, 1);
+    CHECK(arity(c, 3, 1));
+    eq_tget(c->m, (uint32_t)c->op->in[2], &cb);
+    if (cb.type != EQ_TYPE_INT8 || cb.storage != 1 || cb.rank != 2 || cb.d[1] != (f->type == EQ_TYPE_INDEX8 ? 256 : 16)) return BAD_OPERANDS(c);
+    if (cout % cb.d[0] != 0) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+/* C# OpValidator.PackedRequantRecord: bias width 2 or 4, (width + 3) x C bytes inside ConstantData at a
+ * multiple of 4, every shift in [-31, 30]; any u16 multiplier is valid. */
+static eq_status packed_record(const vctx *c, int32_t offset, uint32_t bias_bytes, int32_t cout)
+{
+    int32_t k;
+    if (bias_bytes != 2 && bias_bytes != 4) return BAD_PARAMS(c);
+    CHECK(cdata(c, offset, (int64_t)cout * (bias_bytes + 3), 4));
+    for (k = 0; k < cout; k++)
+        CHECK(shift(c, (int8_t)*eq_const(c->m, (uint32_t)offset + (bias_bytes + 2) * (uint32_t)cout + (uint32_t)k)));
+    return EQ_OK;
+}
+#else
+#define is_packed(t) 0
+#endif
+
 static eq_status validate_conv(const vctx *c)
 {
     const eq_oinfo *op = c->op;
@@ -230,15 +268,35 @@ static eq_status validate_conv(const vctx *c)
     int32_t cout, cin, kh, kw, i;
     int64_t oh, ow;
     int32_t p[16];
-    const int dw = op->type == EQ_OP_DEPTHWISE_CONV2D;
-    CHECK(arity(c, 3, 1));
+    const int packed = is_packed(op->type);
+    const int dw = op->type == EQ_OP_DEPTHWISE_CONV2D || (packed && op->type == EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED);
+    if (packed) { if (op->nin < 2 || op->nin > 3 || op->nout != 1) return BAD_OPERANDS(c); }
+    else CHECK(arity(c, 3, 1));
     CHECK(act(c, op->in[0], 4, 0, &in));
     eq_tget(c->m, (uint32_t)op->in[1], &f);
     CHECK(act(c, op->out[0], 4, 0, &out));
-    if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 4) return BAD_OPERANDS(c);
-    CHECK(params(c, EQ_CONV_PARAMS_BYTES));
-    for (i = 0; i < 16; i++) p[i] = eq_param(op, (uint32_t)i);
     cout = dw ? f.d[3] : f.d[0];
+#if EQ_WITH_COMPRESSED_WEIGHTS
+    if (packed)
+    {
+        /* Conv2DPackedParams: int16 geometry and offsets, int8 activation range, mapped onto the
+         * Conv2DParams fields the checks below read (p[12], p[13], p[15] unused). */
+        const uint8_t *pp;
+        CHECK(compressed_filter(c, &f, 4, cout));
+        CHECK(params(c, EQ_CONV_PACKED_PARAMS_BYTES));
+        pp = op->params;
+        for (i = 0; i < 10; i++) p[i] = (int16_t)eq_rd_u16(pp + 2 * i);
+        p[10] = (int8_t)pp[20];
+        p[11] = (int8_t)pp[21];
+        p[14] = eq_rd_i32(pp + 28);
+    }
+    else
+#endif
+    {
+        if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 4) return BAD_OPERANDS(c);
+        CHECK(params(c, EQ_CONV_PARAMS_BYTES));
+        for (i = 0; i < 16; i++) p[i] = eq_param(op, (uint32_t)i);
+    }
     cin = in.d[3];
     if (dw)
     {
@@ -246,7 +304,7 @@ static eq_status validate_conv(const vctx *c)
         if (p[14] < 1 || (int64_t)cin * p[14] != cout) return BAD_OPERANDS(c);
     }
     else if (f.d[3] != cin) return BAD_OPERANDS(c);
-    CHECK(bias_check(c, op->in[2], cout));
+    if (!packed) CHECK(bias_check(c, op->in[2], cout));
     if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[3] < 1 || p[0] > 64 || p[1] > 64 || p[2] > 64 || p[3] > 64) return BAD_PARAMS(c);
     CHECK(pads(c, p[4], p[5], p[6], p[7]));
     kh = f.d[1];
@@ -257,6 +315,9 @@ static eq_status validate_conv(const vctx *c)
     CHECK(zp_offset(c, p[8]));
     CHECK(zp_offset(c, p[9]));
     CHECK(activation(c, p[10], p[11]));
+#if EQ_WITH_COMPRESSED_WEIGHTS
+    if (packed) return packed_record(c, eq_rd_i32(op->params + 24), op->params[22], cout);
+#endif
     CHECK(per_channel(c, p[12], p[13], cout));
     if (p[15] != -1) CHECK(folded_bias(c, p[15], p[8], dw, cout));
     return EQ_OK;
@@ -267,16 +328,35 @@ static eq_status validate_fc(const vctx *c)
     const eq_oinfo *op = c->op;
     eq_tinfo in, f, out;
     int32_t cout, cin, batch, i, p[8];
-    CHECK(arity(c, 3, 1));
+    const int packed = is_packed(op->type);
+    if (packed) { if (op->nin < 2 || op->nin > 3 || op->nout != 1) return BAD_OPERANDS(c); }
+    else CHECK(arity(c, 3, 1));
     CHECK(act_any(c, op->in[0], &in));
     eq_tget(c->m, (uint32_t)op->in[1], &f);
     CHECK(act_any(c, op->out[0], &out));
-    if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 2) return BAD_OPERANDS(c);
     cout = f.d[0];
     cin = f.d[1];
+#if EQ_WITH_COMPRESSED_WEIGHTS
+    if (packed) CHECK(compressed_filter(c, &f, 2, cout));
+    else
+#endif
+    if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 2) return BAD_OPERANDS(c);
     if (elements(&in) % cin != 0) return BAD_OPERANDS(c);
     batch = (int32_t)(elements(&in) / cin);
     if (elements(&out) != (int64_t)batch * cout || out.d[out.rank - 1] != cout) return BAD_OPERANDS(c);
+#if EQ_WITH_COMPRESSED_WEIGHTS
+    if (packed)
+    {
+        /* FullyConnectedPackedParams: int16 offsets, int8 activation range, bias width, record offset. */
+        const uint8_t *pp;
+        CHECK(params(c, EQ_FC_PACKED_PARAMS_BYTES));
+        pp = op->params;
+        CHECK(zp_offset(c, (int16_t)eq_rd_u16(pp)));
+        CHECK(zp_offset(c, (int16_t)eq_rd_u16(pp + 2)));
+        CHECK(activation(c, (int8_t)pp[4], (int8_t)pp[5]));
+        return packed_record(c, eq_rd_i32(pp + 8), pp[6], cout);
+    }
+#endif
     CHECK(bias_check(c, op->in[2], cout));
     CHECK(params(c, EQ_FC_PARAMS_BYTES));
     for (i = 0; i < 8; i++) p[i] = eq_param(op, (uint32_t)i);
@@ -389,6 +469,13 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
         return validate_conv(c);
     case EQ_OP_FULLY_CONNECTED:
         return validate_fc(c);
+#if EQ_WITH_COMPRESSED_WEIGHTS
+    case EQ_OP_CONV2D_COMPRESSED_PACKED:
+    case EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED:
+        return validate_conv(c);
+    case EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED:
+        return validate_fc(c);
+#endif
     case EQ_OP_ADD:
     case EQ_OP_SUB:
     case EQ_OP_MUL:
@@ -995,6 +1082,11 @@ eq_status eq_model_init_ex(eq_model_t *m, const void *blob_ptr, size_t size, con
             elems *= t.d[k];
             if (elems > INT32_MAX / 4) return BAD_TENSOR;
         }
+#if EQ_WITH_COMPRESSED_WEIGHTS
+        /* int4 and index4: dims[0] rows of ceil(row elements / 2) bytes; compressed filters are constants. */
+        if (t.type == EQ_TYPE_INT4 || t.type == EQ_TYPE_INDEX4) elems = (int64_t)t.d[0] * ((elems / t.d[0] + 1) / 2);
+        if (t.type >= EQ_TYPE_INT4 && t.type <= EQ_TYPE_INDEX8 && ((int64_t)t.len != elems || t.storage != 1)) return BAD_TENSOR;
+#endif
         if ((int64_t)t.len != elems * es || t.off % 16 != 0) return BAD_TENSOR;
         limit = t.storage == 1 ? m->const_len : m->arena_bytes;
         if ((uint64_t)t.off + t.len > limit) return BAD_TENSOR;

@@ -76,6 +76,28 @@ typedef struct eq_fc_params {
     int32_t input_offset, output_offset, act_min, act_max;
 } eq_fc_params;
 
+/* Ops 55-57: Conv2D, DepthwiseConv2D and FullyConnected (as a 1x1 Conv2D over [batches, 1, 1, cin])
+ * with a compressed filter (docs/format.md 5.10) and a packed per-channel record (5.12), both read
+ * in place: every weight and every channel's bias, multiplier and shift is decoded where it is used.
+ * Mirrors Kernels/CompressedKernels.Reference.cs with CompressedFilter and PackedRequant.Decode. */
+typedef struct eq_compressed_params {
+    const int8_t *input;
+    int32_t batches, in_h, in_w, in_c;
+    const uint8_t *filter;        /* dims[0] rows of row_bytes bytes */
+    uint32_t filter_type;         /* EQ_TYPE_INT4, EQ_TYPE_INDEX4 or EQ_TYPE_INDEX8 */
+    int32_t row_bytes;
+    const int8_t *codebook;       /* [groups, 16 or 256]; NULL for int4 */
+    int32_t channels_per_group;
+    int32_t k_h, k_w;
+    const uint8_t *record;        /* packed per-channel record: bias[C], u16 multiplier[C], i8 shift[C] */
+    int32_t bias_bytes;           /* 2 or 4 */
+    int8_t *output;
+    int32_t out_h, out_w, out_c;
+    int32_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    int32_t input_offset, output_offset, act_min, act_max;
+    int32_t depth_multiplier;     /* depthwise: Cout / Cin; 0 for Conv2D and FullyConnected */
+} eq_compressed_params;
+
 /* Add, Sub, Mul with broadcasting over rank-4 shapes (a dimension of 1 repeats). */
 typedef struct eq_elementwise_params {
     const int8_t *a;
@@ -197,6 +219,7 @@ typedef struct eq_argmax_params {
 void eq_conv2d_s8(const eq_conv_params *p);
 void eq_depthwise_conv2d_s8(const eq_conv_params *p);
 void eq_fully_connected_s8(const eq_fc_params *p);
+void eq_compressed_conv_s8_ref(const eq_compressed_params *p);
 void eq_add_s8(const eq_elementwise_params *p);
 void eq_sub_s8(const eq_elementwise_params *p);
 void eq_mul_s8(const eq_elementwise_params *p);
