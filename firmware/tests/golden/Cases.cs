@@ -47,6 +47,11 @@ internal static class Cases
         Add("index_select", 16, (r, i) => IndexSelect(r));
         Add("batch_matmul", 24, (r, i) => BatchMatMul(r, i));
         Add("argmax", 16, (r, i) => ArgMax(r));
+        // Ops 55-57 (compressed filters, packed per-channel records): int4, index4 and index8 in turn,
+        // int16 and int32 packed biases in turn, one to Cout codebook groups.
+        Add("conv2d_compressed", 24, (r, i) => CompressedConv(r, i, depthwise: false));
+        Add("depthwise_conv2d_compressed", 18, (r, i) => CompressedConv(r, i, depthwise: true));
+        Add("fully_connected_compressed", 18, CompressedFullyConnected);
         return list;
     }
 
@@ -263,6 +268,122 @@ internal static class Cases
         {
             InputOffset = -zi, OutputOffset = zo, ActivationMin = amin, ActivationMax = amax,
             MultipliersOffset = w.AddConstantData<int>(mult), ShiftsOffset = w.AddConstantData<int>(shifts), FoldedBiasOffset = -1,
+        });
+        w.AddInput("x", x);
+        w.AddOutput("y", y);
+        return w;
+    }
+
+    private static readonly TensorType[] CompressedTypes = [TensorType.Int4, TensorType.Index4, TensorType.Index8];
+
+    /// <summary>
+    /// A random compressed filter of <paramref name="rows"/> rows of <paramref name="rowElements"/> elements
+    /// (docs/format.md 5.10), added to <paramref name="w"/>, and its codebook tensor (-1 for int4) with a
+    /// random number of groups dividing <paramref name="cout"/>.
+    /// </summary>
+    private static (int Filter, int Codebook) CompressedFilter(Random r, ModelWriter w, TensorType type, int[] dims, int rows, int rowElements, int cout, int quantizedDimension)
+    {
+        int rowBytes = type == TensorType.Index8 ? rowElements : CompressedWeights.PackedRowBytes(rowElements);
+        var data = new byte[rows * rowBytes];
+        for (int row = 0; row < rows; row++)
+            for (int c = 0; c < rowElements; c++)
+            {
+                int v = type switch { TensorType.Int4 => r.Next(-8, 8) & 15, TensorType.Index4 => r.Next(16), _ => r.Next(256) };
+                if (type == TensorType.Index8) data[row * rowBytes + c] = (byte)v;
+                else data[row * rowBytes + c / 2] |= (byte)(v << (4 * (c & 1)));
+            }
+        // The converter writes no filter quantization (-1); sometimes give one, as the format allows.
+        int q = -1;
+        if (r.Next(3) == 0)
+        {
+            var scales = new float[cout];
+            for (int c = 0; c < cout; c++) scales[c] = Scale(r, 0.001, 0.05);
+            q = w.AddQuantization(scales, 0, quantizedDimension);
+        }
+        int f = w.AddConstantEncoded(type, dims, data, q);
+        if (type == TensorType.Int4) return (f, -1);
+        int size = CompressedWeights.CodebookSize(type);
+        var divisors = new List<int>();
+        for (int g = 1; g <= cout; g++) if (cout % g == 0) divisors.Add(g);
+        int groups = divisors[r.Next(divisors.Count)];
+        var book = new sbyte[groups * size];
+        for (int k = 0; k < book.Length; k++) book[k] = (sbyte)r.Next(-128, 128);
+        return (f, w.AddConstant<sbyte>(TensorType.Int8, [groups, size], book, w.AddQuantization([1f], 0)));
+    }
+
+    /// <summary>The packed per-channel record of <paramref name="cout"/> channels: int16 biases on even indices, int32 (some near the limits) on odd.</summary>
+    private static (int Offset, int BiasBytes) PackedRecord(Random r, ModelWriter w, int index, int cout, float si, float so)
+    {
+        var bias = new int[cout];
+        var mult = new int[cout];
+        var shifts = new int[cout];
+        bool wide = index % 2 == 1;
+        for (int c = 0; c < cout; c++)
+        {
+            bias[c] = wide ? (r.Next(4) == 0 ? (r.Next(2) == 0 ? int.MaxValue - r.Next(1000) : int.MinValue + r.Next(1000)) : r.Next(-2000000, 2000001)) : r.Next(-32768, 32768);
+            var (m, s) = Requant(r, (double)si * Scale(r, 0.001, 0.05) / so);
+            (mult[c], shifts[c]) = PackedRequant.Round16(m, s);
+        }
+        int biasBytes = wide ? 4 : PackedRequant.BiasBytesFor(bias);
+        return (w.AddSmallConstantData(PackedRequant.Encode(bias, mult, shifts, biasBytes)), biasBytes);
+    }
+
+    private static ModelWriter CompressedConv(Random r, int index, bool depthwise)
+    {
+        var type = CompressedTypes[index % 3];
+        while (true)
+        {
+            int n = 1 + r.Next(2), h = 1 + r.Next(9), wd = 1 + r.Next(9);
+            int cin = depthwise ? 1 + index % 7 : 1 + index % 13;
+            int kh = new[] { 1, 1, 2, 3, 3, 5 }[r.Next(6)], kw = r.Next(3) == 0 ? 1 + r.Next(4) : kh;
+            int sh = 1 + r.Next(3), sw = 1 + r.Next(3), dh = 1 + r.Next(2), dw = 1 + r.Next(2);
+            int pt = r.Next(3), pl = r.Next(3), pb = r.Next(3), pr = r.Next(3);
+            int oh = OutSize(h, kh, sh, dh, pt, pb), ow = OutSize(wd, kw, sw, dw, pl, pr);
+            if (oh < 1 || ow < 1) continue;
+            int dm = depthwise ? 1 + r.Next(3) : 1;
+            int cout = depthwise ? cin * dm : 1 + r.Next(17);
+            var w = new ModelWriter { SmallDataAlignment = 4 };
+            float si = Scale(r), so = Scale(r, 0.01, 1.0);
+            int zi = Zp(r), zo = Zp(r);
+            int[] fdims = depthwise ? [1, kh, kw, cout] : [cout, kh, kw, cin];
+            var (amin, amax) = ActRange(r);
+            int x = w.AddActivation(TensorType.Int8, [n, h, wd, cin], w.AddQuantization([si], zi));
+            int y = w.AddActivation(TensorType.Int8, [n, oh, ow, cout], w.AddQuantization([so], zo));
+            var (f, cb) = CompressedFilter(r, w, type, fdims, fdims[0], fdims[1] * fdims[2] * fdims[3], cout, depthwise ? 3 : 0);
+            var (rec, biasBytes) = PackedRecord(r, w, index / 3, cout, si, so);
+            var p = new Conv2DPackedParams
+            {
+                StrideH = (short)sh, StrideW = (short)sw, DilationH = (short)dh, DilationW = (short)dw,
+                PadTop = (short)pt, PadLeft = (short)pl, PadBottom = (short)pb, PadRight = (short)pr,
+                InputOffset = (short)-zi, OutputOffset = (short)zo, ActivationMin = (sbyte)amin, ActivationMax = (sbyte)amax,
+                BiasBytes = (byte)biasBytes, RequantOffset = rec, DepthMultiplier = dm,
+            };
+            int[] inputs = cb < 0 ? [x, f] : [x, f, cb];
+            w.AddOp(depthwise ? OpType.DepthwiseConv2DCompressedPacked : OpType.Conv2DCompressedPacked, inputs, [y], p);
+            w.AddInput("x", x);
+            w.AddOutput("y", y);
+            return w;
+        }
+    }
+
+    private static ModelWriter CompressedFullyConnected(Random r, int index)
+    {
+        var type = CompressedTypes[index % 3];
+        int cin = 1 + (index * 7) % 72, cout = 1 + r.Next(20), batches = 1 + r.Next(3);
+        var w = new ModelWriter { SmallDataAlignment = 4 };
+        float si = Scale(r), so = Scale(r, 0.01, 1.0);
+        int zi = Zp(r), zo = Zp(r);
+        var (amin, amax) = ActRange(r);
+        int[] inDims = r.Next(2) == 0 ? [batches, cin] : [batches, 1, 1, cin];
+        int x = w.AddActivation(TensorType.Int8, inDims, w.AddQuantization([si], zi));
+        int y = w.AddActivation(TensorType.Int8, [batches, cout], w.AddQuantization([so], zo));
+        var (f, cb) = CompressedFilter(r, w, type, [cout, cin], cout, cin, cout, 0);
+        var (rec, biasBytes) = PackedRecord(r, w, index / 3, cout, si, so);
+        int[] inputs = cb < 0 ? [x, f] : [x, f, cb];
+        w.AddOp(OpType.FullyConnectedCompressedPacked, inputs, [y], new FullyConnectedPackedParams
+        {
+            InputOffset = (short)-zi, OutputOffset = (short)zo, ActivationMin = (sbyte)amin, ActivationMax = (sbyte)amax,
+            BiasBytes = (byte)biasBytes, RequantOffset = rec,
         });
         w.AddInput("x", x);
         w.AddOutput("y", y);
