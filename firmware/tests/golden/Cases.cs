@@ -121,6 +121,30 @@ internal static class Cases
     }
 
     /// <summary>Builds the blob, runs 1-3 random samples through the reference kernels.</summary>
+    /// <summary>
+    /// A whole converted model as a case: its first <paramref name="samples"/> committed zoo input samples
+    /// (raw input bytes, back to back) and the outputs of the C# reference kernels.
+    /// </summary>
+    public static GoldenCase FromBlob(string name, byte[] blob, byte[] zooInputs, int samples)
+    {
+        var model = Model.Load(blob);
+        var it = new Interpreter(model, new InterpreterOptions { ReferenceKernelsOnly = true });
+        var t = model.Tensors[model.Inputs[0].TensorIndex];
+        if (model.Inputs.Count != 1 || zooInputs.Length < samples * t.ByteLength) throw new ArgumentException($"{name}: expected one input and {samples} samples of {t.ByteLength} bytes");
+        var inputs = new MemoryStream();
+        var outputs = new MemoryStream();
+        for (int s = 0; s < samples; s++)
+        {
+            var bytes = zooInputs.AsSpan(s * t.ByteLength, t.ByteLength);
+            MemoryMarshal.Cast<byte, sbyte>(bytes).CopyTo(it.GetInput(0));
+            inputs.Write(bytes);
+            it.Invoke();
+            for (int k = 0; k < model.Outputs.Count; k++)
+                outputs.Write(MemoryMarshal.Cast<sbyte, byte>(it.GetOutput(k)));
+        }
+        return new GoldenCase(name, blob, samples, inputs.ToArray(), outputs.ToArray());
+    }
+
     private static GoldenCase Run(string name, ModelWriter w, Random r)
     {
         byte[] blob = w.Build();

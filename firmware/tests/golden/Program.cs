@@ -10,11 +10,17 @@ if (args.Length == 2 && args[0] == "--big")
     File.WriteAllBytes(args[1], Cases.Big(400));
     return;
 }
-string outDir = args.Length > 0 ? args[0] : Path.GetDirectoryName(typeof(Cases).Assembly.Location) is { } d
-    ? Path.GetFullPath(Path.Combine(d, "../../../")) : ".";
+// This folder (bin/Release/net10.0/ -> ../../../): the default output and where the committed converted blobs are.
+string sourceDir = Path.GetDirectoryName(typeof(Cases).Assembly.Location) is { } d ? Path.GetFullPath(Path.Combine(d, "../../../")) : ".";
+string outDir = args.Length > 0 ? args[0] : sourceDir;
 string zooDir = args.Length > 1 ? args[1] : Path.Combine(outDir, "../../../tests/zoo/eqm");
 
 var cases = Cases.All(seed: 20261203);
+// Whole zoo models converted with compressed weights (committed beside this program; see README.md),
+// on their first 3 committed test samples.
+foreach (var (file, zooName) in new[] { ("fashion_mobilenet.int4.eqm", "fashion_mobilenet") })
+    cases.Add(Cases.FromBlob("zoo_" + Path.GetFileNameWithoutExtension(file).Replace('.', '_'), File.ReadAllBytes(Path.Combine(sourceDir, file)),
+        File.ReadAllBytes(Path.Combine(zooDir, zooName + ".input.bin")), 3));
 VectorFile.Write(Path.Combine(outDir, "vectors.bin"), cases);
 Console.WriteLine($"vectors.bin: {cases.Count} cases, {new FileInfo(Path.Combine(outDir, "vectors.bin")).Length} bytes");
 
