@@ -8,6 +8,8 @@
 #    zoo's float test data through eq_run --float-in (one test);
 #  - the C reader's verdicts on 6000 mutated blobs against the C# reader's, with and without the
 #    reader's work memory (one test each);
+#  - valid blobs of ops 50-54 and 60-79 refused with their named status (one test), and a build without
+#    the compressed-weight ops 55-57 (-DEQ_WITH_COMPRESSED_WEIGHTS=0) refusing an int4 model (one test);
 #  - under AddressSanitizer + UndefinedBehaviorSanitizer: golden vectors, zoo, a deterministic
 #    mutation loop (EQ_FUZZ_ITERATIONS, default 40000, plus EQ_FUZZ_ITERATIONS_NOWORK, default
 #    10000, without work memory) and a libFuzzer campaign (EQ_LIBFUZZER_SECONDS, default 20)
@@ -103,6 +105,26 @@ if gcc $CFLAGS_STRICT -O2 -DEQ_INIT_STACK_WORK_BYTES=0 $INC $LIB_SRC "$fw/tests/
   "$out/test_mutations_nowork" "$golden/mutations.bin" "$golden/vectors.bin" "$zoo/eqm" > "$out/mut2.log" 2>&1; rc=$?
   grep "^test_mutations" "$out/mut2.log"; count "$out/mut2.log" $rc "mutation verdicts vs the C# reader (reader without work memory)"
 else ko "build of the no-work-memory reader" "$out/nw.log"; fi
+
+# Ops 50-54 and the mixed-precision ops 60-79 stay C# only: valid blobs using them (the generator's
+# --refusals, each loaded by the C# reader first) must be refused with the named status, never run.
+rfail=0; rcount=0
+if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --refusals "$out/refusals" > "$out/refusals.txt" 2> "$out/refusals.log"; then
+  while read -r file status; do
+    rcount=$((rcount + 1))
+    if "$bin/eq_run" "$out/refusals/$file" /dev/null "$out/refused.out" > "$out/r.log" 2>&1 || ! grep -q "model: $status:" "$out/r.log"; then
+      rfail=1; echo "$file: expected $status:"; cat "$out/r.log"
+    fi
+  done < "$out/refusals.txt"
+fi
+if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 50-54 and 60-79 refused cleanly ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 50-54 and 60-79" "$out/refusals.log"; fi
+# Without the compressed-weight ops (-DEQ_WITH_COMPRESSED_WEIGHTS=0) the library still builds warning-free
+# and refuses an int4 model at its first compressed filter.
+if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_COMPRESSED_WEIGHTS=0 $INC $LIB_SRC "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_nocomp" > "$out/nc.log" 2>&1 \
+   && ! "$out/eq_run_nocomp" "$golden/fashion_mobilenet.int4.eqm" "$zoo/eqm/fashion_mobilenet.input.bin" "$out/nc.out" >> "$out/nc.log" 2>&1 \
+   && grep -q "model: EQ_ERR_TENSORS:" "$out/nc.log"; then
+  ok "EQ_WITH_COMPRESSED_WEIGHTS=0: builds (-Werror) and refuses an int4 model with EQ_ERR_TENSORS"
+else ko "EQ_WITH_COMPRESSED_WEIGHTS=0 build or refusal" "$out/nc.log"; fi
 
 # 4. Sanitizers: the library compiled once (plus model.c without work memory), linked into each test.
 SAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"

@@ -4,6 +4,17 @@ using EdgeQuant.Firmware.Golden;
 // Writes OUTPUT_DIR/vectors.bin (one-op cases with the C# reference kernels' outputs) and
 // OUTPUT_DIR/mutations.bin (mutated blobs with the C# reader's verdicts). Fixed seeds: the same
 // runtime produces the same bytes.
+if (args.Length == 2 && args[0] == "--refusals")
+{
+    // Valid blobs the C runtime must refuse with a named status (not committed; tools/firmware-host/check.sh).
+    Directory.CreateDirectory(args[1]);
+    foreach (var (file, blob, status) in Refusals.All())
+    {
+        File.WriteAllBytes(Path.Combine(args[1], file), blob);
+        Console.WriteLine($"{file} {status}");
+    }
+    return;
+}
 if (args.Length == 2 && args[0] == "--big")
 {
     // A large synthetic model for timing the C reader (not committed): a chain of Lookup, Add and Reshape ops.
