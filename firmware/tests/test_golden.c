@@ -150,6 +150,11 @@ int main(int argc, char **argv)
         if (strncmp(name, "index_select_", 13) == 0 || strncmp(name, "batch_matmul_", 13) == 0)
             why = why == NULL ? "accepted an op this build excludes" : strcmp(why, eq_status_str(EQ_ERR_OP_UNKNOWN)) == 0 ? NULL : why;
 #endif
+#if !EQ_WITH_COMPRESSED_WEIGHTS
+        /* Ops 55-57 and their filter types are not compiled in: refused at the first compressed filter. */
+        if (strstr(name, "_compressed_") != NULL || strncmp(name, "zoo_", 4) == 0)
+            why = why == NULL ? "accepted an op this build excludes" : strcmp(why, eq_status_str(EQ_ERR_TENSORS)) == 0 ? NULL : why;
+#endif
         if (why) { failed++; say("FAIL ", name, ": "); say(why, "\n", ""); }
         else { passed++; if (verbose) say("PASS ", name, "\n"); }
     }

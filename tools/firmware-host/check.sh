@@ -122,8 +122,10 @@ if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 50-54 and 60-79 refused c
 # and refuses an int4 model at its first compressed filter.
 if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_COMPRESSED_WEIGHTS=0 $INC $LIB_SRC "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_nocomp" > "$out/nc.log" 2>&1 \
    && ! "$out/eq_run_nocomp" "$golden/fashion_mobilenet.int4.eqm" "$zoo/eqm/fashion_mobilenet.input.bin" "$out/nc.out" >> "$out/nc.log" 2>&1 \
-   && grep -q "model: EQ_ERR_TENSORS:" "$out/nc.log"; then
-  ok "EQ_WITH_COMPRESSED_WEIGHTS=0: builds (-Werror) and refuses an int4 model with EQ_ERR_TENSORS"
+   && grep -q "model: EQ_ERR_TENSORS:" "$out/nc.log" \
+   && gcc $CFLAGS_STRICT -O2 -DEQ_WITH_COMPRESSED_WEIGHTS=0 $INC -I"$fw/tools" $LIB_SRC "$fw/tests/test_golden.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/golden_nocomp" >> "$out/nc.log" 2>&1 \
+   && "$out/golden_nocomp" "$golden/vectors.bin" >> "$out/nc.log" 2>&1; then
+  ok "EQ_WITH_COMPRESSED_WEIGHTS=0: builds (-Werror), refuses an int4 model with EQ_ERR_TENSORS, golden vectors pass with ops 55-57 refused"
 else ko "EQ_WITH_COMPRESSED_WEIGHTS=0 build or refusal" "$out/nc.log"; fi
 
 # 4. Sanitizers: the library compiled once (plus model.c without work memory), linked into each test.
