@@ -198,6 +198,7 @@ public static partial class CompressedKernels
         }
     }
 
+    [SkipLocalsInit] // the decode buffer and the sums are written before they are read
     internal static bool TryFullyConnectedVector128(in FullyConnectedParams p, ReadOnlySpan<sbyte> input, int batches, int cin,
         CompressedFilter filter, int cout, CompressedPrepared prepared,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output)
@@ -236,6 +237,7 @@ public static partial class CompressedKernels
     /// padding holding the input zero point so it adds nothing to the folded sum) or, for an unpadded 1x1
     /// filter, read in place; then each output channel's row is decoded chunk by chunk and dotted with every window.
     /// </summary>
+    [SkipLocalsInit] // the decode buffer and the sums are written before they are read
     internal static bool TryConv2DVector128(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
         CompressedFilter filter, in Shape4 filterShape, CompressedPrepared prepared,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape, Span<sbyte> scratch)
