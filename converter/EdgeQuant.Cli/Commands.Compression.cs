@@ -84,7 +84,7 @@ public static partial class Commands
     }
 
     /// <summary>Bytes of the conv / depthwise / fully-connected filter tensors (plus codebooks).</summary>
-    private static long WeightBytes(Model m)
+    internal static long WeightBytes(Model m)
     {
         long total = 0;
         foreach (var op in m.Ops)

@@ -135,6 +135,15 @@ public sealed class ModelWriter
     public void SetMetadata(string key, string value) => _metadata.Add((key, value));
 
     /// <summary>Plans the arena and serialises the blob.</summary>
+    /// <summary>The smallest minor version whose readers know every op and element type of this model.</summary>
+    public ushort MinorVersionNeeded()
+    {
+        ushort minor = 0;
+        foreach (var o in _ops) minor = System.Math.Max(minor, ModelFormat.MinorVersionNeeded(o.Type));
+        foreach (var t in _tensors) minor = System.Math.Max(minor, ModelFormat.MinorVersionNeeded(t.Type));
+        return minor;
+    }
+
     public byte[] Build()
     {
         PlanArena();
@@ -250,7 +259,7 @@ public sealed class ModelWriter
         var h = blob.AsSpan();
         BinaryPrimitives.WriteUInt32LittleEndian(h, ModelFormat.Magic);
         BinaryPrimitives.WriteUInt16LittleEndian(h.Slice(4), ModelFormat.VersionMajor);
-        BinaryPrimitives.WriteUInt16LittleEndian(h.Slice(6), ModelFormat.VersionMinor);
+        BinaryPrimitives.WriteUInt16LittleEndian(h.Slice(6), MinorVersionNeeded());
         BinaryPrimitives.WriteInt32LittleEndian(h.Slice(8), blob.Length);
         BinaryPrimitives.WriteInt32LittleEndian(h.Slice(16), sections.Count);
         BinaryPrimitives.WriteInt32LittleEndian(h.Slice(20), tableOffset);

@@ -138,6 +138,13 @@ internal static partial class OpValidator
             case OpType.BatchMatMul:
                 ValidateBatchMatMul(m, op, where);
                 break;
+            case OpType.ArgMax:
+                ValidateArgMax(m, op, where);
+                break;
+            case OpType.Lstm:
+            case OpType.Gru:
+                ValidateRecurrent(m, op, where);
+                break;
             case OpType.DynamicConv2D:
             case OpType.DynamicDepthwiseConv2D:
             case OpType.DynamicFullyConnected:
@@ -156,6 +163,20 @@ internal static partial class OpValidator
             case OpType.DepthwiseConv2DCompressedPacked:
             case OpType.FullyConnectedCompressedPacked:
                 ValidateCompressed(m, op, where);
+                break;
+            case OpType.Conv2DS16:
+            case OpType.DepthwiseConv2DS16:
+            case OpType.FullyConnectedS16:
+            case OpType.AddS16:
+            case OpType.MaxPool2DS16:
+            case OpType.MeanS16:
+            case OpType.Conv2DF32:
+            case OpType.DepthwiseConv2DF32:
+            case OpType.FullyConnectedF32:
+            case OpType.QuantizeS16:
+            case OpType.DequantizeS16:
+            case OpType.Requantize:
+                ValidateMixed(m, op, where);
                 break;
             default:
                 throw Bad(where, $"unknown op type {(int)op.Type}");
@@ -392,6 +413,69 @@ internal static partial class OpValidator
         }
         if (p.FillValue < -128 || p.FillValue > 127) throw Bad(where, $"fill value {p.FillValue} is outside the int8 range");
         SameQuantization(m, op.Input0, op.Output0, where, "IndexSelect copies bytes");
+    }
+
+    private static void ValidateArgMax(Model m, OpInfo op, string where)
+    {
+        Arity(op, 1, 1, where);
+        var i = ActAny(m, op.Input0, where, "input");
+        var o = ActAny(m, op.Output0, where, "output");
+        Params<ArgMaxParams>(op, RecordSizes.ArgMaxParams, where);
+        var p = m.ReadParams<ArgMaxParams>(op);
+        if (p.Axis < 0 || p.Axis > 3) throw Bad(where, $"axis {p.Axis} is outside 0..3");
+        if (p.SelectLastIndex is not (0 or 1)) throw Bad(where, $"select_last_index {p.SelectLastIndex} must be 0 or 1");
+        for (int d = 0; d < 4; d++)
+            if (o.Shape[d] != (d == p.Axis ? 1 : i.Shape[d])) throw Bad(where, $"output shape {o.Shape} must be the input {i.Shape} with dimension {p.Axis} set to 1");
+        int n = i.Shape[p.Axis];
+        if (p.OutputOffset < -128 || (long)p.OutputOffset + n - 1 > 127) throw Bad(where, $"indices 0..{n - 1} plus the output offset {p.OutputOffset} do not fit int8");
+        FixedQuantization(m, op.Output0, 1f, p.OutputOffset, where);
+    }
+
+    /// <summary>Largest hidden size of Lstm / Gru: keeps Σ h × R (|h| ≤ 2^15, |R| ≤ 128) inside int32.</summary>
+    internal const int MaxRecurrentHidden = 256;
+
+    /// <summary>Largest input size of Lstm / Gru: keeps Σ (x + offset) × W inside int32.</summary>
+    internal const int MaxRecurrentInput = 16384;
+
+    private static void ValidateRecurrent(Model m, OpInfo op, string where)
+    {
+        Arity(op, 4, 1, where);
+        bool lstm = op.Type == OpType.Lstm;
+        int gates = lstm ? 4 : 3;
+        var x = Act(m, op.Input0, 3, where, "input");
+        var w = m.Tensors[op.Input1];
+        var r = m.Tensors[op.Input2];
+        var bias = m.Tensors[op.Input3];
+        var y = Act(m, op.Output0, 4, where, "output");
+        Params<RecurrentParams>(op, RecordSizes.RecurrentParams, where);
+        var p = m.ReadParams<RecurrentParams>(op);
+        int hidden = p.HiddenSize;
+        if (hidden < 1 || hidden > MaxRecurrentHidden) throw Bad(where, $"hidden size {hidden} is outside [1, {MaxRecurrentHidden}]");
+        if (p.Direction < 0 || p.Direction > 2) throw Bad(where, $"direction {p.Direction} must be 0 (forward), 1 (reverse) or 2 (bidirectional)");
+        int dirs = p.Direction == 2 ? 2 : 1;
+        int steps = x.Shape.D0, batch = x.Shape.D1, inputs = x.Shape.D2;
+        if (inputs > MaxRecurrentInput) throw Bad(where, $"input size {inputs} exceeds {MaxRecurrentInput}");
+        int rows = gates * hidden;
+        if (w.Type != TensorType.Int8 || w.Storage != TensorStorage.Constant || w.Rank != 3 || w.Shape != new Shape4(dirs, rows, inputs, 1))
+            throw Bad(where, $"W must be a constant int8 tensor [{dirs}, {rows}, {inputs}] (directions, {gates} x hidden, input)");
+        if (r.Type != TensorType.Int8 || r.Storage != TensorStorage.Constant || r.Rank != 3 || r.Shape != new Shape4(dirs, rows, hidden, 1))
+            throw Bad(where, $"R must be a constant int8 tensor [{dirs}, {rows}, {hidden}]");
+        if (bias.Type != TensorType.Int32 || bias.Storage != TensorStorage.Constant || bias.Rank != 3 || bias.Shape != new Shape4(dirs, 2, rows, 1))
+            throw Bad(where, $"bias must be a constant int32 tensor [{dirs}, 2, {rows}]");
+        if (y.Shape != new Shape4(steps, dirs, batch, hidden))
+            throw Bad(where, $"output shape {y.Shape} must be [{steps}, {dirs}, {batch}, {hidden}] (steps, directions, batch, hidden)");
+        Offset(p.InputOffset, where);
+        Offset(p.OutputOffset, where);
+        Multiplier(p.OutputMultiplier, where);
+        Shift(p.OutputShift, where);
+        if (lstm ? p.CellShift < 8 || p.CellShift > 15 : p.CellShift != 0)
+            throw Bad(where, lstm ? $"cell shift {p.CellShift} is outside [8, 15]" : $"cell shift {p.CellShift} must be 0 (a GRU has no cell state)");
+        if (lstm ? p.LinearBeforeReset != 0 : p.LinearBeforeReset is not (0 or 1))
+            throw Bad(where, $"linear_before_reset {p.LinearBeforeReset} must be {(lstm ? "0 for an LSTM" : "0 or 1")}");
+        PerChannel(m, p.InputMultipliersOffset, p.InputShiftsOffset, dirs * rows, where);
+        PerChannel(m, p.RecurrentMultipliersOffset, p.RecurrentShiftsOffset, dirs * rows, where);
+        int scratch = Kernels.Recurrent.ScratchBytes(gates, hidden);
+        if (op.ScratchBytes < scratch) throw Bad(where, $"scratch is {op.ScratchBytes} bytes; the state and gates need {scratch}");
     }
 
     private static void ValidateBatchMatMul(Model m, OpInfo op, string where)

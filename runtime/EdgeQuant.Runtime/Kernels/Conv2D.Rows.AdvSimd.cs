@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -12,295 +11,706 @@ public static partial class Conv2D
     /// <summary>Largest staging area (int16 elements, on the stack) of <see cref="TryEvalS8RowsLanes"/>.</summary>
     private const int LanesStackLimit = 16384;
 
+    /// <summary>Largest Kh of <see cref="TryEvalS8RowsLanes"/> (its per-row segment table lives on the stack).</summary>
+    private const int LanesMaxKh = 16;
+
     /// <summary>
-    /// The arm64 path for Kh x Kw &gt; 1 over widened rows (no horizontal dilation, any Cout), for the Pi 4
-    /// and Pi 5 alike: the input rows are widened to int16 into stack rows that already hold the padding
-    /// (the zero point, cancelling against the folded bias as in the im2col path), so a kernel row's
-    /// Kw x Cin taps lie contiguous for every output pixel. Output channels sit in lanes, 8 per int16
-    /// weight vector (<see cref="PackedFilter.RowTaps"/>); eight taps of a pixel are loaded as one
-    /// int16 vector and each is multiplied against the 8 channels' weights by SMLAL/SMLAL2 by lane
-    /// (<see cref="SimdOps.MultiplyAddLaneLower"/>): exact int16 products summed in int32, so the
-    /// accumulator equals the reference's. Tiles of 4 output pixels x 8 channels share every weight
-    /// load; no horizontal sums, no per-tap bounds checks. The channel tail runs in-vector (zero weights)
-    /// and stores only its real channels. On x64 the same kernel runs through the emulated primitives
-    /// (tests only: the dispatcher takes the AVX2 paths there).
+    /// The arm64 path without Dp (Pi 4) for Kh x Kw &gt; 1 over widened rows (no horizontal dilation, any Cout):
+    /// the input rows are widened to int16 into stack rows that already hold the padding (the zero point,
+    /// cancelling against the folded bias as in the im2col path), the whole padded image when it fits, else a
+    /// ring of the rows an output row reads (each input row widened once), so a kernel row's Kw x Cin taps lie
+    /// contiguous for every output pixel. Output channels sit in lanes, 8 per int16 weight vector
+    /// (<see cref="PackedFilter.RowTaps"/>, kernel rows padded to a multiple of 8 taps with zero weights; whole
+    /// 8-tap groups run unchecked, a row's last 1-7 taps as one checked group); eight taps of a pixel are
+    /// loaded as one int16 vector and each is multiplied against the 8 channels' weights by SMLAL/SMLAL2 by
+    /// lane (<see cref="SimdOps.MultiplyAddLaneLower"/>): exact int16 products summed in int32, so the
+    /// accumulator equals the reference's. Per block of 8 channels, tiles of 8 output pixels (then 4) share every
+    /// weight load; a row's last 1-3 pixels run as a 4-pixel tile with the last pixel repeated; requantization per
+    /// block (<see cref="BlockRequantization"/>); the channel tail runs in-vector (zero weights) and stores only
+    /// its real channels. On x64 the same kernel runs through the emulated primitives (tests only).
     /// Returns false (having written nothing) when the case is not covered.
     /// </summary>
-    [SkipLocalsInit] // every staged element is written before it is read; the 8 spare ones are cleared
+    [SkipLocalsInit] // every staged element is written before it is read; the spare ones are cleared
     internal static bool TryEvalS8RowsLanes(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
         PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
     {
         short[]? taps = packed.RowTaps;
         int cout = outShape.D3, coutP = packed.CoutPadded;
-        if (!Vector128.IsHardwareAccelerated || taps is null || p.DilationW != 1 || packed.Cout != cout || (uint)(128 - p.InputOffset) > 255)
-            return false;
         int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
         int kh = filterShape.D1, kw = filterShape.D2;
-        int outH = outShape.D1, outW = outShape.D2;
-        int rowTaps = kw * cin;
-        int span = (outW - 1) * p.StrideW + kw;
-        int rowLen = span * cin;
-        int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
-        bool wholeImage = paddedH * rowLen + 8 <= LanesStackLimit;
-        if (!wholeImage && kh * rowLen + 8 > LanesStackLimit)
+        if (!Vector128.IsHardwareAccelerated || taps is null || (kw > 1 && p.DilationW != 1) || packed.Cout != cout
+            || packed.K != kh * kw * cin || kh > LanesMaxKh || (uint)(128 - p.InputOffset) > 255)
             return false;
-        // 8 spare elements: the last pixel's last 8-tap load may run past its taps; lanes past the taps are
-        // never multiplied, the loads only have to stay inside the buffer.
-        Span<short> rows = stackalloc short[(wholeImage ? paddedH : kh) * rowLen + 8];
-        rows.Slice(rows.Length - 8).Clear();
-        nint segStride = wholeImage ? (nint)p.DilationH * rowLen : rowLen;
+        int outH = outShape.D1, outW = outShape.D2;
+        int rowTaps = kw * cin, groups = rowTaps / 8, rem = rowTaps % 8;
+        nint rowStride = (nint)((rowTaps + 7) & ~7) * coutP;
+        int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
+        long rowLen = (long)span * cin;
+        int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
+        int window = (kh - 1) * p.DilationH + 1;
+        int slots = paddedH * rowLen + 8 <= LanesStackLimit ? paddedH : window;
+        if (slots * rowLen + 8 > LanesStackLimit)
+            return false;
+        int len = (int)rowLen;
+        // 8 spare elements: the last pixel's last 8-tap group may run past its taps (against zero weights).
+        Span<short> rows = stackalloc short[slots * len + 8];
+        rows.Slice(slots * len).Clear();
+        Span<int> slotRow = stackalloc int[slots];
+        Span<int> segOff = stackalloc int[kh];
         ref short rowRef = ref MemoryMarshal.GetReference(rows);
+        ref int segRef = ref MemoryMarshal.GetReference(segOff);
         short zeroPoint = (short)(-p.InputOffset);
         ref short w = ref MemoryMarshal.GetArrayDataReference(taps);
         ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
         ref sbyte src = ref MemoryMarshal.GetReference(input);
         ref sbyte dst = ref MemoryMarshal.GetReference(output);
-        var rq = new LanesRequantization(multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
-        int pixelStep = p.StrideW * cin;
+        nint pixStep = (nint)p.StrideW * cin;
         for (int b = 0; b < inShape.D0; b++)
         {
-            if (wholeImage)
-                for (int y = 0; y < paddedH; y++)
-                    StageRowS16(p, ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroPoint, ref Unsafe.Add(ref rowRef, y * rowLen));
+            slotRow.Fill(-1);
             for (int oy = 0; oy < outH; oy++)
             {
-                ref short top = ref rowRef;
-                if (wholeImage)
-                    top = ref Unsafe.Add(ref rowRef, oy * p.StrideH * rowLen);
-                else
-                    for (int ky = 0; ky < kh; ky++)
-                        StageRowS16(p, ref src, b, oy * p.StrideH - p.PadTop + ky * p.DilationH, inH, inW, cin, span, lo, hi, zeroPoint,
-                            ref Unsafe.Add(ref rowRef, ky * rowLen));
-                ref sbyte o = ref Unsafe.Add(ref dst, (b * outH + oy) * outW * cout);
-                int ox = 0;
-                for (; ox <= outW - 4; ox += 4)
+                for (int ky = 0; ky < kh; ky++)
                 {
-                    ref short x0 = ref Unsafe.Add(ref top, ox * pixelStep);
-                    for (int j = 0; j < coutP; j += 8)
-                        LanesTile4(ref x0, pixelStep, kh, segStride, rowTaps, ref Unsafe.Add(ref w, j), coutP, ref Unsafe.Add(ref init, j),
-                            rq, j, cout, ref Unsafe.Add(ref o, ox * cout), cout);
+                    int y = oy * p.StrideH + ky * p.DilationH, s = y % slots;
+                    if (slotRow[s] != y)
+                    {
+                        StageRowS16(p, ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroPoint, ref Unsafe.Add(ref rowRef, s * len));
+                        slotRow[s] = y;
+                    }
+                    segOff[ky] = s * len;
                 }
-                for (; ox < outW; ox++)
+                ref sbyte o = ref Unsafe.Add(ref dst, (nint)(b * outH + oy) * outW * cout);
+                for (int j = 0; j < coutP; j += 8)
                 {
-                    ref short x0 = ref Unsafe.Add(ref top, ox * pixelStep);
-                    for (int j = 0; j < coutP; j += 8)
-                        LanesTile1(ref x0, kh, segStride, rowTaps, ref Unsafe.Add(ref w, j), coutP, ref Unsafe.Add(ref init, j),
-                            rq, j, cout, ref Unsafe.Add(ref o, ox * cout));
+                    var rq = new BlockRequantization(multipliers, shifts, j, p.OutputOffset, p.ActivationMin, p.ActivationMax);
+                    var i0 = Vector128.LoadUnsafe(ref init, (nuint)j);
+                    var i1 = Vector128.LoadUnsafe(ref init, (nuint)j + 4);
+                    ref short wj = ref Unsafe.Add(ref w, j);
+                    // A block of at most 4 real channels (Cout = 8n + 1..4) skips the upper halves (SMLAL2).
+                    if (cout - j <= 4)
+                        LanesRow<No>(ref rowRef, pixStep, outW, ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref o, j), cout);
+                    else
+                        LanesRow<Yes>(ref rowRef, pixStep, outW, ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref o, j), cout);
                 }
             }
         }
         return true;
     }
 
-    /// <summary>4 pixels (xStride apart) x 8 channels: Kh segments of rowTaps taps, 8 taps per activation load.</summary>
-    private static void LanesTile4(ref short x0, nint xStride, int segments, nint segStride, int rowTaps, ref short w, int coutP,
-        ref int init, in LanesRequantization rq, int j, int cout, ref sbyte o, nint outStride)
+    /// <summary>One output row of one 8-channel block: 8-pixel tiles, then 4-pixel ones, the last 1-3 pixels as a 4-pixel tile with the last repeated.</summary>
+    private static void LanesRow<TUpper>(ref short rowRef, nint pixStep, int outW, ref int segRef, int kh, int groups, int rem, nint rowStride, ref short wj,
+        nint coutP, Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, int cout) where TUpper : struct, IFlag
     {
-        var i0 = Vector128.LoadUnsafe(ref init);
-        var i1 = Vector128.LoadUnsafe(ref init, 4);
-        Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1;
-        nint wStep = coutP;
-        for (int s = 0; s < segments; s++)
+        int ox = 0;
+        for (; ox <= outW - 8; ox += 8)
+            LanesTile8<TUpper>(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
+                i0, i1, rq, ref Unsafe.Add(ref o, ox * cout), cout);
+        for (; ox <= outW - 4; ox += 4)
+            LanesTile4<TUpper>(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep, 2 * pixStep, 3 * pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
+                i0, i1, rq, ref Unsafe.Add(ref o, ox * cout), cout, 4);
+        if (ox < outW)
         {
-            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref short ws = ref Unsafe.Add(ref w, s * rowTaps * wStep);
-            for (int t = 0; t < rowTaps; t += 8)
+            int n = outW - ox;
+            LanesTile4<TUpper>(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep * System.Math.Min(1, n - 1), pixStep * System.Math.Min(2, n - 1),
+                pixStep * (n - 1), ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref o, ox * cout), cout, n);
+        }
+    }
+
+    /// <summary>A compile-time flag for the JIT to specialize a kernel on.</summary>
+    internal interface IFlag { static abstract bool Value { get; } }
+
+    internal readonly struct Yes : IFlag { public static bool Value => true; }
+
+    internal readonly struct No : IFlag { public static bool Value => false; }
+
+    /// <summary>
+    /// 8 whole pixels (taps pixStep apart, plus each segment's offset) x 8 channels, as <see cref="LanesTile4"/>: 16
+    /// accumulators, each weight vector loaded once for the 8 pixels.
+    /// </summary>
+    private static void LanesTile8<TUpper>(ref short x, nint pixStep, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
+        Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride) where TUpper : struct, IFlag
+    {
+        Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1, a40 = i0, a41 = i1, a50 = i0, a51 = i1, a60 = i0, a61 = i1, a70 = i0, a71 = i1;
+        for (int ky = 0; ky < kh; ky++)
+        {
+            ref short r = ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky));
+            ref short wt = ref Unsafe.Add(ref w, ky * rowStride);
+            for (int g = 0; g < groups; g++)
             {
-                var v0 = Vector128.LoadUnsafe(ref r0, (nuint)t);
-                var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r0, xStride), (nuint)t);
-                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r0, 2 * xStride), (nuint)t);
-                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r0, 3 * xStride), (nuint)t);
+                var v0 = Vector128.LoadUnsafe(ref r);
+                var v1 = Vector128.LoadUnsafe(ref r, (nuint)(1 * pixStep));
+                var v2 = Vector128.LoadUnsafe(ref r, (nuint)(2 * pixStep));
+                var v3 = Vector128.LoadUnsafe(ref r, (nuint)(3 * pixStep));
+                var v4 = Vector128.LoadUnsafe(ref r, (nuint)(4 * pixStep));
+                var v5 = Vector128.LoadUnsafe(ref r, (nuint)(5 * pixStep));
+                var v6 = Vector128.LoadUnsafe(ref r, (nuint)(6 * pixStep));
+                var v7 = Vector128.LoadUnsafe(ref r, (nuint)(7 * pixStep));
                 Vector128<short> wv;
-                ref short wt = ref Unsafe.Add(ref ws, t * wStep);
-                int n = rowTaps - t;
-                // Written out per lane (a helper taking the accumulators by reference would keep them in memory).
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 0 * wStep));
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
-                if (n <= 1) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 1 * wStep));
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 0);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 0);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 0);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 0);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
-                if (n <= 2) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 2 * wStep));
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 1);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 1);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 1);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 1);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
-                if (n <= 3) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 3 * wStep));
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 2);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 2);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 2);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 2);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
-                if (n <= 4) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 4 * wStep));
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 3);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 3);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 3);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 3);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
-                if (n <= 5) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 5 * wStep));
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 4);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 4);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 4);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 4);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
-                if (n <= 6) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 6 * wStep));
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 5);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 5);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 5);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 5);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
-                if (n <= 7) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 7 * wStep));
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 6);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 6);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 6);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 6);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 7);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 7);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 7);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 7);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                r = ref Unsafe.Add(ref r, 8);
             }
-        }
-        rq.Store(a00, a01, j, cout, ref o);
-        rq.Store(a10, a11, j, cout, ref Unsafe.Add(ref o, outStride));
-        rq.Store(a20, a21, j, cout, ref Unsafe.Add(ref o, 2 * outStride));
-        rq.Store(a30, a31, j, cout, ref Unsafe.Add(ref o, 3 * outStride));
-    }
-
-    /// <summary>One pixel x 8 channels (the row's last pixels).</summary>
-    private static void LanesTile1(ref short x0, int segments, nint segStride, int rowTaps, ref short w, int coutP,
-        ref int init, in LanesRequantization rq, int j, int cout, ref sbyte o)
-    {
-        var a0 = Vector128.LoadUnsafe(ref init);
-        var a1 = Vector128.LoadUnsafe(ref init, 4);
-        nint wStep = coutP;
-        for (int s = 0; s < segments; s++)
-        {
-            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref short ws = ref Unsafe.Add(ref w, s * rowTaps * wStep);
-            for (int t = 0; t < rowTaps; t += 8)
+            if (rem > 0)
             {
-                var v = Vector128.LoadUnsafe(ref r0, (nuint)t);
-                ref short wt = ref Unsafe.Add(ref ws, t * wStep);
-                int n = rowTaps - t;
+                var v0 = Vector128.LoadUnsafe(ref r);
+                var v1 = Vector128.LoadUnsafe(ref r, (nuint)(1 * pixStep));
+                var v2 = Vector128.LoadUnsafe(ref r, (nuint)(2 * pixStep));
+                var v3 = Vector128.LoadUnsafe(ref r, (nuint)(3 * pixStep));
+                var v4 = Vector128.LoadUnsafe(ref r, (nuint)(4 * pixStep));
+                var v5 = Vector128.LoadUnsafe(ref r, (nuint)(5 * pixStep));
+                var v6 = Vector128.LoadUnsafe(ref r, (nuint)(6 * pixStep));
+                var v7 = Vector128.LoadUnsafe(ref r, (nuint)(7 * pixStep));
                 Vector128<short> wv;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 0 * wStep));
-                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 0);
-                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 0);
-                if (n <= 1) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 1 * wStep));
-                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 1);
-                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 1);
-                if (n <= 2) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 2 * wStep));
-                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 2);
-                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 2);
-                if (n <= 3) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 3 * wStep));
-                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 3);
-                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 3);
-                if (n <= 4) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 4 * wStep));
-                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 4);
-                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 4);
-                if (n <= 5) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 5 * wStep));
-                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 5);
-                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 5);
-                if (n <= 6) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 6 * wStep));
-                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 6);
-                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 6);
-                if (n <= 7) continue;
-                wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wt, 7 * wStep));
-                a0 = SimdOps.MultiplyAddLaneLower(a0, wv, v, 7);
-                a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 7);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 0);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 0);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 0);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 0);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                if (rem > 1)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 1);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 1);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 1);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 1);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 2)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 2);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 2);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 2);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 2);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 3)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 3);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 3);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 3);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 3);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 4)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 4);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 4);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 4);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 4);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 5)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 5);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 5);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 5);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 5);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 6)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 6);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 6);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 6);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 6);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 7)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 7);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 7);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 7);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 7);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
             }
         }
-        rq.Store(a0, a1, j, cout, ref o);
+        var p0 = rq.Pixels2(a00, a01, a10, a11);
+        var p1 = rq.Pixels2(a20, a21, a30, a31);
+        var p2 = rq.Pixels2(a40, a41, a50, a51);
+        var p3 = rq.Pixels2(a60, a61, a70, a71);
+        rq.Store(p0, 0, ref Unsafe.Add(ref o, 0 * outStride));
+        rq.Store(p0, 1, ref Unsafe.Add(ref o, 1 * outStride));
+        rq.Store(p1, 0, ref Unsafe.Add(ref o, 2 * outStride));
+        rq.Store(p1, 1, ref Unsafe.Add(ref o, 3 * outStride));
+        rq.Store(p2, 0, ref Unsafe.Add(ref o, 4 * outStride));
+        rq.Store(p2, 1, ref Unsafe.Add(ref o, 5 * outStride));
+        rq.Store(p3, 0, ref Unsafe.Add(ref o, 6 * outStride));
+        rq.Store(p3, 1, ref Unsafe.Add(ref o, 7 * outStride));
     }
 
-    /// <summary>Requantization of 8 channels' accumulators (two vectors of 4) and their store; a channel tail stores only its real channels.</summary>
-    private readonly ref struct LanesRequantization(ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int activationMin, int activationMax)
+    /// <summary>
+    /// 4 pixels (taps at x, x + d1, x + d2, x + d3, plus each segment's offset) x 8 channels over Kh segments of
+    /// <paramref name="groups"/> whole 8-tap groups and <paramref name="rem"/> (0..7) more taps, the segments'
+    /// weights <paramref name="rowStride"/> apart; stores the first <paramref name="valid"/> pixels.
+    /// </summary>
+    private static void LanesTile4<TUpper>(ref short x, nint d1, nint d2, nint d3, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
+        Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride, int valid) where TUpper : struct, IFlag
     {
-        private readonly ReadOnlySpan<int> _m = multipliers;
-        private readonly ReadOnlySpan<int> _s = shifts;
-        private readonly Vector128<int> _off = Vector128.Create(outputOffset);
-        private readonly Vector128<int> _min = Vector128.Create(activationMin);
-        private readonly Vector128<int> _max = Vector128.Create(activationMax);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(Vector128<int> a0, Vector128<int> a1, int j, int cout, ref sbyte o)
+        Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1;
+        for (int ky = 0; ky < kh; ky++)
         {
-            if (j + 8 <= cout)
+            ref short r = ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky));
+            ref short wt = ref Unsafe.Add(ref w, ky * rowStride);
+            for (int g = 0; g < groups; g++)
             {
-                ref int m = ref MemoryMarshal.GetReference(_m);
-                ref int s = ref MemoryMarshal.GetReference(_s);
-                var r0 = SimdOps.RequantizeClamp(a0, Vector128.LoadUnsafe(ref m, (nuint)j), Vector128.LoadUnsafe(ref s, (nuint)j), _off, _min, _max);
-                var r1 = SimdOps.RequantizeClamp(a1, Vector128.LoadUnsafe(ref m, (nuint)j + 4), Vector128.LoadUnsafe(ref s, (nuint)j + 4), _off, _min, _max);
-                var bytes = Vector128.Narrow(Vector128.Narrow(r0, r1), Vector128<short>.Zero);
-                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, j)), bytes.AsInt64().ToScalar());
-                return;
+                var v0 = Vector128.LoadUnsafe(ref r);
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                Vector128<short> wv;
+                // Written out per lane (a helper taking the accumulators by reference would keep them in memory).
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                r = ref Unsafe.Add(ref r, 8);
             }
-            StoreTail(a0, a1, j, cout, ref o);
-        }
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private void StoreTail(Vector128<int> a0, Vector128<int> a1, int j, int cout, ref sbyte o)
-        {
-            Span<int> ms = stackalloc int[16];
-            ms.Clear();
-            for (int c = j; c < cout; c++)
+            if (rem > 0)
             {
-                ms[c - j] = _m[c];
-                ms[8 + c - j] = _s[c];
+                // The row's last 1-7 taps.
+                var v0 = Vector128.LoadUnsafe(ref r);
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                Vector128<short> wv;
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
+                wt = ref Unsafe.Add(ref wt, coutP);
+                if (rem > 1)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 2)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 3)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 4)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 5)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 6)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
+                if (rem > 7)
+                {
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
+                    wt = ref Unsafe.Add(ref wt, coutP);
+                }
             }
-            var r0 = SimdOps.RequantizeClamp(a0, Vector128.Create(ms.Slice(0, 4)), Vector128.Create(ms.Slice(8, 4)), _off, _min, _max);
-            var r1 = SimdOps.RequantizeClamp(a1, Vector128.Create(ms.Slice(4, 4)), Vector128.Create(ms.Slice(12, 4)), _off, _min, _max);
-            long bytes = Vector128.Narrow(Vector128.Narrow(r0, r1), Vector128<short>.Zero).AsInt64().ToScalar();
-            for (int c = j; c < cout; c++, bytes >>= 8)
-                Unsafe.Add(ref o, c) = (sbyte)bytes;
         }
+        var p01 = rq.Pixels2(a00, a01, a10, a11);
+        var p23 = rq.Pixels2(a20, a21, a30, a31);
+        rq.Store(p01, 0, ref o);
+        if (valid > 1) rq.Store(p01, 1, ref Unsafe.Add(ref o, outStride));
+        if (valid > 2) rq.Store(p23, 0, ref Unsafe.Add(ref o, 2 * outStride));
+        if (valid > 3) rq.Store(p23, 1, ref Unsafe.Add(ref o, 3 * outStride));
     }
 
     /// <summary>Input row iy (or the zero point, outside the image) widened over the padded columns (portable vectors).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StageRowS16(in Conv2DParams p, ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi,
+    internal static void StageRowS16(in Conv2DParams p, ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi,
         short zeroPoint, ref short row)
     {
         if ((uint)iy >= (uint)inH)

@@ -35,11 +35,15 @@ public static partial class Conv2D
     /// <summary>Precomputes the fast paths' per-op data (once per op, outside Eval).</summary>
     internal static PackedFilter Prepare(in Conv2DParams p, ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias)
         => PackedFilter.Create(filter, filterShape.D0, filterShape.D1 * filterShape.D2 * filterShape.D3, bias, p.InputOffset, pad: true,
-            rowTaps: filterShape.D1 * filterShape.D2 > 1 ? filterShape.D2 * filterShape.D3 : 0);
+            // arm64 without Dp takes 1x1 convolutions over widened rows too (SMLAL by lane beats SMULL/SADALP dot products there).
+            rowTaps: filterShape.D1 * filterShape.D2 > 1 || (AdvSimd.Arm64.IsSupported && !Dp.IsSupported) ? filterShape.D2 * filterShape.D3 : 0,
+            rowTapsS16: AdvSimd.Arm64.IsSupported,
+            quadRowTaps: Dp.IsSupported ? filterShape.D2 * filterShape.D3 : 0);
 
     /// <summary>
-    /// The dispatcher: AVX2 over widened rows (Kh x Kw &gt; 1, any Cout), arm64 over widened rows (SMLAL by lane,
-    /// Kh x Kw &gt; 1; with Dp only for K &lt;= <see cref="SmallKLimit"/>), small K, then AVX-VNNI, AVX2, arm64 SDOT, arm64 SMULL/SADALP (or SSE4.1 through the same
+    /// The dispatcher: AVX2 over widened rows (Kh x Kw &gt; 1, any Cout), arm64 with Dp the register-blocked SDOT
+    /// tiles (<see cref="TryEvalS8RowsSdot"/>, 1x1 and Kh x Kw), arm64 without Dp over widened rows (SMLAL by lane,
+    /// <see cref="TryEvalS8RowsLanes"/>, 1x1 and Kh x Kw), small K, then AVX-VNNI, AVX2, arm64 SDOT, arm64 SMULL/SADALP (or SSE4.1 through the same
     /// primitives), then the reference. <paramref name="scratch"/> holds im2col rows
     /// (<see cref="KernelScratch.Conv2DBytes"/>); with less, the im2col path is skipped.
     /// </summary>
@@ -52,10 +56,12 @@ public static partial class Conv2D
             if (Avx2.IsSupported && packed.RowPairs is not null
                 && TryEvalS8RowsAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
                 return;
-            // arm64: SMLAL by lane does 8 MACs per instruction, SDOT 16: with Dp the lanes path takes only
-            // short inner products (stems, where im2col rows are mostly padding), without Dp every Kh x Kw > 1.
+            // arm64 with Dp (Pi 5): the register-blocked SDOT tiles, every shape with contiguous kernel-row taps.
+            if (Dp.IsSupported && packed.Quads is not null
+                && TryEvalS8RowsSdot(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
+                return;
+            // arm64 without Dp (Pi 4): SMLAL by lane over widened rows.
             if (!Avx2.IsSupported && packed.RowTaps is not null
-                && (!Dp.IsSupported || filterShape.D1 * filterShape.D2 * filterShape.D3 <= SmallKLimit)
                 && TryEvalS8RowsLanes(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
                 return;
             if (packed.ByTap is not null && filterShape.D1 * filterShape.D2 > 1

@@ -21,7 +21,9 @@ public static partial class DepthwiseConv2D
     internal static PackedFilter? Prepare(in Conv2DParams p, ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias)
     {
         int cout = filterShape.D3, taps = filterShape.D1 * filterShape.D2;
-        if (!Avx2.IsSupported || p.DepthMultiplier != 1)
+        if (!Avx2.IsSupported)
+            return PrepareLanes(p, filter, filterShape, bias);
+        if (p.DepthMultiplier != 1)
             return null;
         var byChannel = new sbyte[cout * taps];
         for (int t = 0; t < taps; t++)

@@ -13,12 +13,14 @@ namespace EdgeQuant.Runtime.Kernels;
 /// </summary>
 public static partial class Elementwise
 {
-    /// <summary>The dispatcher: rows of the innermost dimension through AVX2 or Vector128, then the reference.</summary>
+    /// <summary>The dispatcher: rows of the innermost dimension through AVX2, arm64 (AdvSimd) or Vector128, then the reference.</summary>
     public static void AddS8(in ElementwiseParams p, ReadOnlySpan<sbyte> a, in Shape4 aShape, ReadOnlySpan<sbyte> b, in Shape4 bShape,
         Span<sbyte> output, in Shape4 outShape, bool subtract)
     {
         if (Avx2.IsSupported)
             EvalRows<Avx2AddRow>(p, a, aShape, b, bShape, output, outShape, subtract);
+        else if (System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported)
+            EvalRows<AdvSimdAddRow>(p, a, aShape, b, bShape, output, outShape, subtract);
         else if (Vector128.IsHardwareAccelerated)
             EvalRows<Vector128AddRow>(p, a, aShape, b, bShape, output, outShape, subtract);
         else

@@ -28,9 +28,12 @@ public static partial class FullyConnected
 
     /// <summary>Precomputes the fast paths' per-op data (once per op, outside Eval).</summary>
     internal static PackedFilter Prepare(in FullyConnectedParams p, ReadOnlySpan<sbyte> filter, int cin, int cout, ReadOnlySpan<int> bias)
-        => PackedFilter.Create(filter, cout, cin, bias, p.InputOffset, pad: false);
+        => PackedFilter.Create(filter, cout, cin, bias, p.InputOffset, pad: false, rowTaps: 0, rowTapsS16: false, quadRowTaps: Dp.IsSupported ? cin : 0);
 
-    /// <summary>The dispatcher: AVX-VNNI, AVX2, arm64 SDOT, arm64 SMULL/SADALP (or SSE4.1), then the reference.</summary>
+    /// <summary>
+    /// The dispatcher: AVX-VNNI, AVX2, arm64 SDOT tiles (4 or more batch rows), arm64 SDOT dot products, arm64
+    /// SMULL/SADALP (or SSE4.1), then the reference.
+    /// </summary>
     internal static void EvalS8(in FullyConnectedParams p, ReadOnlySpan<sbyte> input, int batches, int cin,
         ReadOnlySpan<sbyte> filter, int cout, ReadOnlySpan<int> bias, PackedFilter? packed,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output)
@@ -41,6 +44,12 @@ public static partial class FullyConnected
             {
                 if (AvxVnni.IsSupported) EvalS8Fast<AvxVnniDot>(p, input, batches, cin, filter, packed, multipliers, shifts, output);
                 else EvalS8Fast<Avx2Dot>(p, input, batches, cin, filter, packed, multipliers, shifts, output);
+                return;
+            }
+            // Four or more rows: the register-blocked SDOT tiles (4 rows x 8 channels); fewer, the dot products.
+            if (Dp.IsSupported && packed.Quads is not null && batches >= 4)
+            {
+                Conv2D.RunSdotPointwise(input, batches, cin, packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, output, packed.Cout);
                 return;
             }
             if (Vector128.IsHardwareAccelerated)

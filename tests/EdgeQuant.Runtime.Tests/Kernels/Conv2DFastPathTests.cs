@@ -10,7 +10,8 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// </summary>
 public class Conv2DFastPathTests
 {
-    public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull }
+    /// <summary>SdotTiles: the register-blocked SDOT-by-element tiles over staged rows (Conv2D.Sdot.AdvSimd.cs), emulated on x64.</summary>
+    public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull, SdotTiles }
 
     private static bool Run(Strategy s, FastPathCases.Conv c, PackedFilter pf, sbyte[] output, sbyte[] scratch) => s switch
     {
@@ -18,8 +19,13 @@ public class Conv2DFastPathTests
         Strategy.AvxVnni => Conv2D.TryEvalS8Fast<AvxVnniDot>(c.P, c.Input, c.In, c.Weights, c.Filter, pf, c.M, c.S, output, c.Out, scratch),
         Strategy.Sdot => Conv2D.TryEvalS8Fast<SdotDot>(c.P, c.Input, c.In, c.Weights, c.Filter, pf, c.M, c.S, output, c.Out, scratch),
         Strategy.Smull => Conv2D.TryEvalS8Fast<SmullDot>(c.P, c.Input, c.In, c.Weights, c.Filter, pf, c.M, c.S, output, c.Out, scratch),
+        Strategy.SdotTiles => Conv2D.TryEvalS8RowsSdot(c.P, c.Input, c.In, c.Filter, QuadsOf(c), c.M, c.S, output, c.Out),
         _ => Dispatch(c, pf, output, scratch),
     };
+
+    /// <summary>The filter packed for the SDOT tiles, as Conv2D.Prepare does where Dp is supported.</summary>
+    internal static PackedFilter QuadsOf(FastPathCases.Conv c) => PackedFilter.Create(c.Weights, c.Filter.D0, c.Filter.D1 * c.Filter.D2 * c.Filter.D3,
+        c.Bias, c.P.InputOffset, pad: true, rowTaps: 0, rowTapsS16: false, quadRowTaps: c.Filter.D2 * c.Filter.D3);
 
     private static bool Dispatch(FastPathCases.Conv c, PackedFilter pf, sbyte[] output, sbyte[] scratch)
     {
@@ -35,6 +41,7 @@ public class Conv2DFastPathTests
             Strategy.AvxVnni => AvxVnniDot.IsSupported,
             Strategy.Sdot => SdotDot.IsSupported,
             Strategy.Smull => SmullDot.IsSupported,
+            Strategy.SdotTiles => System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated,
             _ => true,
         };
         if (!ok) Assert.Ignore($"{s} cannot run on this machine (or intrinsics are disabled)");
@@ -50,7 +57,9 @@ public class Conv2DFastPathTests
         var output = new sbyte[c.Out.FlatSize];
         bool ran = Run(s, c, pf, output, scratch);
         bool direct = c.Filter.D1 == 1 && c.Filter.D2 == 1 && c.P.PadTop + c.P.PadLeft + c.P.PadBottom + c.P.PadRight == 0;
-        if (s != Strategy.Dispatcher)
+        if (s == Strategy.SdotTiles)
+            Assert.That(ran, Is.EqualTo(c.Filter.D2 == 1 || c.P.DilationW == 1), $"{s} on {c}");
+        else if (s != Strategy.Dispatcher)
             Assert.That(ran, Is.EqualTo(direct || bytes >= pf.KPadded), $"{s} declined {c}");
         if (!ran) return;
         var expected = c.Reference();
@@ -99,6 +108,43 @@ public class Conv2DFastPathTests
             Check(s, c);
             Check(s, FastPathCases.Conv.Random(r, false, 1 + cin % 11, cout, 3, 3));
         }
+    }
+
+    [Test]
+    public void SdotTilesEveryChannelTailAndPixelTail([Values(1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 28, 36, 60)] int cout)
+    {
+        RequireSupported(Strategy.SdotTiles);
+        var r = new Random(500 + cout);
+        // 8-channel blocks and every channel tail; kernel rows of 1..4 quadruplets past each 16-byte step (Kw x Cin
+        // up to 3 x 21); image widths giving 4-pixel tiles and 1..3 remaining pixels; 1x1 in place (its last pixels
+        // from a copy) and staged; strides, pads, dilations (vertical only: a dilated kernel row is declined).
+        for (int i = 0; i < 24; i++)
+        {
+            int cin = 1 + i % 21, k = i % 3 == 0 ? 1 : 3;
+            var c = FastPathCases.Conv.Random(r, false, cin, cout, k, k);
+            if (i % 6 == 0)
+            {
+                c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 0;
+                c.P.StrideH = c.P.StrideW = 1;
+                c.Out = new(c.In.D0, c.In.D1, c.In.D2, cout);
+            }
+            Check(Strategy.SdotTiles, c);
+        }
+    }
+
+    [Test]
+    public void SdotTilesStageARingOfRowsOnALargeImage([Values(1, 2)] int stride)
+    {
+        RequireSupported(Strategy.SdotTiles);
+        // 64 x 64 x 12 padded is too large to stage whole: a ring of the Kh rows each output row reads.
+        var r = new Random(600 + stride);
+        var c = FastPathCases.Conv.Random(r, false, 12, 20, 3, 3);
+        c.In = new Runtime.Format.Shape4(1, 64, 64, 12);
+        c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = 1;
+        c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
+        c.Out = new Runtime.Format.Shape4(1, (64 - 1) / stride + 1, (64 - 1) / stride + 1, 20);
+        c.Input = FastPathCases.S8(r, c.In.FlatSize);
+        Check(Strategy.SdotTiles, c);
     }
 
     [Test]

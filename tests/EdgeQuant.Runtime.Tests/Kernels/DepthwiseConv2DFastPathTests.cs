@@ -6,7 +6,8 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// <summary>The DepthwiseConv2D fast paths against the reference, byte for byte.</summary>
 public class DepthwiseConv2DFastPathTests
 {
-    public enum Path { Dispatcher, Avx2, Vector128, Rows, PreparedDispatcher }
+    /// <summary>Lanes: the arm64 widened multiply-accumulate over staged rows (on x64 through the emulated primitives).</summary>
+    public enum Path { Dispatcher, Avx2, Vector128, Rows, PreparedDispatcher, Lanes }
 
     private static void Check(Path path, FastPathCases.Conv c)
     {
@@ -17,10 +18,14 @@ public class DepthwiseConv2DFastPathTests
             Path.Vector128 => DepthwiseConv2D.TryEvalS8Vector128(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, c.M, c.S, output, c.Out),
             Path.Rows => DepthwiseConv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias) is { } pf
                 && DepthwiseConv2D.TryEvalS8RowsAvx2(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, output, c.Out),
+            Path.Lanes => DepthwiseConv2D.PrepareLanes(c.P, c.Weights, c.Filter, c.Bias, force: true) is { } lf
+                && DepthwiseConv2D.TryEvalS8RowsLanes(c.P, c.Input, c.In, c.Filter, lf, c.M, c.S, output, c.Out),
             Path.PreparedDispatcher => DispatchPrepared(c, output),
             _ => Dispatch(c, output),
         };
-        if (path == Path.Rows)
+        if (path == Path.Lanes)
+            Assert.That(ran, Is.EqualTo(c.P.DepthMultiplier == 1), $"{path} on {c}"); // every channel count, tails in-vector
+        else if (path == Path.Rows)
             Assert.That(ran, Is.EqualTo(System.Runtime.Intrinsics.X86.Avx2.IsSupported && c.P.DepthMultiplier == 1), $"{path} on {c}"); // every channel count, tails in-vector
         else if (path != Path.Dispatcher && path != Path.PreparedDispatcher)
             Assert.That(ran, Is.EqualTo(c.P.DepthMultiplier == 1 || (path == Path.Vector128 && c.P.DepthMultiplier <= 16)), $"{path} on {c}");
@@ -47,10 +52,11 @@ public class DepthwiseConv2DFastPathTests
     private static void Require(Path path)
     {
         if ((path == Path.Avx2 || path == Path.Rows) && !System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Ignore("no AVX2");
+        if (path == Path.Lanes && !System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated) Assert.Ignore("Vector128 is not accelerated (intrinsics disabled)");
     }
 
     [Test]
-    public void StagedRowsEveryChannelBlockAndTapCount([Values(Path.Rows, Path.PreparedDispatcher)] Path path, [Values(8, 16, 24, 40, 64)] int channels)
+    public void StagedRowsEveryChannelBlockAndTapCount([Values(Path.Rows, Path.PreparedDispatcher, Path.Lanes)] Path path, [Values(8, 16, 24, 40, 64)] int channels)
     {
         Require(path);
         var r = new Random(34 + channels);
@@ -63,10 +69,10 @@ public class DepthwiseConv2DFastPathTests
     }
 
     [Test]
-    public void StagedRowsRowByRowOnALargeImage([Values(Path.Rows, Path.PreparedDispatcher)] Path path, [Values(1, 2)] int stride)
+    public void StagedRowsRowByRowOnALargeImage([Values(Path.Rows, Path.PreparedDispatcher, Path.Lanes)] Path path, [Values(1, 2)] int stride)
     {
         Require(path);
-        // 48 x 48 x 32 padded is too large to stage whole: the path copies the Kh rows of each output row.
+        // 48 x 48 x 32 padded is too large to stage whole: the paths copy the Kh rows of each output row (Lanes: a ring of them).
         var r = new Random(40 + stride);
         var c = FastPathCases.Conv.Random(r, true, 32, 0, 3, 3);
         c.In = new Runtime.Format.Shape4(1, 48, 48, 32);

@@ -7,7 +7,8 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// <summary>The Add/Sub fast paths against the reference, byte for byte, with broadcasting.</summary>
 public class ElementwiseFastPathTests
 {
-    public enum Path { Dispatcher, Avx2, Vector128 }
+    /// <summary>AdvSimd: the arm64 Add/Sub row (split shifts, saturating narrow), emulated on x64.</summary>
+    public enum Path { Dispatcher, Avx2, Vector128, AdvSimd }
 
     private static ElementwiseParams Params(Random r, bool wild)
     {
@@ -61,6 +62,7 @@ public class ElementwiseFastPathTests
             {
                 case Path.Avx2: Elementwise.EvalRows<Elementwise.Avx2AddRow>(p, a, aShape, b, bShape, output, outShape, subtract); break;
                 case Path.Vector128: Elementwise.EvalRows<Elementwise.Vector128AddRow>(p, a, aShape, b, bShape, output, outShape, subtract); break;
+                case Path.AdvSimd: Elementwise.EvalRows<Elementwise.AdvSimdAddRow>(p, a, aShape, b, bShape, output, outShape, subtract); break;
                 default: Elementwise.AddS8(p, a, aShape, b, bShape, output, outShape, subtract); break;
             }
             int d = FastPathCases.FirstDifference(output, expected);

@@ -8,7 +8,8 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// <summary>Every FullyConnected inner-product strategy against the reference, byte for byte.</summary>
 public class FullyConnectedFastPathTests
 {
-    public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull }
+    /// <summary>SdotTiles: the register-blocked SDOT-by-element tiles over the batch rows (Conv2D.RunSdotPointwise), emulated on x64.</summary>
+    public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull, SdotTiles }
 
     [Test]
     public void EveryInnerTailChannelTailAndBatch([Values] Strategy s) => Check(s, 21, cin => 1 + (cin * 7) % 13, 3);
@@ -29,6 +30,7 @@ public class FullyConnectedFastPathTests
             Strategy.AvxVnni => AvxVnniDot.IsSupported,
             Strategy.Sdot => SdotDot.IsSupported,
             Strategy.Smull => SmullDot.IsSupported,
+            Strategy.SdotTiles => System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated,
             _ => true,
         };
         if (!ok) Assert.Ignore($"{s} cannot run on this machine (or intrinsics are disabled)");
@@ -58,6 +60,11 @@ public class FullyConnectedFastPathTests
                 case Strategy.AvxVnni: FullyConnected.EvalS8Fast<AvxVnniDot>(p, input, batches, cin, filter, pf, m, sh, output); break;
                 case Strategy.Sdot: FullyConnected.EvalS8Fast<SdotDot>(p, input, batches, cin, filter, pf, m, sh, output); break;
                 case Strategy.Smull: FullyConnected.EvalS8Fast<SmullDot>(p, input, batches, cin, filter, pf, m, sh, output); break;
+                case Strategy.SdotTiles:
+                    // Every batch count from 1 (a tile of one row repeated) through 9 (two tiles and a remainder).
+                    var quads = PackedFilter.Create(filter, cout, cin, bias, p.InputOffset, pad: false, rowTaps: 0, rowTapsS16: false, quadRowTaps: cin);
+                    Conv2D.RunSdotPointwise(input, batches, cin, quads, m, sh, p.OutputOffset, p.ActivationMin, p.ActivationMax, output, cout);
+                    break;
                 default: FullyConnected.EvalS8(p, input, batches, cin, filter, cout, bias, m, sh, output); break;
             }
             int d = FastPathCases.FirstDifference(output, expected);

@@ -104,6 +104,50 @@ public class RequantizationFastPathTests
         }
     }
 
+    /// <summary>
+    /// The arm64 tiles' block requantization (split shifts, the left shift skipped for blocks without one,
+    /// saturating narrow, clamp on bytes) and its partial store, against the reference's scalar expression
+    /// clamp(MultiplyByQuantizedMultiplier(acc) + outputOffset), every block width 1..8.
+    /// </summary>
+    [Test]
+    public void BlockRequantizationMatchesScalar()
+    {
+        var r = new Random(74);
+        var all = Inputs(75, 160_000).ToArray();
+        var o = new sbyte[16];
+        for (int at = 0; at + 16 <= all.Length; at += 16)
+        {
+            int n = 1 + (at / 16) % 8;
+            // Half of the blocks keep every shift <= 0 (the path without the left shift).
+            bool down = (at / 16) % 3 == 0;
+            var m = new int[n];
+            var sh = new int[n];
+            for (int c = 0; c < n; c++) { m[c] = all[at + c].M; sh[c] = down ? -System.Math.Abs(all[at + c].S) : all[at + c].S; }
+            int off = r.Next(-128, 128), min = r.Next(3) == 0 ? r.Next(-128, 0) : -128, max = r.Next(3) == 0 ? r.Next(min, 128) : 127;
+            var rq = new BlockRequantization(m, sh, 0, off, min, max);
+            var acc = new int[16];
+            for (int i = 0; i < 16; i++) acc[i] = all[at + i].X;
+            var v = rq.Pixels2(Vector128.Create(acc[0], acc[1], acc[2], acc[3]), Vector128.Create(acc[4], acc[5], acc[6], acc[7]),
+                Vector128.Create(acc[8], acc[9], acc[10], acc[11]), Vector128.Create(acc[12], acc[13], acc[14], acc[15]));
+            Array.Fill(o, (sbyte)0x55);
+            rq.Store(v, 0, ref o[0]);
+            rq.Store(v, 1, ref o[8]);
+            for (int px = 0; px < 2; px++)
+                for (int c = 0; c < 8; c++)
+                {
+                    sbyte got = o[px * 8 + c];
+                    if (c >= n)
+                    {
+                        if (got != 0x55) Assert.Fail($"block of {n} channels: byte {c} of pixel {px} was written");
+                        continue;
+                    }
+                    int e = System.Math.Clamp(unchecked(QuantMath.MultiplyByQuantizedMultiplier(acc[px * 8 + c], m[c], sh[c]) + off), min, max);
+                    if (got != e || v[px * 8 + c] != e)
+                        Assert.Fail($"acc {acc[px * 8 + c]} m {m[c]} shift {sh[c]} offset {off} [{min}, {max}]: {got}, scalar {e}");
+                }
+        }
+    }
+
     [Test]
     public void HighMulAndDivideByPOTMatchScalarIncludingTheirEmulations()
     {

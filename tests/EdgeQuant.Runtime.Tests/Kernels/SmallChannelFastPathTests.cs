@@ -57,8 +57,8 @@ public class SmallChannelFastPathTests
     /// <summary>
     /// The arm64 widened-rows path (SMLAL by lane, <see cref="Conv2D.TryEvalS8RowsLanes"/>), which the
     /// dispatcher takes on arm64; on x64 it runs through the emulated lane primitives. Every channel tail
-    /// (8-channel groups), row tap counts giving every 8-tap remainder, 4-pixel tiles and single pixels,
-    /// whole-image and row-by-row staging.
+    /// (8-channel groups), row tap counts giving every 8-tap remainder (zero-padded groups), 4-pixel tiles and
+    /// 1-3 remaining pixels, 1x1 and Kh x Kw, whole-image staging and a ring of rows.
     /// </summary>
     [Test]
     public void LanesRowsPathMatchesReference([Values(1, 3, 5, 8, 12, 16, 20, 28, 60)] int cout)
@@ -68,7 +68,8 @@ public class SmallChannelFastPathTests
         var r = new Random(900 + cout);
         for (int i = 0; i < 40; i++)
         {
-            int cin = r.Next(1, 24), kh = r.Next(1, 4), kw = r.Next(2, 4);
+            // Every fifth case 1x1 (the Pi 4 takes pointwise convolutions on this path too).
+            int cin = r.Next(1, 24), kh = i % 5 == 0 ? 1 : r.Next(1, 4), kw = i % 5 == 0 ? 1 : r.Next(2, 4);
             var c = FastPathCases.Conv.Random(r, false, cin, cout, kh, kw);
             if (c.P.DilationW != 1)
             {

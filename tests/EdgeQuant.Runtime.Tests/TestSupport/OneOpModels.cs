@@ -46,8 +46,12 @@ internal static partial class OneOpModels
         yield return Transpose();
         yield return IndexSelect();
         yield return BatchMatMul();
+        yield return ArgMax();
+        yield return Recurrent(lstm: true);
+        yield return Recurrent(lstm: false);
         foreach (var c in DynamicCases()) yield return c;
         foreach (var c in Compressed()) yield return c;
+        foreach (var c in MixedCases()) yield return c;
     }
 
     /// <summary>Ops 50-54; the direct computation is the dense int8 twin (decoded filter) run by the reference kernels.</summary>

@@ -55,8 +55,8 @@ internal sealed class PackedFilter
     /// <summary>
     /// On arm64 (or when asked for, so x64 can test the path through its emulated primitives) for a Conv2D
     /// filter of more than one tap per channel: the filter as int16 with output channels in lanes,
-    /// [Kh, Kw x Cin, CoutPadded], the padding channels zero, for the SMLAL-by-lane kernel
-    /// (Conv2D.Rows.AdvSimd.cs). Else null.
+    /// [Kh, Kw x Cin rounded up to 8, CoutPadded], the padding taps and channels zero, for the SMLAL-by-lane
+    /// kernel (Conv2D.Rows.AdvSimd.cs; the depthwise kernel's single row is [Kh x Kw rounded up to 8, CoutPadded]). Else null.
     /// </summary>
     public short[]? RowTaps { get; private init; }
 
@@ -66,6 +66,17 @@ internal sealed class PackedFilter
     /// VPMADDWD kernel with output channels in lanes. Else null.
     /// </summary>
     public short[]? Pairs { get; private init; }
+
+    /// <summary>
+    /// With Dp (or when asked for, so x64 can test the path through its emulated primitives): the filter as
+    /// quadruplets of consecutive kernel-row taps for SDOT by element, [K / QuadRowTaps, ceil(QuadRowTaps / 4),
+    /// CoutPadded, 4]: each 16 bytes hold one quadruplet of 4 consecutive channels; taps past a row's end and
+    /// the padding channels are zero (Conv2D.Sdot.AdvSimd.cs). Else null.
+    /// </summary>
+    public sbyte[]? Quads { get; private init; }
+
+    /// <summary>The taps of one kernel row in <see cref="Quads"/> (Kw x Cin; Cin for 1x1), or 0.</summary>
+    public int QuadRowTaps { get; private init; }
 
     private PackedFilter(int cout, int k, int[] init, int[] initBiased, sbyte[]? padded)
     {
@@ -85,8 +96,12 @@ internal sealed class PackedFilter
     public static PackedFilter Create(ReadOnlySpan<sbyte> filter, int cout, int k, ReadOnlySpan<int> bias, int inputOffset, bool pad, int rowTaps = 0)
         => Create(filter, cout, k, bias, inputOffset, pad, rowTaps, System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported);
 
-    /// <summary>As above; <paramref name="rowTapsS16"/>: build <see cref="RowTaps"/> (when <paramref name="rowTaps"/> &gt; 0).</summary>
-    public static PackedFilter Create(ReadOnlySpan<sbyte> filter, int cout, int k, ReadOnlySpan<int> bias, int inputOffset, bool pad, int rowTaps, bool rowTapsS16)
+    /// <summary>
+    /// As above; <paramref name="rowTapsS16"/>: build <see cref="RowTaps"/> (when <paramref name="rowTaps"/> &gt; 0);
+    /// <paramref name="quadRowTaps"/> &gt; 0 (a divisor of K): build <see cref="Quads"/> with that kernel-row length.
+    /// </summary>
+    public static PackedFilter Create(ReadOnlySpan<sbyte> filter, int cout, int k, ReadOnlySpan<int> bias, int inputOffset, bool pad, int rowTaps, bool rowTapsS16,
+        int quadRowTaps = 0)
     {
         int coutP = (cout + 7) & ~7;
         var init = new int[coutP];
@@ -139,11 +154,26 @@ internal sealed class PackedFilter
         short[]? taps16 = null;
         if (rowTapsS16 && rowTaps > 0 && k % rowTaps == 0)
         {
-            taps16 = new short[k * coutP];
+            int rowP = (rowTaps + 7) & ~7, rows = k / rowTaps;
+            taps16 = new short[rows * rowP * coutP];
             for (int oc = 0; oc < cout; oc++)
-                for (int t = 0; t < k; t++)
-                    taps16[t * coutP + oc] = filter[oc * k + t];
+                for (int ky = 0; ky < rows; ky++)
+                    for (int t = 0; t < rowTaps; t++)
+                        taps16[(ky * rowP + t) * coutP + oc] = filter[oc * k + ky * rowTaps + t];
         }
-        return new PackedFilter(cout, k, init, initBiased, padded) { ByTap = byTap, RowPairs = rowPairs, Pairs = kPairs, RowTaps = taps16 };
+        sbyte[]? quads = null;
+        if (quadRowTaps > 0 && k % quadRowTaps == 0)
+        {
+            int q = (quadRowTaps + 3) / 4, segments = k / quadRowTaps;
+            quads = new sbyte[segments * q * coutP * 4];
+            for (int oc = 0; oc < cout; oc++)
+                for (int sg = 0; sg < segments; sg++)
+                    for (int t = 0; t < quadRowTaps; t++)
+                        quads[((sg * q + t / 4) * coutP + oc) * 4 + t % 4] = filter[oc * k + sg * quadRowTaps + t];
+        }
+        return new PackedFilter(cout, k, init, initBiased, padded)
+        {
+            ByTap = byTap, RowPairs = rowPairs, Pairs = kPairs, RowTaps = taps16, Quads = quads, QuadRowTaps = quads is null ? 0 : quadRowTaps,
+        };
     }
 }

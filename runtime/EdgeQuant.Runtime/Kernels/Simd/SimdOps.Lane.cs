@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
+using EdgeQuant.Runtime.Math;
 
 namespace EdgeQuant.Runtime.Kernels.Simd;
 
@@ -27,5 +28,93 @@ internal static partial class SimdOps
         if (AdvSimd.IsSupported)
             return AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(acc, w, x, lane);
         return acc + Vector128.WidenUpper(w) * Vector128.Create((int)x.GetElement(lane));
+    }
+
+    /// <summary>
+    /// SMLAL: acc[i] + a[i] * b[i] for i in 0..3 (the lower int16 lanes, exact int32 products, wrapping sum).
+    /// One instruction on arm64; elsewhere the same lanes through widening.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MultiplyAddWideningLower(Vector128<int> acc, Vector128<short> a, Vector128<short> b)
+    {
+        if (AdvSimd.IsSupported)
+            return AdvSimd.MultiplyWideningLowerAndAdd(acc, a.GetLower(), b.GetLower());
+        return acc + Vector128.WidenLower(a) * Vector128.WidenLower(b);
+    }
+
+    /// <summary>
+    /// SMLAL with the second operand's lower half given alone (a value kept in a register across many uses:
+    /// taking <c>GetLower()</c> of a live vector at each use costs the JIT a register copy each time).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MultiplyAddWideningLower(Vector128<int> acc, Vector128<short> a, Vector64<short> bLower)
+    {
+        if (AdvSimd.IsSupported)
+            return AdvSimd.MultiplyWideningLowerAndAdd(acc, a.GetLower(), bLower);
+        return acc + Vector128.WidenLower(a) * Vector128.WidenLower(bLower.ToVector128Unsafe());
+    }
+
+    /// <summary>SMLAL2: acc[i] + a[4 + i] * b[4 + i] for i in 0..3, as <see cref="MultiplyAddWideningLower(Vector128{int}, Vector128{short}, Vector128{short})"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MultiplyAddWideningUpper(Vector128<int> acc, Vector128<short> a, Vector128<short> b)
+    {
+        if (AdvSimd.IsSupported)
+            return AdvSimd.MultiplyWideningUpperAndAdd(acc, a, b);
+        return acc + Vector128.WidenUpper(a) * Vector128.WidenUpper(b);
+    }
+
+    /// <summary>
+    /// SDOT by element: acc[i] + sum over j in 0..3 of w[4i + j] * x[4 lane + j] (int8 x int8, int32 lanes,
+    /// wrapping): four output channels' quadruplets of weights in <paramref name="w"/> against one quadruplet
+    /// of activations. One instruction with <see cref="Dp"/> (SDOT Vd.4S, Vn.16B, Vm.4B[lane]); elsewhere the
+    /// quadruplet is broadcast and <see cref="DotProduct"/> does the rest.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> DotProductLane(Vector128<int> acc, Vector128<sbyte> w, Vector128<sbyte> x, [ConstantExpected(Max = 3)] byte lane)
+    {
+        if (Dp.IsSupported)
+            return Dp.DotProductBySelectedQuadruplet(acc, w, x, lane);
+        return DotProduct(acc, w, Vector128.Create(x.AsInt32().GetElement(lane)).AsSByte());
+    }
+
+    /// <summary>
+    /// The part of <see cref="QuantMath.MultiplyByQuantizedMultiplier"/> after its left shift, per lane, with the
+    /// right shift given negated once per channel (<paramref name="negRight"/> = min(shift, 0); the left shift,
+    /// max(shift, 0), is applied by the caller, or skipped where every lane's is 0). arm64: SQRDMULH, then the
+    /// rounding right shift of <see cref="RoundingDivideByPOT"/> (AND, SSHR, SQADD, SRSHL).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> HighMulRoundingShift(Vector128<int> x, Vector128<int> multiplier, Vector128<int> negRight)
+    {
+        var y = SaturatingRoundingDoublingHighMul(x, multiplier);
+        if (AdvSimd.IsSupported)
+        {
+            var fixup = AdvSimd.ShiftRightArithmetic(y & negRight, 31);
+            return AdvSimd.ShiftArithmeticRounded(AdvSimd.AddSaturate(y, fixup), negRight);
+        }
+        return RoundingDivideByPOT(y, -negRight);
+    }
+
+    /// <summary>
+    /// Four int32 vectors narrowed with saturation to 16 int8 lanes, in order (SQXTN, SQXTN2 to int16, then
+    /// to int8), then clamped to [min, max]. Exact for the requantized outputs: a saturated lane lies beyond
+    /// every int8 bound on the same side, so the clamp gives what the reference's int32 clamp gives.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> NarrowSaturateClamp(Vector128<int> a, Vector128<int> b, Vector128<int> c, Vector128<int> d,
+        Vector128<sbyte> min, Vector128<sbyte> max)
+    {
+        if (AdvSimd.IsSupported)
+        {
+            var ab = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(a), b);
+            var cd = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(c), d);
+            var bytes = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(ab), cd);
+            return AdvSimd.Min(AdvSimd.Max(bytes, min), max);
+        }
+        var lo = Vector128.Create(-128);
+        var hi = Vector128.Create(127);
+        var r = Vector128.Narrow(Vector128.Narrow(Vector128.Clamp(a, lo, hi), Vector128.Clamp(b, lo, hi)),
+            Vector128.Narrow(Vector128.Clamp(c, lo, hi), Vector128.Clamp(d, lo, hi)));
+        return Vector128.Min(Vector128.Max(r, min), max);
     }
 }

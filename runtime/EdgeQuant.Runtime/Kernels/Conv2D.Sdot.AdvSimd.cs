@@ -1,0 +1,296 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels.Simd;
+
+namespace EdgeQuant.Runtime.Kernels;
+
+public static partial class Conv2D
+{
+    /// <summary>Largest staging area (bytes, on the stack) of <see cref="TryEvalS8RowsSdot"/>.</summary>
+    private const int SdotStackLimit = 32768;
+
+    /// <summary>Largest Kh of <see cref="TryEvalS8RowsSdot"/> (its per-row segment table lives on the stack).</summary>
+    private const int SdotMaxKh = 16;
+
+    /// <summary>
+    /// The Pi 5 (Dp) path for every Conv2D whose kernel-row taps are contiguous (DilationW 1, or Kw 1): a
+    /// register-blocked SDOT micro-kernel with output channels in lanes. The filter is packed once
+    /// (<see cref="PackedFilter.Quads"/>) as quadruplets of consecutive kernel-row taps for 4 channels per
+    /// 16-byte vector; SDOT by element multiplies one such vector with one quadruplet of a pixel's taps, so a
+    /// tile of 4 output pixels x 8 channels keeps 8 int32 accumulators in registers and loads each weight
+    /// vector once for the 4 pixels: per 16 taps, 4 activation loads, 8 weight loads and 32 SDOTs (512 MACs).
+    /// No horizontal sums. The activations are int8 rows: a 1x1 convolution with unit strides and no padding
+    /// reads the NHWC pixels in place (the last pixels, whose 16-byte loads would pass the end of the input,
+    /// from a small stack copy); everything else reads rows staged on the stack that already hold the padding
+    /// (the zero point, cancelling against the folded bias), the whole padded image when it fits, else a ring
+    /// of the rows an output row reads, each input row copied once. The taps of a kernel row past its last
+    /// quadruplet, and the channels past Cout (the last 8-channel block of a channel tail), meet zero weights;
+    /// only real channels are stored. A row's last 1-3 pixels run as a tile with the last pixel repeated.
+    /// Exact int8 products summed in int32 from the folded bias: the reference's accumulator.
+    /// Returns false (having written nothing) when the case is not covered.
+    /// </summary>
+    [SkipLocalsInit] // every staged byte that is read is written first (spare bytes cleared)
+    internal static bool TryEvalS8RowsSdot(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
+        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+    {
+        sbyte[]? quads = packed.Quads;
+        int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
+        int kh = filterShape.D1, kw = filterShape.D2;
+        int outH = outShape.D1, outW = outShape.D2, cout = outShape.D3;
+        if (!Vector128.IsHardwareAccelerated || quads is null || packed.Cout != cout || packed.QuadRowTaps != kw * cin
+            || packed.K != kh * kw * cin || (kw > 1 && p.DilationW != 1) || kh > SdotMaxKh || (uint)(128 - p.InputOffset) > 255)
+            return false;
+        int q = (kw * cin + 3) / 4;
+        int readLen = (q + 3) / 4 * 16;
+        Span<int> segOff = stackalloc int[kh];
+        ref int segRef = ref MemoryMarshal.GetReference(segOff);
+        ref sbyte src = ref MemoryMarshal.GetReference(input);
+        ref sbyte dst = ref MemoryMarshal.GetReference(output);
+        var rows = new SdotRows(packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, q, kh);
+
+        if (kh == 1 && kw == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0)
+        {
+            RunSdotPointwise(input, inShape.D0 * inH * inW, cin, packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, output, cout);
+            return true;
+        }
+
+        int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
+        long rowLen = (long)span * cin;
+        int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
+        int window = (kh - 1) * p.DilationH + 1;
+        int slots = paddedH * rowLen + 16 <= SdotStackLimit ? paddedH : window;
+        if (slots * rowLen + 16 > SdotStackLimit)
+            return false;
+        int len = (int)rowLen;
+        Span<sbyte> staged = stackalloc sbyte[slots * len + 16];
+        staged.Slice(slots * len).Clear();
+        Span<int> slotRow = stackalloc int[slots];
+        ref sbyte rowRef = ref MemoryMarshal.GetReference(staged);
+        sbyte zeroPoint = (sbyte)(-p.InputOffset);
+        int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
+        for (int b = 0; b < inShape.D0; b++)
+        {
+            slotRow.Fill(-1);
+            for (int oy = 0; oy < outH; oy++)
+            {
+                for (int ky = 0; ky < kh; ky++)
+                {
+                    int y = oy * p.StrideH + ky * p.DilationH, s = y % slots;
+                    if (slotRow[s] != y)
+                    {
+                        StageRowS8(ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, p.PadLeft, zeroPoint, ref Unsafe.Add(ref rowRef, s * len));
+                        slotRow[s] = y;
+                    }
+                    segOff[ky] = s * len;
+                }
+                rows.Run(ref rowRef, (nint)p.StrideW * cin, outW, ref segRef, ref Unsafe.Add(ref dst, (nint)(b * outH + oy) * outW * cout), cout);
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The SDOT tiles over n rows of Cin int8 values at a stride of Cin (NHWC pixels of a 1x1 convolution with unit
+    /// strides and no padding, or FullyConnected batches), read in place; the last rows, whose 16-byte loads would
+    /// pass the end of <paramref name="input"/>, from a small stack copy. <paramref name="packed"/> has
+    /// <see cref="PackedFilter.Quads"/> with <see cref="PackedFilter.QuadRowTaps"/> = K = Cin.
+    /// </summary>
+    [SkipLocalsInit] // the copy's bytes past the rows are cleared
+    internal static void RunSdotPointwise(ReadOnlySpan<sbyte> input, int n, int cin, PackedFilter packed, ReadOnlySpan<int> multipliers,
+        ReadOnlySpan<int> shifts, int outputOffset, int activationMin, int activationMax, Span<sbyte> output, int cout)
+    {
+        System.Diagnostics.Debug.Assert(packed.Quads is not null && packed.QuadRowTaps == cin && packed.K == cin);
+        int q = (cin + 3) / 4;
+        int readLen = (q + 3) / 4 * 16;
+        int segOff = 0;
+        var rows = new SdotRows(packed, multipliers, shifts, outputOffset, activationMin, activationMax, q, 1);
+        ref sbyte dst = ref MemoryMarshal.GetReference(output);
+        int safe = input.Length < readLen ? 0 : System.Math.Min(n, (input.Length - readLen) / cin + 1);
+        safe &= ~3;
+        rows.Run(ref MemoryMarshal.GetReference(input), cin, safe, ref segOff, ref dst, cout);
+        if (safe < n)
+        {
+            int rest = n - safe;
+            Span<sbyte> copy = stackalloc sbyte[rest * cin + readLen];
+            input.Slice(safe * cin, rest * cin).CopyTo(copy);
+            copy.Slice(rest * cin).Clear();
+            rows.Run(ref MemoryMarshal.GetReference(copy), cin, rest, ref segOff, ref Unsafe.Add(ref dst, (nint)safe * cout), cout);
+        }
+    }
+
+    /// <summary>Input row iy (or the zero point, outside the image) over the padded columns [0, span).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StageRowS8(ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi, int padLeft,
+        sbyte zeroPoint, ref sbyte row)
+    {
+        if ((uint)iy >= (uint)inH)
+        {
+            Fill(ref row, span * cin, zeroPoint);
+            return;
+        }
+        Fill(ref row, lo * cin, zeroPoint);
+        Copy(ref Unsafe.Add(ref src, ((nint)(b * inH + iy) * inW + lo - padLeft) * cin), ref Unsafe.Add(ref row, lo * cin), (hi - lo) * cin);
+        Fill(ref Unsafe.Add(ref row, hi * cin), (span - hi) * cin, zeroPoint);
+    }
+
+    /// <summary>One op's SDOT tiles over rows of pixels: the packed filter, the folded bias and the requantization parameters.</summary>
+    private readonly ref struct SdotRows(PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
+        int outputOffset, int activationMin, int activationMax, int q, int kh)
+    {
+        private readonly sbyte[] _w = packed.Quads!;
+        private readonly int[] _init = packed.Init;
+        private readonly int _coutP = packed.CoutPadded;
+        private readonly ReadOnlySpan<int> _m = multipliers;
+        private readonly ReadOnlySpan<int> _s = shifts;
+        private readonly int _off = outputOffset, _min = activationMin, _max = activationMax;
+        private readonly int _q = q, _kh = kh;
+
+        /// <summary>
+        /// n output pixels whose taps start at x + i x pixStep + segOff[ky] (ky &lt; Kh), written at o + i x cout.
+        /// </summary>
+        public void Run(ref sbyte x, nint pixStep, int n, ref int segOff, ref sbyte o, int cout)
+        {
+            if (n <= 0)
+                return;
+            nint qStride = (nint)_coutP * 4;
+            ref sbyte w = ref MemoryMarshal.GetArrayDataReference(_w);
+            ref int init = ref MemoryMarshal.GetArrayDataReference(_init);
+            for (int c = 0; c < _coutP; c += 8)
+            {
+                var rq = new BlockRequantization(_m, _s, c, _off, _min, _max);
+                var i0 = Vector128.LoadUnsafe(ref init, (nuint)c);
+                var i1 = Vector128.LoadUnsafe(ref init, (nuint)c + 4);
+                ref sbyte wc = ref Unsafe.Add(ref w, c * 4);
+                ref sbyte oc = ref Unsafe.Add(ref o, c);
+                int i = 0;
+                for (; i <= n - 4; i += 4)
+                    SdotTile4(ref Unsafe.Add(ref x, i * pixStep), pixStep, 2 * pixStep, 3 * pixStep, ref segOff, _kh, _q, ref wc, qStride,
+                        i0, i1, rq, ref Unsafe.Add(ref oc, (nint)i * cout), cout, 4);
+                if (i < n)
+                {
+                    int r = n - i;
+                    SdotTile4(ref Unsafe.Add(ref x, i * pixStep), pixStep * System.Math.Min(1, r - 1), pixStep * System.Math.Min(2, r - 1), pixStep * (r - 1),
+                        ref segOff, _kh, _q, ref wc, qStride, i0, i1, rq, ref Unsafe.Add(ref oc, (nint)i * cout), cout, r);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// 4 pixels (taps at x, x + d1, x + d2, x + d3, plus each segment's offset) x 8 channels over Kh segments of
+    /// q quadruplets; stores the first <paramref name="valid"/> pixels.
+    /// </summary>
+    private static void SdotTile4(ref sbyte x, nint d1, nint d2, nint d3, ref int segOff, int kh, int q, ref sbyte w, nint qStride,
+        Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride, int valid)
+    {
+        Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1;
+        ref sbyte ws = ref w;
+        for (int ky = 0; ky < kh; ky++)
+        {
+            ref sbyte r = ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky));
+            int t = 0;
+            for (; t <= q - 4; t += 4)
+            {
+                var v0 = Vector128.LoadUnsafe(ref r);
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                var wA = Vector128.LoadUnsafe(ref ws);
+                var wB = Vector128.LoadUnsafe(ref ws, 16);
+                a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
+                a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
+                a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
+                a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
+                a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
+                a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
+                a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
+                a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
+                wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 1 * qStride));
+                wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 1 * qStride + 16));
+                a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
+                a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
+                a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
+                a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
+                a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
+                a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
+                a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
+                a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
+                wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 2 * qStride));
+                wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 2 * qStride + 16));
+                a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
+                a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
+                a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
+                a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
+                a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
+                a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
+                a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
+                a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
+                wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 3 * qStride));
+                wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 3 * qStride + 16));
+                a00 = SimdOps.DotProductLane(a00, wA, v0, 3);
+                a01 = SimdOps.DotProductLane(a01, wB, v0, 3);
+                a10 = SimdOps.DotProductLane(a10, wA, v1, 3);
+                a11 = SimdOps.DotProductLane(a11, wB, v1, 3);
+                a20 = SimdOps.DotProductLane(a20, wA, v2, 3);
+                a21 = SimdOps.DotProductLane(a21, wB, v2, 3);
+                a30 = SimdOps.DotProductLane(a30, wA, v3, 3);
+                a31 = SimdOps.DotProductLane(a31, wB, v3, 3);
+                r = ref Unsafe.Add(ref r, 16);
+                ws = ref Unsafe.Add(ref ws, 4 * qStride);
+            }
+            int rem = q - t;
+            if (rem > 0)
+            {
+                var v0 = Vector128.LoadUnsafe(ref r);
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                var wA = Vector128.LoadUnsafe(ref ws);
+                var wB = Vector128.LoadUnsafe(ref ws, 16);
+                a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
+                a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
+                a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
+                a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
+                a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
+                a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
+                a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
+                a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
+                if (rem > 1)
+                {
+                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 1 * qStride));
+                    wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 1 * qStride + 16));
+                    a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
+                    a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
+                    a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
+                    a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
+                    a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
+                    a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
+                    a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
+                    a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
+                }
+                if (rem > 2)
+                {
+                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 2 * qStride));
+                    wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 2 * qStride + 16));
+                    a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
+                    a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
+                    a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
+                    a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
+                    a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
+                    a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
+                    a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
+                    a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
+                }
+                ws = ref Unsafe.Add(ref ws, rem * qStride);
+            }
+        }
+        var p01 = rq.Pixels2(a00, a01, a10, a11);
+        var p23 = rq.Pixels2(a20, a21, a30, a31);
+        rq.Store(p01, 0, ref o);
+        if (valid > 1) rq.Store(p01, 1, ref Unsafe.Add(ref o, outStride));
+        if (valid > 2) rq.Store(p23, 0, ref Unsafe.Add(ref o, 2 * outStride));
+        if (valid > 3) rq.Store(p23, 1, ref Unsafe.Add(ref o, 3 * outStride));
+    }
+}
