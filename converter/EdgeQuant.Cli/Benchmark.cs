@@ -84,6 +84,7 @@ public static class Benchmark
             case OpType.DynamicConv2D:
             case OpType.Conv2DCompressed:
             case OpType.Conv2DSparse:
+            case OpType.Conv2DCompressedPacked:
             {
                 var f = t[op.Input1].Shape; // [Cout, Kh, Kw, Cin]
                 return (long)t[op.Output0].ElementCount * f[1] * f[2] * f[3];
@@ -91,6 +92,7 @@ public static class Benchmark
             case OpType.DepthwiseConv2D:
             case OpType.DynamicDepthwiseConv2D:
             case OpType.DepthwiseConv2DCompressed:
+            case OpType.DepthwiseConv2DCompressedPacked:
             {
                 var f = t[op.Input1].Shape; // [1, Kh, Kw, Cout]
                 return (long)t[op.Output0].ElementCount * f[1] * f[2];
@@ -99,6 +101,7 @@ public static class Benchmark
             case OpType.DynamicFullyConnected:
             case OpType.FullyConnectedCompressed:
             case OpType.FullyConnectedSparse:
+            case OpType.FullyConnectedCompressedPacked:
             {
                 var f = t[op.Input1].Shape; // [Cout, Cin]
                 return (long)t[op.Output0].ElementCount * f[1];

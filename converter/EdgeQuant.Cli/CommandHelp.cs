@@ -28,6 +28,12 @@ public static class CommandHelp
               --weights W                  int8 (default), int4, codebook4 or codebook8
               --rounding R                 nearest (default) or adaptive (teacher-guided, uses --calib)
               --prune F [--structured]     magnitude-prune a fraction F of the weights (or of the channels)
+              --precision L=P,...          mixed precision by hand: layer L (name or #row of the report, * for all)
+                                           at P = int8, int16 (16x8), float, int4, codebook4 or codebook8
+              --mixed-precision --data X.npy --labels Y.npy [--accuracy-budget POINTS] [--sensitivity-samples N]
+                [--objective size|latency] measure each layer's sensitivity and search the smallest (or, with
+                                           latency, fastest) assignment within POINTS (default 0.2) of float
+                                           and no worse than int8 on X
               -o, --output OUT.eqm         the blob to write (default: MODEL.eqm)
               --method M                   minmax (default), percentile, entropy or mse
               --per-tensor                 per-tensor weight scales (default: per-channel)
@@ -49,6 +55,39 @@ public static class CommandHelp
               --json                       print the result as JSON
 
             {DataShapes}
+            """,
+        ["report"] = """
+            edgequant report MODEL.onnx --calib X.npy --data X.npy --labels Y.npy -o REPORT.html [options]
+
+              Converts the model with every configuration of the evaluation sweep (calibration methods,
+              per-tensor weights, int8 / int4 / codebook weights with nearest or teacher-guided rounding,
+              unstructured pruning 30-90%, structured pruning 10-30%, dynamic quantization, mixed
+              precision searched within 0.2 points) and writes one self-contained HTML page (no
+              network needed to open it): a table of top-1 accuracy, blob, arena and weight bytes,
+              latency and output SQNR per configuration, the accuracy-vs-size Pareto front, and the
+              chosen configuration's per-layer SQNR and weight histograms.
+
+              --calib X.npy            calibration data
+              --data X.npy             evaluation data; --labels Y.npy its int64 labels
+              -o, --output R.html      the page to write (optional with --json)
+              --json                   print the same data as JSON on stdout
+              --configs LIST           comma-separated configuration ids or groups (default: all):
+                                       minmax, percentile, entropy, mse (group calibration); per-tensor
+                                       (granularity); int8-adaptive, int4, int4-adaptive, codebook4,
+                                       codebook4-adaptive, codebook8 (weights); prune30, prune50,
+                                       prune70, prune90 (pruning); structured10, structured30 (structured);
+                                       dynamic (dynamic: no calibration, no per-layer detail);
+                                       mixed (mixed: the precision search, on the evaluation data)
+              --samples N              evaluate on the first N samples of --data
+              --calib-samples N        calibrate on the first N samples of --calib
+              --iterations N           latency: median of N single-thread invocations (default 200)
+              --sqnr-samples N         per-layer SQNR on the first N calibration samples (default 32)
+              --choose CONFIG          the configuration to detail (default: the smallest blob within
+                                       --budget points of float top-1, else the most accurate)
+              --budget POINTS          accuracy loss the automatic choice accepts (default 1.0)
+
+              Progress: one line per configuration on stdout as it completes, and the configuration
+              being converted on stderr when that is a terminal.
             """,
         ["run"] = $"""
             edgequant run MODEL.onnx|MODEL.eqm --input X.npy|NAME=X.npy... --output Y.npy [--json]

@@ -84,15 +84,17 @@ public static partial class Commands
     }
 
     /// <summary>Bytes of the conv / depthwise / fully-connected filter tensors (plus codebooks).</summary>
-    private static long WeightBytes(Model m)
+    internal static long WeightBytes(Model m)
     {
         long total = 0;
         foreach (var op in m.Ops)
         {
             if (op.Type is not (Runtime.Format.OpType.Conv2D or Runtime.Format.OpType.DepthwiseConv2D or Runtime.Format.OpType.FullyConnected
-                or >= Runtime.Format.OpType.Conv2DCompressed and <= Runtime.Format.OpType.FullyConnectedSparse)) continue;
+                or >= Runtime.Format.OpType.Conv2DCompressed and <= Runtime.Format.OpType.FullyConnectedCompressedPacked)) continue;
             total += m.Tensors[op.Input1].ByteLength;
-            if (op.InputCount > 3) total += m.Tensors[op.Input3].ByteLength;
+            // The codebook: input 3 of ops 50-52, input 2 of the packed ops 55-57 (which have no bias tensor).
+            bool packed = op.Type >= Runtime.Format.OpType.Conv2DCompressedPacked;
+            if (op.InputCount > (packed ? 2 : 3)) total += m.Tensors[op.Input(packed ? 2 : 3)].ByteLength;
         }
         return total;
     }

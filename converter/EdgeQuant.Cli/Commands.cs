@@ -20,12 +20,14 @@ public static partial class Commands
     {
         var a = c.Args;
         a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json", "--dynamic",
-            "--weights", "--rounding", "--prune", "--structured");
+            "--weights", "--rounding", "--prune", "--structured", "--precision", "--mixed-precision", "--data", "--accuracy-budget", "--sensitivity-samples", "--objective");
         string model = a.Positional(0, "MODEL.onnx");
         var calib = a.GetAll("--calib");
         string output = a.Get("-o", "--output") ?? Path.ChangeExtension(model, ".eqm");
         var method = ParseMethod(a.Get("--method") ?? "minmax");
-        var labels = a.Get("--labels") is { } lp ? File.ReadAllLines(lp).Where(l => l.Length > 0).ToArray() : null;
+        bool mixed = a.Has("--mixed-precision") || a.Get("--precision") is not null;
+        // With --mixed-precision, --labels is the .npy labels of --data; otherwise class names.
+        var labels = a.Get("--labels") is { } lp && !a.Has("--mixed-precision") ? File.ReadAllLines(lp).Where(l => l.Length > 0).ToArray() : null;
         PixelNormalization? pixels = null;
         if (a.Get("--pixels") is { } px)
         {
@@ -48,6 +50,15 @@ public static partial class Commands
         // A QDQ model carries its own quantization; a float model needs calibration data.
         if (calib.Count == 0 && !qdq) throw new UsageException("missing --calib X.npy (calibration data; NAME=X.npy once per input for a model with several inputs)");
         var inputs = calib.Count == 0 ? null : ReadInputs(calib);
+        if (mixed)
+        {
+            if (compression.IsActive) throw new UsageException("--weights, --rounding and --prune do not combine with mixed precision (it chooses the weight encodings per layer)");
+            if (qdq) throw new UsageException("mixed precision applies to float models; this model's QuantizeLinear/DequantizeLinear nodes fix its quantization");
+            ConvertMixed(c, loaded, inputs!, output, new ConvertOptions { Method = method, PerChannel = !a.Has("--per-tensor"), Labels = labels, Pixels = pixels, Progress = c.Progress("calibrating") }, sw);
+            return;
+        }
+        foreach (var only in new[] { "--data", "--accuracy-budget", "--sensitivity-samples", "--objective" })
+            if (a.Get(only) is not null) throw new UsageException($"{only} applies to --mixed-precision only");
         var data = inputs?.Fit(loaded.Ir.Inputs.Select(t => loaded.Ir.IoNames[t]).ToList(), loaded.Ir.Inputs.Select(t => loaded.Ir.SourceShapes[t]).ToList())[0];
         var result = ModelConverter.Convert(loaded, inputs, new ConvertOptions
         {

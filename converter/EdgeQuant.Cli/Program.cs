@@ -16,6 +16,8 @@ public static class Program
           edgequant convert MODEL.qdq.onnx [-o OUT.eqm] (a QDQ model carries its quantization: --calib optional)
           edgequant convert MODEL.onnx --dynamic [-o OUT.eqm] [--per-tensor] [--labels FILE] [--json] (no calibration)
           edgequant compress-sweep MODEL.onnx --calib X.npy --data X.npy --labels Y.npy [--iterations N] [--json]
+          edgequant report MODEL.onnx --calib X.npy --data X.npy --labels Y.npy -o REPORT.html [--json] [--configs LIST] [--samples N] [--calib-samples N]
+                [--iterations N] [--sqnr-samples N] [--choose CONFIG] [--budget POINTS]
           edgequant eval MODEL.onnx|MODEL.eqm --data X.npy|NAME=X.npy... --labels Y.npy [--reference MODEL.onnx] [--json]
           edgequant run MODEL.onnx|MODEL.eqm --input X.npy|NAME=X.npy... --output Y.npy [--json]
           edgequant inspect MODEL.eqm [--json]
@@ -81,7 +83,8 @@ public static class Program
                 case "export-onnx": Commands.ExportOnnx(ctx); break;
                 case "firmware": Commands.Firmware(ctx); break;
                 case "compress-sweep": Commands.CompressSweep(ctx); break;
-                default: throw new UsageException($"unknown command '{a.Command}'; commands: demo, convert, eval, run, inspect, bench, export-onnx, firmware, compress-sweep (see --help)");
+                case "report": Commands.Report(ctx); break;
+                default: throw new UsageException($"unknown command '{a.Command}'; commands: demo, convert, eval, run, inspect, bench, export-onnx, firmware, compress-sweep, report (see --help)");
             }
             return 0;
         }
@@ -107,7 +110,7 @@ public sealed class UsageException(string message) : Exception(message);
 /// <summary>Parsed arguments: a command, positionals, and --options with or without values.</summary>
 public sealed class Args
 {
-    private static readonly HashSet<string> Flags = ["--json", "--per-tensor", "--dynamic", "--help", "--verbose", "--reference-kernels", "--per-op", "--layers", "--structured"];
+    private static readonly HashSet<string> Flags = ["--json", "--per-tensor", "--dynamic", "--help", "--verbose", "--reference-kernels", "--per-op", "--layers", "--structured", "--mixed-precision"];
     private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);

@@ -8,10 +8,12 @@ public sealed partial class Interpreter
 {
     // The compressed and sparse ops' per-op data, shared with the model (all null with ReferenceKernelsOnly).
     private readonly CompressedPrepared?[] _compressedPrepared;
+    // Ops 55-57: their packed per-channel records expanded (shared with the model; needed by every kernel).
+    private readonly RequantArrays?[] _packedRequant;
     // The op Run is executing (set by RunOp).
     private int _opIndex;
 
-    /// <summary>Ops 50-54: compressed and sparse filters (the reference kernels when there is no per-op data).</summary>
+    /// <summary>Ops 50-57: compressed and sparse filters (the reference kernels when there is no per-op data).</summary>
     private void RunCompressed(in OpInfo op)
     {
         var prepared = _compressedPrepared[_opIndex];
@@ -49,6 +51,27 @@ public sealed partial class Interpreter
                 int cout = oT.Shape.D3;
                 var f = new SparseFilter(Bytes(op.Input1), cout);
                 SparseKernels.Conv2D(p, S8(op.Input0), inT.Shape, f, fT.Shape, I32(op.Input2), prepared, ConstI32(p.MultipliersOffset, cout), ConstI32(p.ShiftsOffset, cout), ArenaS8(op.Output0), oT.Shape);
+                break;
+            }
+            case OpType.Conv2DCompressedPacked:
+            case OpType.DepthwiseConv2DCompressedPacked:
+            {
+                var p = _model.ReadParams<Conv2DPackedParams>(op).AsConv2DParams();
+                var r = _packedRequant[_opIndex]!;
+                var f = _model.CompressedFilterOf(op);
+                if (op.Type == OpType.Conv2DCompressedPacked)
+                    CompressedKernels.Conv2D(p, S8(op.Input0), inT.Shape, f, fT.Shape, r.Bias, prepared, r.Multipliers, r.Shifts, ArenaS8(op.Output0), oT.Shape, scratch);
+                else
+                    CompressedKernels.DepthwiseConv2D(p, S8(op.Input0), inT.Shape, f, fT.Shape, r.Bias, prepared, r.Multipliers, r.Shifts, ArenaS8(op.Output0), oT.Shape);
+                break;
+            }
+            case OpType.FullyConnectedCompressedPacked:
+            {
+                var p = _model.ReadParams<FullyConnectedPackedParams>(op).AsFullyConnectedParams();
+                var r = _packedRequant[_opIndex]!;
+                int cout = fT.Shape.D0, cin = fT.Shape.D1;
+                CompressedKernels.FullyConnected(p, S8(op.Input0), inT.ElementCount / cin, cin, _model.CompressedFilterOf(op), cout, r.Bias, prepared,
+                    r.Multipliers, r.Shifts, ArenaS8(op.Output0));
                 break;
             }
             case OpType.FullyConnectedSparse:

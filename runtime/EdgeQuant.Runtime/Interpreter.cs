@@ -43,6 +43,8 @@ public sealed partial class Interpreter : IDisposable
     private readonly OpInfo[] _ops;
     // Per-op data of the Conv2D / DepthwiseConv2D / FullyConnected fast paths, shared with the model (null: none).
     private readonly PackedFilter?[] _packed;
+    // Per-op transposed float filters of the float fallback layers (Interpreter.Mixed.cs; null: none).
+    private readonly float[]?[] _floatFilters;
     // Threads > 1: the workers, each worker's own kernel scratch, and per op how many row bands it is split into (1: not split).
     private readonly WorkerPool? _pool;
     private readonly sbyte[][] _workerScratch = [];
@@ -77,6 +79,8 @@ public sealed partial class Interpreter : IDisposable
             ? model.PreparedFilters()
             : new PackedFilter?[_ops.Length];
         _compressedPrepared = _reference ? new CompressedPrepared?[_ops.Length] : model.PreparedCompressed();
+        _packedRequant = model.PreparedPackedRequant();
+        _floatFilters = PrepareFloatFilters(model, _ops, _reference);
 
         int threads = options?.Threads ?? 1;
         if (threads < 1 || threads > 64)
@@ -216,7 +220,7 @@ public sealed partial class Interpreter : IDisposable
 
     /// <summary>
     /// Writes float values (NHWC order, one per input element) into input <paramref name="index"/>:
-    /// quantized for an int8 input, copied for a float32 input (a model that starts with Quantize).
+    /// quantized for an int8 or int16 input, copied for a float32 input (a model that starts with Quantize).
     /// </summary>
     public void SetInput(ReadOnlySpan<float> values, int index = 0)
     {
@@ -230,6 +234,11 @@ public sealed partial class Interpreter : IDisposable
             values.CopyTo(MemoryMarshal.Cast<byte, float>(dst));
             return;
         }
+        if (t.Type == TensorType.Int16)
+        {
+            Int16Ops.QuantizeF32ToS16(values, MemoryMarshal.Cast<byte, short>(dst), GetInputQuantization(index).Scale);
+            return;
+        }
         RequireInt8(tensor, _model.Inputs[index].Name);
         var (scale, zp) = GetInputQuantization(index);
         Quantize.EvalF32ToS8(values, MemoryMarshal.Cast<byte, sbyte>(dst), scale, zp);
@@ -237,7 +246,7 @@ public sealed partial class Interpreter : IDisposable
 
     /// <summary>
     /// Reads output <paramref name="index"/> as floats into <paramref name="destination"/>:
-    /// dequantized for an int8 output, copied for a float32 output (a model that ends with Dequantize).
+    /// dequantized for an int8 or int16 output, copied for a float32 output (a model that ends with Dequantize).
     /// </summary>
     public void GetOutput(Span<float> destination, int index = 0)
     {
@@ -251,6 +260,11 @@ public sealed partial class Interpreter : IDisposable
             MemoryMarshal.Cast<byte, float>(src).CopyTo(destination);
             return;
         }
+        if (t.Type == TensorType.Int16)
+        {
+            Int16Ops.DequantizeS16ToF32(MemoryMarshal.Cast<byte, short>(src), destination, GetOutputQuantization(index).Scale);
+            return;
+        }
         RequireInt8(tensor, _model.Outputs[index].Name);
         var (scale, zp) = GetOutputQuantization(index);
         Quantize.EvalS8ToF32(MemoryMarshal.Cast<byte, sbyte>(src), destination, scale, zp);
@@ -259,7 +273,7 @@ public sealed partial class Interpreter : IDisposable
     private void RequireInt8(int tensor, string name)
     {
         if (_tensors[tensor].Type != TensorType.Int8)
-            throw new InvalidOperationException($"'{name}' is a {_tensors[tensor].Type} tensor; float conversion supports int8 and float32 tensors");
+            throw new InvalidOperationException($"'{name}' is a {_tensors[tensor].Type} tensor; float conversion supports int8, int16 and float32 tensors");
     }
 
     /// <summary>Runs every op in order. Allocates nothing.</summary>
@@ -428,6 +442,30 @@ public sealed partial class Interpreter : IDisposable
                 else BatchMatMul.EvalS8(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape);
                 break;
             }
+            case OpType.ArgMax:
+            {
+                var p = _model.ReadParams<ArgMaxParams>(op);
+                if (_reference) Kernels.ArgMax.EvalS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0));
+                else Kernels.ArgMax.EvalS8(p, S8(op.Input0), _tensors[op.Input0].Shape, ArenaS8(op.Output0));
+                break;
+            }
+            case OpType.Lstm:
+            case OpType.Gru:
+            {
+                var p = _model.ReadParams<RecurrentParams>(op);
+                int rows = _tensors[op.Input1].Shape.D0 * _tensors[op.Input1].Shape.D1;
+                var scratch = _arena.Span.Slice(op.ScratchOffset, op.ScratchBytes);
+                bool lstm = op.Type == OpType.Lstm;
+                if (_reference)
+                    Recurrent.EvalS8Reference(lstm, p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), S8(op.Input2), I32(op.Input3),
+                        ConstI32(p.InputMultipliersOffset, rows), ConstI32(p.InputShiftsOffset, rows), ConstI32(p.RecurrentMultipliersOffset, rows), ConstI32(p.RecurrentShiftsOffset, rows),
+                        ArenaS8(op.Output0), scratch);
+                else
+                    Recurrent.EvalS8(lstm, p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), S8(op.Input2), I32(op.Input3),
+                        ConstI32(p.InputMultipliersOffset, rows), ConstI32(p.InputShiftsOffset, rows), ConstI32(p.RecurrentMultipliersOffset, rows), ConstI32(p.RecurrentShiftsOffset, rows),
+                        ArenaS8(op.Output0), scratch);
+                break;
+            }
             case OpType.DynamicConv2D:
             case OpType.DynamicDepthwiseConv2D:
             case OpType.DynamicFullyConnected:
@@ -448,7 +486,24 @@ public sealed partial class Interpreter : IDisposable
             case OpType.FullyConnectedCompressed:
             case OpType.Conv2DSparse:
             case OpType.FullyConnectedSparse:
+            case OpType.Conv2DCompressedPacked:
+            case OpType.DepthwiseConv2DCompressedPacked:
+            case OpType.FullyConnectedCompressedPacked:
                 RunCompressed(op);
+                break;
+            case OpType.Conv2DS16:
+            case OpType.DepthwiseConv2DS16:
+            case OpType.FullyConnectedS16:
+            case OpType.AddS16:
+            case OpType.MaxPool2DS16:
+            case OpType.MeanS16:
+            case OpType.Conv2DF32:
+            case OpType.DepthwiseConv2DF32:
+            case OpType.FullyConnectedF32:
+            case OpType.QuantizeS16:
+            case OpType.DequantizeS16:
+            case OpType.Requantize:
+                RunMixed(in op);
                 break;
             case OpType.Dequantize:
             {

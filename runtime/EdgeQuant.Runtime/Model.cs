@@ -245,6 +245,8 @@ public sealed partial class Model
             if (type == TensorType.SparseInt8) Format.CompressedWeights.ValidateSparse(constant.Slice((int)off, (int)len), new Shape4(d[0], d[1], d[2], d[3]), where);
             if (qi < -1 || qi >= qCount) throw Bad($"{where}: quantization index {qi} is outside [-1, {qCount})");
             if (type == TensorType.Int8 && qi < 0) throw Bad($"{where}: int8 tensor has no quantization");
+            if (type == TensorType.Int16 && (qi < 0 || _quant[qi].ZeroPoint != 0)) throw Bad($"{where}: int16 tensor needs a quantization record with zero point 0 (symmetric 16-bit)");
+            if (type == TensorType.Int64 && storage != TensorStorage.Constant) throw Bad($"{where}: int64 tensors (16x8 biases) must be constant");
             if (qi >= 0)
             {
                 var q = _quant[qi];

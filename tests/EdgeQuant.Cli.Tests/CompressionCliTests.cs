@@ -36,9 +36,9 @@ public class CompressionCliTests
     private string[] Convert(string output, params string[] extra)
         => ["convert", Path.Combine(Zoo, "digits_mlp.onnx"), "--calib", Path.Combine(Zoo, "digits_mlp.calib.npy"), "-o", Path.Combine(_dir, output), .. extra];
 
-    [TestCase("int4", "FullyConnectedCompressed", "int4")]
-    [TestCase("codebook4", "FullyConnectedCompressed", "index4")]
-    [TestCase("codebook8", "FullyConnectedCompressed", "index8")]
+    [TestCase("int4", "FullyConnectedCompressedPacked", "int4")]
+    [TestCase("codebook4", "FullyConnectedCompressedPacked", "index4")]
+    [TestCase("codebook8", "FullyConnectedCompressedPacked", "index8")]
     public void WeightsOptionWritesTheEncoding(string weights, string op, string type)
     {
         var r = Run(Convert(weights + ".eqm", "--weights", weights, "--rounding", "adaptive"));

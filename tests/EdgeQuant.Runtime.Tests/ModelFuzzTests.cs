@@ -29,6 +29,9 @@ public class ModelFuzzTests
             ("softmax", OneOpModels.Softmax().Blob),
             ("depthwise", OneOpModels.Conv(depthwise: true).Blob),
             ("dequantize", OneOpModels.Dequantize().Blob),
+            ("argmax", OneOpModels.ArgMax().Blob),
+            ("lstm", OneOpModels.Recurrent(lstm: true).Blob),
+            ("gru", OneOpModels.Recurrent(lstm: false).Blob),
             ("dynamic_conv", OneOpModels.DynamicConv().Blob),
             ("dynamic_depthwise", OneOpModels.DynamicConv(depthwise: true).Blob),
             ("dynamic_fc", OneOpModels.DynamicFullyConnected().Blob),
@@ -38,6 +41,12 @@ public class ModelFuzzTests
             ("fc_index8", CompressedModels.Build(5, CompressedModels.Kind.FullyConnected, TensorType.Index8, 2).Blob),
             ("conv_sparse", CompressedModels.Build(6, CompressedModels.Kind.Conv2D, TensorType.SparseInt8).Blob),
             ("fc_sparse", CompressedModels.Build(7, CompressedModels.Kind.FullyConnected, TensorType.SparseInt8).Blob),
+            ("depthwise_s16", OneOpModels.ConvS16(depthwise: true).Blob),
+            ("conv_f32", OneOpModels.ConvF32().Blob),
+            ("requantize_to_s16", OneOpModels.Requantize(toS16: true).Blob),
+            ("conv_int4_packed", CompressedModels.Build(8, CompressedModels.Kind.Conv2D, TensorType.Int4, packed: true).Blob),
+            ("depthwise_index4_packed", CompressedModels.Build(9, CompressedModels.Kind.Depthwise, TensorType.Index4, packed: true).Blob),
+            ("fc_index8_packed", CompressedModels.Build(10, CompressedModels.Kind.FullyConnected, TensorType.Index8, 2, tweakBias: b => Array.ConvertAll(b, v => v * 3000), packed: true).Blob),
         };
         var subjects = new List<Subject>();
         foreach (var (name, blob) in list)

@@ -84,6 +84,19 @@ public class ModelTests
     }
 
     [Test]
+    public void WriterStampsTheMinorVersionTheBlobNeeds()
+    {
+        Assert.That(Model.Load(Fresh()).VersionMinor, Is.EqualTo((ushort)0), "1.0 ops only: 1.0");
+        Assert.That(Model.Load(OneOpModels.IndexSelect().Blob).VersionMinor, Is.EqualTo((ushort)1), "IndexSelect came with 1.1");
+        foreach (OpType op in Enum.GetValues<OpType>())
+            Assert.That(ModelFormat.MinorVersionNeeded(op), Is.LessThanOrEqualTo(ModelFormat.VersionMinor), op.ToString());
+        Assert.That(ModelFormat.MinorVersionNeeded(OpType.Conv2D), Is.EqualTo((ushort)0));
+        Assert.That(ModelFormat.MinorVersionNeeded(OpType.FullyConnectedSparse), Is.EqualTo((ushort)1));
+        Assert.That(ModelFormat.MinorVersionNeeded(TensorType.Int8), Is.EqualTo((ushort)0));
+        Assert.That(ModelFormat.MinorVersionNeeded(TensorType.Int4), Is.EqualTo((ushort)1));
+    }
+
+    [Test]
     public void SizeFieldMismatch()
     {
         Rejects(Patched(b => SetI32(b, 8, b.Length + 16)), "header, byte 8", "truncated or padded");

@@ -71,7 +71,7 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
                    "Sneaker", "Bag", "Ankle boot"]
 
 ZOO_MODELS = ["digits_mlp", "mnist_cnn", "fashion_mobilenet", "imu_gesture", "fashion_resnet",
-              "fashion_mobilenetv2"]
+              "fashion_mobilenetv2", "digits_gru"]
 QAT_NAME = "mnist_qat"
 PARTS = ZOO_MODELS + [QAT_NAME, "quirks", "blazeface"]
 
@@ -149,6 +149,21 @@ class DigitsMLP(nn.Module):
 
     def forward(self, x):
         return self.fc2(F.relu(self.fc1(x)))
+
+
+class DigitsGRU(nn.Module):
+    """sklearn digits read as a sequence: the 8 rows of the image are 8 time steps of 8 values.
+    GRU(8->32) over the rows (batch first; torch exports it with linear_before_reset=1), its
+    final hidden state -> Linear(32->10)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(8, 32, batch_first=True)
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        _, h = self.gru(x)
+        return self.fc(h[-1])
 
 
 class MnistCNN(nn.Module):
@@ -596,16 +611,22 @@ def layer_macs(model, example):
                 row = {"layer": name, "op": "Conv", "kernel": [kh, kw],
                        "stride": list(mod.stride), "groups": mod.groups,
                        "depthwise": mod.groups == mod.in_channels and mod.groups > 1}
+            elif isinstance(mod, nn.GRU):
+                # Per step: 3 gates x hidden rows over the input and over the state.
+                steps = inp[0].shape[1] if mod.batch_first else inp[0].shape[0]
+                macs = steps * 3 * mod.hidden_size * (mod.input_size + mod.hidden_size)
+                row = {"layer": name, "op": "GRU", "steps": int(steps), "hidden": mod.hidden_size}
             else:
                 macs = mod.in_features * mod.out_features
                 row = {"layer": name, "op": "Gemm"}
+            shape_of = out[0] if isinstance(out, tuple) else out
             row.update({"input_shape": list(inp[0].shape[1:]),
-                        "output_shape": list(out.shape[1:]), "macs": int(macs)})
+                        "output_shape": list(shape_of.shape[1:]), "macs": int(macs)})
             rows.append(row)
         return fn
 
     for name, mod in model.named_modules():
-        if isinstance(mod, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+        if isinstance(mod, (nn.Conv1d, nn.Conv2d, nn.Linear, nn.GRU)):
             hooks.append(mod.register_forward_hook(hook(name)))
     with torch.no_grad():
         model.eval()(example[:1])
@@ -747,6 +768,30 @@ def build_zoo_model(spec, workdir):
     info.update(spec.get("extra", {}))
     write_json(base + ".json", info)
     return info
+
+
+# ----------------------------------------------------------------------------------------
+# the recurrent model: sklearn digits as 8 steps of 8 values
+# ----------------------------------------------------------------------------------------
+def digits_gru_spec():
+    (x_tr, y_tr), (x_te, y_te) = digits_data()
+    as_rows = lambda x: np.ascontiguousarray(x.reshape(-1, 8, 8))
+    return dict(
+        name="digits_gru", factory=DigitsGRU, seed=8, epochs=40, batch=32, lr=1e-2, lr_decay=0.93,
+        train=(as_rows(x_tr), y_tr), test=(as_rows(x_te), y_te), layout="NTC",
+        normalisation={"formula": "x[t, c] = pixel[row t, column c] / 16.0 (sklearn load_digits "
+                                  "values 0..16): the 8x8 image as 8 time steps of 8 values",
+                       "scale": 1.0 / 16.0, "mean": [0.0], "std": [1.0]},
+        dataset="sklearn.datasets.load_digits (UCI optical recognition of handwritten digits, "
+                "1797 8x8 images), each image read as a sequence of its 8 rows",
+        classes=[str(i) for i in range(10)],
+        architecture="Transpose to time-major, GRU(8->32, linear_before_reset=1, zero initial "
+                     "state from ConstantOfShape) over the 8 rows, final state Y_h -> Gather -> "
+                     "Gemm(32->10)",
+        test_source="whole test split of train_test_split(test_size=0.3, random_state=0, "
+                    "stratify=y), as for digits_mlp",
+        calib_source="first 300 samples of the training split (same split)",
+        required_ops=["GRU", "Gemm"])
 
 
 # ----------------------------------------------------------------------------------------
@@ -1261,6 +1306,8 @@ def main():
                  required_ops=["Conv", "Clip", "Add", "GlobalAveragePool", "Gemm"]),
         ]
     specs.append(imu_spec())
+    if "digits_gru" in parts:
+        specs.append(digits_gru_spec())
     infos = []
     for name in ZOO_MODELS:
         if name in parts:

@@ -4,9 +4,27 @@ using static EdgeQuant.Converter.Export.OnnxGraphWriter;
 
 namespace EdgeQuant.Converter.Export;
 
-// The QDQ mapping of the ops added for issue 12 (IndexSelect, BatchMatMul).
+// The QDQ mapping of the ops added for issue 12 (IndexSelect, BatchMatMul, ArgMax).
 internal sealed partial class QdqGraphBuilder
 {
+    /// <summary>
+    /// ArgMax -> DQ -> ArgMax (keepdims, the blob's select_last_index) -> Cast to float -> Q with the
+    /// output's scale 1 and zero point: the index is exact in both. Dequantizing is monotone, so ONNX's
+    /// float argmax picks the index the int8 comparisons pick.
+    /// </summary>
+    private void EmitArgMax(in OpInfo op)
+    {
+        var p = _m.ReadParams<ArgMaxParams>(op);
+        var inT = _m.Tensors[op.Input0];
+        if (p.Axis >= inT.Rank)
+            throw new ConversionException($"op {_opIndex} (ArgMax): axis {p.Axis} is beyond the input's rank {inT.Rank}; cannot export");
+        string x = Dequantize(Get(op.Input0, Layout.AsIs), op.Input0);
+        string index = _w.Node("ArgMax", [x], $"op{_opIndex}_argmax",
+            [Attr("axis", (long)p.Axis), Attr("keepdims", 1L), Attr("select_last_index", (long)p.SelectLastIndex)]);
+        string real = _w.Node("Cast", [index], $"op{_opIndex}_float", [Attr("to", (long)OnnxElementType.Float)]);
+        Set(op.Output0, Layout.AsIs, Quantize(real, op.Output0));
+    }
+
     /// <summary>
     /// IndexSelect -> DQ -> one Gather per dimension whose table is not the identity -> Q, in blob
     /// order. A table with -1 entries first gets a Pad of one fill element in front of that axis

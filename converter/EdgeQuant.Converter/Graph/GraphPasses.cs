@@ -25,6 +25,7 @@ public static class GraphPasses
     /// </summary>
     public static SimplifyResult Simplify(OnnxGraph graph)
     {
+        DropZeroInitialStates(graph);
         int folded = FoldConstants(graph, out int reshapes);
         int passThrough = RemovePassThroughNodes(graph);
         int batchNorms = FoldBatchNormalization(graph);
@@ -32,6 +33,31 @@ public static class GraphPasses
         ValidateRuntimeNodes(graph);
         InferShapes(graph, 1);
         return new SimplifyResult(folded, reshapes, passThrough, batchNorms, dead);
+    }
+
+    /// <summary>
+    /// LSTM / GRU initial states made by ConstantOfShape with value 0 (PyTorch's export builds them
+    /// from the batch size: Shape, Gather, Concat, ConstantOfShape) are the default zero state: the
+    /// input is dropped, and with it the batch-dependent shape arithmetic. Returns how many were dropped.
+    /// </summary>
+    public static int DropZeroInitialStates(OnnxGraph graph)
+    {
+        int dropped = 0;
+        foreach (var node in graph.Nodes)
+        {
+            if (!RecurrentOps.Handles(node.OpType)) continue;
+            for (int i = 5; i <= (node.OpType == "LSTM" ? 6 : 5); i++)
+            {
+                if (!node.HasInput(i) || graph.Producer(node.Inputs[i]) is not { OpType: "ConstantOfShape" } producer) continue;
+                var value = producer.GetTensorOrNull("value");
+                if (value is not null && (value.ElementCount != 1 || value.GetAsDouble(0) != 0)) continue;
+                node.Inputs[i] = "";
+                dropped++;
+            }
+        }
+
+        if (dropped > 0) RemoveDeadNodes(graph);
+        return dropped;
     }
 
     /// <summary>

@@ -267,6 +267,36 @@ public sealed class IrExecutor
             case OpType.Lookup:
                 for (int i = 0; i < x.Length; i++) y[i] = op.Unary!(x[i]);
                 break;
+            case OpType.Lstm:
+            case OpType.Gru:
+            {
+                var spec = op.Recurrent!;
+                var s = op.Inputs[0].Shape;
+                int dirs = spec.Direction == 2 ? 2 : 1;
+                var d = new Graph.Ops.RecurrentOps.Dims(s[0], s[1], s[2], spec.Hidden, dirs, spec.Direction == 1, false);
+                var (result, _, _) = Graph.Ops.RecurrentOps.Compute(null, op.Type == OpType.Lstm, d, x, spec.W, spec.R, spec.B, null, null, null, null, float.PositiveInfinity, spec.LinearBeforeReset);
+                result.CopyTo(y, 0);
+                break;
+            }
+            case OpType.ArgMax:
+            {
+                var s = op.Inputs[0].Shape4();
+                int outer = 1, inner = 1, n = s[op.Axis];
+                for (int d = 0; d < op.Axis; d++) outer *= s[d];
+                for (int d = op.Axis + 1; d < 4; d++) inner *= s[d];
+                for (int o = 0; o < outer; o++)
+                    for (int i = 0; i < inner; i++)
+                    {
+                        int b = o * n * inner + i, best = 0;
+                        for (int k = 1; k < n; k++)
+                        {
+                            float v = x[b + k * inner], bv = x[b + best * inner];
+                            if (v > bv || (op.SelectLastIndex && v == bv)) best = k;
+                        }
+                        y[o * inner + i] = best;
+                    }
+                break;
+            }
             default:
                 throw new ConversionException($"op {op.Type} ('{op.Name}') has no float implementation");
         }

@@ -98,6 +98,10 @@ public sealed class IrOp
     public float IndexFill { get; set; }
     /// <summary>BatchMatMul: a positive factor applied to the product (Gemm's alpha), folded into the requantization.</summary>
     public float Alpha { get; set; } = 1f;
+    /// <summary>Lstm / Gru: the layer's float parameters.</summary>
+    public RecurrentSpec? Recurrent { get; set; }
+    /// <summary>ArgMax: of equal largest values the last index wins (else the first).</summary>
+    public bool SelectLastIndex { get; set; }
     /// <summary>Mean: sum instead of average (ReduceSum); the multiplier then has no 1 / (H x W).</summary>
     public bool Sum { get; set; }
 
@@ -114,11 +118,20 @@ public sealed class IrOp
         OpType.DepthwiseConv2D => (long)Output.ElementCount * WeightShape[1] * WeightShape[2],
         OpType.FullyConnected => (long)Output.ElementCount * WeightShape[1],
         OpType.BatchMatMul => (long)Output.ElementCount * Inputs[0].Shape4()[3],
+        // Every gate row over the input and over the state, per step, batch element and direction.
+        OpType.Lstm or OpType.Gru => (long)Output.ElementCount * (Type == OpType.Lstm ? 4 : 3) * (Inputs[0].Shape[2] + Recurrent!.Hidden),
         _ => 0,
     };
 
     public override string ToString() => $"{Type} '{Name}' ({string.Join(", ", Inputs)}) -> {Output}";
 }
+
+/// <summary>
+/// The float parameters of an Lstm or Gru op, in ONNX's layouts: W [D, G×H, I], R [D, G×H, H] and
+/// B [D, 2×G×H] (input biases, then recurrent biases); <see cref="Direction"/> 0 forward, 1 reverse,
+/// 2 bidirectional.
+/// </summary>
+public sealed record RecurrentSpec(float[] W, float[] R, float[] B, int Hidden, int Direction, bool LinearBeforeReset);
 
 /// <summary>The lowered graph: runtime ops in execution order over NHWC tensors, batch 1.</summary>
 public sealed class IrGraph

@@ -128,6 +128,8 @@ public sealed partial class Lowering
             case "Resize": case "Upsample": Resize(n); break;
             case "DepthToSpace": case "SpaceToDepth": SpaceDepth(n); break;
             case "PRelu": PRelu(n); break;
+            case "ArgMax": ArgMax(n); break;
+            case "LSTM": case "GRU": Recurrent(n); break;
             case "ConvTranspose": ConvTranspose(n); break;
             case "LayerNormalization": case "InstanceNormalization": Normalization(n); break;
             case "Transpose": Transpose(n); break;

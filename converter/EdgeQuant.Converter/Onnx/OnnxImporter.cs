@@ -171,7 +171,7 @@ public static class OnnxImporter
             }
 
             if (!QdqPatterns.IsQdqOp(node.OpType)) OnnxSupport.ValidateNode(node, opset);
-            if (node.OpType == "Split" || (node.OpType == "LayerNormalization" && node.Outputs.Count > 1)) graph.Nodes.AddRange(Graph.Ops.SplitOp.Expand(node));
+            if (node.OpType == "Split" || (node.OpType is "LayerNormalization" or "LSTM" or "GRU" && node.Outputs.Count > 1)) graph.Nodes.AddRange(Graph.Ops.SplitOp.Expand(node));
             else graph.Nodes.Add(node);
         }
 

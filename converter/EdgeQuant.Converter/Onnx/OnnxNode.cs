@@ -93,6 +93,9 @@ public sealed class OnnxNode
     /// <summary>Required STRING attribute.</summary>
     public string GetString(string name) => Expect(Require(name), OnnxAttributeType.String).String;
 
+    /// <summary>A required STRINGS attribute.</summary>
+    public string[] GetStrings(string name) => Expect(Require(name), OnnxAttributeType.Strings).Strings;
+
     /// <summary>Required TENSOR attribute.</summary>
     public OnnxTensor GetTensor(string name) => Expect(Require(name), OnnxAttributeType.Tensor).Tensor!;
 

@@ -20,6 +20,7 @@ public static class OnnxSupport
         "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul",
         "Pad", "ReduceMean", "ReduceMax", "ReduceSum", "GlobalMaxPool", "PRelu", "Resize", "Upsample", "Split",
         "DepthToSpace", "SpaceToDepth", "ConvTranspose", "Gather", "Slice", "LayerNormalization", "InstanceNormalization", "LogSoftmax", "Relu", "Reshape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
+        "ArgMax", "GRU", "LSTM",
         "Abs", "Elu", "Erf", "HardSigmoid", "HardSwish", "Neg", "Selu", "Softplus", "Softsign",
     ];
 
@@ -54,7 +55,9 @@ public static class OnnxSupport
             throw node.Error($"op type '{node.OpType}' is not supported; supported ops: {SupportedOpList}");
         }
 
-        if (node.Outputs.Count == 0 || node.Outputs[0].Length == 0)
+        // LSTM and GRU may leave Y out and keep only the final states.
+        bool anyOutput = node.Outputs.Count > 0 && (node.Outputs[0].Length > 0 || (node.OpType is "LSTM" or "GRU" && node.Outputs.Any(o => o.Length > 0)));
+        if (!anyOutput)
         {
             throw node.Error("the node has no output");
         }
@@ -65,6 +68,8 @@ public static class OnnxSupport
             "Dropout" or "MaxPool" => 2,
             "Split" => int.MaxValue,
             "LayerNormalization" => 3,
+            "LSTM" => 3,
+            "GRU" => 2,
             _ => 1,
         };
         if (node.Outputs.Count > maxOutputs)
@@ -209,6 +214,23 @@ public static class OnnxSupport
             case "LeakyRelu":
                 node.GetFloat("alpha", 0.01f);
                 break;
+            case "LSTM":
+            case "GRU":
+                ValidateRecurrent(node);
+                break;
+            case "ArgMax":
+                node.GetInt("axis", 0);
+                if (node.GetInt("keepdims", 1) is not (0 or 1))
+                {
+                    throw node.Error($"attribute keepdims={node.GetInt("keepdims", 1)} is not valid; supported: 0, 1");
+                }
+
+                if (node.GetInt("select_last_index", 0) is not (0 or 1))
+                {
+                    throw node.Error($"attribute select_last_index={node.GetInt("select_last_index", 0)} is not valid; supported: 0, 1");
+                }
+
+                break;
             case "Clip":
                 if (opset < 11)
                 {
@@ -225,6 +247,8 @@ public static class OnnxSupport
     {
         "Conv" or "Gemm" or "ConvTranspose" => (2, 3),
         "PRelu" => (2, 2),
+        "LSTM" => (3, 8),
+        "GRU" => (3, 6),
         "LayerNormalization" => (2, 3),
         "InstanceNormalization" => (3, 3),
         "ReduceMax" => opset < 18 ? (1, 1) : (1, 2),
@@ -246,6 +270,53 @@ public static class OnnxSupport
         "Range" => (3, 3),
         _ => (1, 1),
     };
+
+    /// <summary>LSTM and GRU attributes: direction, layout, default activations, no coupled input-forget gate.</summary>
+    private static void ValidateRecurrent(OnnxNode node)
+    {
+        string direction = node.GetString("direction", "forward");
+        if (direction is not ("forward" or "reverse" or "bidirectional"))
+        {
+            throw node.Error($"attribute direction='{direction}' is not valid; supported: forward, reverse, bidirectional");
+        }
+
+        if (node.GetInt("layout", 0) is not (0 or 1))
+        {
+            throw node.Error($"attribute layout={node.GetInt("layout", 0)} is not valid; supported: 0 (sequence first), 1 (batch first)");
+        }
+
+        if (node.OpType == "LSTM" && node.GetInt("input_forget", 0) != 0)
+        {
+            throw node.Error($"attribute input_forget={node.GetInt("input_forget", 0)} is not supported; supported: 0 (separate input and forget gates)");
+        }
+
+        if (node.HasAttribute("clip") && !(node.GetFloat("clip") > 0))
+        {
+            throw node.Error($"attribute clip={node.GetFloat("clip")} must be positive");
+        }
+
+        if (node.HasAttribute("activations"))
+        {
+            var names = node.GetStrings("activations");
+            string[] single = node.OpType == "LSTM" ? ["Sigmoid", "Tanh", "Tanh"] : ["Sigmoid", "Tanh"];
+            int dirs = direction == "bidirectional" ? 2 : 1;
+            bool ok = names.Length == single.Length * dirs;
+            for (int i = 0; ok && i < names.Length; i++)
+            {
+                ok = string.Equals(names[i], single[i % single.Length], StringComparison.OrdinalIgnoreCase);
+            }
+
+            if (!ok)
+            {
+                throw node.Error($"attribute activations=[{string.Join(", ", names)}] is not supported; supported: the defaults ({string.Join(", ", single)} per direction)");
+            }
+        }
+
+        if (node.HasAttribute("activation_alpha") || node.HasAttribute("activation_beta"))
+        {
+            throw node.Error("attributes activation_alpha / activation_beta are not supported; supported: the default activations, which take none");
+        }
+    }
 
     private static void CheckAutoPad(OnnxNode node)
     {

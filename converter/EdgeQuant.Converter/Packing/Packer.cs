@@ -10,8 +10,11 @@ public static class Packer
     /// <summary>Serialises <paramref name="q"/>; <paramref name="tensorIndex"/> receives the blob tensor index of every IR activation.</summary>
     public static byte[] Pack(QuantizedGraph q, IReadOnlyDictionary<string, string> metadata, out Dictionary<IrTensor, int> tensorIndex)
     {
-        var w = new ModelWriter();
+        // Compressed conversions (ops 55-57) align scales and per-channel records to 4 bytes, as the format allows;
+        // int8 blobs keep the 16-byte layout they have always had.
+        var w = new ModelWriter { SmallDataAlignment = q.Options.Weights == WeightEncoding.Int8 ? ModelFormat.Alignment : 4 };
         var index = new Dictionary<IrTensor, int>();
+        var shared = new SharedRecords();
         int Tensor(IrTensor t)
         {
             if (index.TryGetValue(t, out int i)) return i;
@@ -34,9 +37,33 @@ public static class Packer
         foreach (var t in q.Graph.Inputs) Tensor(t);
         foreach (var op in q.Graph.Ops)
         {
-            var r = q.Ops[op];
             int x = Tensor(op.Inputs[0]);
             int y = Tensor(op.Output);
+            AddInt8Op(w, q, op, x, y, Tensor, shared);
+        }
+        foreach (var t in q.Graph.Inputs) w.AddInput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
+        foreach (var t in q.Graph.Outputs) w.AddOutput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
+        foreach (var (k, v) in metadata) w.SetMetadata(k, v);
+        tensorIndex = index;
+        return w.Build();
+    }
+
+    /// <summary>Records one blob shares between ops.</summary>
+    internal sealed class SharedRecords
+    {
+        /// <summary>One per-tensor quantization record (scale 1, zero point 0) shared by every codebook of ops 55-57.</summary>
+        public int? CodebookQuant;
+    }
+
+    /// <summary>
+    /// Adds IR op <paramref name="op"/> as its int8 runtime op, reading blob tensor <paramref name="x"/> (its first
+    /// input) and writing <paramref name="y"/>; <paramref name="tensor"/> gives the blob index of its other operands.
+    /// </summary>
+    internal static void AddInt8Op(ModelWriter w, QuantizedGraph q, IrOp op, int x, int y, Func<IrTensor, int> tensor, SharedRecords shared)
+    {
+        var Tensor = tensor;
+        {
+            var r = q.Ops[op];
             var inQ = q.Activations.TryGetValue(op.Inputs[0], out var a) ? a : default;
             var outQ = q.Activations[op.Output];
             switch (op.Type)
@@ -45,6 +72,12 @@ public static class Packer
                 case OpType.DepthwiseConv2D:
                 case OpType.FullyConnected:
                 {
+                    if (r.Encoding != WeightEncoding.Int8)
+                    {
+                        shared.CodebookQuant ??= w.AddQuantization([1f], 0);
+                        CompressedPacking.AddPackedOp(w, op, r, x, y, inQ, outQ, shared.CodebookQuant.Value);
+                        break;
+                    }
                     int cout = r.Bias!.Length;
                     bool dw = op.Type == OpType.DepthwiseConv2D;
                     int wq = w.AddQuantization(r.WeightScales, 0, dw ? 3 : 0);
@@ -132,6 +165,27 @@ public static class Packer
                 case OpType.BatchMatMul:
                     w.AddOp(OpType.BatchMatMul, [x, Tensor(op.Inputs[1])], [y], r.BatchMatMul);
                     break;
+                case OpType.Lstm:
+                case OpType.Gru:
+                {
+                    var rq = r.Recurrent!;
+                    var spec = op.Recurrent!;
+                    int dirs = spec.Direction == 2 ? 2 : 1, rows = rq.InputMultipliers.Length / dirs;
+                    // W and R hold one scale per gate row in the multipliers; their records carry the largest, for tools.
+                    int wt = w.AddConstant<sbyte>(TensorType.Int8, [dirs, rows, op.Inputs[0].Shape[2]], rq.W, w.AddQuantization([rq.WScale], 0));
+                    int rt = w.AddConstant<sbyte>(TensorType.Int8, [dirs, rows, spec.Hidden], rq.R, w.AddQuantization([rq.RScale], 0));
+                    int bt = w.AddConstant<int>(TensorType.Int32, [dirs, 2, rows], rq.Bias, -1);
+                    var p = rq.Params;
+                    p.InputMultipliersOffset = w.AddConstantData<int>(rq.InputMultipliers);
+                    p.InputShiftsOffset = w.AddConstantData<int>(rq.InputShifts);
+                    p.RecurrentMultipliersOffset = w.AddConstantData<int>(rq.RecurrentMultipliers);
+                    p.RecurrentShiftsOffset = w.AddConstantData<int>(rq.RecurrentShifts);
+                    w.AddOp(op.Type, [x, wt, rt, bt], [y], p, EdgeQuant.Runtime.Kernels.Recurrent.ScratchBytes(op.Type == OpType.Lstm ? 4 : 3, spec.Hidden));
+                    break;
+                }
+                case OpType.ArgMax:
+                    w.AddOp(OpType.ArgMax, [x], [y], new ArgMaxParams { Axis = op.Axis, SelectLastIndex = op.SelectLastIndex ? 1 : 0, OutputOffset = outQ.ZeroPoint });
+                    break;
                 case OpType.Reshape:
                     w.AddOp(OpType.Reshape, [x], [y]);
                     break;
@@ -150,18 +204,13 @@ public static class Packer
                     throw new ConversionException($"op {op.Type} ('{op.Name}') cannot be packed");
             }
         }
-        foreach (var t in q.Graph.Inputs) w.AddInput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
-        foreach (var t in q.Graph.Outputs) w.AddOutput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
-        foreach (var (k, v) in metadata) w.SetMetadata(k, v);
-        tensorIndex = index;
-        return w.Build();
     }
 
     /// <summary>
     /// bias[oc] + inputOffset x sum(weights of oc): the zero-point correction fast kernels use, wrapped to
     /// int32 as the reference accumulator wraps (the readers reject any other value).
     /// </summary>
-    private static int[] FoldedBias(IrOp op, OpQuant r, int inputOffset)
+    internal static int[] FoldedBias(IrOp op, OpQuant r, int inputOffset)
     {
         int cout = r.Bias!.Length;
         var sums = new long[cout];

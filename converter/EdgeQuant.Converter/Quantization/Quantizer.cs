@@ -66,6 +66,17 @@ public sealed class OpQuant
     public byte[]? CodebookIndices;
     /// <summary>Pruned: the packer may store the weights as sparse rows.</summary>
     public bool Sparse;
+    /// <summary>Lstm / Gru: int8 W and R (per-row symmetric), int32 biases [D, 2, G×H], the row multipliers and the record.</summary>
+    public RecurrentQuant? Recurrent;
+}
+
+/// <summary>The quantized parameters of an Lstm or Gru op (quantization.md, "Integer LSTM and GRU").</summary>
+public sealed class RecurrentQuant
+{
+    public required sbyte[] W, R;
+    public required float WScale, RScale;
+    public required int[] Bias, InputMultipliers, InputShifts, RecurrentMultipliers, RecurrentShifts;
+    public required RecurrentParams Params;
 }
 
 /// <summary>
@@ -118,6 +129,7 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
             {
                 OpType.Softmax or OpType.Logistic => new ActivationQuant(1f / 256, -128),
                 OpType.Tanh => new ActivationQuant(1f / 128, 0),
+                OpType.ArgMax => new ActivationQuant(1f, -128),
                 OpType.MaxPool2D or OpType.AveragePool2D or OpType.Reshape or OpType.Transpose or OpType.Pad or OpType.IndexSelect => inQ,
                 _ => Range(op.Output),
             };
@@ -139,6 +151,66 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
         for (int i = 0; i < data.Length; i++) data[i] = QuantMath.QuantizeS8(t.Data[i], aq.Scale, aq.ZeroPoint);
         Constants[t] = (data, aq);
         return aq;
+    }
+
+    /// <summary>Cell state fractional bits the converter writes: c in [-16, 16) in steps of 2^-11.</summary>
+    public const int LstmCellShift = 11;
+
+    /// <summary>
+    /// Lstm / Gru: W and R symmetric int8 per gate row, gate pre-activations in Q3.12 (input multiplier
+    /// x scale × W row scale × 2^12, recurrent 2^-15 × R row scale × 2^12), biases in the scale of their part.
+    /// </summary>
+    private static RecurrentQuant QuantizeRecurrent(IrOp op, ActivationQuant inQ, ActivationQuant outQ)
+    {
+        var spec = op.Recurrent!;
+        int inputs = op.Inputs[0].Shape[2], hidden = spec.Hidden;
+        int dirs = spec.Direction == 2 ? 2 : 1, rows = (op.Type == OpType.Lstm ? 4 : 3) * hidden, total = dirs * rows;
+        if (spec.W.Concat(spec.R).Concat(spec.B).Any(v => !float.IsFinite(v)))
+            throw new ConversionException($"op '{op.Name}' ({op.Type}): weights or biases hold non-finite values; they cannot be quantized");
+        var w = new sbyte[spec.W.Length];
+        var r = new sbyte[spec.R.Length];
+        var bias = new int[dirs * 2 * rows];
+        var mx = new int[total];
+        var sx = new int[total];
+        var mh = new int[total];
+        var sh = new int[total];
+        float wMax = 0, rMax = 0;
+        for (int k = 0; k < total; k++)
+        {
+            float ws = RowScale(spec.W, k * inputs, inputs), rs = RowScale(spec.R, k * hidden, hidden);
+            wMax = Math.Max(wMax, ws);
+            rMax = Math.Max(rMax, rs);
+            for (int i = 0; i < inputs; i++) w[(k * inputs) + i] = (sbyte)Math.Clamp(Math.Round(spec.W[(k * inputs) + i] / ws, MidpointRounding.AwayFromZero), -127, 127);
+            for (int j = 0; j < hidden; j++) r[(k * hidden) + j] = (sbyte)Math.Clamp(Math.Round(spec.R[(k * hidden) + j] / rs, MidpointRounding.AwayFromZero), -127, 127);
+            double inScale = (double)inQ.Scale * ws, stateScale = rs / 32768.0;
+            (mx[k], sx[k]) = QuantMath.QuantizeMultiplier(inScale * 4096);
+            (mh[k], sh[k]) = QuantMath.QuantizeMultiplier(stateScale * 4096);
+            int dir = k / rows, row = k % rows;
+            bias[(dir * 2 * rows) + row] = BiasCode(spec.B[(dir * 2 * rows) + row] / inScale);
+            bias[(dir * 2 * rows) + rows + row] = BiasCode(spec.B[(dir * 2 * rows) + rows + row] / stateScale);
+        }
+
+        var (om, os) = QuantMath.QuantizeMultiplier(1.0 / 32768 / outQ.Scale);
+        return new RecurrentQuant
+        {
+            W = w, R = r, WScale = wMax, RScale = rMax, Bias = bias,
+            InputMultipliers = mx, InputShifts = sx, RecurrentMultipliers = mh, RecurrentShifts = sh,
+            Params = new RecurrentParams
+            {
+                HiddenSize = hidden, Direction = spec.Direction, InputOffset = -inQ.ZeroPoint, OutputOffset = outQ.ZeroPoint,
+                OutputMultiplier = om, OutputShift = os, CellShift = op.Type == OpType.Lstm ? LstmCellShift : 0,
+                LinearBeforeReset = op.Type == OpType.Gru && spec.LinearBeforeReset ? 1 : 0,
+            },
+        };
+
+        static float RowScale(float[] v, int start, int n)
+        {
+            float m = 0;
+            for (int i = 0; i < n; i++) m = Math.Max(m, Math.Abs(v[start + i]));
+            return m > 0 ? m / 127 : 1f;
+        }
+
+        static int BiasCode(double v) => (int)Math.Clamp(Math.Round(v, MidpointRounding.AwayFromZero), int.MinValue + 1, int.MaxValue);
     }
 
     private ActivationQuant QuantOf(IrTensor t) => t.IsConstant ? QuantizeConstant(t) : Activations[t];
@@ -204,6 +276,10 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
                     r.Bias[c] = (int)Math.Clamp(Math.Round((op.Bias![c] + correction[c]) / biasScale, MidpointRounding.AwayFromZero), int.MinValue + 1, int.MaxValue);
                     if (fixedBias is not null) r.Bias[c] = QdqQuantization.BiasCode(r.Bias[c], fixedBias[c]);
                     (r.Multipliers[c], r.Shifts[c]) = QuantMath.QuantizeMultiplier(biasScale / outQ.Scale);
+                    // int4 and codebook layers are written as ops 55-57, whose packed record keeps 16 bits of each
+                    // multiplier: round here so the simulation and bias correction see what the runtime computes.
+                    if (r.Encoding != WeightEncoding.Int8)
+                        (r.Multipliers[c], r.Shifts[c]) = PackedRequant.Round16(r.Multipliers[c], r.Shifts[c]);
                 }
                 break;
             }
@@ -281,6 +357,10 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
                     r.ExpTable[d] = (int)Math.Round((1 << 23) * Math.Exp(-op.Beta * inQ.Scale * d));
                 break;
             }
+            case OpType.Lstm:
+            case OpType.Gru:
+                r.Recurrent = QuantizeRecurrent(op, inQ, outQ);
+                break;
             case OpType.Logistic:
             case OpType.Tanh:
             case OpType.Lookup:
@@ -328,6 +408,20 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
     }
 
     private readonly Dictionary<IrOp, (float[], float[])> _simParameters = [];
+
+    /// <summary>
+    /// A graph with this one's activations and constants whose ops take their parameters from
+    /// <paramref name="source"/> where it maps them (mixed precision: one layer's int4 or codebook weights
+    /// from the graph quantized that way), and from this graph otherwise. Both must quantize the same IR graph.
+    /// </summary>
+    internal QuantizedGraph WithOpsFrom(IReadOnlyDictionary<IrOp, QuantizedGraph> source)
+    {
+        var g = new QuantizedGraph(Graph, Options);
+        foreach (var (t, a) in Activations) g.Activations[t] = a;
+        foreach (var (t, c) in Constants) g.Constants[t] = c;
+        foreach (var (op, r) in Ops) g.Ops[op] = source.TryGetValue(op, out var other) ? other.Ops[op] : r;
+        return g;
+    }
 
     /// <summary>Forgets the cached dequantized parameters of <paramref name="op"/> after its bias changed.</summary>
     public void InvalidateSimulation(IrOp op) => _simParameters.Remove(op);

@@ -6,7 +6,26 @@ public static class ModelFormat
     /// <summary>"EQMB" read as a little-endian uint32.</summary>
     public const uint Magic = 0x424D5145;
     public const ushort VersionMajor = 1;
-    public const ushort VersionMinor = 0;
+    /// <summary>The newest minor version this code knows. A writer stamps each blob with the smallest minor
+    /// version whose readers know every op and element type it uses (<see cref="MinorVersionNeeded(OpType)"/>),
+    /// so a blob of 1.0 ops stays 1.0 and its bytes do not move when later versions add codes.</summary>
+    public const ushort VersionMinor = 2;
+
+    /// <summary>The minor version that introduced an op code (docs/format.md, section 3.2).</summary>
+    public static ushort MinorVersionNeeded(OpType op) => (int)op switch
+    {
+        <= 19 => 0,
+        20 or 21 or (>= 40 and <= 46) or (>= 50 and <= 54) => 1,
+        _ => VersionMinor,
+    };
+
+    /// <summary>The minor version that introduced an element type.</summary>
+    public static ushort MinorVersionNeeded(TensorType type) => (int)type switch
+    {
+        <= 3 => 0,
+        >= 10 and <= 13 => 1,
+        _ => VersionMinor,
+    };
     public const int HeaderSizeInBytes = 32;
     public const int SectionEntrySizeInBytes = 16;
     public const int Alignment = 16;
@@ -53,6 +72,9 @@ public enum TensorType : byte
     Index8 = 12,
     /// <summary>Sparse int8 rows (compressed sparse rows over dims[0]): row starts, u16 columns, int8 values (docs/format.md, 5.11).</summary>
     SparseInt8 = 13,
+    // 14-17: compressed weights (in progress elsewhere). 18-19: mixed precision.
+    /// <summary>Signed 64-bit little-endian: the bias of the 16x8 ops (Conv2DS16, DepthwiseConv2DS16, FullyConnectedS16), constant only.</summary>
+    Int64 = 18,
 }
 
 /// <summary>Where a tensor's bytes live.</summary>
@@ -95,6 +117,12 @@ public enum OpType : ushort
     IndexSelect = 20,
     /// <summary>int8 x int8 matrix product of two activations, [.., M, K] by [.., N, K] (the second operand transposed), batch dimensions broadcast.</summary>
     BatchMatMul = 21,
+    /// <summary>int8 index of the largest int8 value along one axis (ONNX ArgMax); the output holds index + zero point, scale 1 (docs/format.md 6.3).</summary>
+    ArgMax = 22,
+    /// <summary>One LSTM layer (ONNX gate order i, o, f, c): int8 input and weights, int16 gates and cell state, int8 output sequence (docs/format.md 6.3).</summary>
+    Lstm = 23,
+    /// <summary>One GRU layer (ONNX gate order z, r, h), as <see cref="Lstm"/> without a cell state.</summary>
+    Gru = 24,
 
     // 40-49: dynamic quantization (float activations, int8 weights quantized at conversion,
     // activations quantized per inference; docs/format.md section 6.1, docs/compression.md).
@@ -117,6 +145,43 @@ public enum OpType : ushort
     Conv2DSparse = 53,
     /// <summary>FullyConnected whose filter is <see cref="TensorType.SparseInt8"/>.</summary>
     FullyConnectedSparse = 54,
+
+    // 60-79: mixed precision (docs/format.md section 6.4, docs/compression.md#mixed-precision).
+    /// <summary>Conv2D in TFLite's 16x8 scheme: int16 activations (zero point 0), int8 filter, int64 bias and accumulator.</summary>
+    Conv2DS16 = 60,
+    /// <summary>DepthwiseConv2D in the 16x8 scheme.</summary>
+    DepthwiseConv2DS16 = 61,
+    /// <summary>FullyConnected in the 16x8 scheme.</summary>
+    FullyConnectedS16 = 62,
+    /// <summary>Add of two int16 activations (zero point 0).</summary>
+    AddS16 = 63,
+    /// <summary>MaxPool2D of int16 activations.</summary>
+    MaxPool2DS16 = 64,
+    /// <summary>Mean over H and W of int16 activations (int64 sum).</summary>
+    MeanS16 = 65,
+    /// <summary>Float32 fallback Conv2D: float input, filter, bias and output.</summary>
+    Conv2DF32 = 66,
+    /// <summary>Float32 fallback DepthwiseConv2D.</summary>
+    DepthwiseConv2DF32 = 67,
+    /// <summary>Float32 fallback FullyConnected.</summary>
+    FullyConnectedF32 = 68,
+    /// <summary>Float32 to int16 (zero point 0) at a precision boundary.</summary>
+    QuantizeS16 = 70,
+    /// <summary>Int16 to float32 at a precision boundary.</summary>
+    DequantizeS16 = 71,
+    /// <summary>Int8 or int16 to int8 or int16 with a fixed-point rescale, at a precision boundary.</summary>
+    Requantize = 72,
+    /// <summary>
+    /// Conv2D with a compressed filter (<see cref="TensorType.Int4"/>, <see cref="TensorType.Index4"/> or
+    /// <see cref="TensorType.Index8"/>; the codebook is the 3rd input) and a packed per-channel record
+    /// (int16 or int32 bias, 16-bit multiplier, int8 shift) in place of the bias tensor and the int32
+    /// multipliers and shifts (docs/format.md 5.12).
+    /// </summary>
+    Conv2DCompressedPacked = 55,
+    /// <summary>DepthwiseConv2D with a compressed filter and a packed per-channel record, as <see cref="Conv2DCompressedPacked"/>.</summary>
+    DepthwiseConv2DCompressedPacked = 56,
+    /// <summary>FullyConnected with a compressed filter and a packed per-channel record, as <see cref="Conv2DCompressedPacked"/>.</summary>
+    FullyConnectedCompressedPacked = 57,
 }
 
 /// <summary>How the source model laid out an input or output; the runtime always uses NHWC.</summary>
@@ -150,6 +215,11 @@ public static class RecordSizes
     public const int QuantizeParams = 16;
     public const int IndexSelectParams = 32;
     public const int BatchMatMulParams = 32;
+    public const int ArgMaxParams = 16;
+    public const int RecurrentParams = 64;
     public const int DynamicConvParams = 48;
     public const int FloatClampParams = 16;
+    public const int RequantizeParams = 16;
+    public const int Conv2DPackedParams = 32;
+    public const int FullyConnectedPackedParams = 16;
 }

@@ -47,10 +47,24 @@ public sealed class ModelWriter
     public IReadOnlyList<int> TensorOffsets => _tensors.ConvertAll(t => t.Offset);
     public int TensorCount => _tensors.Count;
 
+    /// <summary>
+    /// Alignment of the small constant items that the format only requires 4-byte aligned: quantization scales
+    /// (<see cref="AddQuantization"/>) and data added with <see cref="AddSmallConstantData"/>. 16 (the default,
+    /// the layout of every int8 blob) or 4 (compressed conversions, where these items are a large share of a
+    /// small blob). Tensor data is always 16-byte aligned.
+    /// </summary>
+    public int SmallDataAlignment { get; init; } = ModelFormat.Alignment;
+
     /// <summary>Appends bytes to the constant data section at a 16-byte aligned offset and returns that offset.</summary>
-    public int AddConstantData(ReadOnlySpan<byte> data)
+    public int AddConstantData(ReadOnlySpan<byte> data) => AddConstantData(data, ModelFormat.Alignment);
+
+    /// <summary>Appends bytes that need only 4-byte alignment (per-channel records), aligned to <see cref="SmallDataAlignment"/>.</summary>
+    public int AddSmallConstantData(ReadOnlySpan<byte> data) => AddConstantData(data, SmallDataAlignment);
+
+    private int AddConstantData(ReadOnlySpan<byte> data, int alignment)
     {
-        while (_const.Length % ModelFormat.Alignment != 0) _const.WriteByte(0);
+        if (alignment is not (4 or ModelFormat.Alignment)) throw new InvalidOperationException($"constant alignment {alignment} must be 4 or {ModelFormat.Alignment}");
+        while (_const.Length % alignment != 0) _const.WriteByte(0);
         int offset = checked((int)_const.Length);
         _const.Write(data);
         return offset;
@@ -61,7 +75,7 @@ public sealed class ModelWriter
     /// <summary>Adds a quantization record: per tensor (one scale, dimension -1) or per channel along <paramref name="quantizedDimension"/>.</summary>
     public int AddQuantization(ReadOnlySpan<float> scales, int zeroPoint, int quantizedDimension = -1)
     {
-        int off = AddConstantData(scales);
+        int off = AddConstantData(MemoryMarshal.AsBytes(scales), SmallDataAlignment);
         _quant.Add((scales.ToArray(), zeroPoint, scales.Length > 1 ? quantizedDimension : -1, off));
         return _quant.Count - 1;
     }
@@ -121,6 +135,15 @@ public sealed class ModelWriter
     public void SetMetadata(string key, string value) => _metadata.Add((key, value));
 
     /// <summary>Plans the arena and serialises the blob.</summary>
+    /// <summary>The smallest minor version whose readers know every op and element type of this model.</summary>
+    public ushort MinorVersionNeeded()
+    {
+        ushort minor = 0;
+        foreach (var o in _ops) minor = System.Math.Max(minor, ModelFormat.MinorVersionNeeded(o.Type));
+        foreach (var t in _tensors) minor = System.Math.Max(minor, ModelFormat.MinorVersionNeeded(t.Type));
+        return minor;
+    }
+
     public byte[] Build()
     {
         PlanArena();
@@ -236,7 +259,7 @@ public sealed class ModelWriter
         var h = blob.AsSpan();
         BinaryPrimitives.WriteUInt32LittleEndian(h, ModelFormat.Magic);
         BinaryPrimitives.WriteUInt16LittleEndian(h.Slice(4), ModelFormat.VersionMajor);
-        BinaryPrimitives.WriteUInt16LittleEndian(h.Slice(6), ModelFormat.VersionMinor);
+        BinaryPrimitives.WriteUInt16LittleEndian(h.Slice(6), MinorVersionNeeded());
         BinaryPrimitives.WriteInt32LittleEndian(h.Slice(8), blob.Length);
         BinaryPrimitives.WriteInt32LittleEndian(h.Slice(16), sections.Count);
         BinaryPrimitives.WriteInt32LittleEndian(h.Slice(20), tableOffset);

@@ -131,6 +131,43 @@ public struct BatchMatMulParams
 }
 
 /// <summary>
+/// ArgMax along <see cref="Axis"/> (0-3, of the rank-4 view of the input): output = index + OutputOffset
+/// (the output's zero point; its scale is 1, so the real value is the index). Of equal largest values the
+/// first index wins, or the last when <see cref="SelectLastIndex"/> is 1.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct ArgMaxParams
+{
+    public int Axis, SelectLastIndex, OutputOffset, Reserved;
+}
+
+/// <summary>
+/// Lstm and Gru (docs/format.md 6.3, arithmetic in quantization.md): inputs x int8 [T, B, I], W int8
+/// [D, G×H, I], R int8 [D, G×H, H], bias int32 [D, 2, G×H] (input part, recurrent part); output Y int8
+/// [T, D, B, H]. Gate pre-activations are Q3.12 int16, gates and the hidden state Q0.15 int16, the
+/// LSTM cell state int16 with <see cref="CellShift"/> fractional bits.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct RecurrentParams
+{
+    /// <summary>H, the hidden size.</summary>
+    public int HiddenSize;
+    /// <summary>0 forward, 1 reverse, 2 bidirectional (D = 2: direction 0 forward, 1 reverse).</summary>
+    public int Direction;
+    /// <summary>-x zero point; +Y zero point.</summary>
+    public int InputOffset, OutputOffset;
+    /// <summary>Q0.15 hidden state to Y: 2^-15 / Y scale.</summary>
+    public int OutputMultiplier, OutputShift;
+    /// <summary>Lstm: fractional bits of the int16 cell state (8 to 15); Gru: 0.</summary>
+    public int CellShift;
+    /// <summary>Gru: 1 applies the reset gate after the recurrent product (ONNX linear_before_reset); Lstm: 0.</summary>
+    public int LinearBeforeReset;
+    /// <summary>Constant-data offsets of int32[D × G × H] multipliers and shifts: input part (x scale × W row scale / 2^-12) and recurrent part (2^-15 × R row scale / 2^-12).</summary>
+    public int InputMultipliersOffset, InputShiftsOffset, RecurrentMultipliersOffset, RecurrentShiftsOffset;
+    public int Reserved0, Reserved1, Reserved2, Reserved3;
+}
+
+/// <summary>
 /// DynamicConv2D and DynamicDepthwiseConv2D: the geometry of <see cref="Conv2DParams"/> and a float
 /// output clamp (fused ReLU / ReLU6; ±infinity for none). No zero points or multipliers: the
 /// input's quantization is computed per inference.
@@ -152,4 +189,66 @@ public struct FloatClampParams
 {
     public float Min, Max;
     public int Reserved0, Reserved1;
+}
+
+/// <summary>
+/// Requantize (int8 or int16 to int8 or int16): out = clamp(MultiplyByQuantizedMultiplier(q + InputOffset,
+/// Multiplier, Shift) + OutputOffset) to the output type's range. Offsets follow the TFLite convention
+/// (InputOffset = -input zero point, OutputOffset = +output zero point; int16 zero points are 0).
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct RequantizeParams
+{
+    public int InputOffset, OutputOffset, Multiplier, Shift;
+}
+
+/// <summary>
+/// Ops 55 and 56 (Conv2D / DepthwiseConv2D with a compressed filter and packed per-channel data): the
+/// geometry and offsets of <see cref="Conv2DParams"/> in the narrowest fields that hold their valid ranges,
+/// and the packed record in place of the multiplier, shift and folded-bias offsets (docs/format.md 5.12).
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct Conv2DPackedParams
+{
+    public short StrideH, StrideW, DilationH, DilationW;
+    public short PadTop, PadLeft, PadBottom, PadRight;
+    public short InputOffset, OutputOffset;
+    public sbyte ActivationMin, ActivationMax;
+    /// <summary>Bytes per bias in the packed record: 2 (int16) or 4 (int32).</summary>
+    public byte BiasBytes;
+    public byte Reserved;
+    /// <summary>Constant-data offset of the packed per-channel record (<see cref="PackedRequant"/>); multiple of 4.</summary>
+    public int RequantOffset;
+    /// <summary>Depthwise only: output channels per input channel (1 for Conv2D).</summary>
+    public int DepthMultiplier;
+
+    /// <summary>The geometry and offsets as the kernels' <see cref="Conv2DParams"/> (no constant-data offsets: the kernels get the decoded per-channel arrays).</summary>
+    public readonly Conv2DParams AsConv2DParams() => new()
+    {
+        StrideH = StrideH, StrideW = StrideW, DilationH = DilationH, DilationW = DilationW,
+        PadTop = PadTop, PadLeft = PadLeft, PadBottom = PadBottom, PadRight = PadRight,
+        InputOffset = InputOffset, OutputOffset = OutputOffset, ActivationMin = ActivationMin, ActivationMax = ActivationMax,
+        MultipliersOffset = -1, ShiftsOffset = -1, DepthMultiplier = DepthMultiplier, FoldedBiasOffset = -1,
+    };
+}
+
+/// <summary>Op 57 (FullyConnected with a compressed filter and packed per-channel data), as <see cref="Conv2DPackedParams"/>.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct FullyConnectedPackedParams
+{
+    public short InputOffset, OutputOffset;
+    public sbyte ActivationMin, ActivationMax;
+    /// <summary>Bytes per bias in the packed record: 2 (int16) or 4 (int32).</summary>
+    public byte BiasBytes;
+    public byte Reserved0;
+    /// <summary>Constant-data offset of the packed per-channel record (<see cref="PackedRequant"/>); multiple of 4.</summary>
+    public int RequantOffset;
+    public int Reserved1;
+
+    /// <summary>As the kernels' <see cref="FullyConnectedParams"/>.</summary>
+    public readonly FullyConnectedParams AsFullyConnectedParams() => new()
+    {
+        InputOffset = InputOffset, OutputOffset = OutputOffset, ActivationMin = ActivationMin, ActivationMax = ActivationMax,
+        MultipliersOffset = -1, ShiftsOffset = -1, FoldedBiasOffset = -1,
+    };
 }

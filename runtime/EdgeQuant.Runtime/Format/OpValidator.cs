@@ -138,6 +138,13 @@ internal static partial class OpValidator
             case OpType.BatchMatMul:
                 ValidateBatchMatMul(m, op, where);
                 break;
+            case OpType.ArgMax:
+                ValidateArgMax(m, op, where);
+                break;
+            case OpType.Lstm:
+            case OpType.Gru:
+                ValidateRecurrent(m, op, where);
+                break;
             case OpType.DynamicConv2D:
             case OpType.DynamicDepthwiseConv2D:
             case OpType.DynamicFullyConnected:
@@ -152,7 +159,24 @@ internal static partial class OpValidator
             case OpType.FullyConnectedCompressed:
             case OpType.Conv2DSparse:
             case OpType.FullyConnectedSparse:
+            case OpType.Conv2DCompressedPacked:
+            case OpType.DepthwiseConv2DCompressedPacked:
+            case OpType.FullyConnectedCompressedPacked:
                 ValidateCompressed(m, op, where);
+                break;
+            case OpType.Conv2DS16:
+            case OpType.DepthwiseConv2DS16:
+            case OpType.FullyConnectedS16:
+            case OpType.AddS16:
+            case OpType.MaxPool2DS16:
+            case OpType.MeanS16:
+            case OpType.Conv2DF32:
+            case OpType.DepthwiseConv2DF32:
+            case OpType.FullyConnectedF32:
+            case OpType.QuantizeS16:
+            case OpType.DequantizeS16:
+            case OpType.Requantize:
+                ValidateMixed(m, op, where);
                 break;
             default:
                 throw Bad(where, $"unknown op type {(int)op.Type}");
@@ -161,16 +185,27 @@ internal static partial class OpValidator
 
     private static void ValidateConv(Model m, OpInfo op, string where)
     {
-        if (!IsCompressedOp(op.Type)) Arity(op, 3, 1, where);
+        bool packed = IsPackedOp(op.Type);
+        if (!IsCompressedOp(op.Type) && !packed) Arity(op, 3, 1, where);
         var input = Act(m, op.Input0, 4, where, "input");
         var filter = m.Tensors[op.Input1];
-        var bias = m.Tensors[op.Input2];
         var output = Act(m, op.Output0, 4, where, "output");
-        if (IsCompressedOp(op.Type)) CompressedFilter(m, op, 4, where);
+        if (IsCompressedOp(op.Type) || packed) CompressedFilter(m, op, 4, where);
         else if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 4) throw Bad(where, "filter must be a constant rank-4 int8 tensor");
-        Params<Conv2DParams>(op, RecordSizes.Conv2DParams, where);
-        var p = m.ReadParams<Conv2DParams>(op);
-        bool dw = op.Type is OpType.DepthwiseConv2D or OpType.DepthwiseConv2DCompressed;
+        Conv2DParams p;
+        Conv2DPackedParams pp = default;
+        if (packed)
+        {
+            Params<Conv2DPackedParams>(op, RecordSizes.Conv2DPackedParams, where);
+            pp = m.ReadParams<Conv2DPackedParams>(op);
+            p = pp.AsConv2DParams();
+        }
+        else
+        {
+            Params<Conv2DParams>(op, RecordSizes.Conv2DParams, where);
+            p = m.ReadParams<Conv2DParams>(op);
+        }
+        bool dw = op.Type is OpType.DepthwiseConv2D or OpType.DepthwiseConv2DCompressed or OpType.DepthwiseConv2DCompressedPacked;
         int cout = dw ? filter.Shape.D3 : filter.Shape.D0;
         int cin = input.Shape.D3;
         if (dw)
@@ -179,7 +214,7 @@ internal static partial class OpValidator
             if (p.DepthMultiplier < 1 || (long)cin * p.DepthMultiplier != cout) throw Bad(where, $"depthwise output channels {cout} != input channels {cin} x multiplier {p.DepthMultiplier}");
         }
         else if (filter.Shape.D3 != cin) throw Bad(where, $"filter {filter.Shape} input channels do not match input {input.Shape}");
-        Bias(m, bias, cout, where);
+        if (!packed) Bias(m, m.Tensors[op.Input2], cout, where);
         if (p.StrideH < 1 || p.StrideW < 1 || p.DilationH < 1 || p.DilationW < 1 || p.StrideH > 64 || p.StrideW > 64 || p.DilationH > 64 || p.DilationW > 64)
             throw Bad(where, $"strides ({p.StrideH}, {p.StrideW}) and dilations ({p.DilationH}, {p.DilationW}) must be in [1, 64]");
         Pads(p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
@@ -189,22 +224,36 @@ internal static partial class OpValidator
         if (output.Shape != new Shape4(input.Shape.D0, (int)oh, (int)ow, cout))
             throw Bad(where, $"output shape {output.Shape} does not match input {input.Shape}, filter {filter.Shape} and parameters (expected [{input.Shape.D0}, {oh}, {ow}, {cout}])");
         Offset(p.InputOffset, where); Offset(p.OutputOffset, where); Activation(p.ActivationMin, p.ActivationMax, where);
+        if (packed)
+        {
+            PackedRequantRecord(m, pp.RequantOffset, pp.BiasBytes, cout, where);
+            return;
+        }
         PerChannel(m, p.MultipliersOffset, p.ShiftsOffset, cout, where);
         if (p.FoldedBiasOffset != -1) FoldedBias(m, op, p.FoldedBiasOffset, p.InputOffset, cout, where);
     }
 
     private static void ValidateFullyConnected(Model m, OpInfo op, string where)
     {
-        if (!IsCompressedOp(op.Type)) Arity(op, 3, 1, where);
+        bool packed = IsPackedOp(op.Type);
+        if (!IsCompressedOp(op.Type) && !packed) Arity(op, 3, 1, where);
         var input = ActAny(m, op.Input0, where, "input");
         var filter = m.Tensors[op.Input1];
         var output = ActAny(m, op.Output0, where, "output");
-        if (IsCompressedOp(op.Type)) CompressedFilter(m, op, 2, where);
+        if (IsCompressedOp(op.Type) || packed) CompressedFilter(m, op, 2, where);
         else if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 2) throw Bad(where, "filter must be a constant [Cout, Cin] int8 tensor");
         int cout = filter.Shape.D0, cin = filter.Shape.D1;
         if (input.ElementCount % cin != 0) throw Bad(where, $"input of {input.ElementCount} elements is not a whole number of rows of {cin}");
         int batch = input.ElementCount / cin;
         if (output.ElementCount != (long)batch * cout || output.Shape[output.Rank - 1] != cout) throw Bad(where, $"output {output.Shape} is not [{batch}, {cout}]");
+        if (packed)
+        {
+            Params<FullyConnectedPackedParams>(op, RecordSizes.FullyConnectedPackedParams, where);
+            var pp = m.ReadParams<FullyConnectedPackedParams>(op);
+            Offset(pp.InputOffset, where); Offset(pp.OutputOffset, where); Activation(pp.ActivationMin, pp.ActivationMax, where);
+            PackedRequantRecord(m, pp.RequantOffset, pp.BiasBytes, cout, where);
+            return;
+        }
         Bias(m, m.Tensors[op.Input2], cout, where);
         Params<FullyConnectedParams>(op, RecordSizes.FullyConnectedParams, where);
         var p = m.ReadParams<FullyConnectedParams>(op);
@@ -364,6 +413,69 @@ internal static partial class OpValidator
         }
         if (p.FillValue < -128 || p.FillValue > 127) throw Bad(where, $"fill value {p.FillValue} is outside the int8 range");
         SameQuantization(m, op.Input0, op.Output0, where, "IndexSelect copies bytes");
+    }
+
+    private static void ValidateArgMax(Model m, OpInfo op, string where)
+    {
+        Arity(op, 1, 1, where);
+        var i = ActAny(m, op.Input0, where, "input");
+        var o = ActAny(m, op.Output0, where, "output");
+        Params<ArgMaxParams>(op, RecordSizes.ArgMaxParams, where);
+        var p = m.ReadParams<ArgMaxParams>(op);
+        if (p.Axis < 0 || p.Axis > 3) throw Bad(where, $"axis {p.Axis} is outside 0..3");
+        if (p.SelectLastIndex is not (0 or 1)) throw Bad(where, $"select_last_index {p.SelectLastIndex} must be 0 or 1");
+        for (int d = 0; d < 4; d++)
+            if (o.Shape[d] != (d == p.Axis ? 1 : i.Shape[d])) throw Bad(where, $"output shape {o.Shape} must be the input {i.Shape} with dimension {p.Axis} set to 1");
+        int n = i.Shape[p.Axis];
+        if (p.OutputOffset < -128 || (long)p.OutputOffset + n - 1 > 127) throw Bad(where, $"indices 0..{n - 1} plus the output offset {p.OutputOffset} do not fit int8");
+        FixedQuantization(m, op.Output0, 1f, p.OutputOffset, where);
+    }
+
+    /// <summary>Largest hidden size of Lstm / Gru: keeps Σ h × R (|h| ≤ 2^15, |R| ≤ 128) inside int32.</summary>
+    internal const int MaxRecurrentHidden = 256;
+
+    /// <summary>Largest input size of Lstm / Gru: keeps Σ (x + offset) × W inside int32.</summary>
+    internal const int MaxRecurrentInput = 16384;
+
+    private static void ValidateRecurrent(Model m, OpInfo op, string where)
+    {
+        Arity(op, 4, 1, where);
+        bool lstm = op.Type == OpType.Lstm;
+        int gates = lstm ? 4 : 3;
+        var x = Act(m, op.Input0, 3, where, "input");
+        var w = m.Tensors[op.Input1];
+        var r = m.Tensors[op.Input2];
+        var bias = m.Tensors[op.Input3];
+        var y = Act(m, op.Output0, 4, where, "output");
+        Params<RecurrentParams>(op, RecordSizes.RecurrentParams, where);
+        var p = m.ReadParams<RecurrentParams>(op);
+        int hidden = p.HiddenSize;
+        if (hidden < 1 || hidden > MaxRecurrentHidden) throw Bad(where, $"hidden size {hidden} is outside [1, {MaxRecurrentHidden}]");
+        if (p.Direction < 0 || p.Direction > 2) throw Bad(where, $"direction {p.Direction} must be 0 (forward), 1 (reverse) or 2 (bidirectional)");
+        int dirs = p.Direction == 2 ? 2 : 1;
+        int steps = x.Shape.D0, batch = x.Shape.D1, inputs = x.Shape.D2;
+        if (inputs > MaxRecurrentInput) throw Bad(where, $"input size {inputs} exceeds {MaxRecurrentInput}");
+        int rows = gates * hidden;
+        if (w.Type != TensorType.Int8 || w.Storage != TensorStorage.Constant || w.Rank != 3 || w.Shape != new Shape4(dirs, rows, inputs, 1))
+            throw Bad(where, $"W must be a constant int8 tensor [{dirs}, {rows}, {inputs}] (directions, {gates} x hidden, input)");
+        if (r.Type != TensorType.Int8 || r.Storage != TensorStorage.Constant || r.Rank != 3 || r.Shape != new Shape4(dirs, rows, hidden, 1))
+            throw Bad(where, $"R must be a constant int8 tensor [{dirs}, {rows}, {hidden}]");
+        if (bias.Type != TensorType.Int32 || bias.Storage != TensorStorage.Constant || bias.Rank != 3 || bias.Shape != new Shape4(dirs, 2, rows, 1))
+            throw Bad(where, $"bias must be a constant int32 tensor [{dirs}, 2, {rows}]");
+        if (y.Shape != new Shape4(steps, dirs, batch, hidden))
+            throw Bad(where, $"output shape {y.Shape} must be [{steps}, {dirs}, {batch}, {hidden}] (steps, directions, batch, hidden)");
+        Offset(p.InputOffset, where);
+        Offset(p.OutputOffset, where);
+        Multiplier(p.OutputMultiplier, where);
+        Shift(p.OutputShift, where);
+        if (lstm ? p.CellShift < 8 || p.CellShift > 15 : p.CellShift != 0)
+            throw Bad(where, lstm ? $"cell shift {p.CellShift} is outside [8, 15]" : $"cell shift {p.CellShift} must be 0 (a GRU has no cell state)");
+        if (lstm ? p.LinearBeforeReset != 0 : p.LinearBeforeReset is not (0 or 1))
+            throw Bad(where, $"linear_before_reset {p.LinearBeforeReset} must be {(lstm ? "0 for an LSTM" : "0 or 1")}");
+        PerChannel(m, p.InputMultipliersOffset, p.InputShiftsOffset, dirs * rows, where);
+        PerChannel(m, p.RecurrentMultipliersOffset, p.RecurrentShiftsOffset, dirs * rows, where);
+        int scratch = Kernels.Recurrent.ScratchBytes(gates, hidden);
+        if (op.ScratchBytes < scratch) throw Bad(where, $"scratch is {op.ScratchBytes} bytes; the state and gates need {scratch}");
     }
 
     private static void ValidateBatchMatMul(Model m, OpInfo op, string where)

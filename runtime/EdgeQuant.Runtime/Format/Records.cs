@@ -22,11 +22,12 @@ public readonly record struct TensorInfo(
         return d;
     }
 
-    /// <summary>Bytes per element of the byte-addressed types (int8 and index8 1, int16 2, int32 and float32 4); 0 for packed or unknown types.</summary>
-    public static int ElementSize(TensorType t) => t switch { TensorType.Int8 or TensorType.Index8 => 1, TensorType.Int16 => 2, TensorType.Int32 => 4, TensorType.Float32 => 4, _ => 0 };
+    /// <summary>Bytes per element of the byte-addressed types (int8 and index8 1, int16 2, int32 and float32 4, int64 8); 0 for packed or unknown types.</summary>
+    public static int ElementSize(TensorType t) => t switch { TensorType.Int8 or TensorType.Index8 => 1, TensorType.Int16 => 2, TensorType.Int32 => 4, TensorType.Float32 => 4, TensorType.Int64 => 8, _ => 0 };
 
     /// <summary>True for the element types this reader knows.</summary>
     public static bool IsKnown(TensorType t) => t is TensorType.Int8 or TensorType.Int32 or TensorType.Float32
+        or TensorType.Int16 or TensorType.Int64
         or TensorType.Int4 or TensorType.Index4 or TensorType.Index8 or TensorType.SparseInt8;
 
     /// <summary>

@@ -54,3 +54,16 @@ internal sealed class CompressedPrepared
         return new CompressedPrepared { FoldedBias = folded, SparseInputOffsets = offsets };
     }
 }
+
+/// <summary>A packed per-channel record of ops 55-57 expanded once per model (<see cref="Format.PackedRequant"/>).</summary>
+internal sealed class RequantArrays
+{
+    public readonly int[] Bias, Multipliers, Shifts;
+
+    public RequantArrays(int channels)
+    {
+        Bias = new int[channels];
+        Multipliers = new int[channels];
+        Shifts = new int[channels];
+    }
+}

@@ -87,6 +87,32 @@ public static class QuantMath
         return (sbyte)System.Math.Clamp(q, -128, 127);
     }
 
+    /// <summary>
+    /// The 16x8 requantization (int16 activations, int64 accumulator): the Q0.31 multiplier is first
+    /// rounded to 16 bits, m16 = (multiplier + 2^15) &gt;&gt; 16 (in [2^14, 2^15] for a normal multiplier),
+    /// then x × m16 × 2^(shift − 15) is computed in 64 bits and rounded to nearest with ties toward
+    /// +infinity: (x × m16 + 2^(t − 1)) &gt;&gt; t with t = 15 − shift. shift is in [−31, 14], so t is in [1, 46];
+    /// the readers bound |x| below 2^47, so the product never overflows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long MultiplyByQuantizedMultiplier16x8(long x, int multiplier, int shift)
+    {
+        long m16 = ((long)multiplier + (1 << 15)) >> 16;
+        int t = 15 - shift;
+        return (x * m16 + (1L << (t - 1))) >> t;
+    }
+
+    /// <summary>Float to int16 (zero point 0): round(x / scale) half away from zero, saturated to [−32768, 32767]; NaN gives 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static short QuantizeS16(float x, float scale)
+    {
+        float r = MathF.Round(x / scale, MidpointRounding.AwayFromZero);
+        if (float.IsNaN(r)) return 0;
+        if (r >= 32767f) return short.MaxValue;
+        if (r <= -32768f) return short.MinValue;
+        return (short)r;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float DequantizeS8(sbyte q, float scale, int zeroPoint) => (q - zeroPoint) * scale;
 }

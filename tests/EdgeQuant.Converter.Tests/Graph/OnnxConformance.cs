@@ -39,6 +39,7 @@ internal static class OnnxConformance
     {
         "Softmax", "LogSoftmax", "Sigmoid", "Tanh", "Elu", "Selu", "Softplus", "Erf", "Exp", "Log",
         "Gelu", "Mish", "Celu", "Pow", "HardSwish", "Swish", "SiLU", "LayerNormalization", "InstanceNormalization",
+        "GRU", "LSTM",
     };
 
     /// <summary>True when libonnx-testdata is installed.</summary>

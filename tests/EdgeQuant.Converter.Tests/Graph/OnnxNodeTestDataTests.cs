@@ -18,9 +18,10 @@ public class OnnxNodeTestDataTests
     /// The share of supported-op cases that must pass: a ratchet at the measured rate. Issue 12's
     /// bar is 0.95, met before LayerNormalization joined the supported list (390 of 408, 95.6%);
     /// with it, 403 of 440 (91.6%): its 19 cases all use the Mean/InvStdDev outputs. Raise this
-    /// as cases start passing, never lower it.
+    /// as cases start passing, never lower it. ArgMax, GRU and LSTM (24 cases, all passing) brought it
+    /// to 446 of 464 (96.1%).
     /// </summary>
-    private const double RequiredPassRate = 0.955;
+    private const double RequiredPassRate = 0.96;
 
     /// <summary>Cases that do not pass, by "suite/name", with the reason (shown in docs/onnx-conformance.md).</summary>
     internal static readonly Dictionary<string, string> KnownFailures = new(StringComparer.Ordinal)

@@ -17,7 +17,7 @@ public class OrtParityTests
 {
     private const double Tolerance = 1e-4;
 
-    private static readonly string[] ZooModels = ["digits_mlp", "mnist_cnn", "fashion_mobilenet", "imu_gesture"];
+    private static readonly string[] ZooModels = ["digits_mlp", "mnist_cnn", "fashion_mobilenet", "imu_gesture", "digits_gru"];
 
     private static readonly string[] QuirkModels = ["nhwc_input", "fixed_batch1", "shape_subgraph", "odd_padding", "pad_subgraph", "misc_ops", "mlp_softmax"];
 
@@ -93,6 +93,7 @@ public class OrtParityTests
     [TestCase("fashion_mobilenet")]
     [TestCase("digits_mlp")]
     [TestCase("imu_gesture")]
+    [TestCase("digits_gru")]
     public void FullTestSetAccuracyMatchesOnnxRuntime(string name)
     {
         var (model, input, _) = Files(name);

@@ -119,4 +119,75 @@ public class CompressedWeightsValidationTests
         Assert.That(CompressedWeights.SparseBytes(4, 3), Is.EqualTo(20 + 8 + 3));
         Assert.Throws<ArgumentException>(() => new ModelWriter().AddConstantEncoded(TensorType.Int4, [4, 5], new byte[10], -1));
     }
+
+    /// <summary>
+    /// A FullyConnected op 57 over an int4 [4, 6] filter: <paramref name="record"/> replaces the packed
+    /// per-channel record (default: int16 biases 1..4, multipliers 2^15, shifts 0), stored at 4-byte alignment.
+    /// </summary>
+    private static byte[] PackedFc(byte[]? record = null, int biasBytes = 2, int extraInputs = 0, int recordOffsetDelta = 0, TensorType filterType = TensorType.Int4)
+    {
+        var w = new ModelWriter { SmallDataAlignment = 4 };
+        int x = w.AddActivation(TensorType.Int8, [1, 6], w.AddQuantization([0.1f], 0));
+        int y = w.AddActivation(TensorType.Int8, [1, 4], w.AddQuantization([0.1f], 0));
+        int f = w.AddConstantEncoded(filterType, [4, 6], new byte[12], -1);
+        var ins = new List<int> { x, f };
+        for (int i = 0; i < extraInputs; i++) ins.Add(w.AddConstant<sbyte>(TensorType.Int8, [1, 16], new sbyte[16], w.AddQuantization([1f], 0)));
+        record ??= PackedRequant.Encode([1, 2, 3, 4], [1 << 30, 1 << 30, 1 << 30, 1 << 30], [0, 0, 0, 0], biasBytes);
+        int off = w.AddSmallConstantData(record);
+        w.AddOp(OpType.FullyConnectedCompressedPacked, ins.ToArray(), [y], new FullyConnectedPackedParams
+        {
+            ActivationMin = -128, ActivationMax = 127, RequantOffset = off + recordOffsetDelta, BiasBytes = (byte)biasBytes,
+        });
+        w.AddInput("x", x);
+        w.AddOutput("y", y);
+        return w.Build();
+    }
+
+    [Test]
+    public void PackedRecordsLoadAndExpandToTheirValues()
+    {
+        var m = Model.Load(PackedFc(PackedRequant.Encode([-5, 70000, 3, -70000], [1 << 30, 0x7FFF8000, 1 << 30, 0], [-31, 30, 0, -1], 4), biasBytes: 4));
+        var r = m.PreparedPackedRequant()[0]!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Bias, Is.EqualTo(new[] { -5, 70000, 3, -70000 }));
+            Assert.That(r.Multipliers, Is.EqualTo(new[] { 1 << 30, 0x7FFF8000, 1 << 30, 0 }));
+            Assert.That(r.Shifts, Is.EqualTo(new[] { -31, 30, 0, -1 }));
+            Assert.DoesNotThrow(() => Model.Load(PackedFc()));
+            Assert.DoesNotThrow(() => Model.Load(PackedFc(filterType: TensorType.Index4, extraInputs: 1)));
+        });
+    }
+
+    [Test]
+    public void PackedRecordRulesAreNamed()
+    {
+        var badShift = PackedRequant.Encode([1, 2, 3, 4], [1 << 30, 1 << 30, 1 << 30, 1 << 30], [0, 0, 0, 0], 2);
+        badShift[(2 + 2) * 4 + 2] = unchecked((byte)(sbyte)-32);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Error(PackedFc(biasBytes: 3, record: new byte[24])), Does.Contain("packed bias width 3 must be 2 or 4 bytes"));
+            Assert.That(Error(PackedFc(badShift)), Does.Contain("packed record, channel 2: shift -32 is outside [-31, 30]"));
+            Assert.That(Error(PackedFc(recordOffsetDelta: 2)), Does.Contain("packed per-channel record").And.Contain("misaligned or outside"));
+            Assert.That(Error(PackedFc(recordOffsetDelta: 1 << 20)), Does.Contain("packed per-channel record"));
+            Assert.That(Error(PackedFc(extraInputs: 1)), Does.Contain("expects 2 inputs"));
+            Assert.That(Error(PackedFc(filterType: TensorType.Index4)), Does.Contain("expects 3 inputs"));
+            Assert.That(Error(PackedFc(extraInputs: 2)), Does.Contain("expects 2 or 3 inputs and 1 output, has 4 and 1"));
+        });
+    }
+
+    [Test]
+    public void PackedMultipliersRoundToSixteenBits()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(PackedRequant.Round16(1 << 30, 3), Is.EqualTo((1 << 30, 3)));
+            Assert.That(PackedRequant.Round16((1 << 30) + (1 << 14), 3), Is.EqualTo(((1 << 30) + (1 << 15), 3)), "half rounds away from zero");
+            Assert.That(PackedRequant.Round16((1 << 30) + (1 << 14) - 1, 3), Is.EqualTo((1 << 30, 3)));
+            Assert.That(PackedRequant.Round16(int.MaxValue, 3), Is.EqualTo((1 << 30, 4)), "a mantissa rounding up to 2^16 moves to the next shift");
+            Assert.That(PackedRequant.Round16(int.MaxValue, 30), Is.EqualTo((0x7FFF8000, 30)), "no shift above 30");
+            Assert.That(PackedRequant.Round16(0, -5), Is.EqualTo((0, -5)));
+            Assert.That(PackedRequant.BiasBytesFor([short.MinValue, short.MaxValue]), Is.EqualTo(2));
+            Assert.That(PackedRequant.BiasBytesFor([short.MaxValue + 1]), Is.EqualTo(4));
+        });
+    }
 }

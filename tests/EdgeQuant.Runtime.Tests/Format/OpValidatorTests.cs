@@ -203,6 +203,31 @@ public class OpValidatorTests
         RejectsOp(OneOpModels.Dequantize(p => p with { Scale = -1 }), "scale -1 must be positive");
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Recurrent(bool lstm)
+    {
+        RejectsOp(OneOpModels.Recurrent(lstm, p => p with { HiddenSize = 257 }), "hidden size 257 is outside [1, 256]");
+        RejectsOp(OneOpModels.Recurrent(lstm, p => p with { Direction = 3 }), "direction 3 must be 0 (forward), 1 (reverse) or 2 (bidirectional)");
+        RejectsOp(OneOpModels.Recurrent(lstm, p => p with { HiddenSize = 2 }), "W must be a constant int8 tensor");
+        RejectsOp(OneOpModels.Recurrent(lstm, outDims: [3, lstm ? 2 : 1, 2, 5]), "must be [3, ");
+        RejectsOp(OneOpModels.Recurrent(lstm, p => p with { CellShift = lstm ? 16 : 1 }), lstm ? "cell shift 16 is outside [8, 15]" : "cell shift 1 must be 0");
+        RejectsOp(OneOpModels.Recurrent(lstm, p => p with { LinearBeforeReset = 2 }), "linear_before_reset 2 must be");
+        RejectsOp(OneOpModels.Recurrent(lstm, p => p with { RecurrentShiftsOffset = 100_000 }), "shifts at constant offset 100000");
+        RejectsOp(OneOpModels.Recurrent(lstm, p => p with { OutputShift = 31 }), "shift 31 is outside [-31, 30]");
+        RejectsOp(OneOpModels.Recurrent(lstm, scratch: 8), "scratch is 8 bytes; the state and gates need");
+    }
+
+    [Test]
+    public void ArgMax()
+    {
+        RejectsOp(OneOpModels.ArgMax(p => p with { Axis = 4 }), "axis 4 is outside 0..3");
+        RejectsOp(OneOpModels.ArgMax(p => p with { SelectLastIndex = 2 }), "select_last_index 2 must be 0 or 1");
+        RejectsOp(OneOpModels.ArgMax(outDims: [2, 5, 1, 1]), "output shape [2, 5, 1, 1] must be the input [2, 5, 3, 1] with dimension 1 set to 1");
+        RejectsOp(OneOpModels.ArgMax(p => p with { OutputOffset = 124 }), "indices 0..4 plus the output offset 124 do not fit int8");
+        RejectsOp(OneOpModels.ArgMax(outScale: 0.5f), "the op requires scale 1 and zero point -128");
+    }
+
     [Test]
     public void IndexSelect()
     {

@@ -24,10 +24,18 @@ public class RecordSizesTests
             Assert.That(Unsafe.SizeOf<QuantizeParams>(), Is.EqualTo(RecordSizes.QuantizeParams));
             Assert.That(Unsafe.SizeOf<IndexSelectParams>(), Is.EqualTo(RecordSizes.IndexSelectParams));
             Assert.That(Unsafe.SizeOf<BatchMatMulParams>(), Is.EqualTo(RecordSizes.BatchMatMulParams));
+            Assert.That(Unsafe.SizeOf<ArgMaxParams>(), Is.EqualTo(RecordSizes.ArgMaxParams));
+            Assert.That(RecordSizes.ArgMaxParams, Is.EqualTo(16));
+            Assert.That(Unsafe.SizeOf<RecurrentParams>(), Is.EqualTo(RecordSizes.RecurrentParams));
+            Assert.That(RecordSizes.RecurrentParams, Is.EqualTo(64));
             Assert.That(Unsafe.SizeOf<DynamicConvParams>(), Is.EqualTo(RecordSizes.DynamicConvParams));
             Assert.That(Unsafe.SizeOf<FloatClampParams>(), Is.EqualTo(RecordSizes.FloatClampParams));
             Assert.That(RecordSizes.DynamicConvParams, Is.EqualTo(48));
             Assert.That(RecordSizes.FloatClampParams, Is.EqualTo(16));
+            Assert.That(Unsafe.SizeOf<Conv2DPackedParams>(), Is.EqualTo(RecordSizes.Conv2DPackedParams));
+            Assert.That(Unsafe.SizeOf<FullyConnectedPackedParams>(), Is.EqualTo(RecordSizes.FullyConnectedPackedParams));
+            Assert.That(RecordSizes.Conv2DPackedParams, Is.EqualTo(32));
+            Assert.That(RecordSizes.FullyConnectedPackedParams, Is.EqualTo(16));
         });
     }
 
@@ -59,6 +67,8 @@ public class RecordSizesTests
             Assert.That(RecordSizes.QuantizeParams, Is.EqualTo(16));
             Assert.That(RecordSizes.IndexSelectParams, Is.EqualTo(32));
             Assert.That(RecordSizes.BatchMatMulParams, Is.EqualTo(32));
+            Assert.That(RecordSizes.RequantizeParams, Is.EqualTo(16));
+            Assert.That(Unsafe.SizeOf<RequantizeParams>(), Is.EqualTo(RecordSizes.RequantizeParams));
         });
     }
 
@@ -100,24 +110,34 @@ public class RecordSizesTests
             Assert.That((byte)TensorType.Index4, Is.EqualTo(11));
             Assert.That((byte)TensorType.Index8, Is.EqualTo(12));
             Assert.That((byte)TensorType.SparseInt8, Is.EqualTo(13));
+            Assert.That((byte)TensorType.Int16, Is.EqualTo(4));
+            Assert.That((byte)TensorType.Int64, Is.EqualTo(18));
             Assert.That((byte)TensorStorage.Arena, Is.EqualTo(0));
             Assert.That((byte)TensorStorage.Constant, Is.EqualTo(1));
             Assert.That((byte)SourceLayout.AsIs, Is.EqualTo(0));
             Assert.That((byte)SourceLayout.Nchw, Is.EqualTo(1));
             string[] ops = ["Conv2D", "DepthwiseConv2D", "FullyConnected", "Add", "Mul", "MaxPool2D", "AveragePool2D", "Mean",
                 "Concatenation", "Pad", "Reshape", "Softmax", "Logistic", "Tanh", "Quantize", "Dequantize", "Transpose", "Sub", "Lookup",
-                "IndexSelect", "BatchMatMul"];
+                "IndexSelect", "BatchMatMul", "ArgMax", "Lstm", "Gru"];
             for (int i = 0; i < ops.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(ops[i]), Is.EqualTo(i + 1), ops[i]);
             // Dynamic quantization (docs/format.md section 6.1): 40 onwards.
             string[] dynamicOps = ["DynamicConv2D", "DynamicDepthwiseConv2D", "DynamicFullyConnected", "MaxPool2DF32", "MeanF32", "AddF32", "TransposeF32"];
             for (int i = 0; i < dynamicOps.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(dynamicOps[i]), Is.EqualTo(40 + i), dynamicOps[i]);
-            // 50-59: compressed weights (docs/format.md 5.10, 5.11).
-            string[] compressed = ["Conv2DCompressed", "DepthwiseConv2DCompressed", "FullyConnectedCompressed", "Conv2DSparse", "FullyConnectedSparse"];
+            // 50-59: compressed weights (docs/format.md 5.10, 5.11, 5.12).
+            string[] compressed = ["Conv2DCompressed", "DepthwiseConv2DCompressed", "FullyConnectedCompressed", "Conv2DSparse", "FullyConnectedSparse",
+                "Conv2DCompressedPacked", "DepthwiseConv2DCompressedPacked", "FullyConnectedCompressedPacked"];
             for (int i = 0; i < compressed.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(compressed[i]), Is.EqualTo(50 + i), compressed[i]);
-            Assert.That(Enum.GetValues<OpType>(), Has.Length.EqualTo(ops.Length + dynamicOps.Length + compressed.Length));
+            // 60-79: mixed precision (docs/format.md 6.4); 69 is unassigned.
+            string[] mixed = ["Conv2DS16", "DepthwiseConv2DS16", "FullyConnectedS16", "AddS16", "MaxPool2DS16", "MeanS16", "Conv2DF32", "DepthwiseConv2DF32", "FullyConnectedF32"];
+            for (int i = 0; i < mixed.Length; i++)
+                Assert.That((int)Enum.Parse<OpType>(mixed[i]), Is.EqualTo(60 + i), mixed[i]);
+            string[] boundary = ["QuantizeS16", "DequantizeS16", "Requantize"];
+            for (int i = 0; i < boundary.Length; i++)
+                Assert.That((int)Enum.Parse<OpType>(boundary[i]), Is.EqualTo(70 + i), boundary[i]);
+            Assert.That(Enum.GetValues<OpType>(), Has.Length.EqualTo(ops.Length + dynamicOps.Length + compressed.Length + mixed.Length + boundary.Length));
         });
     }
 }

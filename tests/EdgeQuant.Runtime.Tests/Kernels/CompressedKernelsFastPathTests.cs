@@ -5,7 +5,7 @@ using Kind = EdgeQuant.Runtime.Tests.TestSupport.CompressedModels.Kind;
 namespace EdgeQuant.Runtime.Tests.Kernels;
 
 /// <summary>
-/// Ops 50-54 on random shapes (odd channel counts, every chunk tail, padding, strides, batches):
+/// Ops 50-57 on random shapes (odd channel counts, every chunk tail, padding, strides, batches):
 /// the compressed reference equals the plain int8 reference on the decoded filter, and the fast
 /// paths equal the reference, byte for byte. FastPathChildProcessTests re-runs this class with
 /// AVX2 / all intrinsics disabled.
@@ -20,14 +20,19 @@ public class CompressedKernelsFastPathTests
             {
                 if (kind == Kind.Depthwise && enc == TensorType.SparseInt8) continue;
                 for (int i = 0; i < 6; i++)
-                    yield return new TestCaseData(seed++, kind, enc, i % 3 == 2 ? 2 : 1).SetName($"{kind}_{enc}_{i}");
+                    yield return new TestCaseData(seed++, kind, enc, i % 3 == 2 ? 2 : 1, false).SetName($"{kind}_{enc}_{i}");
+                // Ops 55-57: the same kernels behind the packed per-channel record; odd cases get int32 biases.
+                if (enc == TensorType.SparseInt8) continue;
+                for (int i = 0; i < 4; i++)
+                    yield return new TestCaseData(seed++, kind, enc, i % 3 == 2 ? 2 : 1, true).SetName($"{kind}_{enc}_packed_{i}");
             }
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void CompressedEqualsDenseAndFastEqualsReference(int seed, Kind kind, TensorType encoding, int groups)
+    public void CompressedEqualsDenseAndFastEqualsReference(int seed, Kind kind, TensorType encoding, int groups, bool packed)
     {
-        var c = CompressedModels.Build(seed, kind, encoding, groups);
+        Func<int[], int[]>? wide = packed && seed % 2 == 1 ? b => Array.ConvertAll(b, v => v * 3000) : null;
+        var c = CompressedModels.Build(seed, kind, encoding, groups, tweakBias: wide, packed: packed);
         var r = new Rand(seed + 1);
         for (int trial = 0; trial < 3; trial++)
         {
@@ -41,10 +46,11 @@ public class CompressedKernelsFastPathTests
         }
     }
 
-    [Test]
-    public void InvokeAllocatesNothing()
+    [TestCase(false)]
+    [TestCase(true)]
+    public void InvokeAllocatesNothing(bool packed)
     {
-        var c = CompressedModels.Build(77, Kind.Conv2D, TensorType.Index4);
+        var c = CompressedModels.Build(77, Kind.Conv2D, TensorType.Index4, packed: packed);
         using var it = new Interpreter(Model.Load(c.Blob));
         it.Invoke();
         long before = GC.GetAllocatedBytesForCurrentThread();

@@ -19,8 +19,13 @@ public static class CompressedModels
     /// <c>bias + inputOffset × Σ w</c> (as a long, unwrapped), and returns the int32 values to store.
     /// </param>
     /// <param name="tweakBias">Replaces the random biases (e.g. with values near the int32 limits).</param>
+    /// <param name="packed">
+    /// Ops 55-57 (Int4 / Index4 / Index8 only): no bias tensor, the packed per-channel record instead (int16 biases
+    /// when they all fit, else int32; multipliers rounded to 16 bits for both blobs), the filter without a
+    /// quantization record, the codebook as input 2.
+    /// </param>
     public static Case Build(int seed, Kind kind, TensorType encoding, int groups = 1,
-        Func<long[], int[]>? foldedBias = null, Func<int[], int[]>? tweakBias = null)
+        Func<long[], int[]>? foldedBias = null, Func<int[], int[]>? tweakBias = null, bool packed = false)
     {
         var r = new Rand(seed);
         bool conv = kind != Kind.FullyConnected, dw = kind == Kind.Depthwise;
@@ -65,6 +70,8 @@ public static class CompressedModels
         var mults = r.I32(cout, 1 << 30, int.MaxValue);
         var shifts = r.I32(cout, -12, -4);
         if (tweakBias is not null) bias = tweakBias(bias);
+        if (packed)
+            for (int oc = 0; oc < cout; oc++) (mults[oc], shifts[oc]) = PackedRequant.Round16(mults[oc], shifts[oc]);
         int[]? folded = null;
         if (foldedBias is not null)
         {
@@ -88,13 +95,41 @@ public static class CompressedModels
         {
             (Kind.Conv2D, TensorType.SparseInt8) => OpType.Conv2DSparse,
             (Kind.FullyConnected, TensorType.SparseInt8) => OpType.FullyConnectedSparse,
-            (Kind.Conv2D, _) => OpType.Conv2DCompressed,
-            (Kind.Depthwise, _) => OpType.DepthwiseConv2DCompressed,
-            _ => OpType.FullyConnectedCompressed,
+            (Kind.Conv2D, _) => packed ? OpType.Conv2DCompressedPacked : OpType.Conv2DCompressed,
+            (Kind.Depthwise, _) => packed ? OpType.DepthwiseConv2DCompressedPacked : OpType.DepthwiseConv2DCompressed,
+            _ => packed ? OpType.FullyConnectedCompressedPacked : OpType.FullyConnectedCompressed,
         };
         var denseType = kind switch { Kind.Conv2D => OpType.Conv2D, Kind.Depthwise => OpType.DepthwiseConv2D, _ => OpType.FullyConnected };
+        byte[] PackedBlob()
+        {
+            var w = new ModelWriter { SmallDataAlignment = 4 };
+            int x = w.AddActivation(TensorType.Int8, inDims, w.AddQuantization([0.05f], -p.InputOffset));
+            int y = w.AddActivation(TensorType.Int8, outDims, w.AddQuantization([0.1f], p.OutputOffset));
+            var ins = new List<int> { x, w.AddConstantEncoded(encoding, fdims, encoded, -1) };
+            if (size > 0) ins.Add(w.AddConstant<sbyte>(TensorType.Int8, [groups, size], codebook, w.AddQuantization([1f], 0)));
+            int biasBytes = PackedRequant.BiasBytesFor(bias);
+            int rq = w.AddSmallConstantData(PackedRequant.Encode(bias, mults, shifts, biasBytes));
+            if (kind == Kind.FullyConnected)
+                w.AddOp(type, ins.ToArray(), [y], new FullyConnectedPackedParams
+                {
+                    InputOffset = (short)p.InputOffset, OutputOffset = (short)p.OutputOffset, ActivationMin = (sbyte)p.ActivationMin, ActivationMax = (sbyte)p.ActivationMax,
+                    RequantOffset = rq, BiasBytes = (byte)biasBytes,
+                });
+            else
+                w.AddOp(type, ins.ToArray(), [y], new Conv2DPackedParams
+                {
+                    StrideH = (short)p.StrideH, StrideW = (short)p.StrideW, DilationH = (short)p.DilationH, DilationW = (short)p.DilationW,
+                    PadTop = (short)p.PadTop, PadLeft = (short)p.PadLeft, PadBottom = (short)p.PadBottom, PadRight = (short)p.PadRight,
+                    InputOffset = (short)p.InputOffset, OutputOffset = (short)p.OutputOffset, ActivationMin = (sbyte)p.ActivationMin, ActivationMax = (sbyte)p.ActivationMax,
+                    RequantOffset = rq, BiasBytes = (byte)biasBytes, DepthMultiplier = p.DepthMultiplier,
+                }, dw ? 0 : KernelScratch.Conv2DBytes(kh, kw, cin, outW));
+            w.AddInput("x", x);
+            w.AddOutput("y", y);
+            return w.Build();
+        }
         byte[] Blob(bool compressed)
         {
+            if (compressed && packed) return PackedBlob();
             var w = new ModelWriter();
             int x = w.AddActivation(TensorType.Int8, inDims, w.AddQuantization([0.05f], -p.InputOffset));
             int y = w.AddActivation(TensorType.Int8, outDims, w.AddQuantization([0.1f], p.OutputOffset));

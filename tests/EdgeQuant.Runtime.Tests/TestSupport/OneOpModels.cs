@@ -46,8 +46,12 @@ internal static partial class OneOpModels
         yield return Transpose();
         yield return IndexSelect();
         yield return BatchMatMul();
+        yield return ArgMax();
+        yield return Recurrent(lstm: true);
+        yield return Recurrent(lstm: false);
         foreach (var c in DynamicCases()) yield return c;
         foreach (var c in Compressed()) yield return c;
+        foreach (var c in MixedCases()) yield return c;
     }
 
     /// <summary>Ops 50-54; the direct computation is the dense int8 twin (decoded filter) run by the reference kernels.</summary>
@@ -60,10 +64,13 @@ internal static partial class OneOpModels
             (OpType.FullyConnectedCompressed, CompressedModels.Kind.FullyConnected, TensorType.Index8),
             (OpType.Conv2DSparse, CompressedModels.Kind.Conv2D, TensorType.SparseInt8),
             (OpType.FullyConnectedSparse, CompressedModels.Kind.FullyConnected, TensorType.SparseInt8),
+            (OpType.Conv2DCompressedPacked, CompressedModels.Kind.Conv2D, TensorType.Index4),
+            (OpType.DepthwiseConv2DCompressedPacked, CompressedModels.Kind.Depthwise, TensorType.Int4),
+            (OpType.FullyConnectedCompressedPacked, CompressedModels.Kind.FullyConnected, TensorType.Int4),
         ];
         foreach (var (op, kind, enc) in cases)
         {
-            var c = CompressedModels.Build(60 + (int)op, kind, enc);
+            var c = CompressedModels.Build(60 + (int)op, kind, enc, packed: op >= OpType.Conv2DCompressedPacked);
             yield return new OneOpCase(op, c.Blob, inputs => CompressedModels.Run(c.DenseBlob, inputs[0], reference: true));
         }
     }

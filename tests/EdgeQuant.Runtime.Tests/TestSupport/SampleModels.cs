@@ -206,6 +206,7 @@ internal static class SampleModels
         yield return ("mix", Mix());
         yield return ("boundary", Boundary());
         yield return ("edge_ops", EdgeOps());
+        yield return ("mixed_precision", OneOpModels.MixedChain());
     }
 
     /// <summary>IndexSelect (zero insertion with fill) feeding BatchMatMul with a constant right operand, and a BatchMatMul of two activations.</summary>

@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using EdgeQuant.Converter.Evaluation;
+using EdgeQuant.Converter.Ir;
+using EdgeQuant.Runtime;
+
+namespace EdgeQuant.Converter.Quantization;
+
+/// <summary>Options of <see cref="MixedPrecisionSearch.Run"/>.</summary>
+public sealed class MixedPrecisionSearchOptions
+{
+    /// <summary>Top-1 points (percent) the assignment may lose against the float model on the data (default 0.2).</summary>
+    public double AccuracyBudgetPoints { get; init; } = 0.2;
+    /// <summary>
+    /// Also require the assignment to be at least as accurate as the all-int8 model on the data (default on), so
+    /// mixed precision never loses against the default conversion; the budget then matters only where int8
+    /// misses it.
+    /// </summary>
+    public bool NeverBelowInt8 { get; init; } = true;
+    /// <summary>Precisions a layer may be raised to when int8 misses the budget, cheapest first (default int16, then float).</summary>
+    public IReadOnlyList<LayerPrecision> Raise { get; init; } = [LayerPrecision.Int16, LayerPrecision.Float];
+    /// <summary>Weight encodings a layer may be lowered to while the budget holds (default int4; empty: none).</summary>
+    public IReadOnlyList<LayerPrecision> Lower { get; init; } = [LayerPrecision.Int4];
+    /// <summary>Samples (the first N of the data) used for the per-layer sensitivities; 0: all.</summary>
+    public int SensitivitySamples { get; init; } = 500;
+    /// <summary>Single-thread invokes timed for the latency of the int8 and the chosen model (0: not measured).</summary>
+    public int LatencyIterations { get; init; } = 200;
+    /// <summary>Progress lines (what is being measured or tried), or null.</summary>
+    public Action<string>? Log { get; init; }
+}
+
+/// <summary>
+/// How much one layer matters: the model with every layer in float except this one, at <see cref="Precision"/>,
+/// against the all-float model (accuracy drop in points and SQNR of the model output, dB).
+/// </summary>
+public sealed record LayerSensitivity(string Layer, string Op, long Macs, LayerPrecision Precision, double Accuracy, double DropPoints, double OutputSqnrDb);
+
+/// <summary>One assignment the search measured, and whether it kept it.</summary>
+public sealed record MixedPrecisionStep(string Change, double Accuracy, int BlobBytes, bool Kept);
+
+/// <summary>What <see cref="MixedPrecisionSearch.Run"/> found.</summary>
+public sealed class MixedPrecisionResult
+{
+    public required double FloatAccuracy { get; init; }
+    public required double Int8Accuracy { get; init; }
+    /// <summary>The accuracy the assignment had to reach: float − budget, and at least int8's with <see cref="MixedPrecisionSearchOptions.NeverBelowInt8"/>.</summary>
+    public required double Floor { get; init; }
+    public required double Accuracy { get; init; }
+    public required int Samples { get; init; }
+    /// <summary>Every layer's precision, by <see cref="MixedPrecision.LayerName"/>.</summary>
+    public required IReadOnlyDictionary<string, LayerPrecision> Assignment { get; init; }
+    /// <summary>The chosen model: blob, cost, and the assignment keyed by IR op.</summary>
+    public required MixedPrecisionBuild Build { get; init; }
+    public required MixedPrecisionCost Int8Cost { get; init; }
+    public required double Int8MedianUs { get; init; }
+    public required double MedianUs { get; init; }
+    public required IReadOnlyList<LayerSensitivity> Sensitivities { get; init; }
+    public required IReadOnlyList<MixedPrecisionStep> Steps { get; init; }
+    /// <summary>True when the assignment reaches <see cref="Floor"/> (false only if even the best one tried did not).</summary>
+    public bool WithinBudget => Accuracy >= Floor - 1e-12;
+    /// <summary>The non-int8 layers as <c>--precision</c> takes them ("" when every layer is int8).</summary>
+    public string PrecisionArgument => string.Join(",", Assignment.Where(kv => kv.Value != LayerPrecision.Int8).Select(kv => $"{kv.Key}={MixedPrecision.Text(kv.Value)}"));
+}
+
+/// <summary>
+/// The mixed-precision search (<c>edgequant convert --mixed-precision --data X --labels Y --accuracy-budget POINTS</c>):
+/// <list type="number">
+/// <item>measures the float and the all-int8 accuracy on the data; the floor is float − budget (and at least int8's);</item>
+/// <item>measures each layer's sensitivity: the model with every layer in float but this one lowered to int16, int8 and
+/// each <see cref="MixedPrecisionSearchOptions.Lower"/> encoding (accuracy drop and output SQNR against float);</item>
+/// <item>if int8 misses the floor, raises layers, most int8-sensitive first, to int16 (then, if still short, to float),
+/// keeping each change that does not lower the accuracy, until the floor is reached;</item>
+/// <item>lowers layers to the smaller weight encodings, least sensitive and most bytes saved first, keeping each change
+/// only while the floor holds.</item>
+/// </list>
+/// The result is the smallest blob the greedy order finds; every accepted step was measured on the runtime itself.
+/// </summary>
+public static class MixedPrecisionSearch
+{
+    public static MixedPrecisionResult Run(MixedPrecisionContext ctx, ModelInputs data, long[] labels, MixedPrecisionSearchOptions? options = null)
+    {
+        var o = options ?? new MixedPrecisionSearchOptions();
+        var g = ctx.Model.Ir;
+        var layers = ctx.Layers;
+        var log = o.Log ?? (_ => { });
+        int n = ModelRunner.FromLoaded(ctx.Model).Fit(data)[0].Count;
+        if (labels.Length != n) throw new ConversionException($"--labels has {labels.Length} labels, --data {n} samples");
+
+        log($"float model on {n} samples");
+        var floatOut = ModelRunner.FromLoaded(ctx.Model).Run(data);
+        int classes = floatOut.Length / n;
+        double floatAcc = Score(floatOut, classes, labels, n);
+
+        var steps = new List<MixedPrecisionStep>();
+        (double Acc, MixedPrecisionBuild B) Measure(Dictionary<IrOp, LayerPrecision> a)
+        {
+            var b = ctx.Build(a);
+            var y = ModelRunner.FromModel(Model.Load(b.Blob)).Run(data);
+            return (Score(y, classes, labels, n), b);
+        }
+
+        var current = layers.ToDictionary(l => l, _ => LayerPrecision.Int8);
+        log("all-int8 model");
+        var (int8Acc, int8Build) = Measure(current);
+        double floor = floatAcc - o.AccuracyBudgetPoints / 100.0;
+        if (o.NeverBelowInt8) floor = Math.Max(floor, int8Acc);
+        floor -= 1e-9;
+
+        // Sensitivities against the all-float model, on the first samples.
+        int sn = o.SensitivitySamples > 0 ? Math.Min(o.SensitivitySamples, n) : n;
+        var sdata = sn == n ? data : Take(data, sn);
+        var slabels = labels.AsSpan(0, sn).ToArray();
+        var sFloat = floatOut.AsSpan(0, sn * classes).ToArray();
+        double sFloatAcc = Score(sFloat, classes, slabels, sn);
+        var sens = new List<LayerSensitivity>();
+        var lowered = new List<LayerPrecision> { LayerPrecision.Int16, LayerPrecision.Int8 };
+        lowered.AddRange(o.Lower);
+        foreach (var l in layers)
+            foreach (var p in lowered)
+            {
+                if (!MixedPrecision.Supports(l, p)) continue;
+                var a = layers.ToDictionary(x => x, _ => LayerPrecision.Float);
+                a[l] = p;
+                log($"sensitivity of {MixedPrecision.LayerName(g, l)} at {MixedPrecision.Text(p)}");
+                var y = ModelRunner.FromModel(Model.Load(ctx.Build(a).Blob)).Run(sdata);
+                double acc = Score(y, classes, slabels, sn);
+                sens.Add(new LayerSensitivity(MixedPrecision.LayerName(g, l), l.Type.ToString(), l.Macs, p, acc, Math.Round((sFloatAcc - acc) * 100, 3), Math.Round(Sqnr(sFloat, y), 2)));
+            }
+        LayerSensitivity? Sens(IrOp l, LayerPrecision p) => sens.FirstOrDefault(s => s.Layer == MixedPrecision.LayerName(g, l) && s.Precision == p);
+
+        double acc0 = int8Acc;
+        var best = int8Build;
+        string Name(IrOp l) => MixedPrecision.LayerName(g, l);
+        if (acc0 < floor)
+        {
+            // One precision at a time, over every layer, most int8-sensitive first. A raised layer is kept when the
+            // model is no less accurate: a lone int16 layer gains little while its neighbours round to int8, but a
+            // run of int16 layers keeps the finer grid from end to end.
+            var order = layers.OrderByDescending(l => Sens(l, LayerPrecision.Int8)?.DropPoints ?? 0).ThenBy(l => Sens(l, LayerPrecision.Int8)?.OutputSqnrDb ?? 0).ToList();
+            var raised = o.Raise.ToList();
+            foreach (var p in o.Raise)
+            {
+                foreach (var l in order)
+                {
+                    if (acc0 >= floor) break;
+                    if (current[l] == p || raised.IndexOf(current[l]) > raised.IndexOf(p)) continue;
+                    var trial = new Dictionary<IrOp, LayerPrecision>(current) { [l] = p };
+                    log($"raise {Name(l)} to {MixedPrecision.Text(p)}");
+                    var (acc, b) = Measure(trial);
+                    bool keep = acc >= acc0;
+                    steps.Add(new MixedPrecisionStep($"{Name(l)}={MixedPrecision.Text(p)}", acc, b.Blob.Length, keep));
+                    if (keep) { current = trial; acc0 = acc; best = b; }
+                }
+                if (acc0 >= floor) break;
+            }
+        }
+        if (acc0 >= floor)
+        {
+            foreach (var p in o.Lower)
+            {
+                var order = layers.Where(l => current[l] == LayerPrecision.Int8 && MixedPrecision.Supports(l, p))
+                    .OrderBy(l => Sens(l, p)?.DropPoints ?? double.MaxValue).ThenByDescending(l => l.Weights?.Length ?? 0).ToList();
+                foreach (var l in order)
+                {
+                    var trial = new Dictionary<IrOp, LayerPrecision>(current) { [l] = p };
+                    log($"lower {Name(l)} to {MixedPrecision.Text(p)}");
+                    var (acc, b) = Measure(trial);
+                    bool keep = acc >= floor && b.Blob.Length < best.Blob.Length;
+                    steps.Add(new MixedPrecisionStep($"{Name(l)}={MixedPrecision.Text(p)}", acc, b.Blob.Length, keep));
+                    if (keep) { current = trial; acc0 = acc; best = b; }
+                }
+            }
+        }
+
+        double int8Us = 0, us = 0;
+        if (o.LatencyIterations > 0)
+        {
+            log("latency");
+            int8Us = MedianMicroseconds(int8Build.Blob, o.LatencyIterations);
+            us = MedianMicroseconds(best.Blob, o.LatencyIterations);
+        }
+        return new MixedPrecisionResult
+        {
+            FloatAccuracy = floatAcc, Int8Accuracy = int8Acc, Floor = floor + 1e-9, Accuracy = acc0, Samples = n,
+            Assignment = layers.ToDictionary(Name, l => current[l]),
+            Build = best, Int8Cost = int8Build.Cost, Int8MedianUs = int8Us, MedianUs = us, Sensitivities = sens, Steps = steps,
+        };
+    }
+
+    /// <summary>Median single-thread time of one Invoke (fast kernels) after a warm-up, microseconds.</summary>
+    public static double MedianMicroseconds(byte[] blob, int iterations)
+    {
+        var m = Model.Load(blob);
+        using var interp = new Interpreter(m);
+        for (int i = 0; i < Math.Min(20, iterations); i++) interp.Invoke();
+        var t = new double[iterations];
+        for (int i = 0; i < iterations; i++)
+        {
+            long s = Stopwatch.GetTimestamp();
+            interp.Invoke();
+            t[i] = Stopwatch.GetElapsedTime(s).TotalMicroseconds;
+        }
+        Array.Sort(t);
+        return t[iterations / 2];
+    }
+
+    private static ModelInputs Take(ModelInputs data, int count)
+        => new(data.Sets.Select(s => (s.Name, new SampleSet(s.Data.Data.AsSpan(0, count * s.Data.SampleSize).ToArray(), [count, .. s.Data.Shape[1..]], "first samples of the data"))));
+
+    private static double Score(float[] outputs, int classes, long[] labels, int n)
+    {
+        int right = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int best = 0;
+            for (int k = 1; k < classes; k++) if (outputs[i * classes + k] > outputs[i * classes + best]) best = k;
+            if (best == labels[i]) right++;
+        }
+        return (double)right / n;
+    }
+
+    /// <summary>SQNR of <paramref name="y"/> against <paramref name="reference"/>, dB (infinity when equal).</summary>
+    private static double Sqnr(float[] reference, float[] y)
+    {
+        double s = 0, e = 0;
+        for (int i = 0; i < reference.Length; i++) { s += (double)reference[i] * reference[i]; double d = reference[i] - y[i]; e += d * d; }
+        return e == 0 ? double.PositiveInfinity : 10 * Math.Log10(s / e);
+    }
+}
