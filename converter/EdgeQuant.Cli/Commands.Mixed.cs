@@ -32,9 +32,18 @@ public static partial class Commands
             int sensSamples = a.Get("--sensitivity-samples") is { } ss
                 ? int.TryParse(ss, out int sv) && sv >= 0 ? sv : throw new UsageException("--sensitivity-samples needs a non-negative integer (0: all)")
                 : 500;
+            // Size: lower layers to int4 weights while the floor holds. Latency: int8 is the fastest precision of this
+            // runtime (the int4 and codebook kernels decode as they go), so nothing is lowered.
+            var objective = (a.Get("--objective") ?? "size") switch
+            {
+                "size" => "size",
+                "latency" => "latency",
+                var other => throw new UsageException($"--objective {other}: use size or latency"),
+            };
             var r = MixedPrecisionSearch.Run(ctx, data, labels, new MixedPrecisionSearchOptions
             {
                 AccuracyBudgetPoints = budget, SensitivitySamples = sensSamples,
+                Lower = objective == "size" ? [LayerPrecision.Int4] : [],
                 Log = c.Json ? null : line => c.Err.WriteLine("  " + line),
             });
             build = r.Build;
@@ -44,6 +53,7 @@ public static partial class Commands
             json["floor"] = Math.Round(r.Floor, 6);
             json["within_budget"] = r.WithinBudget;
             json["budget_points"] = budget;
+            json["objective"] = objective;
             json["samples"] = r.Samples;
             json["int8_blob_bytes"] = r.Int8Cost.BlobBytes;
             json["int8_arena_bytes"] = r.Int8Cost.ArenaBytes;

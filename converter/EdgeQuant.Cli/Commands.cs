@@ -20,7 +20,7 @@ public static partial class Commands
     {
         var a = c.Args;
         a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json", "--dynamic",
-            "--weights", "--rounding", "--prune", "--structured", "--precision", "--mixed-precision", "--data", "--accuracy-budget", "--sensitivity-samples");
+            "--weights", "--rounding", "--prune", "--structured", "--precision", "--mixed-precision", "--data", "--accuracy-budget", "--sensitivity-samples", "--objective");
         string model = a.Positional(0, "MODEL.onnx");
         var calib = a.GetAll("--calib");
         string output = a.Get("-o", "--output") ?? Path.ChangeExtension(model, ".eqm");
@@ -57,7 +57,7 @@ public static partial class Commands
             ConvertMixed(c, loaded, inputs!, output, new ConvertOptions { Method = method, PerChannel = !a.Has("--per-tensor"), Labels = labels, Pixels = pixels, Progress = c.Progress("calibrating") }, sw);
             return;
         }
-        foreach (var only in new[] { "--data", "--accuracy-budget", "--sensitivity-samples" })
+        foreach (var only in new[] { "--data", "--accuracy-budget", "--sensitivity-samples", "--objective" })
             if (a.Get(only) is not null) throw new UsageException($"{only} applies to --mixed-precision only");
         var data = inputs?.Fit(loaded.Ir.Inputs.Select(t => loaded.Ir.IoNames[t]).ToList(), loaded.Ir.Inputs.Select(t => loaded.Ir.SourceShapes[t]).ToList())[0];
         var result = ModelConverter.Convert(loaded, inputs, new ConvertOptions

@@ -53,15 +53,25 @@ public sealed partial class Interpreter
                 break;
             case OpType.Conv2DF32:
             case OpType.DepthwiseConv2DF32:
-                FloatLayers.ConvF32Reference(_model.ReadParams<DynamicConvParams>(op), op.Type == OpType.DepthwiseConv2DF32, F32(op.Input0), _tensors[op.Input0].Shape,
-                    F32(op.Input1), _tensors[op.Input1].Shape, F32(op.Input2), ArenaF32(op.Output0), _tensors[op.Output0].Shape);
+            {
+                var p = _model.ReadParams<DynamicConvParams>(op);
+                bool dw = op.Type == OpType.DepthwiseConv2DF32;
+                if (_reference)
+                    FloatLayers.ConvF32Reference(p, dw, F32(op.Input0), _tensors[op.Input0].Shape, F32(op.Input1), _tensors[op.Input1].Shape, F32(op.Input2), ArenaF32(op.Output0), _tensors[op.Output0].Shape);
+                else
+                    FloatLayers.ConvF32(p, dw, F32(op.Input0), _tensors[op.Input0].Shape, F32(op.Input1), _floatFilters[_opIndex], _tensors[op.Input1].Shape, F32(op.Input2), ArenaF32(op.Output0), _tensors[op.Output0].Shape);
                 break;
+            }
             case OpType.FullyConnectedF32:
             {
                 var p = _model.ReadParams<FloatClampParams>(op);
                 ref readonly var f = ref _tensors[op.Input1];
                 int cout = f.Shape.D0, cin = f.Shape.D1;
-                FloatLayers.FullyConnectedF32Reference(F32(op.Input0), _tensors[op.Input0].ElementCount / cin, cin, F32(op.Input1), cout, F32(op.Input2), p.Min, p.Max, ArenaF32(op.Output0));
+                int batches = _tensors[op.Input0].ElementCount / cin;
+                if (_reference)
+                    FloatLayers.FullyConnectedF32Reference(F32(op.Input0), batches, cin, F32(op.Input1), cout, F32(op.Input2), p.Min, p.Max, ArenaF32(op.Output0));
+                else
+                    FloatLayers.FullyConnectedF32(F32(op.Input0), batches, cin, F32(op.Input1), _floatFilters[_opIndex], cout, F32(op.Input2), p.Min, p.Max, ArenaF32(op.Output0));
                 break;
             }
             case OpType.QuantizeS16:
@@ -78,6 +88,23 @@ public sealed partial class Interpreter
                 break;
             }
         }
+    }
+
+    /// <summary>
+    /// Per op: the transposed float filter of a Conv2DF32 or FullyConnectedF32 (output channels contiguous) for the
+    /// fast paths, made once when the interpreter is created (null for every other op, and with reference kernels only).
+    /// </summary>
+    private static float[]?[] PrepareFloatFilters(Model model, OpInfo[] ops, bool reference)
+    {
+        var result = new float[]?[ops.Length];
+        if (reference) return result;
+        for (int i = 0; i < ops.Length; i++)
+        {
+            if (ops[i].Type is not (OpType.Conv2DF32 or OpType.FullyConnectedF32)) continue;
+            var f = model.Tensors[ops[i].Input1];
+            result[i] = FloatLayers.Transpose(MemoryMarshal.Cast<byte, float>(model.GetConstantBytes(ops[i].Input1)), f.Shape.D0);
+        }
+        return result;
     }
 
     private ReadOnlySpan<short> S16(int tensor) => MemoryMarshal.Cast<byte, short>(Bytes(tensor));

@@ -43,6 +43,8 @@ public sealed partial class Interpreter : IDisposable
     private readonly OpInfo[] _ops;
     // Per-op data of the Conv2D / DepthwiseConv2D / FullyConnected fast paths, shared with the model (null: none).
     private readonly PackedFilter?[] _packed;
+    // Per-op transposed float filters of the float fallback layers (Interpreter.Mixed.cs; null: none).
+    private readonly float[]?[] _floatFilters;
     // Threads > 1: the workers, each worker's own kernel scratch, and per op how many row bands it is split into (1: not split).
     private readonly WorkerPool? _pool;
     private readonly sbyte[][] _workerScratch = [];
@@ -78,6 +80,7 @@ public sealed partial class Interpreter : IDisposable
             : new PackedFilter?[_ops.Length];
         _compressedPrepared = _reference ? new CompressedPrepared?[_ops.Length] : model.PreparedCompressed();
         _packedRequant = model.PreparedPackedRequant();
+        _floatFilters = PrepareFloatFilters(model, _ops, _reference);
 
         int threads = options?.Threads ?? 1;
         if (threads < 1 || threads > 64)

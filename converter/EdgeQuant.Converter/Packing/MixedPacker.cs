@@ -24,6 +24,7 @@ internal static class MixedPacker
         var scale16 = new Dictionary<IrTensor, float>();
         var opAct = Precisions(g, assignment);
         int boundary = 0;
+        var shared = new Packer.SharedRecords();
         var macs = new Dictionary<string, long> { ["int8"] = 0, ["int16"] = 0, ["float"] = 0 };
 
         float Scale16(IrTensor t)
@@ -122,7 +123,6 @@ internal static class MixedPacker
             native[t] = a;
             views[(t, a)] = NewTensor(t, a);
         }
-        var codebookQuant = new System.Runtime.CompilerServices.StrongBox<int?>();
         foreach (var op in g.Ops)
         {
             var a = opAct[op];
@@ -134,7 +134,7 @@ internal static class MixedPacker
             switch (a)
             {
                 case Act.Int8:
-                    Packer.AddInt8Op(w, q, op, x, y, t => View(t, Act.Int8), codebookQuant);
+                    Packer.AddInt8Op(w, q, op, x, y, t => View(t, Act.Int8), shared);
                     break;
                 case Act.Int16:
                     AddInt16Op(w, q, op, x, y, t => View(t, Act.Int16), Scale16);

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using EdgeQuant.Converter.Ir;
 using EdgeQuant.Converter.Quantization;
 using EdgeQuant.Runtime.Format;
@@ -15,8 +14,7 @@ public static class Packer
         // int8 blobs keep the 16-byte layout they have always had.
         var w = new ModelWriter { SmallDataAlignment = q.Options.Weights == WeightEncoding.Int8 ? ModelFormat.Alignment : 4 };
         var index = new Dictionary<IrTensor, int>();
-        // One per-tensor quantization record (scale 1, zero point 0) shared by every codebook of ops 55-57.
-        var codebookQuant = new StrongBox<int?>();
+        var shared = new SharedRecords();
         int Tensor(IrTensor t)
         {
             if (index.TryGetValue(t, out int i)) return i;
@@ -41,7 +39,7 @@ public static class Packer
         {
             int x = Tensor(op.Inputs[0]);
             int y = Tensor(op.Output);
-            AddInt8Op(w, q, op, x, y, Tensor, codebookQuant);
+            AddInt8Op(w, q, op, x, y, Tensor, shared);
         }
         foreach (var t in q.Graph.Inputs) w.AddInput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
         foreach (var t in q.Graph.Outputs) w.AddOutput(q.Graph.IoNames[t], index[t], q.Graph.Layouts[t]);
@@ -50,13 +48,18 @@ public static class Packer
         return w.Build();
     }
 
+    /// <summary>Records one blob shares between ops.</summary>
+    internal sealed class SharedRecords
+    {
+        /// <summary>One per-tensor quantization record (scale 1, zero point 0) shared by every codebook of ops 55-57.</summary>
+        public int? CodebookQuant;
+    }
+
     /// <summary>
     /// Adds IR op <paramref name="op"/> as its int8 runtime op, reading blob tensor <paramref name="x"/> (its first
     /// input) and writing <paramref name="y"/>; <paramref name="tensor"/> gives the blob index of its other operands.
-    /// <paramref name="codebookQuant"/> holds the per-tensor quantization record (scale 1, zero point 0) that every
-    /// codebook of ops 55-57 in one blob shares; it is created by the first op that needs it.
     /// </summary>
-    internal static void AddInt8Op(ModelWriter w, QuantizedGraph q, IrOp op, int x, int y, Func<IrTensor, int> tensor, StrongBox<int?> codebookQuant)
+    internal static void AddInt8Op(ModelWriter w, QuantizedGraph q, IrOp op, int x, int y, Func<IrTensor, int> tensor, SharedRecords shared)
     {
         var Tensor = tensor;
         {
@@ -71,8 +74,8 @@ public static class Packer
                 {
                     if (r.Encoding != WeightEncoding.Int8)
                     {
-                        codebookQuant.Value ??= w.AddQuantization([1f], 0);
-                        CompressedPacking.AddPackedOp(w, op, r, x, y, inQ, outQ, codebookQuant.Value.Value);
+                        shared.CodebookQuant ??= w.AddQuantization([1f], 0);
+                        CompressedPacking.AddPackedOp(w, op, r, x, y, inQ, outQ, shared.CodebookQuant.Value);
                         break;
                     }
                     int cout = r.Bias!.Length;

@@ -84,4 +84,53 @@ public class MixedPrecisionFastPathTests
             Assert.That(b, Is.EqualTo(a), $"trial {trial}: depthwise {dw} x{dm}, in {inShape}, filter {fShape}, extreme {extreme}");
         }
     }
+
+    private static float[] F32(Rand r, int n) => Enumerable.Range(0, n).Select(_ => (float)((r.Double() - 0.5) * System.Math.Pow(10, r.Int(-3, 3)))).ToArray();
+
+    private static byte[] Bits(float[] v) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
+
+    [Test]
+    public void FloatLayersMatchTheReferenceBitForBit()
+    {
+        var r = new Rand(803);
+        for (int trial = 0; trial < 60; trial++)
+        {
+            bool dw = trial % 2 == 1;
+            int cin = r.Int(1, 19);
+            int cout = dw ? cin : r.Int(1, 11);
+            int kh = r.Int(1, 4), kw = r.Int(1, 4), h = r.Int(kh, 8), w = r.Int(kw, 8);
+            var p = new DynamicConvParams
+            {
+                StrideH = r.Int(1, 2), StrideW = r.Int(1, 2), DilationH = 1, DilationW = r.Int(1, 2),
+                PadTop = r.Int(0, 1), PadLeft = r.Int(0, 1), PadBottom = 0, PadRight = r.Int(0, 1), DepthMultiplier = 1,
+                ActivationMin = trial % 3 == 0 ? 0 : float.NegativeInfinity, ActivationMax = trial % 4 == 0 ? 0.5f : float.PositiveInfinity,
+            };
+            int oh = (h + p.PadTop + p.PadBottom - kh) / p.StrideH + 1;
+            int ow = (w + p.PadLeft + p.PadRight - ((kw - 1) * p.DilationW + 1)) / p.StrideW + 1;
+            if (oh < 1 || ow < 1) continue;
+            var inShape = new Shape4(1, h, w, cin);
+            var fShape = dw ? new Shape4(1, kh, kw, cout) : new Shape4(cout, kh, kw, cin);
+            var outShape = new Shape4(1, oh, ow, cout);
+            var x = F32(r, inShape.FlatSize);
+            var f = F32(r, fShape.FlatSize);
+            var bias = F32(r, cout);
+            var a = new float[outShape.FlatSize];
+            var b = new float[outShape.FlatSize];
+            FloatLayers.ConvF32Reference(p, dw, x, inShape, f, fShape, bias, a, outShape);
+            FloatLayers.ConvF32(p, dw, x, inShape, f, dw ? null : FloatLayers.Transpose(f, cout), fShape, bias, b, outShape);
+            Assert.That(Bits(b), Is.EqualTo(Bits(a)), $"trial {trial}: depthwise {dw}, in {inShape}, filter {fShape}");
+        }
+        foreach (int cin in new[] { 1, 3, 4, 5, 33 })
+            foreach (int cout in new[] { 1, 3, 4, 7, 8, 9 })
+            {
+                var x = F32(r, 2 * cin);
+                var f = F32(r, cout * cin);
+                var bias = F32(r, cout);
+                var a = new float[2 * cout];
+                var b = new float[2 * cout];
+                FloatLayers.FullyConnectedF32Reference(x, 2, cin, f, cout, bias, -1f, float.PositiveInfinity, a);
+                FloatLayers.FullyConnectedF32(x, 2, cin, f, FloatLayers.Transpose(f, cout), cout, bias, -1f, float.PositiveInfinity, b);
+                Assert.That(Bits(b), Is.EqualTo(Bits(a)), $"fully connected {cin} -> {cout}");
+            }
+    }
 }
