@@ -250,7 +250,8 @@ public class ReportCommandTests
     [Test]
     public void MixedPrecisionRowIsWhatConvertMixedPrecisionFinds()
     {
-        var r = Run(ReportArgs("digits_mlp", "--configs", "minmax,mixed", "--iterations", "5", "--json", "--choose", "mixed"));
+        string html = Path.Combine(_dir, "mixed.html");
+        var r = Run(ReportArgs("digits_mlp", "--configs", "minmax,mixed", "--iterations", "5", "--json", "--choose", "mixed", "-o", html));
         Assert.That(r.Code, Is.EqualTo(0), r.Err);
         using var j = JsonDocument.Parse(r.Out);
         var rows = j.RootElement.GetProperty("rows");
@@ -265,7 +266,9 @@ public class ReportCommandTests
         Assert.That(mixed.GetProperty("blob_bytes").GetInt64(), Is.EqualTo(new FileInfo(eqm).Length));
         Assert.That(mixed.GetProperty("accuracy").GetDouble(), Is.EqualTo(cj.RootElement.GetProperty("accuracy").GetDouble()).Within(1e-6));
         string assignment = cj.RootElement.GetProperty("precision_argument").GetString()!;
-        Assert.That(mixed.GetProperty("detail").GetString(), Does.StartWith(assignment.Length == 0 ? "every layer int8" : "--precision " + assignment));
+        string detail = mixed.GetProperty("detail").GetString()!;
+        Assert.That(detail, Does.StartWith(assignment.Length == 0 ? "every layer int8" : "--precision " + assignment));
+        Assert.That(File.ReadAllText(html).Contains(System.Net.WebUtility.HtmlEncode(detail), StringComparison.Ordinal), Is.True, "the page shows the assignment");
         // The search never ends below the all-int8 model on the data it searched on (the report's evaluation data).
         Assert.That(mixed.GetProperty("accuracy").GetDouble(), Is.GreaterThanOrEqualTo(cj.RootElement.GetProperty("int8_accuracy").GetDouble() - 1e-9));
         Assert.That(int8.GetProperty("accuracy").GetDouble(), Is.EqualTo(cj.RootElement.GetProperty("int8_accuracy").GetDouble()).Within(1e-6));
