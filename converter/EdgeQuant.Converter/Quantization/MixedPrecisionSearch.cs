@@ -186,12 +186,16 @@ public static class MixedPrecisionSearch
         };
     }
 
-    /// <summary>Median single-thread time of one Invoke (fast kernels) after a warm-up, microseconds.</summary>
+    /// <summary>
+    /// Median single-thread time of one Invoke (fast kernels), microseconds, after at least half a second of warm-up:
+    /// tiered compilation promotes hot methods to optimized code only after a delay.
+    /// </summary>
     public static double MedianMicroseconds(byte[] blob, int iterations)
     {
         var m = Model.Load(blob);
         using var interp = new Interpreter(m);
-        for (int i = 0; i < Math.Min(20, iterations); i++) interp.Invoke();
+        long warm = Stopwatch.GetTimestamp();
+        for (int i = 0; i < Math.Max(5, iterations / 10) || Stopwatch.GetElapsedTime(warm).TotalMilliseconds < 500; i++) interp.Invoke();
         var t = new double[iterations];
         for (int i = 0; i < iterations; i++)
         {
