@@ -61,11 +61,11 @@ public static class CommandHelp
 
               Converts the model with every configuration of the evaluation sweep (calibration methods,
               per-tensor weights, int8 / int4 / codebook weights with nearest or teacher-guided rounding,
-              unstructured pruning 30-90%, structured pruning 10-30%, dynamic quantization) and writes one self-contained HTML
-              page (no network needed to open it): a table of top-1 accuracy, blob, arena and weight
-              bytes, latency and output SQNR per configuration, the accuracy-vs-size Pareto front, and
-              the chosen configuration's per-layer SQNR and weight histograms. Mixed precision is not
-              in the sweep yet.
+              unstructured pruning 30-90%, structured pruning 10-30%, dynamic quantization, mixed
+              precision searched within 0.2 points) and writes one self-contained HTML page (no
+              network needed to open it): a table of top-1 accuracy, blob, arena and weight bytes,
+              latency and output SQNR per configuration, the accuracy-vs-size Pareto front, and the
+              chosen configuration's per-layer SQNR and weight histograms.
 
               --calib X.npy            calibration data
               --data X.npy             evaluation data; --labels Y.npy its int64 labels
@@ -76,7 +76,8 @@ public static class CommandHelp
                                        (granularity); int8-adaptive, int4, int4-adaptive, codebook4,
                                        codebook4-adaptive, codebook8 (weights); prune30, prune50,
                                        prune70, prune90 (pruning); structured10, structured30 (structured);
-                                       dynamic (dynamic: no calibration, no per-layer detail)
+                                       dynamic (dynamic: no calibration, no per-layer detail);
+                                       mixed (mixed: the precision search, on the evaluation data)
               --samples N              evaluate on the first N samples of --data
               --calib-samples N        calibrate on the first N samples of --calib
               --iterations N           latency: median of N single-thread invocations (default 200)

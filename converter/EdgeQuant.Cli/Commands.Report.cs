@@ -25,6 +25,9 @@ public static partial class Commands
         var labels = allLabels[..data.Count];
         string? output = a.Get("-o", "--output");
         if (output is null && !c.Json) throw new UsageException("missing -o REPORT.html (or --json for the data on stdout)");
+        // Checked before the sweep, which may run for minutes.
+        if (output is not null && Path.GetDirectoryName(Path.GetFullPath(output)) is { } dir && !Directory.Exists(dir))
+            throw new DirectoryNotFoundException($"-o {output}: the folder {dir} does not exist");
         double budget = 1.0;
         if (a.Get("--budget") is { } bs && (!double.TryParse(bs, NumberStyles.Float, CultureInfo.InvariantCulture, out budget) || budget < 0 || !double.IsFinite(budget)))
             throw new UsageException($"--budget must be a non-negative number of percentage points, got '{bs}'");
@@ -44,12 +47,7 @@ public static partial class Commands
         if (!c.Json)
             c.Out.WriteLine($"{Path.GetFileName(path)}: {options.Configurations.Count} configurations, {data.Count} evaluation samples, {calib.Count} calibration samples");
         var report = EvaluationSweep.Run(path, calib, data, labels, options);
-        if (output is not null)
-        {
-            string dir = Path.GetDirectoryName(Path.GetFullPath(output))!;
-            if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"-o {output}: the folder {dir} does not exist");
-            File.WriteAllText(output, ReportPage.Html(report));
-        }
+        if (output is not null) File.WriteAllText(output, ReportPage.Html(report));
         if (c.Json) c.Out.WriteLine(ReportJson(report, output).ToJsonString(Indented));
         else
         {
@@ -87,6 +85,7 @@ public static partial class Commands
                 ["config"] = row.Config.Id,
                 ["group"] = SweepConfiguration.KindName(row.Config.Kind),
                 ["description"] = row.Config.Description,
+                ["detail"] = row.Detail,
                 ["accuracy"] = Math.Round(row.Accuracy, 6),
                 ["drop_points"] = Math.Round(row.DropPoints, 4),
                 ["blob_bytes"] = row.BlobBytes,

@@ -80,6 +80,11 @@ public sealed class ConversionReport
             var aq = q.Activations[op.Output];
             int wbytes = op.Weights is null ? 0 : op.Weights.Length + 4 * op.Bias!.Length;
             if (op.Weights is not null) parameters += op.Weights.Length + op.Bias!.Length;
+            if (op.Recurrent is { } rnn)
+            {
+                wbytes = rnn.W.Length + rnn.R.Length + (4 * rnn.B.Length);
+                parameters += rnn.W.Length + rnn.R.Length + rnn.B.Length;
+            }
             double sqnr = samples.Count == 0 ? double.NaN : noise[i] == 0 ? double.PositiveInfinity : 10 * Math.Log10(signal[i] / noise[i]);
             string name = op.Type.ToString() + (op.FusedActivation.Length > 0 ? "+" + op.FusedActivation : "") + (op.Type == OpType.Lookup ? "(" + op.UnaryName + ")" : "");
             layers.Add(new LayerReport(i, op.Name, name, op.Inputs[0].Shape, op.Output.Shape, op.Macs, wbytes, aq.Scale, aq.ZeroPoint, Math.Round(sqnr, 2)));

@@ -87,10 +87,10 @@ typedef struct eq_error {
 /* Element types and op codes, as in the blob (docs/format.md sections 5.1 and 6). */
 typedef enum eq_type { EQ_TYPE_INT8 = 1, EQ_TYPE_INT32 = 2, EQ_TYPE_FLOAT32 = 3 } eq_type;
 
-/* Op codes 20 (IndexSelect) and 21 (BatchMatMul), docs/format.md 6.1: compiled in by default
+/* Op codes 20 (IndexSelect), 21 (BatchMatMul) and 22 (ArgMax), docs/format.md 6.1 and 6.3: compiled in by default
  * (every op counts in the Cortex-M4's 24 KB code budget, and the runtime fits it with them).
  * -DEQ_WITH_EXTENDED_OPS=0 leaves them out of an image that never needs them (about 1.7 KB less on
- * the M4); such a build refuses a blob using either op with EQ_ERR_OP_UNKNOWN. */
+ * the M4); such a build refuses a blob using any of them with EQ_ERR_OP_UNKNOWN. */
 #ifndef EQ_WITH_EXTENDED_OPS
 #define EQ_WITH_EXTENDED_OPS 1
 #endif
@@ -116,7 +116,8 @@ typedef enum eq_op {
     EQ_OP_SUB = 18,
     EQ_OP_LOOKUP = 19,
     EQ_OP_INDEX_SELECT = 20,
-    EQ_OP_BATCH_MATMUL = 21
+    EQ_OP_BATCH_MATMUL = 21,
+    EQ_OP_ARGMAX = 22           /* extended op (EQ_WITH_EXTENDED_OPS); 23-24 (Lstm, Gru) are C# only: EQ_ERR_OP_UNKNOWN */
 } eq_op;
 
 /* A validated model: a view over the blob (104 bytes on 32-bit targets); holds no copy of the blob. */

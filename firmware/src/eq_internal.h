@@ -33,6 +33,7 @@
 #define EQ_QUANTIZE_PARAMS_BYTES 16u
 #define EQ_INDEX_SELECT_PARAMS_BYTES 32u
 #define EQ_BATCH_MATMUL_PARAMS_BYTES 32u
+#define EQ_ARGMAX_PARAMS_BYTES 16u
 
 /* Little-endian reads with byte loads: the blob may sit at any alignment inside a record. */
 static inline uint32_t eq_rd_u32(const uint8_t *p)

@@ -365,6 +365,23 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
         if (i.storage != 0 || i.off != o.off) memmove(y, x, o.len);
         break;
 #if EQ_WITH_EXTENDED_OPS
+    case EQ_OP_ARGMAX:
+    {
+        eq_argmax_params p;
+        int32_t in[4], k, axis = eq_param(&op, 0);
+        shape4(in, &i);
+        p.input = (const int8_t *)x;
+        p.output = (int8_t *)y;
+        p.outer = 1;
+        p.inner = 1;
+        for (k = 0; k < axis; k++) p.outer *= in[k];
+        for (k = axis + 1; k < 4; k++) p.inner *= in[k];
+        p.n = in[axis];
+        p.select_last = eq_param(&op, 1);
+        p.output_offset = eq_param(&op, 2);
+        eq_argmax_s8(&p);
+        break;
+    }
     case EQ_OP_INDEX_SELECT:
     {
         eq_index_select_params p;

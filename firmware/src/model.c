@@ -15,6 +15,7 @@
 #endif
 
 #define FLOAT_BITS_1_256 0x3B800000u /* 1f / 256 */
+#define FLOAT_BITS_1 0x3F800000u /* 1f */
 #define FLOAT_BITS_1_128 0x3C000000u /* 1f / 128 */
 
 void eq_tget(const eq_model_t *m, uint32_t t, eq_tinfo *o)
@@ -510,6 +511,18 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
         CHECK(multiplier(c, p[3])); CHECK(shift(c, p[4])); CHECK(activation(c, p[5], p[6]));
         return EQ_OK;
     }
+    case EQ_OP_ARGMAX:
+        /* C# OpValidator.ValidateArgMax: the output is the input with dimension `axis` set to 1, scale 1. */
+        CHECK(arity(c, 1, 1));
+        CHECK(act_any(c, op->in[0], &i));
+        CHECK(act_any(c, op->out[0], &o));
+        CHECK(params(c, EQ_ARGMAX_PARAMS_BYTES));
+        for (k = 0; k < 3; k++) p[k] = eq_param(op, (uint32_t)k);
+        if (p[0] < 0 || p[0] > 3 || (p[1] != 0 && p[1] != 1)) return BAD_PARAMS(c);
+        for (k = 0; k < 4; k++)
+            if (o.d[k] != (k == p[0] ? 1 : i.d[k])) return BAD_OPERANDS(c);
+        if (p[2] < -128 || (int64_t)p[2] + i.d[p[0]] - 1 > 127) return BAD_PARAMS(c);
+        return fixed_quant(c, op->out[0], FLOAT_BITS_1, p[2]);
 #endif
     default:
         return fail(m, EQ_ERR_OP_UNKNOWN, EQ_SECTION_OPS, index, (int64_t)m->ops_off + (int64_t)index * EQ_OP_BYTES);

@@ -35,12 +35,15 @@ public class ReportBrowserTests
             // A conv model so the histograms are of convolutions; a reduced sweep (one configuration per group but
             // structured pruning) on 200 test and 100 calibration samples keeps the run short.
             var r = ReportCommandTests.Run(ReportCommandTests.ReportArgs("mnist_cnn",
-                "--configs", "minmax,per-tensor,int4,codebook4,prune50", "--samples", "200", "--calib-samples", "100",
+                "--configs", "minmax,per-tensor,int4,codebook4,prune90", "--samples", "200", "--calib-samples", "100",
                 "--sqnr-samples", "8", "--iterations", "10", "--json", "-o", html));
             Assert.That(r.Code, Is.EqualTo(0), r.Err);
             using var json = JsonDocument.Parse(r.Out);
             TestContext.Progress.WriteLine($"report of mnist_cnn (5 configurations): {sw.Elapsed.TotalSeconds:F1} s");
             int rows = json.RootElement.GetProperty("rows").GetArrayLength();
+            // prune90 loses far more than 5 points, so the page adds the close-up of the others.
+            int near = json.RootElement.GetProperty("rows").EnumerateArray().Count(x => x.GetProperty("drop_points").GetDouble() <= 5.0);
+            Assert.That(near, Is.LessThan(rows));
             var chosen = json.RootElement.GetProperty("chosen");
             int sqnrBars = chosen.GetProperty("layers").EnumerateArray().Count(l => l.GetProperty("sqnr_db").ValueKind == JsonValueKind.Number);
             var hists = chosen.GetProperty("weight_histograms").EnumerateArray()
@@ -55,7 +58,7 @@ public class ReportBrowserTests
             Assert.That(errors, Is.Empty, "console errors or uncaught exceptions");
             Assert.That(external, Is.Empty, "requests that would need the network");
             Assert.That(tableRows, Is.EqualTo(rows));
-            var expected = new List<string> { "chart-pareto", "chart-sqnr" };
+            var expected = new List<string> { "chart-pareto", "chart-pareto-near", "chart-sqnr" };
             expected.AddRange(hists.Select(h => $"chart-hist-{h.Index}"));
             Assert.That(byId.Keys, Is.EquivalentTo(expected));
             foreach (var (id, c) in byId)
@@ -66,6 +69,7 @@ public class ReportBrowserTests
             }
             // One point per configuration, plus the front's own markers.
             Assert.That(byId["chart-pareto"].GetProperty("points").GetInt32(), Is.GreaterThanOrEqualTo(rows + 1));
+            Assert.That(byId["chart-pareto-near"].GetProperty("points").GetInt32(), Is.GreaterThanOrEqualTo(near + 1).And.LessThanOrEqualTo(2 * near));
             Assert.That(byId["chart-sqnr"].GetProperty("bars").GetInt32(), Is.EqualTo(sqnrBars));
             foreach (var h in hists)
                 Assert.That(byId[$"chart-hist-{h.Index}"].GetProperty("bars").GetInt32(), Is.GreaterThanOrEqualTo(h.Distinct), $"layer {h.Index}");

@@ -170,7 +170,6 @@ public class ReportCommandTests
             Assert.That(html.Contains($"id=\"{chart}\"", StringComparison.Ordinal), Is.True, chart);
         foreach (string id in Configs.Split(','))
             Assert.That(html.Contains($"<td class=\"l\">{id}", StringComparison.Ordinal), Is.True, id);
-        Assert.That(html.Contains("Mixed precision", StringComparison.Ordinal), Is.True, "the page says what the sweep leaves out");
     }
 
     [Test]
@@ -205,6 +204,7 @@ public class ReportCommandTests
         var r = Run(ReportArgs("digits_mlp", "--configs", "minmax", "--iterations", "2", "--samples", "10", "-o", Path.Combine(_dir, "no", "such", "r.html")));
         Assert.That(r.Code, Is.EqualTo(1));
         Assert.That(r.Err, Does.Contain("does not exist"));
+        Assert.That(r.Out, Does.Not.Contain("top-1"), "refused before the sweep runs");
     }
 
     [Test]
@@ -245,6 +245,37 @@ public class ReportCommandTests
         string page = File.ReadAllText(html);
         Assert.That(page.Contains("Not measured: this configuration's method gives no per-layer report.", StringComparison.Ordinal), Is.True);
         Assert.That(page.Contains("id=\"chart-sqnr\"", StringComparison.Ordinal), Is.False);
+    }
+
+    [Test]
+    public void MixedPrecisionRowIsWhatConvertMixedPrecisionFinds()
+    {
+        string html = Path.Combine(_dir, "mixed.html");
+        var r = Run(ReportArgs("digits_mlp", "--configs", "minmax,mixed", "--iterations", "5", "--json", "--choose", "mixed", "-o", html));
+        Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        using var j = JsonDocument.Parse(r.Out);
+        var rows = j.RootElement.GetProperty("rows");
+        var int8 = rows[0];
+        var mixed = rows[1];
+        Assert.That(mixed.GetProperty("group").GetString(), Is.EqualTo("mixed"));
+        string eqm = Path.Combine(_dir, "mixed.eqm");
+        var conv = Run("convert", Path.Combine(Zoo, "digits_mlp.onnx"), "--calib", Path.Combine(Zoo, "digits_mlp.calib.npy"), "--mixed-precision",
+            "--data", Path.Combine(Zoo, "digits_mlp.test.npy"), "--labels", Path.Combine(Zoo, "digits_mlp.test_labels.npy"), "--accuracy-budget", "0.2", "-o", eqm, "--json");
+        Assert.That(conv.Code, Is.EqualTo(0), conv.Err);
+        using var cj = JsonDocument.Parse(conv.Out);
+        Assert.That(mixed.GetProperty("blob_bytes").GetInt64(), Is.EqualTo(new FileInfo(eqm).Length));
+        Assert.That(mixed.GetProperty("accuracy").GetDouble(), Is.EqualTo(cj.RootElement.GetProperty("accuracy").GetDouble()).Within(1e-6));
+        string assignment = cj.RootElement.GetProperty("precision_argument").GetString()!;
+        string detail = mixed.GetProperty("detail").GetString()!;
+        Assert.That(detail, Does.StartWith(assignment.Length == 0 ? "every layer int8" : "--precision " + assignment));
+        Assert.That(File.ReadAllText(html).Contains(System.Net.WebUtility.HtmlEncode(detail), StringComparison.Ordinal), Is.True, "the page shows the assignment");
+        // The search never ends below the all-int8 model on the data it searched on (the report's evaluation data).
+        Assert.That(mixed.GetProperty("accuracy").GetDouble(), Is.GreaterThanOrEqualTo(cj.RootElement.GetProperty("int8_accuracy").GetDouble() - 1e-9));
+        Assert.That(int8.GetProperty("accuracy").GetDouble(), Is.EqualTo(cj.RootElement.GetProperty("int8_accuracy").GetDouble()).Within(1e-6));
+        var hists = j.RootElement.GetProperty("chosen").GetProperty("weight_histograms").EnumerateArray().ToList();
+        Assert.That(hists, Is.Not.Empty);
+        foreach (var h in hists)
+            Assert.That(h.GetProperty("counts").EnumerateArray().Sum(x => x.GetInt64()), Is.EqualTo(h.GetProperty("weights").GetInt64()));
     }
 
     [Test]

@@ -10,10 +10,11 @@ namespace EdgeQuant.Cli.Report;
 /// <param name="MedianUs">Median single-thread latency of one invocation (fast kernels), microseconds.</param>
 /// <param name="OutputSqnrDb">SQNR of the model output against float on the SQNR samples, dB (NaN: not measured, +inf: exact).</param>
 /// <param name="Macs">Multiply-accumulates of one invocation (null: the method does not report them).</param>
+/// <param name="Detail">What the conversion decided (a searched assignment), or null.</param>
 /// <param name="WeightBytes">Bytes of the conv / depthwise / fully-connected filters (and codebooks) in the blob.</param>
 public sealed record SweepRow(
     SweepConfiguration Config, double Accuracy, double DropPoints, int BlobBytes, int ArenaBytes, long WeightBytes,
-    double MedianUs, double OutputSqnrDb, long? Macs)
+    double MedianUs, double OutputSqnrDb, long? Macs, string? Detail = null)
 {
     /// <summary>No other row is at least as small and at least as accurate, and strictly better in one of the two.</summary>
     public bool OnParetoFront { get; set; }
@@ -126,7 +127,7 @@ public static class EvaluationSweep
             double acc = Commands.Accuracy(Commands.Argmax(ModelRunner.FromModel(m).Run(data), data.Count), labels);
             double us = Benchmark.Measure(m, options.LatencyIterations, reference: false).MedianUs;
             var row = new SweepRow(cfg, acc, (floatAcc - acc) * 100, r.Blob.Length, m.ArenaBytes, r.WeightBytes ?? Commands.WeightBytes(m), us,
-                r.Report?.OutputSqnrDb ?? double.NaN, r.Report?.Macs);
+                r.Report?.OutputSqnrDb ?? double.NaN, r.Report?.Macs, r.Detail);
             rows.Add(row);
             // With --choose only that configuration's conversion is kept; otherwise every one is, until the choice.
             if (options.Choose is null || options.Choose == cfg.Id) results[cfg.Id] = r;
@@ -138,11 +139,7 @@ public static class EvaluationSweep
         MarkParetoFront(rows);
         var (chosen, because) = Choose(rows, options);
         var chosenResult = results[chosen.Config.Id];
-        var notes = new List<string>
-        {
-            "Mixed precision (per-layer int8/int16/float assignment, issue 10 item 5) is not in this sweep: the converter has no mixed-precision search yet.",
-        };
-        notes.AddRange(failed);
+        var notes = new List<string>(failed);
         return new EvaluationReport
         {
             Model = Path.GetFileName(modelPath),

@@ -33,11 +33,18 @@ public static class ReportPage
         Table(sb, r);
 
         sb.Append("<h2>Accuracy against blob size</h2>\n<p>Every configuration; the line joins the Pareto front (no other configuration is both at least as small and at least as accurate).</p>\n");
-        Chart(sb, "chart-pareto", ParetoChart(r));
+        Chart(sb, "chart-pareto", ParetoChart(r.Rows, r.FloatAccuracy));
+        // Configurations that lose far more than the rest squeeze the interesting part into a line at the top.
+        var near = r.Rows.Where(x => x.DropPoints <= NearPoints).ToList();
+        if (near.Count > 0 && near.Count < r.Rows.Count)
+        {
+            sb.Append("<p>").Append(E($"The same, only the configurations within {NearPoints} points of float top-1 ({near.Count} of {r.Rows.Count}).")).Append("</p>\n");
+            Chart(sb, "chart-pareto-near", ParetoChart(near, r.FloatAccuracy));
+        }
 
         var c = r.Chosen;
         sb.Append("<h2>Chosen configuration: ").Append(E(c.Config.Id)).Append("</h2>\n<p>");
-        sb.Append(E($"{c.Config.Description}; {r.ChosenBecause}. Top-1 {Pct(c.Accuracy)} ({-c.DropPoints:+0.00;-0.00;0.00} points against float), "
+        sb.Append(E($"{c.Config.Description}{(c.Detail is null ? "" : " (" + c.Detail + ")")}; {r.ChosenBecause}. Top-1 {Pct(c.Accuracy)} ({-c.DropPoints:+0.00;-0.00;0.00} points against float), "
             + $"blob {c.BlobBytes:N0} bytes, arena {c.ArenaBytes:N0} bytes, {c.MedianUs.ToString("0.0", CultureInfo.InvariantCulture)} µs."));
         sb.Append("</p>\n<h3>Per-layer SQNR</h3>\n");
         var layers = r.ChosenReport?.Layers ?? [];
@@ -97,24 +104,27 @@ public static class ReportPage
               .Append("</td><td>").Append(row.MedianUs.ToString("0.0", CultureInfo.InvariantCulture))
               .Append("</td><td>").Append(Db(row.OutputSqnrDb))
               .Append("</td><td>").Append(row.OnParetoFront ? "yes" : "")
-              .Append("</td><td class=\"l\">").Append(E(row.Config.Description)).Append("</td></tr>\n");
+              .Append("</td><td class=\"l\">").Append(E(row.Config.Description)).Append(row.Detail is null ? "" : "<br><small>" + E(row.Detail) + "</small>").Append("</td></tr>\n");
         }
         sb.Append("</tbody></table>\n");
     }
 
-    private static GenericChart ParetoChart(EvaluationReport r)
+    /// <summary>The accuracy loss (points) within which a configuration appears on the close-up Pareto chart.</summary>
+    public const double NearPoints = 5.0;
+
+    private static GenericChart ParetoChart(IReadOnlyList<SweepRow> rows, double floatAccuracy)
     {
         // Every configuration as a point (its id on hover); the front's points carry their ids as labels.
         var all = CS.Chart.Scatter<int, double, string>(
-            x: r.Rows.Select(x => x.BlobBytes), y: r.Rows.Select(x => x.Accuracy * 100), mode: StyleParam.Mode.Markers,
-            Name: "configurations", MultiText: r.Rows.Select(x => x.Config.Id).ToArray());
-        var frontRows = r.Rows.Where(x => x.OnParetoFront).OrderBy(x => x.BlobBytes).ToList();
+            x: rows.Select(x => x.BlobBytes), y: rows.Select(x => x.Accuracy * 100), mode: StyleParam.Mode.Markers,
+            Name: "configurations", MultiText: rows.Select(x => x.Config.Id).ToArray());
+        var frontRows = rows.Where(x => x.OnParetoFront).OrderBy(x => x.BlobBytes).ToList();
         var front = CS.Chart.Scatter<int, double, string>(
             x: frontRows.Select(x => x.BlobBytes), y: frontRows.Select(x => x.Accuracy * 100), mode: StyleParam.Mode.Lines_Markers_Text,
             Name: "Pareto front", MultiText: frontRows.Select(x => x.Config.Id).ToArray(), TextPosition: StyleParam.TextPosition.TopLeft);
-        int lo = r.Rows.Min(x => x.BlobBytes), hi = r.Rows.Max(x => x.BlobBytes);
+        int lo = rows.Min(x => x.BlobBytes), hi = rows.Max(x => x.BlobBytes);
         var reference = CS.Chart.Line<int, double, string>(
-            x: new[] { lo, hi }, y: new[] { r.FloatAccuracy * 100, r.FloatAccuracy * 100 }, Name: "float", LineDash: StyleParam.DrawingStyle.Dash);
+            x: new[] { lo, hi }, y: new[] { floatAccuracy * 100, floatAccuracy * 100 }, Name: "float", LineDash: StyleParam.DrawingStyle.Dash);
         return CS.Chart.Combine(new[] { all, front, reference })
             .WithXAxisStyle<double, double, string>(TitleText: "blob bytes")
             .WithYAxisStyle<double, double, string>(TitleText: "top-1 accuracy (%)")

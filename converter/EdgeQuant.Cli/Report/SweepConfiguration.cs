@@ -1,6 +1,7 @@
 using EdgeQuant.Converter;
 using EdgeQuant.Converter.Calibration;
 using EdgeQuant.Converter.Quantization;
+using EdgeQuant.Runtime;
 
 namespace EdgeQuant.Cli.Report;
 
@@ -19,6 +20,8 @@ public enum SweepKind
     Structured,
     /// <summary>Dynamic quantization: no calibration, activations quantized per inference.</summary>
     Dynamic,
+    /// <summary>Mixed precision: a per-layer choice of int8 / int16 activations, int4 weights and float, searched.</summary>
+    Mixed,
 }
 
 /// <summary>What a configuration is given: the model (loaded once and shared), the data and the SQNR sample count.</summary>
@@ -45,6 +48,8 @@ public sealed class SweepConversion
     public IReadOnlyList<WeightHistogram>? Histograms { get; init; }
     /// <summary>Bytes of the layers' weights when the method counts them itself (null: counted from the blob's filter tensors).</summary>
     public long? WeightBytes { get; init; }
+    /// <summary>What this conversion decided, in one line (e.g. a searched per-layer assignment); null when nothing.</summary>
+    public string? Detail { get; init; }
 }
 
 /// <summary>
@@ -88,9 +93,7 @@ public abstract record SweepConfiguration(string Id, SweepKind Kind, string Desc
         foreach (int p in new[] { 10, 30 })
             list.Add(new ConverterConfiguration($"structured{p}", SweepKind.Structured, $"{p}% of each prunable convolution's output channels removed by L1 norm", s => new ConvertOptions { ReportSamples = s, PruneChannels = p / 100.0 }, FreshModel: true));
         list.Add(new DynamicConfiguration());
-        // Mixed precision (issue 10 item 5) joins here once the converter has MixedPrecisionSearch: a
-        // SweepKind.MixedPrecision entry, a SweepConfiguration subclass whose Convert runs the search on
-        // inputs.Data / inputs.Labels and returns the chosen assignment's blob.
+        list.Add(new MixedPrecisionConfiguration(0.2));
         return list;
     }
 
@@ -142,5 +145,58 @@ public sealed record DynamicConfiguration()
         // A fresh load: the shared model may have been equalized for the static conversions.
         var r = DynamicQuantization.Convert(ModelConverter.Load(inputs.ModelPath));
         return new SweepConversion { Blob = r.Blob, WeightBytes = r.WeightBytes };
+    }
+}
+
+/// <summary>
+/// Mixed precision (<c>convert --mixed-precision --accuracy-budget POINTS</c>): <see cref="MixedPrecisionSearch"/>
+/// picks each layer's precision (int8, int16 activations, int4 weights, float) for the smallest blob within the
+/// budget of float top-1 and never below the all-int8 model. The search measures accuracy on the evaluation data
+/// itself, as the convert command does with its --data, so its row is optimistic for unseen data. No per-layer
+/// SQNR (the blob mixes int8, int16 and float activations); histograms of the int8-coded weights (int8, int16 and
+/// int4 layers; float layers have none).
+/// </summary>
+public sealed record MixedPrecisionConfiguration(double BudgetPoints)
+    : SweepConfiguration("mixed", SweepKind.Mixed,
+        $"mixed precision: per-layer int8 / int16 / int4 / float searched for the smallest blob within {BudgetPoints.ToString(System.Globalization.CultureInfo.InvariantCulture)} points of float (and not below int8), on the evaluation data")
+{
+    public override SweepConversion Convert(SweepInputs inputs)
+    {
+        // A fresh load: the search calibrates (and equalizes) the model itself.
+        var ctx = MixedPrecision.Prepare(ModelConverter.Load(inputs.ModelPath), ModelInputs.Single(inputs.Calibration));
+        var r = MixedPrecisionSearch.Run(ctx, ModelInputs.Single(inputs.Data), inputs.Labels,
+            new MixedPrecisionSearchOptions { AccuracyBudgetPoints = BudgetPoints, LatencyIterations = 0 });
+        var histograms = new List<WeightHistogram>();
+        long weightBytes = 0;
+        var ops = ctx.Model.Ir.Ops;
+        for (int i = 0; i < ops.Count; i++)
+        {
+            var op = ops[i];
+            if (!r.Build.Assignment.TryGetValue(op, out var p) || op.Weights is null) continue;
+            if (p == LayerPrecision.Float) { weightBytes += 4L * op.Weights.Length; continue; }
+            var enc = p switch { LayerPrecision.Int4 => WeightEncoding.Int4, LayerPrecision.Codebook4 => WeightEncoding.Codebook4, LayerPrecision.Codebook8 => WeightEncoding.Codebook8, _ => WeightEncoding.Int8 };
+            if (!ctx.Quantized(enc).Ops.TryGetValue(op, out var q) || q.Weights is not { } w) continue;
+            var counts = new int[256];
+            foreach (sbyte v in w) counts[v + 128]++;
+            histograms.Add(new WeightHistogram(i, op.Name, $"{op.Type} {MixedPrecision.Text(p)}", counts));
+        }
+        var m = Model.Load(r.Build.Blob);
+        weightBytes += Commands.WeightBytes(m) + LayerFilterBytes(m);
+        string assignment = r.PrecisionArgument.Length == 0 ? "every layer int8" : "--precision " + r.PrecisionArgument;
+        return new SweepConversion
+        {
+            Blob = r.Build.Blob, Histograms = histograms, WeightBytes = weightBytes,
+            Detail = $"{assignment}; search accuracy {r.Accuracy * 100:F2}% against int8 {r.Int8Accuracy * 100:F2}%{(r.WithinBudget ? "" : " (budget NOT reached)")}",
+        };
+    }
+
+    /// <summary>Filter bytes of the 16x8 layers (their filters are int8; float layers are counted from the graph).</summary>
+    private static long LayerFilterBytes(Model m)
+    {
+        long total = 0;
+        foreach (var op in m.Ops)
+            if (op.Type is Runtime.Format.OpType.Conv2DS16 or Runtime.Format.OpType.DepthwiseConv2DS16 or Runtime.Format.OpType.FullyConnectedS16)
+                total += m.Tensors[op.Input1].ByteLength;
+        return total;
     }
 }

@@ -118,6 +118,8 @@ public sealed class IrOp
         OpType.DepthwiseConv2D => (long)Output.ElementCount * WeightShape[1] * WeightShape[2],
         OpType.FullyConnected => (long)Output.ElementCount * WeightShape[1],
         OpType.BatchMatMul => (long)Output.ElementCount * Inputs[0].Shape4()[3],
+        // Every gate row over the input and over the state, per step, batch element and direction.
+        OpType.Lstm or OpType.Gru => (long)Output.ElementCount * (Type == OpType.Lstm ? 4 : 3) * (Inputs[0].Shape[2] + Recurrent!.Hidden),
         _ => 0,
     };
 

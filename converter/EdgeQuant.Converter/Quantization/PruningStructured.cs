@@ -21,7 +21,9 @@ public sealed record StructuredPruningSummary(int ChannelsBefore, int ChannelsRe
 /// A chain is pruned only if the channels reach nothing else (no Add, Concat, Mean, model output):
 /// residual and concatenated channels are left alone. The removed channels' mean contribution on the
 /// calibration data is folded into the next convolution's bias (bias correction after pruning), so
-/// the next layer sees, on average, what it saw before.
+/// the next layer sees, on average, what it saw before; a 1x1 next layer is refitted by least squares
+/// to its output in the unpruned model (the teacher), and so is every later 1x1 stride-1 convolution and
+/// fully-connected layer, in graph order, from the input it now gets (no labels, no training loop).
 /// </summary>
 public static class StructuredPruning
 {
@@ -79,9 +81,14 @@ public static class StructuredPruning
             sums1[c.Consumer] = new double[ch * ch];
         }
         var originals = chains.ToDictionary(c => c.Consumer, _ => new List<float[]>());
+        // Layers after the pruned ones whose output can be refitted to the teacher's by least squares (1x1 stride-1
+        // convolutions and fully-connected layers): their teacher inputs too.
+        var refit = g.Ops.Where(o => Refittable(o) && !originals.ContainsKey(o)).ToList();
+        foreach (var o in refit) originals[o] = [];
         for (int s = 0; s < used; s++)
         {
             var values = exec.Run(samples[s]);
+            foreach (var o in refit) originals[o].Add(values[o.Inputs[0]]);
             foreach (var c in chains)
             {
                 var x = values[c.Consumer.Inputs[0]];
@@ -229,6 +236,20 @@ public static class StructuredPruning
             removedTotal += remove;
             layers.Add($"{producer.Name}: {remove} of {cout} channels");
         }
+        // Downstream of the first pruned layer, every refittable layer is refitted to its teacher output from the
+        // input it now gets (in graph order, so each one also absorbs what the earlier refits could not match).
+        int first = g.Ops.FindIndex(o => chains.Any(c => c.Producer == o && removedPer[chains.IndexOf(c)] > 0));
+        if (first >= 0)
+            for (int i = first + 1; i < g.Ops.Count; i++)
+            {
+                var o = g.Ops[i];
+                if (!refit.Contains(o)) continue;
+                int cin = o.WeightShape[^1];
+                var now = new List<float[]>(used);
+                var current2 = new IrExecutor(g);
+                for (int si = 0; si < used; si++) now.Add(current2.Run(samples[si])[o.Inputs[0]]);
+                Reconstruct(o, o.Weights!, cin, Enumerable.Repeat(true, cin).ToArray(), originals[o], now);
+            }
         return new StructuredPruningSummary(before, removedTotal, macsBefore, g.TotalMacs, weightsBefore,
             g.Ops.Sum(o => (long)(o.Weights?.Length ?? 0)), layers);
     }
@@ -274,6 +295,10 @@ public static class StructuredPruning
         }
         return TotalVariance(w, rows, cov, cin) - explained;
     }
+
+    /// <summary>A layer whose output is a linear map of its input at each position: a 1x1 stride-1 unpadded convolution or a fully-connected layer.</summary>
+    private static bool Refittable(IrOp op) => op.Weights is not null && op.Inputs.Count == 1
+        && ((op.Type == OpType.Conv2D && IsPointwise(op) && op.StrideH == 1 && op.StrideW == 1) || op.Type == OpType.FullyConnected);
 
     private static bool IsPointwise(IrOp op) => op.WeightShape[1] == 1 && op.WeightShape[2] == 1 && op.PadTop + op.PadLeft + op.PadBottom + op.PadRight == 0;
 

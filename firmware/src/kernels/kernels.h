@@ -184,6 +184,15 @@ typedef struct eq_batch_matmul_params {
     int32_t output_multiplier, output_shift, act_min, act_max;
 } eq_batch_matmul_params;
 
+/* ArgMax along one axis of the rank-4 view: output = index of the largest code (first, or last when
+ * select_last is 1) + output_offset; outer x n x inner around the axis. */
+typedef struct eq_argmax_params {
+    const int8_t *input;
+    int8_t *output;
+    int32_t outer, n, inner;
+    int32_t select_last, output_offset;
+} eq_argmax_params;
+
 /* Dispatchers (optimized path when compiled in, else the reference). */
 void eq_conv2d_s8(const eq_conv_params *p);
 void eq_depthwise_conv2d_s8(const eq_conv_params *p);
@@ -203,6 +212,7 @@ void eq_quantize_f32_s8(const eq_quantize_params *p);
 void eq_dequantize_s8_f32(const eq_quantize_params *p);
 void eq_index_select_s8(const eq_index_select_params *p);
 void eq_batch_matmul_s8(const eq_batch_matmul_params *p);
+void eq_argmax_s8(const eq_argmax_params *p);
 
 /* The reference kernels: the definition every optimized path must reproduce byte for byte. */
 void eq_conv2d_s8_ref(const eq_conv_params *p);

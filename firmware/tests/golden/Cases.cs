@@ -46,6 +46,7 @@ internal static class Cases
         Add("dequantize", 8, (r, i) => Dequantize(r));
         Add("index_select", 16, (r, i) => IndexSelect(r));
         Add("batch_matmul", 24, (r, i) => BatchMatMul(r, i));
+        Add("argmax", 16, (r, i) => ArgMax(r));
         return list;
     }
 
@@ -551,6 +552,25 @@ internal static class Cases
     }
 
     /// <summary>IndexSelect: random tables per dimension (-1 fills, repeats, reversals, contiguous runs), a constant input sometimes.</summary>
+    /// <summary>ArgMax over a random axis of a rank 1-4 tensor, either tie rule, output offsets from -128 up to the largest that fits.</summary>
+    private static ModelWriter ArgMax(Random r)
+    {
+        int rank = 1 + r.Next(4);
+        var dims = new int[rank];
+        for (int d = 0; d < rank; d++) dims[d] = 1 + r.Next(d == rank - 1 ? 33 : 3);
+        int axis = r.Next(rank);
+        var outDims = (int[])dims.Clone();
+        outDims[axis] = 1;
+        int offset = r.Next(2) == 0 ? -128 : r.Next(-128, 128 - dims[axis] + 1);
+        var w = new ModelWriter();
+        int x = w.AddActivation(TensorType.Int8, dims, w.AddQuantization([Scale(r)], Zp(r)));
+        int y = w.AddActivation(TensorType.Int8, outDims, w.AddQuantization([1f], offset));
+        w.AddOp(OpType.ArgMax, [x], [y], new ArgMaxParams { Axis = axis, SelectLastIndex = r.Next(2), OutputOffset = offset });
+        w.AddInput("x", x);
+        w.AddOutput("y", y);
+        return w;
+    }
+
     private static ModelWriter IndexSelect(Random r)
     {
         var id = new int[4];

@@ -3,6 +3,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels.Simd;
 using EdgeQuant.Runtime.Math;
 
 namespace EdgeQuant.Runtime.Kernels;
@@ -57,6 +58,66 @@ public static partial class CompressedKernels
         return acc + (q0 + q1) + (q2 + q3);
     }
 
+    /// <summary>acc + the products x[i]·w[i], with x already widened to int16 (<paramref name="x0"/> lanes 0-7, <paramref name="x1"/> 8-15).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Dot16Widened(Vector128<short> x0, Vector128<short> x1, Vector128<sbyte> w, Vector128<int> acc)
+    {
+        var (w0, w1) = Vector128.Widen(w);
+        if (Sse2.IsSupported) return acc + Sse2.MultiplyAddAdjacent(x0, w0) + Sse2.MultiplyAddAdjacent(x1, w1);
+        var (q0, q1) = Vector128.Widen(x0 * w0);
+        var (q2, q3) = Vector128.Widen(x1 * w1);
+        return acc + (q0 + q1) + (q2 + q3);
+    }
+
+    /// <summary>The lane sums of four accumulators, in order (SSSE3 PHADDD / arm64 ADDP; wrapping int32 like every sum here).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Sum4(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3)
+    {
+        if (Ssse3.IsSupported) return Ssse3.HorizontalAdd(Ssse3.HorizontalAdd(a0, a1), Ssse3.HorizontalAdd(a2, a3));
+        return AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a0, a1), AdvSimd.Arm64.AddPairwise(a2, a3));
+    }
+
+    /// <summary>
+    /// <see cref="RowDots"/> for four consecutive output channels (rows <paramref name="oc"/> .. +3): each segment of the
+    /// four rows is decoded once into <paramref name="decoded"/> (4 × <see cref="Segment"/>), every x_p is loaded and
+    /// widened once for the four, and the four sums of x_p are added to <paramref name="sums"/>[4p .. 4p + 3].
+    /// </summary>
+    private static void RowDots4(CompressedFilter f, int oc, ReadOnlySpan<sbyte> x, int stride, int count, int k, bool padded,
+        Span<sbyte> decoded, Span<int> sums)
+    {
+        for (int from = 0; from < k; from += Segment)
+        {
+            int n = System.Math.Min(Segment, k - from);
+            for (int j = 0; j < 4; j++) DecodeSegment(f, oc + j, oc + j, from, n, decoded.Slice(j * Segment, Segment));
+            ReadOnlySpan<sbyte> d0 = decoded.Slice(0, Segment), d1 = decoded.Slice(Segment, Segment),
+                d2 = decoded.Slice(2 * Segment, Segment), d3 = decoded.Slice(3 * Segment, Segment);
+            int vectorEnd = padded ? (n + 15) & ~15 : n & ~15;
+            for (int p = 0; p < count; p++)
+            {
+                var xp = x.Slice(p * stride + from);
+                Vector128<int> a0 = Vector128<int>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                int c = 0;
+                for (; c < vectorEnd; c += 16)
+                {
+                    var (x0, x1) = Vector128.Widen(Vector128.Create(xp.Slice(c, 16)));
+                    a0 = Dot16Widened(x0, x1, Vector128.Create(d0.Slice(c, 16)), a0);
+                    a1 = Dot16Widened(x0, x1, Vector128.Create(d1.Slice(c, 16)), a1);
+                    a2 = Dot16Widened(x0, x1, Vector128.Create(d2.Slice(c, 16)), a2);
+                    a3 = Dot16Widened(x0, x1, Vector128.Create(d3.Slice(c, 16)), a3);
+                }
+                int t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+                for (; c < n; c++)
+                {
+                    int xv = xp[c];
+                    t0 = unchecked(t0 + xv * d0[c]); t1 = unchecked(t1 + xv * d1[c]);
+                    t2 = unchecked(t2 + xv * d2[c]); t3 = unchecked(t3 + xv * d3[c]);
+                }
+                var acc = Vector128.Create(sums.Slice(4 * p, 4)) + Sum4(a0, a1, a2, a3) + Vector128.Create(t0, t1, t2, t3);
+                acc.CopyTo(sums.Slice(4 * p, 4));
+            }
+        }
+    }
+
     /// <summary>The register table of output channel <paramref name="channel"/>'s codebook group (Int4 and Index4).</summary>
     private static Vector128<sbyte> TableOf(CompressedFilter f, int channel)
         => f.Type == TensorType.Int4 ? Int4Table : Vector128.Create(f.Codebook.Slice((channel / f.ChannelsPerGroup) * 16, 16));
@@ -66,7 +127,8 @@ public static partial class CompressedKernels
 
     /// <summary>
     /// Decodes elements [from, from + n) of a row into <paramref name="dst"/>: 32 at a time from 16 packed bytes in
-    /// registers (4-bit types), the rest one by one; entries [n, round up to 16) are set to 0.
+    /// registers (4-bit types; the last partial group too, from its bytes gathered into a register), index8 through
+    /// its table one by one; entries [n, round up to 16) are set to 0.
     /// </summary>
     private static void DecodeSegment(CompressedFilter f, int row, int channel, int from, int n, Span<sbyte> dst)
     {
@@ -87,7 +149,23 @@ public static partial class CompressedKernels
                 w0.CopyTo(dst.Slice(c));
                 w1.CopyTo(dst.Slice(c + 16));
             }
-            for (; c < n; c++) dst[c] = (sbyte)f.At(row, from + c, channel);
+            if (c < n)
+            {
+                // The last < 32 entries: their bytes (never past the row's end) gathered into a register and decoded
+                // the same way. dst holds whole groups of 32 (its length is a multiple of 32), so all 32 are stored;
+                // the ones from n on are cleared below or never read.
+                int start = rowStart + ((from + c) >> 1), bytes = (n - c + 1) >> 1;
+                ulong lo = 0, hi = 0;
+                for (int i = 0; i < bytes; i++)
+                {
+                    ulong v = f.Data[start + i];
+                    if (i < 8) lo |= v << (8 * i);
+                    else hi |= v << (8 * (i - 8));
+                }
+                Decode32(Vector128.Create(lo, hi).AsByte(), table, out var w0, out var w1);
+                w0.CopyTo(dst.Slice(c));
+                w1.CopyTo(dst.Slice(c + 16));
+            }
         }
         dst.Slice(n, ((n + 15) & ~15) - n).Clear();
     }
@@ -125,12 +203,24 @@ public static partial class CompressedKernels
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output)
     {
         if (!CanLookUp) return false;
-        Span<int> sum = stackalloc int[1];
-        Span<sbyte> decoded = stackalloc sbyte[Segment];
+        Span<int> sum = stackalloc int[4];
+        Span<sbyte> decoded = stackalloc sbyte[4 * Segment];
+        var outOffset = Vector128.Create(p.OutputOffset);
+        var min = Vector128.Create(p.ActivationMin);
+        var max = Vector128.Create(p.ActivationMax);
         for (int b = 0; b < batches; b++)
         {
             var x = input.Slice(b * cin, cin);
-            for (int oc = 0; oc < cout; oc++)
+            int oc = 0;
+            // Four output channels at a time: one decode of each row, one load of x, one vector requantization.
+            for (; oc + 4 <= cout; oc += 4)
+            {
+                prepared.FoldedBias.AsSpan(oc, 4).CopyTo(sum);
+                RowDots4(filter, oc, x, 0, 1, cin, false, decoded, sum);
+                SimdOps.RequantizeStore4(Vector128.Create((ReadOnlySpan<int>)sum), Vector128.Create(multipliers.Slice(oc, 4)), Vector128.Create(shifts.Slice(oc, 4)),
+                    outOffset, min, max, ref output[b * cout + oc]);
+            }
+            for (; oc < cout; oc++)
             {
                 sum[0] = prepared.FoldedBias[oc];
                 RowDots(filter, oc, oc, x, 0, 1, cin, false, decoded, sum);
@@ -158,9 +248,13 @@ public static partial class CompressedKernels
         int kp = (k + 15) & ~15;
         int chunk = inPlace ? 8 : System.Math.Min(8, scratch.Length / kp);
         if (chunk < 1) return false;
-        Span<sbyte> decoded = stackalloc sbyte[Segment];
+        Span<sbyte> decoded = stackalloc sbyte[4 * Segment];
         sbyte zero = (sbyte)(-p.InputOffset);
         Span<int> sums = stackalloc int[8];
+        Span<int> sums4 = stackalloc int[4 * 8];
+        var outOffset = Vector128.Create(p.OutputOffset);
+        var min = Vector128.Create(p.ActivationMin);
+        var max = Vector128.Create(p.ActivationMax);
         int pixels = inShape.D0 * outH * outW;
         for (int first = 0; first < pixels;)
         {
@@ -186,6 +280,12 @@ public static partial class CompressedKernels
                     for (int ky = 0; ky < kh; ky++)
                     {
                         int iy = iy0 + ky * p.DilationH;
+                        // A window row wholly inside the input (undilated) is one contiguous run of kw·cin bytes.
+                        if ((uint)iy < (uint)inH && p.DilationW == 1 && ix0 >= 0 && ix0 + kw <= inW)
+                        {
+                            input.Slice(((b * inH + iy) * inW + ix0) * cin, kw * cin).CopyTo(dst.Slice(ky * kw * cin, kw * cin));
+                            continue;
+                        }
                         for (int kx = 0; kx < kw; kx++)
                         {
                             int ix = ix0 + kx * p.DilationW;
@@ -198,7 +298,20 @@ public static partial class CompressedKernels
                 windows = scratch;
                 stride = kp;
             }
-            for (int oc = 0; oc < cout; oc++)
+            int oc = 0;
+            // Four output channels at a time: each row decoded once per chunk, each window loaded once for the
+            // four, and the four outputs of a pixel (contiguous in NHWC) requantized and stored as one vector.
+            for (; oc + 4 <= cout; oc += 4)
+            {
+                var bias4 = Vector128.Create(prepared.FoldedBias.AsSpan(oc, 4));
+                for (int q = 0; q < count; q++) bias4.CopyTo(sums4.Slice(4 * q, 4));
+                RowDots4(filter, oc, windows, stride, count, k, !inPlace, decoded, sums4);
+                var m4 = Vector128.Create(multipliers.Slice(oc, 4));
+                var s4 = Vector128.Create(shifts.Slice(oc, 4));
+                for (int q = 0; q < count; q++)
+                    SimdOps.RequantizeStore4(Vector128.Create((ReadOnlySpan<int>)sums4.Slice(4 * q, 4)), m4, s4, outOffset, min, max, ref output[(first + q) * cout + oc]);
+            }
+            for (; oc < cout; oc++)
             {
                 sums.Slice(0, count).Fill(prepared.FoldedBias[oc]);
                 RowDots(filter, oc, oc, windows, stride, count, k, !inPlace, decoded, sums);
@@ -228,7 +341,9 @@ public static partial class CompressedKernels
         int kh = filterShape.D1, kw = filterShape.D2;
         int outH = outShape.D1, outW = outShape.D2;
         var offset = Vector128.Create(p.InputOffset);
-        Span<int> lanes = stackalloc int[16];
+        var outOffset = Vector128.Create(p.OutputOffset);
+        var min = Vector128.Create(p.ActivationMin);
+        var max = Vector128.Create(p.ActivationMax);
         for (int b = 0; b < batches; b++)
             for (int oy = 0; oy < outH; oy++)
                 for (int ox = 0; ox < outW; ox++)
@@ -262,16 +377,12 @@ public static partial class CompressedKernels
                                 a3 += (x11 + offset) * w11;
                             }
                         }
-                        a0.CopyTo(lanes);
-                        a1.CopyTo(lanes.Slice(4));
-                        a2.CopyTo(lanes.Slice(8));
-                        a3.CopyTo(lanes.Slice(12));
-                        for (int i = 0; i < 16; i++)
-                        {
-                            int c = oc + i;
-                            int v = QuantMath.MultiplyByQuantizedMultiplier(unchecked(bias[c] + lanes[i]), multipliers[c], shifts[c]) + p.OutputOffset;
-                            output[outBase + c] = (sbyte)System.Math.Clamp(v, p.ActivationMin, p.ActivationMax);
-                        }
+                        // bias + sum, requantized and clamped 4 lanes at a time, narrowed and stored as 16 int8.
+                        var r0 = SimdOps.RequantizeClamp(Vector128.Create(bias.Slice(oc, 4)) + a0, Vector128.Create(multipliers.Slice(oc, 4)), Vector128.Create(shifts.Slice(oc, 4)), outOffset, min, max);
+                        var r1 = SimdOps.RequantizeClamp(Vector128.Create(bias.Slice(oc + 4, 4)) + a1, Vector128.Create(multipliers.Slice(oc + 4, 4)), Vector128.Create(shifts.Slice(oc + 4, 4)), outOffset, min, max);
+                        var r2 = SimdOps.RequantizeClamp(Vector128.Create(bias.Slice(oc + 8, 4)) + a2, Vector128.Create(multipliers.Slice(oc + 8, 4)), Vector128.Create(shifts.Slice(oc + 8, 4)), outOffset, min, max);
+                        var r3 = SimdOps.RequantizeClamp(Vector128.Create(bias.Slice(oc + 12, 4)) + a3, Vector128.Create(multipliers.Slice(oc + 12, 4)), Vector128.Create(shifts.Slice(oc + 12, 4)), outOffset, min, max);
+                        SimdOps.Narrow16(r0, r1, r2, r3).CopyTo(output.Slice(outBase + oc, 16));
                     }
                 }
         return true;

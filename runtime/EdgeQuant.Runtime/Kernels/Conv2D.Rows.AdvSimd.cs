@@ -88,31 +88,49 @@ public static partial class Conv2D
                     var i0 = Vector128.LoadUnsafe(ref init, (nuint)j);
                     var i1 = Vector128.LoadUnsafe(ref init, (nuint)j + 4);
                     ref short wj = ref Unsafe.Add(ref w, j);
-                    int ox = 0;
-                    for (; ox <= outW - 8; ox += 8)
-                        LanesTile8(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
-                            i0, i1, rq, ref Unsafe.Add(ref o, ox * cout + j), cout);
-                    for (; ox <= outW - 4; ox += 4)
-                        LanesTile4(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep, 2 * pixStep, 3 * pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
-                            i0, i1, rq, ref Unsafe.Add(ref o, ox * cout + j), cout, 4);
-                    if (ox < outW)
-                    {
-                        int n = outW - ox;
-                        LanesTile4(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep * System.Math.Min(1, n - 1), pixStep * System.Math.Min(2, n - 1),
-                            pixStep * (n - 1), ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref o, ox * cout + j), cout, n);
-                    }
+                    // A block of at most 4 real channels (Cout = 8n + 1..4) skips the upper halves (SMLAL2).
+                    if (cout - j <= 4)
+                        LanesRow<No>(ref rowRef, pixStep, outW, ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref o, j), cout);
+                    else
+                        LanesRow<Yes>(ref rowRef, pixStep, outW, ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref o, j), cout);
                 }
             }
         }
         return true;
     }
 
+    /// <summary>One output row of one 8-channel block: 8-pixel tiles, then 4-pixel ones, the last 1-3 pixels as a 4-pixel tile with the last repeated.</summary>
+    private static void LanesRow<TUpper>(ref short rowRef, nint pixStep, int outW, ref int segRef, int kh, int groups, int rem, nint rowStride, ref short wj,
+        nint coutP, Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, int cout) where TUpper : struct, IFlag
+    {
+        int ox = 0;
+        for (; ox <= outW - 8; ox += 8)
+            LanesTile8<TUpper>(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
+                i0, i1, rq, ref Unsafe.Add(ref o, ox * cout), cout);
+        for (; ox <= outW - 4; ox += 4)
+            LanesTile4<TUpper>(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep, 2 * pixStep, 3 * pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
+                i0, i1, rq, ref Unsafe.Add(ref o, ox * cout), cout, 4);
+        if (ox < outW)
+        {
+            int n = outW - ox;
+            LanesTile4<TUpper>(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep * System.Math.Min(1, n - 1), pixStep * System.Math.Min(2, n - 1),
+                pixStep * (n - 1), ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref o, ox * cout), cout, n);
+        }
+    }
+
+    /// <summary>A compile-time flag for the JIT to specialize a kernel on.</summary>
+    internal interface IFlag { static abstract bool Value { get; } }
+
+    internal readonly struct Yes : IFlag { public static bool Value => true; }
+
+    internal readonly struct No : IFlag { public static bool Value => false; }
+
     /// <summary>
     /// 8 whole pixels (taps pixStep apart, plus each segment's offset) x 8 channels, as <see cref="LanesTile4"/>: 16
     /// accumulators, each weight vector loaded once for the 8 pixels.
     /// </summary>
-    private static void LanesTile8(ref short x, nint pixStep, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
-        Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride)
+    private static void LanesTile8<TUpper>(ref short x, nint pixStep, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
+        Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride) where TUpper : struct, IFlag
     {
         Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1, a40 = i0, a41 = i1, a50 = i0, a51 = i1, a60 = i0, a61 = i1, a70 = i0, a71 = i1;
         for (int ky = 0; ky < kh; ky++)
@@ -131,147 +149,147 @@ public static partial class Conv2D
                 var v7 = Vector128.LoadUnsafe(ref r, (nuint)(7 * pixStep));
                 Vector128<short> wv;
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
-                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
                 a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 0);
-                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 0);
-                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 0);
-                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 0);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
-                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
                 a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 1);
-                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 1);
-                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 1);
-                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 1);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
-                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
                 a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 2);
-                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 2);
-                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 2);
-                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 2);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
-                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
                 a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 3);
-                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 3);
-                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 3);
-                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 3);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
-                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
                 a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 4);
-                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 4);
-                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 4);
-                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 4);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
-                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
                 a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 5);
-                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 5);
-                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 5);
-                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 5);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
-                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
                 a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 6);
-                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 6);
-                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 6);
-                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 6);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
-                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
                 a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 7);
-                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 7);
-                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 7);
-                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 7);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 r = ref Unsafe.Add(ref r, 8);
@@ -288,167 +306,167 @@ public static partial class Conv2D
                 var v7 = Vector128.LoadUnsafe(ref r, (nuint)(7 * pixStep));
                 Vector128<short> wv;
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
-                a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
                 a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 0);
-                a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 0);
-                a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 0);
-                a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 0);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 if (rem > 1)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
-                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
                     a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 1);
-                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 1);
-                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 1);
-                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 1);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }
                 if (rem > 2)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
-                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
                     a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 2);
-                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 2);
-                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 2);
-                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 2);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }
                 if (rem > 3)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
-                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
                     a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 3);
-                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 3);
-                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 3);
-                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 3);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }
                 if (rem > 4)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
-                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
                     a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 4);
-                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 4);
-                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 4);
-                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 4);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }
                 if (rem > 5)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
-                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
                     a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 5);
-                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 5);
-                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 5);
-                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 5);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }
                 if (rem > 6)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
-                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
                     a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 6);
-                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 6);
-                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 6);
-                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 6);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }
                 if (rem > 7)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
-                    a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
                     a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 7);
-                    a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 7);
-                    a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 7);
-                    a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 7);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }
@@ -473,8 +491,8 @@ public static partial class Conv2D
     /// <paramref name="groups"/> whole 8-tap groups and <paramref name="rem"/> (0..7) more taps, the segments'
     /// weights <paramref name="rowStride"/> apart; stores the first <paramref name="valid"/> pixels.
     /// </summary>
-    private static void LanesTile4(ref short x, nint d1, nint d2, nint d3, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
-        Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride, int valid)
+    private static void LanesTile4<TUpper>(ref short x, nint d1, nint d2, nint d3, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
+        Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride, int valid) where TUpper : struct, IFlag
     {
         Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1;
         for (int ky = 0; ky < kh; ky++)
@@ -490,83 +508,83 @@ public static partial class Conv2D
                 Vector128<short> wv;
                 // Written out per lane (a helper taking the accumulators by reference would keep them in memory).
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 r = ref Unsafe.Add(ref r, 8);
@@ -580,103 +598,103 @@ public static partial class Conv2D
                 var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
                 Vector128<short> wv;
                 wv = Vector128.LoadUnsafe(ref wt);
-                a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
                 a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
-                a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
-                a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
-                a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
                 wt = ref Unsafe.Add(ref wt, coutP);
                 if (rem > 1)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }
                 if (rem > 2)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }
                 if (rem > 3)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }
                 if (rem > 4)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }
                 if (rem > 5)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }
                 if (rem > 6)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }
                 if (rem > 7)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
-                    a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
                     a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
-                    a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
-                    a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
-                    a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
                     wt = ref Unsafe.Add(ref wt, coutP);
                 }

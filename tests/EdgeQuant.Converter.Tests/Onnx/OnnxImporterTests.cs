@@ -57,9 +57,9 @@ public class OnnxImporterTests
     public void UnsupportedOp_NamesNodeOpAndSupportedList()
     {
         var b = new TestModelBuilder().Input("x", 1, 3, 4).Output("y", 1, 3, 8)
-            .Node("LSTM", ["x", "w", "r"], ["y"], "encoder_lstm");
+            .Node("RNN", ["x", "w", "r"], ["y"], "encoder_rnn");
         var e = Assert.Throws<ConversionException>(() => b.Import());
-        Assert.That(e!.Message, Does.StartWith("node 'encoder_lstm' (LSTM): op type 'LSTM' is not supported; supported ops: "));
+        Assert.That(e!.Message, Does.StartWith("node 'encoder_rnn' (RNN): op type 'RNN' is not supported; supported ops: "));
         Assert.That(e.Message, Does.Contain("Conv").And.Contain("Gemm").And.Contain("MaxPool").And.Contain("Softmax"));
     }
 

@@ -26,9 +26,9 @@ public class StructuredPruningTests
     }
 
     /// <summary>
-    /// 30% of the prunable channels (those whose removal only narrows the next convolution) of fashion_mobilenet,
-    /// float accuracy before any fine-tuning. Measured 89.9% -> 86.4%: the issue's 2-point goal is not met
-    /// (docs/compression.md), so this pins what the method achieves today.
+    /// The acceptance of issue 10: 30% of the prunable channels (those whose removal only narrows the next
+    /// convolution) of fashion_mobilenet, before any fine-tuning, within 2 points of float (measured 89.90% ->
+    /// 88.60% in float, the int8 conversion the same: docs/compression.md), with the MACs it saves.
     /// </summary>
     [Test]
     public void FashionMobilenetLosesThirtyPercentOfItsPrunableChannels()
@@ -42,6 +42,23 @@ public class StructuredPruningTests
         TestContext.Out.WriteLine($"{s}\n{string.Join("\n", s.Layers)}\nfloat {before * 100:F2}% -> pruned float {after * 100:F2}%");
         Assert.That(s.ChannelsRemoved, Is.GreaterThanOrEqualTo((int)(0.28 * s.ChannelsBefore)), "30% of the channels, rounded to whole groups of 8");
         Assert.That(s.MacsAfter, Is.LessThan(s.MacsBefore));
-        Assert.That((before - after) * 100, Is.LessThanOrEqualTo(4.0));
+        Assert.That((before - after) * 100, Is.LessThanOrEqualTo(2.0));
+    }
+
+    /// <summary>The same through the converter: the pruned int8 blob is within 2 points of the float model too.</summary>
+    [Test]
+    public void FashionMobilenetPrunedThirtyPercentInInt8StaysWithinTwoPoints()
+    {
+        const string name = "fashion_mobilenet";
+        var m = ModelConverter.Load(Path.Combine(RepoPaths.Zoo, name + ".onnx"));
+        double before = FloatIrAccuracy(m, name);
+        var m2 = ModelConverter.Load(Path.Combine(RepoPaths.Zoo, name + ".onnx"));
+        var r = ModelConverter.Convert(m2, ZooConversionTests.Samples(Path.Combine(RepoPaths.Zoo, name + ".calib.npy")),
+            new ConvertOptions { PruneChannels = 0.3, ReportSamples = 8 });
+        var test = ZooConversionTests.Samples(Path.Combine(RepoPaths.Zoo, name + ".test.npy"));
+        var labels = Npy.Read(Path.Combine(RepoPaths.Zoo, name + ".test_labels.npy")).Int64s!;
+        double acc = ZooConversionTests.Accuracy(Evaluation.ModelRunner.FromModel(Runtime.Model.Load(r.Blob)).Run(test), labels);
+        TestContext.Out.WriteLine($"float {before * 100:F2}% -> pruned int8 {acc * 100:F2}%, {r.Blob.Length} bytes");
+        Assert.That((before - acc) * 100, Is.LessThanOrEqualTo(2.0));
     }
 }
