@@ -65,7 +65,7 @@ public static partial class Commands
                 sens.Add(new JsonObject { ["layer"] = s.Layer, ["op"] = s.Op, ["macs"] = s.Macs, ["precision"] = MixedPrecision.Text(s.Precision), ["accuracy"] = Math.Round(s.Accuracy, 6), ["drop_points"] = s.DropPoints, ["output_sqnr_db"] = double.IsFinite(s.OutputSqnrDb) ? s.OutputSqnrDb : null });
             json["sensitivities"] = sens;
             var steps = new JsonArray();
-            foreach (var s in r.Steps) steps.Add(new JsonObject { ["change"] = s.Change, ["accuracy"] = Math.Round(s.Accuracy, 6), ["blob_bytes"] = s.BlobBytes, ["kept"] = s.Kept });
+            foreach (var s in r.Steps) steps.Add(new JsonObject { ["change"] = s.Change, ["accuracy"] = Math.Round(s.Accuracy, 6), ["blob_bytes"] = s.BlobBytes, ["changed_predictions_percent"] = Math.Round(s.ChangedPredictionsPercent, 3), ["kept"] = s.Kept });
             json["steps"] = steps;
             if (!c.Json)
             {

@@ -146,8 +146,8 @@ int main(int argc, char **argv)
         }
         why = run_case((const uint8_t *)blob_words, blob_len, samples, in_len, out_len);
 #if !EQ_WITH_EXTENDED_OPS
-        /* Op codes 20-21 are not compiled in: their cases must be refused as unknown ops. */
-        if (strncmp(name, "index_select_", 13) == 0 || strncmp(name, "batch_matmul_", 13) == 0)
+        /* Op codes 20-22 are not compiled in: their cases must be refused as unknown ops. */
+        if (strncmp(name, "index_select_", 13) == 0 || strncmp(name, "batch_matmul_", 13) == 0 || strncmp(name, "argmax_", 7) == 0)
             why = why == NULL ? "accepted an op this build excludes" : strcmp(why, eq_status_str(EQ_ERR_OP_UNKNOWN)) == 0 ? NULL : why;
 #endif
 #if !EQ_WITH_COMPRESSED_WEIGHTS

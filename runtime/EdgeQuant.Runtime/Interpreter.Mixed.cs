@@ -24,7 +24,7 @@ public sealed partial class Interpreter
                 if (_reference)
                     Int16Ops.ConvS16Reference(p, dw, S16(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), f.Shape, I64(op.Input2), mult, shift, ArenaS16(op.Output0), y.Shape);
                 else
-                    Int16Ops.ConvS16(p, dw, S16(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), f.Shape, I64(op.Input2), mult, shift, ArenaS16(op.Output0), y.Shape);
+                    Int16Ops.ConvS16(p, dw, S16(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), f.Shape, I64(op.Input2), mult, shift, ArenaS16(op.Output0), y.Shape, _patch16);
                 break;
             }
             case OpType.FullyConnectedS16:
@@ -105,6 +105,16 @@ public sealed partial class Interpreter
             result[i] = FloatLayers.Transpose(MemoryMarshal.Cast<byte, float>(model.GetConstantBytes(ops[i].Input1)), f.Shape.D0);
         }
         return result;
+    }
+
+    /// <summary>The gathered receptive field of the Conv2DS16 fast path, long enough for the model's largest (made once per interpreter).</summary>
+    private static short[] PrepareConvPatch(Model model, OpInfo[] ops, bool reference)
+    {
+        int n = 0;
+        if (!reference)
+            foreach (var op in ops)
+                if (op.Type == OpType.Conv2DS16) n = System.Math.Max(n, Int16Ops.PatchLength(model.Tensors[op.Input1].Shape));
+        return new short[n];
     }
 
     private ReadOnlySpan<short> S16(int tensor) => MemoryMarshal.Cast<byte, short>(Bytes(tensor));

@@ -45,6 +45,7 @@ public sealed partial class Interpreter : IDisposable
     private readonly PackedFilter?[] _packed;
     // Per-op transposed float filters of the float fallback layers (Interpreter.Mixed.cs; null: none).
     private readonly float[]?[] _floatFilters;
+    private readonly short[] _patch16;
     // Threads > 1: the workers, each worker's own kernel scratch, and per op how many row bands it is split into (1: not split).
     private readonly WorkerPool? _pool;
     private readonly sbyte[][] _workerScratch = [];
@@ -81,6 +82,7 @@ public sealed partial class Interpreter : IDisposable
         _compressedPrepared = _reference ? new CompressedPrepared?[_ops.Length] : model.PreparedCompressed();
         _packedRequant = model.PreparedPackedRequant();
         _floatFilters = PrepareFloatFilters(model, _ops, _reference);
+        _patch16 = PrepareConvPatch(model, _ops, _reference);
 
         int threads = options?.Threads ?? 1;
         if (threads < 1 || threads > 64)

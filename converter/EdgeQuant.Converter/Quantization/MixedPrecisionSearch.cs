@@ -20,6 +20,13 @@ public sealed class MixedPrecisionSearchOptions
     public IReadOnlyList<LayerPrecision> Raise { get; init; } = [LayerPrecision.Int16, LayerPrecision.Float];
     /// <summary>Weight encodings a layer may be lowered to while the budget holds (default int4; empty: none).</summary>
     public IReadOnlyList<LayerPrecision> Lower { get; init; } = [LayerPrecision.Int4];
+    /// <summary>
+    /// A layer lowered to a smaller weight encoding is kept only if the model still gives the all-int8 model's top-1
+    /// on all but this many percent of the samples (default: null, the budget). The accuracy on the selection data
+    /// alone is a noisy guide: a lowering can flip several predictions each way and still score the same, and
+    /// on other data those flips rarely cancel.
+    /// </summary>
+    public double? MaxChangedPredictionsPercent { get; init; }
     /// <summary>Samples (the first N of the data) used for the per-layer sensitivities; 0: all.</summary>
     public int SensitivitySamples { get; init; } = 500;
     /// <summary>Single-thread invokes timed for the latency of the int8 and the chosen model (0: not measured).</summary>
@@ -34,8 +41,8 @@ public sealed class MixedPrecisionSearchOptions
 /// </summary>
 public sealed record LayerSensitivity(string Layer, string Op, long Macs, LayerPrecision Precision, double Accuracy, double DropPoints, double OutputSqnrDb);
 
-/// <summary>One assignment the search measured, and whether it kept it.</summary>
-public sealed record MixedPrecisionStep(string Change, double Accuracy, int BlobBytes, bool Kept);
+/// <summary>One assignment the search measured (accuracy, blob bytes, percent of samples whose top-1 differs from the all-int8 model's), and whether it kept it.</summary>
+public sealed record MixedPrecisionStep(string Change, double Accuracy, int BlobBytes, double ChangedPredictionsPercent, bool Kept);
 
 /// <summary>What <see cref="MixedPrecisionSearch.Run"/> found.</summary>
 public sealed class MixedPrecisionResult
@@ -70,7 +77,8 @@ public sealed class MixedPrecisionResult
 /// <item>if int8 misses the floor, raises layers, most int8-sensitive first, to int16 (then, if still short, to float),
 /// keeping each change that does not lower the accuracy, until the floor is reached;</item>
 /// <item>lowers layers to the smaller weight encodings, least sensitive and most bytes saved first, keeping each change
-/// only while the floor holds.</item>
+/// only while the floor holds and the model changes at most <see cref="MixedPrecisionSearchOptions.MaxChangedPredictionsPercent"/>
+/// of the all-int8 model's predictions.</item>
 /// </list>
 /// The result is the smallest blob the greedy order finds; every accepted step was measured on the runtime itself.
 /// </summary>
@@ -91,16 +99,24 @@ public static class MixedPrecisionSearch
         double floatAcc = Score(floatOut, classes, labels, n);
 
         var steps = new List<MixedPrecisionStep>();
-        (double Acc, MixedPrecisionBuild B) Measure(Dictionary<IrOp, LayerPrecision> a)
+        int[]? int8Pred = null;
+        (double Acc, MixedPrecisionBuild B, double Changed) Measure(Dictionary<IrOp, LayerPrecision> a)
         {
             var b = ctx.Build(a);
             var y = ModelRunner.FromModel(Model.Load(b.Blob)).Run(data);
-            return (Score(y, classes, labels, n), b);
+            var pred = Predictions(y, classes, n);
+            int changed = 0;
+            if (int8Pred is null) int8Pred = pred;
+            else
+                for (int i = 0; i < n; i++)
+                    if (pred[i] != int8Pred[i]) changed++;
+            return (Score(y, classes, labels, n), b, 100.0 * changed / n);
         }
 
         var current = layers.ToDictionary(l => l, _ => LayerPrecision.Int8);
         log("all-int8 model");
-        var (int8Acc, int8Build) = Measure(current);
+        var (int8Acc, int8Build, _) = Measure(current);
+        double maxChanged = o.MaxChangedPredictionsPercent ?? o.AccuracyBudgetPoints;
         double floor = floatAcc - o.AccuracyBudgetPoints / 100.0;
         if (o.NeverBelowInt8) floor = Math.Max(floor, int8Acc);
         floor -= 1e-9;
@@ -145,9 +161,9 @@ public static class MixedPrecisionSearch
                     if (current[l] == p || raised.IndexOf(current[l]) > raised.IndexOf(p)) continue;
                     var trial = new Dictionary<IrOp, LayerPrecision>(current) { [l] = p };
                     log($"raise {Name(l)} to {MixedPrecision.Text(p)}");
-                    var (acc, b) = Measure(trial);
+                    var (acc, b, changed) = Measure(trial);
                     bool keep = acc >= acc0;
-                    steps.Add(new MixedPrecisionStep($"{Name(l)}={MixedPrecision.Text(p)}", acc, b.Blob.Length, keep));
+                    steps.Add(new MixedPrecisionStep($"{Name(l)}={MixedPrecision.Text(p)}", acc, b.Blob.Length, changed, keep));
                     if (keep) { current = trial; acc0 = acc; best = b; }
                 }
                 if (acc0 >= floor) break;
@@ -163,9 +179,9 @@ public static class MixedPrecisionSearch
                 {
                     var trial = new Dictionary<IrOp, LayerPrecision>(current) { [l] = p };
                     log($"lower {Name(l)} to {MixedPrecision.Text(p)}");
-                    var (acc, b) = Measure(trial);
-                    bool keep = acc >= floor && b.Blob.Length < best.Blob.Length;
-                    steps.Add(new MixedPrecisionStep($"{Name(l)}={MixedPrecision.Text(p)}", acc, b.Blob.Length, keep));
+                    var (acc, b, changed) = Measure(trial);
+                    bool keep = acc >= floor && changed <= maxChanged + 1e-9 && b.Blob.Length < best.Blob.Length;
+                    steps.Add(new MixedPrecisionStep($"{Name(l)}={MixedPrecision.Text(p)}", acc, b.Blob.Length, changed, keep));
                     if (keep) { current = trial; acc0 = acc; best = b; }
                 }
             }
@@ -186,12 +202,16 @@ public static class MixedPrecisionSearch
         };
     }
 
-    /// <summary>Median single-thread time of one Invoke (fast kernels) after a warm-up, microseconds.</summary>
+    /// <summary>
+    /// Median single-thread time of one Invoke (fast kernels), microseconds, after at least half a second of warm-up:
+    /// tiered compilation promotes hot methods to optimized code only after a delay.
+    /// </summary>
     public static double MedianMicroseconds(byte[] blob, int iterations)
     {
         var m = Model.Load(blob);
         using var interp = new Interpreter(m);
-        for (int i = 0; i < Math.Min(20, iterations); i++) interp.Invoke();
+        long warm = Stopwatch.GetTimestamp();
+        for (int i = 0; i < Math.Max(5, iterations / 10) || Stopwatch.GetElapsedTime(warm).TotalMilliseconds < 500; i++) interp.Invoke();
         var t = new double[iterations];
         for (int i = 0; i < iterations; i++)
         {
@@ -205,6 +225,18 @@ public static class MixedPrecisionSearch
 
     private static ModelInputs Take(ModelInputs data, int count)
         => new(data.Sets.Select(s => (s.Name, new SampleSet(s.Data.Data.AsSpan(0, count * s.Data.SampleSize).ToArray(), [count, .. s.Data.Shape[1..]], "first samples of the data"))));
+
+    private static int[] Predictions(float[] outputs, int classes, int n)
+    {
+        var p = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            int best = 0;
+            for (int k = 1; k < classes; k++) if (outputs[i * classes + k] > outputs[i * classes + best]) best = k;
+            p[i] = best;
+        }
+        return p;
+    }
 
     private static double Score(float[] outputs, int classes, long[] labels, int n)
     {

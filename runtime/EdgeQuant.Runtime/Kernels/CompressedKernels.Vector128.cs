@@ -198,6 +198,7 @@ public static partial class CompressedKernels
         }
     }
 
+    [SkipLocalsInit] // the decode buffer and the sums are written before they are read
     internal static bool TryFullyConnectedVector128(in FullyConnectedParams p, ReadOnlySpan<sbyte> input, int batches, int cin,
         CompressedFilter filter, int cout, CompressedPrepared prepared,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output)
@@ -236,6 +237,7 @@ public static partial class CompressedKernels
     /// padding holding the input zero point so it adds nothing to the folded sum) or, for an unpadded 1x1
     /// filter, read in place; then each output channel's row is decoded chunk by chunk and dotted with every window.
     /// </summary>
+    [SkipLocalsInit] // the decode buffer and the sums are written before they are read
     internal static bool TryConv2DVector128(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
         CompressedFilter filter, in Shape4 filterShape, CompressedPrepared prepared,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape, Span<sbyte> scratch)
@@ -327,16 +329,20 @@ public static partial class CompressedKernels
     }
 
     /// <summary>
-    /// DepthwiseConv2D, depth multiplier 1, Cout a multiple of 16, 4-bit filters whose codebook groups span
-    /// whole 16-channel blocks: 16 channels per step, each tap's 16 weights decoded from 8 bytes in registers.
+    /// DepthwiseConv2D, depth multiplier 1, even Cout, 4-bit filters with one codebook group or groups spanning
+    /// whole 16-channel blocks: 16 channels per step, each tap's 16 weights decoded from 8 bytes in registers;
+    /// the last Cout mod 16 channels one at a time.
     /// </summary>
     internal static bool TryDepthwiseConv2DVector128(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
         CompressedFilter filter, in Shape4 filterShape, ReadOnlySpan<int> bias,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
     {
         int cout = outShape.D3;
-        if (!CanLookUp || p.DepthMultiplier != 1 || cout % 16 != 0 || filter.Type == TensorType.Index8
-            || (filter.Type == TensorType.Index4 && filter.ChannelsPerGroup % 16 != 0)) return false;
+        // Blocks of 16 channels start on a byte (cout even) and lie in one codebook group; the channels after the
+        // last whole block are computed one by one below, in the reference's arithmetic.
+        if (!CanLookUp || p.DepthMultiplier != 1 || cout % 2 != 0 || filter.Type == TensorType.Index8
+            || (filter.Type == TensorType.Index4 && filter.ChannelsPerGroup != cout && filter.ChannelsPerGroup % 16 != 0)) return false;
+        int blocksEnd = cout & ~15;
         int batches = inShape.D0, inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
         int kh = filterShape.D1, kw = filterShape.D2;
         int outH = outShape.D1, outW = outShape.D2;
@@ -350,7 +356,25 @@ public static partial class CompressedKernels
                 {
                     int iy0 = oy * p.StrideH - p.PadTop, ix0 = ox * p.StrideW - p.PadLeft;
                     int outBase = ((b * outH + oy) * outW + ox) * cout;
-                    for (int oc = 0; oc < cout; oc += 16)
+                    for (int c = blocksEnd; c < cout; c++)
+                    {
+                        int acc = 0;
+                        for (int ky = 0; ky < kh; ky++)
+                        {
+                            int iy = iy0 + ky * p.DilationH;
+                            if ((uint)iy >= (uint)inH) continue;
+                            for (int kx = 0; kx < kw; kx++)
+                            {
+                                int ix = ix0 + kx * p.DilationW;
+                                if ((uint)ix >= (uint)inW) continue;
+                                int x = input[((b * inH + iy) * inW + ix) * cin + c];
+                                acc = unchecked(acc + (x + p.InputOffset) * filter.At(0, (ky * kw + kx) * cout + c, c));
+                            }
+                        }
+                        int v = QuantMath.MultiplyByQuantizedMultiplier(unchecked(bias[c] + acc), multipliers[c], shifts[c]) + p.OutputOffset;
+                        output[outBase + c] = (sbyte)System.Math.Clamp(v, p.ActivationMin, p.ActivationMax);
+                    }
+                    for (int oc = 0; oc < blocksEnd; oc += 16)
                     {
                         var table = TableOf(filter, oc);
                         Vector128<int> a0 = Vector128<int>.Zero, a1 = a0, a2 = a0, a3 = a0;

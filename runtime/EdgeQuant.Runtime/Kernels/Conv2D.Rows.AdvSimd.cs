@@ -25,7 +25,8 @@ public static partial class Conv2D
     /// loaded as one int16 vector and each is multiplied against the 8 channels' weights by SMLAL/SMLAL2 by
     /// lane (<see cref="SimdOps.MultiplyAddLaneLower"/>): exact int16 products summed in int32, so the
     /// accumulator equals the reference's. Per block of 8 channels, tiles of 8 output pixels (then 4) share every
-    /// weight load; a row's last 1-3 pixels run as a 4-pixel tile with the last pixel repeated; requantization per
+    /// weight load; with the whole image staged a 4-pixel tile may span two output rows, else a row's last 1-3
+    /// pixels run as a 4-pixel tile with the last pixel repeated; requantization per
     /// block (<see cref="BlockRequantization"/>); the channel tail runs in-vector (zero weights) and stores only
     /// its real channels. On x64 the same kernel runs through the emulated primitives (tests only).
     /// Returns false (having written nothing) when the case is not covered.
@@ -68,6 +69,29 @@ public static partial class Conv2D
         nint pixStep = (nint)p.StrideW * cin;
         for (int b = 0; b < inShape.D0; b++)
         {
+            if (slots == paddedH)
+            {
+                // The whole padded image is staged: the batch's output pixels run as one sequence (tiles may span
+                // two output rows, whose pixels are contiguous in the output), so no row ends in a partial tile.
+                for (int y = 0; y < paddedH; y++)
+                    StageRowS16(p, ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroPoint, ref Unsafe.Add(ref rowRef, y * len));
+                for (int ky = 0; ky < kh; ky++)
+                    segOff[ky] = ky * p.DilationH * len;
+                ref sbyte ob = ref Unsafe.Add(ref dst, (nint)b * outH * outW * cout);
+                nint rowStep = (nint)p.StrideH * len;
+                for (int j = 0; j < coutP; j += 8)
+                {
+                    var rq = new BlockRequantization(multipliers, shifts, j, p.OutputOffset, p.ActivationMin, p.ActivationMax);
+                    var i0 = Vector128.LoadUnsafe(ref init, (nuint)j);
+                    var i1 = Vector128.LoadUnsafe(ref init, (nuint)j + 4);
+                    ref short wj = ref Unsafe.Add(ref w, j);
+                    if (cout - j <= 4)
+                        LanesImage<No>(ref rowRef, pixStep, rowStep, outW, outH * outW, ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref ob, j), cout);
+                    else
+                        LanesImage<Yes>(ref rowRef, pixStep, rowStep, outW, outH * outW, ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref ob, j), cout);
+                }
+                continue;
+            }
             slotRow.Fill(-1);
             for (int oy = 0; oy < outH; oy++)
             {
@@ -98,6 +122,39 @@ public static partial class Conv2D
         }
         return true;
     }
+
+    /// <summary>
+    /// All n output pixels of a batch for one 8-channel block, over the whole staged image (pixel q at output row
+    /// q / outW, column q % outW; rows rowStep apart): 8-pixel tiles within a row, else 4-pixel tiles whose pixels
+    /// may span two rows (each at its own offset), the last 1-3 pixels with the last repeated.
+    /// </summary>
+    private static void LanesImage<TUpper>(ref short rowRef, nint pixStep, nint rowStep, int outW, int n, ref int segRef, int kh, int groups, int rem,
+        nint rowStride, ref short wj, nint coutP, Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, int cout)
+        where TUpper : struct, IFlag
+    {
+        int q = 0;
+        while (q < n)
+        {
+            int oy = q / outW, ox = q - oy * outW;
+            nint b0 = oy * rowStep + ox * pixStep;
+            if (ox <= outW - 8)
+            {
+                LanesTile8<TUpper>(ref Unsafe.Add(ref rowRef, b0), pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
+                    i0, i1, rq, ref Unsafe.Add(ref o, (nint)q * cout), cout);
+                q += 8;
+                continue;
+            }
+            int m = System.Math.Min(4, n - q);
+            nint d1 = PixelOffset(q + System.Math.Min(1, m - 1), outW, pixStep, rowStep) - b0;
+            nint d2 = PixelOffset(q + System.Math.Min(2, m - 1), outW, pixStep, rowStep) - b0;
+            nint d3 = PixelOffset(q + m - 1, outW, pixStep, rowStep) - b0;
+            LanesTile4<TUpper>(ref Unsafe.Add(ref rowRef, b0), d1, d2, d3, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
+                i0, i1, rq, ref Unsafe.Add(ref o, (nint)q * cout), cout, m);
+            q += m;
+        }
+    }
+
+    private static nint PixelOffset(int q, int outW, nint pixStep, nint rowStep) => q / outW * rowStep + q % outW * pixStep;
 
     /// <summary>One output row of one 8-channel block: 8-pixel tiles, then 4-pixel ones, the last 1-3 pixels as a 4-pixel tile with the last repeated.</summary>
     private static void LanesRow<TUpper>(ref short rowRef, nint pixStep, int outW, ref int segRef, int kh, int groups, int rem, nint rowStride, ref short wj,

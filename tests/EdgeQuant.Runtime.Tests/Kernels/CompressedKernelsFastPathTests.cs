@@ -46,6 +46,28 @@ public class CompressedKernelsFastPathTests
         }
     }
 
+    /// <summary>
+    /// Depthwise with an even channel count that is not a multiple of 16 (fashion_mobilenetv2's 36, 90, 150):
+    /// whole 16-channel blocks in registers, the rest one channel at a time; both equal the reference.
+    /// </summary>
+    [TestCase(TensorType.Int4)]
+    [TestCase(TensorType.Index4)]
+    public void DepthwiseWithATailOfChannelsEqualsTheReference(TensorType encoding)
+    {
+        int tails = 0;
+        for (int seed = 2000; seed < 2060; seed++)
+        {
+            var c = CompressedModels.Build(seed, Kind.Depthwise, encoding, packed: seed % 2 == 0);
+            var dims = c.Name[(c.Name.IndexOf("filter [", StringComparison.Ordinal) + 8)..];
+            int cout = int.Parse(dims[..dims.IndexOf(']')].Split(',')[3]);
+            if (cout % 2 == 0 && cout % 16 != 0 && cout > 16) tails++;
+            var input = new byte[c.InputBytes];
+            new Rand(seed).Fill(input);
+            Assert.That(CompressedModels.Run(c.Blob, input, reference: false), Is.EqualTo(CompressedModels.Run(c.Blob, input, reference: true)), c.Name);
+        }
+        Assert.That(tails, Is.GreaterThanOrEqualTo(5), "cases with whole blocks and a tail");
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public void InvokeAllocatesNothing(bool packed)
