@@ -82,11 +82,7 @@ internal static partial class OpValidator
                 var a = FloatAct(m, op.Input0, rank, where, "input 1", allowConstant: true);
                 var b = FloatAct(m, op.Input1, rank, where, "input 2", allowConstant: true);
                 var o = FloatAct(m, op.Output0, rank, where, "output");
-                for (int d = 0; d < 4; d++)
-                {
-                    if ((a.Shape[d] != o.Shape[d] && a.Shape[d] != 1) || (b.Shape[d] != o.Shape[d] && b.Shape[d] != 1))
-                        throw Bad(where, $"inputs {a.Shape} and {b.Shape} do not broadcast to output {o.Shape}");
-                }
+                Broadcasts(a.Shape, b.Shape, o.Shape, where);
                 Params<FloatClampParams>(op, RecordSizes.FloatClampParams, where);
                 var p = m.ReadParams<FloatClampParams>(op);
                 FloatClamp(p.Min, p.Max, where);

@@ -70,11 +70,7 @@ internal static partial class OpValidator
                 var a = Act16(m, op.Input0, rank, where, "input 1", allowConstant: true);
                 var b = Act16(m, op.Input1, rank, where, "input 2", allowConstant: true);
                 var o = Act16(m, op.Output0, rank, where, "output");
-                for (int d = 0; d < 4; d++)
-                {
-                    if ((a.Shape[d] != o.Shape[d] && a.Shape[d] != 1) || (b.Shape[d] != o.Shape[d] && b.Shape[d] != 1))
-                        throw Bad(where, $"inputs {a.Shape} and {b.Shape} do not broadcast to output {o.Shape}");
-                }
+                Broadcasts(a.Shape, b.Shape, o.Shape, where);
                 Params<ElementwiseParams>(op, RecordSizes.ElementwiseParams, where);
                 var p = m.ReadParams<ElementwiseParams>(op);
                 if (p.Input1Offset != 0 || p.Input2Offset != 0 || p.OutputOffset != 0) throw Bad(where, $"zero-point offsets ({p.Input1Offset}, {p.Input2Offset}, {p.OutputOffset}) must be 0 (int16 activations are symmetric)");
@@ -197,22 +193,9 @@ internal static partial class OpValidator
 
     /// <summary>An int16 activation: per tensor, zero point 0 (checked at load), of the given rank.</summary>
     private static TensorInfo Act16(Model m, int t, int rank, string where, string what, bool allowConstant = false)
-    {
-        var ti = m.Tensors[t];
-        if (ti.Type != TensorType.Int16) throw Bad(where, $"{what} (tensor {t}) must be int16, is {ti.Type}");
-        if (!allowConstant && ti.Storage != TensorStorage.Arena) throw Bad(where, $"{what} (tensor {t}) must be in the arena");
-        if (ti.Rank != rank) throw Bad(where, $"{what} (tensor {t}) must have rank {rank}, has {ti.Rank}");
-        if (m.Quantization[ti.QuantIndex].ChannelCount != 1) throw Bad(where, $"{what} (tensor {t}) must be quantized per tensor");
-        return ti;
-    }
+        => Act(m, t, rank, where, what, allowConstant, TensorType.Int16);
 
-    private static TensorInfo Act16Any(Model m, int t, string where, string what)
-    {
-        var ti = m.Tensors[t];
-        if (ti.Type != TensorType.Int16 || ti.Storage != TensorStorage.Arena) throw Bad(where, $"{what} (tensor {t}) must be an int16 arena tensor");
-        if (m.Quantization[ti.QuantIndex].ChannelCount != 1) throw Bad(where, $"{what} (tensor {t}) must be quantized per tensor");
-        return ti;
-    }
+    private static TensorInfo Act16Any(Model m, int t, string where, string what) => ActAny(m, t, where, what, TensorType.Int16);
 
     private static void Terms16x8(long terms, string where)
     {

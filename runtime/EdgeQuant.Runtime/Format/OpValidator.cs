@@ -314,6 +314,16 @@ internal static partial class OpValidator
                 throw Bad(where, $"folded bias entry {oc} (constant offset {offset + 4 * oc}) is {stored[oc]}, but bias + input_offset x sum(filter) of channel {oc} is {expected[oc]}");
     }
 
+    /// <summary>Each dimension of the rank-4 views of <paramref name="a"/> and <paramref name="b"/> is the output's or 1.</summary>
+    private static void Broadcasts(Shape4 a, Shape4 b, Shape4 o, string where)
+    {
+        for (int d = 0; d < 4; d++)
+        {
+            if ((a[d] != o[d] && a[d] != 1) || (b[d] != o[d] && b[d] != 1))
+                throw Bad(where, $"inputs {a} and {b} do not broadcast to output {o}");
+        }
+    }
+
     private static void ValidateElementwise(Model m, OpInfo op, string where)
     {
         Arity(op, 2, 1, where);
@@ -322,11 +332,7 @@ internal static partial class OpValidator
         var a = Act(m, op.Input0, rank, where, "input 1", allowConstant: true);
         var b = Act(m, op.Input1, rank, where, "input 2", allowConstant: true);
         var o = Act(m, op.Output0, rank, where, "output");
-        for (int d = 0; d < 4; d++)
-        {
-            if ((a.Shape[d] != o.Shape[d] && a.Shape[d] != 1) || (b.Shape[d] != o.Shape[d] && b.Shape[d] != 1))
-                throw Bad(where, $"inputs {a.Shape} and {b.Shape} do not broadcast to output {o.Shape}");
-        }
+        Broadcasts(a.Shape, b.Shape, o.Shape, where);
         Params<ElementwiseParams>(op, RecordSizes.ElementwiseParams, where);
         var p = m.ReadParams<ElementwiseParams>(op);
         Offset(p.Input1Offset, where); Offset(p.Input2Offset, where); Offset(p.OutputOffset, where);
@@ -543,20 +549,23 @@ internal static partial class OpValidator
             throw Bad(where, $"expects {nIn} inputs and {nOut} outputs, has {op.InputCount} and {op.OutputCount}");
     }
 
-    private static TensorInfo Act(Model m, int t, int rank, string where, string what, bool allowConstant = false)
+    private static string TypeName(TensorType type) => type == TensorType.Int16 ? "int16" : "int8";
+
+    /// <summary>A quantized activation of <paramref name="type"/> (int8, or int16 for the 16x8 ops): per tensor, of the given rank.</summary>
+    private static TensorInfo Act(Model m, int t, int rank, string where, string what, bool allowConstant = false, TensorType type = TensorType.Int8)
     {
         var ti = m.Tensors[t];
-        if (ti.Type != TensorType.Int8) throw Bad(where, $"{what} (tensor {t}) must be int8, is {ti.Type}");
+        if (ti.Type != type) throw Bad(where, $"{what} (tensor {t}) must be {TypeName(type)}, is {ti.Type}");
         if (!allowConstant && ti.Storage != TensorStorage.Arena) throw Bad(where, $"{what} (tensor {t}) must be in the arena");
         if (ti.Rank != rank) throw Bad(where, $"{what} (tensor {t}) must have rank {rank}, has {ti.Rank}");
         if (m.Quantization[ti.QuantIndex].ChannelCount != 1) throw Bad(where, $"{what} (tensor {t}) must be quantized per tensor");
         return ti;
     }
 
-    private static TensorInfo ActAny(Model m, int t, string where, string what)
+    private static TensorInfo ActAny(Model m, int t, string where, string what, TensorType type = TensorType.Int8)
     {
         var ti = m.Tensors[t];
-        if (ti.Type != TensorType.Int8 || ti.Storage != TensorStorage.Arena) throw Bad(where, $"{what} (tensor {t}) must be an int8 arena tensor");
+        if (ti.Type != type || ti.Storage != TensorStorage.Arena) throw Bad(where, $"{what} (tensor {t}) must be an {TypeName(type)} arena tensor");
         if (m.Quantization[ti.QuantIndex].ChannelCount != 1) throw Bad(where, $"{what} (tensor {t}) must be quantized per tensor");
         return ti;
     }
