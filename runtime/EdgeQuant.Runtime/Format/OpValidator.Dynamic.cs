@@ -18,23 +18,10 @@ internal static partial class OpValidator
                 var p = m.ReadParams<DynamicConvParams>(op);
                 bool dw = op.Type == OpType.DynamicDepthwiseConv2D;
                 if (filter.Type != TensorType.Int8 || filter.Storage != TensorStorage.Constant || filter.Rank != 4) throw Bad(where, "filter must be a constant rank-4 int8 tensor");
-                int cout = dw ? filter.Shape.D3 : filter.Shape.D0;
-                int cin = input.Shape.D3;
-                if (dw)
-                {
-                    if (filter.Shape.D0 != 1) throw Bad(where, $"depthwise filter {filter.Shape} must be [1, Kh, Kw, Cout]");
-                    if (p.DepthMultiplier < 1 || (long)cin * p.DepthMultiplier != cout) throw Bad(where, $"depthwise output channels {cout} != input channels {cin} x multiplier {p.DepthMultiplier}");
-                }
-                else if (filter.Shape.D3 != cin) throw Bad(where, $"filter {filter.Shape} input channels do not match input {input.Shape}");
+                int cout = ConvChannels(input.Shape, filter.Shape, dw, p.DepthMultiplier, where);
                 SymmetricFilter(m, op.Input1, cout, dw ? 3 : 0, where);
                 FloatBias(m, op.Input2, cout, where);
-                if (p.StrideH < 1 || p.StrideW < 1 || p.DilationH < 1 || p.DilationW < 1 || p.StrideH > 64 || p.StrideW > 64 || p.DilationH > 64 || p.DilationW > 64)
-                    throw Bad(where, $"strides ({p.StrideH}, {p.StrideW}) and dilations ({p.DilationH}, {p.DilationW}) must be in [1, 64]");
-                Pads(p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
-                long oh = OutSize(input.Shape.D1, filter.Shape.D1, p.StrideH, p.DilationH, p.PadTop, p.PadBottom);
-                long ow = OutSize(input.Shape.D2, filter.Shape.D2, p.StrideW, p.DilationW, p.PadLeft, p.PadRight);
-                if (output.Shape != new Shape4(input.Shape.D0, (int)oh, (int)ow, cout))
-                    throw Bad(where, $"output shape {output.Shape} does not match input {input.Shape}, filter {filter.Shape} and parameters (expected [{input.Shape.D0}, {oh}, {ow}, {cout}])");
+                ConvWindow(input.Shape, filter.Shape, output.Shape, cout, p.StrideH, p.StrideW, p.DilationH, p.DilationW, p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
                 FloatClamp(p.ActivationMin, p.ActivationMax, where);
                 QuantizedInputScratch(op, input.ElementCount, where);
                 break;

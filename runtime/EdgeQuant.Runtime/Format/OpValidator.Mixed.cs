@@ -25,21 +25,9 @@ internal static partial class OpValidator
                 Params<Conv2DParams>(op, RecordSizes.Conv2DParams, where);
                 var p = m.ReadParams<Conv2DParams>(op);
                 bool dw = op.Type == OpType.DepthwiseConv2DS16;
-                int cout = dw ? filter.Shape.D3 : filter.Shape.D0;
+                int cout = ConvChannels(input.Shape, filter.Shape, dw, p.DepthMultiplier, where);
                 int cin = input.Shape.D3;
-                if (dw)
-                {
-                    if (filter.Shape.D0 != 1) throw Bad(where, $"depthwise filter {filter.Shape} must be [1, Kh, Kw, Cout]");
-                    if (p.DepthMultiplier < 1 || (long)cin * p.DepthMultiplier != cout) throw Bad(where, $"depthwise output channels {cout} != input channels {cin} x multiplier {p.DepthMultiplier}");
-                }
-                else if (filter.Shape.D3 != cin) throw Bad(where, $"filter {filter.Shape} input channels do not match input {input.Shape}");
-                if (p.StrideH < 1 || p.StrideW < 1 || p.DilationH < 1 || p.DilationW < 1 || p.StrideH > 64 || p.StrideW > 64 || p.DilationH > 64 || p.DilationW > 64)
-                    throw Bad(where, $"strides ({p.StrideH}, {p.StrideW}) and dilations ({p.DilationH}, {p.DilationW}) must be in [1, 64]");
-                Pads(p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
-                long oh = OutSize(input.Shape.D1, filter.Shape.D1, p.StrideH, p.DilationH, p.PadTop, p.PadBottom);
-                long ow = OutSize(input.Shape.D2, filter.Shape.D2, p.StrideW, p.DilationW, p.PadLeft, p.PadRight);
-                if (output.Shape != new Shape4(input.Shape.D0, (int)oh, (int)ow, cout))
-                    throw Bad(where, $"output shape {output.Shape} does not match input {input.Shape}, filter {filter.Shape} and parameters (expected [{input.Shape.D0}, {oh}, {ow}, {cout}])");
+                ConvWindow(input.Shape, filter.Shape, output.Shape, cout, p.StrideH, p.StrideW, p.DilationH, p.DilationW, p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
                 Terms16x8((long)filter.Shape.D1 * filter.Shape.D2 * (dw ? 1 : cin), where);
                 Common16x8(m, op.Input2, cout, p.InputOffset, p.OutputOffset, p.ActivationMin, p.ActivationMax, p.MultipliersOffset, p.ShiftsOffset, where);
                 if (p.FoldedBiasOffset != -1) throw Bad(where, $"folded_bias_offset is {p.FoldedBiasOffset}; 16x8 ops have no folded bias (write -1)");
@@ -114,22 +102,9 @@ internal static partial class OpValidator
                 Params<DynamicConvParams>(op, RecordSizes.DynamicConvParams, where);
                 var p = m.ReadParams<DynamicConvParams>(op);
                 bool dw = op.Type == OpType.DepthwiseConv2DF32;
-                int cout = dw ? filter.Shape.D3 : filter.Shape.D0;
-                int cin = input.Shape.D3;
-                if (dw)
-                {
-                    if (filter.Shape.D0 != 1) throw Bad(where, $"depthwise filter {filter.Shape} must be [1, Kh, Kw, Cout]");
-                    if (p.DepthMultiplier < 1 || (long)cin * p.DepthMultiplier != cout) throw Bad(where, $"depthwise output channels {cout} != input channels {cin} x multiplier {p.DepthMultiplier}");
-                }
-                else if (filter.Shape.D3 != cin) throw Bad(where, $"filter {filter.Shape} input channels do not match input {input.Shape}");
+                int cout = ConvChannels(input.Shape, filter.Shape, dw, p.DepthMultiplier, where);
                 FloatBias(m, op.Input2, cout, where);
-                if (p.StrideH < 1 || p.StrideW < 1 || p.DilationH < 1 || p.DilationW < 1 || p.StrideH > 64 || p.StrideW > 64 || p.DilationH > 64 || p.DilationW > 64)
-                    throw Bad(where, $"strides ({p.StrideH}, {p.StrideW}) and dilations ({p.DilationH}, {p.DilationW}) must be in [1, 64]");
-                Pads(p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
-                long oh = OutSize(input.Shape.D1, filter.Shape.D1, p.StrideH, p.DilationH, p.PadTop, p.PadBottom);
-                long ow = OutSize(input.Shape.D2, filter.Shape.D2, p.StrideW, p.DilationW, p.PadLeft, p.PadRight);
-                if (output.Shape != new Shape4(input.Shape.D0, (int)oh, (int)ow, cout))
-                    throw Bad(where, $"output shape {output.Shape} does not match input {input.Shape}, filter {filter.Shape} and parameters (expected [{input.Shape.D0}, {oh}, {ow}, {cout}])");
+                ConvWindow(input.Shape, filter.Shape, output.Shape, cout, p.StrideH, p.StrideW, p.DilationH, p.DilationW, p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
                 FloatClamp(p.ActivationMin, p.ActivationMax, where);
                 break;
             }

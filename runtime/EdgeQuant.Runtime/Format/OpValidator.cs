@@ -183,6 +183,36 @@ internal static partial class OpValidator
         }
     }
 
+    /// <summary>
+    /// The output channels of a convolution filter ([Cout, Kh, Kw, Cin], or [1, Kh, Kw, Cout] depthwise with
+    /// Cout = Cin x depth multiplier), checked against the input's channels: the rule of every Conv2D-family op.
+    /// </summary>
+    private static int ConvChannels(Shape4 input, Shape4 filter, bool dw, int depthMultiplier, string where)
+    {
+        int cout = dw ? filter.D3 : filter.D0;
+        int cin = input.D3;
+        if (dw)
+        {
+            if (filter.D0 != 1) throw Bad(where, $"depthwise filter {filter} must be [1, Kh, Kw, Cout]");
+            if (depthMultiplier < 1 || (long)cin * depthMultiplier != cout) throw Bad(where, $"depthwise output channels {cout} != input channels {cin} x multiplier {depthMultiplier}");
+        }
+        else if (filter.D3 != cin) throw Bad(where, $"filter {filter} input channels do not match input {input}");
+        return cout;
+    }
+
+    /// <summary>Strides and dilations in [1, 64], valid pads, and the output [N, Ho, Wo, Cout] the window rule gives.</summary>
+    private static void ConvWindow(Shape4 input, Shape4 filter, Shape4 output, int cout, int strideH, int strideW, int dilationH, int dilationW,
+        int padTop, int padLeft, int padBottom, int padRight, string where)
+    {
+        if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1 || strideH > 64 || strideW > 64 || dilationH > 64 || dilationW > 64)
+            throw Bad(where, $"strides ({strideH}, {strideW}) and dilations ({dilationH}, {dilationW}) must be in [1, 64]");
+        Pads(padTop, padLeft, padBottom, padRight, where);
+        long oh = OutSize(input.D1, filter.D1, strideH, dilationH, padTop, padBottom);
+        long ow = OutSize(input.D2, filter.D2, strideW, dilationW, padLeft, padRight);
+        if (output != new Shape4(input.D0, (int)oh, (int)ow, cout))
+            throw Bad(where, $"output shape {output} does not match input {input}, filter {filter} and parameters (expected [{input.D0}, {oh}, {ow}, {cout}])");
+    }
+
     private static void ValidateConv(Model m, OpInfo op, string where)
     {
         bool packed = IsPackedOp(op.Type);
@@ -206,23 +236,9 @@ internal static partial class OpValidator
             p = m.ReadParams<Conv2DParams>(op);
         }
         bool dw = op.Type is OpType.DepthwiseConv2D or OpType.DepthwiseConv2DCompressed or OpType.DepthwiseConv2DCompressedPacked;
-        int cout = dw ? filter.Shape.D3 : filter.Shape.D0;
-        int cin = input.Shape.D3;
-        if (dw)
-        {
-            if (filter.Shape.D0 != 1) throw Bad(where, $"depthwise filter {filter.Shape} must be [1, Kh, Kw, Cout]");
-            if (p.DepthMultiplier < 1 || (long)cin * p.DepthMultiplier != cout) throw Bad(where, $"depthwise output channels {cout} != input channels {cin} x multiplier {p.DepthMultiplier}");
-        }
-        else if (filter.Shape.D3 != cin) throw Bad(where, $"filter {filter.Shape} input channels do not match input {input.Shape}");
+        int cout = ConvChannels(input.Shape, filter.Shape, dw, p.DepthMultiplier, where);
         if (!packed) Bias(m, m.Tensors[op.Input2], cout, where);
-        if (p.StrideH < 1 || p.StrideW < 1 || p.DilationH < 1 || p.DilationW < 1 || p.StrideH > 64 || p.StrideW > 64 || p.DilationH > 64 || p.DilationW > 64)
-            throw Bad(where, $"strides ({p.StrideH}, {p.StrideW}) and dilations ({p.DilationH}, {p.DilationW}) must be in [1, 64]");
-        Pads(p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
-        int kh = filter.Shape.D1, kw = filter.Shape.D2;
-        long oh = OutSize(input.Shape.D1, kh, p.StrideH, p.DilationH, p.PadTop, p.PadBottom);
-        long ow = OutSize(input.Shape.D2, kw, p.StrideW, p.DilationW, p.PadLeft, p.PadRight);
-        if (output.Shape != new Shape4(input.Shape.D0, (int)oh, (int)ow, cout))
-            throw Bad(where, $"output shape {output.Shape} does not match input {input.Shape}, filter {filter.Shape} and parameters (expected [{input.Shape.D0}, {oh}, {ow}, {cout}])");
+        ConvWindow(input.Shape, filter.Shape, output.Shape, cout, p.StrideH, p.StrideW, p.DilationH, p.DilationW, p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, where);
         Offset(p.InputOffset, where); Offset(p.OutputOffset, where); Activation(p.ActivationMin, p.ActivationMax, where);
         if (packed)
         {
