@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using EdgeQuant.Converter;
 using EdgeQuant.Converter.Evaluation;
+using EdgeQuant.Converter.Packing;
 using EdgeQuant.Converter.Quantization;
 using EdgeQuant.Runtime;
 
@@ -61,8 +62,8 @@ public static partial class Commands
         for (int s = 1; s <= 9; s++)
         {
             double f = s / 10.0;
-            var dense = Measure($"prune {s * 10}% dense", new ConvertOptions { Prune = f, SparseFromSparsity = 2 });
-            var sparse = Measure($"prune {s * 10}% sparse", new ConvertOptions { Prune = f, SparseFromSparsity = 0 });
+            var dense = Measure($"prune {s * 10}% dense", new ConvertOptions { Prune = f, Sparse = SparseStorage.Never });
+            var sparse = Measure($"prune {s * 10}% sparse", new ConvertOptions { Prune = f, Sparse = SparseStorage.Always });
             if (sparse.Us < dense.Us) { if (double.IsNaN(breakEven)) breakEven = f; }
             else breakEven = double.NaN;
         }
