@@ -86,6 +86,10 @@ public static partial class SparseKernels
             FullyConnectedReference(p, input, batches, cin, filter, cout, bias, multipliers, shifts, output);
             return;
         }
+#if !NETSTANDARD2_1
+        FullyConnectedFast(p, input, batches, cin, filter, cout, prepared, multipliers, shifts, output);
+        return;
+#else
         var folded = prepared.FoldedBias;
         var starts = filter.RowStarts;
         var cols = filter.Columns;
@@ -102,5 +106,6 @@ public static partial class SparseKernels
                 output[b * cout + oc] = (sbyte)System.Math.Clamp(v, p.ActivationMin, p.ActivationMax);
             }
         }
+#endif
     }
 }

@@ -107,34 +107,4 @@ internal sealed class SparseTiling
         int x = kx * DilationW;
         return ic * PlaneStride + x % StrideW * PhaseStride + row * RowLength + x / StrideW;
     }
-
-    /// <summary>
-    /// Fills the staged planes from batch <paramref name="b"/> of the NHWC input: every element, padding
-    /// included, is written (the padding with <paramref name="padValue"/> = −input_offset, whose term
-    /// x + input_offset is 0), so nothing of a previous Invoke is read.
-    /// </summary>
-    public void Stage(ReadOnlySpan<sbyte> input, int b, short padValue, Span<short> staged)
-    {
-        int cin = Cin;
-        for (int phase = 0; phase < Phases; phase++)
-            for (int r = 0; r < Rows; r++)
-            {
-                int iy = StrideH == 1 ? r - PadTop : r % OutH * StrideH + r / OutH * DilationH - PadTop;
-                int rowBase = phase * PhaseStride + r * RowLength;
-                bool rowInside = (uint)iy < (uint)InH;
-                for (int j = 0; j < RowLength; j++)
-                {
-                    int ix = j * StrideW + phase - PadLeft;
-                    int dst = rowBase + j;
-                    if (!rowInside || (uint)ix >= (uint)InW)
-                    {
-                        for (int ic = 0; ic < cin; ic++) staged[dst + ic * PlaneStride] = padValue;
-                        continue;
-                    }
-                    var px = input.Slice(((b * InH + iy) * InW + ix) * cin, cin);
-                    for (int ic = 0; ic < cin; ic++) staged[dst + ic * PlaneStride] = px[ic];
-                }
-            }
-        staged.Slice(cin * PlaneStride, StagedElements - cin * PlaneStride).Fill(padValue);
-    }
 }

@@ -81,6 +81,20 @@ public class SparseKernelsFastPathTests
         }
     }
 
+    /// <summary>Left shifts and right shifts of 0-1 take the tiled path's general requantization (the others the short form).</summary>
+    [Test]
+    public void EveryShiftEqualsTheReference()
+    {
+        for (int seed = 7100; seed < 7112; seed++)
+        {
+            var c = CompressedModels.Build(seed, Kind.Conv2D, TensorType.SparseInt8, tiledSparse: true, keepOneIn: 3,
+                tweakShifts: s => Array.ConvertAll(s, v => v % 4 + 2), tweakBias: b => Array.ConvertAll(b, v => v / 64));
+            var input = new byte[c.InputBytes];
+            new Rand(seed).Fill(input);
+            Assert.That(CompressedModels.Run(c.Blob, input, reference: false), Is.EqualTo(CompressedModels.Run(c.Blob, input, reference: true)), c.Name);
+        }
+    }
+
     [Test]
     public void TiledInvokeAllocatesNothing()
     {

@@ -30,9 +30,10 @@ public static class CompressedModels
     /// </param>
     /// <param name="dilation">Dilation of a convolution (both axes); 1 keeps the random stream of earlier cases.</param>
     /// <param name="keepOneIn">A sparse filter keeps about one weight in this many (4 unless given).</param>
+    /// <param name="tweakShifts">Replaces the random requantization shifts (in [−12, −4]), e.g. with left shifts.</param>
     public static Case Build(int seed, Kind kind, TensorType encoding, int groups = 1,
         Func<long[], int[]>? foldedBias = null, Func<int[], int[]>? tweakBias = null, bool packed = false,
-        bool tiledSparse = false, int dilation = 1, int keepOneIn = 4)
+        bool tiledSparse = false, int dilation = 1, int keepOneIn = 4, Func<int[], int[]>? tweakShifts = null)
     {
         var r = new Rand(seed);
         bool conv = kind != Kind.FullyConnected, dw = kind == Kind.Depthwise;
@@ -83,6 +84,7 @@ public static class CompressedModels
         var mults = r.I32(cout, 1 << 30, int.MaxValue);
         var shifts = r.I32(cout, -12, -4);
         if (tweakBias is not null) bias = tweakBias(bias);
+        if (tweakShifts is not null) shifts = tweakShifts(shifts);
         if (packed)
             for (int oc = 0; oc < cout; oc++) (mults[oc], shifts[oc]) = PackedRequant.Round16(mults[oc], shifts[oc]);
         int[]? folded = null;
