@@ -12,7 +12,7 @@ public static class CompressedPacking
     {
         if (r.Encoding != WeightEncoding.Int8) return false;
         if (!r.Sparse || !SparseRowFits(op) || storage == SparseStorage.Never) return true;
-        return storage == SparseStorage.Auto && !SparseCostModel.SparseIsFaster(op, SparsityOf(r.Weights!));
+        return storage == SparseStorage.Auto && !SparseCostModel.SparseIsFaster(op, r.Weights);
     }
 
     public static double SparsityOf(sbyte[] w)

@@ -158,7 +158,7 @@ public static partial class SparseKernels
             // all rows as one.
             int pixels = t.InH * inW;
             ref sbyte src = ref Unsafe.Add(ref src0, b * pixels * cin);
-            int done = cin >= 8 ? StageTransposed(ref src, ref dst0, 0, pixels, cin, plane) : 0;
+            int done = cin >= 8 ? StageTransposed(ref src, ref dst0, 0, pixels, cin, cin, plane) : 0;
             for (int j = done; j < pixels; j++)
                 for (int ic = 0; ic < cin; ic++) Unsafe.Add(ref dst0, ic * plane + j) = Unsafe.Add(ref src, j * cin + ic);
             staged.Slice(cin * plane, t.StagedElements - cin * plane).Fill(padValue);
@@ -193,9 +193,9 @@ public static partial class SparseKernels
                     continue;
                 }
                 int jv = jLo;
-                if (strideW == 1 && cin >= 8)
+                if (cin >= 8)
                 {
-                    jv = StageTransposed(ref src, ref row, jLo, jHi, cin, plane);
+                    jv = StageTransposed(ref src, ref row, jLo, jHi, cin, step, plane);
                     src = ref Unsafe.Add(ref src, (jv - jLo) * step);
                 }
                 for (int j = jv; j < jHi; j++, src = ref Unsafe.Add(ref src, step))
@@ -209,23 +209,23 @@ public static partial class SparseKernels
     }
 
     /// <summary>
-    /// Stages 8 pixels x 8 channels at a time (stride 1): eight 8-byte loads widened to int16, an 8x8 transpose
+    /// Stages 8 pixels x 8 channels at a time (pixels <paramref name="pixelStep"/> bytes apart): eight 8-byte loads widened to int16, an 8x8 transpose
     /// in registers, eight 16-byte stores, one per channel plane. Channels past the last whole block of 8
     /// are written one by one. Returns the first column not staged (the caller's scalar loop takes the rest).
     /// </summary>
-    private static int StageTransposed(ref sbyte src, ref short row, int jLo, int jHi, int cin, int plane)
+    private static int StageTransposed(ref sbyte src, ref short row, int jLo, int jHi, int cin, nint pixelStep, int plane)
     {
         int j = jLo;
-        for (; j + 8 <= jHi; j += 8, src = ref Unsafe.Add(ref src, 8 * cin))
+        for (; j + 8 <= jHi; j += 8, src = ref Unsafe.Add(ref src, 8 * pixelStep))
         {
             int c = 0;
             for (; c + 8 <= cin; c += 8)
             {
                 ref sbyte s0 = ref Unsafe.Add(ref src, c);
-                var p0 = Widen8(ref s0); var p1 = Widen8(ref Unsafe.Add(ref s0, cin));
-                var p2 = Widen8(ref Unsafe.Add(ref s0, 2 * cin)); var p3 = Widen8(ref Unsafe.Add(ref s0, 3 * cin));
-                var p4 = Widen8(ref Unsafe.Add(ref s0, 4 * cin)); var p5 = Widen8(ref Unsafe.Add(ref s0, 5 * cin));
-                var p6 = Widen8(ref Unsafe.Add(ref s0, 6 * cin)); var p7 = Widen8(ref Unsafe.Add(ref s0, 7 * cin));
+                var p0 = Widen8(ref s0); var p1 = Widen8(ref Unsafe.Add(ref s0, pixelStep));
+                var p2 = Widen8(ref Unsafe.Add(ref s0, 2 * pixelStep)); var p3 = Widen8(ref Unsafe.Add(ref s0, 3 * pixelStep));
+                var p4 = Widen8(ref Unsafe.Add(ref s0, 4 * pixelStep)); var p5 = Widen8(ref Unsafe.Add(ref s0, 5 * pixelStep));
+                var p6 = Widen8(ref Unsafe.Add(ref s0, 6 * pixelStep)); var p7 = Widen8(ref Unsafe.Add(ref s0, 7 * pixelStep));
                 // Three rounds of interleaving turn 8 pixels x 8 channels into 8 channels x 8 pixels.
                 var a0 = Zip(p0, p1, false); var a1 = Zip(p0, p1, true); var a2 = Zip(p2, p3, false); var a3 = Zip(p2, p3, true);
                 var a4 = Zip(p4, p5, false); var a5 = Zip(p4, p5, true); var a6 = Zip(p6, p7, false); var a7 = Zip(p6, p7, true);
@@ -246,7 +246,7 @@ public static partial class SparseKernels
             for (; c < cin; c++)
             {
                 ref short d = ref Unsafe.Add(ref row, c * plane + j);
-                for (int k = 0; k < 8; k++) Unsafe.Add(ref d, k) = Unsafe.Add(ref src, k * cin + c);
+                for (int k = 0; k < 8; k++) Unsafe.Add(ref d, k) = Unsafe.Add(ref src, k * pixelStep + c);
             }
         }
         return j;

@@ -20,14 +20,22 @@ public class SparseKernelsFastPathTests
         foreach (int keep in new[] { 1, 2, 4, 10, 40 })
             foreach (int dilation in new[] { 1, 2 })
                 for (int i = 0; i < 6; i++)
-                    yield return new TestCaseData(seed++, keep, dilation).SetName($"Conv2DSparse_keep1in{keep}_dilation{dilation}_{i}");
+                    yield return new TestCaseData(seed++, keep, dilation, 9).SetName($"Conv2DSparse_keep1in{keep}_dilation{dilation}_{i}");
+    }
+
+    /// <summary>Inputs up to 40 x 40: rows of 8 and more pixels take the staging's 8x8 transposes, at strides 1 and 2.</summary>
+    public static IEnumerable<TestCaseData> LargeConvCases()
+    {
+        for (int seed = 5500; seed < 5520; seed++)
+            yield return new TestCaseData(seed, 4 + seed % 3 * 3, 1 + seed % 2, 40).SetName($"Conv2DSparse_large_{seed}");
     }
 
     [TestCaseSource(nameof(ConvCases))]
-    public void TiledConv2DEqualsTheReference(int seed, int keepOneIn, int dilation)
+    [TestCaseSource(nameof(LargeConvCases))]
+    public void TiledConv2DEqualsTheReference(int seed, int keepOneIn, int dilation, int maxInput)
     {
-        var tiled = CompressedModels.Build(seed, Kind.Conv2D, TensorType.SparseInt8, tiledSparse: true, dilation: dilation, keepOneIn: keepOneIn);
-        var plain = CompressedModels.Build(seed, Kind.Conv2D, TensorType.SparseInt8, tiledSparse: false, dilation: dilation, keepOneIn: keepOneIn);
+        var tiled = CompressedModels.Build(seed, Kind.Conv2D, TensorType.SparseInt8, tiledSparse: true, dilation: dilation, keepOneIn: keepOneIn, maxInput: maxInput);
+        var plain = CompressedModels.Build(seed, Kind.Conv2D, TensorType.SparseInt8, tiledSparse: false, dilation: dilation, keepOneIn: keepOneIn, maxInput: maxInput);
         var model = Model.Load(tiled.Blob);
         Assert.That(model.PreparedCompressed()[0]?.SparseTiles, Is.Not.Null, $"{tiled.Name}: the op declares the tiled scratch, so the plan exists");
         var r = new Rand(seed + 1);

@@ -30,10 +30,11 @@ public static class CompressedModels
     /// </param>
     /// <param name="dilation">Dilation of a convolution (both axes); 1 keeps the random stream of earlier cases.</param>
     /// <param name="keepOneIn">A sparse filter keeps about one weight in this many (4 unless given).</param>
+    /// <param name="maxInput">Largest input height and width of a convolution (9 unless given).</param>
     /// <param name="tweakShifts">Replaces the random requantization shifts (in [−12, −4]), e.g. with left shifts.</param>
     public static Case Build(int seed, Kind kind, TensorType encoding, int groups = 1,
         Func<long[], int[]>? foldedBias = null, Func<int[], int[]>? tweakBias = null, bool packed = false,
-        bool tiledSparse = false, int dilation = 1, int keepOneIn = 4, Func<int[], int[]>? tweakShifts = null)
+        bool tiledSparse = false, int dilation = 1, int keepOneIn = 4, Func<int[], int[]>? tweakShifts = null, int maxInput = 9)
     {
         var r = new Rand(seed);
         bool conv = kind != Kind.FullyConnected, dw = kind == Kind.Depthwise;
@@ -44,7 +45,7 @@ public static class CompressedModels
         if (dw && cout % groups != 0) groups = 1;
         if (cout % groups != 0) cout = groups * System.Math.Max(1, cout / groups);
         int kh = conv ? r.Int(1, 3) : 1, kw = conv ? r.Int(1, 3) : 1;
-        int inH = conv ? r.Int(kh, 9) : 1, inW = conv ? r.Int(kw, 9) : 1;
+        int inH = conv ? r.Int(kh, maxInput) : 1, inW = conv ? r.Int(kw, maxInput) : 1;
         if (dilation > 1)
         {
             // A dilated window spans (k - 1)·d + 1 inputs; larger inputs keep the output non-empty.
