@@ -32,9 +32,10 @@ public static class SparseCostModel
     internal const double DenseNsPerMac = 0.02, DenseNsPerOutput = 0.5;
     // Pixel-tiled sparse Conv2D: per (16-pixel tile, output channel) (requantization, stores), per
     // (tile, pair of stored weights) (two loads, two PMADDWD), per staged input element.
-    internal const double TiledNsPerChannelTile = 8, TiledNsPerPairTile = 1.3, TiledNsPerStagedElement = 0.13;
+    // Staging is vectorized (8x8 transposes) from 8 input channels on, element by element below.
+    internal const double TiledNsPerChannelTile = 8, TiledNsPerPairTile = 1.5, TiledNsPerStagedElement = 0.15, TiledNsPerStagedElementScalar = 0.5;
     // Sparse FullyConnected: per stored weight and per output.
-    internal const double FcNsPerStored = 0.35, FcNsPerOutput = 2;
+    internal const double FcNsPerStored = 0.5, FcNsPerOutput = 2;
     // Dense FullyConnected: per multiply-accumulate and per output.
     internal const double DenseFcNsPerMac = 0.03, DenseFcNsPerOutput = 1;
 
@@ -69,7 +70,8 @@ public static class SparseCostModel
         int rowLength = outS[2] + (kw - 1) * op.DilationW / op.StrideW;
         long tiles = ((long)outS[1] * rowLength + 15) / 16;
         long staged = (long)inS[3] * op.StrideW * rows * rowLength;
-        double sparse = outS[0] * (tiles * cout * TiledNsPerChannelTile + tiles * pairs * TiledNsPerPairTile + staged * TiledNsPerStagedElement);
+        double stagedNs = staged * (inS[3] >= 8 ? TiledNsPerStagedElement : TiledNsPerStagedElementScalar);
+        double sparse = outS[0] * (tiles * cout * TiledNsPerChannelTile + tiles * pairs * TiledNsPerPairTile + stagedNs);
         return (dense, sparse);
     }
 
