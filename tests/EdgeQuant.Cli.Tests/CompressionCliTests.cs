@@ -55,13 +55,18 @@ public class CompressionCliTests
     }
 
     [Test]
-    public void PruneWritesSparseRowsFromTheBreakEvenOn()
+    public void SparseOptionChoosesTheStorageOfPrunedLayers()
     {
-        var r = Run(Convert("sparse.eqm", "--prune", "0.8"));
+        // digits_mlp's batch-1 fully-connected layers are faster dense at 80% (the cost model, --sparse auto);
+        // --sparse always stores them as sparse rows, --sparse never keeps them dense.
+        var auto = Run(Convert("auto.eqm", "--prune", "0.8"));
+        Assert.That(auto.Code, Is.EqualTo(0), auto.Err);
+        Assert.That(Run("inspect", Path.Combine(_dir, "auto.eqm"), "--json").Out, Does.Not.Contain("Sparse"));
+        var r = Run(Convert("sparse.eqm", "--prune", "0.8", "--sparse", "always"));
         Assert.That(r.Code, Is.EqualTo(0), r.Err);
         var i = Run("inspect", Path.Combine(_dir, "sparse.eqm"), "--json");
         Assert.That(i.Out, Does.Contain("FullyConnectedSparse").And.Contain("sparseint8"));
-        var d = Run(Convert("dense.eqm", "--prune", "0.3"));
+        var d = Run(Convert("dense.eqm", "--prune", "0.8", "--sparse", "never"));
         Assert.That(d.Code, Is.EqualTo(0), d.Err);
         Assert.That(Run("inspect", Path.Combine(_dir, "dense.eqm"), "--json").Out, Does.Not.Contain("Sparse"));
     }
@@ -81,6 +86,8 @@ public class CompressionCliTests
     [TestCase(new[] { "--rounding", "up" }, "--rounding up")]
     [TestCase(new[] { "--prune", "1.5" }, "--prune 1.5")]
     [TestCase(new[] { "--structured" }, "--structured needs --prune")]
+    [TestCase(new[] { "--prune", "0.5", "--sparse", "sometimes" }, "--sparse sometimes")]
+    [TestCase(new[] { "--sparse", "always" }, "--sparse applies to unstructured pruning")]
     public void BadCompressionOptionsAreUsageErrors(string[] extra, string mention)
     {
         var r = Run(Convert("bad.eqm", extra));
