@@ -110,7 +110,7 @@ public sealed class UsageException(string message) : Exception(message);
 /// <summary>Parsed arguments: a command, positionals, and --options with or without values.</summary>
 public sealed class Args
 {
-    private static readonly HashSet<string> Flags = ["--json", "--per-tensor", "--dynamic", "--help", "--verbose", "--reference-kernels", "--per-op", "--layers", "--structured", "--mixed-precision"];
+    private static readonly HashSet<string> Flags = ["--json", "--per-tensor", "--dynamic", "--help", "--verbose", "--reference-kernels", "--per-op", "--layers", "--structured", "--mixed-precision", "--pruning-only"];
     private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
