@@ -29,7 +29,8 @@ string zooDir = args.Length > 1 ? args[1] : Path.Combine(outDir, "../../../tests
 var cases = Cases.All(seed: 20261203);
 // Whole zoo models converted with compressed weights (committed beside this program; see README.md),
 // on their first 3 committed test samples.
-foreach (var (file, zooName) in new[] { ("fashion_mobilenet.int4.eqm", "fashion_mobilenet") })
+// Mixed precision (ops 60-72): fashion_mobilenet and mnist_cnn converted with a --precision assignment (README.md).
+foreach (var (file, zooName) in new[] { ("fashion_mobilenet.int4.eqm", "fashion_mobilenet"), ("fashion_mobilenet.mixed.eqm", "fashion_mobilenet"), ("mnist_cnn.mixed.eqm", "mnist_cnn") })
     cases.Add(Cases.FromBlob("zoo_" + Path.GetFileNameWithoutExtension(file).Replace('.', '_'), File.ReadAllBytes(Path.Combine(sourceDir, file)),
         File.ReadAllBytes(Path.Combine(zooDir, zooName + ".input.bin")), 3));
 VectorFile.Write(Path.Combine(outDir, "vectors.bin"), cases);
