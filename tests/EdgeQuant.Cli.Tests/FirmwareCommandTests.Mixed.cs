@@ -36,8 +36,8 @@ public partial class FirmwareCommandTests
         }
         long int8 = Code(Path.Combine(Golden, "fashion_mobilenet.eqm"), "m4-int8");
         long mixed = Code(MixedModel, "m4-mixed");
-        // Ops 60-72 measured at about 2.6 KB on the M4 (docs/firmware.md, mixed precision).
-        Assert.That(mixed - int8, Is.InRange(1500, 4000), $"int8 image {int8} bytes, mixed-precision image {mixed} bytes");
+        // Ops 60-72 measured at 6.4 KB on the M4 (docs/firmware.md, mixed precision): reader rules, dispatch, kernels.
+        Assert.That(mixed - int8, Is.InRange(4000, 8000), $"int8 image {int8} bytes, mixed-precision image {mixed} bytes");
     }
 
     [Test]
