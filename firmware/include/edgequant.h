@@ -105,8 +105,8 @@ typedef enum eq_type {
  * packed per-channel record; docs/format.md 5.10, 5.12) and the element types 10-12 of their filters:
  * compiled in by default. Weights are decoded where they are used; nothing is expanded into the arena.
  * -DEQ_WITH_COMPRESSED_WEIGHTS=0 leaves them out; such a build refuses those blobs at their first
- * compressed filter with EQ_ERR_TENSORS. Ops 50-54 and 40-46 are C# only: EQ_ERR_OP_UNKNOWN (or
- * EQ_ERR_TENSORS for their sparse tensors). */
+ * compressed filter with EQ_ERR_TENSORS. Ops 50-54 are C# only: EQ_ERR_OP_UNKNOWN (or EQ_ERR_TENSORS
+ * for their sparse tensors). */
 #ifndef EQ_WITH_COMPRESSED_WEIGHTS
 #define EQ_WITH_COMPRESSED_WEIGHTS 1
 #endif
@@ -120,6 +120,15 @@ typedef enum eq_type {
  * int16 or int64 tensor with EQ_ERR_TENSORS, or at the first such op with EQ_ERR_OP_UNKNOWN. */
 #ifndef EQ_WITH_MIXED_PRECISION
 #define EQ_WITH_MIXED_PRECISION 1
+#endif
+
+/* Op codes 40-46, dynamic quantization (docs/format.md 6.1): DynamicConv2D, DynamicDepthwiseConv2D and
+ * DynamicFullyConnected (float32 in and out, the input quantized to uint8 per inference, int8 weights)
+ * and MaxPool2DF32, MeanF32, AddF32, TransposeF32 between them: compiled in by default.
+ * -DEQ_WITH_DYNAMIC_OPS=0 leaves them out (edgequant firmware build does for a model without them); such
+ * a build refuses those blobs with EQ_ERR_OP_UNKNOWN. */
+#ifndef EQ_WITH_DYNAMIC_OPS
+#define EQ_WITH_DYNAMIC_OPS 1
 #endif
 
 typedef enum eq_op {
@@ -145,6 +154,13 @@ typedef enum eq_op {
     EQ_OP_INDEX_SELECT = 20,
     EQ_OP_BATCH_MATMUL = 21,
     EQ_OP_ARGMAX = 22,          /* extended op (EQ_WITH_EXTENDED_OPS); 23-24 (Lstm, Gru) are C# only: EQ_ERR_OP_UNKNOWN */
+    EQ_OP_DYNAMIC_CONV2D = 40,                      /* 40-46: EQ_WITH_DYNAMIC_OPS */
+    EQ_OP_DYNAMIC_DEPTHWISE_CONV2D = 41,
+    EQ_OP_DYNAMIC_FULLY_CONNECTED = 42,
+    EQ_OP_MAX_POOL2D_F32 = 43,
+    EQ_OP_MEAN_F32 = 44,
+    EQ_OP_ADD_F32 = 45,
+    EQ_OP_TRANSPOSE_F32 = 46,
     EQ_OP_CONV2D_COMPRESSED_PACKED = 55,            /* EQ_WITH_COMPRESSED_WEIGHTS */
     EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED = 56,  /* EQ_WITH_COMPRESSED_WEIGHTS */
     EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED = 57,   /* EQ_WITH_COMPRESSED_WEIGHTS */

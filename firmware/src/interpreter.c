@@ -480,6 +480,103 @@ static void run_mixed(const eq_interpreter_t *it, const eq_oinfo *op, const eq_t
 }
 #endif
 
+#if EQ_WITH_DYNAMIC_OPS
+/* Ops 40-46 (Interpreter.Dynamic.cs): float activations; the quantized input in the op's scratch.
+ * DynamicFullyConnected runs as a 1x1 Conv2D over [batches, 1, 1, Cin]. */
+static void run_dynamic(const eq_interpreter_t *it, const eq_oinfo *op, const eq_tinfo *i, const eq_tinfo *o, const uint8_t *x, uint8_t *y)
+{
+    const eq_model_t *m = it->model;
+    const float *xf = (const float *)(const void *)x;
+    float *yf = (float *)(void *)y;
+    switch (op->type)
+    {
+    case EQ_OP_DYNAMIC_CONV2D:
+    case EQ_OP_DYNAMIC_DEPTHWISE_CONV2D:
+    case EQ_OP_DYNAMIC_FULLY_CONNECTED:
+    {
+        const int fc = op->type == EQ_OP_DYNAMIC_FULLY_CONNECTED;
+        eq_dynamic_conv_params p;
+        eq_tinfo f, b;
+        const uint8_t *q;
+        eq_tget(m, (uint32_t)op->in[1], &f);
+        eq_tget(m, (uint32_t)op->in[2], &b);
+        q = m->blob + m->quant_off + (uint32_t)f.qi * EQ_QUANT_BYTES;
+        p.input = xf;
+        p.filter = (const int8_t *)eq_const(m, f.off);
+        p.scales = (const float *)(const void *)eq_const(m, eq_rd_u32(q + 8));
+        p.scale_count = eq_rd_u32(q);
+        p.bias = (const float *)(const void *)eq_const(m, b.off);
+        p.codes = it->arena + op->so;
+        p.output = yf;
+        if (fc)
+        {
+            p.in_c = f.d[1];
+            p.batches = (int32_t)(i->len / 4u / (uint32_t)p.in_c);
+            p.in_h = p.in_w = p.k_h = p.k_w = p.out_h = p.out_w = 1;
+            p.out_c = f.d[0];
+            p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+            p.pad_top = p.pad_left = 0;
+            p.depth_multiplier = 0;
+            p.f_min = eq_rd_f32(op->params);
+            p.f_max = eq_rd_f32(op->params + 4);
+        }
+        else
+        {
+            p.batches = i->d[0]; p.in_h = i->d[1]; p.in_w = i->d[2]; p.in_c = i->d[3];
+            p.k_h = f.d[1]; p.k_w = f.d[2];
+            p.out_h = o->d[1]; p.out_w = o->d[2]; p.out_c = o->d[3];
+            p.stride_h = eq_param(op, 0); p.stride_w = eq_param(op, 1);
+            p.dilation_h = eq_param(op, 2); p.dilation_w = eq_param(op, 3);
+            p.pad_top = eq_param(op, 4); p.pad_left = eq_param(op, 5);
+            p.depth_multiplier = op->type == EQ_OP_DYNAMIC_DEPTHWISE_CONV2D ? eq_param(op, 8) : 0;
+            p.f_min = eq_rd_f32(op->params + 36);
+            p.f_max = eq_rd_f32(op->params + 40);
+        }
+        eq_dynamic_conv_f32_ref(&p);
+        break;
+    }
+    case EQ_OP_MAX_POOL2D_F32:
+    {
+        eq_pool_params p;
+        p.input = NULL;
+        p.output = NULL;
+        p.batches = i->d[0]; p.in_h = i->d[1]; p.in_w = i->d[2]; p.channels = i->d[3];
+        p.out_h = o->d[1]; p.out_w = o->d[2];
+        p.stride_h = eq_param(op, 0); p.stride_w = eq_param(op, 1);
+        p.filter_h = eq_param(op, 2); p.filter_w = eq_param(op, 3);
+        p.pad_top = eq_param(op, 4); p.pad_left = eq_param(op, 5);
+        p.pad_bottom = eq_param(op, 6); p.pad_right = eq_param(op, 7);
+        p.act_min = p.act_max = 0;
+        eq_max_pool2d_f32(&p, xf, yf);
+        break;
+    }
+    case EQ_OP_MEAN_F32:
+        eq_mean_f32(xf, i->d[0], i->d[1], i->d[2], i->d[3], yf);
+        break;
+    case EQ_OP_ADD_F32:
+    {
+        eq_tinfo b;
+        int32_t as[4], bs[4], os[4];
+        eq_tget(m, (uint32_t)op->in[1], &b);
+        shape4(as, i);
+        shape4(bs, &b);
+        shape4(os, o);
+        eq_add_f32(xf, as, (const float *)(const void *)tbytes(it, &b), bs, yf, os, eq_rd_f32(op->params), eq_rd_f32(op->params + 4));
+        break;
+    }
+    default: /* EQ_OP_TRANSPOSE_F32 */
+    {
+        int32_t is[4], os[4], perm[4], k;
+        shape4(is, i);
+        shape4(os, o);
+        for (k = 0; k < 4; k++) perm[k] = eq_param(op, (uint32_t)k);
+        eq_transpose_f32(xf, is, yf, os, perm);
+        break;
+    }
+    }
+}
+#endif
+
 eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
 {
     const eq_model_t *m;
@@ -672,6 +769,17 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
     case EQ_OP_DEQUANTIZE_S16:
     case EQ_OP_REQUANTIZE:
         run_mixed(it, &op, &i, &o, x, y);
+        break;
+#endif
+#if EQ_WITH_DYNAMIC_OPS
+    case EQ_OP_DYNAMIC_CONV2D:
+    case EQ_OP_DYNAMIC_DEPTHWISE_CONV2D:
+    case EQ_OP_DYNAMIC_FULLY_CONNECTED:
+    case EQ_OP_MAX_POOL2D_F32:
+    case EQ_OP_MEAN_F32:
+    case EQ_OP_ADD_F32:
+    case EQ_OP_TRANSPOSE_F32:
+        run_dynamic(it, &op, &i, &o, x, y);
         break;
 #endif
     default:

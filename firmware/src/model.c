@@ -457,8 +457,8 @@ static eq_status validate_concat(const vctx *c)
     return EQ_OK;
 }
 
-#if EQ_WITH_MIXED_PRECISION
-/* ---- Mixed precision, ops 60-72 (Format/OpValidator.Mixed.cs, same checks in the same order) ---- */
+#if EQ_WITH_MIXED_PRECISION || EQ_WITH_DYNAMIC_OPS
+/* ---- Rules shared by the mixed-precision ops 60-72 and the dynamic ops 40-46 ---- */
 
 /* C# Act / ActAny with an element type: of `type`, in the arena (unless allowed constant), of `rank`
  * (-1: any rank, arena only), quantized per tensor (type float32: no quantization rule). */
@@ -471,9 +471,6 @@ static eq_status act_typed(const vctx *c, int32_t t, int rank, int allow_constan
     if (type != EQ_TYPE_FLOAT32 && eq_qchannels(c->m, ti->qi) != 1) return BAD_OPERANDS(c);
     return EQ_OK;
 }
-
-static eq_status activation16(const vctx *c, int32_t lo, int32_t hi) { return (lo < -32768 || hi > 32767 || lo > hi) ? BAD_PARAMS(c) : EQ_OK; }
-static eq_status shift16x8(const vctx *c, int32_t v) { return (v < -31 || v > 14) ? BAD_PARAMS(c) : EQ_OK; }
 
 /* C# FloatClamp: neither bound NaN, min <= max. */
 static eq_status float_clamp(const vctx *c, const uint8_t *p)
@@ -514,6 +511,137 @@ static eq_status fc_shape(const vctx *c, const eq_tinfo *in, const eq_tinfo *f, 
     return EQ_OK;
 }
 
+/* C# FloatBias: a constant float32 tensor of Cout elements. */
+static eq_status float_bias(const vctx *c, int32_t t, int32_t cout)
+{
+    eq_tinfo b;
+    eq_tget(c->m, (uint32_t)t, &b);
+    if (b.type != EQ_TYPE_FLOAT32 || b.storage != 1 || elements(&b) != cout) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+#endif
+
+#if EQ_WITH_DYNAMIC_OPS
+/* ---- Dynamic quantization, ops 40-46 (Format/OpValidator.Dynamic.cs, same checks in the same order) ---- */
+
+/* C# SymmetricFilter: a quantization record with zero point 0 and 1 scale, or Cout on dimension `dim`. */
+static eq_status symmetric_filter(const vctx *c, const eq_tinfo *f, int32_t cout, int32_t dim)
+{
+    uint32_t ch;
+    if (f->qi < 0) return BAD_OPERANDS(c);
+    if (eq_qzp(c->m, f->qi) != 0) return BAD_OPERANDS(c);
+    ch = eq_qchannels(c->m, f->qi);
+    if (ch != 1 && (ch != (uint32_t)cout || eq_rd_i32(c->m->blob + c->m->quant_off + (uint32_t)f->qi * EQ_QUANT_BYTES + 12) != dim)) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+/* C# QuantizedInputScratch: the scratch holds one code per input element. */
+static eq_status input_scratch(const vctx *c, const eq_tinfo *in) { return (int64_t)c->op->sl < elements(in) ? bad_op(c, EQ_ERR_OPS) : EQ_OK; }
+
+static eq_status validate_dynamic(const vctx *c)
+{
+    const eq_oinfo *op = c->op;
+    eq_tinfo i, o, f;
+    int32_t cout, k;
+    switch (op->type)
+    {
+    case EQ_OP_DYNAMIC_CONV2D:
+    case EQ_OP_DYNAMIC_DEPTHWISE_CONV2D:
+    {
+        const int dw = op->type == EQ_OP_DYNAMIC_DEPTHWISE_CONV2D;
+        CHECK(arity(c, 3, 1));
+        CHECK(act_typed(c, op->in[0], 4, 0, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->out[0], 4, 0, EQ_TYPE_FLOAT32, &o));
+        eq_tget(c->m, (uint32_t)op->in[1], &f);
+        CHECK(params(c, EQ_DYNAMIC_CONV_PARAMS_BYTES));
+        if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 4) return BAD_OPERANDS(c);
+        {
+            const int32_t dm = eq_param(op, 8);
+            cout = dw ? f.d[3] : f.d[0];
+            if (dw ? (f.d[0] != 1 || dm < 1 || (int64_t)i.d[3] * dm != cout) : f.d[3] != i.d[3]) return BAD_OPERANDS(c);
+            CHECK(symmetric_filter(c, &f, cout, dw ? 3 : 0));
+            CHECK(float_bias(c, op->in[2], cout));
+            CHECK(conv_shape(c, &i, &f, &o, dw, dm, &cout));
+        }
+        CHECK(float_clamp(c, op->params + 36));
+        return input_scratch(c, &i);
+    }
+    case EQ_OP_DYNAMIC_FULLY_CONNECTED:
+        CHECK(arity(c, 3, 1));
+        CHECK(act_typed(c, op->in[0], -1, 0, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->out[0], -1, 0, EQ_TYPE_FLOAT32, &o));
+        eq_tget(c->m, (uint32_t)op->in[1], &f);
+        if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 2) return BAD_OPERANDS(c);
+        CHECK(fc_shape(c, &i, &f, &o));
+        CHECK(symmetric_filter(c, &f, f.d[0], 0));
+        CHECK(float_bias(c, op->in[2], f.d[0]));
+        CHECK(params(c, EQ_FLOAT_CLAMP_PARAMS_BYTES));
+        CHECK(float_clamp(c, op->params));
+        return input_scratch(c, &i);
+    case EQ_OP_MAX_POOL2D_F32:
+    {
+        int32_t p[8];
+        int64_t oh, ow;
+        CHECK(arity(c, 1, 1));
+        CHECK(act_typed(c, op->in[0], 4, 0, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->out[0], 4, 0, EQ_TYPE_FLOAT32, &o));
+        CHECK(params(c, EQ_POOL_PARAMS_BYTES));
+        for (k = 0; k < 8; k++) p[k] = eq_param(op, (uint32_t)k);
+        if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[3] < 1 || p[0] > 256 || p[1] > 256 || p[2] > 256 || p[3] > 256) return BAD_PARAMS(c);
+        CHECK(pads(c, p[4], p[5], p[6], p[7]));
+        if (p[4] >= p[2] || p[6] >= p[2] || p[5] >= p[3] || p[7] >= p[3]) return BAD_PARAMS(c);
+        oh = out_size(i.d[1], p[2], p[0], 1, p[4], p[6]);
+        ow = out_size(i.d[2], p[3], p[1], 1, p[5], p[7]);
+        if (o.d[0] != i.d[0] || o.d[1] != (int32_t)oh || o.d[2] != (int32_t)ow || o.d[3] != i.d[3]) return BAD_OPERANDS(c);
+        return EQ_OK;
+    }
+    case EQ_OP_MEAN_F32:
+        CHECK(arity(c, 1, 1));
+        CHECK(act_typed(c, op->in[0], 4, 0, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->out[0], 4, 0, EQ_TYPE_FLOAT32, &o));
+        if (o.d[0] != i.d[0] || o.d[1] != 1 || o.d[2] != 1 || o.d[3] != i.d[3]) return BAD_OPERANDS(c);
+        return params(c, 0);
+    case EQ_OP_ADD_F32:
+    {
+        eq_tinfo b;
+        int rank;
+        CHECK(arity(c, 2, 1));
+        eq_tget(c->m, (uint32_t)op->out[0], &o);
+        rank = o.rank;
+        CHECK(act_typed(c, op->in[0], rank, 1, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->in[1], rank, 1, EQ_TYPE_FLOAT32, &b));
+        CHECK(act_typed(c, op->out[0], rank, 0, EQ_TYPE_FLOAT32, &o));
+        for (k = 0; k < 4; k++)
+            if ((i.d[k] != o.d[k] && i.d[k] != 1) || (b.d[k] != o.d[k] && b.d[k] != 1)) return BAD_OPERANDS(c);
+        CHECK(params(c, EQ_FLOAT_CLAMP_PARAMS_BYTES));
+        return float_clamp(c, op->params);
+    }
+    default: /* EQ_OP_TRANSPOSE_F32 */
+    {
+        uint32_t seen = 0;
+        int32_t p;
+        CHECK(arity(c, 1, 1));
+        CHECK(act_typed(c, op->in[0], 4, 0, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->out[0], 4, 0, EQ_TYPE_FLOAT32, &o));
+        CHECK(params(c, EQ_TRANSPOSE_PARAMS_BYTES));
+        for (k = 0; k < 4; k++)
+        {
+            p = eq_param(op, (uint32_t)k);
+            if (p < 0 || p > 3 || (seen & (1u << p)) != 0) return BAD_PARAMS(c);
+            seen |= 1u << p;
+            if (o.d[k] != i.d[p]) return BAD_OPERANDS(c);
+        }
+        return EQ_OK;
+    }
+    }
+}
+#endif
+
+#if EQ_WITH_MIXED_PRECISION
+static eq_status activation16(const vctx *c, int32_t lo, int32_t hi) { return (lo < -32768 || hi > 32767 || lo > hi) ? BAD_PARAMS(c) : EQ_OK; }
+static eq_status shift16x8(const vctx *c, int32_t v) { return (v < -31 || v > 14) ? BAD_PARAMS(c) : EQ_OK; }
+
 /* C# Terms16x8: at most 2^24 products per output keep the int64 accumulator below 2^47. */
 static eq_status terms16x8(const vctx *c, int64_t terms) { return terms > ((int64_t)1 << 24) ? BAD_OPERANDS(c) : EQ_OK; }
 
@@ -540,15 +668,6 @@ static eq_status common16x8(const vctx *c, int32_t bias, int32_t cout, int32_t i
         CHECK(multiplier(c, eq_rd_i32(eq_const(c->m, (uint32_t)mult_off + 4u * (uint32_t)k))));
         CHECK(shift16x8(c, eq_rd_i32(eq_const(c->m, (uint32_t)shift_off + 4u * (uint32_t)k))));
     }
-    return EQ_OK;
-}
-
-/* C# FloatBias: a constant float32 tensor of Cout elements. */
-static eq_status float_bias(const vctx *c, int32_t t, int32_t cout)
-{
-    eq_tinfo b;
-    eq_tget(c->m, (uint32_t)t, &b);
-    if (b.type != EQ_TYPE_FLOAT32 || b.storage != 1 || elements(&b) != cout) return BAD_OPERANDS(c);
     return EQ_OK;
 }
 
@@ -854,6 +973,16 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
             if (o.d[k] != (k == p[0] ? 1 : i.d[k])) return BAD_OPERANDS(c);
         if (p[2] < -128 || (int64_t)p[2] + i.d[p[0]] - 1 > 127) return BAD_PARAMS(c);
         return fixed_quant(c, op->out[0], FLOAT_BITS_1, p[2]);
+#endif
+#if EQ_WITH_DYNAMIC_OPS
+    case EQ_OP_DYNAMIC_CONV2D:
+    case EQ_OP_DYNAMIC_DEPTHWISE_CONV2D:
+    case EQ_OP_DYNAMIC_FULLY_CONNECTED:
+    case EQ_OP_MAX_POOL2D_F32:
+    case EQ_OP_MEAN_F32:
+    case EQ_OP_ADD_F32:
+    case EQ_OP_TRANSPOSE_F32:
+        return validate_dynamic(c);
 #endif
 #if EQ_WITH_MIXED_PRECISION
     case EQ_OP_CONV2D_S16:

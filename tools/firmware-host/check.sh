@@ -8,9 +8,10 @@
 #    zoo's float test data through eq_run --float-in (one test);
 #  - the C reader's verdicts on 6000 mutated blobs against the C# reader's, with and without the
 #    reader's work memory (one test each);
-#  - valid blobs of ops 40-46 and 50-54 refused with their named status (one test), and builds without
-#    the compressed-weight ops 55-57 (-DEQ_WITH_COMPRESSED_WEIGHTS=0) refusing an int4 model and without
-#    the mixed-precision ops 60-72 (-DEQ_WITH_MIXED_PRECISION=0) refusing a mixed model (one test each);
+#  - valid blobs of ops 50-54 refused with their named status (one test), and builds without the
+#    compressed-weight ops 55-57 (-DEQ_WITH_COMPRESSED_WEIGHTS=0) refusing an int4 model, without the
+#    mixed-precision ops 60-72 (-DEQ_WITH_MIXED_PRECISION=0) refusing a mixed model, and without the
+#    dynamic ops 40-46 (-DEQ_WITH_DYNAMIC_OPS=0) refusing their golden cases (one test each);
 #  - under AddressSanitizer + UndefinedBehaviorSanitizer: golden vectors, zoo, a deterministic
 #    mutation loop (EQ_FUZZ_ITERATIONS, default 40000, plus EQ_FUZZ_ITERATIONS_NOWORK, default
 #    10000, without work memory) and a libFuzzer campaign (EQ_LIBFUZZER_SECONDS, default 20)
@@ -107,7 +108,7 @@ if gcc $CFLAGS_STRICT -O2 -DEQ_INIT_STACK_WORK_BYTES=0 $INC $LIB_SRC "$fw/tests/
   grep "^test_mutations" "$out/mut2.log"; count "$out/mut2.log" $rc "mutation verdicts vs the C# reader (reader without work memory)"
 else ko "build of the no-work-memory reader" "$out/nw.log"; fi
 
-# Ops 40-46 and 50-54 stay C# only: valid blobs using them (the generator's
+# Ops 50-54 stay C# only: valid blobs using them (the generator's
 # --refusals, each loaded by the C# reader first) must be refused with the named status, never run.
 rfail=0; rcount=0
 if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --refusals "$out/refusals" > "$out/refusals.txt" 2> "$out/refusals.log"; then
@@ -118,7 +119,7 @@ if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --refusals
     fi
   done < "$out/refusals.txt"
 fi
-if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 40-46 and 50-54 refused cleanly ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 40-46 and 50-54" "$out/refusals.log"; fi
+if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 50-54 refused cleanly ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 50-54" "$out/refusals.log"; fi
 # Without the compressed-weight ops (-DEQ_WITH_COMPRESSED_WEIGHTS=0) the library still builds warning-free
 # and refuses an int4 model at its first compressed filter.
 if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_COMPRESSED_WEIGHTS=0 $INC $LIB_SRC "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_nocomp" > "$out/nc.log" 2>&1 \
@@ -139,6 +140,13 @@ if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_MIXED_PRECISION=0 $INC $LIB_SRC "$fw/tools/e
    && "$out/golden_nomixed" "$golden/vectors.bin" >> "$out/nm.log" 2>&1; then
   ok "EQ_WITH_MIXED_PRECISION=0: builds (-Werror), refuses a mixed-precision model with EQ_ERR_TENSORS, golden vectors pass with ops 60-72 refused"
 else ko "EQ_WITH_MIXED_PRECISION=0 build or refusal" "$out/nm.log"; fi
+
+# The same without the dynamic-quantization ops 40-46 (-DEQ_WITH_DYNAMIC_OPS=0): their golden cases are refused
+# with EQ_ERR_OP_UNKNOWN, everything else passes.
+if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_DYNAMIC_OPS=0 $INC -I"$fw/tools" $LIB_SRC "$fw/tests/test_golden.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/golden_nodyn" > "$out/nd.log" 2>&1 \
+   && "$out/golden_nodyn" "$golden/vectors.bin" >> "$out/nd.log" 2>&1; then
+  ok "EQ_WITH_DYNAMIC_OPS=0: builds (-Werror), golden vectors pass with ops 40-46 refused"
+else ko "EQ_WITH_DYNAMIC_OPS=0 build or refusal" "$out/nd.log"; fi
 
 # 4. Sanitizers: the library compiled once (plus model.c without work memory), linked into each test.
 SAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"

@@ -271,6 +271,35 @@ void eq_quantize_f32_s16(const float *input, int16_t *output, uint32_t count, fl
 void eq_dequantize_s16_f32(const int16_t *input, float *output, uint32_t count, float scale);
 #endif
 
+#if EQ_WITH_DYNAMIC_OPS
+/* The dynamic-quantization ops (40-46; docs/format.md 6.1): float32 activations; DynamicConv2D,
+ * DynamicDepthwiseConv2D (depth_multiplier >= 1) and DynamicFullyConnected (a 1x1 Conv2D over
+ * [batches, 1, 1, Cin]) quantize their whole input per inference into `codes` (uint8, the op's scratch),
+ * accumulate (code - zero point) x filter in wrapping int32, and write float32 outputs. */
+typedef struct eq_dynamic_conv_params {
+    const float *input;
+    int32_t batches, in_h, in_w, in_c;
+    const int8_t *filter;
+    int32_t k_h, k_w;
+    const float *scales;          /* the filter's scales: 1 or Cout (the blob's Quantization record) */
+    uint32_t scale_count;
+    const float *bias;            /* float32[Cout] */
+    uint8_t *codes;               /* scratch: one byte per input element */
+    float *output;
+    int32_t out_h, out_w, out_c;
+    int32_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    int32_t depth_multiplier;     /* 0: Conv2D; >= 1: depthwise */
+    float f_min, f_max;
+} eq_dynamic_conv_params;
+
+void eq_dynamic_conv_f32_ref(const eq_dynamic_conv_params *p);
+/* MaxPool2DF32 with the int8 pooling geometry (eq_pool_params' pointers unused). */
+void eq_max_pool2d_f32(const eq_pool_params *p, const float *input, float *output);
+void eq_mean_f32(const float *input, int32_t batches, int32_t h, int32_t w, int32_t channels, float *output);
+void eq_add_f32(const float *a, const int32_t *a_shape, const float *b, const int32_t *b_shape, float *output, const int32_t *out_shape, float min, float max);
+void eq_transpose_f32(const float *input, const int32_t *in_shape, float *output, const int32_t *out_shape, const int32_t *perm);
+#endif
+
 /* Dispatchers (optimized path when compiled in, else the reference). */
 void eq_conv2d_s8(const eq_conv_params *p);
 void eq_depthwise_conv2d_s8(const eq_conv_params *p);

@@ -65,6 +65,14 @@ internal static class Cases
         Add("quantize_s16", 8, (r, i) => MixedCases.QuantizeS16(r));
         Add("dequantize_s16", 6, (r, i) => MixedCases.DequantizeS16(r));
         Add("requantize", 16, MixedCases.Requantize);
+        // Dynamic quantization, ops 40-46 (DynamicCases.cs).
+        Add("dynamic_conv2d", 16, (r, i) => DynamicCases.Conv(r, i, depthwise: false));
+        Add("dynamic_depthwise_conv2d", 12, (r, i) => DynamicCases.Conv(r, i, depthwise: true));
+        Add("dynamic_fully_connected", 16, DynamicCases.FullyConnected);
+        Add("max_pool2d_f32", 8, (r, i) => DynamicCases.MaxPool(r));
+        Add("mean_f32", 8, (r, i) => DynamicCases.Mean(r, i));
+        Add("add_f32", 10, (r, i) => DynamicCases.Add(r));
+        Add("transpose_f32", 6, (r, i) => DynamicCases.Transpose(r));
         return list;
     }
 
@@ -158,6 +166,16 @@ internal static class Cases
         return new GoldenCase(name, blob, samples, inputs.ToArray(), outputs.ToArray());
     }
 
+    /// <summary>The data bytes of a little-endian float32 .npy file (format 1.0 or 2.0).</summary>
+    public static byte[] NpyData(string path)
+    {
+        byte[] b = File.ReadAllBytes(path);
+        int headerEnd = b[6] == 1 ? 10 + BitConverter.ToUInt16(b, 8) : 12 + (int)BitConverter.ToUInt32(b, 8);
+        string header = System.Text.Encoding.ASCII.GetString(b, 0, headerEnd);
+        if (!header.Contains("'<f4'", StringComparison.Ordinal)) throw new InvalidDataException($"{path}: expected float32 data");
+        return b.AsSpan(headerEnd).ToArray();
+    }
+
     private static GoldenCase Run(string name, ModelWriter w, Random r)
     {
         byte[] blob = w.Build();
@@ -172,7 +190,8 @@ internal static class Cases
             {
                 var t = model.Tensors[model.Inputs[k].TensorIndex];
                 var bytes = t.Type != TensorType.Float32 ? RandomBytes(r, t.ByteLength)
-                    : MixedCases.IsFloatLayer(model.Ops[0].Type) ? MixedCases.FiniteFloatBytes(r, t.ElementCount) : FloatBytes(r, t.ElementCount);
+                    : MixedCases.IsFloatLayer(model.Ops[0].Type) || DynamicCases.NeedsFiniteInputs(model.Ops[0].Type) ? MixedCases.FiniteFloatBytes(r, t.ElementCount)
+                    : FloatBytes(r, t.ElementCount);
                 MemoryMarshal.Cast<byte, sbyte>(bytes).CopyTo(it.GetInput(k));
                 inputs.Write(bytes);
             }

@@ -33,6 +33,11 @@ var cases = Cases.All(seed: 20261203);
 foreach (var (file, zooName) in new[] { ("fashion_mobilenet.int4.eqm", "fashion_mobilenet"), ("fashion_mobilenet.mixed.eqm", "fashion_mobilenet"), ("mnist_cnn.mixed.eqm", "mnist_cnn") })
     cases.Add(Cases.FromBlob("zoo_" + Path.GetFileNameWithoutExtension(file).Replace('.', '_'), File.ReadAllBytes(Path.Combine(sourceDir, file)),
         File.ReadAllBytes(Path.Combine(zooDir, zooName + ".input.bin")), 3));
+// Dynamic quantization (ops 40-46): fashion_mobilenet and mnist_cnn converted with --dynamic (float32 input), on
+// the first 3 samples of their float test data (tests/zoo/NAME.test.npy; one channel, so NCHW is NHWC).
+foreach (var (file, zooName) in new[] { ("fashion_mobilenet.dynamic.eqm", "fashion_mobilenet"), ("mnist_cnn.dynamic.eqm", "mnist_cnn") })
+    cases.Add(Cases.FromBlob("zoo_" + Path.GetFileNameWithoutExtension(file).Replace('.', '_'), File.ReadAllBytes(Path.Combine(sourceDir, file)),
+        Cases.NpyData(Path.Combine(zooDir, "..", zooName + ".test.npy")), 3));
 VectorFile.Write(Path.Combine(outDir, "vectors.bin"), cases);
 Console.WriteLine($"vectors.bin: {cases.Count} cases, {new FileInfo(Path.Combine(outDir, "vectors.bin")).Length} bytes");
 

@@ -5,8 +5,8 @@ namespace EdgeQuant.Firmware.Golden;
 
 /// <summary>
 /// Valid one-op blobs (the C# reader loads each) using encodings the C runtime does not implement:
-/// ops 50-52 (compressed filters with int32 bias tensors), 53-54 (sparse filters) and the dynamic ops 40-46
-/// (the mixed-precision ops 60-72 run in C since EQ_WITH_MIXED_PRECISION). tools/firmware-host/check.sh runs eq_run on each and expects the named refusal status.
+/// ops 50-52 (compressed filters with int32 bias tensors) and 53-54 (sparse filters). (The dynamic ops 40-46
+/// and the mixed-precision ops 60-72 run in C: EQ_WITH_DYNAMIC_OPS, EQ_WITH_MIXED_PRECISION.) tools/firmware-host/check.sh runs eq_run on each and expects the named refusal status.
 /// Written to a scratch folder on request (not committed).
 /// </summary>
 internal static class Refusals
@@ -19,7 +19,6 @@ internal static class Refusals
             ("op50_conv2d_compressed_int4.eqm", Compressed(OpType.Conv2DCompressed), "EQ_ERR_OP_UNKNOWN"),
             ("op52_fully_connected_compressed_int4.eqm", Compressed(OpType.FullyConnectedCompressed), "EQ_ERR_OP_UNKNOWN"),
             ("op54_fully_connected_sparse.eqm", Compressed(OpType.FullyConnectedSparse), "EQ_ERR_TENSORS"),
-            ("op42_dynamic_fully_connected.eqm", DynamicFullyConnected(), "EQ_ERR_OP_UNKNOWN"),
         };
         foreach (var (name, blob, _) in list) Model.Load(blob); // each must be a blob the C# runtime accepts
         return list;
@@ -58,21 +57,6 @@ internal static class Refusals
             {
                 InputOffset = -3, OutputOffset = -7, ActivationMin = -128, ActivationMax = 127, MultipliersOffset = mo, ShiftsOffset = so, FoldedBiasOffset = -1,
             });
-        w.AddInput("x", x);
-        w.AddOutput("y", y);
-        return w.Build();
-    }
-
-    /// <summary>Op 42 (dynamic quantization: float in and out, int8 weights): C# only.</summary>
-    private static byte[] DynamicFullyConnected()
-    {
-        const int cin = 4, cout = 3;
-        var w = new ModelWriter();
-        int x = w.AddActivation(TensorType.Float32, [1, cin], -1);
-        int y = w.AddActivation(TensorType.Float32, [1, cout], -1);
-        int f = w.AddConstant<sbyte>(TensorType.Int8, [cout, cin], new sbyte[cout * cin], w.AddQuantization([0.02f], 0));
-        int b = w.AddConstant<float>(TensorType.Float32, [cout], new float[cout], -1);
-        w.AddOp(OpType.DynamicFullyConnected, [x, f, b], [y], new FloatClampParams { Min = float.NegativeInfinity, Max = float.PositiveInfinity }, cin);
         w.AddInput("x", x);
         w.AddOutput("y", y);
         return w.Build();
