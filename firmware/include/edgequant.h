@@ -265,7 +265,8 @@ eq_status eq_invoke(eq_interpreter_t *it);
 eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index);
 
 /* Float helpers with the C# Interpreter's exact arithmetic (SetInput / GetOutput):
- * q = clamp(round_half_away(x / scale) + zero_point); x = (q - zero_point) * scale. */
+ * q = clamp(round_half_away(x / scale) + zero_point); x = (q - zero_point) * scale. An int16 tensor
+ * (EQ_WITH_MIXED_PRECISION) uses the QuantizeS16 / DequantizeS16 arithmetic (zero point 0). */
 eq_status eq_set_input_f32(const eq_interpreter_t *it, uint32_t index, const float *values, uint32_t count);
 eq_status eq_get_output_f32(const eq_interpreter_t *it, uint32_t index, float *values, uint32_t count);
 

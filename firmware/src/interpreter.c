@@ -130,6 +130,14 @@ eq_status eq_set_input_f32(const eq_interpreter_t *it, uint32_t index, const flo
         memcpy(v.data, values, (size_t)count * 4u);
         return EQ_OK;
     }
+#if EQ_WITH_MIXED_PRECISION
+    /* An int16 input (zero point 0): QuantizeS16, as the C# SetInput. */
+    if (v.type == EQ_TYPE_INT16)
+    {
+        eq_quantize_f32_s16(values, (int16_t *)v.data, count, v.scale);
+        return EQ_OK;
+    }
+#endif
     if (v.type != EQ_TYPE_INT8) return EQ_ERR_NOT_FLOAT;
     for (i = 0; i < count; i++) ((int8_t *)v.data)[i] = eq_quantize_s8(values[i], v.scale, v.zero_point);
     return EQ_OK;
@@ -147,6 +155,14 @@ eq_status eq_get_output_f32(const eq_interpreter_t *it, uint32_t index, float *v
         memcpy(values, v.data, (size_t)count * 4u);
         return EQ_OK;
     }
+#if EQ_WITH_MIXED_PRECISION
+    /* An int16 output: DequantizeS16 (q x scale), as the C# GetOutput. */
+    if (v.type == EQ_TYPE_INT16)
+    {
+        eq_dequantize_s16_f32((const int16_t *)v.data, values, count, v.scale);
+        return EQ_OK;
+    }
+#endif
     if (v.type != EQ_TYPE_INT8) return EQ_ERR_NOT_FLOAT;
     for (i = 0; i < count; i++) values[i] = eq_dequantize_s8(((const int8_t *)v.data)[i], v.scale, v.zero_point);
     return EQ_OK;

@@ -120,6 +120,13 @@ if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --refusals
   done < "$out/refusals.txt"
 fi
 if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 50-54 refused cleanly ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 50-54" "$out/refusals.log"; fi
+# The float boundary of an int16 model: eq_run --float-in --float-out (eq_set_input_f32 / eq_get_output_f32 on
+# int16 tensors) must give the floats of the C# SetInput / GetOutput (the generator's --int16-io DIR).
+if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --int16-io "$out/int16io" > "$out/i16.log" 2>&1 \
+   && "$bin/eq_run" "$out/int16io/int16_io.eqm" "$out/int16io/int16_io.input.f32" "$out/i16.out" --float-in --float-out \
+        --expect "$out/int16io/int16_io.output.f32" >> "$out/i16.log" 2>&1; then
+  ok "int16 input and output through eq_run --float-in --float-out: the C# SetInput/GetOutput floats ($(tail -1 "$out/i16.log" | sed 's/^eq_run: //'))"
+else ko "int16 float input/output" "$out/i16.log"; fi
 # Without the compressed-weight ops (-DEQ_WITH_COMPRESSED_WEIGHTS=0) the library still builds warning-free
 # and refuses an int4 model at its first compressed filter.
 if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_COMPRESSED_WEIGHTS=0 $INC $LIB_SRC "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_nocomp" > "$out/nc.log" 2>&1 \

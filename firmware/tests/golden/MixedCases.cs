@@ -277,6 +277,35 @@ internal static class MixedCases
         return w;
     }
 
+    /// <summary>
+    /// A FullyConnectedS16 model with int16 input and output, 20 float samples (the generic special values:
+    /// NaN, infinities, halves, huge) and what the C# Interpreter's SetInput / Invoke / GetOutput give:
+    /// the float boundary of an int16 model (QuantizeS16 / DequantizeS16 arithmetic).
+    /// </summary>
+    public static (byte[] Blob, byte[] Inputs, byte[] Outputs) Int16FloatIo(int seed)
+    {
+        var r = new Random(seed);
+        byte[] blob = FullyConnectedS16(r, 10).Build();
+        var model = Model.Load(blob);
+        var it = new Interpreter(model, new InterpreterOptions { ReferenceKernelsOnly = true });
+        var x = model.Tensors[model.Inputs[0].TensorIndex];
+        var y = new float[model.Tensors[model.Outputs[0].TensorIndex].ElementCount];
+        var inputs = new MemoryStream();
+        var outputs = new MemoryStream();
+        for (int s = 0; s < 20; s++)
+        {
+            byte[] bytes = Cases.FloatBytes(r, x.ElementCount);
+            for (int i = 0; i < bytes.Length; i += 4)
+                if (r.Next(2) == 0) BitConverter.TryWriteBytes(bytes.AsSpan(i), BitConverter.ToSingle(bytes, i) * 1000f); // reach the int16 range
+            it.SetInput(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray());
+            it.Invoke();
+            it.GetOutput(y);
+            inputs.Write(bytes);
+            outputs.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(y.AsSpan()));
+        }
+        return (blob, inputs.ToArray(), outputs.ToArray());
+    }
+
     /// <summary>Requantize in the four type pairs (index % 4: s8->s16, s16->s8, s16->s16, s8->s8), shifts up to 15.</summary>
     public static ModelWriter Requantize(Random r, int index)
     {

@@ -15,6 +15,17 @@ if (args.Length == 2 && args[0] == "--refusals")
     }
     return;
 }
+if (args.Length == 2 && args[0] == "--int16-io")
+{
+    // An int16-in, int16-out model with float samples and the C# SetInput / GetOutput floats (not committed;
+    // tools/firmware-host/check.sh runs eq_run --float-in --float-out on them).
+    Directory.CreateDirectory(args[1]);
+    var (blob, inputs, outputs) = MixedCases.Int16FloatIo(seed: 16);
+    File.WriteAllBytes(Path.Combine(args[1], "int16_io.eqm"), blob);
+    File.WriteAllBytes(Path.Combine(args[1], "int16_io.input.f32"), inputs);
+    File.WriteAllBytes(Path.Combine(args[1], "int16_io.output.f32"), outputs);
+    return;
+}
 if (args.Length == 2 && args[0] == "--big")
 {
     // A large synthetic model for timing the C reader (not committed): a chain of Lookup, Add and Reshape ops.
