@@ -132,4 +132,41 @@ public class MixedPrecisionTests
         Assert.That(strict.Accuracy, Is.GreaterThanOrEqualTo(strict.FloatAccuracy - 1e-9));
         Assert.That(strict.Assignment.Values, Has.Some.Not.EqualTo(LayerPrecision.Int8));
     }
+
+    /// <summary>
+    /// The search splits its data (even samples: search part, odd: validation part): the reported part accuracies are
+    /// the chosen blob's own on those samples, every kept lowering held each part at its int8 accuracy, and without
+    /// the split both parts are the whole data.
+    /// </summary>
+    [Test]
+    public void SearchReportsAndHoldsBothPartsOfItsData()
+    {
+        var data = ModelInputs.Single(ZooConversionTests.Samples(Zoo("digits_mlp.test.npy")));
+        var labels = Npy.Read(Zoo("digits_mlp.test_labels.npy")).Int64s!;
+        var r = MixedPrecisionSearch.Run(Context("digits_mlp"), data, labels, new MixedPrecisionSearchOptions { LatencyIterations = 0 });
+        var y = ModelRunner.FromModel(Model.Load(r.Build.Blob)).Run(data);
+        var right = new int[2];
+        var count = new int[2];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            int best = 0;
+            for (int k = 1; k < 10; k++) if (y[i * 10 + k] > y[i * 10 + best]) best = k;
+            count[i & 1]++;
+            if (best == labels[i]) right[i & 1]++;
+        }
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.SearchAccuracy, Is.EqualTo((double)right[0] / count[0]).Within(1e-12));
+            Assert.That(r.ValidationAccuracy, Is.EqualTo((double)right[1] / count[1]).Within(1e-12));
+            Assert.That(r.SearchAccuracy, Is.GreaterThanOrEqualTo(r.Int8SearchAccuracy - 1e-12));
+            Assert.That(r.ValidationAccuracy, Is.GreaterThanOrEqualTo(r.Int8ValidationAccuracy - 1e-12));
+            foreach (var step in r.Steps.Where(s => s.Kept && s.Change.EndsWith("=int4", StringComparison.Ordinal)))
+            {
+                Assert.That(step.SearchAccuracy, Is.GreaterThanOrEqualTo(r.Int8SearchAccuracy - 1e-12), step.Change);
+                Assert.That(step.ValidationAccuracy, Is.GreaterThanOrEqualTo(r.Int8ValidationAccuracy - 1e-12), step.Change);
+            }
+        });
+        var whole = MixedPrecisionSearch.Run(Context("digits_mlp"), data, labels, new MixedPrecisionSearchOptions { LatencyIterations = 0, ValidationSplit = false });
+        Assert.That((whole.SearchAccuracy, whole.ValidationAccuracy), Is.EqualTo((whole.Accuracy, whole.Accuracy)));
+    }
 }
