@@ -35,6 +35,13 @@ public sealed class MixedPrecisionSearchOptions
     /// and the output SQNR against the float model does not fall. Off: the whole data decides (earlier versions).
     /// </summary>
     public bool ValidationSplit { get; init; } = true;
+    /// <summary>
+    /// Raise layers only when int8's shortfall against float is larger than the data can attribute to chance (default
+    /// on): with b samples that float gets right and int8 wrong and c the other way round, b − c ≥ 2 √(b + c) (a sign
+    /// test at about 95%). A shortfall of a sample or two is noise: raising layers then moves the model toward
+    /// float's answers on those samples and, on other data, as often away from int8's right ones.
+    /// </summary>
+    public bool RaiseOnlyWhenSignificant { get; init; } = true;
     /// <summary>Samples (the first N of the data) used for the per-layer sensitivities; 0: all.</summary>
     public int SensitivitySamples { get; init; } = 500;
     /// <summary>Single-thread invokes timed for the latency of the int8 and the chosen model (0: not measured).</summary>
@@ -84,6 +91,8 @@ public sealed class MixedPrecisionResult
     public required double MedianUs { get; init; }
     public required IReadOnlyList<LayerSensitivity> Sensitivities { get; init; }
     public required IReadOnlyList<MixedPrecisionStep> Steps { get; init; }
+    /// <summary>Why layers were not raised although int8 misses the floor (<see cref="MixedPrecisionSearchOptions.RaiseOnlyWhenSignificant"/>), or null.</summary>
+    public string? Note { get; init; }
     /// <summary>True when the assignment reaches <see cref="Floor"/> (false only if even the best one tried did not).</summary>
     public bool WithinBudget => Accuracy >= Floor - 1e-12;
     /// <summary>The non-int8 layers as <c>--precision</c> takes them ("" when every layer is int8).</summary>
@@ -182,7 +191,22 @@ public static class MixedPrecisionSearch
 
         var now = int8M;
         string Name(IrOp l) => MixedPrecision.LayerName(g, l);
-        if (!Reaches(now))
+        string? note = null;
+        if (!Reaches(now) && o.RaiseOnlyWhenSignificant)
+        {
+            var fp = Predictions(floatOut, classes, n);
+            int b = 0, c = 0;
+            for (int i = 0; i < n; i++)
+            {
+                bool f = fp[i] == labels[i], q = int8Pred![i] == labels[i];
+                if (f && !q) b++;
+                if (q && !f) c++;
+            }
+            if (b - c < 2 * Math.Sqrt(b + c))
+                note = $"int8 misses the floor, but float is right where int8 is wrong on {b} samples and wrong where int8 is right on {c}: "
+                    + $"a difference of {b - c} is within chance (needs {2 * Math.Sqrt(b + c):F1}), so no layer is raised";
+        }
+        if (!Reaches(now) && note is null)
         {
             // One precision at a time, over every layer, most int8-sensitive first. A raised layer is kept when the
             // model is no less accurate: a lone int16 layer gains little while its neighbours round to int8, but a
@@ -235,7 +259,7 @@ public static class MixedPrecisionSearch
         return new MixedPrecisionResult
         {
             FloatAccuracy = floatAcc, Int8Accuracy = int8Acc, Floor = floor + 1e-9, Accuracy = now.Acc, Samples = n,
-            SearchAccuracy = now.Parts[0], ValidationAccuracy = now.Parts[split ? 1 : 0],
+            Note = note, SearchAccuracy = now.Parts[0], ValidationAccuracy = now.Parts[split ? 1 : 0],
             Int8SearchAccuracy = int8M.Parts[0], Int8ValidationAccuracy = int8M.Parts[split ? 1 : 0],
             Assignment = layers.ToDictionary(Name, l => current[l]),
             Build = now.B, Int8Cost = int8Build.Cost, Int8MedianUs = int8Us, MedianUs = us, Sensitivities = sens, Steps = steps,
