@@ -36,7 +36,7 @@ public static class PeakMeter
         return g512 > g256 ? new Peak("VPMADDWD+VPADDD 512-bit", g512) : new Peak("VPMADDWD+VPADDD 256-bit", g256);
     }
 
-    private const int Iterations = 4000, Bursts = 400;
+    private const int Iterations = 4000, Bursts = 2000;
 
     // Small non-zero int16 values: 4 places x 3 operands of up to 32 elements (512-bit), and one vector's slack.
     private static readonly short[] Operands = CreateOperands();

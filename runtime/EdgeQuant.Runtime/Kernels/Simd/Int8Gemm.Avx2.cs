@@ -48,12 +48,27 @@ internal static partial class Int8Gemm
         {
             int n = System.Math.Min(group, rows - g);
             ref sbyte ag = ref Unsafe.Add(ref a, g * aStride);
-            int r = 0;
-            for (; r <= n - 4; r += 4)
+            if (n < 4 && rows >= 4)
             {
-                for (int i = 0; i < 4; i++)
-                    Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k);
-                PairsRows(4, ref xs, k2, 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
+                // A last group of fewer than 4 rows takes the 4 last rows instead, recomputing (and storing again,
+                // identically) the rows before: a 4-row tile is several times faster per row than the 1-row ones.
+                g = rows - 4;
+                n = 4;
+                ag = ref Unsafe.Add(ref a, g * aStride);
+            }
+            int r = 0;
+            if (n >= 4)
+            {
+                for (; ; r += 4)
+                {
+                    r = System.Math.Min(r, n - 4); // the group's last rows as one overlapping 4-row tile
+                    for (int i = 0; i < 4; i++)
+                        Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k);
+                    PairsRows(4, ref xs, k2, 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
+                    if (r == n - 4)
+                        break;
+                }
+                r = n;
             }
             for (; r < n; r++)
             {
@@ -83,13 +98,30 @@ internal static partial class Int8Gemm
             // 512-bit tiles first (Int8Gemm.Avx512.cs): 32 channels, then 16; the AVX2 tiles take the last 8.
             if (n == 4)
             {
-                for (; j <= cout - 32; j += 32)
+                // Every pass over the pairs keeps at least 8 accumulator chains (a VPMADDWD + VPADDD chain needs 4 cycles
+                // per step, the core issues 2 VPMADDWD per cycle): 32-channel tiles, then the rest of 16, 24 or 40
+                // channels in one tile; a lone 8-channel rest would run a 4-chain tile at half the rate.
+                int rest = cout & 31;
+                int to32 = rest == 8 ? cout - 40 : cout - rest;
+                for (; j < to32; j += 32)
                     Tile4x32Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
                         q.Init512(j), q.Init512(j + 16), ref Unsafe.Add(ref acc, j));
-                if (j <= cout - 16)
+                switch (cout - j)
                 {
-                    Tile4x16Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init512(j), ref Unsafe.Add(ref acc, j));
-                    j += 16;
+                    case 40:
+                        Tile4x40Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
+                            q.Init512(j), q.Init512(j + 16), q.Init(j + 32), ref Unsafe.Add(ref acc, j));
+                        j += 40;
+                        break;
+                    case 24:
+                        Tile4x24Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
+                            q.Init512(j), q.Init(j + 16), ref Unsafe.Add(ref acc, j));
+                        j += 24;
+                        break;
+                    case 16:
+                        Tile4x16Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init512(j), ref Unsafe.Add(ref acc, j));
+                        j += 16;
+                        break;
                 }
             }
             else
