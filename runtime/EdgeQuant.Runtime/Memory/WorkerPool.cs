@@ -62,8 +62,10 @@ internal sealed class WorkerPool : IDisposable
             own = e;
         }
 
+        // Never Sleep(1) while waiting (SpinWait's default after ~30 spins): a part that ends microseconds
+        // after the caller's would cost a whole timer tick; yielding keeps the core available instead.
         var spin = new SpinWait();
-        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce();
+        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
         _job = null;
         if (own is not null) throw own;
         if (_failure is { } f) throw new InvalidOperationException("a worker thread failed", f);
