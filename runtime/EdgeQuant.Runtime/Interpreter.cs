@@ -50,6 +50,8 @@ public sealed partial class Interpreter : IDisposable
     // Per-op transposed float filters of the float fallback layers (Interpreter.Mixed.cs; null: none).
     private readonly float[]?[] _floatFilters;
     private readonly short[] _patch16;
+    // Per-op Add/Sub lookup tables of the fast path, shared with the model (null: none).
+    private readonly sbyte[]?[] _addTables;
     // Threads > 1: the workers, each worker's own kernel scratch, and per op how many row bands it is split into (1: not split).
     private readonly WorkerPool? _pool;
     private readonly sbyte[][] _workerScratch = [];
@@ -87,6 +89,7 @@ public sealed partial class Interpreter : IDisposable
         _packedRequant = model.PreparedPackedRequant();
         _floatFilters = PrepareFloatFilters(model, _ops, _reference);
         _patch16 = PrepareConvPatch(model, _ops, _reference);
+        _addTables = _reference ? new sbyte[]?[_ops.Length] : model.PreparedAddTables();
 
         int threads = options?.Threads ?? 1;
         if (threads < 1 || threads > 64)
@@ -266,7 +269,8 @@ public sealed partial class Interpreter : IDisposable
                 var a = S8(op.Input0).Slice(from, to - from);
                 var b = S8(op.Input1).Slice(from, to - from);
                 var y = ArenaS8(op.Output0).Slice(from, to - from);
-                if (_reference) Elementwise.AddS8Reference(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
+                if (_addTables[index] is { } table) Elementwise.AddS8Table(table, a, b, y);
+                else if (_reference) Elementwise.AddS8Reference(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
                 else Elementwise.AddS8(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
                 return;
             }
@@ -479,7 +483,8 @@ public sealed partial class Interpreter : IDisposable
             {
                 var p = _model.ReadParams<ElementwiseParams>(op);
                 bool sub = op.Type == OpType.Sub;
-                if (_reference) Elementwise.AddS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);
+                if (_addTables[_opIndex] is { } table) Elementwise.AddS8Table(table, S8(op.Input0), S8(op.Input1), ArenaS8(op.Output0));
+                else if (_reference) Elementwise.AddS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);
                 else Elementwise.AddS8(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);
                 break;
             }
