@@ -96,6 +96,45 @@ internal static partial class SimdOps
     }
 
     /// <summary>
+    /// <see cref="HighMulRoundingShift"/> for lanes that all shift right (every lane of <paramref name="negRight"/>
+    /// at most -1): SQRDMULH, then the round-half-away-from-zero fixup as one SSRA (y + (y &gt;&gt; 31)), then SRSHL.
+    /// The fixup needs no saturation: SQRDMULH never returns int.MinValue (|2ab + 2^31| stays above -2^63 + 2^32
+    /// for int32 a, b), so y - 1 cannot wrap. Three instructions instead of five.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> HighMulRoundingShiftRight(Vector128<int> x, Vector128<int> multiplier, Vector128<int> negRight)
+    {
+        if (AdvSimd.IsSupported)
+        {
+            var y = AdvSimd.MultiplyRoundedDoublingSaturateHigh(x, multiplier);
+            return AdvSimd.ShiftArithmeticRounded(AdvSimd.ShiftRightArithmeticAdd(y, y, 31), negRight);
+        }
+        return HighMulRoundingShift(x, multiplier, negRight);
+    }
+
+    /// <summary>
+    /// Four right-shifted requantized int32 vectors (each lane within +-2^30, as <see cref="HighMulRoundingShiftRight"/>
+    /// leaves them) plus the output offset, narrowed with saturation to 16 int8 lanes in order, clamped to [min, max].
+    /// arm64: SQXTN/SQXTN2 to int16, the offset added there with SQADD (half the additions of adding it in int32),
+    /// SQXTN/SQXTN2 to int8, SMAX/SMIN. Exact: sat8(sat16(sat16(x) + off)) = sat8(x + off) since a lane saturated to
+    /// int16 stays beyond every int8 bound after adding an offset in [-128, 127] (and x + off cannot wrap in int32).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> NarrowOffsetClamp(Vector128<int> a, Vector128<int> b, Vector128<int> c, Vector128<int> d,
+        Vector128<short> offset, Vector128<sbyte> min, Vector128<sbyte> max)
+    {
+        if (AdvSimd.IsSupported)
+        {
+            var ab = AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(a), b), offset);
+            var cd = AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(c), d), offset);
+            var bytes = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(ab), cd);
+            return AdvSimd.Min(AdvSimd.Max(bytes, min), max);
+        }
+        var off = Vector128.WidenLower(offset);
+        return NarrowSaturateClamp(a + off, b + off, c + off, d + off, min, max);
+    }
+
+    /// <summary>
     /// Four int32 vectors narrowed with saturation to 16 int8 lanes, in order (SQXTN, SQXTN2 to int16, then
     /// to int8), then clamped to [min, max]. Exact for the requantized outputs: a saturated lane lies beyond
     /// every int8 bound on the same side, so the clamp gives what the reference's int32 clamp gives.
