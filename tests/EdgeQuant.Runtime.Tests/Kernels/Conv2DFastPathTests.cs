@@ -12,9 +12,10 @@ public class Conv2DFastPathTests
 {
     /// <summary>
     /// SdotTiles: the register-blocked SDOT-by-element tiles over staged rows (Conv2D.Sdot.AdvSimd.cs), emulated on x64;
-    /// SdotCin1: the one-channel-image kernel over quadruplet rows (Conv2D.Cin1.Sdot.AdvSimd.cs), which SdotTiles takes first.
+    /// SdotCin1: the one-channel-image kernel over quadruplet rows (Conv2D.Cin1.Sdot.AdvSimd.cs), which SdotTiles takes first;
+    /// LanesCin1: its SMLAL-by-lane form for a 3x3 filter (the Pi 4's), which the widened-rows path takes first.
     /// </summary>
-    public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull, SdotTiles, SdotCin1 }
+    public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull, SdotTiles, SdotCin1, LanesCin1 }
 
     private static bool Run(Strategy s, FastPathCases.Conv c, PackedFilter pf, sbyte[] output, sbyte[] scratch) => s switch
     {
@@ -24,12 +25,17 @@ public class Conv2DFastPathTests
         Strategy.Smull => Conv2D.TryEvalS8Fast<SmullDot>(c.P, c.Input, c.In, c.Weights, c.Filter, pf, c.M, c.S, output, c.Out, scratch),
         Strategy.SdotTiles => Conv2D.TryEvalS8RowsSdot(c.P, c.Input, c.In, c.Filter, QuadsOf(c), c.M, c.S, output, c.Out),
         Strategy.SdotCin1 => Conv2D.TryEvalS8Cin1Sdot(c.P, c.Input, c.In, c.Filter, QuadsOf(c), c.M, c.S, output, c.Out),
+        Strategy.LanesCin1 => Conv2D.TryEvalS8Cin1Lanes(c.P, c.Input, c.In, c.Filter, LanesOf(c), c.M, c.S, output, c.Out),
         _ => Dispatch(c, pf, output, scratch),
     };
 
     /// <summary>The filter packed for the SDOT tiles, as Conv2D.Prepare does where Dp is supported.</summary>
     internal static PackedFilter QuadsOf(FastPathCases.Conv c) => PackedFilter.Create(c.Weights, c.Filter.D0, c.Filter.D1 * c.Filter.D2 * c.Filter.D3,
         c.Bias, c.P.InputOffset, pad: true, rowTaps: 0, rowTapsS16: false, quadRowTaps: c.Filter.D2 * c.Filter.D3);
+
+    /// <summary>The filter packed for the widened-rows (SMLAL by lane) path, as Conv2D.Prepare does on arm64.</summary>
+    internal static PackedFilter LanesOf(FastPathCases.Conv c) => PackedFilter.Create(c.Weights, c.Filter.D0, c.Filter.D1 * c.Filter.D2 * c.Filter.D3,
+        c.Bias, c.P.InputOffset, pad: true, rowTaps: c.Filter.D2 * c.Filter.D3, rowTapsS16: true);
 
     private static bool Dispatch(FastPathCases.Conv c, PackedFilter pf, sbyte[] output, sbyte[] scratch)
     {
@@ -45,7 +51,7 @@ public class Conv2DFastPathTests
             Strategy.AvxVnni => AvxVnniDot.IsSupported,
             Strategy.Sdot => SdotDot.IsSupported,
             Strategy.Smull => SmullDot.IsSupported,
-            Strategy.SdotTiles or Strategy.SdotCin1 => System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated,
+            Strategy.SdotTiles or Strategy.SdotCin1 or Strategy.LanesCin1 => System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated,
             _ => true,
         };
         if (!ok) Assert.Ignore($"{s} cannot run on this machine (or intrinsics are disabled)");
@@ -65,6 +71,8 @@ public class Conv2DFastPathTests
             Assert.That(ran, Is.EqualTo(c.Filter.D2 == 1 || c.P.DilationW == 1 || Cin1Covers(c)), $"{s} on {c}");
         else if (s == Strategy.SdotCin1)
             Assert.That(ran, Is.EqualTo(Cin1Covers(c)), $"{s} on {c}");
+        else if (s == Strategy.LanesCin1)
+            Assert.That(ran, Is.EqualTo(Cin1Covers(c) && c.Filter.D1 == 3 && c.Filter.D2 == 3), $"{s} on {c}");
         else if (s != Strategy.Dispatcher)
             Assert.That(ran, Is.EqualTo(direct || bytes >= pf.KPadded), $"{s} declined {c}");
         if (!ran) return;
@@ -109,6 +117,30 @@ public class Conv2DFastPathTests
             c.Input = FastPathCases.S8(r, c.In.FlatSize);
             Check(Strategy.SdotCin1, c);
             Check(Strategy.SdotTiles, c);
+            Check(Strategy.LanesCin1, c);
+        }
+    }
+
+    [Test]
+    public void LanesCin1EveryShape([Values(1, 3, 4, 5, 8, 12, 16, 17, 24, 32)] int cout)
+    {
+        RequireSupported(Strategy.LanesCin1);
+        var r = new Random(800 + cout);
+        // 3x3 only (else declined): strides 1..4, dilations 1..3, every padding, widths with 1..3 pixels past the last
+        // group, blocks of 1..4 real channels (no upper halves) and of 5..8.
+        for (int i = 0; i < 24; i++)
+        {
+            var c = FastPathCases.Conv.Random(r, false, 1, cout, 3, 3);
+            c.P.StrideW = 1 + r.Next(4);
+            c.P.DilationW = 1 + r.Next(3);
+            int w = r.Next(1, 19), effW = 2 * c.P.DilationW + 1, effH = 2 * c.P.DilationH + 1;
+            w = System.Math.Max(w, effW - c.P.PadLeft - c.P.PadRight);
+            int h = System.Math.Max(c.In.D1, effH - c.P.PadTop - c.P.PadBottom);
+            c.In = new Runtime.Format.Shape4(c.In.D0, h, w, 1);
+            c.Out = new Runtime.Format.Shape4(c.In.D0, (h + c.P.PadTop + c.P.PadBottom - effH) / c.P.StrideH + 1,
+                (w + c.P.PadLeft + c.P.PadRight - effW) / c.P.StrideW + 1, cout);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            Check(Strategy.LanesCin1, c);
         }
     }
 
@@ -120,6 +152,7 @@ public class Conv2DFastPathTests
         var c = FastPathCases.Conv.Random(r, false, 1, 12, 3, 3);
         c.S[r.Next(c.S.Length)] = shift;
         Check(Strategy.SdotCin1, c);
+        Check(Strategy.LanesCin1, c);
         Check(Strategy.SdotTiles, c);
     }
 

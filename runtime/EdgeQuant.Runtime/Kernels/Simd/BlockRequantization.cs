@@ -163,8 +163,21 @@ internal readonly struct BlockRequantization
             Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), bytes);
             return;
         }
-        for (int c = 0; c < channels; c++, bytes >>= 8)
-            Unsafe.Add(ref o, c) = (sbyte)bytes;
+        // A channel tail: 4, 2 and 1 bytes as its count has them.
+        if ((channels & 4) != 0)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), (int)bytes);
+            o = ref Unsafe.Add(ref o, 4);
+            bytes >>= 32;
+        }
+        if ((channels & 2) != 0)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), (short)bytes);
+            o = ref Unsafe.Add(ref o, 2);
+            bytes >>= 16;
+        }
+        if ((channels & 1) != 0)
+            o = (sbyte)bytes;
     }
 
     /// <summary>Two pixels' outputs: bytes 0..7 the first pixel's 8 channels, 8..15 the second's.</summary>

@@ -21,7 +21,20 @@ internal static partial class SimdOps
         return acc + Vector128.WidenLower(w) * Vector128.Create((int)x.GetElement(lane));
     }
 
-    /// <summary>SMLAL2 by lane: acc[i] + w[4 + i] * x[lane] for i in 0..3, as <see cref="MultiplyAddLaneLower"/>.</summary>
+    /// <summary>
+    /// <see cref="MultiplyAddLaneLower(Vector128{int}, Vector128{short}, Vector128{short}, byte)"/> with the weights' lower half
+    /// taken once by the caller: a kernel that issues every SMLAL2 of a weight vector first and then takes its lower half at
+    /// that last use spares the JIT a register copy per weight vector.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MultiplyAddLaneLower(Vector128<int> acc, Vector64<short> wLower, Vector128<short> x, [ConstantExpected(Max = 7)] byte lane)
+    {
+        if (AdvSimd.IsSupported)
+            return AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(acc, wLower, x, lane);
+        return acc + Vector128.WidenLower(wLower.ToVector128Unsafe()) * Vector128.Create((int)x.GetElement(lane));
+    }
+
+    /// <summary>SMLAL2 by lane: acc[i] + w[4 + i] * x[lane] for i in 0..3, as <see cref="MultiplyAddLaneLower(Vector128{int}, Vector128{short}, Vector128{short}, byte)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> MultiplyAddLaneUpper(Vector128<int> acc, Vector128<short> w, Vector128<short> x, [ConstantExpected(Max = 7)] byte lane)
     {
