@@ -192,12 +192,17 @@ public static partial class Commands
         return (double)right / predicted.Length;
     }
 
-    /// <summary>Bytes of the conv / depthwise / fully-connected filter tensors (plus codebooks).</summary>
+    /// <summary>Bytes of the conv / depthwise / fully-connected filter tensors (plus codebooks) and of the recurrent W and R tensors.</summary>
     internal static long WeightBytes(Model m)
     {
         long total = 0;
         foreach (var op in m.Ops)
         {
+            if (op.Type is Runtime.Format.OpType.Lstm or Runtime.Format.OpType.Gru or Runtime.Format.OpType.LstmPacked or Runtime.Format.OpType.GruPacked)
+            {
+                total += m.Tensors[op.Input1].ByteLength + m.Tensors[op.Input2].ByteLength;
+                continue;
+            }
             if (op.Type is not (Runtime.Format.OpType.Conv2D or Runtime.Format.OpType.DepthwiseConv2D or Runtime.Format.OpType.FullyConnected
                 or >= Runtime.Format.OpType.Conv2DCompressed and <= Runtime.Format.OpType.FullyConnectedCompressedPacked)) continue;
             total += m.Tensors[op.Input1].ByteLength;

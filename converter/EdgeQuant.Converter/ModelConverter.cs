@@ -146,6 +146,8 @@ public static class ModelConverter
             PruneSparsity = options.Prune,
             Sparse = options.Sparse,
             LayerStatistics = options.Rounding == RoundingMode.Adaptive ? AdaptiveRounding.Collect(model.Ir, samples) : null,
+            RecurrentStatistics = options.Rounding == RoundingMode.Adaptive && options.Weights is WeightEncoding.Int4 or WeightEncoding.Codebook4
+                ? RecurrentStatistics.Collect(model.Ir, samples) : null,
         };
         var q = QuantizedGraph.Quantize(model.Ir, ranges, qo);
         if (options.BiasCorrection) BiasCorrection.Apply(q, samples.Take(BiasCorrectionSamples).ToList());

@@ -10,6 +10,8 @@ public sealed partial class Interpreter
     private readonly CompressedPrepared?[] _compressedPrepared;
     // Ops 55-57: their packed per-channel records expanded (shared with the model; needed by every kernel).
     private readonly RequantArrays?[] _packedRequant;
+    // Ops 25-26: their packed per-row records expanded (shared with the model).
+    private readonly RecurrentPackedArrays?[] _recurrentPacked;
     // The op Run is executing (set by RunOp).
     private int _opIndex;
 
