@@ -18,7 +18,7 @@ public static partial class Commands
     public static void CompressSweep(CommandContext c)
     {
         var a = c.Args;
-        a.AllowOnly("--calib", "--data", "--labels", "--iterations", "--rounds", "--pruning-only", "--json");
+        a.AllowOnly("--calib", "--data", "--labels", "--iterations", "--rounds", "--pruning-only", "--sparsities", "--json");
         string path = a.Positional(0, "MODEL.onnx");
         var calib = ReadSamples(a.Require("--calib", "X.npy (calibration data)"));
         var data = ReadSamples(a.Require("--data", "X.npy"));
@@ -26,6 +26,16 @@ public static partial class Commands
         int iterations = int.TryParse(a.Get("--iterations") ?? "200", out int it) && it > 0 ? it : throw new UsageException("--iterations needs a positive integer");
         int rounds = int.TryParse(a.Get("--rounds") ?? "3", out int rd) && rd > 0 ? rd : throw new UsageException("--rounds needs a positive integer");
         bool pruningOnly = a.Has("--pruning-only");
+        double[] levels = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
+        if (a.Get("--sparsities") is { } list)
+        {
+            var parts = list.Split(',');
+            levels = new double[parts.Length];
+            for (int i = 0; i < parts.Length; i++)
+                if (!double.TryParse(parts[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out levels[i]) || !(levels[i] > 0 && levels[i] < 1)
+                    || (i > 0 && levels[i] <= levels[i - 1]))
+                    throw new UsageException($"--sparsities {list}: expected increasing fractions in (0, 1), e.g. 0.5,0.7,0.9");
+        }
 
         var loaded = ModelConverter.Load(path);
         var floatPred = Argmax(ModelRunner.FromLoaded(loaded).Run(data), data.Count);
@@ -64,7 +74,7 @@ public static partial class Commands
             Measure("codebook4 adaptive", new ConvertOptions { Weights = WeightEncoding.Codebook4, Rounding = RoundingMode.Adaptive });
             Measure("codebook8", new ConvertOptions { Weights = WeightEncoding.Codebook8 });
         }
-        var pruning = PruningSweep(c, loaded, calib, data, labels, floatAcc, iterations, rounds);
+        var pruning = PruningSweep(c, loaded, calib, data, labels, floatAcc, iterations, rounds, levels);
         if (!pruningOnly)
             foreach (double f in new[] { 0.1, 0.2, 0.3 })
                 Measure($"structured {f * 100:F0}%", new ConvertOptions { PruneChannels = f }, ModelConverter.Load(path));
@@ -89,16 +99,15 @@ public static partial class Commands
     }
 
     /// <summary>
-    /// Unstructured pruning at 10-90% and 95%, each stored three ways: dense (--sparse never), sparse (always) and
+    /// Unstructured pruning at the given sparsities (default 10-90% and 95%), each stored three ways: dense (--sparse never), sparse (always) and
     /// as <c>convert</c> writes it (auto: the cost model's choice per layer). The same weights, so one accuracy.
     /// Latency: the three blobs' interpreters are warmed up once, then timed per op in <paramref name="rounds"/>
     /// alternating rounds; medians over rounds. Break-even: the lowest sparsity from which sparse storage is faster
     /// than dense at that and every higher sparsity measured, for the model and per layer kind.
     /// </summary>
     private static JsonObject PruningSweep(CommandContext c, LoadedModel loaded, SampleSet calib, SampleSet data, long[] labels,
-        double floatAcc, int iterations, int rounds)
+        double floatAcc, int iterations, int rounds, double[] levels)
     {
-        double[] levels = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
         var rows = new JsonArray();
         var denseKind = new double[levels.Length, SparseKinds.Length];
         var sparseKind = new double[levels.Length, SparseKinds.Length];
@@ -168,7 +177,8 @@ public static partial class Commands
         }
         if (!c.Json)
         {
-            static string Text(JsonNode? n) => n is null ? "never (up to 95%)" : $"{n.GetValue<double>() * 100:F0}%";
+            string top = $"{levels[^1] * 100:F0}%";
+            string Text(JsonNode? n) => n is null ? $"never (up to {top})" : $"{n.GetValue<double>() * 100:F0}%";
             c.Out.WriteLine($"sparse break-even (sparse storage faster than dense from this sparsity on, medians of {rounds} alternating rounds; load average {LoadAverage()}):");
             c.Out.WriteLine($"  whole model: {Text(breakEven["model"])}");
             for (int k = 0; k < SparseKinds.Length; k++)
