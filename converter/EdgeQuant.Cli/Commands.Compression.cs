@@ -111,6 +111,10 @@ public static partial class Commands
         var rows = new JsonArray();
         var denseKind = new double[levels.Length, SparseKinds.Length];
         var sparseKind = new double[levels.Length, SparseKinds.Length];
+        // Per layer (conv / FC op index; the dense, sparse and auto blobs list the same ops in the same order).
+        var layerDense = new Dictionary<int, double[]>();
+        var layerSparse = new Dictionary<int, double[]>();
+        var layerName = new Dictionary<int, string>();
         var denseTotal = new double[levels.Length];
         var sparseTotal = new double[levels.Length];
         for (int li = 0; li < levels.Length; li++)
@@ -129,6 +133,22 @@ public static partial class Commands
                     if (k < 2 && KindOf(models[k], models[k].Ops[o]) is { } kind)
                         (k == 0 ? denseKind : sparseKind)[li, Array.IndexOf(SparseKinds, kind)] += perOp[k][o];
                 }
+            for (int o = 0; o < perOp[0].Length && o < perOp[1].Length; o++)
+            {
+                if (KindOf(models[0], models[0].Ops[o]) is not { } kind) continue;
+                if (!layerDense.ContainsKey(o))
+                {
+                    layerDense[o] = new double[levels.Length];
+                    layerSparse[o] = new double[levels.Length];
+                    var op = models[0].Ops[o];
+                    var fs = models[0].Tensors[op.Input1].Shape;
+                    var os = models[0].Tensors[op.Output0].Shape;
+                    layerName[o] = kind == SparseKinds[2] ? $"#{o} fully connected {fs.D1}->{fs.D0}"
+                        : $"#{o} conv {fs.D1}x{fs.D2} {fs.D3}->{fs.D0} out {os.D1}x{os.D2}";
+                }
+                layerDense[o][li] = perOp[0][o];
+                layerSparse[o][li] = perOp[1][o];
+            }
             denseTotal[li] = totals[0];
             sparseTotal[li] = totals[1];
             int sparseLayers = 0, layers = 0;
@@ -175,6 +195,15 @@ public static partial class Commands
             int kk = k;
             breakEven[SparseKinds[k]] = BreakEven(levels, li => (denseKind[li, kk], sparseKind[li, kk]));
         }
+        var layerRows = new JsonArray();
+        foreach (var (o, name) in layerName)
+            layerRows.Add(new JsonObject
+            {
+                ["op"] = o, ["layer"] = name, ["break_even"] = BreakEven(levels, li => (layerDense[o][li], layerSparse[o][li])),
+                ["dense_us"] = new JsonArray(layerDense[o].Select(v => (JsonNode)Math.Round(v, 2)).ToArray()),
+                ["sparse_us"] = new JsonArray(layerSparse[o].Select(v => (JsonNode)Math.Round(v, 2)).ToArray()),
+            });
+        breakEven["layers"] = layerRows;
         if (!c.Json)
         {
             string top = $"{levels[^1] * 100:F0}%";
@@ -183,6 +212,12 @@ public static partial class Commands
             c.Out.WriteLine($"  whole model: {Text(breakEven["model"])}");
             for (int k = 0; k < SparseKinds.Length; k++)
                 if (denseKind[0, k] > 0) c.Out.WriteLine($"  {SparseKinds[k]}: {Text(breakEven[SparseKinds[k]])}");
+            foreach (var l in layerRows)
+            {
+                var d = l!["dense_us"]!.AsArray();
+                var sp = l["sparse_us"]!.AsArray();
+                c.Out.WriteLine($"  {l["layer"]}: {Text(l["break_even"])}  (dense/sparse us at {string.Join(", ", levels.Select((f, li) => $"{f * 100:F0}% {d[li]}/{sp[li]}"))})");
+            }
         }
         return new JsonObject { ["rows"] = rows, ["break_even"] = breakEven, ["rounds"] = rounds };
     }

@@ -43,6 +43,8 @@ public class ModelFuzzTests
             ("fc_index8", CompressedModels.Build(5, CompressedModels.Kind.FullyConnected, TensorType.Index8, 2).Blob),
             ("conv_sparse", CompressedModels.Build(6, CompressedModels.Kind.Conv2D, TensorType.SparseInt8).Blob),
             ("fc_sparse", CompressedModels.Build(7, CompressedModels.Kind.FullyConnected, TensorType.SparseInt8).Blob),
+            // Op 53 declaring the pixel-tiled kernel's scratch (as the converter writes it): mutations reach its plan.
+            ("conv_sparse_tiled", CompressedModels.Build(5500, CompressedModels.Kind.Conv2D, TensorType.SparseInt8, tiledSparse: true, maxInput: 20).Blob),
             ("depthwise_s16", OneOpModels.ConvS16(depthwise: true).Blob),
             ("conv_f32", OneOpModels.ConvF32().Blob),
             ("requantize_to_s16", OneOpModels.Requantize(toS16: true).Blob),
