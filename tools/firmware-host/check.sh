@@ -8,7 +8,7 @@
 #    zoo's float test data through eq_run --float-in (one test);
 #  - the C reader's verdicts on 6000 mutated blobs against the C# reader's, with and without the
 #    reader's work memory (one test each);
-#  - valid blobs of ops 50-54 and 60-79 refused with their named status (one test), and a build without
+#  - valid blobs of ops 26, 50-54 and 60-79 refused with their named status (one test), and a build without
 #    the compressed-weight ops 55-57 (-DEQ_WITH_COMPRESSED_WEIGHTS=0) refusing an int4 model (one test);
 #  - under AddressSanitizer + UndefinedBehaviorSanitizer: golden vectors, zoo, a deterministic
 #    mutation loop (EQ_FUZZ_ITERATIONS, default 40000, plus EQ_FUZZ_ITERATIONS_NOWORK, default
@@ -117,7 +117,7 @@ if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --refusals
     fi
   done < "$out/refusals.txt"
 fi
-if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 50-54 and 60-79 refused cleanly ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 50-54 and 60-79" "$out/refusals.log"; fi
+if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 26, 50-54 and 60-79 refused cleanly ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 26, 50-54 and 60-79" "$out/refusals.log"; fi
 # Without the compressed-weight ops (-DEQ_WITH_COMPRESSED_WEIGHTS=0) the library still builds warning-free
 # and refuses an int4 model at its first compressed filter.
 if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_COMPRESSED_WEIGHTS=0 $INC $LIB_SRC "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_nocomp" > "$out/nc.log" 2>&1 \
