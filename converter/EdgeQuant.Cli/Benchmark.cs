@@ -22,7 +22,7 @@ public static class Benchmark
         {
             long t0 = Stopwatch.GetTimestamp();
             interp.Invoke();
-            times[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+            times[i] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
         }
         Array.Sort(times);
         return new Result(times[iterations / 2], times[Math.Min(iterations - 1, (int)Math.Ceiling(iterations * 0.99) - 1)], allocated / iterations);
@@ -49,7 +49,8 @@ public static class Benchmark
             {
                 long t0 = Stopwatch.GetTimestamp();
                 interp.InvokeOp(k);
-                times[k][i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+                // Raw ticks: a TimeSpan would round every op to 0.1 us.
+                times[k][i] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
             }
         }
         var result = new OpTiming[ops];
@@ -59,6 +60,56 @@ public static class Benchmark
             result[k] = new OpTiming(k, model.Ops[k].Type, times[k][iterations / 2], Macs(model, model.Ops[k]));
         }
         return result;
+    }
+
+    /// <summary>
+    /// Per-op medians of several models measured in alternating rounds (model 0, 1, ..., then again), so that
+    /// a change of the machine's load touches all of them alike: each interpreter is warmed up once, each
+    /// round times <paramref name="iterations"/> op-by-op invokes per model, and the median over rounds of the
+    /// per-round medians is returned, per model and op (microseconds).
+    /// </summary>
+    public static double[][] MeasurePerOpAlternating(IReadOnlyList<Model> models, int iterations, int rounds)
+    {
+        var interps = new Interpreter[models.Count];
+        try
+        {
+            for (int k = 0; k < models.Count; k++) interps[k] = WarmedUp(models[k], iterations, new InterpreterOptions());
+            var perRound = new double[models.Count][][];
+            for (int k = 0; k < models.Count; k++)
+            {
+                perRound[k] = new double[models[k].Ops.Count][];
+                for (int o = 0; o < perRound[k].Length; o++) perRound[k][o] = new double[rounds];
+            }
+            var times = new double[iterations];
+            for (int r = 0; r < rounds; r++)
+                for (int k = 0; k < models.Count; k++)
+                    for (int o = 0; o < models[k].Ops.Count; o++)
+                    {
+                        for (int i = 0; i < iterations; i++)
+                        {
+                            long t0 = Stopwatch.GetTimestamp();
+                            interps[k].InvokeOp(o);
+                            times[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+                        }
+                        Array.Sort(times);
+                        perRound[k][o][r] = times[iterations / 2];
+                    }
+            var result = new double[models.Count][];
+            for (int k = 0; k < models.Count; k++)
+            {
+                result[k] = new double[models[k].Ops.Count];
+                for (int o = 0; o < result[k].Length; o++)
+                {
+                    Array.Sort(perRound[k][o]);
+                    result[k][o] = perRound[k][o][rounds / 2];
+                }
+            }
+            return result;
+        }
+        finally
+        {
+            foreach (var it in interps) it?.Dispose();
+        }
     }
 
     /// <summary>An interpreter with a random input, warmed up for at least half a second: tiered compilation

@@ -19,7 +19,7 @@ public static partial class Commands
     public static void Convert(CommandContext c)
     {
         var a = c.Args;
-        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json", "--dynamic",
+        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json", "--dynamic", "--sparse",
             "--weights", "--rounding", "--prune", "--structured", "--precision", "--mixed-precision", "--data", "--accuracy-budget", "--sensitivity-samples", "--objective");
         string model = a.Positional(0, "MODEL.onnx");
         var calib = a.GetAll("--calib");
@@ -71,6 +71,7 @@ public static partial class Commands
             Rounding = compression.Rounding,
             Prune = compression.Prune,
             PruneChannels = compression.PruneChannels,
+            Sparse = compression.Sparse,
         });
         File.WriteAllBytes(output, result.Blob);
         sw.Stop();
@@ -265,6 +266,7 @@ public static partial class Commands
 
     private static void BenchPerOp(CommandContext c, string path, Model m, int iterations)
     {
+        var peak = PeakMeter.Measure();
         var ops = Benchmark.MeasurePerOp(m, iterations);
         double total = 0;
         long macs = 0;
@@ -279,6 +281,7 @@ public static partial class Commands
                 ["index"] = o.Index, ["op"] = o.Type.ToString(), ["output_shape"] = string.Join(',', t.Dims()),
                 ["median_us"] = Math.Round(o.MedianUs, 3), ["macs"] = o.Macs,
                 ["gmacs_per_s"] = o.Macs > 0 && o.MedianUs > 0 ? Math.Round(o.Macs / o.MedianUs / 1000, 2) : null,
+                ["percent_of_peak"] = o.Macs > 0 && o.MedianUs > 0 && peak is { } pk ? Math.Round(100 * o.Macs / o.MedianUs / 1000 / pk.GmacsPerSecond, 1) : null,
                 ["share"] = total > 0 ? Math.Round(o.MedianUs / total, 4) : 0,
             });
         }
@@ -289,17 +292,23 @@ public static partial class Commands
                 ["model"] = path, ["iterations"] = iterations, ["ops"] = list,
                 ["sum_of_op_medians_us"] = Math.Round(total, 2), ["invoke_median_us"] = Math.Round(whole.MedianUs, 2),
                 ["macs"] = macs, ["hardware"] = Benchmark.Hardware(),
+                ["peak_instruction"] = peak?.Instruction, ["peak_gmacs_per_s"] = peak is { } pj ? Math.Round(pj.GmacsPerSecond, 1) : null,
             };
             c.Out.WriteLine(j.ToJsonString(Indented));
             return;
         }
         c.Out.WriteLine($"{Path.GetFileName(path)}: per-op medians over {iterations} invokes [{Benchmark.Hardware()}]");
-        c.Out.WriteLine($"  {"#",3}  {"op",-16} {"output",-14} {"median us",10} {"MACs",10} {"GMAC/s",7} {"share",6}");
+        c.Out.WriteLine(peak is { } p
+            ? $"  peak: {p.Instruction}, {p.GmacsPerSecond:F1} GMAC/s measured on this core (the kernels' int8 product; see tools/peak)"
+            : "  peak: not measured on this machine (no AVX2); no % of peak");
+        c.Out.WriteLine($"  {"#",3}  {"op",-16} {"output",-14} {"median us",10} {"MACs",10} {"GMAC/s",7} {"% peak",6} {"share",6}");
         foreach (var o in ops)
         {
             string shape = string.Join('x', m.Tensors[m.Ops[o.Index].Output0].Dims());
-            string g = o.Macs > 0 && o.MedianUs > 0 ? (o.Macs / o.MedianUs / 1000).ToString("F1") : "";
-            c.Out.WriteLine($"  {o.Index,3}  {o.Type,-16} {shape,-14} {o.MedianUs,10:F2} {o.Macs,10:N0} {g,7} {100 * o.MedianUs / total,5:F1}%");
+            double gmacs = o.Macs > 0 && o.MedianUs > 0 ? o.Macs / o.MedianUs / 1000 : 0;
+            string g = gmacs > 0 ? gmacs.ToString("F1") : "";
+            string pct = gmacs > 0 && peak is { } pp ? (100 * gmacs / pp.GmacsPerSecond).ToString("F0") + "%" : "";
+            c.Out.WriteLine($"  {o.Index,3}  {o.Type,-16} {shape,-14} {o.MedianUs,10:F2} {o.Macs,10:N0} {g,7} {pct,6} {100 * o.MedianUs / total,5:F1}%");
         }
         c.Out.WriteLine($"  sum of op medians {total:F1} us (a plain Invoke: median {whole.MedianUs:F1} us), {macs:N0} MACs");
     }

@@ -33,7 +33,7 @@ set(EQ_NF_INTEROP_SOURCES
     ${EQ_NF_DIR}/edgequant_nanoframework_EdgeQuant_NanoFramework_Model.cpp
     ${EQ_NF_DIR}/edgequant_nanoframework_EdgeQuant_NanoFramework_Interpreter.cpp)
 
-file(GLOB EQ_NF_KERNEL_SOURCES ${EQ_FIRMWARE_DIR}/src/kernels/*_s8.c)
+file(GLOB EQ_NF_KERNEL_SOURCES ${EQ_FIRMWARE_DIR}/src/kernels/*_s8.c ${EQ_FIRMWARE_DIR}/src/kernels/*_s16.c ${EQ_FIRMWARE_DIR}/src/kernels/*_f32.c)
 file(GLOB EQ_NF_DSP_SOURCES ${EQ_FIRMWARE_DIR}/src/kernels/*_dsp.c)
 file(GLOB EQ_NF_MVE_SOURCES ${EQ_FIRMWARE_DIR}/src/kernels/*_mve.c)
 set(EQ_NF_RUNTIME_SOURCES

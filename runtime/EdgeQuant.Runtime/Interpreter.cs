@@ -15,9 +15,10 @@ public sealed class InterpreterOptions
 
     /// <summary>
     /// Threads one <see cref="Interpreter.Invoke"/> uses, 1 to 64 (default 1). With more than one, the
-    /// interpreter creates <c>Threads - 1</c> worker threads once, and the heavy convolutions
-    /// (Conv2D and DepthwiseConv2D of at least <see cref="Interpreter.MinParallelMacs"/> MACs) are
-    /// split into bands of output rows, one per thread. The outputs are the same bytes as with one
+    /// interpreter creates <c>Threads - 1</c> worker threads once, and the heavy ops are split, one part
+    /// per thread: convolutions (Conv2D and DepthwiseConv2D of at least <see cref="Interpreter.MinParallelMacs"/>
+    /// MACs), pooling and channel Concatenation (bands of output rows) and Add/Sub of equal shapes (ranges of
+    /// elements), the last three from <see cref="Interpreter.MinParallelElements"/> output elements. The outputs are the same bytes as with one
     /// thread; nothing is allocated and no thread is created per Invoke. Dispose the interpreter to
     /// stop its workers (they are background threads and idle ones block, so a forgotten interpreter
     /// costs neither CPU nor the process's exit).
@@ -36,6 +37,9 @@ public sealed partial class Interpreter : IDisposable
     /// <summary>Convolutions smaller than this many multiply-accumulates run on one thread: splitting them costs more than it saves.</summary>
     public const long MinParallelMacs = 32_768;
 
+    /// <summary>Add/Sub, pooling and Concatenation with fewer output elements than this run on one thread.</summary>
+    public const int MinParallelElements = 2048;
+
     private readonly Model _model;
     private readonly Memory<byte> _arena;
     private readonly bool _reference;
@@ -46,11 +50,13 @@ public sealed partial class Interpreter : IDisposable
     // Per-op transposed float filters of the float fallback layers (Interpreter.Mixed.cs; null: none).
     private readonly float[]?[] _floatFilters;
     private readonly short[] _patch16;
+    // Per-op Add/Sub lookup tables of the fast path, shared with the model (null: none).
+    private readonly sbyte[]?[] _addTables;
     // Threads > 1: the workers, each worker's own kernel scratch, and per op how many row bands it is split into (1: not split).
     private readonly WorkerPool? _pool;
     private readonly sbyte[][] _workerScratch = [];
     private readonly int[] _bands = [];
-    private readonly ConvolutionBands? _bandJob;
+    private readonly OpBands? _bandJob;
 
     /// <summary>Ops split across threads (for tests).</summary>
     internal int ParallelOpCount { get { int n = 0; foreach (int b in _bands) if (b > 1) n++; return n; } }
@@ -84,6 +90,7 @@ public sealed partial class Interpreter : IDisposable
         _recurrentPacked = model.PreparedRecurrentPacked();
         _floatFilters = PrepareFloatFilters(model, _ops, _reference);
         _patch16 = PrepareConvPatch(model, _ops, _reference);
+        _addTables = _reference ? new sbyte[]?[_ops.Length] : model.PreparedAddTables();
 
         int threads = options?.Threads ?? 1;
         if (threads < 1 || threads > 64)
@@ -102,7 +109,7 @@ public sealed partial class Interpreter : IDisposable
             {
                 _workerScratch = new sbyte[threads - 1][];
                 for (int i = 0; i < _workerScratch.Length; i++) _workerScratch[i] = new sbyte[scratch];
-                _bandJob = new ConvolutionBands(this);
+                _bandJob = new OpBands(this);
                 _pool = new WorkerPool(threads - 1);
             }
         }
@@ -112,12 +119,16 @@ public sealed partial class Interpreter : IDisposable
     public void Dispose() => _pool?.Dispose();
 
     /// <summary>
-    /// How many bands of output rows op <paramref name="op"/> is split into with <paramref name="threads"/>
-    /// threads: 1 unless it is a batch-1 convolution of at least <see cref="MinParallelMacs"/> MACs with
-    /// at least two output rows and every band reads at least one real (unpadded) input row.
+    /// How many parts op <paramref name="op"/> is split into with <paramref name="threads"/> threads: 1 unless
+    /// it is a batch-1 convolution of at least <see cref="MinParallelMacs"/> MACs with at least two output rows
+    /// and every band reads at least one real (unpadded) input row; or an Add/Sub of three equal shapes, a
+    /// batch-1 pooling (with the same band rule) or a batch-1 channel Concatenation, of at least
+    /// <see cref="MinParallelElements"/> output elements.
     /// </summary>
     private int BandsFor(in OpInfo op, int threads)
     {
+        if (op.Type is OpType.Add or OpType.Sub or OpType.MaxPool2D or OpType.AveragePool2D or OpType.Concatenation)
+            return ElementBandsFor(op, threads);
         if (op.Type != OpType.Conv2D && op.Type != OpType.DepthwiseConv2D) return 1;
         var inS = _tensors[op.Input0].Shape;
         var fS = _tensors[op.Input1].Shape;
@@ -129,10 +140,47 @@ public sealed partial class Interpreter : IDisposable
         var p = _model.ReadParams<Conv2DParams>(op);
         for (int b = 0; b < bands; b++)
         {
-            BandRows(p, fS.D1, inS.D1, oS.D1, b, bands, out int y0, out int y1, out int c0, out int c1, out _, out _);
+            BandRows(p.StrideH, p.PadTop, p.DilationH, fS.D1, inS.D1, oS.D1, b, bands, out int y0, out int y1, out int c0, out int c1, out _, out _);
             if (y1 <= y0 || c1 <= c0) return 1;
         }
         return bands;
+    }
+
+    private int ElementBandsFor(in OpInfo op, int threads)
+    {
+        ref readonly var o = ref _tensors[op.Output0];
+        if (o.ElementCount < MinParallelElements || o.Type != TensorType.Int8 || o.Rank != 4) return 1;
+        var oS = o.Shape;
+        switch (op.Type)
+        {
+            case OpType.Add:
+            case OpType.Sub:
+                return _tensors[op.Input0].Shape == oS && _tensors[op.Input1].Shape == oS ? threads : 1;
+            case OpType.MaxPool2D:
+            case OpType.AveragePool2D:
+            {
+                var inS = _tensors[op.Input0].Shape;
+                if (inS.D0 != 1 || oS.D1 < 2) return 1;
+                var p = _model.ReadParams<PoolParams>(op);
+                int bands = System.Math.Min(threads, oS.D1);
+                for (int b = 0; b < bands; b++)
+                {
+                    BandRows(p.StrideH, p.PadTop, 1, p.FilterH, inS.D1, oS.D1, b, bands, out int y0, out int y1, out int c0, out int c1, out _, out _);
+                    if (y1 <= y0 || c1 <= c0) return 1;
+                }
+                return bands;
+            }
+            default: // Concatenation
+            {
+                if (_model.ReadParams<ConcatParams>(op).Axis != 3 || oS.D0 != 1 || oS.D1 < 2) return 1;
+                for (int k = 0; k < op.InputCount; k++)
+                {
+                    var s = _tensors[op.Input(k)].Shape;
+                    if (s.D0 != 1 || s.D1 != oS.D1 || s.D2 != oS.D2) return 1;
+                }
+                return System.Math.Min(threads, oS.D1);
+            }
+        }
     }
 
     /// <summary>
@@ -140,14 +188,14 @@ public sealed partial class Interpreter : IDisposable
     /// [c0, c1) they read, and the padding above and below those rows that the band's sub-convolution
     /// needs so that it computes exactly rows y0..y1-1 of the whole one.
     /// </summary>
-    private static void BandRows(in Conv2DParams p, int kh, int inH, int outH, int band, int bands,
+    private static void BandRows(int strideH, int padTop0, int dilationH, int kh, int inH, int outH, int band, int bands,
         out int y0, out int y1, out int c0, out int c1, out int padTop, out int padBottom)
     {
         y0 = (int)((long)outH * band / bands);
         y1 = (int)((long)outH * (band + 1) / bands);
-        int effective = (kh - 1) * p.DilationH + 1;
-        int r0 = y0 * p.StrideH - p.PadTop;
-        int r1 = (y1 - 1) * p.StrideH - p.PadTop + effective;
+        int effective = (kh - 1) * dilationH + 1;
+        int r0 = y0 * strideH - padTop0;
+        int r1 = (y1 - 1) * strideH - padTop0 + effective;
         c0 = System.Math.Max(r0, 0);
         c1 = System.Math.Min(r1, inH);
         padTop = c0 - r0;
@@ -162,7 +210,7 @@ public sealed partial class Interpreter : IDisposable
         ref readonly var inT = ref _tensors[op.Input0];
         ref readonly var fT = ref _tensors[op.Input1];
         ref readonly var oT = ref _tensors[op.Output0];
-        BandRows(p, fT.Shape.D1, inT.Shape.D1, oT.Shape.D1, band, bands, out int y0, out int y1, out int c0, out int c1, out int padTop, out int padBottom);
+        BandRows(p.StrideH, p.PadTop, p.DilationH, fT.Shape.D1, inT.Shape.D1, oT.Shape.D1, band, bands, out int y0, out int y1, out int c0, out int c1, out int padTop, out int padBottom);
         if (y1 <= y0) return;
         var bp = p;
         bp.PadTop = padTop;
@@ -197,15 +245,108 @@ public sealed partial class Interpreter : IDisposable
         }
     }
 
-    /// <summary>The pool's job: the bands of one convolution op.</summary>
-    private sealed class ConvolutionBands(Interpreter owner) : IParallelJob
+    /// <summary>
+    /// Part <paramref name="band"/> of <paramref name="bands"/> of an Add/Sub (a range of elements, its ends on
+    /// multiples of 16 so every part but the last runs whole vector steps), a pooling (a band of output rows
+    /// over the input rows it reads, with the band's own padding) or a channel Concatenation (a band of rows
+    /// of every input and of the output).
+    /// </summary>
+    private void RunElementBand(int index, int band, int bands)
+    {
+        ref readonly var op = ref _ops[index];
+        ref readonly var oT = ref _tensors[op.Output0];
+        var oS = oT.Shape;
+        switch (op.Type)
+        {
+            case OpType.Add:
+            case OpType.Sub:
+            {
+                int n = oT.ElementCount;
+                int from = (int)((long)n * band / bands) & ~15;
+                int to = band == bands - 1 ? n : (int)((long)n * (band + 1) / bands) & ~15;
+                if (to <= from) return;
+                var p = _model.ReadParams<ElementwiseParams>(op);
+                var shape = new Shape4(1, 1, 1, to - from);
+                var a = S8(op.Input0).Slice(from, to - from);
+                var b = S8(op.Input1).Slice(from, to - from);
+                var y = ArenaS8(op.Output0).Slice(from, to - from);
+                if (_addTables[index] is { } table) Elementwise.AddS8Table(table, a, b, y);
+                else if (_reference) Elementwise.AddS8Reference(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
+                else Elementwise.AddS8(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
+                return;
+            }
+            case OpType.MaxPool2D:
+            case OpType.AveragePool2D:
+            {
+                var p = _model.ReadParams<PoolParams>(op);
+                var inS = _tensors[op.Input0].Shape;
+                BandRows(p.StrideH, p.PadTop, 1, p.FilterH, inS.D1, oS.D1, band, bands, out int y0, out int y1, out int c0, out int c1, out int padTop, out int padBottom);
+                if (y1 <= y0) return;
+                var bp = p;
+                bp.PadTop = padTop;
+                bp.PadBottom = padBottom;
+                int inRow = inS.D2 * inS.D3, outRow = oS.D2 * oS.D3;
+                var inShape = new Shape4(1, c1 - c0, inS.D2, inS.D3);
+                var outShape = new Shape4(1, y1 - y0, oS.D2, oS.D3);
+                var x = S8(op.Input0).Slice(c0 * inRow, (c1 - c0) * inRow);
+                var y = ArenaS8(op.Output0).Slice(y0 * outRow, (y1 - y0) * outRow);
+                bool max = op.Type == OpType.MaxPool2D;
+                if (_reference)
+                {
+                    if (max) Pooling.MaxS8Reference(bp, x, inShape, y, outShape);
+                    else Pooling.AverageS8Reference(bp, x, inShape, y, outShape);
+                }
+                else if (max) Pooling.MaxS8(bp, x, inShape, y, outShape);
+                else Pooling.AverageS8(bp, x, inShape, y, outShape);
+                return;
+            }
+            default: // Concatenation along channels
+            {
+                var p = _model.ReadParams<ConcatParams>(op);
+                int y0 = (int)((long)oS.D1 * band / bands), y1 = (int)((long)oS.D1 * (band + 1) / bands);
+                if (y1 <= y0) return;
+                int outRow = oS.D2 * oS.D3;
+                var outShape = new Shape4(1, y1 - y0, oS.D2, oS.D3);
+                var output = ArenaS8(op.Output0).Slice(y0 * outRow, (y1 - y0) * outRow);
+                int axisOffset = 0;
+                for (int k = 0; k < op.InputCount; k++)
+                {
+                    var (off, m, sh) = ConcatInput(p, k);
+                    int t = op.Input(k);
+                    var s = _tensors[t].Shape;
+                    int inRow = s.D2 * s.D3;
+                    var inShape = new Shape4(1, y1 - y0, s.D2, s.D3);
+                    var input = S8(t).Slice(y0 * inRow, (y1 - y0) * inRow);
+                    if (_reference) Concatenation.EvalInputS8Reference(input, inShape, output, outShape, 3, axisOffset, off, m, sh, p.OutputOffset);
+                    else Concatenation.EvalInputS8(input, inShape, output, outShape, 3, axisOffset, off, m, sh, p.OutputOffset);
+                    axisOffset += s.D3;
+                }
+                return;
+            }
+        }
+    }
+
+    /// <summary>Input offset, multiplier and shift of Concatenation input <paramref name="k"/>.</summary>
+    private static (int Offset, int Multiplier, int Shift) ConcatInput(in ConcatParams p, int k) => k switch
+    {
+        0 => (p.In0Offset, p.In0Multiplier, p.In0Shift),
+        1 => (p.In1Offset, p.In1Multiplier, p.In1Shift),
+        2 => (p.In2Offset, p.In2Multiplier, p.In2Shift),
+        _ => (p.In3Offset, p.In3Multiplier, p.In3Shift),
+    };
+
+    /// <summary>The pool's job: the parts of one split op.</summary>
+    private sealed class OpBands(Interpreter owner) : IParallelJob
     {
         public int Op;
         public int Bands;
+        public bool Convolution;
 
         public void RunPart(int part, int parts)
         {
-            if (part < Bands) owner.RunConvolutionBand(Op, part, Bands);
+            if (part >= Bands) return;
+            if (Convolution) owner.RunConvolutionBand(Op, part, Bands);
+            else owner.RunElementBand(Op, part, Bands);
         }
     }
 
@@ -295,6 +436,7 @@ public sealed partial class Interpreter : IDisposable
         {
             _bandJob!.Op = index;
             _bandJob.Bands = _bands[index];
+            _bandJob.Convolution = _ops[index].Type is OpType.Conv2D or OpType.DepthwiseConv2D;
             _pool.Run(_bandJob);
             return;
         }
@@ -342,7 +484,8 @@ public sealed partial class Interpreter : IDisposable
             {
                 var p = _model.ReadParams<ElementwiseParams>(op);
                 bool sub = op.Type == OpType.Sub;
-                if (_reference) Elementwise.AddS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);
+                if (_addTables[_opIndex] is { } table) Elementwise.AddS8Table(table, S8(op.Input0), S8(op.Input1), ArenaS8(op.Output0));
+                else if (_reference) Elementwise.AddS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);
                 else Elementwise.AddS8(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);
                 break;
             }
@@ -382,13 +525,7 @@ public sealed partial class Interpreter : IDisposable
                 int axisOffset = 0;
                 for (int k = 0; k < op.InputCount; k++)
                 {
-                    var (off, m, s) = k switch
-                    {
-                        0 => (p.In0Offset, p.In0Multiplier, p.In0Shift),
-                        1 => (p.In1Offset, p.In1Multiplier, p.In1Shift),
-                        2 => (p.In2Offset, p.In2Multiplier, p.In2Shift),
-                        _ => (p.In3Offset, p.In3Multiplier, p.In3Shift),
-                    };
+                    var (off, m, s) = ConcatInput(p, k);
                     int t = op.Input(k);
                     if (_reference) Concatenation.EvalInputS8Reference(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);
                     else Concatenation.EvalInputS8(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);

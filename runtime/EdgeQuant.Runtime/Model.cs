@@ -360,6 +360,27 @@ public sealed partial class Model
         return Interlocked.CompareExchange(ref _prepared, prepared, null) ?? prepared;
     }
 
+    private sbyte[]?[]? _addTables;
+
+    /// <summary>
+    /// Per op, the Add/Sub lookup table of the fast path (<see cref="Kernels.Elementwise.PrepareAddTable"/>; null for
+    /// other ops and where it does not apply), built on first use and shared read-only like <see cref="PreparedFilters"/>.
+    /// </summary>
+    internal sbyte[]?[] PreparedAddTables()
+    {
+        var prepared = Volatile.Read(ref _addTables);
+        if (prepared is not null) return prepared;
+        prepared = new sbyte[]?[_ops.Length];
+        for (int i = 0; i < _ops.Length; i++)
+        {
+            var op = _ops[i];
+            if ((op.Type == OpType.Add || op.Type == OpType.Sub) && _tensors[op.Output0].Type == TensorType.Int8)
+                prepared[i] = Kernels.Elementwise.PrepareAddTable(ReadParams<ElementwiseParams>(op), op.Type == OpType.Sub,
+                    _tensors[op.Input0].Shape, _tensors[op.Input1].Shape, _tensors[op.Output0].Shape);
+        }
+        return Interlocked.CompareExchange(ref _addTables, prepared, null) ?? prepared;
+    }
+
     private ReadOnlySpan<sbyte> FilterS8(in OpInfo op) => MemoryMarshal.Cast<byte, sbyte>(GetConstantBytes(op.Input1));
     private ReadOnlySpan<int> BiasI32(in OpInfo op) => MemoryMarshal.Cast<byte, int>(GetConstantBytes(op.Input2));
 

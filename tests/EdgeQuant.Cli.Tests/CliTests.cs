@@ -122,9 +122,24 @@ public class CliTests
             Assert.That(share, Is.EqualTo(1.0).Within(0.01));
             Assert.That(ops[0].GetProperty("op").GetString(), Is.EqualTo("Conv2D"));
         });
+        // The yardstick: the measured VPMADDWD peak (x64 with AVX2), and each MAC-carrying op's share of it.
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            double peak = j.RootElement.GetProperty("peak_gmacs_per_s").GetDouble();
+            Assert.That(peak, Is.GreaterThan(1), "a measured peak in GMAC/s");
+            Assert.That(j.RootElement.GetProperty("peak_instruction").GetString(), Does.StartWith("VPMADDWD"));
+            foreach (var op in ops.EnumerateArray())
+            {
+                if (op.GetProperty("macs").GetInt64() == 0 || op.GetProperty("gmacs_per_s").ValueKind == JsonValueKind.Null) continue;
+                double pct = op.GetProperty("percent_of_peak").GetDouble();
+                Assert.That(pct, Is.EqualTo(100 * op.GetProperty("gmacs_per_s").GetDouble() / peak).Within(0.2), "percent_of_peak = GMAC/s over the peak");
+            }
+        }
         var text = Run("bench", eqm, "--per-op", "--iterations", "20");
         Assert.That(text.Code, Is.EqualTo(0), text.Err);
         Assert.That(text.Out, Does.Contain("FullyConnected").And.Contain("GMAC/s").And.Contain("sum of op medians"));
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            Assert.That(text.Out, Does.Contain("peak: VPMADDWD").And.Contain("% peak"));
     }
 
     [Test]

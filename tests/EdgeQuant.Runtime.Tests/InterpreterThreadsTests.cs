@@ -6,8 +6,8 @@ using NUnit.Framework;
 namespace EdgeQuant.Runtime.Tests;
 
 /// <summary>
-/// InterpreterOptions.Threads: convolutions split into bands of output rows give the same bytes as
-/// one thread (random geometries: strides, dilations, asymmetric padding, odd heights, more bands
+/// InterpreterOptions.Threads: convolutions, pooling and Concatenation split into bands of output rows
+/// and Add/Sub split into element ranges give the same bytes as one thread (random geometries: strides, dilations, asymmetric padding, odd heights, more bands
 /// than rows would allow), nothing is allocated per Invoke, and workers stop on Dispose.
 /// </summary>
 [TestFixture]
@@ -77,6 +77,101 @@ public class InterpreterThreadsTests
         }
         // Depthwise layers have far fewer MACs per output, so fewer random ones reach MinParallelMacs.
         Assert.That(split, Is.GreaterThan(depthwise ? 8 : 20), "enough of the random cases were large enough to be split");
+    }
+
+    /// <summary>
+    /// A one-op blob of random geometry large enough to be split: Add or Sub of three equal shapes, Max or
+    /// Average pooling (random window, strides and asymmetric padding) or a channel Concatenation of two
+    /// inputs (one rescaled, one copied).
+    /// </summary>
+    private static byte[] RandomElementOp(Rand r, OpType type)
+    {
+        var w = new ModelWriter();
+        int h = r.Int(2, 40), wd = r.Int(1, 30), c = r.Int(1, 40);
+        var qa = (S: r.Scale(0.02, 0.2), Z: r.Int(-20, 20));
+        var qo = (S: r.Scale(0.05, 0.5), Z: r.Int(-20, 20));
+        int x = w.AddActivation(TensorType.Int8, [1, h, wd, c], w.AddQuantization([qa.S], qa.Z));
+        switch (type)
+        {
+            case OpType.Add:
+            case OpType.Sub:
+            {
+                var qb = (S: r.Scale(0.02, 0.2), Z: r.Int(-20, 20));
+                int b = w.AddActivation(TensorType.Int8, [1, h, wd, c], w.AddQuantization([qb.S], qb.Z));
+                int y = w.AddActivation(TensorType.Int8, [1, h, wd, c], w.AddQuantization([qo.S], qo.Z));
+                w.AddOp(type, [x, b], [y], ConverterMath.Add(qa.S, qa.Z, qb.S, qb.Z, qo.S, qo.Z, r.Bool() ? qo.Z : -128));
+                w.AddInput("a", x);
+                w.AddInput("b", b);
+                w.AddOutput("y", y);
+                break;
+            }
+            case OpType.MaxPool2D:
+            case OpType.AveragePool2D:
+            {
+                int fh = System.Math.Min(r.Int(1, 4), h), fw = System.Math.Min(r.Int(1, 4), wd), sh = r.Int(1, 3), sw = r.Int(1, 3);
+                int pt = r.Int(0, fh - 1), pb = r.Int(0, fh - 1), pl = r.Int(0, fw - 1), pr = r.Int(0, fw - 1);
+                int oh = (h + pt + pb - fh) / sh + 1, ow = (wd + pl + pr - fw) / sw + 1;
+                int y = w.AddActivation(TensorType.Int8, [1, oh, ow, c], w.AddQuantization([qa.S], qa.Z));
+                w.AddOp(type, [x], [y], new PoolParams
+                {
+                    StrideH = sh, StrideW = sw, FilterH = fh, FilterW = fw, PadTop = pt, PadLeft = pl, PadBottom = pb, PadRight = pr,
+                    ActivationMin = r.Bool() ? qa.Z : -128, ActivationMax = 127,
+                });
+                w.AddInput("x", x);
+                w.AddOutput("y", y);
+                break;
+            }
+            default:
+            {
+                int c2 = r.Int(1, 40);
+                int b = w.AddActivation(TensorType.Int8, [1, h, wd, c2], w.AddQuantization([qo.S], qo.Z));
+                int y = w.AddActivation(TensorType.Int8, [1, h, wd, c + c2], w.AddQuantization([qo.S], qo.Z));
+                var ra = ConverterMath.ConcatInput(qa.S, qa.Z, qo.S, qo.Z);
+                w.AddOp(OpType.Concatenation, [x, b], [y], new ConcatParams
+                {
+                    Axis = 3, InputCount = 2, OutputOffset = qo.Z, In0Offset = ra.Offset, In0Multiplier = ra.Multiplier, In0Shift = ra.Shift,
+                });
+                w.AddInput("a", x);
+                w.AddInput("b", b);
+                w.AddOutput("y", y);
+                break;
+            }
+        }
+        return w.Build();
+    }
+
+    [TestCase(OpType.Add, 2)]
+    [TestCase(OpType.Sub, 3)]
+    [TestCase(OpType.MaxPool2D, 2)]
+    [TestCase(OpType.AveragePool2D, 3)]
+    [TestCase(OpType.Concatenation, 2)]
+    [TestCase(OpType.Concatenation, 4)]
+    public void SplitElementOpsGiveTheSameBytesAsOneThread(OpType type, int threads)
+    {
+        var r = new Rand(900 + (int)type * 10 + threads);
+        int split = 0;
+        for (int k = 0; k < 40; k++)
+        {
+            var m = Model.Load(RandomElementOp(r, type));
+            using var probe = new Interpreter(m, new InterpreterOptions { Threads = threads });
+            if (probe.ParallelOpCount > 0) split++;
+            var inputs = new sbyte[m.Inputs.Count][];
+            for (int i = 0; i < inputs.Length; i++) inputs[i] = r.S8(probe.GetInput(i).Length);
+            var one = RunInputs(m, inputs, new InterpreterOptions());
+            var reference = RunInputs(m, inputs, new InterpreterOptions { ReferenceKernelsOnly = true, Threads = threads });
+            var many = RunInputs(m, inputs, new InterpreterOptions { Threads = threads });
+            Assert.That(many, Is.EqualTo(one), $"case {k}: {type}, {threads} threads, fast kernels");
+            Assert.That(reference, Is.EqualTo(one), $"case {k}: {type}, {threads} threads, reference kernels");
+        }
+        Assert.That(split, Is.GreaterThan(8), "enough of the random cases were large enough to be split");
+    }
+
+    private static sbyte[] RunInputs(Model m, sbyte[][] inputs, InterpreterOptions options)
+    {
+        using var interp = new Interpreter(m, options);
+        for (int i = 0; i < inputs.Length; i++) inputs[i].CopyTo(interp.GetInput(i));
+        interp.Invoke();
+        return interp.GetOutput().ToArray();
     }
 
     [Test]

@@ -81,7 +81,7 @@ public static class Packer
                     int cout = r.Bias!.Length;
                     bool dw = op.Type == OpType.DepthwiseConv2D;
                     int wq = w.AddQuantization(r.WeightScales, 0, dw ? 3 : 0);
-                    var (type, wt, codebook) = CompressedPacking.UsesPlainInt8(op, r, q.Options.SparseFromSparsity)
+                    var (type, wt, codebook) = CompressedPacking.UsesPlainInt8(op, r, q.Options.Sparse)
                         ? (op.Type, w.AddConstant<sbyte>(TensorType.Int8, op.WeightShape, r.Weights, wq), -1)
                         : CompressedPacking.AddFilter(w, op, r, wq);
                     int bt = w.AddConstant<int>(TensorType.Int32, [cout], r.Bias, -1);
@@ -108,8 +108,9 @@ public static class Packer
                             InputOffset = -inQ.ZeroPoint, OutputOffset = outQ.ZeroPoint, ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
                             MultipliersOffset = mo, ShiftsOffset = so, DepthMultiplier = op.DepthMultiplier, FoldedBiasOffset = fo,
                         };
-                        // Only Conv2D's im2col path needs scratch; depthwise works in place.
-                        int scratch = dw || type == OpType.Conv2DSparse ? 0 : Runtime.Kernels.KernelScratch.Conv2DBytes(op.KernelH, op.KernelW, op.Inputs[0].Shape[^1], op.Output.Shape[2]);
+                        // Conv2D's im2col path and the sparse Conv2D's staged planes need scratch; depthwise works in place.
+                        int scratch = type == OpType.Conv2DSparse ? CompressedPacking.SparseScratchBytes(op)
+                            : dw ? 0 : Runtime.Kernels.KernelScratch.Conv2DBytes(op.KernelH, op.KernelW, op.Inputs[0].Shape[^1], op.Output.Shape[2]);
                         w.AddOp(type, inputs, [y], p, scratch);
                     }
                     break;

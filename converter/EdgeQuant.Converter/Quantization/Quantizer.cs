@@ -34,8 +34,8 @@ public sealed class QuantizationOptions
     public IReadOnlyDictionary<IrOp, RecurrentStatistics>? RecurrentStatistics { get; init; }
     /// <summary>Fraction of each Conv2D / FullyConnected layer's weights set to zero by magnitude (0: none).</summary>
     public double PruneSparsity { get; init; }
-    /// <summary>A pruned layer with at least this fraction of zero weights is stored as sparse rows (ops 53, 54).</summary>
-    public double SparseFromSparsity { get; init; } = Packing.CompressedPacking.SparseFromSparsity;
+    /// <summary>Which pruned layers are stored as sparse rows (ops 53, 54); see <see cref="SparseStorage"/>.</summary>
+    public Packing.SparseStorage Sparse { get; init; } = Packing.SparseStorage.Auto;
 }
 
 /// <summary>Quantization of one activation tensor.</summary>

@@ -79,12 +79,21 @@ public static partial class Conv2D
                             ref Unsafe.Add(ref rowRef, ky * rowLen));
                 ref sbyte o = ref Unsafe.Add(ref dst, (b * outH + oy) * outW * cout);
                 int ox = 0;
-                for (; ox <= outW - 4; ox += 4)
+                if (outW >= 4)
                 {
-                    Int8Gemm.PairsRows(4, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, pairs, ref w, coutP, q,
-                        ref Unsafe.Add(ref acc, wholeRow ? ox * coutP : 0));
-                    if (!wholeRow)
-                        q.Store(4, ref acc, coutP, cout, ref Unsafe.Add(ref o, ox * cout), cout);
+                    for (; ; ox += 4)
+                    {
+                        // The row's last pixels as one overlapping 4-pixel tile (recomputed, stored again identically):
+                        // the 1-pixel tiles run a fraction of its rate.
+                        ox = System.Math.Min(ox, outW - 4);
+                        Int8Gemm.PairsRows(4, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, pairs, ref w, coutP, q,
+                            ref Unsafe.Add(ref acc, wholeRow ? ox * coutP : 0));
+                        if (!wholeRow)
+                            q.Store(4, ref acc, coutP, cout, ref Unsafe.Add(ref o, ox * cout), cout);
+                        if (ox == outW - 4)
+                            break;
+                    }
+                    ox = outW;
                 }
                 for (; ox < outW; ox++)
                 {

@@ -14,11 +14,16 @@ internal sealed class WorkerPool : IDisposable
     /// <summary>Spin iterations (each a short pause) a worker waits for the next job before it blocks.</summary>
     private const int SpinIterations = 20_000;
 
+    /// <summary>Short pauses the caller spins for the workers' parts before it starts yielding.</summary>
+    private const int CallerSpinIterations = 20_000;
+
     private readonly Thread[] _threads;
     private readonly object _gate = new();
     private IParallelJob? _job;
     private int _generation;
     private int _pending;
+    // Workers blocked (or about to block) in Monitor.Wait: Run takes the lock to wake them only when there are any.
+    private int _sleepers;
     private volatile bool _stopping;
     private Exception? _failure;
 
@@ -50,7 +55,10 @@ internal sealed class WorkerPool : IDisposable
         _failure = null;
         Volatile.Write(ref _pending, _threads.Length);
         Interlocked.Increment(ref _generation);
-        lock (_gate) Monitor.PulseAll(_gate);
+        // A worker counts itself a sleeper before it re-checks the generation (both interlocked), so either it
+        // sees this job or this read sees it and the pulse wakes it; spinning workers need no lock here.
+        if (Volatile.Read(ref _sleepers) != 0)
+            lock (_gate) Monitor.PulseAll(_gate);
 
         Exception? own = null;
         try
@@ -62,8 +70,17 @@ internal sealed class WorkerPool : IDisposable
             own = e;
         }
 
+        // The parts are balanced and microseconds long: spin (no yield, which on a busy machine can give the core
+        // away for a whole time slice) for a while, then yield, never Sleep(1) (a whole timer tick).
+        for (int i = 0; Volatile.Read(ref _pending) != 0 && i < CallerSpinIterations; i++)
+            Thread.SpinWait(4);
+#if NETSTANDARD2_1
+        // netstandard2.1 has no SpinOnce(sleep1Threshold): yield instead of ever sleeping a timer tick.
+        while (Volatile.Read(ref _pending) != 0) Thread.Yield();
+#else
         var spin = new SpinWait();
-        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce();
+        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+#endif
         _job = null;
         if (own is not null) throw own;
         if (_failure is { } f) throw new InvalidOperationException("a worker thread failed", f);
@@ -87,7 +104,9 @@ internal sealed class WorkerPool : IDisposable
                 }
                 lock (_gate)
                 {
+                    Interlocked.Increment(ref _sleepers);
                     if (Volatile.Read(ref _generation) == seen && !_stopping) Monitor.Wait(_gate);
+                    Interlocked.Decrement(ref _sleepers);
                 }
             }
             seen = g;

@@ -74,6 +74,11 @@ namespace EdgeQuant.Runtime.Kernels
         public static void MulS8(in ElementwiseParams p, ReadOnlySpan<sbyte> a, in Shape4 aShape, ReadOnlySpan<sbyte> b, in Shape4 bShape,
             Span<sbyte> output, in Shape4 outShape)
             => MulS8Reference(p, a, aShape, b, bShape, output, outShape);
+
+        internal static sbyte[]? PrepareAddTable(in ElementwiseParams p, bool subtract, in Shape4 aShape, in Shape4 bShape, in Shape4 outShape) => null;
+
+        internal static void AddS8Table(sbyte[] table, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
+            => throw new PlatformNotSupportedException("no SIMD fast paths in the netstandard2.1 build");
     }
 
     public static partial class Mean

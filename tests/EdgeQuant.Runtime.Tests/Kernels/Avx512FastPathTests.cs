@@ -10,14 +10,14 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// The AVX-512 (Avx512BW) tiles of the channels-in-lanes kernels (Int8Gemm.Avx512.cs) against the
 /// reference, byte for byte: 1x1 convolutions and FullyConnected through Int8Gemm, 3x3 and other
 /// Kh x Kw through Conv2D's widened rows, with channel counts that take 32-channel tiles, a 16-channel
-/// tile and the AVX2 8-channel tile with padding lanes, 4-row tiles and single rows. On a CPU without
+/// tile, the 24- and 40-channel tiles (512-bit + 256-bit accumulators), the AVX2 8-channel tile with padding lanes, 4-row tiles (overlapping ones at a row count not a multiple of 4) and single rows. On a CPU without
 /// AVX-512 (or with DOTNET_EnableAVX512F=0) these report themselves as not run; the same kernels'
 /// AVX2 tiles are covered by Conv2DFastPathTests and SmallChannelFastPathTests there.
 /// </summary>
 [TestFixture]
 public class Avx512FastPathTests
 {
-    private static readonly int[] Channels = [16, 24, 32, 36, 48, 60, 64, 72, 88, 90, 120, 150];
+    private static readonly int[] Channels = [8, 16, 24, 32, 36, 40, 48, 60, 64, 72, 88, 90, 104, 120, 150];
 
     private static void RequireAvx512()
     {

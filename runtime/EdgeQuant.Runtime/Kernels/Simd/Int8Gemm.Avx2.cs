@@ -16,6 +16,9 @@ internal static partial class Int8Gemm
     /// <summary>Rows requantized per pass: enough to spread the per-channel set-up, few enough for the accumulators to stay in L1.</summary>
     private const int GemmGroupRows = 8;
 
+    /// <summary>Accumulators (int32) of one row group at most, when more than <see cref="GemmGroupRows"/> rows fit.</summary>
+    private const int GemmGroupInts = 4096;
+
     /// <summary>
     /// AVX2 kernel with output channels in lanes (<see cref="PackedFilter.Pairs"/>, any Cout: the last
     /// group of 8 lanes runs over padding channels of zero weight that are never stored):
@@ -37,8 +40,8 @@ internal static partial class Int8Gemm
         if (4 * k2 > PairsStackLimit || coutP > MaxPairsChannels)
             return false;
         Span<short> staged = stackalloc short[4 * k2];
-        // Groups of rows get one requantization pass each.
-        int group = System.Math.Min((rows + 3) & ~3, GemmGroupRows);
+        // Groups of rows get one requantization pass each: at least 8 rows, more while their accumulators stay within 16 KB.
+        int group = System.Math.Min((rows + 3) & ~3, System.Math.Max(GemmGroupRows, GemmGroupInts / coutP & ~3));
         Span<int> accumulators = stackalloc int[group * coutP];
         ref short xs = ref MemoryMarshal.GetReference(staged);
         ref int acc = ref MemoryMarshal.GetReference(accumulators);
@@ -48,12 +51,27 @@ internal static partial class Int8Gemm
         {
             int n = System.Math.Min(group, rows - g);
             ref sbyte ag = ref Unsafe.Add(ref a, g * aStride);
-            int r = 0;
-            for (; r <= n - 4; r += 4)
+            if (n < 4 && rows >= 4)
             {
-                for (int i = 0; i < 4; i++)
-                    Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k);
-                PairsRows(4, ref xs, k2, 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
+                // A last group of fewer than 4 rows takes the 4 last rows instead, recomputing (and storing again,
+                // identically) the rows before: a 4-row tile is several times faster per row than the 1-row ones.
+                g = rows - 4;
+                n = 4;
+                ag = ref Unsafe.Add(ref a, g * aStride);
+            }
+            int r = 0;
+            if (n >= 4)
+            {
+                for (; ; r += 4)
+                {
+                    r = System.Math.Min(r, n - 4); // the group's last rows as one overlapping 4-row tile
+                    for (int i = 0; i < 4; i++)
+                        Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k);
+                    PairsRows(4, ref xs, k2, 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
+                    if (r == n - 4)
+                        break;
+                }
+                r = n;
             }
             for (; r < n; r++)
             {
@@ -83,13 +101,30 @@ internal static partial class Int8Gemm
             // 512-bit tiles first (Int8Gemm.Avx512.cs): 32 channels, then 16; the AVX2 tiles take the last 8.
             if (n == 4)
             {
-                for (; j <= cout - 32; j += 32)
+                // Every pass over the pairs keeps at least 8 accumulator chains (a VPMADDWD + VPADDD chain needs 4 cycles
+                // per step, the core issues 2 VPMADDWD per cycle): 32-channel tiles, then the rest of 16, 24 or 40
+                // channels in one tile; a lone 8-channel rest would run a 4-chain tile at half the rate.
+                int rest = cout & 31;
+                int to32 = rest == 8 ? cout - 40 : cout - rest;
+                for (; j < to32; j += 32)
                     Tile4x32Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
                         q.Init512(j), q.Init512(j + 16), ref Unsafe.Add(ref acc, j));
-                if (j <= cout - 16)
+                switch (cout - j)
                 {
-                    Tile4x16Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init512(j), ref Unsafe.Add(ref acc, j));
-                    j += 16;
+                    case 40:
+                        Tile4x40Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
+                            q.Init512(j), q.Init512(j + 16), q.Init(j + 32), ref Unsafe.Add(ref acc, j));
+                        j += 40;
+                        break;
+                    case 24:
+                        Tile4x24Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
+                            q.Init512(j), q.Init(j + 16), ref Unsafe.Add(ref acc, j));
+                        j += 24;
+                        break;
+                    case 16:
+                        Tile4x16Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init512(j), ref Unsafe.Add(ref acc, j));
+                        j += 16;
+                        break;
                 }
             }
             else
@@ -144,42 +179,10 @@ internal static partial class Int8Gemm
         [SkipLocalsInit]
         public void Store(int n, ref int acc, int accStride, int cout, ref sbyte output, nint outStride)
         {
-            var min8 = Vector256.Create((sbyte)_min.ToScalar());
-            var max8 = Vector256.Create((sbyte)_max.ToScalar());
-            bool int8Bounds = _min.ToScalar() >= -128 && _max.ToScalar() <= 127 && _min.ToScalar() <= _max.ToScalar();
-            var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
             int full = cout & ~7;
             for (int j = 0; j < full; j += 8)
-            {
-                var m = Vector256.LoadUnsafe(ref _m, (nuint)j);
-                var shift = Vector256.LoadUnsafe(ref _s, (nuint)j);
-                int i = 0;
-                if (int8Bounds && Vector256.LessThanOrEqualAll(shift, Vector256<int>.Zero) && !Vector256.EqualsAny(m, Vector256.Create(int.MinValue)))
-                {
-                    var right = -shift;
-                    var mask = Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, right.AsUInt32()) - Vector256<int>.One;
-                    var mOdd = Avx2.ShiftRightLogical(m.AsInt64(), 32).AsInt32();
-                    for (; i <= n - 2; i += 2)
-                    {
-                        var a = SimdOps256.MultiplyByQuantizedMultiplierRightShift(Vector256.LoadUnsafe(ref acc, (nuint)(i * accStride + j)), m, mOdd, right, mask) + _off;
-                        var b = SimdOps256.MultiplyByQuantizedMultiplierRightShift(Vector256.LoadUnsafe(ref acc, (nuint)((i + 1) * accStride + j)), m, mOdd, right, mask) + _off;
-                        var w = Avx2.PackSignedSaturate(a, b);
-                        var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w, w), min8), max8);
-                        var pair = Avx2.PermuteVar8x32(bytes.AsInt32(), order).AsInt64().GetLower();
-                        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref output, i * outStride + j)), pair.ToScalar());
-                        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref output, (i + 1) * outStride + j)), pair.GetElement(1));
-                    }
-                }
-                if (i < n)
-                {
-                    var r = new SimdOps256.Requantizer(m, shift);
-                    for (; i < n; i++)
-                    {
-                        var v = r.ApplyClamp(Vector256.LoadUnsafe(ref acc, (nuint)(i * accStride + j)), _off, _min, _max);
-                        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref output, i * outStride + j)), SimdOps256.Pack8(v));
-                    }
-                }
-            }
+                StoreBlock(n, ref Unsafe.Add(ref acc, j), accStride, Vector256.LoadUnsafe(ref _m, (nuint)j), Vector256.LoadUnsafe(ref _s, (nuint)j),
+                    8, ref Unsafe.Add(ref output, j), outStride);
             if (full < cout)
             {
                 // The channel tail in-vector: multipliers and shifts of the real channels, zeros in the padding lanes.
@@ -191,16 +194,68 @@ internal static partial class Int8Gemm
                     ms[c] = Unsafe.Add(ref _m, full + c);
                     ms[8 + c] = Unsafe.Add(ref _s, full + c);
                 }
-                var r = new SimdOps256.Requantizer(Vector256.Create(ms.Slice(0, 8)), Vector256.Create(ms.Slice(8, 8)));
-                for (int i = 0; i < n; i++)
+                StoreBlock(n, ref Unsafe.Add(ref acc, full), accStride, Vector256.Create((ReadOnlySpan<int>)ms.Slice(0, 8)),
+                    Vector256.Create((ReadOnlySpan<int>)ms.Slice(8, 8)), tail, ref Unsafe.Add(ref output, full), outStride);
+            }
+        }
+
+        /// <summary>One block of 8 accumulator lanes of n rows, of which the first <paramref name="channels"/> (1..8) are stored.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void StoreBlock(int n, ref int acc, int accStride, Vector256<int> m, Vector256<int> shift, int channels, ref sbyte output, nint outStride)
+        {
+            int i = 0;
+            if (_min.ToScalar() >= -128 && _max.ToScalar() <= 127 && _min.ToScalar() <= _max.ToScalar()
+                && Vector256.LessThanOrEqualAll(shift, Vector256<int>.Zero) && !Vector256.EqualsAny(m, Vector256.Create(int.MinValue)))
+            {
+                var min8 = Vector256.Create((sbyte)_min.ToScalar());
+                var max8 = Vector256.Create((sbyte)_max.ToScalar());
+                var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+                var right = -shift;
+                var mask = Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, right.AsUInt32()) - Vector256<int>.One;
+                var mOdd = Avx2.ShiftRightLogical(m.AsInt64(), 32).AsInt32();
+                for (; i <= n - 2; i += 2)
                 {
-                    var v = r.ApplyClamp(Vector256.LoadUnsafe(ref acc, (nuint)(i * accStride + full)), _off, _min, _max);
-                    long bytes = SimdOps256.Pack8(v);
-                    ref byte o = ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref output, i * outStride + full));
-                    for (int c = 0; c < tail; c++, bytes >>= 8)
-                        Unsafe.Add(ref o, c) = (byte)bytes;
+                    var a = SimdOps256.MultiplyByQuantizedMultiplierRightShift(Vector256.LoadUnsafe(ref acc, (nuint)(i * accStride)), m, mOdd, right, mask) + _off;
+                    var b = SimdOps256.MultiplyByQuantizedMultiplierRightShift(Vector256.LoadUnsafe(ref acc, (nuint)((i + 1) * accStride)), m, mOdd, right, mask) + _off;
+                    var w = Avx2.PackSignedSaturate(a, b);
+                    var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w, w), min8), max8);
+                    var pair = Avx2.PermuteVar8x32(bytes.AsInt32(), order).AsInt64().GetLower();
+                    Put(ref Unsafe.Add(ref output, i * outStride), pair.ToScalar(), channels);
+                    Put(ref Unsafe.Add(ref output, (i + 1) * outStride), pair.GetElement(1), channels);
                 }
             }
+            if (i < n)
+            {
+                var r = new SimdOps256.Requantizer(m, shift);
+                for (; i < n; i++)
+                    Put(ref Unsafe.Add(ref output, i * outStride), SimdOps256.Pack8(r.ApplyClamp(Vector256.LoadUnsafe(ref acc, (nuint)(i * accStride)), _off, _min, _max)), channels);
+            }
+        }
+
+        /// <summary>The low <paramref name="channels"/> bytes of <paramref name="bytes"/> at o: one 8-byte store, or 4/2/1-byte pieces for a tail.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Put(ref sbyte o, long bytes, int channels)
+        {
+            ref byte b = ref Unsafe.As<sbyte, byte>(ref o);
+            if (channels == 8)
+            {
+                Unsafe.WriteUnaligned(ref b, bytes);
+                return;
+            }
+            if ((channels & 4) != 0)
+            {
+                Unsafe.WriteUnaligned(ref b, (int)bytes);
+                b = ref Unsafe.Add(ref b, 4);
+                bytes >>= 32;
+            }
+            if ((channels & 2) != 0)
+            {
+                Unsafe.WriteUnaligned(ref b, (short)bytes);
+                b = ref Unsafe.Add(ref b, 2);
+                bytes >>= 16;
+            }
+            if ((channels & 1) != 0)
+                b = (byte)bytes;
         }
     }
 

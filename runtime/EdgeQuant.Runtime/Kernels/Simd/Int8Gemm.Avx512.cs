@@ -78,6 +78,100 @@ internal static partial class Int8Gemm
         c3.StoreUnsafe(ref acc, 3 * row);
     }
 
+    /// <summary>
+    /// Four rows by 24 channels: one 512-bit and one 256-bit accumulator per row (8 chains), the 256-bit
+    /// product taking the low half of the same broadcast.
+    /// </summary>
+    private static void Tile4x24Avx512(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+        Vector512<int> i0, Vector256<int> i1, ref int acc)
+    {
+        Vector512<int> c00 = i0, c10 = i0, c20 = i0, c30 = i0;
+        Vector256<int> c01 = i1, c11 = i1, c21 = i1, c31 = i1;
+        nint step = 2 * cout;
+        for (int s = 0; s < segments; s++)
+        {
+            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            for (int p = 0; p < pairs; p++)
+            {
+                var w0 = Vector512.LoadUnsafe(ref w);
+                var w1 = Vector256.LoadUnsafe(ref w, 32);
+                var x = Pair512(ref r0, p);
+                c00 += Avx512BW.MultiplyAddAdjacent(x, w0);
+                c01 += Avx2.MultiplyAddAdjacent(x.GetLower(), w1);
+                x = Pair512(ref r1, p);
+                c10 += Avx512BW.MultiplyAddAdjacent(x, w0);
+                c11 += Avx2.MultiplyAddAdjacent(x.GetLower(), w1);
+                x = Pair512(ref r2, p);
+                c20 += Avx512BW.MultiplyAddAdjacent(x, w0);
+                c21 += Avx2.MultiplyAddAdjacent(x.GetLower(), w1);
+                x = Pair512(ref r3, p);
+                c30 += Avx512BW.MultiplyAddAdjacent(x, w0);
+                c31 += Avx2.MultiplyAddAdjacent(x.GetLower(), w1);
+                w = ref Unsafe.Add(ref w, step);
+            }
+        }
+        nuint row = (nuint)cout;
+        c00.StoreUnsafe(ref acc);
+        c01.StoreUnsafe(ref acc, 16);
+        c10.StoreUnsafe(ref acc, row);
+        c11.StoreUnsafe(ref acc, row + 16);
+        c20.StoreUnsafe(ref acc, 2 * row);
+        c21.StoreUnsafe(ref acc, 2 * row + 16);
+        c30.StoreUnsafe(ref acc, 3 * row);
+        c31.StoreUnsafe(ref acc, 3 * row + 16);
+    }
+
+    /// <summary>Four rows by 40 channels: two 512-bit and one 256-bit accumulator per row (12 chains).</summary>
+    private static void Tile4x40Avx512(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+        Vector512<int> i0, Vector512<int> i1, Vector256<int> i2, ref int acc)
+    {
+        Vector512<int> c00 = i0, c10 = i0, c20 = i0, c30 = i0, c01 = i1, c11 = i1, c21 = i1, c31 = i1;
+        Vector256<int> c02 = i2, c12 = i2, c22 = i2, c32 = i2;
+        nint step = 2 * cout;
+        for (int s = 0; s < segments; s++)
+        {
+            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            for (int p = 0; p < pairs; p++)
+            {
+                var w0 = Vector512.LoadUnsafe(ref w);
+                var w1 = Vector512.LoadUnsafe(ref w, 32);
+                var w2 = Vector256.LoadUnsafe(ref w, 64);
+                var x = Pair512(ref r0, p);
+                c00 += Avx512BW.MultiplyAddAdjacent(x, w0);
+                c01 += Avx512BW.MultiplyAddAdjacent(x, w1);
+                c02 += Avx2.MultiplyAddAdjacent(x.GetLower(), w2);
+                x = Pair512(ref r1, p);
+                c10 += Avx512BW.MultiplyAddAdjacent(x, w0);
+                c11 += Avx512BW.MultiplyAddAdjacent(x, w1);
+                c12 += Avx2.MultiplyAddAdjacent(x.GetLower(), w2);
+                x = Pair512(ref r2, p);
+                c20 += Avx512BW.MultiplyAddAdjacent(x, w0);
+                c21 += Avx512BW.MultiplyAddAdjacent(x, w1);
+                c22 += Avx2.MultiplyAddAdjacent(x.GetLower(), w2);
+                x = Pair512(ref r3, p);
+                c30 += Avx512BW.MultiplyAddAdjacent(x, w0);
+                c31 += Avx512BW.MultiplyAddAdjacent(x, w1);
+                c32 += Avx2.MultiplyAddAdjacent(x.GetLower(), w2);
+                w = ref Unsafe.Add(ref w, step);
+            }
+        }
+        nuint row = (nuint)cout;
+        c00.StoreUnsafe(ref acc);
+        c01.StoreUnsafe(ref acc, 16);
+        c02.StoreUnsafe(ref acc, 32);
+        c10.StoreUnsafe(ref acc, row);
+        c11.StoreUnsafe(ref acc, row + 16);
+        c12.StoreUnsafe(ref acc, row + 32);
+        c20.StoreUnsafe(ref acc, 2 * row);
+        c21.StoreUnsafe(ref acc, 2 * row + 16);
+        c22.StoreUnsafe(ref acc, 2 * row + 32);
+        c30.StoreUnsafe(ref acc, 3 * row);
+        c31.StoreUnsafe(ref acc, 3 * row + 16);
+        c32.StoreUnsafe(ref acc, 3 * row + 32);
+    }
+
     /// <summary>One row by 32 channels.</summary>
     private static void Tile1x32Avx512(ref short x0, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector512<int> c0, Vector512<int> c1, ref int acc)

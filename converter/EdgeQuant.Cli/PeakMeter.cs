@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeQuant.Cli;
+
+/// <summary>
+/// The int8 multiply-accumulate peak of the instruction the runtime's x64 kernels are built on, measured on
+/// this core in this process, so <c>bench --per-op</c> can print each op's share of it.
+/// <para>
+/// The yardstick: the reference's product is int32 sums of exact int8 x int8 products. VPMADDUBSW cannot
+/// give that for any int8 operands (its int16 pair sums saturate), .NET 10 exposes no 512-bit VNNI and
+/// the VEX AVX-VNNI is absent on the CPUs of this kind, so the x64 kernels widen to int16 and use
+/// VPMADDWD (2 MACs per int32 lane) + VPADDD. The peak is that pair at the widest width the kernels use
+/// here (256-bit with AVX2; also 512-bit with AVX-512BW, the better of the two kept): 8 independent
+/// accumulator chains, short bursts, the best burst kept (the rate of an unpreempted core).
+/// tools/peak/peak_vpmaddwd.c measures the same in C, plus the exact |x| x sign(x)w VPMADDUBSW form,
+/// which is slower on the machines of this kind.
+/// </para>
+/// </summary>
+public static class PeakMeter
+{
+    public readonly record struct Peak(string Instruction, double GmacsPerSecond);
+
+    /// <summary>The measured peak, or null on a machine whose kernels have no measured yardstick here (no AVX2).</summary>
+    public static Peak? Measure()
+    {
+        if (!Avx2.IsSupported)
+            return null;
+        double g256 = Best(static n => Chains256(n), 16);
+        if (!Avx512BW.IsSupported)
+            return new Peak("VPMADDWD+VPADDD 256-bit", g256);
+        double g512 = Best(static n => Chains512(n), 32);
+        return g512 > g256 ? new Peak("VPMADDWD+VPADDD 512-bit", g512) : new Peak("VPMADDWD+VPADDD 256-bit", g256);
+    }
+
+    private const int Iterations = 4000, Bursts = 2000;
+
+    // Small non-zero int16 values: 4 places x 3 operands of up to 32 elements (512-bit), and one vector's slack.
+    private static readonly short[] Operands = CreateOperands();
+
+    private static short[] CreateOperands()
+    {
+        var a = new short[4 * 32 + 3 * 32];
+        for (int i = 0; i < a.Length; i++) a[i] = (short)(i % 7 - 3);
+        return a;
+    }
+
+    private static double Best(Func<int, int> run, int macsPerInstruction)
+    {
+        run(Iterations); // compiled and warm before timing
+        double best = 0;
+        long start = Stopwatch.GetTimestamp();
+        for (int b = 0; b < Bursts || (best == 0 && Stopwatch.GetElapsedTime(start).TotalSeconds < 2); b++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            run(Iterations);
+            double s = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
+            if (s > 0) best = System.Math.Max(best, Iterations * 8.0 * macsPerInstruction / s / 1e9);
+        }
+        return best;
+    }
+
+    // The returned lane keeps the accumulators live; the operands come from the argument so nothing is folded.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call: no tier-0 code timed
+    private static int Chains256(int n)
+    {
+        ref short o = ref MemoryMarshal.GetArrayDataReference(Operands);
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        for (int i = 0; i < n; i++)
+        {
+            // Operands loaded per iteration from a varying place (as the kernels' broadcast loads), so none is hoisted.
+            ref short p = ref Unsafe.Add(ref o, (i & 3) * 16);
+            var x = Vector256.LoadUnsafe(ref p);
+            var y = Vector256.LoadUnsafe(ref p, 16);
+            var z = Vector256.LoadUnsafe(ref p, 32);
+            a0 += Avx2.MultiplyAddAdjacent(x, y);
+            a1 += Avx2.MultiplyAddAdjacent(x, z);
+            a2 += Avx2.MultiplyAddAdjacent(y, z);
+            a3 += Avx2.MultiplyAddAdjacent(y, y);
+            a4 += Avx2.MultiplyAddAdjacent(z, z);
+            a5 += Avx2.MultiplyAddAdjacent(x, x);
+            a6 += Avx2.MultiplyAddAdjacent(z, y);
+            a7 += Avx2.MultiplyAddAdjacent(y, x);
+        }
+        return (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7).ToScalar();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call: no tier-0 code timed
+    private static int Chains512(int n)
+    {
+        ref short o = ref MemoryMarshal.GetArrayDataReference(Operands);
+        Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        for (int i = 0; i < n; i++)
+        {
+            // Operands loaded per iteration from a varying place (as the kernels' broadcast loads), so none is hoisted.
+            ref short p = ref Unsafe.Add(ref o, (i & 3) * 32);
+            var x = Vector512.LoadUnsafe(ref p);
+            var y = Vector512.LoadUnsafe(ref p, 32);
+            var z = Vector512.LoadUnsafe(ref p, 64);
+            a0 += Avx512BW.MultiplyAddAdjacent(x, y);
+            a1 += Avx512BW.MultiplyAddAdjacent(x, z);
+            a2 += Avx512BW.MultiplyAddAdjacent(y, z);
+            a3 += Avx512BW.MultiplyAddAdjacent(y, y);
+            a4 += Avx512BW.MultiplyAddAdjacent(z, z);
+            a5 += Avx512BW.MultiplyAddAdjacent(x, x);
+            a6 += Avx512BW.MultiplyAddAdjacent(z, y);
+            a7 += Avx512BW.MultiplyAddAdjacent(y, x);
+        }
+        return (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7).ToScalar();
+    }
+}
