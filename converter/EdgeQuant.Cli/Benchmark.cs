@@ -136,6 +136,8 @@ public static class Benchmark
             case OpType.Conv2DCompressed:
             case OpType.Conv2DSparse:
             case OpType.Conv2DCompressedPacked:
+            case OpType.Conv2DS16:
+            case OpType.Conv2DF32:
             {
                 var f = t[op.Input1].Shape; // [Cout, Kh, Kw, Cin]
                 return (long)t[op.Output0].ElementCount * f[1] * f[2] * f[3];
@@ -144,6 +146,8 @@ public static class Benchmark
             case OpType.DynamicDepthwiseConv2D:
             case OpType.DepthwiseConv2DCompressed:
             case OpType.DepthwiseConv2DCompressedPacked:
+            case OpType.DepthwiseConv2DS16:
+            case OpType.DepthwiseConv2DF32:
             {
                 var f = t[op.Input1].Shape; // [1, Kh, Kw, Cout]
                 return (long)t[op.Output0].ElementCount * f[1] * f[2];
@@ -153,6 +157,8 @@ public static class Benchmark
             case OpType.FullyConnectedCompressed:
             case OpType.FullyConnectedSparse:
             case OpType.FullyConnectedCompressedPacked:
+            case OpType.FullyConnectedS16:
+            case OpType.FullyConnectedF32:
             {
                 var f = t[op.Input1].Shape; // [Cout, Cin]
                 return (long)t[op.Output0].ElementCount * f[1];

@@ -8,7 +8,7 @@
 #    zoo's float test data through eq_run --float-in (one test);
 #  - the C reader's verdicts on 6000 mutated blobs against the C# reader's, with and without the
 #    reader's work memory (one test each);
-#  - valid blobs of ops 50-54 refused with their named status (one test), and builds without the
+#  - valid blobs of ops 26 and 50-54 refused with their named status (one test), and builds without the
 #    compressed-weight ops 55-57 (-DEQ_WITH_COMPRESSED_WEIGHTS=0) refusing an int4 model, without the
 #    mixed-precision ops 60-72 (-DEQ_WITH_MIXED_PRECISION=0) refusing a mixed model, and without the
 #    dynamic ops 40-46 (-DEQ_WITH_DYNAMIC_OPS=0) refusing their golden cases (one test each);
@@ -119,7 +119,7 @@ if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --refusals
     fi
   done < "$out/refusals.txt"
 fi
-if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 50-54 refused cleanly ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 50-54" "$out/refusals.log"; fi
+if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 26 and 50-54 refused cleanly ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 26 and 50-54" "$out/refusals.log"; fi
 # The float boundary of an int16 model: eq_run --float-in --float-out (eq_set_input_f32 / eq_get_output_f32 on
 # int16 tensors) must give the floats of the C# SetInput / GetOutput (the generator's --int16-io DIR).
 if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --int16-io "$out/int16io" > "$out/i16.log" 2>&1 \

@@ -151,8 +151,9 @@ public sealed record DynamicConfiguration()
 /// <summary>
 /// Mixed precision (<c>convert --mixed-precision --accuracy-budget POINTS</c>): <see cref="MixedPrecisionSearch"/>
 /// picks each layer's precision (int8, int16 activations, int4 weights, float) for the smallest blob within the
-/// budget of float top-1 and never below the all-int8 model. The search measures accuracy on the evaluation data
-/// itself, as the convert command does with its --data, so its row is optimistic for unseen data. No per-layer
+/// budget of float top-1 and never below the all-int8 model, each change held on the search and the validation
+/// part of the evaluation data separately. The accuracy it reports is still the evaluation data's own, as the
+/// convert command's with its --data. No per-layer
 /// SQNR (the blob mixes int8, int16 and float activations); histograms of the int8-coded weights (int8, int16 and
 /// int4 layers; float layers have none).
 /// </summary>
@@ -186,7 +187,9 @@ public sealed record MixedPrecisionConfiguration(double BudgetPoints)
         return new SweepConversion
         {
             Blob = r.Build.Blob, Histograms = histograms, WeightBytes = weightBytes,
-            Detail = $"{assignment}; search accuracy {r.Accuracy * 100:F2}% against int8 {r.Int8Accuracy * 100:F2}%{(r.WithinBudget ? "" : " (budget NOT reached)")}",
+            Detail = $"{assignment}; search accuracy {r.Accuracy * 100:F2}% against int8 {r.Int8Accuracy * 100:F2}% "
+                + $"(search part {r.SearchAccuracy * 100:F2}% / {r.Int8SearchAccuracy * 100:F2}%, validation part {r.ValidationAccuracy * 100:F2}% / {r.Int8ValidationAccuracy * 100:F2}%)"
+                + (r.WithinBudget ? "" : " (budget NOT reached)") + (r.Note is null ? "" : "; " + r.Note),
         };
     }
 
