@@ -8,7 +8,8 @@ namespace EdgeQuant.Cli;
 /// <summary>Single-threaded latency measurement of an interpreter: warm-up, then timed invokes.</summary>
 public static class Benchmark
 {
-    public readonly record struct Result(double MedianUs, double P99Us, long AllocatedBytesPerInvoke);
+    /// <summary>Median, 99th percentile and fastest of the timed invokes (the fastest: what an unpreempted run takes on a shared machine).</summary>
+    public readonly record struct Result(double MedianUs, double P99Us, long AllocatedBytesPerInvoke, double MinUs = 0);
 
     public static Result Measure(Model model, int iterations, bool reference, int threads = 1)
     {
@@ -25,7 +26,7 @@ public static class Benchmark
             times[i] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
         }
         Array.Sort(times);
-        return new Result(times[iterations / 2], times[Math.Min(iterations - 1, (int)Math.Ceiling(iterations * 0.99) - 1)], allocated / iterations);
+        return new Result(times[iterations / 2], times[Math.Min(iterations - 1, (int)Math.Ceiling(iterations * 0.99) - 1)], allocated / iterations, times[0]);
     }
 
     /// <summary>One op's share of an inference: median time over the timed invokes, and its multiply-accumulates.</summary>
