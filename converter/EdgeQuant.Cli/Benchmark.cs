@@ -68,6 +68,56 @@ public static class Benchmark
         return result;
     }
 
+    /// <summary>
+    /// Per-op medians of several models measured in alternating rounds (model 0, 1, ..., then again), so that
+    /// a change of the machine's load touches all of them alike: each interpreter is warmed up once, each
+    /// round times <paramref name="iterations"/> op-by-op invokes per model, and the median over rounds of the
+    /// per-round medians is returned, per model and op (microseconds).
+    /// </summary>
+    public static double[][] MeasurePerOpAlternating(IReadOnlyList<Model> models, int iterations, int rounds)
+    {
+        var interps = new Interpreter[models.Count];
+        try
+        {
+            for (int k = 0; k < models.Count; k++) interps[k] = WarmedUp(models[k], iterations, new InterpreterOptions());
+            var perRound = new double[models.Count][][];
+            for (int k = 0; k < models.Count; k++)
+            {
+                perRound[k] = new double[models[k].Ops.Count][];
+                for (int o = 0; o < perRound[k].Length; o++) perRound[k][o] = new double[rounds];
+            }
+            var times = new double[iterations];
+            for (int r = 0; r < rounds; r++)
+                for (int k = 0; k < models.Count; k++)
+                    for (int o = 0; o < models[k].Ops.Count; o++)
+                    {
+                        for (int i = 0; i < iterations; i++)
+                        {
+                            long t0 = Stopwatch.GetTimestamp();
+                            interps[k].InvokeOp(o);
+                            times[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+                        }
+                        Array.Sort(times);
+                        perRound[k][o][r] = times[iterations / 2];
+                    }
+            var result = new double[models.Count][];
+            for (int k = 0; k < models.Count; k++)
+            {
+                result[k] = new double[models[k].Ops.Count];
+                for (int o = 0; o < result[k].Length; o++)
+                {
+                    Array.Sort(perRound[k][o]);
+                    result[k][o] = perRound[k][o][rounds / 2];
+                }
+            }
+            return result;
+        }
+        finally
+        {
+            foreach (var it in interps) it?.Dispose();
+        }
+    }
+
     /// <summary>An interpreter with a random input, warmed up for at least half a second: tiered compilation
     /// promotes hot methods to optimized code only after a delay, so a short warm-up would time tier-0 code.</summary>
     private static Interpreter WarmedUp(Model model, int iterations, InterpreterOptions options)
@@ -92,6 +142,8 @@ public static class Benchmark
             case OpType.Conv2DCompressed:
             case OpType.Conv2DSparse:
             case OpType.Conv2DCompressedPacked:
+            case OpType.Conv2DS16:
+            case OpType.Conv2DF32:
             {
                 var f = t[op.Input1].Shape; // [Cout, Kh, Kw, Cin]
                 return (long)t[op.Output0].ElementCount * f[1] * f[2] * f[3];
@@ -100,6 +152,8 @@ public static class Benchmark
             case OpType.DynamicDepthwiseConv2D:
             case OpType.DepthwiseConv2DCompressed:
             case OpType.DepthwiseConv2DCompressedPacked:
+            case OpType.DepthwiseConv2DS16:
+            case OpType.DepthwiseConv2DF32:
             {
                 var f = t[op.Input1].Shape; // [1, Kh, Kw, Cout]
                 return (long)t[op.Output0].ElementCount * f[1] * f[2];
@@ -109,6 +163,8 @@ public static class Benchmark
             case OpType.FullyConnectedCompressed:
             case OpType.FullyConnectedSparse:
             case OpType.FullyConnectedCompressedPacked:
+            case OpType.FullyConnectedS16:
+            case OpType.FullyConnectedF32:
             {
                 var f = t[op.Input1].Shape; // [Cout, Cin]
                 return (long)t[op.Output0].ElementCount * f[1];

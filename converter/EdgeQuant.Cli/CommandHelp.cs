@@ -28,6 +28,8 @@ public static class CommandHelp
               --weights W                  int8 (default), int4, codebook4 or codebook8
               --rounding R                 nearest (default) or adaptive (teacher-guided, uses --calib)
               --prune F [--structured]     magnitude-prune a fraction F of the weights (or of the channels)
+              --sparse auto|always|never   pruned layers as sparse rows where the cost model expects them faster
+                                           than dense (auto, default), always, or never
               --precision L=P,...          mixed precision by hand: layer L (name or #row of the report, * for all)
                                            at P = int8, int16 (16x8), float, int4, codebook4 or codebook8
               --mixed-precision --data X.npy --labels Y.npy [--accuracy-budget POINTS] [--sensitivity-samples N]

@@ -51,6 +51,11 @@ public static partial class Commands
             json["int8_accuracy"] = Math.Round(r.Int8Accuracy, 6);
             json["accuracy"] = Math.Round(r.Accuracy, 6);
             json["floor"] = Math.Round(r.Floor, 6);
+            json["note"] = r.Note;
+            json["search_accuracy"] = Math.Round(r.SearchAccuracy, 6);
+            json["validation_accuracy"] = Math.Round(r.ValidationAccuracy, 6);
+            json["int8_search_accuracy"] = Math.Round(r.Int8SearchAccuracy, 6);
+            json["int8_validation_accuracy"] = Math.Round(r.Int8ValidationAccuracy, 6);
             json["within_budget"] = r.WithinBudget;
             json["budget_points"] = budget;
             json["objective"] = objective;
@@ -65,7 +70,7 @@ public static partial class Commands
                 sens.Add(new JsonObject { ["layer"] = s.Layer, ["op"] = s.Op, ["macs"] = s.Macs, ["precision"] = MixedPrecision.Text(s.Precision), ["accuracy"] = Math.Round(s.Accuracy, 6), ["drop_points"] = s.DropPoints, ["output_sqnr_db"] = double.IsFinite(s.OutputSqnrDb) ? s.OutputSqnrDb : null });
             json["sensitivities"] = sens;
             var steps = new JsonArray();
-            foreach (var s in r.Steps) steps.Add(new JsonObject { ["change"] = s.Change, ["accuracy"] = Math.Round(s.Accuracy, 6), ["blob_bytes"] = s.BlobBytes, ["changed_predictions_percent"] = Math.Round(s.ChangedPredictionsPercent, 3), ["kept"] = s.Kept });
+            foreach (var s in r.Steps) steps.Add(new JsonObject { ["change"] = s.Change, ["accuracy"] = Math.Round(s.Accuracy, 6), ["blob_bytes"] = s.BlobBytes, ["changed_predictions_percent"] = Math.Round(s.ChangedPredictionsPercent, 3), ["search_accuracy"] = Math.Round(s.SearchAccuracy, 6), ["validation_accuracy"] = Math.Round(s.ValidationAccuracy, 6), ["kept"] = s.Kept });
             json["steps"] = steps;
             if (!c.Json)
             {
@@ -77,6 +82,8 @@ public static partial class Commands
                     c.Out.WriteLine($"{Trim(name, 28),-28} {layer.Type,-16} {layer.Macs,10:N0}  {string.Join("  ", cells)}");
                 }
                 c.Out.WriteLine($"accuracy on {r.Samples} samples: float {r.FloatAccuracy * 100:F2}%, int8 {r.Int8Accuracy * 100:F2}%, mixed {r.Accuracy * 100:F2}% (floor {r.Floor * 100:F2}%: float - {budget} points{(r.Floor > r.FloatAccuracy - budget / 100 + 1e-9 ? ", raised to int8's" : "")}){(r.WithinBudget ? "" : " - NOT reached")}");
+                if (r.Note is not null) c.Out.WriteLine(r.Note);
+                c.Out.WriteLine($"search part (even samples): int8 {r.Int8SearchAccuracy * 100:F2}%, mixed {r.SearchAccuracy * 100:F2}%; validation part (odd samples): int8 {r.Int8ValidationAccuracy * 100:F2}%, mixed {r.ValidationAccuracy * 100:F2}% (every change had to hold on both)");
                 c.Out.WriteLine($"int8:  blob {r.Int8Cost.BlobBytes:N0} B, arena {r.Int8Cost.ArenaBytes:N0} B, median {r.Int8MedianUs:F1} us");
                 c.Out.WriteLine($"mixed: blob {build.Cost.BlobBytes:N0} B, arena {build.Cost.ArenaBytes:N0} B, median {r.MedianUs:F1} us, MACs {build.Cost.MacsText()}, {build.Cost.BoundaryOps} conversion ops");
                 c.Out.WriteLine($"assignment: {(r.PrecisionArgument.Length == 0 ? "every layer int8" : "--precision " + r.PrecisionArgument)}");

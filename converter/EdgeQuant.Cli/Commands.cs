@@ -19,7 +19,7 @@ public static partial class Commands
     public static void Convert(CommandContext c)
     {
         var a = c.Args;
-        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json", "--dynamic",
+        a.AllowOnly("-o", "--output", "--calib", "--method", "--per-tensor", "--report", "--labels", "--pixels", "--json", "--dynamic", "--sparse",
             "--weights", "--rounding", "--prune", "--structured", "--precision", "--mixed-precision", "--data", "--accuracy-budget", "--sensitivity-samples", "--objective");
         string model = a.Positional(0, "MODEL.onnx");
         var calib = a.GetAll("--calib");
@@ -71,6 +71,7 @@ public static partial class Commands
             Rounding = compression.Rounding,
             Prune = compression.Prune,
             PruneChannels = compression.PruneChannels,
+            Sparse = compression.Sparse,
         });
         File.WriteAllBytes(output, result.Blob);
         sw.Stop();

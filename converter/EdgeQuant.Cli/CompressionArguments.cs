@@ -1,10 +1,12 @@
 using System.Globalization;
+using EdgeQuant.Converter.Packing;
 using EdgeQuant.Converter.Quantization;
 
 namespace EdgeQuant.Cli;
 
 /// <summary>The compression options of <c>convert</c>: --weights, --rounding, --prune SPARSITY [--structured].</summary>
-public sealed record CompressionArguments(WeightEncoding Weights, RoundingMode Rounding, double Prune, double PruneChannels)
+public sealed record CompressionArguments(WeightEncoding Weights, RoundingMode Rounding, double Prune, double PruneChannels,
+    SparseStorage Sparse = SparseStorage.Auto)
 {
     /// <summary>True when any option differs from the default (int8, nearest, no pruning).</summary>
     public bool IsActive => Weights != WeightEncoding.Int8 || Rounding != RoundingMode.Nearest || Prune > 0 || PruneChannels > 0;
@@ -33,6 +35,15 @@ public sealed record CompressionArguments(WeightEncoding Weights, RoundingMode R
         }
         else if (a.Has("--structured")) throw new UsageException("--structured needs --prune FRACTION (the fraction of channels to remove)");
         bool structured = a.Has("--structured");
-        return new CompressionArguments(weights, rounding, structured ? 0 : prune, structured ? prune : 0);
+        var sparse = (a.Get("--sparse") ?? "auto") switch
+        {
+            "auto" => SparseStorage.Auto,
+            "always" => SparseStorage.Always,
+            "never" => SparseStorage.Never,
+            var v => throw new UsageException($"--sparse {v}: expected auto, always or never"),
+        };
+        if (a.Get("--sparse") is not null && (prune == 0 || structured))
+            throw new UsageException("--sparse applies to unstructured pruning: it needs --prune FRACTION without --structured");
+        return new CompressionArguments(weights, rounding, structured ? 0 : prune, structured ? prune : 0, sparse);
     }
 }

@@ -15,7 +15,7 @@ public static class Program
                 [--weights int8|int4|codebook4|codebook8] [--rounding nearest|adaptive] [--prune SPARSITY [--structured]]
           edgequant convert MODEL.qdq.onnx [-o OUT.eqm] (a QDQ model carries its quantization: --calib optional)
           edgequant convert MODEL.onnx --dynamic [-o OUT.eqm] [--per-tensor] [--labels FILE] [--json] (no calibration)
-          edgequant compress-sweep MODEL.onnx --calib X.npy --data X.npy --labels Y.npy [--iterations N] [--json]
+          edgequant compress-sweep MODEL.onnx --calib X.npy --data X.npy --labels Y.npy [--iterations N] [--rounds N] [--pruning-only] [--json]
           edgequant report MODEL.onnx --calib X.npy --data X.npy --labels Y.npy -o REPORT.html [--json] [--configs LIST] [--samples N] [--calib-samples N]
                 [--iterations N] [--sqnr-samples N] [--choose CONFIG] [--budget POINTS]
           edgequant eval MODEL.onnx|MODEL.eqm --data X.npy|NAME=X.npy... --labels Y.npy [--reference MODEL.onnx] [--json]

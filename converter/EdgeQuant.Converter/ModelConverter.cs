@@ -40,8 +40,8 @@ public sealed class ConvertOptions
     /// <see cref="StructuredPruning"/>). It changes the loaded model's IR in place, like equalization.
     /// </summary>
     public double PruneChannels { get; init; }
-    /// <summary>Pruned layers with at least this fraction of zeros are stored sparse (default <see cref="Packing.CompressedPacking.SparseFromSparsity"/>).</summary>
-    public double SparseFromSparsity { get; init; } = Packing.CompressedPacking.SparseFromSparsity;
+    /// <summary>Which pruned layers are stored as sparse rows (ops 53, 54): by the cost model (default), all, or none.</summary>
+    public Packing.SparseStorage Sparse { get; init; } = Packing.SparseStorage.Auto;
     /// <summary>Called with (done, total) during calibration.</summary>
     public Action<int, int>? Progress { get; init; }
 }
@@ -144,8 +144,10 @@ public static class ModelConverter
             Weights = options.Weights,
             Rounding = options.Rounding,
             PruneSparsity = options.Prune,
-            SparseFromSparsity = options.SparseFromSparsity,
+            Sparse = options.Sparse,
             LayerStatistics = options.Rounding == RoundingMode.Adaptive ? AdaptiveRounding.Collect(model.Ir, samples) : null,
+            RecurrentStatistics = options.Rounding == RoundingMode.Adaptive && options.Weights is WeightEncoding.Int4 or WeightEncoding.Codebook4
+                ? RecurrentStatistics.Collect(model.Ir, samples) : null,
         };
         var q = QuantizedGraph.Quantize(model.Ir, ranges, qo);
         if (options.BiasCorrection) BiasCorrection.Apply(q, samples.Take(BiasCorrectionSamples).ToList());

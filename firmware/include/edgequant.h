@@ -85,7 +85,13 @@ typedef struct eq_error {
 } eq_error;
 
 /* Element types and op codes, as in the blob (docs/format.md sections 5.1 and 6). */
-typedef enum eq_type { EQ_TYPE_INT8 = 1, EQ_TYPE_INT32 = 2, EQ_TYPE_FLOAT32 = 3 } eq_type;
+typedef enum eq_type {
+    EQ_TYPE_INT8 = 1,
+    EQ_TYPE_INT32 = 2,
+    EQ_TYPE_FLOAT32 = 3,
+    EQ_TYPE_INT16 = 4,          /* EQ_WITH_MIXED_PRECISION: symmetric int16 activations (zero point 0) */
+    EQ_TYPE_INT64 = 18          /* EQ_WITH_MIXED_PRECISION: constant 16x8 biases */
+} eq_type;
 
 /* Op codes 20 (IndexSelect), 21 (BatchMatMul) and 22 (ArgMax), docs/format.md 6.1 and 6.3: compiled in by default
  * (every op counts in the Cortex-M4's 24 KB code budget, and the runtime fits it with them).
@@ -99,10 +105,30 @@ typedef enum eq_type { EQ_TYPE_INT8 = 1, EQ_TYPE_INT32 = 2, EQ_TYPE_FLOAT32 = 3 
  * packed per-channel record; docs/format.md 5.10, 5.12) and the element types 10-12 of their filters:
  * compiled in by default. Weights are decoded where they are used; nothing is expanded into the arena.
  * -DEQ_WITH_COMPRESSED_WEIGHTS=0 leaves them out; such a build refuses those blobs at their first
- * compressed filter with EQ_ERR_TENSORS. Ops 50-54 and 60-79 are C# only: EQ_ERR_OP_UNKNOWN (or
- * EQ_ERR_TENSORS for their sparse, int16 and int64 tensors). */
+ * compressed filter with EQ_ERR_TENSORS. Ops 50-54 are C# only: EQ_ERR_OP_UNKNOWN (or EQ_ERR_TENSORS
+ * for their sparse tensors). */
 #ifndef EQ_WITH_COMPRESSED_WEIGHTS
 #define EQ_WITH_COMPRESSED_WEIGHTS 1
+#endif
+
+/* Op codes 60-72, mixed precision (docs/format.md 6.4): the 16x8 Conv2D, DepthwiseConv2D, FullyConnected,
+ * Add, MaxPool2D and Mean (int16 activations, int8 weights, int64 biases), the float32 Conv2D,
+ * DepthwiseConv2D and FullyConnected, and QuantizeS16, DequantizeS16 and Requantize at precision
+ * boundaries, with the element types int16 (4) and int64 (18): compiled in by default.
+ * -DEQ_WITH_MIXED_PRECISION=0 leaves them out (edgequant firmware build does for a model without
+ * them: the M4 code budget is the int8 runtime's); such a build refuses those blobs at their first
+ * int16 or int64 tensor with EQ_ERR_TENSORS, or at the first such op with EQ_ERR_OP_UNKNOWN. */
+#ifndef EQ_WITH_MIXED_PRECISION
+#define EQ_WITH_MIXED_PRECISION 1
+#endif
+
+/* Op codes 40-46, dynamic quantization (docs/format.md 6.1): DynamicConv2D, DynamicDepthwiseConv2D and
+ * DynamicFullyConnected (float32 in and out, the input quantized to uint8 per inference, int8 weights)
+ * and MaxPool2DF32, MeanF32, AddF32, TransposeF32 between them: compiled in by default.
+ * -DEQ_WITH_DYNAMIC_OPS=0 leaves them out (edgequant firmware build does for a model without them); such
+ * a build refuses those blobs with EQ_ERR_OP_UNKNOWN. */
+#ifndef EQ_WITH_DYNAMIC_OPS
+#define EQ_WITH_DYNAMIC_OPS 1
 #endif
 
 typedef enum eq_op {
@@ -128,9 +154,28 @@ typedef enum eq_op {
     EQ_OP_INDEX_SELECT = 20,
     EQ_OP_BATCH_MATMUL = 21,
     EQ_OP_ARGMAX = 22,          /* extended op (EQ_WITH_EXTENDED_OPS); 23-24 (Lstm, Gru) are C# only: EQ_ERR_OP_UNKNOWN */
+    EQ_OP_DYNAMIC_CONV2D = 40,                      /* 40-46: EQ_WITH_DYNAMIC_OPS */
+    EQ_OP_DYNAMIC_DEPTHWISE_CONV2D = 41,
+    EQ_OP_DYNAMIC_FULLY_CONNECTED = 42,
+    EQ_OP_MAX_POOL2D_F32 = 43,
+    EQ_OP_MEAN_F32 = 44,
+    EQ_OP_ADD_F32 = 45,
+    EQ_OP_TRANSPOSE_F32 = 46,
     EQ_OP_CONV2D_COMPRESSED_PACKED = 55,            /* EQ_WITH_COMPRESSED_WEIGHTS */
     EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED = 56,  /* EQ_WITH_COMPRESSED_WEIGHTS */
-    EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED = 57    /* EQ_WITH_COMPRESSED_WEIGHTS */
+    EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED = 57,   /* EQ_WITH_COMPRESSED_WEIGHTS */
+    EQ_OP_CONV2D_S16 = 60,                          /* 60-72: EQ_WITH_MIXED_PRECISION */
+    EQ_OP_DEPTHWISE_CONV2D_S16 = 61,
+    EQ_OP_FULLY_CONNECTED_S16 = 62,
+    EQ_OP_ADD_S16 = 63,
+    EQ_OP_MAX_POOL2D_S16 = 64,
+    EQ_OP_MEAN_S16 = 65,
+    EQ_OP_CONV2D_F32 = 66,
+    EQ_OP_DEPTHWISE_CONV2D_F32 = 67,
+    EQ_OP_FULLY_CONNECTED_F32 = 68,
+    EQ_OP_QUANTIZE_S16 = 70,
+    EQ_OP_DEQUANTIZE_S16 = 71,
+    EQ_OP_REQUANTIZE = 72
 } eq_op;
 
 /* A validated model: a view over the blob (104 bytes on 32-bit targets); holds no copy of the blob. */
@@ -160,7 +205,7 @@ typedef struct eq_interpreter {
 
 /* A view of an input or output tensor inside the arena. */
 typedef struct eq_tensor {
-    void *data;           /* int8_t* (type EQ_TYPE_INT8) or float* (EQ_TYPE_FLOAT32), NHWC */
+    void *data;           /* int8_t* (type EQ_TYPE_INT8), int16_t* (EQ_TYPE_INT16) or float* (EQ_TYPE_FLOAT32), NHWC */
     uint32_t bytes;
     uint32_t elements;
     int32_t dims[4];      /* the `rank` used dimensions, then 1s */
@@ -220,7 +265,8 @@ eq_status eq_invoke(eq_interpreter_t *it);
 eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index);
 
 /* Float helpers with the C# Interpreter's exact arithmetic (SetInput / GetOutput):
- * q = clamp(round_half_away(x / scale) + zero_point); x = (q - zero_point) * scale. */
+ * q = clamp(round_half_away(x / scale) + zero_point); x = (q - zero_point) * scale. An int16 tensor
+ * (EQ_WITH_MIXED_PRECISION) uses the QuantizeS16 / DequantizeS16 arithmetic (zero point 0). */
 eq_status eq_set_input_f32(const eq_interpreter_t *it, uint32_t index, const float *values, uint32_t count);
 eq_status eq_get_output_f32(const eq_interpreter_t *it, uint32_t index, float *values, uint32_t count);
 

@@ -33,7 +33,7 @@ set(EQ_NF_INTEROP_SOURCES
     ${EQ_NF_DIR}/edgequant_nanoframework_EdgeQuant_NanoFramework_Model.cpp
     ${EQ_NF_DIR}/edgequant_nanoframework_EdgeQuant_NanoFramework_Interpreter.cpp)
 
-file(GLOB EQ_NF_KERNEL_SOURCES ${EQ_FIRMWARE_DIR}/src/kernels/*_s8.c)
+file(GLOB EQ_NF_KERNEL_SOURCES ${EQ_FIRMWARE_DIR}/src/kernels/*_s8.c ${EQ_FIRMWARE_DIR}/src/kernels/*_s16.c ${EQ_FIRMWARE_DIR}/src/kernels/*_f32.c)
 file(GLOB EQ_NF_DSP_SOURCES ${EQ_FIRMWARE_DIR}/src/kernels/*_dsp.c)
 file(GLOB EQ_NF_MVE_SOURCES ${EQ_FIRMWARE_DIR}/src/kernels/*_mve.c)
 set(EQ_NF_RUNTIME_SOURCES
@@ -52,6 +52,17 @@ if(EQ_NF_NATIVE_CHECKSUM)
 else()
     message(WARNING "EdgeQuant.NanoFramework: EQ_NF_NATIVE_CHECKSUM is not set; nanoCLR will not bind the native methods until it matches MetadataProcessor's checksum")
 endif()
+# Op families a nanoFramework image can leave out (the image serves whatever model the device loads
+# later, so all are in by default; a blob needing one that is out is refused at its op record).
+option(EQ_NF_WITH_EXTENDED_OPS "EdgeQuant: ops 20-22 (extended int8 ops)" ON)
+option(EQ_NF_WITH_COMPRESSED_WEIGHTS "EdgeQuant: ops 55-57 (int4/codebook weights)" ON)
+option(EQ_NF_WITH_MIXED_PRECISION "EdgeQuant: ops 60-72 (int16 and float layers)" ON)
+option(EQ_NF_WITH_DYNAMIC_OPS "EdgeQuant: ops 40-46 (dynamic quantization)" ON)
+foreach(family EXTENDED_OPS COMPRESSED_WEIGHTS MIXED_PRECISION DYNAMIC_OPS)
+    if(NOT EQ_NF_WITH_${family})
+        list(APPEND EQ_NF_DEFINITIONS EQ_WITH_${family}=0)
+    endif()
+endforeach()
 if(EQ_NF_DSP_SOURCES)
     list(APPEND EQ_NF_DEFINITIONS EQ_WITH_DSP_KERNELS=1)
 endif()

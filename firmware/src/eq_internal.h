@@ -36,6 +36,9 @@
 #define EQ_ARGMAX_PARAMS_BYTES 16u
 #define EQ_CONV_PACKED_PARAMS_BYTES 32u
 #define EQ_FC_PACKED_PARAMS_BYTES 16u
+#define EQ_DYNAMIC_CONV_PARAMS_BYTES 48u
+#define EQ_FLOAT_CLAMP_PARAMS_BYTES 16u
+#define EQ_REQUANTIZE_PARAMS_BYTES 16u
 
 /* Compressed filter element types (docs/format.md 5.10): constant only, ops 55-57. */
 #define EQ_TYPE_INT4 10u

@@ -98,7 +98,11 @@ static eq_status view(const eq_interpreter_t *it, uint32_t direction, uint32_t i
     eq_tget(m, (uint32_t)eq_rd_i32(r), &t);
     v->data = it->arena + t.off;
     v->bytes = t.len;
+#if EQ_WITH_MIXED_PRECISION
+    v->elements = t.len / (t.type == EQ_TYPE_INT8 ? 1u : t.type == EQ_TYPE_INT16 ? 2u : 4u);
+#else
     v->elements = t.len / (t.type == EQ_TYPE_INT8 ? 1u : 4u);
+#endif
     for (k = 0; k < 4; k++) v->dims[k] = t.d[k];
     v->rank = t.rank;
     v->type = t.type;
@@ -126,6 +130,14 @@ eq_status eq_set_input_f32(const eq_interpreter_t *it, uint32_t index, const flo
         memcpy(v.data, values, (size_t)count * 4u);
         return EQ_OK;
     }
+#if EQ_WITH_MIXED_PRECISION
+    /* An int16 input (zero point 0): QuantizeS16, as the C# SetInput. */
+    if (v.type == EQ_TYPE_INT16)
+    {
+        eq_quantize_f32_s16(values, (int16_t *)v.data, count, v.scale);
+        return EQ_OK;
+    }
+#endif
     if (v.type != EQ_TYPE_INT8) return EQ_ERR_NOT_FLOAT;
     for (i = 0; i < count; i++) ((int8_t *)v.data)[i] = eq_quantize_s8(values[i], v.scale, v.zero_point);
     return EQ_OK;
@@ -143,6 +155,14 @@ eq_status eq_get_output_f32(const eq_interpreter_t *it, uint32_t index, float *v
         memcpy(values, v.data, (size_t)count * 4u);
         return EQ_OK;
     }
+#if EQ_WITH_MIXED_PRECISION
+    /* An int16 output: DequantizeS16 (q x scale), as the C# GetOutput. */
+    if (v.type == EQ_TYPE_INT16)
+    {
+        eq_dequantize_s16_f32((const int16_t *)v.data, values, count, v.scale);
+        return EQ_OK;
+    }
+#endif
     if (v.type != EQ_TYPE_INT8) return EQ_ERR_NOT_FLOAT;
     for (i = 0; i < count; i++) values[i] = eq_dequantize_s8(((const int8_t *)v.data)[i], v.scale, v.zero_point);
     return EQ_OK;
@@ -349,6 +369,230 @@ static void run_concat(const eq_interpreter_t *it, const eq_oinfo *op)
     }
 }
 
+#if EQ_WITH_MIXED_PRECISION
+/* Ops 60-72 (Interpreter.Mixed.cs): FullyConnectedS16 / F32 run as a 1x1 Conv2D over [batches, 1, 1, Cin]. */
+static void run_mixed(const eq_interpreter_t *it, const eq_oinfo *op, const eq_tinfo *i, const eq_tinfo *o, const uint8_t *x, uint8_t *y)
+{
+    const eq_model_t *m = it->model;
+    switch (op->type)
+    {
+    case EQ_OP_CONV2D_S16:
+    case EQ_OP_DEPTHWISE_CONV2D_S16:
+    case EQ_OP_FULLY_CONNECTED_S16:
+    case EQ_OP_CONV2D_F32:
+    case EQ_OP_DEPTHWISE_CONV2D_F32:
+    case EQ_OP_FULLY_CONNECTED_F32:
+    {
+        const int s16 = op->type <= EQ_OP_FULLY_CONNECTED_S16;
+        const int fc = op->type == EQ_OP_FULLY_CONNECTED_S16 || op->type == EQ_OP_FULLY_CONNECTED_F32;
+        eq_conv_mixed_params p;
+        eq_tinfo f, b;
+        eq_tget(m, (uint32_t)op->in[1], &f);
+        eq_tget(m, (uint32_t)op->in[2], &b);
+        p.input = x;
+        p.filter = eq_const(m, f.off);
+        p.bias = eq_const(m, b.off);
+        p.output = y;
+        p.multipliers = NULL;
+        p.shifts = NULL;
+        p.act_min = p.act_max = 0;
+        p.f_min = p.f_max = 0.0f;
+        if (fc)
+        {
+            p.in_c = f.d[1];
+            p.batches = (int32_t)(i->len / (s16 ? 2u : 4u) / (uint32_t)p.in_c);
+            p.in_h = p.in_w = p.k_h = p.k_w = p.out_h = p.out_w = 1;
+            p.out_c = f.d[0];
+            p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+            p.pad_top = p.pad_left = 0;
+            p.depth_multiplier = 0;
+        }
+        else
+        {
+            p.batches = i->d[0]; p.in_h = i->d[1]; p.in_w = i->d[2]; p.in_c = i->d[3];
+            p.k_h = f.d[1]; p.k_w = f.d[2];
+            p.out_h = o->d[1]; p.out_w = o->d[2]; p.out_c = o->d[3];
+            p.stride_h = eq_param(op, 0); p.stride_w = eq_param(op, 1);
+            p.dilation_h = eq_param(op, 2); p.dilation_w = eq_param(op, 3);
+            p.pad_top = eq_param(op, 4); p.pad_left = eq_param(op, 5);
+            p.depth_multiplier = op->type == EQ_OP_DEPTHWISE_CONV2D_S16 ? eq_param(op, 14)
+                               : op->type == EQ_OP_DEPTHWISE_CONV2D_F32 ? eq_param(op, 8) : 0;
+        }
+        if (s16)
+        {
+            /* Conv2DParams fields 10-13, FullyConnectedParams fields 2-5: clamp, multipliers, shifts. */
+            const uint32_t k = fc ? 2u : 10u;
+            p.act_min = eq_param(op, k); p.act_max = eq_param(op, k + 1);
+            p.multipliers = const_i32(m, eq_param(op, k + 2));
+            p.shifts = const_i32(m, eq_param(op, k + 3));
+            eq_conv_s16_ref(&p);
+        }
+        else
+        {
+            /* DynamicConvParams floats at bytes 36-43, FloatClampParams at 0-7. */
+            p.f_min = eq_rd_f32(op->params + (fc ? 0 : 36));
+            p.f_max = eq_rd_f32(op->params + (fc ? 4 : 40));
+            eq_conv_f32_ref(&p);
+        }
+        break;
+    }
+    case EQ_OP_ADD_S16:
+    {
+        eq_add_s16_params p;
+        eq_tinfo b;
+        eq_tget(m, (uint32_t)op->in[1], &b);
+        p.a = (const int16_t *)(const void *)x;
+        p.b = (const int16_t *)(const void *)tbytes(it, &b);
+        p.output = (int16_t *)(void *)y;
+        shape4(p.a_shape, i);
+        shape4(p.b_shape, &b);
+        shape4(p.out_shape, o);
+        p.left_shift = eq_param(op, 3);
+        p.input1_multiplier = eq_param(op, 4); p.input1_shift = eq_param(op, 5);
+        p.input2_multiplier = eq_param(op, 6); p.input2_shift = eq_param(op, 7);
+        p.output_multiplier = eq_param(op, 8); p.output_shift = eq_param(op, 9);
+        p.act_min = eq_param(op, 10); p.act_max = eq_param(op, 11);
+        eq_add_s16_ref(&p);
+        break;
+    }
+    case EQ_OP_MAX_POOL2D_S16:
+    {
+        eq_pool_params p;
+        p.input = NULL;
+        p.output = NULL;
+        p.batches = i->d[0]; p.in_h = i->d[1]; p.in_w = i->d[2]; p.channels = i->d[3];
+        p.out_h = o->d[1]; p.out_w = o->d[2];
+        p.stride_h = eq_param(op, 0); p.stride_w = eq_param(op, 1);
+        p.filter_h = eq_param(op, 2); p.filter_w = eq_param(op, 3);
+        p.pad_top = eq_param(op, 4); p.pad_left = eq_param(op, 5);
+        p.pad_bottom = eq_param(op, 6); p.pad_right = eq_param(op, 7);
+        p.act_min = eq_param(op, 8); p.act_max = eq_param(op, 9);
+        eq_max_pool2d_s16_ref(&p, (const int16_t *)(const void *)x, (int16_t *)(void *)y);
+        break;
+    }
+    case EQ_OP_MEAN_S16:
+        eq_mean_s16_ref((const int16_t *)(const void *)x, i->d[0], i->d[1] * i->d[2], i->d[3], (int16_t *)(void *)y, eq_param(op, 2), eq_param(op, 3));
+        break;
+    case EQ_OP_QUANTIZE_S16:
+        eq_quantize_f32_s16((const float *)(const void *)x, (int16_t *)(void *)y, i->len / 4u, eq_rd_f32(op->params));
+        break;
+    case EQ_OP_DEQUANTIZE_S16:
+        eq_dequantize_s16_f32((const int16_t *)(const void *)x, (float *)(void *)y, i->len / 2u, eq_rd_f32(op->params));
+        break;
+    default: /* EQ_OP_REQUANTIZE */
+    {
+        eq_requantize_params p;
+        p.input = x;
+        p.output = y;
+        p.in_s16 = i->type == EQ_TYPE_INT16;
+        p.out_s16 = o->type == EQ_TYPE_INT16;
+        p.count = p.in_s16 ? i->len / 2u : i->len;
+        p.input_offset = eq_param(op, 0); p.output_offset = eq_param(op, 1);
+        p.multiplier = eq_param(op, 2); p.shift = eq_param(op, 3);
+        eq_requantize_ref(&p);
+        break;
+    }
+    }
+}
+#endif
+
+#if EQ_WITH_DYNAMIC_OPS
+/* Ops 40-46 (Interpreter.Dynamic.cs): float activations; the quantized input in the op's scratch.
+ * DynamicFullyConnected runs as a 1x1 Conv2D over [batches, 1, 1, Cin]. */
+static void run_dynamic(const eq_interpreter_t *it, const eq_oinfo *op, const eq_tinfo *i, const eq_tinfo *o, const uint8_t *x, uint8_t *y)
+{
+    const eq_model_t *m = it->model;
+    const float *xf = (const float *)(const void *)x;
+    float *yf = (float *)(void *)y;
+    switch (op->type)
+    {
+    case EQ_OP_DYNAMIC_CONV2D:
+    case EQ_OP_DYNAMIC_DEPTHWISE_CONV2D:
+    case EQ_OP_DYNAMIC_FULLY_CONNECTED:
+    {
+        const int fc = op->type == EQ_OP_DYNAMIC_FULLY_CONNECTED;
+        eq_dynamic_conv_params p;
+        eq_tinfo f, b;
+        const uint8_t *q;
+        eq_tget(m, (uint32_t)op->in[1], &f);
+        eq_tget(m, (uint32_t)op->in[2], &b);
+        q = m->blob + m->quant_off + (uint32_t)f.qi * EQ_QUANT_BYTES;
+        p.input = xf;
+        p.filter = (const int8_t *)eq_const(m, f.off);
+        p.scales = (const float *)(const void *)eq_const(m, eq_rd_u32(q + 8));
+        p.scale_count = eq_rd_u32(q);
+        p.bias = (const float *)(const void *)eq_const(m, b.off);
+        p.codes = it->arena + op->so;
+        p.output = yf;
+        if (fc)
+        {
+            p.in_c = f.d[1];
+            p.batches = (int32_t)(i->len / 4u / (uint32_t)p.in_c);
+            p.in_h = p.in_w = p.k_h = p.k_w = p.out_h = p.out_w = 1;
+            p.out_c = f.d[0];
+            p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+            p.pad_top = p.pad_left = 0;
+            p.depth_multiplier = 0;
+            p.f_min = eq_rd_f32(op->params);
+            p.f_max = eq_rd_f32(op->params + 4);
+        }
+        else
+        {
+            p.batches = i->d[0]; p.in_h = i->d[1]; p.in_w = i->d[2]; p.in_c = i->d[3];
+            p.k_h = f.d[1]; p.k_w = f.d[2];
+            p.out_h = o->d[1]; p.out_w = o->d[2]; p.out_c = o->d[3];
+            p.stride_h = eq_param(op, 0); p.stride_w = eq_param(op, 1);
+            p.dilation_h = eq_param(op, 2); p.dilation_w = eq_param(op, 3);
+            p.pad_top = eq_param(op, 4); p.pad_left = eq_param(op, 5);
+            p.depth_multiplier = op->type == EQ_OP_DYNAMIC_DEPTHWISE_CONV2D ? eq_param(op, 8) : 0;
+            p.f_min = eq_rd_f32(op->params + 36);
+            p.f_max = eq_rd_f32(op->params + 40);
+        }
+        eq_dynamic_conv_f32_ref(&p);
+        break;
+    }
+    case EQ_OP_MAX_POOL2D_F32:
+    {
+        eq_pool_params p;
+        p.input = NULL;
+        p.output = NULL;
+        p.batches = i->d[0]; p.in_h = i->d[1]; p.in_w = i->d[2]; p.channels = i->d[3];
+        p.out_h = o->d[1]; p.out_w = o->d[2];
+        p.stride_h = eq_param(op, 0); p.stride_w = eq_param(op, 1);
+        p.filter_h = eq_param(op, 2); p.filter_w = eq_param(op, 3);
+        p.pad_top = eq_param(op, 4); p.pad_left = eq_param(op, 5);
+        p.pad_bottom = eq_param(op, 6); p.pad_right = eq_param(op, 7);
+        p.act_min = p.act_max = 0;
+        eq_max_pool2d_f32(&p, xf, yf);
+        break;
+    }
+    case EQ_OP_MEAN_F32:
+        eq_mean_f32(xf, i->d[0], i->d[1], i->d[2], i->d[3], yf);
+        break;
+    case EQ_OP_ADD_F32:
+    {
+        eq_tinfo b;
+        int32_t as[4], bs[4], os[4];
+        eq_tget(m, (uint32_t)op->in[1], &b);
+        shape4(as, i);
+        shape4(bs, &b);
+        shape4(os, o);
+        eq_add_f32(xf, as, (const float *)(const void *)tbytes(it, &b), bs, yf, os, eq_rd_f32(op->params), eq_rd_f32(op->params + 4));
+        break;
+    }
+    default: /* EQ_OP_TRANSPOSE_F32 */
+    {
+        int32_t is[4], os[4], perm[4], k;
+        shape4(is, i);
+        shape4(os, o);
+        for (k = 0; k < 4; k++) perm[k] = eq_param(op, (uint32_t)k);
+        eq_transpose_f32(xf, is, yf, os, perm);
+        break;
+    }
+    }
+}
+#endif
+
 eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
 {
     const eq_model_t *m;
@@ -527,6 +771,33 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
         }
         break;
     }
+#if EQ_WITH_MIXED_PRECISION
+    case EQ_OP_CONV2D_S16:
+    case EQ_OP_DEPTHWISE_CONV2D_S16:
+    case EQ_OP_FULLY_CONNECTED_S16:
+    case EQ_OP_ADD_S16:
+    case EQ_OP_MAX_POOL2D_S16:
+    case EQ_OP_MEAN_S16:
+    case EQ_OP_CONV2D_F32:
+    case EQ_OP_DEPTHWISE_CONV2D_F32:
+    case EQ_OP_FULLY_CONNECTED_F32:
+    case EQ_OP_QUANTIZE_S16:
+    case EQ_OP_DEQUANTIZE_S16:
+    case EQ_OP_REQUANTIZE:
+        run_mixed(it, &op, &i, &o, x, y);
+        break;
+#endif
+#if EQ_WITH_DYNAMIC_OPS
+    case EQ_OP_DYNAMIC_CONV2D:
+    case EQ_OP_DYNAMIC_DEPTHWISE_CONV2D:
+    case EQ_OP_DYNAMIC_FULLY_CONNECTED:
+    case EQ_OP_MAX_POOL2D_F32:
+    case EQ_OP_MEAN_F32:
+    case EQ_OP_ADD_F32:
+    case EQ_OP_TRANSPOSE_F32:
+        run_dynamic(it, &op, &i, &o, x, y);
+        break;
+#endif
     default:
         return EQ_ERR_OP_UNKNOWN; /* unreachable for a validated model */
     }

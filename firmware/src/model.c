@@ -55,6 +55,10 @@ static uint32_t element_size(uint8_t type)
     /* int4, index4, index8: the byte length rule of docs/format.md 5.10 (the tensor loop applies it). */
     if (type >= EQ_TYPE_INT4 && type <= EQ_TYPE_INDEX8) return 1u;
 #endif
+#if EQ_WITH_MIXED_PRECISION
+    if (type == EQ_TYPE_INT16) return 2u;
+    if (type == EQ_TYPE_INT64) return 8u;
+#endif
     return type == EQ_TYPE_INT8 ? 1u : (type == EQ_TYPE_INT32 || type == EQ_TYPE_FLOAT32) ? 4u : 0u;
 }
 
@@ -453,6 +457,365 @@ static eq_status validate_concat(const vctx *c)
     return EQ_OK;
 }
 
+#if EQ_WITH_MIXED_PRECISION || EQ_WITH_DYNAMIC_OPS
+/* ---- Rules shared by the mixed-precision ops 60-72 and the dynamic ops 40-46 ---- */
+
+/* C# Act / ActAny with an element type: of `type`, in the arena (unless allowed constant), of `rank`
+ * (-1: any rank, arena only), quantized per tensor (type float32: no quantization rule). */
+static eq_status act_typed(const vctx *c, int32_t t, int rank, int allow_constant, uint8_t type, eq_tinfo *ti)
+{
+    eq_tget(c->m, (uint32_t)t, ti);
+    if (ti->type != type) return BAD_OPERANDS(c);
+    if ((rank < 0 || !allow_constant) && ti->storage != 0) return BAD_OPERANDS(c);
+    if (rank >= 0 && ti->rank != rank) return BAD_OPERANDS(c);
+    if (type != EQ_TYPE_FLOAT32 && eq_qchannels(c->m, ti->qi) != 1) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+/* C# FloatClamp: neither bound NaN, min <= max. */
+static eq_status float_clamp(const vctx *c, const uint8_t *p)
+{
+    const float lo = eq_rd_f32(p), hi = eq_rd_f32(p + 4);
+    return (lo != lo || hi != hi || lo > hi) ? BAD_PARAMS(c) : EQ_OK;
+}
+
+/* C# ConvChannels and ConvWindow on the first nine int32 fields of Conv2DParams / DynamicConvParams
+ * (strides, dilations, pads) plus the depth multiplier; returns Cout in *cout. */
+static eq_status conv_shape(const vctx *c, const eq_tinfo *in, const eq_tinfo *f, const eq_tinfo *out, int dw, int32_t dm, int32_t *cout)
+{
+    const eq_oinfo *op = c->op;
+    int32_t p[8], k;
+    int64_t oh, ow;
+    *cout = dw ? f->d[3] : f->d[0];
+    if (dw)
+    {
+        if (f->d[0] != 1) return BAD_OPERANDS(c);
+        if (dm < 1 || (int64_t)in->d[3] * dm != *cout) return BAD_OPERANDS(c);
+    }
+    else if (f->d[3] != in->d[3]) return BAD_OPERANDS(c);
+    for (k = 0; k < 8; k++) p[k] = eq_param(op, (uint32_t)k);
+    if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[3] < 1 || p[0] > 64 || p[1] > 64 || p[2] > 64 || p[3] > 64) return BAD_PARAMS(c);
+    CHECK(pads(c, p[4], p[5], p[6], p[7]));
+    oh = out_size(in->d[1], f->d[1], p[0], p[2], p[4], p[6]);
+    ow = out_size(in->d[2], f->d[2], p[1], p[3], p[5], p[7]);
+    if (out->d[0] != in->d[0] || out->d[1] != (int32_t)oh || out->d[2] != (int32_t)ow || out->d[3] != *cout) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+/* C# FullyConnected shape rule: input a whole number of rows of Cin, output [batch, Cout]. */
+static eq_status fc_shape(const vctx *c, const eq_tinfo *in, const eq_tinfo *f, const eq_tinfo *out)
+{
+    const int64_t rows = elements(in) / f->d[1];
+    if (elements(in) % f->d[1] != 0) return BAD_OPERANDS(c);
+    if (elements(out) != rows * f->d[0] || out->d[out->rank - 1] != f->d[0]) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+/* C# FloatBias: a constant float32 tensor of Cout elements. */
+static eq_status float_bias(const vctx *c, int32_t t, int32_t cout)
+{
+    eq_tinfo b;
+    eq_tget(c->m, (uint32_t)t, &b);
+    if (b.type != EQ_TYPE_FLOAT32 || b.storage != 1 || elements(&b) != cout) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+#endif
+
+#if EQ_WITH_DYNAMIC_OPS
+/* ---- Dynamic quantization, ops 40-46 (Format/OpValidator.Dynamic.cs, same checks in the same order) ---- */
+
+/* C# SymmetricFilter: a quantization record with zero point 0 and 1 scale, or Cout on dimension `dim`. */
+static eq_status symmetric_filter(const vctx *c, const eq_tinfo *f, int32_t cout, int32_t dim)
+{
+    uint32_t ch;
+    if (f->qi < 0) return BAD_OPERANDS(c);
+    if (eq_qzp(c->m, f->qi) != 0) return BAD_OPERANDS(c);
+    ch = eq_qchannels(c->m, f->qi);
+    if (ch != 1 && (ch != (uint32_t)cout || eq_rd_i32(c->m->blob + c->m->quant_off + (uint32_t)f->qi * EQ_QUANT_BYTES + 12) != dim)) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
+/* C# QuantizedInputScratch: the scratch holds one code per input element. */
+static eq_status input_scratch(const vctx *c, const eq_tinfo *in) { return (int64_t)c->op->sl < elements(in) ? bad_op(c, EQ_ERR_OPS) : EQ_OK; }
+
+static eq_status validate_dynamic(const vctx *c)
+{
+    const eq_oinfo *op = c->op;
+    eq_tinfo i, o, f;
+    int32_t cout, k;
+    switch (op->type)
+    {
+    case EQ_OP_DYNAMIC_CONV2D:
+    case EQ_OP_DYNAMIC_DEPTHWISE_CONV2D:
+    {
+        const int dw = op->type == EQ_OP_DYNAMIC_DEPTHWISE_CONV2D;
+        CHECK(arity(c, 3, 1));
+        CHECK(act_typed(c, op->in[0], 4, 0, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->out[0], 4, 0, EQ_TYPE_FLOAT32, &o));
+        eq_tget(c->m, (uint32_t)op->in[1], &f);
+        CHECK(params(c, EQ_DYNAMIC_CONV_PARAMS_BYTES));
+        if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 4) return BAD_OPERANDS(c);
+        {
+            const int32_t dm = eq_param(op, 8);
+            cout = dw ? f.d[3] : f.d[0];
+            if (dw ? (f.d[0] != 1 || dm < 1 || (int64_t)i.d[3] * dm != cout) : f.d[3] != i.d[3]) return BAD_OPERANDS(c);
+            CHECK(symmetric_filter(c, &f, cout, dw ? 3 : 0));
+            CHECK(float_bias(c, op->in[2], cout));
+            CHECK(conv_shape(c, &i, &f, &o, dw, dm, &cout));
+        }
+        CHECK(float_clamp(c, op->params + 36));
+        return input_scratch(c, &i);
+    }
+    case EQ_OP_DYNAMIC_FULLY_CONNECTED:
+        CHECK(arity(c, 3, 1));
+        CHECK(act_typed(c, op->in[0], -1, 0, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->out[0], -1, 0, EQ_TYPE_FLOAT32, &o));
+        eq_tget(c->m, (uint32_t)op->in[1], &f);
+        if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 2) return BAD_OPERANDS(c);
+        CHECK(fc_shape(c, &i, &f, &o));
+        CHECK(symmetric_filter(c, &f, f.d[0], 0));
+        CHECK(float_bias(c, op->in[2], f.d[0]));
+        CHECK(params(c, EQ_FLOAT_CLAMP_PARAMS_BYTES));
+        CHECK(float_clamp(c, op->params));
+        return input_scratch(c, &i);
+    case EQ_OP_MAX_POOL2D_F32:
+    {
+        int32_t p[8];
+        int64_t oh, ow;
+        CHECK(arity(c, 1, 1));
+        CHECK(act_typed(c, op->in[0], 4, 0, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->out[0], 4, 0, EQ_TYPE_FLOAT32, &o));
+        CHECK(params(c, EQ_POOL_PARAMS_BYTES));
+        for (k = 0; k < 8; k++) p[k] = eq_param(op, (uint32_t)k);
+        if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[3] < 1 || p[0] > 256 || p[1] > 256 || p[2] > 256 || p[3] > 256) return BAD_PARAMS(c);
+        CHECK(pads(c, p[4], p[5], p[6], p[7]));
+        if (p[4] >= p[2] || p[6] >= p[2] || p[5] >= p[3] || p[7] >= p[3]) return BAD_PARAMS(c);
+        oh = out_size(i.d[1], p[2], p[0], 1, p[4], p[6]);
+        ow = out_size(i.d[2], p[3], p[1], 1, p[5], p[7]);
+        if (o.d[0] != i.d[0] || o.d[1] != (int32_t)oh || o.d[2] != (int32_t)ow || o.d[3] != i.d[3]) return BAD_OPERANDS(c);
+        return EQ_OK;
+    }
+    case EQ_OP_MEAN_F32:
+        CHECK(arity(c, 1, 1));
+        CHECK(act_typed(c, op->in[0], 4, 0, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->out[0], 4, 0, EQ_TYPE_FLOAT32, &o));
+        if (o.d[0] != i.d[0] || o.d[1] != 1 || o.d[2] != 1 || o.d[3] != i.d[3]) return BAD_OPERANDS(c);
+        return params(c, 0);
+    case EQ_OP_ADD_F32:
+    {
+        eq_tinfo b;
+        int rank;
+        CHECK(arity(c, 2, 1));
+        eq_tget(c->m, (uint32_t)op->out[0], &o);
+        rank = o.rank;
+        CHECK(act_typed(c, op->in[0], rank, 1, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->in[1], rank, 1, EQ_TYPE_FLOAT32, &b));
+        CHECK(act_typed(c, op->out[0], rank, 0, EQ_TYPE_FLOAT32, &o));
+        for (k = 0; k < 4; k++)
+            if ((i.d[k] != o.d[k] && i.d[k] != 1) || (b.d[k] != o.d[k] && b.d[k] != 1)) return BAD_OPERANDS(c);
+        CHECK(params(c, EQ_FLOAT_CLAMP_PARAMS_BYTES));
+        return float_clamp(c, op->params);
+    }
+    default: /* EQ_OP_TRANSPOSE_F32 */
+    {
+        uint32_t seen = 0;
+        int32_t p;
+        CHECK(arity(c, 1, 1));
+        CHECK(act_typed(c, op->in[0], 4, 0, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->out[0], 4, 0, EQ_TYPE_FLOAT32, &o));
+        CHECK(params(c, EQ_TRANSPOSE_PARAMS_BYTES));
+        for (k = 0; k < 4; k++)
+        {
+            p = eq_param(op, (uint32_t)k);
+            if (p < 0 || p > 3 || (seen & (1u << p)) != 0) return BAD_PARAMS(c);
+            seen |= 1u << p;
+            if (o.d[k] != i.d[p]) return BAD_OPERANDS(c);
+        }
+        return EQ_OK;
+    }
+    }
+}
+#endif
+
+#if EQ_WITH_MIXED_PRECISION
+static eq_status activation16(const vctx *c, int32_t lo, int32_t hi) { return (lo < -32768 || hi > 32767 || lo > hi) ? BAD_PARAMS(c) : EQ_OK; }
+static eq_status shift16x8(const vctx *c, int32_t v) { return (v < -31 || v > 14) ? BAD_PARAMS(c) : EQ_OK; }
+
+/* C# Terms16x8: at most 2^24 products per output keep the int64 accumulator below 2^47. */
+static eq_status terms16x8(const vctx *c, int64_t terms) { return terms > ((int64_t)1 << 24) ? BAD_OPERANDS(c) : EQ_OK; }
+
+/* C# Common16x8: int64 constant bias of Cout entries within +-2^40, zero offsets, int16 clamp, per-channel
+ * multipliers and shifts in [-31, 14]. */
+static eq_status common16x8(const vctx *c, int32_t bias, int32_t cout, int32_t in_off, int32_t out_off, int32_t lo, int32_t hi, int32_t mult_off, int32_t shift_off)
+{
+    eq_tinfo b;
+    int32_t k;
+    eq_tget(c->m, (uint32_t)bias, &b);
+    if (b.type != EQ_TYPE_INT64 || b.storage != 1 || elements(&b) != cout) return BAD_OPERANDS(c);
+    for (k = 0; k < cout; k++)
+    {
+        const uint8_t *e = eq_const(c->m, b.off + 8u * (uint32_t)k);
+        const int64_t v = (int64_t)((uint64_t)eq_rd_u32(e) | ((uint64_t)eq_rd_u32(e + 4) << 32));
+        if (v > ((int64_t)1 << 40) || v < -((int64_t)1 << 40)) return BAD_PARAMS(c);
+    }
+    if (in_off != 0 || out_off != 0) return BAD_PARAMS(c);
+    CHECK(activation16(c, lo, hi));
+    CHECK(cdata(c, mult_off, 4 * (int64_t)cout, 4));
+    CHECK(cdata(c, shift_off, 4 * (int64_t)cout, 4));
+    for (k = 0; k < cout; k++)
+    {
+        CHECK(multiplier(c, eq_rd_i32(eq_const(c->m, (uint32_t)mult_off + 4u * (uint32_t)k))));
+        CHECK(shift16x8(c, eq_rd_i32(eq_const(c->m, (uint32_t)shift_off + 4u * (uint32_t)k))));
+    }
+    return EQ_OK;
+}
+
+static eq_status validate_mixed(const vctx *c)
+{
+    const eq_oinfo *op = c->op;
+    eq_tinfo i, o, f;
+    int32_t cout, k, p[16];
+    switch (op->type)
+    {
+    case EQ_OP_CONV2D_S16:
+    case EQ_OP_DEPTHWISE_CONV2D_S16:
+    {
+        const int dw = op->type == EQ_OP_DEPTHWISE_CONV2D_S16;
+        CHECK(arity(c, 3, 1));
+        CHECK(act_typed(c, op->in[0], 4, 0, EQ_TYPE_INT16, &i));
+        CHECK(act_typed(c, op->out[0], 4, 0, EQ_TYPE_INT16, &o));
+        eq_tget(c->m, (uint32_t)op->in[1], &f);
+        if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 4) return BAD_OPERANDS(c);
+        CHECK(params(c, EQ_CONV_PARAMS_BYTES));
+        for (k = 0; k < 16; k++) p[k] = eq_param(op, (uint32_t)k);
+        CHECK(conv_shape(c, &i, &f, &o, dw, p[14], &cout));
+        CHECK(terms16x8(c, (int64_t)f.d[1] * f.d[2] * (dw ? 1 : i.d[3])));
+        CHECK(common16x8(c, op->in[2], cout, p[8], p[9], p[10], p[11], p[12], p[13]));
+        return p[15] != -1 ? BAD_PARAMS(c) : EQ_OK;
+    }
+    case EQ_OP_FULLY_CONNECTED_S16:
+        CHECK(arity(c, 3, 1));
+        CHECK(act_typed(c, op->in[0], -1, 0, EQ_TYPE_INT16, &i));
+        CHECK(act_typed(c, op->out[0], -1, 0, EQ_TYPE_INT16, &o));
+        eq_tget(c->m, (uint32_t)op->in[1], &f);
+        if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 2) return BAD_OPERANDS(c);
+        CHECK(fc_shape(c, &i, &f, &o));
+        CHECK(params(c, EQ_FC_PARAMS_BYTES));
+        for (k = 0; k < 7; k++) p[k] = eq_param(op, (uint32_t)k);
+        CHECK(terms16x8(c, f.d[1]));
+        CHECK(common16x8(c, op->in[2], f.d[0], p[0], p[1], p[2], p[3], p[4], p[5]));
+        return p[6] != -1 ? BAD_PARAMS(c) : EQ_OK;
+    case EQ_OP_ADD_S16:
+    {
+        eq_tinfo b;
+        int rank;
+        CHECK(arity(c, 2, 1));
+        eq_tget(c->m, (uint32_t)op->out[0], &o);
+        rank = o.rank;
+        CHECK(act_typed(c, op->in[0], rank, 1, EQ_TYPE_INT16, &i));
+        CHECK(act_typed(c, op->in[1], rank, 1, EQ_TYPE_INT16, &b));
+        CHECK(act_typed(c, op->out[0], rank, 0, EQ_TYPE_INT16, &o));
+        for (k = 0; k < 4; k++)
+            if ((i.d[k] != o.d[k] && i.d[k] != 1) || (b.d[k] != o.d[k] && b.d[k] != 1)) return BAD_OPERANDS(c);
+        CHECK(params(c, EQ_ELEMENTWISE_PARAMS_BYTES));
+        for (k = 0; k < 12; k++) p[k] = eq_param(op, (uint32_t)k);
+        if (p[0] != 0 || p[1] != 0 || p[2] != 0 || p[3] != 15) return BAD_PARAMS(c);
+        CHECK(multiplier(c, p[4])); CHECK(shift(c, p[5])); CHECK(multiplier(c, p[6])); CHECK(shift(c, p[7]));
+        if (p[5] > 0 || p[7] > 0) return BAD_PARAMS(c);
+        CHECK(multiplier(c, p[8])); CHECK(shift(c, p[9]));
+        return activation16(c, p[10], p[11]);
+    }
+    case EQ_OP_MAX_POOL2D_S16:
+    {
+        int64_t oh, ow;
+        CHECK(arity(c, 1, 1));
+        CHECK(act_typed(c, op->in[0], 4, 0, EQ_TYPE_INT16, &i));
+        CHECK(act_typed(c, op->out[0], 4, 0, EQ_TYPE_INT16, &o));
+        /* C# PoolGeometry, as validate_pool. */
+        CHECK(params(c, EQ_POOL_PARAMS_BYTES));
+        for (k = 0; k < 12; k++) p[k] = eq_param(op, (uint32_t)k);
+        if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[3] < 1 || p[0] > 256 || p[1] > 256 || p[2] > 256 || p[3] > 256) return BAD_PARAMS(c);
+        CHECK(pads(c, p[4], p[5], p[6], p[7]));
+        if (p[4] >= p[2] || p[6] >= p[2] || p[5] >= p[3] || p[7] >= p[3]) return BAD_PARAMS(c);
+        oh = out_size(i.d[1], p[2], p[0], 1, p[4], p[6]);
+        ow = out_size(i.d[2], p[3], p[1], 1, p[5], p[7]);
+        if (o.d[0] != i.d[0] || o.d[1] != (int32_t)oh || o.d[2] != (int32_t)ow || o.d[3] != i.d[3]) return BAD_OPERANDS(c);
+        if (eq_qscale_bits(c->m, i.qi) != eq_qscale_bits(c->m, o.qi)) return BAD_OPERANDS(c);
+        return activation16(c, p[8], p[9]);
+    }
+    case EQ_OP_MEAN_S16:
+        CHECK(arity(c, 1, 1));
+        CHECK(act_typed(c, op->in[0], 4, 0, EQ_TYPE_INT16, &i));
+        CHECK(act_typed(c, op->out[0], 4, 0, EQ_TYPE_INT16, &o));
+        CHECK(params(c, EQ_MEAN_PARAMS_BYTES));
+        if (o.d[0] != i.d[0] || o.d[1] != 1 || o.d[2] != 1 || o.d[3] != i.d[3]) return BAD_OPERANDS(c);
+        for (k = 0; k < 4; k++) p[k] = eq_param(op, (uint32_t)k);
+        if (p[0] != 0 || p[1] != 0) return BAD_PARAMS(c);
+        CHECK(multiplier(c, p[2]));
+        return shift16x8(c, p[3]);
+    case EQ_OP_CONV2D_F32:
+    case EQ_OP_DEPTHWISE_CONV2D_F32:
+        CHECK(arity(c, 3, 1));
+        CHECK(act_typed(c, op->in[0], 4, 0, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->out[0], 4, 0, EQ_TYPE_FLOAT32, &o));
+        eq_tget(c->m, (uint32_t)op->in[1], &f);
+        if (f.type != EQ_TYPE_FLOAT32 || f.storage != 1 || f.rank != 4) return BAD_OPERANDS(c);
+        CHECK(params(c, EQ_DYNAMIC_CONV_PARAMS_BYTES));
+        /* ConvChannels, FloatBias, ConvWindow: the channel rule first, as C#. */
+        {
+            const int dw = op->type == EQ_OP_DEPTHWISE_CONV2D_F32;
+            const int32_t dm = eq_param(op, 8);
+            cout = dw ? f.d[3] : f.d[0];
+            if (dw ? (f.d[0] != 1 || dm < 1 || (int64_t)i.d[3] * dm != cout) : f.d[3] != i.d[3]) return BAD_OPERANDS(c);
+            CHECK(float_bias(c, op->in[2], cout));
+            CHECK(conv_shape(c, &i, &f, &o, dw, dm, &cout));
+        }
+        return float_clamp(c, op->params + 36);
+    case EQ_OP_FULLY_CONNECTED_F32:
+        CHECK(arity(c, 3, 1));
+        CHECK(act_typed(c, op->in[0], -1, 0, EQ_TYPE_FLOAT32, &i));
+        CHECK(act_typed(c, op->out[0], -1, 0, EQ_TYPE_FLOAT32, &o));
+        eq_tget(c->m, (uint32_t)op->in[1], &f);
+        if (f.type != EQ_TYPE_FLOAT32 || f.storage != 1 || f.rank != 2) return BAD_OPERANDS(c);
+        CHECK(fc_shape(c, &i, &f, &o));
+        CHECK(float_bias(c, op->in[2], f.d[0]));
+        CHECK(params(c, EQ_FLOAT_CLAMP_PARAMS_BYTES));
+        return float_clamp(c, op->params);
+    case EQ_OP_QUANTIZE_S16:
+    case EQ_OP_DEQUANTIZE_S16:
+    {
+        const int q = op->type == EQ_OP_QUANTIZE_S16;
+        uint32_t scale_bits;
+        CHECK(arity(c, 1, 1));
+        eq_tget(c->m, (uint32_t)op->in[0], &i);
+        eq_tget(c->m, (uint32_t)op->out[0], &o);
+        if (i.type != (q ? EQ_TYPE_FLOAT32 : EQ_TYPE_INT16) || o.type != (q ? EQ_TYPE_INT16 : EQ_TYPE_FLOAT32)) return BAD_OPERANDS(c);
+        if (i.storage != 0 || o.storage != 0) return BAD_OPERANDS(c);
+        if (!same_shape(&i, &o)) return BAD_OPERANDS(c);
+        CHECK(params(c, EQ_QUANTIZE_PARAMS_BYTES));
+        scale_bits = eq_rd_u32(op->params);
+        if (!positive_finite(scale_bits)) return BAD_PARAMS(c);
+        if (eq_param(op, 1) != 0) return BAD_PARAMS(c);
+        return fixed_quant(c, q ? op->out[0] : op->in[0], scale_bits, 0);
+    }
+    default: /* EQ_OP_REQUANTIZE */
+        CHECK(arity(c, 1, 1));
+        eq_tget(c->m, (uint32_t)op->in[0], &i);
+        eq_tget(c->m, (uint32_t)op->out[0], &o);
+        if ((i.type != EQ_TYPE_INT8 && i.type != EQ_TYPE_INT16) || (o.type != EQ_TYPE_INT8 && o.type != EQ_TYPE_INT16)) return BAD_OPERANDS(c);
+        if (i.storage != 0 || o.storage != 0) return BAD_OPERANDS(c);
+        if (!same_shape(&i, &o)) return BAD_OPERANDS(c);
+        if (eq_qchannels(c->m, i.qi) != 1 || eq_qchannels(c->m, o.qi) != 1) return BAD_OPERANDS(c);
+        CHECK(params(c, EQ_REQUANTIZE_PARAMS_BYTES));
+        for (k = 0; k < 4; k++) p[k] = eq_param(op, (uint32_t)k);
+        if (p[0] != -eq_qzp(c->m, i.qi) || p[1] != eq_qzp(c->m, o.qi)) return BAD_PARAMS(c);
+        CHECK(multiplier(c, p[2]));
+        return (p[3] < -31 || p[3] > 15) ? BAD_PARAMS(c) : EQ_OK;
+    }
+}
+#endif
+
 static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
 {
     vctx cx;
@@ -610,6 +973,31 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
             if (o.d[k] != (k == p[0] ? 1 : i.d[k])) return BAD_OPERANDS(c);
         if (p[2] < -128 || (int64_t)p[2] + i.d[p[0]] - 1 > 127) return BAD_PARAMS(c);
         return fixed_quant(c, op->out[0], FLOAT_BITS_1, p[2]);
+#endif
+#if EQ_WITH_DYNAMIC_OPS
+    case EQ_OP_DYNAMIC_CONV2D:
+    case EQ_OP_DYNAMIC_DEPTHWISE_CONV2D:
+    case EQ_OP_DYNAMIC_FULLY_CONNECTED:
+    case EQ_OP_MAX_POOL2D_F32:
+    case EQ_OP_MEAN_F32:
+    case EQ_OP_ADD_F32:
+    case EQ_OP_TRANSPOSE_F32:
+        return validate_dynamic(c);
+#endif
+#if EQ_WITH_MIXED_PRECISION
+    case EQ_OP_CONV2D_S16:
+    case EQ_OP_DEPTHWISE_CONV2D_S16:
+    case EQ_OP_FULLY_CONNECTED_S16:
+    case EQ_OP_ADD_S16:
+    case EQ_OP_MAX_POOL2D_S16:
+    case EQ_OP_MEAN_S16:
+    case EQ_OP_CONV2D_F32:
+    case EQ_OP_DEPTHWISE_CONV2D_F32:
+    case EQ_OP_FULLY_CONNECTED_F32:
+    case EQ_OP_QUANTIZE_S16:
+    case EQ_OP_DEQUANTIZE_S16:
+    case EQ_OP_REQUANTIZE:
+        return validate_mixed(c);
 #endif
     default:
         return fail(m, EQ_ERR_OP_UNKNOWN, EQ_SECTION_OPS, index, (int64_t)m->ops_off + (int64_t)index * EQ_OP_BYTES);
@@ -1092,6 +1480,11 @@ eq_status eq_model_init_ex(eq_model_t *m, const void *blob_ptr, size_t size, con
         if ((uint64_t)t.off + t.len > limit) return BAD_TENSOR;
         if (t.qi < -1 || t.qi >= (int64_t)m->quant_count) return BAD_TENSOR;
         if (t.type == EQ_TYPE_INT8 && t.qi < 0) return BAD_TENSOR;
+#if EQ_WITH_MIXED_PRECISION
+        /* int16 activations are symmetric (zero point 0); int64 tensors are the 16x8 ops' constant biases. */
+        if (t.type == EQ_TYPE_INT16 && (t.qi < 0 || eq_qzp(m, t.qi) != 0)) return BAD_TENSOR;
+        if (t.type == EQ_TYPE_INT64 && t.storage != 1) return BAD_TENSOR;
+#endif
         if (t.qi >= 0)
         {
             const uint32_t ch = eq_qchannels(m, t.qi);

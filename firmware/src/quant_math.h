@@ -45,6 +45,16 @@ static inline int32_t eq_mbqm(int32_t x, int32_t multiplier, int32_t shift)
  * costs a call instead of an inlined copy against the M4 code budget. Same result for every input. */
 int32_t eq_mbqm_call(int32_t x, int32_t multiplier, int32_t shift);
 
+/* The 16x8 requantization (QuantMath.MultiplyByQuantizedMultiplier16x8): the Q0.31 multiplier rounded
+ * to 16 bits, m16 = (multiplier + 2^15) >> 16, then (x * m16 + 2^(t - 1)) >> t with t = 15 - shift
+ * (shift in [-31, 14], so t in [1, 46]). The reader bounds |x| below 2^47, so x * m16 fits 64 bits. */
+static inline int64_t eq_mbqm_16x8(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int64_t m16 = ((int64_t)multiplier + (1 << 15)) >> 16;
+    const int t = 15 - (int)shift;
+    return (x * m16 + ((int64_t)1 << (t - 1))) >> t;
+}
+
 static inline int32_t eq_clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 /* Float to int8 as the Quantize op and Interpreter.SetInput define it (QuantMath.QuantizeS8). */

@@ -119,13 +119,13 @@ int eq_run_main(int argc, char **argv)
     {
         eq_tensor_t v;
         eq_input(&it, k, &v);
-        in_bytes += float_in && v.type == EQ_TYPE_INT8 ? v.elements * 4u : v.bytes;
+        in_bytes += float_in && (v.type == EQ_TYPE_INT8 || v.type == EQ_TYPE_INT16) ? v.elements * 4u : v.bytes;
     }
     for (k = 0; k < n_out; k++)
     {
         eq_tensor_t v;
         eq_output(&it, k, &v);
-        out_bytes += float_out && v.type == EQ_TYPE_INT8 ? v.elements * 4u : v.bytes;
+        out_bytes += float_out && (v.type == EQ_TYPE_INT8 || v.type == EQ_TYPE_INT16) ? v.elements * 4u : v.bytes;
     }
     if (in_bytes > sizeof io_words || out_bytes > sizeof io_words) { eq_run_log("eq_run: inputs or outputs larger than EQ_RUN_MAX_IO\n"); return 1; }
 
@@ -144,7 +144,7 @@ int eq_run_main(int argc, char **argv)
         {
             eq_tensor_t v;
             eq_input(&it, k, &v);
-            if (float_in && v.type == EQ_TYPE_INT8)
+            if (float_in && (v.type == EQ_TYPE_INT8 || v.type == EQ_TYPE_INT16))
             {
                 if ((s = eq_set_input_f32(&it, k, (const float *)(const void *)(io + off), v.elements)) != EQ_OK) return fail_status("input", s);
                 off += v.elements * 4u;
@@ -161,7 +161,7 @@ int eq_run_main(int argc, char **argv)
         {
             eq_tensor_t v;
             eq_output(&it, k, &v);
-            if (float_out && v.type == EQ_TYPE_INT8)
+            if (float_out && (v.type == EQ_TYPE_INT8 || v.type == EQ_TYPE_INT16))
             {
                 eq_get_output_f32(&it, k, (float *)(void *)(io + off), v.elements);
                 off += v.elements * 4u;

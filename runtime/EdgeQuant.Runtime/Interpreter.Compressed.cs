@@ -10,6 +10,8 @@ public sealed partial class Interpreter
     private readonly CompressedPrepared?[] _compressedPrepared;
     // Ops 55-57: their packed per-channel records expanded (shared with the model; needed by every kernel).
     private readonly RequantArrays?[] _packedRequant;
+    // Ops 25-26: their packed per-row records expanded (shared with the model).
+    private readonly RecurrentPackedArrays?[] _recurrentPacked;
     // The op Run is executing (set by RunOp).
     private int _opIndex;
 
@@ -50,7 +52,7 @@ public sealed partial class Interpreter
                 var p = _model.ReadParams<Conv2DParams>(op);
                 int cout = oT.Shape.D3;
                 var f = new SparseFilter(Bytes(op.Input1), cout);
-                SparseKernels.Conv2D(p, S8(op.Input0), inT.Shape, f, fT.Shape, I32(op.Input2), prepared, ConstI32(p.MultipliersOffset, cout), ConstI32(p.ShiftsOffset, cout), ArenaS8(op.Output0), oT.Shape);
+                SparseKernels.Conv2D(p, S8(op.Input0), inT.Shape, f, fT.Shape, I32(op.Input2), prepared, ConstI32(p.MultipliersOffset, cout), ConstI32(p.ShiftsOffset, cout), ArenaS8(op.Output0), oT.Shape, scratch);
                 break;
             }
             case OpType.Conv2DCompressedPacked:

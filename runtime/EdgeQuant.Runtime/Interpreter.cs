@@ -87,6 +87,7 @@ public sealed partial class Interpreter : IDisposable
             : new PackedFilter?[_ops.Length];
         _compressedPrepared = _reference ? new CompressedPrepared?[_ops.Length] : model.PreparedCompressed();
         _packedRequant = model.PreparedPackedRequant();
+        _recurrentPacked = model.PreparedRecurrentPacked();
         _floatFilters = PrepareFloatFilters(model, _ops, _reference);
         _patch16 = PrepareConvPatch(model, _ops, _reference);
         _addTables = _reference ? new sbyte[]?[_ops.Length] : model.PreparedAddTables();
@@ -603,6 +604,21 @@ public sealed partial class Interpreter : IDisposable
                     Recurrent.EvalS8(lstm, p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), S8(op.Input2), I32(op.Input3),
                         ConstI32(p.InputMultipliersOffset, rows), ConstI32(p.InputShiftsOffset, rows), ConstI32(p.RecurrentMultipliersOffset, rows), ConstI32(p.RecurrentShiftsOffset, rows),
                         ArenaS8(op.Output0), scratch);
+                break;
+            }
+            case OpType.LstmPacked:
+            case OpType.GruPacked:
+            {
+                var p = _model.ReadParams<RecurrentPackedParams>(op).AsRecurrentParams();
+                var a = _recurrentPacked[_opIndex]!;
+                var scratch = _arena.Span.Slice(op.ScratchOffset, op.ScratchBytes);
+                bool lstm = op.Type == OpType.LstmPacked;
+                if (_reference)
+                    Recurrent.EvalS8Int4Reference(lstm, p, S8(op.Input0), _tensors[op.Input0].Shape, Bytes(op.Input1), Bytes(op.Input2), a.PreBias, a.PostBias,
+                        a.InputMultipliers, a.InputShifts, a.RecurrentMultipliers, a.RecurrentShifts, ArenaS8(op.Output0), scratch);
+                else
+                    Recurrent.EvalS8Int4(lstm, p, S8(op.Input0), _tensors[op.Input0].Shape, Bytes(op.Input1), Bytes(op.Input2), a.PreBias, a.PostBias,
+                        a.InputMultipliers, a.InputShifts, a.RecurrentMultipliers, a.RecurrentShifts, ArenaS8(op.Output0), scratch);
                 break;
             }
             case OpType.DynamicConv2D:

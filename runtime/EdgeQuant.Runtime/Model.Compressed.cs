@@ -91,8 +91,14 @@ public sealed partial class Model
                 {
                     var p = ReadParams<Conv2DParams>(op);
                     var inT = _tensors[op.Input0];
-                    prepared[i] = CompressedPrepared.ForSparse(new SparseFilter(GetConstantBytes(op.Input1), fT.Shape.D0), fT.Shape.D0, bias, p.InputOffset,
-                        true, fT.Shape.D2, fT.Shape.D3, inT.Shape.D2, p.DilationH, p.DilationW);
+                    var sf = new SparseFilter(GetConstantBytes(op.Input1), fT.Shape.D0);
+                    var basic = CompressedPrepared.ForSparse(sf, fT.Shape.D0, bias, p.InputOffset, true, fT.Shape.D2, fT.Shape.D3, inT.Shape.D2, p.DilationH, p.DilationW);
+                    // The tiled path only when the op declares the scratch its staged planes need.
+                    var outShape = _tensors[op.Output0].Shape;
+                    var tiles = op.ScratchBytes > 0 && op.ScratchBytes >= SparseTiling.ScratchBytesFor(inT.Shape, fT.Shape, outShape, p.StrideH, p.StrideW, p.DilationH, p.DilationW)
+                        ? SparseTiling.Create(sf, inT.Shape, fT.Shape, outShape, p.StrideH, p.StrideW, p.DilationH, p.DilationW, p.PadTop, p.PadLeft)
+                        : null;
+                    prepared[i] = new CompressedPrepared { FoldedBias = basic.FoldedBias, SparseInputOffsets = basic.SparseInputOffsets, SparseTiles = tiles };
                     break;
                 }
                 case OpType.FullyConnectedSparse:

@@ -32,6 +32,8 @@ public class ModelFuzzTests
             ("argmax", OneOpModels.ArgMax().Blob),
             ("lstm", OneOpModels.Recurrent(lstm: true).Blob),
             ("gru", OneOpModels.Recurrent(lstm: false).Blob),
+            ("lstm-int4", OneOpModels.RecurrentPacked(lstm: true).Blob),
+            ("gru-int4", OneOpModels.RecurrentPacked(lstm: false).Blob),
             ("dynamic_conv", OneOpModels.DynamicConv().Blob),
             ("dynamic_depthwise", OneOpModels.DynamicConv(depthwise: true).Blob),
             ("dynamic_fc", OneOpModels.DynamicFullyConnected().Blob),

@@ -8,8 +8,10 @@
 #    zoo's float test data through eq_run --float-in (one test);
 #  - the C reader's verdicts on 6000 mutated blobs against the C# reader's, with and without the
 #    reader's work memory (one test each);
-#  - valid blobs of ops 50-54 and 60-79 refused with their named status (one test), and a build without
-#    the compressed-weight ops 55-57 (-DEQ_WITH_COMPRESSED_WEIGHTS=0) refusing an int4 model (one test);
+#  - valid blobs of ops 50-54 refused with their named status (one test), and builds without the
+#    compressed-weight ops 55-57 (-DEQ_WITH_COMPRESSED_WEIGHTS=0) refusing an int4 model, without the
+#    mixed-precision ops 60-72 (-DEQ_WITH_MIXED_PRECISION=0) refusing a mixed model, and without the
+#    dynamic ops 40-46 (-DEQ_WITH_DYNAMIC_OPS=0) refusing their golden cases (one test each);
 #  - under AddressSanitizer + UndefinedBehaviorSanitizer: golden vectors, zoo, a deterministic
 #    mutation loop (EQ_FUZZ_ITERATIONS, default 40000, plus EQ_FUZZ_ITERATIONS_NOWORK, default
 #    10000, without work memory) and a libFuzzer campaign (EQ_LIBFUZZER_SECONDS, default 20)
@@ -43,8 +45,8 @@ count() {
 
 # Host builds compile in the optional op codes 20-21 (EQ_WITH_EXTENDED_OPS, as the CMake build does), so
 # the golden vectors and the mutation verdicts cover them; the board images leave them out (code budget).
-CFLAGS_STRICT="-std=c99 -Wall -Wextra -Werror -pedantic -DEQ_WITH_EXTENDED_OPS=1"
-LIB_SRC="$fw/src/model.c $fw/src/interpreter.c $fw/src/quant_math.c $fw/src/crc32.c $fw/src/status.c $(ls "$fw"/src/kernels/*_s8.c)"
+CFLAGS_STRICT="-std=c99 -Wall -Wextra -Werror -pedantic -ffp-contract=off -DEQ_WITH_EXTENDED_OPS=1"
+LIB_SRC="$fw/src/model.c $fw/src/interpreter.c $fw/src/quant_math.c $fw/src/crc32.c $fw/src/status.c $(ls "$fw"/src/kernels/*_s8.c "$fw"/src/kernels/*_s16.c "$fw"/src/kernels/*_f32.c)"
 INC="-I$fw/include -I$fw/src -I$fw/src/kernels"
 
 # 0. The committed golden files are what the current C# runtime produces (else C could pass against stale bytes).
@@ -106,7 +108,7 @@ if gcc $CFLAGS_STRICT -O2 -DEQ_INIT_STACK_WORK_BYTES=0 $INC $LIB_SRC "$fw/tests/
   grep "^test_mutations" "$out/mut2.log"; count "$out/mut2.log" $rc "mutation verdicts vs the C# reader (reader without work memory)"
 else ko "build of the no-work-memory reader" "$out/nw.log"; fi
 
-# Ops 50-54 and the mixed-precision ops 60-79 stay C# only: valid blobs using them (the generator's
+# Ops 50-54 stay C# only: valid blobs using them (the generator's
 # --refusals, each loaded by the C# reader first) must be refused with the named status, never run.
 rfail=0; rcount=0
 if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --refusals "$out/refusals" > "$out/refusals.txt" 2> "$out/refusals.log"; then
@@ -117,7 +119,14 @@ if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --refusals
     fi
   done < "$out/refusals.txt"
 fi
-if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 50-54 and 60-79 refused cleanly ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 50-54 and 60-79" "$out/refusals.log"; fi
+if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 50-54 refused cleanly ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 50-54" "$out/refusals.log"; fi
+# The float boundary of an int16 model: eq_run --float-in --float-out (eq_set_input_f32 / eq_get_output_f32 on
+# int16 tensors) must give the floats of the C# SetInput / GetOutput (the generator's --int16-io DIR).
+if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --int16-io "$out/int16io" > "$out/i16.log" 2>&1 \
+   && "$bin/eq_run" "$out/int16io/int16_io.eqm" "$out/int16io/int16_io.input.f32" "$out/i16.out" --float-in --float-out \
+        --expect "$out/int16io/int16_io.output.f32" >> "$out/i16.log" 2>&1; then
+  ok "int16 input and output through eq_run --float-in --float-out: the C# SetInput/GetOutput floats ($(tail -1 "$out/i16.log" | sed 's/^eq_run: //'))"
+else ko "int16 float input/output" "$out/i16.log"; fi
 # Without the compressed-weight ops (-DEQ_WITH_COMPRESSED_WEIGHTS=0) the library still builds warning-free
 # and refuses an int4 model at its first compressed filter.
 if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_COMPRESSED_WEIGHTS=0 $INC $LIB_SRC "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_nocomp" > "$out/nc.log" 2>&1 \
@@ -127,6 +136,24 @@ if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_COMPRESSED_WEIGHTS=0 $INC $LIB_SRC "$fw/tool
    && "$out/golden_nocomp" "$golden/vectors.bin" >> "$out/nc.log" 2>&1; then
   ok "EQ_WITH_COMPRESSED_WEIGHTS=0: builds (-Werror), refuses an int4 model with EQ_ERR_TENSORS, golden vectors pass with ops 55-57 refused"
 else ko "EQ_WITH_COMPRESSED_WEIGHTS=0 build or refusal" "$out/nc.log"; fi
+
+# Without the mixed-precision ops 60-72 (-DEQ_WITH_MIXED_PRECISION=0, what `edgequant firmware build` compiles for a
+# model without them) the library builds warning-free, refuses the mixed fashion_mobilenet at its first int16
+# tensor, and the golden vectors pass with every case of ops 60-72 refused.
+if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_MIXED_PRECISION=0 $INC $LIB_SRC "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_nomixed" > "$out/nm.log" 2>&1 \
+   && ! "$out/eq_run_nomixed" "$golden/fashion_mobilenet.mixed.eqm" "$zoo/eqm/fashion_mobilenet.input.bin" "$out/nm.out" >> "$out/nm.log" 2>&1 \
+   && grep -q "model: EQ_ERR_TENSORS:" "$out/nm.log" \
+   && gcc $CFLAGS_STRICT -O2 -DEQ_WITH_MIXED_PRECISION=0 $INC -I"$fw/tools" $LIB_SRC "$fw/tests/test_golden.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/golden_nomixed" >> "$out/nm.log" 2>&1 \
+   && "$out/golden_nomixed" "$golden/vectors.bin" >> "$out/nm.log" 2>&1; then
+  ok "EQ_WITH_MIXED_PRECISION=0: builds (-Werror), refuses a mixed-precision model with EQ_ERR_TENSORS, golden vectors pass with ops 60-72 refused"
+else ko "EQ_WITH_MIXED_PRECISION=0 build or refusal" "$out/nm.log"; fi
+
+# The same without the dynamic-quantization ops 40-46 (-DEQ_WITH_DYNAMIC_OPS=0): their golden cases are refused
+# with EQ_ERR_OP_UNKNOWN, everything else passes.
+if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_DYNAMIC_OPS=0 $INC -I"$fw/tools" $LIB_SRC "$fw/tests/test_golden.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/golden_nodyn" > "$out/nd.log" 2>&1 \
+   && "$out/golden_nodyn" "$golden/vectors.bin" >> "$out/nd.log" 2>&1; then
+  ok "EQ_WITH_DYNAMIC_OPS=0: builds (-Werror), golden vectors pass with ops 40-46 refused"
+else ko "EQ_WITH_DYNAMIC_OPS=0 build or refusal" "$out/nd.log"; fi
 
 # 4. Sanitizers: the library compiled once (plus model.c without work memory), linked into each test.
 SAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"

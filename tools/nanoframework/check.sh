@@ -54,6 +54,22 @@ if command -v arm-none-eabi-g++ > /dev/null; then
     cat "$work/arm-config.txt" "$work/arm-build.txt" | tail -40
     fail "Cortex-M4 build"
   fi
+  # The same library with every optional op family left out (EQ_NF_WITH_*=OFF): it must build and be smaller.
+  if cmake -S "$here/interop-build" -B "$work/arm-int8" -DCMAKE_TOOLCHAIN_FILE="$here/interop-build/arm-none-eabi.cmake" \
+       -DCMAKE_BUILD_TYPE=MinSizeRel -DEQ_NF_HARNESS=OFF -DEQ_NF_WITH_EXTENDED_OPS=OFF -DEQ_NF_WITH_COMPRESSED_WEIGHTS=OFF \
+       -DEQ_NF_WITH_MIXED_PRECISION=OFF -DEQ_NF_WITH_DYNAMIC_OPS=OFF > "$work/arm-int8-config.txt" 2>&1 \
+     && cmake --build "$work/arm-int8" -j 2 > "$work/arm-int8-build.txt" 2>&1; then
+    full=$(arm-none-eabi-size -t "$work/arm/libNF_NativeAssemblies.a" 2>/dev/null | tail -1 | awk '{ print $1 }')
+    lean=$(arm-none-eabi-size -t "$work/arm-int8/libNF_NativeAssemblies.a" | tail -1 | awk '{ print $1 }')
+    if [ -n "$full" ] && [ "$lean" -lt "$full" ]; then
+      pass "Cortex-M4 build with the optional op families off (EQ_NF_WITH_*=OFF): $lean text bytes against $full"
+    else
+      fail "Cortex-M4 build with the optional op families off is not smaller ($lean against ${full:-no full build})"
+    fi
+  else
+    cat "$work/arm-int8-config.txt" "$work/arm-int8-build.txt" | tail -40
+    fail "Cortex-M4 build with the optional op families off"
+  fi
 else
   fail "Cortex-M4 build: arm-none-eabi-g++ not installed (.ci/run installs gcc-arm-none-eabi)"
 fi

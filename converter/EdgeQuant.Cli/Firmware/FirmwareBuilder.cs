@@ -55,11 +55,21 @@ public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolch
         var model = Model.Load(blob);
         // The compressed-weight ops 55-57 (about 1.9 KB of code on the M4) join the image only for a model
         // that uses them: the 24 KB M4 code budget is defined for the int8 runtime (docs/firmware.md).
+        // The same for the mixed-precision ops 60-72 (EQ_WITH_MIXED_PRECISION, int16 and float layers) and the
+        // dynamic-quantization ops 40-46 (EQ_WITH_DYNAMIC_OPS).
         withCompressedWeights = false;
+        withMixedPrecision = false;
+        withDynamicOps = false;
         foreach (var op in model.Ops)
+        {
             if (op.Type is EdgeQuant.Runtime.Format.OpType.Conv2DCompressedPacked or EdgeQuant.Runtime.Format.OpType.DepthwiseConv2DCompressedPacked
                 or EdgeQuant.Runtime.Format.OpType.FullyConnectedCompressedPacked)
                 withCompressedWeights = true;
+            if ((int)op.Type is >= 60 and <= 72)
+                withMixedPrecision = true;
+            if ((int)op.Type is >= 40 and <= 46)
+                withDynamicOps = true;
+        }
         long arena = Math.Max(16, (model.ArenaBytes + 15) & ~15L);
         Directory.CreateDirectory(outDir);
         outDir = Path.GetFullPath(outDir);
@@ -184,10 +194,18 @@ public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolch
     /// <summary>Compile ops 55-57 in (EQ_WITH_COMPRESSED_WEIGHTS): set per model by <see cref="Build"/>; programs without a model keep them.</summary>
     private bool withCompressedWeights = true;
 
+    /// <summary>Compile ops 60-72 in (EQ_WITH_MIXED_PRECISION): set per model by <see cref="Build"/>; programs without a model keep them.</summary>
+    private bool withMixedPrecision = true;
+
+    /// <summary>Compile ops 40-46 in (EQ_WITH_DYNAMIC_OPS): set per model by <see cref="Build"/>; programs without a model keep them.</summary>
+    private bool withDynamicOps = true;
+
     private string[] Flags()
     {
-        var f = new List<string> { "-std=c99", optimization, "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra" };
+        var f = new List<string> { "-std=c99", optimization, "-ffp-contract=off", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra" };
         if (!withCompressedWeights) f.Add("-DEQ_WITH_COMPRESSED_WEIGHTS=0");
+        if (!withMixedPrecision) f.Add("-DEQ_WITH_MIXED_PRECISION=0");
+        if (!withDynamicOps) f.Add("-DEQ_WITH_DYNAMIC_OPS=0");
         f.AddRange(board.CFlags.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         return f.ToArray();
     }

@@ -11,7 +11,7 @@ namespace EdgeQuant.Cli.Report;
 /// <param name="OutputSqnrDb">SQNR of the model output against float on the SQNR samples, dB (NaN: not measured, +inf: exact).</param>
 /// <param name="Macs">Multiply-accumulates of one invocation (null: the method does not report them).</param>
 /// <param name="Detail">What the conversion decided (a searched assignment), or null.</param>
-/// <param name="WeightBytes">Bytes of the conv / depthwise / fully-connected filters (and codebooks) in the blob.</param>
+/// <param name="WeightBytes">Bytes of the conv / depthwise / fully-connected filters (and codebooks) and recurrent W and R in the blob.</param>
 public sealed record SweepRow(
     SweepConfiguration Config, double Accuracy, double DropPoints, int BlobBytes, int ArenaBytes, long WeightBytes,
     double MedianUs, double OutputSqnrDb, long? Macs, string? Detail = null)

@@ -39,6 +39,8 @@ internal sealed partial class QdqGraphBuilder
             case OpType.ArgMax: EmitArgMax(op); break;
             case OpType.Lstm:
             case OpType.Gru:
+            case OpType.LstmPacked:
+            case OpType.GruPacked:
                 throw new ConversionException($"op {_opIndex} ({op.Type}) cannot be exported to QDQ ONNX: its integer gates (Q3.12 pre-activations, table sigmoid/tanh, int16 state) have no ONNX operator that computes the same bytes; run the .eqm, or the float ONNX model");
             default:
                 throw new ConversionException($"op {_opIndex} ({op.Type}, code {(int)op.Type}) cannot be exported to ONNX: the exporter has no mapping for it");

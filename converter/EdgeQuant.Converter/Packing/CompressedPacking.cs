@@ -7,15 +7,13 @@ namespace EdgeQuant.Converter.Packing;
 /// <summary>Writes compressed and sparse filters (docs/format.md 5.10, 5.11) and picks the op that reads them.</summary>
 public static class CompressedPacking
 {
-    /// <summary>
-    /// Pruned layers are stored as sparse rows from this fraction of zero weights on: below it the
-    /// dense SIMD kernels are faster than the zero-skipping ones (measured: docs/compression.md).
-    /// </summary>
-    public const double SparseFromSparsity = 0.7;
-
     /// <summary>True when an int8 layer keeps its plain int8 filter (and its own op code) rather than sparse rows.</summary>
-    public static bool UsesPlainInt8(IrOp op, OpQuant r, double sparseFrom)
-        => r.Encoding == WeightEncoding.Int8 && !(r.Sparse && SparsityOf(r.Weights!) >= sparseFrom && SparseRowFits(op));
+    public static bool UsesPlainInt8(IrOp op, OpQuant r, SparseStorage storage)
+    {
+        if (r.Encoding != WeightEncoding.Int8) return false;
+        if (!r.Sparse || !SparseRowFits(op) || storage == SparseStorage.Never) return true;
+        return storage == SparseStorage.Auto && !SparseCostModel.SparseIsFaster(op, r.Weights);
+    }
 
     public static double SparsityOf(sbyte[] w)
     {
@@ -25,6 +23,13 @@ public static class CompressedPacking
     }
 
     private static bool SparseRowFits(IrOp op) => op.Type != OpType.DepthwiseConv2D && op.Weights!.Length / op.WeightShape[0] <= CompressedWeights.MaxSparseRow;
+
+    /// <summary>Scratch of a sparse Conv2D: the pixel-tiled kernel's staged input planes (Runtime.Kernels.SparseTiling).</summary>
+    public static int SparseScratchBytes(IrOp op)
+    {
+        static Runtime.Format.Shape4 S(int[] d) => new(d[0], d[1], d[2], d[3]);
+        return Runtime.Kernels.SparseTiling.ScratchBytesFor(S(op.Inputs[0].Shape), S(op.WeightShape), S(op.Output.Shape), op.StrideH, op.StrideW, op.DilationH, op.DilationW);
+    }
 
     /// <summary>A pruned int8 layer's filter as sparse rows; returns the op code (53 or 54), the filter tensor and -1 (no codebook).</summary>
     public static (OpType Type, int Filter, int Codebook) AddFilter(ModelWriter w, IrOp op, OpQuant r, int quantIndex)

@@ -81,7 +81,7 @@ public static class Packer
                     int cout = r.Bias!.Length;
                     bool dw = op.Type == OpType.DepthwiseConv2D;
                     int wq = w.AddQuantization(r.WeightScales, 0, dw ? 3 : 0);
-                    var (type, wt, codebook) = CompressedPacking.UsesPlainInt8(op, r, q.Options.SparseFromSparsity)
+                    var (type, wt, codebook) = CompressedPacking.UsesPlainInt8(op, r, q.Options.Sparse)
                         ? (op.Type, w.AddConstant<sbyte>(TensorType.Int8, op.WeightShape, r.Weights, wq), -1)
                         : CompressedPacking.AddFilter(w, op, r, wq);
                     int bt = w.AddConstant<int>(TensorType.Int32, [cout], r.Bias, -1);
@@ -108,8 +108,9 @@ public static class Packer
                             InputOffset = -inQ.ZeroPoint, OutputOffset = outQ.ZeroPoint, ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
                             MultipliersOffset = mo, ShiftsOffset = so, DepthMultiplier = op.DepthMultiplier, FoldedBiasOffset = fo,
                         };
-                        // Only Conv2D's im2col path needs scratch; depthwise works in place.
-                        int scratch = dw || type == OpType.Conv2DSparse ? 0 : Runtime.Kernels.KernelScratch.Conv2DBytes(op.KernelH, op.KernelW, op.Inputs[0].Shape[^1], op.Output.Shape[2]);
+                        // Conv2D's im2col path and the sparse Conv2D's staged planes need scratch; depthwise works in place.
+                        int scratch = type == OpType.Conv2DSparse ? CompressedPacking.SparseScratchBytes(op)
+                            : dw ? 0 : Runtime.Kernels.KernelScratch.Conv2DBytes(op.KernelH, op.KernelW, op.Inputs[0].Shape[^1], op.Output.Shape[2]);
                         w.AddOp(type, inputs, [y], p, scratch);
                     }
                     break;
@@ -171,6 +172,11 @@ public static class Packer
                     var rq = r.Recurrent!;
                     var spec = op.Recurrent!;
                     int dirs = spec.Direction == 2 ? 2 : 1, rows = rq.InputMultipliers.Length / dirs;
+                    if (rq.Int4)
+                    {
+                        AddRecurrentInt4(w, op, rq, x, y);
+                        break;
+                    }
                     // W and R hold one scale per gate row in the multipliers; their records carry the largest, for tools.
                     int wt = w.AddConstant<sbyte>(TensorType.Int8, [dirs, rows, op.Inputs[0].Shape[2]], rq.W, w.AddQuantization([rq.WScale], 0));
                     int rt = w.AddConstant<sbyte>(TensorType.Int8, [dirs, rows, spec.Hidden], rq.R, w.AddQuantization([rq.RScale], 0));
@@ -203,6 +209,37 @@ public static class Packer
                 default:
                     throw new ConversionException($"op {op.Type} ('{op.Name}') cannot be packed");
             }
+        }
+    }
+
+    /// <summary>
+    /// An Lstm / Gru with int4 weights as op 25 or 26: W and R as int4 tensors [D·G·H, I] and [D·G·H, H] (one gate row
+    /// per tensor row, no quantization record: the multipliers carry the scales) and the packed per-row record.
+    /// </summary>
+    private static void AddRecurrentInt4(ModelWriter w, IrOp op, RecurrentQuant rq, int x, int y)
+    {
+        var spec = op.Recurrent!;
+        int total = rq.InputMultipliers.Length, inputs = op.Inputs[0].Shape[2];
+        int wt = w.AddConstantEncoded(TensorType.Int4, [total, inputs], Int4Grid.Pack(ToInts(rq.W), total), -1);
+        int rt = w.AddConstantEncoded(TensorType.Int4, [total, spec.Hidden], Int4Grid.Pack(ToInts(rq.R), total), -1);
+        var p = rq.Params;
+        int record = w.AddSmallConstantData(PackedRecurrent.Encode(rq.PostBias!, rq.InputMultipliers, rq.InputShifts, rq.RecurrentMultipliers, rq.RecurrentShifts));
+        // The quantizer rounded the output multiplier to 16 bits, so this is exact.
+        var packed = new RecurrentPackedParams
+        {
+            HiddenSize = checked((short)p.HiddenSize), Direction = checked((byte)p.Direction), LinearBeforeReset = checked((byte)p.LinearBeforeReset),
+            InputOffset = checked((short)p.InputOffset), OutputOffset = checked((short)p.OutputOffset),
+            OutputMultiplier16 = checked((ushort)(p.OutputMultiplier >> 15)), OutputShift = checked((sbyte)p.OutputShift), CellShift = checked((sbyte)p.CellShift),
+            RequantOffset = record,
+        };
+        bool lstm = op.Type == OpType.Lstm;
+        w.AddOp(lstm ? OpType.LstmPacked : OpType.GruPacked, [x, wt, rt], [y], packed, Runtime.Kernels.Recurrent.ScratchBytes(lstm ? 4 : 3, spec.Hidden));
+
+        static int[] ToInts(sbyte[] v)
+        {
+            var r = new int[v.Length];
+            for (int i = 0; i < v.Length; i++) r[i] = v[i];
+            return r;
         }
     }
 

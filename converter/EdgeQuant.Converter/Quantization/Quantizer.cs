@@ -30,10 +30,12 @@ public sealed class QuantizationOptions
     public RoundingMode Rounding { get; init; } = RoundingMode.Nearest;
     /// <summary>Per-layer input statistics of the float model, needed by <see cref="RoundingMode.Adaptive"/>.</summary>
     public IReadOnlyDictionary<IrOp, LayerStatistics>? LayerStatistics { get; init; }
+    /// <summary>Per Lstm / Gru op, the second moments of its inputs and hidden states in the float model, used by <see cref="RoundingMode.Adaptive"/> with int4 weights.</summary>
+    public IReadOnlyDictionary<IrOp, RecurrentStatistics>? RecurrentStatistics { get; init; }
     /// <summary>Fraction of each Conv2D / FullyConnected layer's weights set to zero by magnitude (0: none).</summary>
     public double PruneSparsity { get; init; }
-    /// <summary>A pruned layer with at least this fraction of zero weights is stored as sparse rows (ops 53, 54).</summary>
-    public double SparseFromSparsity { get; init; } = Packing.CompressedPacking.SparseFromSparsity;
+    /// <summary>Which pruned layers are stored as sparse rows (ops 53, 54); see <see cref="SparseStorage"/>.</summary>
+    public Packing.SparseStorage Sparse { get; init; } = Packing.SparseStorage.Auto;
 }
 
 /// <summary>Quantization of one activation tensor.</summary>
@@ -77,6 +79,13 @@ public sealed class RecurrentQuant
     public required float WScale, RScale;
     public required int[] Bias, InputMultipliers, InputShifts, RecurrentMultipliers, RecurrentShifts;
     public required RecurrentParams Params;
+    /// <summary>
+    /// Ops 25-26: W and R are int4 values (−7..7) per gate row, the multipliers are 16-bit packed values,
+    /// <see cref="Bias"/> is zero and <see cref="PostBias"/> holds the Q3.12 biases added after each part's rescale.
+    /// </summary>
+    public bool Int4;
+    /// <summary>Int4: the Q3.12 biases [D, 2, G×H] (int16).</summary>
+    public int[]? PostBias;
 }
 
 /// <summary>
@@ -160,7 +169,101 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
     /// Lstm / Gru: W and R symmetric int8 per gate row, gate pre-activations in Q3.12 (input multiplier
     /// x scale × W row scale × 2^12, recurrent 2^-15 × R row scale × 2^12), biases in the scale of their part.
     /// </summary>
-    private static RecurrentQuant QuantizeRecurrent(IrOp op, ActivationQuant inQ, ActivationQuant outQ)
+    private RecurrentQuant QuantizeRecurrent(IrOp op, ActivationQuant inQ, ActivationQuant outQ)
+        => Options.Weights is WeightEncoding.Int4 or WeightEncoding.Codebook4
+            ? QuantizeRecurrentInt4(op, inQ, outQ, Options.Rounding == RoundingMode.Adaptive ? Options.RecurrentStatistics : null)
+            : QuantizeRecurrentInt8(op, inQ, outQ);
+
+    /// <summary>
+    /// Lstm / Gru with int4 weights (ops 25-26; `--weights int4` and `codebook4`, which has no recurrent codebook):
+    /// per gate row symmetric int4 (−7..7) with the row's scale chosen as for int4 filters
+    /// (<see cref="Int4Grid.BestScale"/>), the Q3.12 multipliers rounded to 16 bits, the biases in Q3.12
+    /// (int16, added after the rescale). With <paramref name="stats"/> (teacher-guided rounding) each row is
+    /// rounded up or down to minimise its part's error on the float model's inputs and hidden states.
+    /// </summary>
+    private static RecurrentQuant QuantizeRecurrentInt4(IrOp op, ActivationQuant inQ, ActivationQuant outQ, IReadOnlyDictionary<IrOp, RecurrentStatistics>? stats)
+    {
+        var spec = op.Recurrent!;
+        int inputs = op.Inputs[0].Shape[2], hidden = spec.Hidden;
+        int dirs = spec.Direction == 2 ? 2 : 1, rows = (op.Type == OpType.Lstm ? 4 : 3) * hidden, total = dirs * rows;
+        if (spec.W.Concat(spec.R).Concat(spec.B).Any(v => !float.IsFinite(v)))
+            throw new ConversionException($"op '{op.Name}' ({op.Type}): weights or biases hold non-finite values; they cannot be quantized");
+        RecurrentStatistics? st = null;
+        stats?.TryGetValue(op, out st);
+        var w = new sbyte[spec.W.Length];
+        var r = new sbyte[spec.R.Length];
+        var post = new int[dirs * 2 * rows];
+        var mx = new int[total];
+        var sx = new int[total];
+        var mh = new int[total];
+        var sh = new int[total];
+        float wMax = 0, rMax = 0;
+        for (int k = 0; k < total; k++)
+        {
+            int dir = k / rows;
+            float ws = RowScale4(spec.W, k, inputs), rs = RowScale4(spec.R, k, hidden);
+            wMax = Math.Max(wMax, ws);
+            rMax = Math.Max(rMax, rs);
+            RoundRow(spec.W, k * inputs, inputs, ws, w, st?.Input[dir]);
+            RoundRow(spec.R, k * hidden, hidden, rs, r, st?.State[dir]);
+            double inScale = (double)inQ.Scale * ws, stateScale = rs / 32768.0;
+            (mx[k], sx[k]) = Packed16(inScale * 4096);
+            (mh[k], sh[k]) = Packed16(stateScale * 4096);
+            int row = k % rows;
+            post[(dir * 2 * rows) + row] = Q312(spec.B[(dir * 2 * rows) + row]);
+            post[(dir * 2 * rows) + rows + row] = Q312(spec.B[(dir * 2 * rows) + rows + row]);
+        }
+
+        var (om, os) = Packed16(1.0 / 32768 / outQ.Scale);
+        return new RecurrentQuant
+        {
+            W = w, R = r, WScale = wMax, RScale = rMax, Bias = new int[dirs * 2 * rows], PostBias = post, Int4 = true,
+            InputMultipliers = mx, InputShifts = sx, RecurrentMultipliers = mh, RecurrentShifts = sh,
+            Params = new RecurrentParams
+            {
+                HiddenSize = hidden, Direction = spec.Direction, InputOffset = -inQ.ZeroPoint, OutputOffset = outQ.ZeroPoint,
+                OutputMultiplier = om, OutputShift = os, CellShift = op.Type == OpType.Lstm ? LstmCellShift : 0,
+                LinearBeforeReset = op.Type == OpType.Gru && spec.LinearBeforeReset ? 1 : 0,
+            },
+        };
+
+        static float RowScale4(float[] v, int row, int n)
+        {
+            float m = 0;
+            for (int i = 0; i < n; i++) m = Math.Max(m, Math.Abs(v[(row * n) + i]));
+            return m > 0 ? Int4Grid.BestScale(v, row, n, (c, i) => (c * n) + i, m / 7, 7) : 1f;
+        }
+
+        static (int, int) Packed16(double real)
+        {
+            var (m, e) = QuantMath.QuantizeMultiplier(real);
+            return PackedRequant.Round16(m, e);
+        }
+
+        static void RoundRow(float[] v, int start, int n, float scale, sbyte[] q, double[]? h)
+        {
+            if (h is null)
+            {
+                for (int i = 0; i < n; i++) q[start + i] = (sbyte)Math.Clamp(Math.Round(v[start + i] / scale, MidpointRounding.AwayFromZero), -7, 7);
+                return;
+            }
+            var u = new double[n];
+            var keep = new bool[n];
+            for (int i = 0; i < n; i++) { u[i] = v[start + i] / scale; keep[i] = true; }
+            var rounded = AdaptiveRounding.Round(u, keep, Int4Levels, h);
+            for (int i = 0; i < n; i++) q[start + i] = (sbyte)rounded[i];
+        }
+
+        static int Q312(float b) => (int)Math.Clamp(Math.Round(b * 4096.0, MidpointRounding.AwayFromZero), short.MinValue, short.MaxValue);
+    }
+
+    private static readonly int[] Int4Levels = [-7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7];
+
+    /// <summary>
+    /// Lstm / Gru: W and R symmetric int8 per gate row, gate pre-activations in Q3.12 (input multiplier
+    /// x scale × W row scale × 2^12, recurrent 2^-15 × R row scale × 2^12), biases in the scale of their part.
+    /// </summary>
+    private static RecurrentQuant QuantizeRecurrentInt8(IrOp op, ActivationQuant inQ, ActivationQuant outQ)
     {
         var spec = op.Recurrent!;
         int inputs = op.Inputs[0].Shape[2], hidden = spec.Hidden;

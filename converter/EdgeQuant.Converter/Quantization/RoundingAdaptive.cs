@@ -201,3 +201,85 @@ public static class AdaptiveRounding
         }
     }
 }
+
+/// <summary>
+/// Teacher-guided rounding of an Lstm / Gru op: per direction, the damped second-moment matrices
+/// E[x xᵀ] of the op's input at each step (for W's rows) and E[h hᵀ] of the hidden state each step starts
+/// from (for R's rows; the plain GRU's candidate rows see r ⊙ h, approximated by h), from the float model.
+/// </summary>
+public sealed class RecurrentStatistics
+{
+    public required double[][] Input { get; init; }
+    public required double[][] State { get; init; }
+
+    /// <summary>Collects the statistics of every Lstm / Gru op on up to <see cref="AdaptiveRounding.Samples"/> samples.</summary>
+    public static Dictionary<IrOp, RecurrentStatistics> Collect(IrGraph g, IReadOnlyList<float[]> samples)
+    {
+        var result = new Dictionary<IrOp, RecurrentStatistics>();
+        var ops = g.Ops.Where(o => o.Type is OpType.Lstm or OpType.Gru).ToList();
+        if (ops.Count == 0) return result;
+        var exec = new IrExecutor(g);
+        var acc = new Dictionary<IrOp, (double[][] X, double[][] H, long N)>();
+        foreach (var op in ops)
+        {
+            int dirs = op.Recurrent!.Direction == 2 ? 2 : 1, inputs = op.Inputs[0].Shape[2], hidden = op.Recurrent.Hidden;
+            var x = new double[dirs][];
+            var h = new double[dirs][];
+            for (int d = 0; d < dirs; d++) { x[d] = new double[inputs * inputs]; h[d] = new double[hidden * hidden]; }
+            acc[op] = (x, h, 0);
+        }
+        int used = Math.Min(AdaptiveRounding.Samples, samples.Count);
+        for (int s = 0; s < used; s++)
+        {
+            var values = exec.Run(samples[s]);
+            foreach (var op in ops)
+            {
+                var (xm, hm, n) = acc[op];
+                var spec = op.Recurrent!;
+                int steps = op.Inputs[0].Shape[0], batch = op.Inputs[0].Shape[1], inputs = op.Inputs[0].Shape[2], hidden = spec.Hidden;
+                int dirs = xm.Length;
+                var x = values[op.Inputs[0]];
+                var y = values[op.Output];
+                var row = new double[Math.Max(inputs, hidden)];
+                for (int d = 0; d < dirs; d++)
+                {
+                    bool reverse = spec.Direction == 1 || d == 1;
+                    for (int b = 0; b < batch; b++)
+                        for (int t = 0; t < steps; t++)
+                        {
+                            for (int i = 0; i < inputs; i++) row[i] = x[((t * batch) + b) * inputs + i];
+                            Add(xm[d], row, inputs);
+                            int prev = reverse ? t + 1 : t - 1;
+                            for (int j = 0; j < hidden; j++)
+                                row[j] = prev < 0 || prev >= steps ? 0 : y[((((prev * dirs) + d) * batch) + b) * hidden + j];
+                            Add(hm[d], row, hidden);
+                        }
+                }
+                acc[op] = (xm, hm, n + ((long)steps * batch));
+            }
+        }
+        foreach (var op in ops)
+        {
+            var (xm, hm, n) = acc[op];
+            foreach (var m in xm.Concat(hm)) Finish(m, n);
+            result[op] = new RecurrentStatistics { Input = xm, State = hm };
+        }
+        return result;
+
+        static void Add(double[] m, double[] row, int k)
+        {
+            for (int i = 0; i < k; i++)
+                for (int j = 0; j < k; j++) m[(i * k) + j] += row[i] * row[j];
+        }
+
+        static void Finish(double[] m, long n)
+        {
+            int k = (int)Math.Round(Math.Sqrt(m.Length));
+            double trace = 0;
+            for (int i = 0; i < m.Length; i++) m[i] /= Math.Max(1, n);
+            for (int i = 0; i < k; i++) trace += m[(i * k) + i];
+            double damp = (0.01 * trace / k) + 1e-12;
+            for (int i = 0; i < k; i++) m[(i * k) + i] += damp;
+        }
+    }
+}

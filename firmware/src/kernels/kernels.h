@@ -215,6 +215,91 @@ typedef struct eq_argmax_params {
     int32_t select_last, output_offset;
 } eq_argmax_params;
 
+#if EQ_WITH_MIXED_PRECISION
+/* The mixed-precision convolutions (ops 60-62 and 66-68; docs/format.md 6.4): Conv2D (filter
+ * [Cout, Kh, Kw, Cin]) or DepthwiseConv2D (depth_multiplier >= 1, filter [1, Kh, Kw, Cout]);
+ * FullyConnected runs as a 1x1 Conv2D over [batches, 1, 1, Cin] (same products in the same order).
+ * 16x8: int16 input/output, int8 filter, int64 bias (read as two words: the blob is only 4-byte
+ * aligned), per-channel multipliers and shifts, clamp [act_min, act_max]. Float: float32 input,
+ * filter, bias and output, clamp [f_min, f_max]. */
+typedef struct eq_conv_mixed_params {
+    const void *input;            /* int16_t (S16) or float (F32) */
+    int32_t batches, in_h, in_w, in_c;
+    const void *filter;           /* int8_t (S16) or float (F32) */
+    int32_t k_h, k_w;
+    const uint8_t *bias;          /* int64 little-endian words (S16) or float (F32), Cout entries */
+    const int32_t *multipliers;   /* S16 only: int32[Cout], Q0.31 >= 0 */
+    const int32_t *shifts;        /* S16 only: int32[Cout], [-31, 14] */
+    void *output;                 /* int16_t (S16) or float (F32) */
+    int32_t out_h, out_w, out_c;
+    int32_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    int32_t depth_multiplier;     /* 0: Conv2D; >= 1: depthwise */
+    int32_t act_min, act_max;     /* S16 */
+    float f_min, f_max;           /* F32 */
+} eq_conv_mixed_params;
+
+/* AddS16 (the int8 Add arithmetic on int16 codes, zero points 0), broadcasting over rank-4 views. */
+typedef struct eq_add_s16_params {
+    const int16_t *a;
+    int32_t a_shape[4];
+    const int16_t *b;
+    int32_t b_shape[4];
+    int16_t *output;
+    int32_t out_shape[4];
+    int32_t left_shift, input1_multiplier, input1_shift, input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift, act_min, act_max;
+} eq_add_s16_params;
+
+/* Requantize: int8 or int16 in, int8 or int16 out (in_s16 / out_s16). */
+typedef struct eq_requantize_params {
+    const void *input;
+    void *output;
+    uint32_t count;
+    int in_s16, out_s16;
+    int32_t input_offset, output_offset, multiplier, shift;
+} eq_requantize_params;
+
+void eq_conv_s16_ref(const eq_conv_mixed_params *p);
+void eq_conv_f32_ref(const eq_conv_mixed_params *p);
+void eq_add_s16_ref(const eq_add_s16_params *p);
+/* MaxPool2DS16 with the int8 pooling geometry (eq_pool_params; input/output are int16_t). */
+void eq_max_pool2d_s16_ref(const eq_pool_params *p, const int16_t *input, int16_t *output);
+/* MeanS16: per (batch, channel), the int64 sum of H x W codes, requantized 16x8 to [-32768, 32767]. */
+void eq_mean_s16_ref(const int16_t *input, int32_t batches, int32_t hw, int32_t channels, int16_t *output, int32_t multiplier, int32_t shift);
+void eq_requantize_ref(const eq_requantize_params *p);
+void eq_quantize_f32_s16(const float *input, int16_t *output, uint32_t count, float scale);
+void eq_dequantize_s16_f32(const int16_t *input, float *output, uint32_t count, float scale);
+#endif
+
+#if EQ_WITH_DYNAMIC_OPS
+/* The dynamic-quantization ops (40-46; docs/format.md 6.1): float32 activations; DynamicConv2D,
+ * DynamicDepthwiseConv2D (depth_multiplier >= 1) and DynamicFullyConnected (a 1x1 Conv2D over
+ * [batches, 1, 1, Cin]) quantize their whole input per inference into `codes` (uint8, the op's scratch),
+ * accumulate (code - zero point) x filter in wrapping int32, and write float32 outputs. */
+typedef struct eq_dynamic_conv_params {
+    const float *input;
+    int32_t batches, in_h, in_w, in_c;
+    const int8_t *filter;
+    int32_t k_h, k_w;
+    const float *scales;          /* the filter's scales: 1 or Cout (the blob's Quantization record) */
+    uint32_t scale_count;
+    const float *bias;            /* float32[Cout] */
+    uint8_t *codes;               /* scratch: one byte per input element */
+    float *output;
+    int32_t out_h, out_w, out_c;
+    int32_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    int32_t depth_multiplier;     /* 0: Conv2D; >= 1: depthwise */
+    float f_min, f_max;
+} eq_dynamic_conv_params;
+
+void eq_dynamic_conv_f32_ref(const eq_dynamic_conv_params *p);
+/* MaxPool2DF32 with the int8 pooling geometry (eq_pool_params' pointers unused). */
+void eq_max_pool2d_f32(const eq_pool_params *p, const float *input, float *output);
+void eq_mean_f32(const float *input, int32_t batches, int32_t h, int32_t w, int32_t channels, float *output);
+void eq_add_f32(const float *a, const int32_t *a_shape, const float *b, const int32_t *b_shape, float *output, const int32_t *out_shape, float min, float max);
+void eq_transpose_f32(const float *input, const int32_t *in_shape, float *output, const int32_t *out_shape, const int32_t *perm);
+#endif
+
 /* Dispatchers (optimized path when compiled in, else the reference). */
 void eq_conv2d_s8(const eq_conv_params *p);
 void eq_depthwise_conv2d_s8(const eq_conv_params *p);

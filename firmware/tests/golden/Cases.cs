@@ -52,6 +52,27 @@ internal static class Cases
         Add("conv2d_compressed", 24, (r, i) => CompressedConv(r, i, depthwise: false));
         Add("depthwise_conv2d_compressed", 18, (r, i) => CompressedConv(r, i, depthwise: true));
         Add("fully_connected_compressed", 18, CompressedFullyConnected);
+        // Mixed precision, ops 60-72 (MixedCases.cs): 16x8, float fallback layers, precision boundaries.
+        Add("conv2d_s16", 24, (r, i) => MixedCases.ConvS16(r, i, depthwise: false));
+        Add("depthwise_conv2d_s16", 16, (r, i) => MixedCases.ConvS16(r, i, depthwise: true));
+        Add("fully_connected_s16", 16, MixedCases.FullyConnectedS16);
+        Add("add_s16", 14, (r, i) => MixedCases.AddS16(r));
+        Add("max_pool2d_s16", 10, (r, i) => MixedCases.MaxPoolS16(r));
+        Add("mean_s16", 10, (r, i) => MixedCases.MeanS16(r, i));
+        Add("conv2d_f32", 16, (r, i) => MixedCases.ConvF32(r, i, depthwise: false));
+        Add("depthwise_conv2d_f32", 12, (r, i) => MixedCases.ConvF32(r, i, depthwise: true));
+        Add("fully_connected_f32", 12, MixedCases.FullyConnectedF32);
+        Add("quantize_s16", 8, (r, i) => MixedCases.QuantizeS16(r));
+        Add("dequantize_s16", 6, (r, i) => MixedCases.DequantizeS16(r));
+        Add("requantize", 16, MixedCases.Requantize);
+        // Dynamic quantization, ops 40-46 (DynamicCases.cs).
+        Add("dynamic_conv2d", 16, (r, i) => DynamicCases.Conv(r, i, depthwise: false));
+        Add("dynamic_depthwise_conv2d", 12, (r, i) => DynamicCases.Conv(r, i, depthwise: true));
+        Add("dynamic_fully_connected", 16, DynamicCases.FullyConnected);
+        Add("max_pool2d_f32", 8, (r, i) => DynamicCases.MaxPool(r));
+        Add("mean_f32", 8, (r, i) => DynamicCases.Mean(r, i));
+        Add("add_f32", 10, (r, i) => DynamicCases.Add(r));
+        Add("transpose_f32", 6, (r, i) => DynamicCases.Transpose(r));
         return list;
     }
 
@@ -145,6 +166,16 @@ internal static class Cases
         return new GoldenCase(name, blob, samples, inputs.ToArray(), outputs.ToArray());
     }
 
+    /// <summary>The data bytes of a little-endian float32 .npy file (format 1.0 or 2.0).</summary>
+    public static byte[] NpyData(string path)
+    {
+        byte[] b = File.ReadAllBytes(path);
+        int headerEnd = b[6] == 1 ? 10 + BitConverter.ToUInt16(b, 8) : 12 + (int)BitConverter.ToUInt32(b, 8);
+        string header = System.Text.Encoding.ASCII.GetString(b, 0, headerEnd);
+        if (!header.Contains("'<f4'", StringComparison.Ordinal)) throw new InvalidDataException($"{path}: expected float32 data");
+        return b.AsSpan(headerEnd).ToArray();
+    }
+
     private static GoldenCase Run(string name, ModelWriter w, Random r)
     {
         byte[] blob = w.Build();
@@ -158,7 +189,9 @@ internal static class Cases
             for (int k = 0; k < model.Inputs.Count; k++)
             {
                 var t = model.Tensors[model.Inputs[k].TensorIndex];
-                var bytes = t.Type == TensorType.Float32 ? FloatBytes(r, t.ElementCount) : RandomBytes(r, t.ByteLength);
+                var bytes = t.Type != TensorType.Float32 ? RandomBytes(r, t.ByteLength)
+                    : MixedCases.IsFloatLayer(model.Ops[0].Type) || DynamicCases.NeedsFiniteInputs(model.Ops[0].Type) ? MixedCases.FiniteFloatBytes(r, t.ElementCount)
+                    : FloatBytes(r, t.ElementCount);
                 MemoryMarshal.Cast<byte, sbyte>(bytes).CopyTo(it.GetInput(k));
                 inputs.Write(bytes);
             }
@@ -169,7 +202,7 @@ internal static class Cases
         return new GoldenCase(name, blob, samples, inputs.ToArray(), outputs.ToArray());
     }
 
-    private static byte[] RandomBytes(Random r, int n)
+    internal static byte[] RandomBytes(Random r, int n)
     {
         var b = new byte[n];
         r.NextBytes(b);
@@ -177,7 +210,7 @@ internal static class Cases
     }
 
     /// <summary>Floats around the quantization grid plus the special values (halves, NaN, infinities, huge, denormal, -0).</summary>
-    private static byte[] FloatBytes(Random r, int n)
+    internal static byte[] FloatBytes(Random r, int n)
     {
         float[] special = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 1e30f, -1e30f, 1e-40f, -0f, 0f, 0.5f, -0.5f, 1.5f, -2.5f];
         var f = new float[n];
@@ -186,11 +219,11 @@ internal static class Cases
         return MemoryMarshal.AsBytes(f.AsSpan()).ToArray();
     }
 
-    private static float Scale(Random r, double lo = 0.003, double hi = 0.5) => (float)Math.Exp(Math.Log(lo) + r.NextDouble() * (Math.Log(hi) - Math.Log(lo)));
-    private static int Zp(Random r) => r.Next(-128, 128);
+    internal static float Scale(Random r, double lo = 0.003, double hi = 0.5) => (float)Math.Exp(Math.Log(lo) + r.NextDouble() * (Math.Log(hi) - Math.Log(lo)));
+    internal static int Zp(Random r) => r.Next(-128, 128);
 
     /// <summary>Requantization for a real multiplier: converter-style mostly, sometimes extreme (0, 2^30, 2^31-1, shifts -31 and 30).</summary>
-    private static (int M, int S) Requant(Random r, double real, int minShift = -31, int maxShift = 30)
+    internal static (int M, int S) Requant(Random r, double real, int minShift = -31, int maxShift = 30)
     {
         if (r.Next(5) != 0)
         {
@@ -209,7 +242,7 @@ internal static class Cases
         return (Math.Min(a, b), Math.Max(a, b));
     }
 
-    private static int OutSize(int inSize, int k, int stride, int dilation, int a, int b)
+    internal static int OutSize(int inSize, int k, int stride, int dilation, int a, int b)
     {
         int span = inSize + a + b - ((k - 1) * dilation + 1);
         return span < 0 ? 0 : span / stride + 1;

@@ -15,6 +15,17 @@ if (args.Length == 2 && args[0] == "--refusals")
     }
     return;
 }
+if (args.Length == 2 && args[0] == "--int16-io")
+{
+    // An int16-in, int16-out model with float samples and the C# SetInput / GetOutput floats (not committed;
+    // tools/firmware-host/check.sh runs eq_run --float-in --float-out on them).
+    Directory.CreateDirectory(args[1]);
+    var (blob, inputs, outputs) = MixedCases.Int16FloatIo(seed: 16);
+    File.WriteAllBytes(Path.Combine(args[1], "int16_io.eqm"), blob);
+    File.WriteAllBytes(Path.Combine(args[1], "int16_io.input.f32"), inputs);
+    File.WriteAllBytes(Path.Combine(args[1], "int16_io.output.f32"), outputs);
+    return;
+}
 if (args.Length == 2 && args[0] == "--big")
 {
     // A large synthetic model for timing the C reader (not committed): a chain of Lookup, Add and Reshape ops.
@@ -29,9 +40,15 @@ string zooDir = args.Length > 1 ? args[1] : Path.Combine(outDir, "../../../tests
 var cases = Cases.All(seed: 20261203);
 // Whole zoo models converted with compressed weights (committed beside this program; see README.md),
 // on their first 3 committed test samples.
-foreach (var (file, zooName) in new[] { ("fashion_mobilenet.int4.eqm", "fashion_mobilenet") })
+// Mixed precision (ops 60-72): fashion_mobilenet and mnist_cnn converted with a --precision assignment (README.md).
+foreach (var (file, zooName) in new[] { ("fashion_mobilenet.int4.eqm", "fashion_mobilenet"), ("fashion_mobilenet.mixed.eqm", "fashion_mobilenet"), ("mnist_cnn.mixed.eqm", "mnist_cnn") })
     cases.Add(Cases.FromBlob("zoo_" + Path.GetFileNameWithoutExtension(file).Replace('.', '_'), File.ReadAllBytes(Path.Combine(sourceDir, file)),
         File.ReadAllBytes(Path.Combine(zooDir, zooName + ".input.bin")), 3));
+// Dynamic quantization (ops 40-46): fashion_mobilenet and mnist_cnn converted with --dynamic (float32 input), on
+// the first 3 samples of their float test data (tests/zoo/NAME.test.npy; one channel, so NCHW is NHWC).
+foreach (var (file, zooName) in new[] { ("fashion_mobilenet.dynamic.eqm", "fashion_mobilenet"), ("mnist_cnn.dynamic.eqm", "mnist_cnn") })
+    cases.Add(Cases.FromBlob("zoo_" + Path.GetFileNameWithoutExtension(file).Replace('.', '_'), File.ReadAllBytes(Path.Combine(sourceDir, file)),
+        Cases.NpyData(Path.Combine(zooDir, "..", zooName + ".test.npy")), 3));
 VectorFile.Write(Path.Combine(outDir, "vectors.bin"), cases);
 Console.WriteLine($"vectors.bin: {cases.Count} cases, {new FileInfo(Path.Combine(outDir, "vectors.bin")).Length} bytes");
 

@@ -9,13 +9,14 @@ public static class ModelFormat
     /// <summary>The newest minor version this code knows. A writer stamps each blob with the smallest minor
     /// version whose readers know every op and element type it uses (<see cref="MinorVersionNeeded(OpType)"/>),
     /// so a blob of 1.0 ops stays 1.0 and its bytes do not move when later versions add codes.</summary>
-    public const ushort VersionMinor = 2;
+    public const ushort VersionMinor = 3;
 
     /// <summary>The minor version that introduced an op code (docs/format.md, section 3.2).</summary>
     public static ushort MinorVersionNeeded(OpType op) => (int)op switch
     {
         <= 19 => 0,
         20 or 21 or (>= 40 and <= 46) or (>= 50 and <= 54) => 1,
+        (>= 22 and <= 24) or (>= 55 and <= 57) or (>= 60 and <= 72) => 2,
         _ => VersionMinor,
     };
 
@@ -24,6 +25,7 @@ public static class ModelFormat
     {
         <= 3 => 0,
         >= 10 and <= 13 => 1,
+        4 or 18 => 2,
         _ => VersionMinor,
     };
     public const int HeaderSizeInBytes = 32;
@@ -123,6 +125,13 @@ public enum OpType : ushort
     Lstm = 23,
     /// <summary>One GRU layer (ONNX gate order z, r, h), as <see cref="Lstm"/> without a cell state.</summary>
     Gru = 24,
+    /// <summary>
+    /// <see cref="Lstm"/> with int4 W and R rows and a packed per-row record (Q3.12 biases added after each
+    /// part's rescale, 16-bit multipliers, int8 shifts): docs/format.md 6.3.1.
+    /// </summary>
+    LstmPacked = 25,
+    /// <summary><see cref="Gru"/> with int4 W and R rows and a packed per-row record, as <see cref="LstmPacked"/>.</summary>
+    GruPacked = 26,
 
     // 40-49: dynamic quantization (float activations, int8 weights quantized at conversion,
     // activations quantized per inference; docs/format.md section 6.1, docs/compression.md).
@@ -217,6 +226,7 @@ public static class RecordSizes
     public const int BatchMatMulParams = 32;
     public const int ArgMaxParams = 16;
     public const int RecurrentParams = 64;
+    public const int RecurrentPackedParams = 16;
     public const int DynamicConvParams = 48;
     public const int FloatClampParams = 16;
     public const int RequantizeParams = 16;

@@ -168,6 +168,32 @@ public struct RecurrentParams
 }
 
 /// <summary>
+/// LstmPacked and GruPacked (ops 25, 26; docs/format.md 6.3.1): the fields of <see cref="RecurrentParams"/> in
+/// 16 bytes (the output multiplier in the 16-bit packed form, Q31 = m16 &lt;&lt; 15), the per-row multipliers, shifts
+/// and biases in one packed record (<see cref="PackedRecurrent"/>) at <see cref="RequantOffset"/>.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
+public struct RecurrentPackedParams
+{
+    public short HiddenSize;
+    public byte Direction, LinearBeforeReset;
+    public short InputOffset, OutputOffset;
+    /// <summary>Q0.15 state to Y: the Q31 multiplier is <c>OutputMultiplier16 &lt;&lt; 15</c>.</summary>
+    public ushort OutputMultiplier16;
+    public sbyte OutputShift, CellShift;
+    /// <summary>Constant-data offset of the packed per-row record; multiple of 4.</summary>
+    public int RequantOffset;
+
+    /// <summary>As the kernels' <see cref="RecurrentParams"/> (the per-row arrays come from the expanded record).</summary>
+    public readonly RecurrentParams AsRecurrentParams() => new()
+    {
+        HiddenSize = HiddenSize, Direction = Direction, InputOffset = InputOffset, OutputOffset = OutputOffset,
+        OutputMultiplier = PackedRequant.Multiplier(OutputMultiplier16), OutputShift = OutputShift, CellShift = CellShift, LinearBeforeReset = LinearBeforeReset,
+        InputMultipliersOffset = -1, InputShiftsOffset = -1, RecurrentMultipliersOffset = -1, RecurrentShiftsOffset = -1,
+    };
+}
+
+/// <summary>
 /// DynamicConv2D and DynamicDepthwiseConv2D: the geometry of <see cref="Conv2DParams"/> and a float
 /// output clamp (fused ReLU / ReLU6; ±infinity for none). No zero points or multipliers: the
 /// input's quantization is computed per inference.

@@ -145,6 +145,10 @@ internal static partial class OpValidator
             case OpType.Gru:
                 ValidateRecurrent(m, op, where);
                 break;
+            case OpType.LstmPacked:
+            case OpType.GruPacked:
+                ValidateRecurrentPacked(m, op, where);
+                break;
             case OpType.DynamicConv2D:
             case OpType.DynamicDepthwiseConv2D:
             case OpType.DynamicFullyConnected:
@@ -496,6 +500,53 @@ internal static partial class OpValidator
             throw Bad(where, $"linear_before_reset {p.LinearBeforeReset} must be {(lstm ? "0 for an LSTM" : "0 or 1")}");
         PerChannel(m, p.InputMultipliersOffset, p.InputShiftsOffset, dirs * rows, where);
         PerChannel(m, p.RecurrentMultipliersOffset, p.RecurrentShiftsOffset, dirs * rows, where);
+        int scratch = Kernels.Recurrent.ScratchBytes(gates, hidden);
+        if (op.ScratchBytes < scratch) throw Bad(where, $"scratch is {op.ScratchBytes} bytes; the state and gates need {scratch}");
+    }
+
+    /// <summary>
+    /// Ops 25-26 (docs/format.md 6.3.1): x, int4 W [D·G·H, I] and int4 R [D·G·H, H] (rank 2, one gate row per
+    /// tensor row), the fields of RecurrentParams, and the packed per-row record (inside the constant data,
+    /// 4-byte aligned, every shift in [-31, 30]; any u16 multiplier and int16 bias is valid).
+    /// </summary>
+    private static void ValidateRecurrentPacked(Model m, OpInfo op, string where)
+    {
+        Arity(op, 3, 1, where);
+        bool lstm = op.Type == OpType.LstmPacked;
+        int gates = lstm ? 4 : 3;
+        var x = Act(m, op.Input0, 3, where, "input");
+        var w = m.Tensors[op.Input1];
+        var r = m.Tensors[op.Input2];
+        var y = Act(m, op.Output0, 4, where, "output");
+        Params<RecurrentPackedParams>(op, RecordSizes.RecurrentPackedParams, where);
+        var p = m.ReadParams<RecurrentPackedParams>(op);
+        int hidden = p.HiddenSize;
+        if (hidden < 1 || hidden > MaxRecurrentHidden) throw Bad(where, $"hidden size {hidden} is outside [1, {MaxRecurrentHidden}]");
+        if (p.Direction < 0 || p.Direction > 2) throw Bad(where, $"direction {p.Direction} must be 0 (forward), 1 (reverse) or 2 (bidirectional)");
+        int dirs = p.Direction == 2 ? 2 : 1;
+        int steps = x.Shape.D0, batch = x.Shape.D1, inputs = x.Shape.D2;
+        if (inputs > MaxRecurrentInput) throw Bad(where, $"input size {inputs} exceeds {MaxRecurrentInput}");
+        int rows = dirs * gates * hidden;
+        if (w.Type != TensorType.Int4 || w.Storage != TensorStorage.Constant || w.Rank != 2 || w.Shape != new Shape4(rows, inputs, 1, 1))
+            throw Bad(where, $"W must be a constant int4 tensor [{rows}, {inputs}] (directions x {gates} x hidden, input)");
+        if (r.Type != TensorType.Int4 || r.Storage != TensorStorage.Constant || r.Rank != 2 || r.Shape != new Shape4(rows, hidden, 1, 1))
+            throw Bad(where, $"R must be a constant int4 tensor [{rows}, {hidden}] (directions x {gates} x hidden, hidden)");
+        if (y.Shape != new Shape4(steps, dirs, batch, hidden))
+            throw Bad(where, $"output shape {y.Shape} must be [{steps}, {dirs}, {batch}, {hidden}] (steps, directions, batch, hidden)");
+        Offset(p.InputOffset, where);
+        Offset(p.OutputOffset, where);
+        Shift(p.OutputShift, where);
+        if (lstm ? p.CellShift < 8 || p.CellShift > 15 : p.CellShift != 0)
+            throw Bad(where, lstm ? $"cell shift {p.CellShift} is outside [8, 15]" : $"cell shift {p.CellShift} must be 0 (a GRU has no cell state)");
+        if (lstm ? p.LinearBeforeReset != 0 : p.LinearBeforeReset is not (0 or 1))
+            throw Bad(where, $"linear_before_reset {p.LinearBeforeReset} must be {(lstm ? "0 for an LSTM" : "0 or 1")}");
+        Const(m, p.RequantOffset, PackedRecurrent.Bytes(rows), 4, where, "packed per-row record");
+        var shifts = m.ConstantData.Slice(p.RequantOffset + (8 * rows), 2 * rows);
+        for (int k = 0; k < shifts.Length; k++)
+        {
+            int s = (sbyte)shifts[k];
+            if (s < -31 || s > 30) throw Bad(where, $"packed record, {(k < rows ? "input" : "recurrent")} row {k % rows}: shift {s} is outside [-31, 30]");
+        }
         int scratch = Kernels.Recurrent.ScratchBytes(gates, hidden);
         if (op.ScratchBytes < scratch) throw Bad(where, $"scratch is {op.ScratchBytes} bytes; the state and gates need {scratch}");
     }

@@ -13,6 +13,8 @@ internal sealed class CompressedPrepared
     public int[] FoldedBias { get; init; } = System.Array.Empty<int>();
     /// <summary>Sparse Conv2D: (ky·DilationH·inW + kx·DilationW)·Cin + ic of each stored weight, in storage order.</summary>
     public int[]? SparseInputOffsets { get; init; }
+    /// <summary>Sparse Conv2D: the pixel-tiled path's plan (staged-input offsets and weight pairs).</summary>
+    public SparseTiling? SparseTiles { get; init; }
 
     public static CompressedPrepared ForCompressed(CompressedFilter f, bool depthwise, int cout, int rowElements, ReadOnlySpan<int> bias, int inputOffset)
     {

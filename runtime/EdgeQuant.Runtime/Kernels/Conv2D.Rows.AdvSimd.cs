@@ -23,7 +23,7 @@ public static partial class Conv2D
     /// (<see cref="PackedFilter.RowTaps"/>, kernel rows padded to a multiple of 8 taps with zero weights; whole
     /// 8-tap groups run unchecked, a row's last 1-7 taps as one checked group); eight taps of a pixel are
     /// loaded as one int16 vector and each is multiplied against the 8 channels' weights by SMLAL/SMLAL2 by
-    /// lane (<see cref="SimdOps.MultiplyAddLaneLower"/>): exact int16 products summed in int32, so the
+    /// lane (<see cref="SimdOps.MultiplyAddLaneLower(Vector128{int}, Vector128{short}, Vector128{short}, byte)"/>): exact int16 products summed in int32, so the
     /// accumulator equals the reference's. Per block of 8 channels, tiles of 8 output pixels (then 4) share every
     /// weight load; with the whole image staged a 4-pixel tile may span two output rows, else a row's last 1-3
     /// pixels run as a 4-pixel tile with the last pixel repeated; requantization per
@@ -39,6 +39,9 @@ public static partial class Conv2D
         int cout = outShape.D3, coutP = packed.CoutPadded;
         int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
         int kh = filterShape.D1, kw = filterShape.D2;
+        // A one-channel image (a 3x3 stem): quadruplet rows, 4 pixels per load (Conv2D.Cin1.Sdot.AdvSimd.cs).
+        if (cin == 1 && TryEvalS8Cin1Lanes(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
+            return true;
         if (!Vector128.IsHardwareAccelerated || taps is null || (kw > 1 && p.DilationW != 1) || packed.Cout != cout
             || packed.K != kh * kw * cin || kh > LanesMaxKh || (uint)(128 - p.InputOffset) > 255)
             return false;
@@ -125,21 +128,36 @@ public static partial class Conv2D
 
     /// <summary>
     /// All n output pixels of a batch for one 8-channel block, over the whole staged image (pixel q at output row
-    /// q / outW, column q % outW; rows rowStep apart): 8-pixel tiles within a row, else 4-pixel tiles whose pixels
-    /// may span two rows (each at its own offset), the last 1-3 pixels with the last repeated.
+    /// q / outW, column q % outW; rows rowStep apart): 8-pixel tiles whose pixels may span rows (each at its own
+    /// offset), then 4-pixel tiles, the last 1-3 pixels with the last repeated.
     /// </summary>
     private static void LanesImage<TUpper>(ref short rowRef, nint pixStep, nint rowStep, int outW, int n, ref int segRef, int kh, int groups, int rem,
         nint rowStride, ref short wj, nint coutP, Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, int cout)
         where TUpper : struct, IFlag
     {
+        Span<nint> off8 = stackalloc nint[8];
+        ref nint offRef = ref MemoryMarshal.GetReference(off8);
         int q = 0;
         while (q < n)
         {
             int oy = q / outW, ox = q - oy * outW;
             nint b0 = oy * rowStep + ox * pixStep;
-            if (ox <= outW - 8)
+            if (n - q >= 8)
             {
-                LanesTile8<TUpper>(ref Unsafe.Add(ref rowRef, b0), pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
+                // The next 8 pixels, wherever the row ends among them (the output's pixels are contiguous).
+                nint rowOff = 0, colOff = 0;
+                for (int k = 0, x = ox; k < 8; k++)
+                {
+                    off8[k] = rowOff + colOff;
+                    colOff += pixStep;
+                    if (++x == outW)
+                    {
+                        x = 0;
+                        rowOff += rowStep;
+                        colOff = -(nint)ox * pixStep;
+                    }
+                }
+                LanesTile8<TUpper>(ref Unsafe.Add(ref rowRef, b0), ref offRef, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
                     i0, i1, rq, ref Unsafe.Add(ref o, (nint)q * cout), cout);
                 q += 8;
                 continue;
@@ -160,9 +178,12 @@ public static partial class Conv2D
     private static void LanesRow<TUpper>(ref short rowRef, nint pixStep, int outW, ref int segRef, int kh, int groups, int rem, nint rowStride, ref short wj,
         nint coutP, Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, int cout) where TUpper : struct, IFlag
     {
+        Span<nint> off8 = stackalloc nint[8];
+        for (int k = 0; k < 8; k++)
+            off8[k] = k * pixStep;
         int ox = 0;
         for (; ox <= outW - 8; ox += 8)
-            LanesTile8<TUpper>(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
+            LanesTile8<TUpper>(ref Unsafe.Add(ref rowRef, ox * pixStep), ref MemoryMarshal.GetReference(off8), ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
                 i0, i1, rq, ref Unsafe.Add(ref o, ox * cout), cout);
         for (; ox <= outW - 4; ox += 4)
             LanesTile4<TUpper>(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep, 2 * pixStep, 3 * pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
@@ -183,12 +204,16 @@ public static partial class Conv2D
     internal readonly struct No : IFlag { public static bool Value => false; }
 
     /// <summary>
-    /// 8 whole pixels (taps pixStep apart, plus each segment's offset) x 8 channels, as <see cref="LanesTile4"/>: 16
-    /// accumulators, each weight vector loaded once for the 8 pixels.
+    /// 8 whole pixels (taps at x + pixOff[k], k &lt; 8, pixOff[0] = 0, plus each segment's offset) x 8 channels, as
+    /// <see cref="LanesTile4"/>: 16 accumulators, each weight vector loaded once for the 8 pixels.
     /// </summary>
-    private static void LanesTile8<TUpper>(ref short x, nint pixStep, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
+    private static void LanesTile8<TUpper>(ref short x, ref nint pixOff, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
         Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride) where TUpper : struct, IFlag
     {
+        nint wBytes = coutP * sizeof(short);
+        nint b1 = Unsafe.Add(ref pixOff, 1) * sizeof(short), b2 = Unsafe.Add(ref pixOff, 2) * sizeof(short), b3 = Unsafe.Add(ref pixOff, 3) * sizeof(short),
+            b4 = Unsafe.Add(ref pixOff, 4) * sizeof(short), b5 = Unsafe.Add(ref pixOff, 5) * sizeof(short), b6 = Unsafe.Add(ref pixOff, 6) * sizeof(short),
+            b7 = Unsafe.Add(ref pixOff, 7) * sizeof(short);
         Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1, a40 = i0, a41 = i1, a50 = i0, a51 = i1, a60 = i0, a61 = i1, a70 = i0, a71 = i1;
         for (int ky = 0; ky < kh; ky++)
         {
@@ -197,335 +222,353 @@ public static partial class Conv2D
             for (int g = 0; g < groups; g++)
             {
                 var v0 = Vector128.LoadUnsafe(ref r);
-                var v1 = Vector128.LoadUnsafe(ref r, (nuint)(1 * pixStep));
-                var v2 = Vector128.LoadUnsafe(ref r, (nuint)(2 * pixStep));
-                var v3 = Vector128.LoadUnsafe(ref r, (nuint)(3 * pixStep));
-                var v4 = Vector128.LoadUnsafe(ref r, (nuint)(4 * pixStep));
-                var v5 = Vector128.LoadUnsafe(ref r, (nuint)(5 * pixStep));
-                var v6 = Vector128.LoadUnsafe(ref r, (nuint)(6 * pixStep));
-                var v7 = Vector128.LoadUnsafe(ref r, (nuint)(7 * pixStep));
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b1));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b2));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b3));
+                var v4 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b4));
+                var v5 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b5));
+                var v6 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b6));
+                var v7 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b7));
                 Vector128<short> wv;
+                Vector64<short> wl;
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
                 if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 0);
                 if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 0);
                 if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 0);
                 if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 0);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 0);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 0);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 0);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 0);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 0);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
                 if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 1);
                 if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 1);
                 if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 1);
                 if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 1);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 1);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 1);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 1);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 1);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 1);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 1);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 1);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 1);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
                 if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 2);
                 if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 2);
                 if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 2);
                 if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 2);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 2);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 2);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 2);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 2);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 2);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 2);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 2);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 2);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
                 if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 3);
                 if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 3);
                 if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 3);
                 if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 3);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 3);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 3);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 3);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 3);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 3);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 3);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 3);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 3);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
                 if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 4);
                 if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 4);
                 if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 4);
                 if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 4);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 4);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 4);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 4);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 4);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 4);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 4);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 4);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 4);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
                 if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 5);
                 if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 5);
                 if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 5);
                 if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 5);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 5);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 5);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 5);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 5);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 5);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 5);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 5);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 5);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
                 if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 6);
                 if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 6);
                 if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 6);
                 if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 6);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 6);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 6);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 6);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 6);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 6);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
                 if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 7);
                 if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 7);
                 if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 7);
                 if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 7);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 7);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 7);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 7);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 7);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 7);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 7);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 7);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 7);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 r = ref Unsafe.Add(ref r, 8);
             }
             if (rem > 0)
             {
                 var v0 = Vector128.LoadUnsafe(ref r);
-                var v1 = Vector128.LoadUnsafe(ref r, (nuint)(1 * pixStep));
-                var v2 = Vector128.LoadUnsafe(ref r, (nuint)(2 * pixStep));
-                var v3 = Vector128.LoadUnsafe(ref r, (nuint)(3 * pixStep));
-                var v4 = Vector128.LoadUnsafe(ref r, (nuint)(4 * pixStep));
-                var v5 = Vector128.LoadUnsafe(ref r, (nuint)(5 * pixStep));
-                var v6 = Vector128.LoadUnsafe(ref r, (nuint)(6 * pixStep));
-                var v7 = Vector128.LoadUnsafe(ref r, (nuint)(7 * pixStep));
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b1));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b2));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b3));
+                var v4 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b4));
+                var v5 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b5));
+                var v6 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b6));
+                var v7 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b7));
                 Vector128<short> wv;
+                Vector64<short> wl;
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
                 if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 0);
                 if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 0);
                 if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 0);
                 if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 0);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 0);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 0);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 0);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 0);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 0);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 if (rem > 1)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
                     if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
-                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 1);
                     if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
-                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 1);
                     if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
-                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 1);
                     if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
-                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 1);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 1);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 1);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 1);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 1);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 1);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 1);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 1);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 1);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
                 if (rem > 2)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
                     if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
-                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 2);
                     if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
-                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 2);
                     if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
-                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 2);
                     if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
-                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 2);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 2);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 2);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 2);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 2);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 2);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 2);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 2);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 2);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
                 if (rem > 3)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
                     if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
-                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 3);
                     if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
-                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 3);
                     if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
-                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 3);
                     if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
-                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 3);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 3);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 3);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 3);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 3);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 3);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 3);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 3);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 3);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
                 if (rem > 4)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
                     if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
-                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 4);
                     if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
-                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 4);
                     if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
-                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 4);
                     if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
-                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 4);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 4);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 4);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 4);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 4);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 4);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 4);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 4);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 4);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
                 if (rem > 5)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
                     if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
-                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 5);
                     if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
-                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 5);
                     if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
-                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 5);
                     if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
-                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 5);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 5);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 5);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 5);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 5);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 5);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 5);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 5);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 5);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
                 if (rem > 6)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
                     if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
-                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 6);
                     if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
-                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 6);
                     if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
-                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 6);
                     if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
-                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 6);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 6);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 6);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 6);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 6);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 6);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
                 if (rem > 7)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
                     if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
-                    a40 = SimdOps.MultiplyAddLaneLower(a40, wv, v4, 7);
                     if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
-                    a50 = SimdOps.MultiplyAddLaneLower(a50, wv, v5, 7);
                     if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
-                    a60 = SimdOps.MultiplyAddLaneLower(a60, wv, v6, 7);
                     if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
-                    a70 = SimdOps.MultiplyAddLaneLower(a70, wv, v7, 7);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 7);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 7);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 7);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 7);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 7);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 7);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 7);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 7);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
             }
         }
@@ -551,6 +594,8 @@ public static partial class Conv2D
     private static void LanesTile4<TUpper>(ref short x, nint d1, nint d2, nint d3, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
         Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride, int valid) where TUpper : struct, IFlag
     {
+        nint wBytes = coutP * sizeof(short);
+        nint b1 = d1 * sizeof(short), b2 = d2 * sizeof(short), b3 = d3 * sizeof(short);
         Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1;
         for (int ky = 0; ky < kh; ky++)
         {
@@ -559,201 +604,219 @@ public static partial class Conv2D
             for (int g = 0; g < groups; g++)
             {
                 var v0 = Vector128.LoadUnsafe(ref r);
-                var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b1));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b2));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b3));
                 Vector128<short> wv;
+                Vector64<short> wl;
                 // Written out per lane (a helper taking the accumulators by reference would keep them in memory).
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 0);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 1);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 1);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 1);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 1);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 2);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 2);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 2);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 2);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 3);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 3);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 3);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 3);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 4);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 4);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 4);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 4);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 5);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 5);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 5);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 5);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 6);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 7);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 7);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 7);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 7);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 r = ref Unsafe.Add(ref r, 8);
             }
             if (rem > 0)
             {
                 // The row's last 1-7 taps.
                 var v0 = Vector128.LoadUnsafe(ref r);
-                var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b1));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b2));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b3));
                 Vector128<short> wv;
+                Vector64<short> wl;
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 0);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 0);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 0);
                 if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 0);
-                wt = ref Unsafe.Add(ref wt, coutP);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 0);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
+                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 if (rem > 1)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 1);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 1);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 1);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 1);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 1);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 1);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 1);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 1);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
                 if (rem > 2)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 2);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 2);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 2);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 2);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 2);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 2);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 2);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 2);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
                 if (rem > 3)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 3);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 3);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 3);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 3);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 3);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 3);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 3);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 3);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
                 if (rem > 4)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 4);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 4);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 4);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 4);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 4);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 4);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 4);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 4);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
                 if (rem > 5)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 5);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 5);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 5);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 5);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 5);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 5);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 5);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 5);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
                 if (rem > 6)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 6);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 6);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 6);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 6);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 6);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
                 if (rem > 7)
                 {
                     wv = Vector128.LoadUnsafe(ref wt);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wv, v0, 7);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wv, v1, 7);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wv, v2, 7);
                     if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wv, v3, 7);
-                    wt = ref Unsafe.Add(ref wt, coutP);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 7);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 7);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 7);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 7);
+                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
             }
         }

@@ -39,6 +39,9 @@ public static partial class Conv2D
         int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
         int kh = filterShape.D1, kw = filterShape.D2;
         int outH = outShape.D1, outW = outShape.D2, cout = outShape.D3;
+        // A one-channel image (a stem): quadruplet rows, 4 pixels per load (Conv2D.Cin1.Sdot.AdvSimd.cs).
+        if (cin == 1 && TryEvalS8Cin1Sdot(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
+            return true;
         if (!Vector128.IsHardwareAccelerated || quads is null || packed.Cout != cout || packed.QuadRowTaps != kw * cin
             || packed.K != kh * kw * cin || (kw > 1 && p.DilationW != 1) || kh > SdotMaxKh || (uint)(128 - p.InputOffset) > 255)
             return false;
@@ -146,6 +149,7 @@ public static partial class Conv2D
         private readonly ReadOnlySpan<int> _s = shifts;
         private readonly int _off = outputOffset, _min = activationMin, _max = activationMax;
         private readonly int _q = q, _kh = kh;
+        private readonly bool _allRight = BlockRequantization.OpAllRight(shifts, outputOffset);
 
         /// <summary>
         /// n output pixels whose taps start at x + i x pixStep + segOff[ky] (ky &lt; Kh), written at o + i x cout.
@@ -157,6 +161,21 @@ public static partial class Conv2D
             nint qStride = (nint)_coutP * 4;
             ref sbyte w = ref MemoryMarshal.GetArrayDataReference(_w);
             ref int init = ref MemoryMarshal.GetArrayDataReference(_init);
+            if (_allRight)
+            {
+                // The usual case: every channel shifts right. One call per block, the requantization in registers.
+                var off = Vector128.Create((short)_off);
+                var min = Vector128.Create((sbyte)_min);
+                var max = Vector128.Create((sbyte)_max);
+                for (int c = 0; c < _coutP; c += 8)
+                {
+                    BlockRequantization.LoadRight(_m, _s, c, out var m0, out var m1, out var n0, out var n1);
+                    SdotBlockRight(ref x, pixStep, n, ref segOff, _kh, _q, ref Unsafe.Add(ref w, c * 4), qStride,
+                        Vector128.LoadUnsafe(ref init, (nuint)c), Vector128.LoadUnsafe(ref init, (nuint)c + 4), m0, m1, n0, n1, off, min, max,
+                        ref Unsafe.Add(ref o, c), cout, System.Math.Min(8, cout - c));
+                }
+                return;
+            }
             for (int c = 0; c < _coutP; c += 8)
             {
                 var rq = new BlockRequantization(_m, _s, c, _off, _min, _max);
@@ -175,6 +194,138 @@ public static partial class Conv2D
                         ref segOff, _kh, _q, ref wc, qStride, i0, i1, rq, ref Unsafe.Add(ref oc, (nint)i * cout), cout, r);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="SdotRows.Run"/> for one block of 8 channels whose every channel shifts right: the tiles of
+    /// <see cref="SdotTile4"/> (4 pixels x 8 channels over Kh segments of q quadruplets; the last 1-3 pixels with the last
+    /// one repeated, not stored) in one loop, the requantization (<see cref="BlockRequantization.Pixels2Right"/>) in
+    /// registers, whole tiles of a full block stored without checks.
+    /// </summary>
+    private static void SdotBlockRight(ref sbyte x, nint pixStep, int n, ref int segOff, int kh, int q, ref sbyte w, nint qStride,
+        Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels)
+    {
+        nint q2 = 2 * qStride, q3 = 3 * qStride, q4 = 4 * qStride;
+        for (int i = 0; i < n; i += 4)
+        {
+            int valid = n - i;
+            nint d1 = valid > 1 ? pixStep : 0, d2 = valid > 2 ? 2 * pixStep : d1, d3 = valid > 3 ? 3 * pixStep : d2;
+            ref sbyte xi = ref Unsafe.Add(ref x, i * pixStep);
+            Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1;
+            ref sbyte ws = ref w;
+            for (int ky = 0; ky < kh; ky++)
+            {
+                ref sbyte r = ref Unsafe.Add(ref xi, Unsafe.Add(ref segOff, ky));
+                int t = 0;
+                for (; t <= q - 4; t += 4)
+                {
+                    var v0 = Vector128.LoadUnsafe(ref r);
+                    var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+                    var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                    var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                    var wA = Vector128.LoadUnsafe(ref ws);
+                    var wB = Vector128.LoadUnsafe(ref ws, 16);
+                    a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
+                    a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
+                    a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
+                    a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
+                    a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
+                    a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
+                    a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
+                    a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
+                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
+                    wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride + 16));
+                    a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
+                    a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
+                    a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
+                    a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
+                    a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
+                    a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
+                    a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
+                    a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
+                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2));
+                    wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2 + 16));
+                    a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
+                    a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
+                    a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
+                    a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
+                    a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
+                    a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
+                    a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
+                    a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
+                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3));
+                    wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3 + 16));
+                    a00 = SimdOps.DotProductLane(a00, wA, v0, 3);
+                    a01 = SimdOps.DotProductLane(a01, wB, v0, 3);
+                    a10 = SimdOps.DotProductLane(a10, wA, v1, 3);
+                    a11 = SimdOps.DotProductLane(a11, wB, v1, 3);
+                    a20 = SimdOps.DotProductLane(a20, wA, v2, 3);
+                    a21 = SimdOps.DotProductLane(a21, wB, v2, 3);
+                    a30 = SimdOps.DotProductLane(a30, wA, v3, 3);
+                    a31 = SimdOps.DotProductLane(a31, wB, v3, 3);
+                    r = ref Unsafe.Add(ref r, 16);
+                    ws = ref Unsafe.Add(ref ws, q4);
+                }
+                int rem = q - t;
+                if (rem > 0)
+                {
+                    var v0 = Vector128.LoadUnsafe(ref r);
+                    var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+                    var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                    var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                    var wA = Vector128.LoadUnsafe(ref ws);
+                    var wB = Vector128.LoadUnsafe(ref ws, 16);
+                    a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
+                    a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
+                    a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
+                    a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
+                    a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
+                    a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
+                    a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
+                    a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
+                    if (rem > 1)
+                    {
+                        wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
+                        wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride + 16));
+                        a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
+                        a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
+                        a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
+                        a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
+                        a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
+                        a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
+                        a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
+                        a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
+                    }
+                    if (rem > 2)
+                    {
+                        wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2));
+                        wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2 + 16));
+                        a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
+                        a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
+                        a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
+                        a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
+                        a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
+                        a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
+                        a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
+                        a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
+                    }
+                    ws = ref Unsafe.Add(ref ws, rem * qStride);
+                }
+            }
+            var p01 = BlockRequantization.Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
+            var p23 = BlockRequantization.Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
+            ref sbyte oi = ref Unsafe.Add(ref o, i * cout);
+            if (valid >= 4 && channels == 8)
+            {
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref oi), p01.AsInt64().ToScalar());
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref oi, cout)), p01.AsInt64().GetElement(1));
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref oi, 2 * cout)), p23.AsInt64().ToScalar());
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref oi, 3 * cout)), p23.AsInt64().GetElement(1));
+            }
+            else
+                Cin1Store(p01, p23, ref oi, cout, valid, channels);
         }
     }
 

@@ -6,14 +6,19 @@ namespace EdgeQuant.Runtime.Kernels;
 public static partial class SparseKernels
 {
     /// <summary>
-    /// Sparse Conv2D dispatcher: with the per-op data, windows that lie wholly inside the input sum
+    /// Sparse Conv2D dispatcher: the pixel-tiled SIMD path when the per-op data has a tiling and the op's
+    /// scratch holds its staged input; otherwise, with the per-op data, windows that lie wholly inside the input sum
     /// x[window + offset_i] · value_i over the stored weights from the folded bias (no bounds checks,
     /// no index arithmetic); border windows and runs without per-op data take the reference loop.
     /// </summary>
     internal static void Conv2D(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
         SparseFilter filter, in Shape4 filterShape, ReadOnlySpan<int> bias, CompressedPrepared? prepared,
-        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape, Span<sbyte> scratch)
     {
+#if !NETSTANDARD2_1
+        if (prepared is not null && TryConv2DAvx2(p, input, inShape, prepared, multipliers, shifts, output, outShape, scratch))
+            return;
+#endif
         if (prepared?.SparseInputOffsets is not { } offsets)
         {
             Conv2DReference(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape);
@@ -81,6 +86,10 @@ public static partial class SparseKernels
             FullyConnectedReference(p, input, batches, cin, filter, cout, bias, multipliers, shifts, output);
             return;
         }
+#if !NETSTANDARD2_1
+        FullyConnectedFast(p, input, batches, cin, filter, cout, prepared, multipliers, shifts, output);
+        return;
+#else
         var folded = prepared.FoldedBias;
         var starts = filter.RowStarts;
         var cols = filter.Columns;
@@ -97,5 +106,6 @@ public static partial class SparseKernels
                 output[b * cout + oc] = (sbyte)System.Math.Clamp(v, p.ActivationMin, p.ActivationMax);
             }
         }
+#endif
     }
 }

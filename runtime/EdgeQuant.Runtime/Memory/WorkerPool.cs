@@ -74,8 +74,13 @@ internal sealed class WorkerPool : IDisposable
         // away for a whole time slice) for a while, then yield, never Sleep(1) (a whole timer tick).
         for (int i = 0; Volatile.Read(ref _pending) != 0 && i < CallerSpinIterations; i++)
             Thread.SpinWait(4);
+#if NETSTANDARD2_1
+        // netstandard2.1 has no SpinOnce(sleep1Threshold): yield instead of ever sleeping a timer tick.
+        while (Volatile.Read(ref _pending) != 0) Thread.Yield();
+#else
         var spin = new SpinWait();
         while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+#endif
         _job = null;
         if (own is not null) throw own;
         if (_failure is { } f) throw new InvalidOperationException("a worker thread failed", f);

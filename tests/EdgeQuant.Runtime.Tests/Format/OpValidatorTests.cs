@@ -218,6 +218,28 @@ public class OpValidatorTests
         RejectsOp(OneOpModels.Recurrent(lstm, scratch: 8), "scratch is 8 bytes; the state and gates need");
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void RecurrentPacked(bool lstm)
+    {
+        int rows = lstm ? 32 : 9;
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, p => p with { HiddenSize = 257 }), "hidden size 257 is outside [1, 256]");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, p => p with { Direction = 3 }), "direction 3 must be 0 (forward), 1 (reverse) or 2 (bidirectional)");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, p => p with { HiddenSize = 2 }), "W must be a constant int4 tensor");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, weightType: TensorType.Index4), "W must be a constant int4 tensor");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, rDims0: rows - 1), "R must be a constant int4 tensor");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, outDims: [3, lstm ? 2 : 1, 2, 5]), "must be [3, ");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, p => p with { CellShift = (sbyte)(lstm ? 16 : 1) }), lstm ? "cell shift 16 is outside [8, 15]" : "cell shift 1 must be 0");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, p => p with { LinearBeforeReset = 2 }), "linear_before_reset 2 must be");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, p => p with { OutputShift = 31 }), "shift 31 is outside [-31, 30]");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, p => p with { InputOffset = 300 }), "zero-point offset 300");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, p => p with { RequantOffset = p.RequantOffset + 2 }), "packed per-row record at constant offset", "misaligned or outside");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, p => p with { RequantOffset = 100_000 }), "packed per-row record at constant offset 100000");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, recordByte: ((8 * rows) + 1, 31)), "packed record, input row 1: shift 31 is outside [-31, 30]");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, recordByte: ((9 * rows) + 2, unchecked((byte)-32))), "packed record, recurrent row 2: shift -32 is outside [-31, 30]");
+        RejectsOp(OneOpModels.RecurrentPacked(lstm, scratch: 8), "scratch is 8 bytes; the state and gates need");
+    }
+
     [Test]
     public void ArgMax()
     {

@@ -28,6 +28,8 @@ public class RecordSizesTests
             Assert.That(RecordSizes.ArgMaxParams, Is.EqualTo(16));
             Assert.That(Unsafe.SizeOf<RecurrentParams>(), Is.EqualTo(RecordSizes.RecurrentParams));
             Assert.That(RecordSizes.RecurrentParams, Is.EqualTo(64));
+            Assert.That(Unsafe.SizeOf<RecurrentPackedParams>(), Is.EqualTo(RecordSizes.RecurrentPackedParams));
+            Assert.That(RecordSizes.RecurrentPackedParams, Is.EqualTo(16));
             Assert.That(Unsafe.SizeOf<DynamicConvParams>(), Is.EqualTo(RecordSizes.DynamicConvParams));
             Assert.That(Unsafe.SizeOf<FloatClampParams>(), Is.EqualTo(RecordSizes.FloatClampParams));
             Assert.That(RecordSizes.DynamicConvParams, Is.EqualTo(48));
@@ -118,7 +120,7 @@ public class RecordSizesTests
             Assert.That((byte)SourceLayout.Nchw, Is.EqualTo(1));
             string[] ops = ["Conv2D", "DepthwiseConv2D", "FullyConnected", "Add", "Mul", "MaxPool2D", "AveragePool2D", "Mean",
                 "Concatenation", "Pad", "Reshape", "Softmax", "Logistic", "Tanh", "Quantize", "Dequantize", "Transpose", "Sub", "Lookup",
-                "IndexSelect", "BatchMatMul", "ArgMax", "Lstm", "Gru"];
+                "IndexSelect", "BatchMatMul", "ArgMax", "Lstm", "Gru", "LstmPacked", "GruPacked"];
             for (int i = 0; i < ops.Length; i++)
                 Assert.That((int)Enum.Parse<OpType>(ops[i]), Is.EqualTo(i + 1), ops[i]);
             // Dynamic quantization (docs/format.md section 6.1): 40 onwards.

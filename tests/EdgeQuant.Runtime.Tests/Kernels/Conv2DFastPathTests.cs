@@ -10,8 +10,12 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// </summary>
 public class Conv2DFastPathTests
 {
-    /// <summary>SdotTiles: the register-blocked SDOT-by-element tiles over staged rows (Conv2D.Sdot.AdvSimd.cs), emulated on x64.</summary>
-    public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull, SdotTiles }
+    /// <summary>
+    /// SdotTiles: the register-blocked SDOT-by-element tiles over staged rows (Conv2D.Sdot.AdvSimd.cs), emulated on x64;
+    /// SdotCin1: the one-channel-image kernel over quadruplet rows (Conv2D.Cin1.Sdot.AdvSimd.cs), which SdotTiles takes first;
+    /// LanesCin1: its SMLAL-by-lane form for a 3x3 filter (the Pi 4's), which the widened-rows path takes first.
+    /// </summary>
+    public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull, SdotTiles, SdotCin1, LanesCin1 }
 
     private static bool Run(Strategy s, FastPathCases.Conv c, PackedFilter pf, sbyte[] output, sbyte[] scratch) => s switch
     {
@@ -20,12 +24,18 @@ public class Conv2DFastPathTests
         Strategy.Sdot => Conv2D.TryEvalS8Fast<SdotDot>(c.P, c.Input, c.In, c.Weights, c.Filter, pf, c.M, c.S, output, c.Out, scratch),
         Strategy.Smull => Conv2D.TryEvalS8Fast<SmullDot>(c.P, c.Input, c.In, c.Weights, c.Filter, pf, c.M, c.S, output, c.Out, scratch),
         Strategy.SdotTiles => Conv2D.TryEvalS8RowsSdot(c.P, c.Input, c.In, c.Filter, QuadsOf(c), c.M, c.S, output, c.Out),
+        Strategy.SdotCin1 => Conv2D.TryEvalS8Cin1Sdot(c.P, c.Input, c.In, c.Filter, QuadsOf(c), c.M, c.S, output, c.Out),
+        Strategy.LanesCin1 => Conv2D.TryEvalS8Cin1Lanes(c.P, c.Input, c.In, c.Filter, LanesOf(c), c.M, c.S, output, c.Out),
         _ => Dispatch(c, pf, output, scratch),
     };
 
     /// <summary>The filter packed for the SDOT tiles, as Conv2D.Prepare does where Dp is supported.</summary>
     internal static PackedFilter QuadsOf(FastPathCases.Conv c) => PackedFilter.Create(c.Weights, c.Filter.D0, c.Filter.D1 * c.Filter.D2 * c.Filter.D3,
         c.Bias, c.P.InputOffset, pad: true, rowTaps: 0, rowTapsS16: false, quadRowTaps: c.Filter.D2 * c.Filter.D3);
+
+    /// <summary>The filter packed for the widened-rows (SMLAL by lane) path, as Conv2D.Prepare does on arm64.</summary>
+    internal static PackedFilter LanesOf(FastPathCases.Conv c) => PackedFilter.Create(c.Weights, c.Filter.D0, c.Filter.D1 * c.Filter.D2 * c.Filter.D3,
+        c.Bias, c.P.InputOffset, pad: true, rowTaps: c.Filter.D2 * c.Filter.D3, rowTapsS16: true);
 
     private static bool Dispatch(FastPathCases.Conv c, PackedFilter pf, sbyte[] output, sbyte[] scratch)
     {
@@ -41,7 +51,7 @@ public class Conv2DFastPathTests
             Strategy.AvxVnni => AvxVnniDot.IsSupported,
             Strategy.Sdot => SdotDot.IsSupported,
             Strategy.Smull => SmullDot.IsSupported,
-            Strategy.SdotTiles => System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated,
+            Strategy.SdotTiles or Strategy.SdotCin1 or Strategy.LanesCin1 => System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated,
             _ => true,
         };
         if (!ok) Assert.Ignore($"{s} cannot run on this machine (or intrinsics are disabled)");
@@ -58,13 +68,108 @@ public class Conv2DFastPathTests
         bool ran = Run(s, c, pf, output, scratch);
         bool direct = c.Filter.D1 == 1 && c.Filter.D2 == 1 && c.P.PadTop + c.P.PadLeft + c.P.PadBottom + c.P.PadRight == 0;
         if (s == Strategy.SdotTiles)
-            Assert.That(ran, Is.EqualTo(c.Filter.D2 == 1 || c.P.DilationW == 1), $"{s} on {c}");
+            Assert.That(ran, Is.EqualTo(c.Filter.D2 == 1 || c.P.DilationW == 1 || Cin1Covers(c)), $"{s} on {c}");
+        else if (s == Strategy.SdotCin1)
+            Assert.That(ran, Is.EqualTo(Cin1Covers(c)), $"{s} on {c}");
+        else if (s == Strategy.LanesCin1)
+            Assert.That(ran, Is.EqualTo(Cin1Covers(c) && c.Filter.D1 == 3 && c.Filter.D2 == 3), $"{s} on {c}");
         else if (s != Strategy.Dispatcher)
             Assert.That(ran, Is.EqualTo(direct || bytes >= pf.KPadded), $"{s} declined {c}");
         if (!ran) return;
         var expected = c.Reference();
         int d = FastPathCases.FirstDifference(output, expected);
         Assert.That(d, Is.EqualTo(-1), () => $"{s}: element {d} is {output[d]}, the reference gives {expected[d]}; {c}");
+    }
+
+    /// <summary>
+    /// What <see cref="Conv2D.TryEvalS8Cin1Sdot"/> takes: one input channel, Kw &lt;= 4, 4 columns' taps within 16 bytes, the
+    /// image staged whole, every channel shifting right.
+    /// </summary>
+    private static bool Cin1Covers(FastPathCases.Conv c)
+    {
+        int kh = c.Filter.D1, kw = c.Filter.D2;
+        long paddedH = (long)(c.Out.D1 - 1) * c.P.StrideH + (long)(kh - 1) * c.P.DilationH + 1;
+        return c.In.D3 == 1 && kw <= 4 && 3 * c.P.StrideW + (kw - 1) * c.P.DilationW < 16 && paddedH * ((c.Out.D2 + 3) / 4 * 16) <= 32768
+            && BlockRequantization.OpAllRight(c.S, c.P.OutputOffset);
+    }
+
+    [Test]
+    public void SdotCin1EveryShape([Values(1, 3, 4, 8, 12, 16, 17, 24, 32)] int cout)
+    {
+        RequireSupported(Strategy.SdotCin1);
+        var r = new Random(700 + cout);
+        // Kh 1..5 (3: the weights-in-registers row), Kw 1..4, strides 1..4 and dilations 1..3 (within the 16-byte
+        // gather, else declined), every padding, widths giving 1..3 pixels past the last whole group, batches of 1-2.
+        for (int i = 0; i < 40; i++)
+        {
+            int kh = 1 + i % 5, kw = 1 + (i / 5) % 4;
+            var c = FastPathCases.Conv.Random(r, false, 1, cout, kh, kw);
+            c.P.StrideW = 1 + r.Next(4);
+            c.P.DilationW = 1 + r.Next(3);
+            c.P.StrideH = 1 + r.Next(3);
+            c.P.DilationH = 1 + r.Next(2);
+            int w = r.Next(1, 19), effW = (kw - 1) * c.P.DilationW + 1, effH = (kh - 1) * c.P.DilationH + 1;
+            w = System.Math.Max(w, effW - c.P.PadLeft - c.P.PadRight);
+            int h = System.Math.Max(c.In.D1, effH - c.P.PadTop - c.P.PadBottom);
+            c.In = new Runtime.Format.Shape4(c.In.D0, h, w, 1);
+            c.Out = new Runtime.Format.Shape4(c.In.D0, (h + c.P.PadTop + c.P.PadBottom - effH) / c.P.StrideH + 1,
+                (w + c.P.PadLeft + c.P.PadRight - effW) / c.P.StrideW + 1, cout);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            Check(Strategy.SdotCin1, c);
+            Check(Strategy.SdotTiles, c);
+            Check(Strategy.LanesCin1, c);
+        }
+    }
+
+    [Test]
+    public void LanesCin1EveryShape([Values(1, 3, 4, 5, 8, 12, 16, 17, 24, 32)] int cout)
+    {
+        RequireSupported(Strategy.LanesCin1);
+        var r = new Random(800 + cout);
+        // 3x3 only (else declined): strides 1..4, dilations 1..3, every padding, widths with 1..3 pixels past the last
+        // group, blocks of 1..4 real channels (no upper halves) and of 5..8.
+        for (int i = 0; i < 24; i++)
+        {
+            var c = FastPathCases.Conv.Random(r, false, 1, cout, 3, 3);
+            c.P.StrideW = 1 + r.Next(4);
+            c.P.DilationW = 1 + r.Next(3);
+            int w = r.Next(1, 19), effW = 2 * c.P.DilationW + 1, effH = 2 * c.P.DilationH + 1;
+            w = System.Math.Max(w, effW - c.P.PadLeft - c.P.PadRight);
+            int h = System.Math.Max(c.In.D1, effH - c.P.PadTop - c.P.PadBottom);
+            c.In = new Runtime.Format.Shape4(c.In.D0, h, w, 1);
+            c.Out = new Runtime.Format.Shape4(c.In.D0, (h + c.P.PadTop + c.P.PadBottom - effH) / c.P.StrideH + 1,
+                (w + c.P.PadLeft + c.P.PadRight - effW) / c.P.StrideW + 1, cout);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            Check(Strategy.LanesCin1, c);
+        }
+    }
+
+    [Test]
+    public void SdotCin1DeclinesAChannelWithoutARightShift([Values(0, 1, 3)] int shift)
+    {
+        RequireSupported(Strategy.SdotCin1);
+        var r = new Random(770 + shift);
+        var c = FastPathCases.Conv.Random(r, false, 1, 12, 3, 3);
+        c.S[r.Next(c.S.Length)] = shift;
+        Check(Strategy.SdotCin1, c);
+        Check(Strategy.LanesCin1, c);
+        Check(Strategy.SdotTiles, c);
+    }
+
+    [Test]
+    public void SdotCin1DeclinesAnImageTooLargeToStage()
+    {
+        RequireSupported(Strategy.SdotCin1);
+        // 200 x 200 padded: 202 quadruplet rows of 800 bytes exceed the stack limit; the general tiles take it.
+        var r = new Random(760);
+        var c = FastPathCases.Conv.Random(r, false, 1, 16, 3, 3);
+        c.In = new Runtime.Format.Shape4(1, 200, 200, 1);
+        c.P.StrideH = c.P.StrideW = 1; c.P.DilationH = c.P.DilationW = 1;
+        c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
+        c.Out = new Runtime.Format.Shape4(1, 200, 200, 16);
+        c.Input = FastPathCases.S8(r, c.In.FlatSize);
+        Check(Strategy.SdotCin1, c);
+        Check(Strategy.SdotTiles, c);
     }
 
     [Test]

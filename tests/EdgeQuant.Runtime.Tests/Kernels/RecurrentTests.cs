@@ -230,3 +230,148 @@ public class RecurrentFastPathTests
         }
     }
 }
+
+/// <summary>A random int4 LstmPacked / GruPacked layer: the int8 case's shapes and parameters with int4 rows and Q3.12 post-rescale biases.</summary>
+internal sealed class RecurrentInt4Case
+{
+    public required RecurrentCase Base;
+    public required int[] WValues, RValues, PostBias;
+    public required byte[] WPacked, RPacked;
+
+    public static RecurrentInt4Case Random(Random r, bool lstm, int steps, int batch, int inputs, int hidden, int direction, int linearBeforeReset)
+    {
+        var c = RecurrentCase.Random(r, lstm, steps, batch, inputs, hidden, direction, linearBeforeReset);
+        int rows = c.Directions * c.Rows;
+        var w = new int[rows * inputs];
+        var rv = new int[rows * hidden];
+        // Every int4 code, −8 included, and the multipliers of a 16x coarser grid.
+        for (int i = 0; i < w.Length; i++) w[i] = r.Next(-8, 8);
+        for (int i = 0; i < rv.Length; i++) rv[i] = r.Next(-8, 8);
+        var post = new int[2 * rows];
+        for (int i = 0; i < post.Length; i++) post[i] = r.Next(-20000, 20000);
+        for (int k = 0; k < rows; k++)
+        {
+            (c.Mx[k], c.Sx[k]) = Packed16((double)c.XScale * c.WScales[k] * 16 * 4096);
+            (c.Mh[k], c.Sh[k]) = Packed16(c.RScales[k] * 16 / 8.0);
+        }
+        return new RecurrentInt4Case
+        {
+            Base = c, WValues = w, RValues = rv, PostBias = post,
+            WPacked = OneOpModels.PackInt4(w, rows, inputs), RPacked = OneOpModels.PackInt4(rv, rows, hidden),
+        };
+    }
+
+    private static (int, int) Packed16(double real)
+    {
+        var (m, e) = QuantMath.QuantizeMultiplier(real);
+        return PackedRequant.Round16(m, e);
+    }
+
+    public sbyte[] Run(bool reference, bool vector128 = false, bool withPreBias = false)
+    {
+        var c = Base;
+        var y = new sbyte[c.OutputLength];
+        var scratch = new byte[Recurrent.ScratchBytes(c.Lstm ? 4 : 3, c.Hidden)];
+        var bias = withPreBias ? c.Bias : new int[c.Bias.Length];
+        if (reference) Recurrent.EvalS8Int4Reference(c.Lstm, c.P, c.X, c.XShape, WPacked, RPacked, bias, PostBias, c.Mx, c.Sx, c.Mh, c.Sh, y, scratch);
+#if NET
+        else if (vector128) Recurrent.EvalS8Int4Vector128(c.Lstm, c.P, c.X, c.XShape, WPacked, RPacked, bias, PostBias, c.Mx, c.Sx, c.Mh, c.Sh, y, scratch);
+#endif
+        else Recurrent.EvalS8Int4(c.Lstm, c.P, c.X, c.XShape, WPacked, RPacked, bias, PostBias, c.Mx, c.Sx, c.Mh, c.Sh, y, scratch);
+        return y;
+    }
+}
+
+/// <summary>Ops 25-26 (int4 rows, packed record) against the int8 definition, and their fast path against their reference.</summary>
+public class RecurrentInt4Tests
+{
+    [Test]
+    public void Int4RowsComputeWhatTheInt8OpComputesOnTheDecodedWeights([Values] bool lstm)
+    {
+        // With no post-rescale bias, ops 25-26 are ops 23-24 on the decoded values: same sums, same bytes.
+        var r = new Random(lstm ? 5 : 6);
+        for (int trial = 0; trial < 20; trial++)
+        {
+            var c = RecurrentInt4Case.Random(r, lstm, steps: 4, batch: 2, inputs: 1 + (trial * 3 % 23), hidden: 1 + (trial * 5 % 19), direction: trial % 3, linearBeforeReset: trial % 2);
+            Array.Clear(c.PostBias);
+            var b = c.Base;
+            var w8 = Array.ConvertAll(c.WValues, v => (sbyte)v);
+            var r8 = Array.ConvertAll(c.RValues, v => (sbyte)v);
+            var y8 = new sbyte[b.OutputLength];
+            Recurrent.EvalS8Reference(b.Lstm, b.P, b.X, b.XShape, w8, r8, b.Bias, b.Mx, b.Sx, b.Mh, b.Sh, y8, new byte[Recurrent.ScratchBytes(lstm ? 4 : 3, b.Hidden)]);
+            Assert.That(c.Run(reference: true, withPreBias: true), Is.EqualTo(y8), $"trial {trial}");
+        }
+    }
+
+    [Test]
+    public void PostBiasIsAddedAfterTheRescale()
+    {
+        // A GRU whose weights are all zero: every part is its Q3.12 bias, so h follows from the biases alone.
+        var r = new Random(9);
+        var c = RecurrentInt4Case.Random(r, lstm: false, steps: 1, batch: 1, inputs: 3, hidden: 1, direction: 0, linearBeforeReset: 1);
+        Array.Clear(c.WPacked);
+        Array.Clear(c.RPacked);
+        c.PostBias[0] = -32768; // z part: sigmoid(−8 + ...) ≈ 0, so h' = n
+        c.PostBias[3] = 0;
+        c.PostBias[2] = 4096; // candidate: tanh(1 + r × 0)
+        c.PostBias[1] = c.PostBias[4] = c.PostBias[5] = 0;
+        var y = c.Run(reference: true);
+        double h = System.Math.Tanh(1);
+        double expected = (h / c.Base.YScale) + c.Base.YZero;
+        Assert.That(y[0], Is.EqualTo(expected).Within(1.01));
+    }
+
+    [Test]
+    public void InvokeAllocatesNothing([Values] bool lstm)
+    {
+        var interp = new Interpreter(Model.Load(OneOpModels.RecurrentPacked(lstm).Blob));
+        interp.GetInput().Fill(5);
+        for (int i = 0; i < 10; i++) interp.Invoke();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) interp.Invoke();
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+    }
+}
+
+/// <summary>The int4 Lstm / Gru fast path against the reference, byte for byte: every row tail (odd rows end in a half byte), the 256-weight chunk boundary, directions, both GRU forms.</summary>
+public class RecurrentInt4FastPathTests
+{
+    [Test]
+    public void EveryTailDirectionAndForm([Values] bool lstm, [Values] bool dispatcher)
+    {
+        var r = new Random(lstm ? 43 : 47);
+        for (int trial = 0; trial < 60; trial++)
+        {
+            int inputs = trial < 56 ? 1 + (trial % 40) : 250 + (trial * 3);
+            var c = RecurrentInt4Case.Random(r, lstm, steps: r.Next(1, 4), batch: r.Next(1, 3), inputs: inputs, hidden: 1 + ((trial * 7) % 37),
+                direction: r.Next(3), linearBeforeReset: r.Next(2));
+            var expected = c.Run(reference: true);
+            var got = c.Run(reference: false, vector128: !dispatcher);
+            Assert.That(got, Is.EqualTo(expected), $"trial {trial}: I {c.Base.Inputs}, H {c.Base.Hidden}, direction {c.Base.P.Direction}");
+        }
+    }
+
+    [Test]
+    public void DecodeMatchesTheReferenceForEveryLengthAndByte()
+    {
+        var packed = new byte[160];
+        for (int i = 0; i < packed.Length; i++) packed[i] = (byte)(i * 37 + 11);
+        for (int n = 0; n <= 300; n++)
+        {
+            var a = new byte[n];
+            var b = new byte[n];
+            Recurrent.DecodeInt4(packed, a);
+#if NET
+            Recurrent.DecodeInt4Vector128(packed, b);
+#else
+            Recurrent.DecodeInt4(packed, b);
+#endif
+            Assert.That(b, Is.EqualTo(a), $"n {n}");
+            for (int i = 0; i < n; i++)
+            {
+                int nib = (packed[i >> 1] >> ((i & 1) * 4)) & 15;
+                Assert.That((sbyte)a[i], Is.EqualTo(nib >= 8 ? nib - 16 : nib), $"n {n}, element {i}");
+            }
+        }
+    }
+}

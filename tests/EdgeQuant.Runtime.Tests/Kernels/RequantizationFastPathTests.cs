@@ -105,8 +105,8 @@ public class RequantizationFastPathTests
     }
 
     /// <summary>
-    /// The arm64 tiles' block requantization (split shifts, the left shift skipped for blocks without one,
-    /// saturating narrow, clamp on bytes) and its partial store, against the reference's scalar expression
+    /// The arm64 tiles' block requantization (split shifts, the left shift skipped for blocks without one, the
+    /// shorter sequence for blocks that all shift right, saturating narrow, clamp on bytes) and its partial store, against the reference's scalar expression
     /// clamp(MultiplyByQuantizedMultiplier(acc) + outputOffset), every block width 1..8.
     /// </summary>
     [Test]
@@ -118,11 +118,16 @@ public class RequantizationFastPathTests
         for (int at = 0; at + 16 <= all.Length; at += 16)
         {
             int n = 1 + (at / 16) % 8;
-            // Half of the blocks keep every shift <= 0 (the path without the left shift).
-            bool down = (at / 16) % 3 == 0;
+            // A third of the blocks keep every shift <= 0 (the path without the left shift), a third every shift <= -1
+            // (the all-right-shift path: SSRA fixup, offset added in int16).
+            int mode = (at / 16) % 3;
             var m = new int[n];
             var sh = new int[n];
-            for (int c = 0; c < n; c++) { m[c] = all[at + c].M; sh[c] = down ? -System.Math.Abs(all[at + c].S) : all[at + c].S; }
+            for (int c = 0; c < n; c++)
+            {
+                m[c] = all[at + c].M;
+                sh[c] = mode switch { 0 => -System.Math.Abs(all[at + c].S), 1 => -1 - System.Math.Abs(all[at + c].S) % 31, _ => all[at + c].S };
+            }
             int off = r.Next(-128, 128), min = r.Next(3) == 0 ? r.Next(-128, 0) : -128, max = r.Next(3) == 0 ? r.Next(min, 128) : 127;
             var rq = new BlockRequantization(m, sh, 0, off, min, max);
             var acc = new int[16];

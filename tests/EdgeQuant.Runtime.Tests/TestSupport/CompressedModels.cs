@@ -24,8 +24,17 @@ public static class CompressedModels
     /// when they all fit, else int32; multipliers rounded to 16 bits for both blobs), the filter without a
     /// quantization record, the codebook as input 2.
     /// </param>
+    /// <param name="tiledSparse">
+    /// A sparse Conv2D declares the scratch of the pixel-tiled path (<see cref="SparseTiling.ScratchBytesFor"/>), as the
+    /// converter writes it; without it the op declares none and runs the window-offset path.
+    /// </param>
+    /// <param name="dilation">Dilation of a convolution (both axes); 1 keeps the random stream of earlier cases.</param>
+    /// <param name="keepOneIn">A sparse filter keeps about one weight in this many (4 unless given).</param>
+    /// <param name="maxInput">Largest input height and width of a convolution (9 unless given).</param>
+    /// <param name="tweakShifts">Replaces the random requantization shifts (in [−12, −4]), e.g. with left shifts.</param>
     public static Case Build(int seed, Kind kind, TensorType encoding, int groups = 1,
-        Func<long[], int[]>? foldedBias = null, Func<int[], int[]>? tweakBias = null, bool packed = false)
+        Func<long[], int[]>? foldedBias = null, Func<int[], int[]>? tweakBias = null, bool packed = false,
+        bool tiledSparse = false, int dilation = 1, int keepOneIn = 4, Func<int[], int[]>? tweakShifts = null, int maxInput = 9)
     {
         var r = new Rand(seed);
         bool conv = kind != Kind.FullyConnected, dw = kind == Kind.Depthwise;
@@ -36,15 +45,21 @@ public static class CompressedModels
         if (dw && cout % groups != 0) groups = 1;
         if (cout % groups != 0) cout = groups * System.Math.Max(1, cout / groups);
         int kh = conv ? r.Int(1, 3) : 1, kw = conv ? r.Int(1, 3) : 1;
-        int inH = conv ? r.Int(kh, 9) : 1, inW = conv ? r.Int(kw, 9) : 1;
+        int inH = conv ? r.Int(kh, maxInput) : 1, inW = conv ? r.Int(kw, maxInput) : 1;
+        if (dilation > 1)
+        {
+            // A dilated window spans (k - 1)·d + 1 inputs; larger inputs keep the output non-empty.
+            inH += (kh - 1) * (dilation - 1);
+            inW += (kw - 1) * (dilation - 1);
+        }
         var p = new Conv2DParams
         {
-            StrideH = r.Int(1, 2), StrideW = r.Int(1, 2), DilationH = 1, DilationW = 1,
+            StrideH = r.Int(1, 2), StrideW = r.Int(1, 2), DilationH = dilation, DilationW = dilation,
             PadTop = r.Int(0, kh - 1), PadLeft = r.Int(0, kw - 1), PadBottom = r.Int(0, kh - 1), PadRight = r.Int(0, kw - 1),
             InputOffset = r.Int(-127, 128), OutputOffset = r.Int(-20, 20), ActivationMin = -128, ActivationMax = r.Int(50, 127),
             DepthMultiplier = dw ? mult : 1, FoldedBiasOffset = -1,
         };
-        int outH = (inH + p.PadTop + p.PadBottom - kh) / p.StrideH + 1, outW = (inW + p.PadLeft + p.PadRight - kw) / p.StrideW + 1;
+        int outH = (inH + p.PadTop + p.PadBottom - (kh - 1) * dilation - 1) / p.StrideH + 1, outW = (inW + p.PadLeft + p.PadRight - (kw - 1) * dilation - 1) / p.StrideW + 1;
         int[] fdims = kind switch { Kind.Conv2D => [cout, kh, kw, cin], Kind.Depthwise => [1, kh, kw, cout], _ => [cout, cin] };
         int n = 1;
         foreach (int d in fdims) n *= d;
@@ -59,7 +74,7 @@ public static class CompressedModels
             switch (encoding)
             {
                 case TensorType.Int4: values[i] = r.Int(-8, 7); break;
-                case TensorType.SparseInt8: values[i] = r.Int(0, 3) == 0 ? r.Int(-128, 127) : 0; break;
+                case TensorType.SparseInt8: values[i] = r.Int(0, keepOneIn - 1) == 0 ? r.Int(-128, 127) : 0; break;
                 default:
                     indices[i] = r.Int(0, size - 1);
                     values[i] = codebook[(oc / (cout / groups)) * size + indices[i]];
@@ -70,6 +85,7 @@ public static class CompressedModels
         var mults = r.I32(cout, 1 << 30, int.MaxValue);
         var shifts = r.I32(cout, -12, -4);
         if (tweakBias is not null) bias = tweakBias(bias);
+        if (tweakShifts is not null) shifts = tweakShifts(shifts);
         if (packed)
             for (int oc = 0; oc < cout; oc++) (mults[oc], shifts[oc]) = PackedRequant.Round16(mults[oc], shifts[oc]);
         int[]? folded = null;
@@ -153,7 +169,10 @@ public static class CompressedModels
                 cp.MultipliersOffset = mo;
                 cp.ShiftsOffset = so;
                 cp.FoldedBiasOffset = fo;
-                w.AddOp(op, ins.ToArray(), [y], cp, dw || op == OpType.Conv2DSparse ? 0 : KernelScratch.Conv2DBytes(kh, kw, cin, outW));
+                int scratch = op == OpType.Conv2DSparse
+                    ? (tiledSparse ? SparseTiling.ScratchBytesFor(new Shape4(1, inH, inW, cin), new Shape4(cout, kh, kw, cin), new Shape4(1, outH, outW, cout), p.StrideH, p.StrideW, dilation, dilation) : 0)
+                    : dw ? 0 : KernelScratch.Conv2DBytes(kh, kw, cin, outW);
+                w.AddOp(op, ins.ToArray(), [y], cp, scratch);
             }
             w.AddInput("x", x);
             w.AddOutput("y", y);

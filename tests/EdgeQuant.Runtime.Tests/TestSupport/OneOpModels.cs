@@ -49,6 +49,8 @@ internal static partial class OneOpModels
         yield return ArgMax();
         yield return Recurrent(lstm: true);
         yield return Recurrent(lstm: false);
+        yield return RecurrentPacked(lstm: true);
+        yield return RecurrentPacked(lstm: false);
         foreach (var c in DynamicCases()) yield return c;
         foreach (var c in Compressed()) yield return c;
         foreach (var c in MixedCases()) yield return c;

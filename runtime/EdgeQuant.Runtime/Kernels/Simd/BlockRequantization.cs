@@ -15,8 +15,9 @@ namespace EdgeQuant.Runtime.Kernels.Simd;
 internal readonly struct BlockRequantization
 {
     private readonly Vector128<int> _m0, _m1, _l0, _l1, _n0, _n1, _off;
+    private readonly Vector128<short> _off16;
     private readonly Vector128<sbyte> _min, _max;
-    private readonly bool _hasLeft;
+    private readonly bool _hasLeft, _allRight;
 
     /// <summary>Real channels in the block (1..8).</summary>
     public int Channels { get; }
@@ -54,15 +55,147 @@ internal readonly struct BlockRequantization
         _n1 = Vector128.Min(s1, Vector128<int>.Zero);
         // Most layers scale down (every shift <= 0): their left shift is skipped.
         _hasLeft = (_l0 | _l1) != Vector128<int>.Zero;
+        // Usually every channel shifts right by at least 1: then the shorter sequence of Pixels2 applies (its padding
+        // lanes, multiplier 0, are given a right shift of 1 too; they are never stored), for an int8 output offset.
+        bool allRight = (uint)(outputOffset + 128) <= 255;
+        foreach (int sh in shifts.Slice(from, n))
+            allRight &= sh <= -1;
+        _allRight = allRight;
+        if (allRight)
+        {
+            _n0 = Vector128.Min(_n0, Vector128.Create(-1));
+            _n1 = Vector128.Min(_n1, Vector128.Create(-1));
+        }
+        _off16 = Vector128.Create((short)(allRight ? outputOffset : 0));
         _off = Vector128.Create(outputOffset);
         _min = Vector128.Create((sbyte)activationMin);
         _max = Vector128.Create((sbyte)activationMax);
+    }
+
+    /// <summary>
+    /// Whether every channel of the block shifts right by at least 1 and the output offset is an int8 value: then
+    /// <see cref="Pixels2"/> takes its shorter sequence, and a kernel may keep <see cref="M0"/>..<see cref="Max"/> in
+    /// registers and call <see cref="Pixels2Right"/> itself.
+    /// </summary>
+    public bool AllRight => _allRight;
+
+    /// <summary>Multipliers of channels 0-3 and 4-7 of the block (0 for the padding channels of a tail).</summary>
+    public Vector128<int> M0 => _m0;
+
+    /// <inheritdoc cref="M0"/>
+    public Vector128<int> M1 => _m1;
+
+    /// <summary>min(shift, 0) of channels 0-3 and 4-7 (with <see cref="AllRight"/>: every lane at most -1).</summary>
+    public Vector128<int> N0 => _n0;
+
+    /// <inheritdoc cref="N0"/>
+    public Vector128<int> N1 => _n1;
+
+    /// <summary>The output offset in int16 lanes (with <see cref="AllRight"/>).</summary>
+    public Vector128<short> Offset16 => _off16;
+
+    /// <summary>The activation bounds in int8 lanes.</summary>
+    public Vector128<sbyte> Min => _min;
+
+    /// <inheritdoc cref="Min"/>
+    public Vector128<sbyte> Max => _max;
+
+    /// <summary>Whether every channel of an op shifts right by at least 1 and its output offset is an int8 value (every block <see cref="AllRight"/>).</summary>
+    public static bool OpAllRight(ReadOnlySpan<int> shifts, int outputOffset)
+    {
+        bool all = (uint)(outputOffset + 128) <= 255;
+        foreach (int s in shifts)
+            all &= s <= -1;
+        return all;
+    }
+
+    /// <summary>
+    /// The vectors of <see cref="M0"/>..<see cref="N1"/> for the block of 8 channels at <paramref name="from"/> of an op whose
+    /// every channel shifts right (<see cref="OpAllRight"/>), without building the whole struct: multipliers and shifts
+    /// loaded as they are (a tail block's padding lanes: multiplier 0, shift -1; never stored).
+    /// </summary>
+    [SkipLocalsInit]
+    public static void LoadRight(ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int from,
+        out Vector128<int> m0, out Vector128<int> m1, out Vector128<int> n0, out Vector128<int> n1)
+    {
+        int n = multipliers.Length - from;
+        if (n >= 8)
+        {
+            ref int m = ref MemoryMarshal.GetReference(multipliers);
+            ref int s = ref MemoryMarshal.GetReference(shifts);
+            m0 = Vector128.LoadUnsafe(ref m, (nuint)from);
+            m1 = Vector128.LoadUnsafe(ref m, (nuint)from + 4);
+            n0 = Vector128.LoadUnsafe(ref s, (nuint)from);
+            n1 = Vector128.LoadUnsafe(ref s, (nuint)from + 4);
+            return;
+        }
+        Span<int> t = stackalloc int[16];
+        t.Slice(0, 8).Clear();
+        t.Slice(8).Fill(-1);
+        multipliers.Slice(from, n).CopyTo(t);
+        shifts.Slice(from, n).CopyTo(t.Slice(8));
+        m0 = Vector128.Create((ReadOnlySpan<int>)t.Slice(0, 4));
+        m1 = Vector128.Create((ReadOnlySpan<int>)t.Slice(4, 4));
+        n0 = Vector128.Create((ReadOnlySpan<int>)t.Slice(8, 4));
+        n1 = Vector128.Create((ReadOnlySpan<int>)t.Slice(12, 4));
+    }
+
+    /// <summary>
+    /// <see cref="Pixels2"/> of a block with <see cref="AllRight"/>, from its vectors held by the caller: SQRDMULH, SSRA,
+    /// SRSHL per accumulator vector, then <see cref="SimdOps.NarrowOffsetClamp"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> Pixels2Right(Vector128<int> a00, Vector128<int> a01, Vector128<int> a10, Vector128<int> a11,
+        Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1, Vector128<short> offset, Vector128<sbyte> min, Vector128<sbyte> max)
+        => SimdOps.NarrowOffsetClamp(
+            SimdOps.HighMulRoundingShiftRight(a00, m0, n0),
+            SimdOps.HighMulRoundingShiftRight(a01, m1, n1),
+            SimdOps.HighMulRoundingShiftRight(a10, m0, n0),
+            SimdOps.HighMulRoundingShiftRight(a11, m1, n1), offset, min, max);
+
+    /// <summary>Stores the 8 bytes of <paramref name="v"/> at <paramref name="half"/> (0 or 1), the first <paramref name="channels"/> (1..8) of them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector128<sbyte> v, [ConstantExpected(Max = 1)] int half, ref sbyte o, int channels)
+    {
+        long bytes = v.AsInt64().GetElement(half);
+        if (channels == 8)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), bytes);
+            return;
+        }
+        // A channel tail: 4, 2 and 1 bytes as its count has them.
+        if ((channels & 4) != 0)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), (int)bytes);
+            o = ref Unsafe.Add(ref o, 4);
+            bytes >>= 32;
+        }
+        if ((channels & 2) != 0)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), (short)bytes);
+            o = ref Unsafe.Add(ref o, 2);
+            bytes >>= 16;
+        }
+        if ((channels & 1) != 0)
+            o = (sbyte)bytes;
     }
 
     /// <summary>Two pixels' outputs: bytes 0..7 the first pixel's 8 channels, 8..15 the second's.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector128<sbyte> Pixels2(Vector128<int> a00, Vector128<int> a01, Vector128<int> a10, Vector128<int> a11)
     {
+        if (_allRight)
+        {
+            var m0r = _m0;
+            var m1r = _m1;
+            var n0r = _n0;
+            var n1r = _n1;
+            return SimdOps.NarrowOffsetClamp(
+                SimdOps.HighMulRoundingShiftRight(a00, m0r, n0r),
+                SimdOps.HighMulRoundingShiftRight(a01, m1r, n1r),
+                SimdOps.HighMulRoundingShiftRight(a10, m0r, n0r),
+                SimdOps.HighMulRoundingShiftRight(a11, m1r, n1r), _off16, _min, _max);
+        }
         if (_hasLeft)
         {
             var l0 = _l0;

@@ -21,7 +21,20 @@ internal static partial class SimdOps
         return acc + Vector128.WidenLower(w) * Vector128.Create((int)x.GetElement(lane));
     }
 
-    /// <summary>SMLAL2 by lane: acc[i] + w[4 + i] * x[lane] for i in 0..3, as <see cref="MultiplyAddLaneLower"/>.</summary>
+    /// <summary>
+    /// <see cref="MultiplyAddLaneLower(Vector128{int}, Vector128{short}, Vector128{short}, byte)"/> with the weights' lower half
+    /// taken once by the caller: a kernel that issues every SMLAL2 of a weight vector first and then takes its lower half at
+    /// that last use spares the JIT a register copy per weight vector.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MultiplyAddLaneLower(Vector128<int> acc, Vector64<short> wLower, Vector128<short> x, [ConstantExpected(Max = 7)] byte lane)
+    {
+        if (AdvSimd.IsSupported)
+            return AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(acc, wLower, x, lane);
+        return acc + Vector128.WidenLower(wLower.ToVector128Unsafe()) * Vector128.Create((int)x.GetElement(lane));
+    }
+
+    /// <summary>SMLAL2 by lane: acc[i] + w[4 + i] * x[lane] for i in 0..3, as <see cref="MultiplyAddLaneLower(Vector128{int}, Vector128{short}, Vector128{short}, byte)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> MultiplyAddLaneUpper(Vector128<int> acc, Vector128<short> w, Vector128<short> x, [ConstantExpected(Max = 7)] byte lane)
     {
@@ -93,6 +106,45 @@ internal static partial class SimdOps
             return AdvSimd.ShiftArithmeticRounded(AdvSimd.AddSaturate(y, fixup), negRight);
         }
         return RoundingDivideByPOT(y, -negRight);
+    }
+
+    /// <summary>
+    /// <see cref="HighMulRoundingShift"/> for lanes that all shift right (every lane of <paramref name="negRight"/>
+    /// at most -1): SQRDMULH, then the round-half-away-from-zero fixup as one SSRA (y + (y &gt;&gt; 31)), then SRSHL.
+    /// The fixup needs no saturation: SQRDMULH never returns int.MinValue (|2ab + 2^31| stays above -2^63 + 2^32
+    /// for int32 a, b), so y - 1 cannot wrap. Three instructions instead of five.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> HighMulRoundingShiftRight(Vector128<int> x, Vector128<int> multiplier, Vector128<int> negRight)
+    {
+        if (AdvSimd.IsSupported)
+        {
+            var y = AdvSimd.MultiplyRoundedDoublingSaturateHigh(x, multiplier);
+            return AdvSimd.ShiftArithmeticRounded(AdvSimd.ShiftRightArithmeticAdd(y, y, 31), negRight);
+        }
+        return HighMulRoundingShift(x, multiplier, negRight);
+    }
+
+    /// <summary>
+    /// Four right-shifted requantized int32 vectors (each lane within +-2^30, as <see cref="HighMulRoundingShiftRight"/>
+    /// leaves them) plus the output offset, narrowed with saturation to 16 int8 lanes in order, clamped to [min, max].
+    /// arm64: SQXTN/SQXTN2 to int16, the offset added there with SQADD (half the additions of adding it in int32),
+    /// SQXTN/SQXTN2 to int8, SMAX/SMIN. Exact: sat8(sat16(sat16(x) + off)) = sat8(x + off) since a lane saturated to
+    /// int16 stays beyond every int8 bound after adding an offset in [-128, 127] (and x + off cannot wrap in int32).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> NarrowOffsetClamp(Vector128<int> a, Vector128<int> b, Vector128<int> c, Vector128<int> d,
+        Vector128<short> offset, Vector128<sbyte> min, Vector128<sbyte> max)
+    {
+        if (AdvSimd.IsSupported)
+        {
+            var ab = AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(a), b), offset);
+            var cd = AdvSimd.AddSaturate(AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(c), d), offset);
+            var bytes = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(ab), cd);
+            return AdvSimd.Min(AdvSimd.Max(bytes, min), max);
+        }
+        var off = Vector128.WidenLower(offset);
+        return NarrowSaturateClamp(a + off, b + off, c + off, d + off, min, max);
     }
 
     /// <summary>
