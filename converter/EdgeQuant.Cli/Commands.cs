@@ -253,6 +253,7 @@ public static partial class Commands
             ["threads"] = threads,
             ["median_us"] = Math.Round(fast.MedianUs, 2),
             ["p99_us"] = Math.Round(fast.P99Us, 2),
+            ["min_us"] = Math.Round(fast.MinUs, 2),
             ["allocated_bytes_per_invoke"] = fast.AllocatedBytesPerInvoke,
             ["reference_median_us"] = Math.Round(reference.MedianUs, 2),
             ["speedup_vs_reference"] = Math.Round(reference.MedianUs / fast.MedianUs, 2),

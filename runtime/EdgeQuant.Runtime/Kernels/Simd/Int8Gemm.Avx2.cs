@@ -98,27 +98,29 @@ internal static partial class Int8Gemm
         int j = 0;
         if (Avx512BW.IsSupported)
         {
-            // 512-bit tiles first (Int8Gemm.Avx512.cs): 32 channels, then 16; the AVX2 tiles take the last 8.
+            // The AVX-512 machines' tiles first (Int8Gemm.Avx512.cs); the AVX2 tiles take what is left.
             if (n == 4)
             {
-                // Every pass over the pairs keeps at least 8 accumulator chains (a VPMADDWD + VPADDD chain needs 4 cycles
-                // per step, the core issues 2 VPMADDWD per cycle): 32-channel tiles, then the rest of 16, 24 or 40
-                // channels in one tile; a lone 8-channel rest would run a 4-chain tile at half the rate.
+                // With AVX-512 the EVEX encoding gives 32 vector registers, so one pass over the pairs can hold 4 rows x 24,
+                // 32 or 40 channels in 256-bit accumulators: every broadcast pair then feeds 3-5 weight vectors. Those are
+                // kept 256-bit: Zen 4 runs a 512-bit VPMADDWD as two halves and reaches 83-87 GMAC/s with it against 93-95
+                // at 256 bits (tools/peak/peak_vpmaddwd.c). A rest of 16 channels takes the 512-bit 4x16 tile
+                // (one broadcast per row for all 16; it measured faster for the 16-channel stems), a lone 8 the AVX2 tile below.
                 int rest = cout & 31;
                 int to32 = rest == 8 ? cout - 40 : cout - rest;
                 for (; j < to32; j += 32)
-                    Tile4x32Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
-                        q.Init512(j), q.Init512(j + 16), ref Unsafe.Add(ref acc, j));
+                    Tile4x32Wide(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
+                        q.Init(j), q.Init(j + 8), q.Init(j + 16), q.Init(j + 24), ref Unsafe.Add(ref acc, j));
                 switch (cout - j)
                 {
                     case 40:
-                        Tile4x40Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
-                            q.Init512(j), q.Init512(j + 16), q.Init(j + 32), ref Unsafe.Add(ref acc, j));
+                        Tile4x40Wide(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
+                            q.Init(j), q.Init(j + 8), q.Init(j + 16), q.Init(j + 24), q.Init(j + 32), ref Unsafe.Add(ref acc, j));
                         j += 40;
                         break;
                     case 24:
-                        Tile4x24Avx512(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
-                            q.Init512(j), q.Init(j + 16), ref Unsafe.Add(ref acc, j));
+                        Tile4x24Wide(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout,
+                            q.Init(j), q.Init(j + 8), q.Init(j + 16), ref Unsafe.Add(ref acc, j));
                         j += 24;
                         break;
                     case 16:
