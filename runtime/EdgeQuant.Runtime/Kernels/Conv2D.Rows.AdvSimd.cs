@@ -135,13 +135,22 @@ public static partial class Conv2D
         nint rowStride, ref short wj, nint coutP, Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, int cout)
         where TUpper : struct, IFlag
     {
+        Span<nint> inRow = stackalloc nint[8];
+        for (int k = 0; k < 8; k++)
+            inRow[k] = k * pixStep;
         Span<nint> off8 = stackalloc nint[8];
-        ref nint offRef = ref MemoryMarshal.GetReference(off8);
         int q = 0;
         while (q < n)
         {
             int oy = q / outW, ox = q - oy * outW;
             nint b0 = oy * rowStep + ox * pixStep;
+            if (ox <= outW - 8)
+            {
+                LanesTile8<TUpper>(ref Unsafe.Add(ref rowRef, b0), ref MemoryMarshal.GetReference(inRow), ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
+                    i0, i1, rq, ref Unsafe.Add(ref o, (nint)q * cout), cout);
+                q += 8;
+                continue;
+            }
             if (n - q >= 8)
             {
                 // The next 8 pixels, wherever the row ends among them (the output's pixels are contiguous).
@@ -157,7 +166,7 @@ public static partial class Conv2D
                         colOff = -(nint)ox * pixStep;
                     }
                 }
-                LanesTile8<TUpper>(ref Unsafe.Add(ref rowRef, b0), ref offRef, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
+                LanesTile8<TUpper>(ref Unsafe.Add(ref rowRef, b0), ref MemoryMarshal.GetReference(off8), ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
                     i0, i1, rq, ref Unsafe.Add(ref o, (nint)q * cout), cout);
                 q += 8;
                 continue;
