@@ -112,6 +112,15 @@ static eq_status act_any(const vctx *c, int32_t t, eq_tinfo *ti)
     return EQ_OK;
 }
 
+/* C# Broadcasts: each dimension of both inputs equals the output's or is 1 (Add/Sub/Mul in every element type). */
+static eq_status broadcasts(const vctx *c, const eq_tinfo *a, const eq_tinfo *b, const eq_tinfo *o)
+{
+    int d;
+    for (d = 0; d < 4; d++)
+        if ((a->d[d] != o->d[d] && a->d[d] != 1) || (b->d[d] != o->d[d] && b->d[d] != 1)) return BAD_OPERANDS(c);
+    return EQ_OK;
+}
+
 static eq_status params(const vctx *c, uint32_t size)
 {
     if (c->op->pl != size) return BAD_PARAMS(c);
@@ -376,7 +385,7 @@ static eq_status validate_elementwise(const vctx *c)
 {
     const eq_oinfo *op = c->op;
     eq_tinfo a, b, o;
-    int32_t i, d, p[12];
+    int32_t i, p[12];
     int rank;
     CHECK(arity(c, 2, 1));
     eq_tget(c->m, (uint32_t)op->out[0], &o);
@@ -384,8 +393,7 @@ static eq_status validate_elementwise(const vctx *c)
     CHECK(act(c, op->in[0], rank, 1, &a));
     CHECK(act(c, op->in[1], rank, 1, &b));
     CHECK(act(c, op->out[0], rank, 0, &o));
-    for (d = 0; d < 4; d++)
-        if ((a.d[d] != o.d[d] && a.d[d] != 1) || (b.d[d] != o.d[d] && b.d[d] != 1)) return BAD_OPERANDS(c);
+    CHECK(broadcasts(c, &a, &b, &o));
     CHECK(params(c, EQ_ELEMENTWISE_PARAMS_BYTES));
     for (i = 0; i < 12; i++) p[i] = eq_param(op, (uint32_t)i);
     CHECK(zp_offset(c, p[0]));
@@ -612,8 +620,7 @@ static eq_status validate_dynamic(const vctx *c)
         CHECK(act_typed(c, op->in[0], rank, 1, EQ_TYPE_FLOAT32, &i));
         CHECK(act_typed(c, op->in[1], rank, 1, EQ_TYPE_FLOAT32, &b));
         CHECK(act_typed(c, op->out[0], rank, 0, EQ_TYPE_FLOAT32, &o));
-        for (k = 0; k < 4; k++)
-            if ((i.d[k] != o.d[k] && i.d[k] != 1) || (b.d[k] != o.d[k] && b.d[k] != 1)) return BAD_OPERANDS(c);
+        CHECK(broadcasts(c, &i, &b, &o));
         CHECK(params(c, EQ_FLOAT_CLAMP_PARAMS_BYTES));
         return float_clamp(c, op->params);
     }
@@ -716,8 +723,7 @@ static eq_status validate_mixed(const vctx *c)
         CHECK(act_typed(c, op->in[0], rank, 1, EQ_TYPE_INT16, &i));
         CHECK(act_typed(c, op->in[1], rank, 1, EQ_TYPE_INT16, &b));
         CHECK(act_typed(c, op->out[0], rank, 0, EQ_TYPE_INT16, &o));
-        for (k = 0; k < 4; k++)
-            if ((i.d[k] != o.d[k] && i.d[k] != 1) || (b.d[k] != o.d[k] && b.d[k] != 1)) return BAD_OPERANDS(c);
+        CHECK(broadcasts(c, &i, &b, &o));
         CHECK(params(c, EQ_ELEMENTWISE_PARAMS_BYTES));
         for (k = 0; k < 12; k++) p[k] = eq_param(op, (uint32_t)k);
         if (p[0] != 0 || p[1] != 0 || p[2] != 0 || p[3] != 15) return BAD_PARAMS(c);
