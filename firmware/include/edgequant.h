@@ -131,6 +131,15 @@ typedef enum eq_type {
 #define EQ_WITH_DYNAMIC_OPS 1
 #endif
 
+/* Op codes 23-26, the recurrent ops (docs/format.md 6.3, 6.3.1): Lstm and Gru with int8 weights and
+ * LstmPacked and GruPacked with int4 weights, integer gate arithmetic (Q3.12 pre-activations, 257-entry
+ * sigmoid/tanh tables, Q0.15 state): compiled in by default. -DEQ_WITH_RECURRENT=0 leaves them out
+ * (edgequant firmware build does for a model without them: the M4 code budget is the int8 runtime's);
+ * such a build refuses those blobs with EQ_ERR_OP_UNKNOWN. */
+#ifndef EQ_WITH_RECURRENT
+#define EQ_WITH_RECURRENT 1
+#endif
+
 typedef enum eq_op {
     EQ_OP_CONV2D = 1,
     EQ_OP_DEPTHWISE_CONV2D = 2,
@@ -153,7 +162,11 @@ typedef enum eq_op {
     EQ_OP_LOOKUP = 19,
     EQ_OP_INDEX_SELECT = 20,
     EQ_OP_BATCH_MATMUL = 21,
-    EQ_OP_ARGMAX = 22,          /* extended op (EQ_WITH_EXTENDED_OPS); 23-24 (Lstm, Gru) are C# only: EQ_ERR_OP_UNKNOWN */
+    EQ_OP_ARGMAX = 22,          /* extended op (EQ_WITH_EXTENDED_OPS) */
+    EQ_OP_LSTM = 23,                                /* 23-26: EQ_WITH_RECURRENT */
+    EQ_OP_GRU = 24,
+    EQ_OP_LSTM_PACKED = 25,
+    EQ_OP_GRU_PACKED = 26,
     EQ_OP_DYNAMIC_CONV2D = 40,                      /* 40-46: EQ_WITH_DYNAMIC_OPS */
     EQ_OP_DYNAMIC_DEPTHWISE_CONV2D = 41,
     EQ_OP_DYNAMIC_FULLY_CONNECTED = 42,

@@ -39,6 +39,8 @@
 #define EQ_DYNAMIC_CONV_PARAMS_BYTES 48u
 #define EQ_FLOAT_CLAMP_PARAMS_BYTES 16u
 #define EQ_REQUANTIZE_PARAMS_BYTES 16u
+#define EQ_RECURRENT_PARAMS_BYTES 64u
+#define EQ_RECURRENT_PACKED_PARAMS_BYTES 16u
 
 /* Compressed filter element types (docs/format.md 5.10): constant only, ops 55-57. */
 #define EQ_TYPE_INT4 10u

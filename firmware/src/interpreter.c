@@ -299,6 +299,56 @@ static void run_compressed(const eq_interpreter_t *it, const eq_oinfo *op)
 }
 #endif
 
+#if EQ_WITH_RECURRENT
+/* Ops 23-26: weights, biases, per-row arrays and the packed record stay in the blob; the state and
+ * the gate parts live in the op's arena scratch. */
+static void run_recurrent(const eq_interpreter_t *it, const eq_oinfo *op)
+{
+    const eq_model_t *m = it->model;
+    const uint8_t *pp = op->params;
+    const int packed = op->type == EQ_OP_LSTM_PACKED || op->type == EQ_OP_GRU_PACKED;
+    eq_recurrent_params p;
+    eq_tinfo x, w, r, y;
+    eq_tget(m, (uint32_t)op->in[0], &x);
+    eq_tget(m, (uint32_t)op->in[1], &w);
+    eq_tget(m, (uint32_t)op->in[2], &r);
+    eq_tget(m, (uint32_t)op->out[0], &y);
+    p.x = (const int8_t *)tbytes(it, &x);
+    p.steps = x.d[0]; p.batch = x.d[1]; p.inputs = x.d[2];
+    p.gates = op->type == EQ_OP_LSTM || op->type == EQ_OP_LSTM_PACKED ? 4 : 3;
+    p.w = eq_const(m, w.off);
+    p.r = eq_const(m, r.off);
+    p.y = (int8_t *)(it->arena + y.off);
+    p.scratch = (int16_t *)(void *)(it->arena + op->so);
+    p.int4 = packed;
+    p.bias = NULL;
+    p.input_multipliers = p.input_shifts = p.recurrent_multipliers = p.recurrent_shifts = NULL;
+    p.record = NULL;
+    if (packed)
+    {
+        p.hidden = (int16_t)eq_rd_u16(pp); p.direction = pp[2]; p.linear_before_reset = pp[3];
+        p.input_offset = (int16_t)eq_rd_u16(pp + 4); p.output_offset = (int16_t)eq_rd_u16(pp + 6);
+        p.output_multiplier = (int32_t)((uint32_t)eq_rd_u16(pp + 8) << 15);
+        p.output_shift = (int8_t)pp[10]; p.cell_shift = (int8_t)pp[11];
+        p.record = eq_const(m, eq_rd_u32(pp + 12));
+    }
+    else
+    {
+        eq_tinfo b;
+        eq_tget(m, (uint32_t)op->in[3], &b);
+        p.bias = const_i32(m, (int32_t)b.off);
+        p.hidden = eq_param(op, 0); p.direction = eq_param(op, 1);
+        p.input_offset = eq_param(op, 2); p.output_offset = eq_param(op, 3);
+        p.output_multiplier = eq_param(op, 4); p.output_shift = eq_param(op, 5);
+        p.cell_shift = eq_param(op, 6); p.linear_before_reset = eq_param(op, 7);
+        p.input_multipliers = const_i32(m, eq_param(op, 8)); p.input_shifts = const_i32(m, eq_param(op, 9));
+        p.recurrent_multipliers = const_i32(m, eq_param(op, 10)); p.recurrent_shifts = const_i32(m, eq_param(op, 11));
+    }
+    p.directions = p.direction == 2 ? 2 : 1;
+    eq_recurrent_s8_ref(&p);
+}
+#endif
+
 static void run_elementwise(const eq_interpreter_t *it, const eq_oinfo *op)
 {
     const eq_model_t *m = it->model;
@@ -624,6 +674,14 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
     case EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED:
     case EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED:
         run_compressed(it, &op);
+        break;
+#endif
+#if EQ_WITH_RECURRENT
+    case EQ_OP_LSTM:
+    case EQ_OP_GRU:
+    case EQ_OP_LSTM_PACKED:
+    case EQ_OP_GRU_PACKED:
+        run_recurrent(it, &op);
         break;
 #endif
     case EQ_OP_ADD:

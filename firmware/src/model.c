@@ -822,6 +822,82 @@ static eq_status validate_mixed(const vctx *c)
 }
 #endif
 
+#if EQ_WITH_RECURRENT
+/* C# OpValidator.ValidateRecurrent (ops 23-24) and ValidateRecurrentPacked (ops 25-26), in their order:
+ * arity, x [T, B, I] and Y, the parameter record, hidden size 1-256, direction, I <= 16384, W and R
+ * (int8 [D, G*H, I] / [D, G*H, H], or int4 [D*G*H, I] / [D*G*H, H]), the int32 bias [D, 2, G*H] of ops
+ * 23-24, Y [T, D, B, H], the offsets, the output multiplier (ops 23-24) and shift, the cell shift
+ * (LSTM 8-15, GRU 0), linear_before_reset (GRU 0 or 1, LSTM 0), the per-row multipliers and shifts or
+ * the packed per-row record (inside ConstantData, 4-byte aligned, shifts in [-31, 30]), the scratch. */
+static eq_status validate_recurrent(const vctx *c)
+{
+    const eq_oinfo *op = c->op;
+    const int packed = op->type == EQ_OP_LSTM_PACKED || op->type == EQ_OP_GRU_PACKED;
+    const int lstm = op->type == EQ_OP_LSTM || op->type == EQ_OP_LSTM_PACKED;
+    const int32_t gates = lstm ? 4 : 3;
+    eq_tinfo x, w, r, y;
+    int32_t v[8], dirs, rows, k;
+    const uint8_t *pp;
+    CHECK(arity(c, packed ? 3 : 4, 1));
+    CHECK(act(c, op->in[0], 3, 0, &x));
+    eq_tget(c->m, (uint32_t)op->in[1], &w);
+    eq_tget(c->m, (uint32_t)op->in[2], &r);
+    CHECK(act(c, op->out[0], 4, 0, &y));
+    CHECK(params(c, packed ? EQ_RECURRENT_PACKED_PARAMS_BYTES : EQ_RECURRENT_PARAMS_BYTES));
+    pp = op->params;
+    /* v: hidden, direction, input offset, output offset, output multiplier, output shift, cell shift,
+     * linear_before_reset (RecurrentParams' order; RecurrentPackedParams mapped onto it). */
+    if (packed)
+    {
+        v[0] = (int16_t)eq_rd_u16(pp); v[1] = pp[2]; v[7] = pp[3];
+        v[2] = (int16_t)eq_rd_u16(pp + 4); v[3] = (int16_t)eq_rd_u16(pp + 6);
+        v[4] = (int32_t)((uint32_t)eq_rd_u16(pp + 8) << 15); v[5] = (int8_t)pp[10]; v[6] = (int8_t)pp[11];
+    }
+    else
+        for (k = 0; k < 8; k++) v[k] = eq_param(op, (uint32_t)k);
+    if (v[0] < 1 || v[0] > 256) return BAD_PARAMS(c);
+    if (v[1] < 0 || v[1] > 2) return BAD_PARAMS(c);
+    dirs = v[1] == 2 ? 2 : 1;
+    if (x.d[2] > 16384) return BAD_OPERANDS(c);
+    rows = gates * v[0];
+    if (packed)
+    {
+        rows *= dirs;
+        if (w.type != EQ_TYPE_INT4 || w.storage != 1 || w.rank != 2 || w.d[0] != rows || w.d[1] != x.d[2] || w.d[2] != 1 || w.d[3] != 1) return BAD_OPERANDS(c);
+        if (r.type != EQ_TYPE_INT4 || r.storage != 1 || r.rank != 2 || r.d[0] != rows || r.d[1] != v[0] || r.d[2] != 1 || r.d[3] != 1) return BAD_OPERANDS(c);
+    }
+    else
+    {
+        eq_tinfo b;
+        eq_tget(c->m, (uint32_t)op->in[3], &b);
+        if (w.type != EQ_TYPE_INT8 || w.storage != 1 || w.rank != 3 || w.d[0] != dirs || w.d[1] != rows || w.d[2] != x.d[2] || w.d[3] != 1) return BAD_OPERANDS(c);
+        if (r.type != EQ_TYPE_INT8 || r.storage != 1 || r.rank != 3 || r.d[0] != dirs || r.d[1] != rows || r.d[2] != v[0] || r.d[3] != 1) return BAD_OPERANDS(c);
+        if (b.type != EQ_TYPE_INT32 || b.storage != 1 || b.rank != 3 || b.d[0] != dirs || b.d[1] != 2 || b.d[2] != rows || b.d[3] != 1) return BAD_OPERANDS(c);
+    }
+    if (y.d[0] != x.d[0] || y.d[1] != dirs || y.d[2] != x.d[1] || y.d[3] != v[0]) return BAD_OPERANDS(c);
+    CHECK(zp_offset(c, v[2]));
+    CHECK(zp_offset(c, v[3]));
+    if (!packed) CHECK(multiplier(c, v[4]));
+    CHECK(shift(c, v[5]));
+    if (lstm ? (v[6] < 8 || v[6] > 15) : v[6] != 0) return BAD_PARAMS(c);
+    if (lstm ? v[7] != 0 : (v[7] != 0 && v[7] != 1)) return BAD_PARAMS(c);
+    if (packed)
+    {
+        const int32_t at = eq_rd_i32(pp + 12);
+        CHECK(cdata(c, at, 10 * (int64_t)rows, 4));
+        for (k = 0; k < 2 * rows; k++) CHECK(shift(c, (int8_t)*eq_const(c->m, (uint32_t)at + 8u * (uint32_t)rows + (uint32_t)k)));
+    }
+    else
+    {
+        CHECK(per_channel(c, eq_param(op, 8), eq_param(op, 9), dirs * rows));
+        CHECK(per_channel(c, eq_param(op, 10), eq_param(op, 11), dirs * rows));
+    }
+    /* Recurrent.ScratchBytes: the op record's scratch range (as the dynamic ops' scratch rule). */
+    if ((int64_t)op->sl < 2 * (2 * (int64_t)gates * v[0] + 3 * (int64_t)v[0])) return bad_op(c, EQ_ERR_OPS);
+    return EQ_OK;
+}
+#endif
+
 static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
 {
     vctx cx;
@@ -979,6 +1055,13 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
             if (o.d[k] != (k == p[0] ? 1 : i.d[k])) return BAD_OPERANDS(c);
         if (p[2] < -128 || (int64_t)p[2] + i.d[p[0]] - 1 > 127) return BAD_PARAMS(c);
         return fixed_quant(c, op->out[0], FLOAT_BITS_1, p[2]);
+#endif
+#if EQ_WITH_RECURRENT
+    case EQ_OP_LSTM:
+    case EQ_OP_GRU:
+    case EQ_OP_LSTM_PACKED:
+    case EQ_OP_GRU_PACKED:
+        return validate_recurrent(c);
 #endif
 #if EQ_WITH_DYNAMIC_OPS
     case EQ_OP_DYNAMIC_CONV2D:

@@ -300,6 +300,31 @@ void eq_add_f32(const float *a, const int32_t *a_shape, const float *b, const in
 void eq_transpose_f32(const float *input, const int32_t *in_shape, float *output, const int32_t *out_shape, const int32_t *perm);
 #endif
 
+#if EQ_WITH_RECURRENT
+/* Ops 23-26: one LSTM (4 gates i, o, f, c) or GRU (3 gates z, r, h) layer over x [T, B, I], writing
+ * Y [T, D, B, H]. Ops 23-24: int8 W [D, G*H, I] and R [D, G*H, H], int32 bias [D, 2, G*H] and int32
+ * per-row multipliers and shifts [D*G*H] (record NULL). Ops 25-26: int4 W [D*G*H, I] and R [D*G*H, H]
+ * (rows start on a byte) and the packed per-row record (bias and the arrays unused). Mirrors
+ * Kernels/Recurrent.Reference.cs. */
+typedef struct eq_recurrent_params {
+    const int8_t *x;
+    int32_t steps, batch, inputs, hidden;
+    int32_t gates;                /* 4: LSTM, 3: GRU */
+    int32_t direction;            /* 0 forward, 1 reverse, 2 bidirectional */
+    int32_t directions;           /* D: 2 when bidirectional, else 1 */
+    int32_t int4;                 /* 1: int4 rows (ops 25-26) */
+    const uint8_t *w, *r;
+    const int32_t *bias;
+    const int32_t *input_multipliers, *input_shifts, *recurrent_multipliers, *recurrent_shifts;
+    const uint8_t *record;        /* ops 25-26: PackedRecurrent record; NULL for ops 23-24 */
+    int8_t *y;
+    int32_t input_offset, output_offset, output_multiplier, output_shift, cell_shift, linear_before_reset;
+    int16_t *scratch;             /* 2 * (2 * G*H + 3 * H) bytes of the op's arena scratch */
+} eq_recurrent_params;
+
+void eq_recurrent_s8_ref(const eq_recurrent_params *p);
+#endif
+
 /* Dispatchers (optimized path when compiled in, else the reference). */
 void eq_conv2d_s8(const eq_conv_params *p);
 void eq_depthwise_conv2d_s8(const eq_conv_params *p);

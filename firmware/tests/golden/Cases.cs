@@ -73,6 +73,11 @@ internal static class Cases
         Add("mean_f32", 8, (r, i) => DynamicCases.Mean(r, i));
         Add("add_f32", 10, (r, i) => DynamicCases.Add(r));
         Add("transpose_f32", 6, (r, i) => DynamicCases.Transpose(r));
+        // Recurrent ops 23-26 (RecurrentCases.cs): hidden sizes 1-40, every direction, both GRU reset forms, int8 and int4.
+        Add("lstm", 20, (r, i) => RecurrentCases.Recurrent(r, i, lstm: true, packed: false));
+        Add("gru", 20, (r, i) => RecurrentCases.Recurrent(r, i, lstm: false, packed: false));
+        Add("lstm_packed", 16, (r, i) => RecurrentCases.Recurrent(r, i, lstm: true, packed: true));
+        Add("gru_packed", 16, (r, i) => RecurrentCases.Recurrent(r, i, lstm: false, packed: true));
         return list;
     }
 
