@@ -8,10 +8,11 @@
 #    zoo's float test data through eq_run --float-in (one test);
 #  - the C reader's verdicts on 6000 mutated blobs against the C# reader's, with and without the
 #    reader's work memory (one test each);
-#  - valid blobs of ops 26 and 50-54 refused with their named status (one test), and builds without the
+#  - valid blobs of ops 50-54 refused with their named status (one test), and builds without the
 #    compressed-weight ops 55-57 (-DEQ_WITH_COMPRESSED_WEIGHTS=0) refusing an int4 model, without the
 #    mixed-precision ops 60-72 (-DEQ_WITH_MIXED_PRECISION=0) refusing a mixed model, and without the
-#    dynamic ops 40-46 (-DEQ_WITH_DYNAMIC_OPS=0) refusing their golden cases (one test each);
+#    dynamic ops 40-46 (-DEQ_WITH_DYNAMIC_OPS=0) refusing their golden cases, and without the recurrent
+#    ops 23-26 (-DEQ_WITH_RECURRENT=0) refusing theirs (one test each);
 #  - under AddressSanitizer + UndefinedBehaviorSanitizer: golden vectors, zoo, a deterministic
 #    mutation loop (EQ_FUZZ_ITERATIONS, default 40000, plus EQ_FUZZ_ITERATIONS_NOWORK, default
 #    10000, without work memory) and a libFuzzer campaign (EQ_LIBFUZZER_SECONDS, default 20)
@@ -119,7 +120,7 @@ if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --refusals
     fi
   done < "$out/refusals.txt"
 fi
-if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 26 and 50-54 refused cleanly ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 26 and 50-54" "$out/refusals.log"; fi
+if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 50-54 refused cleanly ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 50-54" "$out/refusals.log"; fi
 # The float boundary of an int16 model: eq_run --float-in --float-out (eq_set_input_f32 / eq_get_output_f32 on
 # int16 tensors) must give the floats of the C# SetInput / GetOutput (the generator's --int16-io DIR).
 if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --int16-io "$out/int16io" > "$out/i16.log" 2>&1 \
@@ -154,6 +155,16 @@ if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_DYNAMIC_OPS=0 $INC -I"$fw/tools" $LIB_SRC "$
    && "$out/golden_nodyn" "$golden/vectors.bin" >> "$out/nd.log" 2>&1; then
   ok "EQ_WITH_DYNAMIC_OPS=0: builds (-Werror), golden vectors pass with ops 40-46 refused"
 else ko "EQ_WITH_DYNAMIC_OPS=0 build or refusal" "$out/nd.log"; fi
+
+# The same without the recurrent ops 23-26 (-DEQ_WITH_RECURRENT=0): their golden cases (one-op and digits_gru /
+# digits_lstm) are refused with EQ_ERR_OP_UNKNOWN, everything else passes; eq_run names the status for digits_gru.
+if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_RECURRENT=0 $INC -I"$fw/tools" $LIB_SRC "$fw/tests/test_golden.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/golden_norec" > "$out/nr.log" 2>&1 \
+   && "$out/golden_norec" "$golden/vectors.bin" >> "$out/nr.log" 2>&1 \
+   && gcc $CFLAGS_STRICT -O2 -DEQ_WITH_RECURRENT=0 $INC $LIB_SRC "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_norec" >> "$out/nr.log" 2>&1 \
+   && ! "$out/eq_run_norec" "$golden/digits_gru.eqm" /dev/null "$out/nr.out" >> "$out/nr.log" 2>&1 \
+   && grep -q "model: EQ_ERR_OP_UNKNOWN:" "$out/nr.log"; then
+  ok "EQ_WITH_RECURRENT=0: builds (-Werror), refuses digits_gru with EQ_ERR_OP_UNKNOWN, golden vectors pass with ops 23-26 refused"
+else ko "EQ_WITH_RECURRENT=0 build or refusal" "$out/nr.log"; fi
 
 # 4. Sanitizers: the library compiled once (plus model.c without work memory), linked into each test.
 SAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"

@@ -171,6 +171,30 @@ internal static class Cases
         return new GoldenCase(name, blob, samples, inputs.ToArray(), outputs.ToArray());
     }
 
+    /// <summary>
+    /// A whole converted model with an int8 input as a case, on the first <paramref name="samples"/> float samples of
+    /// <paramref name="floats"/> (float32 bytes): quantized by the C# Interpreter.SetInput, the case stores those bytes.
+    /// </summary>
+    public static GoldenCase FromFloatSamples(string name, byte[] blob, byte[] floats, int samples)
+    {
+        var model = Model.Load(blob);
+        var it = new Interpreter(model, new InterpreterOptions { ReferenceKernelsOnly = true });
+        var t = model.Tensors[model.Inputs[0].TensorIndex];
+        int n = t.ElementCount;
+        if (model.Inputs.Count != 1 || t.Type != TensorType.Int8 || floats.Length < samples * n * 4) throw new ArgumentException($"{name}: expected one int8 input and {samples} float samples of {n} values");
+        var inputs = new MemoryStream();
+        var outputs = new MemoryStream();
+        for (int s = 0; s < samples; s++)
+        {
+            it.SetInput(MemoryMarshal.Cast<byte, float>(floats.AsSpan(s * n * 4, n * 4)));
+            inputs.Write(MemoryMarshal.Cast<sbyte, byte>(it.GetInput(0)));
+            it.Invoke();
+            for (int k = 0; k < model.Outputs.Count; k++)
+                outputs.Write(MemoryMarshal.Cast<sbyte, byte>(it.GetOutput(k)));
+        }
+        return new GoldenCase(name, blob, samples, inputs.ToArray(), outputs.ToArray());
+    }
+
     /// <summary>The data bytes of a little-endian float32 .npy file (format 1.0 or 2.0).</summary>
     public static byte[] NpyData(string path)
     {

@@ -49,6 +49,12 @@ foreach (var (file, zooName) in new[] { ("fashion_mobilenet.int4.eqm", "fashion_
 foreach (var (file, zooName) in new[] { ("fashion_mobilenet.dynamic.eqm", "fashion_mobilenet"), ("mnist_cnn.dynamic.eqm", "mnist_cnn") })
     cases.Add(Cases.FromBlob("zoo_" + Path.GetFileNameWithoutExtension(file).Replace('.', '_'), File.ReadAllBytes(Path.Combine(sourceDir, file)),
         Cases.NpyData(Path.Combine(zooDir, "..", zooName + ".test.npy")), 3));
+// Recurrent ops 23-26: the zoo's digits_gru (Gru, linear_before_reset 1) and a bidirectional LSTM (lstm_model.py), each
+// converted with int8 and with int4 weights (README.md), on the first 3 samples of tests/zoo/digits_gru.test.npy (the
+// same 8x8 digits, rows as steps) quantized by the C# SetInput.
+foreach (var file in new[] { "digits_gru.eqm", "digits_gru.int4.eqm", "digits_lstm.eqm", "digits_lstm.int4.eqm" })
+    cases.Add(Cases.FromFloatSamples("zoo_" + Path.GetFileNameWithoutExtension(file).Replace('.', '_'), File.ReadAllBytes(Path.Combine(sourceDir, file)),
+        Cases.NpyData(Path.Combine(zooDir, "..", "digits_gru.test.npy")), 3));
 VectorFile.Write(Path.Combine(outDir, "vectors.bin"), cases);
 Console.WriteLine($"vectors.bin: {cases.Count} cases, {new FileInfo(Path.Combine(outDir, "vectors.bin")).Length} bytes");
 
