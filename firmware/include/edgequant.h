@@ -105,10 +105,18 @@ typedef enum eq_type {
  * packed per-channel record; docs/format.md 5.10, 5.12) and the element types 10-12 of their filters:
  * compiled in by default. Weights are decoded where they are used; nothing is expanded into the arena.
  * -DEQ_WITH_COMPRESSED_WEIGHTS=0 leaves them out; such a build refuses those blobs at their first
- * compressed filter with EQ_ERR_TENSORS. Ops 50-54 are C# only: EQ_ERR_OP_UNKNOWN (or EQ_ERR_TENSORS
- * for their sparse tensors). */
+ * compressed filter with EQ_ERR_TENSORS. The same option compiles in ops 50-52 (the same filters with an
+ * int32 bias tensor and int32 per-channel multiplier and shift arrays, docs/format.md 5.10; one decoder). */
 #ifndef EQ_WITH_COMPRESSED_WEIGHTS
 #define EQ_WITH_COMPRESSED_WEIGHTS 1
+#endif
+
+/* Op codes 53-54 (Conv2DSparse, FullyConnectedSparse: pruned filters stored as sparse rows, element type
+ * SparseInt8 13, docs/format.md 5.11; what `edgequant convert --prune` writes where sparse storage is
+ * faster): compiled in by default. -DEQ_WITH_SPARSE_WEIGHTS=0 leaves them out (edgequant firmware build does
+ * for a model without them); such a build refuses those blobs at their first sparse tensor with EQ_ERR_TENSORS. */
+#ifndef EQ_WITH_SPARSE_WEIGHTS
+#define EQ_WITH_SPARSE_WEIGHTS 1
 #endif
 
 /* Op codes 60-72, mixed precision (docs/format.md 6.4): the 16x8 Conv2D, DepthwiseConv2D, FullyConnected,
@@ -174,6 +182,11 @@ typedef enum eq_op {
     EQ_OP_MEAN_F32 = 44,
     EQ_OP_ADD_F32 = 45,
     EQ_OP_TRANSPOSE_F32 = 46,
+    EQ_OP_CONV2D_COMPRESSED = 50,                   /* 50-52: EQ_WITH_COMPRESSED_WEIGHTS */
+    EQ_OP_DEPTHWISE_CONV2D_COMPRESSED = 51,
+    EQ_OP_FULLY_CONNECTED_COMPRESSED = 52,
+    EQ_OP_CONV2D_SPARSE = 53,                       /* 53-54: EQ_WITH_SPARSE_WEIGHTS */
+    EQ_OP_FULLY_CONNECTED_SPARSE = 54,
     EQ_OP_CONV2D_COMPRESSED_PACKED = 55,            /* EQ_WITH_COMPRESSED_WEIGHTS */
     EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED = 56,  /* EQ_WITH_COMPRESSED_WEIGHTS */
     EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED = 57,   /* EQ_WITH_COMPRESSED_WEIGHTS */

@@ -46,6 +46,8 @@
 #define EQ_TYPE_INT4 10u
 #define EQ_TYPE_INDEX4 11u
 #define EQ_TYPE_INDEX8 12u
+/* Sparse rows (docs/format.md 5.11): int32 row starts [rows + 1], u16 columns, int8 values; ops 53-54. */
+#define EQ_TYPE_SPARSE_INT8 13u
 
 /* Little-endian reads with byte loads: the blob may sit at any alignment inside a record. */
 static inline uint32_t eq_rd_u32(const uint8_t *p)

@@ -163,6 +163,11 @@ int main(int argc, char **argv)
             why = why == NULL ? "accepted an op this build excludes"
                 : (strcmp(why, eq_status_str(EQ_ERR_TENSORS)) == 0 || strcmp(why, eq_status_str(EQ_ERR_OP_UNKNOWN)) == 0) ? NULL : why;
 #endif
+#if !EQ_WITH_SPARSE_WEIGHTS
+        /* Ops 53-54 and their SparseInt8 filters are not compiled in: refused at the filter tensor. */
+        if (strstr(name, "_sparse_") != NULL)
+            why = why == NULL ? "accepted an op this build excludes" : strcmp(why, eq_status_str(EQ_ERR_TENSORS)) == 0 ? NULL : why;
+#endif
 #if !EQ_WITH_RECURRENT
         /* Ops 23-26 are not compiled in: refused as unknown ops (the int4 ones at their filter first when the
          * compressed weights are out too: handled above). */

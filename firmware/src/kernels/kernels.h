@@ -76,10 +76,12 @@ typedef struct eq_fc_params {
     int32_t input_offset, output_offset, act_min, act_max;
 } eq_fc_params;
 
-/* Ops 55-57: Conv2D, DepthwiseConv2D and FullyConnected (as a 1x1 Conv2D over [batches, 1, 1, cin])
- * with a compressed filter (docs/format.md 5.10) and a packed per-channel record (5.12), both read
- * in place: every weight and every channel's bias, multiplier and shift is decoded where it is used.
- * Mirrors Kernels/CompressedKernels.Reference.cs with CompressedFilter and PackedRequant.Decode. */
+/* Ops 50-52 and 55-57: Conv2D, DepthwiseConv2D and FullyConnected (as a 1x1 Conv2D over [batches, 1, 1, cin])
+ * with a compressed filter (docs/format.md 5.10), read in place: every weight is decoded where it is used;
+ * ops 55-57 take each channel's bias, multiplier and shift from their packed per-channel record (5.12), ops
+ * 50-52 from int32 arrays. Ops 53-54 (sparse rows, 5.11) take the same struct with the sparse tensor as
+ * `filter`. Mirrors Kernels/CompressedKernels.Reference.cs (CompressedFilter, PackedRequant.Decode) and
+ * Kernels/SparseKernels.Reference.cs. */
 typedef struct eq_compressed_params {
     const int8_t *input;
     int32_t batches, in_h, in_w, in_c;
@@ -89,7 +91,8 @@ typedef struct eq_compressed_params {
     const int8_t *codebook;       /* [groups, 16 or 256]; NULL for int4 */
     int32_t channels_per_group;
     int32_t k_h, k_w;
-    const uint8_t *record;        /* packed per-channel record: bias[C], u16 multiplier[C], i8 shift[C] */
+    const uint8_t *record;        /* ops 55-57: packed per-channel record: bias[C], u16 multiplier[C], i8 shift[C]; NULL for ops 50-54 */
+    const int32_t *bias, *multipliers, *shifts;   /* ops 50-54: int32[C] each (the bias tensor, the op's arrays) */
     int32_t bias_bytes;           /* 2 or 4 */
     int8_t *output;
     int32_t out_h, out_w, out_c;
@@ -330,6 +333,11 @@ void eq_conv2d_s8(const eq_conv_params *p);
 void eq_depthwise_conv2d_s8(const eq_conv_params *p);
 void eq_fully_connected_s8(const eq_fc_params *p);
 void eq_compressed_conv_s8_ref(const eq_compressed_params *p);
+/* Element (row, col) of output channel oc of a compressed filter as int8 (CompressedFilter.At): the kernel's
+ * decoder, shared with the reader's folded-bias rule. */
+int32_t eq_compressed_weight(const eq_compressed_params *p, int32_t row, int32_t col, int32_t oc);
+/* Ops 53-54: the stored weights of each output channel's sparse row (FullyConnected as a 1x1 Conv2D). */
+void eq_sparse_conv_s8_ref(const eq_compressed_params *p);
 void eq_add_s8(const eq_elementwise_params *p);
 void eq_sub_s8(const eq_elementwise_params *p);
 void eq_mul_s8(const eq_elementwise_params *p);

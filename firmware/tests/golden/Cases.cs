@@ -78,6 +78,12 @@ internal static class Cases
         Add("gru", 20, (r, i) => RecurrentCases.Recurrent(r, i, lstm: false, packed: false));
         Add("lstm_packed", 16, (r, i) => RecurrentCases.Recurrent(r, i, lstm: true, packed: true));
         Add("gru_packed", 16, (r, i) => RecurrentCases.Recurrent(r, i, lstm: false, packed: true));
+        // Ops 50-54 (UnpackedCases.cs): compressed filters with the int32 arrays of the int8 ops, and sparse rows.
+        Add("conv2d_unpacked_compressed", 18, (r, i) => UnpackedCases.Conv(r, i, OpType.Conv2DCompressed));
+        Add("depthwise_conv2d_unpacked_compressed", 12, (r, i) => UnpackedCases.Conv(r, i, OpType.DepthwiseConv2DCompressed));
+        Add("fully_connected_unpacked_compressed", 12, (r, i) => UnpackedCases.FullyConnected(r, i, OpType.FullyConnectedCompressed));
+        Add("conv2d_sparse", 16, (r, i) => UnpackedCases.Conv(r, i, OpType.Conv2DSparse));
+        Add("fully_connected_sparse", 16, (r, i) => UnpackedCases.FullyConnected(r, i, OpType.FullyConnectedSparse));
         return list;
     }
 

@@ -4,11 +4,11 @@ using EdgeQuant.Runtime.Format;
 namespace EdgeQuant.Firmware.Golden;
 
 /// <summary>
-/// Valid one-op blobs (the C# reader loads each) using encodings the C runtime does not implement:
-/// ops 50-52 (compressed filters with int32 bias tensors) and 53-54 (sparse filters). (The recurrent ops 23-26, the
-/// dynamic ops 40-46 and the mixed-precision ops 60-72 run in C: EQ_WITH_RECURRENT, EQ_WITH_DYNAMIC_OPS,
-/// EQ_WITH_MIXED_PRECISION.) tools/firmware-host/check.sh runs eq_run on each and expects the named refusal status.
-/// Written to a scratch folder on request (not committed).
+/// Valid one-op blobs (the C# reader loads each) of ops 50, 52 (int4 filters with int32 bias tensors) and 54 (a sparse
+/// filter), and the status a C build without those op families (-DEQ_WITH_COMPRESSED_WEIGHTS=0
+/// -DEQ_WITH_SPARSE_WEIGHTS=0) must refuse each with. tools/firmware-host/check.sh runs eq_run built that way on each
+/// and expects the named refusal, and the default build, which runs ops 50-54, to load each. Written to a scratch
+/// folder on request (not committed).
 /// </summary>
 internal static class Refusals
 {
@@ -17,8 +17,8 @@ internal static class Refusals
     {
         var list = new List<(string, byte[], string)>
         {
-            ("op50_conv2d_compressed_int4.eqm", Compressed(OpType.Conv2DCompressed), "EQ_ERR_OP_UNKNOWN"),
-            ("op52_fully_connected_compressed_int4.eqm", Compressed(OpType.FullyConnectedCompressed), "EQ_ERR_OP_UNKNOWN"),
+            ("op50_conv2d_compressed_int4.eqm", Compressed(OpType.Conv2DCompressed), "EQ_ERR_TENSORS"),
+            ("op52_fully_connected_compressed_int4.eqm", Compressed(OpType.FullyConnectedCompressed), "EQ_ERR_TENSORS"),
             ("op54_fully_connected_sparse.eqm", Compressed(OpType.FullyConnectedSparse), "EQ_ERR_TENSORS"),
         };
         foreach (var (name, blob, _) in list) Model.Load(blob); // each must be a blob the C# runtime accepts
