@@ -165,7 +165,7 @@ int main(int argc, char **argv)
 #endif
 #if !EQ_WITH_SPARSE_WEIGHTS
         /* Ops 53-54 and their SparseInt8 filters are not compiled in: refused at the filter tensor. */
-        if (strstr(name, "_sparse_") != NULL)
+        if (strstr(name, "_sparse_") != NULL || (strncmp(name, "zoo_", 4) == 0 && strstr(name, "_sparse") != NULL))
             why = why == NULL ? "accepted an op this build excludes" : strcmp(why, eq_status_str(EQ_ERR_TENSORS)) == 0 ? NULL : why;
 #endif
 #if !EQ_WITH_RECURRENT

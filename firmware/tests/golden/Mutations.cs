@@ -119,7 +119,8 @@ internal static class Mutations
         string n = name.StartsWith("golden:", StringComparison.Ordinal) ? name["golden:".Length..] : "";
         return n.StartsWith("lstm_", StringComparison.Ordinal) || n.StartsWith("gru_", StringComparison.Ordinal)
             || n.Contains("_compressed_", StringComparison.Ordinal) || n.Contains("_sparse_", StringComparison.Ordinal)
-            || n.StartsWith("zoo_digits_", StringComparison.Ordinal) || n.EndsWith("_int4", StringComparison.Ordinal);
+            || n.StartsWith("zoo_digits_", StringComparison.Ordinal) || n.EndsWith("_int4", StringComparison.Ordinal)
+            || n.EndsWith("_sparse", StringComparison.Ordinal);
     }
 
     /// <summary>The recipe applied to a source blob (the C test does the same).</summary>

@@ -41,7 +41,8 @@ var cases = Cases.All(seed: 20261203);
 // Whole zoo models converted with compressed weights (committed beside this program; see README.md),
 // on their first 3 committed test samples.
 // Mixed precision (ops 60-72): fashion_mobilenet and mnist_cnn converted with a --precision assignment (README.md).
-foreach (var (file, zooName) in new[] { ("fashion_mobilenet.int4.eqm", "fashion_mobilenet"), ("fashion_mobilenet.mixed.eqm", "fashion_mobilenet"), ("mnist_cnn.mixed.eqm", "mnist_cnn") })
+// Sparse rows (ops 53-54): mnist_cnn pruned by half and stored sparse (README.md).
+foreach (var (file, zooName) in new[] { ("fashion_mobilenet.int4.eqm", "fashion_mobilenet"), ("fashion_mobilenet.mixed.eqm", "fashion_mobilenet"), ("mnist_cnn.mixed.eqm", "mnist_cnn"), ("mnist_cnn.sparse.eqm", "mnist_cnn") })
     cases.Add(Cases.FromBlob("zoo_" + Path.GetFileNameWithoutExtension(file).Replace('.', '_'), File.ReadAllBytes(Path.Combine(sourceDir, file)),
         File.ReadAllBytes(Path.Combine(zooDir, zooName + ".input.bin")), 3));
 // Dynamic quantization (ops 40-46): fashion_mobilenet and mnist_cnn converted with --dynamic (float32 input), on
