@@ -105,10 +105,18 @@ typedef enum eq_type {
  * packed per-channel record; docs/format.md 5.10, 5.12) and the element types 10-12 of their filters:
  * compiled in by default. Weights are decoded where they are used; nothing is expanded into the arena.
  * -DEQ_WITH_COMPRESSED_WEIGHTS=0 leaves them out; such a build refuses those blobs at their first
- * compressed filter with EQ_ERR_TENSORS. The same option compiles in ops 50-52 (the same filters with an
- * int32 bias tensor and int32 per-channel multiplier and shift arrays, docs/format.md 5.10; one decoder). */
+ * compressed filter with EQ_ERR_TENSORS. */
 #ifndef EQ_WITH_COMPRESSED_WEIGHTS
 #define EQ_WITH_COMPRESSED_WEIGHTS 1
+#endif
+
+/* Op codes 50-52 (Conv2DCompressed, DepthwiseConv2DCompressed, FullyConnectedCompressed: the filters of ops 55-57
+ * with the int8 ops' int32 bias tensor and per-channel multiplier and shift arrays; the converter no longer writes
+ * them, older blobs have them): compiled in by default when EQ_WITH_COMPRESSED_WEIGHTS is (one decoder for both).
+ * -DEQ_WITH_COMPRESSED_ARRAYS=0 leaves them out (edgequant firmware build does for a model without them, so an
+ * int4 image keeps its size); such a build refuses them with EQ_ERR_OP_UNKNOWN. */
+#ifndef EQ_WITH_COMPRESSED_ARRAYS
+#define EQ_WITH_COMPRESSED_ARRAYS 1
 #endif
 
 /* Op codes 53-54 (Conv2DSparse, FullyConnectedSparse: pruned filters stored as sparse rows, element type
@@ -182,7 +190,7 @@ typedef enum eq_op {
     EQ_OP_MEAN_F32 = 44,
     EQ_OP_ADD_F32 = 45,
     EQ_OP_TRANSPOSE_F32 = 46,
-    EQ_OP_CONV2D_COMPRESSED = 50,                   /* 50-52: EQ_WITH_COMPRESSED_WEIGHTS */
+    EQ_OP_CONV2D_COMPRESSED = 50,                   /* 50-52: EQ_WITH_COMPRESSED_WEIGHTS and EQ_WITH_COMPRESSED_ARRAYS */
     EQ_OP_DEPTHWISE_CONV2D_COMPRESSED = 51,
     EQ_OP_FULLY_CONNECTED_COMPRESSED = 52,
     EQ_OP_CONV2D_SPARSE = 53,                       /* 53-54: EQ_WITH_SPARSE_WEIGHTS */

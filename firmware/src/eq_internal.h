@@ -42,6 +42,9 @@
 #define EQ_RECURRENT_PARAMS_BYTES 64u
 #define EQ_RECURRENT_PACKED_PARAMS_BYTES 16u
 
+/* Ops 50-52 need both the compressed filter types and their own option. */
+#define EQ_WITH_OPS_50_52 (EQ_WITH_COMPRESSED_WEIGHTS && EQ_WITH_COMPRESSED_ARRAYS)
+
 /* Compressed filter element types (docs/format.md 5.10): constant only, ops 55-57. */
 #define EQ_TYPE_INT4 10u
 #define EQ_TYPE_INDEX4 11u

@@ -712,10 +712,14 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
     case EQ_OP_FULLY_CONNECTED:
         run_fc(it, &op);
         break;
-#if EQ_WITH_COMPRESSED_WEIGHTS
+#if EQ_WITH_OPS_50_52
     case EQ_OP_CONV2D_COMPRESSED:
     case EQ_OP_DEPTHWISE_CONV2D_COMPRESSED:
     case EQ_OP_FULLY_CONNECTED_COMPRESSED:
+        run_compressed(it, &op);
+        break;
+#endif
+#if EQ_WITH_COMPRESSED_WEIGHTS
     case EQ_OP_CONV2D_COMPRESSED_PACKED:
     case EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED:
     case EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED:

@@ -8,7 +8,8 @@
 #include "crc32.h"
 #include "kernels.h"
 
-/* Ops 50-57 share the compressed-filter rules (ops 50-52 and 55-57: EQ_WITH_COMPRESSED_WEIGHTS; 53-54: EQ_WITH_SPARSE_WEIGHTS). */
+/* Ops 50-57 share the compressed-filter rules (ops 55-57: EQ_WITH_COMPRESSED_WEIGHTS; 50-52: that and
+ * EQ_WITH_COMPRESSED_ARRAYS, EQ_WITH_OPS_50_52; 53-54: EQ_WITH_SPARSE_WEIGHTS). */
 #define EQ_ANY_COMPRESSED (EQ_WITH_COMPRESSED_WEIGHTS || EQ_WITH_SPARSE_WEIGHTS)
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -262,10 +263,10 @@ static eq_status folded_bias(const vctx *c, int32_t offset, int32_t input_offset
     const uint8_t *w;
     uint32_t per, k;
     int32_t oc;
-#if EQ_ANY_COMPRESSED
+#if EQ_WITH_OPS_50_52 || EQ_WITH_SPARSE_WEIGHTS
     const uint16_t type = c->op->type;
 #endif
-#if EQ_WITH_COMPRESSED_WEIGHTS
+#if EQ_WITH_OPS_50_52
     eq_compressed_params cf;
     int32_t row = 0;
 #endif
@@ -274,7 +275,7 @@ static eq_status folded_bias(const vctx *c, int32_t offset, int32_t input_offset
     eq_tget(c->m, (uint32_t)c->op->in[2], &b);
     w = eq_const(c->m, f.off);
     per = f.len / (uint32_t)cout;
-#if EQ_WITH_COMPRESSED_WEIGHTS
+#if EQ_WITH_OPS_50_52
     if (type >= EQ_OP_CONV2D_COMPRESSED && type <= EQ_OP_FULLY_CONNECTED_COMPRESSED)
     {
         /* Ops 50-52 (CompressedPrepared.ForCompressed): the decoded weights of the channel's row, or every
@@ -297,7 +298,7 @@ static eq_status folded_bias(const vctx *c, int32_t offset, int32_t input_offset
     for (oc = 0; oc < cout; oc++)
     {
         uint32_t sum = 0;
-#if EQ_WITH_COMPRESSED_WEIGHTS
+#if EQ_WITH_OPS_50_52
         if (type >= EQ_OP_CONV2D_COMPRESSED && type <= EQ_OP_FULLY_CONNECTED_COMPRESSED)
         {
             int32_t t;
@@ -337,7 +338,7 @@ static int is_packed(uint16_t type) { return type >= EQ_OP_CONV2D_COMPRESSED_PAC
 /* Ops 50-54: a compressed or sparse filter with the bias tensor and int32 per-channel arrays of their base op. */
 static int is_unpacked(uint16_t type)
 {
-#if EQ_WITH_COMPRESSED_WEIGHTS
+#if EQ_WITH_OPS_50_52
     if (type >= EQ_OP_CONV2D_COMPRESSED && type <= EQ_OP_FULLY_CONNECTED_COMPRESSED) return 1;
 #endif
 #if EQ_WITH_SPARSE_WEIGHTS
@@ -1031,13 +1032,17 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
         return validate_conv(c);
     case EQ_OP_FULLY_CONNECTED:
         return validate_fc(c);
-#if EQ_WITH_COMPRESSED_WEIGHTS
+#if EQ_WITH_OPS_50_52
     case EQ_OP_CONV2D_COMPRESSED:
     case EQ_OP_DEPTHWISE_CONV2D_COMPRESSED:
+        return validate_conv(c);
+    case EQ_OP_FULLY_CONNECTED_COMPRESSED:
+        return validate_fc(c);
+#endif
+#if EQ_WITH_COMPRESSED_WEIGHTS
     case EQ_OP_CONV2D_COMPRESSED_PACKED:
     case EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED:
         return validate_conv(c);
-    case EQ_OP_FULLY_CONNECTED_COMPRESSED:
     case EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED:
         return validate_fc(c);
 #endif

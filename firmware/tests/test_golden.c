@@ -163,6 +163,11 @@ int main(int argc, char **argv)
             why = why == NULL ? "accepted an op this build excludes"
                 : (strcmp(why, eq_status_str(EQ_ERR_TENSORS)) == 0 || strcmp(why, eq_status_str(EQ_ERR_OP_UNKNOWN)) == 0) ? NULL : why;
 #endif
+#if EQ_WITH_COMPRESSED_WEIGHTS && !EQ_WITH_COMPRESSED_ARRAYS
+        /* Ops 50-52 are not compiled in (their filter types are): refused at the op. */
+        if (strstr(name, "_unpacked_compressed_") != NULL)
+            why = why == NULL ? "accepted an op this build excludes" : strcmp(why, eq_status_str(EQ_ERR_OP_UNKNOWN)) == 0 ? NULL : why;
+#endif
 #if !EQ_WITH_SPARSE_WEIGHTS
         /* Ops 53-54 and their SparseInt8 filters are not compiled in: refused at the filter tensor. */
         if (strstr(name, "_sparse_") != NULL || (strncmp(name, "zoo_", 4) == 0 && strstr(name, "_sparse") != NULL))

@@ -19,7 +19,7 @@ public partial class FirmwareCommandTests
         AssertRunMatches("host", blob, Path.Combine(Zoo, "digits_gru.test.npy"));
     }
 
-    /// <summary>The recurrent ops (EQ_WITH_RECURRENT) join an image only for a model that uses them.</summary>
+    /// <summary>The recurrent ops (EQ_WITH_RECURRENT; 3.8 KB on the M4, docs/firmware.md) join an image only for a model that uses them.</summary>
     [Test]
     public void RecurrentOpsAreLinkedOnlyIntoImagesOfModelsUsingThem()
     {
@@ -36,6 +36,6 @@ public partial class FirmwareCommandTests
         Assert.That(c.Code, Is.Zero, c.Err);
         long int8 = Code(Path.Combine(Golden, "digits_mlp.eqm"), "m4-int8");
         long recurrent = Code(gru, "m4-gru");
-        Assert.That(recurrent - int8, Is.InRange(1000, 4000), $"int8 image {int8} bytes, recurrent image {recurrent} bytes");
+        Assert.That(recurrent - int8, Is.InRange(2500, 5000), $"int8 image {int8} bytes, recurrent image {recurrent} bytes");
     }
 }

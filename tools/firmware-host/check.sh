@@ -11,9 +11,9 @@
 #  - valid blobs of ops 50-54 refused with their named status by a build without them (one test), builds without the
 #    compressed-weight ops 55-57 (-DEQ_WITH_COMPRESSED_WEIGHTS=0) refusing an int4 model, without the
 #    mixed-precision ops 60-72 (-DEQ_WITH_MIXED_PRECISION=0) refusing a mixed model, and without the
-#    dynamic ops 40-46 (-DEQ_WITH_DYNAMIC_OPS=0) refusing their golden cases, and without the sparse ops
-#    53-54 (-DEQ_WITH_SPARSE_WEIGHTS=0) and the recurrent ops 23-26 (-DEQ_WITH_RECURRENT=0) refusing theirs
-#    (one test each);
+#    dynamic ops 40-46 (-DEQ_WITH_DYNAMIC_OPS=0) refusing their golden cases, and without ops 50-54
+#    (-DEQ_WITH_COMPRESSED_ARRAYS=0 -DEQ_WITH_SPARSE_WEIGHTS=0) and the recurrent ops 23-26
+#    (-DEQ_WITH_RECURRENT=0) refusing theirs (one test each);
 #  - under AddressSanitizer + UndefinedBehaviorSanitizer: golden vectors, zoo, a deterministic
 #    mutation loop (EQ_FUZZ_ITERATIONS, default 40000, plus EQ_FUZZ_ITERATIONS_NOWORK, default
 #    10000, without work memory) and a libFuzzer campaign (EQ_LIBFUZZER_SECONDS, default 20)
@@ -160,12 +160,13 @@ if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_DYNAMIC_OPS=0 $INC -I"$fw/tools" $LIB_SRC "$
   ok "EQ_WITH_DYNAMIC_OPS=0: builds (-Werror), golden vectors pass with ops 40-46 refused"
 else ko "EQ_WITH_DYNAMIC_OPS=0 build or refusal" "$out/nd.log"; fi
 
-# The same without the sparse ops 53-54 (-DEQ_WITH_SPARSE_WEIGHTS=0): their golden cases are refused at the
-# SparseInt8 filter with EQ_ERR_TENSORS, everything else passes.
-if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_SPARSE_WEIGHTS=0 $INC -I"$fw/tools" $LIB_SRC "$fw/tests/test_golden.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/golden_nosparse" > "$out/ns.log" 2>&1 \
+# The same without ops 50-54's own options (-DEQ_WITH_COMPRESSED_ARRAYS=0 -DEQ_WITH_SPARSE_WEIGHTS=0): the golden
+# cases of ops 50-52 are refused at the op with EQ_ERR_OP_UNKNOWN, those of ops 53-54 at the SparseInt8 filter with
+# EQ_ERR_TENSORS, everything else (ops 55-57 included) passes.
+if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_COMPRESSED_ARRAYS=0 -DEQ_WITH_SPARSE_WEIGHTS=0 $INC -I"$fw/tools" $LIB_SRC "$fw/tests/test_golden.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/golden_nosparse" > "$out/ns.log" 2>&1 \
    && "$out/golden_nosparse" "$golden/vectors.bin" >> "$out/ns.log" 2>&1; then
-  ok "EQ_WITH_SPARSE_WEIGHTS=0: builds (-Werror), golden vectors pass with ops 53-54 refused"
-else ko "EQ_WITH_SPARSE_WEIGHTS=0 build or refusal" "$out/ns.log"; fi
+  ok "EQ_WITH_COMPRESSED_ARRAYS=0 EQ_WITH_SPARSE_WEIGHTS=0: builds (-Werror), golden vectors pass with ops 50-54 refused"
+else ko "EQ_WITH_COMPRESSED_ARRAYS=0 EQ_WITH_SPARSE_WEIGHTS=0 build or refusal" "$out/ns.log"; fi
 
 # The same without the recurrent ops 23-26 (-DEQ_WITH_RECURRENT=0): their golden cases (one-op and digits_gru /
 # digits_lstm) are refused with EQ_ERR_OP_UNKNOWN, everything else passes; eq_run names the status for digits_gru.

@@ -39,17 +39,19 @@ void eq_compressed_conv_s8_ref(const eq_compressed_params *p)
                     const uint8_t *rec = p->record;
                     uint32_t acc;
                     int32_t mult, sh, v;
-                    if (rec != NULL)
-                    {
-                        acc = bb == 2 ? (uint32_t)(int32_t)(int16_t)eq_rd_u16(rec + 2 * oc) : eq_rd_u32(rec + 4 * oc);
-                        mult = (int32_t)((uint32_t)eq_rd_u16(rec + bb * cout + 2 * oc) << 15);
-                        sh = (int8_t)rec[(bb + 2) * cout + oc];
-                    }
-                    else
+#if EQ_WITH_OPS_50_52
+                    if (rec == NULL)
                     {
                         acc = (uint32_t)p->bias[oc];
                         mult = p->multipliers[oc];
                         sh = p->shifts[oc];
+                    }
+                    else
+#endif
+                    {
+                        acc = bb == 2 ? (uint32_t)(int32_t)(int16_t)eq_rd_u16(rec + 2 * oc) : eq_rd_u32(rec + 4 * oc);
+                        mult = (int32_t)((uint32_t)eq_rd_u16(rec + bb * cout + 2 * oc) << 15);
+                        sh = (int8_t)rec[(bb + 2) * cout + oc];
                     }
                     for (ky = 0; ky < kh; ky++)
                     {
