@@ -4,7 +4,8 @@
 # converter) the int8 outputs of the board image are byte-identical to the C# runtime's
 # (tests/zoo/eqm/<name>.output.bin). Runs the C runtime's per-op golden vectors
 # (firmware/tests/test_golden.c over firmware/tests/golden/vectors.bin: the C# reference kernels'
-# bytes) on every emulated board, one count per vector. Also checks the size targets on the M4 (mps2-an386):
+# bytes) on every emulated board, one count per vector, and the recurrent and sparse whole models of
+# firmware/tests/golden on every sample of their test data on the M4 and M55. Also checks the size targets on the M4 (mps2-an386):
 # runtime code <= 24 KB, runtime RAM beyond the arena <= 1 KB, stack during eq_invoke <= 2 KB.
 #
 # Samples: every committed sample of every model on every board (host, mps2-an385 M3,
@@ -83,6 +84,30 @@ for b in "${boards[@]}"; do
     if [ -f "$r" ] && grep -q '^PASS' "$r"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
   done
 done
+
+# Whole models with the op families the zoo golden set does not use (firmware/tests/golden, README.md there):
+# digits_gru and digits_lstm with int8 and int4 weights (ops 23-26) and mnist_cnn pruned to sparse rows (ops 53-54)
+# on the M4 and the M55: every float test sample through `firmware run` gives the bytes of `edgequant run`. (The M3
+# and M33 run the same C; test_golden below runs 3 samples of each of these models on them too.) About 60 s of
+# wall time with the runtime compiled for the three op-family combinations on the two boards.
+extra_fail=0; extra_pass=0
+for spec in "digits_gru tests/zoo/digits_gru.test.npy" "digits_gru.int4 tests/zoo/digits_gru.test.npy" \
+            "digits_lstm tests/zoo/digits_gru.test.npy" "digits_lstm.int4 tests/zoo/digits_gru.test.npy" \
+            "mnist_cnn.sparse tests/zoo/mnist_cnn.test.npy"; do
+  set -- $spec; m=$1; x=$2
+  if ! "${cli[@]}" run "firmware/tests/golden/$m.eqm" --input "$x" --output "$work/want-$m.npy" > "$work/want-$m.txt" 2>&1; then
+    echo "FAIL edgequant run $m: $(tail -1 "$work/want-$m.txt")"; extra_fail=$((extra_fail + 1)); continue
+  fi
+  for b in mps2-an386 mps3-an547; do
+    if "${cli[@]}" firmware run "firmware/tests/golden/$m.eqm" --board "$b" --input "$x" --output "$work/got-$b-$m.npy" --timeout 600 --json > "$work/got-$b-$m.txt" 2>&1 \
+       && cmp -s "$work/want-$m.npy" "$work/got-$b-$m.npy"; then
+      echo "PASS $b $m: $(sed -nE 's/.*"samples":([0-9]+).*/\1/p' "$work/got-$b-$m.txt") samples byte-identical to edgequant run"; extra_pass=$((extra_pass + 1))
+    else
+      echo "FAIL $b $m: $(tail -1 "$work/got-$b-$m.txt")"; extra_fail=$((extra_fail + 1))
+    fi
+  done
+done
+passed=$((passed + extra_pass)); failed=$((failed + extra_fail))
 
 # Per-op golden vectors on every emulated board: test_golden.c unchanged, linked with the board
 # port (its main gets the semihosting command line), vectors read through semihosting.
