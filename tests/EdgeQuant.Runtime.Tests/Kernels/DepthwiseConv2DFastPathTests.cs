@@ -69,6 +69,43 @@ public class DepthwiseConv2DFastPathTests
     }
 
     [Test]
+    public void StagedRows3x3WithLeftOrZeroShifts([Values(Path.Rows, Path.PreparedDispatcher, Path.Lanes)] Path path, [Values(8, 13, 36)] int channels)
+    {
+        Require(path);
+        // Usual 3x3 layers shift every channel right (the short requantization); a channel with shift 0 or a left shift takes
+        // the general block requantization, for the whole op.
+        var r = new Random(50 + channels);
+        for (int i = 0; i < 12; i++)
+        {
+            var c = FastPathCases.Conv.Random(r, true, channels, 0, 3, 3);
+            c.S[r.Next(channels)] = r.Next(0, 3);
+            if (i % 3 == 0)
+                c.P.OutputOffset = 0;
+            Check(path, c);
+        }
+    }
+
+    [Test]
+    public void StagedRows3x3WideRowsEveryTail([Values(Path.PreparedDispatcher, Path.Lanes)] Path path, [Values(1, 2)] int stride, [Values(16, 90)] int channels)
+    {
+        Require(path);
+        // Rows of 4-pixel tiles and every tail of 1-3 pixels, unit and doubled stride and dilation, channel counts of the zoo.
+        var r = new Random(60 + stride + channels);
+        for (int width = 4; width <= 19; width += 1)
+        {
+            var c = FastPathCases.Conv.Random(r, true, channels, 0, 3, 3);
+            int dil = r.Next(1, 3);
+            c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = dil;
+            c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = dil;
+            int h = r.Next(3, 7);
+            c.In = new Runtime.Format.Shape4(1, h, width, channels);
+            c.Out = new Runtime.Format.Shape4(1, (h - 1) / stride + 1, (width - 1) / stride + 1, channels);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            Check(path, c);
+        }
+    }
+
+    [Test]
     public void StagedRowsRowByRowOnALargeImage([Values(Path.Rows, Path.PreparedDispatcher, Path.Lanes)] Path path, [Values(1, 2)] int stride)
     {
         Require(path);
