@@ -17,8 +17,9 @@ public static partial class DepthwiseConv2D
 
     /// <summary>
     /// Precomputes <see cref="TryEvalS8RowsLanes"/>'s data (once per op, outside Eval): the filter widened to
-    /// int16 with channels in lanes, [Kh x Kw, CoutPadded] (<see cref="PackedFilter.RowTaps"/>), and the folded
-    /// bias (<see cref="PackedFilter.Init"/>). Null where that path does not apply (not arm64, unless
+    /// int16 with channels in lanes, [Kh x Kw, CoutPadded] (<see cref="PackedFilter.RowTaps"/>), with Dp and Kw &lt;= 4 also
+    /// as quadruplets of kernel-row taps per channel (<see cref="PackedFilter.Quads"/>, for <see cref="TryEvalS8RowsSdot"/>),
+    /// and the folded bias (<see cref="PackedFilter.Init"/>). Null where that path does not apply (not arm64, unless
     /// <paramref name="force"/>, as the x64 tests do; depth multiplier other than 1).
     /// </summary>
     internal static PackedFilter? PrepareLanes(in Conv2DParams p, ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias, bool force = false)
@@ -30,7 +31,9 @@ public static partial class DepthwiseConv2D
         for (int t = 0; t < taps; t++)
             for (int oc = 0; oc < cout; oc++)
                 byChannel[oc * taps + t] = filter[t * cout + oc];
-        return PackedFilter.Create(byChannel, cout, taps, bias, p.InputOffset, pad: false, rowTaps: taps, rowTapsS16: true);
+        // With Dp (Pi 5) also the quadruplets of each kernel row for TryEvalS8RowsSdot.
+        int quadRowTaps = (Dp.IsSupported || force) && filterShape.D2 <= 4 ? filterShape.D2 : 0;
+        return PackedFilter.Create(byChannel, cout, taps, bias, p.InputOffset, pad: false, rowTaps: taps, rowTapsS16: true, quadRowTaps: quadRowTaps);
     }
 
     /// <summary>
@@ -330,7 +333,7 @@ public static partial class DepthwiseConv2D
     /// channel shifts right (<see cref="BlockRequantization.OpAllRight"/>): tiles of 4 pixels share the 6 staged
     /// columns of each kernel row (6 loads and 24 SMLAL/SMLAL2 per kernel row and tile instead of 12 loads), the
     /// requantization's vectors stay in registers (<see cref="BlockRequantization.Pixels2Right"/>), the last 1-3 pixels
-    /// run as one tile of <see cref="Tile3x3Right"/>. r0..r2: the three kernel rows' staged taps of the row's first pixel;
+    /// run as one tile of <see cref="Tile3x3Right"/> (3) or <see cref="Tile3x3Right2"/> (1-2). r0..r2: the three kernel rows' staged taps of the row's first pixel;
     /// w: the block's 9 weight vectors, coutP apart.
     /// </summary>
     private static void Row3x3RightS1(ref short r0, ref short r1, ref short r2, nint pixStep, int n, ref short w, nint coutP,
@@ -465,14 +468,17 @@ public static partial class DepthwiseConv2D
             Store4(BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max),
                 BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref Unsafe.Add(ref o, i * cout), cout, channels, 4);
         }
-        if (i < n)
-            Tile3x3Right(ref r0, ref r1, ref r2, x, pixStep * System.Math.Min(1, n - i - 1), pixStep * System.Math.Min(2, n - i - 1), pixStep * (n - i - 1),
+        if (n - i == 3)
+            Tile3x3Right(ref r0, ref r1, ref r2, x, pixStep, 2 * pixStep, 2 * pixStep,
+                pixStep, ref w, coutP, i0, i1, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, i * cout), cout, channels, 3);
+        else if (i < n)
+            Tile3x3Right2(ref r0, ref r1, ref r2, x, n - i == 2 ? pixStep : 0,
                 pixStep, ref w, coutP, i0, i1, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, i * cout), cout, channels, n - i);
     }
 
     /// <summary>
     /// <see cref="Row3x3RightS1"/> for any stride and dilation: tiles of 4 pixels, each tap one weight load, four
-    /// activation loads and 8 SMLAL/SMLAL2; the last 1-3 pixels as one tile of <see cref="Tile3x3Right"/>.
+    /// activation loads and 8 SMLAL/SMLAL2; the last 1-3 pixels as in <see cref="Row3x3RightS1"/>.
     /// </summary>
     private static void Row3x3Right(ref short r0, ref short r1, ref short r2, nint pixStep, nint tapStep, int n, ref short w, nint coutP,
         Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
@@ -642,8 +648,11 @@ public static partial class DepthwiseConv2D
             Store4(BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max),
                 BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref Unsafe.Add(ref o, i * cout), cout, channels, 4);
         }
-        if (i < n)
-            Tile3x3Right(ref r0, ref r1, ref r2, x, pixStep * System.Math.Min(1, n - i - 1), pixStep * System.Math.Min(2, n - i - 1), pixStep * (n - i - 1),
+        if (n - i == 3)
+            Tile3x3Right(ref r0, ref r1, ref r2, x, pixStep, 2 * pixStep, 2 * pixStep,
+                tapStep, ref w, coutP, i0, i1, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, i * cout), cout, channels, 3);
+        else if (i < n)
+            Tile3x3Right2(ref r0, ref r1, ref r2, x, n - i == 2 ? pixStep : 0,
                 tapStep, ref w, coutP, i0, i1, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, i * cout), cout, channels, n - i);
     }
 
@@ -815,6 +824,121 @@ public static partial class DepthwiseConv2D
         }
         Store4(BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max),
             BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref o, cout, channels, valid);
+    }
+
+    /// <summary><see cref="Tile3x3Right"/> for 2 pixels (at x and x + d1); stores the first <paramref name="valid"/>.</summary>
+    private static void Tile3x3Right2(ref short r0, ref short r1, ref short r2, nint x, nint d1, nint tapStep, ref short w, nint coutP,
+        Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels, int valid)
+    {
+        nint tap2 = 2 * tapStep;
+        ref short wk0 = ref w;
+        ref short wk1 = ref Unsafe.Add(ref w, 3 * coutP);
+        ref short wk2 = ref Unsafe.Add(ref w, 6 * coutP);
+        Vector128<int> l0 = i0, h0 = i1, l1 = i0, h1 = i1;
+        {
+            ref short r = ref Unsafe.Add(ref r0, x);
+            var wv = Vector128.LoadUnsafe(ref wk0);
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r0, x + tapStep);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r0, x + tap2);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, 2 * coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r1, x);
+            var wv = Vector128.LoadUnsafe(ref wk1);
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r1, x + tapStep);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r1, x + tap2);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, 2 * coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r2, x);
+            var wv = Vector128.LoadUnsafe(ref wk2);
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r2, x + tapStep);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r2, x + tap2);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, 2 * coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        var v = BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max);
+        BlockRequantization.Store(v, 0, ref o, channels);
+        if (valid > 1)
+            BlockRequantization.Store(v, 1, ref Unsafe.Add(ref o, cout), channels);
     }
 
     /// <summary>Stores 4 pixels' 8-channel outputs (bytes 0-7 and 8-15 of v01, then of v23), outStride apart: the first <paramref name="valid"/> pixels, each its first <paramref name="channels"/> bytes.</summary>
