@@ -118,41 +118,45 @@ public static partial class DepthwiseConv2D
             ref sbyte wc = ref Unsafe.Add(ref w, c * 4);
             ref sbyte oc = ref Unsafe.Add(ref o, c);
             int i = 0;
-            nint d1 = pix, d2 = 2 * pix, d3 = 3 * pix;
-            while (true)
+            nint d2 = 2 * pix, d3 = 3 * pix;
+            for (; i <= n - 4; i += 4)
             {
-                if (i > n - 4)
-                {
-                    // The row's last 1-3 pixels: the last one repeated in the spare places, which are not stored.
-                    if (i >= n)
-                        break;
-                    int last = n - i - 1;
-                    d1 = pix * System.Math.Min(1, last);
-                    d2 = pix * System.Math.Min(2, last);
-                    d3 = pix * last;
-                }
-                ref sbyte xi = ref Unsafe.Add(ref xc, i * pix);
-                Vector128<int> l0 = i0, h0 = i1, l1 = i0, h1 = i1, l2 = i0, h2 = i1, l3 = i0, h3 = i1;
-                if (TThree.Value)
-                {
-                    SdotTap(ref Unsafe.Add(ref xi, s0), d1, d2, d3, ref wc, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
-                    SdotTap(ref Unsafe.Add(ref xi, s1), d1, d2, d3, ref Unsafe.Add(ref wc, wRow), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
-                    SdotTap(ref Unsafe.Add(ref xi, s2), d1, d2, d3, ref Unsafe.Add(ref wc, 2 * wRow), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
-                }
-                else
-                {
-                    ref sbyte wk = ref wc;
-                    for (int ky = 0; ky < kh; ky++)
-                    {
-                        SdotTap(ref Unsafe.Add(ref xi, Unsafe.Add(ref segOff, ky)), d1, d2, d3, ref wk, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
-                        wk = ref Unsafe.Add(ref wk, wRow);
-                    }
-                }
-                int valid = System.Math.Min(4, n - i);
+                SdotTile<TThree>(ref Unsafe.Add(ref xc, i * pix), s0, s1, s2, ref segOff, kh, pix, d2, d3, ref wc, wRow, i0, i1,
+                    out var l0, out var h0, out var l1, out var h1, out var l2, out var h2, out var l3, out var h3);
                 Store4(BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max),
-                    BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref Unsafe.Add(ref oc, i * cout), cout, channels, valid);
-                i += 4;
+                    BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref Unsafe.Add(ref oc, i * cout), cout, channels, 4);
             }
+            if (i < n)
+            {
+                // The row's last 1-3 pixels: the last one repeated in the spare places, which are not stored.
+                int last = n - i - 1;
+                SdotTile<TThree>(ref Unsafe.Add(ref xc, i * pix), s0, s1, s2, ref segOff, kh, pix * System.Math.Min(1, last), pix * System.Math.Min(2, last), pix * last,
+                    ref wc, wRow, i0, i1, out var l0, out var h0, out var l1, out var h1, out var l2, out var h2, out var l3, out var h3);
+                Store4(BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max),
+                    BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref Unsafe.Add(ref oc, i * cout), cout, channels, last + 1);
+            }
+        }
+    }
+
+    /// <summary>The accumulators of one tile of 4 pixels (quadruplets at x, x + d1, x + d2, x + d3 of each kernel row's staged row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SdotTile<TThree>(ref sbyte x, nint s0, nint s1, nint s2, ref int segOff, int kh, nint d1, nint d2, nint d3, ref sbyte w, nint wRow,
+        Vector128<int> i0, Vector128<int> i1, out Vector128<int> l0, out Vector128<int> h0, out Vector128<int> l1, out Vector128<int> h1,
+        out Vector128<int> l2, out Vector128<int> h2, out Vector128<int> l3, out Vector128<int> h3) where TThree : struct, Conv2D.IFlag
+    {
+        l0 = i0; h0 = i1; l1 = i0; h1 = i1; l2 = i0; h2 = i1; l3 = i0; h3 = i1;
+        if (TThree.Value)
+        {
+            SdotTap(ref Unsafe.Add(ref x, s0), d1, d2, d3, ref w, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            SdotTap(ref Unsafe.Add(ref x, s1), d1, d2, d3, ref Unsafe.Add(ref w, wRow), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            SdotTap(ref Unsafe.Add(ref x, s2), d1, d2, d3, ref Unsafe.Add(ref w, 2 * wRow), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            return;
+        }
+        ref sbyte wk = ref w;
+        for (int ky = 0; ky < kh; ky++)
+        {
+            SdotTap(ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky)), d1, d2, d3, ref wk, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            wk = ref Unsafe.Add(ref wk, wRow);
         }
     }
 
