@@ -73,42 +73,69 @@ internal readonly struct ChannelRequantizer256
 }
 
 /// <summary>
-/// <see cref="ChannelRequantizer256"/> for 16 channels in one 512-bit vector (AVX-512F/BW): the same operations,
-/// narrowed by VPMOVSDB. Callers check <see cref="Avx512BW.IsSupported"/>.
+/// <see cref="ChannelRequantizer256"/> for 16 channels in one 512-bit vector (AVX-512F/BW), with the two roundings
+/// of the reference folded into one exact 64-bit arithmetic shift (VPSRAVQ, which AVX2 lacks). With P = x x m (64-bit)
+/// and a right shift e, the reference computes r = floor((P + 2^30) / 2^31) (the doubling high multiply: its
+/// sign-dependent nudge and truncation equal this floor) and then floor((r + 2^(e-1) - [r &lt; 0]) / 2^e) for e &gt;= 1
+/// (round half away from zero). Since floor(A / 2^31) + D = floor((A + D x 2^31) / 2^31) for an integer D, and
+/// floor(floor(B / 2^31) / 2^e) = floor(B / 2^(31+e)), that is floor((P + 2^30 + 2^(e+30) - [P &lt; -2^30] x 2^31) / 2^(31+e)):
+/// one add, one compare-and-subtract and one shift per 64-bit lane (|P| &lt;= 2^62, so no overflow). The one case where
+/// the reference saturates (x = m = int.MinValue) gives int.MinValue here, which no other input gives, and is mapped
+/// to int.MaxValue where a group has such a multiplier. Callers check <see cref="Avx512BW.IsSupported"/>.
 /// </summary>
 internal readonly struct ChannelRequantizer512
 {
-    private readonly Vector512<int> _left, _right, _m, _mOdd, _mask, _half, _off;
+    private readonly Vector512<int> _left, _mEven, _mOdd, _off;
+    private readonly Vector512<long> _addEven, _addOdd, _corrEven, _corrOdd, _shiftEven, _shiftOdd;
     private readonly Vector128<sbyte> _min, _max;
+    private readonly bool _anyLeft, _saturates;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ChannelRequantizer512(Vector512<int> multiplier, Vector512<int> shift, int outputOffset, int activationMin, int activationMax)
     {
         _left = Vector512.Max(shift, Vector512<int>.Zero);
-        _right = _left - shift;
-        _m = multiplier;
+        var right = _left - shift;
+        _anyLeft = Vector512.GreaterThanAny(shift, Vector512<int>.Zero);
+        _saturates = Vector512.EqualsAny(multiplier, Vector512.Create(int.MinValue));
+        _mEven = multiplier;
         _mOdd = Avx512F.ShiftRightLogical(multiplier.AsInt64(), 32).AsInt32();
-        _mask = Avx512F.ShiftLeftLogicalVariable(Vector512<int>.One, _right.AsUInt32()) - Vector512<int>.One;
-        _half = Vector512.ShiftRightArithmetic(_mask, 1);
+        // Per 64-bit lane: e (even channels in the low halves, odd ones in the high halves).
+        var eEven = (right.AsInt64() & Vector512.Create(0xFFFFFFFFL));
+        var eOdd = Avx512F.ShiftRightLogical(right.AsInt64(), 32);
+        _addEven = Add(eEven);
+        _addOdd = Add(eOdd);
+        _corrEven = Vector512.ConditionalSelect(Vector512.GreaterThan(eEven, Vector512<long>.Zero), Vector512.Create(1L << 31), Vector512<long>.Zero);
+        _corrOdd = Vector512.ConditionalSelect(Vector512.GreaterThan(eOdd, Vector512<long>.Zero), Vector512.Create(1L << 31), Vector512<long>.Zero);
+        _shiftEven = eEven + Vector512.Create(31L);
+        _shiftOdd = eOdd + Vector512.Create(31L);
         _off = Vector512.Create(outputOffset);
         _min = Vector128.Create((sbyte)activationMin);
         _max = Vector128.Create((sbyte)activationMax);
+
+        static Vector512<long> Add(Vector512<long> e)
+            => Vector512.Create(1L << 30) + Vector512.ConditionalSelect(Vector512.GreaterThan(e, Vector512<long>.Zero),
+                Avx512F.ShiftLeftLogicalVariable(Vector512.Create(1L << 30), e.AsUInt64()), Vector512<long>.Zero);
     }
 
     /// <summary>The 16 int8 results of 16 accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector128<sbyte> Apply(Vector512<int> acc)
     {
-        var x = Avx512F.ShiftLeftLogicalVariable(acc, _left.AsUInt32());
-        var nudge = Vector512.Create(1L << 30);
-        var even = Avx512F.ShiftRightLogical(Avx512F.Multiply(x, _m) + nudge, 31).AsInt32();
-        var odd = Avx512F.ShiftLeftLogical(Avx512F.Multiply(Avx512F.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), _mOdd) + nudge, 1).AsInt32();
-        var r = Vector512.ConditionalSelect(OddLanes, odd, even);
-        r ^= Vector512.Equals(r, Vector512.Create(int.MinValue));
-        var threshold = _half - Vector512.ShiftRightArithmetic(r, 31);
-        var v = Avx512F.ShiftRightArithmeticVariable(r, _right.AsUInt32()) - Vector512.GreaterThan(r & _mask, threshold) + _off;
+        var x = _anyLeft ? Avx512F.ShiftLeftLogicalVariable(acc, _left.AsUInt32()) : acc;
+        var threshold = Vector512.Create(-(1L << 30));
+        var pe = Avx512F.Multiply(x, _mEven);
+        var po = Avx512F.Multiply(Avx512F.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), _mOdd);
+        var te = pe + _addEven;
+        var to = po + _addOdd;
+        te = Vector512.ConditionalSelect(Vector512.LessThan(pe, threshold), te - _corrEven, te);
+        to = Vector512.ConditionalSelect(Vector512.LessThan(po, threshold), to - _corrOdd, to);
+        var re = Avx512F.ShiftRightArithmeticVariable(te, _shiftEven.AsUInt64()).AsInt32();
+        var ro = Avx512F.ShiftRightArithmeticVariable(to, _shiftOdd.AsUInt64()).AsInt32();
+        // The low halves of both, back in channel order.
+        var r = Avx512F.PermuteVar16x32x2(re, Vector512.Create(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30), ro);
+        if (_saturates)
+            r ^= Vector512.Equals(r, Vector512.Create(int.MinValue));
+        var v = r + _off;
         return Vector128.Min(Vector128.Max(Avx512F.ConvertToVector128SByteWithSaturation(v), _min), _max);
     }
-
-    private static Vector512<int> OddLanes => Vector512.Create(0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1);
 }

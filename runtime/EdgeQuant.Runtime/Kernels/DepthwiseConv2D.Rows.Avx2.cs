@@ -76,7 +76,10 @@ public static partial class DepthwiseConv2D
         int pairRow = span * cin + 8;
         if ((long)ringRows * pairRow * 4 > RowsStackLimit)
             return false;
-        Span<int> ring = stackalloc int[ringRows * pairRow];
+        // Pair rows start on 64-byte boundaries (a 512-bit load of a 16-channel group then splits no cache line when Cin is a multiple of 16).
+        pairRow = (pairRow + 15) & ~15;
+        Span<int> ringSpace = stackalloc int[ringRows * pairRow + 16];
+        Span<int> ring = ringSpace.Slice(Align64(ringSpace), ringRows * pairRow);
         Span<int> ringY = stackalloc int[ringRows];
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
         // The zero point as a row, for pair halves outside the image.
@@ -114,7 +117,12 @@ public static partial class DepthwiseConv2D
                 }
                 ref sbyte o = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (b * outH + oy) * outW * cout);
                 if (Avx512BW.IsSupported && cout >= 16)
+                {
                     Row512(p, ref ringRef, rowOffsets, kw, outW, cout, packed, pairs, m, s, ref o);
+                    // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
+                    if ((cout & 15) is > 0 and <= 8)
+                        Row256(p, ref ringRef, rowOffsets, kw, outW, cout, packed, pairs, m, s, ref o, from: cout & ~15);
+                }
                 else
                     Row256(p, ref ringRef, rowOffsets, kw, outW, cout, packed, pairs, m, s, ref o);
             }
@@ -122,7 +130,7 @@ public static partial class DepthwiseConv2D
         return true;
     }
 
-    /// <summary>One output row, 16 channels per group (the last group overlapping when Cout is not a multiple of 16).</summary>
+    /// <summary>One output row, 16 channels per group (a rest of 9..15 channels overlapping the group before; a rest of 1..8 is left to the 8-channel body).</summary>
     private static void Row512(in Conv2DParams p, ref int ring, ReadOnlySpan<int> rowOffsets, int kw, int outW, int cout, PackedFilter packed,
         short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
     {
@@ -132,7 +140,8 @@ public static partial class DepthwiseConv2D
         ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
         ref int mRef = ref MemoryMarshal.GetReference(multipliers);
         ref int sRef = ref MemoryMarshal.GetReference(shifts);
-        for (int c0 = 0; c0 < cout; c0 += 16)
+        int end = (cout & 15) is > 0 and <= 8 ? cout & ~15 : cout;
+        for (int c0 = 0; c0 < end; c0 += 16)
         {
             int c = System.Math.Min(c0, cout - 16);
             var q = new ChannelRequantizer512(Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
@@ -186,9 +195,9 @@ public static partial class DepthwiseConv2D
         }
     }
 
-    /// <summary>One output row, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
+    /// <summary>One output row from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
     private static void Row256(in Conv2DParams p, ref int ring, ReadOnlySpan<int> rowOffsets, int kw, int outW, int cout, PackedFilter packed,
-        short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
+        short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
     {
         int coutP = packed.CoutPadded, jp = rowOffsets.Length;
         nint pixelStep = p.StrideW * cout, columnStep = p.DilationW * cout;
@@ -197,7 +206,7 @@ public static partial class DepthwiseConv2D
         ref int mRef = ref MemoryMarshal.GetReference(multipliers);
         ref int sRef = ref MemoryMarshal.GetReference(shifts);
         int stored = System.Math.Min(cout, 8);
-        for (int c0 = 0; c0 < cout; c0 += 8)
+        for (int c0 = from; c0 < cout; c0 += 8)
         {
             int c = System.Math.Max(System.Math.Min(c0, cout - 8), 0);
             var q = new ChannelRequantizer256(Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
@@ -288,6 +297,13 @@ public static partial class DepthwiseConv2D
                 Unsafe.Add(ref d, 2 * i + 1) = Unsafe.Add(ref c, i);
             }
         }
+    }
+
+    /// <summary>The int index within <paramref name="space"/> of its first 64-byte boundary.</summary>
+    private static unsafe int Align64(Span<int> space)
+    {
+        fixed (int* at = space)
+            return (int)((64 - ((nint)at & 63)) & 63) / 4;
     }
 
     /// <summary>The low <paramref name="channels"/> (1..8) bytes of <paramref name="bytes"/> at o.</summary>
