@@ -73,9 +73,8 @@ public static partial class Conv2D
                     continue;
                 }
                 row.Slice(0, lo).Fill(zeroPoint);
-                var src = input.Slice((b * inH + iy) * inW + lo - p.PadLeft, hi - lo);
-                for (int x = 0; x < src.Length; x++)
-                    row[lo + x] = src[x];
+                if (hi > lo)
+                    WidenS8(ref Unsafe.AsRef(in input[(b * inH + iy) * inW + lo - p.PadLeft]), ref row[lo], hi - lo);
                 row.Slice(hi).Fill(zeroPoint);
             }
             image.Slice(paddedH * rowLen).Clear();

@@ -57,6 +57,25 @@ public class StemDepthwiseSpeedReport
         double rows = Best(() => Conv2D.TryEvalS8RowsAvx2(stem.P, stem.Input, stem.In, stem.Filter, pf, stem.M, stem.S, o, stem.Out));
         double cin1 = Best(() => Conv2D.TryEvalS8Cin1Avx2(stem.P, stem.Input, stem.In, stem.Filter, pf, stem.M, stem.S, o, stem.Out));
         if (pass == 1) TestContext.Out.WriteLine($"stem 28x28 1->16: widened rows {rows:F2} us, cin1 {cin1:F2} us");
+        foreach (int n in new[] { 1764, 3136, 3920 })
+        {
+            var r = new Random(n);
+            var ep = new ElementwiseParams
+            {
+                Input1Offset = 3, Input2Offset = -7, OutputOffset = 5, LeftShift = 20,
+                Input1Multiplier = FastPathCases.Multipliers(r, 1)[0], Input1Shift = -1,
+                Input2Multiplier = FastPathCases.Multipliers(r, 1)[0], Input2Shift = 0,
+                OutputMultiplier = FastPathCases.Multipliers(r, 1)[0], OutputShift = -19, ActivationMin = -128, ActivationMax = 127,
+            };
+            var a = FastPathCases.S8(r, n);
+            var bb = FastPathCases.S8(r, n);
+            var y = new sbyte[n];
+            var shape = new Shape4(1, 1, 1, n);
+            var table = Elementwise.PrepareAddTable(ep, false, shape, shape, shape)!;
+            double tt = Best(() => Elementwise.AddS8Table(table, a, bb, y));
+            double tv = Best(() => Elementwise.AddS8(ep, a, shape, bb, shape, y, shape, false));
+            if (pass == 1) TestContext.Out.WriteLine($"add {n}: table {tt:F2} us, vector {tv:F2} us");
+        }
         foreach (var (h, ch, s) in new[] { (28, 16, 2), (7, 64, 1), (14, 90, 1), (28, 36, 2), (7, 150, 1) })
         {
             var d = Case(true, h, ch, ch, s);
