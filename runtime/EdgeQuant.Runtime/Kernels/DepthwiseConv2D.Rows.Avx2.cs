@@ -17,6 +17,9 @@ public static partial class DepthwiseConv2D
     /// pairs of vertically neighbouring taps, [ceil(Kh / 2), Kw, CoutPadded, 2] (kernel rows 2j and 2j + 1 at column
     /// kx; an odd Kh's last row is paired with a zero weight), in <see cref="PackedFilter.Pairs"/>, with the folded
     /// bias (<see cref="PackedFilter.Init"/>), channels padded to <see cref="PackedFilter.CoutPadded"/> with zeros.
+    /// With stride 1 and no vertical dilation a second set follows, [Kh / 2 + 1, Kw, CoutPadded, 2], pairing rows
+    /// (2j - 1, 2j) (row -1 and row Kh zero): the output rows whose window starts on an odd row read the same
+    /// staged row pairs as the even ones through it (<see cref="TryEvalS8RowsAvx2"/>).
     /// Null where that path does not apply (no AVX2, depth multiplier other than 1).
     /// </summary>
     internal static PackedFilter? Prepare(in Conv2DParams p, ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias)
@@ -26,20 +29,43 @@ public static partial class DepthwiseConv2D
             return PrepareLanes(p, filter, filterShape, bias);
         if (p.DepthMultiplier != 1 || kh * kw == 0)
             return null;
-        // Each channel's taps in the order the kernel pairs them: (row 2j, row 2j + 1) per column, zero past the last row.
-        int jp = (kh + 1) / 2, k = 2 * jp * kw;
+        // Each channel's taps in the order the kernel pairs them: (row 2j + first, row 2j + first + 1) per column, zero
+        // outside the kernel; first = 0 for the even set, -1 for the odd one.
+        int jpEven = (kh + 1) / 2, jpOdd = Shifted(p) ? kh / 2 + 1 : 0, k = 2 * (jpEven + jpOdd) * kw;
         var byChannel = new sbyte[cout * k];
-        for (int j = 0; j < jp; j++)
-            for (int kx = 0; kx < kw; kx++)
-                for (int e = 0; e < 2; e++)
-                {
-                    int ky = 2 * j + e;
-                    if (ky < kh)
-                        for (int oc = 0; oc < cout; oc++)
-                            byChannel[oc * k + (j * kw + kx) * 2 + e] = filter[(ky * kw + kx) * cout + oc];
-                }
-        return PackedFilter.Create(byChannel, cout, k, bias, p.InputOffset, pad: false);
+        Fill(byChannel, filter, kh, kw, cout, k, 0, jpEven, 0);
+        Fill(byChannel, filter, kh, kw, cout, k, jpEven, jpOdd, -1);
+        var folded = bias.ToArray();
+        if (jpOdd > 0)
+        {
+            // Every tap appears in both sets, so the folded bias Create computes counts inputOffset x sum(w) twice:
+            // take it out once beforehand (the same wrapping int arithmetic, so the result is exact).
+            for (int oc = 0; oc < cout; oc++)
+            {
+                int sum = 0;
+                for (int t = 0; t < kh * kw; t++)
+                    sum += filter[t * cout + oc];
+                unchecked { folded[oc] -= p.InputOffset * sum; }
+            }
+        }
+        return PackedFilter.Create(byChannel, cout, k, folded, p.InputOffset, pad: false);
+
+        static void Fill(sbyte[] byChannel, ReadOnlySpan<sbyte> filter, int kh, int kw, int cout, int k, int firstPair, int count, int firstRow)
+        {
+            for (int j = 0; j < count; j++)
+                for (int kx = 0; kx < kw; kx++)
+                    for (int e = 0; e < 2; e++)
+                    {
+                        int ky = firstRow + 2 * j + e;
+                        if ((uint)ky < (uint)kh)
+                            for (int oc = 0; oc < cout; oc++)
+                                byChannel[oc * k + ((firstPair + j) * kw + kx) * 2 + e] = filter[(ky * kw + kx) * cout + oc];
+                    }
+        }
     }
+
+    /// <summary>Whether <see cref="Prepare"/> builds the second (odd) pairing: stride 1 and no vertical dilation.</summary>
+    private static bool Shifted(in Conv2DParams p) => p.StrideH == 1 && p.DilationH == 1;
 
     /// <summary>
     /// AVX2 (and AVX-512BW), depth multiplier 1, any Cout, stride, padding and dilation. The input is staged as
@@ -65,13 +91,17 @@ public static partial class DepthwiseConv2D
         int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
         int kh = filterShape.D1, kw = filterShape.D2, jp = (kh + 1) / 2;
         int outH = outShape.D1, outW = outShape.D2, cout = outShape.D3;
+        bool shifted = Shifted(p);
+        int jpOdd = shifted ? kh / 2 + 1 : 0;
         if (!Avx2.IsSupported || pairs is null || p.DepthMultiplier != 1 || cout != cin || kh * kw == 0
-            || packed.Cout != cout || packed.K != 2 * jp * kw || (uint)(128 - p.InputOffset) > 255
+            || packed.Cout != cout || packed.K != 2 * (jp + jpOdd) * kw || (uint)(128 - p.InputOffset) > 255
             || !ChannelRequantizer256.BoundsFit(p.ActivationMin, p.ActivationMax))
             return false;
         // Columns [-PadLeft, span - PadLeft) of the input cover every output pixel's taps.
         int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
-        int ringRows = (kh - 1) * p.DilationH + 1;
+        // Stride 1, no vertical dilation: only the pair rows starting on even padded rows are staged (each input row once),
+        // a ring of Kh / 2 + 1 of them; else every pair row an output row reads, a ring over (Kh - 1) x DilationH + 1 rows.
+        int ringRows = shifted ? jpOdd : (kh - 1) * p.DilationH + 1;
         // A pair row: span x Cin int32, plus 8 spare for the loads of a group wider than Cin.
         int pairRow = span * cin + 8;
         if ((long)ringRows * pairRow * 4 > RowsStackLimit)
@@ -97,17 +127,28 @@ public static partial class DepthwiseConv2D
             m = padded.Slice(0, 8);
             s = padded.Slice(8, 8);
         }
-        Span<int> rowOffsets = stackalloc int[jp];
+        Span<int> rowOffsetSpace = stackalloc int[System.Math.Max(jp, jpOdd)];
         ref int ringRef = ref MemoryMarshal.GetReference(ring);
         for (int b = 0; b < inShape.D0; b++)
         {
             ringY.Fill(int.MinValue);
             for (int oy = 0; oy < outH; oy++)
             {
-                for (int j = 0; j < jp; j++)
+                // The window's first padded row, and the pairing: an odd first row (stride 1 only) starts one row higher
+                // with the odd weight set, whose first pair has a zero upper weight.
+                int y0 = oy * p.StrideH, count = jp;
+                ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
+                if (shifted && (y0 & 1) != 0)
+                {
+                    y0--;
+                    count = jpOdd;
+                    w = ref Unsafe.Add(ref w, jp * kw * packed.CoutPadded * 2);
+                }
+                var rowOffsets = rowOffsetSpace.Slice(0, count);
+                for (int j = 0; j < count; j++)
                 {
                     // Padded row y pairs input rows y - PadTop and y - PadTop + DilationH.
-                    int y = oy * p.StrideH + 2 * j * p.DilationH, slot = y % ringRows;
+                    int y = y0 + 2 * j * p.DilationH, slot = (shifted ? y >> 1 : y) % ringRows;
                     if (ringY[slot] != y)
                     {
                         StagePairRow(p, input, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroRow, zeroPair, ring.Slice(slot * pairRow, pairRow));
@@ -118,13 +159,13 @@ public static partial class DepthwiseConv2D
                 ref sbyte o = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (b * outH + oy) * outW * cout);
                 if (Avx512BW.IsSupported && cout >= 16)
                 {
-                    Row512(p, ref ringRef, rowOffsets, kw, outW, cout, packed, pairs, m, s, ref o);
+                    Row512(p, ref ringRef, rowOffsets, kw, outW, cout, packed, ref w, m, s, ref o);
                     // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
                     if ((cout & 15) is > 0 and <= 8)
-                        Row256(p, ref ringRef, rowOffsets, kw, outW, cout, packed, pairs, m, s, ref o, from: cout & ~15);
+                        Row256(p, ref ringRef, rowOffsets, kw, outW, cout, packed, ref w, m, s, ref o, from: cout & ~15);
                 }
                 else
-                    Row256(p, ref ringRef, rowOffsets, kw, outW, cout, packed, pairs, m, s, ref o);
+                    Row256(p, ref ringRef, rowOffsets, kw, outW, cout, packed, ref w, m, s, ref o);
             }
         }
         return true;
@@ -132,11 +173,10 @@ public static partial class DepthwiseConv2D
 
     /// <summary>One output row, 16 channels per group (a rest of 9..15 channels overlapping the group before; a rest of 1..8 is left to the 8-channel body).</summary>
     private static void Row512(in Conv2DParams p, ref int ring, ReadOnlySpan<int> rowOffsets, int kw, int outW, int cout, PackedFilter packed,
-        short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
+        ref short w, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
     {
         int coutP = packed.CoutPadded, jp = rowOffsets.Length;
         nint pixelStep = p.StrideW * cout, columnStep = p.DilationW * cout;
-        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
         ref int mRef = ref MemoryMarshal.GetReference(multipliers);
         ref int sRef = ref MemoryMarshal.GetReference(shifts);
@@ -197,11 +237,10 @@ public static partial class DepthwiseConv2D
 
     /// <summary>One output row from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
     private static void Row256(in Conv2DParams p, ref int ring, ReadOnlySpan<int> rowOffsets, int kw, int outW, int cout, PackedFilter packed,
-        short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
+        ref short w, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
     {
         int coutP = packed.CoutPadded, jp = rowOffsets.Length;
         nint pixelStep = p.StrideW * cout, columnStep = p.DilationW * cout;
-        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
         ref int mRef = ref MemoryMarshal.GetReference(multipliers);
         ref int sRef = ref MemoryMarshal.GetReference(shifts);

@@ -156,13 +156,13 @@ public class StemDepthwiseFastPathTests
     [Test]
     public void DepthwiseTooLargeForTheRingIsLeftToTheOtherPaths()
     {
-        // 3 pair rows of 700 x 8 int32 exceed the 64 KB ring: the kernel declines, the dispatcher still gives the reference's bytes.
+        // 2 pair rows (stride 1) of 1200 x 8 int32 exceed the 64 KB ring: the kernel declines, the dispatcher still gives the reference's bytes.
         var r = new Random(1200);
         var c = FastPathCases.Conv.Random(r, true, 8, 0, 3, 3);
         c.P.StrideH = c.P.StrideW = 1; c.P.DilationH = c.P.DilationW = 1;
         c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
-        c.In = new Shape4(1, 3, 700, 8);
-        c.Out = new Shape4(1, 3, 700, 8);
+        c.In = new Shape4(1, 3, 1200, 8);
+        c.Out = new Shape4(1, 3, 1200, 8);
         c.Input = FastPathCases.S8(r, c.In.FlatSize);
         var packed = DepthwiseConv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
         if (packed is not null)
