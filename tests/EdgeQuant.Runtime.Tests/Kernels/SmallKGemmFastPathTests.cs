@@ -58,7 +58,7 @@ public class SmallKGemmFastPathTests
                 s[c] = -(c % 2 == 0 ? right : r.Next(1, 32));
             }
             // The largest accumulator magnitude the conditions allow for these shifts.
-            long bound = int.MaxValue;
+            long bound = (1 << 30) - 1;
             foreach (int sh in s)
                 bound = System.Math.Min(bound, int.MaxValue - 1 - (1L << (-sh - 1)) - ((long)System.Math.Abs(offset) << -sh));
             if (bound < 0)
@@ -85,7 +85,9 @@ public class SmallKGemmFastPathTests
 
     private static void Check(SimdOps512.RightRequantizer rq, int[] x, int[] m, int[] s, int offset)
     {
-        var got = rq.Apply(Vector512.Create(x));
+        var doubled = new int[16];
+        for (int c = 0; c < 16; c++) doubled[c] = 2 * x[c];
+        var got = rq.Apply(Vector512.Create(doubled));
         for (int c = 0; c < 16; c++)
         {
             int expected = QuantMath.MultiplyByQuantizedMultiplier(x[c], m[c], s[c]) + offset;
@@ -105,7 +107,8 @@ public class SmallKGemmFastPathTests
         Assert.That(RightRequantTable.Covers(m, [-5, 2], 10, -128, 127, 1_000_000), Is.False, "left shift");
         Assert.That(RightRequantTable.Covers(m, [-5, -32], 10, -128, 127, 1_000_000), Is.False, "shift below -31");
         Assert.That(RightRequantTable.Covers([1 << 30, -5], [-5, -7], 10, -128, 127, 1_000_000), Is.False, "negative multiplier");
-        Assert.That(RightRequantTable.Covers(m, [-5, -7], 10, -128, 127, int.MaxValue - 100), Is.False, "accumulator bound");
+        Assert.That(RightRequantTable.Covers(m, [-5, -7], 10, -128, 127, 1 << 30), Is.False, "accumulator bound (2x must fit int32)");
+        Assert.That(RightRequantTable.Covers(m, [-5, -31], 0, -128, 127, (1 << 30) - 1), Is.False, "accumulator bound plus rounding term");
         Assert.That(RightRequantTable.Covers(m, [-5, -28], 10, -128, 127, 1_000), Is.False, "offset x 2^28 overflows int32");
         Assert.That(RightRequantTable.Covers(m, [-5, -7], 10, -129, 127, 1_000), Is.False, "bounds beyond int8");
         Assert.That(RightRequantTable.Covers(m, [-5, -7], 10, 5, 4, 1_000), Is.False, "min above max");

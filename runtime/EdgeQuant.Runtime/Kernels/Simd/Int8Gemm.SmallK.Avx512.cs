@@ -96,68 +96,121 @@ internal static partial class Int8Gemm
                 WidenSmall(ref Unsafe.Add(ref a, row * aStride), ref Unsafe.Add(ref xs, i * stride), k, read,
                     (rows - 1 - row) * aStride + k >= read);
             }
-            for (int j = 0; j < cout; j += 16)
-            {
-                bool full = j + 16 <= coutP; // else 8 channels remain in the padded layout
-                var w0 = SmallKWeights(ref w, 0, realPairs, coutP, j, full);
-                var w1 = SmallKWeights(ref w, 1, realPairs, coutP, j, full);
-                Vector512<short> w2 = default, w3 = default, w4 = default, w5 = default, w6 = default, w7 = default, w8 = default, w9 = default,
-                    w10 = default, w11 = default, w12 = default, w13 = default, w14 = default, w15 = default, w16 = default, w17 = default,
-                    w18 = default, w19 = default;
-                if (TPairs.Value > 2) { w2 = SmallKWeights(ref w, 2, realPairs, coutP, j, full); w3 = SmallKWeights(ref w, 3, realPairs, coutP, j, full); }
-                if (TPairs.Value > 4) { w4 = SmallKWeights(ref w, 4, realPairs, coutP, j, full); w5 = SmallKWeights(ref w, 5, realPairs, coutP, j, full); }
-                if (TPairs.Value > 6) { w6 = SmallKWeights(ref w, 6, realPairs, coutP, j, full); w7 = SmallKWeights(ref w, 7, realPairs, coutP, j, full); }
-                if (TPairs.Value > 8) { w8 = SmallKWeights(ref w, 8, realPairs, coutP, j, full); w9 = SmallKWeights(ref w, 9, realPairs, coutP, j, full); }
-                if (TPairs.Value > 10) { w10 = SmallKWeights(ref w, 10, realPairs, coutP, j, full); w11 = SmallKWeights(ref w, 11, realPairs, coutP, j, full); }
-                if (TPairs.Value > 12) { w12 = SmallKWeights(ref w, 12, realPairs, coutP, j, full); w13 = SmallKWeights(ref w, 13, realPairs, coutP, j, full); }
-                if (TPairs.Value > 14) { w14 = SmallKWeights(ref w, 14, realPairs, coutP, j, full); w15 = SmallKWeights(ref w, 15, realPairs, coutP, j, full); }
-                if (TPairs.Value > 16) { w16 = SmallKWeights(ref w, 16, realPairs, coutP, j, full); w17 = SmallKWeights(ref w, 17, realPairs, coutP, j, full); }
-                if (TPairs.Value > 18) { w18 = SmallKWeights(ref w, 18, realPairs, coutP, j, full); w19 = SmallKWeights(ref w, 19, realPairs, coutP, j, full); }
-                var bias = full ? Vector512.LoadUnsafe(ref init, (nuint)j) : Vector256.LoadUnsafe(ref init, (nuint)j).ToVector512();
-                var rq = new SimdOps512.RightRequantizer(table, j / 16);
-                int channels = System.Math.Min(16, cout - j);
-                ref sbyte o = ref Unsafe.Add(ref output, r0 * outStride + j);
-                for (int i = 0; i < n; i++)
-                {
-                    ref short x = ref Unsafe.Add(ref xs, i * stride);
-                    // Two chains of sums, so a row's additions are not one serial dependency.
-                    var s0 = bias + Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 0), w0);
-                    var s1 = Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 1), w1);
-                    if (TPairs.Value > 2) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 2), w2); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 3), w3); }
-                    if (TPairs.Value > 4) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 4), w4); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 5), w5); }
-                    if (TPairs.Value > 6) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 6), w6); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 7), w7); }
-                    if (TPairs.Value > 8) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 8), w8); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 9), w9); }
-                    if (TPairs.Value > 10) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 10), w10); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 11), w11); }
-                    if (TPairs.Value > 12) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 12), w12); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 13), w13); }
-                    if (TPairs.Value > 14) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 14), w14); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 15), w15); }
-                    if (TPairs.Value > 16) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 16), w16); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 17), w17); }
-                    if (TPairs.Value > 18) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 18), w18); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 19), w19); }
-                    var bytes = SimdOps512.NarrowClamp(rq.Apply(s0 + s1), min, max);
-                    if (channels == 16)
-                        bytes.StoreUnsafe(ref o);
-                    else
-                        SimdOps512.Store(bytes, ref o, channels);
-                    o = ref Unsafe.Add(ref o, outStride);
-                }
-            }
+            ref sbyte o = ref Unsafe.Add(ref output, r0 * outStride);
+            int j = 0;
+            // Blocks of 16 channels while more than 8 remain (CoutPadded covers all 16), then one of 8.
+            for (; j + 8 < cout; j += 16)
+                SmallKTile16<TPairs>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
+                    System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j), outStride);
+            if (j < cout)
+                SmallKTile8<TPairs>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
+                    cout - j, ref Unsafe.Add(ref o, j), outStride);
         }
     }
 
     /// <summary>
-    /// Pair p's weights of the 16 channels at j (<see cref="PackedFilter.Pairs"/>: [pairs, CoutPadded, 2]); zero past the
-    /// real pairs, and in the upper 8 channels when only 8 remain in the padded layout (<paramref name="full"/> false).
+    /// n staged rows by the 16 channels at j (9..16 of them real, <paramref name="channels"/>): the weight block in
+    /// TPairs registers, one broadcast and one VPMADDWD per pair and row, requantized and stored in registers.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<short> SmallKWeights(ref short w, int p, int realPairs, int coutP, int j, bool full)
+    private static void SmallKTile16<TPairs>(ref short xs, int stride, int n, ref short w, int realPairs, int coutP, int j,
+        ref int init, RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
+        where TPairs : struct, IPairCount
     {
-        if (p >= realPairs)
-            return Vector512<short>.Zero;
-        nuint at = (nuint)(2 * (p * coutP + j));
-        return full ? Vector512.LoadUnsafe(ref w, at) : Vector256.LoadUnsafe(ref w, at).ToVector512();
+        var w0 = SmallKWeights(ref w, 0, realPairs, coutP, j);
+        var w1 = SmallKWeights(ref w, 1, realPairs, coutP, j);
+        Vector512<short> w2 = default, w3 = default, w4 = default, w5 = default, w6 = default, w7 = default, w8 = default, w9 = default,
+            w10 = default, w11 = default, w12 = default, w13 = default, w14 = default, w15 = default, w16 = default, w17 = default,
+            w18 = default, w19 = default;
+        if (TPairs.Value > 2) { w2 = SmallKWeights(ref w, 2, realPairs, coutP, j); w3 = SmallKWeights(ref w, 3, realPairs, coutP, j); }
+        if (TPairs.Value > 4) { w4 = SmallKWeights(ref w, 4, realPairs, coutP, j); w5 = SmallKWeights(ref w, 5, realPairs, coutP, j); }
+        if (TPairs.Value > 6) { w6 = SmallKWeights(ref w, 6, realPairs, coutP, j); w7 = SmallKWeights(ref w, 7, realPairs, coutP, j); }
+        if (TPairs.Value > 8) { w8 = SmallKWeights(ref w, 8, realPairs, coutP, j); w9 = SmallKWeights(ref w, 9, realPairs, coutP, j); }
+        if (TPairs.Value > 10) { w10 = SmallKWeights(ref w, 10, realPairs, coutP, j); w11 = SmallKWeights(ref w, 11, realPairs, coutP, j); }
+        if (TPairs.Value > 12) { w12 = SmallKWeights(ref w, 12, realPairs, coutP, j); w13 = SmallKWeights(ref w, 13, realPairs, coutP, j); }
+        if (TPairs.Value > 14) { w14 = SmallKWeights(ref w, 14, realPairs, coutP, j); w15 = SmallKWeights(ref w, 15, realPairs, coutP, j); }
+        if (TPairs.Value > 16) { w16 = SmallKWeights(ref w, 16, realPairs, coutP, j); w17 = SmallKWeights(ref w, 17, realPairs, coutP, j); }
+        if (TPairs.Value > 18) { w18 = SmallKWeights(ref w, 18, realPairs, coutP, j); w19 = SmallKWeights(ref w, 19, realPairs, coutP, j); }
+        var bias = Vector512.LoadUnsafe(ref init, (nuint)j);
+        bias += bias; // the rows are staged doubled: the sums are 2 x the accumulator (SimdOps512 remarks)
+        var rq = new SimdOps512.RightRequantizer(table, j);
+        for (int i = 0; i < n; i++)
+        {
+            ref short x = ref Unsafe.Add(ref xs, i * stride);
+            // Two chains of sums, so a row's additions are not one serial dependency.
+            var s0 = bias + Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 0), w0);
+            var s1 = Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 1), w1);
+            if (TPairs.Value > 2) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 2), w2); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 3), w3); }
+            if (TPairs.Value > 4) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 4), w4); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 5), w5); }
+            if (TPairs.Value > 6) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 6), w6); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 7), w7); }
+            if (TPairs.Value > 8) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 8), w8); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 9), w9); }
+            if (TPairs.Value > 10) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 10), w10); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 11), w11); }
+            if (TPairs.Value > 12) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 12), w12); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 13), w13); }
+            if (TPairs.Value > 14) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 14), w14); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 15), w15); }
+            if (TPairs.Value > 16) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 16), w16); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 17), w17); }
+            if (TPairs.Value > 18) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 18), w18); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 19), w19); }
+            var bytes = SimdOps512.NarrowClamp(rq.Apply(s0 + s1), min, max);
+            if (channels == 16)
+                bytes.StoreUnsafe(ref o);
+            else
+                SimdOps512.Store(bytes, ref o, channels);
+            o = ref Unsafe.Add(ref o, outStride);
+        }
     }
 
+    /// <summary>As <see cref="SmallKTile16{TPairs}"/> for the last 8 channels at j (1..8 of them real): 256-bit vectors.</summary>
+    private static void SmallKTile8<TPairs>(ref short xs, int stride, int n, ref short w, int realPairs, int coutP, int j,
+        ref int init, RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
+        where TPairs : struct, IPairCount
+    {
+        var w0 = SmallKWeights8(ref w, 0, realPairs, coutP, j);
+        var w1 = SmallKWeights8(ref w, 1, realPairs, coutP, j);
+        Vector256<short> w2 = default, w3 = default, w4 = default, w5 = default, w6 = default, w7 = default, w8 = default, w9 = default,
+            w10 = default, w11 = default, w12 = default, w13 = default, w14 = default, w15 = default, w16 = default, w17 = default,
+            w18 = default, w19 = default;
+        if (TPairs.Value > 2) { w2 = SmallKWeights8(ref w, 2, realPairs, coutP, j); w3 = SmallKWeights8(ref w, 3, realPairs, coutP, j); }
+        if (TPairs.Value > 4) { w4 = SmallKWeights8(ref w, 4, realPairs, coutP, j); w5 = SmallKWeights8(ref w, 5, realPairs, coutP, j); }
+        if (TPairs.Value > 6) { w6 = SmallKWeights8(ref w, 6, realPairs, coutP, j); w7 = SmallKWeights8(ref w, 7, realPairs, coutP, j); }
+        if (TPairs.Value > 8) { w8 = SmallKWeights8(ref w, 8, realPairs, coutP, j); w9 = SmallKWeights8(ref w, 9, realPairs, coutP, j); }
+        if (TPairs.Value > 10) { w10 = SmallKWeights8(ref w, 10, realPairs, coutP, j); w11 = SmallKWeights8(ref w, 11, realPairs, coutP, j); }
+        if (TPairs.Value > 12) { w12 = SmallKWeights8(ref w, 12, realPairs, coutP, j); w13 = SmallKWeights8(ref w, 13, realPairs, coutP, j); }
+        if (TPairs.Value > 14) { w14 = SmallKWeights8(ref w, 14, realPairs, coutP, j); w15 = SmallKWeights8(ref w, 15, realPairs, coutP, j); }
+        if (TPairs.Value > 16) { w16 = SmallKWeights8(ref w, 16, realPairs, coutP, j); w17 = SmallKWeights8(ref w, 17, realPairs, coutP, j); }
+        if (TPairs.Value > 18) { w18 = SmallKWeights8(ref w, 18, realPairs, coutP, j); w19 = SmallKWeights8(ref w, 19, realPairs, coutP, j); }
+        var bias = Vector256.LoadUnsafe(ref init, (nuint)j);
+        bias += bias;
+        var rq = new SimdOps512.RightRequantizer256(table, j);
+        for (int i = 0; i < n; i++)
+        {
+            ref short x = ref Unsafe.Add(ref xs, i * stride);
+            var s0 = bias + Avx2.MultiplyAddAdjacent(Pair(ref x, 0), w0);
+            var s1 = Avx2.MultiplyAddAdjacent(Pair(ref x, 1), w1);
+            if (TPairs.Value > 2) { s0 += Avx2.MultiplyAddAdjacent(Pair(ref x, 2), w2); s1 += Avx2.MultiplyAddAdjacent(Pair(ref x, 3), w3); }
+            if (TPairs.Value > 4) { s0 += Avx2.MultiplyAddAdjacent(Pair(ref x, 4), w4); s1 += Avx2.MultiplyAddAdjacent(Pair(ref x, 5), w5); }
+            if (TPairs.Value > 6) { s0 += Avx2.MultiplyAddAdjacent(Pair(ref x, 6), w6); s1 += Avx2.MultiplyAddAdjacent(Pair(ref x, 7), w7); }
+            if (TPairs.Value > 8) { s0 += Avx2.MultiplyAddAdjacent(Pair(ref x, 8), w8); s1 += Avx2.MultiplyAddAdjacent(Pair(ref x, 9), w9); }
+            if (TPairs.Value > 10) { s0 += Avx2.MultiplyAddAdjacent(Pair(ref x, 10), w10); s1 += Avx2.MultiplyAddAdjacent(Pair(ref x, 11), w11); }
+            if (TPairs.Value > 12) { s0 += Avx2.MultiplyAddAdjacent(Pair(ref x, 12), w12); s1 += Avx2.MultiplyAddAdjacent(Pair(ref x, 13), w13); }
+            if (TPairs.Value > 14) { s0 += Avx2.MultiplyAddAdjacent(Pair(ref x, 14), w14); s1 += Avx2.MultiplyAddAdjacent(Pair(ref x, 15), w15); }
+            if (TPairs.Value > 16) { s0 += Avx2.MultiplyAddAdjacent(Pair(ref x, 16), w16); s1 += Avx2.MultiplyAddAdjacent(Pair(ref x, 17), w17); }
+            if (TPairs.Value > 18) { s0 += Avx2.MultiplyAddAdjacent(Pair(ref x, 18), w18); s1 += Avx2.MultiplyAddAdjacent(Pair(ref x, 19), w19); }
+            var bytes = Vector128.Min(Vector128.Max(Avx512F.VL.ConvertToVector128SByteWithSaturation(rq.Apply(s0 + s1)), min), max);
+            SimdOps512.Store(bytes, ref o, channels);
+            o = ref Unsafe.Add(ref o, outStride);
+        }
+    }
+
+    /// <summary>Pair p's weights of the 16 channels at j (<see cref="PackedFilter.Pairs"/>: [pairs, CoutPadded, 2]); zero past the real pairs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> SmallKWeights(ref short w, int p, int realPairs, int coutP, int j)
+        => p < realPairs ? Vector512.LoadUnsafe(ref w, (nuint)(2 * (p * coutP + j))) : Vector512<short>.Zero;
+
+    /// <summary>Pair p's weights of the 8 channels at j; zero past the real pairs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> SmallKWeights8(ref short w, int p, int realPairs, int coutP, int j)
+        => p < realPairs ? Vector256.LoadUnsafe(ref w, (nuint)(2 * (p * coutP + j))) : Vector256<short>.Zero;
+
     /// <summary>
-    /// Sign-extends a row's k (&lt;= 40) int8 to int16 at <paramref name="to"/>: 16, 32 or 48 elements (<paramref name="read"/>,
+    /// Sign-extends a row's k (&lt;= 40) int8 to int16, doubled, at <paramref name="to"/>: 16, 32 or 48 elements (<paramref name="read"/>,
     /// the bytes read), those past k being whatever follows the row (they meet zero weights). Without <paramref name="canRead"/>
     /// (the read would pass the end of the last row) the row is first copied to a buffer.
     /// </summary>
@@ -169,13 +222,21 @@ internal static partial class Int8Gemm
             WidenSmallCopy(ref from, ref to, k, read);
             return;
         }
+        // Doubled: 2 x int8 fits int16, and the requantization takes 2 x the accumulator (SimdOps512 remarks).
         if (read == 16)
-            Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from)).StoreUnsafe(ref to);
+        {
+            var v = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from));
+            (v + v).StoreUnsafe(ref to);
+        }
         else
         {
-            Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref from)).StoreUnsafe(ref to);
+            var v = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref from));
+            (v + v).StoreUnsafe(ref to);
             if (read == 48)
-                Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from, 32)).StoreUnsafe(ref to, 32);
+            {
+                var u = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from, 32));
+                (u + u).StoreUnsafe(ref to, 32);
+            }
         }
     }
 
