@@ -14,7 +14,7 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// its exact 16-lane requantization (SimdOps512) against the reference, byte for byte, on random shapes with the
 /// channel counts of real models (12, 20, 36, 90, 150 and odd ones), per-channel multipliers, right shifts, left
 /// shifts (which the kernel declines, leaving them to the AVX2 kernel) and activation bounds. On a CPU without
-/// AVX-512 (or with DOTNET_EnableAVX512F=0) the tests of the AVX-512 code report themselves as not run; the
+/// AVX-512 (or with DOTNET_EnableAVX512=0) the tests of the AVX-512 code report themselves as not run; the
 /// dispatch tests still run there and check the bytes of whichever kernel the machine takes.
 /// </summary>
 [TestFixture]
@@ -26,7 +26,7 @@ public class SmallKGemmFastPathTests
     private static void RequireAvx512()
     {
         if (!Avx512BW.IsSupported)
-            Assert.Ignore("not run: this CPU has no AVX-512BW (or DOTNET_EnableAVX512F=0); the AVX2 kernel runs instead");
+            Assert.Ignore("not run: this CPU has no AVX-512BW (or DOTNET_EnableAVX512=0); the AVX2 kernel runs instead");
     }
 
     /// <summary>Right shifts in [-lo, -1] around what maps an accumulator of K taps to tens of LSB.</summary>

@@ -35,7 +35,7 @@ internal static partial class Int8Gemm
         int k = pf.K;
         if (!Avx512BW.IsSupported || pairs is null || k > SmallKMaxK || k == 0 || rows < SmallKMinRows || multipliers.Length != pf.Cout)
             return false;
-        var table = RightRequantTable.Get(ref pf.RightRequant512, multipliers, shifts, outputOffset, activationMin, activationMax, pf.MaxAccumulator);
+        var table = RightRequantTable.Get(ref pf.RightRequant, multipliers, shifts, outputOffset, activationMin, activationMax, pf.MaxAccumulator);
         if (!table.Covered)
             return false;
         // Pairs of taps rounded up to an even count (the extra pair has zero weights).

@@ -44,8 +44,8 @@ internal sealed class PackedFilter
     /// </summary>
     public long MaxAccumulator { get; private init; }
 
-    /// <summary>The op's <see cref="RightRequantTable"/>, built on its first AVX-512 call (<see cref="RightRequantTable.Get"/>).</summary>
-    internal RightRequantTable? RightRequant512;
+    /// <summary>The op's <see cref="RightRequantTable"/>, built on its first x64 fast-path call (<see cref="RightRequantTable.Get"/>).</summary>
+    internal RightRequantTable? RightRequant;
 
     /// <summary>[Cout, KPadded] with zero padding, or null when K is already a multiple of <see cref="Granule"/>.</summary>
     public sbyte[]? Padded { get; }
