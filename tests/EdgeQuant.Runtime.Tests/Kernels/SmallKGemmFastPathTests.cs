@@ -96,6 +96,14 @@ public class SmallKGemmFastPathTests
         var bytes = SimdOps512.NarrowClamp(got, Vector128.Create((sbyte)-100), Vector128.Create((sbyte)90));
         for (int c = 0; c < 16; c++)
             Assert.That(bytes.GetElement(c), Is.EqualTo((sbyte)System.Math.Clamp(got.GetElement(c), -100, 90)));
+        // Without the sign term (a fused ReLU: activationMin >= outputOffset), equal after the clamp.
+        int min = System.Math.Clamp(offset, -128, 127);
+        var clamped = SimdOps512.NarrowClamp(rq.ApplyClamped(Vector512.Create(doubled)), Vector128.Create((sbyte)min), Vector128.Create((sbyte)127));
+        for (int c = 0; c < 16; c++)
+        {
+            int expected = QuantMath.MultiplyByQuantizedMultiplier(x[c], m[c], s[c]) + offset;
+            Assert.That(clamped.GetElement(c), Is.EqualTo((sbyte)System.Math.Clamp(expected, min, 127)), $"clamped: x {x[c]}, M {m[c]}, shift {s[c]}, offset {offset}");
+        }
     }
 
     [Test]
@@ -175,6 +183,12 @@ public class SmallKGemmFastPathTests
             for (int i = 0; i < 3; i++)
             {
                 var g = Gemm.Random(r, k, cout);
+                if (i == 1)
+                {
+                    // A fused ReLU: the kernel drops the sign term (SimdOps512 remark 5).
+                    g.P.ActivationMin = g.P.OutputOffset;
+                    g.P.ActivationMax = System.Math.Max(g.P.ActivationMax, g.P.OutputOffset);
+                }
                 var pf = PackedFilter.Create(g.W, cout, k, g.Bias, g.P.InputOffset, pad: false);
                 // The gaps between output rows must stay as they were: 0x5A is not a value any output takes by chance here.
                 var got = g.Output(0x5A);

@@ -61,6 +61,15 @@ internal static partial class Int8Gemm
         static abstract int Value { get; }
     }
 
+    /// <summary>A flag known to the JIT.</summary>
+    private interface IFlag
+    {
+        static abstract bool Value { get; }
+    }
+
+    private struct Yes : IFlag { public static bool Value => true; }
+    private struct No : IFlag { public static bool Value => false; }
+
     private struct PairCount2 : IPairCount { public static int Value => 2; }
     private struct PairCount4 : IPairCount { public static int Value => 4; }
     private struct PairCount6 : IPairCount { public static int Value => 6; }
@@ -100,8 +109,14 @@ internal static partial class Int8Gemm
             int j = 0;
             // Blocks of 16 channels while more than 8 remain (CoutPadded covers all 16), then one of 8.
             for (; j + 8 < cout; j += 16)
-                SmallKTile16<TPairs>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
-                    System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j), outStride);
+            {
+                if (table.ClampsNegatives)
+                    SmallKTile16<TPairs, Yes>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
+                        System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j), outStride);
+                else
+                    SmallKTile16<TPairs, No>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
+                        System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j), outStride);
+            }
             if (j < cout)
                 SmallKTile8<TPairs>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
                     cout - j, ref Unsafe.Add(ref o, j), outStride);
@@ -112,9 +127,9 @@ internal static partial class Int8Gemm
     /// n staged rows by the 16 channels at j (9..16 of them real, <paramref name="channels"/>): the weight block in
     /// TPairs registers, one broadcast and one VPMADDWD per pair and row, requantized and stored in registers.
     /// </summary>
-    private static void SmallKTile16<TPairs>(ref short xs, int stride, int n, ref short w, int realPairs, int coutP, int j,
+    private static void SmallKTile16<TPairs, TClamped>(ref short xs, int stride, int n, ref short w, int realPairs, int coutP, int j,
         ref int init, RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
-        where TPairs : struct, IPairCount
+        where TPairs : struct, IPairCount where TClamped : struct, IFlag
     {
         var w0 = SmallKWeights(ref w, 0, realPairs, coutP, j);
         var w1 = SmallKWeights(ref w, 1, realPairs, coutP, j);
@@ -148,7 +163,7 @@ internal static partial class Int8Gemm
             if (TPairs.Value > 14) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 14), w14); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 15), w15); }
             if (TPairs.Value > 16) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 16), w16); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 17), w17); }
             if (TPairs.Value > 18) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 18), w18); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 19), w19); }
-            var bytes = SimdOps512.NarrowClamp(rq.Apply(s0 + s1), min, max);
+            var bytes = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(s0 + s1) : rq.Apply(s0 + s1), min, max);
             if (channels == 16)
                 bytes.StoreUnsafe(ref o);
             else
@@ -157,7 +172,7 @@ internal static partial class Int8Gemm
         }
     }
 
-    /// <summary>As <see cref="SmallKTile16{TPairs}"/> for the last 8 channels at j (1..8 of them real): 256-bit vectors.</summary>
+    /// <summary>As <see cref="SmallKTile16{TPairs, TClamped}"/> for the last 8 channels at j (1..8 of them real): 256-bit vectors.</summary>
     private static void SmallKTile8<TPairs>(ref short xs, int stride, int n, ref short w, int realPairs, int coutP, int j,
         ref int init, RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
         where TPairs : struct, IPairCount

@@ -35,6 +35,10 @@ namespace EdgeQuant.Runtime.Kernels.Simd;
 /// 64-bit sum (floor division by 2^32), gathered into 32-bit lanes by one VPERMT2D (AVX2: a shift and a blend);
 /// VPSRAVD does the floor division by 2^r. Narrowing with signed saturation then clamping to [min, max] within int8
 /// equals clamping then narrowing.</para>
+/// <para>5. When activationMin &gt;= o (a fused ReLU or ReLU6: the lower bound is the output zero point) the sign term s
+/// may be dropped (<see cref="RightRequantizer.ApplyClamped"/>): it is 0 for x &gt;= 0, and for x &lt; 0 (h &lt;= 0) both
+/// floor((h + 2^(r-1) - 1) / 2^r) and floor((h + 2^(r-1)) / 2^r) are &lt;= 0, so either result is &lt;= o &lt;= activationMin
+/// and the clamp makes both activationMin.</para>
 /// <para>Per 16 outputs: VPSRLQ, 2 VPMULDQ, 2 VPADDQ, VPERMT2D, VPSRAD, VPADDD, VPSRAVD, VPMOVSDB and the two byte
 /// clamps: 12 instructions, where the 8-lane AVX2 sequence of <see cref="SimdOps256"/> takes about 17 per 8.</para>
 /// </remarks>
@@ -70,6 +74,19 @@ internal static class SimdOps512
             // Lane 2i: the high half of even's 64-bit lane i (dword 2i + 1); lane 2i + 1: odd's (dword 16 + 2i + 1).
             var u = Avx512F.PermuteVar16x32x2(even.AsInt32(), Vector512.Create(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31), odd.AsInt32());
             return Avx512F.ShiftRightArithmeticVariable(u + Vector512.ShiftRightArithmetic(doubled, 31), _right);
+        }
+
+        /// <summary>
+        /// <see cref="Apply"/> without the sign term, for ops whose activationMin &gt;= outputOffset (remark 5): equal to it
+        /// after the clamp, not before.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<int> ApplyClamped(Vector512<int> doubled)
+        {
+            var even = Avx512F.Multiply(doubled, _m) + _biasEven;
+            var odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(doubled.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd;
+            var u = Avx512F.PermuteVar16x32x2(even.AsInt32(), Vector512.Create(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31), odd.AsInt32());
+            return Avx512F.ShiftRightArithmeticVariable(u, _right);
         }
     }
 
@@ -155,6 +172,9 @@ internal sealed class RightRequantTable
 
     /// <summary>Whether every channel meets the conditions of the exact form (<see cref="SimdOps512"/> remarks).</summary>
     public bool Covered { get; }
+
+    /// <summary>activationMin &gt;= outputOffset: the sign term may be dropped (<see cref="SimdOps512"/> remark 5).</summary>
+    public bool ClampsNegatives => _min >= _outputOffset;
 
     /// <summary>Multipliers, per channel (padded to a multiple of 16).</summary>
     public int[] M { get; }
