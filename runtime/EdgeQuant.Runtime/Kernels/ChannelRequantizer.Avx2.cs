@@ -93,7 +93,26 @@ internal readonly struct ChannelRequantizer512
     private readonly Vector512<int> _left, _mEven, _mOdd, _off;
     private readonly Vector512<long> _addEven, _addOdd, _corrEven, _corrOdd, _shiftEven, _shiftOdd;
     private readonly Vector128<sbyte> _min, _max;
-    private readonly bool _anyLeft, _saturates;
+    private readonly bool _anyLeft, _saturates, _right, _clampsNegatives;
+    private readonly Simd.SimdOps512.RightRequantizer _rightOnly;
+
+    /// <summary>
+    /// As the other constructor; where <paramref name="table"/> (the op's, <see cref="Simd.RightRequantTable"/>) covers the op
+    /// and <paramref name="from"/> is even, <see cref="Apply"/> takes its cheaper exact form on the doubled accumulators
+    /// (<see cref="Simd.SimdOps512.RightRequantizer"/>, valid for right shifts and bounded accumulators only).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ChannelRequantizer512(Simd.RightRequantTable table, int from, Vector512<int> multiplier, Vector512<int> shift, int outputOffset,
+        int activationMin, int activationMax)
+        : this(multiplier, shift, outputOffset, activationMin, activationMax)
+    {
+        if (table.Covered && (from & 1) == 0)
+        {
+            _right = true;
+            _clampsNegatives = table.ClampsNegatives;
+            _rightOnly = new Simd.SimdOps512.RightRequantizer(table, from);
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ChannelRequantizer512(Vector512<int> multiplier, Vector512<int> shift, int outputOffset, int activationMin, int activationMax)
@@ -126,6 +145,11 @@ internal readonly struct ChannelRequantizer512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector128<sbyte> Apply(Vector512<int> acc)
     {
+        if (_right)
+        {
+            var doubled = acc + acc;
+            return Simd.SimdOps512.NarrowClamp(_clampsNegatives ? _rightOnly.ApplyClamped(doubled) : _rightOnly.Apply(doubled), _min, _max);
+        }
         var x = _anyLeft ? Avx512F.ShiftLeftLogicalVariable(acc, _left.AsUInt32()) : acc;
         var threshold = Vector512.Create(-(1L << 30));
         var pe = Avx512F.Multiply(x, _mEven);
