@@ -17,10 +17,14 @@ internal readonly struct ChannelRequantizer256
 {
     private readonly Vector256<int> _left, _right, _m, _mOdd, _mask, _half, _off;
     private readonly Vector128<sbyte> _min, _max;
+    private readonly bool _anyLeft, _saturates;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ChannelRequantizer256(Vector256<int> multiplier, Vector256<int> shift, int outputOffset, int activationMin, int activationMax)
     {
+        // The left shift and the saturation fix-up only where a lane of the group needs them.
+        _anyLeft = Vector256.GreaterThanAny(shift, Vector256<int>.Zero);
+        _saturates = Vector256.EqualsAny(multiplier, Vector256.Create(int.MinValue));
         _left = Vector256.Max(shift, Vector256<int>.Zero);
         _right = _left - shift;
         _m = multiplier;
@@ -58,14 +62,15 @@ internal readonly struct ChannelRequantizer256
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Vector256<int> Rounded(Vector256<int> acc)
     {
-        var x = Avx2.ShiftLeftLogicalVariable(acc, _left.AsUInt32());
+        var x = _anyLeft ? Avx2.ShiftLeftLogicalVariable(acc, _left.AsUInt32()) : acc;
         var nudge = Vector256.Create(1L << 30);
         // The doubling high multiply: bits 31..62 of x * m + 2^30 (a floor division, which equals the reference's
         // sign-dependent nudge and truncation), even lanes in place, odd lanes moved up by one bit.
         var even = Avx2.ShiftRightLogical(Avx2.Multiply(x, _m) + nudge, 31).AsInt32();
         var odd = Avx2.ShiftLeftLogical(Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), _mOdd) + nudge, 1).AsInt32();
         var r = Avx2.Blend(even, odd, 0b1010_1010);
-        r ^= Vector256.Equals(r, Vector256.Create(int.MinValue)); // int.MinValue x int.MinValue saturates to int.MaxValue
+        if (_saturates)
+            r ^= Vector256.Equals(r, Vector256.Create(int.MinValue)); // int.MinValue x int.MinValue saturates to int.MaxValue
         // The rounding right shift, ties away from zero; the offset is added in int32 (wrapping, as the reference).
         var threshold = _half - Vector256.ShiftRightArithmetic(r, 31);
         return Avx2.ShiftRightArithmeticVariable(r, _right.AsUInt32()) - Vector256.GreaterThan(r & _mask, threshold) + _off;
@@ -88,7 +93,26 @@ internal readonly struct ChannelRequantizer512
     private readonly Vector512<int> _left, _mEven, _mOdd, _off;
     private readonly Vector512<long> _addEven, _addOdd, _corrEven, _corrOdd, _shiftEven, _shiftOdd;
     private readonly Vector128<sbyte> _min, _max;
-    private readonly bool _anyLeft, _saturates;
+    private readonly bool _anyLeft, _saturates, _right, _clampsNegatives;
+    private readonly Simd.SimdOps512.RightRequantizer _rightOnly;
+
+    /// <summary>
+    /// As the other constructor; where <paramref name="table"/> (the op's, <see cref="Simd.RightRequantTable"/>) covers the op
+    /// and <paramref name="from"/> is even, <see cref="Apply"/> takes its cheaper exact form on the doubled accumulators
+    /// (<see cref="Simd.SimdOps512.RightRequantizer"/>, valid for right shifts and bounded accumulators only).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ChannelRequantizer512(Simd.RightRequantTable table, int from, Vector512<int> multiplier, Vector512<int> shift, int outputOffset,
+        int activationMin, int activationMax)
+        : this(multiplier, shift, outputOffset, activationMin, activationMax)
+    {
+        if (table.Covered && (from & 1) == 0)
+        {
+            _right = true;
+            _clampsNegatives = table.ClampsNegatives;
+            _rightOnly = new Simd.SimdOps512.RightRequantizer(table, from);
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ChannelRequantizer512(Vector512<int> multiplier, Vector512<int> shift, int outputOffset, int activationMin, int activationMax)
@@ -121,6 +145,11 @@ internal readonly struct ChannelRequantizer512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector128<sbyte> Apply(Vector512<int> acc)
     {
+        if (_right)
+        {
+            var doubled = acc + acc;
+            return Simd.SimdOps512.NarrowClamp(_clampsNegatives ? _rightOnly.ApplyClamped(doubled) : _rightOnly.Apply(doubled), _min, _max);
+        }
         var x = _anyLeft ? Avx512F.ShiftLeftLogicalVariable(acc, _left.AsUInt32()) : acc;
         var threshold = Vector512.Create(-(1L << 30));
         var pe = Avx512F.Multiply(x, _mEven);

@@ -123,6 +123,8 @@ public static partial class Conv2D
         short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
     {
         int coutP = packed.CoutPadded;
+        // The op's table of the one-rounding form (built on the first call, kept in the packed filter; no allocation after).
+        var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
         ref int mRef = ref MemoryMarshal.GetReference(multipliers);
@@ -132,7 +134,7 @@ public static partial class Conv2D
         for (int c0 = 0; c0 < end; c0 += 16)
         {
             int c = System.Math.Min(c0, cout - 16);
-            var q = new ChannelRequantizer512(Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
+            var q = new ChannelRequantizer512(table, c, Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
             var bias = Vector512.LoadUnsafe(ref init, (nuint)c);
             ref short wc = ref Unsafe.Add(ref w, 2 * c);

@@ -176,6 +176,8 @@ public static partial class DepthwiseConv2D
         ref short w, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
     {
         int coutP = packed.CoutPadded, jp = rowOffsets.Length;
+        // The op's table of the one-rounding form (built on the first call, kept in the packed filter; no allocation after).
+        var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         nint pixelStep = p.StrideW * cout, columnStep = p.DilationW * cout;
         ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
         ref int mRef = ref MemoryMarshal.GetReference(multipliers);
@@ -184,7 +186,7 @@ public static partial class DepthwiseConv2D
         for (int c0 = 0; c0 < end; c0 += 16)
         {
             int c = System.Math.Min(c0, cout - 16);
-            var q = new ChannelRequantizer512(Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
+            var q = new ChannelRequantizer512(table, c, Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
             var bias = Vector512.LoadUnsafe(ref init, (nuint)c);
             ref sbyte oc = ref Unsafe.Add(ref o, c);

@@ -13,7 +13,7 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// reference, byte for byte: odd channel counts (every rest of the 16- and 8-channel groups), strides, dilations,
 /// paddings, activation bounds, per-channel multipliers with left and right shifts, int.MinValue multipliers. On an
 /// AVX-512 machine the 512-bit groups run here and the AVX2 ones in FastPathChildProcessTests' child with
-/// DOTNET_EnableAVX512F=0 (and the reverse is not possible); without AVX2 the paths report themselves as not taken and
+/// DOTNET_EnableAVX512=0 (and the reverse is not possible); without AVX2 the paths report themselves as not taken and
 /// the tests check that.
 /// </summary>
 public class StemDepthwiseFastPathTests
@@ -222,6 +222,6 @@ public class StemDepthwiseFastPathTests
             }
         }
         if (!Avx512BW.IsSupported)
-            TestContext.Out.WriteLine("512-bit requantizer not run: no AVX-512BW (or DOTNET_EnableAVX512F=0)");
+            TestContext.Out.WriteLine("512-bit requantizer not run: no AVX-512BW (or DOTNET_EnableAVX512=0)");
     }
 }
