@@ -851,6 +851,16 @@ public static partial class Conv2D
         ref sbyte from = ref Unsafe.Add(ref src, ((b * inH + iy) * inW + lo - p.PadLeft) * cin);
         ref short to = ref Unsafe.Add(ref row, lo * cin);
         int n = (hi - lo) * cin, i = 0;
+        // 32 elements per step: two loads, four SXTL/SXTL2, four stores, one loop test.
+        for (; i <= n - 32; i += 32)
+        {
+            var v = Vector128.LoadUnsafe(ref from, (nuint)i);
+            var u = Vector128.LoadUnsafe(ref from, (nuint)i + 16);
+            Vector128.WidenLower(v).StoreUnsafe(ref to, (nuint)i);
+            Vector128.WidenUpper(v).StoreUnsafe(ref to, (nuint)i + 8);
+            Vector128.WidenLower(u).StoreUnsafe(ref to, (nuint)i + 16);
+            Vector128.WidenUpper(u).StoreUnsafe(ref to, (nuint)i + 24);
+        }
         for (; i <= n - 16; i += 16)
         {
             var v = Vector128.LoadUnsafe(ref from, (nuint)i);

@@ -17,8 +17,9 @@ public static partial class DepthwiseConv2D
 
     /// <summary>
     /// Precomputes <see cref="TryEvalS8RowsLanes"/>'s data (once per op, outside Eval): the filter widened to
-    /// int16 with channels in lanes, [Kh x Kw, CoutPadded] (<see cref="PackedFilter.RowTaps"/>), and the folded
-    /// bias (<see cref="PackedFilter.Init"/>). Null where that path does not apply (not arm64, unless
+    /// int16 with channels in lanes, [Kh x Kw, CoutPadded] (<see cref="PackedFilter.RowTaps"/>), with Dp and Kw &lt;= 4 also
+    /// as quadruplets of kernel-row taps per channel (<see cref="PackedFilter.Quads"/>, for <see cref="TryEvalS8RowsSdot"/>),
+    /// and the folded bias (<see cref="PackedFilter.Init"/>). Null where that path does not apply (not arm64, unless
     /// <paramref name="force"/>, as the x64 tests do; depth multiplier other than 1).
     /// </summary>
     internal static PackedFilter? PrepareLanes(in Conv2DParams p, ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias, bool force = false)
@@ -30,7 +31,9 @@ public static partial class DepthwiseConv2D
         for (int t = 0; t < taps; t++)
             for (int oc = 0; oc < cout; oc++)
                 byChannel[oc * taps + t] = filter[t * cout + oc];
-        return PackedFilter.Create(byChannel, cout, taps, bias, p.InputOffset, pad: false, rowTaps: taps, rowTapsS16: true);
+        // With Dp (Pi 5) also the quadruplets of each kernel row for TryEvalS8RowsSdot.
+        int quadRowTaps = (Dp.IsSupported || force) && filterShape.D2 <= 4 ? filterShape.D2 : 0;
+        return PackedFilter.Create(byChannel, cout, taps, bias, p.InputOffset, pad: false, rowTaps: taps, rowTapsS16: true, quadRowTaps: quadRowTaps);
     }
 
     /// <summary>
@@ -78,6 +81,21 @@ public static partial class DepthwiseConv2D
         short zeroPoint = (short)(-p.InputOffset);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
         nint pixStep = (nint)p.StrideW * cin, tapStep = (nint)p.DilationW * cin;
+        // 3x3 with every channel shifting right (every zoo layer): the multipliers and shifts padded to whole blocks once
+        // (padding lanes: multiplier 0, shift -1; never stored), loaded per block and row as they are.
+        bool right = kh == 3 && kw == 3 && BlockRequantization.OpAllRight(shifts, p.OutputOffset);
+        Span<int> rqs = stackalloc int[right ? 2 * coutP : 0];
+        if (right)
+        {
+            multipliers.Slice(0, cout).CopyTo(rqs);
+            rqs.Slice(cout, coutP - cout).Clear();
+            shifts.Slice(0, cout).CopyTo(rqs.Slice(coutP));
+            rqs.Slice(coutP + cout).Fill(-1);
+        }
+        ref int rqRef = ref MemoryMarshal.GetReference(rqs);
+        var off16 = Vector128.Create((short)p.OutputOffset);
+        var min8 = Vector128.Create((sbyte)p.ActivationMin);
+        var max8 = Vector128.Create((sbyte)p.ActivationMax);
         for (int b = 0; b < inShape.D0; b++)
         {
             slotRow.Fill(-1);
@@ -94,6 +112,29 @@ public static partial class DepthwiseConv2D
                     segOff[ky] = s * len;
                 }
                 ref sbyte o = ref Unsafe.Add(ref dst, (nint)(b * outH + oy) * outW * cout);
+                if (right)
+                {
+                    ref short q0 = ref Unsafe.Add(ref rowRef, segOff[0]);
+                    ref short q1 = ref Unsafe.Add(ref rowRef, segOff[1]);
+                    ref short q2 = ref Unsafe.Add(ref rowRef, segOff[2]);
+                    for (int c = 0; c < coutP; c += 8)
+                    {
+                        var i0 = Vector128.LoadUnsafe(ref init, (nuint)c);
+                        var i1 = Vector128.LoadUnsafe(ref init, (nuint)c + 4);
+                        var m0 = Vector128.LoadUnsafe(ref rqRef, (nuint)c);
+                        var m1 = Vector128.LoadUnsafe(ref rqRef, (nuint)c + 4);
+                        var n0 = Vector128.LoadUnsafe(ref rqRef, (nuint)(coutP + c));
+                        var n1 = Vector128.LoadUnsafe(ref rqRef, (nuint)(coutP + c + 4));
+                        int channels = System.Math.Min(8, cout - c);
+                        if (tapStep == pixStep)
+                            Row3x3RightS1(ref Unsafe.Add(ref q0, c), ref Unsafe.Add(ref q1, c), ref Unsafe.Add(ref q2, c), pixStep, outW, ref Unsafe.Add(ref w, c), coutP,
+                                i0, i1, m0, m1, n0, n1, off16, min8, max8, ref Unsafe.Add(ref o, c), cout, channels);
+                        else
+                            Row3x3Right(ref Unsafe.Add(ref q0, c), ref Unsafe.Add(ref q1, c), ref Unsafe.Add(ref q2, c), pixStep, tapStep, outW, ref Unsafe.Add(ref w, c), coutP,
+                                i0, i1, m0, m1, n0, n1, off16, min8, max8, ref Unsafe.Add(ref o, c), cout, channels);
+                    }
+                    continue;
+                }
                 for (int c = 0; c < coutP; c += 8)
                 {
                     var rq = new BlockRequantization(multipliers, shifts, c, p.OutputOffset, p.ActivationMin, p.ActivationMax);
@@ -285,5 +326,636 @@ public static partial class DepthwiseConv2D
         if (valid > 1) rq.Store(p01, 1, ref Unsafe.Add(ref o, outStride));
         if (valid > 2) rq.Store(p23, 0, ref Unsafe.Add(ref o, 2 * outStride));
         if (valid > 3) rq.Store(p23, 1, ref Unsafe.Add(ref o, 3 * outStride));
+    }
+
+    /// <summary>
+    /// One output row of a 3x3 filter at unit horizontal stride and dilation for one block of 8 channels whose every
+    /// channel shifts right (<see cref="BlockRequantization.OpAllRight"/>): tiles of 4 pixels share the 6 staged
+    /// columns of each kernel row (6 loads and 24 SMLAL/SMLAL2 per kernel row and tile instead of 12 loads), the
+    /// requantization's vectors stay in registers (<see cref="BlockRequantization.Pixels2Right"/>), the last 1-3 pixels
+    /// run as one tile of <see cref="Tile3x3Right"/> (3) or <see cref="Tile3x3Right2"/> (1-2). r0..r2: the three kernel rows' staged taps of the row's first pixel;
+    /// w: the block's 9 weight vectors, coutP apart.
+    /// </summary>
+    private static void Row3x3RightS1(ref short r0, ref short r1, ref short r2, nint pixStep, int n, ref short w, nint coutP,
+        Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels)
+    {
+        nint d2 = 2 * pixStep, d3 = 3 * pixStep, d4 = 4 * pixStep, d5 = 5 * pixStep, x = 0;
+        ref short wk0 = ref w;
+        ref short wk1 = ref Unsafe.Add(ref w, 3 * coutP);
+        ref short wk2 = ref Unsafe.Add(ref w, 6 * coutP);
+        int i = 0;
+        for (; i <= n - 4; i += 4, x += d4)
+        {
+            Vector128<int> l0 = i0, h0 = i1, l1 = i0, h1 = i1, l2 = i0, h2 = i1, l3 = i0, h3 = i1;
+            {
+                ref short r = ref Unsafe.Add(ref r0, x);
+                ref short wr = ref wk0;
+                var w0 = Vector128.LoadUnsafe(ref wr);
+                var w1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref wr, coutP));
+                var w2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref wr, 2 * coutP));
+                var c0 = Vector128.LoadUnsafe(ref r);
+                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
+                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                var c4 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d4));
+                var c5 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d5));
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, w0);
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c1, w1);
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c2, w2);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, w0);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c2, w1);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c3, w2);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, w0);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c3, w1);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c4, w2);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, w0);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c4, w1);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c5, w2);
+                Vector64<short> v0 = c0.GetLower(), v1 = c1.GetLower(), v2 = c2.GetLower(), v3 = c3.GetLower(), v4 = c4.GetLower(), v5 = c5.GetLower();
+                Vector64<short> u0 = w0.GetLower(), u1 = w1.GetLower(), u2 = w2.GetLower();
+                l0 = SimdOps.MultiplyAddWideningLower(l0, v0, u0);
+                l0 = SimdOps.MultiplyAddWideningLower(l0, v1, u1);
+                l0 = SimdOps.MultiplyAddWideningLower(l0, v2, u2);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, v1, u0);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, v2, u1);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, v3, u2);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, v2, u0);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, v3, u1);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, v4, u2);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, v3, u0);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, v4, u1);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, v5, u2);
+            }
+            {
+                ref short r = ref Unsafe.Add(ref r1, x);
+                ref short wr = ref wk1;
+                var w0 = Vector128.LoadUnsafe(ref wr);
+                var w1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref wr, coutP));
+                var w2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref wr, 2 * coutP));
+                var c0 = Vector128.LoadUnsafe(ref r);
+                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
+                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                var c4 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d4));
+                var c5 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d5));
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, w0);
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c1, w1);
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c2, w2);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, w0);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c2, w1);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c3, w2);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, w0);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c3, w1);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c4, w2);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, w0);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c4, w1);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c5, w2);
+                Vector64<short> v0 = c0.GetLower(), v1 = c1.GetLower(), v2 = c2.GetLower(), v3 = c3.GetLower(), v4 = c4.GetLower(), v5 = c5.GetLower();
+                Vector64<short> u0 = w0.GetLower(), u1 = w1.GetLower(), u2 = w2.GetLower();
+                l0 = SimdOps.MultiplyAddWideningLower(l0, v0, u0);
+                l0 = SimdOps.MultiplyAddWideningLower(l0, v1, u1);
+                l0 = SimdOps.MultiplyAddWideningLower(l0, v2, u2);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, v1, u0);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, v2, u1);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, v3, u2);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, v2, u0);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, v3, u1);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, v4, u2);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, v3, u0);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, v4, u1);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, v5, u2);
+            }
+            {
+                ref short r = ref Unsafe.Add(ref r2, x);
+                ref short wr = ref wk2;
+                var w0 = Vector128.LoadUnsafe(ref wr);
+                var w1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref wr, coutP));
+                var w2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref wr, 2 * coutP));
+                var c0 = Vector128.LoadUnsafe(ref r);
+                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
+                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                var c4 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d4));
+                var c5 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d5));
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, w0);
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c1, w1);
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c2, w2);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, w0);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c2, w1);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c3, w2);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, w0);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c3, w1);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c4, w2);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, w0);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c4, w1);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c5, w2);
+                Vector64<short> v0 = c0.GetLower(), v1 = c1.GetLower(), v2 = c2.GetLower(), v3 = c3.GetLower(), v4 = c4.GetLower(), v5 = c5.GetLower();
+                Vector64<short> u0 = w0.GetLower(), u1 = w1.GetLower(), u2 = w2.GetLower();
+                l0 = SimdOps.MultiplyAddWideningLower(l0, v0, u0);
+                l0 = SimdOps.MultiplyAddWideningLower(l0, v1, u1);
+                l0 = SimdOps.MultiplyAddWideningLower(l0, v2, u2);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, v1, u0);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, v2, u1);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, v3, u2);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, v2, u0);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, v3, u1);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, v4, u2);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, v3, u0);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, v4, u1);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, v5, u2);
+            }
+            Store4(BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max),
+                BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref Unsafe.Add(ref o, i * cout), cout, channels, 4);
+        }
+        if (n - i == 3)
+            Tile3x3Right(ref r0, ref r1, ref r2, x, pixStep, 2 * pixStep, 2 * pixStep,
+                pixStep, ref w, coutP, i0, i1, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, i * cout), cout, channels, 3);
+        else if (i < n)
+            Tile3x3Right2(ref r0, ref r1, ref r2, x, n - i == 2 ? pixStep : 0,
+                pixStep, ref w, coutP, i0, i1, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, i * cout), cout, channels, n - i);
+    }
+
+    /// <summary>
+    /// <see cref="Row3x3RightS1"/> for any stride and dilation: tiles of 4 pixels, each tap one weight load, four
+    /// activation loads and 8 SMLAL/SMLAL2; the last 1-3 pixels as in <see cref="Row3x3RightS1"/>.
+    /// </summary>
+    private static void Row3x3Right(ref short r0, ref short r1, ref short r2, nint pixStep, nint tapStep, int n, ref short w, nint coutP,
+        Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels)
+    {
+        nint d2 = 2 * pixStep, d3 = 3 * pixStep, d4 = 4 * pixStep, tap2 = 2 * tapStep, x = 0;
+        ref short wk0 = ref w;
+        ref short wk1 = ref Unsafe.Add(ref w, 3 * coutP);
+        ref short wk2 = ref Unsafe.Add(ref w, 6 * coutP);
+        int i = 0;
+        for (; i <= n - 4; i += 4, x += d4)
+        {
+            Vector128<int> l0 = i0, h0 = i1, l1 = i0, h1 = i1, l2 = i0, h2 = i1, l3 = i0, h3 = i1;
+            {
+                ref short r = ref Unsafe.Add(ref r0, x);
+                var wv = Vector128.LoadUnsafe(ref wk0);
+                var c0 = Vector128.LoadUnsafe(ref r);
+                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
+                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+                var wl = wv.GetLower();
+                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+            }
+            {
+                ref short r = ref Unsafe.Add(ref r0, x + tapStep);
+                var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, coutP));
+                var c0 = Vector128.LoadUnsafe(ref r);
+                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
+                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+                var wl = wv.GetLower();
+                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+            }
+            {
+                ref short r = ref Unsafe.Add(ref r0, x + tap2);
+                var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, 2 * coutP));
+                var c0 = Vector128.LoadUnsafe(ref r);
+                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
+                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+                var wl = wv.GetLower();
+                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+            }
+            {
+                ref short r = ref Unsafe.Add(ref r1, x);
+                var wv = Vector128.LoadUnsafe(ref wk1);
+                var c0 = Vector128.LoadUnsafe(ref r);
+                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
+                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+                var wl = wv.GetLower();
+                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+            }
+            {
+                ref short r = ref Unsafe.Add(ref r1, x + tapStep);
+                var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, coutP));
+                var c0 = Vector128.LoadUnsafe(ref r);
+                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
+                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+                var wl = wv.GetLower();
+                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+            }
+            {
+                ref short r = ref Unsafe.Add(ref r1, x + tap2);
+                var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, 2 * coutP));
+                var c0 = Vector128.LoadUnsafe(ref r);
+                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
+                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+                var wl = wv.GetLower();
+                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+            }
+            {
+                ref short r = ref Unsafe.Add(ref r2, x);
+                var wv = Vector128.LoadUnsafe(ref wk2);
+                var c0 = Vector128.LoadUnsafe(ref r);
+                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
+                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+                var wl = wv.GetLower();
+                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+            }
+            {
+                ref short r = ref Unsafe.Add(ref r2, x + tapStep);
+                var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, coutP));
+                var c0 = Vector128.LoadUnsafe(ref r);
+                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
+                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+                var wl = wv.GetLower();
+                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+            }
+            {
+                ref short r = ref Unsafe.Add(ref r2, x + tap2);
+                var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, 2 * coutP));
+                var c0 = Vector128.LoadUnsafe(ref r);
+                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
+                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+                var wl = wv.GetLower();
+                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+            }
+            Store4(BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max),
+                BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref Unsafe.Add(ref o, i * cout), cout, channels, 4);
+        }
+        if (n - i == 3)
+            Tile3x3Right(ref r0, ref r1, ref r2, x, pixStep, 2 * pixStep, 2 * pixStep,
+                tapStep, ref w, coutP, i0, i1, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, i * cout), cout, channels, 3);
+        else if (i < n)
+            Tile3x3Right2(ref r0, ref r1, ref r2, x, n - i == 2 ? pixStep : 0,
+                tapStep, ref w, coutP, i0, i1, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, i * cout), cout, channels, n - i);
+    }
+
+    /// <summary>
+    /// One tile of 4 pixels (at x, x + d1, x + d2, x + d3 of the staged rows r0..r2) of a 3x3 filter for an 8-channel
+    /// block that shifts right; stores the first <paramref name="valid"/> pixels (a row's last 1-3, the last repeated).
+    /// </summary>
+    private static void Tile3x3Right(ref short r0, ref short r1, ref short r2, nint x, nint d1, nint d2, nint d3, nint tapStep, ref short w, nint coutP,
+        Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels, int valid)
+    {
+        nint tap2 = 2 * tapStep;
+        ref short wk0 = ref w;
+        ref short wk1 = ref Unsafe.Add(ref w, 3 * coutP);
+        ref short wk2 = ref Unsafe.Add(ref w, 6 * coutP);
+        Vector128<int> l0 = i0, h0 = i1, l1 = i0, h1 = i1, l2 = i0, h2 = i1, l3 = i0, h3 = i1;
+        {
+            ref short r = ref Unsafe.Add(ref r0, x);
+            var wv = Vector128.LoadUnsafe(ref wk0);
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r0, x + tapStep);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r0, x + tap2);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, 2 * coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r1, x);
+            var wv = Vector128.LoadUnsafe(ref wk1);
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r1, x + tapStep);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r1, x + tap2);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, 2 * coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r2, x);
+            var wv = Vector128.LoadUnsafe(ref wk2);
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r2, x + tapStep);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r2, x + tap2);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, 2 * coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+        }
+        Store4(BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max),
+            BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref o, cout, channels, valid);
+    }
+
+    /// <summary><see cref="Tile3x3Right"/> for 2 pixels (at x and x + d1); stores the first <paramref name="valid"/>.</summary>
+    private static void Tile3x3Right2(ref short r0, ref short r1, ref short r2, nint x, nint d1, nint tapStep, ref short w, nint coutP,
+        Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels, int valid)
+    {
+        nint tap2 = 2 * tapStep;
+        ref short wk0 = ref w;
+        ref short wk1 = ref Unsafe.Add(ref w, 3 * coutP);
+        ref short wk2 = ref Unsafe.Add(ref w, 6 * coutP);
+        Vector128<int> l0 = i0, h0 = i1, l1 = i0, h1 = i1;
+        {
+            ref short r = ref Unsafe.Add(ref r0, x);
+            var wv = Vector128.LoadUnsafe(ref wk0);
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r0, x + tapStep);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r0, x + tap2);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, 2 * coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r1, x);
+            var wv = Vector128.LoadUnsafe(ref wk1);
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r1, x + tapStep);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r1, x + tap2);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, 2 * coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r2, x);
+            var wv = Vector128.LoadUnsafe(ref wk2);
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r2, x + tapStep);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        {
+            ref short r = ref Unsafe.Add(ref r2, x + tap2);
+            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, 2 * coutP));
+            var c0 = Vector128.LoadUnsafe(ref r);
+            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+            var wl = wv.GetLower();
+            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        }
+        var v = BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max);
+        BlockRequantization.Store(v, 0, ref o, channels);
+        if (valid > 1)
+            BlockRequantization.Store(v, 1, ref Unsafe.Add(ref o, cout), channels);
+    }
+
+    /// <summary>Stores 4 pixels' 8-channel outputs (bytes 0-7 and 8-15 of v01, then of v23), outStride apart: the first <paramref name="valid"/> pixels, each its first <paramref name="channels"/> bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4(Vector128<sbyte> v01, Vector128<sbyte> v23, ref sbyte o, nint outStride, int channels, int valid)
+    {
+        if (channels == 8 && valid == 4)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), v01.AsInt64().GetElement(0));
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, outStride)), v01.AsInt64().GetElement(1));
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, 2 * outStride)), v23.AsInt64().GetElement(0));
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, 3 * outStride)), v23.AsInt64().GetElement(1));
+            return;
+        }
+        BlockRequantization.Store(v01, 0, ref o, channels);
+        if (valid > 1) BlockRequantization.Store(v01, 1, ref Unsafe.Add(ref o, outStride), channels);
+        if (valid > 2) BlockRequantization.Store(v23, 0, ref Unsafe.Add(ref o, 2 * outStride), channels);
+        if (valid > 3) BlockRequantization.Store(v23, 1, ref Unsafe.Add(ref o, 3 * outStride), channels);
     }
 }

@@ -22,8 +22,8 @@ public static partial class DepthwiseConv2D
 
     /// <summary>
     /// The dispatcher with the per-op data of <see cref="Prepare"/> (null: none): AVX2 over staged
-    /// rows first (<see cref="TryEvalS8RowsAvx2"/>), on arm64 widened multiply-accumulate over staged rows
-    /// (<see cref="TryEvalS8RowsLanes"/>), then as above.
+    /// rows first (<see cref="TryEvalS8RowsAvx2"/>), on arm64 SDOT over quadruplet rows with Dp (<see cref="TryEvalS8RowsSdot"/>),
+    /// widened multiply-accumulate over staged rows (<see cref="TryEvalS8RowsLanes"/>), then as above.
     /// </summary>
     internal static void EvalS8(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape,
         ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias, Simd.PackedFilter? packed,
@@ -31,6 +31,9 @@ public static partial class DepthwiseConv2D
     {
         if (packed is not null && System.Runtime.Intrinsics.X86.Avx2.IsSupported
             && TryEvalS8RowsAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
+            return;
+        if (packed is not null && System.Runtime.Intrinsics.Arm.Dp.IsSupported && packed.Quads is not null
+            && TryEvalS8RowsSdot(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
             return;
         if (packed is not null && !System.Runtime.Intrinsics.X86.Avx2.IsSupported && packed.RowTaps is not null
             && TryEvalS8RowsLanes(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))

@@ -24,6 +24,22 @@ public static partial class Elementwise
             // x + offset stays within int16 for offsets in [-255, 255] (zero points in int8).
             if ((uint)(p.Input1Offset + 255) > 510 || (uint)(p.Input2Offset + 255) > 510 || (uint)p.LeftShift > 31)
                 return 0;
+            // Usually every shift is a right shift (the inputs scaled down after the common left shift, the sum scaled to the
+            // output): the shorter right-shift sequence of the tile kernels applies throughout.
+            // An input's shift may also be 0 (the input with the larger scale, whose multiplier is then 2^30 or above):
+            // the rounding shift is then the identity and its SQRDMULH alone remains.
+            if (p.Input1Shift <= 0 && p.Input2Shift <= 0 && p.OutputShift <= -1 && (uint)(p.OutputOffset + 128) <= 255)
+                return (subtract, p.Input1Shift == 0, p.Input2Shift == 0) switch
+                {
+                    (false, false, false) => LoopRight<Add, Conv2D.No, Conv2D.No>(p, ref a, aStep, ref b, bStep, ref output, n),
+                    (false, true, false) => LoopRight<Add, Conv2D.Yes, Conv2D.No>(p, ref a, aStep, ref b, bStep, ref output, n),
+                    (false, false, true) => LoopRight<Add, Conv2D.No, Conv2D.Yes>(p, ref a, aStep, ref b, bStep, ref output, n),
+                    (false, true, true) => LoopRight<Add, Conv2D.Yes, Conv2D.Yes>(p, ref a, aStep, ref b, bStep, ref output, n),
+                    (true, false, false) => LoopRight<Subtract, Conv2D.No, Conv2D.No>(p, ref a, aStep, ref b, bStep, ref output, n),
+                    (true, true, false) => LoopRight<Subtract, Conv2D.Yes, Conv2D.No>(p, ref a, aStep, ref b, bStep, ref output, n),
+                    (true, false, true) => LoopRight<Subtract, Conv2D.No, Conv2D.Yes>(p, ref a, aStep, ref b, bStep, ref output, n),
+                    _ => LoopRight<Subtract, Conv2D.Yes, Conv2D.Yes>(p, ref a, aStep, ref b, bStep, ref output, n),
+                };
             return subtract
                 ? Loop<Subtract>(new Constants(p), ref a, aStep, ref b, bStep, ref output, n)
                 : Loop<Add>(new Constants(p), ref a, aStep, ref b, bStep, ref output, n);
@@ -61,6 +77,60 @@ public static partial class Elementwise
                     One<TOp>(c, Vector128.WidenUpper(ahi), Vector128.WidenUpper(bhi)), c.Min, c.Max).StoreUnsafe(ref output, (nuint)i);
             }
             return i;
+        }
+
+        /// <summary>
+        /// <see cref="Loop{TOp}"/> when no shift is a left shift and the output shifts right by at least 1: per int32 vector one
+        /// SSHL (the common left shift), then SQRDMULH, SSRA, SRSHL (<see cref="SimdOps.HighMulRoundingShiftRight"/>) per input
+        /// (SQRDMULH alone for an input whose shift is 0: <typeparamref name="TZero1"/>, <typeparamref name="TZero2"/>) and for
+        /// the sum, the output offset added in int16 (<see cref="SimdOps.NarrowOffsetClamp"/>); every constant in a register.
+        /// </summary>
+        private static int LoopRight<TOp, TZero1, TZero2>(in ElementwiseParams p, ref sbyte a, int aStep, ref sbyte b, int bStep, ref sbyte output, int n)
+            where TOp : struct, IOp where TZero1 : struct, Conv2D.IFlag where TZero2 : struct, Conv2D.IFlag
+        {
+            var off1 = Vector128.Create((short)p.Input1Offset);
+            var off2 = Vector128.Create((short)p.Input2Offset);
+            var left = Vector128.Create(p.LeftShift);
+            var m1 = Vector128.Create(p.Input1Multiplier);
+            var n1 = Vector128.Create(p.Input1Shift);
+            var m2 = Vector128.Create(p.Input2Multiplier);
+            var n2 = Vector128.Create(p.Input2Shift);
+            var mo = Vector128.Create(p.OutputMultiplier);
+            var no = Vector128.Create(p.OutputShift);
+            var oo = Vector128.Create((short)p.OutputOffset);
+            var min = Vector128.Create((sbyte)p.ActivationMin);
+            var max = Vector128.Create((sbyte)p.ActivationMax);
+            var aB = Vector128.Create(a);
+            var bB = Vector128.Create(b);
+            int i = 0;
+            for (; i <= n - 16; i += 16)
+            {
+                var va = aStep != 0 ? Vector128.LoadUnsafe(ref a, (nuint)i) : aB;
+                var vb = bStep != 0 ? Vector128.LoadUnsafe(ref b, (nuint)i) : bB;
+                var alo = Vector128.WidenLower(va) + off1;
+                var ahi = Vector128.WidenUpper(va) + off1;
+                var blo = Vector128.WidenLower(vb) + off2;
+                var bhi = Vector128.WidenUpper(vb) + off2;
+                SimdOps.NarrowOffsetClamp(
+                    OneRight<TOp, TZero1, TZero2>(Vector128.WidenLower(alo), Vector128.WidenLower(blo), left, m1, n1, m2, n2, mo, no),
+                    OneRight<TOp, TZero1, TZero2>(Vector128.WidenUpper(alo), Vector128.WidenUpper(blo), left, m1, n1, m2, n2, mo, no),
+                    OneRight<TOp, TZero1, TZero2>(Vector128.WidenLower(ahi), Vector128.WidenLower(bhi), left, m1, n1, m2, n2, mo, no),
+                    OneRight<TOp, TZero1, TZero2>(Vector128.WidenUpper(ahi), Vector128.WidenUpper(bhi), left, m1, n1, m2, n2, mo, no), oo, min, max).StoreUnsafe(ref output, (nuint)i);
+            }
+            return i;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector128<int> OneRight<TOp, TZero1, TZero2>(Vector128<int> x, Vector128<int> y, Vector128<int> left, Vector128<int> m1, Vector128<int> n1,
+            Vector128<int> m2, Vector128<int> n2, Vector128<int> mo, Vector128<int> no) where TOp : struct, IOp where TZero1 : struct, Conv2D.IFlag where TZero2 : struct, Conv2D.IFlag
+        {
+            var sa = TZero1.Value
+                ? SimdOps.SaturatingRoundingDoublingHighMul(SimdOps.ShiftLeft(x, left), m1)
+                : SimdOps.HighMulRoundingShiftRight(SimdOps.ShiftLeft(x, left), m1, n1);
+            var sb = TZero2.Value
+                ? SimdOps.SaturatingRoundingDoublingHighMul(SimdOps.ShiftLeft(y, left), m2)
+                : SimdOps.HighMulRoundingShiftRight(SimdOps.ShiftLeft(y, left), m2, n2);
+            return SimdOps.HighMulRoundingShiftRight(TOp.Apply(sa, sb), mo, no);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -6,8 +6,11 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// <summary>The DepthwiseConv2D fast paths against the reference, byte for byte.</summary>
 public class DepthwiseConv2DFastPathTests
 {
-    /// <summary>Lanes: the arm64 widened multiply-accumulate over staged rows (on x64 through the emulated primitives).</summary>
-    public enum Path { Dispatcher, Avx2, Vector128, Rows, PreparedDispatcher, Lanes }
+    /// <summary>
+    /// Lanes: the arm64 widened multiply-accumulate over staged rows; Sdot: the Pi 5 SDOT over quadruplet rows (both on x64
+    /// through the emulated primitives, Sdot on the Cortex-A72 through SMULL/SADALP).
+    /// </summary>
+    public enum Path { Dispatcher, Avx2, Vector128, Rows, PreparedDispatcher, Lanes, Sdot }
 
     private static void Check(Path path, FastPathCases.Conv c)
     {
@@ -20,10 +23,15 @@ public class DepthwiseConv2DFastPathTests
                 && DepthwiseConv2D.TryEvalS8RowsAvx2(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, output, c.Out),
             Path.Lanes => DepthwiseConv2D.PrepareLanes(c.P, c.Weights, c.Filter, c.Bias, force: true) is { } lf
                 && DepthwiseConv2D.TryEvalS8RowsLanes(c.P, c.Input, c.In, c.Filter, lf, c.M, c.S, output, c.Out),
+            Path.Sdot => DepthwiseConv2D.PrepareLanes(c.P, c.Weights, c.Filter, c.Bias, force: true) is { } sf
+                && DepthwiseConv2D.TryEvalS8RowsSdot(c.P, c.Input, c.In, c.Filter, sf, c.M, c.S, output, c.Out),
             Path.PreparedDispatcher => DispatchPrepared(c, output),
             _ => Dispatch(c, output),
         };
-        if (path == Path.Lanes)
+        if (path == Path.Sdot) // Kw <= 4 and every channel shifting right (the staging fits for every case here)
+            Assert.That(ran, Is.EqualTo(c.P.DepthMultiplier == 1 && c.Filter.D2 <= 4
+                && Runtime.Kernels.Simd.BlockRequantization.OpAllRight(c.S, c.P.OutputOffset)), $"{path} on {c}");
+        else if (path == Path.Lanes)
             Assert.That(ran, Is.EqualTo(c.P.DepthMultiplier == 1), $"{path} on {c}"); // every channel count, tails in-vector
         else if (path == Path.Rows)
             Assert.That(ran, Is.EqualTo(System.Runtime.Intrinsics.X86.Avx2.IsSupported && c.P.DepthMultiplier == 1), $"{path} on {c}"); // every channel count, tails in-vector
@@ -52,11 +60,11 @@ public class DepthwiseConv2DFastPathTests
     private static void Require(Path path)
     {
         if ((path == Path.Avx2 || path == Path.Rows) && !System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Ignore("no AVX2");
-        if (path == Path.Lanes && !System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated) Assert.Ignore("Vector128 is not accelerated (intrinsics disabled)");
+        if ((path == Path.Lanes || path == Path.Sdot) && !System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated) Assert.Ignore("Vector128 is not accelerated (intrinsics disabled)");
     }
 
     [Test]
-    public void StagedRowsEveryChannelBlockAndTapCount([Values(Path.Rows, Path.PreparedDispatcher, Path.Lanes)] Path path, [Values(8, 16, 24, 40, 64)] int channels)
+    public void StagedRowsEveryChannelBlockAndTapCount([Values(Path.Rows, Path.PreparedDispatcher, Path.Lanes, Path.Sdot)] Path path, [Values(8, 16, 24, 40, 64)] int channels)
     {
         Require(path);
         var r = new Random(34 + channels);
@@ -69,7 +77,44 @@ public class DepthwiseConv2DFastPathTests
     }
 
     [Test]
-    public void StagedRowsRowByRowOnALargeImage([Values(Path.Rows, Path.PreparedDispatcher, Path.Lanes)] Path path, [Values(1, 2)] int stride)
+    public void StagedRows3x3WithLeftOrZeroShifts([Values(Path.Rows, Path.PreparedDispatcher, Path.Lanes, Path.Sdot)] Path path, [Values(8, 13, 36)] int channels)
+    {
+        Require(path);
+        // Usual 3x3 layers shift every channel right (the short requantization); a channel with shift 0 or a left shift takes
+        // the general block requantization, for the whole op.
+        var r = new Random(50 + channels);
+        for (int i = 0; i < 12; i++)
+        {
+            var c = FastPathCases.Conv.Random(r, true, channels, 0, 3, 3);
+            c.S[r.Next(channels)] = r.Next(0, 3);
+            if (i % 3 == 0)
+                c.P.OutputOffset = 0;
+            Check(path, c);
+        }
+    }
+
+    [Test]
+    public void StagedRows3x3WideRowsEveryTail([Values(Path.PreparedDispatcher, Path.Lanes, Path.Sdot)] Path path, [Values(1, 2)] int stride, [Values(16, 90)] int channels)
+    {
+        Require(path);
+        // Rows of 4-pixel tiles and every tail of 1-3 pixels, unit and doubled stride and dilation, channel counts of the zoo.
+        var r = new Random(60 + stride + channels);
+        for (int width = 4; width <= 19; width += 1)
+        {
+            var c = FastPathCases.Conv.Random(r, true, channels, 0, 3, 3);
+            int dil = r.Next(1, 3);
+            c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = dil;
+            c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = dil;
+            int h = r.Next(3, 7);
+            c.In = new Runtime.Format.Shape4(1, h, width, channels);
+            c.Out = new Runtime.Format.Shape4(1, (h - 1) / stride + 1, (width - 1) / stride + 1, channels);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            Check(path, c);
+        }
+    }
+
+    [Test]
+    public void StagedRowsRowByRowOnALargeImage([Values(Path.Rows, Path.PreparedDispatcher, Path.Lanes, Path.Sdot)] Path path, [Values(1, 2)] int stride)
     {
         Require(path);
         // 48 x 48 x 32 padded is too large to stage whole: the paths copy the Kh rows of each output row (Lanes: a ring of them).

@@ -67,6 +67,18 @@ internal static partial class SimdOps
         return acc + Vector128.WidenLower(a) * Vector128.WidenLower(bLower.ToVector128Unsafe());
     }
 
+    /// <summary>
+    /// SMLAL with both operands' lower halves given alone (columns and weights each used by several SMLALs: their lower
+    /// halves are taken once, at the last SMLAL2 that reads the whole vector).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MultiplyAddWideningLower(Vector128<int> acc, Vector64<short> aLower, Vector64<short> bLower)
+    {
+        if (AdvSimd.IsSupported)
+            return AdvSimd.MultiplyWideningLowerAndAdd(acc, aLower, bLower);
+        return acc + Vector128.WidenLower(aLower.ToVector128Unsafe()) * Vector128.WidenLower(bLower.ToVector128Unsafe());
+    }
+
     /// <summary>SMLAL2: acc[i] + a[4 + i] * b[4 + i] for i in 0..3, as <see cref="MultiplyAddWideningLower(Vector128{int}, Vector128{short}, Vector128{short})"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> MultiplyAddWideningUpper(Vector128<int> acc, Vector128<short> a, Vector128<short> b)
