@@ -240,20 +240,28 @@ internal static partial class Int8Gemm
                 {
                     var rq = new SimdOps512.RightRequantizer(t, j);
                     int channels = System.Math.Min(16, cout - j);
+                    ref int a = ref Unsafe.Add(ref acc, j);
+                    ref sbyte o = ref Unsafe.Add(ref output, j);
                     for (int i = 0; i < n; i++)
                     {
-                        var v = Vector512.LoadUnsafe(ref acc, (nuint)(i * accStride + j));
-                        SimdOps512.Store(SimdOps512.NarrowClamp(rq.Apply(v + v), min8, max8), ref Unsafe.Add(ref output, i * outStride + j), channels);
+                        var v = Vector512.LoadUnsafe(ref a);
+                        SimdOps512.Store(SimdOps512.NarrowClamp(rq.Apply(v + v), min8, max8), ref o, channels);
+                        a = ref Unsafe.Add(ref a, accStride);
+                        o = ref Unsafe.Add(ref o, outStride);
                     }
                 }
                 if (j < cout)
                 {
                     var rq = new SimdOps512.RightRequantizer256(t, j);
+                    ref int a = ref Unsafe.Add(ref acc, j);
+                    ref sbyte o = ref Unsafe.Add(ref output, j);
                     for (int i = 0; i < n; i++)
                     {
-                        var v = Vector256.LoadUnsafe(ref acc, (nuint)(i * accStride + j));
+                        var v = Vector256.LoadUnsafe(ref a);
                         var bytes = Vector128.Min(Vector128.Max(Avx512F.VL.ConvertToVector128SByteWithSaturation(rq.Apply(v + v)), min8), max8);
-                        SimdOps512.Store(bytes, ref Unsafe.Add(ref output, i * outStride + j), cout - j);
+                        SimdOps512.Store(bytes, ref o, cout - j);
+                        a = ref Unsafe.Add(ref a, accStride);
+                        o = ref Unsafe.Add(ref o, outStride);
                     }
                 }
                 return;
@@ -265,19 +273,22 @@ internal static partial class Int8Gemm
             {
                 var rq = new SimdOps512.RightRequantizer256(t, j);
                 int channels = System.Math.Min(8, cout - j);
-                int i = 0;
-                for (; i < n; i += 2)
+                ref int a = ref Unsafe.Add(ref acc, j);
+                ref sbyte o = ref Unsafe.Add(ref output, j);
+                // Two rows at a time, narrowed together; an odd last row with itself, stored once.
+                for (int i = 0; i < n; i += 2)
                 {
-                    // An odd last row is narrowed with itself and stored once.
-                    int i1 = System.Math.Min(i + 1, n - 1);
-                    var a = Vector256.LoadUnsafe(ref acc, (nuint)(i * accStride + j));
-                    var b = Vector256.LoadUnsafe(ref acc, (nuint)(i1 * accStride + j));
-                    var w = Avx2.PackSignedSaturate(rq.Apply(a + a), rq.Apply(b + b));
+                    bool two = i + 1 < n;
+                    var v0 = Vector256.LoadUnsafe(ref a);
+                    var v1 = two ? Vector256.LoadUnsafe(ref Unsafe.Add(ref a, accStride)) : v0;
+                    var w = Avx2.PackSignedSaturate(rq.Apply(v0 + v0), rq.Apply(v1 + v1));
                     var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w, w), min), max);
                     var pair = Avx2.PermuteVar8x32(bytes.AsInt32(), order).AsInt64().GetLower();
-                    Put(ref Unsafe.Add(ref output, i * outStride + j), pair.ToScalar(), channels);
-                    if (i1 != i)
-                        Put(ref Unsafe.Add(ref output, i1 * outStride + j), pair.GetElement(1), channels);
+                    Put(ref o, pair.ToScalar(), channels);
+                    if (two)
+                        Put(ref Unsafe.Add(ref o, outStride), pair.GetElement(1), channels);
+                    a = ref Unsafe.Add(ref a, 2 * accStride);
+                    o = ref Unsafe.Add(ref o, 2 * outStride);
                 }
             }
         }
