@@ -36,8 +36,9 @@ public static class GraphPasses
     }
 
     /// <summary>
-    /// LSTM / GRU initial states made by ConstantOfShape with value 0 (PyTorch's export builds them
-    /// from the batch size: Shape, Gather, Concat, ConstantOfShape) are the default zero state: the
+    /// LSTM / GRU initial states made by ConstantOfShape with value 0 or by Expand of a zero constant (PyTorch's export
+    /// builds them from the batch size: Shape, Gather, Concat, then ConstantOfShape, or Expand when the batch size is
+    /// fixed) are the default zero state: the
     /// input is dropped, and with it the batch-dependent shape arithmetic. Returns how many were dropped.
     /// </summary>
     public static int DropZeroInitialStates(OnnxGraph graph)
@@ -48,9 +49,7 @@ public static class GraphPasses
             if (!RecurrentOps.Handles(node.OpType)) continue;
             for (int i = 5; i <= (node.OpType == "LSTM" ? 6 : 5); i++)
             {
-                if (!node.HasInput(i) || graph.Producer(node.Inputs[i]) is not { OpType: "ConstantOfShape" } producer) continue;
-                var value = producer.GetTensorOrNull("value");
-                if (value is not null && (value.ElementCount != 1 || value.GetAsDouble(0) != 0)) continue;
+                if (!node.HasInput(i) || !IsZeroFill(graph, graph.Producer(node.Inputs[i]))) continue;
                 node.Inputs[i] = "";
                 dropped++;
             }
@@ -58,6 +57,34 @@ public static class GraphPasses
 
         if (dropped > 0) RemoveDeadNodes(graph);
         return dropped;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="producer"/> makes a tensor of zeros whatever its shape inputs: ConstantOfShape with value 0
+    /// (or none), or Expand of a constant all-zero tensor (torch's export at a fixed batch size: a [2, 1, H] zero Constant
+    /// expanded to [2, N, H]).
+    /// </summary>
+    private static bool IsZeroFill(OnnxGraph graph, OnnxNode? producer)
+    {
+        switch (producer?.OpType)
+        {
+            case "ConstantOfShape":
+                var value = producer.GetTensorOrNull("value");
+                return value is null || (value.ElementCount == 1 && value.GetAsDouble(0) == 0);
+            case "Expand":
+                OnnxTensor? source = null;
+                if (graph.Initializers.TryGetValue(producer.Inputs[0], out var initializer)) source = initializer;
+                else if (graph.Producer(producer.Inputs[0]) is { OpType: "Constant" } constant) source = Ops.ConstantOps.ConstantValue(constant);
+                if (source is null || source.ElementCount == 0) return false;
+                for (int k = 0; k < source.ElementCount; k++)
+                {
+                    if (source.GetAsDouble(k) != 0) return false;
+                }
+
+                return true;
+            default:
+                return false;
+        }
     }
 
     /// <summary>

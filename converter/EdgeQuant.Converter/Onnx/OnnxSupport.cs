@@ -27,7 +27,7 @@ public static class OnnxSupport
     /// <summary>Ops accepted only when they fold to constants at conversion time (shape arithmetic exporters emit).</summary>
     public static IReadOnlyList<string> ConstantSubgraphOps { get; } =
     [
-        "Cast", "Constant", "ConstantOfShape", "Range", "Shape",
+        "Cast", "Constant", "ConstantOfShape", "Expand", "Range", "Shape",
     ];
 
     /// <summary>Every supported op type, sorted, comma separated (for error messages).</summary>
@@ -256,7 +256,7 @@ public static class OnnxSupport
         "Split" => opset < 13 ? (1, 1) : (1, 2),
         "Resize" => opset < 11 ? (2, 2) : (1, 4),
         "Upsample" => opset < 9 ? (1, 1) : (2, 2),
-        "MatMul" or "Add" or "Sub" or "Mul" or "Div" or "Reshape" or "Gather" => (2, 2),
+        "MatMul" or "Add" or "Sub" or "Mul" or "Div" or "Reshape" or "Gather" or "Expand" => (2, 2),
         "BatchNormalization" => (5, 5),
         "Clip" => opset < 11 ? (1, 1) : (1, 3),
         "Pad" => opset < 11 ? (1, 1) : (2, opset >= 18 ? 4 : 3),

@@ -62,6 +62,25 @@ public class RecurrentPipelineTests
         yield return new TestCaseData("gru_linear_before_reset_y", Model("GRU", "forward", finalState: false, linearBeforeReset: 1), OpType.Gru);
         yield return new TestCaseData("gru_reset_first_bidirectional_y", Model("GRU", "bidirectional", finalState: false), OpType.Gru);
         yield return new TestCaseData("gru_reverse_yh", Model("GRU", "reverse", finalState: true, linearBeforeReset: 1), OpType.Gru);
+        yield return new TestCaseData("lstm_expanded_zero_states_y", Model("LSTM", "bidirectional", finalState: false, extra: ExpandedZeroStates), OpType.Lstm);
+    }
+
+    /// <summary>
+    /// Initial states as torch exports them at a fixed batch size: a zero Constant [D, 1, H] expanded to [D, N, H], N read
+    /// from the input's shape (Shape, Gather, Unsqueeze, Concat, Expand); the converter drops them as the zero default.
+    /// </summary>
+    private static void ExpandedZeroStates(TestModelBuilder b, List<string> inputs)
+    {
+        b.Int64Initializer("batch_axis", [], 1L).Int64Initializer("unsqueeze_axes", [1], 0L)
+            .Int64Initializer("dirs", [1], 2L).Int64Initializer("hidden", [1], Hidden)
+            .Node("Constant", [], ["zeros"], "zeros", Attr("value", FloatTensor("", [2, 1, Hidden], new float[2 * Hidden])))
+            .Node("Shape", ["xt"], ["xt_shape"])
+            .Node("Gather", ["xt_shape", "batch_axis"], ["n"], "", Attr("axis", 0L))
+            .Node("Unsqueeze", ["n", "unsqueeze_axes"], ["n1"])
+            .Node("Concat", ["dirs", "n1", "hidden"], ["state_shape"], "", Attr("axis", 0L))
+            .Node("Expand", ["zeros", "state_shape"], ["h0"])
+            .Node("Expand", ["zeros", "state_shape"], ["c0"]);
+        inputs.AddRange(["", "h0", "c0"]);
     }
 
     [TestCaseSource(nameof(Cases))]

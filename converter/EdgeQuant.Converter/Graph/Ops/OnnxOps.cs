@@ -41,6 +41,7 @@ internal static class OnnxOps
         "Gather" => GatherOp.InferShape(c),
         "Slice" => SliceOp.InferShape(c),
         "Cast" => CastOp.InferShape(c),
+        "Expand" => ExpandOp.InferShape(c),
         "Constant" or "ConstantOfShape" or "Range" or "Shape" => ConstantOps.InferShape(c),
         _ => throw Unsupported(c.Node),
     };
@@ -79,6 +80,7 @@ internal static class OnnxOps
         "Gather" => GatherOp.Evaluate(c),
         "Slice" => SliceOp.Evaluate(c),
         "Cast" => CastOp.Evaluate(c),
+        "Expand" => ExpandOp.Evaluate(c),
         "Constant" or "ConstantOfShape" or "Range" or "Shape" => ConstantOps.Evaluate(c),
         _ => throw Unsupported(c.Node),
     };

@@ -118,6 +118,47 @@ public class ConstantSubgraphOpsTests
     }
 
     [Test]
+    public void Expand_BroadcastsBothWays()
+    {
+        // [3, 1] against shape [2, 1, 4]: numpy rules in both directions (the 1 in the shape keeps the input's 3).
+        var graph = new TestModelBuilder().Input("x", 1).OutputUnshaped("e").OutputUnshaped("i")
+            .FloatInitializer("a", [3, 1], 1f, 2f, 3f).Int64Initializer("shape", [3], 2L, 1L, 4L)
+            .Int64Initializer("k", [2], 5L, 6L).Int64Initializer("kshape", [2], 3L, 1L)
+            .Node("Expand", ["a", "shape"], ["e"])
+            .Node("Expand", ["k", "kshape"], ["i"])
+            .Import();
+        var all = new OnnxFloatExecutor(graph).RunAll([0f], [1]);
+        Assert.That(all["e"].Shape, Is.EqualTo(new[] { 2, 3, 4 }));
+        Assert.That(all["e"].Floats, Is.EqualTo(Enumerable.Range(0, 24).Select(i => (float)(((i / 4) % 3) + 1)).ToArray()));
+        Assert.That(all["i"].Shape, Is.EqualTo(new[] { 3, 2 }));
+        Assert.That(all["i"].Int64s, Is.EqualTo(new long[] { 5, 6, 5, 6, 5, 6 }));
+    }
+
+    [Test]
+    public void Expand_IncompatibleShapeAndRuntimeData_AreClearErrors()
+    {
+        var bad = new TestModelBuilder().Input("x", 1).OutputUnshaped("e")
+            .FloatInitializer("a", [3], 1f, 2f, 3f).Int64Initializer("shape", [1], 4L)
+            .Node("Expand", ["a", "shape"], ["e"], "widen");
+        var e = Assert.Throws<ConversionException>(() => new OnnxFloatExecutor(bad.Import()).RunAll([0f], [1]));
+        Assert.That(e!.Message, Does.Contain("widen").And.Contain("cannot be broadcast"));
+
+        var runtime = new TestModelBuilder().Input("x", 1, 3).Output("e", 2, 3).Int64Initializer("shape", [2], 2L, 3L)
+            .Node("Expand", ["x", "shape"], ["e"], "tile_rows").ToBytes();
+        string path = Path.Combine(Path.GetTempPath(), $"eq_expand_{Environment.ProcessId}.onnx");
+        File.WriteAllBytes(path, runtime);
+        try
+        {
+            var r = Assert.Throws<ConversionException>(() => ModelConverter.Load(path));
+            Assert.That(r!.Message, Does.Contain("tile_rows").And.Contain("depends on runtime data").And.Contain("Expand"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
     public void FloatRangeAndIntegerArithmetic()
     {
         var graph = new TestModelBuilder().Input("x", 1).OutputUnshaped("r").OutputUnshaped("q")
