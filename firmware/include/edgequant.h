@@ -105,10 +105,26 @@ typedef enum eq_type {
  * packed per-channel record; docs/format.md 5.10, 5.12) and the element types 10-12 of their filters:
  * compiled in by default. Weights are decoded where they are used; nothing is expanded into the arena.
  * -DEQ_WITH_COMPRESSED_WEIGHTS=0 leaves them out; such a build refuses those blobs at their first
- * compressed filter with EQ_ERR_TENSORS. Ops 50-54 are C# only: EQ_ERR_OP_UNKNOWN (or EQ_ERR_TENSORS
- * for their sparse tensors). */
+ * compressed filter with EQ_ERR_TENSORS. */
 #ifndef EQ_WITH_COMPRESSED_WEIGHTS
 #define EQ_WITH_COMPRESSED_WEIGHTS 1
+#endif
+
+/* Op codes 50-52 (Conv2DCompressed, DepthwiseConv2DCompressed, FullyConnectedCompressed: the filters of ops 55-57
+ * with the int8 ops' int32 bias tensor and per-channel multiplier and shift arrays; the converter no longer writes
+ * them, older blobs have them): compiled in by default when EQ_WITH_COMPRESSED_WEIGHTS is (one decoder for both).
+ * -DEQ_WITH_COMPRESSED_ARRAYS=0 leaves them out (edgequant firmware build does for a model without them, so an
+ * int4 image keeps its size); such a build refuses them with EQ_ERR_OP_UNKNOWN. */
+#ifndef EQ_WITH_COMPRESSED_ARRAYS
+#define EQ_WITH_COMPRESSED_ARRAYS 1
+#endif
+
+/* Op codes 53-54 (Conv2DSparse, FullyConnectedSparse: pruned filters stored as sparse rows, element type
+ * SparseInt8 13, docs/format.md 5.11; what `edgequant convert --prune` writes where sparse storage is
+ * faster): compiled in by default. -DEQ_WITH_SPARSE_WEIGHTS=0 leaves them out (edgequant firmware build does
+ * for a model without them); such a build refuses those blobs at their first sparse tensor with EQ_ERR_TENSORS. */
+#ifndef EQ_WITH_SPARSE_WEIGHTS
+#define EQ_WITH_SPARSE_WEIGHTS 1
 #endif
 
 /* Op codes 60-72, mixed precision (docs/format.md 6.4): the 16x8 Conv2D, DepthwiseConv2D, FullyConnected,
@@ -129,6 +145,15 @@ typedef enum eq_type {
  * a build refuses those blobs with EQ_ERR_OP_UNKNOWN. */
 #ifndef EQ_WITH_DYNAMIC_OPS
 #define EQ_WITH_DYNAMIC_OPS 1
+#endif
+
+/* Op codes 23-26, the recurrent ops (docs/format.md 6.3, 6.3.1): Lstm and Gru with int8 weights and
+ * LstmPacked and GruPacked with int4 weights, integer gate arithmetic (Q3.12 pre-activations, 257-entry
+ * sigmoid/tanh tables, Q0.15 state): compiled in by default. -DEQ_WITH_RECURRENT=0 leaves them out
+ * (edgequant firmware build does for a model without them: the M4 code budget is the int8 runtime's);
+ * such a build refuses those blobs with EQ_ERR_OP_UNKNOWN. */
+#ifndef EQ_WITH_RECURRENT
+#define EQ_WITH_RECURRENT 1
 #endif
 
 typedef enum eq_op {
@@ -153,7 +178,11 @@ typedef enum eq_op {
     EQ_OP_LOOKUP = 19,
     EQ_OP_INDEX_SELECT = 20,
     EQ_OP_BATCH_MATMUL = 21,
-    EQ_OP_ARGMAX = 22,          /* extended op (EQ_WITH_EXTENDED_OPS); 23-24 (Lstm, Gru) are C# only: EQ_ERR_OP_UNKNOWN */
+    EQ_OP_ARGMAX = 22,          /* extended op (EQ_WITH_EXTENDED_OPS) */
+    EQ_OP_LSTM = 23,                                /* 23-26: EQ_WITH_RECURRENT */
+    EQ_OP_GRU = 24,
+    EQ_OP_LSTM_PACKED = 25,
+    EQ_OP_GRU_PACKED = 26,
     EQ_OP_DYNAMIC_CONV2D = 40,                      /* 40-46: EQ_WITH_DYNAMIC_OPS */
     EQ_OP_DYNAMIC_DEPTHWISE_CONV2D = 41,
     EQ_OP_DYNAMIC_FULLY_CONNECTED = 42,
@@ -161,6 +190,11 @@ typedef enum eq_op {
     EQ_OP_MEAN_F32 = 44,
     EQ_OP_ADD_F32 = 45,
     EQ_OP_TRANSPOSE_F32 = 46,
+    EQ_OP_CONV2D_COMPRESSED = 50,                   /* 50-52: EQ_WITH_COMPRESSED_WEIGHTS and EQ_WITH_COMPRESSED_ARRAYS */
+    EQ_OP_DEPTHWISE_CONV2D_COMPRESSED = 51,
+    EQ_OP_FULLY_CONNECTED_COMPRESSED = 52,
+    EQ_OP_CONV2D_SPARSE = 53,                       /* 53-54: EQ_WITH_SPARSE_WEIGHTS */
+    EQ_OP_FULLY_CONNECTED_SPARSE = 54,
     EQ_OP_CONV2D_COMPRESSED_PACKED = 55,            /* EQ_WITH_COMPRESSED_WEIGHTS */
     EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED = 56,  /* EQ_WITH_COMPRESSED_WEIGHTS */
     EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED = 57,   /* EQ_WITH_COMPRESSED_WEIGHTS */

@@ -39,11 +39,18 @@
 #define EQ_DYNAMIC_CONV_PARAMS_BYTES 48u
 #define EQ_FLOAT_CLAMP_PARAMS_BYTES 16u
 #define EQ_REQUANTIZE_PARAMS_BYTES 16u
+#define EQ_RECURRENT_PARAMS_BYTES 64u
+#define EQ_RECURRENT_PACKED_PARAMS_BYTES 16u
+
+/* Ops 50-52 need both the compressed filter types and their own option. */
+#define EQ_WITH_OPS_50_52 (EQ_WITH_COMPRESSED_WEIGHTS && EQ_WITH_COMPRESSED_ARRAYS)
 
 /* Compressed filter element types (docs/format.md 5.10): constant only, ops 55-57. */
 #define EQ_TYPE_INT4 10u
 #define EQ_TYPE_INDEX4 11u
 #define EQ_TYPE_INDEX8 12u
+/* Sparse rows (docs/format.md 5.11): int32 row starts [rows + 1], u16 columns, int8 values; ops 53-54. */
+#define EQ_TYPE_SPARSE_INT8 13u
 
 /* Little-endian reads with byte loads: the blob may sit at any alignment inside a record. */
 static inline uint32_t eq_rd_u32(const uint8_t *p)

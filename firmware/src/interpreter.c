@@ -237,14 +237,19 @@ static void run_fc(const eq_interpreter_t *it, const eq_oinfo *op)
     eq_fully_connected_s8(&p);
 }
 
-#if EQ_WITH_COMPRESSED_WEIGHTS
-/* Ops 55-57: the filter and the packed record stay in the blob; FullyConnected runs as a 1x1 Conv2D. */
+#if EQ_WITH_COMPRESSED_WEIGHTS || EQ_WITH_SPARSE_WEIGHTS
+/* Ops 50-57: the filter (and the packed record of ops 55-57) stay in the blob; FullyConnected runs as a
+ * 1x1 Conv2D. Ops 50-54 read the Conv2DParams / FullyConnectedParams of their base op, the bias tensor and
+ * the int32 per-channel arrays; ops 55-57 their packed parameter records. */
 static void run_compressed(const eq_interpreter_t *it, const eq_oinfo *op)
 {
     const eq_model_t *m = it->model;
     const uint8_t *pp = op->params;
-    const int fc = op->type == EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED;
-    const int dw = op->type == EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED;
+    const uint16_t type = op->type;
+    const int packed = type >= 55;
+    const int fc = type == 52 || type == 54 || type == 57;
+    const int dw = type == 51 || type == 56;
+    const int sparse = type == 53 || type == 54;
     eq_compressed_params p;
     eq_tinfo in, f, o;
     int32_t row, groups = 1;
@@ -257,14 +262,23 @@ static void run_compressed(const eq_interpreter_t *it, const eq_oinfo *op)
     row = (int32_t)(((int64_t)f.d[0] * f.d[1] * f.d[2] * f.d[3]) / f.d[0]);
     p.row_bytes = f.type == EQ_TYPE_INDEX8 ? row : (row + 1) / 2;
     p.codebook = NULL;
-    if (f.type != EQ_TYPE_INT4)
+    if (!sparse && f.type != EQ_TYPE_INT4)
     {
         eq_tinfo cb;
-        eq_tget(m, (uint32_t)op->in[2], &cb);
+        eq_tget(m, (uint32_t)op->in[packed ? 2 : 3], &cb);
         p.codebook = (const int8_t *)eq_const(m, cb.off);
         groups = cb.d[0];
     }
     p.output = (int8_t *)(it->arena + o.off);
+    p.record = NULL;
+    p.bias = p.multipliers = p.shifts = NULL;
+    p.bias_bytes = 4;
+    if (!packed)
+    {
+        eq_tinfo b;
+        eq_tget(m, (uint32_t)op->in[2], &b);
+        p.bias = const_i32(m, (int32_t)b.off);
+    }
     if (fc)
     {
         p.in_c = f.d[1];
@@ -274,28 +288,107 @@ static void run_compressed(const eq_interpreter_t *it, const eq_oinfo *op)
         p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
         p.pad_top = p.pad_left = 0;
         p.depth_multiplier = 0;
-        p.input_offset = (int16_t)eq_rd_u16(pp); p.output_offset = (int16_t)eq_rd_u16(pp + 2);
-        p.act_min = (int8_t)pp[4]; p.act_max = (int8_t)pp[5];
-        p.bias_bytes = pp[6];
-        p.record = eq_const(m, eq_rd_u32(pp + 8));
+        if (packed)
+        {
+            p.input_offset = (int16_t)eq_rd_u16(pp); p.output_offset = (int16_t)eq_rd_u16(pp + 2);
+            p.act_min = (int8_t)pp[4]; p.act_max = (int8_t)pp[5];
+            p.bias_bytes = pp[6];
+            p.record = eq_const(m, eq_rd_u32(pp + 8));
+        }
+        else
+        {
+            p.input_offset = eq_param(op, 0); p.output_offset = eq_param(op, 1);
+            p.act_min = eq_param(op, 2); p.act_max = eq_param(op, 3);
+            p.multipliers = const_i32(m, eq_param(op, 4));
+            p.shifts = const_i32(m, eq_param(op, 5));
+        }
     }
     else
     {
         p.batches = in.d[0]; p.in_h = in.d[1]; p.in_w = in.d[2]; p.in_c = in.d[3];
         p.k_h = f.d[1]; p.k_w = f.d[2];
         p.out_h = o.d[1]; p.out_w = o.d[2]; p.out_c = o.d[3];
-        p.stride_h = (int16_t)eq_rd_u16(pp); p.stride_w = (int16_t)eq_rd_u16(pp + 2);
-        p.dilation_h = (int16_t)eq_rd_u16(pp + 4); p.dilation_w = (int16_t)eq_rd_u16(pp + 6);
-        p.pad_top = (int16_t)eq_rd_u16(pp + 8); p.pad_left = (int16_t)eq_rd_u16(pp + 10);
-        p.input_offset = (int16_t)eq_rd_u16(pp + 16); p.output_offset = (int16_t)eq_rd_u16(pp + 18);
-        p.act_min = (int8_t)pp[20]; p.act_max = (int8_t)pp[21];
-        p.bias_bytes = pp[22];
-        p.record = eq_const(m, eq_rd_u32(pp + 24));
-        p.depth_multiplier = dw ? eq_rd_i32(pp + 28) : 0;
+        if (packed)
+        {
+            p.stride_h = (int16_t)eq_rd_u16(pp); p.stride_w = (int16_t)eq_rd_u16(pp + 2);
+            p.dilation_h = (int16_t)eq_rd_u16(pp + 4); p.dilation_w = (int16_t)eq_rd_u16(pp + 6);
+            p.pad_top = (int16_t)eq_rd_u16(pp + 8); p.pad_left = (int16_t)eq_rd_u16(pp + 10);
+            p.input_offset = (int16_t)eq_rd_u16(pp + 16); p.output_offset = (int16_t)eq_rd_u16(pp + 18);
+            p.act_min = (int8_t)pp[20]; p.act_max = (int8_t)pp[21];
+            p.bias_bytes = pp[22];
+            p.record = eq_const(m, eq_rd_u32(pp + 24));
+            p.depth_multiplier = dw ? eq_rd_i32(pp + 28) : 0;
+        }
+        else
+        {
+            p.stride_h = eq_param(op, 0); p.stride_w = eq_param(op, 1);
+            p.dilation_h = eq_param(op, 2); p.dilation_w = eq_param(op, 3);
+            p.pad_top = eq_param(op, 4); p.pad_left = eq_param(op, 5);
+            p.input_offset = eq_param(op, 8); p.output_offset = eq_param(op, 9);
+            p.act_min = eq_param(op, 10); p.act_max = eq_param(op, 11);
+            p.multipliers = const_i32(m, eq_param(op, 12));
+            p.shifts = const_i32(m, eq_param(op, 13));
+            p.depth_multiplier = dw ? eq_param(op, 14) : 0;
+        }
     }
     /* CompressedFilter: channels / max(1, groups), at least 1. */
     p.channels_per_group = p.out_c / groups > 0 ? p.out_c / groups : 1;
+#if EQ_WITH_SPARSE_WEIGHTS
+    if (sparse) { eq_sparse_conv_s8_ref(&p); return; }
+#endif
+#if EQ_WITH_COMPRESSED_WEIGHTS
     eq_compressed_conv_s8_ref(&p);
+#endif
+}
+#endif
+
+#if EQ_WITH_RECURRENT
+/* Ops 23-26: weights, biases, per-row arrays and the packed record stay in the blob; the state and
+ * the gate parts live in the op's arena scratch. */
+static void run_recurrent(const eq_interpreter_t *it, const eq_oinfo *op)
+{
+    const eq_model_t *m = it->model;
+    const uint8_t *pp = op->params;
+    const int packed = op->type == EQ_OP_LSTM_PACKED || op->type == EQ_OP_GRU_PACKED;
+    eq_recurrent_params p;
+    eq_tinfo x, w, r, y;
+    eq_tget(m, (uint32_t)op->in[0], &x);
+    eq_tget(m, (uint32_t)op->in[1], &w);
+    eq_tget(m, (uint32_t)op->in[2], &r);
+    eq_tget(m, (uint32_t)op->out[0], &y);
+    p.x = (const int8_t *)tbytes(it, &x);
+    p.steps = x.d[0]; p.batch = x.d[1]; p.inputs = x.d[2];
+    p.gates = op->type == EQ_OP_LSTM || op->type == EQ_OP_LSTM_PACKED ? 4 : 3;
+    p.w = eq_const(m, w.off);
+    p.r = eq_const(m, r.off);
+    p.y = (int8_t *)(it->arena + y.off);
+    p.scratch = (int16_t *)(void *)(it->arena + op->so);
+    p.int4 = packed;
+    p.bias = NULL;
+    p.input_multipliers = p.input_shifts = p.recurrent_multipliers = p.recurrent_shifts = NULL;
+    p.record = NULL;
+    if (packed)
+    {
+        p.hidden = (int16_t)eq_rd_u16(pp); p.direction = pp[2]; p.linear_before_reset = pp[3];
+        p.input_offset = (int16_t)eq_rd_u16(pp + 4); p.output_offset = (int16_t)eq_rd_u16(pp + 6);
+        p.output_multiplier = (int32_t)((uint32_t)eq_rd_u16(pp + 8) << 15);
+        p.output_shift = (int8_t)pp[10]; p.cell_shift = (int8_t)pp[11];
+        p.record = eq_const(m, eq_rd_u32(pp + 12));
+    }
+    else
+    {
+        eq_tinfo b;
+        eq_tget(m, (uint32_t)op->in[3], &b);
+        p.bias = const_i32(m, (int32_t)b.off);
+        p.hidden = eq_param(op, 0); p.direction = eq_param(op, 1);
+        p.input_offset = eq_param(op, 2); p.output_offset = eq_param(op, 3);
+        p.output_multiplier = eq_param(op, 4); p.output_shift = eq_param(op, 5);
+        p.cell_shift = eq_param(op, 6); p.linear_before_reset = eq_param(op, 7);
+        p.input_multipliers = const_i32(m, eq_param(op, 8)); p.input_shifts = const_i32(m, eq_param(op, 9));
+        p.recurrent_multipliers = const_i32(m, eq_param(op, 10)); p.recurrent_shifts = const_i32(m, eq_param(op, 11));
+    }
+    p.directions = p.direction == 2 ? 2 : 1;
+    eq_recurrent_s8_ref(&p);
 }
 #endif
 
@@ -619,11 +712,32 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
     case EQ_OP_FULLY_CONNECTED:
         run_fc(it, &op);
         break;
+#if EQ_WITH_OPS_50_52
+    case EQ_OP_CONV2D_COMPRESSED:
+    case EQ_OP_DEPTHWISE_CONV2D_COMPRESSED:
+    case EQ_OP_FULLY_CONNECTED_COMPRESSED:
+        run_compressed(it, &op);
+        break;
+#endif
 #if EQ_WITH_COMPRESSED_WEIGHTS
     case EQ_OP_CONV2D_COMPRESSED_PACKED:
     case EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED:
     case EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED:
         run_compressed(it, &op);
+        break;
+#endif
+#if EQ_WITH_SPARSE_WEIGHTS
+    case EQ_OP_CONV2D_SPARSE:
+    case EQ_OP_FULLY_CONNECTED_SPARSE:
+        run_compressed(it, &op);
+        break;
+#endif
+#if EQ_WITH_RECURRENT
+    case EQ_OP_LSTM:
+    case EQ_OP_GRU:
+    case EQ_OP_LSTM_PACKED:
+    case EQ_OP_GRU_PACKED:
+        run_recurrent(it, &op);
         break;
 #endif
     case EQ_OP_ADD:

@@ -6,6 +6,11 @@
  */
 #include "eq_internal.h"
 #include "crc32.h"
+#include "kernels.h"
+
+/* Ops 50-57 share the compressed-filter rules (ops 55-57: EQ_WITH_COMPRESSED_WEIGHTS; 50-52: that and
+ * EQ_WITH_COMPRESSED_ARRAYS, EQ_WITH_OPS_50_52; 53-54: EQ_WITH_SPARSE_WEIGHTS). */
+#define EQ_ANY_COMPRESSED (EQ_WITH_COMPRESSED_WEIGHTS || EQ_WITH_SPARSE_WEIGHTS)
 
 #if defined(__GNUC__) && !defined(__clang__)
 /* Validation runs once, at eq_model_init, and counts against the M4 code budget (24 KB): the
@@ -55,6 +60,10 @@ static uint32_t element_size(uint8_t type)
     /* int4, index4, index8: the byte length rule of docs/format.md 5.10 (the tensor loop applies it). */
     if (type >= EQ_TYPE_INT4 && type <= EQ_TYPE_INDEX8) return 1u;
 #endif
+#if EQ_WITH_SPARSE_WEIGHTS
+    /* SparseInt8: its byte length is checked against its content (sparse_rows). */
+    if (type == EQ_TYPE_SPARSE_INT8) return 1u;
+#endif
 #if EQ_WITH_MIXED_PRECISION
     if (type == EQ_TYPE_INT16) return 2u;
     if (type == EQ_TYPE_INT64) return 8u;
@@ -68,6 +77,39 @@ static int same_shape(const eq_tinfo *a, const eq_tinfo *b)
 {
     return a->d[0] == b->d[0] && a->d[1] == b->d[1] && a->d[2] == b->d[2] && a->d[3] == b->d[3];
 }
+
+#if EQ_WITH_SPARSE_WEIGHTS
+/* C# CompressedWeights.ValidateSparse: rows of at most 2^16 elements; int32 row starts from 0, non-decreasing,
+ * each row at most its length; the byte length 4 (rows + 1) + align4(2 nnz) + nnz; columns strictly increasing
+ * in each row and below the row length. The tensor is inside ConstantData (checked before). */
+static int sparse_rows(const eq_model_t *m, const eq_tinfo *t)
+{
+    const uint8_t *d = eq_const(m, t->off);
+    const int64_t rows = t->d[0], k = (int64_t)t->d[1] * t->d[2] * t->d[3];
+    int64_t prev, r, i;
+    if (k > 65536 || (int64_t)t->len < 4 * (rows + 1)) return 0;
+    prev = eq_rd_i32(d);
+    if (prev != 0) return 0;
+    for (r = 1; r <= rows; r++)
+    {
+        const int64_t s = eq_rd_i32(d + 4 * r);
+        if (s < prev || s - prev > k) return 0;
+        prev = s;
+    }
+    if (4 * (rows + 1) + ((2 * prev + 3) & ~(int64_t)3) + prev != (int64_t)t->len) return 0;
+    for (r = 0; r < rows; r++)
+    {
+        int64_t last = -1;
+        for (i = eq_rd_i32(d + 4 * r); i < eq_rd_i32(d + 4 * r + 4); i++)
+        {
+            const int64_t col = eq_rd_u16(d + 4 * (rows + 1) + 2 * i);
+            if (col <= last || col >= k) return 0;
+            last = col;
+        }
+    }
+    return 1;
+}
+#endif
 
 /* ---- Per-op validation (Format/OpValidator.cs) ---- */
 
@@ -221,14 +263,62 @@ static eq_status folded_bias(const vctx *c, int32_t offset, int32_t input_offset
     const uint8_t *w;
     uint32_t per, k;
     int32_t oc;
+#if EQ_WITH_OPS_50_52 || EQ_WITH_SPARSE_WEIGHTS
+    const uint16_t type = c->op->type;
+#endif
+#if EQ_WITH_OPS_50_52
+    eq_compressed_params cf;
+    int32_t row = 0;
+#endif
     CHECK(cdata(c, offset, 4 * (int64_t)cout, 4));
     eq_tget(c->m, (uint32_t)c->op->in[1], &f);
     eq_tget(c->m, (uint32_t)c->op->in[2], &b);
     w = eq_const(c->m, f.off);
     per = f.len / (uint32_t)cout;
+#if EQ_WITH_OPS_50_52
+    if (type >= EQ_OP_CONV2D_COMPRESSED && type <= EQ_OP_FULLY_CONNECTED_COMPRESSED)
+    {
+        /* Ops 50-52 (CompressedPrepared.ForCompressed): the decoded weights of the channel's row, or every
+         * Cout-th element of the one depthwise row, through the kernel's decoder. */
+        row = (int32_t)(elements(&f) / f.d[0]);
+        cf.filter = w;
+        cf.filter_type = f.type;
+        cf.row_bytes = f.type == EQ_TYPE_INDEX8 ? row : (row + 1) / 2;
+        cf.codebook = NULL;
+        cf.channels_per_group = cout;
+        if (f.type != EQ_TYPE_INT4)
+        {
+            eq_tinfo cb;
+            eq_tget(c->m, (uint32_t)c->op->in[3], &cb);
+            cf.codebook = (const int8_t *)eq_const(c->m, cb.off);
+            cf.channels_per_group = cout / cb.d[0] > 0 ? cout / cb.d[0] : 1;
+        }
+    }
+#endif
     for (oc = 0; oc < cout; oc++)
     {
         uint32_t sum = 0;
+#if EQ_WITH_OPS_50_52
+        if (type >= EQ_OP_CONV2D_COMPRESSED && type <= EQ_OP_FULLY_CONNECTED_COMPRESSED)
+        {
+            int32_t t;
+            if (dw)
+                for (t = oc; t < row; t += cout) sum += (uint32_t)eq_compressed_weight(&cf, 0, t, oc);
+            else
+                for (t = 0; t < row; t++) sum += (uint32_t)eq_compressed_weight(&cf, oc, t, oc);
+        }
+        else
+#endif
+#if EQ_WITH_SPARSE_WEIGHTS
+        if (type == EQ_OP_CONV2D_SPARSE || type == EQ_OP_FULLY_CONNECTED_SPARSE)
+        {
+            /* CompressedPrepared.ForSparse: the stored values of row oc (start[oc] .. start[oc + 1]). */
+            const uint32_t nnz = eq_rd_u32(w + 4u * (uint32_t)cout);
+            const int8_t *values = (const int8_t *)(w + 4u * ((uint32_t)cout + 1u) + ((2u * nnz + 3u) & ~3u));
+            for (k = eq_rd_u32(w + 4u * (uint32_t)oc); k < eq_rd_u32(w + 4u * (uint32_t)oc + 4u); k++) sum += (uint32_t)(int32_t)values[k];
+        }
+        else
+#endif
         if (dw)
             for (k = (uint32_t)oc; k < f.len; k += (uint32_t)cout) sum += (uint32_t)(int32_t)(int8_t)w[k];
         else
@@ -242,23 +332,47 @@ static eq_status folded_bias(const vctx *c, int32_t offset, int32_t input_offset
 
 #if EQ_WITH_COMPRESSED_WEIGHTS
 static int is_packed(uint16_t type) { return type >= EQ_OP_CONV2D_COMPRESSED_PACKED && type <= EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED; }
+#else
+#define is_packed(t) 0
+#endif
+/* Ops 50-54: a compressed or sparse filter with the bias tensor and int32 per-channel arrays of their base op. */
+static int is_unpacked(uint16_t type)
+{
+#if EQ_WITH_OPS_50_52
+    if (type >= EQ_OP_CONV2D_COMPRESSED && type <= EQ_OP_FULLY_CONNECTED_COMPRESSED) return 1;
+#endif
+#if EQ_WITH_SPARSE_WEIGHTS
+    if (type == EQ_OP_CONV2D_SPARSE || type == EQ_OP_FULLY_CONNECTED_SPARSE) return 1;
+#endif
+    (void)type;
+    return 0;
+}
+#if EQ_ANY_COMPRESSED
 
-/* C# OpValidator.CompressedFilter for ops 55-57: a constant int4, index4 or index8 filter of the op's
- * rank; 2 inputs for int4, 3 for the index types, the third a constant int8 codebook [G, 16 or 256]
- * whose G groups divide the output channels. */
+/* C# OpValidator.CompressedFilter for ops 50-57: a constant filter of the op's rank; ops 53-54 a SparseInt8
+ * one and 3 inputs; the others int4, index4 or index8, with 3 inputs for int4 (ops 55-57: 2) and one more
+ * for the index types, that one a constant int8 codebook [G, 16 or 256] whose G groups divide the output
+ * channels. */
 static eq_status compressed_filter(const vctx *c, const eq_tinfo *f, int rank, int32_t cout)
 {
     eq_tinfo cb;
+    const uint8_t only = is_packed(c->op->type) ? 2 : 3;
     if (f->storage != 1 || f->rank != rank) return BAD_OPERANDS(c);
+#if EQ_WITH_SPARSE_WEIGHTS
+    if (c->op->type == EQ_OP_CONV2D_SPARSE || c->op->type == EQ_OP_FULLY_CONNECTED_SPARSE)
+        return f->type != EQ_TYPE_SPARSE_INT8 ? BAD_OPERANDS(c) : arity(c, 3, 1);
+#endif
     if (f->type < EQ_TYPE_INT4 || f->type > EQ_TYPE_INDEX8) return BAD_OPERANDS(c);
-    if (f->type == EQ_TYPE_INT4) return arity(c, 2, 1);
-    CHECK(arity(c, 3, 1));
-    eq_tget(c->m, (uint32_t)c->op->in[2], &cb);
+    if (f->type == EQ_TYPE_INT4) return arity(c, only, 1);
+    CHECK(arity(c, only + 1, 1));
+    eq_tget(c->m, (uint32_t)c->op->in[only], &cb);
     if (cb.type != EQ_TYPE_INT8 || cb.storage != 1 || cb.rank != 2 || cb.d[1] != (f->type == EQ_TYPE_INDEX8 ? 256 : 16)) return BAD_OPERANDS(c);
     if (cout % cb.d[0] != 0) return BAD_OPERANDS(c);
     return EQ_OK;
 }
 
+#endif
+#if EQ_WITH_COMPRESSED_WEIGHTS
 /* C# OpValidator.PackedRequantRecord: bias width 2 or 4, (width + 3) x C bytes inside ConstantData at a
  * multiple of 4, every shift in [-31, 30]; any u16 multiplier is valid. */
 static eq_status packed_record(const vctx *c, int32_t offset, uint32_t bias_bytes, int32_t cout)
@@ -270,8 +384,6 @@ static eq_status packed_record(const vctx *c, int32_t offset, uint32_t bias_byte
         CHECK(shift(c, (int8_t)*eq_const(c->m, (uint32_t)offset + (bias_bytes + 2) * (uint32_t)cout + (uint32_t)k)));
     return EQ_OK;
 }
-#else
-#define is_packed(t) 0
 #endif
 
 static eq_status validate_conv(const vctx *c)
@@ -281,9 +393,11 @@ static eq_status validate_conv(const vctx *c)
     int32_t cout, cin, kh, kw, i;
     int64_t oh, ow;
     int32_t p[16];
-    const int packed = is_packed(op->type);
-    const int dw = op->type == EQ_OP_DEPTHWISE_CONV2D || (packed && op->type == EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED);
-    if (packed) { if (op->nin < 2 || op->nin > 3 || op->nout != 1) return BAD_OPERANDS(c); }
+    const int packed = is_packed(op->type), unpacked = is_unpacked(op->type);
+    const int dw = op->type == EQ_OP_DEPTHWISE_CONV2D || ((packed || unpacked)
+        && (op->type == EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED || op->type == EQ_OP_DEPTHWISE_CONV2D_COMPRESSED));
+    /* C# ValidateCompressed: 2-3 inputs for ops 55-57, 3-4 for ops 50-54, then the Conv2D rules. */
+    if (packed || unpacked) { if (op->nin < 3 - packed || op->nin > 4 - packed || op->nout != 1) return BAD_OPERANDS(c); }
     else CHECK(arity(c, 3, 1));
     CHECK(act(c, op->in[0], 4, 0, &in));
     eq_tget(c->m, (uint32_t)op->in[1], &f);
@@ -306,6 +420,10 @@ static eq_status validate_conv(const vctx *c)
     else
 #endif
     {
+#if EQ_ANY_COMPRESSED
+        if (unpacked) CHECK(compressed_filter(c, &f, 4, cout));
+        else
+#endif
         if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 4) return BAD_OPERANDS(c);
         CHECK(params(c, EQ_CONV_PARAMS_BYTES));
         for (i = 0; i < 16; i++) p[i] = eq_param(op, (uint32_t)i);
@@ -341,16 +459,16 @@ static eq_status validate_fc(const vctx *c)
     const eq_oinfo *op = c->op;
     eq_tinfo in, f, out;
     int32_t cout, cin, batch, i, p[8];
-    const int packed = is_packed(op->type);
-    if (packed) { if (op->nin < 2 || op->nin > 3 || op->nout != 1) return BAD_OPERANDS(c); }
+    const int packed = is_packed(op->type), unpacked = is_unpacked(op->type);
+    if (packed || unpacked) { if (op->nin < 3 - packed || op->nin > 4 - packed || op->nout != 1) return BAD_OPERANDS(c); }
     else CHECK(arity(c, 3, 1));
     CHECK(act_any(c, op->in[0], &in));
     eq_tget(c->m, (uint32_t)op->in[1], &f);
     CHECK(act_any(c, op->out[0], &out));
     cout = f.d[0];
     cin = f.d[1];
-#if EQ_WITH_COMPRESSED_WEIGHTS
-    if (packed) CHECK(compressed_filter(c, &f, 2, cout));
+#if EQ_ANY_COMPRESSED
+    if (packed || unpacked) CHECK(compressed_filter(c, &f, 2, cout));
     else
 #endif
     if (f.type != EQ_TYPE_INT8 || f.storage != 1 || f.rank != 2) return BAD_OPERANDS(c);
@@ -822,6 +940,82 @@ static eq_status validate_mixed(const vctx *c)
 }
 #endif
 
+#if EQ_WITH_RECURRENT
+/* C# OpValidator.ValidateRecurrent (ops 23-24) and ValidateRecurrentPacked (ops 25-26), in their order:
+ * arity, x [T, B, I] and Y, the parameter record, hidden size 1-256, direction, I <= 16384, W and R
+ * (int8 [D, G*H, I] / [D, G*H, H], or int4 [D*G*H, I] / [D*G*H, H]), the int32 bias [D, 2, G*H] of ops
+ * 23-24, Y [T, D, B, H], the offsets, the output multiplier (ops 23-24) and shift, the cell shift
+ * (LSTM 8-15, GRU 0), linear_before_reset (GRU 0 or 1, LSTM 0), the per-row multipliers and shifts or
+ * the packed per-row record (inside ConstantData, 4-byte aligned, shifts in [-31, 30]), the scratch. */
+static eq_status validate_recurrent(const vctx *c)
+{
+    const eq_oinfo *op = c->op;
+    const int packed = op->type == EQ_OP_LSTM_PACKED || op->type == EQ_OP_GRU_PACKED;
+    const int lstm = op->type == EQ_OP_LSTM || op->type == EQ_OP_LSTM_PACKED;
+    const int32_t gates = lstm ? 4 : 3;
+    eq_tinfo x, w, r, y;
+    int32_t v[8], dirs, rows, k;
+    const uint8_t *pp;
+    CHECK(arity(c, packed ? 3 : 4, 1));
+    CHECK(act(c, op->in[0], 3, 0, &x));
+    eq_tget(c->m, (uint32_t)op->in[1], &w);
+    eq_tget(c->m, (uint32_t)op->in[2], &r);
+    CHECK(act(c, op->out[0], 4, 0, &y));
+    CHECK(params(c, packed ? EQ_RECURRENT_PACKED_PARAMS_BYTES : EQ_RECURRENT_PARAMS_BYTES));
+    pp = op->params;
+    /* v: hidden, direction, input offset, output offset, output multiplier, output shift, cell shift,
+     * linear_before_reset (RecurrentParams' order; RecurrentPackedParams mapped onto it). */
+    if (packed)
+    {
+        v[0] = (int16_t)eq_rd_u16(pp); v[1] = pp[2]; v[7] = pp[3];
+        v[2] = (int16_t)eq_rd_u16(pp + 4); v[3] = (int16_t)eq_rd_u16(pp + 6);
+        v[4] = (int32_t)((uint32_t)eq_rd_u16(pp + 8) << 15); v[5] = (int8_t)pp[10]; v[6] = (int8_t)pp[11];
+    }
+    else
+        for (k = 0; k < 8; k++) v[k] = eq_param(op, (uint32_t)k);
+    if (v[0] < 1 || v[0] > 256) return BAD_PARAMS(c);
+    if (v[1] < 0 || v[1] > 2) return BAD_PARAMS(c);
+    dirs = v[1] == 2 ? 2 : 1;
+    if (x.d[2] > 16384) return BAD_OPERANDS(c);
+    rows = gates * v[0];
+    if (packed)
+    {
+        rows *= dirs;
+        if (w.type != EQ_TYPE_INT4 || w.storage != 1 || w.rank != 2 || w.d[0] != rows || w.d[1] != x.d[2] || w.d[2] != 1 || w.d[3] != 1) return BAD_OPERANDS(c);
+        if (r.type != EQ_TYPE_INT4 || r.storage != 1 || r.rank != 2 || r.d[0] != rows || r.d[1] != v[0] || r.d[2] != 1 || r.d[3] != 1) return BAD_OPERANDS(c);
+    }
+    else
+    {
+        eq_tinfo b;
+        eq_tget(c->m, (uint32_t)op->in[3], &b);
+        if (w.type != EQ_TYPE_INT8 || w.storage != 1 || w.rank != 3 || w.d[0] != dirs || w.d[1] != rows || w.d[2] != x.d[2] || w.d[3] != 1) return BAD_OPERANDS(c);
+        if (r.type != EQ_TYPE_INT8 || r.storage != 1 || r.rank != 3 || r.d[0] != dirs || r.d[1] != rows || r.d[2] != v[0] || r.d[3] != 1) return BAD_OPERANDS(c);
+        if (b.type != EQ_TYPE_INT32 || b.storage != 1 || b.rank != 3 || b.d[0] != dirs || b.d[1] != 2 || b.d[2] != rows || b.d[3] != 1) return BAD_OPERANDS(c);
+    }
+    if (y.d[0] != x.d[0] || y.d[1] != dirs || y.d[2] != x.d[1] || y.d[3] != v[0]) return BAD_OPERANDS(c);
+    CHECK(zp_offset(c, v[2]));
+    CHECK(zp_offset(c, v[3]));
+    if (!packed) CHECK(multiplier(c, v[4]));
+    CHECK(shift(c, v[5]));
+    if (lstm ? (v[6] < 8 || v[6] > 15) : v[6] != 0) return BAD_PARAMS(c);
+    if (lstm ? v[7] != 0 : (v[7] != 0 && v[7] != 1)) return BAD_PARAMS(c);
+    if (packed)
+    {
+        const int32_t at = eq_rd_i32(pp + 12);
+        CHECK(cdata(c, at, 10 * (int64_t)rows, 4));
+        for (k = 0; k < 2 * rows; k++) CHECK(shift(c, (int8_t)*eq_const(c->m, (uint32_t)at + 8u * (uint32_t)rows + (uint32_t)k)));
+    }
+    else
+    {
+        CHECK(per_channel(c, eq_param(op, 8), eq_param(op, 9), dirs * rows));
+        CHECK(per_channel(c, eq_param(op, 10), eq_param(op, 11), dirs * rows));
+    }
+    /* Recurrent.ScratchBytes: the op record's scratch range (as the dynamic ops' scratch rule). */
+    if ((int64_t)op->sl < 2 * (2 * (int64_t)gates * v[0] + 3 * (int64_t)v[0])) return bad_op(c, EQ_ERR_OPS);
+    return EQ_OK;
+}
+#endif
+
 static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
 {
     vctx cx;
@@ -838,11 +1032,24 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
         return validate_conv(c);
     case EQ_OP_FULLY_CONNECTED:
         return validate_fc(c);
+#if EQ_WITH_OPS_50_52
+    case EQ_OP_CONV2D_COMPRESSED:
+    case EQ_OP_DEPTHWISE_CONV2D_COMPRESSED:
+        return validate_conv(c);
+    case EQ_OP_FULLY_CONNECTED_COMPRESSED:
+        return validate_fc(c);
+#endif
 #if EQ_WITH_COMPRESSED_WEIGHTS
     case EQ_OP_CONV2D_COMPRESSED_PACKED:
     case EQ_OP_DEPTHWISE_CONV2D_COMPRESSED_PACKED:
         return validate_conv(c);
     case EQ_OP_FULLY_CONNECTED_COMPRESSED_PACKED:
+        return validate_fc(c);
+#endif
+#if EQ_WITH_SPARSE_WEIGHTS
+    case EQ_OP_CONV2D_SPARSE:
+        return validate_conv(c);
+    case EQ_OP_FULLY_CONNECTED_SPARSE:
         return validate_fc(c);
 #endif
     case EQ_OP_ADD:
@@ -979,6 +1186,13 @@ static eq_status validate_op(eq_model_t *m, uint32_t index, const eq_oinfo *op)
             if (o.d[k] != (k == p[0] ? 1 : i.d[k])) return BAD_OPERANDS(c);
         if (p[2] < -128 || (int64_t)p[2] + i.d[p[0]] - 1 > 127) return BAD_PARAMS(c);
         return fixed_quant(c, op->out[0], FLOAT_BITS_1, p[2]);
+#endif
+#if EQ_WITH_RECURRENT
+    case EQ_OP_LSTM:
+    case EQ_OP_GRU:
+    case EQ_OP_LSTM_PACKED:
+    case EQ_OP_GRU_PACKED:
+        return validate_recurrent(c);
 #endif
 #if EQ_WITH_DYNAMIC_OPS
     case EQ_OP_DYNAMIC_CONV2D:
@@ -1481,9 +1695,16 @@ eq_status eq_model_init_ex(eq_model_t *m, const void *blob_ptr, size_t size, con
         if (t.type == EQ_TYPE_INT4 || t.type == EQ_TYPE_INDEX4) elems = (int64_t)t.d[0] * ((elems / t.d[0] + 1) / 2);
         if (t.type >= EQ_TYPE_INT4 && t.type <= EQ_TYPE_INDEX8 && ((int64_t)t.len != elems || t.storage != 1)) return BAD_TENSOR;
 #endif
+#if EQ_WITH_SPARSE_WEIGHTS
+        /* SparseInt8: any byte length here, checked against the content below; constant only. */
+        if (t.type == EQ_TYPE_SPARSE_INT8) { elems = (int64_t)t.len; if (t.storage != 1) return BAD_TENSOR; }
+#endif
         if ((int64_t)t.len != elems * es || t.off % 16 != 0) return BAD_TENSOR;
         limit = t.storage == 1 ? m->const_len : m->arena_bytes;
         if ((uint64_t)t.off + t.len > limit) return BAD_TENSOR;
+#if EQ_WITH_SPARSE_WEIGHTS
+        if (t.type == EQ_TYPE_SPARSE_INT8 && !sparse_rows(m, &t)) return BAD_TENSOR;
+#endif
         if (t.qi < -1 || t.qi >= (int64_t)m->quant_count) return BAD_TENSOR;
         if (t.type == EQ_TYPE_INT8 && t.qi < 0) return BAD_TENSOR;
 #if EQ_WITH_MIXED_PRECISION

@@ -152,7 +152,7 @@ int main(int argc, char **argv)
 #endif
 #if !EQ_WITH_COMPRESSED_WEIGHTS
         /* Ops 55-57 and their filter types are not compiled in: refused at the first compressed filter. */
-        if (strstr(name, "_compressed_") != NULL || (strncmp(name, "zoo_", 4) == 0 && strstr(name, "_int4") != NULL))
+        if (strstr(name, "_compressed_") != NULL || strstr(name, "_packed_") != NULL || (strncmp(name, "zoo_", 4) == 0 && strstr(name, "_int4") != NULL))
             why = why == NULL ? "accepted an op this build excludes" : strcmp(why, eq_status_str(EQ_ERR_TENSORS)) == 0 ? NULL : why;
 #endif
 #if !EQ_WITH_MIXED_PRECISION
@@ -162,6 +162,23 @@ int main(int argc, char **argv)
             || strncmp(name, "fully_connected_f32_", 20) == 0 || strncmp(name, "requantize_", 11) == 0 || strstr(name, "_mixed") != NULL)
             why = why == NULL ? "accepted an op this build excludes"
                 : (strcmp(why, eq_status_str(EQ_ERR_TENSORS)) == 0 || strcmp(why, eq_status_str(EQ_ERR_OP_UNKNOWN)) == 0) ? NULL : why;
+#endif
+#if EQ_WITH_COMPRESSED_WEIGHTS && !EQ_WITH_COMPRESSED_ARRAYS
+        /* Ops 50-52 are not compiled in (their filter types are): refused at the op. */
+        if (strstr(name, "_unpacked_compressed_") != NULL)
+            why = why == NULL ? "accepted an op this build excludes" : strcmp(why, eq_status_str(EQ_ERR_OP_UNKNOWN)) == 0 ? NULL : why;
+#endif
+#if !EQ_WITH_SPARSE_WEIGHTS
+        /* Ops 53-54 and their SparseInt8 filters are not compiled in: refused at the filter tensor. */
+        if (strstr(name, "_sparse_") != NULL || (strncmp(name, "zoo_", 4) == 0 && strstr(name, "_sparse") != NULL))
+            why = why == NULL ? "accepted an op this build excludes" : strcmp(why, eq_status_str(EQ_ERR_TENSORS)) == 0 ? NULL : why;
+#endif
+#if !EQ_WITH_RECURRENT
+        /* Ops 23-26 are not compiled in: refused as unknown ops (the int4 ones at their filter first when the
+         * compressed weights are out too: handled above). */
+        if ((strncmp(name, "lstm_", 5) == 0 || strncmp(name, "gru_", 4) == 0 || strstr(name, "_lstm") != NULL || strstr(name, "_gru") != NULL)
+            && (EQ_WITH_COMPRESSED_WEIGHTS || (strstr(name, "_packed_") == NULL && strstr(name, "_int4") == NULL)))
+            why = why == NULL ? "accepted an op this build excludes" : strcmp(why, eq_status_str(EQ_ERR_OP_UNKNOWN)) == 0 ? NULL : why;
 #endif
 #if !EQ_WITH_DYNAMIC_OPS
         /* Ops 40-46 are not compiled in: refused as unknown ops. */

@@ -8,10 +8,12 @@
 #    zoo's float test data through eq_run --float-in (one test);
 #  - the C reader's verdicts on 6000 mutated blobs against the C# reader's, with and without the
 #    reader's work memory (one test each);
-#  - valid blobs of ops 26 and 50-54 refused with their named status (one test), and builds without the
+#  - valid blobs of ops 50-54 refused with their named status by a build without them (one test), builds without the
 #    compressed-weight ops 55-57 (-DEQ_WITH_COMPRESSED_WEIGHTS=0) refusing an int4 model, without the
 #    mixed-precision ops 60-72 (-DEQ_WITH_MIXED_PRECISION=0) refusing a mixed model, and without the
-#    dynamic ops 40-46 (-DEQ_WITH_DYNAMIC_OPS=0) refusing their golden cases (one test each);
+#    dynamic ops 40-46 (-DEQ_WITH_DYNAMIC_OPS=0) refusing their golden cases, and without ops 50-54
+#    (-DEQ_WITH_COMPRESSED_ARRAYS=0 -DEQ_WITH_SPARSE_WEIGHTS=0) and the recurrent ops 23-26
+#    (-DEQ_WITH_RECURRENT=0) refusing theirs (one test each);
 #  - under AddressSanitizer + UndefinedBehaviorSanitizer: golden vectors, zoo, a deterministic
 #    mutation loop (EQ_FUZZ_ITERATIONS, default 40000, plus EQ_FUZZ_ITERATIONS_NOWORK, default
 #    10000, without work memory) and a libFuzzer campaign (EQ_LIBFUZZER_SECONDS, default 20)
@@ -108,18 +110,21 @@ if gcc $CFLAGS_STRICT -O2 -DEQ_INIT_STACK_WORK_BYTES=0 $INC $LIB_SRC "$fw/tests/
   grep "^test_mutations" "$out/mut2.log"; count "$out/mut2.log" $rc "mutation verdicts vs the C# reader (reader without work memory)"
 else ko "build of the no-work-memory reader" "$out/nw.log"; fi
 
-# Ops 50-54 stay C# only: valid blobs using them (the generator's
-# --refusals, each loaded by the C# reader first) must be refused with the named status, never run.
+# Ops 50-54 in a build without them (-DEQ_WITH_COMPRESSED_WEIGHTS=0 -DEQ_WITH_SPARSE_WEIGHTS=0): valid blobs using
+# them (the generator's --refusals, each loaded by the C# reader first) must be refused with the named status, never
+# run; the default build loads each.
 rfail=0; rcount=0
-if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --refusals "$out/refusals" > "$out/refusals.txt" 2> "$out/refusals.log"; then
+if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --refusals "$out/refusals" > "$out/refusals.txt" 2> "$out/refusals.log" \
+   && gcc $CFLAGS_STRICT -O2 -DEQ_WITH_COMPRESSED_WEIGHTS=0 -DEQ_WITH_SPARSE_WEIGHTS=0 $INC $LIB_SRC "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_lean" >> "$out/refusals.log" 2>&1; then
   while read -r file status; do
     rcount=$((rcount + 1))
-    if "$bin/eq_run" "$out/refusals/$file" /dev/null "$out/refused.out" > "$out/r.log" 2>&1 || ! grep -q "model: $status:" "$out/r.log"; then
+    if "$out/eq_run_lean" "$out/refusals/$file" /dev/null "$out/refused.out" > "$out/r.log" 2>&1 || ! grep -q "model: $status:" "$out/r.log"; then
       rfail=1; echo "$file: expected $status:"; cat "$out/r.log"
     fi
+    "$bin/eq_run" "$out/refusals/$file" /dev/null "$out/refused.out" > "$out/r.log" 2>&1 || { rfail=1; echo "$file: the default build refuses it:"; cat "$out/r.log"; }
   done < "$out/refusals.txt"
 fi
-if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 26 and 50-54 refused cleanly ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 26 and 50-54" "$out/refusals.log"; fi
+if [ $rfail -eq 0 ] && [ $rcount -gt 0 ]; then ok "ops 50-54 refused cleanly without EQ_WITH_COMPRESSED_WEIGHTS/EQ_WITH_SPARSE_WEIGHTS, loaded with them ($rcount blobs the C# reader accepts)"; else ko "refusal of ops 50-54" "$out/refusals.log"; fi
 # The float boundary of an int16 model: eq_run --float-in --float-out (eq_set_input_f32 / eq_get_output_f32 on
 # int16 tensors) must give the floats of the C# SetInput / GetOutput (the generator's --int16-io DIR).
 if dotnet "$golden/bin/Release/net10.0/EdgeQuant.Firmware.Golden.dll" --int16-io "$out/int16io" > "$out/i16.log" 2>&1 \
@@ -154,6 +159,24 @@ if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_DYNAMIC_OPS=0 $INC -I"$fw/tools" $LIB_SRC "$
    && "$out/golden_nodyn" "$golden/vectors.bin" >> "$out/nd.log" 2>&1; then
   ok "EQ_WITH_DYNAMIC_OPS=0: builds (-Werror), golden vectors pass with ops 40-46 refused"
 else ko "EQ_WITH_DYNAMIC_OPS=0 build or refusal" "$out/nd.log"; fi
+
+# The same without ops 50-54's own options (-DEQ_WITH_COMPRESSED_ARRAYS=0 -DEQ_WITH_SPARSE_WEIGHTS=0): the golden
+# cases of ops 50-52 are refused at the op with EQ_ERR_OP_UNKNOWN, those of ops 53-54 at the SparseInt8 filter with
+# EQ_ERR_TENSORS, everything else (ops 55-57 included) passes.
+if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_COMPRESSED_ARRAYS=0 -DEQ_WITH_SPARSE_WEIGHTS=0 $INC -I"$fw/tools" $LIB_SRC "$fw/tests/test_golden.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/golden_nosparse" > "$out/ns.log" 2>&1 \
+   && "$out/golden_nosparse" "$golden/vectors.bin" >> "$out/ns.log" 2>&1; then
+  ok "EQ_WITH_COMPRESSED_ARRAYS=0 EQ_WITH_SPARSE_WEIGHTS=0: builds (-Werror), golden vectors pass with ops 50-54 refused"
+else ko "EQ_WITH_COMPRESSED_ARRAYS=0 EQ_WITH_SPARSE_WEIGHTS=0 build or refusal" "$out/ns.log"; fi
+
+# The same without the recurrent ops 23-26 (-DEQ_WITH_RECURRENT=0): their golden cases (one-op and digits_gru /
+# digits_lstm) are refused with EQ_ERR_OP_UNKNOWN, everything else passes; eq_run names the status for digits_gru.
+if gcc $CFLAGS_STRICT -O2 -DEQ_WITH_RECURRENT=0 $INC -I"$fw/tools" $LIB_SRC "$fw/tests/test_golden.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/golden_norec" > "$out/nr.log" 2>&1 \
+   && "$out/golden_norec" "$golden/vectors.bin" >> "$out/nr.log" 2>&1 \
+   && gcc $CFLAGS_STRICT -O2 -DEQ_WITH_RECURRENT=0 $INC $LIB_SRC "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_norec" >> "$out/nr.log" 2>&1 \
+   && ! "$out/eq_run_norec" "$golden/digits_gru.eqm" /dev/null "$out/nr.out" >> "$out/nr.log" 2>&1 \
+   && grep -q "model: EQ_ERR_OP_UNKNOWN:" "$out/nr.log"; then
+  ok "EQ_WITH_RECURRENT=0: builds (-Werror), refuses digits_gru with EQ_ERR_OP_UNKNOWN, golden vectors pass with ops 23-26 refused"
+else ko "EQ_WITH_RECURRENT=0 build or refusal" "$out/nr.log"; fi
 
 # 4. Sanitizers: the library compiled once (plus model.c without work memory), linked into each test.
 SAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"

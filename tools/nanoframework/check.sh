@@ -57,7 +57,7 @@ if command -v arm-none-eabi-g++ > /dev/null; then
   # The same library with every optional op family left out (EQ_NF_WITH_*=OFF): it must build and be smaller.
   if cmake -S "$here/interop-build" -B "$work/arm-int8" -DCMAKE_TOOLCHAIN_FILE="$here/interop-build/arm-none-eabi.cmake" \
        -DCMAKE_BUILD_TYPE=MinSizeRel -DEQ_NF_HARNESS=OFF -DEQ_NF_WITH_EXTENDED_OPS=OFF -DEQ_NF_WITH_COMPRESSED_WEIGHTS=OFF \
-       -DEQ_NF_WITH_MIXED_PRECISION=OFF -DEQ_NF_WITH_DYNAMIC_OPS=OFF > "$work/arm-int8-config.txt" 2>&1 \
+       -DEQ_NF_WITH_MIXED_PRECISION=OFF -DEQ_NF_WITH_DYNAMIC_OPS=OFF -DEQ_NF_WITH_RECURRENT=OFF -DEQ_NF_WITH_SPARSE_WEIGHTS=OFF -DEQ_NF_WITH_COMPRESSED_ARRAYS=OFF > "$work/arm-int8-config.txt" 2>&1 \
      && cmake --build "$work/arm-int8" -j 2 > "$work/arm-int8-build.txt" 2>&1; then
     full=$(arm-none-eabi-size -t "$work/arm/libNF_NativeAssemblies.a" 2>/dev/null | tail -1 | awk '{ print $1 }')
     lean=$(arm-none-eabi-size -t "$work/arm-int8/libNF_NativeAssemblies.a" | tail -1 | awk '{ print $1 }')

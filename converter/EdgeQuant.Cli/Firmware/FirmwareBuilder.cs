@@ -53,18 +53,30 @@ public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolch
     {
         byte[] blob = File.ReadAllBytes(modelPath);
         var model = Model.Load(blob);
-        // The compressed-weight ops 55-57 (about 1.9 KB of code on the M4) join the image only for a model
+        // The compressed-weight ops 55-57 (about 1.9 KB of code on the M4; 50-52 also EQ_WITH_COMPRESSED_ARRAYS) join the image only for a model
         // that uses them: the 24 KB M4 code budget is defined for the int8 runtime (docs/firmware.md).
         // The same for the mixed-precision ops 60-72 (EQ_WITH_MIXED_PRECISION, int16 and float layers) and the
-        // dynamic-quantization ops 40-46 (EQ_WITH_DYNAMIC_OPS).
+        // dynamic-quantization ops 40-46 (EQ_WITH_DYNAMIC_OPS), the sparse ops 53-54 (EQ_WITH_SPARSE_WEIGHTS) and the
+        // recurrent ops 23-26 (EQ_WITH_RECURRENT; the
+        // int4 ones 25-26 also need the int4 element type of EQ_WITH_COMPRESSED_WEIGHTS).
         withCompressedWeights = false;
         withMixedPrecision = false;
         withDynamicOps = false;
+        withRecurrent = false;
+        withSparseWeights = false;
+        withCompressedArrays = false;
         foreach (var op in model.Ops)
         {
-            if (op.Type is EdgeQuant.Runtime.Format.OpType.Conv2DCompressedPacked or EdgeQuant.Runtime.Format.OpType.DepthwiseConv2DCompressedPacked
-                or EdgeQuant.Runtime.Format.OpType.FullyConnectedCompressedPacked)
+            if ((int)op.Type is >= 23 and <= 26)
+                withRecurrent = true;
+            if ((int)op.Type is 25 or 26)
                 withCompressedWeights = true;
+            if ((int)op.Type is (>= 50 and <= 52) or (>= 55 and <= 57))
+                withCompressedWeights = true;
+            if ((int)op.Type is >= 50 and <= 52)
+                withCompressedArrays = true;
+            if ((int)op.Type is 53 or 54)
+                withSparseWeights = true;
             if ((int)op.Type is >= 60 and <= 72)
                 withMixedPrecision = true;
             if ((int)op.Type is >= 40 and <= 46)
@@ -200,12 +212,24 @@ public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolch
     /// <summary>Compile ops 40-46 in (EQ_WITH_DYNAMIC_OPS): set per model by <see cref="Build"/>; programs without a model keep them.</summary>
     private bool withDynamicOps = true;
 
+    /// <summary>Compile ops 50-52 in (EQ_WITH_COMPRESSED_ARRAYS, with EQ_WITH_COMPRESSED_WEIGHTS): set per model by <see cref="Build"/>; programs without a model keep them.</summary>
+    private bool withCompressedArrays = true;
+
+    /// <summary>Compile ops 53-54 in (EQ_WITH_SPARSE_WEIGHTS): set per model by <see cref="Build"/>; programs without a model keep them.</summary>
+    private bool withSparseWeights = true;
+
+    /// <summary>Compile ops 23-26 in (EQ_WITH_RECURRENT): set per model by <see cref="Build"/>; programs without a model keep them.</summary>
+    private bool withRecurrent = true;
+
     private string[] Flags()
     {
         var f = new List<string> { "-std=c99", optimization, "-ffp-contract=off", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra" };
         if (!withCompressedWeights) f.Add("-DEQ_WITH_COMPRESSED_WEIGHTS=0");
         if (!withMixedPrecision) f.Add("-DEQ_WITH_MIXED_PRECISION=0");
         if (!withDynamicOps) f.Add("-DEQ_WITH_DYNAMIC_OPS=0");
+        if (!withRecurrent) f.Add("-DEQ_WITH_RECURRENT=0");
+        if (!withSparseWeights) f.Add("-DEQ_WITH_SPARSE_WEIGHTS=0");
+        if (!withCompressedArrays) f.Add("-DEQ_WITH_COMPRESSED_ARRAYS=0");
         f.AddRange(board.CFlags.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         return f.ToArray();
     }

@@ -76,10 +76,12 @@ typedef struct eq_fc_params {
     int32_t input_offset, output_offset, act_min, act_max;
 } eq_fc_params;
 
-/* Ops 55-57: Conv2D, DepthwiseConv2D and FullyConnected (as a 1x1 Conv2D over [batches, 1, 1, cin])
- * with a compressed filter (docs/format.md 5.10) and a packed per-channel record (5.12), both read
- * in place: every weight and every channel's bias, multiplier and shift is decoded where it is used.
- * Mirrors Kernels/CompressedKernels.Reference.cs with CompressedFilter and PackedRequant.Decode. */
+/* Ops 50-52 and 55-57: Conv2D, DepthwiseConv2D and FullyConnected (as a 1x1 Conv2D over [batches, 1, 1, cin])
+ * with a compressed filter (docs/format.md 5.10), read in place: every weight is decoded where it is used;
+ * ops 55-57 take each channel's bias, multiplier and shift from their packed per-channel record (5.12), ops
+ * 50-52 from int32 arrays. Ops 53-54 (sparse rows, 5.11) take the same struct with the sparse tensor as
+ * `filter`. Mirrors Kernels/CompressedKernels.Reference.cs (CompressedFilter, PackedRequant.Decode) and
+ * Kernels/SparseKernels.Reference.cs. */
 typedef struct eq_compressed_params {
     const int8_t *input;
     int32_t batches, in_h, in_w, in_c;
@@ -89,7 +91,8 @@ typedef struct eq_compressed_params {
     const int8_t *codebook;       /* [groups, 16 or 256]; NULL for int4 */
     int32_t channels_per_group;
     int32_t k_h, k_w;
-    const uint8_t *record;        /* packed per-channel record: bias[C], u16 multiplier[C], i8 shift[C] */
+    const uint8_t *record;        /* ops 55-57: packed per-channel record: bias[C], u16 multiplier[C], i8 shift[C]; NULL for ops 50-54 */
+    const int32_t *bias, *multipliers, *shifts;   /* ops 50-54: int32[C] each (the bias tensor, the op's arrays) */
     int32_t bias_bytes;           /* 2 or 4 */
     int8_t *output;
     int32_t out_h, out_w, out_c;
@@ -300,11 +303,41 @@ void eq_add_f32(const float *a, const int32_t *a_shape, const float *b, const in
 void eq_transpose_f32(const float *input, const int32_t *in_shape, float *output, const int32_t *out_shape, const int32_t *perm);
 #endif
 
+#if EQ_WITH_RECURRENT
+/* Ops 23-26: one LSTM (4 gates i, o, f, c) or GRU (3 gates z, r, h) layer over x [T, B, I], writing
+ * Y [T, D, B, H]. Ops 23-24: int8 W [D, G*H, I] and R [D, G*H, H], int32 bias [D, 2, G*H] and int32
+ * per-row multipliers and shifts [D*G*H] (record NULL). Ops 25-26: int4 W [D*G*H, I] and R [D*G*H, H]
+ * (rows start on a byte) and the packed per-row record (bias and the arrays unused). Mirrors
+ * Kernels/Recurrent.Reference.cs. */
+typedef struct eq_recurrent_params {
+    const int8_t *x;
+    int32_t steps, batch, inputs, hidden;
+    int32_t gates;                /* 4: LSTM, 3: GRU */
+    int32_t direction;            /* 0 forward, 1 reverse, 2 bidirectional */
+    int32_t directions;           /* D: 2 when bidirectional, else 1 */
+    int32_t int4;                 /* 1: int4 rows (ops 25-26) */
+    const uint8_t *w, *r;
+    const int32_t *bias;
+    const int32_t *input_multipliers, *input_shifts, *recurrent_multipliers, *recurrent_shifts;
+    const uint8_t *record;        /* ops 25-26: PackedRecurrent record; NULL for ops 23-24 */
+    int8_t *y;
+    int32_t input_offset, output_offset, output_multiplier, output_shift, cell_shift, linear_before_reset;
+    int16_t *scratch;             /* 2 * (2 * G*H + 3 * H) bytes of the op's arena scratch */
+} eq_recurrent_params;
+
+void eq_recurrent_s8_ref(const eq_recurrent_params *p);
+#endif
+
 /* Dispatchers (optimized path when compiled in, else the reference). */
 void eq_conv2d_s8(const eq_conv_params *p);
 void eq_depthwise_conv2d_s8(const eq_conv_params *p);
 void eq_fully_connected_s8(const eq_fc_params *p);
 void eq_compressed_conv_s8_ref(const eq_compressed_params *p);
+/* Element (row, col) of output channel oc of a compressed filter as int8 (CompressedFilter.At): the kernel's
+ * decoder, shared with the reader's folded-bias rule. */
+int32_t eq_compressed_weight(const eq_compressed_params *p, int32_t row, int32_t col, int32_t oc);
+/* Ops 53-54: the stored weights of each output channel's sparse row (FullyConnected as a 1x1 Conv2D). */
+void eq_sparse_conv_s8_ref(const eq_compressed_params *p);
 void eq_add_s8(const eq_elementwise_params *p);
 void eq_sub_s8(const eq_elementwise_params *p);
 void eq_mul_s8(const eq_elementwise_params *p);

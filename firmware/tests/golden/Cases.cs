@@ -73,6 +73,17 @@ internal static class Cases
         Add("mean_f32", 8, (r, i) => DynamicCases.Mean(r, i));
         Add("add_f32", 10, (r, i) => DynamicCases.Add(r));
         Add("transpose_f32", 6, (r, i) => DynamicCases.Transpose(r));
+        // Recurrent ops 23-26 (RecurrentCases.cs): hidden sizes 1-40, every direction, both GRU reset forms, int8 and int4.
+        Add("lstm", 20, (r, i) => RecurrentCases.Recurrent(r, i, lstm: true, packed: false));
+        Add("gru", 20, (r, i) => RecurrentCases.Recurrent(r, i, lstm: false, packed: false));
+        Add("lstm_packed", 16, (r, i) => RecurrentCases.Recurrent(r, i, lstm: true, packed: true));
+        Add("gru_packed", 16, (r, i) => RecurrentCases.Recurrent(r, i, lstm: false, packed: true));
+        // Ops 50-54 (UnpackedCases.cs): compressed filters with the int32 arrays of the int8 ops, and sparse rows.
+        Add("conv2d_unpacked_compressed", 18, (r, i) => UnpackedCases.Conv(r, i, OpType.Conv2DCompressed));
+        Add("depthwise_conv2d_unpacked_compressed", 12, (r, i) => UnpackedCases.Conv(r, i, OpType.DepthwiseConv2DCompressed));
+        Add("fully_connected_unpacked_compressed", 12, (r, i) => UnpackedCases.FullyConnected(r, i, OpType.FullyConnectedCompressed));
+        Add("conv2d_sparse", 16, (r, i) => UnpackedCases.Conv(r, i, OpType.Conv2DSparse));
+        Add("fully_connected_sparse", 16, (r, i) => UnpackedCases.FullyConnected(r, i, OpType.FullyConnectedSparse));
         return list;
     }
 
@@ -159,6 +170,30 @@ internal static class Cases
             var bytes = zooInputs.AsSpan(s * t.ByteLength, t.ByteLength);
             MemoryMarshal.Cast<byte, sbyte>(bytes).CopyTo(it.GetInput(0));
             inputs.Write(bytes);
+            it.Invoke();
+            for (int k = 0; k < model.Outputs.Count; k++)
+                outputs.Write(MemoryMarshal.Cast<sbyte, byte>(it.GetOutput(k)));
+        }
+        return new GoldenCase(name, blob, samples, inputs.ToArray(), outputs.ToArray());
+    }
+
+    /// <summary>
+    /// A whole converted model with an int8 input as a case, on the first <paramref name="samples"/> float samples of
+    /// <paramref name="floats"/> (float32 bytes): quantized by the C# Interpreter.SetInput, the case stores those bytes.
+    /// </summary>
+    public static GoldenCase FromFloatSamples(string name, byte[] blob, byte[] floats, int samples)
+    {
+        var model = Model.Load(blob);
+        var it = new Interpreter(model, new InterpreterOptions { ReferenceKernelsOnly = true });
+        var t = model.Tensors[model.Inputs[0].TensorIndex];
+        int n = t.ElementCount;
+        if (model.Inputs.Count != 1 || t.Type != TensorType.Int8 || floats.Length < samples * n * 4) throw new ArgumentException($"{name}: expected one int8 input and {samples} float samples of {n} values");
+        var inputs = new MemoryStream();
+        var outputs = new MemoryStream();
+        for (int s = 0; s < samples; s++)
+        {
+            it.SetInput(MemoryMarshal.Cast<byte, float>(floats.AsSpan(s * n * 4, n * 4)));
+            inputs.Write(MemoryMarshal.Cast<sbyte, byte>(it.GetInput(0)));
             it.Invoke();
             for (int k = 0; k < model.Outputs.Count; k++)
                 outputs.Write(MemoryMarshal.Cast<sbyte, byte>(it.GetOutput(k)));

@@ -16,6 +16,7 @@ namespace EdgeQuant.Firmware.Golden;
 ///   u8 accepted (1/0), u8 section (the failing rule's section: 0 header, 1..9 section kinds,
 ///   100 section table; 255 when accepted), u8 ran (1: invoked, 0: not run because the arena
 ///   exceeds 1 MiB), u32 CRC-32 of every output's bytes after one invoke (0 if not run).
+/// A quarter of the mutations draw on the recurrent and compressed-weight cases (<see cref="IsFocus"/>).
 /// Inputs for the invoke: byte j of the model inputs' bytes (in input order, concatenated) is
 /// (7 j + 3) mod 256; the arena starts zeroed.
 /// </summary>
@@ -39,11 +40,17 @@ internal static class Mutations
         f.Write((uint)count);
         int firstZoo = 0;
         while (firstZoo < sources.Count && !sources[firstZoo].Name.StartsWith("zoo:", StringComparison.Ordinal)) firstZoo++;
+        var focus = new List<int>();
+        for (int k = 0; k < sources.Count; k++)
+            if (IsFocus(sources[k].Name)) focus.Add(k);
         int accepted = 0;
         uint[] interesting = [0, 1, 2, 3, 4, 15, 16, 17, 31, 32, 64, 127, 128, 255, 256, 1023, 1024, 4096, 65535, 65536, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFFFFFE, 0x01000000, 0x01000001];
         for (int i = 0; i < count; i++)
         {
-            int src = r.Next(2) == 0 && firstZoo < sources.Count ? firstZoo + r.Next(sources.Count - firstZoo) : r.Next(Math.Max(firstZoo, 1));
+            // A quarter of the mutations edit a recurrent or compressed-weight blob (their reader rules are the
+            // longest); the rest a zoo blob or any golden case, half and half.
+            int src = focus.Count > 0 && r.Next(4) == 0 ? focus[r.Next(focus.Count)]
+                : r.Next(2) == 0 && firstZoo < sources.Count ? firstZoo + r.Next(sources.Count - firstZoo) : r.Next(Math.Max(firstZoo, 1));
             var orig = sources[src].Blob;
             int kind = r.Next(10);
             int newLen = orig.Length;
@@ -104,6 +111,16 @@ internal static class Mutations
             f.Write(RunCrc(model));
         }
         return accepted;
+    }
+
+    /// <summary>Recurrent (ops 23-26) and compressed-weight (ops 50-57) sources, by case name.</summary>
+    private static bool IsFocus(string name)
+    {
+        string n = name.StartsWith("golden:", StringComparison.Ordinal) ? name["golden:".Length..] : "";
+        return n.StartsWith("lstm_", StringComparison.Ordinal) || n.StartsWith("gru_", StringComparison.Ordinal)
+            || n.Contains("_compressed_", StringComparison.Ordinal) || n.Contains("_sparse_", StringComparison.Ordinal)
+            || n.StartsWith("zoo_digits_", StringComparison.Ordinal) || n.EndsWith("_int4", StringComparison.Ordinal)
+            || n.EndsWith("_sparse", StringComparison.Ordinal);
     }
 
     /// <summary>The recipe applied to a source blob (the C test does the same).</summary>

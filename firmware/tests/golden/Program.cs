@@ -41,7 +41,8 @@ var cases = Cases.All(seed: 20261203);
 // Whole zoo models converted with compressed weights (committed beside this program; see README.md),
 // on their first 3 committed test samples.
 // Mixed precision (ops 60-72): fashion_mobilenet and mnist_cnn converted with a --precision assignment (README.md).
-foreach (var (file, zooName) in new[] { ("fashion_mobilenet.int4.eqm", "fashion_mobilenet"), ("fashion_mobilenet.mixed.eqm", "fashion_mobilenet"), ("mnist_cnn.mixed.eqm", "mnist_cnn") })
+// Sparse rows (ops 53-54): mnist_cnn pruned by half and stored sparse (README.md).
+foreach (var (file, zooName) in new[] { ("fashion_mobilenet.int4.eqm", "fashion_mobilenet"), ("fashion_mobilenet.mixed.eqm", "fashion_mobilenet"), ("mnist_cnn.mixed.eqm", "mnist_cnn"), ("mnist_cnn.sparse.eqm", "mnist_cnn") })
     cases.Add(Cases.FromBlob("zoo_" + Path.GetFileNameWithoutExtension(file).Replace('.', '_'), File.ReadAllBytes(Path.Combine(sourceDir, file)),
         File.ReadAllBytes(Path.Combine(zooDir, zooName + ".input.bin")), 3));
 // Dynamic quantization (ops 40-46): fashion_mobilenet and mnist_cnn converted with --dynamic (float32 input), on
@@ -49,6 +50,12 @@ foreach (var (file, zooName) in new[] { ("fashion_mobilenet.int4.eqm", "fashion_
 foreach (var (file, zooName) in new[] { ("fashion_mobilenet.dynamic.eqm", "fashion_mobilenet"), ("mnist_cnn.dynamic.eqm", "mnist_cnn") })
     cases.Add(Cases.FromBlob("zoo_" + Path.GetFileNameWithoutExtension(file).Replace('.', '_'), File.ReadAllBytes(Path.Combine(sourceDir, file)),
         Cases.NpyData(Path.Combine(zooDir, "..", zooName + ".test.npy")), 3));
+// Recurrent ops 23-26: the zoo's digits_gru (Gru, linear_before_reset 1) and a bidirectional LSTM (lstm_model.py), each
+// converted with int8 and with int4 weights (README.md), on the first 3 samples of tests/zoo/digits_gru.test.npy (the
+// same 8x8 digits, rows as steps) quantized by the C# SetInput.
+foreach (var file in new[] { "digits_gru.eqm", "digits_gru.int4.eqm", "digits_lstm.eqm", "digits_lstm.int4.eqm" })
+    cases.Add(Cases.FromFloatSamples("zoo_" + Path.GetFileNameWithoutExtension(file).Replace('.', '_'), File.ReadAllBytes(Path.Combine(sourceDir, file)),
+        Cases.NpyData(Path.Combine(zooDir, "..", "digits_gru.test.npy")), 3));
 VectorFile.Write(Path.Combine(outDir, "vectors.bin"), cases);
 Console.WriteLine($"vectors.bin: {cases.Count} cases, {new FileInfo(Path.Combine(outDir, "vectors.bin")).Length} bytes");
 

@@ -60,7 +60,7 @@ public static partial class Conv2D
         ref short w = ref MemoryMarshal.GetArrayDataReference(rowPairs);
         ref sbyte src = ref MemoryMarshal.GetReference(input);
         ref sbyte dst = ref MemoryMarshal.GetReference(output);
-        var q = new Int8Gemm.PairsRequantization(packed.Init, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax);
+        var q = new Int8Gemm.PairsRequantization(packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
         int pixelStep = p.StrideW * cin;
         for (int b = 0; b < inShape.D0; b++)

@@ -41,7 +41,7 @@ public static partial class Conv2D
             quadRowTaps: Dp.IsSupported ? filterShape.D2 * filterShape.D3 : 0);
 
     /// <summary>
-    /// The dispatcher: AVX2 over widened rows (Kh x Kw &gt; 1, any Cout), arm64 with Dp the register-blocked SDOT
+    /// The dispatcher: AVX2 with one input channel (<see cref="TryEvalS8Cin1Avx2"/>), AVX2 over widened rows (Kh x Kw &gt; 1, any Cout), arm64 with Dp the register-blocked SDOT
     /// tiles (<see cref="TryEvalS8RowsSdot"/>, 1x1 and Kh x Kw), arm64 without Dp over widened rows (SMLAL by lane,
     /// <see cref="TryEvalS8RowsLanes"/>, 1x1 and Kh x Kw), small K, then AVX-VNNI, AVX2, arm64 SDOT, arm64 SMULL/SADALP (or SSE4.1 through the same
     /// primitives), then the reference. <paramref name="scratch"/> holds im2col rows
@@ -53,6 +53,10 @@ public static partial class Conv2D
     {
         if (packed is not null)
         {
+            // One input channel (image stems): the taps paired across kernel rows, channels in registers (Conv2D.Cin1.Avx2.cs).
+            if (Avx2.IsSupported && inShape.D3 == 1
+                && TryEvalS8Cin1Avx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
+                return;
             if (Avx2.IsSupported && packed.RowPairs is not null
                 && TryEvalS8RowsAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
                 return;

@@ -11,7 +11,7 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// reference, byte for byte: 1x1 convolutions and FullyConnected through Int8Gemm, 3x3 and other
 /// Kh x Kw through Conv2D's widened rows, with channel counts that take 32-channel tiles, a 16-channel
 /// tile, the 24- and 40-channel tiles (512-bit + 256-bit accumulators), the AVX2 8-channel tile with padding lanes, 4-row tiles (overlapping ones at a row count not a multiple of 4) and single rows. On a CPU without
-/// AVX-512 (or with DOTNET_EnableAVX512F=0) these report themselves as not run; the same kernels'
+/// AVX-512 (or with DOTNET_EnableAVX512=0) these report themselves as not run; the same kernels'
 /// AVX2 tiles are covered by Conv2DFastPathTests and SmallChannelFastPathTests there.
 /// </summary>
 [TestFixture]
@@ -22,7 +22,7 @@ public class Avx512FastPathTests
     private static void RequireAvx512()
     {
         if (!Avx512BW.IsSupported)
-            Assert.Ignore("not run: this CPU has no AVX-512BW (or DOTNET_EnableAVX512F=0); the AVX2 tiles run instead");
+            Assert.Ignore("not run: this CPU has no AVX-512BW (or DOTNET_EnableAVX512=0); the AVX2 tiles run instead");
     }
 
     [Test]

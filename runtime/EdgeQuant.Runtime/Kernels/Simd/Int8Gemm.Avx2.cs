@@ -46,7 +46,7 @@ internal static partial class Int8Gemm
         ref short xs = ref MemoryMarshal.GetReference(staged);
         ref int acc = ref MemoryMarshal.GetReference(accumulators);
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
-        var q = new PairsRequantization(pf.Init, multipliers, shifts, outputOffset, activationMin, activationMax);
+        var q = new PairsRequantization(pf, multipliers, shifts, outputOffset, activationMin, activationMax);
         for (int g = 0; g < rows; g += group)
         {
             int n = System.Math.Min(group, rows - g);
@@ -161,6 +161,24 @@ internal static partial class Int8Gemm
         private readonly Vector256<int> _min = Vector256.Create(activationMin);
         private readonly Vector256<int> _max = Vector256.Create(activationMax);
 
+        /// <summary>The op's exact single-rounding table (<see cref="SimdOps512"/>) when it covers every channel, else null.</summary>
+        private readonly RightRequantTable? _exact;
+
+        /// <summary>
+        /// As the primary constructor, for the filter <paramref name="pf"/>: where its accumulator bound and these parameters
+        /// meet the conditions of the exact single-rounding form (<see cref="RightRequantTable.Covers"/>), <see cref="Store"/> takes it.
+        /// </summary>
+        public PairsRequantization(PackedFilter pf, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
+            int outputOffset, int activationMin, int activationMax)
+            : this(pf.Init, multipliers, shifts, outputOffset, activationMin, activationMax)
+        {
+            if (multipliers.Length == pf.Cout)
+            {
+                var t = RightRequantTable.Get(ref pf.RightRequant, multipliers, shifts, outputOffset, activationMin, activationMax, pf.MaxAccumulator);
+                _exact = t.Covered ? t : null;
+            }
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<int> Init(int j) => Vector256.LoadUnsafe(ref _init, (nuint)j);
 
@@ -181,6 +199,11 @@ internal static partial class Int8Gemm
         [SkipLocalsInit]
         public void Store(int n, ref int acc, int accStride, int cout, ref sbyte output, nint outStride)
         {
+            if (_exact is not null)
+            {
+                StoreExact(_exact, n, ref acc, accStride, cout, ref output, outStride);
+                return;
+            }
             int full = cout & ~7;
             for (int j = 0; j < full; j += 8)
                 StoreBlock(n, ref Unsafe.Add(ref acc, j), accStride, Vector256.LoadUnsafe(ref _m, (nuint)j), Vector256.LoadUnsafe(ref _s, (nuint)j),
@@ -198,6 +221,64 @@ internal static partial class Int8Gemm
                 }
                 StoreBlock(n, ref Unsafe.Add(ref acc, full), accStride, Vector256.Create((ReadOnlySpan<int>)ms.Slice(0, 8)),
                     Vector256.Create((ReadOnlySpan<int>)ms.Slice(8, 8)), tail, ref Unsafe.Add(ref output, full), outStride);
+            }
+        }
+
+        /// <summary>
+        /// <see cref="Store"/> through the exact single-rounding form (<see cref="SimdOps512"/>; the accumulators doubled in
+        /// registers): with AVX-512, 16 channels per step while more than 8 remain (the padded accumulator rows hold them), then 8;
+        /// with AVX2 alone, 8 channels of two rows per step, narrowed together.
+        /// </summary>
+        private void StoreExact(RightRequantTable t, int n, ref int acc, int accStride, int cout, ref sbyte output, nint outStride)
+        {
+            var min8 = Vector128.Create((sbyte)_min.ToScalar());
+            var max8 = Vector128.Create((sbyte)_max.ToScalar());
+            int j = 0;
+            if (Avx512BW.IsSupported)
+            {
+                for (; j + 8 < cout; j += 16)
+                {
+                    var rq = new SimdOps512.RightRequantizer(t, j);
+                    int channels = System.Math.Min(16, cout - j);
+                    for (int i = 0; i < n; i++)
+                    {
+                        var v = Vector512.LoadUnsafe(ref acc, (nuint)(i * accStride + j));
+                        SimdOps512.Store(SimdOps512.NarrowClamp(rq.Apply(v + v), min8, max8), ref Unsafe.Add(ref output, i * outStride + j), channels);
+                    }
+                }
+                if (j < cout)
+                {
+                    var rq = new SimdOps512.RightRequantizer256(t, j);
+                    for (int i = 0; i < n; i++)
+                    {
+                        var v = Vector256.LoadUnsafe(ref acc, (nuint)(i * accStride + j));
+                        var bytes = Vector128.Min(Vector128.Max(Avx512F.VL.ConvertToVector128SByteWithSaturation(rq.Apply(v + v)), min8), max8);
+                        SimdOps512.Store(bytes, ref Unsafe.Add(ref output, i * outStride + j), cout - j);
+                    }
+                }
+                return;
+            }
+            var min = Vector256.Create(min8, min8);
+            var max = Vector256.Create(max8, max8);
+            var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+            for (; j < cout; j += 8)
+            {
+                var rq = new SimdOps512.RightRequantizer256(t, j);
+                int channels = System.Math.Min(8, cout - j);
+                int i = 0;
+                for (; i < n; i += 2)
+                {
+                    // An odd last row is narrowed with itself and stored once.
+                    int i1 = System.Math.Min(i + 1, n - 1);
+                    var a = Vector256.LoadUnsafe(ref acc, (nuint)(i * accStride + j));
+                    var b = Vector256.LoadUnsafe(ref acc, (nuint)(i1 * accStride + j));
+                    var w = Avx2.PackSignedSaturate(rq.Apply(a + a), rq.Apply(b + b));
+                    var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w, w), min), max);
+                    var pair = Avx2.PermuteVar8x32(bytes.AsInt32(), order).AsInt64().GetLower();
+                    Put(ref Unsafe.Add(ref output, i * outStride + j), pair.ToScalar(), channels);
+                    if (i1 != i)
+                        Put(ref Unsafe.Add(ref output, i1 * outStride + j), pair.GetElement(1), channels);
+                }
             }
         }
 

@@ -10,7 +10,8 @@ namespace EdgeQuant.Runtime.Kernels.Simd;
 /// rows or FullyConnected batches, at a uniform stride) times a [Cout, K] filter, requantized per
 /// output channel. Tiles of two rows by four channels, then one row; channels beyond the last
 /// multiple of four take the scalar tail. The AVX2 strategy with Cout a multiple of 8 runs the
-/// channels-in-lanes kernel instead (Int8Gemm.Avx2.cs, <see cref="PackedFilter.Pairs"/>).
+/// channels-in-lanes kernel instead (Int8Gemm.Avx2.cs, <see cref="PackedFilter.Pairs"/>), and with AVX-512 and
+/// K &lt;= 40 the register-blocked small-K kernel before it (Int8Gemm.SmallK.Avx512.cs).
 /// </summary>
 internal static partial class Int8Gemm
 {
@@ -23,7 +24,8 @@ internal static partial class Int8Gemm
         ref sbyte output, nint outStride) where TDot : struct, IInt8Dot
     {
         if (typeof(TDot) == typeof(Avx2Dot)
-            && TryRunPairsAvx2(ref a, aStride, rows, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref output, outStride))
+            && (TryRunSmallKAvx512(ref a, aStride, rows, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref output, outStride)
+                || TryRunPairsAvx2(ref a, aStride, rows, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref output, outStride)))
             return;
         int cout = pf.Cout, cout4 = cout & ~3;
         ref int init = ref MemoryMarshal.GetArrayDataReference(TDot.BiasedActivations ? pf.InitBiased : pf.Init);

@@ -38,6 +38,15 @@ internal sealed class PackedFilter
     /// <summary><see cref="Init"/> - 128 x sum(filter[oc]), for strategies that multiply x + 128.</summary>
     public int[] InitBiased { get; }
 
+    /// <summary>
+    /// max over channels of |Init[oc]| + 128 x sum |filter[oc]|: no accumulator Init[oc] + sum x x w of int8
+    /// activations x exceeds it in magnitude (the exact 16-lane requantization's condition, <see cref="SimdOps512"/>).
+    /// </summary>
+    public long MaxAccumulator { get; private init; }
+
+    /// <summary>The op's <see cref="RightRequantTable"/>, built on its first x64 fast-path call (<see cref="RightRequantTable.Get"/>).</summary>
+    internal RightRequantTable? RightRequant;
+
     /// <summary>[Cout, KPadded] with zero padding, or null when K is already a multiple of <see cref="Granule"/>.</summary>
     public sbyte[]? Padded { get; }
 
@@ -107,17 +116,24 @@ internal sealed class PackedFilter
         var init = new int[coutP];
         var initBiased = new int[coutP];
         int kp = (k + Granule - 1) / Granule * Granule;
+        long maxAccumulator = 0;
         sbyte[]? padded = pad && kp != k ? new sbyte[cout * kp] : null;
         for (int oc = 0; oc < cout; oc++)
         {
             var row = filter.Slice(oc * k, k);
             int sum = 0;
-            foreach (sbyte v in row) sum += v;
+            long absSum = 0;
+            foreach (sbyte v in row)
+            {
+                sum += v;
+                absSum += System.Math.Abs((int)v);
+            }
             unchecked
             {
                 init[oc] = bias[oc] + inputOffset * sum;
                 initBiased[oc] = init[oc] - 128 * sum;
             }
+            maxAccumulator = System.Math.Max(maxAccumulator, System.Math.Abs((long)init[oc]) + 128 * absSum);
             if (padded != null) row.CopyTo(padded.AsSpan(oc * kp, k));
         }
         int[]? byTap = null;
@@ -174,6 +190,7 @@ internal sealed class PackedFilter
         return new PackedFilter(cout, k, init, initBiased, padded)
         {
             ByTap = byTap, RowPairs = rowPairs, Pairs = kPairs, RowTaps = taps16, Quads = quads, QuadRowTaps = quads is null ? 0 : quadRowTaps,
+            MaxAccumulator = maxAccumulator,
         };
     }
 }

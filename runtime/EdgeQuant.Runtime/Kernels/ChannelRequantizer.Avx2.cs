@@ -1,0 +1,141 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeQuant.Runtime.Kernels;
+
+/// <summary>
+/// <see cref="Math.QuantMath.MultiplyByQuantizedMultiplier"/> plus output offset and activation clamp for 8 channels
+/// (one per int32 lane, each with its own multiplier and shift, left or right), narrowed to int8 in registers: for
+/// kernels that keep one group of channels in registers while they run over many pixels (the depthwise and
+/// one-input-channel convolutions), so no accumulator is stored and reloaded. The per-lane operands are derived
+/// once per group. Bit for bit the reference for every multiplier (including int.MinValue's saturation) and shift
+/// in [-31, 30]; the bounds must lie within int8 with min &lt;= max (<see cref="BoundsFit"/>), so that narrowing
+/// with saturation and then clamping bytes equals clamping then narrowing.
+/// </summary>
+internal readonly struct ChannelRequantizer256
+{
+    private readonly Vector256<int> _left, _right, _m, _mOdd, _mask, _half, _off;
+    private readonly Vector128<sbyte> _min, _max;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ChannelRequantizer256(Vector256<int> multiplier, Vector256<int> shift, int outputOffset, int activationMin, int activationMax)
+    {
+        _left = Vector256.Max(shift, Vector256<int>.Zero);
+        _right = _left - shift;
+        _m = multiplier;
+        _mOdd = Avx2.ShiftRightLogical(multiplier.AsInt64(), 32).AsInt32();
+        _mask = Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, _right.AsUInt32()) - Vector256<int>.One;
+        _half = Vector256.ShiftRightArithmetic(_mask, 1);
+        _off = Vector256.Create(outputOffset);
+        _min = Vector128.Create((sbyte)activationMin);
+        _max = Vector128.Create((sbyte)activationMax);
+    }
+
+    /// <summary>Whether the activation bounds allow this requantizer (within int8, min &lt;= max).</summary>
+    public static bool BoundsFit(int activationMin, int activationMax) => activationMin >= -128 && activationMax <= 127 && activationMin <= activationMax;
+
+    /// <summary>The 8 int8 results of 8 accumulators, in the low 8 bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector128<sbyte> Apply(Vector256<int> acc)
+    {
+        var v = Rounded(acc);
+        var w = Sse2.PackSignedSaturate(v.GetLower(), v.GetUpper());
+        return Vector128.Min(Vector128.Max(Sse2.PackSignedSaturate(w, w), _min), _max);
+    }
+
+    /// <summary>The 16 int8 results of two groups' accumulators (this requantizer for a, <paramref name="second"/> for b).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector128<sbyte> Apply(Vector256<int> a, in ChannelRequantizer256 second, Vector256<int> b)
+    {
+        var va = Rounded(a);
+        var vb = second.Rounded(b);
+        var w = Avx2.Permute4x64(Avx2.PackSignedSaturate(va, vb).AsInt64(), 0b11_01_10_00).AsInt16();
+        return Vector128.Min(Vector128.Max(Sse2.PackSignedSaturate(w.GetLower(), w.GetUpper()), _min), _max);
+    }
+
+    /// <summary>The requantized accumulators plus the output offset, in int32 (not yet clamped).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector256<int> Rounded(Vector256<int> acc)
+    {
+        var x = Avx2.ShiftLeftLogicalVariable(acc, _left.AsUInt32());
+        var nudge = Vector256.Create(1L << 30);
+        // The doubling high multiply: bits 31..62 of x * m + 2^30 (a floor division, which equals the reference's
+        // sign-dependent nudge and truncation), even lanes in place, odd lanes moved up by one bit.
+        var even = Avx2.ShiftRightLogical(Avx2.Multiply(x, _m) + nudge, 31).AsInt32();
+        var odd = Avx2.ShiftLeftLogical(Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), _mOdd) + nudge, 1).AsInt32();
+        var r = Avx2.Blend(even, odd, 0b1010_1010);
+        r ^= Vector256.Equals(r, Vector256.Create(int.MinValue)); // int.MinValue x int.MinValue saturates to int.MaxValue
+        // The rounding right shift, ties away from zero; the offset is added in int32 (wrapping, as the reference).
+        var threshold = _half - Vector256.ShiftRightArithmetic(r, 31);
+        return Avx2.ShiftRightArithmeticVariable(r, _right.AsUInt32()) - Vector256.GreaterThan(r & _mask, threshold) + _off;
+    }
+}
+
+/// <summary>
+/// <see cref="ChannelRequantizer256"/> for 16 channels in one 512-bit vector (AVX-512F/BW), with the two roundings
+/// of the reference folded into one exact 64-bit arithmetic shift (VPSRAVQ, which AVX2 lacks). With P = x x m (64-bit)
+/// and a right shift e, the reference computes r = floor((P + 2^30) / 2^31) (the doubling high multiply: its
+/// sign-dependent nudge and truncation equal this floor) and then floor((r + 2^(e-1) - [r &lt; 0]) / 2^e) for e &gt;= 1
+/// (round half away from zero). Since floor(A / 2^31) + D = floor((A + D x 2^31) / 2^31) for an integer D, and
+/// floor(floor(B / 2^31) / 2^e) = floor(B / 2^(31+e)), that is floor((P + 2^30 + 2^(e+30) - [P &lt; -2^30] x 2^31) / 2^(31+e)):
+/// one add, one compare-and-subtract and one shift per 64-bit lane (|P| &lt;= 2^62, so no overflow). The one case where
+/// the reference saturates (x = m = int.MinValue) gives int.MinValue here, which no other input gives, and is mapped
+/// to int.MaxValue where a group has such a multiplier. Callers check <see cref="Avx512BW.IsSupported"/>.
+/// </summary>
+internal readonly struct ChannelRequantizer512
+{
+    private readonly Vector512<int> _left, _mEven, _mOdd, _off;
+    private readonly Vector512<long> _addEven, _addOdd, _corrEven, _corrOdd, _shiftEven, _shiftOdd;
+    private readonly Vector128<sbyte> _min, _max;
+    private readonly bool _anyLeft, _saturates;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ChannelRequantizer512(Vector512<int> multiplier, Vector512<int> shift, int outputOffset, int activationMin, int activationMax)
+    {
+        _left = Vector512.Max(shift, Vector512<int>.Zero);
+        var right = _left - shift;
+        _anyLeft = Vector512.GreaterThanAny(shift, Vector512<int>.Zero);
+        _saturates = Vector512.EqualsAny(multiplier, Vector512.Create(int.MinValue));
+        _mEven = multiplier;
+        _mOdd = Avx512F.ShiftRightLogical(multiplier.AsInt64(), 32).AsInt32();
+        // Per 64-bit lane: e (even channels in the low halves, odd ones in the high halves).
+        var eEven = (right.AsInt64() & Vector512.Create(0xFFFFFFFFL));
+        var eOdd = Avx512F.ShiftRightLogical(right.AsInt64(), 32);
+        _addEven = Add(eEven);
+        _addOdd = Add(eOdd);
+        _corrEven = Vector512.ConditionalSelect(Vector512.GreaterThan(eEven, Vector512<long>.Zero), Vector512.Create(1L << 31), Vector512<long>.Zero);
+        _corrOdd = Vector512.ConditionalSelect(Vector512.GreaterThan(eOdd, Vector512<long>.Zero), Vector512.Create(1L << 31), Vector512<long>.Zero);
+        _shiftEven = eEven + Vector512.Create(31L);
+        _shiftOdd = eOdd + Vector512.Create(31L);
+        _off = Vector512.Create(outputOffset);
+        _min = Vector128.Create((sbyte)activationMin);
+        _max = Vector128.Create((sbyte)activationMax);
+
+        static Vector512<long> Add(Vector512<long> e)
+            => Vector512.Create(1L << 30) + Vector512.ConditionalSelect(Vector512.GreaterThan(e, Vector512<long>.Zero),
+                Avx512F.ShiftLeftLogicalVariable(Vector512.Create(1L << 30), e.AsUInt64()), Vector512<long>.Zero);
+    }
+
+    /// <summary>The 16 int8 results of 16 accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector128<sbyte> Apply(Vector512<int> acc)
+    {
+        var x = _anyLeft ? Avx512F.ShiftLeftLogicalVariable(acc, _left.AsUInt32()) : acc;
+        var threshold = Vector512.Create(-(1L << 30));
+        var pe = Avx512F.Multiply(x, _mEven);
+        var po = Avx512F.Multiply(Avx512F.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), _mOdd);
+        var te = pe + _addEven;
+        var to = po + _addOdd;
+        te = Vector512.ConditionalSelect(Vector512.LessThan(pe, threshold), te - _corrEven, te);
+        to = Vector512.ConditionalSelect(Vector512.LessThan(po, threshold), to - _corrOdd, to);
+        var re = Avx512F.ShiftRightArithmeticVariable(te, _shiftEven.AsUInt64()).AsInt32();
+        var ro = Avx512F.ShiftRightArithmeticVariable(to, _shiftOdd.AsUInt64()).AsInt32();
+        // The low halves of both, back in channel order.
+        var r = Avx512F.PermuteVar16x32x2(re, Vector512.Create(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30), ro);
+        if (_saturates)
+            r ^= Vector512.Equals(r, Vector512.Create(int.MinValue));
+        var v = r + _off;
+        return Vector128.Min(Vector128.Max(Avx512F.ConvertToVector128SByteWithSaturation(v), _min), _max);
+    }
+}

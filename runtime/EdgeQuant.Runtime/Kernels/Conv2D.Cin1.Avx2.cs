@@ -1,0 +1,242 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels.Simd;
+
+namespace EdgeQuant.Runtime.Kernels;
+
+public static partial class Conv2D
+{
+    /// <summary>Largest staged image plus tap-pair rows (bytes, on the stack) of <see cref="TryEvalS8Cin1Avx2"/>.</summary>
+    private const int Cin1X64StackLimit = 65536;
+
+    /// <summary>
+    /// AVX2 (and AVX-512BW) for a Conv2D with one input channel (the stems of image models): any Cout, Kh x Kw up to 64
+    /// taps, stride, padding and dilation. The input is widened once into a padded int16 image on the stack (the zero
+    /// point outside the image, which cancels against the folded bias: (zp + inputOffset) x w = 0, as the reference
+    /// skips padded taps). Per output row, the taps of every pixel are gathered as int32 pairs of consecutive taps
+    /// (t, t + 1) in the tap order of <see cref="PackedFilter.Pairs"/> ([ceil(K / 2), CoutPadded, 2], an odd K's last
+    /// pair ending in a zero weight), pair-major so that with stride 1 eight pixels are two loads and two PUNPCK*WD.
+    /// Then per group of 16 (AVX-512) or 8 output channels, whose weight pairs and requantization operands stay in
+    /// registers, each pixel is ceil(K / 2) broadcasts and VPMADDWD (exact int16 products summed in int32: the
+    /// reference accumulator), requantized in registers (<see cref="ChannelRequantizer512"/>,
+    /// <see cref="ChannelRequantizer256"/>) and stored: 5 multiply-adds for a 3x3 stem where the widened-rows path
+    /// pairs each kernel row on its own (6), and no accumulator store and reload. A Cout that is not a multiple of
+    /// the group runs its last group overlapping the one before; below 8 the padding lanes meet zero weights and only
+    /// the real channels are stored. Returns false (having written nothing) when the case is not covered.
+    /// </summary>
+    [SkipLocalsInit] // every staged element is written before it is read (or read against a zero weight)
+    internal static bool TryEvalS8Cin1Avx2(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
+        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+    {
+        short[]? pairs = packed.Pairs;
+        int inH = inShape.D1, inW = inShape.D2, kh = filterShape.D1, kw = filterShape.D2, taps = kh * kw, tapPairs = (taps + 1) / 2;
+        int outH = outShape.D1, outW = outShape.D2, cout = outShape.D3;
+        if (!Avx2.IsSupported || pairs is null || inShape.D3 != 1 || filterShape.D3 != 1 || taps == 0 || taps > 64
+            || packed.Cout != cout || packed.K != taps || (uint)(128 - p.InputOffset) > 255
+            || !ChannelRequantizer256.BoundsFit(p.ActivationMin, p.ActivationMax))
+            return false;
+        // Columns [-PadLeft, span - PadLeft) and rows [-PadTop, paddedH - PadTop) cover every tap; 8 spare columns for the
+        // 8-pixel steps past the row's last pixel.
+        int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
+        int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
+        int rowLen = span + 8, outWPad = (outW + 7) & ~7;
+        if (((long)paddedH * rowLen + 8) * 2 + (long)tapPairs * outWPad * 4 > Cin1X64StackLimit)
+            return false;
+        Span<short> image = stackalloc short[paddedH * rowLen + 8];
+        Span<int> tapRow = stackalloc int[tapPairs * outWPad];
+        Span<int> padded = stackalloc int[16];
+        scoped ReadOnlySpan<int> m = multipliers, s = shifts;
+        if (cout < 8)
+        {
+            padded.Clear();
+            multipliers.Slice(0, cout).CopyTo(padded);
+            shifts.Slice(0, cout).CopyTo(padded.Slice(8));
+            m = padded.Slice(0, 8);
+            s = padded.Slice(8, 8);
+        }
+        short zeroPoint = (short)(-p.InputOffset);
+        int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
+        ref short img = ref MemoryMarshal.GetReference(image);
+        ref int tr = ref MemoryMarshal.GetReference(tapRow);
+        for (int b = 0; b < inShape.D0; b++)
+        {
+            for (int y = 0; y < paddedH; y++)
+            {
+                Span<short> row = image.Slice(y * rowLen, rowLen);
+                int iy = y - p.PadTop;
+                if ((uint)iy >= (uint)inH)
+                {
+                    row.Fill(zeroPoint);
+                    continue;
+                }
+                row.Slice(0, lo).Fill(zeroPoint);
+                if (hi > lo)
+                    WidenS8(ref Unsafe.AsRef(in input[(b * inH + iy) * inW + lo - p.PadLeft]), ref row[lo], hi - lo);
+                row.Slice(hi).Fill(zeroPoint);
+            }
+            image.Slice(paddedH * rowLen).Clear();
+            for (int oy = 0; oy < outH; oy++)
+            {
+                ref short top = ref Unsafe.Add(ref img, oy * p.StrideH * rowLen);
+                for (int k = 0; k < tapPairs; k++)
+                {
+                    int ta = 2 * k, tb = System.Math.Min(2 * k + 1, taps - 1); // an odd K's last pair repeats its tap against a zero weight
+                    ref short ra = ref Unsafe.Add(ref top, (ta / kw) * p.DilationH * rowLen + (ta % kw) * p.DilationW);
+                    ref short rb = ref Unsafe.Add(ref top, (tb / kw) * p.DilationH * rowLen + (tb % kw) * p.DilationW);
+                    ref int q = ref Unsafe.Add(ref tr, k * outWPad);
+                    if (p.StrideW == 1)
+                    {
+                        for (int ox = 0; ox < outWPad; ox += 8)
+                        {
+                            var va = Vector128.LoadUnsafe(ref ra, (nuint)ox);
+                            var vb = Vector128.LoadUnsafe(ref rb, (nuint)ox);
+                            Sse2.UnpackLow(va, vb).AsInt32().StoreUnsafe(ref q, (nuint)ox);
+                            Sse2.UnpackHigh(va, vb).AsInt32().StoreUnsafe(ref q, (nuint)ox + 4);
+                        }
+                    }
+                    else
+                    {
+                        for (int ox = 0; ox < outW; ox++)
+                            Unsafe.Add(ref q, ox) = (ushort)Unsafe.Add(ref ra, ox * p.StrideW) | (Unsafe.Add(ref rb, ox * p.StrideW) << 16);
+                    }
+                }
+                ref sbyte o = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (b * outH + oy) * outW * cout);
+                if (Avx512BW.IsSupported && cout >= 16)
+                {
+                    Cin1Row512(p, ref tr, tapPairs, outWPad, outW, cout, packed, pairs, m, s, ref o);
+                    // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
+                    if ((cout & 15) is > 0 and <= 8)
+                        Cin1Row256(p, ref tr, tapPairs, outWPad, outW, cout, packed, pairs, m, s, ref o, from: cout & ~15);
+                }
+                else
+                    Cin1Row256(p, ref tr, tapPairs, outWPad, outW, cout, packed, pairs, m, s, ref o);
+            }
+        }
+        return true;
+    }
+
+    /// <summary>One output row, 16 channels per group (a rest of 9..15 channels overlapping the group before; a rest of 1..8 is left to the 8-channel body).</summary>
+    private static void Cin1Row512(in Conv2DParams p, ref int tapRow, int tapPairs, int outWPad, int outW, int cout, PackedFilter packed,
+        short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
+    {
+        int coutP = packed.CoutPadded;
+        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
+        ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
+        ref int mRef = ref MemoryMarshal.GetReference(multipliers);
+        ref int sRef = ref MemoryMarshal.GetReference(shifts);
+        nint pairStep = 2 * coutP;
+        int end = (cout & 15) is > 0 and <= 8 ? cout & ~15 : cout;
+        for (int c0 = 0; c0 < end; c0 += 16)
+        {
+            int c = System.Math.Min(c0, cout - 16);
+            var q = new ChannelRequantizer512(Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
+                p.OutputOffset, p.ActivationMin, p.ActivationMax);
+            var bias = Vector512.LoadUnsafe(ref init, (nuint)c);
+            ref short wc = ref Unsafe.Add(ref w, 2 * c);
+            ref sbyte oc = ref Unsafe.Add(ref o, c);
+            if (tapPairs == 5)
+            {
+                // The 3x3 stem: five weight vectors in registers for the whole row.
+                var w0 = Vector512.LoadUnsafe(ref wc);
+                var w1 = Vector512.LoadUnsafe(ref wc, (nuint)pairStep);
+                var w2 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * pairStep));
+                var w3 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * pairStep));
+                var w4 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * pairStep));
+                nint row = outWPad;
+                for (int ox = 0; ox < outW; ox++)
+                {
+                    ref int x = ref Unsafe.Add(ref tapRow, ox);
+                    var acc = bias + Avx512BW.MultiplyAddAdjacent(Vector512.Create(x).AsInt16(), w0)
+                        + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, row)).AsInt16(), w1);
+                    acc += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2)
+                        + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3)
+                        + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
+                    q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref oc, ox * cout));
+                }
+                continue;
+            }
+            for (int ox = 0; ox < outW; ox++)
+            {
+                var acc = bias;
+                ref short wt = ref wc;
+                for (int k = 0; k < tapPairs; k++)
+                {
+                    acc += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref tapRow, k * outWPad + ox)).AsInt16(), Vector512.LoadUnsafe(ref wt));
+                    wt = ref Unsafe.Add(ref wt, pairStep);
+                }
+                q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref oc, ox * cout));
+            }
+        }
+    }
+
+    /// <summary>One output row from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
+    private static void Cin1Row256(in Conv2DParams p, ref int tapRow, int tapPairs, int outWPad, int outW, int cout, PackedFilter packed,
+        short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
+    {
+        int coutP = packed.CoutPadded;
+        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
+        ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
+        ref int mRef = ref MemoryMarshal.GetReference(multipliers);
+        ref int sRef = ref MemoryMarshal.GetReference(shifts);
+        nint pairStep = 2 * coutP;
+        int stored = System.Math.Min(cout, 8);
+        for (int c0 = from; c0 < cout; c0 += 8)
+        {
+            int c = System.Math.Max(System.Math.Min(c0, cout - 8), 0);
+            var q = new ChannelRequantizer256(Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
+                p.OutputOffset, p.ActivationMin, p.ActivationMax);
+            var bias = Vector256.LoadUnsafe(ref init, (nuint)c);
+            ref short wc = ref Unsafe.Add(ref w, 2 * c);
+            ref sbyte oc = ref Unsafe.Add(ref o, c);
+            if (tapPairs == 5)
+            {
+                var w0 = Vector256.LoadUnsafe(ref wc);
+                var w1 = Vector256.LoadUnsafe(ref wc, (nuint)pairStep);
+                var w2 = Vector256.LoadUnsafe(ref wc, (nuint)(2 * pairStep));
+                var w3 = Vector256.LoadUnsafe(ref wc, (nuint)(3 * pairStep));
+                var w4 = Vector256.LoadUnsafe(ref wc, (nuint)(4 * pairStep));
+                nint row = outWPad;
+                for (int ox = 0; ox < outW; ox++)
+                {
+                    ref int x = ref Unsafe.Add(ref tapRow, ox);
+                    var acc = bias + Avx2.MultiplyAddAdjacent(Vector256.Create(x).AsInt16(), w0)
+                        + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, row)).AsInt16(), w1);
+                    acc += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2)
+                        + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3)
+                        + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
+                    PutLow(ref Unsafe.Add(ref oc, ox * cout), q.Apply(acc), stored);
+                }
+                continue;
+            }
+            for (int ox = 0; ox < outW; ox++)
+            {
+                var acc = bias;
+                ref short wt = ref wc;
+                for (int k = 0; k < tapPairs; k++)
+                {
+                    acc += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref tapRow, k * outWPad + ox)).AsInt16(), Vector256.LoadUnsafe(ref wt));
+                    wt = ref Unsafe.Add(ref wt, pairStep);
+                }
+                PutLow(ref Unsafe.Add(ref oc, ox * cout), q.Apply(acc), stored);
+            }
+        }
+    }
+
+    /// <summary>The low <paramref name="channels"/> (1..8) bytes of <paramref name="bytes"/> at o.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PutLow(ref sbyte o, Vector128<sbyte> bytes, int channels)
+    {
+        ref byte d = ref Unsafe.As<sbyte, byte>(ref o);
+        long v = bytes.AsInt64().ToScalar();
+        if (channels == 8)
+        {
+            Unsafe.WriteUnaligned(ref d, v);
+            return;
+        }
+        for (int i = 0; i < channels; i++, v >>= 8)
+            Unsafe.Add(ref d, i) = (byte)v;
+    }
+}

@@ -1,0 +1,256 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeQuant.Runtime.Kernels.Simd;
+
+/// <summary>
+/// The 512-bit (AVX-512F/BW) requantization: 16 int32 accumulators of 16 output channels to 16 int8 outputs,
+/// bit for bit <see cref="Math.QuantMath.MultiplyByQuantizedMultiplier"/> + output offset, clamped. Callers check
+/// <see cref="Avx512BW.IsSupported"/>.
+/// </summary>
+/// <remarks>
+/// <para>The exact form used here, and why it equals the reference. Write x for the accumulator, M for the channel's
+/// multiplier, r = -shift for its right shift, o for the output offset. It applies to channels with M &gt;= 0 and
+/// 1 &lt;= r &lt;= 31 (every channel of typical layers: their real multipliers are below 1/2), and to accumulators
+/// with |x| &lt;= A where A &lt; 2^30 and A + 2^(r-1) + |o| x 2^r + 1 &lt;= 2^31 - 1 (<see cref="RightRequantTable.Covers"/>;
+/// A comes from the weights and the int8 input range, <see cref="PackedFilter.MaxAccumulator"/>).</para>
+/// <para>1. The reference's high multiply is h = trunc((x M + n) / 2^31) with n = 2^30 for x M &gt;= 0 and 1 - 2^30
+/// otherwise; both cases are h = floor((x M + 2^30) / 2^31) (for x M = -y &lt; 0: trunc(-(y + 2^30 - 1) / 2^31) =
+/// -floor((y + 2^30 - 1) / 2^31) = floor((2^30 - y) / 2^31)). Its saturating case (x = M = int.MinValue) needs
+/// M &lt; 0. |x M| &lt; |x| 2^31, so |h| &lt;= |x|.</para>
+/// <para>2. Its rounding shift is RoundingDivideByPOT(h, r) = floor(h / 2^r) + [h mod 2^r &gt; 2^(r-1) - 1 + [h &lt; 0]]
+/// = floor((h + 2^(r-1) - [h &lt; 0]) / 2^r): with c = 2^(r-1) - [h &lt; 0] in [0, 2^r), floor((h + c) / 2^r) =
+/// floor(h / 2^r) + [h mod 2^r + c &gt;= 2^r]. [h &lt; 0] may be replaced by [x &lt; 0]: with M &gt;= 0 they differ
+/// only when x &lt; 0 and h = 0, where floor((2^(r-1) - 1) / 2^r) = floor(2^(r-1) / 2^r) = 0 for r &gt;= 1. Adding o
+/// inside the floor adds o x 2^r to the numerator.</para>
+/// <para>3. So out = floor((U + s) / 2^r) with U = h + 2^(r-1) + o 2^r = floor((x M + B) / 2^31) =
+/// floor((2x M + 2B) / 2^32), B = 2^30 + 2^(30+r) + o 2^(31+r) (the added terms are multiples of 2^31 since r &gt;= 1),
+/// and s = x &gt;&gt; 31 (0 or -1). The bounds keep U and U + s within int32, 2x within int32, and 2x M + 2B within
+/// int64 (|x M + B| &lt;= A 2^31 + 2^30 + 2^(30+r) + |o| 2^(31+r) &lt; 2^62 + 2^30: the second bound times 2^31).</para>
+/// <para>4. The kernels accumulate 2x directly (their activations are widened to 2 x the int8 value, their start
+/// values doubled: exact, since |2 x int8| &lt;= 256 fits the int16 of VPMADDWD). VPMULDQ of 2x by M plus 2B is exact in
+/// 64 bits for the even lanes, and for the odd lanes after a 32-bit shift down; U is then the high half of each
+/// 64-bit sum (floor division by 2^32), gathered into 32-bit lanes by one VPERMT2D (AVX2: a shift and a blend);
+/// VPSRAVD does the floor division by 2^r. Narrowing with signed saturation then clamping to [min, max] within int8
+/// equals clamping then narrowing.</para>
+/// <para>5. When activationMin &gt;= o (a fused ReLU or ReLU6: the lower bound is the output zero point) the sign term s
+/// may be dropped (<see cref="RightRequantizer.ApplyClamped"/>): it is 0 for x &gt;= 0, and for x &lt; 0 (h &lt;= 0) both
+/// floor((h + 2^(r-1) - 1) / 2^r) and floor((h + 2^(r-1)) / 2^r) are &lt;= 0, so either result is &lt;= o &lt;= activationMin
+/// and the clamp makes both activationMin.</para>
+/// <para>Per 16 outputs: VPSRLQ, 2 VPMULDQ, 2 VPADDQ, VPERMT2D, VPSRAD, VPADDD, VPSRAVD, VPMOVSDB and the two byte
+/// clamps: 12 instructions, where the 8-lane AVX2 sequence of <see cref="SimdOps256"/> takes about 17 per 8.</para>
+/// </remarks>
+internal static class SimdOps512
+{
+    /// <summary>The 16-lane form of the requantization above, for one block of 16 channels.</summary>
+    public readonly struct RightRequantizer
+    {
+        private readonly Vector512<int> _m, _mOdd;
+        private readonly Vector512<long> _biasEven, _biasOdd;
+        private readonly Vector512<uint> _right;
+
+        /// <summary>The 16 channels from <paramref name="from"/> (a multiple of 8) of <paramref name="table"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public RightRequantizer(RightRequantTable table, int from)
+        {
+            _m = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.M), (nuint)from);
+            _mOdd = Avx512F.ShiftRightLogical(_m.AsInt64(), 32).AsInt32();
+            _biasEven = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasEven), (nuint)(from / 2));
+            _biasOdd = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasOdd), (nuint)(from / 2));
+            _right = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from);
+        }
+
+        /// <summary>
+        /// MultiplyByQuantizedMultiplier(x, M, -r) + outputOffset of 16 accumulators x, given as
+        /// <paramref name="doubled"/> = 2x (see the class remarks).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<int> Apply(Vector512<int> doubled)
+        {
+            var even = Avx512F.Multiply(doubled, _m) + _biasEven;
+            var odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(doubled.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd;
+            // Lane 2i: the high half of even's 64-bit lane i (dword 2i + 1); lane 2i + 1: odd's (dword 16 + 2i + 1).
+            var u = Avx512F.PermuteVar16x32x2(even.AsInt32(), Vector512.Create(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31), odd.AsInt32());
+            return Avx512F.ShiftRightArithmeticVariable(u + Vector512.ShiftRightArithmetic(doubled, 31), _right);
+        }
+
+        /// <summary>
+        /// <see cref="Apply"/> without the sign term, for ops whose activationMin &gt;= outputOffset (remark 5): equal to it
+        /// after the clamp, not before.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<int> ApplyClamped(Vector512<int> doubled)
+        {
+            var even = Avx512F.Multiply(doubled, _m) + _biasEven;
+            var odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(doubled.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd;
+            var u = Avx512F.PermuteVar16x32x2(even.AsInt32(), Vector512.Create(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31), odd.AsInt32());
+            return Avx512F.ShiftRightArithmeticVariable(u, _right);
+        }
+    }
+
+    /// <summary>
+    /// The same exact form on 8 lanes with AVX2 instructions only (VPMULDQ, VPSRLQ, VPBLENDD, VPSRAVD), for the
+    /// 8-channel rest of an op on AVX-512 machines.
+    /// </summary>
+    public readonly struct RightRequantizer256
+    {
+        private readonly Vector256<int> _m, _mOdd;
+        private readonly Vector256<long> _biasEven, _biasOdd;
+        private readonly Vector256<uint> _right;
+
+        /// <summary>The 8 channels from <paramref name="from"/> (a multiple of 8) of <paramref name="table"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public RightRequantizer256(RightRequantTable table, int from)
+        {
+            _m = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.M), (nuint)from);
+            _mOdd = Avx2.ShiftRightLogical(_m.AsInt64(), 32).AsInt32();
+            _biasEven = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasEven), (nuint)(from / 2));
+            _biasOdd = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasOdd), (nuint)(from / 2));
+            _right = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from);
+        }
+
+        /// <summary>As <see cref="RightRequantizer.Apply"/> for 8 lanes.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<int> Apply(Vector256<int> doubled)
+        {
+            var even = Avx2.ShiftRightLogical(Avx2.Multiply(doubled, _m) + _biasEven, 32).AsInt32();
+            var odd = (Avx2.Multiply(Avx2.ShiftRightLogical(doubled.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd).AsInt32();
+            return Avx2.ShiftRightArithmeticVariable(Avx2.Blend(even, odd, 0b1010_1010) + Vector256.ShiftRightArithmetic(doubled, 31), _right);
+        }
+    }
+
+    /// <summary>16 int32 to int8 with signed saturation (VPMOVSDB), then clamped to [min, max] (int8 bounds).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> NarrowClamp(Vector512<int> v, Vector128<sbyte> min, Vector128<sbyte> max)
+        => Vector128.Min(Vector128.Max(Avx512F.ConvertToVector128SByteWithSaturation(v), min), max);
+
+    /// <summary>The first <paramref name="channels"/> (1..16) bytes of <paramref name="v"/> at o: one 16-byte store, or 8/4/2/1-byte pieces.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector128<sbyte> v, ref sbyte o, int channels)
+    {
+        ref byte b = ref Unsafe.As<sbyte, byte>(ref o);
+        if (channels == 16)
+        {
+            v.AsByte().StoreUnsafe(ref b);
+            return;
+        }
+        long bytes = v.AsInt64().ToScalar();
+        if ((channels & 8) != 0)
+        {
+            Unsafe.WriteUnaligned(ref b, bytes);
+            b = ref Unsafe.Add(ref b, 8);
+            bytes = v.AsInt64().GetElement(1);
+        }
+        if ((channels & 4) != 0)
+        {
+            Unsafe.WriteUnaligned(ref b, (int)bytes);
+            b = ref Unsafe.Add(ref b, 4);
+            bytes >>= 32;
+        }
+        if ((channels & 2) != 0)
+        {
+            Unsafe.WriteUnaligned(ref b, (short)bytes);
+            b = ref Unsafe.Add(ref b, 2);
+            bytes >>= 16;
+        }
+        if ((channels & 1) != 0)
+            b = (byte)bytes;
+    }
+}
+
+/// <summary>
+/// One op's operands of <see cref="SimdOps512.RightRequantizer"/>, per block of 16 channels (the last block padded
+/// with multiplier 0, right shift 1, never stored), built once per op and its requantization parameters and kept in
+/// the op's <see cref="PackedFilter"/> (<see cref="Get"/>).
+/// </summary>
+internal sealed class RightRequantTable
+{
+    private readonly int[] _multipliers, _shifts;
+    private readonly int _outputOffset, _min, _max;
+
+    /// <summary>Whether every channel meets the conditions of the exact form (<see cref="SimdOps512"/> remarks).</summary>
+    public bool Covered { get; }
+
+    /// <summary>activationMin &gt;= outputOffset: the sign term may be dropped (<see cref="SimdOps512"/> remark 5).</summary>
+    public bool ClampsNegatives => _min >= _outputOffset;
+
+    /// <summary>Multipliers, per channel (padded to a multiple of 16).</summary>
+    public int[] M { get; }
+
+    /// <summary>Right shifts r = -shift, per channel (padded to a multiple of 16).</summary>
+    public uint[] Right { get; }
+
+    /// <summary>2B = 2^31 + 2^(31+r) + outputOffset x 2^(32+r) of the even (odd) channels: channel c's at c / 2.</summary>
+    public long[] BiasEven { get; }
+
+    /// <inheritdoc cref="BiasEven"/>
+    public long[] BiasOdd { get; }
+
+    private RightRequantTable(ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int min, int max, long maxAccumulator)
+    {
+        _multipliers = multipliers.ToArray();
+        _shifts = shifts.ToArray();
+        _outputOffset = outputOffset;
+        _min = min;
+        _max = max;
+        Covered = Covers(multipliers, shifts, outputOffset, min, max, maxAccumulator);
+        int blocks = (multipliers.Length + 15) / 16;
+        M = new int[16 * blocks];
+        Right = new uint[16 * blocks];
+        BiasEven = new long[8 * blocks];
+        BiasOdd = new long[8 * blocks];
+        if (!Covered)
+            return;
+        for (int c = 0; c < 16 * blocks; c++)
+        {
+            bool real = c < multipliers.Length;
+            int r = real ? -shifts[c] : 1;
+            M[c] = real ? multipliers[c] : 0;
+            Right[c] = (uint)r;
+            long bias = (1L << 31) + (1L << (31 + r)) + (real ? (long)outputOffset << (32 + r) : 0);
+            if ((c & 1) == 0) BiasEven[c / 2] = bias;
+            else BiasOdd[c / 2] = bias;
+        }
+    }
+
+    /// <summary>
+    /// Whether the exact 16-lane form applies to every channel: multiplier &gt;= 0, shift in [-31, -1], maxAccumulator &lt; 2^30,
+    /// maxAccumulator + 2^(r-1) + |outputOffset| x 2^r + 1 &lt;= 2^31 - 1, and int8 activation bounds with min &lt;= max.
+    /// </summary>
+    public static bool Covers(ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int min, int max, long maxAccumulator)
+    {
+        if (min < -128 || max > 127 || min > max || multipliers.Length != shifts.Length || maxAccumulator < 0 || maxAccumulator >= 1L << 30)
+            return false;
+        long offset = System.Math.Abs((long)outputOffset);
+        for (int c = 0; c < multipliers.Length; c++)
+        {
+            int s = shifts[c];
+            if (multipliers[c] < 0 || s > -1 || s < -31)
+                return false;
+            int r = -s;
+            // offset x 2^r is compared first, so that it cannot overflow a long.
+            if (offset >= (1L << (31 - r)) || maxAccumulator + (1L << (r - 1)) + (offset << r) + 1 > int.MaxValue)
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The table for these parameters: the one kept in <paramref name="slot"/> when it was built from the same values,
+    /// else a new one, kept there (built once per op: an op's parameters do not change between calls; concurrent
+    /// first calls may each build one, all equal).
+    /// </summary>
+    public static RightRequantTable Get(ref RightRequantTable? slot, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
+        int outputOffset, int min, int max, long maxAccumulator)
+    {
+        var t = Volatile.Read(ref slot);
+        if (t is not null && t._outputOffset == outputOffset && t._min == min && t._max == max
+            && multipliers.SequenceEqual(t._multipliers) && shifts.SequenceEqual(t._shifts))
+            return t;
+        t = new RightRequantTable(multipliers, shifts, outputOffset, min, max, maxAccumulator);
+        Volatile.Write(ref slot, t);
+        return t;
+    }
+}

@@ -1,0 +1,227 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels;
+using EdgeQuant.Runtime.Math;
+using NUnit.Framework;
+
+namespace EdgeQuant.Runtime.Tests.Kernels;
+
+/// <summary>
+/// The x64 one-input-channel Conv2D (Conv2D.Cin1.Avx2.cs), the x64 depthwise over row pairs
+/// (DepthwiseConv2D.Rows.Avx2.cs) and their in-register requantizers (ChannelRequantizer.Avx2.cs) against the
+/// reference, byte for byte: odd channel counts (every rest of the 16- and 8-channel groups), strides, dilations,
+/// paddings, activation bounds, per-channel multipliers with left and right shifts, int.MinValue multipliers. On an
+/// AVX-512 machine the 512-bit groups run here and the AVX2 ones in FastPathChildProcessTests' child with
+/// DOTNET_EnableAVX512F=0 (and the reverse is not possible); without AVX2 the paths report themselves as not taken and
+/// the tests check that.
+/// </summary>
+public class StemDepthwiseFastPathTests
+{
+    private static readonly int[] Channels = [1, 2, 3, 5, 7, 8, 9, 12, 15, 16, 17, 20, 23, 24, 25, 31, 33, 36, 40, 41, 90, 150];
+
+    /// <summary>Multipliers and shifts as converters make them, plus left shifts (up to 4) and some int.MinValue multipliers.</summary>
+    private static void WildRequantization(Random r, FastPathCases.Conv c)
+    {
+        for (int i = 0; i < c.M.Length; i++)
+        {
+            if (r.Next(3) == 0)
+                c.S[i] = r.Next(0, 5);
+            if (r.Next(12) == 0)
+                c.M[i] = int.MinValue;
+            else if (r.Next(12) == 0)
+                c.M[i] = r.Next(int.MinValue, int.MaxValue); // any int32: the arithmetic is defined for every multiplier
+        }
+        if (r.Next(3) == 0)
+            for (int i = 0; i < c.Bias.Length; i++)
+                c.Bias[i] = r.Next(int.MinValue / 2, int.MaxValue / 2); // large accumulators: saturation, wrapping offsets
+    }
+
+    private static void CheckStem(FastPathCases.Conv c, string what)
+    {
+        var packed = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+        var got = new sbyte[c.Out.FlatSize];
+        bool ran = Conv2D.TryEvalS8Cin1Avx2(c.P, c.Input, c.In, c.Filter, packed, c.M, c.S, got, c.Out);
+        Assert.That(ran, Is.EqualTo(Avx2.IsSupported), $"{what}: {c}");
+        var expected = c.Reference();
+        if (ran)
+        {
+            int d = FastPathCases.FirstDifference(got, expected);
+            Assert.That(d, Is.EqualTo(-1), () => $"{what}: element {d} is {got[d]}, the reference gives {expected[d]}; {c}");
+        }
+        // The dispatcher as the interpreter calls it.
+        var viaDispatch = new sbyte[c.Out.FlatSize];
+        Conv2D.EvalS8(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, c.M, c.S, viaDispatch, c.Out);
+        int e = FastPathCases.FirstDifference(viaDispatch, expected);
+        Assert.That(e, Is.EqualTo(-1), () => $"{what} (dispatcher): element {e}; {c}");
+    }
+
+    private static void CheckDepthwise(FastPathCases.Conv c, string what)
+    {
+        var packed = DepthwiseConv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+        var got = new sbyte[c.Out.FlatSize];
+        bool ran = packed is not null && DepthwiseConv2D.TryEvalS8RowsAvx2(c.P, c.Input, c.In, c.Filter, packed, c.M, c.S, got, c.Out);
+        Assert.That(ran, Is.EqualTo(Avx2.IsSupported), $"{what}: {c}");
+        if (!ran) return;
+        var expected = c.Reference();
+        int d = FastPathCases.FirstDifference(got, expected);
+        Assert.That(d, Is.EqualTo(-1), () => $"{what}: element {d} is {got[d]}, the reference gives {expected[d]}; {c}");
+    }
+
+    [Test]
+    public void OneInputChannelEveryChannelRest([ValueSource(nameof(Channels))] int cout)
+    {
+        var r = new Random(900 + cout);
+        for (int i = 0; i < 12; i++)
+        {
+            // 1..5 x 1..5 taps (odd tap counts end in a zero weight), strides 1-2, dilations 1-2, paddings.
+            var c = FastPathCases.Conv.Random(r, false, 1, cout, r.Next(1, 6), r.Next(1, 6));
+            if (i % 3 == 0)
+                WildRequantization(r, c);
+            CheckStem(c, $"case {i}");
+        }
+    }
+
+    [Test]
+    public void OneInputChannelStemShapes([Values(1, 2, 3)] int stride, [Values(8, 12, 16, 20, 32)] int cout)
+    {
+        // The zoo's stems (28x28, 3x3, pad 1) and larger images, stride 3 taking the scalar gather, batch 2.
+        var r = new Random(950 + 10 * stride + cout);
+        foreach (int size in new[] { 28, 33, 64 })
+        {
+            var c = FastPathCases.Conv.Random(r, false, 1, cout, 3, 3);
+            c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = 1;
+            c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
+            c.In = new Shape4(2, size, size, 1);
+            int o = (size + 2 - 3) / stride + 1;
+            c.Out = new Shape4(2, o, o, cout);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            if (size == 33)
+                WildRequantization(r, c);
+            CheckStem(c, $"{size}x{size}");
+        }
+    }
+
+    [Test]
+    public void OneInputChannelTooLargeForTheStackIsLeftToTheOtherPaths()
+    {
+        // 400 x 400 does not fit the staging limit: the kernel declines, the dispatcher still gives the reference's bytes.
+        var r = new Random(960);
+        var c = FastPathCases.Conv.Random(r, false, 1, 8, 3, 3);
+        c.P.StrideH = c.P.StrideW = 1; c.P.DilationH = c.P.DilationW = 1;
+        c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
+        c.In = new Shape4(1, 400, 400, 1);
+        c.Out = new Shape4(1, 400, 400, 8);
+        c.Input = FastPathCases.S8(r, c.In.FlatSize);
+        var packed = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+        Assert.That(Conv2D.TryEvalS8Cin1Avx2(c.P, c.Input, c.In, c.Filter, packed, c.M, c.S, new sbyte[c.Out.FlatSize], c.Out), Is.False);
+        var viaDispatch = new sbyte[c.Out.FlatSize];
+        Conv2D.EvalS8(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, c.M, c.S, viaDispatch, c.Out);
+        Assert.That(FastPathCases.FirstDifference(viaDispatch, c.Reference()), Is.EqualTo(-1));
+    }
+
+    [Test]
+    public void DepthwiseEveryChannelRestWithLeftShifts([ValueSource(nameof(Channels))] int channels)
+    {
+        var r = new Random(1000 + channels);
+        for (int i = 0; i < 10; i++)
+        {
+            // Random kernels 1..4 x 1..4 (the generic body) and 3x3 (the unrolled one), strides and dilations 1-2, paddings.
+            var c = i % 2 == 0
+                ? FastPathCases.Conv.Random(r, true, channels, 0, 3, 3)
+                : FastPathCases.Conv.Random(r, true, channels, 0, r.Next(1, 5), r.Next(1, 5));
+            WildRequantization(r, c);
+            CheckDepthwise(c, $"case {i}");
+        }
+    }
+
+    [Test]
+    public void DepthwiseZooShapes([Values(16, 32, 36, 64, 90, 150)] int channels, [Values(1, 2)] int stride)
+    {
+        var r = new Random(1100 + channels + stride);
+        foreach (int size in new[] { 7, 14, 28 })
+        {
+            var c = FastPathCases.Conv.Random(r, true, channels, 0, 3, 3);
+            c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = 1;
+            c.P.PadTop = c.P.PadLeft = 1;
+            c.P.PadBottom = c.P.PadRight = stride == 1 ? 1 : 0;
+            c.In = new Shape4(1, size, size, channels);
+            int o = (size + c.P.PadTop + c.P.PadBottom - 3) / stride + 1;
+            c.Out = new Shape4(1, o, o, channels);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            CheckDepthwise(c, $"{size}x{size}");
+        }
+    }
+
+    [Test]
+    public void DepthwiseTooLargeForTheRingIsLeftToTheOtherPaths()
+    {
+        // 2 pair rows (stride 1) of 1200 x 8 int32 exceed the 64 KB ring: the kernel declines, the dispatcher still gives the reference's bytes.
+        var r = new Random(1200);
+        var c = FastPathCases.Conv.Random(r, true, 8, 0, 3, 3);
+        c.P.StrideH = c.P.StrideW = 1; c.P.DilationH = c.P.DilationW = 1;
+        c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
+        c.In = new Shape4(1, 3, 1200, 8);
+        c.Out = new Shape4(1, 3, 1200, 8);
+        c.Input = FastPathCases.S8(r, c.In.FlatSize);
+        var packed = DepthwiseConv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+        if (packed is not null)
+            Assert.That(DepthwiseConv2D.TryEvalS8RowsAvx2(c.P, c.Input, c.In, c.Filter, packed, c.M, c.S, new sbyte[c.Out.FlatSize], c.Out), Is.False);
+        var viaDispatch = new sbyte[c.Out.FlatSize];
+        DepthwiseConv2D.EvalS8(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, packed, c.M, c.S, viaDispatch, c.Out);
+        Assert.That(FastPathCases.FirstDifference(viaDispatch, c.Reference()), Is.EqualTo(-1));
+    }
+
+    /// <summary>Edge accumulators and operands for the requantizers, every shift from -31 to 30.</summary>
+    private static IEnumerable<(int Acc, int M, int S)> RequantizationCases()
+    {
+        var r = new Random(1300);
+        int[] accs = [0, 1, -1, int.MaxValue, int.MinValue, int.MinValue + 1, 1 << 30, -(1 << 30), 12345, -12345];
+        int[] ms = [int.MinValue, int.MaxValue, 1 << 30, (1 << 30) + 1, 0, 1, -1, 1518500250];
+        for (int s = -31; s <= 30; s++)
+        {
+            foreach (int a in accs)
+                foreach (int m in ms)
+                    yield return (a, m, s);
+            for (int i = 0; i < 200; i++)
+                yield return (r.Next(int.MinValue, int.MaxValue) >> r.Next(0, 31), r.Next(int.MinValue, int.MaxValue), s);
+        }
+    }
+
+    [Test]
+    public void RequantizersEqualQuantMath([Values(-128, -5)] int min, [Values(127, 90)] int max, [Values(-128, 0, 37, 255)] int offset)
+    {
+        if (!Avx2.IsSupported)
+            Assert.Ignore("not run: no AVX2 (the requantizers are AVX2 / AVX-512 code)");
+        var cases = RequantizationCases().ToArray();
+        var acc = new int[16];
+        var m = new int[16];
+        var s = new int[16];
+        for (int start = 0; start < cases.Length; start += 16)
+        {
+            for (int l = 0; l < 16; l++)
+                (acc[l], m[l], s[l]) = cases[(start + l) % cases.Length];
+            var expected = new sbyte[16];
+            for (int l = 0; l < 16; l++)
+                expected[l] = (sbyte)System.Math.Clamp(QuantMath.MultiplyByQuantizedMultiplier(acc[l], m[l], s[l]) + offset, min, max);
+            var lo = new ChannelRequantizer256(Vector256.Create(m.AsSpan(0, 8)), Vector256.Create(s.AsSpan(0, 8)), offset, min, max)
+                .Apply(Vector256.Create(acc.AsSpan(0, 8)));
+            for (int l = 0; l < 8; l++)
+                Assert.That(lo.GetElement(l), Is.EqualTo(expected[l]), $"256-bit: acc {acc[l]} m {m[l]} shift {s[l]}");
+            var q0 = new ChannelRequantizer256(Vector256.Create(m.AsSpan(0, 8)), Vector256.Create(s.AsSpan(0, 8)), offset, min, max);
+            var q1 = new ChannelRequantizer256(Vector256.Create(m.AsSpan(8, 8)), Vector256.Create(s.AsSpan(8, 8)), offset, min, max);
+            var both = q0.Apply(Vector256.Create(acc.AsSpan(0, 8)), q1, Vector256.Create(acc.AsSpan(8, 8)));
+            for (int l = 0; l < 16; l++)
+                Assert.That(both.GetElement(l), Is.EqualTo(expected[l]), $"256-bit pair: acc {acc[l]} m {m[l]} shift {s[l]}");
+            if (Avx512BW.IsSupported)
+            {
+                var wide = new ChannelRequantizer512(Vector512.Create(m.AsSpan()), Vector512.Create(s.AsSpan()), offset, min, max)
+                    .Apply(Vector512.Create(acc.AsSpan()));
+                for (int l = 0; l < 16; l++)
+                    Assert.That(wide.GetElement(l), Is.EqualTo(expected[l]), $"512-bit: acc {acc[l]} m {m[l]} shift {s[l]}");
+            }
+        }
+        if (!Avx512BW.IsSupported)
+            TestContext.Out.WriteLine("512-bit requantizer not run: no AVX-512BW (or DOTNET_EnableAVX512F=0)");
+    }
+}
