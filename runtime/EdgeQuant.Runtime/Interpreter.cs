@@ -133,11 +133,17 @@ public sealed partial class Interpreter : IDisposable
         var inS = _tensors[op.Input0].Shape;
         var fS = _tensors[op.Input1].Shape;
         var oS = _tensors[op.Output0].Shape;
+        var p = _model.ReadParams<Conv2DParams>(op);
+        if (IsPointwise(op, p))
+        {
+            // Bands of pixels (PointwiseView), balanced to one pixel: a 7x7 map splits 25/24, not 4/3 rows.
+            inS = new Shape4(inS.D0, inS.D1 * inS.D2, 1, inS.D3);
+            oS = new Shape4(oS.D0, oS.D1 * oS.D2, 1, oS.D3);
+        }
         if (inS.D0 != 1 || oS.D1 < 2) return 1;
         long macs = (long)oS.FlatSize * fS.D1 * fS.D2 * (op.Type == OpType.Conv2D ? fS.D3 : 1);
         if (macs < MinParallelMacs) return 1;
         int bands = System.Math.Min(threads, oS.D1);
-        var p = _model.ReadParams<Conv2DParams>(op);
         for (int b = 0; b < bands; b++)
         {
             BandRows(p.StrideH, p.PadTop, p.DilationH, fS.D1, inS.D1, oS.D1, b, bands, out int y0, out int y1, out int c0, out int c1, out _, out _);
@@ -202,22 +208,41 @@ public sealed partial class Interpreter : IDisposable
         padBottom = r1 - c1;
     }
 
-    /// <summary>Runs band <paramref name="band"/> of convolution op <paramref name="index"/> as a sub-convolution over its rows.</summary>
+    /// <summary>
+    /// A 1x1 Conv2D with unit strides and no padding: every output pixel reads only its own input pixel, so the op
+    /// equals itself on the [1, H x W, 1, C] view of both tensors (the same bytes in the same order).
+    /// </summary>
+    private bool IsPointwise(in OpInfo op, in Conv2DParams p)
+    {
+        if (op.Type != OpType.Conv2D) return false;
+        var fS = _tensors[op.Input1].Shape;
+        var inS = _tensors[op.Input0].Shape;
+        var oS = _tensors[op.Output0].Shape;
+        return fS.D1 == 1 && fS.D2 == 1 && p.StrideH == 1 && p.StrideW == 1
+            && (p.PadTop | p.PadLeft | p.PadBottom | p.PadRight) == 0 && inS.D1 == oS.D1 && inS.D2 == oS.D2;
+    }
+
+    /// <summary>Runs band <paramref name="band"/> of convolution op <paramref name="index"/> as a sub-convolution over its rows (of pixels, for a pointwise op).</summary>
     private void RunConvolutionBand(int index, int band, int bands)
     {
         ref readonly var op = ref _ops[index];
         var p = _model.ReadParams<Conv2DParams>(op);
-        ref readonly var inT = ref _tensors[op.Input0];
         ref readonly var fT = ref _tensors[op.Input1];
-        ref readonly var oT = ref _tensors[op.Output0];
-        BandRows(p.StrideH, p.PadTop, p.DilationH, fT.Shape.D1, inT.Shape.D1, oT.Shape.D1, band, bands, out int y0, out int y1, out int c0, out int c1, out int padTop, out int padBottom);
+        var inS = _tensors[op.Input0].Shape;
+        var oS = _tensors[op.Output0].Shape;
+        if (IsPointwise(op, p))
+        {
+            inS = new Shape4(inS.D0, inS.D1 * inS.D2, 1, inS.D3);
+            oS = new Shape4(oS.D0, oS.D1 * oS.D2, 1, oS.D3);
+        }
+        BandRows(p.StrideH, p.PadTop, p.DilationH, fT.Shape.D1, inS.D1, oS.D1, band, bands, out int y0, out int y1, out int c0, out int c1, out int padTop, out int padBottom);
         if (y1 <= y0) return;
         var bp = p;
         bp.PadTop = padTop;
         bp.PadBottom = padBottom;
-        int inRow = inT.Shape.D2 * inT.Shape.D3, outRow = oT.Shape.D2 * oT.Shape.D3;
-        var inShape = new Shape4(1, c1 - c0, inT.Shape.D2, inT.Shape.D3);
-        var outShape = new Shape4(1, y1 - y0, oT.Shape.D2, oT.Shape.D3);
+        int inRow = inS.D2 * inS.D3, outRow = oS.D2 * oS.D3;
+        var inShape = new Shape4(1, c1 - c0, inS.D2, inS.D3);
+        var outShape = new Shape4(1, y1 - y0, oS.D2, oS.D3);
         Span<sbyte> scratch = band == 0
             ? MemoryMarshal.Cast<byte, sbyte>(_arena.Span.Slice(op.ScratchOffset, op.ScratchBytes))
             : _workerScratch[band - 1].AsSpan(0, op.ScratchBytes);

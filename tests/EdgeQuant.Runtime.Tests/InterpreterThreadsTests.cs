@@ -14,12 +14,14 @@ namespace EdgeQuant.Runtime.Tests;
 public class InterpreterThreadsTests
 {
     /// <summary>A one-convolution blob with random geometry, large enough to be split.</summary>
-    private static byte[] RandomConv(Rand r, bool depthwise)
+    /// <param name="pointwise">A 1x1 Conv2D with unit strides and no padding (split into bands of pixels).</param>
+    private static byte[] RandomConv(Rand r, bool depthwise, bool pointwise = false)
     {
         var w = new ModelWriter();
-        int cin = r.Int(1, 24), mult = depthwise ? r.Int(1, 2) : 1;
-        int cout = depthwise ? cin * mult : r.Int(1, 40);
+        int cin = r.Int(1, pointwise ? 64 : 24), mult = depthwise ? r.Int(1, 2) : 1;
+        int cout = depthwise ? cin * mult : r.Int(1, pointwise ? 150 : 40);
         int kh = r.Int(1, 5), kw = r.Int(1, 5), sh = r.Int(1, 3), sw = r.Int(1, 3), dh = r.Int(1, 2), dw = r.Int(1, 2);
+        if (pointwise) kh = kw = sh = sw = 1;
         int pt = r.Int(0, kh - 1), pb = r.Int(0, kh - 1), pl = r.Int(0, kw - 1), pr = r.Int(0, kw - 1);
         int effH = (kh - 1) * dh + 1, effW = (kw - 1) * dw + 1;
         int h = System.Math.Max(r.Int(2, 40), effH), wd = System.Math.Max(r.Int(1, 24), effW);
@@ -77,6 +79,58 @@ public class InterpreterThreadsTests
         }
         // Depthwise layers have far fewer MACs per output, so fewer random ones reach MinParallelMacs.
         Assert.That(split, Is.GreaterThan(depthwise ? 8 : 20), "enough of the random cases were large enough to be split");
+    }
+
+    [TestCase(2)]
+    [TestCase(3)]
+    public void PointwiseBandsOfPixelsGiveTheSameBytesAsOneThread(int threads)
+    {
+        var r = new Rand(900 + threads);
+        int split = 0;
+        for (int k = 0; k < 60; k++)
+        {
+            var m = Model.Load(RandomConv(r, depthwise: false, pointwise: true));
+            using var probe = new Interpreter(m, new InterpreterOptions { Threads = threads });
+            if (probe.ParallelOpCount > 0) split++;
+            var input = r.S8(probe.GetInput().Length);
+            var one = Run(m, input, new InterpreterOptions());
+            var reference = Run(m, input, new InterpreterOptions { ReferenceKernelsOnly = true });
+            var many = Run(m, input, new InterpreterOptions { Threads = threads });
+            Assert.That(one, Is.EqualTo(reference), $"case {k}: one thread, fast against reference kernels");
+            Assert.That(many, Is.EqualTo(one), $"case {k}: {threads} threads in bands of pixels");
+        }
+        Assert.That(split, Is.GreaterThan(20), "enough of the random cases were large enough to be split");
+    }
+
+    [Test]
+    public void PointwiseSevenBySevenSplitsByPixels()
+    {
+        // 7x7 pixels split 25/24 (not 4/3 rows): the same bytes, with the one op split.
+        var r = new Rand(77);
+        var w = new ModelWriter();
+        var qi = (S: 0.05f, Z: 3);
+        var qo = (S: 0.2f, Z: -5);
+        int x = w.AddActivation(TensorType.Int8, [1, 7, 7, 64], w.AddQuantization([qi.S], qi.Z));
+        int y = w.AddActivation(TensorType.Int8, [1, 7, 7, 64], w.AddQuantization([qo.S], qo.Z));
+        var fscales = r.Scales(64, 0.002, 0.02);
+        int f = w.AddConstant<sbyte>(TensorType.Int8, [64, 1, 1, 64], r.S8(64 * 64, -127, 127), w.AddQuantization(fscales, 0, 0));
+        int b = w.AddConstant<int>(TensorType.Int32, [64], r.I32(64, -2000, 2000), -1);
+        var p = new Conv2DParams
+        {
+            StrideH = 1, StrideW = 1, DilationH = 1, DilationW = 1, DepthMultiplier = 1,
+            InputOffset = -qi.Z, OutputOffset = qo.Z, ActivationMin = qo.Z, ActivationMax = 127, FoldedBiasOffset = -1,
+        };
+        var (m, s) = ConverterMath.PerChannel(qi.S, fscales, qo.S);
+        p.MultipliersOffset = w.AddConstantData<int>(m);
+        p.ShiftsOffset = w.AddConstantData<int>(s);
+        w.AddOp(OpType.Conv2D, [x, f, b], [y], p, 0);
+        w.AddInput("x", x);
+        w.AddOutput("y", y);
+        var model = Model.Load(w.Build());
+        using var probe = new Interpreter(model, new InterpreterOptions { Threads = 2 });
+        Assert.That(probe.ParallelOpCount, Is.EqualTo(1));
+        var input = r.S8(7 * 7 * 64);
+        Assert.That(Run(model, input, new InterpreterOptions { Threads = 2 }), Is.EqualTo(Run(model, input, new InterpreterOptions { ReferenceKernelsOnly = true })));
     }
 
     /// <summary>
