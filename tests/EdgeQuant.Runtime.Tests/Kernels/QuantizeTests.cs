@@ -15,6 +15,36 @@ public class QuantizeTests
     }
 
     [Test]
+    public void VectorStepsGiveTheScalarBytes()
+    {
+        // Ties of the half-away rounding, values past the +-1000 clamp, infinities, NaN, signed zeros, subnormals and
+        // large integers, then random values; lengths 0-40 cover the 8-value steps and every tail.
+        float[] special =
+        [
+            0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f, 0.49999997f, -0.49999997f, 126.5f, -127.5f, 1000.5f, -1000.5f, 1e9f, -1e9f,
+            float.PositiveInfinity, float.NegativeInfinity, float.NaN, -0f, 0f, 1e-40f, -1e-40f, 8388607.5f, 16777216f, -16777215f,
+            float.MaxValue, float.MinValue, float.Epsilon, 3.4999998f, -3.5000002f,
+        ];
+        var r = new Rand(4242);
+        foreach (float scale in new[] { 1f, 0.5f, 0.0039215689f, 0.1f, 3e-39f, 7.3f })
+        {
+            foreach (int zeroPoint in new[] { 0, -128, 127, 5, -17 })
+            {
+                for (int n = 0; n <= 40; n++)
+                {
+                    var x = new float[n];
+                    for (int i = 0; i < n; i++)
+                        x[i] = r.Int(0, 3) == 0 ? special[r.Int(0, special.Length - 1)] * (r.Int(0, 1) == 0 ? scale : 1f) : (float)((r.Double() - 0.5) * 300 * scale);
+                    var got = new sbyte[n];
+                    Quantize.EvalF32ToS8(x, got, scale, zeroPoint);
+                    for (int i = 0; i < n; i++)
+                        Assert.That(got[i], Is.EqualTo(EdgeQuant.Runtime.Math.QuantMath.QuantizeS8(x[i], scale, zeroPoint)), $"x = {x[i]:R}, scale {scale:R}, zero point {zeroPoint}, n {n}, i {i}");
+                }
+            }
+        }
+    }
+
+    [Test]
     public void DequantizeIsScaleTimesOffsetValue()
     {
         var y = new float[3];
