@@ -40,7 +40,7 @@ internal static class ExpandOp
     {
         var x = c.Tensor(0);
         var shape = InferShape(c);
-        var index = SourceIndex(x.Shape, shape);
+        var index = ShapeMath.BroadcastSourceIndex(x.Shape, shape);
         if (x.IsFloat)
         {
             var data = new float[index.Length];
@@ -59,40 +59,5 @@ internal static class ExpandOp
         }
 
         return OnnxTensor.FromInt64s(shape, ints, x.DataType);
-    }
-
-    /// <summary>For each element of <paramref name="outShape"/> (row-major), the flat index it reads in <paramref name="inShape"/>.</summary>
-    private static int[] SourceIndex(int[] inShape, int[] outShape)
-    {
-        var strides = ShapeMath.BroadcastStrides(inShape, outShape);
-        int count = 1;
-        foreach (int d in outShape)
-        {
-            count *= d;
-        }
-
-        var result = new int[count];
-        var at = new int[outShape.Length];
-        for (int i = 0; i < count; i++)
-        {
-            int src = 0;
-            for (int d = 0; d < outShape.Length; d++)
-            {
-                src += at[d] * strides[d];
-            }
-
-            result[i] = src;
-            for (int d = outShape.Length - 1; d >= 0; d--)
-            {
-                if (++at[d] < outShape[d])
-                {
-                    break;
-                }
-
-                at[d] = 0;
-            }
-        }
-
-        return result;
     }
 }

@@ -19,19 +19,11 @@ internal static class PReluOp
         var shape = InferShape(c);
         var x = c.FloatTensor(0).FloatData;
         var s = c.FloatTensor(1).FloatData;
-        var strides = ShapeMath.BroadcastStrides(c.Shape(1), shape);
+        var slope = ShapeMath.BroadcastSourceIndex(c.Shape(1), shape);
         var y = new float[x.Length];
-        var idx = new int[shape.Length];
         for (int i = 0; i < x.Length; i++)
         {
-            int si = 0;
-            for (int d = 0; d < shape.Length; d++) si += idx[d] * strides[d];
-            y[i] = x[i] < 0 ? s[si] * x[i] : x[i];
-            for (int d = shape.Length - 1; d >= 0; d--)
-            {
-                if (++idx[d] < shape[d]) break;
-                idx[d] = 0;
-            }
+            y[i] = x[i] < 0 ? s[slope[i]] * x[i] : x[i];
         }
 
         return OnnxTensor.FromFloats(shape, y);

@@ -85,6 +85,41 @@ internal static class ShapeMath
         return strides;
     }
 
+    /// <summary>For each element of a broadcast output <paramref name="outShape"/> (row-major), the flat index it reads in <paramref name="inShape"/> (numpy broadcasting, <see cref="BroadcastStrides"/>).</summary>
+    public static int[] BroadcastSourceIndex(int[] inShape, int[] outShape)
+    {
+        var strides = BroadcastStrides(inShape, outShape);
+        int count = 1;
+        foreach (int d in outShape)
+        {
+            count *= d;
+        }
+
+        var result = new int[count];
+        var at = new int[outShape.Length];
+        for (int i = 0; i < count; i++)
+        {
+            int src = 0;
+            for (int d = 0; d < outShape.Length; d++)
+            {
+                src += at[d] * strides[d];
+            }
+
+            result[i] = src;
+            for (int d = outShape.Length - 1; d >= 0; d--)
+            {
+                if (++at[d] < outShape[d])
+                {
+                    break;
+                }
+
+                at[d] = 0;
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>The values of a 1-D (or scalar) integer tensor, as used for shapes, axes and pads.</summary>
     public static long[] ReadInts(OnnxNode node, OnnxTensor t, string role)
     {
