@@ -118,6 +118,87 @@ public static class Benchmark
         }
     }
 
+    /// <summary>One op with one and with N threads: the median over rounds of each round's median, and how many parts the N-thread interpreter splits it into.</summary>
+    public readonly record struct ThreadsOpTiming(int Index, OpType Type, int Parts, double OneUs, double ManyUs, long Macs);
+
+    /// <summary>Per-op and whole-Invoke medians of a 1-thread and an N-thread interpreter measured in alternating rounds, and the N-thread allocation.</summary>
+    public readonly record struct ThreadsProfile(ThreadsOpTiming[] Ops, double OneInvokeUs, double ManyInvokeUs, double OneMinUs, double ManyMinUs, long AllocatedBytesPerInvoke);
+
+    /// <summary>
+    /// A 1-thread and a <paramref name="threads"/>-thread interpreter of the same model in one process, warmed up
+    /// alike, then <paramref name="rounds"/> rounds; each round times <paramref name="iterations"/> plain Invokes of
+    /// each interpreter (alternating), then <paramref name="iterations"/> op-by-op invokes of each (a timestamp
+    /// around every <see cref="Interpreter.InvokeOp"/>, the ops in order, so each reads what the op before it wrote
+    /// and the workers see the real gaps between ops). Every figure is the median over rounds of a round's median,
+    /// so a change of the machine's load touches both interpreters alike.
+    /// </summary>
+    public static ThreadsProfile MeasurePerOpThreads(Model model, int iterations, int threads, int rounds)
+    {
+        using var one = WarmedUp(model, iterations, new InterpreterOptions());
+        using var many = WarmedUp(model, iterations, new InterpreterOptions { Threads = threads });
+        int ops = model.Ops.Count;
+        Interpreter[] pair = [one, many];
+        foreach (var it in pair)
+        {
+            long warmStart = Stopwatch.GetTimestamp();
+            while (Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < 300)
+                for (int k = 0; k < ops; k++) it.InvokeOp(k);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < iterations; i++) many.Invoke();
+        long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / iterations;
+
+        var invokeRounds = new double[2][];
+        var minimum = new[] { double.MaxValue, double.MaxValue };
+        var opRounds = new double[2][][];
+        for (int s = 0; s < 2; s++)
+        {
+            invokeRounds[s] = new double[rounds];
+            opRounds[s] = new double[ops][];
+            for (int k = 0; k < ops; k++) opRounds[s][k] = new double[rounds];
+        }
+        var times = new double[iterations];
+        var opTimes = new double[ops][];
+        for (int k = 0; k < ops; k++) opTimes[k] = new double[iterations];
+        for (int r = 0; r < rounds; r++)
+        {
+            for (int s = 0; s < 2; s++)
+            {
+                var it = pair[s];
+                for (int i = 0; i < iterations; i++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    it.Invoke();
+                    times[i] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
+                }
+                Array.Sort(times);
+                invokeRounds[s][r] = times[iterations / 2];
+                minimum[s] = Math.Min(minimum[s], times[0]);
+            }
+            for (int s = 0; s < 2; s++)
+            {
+                var it = pair[s];
+                for (int i = 0; i < iterations; i++)
+                    for (int k = 0; k < ops; k++)
+                    {
+                        long t0 = Stopwatch.GetTimestamp();
+                        it.InvokeOp(k);
+                        opTimes[k][i] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
+                    }
+                for (int k = 0; k < ops; k++)
+                {
+                    Array.Sort(opTimes[k]);
+                    opRounds[s][k][r] = opTimes[k][iterations / 2];
+                }
+            }
+        }
+        static double Median(double[] v) { Array.Sort(v); return v[v.Length / 2]; }
+        var result = new ThreadsOpTiming[ops];
+        for (int k = 0; k < ops; k++)
+            result[k] = new ThreadsOpTiming(k, model.Ops[k].Type, many.OpParts(k), Median(opRounds[0][k]), Median(opRounds[1][k]), Macs(model, model.Ops[k]));
+        return new ThreadsProfile(result, Median(invokeRounds[0]), Median(invokeRounds[1]), minimum[0], minimum[1], allocated);
+    }
+
     /// <summary>An interpreter with a random input, warmed up for at least half a second: tiered compilation
     /// promotes hot methods to optimized code only after a delay, so a short warm-up would time tier-0 code.</summary>
     private static Interpreter WarmedUp(Model model, int iterations, InterpreterOptions options)

@@ -234,16 +234,20 @@ public static partial class Commands
     public static void Bench(CommandContext c)
     {
         var a = c.Args;
-        a.AllowOnly("--iterations", "--json", "--per-op", "--threads");
+        a.AllowOnly("--iterations", "--json", "--per-op", "--threads", "--rounds");
         string path = a.Positional(0, "MODEL.eqm");
         int iterations = ParseInt(a.Get("--iterations") ?? "1000", "--iterations", 1, 10_000_000);
+        int threads = ParseInt(a.Get("--threads") ?? "1", "--threads", 1, 64);
+        int? rounds = a.Get("--rounds") is { } rs ? ParseInt(rs, "--rounds", 1, 1000) : null;
+        if (rounds is not null && !(a.Has("--per-op") && threads > 1))
+            throw new UsageException("--rounds applies to --per-op with --threads 2 or more");
         var m = Model.LoadFile(path);
         if (a.Has("--per-op"))
         {
-            BenchPerOp(c, path, m, iterations);
+            if (threads > 1) BenchPerOpThreads(c, path, m, iterations, threads, rounds ?? 5);
+            else BenchPerOp(c, path, m, iterations);
             return;
         }
-        int threads = ParseInt(a.Get("--threads") ?? "1", "--threads", 1, 64);
         var fast = Benchmark.Measure(m, iterations, reference: false, threads);
         var reference = Benchmark.Measure(m, Math.Max(10, iterations / 10), reference: true);
         var j = new JsonObject
@@ -263,6 +267,51 @@ public static partial class Commands
         };
         if (c.Json) c.Out.WriteLine(j.ToJsonString(Indented));
         else c.Out.WriteLine($"{Path.GetFileName(path)}: {threads} thread(s), median {fast.MedianUs:F1} us, p99 {fast.P99Us:F1} us, {fast.AllocatedBytesPerInvoke} bytes allocated per invoke; reference kernels {reference.MedianUs:F1} us ({reference.MedianUs / fast.MedianUs:F2}x slower) [{Benchmark.Hardware()}]");
+    }
+
+    /// <summary>
+    /// <c>bench --per-op --threads N</c>: each op's median with one and with N threads (two interpreters alternating
+    /// in rounds in this process), how many parts it is split into, and the whole Invoke's speed-up.
+    /// </summary>
+    private static void BenchPerOpThreads(CommandContext c, string path, Model m, int iterations, int threads, int rounds)
+    {
+        var p = Benchmark.MeasurePerOpThreads(m, iterations, threads, rounds);
+        double oneSum = 0, manySum = 0;
+        foreach (var o in p.Ops) { oneSum += o.OneUs; manySum += o.ManyUs; }
+        if (c.Json)
+        {
+            var list = new JsonArray();
+            foreach (var o in p.Ops)
+            {
+                list.Add(new JsonObject
+                {
+                    ["index"] = o.Index, ["op"] = o.Type.ToString(), ["output_shape"] = string.Join(',', m.Tensors[m.Ops[o.Index].Output0].Dims()),
+                    ["parts"] = o.Parts, ["macs"] = o.Macs,
+                    ["one_thread_median_us"] = Math.Round(o.OneUs, 3), ["threads_median_us"] = Math.Round(o.ManyUs, 3),
+                    ["speedup"] = o.ManyUs > 0 ? Math.Round(o.OneUs / o.ManyUs, 3) : null,
+                });
+            }
+            var j = new JsonObject
+            {
+                ["model"] = path, ["iterations"] = iterations, ["rounds"] = rounds, ["threads"] = threads, ["ops"] = list,
+                ["one_thread_sum_of_op_medians_us"] = Math.Round(oneSum, 2), ["threads_sum_of_op_medians_us"] = Math.Round(manySum, 2),
+                ["one_thread_invoke_median_us"] = Math.Round(p.OneInvokeUs, 2), ["threads_invoke_median_us"] = Math.Round(p.ManyInvokeUs, 2),
+                ["one_thread_invoke_min_us"] = Math.Round(p.OneMinUs, 2), ["threads_invoke_min_us"] = Math.Round(p.ManyMinUs, 2),
+                ["speedup"] = Math.Round(p.OneInvokeUs / p.ManyInvokeUs, 3),
+                ["allocated_bytes_per_invoke"] = p.AllocatedBytesPerInvoke, ["hardware"] = Benchmark.Hardware(),
+            };
+            c.Out.WriteLine(j.ToJsonString(Indented));
+            return;
+        }
+        c.Out.WriteLine($"{Path.GetFileName(path)}: 1 and {threads} threads alternating, {rounds} rounds of {iterations} invokes, medians of the round medians [{Benchmark.Hardware()}]");
+        c.Out.WriteLine($"  {"#",3}  {"op",-16} {"output",-14} {"parts",5} {"1 thread",9} {threads + " threads",9} {"saved",7} {"speed-up",8}");
+        foreach (var o in p.Ops)
+        {
+            string shape = string.Join('x', m.Tensors[m.Ops[o.Index].Output0].Dims());
+            c.Out.WriteLine($"  {o.Index,3}  {o.Type,-16} {shape,-14} {o.Parts,5} {o.OneUs,9:F2} {o.ManyUs,9:F2} {o.OneUs - o.ManyUs,7:F2} {o.OneUs / o.ManyUs,7:F2}x");
+        }
+        c.Out.WriteLine($"  sum of op medians: {oneSum:F1} us / {manySum:F1} us ({oneSum / manySum:F2}x)");
+        c.Out.WriteLine($"  Invoke: median {p.OneInvokeUs:F1} us / {p.ManyInvokeUs:F1} us ({p.OneInvokeUs / p.ManyInvokeUs:F2}x), fastest {p.OneMinUs:F1} / {p.ManyMinUs:F1} us; {p.AllocatedBytesPerInvoke} bytes allocated per {threads}-thread invoke");
     }
 
     private static void BenchPerOp(CommandContext c, string path, Model m, int iterations)

@@ -21,7 +21,8 @@ public static class Program
           edgequant eval MODEL.onnx|MODEL.eqm --data X.npy|NAME=X.npy... --labels Y.npy [--reference MODEL.onnx] [--json]
           edgequant run MODEL.onnx|MODEL.eqm --input X.npy|NAME=X.npy... --output Y.npy [--json]
           edgequant inspect MODEL.eqm [--json]
-          edgequant bench MODEL.eqm [--iterations N] [--threads N] [--per-op] [--json]
+          edgequant bench MODEL.eqm [--iterations N] [--threads N] [--per-op [--rounds N]] [--json]
+            --per-op --threads N: each op's median with 1 and N threads, alternating in rounds (default 5)
           edgequant export-onnx MODEL.eqm [-o OUT.qdq.onnx] [--batch dynamic|1] [--activations int8|uint8] [--json]
           edgequant firmware build MODEL.eqm --board BOARD [-o DIR] [--json]
           edgequant firmware run MODEL.eqm --board BOARD --input X.npy|X.bin --output Y.npy|Y.bin [--json]

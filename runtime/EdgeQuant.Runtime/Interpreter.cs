@@ -63,6 +63,9 @@ public sealed partial class Interpreter : IDisposable
 
     public Model Model => _model;
 
+    /// <summary>How many parts op <paramref name="index"/> is split into across the threads (1: it runs on the caller's thread alone).</summary>
+    public int OpParts(int index) => _pool is not null ? _bands[index] : 1;
+
     /// <summary>Creates an interpreter with its own arena of <see cref="Model.ArenaBytes"/> bytes.</summary>
     public Interpreter(Model model, InterpreterOptions? options = null)
         : this(model, new byte[System.Math.Max((model ?? throw new ArgumentNullException(nameof(model))).ArenaBytes, 16)], options) { }
@@ -462,7 +465,7 @@ public sealed partial class Interpreter : IDisposable
             _bandJob!.Op = index;
             _bandJob.Bands = _bands[index];
             _bandJob.Convolution = _ops[index].Type is OpType.Conv2D or OpType.DepthwiseConv2D;
-            _pool.Run(_bandJob);
+            _pool.Run(_bandJob, _bands[index]);
             return;
         }
         _opIndex = index;

@@ -143,6 +143,46 @@ public class CliTests
     }
 
     [Test]
+    public void BenchPerOpWithThreadsReportsBothMediansAndTheSplit()
+    {
+        string eqm = Path.Combine(Zoo, "eqm", "mnist_cnn.eqm");
+        var model = EdgeQuant.Runtime.Model.LoadFile(eqm);
+        using var probe = new EdgeQuant.Runtime.Interpreter(model, new EdgeQuant.Runtime.InterpreterOptions { Threads = 2 });
+        var r = Run("bench", eqm, "--per-op", "--threads", "2", "--iterations", "20", "--rounds", "2", "--json");
+        Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        using var j = JsonDocument.Parse(r.Out);
+        var root = j.RootElement;
+        var ops = root.GetProperty("ops");
+        Assert.That(ops.GetArrayLength(), Is.EqualTo(model.Ops.Count));
+        double one = 0, two = 0;
+        int split = 0;
+        foreach (var op in ops.EnumerateArray())
+        {
+            int i = op.GetProperty("index").GetInt32();
+            Assert.That(op.GetProperty("parts").GetInt32(), Is.EqualTo(probe.OpParts(i)), $"op {i}: parts as the 2-thread interpreter splits it");
+            if (probe.OpParts(i) > 1) split++;
+            one += op.GetProperty("one_thread_median_us").GetDouble();
+            two += op.GetProperty("threads_median_us").GetDouble();
+            Assert.That(op.GetProperty("one_thread_median_us").GetDouble(), Is.GreaterThan(0));
+            Assert.That(op.GetProperty("threads_median_us").GetDouble(), Is.GreaterThan(0));
+        }
+        Assert.Multiple(() =>
+        {
+            Assert.That(split, Is.GreaterThan(0), "mnist_cnn's convolutions are split");
+            Assert.That(root.GetProperty("threads").GetInt32(), Is.EqualTo(2));
+            Assert.That(root.GetProperty("one_thread_sum_of_op_medians_us").GetDouble(), Is.EqualTo(one).Within(0.01 * ops.GetArrayLength()));
+            Assert.That(root.GetProperty("threads_sum_of_op_medians_us").GetDouble(), Is.EqualTo(two).Within(0.01 * ops.GetArrayLength()));
+            Assert.That(root.GetProperty("allocated_bytes_per_invoke").GetInt64(), Is.Zero);
+            Assert.That(root.GetProperty("speedup").GetDouble(),
+                Is.EqualTo(root.GetProperty("one_thread_invoke_median_us").GetDouble() / root.GetProperty("threads_invoke_median_us").GetDouble()).Within(0.01));
+        });
+        var text = Run("bench", eqm, "--per-op", "--threads", "2", "--iterations", "20", "--rounds", "1");
+        Assert.That(text.Code, Is.EqualTo(0), text.Err);
+        Assert.That(text.Out, Does.Contain("2 threads").And.Contain("parts").And.Contain("Invoke: median"));
+        AssertUserError(Run("bench", eqm, "--rounds", "3"), "--rounds");
+    }
+
+    [Test]
     public void RunOnOnnxWritesFloatOutputsInSourceLayout()
     {
         string y = Path.Combine(_dir, "ort.npy");

@@ -1,31 +1,55 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace EdgeQuant.Runtime.Memory;
 
 /// <summary>
-/// A fixed set of worker threads created once, running one "job" at a time with the caller's
-/// thread: <see cref="Run"/> publishes a job, each worker runs its part, and the caller runs part 0
-/// and waits for the rest. Nothing is allocated per job. Workers spin for a short while after a
-/// job (the next op of the same Invoke usually follows within microseconds) and then block until
-/// the next one, so an idle interpreter costs no CPU.
+/// A fixed set of worker threads created once, running one "job" at a time with the caller's thread.
+/// <see cref="Run"/> publishes a job of N parts; the caller and every worker claim parts one at a time
+/// (a compare-and-swap on one word holding the job's number and the next unclaimed part) until none is
+/// left, and the caller returns when every claimed part is done. So a worker that is slow to wake, or
+/// descheduled by a busy machine, costs nothing: the caller runs the parts nobody claimed instead of
+/// waiting. Nothing is allocated per job. Workers poll for the next job for a while (the next op of the
+/// same Invoke usually follows within microseconds) and then block until the next one, so an idle
+/// interpreter costs no CPU.
 /// </summary>
 internal sealed class WorkerPool : IDisposable
 {
-    /// <summary>Spin iterations (each a short pause) a worker waits for the next job before it blocks.</summary>
-    private const int SpinIterations = 20_000;
+    /// <summary>Polls (each one normalized pause) a worker makes for the next job before it blocks: a few milliseconds.</summary>
+    private const int SpinIterations = 150_000;
 
-    /// <summary>Short pauses the caller spins for the workers' parts before it starts yielding.</summary>
-    private const int CallerSpinIterations = 20_000;
+    /// <summary>Polls the caller makes for the claimed parts to finish before it starts yielding.</summary>
+    private const int CallerSpinIterations = 150_000;
+
+    /// <summary>Bits of <see cref="Shared.State"/> holding the next unclaimed part; the rest is the job's number.</summary>
+    private const int PartBits = 16;
+
+    private const long PartMask = (1L << PartBits) - 1;
 
     private readonly Thread[] _threads;
     private readonly object _gate = new();
     private IParallelJob? _job;
-    private int _generation;
-    private int _pending;
-    // Workers blocked (or about to block) in Monitor.Wait: Run takes the lock to wake them only when there are any.
-    private int _sleepers;
+    private int _parts;
+    private Shared _shared;
     private volatile bool _stopping;
     private Exception? _failure;
+
+    /// <summary>
+    /// The words the threads write while a job runs, each on its own cache line, so a worker's claim does not
+    /// evict the line the caller polls for completion (and the reverse).
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    private struct Shared
+    {
+        /// <summary>(job number &lt;&lt; PartBits) | next unclaimed part.</summary>
+        [FieldOffset(64)] public long State;
+
+        /// <summary>Parts of the current job finished.</summary>
+        [FieldOffset(128)] public int Done;
+
+        /// <summary>Workers blocked (or about to block) in Monitor.Wait: Run takes the lock to wake them only when there are any.</summary>
+        [FieldOffset(192)] public int Sleepers;
+    }
 
     /// <param name="workers">Threads besides the caller's (at least 1).</param>
     public WorkerPool(int workers)
@@ -34,92 +58,107 @@ internal sealed class WorkerPool : IDisposable
         _threads = new Thread[workers];
         for (int i = 0; i < workers; i++)
         {
-            int part = i + 1;
-            _threads[i] = new Thread(() => WorkerLoop(part))
+            _threads[i] = new Thread(WorkerLoop)
             {
                 IsBackground = true,
-                Name = $"EdgeQuant worker {part}",
+                Name = $"EdgeQuant worker {i + 1}",
             };
             _threads[i].Start();
         }
     }
 
-    /// <summary>Number of parts a job is split into: the workers plus the caller.</summary>
-    public int Parts => _threads.Length + 1;
+    /// <summary>Threads that run a job's parts: the workers plus the caller.</summary>
+    public int Threads => _threads.Length + 1;
 
-    /// <summary>Runs <paramref name="job"/> on every part (the caller runs part 0) and returns when all are done.</summary>
-    public void Run(IParallelJob job)
+    /// <summary>
+    /// Runs parts 0 to <paramref name="parts"/> - 1 of <paramref name="job"/>, each once, on whichever thread claims
+    /// it first (the caller claims part 0 first), and returns when all are done.
+    /// </summary>
+    public void Run(IParallelJob job, int parts)
     {
         if (_stopping) throw new ObjectDisposedException(nameof(WorkerPool));
+        Debug.Assert(parts >= 1 && parts <= PartMask);
         _job = job;
+        _parts = parts;
         _failure = null;
-        Volatile.Write(ref _pending, _threads.Length);
-        Interlocked.Increment(ref _generation);
-        // A worker counts itself a sleeper before it re-checks the generation (both interlocked), so either it
-        // sees this job or this read sees it and the pulse wakes it; spinning workers need no lock here.
-        if (Volatile.Read(ref _sleepers) != 0)
+        Volatile.Write(ref _shared.Done, 0);
+        long number = (Volatile.Read(ref _shared.State) >> PartBits) + 1;
+        // Publishing the new number with part 0 unclaimed is what starts the job (the writes above come first).
+        Interlocked.Exchange(ref _shared.State, number << PartBits);
+        // A worker counts itself a sleeper before it re-checks the state (both interlocked), so either it sees this
+        // job or this read sees it and the pulse wakes it; polling workers need no lock here.
+        if (Volatile.Read(ref _shared.Sleepers) != 0)
             lock (_gate) Monitor.PulseAll(_gate);
 
-        Exception? own = null;
-        try
-        {
-            job.RunPart(0, Parts);
-        }
-        catch (Exception e)
-        {
-            own = e;
-        }
+        ClaimAndRun(number);
 
-        // The parts are balanced and microseconds long: spin (no yield, which on a busy machine can give the core
-        // away for a whole time slice) for a while, then yield, never Sleep(1) (a whole timer tick).
-        for (int i = 0; Volatile.Read(ref _pending) != 0 && i < CallerSpinIterations; i++)
-            Thread.SpinWait(4);
+        // The parts are microseconds long: poll (no yield, which on a busy machine can give the core away for a
+        // whole time slice) for a while, then yield, never Sleep(1) (a whole timer tick).
+        for (int i = 0; Volatile.Read(ref _shared.Done) != parts && i < CallerSpinIterations; i++)
+            Thread.SpinWait(1);
 #if NETSTANDARD2_1
         // netstandard2.1 has no SpinOnce(sleep1Threshold): yield instead of ever sleeping a timer tick.
-        while (Volatile.Read(ref _pending) != 0) Thread.Yield();
+        while (Volatile.Read(ref _shared.Done) != parts) Thread.Yield();
 #else
         var spin = new SpinWait();
-        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+        while (Volatile.Read(ref _shared.Done) != parts) spin.SpinOnce(sleep1Threshold: -1);
 #endif
         _job = null;
-        if (own is not null) throw own;
-        if (_failure is { } f) throw new InvalidOperationException("a worker thread failed", f);
+        if (_failure is { } f)
+            throw f is InvalidOperationException or ArgumentException ? f : new InvalidOperationException("a part of a split op failed", f);
     }
 
-    private void WorkerLoop(int part)
+    /// <summary>Claims and runs parts of job <paramref name="number"/> until none is left (or that job is over).</summary>
+    private void ClaimAndRun(long number)
     {
-        // Jobs are counted from 0 at construction: a job published before this thread first runs is still seen as new.
-        int seen = 0;
+        while (true)
+        {
+            long s = Volatile.Read(ref _shared.State);
+            if (s >> PartBits != number) return;
+            int part = (int)(s & PartMask);
+            // _parts may already be the next job's; then the state has changed too and the exchange below fails.
+            if (part >= _parts) return;
+            if (Interlocked.CompareExchange(ref _shared.State, s + 1, s) != s) continue;
+            // The part is ours: the job cannot end (and _job/_parts cannot change) before it is counted done.
+            try
+            {
+                _job!.RunPart(part, _parts);
+            }
+            catch (Exception e)
+            {
+                // Recorded before the part is counted, so the caller sees it once every part is done.
+                Interlocked.CompareExchange(ref _failure, e, null);
+            }
+            Interlocked.Increment(ref _shared.Done);
+        }
+    }
+
+    private void WorkerLoop()
+    {
+        // Jobs are numbered from 1: a job published before this thread first runs is still seen as new.
+        long seen = 0;
         while (true)
         {
             int spins = 0;
-            int g;
-            while ((g = Volatile.Read(ref _generation)) == seen)
+            long number;
+            while ((number = Volatile.Read(ref _shared.State) >> PartBits) == seen)
             {
                 if (_stopping) return;
                 if (spins++ < SpinIterations)
                 {
-                    Thread.SpinWait(8);
+                    Thread.SpinWait(1);
                     continue;
                 }
                 lock (_gate)
                 {
-                    Interlocked.Increment(ref _sleepers);
-                    if (Volatile.Read(ref _generation) == seen && !_stopping) Monitor.Wait(_gate);
-                    Interlocked.Decrement(ref _sleepers);
+                    Interlocked.Increment(ref _shared.Sleepers);
+                    if (Volatile.Read(ref _shared.State) >> PartBits == seen && !_stopping) Monitor.Wait(_gate);
+                    Interlocked.Decrement(ref _shared.Sleepers);
                 }
             }
-            seen = g;
+            seen = number;
             if (_stopping) return;
-            try
-            {
-                _job!.RunPart(part, Parts);
-            }
-            catch (Exception e)
-            {
-                Interlocked.CompareExchange(ref _failure, e, null);
-            }
-            Interlocked.Decrement(ref _pending);
+            ClaimAndRun(number);
         }
     }
 
@@ -132,7 +171,7 @@ internal sealed class WorkerPool : IDisposable
     }
 }
 
-/// <summary>Work split into parts: part <c>i</c> of <c>parts</c> is run by one thread.</summary>
+/// <summary>Work split into parts: <see cref="RunPart"/> runs part <c>part</c> of <c>parts</c>, on any thread.</summary>
 internal interface IParallelJob
 {
     void RunPart(int part, int parts);
