@@ -52,26 +52,46 @@ public sealed partial class Interpreter : IDisposable
     private readonly short[] _patch16;
     // Per-op Add/Sub lookup tables of the fast path, shared with the model (null: none).
     private readonly sbyte[]?[] _addTables;
-    // Threads > 1: the workers, each worker's own kernel scratch, and per op how many row bands it is split into (1: not split).
+    // Threads > 1: the workers, each part's own kernel scratch, per op how many row bands it is split into (1: not
+    // split), and per op the last op of the chain it starts (itself: none; see BuildChains).
     private readonly WorkerPool? _pool;
-    private readonly sbyte[][] _workerScratch = [];
+    private readonly sbyte[][] _partScratch = [];
     private readonly int[] _bands = [];
+    private readonly int[] _chainEnd = [];
+    private readonly int[] _chainParts = [];
     private readonly OpBands? _bandJob;
 
     /// <summary>Ops split across threads (for tests).</summary>
     internal int ParallelOpCount { get { int n = 0; foreach (int b in _bands) if (b > 1) n++; return n; } }
+
+    /// <summary>Bytes added after the planned arena for tensors moved so that chains can grow (for tests).</summary>
+    internal int MovedTensorBytes { get; }
+
+    /// <summary>The chains <see cref="Invoke"/> runs as one job each (first and last op; for tests and the benchmark).</summary>
+    internal IEnumerable<(int First, int Last)> Chains()
+    {
+        for (int i = 0; i < _chainEnd.Length; i++)
+            if (_chainEnd[i] > i) yield return (i, _chainEnd[i]);
+    }
 
     public Model Model => _model;
 
     /// <summary>How many parts op <paramref name="index"/> is split into across the threads (1: it runs on the caller's thread alone).</summary>
     public int OpParts(int index) => _pool is not null ? _bands[index] : 1;
 
-    /// <summary>Creates an interpreter with its own arena of <see cref="Model.ArenaBytes"/> bytes.</summary>
+    /// <summary>
+    /// Creates an interpreter with its own arena of <see cref="Model.ArenaBytes"/> bytes (with
+    /// <see cref="InterpreterOptions.Threads"/> &gt; 1, plus room for the tensors that let more ops run as one
+    /// job: see Interpreter.Chains.cs).
+    /// </summary>
     public Interpreter(Model model, InterpreterOptions? options = null)
-        : this(model, new byte[System.Math.Max((model ?? throw new ArgumentNullException(nameof(model))).ArenaBytes, 16)], options) { }
+        : this(model, new byte[System.Math.Max((model ?? throw new ArgumentNullException(nameof(model))).ArenaBytes, 16)], options, ownArena: true) { }
 
     /// <summary>Creates an interpreter over a caller-provided arena of at least <see cref="Model.ArenaBytes"/> bytes.</summary>
     public Interpreter(Model model, Memory<byte> arena, InterpreterOptions? options = null)
+        : this(model, arena, options, ownArena: false) { }
+
+    private Interpreter(Model model, Memory<byte> arena, InterpreterOptions? options, bool ownArena)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (arena.Length < model.ArenaBytes)
@@ -101,17 +121,24 @@ public sealed partial class Interpreter : IDisposable
         if (threads > 1)
         {
             _bands = new int[_ops.Length];
+            for (int i = 0; i < _ops.Length; i++) _bands[i] = BandsFor(_ops[i], threads);
+            (_chainEnd, _chainParts, int extra) = BuildChains(threads, ownArena ? arena.Length : -1);
+            if (extra > 0) _arena = new byte[arena.Length + extra];
+            MovedTensorBytes = extra;
             int scratch = 0;
             bool any = false;
             for (int i = 0; i < _ops.Length; i++)
             {
-                _bands[i] = BandsFor(_ops[i], threads);
-                if (_bands[i] > 1) { any = true; scratch = System.Math.Max(scratch, _ops[i].ScratchBytes); }
+                if (_bands[i] > 1 || _chainEnd[i] > i) any = true;
+                if (_bands[i] > 1) scratch = System.Math.Max(scratch, _ops[i].ScratchBytes);
+                for (int k = i + 1; k <= _chainEnd[i]; k++) scratch = System.Math.Max(scratch, _ops[k].ScratchBytes);
             }
             if (any)
             {
-                _workerScratch = new sbyte[threads - 1][];
-                for (int i = 0; i < _workerScratch.Length; i++) _workerScratch[i] = new sbyte[scratch];
+                // Every part has its own scratch (part 0 too: in a chain, the arena's scratch of one op may hold a
+                // tensor another part still reads).
+                _partScratch = new sbyte[threads][];
+                for (int i = 0; i < _partScratch.Length; i++) _partScratch[i] = new sbyte[scratch];
                 _bandJob = new OpBands(this);
                 _pool = new WorkerPool(threads - 1);
             }
@@ -202,6 +229,13 @@ public sealed partial class Interpreter : IDisposable
     {
         y0 = (int)((long)outH * band / bands);
         y1 = (int)((long)outH * (band + 1) / bands);
+        RowWindow(strideH, padTop0, dilationH, kh, inH, y0, y1, out c0, out c1, out padTop, out padBottom);
+    }
+
+    /// <summary>The input rows [c0, c1) output rows [y0, y1) read, and the padding above and below them (see <see cref="BandRows"/>).</summary>
+    private static void RowWindow(int strideH, int padTop0, int dilationH, int kh, int inH, int y0, int y1,
+        out int c0, out int c1, out int padTop, out int padBottom)
+    {
         int effective = (kh - 1) * dilationH + 1;
         int r0 = y0 * strideH - padTop0;
         int r1 = (y1 - 1) * strideH - padTop0 + effective;
@@ -228,27 +262,40 @@ public sealed partial class Interpreter : IDisposable
     /// <summary>Runs band <paramref name="band"/> of convolution op <paramref name="index"/> as a sub-convolution over its rows (of pixels, for a pointwise op).</summary>
     private void RunConvolutionBand(int index, int band, int bands)
     {
+        int outH = ConvolutionView(index, out _, out _);
+        RunConvolutionRows(index, (int)((long)outH * band / bands), (int)((long)outH * (band + 1) / bands), band);
+    }
+
+    /// <summary>The output rows of convolution op <paramref name="index"/> as it is split: its own rows, or its pixels for a pointwise op (<see cref="IsPointwise"/>).</summary>
+    private int ConvolutionView(int index, out Shape4 inS, out Shape4 oS)
+    {
         ref readonly var op = ref _ops[index];
-        var p = _model.ReadParams<Conv2DParams>(op);
-        ref readonly var fT = ref _tensors[op.Input1];
-        var inS = _tensors[op.Input0].Shape;
-        var oS = _tensors[op.Output0].Shape;
-        if (IsPointwise(op, p))
+        inS = _tensors[op.Input0].Shape;
+        oS = _tensors[op.Output0].Shape;
+        if (IsPointwise(op, _model.ReadParams<Conv2DParams>(op)))
         {
             inS = new Shape4(inS.D0, inS.D1 * inS.D2, 1, inS.D3);
             oS = new Shape4(oS.D0, oS.D1 * oS.D2, 1, oS.D3);
         }
-        BandRows(p.StrideH, p.PadTop, p.DilationH, fT.Shape.D1, inS.D1, oS.D1, band, bands, out int y0, out int y1, out int c0, out int c1, out int padTop, out int padBottom);
+        return oS.D1;
+    }
+
+    /// <summary>Output rows [<paramref name="y0"/>, <paramref name="y1"/>) of convolution op <paramref name="index"/> (rows of its <see cref="ConvolutionView"/>) as a sub-convolution, with part <paramref name="part"/>'s scratch.</summary>
+    private void RunConvolutionRows(int index, int y0, int y1, int part)
+    {
         if (y1 <= y0) return;
+        ref readonly var op = ref _ops[index];
+        var p = _model.ReadParams<Conv2DParams>(op);
+        ref readonly var fT = ref _tensors[op.Input1];
+        ConvolutionView(index, out var inS, out var oS);
+        RowWindow(p.StrideH, p.PadTop, p.DilationH, fT.Shape.D1, inS.D1, y0, y1, out int c0, out int c1, out int padTop, out int padBottom);
         var bp = p;
         bp.PadTop = padTop;
         bp.PadBottom = padBottom;
         int inRow = inS.D2 * inS.D3, outRow = oS.D2 * oS.D3;
         var inShape = new Shape4(1, c1 - c0, inS.D2, inS.D3);
         var outShape = new Shape4(1, y1 - y0, oS.D2, oS.D3);
-        Span<sbyte> scratch = band == 0
-            ? MemoryMarshal.Cast<byte, sbyte>(_arena.Span.Slice(op.ScratchOffset, op.ScratchBytes))
-            : _workerScratch[band - 1].AsSpan(0, op.ScratchBytes);
+        Span<sbyte> scratch = _partScratch[part].AsSpan(0, op.ScratchBytes);
         EvalConvolution(op, _packed[index], bp, S8(op.Input0).Slice(c0 * inRow, (c1 - c0) * inRow), inShape,
             ArenaS8(op.Output0).Slice(y0 * outRow, (y1 - y0) * outRow), outShape, scratch);
     }
@@ -292,15 +339,7 @@ public sealed partial class Interpreter : IDisposable
                 int n = oT.ElementCount;
                 int from = (int)((long)n * band / bands) & ~15;
                 int to = band == bands - 1 ? n : (int)((long)n * (band + 1) / bands) & ~15;
-                if (to <= from) return;
-                var p = _model.ReadParams<ElementwiseParams>(op);
-                var shape = new Shape4(1, 1, 1, to - from);
-                var a = S8(op.Input0).Slice(from, to - from);
-                var b = S8(op.Input1).Slice(from, to - from);
-                var y = ArenaS8(op.Output0).Slice(from, to - from);
-                if (_addTables[index] is { } table) Elementwise.AddS8Table(table, a, b, y);
-                else if (_reference) Elementwise.AddS8Reference(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
-                else Elementwise.AddS8(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
+                RunAddRange(index, from, to);
                 return;
             }
             case OpType.MaxPool2D:
@@ -354,6 +393,21 @@ public sealed partial class Interpreter : IDisposable
         }
     }
 
+    /// <summary>Elements [<paramref name="from"/>, <paramref name="to"/>) of Add/Sub op <paramref name="index"/> of three equal shapes.</summary>
+    private void RunAddRange(int index, int from, int to)
+    {
+        if (to <= from) return;
+        ref readonly var op = ref _ops[index];
+        var p = _model.ReadParams<ElementwiseParams>(op);
+        var shape = new Shape4(1, 1, 1, to - from);
+        var a = S8(op.Input0).Slice(from, to - from);
+        var b = S8(op.Input1).Slice(from, to - from);
+        var y = ArenaS8(op.Output0).Slice(from, to - from);
+        if (_addTables[index] is { } table) Elementwise.AddS8Table(table, a, b, y);
+        else if (_reference) Elementwise.AddS8Reference(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
+        else Elementwise.AddS8(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
+    }
+
     /// <summary>Input offset, multiplier and shift of Concatenation input <paramref name="k"/>.</summary>
     private static (int Offset, int Multiplier, int Shift) ConcatInput(in ConcatParams p, int k) => k switch
     {
@@ -367,13 +421,16 @@ public sealed partial class Interpreter : IDisposable
     private sealed class OpBands(Interpreter owner) : IParallelJob
     {
         public int Op;
+        // The last op of a chain (Op: a single op).
+        public int Last;
         public int Bands;
         public bool Convolution;
 
         public void RunPart(int part, int parts)
         {
             if (part >= Bands) return;
-            if (Convolution) owner.RunConvolutionBand(Op, part, Bands);
+            if (Last > Op) owner.RunChainPart(Op, Last, part, Bands);
+            else if (Convolution) owner.RunConvolutionBand(Op, part, Bands);
             else owner.RunElementBand(Op, part, Bands);
         }
     }
@@ -452,7 +509,18 @@ public sealed partial class Interpreter : IDisposable
     public void Invoke()
     {
         for (int i = 0; i < _ops.Length; i++)
+        {
+            if (_pool is not null && _chainEnd[i] > i)
+            {
+                _bandJob!.Op = i;
+                _bandJob.Last = _chainEnd[i];
+                _bandJob.Bands = _chainParts[i];
+                _pool.Run(_bandJob, _bandJob.Bands);
+                i = _chainEnd[i];
+                continue;
+            }
             RunOp(i);
+        }
     }
 
     /// <summary>Runs op <paramref name="index"/> only (for per-layer inspection).</summary>
@@ -463,6 +531,7 @@ public sealed partial class Interpreter : IDisposable
         if (_pool is not null && _bands[index] > 1)
         {
             _bandJob!.Op = index;
+            _bandJob.Last = index;
             _bandJob.Bands = _bands[index];
             _bandJob.Convolution = _ops[index].Type is OpType.Conv2D or OpType.DepthwiseConv2D;
             _pool.Run(_bandJob, _bands[index]);

@@ -220,6 +220,176 @@ public class InterpreterThreadsTests
         Assert.That(split, Is.GreaterThan(8), "enough of the random cases were large enough to be split");
     }
 
+    /// <summary>A quantized activation of the given NHWC dims with a random scale and zero point.</summary>
+    private static (int Tensor, float S, int Z) Activation(ModelWriter w, Rand r, int[] dims)
+    {
+        var q = (S: r.Scale(0.02, 0.3), Z: r.Int(-20, 20));
+        return (w.AddActivation(TensorType.Int8, dims, w.AddQuantization([q.S], q.Z)), q.S, q.Z);
+    }
+
+    /// <summary>A Conv2D or DepthwiseConv2D from <paramref name="x"/> (NHWC dims <paramref name="xd"/>) to a new tensor.</summary>
+    private static ((int Tensor, float S, int Z) Y, int[] Dims) Convolution(ModelWriter w, Rand r, (int Tensor, float S, int Z) x, int[] xd,
+        bool depthwise, int cout, int kh, int kw, int sh, int sw, int pt, int pb, int pl, int pr)
+    {
+        int cin = xd[3];
+        if (depthwise) cout = cin;
+        int oh = (xd[1] + pt + pb - kh) / sh + 1, ow = (xd[2] + pl + pr - kw) / sw + 1;
+        int[] yd = [1, oh, ow, cout];
+        var y = Activation(w, r, yd);
+        int[] fdims = depthwise ? [1, kh, kw, cout] : [cout, kh, kw, cin];
+        var fscales = r.Scales(cout, 0.002, 0.02);
+        int f = w.AddConstant<sbyte>(TensorType.Int8, fdims, r.S8(fdims[0] * kh * kw * fdims[3], -127, 127), w.AddQuantization(fscales, 0, depthwise ? 3 : 0));
+        int b = w.AddConstant<int>(TensorType.Int32, [cout], r.I32(cout, -2000, 2000), -1);
+        var p = new Conv2DParams
+        {
+            StrideH = sh, StrideW = sw, DilationH = 1, DilationW = 1, PadTop = pt, PadLeft = pl, PadBottom = pb, PadRight = pr, DepthMultiplier = 1,
+            InputOffset = -x.Z, OutputOffset = y.Z, ActivationMin = r.Bool() ? y.Z : -128, ActivationMax = 127, FoldedBiasOffset = -1,
+        };
+        var (m, s) = ConverterMath.PerChannel(x.S, fscales, y.S);
+        p.MultipliersOffset = w.AddConstantData<int>(m);
+        p.ShiftsOffset = w.AddConstantData<int>(s);
+        w.AddOp(depthwise ? OpType.DepthwiseConv2D : OpType.Conv2D, [x.Tensor, f, b], [y.Tensor], p, depthwise ? 0 : KernelScratch.Conv2DBytes(kh, kw, cin, ow));
+        return (y, yd);
+    }
+
+    /// <summary>
+    /// A random chain: a first op (3x3-ish Conv2D with random strides and padding, DepthwiseConv2D, pointwise
+    /// Conv2D, or Add) followed by 2-5 ops that read only the pixels they write (pointwise Conv2D, Add/Sub of the
+    /// current tensor and an earlier one of the same shape), then sometimes a Mean that ends the chain. The arena
+    /// planner reuses memory between them, which is what the chain's overlap check has to see.
+    /// </summary>
+    private static byte[] RandomChain(Rand r)
+    {
+        var w = new ModelWriter();
+        int h = r.Int(3, 20), wd = r.Int(3, 20), c = r.Int(1, 40);
+        int[] xd = [1, h, wd, c];
+        var x = Activation(w, r, xd);
+        w.AddInput("x", x.Tensor);
+        var cur = x;
+        int[] cd = xd;
+        switch (r.Int(0, 3))
+        {
+            case 0:
+            {
+                int kh = r.Int(1, 3), kw = r.Int(1, 3), sh = r.Int(1, 2), sw = r.Int(1, 2);
+                (cur, cd) = Convolution(w, r, cur, cd, false, r.Int(1, 48), kh, kw, sh, sw, r.Int(0, kh - 1), r.Int(0, kh - 1), r.Int(0, kw - 1), r.Int(0, kw - 1));
+                break;
+            }
+            case 1:
+                (cur, cd) = Convolution(w, r, cur, cd, true, 0, 3, 3, r.Int(1, 2), r.Int(1, 2), 1, 1, 1, 1);
+                break;
+            case 2:
+                (cur, cd) = Convolution(w, r, cur, cd, false, r.Int(1, 64), 1, 1, 1, 1, 0, 0, 0, 0);
+                break;
+            default:
+            {
+                var b = Activation(w, r, cd);
+                w.AddInput("b", b.Tensor);
+                var y = Activation(w, r, cd);
+                w.AddOp(OpType.Add, [cur.Tensor, b.Tensor], [y.Tensor], ConverterMath.Add(cur.S, cur.Z, b.S, b.Z, y.S, y.Z, r.Bool() ? y.Z : -128));
+                cur = y;
+                break;
+            }
+        }
+        var same = new List<((int Tensor, float S, int Z) T, int[] Dims)> { (cur, cd) };
+        int steps = r.Int(2, 5);
+        for (int k = 0; k < steps; k++)
+        {
+            var partner = same[r.Int(0, same.Count - 1)];
+            if (r.Int(0, 2) > 0 || partner.Dims[3] != cd[3])
+            {
+                (cur, cd) = Convolution(w, r, cur, cd, false, r.Bool() ? cd[3] : r.Int(1, 64), 1, 1, 1, 1, 0, 0, 0, 0);
+            }
+            else
+            {
+                var y = Activation(w, r, cd);
+                bool sub = r.Bool();
+                w.AddOp(sub ? OpType.Sub : OpType.Add, [cur.Tensor, partner.T.Tensor], [y.Tensor], ConverterMath.Add(cur.S, cur.Z, partner.T.S, partner.T.Z, y.S, y.Z, r.Bool() ? y.Z : -128));
+                cur = y;
+            }
+            same.Add((cur, cd));
+        }
+        if (r.Bool())
+        {
+            var y = Activation(w, r, [1, 1, 1, cd[3]]);
+            w.AddOp(OpType.Mean, [cur.Tensor], [y.Tensor], ConverterMath.Mean(cur.S, cur.Z, y.S, y.Z, cd[1] * cd[2]));
+            cur = y;
+        }
+        w.AddOutput("y", cur.Tensor);
+        return w.Build();
+    }
+
+    [TestCase(2)]
+    [TestCase(3)]
+    [TestCase(4)]
+    public void ChainsGiveTheSameBytesAsOneThread(int threads)
+    {
+        // Each random model runs with the interpreter's own arena (tensors may be moved so chains grow) and over an
+        // arena of exactly the planned size (chains end where parts would overlap).
+        var r = new Rand(1300 + threads);
+        int chained = 0, chainedOps = 0, moved = 0;
+        for (int k = 0; k < 80; k++)
+        {
+            var m = Model.Load(RandomChain(r));
+            using var probe = new Interpreter(m, new InterpreterOptions { Threads = threads });
+            foreach (var (first, last) in probe.Chains()) { chained++; chainedOps += last - first + 1; }
+            var inputs = new sbyte[m.Inputs.Count][];
+            for (int i = 0; i < inputs.Length; i++) inputs[i] = r.S8(probe.GetInput(i).Length);
+            var reference = RunInputs(m, inputs, new InterpreterOptions { ReferenceKernelsOnly = true });
+            var one = RunInputs(m, inputs, new InterpreterOptions());
+            var many = RunInputs(m, inputs, new InterpreterOptions { Threads = threads });
+            var manyReference = RunInputs(m, inputs, new InterpreterOptions { ReferenceKernelsOnly = true, Threads = threads });
+            Assert.That(one, Is.EqualTo(reference), $"case {k}: one thread against the reference kernels");
+            Assert.That(many, Is.EqualTo(one), $"case {k}: {threads} threads, fast kernels");
+            Assert.That(manyReference, Is.EqualTo(one), $"case {k}: {threads} threads, reference kernels");
+            using var exact = new Interpreter(m, new byte[m.ArenaBytes], new InterpreterOptions { Threads = threads });
+            for (int i = 0; i < inputs.Length; i++) inputs[i].CopyTo(exact.GetInput(i));
+            exact.Invoke();
+            Assert.That(exact.GetOutput().ToArray(), Is.EqualTo(one), $"case {k}: {threads} threads over the planned arena");
+            if (probe.MovedTensorBytes > 0) moved++;
+        }
+        Assert.That(chained, Is.GreaterThan(20), "enough of the random cases formed chains");
+        Assert.That(moved, Is.GreaterThan(3), "enough of the random cases moved a tensor to grow a chain");
+        TestContext.Out.WriteLine($"{chained} chains of {chainedOps} ops in 80 random models, {moved} with moved tensors");
+    }
+
+    [Test]
+    public void AChainStopsBeforeAnOpWritingBytesAnotherPartStillReads()
+    {
+        // x (8 ch) -> A: 1x1 to 64 ch -> B: 1x1 to 8 ch -> C: 1x1 to 32 ch. C's output may take A's bytes (A is dead
+        // after B), but at 32 instead of 64 bytes per pixel: part 1 of C would overwrite bytes part 0 of B reads.
+        var r = new Rand(31);
+        var w = new ModelWriter();
+        int[] xd = [1, 16, 16, 8];
+        var x = Activation(w, r, xd);
+        w.AddInput("x", x.Tensor);
+        var (a, ad) = Convolution(w, r, x, xd, false, 64, 1, 1, 1, 1, 0, 0, 0, 0);
+        var (b, bd) = Convolution(w, r, a, ad, false, 8, 1, 1, 1, 1, 0, 0, 0, 0);
+        var (c, _) = Convolution(w, r, b, bd, false, 32, 1, 1, 1, 1, 0, 0, 0, 0);
+        w.AddOutput("y", c.Tensor);
+        var m = Model.Load(w.Build());
+        var ta = m.Tensors[a.Tensor];
+        var tc = m.Tensors[c.Tensor];
+        Assume.That(tc.Offset < ta.Offset + ta.ByteLength && ta.Offset < tc.Offset + tc.ByteLength, "the planner put C's output over A's");
+        var input = r.S8(16 * 16 * 8);
+        var expected = Run(m, input, new InterpreterOptions { ReferenceKernelsOnly = true });
+        // Over the caller's arena (exactly the planned bytes) the chain must end before C.
+        using (var own = new Interpreter(m, new byte[m.ArenaBytes], new InterpreterOptions { Threads = 2 }))
+        {
+            Assert.That(own.Chains().ToArray(), Is.EqualTo(new[] { (0, 1) }), "A and B chained, C not");
+            input.CopyTo(own.GetInput());
+            own.Invoke();
+            Assert.That(own.GetOutput().ToArray(), Is.EqualTo(expected));
+        }
+        // With its own arena the interpreter moves C's output to bytes of its own, after the planned arena.
+        using var moved = new Interpreter(m, new InterpreterOptions { Threads = 2 });
+        Assert.That(moved.Chains().ToArray(), Is.EqualTo(new[] { (0, 2) }), "C joins the chain once its output is moved");
+        Assert.That(moved.MovedTensorBytes, Is.GreaterThanOrEqualTo(tc.ByteLength));
+        input.CopyTo(moved.GetInput());
+        moved.Invoke();
+        Assert.That(moved.GetOutput().ToArray(), Is.EqualTo(expected));
+    }
+
     private static sbyte[] RunInputs(Model m, sbyte[][] inputs, InterpreterOptions options)
     {
         using var interp = new Interpreter(m, options);
