@@ -98,7 +98,7 @@ public sealed partial class Interpreter
     private void ChainPixels(int h, int part, int parts, out int p0, out int p1)
     {
         ref readonly var op = ref _ops[h];
-        if (op.Type is OpType.Conv2D or OpType.DepthwiseConv2D)
+        if (op.Type is OpType.Conv2D or OpType.DepthwiseConv2D && !_pixelBands[h])
         {
             // The first op's own bands: rows of its view (pixels for a pointwise op, whose view is H x W rows of 1).
             int rows = ConvolutionView(h, out _, out var oS);
@@ -156,23 +156,16 @@ public sealed partial class Interpreter
                     AddRange(writes[b], op.Output0, p0 * c, p1 * c);
                     continue;
                 }
+                // Pixels [p0, p1) of the op's view (rows of W pixels; a pointwise op's rows are pixels): it reads
+                // whole input rows of the output rows it touches and writes exactly its pixels.
                 var p = _model.ReadParams<Conv2DParams>(op);
                 ConvolutionView(k, out var inS, out var oS);
-                int y0, y1;
-                if (k == h)
-                {
-                    y0 = (int)((long)oS.D1 * b / parts);
-                    y1 = (int)((long)oS.D1 * (b + 1) / parts);
-                }
-                else
-                {
-                    y0 = p0;
-                    y1 = p1;
-                }
+                int w = oS.D2;
+                int y0 = p0 / w, y1 = (p1 + w - 1) / w;
                 RowWindow(p.StrideH, p.PadTop, p.DilationH, _tensors[op.Input1].Shape.D1, inS.D1, y0, y1, out int c0, out int c1, out _, out _);
-                int inRow = inS.D2 * inS.D3, outRow = oS.D2 * oS.D3;
+                int inRow = inS.D2 * inS.D3;
                 AddRange(reads[b], op.Input0, c0 * inRow, c1 * inRow);
-                AddRange(writes[b], op.Output0, y0 * outRow, y1 * outRow);
+                AddRange(writes[b], op.Output0, p0 * oS.D3, p1 * oS.D3);
             }
         }
         for (int a = 0; a < parts; a++)

@@ -59,10 +59,17 @@ public sealed partial class Interpreter : IDisposable
     private readonly int[] _bands = [];
     private readonly int[] _chainEnd = [];
     private readonly int[] _chainParts = [];
+    // Per op: split into balanced ranges of pixels rather than bands of rows (see RunConvolutionPixels), and each
+    // part's buffer for the input window of a partial output row.
+    private readonly bool[] _pixelBands = [];
+    private readonly sbyte[][] _windowScratch = [];
     private readonly OpBands? _bandJob;
 
     /// <summary>Ops split across threads (for tests).</summary>
     internal int ParallelOpCount { get { int n = 0; foreach (int b in _bands) if (b > 1) n++; return n; } }
+
+    /// <summary>Convolutions split into ranges of pixels rather than bands of rows (for tests).</summary>
+    internal int PixelBandOpCount { get { int n = 0; foreach (bool b in _pixelBands) if (b) n++; return n; } }
 
     /// <summary>Bytes added after the planned arena for tensors moved so that chains can grow (for tests).</summary>
     internal int MovedTensorBytes { get; }
@@ -121,7 +128,17 @@ public sealed partial class Interpreter : IDisposable
         if (threads > 1)
         {
             _bands = new int[_ops.Length];
-            for (int i = 0; i < _ops.Length; i++) _bands[i] = BandsFor(_ops[i], threads);
+            _pixelBands = new bool[_ops.Length];
+            int window = 0;
+            for (int i = 0; i < _ops.Length; i++)
+            {
+                _bands[i] = BandsFor(_ops[i], threads);
+                if (_bands[i] > 1 && _ops[i].Type is OpType.Conv2D or OpType.DepthwiseConv2D && PixelBandsPay(i, _bands[i], out int bytes))
+                {
+                    _pixelBands[i] = true;
+                    window = System.Math.Max(window, bytes);
+                }
+            }
             (_chainEnd, _chainParts, int extra) = BuildChains(threads, ownArena ? arena.Length : -1);
             if (extra > 0) _arena = new byte[arena.Length + extra];
             MovedTensorBytes = extra;
@@ -139,6 +156,8 @@ public sealed partial class Interpreter : IDisposable
                 // tensor another part still reads).
                 _partScratch = new sbyte[threads][];
                 for (int i = 0; i < _partScratch.Length; i++) _partScratch[i] = new sbyte[scratch];
+                _windowScratch = new sbyte[threads][];
+                for (int i = 0; i < _windowScratch.Length; i++) _windowScratch[i] = new sbyte[window];
                 _bandJob = new OpBands(this);
                 _pool = new WorkerPool(threads - 1);
             }
@@ -262,8 +281,105 @@ public sealed partial class Interpreter : IDisposable
     /// <summary>Runs band <paramref name="band"/> of convolution op <paramref name="index"/> as a sub-convolution over its rows (of pixels, for a pointwise op).</summary>
     private void RunConvolutionBand(int index, int band, int bands)
     {
-        int outH = ConvolutionView(index, out _, out _);
+        int outH = ConvolutionView(index, out _, out var oS);
+        if (_pixelBands[index])
+        {
+            int n = outH * oS.D2;
+            RunConvolutionPixels(index, (int)((long)n * band / bands), (int)((long)n * (band + 1) / bands), band);
+            return;
+        }
         RunConvolutionRows(index, (int)((long)outH * band / bands), (int)((long)outH * (band + 1) / bands), band);
+    }
+
+    /// <summary>
+    /// Whether convolution op <paramref name="index"/>, split into <paramref name="parts"/>, is better split into
+    /// balanced ranges of pixels than into bands of rows: its rows do not divide evenly (a 7-row map in 2 parts:
+    /// 4/3 rows, 57% of the op on one thread, against 25/24 pixels) and every part's rows and partial rows read
+    /// real input. <paramref name="windowBytes"/>: the input window a partial row needs.
+    /// </summary>
+    private bool PixelBandsPay(int index, int parts, out int windowBytes)
+    {
+        windowBytes = 0;
+        int outH = ConvolutionView(index, out var inS, out var oS);
+        int w = oS.D2;
+        if (w < 2 || outH % parts == 0) return false;
+        ref readonly var op = ref _ops[index];
+        var p = _model.ReadParams<Conv2DParams>(op);
+        var fS = _tensors[op.Input1].Shape;
+        int n = outH * w;
+        for (int b = 0; b < parts; b++)
+        {
+            int p0 = (int)((long)n * b / parts), p1 = (int)((long)n * (b + 1) / parts);
+            if (p1 <= p0) return false;
+            // Every row the part touches, and the columns of its partial first and last rows, read real input.
+            for (int y = p0 / w; y <= (p1 - 1) / w; y++)
+            {
+                RowWindow(p.StrideH, p.PadTop, p.DilationH, fS.D1, inS.D1, y, y + 1, out int c0, out int c1, out _, out _);
+                int x0 = y == p0 / w ? p0 % w : 0, x1 = y == (p1 - 1) / w ? (p1 - 1) % w + 1 : w;
+                ColumnWindow(p, fS.D2, inS.D2, x0, x1, out int ix0, out int ix1, out _, out _);
+                if (c1 <= c0 || ix1 <= ix0) return false;
+                windowBytes = System.Math.Max(windowBytes, (c1 - c0) * (ix1 - ix0) * inS.D3);
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Input columns [ix0, ix1) output columns [x0, x1) read, and the padding left and right of them.</summary>
+    private static void ColumnWindow(in Conv2DParams p, int kw, int inW, int x0, int x1, out int ix0, out int ix1, out int padLeft, out int padRight)
+    {
+        int effective = (kw - 1) * p.DilationW + 1;
+        int r0 = x0 * p.StrideW - p.PadLeft, r1 = (x1 - 1) * p.StrideW - p.PadLeft + effective;
+        ix0 = System.Math.Max(r0, 0);
+        ix1 = System.Math.Min(r1, inW);
+        padLeft = ix0 - r0;
+        padRight = r1 - ix1;
+    }
+
+    /// <summary>
+    /// Output pixels [<paramref name="p0"/>, <paramref name="p1"/>) (row-major) of convolution op <paramref name="index"/>:
+    /// a partial first row, whole rows, a partial last row. A partial row is a sub-convolution of one row over a copy
+    /// of the input columns it reads (with its own padding), so every pixel is computed as in the whole op.
+    /// </summary>
+    private void RunConvolutionPixels(int index, int p0, int p1, int part)
+    {
+        ConvolutionView(index, out _, out var oS);
+        int w = oS.D2;
+        int y = p0 / w, x = p0 % w;
+        if (x != 0)
+        {
+            int xe = System.Math.Min(w, x + (p1 - p0));
+            RunConvolutionWindow(index, y, x, xe, part);
+            p0 += xe - x;
+            y++;
+        }
+        if (p0 >= p1) return;
+        int yEnd = p1 / w;
+        if (yEnd > y) RunConvolutionRows(index, y, yEnd, part);
+        if (p1 > yEnd * w) RunConvolutionWindow(index, yEnd, 0, p1 - yEnd * w, part);
+    }
+
+    /// <summary>Output row <paramref name="y"/>, columns [<paramref name="x0"/>, <paramref name="x1"/>) of convolution op <paramref name="index"/> (see <see cref="RunConvolutionPixels"/>).</summary>
+    private void RunConvolutionWindow(int index, int y, int x0, int x1, int part)
+    {
+        ref readonly var op = ref _ops[index];
+        var p = _model.ReadParams<Conv2DParams>(op);
+        var fS = _tensors[op.Input1].Shape;
+        ConvolutionView(index, out var inS, out var oS);
+        RowWindow(p.StrideH, p.PadTop, p.DilationH, fS.D1, inS.D1, y, y + 1, out int c0, out int c1, out int padTop, out int padBottom);
+        ColumnWindow(p, fS.D2, inS.D2, x0, x1, out int ix0, out int ix1, out int padLeft, out int padRight);
+        int cin = inS.D3, ww = ix1 - ix0, cout = oS.D3;
+        var window = _windowScratch[part].AsSpan(0, (c1 - c0) * ww * cin);
+        var input = S8(op.Input0);
+        for (int r = c0; r < c1; r++)
+            input.Slice((r * inS.D2 + ix0) * cin, ww * cin).CopyTo(window.Slice((r - c0) * ww * cin, ww * cin));
+        var bp = p;
+        bp.PadTop = padTop;
+        bp.PadBottom = padBottom;
+        bp.PadLeft = padLeft;
+        bp.PadRight = padRight;
+        EvalConvolution(op, _packed[index], bp, window, new Shape4(1, c1 - c0, ww, cin),
+            ArenaS8(op.Output0).Slice((y * oS.D2 + x0) * cout, (x1 - x0) * cout), new Shape4(1, 1, x1 - x0, cout),
+            _partScratch[part].AsSpan(0, op.ScratchBytes));
     }
 
     /// <summary>The output rows of convolution op <paramref name="index"/> as it is split: its own rows, or its pixels for a pointwise op (<see cref="IsPointwise"/>).</summary>

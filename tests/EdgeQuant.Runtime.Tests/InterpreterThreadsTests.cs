@@ -59,17 +59,20 @@ public class InterpreterThreadsTests
 
     [TestCase(false, 2)]
     [TestCase(false, 3)]
+    [TestCase(false, 4)]
     [TestCase(true, 2)]
+    [TestCase(true, 3)]
     [TestCase(true, 4)]
     public void BandsGiveTheSameBytesAsOneThread(bool depthwise, int threads)
     {
         var r = new Rand(depthwise ? 700 + threads : 800 + threads);
-        int split = 0;
+        int split = 0, pixels = 0;
         for (int k = 0; k < (depthwise ? 150 : 60); k++)
         {
             var m = Model.Load(RandomConv(r, depthwise));
             using var probe = new Interpreter(m, new InterpreterOptions { Threads = threads });
             if (probe.ParallelOpCount > 0) split++;
+            if (probe.PixelBandOpCount > 0) pixels++;
             var input = r.S8(probe.GetInput().Length);
             var one = Run(m, input, new InterpreterOptions());
             var reference = Run(m, input, new InterpreterOptions { ReferenceKernelsOnly = true, Threads = threads });
@@ -79,6 +82,9 @@ public class InterpreterThreadsTests
         }
         // Depthwise layers have far fewer MACs per output, so fewer random ones reach MinParallelMacs.
         Assert.That(split, Is.GreaterThan(depthwise ? 8 : 20), "enough of the random cases were large enough to be split");
+        TestContext.Out.WriteLine($"{split} split, {pixels} by pixels");
+        // Heights that do not divide into the bands are split into ranges of pixels (partial rows over input windows).
+        Assert.That(pixels, Is.GreaterThan(depthwise ? 2 : 8), "enough of the split cases were split by pixels");
     }
 
     [TestCase(2)]
@@ -351,6 +357,35 @@ public class InterpreterThreadsTests
         Assert.That(chained, Is.GreaterThan(20), "enough of the random cases formed chains");
         Assert.That(moved, Is.GreaterThan(3), "enough of the random cases moved a tensor to grow a chain");
         TestContext.Out.WriteLine($"{chained} chains of {chainedOps} ops in 80 random models, {moved} with moved tensors");
+    }
+
+    [TestCase(2)]
+    [TestCase(3)]
+    [TestCase(4)]
+    public void SevenRowMapsSplitByPixels(int threads)
+    {
+        // The zoo's 7x7 layers: depthwise 3x3 (pad 1, stride 1 and 2) and a Conv2D 3x3 stride 2 from 14x14, split
+        // into balanced ranges of pixels (partial rows) instead of 4/3 rows; the same bytes as one thread and the reference.
+        var r = new Rand(4700 + threads);
+        (int H, int W, int C, bool Depthwise, int Stride, int Cout)[] layers =
+            [(7, 7, 90, true, 1, 0), (7, 7, 150, true, 1, 0), (14, 14, 90, true, 2, 0), (14, 14, 28, false, 2, 60), (13, 9, 20, false, 2, 36), (7, 5, 160, true, 1, 0)];
+        foreach (var l in layers)
+        {
+            var w = new ModelWriter();
+            int[] xd = [1, l.H, l.W, l.C];
+            var x = Activation(w, r, xd);
+            w.AddInput("x", x.Tensor);
+            var (y, _) = Convolution(w, r, x, xd, l.Depthwise, l.Cout, 3, 3, l.Stride, l.Stride, 1, 1, 1, 1);
+            w.AddOutput("y", y.Tensor);
+            var m = Model.Load(w.Build());
+            using var probe = new Interpreter(m, new InterpreterOptions { Threads = threads });
+            Assert.That(probe.PixelBandOpCount, Is.EqualTo(1), $"{l}: split by pixels");
+            var input = r.S8(l.H * l.W * l.C);
+            var reference = Run(m, input, new InterpreterOptions { ReferenceKernelsOnly = true });
+            Assert.That(Run(m, input, new InterpreterOptions()), Is.EqualTo(reference), $"{l}: one thread");
+            Assert.That(Run(m, input, new InterpreterOptions { Threads = threads }), Is.EqualTo(reference), $"{l}: {threads} threads");
+            Assert.That(Run(m, input, new InterpreterOptions { Threads = threads, ReferenceKernelsOnly = true }), Is.EqualTo(reference), $"{l}: {threads} threads, reference kernels");
+        }
     }
 
     [Test]
