@@ -178,6 +178,13 @@ public sealed partial class Interpreter : IDisposable
     {
         if (op.Type is OpType.Add or OpType.Sub or OpType.MaxPool2D or OpType.AveragePool2D or OpType.Concatenation)
             return ElementBandsFor(op, threads);
+        if (op.Type == OpType.Mean)
+        {
+            // Channel ranges on 16-channel boundaries (the kernel's vector step): at least 16 channels per part.
+            ref readonly var x = ref _tensors[op.Input0];
+            if (x.ElementCount < MinParallelElements || x.Type != TensorType.Int8) return 1;
+            return System.Math.Min(threads, x.Shape.D3 / 16);
+        }
         if (op.Type != OpType.Conv2D && op.Type != OpType.DepthwiseConv2D) return 1;
         var inS = _tensors[op.Input0].Shape;
         var fS = _tensors[op.Input1].Shape;
@@ -449,6 +456,19 @@ public sealed partial class Interpreter : IDisposable
         var oS = oT.Shape;
         switch (op.Type)
         {
+            case OpType.Mean:
+            {
+                var p = _model.ReadParams<MeanParams>(op);
+                var inS = _tensors[op.Input0].Shape;
+                int c = inS.D3;
+                // Boundaries rounded to the nearest multiple of 16: 120 channels split 64/56.
+                int c0 = band == 0 ? 0 : ((int)((long)c * band / bands) + 8) & ~15;
+                int c1 = band == bands - 1 ? c : ((int)((long)c * (band + 1) / bands) + 8) & ~15;
+                if (c1 <= c0) return;
+                if (_reference) Mean.EvalS8Reference(p, S8(op.Input0), inS, ArenaS8(op.Output0), c0, c1);
+                else Mean.EvalS8(p, S8(op.Input0), inS, ArenaS8(op.Output0), c0, c1);
+                return;
+            }
             case OpType.Add:
             case OpType.Sub:
             {

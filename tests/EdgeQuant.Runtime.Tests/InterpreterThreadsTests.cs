@@ -142,12 +142,12 @@ public class InterpreterThreadsTests
     /// <summary>
     /// A one-op blob of random geometry large enough to be split: Add or Sub of three equal shapes, Max or
     /// Average pooling (random window, strides and asymmetric padding) or a channel Concatenation of two
-    /// inputs (one rescaled, one copied).
+    /// inputs (one rescaled, one copied), or a Mean over H x W of 16-200 channels (split by channel ranges).
     /// </summary>
     private static byte[] RandomElementOp(Rand r, OpType type)
     {
         var w = new ModelWriter();
-        int h = r.Int(2, 40), wd = r.Int(1, 30), c = r.Int(1, 40);
+        int h = r.Int(2, 40), wd = r.Int(1, 30), c = type == OpType.Mean ? r.Int(16, 200) : r.Int(1, 40);
         var qa = (S: r.Scale(0.02, 0.2), Z: r.Int(-20, 20));
         var qo = (S: r.Scale(0.05, 0.5), Z: r.Int(-20, 20));
         int x = w.AddActivation(TensorType.Int8, [1, h, wd, c], w.AddQuantization([qa.S], qa.Z));
@@ -162,6 +162,14 @@ public class InterpreterThreadsTests
                 w.AddOp(type, [x, b], [y], ConverterMath.Add(qa.S, qa.Z, qb.S, qb.Z, qo.S, qo.Z, r.Bool() ? qo.Z : -128));
                 w.AddInput("a", x);
                 w.AddInput("b", b);
+                w.AddOutput("y", y);
+                break;
+            }
+            case OpType.Mean:
+            {
+                int y = w.AddActivation(TensorType.Int8, [1, 1, 1, c], w.AddQuantization([qo.S], qo.Z));
+                w.AddOp(OpType.Mean, [x], [y], ConverterMath.Mean(qa.S, qa.Z, qo.S, qo.Z, h * wd));
+                w.AddInput("x", x);
                 w.AddOutput("y", y);
                 break;
             }
@@ -206,6 +214,9 @@ public class InterpreterThreadsTests
     [TestCase(OpType.AveragePool2D, 3)]
     [TestCase(OpType.Concatenation, 2)]
     [TestCase(OpType.Concatenation, 4)]
+    [TestCase(OpType.Mean, 2)]
+    [TestCase(OpType.Mean, 3)]
+    [TestCase(OpType.Mean, 4)]
     public void SplitElementOpsGiveTheSameBytesAsOneThread(OpType type, int threads)
     {
         var r = new Rand(900 + (int)type * 10 + threads);

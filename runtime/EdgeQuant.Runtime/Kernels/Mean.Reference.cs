@@ -27,11 +27,15 @@ public static partial class Mean
     }
 
     public static void EvalS8Reference(in MeanParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output)
+        => EvalS8Reference(p, input, inShape, output, 0, inShape.D3);
+
+    /// <summary>Channels [<paramref name="c0"/>, <paramref name="c1"/>) only (the rest of the output is not written).</summary>
+    public static void EvalS8Reference(in MeanParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, int c0, int c1)
     {
         int hw = inShape.D1 * inShape.D2, c = inShape.D3;
         int l = HeadroomShift(hw, p.Shift);
         for (int b = 0; b < inShape.D0; b++)
-            for (int ch = 0; ch < c; ch++)
+            for (int ch = c0; ch < c1; ch++)
             {
                 int acc = 0;
                 for (int i = 0; i < hw; i++)

@@ -13,11 +13,13 @@ public static partial class Mean
     /// Vector128 over channels, 16 per step: int32 sums of the widened inputs over H x W, plus
     /// H x W x InputOffset (the same value modulo 2^32 as the reference's running sum), pre-shifted by
     /// <see cref="HeadroomShift"/> and requantized with <see cref="SimdOps.MultiplyByQuantizedMultiplier"/>;
-    /// then the scalar tail.
+    /// then the scalar tail. Only channels [<paramref name="c0"/>, <paramref name="c1"/>) are computed (c1 &lt; 0: all), so
+    /// threads can share the op by channel ranges.
     /// </summary>
-    internal static void EvalS8Vector128(in MeanParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output)
+    internal static void EvalS8Vector128(in MeanParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, int c0 = 0, int c1 = -1)
     {
         int hw = inShape.D1 * inShape.D2, c = inShape.D3;
+        if (c1 < 0) c1 = c;
         ref sbyte inRef = ref MemoryMarshal.GetReference(input);
         ref sbyte outRef = ref MemoryMarshal.GetReference(output);
         var offset = Vector128.Create(unchecked(hw * p.InputOffset));
@@ -29,8 +31,8 @@ public static partial class Mean
         var max = Vector128.Create(127);
         for (int b = 0; b < inShape.D0; b++)
         {
-            int ch = 0;
-            for (; ch <= c - 16; ch += 16)
+            int ch = c0;
+            for (; ch <= c1 - 16; ch += 16)
             {
                 Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
                 for (int i = 0; i < hw; i++)
@@ -49,7 +51,7 @@ public static partial class Mean
                     Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a2 + offset, l), m, s) + oo, min, max),
                     Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a3 + offset, l), m, s) + oo, min, max)).StoreUnsafe(ref outRef, (nuint)(b * c + ch));
             }
-            for (; ch < c; ch++)
+            for (; ch < c1; ch++)
             {
                 int acc = 0;
                 for (int i = 0; i < hw; i++)
