@@ -119,7 +119,7 @@ public static class Benchmark
     }
 
     /// <summary>One op with one and with N threads: the median over rounds of each round's median, and how many parts the N-thread interpreter splits it into.</summary>
-    public readonly record struct ThreadsOpTiming(int Index, OpType Type, int Parts, double OneUs, double ManyUs, long Macs);
+    public readonly record struct ThreadsOpTiming(int Index, OpType Type, int Parts, double OneUs, double ManyUs, long Macs, int ChainStart);
 
     /// <summary>Per-op and whole-Invoke medians of a 1-thread and an N-thread interpreter measured in alternating rounds, and the N-thread allocation.</summary>
     public readonly record struct ThreadsProfile(ThreadsOpTiming[] Ops, double OneInvokeUs, double ManyInvokeUs, double OneMinUs, double ManyMinUs, long AllocatedBytesPerInvoke);
@@ -129,7 +129,8 @@ public static class Benchmark
     /// alike, then <paramref name="rounds"/> rounds; each round times <paramref name="iterations"/> plain Invokes of
     /// each interpreter (alternating), then <paramref name="iterations"/> op-by-op invokes of each (a timestamp
     /// around every <see cref="Interpreter.InvokeOp"/>, the ops in order, so each reads what the op before it wrote
-    /// and the workers see the real gaps between ops). Every figure is the median over rounds of a round's median,
+    /// and the workers see the real gaps between ops). Op by op, each split op is its own job: the chains a plain
+    /// Invoke runs as one job (<see cref="Interpreter.ChainStart"/>) show only in the Invoke figures. Every figure is the median over rounds of a round's median,
     /// so a change of the machine's load touches both interpreters alike.
     /// </summary>
     public static ThreadsProfile MeasurePerOpThreads(Model model, int iterations, int threads, int rounds)
@@ -195,7 +196,7 @@ public static class Benchmark
         static double Median(double[] v) { Array.Sort(v); return v[v.Length / 2]; }
         var result = new ThreadsOpTiming[ops];
         for (int k = 0; k < ops; k++)
-            result[k] = new ThreadsOpTiming(k, model.Ops[k].Type, many.OpParts(k), Median(opRounds[0][k]), Median(opRounds[1][k]), Macs(model, model.Ops[k]));
+            result[k] = new ThreadsOpTiming(k, model.Ops[k].Type, many.OpParts(k), Median(opRounds[0][k]), Median(opRounds[1][k]), Macs(model, model.Ops[k]), many.ChainStart(k));
         return new ThreadsProfile(result, Median(invokeRounds[0]), Median(invokeRounds[1]), minimum[0], minimum[1], allocated);
     }
 

@@ -286,7 +286,7 @@ public static partial class Commands
                 list.Add(new JsonObject
                 {
                     ["index"] = o.Index, ["op"] = o.Type.ToString(), ["output_shape"] = string.Join(',', m.Tensors[m.Ops[o.Index].Output0].Dims()),
-                    ["parts"] = o.Parts, ["macs"] = o.Macs,
+                    ["parts"] = o.Parts, ["chain_start"] = o.ChainStart, ["macs"] = o.Macs,
                     ["one_thread_median_us"] = Math.Round(o.OneUs, 3), ["threads_median_us"] = Math.Round(o.ManyUs, 3),
                     ["speedup"] = o.ManyUs > 0 ? Math.Round(o.OneUs / o.ManyUs, 3) : null,
                 });
@@ -304,12 +304,14 @@ public static partial class Commands
             return;
         }
         c.Out.WriteLine($"{Path.GetFileName(path)}: 1 and {threads} threads alternating, {rounds} rounds of {iterations} invokes, medians of the round medians [{Benchmark.Hardware()}]");
-        c.Out.WriteLine($"  {"#",3}  {"op",-16} {"output",-14} {"parts",5} {"1 thread",9} {threads + " threads",9} {"saved",7} {"speed-up",8}");
+        c.Out.WriteLine($"  {"#",3}  {"op",-16} {"output",-14} {"parts",5} {"chain",5} {"1 thread",9} {threads + " threads",9} {"saved",7} {"speed-up",8}");
         foreach (var o in p.Ops)
         {
             string shape = string.Join('x', m.Tensors[m.Ops[o.Index].Output0].Dims());
-            c.Out.WriteLine($"  {o.Index,3}  {o.Type,-16} {shape,-14} {o.Parts,5} {o.OneUs,9:F2} {o.ManyUs,9:F2} {o.OneUs - o.ManyUs,7:F2} {o.OneUs / o.ManyUs,7:F2}x");
+            string chain = o.ChainStart != o.Index || (o.Index + 1 < p.Ops.Length && p.Ops[o.Index + 1].ChainStart == o.Index) ? $"@{o.ChainStart}" : "";
+            c.Out.WriteLine($"  {o.Index,3}  {o.Type,-16} {shape,-14} {o.Parts,5} {chain,5} {o.OneUs,9:F2} {o.ManyUs,9:F2} {o.OneUs - o.ManyUs,7:F2} {o.OneUs / o.ManyUs,7:F2}x");
         }
+        c.Out.WriteLine("  (op by op, each split op is its own job; ops marked @k run in Invoke as one job with the chain starting at op k)");
         c.Out.WriteLine($"  sum of op medians: {oneSum:F1} us / {manySum:F1} us ({oneSum / manySum:F2}x)");
         c.Out.WriteLine($"  Invoke: median {p.OneInvokeUs:F1} us / {p.ManyInvokeUs:F1} us ({p.OneInvokeUs / p.ManyInvokeUs:F2}x), fastest {p.OneMinUs:F1} / {p.ManyMinUs:F1} us; {p.AllocatedBytesPerInvoke} bytes allocated per {threads}-thread invoke");
     }

@@ -17,11 +17,16 @@ public sealed class InterpreterOptions
     /// Threads one <see cref="Interpreter.Invoke"/> uses, 1 to 64 (default 1). With more than one, the
     /// interpreter creates <c>Threads - 1</c> worker threads once, and the heavy ops are split, one part
     /// per thread: convolutions (Conv2D and DepthwiseConv2D of at least <see cref="Interpreter.MinParallelMacs"/>
-    /// MACs), pooling and channel Concatenation (bands of output rows) and Add/Sub of equal shapes (ranges of
-    /// elements), the last three from <see cref="Interpreter.MinParallelElements"/> output elements. The outputs are the same bytes as with one
-    /// thread; nothing is allocated and no thread is created per Invoke. Dispose the interpreter to
-    /// stop its workers (they are background threads and idle ones block, so a forgotten interpreter
-    /// costs neither CPU nor the process's exit).
+    /// MACs: bands of output rows, or balanced ranges of pixels when the rows do not divide evenly), pooling and
+    /// channel Concatenation (bands of output rows), Add/Sub of equal shapes (ranges of elements) and Mean (ranges
+    /// of channels), the last four from <see cref="Interpreter.MinParallelElements"/> elements. A split op and the
+    /// ops after it that read only the pixels they write (pointwise Conv2D, Add/Sub of equal shapes) run as one
+    /// job, so the threads meet once per such chain, not once per op (an interpreter with its own arena may move
+    /// some of their tensors after the planned arena for this, a few KB). Parts are claimed, not assigned: a worker
+    /// that is slow to wake or descheduled leaves its part to the caller. The outputs are the same bytes as with
+    /// one thread; nothing is allocated and no thread is created per Invoke. Dispose the interpreter to stop its
+    /// workers (they are background threads and idle ones block, so a forgotten interpreter costs neither CPU nor
+    /// the process's exit).
     /// </summary>
     public int Threads { get; init; } = 1;
 }
@@ -37,7 +42,7 @@ public sealed partial class Interpreter : IDisposable
     /// <summary>Convolutions smaller than this many multiply-accumulates run on one thread: splitting them costs more than it saves.</summary>
     public const long MinParallelMacs = 32_768;
 
-    /// <summary>Add/Sub, pooling and Concatenation with fewer output elements than this run on one thread.</summary>
+    /// <summary>Add/Sub, pooling and Concatenation with fewer output elements than this, and Mean with fewer input elements, run on one thread (unless part of a chain).</summary>
     public const int MinParallelElements = 2048;
 
     private readonly Model _model;
@@ -83,8 +88,20 @@ public sealed partial class Interpreter : IDisposable
 
     public Model Model => _model;
 
-    /// <summary>How many parts op <paramref name="index"/> is split into across the threads (1: it runs on the caller's thread alone).</summary>
+    /// <summary>How many parts op <paramref name="index"/> is split into across the threads when run alone (<see cref="InvokeOp"/>; 1: on the caller's thread alone).</summary>
     public int OpParts(int index) => _pool is not null ? _bands[index] : 1;
+
+    /// <summary>
+    /// The first op of the chain <see cref="Invoke"/> runs op <paramref name="index"/> in, as one job of the threads
+    /// (see <see cref="InterpreterOptions.Threads"/>); the op itself when it is in none.
+    /// </summary>
+    public int ChainStart(int index)
+    {
+        if (_pool is null) return index;
+        for (int h = index; h >= 0; h--)
+            if (_chainEnd[h] > h) return _chainEnd[h] >= index ? h : index;
+        return index;
+    }
 
     /// <summary>
     /// Creates an interpreter with its own arena of <see cref="Model.ArenaBytes"/> bytes (with

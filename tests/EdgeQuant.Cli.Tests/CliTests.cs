@@ -160,6 +160,7 @@ public class CliTests
         {
             int i = op.GetProperty("index").GetInt32();
             Assert.That(op.GetProperty("parts").GetInt32(), Is.EqualTo(probe.OpParts(i)), $"op {i}: parts as the 2-thread interpreter splits it");
+            Assert.That(op.GetProperty("chain_start").GetInt32(), Is.EqualTo(probe.ChainStart(i)).And.LessThanOrEqualTo(i), $"op {i}: its chain");
             if (probe.OpParts(i) > 1) split++;
             one += op.GetProperty("one_thread_median_us").GetDouble();
             two += op.GetProperty("threads_median_us").GetDouble();

@@ -349,7 +349,13 @@ public class InterpreterThreadsTests
         {
             var m = Model.Load(RandomChain(r));
             using var probe = new Interpreter(m, new InterpreterOptions { Threads = threads });
-            foreach (var (first, last) in probe.Chains()) { chained++; chainedOps += last - first + 1; }
+            foreach (var (first, last) in probe.Chains())
+            {
+                chained++;
+                chainedOps += last - first + 1;
+                for (int i = first; i <= last; i++) Assert.That(probe.ChainStart(i), Is.EqualTo(first), $"case {k}: op {i} runs in the chain from {first}");
+                if (last + 1 < m.Ops.Count) Assert.That(probe.ChainStart(last + 1), Is.Not.EqualTo(first));
+            }
             var inputs = new sbyte[m.Inputs.Count][];
             for (int i = 0; i < inputs.Length; i++) inputs[i] = r.S8(probe.GetInput(i).Length);
             var reference = RunInputs(m, inputs, new InterpreterOptions { ReferenceKernelsOnly = true });
