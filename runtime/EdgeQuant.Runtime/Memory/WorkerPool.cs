@@ -15,11 +15,17 @@ namespace EdgeQuant.Runtime.Memory;
 /// </summary>
 internal sealed class WorkerPool : IDisposable
 {
-    /// <summary>Polls (each one normalized pause) a worker makes for the next job before it blocks: a few milliseconds.</summary>
-    private const int SpinIterations = 150_000;
+    /// <summary>How long a worker polls for the next job before it blocks (the ops of one Invoke follow within microseconds).</summary>
+    private static readonly long SpinTicks = Stopwatch.Frequency / 500; // 2 ms
 
-    /// <summary>Polls the caller makes for the claimed parts to finish before it starts yielding.</summary>
-    private const int CallerSpinIterations = 150_000;
+    /// <summary>
+    /// Polls (each one normalized pause, tens of nanoseconds) between two yields, for the worker waiting for a job
+    /// and the caller waiting for the claimed parts. On a busy machine the scheduler may put the caller and a
+    /// worker on one CPU: a thread that only spun would then hold the CPU the other needs for up to a time slice
+    /// (measured: 2 threads slower than 1); a yield every few microseconds hands it over, and costs a system
+    /// call that returns at once when no other thread is waiting for the CPU.
+    /// </summary>
+    private const int PollsPerYield = 128;
 
     /// <summary>Bits of <see cref="Shared.State"/> holding the next unclaimed part; the rest is the job's number.</summary>
     private const int PartBits = 16;
@@ -92,17 +98,13 @@ internal sealed class WorkerPool : IDisposable
 
         ClaimAndRun(number);
 
-        // The parts are microseconds long: poll (no yield, which on a busy machine can give the core away for a
-        // whole time slice) for a while, then yield, never Sleep(1) (a whole timer tick).
-        for (int i = 0; Volatile.Read(ref _shared.Done) != parts && i < CallerSpinIterations; i++)
-            Thread.SpinWait(1);
-#if NETSTANDARD2_1
-        // netstandard2.1 has no SpinOnce(sleep1Threshold): yield instead of ever sleeping a timer tick.
-        while (Volatile.Read(ref _shared.Done) != parts) Thread.Yield();
-#else
-        var spin = new SpinWait();
-        while (Volatile.Read(ref _shared.Done) != parts) spin.SpinOnce(sleep1Threshold: -1);
-#endif
+        // The parts are microseconds long: poll, with a yield now and then (never Sleep(1), a whole timer tick), so a
+        // worker that claimed a part and shares this CPU gets to finish it.
+        for (int i = 1; Volatile.Read(ref _shared.Done) != parts; i++)
+        {
+            if (i % PollsPerYield == 0) Thread.Yield();
+            else Thread.SpinWait(1);
+        }
         _job = null;
         if (_failure is { } f)
             throw f is InvalidOperationException or ArgumentException ? f : new InvalidOperationException("a part of a split op failed", f);
@@ -139,14 +141,20 @@ internal sealed class WorkerPool : IDisposable
         long seen = 0;
         while (true)
         {
-            int spins = 0;
+            int polls = 0;
+            long since = Stopwatch.GetTimestamp();
             long number;
             while ((number = Volatile.Read(ref _shared.State) >> PartBits) == seen)
             {
                 if (_stopping) return;
-                if (spins++ < SpinIterations)
+                if (++polls % PollsPerYield != 0)
                 {
                     Thread.SpinWait(1);
+                    continue;
+                }
+                if (Stopwatch.GetTimestamp() - since < SpinTicks)
+                {
+                    Thread.Yield();
                     continue;
                 }
                 lock (_gate)
