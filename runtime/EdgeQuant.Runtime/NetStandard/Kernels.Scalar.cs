@@ -85,6 +85,9 @@ namespace EdgeQuant.Runtime.Kernels
     {
         public static void EvalS8(in MeanParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output)
             => EvalS8Reference(p, input, inShape, output);
+
+        public static void EvalS8(in MeanParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, int c0, int c1)
+            => EvalS8Reference(p, input, inShape, output, c0, c1);
     }
 
     public static partial class Pooling
