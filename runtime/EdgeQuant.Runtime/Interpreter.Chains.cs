@@ -21,6 +21,9 @@ public sealed partial class Interpreter
     private (int[] End, int[] Parts, int Extra) BuildChains(int threads, int arenaBytes)
     {
         int extra = 0;
+        // Moved tensors: bytes after the arena (relative offset, length) and the ops from the one writing them to
+        // the last one reading them; two share bytes only if those spans do not meet.
+        var moved = new List<(int At, int Bytes, int First, int Last)>();
         var end = new int[_ops.Length];
         var chainParts = new int[_ops.Length];
         for (int i = 0; i < end.Length; i++) end[i] = i;
@@ -37,14 +40,17 @@ public sealed partial class Interpreter
                     int t = _ops[last + 1].Output0;
                     var before = _tensors[t];
                     if (arenaBytes < 0 || IsModelInput(t)) break;
-                    int at = (arenaBytes + extra + 63) & ~63;
+                    int first = last + 1, lastUse = LastUse(t, first);
+                    int rel = MovedSlot(moved, before.ByteLength, first, lastUse);
+                    int at = ((arenaBytes + 63) & ~63) + rel;
                     _tensors[t] = before with { Offset = at };
                     if (!PartsAreDisjoint(h, last + 1, parts))
                     {
                         _tensors[t] = before;
                         break;
                     }
-                    extra = at + before.ByteLength - arenaBytes;
+                    moved.Add((rel, before.ByteLength, first, lastUse));
+                    extra = System.Math.Max(extra, at + before.ByteLength - arenaBytes);
                 }
                 last++;
             }
@@ -54,6 +60,38 @@ public sealed partial class Interpreter
             h = last;
         }
         return (end, chainParts, extra);
+    }
+
+    /// <summary>The last op reading <paramref name="tensor"/> (written by op <paramref name="first"/>); past the last op for a model output.</summary>
+    private int LastUse(int tensor, int first)
+    {
+        foreach (var o in _model.Outputs) if (o.TensorIndex == tensor) return _ops.Length;
+        int last = first;
+        for (int k = first + 1; k < _ops.Length; k++)
+            for (int i = 0; i < _ops[k].InputCount; i++)
+                if (_ops[k].Input(i) == tensor) last = k;
+        return last;
+    }
+
+    /// <summary>The lowest 64-byte aligned offset after the arena where <paramref name="bytes"/> live over ops [first, last] meet no moved tensor live at the same time.</summary>
+    private static int MovedSlot(List<(int At, int Bytes, int First, int Last)> moved, int bytes, int first, int last)
+    {
+        int at = 0;
+        bool clash = true;
+        while (clash)
+        {
+            clash = false;
+            foreach (var m in moved)
+            {
+                if (m.Last < first || last < m.First) continue;
+                if (at < m.At + m.Bytes && m.At < at + bytes)
+                {
+                    at = (m.At + m.Bytes + 63) & ~63;
+                    clash = true;
+                }
+            }
+        }
+        return at;
     }
 
     private bool IsModelInput(int tensor)
