@@ -68,6 +68,18 @@ public sealed partial class Interpreter : IDisposable
     // part's buffer for the input window of a partial output row.
     private readonly bool[] _pixelBands = [];
     private readonly sbyte[][] _windowScratch = [];
+    // Jobs left to run on the caller's thread alone, and jobs in a row no worker helped with (see RunJob).
+    private int _soloJobs;
+    private int _unhelped;
+
+    /// <summary>Jobs in a row no worker helped with after which the interpreter stops handing jobs out for <see cref="SoloJobs"/> jobs.</summary>
+    internal const int UnhelpedLimit = 32;
+
+    /// <summary>How many jobs run on the caller alone once the workers have not helped <see cref="UnhelpedLimit"/> times in a row.</summary>
+    internal const int SoloJobs = 1024;
+
+    /// <summary>Makes the next <paramref name="jobs"/> jobs run on the caller alone (for tests).</summary>
+    internal void RunAloneFor(int jobs) => _soloJobs = jobs;
     private readonly OpBands? _bandJob;
 
     /// <summary>Ops split across threads (for tests).</summary>
@@ -665,10 +677,7 @@ public sealed partial class Interpreter : IDisposable
         {
             if (_pool is not null && _chainEnd[i] > i)
             {
-                _bandJob!.Op = i;
-                _bandJob.Last = _chainEnd[i];
-                _bandJob.Bands = _chainParts[i];
-                _pool.Run(_bandJob, _bandJob.Bands);
+                RunJob(i, _chainEnd[i], _chainParts[i]);
                 i = _chainEnd[i];
                 continue;
             }
@@ -683,15 +692,42 @@ public sealed partial class Interpreter : IDisposable
     {
         if (_pool is not null && _bands[index] > 1)
         {
-            _bandJob!.Op = index;
-            _bandJob.Last = index;
-            _bandJob.Bands = _bands[index];
-            _bandJob.Convolution = _ops[index].Type is OpType.Conv2D or OpType.DepthwiseConv2D;
-            _pool.Run(_bandJob, _bands[index]);
+            RunJob(index, index, _bands[index]);
             return;
         }
         _opIndex = index;
         Run(in _ops[index], _packed[index]);
+    }
+
+    /// <summary>
+    /// Ops <paramref name="first"/>..<paramref name="last"/> (one split op, or a chain) as one job of
+    /// <paramref name="parts"/> parts. When the workers have helped with none of the last <see cref="UnhelpedLimit"/>
+    /// jobs (on a busy machine the scheduler may give them no CPU, or the caller's), the next <see cref="SoloJobs"/>
+    /// jobs run as whole ops on the caller's thread (the same bytes, without the cost of parts nobody shares);
+    /// then the workers are tried again.
+    /// </summary>
+    private void RunJob(int first, int last, int parts)
+    {
+        if (_soloJobs > 0)
+        {
+            _soloJobs--;
+            for (int k = first; k <= last; k++)
+            {
+                _opIndex = k;
+                Run(in _ops[k], _packed[k]);
+            }
+            return;
+        }
+        _bandJob!.Op = first;
+        _bandJob.Last = last;
+        _bandJob.Bands = parts;
+        _bandJob.Convolution = _ops[first].Type is OpType.Conv2D or OpType.DepthwiseConv2D;
+        if (_pool!.Run(_bandJob, parts)) _unhelped = 0;
+        else if (++_unhelped >= UnhelpedLimit)
+        {
+            _unhelped = 0;
+            _soloJobs = SoloJobs;
+        }
     }
 
     /// <summary>The int8 bytes of an arena tensor, for inspection after <see cref="Invoke"/>.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using EdgeQuant.Runtime.Format;
 using EdgeQuant.Runtime.Kernels;
 using EdgeQuant.Runtime.Tests.TestSupport;
@@ -370,6 +371,13 @@ public class InterpreterThreadsTests
             exact.Invoke();
             Assert.That(exact.GetOutput().ToArray(), Is.EqualTo(one), $"case {k}: {threads} threads over the planned arena");
             if (probe.MovedTensorBytes > 0) moved++;
+            // Jobs the workers did not help with make the interpreter run the next ones as whole ops on the caller:
+            // the same bytes (here forced for the first chain or split op).
+            using var alone = new Interpreter(m, new InterpreterOptions { Threads = threads });
+            alone.RunAloneFor(1);
+            for (int i = 0; i < inputs.Length; i++) inputs[i].CopyTo(alone.GetInput(i));
+            alone.Invoke();
+            Assert.That(alone.GetOutput().ToArray(), Is.EqualTo(one), $"case {k}: {threads} threads, first job on the caller alone");
         }
         Assert.That(chained, Is.GreaterThan(20), "enough of the random cases formed chains");
         Assert.That(moved, Is.GreaterThan(3), "enough of the random cases moved a tensor to grow a chain");
@@ -464,6 +472,42 @@ public class InterpreterThreadsTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.That(interp.GetOutput().ToArray(), Is.EqualTo(one));
         Assert.That(allocated, Is.Zero, "bytes allocated by 200 invokes with 2 threads");
+        interp.RunAloneFor(Interpreter.SoloJobs);
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200; i++) interp.Invoke();
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "bytes allocated by 200 invokes with the jobs on the caller alone");
+    }
+
+    [TestCase("fashion_mobilenetv2", 2)]
+    [TestCase("fashion_mobilenetv2", 3)]
+    [TestCase("fashion_resnet", 2)]
+    [TestCase("fashion_resnet", 4)]
+    public void ZooModelsWithChainsAgreeAndAllocateNothingPerInvoke(string name, int threads)
+    {
+        // The two largest zoo models: chains, pixel ranges, a split Mean; their pinned golden output, and no allocation.
+        string stem = Path.Combine(AppContext.BaseDirectory, "zoo", "eqm", name);
+        var m = Model.Load(File.ReadAllBytes(stem + ".eqm"));
+        var input = MemoryMarshal.Cast<byte, sbyte>(File.ReadAllBytes(stem + ".input.bin")).ToArray();
+        var golden = MemoryMarshal.Cast<byte, sbyte>(File.ReadAllBytes(stem + ".output.bin")).ToArray();
+        using var interp = new Interpreter(m, new InterpreterOptions { Threads = threads });
+        Assert.That(interp.Chains().Count(), Is.GreaterThanOrEqualTo(2), "chains formed");
+        int inLen = interp.GetInput().Length, outLen = interp.GetOutput().Length;
+        int n = input.Length / inLen;
+        Assert.That(n, Is.GreaterThan(0));
+        for (int k = 0; k < n; k++)
+        {
+            input.AsSpan(k * inLen, inLen).CopyTo(interp.GetInput());
+            interp.Invoke();
+            Assert.That(interp.GetOutput().ToArray(), Is.EqualTo(golden.AsSpan(k * outLen, outLen).ToArray()), $"sample {k}: the pinned golden output");
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 300; i++)
+        {
+            input.AsSpan(0, inLen).CopyTo(interp.GetInput());
+            interp.Invoke();
+        }
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, $"bytes allocated by 300 invokes with {threads} threads");
+        Assert.That(interp.GetOutput().ToArray(), Is.EqualTo(golden.AsSpan(0, outLen).ToArray()));
     }
 
     [Test]

@@ -78,9 +78,9 @@ internal sealed class WorkerPool : IDisposable
 
     /// <summary>
     /// Runs parts 0 to <paramref name="parts"/> - 1 of <paramref name="job"/>, each once, on whichever thread claims
-    /// it first (the caller claims part 0 first), and returns when all are done.
+    /// it first (the caller claims part 0 first), and returns when all are done: true when a worker ran any part.
     /// </summary>
-    public void Run(IParallelJob job, int parts)
+    public bool Run(IParallelJob job, int parts)
     {
         if (_stopping) throw new ObjectDisposedException(nameof(WorkerPool));
         Debug.Assert(parts >= 1 && parts <= PartMask);
@@ -96,7 +96,7 @@ internal sealed class WorkerPool : IDisposable
         if (Volatile.Read(ref _shared.Sleepers) != 0)
             lock (_gate) Monitor.PulseAll(_gate);
 
-        ClaimAndRun(number);
+        int own = ClaimAndRun(number);
 
         // The parts are microseconds long: poll, with a yield now and then (never Sleep(1), a whole timer tick), so a
         // worker that claimed a part and shares this CPU gets to finish it.
@@ -108,18 +108,20 @@ internal sealed class WorkerPool : IDisposable
         _job = null;
         if (_failure is { } f)
             throw f is InvalidOperationException or ArgumentException ? f : new InvalidOperationException("a part of a split op failed", f);
+        return own < parts;
     }
 
-    /// <summary>Claims and runs parts of job <paramref name="number"/> until none is left (or that job is over).</summary>
-    private void ClaimAndRun(long number)
+    /// <summary>Claims and runs parts of job <paramref name="number"/> until none is left (or that job is over); returns how many it ran.</summary>
+    private int ClaimAndRun(long number)
     {
+        int ran = 0;
         while (true)
         {
             long s = Volatile.Read(ref _shared.State);
-            if (s >> PartBits != number) return;
+            if (s >> PartBits != number) return ran;
             int part = (int)(s & PartMask);
             // _parts may already be the next job's; then the state has changed too and the exchange below fails.
-            if (part >= _parts) return;
+            if (part >= _parts) return ran;
             if (Interlocked.CompareExchange(ref _shared.State, s + 1, s) != s) continue;
             // The part is ours: the job cannot end (and _job/_parts cannot change) before it is counted done.
             try
@@ -132,6 +134,7 @@ internal sealed class WorkerPool : IDisposable
                 Interlocked.CompareExchange(ref _failure, e, null);
             }
             Interlocked.Increment(ref _shared.Done);
+            ran++;
         }
     }
 
