@@ -710,7 +710,9 @@ public sealed partial class Interpreter : IDisposable
     {
         if (_soloJobs > 0)
         {
-            _soloJobs--;
+            // Wake the (by now blocked) workers a few jobs before handing jobs out again, or the first ones would
+            // find them still waking and count as not helped.
+            if (--_soloJobs == UnhelpedLimit) _pool!.Wake();
             for (int k = first; k <= last; k++)
             {
                 _opIndex = k;

@@ -138,6 +138,13 @@ internal sealed class WorkerPool : IDisposable
         }
     }
 
+    /// <summary>Wakes blocked workers so that they poll again (for about 2 ms) before jobs come: waking takes longer than a small job.</summary>
+    public void Wake()
+    {
+        if (Volatile.Read(ref _shared.Sleepers) != 0)
+            lock (_gate) Monitor.PulseAll(_gate);
+    }
+
     private void WorkerLoop()
     {
         // Jobs are numbered from 1: a job published before this thread first runs is still seen as new.
@@ -166,6 +173,9 @@ internal sealed class WorkerPool : IDisposable
                     if (Volatile.Read(ref _shared.State) >> PartBits == seen && !_stopping) Monitor.Wait(_gate);
                     Interlocked.Decrement(ref _shared.Sleepers);
                 }
+                // Woken (by a job, or by Wake ahead of one): poll afresh.
+                polls = 0;
+                since = Stopwatch.GetTimestamp();
             }
             seen = number;
             if (_stopping) return;
