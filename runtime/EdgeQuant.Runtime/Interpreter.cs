@@ -76,7 +76,7 @@ public sealed partial class Interpreter : IDisposable
     internal const int UnhelpedLimit = 32;
 
     /// <summary>How many jobs run on the caller alone once the workers have not helped <see cref="UnhelpedLimit"/> times in a row.</summary>
-    internal const int SoloJobs = 1024;
+    internal const int SoloJobs = 256;
 
     /// <summary>Makes the next <paramref name="jobs"/> jobs run on the caller alone (for tests).</summary>
     internal void RunAloneFor(int jobs) => _soloJobs = jobs;
