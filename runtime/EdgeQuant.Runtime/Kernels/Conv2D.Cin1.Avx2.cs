@@ -42,11 +42,18 @@ public static partial class Conv2D
         // 8-pixel steps past the row's last pixel.
         int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
         int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
-        int rowLen = span + 8, outWPad = (outW + 7) & ~7;
-        if (((long)paddedH * rowLen + 8) * 2 + (long)tapPairs * outWPad * 4 > Cin1X64StackLimit)
+        int rowLen = span + 8;
+        long imageBytes = ((long)paddedH * rowLen + 8) * 2;
+        // The tap pairs of a block of output rows, pair-major: plane k holds pair k of every pixel of the block, the rows
+        // one after another (so that each channel group runs over the block's pixels in one flat loop, its weights and
+        // requantization operands set up once per block, not per row), plus 8 spare for the last row's 8-pixel steps.
+        long rowBytes = (long)tapPairs * outW * 4;
+        if (imageBytes + rowBytes + tapPairs * 32 > Cin1X64StackLimit)
             return false;
+        int blockRows = (int)System.Math.Min(outH, (Cin1X64StackLimit - imageBytes - tapPairs * 32) / rowBytes);
+        int planeStride = blockRows * outW + 8;
         Span<short> image = stackalloc short[paddedH * rowLen + 8];
-        Span<int> tapRow = stackalloc int[tapPairs * outWPad];
+        Span<int> planes = stackalloc int[tapPairs * planeStride];
         Span<int> padded = stackalloc int[16];
         scoped ReadOnlySpan<int> m = multipliers, s = shifts;
         if (cout < 8)
@@ -57,10 +64,13 @@ public static partial class Conv2D
             m = padded.Slice(0, 8);
             s = padded.Slice(8, 8);
         }
+        bool wide = Avx512BW.IsSupported && cout >= 16;
+        // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
+        var table = wide ? RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator) : null;
         short zeroPoint = (short)(-p.InputOffset);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
         ref short img = ref MemoryMarshal.GetReference(image);
-        ref int tr = ref MemoryMarshal.GetReference(tapRow);
+        ref int tr = ref MemoryMarshal.GetReference(planes);
         for (int b = 0; b < inShape.D0; b++)
         {
             for (int y = 0; y < paddedH; y++)
@@ -78,53 +88,60 @@ public static partial class Conv2D
                 row.Slice(hi).Fill(zeroPoint);
             }
             image.Slice(paddedH * rowLen).Clear();
-            for (int oy = 0; oy < outH; oy++)
+            for (int oy0 = 0; oy0 < outH; oy0 += blockRows)
             {
-                ref short top = ref Unsafe.Add(ref img, oy * p.StrideH * rowLen);
-                for (int k = 0; k < tapPairs; k++)
+                int rows = System.Math.Min(blockRows, outH - oy0);
+                for (int r = 0; r < rows; r++)
                 {
-                    int ta = 2 * k, tb = System.Math.Min(2 * k + 1, taps - 1); // an odd K's last pair repeats its tap against a zero weight
-                    ref short ra = ref Unsafe.Add(ref top, (ta / kw) * p.DilationH * rowLen + (ta % kw) * p.DilationW);
-                    ref short rb = ref Unsafe.Add(ref top, (tb / kw) * p.DilationH * rowLen + (tb % kw) * p.DilationW);
-                    ref int q = ref Unsafe.Add(ref tr, k * outWPad);
-                    if (p.StrideW == 1)
+                    ref short top = ref Unsafe.Add(ref img, (oy0 + r) * p.StrideH * rowLen);
+                    for (int k = 0; k < tapPairs; k++)
                     {
-                        for (int ox = 0; ox < outWPad; ox += 8)
+                        int ta = 2 * k, tb = System.Math.Min(2 * k + 1, taps - 1); // an odd K's last pair repeats its tap against a zero weight
+                        ref short ra = ref Unsafe.Add(ref top, (ta / kw) * p.DilationH * rowLen + (ta % kw) * p.DilationW);
+                        ref short rb = ref Unsafe.Add(ref top, (tb / kw) * p.DilationH * rowLen + (tb % kw) * p.DilationW);
+                        // Rows are built in order, so a row's 8-pixel steps past its end are overwritten by the next row.
+                        ref int q = ref Unsafe.Add(ref tr, k * planeStride + r * outW);
+                        if (p.StrideW == 1)
                         {
-                            var va = Vector128.LoadUnsafe(ref ra, (nuint)ox);
-                            var vb = Vector128.LoadUnsafe(ref rb, (nuint)ox);
-                            Sse2.UnpackLow(va, vb).AsInt32().StoreUnsafe(ref q, (nuint)ox);
-                            Sse2.UnpackHigh(va, vb).AsInt32().StoreUnsafe(ref q, (nuint)ox + 4);
+                            for (int ox = 0; ox < outW; ox += 8)
+                            {
+                                var va = Vector128.LoadUnsafe(ref ra, (nuint)ox);
+                                var vb = Vector128.LoadUnsafe(ref rb, (nuint)ox);
+                                Sse2.UnpackLow(va, vb).AsInt32().StoreUnsafe(ref q, (nuint)ox);
+                                Sse2.UnpackHigh(va, vb).AsInt32().StoreUnsafe(ref q, (nuint)ox + 4);
+                            }
+                        }
+                        else
+                        {
+                            for (int ox = 0; ox < outW; ox++)
+                                Unsafe.Add(ref q, ox) = (ushort)Unsafe.Add(ref ra, ox * p.StrideW) | (Unsafe.Add(ref rb, ox * p.StrideW) << 16);
                         }
                     }
-                    else
-                    {
-                        for (int ox = 0; ox < outW; ox++)
-                            Unsafe.Add(ref q, ox) = (ushort)Unsafe.Add(ref ra, ox * p.StrideW) | (Unsafe.Add(ref rb, ox * p.StrideW) << 16);
-                    }
                 }
-                ref sbyte o = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (b * outH + oy) * outW * cout);
-                if (Avx512BW.IsSupported && cout >= 16)
+                ref sbyte o = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (b * outH + oy0) * outW * cout);
+                int n = rows * outW;
+                if (table is not null)
                 {
-                    Cin1Row512(p, ref tr, tapPairs, outWPad, outW, cout, packed, pairs, m, s, ref o);
+                    Cin1Row512(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o);
                     // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
                     if ((cout & 15) is > 0 and <= 8)
-                        Cin1Row256(p, ref tr, tapPairs, outWPad, outW, cout, packed, pairs, m, s, ref o, from: cout & ~15);
+                        Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, m, s, ref o, from: cout & ~15);
                 }
                 else
-                    Cin1Row256(p, ref tr, tapPairs, outWPad, outW, cout, packed, pairs, m, s, ref o);
+                    Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, m, s, ref o);
             }
         }
         return true;
     }
 
-    /// <summary>One output row, 16 channels per group (a rest of 9..15 channels overlapping the group before; a rest of 1..8 is left to the 8-channel body).</summary>
+    /// <summary>
+    /// <paramref name="outW"/> consecutive output pixels (a block of rows), 16 channels per group (a rest of 9..15 channels
+    /// overlapping the group before; a rest of 1..8 is left to the 8-channel body); tap pair k of pixel i at tapRow[k x outWPad + i].
+    /// </summary>
     private static void Cin1Row512(in Conv2DParams p, ref int tapRow, int tapPairs, int outWPad, int outW, int cout, PackedFilter packed,
-        short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
+        short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
     {
         int coutP = packed.CoutPadded;
-        // The op's table of the one-rounding form (built on the first call, kept in the packed filter; no allocation after).
-        var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
         ref int mRef = ref MemoryMarshal.GetReference(multipliers);
@@ -174,7 +191,7 @@ public static partial class Conv2D
         }
     }
 
-    /// <summary>One output row from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
+    /// <summary><paramref name="outW"/> consecutive output pixels from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
     private static void Cin1Row256(in Conv2DParams p, ref int tapRow, int tapPairs, int outWPad, int outW, int cout, PackedFilter packed,
         short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
     {
