@@ -158,23 +158,11 @@ public static partial class Conv2D
             ref sbyte oc = ref Unsafe.Add(ref o, c);
             if (tapPairs == 5)
             {
-                // The 3x3 stem: five weight vectors in registers for the whole row.
-                var w0 = Vector512.LoadUnsafe(ref wc);
-                var w1 = Vector512.LoadUnsafe(ref wc, (nuint)pairStep);
-                var w2 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * pairStep));
-                var w3 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * pairStep));
-                var w4 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * pairStep));
-                nint row = outWPad;
-                for (int ox = 0; ox < outW; ox++)
-                {
-                    ref int x = ref Unsafe.Add(ref tapRow, ox);
-                    var acc = bias + Avx512BW.MultiplyAddAdjacent(Vector512.Create(x).AsInt16(), w0)
-                        + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, row)).AsInt16(), w1);
-                    acc += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2)
-                        + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3)
-                        + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
-                    q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref oc, ox * cout));
-                }
+                // The 3x3 stem: five weight vectors in registers for the whole block.
+                if (FoldedRequantizer512.Applies(table))
+                    Cin1Group5(new FoldedRequantizer512(table, c, packed.Init, p.ActivationMin, p.ActivationMax), ref tapRow, outWPad, outW, cout, ref wc, pairStep, ref oc);
+                else
+                    Cin1Group5(new BiasedRequantizer512(q, bias), ref tapRow, outWPad, outW, cout, ref wc, pairStep, ref oc);
                 continue;
             }
             for (int ox = 0; ox < outW; ox++)
@@ -188,6 +176,54 @@ public static partial class Conv2D
                 }
                 q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref oc, ox * cout));
             }
+        }
+    }
+
+    /// <summary>
+    /// One 16-channel group of a 3x3 stem (five tap pairs) over <paramref name="count"/> pixels: the weights (scaled as the
+    /// requantizer asks) in registers, two pixels per step (two independent chains for the out-of-order core), each pixel
+    /// five broadcasts and VPMADDWD, requantized in registers and stored.
+    /// </summary>
+    private static void Cin1Group5<TQ>(TQ q, ref int tapRow, nint row, int count, int cout, ref short wc, nint pairStep, ref sbyte oc)
+        where TQ : struct, IGroupRequantizer512
+    {
+        var w0 = Vector512.LoadUnsafe(ref wc);
+        var w1 = Vector512.LoadUnsafe(ref wc, (nuint)pairStep);
+        var w2 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * pairStep));
+        var w3 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * pairStep));
+        var w4 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * pairStep));
+        if (q.WeightScale == 2)
+        {
+            w0 += w0; w1 += w1; w2 += w2; w3 += w3; w4 += w4;
+        }
+        int i = 0;
+        for (; i + 1 < count; i += 2)
+        {
+            ref int x = ref Unsafe.Add(ref tapRow, i);
+            var a0 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x).AsInt16(), w0);
+            var b0 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 1)).AsInt16(), w0);
+            var a1 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, row)).AsInt16(), w1);
+            var b1 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, row + 1)).AsInt16(), w1);
+            var a2 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2);
+            var b2 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 2 * row + 1)).AsInt16(), w2);
+            var a3 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3);
+            var b3 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 3 * row + 1)).AsInt16(), w3);
+            var a4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
+            var b4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row + 1)).AsInt16(), w4);
+            var ra = q.Apply((a0 + a1) + (a2 + a3) + a4);
+            var rb = q.Apply((b0 + b1) + (b2 + b3) + b4);
+            ra.StoreUnsafe(ref Unsafe.Add(ref oc, i * cout));
+            rb.StoreUnsafe(ref Unsafe.Add(ref oc, (i + 1) * cout));
+        }
+        if (i < count)
+        {
+            ref int x = ref Unsafe.Add(ref tapRow, i);
+            var a = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x).AsInt16(), w0)
+                + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, row)).AsInt16(), w1)
+                + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2)
+                + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3)
+                + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
+            q.Apply(a).StoreUnsafe(ref Unsafe.Add(ref oc, i * cout));
         }
     }
 
