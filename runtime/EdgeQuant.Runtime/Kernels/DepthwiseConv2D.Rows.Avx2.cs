@@ -409,7 +409,26 @@ public static partial class DepthwiseConv2D
         ref sbyte a = ref MemoryMarshal.GetReference((uint)iy < (uint)inH ? input.Slice(start + iy * inW * cin, n) : zeroRow);
         ref sbyte c = ref MemoryMarshal.GetReference((uint)iy2 < (uint)inH ? input.Slice(start + iy2 * inW * cin, n) : zeroRow);
         ref short d = ref Unsafe.As<int, short>(ref Unsafe.Add(ref MemoryMarshal.GetReference(row), lo * cin));
-        if (n >= 16)
+        if (Avx512BW.IsSupported && n >= 32)
+        {
+            // 32 elements per step: both rows sign-extended (VPMOVSXBW from memory), interleaved within 128-bit lanes
+            // (VPUNPCKL/HWD: elements 8k..8k+3 and 8k+4..8k+7 of lane k), put back in element order by two VPERMT2Q.
+            var first = Vector512.Create(0L, 1, 8, 9, 2, 3, 10, 11);
+            var second = Vector512.Create(4L, 5, 12, 13, 6, 7, 14, 15);
+            for (int i = 0; ; i += 32)
+            {
+                i = System.Math.Min(i, n - 32);
+                var va = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref a, (nuint)i));
+                var vc = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref c, (nuint)i));
+                var low = Avx512BW.UnpackLow(va, vc).AsInt64();
+                var high = Avx512BW.UnpackHigh(va, vc).AsInt64();
+                Avx512F.PermuteVar8x64x2(low, first, high).AsInt16().StoreUnsafe(ref d, (nuint)(2 * i));
+                Avx512F.PermuteVar8x64x2(low, second, high).AsInt16().StoreUnsafe(ref d, (nuint)(2 * i + 32));
+                if (i == n - 32)
+                    break;
+            }
+        }
+        else if (n >= 16)
         {
             for (int i = 0; ; i += 16)
             {
