@@ -65,6 +65,11 @@ public static partial class Conv2D
             s = padded.Slice(8, 8);
         }
         bool wide = Avx512BW.IsSupported && cout >= 16;
+        // A 3x3 with unit horizontal dilation on the 16-channel groups: four of its five tap pairs are two neighbouring
+        // int16 of one image row ((t0, t1), (t4, t5), (t6, t7), and (t8, its right neighbour) against a zero weight), which
+        // the kernel broadcasts straight from the widened image; only pair (t2, t3) spans two rows and is built (not with
+        // a rest of 1..8 channels, whose 8-channel body reads every pair from the planes).
+        bool direct = wide && kh == 3 && kw == 3 && p.DilationW == 1 && (cout & 15) is 0 or > 8;
         // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
         var table = wide ? RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator) : null;
         short zeroPoint = (short)(-p.InputOffset);
@@ -94,7 +99,7 @@ public static partial class Conv2D
                 for (int r = 0; r < rows; r++)
                 {
                     ref short top = ref Unsafe.Add(ref img, (oy0 + r) * p.StrideH * rowLen);
-                    for (int k = 0; k < tapPairs; k++)
+                    for (int k = direct ? 1 : 0; k < (direct ? 2 : tapPairs); k++)
                     {
                         int ta = 2 * k, tb = System.Math.Min(2 * k + 1, taps - 1); // an odd K's last pair repeats its tap against a zero weight
                         ref short ra = ref Unsafe.Add(ref top, (ta / kw) * p.DilationH * rowLen + (ta % kw) * p.DilationW);
@@ -122,7 +127,11 @@ public static partial class Conv2D
                 int n = rows * outW;
                 if (table is not null)
                 {
-                    Cin1Row512(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o);
+                    if (direct)
+                        Cin1Direct3x3(p, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen, ref Unsafe.Add(ref tr, planeStride), rows, outW, cout,
+                            packed, pairs, table, m, s, ref o);
+                    else
+                        Cin1Row512(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o);
                     // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
                     if ((cout & 15) is > 0 and <= 8)
                         Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, m, s, ref o, from: cout & ~15);
@@ -175,6 +184,94 @@ public static partial class Conv2D
                     wt = ref Unsafe.Add(ref wt, pairStep);
                 }
                 q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref oc, ox * cout));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The 3x3 stem with unit horizontal dilation, <paramref name="rows"/> output rows from the image row at
+    /// <paramref name="top"/> (the first row's window top), 16 channels per group (as <see cref="Cin1Row512"/>): tap pairs
+    /// 0, 2, 3 and 4 broadcast from the image, pair 1 from <paramref name="plane"/> (pair (t2, t3) of pixel i of the
+    /// block at plane[i]).
+    /// </summary>
+    private static void Cin1Direct3x3(in Conv2DParams p, ref short top, int rowLen, ref int plane, int rows, int outW, int cout,
+        PackedFilter packed, short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
+    {
+        int coutP = packed.CoutPadded;
+        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
+        ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
+        ref int mRef = ref MemoryMarshal.GetReference(multipliers);
+        ref int sRef = ref MemoryMarshal.GetReference(shifts);
+        nint pairStep = 2 * coutP;
+        int end = (cout & 15) is > 0 and <= 8 ? cout & ~15 : cout;
+        for (int c0 = 0; c0 < end; c0 += 16)
+        {
+            int c = System.Math.Min(c0, cout - 16);
+            ref short wc = ref Unsafe.Add(ref w, 2 * c);
+            ref sbyte oc = ref Unsafe.Add(ref o, c);
+            if (FoldedRequantizer512.Applies(table))
+                Cin1Direct3x3Group(new FoldedRequantizer512(table, c, packed.Init, p.ActivationMin, p.ActivationMax), p, ref top, rowLen, ref plane, rows, outW, cout, ref wc, pairStep, ref oc);
+            else
+            {
+                var q = new ChannelRequantizer512(table, c, Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
+                    p.OutputOffset, p.ActivationMin, p.ActivationMax);
+                Cin1Direct3x3Group(new BiasedRequantizer512(q, Vector512.LoadUnsafe(ref init, (nuint)c)), p, ref top, rowLen, ref plane, rows, outW, cout, ref wc, pairStep, ref oc);
+            }
+        }
+    }
+
+    /// <summary>One 16-channel group of <see cref="Cin1Direct3x3"/>: weights in registers, two pixels per step.</summary>
+    private static void Cin1Direct3x3Group<TQ>(TQ q, in Conv2DParams p, ref short top, int rowLen, ref int plane, int rows, int outW, int cout,
+        ref short wc, nint pairStep, ref sbyte oc) where TQ : struct, IGroupRequantizer512
+    {
+        var w0 = Vector512.LoadUnsafe(ref wc);
+        var w1 = Vector512.LoadUnsafe(ref wc, (nuint)pairStep);
+        var w2 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * pairStep));
+        var w3 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * pairStep));
+        var w4 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * pairStep));
+        if (q.WeightScale == 2)
+        {
+            w0 += w0; w1 += w1; w2 += w2; w3 += w3; w4 += w4;
+        }
+        nint sw = p.StrideW, rowStep = p.StrideH * rowLen, dh = p.DilationH * rowLen;
+        for (int r = 0; r < rows; r++)
+        {
+            // Pair 0 at (row 0, col 0), pair 2 at (row 1, col 1), pair 3 at (row 2, col 0), pair 4 at (row 2, col 2).
+            ref byte a0 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep));
+            ref byte a2 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + dh + 1));
+            ref byte a3 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + 2 * dh));
+            ref byte a4 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + 2 * dh + 2));
+            ref int x1 = ref Unsafe.Add(ref plane, r * outW);
+            ref sbyte orow = ref Unsafe.Add(ref oc, r * outW * cout);
+            nint step = 2 * sw;
+            int i = 0;
+            for (; i + 1 < outW; i += 2)
+            {
+                nint u = i * step, v = u + step;
+                var pa0 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a0, u))).AsInt16(), w0);
+                var pb0 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a0, v))).AsInt16(), w0);
+                var pa1 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x1, i)).AsInt16(), w1);
+                var pb1 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x1, i + 1)).AsInt16(), w1);
+                var pa2 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a2, u))).AsInt16(), w2);
+                var pb2 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a2, v))).AsInt16(), w2);
+                var pa3 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a3, u))).AsInt16(), w3);
+                var pb3 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a3, v))).AsInt16(), w3);
+                var pa4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a4, u))).AsInt16(), w4);
+                var pb4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a4, v))).AsInt16(), w4);
+                var ra = q.Apply((pa0 + pa1) + (pa2 + pa3) + pa4);
+                var rb = q.Apply((pb0 + pb1) + (pb2 + pb3) + pb4);
+                ra.StoreUnsafe(ref Unsafe.Add(ref orow, i * cout));
+                rb.StoreUnsafe(ref Unsafe.Add(ref orow, (i + 1) * cout));
+            }
+            if (i < outW)
+            {
+                nint u = i * step;
+                var acc = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a0, u))).AsInt16(), w0)
+                    + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x1, i)).AsInt16(), w1)
+                    + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a2, u))).AsInt16(), w2)
+                    + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a3, u))).AsInt16(), w3)
+                    + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a4, u))).AsInt16(), w4);
+                q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref orow, i * cout));
             }
         }
     }
