@@ -17,7 +17,26 @@ internal readonly struct ChannelRequantizer256
 {
     private readonly Vector256<int> _left, _right, _m, _mOdd, _mask, _half, _off;
     private readonly Vector128<sbyte> _min, _max;
-    private readonly bool _anyLeft, _saturates;
+    private readonly bool _anyLeft, _saturates, _oneRounding;
+    private readonly Simd.SimdOps512.RightRequantizer256 _rightOnly;
+
+    /// <summary>
+    /// As the other constructor; where <paramref name="table"/> (the op's, <see cref="Simd.RightRequantTable"/>) covers the op
+    /// and <paramref name="from"/> is even, <see cref="Apply(Vector256{int})"/> takes the exact one-rounding form on the doubled
+    /// accumulators (<see cref="Simd.SimdOps512.RightRequantizer256"/>: AVX2 instructions only; about half the operations
+    /// of the general form, which measured 1.5-1.8x slower per depthwise layer).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ChannelRequantizer256(Simd.RightRequantTable? table, int from, Vector256<int> multiplier, Vector256<int> shift, int outputOffset,
+        int activationMin, int activationMax)
+        : this(multiplier, shift, outputOffset, activationMin, activationMax)
+    {
+        if (table is not null && table.Covered && (from & 1) == 0)
+        {
+            _oneRounding = true;
+            _rightOnly = new Simd.SimdOps512.RightRequantizer256(table, from);
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ChannelRequantizer256(Vector256<int> multiplier, Vector256<int> shift, int outputOffset, int activationMin, int activationMax)
@@ -62,6 +81,8 @@ internal readonly struct ChannelRequantizer256
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Vector256<int> Rounded(Vector256<int> acc)
     {
+        if (_oneRounding)
+            return _rightOnly.Apply(acc + acc);
         var x = _anyLeft ? Avx2.ShiftLeftLogicalVariable(acc, _left.AsUInt32()) : acc;
         var nudge = Vector256.Create(1L << 30);
         // The doubling high multiply: bits 31..62 of x * m + 2^30 (a floor division, which equals the reference's

@@ -146,7 +146,7 @@ public static partial class DepthwiseConv2D
         Span<int> desc = stackalloc int[blockRows * d];
         bool wide = Avx512BW.IsSupported && cout >= 16;
         // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
-        var table = wide ? RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator) : null;
+        var table = RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         ref int ringRef = ref MemoryMarshal.GetReference(ring);
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         for (int b = 0; b < inShape.D0; b++)
@@ -181,7 +181,7 @@ public static partial class DepthwiseConv2D
                         rd[1 + j] = slot * pairRow;
                     }
                 }
-                Rows(p, ref ringRef, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, table, m, s, ref Unsafe.Add(ref ob, oy0 * outW * cout));
+                Rows(p, ref ringRef, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, wide, table, m, s, ref Unsafe.Add(ref ob, oy0 * outW * cout));
             }
         }
         return true;
@@ -218,17 +218,17 @@ public static partial class DepthwiseConv2D
 
     /// <summary>Output rows described by <paramref name="desc"/> (per row: odd weight set or not, then the ring offsets of its pair rows), every channel group.</summary>
     private static void Rows(in Conv2DParams p, ref int ring, ReadOnlySpan<int> desc, int rows, int jp, int jpOdd, int kw, int outW, int cout,
-        PackedFilter packed, ref short w, RightRequantTable? table, ReadOnlySpan<int> m, ReadOnlySpan<int> s, ref sbyte o)
+        PackedFilter packed, ref short w, bool wide, RightRequantTable table, ReadOnlySpan<int> m, ReadOnlySpan<int> s, ref sbyte o)
     {
-        if (table is not null)
+        if (wide)
         {
             Row512(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, table, m, s, ref o);
             // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
             if ((cout & 15) is > 0 and <= 8)
-                Row256(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, m, s, ref o, from: cout & ~15);
+                Row256(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, table, m, s, ref o, from: cout & ~15);
         }
         else
-            Row256(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, m, s, ref o);
+            Row256(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, table, m, s, ref o);
     }
 
     /// <summary>
@@ -331,7 +331,7 @@ public static partial class DepthwiseConv2D
     /// not a multiple of 8; below 8, partial stores); each group's weights and requantization operands set up once.
     /// </summary>
     private static void Row256(in Conv2DParams p, ref int ring, ReadOnlySpan<int> desc, int rows, int jp, int jpOdd, int kw, int outW, int cout,
-        PackedFilter packed, ref short w, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
+        PackedFilter packed, ref short w, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
     {
         int coutP = packed.CoutPadded, d = 1 + System.Math.Max(jp, jpOdd);
         nint pixelStep = p.StrideW * cout, columnStep = p.DilationW * cout, rowOut = outW * cout;
@@ -344,7 +344,7 @@ public static partial class DepthwiseConv2D
         for (int c0 = from; c0 < cout; c0 += 8)
         {
             int c = System.Math.Max(System.Math.Min(c0, cout - 8), 0);
-            var q = new ChannelRequantizer256(Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
+            var q = new ChannelRequantizer256(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
             var bias = Vector256.LoadUnsafe(ref init, (nuint)c);
             if (kw == 3 && jp == 2 && jpOdd is 0 or 2)
