@@ -114,6 +114,12 @@ public static partial class DepthwiseConv2D
         int blockRows = 1, ringRows = KeySpan(p, shifted, halve, jp, jpOdd, outH, 1);
         if ((long)ringRows * pairRow * 4 > RowsStackLimit)
             return false;
+        int whole = KeySpan(p, shifted, halve, jp, jpOdd, outH, outH);
+        if (outH <= 256 && (long)whole * pairRow * 4 <= RowsStackLimit)
+        {
+            blockRows = outH;
+            ringRows = whole;
+        }
         while (blockRows < System.Math.Min(outH, 256))
         {
             int next = KeySpan(p, shifted, halve, jp, jpOdd, outH, blockRows + 1);
