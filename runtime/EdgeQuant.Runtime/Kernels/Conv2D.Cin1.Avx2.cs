@@ -16,11 +16,13 @@ public static partial class Conv2D
     /// AVX2 (and AVX-512BW) for a Conv2D with one input channel (the stems of image models): any Cout, Kh x Kw up to 64
     /// taps, stride, padding and dilation. The input is widened once into a padded int16 image on the stack (the zero
     /// point outside the image, which cancels against the folded bias: (zp + inputOffset) x w = 0, as the reference
-    /// skips padded taps). Per output row, the taps of every pixel are gathered as int32 pairs of consecutive taps
-    /// (t, t + 1) in the tap order of <see cref="PackedFilter.Pairs"/> ([ceil(K / 2), CoutPadded, 2], an odd K's last
-    /// pair ending in a zero weight), pair-major so that with stride 1 eight pixels are two loads and two PUNPCK*WD.
-    /// Then per group of 16 (AVX-512) or 8 output channels, whose weight pairs and requantization operands stay in
-    /// registers, each pixel is ceil(K / 2) broadcasts and VPMADDWD (exact int16 products summed in int32: the
+    /// skips padded taps). For a block of output rows (the whole image when it fits the stack limit), the taps of every
+    /// pixel are gathered as int32 pairs of consecutive taps (t, t + 1) in the tap order of <see cref="PackedFilter.Pairs"/>
+    /// ([ceil(K / 2), CoutPadded, 2], an odd K's last pair ending in a zero weight), pair-major so that with stride 1
+    /// eight pixels are two loads and two PUNPCK*WD; a 3x3 on the 16-channel groups gathers only (t2, t3) and reads the
+    /// other four pairs straight from the image (<see cref="Cin1Direct3x3"/>). Then per group of 16 (AVX-512) or 8 output
+    /// channels, whose weight pairs and requantization operands stay in registers for the block, each pixel is
+    /// ceil(K / 2) broadcasts and VPMADDWD (exact int16 products summed in int32: the
     /// reference accumulator), requantized in registers (<see cref="ChannelRequantizer512"/>,
     /// <see cref="ChannelRequantizer256"/>) and stored: 5 multiply-adds for a 3x3 stem where the widened-rows path
     /// pairs each kernel row on its own (6), and no accumulator store and reload. A Cout that is not a multiple of

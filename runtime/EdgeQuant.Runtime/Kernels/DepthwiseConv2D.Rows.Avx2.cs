@@ -74,11 +74,12 @@ public static partial class DepthwiseConv2D
     /// bias: (zp + inputOffset) x w = 0, as the reference skips padded taps). An output pixel's 3x3 window is then
     /// six VPMADDWD of one 8- or 16-channel load each against the kernel-row pairs' weights (<see cref="Prepare"/>):
     /// exact int16 products summed in int32, so acc = folded bias + sum(x x w) equals the reference accumulator. The
-    /// pair rows are staged once each into a ring of (Kh - 1) x DilationH + 1 rows (neighbouring output rows share
-    /// them; with stride 2 only the rows the kernel reads are built), as one flat interleave of two input rows. Per
-    /// output row and group of 16 (AVX-512) or 8 channels, the weights and the requantization operands stay in
-    /// registers while the pixels run, and each pixel is requantized in registers (<see cref="ChannelRequantizer512"/>,
-    /// <see cref="ChannelRequantizer256"/>) and stored: no accumulator store and reload. A channel count that is not a
+    /// pair rows are staged once each (neighbouring output rows share them; with stride 2 only the rows the kernel
+    /// reads are built), as one flat interleave of two input rows, for a block of output rows (the whole op when it fits
+    /// the 64 KB stack limit). Per block and group of 16 (AVX-512) or 8 channels, the weights and the requantization
+    /// operands stay in registers while all pixels of the block run, and each pixel is requantized in registers
+    /// (<see cref="ChannelRequantizer512"/>, <see cref="ChannelRequantizer256"/>; both take the exact one-rounding form
+    /// where the op's <see cref="RightRequantTable"/> covers it) and stored: no accumulator store and reload. A channel count that is not a
     /// multiple of the group runs its last group overlapping the one before (recomputing, and storing identically,
     /// some channels); below 8 channels the padding lanes meet zero weights and only the real channels are stored.
     /// Returns false (having written nothing) when the case is not covered.
@@ -106,8 +107,8 @@ public static partial class DepthwiseConv2D
         // are usually the previous block's last), then each channel group runs over all rows of the block with its
         // weights and requantization operands in registers, set up once per block and group rather than per row (on
         // 7x7 maps that set-up cost as much as a third of a row). The block is as tall as keeps its staged rows within
-        // the stack limit: every zoo layer is one block (blocks sized for the 32 KB L1 measured slower on the 14x14
-        // layers, 10.7 against 9.0 us for 14x14x90 in the same process). Pair row y lives in slot key(y) mod ringRows,
+        // the stack limit: every zoo layer is one block (blocks sized for the 32 KB L1 were no faster, 16 KB ones slower:
+        // 10.7 against 9.0 us for 14x14x90 in the same process). Pair row y lives in slot key(y) mod ringRows,
         // key(y) = y / 2 when only even y occur (stride 1 without vertical dilation, which pairs from even rows only, or
         // an even stride), else y.
         bool halve = shifted || (p.StrideH & 1) == 0;
