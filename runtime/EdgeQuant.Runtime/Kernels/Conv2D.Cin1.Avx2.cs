@@ -73,7 +73,7 @@ public static partial class Conv2D
         // a rest of 1..8 channels, whose 8-channel body reads every pair from the planes).
         bool direct = wide && kh == 3 && kw == 3 && p.DilationW == 1 && (cout & 15) is 0 or > 8;
         // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
-        var table = wide ? RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator) : null;
+        var table = RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         short zeroPoint = (short)(-p.InputOffset);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
         ref short img = ref MemoryMarshal.GetReference(image);
@@ -127,7 +127,7 @@ public static partial class Conv2D
                 }
                 ref sbyte o = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (b * outH + oy0) * outW * cout);
                 int n = rows * outW;
-                if (table is not null)
+                if (wide)
                 {
                     if (direct)
                         Cin1Direct3x3(p, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen, ref Unsafe.Add(ref tr, planeStride), rows, outW, cout,
@@ -136,10 +136,10 @@ public static partial class Conv2D
                         Cin1Row512(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o);
                     // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
                     if ((cout & 15) is > 0 and <= 8)
-                        Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, m, s, ref o, from: cout & ~15);
+                        Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o, from: cout & ~15);
                 }
                 else
-                    Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, m, s, ref o);
+                    Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o);
             }
         }
         return true;
@@ -328,7 +328,7 @@ public static partial class Conv2D
 
     /// <summary><paramref name="outW"/> consecutive output pixels from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
     private static void Cin1Row256(in Conv2DParams p, ref int tapRow, int tapPairs, int outWPad, int outW, int cout, PackedFilter packed,
-        short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
+        short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
     {
         int coutP = packed.CoutPadded;
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
@@ -340,7 +340,7 @@ public static partial class Conv2D
         for (int c0 = from; c0 < cout; c0 += 8)
         {
             int c = System.Math.Max(System.Math.Min(c0, cout - 8), 0);
-            var q = new ChannelRequantizer256(Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
+            var q = new ChannelRequantizer256(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
             var bias = Vector256.LoadUnsafe(ref init, (nuint)c);
             ref short wc = ref Unsafe.Add(ref w, 2 * c);
