@@ -21,7 +21,7 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 public class SmallKGemmFastPathTests
 {
     private static readonly int[] Ks = [1, 2, 3, 5, 8, 12, 15, 16, 17, 20, 24, 27, 31, 32, 33, 36, 39, 40];
-    private static readonly int[] Couts = [1, 7, 8, 12, 16, 17, 20, 24, 36, 40, 90, 150];
+    private static readonly int[] Couts = [1, 2, 3, 4, 7, 8, 12, 16, 17, 18, 19, 20, 24, 34, 35, 36, 40, 90, 150];
 
     private static void RequireAvx512()
     {
