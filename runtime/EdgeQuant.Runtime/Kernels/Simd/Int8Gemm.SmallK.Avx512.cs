@@ -158,6 +158,12 @@ internal static partial class Int8Gemm
         var bias = Vector512.LoadUnsafe(ref init, (nuint)j);
         bias += bias; // the rows are staged doubled: the sums are 2 x the accumulator (SimdOps512 remarks)
         var rq = new SimdOps512.RightRequantizer(table, j);
+        if (TClamped.Value)
+        {
+            // Under a fused ReLU the start values go into the requantizer's constants (SimdOps512 remark 6): one addition less per row.
+            rq = rq.WithStart(bias);
+            bias = default;
+        }
         var perm = SimdOps512.RightRequantizer.HighHalves;
         int i = 0;
         // Two rows per step: their chains are independent, so the scheduler always has work for every pipe.
@@ -165,8 +171,8 @@ internal static partial class Int8Gemm
         {
             ref short x = ref Unsafe.Add(ref xs, i * stride);
             ref short y = ref Unsafe.Add(ref x, stride);
-            var sx = Dot16<TPairs>(ref x, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
-            var sy = Dot16<TPairs>(ref y, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
+            var sx = Dot16<TPairs, TClamped>(ref x, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
+            var sy = Dot16<TPairs, TClamped>(ref y, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
             var bx = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm), min, max);
             var by = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sy, perm) : rq.Apply(sy, perm), min, max);
             if (channels == 16)
@@ -183,20 +189,25 @@ internal static partial class Int8Gemm
         }
         if (i < n)
         {
-            var sx = Dot16<TPairs>(ref Unsafe.Add(ref xs, i * stride), bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
+            var sx = Dot16<TPairs, TClamped>(ref Unsafe.Add(ref xs, i * stride), bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
             SimdOps512.Store(SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm), min, max), ref o, channels);
         }
     }
 
-    /// <summary>bias + the products of one staged row with the TPairs weight registers (two chains of sums).</summary>
+    /// <summary>
+    /// The products of one staged row with the TPairs weight registers (two chains of sums), plus bias unless the
+    /// requantizer holds it (<typeparamref name="TFolded"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Dot16<TPairs>(ref short x, Vector512<int> bias, Vector512<short> w0, Vector512<short> w1,
+    private static Vector512<int> Dot16<TPairs, TFolded>(ref short x, Vector512<int> bias, Vector512<short> w0, Vector512<short> w1,
         Vector512<short> w2, Vector512<short> w3, Vector512<short> w4, Vector512<short> w5, Vector512<short> w6, Vector512<short> w7,
         Vector512<short> w8, Vector512<short> w9, Vector512<short> w10, Vector512<short> w11, Vector512<short> w12, Vector512<short> w13,
         Vector512<short> w14, Vector512<short> w15, Vector512<short> w16, Vector512<short> w17, Vector512<short> w18, Vector512<short> w19)
-        where TPairs : struct, IPairCount
+        where TPairs : struct, IPairCount where TFolded : struct, IFlag
     {
-        var s0 = bias + Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 0), w0);
+        var s0 = Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 0), w0);
+        if (!TFolded.Value)
+            s0 += bias;
         var s1 = Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 1), w1);
         if (TPairs.Value > 2) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 2), w2); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 3), w3); }
         if (TPairs.Value > 4) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 4), w4); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 5), w5); }
@@ -267,13 +278,20 @@ internal static partial class Int8Gemm
         var bias = Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref init, (nuint)j).ToVector256Unsafe().ToVector512Unsafe(), spread); // Init is CoutPadded long: 4 from j
         bias += bias;
         var rq = SimdOps512.RightRequantizer.Spread4(table, j);
+        if (TClamped.Value)
+        {
+            rq = rq.WithStart(bias);
+            bias = default;
+        }
         var perm = SimdOps512.RightRequantizer.HighHalves;
         // Lane 4c + i to byte 4i + c: the four rows' channels in memory order.
         var toRows = Vector128.Create((byte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
         for (int g = 0; g < groups; g++)
         {
             ref int x = ref Unsafe.Add(ref t, g * chunks * 64);
-            var s0 = bias + Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 0), w0);
+            var s0 = Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 0), w0);
+            if (!TClamped.Value)
+                s0 += bias;
             var s1 = Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 1), w1);
             if (TPairs.Value > 2) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 2), w2); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 3), w3); }
             if (TPairs.Value > 4) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 4), w4); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 5), w5); }

@@ -39,6 +39,10 @@ namespace EdgeQuant.Runtime.Kernels.Simd;
 /// may be dropped (<see cref="RightRequantizer.ApplyClamped(Vector512{int})"/>): it is 0 for x &gt;= 0, and for x &lt; 0 (h &lt;= 0) both
 /// floor((h + 2^(r-1) - 1) / 2^r) and floor((h + 2^(r-1)) / 2^r) are &lt;= 0, so either result is &lt;= o &lt;= activationMin
 /// and the clamp makes both activationMin.</para>
+/// <para>6. Without the sign term (5), x enters only through 2x M + 2B, so a start value b of every accumulator (x = b + y,
+/// the filter's Init) may be moved into the constant: 2y M + (2b M + 2B) = 2x M + 2B, exactly, in wrapping 64-bit arithmetic
+/// (<see cref="RightRequantizer.WithStart"/>); and 2y stays within int32, since |y| &lt;= 128 x sum |w| &lt;= A &lt; 2^30. The
+/// kernels then skip one addition per output vector.</para>
 /// <para>Per 16 outputs: VPSRLQ, 2 VPMULDQ, 2 VPADDQ, VPERMT2D, VPSRAD, VPADDD, VPSRAVD, VPMOVSDB and the two byte
 /// clamps: 12 instructions, where the 8-lane AVX2 sequence of <see cref="SimdOps256"/> takes about 17 per 8.</para>
 /// </remarks>
@@ -69,6 +73,20 @@ internal static class SimdOps512
             _biasEven = biasEven;
             _biasOdd = biasOdd;
             _right = right;
+        }
+
+        /// <summary>
+        /// This requantizer for sums that leave out each lane's start value: <paramref name="doubledStart"/> (2 x the
+        /// accumulator's start, Init) times the multiplier is folded into the 64-bit constants, so that
+        /// <see cref="ApplyClamped(Vector512{int}, Vector512{int})"/> of 2 x (accumulator - start) gives what it gives for
+        /// 2 x accumulator (remark 6). Only for <see cref="ApplyClamped(Vector512{int}, Vector512{int})"/>: Apply's sign term needs the whole accumulator.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public RightRequantizer WithStart(Vector512<int> doubledStart)
+        {
+            var even = Avx512F.Multiply(doubledStart, _m) + _biasEven;
+            var odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(doubledStart.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd;
+            return new RightRequantizer(_m, even, odd, _right);
         }
 
         /// <summary>
