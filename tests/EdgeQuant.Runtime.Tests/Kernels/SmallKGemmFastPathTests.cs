@@ -224,10 +224,10 @@ public class SmallKGemmFastPathTests
 
     /// <summary>Through the dispatchers (whatever this machine takes): 1x1 convolutions (unit and larger strides) and FullyConnected.</summary>
     [Test]
-    public void PointwiseConvolutionsAndFullyConnectedEqualTheReference([Values(12, 16, 20, 36, 40)] int cin)
+    public void PointwiseConvolutionsAndFullyConnectedEqualTheReference([Values(12, 16, 20, 36, 40, 41, 64, 90, 150)] int cin)
     {
         var r = new Random(1300 + cin);
-        foreach (int cout in new[] { 12, 20, 36, 90, 150, 13 })
+        foreach (int cout in new[] { 12, 20, 36, 64, 90, 150, 13 })
         {
             for (int i = 0; i < 3; i++)
             {

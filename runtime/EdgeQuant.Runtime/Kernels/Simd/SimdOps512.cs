@@ -90,20 +90,23 @@ internal static class SimdOps512
         }
 
         /// <summary>
-        /// The 4 channels from <paramref name="from"/> (a multiple of 16) of <paramref name="table"/>, each spread over 4
+        /// The 4 channels from <paramref name="from"/> (a multiple of 8) of <paramref name="table"/>, each spread over 4
         /// consecutive lanes: lane 4c + i holds channel from + c (for four rows i of one channel in lanes side by side).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static RightRequantizer Spread4(RightRequantTable table, int from)
         {
+            // Only the 4 channels' operands are read (from + 4 is within the table's padding for any from below Cout).
             var spread = Vector512.Create(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-            var m = Avx512F.PermuteVar16x32(Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.M), (nuint)from), spread);
-            var right = Avx512F.PermuteVar16x32(Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from).AsInt32(), spread);
+            var m = Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.M), (nuint)from)
+                .ToVector256Unsafe().ToVector512Unsafe(), spread);
+            var right = Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from)
+                .ToVector256Unsafe().ToVector512Unsafe().AsInt32(), spread);
             // Both 32-bit lanes of 64-bit lane q hold channel from + q / 2: even channels' constants from BiasEven, odd ones' from BiasOdd.
             var bias = Avx512F.PermuteVar8x64x2(
-                Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasEven), (nuint)(from / 2)),
+                Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasEven), (nuint)(from / 2)).ToVector256Unsafe().ToVector512Unsafe(),
                 Vector512.Create(0L, 0, 8, 8, 1, 1, 9, 9),
-                Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasOdd), (nuint)(from / 2)));
+                Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasOdd), (nuint)(from / 2)).ToVector256Unsafe().ToVector512Unsafe());
             return new RightRequantizer(m, bias, bias, right.AsUInt32());
         }
 
