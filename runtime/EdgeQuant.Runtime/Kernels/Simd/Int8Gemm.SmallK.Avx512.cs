@@ -165,6 +165,8 @@ internal static partial class Int8Gemm
             bias = default;
         }
         var perm = SimdOps512.RightRequantizer.HighHalves;
+        // The saturating narrowing is the clamp when the bounds are the int8 range (a ReLU6 quantized to [0, 6] is).
+        bool clamp = min.ToScalar() != sbyte.MinValue || max.ToScalar() != sbyte.MaxValue;
         int i = 0;
         // Two rows per step: their chains are independent, so the scheduler always has work for every pipe.
         for (; i + 1 < n; i += 2)
@@ -173,8 +175,13 @@ internal static partial class Int8Gemm
             ref short y = ref Unsafe.Add(ref x, stride);
             var sx = Dot16<TPairs, TClamped>(ref x, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
             var sy = Dot16<TPairs, TClamped>(ref y, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
-            var bx = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm), min, max);
-            var by = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sy, perm) : rq.Apply(sy, perm), min, max);
+            var bx = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm));
+            var by = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sy, perm) : rq.Apply(sy, perm));
+            if (clamp)
+            {
+                bx = Vector128.Min(Vector128.Max(bx, min), max);
+                by = Vector128.Min(Vector128.Max(by, min), max);
+            }
             if (channels == 16)
             {
                 bx.StoreUnsafe(ref o);
@@ -284,6 +291,7 @@ internal static partial class Int8Gemm
             bias = default;
         }
         var perm = SimdOps512.RightRequantizer.HighHalves;
+        bool clamp = min.ToScalar() != sbyte.MinValue || max.ToScalar() != sbyte.MaxValue;
         // Lane 4c + i to byte 4i + c: the four rows' channels in memory order.
         var toRows = Vector128.Create((byte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
         for (int g = 0; g < groups; g++)
@@ -303,7 +311,9 @@ internal static partial class Int8Gemm
             if (TPairs.Value > 16) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 16), w16); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 17), w17); }
             if (TPairs.Value > 18) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 18), w18); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 19), w19); }
             var sum = s0 + s1;
-            var bytes = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sum, perm) : rq.Apply(sum, perm), min, max);
+            var bytes = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sum, perm) : rq.Apply(sum, perm));
+            if (clamp)
+                bytes = Vector128.Min(Vector128.Max(bytes, min), max);
             var rowsOut = Ssse3.Shuffle(bytes.AsByte(), toRows).AsUInt32();
             int live = System.Math.Min(4, n - 4 * g);
             ref sbyte og = ref Unsafe.Add(ref o, 4 * g * outStride);
