@@ -107,7 +107,8 @@ internal static partial class Int8Gemm
             }
             ref sbyte o = ref Unsafe.Add(ref output, r0 * outStride);
             int j = 0;
-            // Blocks of 16 channels while more than 8 remain (CoutPadded covers all 16), then one of 8.
+            // Blocks of 16 channels while more than 8 remain (CoutPadded covers all 16), then 1-4 channels four rows to a vector
+            // or 5-8 in one of 8 lanes.
             for (; j + 8 < cout; j += 16)
             {
                 if (table.ClampsNegatives)
@@ -345,7 +346,7 @@ internal static partial class Int8Gemm
             ? Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref w, (nuint)(2 * (p * coutP + j))).ToVector256Unsafe().ToVector512Unsafe().AsInt32(), spread).AsInt16()
             : Vector512<short>.Zero;
 
-    /// <summary>As <see cref="SmallKTile16{TPairs, TClamped}"/> for the last 8 channels at j (1..8 of them real): 256-bit vectors.</summary>
+    /// <summary>As <see cref="SmallKTile16{TPairs, TClamped}"/> for the last 8 channels at j (5..8 of them real): 256-bit vectors.</summary>
     private static void SmallKTile8<TPairs>(ref short xs, int stride, int n, ref short w, int realPairs, int coutP, int j,
         ref int init, RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
         where TPairs : struct, IPairCount
