@@ -223,7 +223,7 @@ internal readonly struct BiasedRequantizer512 : IGroupRequantizer512
 }
 
 /// <summary>
-/// <see cref="Simd.SimdOps512.RightRequantizer.ApplyClamped"/> (the exact one-rounding form for right shifts and bounded
+/// <see cref="Simd.SimdOps512.RightRequantizer.ApplyClamped(Vector512{int})"/> (the exact one-rounding form for right shifts and bounded
 /// accumulators, without the sign term: only for ops whose activationMin &gt;= outputOffset, <see cref="Simd.RightRequantTable.ClampsNegatives"/>)
 /// with the folded bias moved into its 64-bit constants. That form computes the high half of 2x M + 2B for the
 /// accumulator x = Init + s (s: the sum of products), shifted right by r. With the weights doubled the kernel sums 2s
@@ -231,7 +231,8 @@ internal readonly struct BiasedRequantizer512 : IGroupRequantizer512
 /// this), and 2x M + 2B = 2s M + (2B + 2 Init M), the constant computed once per group in 64 bits. Both sides are the
 /// same integer, which lies within int64 (<see cref="Simd.RightRequantTable.Covers"/>: |x| &lt;= A &lt; 2^30), so the
 /// wrapping 64-bit sums are exact and the high halves equal. Per 16 outputs this drops the bias add and the doubling of
-/// the accumulator, and the two byte clamps when the bounds are the whole int8 range (VPMOVSDB saturates).
+/// the accumulator, and the two byte clamps when the bounds are the whole int8 range (VPMOVSDB saturates). (Branch pw2's
+/// <see cref="Simd.SimdOps512.RightRequantizer.WithStart"/> folds the start value the same way, in vector form.)
 /// </summary>
 internal readonly struct FoldedRequantizer512 : IGroupRequantizer512
 {
