@@ -16,11 +16,13 @@ public static partial class Conv2D
     /// AVX2 (and AVX-512BW) for a Conv2D with one input channel (the stems of image models): any Cout, Kh x Kw up to 64
     /// taps, stride, padding and dilation. The input is widened once into a padded int16 image on the stack (the zero
     /// point outside the image, which cancels against the folded bias: (zp + inputOffset) x w = 0, as the reference
-    /// skips padded taps). Per output row, the taps of every pixel are gathered as int32 pairs of consecutive taps
-    /// (t, t + 1) in the tap order of <see cref="PackedFilter.Pairs"/> ([ceil(K / 2), CoutPadded, 2], an odd K's last
-    /// pair ending in a zero weight), pair-major so that with stride 1 eight pixels are two loads and two PUNPCK*WD.
-    /// Then per group of 16 (AVX-512) or 8 output channels, whose weight pairs and requantization operands stay in
-    /// registers, each pixel is ceil(K / 2) broadcasts and VPMADDWD (exact int16 products summed in int32: the
+    /// skips padded taps). For a block of output rows (the whole image when it fits the stack limit), the taps of every
+    /// pixel are gathered as int32 pairs of consecutive taps (t, t + 1) in the tap order of <see cref="PackedFilter.Pairs"/>
+    /// ([ceil(K / 2), CoutPadded, 2], an odd K's last pair ending in a zero weight), pair-major so that with stride 1
+    /// eight pixels are two loads and two PUNPCK*WD; a 3x3 on the 16-channel groups gathers only (t2, t3) and reads the
+    /// other four pairs straight from the image (<see cref="Cin1Direct3x3"/>). Then per group of 16 (AVX-512) or 8 output
+    /// channels, whose weight pairs and requantization operands stay in registers for the block, each pixel is
+    /// ceil(K / 2) broadcasts and VPMADDWD (exact int16 products summed in int32: the
     /// reference accumulator), requantized in registers (<see cref="ChannelRequantizer512"/>,
     /// <see cref="ChannelRequantizer256"/>) and stored: 5 multiply-adds for a 3x3 stem where the widened-rows path
     /// pairs each kernel row on its own (6), and no accumulator store and reload. A Cout that is not a multiple of
@@ -42,11 +44,18 @@ public static partial class Conv2D
         // 8-pixel steps past the row's last pixel.
         int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
         int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
-        int rowLen = span + 8, outWPad = (outW + 7) & ~7;
-        if (((long)paddedH * rowLen + 8) * 2 + (long)tapPairs * outWPad * 4 > Cin1X64StackLimit)
+        int rowLen = span + 8;
+        long imageBytes = ((long)paddedH * rowLen + 8) * 2;
+        // The tap pairs of a block of output rows, pair-major: plane k holds pair k of every pixel of the block, the rows
+        // one after another (so that each channel group runs over the block's pixels in one flat loop, its weights and
+        // requantization operands set up once per block, not per row), plus 8 spare for the last row's 8-pixel steps.
+        long rowBytes = (long)tapPairs * outW * 4;
+        if (imageBytes + rowBytes + tapPairs * 32 > Cin1X64StackLimit)
             return false;
+        int blockRows = (int)System.Math.Min(outH, (Cin1X64StackLimit - imageBytes - tapPairs * 32) / rowBytes);
+        int planeStride = blockRows * outW + 8;
         Span<short> image = stackalloc short[paddedH * rowLen + 8];
-        Span<int> tapRow = stackalloc int[tapPairs * outWPad];
+        Span<int> planes = stackalloc int[tapPairs * planeStride];
         Span<int> padded = stackalloc int[16];
         scoped ReadOnlySpan<int> m = multipliers, s = shifts;
         if (cout < 8)
@@ -57,10 +66,18 @@ public static partial class Conv2D
             m = padded.Slice(0, 8);
             s = padded.Slice(8, 8);
         }
+        bool wide = Avx512BW.IsSupported && cout >= 16;
+        // A 3x3 with unit horizontal dilation on the 16-channel groups: four of its five tap pairs are two neighbouring
+        // int16 of one image row ((t0, t1), (t4, t5), (t6, t7), and (t8, its right neighbour) against a zero weight), which
+        // the kernel broadcasts straight from the widened image; only pair (t2, t3) spans two rows and is built (not with
+        // a rest of 1..8 channels, whose 8-channel body reads every pair from the planes).
+        bool direct = wide && kh == 3 && kw == 3 && p.DilationW == 1 && (cout & 15) is 0 or > 8;
+        // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
+        var table = RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         short zeroPoint = (short)(-p.InputOffset);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
         ref short img = ref MemoryMarshal.GetReference(image);
-        ref int tr = ref MemoryMarshal.GetReference(tapRow);
+        ref int tr = ref MemoryMarshal.GetReference(planes);
         for (int b = 0; b < inShape.D0; b++)
         {
             for (int y = 0; y < paddedH; y++)
@@ -78,53 +95,64 @@ public static partial class Conv2D
                 row.Slice(hi).Fill(zeroPoint);
             }
             image.Slice(paddedH * rowLen).Clear();
-            for (int oy = 0; oy < outH; oy++)
+            for (int oy0 = 0; oy0 < outH; oy0 += blockRows)
             {
-                ref short top = ref Unsafe.Add(ref img, oy * p.StrideH * rowLen);
-                for (int k = 0; k < tapPairs; k++)
+                int rows = System.Math.Min(blockRows, outH - oy0);
+                for (int r = 0; r < rows; r++)
                 {
-                    int ta = 2 * k, tb = System.Math.Min(2 * k + 1, taps - 1); // an odd K's last pair repeats its tap against a zero weight
-                    ref short ra = ref Unsafe.Add(ref top, (ta / kw) * p.DilationH * rowLen + (ta % kw) * p.DilationW);
-                    ref short rb = ref Unsafe.Add(ref top, (tb / kw) * p.DilationH * rowLen + (tb % kw) * p.DilationW);
-                    ref int q = ref Unsafe.Add(ref tr, k * outWPad);
-                    if (p.StrideW == 1)
+                    ref short top = ref Unsafe.Add(ref img, (oy0 + r) * p.StrideH * rowLen);
+                    for (int k = direct ? 1 : 0; k < (direct ? 2 : tapPairs); k++)
                     {
-                        for (int ox = 0; ox < outWPad; ox += 8)
+                        int ta = 2 * k, tb = System.Math.Min(2 * k + 1, taps - 1); // an odd K's last pair repeats its tap against a zero weight
+                        ref short ra = ref Unsafe.Add(ref top, (ta / kw) * p.DilationH * rowLen + (ta % kw) * p.DilationW);
+                        ref short rb = ref Unsafe.Add(ref top, (tb / kw) * p.DilationH * rowLen + (tb % kw) * p.DilationW);
+                        // Rows are built in order, so a row's 8-pixel steps past its end are overwritten by the next row.
+                        ref int q = ref Unsafe.Add(ref tr, k * planeStride + r * outW);
+                        if (p.StrideW == 1)
                         {
-                            var va = Vector128.LoadUnsafe(ref ra, (nuint)ox);
-                            var vb = Vector128.LoadUnsafe(ref rb, (nuint)ox);
-                            Sse2.UnpackLow(va, vb).AsInt32().StoreUnsafe(ref q, (nuint)ox);
-                            Sse2.UnpackHigh(va, vb).AsInt32().StoreUnsafe(ref q, (nuint)ox + 4);
+                            for (int ox = 0; ox < outW; ox += 8)
+                            {
+                                var va = Vector128.LoadUnsafe(ref ra, (nuint)ox);
+                                var vb = Vector128.LoadUnsafe(ref rb, (nuint)ox);
+                                Sse2.UnpackLow(va, vb).AsInt32().StoreUnsafe(ref q, (nuint)ox);
+                                Sse2.UnpackHigh(va, vb).AsInt32().StoreUnsafe(ref q, (nuint)ox + 4);
+                            }
+                        }
+                        else
+                        {
+                            for (int ox = 0; ox < outW; ox++)
+                                Unsafe.Add(ref q, ox) = (ushort)Unsafe.Add(ref ra, ox * p.StrideW) | (Unsafe.Add(ref rb, ox * p.StrideW) << 16);
                         }
                     }
-                    else
-                    {
-                        for (int ox = 0; ox < outW; ox++)
-                            Unsafe.Add(ref q, ox) = (ushort)Unsafe.Add(ref ra, ox * p.StrideW) | (Unsafe.Add(ref rb, ox * p.StrideW) << 16);
-                    }
                 }
-                ref sbyte o = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (b * outH + oy) * outW * cout);
-                if (Avx512BW.IsSupported && cout >= 16)
+                ref sbyte o = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (b * outH + oy0) * outW * cout);
+                int n = rows * outW;
+                if (wide)
                 {
-                    Cin1Row512(p, ref tr, tapPairs, outWPad, outW, cout, packed, pairs, m, s, ref o);
+                    if (direct)
+                        Cin1Direct3x3(p, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen, ref Unsafe.Add(ref tr, planeStride), rows, outW, cout,
+                            packed, pairs, table, m, s, ref o);
+                    else
+                        Cin1Row512(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o);
                     // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
                     if ((cout & 15) is > 0 and <= 8)
-                        Cin1Row256(p, ref tr, tapPairs, outWPad, outW, cout, packed, pairs, m, s, ref o, from: cout & ~15);
+                        Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o, from: cout & ~15);
                 }
                 else
-                    Cin1Row256(p, ref tr, tapPairs, outWPad, outW, cout, packed, pairs, m, s, ref o);
+                    Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o);
             }
         }
         return true;
     }
 
-    /// <summary>One output row, 16 channels per group (a rest of 9..15 channels overlapping the group before; a rest of 1..8 is left to the 8-channel body).</summary>
+    /// <summary>
+    /// <paramref name="outW"/> consecutive output pixels (a block of rows), 16 channels per group (a rest of 9..15 channels
+    /// overlapping the group before; a rest of 1..8 is left to the 8-channel body); tap pair k of pixel i at tapRow[k x outWPad + i].
+    /// </summary>
     private static void Cin1Row512(in Conv2DParams p, ref int tapRow, int tapPairs, int outWPad, int outW, int cout, PackedFilter packed,
-        short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
+        short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
     {
         int coutP = packed.CoutPadded;
-        // The op's table of the one-rounding form (built on the first call, kept in the packed filter; no allocation after).
-        var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
         ref int mRef = ref MemoryMarshal.GetReference(multipliers);
@@ -141,23 +169,11 @@ public static partial class Conv2D
             ref sbyte oc = ref Unsafe.Add(ref o, c);
             if (tapPairs == 5)
             {
-                // The 3x3 stem: five weight vectors in registers for the whole row.
-                var w0 = Vector512.LoadUnsafe(ref wc);
-                var w1 = Vector512.LoadUnsafe(ref wc, (nuint)pairStep);
-                var w2 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * pairStep));
-                var w3 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * pairStep));
-                var w4 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * pairStep));
-                nint row = outWPad;
-                for (int ox = 0; ox < outW; ox++)
-                {
-                    ref int x = ref Unsafe.Add(ref tapRow, ox);
-                    var acc = bias + Avx512BW.MultiplyAddAdjacent(Vector512.Create(x).AsInt16(), w0)
-                        + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, row)).AsInt16(), w1);
-                    acc += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2)
-                        + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3)
-                        + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
-                    q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref oc, ox * cout));
-                }
+                // The 3x3 stem: five weight vectors in registers for the whole block.
+                if (FoldedRequantizer512.Applies(table))
+                    Cin1Group5(new FoldedRequantizer512(table, c, packed.Init, p.ActivationMin, p.ActivationMax), ref tapRow, outWPad, outW, cout, ref wc, pairStep, ref oc);
+                else
+                    Cin1Group5(new BiasedRequantizer512(q, bias), ref tapRow, outWPad, outW, cout, ref wc, pairStep, ref oc);
                 continue;
             }
             for (int ox = 0; ox < outW; ox++)
@@ -174,9 +190,145 @@ public static partial class Conv2D
         }
     }
 
-    /// <summary>One output row from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
+    /// <summary>
+    /// The 3x3 stem with unit horizontal dilation, <paramref name="rows"/> output rows from the image row at
+    /// <paramref name="top"/> (the first row's window top), 16 channels per group (as <see cref="Cin1Row512"/>): tap pairs
+    /// 0, 2, 3 and 4 broadcast from the image, pair 1 from <paramref name="plane"/> (pair (t2, t3) of pixel i of the
+    /// block at plane[i]).
+    /// </summary>
+    private static void Cin1Direct3x3(in Conv2DParams p, ref short top, int rowLen, ref int plane, int rows, int outW, int cout,
+        PackedFilter packed, short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
+    {
+        int coutP = packed.CoutPadded;
+        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
+        ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
+        ref int mRef = ref MemoryMarshal.GetReference(multipliers);
+        ref int sRef = ref MemoryMarshal.GetReference(shifts);
+        nint pairStep = 2 * coutP;
+        int end = (cout & 15) is > 0 and <= 8 ? cout & ~15 : cout;
+        for (int c0 = 0; c0 < end; c0 += 16)
+        {
+            int c = System.Math.Min(c0, cout - 16);
+            ref short wc = ref Unsafe.Add(ref w, 2 * c);
+            ref sbyte oc = ref Unsafe.Add(ref o, c);
+            if (FoldedRequantizer512.Applies(table))
+                Cin1Direct3x3Group(new FoldedRequantizer512(table, c, packed.Init, p.ActivationMin, p.ActivationMax), p, ref top, rowLen, ref plane, rows, outW, cout, ref wc, pairStep, ref oc);
+            else
+            {
+                var q = new ChannelRequantizer512(table, c, Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
+                    p.OutputOffset, p.ActivationMin, p.ActivationMax);
+                Cin1Direct3x3Group(new BiasedRequantizer512(q, Vector512.LoadUnsafe(ref init, (nuint)c)), p, ref top, rowLen, ref plane, rows, outW, cout, ref wc, pairStep, ref oc);
+            }
+        }
+    }
+
+    /// <summary>One 16-channel group of <see cref="Cin1Direct3x3"/>: weights in registers, two pixels per step.</summary>
+    private static void Cin1Direct3x3Group<TQ>(TQ q, in Conv2DParams p, ref short top, int rowLen, ref int plane, int rows, int outW, int cout,
+        ref short wc, nint pairStep, ref sbyte oc) where TQ : struct, IGroupRequantizer512
+    {
+        var w0 = Vector512.LoadUnsafe(ref wc);
+        var w1 = Vector512.LoadUnsafe(ref wc, (nuint)pairStep);
+        var w2 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * pairStep));
+        var w3 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * pairStep));
+        var w4 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * pairStep));
+        if (q.WeightScale == 2)
+        {
+            w0 += w0; w1 += w1; w2 += w2; w3 += w3; w4 += w4;
+        }
+        nint sw = p.StrideW, rowStep = p.StrideH * rowLen, dh = p.DilationH * rowLen;
+        for (int r = 0; r < rows; r++)
+        {
+            // Pair 0 at (row 0, col 0), pair 2 at (row 1, col 1), pair 3 at (row 2, col 0), pair 4 at (row 2, col 2).
+            ref byte a0 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep));
+            ref byte a2 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + dh + 1));
+            ref byte a3 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + 2 * dh));
+            ref byte a4 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + 2 * dh + 2));
+            ref int x1 = ref Unsafe.Add(ref plane, r * outW);
+            ref sbyte orow = ref Unsafe.Add(ref oc, r * outW * cout);
+            nint step = 2 * sw;
+            int i = 0;
+            for (; i + 1 < outW; i += 2)
+            {
+                nint u = i * step, v = u + step;
+                var pa0 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a0, u))).AsInt16(), w0);
+                var pb0 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a0, v))).AsInt16(), w0);
+                var pa1 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x1, i)).AsInt16(), w1);
+                var pb1 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x1, i + 1)).AsInt16(), w1);
+                var pa2 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a2, u))).AsInt16(), w2);
+                var pb2 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a2, v))).AsInt16(), w2);
+                var pa3 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a3, u))).AsInt16(), w3);
+                var pb3 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a3, v))).AsInt16(), w3);
+                var pa4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a4, u))).AsInt16(), w4);
+                var pb4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a4, v))).AsInt16(), w4);
+                var ra = q.Apply((pa0 + pa1) + (pa2 + pa3) + pa4);
+                var rb = q.Apply((pb0 + pb1) + (pb2 + pb3) + pb4);
+                ra.StoreUnsafe(ref Unsafe.Add(ref orow, i * cout));
+                rb.StoreUnsafe(ref Unsafe.Add(ref orow, (i + 1) * cout));
+            }
+            if (i < outW)
+            {
+                nint u = i * step;
+                var acc = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a0, u))).AsInt16(), w0)
+                    + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x1, i)).AsInt16(), w1)
+                    + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a2, u))).AsInt16(), w2)
+                    + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a3, u))).AsInt16(), w3)
+                    + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a4, u))).AsInt16(), w4);
+                q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref orow, i * cout));
+            }
+        }
+    }
+
+    /// <summary>
+    /// One 16-channel group of a 3x3 stem (five tap pairs) over <paramref name="count"/> pixels: the weights (scaled as the
+    /// requantizer asks) in registers, two pixels per step (two independent chains for the out-of-order core), each pixel
+    /// five broadcasts and VPMADDWD, requantized in registers and stored.
+    /// </summary>
+    private static void Cin1Group5<TQ>(TQ q, ref int tapRow, nint row, int count, int cout, ref short wc, nint pairStep, ref sbyte oc)
+        where TQ : struct, IGroupRequantizer512
+    {
+        var w0 = Vector512.LoadUnsafe(ref wc);
+        var w1 = Vector512.LoadUnsafe(ref wc, (nuint)pairStep);
+        var w2 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * pairStep));
+        var w3 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * pairStep));
+        var w4 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * pairStep));
+        if (q.WeightScale == 2)
+        {
+            w0 += w0; w1 += w1; w2 += w2; w3 += w3; w4 += w4;
+        }
+        int i = 0;
+        for (; i + 1 < count; i += 2)
+        {
+            ref int x = ref Unsafe.Add(ref tapRow, i);
+            var a0 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x).AsInt16(), w0);
+            var b0 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 1)).AsInt16(), w0);
+            var a1 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, row)).AsInt16(), w1);
+            var b1 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, row + 1)).AsInt16(), w1);
+            var a2 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2);
+            var b2 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 2 * row + 1)).AsInt16(), w2);
+            var a3 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3);
+            var b3 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 3 * row + 1)).AsInt16(), w3);
+            var a4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
+            var b4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row + 1)).AsInt16(), w4);
+            var ra = q.Apply((a0 + a1) + (a2 + a3) + a4);
+            var rb = q.Apply((b0 + b1) + (b2 + b3) + b4);
+            ra.StoreUnsafe(ref Unsafe.Add(ref oc, i * cout));
+            rb.StoreUnsafe(ref Unsafe.Add(ref oc, (i + 1) * cout));
+        }
+        if (i < count)
+        {
+            ref int x = ref Unsafe.Add(ref tapRow, i);
+            var a = Avx512BW.MultiplyAddAdjacent(Vector512.Create(x).AsInt16(), w0)
+                + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, row)).AsInt16(), w1)
+                + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2)
+                + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3)
+                + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
+            q.Apply(a).StoreUnsafe(ref Unsafe.Add(ref oc, i * cout));
+        }
+    }
+
+    /// <summary><paramref name="outW"/> consecutive output pixels from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
     private static void Cin1Row256(in Conv2DParams p, ref int tapRow, int tapPairs, int outWPad, int outW, int cout, PackedFilter packed,
-        short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
+        short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
     {
         int coutP = packed.CoutPadded;
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
@@ -188,7 +340,7 @@ public static partial class Conv2D
         for (int c0 = from; c0 < cout; c0 += 8)
         {
             int c = System.Math.Max(System.Math.Min(c0, cout - 8), 0);
-            var q = new ChannelRequantizer256(Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
+            var q = new ChannelRequantizer256(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
             var bias = Vector256.LoadUnsafe(ref init, (nuint)c);
             ref short wc = ref Unsafe.Add(ref w, 2 * c);

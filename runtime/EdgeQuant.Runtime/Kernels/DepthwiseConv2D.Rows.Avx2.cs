@@ -74,11 +74,12 @@ public static partial class DepthwiseConv2D
     /// bias: (zp + inputOffset) x w = 0, as the reference skips padded taps). An output pixel's 3x3 window is then
     /// six VPMADDWD of one 8- or 16-channel load each against the kernel-row pairs' weights (<see cref="Prepare"/>):
     /// exact int16 products summed in int32, so acc = folded bias + sum(x x w) equals the reference accumulator. The
-    /// pair rows are staged once each into a ring of (Kh - 1) x DilationH + 1 rows (neighbouring output rows share
-    /// them; with stride 2 only the rows the kernel reads are built), as one flat interleave of two input rows. Per
-    /// output row and group of 16 (AVX-512) or 8 channels, the weights and the requantization operands stay in
-    /// registers while the pixels run, and each pixel is requantized in registers (<see cref="ChannelRequantizer512"/>,
-    /// <see cref="ChannelRequantizer256"/>) and stored: no accumulator store and reload. A channel count that is not a
+    /// pair rows are staged once each (neighbouring output rows share them; with stride 2 only the rows the kernel
+    /// reads are built), as one flat interleave of two input rows, for a block of output rows (the whole op when it fits
+    /// the 64 KB stack limit). Per block and group of 16 (AVX-512) or 8 channels, the weights and the requantization
+    /// operands stay in registers while all pixels of the block run, and each pixel is requantized in registers
+    /// (<see cref="ChannelRequantizer512"/>, <see cref="ChannelRequantizer256"/>; both take the exact one-rounding form
+    /// where the op's <see cref="RightRequantTable"/> covers it) and stored: no accumulator store and reload. A channel count that is not a
     /// multiple of the group runs its last group overlapping the one before (recomputing, and storing identically,
     /// some channels); below 8 channels the padding lanes meet zero weights and only the real channels are stored.
     /// Returns false (having written nothing) when the case is not covered.
@@ -99,15 +100,35 @@ public static partial class DepthwiseConv2D
             return false;
         // Columns [-PadLeft, span - PadLeft) of the input cover every output pixel's taps.
         int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
-        // Stride 1, no vertical dilation: only the pair rows starting on even padded rows are staged (each input row once),
-        // a ring of Kh / 2 + 1 of them; else every pair row an output row reads, a ring over (Kh - 1) x DilationH + 1 rows.
-        int ringRows = shifted ? jpOdd : (kh - 1) * p.DilationH + 1;
-        // A pair row: span x Cin int32, plus 8 spare for the loads of a group wider than Cin.
-        int pairRow = span * cin + 8;
+        // A pair row: span x Cin int32, plus 8 spare for the loads of a group wider than Cin; pair rows start on 64-byte
+        // boundaries (a 512-bit load of a 16-channel group then splits no cache line when Cin is a multiple of 16).
+        int pairRow = (span * cin + 8 + 15) & ~15;
+        // Blocks of output rows: the pair rows a block reads are staged (each pair row once per op: a block's first rows
+        // are usually the previous block's last), then each channel group runs over all rows of the block with its
+        // weights and requantization operands in registers, set up once per block and group rather than per row (on
+        // 7x7 maps that set-up cost as much as a third of a row). The block is as tall as keeps its staged rows within
+        // the stack limit: every zoo layer is one block (blocks sized for the 32 KB L1 were no faster, 16 KB ones slower:
+        // 10.7 against 9.0 us for 14x14x90 in the same process). Pair row y lives in slot key(y) mod ringRows,
+        // key(y) = y / 2 when only even y occur (stride 1 without vertical dilation, which pairs from even rows only, or
+        // an even stride), else y.
+        bool halve = shifted || (p.StrideH & 1) == 0;
+        int blockRows = 1, ringRows = KeySpan(p, shifted, halve, jp, jpOdd, outH, 1);
         if ((long)ringRows * pairRow * 4 > RowsStackLimit)
             return false;
-        // Pair rows start on 64-byte boundaries (a 512-bit load of a 16-channel group then splits no cache line when Cin is a multiple of 16).
-        pairRow = (pairRow + 15) & ~15;
+        int whole = KeySpan(p, shifted, halve, jp, jpOdd, outH, outH);
+        if (outH <= 256 && (long)whole * pairRow * 4 <= RowsStackLimit)
+        {
+            blockRows = outH;
+            ringRows = whole;
+        }
+        while (blockRows < System.Math.Min(outH, 256))
+        {
+            int next = KeySpan(p, shifted, halve, jp, jpOdd, outH, blockRows + 1);
+            if ((long)next * pairRow * 4 > RowsStackLimit)
+                break;
+            blockRows++;
+            ringRows = next;
+        }
         Span<int> ringSpace = stackalloc int[ringRows * pairRow + 16];
         Span<int> ring = ringSpace.Slice(Align64(ringSpace), ringRows * pairRow);
         Span<int> ringY = stackalloc int[ringRows];
@@ -127,61 +148,110 @@ public static partial class DepthwiseConv2D
             m = padded.Slice(0, 8);
             s = padded.Slice(8, 8);
         }
-        Span<int> rowOffsetSpace = stackalloc int[System.Math.Max(jp, jpOdd)];
+        // Per output row of a block: whether it takes the odd weight set, then the ring offsets of its pair rows.
+        int d = 1 + System.Math.Max(jp, jpOdd);
+        Span<int> desc = stackalloc int[blockRows * d];
+        bool wide = Avx512BW.IsSupported && cout >= 16;
+        // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
+        var table = RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         ref int ringRef = ref MemoryMarshal.GetReference(ring);
+        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         for (int b = 0; b < inShape.D0; b++)
         {
             ringY.Fill(int.MinValue);
-            for (int oy = 0; oy < outH; oy++)
+            ref sbyte ob = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), b * outH * outW * cout);
+            for (int oy0 = 0; oy0 < outH; oy0 += blockRows)
             {
-                // The window's first padded row, and the pairing: an odd first row (stride 1 only) starts one row higher
-                // with the odd weight set, whose first pair has a zero upper weight.
-                int y0 = oy * p.StrideH, count = jp;
-                ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
-                if (shifted && (y0 & 1) != 0)
+                int rows = System.Math.Min(blockRows, outH - oy0);
+                for (int r = 0; r < rows; r++)
                 {
-                    y0--;
-                    count = jpOdd;
-                    w = ref Unsafe.Add(ref w, jp * kw * packed.CoutPadded * 2);
-                }
-                var rowOffsets = rowOffsetSpace.Slice(0, count);
-                for (int j = 0; j < count; j++)
-                {
-                    // Padded row y pairs input rows y - PadTop and y - PadTop + DilationH.
-                    int y = y0 + 2 * j * p.DilationH, slot = (shifted ? y >> 1 : y) % ringRows;
-                    if (ringY[slot] != y)
+                    // The window's first padded row, and the pairing: an odd first row (stride 1 only) starts one row higher
+                    // with the odd weight set, whose first pair has a zero upper weight.
+                    int y0 = (oy0 + r) * p.StrideH, count = jp;
+                    bool odd = shifted && (y0 & 1) != 0;
+                    if (odd)
                     {
-                        StagePairRow(p, input, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroRow, zeroPair, ring.Slice(slot * pairRow, pairRow));
-                        ringY[slot] = y;
+                        y0--;
+                        count = jpOdd;
                     }
-                    rowOffsets[j] = slot * pairRow;
+                    Span<int> rd = desc.Slice(r * d, d);
+                    rd[0] = odd ? 1 : 0;
+                    for (int j = 0; j < count; j++)
+                    {
+                        // Padded row y pairs input rows y - PadTop and y - PadTop + DilationH.
+                        int y = y0 + 2 * j * p.DilationH, slot = (halve ? y >> 1 : y) % ringRows;
+                        if (ringY[slot] != y)
+                        {
+                            StagePairRow(p, input, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroRow, zeroPair, ring.Slice(slot * pairRow, pairRow));
+                            ringY[slot] = y;
+                        }
+                        rd[1 + j] = slot * pairRow;
+                    }
                 }
-                ref sbyte o = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (b * outH + oy) * outW * cout);
-                if (Avx512BW.IsSupported && cout >= 16)
-                {
-                    Row512(p, ref ringRef, rowOffsets, kw, outW, cout, packed, ref w, m, s, ref o);
-                    // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
-                    if ((cout & 15) is > 0 and <= 8)
-                        Row256(p, ref ringRef, rowOffsets, kw, outW, cout, packed, ref w, m, s, ref o, from: cout & ~15);
-                }
-                else
-                    Row256(p, ref ringRef, rowOffsets, kw, outW, cout, packed, ref w, m, s, ref o);
+                Rows(p, ref ringRef, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, wide, table, m, s, ref Unsafe.Add(ref ob, oy0 * outW * cout));
             }
         }
         return true;
     }
 
-    /// <summary>One output row, 16 channels per group (a rest of 9..15 channels overlapping the group before; a rest of 1..8 is left to the 8-channel body).</summary>
-    private static void Row512(in Conv2DParams p, ref int ring, ReadOnlySpan<int> rowOffsets, int kw, int outW, int cout, PackedFilter packed,
-        ref short w, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
+    /// <summary>
+    /// The most pair-row keys (see <see cref="TryEvalS8RowsAvx2"/>) a block of <paramref name="rows"/> consecutive output
+    /// rows spans: key(last pair of its last row) - key(first pair of its first row) + 1, over blocks starting on an even
+    /// and an odd row (the keys advance by the same amount every row, or every two rows with the odd pairing).
+    /// </summary>
+    private static int KeySpan(in Conv2DParams p, bool shifted, bool halve, int jp, int jpOdd, int outH, int rows)
     {
-        int coutP = packed.CoutPadded, jp = rowOffsets.Length;
-        // The op's table of the one-rounding form (built on the first call, kept in the packed filter; no allocation after).
-        var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
-        nint pixelStep = p.StrideW * cout, columnStep = p.DilationW * cout;
+        int most = 0;
+        for (int first = 0; first < System.Math.Min(2, outH); first++)
+        {
+            int last = System.Math.Min(first + rows - 1, outH - 1);
+            most = System.Math.Max(most, Key(p, shifted, halve, jp, jpOdd, last, true) - Key(p, shifted, halve, jp, jpOdd, first, false) + 1);
+        }
+        return most;
+
+        static int Key(in Conv2DParams p, bool shifted, bool halve, int jp, int jpOdd, int oy, bool lastPair)
+        {
+            int y = oy * p.StrideH, count = jp;
+            if (shifted && (y & 1) != 0)
+            {
+                y--;
+                count = jpOdd;
+            }
+            if (lastPair)
+                y += 2 * (count - 1) * p.DilationH;
+            return halve ? y >> 1 : y;
+        }
+    }
+
+    /// <summary>Output rows described by <paramref name="desc"/> (per row: odd weight set or not, then the ring offsets of its pair rows), every channel group.</summary>
+    private static void Rows(in Conv2DParams p, ref int ring, ReadOnlySpan<int> desc, int rows, int jp, int jpOdd, int kw, int outW, int cout,
+        PackedFilter packed, ref short w, bool wide, RightRequantTable table, ReadOnlySpan<int> m, ReadOnlySpan<int> s, ref sbyte o)
+    {
+        if (wide)
+        {
+            Row512(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, table, m, s, ref o);
+            // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
+            if ((cout & 15) is > 0 and <= 8)
+                Row256(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, table, m, s, ref o, from: cout & ~15);
+        }
+        else
+            Row256(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, table, m, s, ref o);
+    }
+
+    /// <summary>
+    /// Output rows, 16 channels per group (a rest of 9..15 channels overlapping the group before; a rest of 1..8 is left
+    /// to the 8-channel body); each group's weights and requantization operands are set up once for all its rows.
+    /// </summary>
+    private static void Row512(in Conv2DParams p, ref int ring, ReadOnlySpan<int> desc, int rows, int jp, int jpOdd, int kw, int outW, int cout,
+        PackedFilter packed, ref short w, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
+    {
+        int coutP = packed.CoutPadded, d = 1 + System.Math.Max(jp, jpOdd);
+        nint pixelStep = p.StrideW * cout, columnStep = p.DilationW * cout, rowOut = outW * cout;
+        nint oddSet = jp * kw * coutP * 2;
         ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
         ref int mRef = ref MemoryMarshal.GetReference(multipliers);
         ref int sRef = ref MemoryMarshal.GetReference(shifts);
+        ref int dRef = ref MemoryMarshal.GetReference(desc);
         int end = (cout & 15) is > 0 and <= 8 ? cout & ~15 : cout;
         for (int c0 = 0; c0 < end; c0 += 16)
         {
@@ -189,113 +259,170 @@ public static partial class DepthwiseConv2D
             var q = new ChannelRequantizer512(table, c, Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
             var bias = Vector512.LoadUnsafe(ref init, (nuint)c);
-            ref sbyte oc = ref Unsafe.Add(ref o, c);
-            if (kw == 3 && jp == 2)
+            if (kw == 3 && jp == 2 && jpOdd is 0 or 2)
             {
-                // The common 3x3 (and 4x3): six weight vectors in registers for the whole row.
+                // The common 3x3: six weight vectors (twelve with the odd set) in registers for every row of the group.
                 ref short wc = ref Unsafe.Add(ref w, 2 * c);
                 nint tapStep = 2 * coutP;
-                var w00 = Vector512.LoadUnsafe(ref wc);
-                var w01 = Vector512.LoadUnsafe(ref wc, (nuint)tapStep);
-                var w02 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * tapStep));
-                var w10 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * tapStep));
-                var w11 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * tapStep));
-                var w12 = Vector512.LoadUnsafe(ref wc, (nuint)(5 * tapStep));
-                ref short r0 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, rowOffsets[0] + c));
-                ref short r1 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, rowOffsets[1] + c));
+                var e00 = Vector512.LoadUnsafe(ref wc);
+                var e01 = Vector512.LoadUnsafe(ref wc, (nuint)tapStep);
+                var e02 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * tapStep));
+                var e10 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * tapStep));
+                var e11 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * tapStep));
+                var e12 = Vector512.LoadUnsafe(ref wc, (nuint)(5 * tapStep));
+                ref short wo = ref Unsafe.Add(ref wc, jpOdd == 0 ? 0 : oddSet);
+                var o00 = Vector512.LoadUnsafe(ref wo);
+                var o01 = Vector512.LoadUnsafe(ref wo, (nuint)tapStep);
+                var o02 = Vector512.LoadUnsafe(ref wo, (nuint)(2 * tapStep));
+                var o10 = Vector512.LoadUnsafe(ref wo, (nuint)(3 * tapStep));
+                var o11 = Vector512.LoadUnsafe(ref wo, (nuint)(4 * tapStep));
+                var o12 = Vector512.LoadUnsafe(ref wo, (nuint)(5 * tapStep));
                 nint col = 2 * columnStep, step = 2 * pixelStep;
-                for (int ox = 0; ox < outW; ox++)
+                for (int r = 0; r < rows; r++)
                 {
-                    var acc = bias + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r0), w00)
-                        + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r0, (nuint)col), w01)
-                        + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r0, (nuint)(2 * col)), w02);
-                    acc += Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1), w10)
-                        + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1, (nuint)col), w11)
-                        + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1, (nuint)(2 * col)), w12);
-                    q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref oc, ox * cout));
-                    r0 = ref Unsafe.Add(ref r0, step);
-                    r1 = ref Unsafe.Add(ref r1, step);
+                    ref int rd = ref Unsafe.Add(ref dRef, r * d);
+                    bool odd = rd != 0;
+                    var w00 = odd ? o00 : e00;
+                    var w01 = odd ? o01 : e01;
+                    var w02 = odd ? o02 : e02;
+                    var w10 = odd ? o10 : e10;
+                    var w11 = odd ? o11 : e11;
+                    var w12 = odd ? o12 : e12;
+                    ref short r0 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 1) + c));
+                    ref short r1 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 2) + c));
+                    ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + c);
+                    for (int ox = 0; ox < outW; ox++)
+                    {
+                        var acc = bias + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r0), w00)
+                            + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r0, (nuint)col), w01)
+                            + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r0, (nuint)(2 * col)), w02);
+                        acc += Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1), w10)
+                            + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1, (nuint)col), w11)
+                            + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1, (nuint)(2 * col)), w12);
+                        q.Apply(acc).StoreUnsafe(ref oc);
+                        oc = ref Unsafe.Add(ref oc, cout);
+                        r0 = ref Unsafe.Add(ref r0, step);
+                        r1 = ref Unsafe.Add(ref r1, step);
+                    }
                 }
                 continue;
             }
-            for (int ox = 0; ox < outW; ox++)
+            for (int r = 0; r < rows; r++)
             {
-                var acc = bias;
-                ref short wt = ref Unsafe.Add(ref w, 2 * c);
-                for (int j = 0; j < jp; j++)
+                ref int rd = ref Unsafe.Add(ref dRef, r * d);
+                int count = rd != 0 ? jpOdd : jp;
+                ref short ws = ref Unsafe.Add(ref w, (rd != 0 ? oddSet : 0) + 2 * c);
+                ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + c);
+                for (int ox = 0; ox < outW; ox++)
                 {
-                    ref int px = ref Unsafe.Add(ref ring, rowOffsets[j] + ox * pixelStep + c);
-                    for (int kx = 0; kx < kw; kx++)
+                    var acc = bias;
+                    ref short wt = ref ws;
+                    for (int j = 0; j < count; j++)
                     {
-                        acc += Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref Unsafe.As<int, short>(ref Unsafe.Add(ref px, kx * columnStep))),
-                            Vector512.LoadUnsafe(ref wt));
-                        wt = ref Unsafe.Add(ref wt, 2 * coutP);
+                        ref int px = ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 1 + j) + ox * pixelStep + c);
+                        for (int kx = 0; kx < kw; kx++)
+                        {
+                            acc += Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref Unsafe.As<int, short>(ref Unsafe.Add(ref px, kx * columnStep))),
+                                Vector512.LoadUnsafe(ref wt));
+                            wt = ref Unsafe.Add(ref wt, 2 * coutP);
+                        }
                     }
+                    q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref oc, ox * cout));
                 }
-                q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref oc, ox * cout));
             }
         }
     }
 
-    /// <summary>One output row from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
-    private static void Row256(in Conv2DParams p, ref int ring, ReadOnlySpan<int> rowOffsets, int kw, int outW, int cout, PackedFilter packed,
-        ref short w, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
+    /// <summary>
+    /// Output rows from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is
+    /// not a multiple of 8; below 8, partial stores); each group's weights and requantization operands set up once.
+    /// </summary>
+    private static void Row256(in Conv2DParams p, ref int ring, ReadOnlySpan<int> desc, int rows, int jp, int jpOdd, int kw, int outW, int cout,
+        PackedFilter packed, ref short w, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
     {
-        int coutP = packed.CoutPadded, jp = rowOffsets.Length;
-        nint pixelStep = p.StrideW * cout, columnStep = p.DilationW * cout;
+        int coutP = packed.CoutPadded, d = 1 + System.Math.Max(jp, jpOdd);
+        nint pixelStep = p.StrideW * cout, columnStep = p.DilationW * cout, rowOut = outW * cout;
+        nint oddSet = jp * kw * coutP * 2;
         ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
         ref int mRef = ref MemoryMarshal.GetReference(multipliers);
         ref int sRef = ref MemoryMarshal.GetReference(shifts);
+        ref int dRef = ref MemoryMarshal.GetReference(desc);
         int stored = System.Math.Min(cout, 8);
         for (int c0 = from; c0 < cout; c0 += 8)
         {
             int c = System.Math.Max(System.Math.Min(c0, cout - 8), 0);
-            var q = new ChannelRequantizer256(Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
+            var q = new ChannelRequantizer256(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
             var bias = Vector256.LoadUnsafe(ref init, (nuint)c);
-            ref sbyte oc = ref Unsafe.Add(ref o, c);
-            if (kw == 3 && jp == 2)
+            if (kw == 3 && jp == 2 && jpOdd is 0 or 2)
             {
                 ref short wc = ref Unsafe.Add(ref w, 2 * c);
                 nint tapStep = 2 * coutP;
-                var w00 = Vector256.LoadUnsafe(ref wc);
-                var w01 = Vector256.LoadUnsafe(ref wc, (nuint)tapStep);
-                var w02 = Vector256.LoadUnsafe(ref wc, (nuint)(2 * tapStep));
-                var w10 = Vector256.LoadUnsafe(ref wc, (nuint)(3 * tapStep));
-                var w11 = Vector256.LoadUnsafe(ref wc, (nuint)(4 * tapStep));
-                var w12 = Vector256.LoadUnsafe(ref wc, (nuint)(5 * tapStep));
-                ref short r0 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, rowOffsets[0] + c));
-                ref short r1 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, rowOffsets[1] + c));
+                var e00 = Vector256.LoadUnsafe(ref wc);
+                var e01 = Vector256.LoadUnsafe(ref wc, (nuint)tapStep);
+                var e02 = Vector256.LoadUnsafe(ref wc, (nuint)(2 * tapStep));
+                var e10 = Vector256.LoadUnsafe(ref wc, (nuint)(3 * tapStep));
+                var e11 = Vector256.LoadUnsafe(ref wc, (nuint)(4 * tapStep));
+                var e12 = Vector256.LoadUnsafe(ref wc, (nuint)(5 * tapStep));
+                ref short wo = ref Unsafe.Add(ref wc, jpOdd == 0 ? 0 : oddSet);
+                var o00 = Vector256.LoadUnsafe(ref wo);
+                var o01 = Vector256.LoadUnsafe(ref wo, (nuint)tapStep);
+                var o02 = Vector256.LoadUnsafe(ref wo, (nuint)(2 * tapStep));
+                var o10 = Vector256.LoadUnsafe(ref wo, (nuint)(3 * tapStep));
+                var o11 = Vector256.LoadUnsafe(ref wo, (nuint)(4 * tapStep));
+                var o12 = Vector256.LoadUnsafe(ref wo, (nuint)(5 * tapStep));
                 nint col = 2 * columnStep, step = 2 * pixelStep;
-                for (int ox = 0; ox < outW; ox++)
+                for (int r = 0; r < rows; r++)
                 {
-                    var acc = bias + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r0), w00)
-                        + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r0, (nuint)col), w01)
-                        + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r0, (nuint)(2 * col)), w02);
-                    acc += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1), w10)
-                        + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, (nuint)col), w11)
-                        + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, (nuint)(2 * col)), w12);
-                    Put(ref Unsafe.Add(ref oc, ox * cout), q.Apply(acc), stored);
-                    r0 = ref Unsafe.Add(ref r0, step);
-                    r1 = ref Unsafe.Add(ref r1, step);
+                    ref int rd = ref Unsafe.Add(ref dRef, r * d);
+                    bool odd = rd != 0;
+                    var w00 = odd ? o00 : e00;
+                    var w01 = odd ? o01 : e01;
+                    var w02 = odd ? o02 : e02;
+                    var w10 = odd ? o10 : e10;
+                    var w11 = odd ? o11 : e11;
+                    var w12 = odd ? o12 : e12;
+                    ref short r0 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 1) + c));
+                    ref short r1 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 2) + c));
+                    ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + c);
+                    for (int ox = 0; ox < outW; ox++)
+                    {
+                        var acc = bias + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r0), w00)
+                            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r0, (nuint)col), w01)
+                            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r0, (nuint)(2 * col)), w02);
+                        acc += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1), w10)
+                            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, (nuint)col), w11)
+                            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, (nuint)(2 * col)), w12);
+                        Put(ref oc, q.Apply(acc), stored);
+                        oc = ref Unsafe.Add(ref oc, cout);
+                        r0 = ref Unsafe.Add(ref r0, step);
+                        r1 = ref Unsafe.Add(ref r1, step);
+                    }
                 }
                 continue;
             }
-            for (int ox = 0; ox < outW; ox++)
+            for (int r = 0; r < rows; r++)
             {
-                var acc = bias;
-                ref short wt = ref Unsafe.Add(ref w, 2 * c);
-                for (int j = 0; j < jp; j++)
+                ref int rd = ref Unsafe.Add(ref dRef, r * d);
+                int count = rd != 0 ? jpOdd : jp;
+                ref short ws = ref Unsafe.Add(ref w, (rd != 0 ? oddSet : 0) + 2 * c);
+                ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + c);
+                for (int ox = 0; ox < outW; ox++)
                 {
-                    ref int px = ref Unsafe.Add(ref ring, rowOffsets[j] + ox * pixelStep + c);
-                    for (int kx = 0; kx < kw; kx++)
+                    var acc = bias;
+                    ref short wt = ref ws;
+                    for (int j = 0; j < count; j++)
                     {
-                        acc += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref Unsafe.As<int, short>(ref Unsafe.Add(ref px, kx * columnStep))),
-                            Vector256.LoadUnsafe(ref wt));
-                        wt = ref Unsafe.Add(ref wt, 2 * coutP);
+                        ref int px = ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 1 + j) + ox * pixelStep + c);
+                        for (int kx = 0; kx < kw; kx++)
+                        {
+                            acc += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref Unsafe.As<int, short>(ref Unsafe.Add(ref px, kx * columnStep))),
+                                Vector256.LoadUnsafe(ref wt));
+                            wt = ref Unsafe.Add(ref wt, 2 * coutP);
+                        }
                     }
+                    Put(ref Unsafe.Add(ref oc, ox * cout), q.Apply(acc), stored);
                 }
-                Put(ref Unsafe.Add(ref oc, ox * cout), q.Apply(acc), stored);
             }
         }
     }
@@ -317,7 +444,26 @@ public static partial class DepthwiseConv2D
         ref sbyte a = ref MemoryMarshal.GetReference((uint)iy < (uint)inH ? input.Slice(start + iy * inW * cin, n) : zeroRow);
         ref sbyte c = ref MemoryMarshal.GetReference((uint)iy2 < (uint)inH ? input.Slice(start + iy2 * inW * cin, n) : zeroRow);
         ref short d = ref Unsafe.As<int, short>(ref Unsafe.Add(ref MemoryMarshal.GetReference(row), lo * cin));
-        if (n >= 16)
+        if (Avx512BW.IsSupported && n >= 32)
+        {
+            // 32 elements per step: both rows sign-extended (VPMOVSXBW from memory), interleaved within 128-bit lanes
+            // (VPUNPCKL/HWD: elements 8k..8k+3 and 8k+4..8k+7 of lane k), put back in element order by two VPERMT2Q.
+            var first = Vector512.Create(0L, 1, 8, 9, 2, 3, 10, 11);
+            var second = Vector512.Create(4L, 5, 12, 13, 6, 7, 14, 15);
+            for (int i = 0; ; i += 32)
+            {
+                i = System.Math.Min(i, n - 32);
+                var va = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref a, (nuint)i));
+                var vc = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref c, (nuint)i));
+                var low = Avx512BW.UnpackLow(va, vc).AsInt64();
+                var high = Avx512BW.UnpackHigh(va, vc).AsInt64();
+                Avx512F.PermuteVar8x64x2(low, first, high).AsInt16().StoreUnsafe(ref d, (nuint)(2 * i));
+                Avx512F.PermuteVar8x64x2(low, second, high).AsInt16().StoreUnsafe(ref d, (nuint)(2 * i + 32));
+                if (i == n - 32)
+                    break;
+            }
+        }
+        else if (n >= 16)
         {
             for (int i = 0; ; i += 16)
             {

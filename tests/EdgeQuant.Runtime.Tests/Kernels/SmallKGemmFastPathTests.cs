@@ -21,7 +21,7 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 public class SmallKGemmFastPathTests
 {
     private static readonly int[] Ks = [1, 2, 3, 5, 8, 12, 15, 16, 17, 20, 24, 27, 31, 32, 33, 36, 39, 40];
-    private static readonly int[] Couts = [1, 7, 8, 12, 16, 17, 20, 24, 36, 40, 90, 150];
+    private static readonly int[] Couts = [1, 2, 3, 4, 7, 8, 12, 16, 17, 18, 19, 20, 24, 34, 35, 36, 40, 90, 150];
 
     private static void RequireAvx512()
     {
@@ -224,10 +224,10 @@ public class SmallKGemmFastPathTests
 
     /// <summary>Through the dispatchers (whatever this machine takes): 1x1 convolutions (unit and larger strides) and FullyConnected.</summary>
     [Test]
-    public void PointwiseConvolutionsAndFullyConnectedEqualTheReference([Values(12, 16, 20, 36, 40)] int cin)
+    public void PointwiseConvolutionsAndFullyConnectedEqualTheReference([Values(12, 16, 20, 36, 40, 41, 64, 90, 150)] int cin)
     {
         var r = new Random(1300 + cin);
-        foreach (int cout in new[] { 12, 20, 36, 90, 150, 13 })
+        foreach (int cout in new[] { 12, 20, 36, 64, 90, 150, 13 })
         {
             for (int i = 0; i < 3; i++)
             {

@@ -172,6 +172,92 @@ public class StemDepthwiseFastPathTests
         Assert.That(FastPathCases.FirstDifference(viaDispatch, c.Reference()), Is.EqualTo(-1));
     }
 
+    /// <summary>
+    /// Requantization as a converter makes it for a layer with a fused ReLU / ReLU6: positive multipliers, right shifts
+    /// only, the lower bound at (or above) the output zero point: the ops whose 3x3 groups take FoldedRequantizer512 on
+    /// AVX-512 (bias and doubling folded into 64-bit constants; with bounds [-128, 127] and zero point -128 also the
+    /// byte clamps skipped). <paramref name="kind"/>: 0 lower bound = zero point, upper 127; 1 zero point -128 and the
+    /// whole int8 range; 2 a ReLU6-like upper bound and a lower bound above the zero point; 3 large biases.
+    /// </summary>
+    private static void ReluRequantization(Random r, FastPathCases.Conv c, int kind)
+    {
+        for (int i = 0; i < c.S.Length; i++)
+            c.S[i] = System.Math.Min(c.S[i], -1);
+        c.P.OutputOffset = kind == 1 ? -128 : r.Next(-128, 100);
+        c.P.ActivationMin = kind == 2 ? c.P.OutputOffset + r.Next(0, 20) : c.P.OutputOffset;
+        c.P.ActivationMax = kind == 2 ? System.Math.Max(c.P.ActivationMin, r.Next(0, 128)) : 127;
+        if (kind == 3)
+            for (int i = 0; i < c.Bias.Length; i++)
+                c.Bias[i] = r.Next(-(1 << 22), 1 << 22);
+    }
+
+    [Test]
+    public void OneInputChannelReluLayers([Values(16, 17, 20, 24, 32, 36, 41)] int cout, [Values(0, 1, 2, 3)] int kind)
+    {
+        var r = new Random(1400 + 10 * cout + kind);
+        foreach (int size in new[] { 5, 28, 33, 64 })
+            foreach (int stride in new[] { 1, 2 })
+            {
+                var c = FastPathCases.Conv.Random(r, false, 1, cout, 3, 3);
+                c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = 1;
+                c.P.PadTop = c.P.PadLeft = r.Next(0, 2);
+                c.P.PadBottom = c.P.PadRight = r.Next(0, 2);
+                c.In = new Shape4(1 + size % 2, size, size, 1);
+                int oh = (size + c.P.PadTop + c.P.PadBottom - 3) / stride + 1, ow = (size + c.P.PadLeft + c.P.PadRight - 3) / stride + 1;
+                c.Out = new Shape4(c.In.D0, oh, ow, cout);
+                c.Input = FastPathCases.S8(r, c.In.FlatSize);
+                ReluRequantization(r, c, kind);
+                CheckStem(c, $"{size}x{size} stride {stride}");
+            }
+    }
+
+    [Test]
+    public void DepthwiseReluLayers([Values(16, 20, 32, 36, 41, 64, 90, 150)] int channels, [Values(0, 1, 2, 3)] int kind)
+    {
+        var r = new Random(1500 + 10 * channels + kind);
+        foreach (int size in new[] { 7, 8, 14, 28 })
+            foreach (int stride in new[] { 1, 2 })
+            {
+                var c = FastPathCases.Conv.Random(r, true, channels, 0, 3, 3);
+                c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = 1;
+                c.P.PadTop = c.P.PadLeft = r.Next(0, 2);
+                c.P.PadBottom = c.P.PadRight = r.Next(0, 2);
+                c.In = new Shape4(1 + size % 2, size, size, channels);
+                int oh = (size + c.P.PadTop + c.P.PadBottom - 3) / stride + 1, ow = (size + c.P.PadLeft + c.P.PadRight - 3) / stride + 1;
+                c.Out = new Shape4(c.In.D0, oh, ow, channels);
+                c.Input = FastPathCases.S8(r, c.In.FlatSize);
+                ReluRequantization(r, c, kind);
+                CheckDepthwise(c, $"{size}x{size} stride {stride}");
+            }
+    }
+
+    [Test]
+    public void DepthwiseLayersStagedInSeveralBlocks([Values(9, 20, 36, 64, 90)] int channels)
+    {
+        // Maps whose staged pair rows exceed the 64 KB stack limit run in blocks of output rows (a pair row shared by two
+        // blocks is staged once): stride 1 (even and odd pairing), stride 2, vertical dilation 2 (every padded row a key),
+        // 3x3 and 5x3 kernels, with both the general and the ReLU requantization.
+        var r = new Random(1600 + channels);
+        int i = 0;
+        foreach (var (stride, dilation, kh) in new[] { (1, 1, 3), (2, 1, 3), (1, 2, 3), (1, 1, 5), (2, 1, 5), (3, 1, 3) })
+        {
+            var c = FastPathCases.Conv.Random(r, true, channels, 0, kh, 3);
+            c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = dilation; c.P.DilationW = 1;
+            c.P.PadTop = c.P.PadBottom = (kh - 1) * dilation / 2;
+            c.P.PadLeft = c.P.PadRight = 1;
+            int h = 40 + r.Next(0, 3), w = 2400 / channels + r.Next(0, 5);
+            c.In = new Shape4(1, h, w, channels);
+            int oh = (h + c.P.PadTop + c.P.PadBottom - ((kh - 1) * dilation + 1)) / stride + 1, ow = (w + 2 - 3) / stride + 1;
+            c.Out = new Shape4(1, oh, ow, channels);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            if (i++ % 2 == 0)
+                ReluRequantization(r, c, i % 4);
+            else
+                WildRequantization(r, c);
+            CheckDepthwise(c, $"{h}x{w} stride {stride} dilation {dilation} {kh}x3");
+        }
+    }
+
     /// <summary>Edge accumulators and operands for the requantizers, every shift from -31 to 30.</summary>
     private static IEnumerable<(int Acc, int M, int S)> RequantizationCases()
     {

@@ -359,6 +359,12 @@ internal static partial class Int8Gemm
         int i = 0;
         for (; i <= k - 16; i += 16)
             Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from, (nuint)i)).StoreUnsafe(ref to, (nuint)i);
+        if (i < k && k >= 16)
+        {
+            // The last 16 bytes again, overlapping what is done (the same values): no byte loop for a K such as 90 or 150.
+            Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from, (nuint)(k - 16))).StoreUnsafe(ref to, (nuint)(k - 16));
+            i = k;
+        }
         for (; i < k; i++)
             Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
         if ((k & 1) != 0)

@@ -87,8 +87,8 @@ internal static partial class Int8Gemm
     {
         int k = pf.K, cout = pf.Cout, coutP = pf.CoutPadded, realPairs = (k + 1) / 2;
         int stride = 2 * TPairs.Value; // int16 elements per staged row
-        // The widening stores up to 48 elements per row from its start: the last row's spill needs room.
-        Span<short> staged = stackalloc short[SmallKBlockRows * 2 * 20 + 48];
+        // The widening stores up to 48 elements per row from its start, SmallKRest4 reads 32 pairs of a row: the last row's spill needs room.
+        Span<short> staged = stackalloc short[SmallKBlockRows * 2 * 20 + 64];
         ref short xs = ref MemoryMarshal.GetReference(staged);
         ref short w = ref MemoryMarshal.GetArrayDataReference(pf.Pairs!);
         ref int init = ref MemoryMarshal.GetArrayDataReference(pf.Init);
@@ -107,7 +107,8 @@ internal static partial class Int8Gemm
             }
             ref sbyte o = ref Unsafe.Add(ref output, r0 * outStride);
             int j = 0;
-            // Blocks of 16 channels while more than 8 remain (CoutPadded covers all 16), then one of 8.
+            // Blocks of 16 channels while more than 8 remain (CoutPadded covers all 16), then 1-4 channels four rows to a vector
+            // or 5-8 in one of 8 lanes.
             for (; j + 8 < cout; j += 16)
             {
                 if (table.ClampsNegatives)
@@ -117,7 +118,17 @@ internal static partial class Int8Gemm
                     SmallKTile16<TPairs, No>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
                         System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j), outStride);
             }
-            if (j < cout)
+            if (j + 4 >= cout && j < cout)
+            {
+                // 1-4 channels left: four rows per vector, not one row in a vector of 8 (mostly padding).
+                if (table.ClampsNegatives)
+                    SmallKRest4<TPairs, Yes>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
+                        cout - j, ref Unsafe.Add(ref o, j), outStride);
+                else
+                    SmallKRest4<TPairs, No>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
+                        cout - j, ref Unsafe.Add(ref o, j), outStride);
+            }
+            else if (j < cout)
                 SmallKTile8<TPairs>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
                     cout - j, ref Unsafe.Add(ref o, j), outStride);
         }
@@ -148,31 +159,194 @@ internal static partial class Int8Gemm
         var bias = Vector512.LoadUnsafe(ref init, (nuint)j);
         bias += bias; // the rows are staged doubled: the sums are 2 x the accumulator (SimdOps512 remarks)
         var rq = new SimdOps512.RightRequantizer(table, j);
-        for (int i = 0; i < n; i++)
+        if (TClamped.Value)
+        {
+            // Under a fused ReLU the start values go into the requantizer's constants (SimdOps512 remark 6): one addition less per row.
+            rq = rq.WithStart(bias);
+            bias = default;
+        }
+        var perm = SimdOps512.RightRequantizer.HighHalves;
+        // The saturating narrowing is the clamp when the bounds are the int8 range (a ReLU6 quantized to [0, 6] is).
+        bool clamp = min.ToScalar() != sbyte.MinValue || max.ToScalar() != sbyte.MaxValue;
+        int i = 0;
+        // Two rows per step: their chains are independent, so the scheduler always has work for every pipe.
+        for (; i + 1 < n; i += 2)
         {
             ref short x = ref Unsafe.Add(ref xs, i * stride);
-            // Two chains of sums, so a row's additions are not one serial dependency.
-            var s0 = bias + Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 0), w0);
-            var s1 = Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 1), w1);
-            if (TPairs.Value > 2) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 2), w2); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 3), w3); }
-            if (TPairs.Value > 4) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 4), w4); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 5), w5); }
-            if (TPairs.Value > 6) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 6), w6); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 7), w7); }
-            if (TPairs.Value > 8) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 8), w8); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 9), w9); }
-            if (TPairs.Value > 10) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 10), w10); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 11), w11); }
-            if (TPairs.Value > 12) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 12), w12); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 13), w13); }
-            if (TPairs.Value > 14) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 14), w14); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 15), w15); }
-            if (TPairs.Value > 16) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 16), w16); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 17), w17); }
-            if (TPairs.Value > 18) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 18), w18); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 19), w19); }
-            var bytes = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(s0 + s1) : rq.Apply(s0 + s1), min, max);
+            ref short y = ref Unsafe.Add(ref x, stride);
+            var sx = Dot16<TPairs, TClamped>(ref x, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
+            var sy = Dot16<TPairs, TClamped>(ref y, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
+            var bx = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm));
+            var by = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sy, perm) : rq.Apply(sy, perm));
+            if (clamp)
+            {
+                bx = Vector128.Min(Vector128.Max(bx, min), max);
+                by = Vector128.Min(Vector128.Max(by, min), max);
+            }
             if (channels == 16)
-                bytes.StoreUnsafe(ref o);
+            {
+                bx.StoreUnsafe(ref o);
+                by.StoreUnsafe(ref Unsafe.Add(ref o, outStride));
+            }
             else
-                SimdOps512.Store(bytes, ref o, channels);
-            o = ref Unsafe.Add(ref o, outStride);
+            {
+                SimdOps512.Store(bx, ref o, channels);
+                SimdOps512.Store(by, ref Unsafe.Add(ref o, outStride), channels);
+            }
+            o = ref Unsafe.Add(ref o, 2 * outStride);
+        }
+        if (i < n)
+        {
+            var sx = Dot16<TPairs, TClamped>(ref Unsafe.Add(ref xs, i * stride), bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
+            SimdOps512.Store(SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm), min, max), ref o, channels);
         }
     }
 
-    /// <summary>As <see cref="SmallKTile16{TPairs, TClamped}"/> for the last 8 channels at j (1..8 of them real): 256-bit vectors.</summary>
+    /// <summary>
+    /// The products of one staged row with the TPairs weight registers (two chains of sums), plus bias unless the
+    /// requantizer holds it (<typeparamref name="TFolded"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Dot16<TPairs, TFolded>(ref short x, Vector512<int> bias, Vector512<short> w0, Vector512<short> w1,
+        Vector512<short> w2, Vector512<short> w3, Vector512<short> w4, Vector512<short> w5, Vector512<short> w6, Vector512<short> w7,
+        Vector512<short> w8, Vector512<short> w9, Vector512<short> w10, Vector512<short> w11, Vector512<short> w12, Vector512<short> w13,
+        Vector512<short> w14, Vector512<short> w15, Vector512<short> w16, Vector512<short> w17, Vector512<short> w18, Vector512<short> w19)
+        where TPairs : struct, IPairCount where TFolded : struct, IFlag
+    {
+        var s0 = Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 0), w0);
+        if (!TFolded.Value)
+            s0 += bias;
+        var s1 = Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 1), w1);
+        if (TPairs.Value > 2) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 2), w2); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 3), w3); }
+        if (TPairs.Value > 4) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 4), w4); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 5), w5); }
+        if (TPairs.Value > 6) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 6), w6); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 7), w7); }
+        if (TPairs.Value > 8) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 8), w8); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 9), w9); }
+        if (TPairs.Value > 10) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 10), w10); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 11), w11); }
+        if (TPairs.Value > 12) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 12), w12); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 13), w13); }
+        if (TPairs.Value > 14) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 14), w14); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 15), w15); }
+        if (TPairs.Value > 16) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 16), w16); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 17), w17); }
+        if (TPairs.Value > 18) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 18), w18); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 19), w19); }
+        return s0 + s1;
+    }
+
+    /// <summary>
+    /// The last 1-4 channels at j (<paramref name="channels"/> of them real) of n staged rows, four rows per 512-bit vector:
+    /// lane 4c + i is channel j + c of row i of a group of four. The rows' pairs are first interleaved (for each group and
+    /// pair, the four rows' pairs side by side), so each pair of a group is one 128-bit broadcast against a weight register
+    /// holding each channel's pair four times; the requantizer's operands are spread the same way
+    /// (<see cref="SimdOps512.RightRequantizer.Spread4"/>), and a byte shuffle turns the 16 results back into four rows.
+    /// The rows past n of the last group are computed from whatever the staging area holds and not stored.
+    /// </summary>
+    [SkipLocalsInit] // every interleaved element a group reads is written first
+    private static void SmallKRest4<TPairs, TClamped>(ref short xs, int stride, int n, ref short w, int realPairs, int coutP, int j,
+        ref int init, RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
+        where TPairs : struct, IPairCount where TClamped : struct, IFlag
+    {
+        int chunks = TPairs.Value > 16 ? 2 : 1, groups = (n + 3) / 4;
+        // Per group and chunk of 16 pairs: 4 vectors; pair q of a chunk at vector q % 4, 128-bit lane q / 4.
+        Span<int> interleaved = stackalloc int[SmallKBlockRows / 4 * 2 * 64];
+        ref int t = ref MemoryMarshal.GetReference(interleaved);
+        ref int xd = ref Unsafe.As<short, int>(ref xs); // a staged row: TPairs int32 pairs
+        for (int g = 0; g < groups; g++)
+        {
+            for (int c = 0; c < chunks; c++)
+            {
+                // Rows 4g..4g+3 (those past n hold stale values: their lanes are not stored).
+                ref int r0 = ref Unsafe.Add(ref xd, 4 * g * TPairs.Value + 16 * c);
+                var a = Vector512.LoadUnsafe(ref r0);
+                var b = Vector512.LoadUnsafe(ref r0, (nuint)TPairs.Value);
+                var cc = Vector512.LoadUnsafe(ref r0, (nuint)(2 * TPairs.Value));
+                var d = Vector512.LoadUnsafe(ref r0, (nuint)(3 * TPairs.Value));
+                var abLo = Avx512F.UnpackLow(a, b);
+                var abHi = Avx512F.UnpackHigh(a, b);
+                var cdLo = Avx512F.UnpackLow(cc, d);
+                var cdHi = Avx512F.UnpackHigh(cc, d);
+                ref int dst = ref Unsafe.Add(ref t, (g * chunks + c) * 64);
+                Avx512F.UnpackLow(abLo.AsInt64(), cdLo.AsInt64()).AsInt32().StoreUnsafe(ref dst);
+                Avx512F.UnpackHigh(abLo.AsInt64(), cdLo.AsInt64()).AsInt32().StoreUnsafe(ref dst, 16);
+                Avx512F.UnpackLow(abHi.AsInt64(), cdHi.AsInt64()).AsInt32().StoreUnsafe(ref dst, 32);
+                Avx512F.UnpackHigh(abHi.AsInt64(), cdHi.AsInt64()).AsInt32().StoreUnsafe(ref dst, 48);
+            }
+        }
+        var spread = Vector512.Create(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        var w0 = RestWeights(ref w, 0, realPairs, coutP, j, spread);
+        var w1 = RestWeights(ref w, 1, realPairs, coutP, j, spread);
+        Vector512<short> w2 = default, w3 = default, w4 = default, w5 = default, w6 = default, w7 = default, w8 = default, w9 = default,
+            w10 = default, w11 = default, w12 = default, w13 = default, w14 = default, w15 = default, w16 = default, w17 = default,
+            w18 = default, w19 = default;
+        if (TPairs.Value > 2) { w2 = RestWeights(ref w, 2, realPairs, coutP, j, spread); w3 = RestWeights(ref w, 3, realPairs, coutP, j, spread); }
+        if (TPairs.Value > 4) { w4 = RestWeights(ref w, 4, realPairs, coutP, j, spread); w5 = RestWeights(ref w, 5, realPairs, coutP, j, spread); }
+        if (TPairs.Value > 6) { w6 = RestWeights(ref w, 6, realPairs, coutP, j, spread); w7 = RestWeights(ref w, 7, realPairs, coutP, j, spread); }
+        if (TPairs.Value > 8) { w8 = RestWeights(ref w, 8, realPairs, coutP, j, spread); w9 = RestWeights(ref w, 9, realPairs, coutP, j, spread); }
+        if (TPairs.Value > 10) { w10 = RestWeights(ref w, 10, realPairs, coutP, j, spread); w11 = RestWeights(ref w, 11, realPairs, coutP, j, spread); }
+        if (TPairs.Value > 12) { w12 = RestWeights(ref w, 12, realPairs, coutP, j, spread); w13 = RestWeights(ref w, 13, realPairs, coutP, j, spread); }
+        if (TPairs.Value > 14) { w14 = RestWeights(ref w, 14, realPairs, coutP, j, spread); w15 = RestWeights(ref w, 15, realPairs, coutP, j, spread); }
+        if (TPairs.Value > 16) { w16 = RestWeights(ref w, 16, realPairs, coutP, j, spread); w17 = RestWeights(ref w, 17, realPairs, coutP, j, spread); }
+        if (TPairs.Value > 18) { w18 = RestWeights(ref w, 18, realPairs, coutP, j, spread); w19 = RestWeights(ref w, 19, realPairs, coutP, j, spread); }
+        var bias = Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref init, (nuint)j).ToVector256Unsafe().ToVector512Unsafe(), spread); // Init is CoutPadded long: 4 from j
+        bias += bias;
+        var rq = SimdOps512.RightRequantizer.Spread4(table, j);
+        if (TClamped.Value)
+        {
+            rq = rq.WithStart(bias);
+            bias = default;
+        }
+        var perm = SimdOps512.RightRequantizer.HighHalves;
+        bool clamp = min.ToScalar() != sbyte.MinValue || max.ToScalar() != sbyte.MaxValue;
+        // Lane 4c + i to byte 4i + c: the four rows' channels in memory order.
+        var toRows = Vector128.Create((byte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        for (int g = 0; g < groups; g++)
+        {
+            ref int x = ref Unsafe.Add(ref t, g * chunks * 64);
+            var s0 = Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 0), w0);
+            if (!TClamped.Value)
+                s0 += bias;
+            var s1 = Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 1), w1);
+            if (TPairs.Value > 2) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 2), w2); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 3), w3); }
+            if (TPairs.Value > 4) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 4), w4); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 5), w5); }
+            if (TPairs.Value > 6) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 6), w6); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 7), w7); }
+            if (TPairs.Value > 8) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 8), w8); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 9), w9); }
+            if (TPairs.Value > 10) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 10), w10); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 11), w11); }
+            if (TPairs.Value > 12) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 12), w12); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 13), w13); }
+            if (TPairs.Value > 14) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 14), w14); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 15), w15); }
+            if (TPairs.Value > 16) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 16), w16); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 17), w17); }
+            if (TPairs.Value > 18) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 18), w18); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 19), w19); }
+            var sum = s0 + s1;
+            var bytes = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sum, perm) : rq.Apply(sum, perm));
+            if (clamp)
+                bytes = Vector128.Min(Vector128.Max(bytes, min), max);
+            var rowsOut = Ssse3.Shuffle(bytes.AsByte(), toRows).AsUInt32();
+            int live = System.Math.Min(4, n - 4 * g);
+            ref sbyte og = ref Unsafe.Add(ref o, 4 * g * outStride);
+            if (channels == 4)
+            {
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref og), rowsOut.ToScalar());
+                if (live > 1) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref og, outStride)), rowsOut.GetElement(1));
+                if (live > 2) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref og, 2 * outStride)), rowsOut.GetElement(2));
+                if (live > 3) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref og, 3 * outStride)), rowsOut.GetElement(3));
+            }
+            else
+            {
+                for (int i = 0; i < live; i++)
+                    SimdOps512.Store(Vector128.CreateScalar(rowsOut.GetElement(i)).AsSByte(), ref Unsafe.Add(ref og, i * outStride), channels);
+            }
+        }
+    }
+
+    /// <summary>Pair p of the four rows of a group, interleaved by <see cref="SmallKRest4{TPairs, TClamped}"/>, in each 128-bit lane.</summary>
+    /// <remarks><paramref name="group"/> is on the stack (stackalloc), so its address does not move.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<short> Interleaved(ref int group, int p)
+        => Avx512F.BroadcastVector128ToVector512((int*)Unsafe.AsPointer(ref Unsafe.Add(ref group, 64 * (p >> 4) + 16 * (p & 3) + 4 * ((p & 15) >> 2)))).AsInt16();
+
+    /// <summary>Pair p's weights of the 4 channels at j, each channel's pair in 4 consecutive lanes; zero past the real pairs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> RestWeights(ref short w, int p, int realPairs, int coutP, int j, Vector512<int> spread)
+        => p < realPairs
+            ? Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref w, (nuint)(2 * (p * coutP + j))).ToVector256Unsafe().ToVector512Unsafe().AsInt32(), spread).AsInt16()
+            : Vector512<short>.Zero;
+
+    /// <summary>As <see cref="SmallKTile16{TPairs, TClamped}"/> for the last 8 channels at j (5..8 of them real): 256-bit vectors.</summary>
     private static void SmallKTile8<TPairs>(ref short xs, int stride, int n, ref short w, int realPairs, int coutP, int j,
         ref int init, RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
         where TPairs : struct, IPairCount

@@ -36,9 +36,13 @@ namespace EdgeQuant.Runtime.Kernels.Simd;
 /// VPSRAVD does the floor division by 2^r. Narrowing with signed saturation then clamping to [min, max] within int8
 /// equals clamping then narrowing.</para>
 /// <para>5. When activationMin &gt;= o (a fused ReLU or ReLU6: the lower bound is the output zero point) the sign term s
-/// may be dropped (<see cref="RightRequantizer.ApplyClamped"/>): it is 0 for x &gt;= 0, and for x &lt; 0 (h &lt;= 0) both
+/// may be dropped (<see cref="RightRequantizer.ApplyClamped(Vector512{int})"/>): it is 0 for x &gt;= 0, and for x &lt; 0 (h &lt;= 0) both
 /// floor((h + 2^(r-1) - 1) / 2^r) and floor((h + 2^(r-1)) / 2^r) are &lt;= 0, so either result is &lt;= o &lt;= activationMin
 /// and the clamp makes both activationMin.</para>
+/// <para>6. Without the sign term (5), x enters only through 2x M + 2B, so a start value b of every accumulator (x = b + y,
+/// the filter's Init) may be moved into the constant: 2y M + (2b M + 2B) = 2x M + 2B, exactly, in wrapping 64-bit arithmetic
+/// (<see cref="RightRequantizer.WithStart"/>); and 2y stays within int32, since |y| &lt;= 128 x sum |w| &lt;= A &lt; 2^30. The
+/// kernels then skip one addition per output vector.</para>
 /// <para>Per 16 outputs: VPSRLQ, 2 VPMULDQ, 2 VPADDQ, VPERMT2D, VPSRAD, VPADDD, VPSRAVD, VPMOVSDB and the two byte
 /// clamps: 12 instructions, where the 8-lane AVX2 sequence of <see cref="SimdOps256"/> takes about 17 per 8.</para>
 /// </remarks>
@@ -62,31 +66,93 @@ internal static class SimdOps512
             _right = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from);
         }
 
+        private RightRequantizer(Vector512<int> m, Vector512<long> biasEven, Vector512<long> biasOdd, Vector512<uint> right)
+        {
+            _m = m;
+            _mOdd = Avx512F.ShiftRightLogical(m.AsInt64(), 32).AsInt32();
+            _biasEven = biasEven;
+            _biasOdd = biasOdd;
+            _right = right;
+        }
+
+        /// <summary>
+        /// This requantizer for sums that leave out each lane's start value: <paramref name="doubledStart"/> (2 x the
+        /// accumulator's start, Init) times the multiplier is folded into the 64-bit constants, so that
+        /// <see cref="ApplyClamped(Vector512{int}, Vector512{int})"/> of 2 x (accumulator - start) gives what it gives for
+        /// 2 x accumulator (remark 6). Only for <see cref="ApplyClamped(Vector512{int}, Vector512{int})"/>: Apply's sign term needs the whole accumulator.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public RightRequantizer WithStart(Vector512<int> doubledStart)
+        {
+            var even = Avx512F.Multiply(doubledStart, _m) + _biasEven;
+            var odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(doubledStart.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd;
+            return new RightRequantizer(_m, even, odd, _right);
+        }
+
+        /// <summary>
+        /// The 4 channels from <paramref name="from"/> (a multiple of 8) of <paramref name="table"/>, each spread over 4
+        /// consecutive lanes: lane 4c + i holds channel from + c (for four rows i of one channel in lanes side by side).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static RightRequantizer Spread4(RightRequantTable table, int from)
+        {
+            // Only the 4 channels' operands are read (from + 4 is within the table's padding for any from below Cout).
+            var spread = Vector512.Create(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+            var m = Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.M), (nuint)from)
+                .ToVector256Unsafe().ToVector512Unsafe(), spread);
+            var right = Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from)
+                .ToVector256Unsafe().ToVector512Unsafe().AsInt32(), spread);
+            // Both 32-bit lanes of 64-bit lane q hold channel from + q / 2: even channels' constants from BiasEven, odd ones' from BiasOdd.
+            var bias = Avx512F.PermuteVar8x64x2(
+                Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasEven), (nuint)(from / 2)).ToVector256Unsafe().ToVector512Unsafe(),
+                Vector512.Create(0L, 0, 8, 8, 1, 1, 9, 9),
+                Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasOdd), (nuint)(from / 2)).ToVector256Unsafe().ToVector512Unsafe());
+            return new RightRequantizer(m, bias, bias, right.AsUInt32());
+        }
+
         /// <summary>
         /// MultiplyByQuantizedMultiplier(x, M, -r) + outputOffset of 16 accumulators x, given as
         /// <paramref name="doubled"/> = 2x (see the class remarks).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<int> Apply(Vector512<int> doubled)
+        public Vector512<int> Apply(Vector512<int> doubled) => Apply(doubled, HighHalves);
+
+        /// <summary>
+        /// As <see cref="Apply(Vector512{int})"/>, with the gathering permutation <see cref="HighHalves"/> passed in by a
+        /// loop that keeps it in a register.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<int> Apply(Vector512<int> doubled, Vector512<int> highHalves)
         {
             var even = Avx512F.Multiply(doubled, _m) + _biasEven;
             var odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(doubled.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd;
             // Lane 2i: the high half of even's 64-bit lane i (dword 2i + 1); lane 2i + 1: odd's (dword 16 + 2i + 1).
-            var u = Avx512F.PermuteVar16x32x2(even.AsInt32(), Vector512.Create(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31), odd.AsInt32());
+            var u = Avx512F.PermuteVar16x32x2(even.AsInt32(), highHalves, odd.AsInt32());
             return Avx512F.ShiftRightArithmeticVariable(u + Vector512.ShiftRightArithmetic(doubled, 31), _right);
         }
 
         /// <summary>
-        /// <see cref="Apply"/> without the sign term, for ops whose activationMin &gt;= outputOffset (remark 5): equal to it
+        /// <see cref="Apply(Vector512{int})"/> without the sign term, for ops whose activationMin &gt;= outputOffset (remark 5): equal to it
         /// after the clamp, not before.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<int> ApplyClamped(Vector512<int> doubled)
+        public Vector512<int> ApplyClamped(Vector512<int> doubled) => ApplyClamped(doubled, HighHalves);
+
+        /// <summary>As <see cref="ApplyClamped(Vector512{int})"/>, with <see cref="HighHalves"/> passed in.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<int> ApplyClamped(Vector512<int> doubled, Vector512<int> highHalves)
         {
             var even = Avx512F.Multiply(doubled, _m) + _biasEven;
             var odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(doubled.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd;
-            var u = Avx512F.PermuteVar16x32x2(even.AsInt32(), Vector512.Create(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31), odd.AsInt32());
+            var u = Avx512F.PermuteVar16x32x2(even.AsInt32(), highHalves, odd.AsInt32());
             return Avx512F.ShiftRightArithmeticVariable(u, _right);
+        }
+
+        /// <summary>The VPERMT2D indices that gather the high halves of the even and odd 64-bit sums into 16 lanes.</summary>
+        public static Vector512<int> HighHalves
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Vector512.Create(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
         }
     }
 
@@ -111,7 +177,7 @@ internal static class SimdOps512
             _right = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from);
         }
 
-        /// <summary>As <see cref="RightRequantizer.Apply"/> for 8 lanes.</summary>
+        /// <summary>As <see cref="RightRequantizer.Apply(Vector512{int})"/> for 8 lanes.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<int> Apply(Vector256<int> doubled)
         {
