@@ -207,15 +207,11 @@ public static partial class Conv2D
     private static void Cin1Direct3x3Group<TQ>(TQ q, in Conv2DParams p, ref short top, int rowLen, ref int plane, int rows, int outW, int cout,
         ref short wc, nint pairStep, ref sbyte oc) where TQ : struct, IGroupRequantizer512
     {
-        var w0 = Vector512.LoadUnsafe(ref wc);
-        var w1 = Vector512.LoadUnsafe(ref wc, (nuint)pairStep);
-        var w2 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * pairStep));
-        var w3 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * pairStep));
-        var w4 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * pairStep));
-        if (q.WeightScale == 2)
-        {
-            w0 += w0; w1 += w1; w2 += w2; w3 += w3; w4 += w4;
-        }
+        var w0 = GroupWeights(ref wc, 0, pairStep, q.WeightScale);
+        var w1 = GroupWeights(ref wc, 1, pairStep, q.WeightScale);
+        var w2 = GroupWeights(ref wc, 2, pairStep, q.WeightScale);
+        var w3 = GroupWeights(ref wc, 3, pairStep, q.WeightScale);
+        var w4 = GroupWeights(ref wc, 4, pairStep, q.WeightScale);
         nint sw = p.StrideW, rowStep = p.StrideH * rowLen, dh = p.DilationH * rowLen;
         for (int r = 0; r < rows; r++)
         {
@@ -267,15 +263,11 @@ public static partial class Conv2D
     private static void Cin1Group5<TQ>(TQ q, ref int tapRow, nint row, int count, int cout, ref short wc, nint pairStep, ref sbyte oc)
         where TQ : struct, IGroupRequantizer512
     {
-        var w0 = Vector512.LoadUnsafe(ref wc);
-        var w1 = Vector512.LoadUnsafe(ref wc, (nuint)pairStep);
-        var w2 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * pairStep));
-        var w3 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * pairStep));
-        var w4 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * pairStep));
-        if (q.WeightScale == 2)
-        {
-            w0 += w0; w1 += w1; w2 += w2; w3 += w3; w4 += w4;
-        }
+        var w0 = GroupWeights(ref wc, 0, pairStep, q.WeightScale);
+        var w1 = GroupWeights(ref wc, 1, pairStep, q.WeightScale);
+        var w2 = GroupWeights(ref wc, 2, pairStep, q.WeightScale);
+        var w3 = GroupWeights(ref wc, 3, pairStep, q.WeightScale);
+        var w4 = GroupWeights(ref wc, 4, pairStep, q.WeightScale);
         int i = 0;
         for (; i + 1 < count; i += 2)
         {
@@ -305,6 +297,14 @@ public static partial class Conv2D
                 + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
             q.Apply(a).StoreUnsafe(ref Unsafe.Add(ref oc, i * cout));
         }
+    }
+
+    /// <summary>Tap pair k's weights of a 16-channel group, times <paramref name="scale"/> (the requantizer's <see cref="IGroupRequantizer512.WeightScale"/>: 1 or 2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> GroupWeights(ref short wc, int k, nint pairStep, int scale)
+    {
+        var w = Vector512.LoadUnsafe(ref wc, (nuint)(k * pairStep));
+        return scale == 2 ? w + w : w;
     }
 
     /// <summary><paramref name="outW"/> consecutive output pixels from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
