@@ -231,32 +231,21 @@ internal readonly struct BiasedRequantizer512 : IGroupRequantizer512
 /// this), and 2x M + 2B = 2s M + (2B + 2 Init M), the constant computed once per group in 64 bits. Both sides are the
 /// same integer, which lies within int64 (<see cref="Simd.RightRequantTable.Covers"/>: |x| &lt;= A &lt; 2^30), so the
 /// wrapping 64-bit sums are exact and the high halves equal. Per 16 outputs this drops the bias add and the doubling of
-/// the accumulator, and the two byte clamps when the bounds are the whole int8 range (VPMOVSDB saturates). (Branch pw2's
-/// <see cref="Simd.SimdOps512.RightRequantizer.WithStart"/> folds the start value the same way, in vector form.)
+/// the accumulator, and the two byte clamps when the bounds are the whole int8 range (VPMOVSDB saturates). The constants
+/// are <see cref="Simd.SimdOps512.RightRequantizer.WithStart"/>'s (the small-K GEMM's form) with 2 Init as the start.
 /// </summary>
 internal readonly struct FoldedRequantizer512 : IGroupRequantizer512
 {
-    private readonly Vector512<int> _m, _mOdd;
-    private readonly Vector512<long> _cEven, _cOdd;
-    private readonly Vector512<uint> _right;
+    private readonly Simd.SimdOps512.RightRequantizer _rq;
     private readonly Vector128<sbyte> _min, _max;
     private readonly bool _clamp;
 
     /// <summary>Channels [from, from + 16) of <paramref name="table"/> (<see cref="Applies"/>) with the folded bias <paramref name="init"/>.</summary>
     public FoldedRequantizer512(Simd.RightRequantTable table, int from, int[] init, int activationMin, int activationMax)
     {
-        _m = Vector512.Create(new ReadOnlySpan<int>(table.M, from, 16));
-        _mOdd = Avx512F.ShiftRightLogical(_m.AsInt64(), 32).AsInt32();
-        _right = Vector512.Create(new ReadOnlySpan<uint>(table.Right, from, 16));
-        Span<long> c = stackalloc long[16];
-        for (int i = 0; i < 16; i++)
-        {
-            int ch = from + i;
-            long twoB = (ch & 1) == 0 ? table.BiasEven[ch / 2] : table.BiasOdd[ch / 2];
-            c[i] = unchecked(twoB + 2L * init[ch] * table.M[ch]);
-        }
-        _cEven = Vector512.Create(c[0], c[2], c[4], c[6], c[8], c[10], c[12], c[14]);
-        _cOdd = Vector512.Create(c[1], c[3], c[5], c[7], c[9], c[11], c[13], c[15]);
+        // 2 Init is within int32 (|Init| <= A < 2^30), so VPMULDQ's 2 Init M is exact.
+        var start = Vector512.Create(new ReadOnlySpan<int>(init, from, 16));
+        _rq = Simd.SimdOps512.RightRequantizer.AtAnyChannel(table, from).WithStart(start + start);
         _min = Vector128.Create((sbyte)activationMin);
         _max = Vector128.Create((sbyte)activationMax);
         _clamp = activationMin > -128 || activationMax < 127;
@@ -270,10 +259,7 @@ internal readonly struct FoldedRequantizer512 : IGroupRequantizer512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector128<sbyte> Apply(Vector512<int> sum)
     {
-        var even = Avx512F.Multiply(sum, _m) + _cEven;
-        var odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(sum.AsInt64(), 32).AsInt32(), _mOdd) + _cOdd;
-        var u = Avx512F.PermuteVar16x32x2(even.AsInt32(), Vector512.Create(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31), odd.AsInt32());
-        var v = Avx512F.ConvertToVector128SByteWithSaturation(Avx512F.ShiftRightArithmeticVariable(u, _right));
+        var v = Avx512F.ConvertToVector128SByteWithSaturation(_rq.ApplyClamped(sum, Simd.SimdOps512.RightRequantizer.HighHalves));
         return _clamp ? Vector128.Min(Vector128.Max(v, _min), _max) : v;
     }
 }

@@ -20,7 +20,7 @@ public static partial class Conv2D
     /// pixel are gathered as int32 pairs of consecutive taps (t, t + 1) in the tap order of <see cref="PackedFilter.Pairs"/>
     /// ([ceil(K / 2), CoutPadded, 2], an odd K's last pair ending in a zero weight), pair-major so that with stride 1
     /// eight pixels are two loads and two PUNPCK*WD; a 3x3 on the 16-channel groups gathers only (t2, t3) and reads the
-    /// other four pairs straight from the image (<see cref="Cin1Direct3x3"/>). Then per group of 16 (AVX-512) or 8 output
+    /// other four pairs straight from the image (<see cref="Cin1Direct3x3Group"/>). Then per group of 16 (AVX-512) or 8 output
     /// channels, whose weight pairs and requantization operands stay in registers for the block, each pixel is
     /// ceil(K / 2) broadcasts and VPMADDWD (exact int16 products summed in int32: the
     /// reference accumulator), requantized in registers (<see cref="ChannelRequantizer512"/>,
@@ -129,11 +129,8 @@ public static partial class Conv2D
                 int n = rows * outW;
                 if (wide)
                 {
-                    if (direct)
-                        Cin1Direct3x3(p, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen, ref Unsafe.Add(ref tr, planeStride), rows, outW, cout,
-                            packed, pairs, table, m, s, ref o);
-                    else
-                        Cin1Row512(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o);
+                    Cin1Row512(p, ref tr, tapPairs, planeStride, rows, outW, cout, packed, pairs, table, m, s, ref o,
+                        direct, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen);
                     // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
                     if ((cout & 15) is > 0 and <= 8)
                         Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o, from: cout & ~15);
@@ -146,13 +143,17 @@ public static partial class Conv2D
     }
 
     /// <summary>
-    /// <paramref name="outW"/> consecutive output pixels (a block of rows), 16 channels per group (a rest of 9..15 channels
-    /// overlapping the group before; a rest of 1..8 is left to the 8-channel body); tap pair k of pixel i at tapRow[k x outWPad + i].
+    /// A block of <paramref name="rows"/> x <paramref name="outW"/> consecutive output pixels, 16 channels per group (a rest
+    /// of 9..15 channels overlapping the group before; a rest of 1..8 is left to the 8-channel body); tap pair k of pixel i
+    /// at tapRow[k x outWPad + i]. With <paramref name="direct"/> (the 3x3 stem with unit horizontal dilation), tap pairs
+    /// 0, 2, 3 and 4 are broadcast from the widened image, whose row at <paramref name="top"/> is the first output row's
+    /// window top, and only plane 1 of tapRow is read (<see cref="Cin1Direct3x3Group"/>).
     /// </summary>
-    private static void Cin1Row512(in Conv2DParams p, ref int tapRow, int tapPairs, int outWPad, int outW, int cout, PackedFilter packed,
-        short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
+    private static void Cin1Row512(in Conv2DParams p, ref int tapRow, int tapPairs, int outWPad, int rows, int outW, int cout, PackedFilter packed,
+        short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o,
+        bool direct, ref short top, int rowLen)
     {
-        int coutP = packed.CoutPadded;
+        int coutP = packed.CoutPadded, n = rows * outW;
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
         ref int mRef = ref MemoryMarshal.GetReference(multipliers);
@@ -162,21 +163,30 @@ public static partial class Conv2D
         for (int c0 = 0; c0 < end; c0 += 16)
         {
             int c = System.Math.Min(c0, cout - 16);
+            ref short wc = ref Unsafe.Add(ref w, 2 * c);
+            ref sbyte oc = ref Unsafe.Add(ref o, c);
+            if (tapPairs == 5 && FoldedRequantizer512.Applies(table))
+            {
+                // The 3x3 stem: five weight vectors in registers for the whole block.
+                var folded = new FoldedRequantizer512(table, c, packed.Init, p.ActivationMin, p.ActivationMax);
+                if (direct)
+                    Cin1Direct3x3Group(folded, p, ref top, rowLen, ref Unsafe.Add(ref tapRow, outWPad), rows, outW, cout, ref wc, pairStep, ref oc);
+                else
+                    Cin1Group5(folded, ref tapRow, outWPad, n, cout, ref wc, pairStep, ref oc);
+                continue;
+            }
             var q = new ChannelRequantizer512(table, c, Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
             var bias = Vector512.LoadUnsafe(ref init, (nuint)c);
-            ref short wc = ref Unsafe.Add(ref w, 2 * c);
-            ref sbyte oc = ref Unsafe.Add(ref o, c);
             if (tapPairs == 5)
             {
-                // The 3x3 stem: five weight vectors in registers for the whole block.
-                if (FoldedRequantizer512.Applies(table))
-                    Cin1Group5(new FoldedRequantizer512(table, c, packed.Init, p.ActivationMin, p.ActivationMax), ref tapRow, outWPad, outW, cout, ref wc, pairStep, ref oc);
+                if (direct)
+                    Cin1Direct3x3Group(new BiasedRequantizer512(q, bias), p, ref top, rowLen, ref Unsafe.Add(ref tapRow, outWPad), rows, outW, cout, ref wc, pairStep, ref oc);
                 else
-                    Cin1Group5(new BiasedRequantizer512(q, bias), ref tapRow, outWPad, outW, cout, ref wc, pairStep, ref oc);
+                    Cin1Group5(new BiasedRequantizer512(q, bias), ref tapRow, outWPad, n, cout, ref wc, pairStep, ref oc);
                 continue;
             }
-            for (int ox = 0; ox < outW; ox++)
+            for (int ox = 0; ox < n; ox++)
             {
                 var acc = bias;
                 ref short wt = ref wc;
@@ -191,50 +201,17 @@ public static partial class Conv2D
     }
 
     /// <summary>
-    /// The 3x3 stem with unit horizontal dilation, <paramref name="rows"/> output rows from the image row at
-    /// <paramref name="top"/> (the first row's window top), 16 channels per group (as <see cref="Cin1Row512"/>): tap pairs
-    /// 0, 2, 3 and 4 broadcast from the image, pair 1 from <paramref name="plane"/> (pair (t2, t3) of pixel i of the
-    /// block at plane[i]).
+    /// One 16-channel group of the direct 3x3 stem (<see cref="Cin1Row512"/>): weights in registers, two pixels per step;
+    /// pair 1 of pixel i of the block from <paramref name="plane"/>[i], the others broadcast from the image.
     /// </summary>
-    private static void Cin1Direct3x3(in Conv2DParams p, ref short top, int rowLen, ref int plane, int rows, int outW, int cout,
-        PackedFilter packed, short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
-    {
-        int coutP = packed.CoutPadded;
-        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
-        ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
-        ref int mRef = ref MemoryMarshal.GetReference(multipliers);
-        ref int sRef = ref MemoryMarshal.GetReference(shifts);
-        nint pairStep = 2 * coutP;
-        int end = (cout & 15) is > 0 and <= 8 ? cout & ~15 : cout;
-        for (int c0 = 0; c0 < end; c0 += 16)
-        {
-            int c = System.Math.Min(c0, cout - 16);
-            ref short wc = ref Unsafe.Add(ref w, 2 * c);
-            ref sbyte oc = ref Unsafe.Add(ref o, c);
-            if (FoldedRequantizer512.Applies(table))
-                Cin1Direct3x3Group(new FoldedRequantizer512(table, c, packed.Init, p.ActivationMin, p.ActivationMax), p, ref top, rowLen, ref plane, rows, outW, cout, ref wc, pairStep, ref oc);
-            else
-            {
-                var q = new ChannelRequantizer512(table, c, Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
-                    p.OutputOffset, p.ActivationMin, p.ActivationMax);
-                Cin1Direct3x3Group(new BiasedRequantizer512(q, Vector512.LoadUnsafe(ref init, (nuint)c)), p, ref top, rowLen, ref plane, rows, outW, cout, ref wc, pairStep, ref oc);
-            }
-        }
-    }
-
-    /// <summary>One 16-channel group of <see cref="Cin1Direct3x3"/>: weights in registers, two pixels per step.</summary>
     private static void Cin1Direct3x3Group<TQ>(TQ q, in Conv2DParams p, ref short top, int rowLen, ref int plane, int rows, int outW, int cout,
         ref short wc, nint pairStep, ref sbyte oc) where TQ : struct, IGroupRequantizer512
     {
-        var w0 = Vector512.LoadUnsafe(ref wc);
-        var w1 = Vector512.LoadUnsafe(ref wc, (nuint)pairStep);
-        var w2 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * pairStep));
-        var w3 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * pairStep));
-        var w4 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * pairStep));
-        if (q.WeightScale == 2)
-        {
-            w0 += w0; w1 += w1; w2 += w2; w3 += w3; w4 += w4;
-        }
+        var w0 = GroupWeights(ref wc, 0, pairStep, q.WeightScale);
+        var w1 = GroupWeights(ref wc, 1, pairStep, q.WeightScale);
+        var w2 = GroupWeights(ref wc, 2, pairStep, q.WeightScale);
+        var w3 = GroupWeights(ref wc, 3, pairStep, q.WeightScale);
+        var w4 = GroupWeights(ref wc, 4, pairStep, q.WeightScale);
         nint sw = p.StrideW, rowStep = p.StrideH * rowLen, dh = p.DilationH * rowLen;
         for (int r = 0; r < rows; r++)
         {
@@ -286,15 +263,11 @@ public static partial class Conv2D
     private static void Cin1Group5<TQ>(TQ q, ref int tapRow, nint row, int count, int cout, ref short wc, nint pairStep, ref sbyte oc)
         where TQ : struct, IGroupRequantizer512
     {
-        var w0 = Vector512.LoadUnsafe(ref wc);
-        var w1 = Vector512.LoadUnsafe(ref wc, (nuint)pairStep);
-        var w2 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * pairStep));
-        var w3 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * pairStep));
-        var w4 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * pairStep));
-        if (q.WeightScale == 2)
-        {
-            w0 += w0; w1 += w1; w2 += w2; w3 += w3; w4 += w4;
-        }
+        var w0 = GroupWeights(ref wc, 0, pairStep, q.WeightScale);
+        var w1 = GroupWeights(ref wc, 1, pairStep, q.WeightScale);
+        var w2 = GroupWeights(ref wc, 2, pairStep, q.WeightScale);
+        var w3 = GroupWeights(ref wc, 3, pairStep, q.WeightScale);
+        var w4 = GroupWeights(ref wc, 4, pairStep, q.WeightScale);
         int i = 0;
         for (; i + 1 < count; i += 2)
         {
@@ -324,6 +297,14 @@ public static partial class Conv2D
                 + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
             q.Apply(a).StoreUnsafe(ref Unsafe.Add(ref oc, i * cout));
         }
+    }
+
+    /// <summary>Tap pair k's weights of a 16-channel group, times <paramref name="scale"/> (the requantizer's <see cref="IGroupRequantizer512.WeightScale"/>: 1 or 2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> GroupWeights(ref short wc, int k, nint pairStep, int scale)
+    {
+        var w = Vector512.LoadUnsafe(ref wc, (nuint)(k * pairStep));
+        return scale == 2 ? w + w : w;
     }
 
     /// <summary><paramref name="outW"/> consecutive output pixels from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>

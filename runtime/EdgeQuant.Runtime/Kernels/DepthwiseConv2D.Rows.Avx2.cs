@@ -229,21 +229,30 @@ public static partial class DepthwiseConv2D
     {
         if (wide)
         {
-            Row512(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, table, m, s, ref o);
-            // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
-            if ((cout & 15) is > 0 and <= 8)
-                Row256(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, table, m, s, ref o, from: cout & ~15);
+            // 16-channel groups (a rest of 9..15 channels overlapping the group before); a rest of 1..8 channels is one
+            // 8-channel group overlapping the last 16-channel one.
+            int end = (cout & 15) is > 0 and <= 8 ? cout & ~15 : cout;
+            Groups<Width512, Vector512<short>, Vector512<int>, ChannelRequantizer512>(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout,
+                packed, ref w, table, m, s, ref o, 0, end);
+            if (end < cout)
+                Groups<Width256, Vector256<short>, Vector256<int>, ChannelRequantizer256>(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout,
+                    packed, ref w, table, m, s, ref o, end, cout);
         }
         else
-            Row256(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, table, m, s, ref o);
+            Groups<Width256, Vector256<short>, Vector256<int>, ChannelRequantizer256>(p, ref ring, desc, rows, jp, jpOdd, kw, outW, cout,
+                packed, ref w, table, m, s, ref o, 0, cout);
     }
 
     /// <summary>
-    /// Output rows, 16 channels per group (a rest of 9..15 channels overlapping the group before; a rest of 1..8 is left
-    /// to the 8-channel body); each group's weights and requantization operands are set up once for all its rows.
+    /// Output rows for the channel groups starting in [<paramref name="from"/>, <paramref name="end"/>), TWidth.Lanes
+    /// channels per group (the last group overlapping the one before when Cout is not a multiple of the lanes; below 8
+    /// channels, partial stores); each group's weights and requantization operands are set up once for all its rows.
+    /// One body for both widths: the JIT compiles it once per width struct, with that width's instructions inlined.
     /// </summary>
-    private static void Row512(in Conv2DParams p, ref int ring, ReadOnlySpan<int> desc, int rows, int jp, int jpOdd, int kw, int outW, int cout,
-        PackedFilter packed, ref short w, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
+    private static void Groups<TWidth, TShort, TInt, TRequant>(in Conv2DParams p, ref int ring, ReadOnlySpan<int> desc, int rows, int jp,
+        int jpOdd, int kw, int outW, int cout, PackedFilter packed, ref short w, RightRequantTable table, ReadOnlySpan<int> multipliers,
+        ReadOnlySpan<int> shifts, ref sbyte o, int from, int end)
+        where TWidth : struct, IRowWidth<TShort, TInt, TRequant> where TShort : struct where TInt : struct where TRequant : struct
     {
         int coutP = packed.CoutPadded, d = 1 + System.Math.Max(jp, jpOdd);
         nint pixelStep = p.StrideW * cout, columnStep = p.DilationW * cout, rowOut = outW * cout;
@@ -252,31 +261,30 @@ public static partial class DepthwiseConv2D
         ref int mRef = ref MemoryMarshal.GetReference(multipliers);
         ref int sRef = ref MemoryMarshal.GetReference(shifts);
         ref int dRef = ref MemoryMarshal.GetReference(desc);
-        int end = (cout & 15) is > 0 and <= 8 ? cout & ~15 : cout;
-        for (int c0 = 0; c0 < end; c0 += 16)
+        int stored = System.Math.Min(cout, TWidth.Lanes);
+        for (int c0 = from; c0 < end; c0 += TWidth.Lanes)
         {
-            int c = System.Math.Min(c0, cout - 16);
-            var q = new ChannelRequantizer512(table, c, Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
-                p.OutputOffset, p.ActivationMin, p.ActivationMax);
-            var bias = Vector512.LoadUnsafe(ref init, (nuint)c);
+            int c = System.Math.Max(System.Math.Min(c0, cout - TWidth.Lanes), 0);
+            var q = TWidth.Requantizer(table, c, ref mRef, ref sRef, p, cout);
+            var bias = TWidth.Load(ref init, (nuint)c);
             if (kw == 3 && jp == 2 && jpOdd is 0 or 2)
             {
                 // The common 3x3: six weight vectors (twelve with the odd set) in registers for every row of the group.
                 ref short wc = ref Unsafe.Add(ref w, 2 * c);
                 nint tapStep = 2 * coutP;
-                var e00 = Vector512.LoadUnsafe(ref wc);
-                var e01 = Vector512.LoadUnsafe(ref wc, (nuint)tapStep);
-                var e02 = Vector512.LoadUnsafe(ref wc, (nuint)(2 * tapStep));
-                var e10 = Vector512.LoadUnsafe(ref wc, (nuint)(3 * tapStep));
-                var e11 = Vector512.LoadUnsafe(ref wc, (nuint)(4 * tapStep));
-                var e12 = Vector512.LoadUnsafe(ref wc, (nuint)(5 * tapStep));
+                var e00 = TWidth.Load(ref wc, 0);
+                var e01 = TWidth.Load(ref wc, (nuint)tapStep);
+                var e02 = TWidth.Load(ref wc, (nuint)(2 * tapStep));
+                var e10 = TWidth.Load(ref wc, (nuint)(3 * tapStep));
+                var e11 = TWidth.Load(ref wc, (nuint)(4 * tapStep));
+                var e12 = TWidth.Load(ref wc, (nuint)(5 * tapStep));
                 ref short wo = ref Unsafe.Add(ref wc, jpOdd == 0 ? 0 : oddSet);
-                var o00 = Vector512.LoadUnsafe(ref wo);
-                var o01 = Vector512.LoadUnsafe(ref wo, (nuint)tapStep);
-                var o02 = Vector512.LoadUnsafe(ref wo, (nuint)(2 * tapStep));
-                var o10 = Vector512.LoadUnsafe(ref wo, (nuint)(3 * tapStep));
-                var o11 = Vector512.LoadUnsafe(ref wo, (nuint)(4 * tapStep));
-                var o12 = Vector512.LoadUnsafe(ref wo, (nuint)(5 * tapStep));
+                var o00 = TWidth.Load(ref wo, 0);
+                var o01 = TWidth.Load(ref wo, (nuint)tapStep);
+                var o02 = TWidth.Load(ref wo, (nuint)(2 * tapStep));
+                var o10 = TWidth.Load(ref wo, (nuint)(3 * tapStep));
+                var o11 = TWidth.Load(ref wo, (nuint)(4 * tapStep));
+                var o12 = TWidth.Load(ref wo, (nuint)(5 * tapStep));
                 nint col = 2 * columnStep, step = 2 * pixelStep;
                 for (int r = 0; r < rows; r++)
                 {
@@ -293,13 +301,13 @@ public static partial class DepthwiseConv2D
                     ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + c);
                     for (int ox = 0; ox < outW; ox++)
                     {
-                        var acc = bias + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r0), w00)
-                            + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r0, (nuint)col), w01)
-                            + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r0, (nuint)(2 * col)), w02);
-                        acc += Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1), w10)
-                            + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1, (nuint)col), w11)
-                            + Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref r1, (nuint)(2 * col)), w12);
-                        q.Apply(acc).StoreUnsafe(ref oc);
+                        var acc = TWidth.Add(TWidth.Add(TWidth.Add(bias, TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, 0), w00)),
+                            TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, (nuint)col), w01)),
+                            TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, (nuint)(2 * col)), w02));
+                        acc = TWidth.Add(acc, TWidth.Add(TWidth.Add(TWidth.MultiplyAddAdjacent(TWidth.Load(ref r1, 0), w10),
+                            TWidth.MultiplyAddAdjacent(TWidth.Load(ref r1, (nuint)col), w11)),
+                            TWidth.MultiplyAddAdjacent(TWidth.Load(ref r1, (nuint)(2 * col)), w12)));
+                        TWidth.Store(ref oc, q, acc, stored);
                         oc = ref Unsafe.Add(ref oc, cout);
                         r0 = ref Unsafe.Add(ref r0, step);
                         r1 = ref Unsafe.Add(ref r1, step);
@@ -322,109 +330,93 @@ public static partial class DepthwiseConv2D
                         ref int px = ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 1 + j) + ox * pixelStep + c);
                         for (int kx = 0; kx < kw; kx++)
                         {
-                            acc += Avx512BW.MultiplyAddAdjacent(Vector512.LoadUnsafe(ref Unsafe.As<int, short>(ref Unsafe.Add(ref px, kx * columnStep))),
-                                Vector512.LoadUnsafe(ref wt));
+                            acc = TWidth.Add(acc, TWidth.MultiplyAddAdjacent(
+                                TWidth.Load(ref Unsafe.As<int, short>(ref Unsafe.Add(ref px, kx * columnStep)), 0), TWidth.Load(ref wt, 0)));
                             wt = ref Unsafe.Add(ref wt, 2 * coutP);
                         }
                     }
-                    q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref oc, ox * cout));
+                    TWidth.Store(ref Unsafe.Add(ref oc, ox * cout), q, acc, stored);
                 }
             }
         }
     }
 
     /// <summary>
-    /// Output rows from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is
-    /// not a multiple of 8; below 8, partial stores); each group's weights and requantization operands set up once.
+    /// The vector width of <see cref="Groups{TWidth, TShort, TInt, TRequant}"/>: its int16 and int32 vectors, its
+    /// per-group requantizer, and the few operations the body needs; implemented by structs, so the JIT compiles the
+    /// body once per width with these calls inlined.
     /// </summary>
-    private static void Row256(in Conv2DParams p, ref int ring, ReadOnlySpan<int> desc, int rows, int jp, int jpOdd, int kw, int outW, int cout,
-        PackedFilter packed, ref short w, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
+    private interface IRowWidth<TShort, TInt, TRequant>
     {
-        int coutP = packed.CoutPadded, d = 1 + System.Math.Max(jp, jpOdd);
-        nint pixelStep = p.StrideW * cout, columnStep = p.DilationW * cout, rowOut = outW * cout;
-        nint oddSet = jp * kw * coutP * 2;
-        ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
-        ref int mRef = ref MemoryMarshal.GetReference(multipliers);
-        ref int sRef = ref MemoryMarshal.GetReference(shifts);
-        ref int dRef = ref MemoryMarshal.GetReference(desc);
-        int stored = System.Math.Min(cout, 8);
-        for (int c0 = from; c0 < cout; c0 += 8)
-        {
-            int c = System.Math.Max(System.Math.Min(c0, cout - 8), 0);
-            var q = new ChannelRequantizer256(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
+        /// <summary>Channels per group (int32 lanes).</summary>
+        static abstract int Lanes { get; }
+
+        static abstract TShort Load(ref short x, nuint elementOffset);
+
+        static abstract TInt Load(ref int x, nuint elementOffset);
+
+        /// <summary>VPMADDWD: per int32 lane, the sum of the two int16 products.</summary>
+        static abstract TInt MultiplyAddAdjacent(TShort x, TShort w);
+
+        static abstract TInt Add(TInt a, TInt b);
+
+        /// <summary>The requantizer of the group at channel c (the one-rounding form where the table covers it).</summary>
+        static abstract TRequant Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout);
+
+        /// <summary>The group's <paramref name="stored"/> output bytes (all lanes, or fewer below 8 channels) at o.</summary>
+        static abstract void Store(ref sbyte o, in TRequant q, TInt acc, int stored);
+    }
+
+    /// <summary>AVX-512 (BW): 16 channels per group.</summary>
+    private struct Width512 : IRowWidth<Vector512<short>, Vector512<int>, ChannelRequantizer512>
+    {
+        public static int Lanes => 16;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<short> Load(ref short x, nuint elementOffset) => Vector512.LoadUnsafe(ref x, elementOffset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> Load(ref int x, nuint elementOffset) => Vector512.LoadUnsafe(ref x, elementOffset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> MultiplyAddAdjacent(Vector512<short> x, Vector512<short> w) => Avx512BW.MultiplyAddAdjacent(x, w);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> Add(Vector512<int> a, Vector512<int> b) => a + b;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ChannelRequantizer512 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout)
+            => new(table, c, Vector512.LoadUnsafe(ref multipliers, (nuint)c), Vector512.LoadUnsafe(ref shifts, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
-            var bias = Vector256.LoadUnsafe(ref init, (nuint)c);
-            if (kw == 3 && jp == 2 && jpOdd is 0 or 2)
-            {
-                ref short wc = ref Unsafe.Add(ref w, 2 * c);
-                nint tapStep = 2 * coutP;
-                var e00 = Vector256.LoadUnsafe(ref wc);
-                var e01 = Vector256.LoadUnsafe(ref wc, (nuint)tapStep);
-                var e02 = Vector256.LoadUnsafe(ref wc, (nuint)(2 * tapStep));
-                var e10 = Vector256.LoadUnsafe(ref wc, (nuint)(3 * tapStep));
-                var e11 = Vector256.LoadUnsafe(ref wc, (nuint)(4 * tapStep));
-                var e12 = Vector256.LoadUnsafe(ref wc, (nuint)(5 * tapStep));
-                ref short wo = ref Unsafe.Add(ref wc, jpOdd == 0 ? 0 : oddSet);
-                var o00 = Vector256.LoadUnsafe(ref wo);
-                var o01 = Vector256.LoadUnsafe(ref wo, (nuint)tapStep);
-                var o02 = Vector256.LoadUnsafe(ref wo, (nuint)(2 * tapStep));
-                var o10 = Vector256.LoadUnsafe(ref wo, (nuint)(3 * tapStep));
-                var o11 = Vector256.LoadUnsafe(ref wo, (nuint)(4 * tapStep));
-                var o12 = Vector256.LoadUnsafe(ref wo, (nuint)(5 * tapStep));
-                nint col = 2 * columnStep, step = 2 * pixelStep;
-                for (int r = 0; r < rows; r++)
-                {
-                    ref int rd = ref Unsafe.Add(ref dRef, r * d);
-                    bool odd = rd != 0;
-                    var w00 = odd ? o00 : e00;
-                    var w01 = odd ? o01 : e01;
-                    var w02 = odd ? o02 : e02;
-                    var w10 = odd ? o10 : e10;
-                    var w11 = odd ? o11 : e11;
-                    var w12 = odd ? o12 : e12;
-                    ref short r0 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 1) + c));
-                    ref short r1 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 2) + c));
-                    ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + c);
-                    for (int ox = 0; ox < outW; ox++)
-                    {
-                        var acc = bias + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r0), w00)
-                            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r0, (nuint)col), w01)
-                            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r0, (nuint)(2 * col)), w02);
-                        acc += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1), w10)
-                            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, (nuint)col), w11)
-                            + Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref r1, (nuint)(2 * col)), w12);
-                        Put(ref oc, q.Apply(acc), stored);
-                        oc = ref Unsafe.Add(ref oc, cout);
-                        r0 = ref Unsafe.Add(ref r0, step);
-                        r1 = ref Unsafe.Add(ref r1, step);
-                    }
-                }
-                continue;
-            }
-            for (int r = 0; r < rows; r++)
-            {
-                ref int rd = ref Unsafe.Add(ref dRef, r * d);
-                int count = rd != 0 ? jpOdd : jp;
-                ref short ws = ref Unsafe.Add(ref w, (rd != 0 ? oddSet : 0) + 2 * c);
-                ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + c);
-                for (int ox = 0; ox < outW; ox++)
-                {
-                    var acc = bias;
-                    ref short wt = ref ws;
-                    for (int j = 0; j < count; j++)
-                    {
-                        ref int px = ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 1 + j) + ox * pixelStep + c);
-                        for (int kx = 0; kx < kw; kx++)
-                        {
-                            acc += Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref Unsafe.As<int, short>(ref Unsafe.Add(ref px, kx * columnStep))),
-                                Vector256.LoadUnsafe(ref wt));
-                            wt = ref Unsafe.Add(ref wt, 2 * coutP);
-                        }
-                    }
-                    Put(ref Unsafe.Add(ref oc, ox * cout), q.Apply(acc), stored);
-                }
-            }
-        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(ref sbyte o, in ChannelRequantizer512 q, Vector512<int> acc, int stored) => q.Apply(acc).StoreUnsafe(ref o);
+    }
+
+    /// <summary>AVX2: 8 channels per group (fewer below 8 channels: the multipliers and shifts padded to 8 lanes, partial stores).</summary>
+    private struct Width256 : IRowWidth<Vector256<short>, Vector256<int>, ChannelRequantizer256>
+    {
+        public static int Lanes => 8;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<short> Load(ref short x, nuint elementOffset) => Vector256.LoadUnsafe(ref x, elementOffset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Load(ref int x, nuint elementOffset) => Vector256.LoadUnsafe(ref x, elementOffset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> MultiplyAddAdjacent(Vector256<short> x, Vector256<short> w) => Avx2.MultiplyAddAdjacent(x, w);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Add(Vector256<int> a, Vector256<int> b) => a + b;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ChannelRequantizer256 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout)
+            => new(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref multipliers, (nuint)c), Vector256.LoadUnsafe(ref shifts, (nuint)c),
+                p.OutputOffset, p.ActivationMin, p.ActivationMax);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(ref sbyte o, in ChannelRequantizer256 q, Vector256<int> acc, int stored) => Put(ref o, q.Apply(acc), stored);
     }
 
     /// <summary>

@@ -191,24 +191,32 @@ public class StemDepthwiseFastPathTests
                 c.Bias[i] = r.Next(-(1 << 22), 1 << 22);
     }
 
+    /// <summary>
+    /// A 3x3 layer (a one-input-channel stem, or a depthwise layer when <paramref name="depthwise"/>) on a square map of
+    /// <paramref name="size"/>, unit dilation, random padding of 0 or 1 per side, batch 1 or 2, with
+    /// <see cref="ReluRequantization"/> of <paramref name="kind"/>.
+    /// </summary>
+    private static FastPathCases.Conv ReluLayer(Random r, bool depthwise, int inChannels, int outChannels, int size, int stride, int kind)
+    {
+        var c = FastPathCases.Conv.Random(r, depthwise, inChannels, depthwise ? 0 : outChannels, 3, 3);
+        c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = 1;
+        c.P.PadTop = c.P.PadLeft = r.Next(0, 2);
+        c.P.PadBottom = c.P.PadRight = r.Next(0, 2);
+        c.In = new Shape4(1 + size % 2, size, size, inChannels);
+        int oh = (size + c.P.PadTop + c.P.PadBottom - 3) / stride + 1, ow = (size + c.P.PadLeft + c.P.PadRight - 3) / stride + 1;
+        c.Out = new Shape4(c.In.D0, oh, ow, outChannels);
+        c.Input = FastPathCases.S8(r, c.In.FlatSize);
+        ReluRequantization(r, c, kind);
+        return c;
+    }
+
     [Test]
     public void OneInputChannelReluLayers([Values(16, 17, 20, 24, 32, 36, 41)] int cout, [Values(0, 1, 2, 3)] int kind)
     {
         var r = new Random(1400 + 10 * cout + kind);
         foreach (int size in new[] { 5, 28, 33, 64 })
             foreach (int stride in new[] { 1, 2 })
-            {
-                var c = FastPathCases.Conv.Random(r, false, 1, cout, 3, 3);
-                c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = 1;
-                c.P.PadTop = c.P.PadLeft = r.Next(0, 2);
-                c.P.PadBottom = c.P.PadRight = r.Next(0, 2);
-                c.In = new Shape4(1 + size % 2, size, size, 1);
-                int oh = (size + c.P.PadTop + c.P.PadBottom - 3) / stride + 1, ow = (size + c.P.PadLeft + c.P.PadRight - 3) / stride + 1;
-                c.Out = new Shape4(c.In.D0, oh, ow, cout);
-                c.Input = FastPathCases.S8(r, c.In.FlatSize);
-                ReluRequantization(r, c, kind);
-                CheckStem(c, $"{size}x{size} stride {stride}");
-            }
+                CheckStem(ReluLayer(r, false, 1, cout, size, stride, kind), $"{size}x{size} stride {stride}");
     }
 
     [Test]
@@ -217,18 +225,7 @@ public class StemDepthwiseFastPathTests
         var r = new Random(1500 + 10 * channels + kind);
         foreach (int size in new[] { 7, 8, 14, 28 })
             foreach (int stride in new[] { 1, 2 })
-            {
-                var c = FastPathCases.Conv.Random(r, true, channels, 0, 3, 3);
-                c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = 1;
-                c.P.PadTop = c.P.PadLeft = r.Next(0, 2);
-                c.P.PadBottom = c.P.PadRight = r.Next(0, 2);
-                c.In = new Shape4(1 + size % 2, size, size, channels);
-                int oh = (size + c.P.PadTop + c.P.PadBottom - 3) / stride + 1, ow = (size + c.P.PadLeft + c.P.PadRight - 3) / stride + 1;
-                c.Out = new Shape4(c.In.D0, oh, ow, channels);
-                c.Input = FastPathCases.S8(r, c.In.FlatSize);
-                ReluRequantization(r, c, kind);
-                CheckDepthwise(c, $"{size}x{size} stride {stride}");
-            }
+                CheckDepthwise(ReluLayer(r, true, channels, channels, size, stride, kind), $"{size}x{size} stride {stride}");
     }
 
     [Test]

@@ -174,8 +174,8 @@ internal static partial class Int8Gemm
         {
             ref short x = ref Unsafe.Add(ref xs, i * stride);
             ref short y = ref Unsafe.Add(ref x, stride);
-            var sx = Dot16<TPairs, TClamped>(ref x, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
-            var sy = Dot16<TPairs, TClamped>(ref y, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
+            var sx = Dot16<TPairs, TClamped, RowPairs>(ref x, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
+            var sy = Dot16<TPairs, TClamped, RowPairs>(ref y, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
             var bx = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm));
             var by = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sy, perm) : rq.Apply(sy, perm));
             if (clamp)
@@ -197,35 +197,36 @@ internal static partial class Int8Gemm
         }
         if (i < n)
         {
-            var sx = Dot16<TPairs, TClamped>(ref Unsafe.Add(ref xs, i * stride), bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
+            var sx = Dot16<TPairs, TClamped, RowPairs>(ref Unsafe.Add(ref xs, i * stride), bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
             SimdOps512.Store(SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm), min, max), ref o, channels);
         }
     }
 
     /// <summary>
-    /// The products of one staged row with the TPairs weight registers (two chains of sums), plus bias unless the
-    /// requantizer holds it (<typeparamref name="TFolded"/>).
+    /// The products of one staged row (or, for <see cref="InterleavedPairs"/>, of one group of four interleaved rows) with
+    /// the TPairs weight registers (two chains of sums), plus bias unless the requantizer holds it
+    /// (<typeparamref name="TFolded"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Dot16<TPairs, TFolded>(ref short x, Vector512<int> bias, Vector512<short> w0, Vector512<short> w1,
+    private static Vector512<int> Dot16<TPairs, TFolded, TSource>(ref short x, Vector512<int> bias, Vector512<short> w0, Vector512<short> w1,
         Vector512<short> w2, Vector512<short> w3, Vector512<short> w4, Vector512<short> w5, Vector512<short> w6, Vector512<short> w7,
         Vector512<short> w8, Vector512<short> w9, Vector512<short> w10, Vector512<short> w11, Vector512<short> w12, Vector512<short> w13,
         Vector512<short> w14, Vector512<short> w15, Vector512<short> w16, Vector512<short> w17, Vector512<short> w18, Vector512<short> w19)
-        where TPairs : struct, IPairCount where TFolded : struct, IFlag
+        where TPairs : struct, IPairCount where TFolded : struct, IFlag where TSource : struct, IPairSource
     {
-        var s0 = Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 0), w0);
+        var s0 = Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 0), w0);
         if (!TFolded.Value)
             s0 += bias;
-        var s1 = Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 1), w1);
-        if (TPairs.Value > 2) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 2), w2); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 3), w3); }
-        if (TPairs.Value > 4) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 4), w4); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 5), w5); }
-        if (TPairs.Value > 6) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 6), w6); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 7), w7); }
-        if (TPairs.Value > 8) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 8), w8); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 9), w9); }
-        if (TPairs.Value > 10) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 10), w10); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 11), w11); }
-        if (TPairs.Value > 12) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 12), w12); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 13), w13); }
-        if (TPairs.Value > 14) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 14), w14); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 15), w15); }
-        if (TPairs.Value > 16) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 16), w16); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 17), w17); }
-        if (TPairs.Value > 18) { s0 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 18), w18); s1 += Avx512BW.MultiplyAddAdjacent(Pair512(ref x, 19), w19); }
+        var s1 = Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 1), w1);
+        if (TPairs.Value > 2) { s0 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 2), w2); s1 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 3), w3); }
+        if (TPairs.Value > 4) { s0 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 4), w4); s1 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 5), w5); }
+        if (TPairs.Value > 6) { s0 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 6), w6); s1 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 7), w7); }
+        if (TPairs.Value > 8) { s0 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 8), w8); s1 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 9), w9); }
+        if (TPairs.Value > 10) { s0 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 10), w10); s1 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 11), w11); }
+        if (TPairs.Value > 12) { s0 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 12), w12); s1 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 13), w13); }
+        if (TPairs.Value > 14) { s0 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 14), w14); s1 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 15), w15); }
+        if (TPairs.Value > 16) { s0 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 16), w16); s1 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 17), w17); }
+        if (TPairs.Value > 18) { s0 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 18), w18); s1 += Avx512BW.MultiplyAddAdjacent(TSource.Pair(ref x, 19), w19); }
         return s0 + s1;
     }
 
@@ -297,21 +298,8 @@ internal static partial class Int8Gemm
         var toRows = Vector128.Create((byte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
         for (int g = 0; g < groups; g++)
         {
-            ref int x = ref Unsafe.Add(ref t, g * chunks * 64);
-            var s0 = Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 0), w0);
-            if (!TClamped.Value)
-                s0 += bias;
-            var s1 = Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 1), w1);
-            if (TPairs.Value > 2) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 2), w2); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 3), w3); }
-            if (TPairs.Value > 4) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 4), w4); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 5), w5); }
-            if (TPairs.Value > 6) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 6), w6); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 7), w7); }
-            if (TPairs.Value > 8) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 8), w8); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 9), w9); }
-            if (TPairs.Value > 10) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 10), w10); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 11), w11); }
-            if (TPairs.Value > 12) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 12), w12); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 13), w13); }
-            if (TPairs.Value > 14) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 14), w14); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 15), w15); }
-            if (TPairs.Value > 16) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 16), w16); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 17), w17); }
-            if (TPairs.Value > 18) { s0 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 18), w18); s1 += Avx512BW.MultiplyAddAdjacent(Interleaved(ref x, 19), w19); }
-            var sum = s0 + s1;
+            var sum = Dot16<TPairs, TClamped, InterleavedPairs>(ref Unsafe.As<int, short>(ref Unsafe.Add(ref t, g * chunks * 64)), bias,
+                w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
             var bytes = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sum, perm) : rq.Apply(sum, perm));
             if (clamp)
                 bytes = Vector128.Min(Vector128.Max(bytes, min), max);
@@ -333,11 +321,28 @@ internal static partial class Int8Gemm
         }
     }
 
+    /// <summary>Where <see cref="Dot16{TPairs, TFolded, TSource}"/> takes pair p of its operand from, known to the JIT.</summary>
+    private interface IPairSource
+    {
+        static abstract Vector512<short> Pair(ref short x, int p);
+    }
+
+    /// <summary>Pair p of one staged row, broadcast to the 16 lanes.</summary>
+    private struct RowPairs : IPairSource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<short> Pair(ref short x, int p) => Pair512(ref x, p);
+    }
+
     /// <summary>Pair p of the four rows of a group, interleaved by <see cref="SmallKRest4{TPairs, TClamped}"/>, in each 128-bit lane.</summary>
-    /// <remarks><paramref name="group"/> is on the stack (stackalloc), so its address does not move.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<short> Interleaved(ref int group, int p)
-        => Avx512F.BroadcastVector128ToVector512((int*)Unsafe.AsPointer(ref Unsafe.Add(ref group, 64 * (p >> 4) + 16 * (p & 3) + 4 * ((p & 15) >> 2)))).AsInt16();
+    /// <remarks>The group is on the stack (stackalloc), so its address does not move.</remarks>
+    private struct InterleavedPairs : IPairSource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static unsafe Vector512<short> Pair(ref short x, int p)
+            => Avx512F.BroadcastVector128ToVector512((int*)Unsafe.AsPointer(ref Unsafe.Add(ref Unsafe.As<short, int>(ref x),
+                64 * (p >> 4) + 16 * (p & 3) + 4 * ((p & 15) >> 2)))).AsInt16();
+    }
 
     /// <summary>Pair p's weights of the 4 channels at j, each channel's pair in 4 consecutive lanes; zero past the real pairs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

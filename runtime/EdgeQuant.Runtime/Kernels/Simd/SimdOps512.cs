@@ -66,6 +66,21 @@ internal static class SimdOps512
             _right = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from);
         }
 
+        /// <summary>
+        /// The 16 channels from <paramref name="from"/> (any channel) of <paramref name="table"/>: from an odd channel the
+        /// even lanes hold odd channels, so their 64-bit constants come from BiasOdd and the odd lanes' from BiasEven.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static RightRequantizer AtAnyChannel(RightRequantTable table, int from)
+        {
+            if ((from & 1) == 0)
+                return new RightRequantizer(table, from);
+            var m = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.M), (nuint)from);
+            var right = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from);
+            return new RightRequantizer(m, Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasOdd), (nuint)(from / 2)),
+                Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasEven), (nuint)(from / 2 + 1)), right);
+        }
+
         private RightRequantizer(Vector512<int> m, Vector512<long> biasEven, Vector512<long> biasOdd, Vector512<uint> right)
         {
             _m = m;
