@@ -125,7 +125,7 @@ public sealed partial class Interpreter
         ref readonly var o = ref _tensors[op.Output0];
         var oS = o.Shape;
         if (oS.D0 != 1 || oS.D1 * oS.D2 != pixels || o.Type != TensorType.Int8 || o.Rank != 4) return false;
-        if (op.Type == OpType.Conv2D) return IsPointwise(op, _model.ReadParams<Conv2DParams>(op));
+        if (op.Type == OpType.Conv2D) return _pointwise[k];
         if (op.Type is OpType.Add or OpType.Sub)
             return _tensors[op.Input0].Shape == oS && _tensors[op.Input1].Shape == oS
                 && _tensors[op.Input0].Type == TensorType.Int8 && _tensors[op.Input1].Type == TensorType.Int8;

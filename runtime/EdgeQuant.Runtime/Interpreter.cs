@@ -72,6 +72,9 @@ public sealed partial class Interpreter : IDisposable
     // part's buffer for the input window of a partial output row.
     private readonly bool[] _pixelBands = [];
     private readonly sbyte[][] _windowScratch = [];
+    // Per op: a pointwise Conv2D (IsPointwise), split as H x W rows of one pixel (ConvolutionView); set with the
+    // threads, so that a part's set-up does not re-read the op's parameters to find out.
+    private readonly bool[] _pointwise = [];
     // Jobs left to run on the caller's thread alone, and jobs in a row no worker helped with (see RunJob).
     private int _soloJobs;
     private int _unhelped;
@@ -162,10 +165,13 @@ public sealed partial class Interpreter : IDisposable
         {
             _bands = new int[_ops.Length];
             _pixelBands = new bool[_ops.Length];
+            _pointwise = new bool[_ops.Length];
+            for (int i = 0; i < _ops.Length; i++)
+                _pointwise[i] = _ops[i].Type == OpType.Conv2D && IsPointwise(_ops[i], _model.ReadParams<Conv2DParams>(_ops[i]));
             int window = 0;
             for (int i = 0; i < _ops.Length; i++)
             {
-                _bands[i] = BandsFor(_ops[i], threads);
+                _bands[i] = BandsFor(i, threads);
                 if (_bands[i] > 1 && _ops[i].Type is OpType.Conv2D or OpType.DepthwiseConv2D && PixelBandsPay(i, _bands[i], out int bytes))
                 {
                     _pixelBands[i] = true;
@@ -201,14 +207,15 @@ public sealed partial class Interpreter : IDisposable
     public void Dispose() => _pool?.Dispose();
 
     /// <summary>
-    /// How many parts op <paramref name="op"/> is split into with <paramref name="threads"/> threads: 1 unless
+    /// How many parts op <paramref name="index"/> is split into with <paramref name="threads"/> threads: 1 unless
     /// it is a batch-1 convolution of at least <see cref="MinParallelMacs"/> MACs with at least two output rows
-    /// and every band reads at least one real (unpadded) input row; or an Add/Sub of three equal shapes, a
+    /// of its <see cref="ConvolutionView"/> and every band reads at least one real (unpadded) input row; or an Add/Sub of three equal shapes, a
     /// batch-1 pooling (with the same band rule) or a batch-1 channel Concatenation, of at least
     /// <see cref="MinParallelElements"/> output elements.
     /// </summary>
-    private int BandsFor(in OpInfo op, int threads)
+    private int BandsFor(int index, int threads)
     {
+        ref readonly var op = ref _ops[index];
         if (op.Type is OpType.Add or OpType.Sub or OpType.MaxPool2D or OpType.AveragePool2D or OpType.Concatenation)
             return ElementBandsFor(op, threads);
         if (op.Type == OpType.Mean)
@@ -220,16 +227,10 @@ public sealed partial class Interpreter : IDisposable
             return System.Math.Min(threads, x.Shape.D3 / 16);
         }
         if (op.Type != OpType.Conv2D && op.Type != OpType.DepthwiseConv2D) return 1;
-        var inS = _tensors[op.Input0].Shape;
+        // Bands of the op's view: rows, or pixels for a pointwise op, balanced to one pixel (a 7x7 map splits 25/24, not 4/3 rows).
+        ConvolutionView(index, out var inS, out var oS);
         var fS = _tensors[op.Input1].Shape;
-        var oS = _tensors[op.Output0].Shape;
         var p = _model.ReadParams<Conv2DParams>(op);
-        if (IsPointwise(op, p))
-        {
-            // Bands of pixels (PointwiseView), balanced to one pixel: a 7x7 map splits 25/24, not 4/3 rows.
-            inS = new Shape4(inS.D0, inS.D1 * inS.D2, 1, inS.D3);
-            oS = new Shape4(oS.D0, oS.D1 * oS.D2, 1, oS.D3);
-        }
         if (inS.D0 != 1 || oS.D1 < 2) return 1;
         long macs = (long)oS.FlatSize * fS.D1 * fS.D2 * (op.Type == OpType.Conv2D ? fS.D3 : 1);
         if (macs < MinParallelMacs) return 1;
@@ -432,7 +433,7 @@ public sealed partial class Interpreter : IDisposable
         ref readonly var op = ref _ops[index];
         inS = _tensors[op.Input0].Shape;
         oS = _tensors[op.Output0].Shape;
-        if (IsPointwise(op, _model.ReadParams<Conv2DParams>(op)))
+        if (_pointwise[index])
         {
             inS = new Shape4(inS.D0, inS.D1 * inS.D2, 1, inS.D3);
             oS = new Shape4(oS.D0, oS.D1 * oS.D2, 1, oS.D3);
