@@ -11,13 +11,21 @@ public static class Benchmark
     /// <summary>Median, 99th percentile and fastest of the timed invokes (the fastest: what an unpreempted run takes on a shared machine).</summary>
     public readonly record struct Result(double MedianUs, double P99Us, long AllocatedBytesPerInvoke, double MinUs = 0);
 
+    /// <summary>
+    /// Bytes allocated so far by this thread (one thread), or by every thread of the process (more: the interpreter's
+    /// workers run parts of each Invoke, and their allocations are not the caller's).
+    /// </summary>
+    private static long AllocatedBytes(int threads)
+        => threads > 1 ? GC.GetTotalAllocatedBytes(precise: true) : GC.GetAllocatedBytesForCurrentThread();
+
     public static Result Measure(Model model, int iterations, bool reference, int threads = 1)
     {
         using var interp = WarmedUp(model, iterations, new InterpreterOptions { ReferenceKernelsOnly = reference, Threads = threads });
-        // Allocation is measured on an untimed loop, so the timing code itself is not counted.
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        // Allocation is measured on an untimed loop, so the timing code itself is not counted; with threads, on every
+        // thread of the process (the workers too).
+        long before = AllocatedBytes(threads);
         for (int i = 0; i < iterations; i++) interp.Invoke();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = AllocatedBytes(threads) - before;
         var times = new double[iterations];
         for (int i = 0; i < iterations; i++)
         {
@@ -145,9 +153,9 @@ public static class Benchmark
             while (Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < 300)
                 for (int k = 0; k < ops; k++) it.InvokeOp(k);
         }
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = AllocatedBytes(threads);
         for (int i = 0; i < iterations; i++) many.Invoke();
-        long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / iterations;
+        long allocated = (AllocatedBytes(threads) - before) / iterations;
 
         var invokeRounds = new double[2][];
         var minimum = new[] { double.MaxValue, double.MaxValue };

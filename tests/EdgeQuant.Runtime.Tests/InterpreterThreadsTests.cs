@@ -474,6 +474,8 @@ public class InterpreterThreadsTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.That(interp.GetOutput().ToArray(), Is.EqualTo(one));
         Assert.That(allocated, Is.Zero, "bytes allocated by 200 invokes with 2 threads");
+        Assert.That(ProcessAllocation.Least(() => { for (int i = 0; i < 200; i++) interp.Invoke(); }), Is.Zero,
+            "bytes allocated by the whole process (the worker too) over 200 invokes with 2 threads");
         interp.RunAloneFor(Interpreter.SoloJobs);
         before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 200; i++) interp.Invoke();
@@ -509,6 +511,15 @@ public class InterpreterThreadsTests
             interp.Invoke();
         }
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, $"bytes allocated by 300 invokes with {threads} threads");
+        long all = ProcessAllocation.Least(() =>
+        {
+            for (int i = 0; i < 300; i++)
+            {
+                input.AsSpan(0, inLen).CopyTo(interp.GetInput());
+                interp.Invoke();
+            }
+        });
+        Assert.That(all, Is.Zero, $"bytes allocated by the whole process (the workers too) over 300 invokes with {threads} threads");
         Assert.That(interp.GetOutput().ToArray(), Is.EqualTo(golden.AsSpan(0, outLen).ToArray()));
     }
 

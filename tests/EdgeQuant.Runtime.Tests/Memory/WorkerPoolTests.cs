@@ -1,4 +1,5 @@
 using EdgeQuant.Runtime.Memory;
+using EdgeQuant.Runtime.Tests.TestSupport;
 using NUnit.Framework;
 
 namespace EdgeQuant.Runtime.Tests.Memory;
@@ -104,5 +105,6 @@ public class WorkerPoolTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 1000; i++) pool.Run(job, 4);
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+        Assert.That(ProcessAllocation.Least(() => { for (int i = 0; i < 1000; i++) pool.Run(job, 4); }), Is.Zero, "the worker's allocations too");
     }
 }
