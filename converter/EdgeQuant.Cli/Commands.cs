@@ -262,11 +262,17 @@ public static partial class Commands
             ["reference_median_us"] = Math.Round(reference.MedianUs, 2),
             ["speedup_vs_reference"] = Math.Round(reference.MedianUs / fast.MedianUs, 2),
             ["arena_bytes"] = m.ArenaBytes,
+            ["thread_bytes"] = fast.ThreadBytes,
             ["blob_bytes"] = m.BlobBytes,
             ["hardware"] = Benchmark.Hardware(),
         };
         if (c.Json) c.Out.WriteLine(j.ToJsonString(Indented));
-        else c.Out.WriteLine($"{Path.GetFileName(path)}: {threads} thread(s), median {fast.MedianUs:F1} us, p99 {fast.P99Us:F1} us, {fast.AllocatedBytesPerInvoke} bytes allocated per invoke; reference kernels {reference.MedianUs:F1} us ({reference.MedianUs / fast.MedianUs:F2}x slower) [{Benchmark.Hardware()}]");
+        else
+        {
+            c.Out.WriteLine($"{Path.GetFileName(path)}: {threads} thread(s), median {fast.MedianUs:F1} us, p99 {fast.P99Us:F1} us, {fast.AllocatedBytesPerInvoke} bytes allocated per invoke; reference kernels {reference.MedianUs:F1} us ({reference.MedianUs / fast.MedianUs:F2}x slower) [{Benchmark.Hardware()}]");
+            if (threads > 1)
+                c.Out.WriteLine($"  memory: arena {m.ArenaBytes:N0} B, and {fast.ThreadBytes:N0} B more for {threads} threads (tensors moved for chains, each part's scratch)");
+        }
     }
 
     /// <summary>

@@ -98,6 +98,13 @@ public sealed partial class Interpreter : IDisposable
     /// <summary>Bytes added after the planned arena for tensors moved so that chains can grow (for tests).</summary>
     internal int MovedTensorBytes { get; }
 
+    /// <summary>
+    /// Bytes this interpreter holds for its threads beyond the model's planned arena (<see cref="Model.ArenaBytes"/>):
+    /// tensors moved after the arena so that chains can grow, and each part's kernel scratch and input window.
+    /// 0 with one thread.
+    /// </summary>
+    public int ThreadBytes { get; }
+
     /// <summary>The chains <see cref="Invoke"/> runs as one job each (first and last op; for tests and the benchmark).</summary>
     internal IEnumerable<(int First, int Last)> Chains()
     {
@@ -200,6 +207,7 @@ public sealed partial class Interpreter : IDisposable
                 _bandJob = new OpBands(this);
                 _pool = new WorkerPool(threads - 1);
             }
+            ThreadBytes = extra + (any ? threads * (scratch + window) : 0);
         }
     }
 

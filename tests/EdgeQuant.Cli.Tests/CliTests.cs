@@ -143,6 +143,30 @@ public class CliTests
     }
 
     [Test]
+    public void BenchWithThreadsReportsTheMemoryTheThreadsAdd()
+    {
+        string eqm = Path.Combine(Zoo, "eqm", "fashion_mobilenetv2.eqm");
+        var model = EdgeQuant.Runtime.Model.LoadFile(eqm);
+        using var probe = new EdgeQuant.Runtime.Interpreter(model, new EdgeQuant.Runtime.InterpreterOptions { Threads = 2 });
+        var r = Run("bench", eqm, "--threads", "2", "--iterations", "50", "--json");
+        Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        using var j = JsonDocument.Parse(r.Out);
+        Assert.Multiple(() =>
+        {
+            Assert.That(j.RootElement.GetProperty("threads").GetInt32(), Is.EqualTo(2));
+            Assert.That(j.RootElement.GetProperty("arena_bytes").GetInt32(), Is.EqualTo(model.ArenaBytes));
+            Assert.That(j.RootElement.GetProperty("thread_bytes").GetInt32(), Is.EqualTo(probe.ThreadBytes).And.GreaterThan(0));
+            Assert.That(j.RootElement.GetProperty("allocated_bytes_per_invoke").GetInt64(), Is.Zero, "the workers' allocations counted too");
+        });
+        var text = Run("bench", eqm, "--threads", "2", "--iterations", "50");
+        Assert.That(text.Code, Is.EqualTo(0), text.Err);
+        Assert.That(text.Out, Does.Contain($"arena {model.ArenaBytes:N0} B, and {probe.ThreadBytes:N0} B more for 2 threads"));
+        var one = Run("bench", eqm, "--iterations", "50", "--json");
+        using var j1 = JsonDocument.Parse(one.Out);
+        Assert.That(j1.RootElement.GetProperty("thread_bytes").GetInt32(), Is.Zero, "one thread adds nothing to the arena");
+    }
+
+    [Test]
     public void BenchPerOpWithThreadsReportsBothMediansAndTheSplit()
     {
         string eqm = Path.Combine(Zoo, "eqm", "mnist_cnn.eqm");

@@ -495,6 +495,8 @@ public class InterpreterThreadsTests
         var golden = MemoryMarshal.Cast<byte, sbyte>(File.ReadAllBytes(stem + ".output.bin")).ToArray();
         using var interp = new Interpreter(m, new InterpreterOptions { Threads = threads });
         Assert.That(interp.Chains().Count(), Is.GreaterThanOrEqualTo(2), "chains formed");
+        Assert.That(interp.ThreadBytes, Is.GreaterThan(interp.MovedTensorBytes), "ThreadBytes: the moved tensors and every part's scratch");
+        Assert.That(new Interpreter(m).ThreadBytes, Is.Zero, "one thread holds the planned arena only");
         int inLen = interp.GetInput().Length, outLen = interp.GetOutput().Length;
         int n = input.Length / inLen;
         Assert.That(n, Is.GreaterThan(0));
