@@ -9,12 +9,17 @@ namespace EdgeQuant.Runtime.Kernels;
 
 public static partial class Mean
 {
+    /// <summary>Most pixels summed in int16 before the sums are widened: 255 x 128 = 32,640 fits an int16.</summary>
+    internal const int Int16Pixels = 255;
+
     /// <summary>
-    /// Vector128 over channels, 16 per step: int32 sums of the widened inputs over H x W, plus
-    /// H x W x InputOffset (the same value modulo 2^32 as the reference's running sum), pre-shifted by
-    /// <see cref="HeadroomShift"/> and requantized with <see cref="SimdOps.MultiplyByQuantizedMultiplier"/>;
-    /// then the scalar tail. Only channels [<paramref name="c0"/>, <paramref name="c1"/>) are computed (c1 &lt; 0: all), so
-    /// threads can share the op by channel ranges.
+    /// Vector128 over channels, 16 per step (a channel range that is not a multiple of 16 ends with a step
+    /// overlapping the one before, which recomputes and stores identical bytes; below 16 channels, the scalar
+    /// code): the inputs are summed in int16 over up to <see cref="Int16Pixels"/> pixels at a time (exact:
+    /// |x| &lt;= 128), those sums widened into int32, plus H x W x InputOffset (the same value modulo 2^32 as the
+    /// reference's running sum), pre-shifted by <see cref="HeadroomShift"/> and requantized with
+    /// <see cref="SimdOps.MultiplyByQuantizedMultiplier"/>. Only channels [<paramref name="c0"/>,
+    /// <paramref name="c1"/>) are computed (c1 &lt; 0: all), so threads can share the op by channel ranges.
     /// </summary>
     internal static void EvalS8Vector128(in MeanParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, int c0 = 0, int c1 = -1)
     {
@@ -31,15 +36,34 @@ public static partial class Mean
         var max = Vector128.Create(127);
         for (int b = 0; b < inShape.D0; b++)
         {
-            int ch = c0;
-            for (; ch <= c1 - 16; ch += 16)
+            ref sbyte image = ref Unsafe.Add(ref inRef, b * hw * c);
+            if (c1 - c0 < 16)
             {
-                Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
-                for (int i = 0; i < hw; i++)
+                for (int ch = c0; ch < c1; ch++)
                 {
-                    var v = Vector128.LoadUnsafe(ref inRef, (nuint)((b * hw + i) * c + ch));
-                    var lo = Vector128.WidenLower(v);
-                    var hi = Vector128.WidenUpper(v);
+                    int acc = 0;
+                    for (int i = 0; i < hw; i++)
+                        acc += Unsafe.Add(ref image, i * c + ch) + p.InputOffset;
+                    int v = QuantMath.MultiplyByQuantizedMultiplier(acc << l, p.Multiplier, p.Shift - l) + p.OutputOffset;
+                    Unsafe.Add(ref outRef, b * c + ch) = (sbyte)System.Math.Clamp(v, -128, 127);
+                }
+                continue;
+            }
+            for (int ch0 = c0; ch0 < c1; ch0 += 16)
+            {
+                int ch = System.Math.Min(ch0, c1 - 16);
+                Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
+                ref sbyte x = ref Unsafe.Add(ref image, ch);
+                for (int i0 = 0; i0 < hw; i0 += Int16Pixels)
+                {
+                    int i1 = System.Math.Min(hw, i0 + Int16Pixels);
+                    Vector128<short> lo = default, hi = default;
+                    for (int i = i0; i < i1; i++)
+                    {
+                        var v = Vector128.LoadUnsafe(ref x, (nuint)(i * c));
+                        lo += Vector128.WidenLower(v);
+                        hi += Vector128.WidenUpper(v);
+                    }
                     a0 += Vector128.WidenLower(lo);
                     a1 += Vector128.WidenUpper(lo);
                     a2 += Vector128.WidenLower(hi);
@@ -50,14 +74,6 @@ public static partial class Mean
                     Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a1 + offset, l), m, s) + oo, min, max),
                     Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a2 + offset, l), m, s) + oo, min, max),
                     Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a3 + offset, l), m, s) + oo, min, max)).StoreUnsafe(ref outRef, (nuint)(b * c + ch));
-            }
-            for (; ch < c1; ch++)
-            {
-                int acc = 0;
-                for (int i = 0; i < hw; i++)
-                    acc += Unsafe.Add(ref inRef, (b * hw + i) * c + ch) + p.InputOffset;
-                int v = QuantMath.MultiplyByQuantizedMultiplier(acc << l, p.Multiplier, p.Shift - l) + p.OutputOffset;
-                Unsafe.Add(ref outRef, b * c + ch) = (sbyte)System.Math.Clamp(v, -128, 127);
             }
         }
     }
