@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using EdgeQuant.Runtime.Format;
 using EdgeQuant.Runtime.Math;
 
@@ -28,6 +30,31 @@ public static partial class Concatenation
         for (int d = axis + 1; d < 4; d++) inner *= inShape[d];
         int inAxis = inShape[axis], outAxis = outShape[axis];
         int chunk = inAxis * inner;
+#if !NETSTANDARD2_1
+        // Runs shorter than a vector step (a few channels per pixel): the rescaling is a function of the int8 value
+        // alone, so it is computed once for all 256 values (by the vector code) and looked up, when there are enough
+        // elements to repay that.
+        Span<sbyte> table = stackalloc sbyte[256];
+        bool lookup = vector && multiplier != 0 && chunk < 16 && (long)outer * chunk >= 256;
+        if (lookup)
+        {
+            Span<sbyte> all = stackalloc sbyte[256];
+            for (int k = 0; k < 256; k++) all[k] = (sbyte)k;
+            RescaleVector(all, table, inputOffset, multiplier, shift, outputOffset);
+            // Every run's bytes in range (what the slices below check per run), then the lookups without per-run slicing.
+            if (input.Length < outer * chunk || output.Length < ((outer - 1) * outAxis + axisOffset) * inner + chunk)
+                throw new ArgumentException($"concatenation input of {input.Length} or output of {output.Length} elements is shorter than its shape");
+            ref sbyte t = ref MemoryMarshal.GetReference(table);
+            for (int o = 0; o < outer; o++)
+            {
+                ref sbyte from = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), o * chunk);
+                ref sbyte to = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (o * outAxis + axisOffset) * inner);
+                for (int k = 0; k < chunk; k++)
+                    Unsafe.Add(ref to, k) = Unsafe.Add(ref t, (byte)Unsafe.Add(ref from, k));
+            }
+            return;
+        }
+#endif
         for (int o = 0; o < outer; o++)
         {
             var src = input.Slice(o * chunk, chunk);
@@ -41,6 +68,12 @@ public static partial class Concatenation
             int i = 0;
 #else
             int i = vector ? RescaleVector(src, dst, inputOffset, multiplier, shift, outputOffset) : 0;
+            if (vector && i < chunk && chunk >= 16)
+            {
+                // The tail as one more step overlapping the one before (recomputing identical bytes of this run only).
+                RescaleVector(src.Slice(chunk - 16), dst.Slice(chunk - 16), inputOffset, multiplier, shift, outputOffset);
+                i = chunk;
+            }
 #endif
             for (; i < chunk; i++)
             {

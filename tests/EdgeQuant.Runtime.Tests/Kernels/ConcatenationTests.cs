@@ -73,6 +73,32 @@ public class ConcatenationTests
             }
     }
 
+    /// <summary>
+    /// Many short runs (1-15 channels on a 20x20 map, and a long one along height): the 256-value lookup table
+    /// built by the vector code, against the element-at-a-time reference, over the same extreme parameters.
+    /// </summary>
+    [Test]
+    public void LookupTableForShortRunsMatchesTheReference()
+    {
+        var r = new Random(7003);
+        for (int c = 1; c <= 15; c++)
+            for (int trial = 0; trial < 4; trial++)
+            {
+                int m = trial switch { 0 => r.Next(1 << 30, int.MaxValue), 1 => int.MaxValue, 2 => int.MinValue, _ => r.Next(1, int.MaxValue) };
+                int sh = trial == 3 ? r.Next(-31, 8) : r.Next(-12, 2);
+                int off = r.Next(-255, 256), outOff = r.Next(-128, 128);
+                var inShape = new Shape4(1, 20, 20, c);
+                var outShape = new Shape4(1, 20, 20, c + 3);
+                var x = new sbyte[inShape.FlatSize];
+                r.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()));
+                var expected = new sbyte[outShape.FlatSize];
+                var got = new sbyte[outShape.FlatSize];
+                Concatenation.EvalInputS8Reference(x, inShape, expected, outShape, 3, 3, off, m, sh, outOff);
+                Concatenation.EvalInputS8(x, inShape, got, outShape, 3, 3, off, m, sh, outOff);
+                Assert.That(got, Is.EqualTo(expected), $"C {c}, multiplier {m}, shift {sh}, input offset {off}, output offset {outOff}");
+            }
+    }
+
     [Test]
     public void RandomInputsOnEveryAxisMatchFloatSimulation()
     {
