@@ -15,27 +15,40 @@ public static partial class Pooling
     internal static void MaxS8Vector(in PoolParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape)
     {
         int inH = inShape.D1, inW = inShape.D2, c = inShape.D3;
+        nint rowStride = (nint)inW * c;
         ref sbyte inRef = ref MemoryMarshal.GetReference(input);
         ref sbyte outRef = ref MemoryMarshal.GetReference(output);
         sbyte lo = (sbyte)System.Math.Clamp(p.ActivationMin, -128, 127), hi = (sbyte)System.Math.Clamp(p.ActivationMax, -128, 127);
+        var lo256 = Vector256.Create(lo);
+        var hi256 = Vector256.Create(hi);
+        var lo128 = Vector128.Create(lo);
+        var hi128 = Vector128.Create(hi);
         for (int b = 0; b < inShape.D0; b++)
             for (int oy = 0; oy < outShape.D1; oy++)
+            {
+                int y0 = oy * p.StrideH - p.PadTop;
+                int ys = System.Math.Max(0, y0), ye = System.Math.Min(inH, y0 + p.FilterH);
+                ref sbyte outRow = ref Unsafe.Add(ref outRef, (b * outShape.D1 + oy) * outShape.D2 * c);
                 for (int ox = 0; ox < outShape.D2; ox++)
                 {
-                    int y0 = oy * p.StrideH - p.PadTop, x0 = ox * p.StrideW - p.PadLeft;
-                    int ys = System.Math.Max(0, y0), ye = System.Math.Min(inH, y0 + p.FilterH);
+                    int x0 = ox * p.StrideW - p.PadLeft;
                     int xs = System.Math.Max(0, x0), xe = System.Math.Min(inW, x0 + p.FilterW);
-                    int outBase = ((b * outShape.D1 + oy) * outShape.D2 + ox) * c;
+                    // The window's first input pixel; rows rowStride apart, columns c apart.
+                    int rows = System.Math.Max(0, ye - ys), cols = System.Math.Max(0, xe - xs);
+                    // (A window wholly in the padding reads nothing: its reference stays at the tensor's start.)
+                    ref sbyte window = ref rows * cols == 0 ? ref inRef : ref Unsafe.Add(ref inRef, ((b * inH + ys) * inW + xs) * c);
+                    ref sbyte o = ref Unsafe.Add(ref outRow, ox * c);
                     int ch = 0;
                     if (Vector256.IsHardwareAccelerated)
                     {
                         for (; ch <= c - 32; ch += 32)
                         {
                             var m = Vector256.Create((sbyte)-128);
-                            for (int y = ys; y < ye; y++)
-                                for (int x = xs; x < xe; x++)
-                                    m = Vector256.Max(m, Vector256.LoadUnsafe(ref inRef, (nuint)(((b * inH + y) * inW + x) * c + ch)));
-                            Vector256.Min(Vector256.Max(m, Vector256.Create(lo)), Vector256.Create(hi)).StoreUnsafe(ref outRef, (nuint)(outBase + ch));
+                            ref sbyte r = ref Unsafe.Add(ref window, ch);
+                            for (int y = 0; y < rows; y++, r = ref Unsafe.Add(ref r, rowStride))
+                                for (int x = 0; x < cols; x++)
+                                    m = Vector256.Max(m, Vector256.LoadUnsafe(ref Unsafe.Add(ref r, x * c)));
+                            Vector256.Min(Vector256.Max(m, lo256), hi256).StoreUnsafe(ref Unsafe.Add(ref o, ch));
                         }
                     }
                     // 16 channels per step; a channel tail (C >= 16) is one more step ending at C, overlapping
@@ -44,20 +57,22 @@ public static partial class Pooling
                     {
                         int at = System.Math.Min(ch, c - 16);
                         var m = Vector128.Create((sbyte)-128);
-                        for (int y = ys; y < ye; y++)
-                            for (int x = xs; x < xe; x++)
-                                m = Vector128.Max(m, Vector128.LoadUnsafe(ref inRef, (nuint)(((b * inH + y) * inW + x) * c + at)));
-                        Vector128.Min(Vector128.Max(m, Vector128.Create(lo)), Vector128.Create(hi)).StoreUnsafe(ref outRef, (nuint)(outBase + at));
+                        ref sbyte r = ref Unsafe.Add(ref window, at);
+                        for (int y = 0; y < rows; y++, r = ref Unsafe.Add(ref r, rowStride))
+                            for (int x = 0; x < cols; x++)
+                                m = Vector128.Max(m, Vector128.LoadUnsafe(ref Unsafe.Add(ref r, x * c)));
+                        Vector128.Min(Vector128.Max(m, lo128), hi128).StoreUnsafe(ref Unsafe.Add(ref o, at));
                     }
                     for (; ch < c; ch++)
                     {
                         int m = -128;
-                        for (int y = ys; y < ye; y++)
-                            for (int x = xs; x < xe; x++)
-                                m = System.Math.Max(m, Unsafe.Add(ref inRef, ((b * inH + y) * inW + x) * c + ch));
-                        Unsafe.Add(ref outRef, outBase + ch) = (sbyte)System.Math.Clamp(m, p.ActivationMin, p.ActivationMax);
+                        for (int y = 0; y < rows; y++)
+                            for (int x = 0; x < cols; x++)
+                                m = System.Math.Max(m, Unsafe.Add(ref window, y * rowStride + x * c + ch));
+                        Unsafe.Add(ref o, ch) = (sbyte)System.Math.Clamp(m, p.ActivationMin, p.ActivationMax);
                     }
                 }
+            }
     }
 
     /// <summary>
