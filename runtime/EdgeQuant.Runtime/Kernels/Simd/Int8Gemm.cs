@@ -23,7 +23,7 @@ internal static partial class Int8Gemm
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int activationMin, int activationMax,
         ref sbyte output, nint outStride) where TDot : struct, IInt8Dot
     {
-        if (typeof(TDot) == typeof(Avx2Dot)
+        if ((typeof(TDot) == typeof(Avx2Dot) || typeof(TDot) == typeof(AvxVnniDot))
             && (TryRunSmallKAvx512(ref a, aStride, rows, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref output, outStride)
                 || TryRunPairsAvx2(ref a, aStride, rows, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref output, outStride)))
             return;
