@@ -38,7 +38,7 @@ public static partial class Conv2D
             // arm64 without Dp takes 1x1 convolutions over widened rows too (SMLAL by lane beats SMULL/SADALP dot products there).
             rowTaps: filterShape.D1 * filterShape.D2 > 1 || (AdvSimd.Arm64.IsSupported && !Dp.IsSupported) ? filterShape.D2 * filterShape.D3 : 0,
             rowTapsS16: AdvSimd.Arm64.IsSupported,
-            quadRowTaps: Dp.IsSupported ? filterShape.D2 * filterShape.D3 : 0);
+            quadRowTaps: Dp.IsSupported || AvxVnni.IsSupported ? filterShape.D2 * filterShape.D3 : 0);
 
     /// <summary>
     /// The dispatcher: AVX-512 with one input channel (<see cref="TryEvalS8Cin1Avx2"/>), AVX2 over widened rows (Kh x Kw &gt; 1, any Cout), arm64 with Dp the register-blocked SDOT
@@ -57,6 +57,10 @@ public static partial class Conv2D
             // Only with AVX-512: with the AVX2 requantization the widened-rows path below measured faster.
             if (Avx512BW.IsSupported && inShape.D3 == 1
                 && TryEvalS8Cin1Avx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
+                return;
+            // AVX-VNNI: VPDPBUSD over biased byte rows (Conv2D.Rows.Vnni.cs), Kh x Kw > 1.
+            if (AvxVnni.IsSupported && packed.Quads is not null && filterShape.D1 * filterShape.D2 > 1 && inShape.D3 >= 4
+                && TryEvalS8RowsVnni(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
                 return;
             if (Avx2.IsSupported && packed.RowPairs is not null
                 && TryEvalS8RowsAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))

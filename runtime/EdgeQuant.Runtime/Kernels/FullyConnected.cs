@@ -28,7 +28,7 @@ public static partial class FullyConnected
 
     /// <summary>Precomputes the fast paths' per-op data (once per op, outside Eval).</summary>
     internal static PackedFilter Prepare(in FullyConnectedParams p, ReadOnlySpan<sbyte> filter, int cin, int cout, ReadOnlySpan<int> bias)
-        => PackedFilter.Create(filter, cout, cin, bias, p.InputOffset, pad: false, rowTaps: 0, rowTapsS16: false, quadRowTaps: Dp.IsSupported ? cin : 0);
+        => PackedFilter.Create(filter, cout, cin, bias, p.InputOffset, pad: false, rowTaps: 0, rowTapsS16: false, quadRowTaps: Dp.IsSupported || AvxVnni.IsSupported ? cin : 0);
 
     /// <summary>
     /// The dispatcher: AVX-VNNI, AVX2, arm64 SDOT tiles (4 or more batch rows), arm64 SDOT dot products, arm64

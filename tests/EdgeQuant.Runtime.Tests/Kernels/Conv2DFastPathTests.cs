@@ -13,9 +13,11 @@ public class Conv2DFastPathTests
     /// <summary>
     /// SdotTiles: the register-blocked SDOT-by-element tiles over staged rows (Conv2D.Sdot.AdvSimd.cs), emulated on x64;
     /// SdotCin1: the one-channel-image kernel over quadruplet rows (Conv2D.Cin1.Sdot.AdvSimd.cs), which SdotTiles takes first;
-    /// LanesCin1: its SMLAL-by-lane form for a 3x3 filter (the Pi 4's), which the widened-rows path takes first.
+    /// LanesCin1: its SMLAL-by-lane form for a 3x3 filter (the Pi 4's), which the widened-rows path takes first;
+    /// VnniRows: the VPDPBUSD tiles over biased byte rows (Conv2D.Rows.Vnni.cs), every Kh x Kw including 1x1;
+    /// VnniGemm: the same tiles over 1x1 pixels staged 4 at a time (Int8Gemm.TryRunQuadsVnni). Both emulated where AVX2 lacks VNNI.
     /// </summary>
-    public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull, SdotTiles, SdotCin1, LanesCin1 }
+    public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull, SdotTiles, SdotCin1, LanesCin1, VnniRows, VnniGemm }
 
     private static bool Run(Strategy s, FastPathCases.Conv c, PackedFilter pf, sbyte[] output, sbyte[] scratch) => s switch
     {
@@ -26,8 +28,16 @@ public class Conv2DFastPathTests
         Strategy.SdotTiles => Conv2D.TryEvalS8RowsSdot(c.P, c.Input, c.In, c.Filter, QuadsOf(c), c.M, c.S, output, c.Out),
         Strategy.SdotCin1 => Conv2D.TryEvalS8Cin1Sdot(c.P, c.Input, c.In, c.Filter, QuadsOf(c), c.M, c.S, output, c.Out),
         Strategy.LanesCin1 => Conv2D.TryEvalS8Cin1Lanes(c.P, c.Input, c.In, c.Filter, LanesOf(c), c.M, c.S, output, c.Out),
+        Strategy.VnniRows => Conv2D.TryEvalS8RowsVnni(c.P, c.Input, c.In, c.Filter, QuadsOf(c), c.M, c.S, output, c.Out),
+        Strategy.VnniGemm => VnniGemmCovers(c) && Int8Gemm.TryRunQuadsVnni(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(c.Input), c.In.D3,
+            c.In.D0 * c.In.D1 * c.In.D2, QuadsOf(c), c.M, c.S, c.P.OutputOffset, c.P.ActivationMin, c.P.ActivationMax,
+            ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(output), c.Out.D3),
         _ => Dispatch(c, pf, output, scratch),
     };
+
+    /// <summary>A 1x1 convolution without padding at unit strides: its pixels are the GEMM's rows, in place.</summary>
+    private static bool VnniGemmCovers(FastPathCases.Conv c) => c.Filter.D1 == 1 && c.Filter.D2 == 1
+        && c.P.PadTop + c.P.PadLeft + c.P.PadBottom + c.P.PadRight == 0 && c.P.StrideH == 1 && c.P.StrideW == 1;
 
     /// <summary>The filter packed for the SDOT tiles, as Conv2D.Prepare does where Dp is supported.</summary>
     internal static PackedFilter QuadsOf(FastPathCases.Conv c) => PackedFilter.Create(c.Weights, c.Filter.D0, c.Filter.D1 * c.Filter.D2 * c.Filter.D3,
@@ -52,6 +62,7 @@ public class Conv2DFastPathTests
             Strategy.Sdot => SdotDot.IsSupported,
             Strategy.Smull => SmullDot.IsSupported,
             Strategy.SdotTiles or Strategy.SdotCin1 or Strategy.LanesCin1 => System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated,
+            Strategy.VnniRows or Strategy.VnniGemm => System.Runtime.Intrinsics.X86.Avx2.IsSupported,
             _ => true,
         };
         if (!ok) Assert.Ignore($"{s} cannot run on this machine (or intrinsics are disabled)");
@@ -73,6 +84,10 @@ public class Conv2DFastPathTests
             Assert.That(ran, Is.EqualTo(Cin1Covers(c)), $"{s} on {c}");
         else if (s == Strategy.LanesCin1)
             Assert.That(ran, Is.EqualTo(Cin1Covers(c) && c.Filter.D1 == 3 && c.Filter.D2 == 3), $"{s} on {c}");
+        else if (s == Strategy.VnniRows)
+            Assert.That(ran, Is.EqualTo(c.P.DilationW == 1), $"{s} on {c}");
+        else if (s == Strategy.VnniGemm)
+            Assert.That(ran, Is.EqualTo(VnniGemmCovers(c)), $"{s} on {c}");
         else if (s != Strategy.Dispatcher)
             Assert.That(ran, Is.EqualTo(direct || bytes >= pf.KPadded), $"{s} declined {c}");
         if (!ran) return;
@@ -198,7 +213,7 @@ public class Conv2DFastPathTests
     }
 
     [Test]
-    public void ChannelsInLanesKernelEveryTail([Values(Strategy.Dispatcher, Strategy.Avx2)] Strategy s, [Values(8, 16, 24, 40, 1, 2, 3, 4, 5, 6, 7, 12, 20, 28, 60)] int cout)
+    public void ChannelsInLanesKernelEveryTail([Values(Strategy.Dispatcher, Strategy.Avx2, Strategy.VnniRows, Strategy.VnniGemm)] Strategy s, [Values(8, 16, 24, 40, 1, 2, 3, 4, 5, 6, 7, 12, 20, 28, 52, 60, 90)] int cout)
     {
         RequireSupported(s);
         var r = new Random(16 + cout);

@@ -8,8 +8,11 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// <summary>Every FullyConnected inner-product strategy against the reference, byte for byte.</summary>
 public class FullyConnectedFastPathTests
 {
-    /// <summary>SdotTiles: the register-blocked SDOT-by-element tiles over the batch rows (Conv2D.RunSdotPointwise), emulated on x64.</summary>
-    public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull, SdotTiles }
+    /// <summary>
+    /// SdotTiles: the register-blocked SDOT-by-element tiles over the batch rows (Conv2D.RunSdotPointwise), emulated on x64;
+    /// VnniTiles: Int8Gemm's VPDPBUSD tiles over quadruplets (Int8Gemm.TryRunQuadsVnni), emulated where AVX2 lacks VNNI.
+    /// </summary>
+    public enum Strategy { Dispatcher, Avx2, AvxVnni, Sdot, Smull, SdotTiles, VnniTiles }
 
     [Test]
     public void EveryInnerTailChannelTailAndBatch([Values] Strategy s) => Check(s, 21, cin => 1 + (cin * 7) % 13, 3);
@@ -31,6 +34,7 @@ public class FullyConnectedFastPathTests
             Strategy.Sdot => SdotDot.IsSupported,
             Strategy.Smull => SmullDot.IsSupported,
             Strategy.SdotTiles => System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated,
+            Strategy.VnniTiles => System.Runtime.Intrinsics.X86.Avx2.IsSupported,
             _ => true,
         };
         if (!ok) Assert.Ignore($"{s} cannot run on this machine (or intrinsics are disabled)");
@@ -64,6 +68,13 @@ public class FullyConnectedFastPathTests
                     // Every batch count from 1 (a tile of one row repeated) through 9 (two tiles and a remainder).
                     var quads = PackedFilter.Create(filter, cout, cin, bias, p.InputOffset, pad: false, rowTaps: 0, rowTapsS16: false, quadRowTaps: cin);
                     Conv2D.RunSdotPointwise(input, batches, cin, quads, m, sh, p.OutputOffset, p.ActivationMin, p.ActivationMax, output, cout);
+                    break;
+                case Strategy.VnniTiles:
+                    // Every batch count from 1 (the 1-row tiles) through 9 (two overlapping 4-row tiles and 1-row tiles).
+                    var vnni = PackedFilter.Create(filter, cout, cin, bias, p.InputOffset, pad: false, rowTaps: 0, rowTapsS16: false, quadRowTaps: cin);
+                    Assert.That(Int8Gemm.TryRunQuadsVnni(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(input), cin, batches, vnni,
+                        m, sh, p.OutputOffset, p.ActivationMin, p.ActivationMax, ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(output), cout),
+                        $"VnniTiles declined cin {cin} cout {cout}");
                     break;
                 default: FullyConnected.EvalS8(p, input, batches, cin, filter, cout, bias, m, sh, output); break;
             }

@@ -168,9 +168,11 @@ internal static partial class Int8Gemm
         /// As the primary constructor, for the filter <paramref name="pf"/>: where its accumulator bound and these parameters
         /// meet the conditions of the exact single-rounding form (<see cref="RightRequantTable.Covers"/>), <see cref="Store"/> takes it.
         /// </summary>
+        /// <remarks><paramref name="biased"/>: the accumulators start from <see cref="PackedFilter.InitBiased"/> (the VNNI kernels,
+        /// whose activations enter as x + 128); they end at the same values, so the requantization is the same.</remarks>
         public PairsRequantization(PackedFilter pf, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
-            int outputOffset, int activationMin, int activationMax)
-            : this(pf.Init, multipliers, shifts, outputOffset, activationMin, activationMax)
+            int outputOffset, int activationMin, int activationMax, bool biased = false)
+            : this(biased ? pf.InitBiased : pf.Init, multipliers, shifts, outputOffset, activationMin, activationMax)
         {
             if (multipliers.Length == pf.Cout)
             {
