@@ -27,15 +27,25 @@ internal sealed class WorkerPool : IDisposable
     /// </summary>
     private const int PollsPerYield = 128;
 
-    /// <summary>Bits of <see cref="Shared.State"/> holding the next unclaimed part; the rest is the job's number.</summary>
+    /// <summary>
+    /// <see cref="Shared.State"/> is (job number &lt;&lt; <see cref="NumberShift"/>) | (part count &lt;&lt; <see cref="CountShift"/>) |
+    /// next unclaimed part: one word, so a claim (a compare-and-swap of it) is of a part of the job the word describes.
+    /// The part count lives in the word, not in a field of its own: a worker still in the previous job's claim loop
+    /// that read the new job's count from a field before the new state was published could claim a part of the old
+    /// state beyond the old count, run it as the new job's part, and count it done twice (the caller, waiting for
+    /// Done == parts, then waited for ever).
+    /// </summary>
     private const int PartBits = 16;
+
+    private const int CountShift = 16;
+
+    private const int NumberShift = 32;
 
     private const long PartMask = (1L << PartBits) - 1;
 
     private readonly Thread[] _threads;
     private readonly object _gate = new();
     private IParallelJob? _job;
-    private int _parts;
     private Shared _shared;
     private volatile bool _stopping;
     private Exception? _failure;
@@ -47,7 +57,7 @@ internal sealed class WorkerPool : IDisposable
     [StructLayout(LayoutKind.Explicit, Size = 256)]
     private struct Shared
     {
-        /// <summary>(job number &lt;&lt; PartBits) | next unclaimed part.</summary>
+        /// <summary>(job number &lt;&lt; NumberShift) | (parts &lt;&lt; CountShift) | next unclaimed part.</summary>
         [FieldOffset(64)] public long State;
 
         /// <summary>Parts of the current job finished.</summary>
@@ -85,12 +95,11 @@ internal sealed class WorkerPool : IDisposable
         if (_stopping) throw new ObjectDisposedException(nameof(WorkerPool));
         Debug.Assert(parts >= 1 && parts <= PartMask);
         _job = job;
-        _parts = parts;
         _failure = null;
         Volatile.Write(ref _shared.Done, 0);
-        long number = (Volatile.Read(ref _shared.State) >> PartBits) + 1;
-        // Publishing the new number with part 0 unclaimed is what starts the job (the writes above come first).
-        Interlocked.Exchange(ref _shared.State, number << PartBits);
+        long number = (Volatile.Read(ref _shared.State) >> NumberShift) + 1;
+        // Publishing the new number and count with part 0 unclaimed is what starts the job (the writes above come first).
+        Interlocked.Exchange(ref _shared.State, (number << NumberShift) | ((long)parts << CountShift));
         // A worker counts itself a sleeper before it re-checks the state (both interlocked), so either it sees this
         // job or this read sees it and the pulse wakes it; polling workers need no lock here.
         if (Volatile.Read(ref _shared.Sleepers) != 0)
@@ -100,7 +109,7 @@ internal sealed class WorkerPool : IDisposable
 
         // The parts are microseconds long: poll, with a yield now and then (never Sleep(1), a whole timer tick), so a
         // worker that claimed a part and shares this CPU gets to finish it.
-        for (int i = 1; Volatile.Read(ref _shared.Done) != parts; i++)
+        for (int i = 1; Volatile.Read(ref _shared.Done) < parts; i++)
         {
             if (i % PollsPerYield == 0) Thread.Yield();
             else Thread.SpinWait(1);
@@ -118,15 +127,15 @@ internal sealed class WorkerPool : IDisposable
         while (true)
         {
             long s = Volatile.Read(ref _shared.State);
-            if (s >> PartBits != number) return ran;
-            int part = (int)(s & PartMask);
-            // _parts may already be the next job's; then the state has changed too and the exchange below fails.
-            if (part >= _parts) return ran;
+            if (s >> NumberShift != number) return ran;
+            int part = (int)(s & PartMask), parts = (int)((s >> CountShift) & PartMask);
+            if (part >= parts) return ran;
             if (Interlocked.CompareExchange(ref _shared.State, s + 1, s) != s) continue;
-            // The part is ours: the job cannot end (and _job/_parts cannot change) before it is counted done.
+            // The part is ours, of the job the state describes: that job cannot end (and _job cannot change) before
+            // the part is counted done.
             try
             {
-                _job!.RunPart(part, _parts);
+                _job!.RunPart(part, parts);
             }
             catch (Exception e)
             {
@@ -154,7 +163,7 @@ internal sealed class WorkerPool : IDisposable
             int polls = 0;
             long since = Stopwatch.GetTimestamp();
             long number;
-            while ((number = Volatile.Read(ref _shared.State) >> PartBits) == seen)
+            while ((number = Volatile.Read(ref _shared.State) >> NumberShift) == seen)
             {
                 if (_stopping) return;
                 if (++polls % PollsPerYield != 0)
@@ -170,7 +179,7 @@ internal sealed class WorkerPool : IDisposable
                 lock (_gate)
                 {
                     Interlocked.Increment(ref _shared.Sleepers);
-                    if (Volatile.Read(ref _shared.State) >> PartBits == seen && !_stopping) Monitor.Wait(_gate);
+                    if (Volatile.Read(ref _shared.State) >> NumberShift == seen && !_stopping) Monitor.Wait(_gate);
                     Interlocked.Decrement(ref _shared.Sleepers);
                 }
                 // Woken (by a job, or by Wake ahead of one): poll afresh.

@@ -47,6 +47,48 @@ public class WorkerPoolTests
         }
     }
 
+    /// <summary>
+    /// Jobs whose part count rises from one to the next (1, 4, 1, 4, ...), many thousands of them, on more threads
+    /// than CPUs here: a worker still in the previous job's claim loop must never claim a part beyond that job's count
+    /// as a part of the next job (which ran that part twice and left the caller waiting for ever). Run on a thread of
+    /// its own, so a hang fails the test instead of the run.
+    /// </summary>
+    [Test]
+    public void RisingPartCountsNeverRunAPartTwice()
+    {
+        using var pool = new WorkerPool(3);
+        var job = new CountingJob(8);
+        string? failure = null;
+        int jobs = 0;
+        var t = new Thread(() =>
+        {
+            job.Caller = Environment.CurrentManagedThreadId;
+            try
+            {
+                for (int k = 0; k < 100_000 && failure is null; k++, jobs++)
+                {
+                    job.Parts = (k & 1) == 0 ? 1 : 4;
+                    Array.Clear(job.Runs);
+                    pool.Run(job, job.Parts);
+                    for (int p = 0; p < 8; p++)
+                        if (job.Runs[p] != (p < job.Parts ? 1 : 0))
+                        {
+                            failure = $"job {k}: part {p} of {job.Parts} ran {job.Runs[p]} times";
+                            break;
+                        }
+                }
+            }
+            catch (Exception e)
+            {
+                failure = e.ToString();
+            }
+        }) { IsBackground = true };
+        t.Start();
+        Assert.That(t.Join(TimeSpan.FromSeconds(120)), Is.True, $"the jobs finished (stuck after {jobs})");
+        Assert.That(failure, Is.Null);
+        Assert.That(jobs, Is.EqualTo(100_000));
+    }
+
     [Test]
     public void TheCallerRunsThePartsABusyWorkerDoesNotClaim()
     {
