@@ -44,7 +44,7 @@ public sealed partial class Interpreter : IDisposable
     public const long MinParallelMacs = 32_768;
 
     /// <summary>Add/Sub, pooling and Concatenation with fewer output elements than this run on one thread (unless part of a chain).</summary>
-    public const int MinParallelElements = 2048;
+    public const int MinParallelElements = 8192;
 
     /// <summary>Mean with fewer input elements than this runs on one thread.</summary>
     public const int MinParallelMeanElements = 16_384;

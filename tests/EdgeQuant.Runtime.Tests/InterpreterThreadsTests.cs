@@ -149,7 +149,7 @@ public class InterpreterThreadsTests
     private static byte[] RandomElementOp(Rand r, OpType type)
     {
         var w = new ModelWriter();
-        int h = r.Int(2, 40), wd = r.Int(1, 30), c = type == OpType.Mean ? r.Int(16, 200) : r.Int(1, 40);
+        int h = r.Int(2, 40), wd = r.Int(1, 30), c = type == OpType.Mean ? r.Int(16, 200) : r.Int(1, 96);
         var qa = (S: r.Scale(0.02, 0.2), Z: r.Int(-20, 20));
         var qo = (S: r.Scale(0.05, 0.5), Z: r.Int(-20, 20));
         int x = w.AddActivation(TensorType.Int8, [1, h, wd, c], w.AddQuantization([qa.S], qa.Z));
