@@ -66,12 +66,17 @@ public static partial class Conv2D
             m = padded.Slice(0, 8);
             s = padded.Slice(8, 8);
         }
-        bool wide = Avx512BW.IsSupported && cout >= 16;
+        // With AVX-512, 9..15 channels also take one 16-lane group (CoutPadded is 16: the padding lanes meet zero weights;
+        // only the real channels are stored): the 8-lane body ran two overlapping groups for them at a third of the rate.
+        // (8 channels stay 8-lane: their packed weights are 8 wide.)
+        bool wide = Avx512BW.IsSupported && cout > 8;
+        // A rest of 1..8 channels past the 16-channel groups: one 8-channel group overlapping the last 16-channel one.
+        bool rest8 = cout > 16 && (cout & 15) is > 0 and <= 8;
         // A 3x3 with unit horizontal dilation on the 16-channel groups: four of its five tap pairs are two neighbouring
         // int16 of one image row ((t0, t1), (t4, t5), (t6, t7), and (t8, its right neighbour) against a zero weight), which
         // the kernel broadcasts straight from the widened image; only pair (t2, t3) spans two rows and is built (not with
         // a rest of 1..8 channels, whose 8-channel body reads every pair from the planes).
-        bool direct = wide && kh == 3 && kw == 3 && p.DilationW == 1 && (cout & 15) is 0 or > 8;
+        bool direct = wide && kh == 3 && kw == 3 && p.DilationW == 1 && !rest8;
         // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
         var table = RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         short zeroPoint = (short)(-p.InputOffset);
@@ -132,7 +137,7 @@ public static partial class Conv2D
                     Cin1Row512(p, ref tr, tapPairs, planeStride, rows, outW, cout, packed, pairs, table, m, s, ref o,
                         direct, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen);
                     // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
-                    if ((cout & 15) is > 0 and <= 8)
+                    if (rest8)
                         Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o, from: cout & ~15);
                 }
                 else
@@ -156,13 +161,24 @@ public static partial class Conv2D
         int coutP = packed.CoutPadded, n = rows * outW;
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
-        ref int mRef = ref MemoryMarshal.GetReference(multipliers);
-        ref int sRef = ref MemoryMarshal.GetReference(shifts);
+        scoped ref int mRef = ref MemoryMarshal.GetReference(multipliers);
+        scoped ref int sRef = ref MemoryMarshal.GetReference(shifts);
         nint pairStep = 2 * coutP;
-        int end = (cout & 15) is > 0 and <= 8 ? cout & ~15 : cout;
+        int end = cout > 16 && (cout & 15) is > 0 and <= 8 ? cout & ~15 : cout;
+        // Below 16 channels: one group over the padded lanes, its multipliers and shifts from a padded copy, stores of the real channels.
+        int stored = System.Math.Min(cout, 16);
+        Span<int> padded = stackalloc int[32];
+        if (cout < 16)
+        {
+            padded.Clear();
+            multipliers.Slice(0, cout).CopyTo(padded);
+            shifts.Slice(0, cout).CopyTo(padded.Slice(16));
+            mRef = ref MemoryMarshal.GetReference(padded);
+            sRef = ref Unsafe.Add(ref mRef, 16);
+        }
         for (int c0 = 0; c0 < end; c0 += 16)
         {
-            int c = System.Math.Min(c0, cout - 16);
+            int c = System.Math.Max(System.Math.Min(c0, cout - 16), 0);
             ref short wc = ref Unsafe.Add(ref w, 2 * c);
             ref sbyte oc = ref Unsafe.Add(ref o, c);
             if (tapPairs == 5 && FoldedRequantizer512.Applies(table))
@@ -170,9 +186,9 @@ public static partial class Conv2D
                 // The 3x3 stem: five weight vectors in registers for the whole block.
                 var folded = new FoldedRequantizer512(table, c, packed.Init, p.ActivationMin, p.ActivationMax);
                 if (direct)
-                    Cin1Direct3x3Group(folded, p, ref top, rowLen, ref Unsafe.Add(ref tapRow, outWPad), rows, outW, cout, ref wc, pairStep, ref oc);
+                    Cin1Direct3x3Group(folded, p, ref top, rowLen, ref Unsafe.Add(ref tapRow, outWPad), rows, outW, cout, stored, ref wc, pairStep, ref oc);
                 else
-                    Cin1Group5(folded, ref tapRow, outWPad, n, cout, ref wc, pairStep, ref oc);
+                    Cin1Group5(folded, ref tapRow, outWPad, n, cout, stored, ref wc, pairStep, ref oc);
                 continue;
             }
             var q = new ChannelRequantizer512(table, c, Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
@@ -181,9 +197,10 @@ public static partial class Conv2D
             if (tapPairs == 5)
             {
                 if (direct)
-                    Cin1Direct3x3Group(new BiasedRequantizer512(q, bias), p, ref top, rowLen, ref Unsafe.Add(ref tapRow, outWPad), rows, outW, cout, ref wc, pairStep, ref oc);
+                    Cin1Direct3x3Group(new BiasedRequantizer512(q, bias), p, ref top, rowLen, ref Unsafe.Add(ref tapRow, outWPad), rows, outW, cout, stored,
+                        ref wc, pairStep, ref oc);
                 else
-                    Cin1Group5(new BiasedRequantizer512(q, bias), ref tapRow, outWPad, n, cout, ref wc, pairStep, ref oc);
+                    Cin1Group5(new BiasedRequantizer512(q, bias), ref tapRow, outWPad, n, cout, stored, ref wc, pairStep, ref oc);
                 continue;
             }
             for (int ox = 0; ox < n; ox++)
@@ -195,7 +212,7 @@ public static partial class Conv2D
                     acc += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref tapRow, k * outWPad + ox)).AsInt16(), Vector512.LoadUnsafe(ref wt));
                     wt = ref Unsafe.Add(ref wt, pairStep);
                 }
-                q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref oc, ox * cout));
+                Put16(q.Apply(acc), ref Unsafe.Add(ref oc, ox * cout), stored);
             }
         }
     }
@@ -204,7 +221,7 @@ public static partial class Conv2D
     /// One 16-channel group of the direct 3x3 stem (<see cref="Cin1Row512"/>): weights in registers, two pixels per step;
     /// pair 1 of pixel i of the block from <paramref name="plane"/>[i], the others broadcast from the image.
     /// </summary>
-    private static void Cin1Direct3x3Group<TQ>(TQ q, in Conv2DParams p, ref short top, int rowLen, ref int plane, int rows, int outW, int cout,
+    private static void Cin1Direct3x3Group<TQ>(TQ q, in Conv2DParams p, ref short top, int rowLen, ref int plane, int rows, int outW, int cout, int stored,
         ref short wc, nint pairStep, ref sbyte oc) where TQ : struct, IGroupRequantizer512
     {
         var w0 = GroupWeights(ref wc, 0, pairStep, q.WeightScale);
@@ -239,8 +256,8 @@ public static partial class Conv2D
                 var pb4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a4, v))).AsInt16(), w4);
                 var ra = q.Apply((pa0 + pa1) + (pa2 + pa3) + pa4);
                 var rb = q.Apply((pb0 + pb1) + (pb2 + pb3) + pb4);
-                ra.StoreUnsafe(ref Unsafe.Add(ref orow, i * cout));
-                rb.StoreUnsafe(ref Unsafe.Add(ref orow, (i + 1) * cout));
+                Put16(ra, ref Unsafe.Add(ref orow, i * cout), stored);
+                Put16(rb, ref Unsafe.Add(ref orow, (i + 1) * cout), stored);
             }
             if (i < outW)
             {
@@ -250,7 +267,7 @@ public static partial class Conv2D
                     + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a2, u))).AsInt16(), w2)
                     + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a3, u))).AsInt16(), w3)
                     + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a4, u))).AsInt16(), w4);
-                q.Apply(acc).StoreUnsafe(ref Unsafe.Add(ref orow, i * cout));
+                Put16(q.Apply(acc), ref Unsafe.Add(ref orow, i * cout), stored);
             }
         }
     }
@@ -260,7 +277,7 @@ public static partial class Conv2D
     /// requantizer asks) in registers, two pixels per step (two independent chains for the out-of-order core), each pixel
     /// five broadcasts and VPMADDWD, requantized in registers and stored.
     /// </summary>
-    private static void Cin1Group5<TQ>(TQ q, ref int tapRow, nint row, int count, int cout, ref short wc, nint pairStep, ref sbyte oc)
+    private static void Cin1Group5<TQ>(TQ q, ref int tapRow, nint row, int count, int cout, int stored, ref short wc, nint pairStep, ref sbyte oc)
         where TQ : struct, IGroupRequantizer512
     {
         var w0 = GroupWeights(ref wc, 0, pairStep, q.WeightScale);
@@ -284,8 +301,8 @@ public static partial class Conv2D
             var b4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row + 1)).AsInt16(), w4);
             var ra = q.Apply((a0 + a1) + (a2 + a3) + a4);
             var rb = q.Apply((b0 + b1) + (b2 + b3) + b4);
-            ra.StoreUnsafe(ref Unsafe.Add(ref oc, i * cout));
-            rb.StoreUnsafe(ref Unsafe.Add(ref oc, (i + 1) * cout));
+            Put16(ra, ref Unsafe.Add(ref oc, i * cout), stored);
+            Put16(rb, ref Unsafe.Add(ref oc, (i + 1) * cout), stored);
         }
         if (i < count)
         {
@@ -295,8 +312,18 @@ public static partial class Conv2D
                 + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2)
                 + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3)
                 + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
-            q.Apply(a).StoreUnsafe(ref Unsafe.Add(ref oc, i * cout));
+            Put16(q.Apply(a), ref Unsafe.Add(ref oc, i * cout), stored);
         }
+    }
+
+    /// <summary>A 16-channel group's bytes at o: all 16, or the first <paramref name="stored"/> (9..15) of a group over padding lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put16(Vector128<sbyte> v, ref sbyte o, int stored)
+    {
+        if (stored == 16)
+            v.StoreUnsafe(ref o);
+        else
+            SimdOps512.Store(v, ref o, stored);
     }
 
     /// <summary>Tap pair k's weights of a 16-channel group, times <paramref name="scale"/> (the requantizer's <see cref="IGroupRequantizer512.WeightScale"/>: 1 or 2).</summary>
