@@ -37,45 +37,86 @@ public static partial class Conv2D
         int cout = outShape.D3, coutP = packed.CoutPadded;
         if (!Avx2.IsSupported || rowPairs is null || p.DilationW != 1 || packed.Cout != cout || (uint)(128 - p.InputOffset) > 255)
             return false;
+        var q = new Int8Gemm.PairsRequantization(packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax);
+        // Pairs of taps per kernel row; one spare element per row for an odd last pair.
+        return RunRows<PairRows, short>(p, input, inShape, filterShape, packed, q, ref Unsafe.As<short, byte>(ref MemoryMarshal.GetArrayDataReference(rowPairs)),
+            (filterShape.D2 * inShape.D3 + 1) / 2, spare: 1, RowsStackLimit, (short)(-p.InputOffset), output, outShape);
+    }
+
+    /// <summary>The staging and the tiles of one rows path (<see cref="TryEvalS8RowsAvx2"/>, <see cref="TryEvalS8RowsVnni"/>).</summary>
+    private interface IRowKernel<TElem> where TElem : unmanaged
+    {
+        /// <summary>Input row iy (or the zero point, outside the image) over the padded columns, plus the spare elements.</summary>
+        static abstract void Stage(in Conv2DParams p, ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi,
+            TElem zeroPoint, ref TElem row);
+
+        /// <summary>The accumulators of n = 4 or 1 pixels (<see cref="Int8Gemm.PairsRows"/>, <see cref="Int8Gemm.QuadsRows"/>).</summary>
+        static abstract void Rows(int n, ref TElem x, nint xStride, int segments, nint segStride, int steps, ref byte w, int cout,
+            in Int8Gemm.PairsRequantization q, ref int acc);
+    }
+
+    /// <summary>Widened int16 rows, VPMADDWD over pairs of taps.</summary>
+    private readonly struct PairRows : IRowKernel<short>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Stage(in Conv2DParams p, ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi,
+            short zeroPoint, ref short row) => StageRow(p, ref src, b, iy, inH, inW, cin, span, lo, hi, zeroPoint, ref row);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Rows(int n, ref short x, nint xStride, int segments, nint segStride, int steps, ref byte w, int cout,
+            in Int8Gemm.PairsRequantization q, ref int acc)
+            => Int8Gemm.PairsRows(n, ref x, xStride, segments, segStride, steps, ref Unsafe.As<byte, short>(ref w), cout, q, ref acc);
+    }
+
+    /// <summary>
+    /// The rows paths' driver: stages the padded input rows (the whole padded image when it fits
+    /// <paramref name="stackLimit"/> elements, each row staged once, else per output row the Kh rows it reads), then
+    /// runs each output row as 4-pixel tiles (the last ones overlapping) and 1-pixel tiles for a row under 4, into a
+    /// whole output row's accumulators when they fit (one requantization pass per row), else a tile's.
+    /// <paramref name="steps"/>: pairs or quadruplets per kernel row; <paramref name="spare"/>: elements past each
+    /// staged row that a last partial step reads against zero weights. False (nothing written) when the rows do not fit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [SkipLocalsInit] // every staged and accumulator element is written before it is read
+    private static bool RunRows<TKernel, TElem>(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
+        PackedFilter packed, in Int8Gemm.PairsRequantization q, ref byte w, int steps, int spare, int stackLimit, TElem zeroPoint,
+        Span<sbyte> output, in Shape4 outShape)
+        where TKernel : struct, IRowKernel<TElem> where TElem : unmanaged
+    {
+        int cout = outShape.D3, coutP = packed.CoutPadded;
         int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
         int kh = filterShape.D1, kw = filterShape.D2;
         int outH = outShape.D1, outW = outShape.D2;
-        int rowTaps = kw * cin, pairs = (rowTaps + 1) / 2;
-        // Columns [-PadLeft, span - PadLeft) of the input cover every output pixel's taps; one spare element per row for an odd last pair.
+        // Columns [-PadLeft, span - PadLeft) of the input cover every output pixel's taps.
         int span = (outW - 1) * p.StrideW + kw;
-        int rowLen = span * cin + 1;
-        if (kh * rowLen > RowsStackLimit || coutP > Int8Gemm.MaxPairsChannels)
+        int rowLen = span * cin + spare;
+        if (kh * rowLen > stackLimit || coutP > Int8Gemm.MaxPairsChannels)
             return false;
-        // The whole padded image when it fits (each input row widened once), else the Kh rows of one output row.
         int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
-        bool wholeImage = paddedH * rowLen <= RowsStackLimit;
-        Span<short> rows = stackalloc short[(wholeImage ? paddedH : kh) * rowLen];
+        bool wholeImage = paddedH * rowLen <= stackLimit;
+        Span<TElem> rows = stackalloc TElem[(wholeImage ? paddedH : kh) * rowLen];
         nint segStride = wholeImage ? (nint)p.DilationH * rowLen : rowLen;
-        // A whole output row's accumulators when they fit (one requantization pass per row), else a tile's.
         bool wholeRow = outW * coutP <= RowAccumulatorLimit;
         Span<int> accumulators = stackalloc int[(wholeRow ? System.Math.Max(outW, 4) : 4) * coutP];
         ref int acc = ref MemoryMarshal.GetReference(accumulators);
-        ref short rowRef = ref MemoryMarshal.GetReference(rows);
-        short zeroPoint = (short)(-p.InputOffset);
-        ref short w = ref MemoryMarshal.GetArrayDataReference(rowPairs);
+        ref TElem rowRef = ref MemoryMarshal.GetReference(rows);
         ref sbyte src = ref MemoryMarshal.GetReference(input);
         ref sbyte dst = ref MemoryMarshal.GetReference(output);
-        var q = new Int8Gemm.PairsRequantization(packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
         int pixelStep = p.StrideW * cin;
         for (int b = 0; b < inShape.D0; b++)
         {
             if (wholeImage)
                 for (int y = 0; y < paddedH; y++)
-                    StageRow(p, ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroPoint, ref Unsafe.Add(ref rowRef, y * rowLen));
+                    TKernel.Stage(p, ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroPoint, ref Unsafe.Add(ref rowRef, y * rowLen));
             for (int oy = 0; oy < outH; oy++)
             {
-                ref short top = ref rowRef;
+                ref TElem top = ref rowRef;
                 if (wholeImage)
                     top = ref Unsafe.Add(ref rowRef, oy * p.StrideH * rowLen);
                 else
                     for (int ky = 0; ky < kh; ky++)
-                        StageRow(p, ref src, b, oy * p.StrideH - p.PadTop + ky * p.DilationH, inH, inW, cin, span, lo, hi, zeroPoint,
+                        TKernel.Stage(p, ref src, b, oy * p.StrideH - p.PadTop + ky * p.DilationH, inH, inW, cin, span, lo, hi, zeroPoint,
                             ref Unsafe.Add(ref rowRef, ky * rowLen));
                 ref sbyte o = ref Unsafe.Add(ref dst, (b * outH + oy) * outW * cout);
                 int ox = 0;
@@ -86,7 +127,7 @@ public static partial class Conv2D
                         // The row's last pixels as one overlapping 4-pixel tile (recomputed, stored again identically):
                         // the 1-pixel tiles run a fraction of its rate.
                         ox = System.Math.Min(ox, outW - 4);
-                        Int8Gemm.PairsRows(4, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, pairs, ref w, coutP, q,
+                        TKernel.Rows(4, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, steps, ref w, coutP, q,
                             ref Unsafe.Add(ref acc, wholeRow ? ox * coutP : 0));
                         if (!wholeRow)
                             q.Store(4, ref acc, coutP, cout, ref Unsafe.Add(ref o, ox * cout), cout);
@@ -97,7 +138,7 @@ public static partial class Conv2D
                 }
                 for (; ox < outW; ox++)
                 {
-                    Int8Gemm.PairsRows(1, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, pairs, ref w, coutP, q,
+                    TKernel.Rows(1, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, steps, ref w, coutP, q,
                         ref Unsafe.Add(ref acc, wholeRow ? ox * coutP : 0));
                     if (!wholeRow)
                         q.Store(1, ref acc, coutP, cout, ref Unsafe.Add(ref o, ox * cout), cout);

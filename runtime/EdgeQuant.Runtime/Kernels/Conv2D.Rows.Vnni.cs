@@ -31,76 +31,23 @@ public static partial class Conv2D
         if (!Avx2.IsSupported || quads is null || packed.QuadRowTaps != filterShape.D2 * inShape.D3 || packed.K != filterShape.D1 * packed.QuadRowTaps
             || p.DilationW != 1 || packed.Cout != cout || (uint)(128 - p.InputOffset) > 255)
             return false;
-        int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
-        int kh = filterShape.D1, kw = filterShape.D2;
-        int outH = outShape.D1, outW = outShape.D2;
-        int rowTaps = kw * cin, quadCount = (rowTaps + 3) / 4;
-        // Columns [-PadLeft, span - PadLeft) of the input cover every output pixel's taps; three spare bytes per row for a last partial quadruplet.
-        int span = (outW - 1) * p.StrideW + kw;
-        int rowLen = span * cin + 3;
-        if (kh * rowLen > RowsVnniStackLimit || coutP > Int8Gemm.MaxPairsChannels)
-            return false;
-        // The whole padded image when it fits (each input row widened once), else the Kh rows of one output row.
-        int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
-        bool wholeImage = paddedH * rowLen <= RowsVnniStackLimit;
-        Span<byte> rows = stackalloc byte[(wholeImage ? paddedH : kh) * rowLen];
-        nint segStride = wholeImage ? (nint)p.DilationH * rowLen : rowLen;
-        // A whole output row's accumulators when they fit (one requantization pass per row), else a tile's.
-        bool wholeRow = outW * coutP <= RowAccumulatorLimit;
-        Span<int> accumulators = stackalloc int[(wholeRow ? System.Math.Max(outW, 4) : 4) * coutP];
-        ref int acc = ref MemoryMarshal.GetReference(accumulators);
-        ref byte rowRef = ref MemoryMarshal.GetReference(rows);
-        byte zeroPoint = (byte)((sbyte)(-p.InputOffset) ^ 0x80); // the zero point, biased
-        ref sbyte w = ref MemoryMarshal.GetArrayDataReference(quads);
-        ref sbyte src = ref MemoryMarshal.GetReference(input);
-        ref sbyte dst = ref MemoryMarshal.GetReference(output);
         var q = new Int8Gemm.PairsRequantization(packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, biased: true);
-        int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
-        int pixelStep = p.StrideW * cin;
-        for (int b = 0; b < inShape.D0; b++)
-        {
-            if (wholeImage)
-                for (int y = 0; y < paddedH; y++)
-                    StageRowBiased(p, ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroPoint, ref Unsafe.Add(ref rowRef, y * rowLen));
-            for (int oy = 0; oy < outH; oy++)
-            {
-                ref byte top = ref rowRef;
-                if (wholeImage)
-                    top = ref Unsafe.Add(ref rowRef, oy * p.StrideH * rowLen);
-                else
-                    for (int ky = 0; ky < kh; ky++)
-                        StageRowBiased(p, ref src, b, oy * p.StrideH - p.PadTop + ky * p.DilationH, inH, inW, cin, span, lo, hi, zeroPoint,
-                            ref Unsafe.Add(ref rowRef, ky * rowLen));
-                ref sbyte o = ref Unsafe.Add(ref dst, (b * outH + oy) * outW * cout);
-                int ox = 0;
-                if (outW >= 4)
-                {
-                    for (; ; ox += 4)
-                    {
-                        // The row's last pixels as one overlapping 4-pixel tile (recomputed, stored again identically):
-                        // the 1-pixel tiles run a fraction of its rate.
-                        ox = System.Math.Min(ox, outW - 4);
-                        Int8Gemm.QuadsRows(4, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, quadCount, ref w, coutP, q,
-                            ref Unsafe.Add(ref acc, wholeRow ? ox * coutP : 0));
-                        if (!wholeRow)
-                            q.Store(4, ref acc, coutP, cout, ref Unsafe.Add(ref o, ox * cout), cout);
-                        if (ox == outW - 4)
-                            break;
-                    }
-                    ox = outW;
-                }
-                for (; ox < outW; ox++)
-                {
-                    Int8Gemm.QuadsRows(1, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, quadCount, ref w, coutP, q,
-                        ref Unsafe.Add(ref acc, wholeRow ? ox * coutP : 0));
-                    if (!wholeRow)
-                        q.Store(1, ref acc, coutP, cout, ref Unsafe.Add(ref o, ox * cout), cout);
-                }
-                if (wholeRow)
-                    q.Store(outW, ref acc, coutP, cout, ref o, cout);
-            }
-        }
-        return true;
+        // Quadruplets of taps per kernel row; three spare bytes per row for a last partial quadruplet. The zero point, biased.
+        return RunRows<QuadRows, byte>(p, input, inShape, filterShape, packed, q, ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetArrayDataReference(quads)),
+            (filterShape.D2 * inShape.D3 + 3) / 4, spare: 3, RowsVnniStackLimit, (byte)((sbyte)(-p.InputOffset) ^ 0x80), output, outShape);
+    }
+
+    /// <summary>Biased byte rows, VPDPBUSD over quadruplets of taps.</summary>
+    private readonly struct QuadRows : IRowKernel<byte>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Stage(in Conv2DParams p, ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi,
+            byte zeroPoint, ref byte row) => StageRowBiased(p, ref src, b, iy, inH, inW, cin, span, lo, hi, zeroPoint, ref row);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Rows(int n, ref byte x, nint xStride, int segments, nint segStride, int steps, ref byte w, int cout,
+            in Int8Gemm.PairsRequantization q, ref int acc)
+            => Int8Gemm.QuadsRows(n, ref x, xStride, segments, segStride, steps, ref Unsafe.As<byte, sbyte>(ref w), cout, q, ref acc);
     }
 
     /// <summary>Input row iy biased (or the biased zero point, outside the image) over the padded columns, plus three zero bytes.</summary>
