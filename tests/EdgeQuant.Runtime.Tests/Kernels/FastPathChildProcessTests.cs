@@ -7,7 +7,8 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// <summary>
 /// Re-runs every *FastPathTests class of this assembly (and the dispatch probe, which checks the
 /// path the dispatcher then takes) in a child process with one instruction-set family disabled,
-/// so the dispatchers' lower tiers are exercised: on x64, AVX2 machines fall to SSE4.1 through
+/// so the dispatchers' lower tiers are exercised: on x64, AVX-VNNI machines fall to the VPMADDWD kernels, AVX-512
+/// machines to the AVX2 ones, AVX2 machines to SSE4.1 through
 /// the Vector128 primitives, then to the reference; on arm64, a CPU with the dot product
 /// extension (Cortex-A76, Pi 5) falls to the SMULL/SADALP paths, then to the reference.
 /// </summary>
@@ -28,6 +29,7 @@ public class FastPathChildProcessTests
         else
         {
             // .NET 10 reads DOTNET_EnableAVX512 (DOTNET_EnableAVX512F=0 leaves Avx512BW.IsSupported true there).
+            yield return new TestCaseData("DOTNET_EnableAVXVNNI");
             yield return new TestCaseData("DOTNET_EnableAVX512");
             yield return new TestCaseData("DOTNET_EnableAVX2");
             yield return new TestCaseData("DOTNET_EnableHWIntrinsic");
@@ -39,6 +41,8 @@ public class FastPathChildProcessTests
     {
         if (ChildTestRun.InChild)
             Assert.Ignore("running inside a child process already");
+        if (variable == "DOTNET_EnableAVXVNNI" && !System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
+            Assert.Ignore("this CPU has no AVX-VNNI: the main run already takes the VPMADDWD paths");
         if (variable == "DOTNET_EnableArm64Dp" && !Dp.IsSupported)
             Assert.Ignore("this CPU has no dot product extension: the main run already takes the non-Dp paths");
         // Under qemu every case costs minutes; tools/arm64-tests runs the suite as a Cortex-A72 too,

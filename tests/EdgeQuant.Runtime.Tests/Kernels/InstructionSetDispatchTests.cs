@@ -55,7 +55,9 @@ public class InstructionSetDispatchTests
         yield return new TestCaseData("").SetName("DispatcherTakesTheExpectedPath(all enabled)");
         string[] off = RuntimeInformation.ProcessArchitecture == Architecture.Arm64
             ? ["DOTNET_EnableArm64Dp", "DOTNET_EnableHWIntrinsic"]
-            : ["DOTNET_EnableAVX2", "DOTNET_EnableHWIntrinsic"];
+            : System.Runtime.Intrinsics.X86.AvxVnni.IsSupported
+                ? ["DOTNET_EnableAVXVNNI", "DOTNET_EnableAVX2", "DOTNET_EnableHWIntrinsic"]
+                : ["DOTNET_EnableAVX2", "DOTNET_EnableHWIntrinsic"];
         foreach (var v in off) yield return new TestCaseData(v).SetName($"DispatcherTakesTheExpectedPath({v}=0)");
     }
 
