@@ -30,6 +30,7 @@ public static partial class Conv2D
     /// Returns false (having written nothing) when the case is not covered.
     /// </summary>
     [SkipLocalsInit] // every staged and accumulator element is written before it is read
+    [MethodImpl(MethodImplOptions.NoInlining)] // inlined, its requantization struct made the dispatcher zero a larger frame on every call
     internal static bool TryEvalS8RowsAvx2(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
         PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
     {
