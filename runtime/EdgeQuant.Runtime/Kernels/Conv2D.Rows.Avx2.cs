@@ -36,12 +36,15 @@ public static partial class Conv2D
     {
         short[]? rowPairs = packed.RowPairs;
         int cout = outShape.D3, coutP = packed.CoutPadded;
-        if (!Avx2.IsSupported || rowPairs is null || p.DilationW != 1 || packed.Cout != cout || (uint)(128 - p.InputOffset) > 255)
+        // Horizontal dilation: one kernel row whose taps split into whole pairs per kernel column (even Cin).
+        bool dilated = p.DilationW != 1 && filterShape.D2 > 1;
+        if (!Avx2.IsSupported || rowPairs is null || (dilated && (filterShape.D1 != 1 || inShape.D3 % 2 != 0))
+            || packed.Cout != cout || (uint)(128 - p.InputOffset) > 255)
             return false;
         var q = new Int8Gemm.PairsRequantization(packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax);
-        // Pairs of taps per kernel row; one spare element per row for an odd last pair.
+        // Pairs of taps per kernel row (per kernel column when dilated); one spare element per row for an odd last pair.
         return RunRows<PairRows, short>(p, input, inShape, filterShape, packed, q, ref Unsafe.As<short, byte>(ref MemoryMarshal.GetArrayDataReference(rowPairs)),
-            (filterShape.D2 * inShape.D3 + 1) / 2, spare: 1, RowsStackLimit, (short)(-p.InputOffset), output, outShape);
+            dilated ? inShape.D3 / 2 : (filterShape.D2 * inShape.D3 + 1) / 2, spare: 1, RowsStackLimit, (short)(-p.InputOffset), output, outShape);
     }
 
     /// <summary>The staging and the tiles of one rows path (<see cref="TryEvalS8RowsAvx2"/>, <see cref="TryEvalS8RowsVnni"/>).</summary>
@@ -89,14 +92,18 @@ public static partial class Conv2D
         int kh = filterShape.D1, kw = filterShape.D2;
         int outH = outShape.D1, outW = outShape.D2;
         // Columns [-PadLeft, span - PadLeft) of the input cover every output pixel's taps.
-        int span = (outW - 1) * p.StrideW + kw;
+        int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
         int rowLen = span * cin + spare;
         if (kh * rowLen > stackLimit || coutP > Int8Gemm.MaxPairsChannels)
             return false;
         int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
         bool wholeImage = paddedH * rowLen <= stackLimit;
         Span<TElem> rows = stackalloc TElem[(wholeImage ? paddedH : kh) * rowLen];
-        nint segStride = wholeImage ? (nint)p.DilationH * rowLen : rowLen;
+        // The runs of taps the tiles walk: the kernel rows, or with horizontal dilation (one kernel row only) the kernel
+        // columns, Cin taps each (steps per run: Cin / 2 or Cin / 4, the caller's), DilationW pixels apart.
+        bool tapRuns = p.DilationW != 1 && kw > 1;
+        int segments = tapRuns ? kw : kh;
+        nint segStride = tapRuns ? (nint)p.DilationW * cin : wholeImage ? (nint)p.DilationH * rowLen : rowLen;
         bool wholeRow = outW * coutP <= RowAccumulatorLimit;
         Span<int> accumulators = stackalloc int[(wholeRow ? System.Math.Max(outW, 4) : 4) * coutP];
         ref int acc = ref MemoryMarshal.GetReference(accumulators);
@@ -128,7 +135,7 @@ public static partial class Conv2D
                         // The row's last pixels as one overlapping 4-pixel tile (recomputed, stored again identically):
                         // the 1-pixel tiles run a fraction of its rate.
                         ox = System.Math.Min(ox, outW - 4);
-                        TKernel.Rows(4, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, steps, ref w, coutP, q,
+                        TKernel.Rows(4, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, segments, segStride, steps, ref w, coutP, q,
                             ref Unsafe.Add(ref acc, wholeRow ? ox * coutP : 0));
                         if (!wholeRow)
                             q.Store(4, ref acc, coutP, cout, ref Unsafe.Add(ref o, ox * cout), cout);
@@ -139,7 +146,7 @@ public static partial class Conv2D
                 }
                 for (; ox < outW; ox++)
                 {
-                    TKernel.Rows(1, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, kh, segStride, steps, ref w, coutP, q,
+                    TKernel.Rows(1, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, segments, segStride, steps, ref w, coutP, q,
                         ref Unsafe.Add(ref acc, wholeRow ? ox * coutP : 0));
                     if (!wholeRow)
                         q.Store(1, ref acc, coutP, cout, ref Unsafe.Add(ref o, ox * cout), cout);

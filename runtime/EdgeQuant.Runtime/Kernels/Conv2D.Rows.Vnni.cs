@@ -13,7 +13,7 @@ public static partial class Conv2D
     private const int RowsVnniStackLimit = 32768;
 
     /// <summary>
-    /// The AVX-VNNI form of <see cref="TryEvalS8RowsAvx2"/> (Kh x Kw &gt; 1, no horizontal dilation, any Cout): the input rows
+    /// The AVX-VNNI form of <see cref="TryEvalS8RowsAvx2"/> (Kh x Kw &gt; 1, horizontal dilation with one kernel row, any Cout): the input rows
     /// are staged as biased bytes (x XOR 0x80; the padding holds the biased zero point, so padded taps cancel against the
     /// folded bias as in the reference), the whole padded image when it fits, else per output row the Kh rows it reads. A
     /// kernel row's Kw x Cin taps are contiguous; each quadruplet of them is one 32-bit broadcast multiplied against 8
@@ -29,13 +29,16 @@ public static partial class Conv2D
     {
         sbyte[]? quads = packed.Quads;
         int cout = outShape.D3, coutP = packed.CoutPadded;
+        // Horizontal dilation: one kernel row whose taps split into whole quadruplets per kernel column (Cin a multiple of 4).
+        bool dilated = p.DilationW != 1 && filterShape.D2 > 1;
         if (!Avx2.IsSupported || quads is null || packed.QuadRowTaps != filterShape.D2 * inShape.D3 || packed.K != filterShape.D1 * packed.QuadRowTaps
-            || p.DilationW != 1 || packed.Cout != cout || (uint)(128 - p.InputOffset) > 255)
+            || (dilated && (filterShape.D1 != 1 || inShape.D3 % 4 != 0)) || packed.Cout != cout || (uint)(128 - p.InputOffset) > 255)
             return false;
         var q = new Int8Gemm.PairsRequantization(packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, biased: true);
-        // Quadruplets of taps per kernel row; three spare bytes per row for a last partial quadruplet. The zero point, biased.
+        // Quadruplets of taps per kernel row (per kernel column when dilated); three spare bytes per row for a last partial
+        // quadruplet. The zero point, biased.
         return RunRows<QuadRows, byte>(p, input, inShape, filterShape, packed, q, ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetArrayDataReference(quads)),
-            (filterShape.D2 * inShape.D3 + 3) / 4, spare: 3, RowsVnniStackLimit, (byte)((sbyte)(-p.InputOffset) ^ 0x80), output, outShape);
+            dilated ? inShape.D3 / 4 : (filterShape.D2 * inShape.D3 + 3) / 4, spare: 3, RowsVnniStackLimit, (byte)((sbyte)(-p.InputOffset) ^ 0x80), output, outShape);
     }
 
     /// <summary>Biased byte rows, VPDPBUSD over quadruplets of taps.</summary>

@@ -85,7 +85,7 @@ public class Conv2DFastPathTests
         else if (s == Strategy.LanesCin1)
             Assert.That(ran, Is.EqualTo(Cin1Covers(c) && c.Filter.D1 == 3 && c.Filter.D2 == 3), $"{s} on {c}");
         else if (s == Strategy.VnniRows)
-            Assert.That(ran, Is.EqualTo(c.P.DilationW == 1), $"{s} on {c}");
+            Assert.That(ran, Is.EqualTo(VnniRowsCovers(c)), $"{s} on {c}");
         else if (s == Strategy.VnniGemm)
             Assert.That(ran, Is.EqualTo(VnniGemmCovers(c)), $"{s} on {c}");
         else if (s != Strategy.Dispatcher)
@@ -94,6 +94,60 @@ public class Conv2DFastPathTests
         var expected = c.Reference();
         int d = FastPathCases.FirstDifference(output, expected);
         Assert.That(d, Is.EqualTo(-1), () => $"{s}: element {d} is {output[d]}, the reference gives {expected[d]}; {c}");
+    }
+
+    /// <summary>
+    /// What <see cref="Conv2D.TryEvalS8RowsVnni"/> takes: no horizontal dilation (or one kernel column), or one kernel row
+    /// whose columns hold whole quadruplets of taps (Cin a multiple of 4).
+    /// </summary>
+    private static bool VnniRowsCovers(FastPathCases.Conv c)
+        => c.P.DilationW == 1 || c.Filter.D2 == 1 || (c.Filter.D1 == 1 && c.In.D3 % 4 == 0);
+
+    /// <summary>
+    /// Dilated one-row convolutions (temporal convolutions over sensor windows: [1, 1, T, C] with a 1 x Kw kernel) on the
+    /// rows paths, which walk the kernel columns as runs of Cin taps DilationW pixels apart: VPDPBUSD tiles for Cin a
+    /// multiple of 4, VPMADDWD tiles for even Cin; every stride, padding and channel tail, against the reference.
+    /// </summary>
+    [Test]
+    public void DilatedOneRowConvolutionsOnTheRowsPaths([Values(4, 6, 8, 12, 20, 32, 5)] int cin)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Ignore("the x64 rows paths need AVX2");
+        var r = new Random(900 + cin);
+        int checkedVnni = 0, checkedPairs = 0;
+        for (int i = 0; i < 30; i++)
+        {
+            int kw = 2 + i % 4, cout = new[] { 8, 16, 20, 32, 36, 3 }[i % 6];
+            var c = FastPathCases.Conv.Random(r, false, cin, cout, 1, kw);
+            c.P.DilationW = 2 + r.Next(3);
+            c.P.DilationH = 1;
+            int effW = (kw - 1) * c.P.DilationW + 1;
+            int w = System.Math.Max(r.Next(1, 40), effW - c.P.PadLeft - c.P.PadRight);
+            c.In = new Runtime.Format.Shape4(c.In.D0, 1, w, cin);
+            c.P.PadTop = c.P.PadBottom = 0;
+            c.Out = new Runtime.Format.Shape4(c.In.D0, 1, (w + c.P.PadLeft + c.P.PadRight - effW) / c.P.StrideW + 1, cout);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            var expected = c.Reference();
+
+            var got = new sbyte[c.Out.FlatSize];
+            bool ran = Conv2D.TryEvalS8RowsVnni(c.P, c.Input, c.In, c.Filter, QuadsOf(c), c.M, c.S, got, c.Out);
+            Assert.That(ran, Is.EqualTo(cin % 4 == 0), $"VPDPBUSD rows on {c}");
+            if (ran)
+            {
+                Assert.That(got, Is.EqualTo(expected), $"VPDPBUSD rows on {c}");
+                checkedVnni++;
+            }
+
+            got = new sbyte[c.Out.FlatSize];
+            ran = Conv2D.TryEvalS8RowsAvx2(c.P, c.Input, c.In, c.Filter, Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias), c.M, c.S, got, c.Out);
+            Assert.That(ran, Is.EqualTo(cin % 2 == 0), $"VPMADDWD rows on {c}");
+            if (ran)
+            {
+                Assert.That(got, Is.EqualTo(expected), $"VPMADDWD rows on {c}");
+                checkedPairs++;
+            }
+        }
+        Assert.That(checkedVnni, Is.EqualTo(cin % 4 == 0 ? 30 : 0));
+        Assert.That(checkedPairs, Is.EqualTo(cin % 2 == 0 ? 30 : 0));
     }
 
     /// <summary>
