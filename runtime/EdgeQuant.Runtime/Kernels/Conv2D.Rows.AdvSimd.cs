@@ -11,11 +11,11 @@ public static partial class Conv2D
     /// <summary>Largest staging area (int16 elements, on the stack) of <see cref="TryEvalS8RowsLanes"/>.</summary>
     private const int LanesStackLimit = 16384;
 
-    /// <summary>Largest Kh of <see cref="TryEvalS8RowsLanes"/> (its per-row segment table lives on the stack).</summary>
-    private const int LanesMaxKh = 16;
+    /// <summary>Most tap runs (kernel rows, or taps when dilated horizontally) of <see cref="TryEvalS8RowsLanes"/> (their table lives on the stack).</summary>
+    private const int LanesMaxSegments = 64;
 
     /// <summary>
-    /// The arm64 path without Dp (Pi 4) for Kh x Kw &gt; 1 over widened rows (no horizontal dilation, any Cout):
+    /// The arm64 path without Dp (Pi 4) for Kh x Kw &gt; 1 over widened rows (horizontal dilation with Cin a multiple of 8, any Cout):
     /// the input rows are widened to int16 into stack rows that already hold the padding (the zero point,
     /// cancelling against the folded bias as in the im2col path), the whole padded image when it fits, else a
     /// ring of the rows an output row reads (each input row widened once), so a kernel row's Kw x Cin taps lie
@@ -42,12 +42,16 @@ public static partial class Conv2D
         // A one-channel image (a 3x3 stem): quadruplet rows, 4 pixels per load (Conv2D.Cin1.Sdot.AdvSimd.cs).
         if (cin == 1 && TryEvalS8Cin1Lanes(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
             return true;
-        if (!Vector128.IsHardwareAccelerated || taps is null || (kw > 1 && p.DilationW != 1) || packed.Cout != cout
-            || packed.K != kh * kw * cin || kh > LanesMaxKh || (uint)(128 - p.InputOffset) > 255)
+        // Horizontal dilation: every kernel tap's Cin values are whole groups of 8 (Cin a multiple of 8), DilationW pixels
+        // from the previous column's, so the runs are the Kh x Kw taps instead of the Kh kernel rows.
+        bool tapRuns = kw > 1 && p.DilationW != 1;
+        int segments = tapRuns ? kh * kw : kh;
+        if (!Vector128.IsHardwareAccelerated || taps is null || (tapRuns && cin % 8 != 0) || packed.Cout != cout
+            || packed.K != kh * kw * cin || segments > LanesMaxSegments || (uint)(128 - p.InputOffset) > 255)
             return false;
         int outH = outShape.D1, outW = outShape.D2;
-        int rowTaps = kw * cin, groups = rowTaps / 8, rem = rowTaps % 8;
-        nint rowStride = (nint)((rowTaps + 7) & ~7) * coutP;
+        int rowTaps = kw * cin, groups = tapRuns ? cin / 8 : rowTaps / 8, rem = tapRuns ? 0 : rowTaps % 8;
+        nint rowStride = tapRuns ? (nint)cin * coutP : (nint)((rowTaps + 7) & ~7) * coutP;
         int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
         long rowLen = (long)span * cin;
         int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
@@ -60,7 +64,7 @@ public static partial class Conv2D
         Span<short> rows = stackalloc short[slots * len + 8];
         rows.Slice(slots * len).Clear();
         Span<int> slotRow = stackalloc int[slots];
-        Span<int> segOff = stackalloc int[kh];
+        Span<int> segOff = stackalloc int[segments];
         ref short rowRef = ref MemoryMarshal.GetReference(rows);
         ref int segRef = ref MemoryMarshal.GetReference(segOff);
         short zeroPoint = (short)(-p.InputOffset);
@@ -79,7 +83,7 @@ public static partial class Conv2D
                 for (int y = 0; y < paddedH; y++)
                     StageRowS16(p, ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroPoint, ref Unsafe.Add(ref rowRef, y * len));
                 for (int ky = 0; ky < kh; ky++)
-                    segOff[ky] = ky * p.DilationH * len;
+                    SegmentOffsets(segOff, ky, ky * p.DilationH * len, tapRuns, kw, p.DilationW * cin);
                 ref sbyte ob = ref Unsafe.Add(ref dst, (nint)b * outH * outW * cout);
                 nint rowStep = (nint)p.StrideH * len;
                 for (int j = 0; j < coutP; j += 8)
@@ -89,9 +93,9 @@ public static partial class Conv2D
                     var i1 = Vector128.LoadUnsafe(ref init, (nuint)j + 4);
                     ref short wj = ref Unsafe.Add(ref w, j);
                     if (cout - j <= 4)
-                        LanesImage<No>(ref rowRef, pixStep, rowStep, outW, outH * outW, ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref ob, j), cout);
+                        LanesImage<No>(ref rowRef, pixStep, rowStep, outW, outH * outW, ref segRef, segments, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref ob, j), cout);
                     else
-                        LanesImage<Yes>(ref rowRef, pixStep, rowStep, outW, outH * outW, ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref ob, j), cout);
+                        LanesImage<Yes>(ref rowRef, pixStep, rowStep, outW, outH * outW, ref segRef, segments, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref ob, j), cout);
                 }
                 continue;
             }
@@ -106,7 +110,7 @@ public static partial class Conv2D
                         StageRowS16(p, ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroPoint, ref Unsafe.Add(ref rowRef, s * len));
                         slotRow[s] = y;
                     }
-                    segOff[ky] = s * len;
+                    SegmentOffsets(segOff, ky, s * len, tapRuns, kw, p.DilationW * cin);
                 }
                 ref sbyte o = ref Unsafe.Add(ref dst, (nint)(b * outH + oy) * outW * cout);
                 for (int j = 0; j < coutP; j += 8)
@@ -117,9 +121,9 @@ public static partial class Conv2D
                     ref short wj = ref Unsafe.Add(ref w, j);
                     // A block of at most 4 real channels (Cout = 8n + 1..4) skips the upper halves (SMLAL2).
                     if (cout - j <= 4)
-                        LanesRow<No>(ref rowRef, pixStep, outW, ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref o, j), cout);
+                        LanesRow<No>(ref rowRef, pixStep, outW, ref segRef, segments, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref o, j), cout);
                     else
-                        LanesRow<Yes>(ref rowRef, pixStep, outW, ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref o, j), cout);
+                        LanesRow<Yes>(ref rowRef, pixStep, outW, ref segRef, segments, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref o, j), cout);
                 }
             }
         }
@@ -182,6 +186,22 @@ public static partial class Conv2D
     }
 
     private static nint PixelOffset(int q, int outW, nint pixStep, nint rowStep) => q / outW * rowStep + q % outW * pixStep;
+
+    /// <summary>
+    /// The tap runs of kernel row ky, whose staged input row starts at <paramref name="rowOffset"/>: the row itself, or with
+    /// horizontal dilation its Kw taps, <paramref name="tapStep"/> elements apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SegmentOffsets(Span<int> segOff, int ky, int rowOffset, bool tapRuns, int kw, int tapStep)
+    {
+        if (!tapRuns)
+        {
+            segOff[ky] = rowOffset;
+            return;
+        }
+        for (int kx = 0; kx < kw; kx++)
+            segOff[ky * kw + kx] = rowOffset + kx * tapStep;
+    }
 
     /// <summary>One output row of one 8-channel block: 8-pixel tiles, then 4-pixel ones, the last 1-3 pixels as a 4-pixel tile with the last repeated.</summary>
     private static void LanesRow<TUpper>(ref short rowRef, nint pixStep, int outW, ref int segRef, int kh, int groups, int rem, nint rowStride, ref short wj,

@@ -11,11 +11,12 @@ public static partial class Conv2D
     /// <summary>Largest staging area (bytes, on the stack) of <see cref="TryEvalS8RowsSdot"/>.</summary>
     private const int SdotStackLimit = 32768;
 
-    /// <summary>Largest Kh of <see cref="TryEvalS8RowsSdot"/> (its per-row segment table lives on the stack).</summary>
-    private const int SdotMaxKh = 16;
+    /// <summary>Most tap runs (kernel rows, or taps when dilated horizontally) of <see cref="TryEvalS8RowsSdot"/> (their table lives on the stack).</summary>
+    private const int SdotMaxSegments = 64;
 
     /// <summary>
-    /// The Pi 5 (Dp) path for every Conv2D whose kernel-row taps are contiguous (DilationW 1, or Kw 1): a
+    /// The Pi 5 (Dp) path for every Conv2D whose kernel-row taps are contiguous (DilationW 1, or Kw 1), or with horizontal
+    /// dilation whose taps hold whole quadruplets (Cin a multiple of 4; the runs are then the Kh x Kw taps): a
     /// register-blocked SDOT micro-kernel with output channels in lanes. The filter is packed once
     /// (<see cref="PackedFilter.Quads"/>) as quadruplets of consecutive kernel-row taps for 4 channels per
     /// 16-byte vector; SDOT by element multiplies one such vector with one quadruplet of a pixel's taps, so a
@@ -42,16 +43,19 @@ public static partial class Conv2D
         // A one-channel image (a stem): quadruplet rows, 4 pixels per load (Conv2D.Cin1.Sdot.AdvSimd.cs).
         if (cin == 1 && TryEvalS8Cin1Sdot(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
             return true;
+        // Horizontal dilation: every kernel tap's Cin values are one run of whole quadruplets (Cin a multiple of 4), DilationW
+        // pixels from the previous column's, so the runs are the Kh x Kw taps instead of the Kh kernel rows.
+        bool tapRuns = kw > 1 && p.DilationW != 1;
+        int segments = tapRuns ? kh * kw : kh;
         if (!Vector128.IsHardwareAccelerated || quads is null || packed.Cout != cout || packed.QuadRowTaps != kw * cin
-            || packed.K != kh * kw * cin || (kw > 1 && p.DilationW != 1) || kh > SdotMaxKh || (uint)(128 - p.InputOffset) > 255)
+            || packed.K != kh * kw * cin || (tapRuns && cin % 4 != 0) || segments > SdotMaxSegments || (uint)(128 - p.InputOffset) > 255)
             return false;
-        int q = (kw * cin + 3) / 4;
-        int readLen = (q + 3) / 4 * 16;
-        Span<int> segOff = stackalloc int[kh];
+        int q = tapRuns ? cin / 4 : (kw * cin + 3) / 4;
+        Span<int> segOff = stackalloc int[segments];
         ref int segRef = ref MemoryMarshal.GetReference(segOff);
         ref sbyte src = ref MemoryMarshal.GetReference(input);
         ref sbyte dst = ref MemoryMarshal.GetReference(output);
-        var rows = new SdotRows(packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, q, kh);
+        var rows = new SdotRows(packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, q, segments);
 
         if (kh == 1 && kw == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0)
         {
@@ -86,7 +90,11 @@ public static partial class Conv2D
                         StageRowS8(ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, p.PadLeft, zeroPoint, ref Unsafe.Add(ref rowRef, s * len));
                         slotRow[s] = y;
                     }
-                    segOff[ky] = s * len;
+                    if (tapRuns)
+                        for (int kx = 0; kx < kw; kx++)
+                            segOff[ky * kw + kx] = s * len + kx * p.DilationW * cin;
+                    else
+                        segOff[ky] = s * len;
                 }
                 rows.Run(ref rowRef, (nint)p.StrideW * cin, outW, ref segRef, ref Unsafe.Add(ref dst, (nint)(b * outH + oy) * outW * cout), cout);
             }

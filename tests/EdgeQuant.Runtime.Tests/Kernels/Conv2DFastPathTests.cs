@@ -79,7 +79,7 @@ public class Conv2DFastPathTests
         bool ran = Run(s, c, pf, output, scratch);
         bool direct = c.Filter.D1 == 1 && c.Filter.D2 == 1 && c.P.PadTop + c.P.PadLeft + c.P.PadBottom + c.P.PadRight == 0;
         if (s == Strategy.SdotTiles)
-            Assert.That(ran, Is.EqualTo(c.Filter.D2 == 1 || c.P.DilationW == 1 || Cin1Covers(c)), $"{s} on {c}");
+            Assert.That(ran, Is.EqualTo(c.Filter.D2 == 1 || c.P.DilationW == 1 || Cin1Covers(c) || c.In.D3 % 4 == 0), $"{s} on {c}");
         else if (s == Strategy.SdotCin1)
             Assert.That(ran, Is.EqualTo(Cin1Covers(c)), $"{s} on {c}");
         else if (s == Strategy.LanesCin1)
@@ -148,6 +148,43 @@ public class Conv2DFastPathTests
         }
         Assert.That(checkedVnni, Is.EqualTo(cin % 4 == 0 ? 30 : 0));
         Assert.That(checkedPairs, Is.EqualTo(cin % 2 == 0 ? 30 : 0));
+    }
+
+    /// <summary>
+    /// Horizontally dilated convolutions on the arm64 tiles, whose tap runs become the Kh x Kw taps: the SDOT tiles (Pi 5)
+    /// for Cin a multiple of 4, the SMLAL-by-lane tiles (Pi 4) for Cin a multiple of 8; Kh 1-3, Kw 2-4, dilations 2-3 in
+    /// width and 1-2 in height, strides, paddings, batches and channel tails, against the reference. On x64 both run through
+    /// the portable Vector128 primitives.
+    /// </summary>
+    [Test]
+    public void DilatedConvolutionsOnTheArm64Tiles([Values(4, 8, 12, 16, 24, 6)] int cin)
+    {
+        RequireSupported(Strategy.SdotTiles);
+        var r = new Random(950 + cin);
+        for (int i = 0; i < 24; i++)
+        {
+            int kh = 1 + i % 3, kw = 2 + (i / 3) % 3, cout = new[] { 8, 16, 20, 3, 36 }[i % 5];
+            var c = FastPathCases.Conv.Random(r, false, cin, cout, kh, kw);
+            c.P.DilationW = 2 + r.Next(2);
+            int effW = (kw - 1) * c.P.DilationW + 1, effH = (kh - 1) * c.P.DilationH + 1;
+            int w = System.Math.Max(r.Next(1, 24), effW - c.P.PadLeft - c.P.PadRight);
+            int h = System.Math.Max(c.In.D1, effH - c.P.PadTop - c.P.PadBottom);
+            c.In = new Runtime.Format.Shape4(c.In.D0, h, w, cin);
+            c.Out = new Runtime.Format.Shape4(c.In.D0, (h + c.P.PadTop + c.P.PadBottom - effH) / c.P.StrideH + 1,
+                (w + c.P.PadLeft + c.P.PadRight - effW) / c.P.StrideW + 1, cout);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            var expected = c.Reference();
+
+            var got = new sbyte[c.Out.FlatSize];
+            bool ran = Conv2D.TryEvalS8RowsSdot(c.P, c.Input, c.In, c.Filter, QuadsOf(c), c.M, c.S, got, c.Out);
+            Assert.That(ran, Is.EqualTo(cin % 4 == 0), $"SDOT tiles on {c}");
+            if (ran) Assert.That(got, Is.EqualTo(expected), $"SDOT tiles on {c}");
+
+            got = new sbyte[c.Out.FlatSize];
+            ran = Conv2D.TryEvalS8RowsLanes(c.P, c.Input, c.In, c.Filter, LanesOf(c), c.M, c.S, got, c.Out);
+            Assert.That(ran, Is.EqualTo(cin % 8 == 0), $"SMLAL-by-lane tiles on {c}");
+            if (ran) Assert.That(got, Is.EqualTo(expected), $"SMLAL-by-lane tiles on {c}");
+        }
     }
 
     /// <summary>
