@@ -70,6 +70,9 @@ public static partial class Conv2D
         // only the real channels are stored): the 8-lane body ran two overlapping groups for them at a third of the rate.
         // (8 channels stay 8-lane: their packed weights are 8 wide.)
         bool wide = Avx512BW.IsSupported && cout > 8;
+        // With AVX-512, up to 8 channels run two pixels per 16 lanes (Cin1TwoPixels): the 8-lane body took twice the
+        // instructions per output.
+        bool twoPixels = Avx512BW.IsSupported && cout <= 8;
         // A rest of 1..8 channels past the 16-channel groups: one 8-channel group overlapping the last 16-channel one.
         bool rest8 = cout > 16 && (cout & 15) is > 0 and <= 8;
         // A 3x3 with unit horizontal dilation on the 16-channel groups: four of its five tap pairs are two neighbouring
@@ -132,7 +135,9 @@ public static partial class Conv2D
                 }
                 ref sbyte o = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (b * outH + oy0) * outW * cout);
                 int n = rows * outW;
-                if (wide)
+                if (twoPixels)
+                    Cin1TwoPixels(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, m, s, ref o);
+                else if (wide)
                 {
                     Cin1Row512(p, ref tr, tapPairs, planeStride, rows, outW, cout, packed, pairs, table, m, s, ref o,
                         direct, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen);
@@ -385,6 +390,110 @@ public static partial class Conv2D
                 PutLow(ref Unsafe.Add(ref oc, ox * cout), q.Apply(acc), stored);
             }
         }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> consecutive output pixels of at most 8 channels, two pixels per 512-bit vector: lanes 0-7 the
+    /// 8 (padded) channels of pixel i, lanes 8-15 those of pixel i + 1. Each tap pair of the two pixels is one 64-bit load
+    /// from the pair-major planes spread by VPERMD ([0 x 8, 1 x 8]) against the 8 channels' weight pairs twice over; the
+    /// 16 lanes are requantized as a 16-channel group whose channels 8-15 repeat 0-7 (the op's table and folded bias
+    /// twice over, kept in the packed filter; padding channels with multiplier 0 and shift -1, never stored), then stored
+    /// as 16 bytes (8 channels) or two pieces. The 3x3 stem keeps its five weight vectors in registers.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void Cin1TwoPixels(in Conv2DParams p, ref int tapRow, int tapPairs, int outWPad, int count, int cout, PackedFilter packed,
+        short[] pairs, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
+    {
+        // The 8 channels (CoutPadded is 8) twice over: multipliers, shifts (-1 in the padding lanes: covered by the exact
+        // form, multiplier 0) and the folded bias.
+        Span<int> m16 = stackalloc int[16];
+        Span<int> s16 = stackalloc int[16];
+        for (int c = 0; c < 16; c++)
+        {
+            int ch = c & 7;
+            m16[c] = ch < cout ? multipliers[ch] : 0;
+            s16[c] = ch < cout ? shifts[ch] : -1;
+        }
+        var table = RightRequantTable.Get(ref packed.RightRequantTwice, m16, s16, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
+        var init = packed.InitTwice;
+        if (init is null)
+        {
+            init = new int[16];
+            for (int c = 0; c < 16; c++) init[c] = packed.Init[c & 7];
+            packed.InitTwice = init;
+        }
+        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
+        nint pairStep = 2 * packed.CoutPadded;
+        if (FoldedRequantizer512.Applies(table))
+            Cin1TwoPixels(new FoldedRequantizer512(table, 0, init, p.ActivationMin, p.ActivationMax), ref tapRow, tapPairs, outWPad, count, cout, ref w, pairStep, ref o);
+        else
+            Cin1TwoPixels(new BiasedRequantizer512(new ChannelRequantizer512(table, 0, Vector512.Create((ReadOnlySpan<int>)m16), Vector512.Create((ReadOnlySpan<int>)s16),
+                p.OutputOffset, p.ActivationMin, p.ActivationMax), Vector512.Create(new ReadOnlySpan<int>(init))), ref tapRow, tapPairs, outWPad, count, cout, ref w, pairStep, ref o);
+    }
+
+    /// <summary>Tap pair k's weights of the 8 channels, twice over (times the requantizer's weight scale).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> TwiceWeights(ref short w, int k, nint pairStep, int scale)
+    {
+        var h = Vector256.LoadUnsafe(ref w, (nuint)(k * pairStep));
+        if (scale == 2) h += h;
+        return Vector512.Create(h, h);
+    }
+
+    /// <summary>Tap pair k of pixels i and i + 1 (<paramref name="x"/> at pixel i of plane 0), spread to lanes 0-7 and 8-15.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> TwoPixelPair(ref int x, nint k, Vector512<int> spread)
+        => Avx512F.PermuteVar16x32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.As<int, byte>(ref Unsafe.Add(ref x, k))))
+            .AsInt32().ToVector256Unsafe().ToVector512Unsafe(), spread).AsInt16();
+
+    private static void Cin1TwoPixels<TQ>(TQ q, ref int tapRow, int tapPairs, nint row, int count, int cout, ref short w, nint pairStep, ref sbyte o)
+        where TQ : struct, IGroupRequantizer512
+    {
+        var spread = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        int scale = q.WeightScale;
+        // The last pixel of an odd count reads its right neighbour's slot of the planes (the 8 spare entries per plane) and
+        // stores only its own half.
+        if (tapPairs == 5)
+        {
+            var w0 = TwiceWeights(ref w, 0, pairStep, scale);
+            var w1 = TwiceWeights(ref w, 1, pairStep, scale);
+            var w2 = TwiceWeights(ref w, 2, pairStep, scale);
+            var w3 = TwiceWeights(ref w, 3, pairStep, scale);
+            var w4 = TwiceWeights(ref w, 4, pairStep, scale);
+            for (int i = 0; i < count; i += 2)
+            {
+                ref int x = ref Unsafe.Add(ref tapRow, i);
+                var a = Avx512BW.MultiplyAddAdjacent(TwoPixelPair(ref x, 0, spread), w0)
+                    + Avx512BW.MultiplyAddAdjacent(TwoPixelPair(ref x, row, spread), w1);
+                var b = Avx512BW.MultiplyAddAdjacent(TwoPixelPair(ref x, 2 * row, spread), w2)
+                    + Avx512BW.MultiplyAddAdjacent(TwoPixelPair(ref x, 3 * row, spread), w3);
+                var bytes = q.Apply(a + b + Avx512BW.MultiplyAddAdjacent(TwoPixelPair(ref x, 4 * row, spread), w4));
+                PutTwoPixels(bytes, ref Unsafe.Add(ref o, i * cout), cout, count - i);
+            }
+            return;
+        }
+        for (int i = 0; i < count; i += 2)
+        {
+            ref int x = ref Unsafe.Add(ref tapRow, i);
+            var acc = Vector512<int>.Zero;
+            for (int k = 0; k < tapPairs; k++)
+                acc += Avx512BW.MultiplyAddAdjacent(TwoPixelPair(ref x, k * row, spread), TwiceWeights(ref w, k, pairStep, scale));
+            PutTwoPixels(q.Apply(acc), ref Unsafe.Add(ref o, i * cout), cout, count - i);
+        }
+    }
+
+    /// <summary>Bytes 0..cout-1 (pixel i) and 8..8+cout-1 (pixel i + 1, when <paramref name="left"/> &gt; 1) at o and o + cout.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PutTwoPixels(Vector128<sbyte> v, ref sbyte o, int cout, int left)
+    {
+        if (cout == 8 && left > 1)
+        {
+            v.StoreUnsafe(ref o);
+            return;
+        }
+        PutLow(ref o, v, cout);
+        if (left > 1)
+            PutLow(ref Unsafe.Add(ref o, cout), Sse2.ShiftRightLogical128BitLane(v, 8), cout);
     }
 
     /// <summary>The low <paramref name="channels"/> (1..8) bytes of <paramref name="bytes"/> at o.</summary>

@@ -47,6 +47,15 @@ internal sealed class PackedFilter
     /// <summary>The op's <see cref="RightRequantTable"/>, built on its first x64 fast-path call (<see cref="RightRequantTable.Get"/>).</summary>
     internal RightRequantTable? RightRequant;
 
+    /// <summary>
+    /// For a Cout of at most 8 run two pixels per 16 lanes (a one-channel stem's AVX-512 body): the table of the 8 (padded)
+    /// channels twice over, and <see cref="Init"/> twice over; built on the op's first such call.
+    /// </summary>
+    internal RightRequantTable? RightRequantTwice;
+
+    /// <inheritdoc cref="RightRequantTwice"/>
+    internal int[]? InitTwice;
+
     /// <summary>[Cout, KPadded] with zero padding, or null when K is already a multiple of <see cref="Granule"/>.</summary>
     public sbyte[]? Padded { get; }
 
