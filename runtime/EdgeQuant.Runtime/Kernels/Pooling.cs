@@ -10,7 +10,7 @@ namespace EdgeQuant.Runtime.Kernels;
 /// </summary>
 public static partial class Pooling
 {
-    /// <summary>The dispatcher: staged rows for few channels, channels in Vector256 (AVX2) and Vector128 steps, then the reference.</summary>
+    /// <summary>The dispatcher: staged rows (rows up to 8 KB), channels in Vector256 (AVX2) and Vector128 steps, then the reference.</summary>
     public static void MaxS8(in PoolParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape)
     {
         if (TryMaxS8Rows(p, input, inShape, output, outShape)) return;

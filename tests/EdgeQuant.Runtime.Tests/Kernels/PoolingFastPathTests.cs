@@ -39,6 +39,36 @@ public class PoolingFastPathTests
         }
     }
 
+    /// <summary>
+    /// The staged-rows path (Pooling.Rows.cs) on its own: unit horizontal strides (the shifted-row maxima, rows of 16 bytes
+    /// and more) and larger ones (per pixel: one vector below 16 channels, 16-channel steps above), windows 1-4 wide and
+    /// high with every padding, rows up to 40 pixels, batches, clamps, channel counts of real models.
+    /// </summary>
+    [Test]
+    public void MaxStagedRowsEveryShape([Values(1, 2, 3, 5, 8, 12, 15, 16, 17, 20, 28, 32, 60, 64)] int c)
+    {
+        var r = new Random(5300 + c);
+        int ran = 0;
+        for (int i = 0; i < 40; i++)
+        {
+            var (p, inShape, _) = Case(r, c, 4);
+            p.StrideW = i % 2 == 0 ? 1 : r.Next(2, 4);
+            int w = System.Math.Max(r.Next(1, 41), p.FilterW);
+            inShape = new Shape4(inShape.D0, inShape.D1, w, c);
+            var outShape = new Shape4(inShape.D0, (inShape.D1 + p.PadTop + p.PadBottom - p.FilterH) / p.StrideH + 1,
+                (w + p.PadLeft + p.PadRight - p.FilterW) / p.StrideW + 1, c);
+            var input = FastPathCases.S8(r, inShape.FlatSize);
+            var expected = new sbyte[outShape.FlatSize];
+            var output = new sbyte[outShape.FlatSize];
+            Pooling.MaxS8Reference(p, input, inShape, expected, outShape);
+            if (!Pooling.TryMaxS8Rows(p, input, inShape, output, outShape))
+                continue;
+            Assert.That(output, Is.EqualTo(expected), $"in {inShape} out {outShape} filter {p.FilterH}x{p.FilterW} stride {p.StrideH}x{p.StrideW}");
+            ran++;
+        }
+        Assert.That(ran, Is.EqualTo(System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? 40 : 0));
+    }
+
     [Test]
     public void AverageEveryChannelTailAndLargeWindows([Values] bool dispatcher)
     {
