@@ -1,5 +1,5 @@
 // netstandard2.1 build only: the dispatchers of the kernels (Conv2D.cs, DepthwiseConv2D.cs,
-// FullyConnected.cs, Elementwise.cs, Mean.cs, Pooling.cs in net10.0) with the same signatures, always
+// FullyConnected.cs, Elementwise.cs, Mean.cs, Pooling.cs, Transpose.cs in net10.0) with the same signatures, always
 // running the reference kernels (*.Reference.cs, compiled in both builds). There is no
 // System.Runtime.Intrinsics in netstandard2.1, so the fast paths and their per-op data do not exist.
 using EdgeQuant.Runtime.Format;
@@ -97,5 +97,11 @@ namespace EdgeQuant.Runtime.Kernels
 
         public static void AverageS8(in PoolParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape)
             => AverageS8Reference(p, input, inShape, output, outShape);
+    }
+
+    public static partial class Transpose
+    {
+        public static void EvalS8(in TransposeParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape)
+            => EvalS8Reference(p, input, inShape, output, outShape);
     }
 }
