@@ -61,6 +61,9 @@ public sealed partial class Interpreter : IDisposable
     private readonly short[] _patch16;
     // Per-op Add/Sub lookup tables of the fast path, shared with the model (null: none).
     private readonly sbyte[]?[] _addTables;
+
+    /// <summary>Per Concatenation op, per input that is rescaled: its 256 results (<see cref="Concatenation.RescaleTable"/>), built once.</summary>
+    private readonly sbyte[]?[]?[] _concatTables;
     // Threads > 1: the workers, each part's own kernel scratch, per op how many row bands it is split into (1: not
     // split), and per op the last op of the chain it starts (itself: none; see BuildChains).
     private readonly WorkerPool? _pool;
@@ -164,6 +167,7 @@ public sealed partial class Interpreter : IDisposable
         _floatFilters = PrepareFloatFilters(model, _ops, _reference);
         _patch16 = PrepareConvPatch(model, _ops, _reference);
         _addTables = _reference ? new sbyte[]?[_ops.Length] : model.PreparedAddTables();
+        _concatTables = PrepareConcatTables(model, _ops, _reference);
 
         int threads = options?.Threads ?? 1;
         if (threads < 1 || threads > 64)
@@ -567,6 +571,7 @@ public sealed partial class Interpreter : IDisposable
                     var inShape = new Shape4(1, y1 - y0, s.D2, s.D3);
                     var input = S8(t).Slice(y0 * inRow, (y1 - y0) * inRow);
                     if (_reference) Concatenation.EvalInputS8Reference(input, inShape, output, outShape, 3, axisOffset, off, m, sh, p.OutputOffset);
+                    else if (_concatTables[index]?[k] is { } table) Concatenation.EvalInputS8Mapped(table, input, inShape, output, outShape, 3, axisOffset);
                     else Concatenation.EvalInputS8(input, inShape, output, outShape, 3, axisOffset, off, m, sh, p.OutputOffset);
                     axisOffset += s.D3;
                 }
@@ -588,6 +593,31 @@ public sealed partial class Interpreter : IDisposable
         if (_addTables[index] is { } table) Elementwise.AddS8Table(table, a, b, y);
         else if (_reference) Elementwise.AddS8Reference(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
         else Elementwise.AddS8(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
+    }
+
+    /// <summary>
+    /// The 256-value tables of every Concatenation input that is rescaled (multiplier not 0) and large enough to repay
+    /// one (<see cref="Concatenation.RescaleTableMinElements"/> elements); none for the reference kernels.
+    /// </summary>
+    private static sbyte[]?[]?[] PrepareConcatTables(Model model, OpInfo[] ops, bool reference)
+    {
+        var tables = new sbyte[]?[]?[ops.Length];
+        if (reference) return tables;
+        for (int i = 0; i < ops.Length; i++)
+        {
+            ref readonly var op = ref ops[i];
+            if (op.Type != OpType.Concatenation) continue;
+            var p = model.ReadParams<ConcatParams>(op);
+            for (int k = 0; k < op.InputCount && k < 4; k++)
+            {
+                var (off, m, sh) = ConcatInput(p, k);
+                var t = model.Tensors[op.Input(k)];
+                if (m == 0 || t.Type != TensorType.Int8 || t.ElementCount < Concatenation.RescaleTableMinElements) continue;
+                tables[i] ??= new sbyte[]?[op.InputCount];
+                tables[i]![k] = Concatenation.RescaleTable(off, m, sh, p.OutputOffset);
+            }
+        }
+        return tables;
     }
 
     /// <summary>Input offset, multiplier and shift of Concatenation input <paramref name="k"/>.</summary>
@@ -885,6 +915,7 @@ public sealed partial class Interpreter : IDisposable
             var (off, m, s) = ConcatInput(p, k);
             int t = op.Input(k);
             if (_reference) Concatenation.EvalInputS8Reference(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);
+            else if (_concatTables[_opIndex]?[k] is { } table) Concatenation.EvalInputS8Mapped(table, S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset);
             else Concatenation.EvalInputS8(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);
             axisOffset += _tensors[t].Shape[p.Axis];
         }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -8,6 +9,132 @@ namespace EdgeQuant.Runtime.Kernels;
 
 public static partial class Concatenation
 {
+    /// <summary>Input bytes mapped per block of <see cref="TryRescaleTable"/> (a stack buffer).</summary>
+    private const int RescaleTableBlock = 4096;
+
+    /// <summary>
+    /// The rescaling copy of one input through its whole function: the rescaled value depends only on the int8 input, so
+    /// its 256 values are computed first (<see cref="RescaleVector"/>, the same arithmetic), held in four 512-bit
+    /// registers, and each 64 input bytes are mapped by two VPERMI2B (the 128 values of each half of the byte range) and
+    /// a byte blend on the index's top bit. The input is mapped in blocks (contiguous: <paramref name="outer"/> runs of
+    /// <paramref name="chunk"/> bytes; the last 64-byte step overlapping the one before, which maps the same bytes
+    /// again), then each run is copied to its place in the output (run o at o x <paramref name="outRun"/> +
+    /// <paramref name="at"/>). False (nothing written) without AVX-512 VBMI.
+    /// </summary>
+    [SkipLocalsInit] // every mapped byte is written before it is copied out
+    internal static bool TryRescaleTable(ReadOnlySpan<sbyte> input, Span<sbyte> output, int outer, int chunk, int outRun, int at,
+        int inputOffset, int multiplier, int shift, int outputOffset)
+    {
+        if (!Avx512Vbmi.IsSupported || chunk <= 0)
+            return false;
+        Span<sbyte> values = stackalloc sbyte[256];
+        Span<sbyte> all = stackalloc sbyte[256];
+        for (int k = 0; k < 256; k++) all[k] = (sbyte)k; // byte k: the int8 value (sbyte)k, at index k
+        RescaleVector(all, values, inputOffset, multiplier, shift, outputOffset);
+        return TryMapTable(values, input, output, outer, chunk, outRun, at);
+    }
+
+    /// <summary>
+    /// <see cref="TryRescaleTable"/> with the 256 values given (<paramref name="table"/>[(byte)x] is x's result).
+    /// False (nothing written) without AVX-512 VBMI.
+    /// </summary>
+    [SkipLocalsInit] // every mapped byte is written before it is copied out
+    internal static bool TryMapTable(ReadOnlySpan<sbyte> table, ReadOnlySpan<sbyte> input, Span<sbyte> output, int outer, int chunk, int outRun, int at)
+    {
+        if (!Avx512Vbmi.IsSupported || chunk <= 0 || table.Length < 256)
+            return false;
+        int total = outer * chunk;
+        if (input.Length < total || output.Length < (outer - 1) * outRun + at + chunk)
+            throw new ArgumentException($"concatenation input of {input.Length} or output of {output.Length} elements is shorter than its shape");
+        ref byte v = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(table));
+        var t0 = Vector512.LoadUnsafe(ref v);
+        var t1 = Vector512.LoadUnsafe(ref v, 64);
+        var t2 = Vector512.LoadUnsafe(ref v, 128);
+        var t3 = Vector512.LoadUnsafe(ref v, 192);
+        Span<byte> mapped = stackalloc byte[RescaleTableBlock];
+        ref byte m = ref MemoryMarshal.GetReference(mapped);
+        ref byte src = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(input));
+        ref byte dst = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(output));
+        // Whole runs per block (a run longer than a block maps in pieces of it).
+        int runsPerBlock = System.Math.Max(1, RescaleTableBlock / chunk);
+        for (int o0 = 0; o0 < outer; o0 += runsPerBlock)
+        {
+            int runs = System.Math.Min(runsPerBlock, outer - o0);
+            if (chunk > RescaleTableBlock)
+            {
+                // One run at a time, in blocks.
+                for (int off = 0; off < chunk; off += RescaleTableBlock)
+                {
+                    int n = System.Math.Min(RescaleTableBlock, chunk - off);
+                    Map(ref Unsafe.Add(ref src, o0 * chunk + off), ref m, n, t0, t1, t2, t3);
+                    Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref dst, o0 * outRun + at + off), ref m, (uint)n);
+                }
+                continue;
+            }
+            Map(ref Unsafe.Add(ref src, o0 * chunk), ref m, runs * chunk, t0, t1, t2, t3);
+            for (int r = 0; r < runs; r++)
+                CopyRun(ref Unsafe.Add(ref m, r * chunk), ref Unsafe.Add(ref dst, (o0 + r) * outRun + at), chunk);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Copies n bytes: runs are often a few tens of bytes (a pixel's channels), where two overlapping moves of the
+    /// widest width that fits beat the memmove call.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRun(ref byte from, ref byte to, int n)
+    {
+        if (n > 64)
+            Unsafe.CopyBlockUnaligned(ref to, ref from, (uint)n);
+        else if (n >= 32)
+        {
+            Vector256.LoadUnsafe(ref from).StoreUnsafe(ref to);
+            Vector256.LoadUnsafe(ref from, (nuint)(n - 32)).StoreUnsafe(ref to, (nuint)(n - 32));
+        }
+        else if (n >= 16)
+        {
+            Vector128.LoadUnsafe(ref from).StoreUnsafe(ref to);
+            Vector128.LoadUnsafe(ref from, (nuint)(n - 16)).StoreUnsafe(ref to, (nuint)(n - 16));
+        }
+        else if (n >= 8)
+        {
+            Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<long>(ref from));
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 8), Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref from, n - 8)));
+        }
+        else
+            for (int i = 0; i < n; i++)
+                Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
+    }
+
+    /// <summary>to[i] = table[from[i]] for i in [0, n) (the table in t0..t3): 64 bytes per step, the last overlapping; below 64, byte by byte.</summary>
+    private static void Map(ref byte from, ref byte to, int n, Vector512<byte> t0, Vector512<byte> t1, Vector512<byte> t2, Vector512<byte> t3)
+    {
+        if (n < 64)
+        {
+            Span<byte> table = stackalloc byte[256];
+            ref byte tr = ref MemoryMarshal.GetReference(table);
+            t0.StoreUnsafe(ref tr);
+            t1.StoreUnsafe(ref tr, 64);
+            t2.StoreUnsafe(ref tr, 128);
+            t3.StoreUnsafe(ref tr, 192);
+            for (int i = 0; i < n; i++)
+                Unsafe.Add(ref to, i) = Unsafe.Add(ref tr, Unsafe.Add(ref from, i));
+            return;
+        }
+        for (int i = 0; ; i += 64)
+        {
+            i = System.Math.Min(i, n - 64);
+            var x = Vector512.LoadUnsafe(ref from, (nuint)i);
+            // VPERMI2B uses the index's low 7 bits: entries 0-127 from (t0, t1), 128-255 from (t2, t3); bit 7 picks.
+            var low = Avx512Vbmi.PermuteVar64x8x2(t0, x, t1);
+            var high = Avx512Vbmi.PermuteVar64x8x2(t2, x, t3);
+            Vector512.ConditionalSelect(Vector512.LessThan(x.AsSByte(), Vector512<sbyte>.Zero).AsByte(), high, low).StoreUnsafe(ref to, (nuint)i);
+            if (i == n - 64)
+                return;
+        }
+    }
+
     /// <summary>
     /// The rescaling copy, 16 elements per step: AVX2 (two 8-lane requantizations with the operands
     /// derived once, <see cref="SimdOps256.Requantizer"/>) or portable Vector128 (<see cref="SimdOps"/>,

@@ -74,6 +74,59 @@ public class ConcatenationTests
     }
 
     /// <summary>
+    /// The AVX-512 VBMI lookup of an input's 256-value function (Concatenation.Vector128.cs): runs of 1-200 channels on
+    /// maps up to 24x24 (blocks of whole runs, 64-byte steps with an overlapping last one), a run longer than a block
+    /// (along height), every axis, the extreme multipliers and shifts, against the reference. Reports itself as not
+    /// run without AVX-512 VBMI.
+    /// </summary>
+    [Test]
+    public void WholeFunctionLookupMatchesTheReference()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512Vbmi.IsSupported) Assert.Ignore("not run: this CPU has no AVX-512 VBMI");
+        var r = new Random(7004);
+        int ran = 0;
+        foreach (int c in new[] { 1, 3, 16, 28, 60, 63, 64, 65, 130, 200 })
+            for (int trial = 0; trial < 6; trial++)
+            {
+                int m = trial switch { 0 => r.Next(1 << 30, int.MaxValue), 1 => int.MaxValue, 2 => int.MinValue, _ => r.Next(1, int.MaxValue) };
+                int sh = trial == 3 ? r.Next(-31, 8) : r.Next(-12, 2);
+                int off = r.Next(-255, 256), outOff = r.Next(-128, 128);
+                int axis = trial % 4, h = r.Next(1, 25), w = r.Next(1, 25);
+                var inShape = axis switch
+                {
+                    0 => new Shape4(1, h, w, c),
+                    1 => new Shape4(1, c * 40, 2, 3), // one run of c x 240 bytes: longer than a block for the larger c
+                    2 => new Shape4(1, h, c, 2),
+                    _ => new Shape4(1, h, w, c),
+                };
+                int extra = 1 + r.Next(7);
+                var outShape = axis switch
+                {
+                    0 => new Shape4(1 + extra, h, w, c),
+                    1 => new Shape4(1, c * 40 + extra, 2, 3),
+                    2 => new Shape4(1, h, c + extra, 2),
+                    _ => new Shape4(1, h, w, c + extra),
+                };
+                var x = new sbyte[inShape.FlatSize];
+                r.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()));
+                var expected = new sbyte[outShape.FlatSize];
+                var got = new sbyte[outShape.FlatSize];
+                expected.AsSpan().Fill(77);
+                got.AsSpan().Fill(77);
+                Concatenation.EvalInputS8Reference(x, inShape, expected, outShape, axis, extra, off, m, sh, outOff);
+                Concatenation.EvalInputS8(x, inShape, got, outShape, axis, extra, off, m, sh, outOff);
+                Assert.That(got, Is.EqualTo(expected), $"{inShape} into {outShape} on axis {axis}, multiplier {m}, shift {sh}, offsets {off}/{outOff}");
+                // The interpreter's form: the table built once by the reference arithmetic, then mapped.
+                var mapped = new sbyte[outShape.FlatSize];
+                mapped.AsSpan().Fill(77);
+                Concatenation.EvalInputS8Mapped(Concatenation.RescaleTable(off, m, sh, outOff), x, inShape, mapped, outShape, axis, extra);
+                Assert.That(mapped, Is.EqualTo(expected), $"mapped: {inShape} into {outShape} on axis {axis}, multiplier {m}, shift {sh}");
+                if (inShape.FlatSize >= Concatenation.RescaleTableMinElements) ran++;
+            }
+        Assert.That(ran, Is.GreaterThan(30));
+    }
+
+    /// <summary>
     /// Many short runs (1-15 channels on a 20x20 map, and a long one along height): the 256-value lookup table
     /// built by the vector code, against the element-at-a-time reference, over the same extreme parameters.
     /// </summary>
