@@ -597,12 +597,13 @@ public sealed partial class Interpreter : IDisposable
 
     /// <summary>
     /// The 256-value tables of every Concatenation input that is rescaled (multiplier not 0) and large enough to repay
-    /// one (<see cref="Concatenation.RescaleTableMinElements"/> elements); none for the reference kernels.
+    /// one (<see cref="Concatenation.RescaleTableMinElements"/> elements), where the machine maps them fast
+    /// (<see cref="Concatenation.MapsTables"/>); none for the reference kernels.
     /// </summary>
     private static sbyte[]?[]?[] PrepareConcatTables(Model model, OpInfo[] ops, bool reference)
     {
         var tables = new sbyte[]?[]?[ops.Length];
-        if (reference) return tables;
+        if (reference || !Concatenation.MapsTables) return tables;
         for (int i = 0; i < ops.Length; i++)
         {
             ref readonly var op = ref ops[i];
