@@ -66,12 +66,12 @@ public static partial class Concatenation
                 for (int off = 0; off < chunk; off += RescaleTableBlock)
                 {
                     int n = System.Math.Min(RescaleTableBlock, chunk - off);
-                    Map(ref Unsafe.Add(ref src, o0 * chunk + off), ref m, n, t0, t1, t2, t3);
+                    SimdOps512.MapBytes(ref Unsafe.Add(ref src, o0 * chunk + off), ref m, n, t0, t1, t2, t3);
                     Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref dst, o0 * outRun + at + off), ref m, (uint)n);
                 }
                 continue;
             }
-            Map(ref Unsafe.Add(ref src, o0 * chunk), ref m, runs * chunk, t0, t1, t2, t3);
+            SimdOps512.MapBytes(ref Unsafe.Add(ref src, o0 * chunk), ref m, runs * chunk, t0, t1, t2, t3);
             for (int r = 0; r < runs; r++)
                 CopyRun(ref Unsafe.Add(ref m, r * chunk), ref Unsafe.Add(ref dst, (o0 + r) * outRun + at), chunk);
         }
@@ -105,34 +105,6 @@ public static partial class Concatenation
         else
             for (int i = 0; i < n; i++)
                 Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
-    }
-
-    /// <summary>to[i] = table[from[i]] for i in [0, n) (the table in t0..t3): 64 bytes per step, the last overlapping; below 64, byte by byte.</summary>
-    private static void Map(ref byte from, ref byte to, int n, Vector512<byte> t0, Vector512<byte> t1, Vector512<byte> t2, Vector512<byte> t3)
-    {
-        if (n < 64)
-        {
-            Span<byte> table = stackalloc byte[256];
-            ref byte tr = ref MemoryMarshal.GetReference(table);
-            t0.StoreUnsafe(ref tr);
-            t1.StoreUnsafe(ref tr, 64);
-            t2.StoreUnsafe(ref tr, 128);
-            t3.StoreUnsafe(ref tr, 192);
-            for (int i = 0; i < n; i++)
-                Unsafe.Add(ref to, i) = Unsafe.Add(ref tr, Unsafe.Add(ref from, i));
-            return;
-        }
-        for (int i = 0; ; i += 64)
-        {
-            i = System.Math.Min(i, n - 64);
-            var x = Vector512.LoadUnsafe(ref from, (nuint)i);
-            // VPERMI2B uses the index's low 7 bits: entries 0-127 from (t0, t1), 128-255 from (t2, t3); bit 7 picks.
-            var low = Avx512Vbmi.PermuteVar64x8x2(t0, x, t1);
-            var high = Avx512Vbmi.PermuteVar64x8x2(t2, x, t3);
-            Vector512.ConditionalSelect(Vector512.LessThan(x.AsSByte(), Vector512<sbyte>.Zero).AsByte(), high, low).StoreUnsafe(ref to, (nuint)i);
-            if (i == n - 64)
-                return;
-        }
     }
 
     /// <summary>

@@ -5,10 +5,15 @@ namespace EdgeQuant.Runtime.Kernels;
 /// scale 1/256, zero point -128), Tanh (1/128, 0) and other unary functions use it; the
 /// converter fills the table by quantizing f(dequantize(x)) for every int8 x.
 /// </summary>
-public static class Lookup
+public static partial class Lookup
 {
+    /// <summary>output[i] = table[input[i] + 128]: 64 elements per two VPERMI2B with AVX-512 VBMI (Lookup.Avx512.cs), else one at a time.</summary>
     public static void EvalS8(ReadOnlySpan<sbyte> input, Span<sbyte> output, ReadOnlySpan<sbyte> table)
     {
+#if !NETSTANDARD2_1
+        if (TryEvalS8Vbmi(input, output, table))
+            return;
+#endif
         ReadOnlySpan<sbyte> t = table.Slice(0, 256);
         for (int i = 0; i < input.Length; i++)
             output[i] = t[input[i] + 128];

@@ -48,6 +48,40 @@ namespace EdgeQuant.Runtime.Kernels.Simd;
 /// </remarks>
 internal static class SimdOps512
 {
+    /// <summary>
+    /// to[i] = table[from[i]] for i in [0, n), the 256-byte table in t0..t3 (AVX-512 VBMI: callers check): two VPERMI2B
+    /// and a blend per 64 bytes; a length that is not a multiple of 64 ends with a step over the last 64 bytes, mapped
+    /// from the input read before anything is stored, so <paramref name="to"/> may be <paramref name="from"/> (in place);
+    /// below 64 bytes, byte by byte.
+    /// </summary>
+    public static void MapBytes(ref byte from, ref byte to, int n, Vector512<byte> t0, Vector512<byte> t1, Vector512<byte> t2, Vector512<byte> t3)
+    {
+        if (n < 64)
+        {
+            Span<byte> table = stackalloc byte[256];
+            ref byte tr = ref MemoryMarshal.GetReference(table);
+            t0.StoreUnsafe(ref tr);
+            t1.StoreUnsafe(ref tr, 64);
+            t2.StoreUnsafe(ref tr, 128);
+            t3.StoreUnsafe(ref tr, 192);
+            for (int i = 0; i < n; i++)
+                Unsafe.Add(ref to, i) = Unsafe.Add(ref tr, Unsafe.Add(ref from, i));
+            return;
+        }
+        var last = Map64(Vector512.LoadUnsafe(ref from, (nuint)(n - 64)), t0, t1, t2, t3);
+        int k = 0;
+        for (; k + 64 <= n; k += 64)
+            Map64(Vector512.LoadUnsafe(ref from, (nuint)k), t0, t1, t2, t3).StoreUnsafe(ref to, (nuint)k);
+        if (k < n)
+            last.StoreUnsafe(ref to, (nuint)(n - 64));
+    }
+
+    /// <summary>64 bytes through the 256-byte table t0..t3: VPERMI2B takes the index's low 7 bits, its top bit picks the half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Map64(Vector512<byte> x, Vector512<byte> t0, Vector512<byte> t1, Vector512<byte> t2, Vector512<byte> t3)
+        => Vector512.ConditionalSelect(Vector512.LessThan(x.AsSByte(), Vector512<sbyte>.Zero).AsByte(),
+            Avx512Vbmi.PermuteVar64x8x2(t2, x, t3), Avx512Vbmi.PermuteVar64x8x2(t0, x, t1));
+
     /// <summary>The 16-lane form of the requantization above, for one block of 16 channels.</summary>
     public readonly struct RightRequantizer
     {
