@@ -25,7 +25,7 @@ public static partial class Concatenation
     internal static bool TryRescaleTable(ReadOnlySpan<sbyte> input, Span<sbyte> output, int outer, int chunk, int outRun, int at,
         int inputOffset, int multiplier, int shift, int outputOffset)
     {
-        if (!Avx512Vbmi.IsSupported || chunk <= 0)
+        if (!TableMap.IsSupported || chunk <= 0)
             return false;
         Span<sbyte> values = stackalloc sbyte[256];
         Span<sbyte> all = stackalloc sbyte[256];
@@ -35,22 +35,18 @@ public static partial class Concatenation
     }
 
     /// <summary>
-    /// <see cref="TryRescaleTable"/> with the 256 values given (<paramref name="table"/>[(byte)x] is x's result).
-    /// False (nothing written) without AVX-512 VBMI.
+    /// <see cref="TryRescaleTable"/> with the 256 values given (<paramref name="table"/>[(byte)x] is x's result), mapped by
+    /// <see cref="TableMap"/>. False (nothing written) where it has no vector form.
     /// </summary>
     [SkipLocalsInit] // every mapped byte is written before it is copied out
     internal static bool TryMapTable(ReadOnlySpan<sbyte> table, ReadOnlySpan<sbyte> input, Span<sbyte> output, int outer, int chunk, int outRun, int at)
     {
-        if (!Avx512Vbmi.IsSupported || chunk <= 0 || table.Length < 256)
+        if (!TableMap.IsSupported || chunk <= 0 || table.Length < 256)
             return false;
         int total = outer * chunk;
         if (input.Length < total || output.Length < (outer - 1) * outRun + at + chunk)
             throw new ArgumentException($"concatenation input of {input.Length} or output of {output.Length} elements is shorter than its shape");
         ref byte v = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(table));
-        var t0 = Vector512.LoadUnsafe(ref v);
-        var t1 = Vector512.LoadUnsafe(ref v, 64);
-        var t2 = Vector512.LoadUnsafe(ref v, 128);
-        var t3 = Vector512.LoadUnsafe(ref v, 192);
         Span<byte> mapped = stackalloc byte[RescaleTableBlock];
         ref byte m = ref MemoryMarshal.GetReference(mapped);
         ref byte src = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(input));
@@ -66,12 +62,12 @@ public static partial class Concatenation
                 for (int off = 0; off < chunk; off += RescaleTableBlock)
                 {
                     int n = System.Math.Min(RescaleTableBlock, chunk - off);
-                    SimdOps512.MapBytes(ref Unsafe.Add(ref src, o0 * chunk + off), ref m, n, t0, t1, t2, t3);
+                    TableMap.Map(ref v, ref Unsafe.Add(ref src, o0 * chunk + off), ref m, n);
                     Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref dst, o0 * outRun + at + off), ref m, (uint)n);
                 }
                 continue;
             }
-            SimdOps512.MapBytes(ref Unsafe.Add(ref src, o0 * chunk), ref m, runs * chunk, t0, t1, t2, t3);
+            TableMap.Map(ref v, ref Unsafe.Add(ref src, o0 * chunk), ref m, runs * chunk);
             for (int r = 0; r < runs; r++)
                 CopyRun(ref Unsafe.Add(ref m, r * chunk), ref Unsafe.Add(ref dst, (o0 + r) * outRun + at), chunk);
         }

@@ -7,11 +7,11 @@ namespace EdgeQuant.Runtime.Kernels;
 /// </summary>
 public static partial class Lookup
 {
-    /// <summary>output[i] = table[input[i] + 128]: 64 elements per two VPERMI2B with AVX-512 VBMI (Lookup.Avx512.cs), else one at a time.</summary>
+    /// <summary>output[i] = table[input[i] + 128]: through Simd.TableMap where it has a vector form (AVX-512 VBMI, arm64; Lookup.Vector128.cs), else one at a time.</summary>
     public static void EvalS8(ReadOnlySpan<sbyte> input, Span<sbyte> output, ReadOnlySpan<sbyte> table)
     {
 #if !NETSTANDARD2_1
-        if (TryEvalS8Vbmi(input, output, table))
+        if (TryEvalS8Table(input, output, table))
             return;
 #endif
         ReadOnlySpan<sbyte> t = table.Slice(0, 256);
