@@ -9,98 +9,70 @@ namespace EdgeQuant.Runtime.Kernels;
 
 public static partial class Concatenation
 {
-    /// <summary>Input bytes mapped per block of <see cref="TryRescaleTable"/> (a stack buffer).</summary>
-    private const int RescaleTableBlock = 4096;
+    /// <summary>Input bytes mapped per block of <see cref="MapRuns"/> (a stack buffer).</summary>
+    private const int MapBlock = 4096;
 
     /// <summary>
-    /// The rescaling copy of one input through its whole function: the rescaled value depends only on the int8 input, so
-    /// its 256 values are computed first (<see cref="RescaleVector"/>, the same arithmetic), held in four 512-bit
-    /// registers, and each 64 input bytes are mapped by two VPERMI2B (the 128 values of each half of the byte range) and
-    /// a byte blend on the index's top bit. The input is mapped in blocks (contiguous: <paramref name="outer"/> runs of
-    /// <paramref name="chunk"/> bytes; the last 64-byte step overlapping the one before, which maps the same bytes
-    /// again), then each run is copied to its place in the output (run o at o x <paramref name="outRun"/> +
-    /// <paramref name="at"/>). False (nothing written) without AVX-512 VBMI.
+    /// table[(byte)x] = the rescaling of x, for all 256 int8 values, by <see cref="RescaleVector"/> (the same arithmetic
+    /// as the reference): the rescaled value depends only on the int8 input.
     /// </summary>
-    [SkipLocalsInit] // every mapped byte is written before it is copied out
-    internal static bool TryRescaleTable(ReadOnlySpan<sbyte> input, Span<sbyte> output, int outer, int chunk, int outRun, int at,
-        int inputOffset, int multiplier, int shift, int outputOffset)
+    [SkipLocalsInit] // all 256 values are written
+    internal static void RescaleValues(Span<sbyte> table, int inputOffset, int multiplier, int shift, int outputOffset)
     {
-        if (!TableMap.IsSupported || chunk <= 0)
-            return false;
-        Span<sbyte> values = stackalloc sbyte[256];
         Span<sbyte> all = stackalloc sbyte[256];
         for (int k = 0; k < 256; k++) all[k] = (sbyte)k; // byte k: the int8 value (sbyte)k, at index k
-        RescaleVector(all, values, inputOffset, multiplier, shift, outputOffset);
-        return TryMapTable(values, input, output, outer, chunk, outRun, at);
+        RescaleVector(all, table, inputOffset, multiplier, shift, outputOffset);
     }
 
     /// <summary>
-    /// <see cref="TryRescaleTable"/> with the 256 values given (<paramref name="table"/>[(byte)x] is x's result), mapped by
-    /// <see cref="TableMap"/>. False (nothing written) where it has no vector form.
+    /// One input through its 256 rescaled values (<paramref name="table"/>[(byte)x] is x's result): <paramref name="outer"/>
+    /// contiguous runs of <paramref name="chunk"/> bytes, run o to o x <paramref name="outRun"/> + <paramref name="at"/> of the
+    /// output. Where <see cref="TableMap"/> has a vector form (AVX-512 VBMI: two VPERMI2B per 64 bytes; arm64: TBL and three
+    /// TBX per 16), the input is mapped in blocks of whole runs (a run longer than a block in pieces of it), then each run
+    /// is copied to its place; elsewhere byte by byte.
     /// </summary>
     [SkipLocalsInit] // every mapped byte is written before it is copied out
-    internal static bool TryMapTable(ReadOnlySpan<sbyte> table, ReadOnlySpan<sbyte> input, Span<sbyte> output, int outer, int chunk, int outRun, int at)
+    internal static void MapRuns(ReadOnlySpan<sbyte> table, ReadOnlySpan<sbyte> input, Span<sbyte> output, int outer, int chunk, int outRun, int at)
     {
-        if (!TableMap.IsSupported || chunk <= 0 || table.Length < 256)
-            return false;
-        int total = outer * chunk;
-        if (input.Length < total || output.Length < (outer - 1) * outRun + at + chunk)
+        // Every run's bytes in range (what slices would check per run), then the lookups without per-run slicing.
+        if (table.Length < 256 || input.Length < outer * chunk || output.Length < (outer - 1) * outRun + at + chunk)
             throw new ArgumentException($"concatenation input of {input.Length} or output of {output.Length} elements is shorter than its shape");
-        ref byte v = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(table));
-        Span<byte> mapped = stackalloc byte[RescaleTableBlock];
-        ref byte m = ref MemoryMarshal.GetReference(mapped);
-        ref byte src = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(input));
-        ref byte dst = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(output));
-        // Whole runs per block (a run longer than a block maps in pieces of it).
-        int runsPerBlock = System.Math.Max(1, RescaleTableBlock / chunk);
+        ref sbyte src = ref MemoryMarshal.GetReference(input);
+        ref sbyte dst = ref MemoryMarshal.GetReference(output);
+        ref sbyte t = ref MemoryMarshal.GetReference(table);
+        if (!TableMap.IsSupported)
+        {
+            for (int o = 0; o < outer; o++)
+            {
+                ref sbyte from = ref Unsafe.Add(ref src, o * chunk);
+                ref sbyte to = ref Unsafe.Add(ref dst, o * outRun + at);
+                for (int k = 0; k < chunk; k++)
+                    Unsafe.Add(ref to, k) = Unsafe.Add(ref t, (byte)Unsafe.Add(ref from, k));
+            }
+            return;
+        }
+        ref byte v = ref Unsafe.As<sbyte, byte>(ref t);
+        Span<sbyte> mapped = stackalloc sbyte[MapBlock];
+        ref sbyte m = ref MemoryMarshal.GetReference(mapped);
+        int runsPerBlock = System.Math.Max(1, MapBlock / chunk);
         for (int o0 = 0; o0 < outer; o0 += runsPerBlock)
         {
-            int runs = System.Math.Min(runsPerBlock, outer - o0);
-            if (chunk > RescaleTableBlock)
+            if (chunk > MapBlock)
             {
                 // One run at a time, in blocks.
-                for (int off = 0; off < chunk; off += RescaleTableBlock)
+                for (int off = 0; off < chunk; off += MapBlock)
                 {
-                    int n = System.Math.Min(RescaleTableBlock, chunk - off);
-                    TableMap.Map(ref v, ref Unsafe.Add(ref src, o0 * chunk + off), ref m, n);
-                    Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref dst, o0 * outRun + at + off), ref m, (uint)n);
+                    int n = System.Math.Min(MapBlock, chunk - off);
+                    TableMap.Map(ref v, ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref src, o0 * chunk + off)), ref Unsafe.As<sbyte, byte>(ref m), n);
+                    Conv2D.Copy(ref m, ref Unsafe.Add(ref dst, o0 * outRun + at + off), n);
                 }
                 continue;
             }
-            TableMap.Map(ref v, ref Unsafe.Add(ref src, o0 * chunk), ref m, runs * chunk);
+            int runs = System.Math.Min(runsPerBlock, outer - o0);
+            TableMap.Map(ref v, ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref src, o0 * chunk)), ref Unsafe.As<sbyte, byte>(ref m), runs * chunk);
             for (int r = 0; r < runs; r++)
-                CopyRun(ref Unsafe.Add(ref m, r * chunk), ref Unsafe.Add(ref dst, (o0 + r) * outRun + at), chunk);
+                Conv2D.Copy(ref Unsafe.Add(ref m, r * chunk), ref Unsafe.Add(ref dst, (o0 + r) * outRun + at), chunk);
         }
-        return true;
-    }
-
-    /// <summary>
-    /// Copies n bytes: runs are often a few tens of bytes (a pixel's channels), where two overlapping moves of the
-    /// widest width that fits beat the memmove call.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyRun(ref byte from, ref byte to, int n)
-    {
-        if (n > 64)
-            Unsafe.CopyBlockUnaligned(ref to, ref from, (uint)n);
-        else if (n >= 32)
-        {
-            Vector256.LoadUnsafe(ref from).StoreUnsafe(ref to);
-            Vector256.LoadUnsafe(ref from, (nuint)(n - 32)).StoreUnsafe(ref to, (nuint)(n - 32));
-        }
-        else if (n >= 16)
-        {
-            Vector128.LoadUnsafe(ref from).StoreUnsafe(ref to);
-            Vector128.LoadUnsafe(ref from, (nuint)(n - 16)).StoreUnsafe(ref to, (nuint)(n - 16));
-        }
-        else if (n >= 8)
-        {
-            Unsafe.WriteUnaligned(ref to, Unsafe.ReadUnaligned<long>(ref from));
-            Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, n - 8), Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref from, n - 8)));
-        }
-        else
-            for (int i = 0; i < n; i++)
-                Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
     }
 
     /// <summary>

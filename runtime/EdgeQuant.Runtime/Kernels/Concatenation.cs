@@ -57,9 +57,8 @@ public static partial class Concatenation
         for (int d = axis + 1; d < 4; d++) inner *= inShape[d];
         int chunk = inShape[axis] * inner, outRun = outShape[axis] * inner, at = axisOffset * inner;
 #if !NETSTANDARD2_1
-        if (TryMapTable(table, input, output, outer, chunk, outRun, at))
-            return;
-#endif
+        MapRuns(table, input, output, outer, chunk, outRun, at);
+#else
         for (int o = 0; o < outer; o++)
         {
             var src = input.Slice(o * chunk, chunk);
@@ -67,6 +66,7 @@ public static partial class Concatenation
             for (int k = 0; k < chunk; k++)
                 dst[k] = table[(byte)src[k]];
         }
+#endif
     }
 
     private static void EvalInput(ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape,
@@ -78,31 +78,15 @@ public static partial class Concatenation
         int inAxis = inShape[axis], outAxis = outShape[axis];
         int chunk = inAxis * inner;
 #if !NETSTANDARD2_1
-        // Where bytes map through a table fast (AVX-512 VBMI, arm64) and there are enough elements: the 256-value function, looked up.
-        if (vector && multiplier != 0 && (long)outer * chunk >= RescaleTableMinElements
-            && TryRescaleTable(input, output, outer, chunk, outAxis * inner, axisOffset * inner, inputOffset, multiplier, shift, outputOffset))
-            return;
-        // Runs shorter than a vector step (a few channels per pixel): the rescaling is a function of the int8 value
-        // alone, so it is computed once for all 256 values (by the vector code) and looked up, when there are enough
-        // elements to repay that.
-        Span<sbyte> table = stackalloc sbyte[256];
-        bool lookup = vector && multiplier != 0 && chunk < 16 && (long)outer * chunk >= 256;
-        if (lookup)
+        // The rescaling is a function of the int8 value alone: its 256 results, computed once by the vector code, looked
+        // up, when there are enough elements to repay them: runs shorter than a vector step (a few channels per pixel),
+        // or any runs where bytes map through a table fast (AVX-512 VBMI, arm64).
+        long total = (long)outer * chunk;
+        if (vector && multiplier != 0 && ((chunk < 16 && total >= 256) || (MapsTables && total >= RescaleTableMinElements)))
         {
-            Span<sbyte> all = stackalloc sbyte[256];
-            for (int k = 0; k < 256; k++) all[k] = (sbyte)k;
-            RescaleVector(all, table, inputOffset, multiplier, shift, outputOffset);
-            // Every run's bytes in range (what the slices below check per run), then the lookups without per-run slicing.
-            if (input.Length < outer * chunk || output.Length < ((outer - 1) * outAxis + axisOffset) * inner + chunk)
-                throw new ArgumentException($"concatenation input of {input.Length} or output of {output.Length} elements is shorter than its shape");
-            ref sbyte t = ref MemoryMarshal.GetReference(table);
-            for (int o = 0; o < outer; o++)
-            {
-                ref sbyte from = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), o * chunk);
-                ref sbyte to = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), (o * outAxis + axisOffset) * inner);
-                for (int k = 0; k < chunk; k++)
-                    Unsafe.Add(ref to, k) = Unsafe.Add(ref t, (byte)Unsafe.Add(ref from, k));
-            }
+            Span<sbyte> table = stackalloc sbyte[256];
+            RescaleValues(table, inputOffset, multiplier, shift, outputOffset);
+            MapRuns(table, input, output, outer, chunk, outAxis * inner, axisOffset * inner);
             return;
         }
 #endif

@@ -110,15 +110,20 @@ public static partial class Conv2D
         Fill(ref Unsafe.Add(ref d, k), dst.Length - k, 0);
     }
 
-    // Runs are often a few bytes (Cin = 1 or 3 stems, 8-channel rows): two overlapping moves of the
-    // largest width that fits beat both a byte loop and the memmove/memset call.
+    // Runs are often a few bytes (Cin = 1 or 3 stems, 8-channel rows, a pixel's channels of a Concatenation input):
+    // two overlapping moves of the largest width that fits beat both a byte loop and the memmove/memset call.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(ref sbyte from, ref sbyte to, int n)
+    internal static void Copy(ref sbyte from, ref sbyte to, int n)
     {
         ref byte f = ref Unsafe.As<sbyte, byte>(ref from);
         ref byte t = ref Unsafe.As<sbyte, byte>(ref to);
-        if (n > 32)
+        if (n > 64 || (n > 32 && !Vector256.IsHardwareAccelerated))
             Unsafe.CopyBlockUnaligned(ref t, ref f, (uint)n);
+        else if (n > 32)
+        {
+            Vector256.LoadUnsafe(ref f).StoreUnsafe(ref t);
+            Vector256.LoadUnsafe(ref f, (nuint)(n - 32)).StoreUnsafe(ref t, (nuint)(n - 32));
+        }
         else if (n >= 16)
         {
             Vector128.LoadUnsafe(ref f).StoreUnsafe(ref t);
