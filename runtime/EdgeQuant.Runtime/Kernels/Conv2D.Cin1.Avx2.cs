@@ -81,7 +81,8 @@ public static partial class Conv2D
         // a rest of 1..8 channels, whose 8-channel body reads every pair from the planes).
         bool direct = wide && kh == 3 && kw == 3 && p.DilationW == 1 && !rest8;
         // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
-        var table = RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
+        // (The two-pixel body keeps a table of its own, of the channels twice over.)
+        var table = twoPixels ? null : RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         short zeroPoint = (short)(-p.InputOffset);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
         ref short img = ref MemoryMarshal.GetReference(image);
@@ -139,14 +140,14 @@ public static partial class Conv2D
                     Cin1TwoPixels(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, m, s, ref o);
                 else if (wide)
                 {
-                    Cin1Row512(p, ref tr, tapPairs, planeStride, rows, outW, cout, packed, pairs, table, m, s, ref o,
+                    Cin1Row512(p, ref tr, tapPairs, planeStride, rows, outW, cout, packed, pairs, table!, m, s, ref o,
                         direct, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen);
                     // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
                     if (rest8)
-                        Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o, from: cout & ~15);
+                        Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table!, m, s, ref o, from: cout & ~15);
                 }
                 else
-                    Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table, m, s, ref o);
+                    Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table!, m, s, ref o);
             }
         }
         return true;
