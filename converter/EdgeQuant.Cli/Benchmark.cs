@@ -47,8 +47,9 @@ public static class Benchmark
             interp.ThreadBytes);
     }
 
-    /// <summary>One op's share of an inference: median time over the timed invokes, and its multiply-accumulates.</summary>
-    public readonly record struct OpTiming(int Index, OpType Type, double MedianUs, long Macs);
+    /// <summary>One op's share of an inference: median time over the timed invokes, and its multiply-accumulates.
+    /// <paramref name="Winograd"/>: a 3x3 convolution on the Winograd F(2x2, 3x3) path, whose products are 16/36 of its MACs.</summary>
+    public readonly record struct OpTiming(int Index, OpType Type, double MedianUs, long Macs, bool Winograd = false);
 
     /// <summary>
     /// Per-op profile: after the same warm-up as <see cref="Measure"/>, every timed invoke runs the
@@ -81,7 +82,7 @@ public static class Benchmark
         for (int k = 0; k < ops; k++)
         {
             Array.Sort(times[k]);
-            result[k] = new OpTiming(k, model.Ops[k].Type, times[k][iterations / 2], Macs(model, model.Ops[k]));
+            result[k] = new OpTiming(k, model.Ops[k].Type, times[k][iterations / 2], Macs(model, model.Ops[k]), interp.UsesWinograd(k));
         }
         return result;
     }

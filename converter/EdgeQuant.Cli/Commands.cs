@@ -341,6 +341,7 @@ public static partial class Commands
                 ["gmacs_per_s"] = o.Macs > 0 && o.MedianUs > 0 ? Math.Round(o.Macs / o.MedianUs / 1000, 2) : null,
                 ["percent_of_peak"] = o.Macs > 0 && o.MedianUs > 0 && peak is { } pk ? Math.Round(100 * o.Macs / o.MedianUs / 1000 / pk.GmacsPerSecond, 1) : null,
                 ["share"] = total > 0 ? Math.Round(o.MedianUs / total, 4) : 0,
+                ["kernel"] = o.Winograd ? "winograd_f2x2_3x3" : "direct",
             });
         }
         if (c.Json)
@@ -366,8 +367,10 @@ public static partial class Commands
             double gmacs = o.Macs > 0 && o.MedianUs > 0 ? o.Macs / o.MedianUs / 1000 : 0;
             string g = gmacs > 0 ? gmacs.ToString("F1") : "";
             string pct = gmacs > 0 && peak is { } pp ? (100 * gmacs / pp.GmacsPerSecond).ToString("F0") + "%" : "";
-            c.Out.WriteLine($"  {o.Index,3}  {o.Type,-16} {shape,-14} {o.MedianUs,10:F2} {o.Macs,10:N0} {g,7} {pct,6} {100 * o.MedianUs / total,5:F1}%");
+            c.Out.WriteLine($"  {o.Index,3}  {o.Type,-16} {shape,-14} {o.MedianUs,10:F2} {o.Macs,10:N0} {g,7} {pct,6} {100 * o.MedianUs / total,5:F1}%{(o.Winograd ? "  W" : "")}");
         }
+        if (ops.Any(o => o.Winograd))
+            c.Out.WriteLine("  W: Winograd F(2x2, 3x3), 16 products per 2x2 pixels where the direct convolution has 36; its GMAC/s and % peak count the direct MACs");
         c.Out.WriteLine($"  sum of op medians {total:F1} us (a plain Invoke: median {whole.MedianUs:F1} us), {macs:N0} MACs");
     }
 

@@ -56,6 +56,14 @@ public sealed partial class Interpreter : IDisposable
     private readonly OpInfo[] _ops;
     // Per-op data of the Conv2D / DepthwiseConv2D / FullyConnected fast paths, shared with the model (null: none).
     private readonly PackedFilter?[] _packed;
+
+    /// <summary>Whether op <paramref name="index"/> is a convolution prepared for the Winograd F(2x2, 3x3) path (for profiles: its products are fewer than its MACs).</summary>
+    public bool UsesWinograd(int index)
+#if NETSTANDARD2_1
+        => false;
+#else
+        => (uint)index < (uint)_packed.Length && _packed[index]?.Winograd is not null;
+#endif
     // Per-op transposed float filters of the float fallback layers (Interpreter.Mixed.cs; null: none).
     private readonly float[]?[] _floatFilters;
     private readonly short[] _patch16;

@@ -56,6 +56,9 @@ internal sealed class PackedFilter
     /// <inheritdoc cref="RightRequantTwice"/>
     internal int[]? InitTwice;
 
+    /// <summary>A 3x3 stride-1 filter transformed for Winograd's F(2x2, 3x3) (<see cref="Conv2D.TryEvalS8WinogradAvx512"/>); set by <see cref="Conv2D.Prepare"/> where that path is taken, else null.</summary>
+    internal WinogradFilter? Winograd;
+
     /// <summary>[Cout, KPadded] with zero padding, or null when K is already a multiple of <see cref="Granule"/>.</summary>
     public sbyte[]? Padded { get; }
 

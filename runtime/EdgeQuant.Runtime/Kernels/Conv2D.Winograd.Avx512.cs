@@ -1,0 +1,424 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels.Simd;
+
+namespace EdgeQuant.Runtime.Kernels;
+
+/// <summary>
+/// A 3x3 stride-1 Conv2D filter transformed for <see cref="Conv2D.TryEvalS8WinogradAvx512"/>: U = G' g G'^T per output and
+/// input channel (G' = 2G, G of Winograd's F(2x2, 3x3)), as int16 pairs of consecutive input channels,
+/// [16 positions, ceil(Cin / 2), CoutW, 2] with CoutW = Cout rounded up to 16 (zero past Cout and past Cin); and the
+/// accumulator start values (<see cref="PackedFilter.Init"/>) padded to CoutW.
+/// </summary>
+internal sealed class WinogradFilter
+{
+    /// <summary>The transformed filter (see the class summary). |U| &lt;= 9 x 128.</summary>
+    public short[] U { get; }
+
+    /// <summary><see cref="PackedFilter.Init"/>, CoutW long.</summary>
+    public int[] Init { get; }
+
+    /// <summary>Pairs of input channels.</summary>
+    public int Pairs { get; }
+
+    /// <summary>Output channels rounded up to 16: the channel stride of <see cref="U"/>.</summary>
+    public int CoutW { get; }
+
+    private WinogradFilter(short[] u, int[] init, int pairs, int coutW)
+    {
+        U = u;
+        Init = init;
+        Pairs = pairs;
+        CoutW = coutW;
+    }
+
+    /// <summary>Transforms a [Cout, 3, 3, Cin] filter.</summary>
+    public static WinogradFilter Create(ReadOnlySpan<sbyte> filter, int cout, int cin, int[] init)
+    {
+        int pairs = (cin + 1) / 2, coutW = (cout + 15) & ~15;
+        var u = new short[16 * pairs * coutW * 2];
+        Span<int> g = stackalloc int[9];
+        Span<int> t = stackalloc int[12];
+        for (int o = 0; o < cout; o++)
+            for (int c = 0; c < cin; c++)
+            {
+                for (int k = 0; k < 9; k++)
+                    g[k] = filter[(o * 9 + k) * cin + c];
+                // t = G' g (4 x 3), then U = t G'^T (4 x 4); G' = [[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]].
+                for (int x = 0; x < 3; x++)
+                {
+                    t[x] = 2 * g[x];
+                    t[3 + x] = g[x] + g[3 + x] + g[6 + x];
+                    t[6 + x] = g[x] - g[3 + x] + g[6 + x];
+                    t[9 + x] = 2 * g[6 + x];
+                }
+                for (int i = 0; i < 4; i++)
+                {
+                    int t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
+                    Set(u, 4 * i, c, o, pairs, coutW, 2 * t0);
+                    Set(u, 4 * i + 1, c, o, pairs, coutW, t0 + t1 + t2);
+                    Set(u, 4 * i + 2, c, o, pairs, coutW, t0 - t1 + t2);
+                    Set(u, 4 * i + 3, c, o, pairs, coutW, 2 * t2);
+                }
+            }
+        var init16 = new int[coutW];
+        init.AsSpan(0, cout).CopyTo(init16);
+        return new WinogradFilter(u, init16, pairs, coutW);
+
+        static void Set(short[] u, int xi, int c, int o, int pairs, int coutW, int v)
+            => u[((xi * pairs + (c >> 1)) * coutW + o) * 2 + (c & 1)] = (short)v;
+    }
+}
+
+public static partial class Conv2D
+{
+    /// <summary>Most input channels of <see cref="TryEvalS8WinogradAvx512"/>: its int32 sums stay exact up to about 400.</summary>
+    internal const int WinogradMaxCin = 256;
+
+    /// <summary>Fewest input channels for which <see cref="TryEvalS8WinogradAvx512"/> is taken by the dispatcher (its transforms are not repaid below).</summary>
+    internal const int WinogradMinCin = 16;
+
+    /// <summary>Whether a Conv2D of this shape may run <see cref="TryEvalS8WinogradAvx512"/> (3x3, stride 1, no dilation, Cin in range).</summary>
+    internal static bool WinogradShape(in Conv2DParams p, in Shape4 filterShape)
+        => filterShape.D1 == 3 && filterShape.D2 == 3 && p.StrideH == 1 && p.StrideW == 1 && p.DilationH == 1 && p.DilationW == 1
+            && filterShape.D3 >= 1 && filterShape.D3 <= WinogradMaxCin;
+
+
+    /// <summary>Most bytes of staged input rows (on the stack) per band of tile rows in <see cref="TryEvalS8WinogradAvx512"/>.</summary>
+    private const int WinogradStageBytes = 32768;
+
+    /// <summary>
+    /// 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) in exact integer arithmetic (AVX-512BW). Each 2x2 block of
+    /// output pixels (a tile) reads a 4x4 input window d (padding holds the input zero point, as in the reference); its
+    /// transform V = B^T d B (sums of four int8 values, |V| &lt;= 512) is multiplied position by position with the
+    /// filter's U = G' g G'^T (<see cref="WinogradFilter"/>, G' = 2G so U is an integer, |U| &lt;= 1152) and summed over
+    /// the input channels by VPMADDWD (int16 pairs, int32 sums, exact); Y' = A^T M A is then exactly 4 x sum(w x d) over
+    /// the 3x3 taps of each of the four pixels (the identity holds over the rationals, and every term is an integer far
+    /// inside int32 for Cin &lt;= 256), so Y' / 2 is 2 x the reference's products and, with <see cref="PackedFilter.Init"/>,
+    /// 2 x its accumulator: the doubled form the exact 16-lane requantization takes (<see cref="SimdOps512"/>).
+    /// 16 products per tile and channel pair instead of 36.
+    /// The input rows of a band of tile rows are staged (with the padding) once; tiles are taken four at a time across
+    /// the band, each group transformed, multiplied against up to 64 output channels at once (each broadcast pair of
+    /// transformed inputs meets 1-4 weight vectors; the weights are loaded once per group) and transformed back, all in
+    /// L1. A last group of fewer than four tiles computes the missing ones from stale values and stores nothing of them.
+    /// Returns false (having written nothing) when the case is not covered.
+    /// </summary>
+    [SkipLocalsInit] // staged slack and stale tiles are read only into lanes that meet zero weights or are never stored
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static bool TryEvalS8WinogradAvx512(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
+        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+    {
+        var wf = packed.Winograd;
+        int cin = inShape.D3, cout = outShape.D3;
+        if (!Avx512BW.IsSupported || wf is null || !WinogradShape(p, filterShape) || filterShape.D3 != cin || packed.Cout != cout
+            || multipliers.Length != cout || outShape.D1 < 1 || outShape.D2 < 1)
+            return false;
+        var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
+        if (!table.Covered)
+            return false;
+        int inH = inShape.D1, inW = inShape.D2, ho = outShape.D1, wo = outShape.D2;
+        int th = (ho + 1) / 2, tw = (wo + 1) / 2, blocks = (cout + 15) / 16;
+        int cinR = (cin + 31) & ~31;
+        int span = 2 * tw + 2; // staged input columns
+        int rowBytes = span * cin + 64;
+        int bandRows = System.Math.Clamp((WinogradStageBytes / rowBytes - 2) / 2, 1, th);
+        Span<sbyte> staged = stackalloc sbyte[(2 * bandRows + 2) * rowBytes];
+        Span<short> v = stackalloc short[16 * 4 * cinR];
+        Span<int> m = stackalloc int[16 * 4 * 64];
+        ref sbyte st = ref MemoryMarshal.GetReference(staged);
+        ref short vr = ref MemoryMarshal.GetReference(v);
+        ref int mr = ref MemoryMarshal.GetReference(m);
+        ref sbyte src = ref MemoryMarshal.GetReference(input);
+        ref sbyte dst = ref MemoryMarshal.GetReference(output);
+        sbyte zp = (sbyte)(-p.InputOffset);
+        var o = new WinogradOut(table, wf, p.ActivationMin, p.ActivationMax, cout, ho, wo, tw);
+        for (int b = 0; b < inShape.D0; b++)
+        {
+            ref sbyte ob = ref Unsafe.Add(ref dst, b * ho * wo * cout);
+            for (int ty0 = 0; ty0 < th; ty0 += bandRows)
+            {
+                int ty1 = System.Math.Min(th, ty0 + bandRows);
+                for (int r = 0; r < 2 * (ty1 - ty0) + 2; r++)
+                    StageWinogradRow(ref src, b, 2 * ty0 - p.PadTop + r, inH, inW, cin, span, p.PadLeft, zp, ref Unsafe.Add(ref st, r * rowBytes));
+                int nt = (ty1 - ty0) * tw;
+                for (int g = 0; g < nt; g += 4)
+                {
+                    int n = System.Math.Min(4, nt - g);
+                    WinogradInput(ref st, rowBytes, g, n, tw, cin, cinR, ref vr);
+                    for (int j0 = 0; j0 < blocks; j0 += 4)
+                    {
+                        switch (System.Math.Min(4, blocks - j0))
+                        {
+                            case 1: WinogradProducts<Blocks1>(ref vr, cinR, wf, 16 * j0, ref mr); break;
+                            case 2: WinogradProducts<Blocks2>(ref vr, cinR, wf, 16 * j0, ref mr); break;
+                            case 3: WinogradProducts<Blocks3>(ref vr, cinR, wf, 16 * j0, ref mr); break;
+                            default: WinogradProducts<Blocks4>(ref vr, cinR, wf, 16 * j0, ref mr); break;
+                        }
+                        for (int bi = 0; bi < 4 && j0 + bi < blocks; bi++)
+                            o.Tiles(ref Unsafe.Add(ref mr, 16 * bi), n, ty0, g, 16 * (j0 + bi), ref ob);
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Input row iy over the staged columns (input column x - padLeft for staged column x), the zero point outside the image.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StageWinogradRow(ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int padLeft, sbyte zp, ref sbyte row)
+    {
+        if ((uint)iy >= (uint)inH)
+        {
+            Fill(ref row, span * cin, zp);
+            return;
+        }
+        int lo = System.Math.Min(padLeft, span), hi = System.Math.Clamp(inW + padLeft, lo, span);
+        Fill(ref row, lo * cin, zp);
+        Unsafe.CopyBlockUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref row, lo * cin)),
+            ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref src, ((b * inH + iy) * inW + lo - padLeft) * cin)), (uint)((hi - lo) * cin));
+        Fill(ref Unsafe.Add(ref row, hi * cin), (span - hi) * cin, zp);
+    }
+
+    /// <summary>
+    /// V = B^T d B of the n tiles from tile g of the staged band (tile q: tile row q / tw, tile column q % tw), widened
+    /// to int16, 32 channels per vector: position xi of tile t at v[(4 xi + t) x cinR].
+    /// B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WinogradInput(ref sbyte st, int rowBytes, int g, int n, int tw, int cin, int cinR, ref short v)
+    {
+        nint step = 4 * (nint)cinR;
+        for (int t = 0; t < n; t++)
+        {
+            int q = g + t;
+            ref sbyte window = ref Unsafe.Add(ref st, 2 * (q / tw) * rowBytes + 2 * (q % tw) * cin);
+            for (int c = 0; c < cinR; c += 32)
+            {
+                ref sbyte at = ref Unsafe.Add(ref window, c);
+                ref short vt = ref Unsafe.Add(ref v, t * cinR + c);
+                // The vertical transform of each of the window's four columns, then the horizontal one of each row.
+                Column(ref at, rowBytes, out var a00, out var a10, out var a20, out var a30);
+                Column(ref Unsafe.Add(ref at, cin), rowBytes, out var a01, out var a11, out var a21, out var a31);
+                Column(ref Unsafe.Add(ref at, 2 * cin), rowBytes, out var a02, out var a12, out var a22, out var a32);
+                Column(ref Unsafe.Add(ref at, 3 * cin), rowBytes, out var a03, out var a13, out var a23, out var a33);
+                Row(a00, a01, a02, a03, ref vt, step, 0);
+                Row(a10, a11, a12, a13, ref vt, step, 4);
+                Row(a20, a21, a22, a23, ref vt, step, 8);
+                Row(a30, a31, a32, a33, ref vt, step, 12);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Column(ref sbyte at, int rowBytes, out Vector512<short> r0, out Vector512<short> r1, out Vector512<short> r2, out Vector512<short> r3)
+        {
+            var d0 = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref at));
+            var d1 = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref Unsafe.Add(ref at, rowBytes)));
+            var d2 = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 2 * rowBytes)));
+            var d3 = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref Unsafe.Add(ref at, 3 * rowBytes)));
+            r0 = d0 - d2;
+            r1 = d1 + d2;
+            r2 = d2 - d1;
+            r3 = d1 - d3;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Row(Vector512<short> x0, Vector512<short> x1, Vector512<short> x2, Vector512<short> x3, ref short vt, nint step, int xi)
+        {
+            (x0 - x2).StoreUnsafe(ref Unsafe.Add(ref vt, xi * step));
+            (x1 + x2).StoreUnsafe(ref Unsafe.Add(ref vt, (xi + 1) * step));
+            (x2 - x1).StoreUnsafe(ref Unsafe.Add(ref vt, (xi + 2) * step));
+            (x1 - x3).StoreUnsafe(ref Unsafe.Add(ref vt, (xi + 3) * step));
+        }
+    }
+
+    /// <summary>A count of 16-channel blocks known to the JIT.</summary>
+    private interface IWinogradBlocks
+    {
+        static abstract int Value { get; }
+    }
+
+    private struct Blocks1 : IWinogradBlocks { public static int Value => 1; }
+    private struct Blocks2 : IWinogradBlocks { public static int Value => 2; }
+    private struct Blocks3 : IWinogradBlocks { public static int Value => 3; }
+    private struct Blocks4 : IWinogradBlocks { public static int Value => 4; }
+
+    /// <summary>
+    /// M[xi, t, 16 bi + lane] = sum over input-channel pairs of V[xi, t] x U[xi] for the TBlocks x 16 output channels
+    /// from j and the four tiles of the group: per pair four broadcasts, TBlocks weight loads, 4 x TBlocks VPMADDWD.
+    /// M's tile stride is 64, its position stride 256.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WinogradProducts<TBlocks>(ref short v, int cinR, WinogradFilter wf, int j, ref int m) where TBlocks : struct, IWinogradBlocks
+    {
+        int pairs = wf.Pairs;
+        nint uStride = 2 * wf.CoutW;
+        ref short u0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wf.U), 2 * j);
+        for (int xi = 0; xi < 16; xi++)
+        {
+            ref short w = ref Unsafe.Add(ref u0, xi * pairs * uStride);
+            ref short x0 = ref Unsafe.Add(ref v, 4 * xi * cinR);
+            ref short x1 = ref Unsafe.Add(ref x0, cinR);
+            ref short x2 = ref Unsafe.Add(ref x1, cinR);
+            ref short x3 = ref Unsafe.Add(ref x2, cinR);
+            Vector512<int> c00 = default, c10 = default, c20 = default, c30 = default;
+            Vector512<int> c01 = default, c11 = default, c21 = default, c31 = default;
+            Vector512<int> c02 = default, c12 = default, c22 = default, c32 = default;
+            Vector512<int> c03 = default, c13 = default, c23 = default, c33 = default;
+            for (int q = 0; q < pairs; q++)
+            {
+                var p0 = Pair(ref x0, q);
+                var p1 = Pair(ref x1, q);
+                var p2 = Pair(ref x2, q);
+                var p3 = Pair(ref x3, q);
+                var w0 = Vector512.LoadUnsafe(ref w);
+                c00 += Avx512BW.MultiplyAddAdjacent(p0, w0);
+                c10 += Avx512BW.MultiplyAddAdjacent(p1, w0);
+                c20 += Avx512BW.MultiplyAddAdjacent(p2, w0);
+                c30 += Avx512BW.MultiplyAddAdjacent(p3, w0);
+                if (TBlocks.Value > 1)
+                {
+                    var w1 = Vector512.LoadUnsafe(ref w, 32);
+                    c01 += Avx512BW.MultiplyAddAdjacent(p0, w1);
+                    c11 += Avx512BW.MultiplyAddAdjacent(p1, w1);
+                    c21 += Avx512BW.MultiplyAddAdjacent(p2, w1);
+                    c31 += Avx512BW.MultiplyAddAdjacent(p3, w1);
+                }
+                if (TBlocks.Value > 2)
+                {
+                    var w2 = Vector512.LoadUnsafe(ref w, 64);
+                    c02 += Avx512BW.MultiplyAddAdjacent(p0, w2);
+                    c12 += Avx512BW.MultiplyAddAdjacent(p1, w2);
+                    c22 += Avx512BW.MultiplyAddAdjacent(p2, w2);
+                    c32 += Avx512BW.MultiplyAddAdjacent(p3, w2);
+                }
+                if (TBlocks.Value > 3)
+                {
+                    var w3 = Vector512.LoadUnsafe(ref w, 96);
+                    c03 += Avx512BW.MultiplyAddAdjacent(p0, w3);
+                    c13 += Avx512BW.MultiplyAddAdjacent(p1, w3);
+                    c23 += Avx512BW.MultiplyAddAdjacent(p2, w3);
+                    c33 += Avx512BW.MultiplyAddAdjacent(p3, w3);
+                }
+                w = ref Unsafe.Add(ref w, uStride);
+            }
+            ref int mx = ref Unsafe.Add(ref m, 256 * xi);
+            c00.StoreUnsafe(ref mx);
+            c10.StoreUnsafe(ref mx, 64);
+            c20.StoreUnsafe(ref mx, 128);
+            c30.StoreUnsafe(ref mx, 192);
+            if (TBlocks.Value > 1)
+            {
+                c01.StoreUnsafe(ref mx, 16);
+                c11.StoreUnsafe(ref mx, 80);
+                c21.StoreUnsafe(ref mx, 144);
+                c31.StoreUnsafe(ref mx, 208);
+            }
+            if (TBlocks.Value > 2)
+            {
+                c02.StoreUnsafe(ref mx, 32);
+                c12.StoreUnsafe(ref mx, 96);
+                c22.StoreUnsafe(ref mx, 160);
+                c32.StoreUnsafe(ref mx, 224);
+            }
+            if (TBlocks.Value > 3)
+            {
+                c03.StoreUnsafe(ref mx, 48);
+                c13.StoreUnsafe(ref mx, 112);
+                c23.StoreUnsafe(ref mx, 176);
+                c33.StoreUnsafe(ref mx, 240);
+            }
+        }
+    }
+
+    /// <summary>The output side of <see cref="TryEvalS8WinogradAvx512"/>: Y' = A^T M A per tile, requantized and stored.</summary>
+    private readonly ref struct WinogradOut
+    {
+        private readonly RightRequantTable _table;
+        private readonly WinogradFilter _wf;
+        private readonly Vector128<sbyte> _min, _max;
+        private readonly bool _clamp, _folded;
+        private readonly int _cout, _ho, _wo, _tw;
+
+        public WinogradOut(RightRequantTable table, WinogradFilter wf, int activationMin, int activationMax, int cout, int ho, int wo, int tw)
+        {
+            _table = table;
+            _wf = wf;
+            _min = Vector128.Create((sbyte)activationMin);
+            _max = Vector128.Create((sbyte)activationMax);
+            _clamp = activationMin != sbyte.MinValue || activationMax != sbyte.MaxValue;
+            _folded = table.ClampsNegatives;
+            _cout = cout;
+            _ho = ho;
+            _wo = wo;
+            _tw = tw;
+        }
+
+        /// <summary>
+        /// The n tiles from tile g of the band from tile row ty0, for the 16 channels at j (M of that block at
+        /// <paramref name="m"/>: tile stride 64, position stride 256). A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]; Y' / 2 is 2 x the products.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Tiles(ref int m, int n, int ty0, int g, int j, ref sbyte output)
+        {
+            int channels = System.Math.Min(16, _cout - j);
+            var rq = new SimdOps512.RightRequantizer(_table, j);
+            var start = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_wf.Init), (nuint)j);
+            start += start;
+            if (_folded)
+            {
+                rq = rq.WithStart(start);
+                start = default;
+            }
+            var perm = SimdOps512.RightRequantizer.HighHalves;
+            for (int t = 0; t < n; t++)
+            {
+                ref int mt = ref Unsafe.Add(ref m, 64 * t);
+                Vertical(ref mt, 0, out var r00, out var r10);
+                Vertical(ref mt, 1, out var r01, out var r11);
+                Vertical(ref mt, 2, out var r02, out var r12);
+                Vertical(ref mt, 3, out var r03, out var r13);
+                int q = g + t, y = 2 * (ty0 + q / _tw), x = 2 * (q % _tw);
+                ref sbyte at = ref Unsafe.Add(ref output, (y * _wo + x) * _cout + j);
+                bool right = x + 1 < _wo;
+                Pixel(r00 + r01 + r02, rq, start, perm, channels, ref at);
+                if (right) Pixel(r01 - r02 - r03, rq, start, perm, channels, ref Unsafe.Add(ref at, _cout));
+                if (y + 1 < _ho)
+                {
+                    ref sbyte below = ref Unsafe.Add(ref at, _wo * _cout);
+                    Pixel(r10 + r11 + r12, rq, start, perm, channels, ref below);
+                    if (right) Pixel(r11 - r12 - r13, rq, start, perm, channels, ref Unsafe.Add(ref below, _cout));
+                }
+            }
+        }
+
+        /// <summary>Column k of the 4x4 M: r0 = m0k + m1k + m2k, r1 = m1k - m2k - m3k.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Vertical(ref int mt, int k, out Vector512<int> r0, out Vector512<int> r1)
+        {
+            var m0 = Vector512.LoadUnsafe(ref mt, (nuint)(256 * k));
+            var m1 = Vector512.LoadUnsafe(ref mt, (nuint)(256 * (4 + k)));
+            var m2 = Vector512.LoadUnsafe(ref mt, (nuint)(256 * (8 + k)));
+            var m3 = Vector512.LoadUnsafe(ref mt, (nuint)(256 * (12 + k)));
+            r0 = m0 + m1 + m2;
+            r1 = m1 - m2 - m3;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Pixel(Vector512<int> y4, in SimdOps512.RightRequantizer rq, Vector512<int> start, Vector512<int> perm, int channels, ref sbyte to)
+        {
+            var doubled = Vector512.ShiftRightArithmetic(y4, 1) + start;
+            var bytes = Avx512F.ConvertToVector128SByteWithSaturation(_folded ? rq.ApplyClamped(doubled, perm) : rq.Apply(doubled, perm));
+            if (_clamp)
+                bytes = Vector128.Min(Vector128.Max(bytes, _min), _max);
+            SimdOps512.Store(bytes, ref to, channels);
+        }
+    }
+
+    /// <summary>Pair q of a transformed row, broadcast to the 16 int32 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Pair(ref short row, int q)
+        => Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref row, 2 * q)))).AsInt16();
+}

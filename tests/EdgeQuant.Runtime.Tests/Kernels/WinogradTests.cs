@@ -1,0 +1,113 @@
+using System.Runtime.Intrinsics.X86;
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels;
+using EdgeQuant.Runtime.Kernels.Simd;
+using NUnit.Framework;
+
+namespace EdgeQuant.Runtime.Tests.Kernels;
+
+/// <summary>
+/// Conv2D's Winograd F(2x2, 3x3) path (Conv2D.Winograd.Avx512.cs) against the reference, byte for byte: every input
+/// channel count from 1 (the transform's 32-channel chunks, odd counts whose last pair meets a zero weight), output
+/// channel counts that take 16-lane blocks, the 256-bit tail and both, odd output sizes (partial tiles), padding of 0-2
+/// on each side (bands of rows are sub-convolutions with their own padding), batches, fused activations, and the
+/// operand extremes where the int32 sums are largest. On a CPU without AVX-512BW they report themselves as not run.
+/// </summary>
+[TestFixture]
+public class WinogradTests
+{
+    private static readonly int[] OutputChannels = [1, 4, 8, 9, 16, 20, 24, 28, 32, 36, 40, 60];
+
+    private static void RequireAvx512()
+    {
+        if (!Avx512BW.IsSupported)
+            Assert.Ignore("not run: this CPU has no AVX-512BW (or DOTNET_EnableAVX512=0); the direct kernels run instead");
+    }
+
+    /// <summary>A random 3x3 stride-1 convolution with the Winograd filter built whatever its Cin (Prepare builds it from Cin 8).</summary>
+    private static (FastPathCases.Conv Case, PackedFilter Packed) Case(Random r, int cin, int cout)
+    {
+        var c = FastPathCases.Conv.Random(r, false, cin, cout, 3, 3);
+        c.P.StrideH = c.P.StrideW = c.P.DilationH = c.P.DilationW = 1;
+        c.P.PadTop = r.Next(0, 3);
+        c.P.PadBottom = r.Next(0, 3);
+        c.P.PadLeft = r.Next(0, 3);
+        c.P.PadRight = r.Next(0, 3);
+        int h = System.Math.Max(r.Next(1, 18), 3 - c.P.PadTop - c.P.PadBottom), w = System.Math.Max(r.Next(1, 18), 3 - c.P.PadLeft - c.P.PadRight);
+        c.In = new Shape4(r.Next(1, 3), h, w, cin);
+        c.Input = FastPathCases.S8(r, c.In.FlatSize);
+        c.Out = new Shape4(c.In.D0, h + c.P.PadTop + c.P.PadBottom - 2, w + c.P.PadLeft + c.P.PadRight - 2, cout);
+        var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+        pf.Winograd ??= WinogradFilter.Create(c.Weights, cout, cin, pf.Init);
+        return (c, pf);
+    }
+
+    [Test]
+    public void MatchesReference([ValueSource(nameof(OutputChannels))] int cout)
+    {
+        RequireAvx512();
+        var r = new Random(900 + cout);
+        int run = 0;
+        for (int i = 0; i < 40; i++)
+        {
+            int cin = i < 8 ? i + 1 : r.Next(1, 80);
+            var (c, pf) = Case(r, cin, cout);
+            var got = new sbyte[c.Out.FlatSize];
+            bool covered = RightRequantTable.Covers(c.M, c.S, c.P.OutputOffset, c.P.ActivationMin, c.P.ActivationMax, pf.MaxAccumulator);
+            Assert.That(Conv2D.TryEvalS8WinogradAvx512(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out), Is.EqualTo(covered), c.ToString());
+            if (!covered)
+                continue;
+            run++;
+            int d = FastPathCases.FirstDifference(got, c.Reference());
+            Assert.That(d, Is.EqualTo(-1), () => $"case {i}: element {d}; {c}");
+        }
+        Assert.That(run, Is.GreaterThanOrEqualTo(30), "cases the exact requantization covers");
+    }
+
+    /// <summary>Every operand at an end of the int8 range, up to the largest Cin: the transforms' and the sums' extremes.</summary>
+    [TestCase(256, 20, -128, -128)]
+    [TestCase(256, 17, 127, -128)]
+    [TestCase(255, 33, -128, 127)]
+    [TestCase(64, 16, 127, 127)]
+    public void ExtremeOperands(int cin, int cout, int x, int weight)
+    {
+        RequireAvx512();
+        var r = new Random(cin + cout);
+        var (c, pf) = Case(r, cin, cout);
+        Array.Fill(c.Input, (sbyte)x);
+        // Alternate signs through the filter so that some transformed positions reach |U| = 9 x 128 and others cancel.
+        for (int k = 0; k < c.Weights.Length; k++)
+            c.Weights[k] = (k / cin) % 3 == 1 ? (sbyte)weight : (sbyte)System.Math.Clamp(-weight, -128, 127);
+        c.S = FastPathCases.I32(r, cout, -20, -14);
+        pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+        pf.Winograd ??= WinogradFilter.Create(c.Weights, cout, cin, pf.Init);
+        var got = new sbyte[c.Out.FlatSize];
+        Assert.That(Conv2D.TryEvalS8WinogradAvx512(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out), Is.True, c.ToString());
+        Assert.That(FastPathCases.FirstDifference(got, c.Reference()), Is.EqualTo(-1), c.ToString());
+    }
+
+    /// <summary>
+    /// The dispatcher takes the path for the zoo's 3x3 stride-1 shapes (fashion_resnet's 28→20, 20→28 on 14x14) and not below
+    /// <see cref="Conv2D.WinogradMinCin"/> input channels (mnist_cnn's 8→16, faster direct), with the reference's bytes either way.
+    /// </summary>
+    [TestCase(28, 20)]
+    [TestCase(20, 28)]
+    [TestCase(8, 16)]
+    public void DispatcherTakesIt(int cin, int cout)
+    {
+        RequireAvx512();
+        var r = new Random(cin * 100 + cout);
+        var c = FastPathCases.Conv.Random(r, false, cin, cout, 3, 3);
+        c.P.StrideH = c.P.StrideW = c.P.DilationH = c.P.DilationW = 1;
+        c.P.PadTop = c.P.PadBottom = c.P.PadLeft = c.P.PadRight = 1;
+        c.P.ActivationMin = c.P.OutputOffset;
+        c.In = new Shape4(1, 14, 14, cin);
+        c.Input = FastPathCases.S8(r, c.In.FlatSize);
+        c.Out = new Shape4(1, 14, 14, cout);
+        var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+        Assert.That(pf.Winograd is not null, Is.EqualTo(cin >= Conv2D.WinogradMinCin), "Prepare builds the transformed filter where the path is taken");
+        var got = new sbyte[c.Out.FlatSize];
+        Conv2D.EvalS8(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, pf, c.M, c.S, got, c.Out, new sbyte[1 << 16]);
+        Assert.That(FastPathCases.FirstDifference(got, c.Reference()), Is.EqualTo(-1), c.ToString());
+    }
+}
