@@ -69,6 +69,7 @@ public sealed partial class Interpreter : IDisposable
     private readonly short[] _patch16;
     // Per-op Add/Sub lookup tables of the fast path, shared with the model (null: none).
     private readonly sbyte[]?[] _addTables;
+    private readonly Kernels.AddRequantization?[] _addRequantizations;
 
     /// <summary>Per Concatenation op, per input that is rescaled: its 256 results (<see cref="Concatenation.RescaleTable"/>), built once.</summary>
     private readonly sbyte[]?[]?[] _concatTables;
@@ -175,6 +176,7 @@ public sealed partial class Interpreter : IDisposable
         _floatFilters = PrepareFloatFilters(model, _ops, _reference);
         _patch16 = PrepareConvPatch(model, _ops, _reference);
         _addTables = _reference ? new sbyte[]?[_ops.Length] : model.PreparedAddTables();
+        _addRequantizations = _reference ? new Kernels.AddRequantization?[_ops.Length] : model.PreparedAddRequantizations();
         _concatTables = PrepareConcatTables(model, _ops, _reference);
 
         int threads = options?.Threads ?? 1;
@@ -598,7 +600,8 @@ public sealed partial class Interpreter : IDisposable
         var a = S8(op.Input0).Slice(from, to - from);
         var b = S8(op.Input1).Slice(from, to - from);
         var y = ArenaS8(op.Output0).Slice(from, to - from);
-        if (_addTables[index] is { } table) Elementwise.AddS8Table(table, a, b, y);
+        if (_addRequantizations[index] is { } q) Elementwise.AddS8Avx512(q, a, b, y);
+        else if (_addTables[index] is { } table) Elementwise.AddS8Table(table, a, b, y);
         else if (_reference) Elementwise.AddS8Reference(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
         else Elementwise.AddS8(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
     }
@@ -875,7 +878,8 @@ public sealed partial class Interpreter : IDisposable
     {
         var p = _model.ReadParams<ElementwiseParams>(op);
         bool sub = op.Type == OpType.Sub;
-        if (_addTables[_opIndex] is { } table) Elementwise.AddS8Table(table, S8(op.Input0), S8(op.Input1), ArenaS8(op.Output0));
+        if (_addRequantizations[_opIndex] is { } q) Elementwise.AddS8Avx512(q, S8(op.Input0), S8(op.Input1), ArenaS8(op.Output0));
+        else if (_addTables[_opIndex] is { } table) Elementwise.AddS8Table(table, S8(op.Input0), S8(op.Input1), ArenaS8(op.Output0));
         else if (_reference) Elementwise.AddS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);
         else Elementwise.AddS8(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);
     }

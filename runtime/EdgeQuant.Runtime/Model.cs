@@ -374,11 +374,33 @@ public sealed partial class Model
         for (int i = 0; i < _ops.Length; i++)
         {
             var op = _ops[i];
-            if ((op.Type == OpType.Add || op.Type == OpType.Sub) && _tensors[op.Output0].Type == TensorType.Int8)
+            // Not where the AVX-512 arithmetic applies (faster than the table's gather, and no 64 KB per op).
+            if ((op.Type == OpType.Add || op.Type == OpType.Sub) && _tensors[op.Output0].Type == TensorType.Int8 && PreparedAddRequantizations()[i] is null)
                 prepared[i] = Kernels.Elementwise.PrepareAddTable(ReadParams<ElementwiseParams>(op), op.Type == OpType.Sub,
                     _tensors[op.Input0].Shape, _tensors[op.Input1].Shape, _tensors[op.Output0].Shape);
         }
         return Interlocked.CompareExchange(ref _addTables, prepared, null) ?? prepared;
+    }
+
+    private Kernels.AddRequantization?[]? _addRequantizations;
+
+    /// <summary>
+    /// Per op, the AVX-512 Add/Sub requantizations (<see cref="Kernels.Elementwise.PrepareAddAvx512"/>; null for other
+    /// ops and where it does not apply), built on first use and shared read-only like <see cref="PreparedAddTables"/>.
+    /// </summary>
+    internal Kernels.AddRequantization?[] PreparedAddRequantizations()
+    {
+        var prepared = Volatile.Read(ref _addRequantizations);
+        if (prepared is not null) return prepared;
+        prepared = new Kernels.AddRequantization?[_ops.Length];
+        for (int i = 0; i < _ops.Length; i++)
+        {
+            var op = _ops[i];
+            if ((op.Type == OpType.Add || op.Type == OpType.Sub) && _tensors[op.Output0].Type == TensorType.Int8)
+                prepared[i] = Kernels.Elementwise.PrepareAddAvx512(ReadParams<ElementwiseParams>(op), op.Type == OpType.Sub,
+                    _tensors[op.Input0].Shape, _tensors[op.Input1].Shape, _tensors[op.Output0].Shape);
+        }
+        return Interlocked.CompareExchange(ref _addRequantizations, prepared, null) ?? prepared;
     }
 
     private ReadOnlySpan<sbyte> FilterS8(in OpInfo op) => MemoryMarshal.Cast<byte, sbyte>(GetConstantBytes(op.Input1));

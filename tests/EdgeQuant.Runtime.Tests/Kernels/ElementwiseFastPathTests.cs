@@ -81,6 +81,54 @@ public class ElementwiseFastPathTests
         }
     }
 
+    /// <summary>
+    /// The AVX-512 arithmetic Add/Sub (three exact 16-lane requantizations): where it is prepared, equal to the reference on
+    /// every (x, y) pair and on random rows of every tail length; where its conditions fail (wild parameters), not prepared.
+    /// Sensible parameters (TFLite's: input shifts of at most -1) must always be covered.
+    /// </summary>
+    [Test]
+    public void Avx512ArithmeticEqualsTheReference([Values] bool subtract, [Values] bool wild)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512BW.IsSupported) Assert.Ignore("not run: no AVX-512BW (or DOTNET_EnableAVX512=0); the table or AVX2 path runs");
+        var r = new Random(171 + (subtract ? 1 : 0) + (wild ? 2 : 0));
+        int prepared = 0;
+        for (int k = 0; k < 12; k++)
+        {
+            var p = Params(r, wild);
+            if (!wild)
+            {
+                p.Input1Shift = r.Next(-3, 0);
+                p.Input2Shift = r.Next(-3, 0);
+            }
+            var shape = new Shape4(1, 1, 1, 100);
+            var q = Elementwise.PrepareAddAvx512(p, subtract, shape, shape, shape);
+            if (!wild) Assert.That(q, Is.Not.Null, "TFLite-style parameters are covered");
+            if (q is null) continue;
+            prepared++;
+            var a = new sbyte[65536];
+            var b = new sbyte[65536];
+            for (int i = 0; i < 65536; i++) { a[i] = (sbyte)(i >> 8); b[i] = (sbyte)i; }
+            var all = new Shape4(1, 1, 1, 65536);
+            var expected = new sbyte[65536];
+            var got = new sbyte[65536];
+            Elementwise.AddS8Reference(p, a, all, b, all, expected, all, subtract);
+            Elementwise.AddS8Avx512(q, a, b, got);
+            Assert.That(got, Is.EqualTo(expected), "every (x, y) pair");
+            for (int n = 0; n <= 40; n++)
+            {
+                var x = FastPathCases.S8(r, n);
+                var y = FastPathCases.S8(r, n);
+                var s = new Shape4(1, 1, 1, n);
+                var e = new sbyte[n];
+                var o = new sbyte[n];
+                Elementwise.AddS8Reference(p, x, s, y, s, e, s, subtract);
+                Elementwise.AddS8Avx512(q, x, y, o);
+                Assert.That(o, Is.EqualTo(e), $"{n} elements");
+            }
+        }
+        if (!wild) Assert.That(prepared, Is.EqualTo(12));
+    }
+
     [Test]
     public void RandomShapesBroadcastsAndTails([Values] Path path, [Values] bool subtract, [Values] bool wild)
     {

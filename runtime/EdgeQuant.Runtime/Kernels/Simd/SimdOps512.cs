@@ -115,6 +115,14 @@ internal static class SimdOps512
                 Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasEven), (nuint)(from / 2 + 1)), right);
         }
 
+        /// <summary>
+        /// Every lane with multiplier <paramref name="m"/> (&gt;= 0), 64-bit constant <paramref name="twoB"/> and right shift
+        /// <paramref name="right"/>, for one requantization applied to 16 values (the caller computes 2B: remark 3, or
+        /// 2^31 for a shift of 0, whose result is h of remark 1 alone, through <see cref="ApplyClamped(Vector512{int}, Vector512{int})"/>: no sign term).
+        /// </summary>
+        public static RightRequantizer Uniform(int m, long twoB, uint right)
+            => new(Vector512.Create(m), Vector512.Create(twoB), Vector512.Create(twoB), Vector512.Create(right));
+
         private RightRequantizer(Vector512<int> m, Vector512<long> biasEven, Vector512<long> biasOdd, Vector512<uint> right)
         {
             _m = m;
@@ -195,6 +203,29 @@ internal static class SimdOps512
             var odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(doubled.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd;
             var u = Avx512F.PermuteVar16x32x2(even.AsInt32(), highHalves, odd.AsInt32());
             return Avx512F.ShiftRightArithmeticVariable(u, _right);
+        }
+
+        /// <summary>
+        /// <see cref="Apply(Vector512{int}, Vector512{int})"/> with the sign term kept where <paramref name="signMask"/> is all ones
+        /// and dropped where it is 0 (<see cref="ApplyClamped(Vector512{int}, Vector512{int})"/>): one form for a loop whose
+        /// requantizations differ in that only, without a branch.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<int> ApplyMasked(Vector512<int> doubled, Vector512<int> highHalves, Vector512<int> signMask)
+        {
+            var even = Avx512F.Multiply(doubled, _m) + _biasEven;
+            var odd = Avx512F.Multiply(Avx512F.Shuffle(doubled, 0xF5), _mOdd) + _biasOdd;
+            // The high halves by a shift and a blend (ALU operations) rather than VPERMT2D: this form is for loops whose
+            // other work is shuffles (widening, narrowing), where the shuffle port is what bounds them.
+            var u = Vector512.ConditionalSelect(OddLanes, odd.AsInt32(), Avx512F.ShiftRightLogical(even, 32).AsInt32());
+            return Avx512F.ShiftRightArithmeticVariable(u + (Vector512.ShiftRightArithmetic(doubled, 31) & signMask), _right);
+        }
+
+        /// <summary>All ones in the odd 32-bit lanes.</summary>
+        private static Vector512<int> OddLanes
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Vector512.Create(unchecked((long)0xFFFF_FFFF_0000_0000UL)).AsInt32();
         }
 
         /// <summary>The VPERMT2D indices that gather the high halves of the even and odd 64-bit sums into 16 lanes.</summary>
