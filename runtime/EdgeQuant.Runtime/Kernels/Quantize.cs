@@ -25,6 +25,15 @@ public static class Quantize
             var zp = Vector128.Create(zeroPoint);
             ref float src = ref MemoryMarshal.GetReference(input);
             ref sbyte dst = ref MemoryMarshal.GetReference(output);
+            if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+            {
+                // 16 lanes per step: the same exact steps (QuantizeSixteen), the results within [-128, 127] narrowed by VPMOVDB.
+                var s16 = Vector512.Create(scale);
+                var zp16 = Vector512.Create(zeroPoint);
+                for (; i <= input.Length - 16; i += 16)
+                    System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector128SByte(QuantizeSixteen(Vector512.LoadUnsafe(ref src, (nuint)i), s16, zp16))
+                        .StoreUnsafe(ref dst, (nuint)i);
+            }
             for (; i <= input.Length - 8; i += 8)
             {
                 var a = QuantizeFour(Vector128.LoadUnsafe(ref src, (nuint)i), s, zp);
@@ -58,6 +67,20 @@ public static class Quantize
         r = Vector128.Min(Vector128.Max(r, Vector128.Create(-1000f)), Vector128.Create(1000f)) & Vector128.Equals(v, v);
         var q = Vector128.ConvertToInt32(r) + zeroPoint;
         return Vector128.Min(Vector128.Max(q, Vector128.Create(-128)), Vector128.Create(127));
+    }
+
+    /// <summary><see cref="QuantizeFour"/> on 16 lanes (the same operations, lane by lane).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> QuantizeSixteen(Vector512<float> x, Vector512<float> scale, Vector512<int> zeroPoint)
+    {
+        var v = x / scale;
+        var t = Vector512.Truncate(v);
+        var step = Vector512.GreaterThanOrEqual(Vector512.Abs(v - t), Vector512.Create(0.5f));
+        var signedOne = Vector512.Create(1f) | (v & Vector512.Create(-0f));
+        var r = t + (signedOne & step);
+        r = Vector512.Min(Vector512.Max(r, Vector512.Create(-1000f)), Vector512.Create(1000f)) & Vector512.Equals(v, v);
+        var q = Vector512.ConvertToInt32(r) + zeroPoint;
+        return Vector512.Min(Vector512.Max(q, Vector512.Create(-128)), Vector512.Create(127));
     }
 #endif
 
