@@ -86,6 +86,33 @@ public class WinogradTests
         Assert.That(FastPathCases.FirstDifference(got, c.Reference()), Is.EqualTo(-1), c.ToString());
     }
 
+    /// <summary>A map so wide that one tile row's four staged input rows pass the stack limit: not taken, and the dispatcher's direct kernels give the reference's bytes.</summary>
+    [Test]
+    public void VeryWideMapsGoToTheDirectKernels()
+    {
+        RequireAvx512();
+        var r = new Random(77);
+        var c = FastPathCases.Conv.Random(r, false, 64, 20, 3, 3);
+        c.P.StrideH = c.P.StrideW = c.P.DilationH = c.P.DilationW = 1;
+        c.P.PadTop = c.P.PadBottom = c.P.PadLeft = c.P.PadRight = 1;
+        c.In = new Shape4(1, 3, 200, 64);
+        c.Input = FastPathCases.S8(r, c.In.FlatSize);
+        c.Out = new Shape4(1, 3, 200, 20);
+        var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+        Assert.That(pf.Winograd, Is.Not.Null);
+        Assert.That(RightRequantTable.Covers(c.M, c.S, c.P.OutputOffset, c.P.ActivationMin, c.P.ActivationMax, pf.MaxAccumulator), Is.True,
+            "the requantization is covered, so only the width declines the path");
+        var narrow = new Shape4(1, 3, 20, 64);
+        var narrowOut = new Shape4(1, 3, 20, 20);
+        Assert.That(Conv2D.TryEvalS8WinogradAvx512(c.P, c.Input.AsSpan(0, narrow.FlatSize), narrow, c.Filter, pf, c.M, c.S, new sbyte[narrowOut.FlatSize], narrowOut),
+            Is.True, "the same op on a narrow map takes the path");
+        var got = new sbyte[c.Out.FlatSize];
+        Assert.That(Conv2D.TryEvalS8WinogradAvx512(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out), Is.False);
+        Assert.That(got, Is.All.EqualTo((sbyte)0), "nothing written");
+        Conv2D.EvalS8(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, pf, c.M, c.S, got, c.Out, new sbyte[1 << 20]);
+        Assert.That(FastPathCases.FirstDifference(got, c.Reference()), Is.EqualTo(-1), c.ToString());
+    }
+
     /// <summary>
     /// The dispatcher takes the path for the zoo's 3x3 stride-1 shapes (fashion_resnet's 28→20, 20→28 on 14x14) and not below
     /// <see cref="Conv2D.WinogradMinCin"/> input channels (mnist_cnn's 8→16, faster direct), with the reference's bytes either way.
