@@ -98,16 +98,17 @@ public static partial class Conv2D
             return false;
         int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
         bool wholeImage = paddedH * rowLen <= stackLimit;
-        Span<TElem> rows = stackalloc TElem[(wholeImage ? paddedH : kh) * rowLen];
+        // 64 bytes more of each, to start at a cache line (SimdOps.Align64).
+        Span<TElem> rows = stackalloc TElem[(wholeImage ? paddedH : kh) * rowLen + 64];
         // The runs of taps the tiles walk: the kernel rows, or with horizontal dilation (one kernel row only) the kernel
         // columns, Cin taps each (steps per run: Cin / 2 or Cin / 4, the caller's), DilationW pixels apart.
         bool tapRuns = p.DilationW != 1 && kw > 1;
         int segments = tapRuns ? kw : kh;
         nint segStride = tapRuns ? (nint)p.DilationW * cin : wholeImage ? (nint)p.DilationH * rowLen : rowLen;
         bool wholeRow = outW * coutP <= RowAccumulatorLimit;
-        Span<int> accumulators = stackalloc int[(wholeRow ? System.Math.Max(outW, 4) : 4) * coutP];
-        ref int acc = ref MemoryMarshal.GetReference(accumulators);
-        ref TElem rowRef = ref MemoryMarshal.GetReference(rows);
+        Span<int> accumulators = stackalloc int[(wholeRow ? System.Math.Max(outW, 4) : 4) * coutP + 16];
+        ref int acc = ref SimdOps.Align64(ref MemoryMarshal.GetReference(accumulators));
+        ref TElem rowRef = ref SimdOps.Align64(ref MemoryMarshal.GetReference(rows));
         ref sbyte src = ref MemoryMarshal.GetReference(input);
         ref sbyte dst = ref MemoryMarshal.GetReference(output);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);

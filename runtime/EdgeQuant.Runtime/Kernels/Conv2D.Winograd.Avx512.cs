@@ -131,12 +131,14 @@ public static partial class Conv2D
         if (4 * rowBytes > WinogradStageBytes)
             return false;
         int bandRows = System.Math.Clamp((WinogradStageBytes / rowBytes - 2) / 2, 1, th);
-        Span<sbyte> staged = stackalloc sbyte[(2 * bandRows + 2) * rowBytes];
-        Span<short> v = stackalloc short[16 * 4 * cinR];
-        Span<int> m = stackalloc int[16 * 4 * 64];
-        ref sbyte st = ref MemoryMarshal.GetReference(staged);
-        ref short vr = ref MemoryMarshal.GetReference(v);
-        ref int mr = ref MemoryMarshal.GetReference(m);
+        // The scratch on the stack, each start rounded up to 64 bytes: a 512-bit access that crosses a cache line costs
+        // two (the stack offset, so the alignment, differs between processes and threads).
+        Span<sbyte> staged = stackalloc sbyte[(2 * bandRows + 2) * rowBytes + 64];
+        Span<short> v = stackalloc short[16 * 4 * cinR + 32];
+        Span<int> m = stackalloc int[16 * 4 * 64 + 16];
+        ref sbyte st = ref SimdOps.Align64(ref MemoryMarshal.GetReference(staged));
+        ref short vr = ref SimdOps.Align64(ref MemoryMarshal.GetReference(v));
+        ref int mr = ref SimdOps.Align64(ref MemoryMarshal.GetReference(m));
         ref sbyte src = ref MemoryMarshal.GetReference(input);
         ref sbyte dst = ref MemoryMarshal.GetReference(output);
         sbyte zp = (sbyte)(-p.InputOffset);

@@ -88,8 +88,8 @@ internal static partial class Int8Gemm
         int k = pf.K, cout = pf.Cout, coutP = pf.CoutPadded, realPairs = (k + 1) / 2;
         int stride = 2 * TPairs.Value; // int16 elements per staged row
         // The widening stores up to 48 elements per row from its start, SmallKRest4 reads 32 pairs of a row: the last row's spill needs room.
-        Span<short> staged = stackalloc short[SmallKBlockRows * 2 * 20 + 64];
-        ref short xs = ref MemoryMarshal.GetReference(staged);
+        Span<short> staged = stackalloc short[SmallKBlockRows * 2 * 20 + 64 + 32];
+        ref short xs = ref SimdOps.Align64(ref MemoryMarshal.GetReference(staged)); // 32 elements more: to start at a cache line
         ref short w = ref MemoryMarshal.GetArrayDataReference(pf.Pairs!);
         ref int init = ref MemoryMarshal.GetArrayDataReference(pf.Init);
         var min = Vector128.Create((sbyte)activationMin);
