@@ -15,8 +15,11 @@ namespace EdgeQuant.Runtime.Kernels;
 /// </summary>
 internal sealed class WinogradFilter
 {
-    /// <summary>The transformed filter (see the class summary). |U| &lt;= 9 x 128.</summary>
+    /// <summary>The transformed filter (see the class summary) from <see cref="UStart"/>. |U| &lt;= 9 x 128.</summary>
     public short[] U { get; }
+
+    /// <summary>Where the transformed filter starts in <see cref="U"/>: its first 64-byte boundary (the array is pinned).</summary>
+    public int UStart { get; private init; }
 
     /// <summary><see cref="PackedFilter.Init"/>, CoutW long.</summary>
     public int[] Init { get; }
@@ -39,7 +42,8 @@ internal sealed class WinogradFilter
     public static WinogradFilter Create(ReadOnlySpan<sbyte> filter, int cout, int cin, int[] init)
     {
         int pairs = (cin + 1) / 2, coutW = (cout + 15) & ~15;
-        var u = new short[16 * pairs * coutW * 2];
+        // On the pinned object heap with 32 elements of slack, so that the kernel can start at a 64-byte boundary (UStart).
+        var u = GC.AllocateArray<short>(16 * pairs * coutW * 2 + 32, pinned: true);
         Span<int> g = stackalloc int[9];
         Span<int> t = stackalloc int[12];
         for (int o = 0; o < cout; o++)
@@ -66,7 +70,17 @@ internal sealed class WinogradFilter
             }
         var init16 = new int[coutW];
         init.AsSpan(0, cout).CopyTo(init16);
-        return new WinogradFilter(u, init16, pairs, coutW);
+        int start;
+        unsafe
+        {
+            start = (int)((-(nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(u)) & 63) / 2);
+        }
+        if (start != 0)
+        {
+            u.AsSpan(0, u.Length - 32).CopyTo(u.AsSpan(start));
+            u.AsSpan(0, start).Clear();
+        }
+        return new WinogradFilter(u, init16, pairs, coutW) { UStart = start };
 
         static void Set(short[] u, int xi, int c, int o, int pairs, int coutW, int v)
             => u[((xi * pairs + (c >> 1)) * coutW + o) * 2 + (c & 1)] = (short)v;
@@ -263,7 +277,7 @@ public static partial class Conv2D
     {
         int pairs = wf.Pairs;
         nint uStride = 2 * wf.CoutW;
-        ref short u0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wf.U), 2 * j);
+        ref short u0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wf.U), wf.UStart + 2 * j);
         for (int xi = 0; xi < 16; xi++)
         {
             ref short w = ref Unsafe.Add(ref u0, xi * pairs * uStride);
