@@ -156,6 +156,8 @@ public static partial class Conv2D
         ref sbyte src = ref MemoryMarshal.GetReference(input);
         ref sbyte dst = ref MemoryMarshal.GetReference(output);
         sbyte zp = (sbyte)(-p.InputOffset);
+        // Staged column x holds input column x - PadLeft: the image's columns are [lo, hi).
+        int lo = System.Math.Min(p.PadLeft, span), hi = System.Math.Clamp(inW + p.PadLeft, lo, span);
         var o = new WinogradOut(table, wf, p.ActivationMin, p.ActivationMax, cout, ho, wo, tw);
         for (int b = 0; b < inShape.D0; b++)
         {
@@ -164,7 +166,7 @@ public static partial class Conv2D
             {
                 int ty1 = System.Math.Min(th, ty0 + bandRows);
                 for (int r = 0; r < 2 * (ty1 - ty0) + 2; r++)
-                    StageWinogradRow(ref src, b, 2 * ty0 - p.PadTop + r, inH, inW, cin, span, p.PadLeft, zp, ref Unsafe.Add(ref st, r * rowBytes));
+                    StageRowS8(ref src, b, 2 * ty0 - p.PadTop + r, inH, inW, cin, span, lo, hi, p.PadLeft, zp, ref Unsafe.Add(ref st, r * rowBytes));
                 int nt = (ty1 - ty0) * tw;
                 for (int g = 0; g < nt; g += 4)
                 {
@@ -186,22 +188,6 @@ public static partial class Conv2D
             }
         }
         return true;
-    }
-
-    /// <summary>Input row iy over the staged columns (input column x - padLeft for staged column x), the zero point outside the image.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StageWinogradRow(ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int padLeft, sbyte zp, ref sbyte row)
-    {
-        if ((uint)iy >= (uint)inH)
-        {
-            Fill(ref row, span * cin, zp);
-            return;
-        }
-        int lo = System.Math.Min(padLeft, span), hi = System.Math.Clamp(inW + padLeft, lo, span);
-        Fill(ref row, lo * cin, zp);
-        Unsafe.CopyBlockUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref row, lo * cin)),
-            ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref src, ((b * inH + iy) * inW + lo - padLeft) * cin)), (uint)((hi - lo) * cin));
-        Fill(ref Unsafe.Add(ref row, hi * cin), (span - hi) * cin, zp);
     }
 
     /// <summary>
