@@ -98,10 +98,10 @@ public static partial class Elementwise
     }
 
     /// <summary>
-    /// output = Add/Sub(a, b) of equal shapes by <paramref name="q"/> (<see cref="PrepareAddAvx512"/>): per 16 elements,
+    /// output = Add/Sub(a, b) of equal shapes by <paramref name="q"/> (<see cref="PrepareAddAvx512"/>): per 64 elements,
     /// each input widened, offset and shifted (doubled), requantized; their sum (doubled) requantized with the output
-    /// offset, narrowed with saturation and clamped: the reference's arithmetic lane by lane. A last partial vector is
-    /// done element by element through the same lanes (one vector over a zero-padded copy).
+    /// offset, narrowed with saturation and clamped: the reference's arithmetic lane by lane. The last 1-63 elements
+    /// go through the same step over zero-padded copies.
     /// </summary>
     internal static void AddS8Avx512(AddRequantization q, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
     {
@@ -112,24 +112,20 @@ public static partial class Elementwise
         var k = new AddKernel(q);
         for (; i <= n - 64; i += 64)
             k.Add64(ref Unsafe.Add(ref ra, i), ref Unsafe.Add(ref rb, i), ref Unsafe.Add(ref ro, i));
-        for (; i <= n - 16; i += 16)
-            k.Add16(Vector128.LoadUnsafe(ref ra, (nuint)i), Vector128.LoadUnsafe(ref rb, (nuint)i)).StoreUnsafe(ref ro, (nuint)i);
         if (i < n)
         {
-            Span<sbyte> ta = stackalloc sbyte[16];
-            Span<sbyte> tb = stackalloc sbyte[16];
-            Span<sbyte> to = stackalloc sbyte[16];
-            ta.Clear();
-            tb.Clear();
-            a.Slice(i, n - i).CopyTo(ta);
-            b.Slice(i, n - i).CopyTo(tb);
-            k.Add16(Vector128.Create((ReadOnlySpan<sbyte>)ta), Vector128.Create((ReadOnlySpan<sbyte>)tb)).CopyTo(to);
-            to.Slice(0, n - i).CopyTo(output.Slice(i));
+            Span<sbyte> tail = stackalloc sbyte[3 * 64];
+            tail.Clear();
+            a.Slice(i, n - i).CopyTo(tail);
+            b.Slice(i, n - i).CopyTo(tail.Slice(64));
+            ref sbyte t = ref MemoryMarshal.GetReference(tail);
+            k.Add64(ref t, ref Unsafe.Add(ref t, 64), ref Unsafe.Add(ref t, 128));
+            tail.Slice(128, n - i).CopyTo(output.Slice(i));
         }
     }
 
     /// <summary>
-    /// The constants of <see cref="AddS8Avx512"/> in registers, and its 16 lanes without a branch: the sign terms kept or dropped
+    /// The constants of <see cref="AddS8Avx512"/> in registers, and its steps without a branch: the sign terms kept or dropped
     /// by masks (<see cref="SimdOps512.RightRequantizer.ApplyMasked"/>), Sub as the second value negated by a mask.
     /// </summary>
     private readonly struct AddKernel
@@ -184,21 +180,7 @@ public static partial class Elementwise
         private Vector128<sbyte> Narrow(Vector512<int> v) => Vector128.Min(Vector128.Max(Avx512F.ConvertToVector128SByteWithSaturation(v), _min), _max);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private Vector512<int> Dx(ref sbyte v, nuint at, Vector512<int> offset) => Dx(Vector128.LoadUnsafe(ref v, at), offset);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private Vector512<int> Dx(Vector128<sbyte> v, Vector512<int> offset) => Vector512.ShiftLeft(Avx512F.ConvertToVector512Int32(v) + offset, _shift);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector128<sbyte> Add16(Vector128<sbyte> x, Vector128<sbyte> y)
-        {
-            var dx = Dx(x, _off1);
-            var dy = Dx(y, _off2);
-            var sx = _r1.ApplyMasked(dx, _perm, _sign1);
-            var sy = (_r2.ApplyMasked(dy, _perm, _sign2) ^ _negate) - _negate;
-            var sum = sx + sy;
-            var v = _out.ApplyMasked(sum + sum, _perm, _signOut);
-            return Narrow(v);
-        }
+        private Vector512<int> Dx(ref sbyte v, nuint at, Vector512<int> offset)
+            => Vector512.ShiftLeft(Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref v, at)) + offset, _shift);
     }
 }

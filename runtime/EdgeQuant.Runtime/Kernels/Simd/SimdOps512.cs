@@ -214,18 +214,9 @@ internal static class SimdOps512
         public Vector512<int> ApplyMasked(Vector512<int> doubled, Vector512<int> highHalves, Vector512<int> signMask)
         {
             var even = Avx512F.Multiply(doubled, _m) + _biasEven;
-            var odd = Avx512F.Multiply(Avx512F.Shuffle(doubled, 0xF5), _mOdd) + _biasOdd;
-            // The high halves by a shift and a blend (ALU operations) rather than VPERMT2D: this form is for loops whose
-            // other work is shuffles (widening, narrowing), where the shuffle port is what bounds them.
-            var u = Vector512.ConditionalSelect(OddLanes, odd.AsInt32(), Avx512F.ShiftRightLogical(even, 32).AsInt32());
+            var odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(doubled.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd;
+            var u = Avx512F.PermuteVar16x32x2(even.AsInt32(), highHalves, odd.AsInt32());
             return Avx512F.ShiftRightArithmeticVariable(u + (Vector512.ShiftRightArithmetic(doubled, 31) & signMask), _right);
-        }
-
-        /// <summary>All ones in the odd 32-bit lanes.</summary>
-        private static Vector512<int> OddLanes
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            get => Vector512.Create(unchecked((long)0xFFFF_FFFF_0000_0000UL)).AsInt32();
         }
 
         /// <summary>The VPERMT2D indices that gather the high halves of the even and odd 64-bit sums into 16 lanes.</summary>
