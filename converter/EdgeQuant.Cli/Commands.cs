@@ -249,6 +249,8 @@ public static partial class Commands
             return;
         }
         var fast = Benchmark.Measure(m, iterations, reference: false, threads);
+        double? ceiling = threads > 1 ? PeakMeter.ThreadCeiling(threads) : null;
+        double? trip = threads > 1 ? PeakMeter.CrossCoreRoundTripNs() : null;
         var reference = Benchmark.Measure(m, Math.Max(10, iterations / 10), reference: true);
         var j = new JsonObject
         {
@@ -266,12 +268,15 @@ public static partial class Commands
             ["blob_bytes"] = m.BlobBytes,
             ["hardware"] = Benchmark.Hardware(),
         };
+        if (ceiling is { } ce) j["machine_thread_ceiling"] = Math.Round(ce, 3);
+        if (trip is { } tr) j["cross_core_round_trip_ns"] = Math.Round(tr, 1);
         if (c.Json) c.Out.WriteLine(j.ToJsonString(Indented));
         else
         {
             c.Out.WriteLine($"{Path.GetFileName(path)}: {threads} thread(s), median {fast.MedianUs:F1} us, p99 {fast.P99Us:F1} us, {fast.AllocatedBytesPerInvoke} bytes allocated per invoke; reference kernels {reference.MedianUs:F1} us ({reference.MedianUs / fast.MedianUs:F2}x slower) [{Benchmark.Hardware()}]");
             if (threads > 1)
                 c.Out.WriteLine($"  memory: arena {m.ArenaBytes:N0} B, and {fast.ThreadBytes:N0} B more for {threads} threads (tensors moved for chains, each part's scratch)");
+                c.Out.WriteLine($"  this machine's {threads}-thread ceiling just after (independent multiply-add loops on {threads} threads against one, no memory shared): {ceiling:F2}x; a cache line's round trip between two threads: {trip:F0} ns");
         }
     }
 
@@ -281,7 +286,9 @@ public static partial class Commands
     /// </summary>
     private static void BenchPerOpThreads(CommandContext c, string path, Model m, int iterations, int threads, int rounds)
     {
+        double ceilingBefore = PeakMeter.ThreadCeiling(threads), tripBefore = PeakMeter.CrossCoreRoundTripNs();
         var p = Benchmark.MeasurePerOpThreads(m, iterations, threads, rounds);
+        double ceilingAfter = PeakMeter.ThreadCeiling(threads), tripAfter = PeakMeter.CrossCoreRoundTripNs();
         double oneSum = 0, manySum = 0;
         foreach (var o in p.Ops) { oneSum += o.OneUs; manySum += o.ManyUs; }
         if (c.Json)
@@ -305,6 +312,8 @@ public static partial class Commands
                 ["one_thread_invoke_min_us"] = Math.Round(p.OneMinUs, 2), ["threads_invoke_min_us"] = Math.Round(p.ManyMinUs, 2),
                 ["speedup"] = Math.Round(p.OneInvokeUs / p.ManyInvokeUs, 3),
                 ["allocated_bytes_per_invoke"] = p.AllocatedBytesPerInvoke, ["hardware"] = Benchmark.Hardware(),
+                ["machine_thread_ceiling_before"] = Math.Round(ceilingBefore, 3), ["machine_thread_ceiling_after"] = Math.Round(ceilingAfter, 3),
+                ["cross_core_round_trip_ns_before"] = Math.Round(tripBefore, 1), ["cross_core_round_trip_ns_after"] = Math.Round(tripAfter, 1),
             };
             c.Out.WriteLine(j.ToJsonString(Indented));
             return;
@@ -320,6 +329,8 @@ public static partial class Commands
         c.Out.WriteLine("  (op by op, each split op is its own job; ops marked @k run in Invoke as one job with the chain starting at op k)");
         c.Out.WriteLine($"  sum of op medians: {oneSum:F1} us / {manySum:F1} us ({oneSum / manySum:F2}x)");
         c.Out.WriteLine($"  Invoke: median {p.OneInvokeUs:F1} us / {p.ManyInvokeUs:F1} us ({p.OneInvokeUs / p.ManyInvokeUs:F2}x), fastest {p.OneMinUs:F1} / {p.ManyMinUs:F1} us; {p.AllocatedBytesPerInvoke} bytes allocated per {threads}-thread invoke");
+        c.Out.WriteLine($"  this machine's {threads}-thread ceiling (independent multiply-add loops on {threads} threads against one, no memory shared): {ceilingBefore:F2}x before, {ceilingAfter:F2}x after");
+        c.Out.WriteLine($"  a cache line's round trip between two threads (what a split op pays where it reads rows the other thread wrote): {tripBefore:F0} ns before, {tripAfter:F0} ns after");
     }
 
     private static void BenchPerOp(CommandContext c, string path, Model m, int iterations)

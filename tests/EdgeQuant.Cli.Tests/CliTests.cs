@@ -159,6 +159,9 @@ public class CliTests
             Assert.That(j.RootElement.GetProperty("arena_bytes").GetInt32(), Is.EqualTo(model.ArenaBytes));
             Assert.That(j.RootElement.GetProperty("thread_bytes").GetInt32(), Is.EqualTo(probe.ThreadBytes).And.GreaterThan(0));
             Assert.That(j.RootElement.GetProperty("allocated_bytes_per_invoke").GetInt64(), Is.Zero, "the workers' allocations counted too");
+            // The machine's own figures beside the speed-up: a ratio of two threads' rate to one's, and a latency.
+            Assert.That(j.RootElement.GetProperty("machine_thread_ceiling").GetDouble(), Is.GreaterThan(0.2).And.LessThan(2.5));
+            Assert.That(j.RootElement.GetProperty("cross_core_round_trip_ns").GetDouble(), Is.GreaterThan(0));
         });
         var text = Run("bench", eqm, "--threads", "2", "--iterations", "50");
         Assert.That(text.Code, Is.EqualTo(0), text.Err);
@@ -200,12 +203,17 @@ public class CliTests
             Assert.That(root.GetProperty("one_thread_sum_of_op_medians_us").GetDouble(), Is.EqualTo(one).Within(0.01 * ops.GetArrayLength()));
             Assert.That(root.GetProperty("threads_sum_of_op_medians_us").GetDouble(), Is.EqualTo(two).Within(0.01 * ops.GetArrayLength()));
             Assert.That(root.GetProperty("allocated_bytes_per_invoke").GetInt64(), Is.Zero);
+            Assert.That(root.GetProperty("machine_thread_ceiling_before").GetDouble(), Is.GreaterThan(0.2).And.LessThan(2.5));
+            Assert.That(root.GetProperty("machine_thread_ceiling_after").GetDouble(), Is.GreaterThan(0.2).And.LessThan(2.5));
+            Assert.That(root.GetProperty("cross_core_round_trip_ns_before").GetDouble(), Is.GreaterThan(0));
+            Assert.That(root.GetProperty("cross_core_round_trip_ns_after").GetDouble(), Is.GreaterThan(0));
             Assert.That(root.GetProperty("speedup").GetDouble(),
                 Is.EqualTo(root.GetProperty("one_thread_invoke_median_us").GetDouble() / root.GetProperty("threads_invoke_median_us").GetDouble()).Within(0.01));
         });
         var text = Run("bench", eqm, "--per-op", "--threads", "2", "--iterations", "20", "--rounds", "1");
         Assert.That(text.Code, Is.EqualTo(0), text.Err);
-        Assert.That(text.Out, Does.Contain("2 threads").And.Contain("parts").And.Contain("Invoke: median"));
+        Assert.That(text.Out, Does.Contain("2 threads").And.Contain("parts").And.Contain("Invoke: median")
+            .And.Contain("2-thread ceiling").And.Contain("round trip"));
         AssertUserError(Run("bench", eqm, "--rounds", "3"), "--rounds");
     }
 
