@@ -202,6 +202,38 @@ public class SmallKGemmFastPathTests
             }
     }
 
+    /// <summary>
+    /// Rows K bytes apart with K a multiple of 4 are widened by one flat conversion per block of rows (WidenBlock): every
+    /// such K, row counts around the 64-row block and the 32-byte step (a block of fewer than 32 bytes takes the row path),
+    /// output rows dense and with gaps.
+    /// </summary>
+    [Test]
+    public void ContiguousRowsEqualTheReference([Values(4, 8, 12, 16, 20, 24, 28, 32, 36, 40)] int k)
+    {
+        RequireAvx512();
+        var r = new Random(4100 + k);
+        foreach (int rows in new[] { 4, 5, 7, 8, 63, 64, 65, 127, 129, 784 })
+            foreach (int cout in new[] { 4, 16, 20, 36 })
+            {
+                var g = Gemm.Random(r, k, cout);
+                g.Rows = rows;
+                g.AStride = k;
+                g.A = FastPathCases.S8(r, rows * k);
+                if (rows % 2 == 0)
+                {
+                    // A fused ReLU (the folded-start requantization).
+                    g.P.ActivationMin = g.P.OutputOffset;
+                    g.P.ActivationMax = System.Math.Max(g.P.ActivationMax, g.P.OutputOffset);
+                }
+                var pf = PackedFilter.Create(g.W, cout, k, g.Bias, g.P.InputOffset, pad: false);
+                var got = g.Output(0x5A);
+                Assert.That(Int8Gemm.TryRunSmallKAvx512(ref MemoryMarshal.GetArrayDataReference(g.A), g.AStride, g.Rows, pf, g.M, g.S,
+                    g.P.OutputOffset, g.P.ActivationMin, g.P.ActivationMax, ref MemoryMarshal.GetArrayDataReference(got), g.OutStride), Is.True, g.ToString());
+                int d = FastPathCases.FirstDifference(got, g.Reference(0x5A));
+                Assert.That(d, Is.EqualTo(-1), () => $"element {d}; {g}");
+            }
+    }
+
     [Test]
     public void KernelDeclinesLeftShiftsAndLongRows()
     {
