@@ -275,8 +275,10 @@ public static partial class Commands
         {
             c.Out.WriteLine($"{Path.GetFileName(path)}: {threads} thread(s), median {fast.MedianUs:F1} us, p99 {fast.P99Us:F1} us, {fast.AllocatedBytesPerInvoke} bytes allocated per invoke; reference kernels {reference.MedianUs:F1} us ({reference.MedianUs / fast.MedianUs:F2}x slower) [{Benchmark.Hardware()}]");
             if (threads > 1)
+            {
                 c.Out.WriteLine($"  memory: arena {m.ArenaBytes:N0} B, and {fast.ThreadBytes:N0} B more for {threads} threads (tensors moved for chains, each part's scratch)");
                 c.Out.WriteLine($"  this machine's {threads}-thread ceiling just after (independent multiply-add loops on {threads} threads against one, no memory shared): {ceiling:F2}x; a cache line's round trip between two threads: {trip:F0} ns");
+            }
         }
     }
 

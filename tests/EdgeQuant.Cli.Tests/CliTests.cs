@@ -166,9 +166,14 @@ public class CliTests
         var text = Run("bench", eqm, "--threads", "2", "--iterations", "50");
         Assert.That(text.Code, Is.EqualTo(0), text.Err);
         Assert.That(text.Out, Does.Contain($"arena {model.ArenaBytes:N0} B, and {probe.ThreadBytes:N0} B more for 2 threads"));
+        Assert.That(text.Out, Does.Contain("2-thread ceiling").And.Contain("round trip"));
         var one = Run("bench", eqm, "--iterations", "50", "--json");
         using var j1 = JsonDocument.Parse(one.Out);
         Assert.That(j1.RootElement.GetProperty("thread_bytes").GetInt32(), Is.Zero, "one thread adds nothing to the arena");
+        Assert.That(j1.RootElement.TryGetProperty("machine_thread_ceiling", out _), Is.False, "no thread figures for one thread");
+        var oneText = Run("bench", eqm, "--iterations", "50");
+        Assert.That(oneText.Code, Is.EqualTo(0), oneText.Err);
+        Assert.That(oneText.Out, Does.Not.Contain("ceiling").And.Not.Contain("round trip").And.Not.Contain("memory:"), "one thread prints no thread lines");
     }
 
     [Test]
