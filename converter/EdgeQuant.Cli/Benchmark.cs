@@ -238,7 +238,7 @@ public static class Benchmark
     /// Runs <paramref name="run"/> at least <paramref name="minRuns"/> times and 500 ms, then until no method was compiled
     /// during the last 250 ms (<see cref="System.Runtime.JitInfo.GetCompiledMethodCount"/>), for at most 20 s.
     /// </summary>
-    public static void WarmUp(Action run, int minRuns)
+    private static void WarmUp(Action run, int minRuns)
     {
         long start = Stopwatch.GetTimestamp(), quietSince = start;
         long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
