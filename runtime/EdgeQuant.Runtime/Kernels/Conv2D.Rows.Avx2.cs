@@ -55,7 +55,7 @@ public static partial class Conv2D
             TElem zeroPoint, ref TElem row);
 
         /// <summary>The accumulators of n = 4 or 1 pixels (<see cref="Int8Gemm.PairsRows"/>, <see cref="Int8Gemm.QuadsRows"/>).</summary>
-        static abstract void Rows(int n, ref TElem x, nint xStride, int segments, nint segStride, int steps, ref byte w, int cout,
+        static abstract void Rows(int n, ref TElem x, RowOffsets xStride, int segments, nint segStride, int steps, ref byte w, int cout,
             in Int8Gemm.PairsRequantization q, ref int acc);
     }
 
@@ -67,16 +67,18 @@ public static partial class Conv2D
             short zeroPoint, ref short row) => StageRow(p, ref src, b, iy, inH, inW, cin, span, lo, hi, zeroPoint, ref row);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Rows(int n, ref short x, nint xStride, int segments, nint segStride, int steps, ref byte w, int cout,
+        public static void Rows(int n, ref short x, RowOffsets xStride, int segments, nint segStride, int steps, ref byte w, int cout,
             in Int8Gemm.PairsRequantization q, ref int acc)
             => Int8Gemm.PairsRows(n, ref x, xStride, segments, segStride, steps, ref Unsafe.As<byte, short>(ref w), cout, q, ref acc);
     }
 
     /// <summary>
     /// The rows paths' driver: stages the padded input rows (the whole padded image when it fits
-    /// <paramref name="stackLimit"/> elements, each row staged once, else per output row the Kh rows it reads), then
-    /// runs each output row as 4-pixel tiles (the last ones overlapping) and 1-pixel tiles for a row under 4, into a
-    /// whole output row's accumulators when they fit (one requantization pass per row), else a tile's.
+    /// <paramref name="stackLimit"/> elements, each row staged once, else per output row the Kh rows it reads). With the
+    /// whole image staged it runs the image's pixels in order as 4-pixel tiles (a tile may span output rows; the last
+    /// one overlapping), into chunks of up to <see cref="RowAccumulatorLimit"/> accumulators, one requantization pass
+    /// each; else each output row as 4-pixel tiles (the last ones overlapping) and 1-pixel tiles for a row under 4, into
+    /// a whole output row's accumulators when they fit, else a tile's.
     /// <paramref name="steps"/>: pairs or quadruplets per kernel row; <paramref name="spare"/>: elements past each
     /// staged row that a last partial step reads against zero weights. False (nothing written) when the rows do not fit.
     /// </summary>
@@ -106,23 +108,73 @@ public static partial class Conv2D
         int segments = tapRuns ? kw : kh;
         nint segStride = tapRuns ? (nint)p.DilationW * cin : wholeImage ? (nint)p.DilationH * rowLen : rowLen;
         bool wholeRow = outW * coutP <= RowAccumulatorLimit;
-        Span<int> accumulators = stackalloc int[(wholeRow ? System.Math.Max(outW, 4) : 4) * coutP + 16];
+        // With the whole image staged, the tiles run over the image's pixels in order, a tile running on into the next
+        // output row where a row's width is not a multiple of 4 (its taps a staged row further on: RowOffsets), into
+        // chunks of accumulators requantized in one pass each. Per output row, a width of 14 took 4 tiles for 14 pixels
+        // (16 computed) and a width of 7 took 2 (8).
+        int total = outH * outW;
+        bool flat = wholeImage && total >= 4;
+        int chunk = System.Math.Max(4, System.Math.Min(total, RowAccumulatorLimit / coutP) & ~3);
+        Span<int> accumulators = stackalloc int[(flat ? chunk : wholeRow ? System.Math.Max(outW, 4) : 4) * coutP + 16];
         ref int acc = ref SimdOps.Align64(ref MemoryMarshal.GetReference(accumulators));
         ref TElem rowRef = ref SimdOps.Align64(ref MemoryMarshal.GetReference(rows));
         ref sbyte src = ref MemoryMarshal.GetReference(input);
         ref sbyte dst = ref MemoryMarshal.GetReference(output);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
         int pixelStep = p.StrideW * cin;
+        nint rowStep = (nint)p.StrideH * rowLen;
         for (int b = 0; b < inShape.D0; b++)
         {
             if (wholeImage)
                 for (int y = 0; y < paddedH; y++)
                     TKernel.Stage(p, ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroPoint, ref Unsafe.Add(ref rowRef, y * rowLen));
+            if (flat)
+            {
+                ref sbyte image = ref Unsafe.Add(ref dst, b * total * cout);
+                // (oy, ox): the output pixel `next`, where the tile after the last one starts unless a last overlapping tile
+                // steps back.
+                int oy = 0, ox = 0, next = 0;
+                for (int c0 = 0; c0 < total; c0 += chunk)
+                {
+                    int n = System.Math.Min(chunk, total - c0);
+                    if (n < 4)
+                    {
+                        // A last chunk of 1-3 pixels: the image's last 4 (the ones before recomputed, stored again identically).
+                        c0 = total - 4;
+                        n = 4;
+                    }
+                    for (int t = 0; ; t += 4)
+                    {
+                        t = System.Math.Min(t, n - 4);
+                        int at = c0 + t;
+                        if (at != next)
+                        {
+                            oy = at / outW;
+                            ox = at - oy * outW;
+                        }
+                        nint o0 = oy * rowStep + ox * pixelStep;
+                        Advance(ref oy, ref ox, outW);
+                        nint o1 = oy * rowStep + ox * pixelStep - o0;
+                        Advance(ref oy, ref ox, outW);
+                        nint o2 = oy * rowStep + ox * pixelStep - o0;
+                        Advance(ref oy, ref ox, outW);
+                        nint o3 = oy * rowStep + ox * pixelStep - o0;
+                        Advance(ref oy, ref ox, outW);
+                        next = at + 4;
+                        TKernel.Rows(4, ref Unsafe.Add(ref rowRef, o0), new RowOffsets(o1, o2, o3), segments, segStride, steps, ref w, coutP, q,
+                            ref Unsafe.Add(ref acc, t * coutP));
+                        if (t == n - 4)
+                            break;
+                    }
+                    q.Store(n, ref acc, coutP, cout, ref Unsafe.Add(ref image, c0 * cout), cout);
+                }
+                continue;
+            }
             for (int oy = 0; oy < outH; oy++)
             {
                 ref TElem top = ref rowRef;
                 if (wholeImage)
-                    top = ref Unsafe.Add(ref rowRef, oy * p.StrideH * rowLen);
+                    top = ref Unsafe.Add(ref rowRef, oy * rowStep);
                 else
                     for (int ky = 0; ky < kh; ky++)
                         TKernel.Stage(p, ref src, b, oy * p.StrideH - p.PadTop + ky * p.DilationH, inH, inW, cin, span, lo, hi, zeroPoint,
@@ -136,7 +188,7 @@ public static partial class Conv2D
                         // The row's last pixels as one overlapping 4-pixel tile (recomputed, stored again identically):
                         // the 1-pixel tiles run a fraction of its rate.
                         ox = System.Math.Min(ox, outW - 4);
-                        TKernel.Rows(4, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, segments, segStride, steps, ref w, coutP, q,
+                        TKernel.Rows(4, ref Unsafe.Add(ref top, ox * pixelStep), RowOffsets.Strided(pixelStep), segments, segStride, steps, ref w, coutP, q,
                             ref Unsafe.Add(ref acc, wholeRow ? ox * coutP : 0));
                         if (!wholeRow)
                             q.Store(4, ref acc, coutP, cout, ref Unsafe.Add(ref o, ox * cout), cout);
@@ -147,7 +199,7 @@ public static partial class Conv2D
                 }
                 for (; ox < outW; ox++)
                 {
-                    TKernel.Rows(1, ref Unsafe.Add(ref top, ox * pixelStep), pixelStep, segments, segStride, steps, ref w, coutP, q,
+                    TKernel.Rows(1, ref Unsafe.Add(ref top, ox * pixelStep), default, segments, segStride, steps, ref w, coutP, q,
                         ref Unsafe.Add(ref acc, wholeRow ? ox * coutP : 0));
                     if (!wholeRow)
                         q.Store(1, ref acc, coutP, cout, ref Unsafe.Add(ref o, ox * cout), cout);
@@ -157,6 +209,17 @@ public static partial class Conv2D
             }
         }
         return true;
+    }
+
+    /// <summary>(oy, ox) to the next output pixel in row order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Advance(ref int oy, ref int ox, int outW)
+    {
+        if (++ox == outW)
+        {
+            ox = 0;
+            oy++;
+        }
     }
 
     /// <summary>Input row iy (or the zero point, outside the image) widened over the padded columns, plus the spare element.</summary>

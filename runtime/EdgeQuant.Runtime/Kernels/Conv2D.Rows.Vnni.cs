@@ -49,7 +49,7 @@ public static partial class Conv2D
             byte zeroPoint, ref byte row) => StageRowBiased(p, ref src, b, iy, inH, inW, cin, span, lo, hi, zeroPoint, ref row);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Rows(int n, ref byte x, nint xStride, int segments, nint segStride, int steps, ref byte w, int cout,
+        public static void Rows(int n, ref byte x, RowOffsets xStride, int segments, nint segStride, int steps, ref byte w, int cout,
             in Int8Gemm.PairsRequantization q, ref int acc)
             => Int8Gemm.QuadsRows(n, ref x, xStride, segments, segStride, steps, ref Unsafe.As<byte, sbyte>(ref w), cout, q, ref acc);
     }

@@ -151,6 +151,70 @@ public class Conv2DFastPathTests
     }
 
     /// <summary>
+    /// The x64 rows paths with the whole image staged run 4-pixel tiles over the image's pixels in order, a tile running on
+    /// into the next output row: output widths 1-7 and 14 (tiles across 1-3 row ends, several rows inside one tile), images
+    /// of more pixels than one chunk of accumulators (4096 / CoutPadded: 128 pixels at 32 channels, 64 at 64) with a last
+    /// chunk of 1-3 pixels (the last 4 recomputed), strides 1-2 and batches of 2; and an image too large to stage whole (per
+    /// output row). Both the VPDPBUSD and the VPMADDWD tiles, against the reference.
+    /// </summary>
+    [Test]
+    public void RowsPathsTilesRunOnAcrossOutputRows([Values(1, 2, 3, 5, 7, 14)] int outW, [Values(12, 28, 60)] int cout)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Ignore("the x64 rows paths need AVX2");
+        var r = new Random(950 + 7 * outW + cout);
+        int chunk = 4096 / ((cout + 7) & ~7);
+        // Heights: one row (a tile over several rows when outW < 4), a few rows, and about one and two chunks plus 1-3 pixels.
+        foreach (int outH in new[] { 1, 3, (chunk + 1) / outW + 1, (2 * chunk + 3) / outW + 1 })
+        {
+            int stride = 1 + (outH + outW) % 2, cin = new[] { 4, 12, 28 }[(outH + cout) % 3];
+            var c = FastPathCases.Conv.Random(r, false, cin, cout, 3, 3);
+            c.P.StrideH = c.P.StrideW = stride;
+            c.P.DilationH = c.P.DilationW = 1;
+            c.P.PadTop = c.P.PadLeft = 1;
+            c.P.PadBottom = c.P.PadRight = 0;
+            int h = (outH - 1) * stride + 2, w = (outW - 1) * stride + 2;
+            c.In = new Runtime.Format.Shape4(2, h, w, cin);
+            c.Out = new Runtime.Format.Shape4(2, outH, outW, cout);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            var expected = c.Reference();
+            var got = new sbyte[c.Out.FlatSize];
+            Assert.That(Conv2D.TryEvalS8RowsVnni(c.P, c.Input, c.In, c.Filter, QuadsOf(c), c.M, c.S, got, c.Out), $"VPDPBUSD rows on {c}");
+            int d = FastPathCases.FirstDifference(got, expected);
+            Assert.That(d, Is.EqualTo(-1), () => $"VPDPBUSD rows: element {d} is {got[d]}, the reference gives {expected[d]}; {c}");
+            got = new sbyte[c.Out.FlatSize];
+            Assert.That(Conv2D.TryEvalS8RowsAvx2(c.P, c.Input, c.In, c.Filter, Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias), c.M, c.S, got, c.Out),
+                $"VPMADDWD rows on {c}");
+            d = FastPathCases.FirstDifference(got, expected);
+            Assert.That(d, Is.EqualTo(-1), () => $"VPMADDWD rows: element {d} is {got[d]}, the reference gives {expected[d]}; {c}");
+        }
+    }
+
+    /// <summary>
+    /// A 3x3 convolution on an image too large to stage whole (the rows paths then stage the Kh rows of each output row and
+    /// tile each output row on its own), against the reference on both x64 rows paths.
+    /// </summary>
+    [Test]
+    public void RowsPathsStagePerOutputRowOnALargeImage([Values(1, 2)] int stride)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Ignore("the x64 rows paths need AVX2");
+        var r = new Random(980 + stride);
+        var c = FastPathCases.Conv.Random(r, false, 24, 20, 3, 3);
+        c.In = new Runtime.Format.Shape4(1, 70, 71, 24);
+        c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = 1;
+        c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
+        c.Out = new Runtime.Format.Shape4(1, (70 - 1) / stride + 1, (71 - 1) / stride + 1, 20);
+        c.Input = FastPathCases.S8(r, c.In.FlatSize);
+        var expected = c.Reference();
+        var got = new sbyte[c.Out.FlatSize];
+        Assert.That(Conv2D.TryEvalS8RowsVnni(c.P, c.Input, c.In, c.Filter, QuadsOf(c), c.M, c.S, got, c.Out), $"VPDPBUSD rows on {c}");
+        Assert.That(FastPathCases.FirstDifference(got, expected), Is.EqualTo(-1), $"VPDPBUSD rows on {c}");
+        got = new sbyte[c.Out.FlatSize];
+        Assert.That(Conv2D.TryEvalS8RowsAvx2(c.P, c.Input, c.In, c.Filter, Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias), c.M, c.S, got, c.Out),
+            $"VPMADDWD rows on {c}");
+        Assert.That(FastPathCases.FirstDifference(got, expected), Is.EqualTo(-1), $"VPMADDWD rows on {c}");
+    }
+
+    /// <summary>
     /// Horizontally dilated convolutions on the arm64 tiles, whose tap runs become the Kh x Kw taps: the SDOT tiles (Pi 5)
     /// for Cin a multiple of 4, the SMLAL-by-lane tiles (Pi 4) for Cin a multiple of 8; Kh 1-3, Kw 2-4, dilations 2-3 in
     /// width and 1-2 in height, strides, paddings, batches and channel tails, against the reference. On x64 both run through

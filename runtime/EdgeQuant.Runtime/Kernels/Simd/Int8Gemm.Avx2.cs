@@ -67,7 +67,7 @@ internal static partial class Int8Gemm
                     r = System.Math.Min(r, n - 4); // the group's last rows as one overlapping 4-row tile
                     for (int i = 0; i < 4; i++)
                         Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k);
-                    PairsRows(4, ref xs, k2, 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
+                    PairsRows(4, ref xs, RowOffsets.Strided(k2), 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
                     if (r == n - 4)
                         break;
                 }
@@ -76,7 +76,7 @@ internal static partial class Int8Gemm
             for (; r < n; r++)
             {
                 Widen(ref Unsafe.Add(ref ag, r * aStride), ref xs, k);
-                PairsRows(1, ref xs, k2, 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
+                PairsRows(1, ref xs, RowOffsets.Strided(k2), 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
             }
             q.Store(n, ref acc, coutP, cout, ref Unsafe.Add(ref output, g * outStride), outStride);
         }
@@ -87,12 +87,12 @@ internal static partial class Int8Gemm
     /// acc[i x Cout + oc] = Init[oc] + dot for rows i in [0, n) (n = 4 or 1), every oc (<paramref name="cout"/>
     /// is the padded channel count, <see cref="PackedFilter.CoutPadded"/>, a multiple of 8):
     /// the channels-in-lanes inner loop shared by the GEMM above and Conv2D's widened-rows path. Row i's
-    /// activations start at x + i x xStride and consist of <paramref name="segments"/> runs of
+    /// activations start at x, x + xStride.D1, .D2, .D3 (<see cref="RowOffsets"/>) and consist of <paramref name="segments"/> runs of
     /// <paramref name="pairs"/> int16 pairs, segStride apart; the weights are the matching
     /// [segments x pairs, Cout, 2] pairs. <see cref="PairsRequantization.Store"/> then requantizes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void PairsRows(int n, ref short x, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+    internal static void PairsRows(int n, ref short x, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
         in PairsRequantization q, ref int acc)
     {
         int j = 0;
@@ -378,7 +378,7 @@ internal static partial class Int8Gemm
     private static Vector256<short> Pair(ref short row, int p)
         => Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref row, 2 * p)))).AsInt16();
 
-    private static void Tile4x16(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+    private static void Tile4x16(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector256<int> i0, Vector256<int> i1, ref int acc)
     {
         Vector256<int> c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1;
@@ -386,7 +386,7 @@ internal static partial class Int8Gemm
         for (int s = 0; s < segments; s++)
         {
             ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref short r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
             for (int p = 0; p < pairs; p++)
             {
                 var w0 = Vector256.LoadUnsafe(ref w);
@@ -417,7 +417,7 @@ internal static partial class Int8Gemm
         c31.StoreUnsafe(ref acc, 3 * row + 8);
     }
 
-    private static void Tile4x8(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+    private static void Tile4x8(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector256<int> i0, ref int acc)
     {
         Vector256<int> c0 = i0, c1 = i0, c2 = i0, c3 = i0;
@@ -425,7 +425,7 @@ internal static partial class Int8Gemm
         for (int s = 0; s < segments; s++)
         {
             ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref short r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
             for (int p = 0; p < pairs; p++)
             {
                 var w0 = Vector256.LoadUnsafe(ref w);

@@ -12,7 +12,7 @@ internal static partial class Int8Gemm
     // accumulators laid out as the AVX2 tiles', so the requantization (PairsRequantization.Store) follows unchanged.
 
     /// <summary>Four rows by 16 channels in one 512-bit accumulator per row.</summary>
-    private static void Tile4x16Avx512(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+    private static void Tile4x16Avx512(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector512<int> i0, ref int acc)
     {
         Vector512<int> c0 = i0, c1 = i0, c2 = i0, c3 = i0;
@@ -20,7 +20,7 @@ internal static partial class Int8Gemm
         for (int s = 0; s < segments; s++)
         {
             ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref short r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
             for (int p = 0; p < pairs; p++)
             {
                 var w0 = Vector512.LoadUnsafe(ref w);
@@ -39,7 +39,7 @@ internal static partial class Int8Gemm
     }
 
     /// <summary>Four rows by 24 channels in 256-bit accumulators (12 of them: the EVEX encoding gives 32 vector registers).</summary>
-    private static void Tile4x24Wide(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+    private static void Tile4x24Wide(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, ref int acc)
     {
         Vector256<int> c00 = i0, c01 = i1, c02 = i2, c10 = i0, c11 = i1, c12 = i2, c20 = i0, c21 = i1, c22 = i2, c30 = i0, c31 = i1, c32 = i2;
@@ -47,7 +47,7 @@ internal static partial class Int8Gemm
         for (int s = 0; s < segments; s++)
         {
             ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref short r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
             for (int p = 0; p < pairs; p++)
             {
                 var w0 = Vector256.LoadUnsafe(ref w, 0);
@@ -88,7 +88,7 @@ internal static partial class Int8Gemm
     }
 
     /// <summary>Four rows by 32 channels in 256-bit accumulators (16 of them: the EVEX encoding gives 32 vector registers).</summary>
-    private static void Tile4x32Wide(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+    private static void Tile4x32Wide(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, ref int acc)
     {
         Vector256<int> c00 = i0, c01 = i1, c02 = i2, c03 = i3, c10 = i0, c11 = i1, c12 = i2, c13 = i3, c20 = i0, c21 = i1, c22 = i2, c23 = i3, c30 = i0, c31 = i1, c32 = i2, c33 = i3;
@@ -96,7 +96,7 @@ internal static partial class Int8Gemm
         for (int s = 0; s < segments; s++)
         {
             ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref short r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
             for (int p = 0; p < pairs; p++)
             {
                 var w0 = Vector256.LoadUnsafe(ref w, 0);
@@ -146,7 +146,7 @@ internal static partial class Int8Gemm
     }
 
     /// <summary>Four rows by 40 channels in 256-bit accumulators (20 of them: the EVEX encoding gives 32 vector registers).</summary>
-    private static void Tile4x40Wide(ref short x0, nint xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+    private static void Tile4x40Wide(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, Vector256<int> i4, ref int acc)
     {
         Vector256<int> c00 = i0, c01 = i1, c02 = i2, c03 = i3, c04 = i4, c10 = i0, c11 = i1, c12 = i2, c13 = i3, c14 = i4, c20 = i0, c21 = i1, c22 = i2, c23 = i3, c24 = i4, c30 = i0, c31 = i1, c32 = i2, c33 = i3, c34 = i4;
@@ -154,7 +154,7 @@ internal static partial class Int8Gemm
         for (int s = 0; s < segments; s++)
         {
             ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref short r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
             for (int p = 0; p < pairs; p++)
             {
                 var w0 = Vector256.LoadUnsafe(ref w, 0);

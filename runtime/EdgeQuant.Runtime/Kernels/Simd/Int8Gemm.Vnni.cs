@@ -65,7 +65,7 @@ internal static partial class Int8Gemm
                     r = System.Math.Min(r, n - 4);
                     for (int i = 0; i < 4; i++)
                         StageBiased(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k4), k, k4);
-                    QuadsRows(4, ref xs, k4, 1, 0, k4 / 4, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
+                    QuadsRows(4, ref xs, RowOffsets.Strided(k4), 1, 0, k4 / 4, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
                     if (r == n - 4)
                         break;
                 }
@@ -74,7 +74,7 @@ internal static partial class Int8Gemm
             for (; r < n; r++)
             {
                 StageBiased(ref Unsafe.Add(ref ag, r * aStride), ref xs, k, k4);
-                QuadsRows(1, ref xs, k4, 1, 0, k4 / 4, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
+                QuadsRows(1, ref xs, RowOffsets.Strided(k4), 1, 0, k4 / 4, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
             }
             q.Store(n, ref acc, coutP, cout, ref Unsafe.Add(ref output, g * outStride), outStride);
         }
@@ -119,13 +119,13 @@ internal static partial class Int8Gemm
 
     /// <summary>
     /// acc[i x Cout + oc] = InitBiased[oc] + sum of biased activations x weights for rows i in [0, n) (n = 4 or 1), every
-    /// oc of the padded channel count <paramref name="cout"/>: row i's activations start at x + i x xStride and consist of
+    /// oc of the padded channel count <paramref name="cout"/>: row i's activations start at x, x + xStride.D1, .D2, .D3 (<see cref="RowOffsets"/>) and consist of
     /// <paramref name="segments"/> runs of <paramref name="quads"/> quadruplets of bytes, segStride apart; the weights are the
     /// matching [segments x quads, Cout, 4] quadruplets. The VNNI counterpart of <see cref="PairsRows"/>, shared with
     /// Conv2D's rows path. With AVX-512 (32 vector registers) 4 rows x 32 channels per pass, then one tile of 24, 16 or 8.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void QuadsRows(int n, ref byte x, nint xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
+    internal static void QuadsRows(int n, ref byte x, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
         in PairsRequantization q, ref int acc)
     {
         int j = 0;
@@ -169,7 +169,7 @@ internal static partial class Int8Gemm
     private static Vector256<int> Busd(Vector256<int> acc, Vector256<byte> x, Vector256<sbyte> w) => SimdOps256.DotBusd(acc, x, w);
 
     /// <summary>Four rows by 32 channels: 16 accumulators, 4 weight vectors and a broadcast (EVEX registers only).</summary>
-    private static void QuadTile4x32(ref byte x0, nint xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
+    private static void QuadTile4x32(ref byte x0, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
         Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, ref int acc)
     {
         Vector256<int> c00 = i0, c01 = i1, c02 = i2, c03 = i3, c10 = i0, c11 = i1, c12 = i2, c13 = i3;
@@ -178,7 +178,7 @@ internal static partial class Int8Gemm
         for (int s = 0; s < segments; s++)
         {
             ref byte r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref byte r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            ref byte r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
             for (int i = 0; i < quads; i++)
             {
                 var w0 = Weights(ref w, 0);
@@ -228,7 +228,7 @@ internal static partial class Int8Gemm
     }
 
     /// <summary>Four rows by 24 channels: 12 accumulators (EVEX registers only).</summary>
-    private static void QuadTile4x24(ref byte x0, nint xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
+    private static void QuadTile4x24(ref byte x0, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
         Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, ref int acc)
     {
         Vector256<int> c00 = i0, c01 = i1, c02 = i2, c10 = i0, c11 = i1, c12 = i2, c20 = i0, c21 = i1, c22 = i2, c30 = i0, c31 = i1, c32 = i2;
@@ -236,7 +236,7 @@ internal static partial class Int8Gemm
         for (int s = 0; s < segments; s++)
         {
             ref byte r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref byte r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            ref byte r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
             for (int i = 0; i < quads; i++)
             {
                 var w0 = Weights(ref w, 0);
@@ -276,7 +276,7 @@ internal static partial class Int8Gemm
         c32.StoreUnsafe(ref acc, 3 * row + 16);
     }
 
-    private static void QuadTile4x16(ref byte x0, nint xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
+    private static void QuadTile4x16(ref byte x0, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
         Vector256<int> i0, Vector256<int> i1, ref int acc)
     {
         Vector256<int> c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1;
@@ -284,7 +284,7 @@ internal static partial class Int8Gemm
         for (int s = 0; s < segments; s++)
         {
             ref byte r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref byte r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            ref byte r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
             for (int i = 0; i < quads; i++)
             {
                 var w0 = Weights(ref w, 0);
@@ -315,7 +315,7 @@ internal static partial class Int8Gemm
         c31.StoreUnsafe(ref acc, 3 * row + 8);
     }
 
-    private static void QuadTile4x8(ref byte x0, nint xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
+    private static void QuadTile4x8(ref byte x0, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
         Vector256<int> i0, ref int acc)
     {
         Vector256<int> c0 = i0, c1 = i0, c2 = i0, c3 = i0;
@@ -323,7 +323,7 @@ internal static partial class Int8Gemm
         for (int s = 0; s < segments; s++)
         {
             ref byte r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref byte r1 = ref Unsafe.Add(ref r0, xStride), r2 = ref Unsafe.Add(ref r0, 2 * xStride), r3 = ref Unsafe.Add(ref r0, 3 * xStride);
+            ref byte r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
             for (int i = 0; i < quads; i++)
             {
                 var w0 = Weights(ref w, 0);

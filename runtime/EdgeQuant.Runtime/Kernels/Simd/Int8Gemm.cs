@@ -101,3 +101,16 @@ internal static partial class Int8Gemm
         }
     }
 }
+
+/// <summary>
+/// Where rows 1, 2 and 3 of a 4-row tile start, in elements from row 0: a uniform stride (GEMM rows, the pixels of one
+/// output row) or any three offsets (a tile of output pixels that runs on into the next output row, whose taps lie a
+/// staged row further on).
+/// </summary>
+internal readonly struct RowOffsets(nint d1, nint d2, nint d3)
+{
+    public readonly nint D1 = d1, D2 = d2, D3 = d3;
+
+    /// <summary>Rows <paramref name="stride"/> elements apart.</summary>
+    public static RowOffsets Strided(nint stride) => new(stride, 2 * stride, 3 * stride);
+}
