@@ -42,7 +42,8 @@ public class PoolingFastPathTests
     /// <summary>
     /// The staged-rows path (Pooling.Rows.cs) on its own: unit horizontal strides (the shifted-row maxima, rows of 16 bytes
     /// and more) and larger ones (per pixel: one vector below 16 channels, 16-channel steps above), windows 1-4 wide and
-    /// high with every padding, rows up to 40 pixels, batches, clamps, channel counts of real models.
+    /// high with every padding, rows up to 40 pixels, images up to 300 rows (several blocks of staged rows), batches, clamps,
+    /// channel counts of real models.
     /// </summary>
     [Test]
     public void MaxStagedRowsEveryShape([Values(1, 2, 3, 5, 8, 12, 15, 16, 17, 20, 28, 32, 60, 64)] int c)
@@ -54,7 +55,9 @@ public class PoolingFastPathTests
             var (p, inShape, _) = Case(r, c, 4);
             p.StrideW = i % 2 == 0 ? 1 : r.Next(2, 4);
             int w = System.Math.Max(r.Next(1, 41), p.FilterW);
-            inShape = new Shape4(inShape.D0, inShape.D1, w, c);
+            // Every fourth image tall enough (up to 300 rows) for several blocks of staged rows (8 KB each) at any channel count.
+            int h = i % 4 == 3 ? System.Math.Max(r.Next(20, 301), p.FilterH) : inShape.D1;
+            inShape = new Shape4(inShape.D0, h, w, c);
             var outShape = new Shape4(inShape.D0, (inShape.D1 + p.PadTop + p.PadBottom - p.FilterH) / p.StrideH + 1,
                 (w + p.PadLeft + p.PadRight - p.FilterW) / p.StrideW + 1, c);
             var input = FastPathCases.S8(r, inShape.FlatSize);
