@@ -16,7 +16,8 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 [TestFixture]
 public class WinogradTests
 {
-    private static readonly int[] OutputChannels = [1, 4, 8, 9, 16, 20, 24, 28, 32, 36, 40, 60];
+    /// <summary>Whole 16-lane blocks and every size of a last, partly padded block: 1-8 of 16 (alone or after 1-4 blocks), 9-12.</summary>
+    private static readonly int[] OutputChannels = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 19, 20, 21, 23, 24, 28, 32, 36, 40, 50, 60, 72];
 
     private static void RequireAvx512()
     {
