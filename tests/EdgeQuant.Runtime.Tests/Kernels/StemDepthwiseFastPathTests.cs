@@ -18,7 +18,8 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// </summary>
 public class StemDepthwiseFastPathTests
 {
-    private static readonly int[] Channels = [1, 2, 3, 5, 7, 8, 9, 12, 15, 16, 17, 20, 23, 24, 25, 31, 33, 36, 40, 41, 90, 150];
+    /// <summary>Every rest of the 16- and 8-channel groups, and channel counts of real stems and heads (4, 12, 20, 24, 28, 44, 60, 108, ...).</summary>
+    private static readonly int[] Channels = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 23, 24, 25, 28, 31, 33, 36, 40, 41, 44, 60, 90, 108, 112, 116, 150];
 
     /// <summary>Multipliers and shifts as converters make them, plus left shifts (up to 4) and some int.MinValue multipliers.</summary>
     private static void WildRequantization(Random r, FastPathCases.Conv c)
@@ -83,7 +84,7 @@ public class StemDepthwiseFastPathTests
     }
 
     [Test]
-    public void OneInputChannelStemShapes([Values(1, 2, 3)] int stride, [Values(8, 12, 16, 20, 32)] int cout)
+    public void OneInputChannelStemShapes([Values(1, 2, 3)] int stride, [Values(4, 8, 12, 16, 20, 24, 28, 32)] int cout)
     {
         // The zoo's stems (28x28, 3x3, pad 1) and larger images, stride 3 taking the scalar gather, batch 2.
         var r = new Random(950 + 10 * stride + cout);
