@@ -73,13 +73,10 @@ public static partial class Conv2D
         // With AVX-512, up to 8 channels run two pixels per 16 lanes (Cin1TwoPixels): the 8-lane body took twice the
         // instructions per output.
         bool twoPixels = Avx512BW.IsSupported && cout <= 8;
-        // A rest of 1..8 channels past the 16-channel groups: one 8-channel group overlapping the last 16-channel one.
-        bool rest8 = cout > 16 && (cout & 15) is > 0 and <= 8;
         // A 3x3 with unit horizontal dilation on the 16-channel groups: four of its five tap pairs are two neighbouring
         // int16 of one image row ((t0, t1), (t4, t5), (t6, t7), and (t8, its right neighbour) against a zero weight), which
-        // the kernel broadcasts straight from the widened image; only pair (t2, t3) spans two rows and is built (not with
-        // a rest of 1..8 channels, whose 8-channel body reads every pair from the planes).
-        bool direct = wide && kh == 3 && kw == 3 && p.DilationW == 1 && !rest8;
+        // the kernel broadcasts straight from the widened image; only pair (t2, t3) spans two rows and is built.
+        bool direct = wide && kh == 3 && kw == 3 && p.DilationW == 1;
         // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
         // (The two-pixel body keeps a table of its own, of the channels twice over.)
         var table = twoPixels ? null : RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
@@ -139,13 +136,8 @@ public static partial class Conv2D
                 if (twoPixels)
                     Cin1TwoPixels(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, m, s, ref o);
                 else if (wide)
-                {
                     Cin1Row512(p, ref tr, tapPairs, planeStride, rows, outW, cout, packed, pairs, table!, m, s, ref o,
                         direct, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen);
-                    // A rest of 1..8 channels: one 8-channel group overlapping the last 16-channel one.
-                    if (rest8)
-                        Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table!, m, s, ref o, from: cout & ~15);
-                }
                 else
                     Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table!, m, s, ref o);
             }
@@ -155,7 +147,8 @@ public static partial class Conv2D
 
     /// <summary>
     /// A block of <paramref name="rows"/> x <paramref name="outW"/> consecutive output pixels, 16 channels per group (a rest
-    /// of 9..15 channels overlapping the group before; a rest of 1..8 is left to the 8-channel body); tap pair k of pixel i
+    /// of 1..15 channels as a group overlapping the one before: an 8-channel group for a rest of 1..8 could not read the
+    /// taps from the image and made 20 or 24 channels 2.9x slower than 16, on Zen 5); tap pair k of pixel i
     /// at tapRow[k x outWPad + i]. With <paramref name="direct"/> (the 3x3 stem with unit horizontal dilation), tap pairs
     /// 0, 2, 3 and 4 are broadcast from the widened image, whose row at <paramref name="top"/> is the first output row's
     /// window top, and only plane 1 of tapRow is read (<see cref="Cin1Direct3x3Group"/>).
@@ -170,7 +163,6 @@ public static partial class Conv2D
         scoped ref int mRef = ref MemoryMarshal.GetReference(multipliers);
         scoped ref int sRef = ref MemoryMarshal.GetReference(shifts);
         nint pairStep = 2 * coutP;
-        int end = cout > 16 && (cout & 15) is > 0 and <= 8 ? cout & ~15 : cout;
         // Below 16 channels: one group over the padded lanes, its multipliers and shifts from a padded copy, stores of the real channels.
         int stored = System.Math.Min(cout, 16);
         Span<int> padded = stackalloc int[32];
@@ -182,7 +174,7 @@ public static partial class Conv2D
             mRef = ref MemoryMarshal.GetReference(padded);
             sRef = ref Unsafe.Add(ref mRef, 16);
         }
-        for (int c0 = 0; c0 < end; c0 += 16)
+        for (int c0 = 0; c0 < cout; c0 += 16)
         {
             int c = System.Math.Max(System.Math.Min(c0, cout - 16), 0);
             ref short wc = ref Unsafe.Add(ref w, 2 * c);
@@ -340,9 +332,9 @@ public static partial class Conv2D
         return scale == 2 ? w + w : w;
     }
 
-    /// <summary><paramref name="outW"/> consecutive output pixels from channel <paramref name="from"/> on, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
+    /// <summary><paramref name="outW"/> consecutive output pixels, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
     private static void Cin1Row256(in Conv2DParams p, ref int tapRow, int tapPairs, int outWPad, int outW, int cout, PackedFilter packed,
-        short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, int from = 0)
+        short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
     {
         int coutP = packed.CoutPadded;
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
@@ -351,7 +343,7 @@ public static partial class Conv2D
         ref int sRef = ref MemoryMarshal.GetReference(shifts);
         nint pairStep = 2 * coutP;
         int stored = System.Math.Min(cout, 8);
-        for (int c0 = from; c0 < cout; c0 += 8)
+        for (int c0 = 0; c0 < cout; c0 += 8)
         {
             int c = System.Math.Max(System.Math.Min(c0, cout - 8), 0);
             var q = new ChannelRequantizer256(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
@@ -508,7 +500,19 @@ public static partial class Conv2D
             Unsafe.WriteUnaligned(ref d, v);
             return;
         }
-        for (int i = 0; i < channels; i++, v >>= 8)
-            Unsafe.Add(ref d, i) = (byte)v;
+        if ((channels & 4) != 0)
+        {
+            Unsafe.WriteUnaligned(ref d, (int)v);
+            d = ref Unsafe.Add(ref d, 4);
+            v >>= 32;
+        }
+        if ((channels & 2) != 0)
+        {
+            Unsafe.WriteUnaligned(ref d, (short)v);
+            d = ref Unsafe.Add(ref d, 2);
+            v >>= 16;
+        }
+        if ((channels & 1) != 0)
+            d = (byte)v;
     }
 }
