@@ -91,9 +91,10 @@ public class ElementwiseFastPathTests
     }
 
     /// <summary>
-    /// The AVX-512 arithmetic Add/Sub (three exact 16-lane requantizations): where it is prepared, equal to the reference on
-    /// every (x, y) pair and on random rows of every tail length; where its conditions fail (wild parameters), not prepared.
-    /// Sensible parameters (TFLite's: input shifts of 0 to -3) must always be covered.
+    /// The AVX-512 arithmetic Add/Sub (three exact 16-lane requantizations), both forms: the input stages looked up in
+    /// their byte planes (with VBMI) and computed: where it is prepared, equal to the reference on every (x, y) pair and
+    /// on random rows of every tail length; where its conditions fail (wild parameters), not prepared. Sensible parameters
+    /// (TFLite's: input shifts of 0 to -3) must always be covered.
     /// </summary>
     [Test]
     public void Avx512ArithmeticEqualsTheReference([Values] bool subtract, [Values] bool wild)
@@ -115,7 +116,11 @@ public class ElementwiseFastPathTests
             if (!wild) Assert.That(q, Is.Not.Null, "TFLite-style parameters are covered");
             if (q is null) continue;
             prepared++;
+            Assert.That(q.Input1Planes is not null && q.Input2Planes is not null, Is.EqualTo(System.Runtime.Intrinsics.X86.Avx512Vbmi.IsSupported),
+                "the planes are built where VBMI looks them up");
             AssertEveryPairAndTails(r, p, subtract, (x, y, o) => Elementwise.AddS8Avx512(q, x, y, o));
+            var arithmetic = q.WithoutPlanes();
+            AssertEveryPairAndTails(r, p, subtract, (x, y, o) => Elementwise.AddS8Avx512(arithmetic, x, y, o));
         }
         if (!wild) Assert.That(prepared, Is.EqualTo(12));
     }
