@@ -96,7 +96,12 @@ public static partial class Concatenation
             var dst = output.Slice((o * outAxis + axisOffset) * inner, chunk);
             if (multiplier == 0)
             {
+#if NETSTANDARD2_1
                 src.CopyTo(dst);
+#else
+                // Inline vector moves for a run of a few channels (a call to memmove per pixel cost more than the copy).
+                Conv2D.Copy(ref MemoryMarshal.GetReference(src), ref MemoryMarshal.GetReference(dst), chunk);
+#endif
                 continue;
             }
 #if NETSTANDARD2_1

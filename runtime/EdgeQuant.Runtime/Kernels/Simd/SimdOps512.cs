@@ -78,7 +78,7 @@ internal static class SimdOps512
 
     /// <summary>64 bytes through the 256-byte table t0..t3: VPERMI2B takes the index's low 7 bits, its top bit picks the half.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<byte> Map64(Vector512<byte> x, Vector512<byte> t0, Vector512<byte> t1, Vector512<byte> t2, Vector512<byte> t3)
+    internal static Vector512<byte> Map64(Vector512<byte> x, Vector512<byte> t0, Vector512<byte> t1, Vector512<byte> t2, Vector512<byte> t3)
         => Vector512.ConditionalSelect(Vector512.LessThan(x.AsSByte(), Vector512<sbyte>.Zero).AsByte(),
             Avx512Vbmi.PermuteVar64x8x2(t2, x, t3), Avx512Vbmi.PermuteVar64x8x2(t0, x, t1));
 
