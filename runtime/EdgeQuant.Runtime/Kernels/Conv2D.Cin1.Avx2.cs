@@ -83,6 +83,7 @@ public static partial class Conv2D
         short zeroPoint = (short)(-p.InputOffset);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
         ref short img = ref MemoryMarshal.GetReference(image);
+        ref sbyte outEnd = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), output.Length);
         ref int tr = ref MemoryMarshal.GetReference(planes);
         for (int b = 0; b < inShape.D0; b++)
         {
@@ -136,7 +137,7 @@ public static partial class Conv2D
                 if (twoPixels)
                     Cin1TwoPixels(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, m, s, ref o);
                 else if (wide)
-                    Cin1Row512(p, ref tr, tapPairs, planeStride, rows, outW, cout, packed, pairs, table!, m, s, ref o,
+                    Cin1Row512(p, ref tr, tapPairs, planeStride, rows, outW, cout, packed, pairs, table!, m, s, ref o, ref outEnd,
                         direct, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen);
                 else
                     Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table!, m, s, ref o);
@@ -154,7 +155,7 @@ public static partial class Conv2D
     /// window top, and only plane 1 of tapRow is read (<see cref="Cin1Direct3x3Group"/>).
     /// </summary>
     private static void Cin1Row512(in Conv2DParams p, ref int tapRow, int tapPairs, int outWPad, int rows, int outW, int cout, PackedFilter packed,
-        short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o,
+        short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o, ref sbyte end,
         bool direct, ref short top, int rowLen)
     {
         int coutP = packed.CoutPadded, n = rows * outW;
@@ -184,9 +185,9 @@ public static partial class Conv2D
                 // The 3x3 stem: five weight vectors in registers for the whole block.
                 var folded = new FoldedRequantizer512(table, c, packed.Init, p.ActivationMin, p.ActivationMax);
                 if (direct)
-                    Cin1Direct3x3Group(folded, p, ref top, rowLen, ref Unsafe.Add(ref tapRow, outWPad), rows, outW, cout, stored, ref wc, pairStep, ref oc);
+                    Cin1Direct3x3Group(folded, p, ref top, rowLen, ref Unsafe.Add(ref tapRow, outWPad), rows, outW, cout, stored, ref end, ref wc, pairStep, ref oc);
                 else
-                    Cin1Group5(folded, ref tapRow, outWPad, n, cout, stored, ref wc, pairStep, ref oc);
+                    Cin1Group5(folded, ref tapRow, outWPad, n, cout, stored, ref end, ref wc, pairStep, ref oc);
                 continue;
             }
             var q = new ChannelRequantizer512(table, c, Vector512.LoadUnsafe(ref mRef, (nuint)c), Vector512.LoadUnsafe(ref sRef, (nuint)c),
@@ -196,9 +197,9 @@ public static partial class Conv2D
             {
                 if (direct)
                     Cin1Direct3x3Group(new BiasedRequantizer512(q, bias), p, ref top, rowLen, ref Unsafe.Add(ref tapRow, outWPad), rows, outW, cout, stored,
-                        ref wc, pairStep, ref oc);
+                        ref end, ref wc, pairStep, ref oc);
                 else
-                    Cin1Group5(new BiasedRequantizer512(q, bias), ref tapRow, outWPad, n, cout, stored, ref wc, pairStep, ref oc);
+                    Cin1Group5(new BiasedRequantizer512(q, bias), ref tapRow, outWPad, n, cout, stored, ref end, ref wc, pairStep, ref oc);
                 continue;
             }
             for (int ox = 0; ox < n; ox++)
@@ -210,7 +211,7 @@ public static partial class Conv2D
                     acc += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref tapRow, k * outWPad + ox)).AsInt16(), Vector512.LoadUnsafe(ref wt));
                     wt = ref Unsafe.Add(ref wt, pairStep);
                 }
-                Put16(q.Apply(acc), ref Unsafe.Add(ref oc, ox * cout), stored);
+                Put16(q.Apply(acc), ref Unsafe.Add(ref oc, ox * cout), stored, ref end);
             }
         }
     }
@@ -219,7 +220,7 @@ public static partial class Conv2D
     /// One 16-channel group of the direct 3x3 stem (<see cref="Cin1Row512"/>): weights in registers, two pixels per step;
     /// pair 1 of pixel i of the block from <paramref name="plane"/>[i], the others broadcast from the image.
     /// </summary>
-    private static void Cin1Direct3x3Group<TQ>(TQ q, in Conv2DParams p, ref short top, int rowLen, ref int plane, int rows, int outW, int cout, int stored,
+    private static void Cin1Direct3x3Group<TQ>(TQ q, in Conv2DParams p, ref short top, int rowLen, ref int plane, int rows, int outW, int cout, int stored, ref sbyte end,
         ref short wc, nint pairStep, ref sbyte oc) where TQ : struct, IGroupRequantizer512
     {
         var w0 = GroupWeights(ref wc, 0, pairStep, q.WeightScale);
@@ -254,8 +255,8 @@ public static partial class Conv2D
                 var pb4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a4, v))).AsInt16(), w4);
                 var ra = q.Apply((pa0 + pa1) + (pa2 + pa3) + pa4);
                 var rb = q.Apply((pb0 + pb1) + (pb2 + pb3) + pb4);
-                Put16(ra, ref Unsafe.Add(ref orow, i * cout), stored);
-                Put16(rb, ref Unsafe.Add(ref orow, (i + 1) * cout), stored);
+                Put16(ra, ref Unsafe.Add(ref orow, i * cout), stored, ref end);
+                Put16(rb, ref Unsafe.Add(ref orow, (i + 1) * cout), stored, ref end);
             }
             if (i < outW)
             {
@@ -265,7 +266,7 @@ public static partial class Conv2D
                     + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a2, u))).AsInt16(), w2)
                     + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a3, u))).AsInt16(), w3)
                     + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a4, u))).AsInt16(), w4);
-                Put16(q.Apply(acc), ref Unsafe.Add(ref orow, i * cout), stored);
+                Put16(q.Apply(acc), ref Unsafe.Add(ref orow, i * cout), stored, ref end);
             }
         }
     }
@@ -275,7 +276,7 @@ public static partial class Conv2D
     /// requantizer asks) in registers, two pixels per step (two independent chains for the out-of-order core), each pixel
     /// five broadcasts and VPMADDWD, requantized in registers and stored.
     /// </summary>
-    private static void Cin1Group5<TQ>(TQ q, ref int tapRow, nint row, int count, int cout, int stored, ref short wc, nint pairStep, ref sbyte oc)
+    private static void Cin1Group5<TQ>(TQ q, ref int tapRow, nint row, int count, int cout, int stored, ref sbyte end, ref short wc, nint pairStep, ref sbyte oc)
         where TQ : struct, IGroupRequantizer512
     {
         var w0 = GroupWeights(ref wc, 0, pairStep, q.WeightScale);
@@ -299,8 +300,8 @@ public static partial class Conv2D
             var b4 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row + 1)).AsInt16(), w4);
             var ra = q.Apply((a0 + a1) + (a2 + a3) + a4);
             var rb = q.Apply((b0 + b1) + (b2 + b3) + b4);
-            Put16(ra, ref Unsafe.Add(ref oc, i * cout), stored);
-            Put16(rb, ref Unsafe.Add(ref oc, (i + 1) * cout), stored);
+            Put16(ra, ref Unsafe.Add(ref oc, i * cout), stored, ref end);
+            Put16(rb, ref Unsafe.Add(ref oc, (i + 1) * cout), stored, ref end);
         }
         if (i < count)
         {
@@ -310,15 +311,18 @@ public static partial class Conv2D
                 + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2)
                 + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3)
                 + Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
-            Put16(q.Apply(a), ref Unsafe.Add(ref oc, i * cout), stored);
+            Put16(q.Apply(a), ref Unsafe.Add(ref oc, i * cout), stored, ref end);
         }
     }
 
     /// <summary>A 16-channel group's bytes at o: all 16, or the first <paramref name="stored"/> (9..15) of a group over padding lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put16(Vector128<sbyte> v, ref sbyte o, int stored)
+    private static void Put16(Vector128<sbyte> v, ref sbyte o, int stored, ref sbyte end)
     {
-        if (stored == 16)
+        // Below 16 channels a pixel's 16 bytes run into the next pixels' first channels, which are stored afterwards (the
+        // pixels of one call run in order): all 16 unless they would pass the end of the output (the op's, or a thread's
+        // band): three instructions fewer per pixel than the 8-, 4-, 2- and 1-byte pieces.
+        if (stored == 16 || !Unsafe.IsAddressGreaterThan(ref Unsafe.Add(ref o, 16), ref end))
             v.StoreUnsafe(ref o);
         else
             SimdOps512.Store(v, ref o, stored);
