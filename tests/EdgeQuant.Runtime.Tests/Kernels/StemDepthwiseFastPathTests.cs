@@ -103,6 +103,30 @@ public class StemDepthwiseFastPathTests
         }
     }
 
+    /// <summary>
+    /// Below 16 channels the kernel stores each pixel's 16 bytes whole, running into the next pixels: into an output span
+    /// followed by other bytes (the next tensor, or another thread's band), nothing past the span is written and the span
+    /// holds the reference's bytes.
+    /// </summary>
+    [Test]
+    public void OneInputChannelWritesNothingPastItsOutput([Values(9, 10, 12, 15)] int cout, [Values(1, 2)] int stride)
+    {
+        var r = new Random(970 + cout + 100 * stride);
+        var c = FastPathCases.Conv.Random(r, false, 1, cout, 3, 3);
+        c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = 1;
+        c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
+        c.In = new Shape4(1, 13, 11, 1);
+        c.Out = new Shape4(1, (13 - 1) / stride + 1, (11 - 1) / stride + 1, cout);
+        c.Input = FastPathCases.S8(r, c.In.FlatSize);
+        var packed = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+        var buffer = new sbyte[c.Out.FlatSize + 64];
+        buffer.AsSpan().Fill(99);
+        if (!Conv2D.TryEvalS8Cin1Avx2(c.P, c.Input, c.In, c.Filter, packed, c.M, c.S, buffer.AsSpan(0, c.Out.FlatSize), c.Out))
+            Assert.Ignore("not run: the one-channel kernel needs AVX2");
+        Assert.That(buffer.AsSpan(c.Out.FlatSize).ToArray(), Is.All.EqualTo((sbyte)99), "bytes past the output");
+        Assert.That(FastPathCases.FirstDifference(buffer.AsSpan(0, c.Out.FlatSize).ToArray(), c.Reference()), Is.EqualTo(-1));
+    }
+
     [Test]
     public void OneInputChannelTooLargeForTheStackIsLeftToTheOtherPaths()
     {
