@@ -32,7 +32,8 @@ public static partial class Conv2D
     [SkipLocalsInit] // every staged and accumulator element is written before it is read
     [MethodImpl(MethodImplOptions.NoInlining)] // inlined, its requantization struct made the dispatcher zero a larger frame on every call
     internal static bool TryEvalS8RowsAvx2(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
-        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape,
+        int pixelFrom = 0, int pixelTo = -1)
     {
         short[]? rowPairs = packed.RowPairs;
         int cout = outShape.D3, coutP = packed.CoutPadded;
@@ -44,7 +45,8 @@ public static partial class Conv2D
         var q = new Int8Gemm.PairsRequantization(packed, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax);
         // Pairs of taps per kernel row (per kernel column when dilated); one spare element per row for an odd last pair.
         return RunRows<PairRows, short>(p, input, inShape, filterShape, packed, q, ref Unsafe.As<short, byte>(ref MemoryMarshal.GetArrayDataReference(rowPairs)),
-            dilated ? inShape.D3 / 2 : (filterShape.D2 * inShape.D3 + 1) / 2, spare: 1, RowsStackLimit, (short)(-p.InputOffset), output, outShape);
+            dilated ? inShape.D3 / 2 : (filterShape.D2 * inShape.D3 + 1) / 2, spare: 1, RowsStackLimit, (short)(-p.InputOffset), output, outShape,
+            pixelFrom, pixelTo);
     }
 
     /// <summary>The staging and the tiles of one rows path (<see cref="TryEvalS8RowsAvx2"/>, <see cref="TryEvalS8RowsVnni"/>).</summary>
@@ -86,7 +88,7 @@ public static partial class Conv2D
     [SkipLocalsInit] // every staged and accumulator element is written before it is read
     private static bool RunRows<TKernel, TElem>(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
         PackedFilter packed, in Int8Gemm.PairsRequantization q, ref byte w, int steps, int spare, int stackLimit, TElem zeroPoint,
-        Span<sbyte> output, in Shape4 outShape)
+        Span<sbyte> output, in Shape4 outShape, int pixelFrom, int pixelTo)
         where TKernel : struct, IRowKernel<TElem> where TElem : unmanaged
     {
         int cout = outShape.D3, coutP = packed.CoutPadded;
@@ -100,6 +102,10 @@ public static partial class Conv2D
             return false;
         int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
         bool wholeImage = paddedH * rowLen <= stackLimit;
+        // A range of output pixels (one thread's share of a batch-1 op): only where the whole image can be staged.
+        bool range = pixelTo >= 0;
+        if (range && (!wholeImage || inShape.D0 != 1 || pixelFrom < 0 || pixelTo > outH * outW || pixelFrom >= pixelTo))
+            return false;
         // 64 bytes more of each, to start at a cache line (SimdOps.Align64).
         Span<TElem> rows = stackalloc TElem[(wholeImage ? paddedH : kh) * rowLen + 64];
         // The runs of taps the tiles walk: the kernel rows, or with horizontal dilation (one kernel row only) the kernel
@@ -113,7 +119,11 @@ public static partial class Conv2D
         // chunks of accumulators requantized in one pass each. Per output row, a width of 14 took 4 tiles for 14 pixels
         // (16 computed) and a width of 7 took 2 (8).
         int total = outH * outW;
-        bool flat = wholeImage && total >= 4;
+        bool flat = wholeImage && (total >= 4 || range);
+        int from = range ? pixelFrom : 0, to = range ? pixelTo : total;
+        // The staged rows the pixels read (all of them without a range).
+        int stageFrom = range ? from / outW * p.StrideH : 0;
+        int stageTo = range ? (to - 1) / outW * p.StrideH + (kh - 1) * p.DilationH + 1 : paddedH;
         int chunk = System.Math.Max(4, System.Math.Min(total, RowAccumulatorLimit / coutP) & ~3);
         Span<int> accumulators = stackalloc int[(flat ? chunk : wholeRow ? System.Math.Max(outW, 4) : 4) * coutP + 16];
         ref int acc = ref SimdOps.Align64(ref MemoryMarshal.GetReference(accumulators));
@@ -126,21 +136,33 @@ public static partial class Conv2D
         for (int b = 0; b < inShape.D0; b++)
         {
             if (wholeImage)
-                for (int y = 0; y < paddedH; y++)
+                for (int y = stageFrom; y < stageTo; y++)
                     TKernel.Stage(p, ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroPoint, ref Unsafe.Add(ref rowRef, y * rowLen));
             if (flat)
             {
                 ref sbyte image = ref Unsafe.Add(ref dst, b * total * cout);
+                if (to - from < 4)
+                {
+                    // A range of 1-3 pixels: 1-pixel tiles.
+                    for (int at = from; at < to; at++)
+                    {
+                        int y = at / outW;
+                        TKernel.Rows(1, ref Unsafe.Add(ref rowRef, y * rowStep + (at - y * outW) * pixelStep), default, segments, segStride, steps, ref w,
+                            coutP, q, ref acc);
+                        q.Store(1, ref acc, coutP, cout, ref Unsafe.Add(ref image, at * cout), cout);
+                    }
+                    continue;
+                }
                 // (oy, ox): the output pixel `next`, where the tile after the last one starts unless a last overlapping tile
                 // steps back.
-                int oy = 0, ox = 0, next = 0;
-                for (int c0 = 0; c0 < total; c0 += chunk)
+                int oy = from / outW, ox = from - oy * outW, next = from;
+                for (int c0 = from; c0 < to; c0 += chunk)
                 {
-                    int n = System.Math.Min(chunk, total - c0);
+                    int n = System.Math.Min(chunk, to - c0);
                     if (n < 4)
                     {
-                        // A last chunk of 1-3 pixels: the image's last 4 (the ones before recomputed, stored again identically).
-                        c0 = total - 4;
+                        // A last chunk of 1-3 pixels: the range's last 4 (the ones before recomputed, stored again identically).
+                        c0 = to - 4;
                         n = 4;
                     }
                     for (int t = 0; ; t += 4)

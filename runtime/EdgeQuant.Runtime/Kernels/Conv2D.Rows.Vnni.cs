@@ -25,7 +25,8 @@ public static partial class Conv2D
     [SkipLocalsInit] // every staged and accumulator element is written before it is read
     [MethodImpl(MethodImplOptions.NoInlining)] // inlined, its requantization struct made the dispatcher zero a larger frame on every call
     internal static bool TryEvalS8RowsVnni(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
-        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape,
+        int pixelFrom = 0, int pixelTo = -1)
     {
         sbyte[]? quads = packed.Quads;
         int cout = outShape.D3, coutP = packed.CoutPadded;
@@ -38,7 +39,8 @@ public static partial class Conv2D
         // Quadruplets of taps per kernel row (per kernel column when dilated); three spare bytes per row for a last partial
         // quadruplet. The zero point, biased.
         return RunRows<QuadRows, byte>(p, input, inShape, filterShape, packed, q, ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetArrayDataReference(quads)),
-            dilated ? inShape.D3 / 4 : (filterShape.D2 * inShape.D3 + 3) / 4, spare: 3, RowsVnniStackLimit, (byte)((sbyte)(-p.InputOffset) ^ 0x80), output, outShape);
+            dilated ? inShape.D3 / 4 : (filterShape.D2 * inShape.D3 + 3) / 4, spare: 3, RowsVnniStackLimit, (byte)((sbyte)(-p.InputOffset) ^ 0x80), output, outShape,
+            pixelFrom, pixelTo);
     }
 
     /// <summary>Biased byte rows, VPDPBUSD over quadruplets of taps.</summary>

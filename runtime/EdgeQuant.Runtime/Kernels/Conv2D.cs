@@ -50,6 +50,26 @@ public static partial class Conv2D
             quadRowTaps: Dp.IsSupported || AvxVnni.IsSupported ? filterShape.D2 * filterShape.D3 : 0);
 
     /// <summary>
+    /// Output pixels [<paramref name="pixelFrom"/>, <paramref name="pixelTo"/>) (row-major, batch 1) written, the rest of
+    /// <paramref name="output"/> untouched: one thread's share of an op whose rows do not split evenly, by the rows kernels
+    /// (VPDPBUSD tiles with AVX-VNNI, else VPMADDWD), whose 4-pixel tiles run over the image's pixels in order and so take
+    /// a range of them directly, with the input staged once. False (nothing written) where those kernels do not take the
+    /// op (one input channel, Winograd's shapes, 1x1, an image too large to stage whole): the caller then splits the range
+    /// into sub-convolutions of rows and partial rows.
+    /// </summary>
+    internal static bool TryEvalS8Pixels(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape, PackedFilter? packed,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape, int pixelFrom, int pixelTo)
+    {
+        if (packed is null || packed.Winograd is not null || filterShape.D1 * filterShape.D2 <= 1 || (Avx512BW.IsSupported && inShape.D3 == 1))
+            return false;
+        if (AvxVnni.IsSupported && packed.Quads is not null && inShape.D3 >= 4
+            && TryEvalS8RowsVnni(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, pixelFrom, pixelTo))
+            return true;
+        return Avx2.IsSupported && packed.RowPairs is not null
+            && TryEvalS8RowsAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, pixelFrom, pixelTo);
+    }
+
+    /// <summary>
     /// The dispatcher: AVX-512 with one input channel (<see cref="TryEvalS8Cin1Avx2"/>), AVX2 over widened rows (Kh x Kw &gt; 1, any Cout), arm64 with Dp the register-blocked SDOT
     /// tiles (<see cref="TryEvalS8RowsSdot"/>, 1x1 and Kh x Kw), arm64 without Dp over widened rows (SMLAL by lane,
     /// <see cref="TryEvalS8RowsLanes"/>, 1x1 and Kh x Kw), small K, then AVX-VNNI, AVX2, arm64 SDOT, arm64 SMULL/SADALP (or SSE4.1 through the same

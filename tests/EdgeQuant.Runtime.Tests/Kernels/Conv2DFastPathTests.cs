@@ -190,6 +190,65 @@ public class Conv2DFastPathTests
     }
 
     /// <summary>
+    /// A thread's share of an op as a range of output pixels (Conv2D.TryEvalS8Pixels and the rows kernels under it): the
+    /// range's bytes equal the reference's, nothing else is written; ranges of 1-3 pixels, ranges starting and ending in
+    /// the middle of rows, the whole image, and the two halves of the zoo's 7x7 split (25/24 pixels).
+    /// </summary>
+    [Test]
+    public void RowsPathsTakeARangeOfPixels([Values(7, 14, 5)] int outW, [Values(12, 28, 60)] int cout)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Ignore("the x64 rows paths need AVX2");
+        var r = new Random(990 + outW + cout);
+        int outH = outW == 5 ? 3 : outW;
+        int total = outH * outW, done = 0;
+        foreach (int stride in new[] { 1, 2 })
+        {
+            int cin = stride == 1 ? 12 : 28;
+            var c = FastPathCases.Conv.Random(r, false, cin, cout, 3, 3);
+            c.P.StrideH = c.P.StrideW = stride;
+            c.P.DilationH = c.P.DilationW = 1;
+            c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
+            int h = (outH - 1) * stride + 1, w = (outW - 1) * stride + 1;
+            c.In = new Runtime.Format.Shape4(1, h, w, cin);
+            c.Out = new Runtime.Format.Shape4(1, outH, outW, cout);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            var expected = c.Reference();
+            var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+            var ranges = new List<(int, int)> { (0, total), (0, (total + 1) / 2), ((total + 1) / 2, total), (0, 1), (total - 3, total), (2, 5) };
+            for (int k = 0; k < 6; k++)
+            {
+                int a = r.Next(0, total), b = r.Next(a + 1, total + 1);
+                ranges.Add((a, b));
+            }
+            foreach (var (p0, p1) in ranges)
+                foreach (bool vnni in new[] { true, false })
+                {
+                    var got = new sbyte[c.Out.FlatSize];
+                    got.AsSpan().Fill(99);
+                    bool ran = vnni
+                        ? Conv2D.TryEvalS8RowsVnni(c.P, c.Input, c.In, c.Filter, QuadsOf(c), c.M, c.S, got, c.Out, p0, p1)
+                        : Conv2D.TryEvalS8RowsAvx2(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out, p0, p1);
+                    if (!ran)
+                    {
+                        // Declined only where the image cannot be staged whole (the int16 rows of a 27x27x28 input), writing nothing.
+                        Assert.That(vnni, Is.False, $"VPDPBUSD rows declined pixels [{p0}, {p1}) of {c}");
+                        Assert.That(got, Is.All.EqualTo((sbyte)99), "nothing written when declined");
+                        continue;
+                    }
+                    done++;
+                    for (int i = 0; i < got.Length; i++)
+                    {
+                        int pixel = i / cout;
+                        sbyte want = pixel >= p0 && pixel < p1 ? expected[i] : (sbyte)99;
+                        if (got[i] != want)
+                            Assert.Fail($"{(vnni ? "VPDPBUSD" : "VPMADDWD")} rows, pixels [{p0}, {p1}): byte {i} (pixel {pixel}) is {got[i]}, expected {want}; {c}");
+                    }
+                }
+        }
+        Assert.That(done, Is.GreaterThanOrEqualTo(36), "ranges run");
+    }
+
+    /// <summary>
     /// A 3x3 convolution on an image too large to stage whole (the rows paths then stage the Kh rows of each output row and
     /// tile each output row on its own), against the reference on both x64 rows paths.
     /// </summary>
