@@ -45,7 +45,6 @@ public static partial class Pooling
         var min = Vector128.Create((sbyte)System.Math.Clamp(p.ActivationMin, -128, 127));
         var max = Vector128.Create((sbyte)System.Math.Clamp(p.ActivationMax, -128, 127));
         ref sbyte src = ref MemoryMarshal.GetReference(input);
-        ref sbyte dst = ref MemoryMarshal.GetReference(output);
         // The padding columns never change.
         for (int r = 0; r < block; r++)
         {
