@@ -371,7 +371,7 @@ public static partial class Conv2D
                     acc += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2)
                         + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3)
                         + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
-                    PutLow(ref Unsafe.Add(ref oc, ox * cout), q.Apply(acc), stored);
+                    BlockRequantization.Store(q.Apply(acc), 0, ref Unsafe.Add(ref oc, ox * cout), stored);
                 }
                 continue;
             }
@@ -384,7 +384,7 @@ public static partial class Conv2D
                     acc += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref tapRow, k * outWPad + ox)).AsInt16(), Vector256.LoadUnsafe(ref wt));
                     wt = ref Unsafe.Add(ref wt, pairStep);
                 }
-                PutLow(ref Unsafe.Add(ref oc, ox * cout), q.Apply(acc), stored);
+                BlockRequantization.Store(q.Apply(acc), 0, ref Unsafe.Add(ref oc, ox * cout), stored);
             }
         }
     }
@@ -488,35 +488,8 @@ public static partial class Conv2D
             v.StoreUnsafe(ref o);
             return;
         }
-        PutLow(ref o, v, cout);
+        BlockRequantization.Store(v, 0, ref o, cout);
         if (left > 1)
-            PutLow(ref Unsafe.Add(ref o, cout), Sse2.ShiftRightLogical128BitLane(v, 8), cout);
-    }
-
-    /// <summary>The low <paramref name="channels"/> (1..8) bytes of <paramref name="bytes"/> at o.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PutLow(ref sbyte o, Vector128<sbyte> bytes, int channels)
-    {
-        ref byte d = ref Unsafe.As<sbyte, byte>(ref o);
-        long v = bytes.AsInt64().ToScalar();
-        if (channels == 8)
-        {
-            Unsafe.WriteUnaligned(ref d, v);
-            return;
-        }
-        if ((channels & 4) != 0)
-        {
-            Unsafe.WriteUnaligned(ref d, (int)v);
-            d = ref Unsafe.Add(ref d, 4);
-            v >>= 32;
-        }
-        if ((channels & 2) != 0)
-        {
-            Unsafe.WriteUnaligned(ref d, (short)v);
-            d = ref Unsafe.Add(ref d, 2);
-            v >>= 16;
-        }
-        if ((channels & 1) != 0)
-            d = (byte)v;
+            BlockRequantization.Store(v, 1, ref Unsafe.Add(ref o, cout), cout);
     }
 }

@@ -94,12 +94,8 @@ public static partial class Mean
                 {
                     int ch = System.Math.Min(ch0, c1 - 16);
                     ref int at = ref Unsafe.Add(ref sr, ch - c0);
-                    SimdOps.Narrow16(
-                        Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(Vector128.LoadUnsafe(ref at) + offset, l), m, s) + oo, min, max),
-                        Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(Vector128.LoadUnsafe(ref at, 4) + offset, l), m, s) + oo, min, max),
-                        Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(Vector128.LoadUnsafe(ref at, 8) + offset, l), m, s) + oo, min, max),
-                        Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(Vector128.LoadUnsafe(ref at, 12) + offset, l), m, s) + oo, min, max))
-                        .StoreUnsafe(ref outRef, (nuint)(b * c + ch));
+                    Requantize16(Vector128.LoadUnsafe(ref at), Vector128.LoadUnsafe(ref at, 4), Vector128.LoadUnsafe(ref at, 8), Vector128.LoadUnsafe(ref at, 12),
+                        offset, l, m, s, oo, min, max).StoreUnsafe(ref outRef, (nuint)(b * c + ch));
                 }
                 continue;
             }
@@ -123,14 +119,20 @@ public static partial class Mean
                     a2 += Vector128.WidenLower(hi);
                     a3 += Vector128.WidenUpper(hi);
                 }
-                SimdOps.Narrow16(
-                    Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a0 + offset, l), m, s) + oo, min, max),
-                    Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a1 + offset, l), m, s) + oo, min, max),
-                    Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a2 + offset, l), m, s) + oo, min, max),
-                    Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a3 + offset, l), m, s) + oo, min, max)).StoreUnsafe(ref outRef, (nuint)(b * c + ch));
+                Requantize16(a0, a1, a2, a3, offset, l, m, s, oo, min, max).StoreUnsafe(ref outRef, (nuint)(b * c + ch));
             }
         }
     }
+
+    /// <summary>16 channels' sums (4 per vector, in order) plus H x W x InputOffset, pre-shifted, requantized, offset, clamped and narrowed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<sbyte> Requantize16(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3, Vector128<int> offset, int l,
+        Vector128<int> m, Vector128<int> s, Vector128<int> oo, Vector128<int> min, Vector128<int> max)
+        => SimdOps.Narrow16(
+            Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a0 + offset, l), m, s) + oo, min, max),
+            Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a1 + offset, l), m, s) + oo, min, max),
+            Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a2 + offset, l), m, s) + oo, min, max),
+            Clamp(SimdOps.MultiplyByQuantizedMultiplier(Vector128.ShiftLeft(a3 + offset, l), m, s) + oo, min, max));
 
     private static Vector128<int> Clamp(Vector128<int> v, Vector128<int> min, Vector128<int> max) => Vector128.Min(Vector128.Max(v, min), max);
 }
