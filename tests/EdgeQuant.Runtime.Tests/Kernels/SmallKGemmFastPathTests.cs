@@ -174,8 +174,24 @@ public class SmallKGemmFastPathTests
             $"offsets {P.InputOffset}/{P.OutputOffset}, bounds [{P.ActivationMin}, {P.ActivationMax}]";
     }
 
+    /// <summary>The signature of the two short-K kernels.</summary>
+    private delegate bool Kernel(ref sbyte a, nint aStride, int rows, PackedFilter pf, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
+        int outputOffset, int activationMin, int activationMax, ref sbyte output, nint outStride);
+
+    /// <summary>The filter packed for both kernels (<see cref="PackedFilter.Pairs"/> and the 1x1 <see cref="PackedFilter.Quads"/>).</summary>
+    private static PackedFilter Pack(Gemm g) => PackedFilter.Create(g.W, g.Cout, g.K, g.Bias, g.P.InputOffset, pad: false, rowTaps: 0, rowTapsS16: false, quadRowTaps: g.K);
+
     [Test]
-    public void KernelEqualsTheReference([ValueSource(nameof(Ks))] int k)
+    public void KernelEqualsTheReference([ValueSource(nameof(Ks))] int k) => EqualsTheReference(k, Int8Gemm.TryRunSmallKAvx512);
+
+    /// <summary>
+    /// The VPDPBUSD form (Int8Gemm.SmallK.Vnni.cs) on the same cases; without AVX-VNNI through its exact emulation. Its last
+    /// 1-8 channels take two rows per vector: the channel counts 1-8, 17-20, 24, 34-36 and 40 leave every rest.
+    /// </summary>
+    [Test]
+    public void VnniKernelEqualsTheReference([ValueSource(nameof(Ks))] int k) => EqualsTheReference(k, Int8Gemm.TryRunSmallKVnni);
+
+    private static void EqualsTheReference(int k, Kernel kernel)
     {
         RequireAvx512();
         var r = new Random(900 + k);
@@ -189,10 +205,10 @@ public class SmallKGemmFastPathTests
                     g.P.ActivationMin = g.P.OutputOffset;
                     g.P.ActivationMax = System.Math.Max(g.P.ActivationMax, g.P.OutputOffset);
                 }
-                var pf = PackedFilter.Create(g.W, cout, k, g.Bias, g.P.InputOffset, pad: false);
+                var pf = Pack(g);
                 // The gaps between output rows must stay as they were: 0x5A is not a value any output takes by chance here.
                 var got = g.Output(0x5A);
-                bool ran = Int8Gemm.TryRunSmallKAvx512(ref MemoryMarshal.GetArrayDataReference(g.A), g.AStride, g.Rows, pf, g.M, g.S,
+                bool ran = kernel(ref MemoryMarshal.GetArrayDataReference(g.A), g.AStride, g.Rows, pf, g.M, g.S,
                     g.P.OutputOffset, g.P.ActivationMin, g.P.ActivationMax, ref MemoryMarshal.GetArrayDataReference(got), g.OutStride);
                 Assert.That(ran, Is.EqualTo(g.Rows >= Int8Gemm.SmallKMinRows), g.ToString());
                 if (!ran)
@@ -209,11 +225,19 @@ public class SmallKGemmFastPathTests
     /// </summary>
     [Test]
     public void ContiguousRowsEqualTheReference([Values(4, 8, 12, 16, 20, 24, 28, 32, 36, 40)] int k)
+        => ContiguousRows(k, Int8Gemm.TryRunSmallKAvx512);
+
+    /// <summary>The VPDPBUSD form's flat staging (64 bytes per step, the last overlapping) on the same row counts.</summary>
+    [Test]
+    public void VnniContiguousRowsEqualTheReference([Values(4, 8, 12, 16, 20, 24, 28, 32, 36, 40)] int k)
+        => ContiguousRows(k, Int8Gemm.TryRunSmallKVnni);
+
+    private static void ContiguousRows(int k, Kernel kernel)
     {
         RequireAvx512();
         var r = new Random(4100 + k);
         foreach (int rows in new[] { 4, 5, 7, 8, 63, 64, 65, 127, 129, 784 })
-            foreach (int cout in new[] { 4, 16, 20, 36 })
+            foreach (int cout in new[] { 4, 8, 16, 20, 24, 36, 40 })
             {
                 var g = Gemm.Random(r, k, cout);
                 g.Rows = rows;
@@ -225,9 +249,9 @@ public class SmallKGemmFastPathTests
                     g.P.ActivationMin = g.P.OutputOffset;
                     g.P.ActivationMax = System.Math.Max(g.P.ActivationMax, g.P.OutputOffset);
                 }
-                var pf = PackedFilter.Create(g.W, cout, k, g.Bias, g.P.InputOffset, pad: false);
+                var pf = Pack(g);
                 var got = g.Output(0x5A);
-                Assert.That(Int8Gemm.TryRunSmallKAvx512(ref MemoryMarshal.GetArrayDataReference(g.A), g.AStride, g.Rows, pf, g.M, g.S,
+                Assert.That(kernel(ref MemoryMarshal.GetArrayDataReference(g.A), g.AStride, g.Rows, pf, g.M, g.S,
                     g.P.OutputOffset, g.P.ActivationMin, g.P.ActivationMax, ref MemoryMarshal.GetArrayDataReference(got), g.OutStride), Is.True, g.ToString());
                 int d = FastPathCases.FirstDifference(got, g.Reference(0x5A));
                 Assert.That(d, Is.EqualTo(-1), () => $"element {d}; {g}");
@@ -251,6 +275,29 @@ public class SmallKGemmFastPathTests
         var a = FastPathCases.S8(r, 16 * 41);
         var o = new sbyte[16 * 8];
         Assert.That(Int8Gemm.TryRunSmallKAvx512(ref MemoryMarshal.GetArrayDataReference(a), 41, 16, wide, FastPathCases.Multipliers(r, 8), new int[8].Select(_ => -8).ToArray(),
+            0, -128, 127, ref MemoryMarshal.GetArrayDataReference(o), 8), Is.False, "K = 41");
+    }
+
+    [Test]
+    public void VnniKernelDeclinesLeftShiftsLongRowsAndMissingQuads()
+    {
+        RequireAvx512();
+        var r = new Random(78);
+        var g = Gemm.Random(r, 20, 36, leftShifts: true);
+        g.Rows = System.Math.Max(g.Rows, 8);
+        g.A = FastPathCases.S8(r, (g.Rows - 1) * g.AStride + g.K);
+        var got = g.Output(0);
+        Assert.That(Int8Gemm.TryRunSmallKVnni(ref MemoryMarshal.GetArrayDataReference(g.A), g.AStride, g.Rows, Pack(g), g.M, g.S,
+            g.P.OutputOffset, g.P.ActivationMin, g.P.ActivationMax, ref MemoryMarshal.GetArrayDataReference(got), g.OutStride), Is.False, "left shift");
+        g.S = RightShifts(r, 36, 20);
+        var noQuads = PackedFilter.Create(g.W, 36, 20, g.Bias, g.P.InputOffset, pad: false);
+        Assert.That(Int8Gemm.TryRunSmallKVnni(ref MemoryMarshal.GetArrayDataReference(g.A), g.AStride, g.Rows, noQuads, g.M, g.S,
+            g.P.OutputOffset, g.P.ActivationMin, g.P.ActivationMax, ref MemoryMarshal.GetArrayDataReference(got), g.OutStride), Is.False, "no quadruplets");
+        var w = FastPathCases.S8(r, 8 * 41);
+        var wide = PackedFilter.Create(w, 8, 41, new int[8], 0, pad: false, rowTaps: 0, rowTapsS16: false, quadRowTaps: 41);
+        var a = FastPathCases.S8(r, 16 * 41);
+        var o = new sbyte[16 * 8];
+        Assert.That(Int8Gemm.TryRunSmallKVnni(ref MemoryMarshal.GetArrayDataReference(a), 41, 16, wide, FastPathCases.Multipliers(r, 8), new int[8].Select(_ => -8).ToArray(),
             0, -128, 127, ref MemoryMarshal.GetArrayDataReference(o), 8), Is.False, "K = 41");
     }
 

@@ -123,6 +123,16 @@ internal static partial class Int8Gemm
                     SmallKRest4<TPairs, No>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
                         cout - j, ref Unsafe.Add(ref o, j), outStride);
             }
+            else if (j < cout && TPairs.Value <= 16)
+            {
+                // 5-8 channels left: two rows per vector.
+                if (table.ClampsNegatives)
+                    SmallKTile8x2<TPairs, Yes>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
+                        cout - j, ref Unsafe.Add(ref o, j), outStride);
+                else
+                    SmallKTile8x2<TPairs, No>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
+                        cout - j, ref Unsafe.Add(ref o, j), outStride);
+            }
             else if (j < cout)
                 SmallKTile8<TPairs>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
                     cout - j, ref Unsafe.Add(ref o, j), outStride);
@@ -384,6 +394,99 @@ internal static partial class Int8Gemm
         => p < realPairs
             ? Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref w, (nuint)(2 * (p * coutP + j))).ToVector256Unsafe().ToVector512Unsafe().AsInt32(), spread).AsInt16()
             : Vector512<short>.Zero;
+
+    /// <summary>
+    /// The last 8 channels at j (5..8 of them real, <paramref name="channels"/>) of n staged rows, two rows per 512-bit
+    /// vector (K &lt;= 32, TPairs &lt;= 16): lanes 0-7 row i, lanes 8-15 row i + 1, against each pair's 8-channel weights in
+    /// both halves. Rows i and i + 1 are 2 x TPairs consecutive int32 pairs, two 512-bit loads, and pair q's operand is one
+    /// VPERMT2D of them (indices q in the low half, TPairs + q in the high one). The requantization operands are the 8
+    /// channels' twice (<see cref="SimdOps512.RightRequantizer.Twice8"/>). An odd last row is computed with whatever follows
+    /// it in the staging area (the staged block's spill room) and its second half not stored. Against one row in a vector
+    /// of 8 (<see cref="SmallKTile8{TPairs}"/>) this halves the multiplies and requantizations per row.
+    /// </summary>
+    private static void SmallKTile8x2<TPairs, TClamped>(ref short xs, int stride, int n, ref short w, int realPairs, int coutP, int j,
+        ref int init, RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
+        where TPairs : struct, IPairCount where TClamped : struct, IFlag
+    {
+        var w0 = Twice8Weights(ref w, 0, realPairs, coutP, j);
+        var w1 = Twice8Weights(ref w, 1, realPairs, coutP, j);
+        Vector512<short> w2 = default, w3 = default, w4 = default, w5 = default, w6 = default, w7 = default, w8 = default, w9 = default,
+            w10 = default, w11 = default, w12 = default, w13 = default, w14 = default, w15 = default;
+        if (TPairs.Value > 2) { w2 = Twice8Weights(ref w, 2, realPairs, coutP, j); w3 = Twice8Weights(ref w, 3, realPairs, coutP, j); }
+        if (TPairs.Value > 4) { w4 = Twice8Weights(ref w, 4, realPairs, coutP, j); w5 = Twice8Weights(ref w, 5, realPairs, coutP, j); }
+        if (TPairs.Value > 6) { w6 = Twice8Weights(ref w, 6, realPairs, coutP, j); w7 = Twice8Weights(ref w, 7, realPairs, coutP, j); }
+        if (TPairs.Value > 8) { w8 = Twice8Weights(ref w, 8, realPairs, coutP, j); w9 = Twice8Weights(ref w, 9, realPairs, coutP, j); }
+        if (TPairs.Value > 10) { w10 = Twice8Weights(ref w, 10, realPairs, coutP, j); w11 = Twice8Weights(ref w, 11, realPairs, coutP, j); }
+        if (TPairs.Value > 12) { w12 = Twice8Weights(ref w, 12, realPairs, coutP, j); w13 = Twice8Weights(ref w, 13, realPairs, coutP, j); }
+        if (TPairs.Value > 14) { w14 = Twice8Weights(ref w, 14, realPairs, coutP, j); w15 = Twice8Weights(ref w, 15, realPairs, coutP, j); }
+        int tp = TPairs.Value;
+        // Pair q of row i in lanes 0-7 (int q of the two rows' pairs), of row i + 1 in lanes 8-15 (int TPairs + q).
+        var i0 = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, tp, tp, tp, tp, tp, tp, tp, tp);
+        var one = Vector512.Create(1);
+        Vector512<int> i1 = i0 + one, i2 = default, i3 = default, i4 = default, i5 = default, i6 = default, i7 = default, i8 = default,
+            i9 = default, i10 = default, i11 = default, i12 = default, i13 = default, i14 = default, i15 = default;
+        if (TPairs.Value > 2) { i2 = i1 + one; i3 = i2 + one; }
+        if (TPairs.Value > 4) { i4 = i3 + one; i5 = i4 + one; }
+        if (TPairs.Value > 6) { i6 = i5 + one; i7 = i6 + one; }
+        if (TPairs.Value > 8) { i8 = i7 + one; i9 = i8 + one; }
+        if (TPairs.Value > 10) { i10 = i9 + one; i11 = i10 + one; }
+        if (TPairs.Value > 12) { i12 = i11 + one; i13 = i12 + one; }
+        if (TPairs.Value > 14) { i14 = i13 + one; i15 = i14 + one; }
+        var bias = Avx512F.InsertVector256(Vector256.LoadUnsafe(ref init, (nuint)j).ToVector512Unsafe(), Vector256.LoadUnsafe(ref init, (nuint)j), 1);
+        bias += bias;
+        var rq = SimdOps512.RightRequantizer.Twice8(table, j);
+        if (TClamped.Value)
+        {
+            rq = rq.WithStart(bias);
+            bias = default;
+        }
+        var perm = SimdOps512.RightRequantizer.HighHalves;
+        ref int xd = ref Unsafe.As<short, int>(ref xs);
+        for (int i = 0; i < n; i += 2)
+        {
+            ref int r = ref Unsafe.Add(ref xd, i * tp);
+            var a = Vector512.LoadUnsafe(ref r);
+            var b = TPairs.Value > 8 ? Vector512.LoadUnsafe(ref r, 16) : a;
+            var s0 = Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i0, b).AsInt16(), w0);
+            if (!TClamped.Value)
+                s0 += bias;
+            var s1 = Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i1, b).AsInt16(), w1);
+            if (TPairs.Value > 2) { s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i2, b).AsInt16(), w2); s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i3, b).AsInt16(), w3); }
+            if (TPairs.Value > 4) { s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i4, b).AsInt16(), w4); s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i5, b).AsInt16(), w5); }
+            if (TPairs.Value > 6) { s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i6, b).AsInt16(), w6); s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i7, b).AsInt16(), w7); }
+            if (TPairs.Value > 8) { s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i8, b).AsInt16(), w8); s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i9, b).AsInt16(), w9); }
+            if (TPairs.Value > 10) { s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i10, b).AsInt16(), w10); s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i11, b).AsInt16(), w11); }
+            if (TPairs.Value > 12) { s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i12, b).AsInt16(), w12); s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i13, b).AsInt16(), w13); }
+            if (TPairs.Value > 14) { s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i14, b).AsInt16(), w14); s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i15, b).AsInt16(), w15); }
+            var sum = s0 + s1;
+            var bytes = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sum, perm) : rq.Apply(sum, perm), min, max);
+            bool pair = i + 1 < n;
+            ref sbyte o1 = ref Unsafe.Add(ref o, outStride);
+            if (channels == 8)
+            {
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), bytes.AsInt64().ToScalar());
+                if (pair)
+                    Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o1), bytes.AsInt64().GetElement(1));
+            }
+            else
+            {
+                SimdOps512.Store(bytes, ref o, channels);
+                if (pair)
+                    SimdOps512.Store(Sse2.UnpackHigh(bytes.AsInt64(), bytes.AsInt64()).AsSByte(), ref o1, channels);
+            }
+            o = ref Unsafe.Add(ref o, 2 * outStride);
+        }
+    }
+
+    /// <summary>Pair p's weights of the 8 channels at j in both 256-bit halves; zero past the real pairs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Twice8Weights(ref short w, int p, int realPairs, int coutP, int j)
+    {
+        if (p >= realPairs)
+            return Vector512<short>.Zero;
+        var v = Vector256.LoadUnsafe(ref w, (nuint)(2 * (p * coutP + j)));
+        return Avx512F.InsertVector256(v.ToVector512Unsafe(), v, 1);
+    }
 
     /// <summary>As <see cref="SmallKTile16{TPairs, TClamped}"/> for the last 8 channels at j (5..8 of them real): 256-bit vectors.</summary>
     private static void SmallKTile8<TPairs>(ref short xs, int stride, int n, ref short w, int realPairs, int coutP, int j,

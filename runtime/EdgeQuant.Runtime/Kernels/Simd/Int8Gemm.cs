@@ -23,10 +23,13 @@ internal static partial class Int8Gemm
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int activationMin, int activationMax,
         ref sbyte output, nint outStride) where TDot : struct, IInt8Dot
     {
-        // Short K first (its weights held in registers measured faster than the VNNI tiles up to K = 40 on Zen 5), then with
-        // AVX-VNNI the VPDPBUSD tiles, then the VPMADDWD tiles.
+        // Short K first (its weights held in registers measured faster than the VNNI tiles up to K = 40 on Zen 5): with AVX-VNNI
+        // its VPDPBUSD form where that measured faster (SmallKPrefersVnni), else its VPMADDWD form; then with AVX-VNNI the
+        // VPDPBUSD tiles, then the VPMADDWD tiles.
         if ((typeof(TDot) == typeof(Avx2Dot) || typeof(TDot) == typeof(AvxVnniDot))
-            && (TryRunSmallKAvx512(ref a, aStride, rows, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref output, outStride)
+            && ((typeof(TDot) == typeof(AvxVnniDot) && SmallKPrefersVnni(pf.K, pf.Cout)
+                    && TryRunSmallKVnni(ref a, aStride, rows, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref output, outStride))
+                || TryRunSmallKAvx512(ref a, aStride, rows, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref output, outStride)
                 || (typeof(TDot) == typeof(AvxVnniDot)
                     && TryRunQuadsVnni(ref a, aStride, rows, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref output, outStride))
                 || TryRunPairsAvx2(ref a, aStride, rows, pf, multipliers, shifts, outputOffset, activationMin, activationMax, ref output, outStride)))

@@ -147,6 +147,22 @@ internal static class SimdOps512
         }
 
         /// <summary>
+        /// The 8 channels from <paramref name="from"/> (a multiple of 8) of <paramref name="table"/> in both 256-bit halves:
+        /// lanes c and 8 + c hold channel from + c (two rows of 8 channels in one vector).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static unsafe RightRequantizer Twice8(RightRequantTable table, int from)
+        {
+            // The table is a multiple of 16 long, so the 8 channels' operands are there for any from below Cout.
+            fixed (int* m = &table.M[from])
+            fixed (uint* right = &table.Right[from])
+            fixed (long* even = &table.BiasEven[from / 2])
+            fixed (long* odd = &table.BiasOdd[from / 2])
+                return new RightRequantizer(Avx512F.BroadcastVector256ToVector512((long*)m).AsInt32(), Avx512F.BroadcastVector256ToVector512(even),
+                    Avx512F.BroadcastVector256ToVector512(odd), Avx512F.BroadcastVector256ToVector512((long*)right).AsUInt32());
+        }
+
+        /// <summary>
         /// The 4 channels from <paramref name="from"/> (a multiple of 8) of <paramref name="table"/>, each spread over 4
         /// consecutive lanes: lane 4c + i holds channel from + c (for four rows i of one channel in lanes side by side).
         /// </summary>

@@ -1,0 +1,294 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeQuant.Runtime.Kernels.Simd;
+
+internal static partial class Int8Gemm
+{
+    /// <summary>
+    /// The short-K kernel (K &lt;= 40: 1x1 convolutions and FullyConnected layers with few input channels) with VPDPBUSD
+    /// for the products and the exact 16-lane requantization of <see cref="SimdOps512.RightRequantizer"/>, for AVX-512
+    /// machines with AVX-VNNI. A block of up to 64 rows is staged biased (x XOR 0x80 = x + 128) as bytes, K rounded up to
+    /// 4; then for each block of 16 output channels the weights (<see cref="PackedFilter.Quads"/>, 8 channels x 4 taps per
+    /// 256-bit vector) are loaded once, and each row takes one 32-bit broadcast and two VPDPBUSD per quadruplet of taps,
+    /// starting from <see cref="PackedFilter.InitBiased"/>: the two 8-channel halves are joined into one 512-bit vector,
+    /// doubled and requantized in registers. Per 16 outputs of K = 16 that is 4 broadcasts and 8 VPDPBUSD where the
+    /// VPMADDWD kernel (<see cref="TryRunSmallKAvx512"/>) takes 8 broadcasts, 8 VPMADDWD and 8 VPADDD. The last 1-8
+    /// channels take two rows per 512-bit vector (<see cref="SmallKVnniTile8x2"/>), not one row in a vector of 8.
+    /// Where AVX-VNNI is missing, <see cref="SimdOps256.DotBusd"/> emulates it exactly (so the kernel is tested on any
+    /// AVX-512 machine); the dispatcher takes it only with AVX-VNNI. Returns false (having written nothing) when the case
+    /// is not covered: no AVX-512, no <see cref="PackedFilter.Quads"/> of a 1x1 layout, K &gt; 40, fewer than 4 rows, or
+    /// requantization parameters outside the exact form's conditions.
+    /// </summary>
+    internal static bool TryRunSmallKVnni(ref sbyte a, nint aStride, int rows, PackedFilter pf,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int activationMin, int activationMax,
+        ref sbyte output, nint outStride)
+    {
+        sbyte[]? quads = pf.Quads;
+        int k = pf.K;
+        if (!Avx512BW.IsSupported || quads is null || pf.QuadRowTaps != k || k == 0 || k > SmallKMaxK || rows < SmallKMinRows
+            || multipliers.Length != pf.Cout)
+            return false;
+        var table = RightRequantTable.Get(ref pf.RightRequant, multipliers, shifts, outputOffset, activationMin, activationMax, pf.MaxAccumulator);
+        if (!table.Covered)
+            return false;
+        switch ((k + 3) / 4)
+        {
+            case 1: RunSmallKVnni<QuadCount1>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
+            case 2: RunSmallKVnni<QuadCount2>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
+            case 3: RunSmallKVnni<QuadCount3>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
+            case 4: RunSmallKVnni<QuadCount4>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
+            case 5: RunSmallKVnni<QuadCount5>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
+            case 6: RunSmallKVnni<QuadCount6>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
+            case 7: RunSmallKVnni<QuadCount7>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
+            case 8: RunSmallKVnni<QuadCount8>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
+            case 9: RunSmallKVnni<QuadCount9>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
+            default: RunSmallKVnni<QuadCount10>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Whether the VPDPBUSD form of the short-K kernel is taken over the VPMADDWD form (with AVX-VNNI). Measured on Zen 5,
+    /// 1x1 convolutions over 28x28 pixels: the VPDPBUSD form is 10-20% faster from K = 24 up (32→32: 5.1 → 4.4 µs,
+    /// 36→150: 27.7 → 22.8) and where 5-8 channels are left past the blocks of 16 (16→24: 2.7 → 2.4, 16→8: 1.3 → 1.0); the
+    /// VPMADDWD form is faster for K &lt;= 8 (8→36: 2.5 against 2.8) and, up to K = 20, where 1-4 channels are left
+    /// (16→36: 3.7 against 3.9; its rest takes four rows per vector, <see cref="SmallKRest4{TPairs, TClamped}"/>).
+    /// </summary>
+    internal static bool SmallKPrefersVnni(int k, int cout)
+    {
+        int rest = cout & 15;
+        return k > 8 && !(rest is >= 1 and <= 4 && k <= 20);
+    }
+
+    private struct QuadCount1 : IPairCount { public static int Value => 1; }
+    private struct QuadCount2 : IPairCount { public static int Value => 2; }
+    private struct QuadCount3 : IPairCount { public static int Value => 3; }
+    private struct QuadCount4 : IPairCount { public static int Value => 4; }
+    private struct QuadCount5 : IPairCount { public static int Value => 5; }
+    private struct QuadCount6 : IPairCount { public static int Value => 6; }
+    private struct QuadCount7 : IPairCount { public static int Value => 7; }
+    private struct QuadCount8 : IPairCount { public static int Value => 8; }
+    private struct QuadCount9 : IPairCount { public static int Value => 9; }
+    private struct QuadCount10 : IPairCount { public static int Value => 10; }
+
+    [SkipLocalsInit] // every staged byte a row reads is written first
+    private static void RunSmallKVnni<TQuads>(ref sbyte a, nint aStride, int rows, PackedFilter pf, RightRequantTable table,
+        int activationMin, int activationMax, ref sbyte output, nint outStride) where TQuads : struct, IPairCount
+    {
+        int k = pf.K, cout = pf.Cout, coutP = pf.CoutPadded;
+        int k4 = 4 * TQuads.Value; // bytes per staged row
+        Span<byte> staged = stackalloc byte[SmallKBlockRows * 4 * 10 + 64];
+        ref byte xs = ref SimdOps.Align64(ref MemoryMarshal.GetReference(staged));
+        ref sbyte w = ref MemoryMarshal.GetArrayDataReference(pf.Quads!);
+        ref int init = ref MemoryMarshal.GetArrayDataReference(pf.InitBiased);
+        var min = Vector128.Create((sbyte)activationMin);
+        var max = Vector128.Create((sbyte)activationMax);
+        bool clamped = table.ClampsNegatives;
+        for (int r0 = 0; r0 < rows; r0 += SmallKBlockRows)
+        {
+            int n = System.Math.Min(SmallKBlockRows, rows - r0);
+            StageBiasedBlock(ref Unsafe.Add(ref a, r0 * aStride), aStride, n, ref xs, k, k4);
+            ref sbyte o = ref Unsafe.Add(ref output, r0 * outStride);
+            int j = 0;
+            // Blocks of 16 channels while more than 8 remain (the weights and Init are CoutPadded long, the table a multiple of 16),
+            // then the last 1-8 two rows to a vector.
+            for (; j + 8 < cout; j += 16)
+            {
+                if (clamped)
+                    SmallKVnniTile16<TQuads, Yes>(ref xs, n, ref w, coutP, j, ref init, table, min, max, System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j), outStride);
+                else
+                    SmallKVnniTile16<TQuads, No>(ref xs, n, ref w, coutP, j, ref init, table, min, max, System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j), outStride);
+            }
+            if (j < cout)
+            {
+                if (clamped)
+                    SmallKVnniTile8x2<TQuads, Yes>(ref xs, n, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j), outStride);
+                else
+                    SmallKVnniTile8x2<TQuads, No>(ref xs, n, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j), outStride);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rows [0, n) from <paramref name="a"/> (<paramref name="aStride"/> bytes apart) biased to <paramref name="xs"/>, k4 bytes
+    /// apart, [k, k4) of each zero. Contiguous rows whose staged rows are contiguous too (K a multiple of 4, rows K bytes apart:
+    /// 1x1 convolutions with unit strides) take one flat pass of 64 bytes per step, the last step overlapping the one before.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void StageBiasedBlock(ref sbyte a, nint aStride, int n, ref byte xs, int k, int k4)
+    {
+        int total = n * k;
+        if (aStride == k && k == k4 && total >= 64)
+        {
+            ref byte f = ref Unsafe.As<sbyte, byte>(ref a);
+            var bias = Vector512.Create((byte)0x80);
+            int e = 0;
+            for (; e <= total - 64; e += 64)
+                (Vector512.LoadUnsafe(ref f, (nuint)e) ^ bias).StoreUnsafe(ref xs, (nuint)e);
+            if (e < total)
+                (Vector512.LoadUnsafe(ref f, (nuint)(total - 64)) ^ bias).StoreUnsafe(ref xs, (nuint)(total - 64));
+            return;
+        }
+        for (int i = 0; i < n; i++)
+            StageBiased(ref Unsafe.Add(ref a, i * aStride), ref Unsafe.Add(ref xs, i * k4), k, k4);
+    }
+
+    /// <summary>
+    /// n staged rows by the 16 channels at j (9..16 of them real, <paramref name="channels"/>), two rows per step: the
+    /// weights in registers, per row two 8-channel accumulators joined, doubled and requantized in registers.
+    /// </summary>
+    private static void SmallKVnniTile16<TQuads, TClamped>(ref byte xs, int n, ref sbyte w, int coutP, int j, ref int init,
+        RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
+        where TQuads : struct, IPairCount where TClamped : struct, IFlag
+    {
+        int k4 = 4 * TQuads.Value;
+        nint step = 4 * coutP; // bytes from one quadruplet's weights to the next
+        ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
+        var a0 = QuadWeights(ref wj, 0, step); var b0 = QuadWeights(ref wj, 0, step, 32);
+        Vector256<sbyte> a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default, a4 = default, b4 = default,
+            a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default, a8 = default, b8 = default, a9 = default, b9 = default;
+        if (TQuads.Value > 1) { a1 = QuadWeights(ref wj, 1, step); b1 = QuadWeights(ref wj, 1, step, 32); }
+        if (TQuads.Value > 2) { a2 = QuadWeights(ref wj, 2, step); b2 = QuadWeights(ref wj, 2, step, 32); }
+        if (TQuads.Value > 3) { a3 = QuadWeights(ref wj, 3, step); b3 = QuadWeights(ref wj, 3, step, 32); }
+        if (TQuads.Value > 4) { a4 = QuadWeights(ref wj, 4, step); b4 = QuadWeights(ref wj, 4, step, 32); }
+        if (TQuads.Value > 5) { a5 = QuadWeights(ref wj, 5, step); b5 = QuadWeights(ref wj, 5, step, 32); }
+        if (TQuads.Value > 6) { a6 = QuadWeights(ref wj, 6, step); b6 = QuadWeights(ref wj, 6, step, 32); }
+        if (TQuads.Value > 7) { a7 = QuadWeights(ref wj, 7, step); b7 = QuadWeights(ref wj, 7, step, 32); }
+        if (TQuads.Value > 8) { a8 = QuadWeights(ref wj, 8, step); b8 = QuadWeights(ref wj, 8, step, 32); }
+        if (TQuads.Value > 9) { a9 = QuadWeights(ref wj, 9, step); b9 = QuadWeights(ref wj, 9, step, 32); }
+        var ia = Vector256.LoadUnsafe(ref init, (nuint)j);
+        var ib = Vector256.LoadUnsafe(ref init, (nuint)(j + 8));
+        var rq = new SimdOps512.RightRequantizer(table, j);
+        var perm = SimdOps512.RightRequantizer.HighHalves;
+        bool clamp = min.ToScalar() != sbyte.MinValue || max.ToScalar() != sbyte.MaxValue;
+        int i = 0;
+        for (; i + 1 < n; i += 2)
+        {
+            ref byte x = ref Unsafe.Add(ref xs, i * k4);
+            ref byte y = ref Unsafe.Add(ref x, k4);
+            var sx = Doubled(Dot8Vnni<TQuads>(ref x, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
+                Dot8Vnni<TQuads>(ref x, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
+            var sy = Doubled(Dot8Vnni<TQuads>(ref y, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
+                Dot8Vnni<TQuads>(ref y, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
+            var bx = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm));
+            var by = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sy, perm) : rq.Apply(sy, perm));
+            if (clamp)
+            {
+                bx = Vector128.Min(Vector128.Max(bx, min), max);
+                by = Vector128.Min(Vector128.Max(by, min), max);
+            }
+            if (channels == 16)
+            {
+                bx.StoreUnsafe(ref o);
+                by.StoreUnsafe(ref Unsafe.Add(ref o, outStride));
+            }
+            else
+            {
+                SimdOps512.Store(bx, ref o, channels);
+                SimdOps512.Store(by, ref Unsafe.Add(ref o, outStride), channels);
+            }
+            o = ref Unsafe.Add(ref o, 2 * outStride);
+        }
+        if (i < n)
+        {
+            ref byte x = ref Unsafe.Add(ref xs, i * k4);
+            var sx = Doubled(Dot8Vnni<TQuads>(ref x, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
+                Dot8Vnni<TQuads>(ref x, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
+            SimdOps512.Store(SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm), min, max), ref o, channels);
+        }
+    }
+
+    /// <summary>
+    /// The last 1-8 channels at j (<paramref name="channels"/> of them real) of n staged rows, two rows per 512-bit vector:
+    /// lanes 0-7 row i, lanes 8-15 row i + 1, against the 8 channels' requantization operands in both halves
+    /// (<see cref="SimdOps512.RightRequantizer.Twice8"/>). An odd last row is computed twice and stored once.
+    /// </summary>
+    private static void SmallKVnniTile8x2<TQuads, TClamped>(ref byte xs, int n, ref sbyte w, int coutP, int j, ref int init,
+        RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
+        where TQuads : struct, IPairCount where TClamped : struct, IFlag
+    {
+        int k4 = 4 * TQuads.Value;
+        nint step = 4 * coutP;
+        ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
+        var a0 = QuadWeights(ref wj, 0, step);
+        Vector256<sbyte> a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default, a8 = default, a9 = default;
+        if (TQuads.Value > 1) a1 = QuadWeights(ref wj, 1, step);
+        if (TQuads.Value > 2) a2 = QuadWeights(ref wj, 2, step);
+        if (TQuads.Value > 3) a3 = QuadWeights(ref wj, 3, step);
+        if (TQuads.Value > 4) a4 = QuadWeights(ref wj, 4, step);
+        if (TQuads.Value > 5) a5 = QuadWeights(ref wj, 5, step);
+        if (TQuads.Value > 6) a6 = QuadWeights(ref wj, 6, step);
+        if (TQuads.Value > 7) a7 = QuadWeights(ref wj, 7, step);
+        if (TQuads.Value > 8) a8 = QuadWeights(ref wj, 8, step);
+        if (TQuads.Value > 9) a9 = QuadWeights(ref wj, 9, step);
+        var ia = Vector256.LoadUnsafe(ref init, (nuint)j);
+        var rq = SimdOps512.RightRequantizer.Twice8(table, j);
+        var perm = SimdOps512.RightRequantizer.HighHalves;
+        for (int i = 0; i < n; i += 2)
+        {
+            ref byte x = ref Unsafe.Add(ref xs, i * k4);
+            bool pair = i + 1 < n;
+            ref byte y = ref pair ? ref Unsafe.Add(ref x, k4) : ref x;
+            var s = Doubled(Dot8Vnni<TQuads>(ref x, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
+                Dot8Vnni<TQuads>(ref y, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
+            var bytes = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(s, perm) : rq.Apply(s, perm), min, max);
+            ref sbyte o1 = ref Unsafe.Add(ref o, outStride);
+            if (channels == 8)
+            {
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), bytes.AsInt64().ToScalar());
+                if (pair)
+                    Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o1), bytes.AsInt64().GetElement(1));
+            }
+            else
+            {
+                SimdOps512.Store(bytes, ref o, channels);
+                if (pair)
+                    SimdOps512.Store(Sse2.UnpackHigh(bytes.AsInt64(), bytes.AsInt64()).AsSByte(), ref o1, channels);
+            }
+            o = ref Unsafe.Add(ref o, 2 * outStride);
+        }
+    }
+
+    /// <summary>Two 8-lane accumulators as one 16-lane vector, doubled (the requantizer takes 2 x the accumulator).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Doubled(Vector256<int> low, Vector256<int> high)
+    {
+        var v = Avx512F.InsertVector256(low.ToVector512Unsafe(), high, 1);
+        return v + v;
+    }
+
+    /// <summary>The 32 weight bytes (8 channels x 4 taps) of quadruplet q at <paramref name="w"/> + <paramref name="offset"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> QuadWeights(ref sbyte w, int q, nint step, nint offset = 0)
+        => Vector256.LoadUnsafe(ref Unsafe.Add(ref w, q * step + offset));
+
+    /// <summary>acc + the TQuads quadruplets of one staged row times the 8 channels' weights, one VPDPBUSD each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Dot8Vnni<TQuads>(ref byte x, Vector256<int> acc, Vector256<sbyte> w0, Vector256<sbyte> w1, Vector256<sbyte> w2,
+        Vector256<sbyte> w3, Vector256<sbyte> w4, Vector256<sbyte> w5, Vector256<sbyte> w6, Vector256<sbyte> w7, Vector256<sbyte> w8,
+        Vector256<sbyte> w9) where TQuads : struct, IPairCount
+    {
+        // Two chains (even and odd quadruplets) from 4 up: half the latency of one chain of dependent VPDPBUSD.
+        if (TQuads.Value < 4)
+        {
+            acc = Busd(acc, Quad(ref x, 0), w0);
+            if (TQuads.Value > 1) acc = Busd(acc, Quad(ref x, 1), w1);
+            if (TQuads.Value > 2) acc = Busd(acc, Quad(ref x, 2), w2);
+            return acc;
+        }
+        var odd = Busd(Vector256<int>.Zero, Quad(ref x, 1), w1);
+        acc = Busd(acc, Quad(ref x, 0), w0);
+        odd = Busd(odd, Quad(ref x, 3), w3);
+        acc = Busd(acc, Quad(ref x, 2), w2);
+        if (TQuads.Value > 4) acc = Busd(acc, Quad(ref x, 4), w4);
+        if (TQuads.Value > 5) odd = Busd(odd, Quad(ref x, 5), w5);
+        if (TQuads.Value > 6) acc = Busd(acc, Quad(ref x, 6), w6);
+        if (TQuads.Value > 7) odd = Busd(odd, Quad(ref x, 7), w7);
+        if (TQuads.Value > 8) acc = Busd(acc, Quad(ref x, 8), w8);
+        if (TQuads.Value > 9) odd = Busd(odd, Quad(ref x, 9), w9);
+        return acc + odd;
+    }
+}
