@@ -384,10 +384,13 @@ public sealed partial class Interpreter : IDisposable
     private bool PixelBandsPay(int index, int parts, out int windowBytes)
     {
         windowBytes = 0;
-        // Conv2D only: the depthwise kernels on one-row windows of a few pixels measured slower than the 4/3 row
-        // split they replace (fashion_mobilenetv2's 7x7 depthwise layers: 1.08-1.14x against 1.20x).
-        if (_ops[index].Type != OpType.Conv2D) return false;
         int outH = ConvolutionView(index, out var inS, out var oS);
+        // Depthwise only where its rows kernel takes a pixel range whole (DepthwiseConv2D.TryEvalS8Pixels): on one-row
+        // windows of a few pixels the depthwise kernels measured slower than the 4/3 row split they replace
+        // (fashion_mobilenetv2's 7x7 depthwise layers: 1.08-1.14x against 1.20x).
+        if (_ops[index].Type == OpType.DepthwiseConv2D
+            && (_reference || !DepthwiseConv2D.RowsAvx2Takes(_model.ReadParams<Conv2DParams>(_ops[index]), inS, _tensors[_ops[index].Input1].Shape, _packed[index], oS)))
+            return false;
         int w = oS.D2;
         if (w < 2 || outH % parts == 0) return false;
         ref readonly var op = ref _ops[index];
@@ -438,8 +441,11 @@ public sealed partial class Interpreter : IDisposable
             var fS = _tensors[op.Input1].Shape;
             var inS = _tensors[op.Input0].Shape;
             var outS = _tensors[op.Output0].Shape;
-            if (Conv2D.TryEvalS8Pixels(p, S8(op.Input0), inS, fS, _packed[index], ConstI32(p.MultipliersOffset, outS.D3), ConstI32(p.ShiftsOffset, outS.D3),
-                ArenaS8(op.Output0), outS, p0, p1))
+            if (op.Type == OpType.DepthwiseConv2D
+                ? DepthwiseConv2D.TryEvalS8Pixels(p, S8(op.Input0), inS, fS, _packed[index], ConstI32(p.MultipliersOffset, outS.D3),
+                    ConstI32(p.ShiftsOffset, outS.D3), ArenaS8(op.Output0), outS, p0, p1)
+                : Conv2D.TryEvalS8Pixels(p, S8(op.Input0), inS, fS, _packed[index], ConstI32(p.MultipliersOffset, outS.D3),
+                    ConstI32(p.ShiftsOffset, outS.D3), ArenaS8(op.Output0), outS, p0, p1))
                 return;
         }
         ConvolutionView(index, out _, out var oS);

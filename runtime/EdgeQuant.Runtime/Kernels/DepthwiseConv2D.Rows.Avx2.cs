@@ -84,9 +84,33 @@ public static partial class DepthwiseConv2D
     /// some channels); below 8 channels the padding lanes meet zero weights and only the real channels are stored.
     /// Returns false (having written nothing) when the case is not covered.
     /// </summary>
+    /// <summary>
+    /// Whether <see cref="TryEvalS8RowsAvx2"/> takes the op's shape and parameters (it may still decline an image whose
+    /// staged rows would not fit its stack limit): for the interpreter's choice of splitting it into pixel ranges.
+    /// </summary>
+    internal static bool RowsAvx2Takes(in Conv2DParams p, in Shape4 inShape, in Shape4 filterShape, PackedFilter? packed, in Shape4 outShape)
+    {
+        int kh = filterShape.D1, kw = filterShape.D2, jp = (kh + 1) / 2, jpOdd = Shifted(p) ? kh / 2 + 1 : 0;
+        return Avx2.IsSupported && packed?.Pairs is not null && p.DepthMultiplier == 1 && outShape.D3 == inShape.D3 && kh * kw != 0
+            && packed.Cout == outShape.D3 && packed.K == 2 * (jp + jpOdd) * kw && (uint)(128 - p.InputOffset) <= 255
+            && ChannelRequantizer256.BoundsFit(p.ActivationMin, p.ActivationMax);
+    }
+
+    /// <summary>
+    /// Output pixels [<paramref name="pixelFrom"/>, <paramref name="pixelTo"/>) (row-major, batch 1) written by
+    /// <see cref="TryEvalS8RowsAvx2"/>, the rest of <paramref name="output"/> untouched: one thread's share of an op whose
+    /// rows do not split evenly (a 7-row map in 2 parts: 25/24 pixels rather than 4/3 rows). Only the pair rows of the
+    /// range's rows are staged; its first and last rows are partial. False (nothing written) where that kernel declines.
+    /// </summary>
+    internal static bool TryEvalS8Pixels(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
+        PackedFilter? packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape, int pixelFrom, int pixelTo)
+        => packed is not null && inShape.D0 == 1 && (uint)pixelFrom < (uint)pixelTo && pixelTo <= outShape.D1 * outShape.D2
+            && TryEvalS8RowsAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, pixelFrom, pixelTo);
+
     [SkipLocalsInit] // every staged element is read only after it is written, or against a zero weight
     internal static bool TryEvalS8RowsAvx2(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
-        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape,
+        int pixelFrom = 0, int pixelTo = -1)
     {
         short[]? pairs = packed.Pairs;
         int inH = inShape.D1, inW = inShape.D2, cin = inShape.D3;
@@ -94,10 +118,17 @@ public static partial class DepthwiseConv2D
         int outH = outShape.D1, outW = outShape.D2, cout = outShape.D3;
         bool shifted = Shifted(p);
         int jpOdd = shifted ? kh / 2 + 1 : 0;
-        if (!Avx2.IsSupported || pairs is null || p.DepthMultiplier != 1 || cout != cin || kh * kw == 0
-            || packed.Cout != cout || packed.K != 2 * (jp + jpOdd) * kw || (uint)(128 - p.InputOffset) > 255
-            || !ChannelRequantizer256.BoundsFit(p.ActivationMin, p.ActivationMax))
+        if (!RowsAvx2Takes(p, inShape, filterShape, packed, outShape))
             return false;
+        // The output rows [oyFirst, oyEnd) the pixels lie in, the first one from column xFirst, the last one up to xLast.
+        int oyFirst = 0, oyEnd = outH, xFirst = 0, xLast = outW;
+        if (pixelTo >= 0)
+        {
+            oyFirst = pixelFrom / outW;
+            oyEnd = (pixelTo - 1) / outW + 1;
+            xFirst = pixelFrom % outW;
+            xLast = (pixelTo - 1) % outW + 1;
+        }
         // Columns [-PadLeft, span - PadLeft) of the input cover every output pixel's taps.
         int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
         // A pair row: span x stride int32, plus 8 spare for the loads of a group wider than Cin; pair rows start on 64-byte
@@ -167,14 +198,14 @@ public static partial class DepthwiseConv2D
         // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
         var table = RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         ref int ringRef = ref MemoryMarshal.GetReference(ring);
-        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
+        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs!);
         for (int b = 0; b < inShape.D0; b++)
         {
             ringY.Fill(int.MinValue);
             ref sbyte ob = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), b * outH * outW * cout);
-            for (int oy0 = 0; oy0 < outH; oy0 += blockRows)
+            for (int oy0 = oyFirst; oy0 < oyEnd; oy0 += blockRows)
             {
-                int rows = System.Math.Min(blockRows, outH - oy0);
+                int rows = System.Math.Min(blockRows, oyEnd - oy0);
                 for (int r = 0; r < rows; r++)
                 {
                     // The window's first padded row, and the pairing: an odd first row (stride 1 only) starts one row higher
@@ -200,7 +231,8 @@ public static partial class DepthwiseConv2D
                         rd[1 + j] = slot * pairRow;
                     }
                 }
-                Rows(p, ref ringRef, stride, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, wide, table, m, s, ref Unsafe.Add(ref ob, oy0 * outW * cout));
+                Rows(p, ref ringRef, stride, desc, rows, jp, jpOdd, kw, outW, cout, packed, ref w, wide, table, m, s, ref Unsafe.Add(ref ob, oy0 * outW * cout),
+                    oy0 == oyFirst ? xFirst : 0, oy0 + rows == oyEnd ? xLast : outW);
             }
         }
         return true;
@@ -236,8 +268,9 @@ public static partial class DepthwiseConv2D
     }
 
     /// <summary>Output rows described by <paramref name="desc"/> (per row: odd weight set or not, then the ring offsets of its pair rows), every channel group.</summary>
+    /// <remarks>The first row's pixels start at column <paramref name="xFirst"/>, the last row's end at <paramref name="xLast"/> (a pixel range's partial rows).</remarks>
     private static void Rows(in Conv2DParams p, ref int ring, int stride, ReadOnlySpan<int> desc, int rows, int jp, int jpOdd, int kw, int outW, int cout,
-        PackedFilter packed, ref short w, bool wide, RightRequantTable table, ReadOnlySpan<int> m, ReadOnlySpan<int> s, ref sbyte o)
+        PackedFilter packed, ref short w, bool wide, RightRequantTable table, ReadOnlySpan<int> m, ReadOnlySpan<int> s, ref sbyte o, int xFirst, int xLast)
     {
         if (wide)
         {
@@ -245,14 +278,14 @@ public static partial class DepthwiseConv2D
             // 8-channel group overlapping the last 16-channel one.
             int end = (cout & 15) is > 0 and <= 8 ? cout & ~15 : cout;
             Groups<Width512, Vector512<short>, Vector512<int>, ChannelRequantizer512>(p, ref ring, stride, desc, rows, jp, jpOdd, kw, outW, cout,
-                packed, ref w, table, m, s, ref o, 0, end);
+                packed, ref w, table, m, s, ref o, 0, end, xFirst, xLast);
             if (end < cout)
                 Groups<Width256, Vector256<short>, Vector256<int>, ChannelRequantizer256>(p, ref ring, stride, desc, rows, jp, jpOdd, kw, outW, cout,
-                    packed, ref w, table, m, s, ref o, end, cout);
+                    packed, ref w, table, m, s, ref o, end, cout, xFirst, xLast);
         }
         else
             Groups<Width256, Vector256<short>, Vector256<int>, ChannelRequantizer256>(p, ref ring, stride, desc, rows, jp, jpOdd, kw, outW, cout,
-                packed, ref w, table, m, s, ref o, 0, cout);
+                packed, ref w, table, m, s, ref o, 0, cout, xFirst, xLast);
     }
 
     /// <summary>
@@ -263,7 +296,7 @@ public static partial class DepthwiseConv2D
     /// </summary>
     private static void Groups<TWidth, TShort, TInt, TRequant>(in Conv2DParams p, ref int ring, int stride, ReadOnlySpan<int> desc, int rows, int jp,
         int jpOdd, int kw, int outW, int cout, PackedFilter packed, ref short w, RightRequantTable table, ReadOnlySpan<int> multipliers,
-        ReadOnlySpan<int> shifts, ref sbyte o, int from, int end)
+        ReadOnlySpan<int> shifts, ref sbyte o, int from, int end, int xFirst, int xLast)
         where TWidth : struct, IRowWidth<TShort, TInt, TRequant> where TShort : struct where TInt : struct where TRequant : struct
     {
         int coutP = packed.CoutPadded, d = 1 + System.Math.Max(jp, jpOdd);
@@ -309,10 +342,11 @@ public static partial class DepthwiseConv2D
                     var w10 = odd ? o10 : e10;
                     var w11 = odd ? o11 : e11;
                     var w12 = odd ? o12 : e12;
-                    ref short r0 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 1) + c));
-                    ref short r1 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 2) + c));
-                    ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + c);
-                    for (int ox = 0; ox < outW; ox++)
+                    int xs = r == 0 ? xFirst : 0, xe = r == rows - 1 ? xLast : outW;
+                    ref short r0 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 1) + c + xs * pixelStep));
+                    ref short r1 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 2) + c + xs * pixelStep));
+                    ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + xs * cout + c);
+                    for (int ox = xs; ox < xe; ox++)
                     {
                         var acc = TWidth.Add(TWidth.Add(TWidth.Add(bias, TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, 0), w00)),
                             TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, (nuint)col), w01)),
@@ -334,7 +368,8 @@ public static partial class DepthwiseConv2D
                 int count = rd != 0 ? jpOdd : jp;
                 ref short ws = ref Unsafe.Add(ref w, (rd != 0 ? oddSet : 0) + 2 * c);
                 ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + c);
-                for (int ox = 0; ox < outW; ox++)
+                int xe = r == rows - 1 ? xLast : outW;
+                for (int ox = r == 0 ? xFirst : 0; ox < xe; ox++)
                 {
                     var acc = bias;
                     ref short wt = ref ws;

@@ -51,6 +51,12 @@ namespace EdgeQuant.Runtime.Kernels
             ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias, PackedFilter? packed,
             ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
             => EvalS8Reference(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape);
+
+        /// <summary>No rows kernel here: the interpreter keeps bands of rows.</summary>
+        internal static bool RowsAvx2Takes(in Conv2DParams p, in Shape4 inShape, in Shape4 filterShape, PackedFilter? packed, in Shape4 outShape) => false;
+
+        internal static bool TryEvalS8Pixels(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
+            PackedFilter? packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape, int pixelFrom, int pixelTo) => false;
     }
 
     public static partial class FullyConnected

@@ -76,6 +76,52 @@ public class DepthwiseConv2DFastPathTests
             Check(path, FastPathCases.Conv.Random(r, true, channels, 0, 3, 3));
     }
 
+    /// <summary>
+    /// The x64 staged-rows kernel on a range of output pixels (one thread's share of a split op): partial first and last
+    /// rows, single pixels, halves, random ranges; 3x3 and other kernels, strides, dilations, pads and channel counts with
+    /// 16- and 8-lane groups and overlapping rests. Every pixel of the range equals the reference, nothing else is written.
+    /// </summary>
+    [Test]
+    public void StagedRowsTakeARangeOfPixels([Values(8, 20, 36, 90)] int channels)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Ignore("no AVX2: the x64 staged-rows kernel does not run here");
+        var r = new Random(4400 + channels);
+        int ranges = 0;
+        for (int i = 0; i < 24; i++)
+        {
+            var c = FastPathCases.Conv.Random(r, true, channels, 0, i % 3 == 0 ? r.Next(1, 5) : 3, i % 3 == 0 ? r.Next(1, 5) : 3);
+            c.In = new Runtime.Format.Shape4(1, c.In.D1, c.In.D2, c.In.D3);
+            c.Out = new Runtime.Format.Shape4(1, c.Out.D1, c.Out.D2, c.Out.D3);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            var expected = c.Reference();
+            var pf = DepthwiseConv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias)!;
+            int total = c.Out.D1 * c.Out.D2, w = c.Out.D2;
+            var list = new List<(int, int)> { (0, total), (0, (total + 1) / 2), ((total + 1) / 2, total), (0, 1), (total - 1, total),
+                (System.Math.Min(w / 2, total - 1), System.Math.Min(w + w / 2 + 1, total)) };
+            for (int k = 0; k < 4; k++)
+            {
+                int a = r.Next(0, total), b = r.Next(a + 1, total + 1);
+                list.Add((a, b));
+            }
+            foreach (var (p0, p1) in list)
+            {
+                if (p1 <= p0) continue;
+                var got = new sbyte[c.Out.FlatSize];
+                got.AsSpan().Fill(99);
+                Assert.That(DepthwiseConv2D.TryEvalS8Pixels(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out, p0, p1), Is.True, $"pixels [{p0}, {p1}) of {c}");
+                ranges++;
+                for (int e = 0; e < got.Length; e++)
+                {
+                    int pixel = e / channels;
+                    sbyte want = pixel >= p0 && pixel < p1 ? expected[e] : (sbyte)99;
+                    if (got[e] != want)
+                        Assert.Fail($"pixels [{p0}, {p1}): byte {e} (pixel {pixel}) is {got[e]}, expected {want}; {c}");
+                }
+            }
+        }
+        Assert.That(ranges, Is.GreaterThanOrEqualTo(200), "ranges run");
+    }
+
     [Test]
     public void StagedRows3x3WithLeftOrZeroShifts([Values(Path.Rows, Path.PreparedDispatcher, Path.Lanes, Path.Sdot)] Path path, [Values(8, 13, 36)] int channels)
     {
