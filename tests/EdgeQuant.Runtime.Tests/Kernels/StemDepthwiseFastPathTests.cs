@@ -83,6 +83,50 @@ public class StemDepthwiseFastPathTests
         }
     }
 
+    /// <summary>
+    /// The VPDPBUSD form (Conv2D.Cin1.Vnni.cs; emulated without AVX-VNNI) where it runs: Kw &lt;= 4, no horizontal dilation,
+    /// parameters the exact 16-lane requantization covers. True when it ran, and then its bytes equal the reference's.
+    /// </summary>
+    private static bool CheckStemVnni(FastPathCases.Conv c, string what)
+    {
+        if (!Avx512BW.IsSupported)
+            return false;
+        var packed = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+        var got = new sbyte[c.Out.FlatSize];
+        got.AsSpan().Fill(99);
+        if (!Conv2D.TryEvalS8Cin1Vnni(c.P, c.Input, c.In, c.Filter, packed, c.M, c.S, got, c.Out))
+        {
+            Assert.That(got, Is.All.EqualTo((sbyte)99), $"{what}: nothing written when declined");
+            return false;
+        }
+        var expected = c.Reference();
+        int d = FastPathCases.FirstDifference(got, expected);
+        Assert.That(d, Is.EqualTo(-1), () => $"{what} (VPDPBUSD): element {d} is {got[d]}, the reference gives {expected[d]}; {c}");
+        return true;
+    }
+
+    [Test]
+    public void OneInputChannelVnniEveryChannelRest([ValueSource(nameof(Channels))] int cout)
+    {
+        if (!Avx512BW.IsSupported) Assert.Ignore("not run: the VPDPBUSD one-channel kernel needs AVX-512BW (its 16-lane requantization)");
+        var r = new Random(1900 + cout);
+        int ran = 0;
+        for (int i = 0; i < 30; i++)
+        {
+            // 1..6 x 1..4 taps (a kernel row's quadruplet runs past Kw against zero weights), strides 1-2, vertical dilations
+            // 1-2, paddings; a third with requantizations the exact form does not cover (the kernel declines them).
+            FastPathCases.Conv c;
+            do c = FastPathCases.Conv.Random(r, false, 1, cout, r.Next(1, 7), r.Next(1, 5));
+            while (c.P.DilationW != 1 && c.Filter.D2 > 1);
+            if (i % 3 == 0)
+                WildRequantization(r, c);
+            if (CheckStemVnni(c, $"case {i}"))
+                ran++;
+        }
+        // (Some random shifts are left shifts, which the exact form declines.)
+        Assert.That(ran, Is.GreaterThanOrEqualTo(8), "cases run");
+    }
+
     [Test]
     public void OneInputChannelStemShapes([Values(1, 2, 3)] int stride, [Values(4, 8, 12, 16, 20, 24, 28, 32)] int cout)
     {
@@ -100,6 +144,9 @@ public class StemDepthwiseFastPathTests
             if (size == 33)
                 WildRequantization(r, c);
             CheckStem(c, $"{size}x{size}");
+            bool ran = CheckStemVnni(c, $"{size}x{size}");
+            if (size != 33) // (33x33 has requantizations the exact form may not cover)
+                Assert.That(ran, Is.EqualTo(Avx512BW.IsSupported), $"{size}x{size}: the VPDPBUSD form ran");
         }
     }
 

@@ -78,37 +78,70 @@ internal static partial class Int8Gemm
     private static void RunSmallKVnni<TQuads>(ref sbyte a, nint aStride, int rows, PackedFilter pf, RightRequantTable table,
         int activationMin, int activationMax, ref sbyte output, nint outStride) where TQuads : struct, IPairCount
     {
-        int k = pf.K, cout = pf.Cout, coutP = pf.CoutPadded;
+        int k = pf.K;
         int k4 = 4 * TQuads.Value; // bytes per staged row
         Span<byte> staged = stackalloc byte[SmallKBlockRows * 4 * 10 + 64];
         ref byte xs = ref SimdOps.Align64(ref MemoryMarshal.GetReference(staged));
-        ref sbyte w = ref MemoryMarshal.GetArrayDataReference(pf.Quads!);
-        ref int init = ref MemoryMarshal.GetArrayDataReference(pf.InitBiased);
         var min = Vector128.Create((sbyte)activationMin);
         var max = Vector128.Create((sbyte)activationMax);
-        bool clamped = table.ClampsNegatives;
         for (int r0 = 0; r0 < rows; r0 += SmallKBlockRows)
         {
             int n = System.Math.Min(SmallKBlockRows, rows - r0);
             StageBiasedBlock(ref Unsafe.Add(ref a, r0 * aStride), aStride, n, ref xs, k, k4);
-            ref sbyte o = ref Unsafe.Add(ref output, r0 * outStride);
-            int j = 0;
-            // Blocks of 16 channels while more than 8 remain (the weights and Init are CoutPadded long, the table a multiple of 16),
-            // then the last 1-8 two rows to a vector.
-            for (; j + 8 < cout; j += 16)
-            {
-                if (clamped)
-                    SmallKVnniTile16<TQuads, Yes>(ref xs, n, ref w, coutP, j, ref init, table, min, max, System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j), outStride);
-                else
-                    SmallKVnniTile16<TQuads, No>(ref xs, n, ref w, coutP, j, ref init, table, min, max, System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j), outStride);
-            }
-            if (j < cout)
-            {
-                if (clamped)
-                    SmallKVnniTile8x2<TQuads, Yes>(ref xs, n, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j), outStride);
-                else
-                    SmallKVnniTile8x2<TQuads, No>(ref xs, n, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j), outStride);
-            }
+            VnniChannels<TQuads, ContiguousQuads>(ref xs, new PixelGrid(1, n, k4, 0, 4, outStride, 0), pf, table, min, max,
+                ref Unsafe.Add(ref output, r0 * outStride));
+        }
+    }
+
+    /// <summary>
+    /// <see cref="VnniChannels{TQuads, TSource}"/> for one-input-channel convolutions (Conv2D.Cin1.Vnni.cs): pixel quadruplet q
+    /// (kernel row q's taps, <paramref name="quads"/> = Kh &lt;= 10 of them) g.QuadStride bytes after quadruplet q - 1.
+    /// </summary>
+    internal static void VnniChannelsStrided(int quads, ref byte xs, in PixelGrid g, PackedFilter pf, RightRequantTable table,
+        Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o)
+    {
+        switch (quads)
+        {
+            case 1: VnniChannels<QuadCount1, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
+            case 2: VnniChannels<QuadCount2, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
+            case 3: VnniChannels<QuadCount3, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
+            case 4: VnniChannels<QuadCount4, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
+            case 5: VnniChannels<QuadCount5, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
+            case 6: VnniChannels<QuadCount6, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
+            case 7: VnniChannels<QuadCount7, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
+            case 8: VnniChannels<QuadCount8, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
+            case 9: VnniChannels<QuadCount9, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
+            default: VnniChannels<QuadCount10, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
+        }
+    }
+
+    /// <summary>
+    /// Every output channel of the pixels of <paramref name="g"/> (their quadruplets staged biased at <paramref name="xs"/>):
+    /// blocks of 16 channels while more than 8 remain (the weights and Init are CoutPadded long, the table a multiple of 16),
+    /// then the last 1-8 two pixels to a vector. Shared by the short-K GEMM and the one-input-channel convolution.
+    /// </summary>
+    private static void VnniChannels<TQuads, TSource>(ref byte xs, in PixelGrid g, PackedFilter pf, RightRequantTable table,
+        Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o)
+        where TQuads : struct, IPairCount where TSource : struct, IQuadSource
+    {
+        int cout = pf.Cout, coutP = pf.CoutPadded;
+        ref sbyte w = ref MemoryMarshal.GetArrayDataReference(pf.Quads!);
+        ref int init = ref MemoryMarshal.GetArrayDataReference(pf.InitBiased);
+        bool clamped = table.ClampsNegatives;
+        int j = 0;
+        for (; j + 8 < cout; j += 16)
+        {
+            if (clamped)
+                SmallKVnniTile16<TQuads, Yes, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j));
+            else
+                SmallKVnniTile16<TQuads, No, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j));
+        }
+        if (j < cout)
+        {
+            if (clamped)
+                SmallKVnniTile8x2<TQuads, Yes, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j));
+            else
+                SmallKVnniTile8x2<TQuads, No, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j));
         }
     }
 
@@ -137,14 +170,13 @@ internal static partial class Int8Gemm
     }
 
     /// <summary>
-    /// n staged rows by the 16 channels at j (9..16 of them real, <paramref name="channels"/>), two rows per step: the
-    /// weights in registers, per row two 8-channel accumulators joined, doubled and requantized in registers.
+    /// The pixels of <paramref name="g"/> by the 16 channels at j (9..16 of them real, <paramref name="channels"/>), two pixels
+    /// per step: the weights in registers, per pixel two 8-channel accumulators joined, doubled and requantized in registers.
     /// </summary>
-    private static void SmallKVnniTile16<TQuads, TClamped>(ref byte xs, int n, ref sbyte w, int coutP, int j, ref int init,
-        RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
-        where TQuads : struct, IPairCount where TClamped : struct, IFlag
+    private static void SmallKVnniTile16<TQuads, TClamped, TSource>(ref byte xs, in PixelGrid g, ref sbyte w, int coutP, int j, ref int init,
+        RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o)
+        where TQuads : struct, IPairCount where TClamped : struct, IFlag where TSource : struct, IQuadSource
     {
-        int k4 = 4 * TQuads.Value;
         nint step = 4 * coutP; // bytes from one quadruplet's weights to the next
         ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
         var a0 = QuadWeights(ref wj, 0, step); var b0 = QuadWeights(ref wj, 0, step, 32);
@@ -164,53 +196,57 @@ internal static partial class Int8Gemm
         var rq = new SimdOps512.RightRequantizer(table, j);
         var perm = SimdOps512.RightRequantizer.HighHalves;
         bool clamp = min.ToScalar() != sbyte.MinValue || max.ToScalar() != sbyte.MaxValue;
-        int i = 0;
-        for (; i + 1 < n; i += 2)
+        nint qs = g.QuadStride, colStep = g.ColStep, outPixel = g.OutPixel;
+        for (int r = 0; r < g.Rows; r++)
         {
-            ref byte x = ref Unsafe.Add(ref xs, i * k4);
-            ref byte y = ref Unsafe.Add(ref x, k4);
-            var sx = Doubled(Dot8Vnni<TQuads>(ref x, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
-                Dot8Vnni<TQuads>(ref x, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
-            var sy = Doubled(Dot8Vnni<TQuads>(ref y, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
-                Dot8Vnni<TQuads>(ref y, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
-            var bx = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm));
-            var by = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sy, perm) : rq.Apply(sy, perm));
-            if (clamp)
+            ref byte x = ref Unsafe.Add(ref xs, r * g.RowStep);
+            ref sbyte op = ref Unsafe.Add(ref o, r * g.OutRow);
+            int i = 0;
+            for (; i + 1 < g.Cols; i += 2)
             {
-                bx = Vector128.Min(Vector128.Max(bx, min), max);
-                by = Vector128.Min(Vector128.Max(by, min), max);
+                ref byte y = ref Unsafe.Add(ref x, colStep);
+                var sx = Doubled(Dot8Vnni<TQuads, TSource>(ref x, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
+                    Dot8Vnni<TQuads, TSource>(ref x, qs, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
+                var sy = Doubled(Dot8Vnni<TQuads, TSource>(ref y, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
+                    Dot8Vnni<TQuads, TSource>(ref y, qs, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
+                var bx = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm));
+                var by = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sy, perm) : rq.Apply(sy, perm));
+                if (clamp)
+                {
+                    bx = Vector128.Min(Vector128.Max(bx, min), max);
+                    by = Vector128.Min(Vector128.Max(by, min), max);
+                }
+                if (channels == 16)
+                {
+                    bx.StoreUnsafe(ref op);
+                    by.StoreUnsafe(ref Unsafe.Add(ref op, outPixel));
+                }
+                else
+                {
+                    SimdOps512.Store(bx, ref op, channels);
+                    SimdOps512.Store(by, ref Unsafe.Add(ref op, outPixel), channels);
+                }
+                x = ref Unsafe.Add(ref x, 2 * colStep);
+                op = ref Unsafe.Add(ref op, 2 * outPixel);
             }
-            if (channels == 16)
+            if (i < g.Cols)
             {
-                bx.StoreUnsafe(ref o);
-                by.StoreUnsafe(ref Unsafe.Add(ref o, outStride));
+                var sx = Doubled(Dot8Vnni<TQuads, TSource>(ref x, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
+                    Dot8Vnni<TQuads, TSource>(ref x, qs, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
+                SimdOps512.Store(SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm), min, max), ref op, channels);
             }
-            else
-            {
-                SimdOps512.Store(bx, ref o, channels);
-                SimdOps512.Store(by, ref Unsafe.Add(ref o, outStride), channels);
-            }
-            o = ref Unsafe.Add(ref o, 2 * outStride);
-        }
-        if (i < n)
-        {
-            ref byte x = ref Unsafe.Add(ref xs, i * k4);
-            var sx = Doubled(Dot8Vnni<TQuads>(ref x, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
-                Dot8Vnni<TQuads>(ref x, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
-            SimdOps512.Store(SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm), min, max), ref o, channels);
         }
     }
 
     /// <summary>
-    /// The last 1-8 channels at j (<paramref name="channels"/> of them real) of n staged rows, two rows per 512-bit vector:
-    /// lanes 0-7 row i, lanes 8-15 row i + 1, against the 8 channels' requantization operands in both halves
-    /// (<see cref="SimdOps512.RightRequantizer.Twice8"/>). An odd last row is computed twice and stored once.
+    /// The last 1-8 channels at j (<paramref name="channels"/> of them real) of the pixels of <paramref name="g"/>, two pixels
+    /// of a row per 512-bit vector: lanes 0-7 pixel i, lanes 8-15 pixel i + 1, against the 8 channels' requantization operands
+    /// in both halves (<see cref="SimdOps512.RightRequantizer.Twice8"/>). A row's odd last pixel is computed twice and stored once.
     /// </summary>
-    private static void SmallKVnniTile8x2<TQuads, TClamped>(ref byte xs, int n, ref sbyte w, int coutP, int j, ref int init,
-        RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
-        where TQuads : struct, IPairCount where TClamped : struct, IFlag
+    private static void SmallKVnniTile8x2<TQuads, TClamped, TSource>(ref byte xs, in PixelGrid g, ref sbyte w, int coutP, int j, ref int init,
+        RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o)
+        where TQuads : struct, IPairCount where TClamped : struct, IFlag where TSource : struct, IQuadSource
     {
-        int k4 = 4 * TQuads.Value;
         nint step = 4 * coutP;
         ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
         var a0 = QuadWeights(ref wj, 0, step);
@@ -227,28 +263,34 @@ internal static partial class Int8Gemm
         var ia = Vector256.LoadUnsafe(ref init, (nuint)j);
         var rq = SimdOps512.RightRequantizer.Twice8(table, j);
         var perm = SimdOps512.RightRequantizer.HighHalves;
-        for (int i = 0; i < n; i += 2)
+        nint qs = g.QuadStride, colStep = g.ColStep, outPixel = g.OutPixel;
+        for (int r = 0; r < g.Rows; r++)
         {
-            ref byte x = ref Unsafe.Add(ref xs, i * k4);
-            bool pair = i + 1 < n;
-            ref byte y = ref pair ? ref Unsafe.Add(ref x, k4) : ref x;
-            var s = Doubled(Dot8Vnni<TQuads>(ref x, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
-                Dot8Vnni<TQuads>(ref y, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
-            var bytes = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(s, perm) : rq.Apply(s, perm), min, max);
-            ref sbyte o1 = ref Unsafe.Add(ref o, outStride);
-            if (channels == 8)
+            ref byte x = ref Unsafe.Add(ref xs, r * g.RowStep);
+            ref sbyte op = ref Unsafe.Add(ref o, r * g.OutRow);
+            for (int i = 0; i < g.Cols; i += 2)
             {
-                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), bytes.AsInt64().ToScalar());
-                if (pair)
-                    Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o1), bytes.AsInt64().GetElement(1));
+                bool pair = i + 1 < g.Cols;
+                ref byte y = ref pair ? ref Unsafe.Add(ref x, colStep) : ref x;
+                var s = Doubled(Dot8Vnni<TQuads, TSource>(ref x, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
+                    Dot8Vnni<TQuads, TSource>(ref y, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
+                var bytes = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(s, perm) : rq.Apply(s, perm), min, max);
+                ref sbyte o1 = ref Unsafe.Add(ref op, outPixel);
+                if (channels == 8)
+                {
+                    Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref op), bytes.AsInt64().ToScalar());
+                    if (pair)
+                        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o1), bytes.AsInt64().GetElement(1));
+                }
+                else
+                {
+                    SimdOps512.Store(bytes, ref op, channels);
+                    if (pair)
+                        SimdOps512.Store(Sse2.UnpackHigh(bytes.AsInt64(), bytes.AsInt64()).AsSByte(), ref o1, channels);
+                }
+                x = ref Unsafe.Add(ref x, 2 * colStep);
+                op = ref Unsafe.Add(ref op, 2 * outPixel);
             }
-            else
-            {
-                SimdOps512.Store(bytes, ref o, channels);
-                if (pair)
-                    SimdOps512.Store(Sse2.UnpackHigh(bytes.AsInt64(), bytes.AsInt64()).AsSByte(), ref o1, channels);
-            }
-            o = ref Unsafe.Add(ref o, 2 * outStride);
         }
     }
 
@@ -265,30 +307,61 @@ internal static partial class Int8Gemm
     private static Vector256<sbyte> QuadWeights(ref sbyte w, int q, nint step, nint offset = 0)
         => Vector256.LoadUnsafe(ref Unsafe.Add(ref w, q * step + offset));
 
-    /// <summary>acc + the TQuads quadruplets of one staged row times the 8 channels' weights, one VPDPBUSD each.</summary>
+    /// <summary>acc + the TQuads quadruplets of one pixel (TSource: where they are) times the 8 channels' weights, one VPDPBUSD each.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Dot8Vnni<TQuads>(ref byte x, Vector256<int> acc, Vector256<sbyte> w0, Vector256<sbyte> w1, Vector256<sbyte> w2,
+    private static Vector256<int> Dot8Vnni<TQuads, TSource>(ref byte x, nint qs, Vector256<int> acc, Vector256<sbyte> w0, Vector256<sbyte> w1, Vector256<sbyte> w2,
         Vector256<sbyte> w3, Vector256<sbyte> w4, Vector256<sbyte> w5, Vector256<sbyte> w6, Vector256<sbyte> w7, Vector256<sbyte> w8,
-        Vector256<sbyte> w9) where TQuads : struct, IPairCount
+        Vector256<sbyte> w9) where TQuads : struct, IPairCount where TSource : struct, IQuadSource
     {
         // Two chains (even and odd quadruplets) from 4 up: half the latency of one chain of dependent VPDPBUSD.
         if (TQuads.Value < 4)
         {
-            acc = Busd(acc, Quad(ref x, 0), w0);
-            if (TQuads.Value > 1) acc = Busd(acc, Quad(ref x, 1), w1);
-            if (TQuads.Value > 2) acc = Busd(acc, Quad(ref x, 2), w2);
+            acc = Busd(acc, TSource.Quad(ref x, qs, 0), w0);
+            if (TQuads.Value > 1) acc = Busd(acc, TSource.Quad(ref x, qs, 1), w1);
+            if (TQuads.Value > 2) acc = Busd(acc, TSource.Quad(ref x, qs, 2), w2);
             return acc;
         }
-        var odd = Busd(Vector256<int>.Zero, Quad(ref x, 1), w1);
-        acc = Busd(acc, Quad(ref x, 0), w0);
-        odd = Busd(odd, Quad(ref x, 3), w3);
-        acc = Busd(acc, Quad(ref x, 2), w2);
-        if (TQuads.Value > 4) acc = Busd(acc, Quad(ref x, 4), w4);
-        if (TQuads.Value > 5) odd = Busd(odd, Quad(ref x, 5), w5);
-        if (TQuads.Value > 6) acc = Busd(acc, Quad(ref x, 6), w6);
-        if (TQuads.Value > 7) odd = Busd(odd, Quad(ref x, 7), w7);
-        if (TQuads.Value > 8) acc = Busd(acc, Quad(ref x, 8), w8);
-        if (TQuads.Value > 9) odd = Busd(odd, Quad(ref x, 9), w9);
+        var odd = Busd(Vector256<int>.Zero, TSource.Quad(ref x, qs, 1), w1);
+        acc = Busd(acc, TSource.Quad(ref x, qs, 0), w0);
+        odd = Busd(odd, TSource.Quad(ref x, qs, 3), w3);
+        acc = Busd(acc, TSource.Quad(ref x, qs, 2), w2);
+        if (TQuads.Value > 4) acc = Busd(acc, TSource.Quad(ref x, qs, 4), w4);
+        if (TQuads.Value > 5) odd = Busd(odd, TSource.Quad(ref x, qs, 5), w5);
+        if (TQuads.Value > 6) acc = Busd(acc, TSource.Quad(ref x, qs, 6), w6);
+        if (TQuads.Value > 7) odd = Busd(odd, TSource.Quad(ref x, qs, 7), w7);
+        if (TQuads.Value > 8) acc = Busd(acc, TSource.Quad(ref x, qs, 8), w8);
+        if (TQuads.Value > 9) odd = Busd(odd, TSource.Quad(ref x, qs, 9), w9);
         return acc + odd;
+    }
+
+    /// <summary>
+    /// The pixels a VPDPBUSD tile runs over: <see cref="Rows"/> rows of <see cref="Cols"/> pixels, pixel (r, c)'s quadruplets
+    /// at r x RowStep + c x ColStep bytes into the staging (quadruplet q a further q x 4 bytes, or q x QuadStride:
+    /// <see cref="IQuadSource"/>), its outputs at r x OutRow + c x OutPixel. A GEMM's block of rows is one row of pixels.
+    /// </summary>
+    internal readonly struct PixelGrid(int rows, int cols, nint colStep, nint rowStep, nint quadStride, nint outPixel, nint outRow)
+    {
+        public readonly int Rows = rows, Cols = cols;
+        public readonly nint ColStep = colStep, RowStep = rowStep, QuadStride = quadStride, OutPixel = outPixel, OutRow = outRow;
+    }
+
+    /// <summary>Where quadruplet q of a pixel is, known to the JIT.</summary>
+    internal interface IQuadSource
+    {
+        static abstract Vector256<byte> Quad(ref byte x, nint quadStride, int q);
+    }
+
+    /// <summary>A staged GEMM row: the quadruplets one after another.</summary>
+    internal struct ContiguousQuads : IQuadSource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<byte> Quad(ref byte x, nint quadStride, int q) => Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x, 4 * q))).AsByte();
+    }
+
+    /// <summary>A one-channel image: quadruplet q (kernel row q's taps) a staged image row further (quadStride bytes) per q.</summary>
+    internal struct StridedQuads : IQuadSource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<byte> Quad(ref byte x, nint quadStride, int q) => Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x, q * quadStride))).AsByte();
     }
 }
