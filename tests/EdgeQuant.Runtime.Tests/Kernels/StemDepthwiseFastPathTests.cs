@@ -91,7 +91,9 @@ public class StemDepthwiseFastPathTests
     {
         if (!Avx512BW.IsSupported)
             return false;
-        var packed = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+        // Packed with the kernel rows' quadruplets whatever this machine has (Conv2D.Prepare builds them with AVX-VNNI only).
+        var packed = Runtime.Kernels.Simd.PackedFilter.Create(c.Weights, c.Filter.D0, c.Filter.D1 * c.Filter.D2, c.Bias, c.P.InputOffset, pad: false,
+            rowTaps: 0, rowTapsS16: false, quadRowTaps: c.Filter.D2);
         var got = new sbyte[c.Out.FlatSize];
         got.AsSpan().Fill(99);
         if (!Conv2D.TryEvalS8Cin1Vnni(c.P, c.Input, c.In, c.Filter, packed, c.M, c.S, got, c.Out))
