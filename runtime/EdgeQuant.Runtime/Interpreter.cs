@@ -100,12 +100,22 @@ public sealed partial class Interpreter : IDisposable
     /// <summary>Makes the next <paramref name="jobs"/> jobs run on the caller alone (for tests).</summary>
     internal void RunAloneFor(int jobs) => _soloJobs = jobs;
     private readonly OpBands? _bandJob;
+    // Threads > 1: runs of consecutive split ops and chains handed to the threads as one job of stages (see StagedBands):
+    // per op, the end (exclusive) of the stages starting at it (0: none start a run of two or more there), and per stage
+    // its first and last op and parts.
+    private readonly int[] _stagesEnd = [];
+    private readonly int[] _stageFirst = [], _stageLast = [], _stageParts = [];
+    private readonly int[] _stageOfOp = [];
+    private readonly StagedBands? _stagedJob;
 
     /// <summary>Ops split across threads (for tests).</summary>
     internal int ParallelOpCount { get { int n = 0; foreach (int b in _bands) if (b > 1) n++; return n; } }
 
     /// <summary>Convolutions split into ranges of pixels rather than bands of rows (for tests).</summary>
     internal int PixelBandOpCount { get { int n = 0; foreach (bool b in _pixelBands) if (b) n++; return n; } }
+
+    /// <summary>Runs of two or more consecutive stages (chains and split ops) that Invoke hands out as one job (for tests).</summary>
+    internal int StagedRunCount { get { int n = 0; foreach (int e in _stagesEnd) if (e > 0) n++; return n; } }
 
     /// <summary>Bytes added after the planned arena for tensors moved so that chains can grow (for tests).</summary>
     internal int MovedTensorBytes { get; }
@@ -239,6 +249,8 @@ public sealed partial class Interpreter : IDisposable
                 _windowScratch = new sbyte[threads][];
                 for (int i = 0; i < _windowScratch.Length; i++) _windowScratch[i] = new sbyte[window];
                 _bandJob = new OpBands(this);
+                (_stageFirst, _stageLast, _stageParts, _stageOfOp, _stagesEnd) = BuildStages();
+                _stagedJob = new StagedBands(this, _stageFirst.Length);
                 _pool = new WorkerPool(threads - 1);
             }
             ThreadBytes = extra + (any ? threads * (scratch + window) : 0);
@@ -773,6 +785,13 @@ public sealed partial class Interpreter : IDisposable
     {
         for (int i = 0; i < _ops.Length; i++)
         {
+            if (_pool is not null && _stageOfOp[i] >= 0 && _stagesEnd[_stageOfOp[i]] > 0)
+            {
+                int first = _stageOfOp[i], end = _stagesEnd[first];
+                RunStages(first, end);
+                i = _stageLast[end - 1];
+                continue;
+            }
             if (_pool is not null && _chainEnd[i] > i)
             {
                 RunJob(i, _chainEnd[i], _chainParts[i]);
@@ -827,6 +846,138 @@ public sealed partial class Interpreter : IDisposable
         {
             _unhelped = 0;
             _soloJobs = SoloJobs;
+        }
+    }
+
+    /// <summary>
+    /// The stages of the threads: every chain (<see cref="BuildChains"/>) and every split op outside a chain, in op order, and
+    /// per stage whether a run of two or more consecutive stages starts there (the next stage's first op follows the last
+    /// op of this one): such a run is one job (<see cref="StagedBands"/>), its stages separated by a wait for every part
+    /// rather than a job hand-off each.
+    /// </summary>
+    private (int[] First, int[] Last, int[] Parts, int[] OfOp, int[] End) BuildStages()
+    {
+        var first = new List<int>();
+        var last = new List<int>();
+        var parts = new List<int>();
+        var ofOp = new int[_ops.Length];
+        System.Array.Fill(ofOp, -1);
+        for (int i = 0; i < _ops.Length; i++)
+        {
+            if (_chainEnd[i] > i)
+            {
+                ofOp[i] = first.Count;
+                first.Add(i); last.Add(_chainEnd[i]); parts.Add(_chainParts[i]);
+                i = _chainEnd[i];
+            }
+            else if (_bands[i] > 1)
+            {
+                ofOp[i] = first.Count;
+                first.Add(i); last.Add(i); parts.Add(_bands[i]);
+            }
+        }
+        var end = new int[first.Count];
+        for (int st = 0; st < first.Count; st++)
+        {
+            int e = st + 1;
+            while (e < first.Count && first[e] == last[e - 1] + 1) e++;
+            if (e - st >= 2)
+            {
+                end[st] = e;
+                st = e - 1;
+            }
+        }
+        return (first.ToArray(), last.ToArray(), parts.ToArray(), ofOp, end);
+    }
+
+    /// <summary>
+    /// Stages [<paramref name="from"/>, <paramref name="to"/>) as one job (see <see cref="RunJob"/> for the caller alone).
+    /// </summary>
+    private void RunStages(int from, int to)
+    {
+        if (_soloJobs > 0)
+        {
+            if (--_soloJobs == UnhelpedLimit) _pool!.Wake();
+            for (int k = _stageFirst[from]; k <= _stageLast[to - 1]; k++)
+            {
+                _opIndex = k;
+                Run(in _ops[k], _packed[k]);
+            }
+            return;
+        }
+        _stagedJob!.Reset(from, to);
+        if (_pool!.Run(_stagedJob, _pool.Threads)) _unhelped = 0;
+        else if (++_unhelped >= UnhelpedLimit)
+        {
+            _unhelped = 0;
+            _soloJobs = SoloJobs;
+        }
+    }
+
+    /// <summary>Part <paramref name="part"/> of stage <paramref name="stage"/>: a chain's part, or a split op's band.</summary>
+    private void RunStagePart(int stage, int part, int parts)
+    {
+        int op = _stageFirst[stage], last = _stageLast[stage];
+        if (last > op) RunChainPart(op, last, part, parts);
+        else if (_ops[op].Type is OpType.Conv2D or OpType.DepthwiseConv2D) RunConvolutionBand(op, part, parts);
+        else RunElementBand(op, part, parts);
+    }
+
+    /// <summary>
+    /// The pool's job for a run of stages. Every thread that joins (the caller always; a worker once it sees the job) goes
+    /// through the stages in order: it claims parts of the stage (a counter per stage) and runs them while any are left,
+    /// then waits until every part of the stage is done, so that the next stage reads what the whole of this one wrote.
+    /// A thread that joins late finds the finished stages with no parts left and goes on; with no worker the caller runs
+    /// every part. Between two stages the threads meet at one counter, where separate jobs each took a hand-off
+    /// (publish, claim, done). A part that throws still counts as done, and the stages after it are skipped; the pool
+    /// passes the exception on.
+    /// </summary>
+    private sealed class StagedBands(Interpreter owner, int stages) : IParallelJob
+    {
+        // Per stage: the claim counter at [32 s] and the done counter at [32 s + 16], on cache lines of their own.
+        private readonly int[] _counters = new int[32 * System.Math.Max(stages, 1)];
+        private int _from, _to;
+        private volatile bool _failed;
+
+        public void Reset(int from, int to)
+        {
+            System.Array.Clear(_counters, 32 * from, 32 * (to - from));
+            _from = from;
+            _to = to;
+            _failed = false;
+        }
+
+        public void RunPart(int part, int parts)
+        {
+            Exception? failure = null;
+            for (int st = _from; st < _to && !_failed; st++)
+            {
+                int n = owner._stageParts[st];
+                ref int claimed = ref _counters[32 * st];
+                ref int done = ref _counters[32 * st + 16];
+                while (!_failed)
+                {
+                    int c = Interlocked.Increment(ref claimed) - 1;
+                    if (c >= n) break;
+                    try
+                    {
+                        owner.RunStagePart(st, c, n);
+                    }
+                    catch (Exception e)
+                    {
+                        failure ??= e;
+                        _failed = true;
+                    }
+                    Interlocked.Increment(ref done);
+                }
+                for (int i = 1; Volatile.Read(ref done) < n && !_failed; i++)
+                {
+                    if (i % 128 == 0) Thread.Yield();
+                    else Thread.SpinWait(1);
+                }
+            }
+            if (failure is not null)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
     }
 

@@ -349,11 +349,13 @@ public class InterpreterThreadsTests
         // Each random model runs with the interpreter's own arena (tensors may be moved so chains grow) and over an
         // arena of exactly the planned size (chains end where parts would overlap).
         var r = new Rand(1300 + threads);
-        int chained = 0, chainedOps = 0, moved = 0;
+        int chained = 0, chainedOps = 0, moved = 0, staged = 0;
         for (int k = 0; k < 80; k++)
         {
             var m = Model.Load(RandomChain(r));
             using var probe = new Interpreter(m, new InterpreterOptions { Threads = threads });
+            // Consecutive chains and split ops run as one job of stages (a wait for every part between two stages).
+            staged += probe.StagedRunCount;
             foreach (var (first, last) in probe.Chains())
             {
                 chained++;
@@ -385,7 +387,8 @@ public class InterpreterThreadsTests
         }
         Assert.That(chained, Is.GreaterThan(20), "enough of the random cases formed chains");
         Assert.That(moved, Is.GreaterThan(3), "enough of the random cases moved a tensor to grow a chain");
-        TestContext.Out.WriteLine($"{chained} chains of {chainedOps} ops in 80 random models, {moved} with moved tensors");
+        Assert.That(staged, Is.GreaterThan(3), "some of the random cases ran consecutive stages as one job");
+        TestContext.Out.WriteLine($"{chained} chains of {chainedOps} ops in 80 random models, {moved} with moved tensors, {staged} runs of stages");
     }
 
     [TestCase(2)]
@@ -500,6 +503,7 @@ public class InterpreterThreadsTests
         var golden = MemoryMarshal.Cast<byte, sbyte>(File.ReadAllBytes(stem + ".output.bin")).ToArray();
         using var interp = new Interpreter(m, new InterpreterOptions { Threads = threads });
         Assert.That(interp.Chains().Count(), Is.GreaterThanOrEqualTo(2), "chains formed");
+        Assert.That(interp.StagedRunCount, Is.GreaterThanOrEqualTo(1), "consecutive chains and split ops run as one job of stages");
         Assert.That(interp.ThreadBytes, Is.GreaterThan(interp.MovedTensorBytes), "ThreadBytes: the moved tensors and every part's scratch");
         Assert.That(new Interpreter(m).ThreadBytes, Is.Zero, "one thread holds the planned arena only");
         int inLen = interp.GetInput().Length, outLen = interp.GetOutput().Length;
