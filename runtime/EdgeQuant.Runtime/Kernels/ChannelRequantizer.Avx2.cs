@@ -124,16 +124,26 @@ internal readonly struct ChannelRequantizer512
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ChannelRequantizer512(Simd.RightRequantTable table, int from, Vector512<int> multiplier, Vector512<int> shift, int outputOffset,
-        int activationMin, int activationMax)
+        int activationMin, int activationMax, bool twice8 = false)
         : this(multiplier, shift, outputOffset, activationMin, activationMax)
     {
         if (table.Covered && (from & 1) == 0)
         {
             _right = true;
             _clampsNegatives = table.ClampsNegatives;
-            _rightOnly = new Simd.SimdOps512.RightRequantizer(table, from);
+            _rightOnly = twice8 ? Simd.SimdOps512.RightRequantizer.Twice8(table, from) : new Simd.SimdOps512.RightRequantizer(table, from);
         }
     }
+
+    /// <summary>
+    /// The 8 channels from <paramref name="from"/> in both 256-bit halves (lanes c and 8 + c: channel from + c), for two
+    /// pixels of 8 channels per vector; <paramref name="multipliers"/> and <paramref name="shifts"/> hold the 8 channels' values.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ChannelRequantizer512 Twice8(Simd.RightRequantTable table, int from, Vector256<int> multipliers, Vector256<int> shifts,
+        int outputOffset, int activationMin, int activationMax)
+        => new(table, from, Avx512F.InsertVector256(multipliers.ToVector512Unsafe(), multipliers, 1),
+            Avx512F.InsertVector256(shifts.ToVector512Unsafe(), shifts, 1), outputOffset, activationMin, activationMax, twice8: true);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ChannelRequantizer512(Vector512<int> multiplier, Vector512<int> shift, int outputOffset, int activationMin, int activationMax)

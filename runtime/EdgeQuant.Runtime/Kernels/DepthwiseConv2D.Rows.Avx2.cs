@@ -279,13 +279,82 @@ public static partial class DepthwiseConv2D
             int end = (cout & 15) is > 0 and <= 8 ? cout & ~15 : cout;
             Groups<Width512, Vector512<short>, Vector512<int>, ChannelRequantizer512>(p, ref ring, stride, desc, rows, jp, jpOdd, kw, outW, cout,
                 packed, ref w, table, m, s, ref o, 0, end, xFirst, xLast);
-            if (end < cout)
+            if (end < cout && kw == 3 && jp == 2 && jpOdd is 0 or 2)
+                RestTwoPixels3x3(p, ref ring, stride, desc, rows, jpOdd, outW, cout, packed, ref w, table, m, s, ref o, xFirst, xLast);
+            else if (end < cout)
                 Groups<Width256, Vector256<short>, Vector256<int>, ChannelRequantizer256>(p, ref ring, stride, desc, rows, jp, jpOdd, kw, outW, cout,
                     packed, ref w, table, m, s, ref o, end, cout, xFirst, xLast);
         }
         else
             Groups<Width256, Vector256<short>, Vector256<int>, ChannelRequantizer256>(p, ref ring, stride, desc, rows, jp, jpOdd, kw, outW, cout,
                 packed, ref w, table, m, s, ref o, 0, cout, xFirst, xLast);
+    }
+
+    /// <summary>
+    /// With AVX-512, the 8-channel group that ends the channels of a 3x3 layer whose count leaves 1-8 past the 16-channel
+    /// groups (channels Cout - 8 .. Cout, overlapping the group before), two output pixels per 512-bit vector: lanes 0-7
+    /// pixel ox, lanes 8-15 pixel ox + 1, each tap's two 256-bit loads joined by one VINSERTI64X4 against the tap's
+    /// weights in both halves, one 16-lane requantization (<see cref="ChannelRequantizer512.Twice8"/>) for both pixels.
+    /// Against one pixel in 8 lanes it halves the multiplies, additions and requantizations; a row's odd last pixel is
+    /// computed twice and stored once.
+    /// </summary>
+    private static void RestTwoPixels3x3(in Conv2DParams p, ref int ring, int stride, ReadOnlySpan<int> desc, int rows, int jpOdd, int outW,
+        int cout, PackedFilter packed, ref short w, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
+        ref sbyte o, int xFirst, int xLast)
+    {
+        int c = cout - 8, coutP = packed.CoutPadded, d = 1 + System.Math.Max(2, jpOdd);
+        nint pixelStep = p.StrideW * stride, col = 2 * p.DilationW * stride, step = 2 * pixelStep, rowOut = outW * cout;
+        nint tapStep = 2 * coutP, oddSet = 2 * 3 * coutP * 2;
+        ref int dRef = ref MemoryMarshal.GetReference(desc);
+        var q = ChannelRequantizer512.Twice8(table, c, Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(multipliers), (nuint)c),
+            Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(shifts), (nuint)c), p.OutputOffset, p.ActivationMin, p.ActivationMax);
+        var b8 = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(packed.Init), (nuint)c);
+        var bias = Avx512F.InsertVector256(b8.ToVector512Unsafe(), b8, 1);
+        ref short wc = ref Unsafe.Add(ref w, 2 * c);
+        ref short wo = ref Unsafe.Add(ref wc, jpOdd == 0 ? 0 : oddSet);
+        var e00 = Twice(ref wc, 0); var e01 = Twice(ref wc, tapStep); var e02 = Twice(ref wc, 2 * tapStep);
+        var e10 = Twice(ref wc, 3 * tapStep); var e11 = Twice(ref wc, 4 * tapStep); var e12 = Twice(ref wc, 5 * tapStep);
+        var o00 = Twice(ref wo, 0); var o01 = Twice(ref wo, tapStep); var o02 = Twice(ref wo, 2 * tapStep);
+        var o10 = Twice(ref wo, 3 * tapStep); var o11 = Twice(ref wo, 4 * tapStep); var o12 = Twice(ref wo, 5 * tapStep);
+        for (int r = 0; r < rows; r++)
+        {
+            ref int rd = ref Unsafe.Add(ref dRef, r * d);
+            bool odd = rd != 0;
+            var w00 = odd ? o00 : e00; var w01 = odd ? o01 : e01; var w02 = odd ? o02 : e02;
+            var w10 = odd ? o10 : e10; var w11 = odd ? o11 : e11; var w12 = odd ? o12 : e12;
+            int xs = r == 0 ? xFirst : 0, xe = r == rows - 1 ? xLast : outW;
+            ref short r0 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 1) + c + xs * pixelStep));
+            ref short r1 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 2) + c + xs * pixelStep));
+            ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + xs * cout + c);
+            for (int ox = xs; ox < xe; ox += 2)
+            {
+                // The second pixel's taps (the first pixel's again for an odd last one).
+                nint next = ox + 1 < xe ? step : 0;
+                var acc = bias + Avx512BW.MultiplyAddAdjacent(Pair(ref r0, 0, next), w00) + Avx512BW.MultiplyAddAdjacent(Pair(ref r0, col, next), w01)
+                    + Avx512BW.MultiplyAddAdjacent(Pair(ref r0, 2 * col, next), w02);
+                acc += Avx512BW.MultiplyAddAdjacent(Pair(ref r1, 0, next), w10) + Avx512BW.MultiplyAddAdjacent(Pair(ref r1, col, next), w11)
+                    + Avx512BW.MultiplyAddAdjacent(Pair(ref r1, 2 * col, next), w12);
+                var bytes = q.Apply(acc).AsInt64();
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref oc), bytes.ToScalar());
+                if (next != 0)
+                    Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref oc, cout)), bytes.GetElement(1));
+                oc = ref Unsafe.Add(ref oc, 2 * cout);
+                r0 = ref Unsafe.Add(ref r0, 2 * step);
+                r1 = ref Unsafe.Add(ref r1, 2 * step);
+            }
+        }
+
+        // A tap's 8 channels' weight pairs in both halves.
+        static Vector512<short> Twice(ref short wt, nint offset)
+        {
+            var v = Vector256.LoadUnsafe(ref Unsafe.Add(ref wt, offset));
+            return Avx512F.InsertVector256(v.ToVector512Unsafe(), v, 1);
+        }
+
+        // The 8 channels' pairs at x + offset (first pixel) and x + offset + next (second pixel) joined.
+        static Vector512<short> Pair(ref short x, nint offset, nint next)
+            => Avx512F.InsertVector256(Vector256.LoadUnsafe(ref Unsafe.Add(ref x, offset)).ToVector512Unsafe(),
+                Vector256.LoadUnsafe(ref Unsafe.Add(ref x, offset + next)), 1);
     }
 
     /// <summary>

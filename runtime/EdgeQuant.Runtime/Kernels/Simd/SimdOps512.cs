@@ -147,7 +147,7 @@ internal static class SimdOps512
         }
 
         /// <summary>
-        /// The 8 channels from <paramref name="from"/> (a multiple of 8) of <paramref name="table"/> in both 256-bit halves:
+        /// The 8 channels from <paramref name="from"/> (even) of <paramref name="table"/> in both 256-bit halves:
         /// lanes c and 8 + c hold channel from + c (two rows of 8 channels in one vector).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
