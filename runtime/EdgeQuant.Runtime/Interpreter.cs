@@ -101,8 +101,8 @@ public sealed partial class Interpreter : IDisposable
     internal void RunAloneFor(int jobs) => _soloJobs = jobs;
     private readonly OpBands? _bandJob;
     // Threads > 1: runs of consecutive split ops and chains handed to the threads as one job of stages (see StagedBands):
-    // per op, the end (exclusive) of the stages starting at it (0: none start a run of two or more there), and per stage
-    // its first and last op and parts.
+    // per stage its first and last op, its parts, and the end (exclusive) of the run of two or more stages starting at it
+    // (0: none starts there); per op, the stage it starts (-1: none).
     private readonly int[] _stagesEnd = [];
     private readonly int[] _stageFirst = [], _stageLast = [], _stageParts = [];
     private readonly int[] _stageOfOp = [];
@@ -699,15 +699,19 @@ public sealed partial class Interpreter : IDisposable
         // The last op of a chain (Op: a single op).
         public int Last;
         public int Bands;
-        public bool Convolution;
 
         public void RunPart(int part, int parts)
         {
-            if (part >= Bands) return;
-            if (Last > Op) owner.RunChainPart(Op, Last, part, Bands);
-            else if (Convolution) owner.RunConvolutionBand(Op, part, Bands);
-            else owner.RunElementBand(Op, part, Bands);
+            if (part < Bands) owner.RunOpsPart(Op, Last, part, Bands);
         }
+    }
+
+    /// <summary>Part <paramref name="part"/> of ops <paramref name="first"/>..<paramref name="last"/>: a chain's part, or a split op's band.</summary>
+    private void RunOpsPart(int first, int last, int part, int parts)
+    {
+        if (last > first) RunChainPart(first, last, part, parts);
+        else if (_ops[first].Type is OpType.Conv2D or OpType.DepthwiseConv2D) RunConvolutionBand(first, part, parts);
+        else RunElementBand(first, part, parts);
     }
 
     /// <summary>The int8 NHWC buffer of input <paramref name="index"/>; write it, then <see cref="Invoke"/>.</summary>
@@ -825,23 +829,35 @@ public sealed partial class Interpreter : IDisposable
     /// </summary>
     private void RunJob(int first, int last, int parts)
     {
-        if (_soloJobs > 0)
-        {
-            // Wake the (by now blocked) workers a few jobs before handing jobs out again, or the first ones would
-            // find them still waking and count as not helped.
-            if (--_soloJobs == UnhelpedLimit) _pool!.Wake();
-            for (int k = first; k <= last; k++)
-            {
-                _opIndex = k;
-                Run(in _ops[k], _packed[k]);
-            }
-            return;
-        }
+        if (RanAlone(first, last)) return;
         _bandJob!.Op = first;
         _bandJob.Last = last;
         _bandJob.Bands = parts;
-        _bandJob.Convolution = _ops[first].Type is OpType.Conv2D or OpType.DepthwiseConv2D;
-        if (_pool!.Run(_bandJob, parts)) _unhelped = 0;
+        HandOut(_bandJob, parts);
+    }
+
+    /// <summary>
+    /// While jobs run on the caller alone (<see cref="RunJob"/>): ops <paramref name="first"/>..<paramref name="last"/> run
+    /// whole here, and true.
+    /// </summary>
+    private bool RanAlone(int first, int last)
+    {
+        if (_soloJobs <= 0) return false;
+        // Wake the (by now blocked) workers a few jobs before handing jobs out again, or the first ones would
+        // find them still waking and count as not helped.
+        if (--_soloJobs == UnhelpedLimit) _pool!.Wake();
+        for (int k = first; k <= last; k++)
+        {
+            _opIndex = k;
+            Run(in _ops[k], _packed[k]);
+        }
+        return true;
+    }
+
+    /// <summary>Runs <paramref name="job"/> on the pool and counts whether a worker helped (<see cref="RunJob"/>).</summary>
+    private void HandOut(IParallelJob job, int parts)
+    {
+        if (_pool!.Run(job, parts)) _unhelped = 0;
         else if (++_unhelped >= UnhelpedLimit)
         {
             _unhelped = 0;
@@ -895,32 +911,9 @@ public sealed partial class Interpreter : IDisposable
     /// </summary>
     private void RunStages(int from, int to)
     {
-        if (_soloJobs > 0)
-        {
-            if (--_soloJobs == UnhelpedLimit) _pool!.Wake();
-            for (int k = _stageFirst[from]; k <= _stageLast[to - 1]; k++)
-            {
-                _opIndex = k;
-                Run(in _ops[k], _packed[k]);
-            }
-            return;
-        }
+        if (RanAlone(_stageFirst[from], _stageLast[to - 1])) return;
         _stagedJob!.Reset(from, to);
-        if (_pool!.Run(_stagedJob, _pool.Threads)) _unhelped = 0;
-        else if (++_unhelped >= UnhelpedLimit)
-        {
-            _unhelped = 0;
-            _soloJobs = SoloJobs;
-        }
-    }
-
-    /// <summary>Part <paramref name="part"/> of stage <paramref name="stage"/>: a chain's part, or a split op's band.</summary>
-    private void RunStagePart(int stage, int part, int parts)
-    {
-        int op = _stageFirst[stage], last = _stageLast[stage];
-        if (last > op) RunChainPart(op, last, part, parts);
-        else if (_ops[op].Type is OpType.Conv2D or OpType.DepthwiseConv2D) RunConvolutionBand(op, part, parts);
-        else RunElementBand(op, part, parts);
+        HandOut(_stagedJob, _pool!.Threads);
     }
 
     /// <summary>
@@ -961,7 +954,7 @@ public sealed partial class Interpreter : IDisposable
                     if (c >= n) break;
                     try
                     {
-                        owner.RunStagePart(st, c, n);
+                        owner.RunOpsPart(owner._stageFirst[st], owner._stageLast[st], c, n);
                     }
                     catch (Exception e)
                     {
@@ -971,10 +964,7 @@ public sealed partial class Interpreter : IDisposable
                     Interlocked.Increment(ref done);
                 }
                 for (int i = 1; Volatile.Read(ref done) < n && !_failed; i++)
-                {
-                    if (i % 128 == 0) Thread.Yield();
-                    else Thread.SpinWait(1);
-                }
+                    WorkerPool.Pause(i);
             }
             if (failure is not null)
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);

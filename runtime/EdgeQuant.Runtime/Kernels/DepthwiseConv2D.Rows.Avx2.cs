@@ -334,10 +334,7 @@ public static partial class DepthwiseConv2D
                     + Avx512BW.MultiplyAddAdjacent(Pair(ref r0, 2 * col, next), w02);
                 acc += Avx512BW.MultiplyAddAdjacent(Pair(ref r1, 0, next), w10) + Avx512BW.MultiplyAddAdjacent(Pair(ref r1, col, next), w11)
                     + Avx512BW.MultiplyAddAdjacent(Pair(ref r1, 2 * col, next), w12);
-                var bytes = q.Apply(acc).AsInt64();
-                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref oc), bytes.ToScalar());
-                if (next != 0)
-                    Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref oc, cout)), bytes.GetElement(1));
+                SimdOps512.StoreHalves(q.Apply(acc), ref oc, ref Unsafe.Add(ref oc, cout), next != 0, 8);
                 oc = ref Unsafe.Add(ref oc, 2 * cout);
                 r0 = ref Unsafe.Add(ref r0, 2 * step);
                 r1 = ref Unsafe.Add(ref r1, 2 * step);

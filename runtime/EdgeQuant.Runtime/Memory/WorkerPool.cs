@@ -110,14 +110,19 @@ internal sealed class WorkerPool : IDisposable
         // The parts are microseconds long: poll, with a yield now and then (never Sleep(1), a whole timer tick), so a
         // worker that claimed a part and shares this CPU gets to finish it.
         for (int i = 1; Volatile.Read(ref _shared.Done) < parts; i++)
-        {
-            if (i % PollsPerYield == 0) Thread.Yield();
-            else Thread.SpinWait(1);
-        }
+            Pause(i);
         _job = null;
         if (_failure is { } f)
             throw f is InvalidOperationException or ArgumentException ? f : new InvalidOperationException("a part of a split op failed", f);
         return own < parts;
+    }
+
+    /// <summary>Poll <paramref name="i"/> (from 1) of a wait for other threads: a normalized pause, and a yield every <see cref="PollsPerYield"/> polls.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static void Pause(int i)
+    {
+        if (i % PollsPerYield == 0) Thread.Yield();
+        else Thread.SpinWait(1);
     }
 
     /// <summary>Claims and runs parts of job <paramref name="number"/> until none is left (or that job is over); returns how many it ran.</summary>

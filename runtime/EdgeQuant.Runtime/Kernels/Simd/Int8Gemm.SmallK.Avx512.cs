@@ -181,29 +181,41 @@ internal static partial class Int8Gemm
             ref short y = ref Unsafe.Add(ref x, stride);
             var sx = Dot16<TPairs, TClamped, RowPairs>(ref x, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
             var sy = Dot16<TPairs, TClamped, RowPairs>(ref y, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
-            var bx = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm));
-            var by = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sy, perm) : rq.Apply(sy, perm));
-            if (clamp)
-            {
-                bx = Vector128.Min(Vector128.Max(bx, min), max);
-                by = Vector128.Min(Vector128.Max(by, min), max);
-            }
-            if (channels == 16)
-            {
-                bx.StoreUnsafe(ref o);
-                by.StoreUnsafe(ref Unsafe.Add(ref o, outStride));
-            }
-            else
-            {
-                SimdOps512.Store(bx, ref o, channels);
-                SimdOps512.Store(by, ref Unsafe.Add(ref o, outStride), channels);
-            }
+            StoreRowPair<TClamped>(rq, perm, sx, sy, clamp, min, max, channels, ref o, outStride);
             o = ref Unsafe.Add(ref o, 2 * outStride);
         }
         if (i < n)
         {
             var sx = Dot16<TPairs, TClamped, RowPairs>(ref Unsafe.Add(ref xs, i * stride), bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
             SimdOps512.Store(SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm), min, max), ref o, channels);
+        }
+    }
+
+    /// <summary>
+    /// Two rows' 16 accumulators (doubled) requantized, narrowed, clamped when the bounds are narrower than int8, and stored
+    /// (<paramref name="channels"/> of them) at <paramref name="o"/> and <paramref name="o"/> + <paramref name="next"/>: the
+    /// end of both forms' 16-channel tiles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRowPair<TClamped>(in SimdOps512.RightRequantizer rq, Vector512<int> perm, Vector512<int> sx, Vector512<int> sy,
+        bool clamp, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint next) where TClamped : struct, IFlag
+    {
+        var bx = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm));
+        var by = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sy, perm) : rq.Apply(sy, perm));
+        if (clamp)
+        {
+            bx = Vector128.Min(Vector128.Max(bx, min), max);
+            by = Vector128.Min(Vector128.Max(by, min), max);
+        }
+        if (channels == 16)
+        {
+            bx.StoreUnsafe(ref o);
+            by.StoreUnsafe(ref Unsafe.Add(ref o, next));
+        }
+        else
+        {
+            SimdOps512.Store(bx, ref o, channels);
+            SimdOps512.Store(by, ref Unsafe.Add(ref o, next), channels);
         }
     }
 
@@ -460,20 +472,7 @@ internal static partial class Int8Gemm
             if (TPairs.Value > 14) { s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i14, b).AsInt16(), w14); s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i15, b).AsInt16(), w15); }
             var sum = s0 + s1;
             var bytes = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sum, perm) : rq.Apply(sum, perm), min, max);
-            bool pair = i + 1 < n;
-            ref sbyte o1 = ref Unsafe.Add(ref o, outStride);
-            if (channels == 8)
-            {
-                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), bytes.AsInt64().ToScalar());
-                if (pair)
-                    Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o1), bytes.AsInt64().GetElement(1));
-            }
-            else
-            {
-                SimdOps512.Store(bytes, ref o, channels);
-                if (pair)
-                    SimdOps512.Store(Sse2.UnpackHigh(bytes.AsInt64(), bytes.AsInt64()).AsSByte(), ref o1, channels);
-            }
+            SimdOps512.StoreHalves(bytes, ref o, ref Unsafe.Add(ref o, outStride), i + 1 < n, channels);
             o = ref Unsafe.Add(ref o, 2 * outStride);
         }
     }

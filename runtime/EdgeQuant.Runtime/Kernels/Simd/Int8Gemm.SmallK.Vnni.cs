@@ -209,23 +209,7 @@ internal static partial class Int8Gemm
                     Dot8Vnni<TQuads, TSource>(ref x, qs, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
                 var sy = Doubled(Dot8Vnni<TQuads, TSource>(ref y, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
                     Dot8Vnni<TQuads, TSource>(ref y, qs, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
-                var bx = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm));
-                var by = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sy, perm) : rq.Apply(sy, perm));
-                if (clamp)
-                {
-                    bx = Vector128.Min(Vector128.Max(bx, min), max);
-                    by = Vector128.Min(Vector128.Max(by, min), max);
-                }
-                if (channels == 16)
-                {
-                    bx.StoreUnsafe(ref op);
-                    by.StoreUnsafe(ref Unsafe.Add(ref op, outPixel));
-                }
-                else
-                {
-                    SimdOps512.Store(bx, ref op, channels);
-                    SimdOps512.Store(by, ref Unsafe.Add(ref op, outPixel), channels);
-                }
+                StoreRowPair<TClamped>(rq, perm, sx, sy, clamp, min, max, channels, ref op, outPixel);
                 x = ref Unsafe.Add(ref x, 2 * colStep);
                 op = ref Unsafe.Add(ref op, 2 * outPixel);
             }
@@ -275,19 +259,7 @@ internal static partial class Int8Gemm
                 var s = Doubled(Dot8Vnni<TQuads, TSource>(ref x, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
                     Dot8Vnni<TQuads, TSource>(ref y, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
                 var bytes = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(s, perm) : rq.Apply(s, perm), min, max);
-                ref sbyte o1 = ref Unsafe.Add(ref op, outPixel);
-                if (channels == 8)
-                {
-                    Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref op), bytes.AsInt64().ToScalar());
-                    if (pair)
-                        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o1), bytes.AsInt64().GetElement(1));
-                }
-                else
-                {
-                    SimdOps512.Store(bytes, ref op, channels);
-                    if (pair)
-                        SimdOps512.Store(Sse2.UnpackHigh(bytes.AsInt64(), bytes.AsInt64()).AsSByte(), ref o1, channels);
-                }
+                SimdOps512.StoreHalves(bytes, ref op, ref Unsafe.Add(ref op, outPixel), pair, channels);
                 x = ref Unsafe.Add(ref x, 2 * colStep);
                 op = ref Unsafe.Add(ref op, 2 * outPixel);
             }

@@ -279,6 +279,25 @@ internal static class SimdOps512
     public static Vector128<sbyte> NarrowClamp(Vector512<int> v, Vector128<sbyte> min, Vector128<sbyte> max)
         => Vector128.Min(Vector128.Max(Avx512F.ConvertToVector128SByteWithSaturation(v), min), max);
 
+    /// <summary>
+    /// Two pixels of 1-8 channels in one vector (lanes 0-7 and 8-15, narrowed): the first <paramref name="channels"/> bytes of
+    /// each half at <paramref name="first"/> and, when <paramref name="both"/>, at <paramref name="second"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreHalves(Vector128<sbyte> v, ref sbyte first, ref sbyte second, bool both, int channels)
+    {
+        if (channels == 8)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref first), v.AsInt64().ToScalar());
+            if (both)
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref second), v.AsInt64().GetElement(1));
+            return;
+        }
+        Store(v, ref first, channels);
+        if (both)
+            Store(Sse2.UnpackHigh(v.AsInt64(), v.AsInt64()).AsSByte(), ref second, channels);
+    }
+
     /// <summary>The first <paramref name="channels"/> (1..16) bytes of <paramref name="v"/> at o: one 16-byte store, or 8/4/2/1-byte pieces.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector128<sbyte> v, ref sbyte o, int channels)
