@@ -119,7 +119,9 @@ public static partial class Conv2D
     /// The input rows of a band of tile rows are staged (with the padding) once; tiles are taken four at a time across
     /// the band, each group transformed, multiplied against up to 64 output channels at once (each broadcast pair of
     /// transformed inputs meets 1-4 weight vectors; the weights are loaded once per group) and transformed back, all in
-    /// L1. A last group of fewer than four tiles computes the missing ones from stale values and stores nothing of them.
+    /// L1. The last 1-8 output channels past whole 16-channel blocks run packed, four or two tiles per vector
+    /// (<see cref="WinogradTailWidth"/>; measured on 14x14 from 28 channels, Zen 5: 28→4 3.2 → 2.7 us, 28→20 4.7 → 4.4,
+    /// 28→40 6.9 → 6.3). A last group of fewer than four tiles computes the missing ones from stale values and stores nothing of them.
     /// Returns false (having written nothing) when the case is not covered, or when one tile row's four staged input rows
     /// would pass <see cref="WinogradStageBytes"/> (a very wide map: the direct kernels take it).
     /// </summary>
@@ -137,7 +139,9 @@ public static partial class Conv2D
         if (!table.Covered)
             return false;
         int inH = inShape.D1, inW = inShape.D2, ho = outShape.D1, wo = outShape.D2;
-        int th = (ho + 1) / 2, tw = (wo + 1) / 2, blocks = (cout + 15) / 16;
+        int th = (ho + 1) / 2, tw = (wo + 1) / 2;
+        // The last 1-8 channels past whole 16-channel blocks run packed (WinogradTailWidth); 9-15 take a whole block.
+        int tailWidth = WinogradTailWidth(cout), full = tailWidth == 0 ? (cout + 15) / 16 : cout / 16;
         int cinR = (cin + 31) & ~31;
         int span = 2 * tw + 2; // staged input columns
         int rowBytes = span * cin + 64;
@@ -149,7 +153,9 @@ public static partial class Conv2D
         // two (the stack offset, so the alignment, differs between processes and threads).
         Span<sbyte> staged = stackalloc sbyte[(2 * bandRows + 2) * rowBytes + 64];
         Span<short> v = stackalloc short[16 * 4 * cinR + 32];
-        Span<int> m = stackalloc int[16 * 4 * 64 + 16];
+        // M of up to four 16-channel blocks (16 positions x 4 tiles x 64), then of the packed tail (16 positions x 32).
+        Span<int> m = stackalloc int[16 * 4 * 64 + 16 * 32 + 16];
+        Span<sbyte> tailBytes = stackalloc sbyte[4 * 16 + 16];
         ref sbyte st = ref SimdOps.Align64(ref MemoryMarshal.GetReference(staged));
         ref short vr = ref SimdOps.Align64(ref MemoryMarshal.GetReference(v));
         ref int mr = ref SimdOps.Align64(ref MemoryMarshal.GetReference(m));
@@ -172,17 +178,24 @@ public static partial class Conv2D
                 {
                     int n = System.Math.Min(4, nt - g);
                     WinogradInput(ref st, rowBytes, g, n, tw, cin, cinR, ref vr);
-                    for (int j0 = 0; j0 < blocks; j0 += 4)
+                    for (int j0 = 0; ; j0 += 4)
                     {
-                        switch (System.Math.Min(4, blocks - j0))
+                        // Groups of up to four whole blocks; the last group also computes the packed tail.
+                        int nb = System.Math.Min(4, full - j0), tail = j0 + 4 >= full ? tailWidth : 0;
+                        switch (nb)
                         {
-                            case 1: WinogradProducts<Blocks1>(ref vr, cinR, wf, 16 * j0, ref mr); break;
-                            case 2: WinogradProducts<Blocks2>(ref vr, cinR, wf, 16 * j0, ref mr); break;
-                            case 3: WinogradProducts<Blocks3>(ref vr, cinR, wf, 16 * j0, ref mr); break;
-                            default: WinogradProducts<Blocks4>(ref vr, cinR, wf, 16 * j0, ref mr); break;
+                            case 0: WinogradProducts<Blocks0>(ref vr, cinR, wf, 16 * j0, tail, ref mr); break;
+                            case 1: WinogradProducts<Blocks1>(ref vr, cinR, wf, 16 * j0, tail, ref mr); break;
+                            case 2: WinogradProducts<Blocks2>(ref vr, cinR, wf, 16 * j0, tail, ref mr); break;
+                            case 3: WinogradProducts<Blocks3>(ref vr, cinR, wf, 16 * j0, tail, ref mr); break;
+                            default: WinogradProducts<Blocks4>(ref vr, cinR, wf, 16 * j0, tail, ref mr); break;
                         }
-                        for (int bi = 0; bi < 4 && j0 + bi < blocks; bi++)
+                        for (int bi = 0; bi < nb; bi++)
                             o.Tiles(ref Unsafe.Add(ref mr, 16 * bi), n, ty0, g, 16 * (j0 + bi), ref ob);
+                        if (tail != 0)
+                            o.TailTiles(ref Unsafe.Add(ref mr, WinogradTailM), tail, n, ty0, g, 16 * full, ref ob, ref MemoryMarshal.GetReference(tailBytes));
+                        if (j0 + 4 >= full)
+                            break;
                     }
                 }
             }
@@ -248,22 +261,66 @@ public static partial class Conv2D
         static abstract int Value { get; }
     }
 
+    private struct Blocks0 : IWinogradBlocks { public static int Value => 0; }
     private struct Blocks1 : IWinogradBlocks { public static int Value => 1; }
     private struct Blocks2 : IWinogradBlocks { public static int Value => 2; }
     private struct Blocks3 : IWinogradBlocks { public static int Value => 3; }
     private struct Blocks4 : IWinogradBlocks { public static int Value => 4; }
 
+    /// <summary>Where the packed tail's M starts in the products' scratch: past the four blocks' (16 positions x 256).</summary>
+    private const int WinogradTailM = 16 * 256;
+
+    /// <summary>
+    /// Lanes per tile of the packed tail for <paramref name="cout"/> output channels: 4 for a last 1-4 channels past whole
+    /// 16-channel blocks (four tiles in one vector), 8 for 5-8 (two tiles per vector, two vectors), 0 otherwise (a whole
+    /// block: 9-15 channels, or none).
+    /// </summary>
+    internal static int WinogradTailWidth(int cout) => (cout & 15) switch { 0 => 0, <= 4 => 4, <= 8 => 8, _ => 0 };
+
+    /// <inheritdoc cref="WinogradProducts{TBlocks, TTail}"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WinogradProducts<TBlocks>(ref short v, int cinR, WinogradFilter wf, int j, int tail, ref int m) where TBlocks : struct, IWinogradBlocks
+    {
+        switch (tail)
+        {
+            case 4: WinogradProducts<TBlocks, Tail4>(ref v, cinR, wf, j, ref m); break;
+            case 8: WinogradProducts<TBlocks, Tail8>(ref v, cinR, wf, j, ref m); break;
+            default: WinogradProducts<TBlocks, Tail0>(ref v, cinR, wf, j, ref m); break;
+        }
+    }
+
+    /// <summary>Lanes per tile of a packed tail known to the JIT: 0 (none), 4 or 8.</summary>
+    private interface IWinogradTail
+    {
+        static abstract int Width { get; }
+    }
+
+    private struct Tail0 : IWinogradTail { public static int Width => 0; }
+    private struct Tail4 : IWinogradTail { public static int Width => 4; }
+    private struct Tail8 : IWinogradTail { public static int Width => 8; }
+
     /// <summary>
     /// M[xi, t, 16 bi + lane] = sum over input-channel pairs of V[xi, t] x U[xi] for the TBlocks x 16 output channels
     /// from j and the four tiles of the group: per pair four broadcasts, TBlocks weight loads, 4 x TBlocks VPMADDWD.
     /// M's tile stride is 64, its position stride 256.
+    /// <para>
+    /// With a tail (TTail.Width 4 or 8), also the Width channels after those blocks, packed: lane Width x t + c holds
+    /// tile t and channel c, so the last 1-4 channels take one VPMADDWD per pair instead of four (a whole block), and
+    /// 5-8 two. The four tiles' broadcast pairs are merged by lane (VPTERNLOGD), and the channels' weights, Width pairs,
+    /// are broadcast to every tile's lanes straight from the block layout. The tail's M is at
+    /// <see cref="WinogradTailM"/>, position stride 32 (two vectors for Width 8: tiles 0-1, then 2-3).
+    /// </para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WinogradProducts<TBlocks>(ref short v, int cinR, WinogradFilter wf, int j, ref int m) where TBlocks : struct, IWinogradBlocks
+    private static unsafe void WinogradProducts<TBlocks, TTail>(ref short v, int cinR, WinogradFilter wf, int j, ref int m)
+        where TBlocks : struct, IWinogradBlocks where TTail : struct, IWinogradTail
     {
         int pairs = wf.Pairs;
         nint uStride = 2 * wf.CoutW;
         ref short u0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wf.U), wf.UStart + 2 * j);
+        // Int16 masks: the odd 4-lane quarters' int32 lanes (4-7, 12-15) and the upper 8 int32 lanes.
+        var odd4 = Vector512.Create(0L, 0, -1, -1, 0, 0, -1, -1).AsInt16();
+        var high8 = Vector512.Create(0L, 0, 0, 0, -1, -1, -1, -1).AsInt16();
         for (int xi = 0; xi < 16; xi++)
         {
             ref short w = ref Unsafe.Add(ref u0, xi * pairs * uStride);
@@ -275,17 +332,36 @@ public static partial class Conv2D
             Vector512<int> c01 = default, c11 = default, c21 = default, c31 = default;
             Vector512<int> c02 = default, c12 = default, c22 = default, c32 = default;
             Vector512<int> c03 = default, c13 = default, c23 = default, c33 = default;
+            Vector512<int> ct0 = default, ct1 = default;
             for (int q = 0; q < pairs; q++)
             {
                 var p0 = Pair(ref x0, q);
                 var p1 = Pair(ref x1, q);
                 var p2 = Pair(ref x2, q);
                 var p3 = Pair(ref x3, q);
-                var w0 = Vector512.LoadUnsafe(ref w);
-                c00 += Avx512BW.MultiplyAddAdjacent(p0, w0);
-                c10 += Avx512BW.MultiplyAddAdjacent(p1, w0);
-                c20 += Avx512BW.MultiplyAddAdjacent(p2, w0);
-                c30 += Avx512BW.MultiplyAddAdjacent(p3, w0);
+                if (TTail.Width == 4)
+                {
+                    // Lanes 0-3: tile 0's pair, 4-7: tile 1's, 8-11: tile 2's, 12-15: tile 3's; the 4 channels' pairs in each quarter.
+                    var wt = Avx512F.BroadcastVector128ToVector512((int*)Unsafe.AsPointer(ref Unsafe.Add(ref w, 32 * TBlocks.Value))).AsInt16();
+                    var t01 = Vector512.ConditionalSelect(odd4, p1, p0);
+                    var t23 = Vector512.ConditionalSelect(odd4, p3, p2);
+                    ct0 += Avx512BW.MultiplyAddAdjacent(Vector512.ConditionalSelect(high8, t23, t01), wt);
+                }
+                else if (TTail.Width == 8)
+                {
+                    // Lanes 0-7: tile 0 (tile 2), 8-15: tile 1 (tile 3); the 8 channels' pairs in each half.
+                    var wt = Avx512F.BroadcastVector256ToVector512((long*)Unsafe.AsPointer(ref Unsafe.Add(ref w, 32 * TBlocks.Value))).AsInt16();
+                    ct0 += Avx512BW.MultiplyAddAdjacent(Vector512.ConditionalSelect(high8, p1, p0), wt);
+                    ct1 += Avx512BW.MultiplyAddAdjacent(Vector512.ConditionalSelect(high8, p3, p2), wt);
+                }
+                if (TBlocks.Value > 0)
+                {
+                    var w0 = Vector512.LoadUnsafe(ref w);
+                    c00 += Avx512BW.MultiplyAddAdjacent(p0, w0);
+                    c10 += Avx512BW.MultiplyAddAdjacent(p1, w0);
+                    c20 += Avx512BW.MultiplyAddAdjacent(p2, w0);
+                    c30 += Avx512BW.MultiplyAddAdjacent(p3, w0);
+                }
                 if (TBlocks.Value > 1)
                 {
                     var w1 = Vector512.LoadUnsafe(ref w, 32);
@@ -313,10 +389,20 @@ public static partial class Conv2D
                 w = ref Unsafe.Add(ref w, uStride);
             }
             ref int mx = ref Unsafe.Add(ref m, 256 * xi);
-            c00.StoreUnsafe(ref mx);
-            c10.StoreUnsafe(ref mx, 64);
-            c20.StoreUnsafe(ref mx, 128);
-            c30.StoreUnsafe(ref mx, 192);
+            if (TTail.Width != 0)
+            {
+                ref int mt = ref Unsafe.Add(ref m, WinogradTailM + 32 * xi);
+                ct0.StoreUnsafe(ref mt);
+                if (TTail.Width == 8)
+                    ct1.StoreUnsafe(ref mt, 16);
+            }
+            if (TBlocks.Value > 0)
+            {
+                c00.StoreUnsafe(ref mx);
+                c10.StoreUnsafe(ref mx, 64);
+                c20.StoreUnsafe(ref mx, 128);
+                c30.StoreUnsafe(ref mx, 192);
+            }
             if (TBlocks.Value > 1)
             {
                 c01.StoreUnsafe(ref mx, 16);
@@ -384,10 +470,10 @@ public static partial class Conv2D
             for (int t = 0; t < n; t++)
             {
                 ref int mt = ref Unsafe.Add(ref m, 64 * t);
-                Vertical(ref mt, 0, out var r00, out var r10);
-                Vertical(ref mt, 1, out var r01, out var r11);
-                Vertical(ref mt, 2, out var r02, out var r12);
-                Vertical(ref mt, 3, out var r03, out var r13);
+                Vertical(ref mt, 0, 256, out var r00, out var r10);
+                Vertical(ref mt, 1, 256, out var r01, out var r11);
+                Vertical(ref mt, 2, 256, out var r02, out var r12);
+                Vertical(ref mt, 3, 256, out var r03, out var r13);
                 int q = g + t, y = 2 * (ty0 + q / _tw), x = 2 * (q % _tw);
                 ref sbyte at = ref Unsafe.Add(ref output, (y * _wo + x) * _cout + j);
                 bool right = x + 1 < _wo;
@@ -402,27 +488,102 @@ public static partial class Conv2D
             }
         }
 
-        /// <summary>Column k of the 4x4 M: r0 = m0k + m1k + m2k, r1 = m1k - m2k - m3k.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Vertical(ref int mt, int k, out Vector512<int> r0, out Vector512<int> r1)
+        /// <summary>
+        /// The packed tail (<see cref="WinogradProducts{TBlocks, TTail}"/>): the last 1-<paramref name="width"/> channels from
+        /// <paramref name="j"/> of the n tiles from tile g, M at <paramref name="m"/> (position stride 32). The back transform
+        /// is per lane, so it runs on the packed vectors as they are: per vector four pixels' requantizations for all of its
+        /// tiles (instead of one per pixel and tile), the requantization operands laid out like the lanes
+        /// (<see cref="SimdOps512.RightRequantizer.Four4"/>, <see cref="SimdOps512.RightRequantizer.Twice8"/>). A vector's
+        /// four pixels' bytes go to <paramref name="scratch"/> (64 bytes and 16 of slack), each tile's stored from there.
+        /// </summary>
+        public void TailTiles(ref int m, int width, int n, int ty0, int g, int j, ref sbyte output, ref sbyte scratch)
         {
-            var m0 = Vector512.LoadUnsafe(ref mt, (nuint)(256 * k));
-            var m1 = Vector512.LoadUnsafe(ref mt, (nuint)(256 * (4 + k)));
-            var m2 = Vector512.LoadUnsafe(ref mt, (nuint)(256 * (8 + k)));
-            var m3 = Vector512.LoadUnsafe(ref mt, (nuint)(256 * (12 + k)));
+            int channels = _cout - j;
+            var rq = width == 4 ? SimdOps512.RightRequantizer.Four4(_table, j) : SimdOps512.RightRequantizer.Twice8(_table, j);
+            var start = Start(width, j);
+            start += start;
+            if (_folded)
+            {
+                rq = rq.WithStart(start);
+                start = default;
+            }
+            var perm = SimdOps512.RightRequantizer.HighHalves;
+            for (int vi = 0; vi < width / 4; vi++)
+            {
+                ref int mv = ref Unsafe.Add(ref m, 16 * vi);
+                Vertical(ref mv, 0, 32, out var r00, out var r10);
+                Vertical(ref mv, 1, 32, out var r01, out var r11);
+                Vertical(ref mv, 2, 32, out var r02, out var r12);
+                Vertical(ref mv, 3, 32, out var r03, out var r13);
+                var b00 = Narrow(r00 + r01 + r02, rq, start, perm);
+                var b01 = Narrow(r01 - r02 - r03, rq, start, perm);
+                var b10 = Narrow(r10 + r11 + r12, rq, start, perm);
+                var b11 = Narrow(r11 - r12 - r13, rq, start, perm);
+                b00.StoreUnsafe(ref scratch);
+                b01.StoreUnsafe(ref scratch, 16);
+                b10.StoreUnsafe(ref scratch, 32);
+                b11.StoreUnsafe(ref scratch, 48);
+                // This vector's tiles, 16 / width of them: tile t's bytes at width x (t - first) in each pixel's 16.
+                int first = vi * 16 / width, last = System.Math.Min(n, first + 16 / width);
+                for (int t = first; t < last; t++)
+                {
+                    TileAt(g + t, ty0, out int y, out int x);
+                    ref sbyte at = ref Unsafe.Add(ref output, (y * _wo + x) * _cout + j);
+                    ref sbyte from = ref Unsafe.Add(ref scratch, width * (t - first));
+                    bool right = x + 1 < _wo;
+                    SimdOps512.Store(Vector128.LoadUnsafe(ref from), ref at, channels);
+                    if (right) SimdOps512.Store(Vector128.LoadUnsafe(ref from, 16), ref Unsafe.Add(ref at, _cout), channels);
+                    if (y + 1 < _ho)
+                    {
+                        ref sbyte below = ref Unsafe.Add(ref at, _wo * _cout);
+                        SimdOps512.Store(Vector128.LoadUnsafe(ref from, 32), ref below, channels);
+                        if (right) SimdOps512.Store(Vector128.LoadUnsafe(ref from, 48), ref Unsafe.Add(ref below, _cout), channels);
+                    }
+                }
+            }
+        }
+
+        /// <summary>The top-left output pixel (y, x) of tile q of the band from tile row ty0.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void TileAt(int q, int ty0, out int y, out int x)
+        {
+            y = 2 * (ty0 + q / _tw);
+            x = 2 * (q % _tw);
+        }
+
+        /// <summary>The accumulator start values of the tail's lanes: channel j + (lane mod width).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private unsafe Vector512<int> Start(int width, int j)
+        {
+            // Init is CoutW long (a multiple of 16), so the width values from j are there.
+            fixed (int* init = &_wf.Init[j])
+                return width == 4 ? Avx512F.BroadcastVector128ToVector512(init) : Avx512F.BroadcastVector256ToVector512((long*)init).AsInt32();
+        }
+
+        /// <summary>Column k of the 4x4 M (position stride <paramref name="stride"/>): r0 = m0k + m1k + m2k, r1 = m1k - m2k - m3k.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Vertical(ref int mt, int k, int stride, out Vector512<int> r0, out Vector512<int> r1)
+        {
+            var m0 = Vector512.LoadUnsafe(ref mt, (nuint)(stride * k));
+            var m1 = Vector512.LoadUnsafe(ref mt, (nuint)(stride * (4 + k)));
+            var m2 = Vector512.LoadUnsafe(ref mt, (nuint)(stride * (8 + k)));
+            var m3 = Vector512.LoadUnsafe(ref mt, (nuint)(stride * (12 + k)));
             r0 = m0 + m1 + m2;
             r1 = m1 - m2 - m3;
         }
 
+        /// <summary>Y' of 16 lanes requantized, narrowed and clamped.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Pixel(Vector512<int> y4, in SimdOps512.RightRequantizer rq, Vector512<int> start, Vector512<int> perm, int channels, ref sbyte to)
+        private Vector128<sbyte> Narrow(Vector512<int> y4, in SimdOps512.RightRequantizer rq, Vector512<int> start, Vector512<int> perm)
         {
             var doubled = Vector512.ShiftRightArithmetic(y4, 1) + start;
             var bytes = Avx512F.ConvertToVector128SByteWithSaturation(_folded ? rq.ApplyClamped(doubled, perm) : rq.Apply(doubled, perm));
-            if (_clamp)
-                bytes = Vector128.Min(Vector128.Max(bytes, _min), _max);
-            SimdOps512.Store(bytes, ref to, channels);
+            return _clamp ? Vector128.Min(Vector128.Max(bytes, _min), _max) : bytes;
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Pixel(Vector512<int> y4, in SimdOps512.RightRequantizer rq, Vector512<int> start, Vector512<int> perm, int channels, ref sbyte to)
+            => SimdOps512.Store(Narrow(y4, rq, start, perm), ref to, channels);
     }
 
     /// <summary>Pair q of a transformed row, broadcast to the 16 int32 lanes.</summary>

@@ -9,7 +9,8 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// <summary>
 /// Conv2D's Winograd F(2x2, 3x3) path (Conv2D.Winograd.Avx512.cs) against the reference, byte for byte: every input
 /// channel count from 1 (the transform's 32-channel chunks, odd counts whose last pair meets a zero weight), output
-/// channel counts that take 16-lane blocks, the 256-bit tail and both, odd output sizes (partial tiles), padding of 0-2
+/// channel counts that take 16-lane blocks, the packed tails (the last 1-4 channels four tiles per vector, 5-8 two;
+/// alone or after 1-4 blocks) and the 9-15 that take a whole block, odd output sizes (partial tiles), padding of 0-2
 /// on each side (bands of rows are sub-convolutions with their own padding), batches, fused activations, and the
 /// operand extremes where the int32 sums are largest. On a CPU without AVX-512BW they report themselves as not run.
 /// </summary>

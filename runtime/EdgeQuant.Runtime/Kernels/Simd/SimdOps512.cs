@@ -163,6 +163,22 @@ internal static class SimdOps512
         }
 
         /// <summary>
+        /// The 4 channels from <paramref name="from"/> (even) of <paramref name="table"/> in each 128-bit quarter: lanes c, 4 + c,
+        /// 8 + c and 12 + c hold channel from + c (four pixels of 4 channels in one vector).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static unsafe RightRequantizer Four4(RightRequantTable table, int from)
+        {
+            // As Twice8: the table is a multiple of 16 long, so the 4 channels' operands are there for any from below Cout.
+            fixed (int* m = &table.M[from])
+            fixed (uint* right = &table.Right[from])
+            fixed (long* even = &table.BiasEven[from / 2])
+            fixed (long* odd = &table.BiasOdd[from / 2])
+                return new RightRequantizer(Avx512F.BroadcastVector128ToVector512(m), Avx512F.BroadcastVector128ToVector512((int*)even).AsInt64(),
+                    Avx512F.BroadcastVector128ToVector512((int*)odd).AsInt64(), Avx512F.BroadcastVector128ToVector512(right));
+        }
+
+        /// <summary>
         /// The 4 channels from <paramref name="from"/> (a multiple of 8) of <paramref name="table"/>, each spread over 4
         /// consecutive lanes: lane 4c + i holds channel from + c (for four rows i of one channel in lanes side by side).
         /// </summary>
