@@ -157,6 +157,9 @@ internal static partial class Int8Gemm
         private readonly ref int _init = ref MemoryMarshal.GetArrayDataReference(init);
         private readonly ref int _m = ref MemoryMarshal.GetReference(multipliers);
         private readonly ref int _s = ref MemoryMarshal.GetReference(shifts);
+        /// <summary>The op's output channels: the filter's (the accumulator rows are padded past them), else the multipliers'.</summary>
+        public int Channels { get; } = multipliers.Length;
+
         private readonly Vector256<int> _off = Vector256.Create(outputOffset);
         private readonly Vector256<int> _min = Vector256.Create(activationMin);
         private readonly Vector256<int> _max = Vector256.Create(activationMax);
@@ -174,6 +177,7 @@ internal static partial class Int8Gemm
             int outputOffset, int activationMin, int activationMax, bool biased = false)
             : this(biased ? pf.InitBiased : pf.Init, multipliers, shifts, outputOffset, activationMin, activationMax)
         {
+            Channels = pf.Cout;
             if (multipliers.Length == pf.Cout)
             {
                 var t = RightRequantTable.Get(ref pf.RightRequant, multipliers, shifts, outputOffset, activationMin, activationMax, pf.MaxAccumulator);

@@ -131,23 +131,64 @@ internal static partial class Int8Gemm
         int j = 0;
         if (n == 4)
         {
+            // With AVX-512 (32 registers), a last 1-4 real channels past whole 8-channel groups ride packed on the last
+            // tile (ITail); alone (Cout <= 4) they take a 4x8 tile. Without, the tiles run over the padded channels.
+            int real = q.Channels, last = real & 7;
+            int tail = Avx512F.IsSupported && real > 8 && real <= cout && last is >= 1 and <= 4 ? (last <= 2 ? 2 : 4) : 0;
+            int whole = tail != 0 ? real & ~7 : cout;
             if (Avx512F.IsSupported)
             {
-                for (; j <= cout - 32; j += 32)
-                    QuadTile4x32(ref x, xStride, segments, segStride, quads, ref Unsafe.Add(ref w, 4 * j), cout,
-                        q.Init(j), q.Init(j + 8), q.Init(j + 16), q.Init(j + 24), ref Unsafe.Add(ref acc, j));
-                if (cout - j == 24)
+                // A 3-4 channel tail after whole 32-channel tiles rides on the last 32 channels run as 24 + 8: the 32-channel
+                // tile and the tail's two accumulators outgrow the registers (36 channels took 10.1 us against 9.3 untailed).
+                int stop = tail == 4 && whole % 32 == 0 ? whole - 32 : whole;
+                for (; j <= stop - 32; j += 32)
                 {
-                    QuadTile4x24(ref x, xStride, segments, segStride, quads, ref Unsafe.Add(ref w, 4 * j), cout,
-                        q.Init(j), q.Init(j + 8), q.Init(j + 16), ref Unsafe.Add(ref acc, j));
+                    ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
+                    ref int aj = ref Unsafe.Add(ref acc, j);
+                    var i0 = q.Init(j); var i1 = q.Init(j + 8); var i2 = q.Init(j + 16); var i3 = q.Init(j + 24);
+                    if (j + 32 < whole || tail == 0)
+                        QuadTile4x32<Tail0>(ref x, xStride, segments, segStride, quads, ref wj, cout, i0, i1, i2, i3, default, ref aj);
+                    else if (tail == 2)
+                        QuadTile4x32<Tail2>(ref x, xStride, segments, segStride, quads, ref wj, cout, i0, i1, i2, i3, q.Init(j + 32), ref aj);
+                    else
+                        QuadTile4x32<Tail4>(ref x, xStride, segments, segStride, quads, ref wj, cout, i0, i1, i2, i3, q.Init(j + 32), ref aj);
+                }
+                if (whole - j >= 24)
+                {
+                    ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
+                    ref int aj = ref Unsafe.Add(ref acc, j);
+                    var i0 = q.Init(j); var i1 = q.Init(j + 8); var i2 = q.Init(j + 16);
+                    if (tail == 0 || j + 24 < whole)
+                        QuadTile4x24<Tail0>(ref x, xStride, segments, segStride, quads, ref wj, cout, i0, i1, i2, default, ref aj);
+                    else if (tail == 2)
+                        QuadTile4x24<Tail2>(ref x, xStride, segments, segStride, quads, ref wj, cout, i0, i1, i2, q.Init(j + 24), ref aj);
+                    else
+                        QuadTile4x24<Tail4>(ref x, xStride, segments, segStride, quads, ref wj, cout, i0, i1, i2, q.Init(j + 24), ref aj);
                     j += 24;
                 }
             }
-            for (; j <= cout - 16; j += 16)
-                QuadTile4x16(ref x, xStride, segments, segStride, quads, ref Unsafe.Add(ref w, 4 * j), cout, q.Init(j), q.Init(j + 8),
-                    ref Unsafe.Add(ref acc, j));
-            if (j < cout)
-                QuadTile4x8(ref x, xStride, segments, segStride, quads, ref Unsafe.Add(ref w, 4 * j), cout, q.Init(j), ref Unsafe.Add(ref acc, j));
+            for (; j <= whole - 16; j += 16)
+            {
+                ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
+                ref int aj = ref Unsafe.Add(ref acc, j);
+                if (j + 16 < whole || tail == 0)
+                    QuadTile4x16<Tail0>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), q.Init(j + 8), default, ref aj);
+                else if (tail == 2)
+                    QuadTile4x16<Tail2>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), q.Init(j + 8), q.Init(j + 16), ref aj);
+                else
+                    QuadTile4x16<Tail4>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), q.Init(j + 8), q.Init(j + 16), ref aj);
+            }
+            if (j < whole)
+            {
+                ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
+                ref int aj = ref Unsafe.Add(ref acc, j);
+                if (tail == 0)
+                    QuadTile4x8<Tail0>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), default, ref aj);
+                else if (tail == 2)
+                    QuadTile4x8<Tail2>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), q.Init(j + 8), ref aj);
+                else
+                    QuadTile4x8<Tail4>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), q.Init(j + 8), ref aj);
+            }
         }
         else
         {
@@ -168,10 +209,96 @@ internal static partial class Int8Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Busd(Vector256<int> acc, Vector256<byte> x, Vector256<sbyte> w) => SimdOps256.DotBusd(acc, x, w);
 
-    /// <summary>Four rows by 32 channels: 16 accumulators, 4 weight vectors and a broadcast (EVEX registers only).</summary>
-    private static void QuadTile4x32(ref byte x0, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
-        Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, ref int acc)
+    /// <summary>
+    /// How many lanes per row a 4-row tile gives its packed tail, the last 1-4 channels past its own (known to the JIT): 0
+    /// (none), 2 (1-2 channels, all four rows in one accumulator: lane l row l % 4, channel l / 4) or 4 (3-4 channels, rows
+    /// 0-1 in one accumulator and rows 2-3 in another: lanes 0-1 and 4-5 the first row's channels 0-1 and 2-3, lanes 2-3
+    /// and 6-7 the second's). One or two VPDPBUSD per quadruplet where a 4x8 tile runs four, half or more of their lanes
+    /// against padding. The inputs are the rows' broadcasts interleaved (VPUNPCKLDQ, VPUNPCKLQDQ), the weights the
+    /// channels' quadruplets permuted (VPERMQ, VPERMD): instructions with EVEX forms, so that the tile's accumulators may
+    /// stay in ymm16-31 (VPBLENDD, VPBLENDVB and VINSERTI128 reach ymm0-15 only, and with them the JIT spilled an
+    /// accumulator every quadruplet: 28 channels took 9.6 us against 6.7).
+    /// </summary>
+    private interface ITail
     {
+        static abstract int Width { get; }
+    }
+
+    private struct Tail0 : ITail { public static int Width => 0; }
+    private struct Tail2 : ITail { public static int Width => 2; }
+    private struct Tail4 : ITail { public static int Width => 4; }
+
+    /// <summary>Width 4: 64-bit quarters 0, 0, 1, 1 (channels 0-1 twice, then 2-3 twice).</summary>
+    private const byte TailFourSpread = 0b01_01_00_00;
+
+    /// <summary>Width 2: lanes 0-3 channel 0, 4-7 channel 1.</summary>
+    private static Vector256<int> TailTwoSpread
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector256.Create(0, 0, 0, 0, 1, 1, 1, 1);
+    }
+
+    /// <summary>The tail's start values laid out as its lanes, from the 8 from its first channel (<paramref name="init"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> TailInit<TTail>(Vector256<int> init) where TTail : struct, ITail
+        => TTail.Width == 4 ? Avx2.Permute4x64(init.AsInt64(), TailFourSpread).AsInt32()
+            : TTail.Width == 2 ? Avx2.PermuteVar8x32(init, TailTwoSpread) : default;
+
+    /// <summary>The tail's first accumulator after one quadruplet: rows 0-1 (width 4) or all four rows (width 2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> TailFirst<TTail>(Vector256<int> t, ref sbyte w, Vector256<byte> x0, Vector256<byte> x1, Vector256<byte> x2,
+        Vector256<byte> x3) where TTail : struct, ITail
+    {
+        if (TTail.Width == 4)
+            return Busd(t, Avx2.UnpackLow(x0.AsInt64(), x1.AsInt64()).AsByte(), FourSpread(ref w));
+        if (TTail.Width == 2)
+        {
+            var x = Avx2.UnpackLow(Avx2.UnpackLow(x0.AsInt32(), x1.AsInt32()).AsInt64(), Avx2.UnpackLow(x2.AsInt32(), x3.AsInt32()).AsInt64());
+            return Busd(t, x.AsByte(), Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref w).AsInt32(), TailTwoSpread).AsSByte());
+        }
+        return t;
+    }
+
+    /// <summary>The tail's second accumulator (width 4: rows 2-3) after one quadruplet.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> TailSecond<TTail>(Vector256<int> t, ref sbyte w, Vector256<byte> x2, Vector256<byte> x3) where TTail : struct, ITail
+        => TTail.Width == 4 ? Busd(t, Avx2.UnpackLow(x2.AsInt64(), x3.AsInt64()).AsByte(), FourSpread(ref w)) : t;
+
+    /// <summary>Width 4's weights: the quadruplets of channels 0-1 at w twice, then of 2-3 twice (of the 8 channels' there: the rows are padded).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> FourSpread(ref sbyte w) => Avx2.Permute4x64(Vector256.LoadUnsafe(ref w).AsInt64(), TailFourSpread).AsSByte();
+
+    /// <summary>Each row's lanes of the tail, back in channel order, to its accumulator row (<paramref name="row"/> apart).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TailStore<TTail>(Vector256<int> t0, Vector256<int> t1, ref int acc, nuint row) where TTail : struct, ITail
+    {
+        if (TTail.Width == 4)
+        {
+            // Quarters 0, 2 (the first row's channels 0-1, 2-3), then 1, 3 (the second row's).
+            var a = Avx2.Permute4x64(t0.AsInt64(), 0b11_01_10_00).AsInt32();
+            var b = Avx2.Permute4x64(t1.AsInt64(), 0b11_01_10_00).AsInt32();
+            a.GetLower().StoreUnsafe(ref acc);
+            a.GetUpper().StoreUnsafe(ref acc, row);
+            b.GetLower().StoreUnsafe(ref acc, 2 * row);
+            b.GetUpper().StoreUnsafe(ref acc, 3 * row);
+        }
+        else if (TTail.Width == 2)
+        {
+            // Lanes r and r + 4 (row r's channels 0 and 1) to 64-bit quarter r.
+            var pairs = Avx2.PermuteVar8x32(t0, Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsInt64();
+            Unsafe.WriteUnaligned(ref Unsafe.As<int, byte>(ref acc), pairs.GetElement(0));
+            Unsafe.WriteUnaligned(ref Unsafe.As<int, byte>(ref Unsafe.Add(ref acc, row)), pairs.GetElement(1));
+            Unsafe.WriteUnaligned(ref Unsafe.As<int, byte>(ref Unsafe.Add(ref acc, 2 * row)), pairs.GetElement(2));
+            Unsafe.WriteUnaligned(ref Unsafe.As<int, byte>(ref Unsafe.Add(ref acc, 3 * row)), pairs.GetElement(3));
+        }
+    }
+
+    /// <summary>Four rows by 32 channels: 16 accumulators, 4 weight vectors and a broadcast (EVEX registers only).</summary>
+    private static void QuadTile4x32<TTail>(ref byte x0, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
+        Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, Vector256<int> tailInit, ref int acc) where TTail : struct, ITail
+    {
+        var t0 = TailInit<TTail>(tailInit);
+        var t1 = t0;
         Vector256<int> c00 = i0, c01 = i1, c02 = i2, c03 = i3, c10 = i0, c11 = i1, c12 = i2, c13 = i3;
         Vector256<int> c20 = i0, c21 = i1, c22 = i2, c23 = i3, c30 = i0, c31 = i1, c32 = i2, c33 = i3;
         nint step = 4 * cout;
@@ -185,26 +312,28 @@ internal static partial class Int8Gemm
                 var w1 = Weights(ref w, 32);
                 var w2 = Weights(ref w, 64);
                 var w3 = Weights(ref w, 96);
-                var x = Quad(ref r0, i);
-                c00 = Busd(c00, x, w0);
-                c01 = Busd(c01, x, w1);
-                c02 = Busd(c02, x, w2);
-                c03 = Busd(c03, x, w3);
-                x = Quad(ref r1, i);
-                c10 = Busd(c10, x, w0);
-                c11 = Busd(c11, x, w1);
-                c12 = Busd(c12, x, w2);
-                c13 = Busd(c13, x, w3);
-                x = Quad(ref r2, i);
-                c20 = Busd(c20, x, w0);
-                c21 = Busd(c21, x, w1);
-                c22 = Busd(c22, x, w2);
-                c23 = Busd(c23, x, w3);
-                x = Quad(ref r3, i);
-                c30 = Busd(c30, x, w0);
-                c31 = Busd(c31, x, w1);
-                c32 = Busd(c32, x, w2);
-                c33 = Busd(c33, x, w3);
+                var xa = Quad(ref r0, i);
+                c00 = Busd(c00, xa, w0);
+                c01 = Busd(c01, xa, w1);
+                c02 = Busd(c02, xa, w2);
+                c03 = Busd(c03, xa, w3);
+                var xb = Quad(ref r1, i);
+                c10 = Busd(c10, xb, w0);
+                c11 = Busd(c11, xb, w1);
+                c12 = Busd(c12, xb, w2);
+                c13 = Busd(c13, xb, w3);
+                var xc = Quad(ref r2, i);
+                c20 = Busd(c20, xc, w0);
+                c21 = Busd(c21, xc, w1);
+                c22 = Busd(c22, xc, w2);
+                c23 = Busd(c23, xc, w3);
+                var xd = Quad(ref r3, i);
+                c30 = Busd(c30, xd, w0);
+                c31 = Busd(c31, xd, w1);
+                c32 = Busd(c32, xd, w2);
+                c33 = Busd(c33, xd, w3);
+                t0 = TailFirst<TTail>(t0, ref Unsafe.Add(ref w, 128), xa, xb, xc, xd);
+                t1 = TailSecond<TTail>(t1, ref Unsafe.Add(ref w, 128), xc, xd);
                 w = ref Unsafe.Add(ref w, step);
             }
         }
@@ -225,12 +354,15 @@ internal static partial class Int8Gemm
         c31.StoreUnsafe(ref acc, 3 * row + 8);
         c32.StoreUnsafe(ref acc, 3 * row + 16);
         c33.StoreUnsafe(ref acc, 3 * row + 24);
+        TailStore<TTail>(t0, t1, ref Unsafe.Add(ref acc, 32), row);
     }
 
     /// <summary>Four rows by 24 channels: 12 accumulators (EVEX registers only).</summary>
-    private static void QuadTile4x24(ref byte x0, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
-        Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, ref int acc)
+    private static void QuadTile4x24<TTail>(ref byte x0, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
+        Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> tailInit, ref int acc) where TTail : struct, ITail
     {
+        var t0 = TailInit<TTail>(tailInit);
+        var t1 = t0;
         Vector256<int> c00 = i0, c01 = i1, c02 = i2, c10 = i0, c11 = i1, c12 = i2, c20 = i0, c21 = i1, c22 = i2, c30 = i0, c31 = i1, c32 = i2;
         nint step = 4 * cout;
         for (int s = 0; s < segments; s++)
@@ -242,22 +374,24 @@ internal static partial class Int8Gemm
                 var w0 = Weights(ref w, 0);
                 var w1 = Weights(ref w, 32);
                 var w2 = Weights(ref w, 64);
-                var x = Quad(ref r0, i);
-                c00 = Busd(c00, x, w0);
-                c01 = Busd(c01, x, w1);
-                c02 = Busd(c02, x, w2);
-                x = Quad(ref r1, i);
-                c10 = Busd(c10, x, w0);
-                c11 = Busd(c11, x, w1);
-                c12 = Busd(c12, x, w2);
-                x = Quad(ref r2, i);
-                c20 = Busd(c20, x, w0);
-                c21 = Busd(c21, x, w1);
-                c22 = Busd(c22, x, w2);
-                x = Quad(ref r3, i);
-                c30 = Busd(c30, x, w0);
-                c31 = Busd(c31, x, w1);
-                c32 = Busd(c32, x, w2);
+                var xa = Quad(ref r0, i);
+                c00 = Busd(c00, xa, w0);
+                c01 = Busd(c01, xa, w1);
+                c02 = Busd(c02, xa, w2);
+                var xb = Quad(ref r1, i);
+                c10 = Busd(c10, xb, w0);
+                c11 = Busd(c11, xb, w1);
+                c12 = Busd(c12, xb, w2);
+                var xc = Quad(ref r2, i);
+                c20 = Busd(c20, xc, w0);
+                c21 = Busd(c21, xc, w1);
+                c22 = Busd(c22, xc, w2);
+                var xd = Quad(ref r3, i);
+                c30 = Busd(c30, xd, w0);
+                c31 = Busd(c31, xd, w1);
+                c32 = Busd(c32, xd, w2);
+                t0 = TailFirst<TTail>(t0, ref Unsafe.Add(ref w, 96), xa, xb, xc, xd);
+                t1 = TailSecond<TTail>(t1, ref Unsafe.Add(ref w, 96), xc, xd);
                 w = ref Unsafe.Add(ref w, step);
             }
         }
@@ -274,11 +408,14 @@ internal static partial class Int8Gemm
         c30.StoreUnsafe(ref acc, 3 * row);
         c31.StoreUnsafe(ref acc, 3 * row + 8);
         c32.StoreUnsafe(ref acc, 3 * row + 16);
+        TailStore<TTail>(t0, t1, ref Unsafe.Add(ref acc, 24), row);
     }
 
-    private static void QuadTile4x16(ref byte x0, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
-        Vector256<int> i0, Vector256<int> i1, ref int acc)
+    private static void QuadTile4x16<TTail>(ref byte x0, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
+        Vector256<int> i0, Vector256<int> i1, Vector256<int> tailInit, ref int acc) where TTail : struct, ITail
     {
+        var t0 = TailInit<TTail>(tailInit);
+        var t1 = t0;
         Vector256<int> c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1;
         nint step = 4 * cout;
         for (int s = 0; s < segments; s++)
@@ -289,18 +426,20 @@ internal static partial class Int8Gemm
             {
                 var w0 = Weights(ref w, 0);
                 var w1 = Weights(ref w, 32);
-                var x = Quad(ref r0, i);
-                c00 = Busd(c00, x, w0);
-                c01 = Busd(c01, x, w1);
-                x = Quad(ref r1, i);
-                c10 = Busd(c10, x, w0);
-                c11 = Busd(c11, x, w1);
-                x = Quad(ref r2, i);
-                c20 = Busd(c20, x, w0);
-                c21 = Busd(c21, x, w1);
-                x = Quad(ref r3, i);
-                c30 = Busd(c30, x, w0);
-                c31 = Busd(c31, x, w1);
+                var xa = Quad(ref r0, i);
+                c00 = Busd(c00, xa, w0);
+                c01 = Busd(c01, xa, w1);
+                var xb = Quad(ref r1, i);
+                c10 = Busd(c10, xb, w0);
+                c11 = Busd(c11, xb, w1);
+                var xc = Quad(ref r2, i);
+                c20 = Busd(c20, xc, w0);
+                c21 = Busd(c21, xc, w1);
+                var xd = Quad(ref r3, i);
+                c30 = Busd(c30, xd, w0);
+                c31 = Busd(c31, xd, w1);
+                t0 = TailFirst<TTail>(t0, ref Unsafe.Add(ref w, 64), xa, xb, xc, xd);
+                t1 = TailSecond<TTail>(t1, ref Unsafe.Add(ref w, 64), xc, xd);
                 w = ref Unsafe.Add(ref w, step);
             }
         }
@@ -313,11 +452,14 @@ internal static partial class Int8Gemm
         c21.StoreUnsafe(ref acc, 2 * row + 8);
         c30.StoreUnsafe(ref acc, 3 * row);
         c31.StoreUnsafe(ref acc, 3 * row + 8);
+        TailStore<TTail>(t0, t1, ref Unsafe.Add(ref acc, 16), row);
     }
 
-    private static void QuadTile4x8(ref byte x0, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
-        Vector256<int> i0, ref int acc)
+    private static void QuadTile4x8<TTail>(ref byte x0, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
+        Vector256<int> i0, Vector256<int> tailInit, ref int acc) where TTail : struct, ITail
     {
+        var t0 = TailInit<TTail>(tailInit);
+        var t1 = t0;
         Vector256<int> c0 = i0, c1 = i0, c2 = i0, c3 = i0;
         nint step = 4 * cout;
         for (int s = 0; s < segments; s++)
@@ -327,10 +469,16 @@ internal static partial class Int8Gemm
             for (int i = 0; i < quads; i++)
             {
                 var w0 = Weights(ref w, 0);
-                c0 = Busd(c0, Quad(ref r0, i), w0);
-                c1 = Busd(c1, Quad(ref r1, i), w0);
-                c2 = Busd(c2, Quad(ref r2, i), w0);
-                c3 = Busd(c3, Quad(ref r3, i), w0);
+                var xa = Quad(ref r0, i);
+                var xb = Quad(ref r1, i);
+                var xc = Quad(ref r2, i);
+                var xd = Quad(ref r3, i);
+                c0 = Busd(c0, xa, w0);
+                c1 = Busd(c1, xb, w0);
+                c2 = Busd(c2, xc, w0);
+                c3 = Busd(c3, xd, w0);
+                t0 = TailFirst<TTail>(t0, ref Unsafe.Add(ref w, 32), xa, xb, xc, xd);
+                t1 = TailSecond<TTail>(t1, ref Unsafe.Add(ref w, 32), xc, xd);
                 w = ref Unsafe.Add(ref w, step);
             }
         }
@@ -339,6 +487,7 @@ internal static partial class Int8Gemm
         c1.StoreUnsafe(ref acc, row);
         c2.StoreUnsafe(ref acc, 2 * row);
         c3.StoreUnsafe(ref acc, 3 * row);
+        TailStore<TTail>(t0, t1, ref Unsafe.Add(ref acc, 8), row);
     }
 
     private static void QuadTile1x16(ref byte x0, int segments, nint segStride, int quads, ref sbyte w, int cout,
