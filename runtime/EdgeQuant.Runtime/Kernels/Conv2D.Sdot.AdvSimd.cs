@@ -178,9 +178,14 @@ public static partial class Conv2D
                 for (int c = 0; c < _coutP; c += 8)
                 {
                     BlockRequantization.LoadRight(_m, _s, c, out var m0, out var m1, out var n0, out var n1);
-                    SdotBlockRight(ref x, pixStep, n, ref segOff, _kh, _q, ref Unsafe.Add(ref w, c * 4), qStride,
-                        Vector128.LoadUnsafe(ref init, (nuint)c), Vector128.LoadUnsafe(ref init, (nuint)c + 4), m0, m1, n0, n1, off, min, max,
-                        ref Unsafe.Add(ref o, c), cout, System.Math.Min(8, cout - c));
+                    // A last 1-4 channels run 4 wide: half the SDOT of a block of 8 (28 channels: 7 vectors per pixel, not 8).
+                    if (cout - c <= 4)
+                        SdotBlockRight<SdotFour>(ref x, pixStep, n, ref segOff, _kh, _q, ref Unsafe.Add(ref w, c * 4), qStride,
+                            Vector128.LoadUnsafe(ref init, (nuint)c), default, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, c), cout, cout - c);
+                    else
+                        SdotBlockRight<SdotEight>(ref x, pixStep, n, ref segOff, _kh, _q, ref Unsafe.Add(ref w, c * 4), qStride,
+                            Vector128.LoadUnsafe(ref init, (nuint)c), Vector128.LoadUnsafe(ref init, (nuint)c + 4), m0, m1, n0, n1, off, min, max,
+                            ref Unsafe.Add(ref o, c), cout, System.Math.Min(8, cout - c));
                 }
                 return;
             }
@@ -211,9 +216,37 @@ public static partial class Conv2D
     /// one repeated, not stored) in one loop, the requantization (<see cref="BlockRequantization.Pixels2Right"/>) in
     /// registers, whole tiles of a full block stored without checks.
     /// </summary>
-    private static void SdotBlockRight(ref sbyte x, nint pixStep, int n, ref int segOff, int kh, int q, ref sbyte w, nint qStride,
+    /// <summary>The channel width of <see cref="SdotBlockRight{TWidth}"/>'s block, known to the JIT: 8, or 4 (a last 1-4 channels).</summary>
+    private interface ISdotWidth
+    {
+        static abstract bool Wide { get; }
+    }
+
+    private struct SdotEight : ISdotWidth { public static bool Wide => true; }
+    private struct SdotFour : ISdotWidth { public static bool Wide => false; }
+
+    /// <summary>The first <paramref name="channels"/> (1-4) bytes of <paramref name="bytes"/> at o.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreFour(int bytes, ref sbyte o, int channels)
+    {
+        if (channels == 4)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), bytes);
+            return;
+        }
+        if ((channels & 2) != 0)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), (short)bytes);
+            o = ref Unsafe.Add(ref o, 2);
+            bytes >>= 16;
+        }
+        if ((channels & 1) != 0)
+            o = (sbyte)bytes;
+    }
+
+    private static void SdotBlockRight<TWidth>(ref sbyte x, nint pixStep, int n, ref int segOff, int kh, int q, ref sbyte w, nint qStride,
         Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
-        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels)
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels) where TWidth : struct, ISdotWidth
     {
         nint q2 = 2 * qStride, q3 = 3 * qStride, q4 = 4 * qStride;
         for (int i = 0; i < n; i += 4)
@@ -234,45 +267,45 @@ public static partial class Conv2D
                     var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
                     var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
                     var wA = Vector128.LoadUnsafe(ref ws);
-                    var wB = Vector128.LoadUnsafe(ref ws, 16);
+                    var wB = TWidth.Wide ? Vector128.LoadUnsafe(ref ws, 16) : default;
                     a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
-                    a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
+                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
                     a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
-                    a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
+                    if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
                     a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
-                    a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
+                    if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
                     a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
-                    a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
+                    if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
                     wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
-                    wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride + 16));
+                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride + 16));
                     a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
-                    a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
+                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
                     a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
-                    a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
+                    if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
                     a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
-                    a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
+                    if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
                     a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
-                    a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
+                    if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
                     wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2));
-                    wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2 + 16));
+                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2 + 16));
                     a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
-                    a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
+                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
                     a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
-                    a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
+                    if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
                     a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
-                    a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
+                    if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
                     a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
-                    a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
+                    if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
                     wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3));
-                    wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3 + 16));
+                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3 + 16));
                     a00 = SimdOps.DotProductLane(a00, wA, v0, 3);
-                    a01 = SimdOps.DotProductLane(a01, wB, v0, 3);
+                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 3);
                     a10 = SimdOps.DotProductLane(a10, wA, v1, 3);
-                    a11 = SimdOps.DotProductLane(a11, wB, v1, 3);
+                    if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 3);
                     a20 = SimdOps.DotProductLane(a20, wA, v2, 3);
-                    a21 = SimdOps.DotProductLane(a21, wB, v2, 3);
+                    if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 3);
                     a30 = SimdOps.DotProductLane(a30, wA, v3, 3);
-                    a31 = SimdOps.DotProductLane(a31, wB, v3, 3);
+                    if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 3);
                     r = ref Unsafe.Add(ref r, 16);
                     ws = ref Unsafe.Add(ref ws, q4);
                 }
@@ -284,47 +317,57 @@ public static partial class Conv2D
                     var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
                     var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
                     var wA = Vector128.LoadUnsafe(ref ws);
-                    var wB = Vector128.LoadUnsafe(ref ws, 16);
+                    var wB = TWidth.Wide ? Vector128.LoadUnsafe(ref ws, 16) : default;
                     a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
-                    a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
+                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
                     a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
-                    a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
+                    if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
                     a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
-                    a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
+                    if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
                     a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
-                    a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
+                    if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
                     if (rem > 1)
                     {
                         wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
-                        wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride + 16));
+                        if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride + 16));
                         a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
-                        a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
+                        if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
                         a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
-                        a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
+                        if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
                         a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
-                        a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
+                        if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
                         a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
-                        a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
+                        if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
                     }
                     if (rem > 2)
                     {
                         wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2));
-                        wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2 + 16));
+                        if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2 + 16));
                         a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
-                        a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
+                        if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
                         a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
-                        a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
+                        if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
                         a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
-                        a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
+                        if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
                         a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
-                        a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
+                        if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
                     }
                     ws = ref Unsafe.Add(ref ws, rem * qStride);
                 }
             }
+            ref sbyte oi = ref Unsafe.Add(ref o, i * cout);
+            if (!TWidth.Wide)
+            {
+                // The four pixels' 1-4 channels requantized as one block of 8 (pixels 0-1, then 2-3): one vector per 4 pixels.
+                var p = BlockRequantization.Pixels2Right(a00, a10, a20, a30, m0, m0, n0, n0, off, min, max);
+                StoreFour(p.AsInt32().GetElement(0), ref oi, channels);
+                if (valid > 1) StoreFour(p.AsInt32().GetElement(1), ref Unsafe.Add(ref oi, cout), channels);
+                if (valid > 2) StoreFour(p.AsInt32().GetElement(2), ref Unsafe.Add(ref oi, 2 * cout), channels);
+                if (valid > 3) StoreFour(p.AsInt32().GetElement(3), ref Unsafe.Add(ref oi, 3 * cout), channels);
+                continue;
+            }
             var p01 = BlockRequantization.Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
             var p23 = BlockRequantization.Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
-            ref sbyte oi = ref Unsafe.Add(ref o, i * cout);
             if (valid >= 4 && channels == 8)
             {
                 Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref oi), p01.AsInt64().ToScalar());
