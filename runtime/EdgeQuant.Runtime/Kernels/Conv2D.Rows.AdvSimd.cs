@@ -239,7 +239,7 @@ public static partial class Conv2D
     private static void LanesTile8<TUpper>(ref short x, ref nint pixOff, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
         Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride) where TUpper : struct, IFlag
     {
-        nint wBytes = coutP * sizeof(short);
+        nint wBytes = coutP * sizeof(short), w1 = wBytes, w2 = 2 * wBytes, w3 = 3 * wBytes;
         nint b1 = Unsafe.Add(ref pixOff, 1) * sizeof(short), b2 = Unsafe.Add(ref pixOff, 2) * sizeof(short), b3 = Unsafe.Add(ref pixOff, 3) * sizeof(short),
             b4 = Unsafe.Add(ref pixOff, 4) * sizeof(short), b5 = Unsafe.Add(ref pixOff, 5) * sizeof(short), b6 = Unsafe.Add(ref pixOff, 6) * sizeof(short),
             b7 = Unsafe.Add(ref pixOff, 7) * sizeof(short);
@@ -260,6 +260,8 @@ public static partial class Conv2D
                 var v7 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b7));
                 Vector128<short> wv;
                 Vector64<short> wl;
+                // Taps 0-3 at wt + k x wBytes, 4-7 at wt4 + k x wBytes: register-offset loads, two pointer steps per group, not eight.
+                ref short wt4 = ref Unsafe.AddByteOffset(ref wt, 4 * wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
@@ -278,8 +280,7 @@ public static partial class Conv2D
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 0);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 0);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 0);
-                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w1));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
@@ -297,8 +298,7 @@ public static partial class Conv2D
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 1);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 1);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 1);
-                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w2));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
@@ -316,8 +316,7 @@ public static partial class Conv2D
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 2);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 2);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 2);
-                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w3));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
@@ -335,8 +334,7 @@ public static partial class Conv2D
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 3);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 3);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 3);
-                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref wt4);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
@@ -354,8 +352,7 @@ public static partial class Conv2D
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 4);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 4);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 4);
-                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w1));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
@@ -373,8 +370,7 @@ public static partial class Conv2D
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 5);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 5);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 5);
-                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w2));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
@@ -392,8 +388,7 @@ public static partial class Conv2D
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 6);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 6);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 6);
-                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w3));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
@@ -411,7 +406,7 @@ public static partial class Conv2D
                 a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 7);
                 a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 7);
                 a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 7);
-                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
+                wt = ref Unsafe.AddByteOffset(ref wt4, 4 * wBytes);
                 r = ref Unsafe.Add(ref r, 8);
             }
             if (rem > 0)
