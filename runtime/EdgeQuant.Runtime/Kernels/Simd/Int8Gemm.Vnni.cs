@@ -142,53 +142,17 @@ internal static partial class Int8Gemm
                 // tile and the tail's two accumulators outgrow the registers (36 channels took 10.1 us against 9.3 untailed).
                 int stop = tail == 4 && whole % 32 == 0 ? whole - 32 : whole;
                 for (; j <= stop - 32; j += 32)
-                {
-                    ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
-                    ref int aj = ref Unsafe.Add(ref acc, j);
-                    var i0 = q.Init(j); var i1 = q.Init(j + 8); var i2 = q.Init(j + 16); var i3 = q.Init(j + 24);
-                    if (j + 32 < whole || tail == 0)
-                        QuadTile4x32<Tail0>(ref x, xStride, segments, segStride, quads, ref wj, cout, i0, i1, i2, i3, default, ref aj);
-                    else if (tail == 2)
-                        QuadTile4x32<Tail2>(ref x, xStride, segments, segStride, quads, ref wj, cout, i0, i1, i2, i3, q.Init(j + 32), ref aj);
-                    else
-                        QuadTile4x32<Tail4>(ref x, xStride, segments, segStride, quads, ref wj, cout, i0, i1, i2, i3, q.Init(j + 32), ref aj);
-                }
+                    QuadTile4(32, j + 32 == whole ? tail : 0, ref x, xStride, segments, segStride, quads, ref w, cout, q, j, ref acc);
                 if (whole - j >= 24)
                 {
-                    ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
-                    ref int aj = ref Unsafe.Add(ref acc, j);
-                    var i0 = q.Init(j); var i1 = q.Init(j + 8); var i2 = q.Init(j + 16);
-                    if (tail == 0 || j + 24 < whole)
-                        QuadTile4x24<Tail0>(ref x, xStride, segments, segStride, quads, ref wj, cout, i0, i1, i2, default, ref aj);
-                    else if (tail == 2)
-                        QuadTile4x24<Tail2>(ref x, xStride, segments, segStride, quads, ref wj, cout, i0, i1, i2, q.Init(j + 24), ref aj);
-                    else
-                        QuadTile4x24<Tail4>(ref x, xStride, segments, segStride, quads, ref wj, cout, i0, i1, i2, q.Init(j + 24), ref aj);
+                    QuadTile4(24, j + 24 == whole ? tail : 0, ref x, xStride, segments, segStride, quads, ref w, cout, q, j, ref acc);
                     j += 24;
                 }
             }
             for (; j <= whole - 16; j += 16)
-            {
-                ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
-                ref int aj = ref Unsafe.Add(ref acc, j);
-                if (j + 16 < whole || tail == 0)
-                    QuadTile4x16<Tail0>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), q.Init(j + 8), default, ref aj);
-                else if (tail == 2)
-                    QuadTile4x16<Tail2>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), q.Init(j + 8), q.Init(j + 16), ref aj);
-                else
-                    QuadTile4x16<Tail4>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), q.Init(j + 8), q.Init(j + 16), ref aj);
-            }
+                QuadTile4(16, j + 16 == whole ? tail : 0, ref x, xStride, segments, segStride, quads, ref w, cout, q, j, ref acc);
             if (j < whole)
-            {
-                ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
-                ref int aj = ref Unsafe.Add(ref acc, j);
-                if (tail == 0)
-                    QuadTile4x8<Tail0>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), default, ref aj);
-                else if (tail == 2)
-                    QuadTile4x8<Tail2>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), q.Init(j + 8), ref aj);
-                else
-                    QuadTile4x8<Tail4>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), q.Init(j + 8), ref aj);
-            }
+                QuadTile4(8, tail, ref x, xStride, segments, segStride, quads, ref w, cout, q, j, ref acc);
         }
         else
         {
@@ -196,6 +160,46 @@ internal static partial class Int8Gemm
                 QuadTile1x16(ref x, segments, segStride, quads, ref Unsafe.Add(ref w, 4 * j), cout, q.Init(j), q.Init(j + 8), ref Unsafe.Add(ref acc, j));
             if (j < cout)
                 QuadTile1x8(ref x, segments, segStride, quads, ref Unsafe.Add(ref w, 4 * j), cout, q.Init(j), ref Unsafe.Add(ref acc, j));
+        }
+    }
+
+    /// <summary>
+    /// The 4-row tile of <paramref name="width"/> (8, 16, 24 or 32) channels from channel j, with a packed tail of
+    /// <paramref name="tail"/> lanes per row (0, 2 or 4: <see cref="ITail"/>) for the channels after them.
+    /// </summary>
+    private static void QuadTile4(int width, int tail, ref byte x, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w,
+        int cout, in PairsRequantization q, int j, ref int acc)
+    {
+        switch (tail)
+        {
+            case 2: QuadTile4<Tail2>(width, ref x, xStride, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+            case 4: QuadTile4<Tail4>(width, ref x, xStride, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+            default: QuadTile4<Tail0>(width, ref x, xStride, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+        }
+    }
+
+    /// <inheritdoc cref="QuadTile4(int, int, ref byte, RowOffsets, int, nint, int, ref sbyte, int, in PairsRequantization, int, ref int)"/>
+    private static void QuadTile4<TTail>(int width, ref byte x, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w,
+        int cout, in PairsRequantization q, int j, ref int acc) where TTail : struct, ITail
+    {
+        ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
+        ref int aj = ref Unsafe.Add(ref acc, j);
+        var tailInit = TTail.Width == 0 ? default : q.Init(j + width);
+        switch (width)
+        {
+            case 32:
+                QuadTile4x32<TTail>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), q.Init(j + 8), q.Init(j + 16), q.Init(j + 24),
+                    tailInit, ref aj);
+                break;
+            case 24:
+                QuadTile4x24<TTail>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), q.Init(j + 8), q.Init(j + 16), tailInit, ref aj);
+                break;
+            case 16:
+                QuadTile4x16<TTail>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), q.Init(j + 8), tailInit, ref aj);
+                break;
+            default:
+                QuadTile4x8<TTail>(ref x, xStride, segments, segStride, quads, ref wj, cout, q.Init(j), tailInit, ref aj);
+                break;
         }
     }
 
