@@ -210,12 +210,6 @@ public static partial class Conv2D
         }
     }
 
-    /// <summary>
-    /// <see cref="SdotRows.Run"/> for one block of 8 channels whose every channel shifts right: the tiles of
-    /// <see cref="SdotTile4"/> (4 pixels x 8 channels over Kh segments of q quadruplets; the last 1-3 pixels with the last
-    /// one repeated, not stored) in one loop, the requantization (<see cref="BlockRequantization.Pixels2Right"/>) in
-    /// registers, whole tiles of a full block stored without checks.
-    /// </summary>
     /// <summary>The channel width of <see cref="SdotBlockRight{TWidth}"/>'s block, known to the JIT: 8, or 4 (a last 1-4 channels).</summary>
     private interface ISdotWidth
     {
@@ -244,6 +238,13 @@ public static partial class Conv2D
             o = (sbyte)bytes;
     }
 
+    /// <summary>
+    /// <see cref="SdotRows.Run"/> for one block of 8 channels whose every channel shifts right: the tiles of
+    /// <see cref="SdotTile4"/> (4 pixels x 8 channels over Kh segments of q quadruplets; the last 1-3 pixels with the last
+    /// one repeated, not stored) in one loop, the requantization (<see cref="BlockRequantization.Pixels2Right"/>) in
+    /// registers, whole tiles of a full block stored without checks. TWidth 4 (a last 1-4 channels): one accumulator per pixel
+    /// and no second weight vector, the four pixels requantized as one 8-lane block.
+    /// </summary>
     private static void SdotBlockRight<TWidth>(ref sbyte x, nint pixStep, int n, ref int segOff, int kh, int q, ref sbyte w, nint qStride,
         Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
         Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels) where TWidth : struct, ISdotWidth
