@@ -26,7 +26,7 @@ packages="$(dotnet nuget locals global-packages --list | sed 's/^global-packages
 crossgen="$packages/microsoft.netcore.app.crossgen2.linux-x64/$version/tools/crossgen2"
 [ -x "$crossgen" ] || { echo "arm64-check: no crossgen2 at $crossgen" >&2; exit 1; }
 
-methods='*DepthwiseConv2D:PixelVector128 *DepthwiseConv2D:PixelVector128Gather *Mean:EvalS8Vector128 *Pooling:MaxS8Vector *Pooling:AverageS8Vector *Int8Gemm:Run *Vector128AddRow:Run *Conv2D:SdotTile4 *Conv2D:SdotBlockRight *Conv2D:Cin1Row3 *Conv2D:Cin1Row3Lanes* *DepthwiseConv2D:LanesTile4 *Conv2D:LanesTile8* *AdvSimdAddRow:Loop *AdvSimdAddRow:LoopRight* *DepthwiseConv2D:SdotRow* *DepthwiseConv2D:Row3x3RightS1'
+methods='*DepthwiseConv2D:PixelVector128 *DepthwiseConv2D:PixelVector128Gather *Mean:EvalS8Vector128 *Pooling:MaxS8Vector *Pooling:AverageS8Vector *Int8Gemm:Run *Vector128AddRow:Run *Conv2D:SdotTile4 *Conv2D:SdotBlockRight* *Conv2D:Cin1Row3 *Conv2D:Cin1Row3Lanes* *DepthwiseConv2D:LanesTile4 *Conv2D:LanesTile8* *AdvSimdAddRow:Loop *AdvSimdAddRow:LoopRight* *DepthwiseConv2D:SdotRow* *DepthwiseConv2D:Row3x3RightS1'
 disasm() { # name instruction-set
     "$crossgen" "$dll" -o "$work/$1.dll" --targetos linux --targetarch arm64 -O --parallelism 1 -r "$fw/*.dll" --instruction-set "$2" \
         --codegenopt "JitDisasm=$methods" --codegenopt "JitStdOutFile=$work/$1.asm" >"$work/$1.log" 2>&1 \
@@ -45,7 +45,8 @@ python3 "$here/check_loops.py" "$work/pi5.asm" \
     'Int8Gemm.Run<SdotDot>|Int8Gemm:Run[EdgeQuant.Runtime.Kernels.Simd.SdotDot]|explicit|8' \
     'Elementwise.Vector128AddRow.Run|Vector128AddRow:Run|explicit|68' \
     'Conv2D.SdotTile4|Conv2D:SdotTile4|explicit|32' \
-    'Conv2D.SdotBlockRight|Conv2D:SdotBlockRight|explicit|32' \
+    'Conv2D.SdotBlockRight<SdotEight>|Conv2D:SdotBlockRight[EdgeQuant.Runtime.Kernels.Conv2D+SdotEight]|explicit|32' \
+    'Conv2D.SdotBlockRight<SdotFour>|Conv2D:SdotBlockRight[EdgeQuant.Runtime.Kernels.Conv2D+SdotFour]|explicit|16' \
     'Conv2D.Cin1Row3|Conv2D:Cin1Row3(|explicit|68' \
     'DepthwiseConv2D.LanesTile4|DepthwiseConv2D:LanesTile4|explicit|8' \
     'Elementwise.AdvSimdAddRow.Loop|AdvSimdAddRow:Loop[|explicit|76' \
