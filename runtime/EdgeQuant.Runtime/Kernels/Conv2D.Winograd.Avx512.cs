@@ -474,7 +474,7 @@ public static partial class Conv2D
                 Vertical(ref mt, 1, 256, out var r01, out var r11);
                 Vertical(ref mt, 2, 256, out var r02, out var r12);
                 Vertical(ref mt, 3, 256, out var r03, out var r13);
-                int q = g + t, y = 2 * (ty0 + q / _tw), x = 2 * (q % _tw);
+                TileAt(g + t, ty0, out int y, out int x);
                 ref sbyte at = ref Unsafe.Add(ref output, (y * _wo + x) * _cout + j);
                 bool right = x + 1 < _wo;
                 Pixel(r00 + r01 + r02, rq, start, perm, channels, ref at);
