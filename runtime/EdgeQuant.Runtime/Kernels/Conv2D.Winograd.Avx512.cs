@@ -93,10 +93,13 @@ public static partial class Conv2D
     internal const int WinogradMaxCin = 256;
 
     /// <summary>
-    /// Fewest input channels for which <see cref="TryEvalS8WinogradAvx512"/> is taken by the dispatcher: below, its transforms
-    /// are not repaid (mnist_cnn's 3x3 8→16 on 14x14 measured 1.95-2.19 us against the direct kernel's 1.57).
+    /// Fewest input channels for which the dispatcher takes Winograd: below, its transforms are not repaid. With AVX-512
+    /// (<see cref="TryEvalS8WinogradAvx512"/>) 16: mnist_cnn's 3x3 8→16 on 14x14 measured 1.95-2.19 us against the direct
+    /// kernel's 1.57 on Zen 5. With AVX2 only (<see cref="TryEvalS8WinogradAvx2"/>) 8: on Zen 1, whose one multiply pipe
+    /// makes the products dearer against the transforms, 14x14 8→16 took 12.0 us against 15.4, 4→16 9.4 against 9.6 and
+    /// 28x28 2→16 32.4 against 26.1.
     /// </summary>
-    internal const int WinogradMinCin = 16;
+    internal static int WinogradMinCin => Avx512BW.IsSupported ? 16 : 8;
 
     /// <summary>Whether a Conv2D of this shape may run <see cref="TryEvalS8WinogradAvx512"/> (3x3, stride 1, no dilation, Cin in range).</summary>
     internal static bool WinogradShape(in Conv2DParams p, in Shape4 filterShape)

@@ -12,7 +12,8 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// channel counts that take 16-lane blocks, the packed tails (the last 1-4 channels four tiles per vector, 5-8 two;
 /// alone or after 1-4 blocks) and the 9-15 that take a whole block, odd output sizes (partial tiles), padding of 0-2
 /// on each side (bands of rows are sub-convolutions with their own padding), batches, fused activations, and the
-/// operand extremes where the int32 sums are largest. On a CPU without AVX-512BW they report themselves as not run.
+/// operand extremes where the int32 sums are largest; each for the AVX-512 kernel and for the AVX2 one
+/// (Conv2D.Winograd.Avx2.cs, 8-channel blocks). On a CPU without AVX-512BW the AVX-512 cases report themselves as not run.
 /// </summary>
 [TestFixture]
 public class WinogradTests
@@ -20,10 +21,29 @@ public class WinogradTests
     /// <summary>Whole 16-lane blocks and every size of a last, partly padded block: 1-8 of 16 (alone or after 1-4 blocks), 9-12.</summary>
     private static readonly int[] OutputChannels = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 19, 20, 21, 23, 24, 28, 32, 36, 40, 50, 60, 72];
 
-    private static void RequireAvx512()
+    /// <summary>The two kernels: the AVX-512 one, and the AVX2 one that CPUs without AVX-512 take.</summary>
+    public enum Kernel { Avx512, Avx2 }
+
+    private static readonly Kernel[] Kernels = [Kernel.Avx512, Kernel.Avx2];
+
+    private static void Require(Kernel kernel)
     {
-        if (!Avx512BW.IsSupported)
-            Assert.Ignore("not run: this CPU has no AVX-512BW (or DOTNET_EnableAVX512=0); the direct kernels run instead");
+        if (kernel == Kernel.Avx512 && !Avx512BW.IsSupported)
+            Assert.Ignore("not run: this CPU has no AVX-512BW (or DOTNET_EnableAVX512=0); the AVX2 kernel runs instead");
+        if (kernel == Kernel.Avx2 && !Avx2.IsSupported)
+            Assert.Ignore("not run: this CPU has no AVX2; the direct kernels run instead");
+    }
+
+    private static bool Run(Kernel kernel, FastPathCases.Conv c, PackedFilter pf, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape)
+        => kernel == Kernel.Avx512
+            ? Conv2D.TryEvalS8WinogradAvx512(c.P, input, inShape, c.Filter, pf, c.M, c.S, output, outShape)
+            : Conv2D.TryEvalS8WinogradAvx2(c.P, input, inShape, c.Filter, pf, c.M, c.S, output, outShape);
+
+    /// <summary>The kernel the dispatcher takes on this CPU.</summary>
+    private static void RequireAny()
+    {
+        if (!Avx2.IsSupported)
+            Assert.Ignore("not run: this CPU has no AVX2; the direct kernels run instead");
     }
 
     /// <summary>A random 3x3 stride-1 convolution with the Winograd filter built whatever its Cin (Prepare builds it from Cin 8).</summary>
@@ -45,9 +65,9 @@ public class WinogradTests
     }
 
     [Test]
-    public void MatchesReference([ValueSource(nameof(OutputChannels))] int cout)
+    public void MatchesReference([ValueSource(nameof(Kernels))] Kernel kernel, [ValueSource(nameof(OutputChannels))] int cout)
     {
-        RequireAvx512();
+        Require(kernel);
         var r = new Random(900 + cout);
         int run = 0;
         for (int i = 0; i < 40; i++)
@@ -56,7 +76,7 @@ public class WinogradTests
             var (c, pf) = Case(r, cin, cout);
             var got = new sbyte[c.Out.FlatSize];
             bool covered = RightRequantTable.Covers(c.M, c.S, c.P.OutputOffset, c.P.ActivationMin, c.P.ActivationMax, pf.MaxAccumulator);
-            Assert.That(Conv2D.TryEvalS8WinogradAvx512(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out), Is.EqualTo(covered), c.ToString());
+            Assert.That(Run(kernel, c, pf, c.Input, c.In, got, c.Out), Is.EqualTo(covered), c.ToString());
             if (!covered)
                 continue;
             run++;
@@ -67,13 +87,17 @@ public class WinogradTests
     }
 
     /// <summary>Every operand at an end of the int8 range, up to the largest Cin: the transforms' and the sums' extremes.</summary>
-    [TestCase(256, 20, -128, -128)]
-    [TestCase(256, 17, 127, -128)]
-    [TestCase(255, 33, -128, 127)]
-    [TestCase(64, 16, 127, 127)]
-    public void ExtremeOperands(int cin, int cout, int x, int weight)
+    [TestCase(Kernel.Avx512, 256, 20, -128, -128)]
+    [TestCase(Kernel.Avx512, 256, 17, 127, -128)]
+    [TestCase(Kernel.Avx512, 255, 33, -128, 127)]
+    [TestCase(Kernel.Avx512, 64, 16, 127, 127)]
+    [TestCase(Kernel.Avx2, 256, 20, -128, -128)]
+    [TestCase(Kernel.Avx2, 256, 17, 127, -128)]
+    [TestCase(Kernel.Avx2, 255, 33, -128, 127)]
+    [TestCase(Kernel.Avx2, 64, 16, 127, 127)]
+    public void ExtremeOperands(Kernel kernel, int cin, int cout, int x, int weight)
     {
-        RequireAvx512();
+        Require(kernel);
         var r = new Random(cin + cout);
         var (c, pf) = Case(r, cin, cout);
         Array.Fill(c.Input, (sbyte)x);
@@ -84,15 +108,15 @@ public class WinogradTests
         pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
         pf.Winograd ??= WinogradFilter.Create(c.Weights, cout, cin, pf.Init);
         var got = new sbyte[c.Out.FlatSize];
-        Assert.That(Conv2D.TryEvalS8WinogradAvx512(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out), Is.True, c.ToString());
+        Assert.That(Run(kernel, c, pf, c.Input, c.In, got, c.Out), Is.True, c.ToString());
         Assert.That(FastPathCases.FirstDifference(got, c.Reference()), Is.EqualTo(-1), c.ToString());
     }
 
     /// <summary>A map so wide that one tile row's four staged input rows pass the stack limit: not taken, and the dispatcher's direct kernels give the reference's bytes.</summary>
     [Test]
-    public void VeryWideMapsGoToTheDirectKernels()
+    public void VeryWideMapsGoToTheDirectKernels([ValueSource(nameof(Kernels))] Kernel kernel)
     {
-        RequireAvx512();
+        Require(kernel);
         var r = new Random(77);
         var c = FastPathCases.Conv.Random(r, false, 64, 20, 3, 3);
         c.P.StrideH = c.P.StrideW = c.P.DilationH = c.P.DilationW = 1;
@@ -106,10 +130,10 @@ public class WinogradTests
             "the requantization is covered, so only the width declines the path");
         var narrow = new Shape4(1, 3, 20, 64);
         var narrowOut = new Shape4(1, 3, 20, 20);
-        Assert.That(Conv2D.TryEvalS8WinogradAvx512(c.P, c.Input.AsSpan(0, narrow.FlatSize), narrow, c.Filter, pf, c.M, c.S, new sbyte[narrowOut.FlatSize], narrowOut),
+        Assert.That(Run(kernel, c, pf, c.Input.AsSpan(0, narrow.FlatSize), narrow, new sbyte[narrowOut.FlatSize], narrowOut),
             Is.True, "the same op on a narrow map takes the path");
         var got = new sbyte[c.Out.FlatSize];
-        Assert.That(Conv2D.TryEvalS8WinogradAvx512(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out), Is.False);
+        Assert.That(Run(kernel, c, pf, c.Input, c.In, got, c.Out), Is.False);
         Assert.That(got, Is.All.EqualTo((sbyte)0), "nothing written");
         Conv2D.EvalS8(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, pf, c.M, c.S, got, c.Out, new sbyte[1 << 20]);
         Assert.That(FastPathCases.FirstDifference(got, c.Reference()), Is.EqualTo(-1), c.ToString());
@@ -124,7 +148,7 @@ public class WinogradTests
     [TestCase(8, 16)]
     public void DispatcherTakesIt(int cin, int cout)
     {
-        RequireAvx512();
+        RequireAny();
         var r = new Random(cin * 100 + cout);
         var c = FastPathCases.Conv.Random(r, false, cin, cout, 3, 3);
         c.P.StrideH = c.P.StrideW = c.P.DilationH = c.P.DilationW = 1;

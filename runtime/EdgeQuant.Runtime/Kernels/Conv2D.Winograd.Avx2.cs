@@ -1,0 +1,281 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels.Simd;
+
+namespace EdgeQuant.Runtime.Kernels;
+
+public static partial class Conv2D
+{
+    /// <summary>M's position stride in <see cref="TryEvalS8WinogradAvx2"/>'s scratch: four tiles x two 8-channel blocks.</summary>
+    private const int WinogradM256Position = 64;
+
+    /// <summary>
+    /// <see cref="TryEvalS8WinogradAvx512"/>'s F(2x2, 3x3) for CPUs with AVX2 and no AVX-512 (16 vector registers): the same
+    /// transforms, the same exact integers (see there and docs/winograd-x64.md), so the same bytes as the reference.
+    /// Input transform 16 channels per vector; products per position and input-channel pair as four dword broadcasts
+    /// (one per tile of the group) against one or two 8-channel weight vectors, so 4 x 2 accumulators, the broadcasts and
+    /// the weights stay within the 16 registers; output transform, requantization (<see cref="SimdOps512.RightRequantizer256"/>,
+    /// the exact one-rounding form on the doubled accumulators) and stores per tile and 8-channel block. Channel counts
+    /// that are not a multiple of 8 compute their last block against zero weights and store only the real channels.
+    /// On a core whose only int8 multiplier is VPMADDWD on one pipe (Zen 1: one 256-bit VPMADDWD every two cycles), the
+    /// 16 products per tile and channel pair instead of 36 are what counts.
+    /// Returns false (having written nothing) when the case is not covered, or when one tile row's four staged input rows
+    /// would pass <see cref="WinogradStageBytes"/>.
+    /// </summary>
+    [SkipLocalsInit] // staged slack and stale tiles are read only into lanes that meet zero weights or are never stored
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static bool TryEvalS8WinogradAvx2(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
+        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+    {
+        var wf = packed.Winograd;
+        int cin = inShape.D3, cout = outShape.D3;
+        if (!Avx2.IsSupported || wf is null || !WinogradShape(p, filterShape) || filterShape.D3 != cin || packed.Cout != cout
+            || multipliers.Length != cout || outShape.D1 < 1 || outShape.D2 < 1)
+            return false;
+        var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
+        if (!table.Covered)
+            return false;
+        int inH = inShape.D1, inW = inShape.D2, ho = outShape.D1, wo = outShape.D2;
+        int th = (ho + 1) / 2, tw = (wo + 1) / 2;
+        int blocks = (cout + 7) / 8;
+        int cinR = (cin + 15) & ~15;
+        int span = 2 * tw + 2; // staged input columns
+        int rowBytes = span * cin + 32;
+        if (4 * rowBytes > WinogradStageBytes)
+            return false;
+        int bandRows = System.Math.Clamp((WinogradStageBytes / rowBytes - 2) / 2, 1, th);
+        Span<sbyte> staged = stackalloc sbyte[(2 * bandRows + 2) * rowBytes + 64];
+        Span<short> v = stackalloc short[16 * 4 * cinR + 32];
+        Span<int> m = stackalloc int[16 * WinogradM256Position + 16];
+        ref sbyte st = ref SimdOps.Align64(ref MemoryMarshal.GetReference(staged));
+        ref short vr = ref SimdOps.Align64(ref MemoryMarshal.GetReference(v));
+        ref int mr = ref SimdOps.Align64(ref MemoryMarshal.GetReference(m));
+        ref sbyte src = ref MemoryMarshal.GetReference(input);
+        ref sbyte dst = ref MemoryMarshal.GetReference(output);
+        sbyte zp = (sbyte)(-p.InputOffset);
+        int lo = System.Math.Min(p.PadLeft, span), hi = System.Math.Clamp(inW + p.PadLeft, lo, span);
+        var o = new WinogradOut256(table, wf, p.ActivationMin, p.ActivationMax, cout, ho, wo, tw);
+        for (int b = 0; b < inShape.D0; b++)
+        {
+            ref sbyte ob = ref Unsafe.Add(ref dst, b * ho * wo * cout);
+            for (int ty0 = 0; ty0 < th; ty0 += bandRows)
+            {
+                int ty1 = System.Math.Min(th, ty0 + bandRows);
+                for (int r = 0; r < 2 * (ty1 - ty0) + 2; r++)
+                    StageRowS8(ref src, b, 2 * ty0 - p.PadTop + r, inH, inW, cin, span, lo, hi, p.PadLeft, zp, ref Unsafe.Add(ref st, r * rowBytes));
+                int nt = (ty1 - ty0) * tw;
+                for (int g = 0; g < nt; g += 4)
+                {
+                    int n = System.Math.Min(4, nt - g);
+                    WinogradInput256(ref st, rowBytes, g, n, tw, cin, cinR, ref vr);
+                    for (int k = 0; k < blocks; k += 2)
+                    {
+                        bool two = k + 1 < blocks;
+                        if (two)
+                            WinogradProducts256<Blocks2>(ref vr, cinR, wf, 8 * k, ref mr);
+                        else
+                            WinogradProducts256<Blocks1>(ref vr, cinR, wf, 8 * k, ref mr);
+                        o.Tiles(ref mr, n, ty0, g, 8 * k, ref ob);
+                        if (two)
+                            o.Tiles(ref Unsafe.Add(ref mr, 8), n, ty0, g, 8 * (k + 1), ref ob);
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="WinogradInput"/> with 16 channels per vector: V = B^T d B of the n tiles from tile g, widened to int16,
+    /// position xi of tile t at v[(4 xi + t) x cinR].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WinogradInput256(ref sbyte st, int rowBytes, int g, int n, int tw, int cin, int cinR, ref short v)
+    {
+        nint step = 4 * (nint)cinR;
+        for (int t = 0; t < n; t++)
+        {
+            int q = g + t;
+            ref sbyte window = ref Unsafe.Add(ref st, 2 * (q / tw) * rowBytes + 2 * (q % tw) * cin);
+            for (int c = 0; c < cinR; c += 16)
+            {
+                ref sbyte at = ref Unsafe.Add(ref window, c);
+                ref short vt = ref Unsafe.Add(ref v, t * cinR + c);
+                Column(ref at, rowBytes, out var a00, out var a10, out var a20, out var a30);
+                Column(ref Unsafe.Add(ref at, cin), rowBytes, out var a01, out var a11, out var a21, out var a31);
+                Column(ref Unsafe.Add(ref at, 2 * cin), rowBytes, out var a02, out var a12, out var a22, out var a32);
+                Column(ref Unsafe.Add(ref at, 3 * cin), rowBytes, out var a03, out var a13, out var a23, out var a33);
+                Row(a00, a01, a02, a03, ref vt, step, 0);
+                Row(a10, a11, a12, a13, ref vt, step, 4);
+                Row(a20, a21, a22, a23, ref vt, step, 8);
+                Row(a30, a31, a32, a33, ref vt, step, 12);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Column(ref sbyte at, int rowBytes, out Vector256<short> r0, out Vector256<short> r1, out Vector256<short> r2, out Vector256<short> r3)
+        {
+            var d0 = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref at));
+            var d1 = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref Unsafe.Add(ref at, rowBytes)));
+            var d2 = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref Unsafe.Add(ref at, 2 * rowBytes)));
+            var d3 = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref Unsafe.Add(ref at, 3 * rowBytes)));
+            r0 = d0 - d2;
+            r1 = d1 + d2;
+            r2 = d2 - d1;
+            r3 = d1 - d3;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Row(Vector256<short> x0, Vector256<short> x1, Vector256<short> x2, Vector256<short> x3, ref short vt, nint step, int xi)
+        {
+            (x0 - x2).StoreUnsafe(ref Unsafe.Add(ref vt, xi * step));
+            (x1 + x2).StoreUnsafe(ref Unsafe.Add(ref vt, (xi + 1) * step));
+            (x2 - x1).StoreUnsafe(ref Unsafe.Add(ref vt, (xi + 2) * step));
+            (x1 - x3).StoreUnsafe(ref Unsafe.Add(ref vt, (xi + 3) * step));
+        }
+    }
+
+    /// <summary>
+    /// M[xi, t, 8 bi + lane] = sum over input-channel pairs of V[xi, t] x U[xi] for the TBlocks (1 or 2) x 8 output
+    /// channels from j and the four tiles of the group: per pair four broadcasts, TBlocks weight loads, 4 x TBlocks
+    /// VPMADDWD. M's tile stride is 16, its position stride <see cref="WinogradM256Position"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WinogradProducts256<TBlocks>(ref short v, int cinR, WinogradFilter wf, int j, ref int m)
+        where TBlocks : struct, IWinogradBlocks
+    {
+        int pairs = wf.Pairs;
+        nint uStride = 2 * wf.CoutW;
+        ref short u0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wf.U), wf.UStart + 2 * j);
+        for (int xi = 0; xi < 16; xi++)
+        {
+            ref short w = ref Unsafe.Add(ref u0, xi * pairs * uStride);
+            ref int x0 = ref Unsafe.As<short, int>(ref Unsafe.Add(ref v, 4 * xi * cinR));
+            ref int x1 = ref Unsafe.As<short, int>(ref Unsafe.Add(ref v, (4 * xi + 1) * cinR));
+            ref int x2 = ref Unsafe.As<short, int>(ref Unsafe.Add(ref v, (4 * xi + 2) * cinR));
+            ref int x3 = ref Unsafe.As<short, int>(ref Unsafe.Add(ref v, (4 * xi + 3) * cinR));
+            Vector256<int> c00 = default, c10 = default, c20 = default, c30 = default;
+            Vector256<int> c01 = default, c11 = default, c21 = default, c31 = default;
+            for (int q = 0; q < pairs; q++)
+            {
+                var p0 = Vector256.Create(Unsafe.Add(ref x0, q)).AsInt16();
+                var p1 = Vector256.Create(Unsafe.Add(ref x1, q)).AsInt16();
+                var p2 = Vector256.Create(Unsafe.Add(ref x2, q)).AsInt16();
+                var p3 = Vector256.Create(Unsafe.Add(ref x3, q)).AsInt16();
+                var w0 = Vector256.LoadUnsafe(ref w);
+                c00 += Avx2.MultiplyAddAdjacent(p0, w0);
+                c10 += Avx2.MultiplyAddAdjacent(p1, w0);
+                c20 += Avx2.MultiplyAddAdjacent(p2, w0);
+                c30 += Avx2.MultiplyAddAdjacent(p3, w0);
+                if (TBlocks.Value > 1)
+                {
+                    var w1 = Vector256.LoadUnsafe(ref w, 16);
+                    c01 += Avx2.MultiplyAddAdjacent(p0, w1);
+                    c11 += Avx2.MultiplyAddAdjacent(p1, w1);
+                    c21 += Avx2.MultiplyAddAdjacent(p2, w1);
+                    c31 += Avx2.MultiplyAddAdjacent(p3, w1);
+                }
+                w = ref Unsafe.Add(ref w, uStride);
+            }
+            ref int mx = ref Unsafe.Add(ref m, WinogradM256Position * xi);
+            c00.StoreUnsafe(ref mx);
+            c10.StoreUnsafe(ref mx, 16);
+            c20.StoreUnsafe(ref mx, 32);
+            c30.StoreUnsafe(ref mx, 48);
+            if (TBlocks.Value > 1)
+            {
+                c01.StoreUnsafe(ref mx, 8);
+                c11.StoreUnsafe(ref mx, 24);
+                c21.StoreUnsafe(ref mx, 40);
+                c31.StoreUnsafe(ref mx, 56);
+            }
+        }
+    }
+
+    /// <summary>The output side of <see cref="TryEvalS8WinogradAvx2"/>: Y' = A^T M A per tile and 8-channel block, requantized and stored.</summary>
+    private readonly ref struct WinogradOut256
+    {
+        private readonly RightRequantTable _table;
+        private readonly WinogradFilter _wf;
+        private readonly Vector128<sbyte> _min, _max;
+        private readonly bool _clamp;
+        private readonly int _cout, _ho, _wo, _tw;
+
+        public WinogradOut256(RightRequantTable table, WinogradFilter wf, int activationMin, int activationMax, int cout, int ho, int wo, int tw)
+        {
+            _table = table;
+            _wf = wf;
+            _min = Vector128.Create((sbyte)activationMin);
+            _max = Vector128.Create((sbyte)activationMax);
+            _clamp = activationMin != sbyte.MinValue || activationMax != sbyte.MaxValue;
+            _cout = cout;
+            _ho = ho;
+            _wo = wo;
+            _tw = tw;
+        }
+
+        /// <summary>
+        /// The n tiles from tile g of the band from tile row ty0, for the 8 channels at j (M of that block at
+        /// <paramref name="m"/>: tile stride 16, position stride <see cref="WinogradM256Position"/>).
+        /// A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]; Y' / 2 is 2 x the products.
+        /// </summary>
+        public void Tiles(ref int m, int n, int ty0, int g, int j, ref sbyte output)
+        {
+            int channels = System.Math.Min(8, _cout - j);
+            var rq = new SimdOps512.RightRequantizer256(_table, j);
+            var start = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_wf.Init), (nuint)j);
+            start += start;
+            for (int t = 0; t < n; t++)
+            {
+                ref int mt = ref Unsafe.Add(ref m, 16 * t);
+                Vertical(ref mt, 0, out var r00, out var r10);
+                Vertical(ref mt, 1, out var r01, out var r11);
+                Vertical(ref mt, 2, out var r02, out var r12);
+                Vertical(ref mt, 3, out var r03, out var r13);
+                int q = g + t, y = 2 * (ty0 + q / _tw), x = 2 * (q % _tw);
+                ref sbyte at = ref Unsafe.Add(ref output, (y * _wo + x) * _cout + j);
+                bool right = x + 1 < _wo;
+                bool below = y + 1 < _ho;
+                var top = Narrow(r00 + r01 + r02, r01 - r02 - r03, rq, start);
+                SimdOps512.Store(top, ref at, channels);
+                if (right)
+                    SimdOps512.Store(Sse2.UnpackHigh(top.AsInt64(), top.AsInt64()).AsSByte(), ref Unsafe.Add(ref at, _cout), channels);
+                if (below)
+                {
+                    ref sbyte under = ref Unsafe.Add(ref at, _wo * _cout);
+                    var bottom = Narrow(r10 + r11 + r12, r11 - r12 - r13, rq, start);
+                    SimdOps512.Store(bottom, ref under, channels);
+                    if (right)
+                        SimdOps512.Store(Sse2.UnpackHigh(bottom.AsInt64(), bottom.AsInt64()).AsSByte(), ref Unsafe.Add(ref under, _cout), channels);
+                }
+            }
+        }
+
+        /// <summary>Column k of the 4x4 M: r0 = m0k + m1k + m2k, r1 = m1k - m2k - m3k.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Vertical(ref int mt, int k, out Vector256<int> r0, out Vector256<int> r1)
+        {
+            var m0 = Vector256.LoadUnsafe(ref mt, (nuint)(WinogradM256Position * k));
+            var m1 = Vector256.LoadUnsafe(ref mt, (nuint)(WinogradM256Position * (4 + k)));
+            var m2 = Vector256.LoadUnsafe(ref mt, (nuint)(WinogradM256Position * (8 + k)));
+            var m3 = Vector256.LoadUnsafe(ref mt, (nuint)(WinogradM256Position * (12 + k)));
+            r0 = m0 + m1 + m2;
+            r1 = m1 - m2 - m3;
+        }
+
+        /// <summary>Two pixels' Y' (8 lanes each) requantized, narrowed and clamped: the first pixel's bytes in the low 8, the second's in the high 8.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private Vector128<sbyte> Narrow(Vector256<int> left, Vector256<int> right, in SimdOps512.RightRequantizer256 rq, Vector256<int> start)
+        {
+            var a = rq.Apply(Vector256.ShiftRightArithmetic(left, 1) + start);
+            var b = rq.Apply(Vector256.ShiftRightArithmetic(right, 1) + start);
+            // VPACKSSDW works within 128-bit lanes: [a0-3 b0-3 | a4-7 b4-7]; the qword permute makes it [a0-7 | b0-7].
+            var words = Avx2.Permute4x64(Avx2.PackSignedSaturate(a, b).AsInt64(), 0b11_01_10_00).AsInt16();
+            var bytes = Sse2.PackSignedSaturate(words.GetLower(), words.GetUpper());
+            return _clamp ? Vector128.Min(Vector128.Max(bytes, _min), _max) : bytes;
+        }
+    }
+}
