@@ -11,7 +11,8 @@ namespace EdgeQuant.Runtime.Kernels;
 /// A 3x3 stride-1 Conv2D filter transformed for <see cref="Conv2D.TryEvalS8WinogradAvx512"/>: U = G' g G'^T per output and
 /// input channel (G' = 2G, G of Winograd's F(2x2, 3x3)), as int16 pairs of consecutive input channels,
 /// [16 positions, ceil(Cin / 2), CoutW, 2] with CoutW = Cout rounded up to 16 (zero past Cout and past Cin); and the
-/// accumulator start values (<see cref="PackedFilter.Init"/>) padded to CoutW.
+/// accumulator start values (<see cref="PackedFilter.Init"/>) padded to CoutW. For the arm64 kernel
+/// (<see cref="Conv2D.TryEvalS8WinogradLanes"/>) the same U per input channel instead: <see cref="ULanes"/>.
 /// </summary>
 internal sealed class WinogradFilter
 {
@@ -30,6 +31,12 @@ internal sealed class WinogradFilter
     /// <summary>Output channels rounded up to 16: the channel stride of <see cref="U"/>.</summary>
     public int CoutW { get; }
 
+    /// <summary>
+    /// U per input channel for the arm64 kernel (SMLAL by lane): [16 positions, CinR8, CoutW8] with CinR8 and CoutW8 the
+    /// channel counts rounded up to 8 (zero past Cin and Cout); null unless <see cref="Create"/> was asked for it.
+    /// </summary>
+    public short[]? ULanes { get; private init; }
+
     private WinogradFilter(short[] u, int[] init, int pairs, int coutW)
     {
         U = u;
@@ -38,10 +45,15 @@ internal sealed class WinogradFilter
         CoutW = coutW;
     }
 
-    /// <summary>Transforms a [Cout, 3, 3, Cin] filter.</summary>
-    public static WinogradFilter Create(ReadOnlySpan<sbyte> filter, int cout, int cin, int[] init)
+    /// <summary>
+    /// Transforms a [Cout, 3, 3, Cin] filter: the pair layout of the x64 kernels, and with <paramref name="lanes"/> also the
+    /// per-channel one of the arm64 kernel (<see cref="ULanes"/>).
+    /// </summary>
+    public static WinogradFilter Create(ReadOnlySpan<sbyte> filter, int cout, int cin, int[] init, bool lanes = false)
     {
         int pairs = (cin + 1) / 2, coutW = (cout + 15) & ~15;
+        int cinR8 = (cin + 7) & ~7, coutW8 = (cout + 7) & ~7;
+        short[]? uLanes = lanes ? new short[16 * cinR8 * coutW8] : null;
         // On the pinned object heap with 32 elements of slack, so that the kernel can start at a 64-byte boundary (UStart).
         var u = GC.AllocateArray<short>(16 * pairs * coutW * 2 + 32, pinned: true);
         Span<int> g = stackalloc int[9];
@@ -62,10 +74,10 @@ internal sealed class WinogradFilter
                 for (int i = 0; i < 4; i++)
                 {
                     int t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
-                    Set(u, 4 * i, c, o, pairs, coutW, 2 * t0);
-                    Set(u, 4 * i + 1, c, o, pairs, coutW, t0 + t1 + t2);
-                    Set(u, 4 * i + 2, c, o, pairs, coutW, t0 - t1 + t2);
-                    Set(u, 4 * i + 3, c, o, pairs, coutW, 2 * t2);
+                    Set(u, uLanes, 4 * i, c, o, pairs, coutW, cinR8, coutW8, 2 * t0);
+                    Set(u, uLanes, 4 * i + 1, c, o, pairs, coutW, cinR8, coutW8, t0 + t1 + t2);
+                    Set(u, uLanes, 4 * i + 2, c, o, pairs, coutW, cinR8, coutW8, t0 - t1 + t2);
+                    Set(u, uLanes, 4 * i + 3, c, o, pairs, coutW, cinR8, coutW8, 2 * t2);
                 }
             }
         var init16 = new int[coutW];
@@ -80,10 +92,14 @@ internal sealed class WinogradFilter
             u.AsSpan(0, u.Length - 32).CopyTo(u.AsSpan(start));
             u.AsSpan(0, start).Clear();
         }
-        return new WinogradFilter(u, init16, pairs, coutW) { UStart = start };
+        return new WinogradFilter(u, init16, pairs, coutW) { UStart = start, ULanes = uLanes };
 
-        static void Set(short[] u, int xi, int c, int o, int pairs, int coutW, int v)
-            => u[((xi * pairs + (c >> 1)) * coutW + o) * 2 + (c & 1)] = (short)v;
+        static void Set(short[] u, short[]? uLanes, int xi, int c, int o, int pairs, int coutW, int cinR8, int coutW8, int v)
+        {
+            u[((xi * pairs + (c >> 1)) * coutW + o) * 2 + (c & 1)] = (short)v;
+            if (uLanes is not null)
+                uLanes[(xi * cinR8 + c) * coutW8 + o] = (short)v;
+        }
     }
 }
 
@@ -97,9 +113,11 @@ public static partial class Conv2D
     /// (<see cref="TryEvalS8WinogradAvx512"/>) 16: mnist_cnn's 3x3 8→16 on 14x14 measured 1.95-2.19 us against the direct
     /// kernel's 1.57 on Zen 5. With AVX2 only (<see cref="TryEvalS8WinogradAvx2"/>) 8: on Zen 1, whose one multiply pipe
     /// makes the products dearer against the transforms, 14x14 8→16 took 12.0 us against 15.4, 4→16 9.4 against 9.6 and
-    /// 28x28 2→16 32.4 against 26.1.
+    /// 28x28 2→16 32.4 against 26.1. On arm64 without Dp (<see cref="TryEvalS8WinogradLanes"/>) 16: mnist_cnn's 8→16 took
+    /// 937 instructions more per inference than the direct SMLAL tiles under qemu-aarch64 -cpu cortex-a72 (158,618 against
+    /// 157,681), where fashion_resnet's 28→20 and 20→28 took 105,645 fewer.
     /// </summary>
-    internal static int WinogradMinCin => Avx512BW.IsSupported ? 16 : 8;
+    internal static int WinogradMinCin => Avx2.IsSupported && !Avx512BW.IsSupported ? 8 : 16;
 
     /// <summary>Whether a Conv2D of this shape may run <see cref="TryEvalS8WinogradAvx512"/> (3x3, stride 1, no dilation, Cin in range).</summary>
     internal static bool WinogradShape(in Conv2DParams p, in Shape4 filterShape)

@@ -36,8 +36,11 @@ public static partial class Conv2D
     internal static PackedFilter Prepare(in Conv2DParams p, ReadOnlySpan<sbyte> filter, in Shape4 filterShape, ReadOnlySpan<int> bias)
     {
         var packed = PrepareDirect(p, filter, filterShape, bias);
-        if (Avx2.IsSupported && WinogradShape(p, filterShape) && filterShape.D3 >= WinogradMinCin)
-            packed.Winograd = WinogradFilter.Create(filter, filterShape.D0, filterShape.D3, packed.Init);
+        // Winograd on x64, and on arm64 without Dp (Pi 4: SMLAL's 4 products per instruction; the Pi 5's SDOT does 16 and
+        // keeps the direct kernels).
+        bool lanes = AdvSimd.Arm64.IsSupported && !Dp.IsSupported;
+        if ((Avx2.IsSupported || lanes) && WinogradShape(p, filterShape) && filterShape.D3 >= WinogradMinCin)
+            packed.Winograd = WinogradFilter.Create(filter, filterShape.D0, filterShape.D3, packed.Init, lanes);
         return packed;
     }
 
@@ -90,12 +93,12 @@ public static partial class Conv2D
                 && ((AvxVnni.IsSupported && TryEvalS8Cin1Vnni(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
                     || TryEvalS8Cin1Avx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape)))
                 return;
-            // 3x3 stride 1: Winograd's F(2x2, 3x3) in exact integers, 2.25x fewer products (Conv2D.Winograd.Avx512.cs, and
-            // Conv2D.Winograd.Avx2.cs where AVX-512 is missing).
+            // 3x3 stride 1: Winograd's F(2x2, 3x3) in exact integers, 2.25x fewer products (Conv2D.Winograd.Avx512.cs,
+            // Conv2D.Winograd.Avx2.cs where AVX-512 is missing, Conv2D.Winograd.AdvSimd.cs on the Pi 4).
             if (packed.Winograd is not null
-                && (Avx512BW.IsSupported
-                    ? TryEvalS8WinogradAvx512(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape)
-                    : TryEvalS8WinogradAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape)))
+                && (Avx512BW.IsSupported ? TryEvalS8WinogradAvx512(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape)
+                    : Avx2.IsSupported ? TryEvalS8WinogradAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape)
+                    : TryEvalS8WinogradLanes(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape)))
                 return;
             // AVX-VNNI: VPDPBUSD over biased byte rows (Conv2D.Rows.Vnni.cs), Kh x Kw > 1.
             if (AvxVnni.IsSupported && packed.Quads is not null && filterShape.D1 * filterShape.D2 > 1 && inShape.D3 >= 4

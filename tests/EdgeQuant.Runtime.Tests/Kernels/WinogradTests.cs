@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using EdgeQuant.Runtime.Format;
 using EdgeQuant.Runtime.Kernels;
@@ -12,8 +13,9 @@ namespace EdgeQuant.Runtime.Tests.Kernels;
 /// channel counts that take 16-lane blocks, the packed tails (the last 1-4 channels four tiles per vector, 5-8 two;
 /// alone or after 1-4 blocks) and the 9-15 that take a whole block, odd output sizes (partial tiles), padding of 0-2
 /// on each side (bands of rows are sub-convolutions with their own padding), batches, fused activations, and the
-/// operand extremes where the int32 sums are largest; each for the AVX-512 kernel and for the AVX2 one
-/// (Conv2D.Winograd.Avx2.cs, 8-channel blocks). On a CPU without AVX-512BW the AVX-512 cases report themselves as not run.
+/// operand extremes where the int32 sums are largest; each for the AVX-512 kernel, the AVX2 one (Conv2D.Winograd.Avx2.cs,
+/// 8-channel blocks) and the arm64 one (Conv2D.Winograd.AdvSimd.cs, SMLAL by lane; on x64 through the emulated primitives,
+/// natively under tools/arm64-tests). A kernel this CPU lacks reports its cases as not run.
 /// </summary>
 [TestFixture]
 public class WinogradTests
@@ -22,9 +24,9 @@ public class WinogradTests
     private static readonly int[] OutputChannels = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 19, 20, 21, 23, 24, 28, 32, 36, 40, 50, 60, 72];
 
     /// <summary>The two kernels: the AVX-512 one, and the AVX2 one that CPUs without AVX-512 take.</summary>
-    public enum Kernel { Avx512, Avx2 }
+    public enum Kernel { Avx512, Avx2, Lanes }
 
-    private static readonly Kernel[] Kernels = [Kernel.Avx512, Kernel.Avx2];
+    private static readonly Kernel[] Kernels = [Kernel.Avx512, Kernel.Avx2, Kernel.Lanes];
 
     private static void Require(Kernel kernel)
     {
@@ -32,19 +34,20 @@ public class WinogradTests
             Assert.Ignore("not run: this CPU has no AVX-512BW (or DOTNET_EnableAVX512=0); the AVX2 kernel runs instead");
         if (kernel == Kernel.Avx2 && !Avx2.IsSupported)
             Assert.Ignore("not run: this CPU has no AVX2; the direct kernels run instead");
+        if (kernel == Kernel.Lanes && !System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            Assert.Ignore("not run: no 128-bit vectors");
     }
 
     private static bool Run(Kernel kernel, FastPathCases.Conv c, PackedFilter pf, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape)
-        => kernel == Kernel.Avx512
-            ? Conv2D.TryEvalS8WinogradAvx512(c.P, input, inShape, c.Filter, pf, c.M, c.S, output, outShape)
-            : Conv2D.TryEvalS8WinogradAvx2(c.P, input, inShape, c.Filter, pf, c.M, c.S, output, outShape);
+        => kernel switch
+        {
+            Kernel.Avx512 => Conv2D.TryEvalS8WinogradAvx512(c.P, input, inShape, c.Filter, pf, c.M, c.S, output, outShape),
+            Kernel.Avx2 => Conv2D.TryEvalS8WinogradAvx2(c.P, input, inShape, c.Filter, pf, c.M, c.S, output, outShape),
+            _ => Conv2D.TryEvalS8WinogradLanes(c.P, input, inShape, c.Filter, pf, c.M, c.S, output, outShape),
+        };
 
-    /// <summary>The kernel the dispatcher takes on this CPU.</summary>
-    private static void RequireAny()
-    {
-        if (!Avx2.IsSupported)
-            Assert.Ignore("not run: this CPU has no AVX2; the direct kernels run instead");
-    }
+    /// <summary>Whether this CPU has a Winograd kernel: x64 with AVX2, or arm64 without Dp (the Pi 4 class).</summary>
+    private static bool Available => Avx2.IsSupported || (AdvSimd.Arm64.IsSupported && !Dp.IsSupported);
 
     /// <summary>A random 3x3 stride-1 convolution with the Winograd filter built whatever its Cin (Prepare builds it from Cin 8).</summary>
     private static (FastPathCases.Conv Case, PackedFilter Packed) Case(Random r, int cin, int cout)
@@ -60,7 +63,7 @@ public class WinogradTests
         c.Input = FastPathCases.S8(r, c.In.FlatSize);
         c.Out = new Shape4(c.In.D0, h + c.P.PadTop + c.P.PadBottom - 2, w + c.P.PadLeft + c.P.PadRight - 2, cout);
         var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
-        pf.Winograd ??= WinogradFilter.Create(c.Weights, cout, cin, pf.Init);
+        pf.Winograd = WinogradFilter.Create(c.Weights, cout, cin, pf.Init, lanes: true);
         return (c, pf);
     }
 
@@ -76,8 +79,10 @@ public class WinogradTests
             var (c, pf) = Case(r, cin, cout);
             var got = new sbyte[c.Out.FlatSize];
             bool covered = RightRequantTable.Covers(c.M, c.S, c.P.OutputOffset, c.P.ActivationMin, c.P.ActivationMax, pf.MaxAccumulator);
-            Assert.That(Run(kernel, c, pf, c.Input, c.In, got, c.Out), Is.EqualTo(covered), c.ToString());
-            if (!covered)
+            // The x64 kernels need the exact one-rounding requantization; the arm64 one takes every requantization.
+            bool taken = covered || kernel == Kernel.Lanes;
+            Assert.That(Run(kernel, c, pf, c.Input, c.In, got, c.Out), Is.EqualTo(taken), c.ToString());
+            if (!taken)
                 continue;
             run++;
             int d = FastPathCases.FirstDifference(got, c.Reference());
@@ -106,7 +111,7 @@ public class WinogradTests
             c.Weights[k] = (k / cin) % 3 == 1 ? (sbyte)weight : (sbyte)System.Math.Clamp(-weight, -128, 127);
         c.S = FastPathCases.I32(r, cout, -20, -14);
         pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
-        pf.Winograd ??= WinogradFilter.Create(c.Weights, cout, cin, pf.Init);
+        pf.Winograd = WinogradFilter.Create(c.Weights, cout, cin, pf.Init, lanes: true);
         var got = new sbyte[c.Out.FlatSize];
         Assert.That(Run(kernel, c, pf, c.Input, c.In, got, c.Out), Is.True, c.ToString());
         Assert.That(FastPathCases.FirstDifference(got, c.Reference()), Is.EqualTo(-1), c.ToString());
@@ -125,7 +130,8 @@ public class WinogradTests
         c.Input = FastPathCases.S8(r, c.In.FlatSize);
         c.Out = new Shape4(1, 3, 200, 20);
         var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
-        Assert.That(pf.Winograd, Is.Not.Null);
+        Assert.That(pf.Winograd is not null, Is.EqualTo(Available));
+        pf.Winograd = WinogradFilter.Create(c.Weights, 20, 64, pf.Init, lanes: true);
         Assert.That(RightRequantTable.Covers(c.M, c.S, c.P.OutputOffset, c.P.ActivationMin, c.P.ActivationMax, pf.MaxAccumulator), Is.True,
             "the requantization is covered, so only the width declines the path");
         var narrow = new Shape4(1, 3, 20, 64);
@@ -148,7 +154,6 @@ public class WinogradTests
     [TestCase(8, 16)]
     public void DispatcherTakesIt(int cin, int cout)
     {
-        RequireAny();
         var r = new Random(cin * 100 + cout);
         var c = FastPathCases.Conv.Random(r, false, cin, cout, 3, 3);
         c.P.StrideH = c.P.StrideW = c.P.DilationH = c.P.DilationW = 1;
@@ -158,7 +163,7 @@ public class WinogradTests
         c.Input = FastPathCases.S8(r, c.In.FlatSize);
         c.Out = new Shape4(1, 14, 14, cout);
         var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
-        Assert.That(pf.Winograd is not null, Is.EqualTo(cin >= Conv2D.WinogradMinCin), "Prepare builds the transformed filter where the path is taken");
+        Assert.That(pf.Winograd is not null, Is.EqualTo(Available && cin >= Conv2D.WinogradMinCin), "Prepare builds the transformed filter where the path is taken");
         var got = new sbyte[c.Out.FlatSize];
         Conv2D.EvalS8(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, pf, c.M, c.S, got, c.Out, new sbyte[1 << 16]);
         Assert.That(FastPathCases.FirstDifference(got, c.Reference()), Is.EqualTo(-1), c.ToString());
