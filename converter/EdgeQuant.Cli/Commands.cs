@@ -364,7 +364,7 @@ public static partial class Commands
                 ["model"] = path, ["iterations"] = iterations, ["ops"] = list,
                 ["sum_of_op_medians_us"] = Math.Round(total, 2), ["invoke_median_us"] = Math.Round(whole.MedianUs, 2),
                 ["macs"] = macs, ["hardware"] = Benchmark.Hardware(),
-                ["peak_instruction"] = peak?.Instruction, ["peak_gmacs_per_s"] = peak is { } pj ? Math.Round(pj.GmacsPerSecond, 1) : null,
+                ["peak_instruction"] = peak?.Instruction, ["peak_gmacs_per_s"] = peak is { } pj ? Math.Round(pj.GmacsPerSecond, 2) : null,
             };
             c.Out.WriteLine(j.ToJsonString(Indented));
             return;

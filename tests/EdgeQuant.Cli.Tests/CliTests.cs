@@ -134,7 +134,9 @@ public class CliTests
             {
                 if (op.GetProperty("macs").GetInt64() == 0 || op.GetProperty("gmacs_per_s").ValueKind == JsonValueKind.Null) continue;
                 double pct = op.GetProperty("percent_of_peak").GetDouble();
-                Assert.That(pct, Is.EqualTo(100 * op.GetProperty("gmacs_per_s").GetDouble() / peak).Within(0.2), "percent_of_peak = GMAC/s over the peak");
+                // Within the printed precision: pct to 0.1, GMAC/s and the peak to 0.01 (a Winograd layer's "percent" passes 100).
+                double tolerance = 0.05 + (0.5 + 0.005 * pct) / peak + 1e-9;
+                Assert.That(pct, Is.EqualTo(100 * op.GetProperty("gmacs_per_s").GetDouble() / peak).Within(tolerance), "percent_of_peak = GMAC/s over the peak");
             }
         }
         var text = Run("bench", eqm, "--per-op", "--iterations", "20");
