@@ -54,8 +54,8 @@ public class ArgMaxPipelineTests
             var reference = new Interpreter(model, new InterpreterOptions { ReferenceKernelsOnly = true });
             var (inScale, inZero) = fast.GetInputQuantization();
             var export = OnnxExporter.Export(model, new OnnxExportOptions { DynamicBatch = false });
-            using var session = new InferenceSession(onnx);
-            using var exported = new InferenceSession(export.Bytes);
+            using var session = Export.Ort.ExactSession(onnx);
+            using var exported = Export.Ort.ExactSession(export.Bytes);
             var source = loaded.Ir.SourceShapes[loaded.Output];
             for (int s = 0; s < samples; s++)
             {

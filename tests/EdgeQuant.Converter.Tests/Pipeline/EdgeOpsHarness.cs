@@ -43,7 +43,7 @@ internal static class EdgeOpsHarness
 
         // onnxruntime, one sample at a time.
         var ort = new List<float>();
-        using (var session = new InferenceSession(onnxModel))
+        using (var session = Export.Ort.ExactSession(onnxModel))
         {
             string inName = session.InputNames[0];
             for (int s = 0; s < samples; s++)
@@ -88,7 +88,7 @@ internal static class EdgeOpsHarness
         var export = OnnxExporter.Export(model, new OnnxExportOptions { DynamicBatch = false });
         var (os, oz) = fast.GetOutputQuantization();
         var agreement = new Export.Agreement();
-        using (var session = new InferenceSession(export.Bytes))
+        using (var session = Export.Ort.ExactSession(export.Bytes))
         {
             var inDims = export.Inputs[0].Shape;
             for (int s = 0; s < samples; s++)

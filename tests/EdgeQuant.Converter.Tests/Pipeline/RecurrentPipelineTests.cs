@@ -90,7 +90,7 @@ public class RecurrentPipelineTests
         const int per = Steps * Inputs;
         var data = Rand(name.Length * 31, samples * per, 1.5f);
         var want = new List<float>();
-        using (var session = new InferenceSession(onnx))
+        using (var session = Export.Ort.ExactSession(onnx))
         {
             for (int s = 0; s < samples; s++)
             {
@@ -167,7 +167,7 @@ public class RecurrentPipelineTests
         const int per = Steps * Inputs;
         var data = Rand(name.Length * 31, samples * per, 1.5f);
         var want = new List<float>();
-        using (var session = new InferenceSession(onnx))
+        using (var session = Export.Ort.ExactSession(onnx))
         {
             for (int s = 0; s < samples; s++)
             {
