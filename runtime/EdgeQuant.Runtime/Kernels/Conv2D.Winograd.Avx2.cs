@@ -32,7 +32,7 @@ public static partial class Conv2D
     {
         var wf = packed.Winograd;
         int cin = inShape.D3, cout = outShape.D3;
-        if (!Avx2.IsSupported || wf is null || !WinogradShape(p, filterShape) || filterShape.D3 != cin || packed.Cout != cout
+        if (!Avx2.IsSupported || wf?.U is null || !WinogradShape(p, filterShape) || filterShape.D3 != cin || packed.Cout != cout
             || multipliers.Length != cout || outShape.D1 < 1 || outShape.D2 < 1)
             return false;
         var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
@@ -149,7 +149,7 @@ public static partial class Conv2D
     {
         int pairs = wf.Pairs;
         nint uStride = 2 * wf.CoutW;
-        ref short u0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wf.U), wf.UStart + 2 * j);
+        ref short u0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wf.U!), wf.UStart + 2 * j);
         for (int xi = 0; xi < 16; xi++)
         {
             ref short w = ref Unsafe.Add(ref u0, xi * pairs * uStride);

@@ -8,16 +8,20 @@ using EdgeQuant.Runtime.Kernels.Simd;
 namespace EdgeQuant.Runtime.Kernels;
 
 /// <summary>
-/// A 3x3 stride-1 Conv2D filter transformed for <see cref="Conv2D.TryEvalS8WinogradAvx512"/>: U = G' g G'^T per output and
-/// input channel (G' = 2G, G of Winograd's F(2x2, 3x3)), as int16 pairs of consecutive input channels,
-/// [16 positions, ceil(Cin / 2), CoutW, 2] with CoutW = Cout rounded up to 16 (zero past Cout and past Cin); and the
-/// accumulator start values (<see cref="PackedFilter.Init"/>) padded to CoutW. For the arm64 kernel
-/// (<see cref="Conv2D.TryEvalS8WinogradLanes"/>) the same U per input channel instead: <see cref="ULanes"/>.
+/// A 3x3 stride-1 Conv2D filter transformed for the Winograd kernels: U = G' g G'^T per output and input channel
+/// (G' = 2G, G of Winograd's F(2x2, 3x3)). For the x64 kernels (<see cref="Conv2D.TryEvalS8WinogradAvx512"/>,
+/// <see cref="Conv2D.TryEvalS8WinogradAvx2"/>) as int16 pairs of consecutive input channels, [16 positions, ceil(Cin / 2),
+/// CoutW, 2] with CoutW = Cout rounded up to 16 (zero past Cout and past Cin): <see cref="U"/>. For the arm64 kernel
+/// (<see cref="Conv2D.TryEvalS8WinogradLanes"/>) the same U per input channel: <see cref="ULanes"/>. Each layout is built
+/// only where a kernel reads it. And the accumulator start values (<see cref="PackedFilter.Init"/>) padded to CoutW.
 /// </summary>
 internal sealed class WinogradFilter
 {
-    /// <summary>The transformed filter (see the class summary) from <see cref="UStart"/>. |U| &lt;= 9 x 128.</summary>
-    public short[] U { get; }
+    /// <summary>
+    /// The transformed filter in the x64 kernels' pair layout (see the class summary) from <see cref="UStart"/>; null unless
+    /// <see cref="Create"/> was asked for it. |U| &lt;= 9 x 128.
+    /// </summary>
+    public short[]? U { get; }
 
     /// <summary>Where the transformed filter starts in <see cref="U"/>: its first 64-byte boundary (the array is pinned).</summary>
     public int UStart { get; private init; }
@@ -37,7 +41,7 @@ internal sealed class WinogradFilter
     /// </summary>
     public short[]? ULanes { get; private init; }
 
-    private WinogradFilter(short[] u, int[] init, int pairs, int coutW)
+    private WinogradFilter(short[]? u, int[] init, int pairs, int coutW)
     {
         U = u;
         Init = init;
@@ -46,16 +50,16 @@ internal sealed class WinogradFilter
     }
 
     /// <summary>
-    /// Transforms a [Cout, 3, 3, Cin] filter: the pair layout of the x64 kernels, and with <paramref name="lanes"/> also the
-    /// per-channel one of the arm64 kernel (<see cref="ULanes"/>).
+    /// Transforms a [Cout, 3, 3, Cin] filter: with <paramref name="pairs"/> into the pair layout of the x64 kernels
+    /// (<see cref="U"/>), with <paramref name="lanes"/> into the per-channel one of the arm64 kernel (<see cref="ULanes"/>).
     /// </summary>
-    public static WinogradFilter Create(ReadOnlySpan<sbyte> filter, int cout, int cin, int[] init, bool lanes = false)
+    public static WinogradFilter Create(ReadOnlySpan<sbyte> filter, int cout, int cin, int[] init, bool pairs, bool lanes)
     {
-        int pairs = (cin + 1) / 2, coutW = (cout + 15) & ~15;
+        int pairCount = (cin + 1) / 2, coutW = (cout + 15) & ~15;
         int cinR8 = (cin + 7) & ~7, coutW8 = (cout + 7) & ~7;
         short[]? uLanes = lanes ? new short[16 * cinR8 * coutW8] : null;
         // On the pinned object heap with 32 elements of slack, so that the kernel can start at a 64-byte boundary (UStart).
-        var u = GC.AllocateArray<short>(16 * pairs * coutW * 2 + 32, pinned: true);
+        short[]? u = pairs ? GC.AllocateArray<short>(16 * pairCount * coutW * 2 + 32, pinned: true) : null;
         Span<int> g = stackalloc int[9];
         Span<int> t = stackalloc int[12];
         for (int o = 0; o < cout; o++)
@@ -74,29 +78,33 @@ internal sealed class WinogradFilter
                 for (int i = 0; i < 4; i++)
                 {
                     int t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
-                    Set(u, uLanes, 4 * i, c, o, pairs, coutW, cinR8, coutW8, 2 * t0);
-                    Set(u, uLanes, 4 * i + 1, c, o, pairs, coutW, cinR8, coutW8, t0 + t1 + t2);
-                    Set(u, uLanes, 4 * i + 2, c, o, pairs, coutW, cinR8, coutW8, t0 - t1 + t2);
-                    Set(u, uLanes, 4 * i + 3, c, o, pairs, coutW, cinR8, coutW8, 2 * t2);
+                    Set(u, uLanes, 4 * i, c, o, pairCount, coutW, cinR8, coutW8, 2 * t0);
+                    Set(u, uLanes, 4 * i + 1, c, o, pairCount, coutW, cinR8, coutW8, t0 + t1 + t2);
+                    Set(u, uLanes, 4 * i + 2, c, o, pairCount, coutW, cinR8, coutW8, t0 - t1 + t2);
+                    Set(u, uLanes, 4 * i + 3, c, o, pairCount, coutW, cinR8, coutW8, 2 * t2);
                 }
             }
         var init16 = new int[coutW];
         init.AsSpan(0, cout).CopyTo(init16);
-        int start;
-        unsafe
+        int start = 0;
+        if (u is not null)
         {
-            start = (int)((-(nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(u)) & 63) / 2);
+            unsafe
+            {
+                start = (int)((-(nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(u)) & 63) / 2);
+            }
+            if (start != 0)
+            {
+                u.AsSpan(0, u.Length - 32).CopyTo(u.AsSpan(start));
+                u.AsSpan(0, start).Clear();
+            }
         }
-        if (start != 0)
-        {
-            u.AsSpan(0, u.Length - 32).CopyTo(u.AsSpan(start));
-            u.AsSpan(0, start).Clear();
-        }
-        return new WinogradFilter(u, init16, pairs, coutW) { UStart = start, ULanes = uLanes };
+        return new WinogradFilter(u, init16, pairCount, coutW) { UStart = start, ULanes = uLanes };
 
-        static void Set(short[] u, short[]? uLanes, int xi, int c, int o, int pairs, int coutW, int cinR8, int coutW8, int v)
+        static void Set(short[]? u, short[]? uLanes, int xi, int c, int o, int pairs, int coutW, int cinR8, int coutW8, int v)
         {
-            u[((xi * pairs + (c >> 1)) * coutW + o) * 2 + (c & 1)] = (short)v;
+            if (u is not null)
+                u[((xi * pairs + (c >> 1)) * coutW + o) * 2 + (c & 1)] = (short)v;
             if (uLanes is not null)
                 uLanes[(xi * cinR8 + c) * coutW8 + o] = (short)v;
         }
@@ -119,7 +127,7 @@ public static partial class Conv2D
     /// </summary>
     internal static int WinogradMinCin => Avx2.IsSupported && !Avx512BW.IsSupported ? 8 : 16;
 
-    /// <summary>Whether a Conv2D of this shape may run <see cref="TryEvalS8WinogradAvx512"/> (3x3, stride 1, no dilation, Cin in range).</summary>
+    /// <summary>Whether a Conv2D of this shape may run a Winograd kernel (3x3, stride 1, no dilation, Cin in range).</summary>
     internal static bool WinogradShape(in Conv2DParams p, in Shape4 filterShape)
         => filterShape.D1 == 3 && filterShape.D2 == 3 && p.StrideH == 1 && p.StrideW == 1 && p.DilationH == 1 && p.DilationW == 1
             && filterShape.D3 >= 1 && filterShape.D3 <= WinogradMaxCin;
@@ -153,7 +161,7 @@ public static partial class Conv2D
     {
         var wf = packed.Winograd;
         int cin = inShape.D3, cout = outShape.D3;
-        if (!Avx512BW.IsSupported || wf is null || !WinogradShape(p, filterShape) || filterShape.D3 != cin || packed.Cout != cout
+        if (!Avx512BW.IsSupported || wf?.U is null || !WinogradShape(p, filterShape) || filterShape.D3 != cin || packed.Cout != cout
             || multipliers.Length != cout || outShape.D1 < 1 || outShape.D2 < 1)
             return false;
         var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
@@ -338,7 +346,7 @@ public static partial class Conv2D
     {
         int pairs = wf.Pairs;
         nint uStride = 2 * wf.CoutW;
-        ref short u0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wf.U), wf.UStart + 2 * j);
+        ref short u0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wf.U!), wf.UStart + 2 * j);
         // Int16 masks: the odd 4-lane quarters' int32 lanes (4-7, 12-15) and the upper 8 int32 lanes.
         var odd4 = Vector512.Create(0L, 0, -1, -1, 0, 0, -1, -1).AsInt16();
         var high8 = Vector512.Create(0L, 0, 0, 0, -1, -1, -1, -1).AsInt16();

@@ -40,7 +40,7 @@ public static partial class Conv2D
         // keeps the direct kernels).
         bool lanes = AdvSimd.Arm64.IsSupported && !Dp.IsSupported;
         if ((Avx2.IsSupported || lanes) && WinogradShape(p, filterShape) && filterShape.D3 >= WinogradMinCin)
-            packed.Winograd = WinogradFilter.Create(filter, filterShape.D0, filterShape.D3, packed.Init, lanes);
+            packed.Winograd = WinogradFilter.Create(filter, filterShape.D0, filterShape.D3, packed.Init, pairs: !lanes, lanes);
         return packed;
     }
 

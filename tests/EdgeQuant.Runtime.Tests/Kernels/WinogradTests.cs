@@ -63,7 +63,7 @@ public class WinogradTests
         c.Input = FastPathCases.S8(r, c.In.FlatSize);
         c.Out = new Shape4(c.In.D0, h + c.P.PadTop + c.P.PadBottom - 2, w + c.P.PadLeft + c.P.PadRight - 2, cout);
         var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
-        pf.Winograd = WinogradFilter.Create(c.Weights, cout, cin, pf.Init, lanes: true);
+        pf.Winograd = WinogradFilter.Create(c.Weights, cout, cin, pf.Init, pairs: true, lanes: true);
         return (c, pf);
     }
 
@@ -111,7 +111,7 @@ public class WinogradTests
             c.Weights[k] = (k / cin) % 3 == 1 ? (sbyte)weight : (sbyte)System.Math.Clamp(-weight, -128, 127);
         c.S = FastPathCases.I32(r, cout, -20, -14);
         pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
-        pf.Winograd = WinogradFilter.Create(c.Weights, cout, cin, pf.Init, lanes: true);
+        pf.Winograd = WinogradFilter.Create(c.Weights, cout, cin, pf.Init, pairs: true, lanes: true);
         var got = new sbyte[c.Out.FlatSize];
         Assert.That(Run(kernel, c, pf, c.Input, c.In, got, c.Out), Is.True, c.ToString());
         Assert.That(FastPathCases.FirstDifference(got, c.Reference()), Is.EqualTo(-1), c.ToString());
@@ -131,7 +131,7 @@ public class WinogradTests
         c.Out = new Shape4(1, 3, 200, 20);
         var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
         Assert.That(pf.Winograd is not null, Is.EqualTo(Available));
-        pf.Winograd = WinogradFilter.Create(c.Weights, 20, 64, pf.Init, lanes: true);
+        pf.Winograd = WinogradFilter.Create(c.Weights, 20, 64, pf.Init, pairs: true, lanes: true);
         Assert.That(RightRequantTable.Covers(c.M, c.S, c.P.OutputOffset, c.P.ActivationMin, c.P.ActivationMax, pf.MaxAccumulator), Is.True,
             "the requantization is covered, so only the width declines the path");
         var narrow = new Shape4(1, 3, 20, 64);
@@ -164,6 +164,13 @@ public class WinogradTests
         c.Out = new Shape4(1, 14, 14, cout);
         var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
         Assert.That(pf.Winograd is not null, Is.EqualTo(Available && cin >= Conv2D.WinogradMinCin), "Prepare builds the transformed filter where the path is taken");
+        if (pf.Winograd is not null)
+        {
+            // Only the layout the machine's kernel reads: the x64 pairs, or the Pi 4's per-channel U.
+            bool lanes = AdvSimd.Arm64.IsSupported;
+            Assert.That(pf.Winograd.U is not null, Is.EqualTo(!lanes), "the x64 pair layout");
+            Assert.That(pf.Winograd.ULanes is not null, Is.EqualTo(lanes), "the arm64 per-channel layout");
+        }
         var got = new sbyte[c.Out.FlatSize];
         Conv2D.EvalS8(c.P, c.Input, c.In, c.Weights, c.Filter, c.Bias, pf, c.M, c.S, got, c.Out, new sbyte[1 << 16]);
         Assert.That(FastPathCases.FirstDifference(got, c.Reference()), Is.EqualTo(-1), c.ToString());
