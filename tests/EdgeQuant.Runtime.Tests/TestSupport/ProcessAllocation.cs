@@ -26,3 +26,25 @@ internal static class ProcessAllocation
         return least;
     }
 }
+
+/// <summary>
+/// Bytes allocated on the calling thread by <paramref name="run"/>, the least over a few tries: an allocation of ours in
+/// <paramref name="run"/> shows in every try, while the runtime's own one-time work on the calling thread (a method's
+/// tier-up or on-stack replacement compiled there) shows in one at most. Seen once under qemu-aarch64 -cpu cortex-a72 with
+/// the Cortex-A76 suite running beside it: 5,496 bytes in one loop of 1,000 invokes of a model that allocates nothing
+/// in the next.
+/// </summary>
+internal static class CallerAllocation
+{
+    public static long Least(Action run, int tries = 3)
+    {
+        long least = long.MaxValue;
+        for (int t = 0; t < tries && least > 0; t++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            run();
+            least = System.Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return least;
+    }
+}
