@@ -56,17 +56,20 @@ export DOTNET_EnableWriteXorExecute=0
 # cases here; it exercises no arm64-specific code beyond what the kernel tests cover.
 export EDGEQUANT_FUZZ_CASES=6000
 
-passed=0; failed=0
-for cpu in "${cpus[@]}"; do
-    case "$cpu" in cortex-a76) dp=1 ;; cortex-a72) dp=0 ;; *) echo "unknown cpu $cpu" >&2; exit 2 ;; esac
-    qemu="qemu-aarch64 -cpu $cpu -L /usr/aarch64-linux-gnu"
-    log="$work/$cpu.log"
-    t0=$(date +%s)
-    args=(--progress off --no-ansi --results-directory "$work/results-$cpu")
+# One CPU's run: the suite, then the disassembly probe. Writes its report to $work/$cpu.report and
+# its counts ("passed failed") to $work/$cpu.result. The CPUs run at the same time: each qemu-user
+# process keeps about one core busy, and the machines this runs on have two.
+run_cpu() {
+    local cpu="$1" dp passed=0 failed=0
+    case "$cpu" in cortex-a76) dp=1 ;; cortex-a72) dp=0 ;; *) echo "unknown cpu $cpu" >&2; echo "0 1" >"$work/$cpu.result"; return ;; esac
+    local qemu="qemu-aarch64 -cpu $cpu -L /usr/aarch64-linux-gnu"
+    local log="$work/$cpu.log"
+    local t0; t0=$(date +%s)
+    local args=(--progress off --no-ansi --results-directory "$work/results-$cpu")
     [ -n "$filter" ] && args+=(--filter "$filter")
-    EDGEQUANT_QEMU="$qemu" EDGEQUANT_EXPECT_DP=$dp timeout 1200 $qemu "$pub/EdgeQuant.Runtime.Tests" "${args[@]}" >"$log" 2>&1
-    rc=$?
-    secs=$(( $(date +%s) - t0 ))
+    EDGEQUANT_QEMU="$qemu" EDGEQUANT_EXPECT_DP=$dp timeout 1500 $qemu "$pub/EdgeQuant.Runtime.Tests" "${args[@]}" >"$log" 2>&1
+    local rc=$?
+    local secs=$(( $(date +%s) - t0 ))
     echo "== $cpu (exit code $rc, $secs s)"
     grep -m1 -E "^ *Arm64: Vector128" "$log" | sed 's/^ */   /'
     grep -E "^failed " "$log" | head -20
@@ -74,21 +77,24 @@ for cpu in "${cpus[@]}"; do
     # appear only indented, inside failure messages).
     awk '/^Test run summary:/ { n = 0; delete v } /^  (total|failed|succeeded|skipped): [0-9]+/ { sub(":", "", $1); v[$1] = $2 }
          END { print v["total"], v["failed"], v["succeeded"], v["skipped"] }' "$log" >"$work/$cpu.counts"
+    local total f s k
     read -r total f s k <"$work/$cpu.counts"
     if [ -z "$total" ]; then
         echo "$cpu: no test summary (the run crashed or timed out)"; tail -40 "$log"
-        failed=$((failed + 1)); continue
+        failed=$((failed + 1))
+    else
+        echo "   total $total, succeeded $s, failed $f, skipped $k"
+        grep -E "^skipped " "$log" | sed 's/^/   /'
+        passed=$((passed + s)); failed=$((failed + f))
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); tail -40 "$log"; fi
     fi
-    echo "   total $total, succeeded $s, failed $f, skipped $k"
-    grep -E "^skipped " "$log" | sed 's/^/   /'
-    passed=$((passed + s)); failed=$((failed + f))
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); tail -40 "$log"; fi
 
     # The instructions the JIT really emitted for the dot-product primitives on this CPU.
-    asm="$work/$cpu.asm"
+    local asm="$work/$cpu.asm"
     EDGEQUANT_DISPATCH_PROBE=1 DOTNET_JitDisasm="DotProduct MultiplyAddPairs" DOTNET_JitStdOutFile="$asm" \
-        timeout 600 $qemu "$pub/EdgeQuant.Runtime.Tests" --progress off --no-ansi --results-directory "$work/results-$cpu" \
+        timeout 600 $qemu "$pub/EdgeQuant.Runtime.Tests" --progress off --no-ansi --results-directory "$work/results-$cpu-probe" \
         --filter "FullyQualifiedName~InstructionSetDispatchTests.Probe" >"$work/$cpu.probe.log" 2>&1
+    local sdot smull
     sdot=$(grep -cE "^\s+sdot\s" "$asm" 2>/dev/null); sdot=${sdot:-0}
     smull=$(grep -cE "^\s+smull2?\s" "$asm" 2>/dev/null); smull=${smull:-0}
     if [ ! -s "$asm" ]; then
@@ -100,6 +106,18 @@ for cpu in "${cpus[@]}"; do
     else
         echo "FAIL $cpu: sdot $sdot, smull $smull in the JIT disassembly"; failed=$((failed + 1))
     fi
+    echo "$passed $failed" >"$work/$cpu.result"
+}
+
+for cpu in "${cpus[@]}"; do
+    run_cpu "$cpu" >"$work/$cpu.report" 2>&1 &
+done
+wait
+passed=0; failed=0
+for cpu in "${cpus[@]}"; do
+    cat "$work/$cpu.report"
+    read -r p f <"$work/$cpu.result" 2>/dev/null || { p=0; f=1; echo "$cpu: no result"; }
+    passed=$((passed + p)); failed=$((failed + f))
 done
 echo "arm64 tests took $(( $(date +%s) - start )) s"
 echo "$passed passed, $failed failed"
