@@ -522,15 +522,17 @@ public class InterpreterThreadsTests
             interp.Invoke();
         }
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, $"bytes allocated by 300 invokes with {threads} threads");
+        // Ten invokes per try (a few milliseconds): 300 of the larger model took longer than the test host's own period
+        // of allocation (168 bytes every 50-100 ms) when another test project ran beside this one, so every try was hit.
         long all = ProcessAllocation.Least(() =>
         {
-            for (int i = 0; i < 300; i++)
+            for (int i = 0; i < 10; i++)
             {
                 input.AsSpan(0, inLen).CopyTo(interp.GetInput());
                 interp.Invoke();
             }
         });
-        Assert.That(all, Is.Zero, $"bytes allocated by the whole process (the workers too) over 300 invokes with {threads} threads");
+        Assert.That(all, Is.Zero, $"bytes allocated by the whole process (the workers too) over 10 invokes with {threads} threads, the least of 20 tries");
         Assert.That(interp.GetOutput().ToArray(), Is.EqualTo(golden.AsSpan(0, outLen).ToArray()));
     }
 

@@ -12,7 +12,8 @@ internal static class ProcessAllocation
     /// test host may allocate during one of them; an allocation in <paramref name="run"/> itself shows in every try.
     /// Twenty tries, stopping at the first that allocates nothing: the host allocates now and then (168 bytes every
     /// 50-100 ms was measured while nothing of ours ran, more in the first second of a test run), and five tries of a
-    /// few milliseconds each were sometimes all hit.
+    /// few milliseconds each were sometimes all hit. Keep <paramref name="run"/> to a few milliseconds even on a loaded
+    /// machine: a run longer than that period is hit in every try.
     /// </summary>
     public static long Least(Action run, int tries = 20)
     {
