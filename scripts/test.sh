@@ -55,27 +55,47 @@ done
 # Extra checks that are not NUnit tests (C tests, emulated runs, publish checks).
 # A check that prints its own closing line "N passed, N failed" is counted by that line (and one
 # more failure if it exits non-zero without reporting one); otherwise it counts as one test.
+# firmware-kernels (C and qemu-system-arm only: no .NET build, no shared files, instruction counts
+# that do not depend on time) runs beside firmware-host, which keeps about one core busy.
+beside_check=tools/firmware-kernels/check.sh
+beside_with=tools/firmware-host/check.sh
+run_check() {
+  local t0=$SECONDS
+  bash "$1" > "$2" 2>&1
+  echo $? > "$2.rc"
+  echo $((SECONDS - t0)) > "$2.secs"
+}
 for check in tools/*/check.sh; do
   [ -f "$check" ] || continue
+  name=$(basename "$(dirname "$check")")
+  if [ "$check" = "$beside_check" ] && [ -n "${beside_check_pid:-}" ]; then
+    wait "$beside_check_pid"
+  else
+    if [ "$check" = "$beside_with" ] && [ -f "$beside_check" ]; then
+      run_check "$beside_check" "$log/check-$(basename "$(dirname "$beside_check")").txt" &
+      beside_check_pid=$!
+    fi
+    run_check "$check" "$log/check-$name.txt"
+  fi
+  out="$log/check-$name.txt"
+  rc=$(cat "$out.rc")
   echo "== $check"
-  t0=$SECONDS
-  bash "$check" > "$log/check.txt" 2>&1
-  rc=$?
-  echo "$check took $((SECONDS - t0)) s"
-  counts=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$log/check.txt" | tail -1)
+  echo "$check took $(cat "$out.secs") s"
+  counts=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$out" | tail -1)
   if [ -n "$counts" ]; then
     p=$(echo "$counts" | sed -E 's/^([0-9]+) passed.*/\1/')
     f=$(echo "$counts" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
     passed=$((passed + p)); failed=$((failed + f))
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
-    if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then tail -60 "$log/check.txt"; echo "FAILED: $check"; else tail -20 "$log/check.txt"; fi
+    if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then tail -60 "$out"; echo "FAILED: $check"; else tail -20 "$out"; fi
     echo "$check: $counts"
   elif [ "$rc" -eq 0 ]; then
-    passed=$((passed + 1)); tail -20 "$log/check.txt"
+    passed=$((passed + 1)); tail -20 "$out"
   else
-    failed=$((failed + 1)); tail -40 "$log/check.txt"; echo "FAILED: $check"
+    failed=$((failed + 1)); tail -40 "$out"; echo "FAILED: $check"
   fi
 done
+[ -n "${beside_check_pid:-}" ] && wait "$beside_check_pid" 2>/dev/null
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
