@@ -100,6 +100,9 @@ public class WinogradTests
     [TestCase(Kernel.Avx2, 256, 17, 127, -128)]
     [TestCase(Kernel.Avx2, 255, 33, -128, 127)]
     [TestCase(Kernel.Avx2, 64, 16, 127, 127)]
+    [TestCase(Kernel.Lanes, 256, 20, -128, -128)]
+    [TestCase(Kernel.Lanes, 40, 128, 127, -128)] // 16 blocks: their requantizations set up once per call
+    [TestCase(Kernel.Lanes, 24, 137, -128, 127)] // 18 blocks: set up per group of tiles
     public void ExtremeOperands(Kernel kernel, int cin, int cout, int x, int weight)
     {
         Require(kernel);
