@@ -274,49 +274,37 @@ internal static partial class Int8Gemm
             }
             var min = Vector256.Create(min8, min8);
             var max = Vector256.Create(max8, max8);
-            var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
             for (; j < cout; j += 8)
             {
                 var rq = new SimdOps512.RightRequantizer256(t, j);
                 int channels = System.Math.Min(8, cout - j);
                 ref int a = ref Unsafe.Add(ref acc, j);
                 ref sbyte o = ref Unsafe.Add(ref output, j);
-                int i = 0;
                 // Four rows at a time: the two packs leave each 128-bit lane holding four channels of the four rows, which
                 // two dword unpacks of the halves put in row order (no cross-lane VPERMD, slow where 256-bit operations
-                // are split in two, as on Zen 1).
-                for (; i + 4 <= n; i += 4)
+                // are split in two, as on Zen 1). In a last step of 1-3 rows the missing ones read the last real row and
+                // are not stored.
+                for (int i = 0; i < n; i += 4)
                 {
+                    int rows = System.Math.Min(4, n - i);
                     var v0 = Vector256.LoadUnsafe(ref a);
-                    var v1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, accStride));
-                    var v2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, 2 * accStride));
-                    var v3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, 3 * accStride));
+                    var v1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(1, rows - 1) * accStride));
+                    var v2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(2, rows - 1) * accStride));
+                    var v3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, (rows - 1) * accStride));
                     var w01 = Avx2.PackSignedSaturate(rq.Apply(v0 + v0), rq.Apply(v1 + v1));
                     var w23 = Avx2.PackSignedSaturate(rq.Apply(v2 + v2), rq.Apply(v3 + v3));
                     var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w01, w23), min), max).AsInt32();
                     var r01 = Sse2.UnpackLow(bytes.GetLower(), bytes.GetUpper()).AsInt64();
                     var r23 = Sse2.UnpackHigh(bytes.GetLower(), bytes.GetUpper()).AsInt64();
                     Put(ref o, r01.ToScalar(), channels);
-                    Put(ref Unsafe.Add(ref o, outStride), r01.GetElement(1), channels);
-                    Put(ref Unsafe.Add(ref o, 2 * outStride), r23.ToScalar(), channels);
-                    Put(ref Unsafe.Add(ref o, 3 * outStride), r23.GetElement(1), channels);
+                    if (rows > 1)
+                        Put(ref Unsafe.Add(ref o, outStride), r01.GetElement(1), channels);
+                    if (rows > 2)
+                        Put(ref Unsafe.Add(ref o, 2 * outStride), r23.ToScalar(), channels);
+                    if (rows > 3)
+                        Put(ref Unsafe.Add(ref o, 3 * outStride), r23.GetElement(1), channels);
                     a = ref Unsafe.Add(ref a, 4 * accStride);
                     o = ref Unsafe.Add(ref o, 4 * outStride);
-                }
-                // Then two rows at a time, narrowed together; an odd last row with itself, stored once.
-                for (; i < n; i += 2)
-                {
-                    bool two = i + 1 < n;
-                    var v0 = Vector256.LoadUnsafe(ref a);
-                    var v1 = two ? Vector256.LoadUnsafe(ref Unsafe.Add(ref a, accStride)) : v0;
-                    var w = Avx2.PackSignedSaturate(rq.Apply(v0 + v0), rq.Apply(v1 + v1));
-                    var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w, w), min), max);
-                    var pair = Avx2.PermuteVar8x32(bytes.AsInt32(), order).AsInt64().GetLower();
-                    Put(ref o, pair.ToScalar(), channels);
-                    if (two)
-                        Put(ref Unsafe.Add(ref o, outStride), pair.GetElement(1), channels);
-                    a = ref Unsafe.Add(ref a, 2 * accStride);
-                    o = ref Unsafe.Add(ref o, 2 * outStride);
                 }
             }
         }
