@@ -95,7 +95,6 @@ for check in tools/*/check.sh; do
     failed=$((failed + 1)); tail -40 "$out"; echo "FAILED: $check"
   fi
 done
-[ -n "${beside_check_pid:-}" ] && wait "$beside_check_pid" 2>/dev/null
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

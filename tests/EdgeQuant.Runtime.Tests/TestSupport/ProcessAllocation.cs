@@ -15,14 +15,17 @@ internal static class ProcessAllocation
     /// few milliseconds each were sometimes all hit. Keep <paramref name="run"/> to a few milliseconds even on a loaded
     /// machine: a run longer than that period is hit in every try.
     /// </summary>
-    public static long Least(Action run, int tries = 20)
+    public static long Least(Action run, int tries = 20) => LeastOf(() => GC.GetTotalAllocatedBytes(precise: true), run, tries);
+
+    /// <summary>The least growth of <paramref name="allocated"/> over up to <paramref name="tries"/> runs, stopping at the first that adds nothing.</summary>
+    internal static long LeastOf(Func<long> allocated, Action run, int tries)
     {
         long least = long.MaxValue;
         for (int t = 0; t < tries && least > 0; t++)
         {
-            long before = GC.GetTotalAllocatedBytes(precise: true);
+            long before = allocated();
             run();
-            least = System.Math.Min(least, GC.GetTotalAllocatedBytes(precise: true) - before);
+            least = System.Math.Min(least, allocated() - before);
         }
         return least;
     }
@@ -37,15 +40,5 @@ internal static class ProcessAllocation
 /// </summary>
 internal static class CallerAllocation
 {
-    public static long Least(Action run, int tries = 3)
-    {
-        long least = long.MaxValue;
-        for (int t = 0; t < tries && least > 0; t++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            run();
-            least = System.Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        return least;
-    }
+    public static long Least(Action run, int tries = 3) => ProcessAllocation.LeastOf(GC.GetAllocatedBytesForCurrentThread, run, tries);
 }
