@@ -138,14 +138,18 @@ internal static partial class Int8Gemm
         {
             for (; j <= cout - 16; j += 16)
                 Tile4x16(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init(j), q.Init(j + 8), ref Unsafe.Add(ref acc, j));
-            if (j < cout)
+            if (j < cout && q.Channels - j <= 4)
+                Tile4x4(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init(j).GetLower(), ref Unsafe.Add(ref acc, j));
+            else if (j < cout)
                 Tile4x8(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init(j), ref Unsafe.Add(ref acc, j));
         }
         else
         {
             for (; j <= cout - 16; j += 16)
                 Tile1x16(ref x, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init(j), q.Init(j + 8), ref Unsafe.Add(ref acc, j));
-            if (j < cout)
+            if (j < cout && q.Channels - j <= 4)
+                Tile1x4(ref x, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init(j).GetLower(), ref Unsafe.Add(ref acc, j));
+            else if (j < cout)
                 Tile1x8(ref x, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init(j), ref Unsafe.Add(ref acc, j));
         }
     }
@@ -456,6 +460,58 @@ internal static partial class Int8Gemm
         c2.StoreUnsafe(ref acc, 2 * row);
         c3.StoreUnsafe(ref acc, 3 * row);
     }
+
+    /// <summary>
+    /// <see cref="Tile4x8"/> for a last block of 1-4 real channels, in 128-bit vectors: where 256-bit operations run as two
+    /// halves (Zen 1) that is half the multiply-adds of the padded 8-lane block. Lanes 4-7 of the block's accumulators are
+    /// not written (nor stored by the requantization).
+    /// </summary>
+    private static void Tile4x4(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+        Vector128<int> i0, ref int acc)
+    {
+        Vector128<int> c0 = i0, c1 = i0, c2 = i0, c3 = i0;
+        nint step = 2 * cout;
+        for (int s = 0; s < segments; s++)
+        {
+            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
+            for (int p = 0; p < pairs; p++)
+            {
+                var w0 = Vector128.LoadUnsafe(ref w);
+                c0 += Sse2.MultiplyAddAdjacent(Pair128(ref r0, p), w0);
+                c1 += Sse2.MultiplyAddAdjacent(Pair128(ref r1, p), w0);
+                c2 += Sse2.MultiplyAddAdjacent(Pair128(ref r2, p), w0);
+                c3 += Sse2.MultiplyAddAdjacent(Pair128(ref r3, p), w0);
+                w = ref Unsafe.Add(ref w, step);
+            }
+        }
+        nuint row = (nuint)cout;
+        c0.StoreUnsafe(ref acc);
+        c1.StoreUnsafe(ref acc, row);
+        c2.StoreUnsafe(ref acc, 2 * row);
+        c3.StoreUnsafe(ref acc, 3 * row);
+    }
+
+    private static void Tile1x4(ref short x0, int segments, nint segStride, int pairs, ref short w, int cout,
+        Vector128<int> c0, ref int acc)
+    {
+        nint step = 2 * cout;
+        for (int s = 0; s < segments; s++)
+        {
+            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
+            for (int p = 0; p < pairs; p++)
+            {
+                c0 += Sse2.MultiplyAddAdjacent(Pair128(ref r0, p), Vector128.LoadUnsafe(ref w));
+                w = ref Unsafe.Add(ref w, step);
+            }
+        }
+        c0.StoreUnsafe(ref acc);
+    }
+
+    /// <summary>Pair p of a staged row, broadcast to 4 int32 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<short> Pair128(ref short row, int p)
+        => Vector128.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref row, 2 * p)))).AsInt16();
 
     private static void Tile1x16(ref short x0, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector256<int> c0, Vector256<int> c1, ref int acc)
