@@ -293,6 +293,11 @@ internal static partial class Int8Gemm
             var max = Vector256.Create(max8, max8);
             for (; j < cout; j += 8)
             {
+                if (cout - j <= 4)
+                {
+                    StoreExactRest4(t, n, ref Unsafe.Add(ref acc, j), accStride, j, cout - j, min8, max8, ref Unsafe.Add(ref output, j), outStride);
+                    break;
+                }
                 var rq = new SimdOps512.RightRequantizer256(t, j);
                 int channels = System.Math.Min(8, cout - j);
                 ref int a = ref Unsafe.Add(ref acc, j);
@@ -323,6 +328,36 @@ internal static partial class Int8Gemm
                     a = ref Unsafe.Add(ref a, 4 * accStride);
                     o = ref Unsafe.Add(ref o, 4 * outStride);
                 }
+            }
+        }
+
+        /// <summary>
+        /// The last 1-4 channels (at j) of <see cref="StoreExact"/> in 128-bit vectors: four rows' 4 lanes narrow through two
+        /// packs straight into row order (rows past n read the last real row and are not stored).
+        /// </summary>
+        private static void StoreExactRest4(RightRequantTable t, int n, ref int a, int accStride, int j, int channels,
+            Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint outStride)
+        {
+            var rq = new SimdOps512.RightRequantizer128(t, j);
+            for (int i = 0; i < n; i += 4)
+            {
+                int rows = System.Math.Min(4, n - i);
+                var v0 = Vector128.LoadUnsafe(ref a);
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(1, rows - 1) * accStride));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(2, rows - 1) * accStride));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref a, (rows - 1) * accStride));
+                var w01 = Sse2.PackSignedSaturate(rq.Apply(v0 + v0), rq.Apply(v1 + v1));
+                var w23 = Sse2.PackSignedSaturate(rq.Apply(v2 + v2), rq.Apply(v3 + v3));
+                var bytes = Vector128.Min(Vector128.Max(Sse2.PackSignedSaturate(w01, w23), min), max).AsInt32();
+                Put(ref o, (uint)bytes.ToScalar(), channels);
+                if (rows > 1)
+                    Put(ref Unsafe.Add(ref o, outStride), (uint)bytes.GetElement(1), channels);
+                if (rows > 2)
+                    Put(ref Unsafe.Add(ref o, 2 * outStride), (uint)bytes.GetElement(2), channels);
+                if (rows > 3)
+                    Put(ref Unsafe.Add(ref o, 3 * outStride), (uint)bytes.GetElement(3), channels);
+                a = ref Unsafe.Add(ref a, 4 * accStride);
+                o = ref Unsafe.Add(ref o, 4 * outStride);
             }
         }
 
