@@ -291,6 +291,7 @@ internal static partial class Int8Gemm
             }
             var min = Vector256.Create(min8, min8);
             var max = Vector256.Create(max8, max8);
+            bool clamped = t.ClampsNegatives; // the sign term dropped under a fused ReLU (SimdOps512 remark 5)
             for (; j < cout; j += 8)
             {
                 if (cout - j <= 4)
@@ -313,8 +314,8 @@ internal static partial class Int8Gemm
                     var v1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(1, rows - 1) * accStride));
                     var v2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(2, rows - 1) * accStride));
                     var v3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, (rows - 1) * accStride));
-                    var w01 = Avx2.PackSignedSaturate(rq.Apply(v0 + v0), rq.Apply(v1 + v1));
-                    var w23 = Avx2.PackSignedSaturate(rq.Apply(v2 + v2), rq.Apply(v3 + v3));
+                    var w01 = Avx2.PackSignedSaturate(rq.Apply(v0 + v0, clamped), rq.Apply(v1 + v1, clamped));
+                    var w23 = Avx2.PackSignedSaturate(rq.Apply(v2 + v2, clamped), rq.Apply(v3 + v3, clamped));
                     var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w01, w23), min), max).AsInt32();
                     var r01 = Sse2.UnpackLow(bytes.GetLower(), bytes.GetUpper()).AsInt64();
                     var r23 = Sse2.UnpackHigh(bytes.GetLower(), bytes.GetUpper()).AsInt64();
@@ -339,6 +340,7 @@ internal static partial class Int8Gemm
             Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint outStride)
         {
             var rq = new SimdOps512.RightRequantizer128(t, j);
+            bool clamped = t.ClampsNegatives; // the sign term dropped under a fused ReLU (SimdOps512 remark 5)
             for (int i = 0; i < n; i += 4)
             {
                 int rows = System.Math.Min(4, n - i);
@@ -346,8 +348,8 @@ internal static partial class Int8Gemm
                 var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(1, rows - 1) * accStride));
                 var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(2, rows - 1) * accStride));
                 var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref a, (rows - 1) * accStride));
-                var w01 = Sse2.PackSignedSaturate(rq.Apply(v0 + v0), rq.Apply(v1 + v1));
-                var w23 = Sse2.PackSignedSaturate(rq.Apply(v2 + v2), rq.Apply(v3 + v3));
+                var w01 = Sse2.PackSignedSaturate(rq.Apply(v0 + v0, clamped), rq.Apply(v1 + v1, clamped));
+                var w23 = Sse2.PackSignedSaturate(rq.Apply(v2 + v2, clamped), rq.Apply(v3 + v3, clamped));
                 var bytes = Vector128.Min(Vector128.Max(Sse2.PackSignedSaturate(w01, w23), min), max).AsInt32();
                 Put(ref o, (uint)bytes.ToScalar(), channels);
                 if (rows > 1)
