@@ -17,7 +17,7 @@ internal readonly struct ChannelRequantizer256
 {
     private readonly Vector256<int> _left, _right, _m, _mOdd, _mask, _half, _off;
     private readonly Vector128<sbyte> _min, _max;
-    private readonly bool _anyLeft, _saturates, _oneRounding;
+    private readonly bool _anyLeft, _saturates, _oneRounding, _clamped;
     private readonly Simd.SimdOps512.RightRequantizer256 _rightOnly;
 
     /// <summary>
@@ -34,6 +34,7 @@ internal readonly struct ChannelRequantizer256
         if (table is not null && table.Covered && (from & 1) == 0)
         {
             _oneRounding = true;
+            _clamped = table.ClampsNegatives; // under a fused ReLU the sign term is dropped (SimdOps512 remark 5)
             _rightOnly = new Simd.SimdOps512.RightRequantizer256(table, from);
         }
     }
@@ -82,7 +83,7 @@ internal readonly struct ChannelRequantizer256
     private Vector256<int> Rounded(Vector256<int> acc)
     {
         if (_oneRounding)
-            return _rightOnly.Apply(acc + acc);
+            return _rightOnly.Apply(acc + acc, _clamped);
         var x = _anyLeft ? Avx2.ShiftLeftLogicalVariable(acc, _left.AsUInt32()) : acc;
         var nudge = Vector256.Create(1L << 30);
         // The doubling high multiply: bits 31..62 of x * m + 2^30 (a floor division, which equals the reference's
