@@ -201,7 +201,7 @@ public static partial class Conv2D
         private readonly RightRequantTable _table;
         private readonly WinogradFilter _wf;
         private readonly Vector128<sbyte> _min, _max;
-        private readonly bool _clamp;
+        private readonly bool _clamp, _clampsNegatives;
         private readonly int _cout, _ho, _wo, _tw;
 
         public WinogradOut256(RightRequantTable table, WinogradFilter wf, int activationMin, int activationMax, int cout, int ho, int wo, int tw)
@@ -211,6 +211,7 @@ public static partial class Conv2D
             _min = Vector128.Create((sbyte)activationMin);
             _max = Vector128.Create((sbyte)activationMax);
             _clamp = activationMin != sbyte.MinValue || activationMax != sbyte.MaxValue;
+            _clampsNegatives = table.ClampsNegatives; // the sign term dropped under a fused ReLU (SimdOps512 remark 5)
             _cout = cout;
             _ho = ho;
             _wo = wo;
@@ -270,8 +271,8 @@ public static partial class Conv2D
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private Vector128<sbyte> Narrow(Vector256<int> left, Vector256<int> right, in SimdOps512.RightRequantizer256 rq, Vector256<int> start)
         {
-            var a = rq.Apply(Vector256.ShiftRightArithmetic(left, 1) + start);
-            var b = rq.Apply(Vector256.ShiftRightArithmetic(right, 1) + start);
+            var a = rq.Apply(Vector256.ShiftRightArithmetic(left, 1) + start, _clampsNegatives);
+            var b = rq.Apply(Vector256.ShiftRightArithmetic(right, 1) + start, _clampsNegatives);
             // VPACKSSDW works within 128-bit lanes: [a0-3 b0-3 | a4-7 b4-7]; the qword permute makes it [a0-7 | b0-7].
             var words = Avx2.Permute4x64(Avx2.PackSignedSaturate(a, b).AsInt64(), 0b11_01_10_00).AsInt16();
             var bytes = Sse2.PackSignedSaturate(words.GetLower(), words.GetUpper());
