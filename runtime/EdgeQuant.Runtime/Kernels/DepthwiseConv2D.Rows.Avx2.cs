@@ -285,6 +285,17 @@ public static partial class DepthwiseConv2D
                 Groups<Width256, Vector256<short>, Vector256<int>, ChannelRequantizer256>(p, ref ring, stride, desc, rows, jp, jpOdd, kw, outW, cout,
                     packed, ref w, table, m, s, ref o, end, cout, xFirst, xLast);
         }
+        else if (Width128.Takes(table, cout))
+        {
+            // A rest of 1-4 channels past the 8-channel groups: one 4-channel group (overlapping the one before by up to 3)
+            // in 128-bit vectors, not a padded 8-channel one: half its multiply-adds where 256-bit operations run as two
+            // halves (Zen 1).
+            int end = cout & ~7;
+            Groups<Width256, Vector256<short>, Vector256<int>, ChannelRequantizer256>(p, ref ring, stride, desc, rows, jp, jpOdd, kw, outW, cout,
+                packed, ref w, table, m, s, ref o, 0, end, xFirst, xLast);
+            Groups<Width128, Vector128<short>, Vector128<int>, Width128.Requantizer4>(p, ref ring, stride, desc, rows, jp, jpOdd, kw, outW, cout,
+                packed, ref w, table, m, s, ref o, end, cout, xFirst, xLast);
+        }
         else
             Groups<Width256, Vector256<short>, Vector256<int>, ChannelRequantizer256>(p, ref ring, stride, desc, rows, jp, jpOdd, kw, outW, cout,
                 packed, ref w, table, m, s, ref o, 0, cout, xFirst, xLast);
@@ -533,6 +544,56 @@ public static partial class DepthwiseConv2D
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Store(ref sbyte o, in ChannelRequantizer256 q, Vector256<int> acc, int stored) => Put(ref o, q.Apply(acc), stored);
+    }
+
+    /// <summary>
+    /// AVX2, 4 channels per group: only the last group of an op whose channel count leaves 1-4 past its 8-channel groups
+    /// (<see cref="Takes"/>), requantized by the exact form alone.
+    /// </summary>
+    private struct Width128 : IRowWidth<Vector128<short>, Vector128<int>, Width128.Requantizer4>
+    {
+        /// <summary>
+        /// Whether the last 4 channels run this way: Cout = 8n + 1..4 with n &gt;= 1, even (the exact form's 64-bit constants
+        /// are per pair of channels, so its 4 lanes must start on an even channel), and covered by the exact form.
+        /// </summary>
+        public static bool Takes(RightRequantTable table, int cout) => table.Covered && cout > 8 && (cout & 7) is > 0 and <= 4 && (cout & 1) == 0;
+
+        public static int Lanes => 4;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<short> Load(ref short x, nuint elementOffset) => Vector128.LoadUnsafe(ref x, elementOffset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Load(ref int x, nuint elementOffset) => Vector128.LoadUnsafe(ref x, elementOffset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> MultiplyAddAdjacent(Vector128<short> x, Vector128<short> w) => Sse2.MultiplyAddAdjacent(w, x);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Add(Vector128<int> a, Vector128<int> b) => a + b;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Requantizer4 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout)
+            => new(table, c, p.ActivationMin, p.ActivationMax);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(ref sbyte o, in Requantizer4 q, Vector128<int> acc, int stored)
+            => Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), q.Apply(acc).AsInt32().ToScalar());
+
+        /// <summary>The exact form on 4 channels (<see cref="SimdOps512.RightRequantizer128"/>), narrowed to 4 bytes and clamped.</summary>
+        public readonly struct Requantizer4(RightRequantTable table, int c, int activationMin, int activationMax)
+        {
+            private readonly SimdOps512.RightRequantizer128 _rq = new(table, c);
+            private readonly bool _clamped = table.ClampsNegatives; // the sign term dropped under a fused ReLU (SimdOps512 remark 5)
+            private readonly Vector128<sbyte> _min = Vector128.Create((sbyte)activationMin), _max = Vector128.Create((sbyte)activationMax);
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public Vector128<sbyte> Apply(Vector128<int> acc)
+            {
+                var words = Sse2.PackSignedSaturate(_rq.Apply(acc + acc, _clamped), Vector128<int>.Zero);
+                return Vector128.Min(Vector128.Max(Sse2.PackSignedSaturate(words, words), _min), _max);
+            }
+        }
     }
 
     /// <summary>
