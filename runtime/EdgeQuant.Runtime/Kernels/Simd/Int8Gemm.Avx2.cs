@@ -46,7 +46,11 @@ internal static partial class Int8Gemm
         ref short xs = ref MemoryMarshal.GetReference(staged);
         ref int acc = ref MemoryMarshal.GetReference(accumulators);
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
-        var q = new PairsRequantization(pf, multipliers, shifts, outputOffset, activationMin, activationMax);
+        // Where the exact requantization applies, the rows are staged doubled and the sums start from 2 x Init: the sums are
+        // then the doubled accumulators it takes, and it skips one addition per 8 outputs (SimdOps512 remark 4).
+        bool doubled = pf.InitDoubled is not null && multipliers.Length == cout
+            && RightRequantTable.Get(ref pf.RightRequant, multipliers, shifts, outputOffset, activationMin, activationMax, pf.MaxAccumulator).Covered;
+        var q = new PairsRequantization(pf, multipliers, shifts, outputOffset, activationMin, activationMax, doubled: doubled);
         for (int g = 0; g < rows; g += group)
         {
             int n = System.Math.Min(group, rows - g);
@@ -66,7 +70,7 @@ internal static partial class Int8Gemm
                 {
                     r = System.Math.Min(r, n - 4); // the group's last rows as one overlapping 4-row tile
                     for (int i = 0; i < 4; i++)
-                        Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k);
+                        Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k, doubled);
                     PairsRows(4, ref xs, RowOffsets.Strided(k2), 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
                     if (r == n - 4)
                         break;
@@ -75,7 +79,7 @@ internal static partial class Int8Gemm
             }
             for (; r < n; r++)
             {
-                Widen(ref Unsafe.Add(ref ag, r * aStride), ref xs, k);
+                Widen(ref Unsafe.Add(ref ag, r * aStride), ref xs, k, doubled);
                 PairsRows(1, ref xs, RowOffsets.Strided(k2), 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
             }
             q.Store(n, ref acc, coutP, cout, ref Unsafe.Add(ref output, g * outStride), outStride);
@@ -191,8 +195,8 @@ internal static partial class Int8Gemm
         /// <remarks><paramref name="biased"/>: the accumulators start from <see cref="PackedFilter.InitBiased"/> (the VNNI kernels,
         /// whose activations enter as x + 128); they end at the same values, so the requantization is the same.</remarks>
         public PairsRequantization(PackedFilter pf, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
-            int outputOffset, int activationMin, int activationMax, bool biased = false)
-            : this(biased ? pf.InitBiased : pf.Init, multipliers, shifts, outputOffset, activationMin, activationMax)
+            int outputOffset, int activationMin, int activationMax, bool biased = false, bool doubled = false)
+            : this(biased ? pf.InitBiased : doubled ? pf.InitDoubled! : pf.Init, multipliers, shifts, outputOffset, activationMin, activationMax)
         {
             Channels = pf.Cout;
             if (multipliers.Length == pf.Cout)
@@ -200,7 +204,16 @@ internal static partial class Int8Gemm
                 var t = RightRequantTable.Get(ref pf.RightRequant, multipliers, shifts, outputOffset, activationMin, activationMax, pf.MaxAccumulator);
                 _exact = t.Covered ? t : null;
             }
+            _doubled = doubled;
+            if (doubled && _exact is null)
+                throw new InvalidOperationException("Doubled sums need the exact requantization.");
         }
+
+        /// <summary>
+        /// The sums are 2 x the accumulators (the rows staged doubled, from <see cref="PackedFilter.InitDoubled"/>), which the exact
+        /// form takes as they are; only with <see cref="_exact"/>.
+        /// </summary>
+        private readonly bool _doubled;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<int> Init(int j) => Vector256.LoadUnsafe(ref _init, (nuint)j);
@@ -249,7 +262,7 @@ internal static partial class Int8Gemm
 
         /// <summary>
         /// <see cref="Store"/> through the exact single-rounding form (<see cref="SimdOps512"/>; the accumulators doubled in
-        /// registers): with AVX-512, 16 channels per step while more than 8 remain (the padded accumulator rows hold them), then 8;
+        /// registers unless the sums already are): with AVX-512, 16 channels per step while more than 8 remain (the padded accumulator rows hold them), then 8;
         /// with AVX2 alone, 8 channels of two rows per step, narrowed together.
         /// </summary>
         private void StoreExact(RightRequantTable t, int n, ref int acc, int accStride, int cout, ref sbyte output, nint outStride)
@@ -268,7 +281,7 @@ internal static partial class Int8Gemm
                     for (int i = 0; i < n; i++)
                     {
                         var v = Vector512.LoadUnsafe(ref a);
-                        SimdOps512.Store(SimdOps512.NarrowClamp(rq.Apply(v + v), min8, max8), ref o, channels);
+                        SimdOps512.Store(SimdOps512.NarrowClamp(rq.Apply(_doubled ? v : v + v), min8, max8), ref o, channels);
                         a = ref Unsafe.Add(ref a, accStride);
                         o = ref Unsafe.Add(ref o, outStride);
                     }
@@ -281,7 +294,7 @@ internal static partial class Int8Gemm
                     for (int i = 0; i < n; i++)
                     {
                         var v = Vector256.LoadUnsafe(ref a);
-                        var bytes = Vector128.Min(Vector128.Max(Avx512F.VL.ConvertToVector128SByteWithSaturation(rq.Apply(v + v)), min8), max8);
+                        var bytes = Vector128.Min(Vector128.Max(Avx512F.VL.ConvertToVector128SByteWithSaturation(rq.Apply(_doubled ? v : v + v)), min8), max8);
                         SimdOps512.Store(bytes, ref o, cout - j);
                         a = ref Unsafe.Add(ref a, accStride);
                         o = ref Unsafe.Add(ref o, outStride);
@@ -292,11 +305,12 @@ internal static partial class Int8Gemm
             var min = Vector256.Create(min8, min8);
             var max = Vector256.Create(max8, max8);
             bool clamped = t.ClampsNegatives; // the sign term dropped under a fused ReLU (SimdOps512 remark 5)
+            bool doubled = _doubled;
             for (; j < cout; j += 8)
             {
                 if (cout - j <= 4)
                 {
-                    StoreExactRest4(t, n, ref Unsafe.Add(ref acc, j), accStride, j, cout - j, min8, max8, ref Unsafe.Add(ref output, j), outStride);
+                    StoreExactRest4(t, n, ref Unsafe.Add(ref acc, j), accStride, j, cout - j, doubled, min8, max8, ref Unsafe.Add(ref output, j), outStride);
                     break;
                 }
                 var rq = new SimdOps512.RightRequantizer256(t, j);
@@ -314,8 +328,15 @@ internal static partial class Int8Gemm
                     var v1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(1, rows - 1) * accStride));
                     var v2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(2, rows - 1) * accStride));
                     var v3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, (rows - 1) * accStride));
-                    var w01 = Avx2.PackSignedSaturate(rq.Apply(v0 + v0, clamped), rq.Apply(v1 + v1, clamped));
-                    var w23 = Avx2.PackSignedSaturate(rq.Apply(v2 + v2, clamped), rq.Apply(v3 + v3, clamped));
+                    if (!doubled)
+                    {
+                        v0 += v0;
+                        v1 += v1;
+                        v2 += v2;
+                        v3 += v3;
+                    }
+                    var w01 = Avx2.PackSignedSaturate(rq.Apply(v0, clamped), rq.Apply(v1, clamped));
+                    var w23 = Avx2.PackSignedSaturate(rq.Apply(v2, clamped), rq.Apply(v3, clamped));
                     var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w01, w23), min), max).AsInt32();
                     var r01 = Sse2.UnpackLow(bytes.GetLower(), bytes.GetUpper()).AsInt64();
                     var r23 = Sse2.UnpackHigh(bytes.GetLower(), bytes.GetUpper()).AsInt64();
@@ -336,7 +357,7 @@ internal static partial class Int8Gemm
         /// The last 1-4 channels (at j) of <see cref="StoreExact"/> in 128-bit vectors: four rows' 4 lanes narrow through two
         /// packs straight into row order (rows past n read the last real row and are not stored).
         /// </summary>
-        private static void StoreExactRest4(RightRequantTable t, int n, ref int a, int accStride, int j, int channels,
+        private static void StoreExactRest4(RightRequantTable t, int n, ref int a, int accStride, int j, int channels, bool doubled,
             Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint outStride)
         {
             var rq = new SimdOps512.RightRequantizer128(t, j);
@@ -348,8 +369,15 @@ internal static partial class Int8Gemm
                 var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(1, rows - 1) * accStride));
                 var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(2, rows - 1) * accStride));
                 var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref a, (rows - 1) * accStride));
-                var w01 = Sse2.PackSignedSaturate(rq.Apply(v0 + v0, clamped), rq.Apply(v1 + v1, clamped));
-                var w23 = Sse2.PackSignedSaturate(rq.Apply(v2 + v2, clamped), rq.Apply(v3 + v3, clamped));
+                if (!doubled)
+                {
+                    v0 += v0;
+                    v1 += v1;
+                    v2 += v2;
+                    v3 += v3;
+                }
+                var w01 = Sse2.PackSignedSaturate(rq.Apply(v0, clamped), rq.Apply(v1, clamped));
+                var w23 = Sse2.PackSignedSaturate(rq.Apply(v2, clamped), rq.Apply(v3, clamped));
                 var bytes = Vector128.Min(Vector128.Max(Sse2.PackSignedSaturate(w01, w23), min), max).AsInt32();
                 Put(ref o, (uint)bytes.ToScalar(), channels);
                 if (rows > 1)
@@ -423,22 +451,30 @@ internal static partial class Int8Gemm
         }
     }
 
+    /// <summary>Row from (k int8) as int16 at to (times 2 when <paramref name="doubled"/>: |2 x int8| &lt;= 256 fits), an odd k padded with a 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Widen(ref sbyte from, ref short to, int k)
+    private static void Widen(ref sbyte from, ref short to, int k, bool doubled = false)
     {
         int i = 0;
         for (; i <= k - 16; i += 16)
-            Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from, (nuint)i)).StoreUnsafe(ref to, (nuint)i);
+            Widen16(ref from, ref to, i, doubled);
         if (i < k && k >= 16)
         {
             // The last 16 bytes again, overlapping what is done (the same values): no byte loop for a K such as 90 or 150.
-            Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from, (nuint)(k - 16))).StoreUnsafe(ref to, (nuint)(k - 16));
+            Widen16(ref from, ref to, k - 16, doubled);
             i = k;
         }
         for (; i < k; i++)
-            Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
+            Unsafe.Add(ref to, i) = (short)(doubled ? 2 * Unsafe.Add(ref from, i) : Unsafe.Add(ref from, i));
         if ((k & 1) != 0)
             Unsafe.Add(ref to, k) = 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Widen16(ref sbyte from, ref short to, int i, bool doubled)
+    {
+        var v = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from, (nuint)i));
+        (doubled ? v + v : v).StoreUnsafe(ref to, (nuint)i);
     }
 
     /// <summary>Pair p of a staged row, broadcast to the 8 int32 lanes (as 16 int16).</summary>

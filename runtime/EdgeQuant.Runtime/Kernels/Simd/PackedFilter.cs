@@ -39,6 +39,12 @@ internal sealed class PackedFilter
     public int[] InitBiased { get; }
 
     /// <summary>
+    /// 2 x <see cref="Init"/> (wrapping), where <see cref="Pairs"/> is built: the AVX2 GEMM stages its rows doubled when the exact
+    /// requantization applies, so that its sums are the doubled accumulators that form takes (<see cref="SimdOps512"/> remark 4).
+    /// </summary>
+    public int[]? InitDoubled { get; private init; }
+
+    /// <summary>
     /// max over channels of |Init[oc]| + 128 x sum |filter[oc]|: no accumulator Init[oc] + sum x x w of int8
     /// activations x exceeds it in magnitude (the exact 16-lane requantization's condition, <see cref="SimdOps512"/>).
     /// </summary>
@@ -202,6 +208,7 @@ internal sealed class PackedFilter
         return new PackedFilter(cout, k, init, initBiased, padded)
         {
             ByTap = byTap, RowPairs = rowPairs, Pairs = kPairs, RowTaps = taps16, Quads = quads, QuadRowTaps = quads is null ? 0 : quadRowTaps,
+            InitDoubled = kPairs is null ? null : Array.ConvertAll(init, v => unchecked(v + v)),
             MaxAccumulator = maxAccumulator,
         };
     }
