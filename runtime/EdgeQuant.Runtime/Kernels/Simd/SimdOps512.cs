@@ -282,25 +282,17 @@ internal static class SimdOps512
 
         /// <summary>As <see cref="RightRequantizer.Apply(Vector512{int})"/> for 8 lanes.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<int> Apply(Vector256<int> doubled)
+        public Vector256<int> Apply(Vector256<int> doubled) => Apply(doubled, clamped: false);
+
+        /// <summary><see cref="Apply(Vector256{int})"/>, without the sign term when <paramref name="clamped"/> (activationMin &gt;= outputOffset: remark 5).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<int> Apply(Vector256<int> doubled, bool clamped)
         {
             var even = Avx2.ShiftRightLogical(Avx2.Multiply(doubled, _m) + _biasEven, 32).AsInt32();
             var odd = (Avx2.Multiply(Avx2.ShiftRightLogical(doubled.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd).AsInt32();
-            return Avx2.ShiftRightArithmeticVariable(Avx2.Blend(even, odd, 0b1010_1010) + Vector256.ShiftRightArithmetic(doubled, 31), _right);
+            var u = Avx2.Blend(even, odd, 0b1010_1010);
+            return Avx2.ShiftRightArithmeticVariable(clamped ? u : u + Vector256.ShiftRightArithmetic(doubled, 31), _right);
         }
-
-        /// <summary><see cref="Apply(Vector256{int})"/> without the sign term, for ops whose activationMin &gt;= outputOffset (remark 5).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<int> ApplyClamped(Vector256<int> doubled)
-        {
-            var even = Avx2.ShiftRightLogical(Avx2.Multiply(doubled, _m) + _biasEven, 32).AsInt32();
-            var odd = (Avx2.Multiply(Avx2.ShiftRightLogical(doubled.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd).AsInt32();
-            return Avx2.ShiftRightArithmeticVariable(Avx2.Blend(even, odd, 0b1010_1010), _right);
-        }
-
-        /// <summary><see cref="Apply(Vector256{int})"/>, or <see cref="ApplyClamped"/> when <paramref name="clamped"/>.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<int> Apply(Vector256<int> doubled, bool clamped) => clamped ? ApplyClamped(doubled) : Apply(doubled);
     }
 
     /// <summary>
@@ -324,16 +316,7 @@ internal static class SimdOps512
             _right = Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from);
         }
 
-        /// <summary>As <see cref="RightRequantizer256.Apply(Vector256{int})"/> for 4 lanes.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector128<int> Apply(Vector128<int> doubled)
-        {
-            var even = Sse2.ShiftRightLogical(Sse41.Multiply(doubled, _m) + _biasEven, 32).AsInt32();
-            var odd = (Sse41.Multiply(Sse2.ShiftRightLogical(doubled.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd).AsInt32();
-            return Avx2.ShiftRightArithmeticVariable(Avx2.Blend(even, odd, 0b1010) + Vector128.ShiftRightArithmetic(doubled, 31), _right);
-        }
-
-        /// <summary><see cref="Apply(Vector128{int})"/>, without the sign term when <paramref name="clamped"/> (activationMin &gt;= outputOffset: remark 5).</summary>
+        /// <summary>As <see cref="RightRequantizer256.Apply(Vector256{int}, bool)"/> for 4 lanes.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector128<int> Apply(Vector128<int> doubled, bool clamped)
         {
