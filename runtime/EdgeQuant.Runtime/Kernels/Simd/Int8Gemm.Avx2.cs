@@ -48,9 +48,8 @@ internal static partial class Int8Gemm
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         // Where the exact requantization applies, the rows are staged doubled and the sums start from 2 x Init: the sums are
         // then the doubled accumulators it takes, and it skips one addition per 8 outputs (SimdOps512 remark 4).
-        bool doubled = pf.InitDoubled is not null && multipliers.Length == cout
-            && RightRequantTable.Get(ref pf.RightRequant, multipliers, shifts, outputOffset, activationMin, activationMax, pf.MaxAccumulator).Covered;
-        var q = new PairsRequantization(pf, multipliers, shifts, outputOffset, activationMin, activationMax, doubled: doubled);
+        var q = new PairsRequantization(pf, multipliers, shifts, outputOffset, activationMin, activationMax, doubleWhereExact: true);
+        bool doubled = q.Doubled;
         for (int g = 0; g < rows; g += group)
         {
             int n = System.Math.Min(group, rows - g);
@@ -195,8 +194,8 @@ internal static partial class Int8Gemm
         /// <remarks><paramref name="biased"/>: the accumulators start from <see cref="PackedFilter.InitBiased"/> (the VNNI kernels,
         /// whose activations enter as x + 128); they end at the same values, so the requantization is the same.</remarks>
         public PairsRequantization(PackedFilter pf, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
-            int outputOffset, int activationMin, int activationMax, bool biased = false, bool doubled = false)
-            : this(biased ? pf.InitBiased : doubled ? pf.InitDoubled! : pf.Init, multipliers, shifts, outputOffset, activationMin, activationMax)
+            int outputOffset, int activationMin, int activationMax, bool biased = false, bool doubleWhereExact = false)
+            : this(biased ? pf.InitBiased : pf.Init, multipliers, shifts, outputOffset, activationMin, activationMax)
         {
             Channels = pf.Cout;
             if (multipliers.Length == pf.Cout)
@@ -204,16 +203,18 @@ internal static partial class Int8Gemm
                 var t = RightRequantTable.Get(ref pf.RightRequant, multipliers, shifts, outputOffset, activationMin, activationMax, pf.MaxAccumulator);
                 _exact = t.Covered ? t : null;
             }
-            _doubled = doubled;
-            if (doubled && _exact is null)
-                throw new InvalidOperationException("Doubled sums need the exact requantization.");
+            if (doubleWhereExact && !biased && _exact is not null && pf.InitDoubled is not null)
+            {
+                _init = ref MemoryMarshal.GetArrayDataReference(pf.InitDoubled);
+                Doubled = true;
+            }
         }
 
         /// <summary>
-        /// The sums are 2 x the accumulators (the rows staged doubled, from <see cref="PackedFilter.InitDoubled"/>), which the exact
-        /// form takes as they are; only with <see cref="_exact"/>.
+        /// Whether the sums start from <see cref="PackedFilter.InitDoubled"/> and so, with rows staged doubled, are 2 x the
+        /// accumulators, which the exact form takes as they are (asked for by <c>doubleWhereExact</c>; only with the exact form).
         /// </summary>
-        private readonly bool _doubled;
+        public bool Doubled { get; }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<int> Init(int j) => Vector256.LoadUnsafe(ref _init, (nuint)j);
@@ -281,7 +282,7 @@ internal static partial class Int8Gemm
                     for (int i = 0; i < n; i++)
                     {
                         var v = Vector512.LoadUnsafe(ref a);
-                        SimdOps512.Store(SimdOps512.NarrowClamp(rq.Apply(_doubled ? v : v + v), min8, max8), ref o, channels);
+                        SimdOps512.Store(SimdOps512.NarrowClamp(rq.Apply(Doubled ? v : v + v), min8, max8), ref o, channels);
                         a = ref Unsafe.Add(ref a, accStride);
                         o = ref Unsafe.Add(ref o, outStride);
                     }
@@ -294,7 +295,7 @@ internal static partial class Int8Gemm
                     for (int i = 0; i < n; i++)
                     {
                         var v = Vector256.LoadUnsafe(ref a);
-                        var bytes = Vector128.Min(Vector128.Max(Avx512F.VL.ConvertToVector128SByteWithSaturation(rq.Apply(_doubled ? v : v + v)), min8), max8);
+                        var bytes = Vector128.Min(Vector128.Max(Avx512F.VL.ConvertToVector128SByteWithSaturation(rq.Apply(Doubled ? v : v + v)), min8), max8);
                         SimdOps512.Store(bytes, ref o, cout - j);
                         a = ref Unsafe.Add(ref a, accStride);
                         o = ref Unsafe.Add(ref o, outStride);
@@ -305,7 +306,7 @@ internal static partial class Int8Gemm
             var min = Vector256.Create(min8, min8);
             var max = Vector256.Create(max8, max8);
             bool clamped = t.ClampsNegatives; // the sign term dropped under a fused ReLU (SimdOps512 remark 5)
-            bool doubled = _doubled;
+            bool doubled = Doubled;
             for (; j < cout; j += 8)
             {
                 if (cout - j <= 4)
