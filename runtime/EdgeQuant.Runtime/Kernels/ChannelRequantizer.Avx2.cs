@@ -17,8 +17,38 @@ internal readonly struct ChannelRequantizer256
 {
     private readonly Vector256<int> _left, _right, _m, _mOdd, _mask, _half, _off;
     private readonly Vector128<sbyte> _min, _max;
-    private readonly bool _anyLeft, _saturates, _oneRounding, _clamped;
+    private readonly bool _anyLeft, _saturates, _oneRounding, _clamped, _folded;
     private readonly Simd.SimdOps512.RightRequantizer256 _rightOnly;
+
+    /// <summary>
+    /// Whether <see cref="Apply(Vector256{int})"/> takes twice the sum of products without the group's start value
+    /// (<see cref="Folding"/>) rather than the accumulator.
+    /// </summary>
+    public bool Folded => _folded;
+
+    /// <summary>
+    /// For a kernel that keeps the group's weights in registers: where the exact one-rounding form applies without its
+    /// sign term (the table covers the op, <paramref name="from"/> is even and the op clamps negatives away: SimdOps512
+    /// remarks 5 and 6), the start values <paramref name="init"/> (the filter's folded bias) are moved into the form's
+    /// 64-bit constants and <see cref="Folded"/> is true: the kernel doubles its weights and passes the sum of products
+    /// alone, which drops the bias addition and the doubling per output vector. Otherwise as the other constructor.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ChannelRequantizer256 Folding(Simd.RightRequantTable? table, int from, Vector256<int> multiplier, Vector256<int> shift, int outputOffset,
+        int activationMin, int activationMax, Vector256<int> init)
+    {
+        var q = new ChannelRequantizer256(table, from, multiplier, shift, outputOffset, activationMin, activationMax);
+        return q._oneRounding && q._clamped ? new ChannelRequantizer256(q, init) : q;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ChannelRequantizer256(in ChannelRequantizer256 q, Vector256<int> init)
+    {
+        this = q;
+        // 2 Init is within int32 (|Init| <= A < 2^30), so VPMULDQ's 2 Init M is exact.
+        _rightOnly = q._rightOnly.WithStart(init + init);
+        _folded = true;
+    }
 
     /// <summary>
     /// As the other constructor; where <paramref name="table"/> (the op's, <see cref="Simd.RightRequantTable"/>) covers the op
@@ -83,7 +113,7 @@ internal readonly struct ChannelRequantizer256
     private Vector256<int> Rounded(Vector256<int> acc)
     {
         if (_oneRounding)
-            return _rightOnly.Apply(acc + acc, _clamped);
+            return _rightOnly.Apply(_folded ? acc : acc + acc, _clamped);
         var x = _anyLeft ? Avx2.ShiftLeftLogicalVariable(acc, _left.AsUInt32()) : acc;
         var nudge = Vector256.Create(1L << 30);
         // The doubling high multiply: bits 31..62 of x * m + 2^30 (a floor division, which equals the reference's

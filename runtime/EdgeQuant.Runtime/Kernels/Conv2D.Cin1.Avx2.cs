@@ -13,6 +13,29 @@ public static partial class Conv2D
     private const int Cin1X64StackLimit = 65536;
 
     /// <summary>
+    /// Whether the dispatcher takes <see cref="TryEvalS8Cin1Avx2"/> (or, with AVX-VNNI, the VNNI stem) for this op: with
+    /// AVX-512, every op with one input channel. With AVX2 alone, only at unit horizontal stride, 8 channels or more and
+    /// where the op's requantization takes the exact form without its sign term (a fused ReLU), so that the bias folds
+    /// into its constants (<see cref="ChannelRequantizer256.Folding"/>, <see cref="Cin1Pixels256"/>): there it measured
+    /// faster than the widened-rows and Winograd paths on Zen 1 (28x28 stems, 3x3, pad 1, same process: 8 channels 12.9 -> 9.1 us,
+    /// 12 16.4-17.2 -> 12.9, 16 19.0 -> 17.5, 24 31.3 -> 23.4, 32 35.7 -> 30.6), and slower elsewhere (4 channels 9.2 ->
+    /// 10.9, stride 2 with 16 5.2 -> 6.3; without the fold the rows path was faster too).
+    /// </summary>
+    internal static bool Cin1Avx2Preferred(in Conv2DParams p, in Shape4 inShape, in Shape4 outShape, PackedFilter packed,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts)
+    {
+        if (inShape.D3 != 1 || !Avx2.IsSupported)
+            return false;
+        if (Avx512BW.IsSupported)
+            return true;
+        if (p.StrideW != 1 || outShape.D3 < 8 || packed.Pairs is null || packed.Cout != outShape.D3 || multipliers.Length != outShape.D3
+            || !ChannelRequantizer256.BoundsFit(p.ActivationMin, p.ActivationMax))
+            return false;
+        var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
+        return table.Covered && table.ClampsNegatives;
+    }
+
+    /// <summary>
     /// AVX2 (and AVX-512BW) for a Conv2D with one input channel (the stems of image models): any Cout, Kh x Kw up to 64
     /// taps, stride, padding and dilation. The input is widened once into a padded int16 image on the stack (the zero
     /// point outside the image, which cancels against the folded bias: (zp + inputOffset) x w = 0, as the reference
@@ -82,6 +105,15 @@ public static partial class Conv2D
         var table = twoPixels ? null : RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         short zeroPoint = (short)(-p.InputOffset);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
+        // Each tap's offset in the widened image from its window's top left: taps 2k and 2k + 1 make pair k (an odd K's
+        // last pair repeats its tap against a zero weight). Worked out once here, not per row and pair: the divisions
+        // cost more than the rest of the staging.
+        Span<int> tapAt = stackalloc int[2 * tapPairs];
+        for (int t = 0; t < 2 * tapPairs; t++)
+        {
+            int tt = System.Math.Min(t, taps - 1);
+            tapAt[t] = (tt / kw) * p.DilationH * rowLen + (tt % kw) * p.DilationW;
+        }
         ref short img = ref MemoryMarshal.GetReference(image);
         ref sbyte outEnd = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), output.Length);
         ref int tr = ref MemoryMarshal.GetReference(planes);
@@ -110,9 +142,8 @@ public static partial class Conv2D
                     ref short top = ref Unsafe.Add(ref img, (oy0 + r) * p.StrideH * rowLen);
                     for (int k = direct ? 1 : 0; k < (direct ? 2 : tapPairs); k++)
                     {
-                        int ta = 2 * k, tb = System.Math.Min(2 * k + 1, taps - 1); // an odd K's last pair repeats its tap against a zero weight
-                        ref short ra = ref Unsafe.Add(ref top, (ta / kw) * p.DilationH * rowLen + (ta % kw) * p.DilationW);
-                        ref short rb = ref Unsafe.Add(ref top, (tb / kw) * p.DilationH * rowLen + (tb % kw) * p.DilationW);
+                        ref short ra = ref Unsafe.Add(ref top, tapAt[2 * k]);
+                        ref short rb = ref Unsafe.Add(ref top, tapAt[2 * k + 1]);
                         // Rows are built in order, so a row's 8-pixel steps past its end are overwritten by the next row.
                         ref int q = ref Unsafe.Add(ref tr, k * planeStride + r * outW);
                         if (p.StrideW == 1)
@@ -139,7 +170,7 @@ public static partial class Conv2D
                 else if (wide)
                     Cin1Row512(p, ref tr, tapPairs, planeStride, rows, outW, cout, packed, pairs, table!, m, s, ref o, ref outEnd,
                         direct, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen);
-                else
+                else if (tapPairs != 5 || !Cin1Pixels256(p, ref tr, planeStride, n, cout, packed, pairs, table!, ref o, ref outEnd))
                     Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table!, m, s, ref o);
             }
         }
@@ -336,6 +367,106 @@ public static partial class Conv2D
         return scale == 2 ? w + w : w;
     }
 
+    /// <summary>
+    /// AVX2, the 3x3 stem (five tap pairs) of 9-16 channels where the exact form applies without its sign term (a fused
+    /// ReLU): both groups of a pixel in one pass over the <paramref name="count"/> pixels, which shares each tap pair's
+    /// broadcast and the narrowing and stores all channels of the pixel at once. Channels 0-7 in 256-bit vectors, channels
+    /// 8-15 in 256-bit vectors, or in 128-bit ones for 9-12 channels (half the multiply-adds where 256-bit operations run as
+    /// two halves, Zen 1); lanes past Cout meet zero weights (CoutPadded is 16) and their bytes, stored past the pixel, are
+    /// overwritten by the next pixel's (the pixels run in order; the last one stores only its own near the end). The bias is
+    /// moved into the requantization's constants and the weights doubled (SimdOps512 remarks 5 and 6): no bias addition
+    /// and no doubling per output vector. False (nothing written) for other counts or forms.
+    /// </summary>
+    private static bool Cin1Pixels256(in Conv2DParams p, ref int tapRow, nint row, int count, int cout, PackedFilter packed, short[] pairs,
+        RightRequantTable table, ref sbyte o, ref sbyte end)
+    {
+        if (cout <= 8 || cout > 16 || packed.CoutPadded != 16 || !table.Covered || !table.ClampsNegatives)
+            return false;
+        ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
+        ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
+        nint pairStep = 2 * packed.CoutPadded;
+        var startA = Vector256.LoadUnsafe(ref init);
+        var rqA = new SimdOps512.RightRequantizer256(table, 0).WithStart(startA + startA);
+        var min = Vector128.Create((sbyte)p.ActivationMin);
+        var max = Vector128.Create((sbyte)p.ActivationMax);
+        var a0 = Doubled256(ref w, 0);
+        var a1 = Doubled256(ref w, pairStep);
+        var a2 = Doubled256(ref w, 2 * pairStep);
+        var a3 = Doubled256(ref w, 3 * pairStep);
+        var a4 = Doubled256(ref w, 4 * pairStep);
+        // Channel 8's weight pairs start 16 int16 into each tap pair's row.
+        ref short wb = ref Unsafe.Add(ref w, 16);
+        if (cout <= 12)
+        {
+            var startB = Vector128.LoadUnsafe(ref init, 8);
+            var rqB = new SimdOps512.RightRequantizer128(table, 8).WithStart(startB + startB);
+            var b0 = Doubled128(ref wb, 0);
+            var b1 = Doubled128(ref wb, pairStep);
+            var b2 = Doubled128(ref wb, 2 * pairStep);
+            var b3 = Doubled128(ref wb, 3 * pairStep);
+            var b4 = Doubled128(ref wb, 4 * pairStep);
+            for (int i = 0; i < count; i++)
+            {
+                ref int x = ref Unsafe.Add(ref tapRow, i);
+                var x0 = Vector256.Create(x).AsInt16();
+                var x1 = Vector256.Create(Unsafe.Add(ref x, row)).AsInt16();
+                var x2 = Vector256.Create(Unsafe.Add(ref x, 2 * row)).AsInt16();
+                var x3 = Vector256.Create(Unsafe.Add(ref x, 3 * row)).AsInt16();
+                var x4 = Vector256.Create(Unsafe.Add(ref x, 4 * row)).AsInt16();
+                var sa = (Avx2.MultiplyAddAdjacent(x0, a0) + Avx2.MultiplyAddAdjacent(x1, a1))
+                    + (Avx2.MultiplyAddAdjacent(x2, a2) + Avx2.MultiplyAddAdjacent(x3, a3)) + Avx2.MultiplyAddAdjacent(x4, a4);
+                var sb = (Sse2.MultiplyAddAdjacent(x0.GetLower(), b0) + Sse2.MultiplyAddAdjacent(x1.GetLower(), b1))
+                    + (Sse2.MultiplyAddAdjacent(x2.GetLower(), b2) + Sse2.MultiplyAddAdjacent(x3.GetLower(), b3))
+                    + Sse2.MultiplyAddAdjacent(x4.GetLower(), b4);
+                var ra = rqA.Apply(sa, clamped: true);
+                var rb = rqB.Apply(sb, clamped: true);
+                var words = Sse2.PackSignedSaturate(ra.GetLower(), ra.GetUpper());
+                var bytes = Sse2.PackSignedSaturate(words, Sse2.PackSignedSaturate(rb, rb));
+                Put16(Vector128.Min(Vector128.Max(bytes, min), max), ref Unsafe.Add(ref o, i * cout), cout, ref end);
+            }
+            return true;
+        }
+        {
+            var startB = Vector256.LoadUnsafe(ref init, 8);
+            var rqB = new SimdOps512.RightRequantizer256(table, 8).WithStart(startB + startB);
+            var b0 = Doubled256(ref wb, 0);
+            var b1 = Doubled256(ref wb, pairStep);
+            var b2 = Doubled256(ref wb, 2 * pairStep);
+            var b3 = Doubled256(ref wb, 3 * pairStep);
+            var b4 = Doubled256(ref wb, 4 * pairStep);
+            for (int i = 0; i < count; i++)
+            {
+                ref int x = ref Unsafe.Add(ref tapRow, i);
+                var x0 = Vector256.Create(x).AsInt16();
+                var x1 = Vector256.Create(Unsafe.Add(ref x, row)).AsInt16();
+                var x2 = Vector256.Create(Unsafe.Add(ref x, 2 * row)).AsInt16();
+                var x3 = Vector256.Create(Unsafe.Add(ref x, 3 * row)).AsInt16();
+                var x4 = Vector256.Create(Unsafe.Add(ref x, 4 * row)).AsInt16();
+                var sa = (Avx2.MultiplyAddAdjacent(x0, a0) + Avx2.MultiplyAddAdjacent(x1, a1))
+                    + (Avx2.MultiplyAddAdjacent(x2, a2) + Avx2.MultiplyAddAdjacent(x3, a3)) + Avx2.MultiplyAddAdjacent(x4, a4);
+                var sb = (Avx2.MultiplyAddAdjacent(x0, b0) + Avx2.MultiplyAddAdjacent(x1, b1))
+                    + (Avx2.MultiplyAddAdjacent(x2, b2) + Avx2.MultiplyAddAdjacent(x3, b3)) + Avx2.MultiplyAddAdjacent(x4, b4);
+                // VPACKSSDW packs within 128-bit lanes ([A0-3, B0-3, A4-7, B4-7]); VPERMQ puts the channels in order.
+                var words = Avx2.Permute4x64(Avx2.PackSignedSaturate(rqA.Apply(sa, clamped: true), rqB.Apply(sb, clamped: true)).AsInt64(), 0b11_01_10_00).AsInt16();
+                var bytes = Sse2.PackSignedSaturate(words.GetLower(), words.GetUpper());
+                Put16(Vector128.Min(Vector128.Max(bytes, min), max), ref Unsafe.Add(ref o, i * cout), cout, ref end);
+            }
+            return true;
+        }
+
+        static Vector256<short> Doubled256(ref short w, nint offset)
+        {
+            var v = Vector256.LoadUnsafe(ref w, (nuint)offset);
+            return v + v;
+        }
+
+        static Vector128<short> Doubled128(ref short w, nint offset)
+        {
+            var v = Vector128.LoadUnsafe(ref w, (nuint)offset);
+            return v + v;
+        }
+    }
+
     /// <summary><paramref name="outW"/> consecutive output pixels, 8 channels per group (the last group overlapping when Cout is not a multiple of 8; below 8, partial stores).</summary>
     private static void Cin1Row256(in Conv2DParams p, ref int tapRow, int tapPairs, int outWPad, int outW, int cout, PackedFilter packed,
         short[] pairs, RightRequantTable table, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, ref sbyte o)
@@ -350,31 +481,47 @@ public static partial class Conv2D
         for (int c0 = 0; c0 < cout; c0 += 8)
         {
             int c = System.Math.Max(System.Math.Min(c0, cout - 8), 0);
-            var q = new ChannelRequantizer256(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
-                p.OutputOffset, p.ActivationMin, p.ActivationMax);
             var bias = Vector256.LoadUnsafe(ref init, (nuint)c);
             ref short wc = ref Unsafe.Add(ref w, 2 * c);
             ref sbyte oc = ref Unsafe.Add(ref o, c);
             if (tapPairs == 5)
             {
+                // The 3x3 stem: five weight vectors in registers. Where the requantizer folds the bias into its constants (a
+                // fused ReLU), the weights are doubled and the sum of products goes to it alone: no bias addition and no
+                // doubling per output vector.
+                var qf = ChannelRequantizer256.Folding(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref mRef, (nuint)c),
+                    Vector256.LoadUnsafe(ref sRef, (nuint)c), p.OutputOffset, p.ActivationMin, p.ActivationMax, bias);
+                bool folded = qf.Folded;
                 var w0 = Vector256.LoadUnsafe(ref wc);
                 var w1 = Vector256.LoadUnsafe(ref wc, (nuint)pairStep);
                 var w2 = Vector256.LoadUnsafe(ref wc, (nuint)(2 * pairStep));
                 var w3 = Vector256.LoadUnsafe(ref wc, (nuint)(3 * pairStep));
                 var w4 = Vector256.LoadUnsafe(ref wc, (nuint)(4 * pairStep));
+                if (folded)
+                {
+                    w0 += w0;
+                    w1 += w1;
+                    w2 += w2;
+                    w3 += w3;
+                    w4 += w4;
+                }
                 nint row = outWPad;
                 for (int ox = 0; ox < outW; ox++)
                 {
                     ref int x = ref Unsafe.Add(ref tapRow, ox);
-                    var acc = bias + Avx2.MultiplyAddAdjacent(Vector256.Create(x).AsInt16(), w0)
+                    var acc = Avx2.MultiplyAddAdjacent(Vector256.Create(x).AsInt16(), w0)
                         + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, row)).AsInt16(), w1);
                     acc += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2)
                         + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3)
                         + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
-                    BlockRequantization.Store(q.Apply(acc), 0, ref Unsafe.Add(ref oc, ox * cout), stored);
+                    if (!folded)
+                        acc += bias;
+                    BlockRequantization.Store(qf.Apply(acc), 0, ref Unsafe.Add(ref oc, ox * cout), stored);
                 }
                 continue;
             }
+            var q = new ChannelRequantizer256(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref mRef, (nuint)c), Vector256.LoadUnsafe(ref sRef, (nuint)c),
+                p.OutputOffset, p.ActivationMin, p.ActivationMax);
             for (int ox = 0; ox < outW; ox++)
             {
                 var acc = bias;

@@ -63,7 +63,8 @@ public static partial class Conv2D
     internal static bool TryEvalS8Pixels(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape, PackedFilter? packed,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape, int pixelFrom, int pixelTo)
     {
-        if (packed is null || packed.Winograd is not null || filterShape.D1 * filterShape.D2 <= 1 || (Avx512BW.IsSupported && inShape.D3 == 1))
+        if (packed is null || packed.Winograd is not null || filterShape.D1 * filterShape.D2 <= 1
+            || Cin1Avx2Preferred(p, inShape, outShape, packed, multipliers, shifts))
             return false;
         if (AvxVnni.IsSupported && packed.Quads is not null && inShape.D3 >= 4
             && TryEvalS8RowsVnni(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, pixelFrom, pixelTo))
@@ -85,12 +86,12 @@ public static partial class Conv2D
     {
         if (packed is not null)
         {
-            // One input channel (image stems): with AVX-VNNI each kernel row's taps one broadcast from the biased image
-            // (Conv2D.Cin1.Vnni.cs: 28x28 stems with 8 channels 1.6 -> 0.9 us, stride 2 with 16 0.6 -> 0.4 on Zen 5, the
-            // same or faster for 12-32); else the taps paired across kernel rows, channels in registers (Conv2D.Cin1.Avx2.cs).
-            // Only with AVX-512: with the AVX2 requantization the widened-rows path below measured faster.
-            if (Avx512BW.IsSupported && inShape.D3 == 1
-                && ((AvxVnni.IsSupported && TryEvalS8Cin1Vnni(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
+            // One input channel (image stems): with AVX-512 and AVX-VNNI each kernel row's taps one broadcast from the biased
+            // image (Conv2D.Cin1.Vnni.cs: 28x28 stems with 8 channels 1.6 -> 0.9 us, stride 2 with 16 0.6 -> 0.4 on Zen 5, the
+            // same or faster for 12-32); else the taps paired across kernel rows, channels in registers (Conv2D.Cin1.Avx2.cs),
+            // where Cin1Avx2Preferred says so.
+            if (Cin1Avx2Preferred(p, inShape, outShape, packed, multipliers, shifts)
+                && ((Avx512BW.IsSupported && AvxVnni.IsSupported && TryEvalS8Cin1Vnni(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape))
                     || TryEvalS8Cin1Avx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape)))
                 return;
             // 3x3 stride 1: Winograd's F(2x2, 3x3) in exact integers, 2.25x fewer products (Conv2D.Winograd.Avx512.cs,

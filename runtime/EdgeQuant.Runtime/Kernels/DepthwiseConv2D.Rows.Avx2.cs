@@ -388,26 +388,29 @@ public static partial class DepthwiseConv2D
         for (int c0 = from; c0 < end; c0 += TWidth.Lanes)
         {
             int c = System.Math.Max(System.Math.Min(c0, cout - TWidth.Lanes), 0);
-            var q = TWidth.Requantizer(table, c, ref mRef, ref sRef, p, cout);
             var bias = TWidth.Load(ref init, (nuint)c);
             if (kw == 3 && jp == 2 && jpOdd is 0 or 2)
             {
                 // The common 3x3: six weight vectors (twelve with the odd set) in registers for every row of the group.
+                // Where the requantizer folds the bias into its constants (AVX2, a fused ReLU), the weights are doubled and
+                // the sum of products goes to it alone: no bias addition and no doubling per output vector.
+                var qf = TWidth.FoldingRequantizer(table, c, ref mRef, ref sRef, p, cout, ref init);
+                bool folded = TWidth.Folded(qf);
                 ref short wc = ref Unsafe.Add(ref w, 2 * c);
                 nint tapStep = 2 * coutP;
-                var e00 = TWidth.Load(ref wc, 0);
-                var e01 = TWidth.Load(ref wc, (nuint)tapStep);
-                var e02 = TWidth.Load(ref wc, (nuint)(2 * tapStep));
-                var e10 = TWidth.Load(ref wc, (nuint)(3 * tapStep));
-                var e11 = TWidth.Load(ref wc, (nuint)(4 * tapStep));
-                var e12 = TWidth.Load(ref wc, (nuint)(5 * tapStep));
+                var e00 = Weights<TWidth, TShort, TInt, TRequant>(ref wc, 0, folded);
+                var e01 = Weights<TWidth, TShort, TInt, TRequant>(ref wc, tapStep, folded);
+                var e02 = Weights<TWidth, TShort, TInt, TRequant>(ref wc, 2 * tapStep, folded);
+                var e10 = Weights<TWidth, TShort, TInt, TRequant>(ref wc, 3 * tapStep, folded);
+                var e11 = Weights<TWidth, TShort, TInt, TRequant>(ref wc, 4 * tapStep, folded);
+                var e12 = Weights<TWidth, TShort, TInt, TRequant>(ref wc, 5 * tapStep, folded);
                 ref short wo = ref Unsafe.Add(ref wc, jpOdd == 0 ? 0 : oddSet);
-                var o00 = TWidth.Load(ref wo, 0);
-                var o01 = TWidth.Load(ref wo, (nuint)tapStep);
-                var o02 = TWidth.Load(ref wo, (nuint)(2 * tapStep));
-                var o10 = TWidth.Load(ref wo, (nuint)(3 * tapStep));
-                var o11 = TWidth.Load(ref wo, (nuint)(4 * tapStep));
-                var o12 = TWidth.Load(ref wo, (nuint)(5 * tapStep));
+                var o00 = Weights<TWidth, TShort, TInt, TRequant>(ref wo, 0, folded);
+                var o01 = Weights<TWidth, TShort, TInt, TRequant>(ref wo, tapStep, folded);
+                var o02 = Weights<TWidth, TShort, TInt, TRequant>(ref wo, 2 * tapStep, folded);
+                var o10 = Weights<TWidth, TShort, TInt, TRequant>(ref wo, 3 * tapStep, folded);
+                var o11 = Weights<TWidth, TShort, TInt, TRequant>(ref wo, 4 * tapStep, folded);
+                var o12 = Weights<TWidth, TShort, TInt, TRequant>(ref wo, 5 * tapStep, folded);
                 nint col = 2 * columnStep, step = 2 * pixelStep;
                 for (int r = 0; r < rows; r++)
                 {
@@ -425,13 +428,15 @@ public static partial class DepthwiseConv2D
                     ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + xs * cout + c);
                     for (int ox = xs; ox < xe; ox++)
                     {
-                        var acc = TWidth.Add(TWidth.Add(TWidth.Add(bias, TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, 0), w00)),
+                        var acc = TWidth.Add(TWidth.Add(TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, 0), w00),
                             TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, (nuint)col), w01)),
                             TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, (nuint)(2 * col)), w02));
                         acc = TWidth.Add(acc, TWidth.Add(TWidth.Add(TWidth.MultiplyAddAdjacent(TWidth.Load(ref r1, 0), w10),
                             TWidth.MultiplyAddAdjacent(TWidth.Load(ref r1, (nuint)col), w11)),
                             TWidth.MultiplyAddAdjacent(TWidth.Load(ref r1, (nuint)(2 * col)), w12)));
-                        TWidth.Store(ref oc, q, acc, stored);
+                        if (!folded)
+                            acc = TWidth.Add(acc, bias);
+                        TWidth.Store(ref oc, qf, acc, stored);
                         oc = ref Unsafe.Add(ref oc, cout);
                         r0 = ref Unsafe.Add(ref r0, step);
                         r1 = ref Unsafe.Add(ref r1, step);
@@ -439,6 +444,7 @@ public static partial class DepthwiseConv2D
                 }
                 continue;
             }
+            var q = TWidth.Requantizer(table, c, ref mRef, ref sRef, p, cout);
             for (int r = 0; r < rows; r++)
             {
                 ref int rd = ref Unsafe.Add(ref dRef, r * d);
@@ -466,6 +472,15 @@ public static partial class DepthwiseConv2D
         }
     }
 
+    /// <summary>A tap's weight pairs of the group at <paramref name="wt"/> + <paramref name="offset"/>, doubled when <paramref name="doubled"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TShort Weights<TWidth, TShort, TInt, TRequant>(ref short wt, nint offset, bool doubled)
+        where TWidth : struct, IRowWidth<TShort, TInt, TRequant> where TShort : struct where TInt : struct where TRequant : struct
+    {
+        var v = TWidth.Load(ref wt, (nuint)offset);
+        return doubled ? TWidth.Double(v) : v;
+    }
+
     /// <summary>
     /// The vector width of <see cref="Groups{TWidth, TShort, TInt, TRequant}"/>: its int16 and int32 vectors, its
     /// per-group requantizer, and the few operations the body needs; implemented by structs, so the JIT compiles the
@@ -487,6 +502,20 @@ public static partial class DepthwiseConv2D
 
         /// <summary>The requantizer of the group at channel c (the one-rounding form where the table covers it).</summary>
         static abstract TRequant Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout);
+
+        /// <summary>
+        /// The requantizer of the group at channel c for the 3x3 body, which keeps the weights in registers: one that takes
+        /// twice the sum of products without the start values <paramref name="init"/> where <see cref="Folded"/> says so
+        /// (<see cref="ChannelRequantizer256.Folding"/>), else as <see cref="Requantizer"/>.
+        /// </summary>
+        static abstract TRequant FoldingRequantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout,
+            ref int init);
+
+        /// <summary>Whether <paramref name="q"/> takes twice the sum of products, with the bias in its constants.</summary>
+        static abstract bool Folded(in TRequant q);
+
+        /// <summary>w + w (weights of at most 128 in magnitude: 256 fits the int16).</summary>
+        static abstract TShort Double(TShort w);
 
         /// <summary>The group's <paramref name="stored"/> output bytes (all lanes, or fewer below 8 channels) at o.</summary>
         static abstract void Store(ref sbyte o, in TRequant q, TInt acc, int stored);
@@ -515,6 +544,16 @@ public static partial class DepthwiseConv2D
             => new(table, c, Vector512.LoadUnsafe(ref multipliers, (nuint)c), Vector512.LoadUnsafe(ref shifts, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
 
+        // The AVX-512 kernels keep the bias addition.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ChannelRequantizer512 FoldingRequantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p,
+            int cout, ref int init) => Requantizer(table, c, ref multipliers, ref shifts, p, cout);
+
+        public static bool Folded(in ChannelRequantizer512 q) => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<short> Double(Vector512<short> w) => w + w;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Store(ref sbyte o, in ChannelRequantizer512 q, Vector512<int> acc, int stored) => q.Apply(acc).StoreUnsafe(ref o);
     }
@@ -541,6 +580,18 @@ public static partial class DepthwiseConv2D
         public static ChannelRequantizer256 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout)
             => new(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref multipliers, (nuint)c), Vector256.LoadUnsafe(ref shifts, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ChannelRequantizer256 FoldingRequantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p,
+            int cout, ref int init)
+            => ChannelRequantizer256.Folding(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref multipliers, (nuint)c),
+                Vector256.LoadUnsafe(ref shifts, (nuint)c), p.OutputOffset, p.ActivationMin, p.ActivationMax, Vector256.LoadUnsafe(ref init, (nuint)c));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Folded(in ChannelRequantizer256 q) => q.Folded;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<short> Double(Vector256<short> w) => w + w;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Store(ref sbyte o, in ChannelRequantizer256 q, Vector256<int> acc, int stored) => Put(ref o, q.Apply(acc), stored);
@@ -577,20 +628,62 @@ public static partial class DepthwiseConv2D
             => new(table, c, p.ActivationMin, p.ActivationMax);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Requantizer4 FoldingRequantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p,
+            int cout, ref int init)
+        {
+            var q = new Requantizer4(table, c, p.ActivationMin, p.ActivationMax);
+            return q.Clamped ? q.WithStart(Vector128.LoadUnsafe(ref init, (nuint)c)) : q;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Folded(in Requantizer4 q) => q.Folded;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<short> Double(Vector128<short> w) => w + w;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Store(ref sbyte o, in Requantizer4 q, Vector128<int> acc, int stored)
             => Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), q.Apply(acc).AsInt32().ToScalar());
 
-        /// <summary>The exact form on 4 channels (<see cref="SimdOps512.RightRequantizer128"/>), narrowed to 4 bytes and clamped.</summary>
-        public readonly struct Requantizer4(RightRequantTable table, int c, int activationMin, int activationMax)
+        /// <summary>
+        /// The exact form on 4 channels (<see cref="SimdOps512.RightRequantizer128"/>), narrowed to 4 bytes and clamped; after
+        /// <see cref="WithStart"/>, of twice the sum of products with the start values in its constants.
+        /// </summary>
+        public readonly struct Requantizer4
         {
-            private readonly SimdOps512.RightRequantizer128 _rq = new(table, c);
-            private readonly bool _clamped = table.ClampsNegatives; // the sign term dropped under a fused ReLU (SimdOps512 remark 5)
-            private readonly Vector128<sbyte> _min = Vector128.Create((sbyte)activationMin), _max = Vector128.Create((sbyte)activationMax);
+            private readonly SimdOps512.RightRequantizer128 _rq;
+            private readonly bool _clamped, _folded;
+            private readonly Vector128<sbyte> _min, _max;
+
+            public Requantizer4(RightRequantTable table, int c, int activationMin, int activationMax)
+            {
+                _rq = new(table, c);
+                _clamped = table.ClampsNegatives; // the sign term dropped under a fused ReLU (SimdOps512 remark 5)
+                _min = Vector128.Create((sbyte)activationMin);
+                _max = Vector128.Create((sbyte)activationMax);
+            }
+
+            /// <summary>Whether the sign term is dropped (a fused ReLU), which <see cref="WithStart"/> needs.</summary>
+            public bool Clamped => _clamped;
+
+            /// <summary>Whether <see cref="Apply"/> takes twice the sum of products without the start values.</summary>
+            public bool Folded => _folded;
+
+            /// <summary>This requantizer with <paramref name="init"/> moved into its constants (SimdOps512 remark 6); only when <see cref="Clamped"/>.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public Requantizer4 WithStart(Vector128<int> init) => new(this, _rq.WithStart(init + init));
+
+            private Requantizer4(in Requantizer4 q, SimdOps512.RightRequantizer128 folded)
+            {
+                this = q;
+                _rq = folded;
+                _folded = true;
+            }
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public Vector128<sbyte> Apply(Vector128<int> acc)
             {
-                var words = Sse2.PackSignedSaturate(_rq.Apply(acc + acc, _clamped), Vector128<int>.Zero);
+                var words = Sse2.PackSignedSaturate(_rq.Apply(_folded ? acc : acc + acc, _clamped), Vector128<int>.Zero);
                 return Vector128.Min(Vector128.Max(Sse2.PackSignedSaturate(words, words), _min), _max);
             }
         }

@@ -158,10 +158,12 @@ public class StemDepthwiseFastPathTests
     /// holds the reference's bytes.
     /// </summary>
     [Test]
-    public void OneInputChannelWritesNothingPastItsOutput([Values(9, 10, 12, 15)] int cout, [Values(1, 2)] int stride)
+    public void OneInputChannelWritesNothingPastItsOutput([Values(9, 10, 12, 15)] int cout, [Values(1, 2)] int stride, [Values(false, true)] bool relu)
     {
         var r = new Random(970 + cout + 100 * stride);
         var c = FastPathCases.Conv.Random(r, false, 1, cout, 3, 3);
+        if (relu)
+            ReluRequantization(r, c, 0); // (the AVX2 kernel of both 8-channel groups at once)
         c.P.StrideH = c.P.StrideW = stride; c.P.DilationH = c.P.DilationW = 1;
         c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = 1;
         c.In = new Shape4(1, 13, 11, 1);
@@ -285,7 +287,7 @@ public class StemDepthwiseFastPathTests
     }
 
     [Test]
-    public void OneInputChannelReluLayers([Values(16, 17, 20, 24, 32, 36, 41)] int cout, [Values(0, 1, 2, 3)] int kind)
+    public void OneInputChannelReluLayers([Values(8, 9, 10, 12, 13, 15, 16, 17, 20, 24, 32, 36, 41)] int cout, [Values(0, 1, 2, 3)] int kind)
     {
         var r = new Random(1400 + 10 * cout + kind);
         foreach (int size in new[] { 5, 28, 33, 64 })
@@ -294,7 +296,29 @@ public class StemDepthwiseFastPathTests
     }
 
     [Test]
-    public void DepthwiseReluLayers([Values(16, 20, 32, 36, 41, 64, 90, 150)] int channels, [Values(0, 1, 2, 3)] int kind)
+    public void OneInputChannelDispatchOnAvx2AloneTakesTheStemKernelWhereTheBiasFolds()
+    {
+        // With AVX-512 the one-channel kernels take every stem; with AVX2 alone only stride 1, 8 or more channels and a
+        // requantization whose bias folds (a fused ReLU): elsewhere the widened-rows and Winograd paths measured faster.
+        var r = new Random(1450);
+        var relu = ReluLayer(r, false, 1, 16, 28, 1, 0);
+        var packed = Conv2D.Prepare(relu.P, relu.Weights, relu.Filter, relu.Bias);
+        Assert.That(Conv2D.Cin1Avx2Preferred(relu.P, relu.In, relu.Out, packed, relu.M, relu.S), Is.EqualTo(Avx2.IsSupported), "ReLU, stride 1, 16 channels");
+        var few = ReluLayer(r, false, 1, 4, 28, 1, 0);
+        Assert.That(Conv2D.Cin1Avx2Preferred(few.P, few.In, few.Out, Conv2D.Prepare(few.P, few.Weights, few.Filter, few.Bias), few.M, few.S),
+            Is.EqualTo(Avx512BW.IsSupported), "ReLU, stride 1, 4 channels");
+        var strided = ReluLayer(r, false, 1, 16, 28, 2, 0);
+        Assert.That(Conv2D.Cin1Avx2Preferred(strided.P, strided.In, strided.Out, Conv2D.Prepare(strided.P, strided.Weights, strided.Filter, strided.Bias),
+            strided.M, strided.S), Is.EqualTo(Avx512BW.IsSupported), "ReLU, stride 2");
+        relu.P.ActivationMin = -128;
+        relu.P.OutputOffset = 5;
+        Assert.That(Conv2D.Cin1Avx2Preferred(relu.P, relu.In, relu.Out, Conv2D.Prepare(relu.P, relu.Weights, relu.Filter, relu.Bias), relu.M, relu.S),
+            Is.EqualTo(Avx512BW.IsSupported), "no ReLU");
+        CheckStem(relu, "no ReLU, through the dispatcher");
+    }
+
+    [Test]
+    public void DepthwiseReluLayers([Values(8, 10, 12, 16, 20, 32, 36, 41, 64, 90, 150)] int channels, [Values(0, 1, 2, 3)] int kind)
     {
         var r = new Random(1500 + 10 * channels + kind);
         foreach (int size in new[] { 7, 8, 14, 28 })

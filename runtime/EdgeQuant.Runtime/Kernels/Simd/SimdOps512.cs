@@ -280,6 +280,25 @@ internal static class SimdOps512
             _right = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from);
         }
 
+        private RightRequantizer256(Vector256<int> m, Vector256<int> mOdd, Vector256<long> biasEven, Vector256<long> biasOdd, Vector256<uint> right)
+        {
+            _m = m;
+            _mOdd = mOdd;
+            _biasEven = biasEven;
+            _biasOdd = biasOdd;
+            _right = right;
+        }
+
+        /// <summary>
+        /// This requantizer with <paramref name="doubledStart"/> x M added to its 64-bit constants, as
+        /// <see cref="RightRequantizer.WithStart"/>: <see cref="Apply(Vector256{int}, bool)"/> with clamped (no sign term) then
+        /// takes the doubled sum without the start. Only for the clamped form: the sign term needs the whole accumulator.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public RightRequantizer256 WithStart(Vector256<int> doubledStart)
+            => new(_m, _mOdd, Avx2.Multiply(doubledStart, _m) + _biasEven,
+                Avx2.Multiply(Avx2.ShiftRightLogical(doubledStart.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd, _right);
+
         /// <summary>As <see cref="RightRequantizer.Apply(Vector512{int})"/> for 8 lanes.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<int> Apply(Vector256<int> doubled) => Apply(doubled, clamped: false);
@@ -315,6 +334,21 @@ internal static class SimdOps512
             _biasOdd = Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasOdd), (nuint)(from / 2));
             _right = Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from);
         }
+
+        private RightRequantizer128(Vector128<int> m, Vector128<int> mOdd, Vector128<long> biasEven, Vector128<long> biasOdd, Vector128<uint> right)
+        {
+            _m = m;
+            _mOdd = mOdd;
+            _biasEven = biasEven;
+            _biasOdd = biasOdd;
+            _right = right;
+        }
+
+        /// <summary>As <see cref="RightRequantizer256.WithStart"/> for 4 lanes.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public RightRequantizer128 WithStart(Vector128<int> doubledStart)
+            => new(_m, _mOdd, Sse41.Multiply(doubledStart, _m) + _biasEven,
+                Sse41.Multiply(Sse2.ShiftRightLogical(doubledStart.AsInt64(), 32).AsInt32(), _mOdd) + _biasOdd, _right);
 
         /// <summary>As <see cref="RightRequantizer256.Apply(Vector256{int}, bool)"/> for 4 lanes.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
