@@ -383,87 +383,125 @@ public static partial class Conv2D
         if (cout <= 8 || cout > 16 || packed.CoutPadded != 16 || !table.Covered || !table.ClampsNegatives)
             return false;
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
-        ref int init = ref MemoryMarshal.GetArrayDataReference(packed.Init);
         nint pairStep = 2 * packed.CoutPadded;
-        var startA = Vector256.LoadUnsafe(ref init);
-        var rqA = new SimdOps512.RightRequantizer256(table, 0).WithStart(startA + startA);
+        var first = new StemGroup8(table, 0, packed.Init, ref w, pairStep);
         var min = Vector128.Create((sbyte)p.ActivationMin);
         var max = Vector128.Create((sbyte)p.ActivationMax);
-        var a0 = Doubled256(ref w, 0);
-        var a1 = Doubled256(ref w, pairStep);
-        var a2 = Doubled256(ref w, 2 * pairStep);
-        var a3 = Doubled256(ref w, 3 * pairStep);
-        var a4 = Doubled256(ref w, 4 * pairStep);
         // Channel 8's weight pairs start 16 int16 into each tap pair's row.
         ref short wb = ref Unsafe.Add(ref w, 16);
         if (cout <= 12)
+            Cin1Pixels256(first, new StemGroup4(table, 8, packed.Init, ref wb, pairStep), ref tapRow, row, count, cout, min, max, ref o, ref end);
+        else
+            Cin1Pixels256(first, new StemGroup8(table, 8, packed.Init, ref wb, pairStep), ref tapRow, row, count, cout, min, max, ref o, ref end);
+        return true;
+    }
+
+    /// <summary>The pixels of <see cref="Cin1Pixels256"/>: channels 0-7 by <paramref name="first"/>, 8 onwards by <paramref name="rest"/>.</summary>
+    private static void Cin1Pixels256<TRest>(in StemGroup8 first, in TRest rest, ref int tapRow, nint row, int count, int cout,
+        Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, ref sbyte end) where TRest : struct, IStemRest
+    {
+        for (int i = 0; i < count; i++)
         {
-            var startB = Vector128.LoadUnsafe(ref init, 8);
-            var rqB = new SimdOps512.RightRequantizer128(table, 8).WithStart(startB + startB);
-            var b0 = Doubled128(ref wb, 0);
-            var b1 = Doubled128(ref wb, pairStep);
-            var b2 = Doubled128(ref wb, 2 * pairStep);
-            var b3 = Doubled128(ref wb, 3 * pairStep);
-            var b4 = Doubled128(ref wb, 4 * pairStep);
-            for (int i = 0; i < count; i++)
-            {
-                ref int x = ref Unsafe.Add(ref tapRow, i);
-                var x0 = Vector256.Create(x).AsInt16();
-                var x1 = Vector256.Create(Unsafe.Add(ref x, row)).AsInt16();
-                var x2 = Vector256.Create(Unsafe.Add(ref x, 2 * row)).AsInt16();
-                var x3 = Vector256.Create(Unsafe.Add(ref x, 3 * row)).AsInt16();
-                var x4 = Vector256.Create(Unsafe.Add(ref x, 4 * row)).AsInt16();
-                var sa = (Avx2.MultiplyAddAdjacent(x0, a0) + Avx2.MultiplyAddAdjacent(x1, a1))
-                    + (Avx2.MultiplyAddAdjacent(x2, a2) + Avx2.MultiplyAddAdjacent(x3, a3)) + Avx2.MultiplyAddAdjacent(x4, a4);
-                var sb = (Sse2.MultiplyAddAdjacent(x0.GetLower(), b0) + Sse2.MultiplyAddAdjacent(x1.GetLower(), b1))
-                    + (Sse2.MultiplyAddAdjacent(x2.GetLower(), b2) + Sse2.MultiplyAddAdjacent(x3.GetLower(), b3))
-                    + Sse2.MultiplyAddAdjacent(x4.GetLower(), b4);
-                var ra = rqA.Apply(sa, clamped: true);
-                var rb = rqB.Apply(sb, clamped: true);
-                var words = Sse2.PackSignedSaturate(ra.GetLower(), ra.GetUpper());
-                var bytes = Sse2.PackSignedSaturate(words, Sse2.PackSignedSaturate(rb, rb));
-                Put16(Vector128.Min(Vector128.Max(bytes, min), max), ref Unsafe.Add(ref o, i * cout), cout, ref end);
-            }
-            return true;
+            ref int x = ref Unsafe.Add(ref tapRow, i);
+            var x0 = Vector256.Create(x).AsInt16();
+            var x1 = Vector256.Create(Unsafe.Add(ref x, row)).AsInt16();
+            var x2 = Vector256.Create(Unsafe.Add(ref x, 2 * row)).AsInt16();
+            var x3 = Vector256.Create(Unsafe.Add(ref x, 3 * row)).AsInt16();
+            var x4 = Vector256.Create(Unsafe.Add(ref x, 4 * row)).AsInt16();
+            var bytes = rest.Narrow(first.Requantized(x0, x1, x2, x3, x4), x0, x1, x2, x3, x4);
+            Put16(Vector128.Min(Vector128.Max(bytes, min), max), ref Unsafe.Add(ref o, i * cout), cout, ref end);
         }
+    }
+
+    /// <summary>Channels 8 onwards of <see cref="Cin1Pixels256"/>: 4 lanes (<see cref="StemGroup4"/>) or 8 (<see cref="StemGroup8"/>).</summary>
+    private interface IStemRest
+    {
+        /// <summary>
+        /// The pixel's 16 bytes (not yet clamped): channels 0-7 from <paramref name="first"/> (that group's requantized
+        /// lanes), then this group's channels, from its products with the five broadcast tap pairs.
+        /// </summary>
+        Vector128<sbyte> Narrow(Vector256<int> first, Vector256<short> x0, Vector256<short> x1, Vector256<short> x2, Vector256<short> x3,
+            Vector256<short> x4);
+    }
+
+    /// <summary>
+    /// 8 channels of the 3x3 stem from <c>from</c>: the five tap pairs' weights doubled, in registers, and the exact form
+    /// without its sign term with the folded bias in its constants (SimdOps512 remark 6).
+    /// </summary>
+    private readonly struct StemGroup8 : IStemRest
+    {
+        private readonly SimdOps512.RightRequantizer256 _rq;
+        private readonly Vector256<short> _w0, _w1, _w2, _w3, _w4;
+
+        public StemGroup8(RightRequantTable table, int from, int[] init, ref short w, nint pairStep)
         {
-            var startB = Vector256.LoadUnsafe(ref init, 8);
-            var rqB = new SimdOps512.RightRequantizer256(table, 8).WithStart(startB + startB);
-            var b0 = Doubled256(ref wb, 0);
-            var b1 = Doubled256(ref wb, pairStep);
-            var b2 = Doubled256(ref wb, 2 * pairStep);
-            var b3 = Doubled256(ref wb, 3 * pairStep);
-            var b4 = Doubled256(ref wb, 4 * pairStep);
-            for (int i = 0; i < count; i++)
+            var start = Vector256.Create(new ReadOnlySpan<int>(init, from, 8));
+            _rq = new SimdOps512.RightRequantizer256(table, from).WithStart(start + start);
+            _w0 = Doubled(ref w, 0);
+            _w1 = Doubled(ref w, pairStep);
+            _w2 = Doubled(ref w, 2 * pairStep);
+            _w3 = Doubled(ref w, 3 * pairStep);
+            _w4 = Doubled(ref w, 4 * pairStep);
+
+            static Vector256<short> Doubled(ref short w, nint offset)
             {
-                ref int x = ref Unsafe.Add(ref tapRow, i);
-                var x0 = Vector256.Create(x).AsInt16();
-                var x1 = Vector256.Create(Unsafe.Add(ref x, row)).AsInt16();
-                var x2 = Vector256.Create(Unsafe.Add(ref x, 2 * row)).AsInt16();
-                var x3 = Vector256.Create(Unsafe.Add(ref x, 3 * row)).AsInt16();
-                var x4 = Vector256.Create(Unsafe.Add(ref x, 4 * row)).AsInt16();
-                var sa = (Avx2.MultiplyAddAdjacent(x0, a0) + Avx2.MultiplyAddAdjacent(x1, a1))
-                    + (Avx2.MultiplyAddAdjacent(x2, a2) + Avx2.MultiplyAddAdjacent(x3, a3)) + Avx2.MultiplyAddAdjacent(x4, a4);
-                var sb = (Avx2.MultiplyAddAdjacent(x0, b0) + Avx2.MultiplyAddAdjacent(x1, b1))
-                    + (Avx2.MultiplyAddAdjacent(x2, b2) + Avx2.MultiplyAddAdjacent(x3, b3)) + Avx2.MultiplyAddAdjacent(x4, b4);
-                // VPACKSSDW packs within 128-bit lanes ([A0-3, B0-3, A4-7, B4-7]); VPERMQ puts the channels in order.
-                var words = Avx2.Permute4x64(Avx2.PackSignedSaturate(rqA.Apply(sa, clamped: true), rqB.Apply(sb, clamped: true)).AsInt64(), 0b11_01_10_00).AsInt16();
-                var bytes = Sse2.PackSignedSaturate(words.GetLower(), words.GetUpper());
-                Put16(Vector128.Min(Vector128.Max(bytes, min), max), ref Unsafe.Add(ref o, i * cout), cout, ref end);
+                var v = Vector256.LoadUnsafe(ref w, (nuint)offset);
+                return v + v;
             }
-            return true;
         }
 
-        static Vector256<short> Doubled256(ref short w, nint offset)
+        /// <summary>The group's 8 requantized int32 lanes (before narrowing and the byte clamps).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<int> Requantized(Vector256<short> x0, Vector256<short> x1, Vector256<short> x2, Vector256<short> x3, Vector256<short> x4)
+            => _rq.Apply((Avx2.MultiplyAddAdjacent(x0, _w0) + Avx2.MultiplyAddAdjacent(x1, _w1))
+                + (Avx2.MultiplyAddAdjacent(x2, _w2) + Avx2.MultiplyAddAdjacent(x3, _w3)) + Avx2.MultiplyAddAdjacent(x4, _w4), clamped: true);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector128<sbyte> Narrow(Vector256<int> first, Vector256<short> x0, Vector256<short> x1, Vector256<short> x2, Vector256<short> x3,
+            Vector256<short> x4)
         {
-            var v = Vector256.LoadUnsafe(ref w, (nuint)offset);
-            return v + v;
+            // VPACKSSDW packs within 128-bit lanes ([A0-3, B0-3, A4-7, B4-7]); VPERMQ puts the channels in order.
+            var words = Avx2.Permute4x64(Avx2.PackSignedSaturate(first, Requantized(x0, x1, x2, x3, x4)).AsInt64(), 0b11_01_10_00).AsInt16();
+            return Sse2.PackSignedSaturate(words.GetLower(), words.GetUpper());
+        }
+    }
+
+    /// <summary>
+    /// 4 channels of the 3x3 stem from <c>from</c> in 128-bit vectors (a rest of 1-4 channels: half the multiply-adds of
+    /// an 8-lane group where 256-bit operations run as two halves, Zen 1), otherwise as <see cref="StemGroup8"/>.
+    /// </summary>
+    private readonly struct StemGroup4 : IStemRest
+    {
+        private readonly SimdOps512.RightRequantizer128 _rq;
+        private readonly Vector128<short> _w0, _w1, _w2, _w3, _w4;
+
+        public StemGroup4(RightRequantTable table, int from, int[] init, ref short w, nint pairStep)
+        {
+            var start = Vector128.Create(new ReadOnlySpan<int>(init, from, 4));
+            _rq = new SimdOps512.RightRequantizer128(table, from).WithStart(start + start);
+            _w0 = Doubled(ref w, 0);
+            _w1 = Doubled(ref w, pairStep);
+            _w2 = Doubled(ref w, 2 * pairStep);
+            _w3 = Doubled(ref w, 3 * pairStep);
+            _w4 = Doubled(ref w, 4 * pairStep);
+
+            static Vector128<short> Doubled(ref short w, nint offset)
+            {
+                var v = Vector128.LoadUnsafe(ref w, (nuint)offset);
+                return v + v;
+            }
         }
 
-        static Vector128<short> Doubled128(ref short w, nint offset)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector128<sbyte> Narrow(Vector256<int> first, Vector256<short> x0, Vector256<short> x1, Vector256<short> x2, Vector256<short> x3,
+            Vector256<short> x4)
         {
-            var v = Vector128.LoadUnsafe(ref w, (nuint)offset);
-            return v + v;
+            var sum = (Sse2.MultiplyAddAdjacent(x0.GetLower(), _w0) + Sse2.MultiplyAddAdjacent(x1.GetLower(), _w1))
+                + (Sse2.MultiplyAddAdjacent(x2.GetLower(), _w2) + Sse2.MultiplyAddAdjacent(x3.GetLower(), _w3))
+                + Sse2.MultiplyAddAdjacent(x4.GetLower(), _w4);
+            var mine = _rq.Apply(sum, clamped: true);
+            var words = Sse2.PackSignedSaturate(first.GetLower(), first.GetUpper());
+            return Sse2.PackSignedSaturate(words, Sse2.PackSignedSaturate(mine, mine));
         }
     }
 

@@ -398,19 +398,19 @@ public static partial class DepthwiseConv2D
                 bool folded = TWidth.Folded(qf);
                 ref short wc = ref Unsafe.Add(ref w, 2 * c);
                 nint tapStep = 2 * coutP;
-                var e00 = Weights<TWidth, TShort, TInt, TRequant>(ref wc, 0, folded);
-                var e01 = Weights<TWidth, TShort, TInt, TRequant>(ref wc, tapStep, folded);
-                var e02 = Weights<TWidth, TShort, TInt, TRequant>(ref wc, 2 * tapStep, folded);
-                var e10 = Weights<TWidth, TShort, TInt, TRequant>(ref wc, 3 * tapStep, folded);
-                var e11 = Weights<TWidth, TShort, TInt, TRequant>(ref wc, 4 * tapStep, folded);
-                var e12 = Weights<TWidth, TShort, TInt, TRequant>(ref wc, 5 * tapStep, folded);
+                var e00 = Weights(ref wc, 0, folded);
+                var e01 = Weights(ref wc, tapStep, folded);
+                var e02 = Weights(ref wc, 2 * tapStep, folded);
+                var e10 = Weights(ref wc, 3 * tapStep, folded);
+                var e11 = Weights(ref wc, 4 * tapStep, folded);
+                var e12 = Weights(ref wc, 5 * tapStep, folded);
                 ref short wo = ref Unsafe.Add(ref wc, jpOdd == 0 ? 0 : oddSet);
-                var o00 = Weights<TWidth, TShort, TInt, TRequant>(ref wo, 0, folded);
-                var o01 = Weights<TWidth, TShort, TInt, TRequant>(ref wo, tapStep, folded);
-                var o02 = Weights<TWidth, TShort, TInt, TRequant>(ref wo, 2 * tapStep, folded);
-                var o10 = Weights<TWidth, TShort, TInt, TRequant>(ref wo, 3 * tapStep, folded);
-                var o11 = Weights<TWidth, TShort, TInt, TRequant>(ref wo, 4 * tapStep, folded);
-                var o12 = Weights<TWidth, TShort, TInt, TRequant>(ref wo, 5 * tapStep, folded);
+                var o00 = Weights(ref wo, 0, folded);
+                var o01 = Weights(ref wo, tapStep, folded);
+                var o02 = Weights(ref wo, 2 * tapStep, folded);
+                var o10 = Weights(ref wo, 3 * tapStep, folded);
+                var o11 = Weights(ref wo, 4 * tapStep, folded);
+                var o12 = Weights(ref wo, 5 * tapStep, folded);
                 nint col = 2 * columnStep, step = 2 * pixelStep;
                 for (int r = 0; r < rows; r++)
                 {
@@ -470,15 +470,14 @@ public static partial class DepthwiseConv2D
                 }
             }
         }
-    }
 
-    /// <summary>A tap's weight pairs of the group at <paramref name="wt"/> + <paramref name="offset"/>, doubled when <paramref name="doubled"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TShort Weights<TWidth, TShort, TInt, TRequant>(ref short wt, nint offset, bool doubled)
-        where TWidth : struct, IRowWidth<TShort, TInt, TRequant> where TShort : struct where TInt : struct where TRequant : struct
-    {
-        var v = TWidth.Load(ref wt, (nuint)offset);
-        return doubled ? TWidth.Double(v) : v;
+        // A tap's weight pairs of the group at wt + offset, doubled when the requantizer folds the bias.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static TShort Weights(ref short wt, nint offset, bool doubled)
+        {
+            var v = TWidth.Load(ref wt, (nuint)offset);
+            return doubled ? TWidth.Double(v) : v;
+        }
     }
 
     /// <summary>
