@@ -74,13 +74,24 @@ public static partial class Conv2D
                     for (int k = 0; k < blocks; k += 2)
                     {
                         bool two = k + 1 < blocks;
-                        if (two)
-                            WinogradProducts256<Blocks2>(ref vr, cinR, wf, 8 * k, ref mr);
+                        // A last block of 1-4 real channels takes 128-bit vectors (Zen 1: half the multiply-adds of that block).
+                        bool half = cout - 8 * (two ? k + 1 : k) <= 4;
+                        if (two && half)
+                            WinogradProducts256<Blocks2, HalfLast>(ref vr, cinR, wf, 8 * k, ref mr);
+                        else if (two)
+                            WinogradProducts256<Blocks2, WholeLast>(ref vr, cinR, wf, 8 * k, ref mr);
+                        else if (half)
+                            WinogradProducts256<Blocks1, HalfLast>(ref vr, cinR, wf, 8 * k, ref mr);
                         else
-                            WinogradProducts256<Blocks1>(ref vr, cinR, wf, 8 * k, ref mr);
-                        o.Tiles(ref mr, n, ty0, g, 8 * k, ref ob);
-                        if (two)
-                            o.Tiles(ref Unsafe.Add(ref mr, 8), n, ty0, g, 8 * (k + 1), ref ob);
+                            WinogradProducts256<Blocks1, WholeLast>(ref vr, cinR, wf, 8 * k, ref mr);
+                        if (two || !half)
+                            o.Tiles<WinogradOut8>(ref mr, n, ty0, g, 8 * k, ref ob);
+                        else
+                            o.Tiles<WinogradOut4>(ref mr, n, ty0, g, 8 * k, ref ob);
+                        if (two && half)
+                            o.Tiles<WinogradOut4>(ref Unsafe.Add(ref mr, 8), n, ty0, g, 8 * (k + 1), ref ob);
+                        else if (two)
+                            o.Tiles<WinogradOut8>(ref Unsafe.Add(ref mr, 8), n, ty0, g, 8 * (k + 1), ref ob);
                     }
                 }
             }
@@ -141,14 +152,19 @@ public static partial class Conv2D
     /// <summary>
     /// M[xi, t, 8 bi + lane] = sum over input-channel pairs of V[xi, t] x U[xi] for the TBlocks (1 or 2) x 8 output
     /// channels from j and the four tiles of the group: per pair four broadcasts, TBlocks weight loads, 4 x TBlocks
-    /// VPMADDWD. M's tile stride is 16, its position stride <see cref="WinogradM256Position"/>.
+    /// VPMADDWD; the last block in 128-bit vectors (its first 4 lanes) where TLast says so. M's tile stride is 16, its
+    /// position stride <see cref="WinogradM256Position"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WinogradProducts256<TBlocks>(ref short v, int cinR, WinogradFilter wf, int j, ref int m)
-        where TBlocks : struct, IWinogradBlocks
+    private static void WinogradProducts256<TBlocks, TLast>(ref short v, int cinR, WinogradFilter wf, int j, ref int m)
+        where TBlocks : struct, IWinogradBlocks where TLast : struct, IWinogradLast
     {
         int pairs = wf.Pairs;
         nint uStride = 2 * wf.CoutW;
+        // The first block is whole unless it is the only one and half; the second (TBlocks 2) whole or half.
+        bool firstWhole = TBlocks.Value > 1 || !TLast.Half;
+        bool secondWhole = TBlocks.Value > 1 && !TLast.Half;
+        bool secondHalf = TBlocks.Value > 1 && TLast.Half;
         ref short u0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wf.U!), wf.UStart + 2 * j);
         for (int xi = 0; xi < 16; xi++)
         {
@@ -159,41 +175,85 @@ public static partial class Conv2D
             ref int x3 = ref Unsafe.As<short, int>(ref Unsafe.Add(ref v, (4 * xi + 3) * cinR));
             Vector256<int> c00 = default, c10 = default, c20 = default, c30 = default;
             Vector256<int> c01 = default, c11 = default, c21 = default, c31 = default;
-            for (int q = 0; q < pairs; q++)
+            Vector128<int> h0 = default, h1 = default, h2 = default, h3 = default;
+            if (firstWhole)
             {
-                var p0 = Vector256.Create(Unsafe.Add(ref x0, q)).AsInt16();
-                var p1 = Vector256.Create(Unsafe.Add(ref x1, q)).AsInt16();
-                var p2 = Vector256.Create(Unsafe.Add(ref x2, q)).AsInt16();
-                var p3 = Vector256.Create(Unsafe.Add(ref x3, q)).AsInt16();
-                var w0 = Vector256.LoadUnsafe(ref w);
-                c00 += Avx2.MultiplyAddAdjacent(p0, w0);
-                c10 += Avx2.MultiplyAddAdjacent(p1, w0);
-                c20 += Avx2.MultiplyAddAdjacent(p2, w0);
-                c30 += Avx2.MultiplyAddAdjacent(p3, w0);
-                if (TBlocks.Value > 1)
+                for (int q = 0; q < pairs; q++)
                 {
-                    var w1 = Vector256.LoadUnsafe(ref w, 16);
-                    c01 += Avx2.MultiplyAddAdjacent(p0, w1);
-                    c11 += Avx2.MultiplyAddAdjacent(p1, w1);
-                    c21 += Avx2.MultiplyAddAdjacent(p2, w1);
-                    c31 += Avx2.MultiplyAddAdjacent(p3, w1);
+                    var p0 = Vector256.Create(Unsafe.Add(ref x0, q)).AsInt16();
+                    var p1 = Vector256.Create(Unsafe.Add(ref x1, q)).AsInt16();
+                    var p2 = Vector256.Create(Unsafe.Add(ref x2, q)).AsInt16();
+                    var p3 = Vector256.Create(Unsafe.Add(ref x3, q)).AsInt16();
+                    var w0 = Vector256.LoadUnsafe(ref w);
+                    c00 += Avx2.MultiplyAddAdjacent(p0, w0);
+                    c10 += Avx2.MultiplyAddAdjacent(p1, w0);
+                    c20 += Avx2.MultiplyAddAdjacent(p2, w0);
+                    c30 += Avx2.MultiplyAddAdjacent(p3, w0);
+                    if (secondWhole)
+                    {
+                        var w1 = Vector256.LoadUnsafe(ref w, 16);
+                        c01 += Avx2.MultiplyAddAdjacent(p0, w1);
+                        c11 += Avx2.MultiplyAddAdjacent(p1, w1);
+                        c21 += Avx2.MultiplyAddAdjacent(p2, w1);
+                        c31 += Avx2.MultiplyAddAdjacent(p3, w1);
+                    }
+                    else if (secondHalf)
+                    {
+                        var w1 = Vector128.LoadUnsafe(ref w, 16);
+                        h0 += Sse2.MultiplyAddAdjacent(p0.GetLower(), w1);
+                        h1 += Sse2.MultiplyAddAdjacent(p1.GetLower(), w1);
+                        h2 += Sse2.MultiplyAddAdjacent(p2.GetLower(), w1);
+                        h3 += Sse2.MultiplyAddAdjacent(p3.GetLower(), w1);
+                    }
+                    w = ref Unsafe.Add(ref w, uStride);
                 }
-                w = ref Unsafe.Add(ref w, uStride);
+            }
+            else
+            {
+                for (int q = 0; q < pairs; q++)
+                {
+                    var w0 = Vector128.LoadUnsafe(ref w);
+                    h0 += Sse2.MultiplyAddAdjacent(Vector128.Create(Unsafe.Add(ref x0, q)).AsInt16(), w0);
+                    h1 += Sse2.MultiplyAddAdjacent(Vector128.Create(Unsafe.Add(ref x1, q)).AsInt16(), w0);
+                    h2 += Sse2.MultiplyAddAdjacent(Vector128.Create(Unsafe.Add(ref x2, q)).AsInt16(), w0);
+                    h3 += Sse2.MultiplyAddAdjacent(Vector128.Create(Unsafe.Add(ref x3, q)).AsInt16(), w0);
+                    w = ref Unsafe.Add(ref w, uStride);
+                }
             }
             ref int mx = ref Unsafe.Add(ref m, WinogradM256Position * xi);
-            c00.StoreUnsafe(ref mx);
-            c10.StoreUnsafe(ref mx, 16);
-            c20.StoreUnsafe(ref mx, 32);
-            c30.StoreUnsafe(ref mx, 48);
-            if (TBlocks.Value > 1)
+            if (firstWhole)
+            {
+                c00.StoreUnsafe(ref mx);
+                c10.StoreUnsafe(ref mx, 16);
+                c20.StoreUnsafe(ref mx, 32);
+                c30.StoreUnsafe(ref mx, 48);
+            }
+            if (secondWhole)
             {
                 c01.StoreUnsafe(ref mx, 8);
                 c11.StoreUnsafe(ref mx, 24);
                 c21.StoreUnsafe(ref mx, 40);
                 c31.StoreUnsafe(ref mx, 56);
             }
+            else if (TLast.Half)
+            {
+                nuint at = TBlocks.Value > 1 ? 8u : 0u;
+                h0.StoreUnsafe(ref mx, at);
+                h1.StoreUnsafe(ref mx, at + 16);
+                h2.StoreUnsafe(ref mx, at + 32);
+                h3.StoreUnsafe(ref mx, at + 48);
+            }
         }
     }
+
+    /// <summary>Whether the last 8-channel block of a products pass holds 1-4 real channels and takes 128-bit vectors.</summary>
+    private interface IWinogradLast
+    {
+        static abstract bool Half { get; }
+    }
+
+    private struct WholeLast : IWinogradLast { public static bool Half => false; }
+    private struct HalfLast : IWinogradLast { public static bool Half => true; }
 
     /// <summary>The output side of <see cref="TryEvalS8WinogradAvx2"/>: Y' = A^T M A per tile and 8-channel block, requantized and stored.</summary>
     private readonly ref struct WinogradOut256
@@ -219,64 +279,175 @@ public static partial class Conv2D
         }
 
         /// <summary>
-        /// The n tiles from tile g of the band from tile row ty0, for the 8 channels at j (M of that block at
-        /// <paramref name="m"/>: tile stride 16, position stride <see cref="WinogradM256Position"/>).
+        /// The n tiles from tile g of the band from tile row ty0, for the channels at j (M of that block at
+        /// <paramref name="m"/>: tile stride 16, position stride <see cref="WinogradM256Position"/>), TWidth's lanes of them.
         /// A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]; Y' / 2 is 2 x the products.
         /// </summary>
-        public void Tiles(ref int m, int n, int ty0, int g, int j, ref sbyte output)
+        public void Tiles<TWidth>(ref int m, int n, int ty0, int g, int j, ref sbyte output) where TWidth : struct, IWinogradOutWidth
         {
-            int channels = System.Math.Min(8, _cout - j);
-            var rq = new SimdOps512.RightRequantizer256(_table, j);
-            var start = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_wf.Init), (nuint)j);
-            start += start;
+            int channels = System.Math.Min(TWidth.Lanes, _cout - j);
+            var rq = TWidth.Requantizer(_table, _wf, j);
             for (int t = 0; t < n; t++)
             {
                 ref int mt = ref Unsafe.Add(ref m, 16 * t);
-                Vertical(ref mt, 0, out var r00, out var r10);
-                Vertical(ref mt, 1, out var r01, out var r11);
-                Vertical(ref mt, 2, out var r02, out var r12);
-                Vertical(ref mt, 3, out var r03, out var r13);
                 int q = g + t, y = 2 * (ty0 + q / _tw), x = 2 * (q % _tw);
                 ref sbyte at = ref Unsafe.Add(ref output, (y * _wo + x) * _cout + j);
                 bool right = x + 1 < _wo;
                 bool below = y + 1 < _ho;
-                var top = Narrow(r00 + r01 + r02, r01 - r02 - r03, rq, start);
-                SimdOps512.Store(top, ref at, channels);
-                if (right)
-                    SimdOps512.Store(Sse2.UnpackHigh(top.AsInt64(), top.AsInt64()).AsSByte(), ref Unsafe.Add(ref at, _cout), channels);
+                var (top, bottom) = TWidth.Transform(ref mt, rq, _clampsNegatives, below);
+                Store<TWidth>(top, ref at, right, channels);
                 if (below)
-                {
-                    ref sbyte under = ref Unsafe.Add(ref at, _wo * _cout);
-                    var bottom = Narrow(r10 + r11 + r12, r11 - r12 - r13, rq, start);
-                    SimdOps512.Store(bottom, ref under, channels);
-                    if (right)
-                        SimdOps512.Store(Sse2.UnpackHigh(bottom.AsInt64(), bottom.AsInt64()).AsSByte(), ref Unsafe.Add(ref under, _cout), channels);
-                }
+                    Store<TWidth>(bottom, ref Unsafe.Add(ref at, _wo * _cout), right, channels);
             }
         }
 
-        /// <summary>Column k of the 4x4 M: r0 = m0k + m1k + m2k, r1 = m1k - m2k - m3k.</summary>
+        /// <summary>Two pixels' bytes (<see cref="IWinogradOutWidth.Transform"/>): the first's, and the second's where it lies in the image.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Vertical(ref int mt, int k, out Vector256<int> r0, out Vector256<int> r1)
+        private void Store<TWidth>(Vector128<sbyte> v, ref sbyte at, bool right, int channels) where TWidth : struct, IWinogradOutWidth
         {
-            var m0 = Vector256.LoadUnsafe(ref mt, (nuint)(WinogradM256Position * k));
-            var m1 = Vector256.LoadUnsafe(ref mt, (nuint)(WinogradM256Position * (4 + k)));
-            var m2 = Vector256.LoadUnsafe(ref mt, (nuint)(WinogradM256Position * (8 + k)));
-            var m3 = Vector256.LoadUnsafe(ref mt, (nuint)(WinogradM256Position * (12 + k)));
-            r0 = m0 + m1 + m2;
-            r1 = m1 - m2 - m3;
+            if (_clamp)
+                v = Vector128.Min(Vector128.Max(v, _min), _max);
+            SimdOps512.Store(v, ref at, channels);
+            if (right)
+                SimdOps512.Store(TWidth.Second(v), ref Unsafe.Add(ref at, _cout), channels);
         }
+    }
+}
 
-        /// <summary>Two pixels' Y' (8 lanes each) requantized, narrowed and clamped: the first pixel's bytes in the low 8, the second's in the high 8.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private Vector128<sbyte> Narrow(Vector256<int> left, Vector256<int> right, in SimdOps512.RightRequantizer256 rq, Vector256<int> start)
-        {
-            var a = rq.Apply(Vector256.ShiftRightArithmetic(left, 1) + start, _clampsNegatives);
-            var b = rq.Apply(Vector256.ShiftRightArithmetic(right, 1) + start, _clampsNegatives);
-            // VPACKSSDW works within 128-bit lanes: [a0-3 b0-3 | a4-7 b4-7]; the qword permute makes it [a0-7 | b0-7].
-            var words = Avx2.Permute4x64(Avx2.PackSignedSaturate(a, b).AsInt64(), 0b11_01_10_00).AsInt16();
-            var bytes = Sse2.PackSignedSaturate(words.GetLower(), words.GetUpper());
-            return _clamp ? Vector128.Min(Vector128.Max(bytes, _min), _max) : bytes;
-        }
+/// <summary>The width of one block of <see cref="Conv2D.TryEvalS8WinogradAvx2"/>'s output side: 8 channels, or the last 1-4 in 128-bit vectors.</summary>
+internal interface IWinogradOutWidth
+{
+    /// <summary>Channels per block.</summary>
+    static abstract int Lanes { get; }
+
+    /// <summary>The block's requantizer (the exact one-rounding form) and doubled start values at channel j.</summary>
+    static abstract WinogradRequant Requantizer(RightRequantTable table, WinogradFilter wf, int j);
+
+    /// <summary>
+    /// Y' = A^T M A of one tile (M at <paramref name="mt"/>), requantized and narrowed, not yet clamped: the top row's two
+    /// pixels and, when <paramref name="below"/>, the bottom row's, each as the first pixel's bytes from byte 0 and the
+    /// second's from <see cref="Second"/>.
+    /// </summary>
+    static abstract (Vector128<sbyte> Top, Vector128<sbyte> Bottom) Transform(ref int mt, in WinogradRequant rq, bool clampsNegatives, bool below);
+
+    /// <summary>The second pixel's bytes moved to byte 0.</summary>
+    static abstract Vector128<sbyte> Second(Vector128<sbyte> v);
+}
+
+/// <summary>The requantizer and doubled start values of one block, at 8 or 4 lanes.</summary>
+internal readonly struct WinogradRequant
+{
+    public readonly SimdOps512.RightRequantizer256 Rq8;
+    public readonly SimdOps512.RightRequantizer128 Rq4;
+    public readonly Vector256<int> Start;
+
+    public WinogradRequant(SimdOps512.RightRequantizer256 rq8, SimdOps512.RightRequantizer128 rq4, Vector256<int> start)
+    {
+        Rq8 = rq8;
+        Rq4 = rq4;
+        Start = start;
+    }
+}
+
+/// <summary>8 channels per block (256-bit): the second pixel's bytes from byte 8.</summary>
+internal struct WinogradOut8 : IWinogradOutWidth
+{
+    public static int Lanes => 8;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static WinogradRequant Requantizer(RightRequantTable table, WinogradFilter wf, int j)
+    {
+        var start = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(wf.Init), (nuint)j);
+        return new(new SimdOps512.RightRequantizer256(table, j), default, start + start);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector128<sbyte> Top, Vector128<sbyte> Bottom) Transform(ref int mt, in WinogradRequant rq, bool clampsNegatives, bool below)
+    {
+        Vertical(ref mt, 0, out var r00, out var r10);
+        Vertical(ref mt, 1, out var r01, out var r11);
+        Vertical(ref mt, 2, out var r02, out var r12);
+        Vertical(ref mt, 3, out var r03, out var r13);
+        var top = Narrow(r00 + r01 + r02, r01 - r02 - r03, rq, clampsNegatives);
+        var bottom = below ? Narrow(r10 + r11 + r12, r11 - r12 - r13, rq, clampsNegatives) : default;
+        return (top, bottom);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> Second(Vector128<sbyte> v) => Sse2.UnpackHigh(v.AsInt64(), v.AsInt64()).AsSByte();
+
+    /// <summary>Column k of the 4x4 M: r0 = m0k + m1k + m2k, r1 = m1k - m2k - m3k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Vertical(ref int mt, int k, out Vector256<int> r0, out Vector256<int> r1)
+    {
+        const int P = 64; // Conv2D.WinogradM256Position
+        var m0 = Vector256.LoadUnsafe(ref mt, (nuint)(P * k));
+        var m1 = Vector256.LoadUnsafe(ref mt, (nuint)(P * (4 + k)));
+        var m2 = Vector256.LoadUnsafe(ref mt, (nuint)(P * (8 + k)));
+        var m3 = Vector256.LoadUnsafe(ref mt, (nuint)(P * (12 + k)));
+        r0 = m0 + m1 + m2;
+        r1 = m1 - m2 - m3;
+    }
+
+    /// <summary>Two pixels' Y' (8 lanes each) requantized and narrowed: the first pixel's bytes in the low 8, the second's in the high 8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<sbyte> Narrow(Vector256<int> left, Vector256<int> right, in WinogradRequant rq, bool clampsNegatives)
+    {
+        var a = rq.Rq8.Apply(Vector256.ShiftRightArithmetic(left, 1) + rq.Start, clampsNegatives);
+        var b = rq.Rq8.Apply(Vector256.ShiftRightArithmetic(right, 1) + rq.Start, clampsNegatives);
+        // VPACKSSDW works within 128-bit lanes: [a0-3 b0-3 | a4-7 b4-7]; the qword permute makes it [a0-7 | b0-7].
+        var words = Avx2.Permute4x64(Avx2.PackSignedSaturate(a, b).AsInt64(), 0b11_01_10_00).AsInt16();
+        return Sse2.PackSignedSaturate(words.GetLower(), words.GetUpper());
+    }
+}
+
+/// <summary>The last 1-4 channels (128-bit): the second pixel's bytes from byte 4.</summary>
+internal struct WinogradOut4 : IWinogradOutWidth
+{
+    public static int Lanes => 4;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static WinogradRequant Requantizer(RightRequantTable table, WinogradFilter wf, int j)
+    {
+        var start = Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(wf.Init), (nuint)j);
+        return new(default, new SimdOps512.RightRequantizer128(table, j), (start + start).ToVector256Unsafe());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector128<sbyte> Top, Vector128<sbyte> Bottom) Transform(ref int mt, in WinogradRequant rq, bool clampsNegatives, bool below)
+    {
+        Vertical(ref mt, 0, out var r00, out var r10);
+        Vertical(ref mt, 1, out var r01, out var r11);
+        Vertical(ref mt, 2, out var r02, out var r12);
+        Vertical(ref mt, 3, out var r03, out var r13);
+        var top = Narrow(r00 + r01 + r02, r01 - r02 - r03, rq, clampsNegatives);
+        var bottom = below ? Narrow(r10 + r11 + r12, r11 - r12 - r13, rq, clampsNegatives) : default;
+        return (top, bottom);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> Second(Vector128<sbyte> v) => Sse2.ShiftRightLogical(v.AsInt64(), 32).AsSByte();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Vertical(ref int mt, int k, out Vector128<int> r0, out Vector128<int> r1)
+    {
+        const int P = 64; // Conv2D.WinogradM256Position
+        var m0 = Vector128.LoadUnsafe(ref mt, (nuint)(P * k));
+        var m1 = Vector128.LoadUnsafe(ref mt, (nuint)(P * (4 + k)));
+        var m2 = Vector128.LoadUnsafe(ref mt, (nuint)(P * (8 + k)));
+        var m3 = Vector128.LoadUnsafe(ref mt, (nuint)(P * (12 + k)));
+        r0 = m0 + m1 + m2;
+        r1 = m1 - m2 - m3;
+    }
+
+    /// <summary>Two pixels' Y' (4 lanes each): the first pixel's bytes in bytes 0-3 (and 8-11), the second's in 4-7 (and 12-15).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<sbyte> Narrow(Vector128<int> left, Vector128<int> right, in WinogradRequant rq, bool clampsNegatives)
+    {
+        var start = rq.Start.GetLower();
+        var a = rq.Rq4.Apply(Vector128.ShiftRightArithmetic(left, 1) + start, clampsNegatives);
+        var b = rq.Rq4.Apply(Vector128.ShiftRightArithmetic(right, 1) + start, clampsNegatives);
+        var words = Sse2.PackSignedSaturate(a, b);
+        return Sse2.PackSignedSaturate(words, words);
     }
 }
