@@ -483,6 +483,7 @@ internal static partial class Int8Gemm
     private static Vector256<short> Pair(ref short row, int p)
         => Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref row, 2 * p)))).AsInt16();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile4x16(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector256<int> i0, Vector256<int> i1, ref int acc)
     {
@@ -522,6 +523,7 @@ internal static partial class Int8Gemm
         c31.StoreUnsafe(ref acc, 3 * row + 8);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile4x8(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector256<int> i0, ref int acc)
     {
@@ -549,6 +551,7 @@ internal static partial class Int8Gemm
     }
 
     /// <summary><see cref="Tile4x16"/> for a last block of 9-12 real channels: lanes 12-15 of its accumulators are not written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile4x12(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector256<int> i0, Vector128<int> i1, ref int acc)
     {
@@ -594,6 +597,7 @@ internal static partial class Int8Gemm
     /// halves (Zen 1) that is half the multiply-adds of the padded 8-lane block. Lanes 4-7 of the block's accumulators are
     /// not written (nor stored by the requantization).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile4x4(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector128<int> i0, ref int acc)
     {
