@@ -18,8 +18,10 @@ public static partial class Conv2D
     /// Input transform 16 channels per vector; products per position and input-channel pair as four dword broadcasts
     /// (one per tile of the group) against one or two 8-channel weight vectors, so 4 x 2 accumulators, the broadcasts and
     /// the weights stay within the 16 registers; output transform, requantization (<see cref="SimdOps512.RightRequantizer256"/>,
-    /// the exact one-rounding form on the doubled accumulators) and stores per tile and 8-channel block. Channel counts
-    /// that are not a multiple of 8 compute their last block against zero weights and store only the real channels.
+    /// the exact one-rounding form on the doubled accumulators) and stores per tile and 8-channel block. A last block of
+    /// 1-4 real channels (Cout = 20, 28, 36 ...) runs in 128-bit vectors, products and output side (Zen 1 splits 256-bit
+    /// operations in two, so that is half their cost); one of 5-7 computes its padding lanes against zero weights; either
+    /// stores only the real channels.
     /// On a core whose only int8 multiplier is VPMADDWD on one pipe (Zen 1: one 256-bit VPMADDWD every two cycles), the
     /// 16 products per tile and channel pair instead of 36 are what counts.
     /// Returns false (having written nothing) when the case is not covered, or when one tile row's four staged input rows
