@@ -56,6 +56,14 @@ public static partial class Conv2D
         static abstract void Stage(in Conv2DParams p, ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi,
             TElem zeroPoint, ref TElem row);
 
+        /// <summary>
+        /// Whether the 1-3 pixels past a range's last whole 4-pixel tile run as 1-pixel tiles rather than as one more
+        /// 4-pixel tile overlapping the one before: where a 1-pixel tile costs about a quarter of a 4-pixel one, as
+        /// VPMADDWD does on CPUs with AVX2 alone (Zen 1: one multiplying pipe, which bounds both; a 7x7 map then
+        /// computes 49 pixels, not 52).
+        /// </summary>
+        static abstract bool SinglesPastTiles { get; }
+
         /// <summary>The accumulators of n = 4 or 1 pixels (<see cref="Int8Gemm.PairsRows"/>, <see cref="Int8Gemm.QuadsRows"/>).</summary>
         static abstract void Rows(int n, ref TElem x, RowOffsets xStride, int segments, nint segStride, int steps, ref byte w, int cout,
             in Int8Gemm.PairsRequantization q, ref int acc);
@@ -64,6 +72,8 @@ public static partial class Conv2D
     /// <summary>Widened int16 rows, VPMADDWD over pairs of taps.</summary>
     private readonly struct PairRows : IRowKernel<short>
     {
+        public static bool SinglesPastTiles => !Avx512BW.IsSupported;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Stage(in Conv2DParams p, ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi,
             short zeroPoint, ref short row) => StageRow(p, ref src, b, iy, inH, inW, cin, span, lo, hi, zeroPoint, ref row);
@@ -159,6 +169,35 @@ public static partial class Conv2D
                 for (int c0 = from; c0 < to; c0 += chunk)
                 {
                     int n = System.Math.Min(chunk, to - c0);
+                    if (TKernel.SinglesPastTiles && (n & 3) != 0)
+                    {
+                        // The chunk's whole 4-pixel tiles, then its last 1-3 pixels one by one.
+                        int whole = n & ~3;
+                        for (int t = 0; t < whole; t += 4)
+                        {
+                            int at = c0 + t;
+                            oy = at / outW;
+                            ox = at - oy * outW;
+                            nint o0 = oy * rowStep + ox * pixelStep;
+                            Advance(ref oy, ref ox, outW);
+                            nint o1 = oy * rowStep + ox * pixelStep - o0;
+                            Advance(ref oy, ref ox, outW);
+                            nint o2 = oy * rowStep + ox * pixelStep - o0;
+                            Advance(ref oy, ref ox, outW);
+                            nint o3 = oy * rowStep + ox * pixelStep - o0;
+                            TKernel.Rows(4, ref Unsafe.Add(ref rowRef, o0), new RowOffsets(o1, o2, o3), segments, segStride, steps, ref w, coutP, q,
+                                ref Unsafe.Add(ref acc, t * coutP));
+                        }
+                        for (int t = whole; t < n; t++)
+                        {
+                            int at = c0 + t, y = at / outW;
+                            TKernel.Rows(1, ref Unsafe.Add(ref rowRef, y * rowStep + (at - y * outW) * pixelStep), default, segments, segStride, steps, ref w,
+                                coutP, q, ref Unsafe.Add(ref acc, t * coutP));
+                        }
+                        q.Store(n, ref acc, coutP, cout, ref Unsafe.Add(ref image, c0 * cout), cout);
+                        next = -1;
+                        continue;
+                    }
                     if (n < 4)
                     {
                         // A last chunk of 1-3 pixels: the range's last 4 (the ones before recomputed, stored again identically).

@@ -46,6 +46,8 @@ public static partial class Conv2D
     /// <summary>Biased byte rows, VPDPBUSD over quadruplets of taps.</summary>
     private readonly struct QuadRows : IRowKernel<byte>
     {
+        public static bool SinglesPastTiles => false;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Stage(in Conv2DParams p, ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi,
             byte zeroPoint, ref byte row) => StageRowBiased(p, ref src, b, iy, inH, inW, cin, span, lo, hi, zeroPoint, ref row);

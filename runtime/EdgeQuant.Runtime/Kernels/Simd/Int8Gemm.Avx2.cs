@@ -50,11 +50,15 @@ internal static partial class Int8Gemm
         // then the doubled accumulators it takes, and it skips one addition per 8 outputs (SimdOps512 remark 4).
         var q = new PairsRequantization(pf, multipliers, shifts, outputOffset, activationMin, activationMax, doubleWhereExact: true);
         bool doubled = q.Doubled;
+        // With AVX2 alone (Zen 1: one multiplying pipe bounds a 1-row tile as it bounds a 4-row one, per product) the 1-3
+        // rows past the last whole 4-row tile run as 1-row tiles; elsewhere as one more 4-row tile overlapping the one
+        // before (see Conv2D's IRowKernel.SinglesPastTiles).
+        bool singles = !Avx512BW.IsSupported;
         for (int g = 0; g < rows; g += group)
         {
             int n = System.Math.Min(group, rows - g);
             ref sbyte ag = ref Unsafe.Add(ref a, g * aStride);
-            if (n < 4 && rows >= 4)
+            if (n < 4 && rows >= 4 && !singles)
             {
                 // A last group of fewer than 4 rows takes the 4 last rows instead, recomputing (and storing again,
                 // identically) the rows before: a 4-row tile is several times faster per row than the 1-row ones.
@@ -63,7 +67,16 @@ internal static partial class Int8Gemm
                 ag = ref Unsafe.Add(ref a, g * aStride);
             }
             int r = 0;
-            if (n >= 4)
+            if (singles)
+            {
+                for (; r + 4 <= n; r += 4)
+                {
+                    for (int i = 0; i < 4; i++)
+                        Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k, doubled);
+                    PairsRows(4, ref xs, RowOffsets.Strided(k2), 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
+                }
+            }
+            else if (n >= 4)
             {
                 for (; ; r += 4)
                 {
