@@ -79,13 +79,13 @@ public static partial class Conv2D
                         // A last block of 1-4 real channels takes 128-bit vectors (Zen 1: half the multiply-adds of that block).
                         bool half = cout - 8 * (two ? k + 1 : k) <= 4;
                         if (two && half)
-                            WinogradProducts256<Blocks2, HalfLast>(ref vr, cinR, wf, 8 * k, ref mr);
+                            WinogradProductsGroup256<Blocks2, HalfLast>(n, ref vr, cinR, wf, 8 * k, ref mr);
                         else if (two)
-                            WinogradProducts256<Blocks2, WholeLast>(ref vr, cinR, wf, 8 * k, ref mr);
+                            WinogradProductsGroup256<Blocks2, WholeLast>(n, ref vr, cinR, wf, 8 * k, ref mr);
                         else if (half)
-                            WinogradProducts256<Blocks1, HalfLast>(ref vr, cinR, wf, 8 * k, ref mr);
+                            WinogradProductsGroup256<Blocks1, HalfLast>(n, ref vr, cinR, wf, 8 * k, ref mr);
                         else
-                            WinogradProducts256<Blocks1, WholeLast>(ref vr, cinR, wf, 8 * k, ref mr);
+                            WinogradProductsGroup256<Blocks1, WholeLast>(n, ref vr, cinR, wf, 8 * k, ref mr);
                         if (two || !half)
                             o.Tiles<WinogradOut8>(ref mr, n, ty0, g, 8 * k, ref ob);
                         else
@@ -157,6 +157,66 @@ public static partial class Conv2D
     /// VPMADDWD; the last block in 128-bit vectors (its first 4 lanes) where TLast says so. M's tile stride is 16, its
     /// position stride <see cref="WinogradM256Position"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WinogradProductsGroup256<TBlocks, TLast>(int n, ref short v, int cinR, WinogradFilter wf, int j, ref int m)
+        where TBlocks : struct, IWinogradBlocks where TLast : struct, IWinogradLast
+    {
+        if (n == 4 || Avx512BW.IsSupported)
+        {
+            WinogradProducts256<TBlocks, TLast>(ref v, cinR, wf, j, ref m);
+            return;
+        }
+        // A last group of 1-3 tiles, tile by tile: with AVX2 alone (Zen 1) the products of one tile cost about a quarter
+        // of the four-tile loop's, which would compute the missing tiles from stale inputs.
+        for (int t = 0; t < n; t++)
+            WinogradProducts256One<TBlocks, TLast>(ref Unsafe.Add(ref v, t * cinR), cinR, wf, j, ref Unsafe.Add(ref m, 16 * t));
+    }
+
+    /// <summary>
+    /// <see cref="WinogradProducts256{TBlocks, TLast}"/> for one tile (its V at <paramref name="v"/>, position stride 4 x cinR;
+    /// its M at <paramref name="m"/>): per pair one broadcast, TBlocks weight loads and TBlocks VPMADDWD.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WinogradProducts256One<TBlocks, TLast>(ref short v, int cinR, WinogradFilter wf, int j, ref int m)
+        where TBlocks : struct, IWinogradBlocks where TLast : struct, IWinogradLast
+    {
+        int pairs = wf.Pairs;
+        nint uStride = 2 * wf.CoutW;
+        bool firstWhole = TBlocks.Value > 1 || !TLast.Half;
+        bool secondWhole = TBlocks.Value > 1 && !TLast.Half;
+        bool secondHalf = TBlocks.Value > 1 && TLast.Half;
+        ref short u0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wf.U!), wf.UStart + 2 * j);
+        for (int xi = 0; xi < 16; xi++)
+        {
+            ref short w = ref Unsafe.Add(ref u0, xi * pairs * uStride);
+            ref int x = ref Unsafe.As<short, int>(ref Unsafe.Add(ref v, 4 * xi * cinR));
+            Vector256<int> c0 = default, c1 = default;
+            Vector128<int> h = default;
+            for (int q = 0; q < pairs; q++)
+            {
+                if (firstWhole)
+                {
+                    var p = Vector256.Create(Unsafe.Add(ref x, q)).AsInt16();
+                    c0 += Avx2.MultiplyAddAdjacent(p, Vector256.LoadUnsafe(ref w));
+                    if (secondWhole)
+                        c1 += Avx2.MultiplyAddAdjacent(p, Vector256.LoadUnsafe(ref w, 16));
+                    else if (secondHalf)
+                        h += Sse2.MultiplyAddAdjacent(p.GetLower(), Vector128.LoadUnsafe(ref w, 16));
+                }
+                else
+                    h += Sse2.MultiplyAddAdjacent(Vector128.Create(Unsafe.Add(ref x, q)).AsInt16(), Vector128.LoadUnsafe(ref w));
+                w = ref Unsafe.Add(ref w, uStride);
+            }
+            ref int mx = ref Unsafe.Add(ref m, WinogradM256Position * xi);
+            if (firstWhole)
+                c0.StoreUnsafe(ref mx);
+            if (secondWhole)
+                c1.StoreUnsafe(ref mx, 8);
+            else if (TLast.Half)
+                h.StoreUnsafe(ref mx, TBlocks.Value > 1 ? 8u : 0u);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WinogradProducts256<TBlocks, TLast>(ref short v, int cinR, WinogradFilter wf, int j, ref int m)
         where TBlocks : struct, IWinogradBlocks where TLast : struct, IWinogradLast
