@@ -169,44 +169,19 @@ public static partial class Conv2D
                 for (int c0 = from; c0 < to; c0 += chunk)
                 {
                     int n = System.Math.Min(chunk, to - c0);
-                    if (TKernel.SinglesPastTiles && (n & 3) != 0)
-                    {
-                        // The chunk's whole 4-pixel tiles, then its last 1-3 pixels one by one.
-                        int whole = n & ~3;
-                        for (int t = 0; t < whole; t += 4)
-                        {
-                            int at = c0 + t;
-                            oy = at / outW;
-                            ox = at - oy * outW;
-                            nint o0 = oy * rowStep + ox * pixelStep;
-                            Advance(ref oy, ref ox, outW);
-                            nint o1 = oy * rowStep + ox * pixelStep - o0;
-                            Advance(ref oy, ref ox, outW);
-                            nint o2 = oy * rowStep + ox * pixelStep - o0;
-                            Advance(ref oy, ref ox, outW);
-                            nint o3 = oy * rowStep + ox * pixelStep - o0;
-                            TKernel.Rows(4, ref Unsafe.Add(ref rowRef, o0), new RowOffsets(o1, o2, o3), segments, segStride, steps, ref w, coutP, q,
-                                ref Unsafe.Add(ref acc, t * coutP));
-                        }
-                        for (int t = whole; t < n; t++)
-                        {
-                            int at = c0 + t, y = at / outW;
-                            TKernel.Rows(1, ref Unsafe.Add(ref rowRef, y * rowStep + (at - y * outW) * pixelStep), default, segments, segStride, steps, ref w,
-                                coutP, q, ref Unsafe.Add(ref acc, t * coutP));
-                        }
-                        q.Store(n, ref acc, coutP, cout, ref Unsafe.Add(ref image, c0 * cout), cout);
-                        next = -1;
-                        continue;
-                    }
-                    if (n < 4)
+                    bool singles = TKernel.SinglesPastTiles;
+                    if (n < 4 && !singles)
                     {
                         // A last chunk of 1-3 pixels: the range's last 4 (the ones before recomputed, stored again identically).
                         c0 = to - 4;
                         n = 4;
                     }
-                    for (int t = 0; ; t += 4)
+                    // The pixels in 4-pixel tiles: all of them, the last tile overlapping the one before, or (singles) the
+                    // whole tiles only, the last 1-3 pixels then one by one.
+                    int tiled = singles ? n & ~3 : n;
+                    for (int t = 0; t < tiled; t += 4)
                     {
-                        t = System.Math.Min(t, n - 4);
+                        t = System.Math.Min(t, tiled - 4);
                         int at = c0 + t;
                         if (at != next)
                         {
@@ -224,8 +199,12 @@ public static partial class Conv2D
                         next = at + 4;
                         TKernel.Rows(4, ref Unsafe.Add(ref rowRef, o0), new RowOffsets(o1, o2, o3), segments, segStride, steps, ref w, coutP, q,
                             ref Unsafe.Add(ref acc, t * coutP));
-                        if (t == n - 4)
-                            break;
+                    }
+                    for (int t = tiled; t < n; t++)
+                    {
+                        int at = c0 + t, y = at / outW;
+                        TKernel.Rows(1, ref Unsafe.Add(ref rowRef, y * rowStep + (at - y * outW) * pixelStep), default, segments, segStride, steps, ref w,
+                            coutP, q, ref Unsafe.Add(ref acc, t * coutP));
                     }
                     q.Store(n, ref acc, coutP, cout, ref Unsafe.Add(ref image, c0 * cout), cout);
                 }

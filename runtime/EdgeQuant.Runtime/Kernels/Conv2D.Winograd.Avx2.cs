@@ -87,13 +87,13 @@ public static partial class Conv2D
                         else
                             WinogradProductsGroup256<Blocks1, WholeLast>(n, ref vr, cinR, wf, 8 * k, ref mr);
                         if (two || !half)
-                            o.Tiles<WinogradOut8>(ref mr, n, ty0, g, 8 * k, ref ob);
+                            o.Tiles<WinogradOut8, Vector256<int>, SimdOps512.RightRequantizer256>(ref mr, n, ty0, g, 8 * k, ref ob);
                         else
-                            o.Tiles<WinogradOut4>(ref mr, n, ty0, g, 8 * k, ref ob);
+                            o.Tiles<WinogradOut4, Vector128<int>, SimdOps512.RightRequantizer128>(ref mr, n, ty0, g, 8 * k, ref ob);
                         if (two && half)
-                            o.Tiles<WinogradOut4>(ref Unsafe.Add(ref mr, 8), n, ty0, g, 8 * (k + 1), ref ob);
+                            o.Tiles<WinogradOut4, Vector128<int>, SimdOps512.RightRequantizer128>(ref Unsafe.Add(ref mr, 8), n, ty0, g, 8 * (k + 1), ref ob);
                         else if (two)
-                            o.Tiles<WinogradOut8>(ref Unsafe.Add(ref mr, 8), n, ty0, g, 8 * (k + 1), ref ob);
+                            o.Tiles<WinogradOut8, Vector256<int>, SimdOps512.RightRequantizer256>(ref Unsafe.Add(ref mr, 8), n, ty0, g, 8 * (k + 1), ref ob);
                     }
                 }
             }
@@ -345,27 +345,48 @@ public static partial class Conv2D
         /// <paramref name="m"/>: tile stride 16, position stride <see cref="WinogradM256Position"/>), TWidth's lanes of them.
         /// A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]; Y' / 2 is 2 x the products.
         /// </summary>
-        public void Tiles<TWidth>(ref int m, int n, int ty0, int g, int j, ref sbyte output) where TWidth : struct, IWinogradOutWidth
+        public void Tiles<TWidth, TInt, TRequant>(ref int m, int n, int ty0, int g, int j, ref sbyte output)
+            where TWidth : struct, IWinogradOutWidth<TInt, TRequant> where TInt : struct where TRequant : struct
         {
             int channels = System.Math.Min(TWidth.Lanes, _cout - j);
-            var rq = TWidth.Requantizer(_table, _wf, j);
+            var rq = TWidth.Requantizer(_table, j);
+            var start = TWidth.Load(ref MemoryMarshal.GetArrayDataReference(_wf.Init), (nuint)j);
+            start = TWidth.Add(start, start);
             for (int t = 0; t < n; t++)
             {
                 ref int mt = ref Unsafe.Add(ref m, 16 * t);
                 int q = g + t, y = 2 * (ty0 + q / _tw), x = 2 * (q % _tw);
                 ref sbyte at = ref Unsafe.Add(ref output, (y * _wo + x) * _cout + j);
                 bool right = x + 1 < _wo;
-                bool below = y + 1 < _ho;
-                var (top, bottom) = TWidth.Transform(ref mt, rq, _clampsNegatives, below);
-                Store<TWidth>(top, ref at, right, channels);
-                if (below)
-                    Store<TWidth>(bottom, ref Unsafe.Add(ref at, _wo * _cout), right, channels);
+                Vertical<TWidth, TInt, TRequant>(ref mt, 0, out var r00, out var r10);
+                Vertical<TWidth, TInt, TRequant>(ref mt, 1, out var r01, out var r11);
+                Vertical<TWidth, TInt, TRequant>(ref mt, 2, out var r02, out var r12);
+                Vertical<TWidth, TInt, TRequant>(ref mt, 3, out var r03, out var r13);
+                Store<TWidth, TInt, TRequant>(TWidth.Narrow(TWidth.Add(TWidth.Add(r00, r01), r02), TWidth.Subtract(TWidth.Subtract(r01, r02), r03),
+                    rq, start, _clampsNegatives), ref at, right, channels);
+                if (y + 1 < _ho)
+                    Store<TWidth, TInt, TRequant>(TWidth.Narrow(TWidth.Add(TWidth.Add(r10, r11), r12), TWidth.Subtract(TWidth.Subtract(r11, r12), r13),
+                        rq, start, _clampsNegatives), ref Unsafe.Add(ref at, _wo * _cout), right, channels);
             }
         }
 
-        /// <summary>Two pixels' bytes (<see cref="IWinogradOutWidth.Transform"/>): the first's, and the second's where it lies in the image.</summary>
+        /// <summary>Column k of the 4x4 M: r0 = m0k + m1k + m2k, r1 = m1k - m2k - m3k.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Store<TWidth>(Vector128<sbyte> v, ref sbyte at, bool right, int channels) where TWidth : struct, IWinogradOutWidth
+        private static void Vertical<TWidth, TInt, TRequant>(ref int mt, int k, out TInt r0, out TInt r1)
+            where TWidth : struct, IWinogradOutWidth<TInt, TRequant> where TInt : struct where TRequant : struct
+        {
+            var m0 = TWidth.Load(ref mt, (nuint)(WinogradM256Position * k));
+            var m1 = TWidth.Load(ref mt, (nuint)(WinogradM256Position * (4 + k)));
+            var m2 = TWidth.Load(ref mt, (nuint)(WinogradM256Position * (8 + k)));
+            var m3 = TWidth.Load(ref mt, (nuint)(WinogradM256Position * (12 + k)));
+            r0 = TWidth.Add(TWidth.Add(m0, m1), m2);
+            r1 = TWidth.Subtract(TWidth.Subtract(m1, m2), m3);
+        }
+
+        /// <summary>Two pixels' bytes (<see cref="IWinogradOutWidth{TInt, TRequant}.Narrow"/>): the first's, and the second's where it lies in the image.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Store<TWidth, TInt, TRequant>(Vector128<sbyte> v, ref sbyte at, bool right, int channels)
+            where TWidth : struct, IWinogradOutWidth<TInt, TRequant> where TInt : struct where TRequant : struct
         {
             if (_clamp)
                 v = Vector128.Min(Vector128.Max(v, _min), _max);
@@ -376,140 +397,92 @@ public static partial class Conv2D
     }
 }
 
-/// <summary>The width of one block of <see cref="Conv2D.TryEvalS8WinogradAvx2"/>'s output side: 8 channels, or the last 1-4 in 128-bit vectors.</summary>
-internal interface IWinogradOutWidth
+/// <summary>
+/// The width of one block of <see cref="Conv2D.TryEvalS8WinogradAvx2"/>'s output side, its int32 vector TInt and its
+/// requantizer (the exact one-rounding form): 8 channels, or the last 1-4 in 128-bit vectors.
+/// </summary>
+internal interface IWinogradOutWidth<TInt, TRequant>
 {
     /// <summary>Channels per block.</summary>
     static abstract int Lanes { get; }
 
-    /// <summary>The block's requantizer (the exact one-rounding form) and doubled start values at channel j.</summary>
-    static abstract WinogradRequant Requantizer(RightRequantTable table, WinogradFilter wf, int j);
+    static abstract TRequant Requantizer(RightRequantTable table, int j);
+
+    static abstract TInt Load(ref int x, nuint elementOffset);
+
+    static abstract TInt Add(TInt a, TInt b);
+
+    static abstract TInt Subtract(TInt a, TInt b);
 
     /// <summary>
-    /// Y' = A^T M A of one tile (M at <paramref name="mt"/>), requantized and narrowed, not yet clamped: the top row's two
-    /// pixels and, when <paramref name="below"/>, the bottom row's, each as the first pixel's bytes from byte 0 and the
-    /// second's from <see cref="Second"/>.
+    /// Two pixels' Y' requantized (Y' / 2 is 2 x the products; <paramref name="start"/> the doubled start values) and
+    /// narrowed, not yet clamped: the first pixel's bytes from byte 0, the second's where <see cref="Second"/> takes them.
     /// </summary>
-    static abstract (Vector128<sbyte> Top, Vector128<sbyte> Bottom) Transform(ref int mt, in WinogradRequant rq, bool clampsNegatives, bool below);
+    static abstract Vector128<sbyte> Narrow(TInt left, TInt right, in TRequant rq, TInt start, bool clampsNegatives);
 
     /// <summary>The second pixel's bytes moved to byte 0.</summary>
     static abstract Vector128<sbyte> Second(Vector128<sbyte> v);
 }
 
-/// <summary>The requantizer and doubled start values of one block, at 8 or 4 lanes.</summary>
-internal readonly struct WinogradRequant
-{
-    public readonly SimdOps512.RightRequantizer256 Rq8;
-    public readonly SimdOps512.RightRequantizer128 Rq4;
-    public readonly Vector256<int> Start;
-
-    public WinogradRequant(SimdOps512.RightRequantizer256 rq8, SimdOps512.RightRequantizer128 rq4, Vector256<int> start)
-    {
-        Rq8 = rq8;
-        Rq4 = rq4;
-        Start = start;
-    }
-}
-
 /// <summary>8 channels per block (256-bit): the second pixel's bytes from byte 8.</summary>
-internal struct WinogradOut8 : IWinogradOutWidth
+internal struct WinogradOut8 : IWinogradOutWidth<Vector256<int>, SimdOps512.RightRequantizer256>
 {
     public static int Lanes => 8;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static WinogradRequant Requantizer(RightRequantTable table, WinogradFilter wf, int j)
-    {
-        var start = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(wf.Init), (nuint)j);
-        return new(new SimdOps512.RightRequantizer256(table, j), default, start + start);
-    }
+    public static SimdOps512.RightRequantizer256 Requantizer(RightRequantTable table, int j) => new(table, j);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector128<sbyte> Top, Vector128<sbyte> Bottom) Transform(ref int mt, in WinogradRequant rq, bool clampsNegatives, bool below)
-    {
-        Vertical(ref mt, 0, out var r00, out var r10);
-        Vertical(ref mt, 1, out var r01, out var r11);
-        Vertical(ref mt, 2, out var r02, out var r12);
-        Vertical(ref mt, 3, out var r03, out var r13);
-        var top = Narrow(r00 + r01 + r02, r01 - r02 - r03, rq, clampsNegatives);
-        var bottom = below ? Narrow(r10 + r11 + r12, r11 - r12 - r13, rq, clampsNegatives) : default;
-        return (top, bottom);
-    }
+    public static Vector256<int> Load(ref int x, nuint elementOffset) => Vector256.LoadUnsafe(ref x, elementOffset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<sbyte> Second(Vector128<sbyte> v) => Sse2.UnpackHigh(v.AsInt64(), v.AsInt64()).AsSByte();
+    public static Vector256<int> Add(Vector256<int> a, Vector256<int> b) => a + b;
 
-    /// <summary>Column k of the 4x4 M: r0 = m0k + m1k + m2k, r1 = m1k - m2k - m3k.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Vertical(ref int mt, int k, out Vector256<int> r0, out Vector256<int> r1)
-    {
-        const int P = 64; // Conv2D.WinogradM256Position
-        var m0 = Vector256.LoadUnsafe(ref mt, (nuint)(P * k));
-        var m1 = Vector256.LoadUnsafe(ref mt, (nuint)(P * (4 + k)));
-        var m2 = Vector256.LoadUnsafe(ref mt, (nuint)(P * (8 + k)));
-        var m3 = Vector256.LoadUnsafe(ref mt, (nuint)(P * (12 + k)));
-        r0 = m0 + m1 + m2;
-        r1 = m1 - m2 - m3;
-    }
+    public static Vector256<int> Subtract(Vector256<int> a, Vector256<int> b) => a - b;
 
-    /// <summary>Two pixels' Y' (8 lanes each) requantized and narrowed: the first pixel's bytes in the low 8, the second's in the high 8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<sbyte> Narrow(Vector256<int> left, Vector256<int> right, in WinogradRequant rq, bool clampsNegatives)
+    public static Vector128<sbyte> Narrow(Vector256<int> left, Vector256<int> right, in SimdOps512.RightRequantizer256 rq, Vector256<int> start,
+        bool clampsNegatives)
     {
-        var a = rq.Rq8.Apply(Vector256.ShiftRightArithmetic(left, 1) + rq.Start, clampsNegatives);
-        var b = rq.Rq8.Apply(Vector256.ShiftRightArithmetic(right, 1) + rq.Start, clampsNegatives);
+        var a = rq.Apply(Vector256.ShiftRightArithmetic(left, 1) + start, clampsNegatives);
+        var b = rq.Apply(Vector256.ShiftRightArithmetic(right, 1) + start, clampsNegatives);
         // VPACKSSDW works within 128-bit lanes: [a0-3 b0-3 | a4-7 b4-7]; the qword permute makes it [a0-7 | b0-7].
         var words = Avx2.Permute4x64(Avx2.PackSignedSaturate(a, b).AsInt64(), 0b11_01_10_00).AsInt16();
         return Sse2.PackSignedSaturate(words.GetLower(), words.GetUpper());
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> Second(Vector128<sbyte> v) => Sse2.UnpackHigh(v.AsInt64(), v.AsInt64()).AsSByte();
 }
 
-/// <summary>The last 1-4 channels (128-bit): the second pixel's bytes from byte 4.</summary>
-internal struct WinogradOut4 : IWinogradOutWidth
+/// <summary>The last 1-4 channels (128-bit): the first pixel's bytes in bytes 0-3, the second's from byte 4.</summary>
+internal struct WinogradOut4 : IWinogradOutWidth<Vector128<int>, SimdOps512.RightRequantizer128>
 {
     public static int Lanes => 4;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static WinogradRequant Requantizer(RightRequantTable table, WinogradFilter wf, int j)
-    {
-        var start = Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(wf.Init), (nuint)j);
-        return new(default, new SimdOps512.RightRequantizer128(table, j), (start + start).ToVector256Unsafe());
-    }
+    public static SimdOps512.RightRequantizer128 Requantizer(RightRequantTable table, int j) => new(table, j);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector128<sbyte> Top, Vector128<sbyte> Bottom) Transform(ref int mt, in WinogradRequant rq, bool clampsNegatives, bool below)
+    public static Vector128<int> Load(ref int x, nuint elementOffset) => Vector128.LoadUnsafe(ref x, elementOffset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Add(Vector128<int> a, Vector128<int> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Subtract(Vector128<int> a, Vector128<int> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> Narrow(Vector128<int> left, Vector128<int> right, in SimdOps512.RightRequantizer128 rq, Vector128<int> start,
+        bool clampsNegatives)
     {
-        Vertical(ref mt, 0, out var r00, out var r10);
-        Vertical(ref mt, 1, out var r01, out var r11);
-        Vertical(ref mt, 2, out var r02, out var r12);
-        Vertical(ref mt, 3, out var r03, out var r13);
-        var top = Narrow(r00 + r01 + r02, r01 - r02 - r03, rq, clampsNegatives);
-        var bottom = below ? Narrow(r10 + r11 + r12, r11 - r12 - r13, rq, clampsNegatives) : default;
-        return (top, bottom);
+        var a = rq.Apply(Vector128.ShiftRightArithmetic(left, 1) + start, clampsNegatives);
+        var b = rq.Apply(Vector128.ShiftRightArithmetic(right, 1) + start, clampsNegatives);
+        var words = Sse2.PackSignedSaturate(a, b);
+        return Sse2.PackSignedSaturate(words, words);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<sbyte> Second(Vector128<sbyte> v) => Sse2.ShiftRightLogical(v.AsInt64(), 32).AsSByte();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Vertical(ref int mt, int k, out Vector128<int> r0, out Vector128<int> r1)
-    {
-        const int P = 64; // Conv2D.WinogradM256Position
-        var m0 = Vector128.LoadUnsafe(ref mt, (nuint)(P * k));
-        var m1 = Vector128.LoadUnsafe(ref mt, (nuint)(P * (4 + k)));
-        var m2 = Vector128.LoadUnsafe(ref mt, (nuint)(P * (8 + k)));
-        var m3 = Vector128.LoadUnsafe(ref mt, (nuint)(P * (12 + k)));
-        r0 = m0 + m1 + m2;
-        r1 = m1 - m2 - m3;
-    }
-
-    /// <summary>Two pixels' Y' (4 lanes each): the first pixel's bytes in bytes 0-3 (and 8-11), the second's in 4-7 (and 12-15).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<sbyte> Narrow(Vector128<int> left, Vector128<int> right, in WinogradRequant rq, bool clampsNegatives)
-    {
-        var start = rq.Start.GetLower();
-        var a = rq.Rq4.Apply(Vector128.ShiftRightArithmetic(left, 1) + start, clampsNegatives);
-        var b = rq.Rq4.Apply(Vector128.ShiftRightArithmetic(right, 1) + start, clampsNegatives);
-        var words = Sse2.PackSignedSaturate(a, b);
-        return Sse2.PackSignedSaturate(words, words);
-    }
 }

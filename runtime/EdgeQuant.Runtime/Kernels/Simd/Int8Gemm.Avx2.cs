@@ -66,30 +66,17 @@ internal static partial class Int8Gemm
                 n = 4;
                 ag = ref Unsafe.Add(ref a, g * aStride);
             }
-            int r = 0;
-            if (singles)
+            // The rows in 4-row tiles: all of them, the last tile overlapping the one before, or (singles) the whole tiles
+            // only; the rows after those one by one.
+            int tiled = singles ? n & ~3 : n < 4 ? 0 : n;
+            for (int r = 0; r < tiled; r += 4)
             {
-                for (; r + 4 <= n; r += 4)
-                {
-                    for (int i = 0; i < 4; i++)
-                        Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k, doubled);
-                    PairsRows(4, ref xs, RowOffsets.Strided(k2), 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
-                }
+                r = System.Math.Min(r, tiled - 4);
+                for (int i = 0; i < 4; i++)
+                    Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k, doubled);
+                PairsRows(4, ref xs, RowOffsets.Strided(k2), 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
             }
-            else if (n >= 4)
-            {
-                for (; ; r += 4)
-                {
-                    r = System.Math.Min(r, n - 4); // the group's last rows as one overlapping 4-row tile
-                    for (int i = 0; i < 4; i++)
-                        Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k, doubled);
-                    PairsRows(4, ref xs, RowOffsets.Strided(k2), 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
-                    if (r == n - 4)
-                        break;
-                }
-                r = n;
-            }
-            for (; r < n; r++)
+            for (int r = tiled; r < n; r++)
             {
                 Widen(ref Unsafe.Add(ref ag, r * aStride), ref xs, k, doubled);
                 PairsRows(1, ref xs, RowOffsets.Strided(k2), 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
