@@ -70,6 +70,7 @@ public sealed partial class Interpreter : IDisposable
     // Per-op Add/Sub lookup tables of the fast path, shared with the model (null: none).
     private readonly sbyte[]?[] _addTables;
     private readonly Kernels.AddRequantization?[] _addRequantizations;
+    private readonly Kernels.AddAffine?[] _addAffines;
 
     /// <summary>Per Concatenation op, per input that is rescaled: its 256 results (<see cref="Concatenation.RescaleTable"/>), built once.</summary>
     private readonly sbyte[]?[]?[] _concatTables;
@@ -207,6 +208,7 @@ public sealed partial class Interpreter : IDisposable
         _patch16 = PrepareConvPatch(model, _ops, _reference);
         _addTables = _reference ? new sbyte[]?[_ops.Length] : model.PreparedAddTables();
         _addRequantizations = _reference ? new Kernels.AddRequantization?[_ops.Length] : model.PreparedAddRequantizations();
+        _addAffines = _reference ? new Kernels.AddAffine?[_ops.Length] : model.PreparedAddAffines();
         _concatTables = PrepareConcatTables(model, _ops, _reference);
 
         int threads = options?.Threads ?? 1;
@@ -652,6 +654,7 @@ public sealed partial class Interpreter : IDisposable
         var b = S8(op.Input1).Slice(from, to - from);
         var y = ArenaS8(op.Output0).Slice(from, to - from);
         if (_addRequantizations[index] is { } q) Elementwise.AddS8Avx512(q, a, b, y);
+        else if (_addAffines[index] is { } f) Elementwise.AddS8Affine(f, a, b, y);
         else if (_addTables[index] is { } table) Elementwise.AddS8Table(table, a, b, y);
         else if (_reference) Elementwise.AddS8Reference(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
         else Elementwise.AddS8(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
@@ -1059,6 +1062,7 @@ public sealed partial class Interpreter : IDisposable
         var p = _model.ReadParams<ElementwiseParams>(op);
         bool sub = op.Type == OpType.Sub;
         if (_addRequantizations[_opIndex] is { } q) Elementwise.AddS8Avx512(q, S8(op.Input0), S8(op.Input1), ArenaS8(op.Output0));
+        else if (_addAffines[_opIndex] is { } f) Elementwise.AddS8Affine(f, S8(op.Input0), S8(op.Input1), ArenaS8(op.Output0));
         else if (_addTables[_opIndex] is { } table) Elementwise.AddS8Table(table, S8(op.Input0), S8(op.Input1), ArenaS8(op.Output0));
         else if (_reference) Elementwise.AddS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);
         else Elementwise.AddS8(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);

@@ -374,12 +374,35 @@ public sealed partial class Model
         for (int i = 0; i < _ops.Length; i++)
         {
             var op = _ops[i];
-            // Not where the AVX-512 arithmetic applies (faster than the table's gather, and no 64 KB per op).
-            if ((op.Type == OpType.Add || op.Type == OpType.Sub) && _tensors[op.Output0].Type == TensorType.Int8 && PreparedAddRequantizations()[i] is null)
+            // Not where the AVX-512 arithmetic or the float32 form applies (faster than the table's gather, and no 64 KB per op).
+            if ((op.Type == OpType.Add || op.Type == OpType.Sub) && _tensors[op.Output0].Type == TensorType.Int8 && PreparedAddRequantizations()[i] is null
+                && PreparedAddAffines()[i] is null)
                 prepared[i] = Kernels.Elementwise.PrepareAddTable(ReadParams<ElementwiseParams>(op), op.Type == OpType.Sub,
                     _tensors[op.Input0].Shape, _tensors[op.Input1].Shape, _tensors[op.Output0].Shape);
         }
         return Interlocked.CompareExchange(ref _addTables, prepared, null) ?? prepared;
+    }
+
+    private Kernels.AddAffine?[]? _addAffines;
+
+    /// <summary>
+    /// Per op, the float32 form of an Add/Sub (<see cref="Kernels.Elementwise.PrepareAddAffine"/>; null for other ops, where
+    /// the AVX-512 arithmetic applies and where the form does not give the reference's bytes), built on first use and
+    /// shared read-only like <see cref="PreparedAddTables"/>.
+    /// </summary>
+    internal Kernels.AddAffine?[] PreparedAddAffines()
+    {
+        var prepared = Volatile.Read(ref _addAffines);
+        if (prepared is not null) return prepared;
+        prepared = new Kernels.AddAffine?[_ops.Length];
+        for (int i = 0; i < _ops.Length; i++)
+        {
+            var op = _ops[i];
+            if ((op.Type == OpType.Add || op.Type == OpType.Sub) && _tensors[op.Output0].Type == TensorType.Int8 && PreparedAddRequantizations()[i] is null)
+                prepared[i] = Kernels.Elementwise.PrepareAddAffine(ReadParams<ElementwiseParams>(op), op.Type == OpType.Sub,
+                    _tensors[op.Input0].Shape, _tensors[op.Input1].Shape, _tensors[op.Output0].Shape);
+        }
+        return Interlocked.CompareExchange(ref _addAffines, prepared, null) ?? prepared;
     }
 
     private Kernels.AddRequantization?[]? _addRequantizations;

@@ -94,6 +94,17 @@ namespace EdgeQuant.Runtime.Kernels
 
         internal static void AddS8Avx512(AddRequantization q, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
             => throw new PlatformNotSupportedException("no SIMD fast paths in the netstandard2.1 build");
+
+        internal static AddAffine? PrepareAddAffine(in ElementwiseParams p, bool subtract, in Shape4 aShape, in Shape4 bShape, in Shape4 outShape) => null;
+
+        internal static void AddS8Affine(AddAffine q, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
+            => throw new PlatformNotSupportedException("no SIMD fast paths in the netstandard2.1 build");
+    }
+
+    /// <summary>The float32 form of an Add; never built in the netstandard2.1 build.</summary>
+    internal sealed class AddAffine
+    {
+        private AddAffine() { }
     }
 
     /// <summary>The AVX-512 Add's prepared requantizations; never built in the netstandard2.1 build.</summary>

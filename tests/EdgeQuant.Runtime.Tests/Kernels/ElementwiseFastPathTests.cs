@@ -154,6 +154,116 @@ public class ElementwiseFastPathTests
         }
     }
 
+    /// <summary>
+    /// The float32 form of an Add/Sub (AVX2 with FMA): where it is prepared, equal to the reference on every (x, y) pair
+    /// and on random rows of every tail length; where it is not, the form really differs from the reference on some pair
+    /// (computed here by scalar FMAs and round-to-nearest, as the kernel does), so no op is refused for nothing. Most
+    /// TFLite-style parameter sets must be covered (the rest run the table).
+    /// </summary>
+    [Test]
+    public void AffineEqualsTheReference([Values] bool subtract, [Values] bool wild)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported)
+            Assert.Ignore("not run: no AVX2 with FMA (the table or the rows run)");
+        var r = new Random(271 + (subtract ? 1 : 0) + (wild ? 2 : 0));
+        int prepared = 0, cases = 24;
+        for (int k = 0; k < cases; k++)
+        {
+            var p = Params(r, wild);
+            var shape = new Shape4(1, 1, 1, 100);
+            var q = Elementwise.PrepareAddAffine(p, subtract, shape, shape, shape);
+            Assert.That(Elementwise.PrepareAddAffine(p, subtract, new Shape4(1, 1, 1, 1), shape, shape), Is.Null, "a broadcast is not prepared");
+            if (q is null)
+            {
+                Assert.That(FloatFormDiffers(p, subtract), Is.True, $"case {k}: refused, yet the float form equals the reference on every pair");
+                continue;
+            }
+            prepared++;
+            AssertEveryPairAndTails(r, p, subtract, (x, y, o) => Elementwise.AddS8Affine(q, x, y, o));
+        }
+        if (!wild) Assert.That(prepared, Is.GreaterThanOrEqualTo(cases * 2 / 3), "TFLite-style parameters are mostly covered");
+        TestContext.Out.WriteLine($"prepared {prepared} of {cases}");
+    }
+
+    // Whether out = clamp(round(a x + (b y + g))) in float32, as PrepareAddAffine builds it, differs from the reference on some pair.
+    private static bool FloatFormDiffers(ElementwiseParams p, bool subtract)
+    {
+        double output = System.Math.ScaleB((double)p.OutputMultiplier, p.OutputShift - 31) * System.Math.ScaleB(1.0, p.LeftShift);
+        double a = System.Math.ScaleB((double)p.Input1Multiplier, p.Input1Shift - 31) * output;
+        double b = System.Math.ScaleB((double)p.Input2Multiplier, p.Input2Shift - 31) * output * (subtract ? -1 : 1);
+        double g = a * p.Input1Offset + b * p.Input2Offset + p.OutputOffset;
+        if (!(System.Math.Abs(a) * 128 + System.Math.Abs(b) * 128 + System.Math.Abs(g) < 1 << 30))
+            return true;
+        float af = (float)a, bf = (float)b, gf = (float)g;
+        for (int x = -128; x < 128; x++)
+            for (int y = -128; y < 128; y++)
+            {
+                float v = MathF.FusedMultiplyAdd(af, x, MathF.FusedMultiplyAdd(bf, y, gf));
+                int got = System.Math.Clamp((int)MathF.Round(v, MidpointRounding.ToEven), p.ActivationMin, p.ActivationMax);
+                if (got != Elementwise.AddOne(p, x, y, subtract))
+                    return true;
+            }
+        return false;
+    }
+
+    /// <summary>
+    /// Every Add of equal shapes in the zoo (fashion_resnet's, both of fashion_mobilenetv2's, fashion_mobilenet's and
+    /// quirk_misc_ops': five) takes the float32 form on an AVX2 machine without AVX-512, and so builds no 64 KB table.
+    /// </summary>
+    [Test]
+    public void ZooAddsTakeTheFloatForm()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported)
+            Assert.Ignore("not run: no AVX2 with FMA");
+        if (System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
+            Assert.Ignore("not run: with AVX-512 the AVX-512 arithmetic form runs first");
+        int adds = 0;
+        foreach (var file in Directory.GetFiles(System.IO.Path.Combine(AppContext.BaseDirectory, "zoo", "eqm"), "*.eqm").Order(StringComparer.Ordinal))
+        {
+            var model = Model.Load(File.ReadAllBytes(file));
+            var affines = model.PreparedAddAffines();
+            var tables = model.PreparedAddTables();
+            for (int i = 0; i < model.Ops.Count; i++)
+            {
+                var op = model.Ops[i];
+                if (op.Type is not (OpType.Add or OpType.Sub) || model.Tensors[op.Input0].Shape != model.Tensors[op.Output0].Shape
+                    || model.Tensors[op.Input1].Shape != model.Tensors[op.Output0].Shape)
+                    continue;
+                adds++;
+                Assert.That(affines[i], Is.Not.Null, $"{System.IO.Path.GetFileName(file)} op {i}: the float32 form");
+                Assert.That(tables[i], Is.Null, $"{System.IO.Path.GetFileName(file)} op {i}: no table beside it");
+            }
+        }
+        Assert.That(adds, Is.GreaterThanOrEqualTo(5), "the zoo's Adds were found");
+    }
+
+    /// <summary>The float32 Add/Sub with its output in place of either input, every length with and without a tail.</summary>
+    [Test]
+    public void AffineInPlaceEqualsTheReference([Values] bool subtract, [Values] bool intoSecond)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported)
+            Assert.Ignore("not run: no AVX2 with FMA");
+        var r = new Random(281 + (subtract ? 1 : 0) + (intoSecond ? 2 : 0));
+        AddAffine? q = null;
+        ElementwiseParams p = default;
+        while (q is null)
+        {
+            p = Params(r, wild: false);
+            q = Elementwise.PrepareAddAffine(p, subtract, new Shape4(1, 1, 1, 16), new Shape4(1, 1, 1, 16), new Shape4(1, 1, 1, 16));
+        }
+        foreach (int n in new[] { 1, 15, 16, 17, 31, 32, 33, 100, 5488 })
+        {
+            var shape = new Shape4(1, 1, 1, n);
+            var x = FastPathCases.S8(r, n);
+            var y = FastPathCases.S8(r, n);
+            var expected = new sbyte[n];
+            Elementwise.AddS8Reference(p, x, shape, y, shape, expected, shape, subtract);
+            var into = intoSecond ? y : x;
+            Elementwise.AddS8Affine(q, x, y, into);
+            Assert.That(into, Is.EqualTo(expected), $"{n} elements in place of the {(intoSecond ? "second" : "first")} input");
+        }
+    }
+
     [Test]
     public void RandomShapesBroadcastsAndTails([Values] Path path, [Values] bool subtract, [Values] bool wild)
     {
