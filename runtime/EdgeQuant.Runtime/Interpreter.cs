@@ -74,6 +74,7 @@ public sealed partial class Interpreter : IDisposable
 
     /// <summary>Per Concatenation op, per input that is rescaled: its 256 results (<see cref="Concatenation.RescaleTable"/>), built once.</summary>
     private readonly sbyte[]?[]?[] _concatTables;
+    private readonly RescaleAffine?[]?[] _concatAffines;
     // Threads > 1: the workers, each part's own kernel scratch, per op how many row bands it is split into (1: not
     // split), and per op the last op of the chain it starts (itself: none; see BuildChains).
     private readonly WorkerPool? _pool;
@@ -209,7 +210,7 @@ public sealed partial class Interpreter : IDisposable
         _addTables = _reference ? new sbyte[]?[_ops.Length] : model.PreparedAddTables();
         _addRequantizations = _reference ? new Kernels.AddRequantization?[_ops.Length] : model.PreparedAddRequantizations();
         _addAffines = _reference ? new Kernels.AddAffine?[_ops.Length] : model.PreparedAddAffines();
-        _concatTables = PrepareConcatTables(model, _ops, _reference);
+        _concatTables = PrepareConcatTables(model, _ops, _reference, out _concatAffines);
 
         int threads = options?.Threads ?? 1;
         if (threads < 1 || threads > 64)
@@ -634,6 +635,7 @@ public sealed partial class Interpreter : IDisposable
                     var inShape = new Shape4(1, y1 - y0, s.D2, s.D3);
                     var input = S8(t).Slice(y0 * inRow, (y1 - y0) * inRow);
                     if (_reference) Concatenation.EvalInputS8Reference(input, inShape, output, outShape, 3, axisOffset, off, m, sh, p.OutputOffset);
+                    else if (_concatAffines[index]?[k] is { } affine) Concatenation.EvalInputS8Affine(affine, input, inShape, output, outShape, 3, axisOffset);
                     else if (_concatTables[index]?[k] is { } table) Concatenation.EvalInputS8Mapped(table, input, inShape, output, outShape, 3, axisOffset);
                     else Concatenation.EvalInputS8(input, inShape, output, outShape, 3, axisOffset, off, m, sh, p.OutputOffset);
                     axisOffset += s.D3;
@@ -663,11 +665,13 @@ public sealed partial class Interpreter : IDisposable
     /// <summary>
     /// The 256-value tables of every Concatenation input that is rescaled (multiplier not 0) and large enough to repay
     /// one (<see cref="Concatenation.RescaleTableMinElements"/> elements), where the machine maps them fast
-    /// (<see cref="Concatenation.MapsTables"/>); none for the reference kernels.
+    /// (<see cref="Concatenation.MapsTables"/>); none for the reference kernels. Beside each table, the input's float32
+    /// form where it gives the table's bytes (<see cref="Concatenation.PrepareRescaleAffine"/>), which runs instead.
     /// </summary>
-    private static sbyte[]?[]?[] PrepareConcatTables(Model model, OpInfo[] ops, bool reference)
+    private static sbyte[]?[]?[] PrepareConcatTables(Model model, OpInfo[] ops, bool reference, out RescaleAffine?[]?[] affines)
     {
         var tables = new sbyte[]?[]?[ops.Length];
+        affines = new RescaleAffine?[]?[ops.Length];
         if (reference || !Concatenation.MapsTables) return tables;
         for (int i = 0; i < ops.Length; i++)
         {
@@ -681,6 +685,13 @@ public sealed partial class Interpreter : IDisposable
                 if (m == 0 || t.Type != TensorType.Int8 || t.ElementCount < Concatenation.RescaleTableMinElements) continue;
                 tables[i] ??= new sbyte[]?[op.InputCount];
                 tables[i]![k] = Concatenation.RescaleTable(off, m, sh, p.OutputOffset);
+                int chunk = 1;
+                for (int d = p.Axis; d < 4; d++) chunk *= t.Shape[d];
+                if (Concatenation.PrepareRescaleAffine(off, m, sh, p.OutputOffset, tables[i]![k], chunk) is { } affine)
+                {
+                    affines[i] ??= new RescaleAffine?[op.InputCount];
+                    affines[i]![k] = affine;
+                }
             }
         }
         return tables;
@@ -1112,6 +1123,7 @@ public sealed partial class Interpreter : IDisposable
             var (off, m, s) = ConcatInput(p, k);
             int t = op.Input(k);
             if (_reference) Concatenation.EvalInputS8Reference(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);
+            else if (_concatAffines[_opIndex]?[k] is { } affine) Concatenation.EvalInputS8Affine(affine, S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset);
             else if (_concatTables[_opIndex]?[k] is { } table) Concatenation.EvalInputS8Mapped(table, S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset);
             else Concatenation.EvalInputS8(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);
             axisOffset += _tensors[t].Shape[p.Axis];

@@ -101,6 +101,21 @@ namespace EdgeQuant.Runtime.Kernels
             => throw new PlatformNotSupportedException("no SIMD fast paths in the netstandard2.1 build");
     }
 
+    public static partial class Concatenation
+    {
+        internal static RescaleAffine? PrepareRescaleAffine(int inputOffset, int multiplier, int shift, int outputOffset, ReadOnlySpan<sbyte> table, int chunk) => null;
+
+        internal static void EvalInputS8Affine(RescaleAffine q, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape,
+            int axis, int axisOffset)
+            => throw new PlatformNotSupportedException("no SIMD fast paths in the netstandard2.1 build");
+    }
+
+    /// <summary>The float32 form of a Concatenation input's rescaling; never built in the netstandard2.1 build.</summary>
+    internal sealed class RescaleAffine
+    {
+        private RescaleAffine() { }
+    }
+
     /// <summary>The float32 form of an Add; never built in the netstandard2.1 build.</summary>
     internal sealed class AddAffine
     {

@@ -128,6 +128,90 @@ public class ConcatenationTests
     }
 
     /// <summary>
+    /// The float32 form of a rescaling (AVX2 with FMA): on every axis, runs of 16-200 bytes (a last step overlapping the
+    /// one before, or none), extreme and typical multipliers and shifts, equal to the reference wherever it is prepared,
+    /// and refused only where the form really differs from the table on some value (computed here by a scalar FMA and
+    /// round to nearest, as the kernel does). Typical parameters (the shifts of a Concatenation's inputs, -2 to 1) are
+    /// mostly covered.
+    /// </summary>
+    [Test]
+    public void AffineRescalingMatchesTheReference()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported)
+            Assert.Ignore("not run: no AVX2 with FMA");
+        var r = new Random(7005);
+        int prepared = 0, typical = 0, typicalPrepared = 0;
+        foreach (int c in new[] { 16, 17, 28, 31, 32, 60, 63, 64, 65, 130, 200 })
+            for (int trial = 0; trial < 8; trial++)
+            {
+                int m = trial switch { 0 => r.Next(1 << 30, int.MaxValue), 1 => int.MaxValue, 2 => int.MinValue, _ => r.Next(1 << 30, int.MaxValue) };
+                int sh = trial == 3 ? r.Next(-31, 8) : r.Next(-2, 2);
+                int off = r.Next(-255, 256), outOff = r.Next(-128, 128);
+                int axis = trial % 4, h = r.Next(1, 9), w = r.Next(1, 9);
+                var inShape = axis switch
+                {
+                    0 => new Shape4(1, h, w, c),
+                    1 => new Shape4(1, c, 1, 1),
+                    2 => new Shape4(1, h, c, 1),
+                    _ => new Shape4(1, h, w, c),
+                };
+                int extra = 1 + r.Next(7);
+                var outShape = axis switch
+                {
+                    0 => new Shape4(1 + extra, h, w, c),
+                    1 => new Shape4(1, c + extra, 1, 1),
+                    2 => new Shape4(1, h, c + extra, 1),
+                    _ => new Shape4(1, h, w, c + extra),
+                };
+                int chunk = 1;
+                for (int d = axis; d < 4; d++) chunk *= inShape[d];
+                var table = Concatenation.RescaleTable(off, m, sh, outOff);
+                var q = Concatenation.PrepareRescaleAffine(off, m, sh, outOff, table, chunk);
+                bool isTypical = trial >= 4 && m > 0;
+                if (isTypical) typical++;
+                if (q is null)
+                {
+                    Assert.That(FloatFormDiffers(table, off, m, sh, outOff), Is.True, $"refused, yet the float form equals the table: multiplier {m}, shift {sh}, offsets {off}/{outOff}");
+                    continue;
+                }
+                prepared++;
+                if (isTypical) typicalPrepared++;
+                var x = new sbyte[inShape.FlatSize];
+                r.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()));
+                var expected = new sbyte[outShape.FlatSize];
+                var got = new sbyte[outShape.FlatSize];
+                expected.AsSpan().Fill(77);
+                got.AsSpan().Fill(77);
+                Concatenation.EvalInputS8Reference(x, inShape, expected, outShape, axis, extra, off, m, sh, outOff);
+                Concatenation.EvalInputS8Affine(q, x, inShape, got, outShape, axis, extra);
+                Assert.That(got, Is.EqualTo(expected), $"{inShape} into {outShape} on axis {axis}, multiplier {m}, shift {sh}, offsets {off}/{outOff}");
+            }
+        Assert.That(Concatenation.PrepareRescaleAffine(0, 1 << 30, 0, 0, Concatenation.RescaleTable(0, 1 << 30, 0, 0), 15), Is.Null, "runs under 16 bytes keep the table");
+        TestContext.Out.WriteLine($"prepared {prepared}, typical {typicalPrepared} of {typical}");
+        Assert.That(typicalPrepared, Is.GreaterThanOrEqualTo(typical * 2 / 3), "typical parameters are mostly covered");
+    }
+
+    // Whether the float32 form as PrepareRescaleAffine builds it (the first rounding by a scalar FMA and round to nearest,
+    // the rounding shift as the reference's) differs from the table on some value.
+    private static bool FloatFormDiffers(sbyte[] table, int off, int m, int sh, int outOff)
+    {
+        double scale = System.Math.ScaleB((double)m, System.Math.Max(sh, 0) - 31), offset = scale * off;
+        if (!(System.Math.Abs(scale) * 128 + System.Math.Abs(offset) < 1 << 29) || sh < -31)
+            return true;
+        float sf = (float)scale, of = (float)offset;
+        int e = System.Math.Max(-sh, 0);
+        for (int x = -128; x < 128; x++)
+        {
+            int r = (int)MathF.Round(MathF.FusedMultiplyAdd(sf, x, of), MidpointRounding.ToEven);
+            if (e > 0) r = (r + (1 << (e - 1)) + (r >> 31)) >> e;
+            int v = System.Math.Clamp(r + outOff, -128, 127);
+            if (v != table[x & 255])
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>
     /// Many short runs (1-15 channels on a 20x20 map, and a long one along height): the 256-value lookup table
     /// built by the vector code, against the element-at-a-time reference, over the same extreme parameters.
     /// </summary>
