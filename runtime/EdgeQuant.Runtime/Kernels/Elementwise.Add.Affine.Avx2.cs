@@ -30,8 +30,8 @@ public static partial class Elementwise
     /// whole op is, but for the rare pairs that land within that distance of a rounding boundary, the rounding of the
     /// affine function a (x + o1) + b (y + o2) + o3 with a and b the products of the real multipliers. Here a, b and the
     /// constant are rounded to float32 and the function is evaluated as the kernel does (two FMAs, then VCVTPS2DQ's
-    /// round to nearest); float32 resolves about 2^-17 of an output step near |v| = 128, so some ops have a pair too
-    /// close to a boundary. Those get null, as do broadcasts and CPUs without AVX2 and FMA: the op's whole function is run
+    /// round to nearest; on arm64 two FMLA and FCVTNS, the same roundings); float32 resolves about 2^-17 of an output
+    /// step near |v| = 128, so some ops have a pair too close to a boundary. Those get null, as do broadcasts and x64 CPUs without AVX2 and FMA: the op's whole function is run
     /// through <see cref="AddS8Affine"/> here, all 65,536 pairs, and compared with <see cref="AddOne"/>, so a prepared
     /// form is bit-exact by construction. Of the tests' random TFLite-style parameter sets 22 in 24 pass; the zoo's five Adds all do.
     /// It replaces the 64 KB table's gather (<see cref="AddS8Table"/>, about 30 cycles per 8 elements on Zen 1, the table
@@ -39,7 +39,7 @@ public static partial class Elementwise
     /// </summary>
     internal static AddAffine? PrepareAddAffine(in ElementwiseParams p, bool subtract, in Shape4 aShape, in Shape4 bShape, in Shape4 outShape)
     {
-        if (!Avx2.IsSupported || !Fma.IsSupported || aShape != outShape || bShape != outShape
+        if (!AffineSupported || aShape != outShape || bShape != outShape
             || p.ActivationMin < -128 || p.ActivationMax > 127 || p.ActivationMin > p.ActivationMax)
             return null;
         double output = Factor(p.OutputMultiplier, p.OutputShift) * System.Math.ScaleB(1.0, p.LeftShift);
@@ -73,6 +73,9 @@ public static partial class Elementwise
         static double Factor(int multiplier, int shift) => System.Math.ScaleB(multiplier, shift - 31);
     }
 
+    /// <summary>Whether <see cref="PrepareAddAffine"/> can prepare the form here: x64 with AVX2 and FMA, or arm64.</summary>
+    internal static bool AffineSupported => (Avx2.IsSupported && Fma.IsSupported) || System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported;
+
     /// <summary>
     /// output = Add/Sub(a, b) of equal shapes by <paramref name="q"/> (<see cref="PrepareAddAffine"/>): per 16 elements,
     /// each input sign-extended to int32 and converted to float32 (exact), Alpha x + (Beta y + Gamma) by two FMAs,
@@ -83,10 +86,14 @@ public static partial class Elementwise
     internal static void AddS8Affine(AddAffine q, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
     {
         int n = output.Length;
-        int i = AffineSteps(q, ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b), ref MemoryMarshal.GetReference(output), n);
+        int i = Steps(q, ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b), ref MemoryMarshal.GetReference(output), n);
         if (i < n)
             AffineTail(q, a.Slice(i), b.Slice(i), output.Slice(i));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Steps(AddAffine q, ref sbyte ra, ref sbyte rb, ref sbyte ro, int n)
+        => Avx2.IsSupported ? AffineSteps(q, ref ra, ref rb, ref ro, n) : AffineStepsAdvSimd(q, ref ra, ref rb, ref ro, n);
 
     // The whole 16-element steps; returns where the tail starts. (No stackalloc here: with one, the JIT kept the
     // constants and the index in memory, 25 cycles per step on Zen 1.)
@@ -108,7 +115,7 @@ public static partial class Elementwise
         a.CopyTo(tail);
         b.CopyTo(tail.Slice(16));
         ref sbyte t = ref MemoryMarshal.GetReference(tail);
-        new AffineKernel(q).Add16(ref t, ref Unsafe.Add(ref t, 16), ref Unsafe.Add(ref t, 32));
+        Steps(q, ref t, ref Unsafe.Add(ref t, 16), ref Unsafe.Add(ref t, 32), 16);
         tail.Slice(32, output.Length).CopyTo(output);
     }
 

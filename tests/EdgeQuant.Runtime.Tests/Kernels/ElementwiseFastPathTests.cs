@@ -155,7 +155,7 @@ public class ElementwiseFastPathTests
     }
 
     /// <summary>
-    /// The float32 form of an Add/Sub (AVX2 with FMA): where it is prepared, equal to the reference on every (x, y) pair
+    /// The float32 form of an Add/Sub (AVX2 with FMA, or arm64): where it is prepared, equal to the reference on every (x, y) pair
     /// and on random rows of every tail length; where it is not, the form really differs from the reference on some pair
     /// (computed here by scalar FMAs and round-to-nearest, as the kernel does), so no op is refused for nothing. Most
     /// TFLite-style parameter sets must be covered (the rest run the table).
@@ -163,8 +163,8 @@ public class ElementwiseFastPathTests
     [Test]
     public void AffineEqualsTheReference([Values] bool subtract, [Values] bool wild)
     {
-        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported)
-            Assert.Ignore("not run: no AVX2 with FMA (the table or the rows run)");
+        if (!Elementwise.AffineSupported)
+            Assert.Ignore("not run: neither AVX2 with FMA nor arm64 (the table or the rows run)");
         var r = new Random(271 + (subtract ? 1 : 0) + (wild ? 2 : 0));
         int prepared = 0, cases = 24;
         for (int k = 0; k < cases; k++)
@@ -208,13 +208,13 @@ public class ElementwiseFastPathTests
 
     /// <summary>
     /// Every Add of equal shapes in the zoo (fashion_resnet's, both of fashion_mobilenetv2's, fashion_mobilenet's and
-    /// quirk_misc_ops': five) takes the float32 form on an AVX2 machine without AVX-512, and so builds no 64 KB table.
+    /// quirk_misc_ops': five) takes the float32 form on an AVX2 machine without AVX-512 (and so builds no 64 KB table) and on arm64.
     /// </summary>
     [Test]
     public void ZooAddsTakeTheFloatForm()
     {
-        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported)
-            Assert.Ignore("not run: no AVX2 with FMA");
+        if (!Elementwise.AffineSupported)
+            Assert.Ignore("not run: neither AVX2 with FMA nor arm64");
         if (System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
             Assert.Ignore("not run: with AVX-512 the AVX-512 arithmetic form runs first");
         int adds = 0;
@@ -241,8 +241,8 @@ public class ElementwiseFastPathTests
     [Test]
     public void AffineInPlaceEqualsTheReference([Values] bool subtract, [Values] bool intoSecond)
     {
-        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported)
-            Assert.Ignore("not run: no AVX2 with FMA");
+        if (!Elementwise.AffineSupported)
+            Assert.Ignore("not run: neither AVX2 with FMA nor arm64");
         var r = new Random(281 + (subtract ? 1 : 0) + (intoSecond ? 2 : 0));
         AddAffine? q = null;
         ElementwiseParams p = default;

@@ -1,0 +1,48 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+
+namespace EdgeQuant.Runtime.Kernels;
+
+public static partial class Elementwise
+{
+    /// <summary>
+    /// <see cref="AddS8Affine"/>'s whole 16-element steps on arm64; returns where the tail starts. Per 4 elements: SXTL
+    /// twice and SCVTF per input (exact), Beta y + Gamma and then Alpha x + that by FMLA (each one rounding, as x64's two
+    /// FMAs), FCVTNS (round to nearest, ties to even, as VCVTPS2DQ), then SQXTN twice and the byte clamp: the same bytes as
+    /// the x64 steps for the same form, and checked on all 65,536 pairs where the form is prepared.
+    /// </summary>
+    private static int AffineStepsAdvSimd(AddAffine q, ref sbyte ra, ref sbyte rb, ref sbyte ro, int n)
+    {
+        var alpha = Vector128.Create(q.Alpha);
+        var beta = Vector128.Create(q.Beta);
+        var gamma = Vector128.Create(q.Gamma);
+        var min = Vector128.Create(q.Min);
+        var max = Vector128.Create(q.Max);
+        int i = 0;
+        for (; i <= n - 16; i += 16)
+        {
+            var a = Vector128.LoadUnsafe(ref ra, (nuint)i);
+            var b = Vector128.LoadUnsafe(ref rb, (nuint)i);
+            var a0 = AdvSimd.SignExtendWideningLower(a.GetLower());
+            var a1 = AdvSimd.SignExtendWideningUpper(a);
+            var b0 = AdvSimd.SignExtendWideningLower(b.GetLower());
+            var b1 = AdvSimd.SignExtendWideningUpper(b);
+            var w0 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(Quarter(a0.GetLower(), b0.GetLower(), alpha, beta, gamma)),
+                Quarter(a0.GetUpper(), b0.GetUpper(), alpha, beta, gamma));
+            var w1 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(Quarter(a1.GetLower(), b1.GetLower(), alpha, beta, gamma)),
+                Quarter(a1.GetUpper(), b1.GetUpper(), alpha, beta, gamma));
+            var bytes = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(w0), w1);
+            AdvSimd.Min(AdvSimd.Max(bytes, min), max).StoreUnsafe(ref ro, (nuint)i);
+        }
+        return i;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector128<int> Quarter(Vector64<short> x, Vector64<short> y, Vector128<float> alpha, Vector128<float> beta, Vector128<float> gamma)
+        {
+            var fx = AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningLower(x));
+            var fy = AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningLower(y));
+            return AdvSimd.ConvertToInt32RoundToEven(AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(gamma, beta, fy), alpha, fx));
+        }
+    }
+}
