@@ -685,8 +685,7 @@ public sealed partial class Interpreter : IDisposable
                 if (m == 0 || t.Type != TensorType.Int8 || t.ElementCount < Concatenation.RescaleTableMinElements) continue;
                 tables[i] ??= new sbyte[]?[op.InputCount];
                 tables[i]![k] = Concatenation.RescaleTable(off, m, sh, p.OutputOffset);
-                int chunk = 1;
-                for (int d = p.Axis; d < 4; d++) chunk *= t.Shape[d];
+                int chunk = Concatenation.Runs(t.Shape, model.Tensors[op.Output0].Shape, p.Axis, 0).Chunk;
                 if (Concatenation.PrepareRescaleAffine(off, m, sh, p.OutputOffset, tables[i]![k], chunk) is { } affine)
                 {
                     affines[i] ??= new RescaleAffine?[op.InputCount];

@@ -53,10 +53,8 @@ public static partial class Concatenation
     internal static void EvalInputS8Affine(RescaleAffine q, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape,
         int axis, int axisOffset)
     {
-        int outer = 1, inner = 1;
-        for (int d = 0; d < axis; d++) outer *= inShape[d];
-        for (int d = axis + 1; d < 4; d++) inner *= inShape[d];
-        MapAffineRuns(q, input, output, outer, inShape[axis] * inner, outShape[axis] * inner, axisOffset * inner);
+        var (outer, chunk, outRun, at) = Runs(inShape, outShape, axis, axisOffset);
+        MapAffineRuns(q, input, output, outer, chunk, outRun, at);
     }
 
     /// <summary>
@@ -119,8 +117,7 @@ public static partial class Concatenation
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private Vector256<int> Half<TShift>(ref sbyte x) where TShift : struct
         {
-            var v = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref x))).AsSByte()));
-            var r = Avx.ConvertToVector256Int32(Fma.MultiplyAdd(_scale, v, _offset));
+            var r = Avx.ConvertToVector256Int32(Fma.MultiplyAdd(_scale, SimdOps256.EightToSingle(ref x), _offset));
             if (typeof(TShift) == typeof(Unshifted))
                 return r + _outOffset;
             // floor((r + 2^(e-1) - [r < 0]) / 2^e): the reference's RoundingDivideByPOT (e = 0: r itself).

@@ -50,14 +50,23 @@ public static partial class Concatenation
         return table;
     }
 
-    /// <summary>As <see cref="EvalInputS8Reference"/> (the same bytes) with the input's rescaling given as its <see cref="RescaleTable"/>.</summary>
-    internal static void EvalInputS8Mapped(ReadOnlySpan<sbyte> table, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape,
-        int axis, int axisOffset)
+    /// <summary>
+    /// An input's place in the output as contiguous runs: <c>Outer</c> runs of <c>Chunk</c> elements (the input's
+    /// dimensions from the axis on), run o at o x <c>OutRun</c> + <c>At</c> of the output.
+    /// </summary>
+    internal static (int Outer, int Chunk, int OutRun, int At) Runs(in Shape4 inShape, in Shape4 outShape, int axis, int axisOffset)
     {
         int outer = 1, inner = 1;
         for (int d = 0; d < axis; d++) outer *= inShape[d];
         for (int d = axis + 1; d < 4; d++) inner *= inShape[d];
-        int chunk = inShape[axis] * inner, outRun = outShape[axis] * inner, at = axisOffset * inner;
+        return (outer, inShape[axis] * inner, outShape[axis] * inner, axisOffset * inner);
+    }
+
+    /// <summary>As <see cref="EvalInputS8Reference"/> (the same bytes) with the input's rescaling given as its <see cref="RescaleTable"/>.</summary>
+    internal static void EvalInputS8Mapped(ReadOnlySpan<sbyte> table, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape,
+        int axis, int axisOffset)
+    {
+        var (outer, chunk, outRun, at) = Runs(inShape, outShape, axis, axisOffset);
 #if !NETSTANDARD2_1
         MapRuns(table, input, output, outer, chunk, outRun, at);
 #else
@@ -74,11 +83,7 @@ public static partial class Concatenation
     private static void EvalInput(ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape,
         int axis, int axisOffset, int inputOffset, int multiplier, int shift, int outputOffset, bool vector)
     {
-        int outer = 1, inner = 1;
-        for (int d = 0; d < axis; d++) outer *= inShape[d];
-        for (int d = axis + 1; d < 4; d++) inner *= inShape[d];
-        int inAxis = inShape[axis], outAxis = outShape[axis];
-        int chunk = inAxis * inner;
+        var (outer, chunk, outRun, at) = Runs(inShape, outShape, axis, axisOffset);
 #if !NETSTANDARD2_1
         // The rescaling is a function of the int8 value alone: its 256 results, computed once by the vector code, looked
         // up, when there are enough elements to repay them: runs shorter than a vector step (a few channels per pixel),
@@ -88,14 +93,14 @@ public static partial class Concatenation
         {
             Span<sbyte> table = stackalloc sbyte[256];
             RescaleValues(table, inputOffset, multiplier, shift, outputOffset);
-            MapRuns(table, input, output, outer, chunk, outAxis * inner, axisOffset * inner);
+            MapRuns(table, input, output, outer, chunk, outRun, at);
             return;
         }
 #endif
         for (int o = 0; o < outer; o++)
         {
             var src = input.Slice(o * chunk, chunk);
-            var dst = output.Slice((o * outAxis + axisOffset) * inner, chunk);
+            var dst = output.Slice(o * outRun + at, chunk);
             if (multiplier == 0)
             {
 #if NETSTANDARD2_1

@@ -31,9 +31,10 @@ public static partial class Elementwise
     /// affine function a (x + o1) + b (y + o2) + o3 with a and b the products of the real multipliers. Here a, b and the
     /// constant are rounded to float32 and the function is evaluated as the kernel does (two FMAs, then VCVTPS2DQ's
     /// round to nearest; on arm64 two FMLA and FCVTNS, the same roundings); float32 resolves about 2^-17 of an output
-    /// step near |v| = 128, so some ops have a pair too close to a boundary. Those get null, as do broadcasts and x64 CPUs without AVX2 and FMA: the op's whole function is run
-    /// through <see cref="AddS8Affine"/> here, all 65,536 pairs, and compared with <see cref="AddOne"/>, so a prepared
-    /// form is bit-exact by construction. Of the tests' random TFLite-style parameter sets 22 in 24 pass; the zoo's five Adds all do.
+    /// step near |v| = 128, so some ops have a pair too close to a boundary. Those get null, as do broadcasts and x64
+    /// CPUs without AVX2 and FMA: the op's whole function is run through <see cref="AddS8Affine"/> here, all 65,536
+    /// pairs, and compared with <see cref="AddOne"/> (<see cref="EqualsAddOneOnEveryPair"/>), so a prepared form is
+    /// bit-exact by construction. Of the tests' random TFLite-style parameter sets 22 in 24 pass; the zoo's five Adds all do.
     /// It replaces the 64 KB table's gather (<see cref="AddS8Table"/>, about 30 cycles per 8 elements on Zen 1, the table
     /// half in L2) with about 12 vector instructions per 16 elements: fashion_resnet's 14x14x28 Add, Zen 1: see README.
     /// </summary>
@@ -54,20 +55,10 @@ public static partial class Elementwise
         {
             Alpha = (float)alpha, Beta = (float)beta, Gamma = (float)gamma, Min = (sbyte)p.ActivationMin, Max = (sbyte)p.ActivationMax,
         };
-        // Every pair once: x = i >> 8, y = i & 255.
-        var xs = new sbyte[65536];
-        var ys = new sbyte[65536];
-        for (int i = 0; i < 65536; i++)
-        {
-            xs[i] = (sbyte)(i >> 8);
-            ys[i] = (sbyte)i;
-        }
+        var (xs, ys) = EveryPair();
         var got = new sbyte[65536];
         AddS8Affine(q, xs, ys, got);
-        for (int i = 0; i < 65536; i++)
-            if (got[i] != AddOne(p, xs[i], ys[i], subtract))
-                return null;
-        return q;
+        return EqualsAddOneOnEveryPair(p, subtract, got) ? q : null;
 
         // The real value of a multiplier and shift: multiplier x 2^(shift - 31).
         static double Factor(int multiplier, int shift) => System.Math.ScaleB(multiplier, shift - 31);
@@ -147,8 +138,8 @@ public static partial class Elementwise
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private Vector256<int> Half(ref sbyte a, ref sbyte b)
         {
-            var x = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref a))).AsSByte()));
-            var y = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref b))).AsSByte()));
+            var x = SimdOps256.EightToSingle(ref a);
+            var y = SimdOps256.EightToSingle(ref b);
             return Avx.ConvertToVector256Int32(Fma.MultiplyAdd(_alpha, x, Fma.MultiplyAdd(_beta, y, _gamma)));
         }
     }

@@ -90,20 +90,10 @@ public static partial class Elementwise
             Input1Planes = Avx512Vbmi.IsSupported ? StagePlanes(p.Input1Offset, p.Input1Multiplier, p.Input1Shift, p.LeftShift, negate: false) : null,
             Input2Planes = Avx512Vbmi.IsSupported ? StagePlanes(p.Input2Offset, p.Input2Multiplier, p.Input2Shift, p.LeftShift, negate: subtract) : null,
         };
-        // Every pair once: x = i >> 8, y = i & 255.
-        var xs = new sbyte[65536];
-        var ys = new sbyte[65536];
-        for (int i = 0; i < 65536; i++)
-        {
-            xs[i] = (sbyte)(i >> 8);
-            ys[i] = (sbyte)i;
-        }
+        var (xs, ys) = EveryPair();
         var got = new sbyte[65536];
         AddS8Avx512(q, xs, ys, got);
-        for (int i = 0; i < 65536; i++)
-            if (got[i] != AddOne(p, xs[i], ys[i], subtract))
-                return null;
-        return q;
+        return EqualsAddOneOnEveryPair(p, subtract, got) ? q : null;
 
         // An input's stage for each of its 256 values, by the reference's arithmetic, as four byte planes.
         static byte[] StagePlanes(int offset, int multiplier, int shift, int leftShift, bool negate)

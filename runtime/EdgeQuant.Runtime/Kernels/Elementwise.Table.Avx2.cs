@@ -34,6 +34,31 @@ public static partial class Elementwise
     }
 
     /// <summary>
+    /// Every (x, y) int8 pair once, x = (sbyte)(i &gt;&gt; 8) and y = (sbyte)i at index i: the inputs of the whole-function
+    /// checks of <see cref="PrepareAddAvx512"/> and <see cref="PrepareAddAffine"/>.
+    /// </summary>
+    internal static (sbyte[] X, sbyte[] Y) EveryPair()
+    {
+        var xs = new sbyte[65536];
+        var ys = new sbyte[65536];
+        for (int i = 0; i < 65536; i++)
+        {
+            xs[i] = (sbyte)(i >> 8);
+            ys[i] = (sbyte)i;
+        }
+        return (xs, ys);
+    }
+
+    /// <summary>Whether <paramref name="got"/>[i] is <see cref="AddOne"/> of pair i of <see cref="EveryPair"/>, for all 65,536.</summary>
+    internal static bool EqualsAddOneOnEveryPair(in ElementwiseParams p, bool subtract, ReadOnlySpan<sbyte> got)
+    {
+        for (int i = 0; i < 65536; i++)
+            if (got[i] != AddOne(p, (sbyte)(i >> 8), (sbyte)i, subtract))
+                return false;
+        return true;
+    }
+
+    /// <summary>
     /// output[i] = table[(byte)a[i] x 256 + (byte)b[i]] (<see cref="PrepareAddTable"/>): 16 elements per step, the
     /// indices formed by VPMOVZXBD, a shift and an OR, each entry read by VPGATHERDD as the low byte of a 4-byte
     /// load, then a scalar tail from the same index.

@@ -152,6 +152,12 @@ internal static class SimdOps256
         return Sse2.PackSignedSaturate(w, w).AsInt64().ToScalar();
     }
 
+    /// <summary>The 8 int8 at x as float32 (exact): VPMOVSXBD from memory, then VCVTDQ2PS.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> EightToSingle(ref sbyte x)
+        => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(
+            Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref x))).AsSByte()));
+
     /// <summary>Packs 16 clamped int32 lanes (already within int8 range) into 16 int8 in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<sbyte> Pack16(Vector256<int> a, Vector256<int> b)
