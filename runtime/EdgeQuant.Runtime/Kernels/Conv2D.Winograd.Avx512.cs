@@ -379,7 +379,7 @@ public static partial class Conv2D
                 else if (TTail.Width == 8)
                 {
                     // Lanes 0-7: tile 0 (tile 2), 8-15: tile 1 (tile 3); the 8 channels' pairs in each half.
-                    var wt = Avx512F.BroadcastVector256ToVector512((long*)Unsafe.AsPointer(ref Unsafe.Add(ref w, 32 * TBlocks.Value))).AsInt16();
+                    var wt = SimdOps512.Broadcast256(Unsafe.AsPointer(ref Unsafe.Add(ref w, 32 * TBlocks.Value))).AsInt16();
                     ct0 += Avx512BW.MultiplyAddAdjacent(Vector512.ConditionalSelect(high8, p1, p0), wt);
                     ct1 += Avx512BW.MultiplyAddAdjacent(Vector512.ConditionalSelect(high8, p3, p2), wt);
                 }
@@ -586,7 +586,7 @@ public static partial class Conv2D
         {
             // Init is CoutW long (a multiple of 16), so the width values from j are there.
             fixed (int* init = &_wf.Init[j])
-                return width == 4 ? Avx512F.BroadcastVector128ToVector512(init) : Avx512F.BroadcastVector256ToVector512((long*)init).AsInt32();
+                return width == 4 ? Avx512F.BroadcastVector128ToVector512(init) : SimdOps512.Broadcast256(init);
         }
 
         /// <summary>Column k of the 4x4 M (position stride <paramref name="stride"/>): r0 = m0k + m1k + m2k, r1 = m1k - m2k - m3k.</summary>

@@ -49,6 +49,28 @@ namespace EdgeQuant.Runtime.Kernels.Simd;
 internal static class SimdOps512
 {
     /// <summary>
+    /// The 32 bytes at <paramref name="p"/> in both 256-bit halves. Not by <c>Avx512F.BroadcastVector256ToVector512</c>
+    /// (VBROADCASTI64X4): .NET 10.0.12's JIT encodes that instruction's compressed 8-bit displacement in units of 16 bytes
+    /// where the CPU reads units of 32 (EVEX disp8*N with N = 32 for this tuple), so with a constant offset folded into
+    /// the address (p + 64 compiled as [reg+0x40], encoded as disp8 4) it loads from twice the offset. The Winograd
+    /// packed tail read the wrong channels' weights that way once the JIT had optimized it (Cout 21-24, 40, 72 of the
+    /// tests; Tier-0 code computed the address apart and was right). VBROADCASTI32X8 (AVX512DQ, on every CPU with
+    /// AVX-512BW this runtime has met) is encoded right; without DQ, a 256-bit load and VINSERTI64X4 from the register.
+    /// <c>JitEncodingTests</c> checks both forms at offsets where the displacement is compressed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector512<int> Broadcast256(void* p)
+        => Avx512DQ.IsSupported ? Avx512DQ.BroadcastVector256ToVector512((int*)p) : Broadcast256Insert(p);
+
+    /// <summary><see cref="Broadcast256"/> without AVX512DQ: a 256-bit load, then its copy inserted as the upper half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector512<int> Broadcast256Insert(void* p)
+    {
+        var v = Vector256.Load((int*)p);
+        return Avx512F.InsertVector256(v.ToVector512Unsafe(), v, 1);
+    }
+
+    /// <summary>
     /// to[i] = table[from[i]] for i in [0, n), the 256-byte table in t0..t3 (AVX-512 VBMI: callers check): two VPERMI2B
     /// and a blend per 64 bytes; a length that is not a multiple of 64 ends with a step over the last 64 bytes, mapped
     /// from the input read before anything is stored, so <paramref name="to"/> may be <paramref name="from"/> (in place);
@@ -158,8 +180,7 @@ internal static class SimdOps512
             fixed (uint* right = &table.Right[from])
             fixed (long* even = &table.BiasEven[from / 2])
             fixed (long* odd = &table.BiasOdd[from / 2])
-                return new RightRequantizer(Avx512F.BroadcastVector256ToVector512((long*)m).AsInt32(), Avx512F.BroadcastVector256ToVector512(even),
-                    Avx512F.BroadcastVector256ToVector512(odd), Avx512F.BroadcastVector256ToVector512((long*)right).AsUInt32());
+                return new RightRequantizer(Broadcast256(m), Broadcast256(even).AsInt64(), Broadcast256(odd).AsInt64(), Broadcast256(right).AsUInt32());
         }
 
         /// <summary>
