@@ -655,8 +655,8 @@ public sealed partial class Interpreter : IDisposable
         var a = S8(op.Input0).Slice(from, to - from);
         var b = S8(op.Input1).Slice(from, to - from);
         var y = ArenaS8(op.Output0).Slice(from, to - from);
-        if (_addRequantizations[index] is { } q) Elementwise.AddS8Avx512(q, a, b, y);
-        else if (_addAffines[index] is { } f) Elementwise.AddS8Affine(f, a, b, y);
+        if (_addAffines[index] is { } f) Elementwise.AddS8Affine(f, a, b, y);
+        else if (_addRequantizations[index] is { } q) Elementwise.AddS8Avx512(q, a, b, y);
         else if (_addTables[index] is { } table) Elementwise.AddS8Table(table, a, b, y);
         else if (_reference) Elementwise.AddS8Reference(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
         else Elementwise.AddS8(p, a, shape, b, shape, y, shape, op.Type == OpType.Sub);
@@ -665,8 +665,9 @@ public sealed partial class Interpreter : IDisposable
     /// <summary>
     /// The 256-value tables of every Concatenation input that is rescaled (multiplier not 0) and large enough to repay
     /// one (<see cref="Concatenation.RescaleTableMinElements"/> elements), where the machine maps them fast
-    /// (<see cref="Concatenation.MapsTables"/>); none for the reference kernels. Beside each table, the input's float32
-    /// form where it gives the table's bytes (<see cref="Concatenation.PrepareRescaleAffine"/>), which runs instead.
+    /// (<see cref="Concatenation.MapsTables"/>); none for the reference kernels. Beside each table, where the machine maps
+    /// bytes one by one (<see cref="Concatenation.PrefersAffine"/>), the input's float32 form where it gives the table's
+    /// bytes (<see cref="Concatenation.PrepareRescaleAffine"/>), which runs instead.
     /// </summary>
     private static sbyte[]?[]?[] PrepareConcatTables(Model model, OpInfo[] ops, bool reference, out RescaleAffine?[]?[] affines)
     {
@@ -686,7 +687,7 @@ public sealed partial class Interpreter : IDisposable
                 tables[i] ??= new sbyte[]?[op.InputCount];
                 tables[i]![k] = Concatenation.RescaleTable(off, m, sh, p.OutputOffset);
                 int chunk = Concatenation.Runs(t.Shape, model.Tensors[op.Output0].Shape, p.Axis, 0).Chunk;
-                if (Concatenation.PrepareRescaleAffine(off, m, sh, p.OutputOffset, tables[i]![k], chunk) is { } affine)
+                if (Concatenation.PrefersAffine && Concatenation.PrepareRescaleAffine(off, m, sh, p.OutputOffset, tables[i]![k], chunk) is { } affine)
                 {
                     affines[i] ??= new RescaleAffine?[op.InputCount];
                     affines[i]![k] = affine;
@@ -1071,8 +1072,8 @@ public sealed partial class Interpreter : IDisposable
     {
         var p = _model.ReadParams<ElementwiseParams>(op);
         bool sub = op.Type == OpType.Sub;
-        if (_addRequantizations[_opIndex] is { } q) Elementwise.AddS8Avx512(q, S8(op.Input0), S8(op.Input1), ArenaS8(op.Output0));
-        else if (_addAffines[_opIndex] is { } f) Elementwise.AddS8Affine(f, S8(op.Input0), S8(op.Input1), ArenaS8(op.Output0));
+        if (_addAffines[_opIndex] is { } f) Elementwise.AddS8Affine(f, S8(op.Input0), S8(op.Input1), ArenaS8(op.Output0));
+        else if (_addRequantizations[_opIndex] is { } q) Elementwise.AddS8Avx512(q, S8(op.Input0), S8(op.Input1), ArenaS8(op.Output0));
         else if (_addTables[_opIndex] is { } table) Elementwise.AddS8Table(table, S8(op.Input0), S8(op.Input1), ArenaS8(op.Output0));
         else if (_reference) Elementwise.AddS8Reference(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);
         else Elementwise.AddS8(p, S8(op.Input0), _tensors[op.Input0].Shape, S8(op.Input1), _tensors[op.Input1].Shape, ArenaS8(op.Output0), _tensors[op.Output0].Shape, sub);
