@@ -85,10 +85,36 @@ for b in "${boards[@]}"; do
   done
 done
 
+# Per-op golden vectors on every emulated board: test_golden.c unchanged, linked with the board
+# port (its main gets the semihosting command line), vectors read through semihosting. The four boards build and run
+# one after another in the background (about 25 s on one core) while the whole models below run; tallied after them.
+fw=firmware
+golden_boards=(mps2-an385 mps2-an386 mps2-an505 mps3-an547)
+(
+for b in "${golden_boards[@]}"; do
+  ( . "$fw/boards/$b/board.conf"
+    d="$work/golden-$b"; mkdir -p "$d"
+    printf 'MEMORY {\n  FLASH (rx) : ORIGIN = %s, LENGTH = %s\n  RAM (rwx) : ORIGIN = %s, LENGTH = %s\n}\n__eq_stack_bytes = %s;\n__eq_heap_bytes = 8192;\n' \
+      "$flash_origin" "$flash_bytes" "$ram_origin" "$ram_bytes" "$stack_bytes" > "$d/memory.ld"
+    dsp=(); ls $fw/src/kernels/*_dsp.c > /dev/null 2>&1 && dsp=(-DEQ_WITH_DSP_KERNELS=1)
+    mve=(); ls $fw/src/kernels/*_mve.c > /dev/null 2>&1 && mve=(-DEQ_WITH_MVE_KERNELS=1)
+    # shellcheck disable=SC2086
+    arm-none-eabi-gcc $cflags -std=c99 -Os -Wall -Wextra -ffunction-sections -fdata-sections "${dsp[@]}" "${mve[@]}" \
+      -I$fw/include -I$fw/src -I$fw/src/kernels -I$fw/tools -I$fw/boards/common --specs=rdimon.specs -nostartfiles \
+      $(find $fw/src -name '*.c' | sort) $fw/tools/eq_run_io_stdio.c $fw/tests/test_golden.c $fw/boards/common/startup.c $fw/boards/common/stack.c \
+      -L"$d" -T$fw/boards/common/cortex-m.ld -Wl,--gc-sections -o "$d/test_golden.elf" > "$d/build.txt" 2>&1 || { cat "$d/build.txt"; exit 1; }
+    cd $fw/tests/golden && timeout 600 qemu-system-arm -M "$qemu_machine" -nographic -monitor none \
+      -semihosting-config enable=on,target=native,arg=test_golden,arg=vectors.bin -kernel "$d/test_golden.elf"
+  ) > "$work/golden-$b.txt" 2>&1
+  echo $? > "$work/golden-$b.rc"
+done
+) &
+golden_pid=$!
+
 # Whole models with the op families the zoo golden set does not use (firmware/tests/golden, README.md there):
 # digits_gru and digits_lstm with int8 and int4 weights (ops 23-26) and mnist_cnn pruned to sparse rows (ops 53-54)
 # on the M4 and the M55: every float test sample through `firmware run` gives the bytes of `edgequant run`. (The M3
-# and M33 run the same C; test_golden below runs 3 samples of each of these models on them too.) About 60 s of
+# and M33 run the same C; test_golden (above) runs 3 samples of each of these models on them too.) About 60 s of
 # wall time with the runtime compiled for the three op-family combinations on the two boards.
 extra_fail=0; extra_pass=0
 for spec in "digits_gru tests/zoo/digits_gru.test.npy" "digits_gru.int4 tests/zoo/digits_gru.test.npy" \
@@ -109,25 +135,9 @@ for spec in "digits_gru tests/zoo/digits_gru.test.npy" "digits_gru.int4 tests/zo
 done
 passed=$((passed + extra_pass)); failed=$((failed + extra_fail))
 
-# Per-op golden vectors on every emulated board: test_golden.c unchanged, linked with the board
-# port (its main gets the semihosting command line), vectors read through semihosting.
-fw=firmware
-for b in mps2-an385 mps2-an386 mps2-an505 mps3-an547; do
-  ( . "$fw/boards/$b/board.conf"
-    d="$work/golden-$b"; mkdir -p "$d"
-    printf 'MEMORY {\n  FLASH (rx) : ORIGIN = %s, LENGTH = %s\n  RAM (rwx) : ORIGIN = %s, LENGTH = %s\n}\n__eq_stack_bytes = %s;\n__eq_heap_bytes = 8192;\n' \
-      "$flash_origin" "$flash_bytes" "$ram_origin" "$ram_bytes" "$stack_bytes" > "$d/memory.ld"
-    dsp=(); ls $fw/src/kernels/*_dsp.c > /dev/null 2>&1 && dsp=(-DEQ_WITH_DSP_KERNELS=1)
-    mve=(); ls $fw/src/kernels/*_mve.c > /dev/null 2>&1 && mve=(-DEQ_WITH_MVE_KERNELS=1)
-    # shellcheck disable=SC2086
-    arm-none-eabi-gcc $cflags -std=c99 -Os -Wall -Wextra -ffunction-sections -fdata-sections "${dsp[@]}" "${mve[@]}" \
-      -I$fw/include -I$fw/src -I$fw/src/kernels -I$fw/tools -I$fw/boards/common --specs=rdimon.specs -nostartfiles \
-      $(find $fw/src -name '*.c' | sort) $fw/tools/eq_run_io_stdio.c $fw/tests/test_golden.c $fw/boards/common/startup.c $fw/boards/common/stack.c \
-      -L"$d" -T$fw/boards/common/cortex-m.ld -Wl,--gc-sections -o "$d/test_golden.elf" > "$d/build.txt" 2>&1 || { cat "$d/build.txt"; exit 1; }
-    cd $fw/tests/golden && timeout 600 qemu-system-arm -M "$qemu_machine" -nographic -monitor none \
-      -semihosting-config enable=on,target=native,arg=test_golden,arg=vectors.bin -kernel "$d/test_golden.elf"
-  ) > "$work/golden-$b.txt" 2>&1
-  rc=$?
+wait "$golden_pid"
+for b in "${golden_boards[@]}"; do
+  rc=$(cat "$work/golden-$b.rc" 2>/dev/null || echo 1)
   line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$work/golden-$b.txt" | tail -1)
   if [ -n "$line" ]; then
     p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
