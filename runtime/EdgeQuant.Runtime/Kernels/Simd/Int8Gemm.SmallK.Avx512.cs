@@ -116,7 +116,16 @@ internal static partial class Int8Gemm
             if (j + 4 >= cout && j < cout)
             {
                 // 1-4 channels left: four rows per vector, not one row in a vector of 8 (mostly padding).
-                if (table.ClampsNegatives)
+                if (TPairs.Value <= 8)
+                {
+                    if (table.ClampsNegatives)
+                        SmallKRest4Lanes<TPairs, Yes>(ref xs, n, ref w, realPairs, coutP, j, ref init, table, min, max,
+                            cout - j, ref Unsafe.Add(ref o, j), outStride);
+                    else
+                        SmallKRest4Lanes<TPairs, No>(ref xs, n, ref w, realPairs, coutP, j, ref init, table, min, max,
+                            cout - j, ref Unsafe.Add(ref o, j), outStride);
+                }
+                else if (table.ClampsNegatives)
                     SmallKRest4<TPairs, Yes>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
                         cout - j, ref Unsafe.Add(ref o, j), outStride);
                 else
@@ -248,12 +257,95 @@ internal static partial class Int8Gemm
     }
 
     /// <summary>
-    /// The last 1-4 channels at j (<paramref name="channels"/> of them real) of n staged rows, four rows per 512-bit vector:
-    /// lane 4c + i is channel j + c of row i of a group of four, against a weight register holding each channel's pair four
-    /// times. Up to 8 pairs (K &lt;= 16), a group's four staged rows are 4 x TPairs consecutive int32 pairs, two 512-bit loads,
-    /// and pair q's operand is one VPERMT2D of them (indices i x TPairs + q). With more, the rows' pairs are first
-    /// interleaved through the stack (for each group and pair, the four rows' pairs side by side) and each pair of a group
-    /// is one 128-bit broadcast. The requantizer's operands are spread the same way
+    /// <see cref="SmallKRest4{TPairs, TClamped}"/> up to 8 pairs (K &lt;= 16): lane 4i + c is row i of a group of four and
+    /// channel j + c, so that each 128-bit lane is one row. A group's four staged rows are 4 x TPairs consecutive int32
+    /// pairs, two 512-bit loads; one VPERMT2D per four pairs puts row i's pairs 4h..4h+3 in lane i, and pair 4h + k is
+    /// a VPSHUFD of that (dword k of each lane): 2 permutes and 8 in-lane shuffles for 8 pairs, where one VPERMT2D per
+    /// pair took 8. The weight register holds the four channels' pair in every 128-bit lane, the requantizer the four
+    /// channels' operands likewise (<see cref="SimdOps512.RightRequantizer.Four4"/>), and the narrowed bytes are already
+    /// in row order. The rows past n of the last group are computed from whatever the staging area holds and not stored.
+    /// </summary>
+    private static void SmallKRest4Lanes<TPairs, TClamped>(ref short xs, int n, ref short w, int realPairs, int coutP, int j,
+        ref int init, RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
+        where TPairs : struct, IPairCount where TClamped : struct, IFlag
+    {
+        int tp = TPairs.Value, groups = (n + 3) / 4;
+        ref int xd = ref Unsafe.As<short, int>(ref xs); // a staged row: TPairs int32 pairs
+        var lanes = Vector512.Create(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
+        var w0 = RestWeights(ref w, 0, realPairs, coutP, j, lanes);
+        var w1 = RestWeights(ref w, 1, realPairs, coutP, j, lanes);
+        Vector512<short> w2 = default, w3 = default, w4 = default, w5 = default, w6 = default, w7 = default;
+        if (TPairs.Value > 2) { w2 = RestWeights(ref w, 2, realPairs, coutP, j, lanes); w3 = RestWeights(ref w, 3, realPairs, coutP, j, lanes); }
+        if (TPairs.Value > 4) { w4 = RestWeights(ref w, 4, realPairs, coutP, j, lanes); w5 = RestWeights(ref w, 5, realPairs, coutP, j, lanes); }
+        if (TPairs.Value > 6) { w6 = RestWeights(ref w, 6, realPairs, coutP, j, lanes); w7 = RestWeights(ref w, 7, realPairs, coutP, j, lanes); }
+        // Lane 4i + k takes row i's pair k (of the four from 4h: the second index vector adds 4).
+        var rowsLo = Vector512.Create(0, 1, 2, 3, tp, tp + 1, tp + 2, tp + 3, 2 * tp, 2 * tp + 1, 2 * tp + 2, 2 * tp + 3, 3 * tp, 3 * tp + 1, 3 * tp + 2, 3 * tp + 3);
+        var rowsHi = rowsLo + Vector512.Create(4);
+        var bias = Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref init, (nuint)j).ToVector256Unsafe().ToVector512Unsafe(), lanes); // Init is CoutPadded long: 4 from j
+        bias += bias;
+        var rq = SimdOps512.RightRequantizer.Four4(table, j);
+        if (TClamped.Value)
+        {
+            rq = rq.WithStart(bias);
+            bias = default;
+        }
+        var perm = SimdOps512.RightRequantizer.HighHalves;
+        bool clamp = min.ToScalar() != sbyte.MinValue || max.ToScalar() != sbyte.MaxValue;
+        for (int g = 0; g < groups; g++)
+        {
+            // Rows 4g..4g+3 and what follows them (rows past n hold stale values: their lanes are not stored).
+            ref int r0 = ref Unsafe.Add(ref xd, 4 * g * tp);
+            var a = Vector512.LoadUnsafe(ref r0);
+            var b = Vector512.LoadUnsafe(ref r0, 16);
+            var lo = Avx512F.PermuteVar16x32x2(a, rowsLo, b);
+            var s0 = Avx512BW.MultiplyAddAdjacent(Avx512F.Shuffle(lo, 0x00).AsInt16(), w0);
+            if (!TClamped.Value)
+                s0 += bias;
+            var s1 = Avx512BW.MultiplyAddAdjacent(Avx512F.Shuffle(lo, 0x55).AsInt16(), w1);
+            if (TPairs.Value > 2)
+            {
+                s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.Shuffle(lo, 0xAA).AsInt16(), w2);
+                s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.Shuffle(lo, 0xFF).AsInt16(), w3);
+            }
+            if (TPairs.Value > 4)
+            {
+                var hi = Avx512F.PermuteVar16x32x2(a, rowsHi, b);
+                s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.Shuffle(hi, 0x00).AsInt16(), w4);
+                s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.Shuffle(hi, 0x55).AsInt16(), w5);
+                if (TPairs.Value > 6)
+                {
+                    s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.Shuffle(hi, 0xAA).AsInt16(), w6);
+                    s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.Shuffle(hi, 0xFF).AsInt16(), w7);
+                }
+            }
+            var sum = s0 + s1;
+            var bytes = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sum, perm) : rq.Apply(sum, perm));
+            if (clamp)
+                bytes = Vector128.Min(Vector128.Max(bytes, min), max);
+            var rowsOut = bytes.AsUInt32(); // byte 4i + c: row i, channel c
+            int live = System.Math.Min(4, n - 4 * g);
+            ref sbyte og = ref Unsafe.Add(ref o, 4 * g * outStride);
+            if (channels == 4)
+            {
+                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref og), rowsOut.ToScalar());
+                if (live > 1) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref og, outStride)), rowsOut.GetElement(1));
+                if (live > 2) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref og, 2 * outStride)), rowsOut.GetElement(2));
+                if (live > 3) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref og, 3 * outStride)), rowsOut.GetElement(3));
+            }
+            else
+            {
+                for (int i = 0; i < live; i++)
+                    SimdOps512.Store(Vector128.CreateScalar(rowsOut.GetElement(i)).AsSByte(), ref Unsafe.Add(ref og, i * outStride), channels);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The last 1-4 channels at j (<paramref name="channels"/> of them real) of n staged rows, four rows per 512-bit vector,
+    /// from 9 pairs (K &gt; 16; up to 8, <see cref="SmallKRest4Lanes{TPairs, TClamped}"/>): lane 4c + i is channel j + c of
+    /// row i of a group of four, against a weight register holding each channel's pair four times. The rows' pairs are
+    /// first interleaved through the stack (for each group and pair, the four rows' pairs side by side) and each pair of a
+    /// group is one 128-bit broadcast. The requantizer's operands are spread the same way
     /// (<see cref="SimdOps512.RightRequantizer.Spread4"/>), and a byte shuffle turns the 16 results back into four rows.
     /// The rows past n of the last group are computed from whatever the staging area holds and not stored.
     /// </summary>
@@ -263,12 +355,11 @@ internal static partial class Int8Gemm
         where TPairs : struct, IPairCount where TClamped : struct, IFlag
     {
         int tp = TPairs.Value, chunks = tp > 16 ? 2 : 1, groups = (n + 3) / 4;
-        bool permuted = tp <= 8;
         // Per group and chunk of 16 pairs: 4 vectors; pair q of a chunk at vector q % 4, 128-bit lane q / 4.
         Span<int> interleaved = stackalloc int[SmallKBlockRows / 4 * 2 * 64];
         ref int t = ref MemoryMarshal.GetReference(interleaved);
         ref int xd = ref Unsafe.As<short, int>(ref xs); // a staged row: TPairs int32 pairs
-        for (int g = 0; g < (permuted ? 0 : groups); g++)
+        for (int g = 0; g < groups; g++)
         {
             for (int c = 0; c < chunks; c++)
             {
@@ -304,13 +395,6 @@ internal static partial class Int8Gemm
         if (TPairs.Value > 14) { w14 = RestWeights(ref w, 14, realPairs, coutP, j, spread); w15 = RestWeights(ref w, 15, realPairs, coutP, j, spread); }
         if (TPairs.Value > 16) { w16 = RestWeights(ref w, 16, realPairs, coutP, j, spread); w17 = RestWeights(ref w, 17, realPairs, coutP, j, spread); }
         if (TPairs.Value > 18) { w18 = RestWeights(ref w, 18, realPairs, coutP, j, spread); w19 = RestWeights(ref w, 19, realPairs, coutP, j, spread); }
-        // Permuted: lane 4c + i takes row i's pair 0 at int i x TPairs of the group; pair q adds q.
-        var i0 = Vector512.Create(0, tp, 2 * tp, 3 * tp, 0, tp, 2 * tp, 3 * tp, 0, tp, 2 * tp, 3 * tp, 0, tp, 2 * tp, 3 * tp);
-        var i1 = i0 + Vector512.Create(1);
-        Vector512<int> i2 = default, i3 = default, i4 = default, i5 = default, i6 = default, i7 = default;
-        if (permuted && TPairs.Value > 2) { i2 = i0 + Vector512.Create(2); i3 = i0 + Vector512.Create(3); }
-        if (permuted && TPairs.Value > 4) { i4 = i0 + Vector512.Create(4); i5 = i0 + Vector512.Create(5); }
-        if (permuted && TPairs.Value > 6) { i6 = i0 + Vector512.Create(6); i7 = i0 + Vector512.Create(7); }
         var bias = Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref init, (nuint)j).ToVector256Unsafe().ToVector512Unsafe(), spread); // Init is CoutPadded long: 4 from j
         bias += bias;
         var rq = SimdOps512.RightRequantizer.Spread4(table, j);
@@ -325,37 +409,8 @@ internal static partial class Int8Gemm
         var toRows = Vector128.Create((byte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
         for (int g = 0; g < groups; g++)
         {
-            Vector512<int> sum;
-            if (permuted)
-            {
-                // Rows 4g..4g+3 and what follows them (rows past n hold stale values: their lanes are not stored).
-                ref int r0 = ref Unsafe.Add(ref xd, 4 * g * tp);
-                var a = Vector512.LoadUnsafe(ref r0);
-                var b = Vector512.LoadUnsafe(ref r0, 16);
-                var s0 = Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i0, b).AsInt16(), w0);
-                if (!TClamped.Value)
-                    s0 += bias;
-                var s1 = Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i1, b).AsInt16(), w1);
-                if (TPairs.Value > 2)
-                {
-                    s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i2, b).AsInt16(), w2);
-                    s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i3, b).AsInt16(), w3);
-                }
-                if (TPairs.Value > 4)
-                {
-                    s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i4, b).AsInt16(), w4);
-                    s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i5, b).AsInt16(), w5);
-                }
-                if (TPairs.Value > 6)
-                {
-                    s0 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i6, b).AsInt16(), w6);
-                    s1 += Avx512BW.MultiplyAddAdjacent(Avx512F.PermuteVar16x32x2(a, i7, b).AsInt16(), w7);
-                }
-                sum = s0 + s1;
-            }
-            else
-                sum = Dot16<TPairs, TClamped, InterleavedPairs>(ref Unsafe.As<int, short>(ref Unsafe.Add(ref t, g * chunks * 64)), bias,
-                    w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
+            var sum = Dot16<TPairs, TClamped, InterleavedPairs>(ref Unsafe.As<int, short>(ref Unsafe.Add(ref t, g * chunks * 64)), bias,
+                w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
             var bytes = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sum, perm) : rq.Apply(sum, perm));
             if (clamp)
                 bytes = Vector128.Min(Vector128.Max(bytes, min), max);
