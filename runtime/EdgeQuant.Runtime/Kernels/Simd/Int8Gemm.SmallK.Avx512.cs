@@ -323,20 +323,7 @@ internal static partial class Int8Gemm
             if (clamp)
                 bytes = Vector128.Min(Vector128.Max(bytes, min), max);
             var rowsOut = bytes.AsUInt32(); // byte 4i + c: row i, channel c
-            int live = System.Math.Min(4, n - 4 * g);
-            ref sbyte og = ref Unsafe.Add(ref o, 4 * g * outStride);
-            if (channels == 4)
-            {
-                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref og), rowsOut.ToScalar());
-                if (live > 1) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref og, outStride)), rowsOut.GetElement(1));
-                if (live > 2) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref og, 2 * outStride)), rowsOut.GetElement(2));
-                if (live > 3) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref og, 3 * outStride)), rowsOut.GetElement(3));
-            }
-            else
-            {
-                for (int i = 0; i < live; i++)
-                    SimdOps512.Store(Vector128.CreateScalar(rowsOut.GetElement(i)).AsSByte(), ref Unsafe.Add(ref og, i * outStride), channels);
-            }
+            StoreRest4Rows(rowsOut, System.Math.Min(4, n - 4 * g), channels, ref Unsafe.Add(ref o, 4 * g * outStride), outStride);
         }
     }
 
@@ -415,21 +402,27 @@ internal static partial class Int8Gemm
             if (clamp)
                 bytes = Vector128.Min(Vector128.Max(bytes, min), max);
             var rowsOut = Ssse3.Shuffle(bytes.AsByte(), toRows).AsUInt32();
-            int live = System.Math.Min(4, n - 4 * g);
-            ref sbyte og = ref Unsafe.Add(ref o, 4 * g * outStride);
-            if (channels == 4)
-            {
-                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref og), rowsOut.ToScalar());
-                if (live > 1) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref og, outStride)), rowsOut.GetElement(1));
-                if (live > 2) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref og, 2 * outStride)), rowsOut.GetElement(2));
-                if (live > 3) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref og, 3 * outStride)), rowsOut.GetElement(3));
-            }
-            else
-            {
-                for (int i = 0; i < live; i++)
-                    SimdOps512.Store(Vector128.CreateScalar(rowsOut.GetElement(i)).AsSByte(), ref Unsafe.Add(ref og, i * outStride), channels);
-            }
+            StoreRest4Rows(rowsOut, System.Math.Min(4, n - 4 * g), channels, ref Unsafe.Add(ref o, 4 * g * outStride), outStride);
         }
+    }
+
+    /// <summary>
+    /// The first <paramref name="live"/> of a group's four rows of 1-4 channels (<paramref name="channels"/>): dword i of
+    /// <paramref name="rows"/> is row i's bytes, stored at <paramref name="o"/> + i x <paramref name="outStride"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRest4Rows(Vector128<uint> rows, int live, int channels, ref sbyte o, nint outStride)
+    {
+        if (channels == 4)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), rows.ToScalar());
+            if (live > 1) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, outStride)), rows.GetElement(1));
+            if (live > 2) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, 2 * outStride)), rows.GetElement(2));
+            if (live > 3) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, 3 * outStride)), rows.GetElement(3));
+            return;
+        }
+        for (int i = 0; i < live; i++)
+            SimdOps512.Store(Vector128.CreateScalar(rows.GetElement(i)).AsSByte(), ref Unsafe.Add(ref o, i * outStride), channels);
     }
 
     /// <summary>Where <see cref="Dot16{TPairs, TFolded, TSource}"/> takes pair p of its operand from, known to the JIT.</summary>
