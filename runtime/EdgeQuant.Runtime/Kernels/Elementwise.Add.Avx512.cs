@@ -55,7 +55,8 @@ public static partial class Elementwise
     /// bound the largest sum the input stages can produce, computed from their 256 values each). As a last guard the
     /// op's whole function, all 65,536 (x, y) pairs, is run through <see cref="AddS8Avx512"/> once here and compared with
     /// the reference's <see cref="AddOne"/>; null when anything does not hold (the 64 KB table or the AVX2 arithmetic
-    /// then run). The interpreter prepares it only where the float32 form (<see cref="PrepareAddAffine"/>), faster, is refused. Measured on fashion_resnet's 14x14x28 Add (Zen 5): 1.40 us against the table's 1.84; with the input
+    /// then run). The interpreter prepares it only where the float32 form (<see cref="PrepareAddAffine"/>), faster, is
+    /// refused. Measured on fashion_resnet's 14x14x28 Add (Zen 5): 1.40 us against the table's 1.84; with the input
     /// stages looked up (VBMI, <see cref="AddRequantization.Input1Planes"/>), which the check runs too, 0.90.
     /// </summary>
     internal static AddRequantization? PrepareAddAvx512(in ElementwiseParams p, bool subtract, in Shape4 aShape, in Shape4 bShape, in Shape4 outShape)

@@ -126,10 +126,10 @@ internal static partial class Int8Gemm
                             cout - j, ref Unsafe.Add(ref o, j), outStride);
                 }
                 else if (table.ClampsNegatives)
-                    SmallKRest4<TPairs, Yes>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
+                    SmallKRest4<TPairs, Yes>(ref xs, n, ref w, realPairs, coutP, j, ref init, table, min, max,
                         cout - j, ref Unsafe.Add(ref o, j), outStride);
                 else
-                    SmallKRest4<TPairs, No>(ref xs, stride, n, ref w, realPairs, coutP, j, ref init, table, min, max,
+                    SmallKRest4<TPairs, No>(ref xs, n, ref w, realPairs, coutP, j, ref init, table, min, max,
                         cout - j, ref Unsafe.Add(ref o, j), outStride);
             }
             else if (j < cout && TPairs.Value <= 16)
@@ -337,7 +337,7 @@ internal static partial class Int8Gemm
     /// The rows past n of the last group are computed from whatever the staging area holds and not stored.
     /// </summary>
     [SkipLocalsInit] // every interleaved element a group reads is written first
-    private static void SmallKRest4<TPairs, TClamped>(ref short xs, int stride, int n, ref short w, int realPairs, int coutP, int j,
+    private static void SmallKRest4<TPairs, TClamped>(ref short xs, int n, ref short w, int realPairs, int coutP, int j,
         ref int init, RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
         where TPairs : struct, IPairCount where TClamped : struct, IFlag
     {
