@@ -101,6 +101,9 @@ public sealed partial class Interpreter : IDisposable
 
     /// <summary>Makes the next <paramref name="jobs"/> jobs run on the caller alone (for tests).</summary>
     internal void RunAloneFor(int jobs) => _soloJobs = jobs;
+
+    /// <summary>The worker threads (Threads &gt; 1 with split ops), for tests.</summary>
+    internal WorkerPool? Pool => _pool;
     private readonly OpBands? _bandJob;
     // Threads > 1: runs of consecutive split ops and chains handed to the threads as one job of stages (see StagedBands):
     // per stage its first and last op, its parts, and the end (exclusive) of the run of two or more stages starting at it
@@ -253,7 +256,7 @@ public sealed partial class Interpreter : IDisposable
                 for (int i = 0; i < _windowScratch.Length; i++) _windowScratch[i] = new sbyte[window];
                 _bandJob = new OpBands(this);
                 (_stageFirst, _stageLast, _stageParts, _stageOfOp, _stagesEnd) = BuildStages();
-                _stagedJob = new StagedBands(this, _stageFirst.Length);
+                _stagedJob = new StagedBands(this, threads);
                 _pool = new WorkerPool(threads - 1);
             }
             ThreadBytes = extra + (any ? threads * (scratch + window) : 0);
@@ -931,57 +934,82 @@ public sealed partial class Interpreter : IDisposable
     }
 
     /// <summary>
-    /// The pool's job for a run of stages. Every thread that joins (the caller always; a worker once it sees the job) goes
-    /// through the stages in order: it claims parts of the stage (a counter per stage) and runs them while any are left,
-    /// then waits until every part of the stage is done, so that the next stage reads what the whole of this one wrote.
-    /// A thread that joins late finds the finished stages with no parts left and goes on; with no worker the caller runs
-    /// every part. Between two stages the threads meet at one counter, where separate jobs each took a hand-off
-    /// (publish, claim, done). A part that throws still counts as done, and the stages after it are skipped; the pool
-    /// passes the exception on.
+    /// The pool's job for a run of stages. Part k of every stage belongs to slot k, the pool part the caller (slot 0) or a
+    /// worker claimed, so a thread computes the same rows in every stage and every Invoke and reads across the split only
+    /// the halo rows of the other part. (Where parts went to whichever thread came first, half the stages read the whole
+    /// tensor from the other core: on the Zen 5 hosts whose cores are 420-490 ns apart, two threads ran no faster than
+    /// one.) Between two stages each slot writes how many stages it has finished to a word on its own cache line and reads
+    /// the others': a store and a read per stage, no locked instruction on a line both threads write. At a stage's end the
+    /// caller claims from the pool every slot of the stage that no worker has claimed yet and runs its parts from then on,
+    /// so a worker that is slow to wake costs nothing. A part that throws ends the run: every thread stops at the next
+    /// stage, and the pool passes the exception on.
     /// </summary>
-    private sealed class StagedBands(Interpreter owner, int stages) : IParallelJob
+    private sealed class StagedBands(Interpreter owner, int threads) : IParallelJob
     {
-        // Per stage: the claim counter at [32 s] and the done counter at [32 s + 16], on cache lines of their own.
-        private readonly int[] _counters = new int[32 * System.Math.Max(stages, 1)];
+        // Per slot s, at [Stride s] on cache lines of its own: (run number << 16) | stages the slot has finished in the run.
+        private const int Stride = 16;
+        private readonly long[] _progress = new long[Stride * threads];
+        private long _run;
         private int _from, _to;
         private volatile bool _failed;
 
+        /// <summary>Prepares stages [from, to) as the next run; the pool's publishing of the job orders these writes before any worker reads them.</summary>
         public void Reset(int from, int to)
         {
-            System.Array.Clear(_counters, 32 * from, 32 * (to - from));
+            _run++;
             _from = from;
             _to = to;
             _failed = false;
         }
 
-        public void RunPart(int part, int parts)
+        public void RunPart(int slot, int slots)
         {
+            long run = _run;
+            long mine = 1L << slot;
             Exception? failure = null;
             for (int st = _from; st < _to && !_failed; st++)
             {
                 int n = owner._stageParts[st];
-                ref int claimed = ref _counters[32 * st];
-                ref int done = ref _counters[32 * st + 16];
-                while (!_failed)
+                long finished = (run << 16) | (long)(st - _from + 1);
+                for (int q = 0; q < slots; q++)
                 {
-                    int c = Interlocked.Increment(ref claimed) - 1;
-                    if (c >= n) break;
-                    try
-                    {
-                        owner.RunOpsPart(owner._stageFirst[st], owner._stageLast[st], c, n);
-                    }
-                    catch (Exception e)
-                    {
-                        failure ??= e;
-                        _failed = true;
-                    }
-                    Interlocked.Increment(ref done);
+                    if ((mine >> q & 1) == 0) continue;
+                    if (q < n) RunStagePart(st, q, n, ref failure);
+                    Volatile.Write(ref _progress[Stride * q], finished);
                 }
-                for (int i = 1; Volatile.Read(ref done) < n && !_failed; i++)
-                    WorkerPool.Pause(i);
+                // Wait for the other slots of this stage (slots past the stage's parts have nothing in it).
+                for (int q = 0; q < n && !_failed; q++)
+                {
+                    if ((mine >> q & 1) != 0) continue;
+                    ref long progress = ref _progress[Stride * q];
+                    if (slot == 0 && Volatile.Read(ref progress) < finished && owner._pool!.TryClaim(q))
+                    {
+                        // No worker has started slot q: it is the caller's from this stage on.
+                        mine |= 1L << q;
+                        RunStagePart(st, q, n, ref failure);
+                        Volatile.Write(ref progress, finished);
+                        continue;
+                    }
+                    for (int i = 1; Volatile.Read(ref progress) < finished && !_failed; i++)
+                        WorkerPool.Pause(i);
+                }
             }
             if (failure is not null)
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        private void RunStagePart(int st, int part, int parts, ref Exception? failure)
+        {
+            if (_failed) return;
+            try
+            {
+                owner.RunOpsPart(owner._stageFirst[st], owner._stageLast[st], part, parts);
+            }
+            catch (Exception e)
+            {
+                failure ??= e;
+                _failed = true;
+            }
         }
     }
 

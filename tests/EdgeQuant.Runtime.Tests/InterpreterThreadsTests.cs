@@ -536,6 +536,41 @@ public class InterpreterThreadsTests
         Assert.That(interp.GetOutput().ToArray(), Is.EqualTo(golden.AsSpan(0, outLen).ToArray()));
     }
 
+    /// <summary>
+    /// A staged run whose workers never come (held by the test): at the first stage's end the caller claims every slot
+    /// no worker has claimed and runs its parts, through every stage; the pinned golden bytes, and again once the
+    /// workers are back.
+    /// </summary>
+    [TestCase("fashion_resnet", 2)]
+    [TestCase("fashion_mobilenetv2", 3)]
+    public void StagedRunsFinishOnTheCallerWhenNoWorkerComes(string name, int threads)
+    {
+        string stem = Path.Combine(AppContext.BaseDirectory, "zoo", "eqm", name);
+        var m = Model.Load(File.ReadAllBytes(stem + ".eqm"));
+        var input = MemoryMarshal.Cast<byte, sbyte>(File.ReadAllBytes(stem + ".input.bin")).ToArray();
+        var golden = MemoryMarshal.Cast<byte, sbyte>(File.ReadAllBytes(stem + ".output.bin")).ToArray();
+        using var interp = new Interpreter(m, new InterpreterOptions { Threads = threads });
+        Assert.That(interp.StagedRunCount, Is.GreaterThanOrEqualTo(1));
+        var pool = interp.Pool!;
+        int inLen = interp.GetInput().Length, outLen = interp.GetOutput().Length;
+        int n = System.Math.Min(input.Length / inLen, 20);
+        foreach (bool held in new[] { true, false, true })
+        {
+            pool.Held = held;
+            long claims = pool.CallerClaims;
+            for (int k = 0; k < n; k++)
+            {
+                interp.RunAloneFor(0); // hand every job out, however many went unhelped
+                input.AsSpan(k * inLen, inLen).CopyTo(interp.GetInput());
+                interp.Invoke();
+                Assert.That(interp.GetOutput().ToArray(), Is.EqualTo(golden.AsSpan(k * outLen, outLen).ToArray()), $"held {held}, sample {k}");
+            }
+            if (held)
+                Assert.That(pool.CallerClaims - claims, Is.GreaterThanOrEqualTo((long)n * interp.StagedRunCount * (threads - 1)),
+                    "the caller claimed every worker's slot of every staged run");
+        }
+    }
+
     [Test]
     public void ThreadCountOutsideOneToSixtyFourIsRejected()
     {

@@ -50,6 +50,10 @@ internal sealed class WorkerPool : IDisposable
     private volatile bool _stopping;
     private Exception? _failure;
 
+    // The caller's alone: the last job's number, and the parts it took with TryClaim in the current job.
+    private long _number;
+    private int _stolen;
+
     /// <summary>
     /// The words the threads write while a job runs, each on its own cache line, so a worker's claim does not
     /// evict the line the caller polls for completion (and the reverse).
@@ -83,12 +87,22 @@ internal sealed class WorkerPool : IDisposable
         }
     }
 
+    /// <summary>Parts the caller has taken with <see cref="TryClaim"/> since the pool was created (for tests).</summary>
+    internal long CallerClaims;
+
+    /// <summary>For tests: while set, the workers pass every job by, so the caller claims (and runs) every part.</summary>
+    internal volatile bool Held;
+
     /// <summary>Threads that run a job's parts: the workers plus the caller.</summary>
     public int Threads => _threads.Length + 1;
 
     /// <summary>
-    /// Runs parts 0 to <paramref name="parts"/> - 1 of <paramref name="job"/>, each once, on whichever thread claims
-    /// it first (the caller claims part 0 first), and returns when all are done: true when a worker ran any part.
+    /// Runs parts 0 to <paramref name="parts"/> - 1 of <paramref name="job"/>, each once, and returns when all are done:
+    /// true when a worker ran any part. Part 0 is the caller's: the job is published with it already claimed, so the
+    /// caller starts it at once, with no locked instruction before it (a compare-and-swap of the line the workers poll
+    /// waits for that line to come back from the worker's core, about half a microsecond on hosts whose cores are far
+    /// apart, and a worker would sometimes win part 0, so that the rows of a split op changed threads from one call to
+    /// the next). The other parts go to whichever thread claims them first; the caller claims what is left after part 0.
     /// </summary>
     public bool Run(IParallelJob job, int parts)
     {
@@ -96,25 +110,46 @@ internal sealed class WorkerPool : IDisposable
         Debug.Assert(parts >= 1 && parts <= PartMask);
         _job = job;
         _failure = null;
+        _stolen = 0;
         Volatile.Write(ref _shared.Done, 0);
-        long number = (Volatile.Read(ref _shared.State) >> NumberShift) + 1;
-        // Publishing the new number and count with part 0 unclaimed is what starts the job (the writes above come first).
-        Interlocked.Exchange(ref _shared.State, (number << NumberShift) | ((long)parts << CountShift));
-        // A worker counts itself a sleeper before it re-checks the state (both interlocked), so either it sees this
-        // job or this read sees it and the pulse wakes it; polling workers need no lock here.
+        long number = ++_number;
+        // Publishing the new number and count with part 1 next is what starts the job (the writes above come first: on
+        // x64 and arm64 a release store keeps them before it).
+        Volatile.Write(ref _shared.State, (number << NumberShift) | ((long)parts << CountShift) | 1);
+        // A worker counts itself a sleeper before it re-checks the state, so either it sees this job or this read sees it
+        // and the pulse wakes it. (Without a full fence between the store above and this read, the read may come first
+        // and miss a worker that is just going to sleep: that worker sleeps through this job, whose parts the caller then
+        // claims itself, and the next job's read finds it.)
         if (Volatile.Read(ref _shared.Sleepers) != 0)
             lock (_gate) Monitor.PulseAll(_gate);
 
-        int own = ClaimAndRun(number);
+        RunClaimed(0, parts);
+        int own = 1 + ClaimAndRun(number, countDone: false);
+        own += _stolen;
 
         // The parts are microseconds long: poll, with a yield now and then (never Sleep(1), a whole timer tick), so a
-        // worker that claimed a part and shares this CPU gets to finish it.
-        for (int i = 1; Volatile.Read(ref _shared.Done) < parts; i++)
+        // worker that claimed a part and shares this CPU gets to finish it. Only the workers count their parts done.
+        for (int i = 1; Volatile.Read(ref _shared.Done) < parts - own; i++)
             Pause(i);
         _job = null;
         if (_failure is { } f)
             throw f is InvalidOperationException or ArgumentException ? f : new InvalidOperationException("a part of a split op failed", f);
         return own < parts;
+    }
+
+    /// <summary>
+    /// For the caller, while one of its parts runs: claims part <paramref name="part"/> of the current job if no thread
+    /// has claimed it and it is the next unclaimed one (parts are claimed in order), and true. The caller then runs it
+    /// inside the part it is running (a staged job's slot that no worker has taken).
+    /// </summary>
+    public bool TryClaim(int part)
+    {
+        long s = Volatile.Read(ref _shared.State);
+        if ((int)(s & PartMask) != part || part >= (int)((s >> CountShift) & PartMask)) return false;
+        if (Interlocked.CompareExchange(ref _shared.State, s + 1, s) != s) return false;
+        _stolen++;
+        CallerClaims++;
+        return true;
     }
 
     /// <summary>Poll <paramref name="i"/> (from 1) of a wait for other threads: a normalized pause, and a yield every <see cref="PollsPerYield"/> polls.</summary>
@@ -125,8 +160,11 @@ internal sealed class WorkerPool : IDisposable
         else Thread.SpinWait(1);
     }
 
-    /// <summary>Claims and runs parts of job <paramref name="number"/> until none is left (or that job is over); returns how many it ran.</summary>
-    private int ClaimAndRun(long number)
+    /// <summary>
+    /// Claims and runs parts of job <paramref name="number"/> until none is left (or that job is over); returns how many
+    /// it ran. A worker counts each part done (<paramref name="countDone"/>); the caller knows its own.
+    /// </summary>
+    private int ClaimAndRun(long number, bool countDone)
     {
         int ran = 0;
         while (true)
@@ -138,17 +176,22 @@ internal sealed class WorkerPool : IDisposable
             if (Interlocked.CompareExchange(ref _shared.State, s + 1, s) != s) continue;
             // The part is ours, of the job the state describes: that job cannot end (and _job cannot change) before
             // the part is counted done.
-            try
-            {
-                _job!.RunPart(part, parts);
-            }
-            catch (Exception e)
-            {
-                // Recorded before the part is counted, so the caller sees it once every part is done.
-                Interlocked.CompareExchange(ref _failure, e, null);
-            }
-            Interlocked.Increment(ref _shared.Done);
+            RunClaimed(part, parts);
+            if (countDone) Interlocked.Increment(ref _shared.Done);
             ran++;
+        }
+    }
+
+    private void RunClaimed(int part, int parts)
+    {
+        try
+        {
+            _job!.RunPart(part, parts);
+        }
+        catch (Exception e)
+        {
+            // Recorded before the part is counted, so the caller sees it once every part is done.
+            Interlocked.CompareExchange(ref _failure, e, null);
         }
     }
 
@@ -193,7 +236,7 @@ internal sealed class WorkerPool : IDisposable
             }
             seen = number;
             if (_stopping) return;
-            ClaimAndRun(number);
+            if (!Held) ClaimAndRun(number, countDone: true);
         }
     }
 
