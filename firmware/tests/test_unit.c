@@ -12,6 +12,7 @@
 #include "crc32.h"
 #include "quant_math.h"
 #include "eq_internal.h"
+#include "kernels.h"
 
 static int passed, failed;
 
@@ -353,10 +354,54 @@ static void test_folded_bias(const char *zoo)
     CHECK(folds >= 10 && depthwise > 0 && fc > 0 && wraps > 0);
 }
 
+/* Output offsets the blob sets near the int32 limits: the C# kernels add them with wrapping int arithmetic, so C
+ * must wrap too (eq_add_wrap), never overflow (undefined behaviour, which the libFuzzer campaign under UBSan found in
+ * BatchMatMul on 2026-12-06). Checked under ASan+UBSan too (tools/firmware-host/check.sh). */
+static void test_wrapping_offsets(void)
+{
+#if EQ_WITH_EXTENDED_OPS
+    const int8_t a[2] = { 1, 2 }, b[2] = { 3, 4 };
+    int8_t y[1] = { 7 };
+    eq_batch_matmul_params mm;
+    memset(&mm, 0, sizeof mm);
+    mm.a = a; mm.b = b; mm.output = y;
+    mm.a_shape[0] = mm.a_shape[1] = mm.a_shape[2] = 1; mm.a_shape[3] = 2;
+    mm.b_shape[0] = mm.b_shape[1] = mm.b_shape[2] = 1; mm.b_shape[3] = 2;
+    mm.out_shape[0] = mm.out_shape[1] = mm.out_shape[2] = mm.out_shape[3] = 1;
+    mm.output_multiplier = 1 << 30; /* x 0.5 with shift 1: the accumulator 1 x 3 + 2 x 4 = 11 back as 11 */
+    mm.output_shift = 1;
+    mm.output_offset = INT32_MAX;   /* 11 + INT32_MAX wraps to INT32_MIN + 10: clamped to the minimum */
+    mm.act_min = -128; mm.act_max = 127;
+    eq_batch_matmul_s8(&mm);
+    CHECK(y[0] == -128);
+    mm.output_offset = INT32_MIN + 5; /* no wrap: far below the minimum */
+    eq_batch_matmul_s8(&mm);
+    CHECK(y[0] == -128);
+    mm.output_offset = -11 + 100;
+    eq_batch_matmul_s8(&mm);
+    CHECK(y[0] == 100);
+
+    {
+        const int8_t x[3] = { 0, 5, -3 };
+        int8_t out[1] = { 9 };
+        eq_argmax_params am;
+        memset(&am, 0, sizeof am);
+        am.input = x; am.output = out; am.outer = 1; am.n = 3; am.inner = 1;
+        am.output_offset = INT32_MAX; /* index 1 + INT32_MAX wraps to INT32_MIN, whose low byte is 0 as in C#'s (sbyte) */
+        eq_argmax_s8(&am);
+        CHECK(out[0] == 0);
+        am.output_offset = -129; /* 1 - 129 = -128 */
+        eq_argmax_s8(&am);
+        CHECK(out[0] == -128);
+    }
+#endif
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) { fprintf(stderr, "usage: test_unit ZOO_DIR LABELS.eqm\n0 passed, 1 failed\n"); return 2; }
     test_math();
+    test_wrapping_offsets();
     test_status_names();
     test_reader_and_api(argv[1]);
     test_labels(argv[2]);

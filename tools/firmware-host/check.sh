@@ -187,9 +187,12 @@ ASAN_LIB_NOWORK=$(echo "$ASAN_LIB" | sed "s|$out/asan/model.o|$out/asan-nowork/m
 if (cd "$out/asan" && clang $CFLAGS_STRICT $SAN $INC -c $LIB_SRC) > "$out/asan.log" 2>&1 \
    && clang $CFLAGS_STRICT $SAN -DEQ_INIT_STACK_WORK_BYTES=0 $INC -c "$fw/src/model.c" -o "$out/asan-nowork/model.o" >> "$out/asan.log" 2>&1 \
    && clang $CFLAGS_STRICT $SAN $INC $ASAN_LIB "$fw/tests/test_golden.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/golden_asan" >> "$out/asan.log" 2>&1 \
+   && clang $CFLAGS_STRICT $SAN $INC $ASAN_LIB "$fw/tests/test_unit.c" -o "$out/unit_asan" >> "$out/asan.log" 2>&1 \
    && clang $CFLAGS_STRICT $SAN $INC $ASAN_LIB "$fw/tools/eq_run.c" "$fw/tools/eq_run_io_stdio.c" -o "$out/eq_run_asan" >> "$out/asan.log" 2>&1 \
    && clang -std=c99 -Wall -Wextra -Werror $SAN $INC -I"$fw/tests/fuzz" $ASAN_LIB "$fw/tests/fuzz/test_fuzz.c" -o "$out/fuzz_asan" >> "$out/asan.log" 2>&1 \
    && clang -std=c99 -Wall -Wextra -Werror $SAN $INC -I"$fw/tests/fuzz" $ASAN_LIB_NOWORK "$fw/tests/fuzz/test_fuzz.c" -o "$out/fuzz_asan_nowork" >> "$out/asan.log" 2>&1; then
+  "$out/unit_asan" "$zoo" "$golden/labels.eqm" > "$out/unit_asan.log" 2>&1; rc=$?
+  if [ $rc -eq 0 ]; then ok "unit tests under ASan+UBSan ($(tail -1 "$out/unit_asan.log") checks)"; else ko "unit tests under ASan+UBSan" "$out/unit_asan.log"; fi
   mkdir -p "$out/corpus"
   if "$out/golden_asan" "$golden/vectors.bin" --dump-corpus "$out/corpus" > "$out/g.log" 2>&1; then ok "golden vectors under ASan+UBSan ($(tail -1 "$out/g.log"))"; else ko "golden vectors under ASan+UBSan" "$out/g.log"; fi
   cp "$zoo"/eqm/*.eqm "$out/corpus/"

@@ -1,5 +1,6 @@
 /* ArgMax along one axis (mirrors Kernels/ArgMax.Reference.cs, EvalS8Reference). */
 #include "kernels.h"
+#include "quant_math.h"
 
 #if EQ_WITH_EXTENDED_OPS
 
@@ -20,7 +21,7 @@ void eq_argmax_s8(const eq_argmax_params *p)
                     best_value = v;
                 }
             }
-            p->output[(int64_t)o * p->inner + i] = (int8_t)(best + p->output_offset);
+            p->output[(int64_t)o * p->inner + i] = (int8_t)eq_add_wrap(best, p->output_offset); /* C# wraps */
         }
 }
 #else

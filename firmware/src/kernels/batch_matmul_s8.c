@@ -22,7 +22,7 @@ void eq_batch_matmul_s8(const eq_batch_matmul_params *p)
                     int32_t acc = 0;
                     for (kk = 0; kk < k; kk++)
                         acc += ((int32_t)a[i * k + kk] + p->input1_offset) * ((int32_t)b[j * k + kk] + p->input2_offset);
-                    y[i * n + j] = (int8_t)eq_clamp(eq_mbqm_call(acc, p->output_multiplier, p->output_shift) + p->output_offset, p->act_min, p->act_max);
+                    y[i * n + j] = (int8_t)eq_clamp(eq_add_wrap(eq_mbqm_call(acc, p->output_multiplier, p->output_shift), p->output_offset), p->act_min, p->act_max);
                 }
         }
 }

@@ -22,6 +22,33 @@ public class BatchMatMulTests
         Assert.That(y, Is.EqualTo(new sbyte[] { 4, 6, 5, 8 }));
     }
 
+    /// <summary>
+    /// Output offsets near the int32 limits wrap (C# int addition), and the C firmware must give the same bytes: these
+    /// are the values of firmware/tests/test_unit.c's test_wrapping_offsets (whose C once overflowed, undefined behaviour).
+    /// </summary>
+    [TestCase(int.MaxValue, -128)] // 11 + int.MaxValue wraps to int.MinValue + 10
+    [TestCase(int.MinValue + 5, -128)]
+    [TestCase(89, 100)]
+    public void OutputOffsetsWrapAsInTheFirmwareUnitTest(int outputOffset, int expected)
+    {
+        sbyte[] a = [1, 2];
+        sbyte[] b = [3, 4];
+        var p = new BatchMatMulParams { OutputOffset = outputOffset, OutputMultiplier = 1 << 30, OutputShift = 1, ActivationMin = -128, ActivationMax = 127 };
+        var y = new sbyte[1];
+        BatchMatMul.EvalS8Reference(p, a, new(1, 1, 1, 2), b, new(1, 1, 1, 2), y, new(1, 1, 1, 1));
+        Assert.That(y[0], Is.EqualTo((sbyte)expected));
+    }
+
+    [TestCase(int.MaxValue, 0)] // index 1 + int.MaxValue = int.MinValue, low byte 0
+    [TestCase(-129, -128)]
+    public void ArgMaxOutputOffsetsWrapAsInTheFirmwareUnitTest(int outputOffset, int expected)
+    {
+        sbyte[] x = [0, 5, -3];
+        var y = new sbyte[1];
+        ArgMax.EvalS8Reference(new ArgMaxParams { Axis = 3, OutputOffset = outputOffset }, x, new(1, 1, 1, 3), y);
+        Assert.That(y[0], Is.EqualTo((sbyte)expected));
+    }
+
     [Test]
     public void MatchesFloatWithinOneStep()
     {
