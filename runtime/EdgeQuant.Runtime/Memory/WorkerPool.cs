@@ -5,11 +5,11 @@ namespace EdgeQuant.Runtime.Memory;
 
 /// <summary>
 /// A fixed set of worker threads created once, running one "job" at a time with the caller's thread.
-/// <see cref="Run"/> publishes a job of N parts; the caller and every worker claim parts one at a time
-/// (a compare-and-swap on one word holding the job's number and the next unclaimed part) until none is
-/// left, and the caller returns when every claimed part is done. So a worker that is slow to wake, or
-/// descheduled by a busy machine, costs nothing: the caller runs the parts nobody claimed instead of
-/// waiting. Nothing is allocated per job. Workers poll for the next job for a while (the next op of the
+/// <see cref="Run"/> publishes a job of N parts with part 0 the caller's; the workers, and the caller once
+/// its part 0 is done, claim the others one at a time (a compare-and-swap on one word holding the job's
+/// number and the next unclaimed part) until none is left, and the caller returns when every claimed part
+/// is done. So a worker that is slow to wake, or descheduled by a busy machine, costs nothing: the caller
+/// runs the parts nobody claimed instead of waiting. Nothing is allocated per job. Workers poll for the next job for a while (the next op of the
 /// same Invoke usually follows within microseconds) and then block until the next one, so an idle
 /// interpreter costs no CPU.
 /// </summary>
