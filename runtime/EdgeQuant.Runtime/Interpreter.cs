@@ -23,8 +23,9 @@ public sealed class InterpreterOptions
     /// <see cref="Interpreter.MinParallelMeanElements"/> input elements. A split op and the
     /// ops after it that read only the pixels they write (pointwise Conv2D, Add/Sub of equal shapes) run as one
     /// job, so the threads meet once per such chain, not once per op (an interpreter with its own arena may move
-    /// some of their tensors after the planned arena for this, a few KB). Parts are claimed, not assigned: a worker
-    /// that is slow to wake or descheduled leaves its part to the caller. The outputs are the same bytes as with
+    /// some of their tensors after the planned arena for this, a few KB). The caller runs part 0 of every split op;
+    /// the other parts are claimed, not assigned (in consecutive chains, each thread keeps the part it claimed in the
+    /// first), so a worker that is slow to wake or descheduled leaves its part to the caller. The outputs are the same bytes as with
     /// one thread; nothing is allocated and no thread is created per Invoke. Dispose the interpreter to stop its
     /// workers (they are background threads and idle ones block, so a forgotten interpreter costs neither CPU nor
     /// the process's exit).
@@ -731,7 +732,12 @@ public sealed partial class Interpreter : IDisposable
         else RunElementBand(first, part, parts);
     }
 
-    /// <summary>The int8 NHWC buffer of input <paramref name="index"/>; write it, then <see cref="Invoke"/>.</summary>
+    /// <summary>
+    /// The int8 NHWC buffer of input <paramref name="index"/>; write it, then <see cref="Invoke"/>. Write it before every
+    /// Invoke: the arena plan reuses the input's bytes for tensors computed after its last reader (as TFLite Micro's
+    /// planner does), so after an Invoke the buffer no longer holds the input, and a second Invoke without writing it
+    /// again computes from those bytes (every zoo model does this).
+    /// </summary>
     public Span<sbyte> GetInput(int index = 0) => ArenaS8(_model.Inputs[index].TensorIndex);
 
     /// <summary>The int8 buffer of output <paramref name="index"/>, valid until the next <see cref="Invoke"/>.</summary>
@@ -746,6 +752,7 @@ public sealed partial class Interpreter : IDisposable
     /// <summary>
     /// Writes float values (NHWC order, one per input element) into input <paramref name="index"/>:
     /// quantized for an int8 or int16 input, copied for a float32 input (a model that starts with Quantize).
+    /// Call it before every <see cref="Invoke"/> (see <see cref="GetInput"/>: an Invoke reuses the input's bytes).
     /// </summary>
     public void SetInput(ReadOnlySpan<float> values, int index = 0)
     {
