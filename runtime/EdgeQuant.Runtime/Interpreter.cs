@@ -31,6 +31,15 @@ public sealed class InterpreterOptions
     /// the process's exit).
     /// </summary>
     public int Threads { get; init; } = 1;
+
+    /// <summary>
+    /// With the interpreter's own arena (default true): each model input lives on bytes of its own after the planned
+    /// arena (<see cref="Interpreter.PreservedInputBytes"/>, the inputs' size rounded to 64 bytes), so that
+    /// <see cref="Interpreter.Invoke"/> leaves the input as written and a second Invoke computes the same output. False,
+    /// or a caller-provided arena: the planned arena only, whose plan reuses an input's bytes once its last reader has run
+    /// (as TFLite Micro's planner does), so the input must be written before every Invoke.
+    /// </summary>
+    public bool PreserveInputs { get; init; } = true;
 }
 
 /// <summary>
@@ -133,6 +142,12 @@ public sealed partial class Interpreter : IDisposable
     /// </summary>
     public int ThreadBytes { get; }
 
+    /// <summary>
+    /// Bytes after the planned arena that hold the model's inputs (<see cref="InterpreterOptions.PreserveInputs"/>, with the
+    /// interpreter's own arena); 0 otherwise.
+    /// </summary>
+    public int PreservedInputBytes { get; }
+
     /// <summary>The chains <see cref="Invoke"/> runs as one job each (first and last op; for tests and the benchmark).</summary>
     internal IEnumerable<(int First, int Last)> Chains()
     {
@@ -216,6 +231,26 @@ public sealed partial class Interpreter : IDisposable
         _addAffines = _reference ? new Kernels.AddAffine?[_ops.Length] : model.PreparedAddAffines();
         _concatTables = PrepareConcatTables(model, _ops, _reference, out _concatAffines);
 
+        // Own arena: each model input on bytes of its own after the planned arena, so that Invoke leaves it as written.
+        int arenaLength = arena.Length;
+        if (ownArena && (options?.PreserveInputs ?? true))
+        {
+            int at = (arenaLength + 63) & ~63;
+            foreach (var input in model.Inputs)
+            {
+                int t = input.TensorIndex;
+                if (_tensors[t].Storage != TensorStorage.Arena || _tensors[t].Offset >= arenaLength) continue; // listed twice
+                _tensors[t] = _tensors[t] with { Offset = at };
+                at = (at + _tensors[t].ByteLength + 63) & ~63;
+            }
+            if (at > arenaLength)
+            {
+                PreservedInputBytes = at - arenaLength;
+                arenaLength = at;
+                _arena = OwnArena(arenaLength);
+            }
+        }
+
         int threads = options?.Threads ?? 1;
         if (threads < 1 || threads > 64)
             throw new ArgumentOutOfRangeException(nameof(options), threads, "InterpreterOptions.Threads must be 1 to 64");
@@ -236,8 +271,8 @@ public sealed partial class Interpreter : IDisposable
                     window = System.Math.Max(window, bytes);
                 }
             }
-            (_chainEnd, _chainParts, int extra) = BuildChains(threads, ownArena ? arena.Length : -1);
-            if (extra > 0) _arena = OwnArena(arena.Length + extra);
+            (_chainEnd, _chainParts, int extra) = BuildChains(threads, ownArena ? arenaLength : -1);
+            if (extra > 0) _arena = OwnArena(arenaLength + extra);
             MovedTensorBytes = extra;
             int scratch = 0;
             bool any = false;
@@ -733,10 +768,11 @@ public sealed partial class Interpreter : IDisposable
     }
 
     /// <summary>
-    /// The int8 NHWC buffer of input <paramref name="index"/>; write it, then <see cref="Invoke"/>. Write it before every
+    /// The int8 NHWC buffer of input <paramref name="index"/>; write it, then <see cref="Invoke"/>. With the interpreter's
+    /// own arena the input keeps its bytes (<see cref="InterpreterOptions.PreserveInputs"/>, the default), so Invoke may be
+    /// called again on the same input. Over a caller-provided arena, or with PreserveInputs false, write it before every
     /// Invoke: the arena plan reuses the input's bytes for tensors computed after its last reader (as TFLite Micro's
-    /// planner does), so after an Invoke the buffer no longer holds the input, and a second Invoke without writing it
-    /// again computes from those bytes (every zoo model does this).
+    /// planner does; every zoo model does this), and a second Invoke would compute from those bytes.
     /// </summary>
     public Span<sbyte> GetInput(int index = 0) => ArenaS8(_model.Inputs[index].TensorIndex);
 
@@ -752,7 +788,7 @@ public sealed partial class Interpreter : IDisposable
     /// <summary>
     /// Writes float values (NHWC order, one per input element) into input <paramref name="index"/>:
     /// quantized for an int8 or int16 input, copied for a float32 input (a model that starts with Quantize).
-    /// Call it before every <see cref="Invoke"/> (see <see cref="GetInput"/>: an Invoke reuses the input's bytes).
+    /// Over a caller-provided arena, call it before every <see cref="Invoke"/> (see <see cref="GetInput"/>).
     /// </summary>
     public void SetInput(ReadOnlySpan<float> values, int index = 0)
     {
