@@ -25,10 +25,10 @@ public sealed class InterpreterOptions
     /// job, so the threads meet once per such chain, not once per op (an interpreter with its own arena may move
     /// some of their tensors after the planned arena for this, a few KB). The caller runs part 0 of every split op;
     /// the other parts are claimed, not assigned (in consecutive chains, each thread keeps the part it claimed in the
-    /// first), so a worker that is slow to wake or descheduled leaves its part to the caller. The outputs are the same bytes as with
-    /// one thread; nothing is allocated and no thread is created per Invoke. Dispose the interpreter to stop its
-    /// workers (they are background threads and idle ones block, so a forgotten interpreter costs neither CPU nor
-    /// the process's exit).
+    /// first), so a worker that is slow to wake or descheduled leaves its part to the caller. The outputs are the same
+    /// bytes as with one thread; nothing is allocated and no thread is created per Invoke. Dispose the interpreter to
+    /// stop its workers (they are background threads and idle ones block, so a forgotten interpreter costs neither CPU
+    /// nor the process's exit).
     /// </summary>
     public int Threads { get; init; } = 1;
 
@@ -173,12 +173,12 @@ public sealed partial class Interpreter : IDisposable
     }
 
     /// <summary>
-    /// Creates an interpreter with its own arena of <see cref="Model.ArenaBytes"/> bytes (with
-    /// <see cref="InterpreterOptions.Threads"/> &gt; 1, plus room for the tensors that let more ops run as one
-    /// job: see Interpreter.Chains.cs).
+    /// Creates an interpreter with its own arena of <see cref="Model.ArenaBytes"/> bytes, plus
+    /// <see cref="PreservedInputBytes"/> and, with <see cref="InterpreterOptions.Threads"/> &gt; 1, room for the tensors
+    /// that let more ops run as one job (see Interpreter.Chains.cs), allocated once.
     /// </summary>
     public Interpreter(Model model, InterpreterOptions? options = null)
-        : this(model, OwnArena(System.Math.Max((model ?? throw new ArgumentNullException(nameof(model))).ArenaBytes, 16)), options, ownArena: true) { }
+        : this(model, Memory<byte>.Empty, options, ownArena: true) { }
 
     /// <summary>
     /// An arena of <paramref name="bytes"/> that starts on a 64-byte boundary and does not move (the pinned object heap).
@@ -204,10 +204,12 @@ public sealed partial class Interpreter : IDisposable
     public Interpreter(Model model, Memory<byte> arena, InterpreterOptions? options = null)
         : this(model, arena, options, ownArena: false) { }
 
+    // ownArena: the interpreter allocates its arena itself (arena unused), once, at the end of construction, at its final
+    // size: the planned arena, the preserved inputs and the tensors moved for chains.
     private Interpreter(Model model, Memory<byte> arena, InterpreterOptions? options, bool ownArena)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (arena.Length < model.ArenaBytes)
+        if (!ownArena && arena.Length < model.ArenaBytes)
             throw new ArgumentException($"the arena has {arena.Length} bytes; the model needs {model.ArenaBytes}", nameof(arena));
         _model = model;
         _arena = arena;
@@ -232,7 +234,7 @@ public sealed partial class Interpreter : IDisposable
         _concatTables = PrepareConcatTables(model, _ops, _reference, out _concatAffines);
 
         // Own arena: each model input on bytes of its own after the planned arena, so that Invoke leaves it as written.
-        int arenaLength = arena.Length;
+        int arenaLength = ownArena ? System.Math.Max(model.ArenaBytes, 16) : arena.Length;
         if (ownArena && (options?.PreserveInputs ?? true))
         {
             int at = (arenaLength + 63) & ~63;
@@ -247,7 +249,6 @@ public sealed partial class Interpreter : IDisposable
             {
                 PreservedInputBytes = at - arenaLength;
                 arenaLength = at;
-                _arena = OwnArena(arenaLength);
             }
         }
 
@@ -272,7 +273,7 @@ public sealed partial class Interpreter : IDisposable
                 }
             }
             (_chainEnd, _chainParts, int extra) = BuildChains(threads, ownArena ? arenaLength : -1);
-            if (extra > 0) _arena = OwnArena(arenaLength + extra);
+            arenaLength += extra;
             MovedTensorBytes = extra;
             int scratch = 0;
             bool any = false;
@@ -297,6 +298,8 @@ public sealed partial class Interpreter : IDisposable
             }
             ThreadBytes = extra + (any ? threads * (scratch + window) : 0);
         }
+        if (ownArena)
+            _arena = OwnArena(arenaLength);
     }
 
     /// <summary>Stops the worker threads (<see cref="InterpreterOptions.Threads"/> &gt; 1); the interpreter must not be used afterwards.</summary>

@@ -497,10 +497,7 @@ public class InterpreterThreadsTests
     public void ZooModelsWithChainsAgreeAndAllocateNothingPerInvoke(string name, int threads)
     {
         // The two largest zoo models: chains, pixel ranges, a split Mean; their pinned golden output, and no allocation.
-        string stem = Path.Combine(AppContext.BaseDirectory, "zoo", "eqm", name);
-        var m = Model.Load(File.ReadAllBytes(stem + ".eqm"));
-        var input = MemoryMarshal.Cast<byte, sbyte>(File.ReadAllBytes(stem + ".input.bin")).ToArray();
-        var golden = MemoryMarshal.Cast<byte, sbyte>(File.ReadAllBytes(stem + ".output.bin")).ToArray();
+        var (m, input, golden) = LoadZoo(name);
         using var interp = new Interpreter(m, new InterpreterOptions { Threads = threads });
         Assert.That(interp.Chains().Count(), Is.GreaterThanOrEqualTo(2), "chains formed");
         Assert.That(interp.StagedRunCount, Is.GreaterThanOrEqualTo(1), "consecutive chains and split ops run as one job of stages");
@@ -545,10 +542,7 @@ public class InterpreterThreadsTests
     [TestCase("fashion_mobilenetv2", 3)]
     public void StagedRunsFinishOnTheCallerWhenNoWorkerComes(string name, int threads)
     {
-        string stem = Path.Combine(AppContext.BaseDirectory, "zoo", "eqm", name);
-        var m = Model.Load(File.ReadAllBytes(stem + ".eqm"));
-        var input = MemoryMarshal.Cast<byte, sbyte>(File.ReadAllBytes(stem + ".input.bin")).ToArray();
-        var golden = MemoryMarshal.Cast<byte, sbyte>(File.ReadAllBytes(stem + ".output.bin")).ToArray();
+        var (m, input, golden) = LoadZoo(name);
         using var interp = new Interpreter(m, new InterpreterOptions { Threads = threads });
         Assert.That(interp.StagedRunCount, Is.GreaterThanOrEqualTo(1));
         var pool = interp.Pool!;
@@ -569,6 +563,15 @@ public class InterpreterThreadsTests
                 Assert.That(pool.CallerClaims - claims, Is.GreaterThanOrEqualTo((long)n * interp.StagedRunCount * (threads - 1)),
                     "the caller claimed every worker's slot of every staged run");
         }
+    }
+
+    /// <summary>A zoo model with its committed input samples and the golden outputs pinned for them.</summary>
+    private static (Model Model, sbyte[] Input, sbyte[] Golden) LoadZoo(string name)
+    {
+        string stem = Path.Combine(AppContext.BaseDirectory, "zoo", "eqm", name);
+        return (Model.Load(File.ReadAllBytes(stem + ".eqm")),
+            MemoryMarshal.Cast<byte, sbyte>(File.ReadAllBytes(stem + ".input.bin")).ToArray(),
+            MemoryMarshal.Cast<byte, sbyte>(File.ReadAllBytes(stem + ".output.bin")).ToArray());
     }
 
     [Test]

@@ -9,9 +9,9 @@ namespace EdgeQuant.Runtime.Memory;
 /// its part 0 is done, claim the others one at a time (a compare-and-swap on one word holding the job's
 /// number and the next unclaimed part) until none is left, and the caller returns when every claimed part
 /// is done. So a worker that is slow to wake, or descheduled by a busy machine, costs nothing: the caller
-/// runs the parts nobody claimed instead of waiting. Nothing is allocated per job. Workers poll for the next job for a while (the next op of the
-/// same Invoke usually follows within microseconds) and then block until the next one, so an idle
-/// interpreter costs no CPU.
+/// runs the parts nobody claimed instead of waiting. Nothing is allocated per job. Workers poll for the
+/// next job for a while (the next op of the same Invoke usually follows within microseconds) and then
+/// block until the next one, so an idle interpreter costs no CPU.
 /// </summary>
 internal sealed class WorkerPool : IDisposable
 {
@@ -124,8 +124,7 @@ internal sealed class WorkerPool : IDisposable
             lock (_gate) Monitor.PulseAll(_gate);
 
         RunClaimed(0, parts);
-        int own = 1 + ClaimAndRun(number, countDone: false);
-        own += _stolen;
+        int own = 1 + ClaimAndRun(number, countDone: false) + _stolen;
 
         // The parts are microseconds long: poll, with a yield now and then (never Sleep(1), a whole timer tick), so a
         // worker that claimed a part and shares this CPU gets to finish it. Only the workers count their parts done.
