@@ -281,14 +281,8 @@ internal static partial class Int8Gemm
         // Lane 4i + k takes row i's pair k (of the four from 4h: the second index vector adds 4).
         var rowsLo = Vector512.Create(0, 1, 2, 3, tp, tp + 1, tp + 2, tp + 3, 2 * tp, 2 * tp + 1, 2 * tp + 2, 2 * tp + 3, 3 * tp, 3 * tp + 1, 3 * tp + 2, 3 * tp + 3);
         var rowsHi = rowsLo + Vector512.Create(4);
-        var bias = Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref init, (nuint)j).ToVector256Unsafe().ToVector512Unsafe(), lanes); // Init is CoutPadded long: 4 from j
-        bias += bias;
         var rq = SimdOps512.RightRequantizer.Four4(table, j);
-        if (TClamped.Value)
-        {
-            rq = rq.WithStart(bias);
-            bias = default;
-        }
+        var bias = Rest4Bias<TClamped>(ref init, j, lanes, ref rq);
         var perm = SimdOps512.RightRequantizer.HighHalves;
         bool clamp = min.ToScalar() != sbyte.MinValue || max.ToScalar() != sbyte.MaxValue;
         for (int g = 0; g < groups; g++)
@@ -382,14 +376,8 @@ internal static partial class Int8Gemm
         if (TPairs.Value > 14) { w14 = RestWeights(ref w, 14, realPairs, coutP, j, spread); w15 = RestWeights(ref w, 15, realPairs, coutP, j, spread); }
         if (TPairs.Value > 16) { w16 = RestWeights(ref w, 16, realPairs, coutP, j, spread); w17 = RestWeights(ref w, 17, realPairs, coutP, j, spread); }
         if (TPairs.Value > 18) { w18 = RestWeights(ref w, 18, realPairs, coutP, j, spread); w19 = RestWeights(ref w, 19, realPairs, coutP, j, spread); }
-        var bias = Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref init, (nuint)j).ToVector256Unsafe().ToVector512Unsafe(), spread); // Init is CoutPadded long: 4 from j
-        bias += bias;
         var rq = SimdOps512.RightRequantizer.Spread4(table, j);
-        if (TClamped.Value)
-        {
-            rq = rq.WithStart(bias);
-            bias = default;
-        }
+        var bias = Rest4Bias<TClamped>(ref init, j, spread, ref rq);
         var perm = SimdOps512.RightRequantizer.HighHalves;
         bool clamp = min.ToScalar() != sbyte.MinValue || max.ToScalar() != sbyte.MaxValue;
         // Lane 4c + i to byte 4i + c: the four rows' channels in memory order.
@@ -404,6 +392,23 @@ internal static partial class Int8Gemm
             var rowsOut = Ssse3.Shuffle(bytes.AsByte(), toRows).AsUInt32();
             StoreRest4Rows(rowsOut, System.Math.Min(4, n - 4 * g), channels, ref Unsafe.Add(ref o, 4 * g * outStride), outStride);
         }
+    }
+
+    /// <summary>
+    /// The doubled bias of channels j..j+3 laid out as <paramref name="lanes"/> says (lane l takes channel j + lanes[l]), for
+    /// the rest kernels. Under ReLU (<typeparamref name="TClamped"/>) it becomes the requantizer's start and the sum's bias is
+    /// zero; otherwise <paramref name="rq"/> is left as it is and the bias is added to the sum.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Rest4Bias<TClamped>(ref int init, int j, Vector512<int> lanes, ref SimdOps512.RightRequantizer rq)
+        where TClamped : struct, IFlag
+    {
+        var bias = Avx512F.PermuteVar16x32(Vector128.LoadUnsafe(ref init, (nuint)j).ToVector256Unsafe().ToVector512Unsafe(), lanes); // Init is CoutPadded long: 4 from j
+        bias += bias;
+        if (!TClamped.Value)
+            return bias;
+        rq = rq.WithStart(bias);
+        return default;
     }
 
     /// <summary>
