@@ -33,7 +33,7 @@ public static partial class Elementwise
     /// round to nearest; on arm64 two FMLA and FCVTNS, the same roundings); float32 resolves about 2^-17 of an output
     /// step near |v| = 128, so some ops have a pair too close to a boundary. Those get null, as do broadcasts and x64
     /// CPUs without AVX2 and FMA: the op's whole function is run through <see cref="AddS8Affine"/> here, all 65,536
-    /// pairs, and compared with <see cref="AddOne"/> (<see cref="EqualsAddOneOnEveryPair"/>), so a prepared form is
+    /// pairs, and compared with <see cref="AddOne"/> (<see cref="AddsAsAddOneOnEveryPair"/>), so a prepared form is
     /// bit-exact by construction. Of the tests' random TFLite-style parameter sets 22 in 24 pass; the zoo's five Adds all do.
     /// It replaces the 64 KB table's gather (<see cref="AddS8Table"/>, about 30 cycles per 8 elements on Zen 1, the table
     /// half in L2) with about 12 vector instructions per 16 elements: fashion_resnet's 14x14x28 Add, Zen 1: see README.
@@ -57,10 +57,7 @@ public static partial class Elementwise
         {
             Alpha = (float)alpha, Beta = (float)beta, Gamma = (float)gamma, Min = (sbyte)p.ActivationMin, Max = (sbyte)p.ActivationMax,
         };
-        var (xs, ys) = EveryPair();
-        var got = new sbyte[65536];
-        AddS8Affine(q, xs, ys, got);
-        return EqualsAddOneOnEveryPair(p, subtract, got) ? q : null;
+        return AddsAsAddOneOnEveryPair(p, subtract, (x, y, o) => AddS8Affine(q, x, y, o)) ? q : null;
 
         // The real value of a multiplier and shift: multiplier x 2^(shift - 31).
         static double Factor(int multiplier, int shift) => System.Math.ScaleB(multiplier, shift - 31);

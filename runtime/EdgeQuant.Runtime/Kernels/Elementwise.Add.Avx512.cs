@@ -91,10 +91,7 @@ public static partial class Elementwise
             Input1Planes = Avx512Vbmi.IsSupported ? StagePlanes(p.Input1Offset, p.Input1Multiplier, p.Input1Shift, p.LeftShift, negate: false) : null,
             Input2Planes = Avx512Vbmi.IsSupported ? StagePlanes(p.Input2Offset, p.Input2Multiplier, p.Input2Shift, p.LeftShift, negate: subtract) : null,
         };
-        var (xs, ys) = EveryPair();
-        var got = new sbyte[65536];
-        AddS8Avx512(q, xs, ys, got);
-        return EqualsAddOneOnEveryPair(p, subtract, got) ? q : null;
+        return AddsAsAddOneOnEveryPair(p, subtract, (x, y, o) => AddS8Avx512(q, x, y, o)) ? q : null;
 
         // An input's stage for each of its 256 values, by the reference's arithmetic, as four byte planes.
         static byte[] StagePlanes(int offset, int multiplier, int shift, int leftShift, bool negate)

@@ -33,28 +33,28 @@ public static partial class Elementwise
         return table;
     }
 
-    /// <summary>
-    /// Every (x, y) int8 pair once, x = (sbyte)(i &gt;&gt; 8) and y = (sbyte)i at index i: the inputs of the whole-function
-    /// checks of <see cref="PrepareAddAvx512"/> and <see cref="PrepareAddAffine"/>.
-    /// </summary>
-    internal static (sbyte[] X, sbyte[] Y) EveryPair()
-    {
-        var xs = new sbyte[65536];
-        var ys = new sbyte[65536];
-        for (int i = 0; i < 65536; i++)
-        {
-            xs[i] = (sbyte)(i >> 8);
-            ys[i] = (sbyte)i;
-        }
-        return (xs, ys);
-    }
+    /// <summary>An elementwise int8 kernel over equal-length inputs, checked whole by <see cref="AddsAsAddOneOnEveryPair"/>.</summary>
+    internal delegate void PairKernel(ReadOnlySpan<sbyte> x, ReadOnlySpan<sbyte> y, Span<sbyte> output);
 
-    /// <summary>Whether <paramref name="got"/>[i] is <see cref="AddOne"/> of pair i of <see cref="EveryPair"/>, for all 65,536.</summary>
-    internal static bool EqualsAddOneOnEveryPair(in ElementwiseParams p, bool subtract, ReadOnlySpan<sbyte> got)
+    /// <summary>
+    /// Whether <paramref name="kernel"/> gives <see cref="AddOne"/> for every (x, y) int8 pair: the whole-function checks of
+    /// <see cref="PrepareAddAvx512"/> and <see cref="PrepareAddAffine"/>. 256 calls of 256 pairs each (x fixed, y every
+    /// value) on the stack, where the 65,536 pairs at once took 192 KB of arrays per check.
+    /// </summary>
+    internal static bool AddsAsAddOneOnEveryPair(in ElementwiseParams p, bool subtract, PairKernel kernel)
     {
-        for (int i = 0; i < 65536; i++)
-            if (got[i] != AddOne(p, (sbyte)(i >> 8), (sbyte)i, subtract))
-                return false;
+        Span<sbyte> xs = stackalloc sbyte[256];
+        Span<sbyte> ys = stackalloc sbyte[256];
+        Span<sbyte> got = stackalloc sbyte[256];
+        for (int i = 0; i < 256; i++) ys[i] = (sbyte)i;
+        for (int x = -128; x < 128; x++)
+        {
+            xs.Fill((sbyte)x);
+            kernel(xs, ys, got);
+            for (int i = 0; i < 256; i++)
+                if (got[i] != AddOne(p, x, ys[i], subtract))
+                    return false;
+        }
         return true;
     }
 
