@@ -150,21 +150,73 @@ public sealed partial class Interpreter
         p1 = (int)((long)n * (part + 1) / parts);
     }
 
+    /// <summary>
+    /// The pixels part <paramref name="part"/> of the chain starting at op <paramref name="h"/> covers, as ranges
+    /// [bounds[2i], bounds[2i + 1]) in order; returns how many (at most 3; 0 for none). One range, but for a Winograd
+    /// convolution split by tiles (<see cref="TileSegments"/>).
+    /// </summary>
+    private int ChainSegments(int h, int part, int parts, Span<int> bounds)
+    {
+        if (_tileBands[h]) return TileSegments(h, part, parts, bounds);
+        ChainPixels(h, part, parts, out bounds[0], out bounds[1]);
+        return bounds[1] > bounds[0] ? 1 : 0;
+    }
+
+    /// <summary>
+    /// The pixels of part <paramref name="part"/>'s range of 2x2 tiles (<see cref="TileRange"/>) as ranges of pixels:
+    /// the rest of the first tile row's two pixel rows (two ranges when it starts inside the row), the whole tile rows
+    /// after it joined to those, and the start of the last tile row's two rows. 14x14 in two parts: tiles 0-24 are
+    /// pixels [0, 92) and [98, 106), tiles 25-48 [92, 98) and [106, 196).
+    /// </summary>
+    private int TileSegments(int h, int part, int parts, Span<int> bounds)
+    {
+        TileRange(h, part, parts, out int t0, out int t1, out int tw);
+        if (t1 <= t0) return 0;
+        var oS = _tensors[_ops[h].Output0].Shape;
+        int ho = oS.D1, wo = oS.D2, n = 0;
+        for (int ty = t0 / tw; ty <= (t1 - 1) / tw; ty++)
+        {
+            int x0 = 2 * System.Math.Max(t0 - ty * tw, 0), x1 = System.Math.Min(2 * System.Math.Min(t1 - ty * tw, tw), wo);
+            for (int y = 2 * ty; y < System.Math.Min(2 * ty + 2, ho); y++)
+            {
+                int s0 = y * wo + x0, s1 = y * wo + x1;
+                if (n > 0 && bounds[2 * n - 1] == s0)
+                    bounds[2 * n - 1] = s1;
+                else
+                {
+                    bounds[2 * n] = s0;
+                    bounds[2 * n + 1] = s1;
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
     /// <summary>Part <paramref name="part"/> of every op of the chain <paramref name="h"/>..<paramref name="last"/>, in order.</summary>
     private void RunChainPart(int h, int last, int part, int parts)
     {
-        ChainPixels(h, part, parts, out int p0, out int p1);
-        if (p1 <= p0) return;
+        Span<int> bounds = stackalloc int[8];
+        int segments = ChainSegments(h, part, parts, bounds);
+        if (segments == 0) return;
         for (int k = h; k <= last; k++)
         {
             ref readonly var op = ref _ops[k];
-            if (op.Type is OpType.Add or OpType.Sub)
+            if (k == h && op.Type is OpType.Conv2D or OpType.DepthwiseConv2D)
             {
-                int c = _tensors[op.Output0].Shape.D3;
-                RunAddRange(k, p0 * c, p1 * c);
+                RunConvolutionBand(k, part, parts);
+                continue;
             }
-            else if (k == h) RunConvolutionBand(k, part, parts);
-            else RunConvolutionRows(k, p0, p1, part); // pointwise: rows of its view are pixels
+            for (int g = 0; g < segments; g++)
+            {
+                int p0 = bounds[2 * g], p1 = bounds[2 * g + 1];
+                if (op.Type is OpType.Add or OpType.Sub)
+                {
+                    int c = _tensors[op.Output0].Shape.D3;
+                    RunAddRange(k, p0 * c, p1 * c);
+                }
+                else RunConvolutionRows(k, p0, p1, part); // pointwise: rows of its view are pixels
+            }
         }
     }
 
@@ -177,33 +229,37 @@ public sealed partial class Interpreter
     {
         var reads = new List<(int From, int To)>[parts];
         var writes = new List<(int From, int To)>[parts];
+        Span<int> bounds = stackalloc int[8];
         for (int b = 0; b < parts; b++)
         {
             reads[b] = [];
             writes[b] = [];
-            ChainPixels(h, b, parts, out int p0, out int p1);
-            if (p1 <= p0) continue;
-            for (int k = h; k <= last; k++)
+            int segments = ChainSegments(h, b, parts, bounds);
+            for (int g = 0; g < segments; g++)
             {
-                ref readonly var op = ref _ops[k];
-                if (op.Type is OpType.Add or OpType.Sub)
+                for (int k = h; k <= last; k++)
                 {
-                    int c = _tensors[op.Output0].Shape.D3;
-                    AddRange(reads[b], op.Input0, p0 * c, p1 * c);
-                    AddRange(reads[b], op.Input1, p0 * c, p1 * c);
-                    AddRange(writes[b], op.Output0, p0 * c, p1 * c);
-                    continue;
+                    int p0 = bounds[2 * g], p1 = bounds[2 * g + 1];
+                    ref readonly var op = ref _ops[k];
+                    if (op.Type is OpType.Add or OpType.Sub)
+                    {
+                        int c = _tensors[op.Output0].Shape.D3;
+                        AddRange(reads[b], op.Input0, p0 * c, p1 * c);
+                        AddRange(reads[b], op.Input1, p0 * c, p1 * c);
+                        AddRange(writes[b], op.Output0, p0 * c, p1 * c);
+                        continue;
+                    }
+                    // Pixels [p0, p1) of the op's view (rows of W pixels; a pointwise op's rows are pixels): it reads
+                    // whole input rows of the output rows it touches and writes exactly its pixels.
+                    var p = _model.ReadParams<Conv2DParams>(op);
+                    ConvolutionView(k, out var inS, out var oS);
+                    int w = oS.D2;
+                    int y0 = p0 / w, y1 = (p1 + w - 1) / w;
+                    RowWindow(p.StrideH, p.PadTop, p.DilationH, _tensors[op.Input1].Shape.D1, inS.D1, y0, y1, out int c0, out int c1, out _, out _);
+                    int inRow = inS.D2 * inS.D3;
+                    AddRange(reads[b], op.Input0, c0 * inRow, c1 * inRow);
+                    AddRange(writes[b], op.Output0, p0 * oS.D3, p1 * oS.D3);
                 }
-                // Pixels [p0, p1) of the op's view (rows of W pixels; a pointwise op's rows are pixels): it reads
-                // whole input rows of the output rows it touches and writes exactly its pixels.
-                var p = _model.ReadParams<Conv2DParams>(op);
-                ConvolutionView(k, out var inS, out var oS);
-                int w = oS.D2;
-                int y0 = p0 / w, y1 = (p1 + w - 1) / w;
-                RowWindow(p.StrideH, p.PadTop, p.DilationH, _tensors[op.Input1].Shape.D1, inS.D1, y0, y1, out int c0, out int c1, out _, out _);
-                int inRow = inS.D2 * inS.D3;
-                AddRange(reads[b], op.Input0, c0 * inRow, c1 * inRow);
-                AddRange(writes[b], op.Output0, p0 * oS.D3, p1 * oS.D3);
             }
         }
         for (int a = 0; a < parts; a++)

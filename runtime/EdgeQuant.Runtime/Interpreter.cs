@@ -96,6 +96,8 @@ public sealed partial class Interpreter : IDisposable
     // part's buffer for the input window of a partial output row.
     private readonly bool[] _pixelBands = [];
     private readonly sbyte[][] _windowScratch = [];
+    // Per op: a Winograd Conv2D split into balanced ranges of its 2x2 tiles (see RunWinogradTiles).
+    private readonly bool[] _tileBands = [];
     // Per op: a pointwise Conv2D (IsPointwise), split as H x W rows of one pixel (ConvolutionView); set with the
     // threads, so that a part's set-up does not re-read the op's parameters to find out.
     private readonly bool[] _pointwise = [];
@@ -128,6 +130,9 @@ public sealed partial class Interpreter : IDisposable
 
     /// <summary>Convolutions split into ranges of pixels rather than bands of rows (for tests).</summary>
     internal int PixelBandOpCount { get { int n = 0; foreach (bool b in _pixelBands) if (b) n++; return n; } }
+
+    /// <summary>Winograd convolutions split into ranges of tiles (for tests).</summary>
+    internal int TileBandOpCount { get { int n = 0; foreach (bool b in _tileBands) if (b) n++; return n; } }
 
     /// <summary>Runs of two or more consecutive stages (chains and split ops) that Invoke hands out as one job (for tests).</summary>
     internal int StagedRunCount { get { int n = 0; foreach (int e in _stagesEnd) if (e > 0) n++; return n; } }
@@ -259,6 +264,7 @@ public sealed partial class Interpreter : IDisposable
         {
             _bands = new int[_ops.Length];
             _pixelBands = new bool[_ops.Length];
+            _tileBands = new bool[_ops.Length];
             _pointwise = new bool[_ops.Length];
             for (int i = 0; i < _ops.Length; i++)
                 _pointwise[i] = _ops[i].Type == OpType.Conv2D && IsPointwise(_ops[i], _model.ReadParams<Conv2DParams>(_ops[i]));
@@ -266,7 +272,9 @@ public sealed partial class Interpreter : IDisposable
             for (int i = 0; i < _ops.Length; i++)
             {
                 _bands[i] = BandsFor(i, threads);
-                if (_bands[i] > 1 && _ops[i].Type is OpType.Conv2D or OpType.DepthwiseConv2D && PixelBandsPay(i, _bands[i], out int bytes))
+                if (_bands[i] > 1 && WinogradTilesSplit(i, _bands[i]))
+                    _tileBands[i] = true;
+                else if (_bands[i] > 1 && _ops[i].Type is OpType.Conv2D or OpType.DepthwiseConv2D && PixelBandsPay(i, _bands[i], out int bytes))
                 {
                     _pixelBands[i] = true;
                     window = System.Math.Max(window, bytes);
@@ -422,6 +430,11 @@ public sealed partial class Interpreter : IDisposable
     /// <summary>Runs band <paramref name="band"/> of convolution op <paramref name="index"/> as a sub-convolution over its rows (of pixels, for a pointwise op).</summary>
     private void RunConvolutionBand(int index, int band, int bands)
     {
+        if (_tileBands[index])
+        {
+            RunWinogradTiles(index, band, bands);
+            return;
+        }
         int outH = ConvolutionView(index, out _, out var oS);
         if (_pixelBands[index])
         {
@@ -430,6 +443,48 @@ public sealed partial class Interpreter : IDisposable
             return;
         }
         RunConvolutionRows(index, (int)((long)outH * band / bands), (int)((long)outH * (band + 1) / bands), band);
+    }
+
+    /// <summary>
+    /// Whether Conv2D op <paramref name="index"/>, split into <paramref name="parts"/>, runs the AVX-512 Winograd kernel
+    /// (<see cref="Conv2D.WinogradAvx512Takes"/>) and has a tile for every part: then each part computes a balanced range
+    /// of its 2x2 tiles (<see cref="RunWinogradTiles"/>). Bands of rows computed whole tile rows each: a 14x14 map's 7
+    /// tile rows went 4 + 4 (each half of 7 output rows rounded up to tile rows), 8/7 of the op, where 25/24 tiles are
+    /// the op once.
+    /// </summary>
+    private bool WinogradTilesSplit(int index, int parts)
+    {
+        ref readonly var op = ref _ops[index];
+        if (_reference || op.Type != OpType.Conv2D || _packed[index] is not { } packed) return false;
+        var p = _model.ReadParams<Conv2DParams>(op);
+        var inS = _tensors[op.Input0].Shape;
+        var oS = _tensors[op.Output0].Shape;
+        if (inS.D0 != 1 || oS.D0 != 1) return false;
+        int cout = oS.D3;
+        return Conv2D.WinogradAvx512Takes(p, inS, _tensors[op.Input1].Shape, packed, ConstI32(p.MultipliersOffset, cout), ConstI32(p.ShiftsOffset, cout), oS)
+            && Conv2D.WinogradTiles(oS.D1, oS.D2, out _) >= parts;
+    }
+
+    /// <summary>Tiles [t0, t1) that part <paramref name="band"/> of <paramref name="bands"/> of a tile-split convolution computes.</summary>
+    private void TileRange(int index, int band, int bands, out int t0, out int t1, out int tilesPerRow)
+    {
+        var oS = _tensors[_ops[index].Output0].Shape;
+        int tiles = Conv2D.WinogradTiles(oS.D1, oS.D2, out tilesPerRow);
+        t0 = (int)((long)tiles * band / bands);
+        t1 = (int)((long)tiles * (band + 1) / bands);
+    }
+
+    /// <summary>Part <paramref name="band"/> of a Winograd convolution split by tiles (<see cref="WinogradTilesSplit"/>): its range of tiles, on the whole tensors.</summary>
+    private void RunWinogradTiles(int index, int band, int bands)
+    {
+        TileRange(index, band, bands, out int t0, out int t1, out _);
+        if (t1 <= t0) return;
+        ref readonly var op = ref _ops[index];
+        var p = _model.ReadParams<Conv2DParams>(op);
+        int cout = _tensors[op.Output0].Shape.D3;
+        if (!Conv2D.TryEvalS8WinogradAvx512Tiles(p, S8(op.Input0), _tensors[op.Input0].Shape, _tensors[op.Input1].Shape, _packed[index]!,
+                ConstI32(p.MultipliersOffset, cout), ConstI32(p.ShiftsOffset, cout), ArenaS8(op.Output0), _tensors[op.Output0].Shape, t0, t1))
+            throw new InvalidOperationException($"op {index}: the Winograd kernel refused tiles {t0}-{t1} of a convolution it was found to take");
     }
 
     /// <summary>

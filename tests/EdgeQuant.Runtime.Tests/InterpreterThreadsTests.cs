@@ -391,6 +391,72 @@ public class InterpreterThreadsTests
         TestContext.Out.WriteLine($"{chained} chains of {chainedOps} ops in 80 random models, {moved} with moved tensors, {staged} runs of stages");
     }
 
+    /// <summary>
+    /// Winograd convolutions split by ranges of 2x2 tiles (AVX-512), alone and heading chains: their followers (Add/Sub
+    /// with another input, pointwise Conv2D) run over the tiles' pixels, up to three ranges of pixels per part. Random
+    /// sizes (odd ones: partial tiles), padding 0-1 on each side, 2-4 threads; the same bytes as one thread and the
+    /// reference, with the interpreter's own arena and over the planned arena alone.
+    /// </summary>
+    [TestCase(2)]
+    [TestCase(3)]
+    [TestCase(4)]
+    public void WinogradTileSplitsGiveTheSameBytesAsOneThread(int threads)
+    {
+        var r = new Rand(5100 + threads);
+        int tileSplit = 0, chained = 0;
+        for (int k = 0; k < 30; k++)
+        {
+            var w = new ModelWriter();
+            int[] xd = [1, r.Int(3, 20), r.Int(3, 20), r.Int(16, 48)];
+            var x = Activation(w, r, xd);
+            w.AddInput("x", x.Tensor);
+            var (cur, cd) = Convolution(w, r, x, xd, false, r.Int(1, 48), 3, 3, 1, 1, r.Int(0, 1), r.Int(0, 1), r.Int(0, 1), r.Int(0, 1));
+            int followers = r.Int(0, 3);
+            for (int f = 0; f < followers; f++)
+            {
+                if (r.Bool())
+                {
+                    (cur, cd) = Convolution(w, r, cur, cd, false, r.Int(1, 48), 1, 1, 1, 1, 0, 0, 0, 0);
+                    continue;
+                }
+                var b = Activation(w, r, cd);
+                w.AddInput($"b{f}", b.Tensor);
+                var y = Activation(w, r, cd);
+                w.AddOp(r.Bool() ? OpType.Sub : OpType.Add, [cur.Tensor, b.Tensor], [y.Tensor], ConverterMath.Add(cur.S, cur.Z, b.S, b.Z, y.S, y.Z, r.Bool() ? y.Z : -128));
+                cur = y;
+            }
+            w.AddOutput("y", cur.Tensor);
+            var m = Model.Load(w.Build());
+            using var probe = new Interpreter(m, new InterpreterOptions { Threads = threads });
+            tileSplit += probe.TileBandOpCount;
+            foreach (var (first, last) in probe.Chains())
+                if (first == 0) chained++;
+            var inputs = new sbyte[m.Inputs.Count][];
+            for (int i = 0; i < inputs.Length; i++) inputs[i] = r.S8(probe.GetInput(i).Length);
+            var reference = RunInputs(m, inputs, new InterpreterOptions { ReferenceKernelsOnly = true });
+            var one = RunInputs(m, inputs, new InterpreterOptions());
+            Assert.That(one, Is.EqualTo(reference), $"case {k}: one thread against the reference kernels");
+            Assert.That(RunInputs(m, inputs, new InterpreterOptions { Threads = threads }), Is.EqualTo(one), $"case {k}: {threads} threads");
+            using var exact = new Interpreter(m, new byte[m.ArenaBytes], new InterpreterOptions { Threads = threads });
+            for (int i = 0; i < inputs.Length; i++) inputs[i].CopyTo(exact.GetInput(i));
+            exact.Invoke();
+            Assert.That(exact.GetOutput().ToArray(), Is.EqualTo(one), $"case {k}: {threads} threads over the planned arena");
+            // Op by op too (each split op its own job, InvokeOp): the tile ranges without the chain.
+            using var byOp = new Interpreter(m, new InterpreterOptions { Threads = threads });
+            for (int j = 0; j < inputs.Length; j++) inputs[j].CopyTo(byOp.GetInput(j));
+            for (int j = 0; j < m.Ops.Count; j++) byOp.InvokeOp(j);
+            Assert.That(byOp.GetOutput().ToArray(), Is.EqualTo(one), $"case {k}: {threads} threads op by op");
+        }
+        if (!System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
+        {
+            Assert.That(tileSplit, Is.EqualTo(0));
+            Assert.Ignore("no AVX-512 here: Winograd convolutions are split by rows (the bytes above still checked)");
+        }
+        Assert.That(tileSplit, Is.GreaterThan(20), "convolutions split by tiles");
+        Assert.That(chained, Is.GreaterThan(5), "tile-split convolutions heading chains");
+        TestContext.Out.WriteLine($"{tileSplit} tile-split convolutions in 30 random models, {chained} heading chains");
+    }
+
     [TestCase(2)]
     [TestCase(3)]
     [TestCase(4)]
@@ -413,8 +479,11 @@ public class InterpreterThreadsTests
             var m = Model.Load(w.Build());
             using var probe = new Interpreter(m, new InterpreterOptions { Threads = threads });
             Assert.That(probe.ParallelOpCount, Is.EqualTo(1), $"{l}: split");
-            bool pixels = !l.Depthwise || System.Runtime.Intrinsics.X86.Avx2.IsSupported;
+            // A stride-1 Conv2D from 16 channels runs the AVX-512 Winograd kernel where there is one: split by tiles instead.
+            bool tiles = !l.Depthwise && l.Stride == 1 && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported;
+            bool pixels = !tiles && (!l.Depthwise || System.Runtime.Intrinsics.X86.Avx2.IsSupported);
             Assert.That(probe.PixelBandOpCount, Is.EqualTo(pixels ? 1 : 0), $"{l}: split by pixels (Conv2D; depthwise with the x64 staged-rows kernel) or rows");
+            Assert.That(probe.TileBandOpCount, Is.EqualTo(tiles ? 1 : 0), $"{l}: split by Winograd tiles");
             var input = r.S8(l.H * l.W * l.C);
             var reference = Run(m, input, new InterpreterOptions { ReferenceKernelsOnly = true });
             Assert.That(Run(m, input, new InterpreterOptions()), Is.EqualTo(reference), $"{l}: one thread");

@@ -154,29 +154,74 @@ public static partial class Conv2D
     /// Returns false (having written nothing) when the case is not covered, or when one tile row's four staged input rows
     /// would pass <see cref="WinogradStageBytes"/> (a very wide map: the direct kernels take it).
     /// </summary>
-    [SkipLocalsInit] // staged slack and stale tiles are read only into lanes that meet zero weights or are never stored
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static bool TryEvalS8WinogradAvx512(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
         PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+        => TryEvalS8WinogradAvx512Tiles(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, 0, int.MaxValue);
+
+    /// <summary>
+    /// Whether <see cref="TryEvalS8WinogradAvx512"/> takes this convolution (it returns false for exactly the others). The
+    /// interpreter splits such a convolution between threads by ranges of tiles (<see cref="WinogradTiles"/>).
+    /// </summary>
+    internal static bool WinogradAvx512Takes(in Conv2DParams p, in Shape4 inShape, in Shape4 filterShape, PackedFilter packed,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, in Shape4 outShape)
+        => WinogradAvx512Table(p, inShape, filterShape, packed, multipliers, shifts, outShape) is not null;
+
+    /// <summary>The requantization table of a convolution <see cref="TryEvalS8WinogradAvx512"/> takes; null for the others.</summary>
+    private static RightRequantTable? WinogradAvx512Table(in Conv2DParams p, in Shape4 inShape, in Shape4 filterShape, PackedFilter packed,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, in Shape4 outShape)
     {
         var wf = packed.Winograd;
         int cin = inShape.D3, cout = outShape.D3;
         if (!Avx512BW.IsSupported || wf?.U is null || !WinogradShape(p, filterShape) || filterShape.D3 != cin || packed.Cout != cout
             || multipliers.Length != cout || outShape.D1 < 1 || outShape.D2 < 1)
-            return false;
+            return null;
+        // The four input rows of one tile row are staged at least: beyond the limit (very wide maps), the direct kernels.
+        int span = 2 * ((outShape.D2 + 1) / 2) + 2;
+        if (4 * (span * cin + 64) > WinogradStageBytes)
+            return null;
         var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
-        if (!table.Covered)
+        return table.Covered ? table : null;
+    }
+
+    /// <summary>The 2x2 tiles of an output of <paramref name="outH"/> x <paramref name="outW"/> pixels (per image): tile rows x tiles per row.</summary>
+    internal static int WinogradTiles(int outH, int outW, out int tilesPerRow)
+    {
+        tilesPerRow = (outW + 1) / 2;
+        return (outH + 1) / 2 * tilesPerRow;
+    }
+
+    /// <summary>
+    /// <see cref="TryEvalS8WinogradAvx512"/> for the tiles [<paramref name="tileFrom"/>, <paramref name="tileTo"/>) of a
+    /// batch-1 output, in raster order (tile q: tile row q / tiles per row, column q % tiles per row; see
+    /// <see cref="WinogradTiles"/>): only their pixels are written, each as the whole convolution writes it. The interpreter's
+    /// threads split a Winograd convolution this way, 25/24 tiles of a 14x14 map, where bands of 7 output rows computed
+    /// 4 tile rows each.
+    /// </summary>
+    [SkipLocalsInit] // staged slack and stale tiles are read only into lanes that meet zero weights or are never stored
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static bool TryEvalS8WinogradAvx512Tiles(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
+        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape,
+        int tileFrom, int tileTo)
+    {
+        if (WinogradAvx512Table(p, inShape, filterShape, packed, multipliers, shifts, outShape) is not { } table)
             return false;
+        var wf = packed.Winograd!;
+        int cin = inShape.D3, cout = outShape.D3;
         int inH = inShape.D1, inW = inShape.D2, ho = outShape.D1, wo = outShape.D2;
         int th = (ho + 1) / 2, tw = (wo + 1) / 2;
+        if (tileFrom != 0 || tileTo != int.MaxValue)
+        {
+            if (inShape.D0 != 1 || tileFrom < 0 || tileTo > th * tw || tileFrom >= tileTo)
+                return false;
+        }
+        else
+            tileTo = th * tw;
         // The last 1-8 channels past whole 16-channel blocks run packed (WinogradTailWidth); 9-15 take a whole block.
         int tailWidth = WinogradTailWidth(cout), full = tailWidth == 0 ? (cout + 15) / 16 : cout / 16;
         int cinR = (cin + 31) & ~31;
         int span = 2 * tw + 2; // staged input columns
         int rowBytes = span * cin + 64;
-        // The four input rows of one tile row are staged at least: beyond the limit (very wide maps), the direct kernels.
-        if (4 * rowBytes > WinogradStageBytes)
-            return false;
         int bandRows = System.Math.Clamp((WinogradStageBytes / rowBytes - 2) / 2, 1, th);
         // The scratch on the stack, each start rounded up to 64 bytes: a 512-bit access that crosses a cache line costs
         // two (the stack offset, so the alignment, differs between processes and threads).
@@ -197,13 +242,16 @@ public static partial class Conv2D
         for (int b = 0; b < inShape.D0; b++)
         {
             ref sbyte ob = ref Unsafe.Add(ref dst, b * ho * wo * cout);
-            for (int ty0 = 0; ty0 < th; ty0 += bandRows)
+            // The tile rows holding tiles [tileFrom, tileTo) (every tile of every image without a range).
+            int tyEnd = (tileTo - 1) / tw + 1;
+            for (int ty0 = tileFrom / tw; ty0 < tyEnd; ty0 += bandRows)
             {
-                int ty1 = System.Math.Min(th, ty0 + bandRows);
+                int ty1 = System.Math.Min(tyEnd, ty0 + bandRows);
                 for (int r = 0; r < 2 * (ty1 - ty0) + 2; r++)
                     StageRowS8(ref src, b, 2 * ty0 - p.PadTop + r, inH, inW, cin, span, lo, hi, p.PadLeft, zp, ref Unsafe.Add(ref st, r * rowBytes));
-                int nt = (ty1 - ty0) * tw;
-                for (int g = 0; g < nt; g += 4)
+                // The band's tiles, counted from its first tile row, within the range.
+                int g0 = System.Math.Max(0, tileFrom - ty0 * tw), nt = System.Math.Min((ty1 - ty0) * tw, tileTo - ty0 * tw);
+                for (int g = g0; g < nt; g += 4)
                 {
                     int n = System.Math.Min(4, nt - g);
                     WinogradInput(ref st, rowBytes, g, n, tw, cin, cinR, ref vr);

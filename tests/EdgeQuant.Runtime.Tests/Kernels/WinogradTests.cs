@@ -91,6 +91,71 @@ public class WinogradTests
         Assert.That(run, Is.GreaterThanOrEqualTo(30), "cases the exact requantization covers");
     }
 
+    /// <summary>
+    /// The AVX-512 kernel on ranges of tiles (how the interpreter's threads split it): each range writes exactly its tiles'
+    /// pixels, each as the whole convolution writes it, and nothing else; ranges that start and end inside tile rows, cross
+    /// bands of staged tile rows, single tiles, odd output sizes (partial tiles) and tails. Batch 1 only: a range over a
+    /// batch, or outside the tiles, is refused, having written nothing.
+    /// </summary>
+    [TestCase(16, 20, 14, 14, 2)]
+    [TestCase(28, 20, 14, 14, 3)]
+    [TestCase(20, 28, 14, 14, 5)]
+    [TestCase(24, 4, 7, 7, 2)]
+    [TestCase(32, 36, 9, 13, 4)]
+    [TestCase(17, 72, 28, 28, 3)]
+    [TestCase(64, 16, 1, 5, 2)]
+    [TestCase(160, 40, 40, 40, 3)] // wide rows: one tile row per band of staged rows
+    public void TileRangesWriteTheirTilesOnly(int cin, int cout, int h, int w, int parts)
+    {
+        Require(Kernel.Avx512);
+        var r = new Random(cin * 1000 + cout * 10 + parts);
+        var (c, pf) = Case(r, cin, cout);
+        c.P.PadTop = c.P.PadBottom = c.P.PadLeft = c.P.PadRight = 1;
+        c.In = new Shape4(1, h, w, cin);
+        c.Input = FastPathCases.S8(r, c.In.FlatSize);
+        c.Out = new Shape4(1, h, w, cout);
+        c.S = FastPathCases.I32(r, cout, -12, -6);
+        Assert.That(Conv2D.WinogradAvx512Takes(c.P, c.In, c.Filter, pf, c.M, c.S, c.Out), Is.True, c.ToString());
+        var want = c.Reference();
+        int tiles = Conv2D.WinogradTiles(h, w, out int tw);
+        var got = new sbyte[c.Out.FlatSize];
+        for (int part = 0; part < parts; part++)
+        {
+            // Each range on an output of its own, every byte 77 before: what it leaves must still be 77.
+            int t0 = tiles * part / parts, t1 = tiles * (part + 1) / parts;
+            var alone = new sbyte[c.Out.FlatSize];
+            Array.Fill(alone, (sbyte)77);
+            Assert.That(Conv2D.TryEvalS8WinogradAvx512Tiles(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, alone, c.Out, t0, t1), Is.True);
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                {
+                    int t = y / 2 * tw + x / 2;
+                    bool mine = t >= t0 && t < t1;
+                    int e0 = (y * w + x) * cout;
+                    if (!mine)
+                    {
+                        bool kept = true;
+                        for (int ch = 0; ch < cout; ch++) kept &= alone[e0 + ch] == 77;
+                        Assert.That(kept, Is.True, $"tiles {t0}-{t1}: pixel ({y}, {x}) outside the range was written; {c}");
+                        continue;
+                    }
+                    for (int ch = 0; ch < cout; ch++)
+                    {
+                        Assert.That(alone[e0 + ch], Is.EqualTo(want[e0 + ch]), () => $"tiles {t0}-{t1}: pixel ({y}, {x}) channel {ch}; {c}");
+                        got[e0 + ch] = alone[e0 + ch];
+                    }
+                }
+        }
+        Assert.That(FastPathCases.FirstDifference(got, want), Is.EqualTo(-1), "every tile written by one range");
+        var untouched = new sbyte[c.Out.FlatSize];
+        Assert.That(Conv2D.TryEvalS8WinogradAvx512Tiles(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, untouched, c.Out, 0, tiles + 1), Is.False);
+        Assert.That(Conv2D.TryEvalS8WinogradAvx512Tiles(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, untouched, c.Out, 3, 3), Is.False);
+        var two = new Shape4(2, h, w, cin);
+        Assert.That(Conv2D.TryEvalS8WinogradAvx512Tiles(c.P, new sbyte[two.FlatSize], two, c.Filter, pf, c.M, c.S, new sbyte[2 * c.Out.FlatSize],
+            new Shape4(2, h, w, cout), 0, 1), Is.False);
+        Assert.That(untouched, Is.All.EqualTo((sbyte)0));
+    }
+
     /// <summary>Every operand at an end of the int8 range, up to the largest Cin: the transforms' and the sums' extremes.</summary>
     [TestCase(Kernel.Avx512, 256, 20, -128, -128)]
     [TestCase(Kernel.Avx512, 256, 17, 127, -128)]
