@@ -446,8 +446,8 @@ public sealed partial class Interpreter : IDisposable
     }
 
     /// <summary>
-    /// Whether Conv2D op <paramref name="index"/>, split into <paramref name="parts"/>, runs the AVX-512 Winograd kernel
-    /// (<see cref="Conv2D.WinogradAvx512Takes"/>) and has a tile for every part: then each part computes a balanced range
+    /// Whether Conv2D op <paramref name="index"/>, split into <paramref name="parts"/>, runs a Winograd kernel
+    /// (<see cref="Conv2D.WinogradTakes"/>) and has a tile for every part: then each part computes a balanced range
     /// of its 2x2 tiles (<see cref="RunWinogradTiles"/>). Bands of rows computed whole tile rows each: a 14x14 map's 7
     /// tile rows went 4 + 4 (each half of 7 output rows rounded up to tile rows), 8/7 of the op, where 25/24 tiles are
     /// the op once.
@@ -461,7 +461,7 @@ public sealed partial class Interpreter : IDisposable
         var oS = _tensors[op.Output0].Shape;
         if (inS.D0 != 1 || oS.D0 != 1) return false;
         int cout = oS.D3;
-        return Conv2D.WinogradAvx512Takes(p, inS, _tensors[op.Input1].Shape, packed, ConstI32(p.MultipliersOffset, cout), ConstI32(p.ShiftsOffset, cout), oS)
+        return Conv2D.WinogradTakes(p, inS, _tensors[op.Input1].Shape, packed, ConstI32(p.MultipliersOffset, cout), ConstI32(p.ShiftsOffset, cout), oS)
             && Conv2D.WinogradTiles(oS.D1, oS.D2, out _) >= parts;
     }
 
@@ -482,7 +482,7 @@ public sealed partial class Interpreter : IDisposable
         ref readonly var op = ref _ops[index];
         var p = _model.ReadParams<Conv2DParams>(op);
         int cout = _tensors[op.Output0].Shape.D3;
-        if (!Conv2D.TryEvalS8WinogradAvx512Tiles(p, S8(op.Input0), _tensors[op.Input0].Shape, _tensors[op.Input1].Shape, _packed[index]!,
+        if (!Conv2D.TryEvalS8WinogradTiles(p, S8(op.Input0), _tensors[op.Input0].Shape, _tensors[op.Input1].Shape, _packed[index]!,
                 ConstI32(p.MultipliersOffset, cout), ConstI32(p.ShiftsOffset, cout), ArenaS8(op.Output0), _tensors[op.Output0].Shape, t0, t1))
             throw new InvalidOperationException($"op {index}: the Winograd kernel refused tiles {t0}-{t1} of a convolution it was found to take");
     }

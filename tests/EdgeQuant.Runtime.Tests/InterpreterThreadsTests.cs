@@ -391,8 +391,12 @@ public class InterpreterThreadsTests
         TestContext.Out.WriteLine($"{chained} chains of {chainedOps} ops in 80 random models, {moved} with moved tensors, {staged} runs of stages");
     }
 
+    /// <summary>Whether 3x3 stride-1 convolutions from 16 channels run a Winograd kernel here: x64 with AVX2, arm64 without Dp.</summary>
+    private static bool WinogradHere => System.Runtime.Intrinsics.X86.Avx2.IsSupported
+        || (System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported && !System.Runtime.Intrinsics.Arm.Dp.IsSupported);
+
     /// <summary>
-    /// Winograd convolutions split by ranges of 2x2 tiles (AVX-512), alone and heading chains: their followers (Add/Sub
+    /// Winograd convolutions split by ranges of 2x2 tiles (every Winograd kernel: AVX-512, AVX2, arm64 lanes), alone and heading chains: their followers (Add/Sub
     /// with another input, pointwise Conv2D) run over the tiles' pixels, up to three ranges of pixels per part. Random
     /// sizes (odd ones: partial tiles), padding 0-1 on each side, 2-4 threads; the same bytes as one thread and the
     /// reference, with the interpreter's own arena and over the planned arena alone.
@@ -447,10 +451,10 @@ public class InterpreterThreadsTests
             for (int j = 0; j < m.Ops.Count; j++) byOp.InvokeOp(j);
             Assert.That(byOp.GetOutput().ToArray(), Is.EqualTo(one), $"case {k}: {threads} threads op by op");
         }
-        if (!System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
+        if (!WinogradHere)
         {
             Assert.That(tileSplit, Is.EqualTo(0));
-            Assert.Ignore("no AVX-512 here: Winograd convolutions are split by rows (the bytes above still checked)");
+            Assert.Ignore("no Winograd kernel here (arm64 with Dp keeps the direct SDOT kernels): the convolutions are split by rows (the bytes above still checked)");
         }
         Assert.That(tileSplit, Is.GreaterThan(20), "convolutions split by tiles");
         Assert.That(chained, Is.GreaterThan(5), "tile-split convolutions heading chains");
@@ -479,8 +483,8 @@ public class InterpreterThreadsTests
             var m = Model.Load(w.Build());
             using var probe = new Interpreter(m, new InterpreterOptions { Threads = threads });
             Assert.That(probe.ParallelOpCount, Is.EqualTo(1), $"{l}: split");
-            // A stride-1 Conv2D from 16 channels runs the AVX-512 Winograd kernel where there is one: split by tiles instead.
-            bool tiles = !l.Depthwise && l.Stride == 1 && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported;
+            // A stride-1 Conv2D from 16 channels runs a Winograd kernel where there is one: split by tiles instead.
+            bool tiles = !l.Depthwise && l.Stride == 1 && WinogradHere;
             bool pixels = !tiles && (!l.Depthwise || System.Runtime.Intrinsics.X86.Avx2.IsSupported);
             Assert.That(probe.PixelBandOpCount, Is.EqualTo(pixels ? 1 : 0), $"{l}: split by pixels (Conv2D; depthwise with the x64 staged-rows kernel) or rows");
             Assert.That(probe.TileBandOpCount, Is.EqualTo(tiles ? 1 : 0), $"{l}: split by Winograd tiles");

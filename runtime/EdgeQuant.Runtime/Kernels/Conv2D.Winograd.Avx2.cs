@@ -27,27 +27,56 @@ public static partial class Conv2D
     /// Returns false (having written nothing) when the case is not covered, or when one tile row's four staged input rows
     /// would pass <see cref="WinogradStageBytes"/>.
     /// </summary>
-    [SkipLocalsInit] // staged slack and stale tiles are read only into lanes that meet zero weights or are never stored
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static bool TryEvalS8WinogradAvx2(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
         PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
+        => TryEvalS8WinogradAvx2Tiles(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, 0, int.MaxValue);
+
+    /// <summary>The requantization table of a convolution <see cref="TryEvalS8WinogradAvx2"/> takes; null for the others.</summary>
+    private static RightRequantTable? WinogradAvx2Table(in Conv2DParams p, in Shape4 inShape, in Shape4 filterShape, PackedFilter packed,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, in Shape4 outShape)
     {
         var wf = packed.Winograd;
         int cin = inShape.D3, cout = outShape.D3;
         if (!Avx2.IsSupported || wf?.U is null || !WinogradShape(p, filterShape) || filterShape.D3 != cin || packed.Cout != cout
             || multipliers.Length != cout || outShape.D1 < 1 || outShape.D2 < 1)
-            return false;
+            return null;
+        // The four input rows of one tile row are staged at least: beyond the limit (very wide maps), the direct kernels.
+        int span = 2 * ((outShape.D2 + 1) / 2) + 2;
+        if (4 * (span * cin + 32) > WinogradStageBytes)
+            return null;
         var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
-        if (!table.Covered)
+        return table.Covered ? table : null;
+    }
+
+    /// <summary>
+    /// <see cref="TryEvalS8WinogradAvx2"/> for the tiles [<paramref name="tileFrom"/>, <paramref name="tileTo"/>) of a batch-1 output
+    /// (<see cref="TryEvalS8WinogradAvx512Tiles"/>): only their pixels are written. False (nothing written) for a range
+    /// over a batch or outside the tiles.
+    /// </summary>
+    [SkipLocalsInit] // staged slack and stale tiles are read only into lanes that meet zero weights or are never stored
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static bool TryEvalS8WinogradAvx2Tiles(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
+        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape,
+        int tileFrom, int tileTo)
+    {
+        if (WinogradAvx2Table(p, inShape, filterShape, packed, multipliers, shifts, outShape) is not { } table)
             return false;
+        var wf = packed.Winograd!;
+        int cin = inShape.D3, cout = outShape.D3;
         int inH = inShape.D1, inW = inShape.D2, ho = outShape.D1, wo = outShape.D2;
         int th = (ho + 1) / 2, tw = (wo + 1) / 2;
+        if (tileFrom != 0 || tileTo != int.MaxValue)
+        {
+            if (inShape.D0 != 1 || tileFrom < 0 || tileTo > th * tw || tileFrom >= tileTo)
+                return false;
+        }
+        else
+            tileTo = th * tw;
         int blocks = (cout + 7) / 8;
         int cinR = (cin + 15) & ~15;
         int span = 2 * tw + 2; // staged input columns
         int rowBytes = span * cin + 32;
-        if (4 * rowBytes > WinogradStageBytes)
-            return false;
         int bandRows = System.Math.Clamp((WinogradStageBytes / rowBytes - 2) / 2, 1, th);
         Span<sbyte> staged = stackalloc sbyte[(2 * bandRows + 2) * rowBytes + 64];
         Span<short> v = stackalloc short[16 * 4 * cinR + 32];
@@ -63,13 +92,16 @@ public static partial class Conv2D
         for (int b = 0; b < inShape.D0; b++)
         {
             ref sbyte ob = ref Unsafe.Add(ref dst, b * ho * wo * cout);
-            for (int ty0 = 0; ty0 < th; ty0 += bandRows)
+            // The tile rows holding tiles [tileFrom, tileTo) (every tile of every image without a range).
+            int tyEnd = (tileTo - 1) / tw + 1;
+            for (int ty0 = tileFrom / tw; ty0 < tyEnd; ty0 += bandRows)
             {
-                int ty1 = System.Math.Min(th, ty0 + bandRows);
+                int ty1 = System.Math.Min(tyEnd, ty0 + bandRows);
                 for (int r = 0; r < 2 * (ty1 - ty0) + 2; r++)
                     StageRowS8(ref src, b, 2 * ty0 - p.PadTop + r, inH, inW, cin, span, lo, hi, p.PadLeft, zp, ref Unsafe.Add(ref st, r * rowBytes));
-                int nt = (ty1 - ty0) * tw;
-                for (int g = 0; g < nt; g += 4)
+                // The band's tiles, counted from its first tile row, within the range.
+                int g0 = System.Math.Max(0, tileFrom - ty0 * tw), nt = System.Math.Min((ty1 - ty0) * tw, tileTo - ty0 * tw);
+                for (int g = g0; g < nt; g += 4)
                 {
                     int n = System.Math.Min(4, nt - g);
                     WinogradInput256(ref st, rowBytes, g, n, tw, cin, cinR, ref vr);

@@ -184,6 +184,27 @@ public static partial class Conv2D
         return table.Covered ? table : null;
     }
 
+    /// <summary>
+    /// Whether the Winograd kernel this machine's dispatcher (Conv2D.EvalS8) runs takes this convolution: AVX-512,
+    /// else AVX2, else the 128-bit lanes (arm64). The interpreter then splits it between threads by ranges of tiles
+    /// (<see cref="TryEvalS8WinogradTiles"/>).
+    /// </summary>
+    internal static bool WinogradTakes(in Conv2DParams p, in Shape4 inShape, in Shape4 filterShape, PackedFilter packed,
+        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, in Shape4 outShape)
+        => packed.Winograd is not null
+            && (Avx512BW.IsSupported ? WinogradAvx512Table(p, inShape, filterShape, packed, multipliers, shifts, outShape) is not null
+                : Avx2.IsSupported ? WinogradAvx2Table(p, inShape, filterShape, packed, multipliers, shifts, outShape) is not null
+                : WinogradLanesTakes(p, inShape, filterShape, packed, multipliers, shifts, outShape));
+
+    /// <summary>Tiles [<paramref name="tileFrom"/>, <paramref name="tileTo"/>) of a batch-1 output by the kernel <see cref="WinogradTakes"/> names.</summary>
+    internal static bool TryEvalS8WinogradTiles(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
+        PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape,
+        int tileFrom, int tileTo)
+        => packed.Winograd is not null
+            && (Avx512BW.IsSupported ? TryEvalS8WinogradAvx512Tiles(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, tileFrom, tileTo)
+                : Avx2.IsSupported ? TryEvalS8WinogradAvx2Tiles(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, tileFrom, tileTo)
+                : TryEvalS8WinogradLanesTiles(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, tileFrom, tileTo));
+
     /// <summary>The 2x2 tiles of an output of <paramref name="outH"/> x <paramref name="outW"/> pixels (per image): tile rows x tiles per row.</summary>
     internal static int WinogradTiles(int outH, int outW, out int tilesPerRow)
     {

@@ -37,7 +37,7 @@ namespace EdgeQuant.Runtime.Kernels
             => EvalS8Reference(p, input, inShape, filter, filterShape, bias, multipliers, shifts, output, outShape);
 
         /// <summary>No Winograd kernel here: the interpreter never splits a convolution by tiles.</summary>
-        internal static bool WinogradAvx512Takes(in Conv2DParams p, in Shape4 inShape, in Shape4 filterShape, PackedFilter packed,
+        internal static bool WinogradTakes(in Conv2DParams p, in Shape4 inShape, in Shape4 filterShape, PackedFilter packed,
             ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, in Shape4 outShape) => false;
 
         internal static int WinogradTiles(int outH, int outW, out int tilesPerRow)
@@ -46,7 +46,7 @@ namespace EdgeQuant.Runtime.Kernels
             return (outH + 1) / 2 * tilesPerRow;
         }
 
-        internal static bool TryEvalS8WinogradAvx512Tiles(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
+        internal static bool TryEvalS8WinogradTiles(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
             PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape,
             int tileFrom, int tileTo) => false;
     }

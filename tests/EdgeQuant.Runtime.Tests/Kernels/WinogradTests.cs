@@ -92,22 +92,38 @@ public class WinogradTests
     }
 
     /// <summary>
-    /// The AVX-512 kernel on ranges of tiles (how the interpreter's threads split it): each range writes exactly its tiles'
+    /// Each kernel on ranges of tiles (how the interpreter's threads split a Winograd convolution): each range writes exactly its tiles'
     /// pixels, each as the whole convolution writes it, and nothing else; ranges that start and end inside tile rows, cross
     /// bands of staged tile rows, single tiles, odd output sizes (partial tiles) and tails. Batch 1 only: a range over a
     /// batch, or outside the tiles, is refused, having written nothing.
     /// </summary>
-    [TestCase(16, 20, 14, 14, 2)]
-    [TestCase(28, 20, 14, 14, 3)]
-    [TestCase(20, 28, 14, 14, 5)]
-    [TestCase(24, 4, 7, 7, 2)]
-    [TestCase(32, 36, 9, 13, 4)]
-    [TestCase(17, 72, 28, 28, 3)]
-    [TestCase(64, 16, 1, 5, 2)]
-    [TestCase(160, 40, 40, 40, 3)] // wide rows: one tile row per band of staged rows
-    public void TileRangesWriteTheirTilesOnly(int cin, int cout, int h, int w, int parts)
+    [TestCase(Kernel.Avx512, 16, 20, 14, 14, 2)]
+    [TestCase(Kernel.Avx512, 28, 20, 14, 14, 3)]
+    [TestCase(Kernel.Avx512, 20, 28, 14, 14, 5)]
+    [TestCase(Kernel.Avx512, 24, 4, 7, 7, 2)]
+    [TestCase(Kernel.Avx512, 32, 36, 9, 13, 4)]
+    [TestCase(Kernel.Avx512, 17, 72, 28, 28, 3)]
+    [TestCase(Kernel.Avx512, 64, 16, 1, 5, 2)]
+    [TestCase(Kernel.Avx512, 160, 40, 40, 40, 3)] // wide rows: one tile row per band of staged rows
+    [TestCase(Kernel.Avx2, 16, 20, 14, 14, 2)]
+    [TestCase(Kernel.Avx2, 28, 20, 14, 14, 3)]
+    [TestCase(Kernel.Avx2, 20, 28, 14, 14, 5)]
+    [TestCase(Kernel.Avx2, 24, 4, 7, 7, 2)]
+    [TestCase(Kernel.Avx2, 32, 36, 9, 13, 4)]
+    [TestCase(Kernel.Avx2, 17, 72, 28, 28, 3)]
+    [TestCase(Kernel.Avx2, 64, 16, 1, 5, 2)]
+    [TestCase(Kernel.Avx2, 160, 40, 40, 40, 3)] // wide rows: one tile row per band of staged rows
+    [TestCase(Kernel.Lanes, 16, 20, 14, 14, 2)]
+    [TestCase(Kernel.Lanes, 28, 20, 14, 14, 3)]
+    [TestCase(Kernel.Lanes, 20, 28, 14, 14, 5)]
+    [TestCase(Kernel.Lanes, 24, 4, 7, 7, 2)]
+    [TestCase(Kernel.Lanes, 32, 36, 9, 13, 4)]
+    [TestCase(Kernel.Lanes, 17, 72, 28, 28, 3)]
+    [TestCase(Kernel.Lanes, 64, 16, 1, 5, 2)]
+    [TestCase(Kernel.Lanes, 160, 40, 40, 40, 3)] // wide rows: one tile row per band of staged rows
+    public void TileRangesWriteTheirTilesOnly(Kernel kernel, int cin, int cout, int h, int w, int parts)
     {
-        Require(Kernel.Avx512);
+        Require(kernel);
         var r = new Random(cin * 1000 + cout * 10 + parts);
         var (c, pf) = Case(r, cin, cout);
         c.P.PadTop = c.P.PadBottom = c.P.PadLeft = c.P.PadRight = 1;
@@ -115,8 +131,12 @@ public class WinogradTests
         c.Input = FastPathCases.S8(r, c.In.FlatSize);
         c.Out = new Shape4(1, h, w, cout);
         c.S = FastPathCases.I32(r, cout, -12, -6);
-        Assert.That(Conv2D.WinogradAvx512Takes(c.P, c.In, c.Filter, pf, c.M, c.S, c.Out), Is.True, c.ToString());
         var want = c.Reference();
+        var whole = new sbyte[c.Out.FlatSize];
+        Assert.That(Run(kernel, c, pf, c.Input, c.In, whole, c.Out), Is.True, c.ToString());
+        Assert.That(FastPathCases.FirstDifference(whole, want), Is.EqualTo(-1), c.ToString());
+        if (kernel == Kernel.Avx512)
+            Assert.That(Conv2D.WinogradAvx512Takes(c.P, c.In, c.Filter, pf, c.M, c.S, c.Out), Is.True, c.ToString());
         int tiles = Conv2D.WinogradTiles(h, w, out int tw);
         var got = new sbyte[c.Out.FlatSize];
         for (int part = 0; part < parts; part++)
@@ -125,7 +145,7 @@ public class WinogradTests
             int t0 = tiles * part / parts, t1 = tiles * (part + 1) / parts;
             var alone = new sbyte[c.Out.FlatSize];
             Array.Fill(alone, (sbyte)77);
-            Assert.That(Conv2D.TryEvalS8WinogradAvx512Tiles(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, alone, c.Out, t0, t1), Is.True);
+            Assert.That(RunTiles(kernel, c, pf, c.Input, c.In, alone, c.Out, t0, t1), Is.True);
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++)
                 {
@@ -148,13 +168,21 @@ public class WinogradTests
         }
         Assert.That(FastPathCases.FirstDifference(got, want), Is.EqualTo(-1), "every tile written by one range");
         var untouched = new sbyte[c.Out.FlatSize];
-        Assert.That(Conv2D.TryEvalS8WinogradAvx512Tiles(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, untouched, c.Out, 0, tiles + 1), Is.False);
-        Assert.That(Conv2D.TryEvalS8WinogradAvx512Tiles(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, untouched, c.Out, 3, 3), Is.False);
+        Assert.That(RunTiles(kernel, c, pf, c.Input, c.In, untouched, c.Out, 0, tiles + 1), Is.False);
+        Assert.That(RunTiles(kernel, c, pf, c.Input, c.In, untouched, c.Out, 3, 3), Is.False);
         var two = new Shape4(2, h, w, cin);
-        Assert.That(Conv2D.TryEvalS8WinogradAvx512Tiles(c.P, new sbyte[two.FlatSize], two, c.Filter, pf, c.M, c.S, new sbyte[2 * c.Out.FlatSize],
-            new Shape4(2, h, w, cout), 0, 1), Is.False);
+        Assert.That(RunTiles(kernel, c, pf, new sbyte[two.FlatSize], two, new sbyte[2 * c.Out.FlatSize], new Shape4(2, h, w, cout), 0, 1), Is.False);
         Assert.That(untouched, Is.All.EqualTo((sbyte)0));
     }
+
+    private static bool RunTiles(Kernel kernel, FastPathCases.Conv c, PackedFilter pf, ReadOnlySpan<sbyte> input, in Shape4 inShape,
+        Span<sbyte> output, in Shape4 outShape, int t0, int t1)
+        => kernel switch
+        {
+            Kernel.Avx512 => Conv2D.TryEvalS8WinogradAvx512Tiles(c.P, input, inShape, c.Filter, pf, c.M, c.S, output, outShape, t0, t1),
+            Kernel.Avx2 => Conv2D.TryEvalS8WinogradAvx2Tiles(c.P, input, inShape, c.Filter, pf, c.M, c.S, output, outShape, t0, t1),
+            _ => Conv2D.TryEvalS8WinogradLanesTiles(c.P, input, inShape, c.Filter, pf, c.M, c.S, output, outShape, t0, t1),
+        };
 
     /// <summary>Every operand at an end of the int8 range, up to the largest Cin: the transforms' and the sums' extremes.</summary>
     [TestCase(Kernel.Avx512, 256, 20, -128, -128)]
