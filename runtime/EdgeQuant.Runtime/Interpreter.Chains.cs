@@ -237,9 +237,9 @@ public sealed partial class Interpreter
             int segments = ChainSegments(h, b, parts, bounds);
             for (int g = 0; g < segments; g++)
             {
+                int p0 = bounds[2 * g], p1 = bounds[2 * g + 1];
                 for (int k = h; k <= last; k++)
                 {
-                    int p0 = bounds[2 * g], p1 = bounds[2 * g + 1];
                     ref readonly var op = ref _ops[k];
                     if (op.Type is OpType.Add or OpType.Sub)
                     {

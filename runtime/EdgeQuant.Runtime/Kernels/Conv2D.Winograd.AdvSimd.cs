@@ -34,7 +34,7 @@ public static partial class Conv2D
         => TryEvalS8WinogradLanesTiles(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, 0, int.MaxValue);
 
     /// <summary>Whether <see cref="TryEvalS8WinogradLanes"/> takes this convolution (it returns false for exactly the others).</summary>
-    internal static bool WinogradLanesTakes(in Conv2DParams p, in Shape4 inShape, in Shape4 filterShape, PackedFilter packed,
+    private static bool WinogradLanesTakes(in Conv2DParams p, in Shape4 inShape, in Shape4 filterShape, PackedFilter packed,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, in Shape4 outShape)
     {
         var wf = packed.Winograd;
@@ -43,9 +43,7 @@ public static partial class Conv2D
             || multipliers.Length != cout || shifts.Length != cout || outShape.D1 < 1 || outShape.D2 < 1
             || p.ActivationMin < sbyte.MinValue || p.ActivationMax > sbyte.MaxValue || p.ActivationMin > p.ActivationMax)
             return false;
-        // The four input rows of one tile row are staged at least: beyond the limit (very wide maps), the direct kernels.
-        int span = 2 * ((outShape.D2 + 1) / 2) + 2;
-        return 4 * (span * cin + 16) <= WinogradStageBytes;
+        return WinogradRowsFit(outShape.D2, cin, 16);
     }
 
     /// <summary>
@@ -65,13 +63,8 @@ public static partial class Conv2D
         int cin = inShape.D3, cout = outShape.D3;
         int inH = inShape.D1, inW = inShape.D2, ho = outShape.D1, wo = outShape.D2;
         int th = (ho + 1) / 2, tw = (wo + 1) / 2;
-        if (tileFrom != 0 || tileTo != int.MaxValue)
-        {
-            if (inShape.D0 != 1 || tileFrom < 0 || tileTo > th * tw || tileFrom >= tileTo)
-                return false;
-        }
-        else
-            tileTo = th * tw;
+        if (!WinogradTileRange(inShape.D0, th, tw, ref tileFrom, ref tileTo))
+            return false;
         int cinR = (cin + 7) & ~7, coutW8 = (cout + 7) & ~7;
         int span = 2 * tw + 2; // staged input columns
         int rowBytes = span * cin + 16;

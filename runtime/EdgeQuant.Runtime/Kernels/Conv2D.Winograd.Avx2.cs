@@ -41,9 +41,7 @@ public static partial class Conv2D
         if (!Avx2.IsSupported || wf?.U is null || !WinogradShape(p, filterShape) || filterShape.D3 != cin || packed.Cout != cout
             || multipliers.Length != cout || outShape.D1 < 1 || outShape.D2 < 1)
             return null;
-        // The four input rows of one tile row are staged at least: beyond the limit (very wide maps), the direct kernels.
-        int span = 2 * ((outShape.D2 + 1) / 2) + 2;
-        if (4 * (span * cin + 32) > WinogradStageBytes)
+        if (!WinogradRowsFit(outShape.D2, cin, 32))
             return null;
         var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         return table.Covered ? table : null;
@@ -66,13 +64,8 @@ public static partial class Conv2D
         int cin = inShape.D3, cout = outShape.D3;
         int inH = inShape.D1, inW = inShape.D2, ho = outShape.D1, wo = outShape.D2;
         int th = (ho + 1) / 2, tw = (wo + 1) / 2;
-        if (tileFrom != 0 || tileTo != int.MaxValue)
-        {
-            if (inShape.D0 != 1 || tileFrom < 0 || tileTo > th * tw || tileFrom >= tileTo)
-                return false;
-        }
-        else
-            tileTo = th * tw;
+        if (!WinogradTileRange(inShape.D0, th, tw, ref tileFrom, ref tileTo))
+            return false;
         int blocks = (cout + 7) / 8;
         int cinR = (cin + 15) & ~15;
         int span = 2 * tw + 2; // staged input columns

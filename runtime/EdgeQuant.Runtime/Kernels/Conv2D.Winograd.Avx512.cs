@@ -159,14 +159,6 @@ public static partial class Conv2D
         PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape)
         => TryEvalS8WinogradAvx512Tiles(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, 0, int.MaxValue);
 
-    /// <summary>
-    /// Whether <see cref="TryEvalS8WinogradAvx512"/> takes this convolution (it returns false for exactly the others). The
-    /// interpreter splits such a convolution between threads by ranges of tiles (<see cref="WinogradTiles"/>).
-    /// </summary>
-    internal static bool WinogradAvx512Takes(in Conv2DParams p, in Shape4 inShape, in Shape4 filterShape, PackedFilter packed,
-        ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, in Shape4 outShape)
-        => WinogradAvx512Table(p, inShape, filterShape, packed, multipliers, shifts, outShape) is not null;
-
     /// <summary>The requantization table of a convolution <see cref="TryEvalS8WinogradAvx512"/> takes; null for the others.</summary>
     private static RightRequantTable? WinogradAvx512Table(in Conv2DParams p, in Shape4 inShape, in Shape4 filterShape, PackedFilter packed,
         ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, in Shape4 outShape)
@@ -176,9 +168,7 @@ public static partial class Conv2D
         if (!Avx512BW.IsSupported || wf?.U is null || !WinogradShape(p, filterShape) || filterShape.D3 != cin || packed.Cout != cout
             || multipliers.Length != cout || outShape.D1 < 1 || outShape.D2 < 1)
             return null;
-        // The four input rows of one tile row are staged at least: beyond the limit (very wide maps), the direct kernels.
-        int span = 2 * ((outShape.D2 + 1) / 2) + 2;
-        if (4 * (span * cin + 64) > WinogradStageBytes)
+        if (!WinogradRowsFit(outShape.D2, cin, 64))
             return null;
         var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         return table.Covered ? table : null;
@@ -196,7 +186,10 @@ public static partial class Conv2D
                 : Avx2.IsSupported ? WinogradAvx2Table(p, inShape, filterShape, packed, multipliers, shifts, outShape) is not null
                 : WinogradLanesTakes(p, inShape, filterShape, packed, multipliers, shifts, outShape));
 
-    /// <summary>Tiles [<paramref name="tileFrom"/>, <paramref name="tileTo"/>) of a batch-1 output by the kernel <see cref="WinogradTakes"/> names.</summary>
+    /// <summary>
+    /// Tiles [<paramref name="tileFrom"/>, <paramref name="tileTo"/>) of a batch-1 output (0 and int.MaxValue: the whole
+    /// op, any batch) by the kernel <see cref="WinogradTakes"/> names; the dispatcher's Winograd step.
+    /// </summary>
     internal static bool TryEvalS8WinogradTiles(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
         PackedFilter packed, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, Span<sbyte> output, in Shape4 outShape,
         int tileFrom, int tileTo)
@@ -204,6 +197,26 @@ public static partial class Conv2D
             && (Avx512BW.IsSupported ? TryEvalS8WinogradAvx512Tiles(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, tileFrom, tileTo)
                 : Avx2.IsSupported ? TryEvalS8WinogradAvx2Tiles(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, tileFrom, tileTo)
                 : TryEvalS8WinogradLanesTiles(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, tileFrom, tileTo));
+
+    /// <summary>
+    /// Whether one tile row's four staged input rows (each <paramref name="slack"/> bytes longer, as the kernel stages them)
+    /// fit <see cref="WinogradStageBytes"/>; beyond it (very wide maps) the direct kernels take the op.
+    /// </summary>
+    private static bool WinogradRowsFit(int outW, int cin, int slack) => 4 * ((2 * ((outW + 1) / 2) + 2) * cin + slack) <= WinogradStageBytes;
+
+    /// <summary>
+    /// Checks a kernel's range of tiles against its th x tw tiles per image: 0 and int.MaxValue (the whole op, any batch)
+    /// become [0, th x tw); otherwise the range must be non-empty, within the tiles, and of a batch-1 output.
+    /// </summary>
+    private static bool WinogradTileRange(int batch, int th, int tw, ref int tileFrom, ref int tileTo)
+    {
+        if (tileFrom == 0 && tileTo == int.MaxValue)
+        {
+            tileTo = th * tw;
+            return true;
+        }
+        return batch == 1 && tileFrom >= 0 && tileTo <= th * tw && tileFrom < tileTo;
+    }
 
     /// <summary>The 2x2 tiles of an output of <paramref name="outH"/> x <paramref name="outW"/> pixels (per image): tile rows x tiles per row.</summary>
     internal static int WinogradTiles(int outH, int outW, out int tilesPerRow)
@@ -231,13 +244,8 @@ public static partial class Conv2D
         int cin = inShape.D3, cout = outShape.D3;
         int inH = inShape.D1, inW = inShape.D2, ho = outShape.D1, wo = outShape.D2;
         int th = (ho + 1) / 2, tw = (wo + 1) / 2;
-        if (tileFrom != 0 || tileTo != int.MaxValue)
-        {
-            if (inShape.D0 != 1 || tileFrom < 0 || tileTo > th * tw || tileFrom >= tileTo)
-                return false;
-        }
-        else
-            tileTo = th * tw;
+        if (!WinogradTileRange(inShape.D0, th, tw, ref tileFrom, ref tileTo))
+            return false;
         // The last 1-8 channels past whole 16-channel blocks run packed (WinogradTailWidth); 9-15 take a whole block.
         int tailWidth = WinogradTailWidth(cout), full = tailWidth == 0 ? (cout + 15) / 16 : cout / 16;
         int cinR = (cin + 31) & ~31;

@@ -96,10 +96,7 @@ public static partial class Conv2D
                 return;
             // 3x3 stride 1: Winograd's F(2x2, 3x3) in exact integers, 2.25x fewer products (Conv2D.Winograd.Avx512.cs,
             // Conv2D.Winograd.Avx2.cs where AVX-512 is missing, Conv2D.Winograd.AdvSimd.cs on the Pi 4).
-            if (packed.Winograd is not null
-                && (Avx512BW.IsSupported ? TryEvalS8WinogradAvx512(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape)
-                    : Avx2.IsSupported ? TryEvalS8WinogradAvx2(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape)
-                    : TryEvalS8WinogradLanes(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape)))
+            if (TryEvalS8WinogradTiles(p, input, inShape, filterShape, packed, multipliers, shifts, output, outShape, 0, int.MaxValue))
                 return;
             // AVX-VNNI: VPDPBUSD over biased byte rows (Conv2D.Rows.Vnni.cs), Kh x Kw > 1.
             if (AvxVnni.IsSupported && packed.Quads is not null && filterShape.D1 * filterShape.D2 > 1 && inShape.D3 >= 4
