@@ -52,12 +52,9 @@ public class FastPathChildProcessTests
         if (ChildTestRun.InChild)
             Assert.Ignore("running inside a child process already");
         // Under qemu every kernel test fully optimized takes about three minutes per CPU model (171 s on cortex-a76 against 99 s
-        // tiered, where the JIT's optimizing passes are emulated too). The emulated Cortex-A76 run (tools/arm64-tests) runs the
-        // fast-path classes fully optimized instead (the SIMD kernels, SDOT paths included: about 100 s), as the shorter of the
-        // two emulated runs; the Cortex-A72 run, the longer one, leaves its SMULL/SADALP paths to the tiered main run. Run by
-        // hand, both emulated CPUs pass every kernel test fully optimized.
-        if (ChildTestRun.Emulated && !Dp.IsSupported)
-            Assert.Ignore("emulated Cortex-A72 run: the emulated Cortex-A76 run runs the fast-path tests fully optimized");
+        // tiered, where the JIT's optimizing passes are emulated too). Both emulated runs (tools/arm64-tests) run the fast-path
+        // classes fully optimized instead: the SIMD kernels, the A76's SDOT paths and the A72's SMULL/SADALP paths (the Pi 4's
+        // code), about 100 s each. Run by hand, both emulated CPUs pass every kernel test fully optimized.
         var r = ChildTestRun.Emulated
             ? ChildTestRun.Run(Filter, new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" }, TimeSpan.FromMinutes(15))
             : ChildTestRun.Run(KernelFilter, new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" }, TimeSpan.FromMinutes(5));
@@ -80,13 +77,12 @@ public class FastPathChildProcessTests
             Assert.Ignore("this CPU has no dot product extension: the main run already takes the non-Dp paths");
         // Under qemu every case costs minutes; tools/arm64-tests runs the suite as a Cortex-A76 and a Cortex-A72 at the same
         // time, so each child runs in one of them: Dp=0 in neither (the A72's main run takes the non-Dp paths), and
-        // HWIntrinsic=0, where both CPUs run the same code (no AdvSimd, no Dp), in the A72 run, since the A76 run carries
-        // the fully optimized child (KernelTestsPassFullyOptimized). Zen 5, 6 December: the A76 run 413 s and the A72's
-        // 319 s with both children on the A76; HWIntrinsic=0 takes 63 s.
+        // HWIntrinsic=0, where both CPUs run the same code (no AdvSimd, no Dp), in the A76 run, since the A72 run is the
+        // longer one (no SDOT: more instructions per kernel). Both carry the fully optimized child (KernelTestsPassFullyOptimized).
         if (ChildTestRun.Emulated && variable == "DOTNET_EnableArm64Dp")
             Assert.Ignore("emulated Cortex-A76 run: the cortex-a72 run of tools/arm64-tests takes the non-Dp paths in its main run");
-        if (ChildTestRun.Emulated && variable == "DOTNET_EnableHWIntrinsic" && Dp.IsSupported)
-            Assert.Ignore("emulated Cortex-A76 run: the cortex-a72 run of tools/arm64-tests covers DOTNET_EnableHWIntrinsic=0 (the same code on both CPUs)");
+        if (ChildTestRun.Emulated && variable == "DOTNET_EnableHWIntrinsic" && !Dp.IsSupported)
+            Assert.Ignore("emulated Cortex-A72 run: the cortex-a76 run of tools/arm64-tests covers DOTNET_EnableHWIntrinsic=0 (the same code on both CPUs)");
         // Emulated arm64 runs every kernel 10-50x slower than native.
         var timeout = TimeSpan.FromMinutes(ChildTestRun.Emulated ? 15 : 3);
         var r = ChildTestRun.Run(Filter, new Dictionary<string, string> { [variable] = "0" }, timeout);
