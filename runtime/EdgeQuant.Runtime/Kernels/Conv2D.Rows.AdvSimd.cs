@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -144,6 +145,15 @@ public static partial class Conv2D
             inRow[k] = k * pixStep;
         Span<nint> off8 = stackalloc nint[8];
         int q = 0;
+        if (rowStep == outW * pixStep && n >= 8)
+        {
+            // The output rows' pixels are contiguous in the staged image too (1x1 at unit stride, no padding): every
+            // whole tile of 8 in one call.
+            int tiles = n / 8;
+            LanesTile8<TUpper>(ref rowRef, ref MemoryMarshal.GetReference(inRow), ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
+                i0, i1, rq, ref o, cout, tiles, 8 * pixStep);
+            q = 8 * tiles;
+        }
         while (q < n)
         {
             int oy = q / outW, ox = q - oy * outW;
@@ -237,12 +247,17 @@ public static partial class Conv2D
     /// <see cref="LanesTile4"/>: 16 accumulators, each weight vector loaded once for the 8 pixels.
     /// </summary>
     private static void LanesTile8<TUpper>(ref short x, ref nint pixOff, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
-        Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride) where TUpper : struct, IFlag
+        Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride, int tiles = 1, nint tileStep = 0) where TUpper : struct, IFlag
     {
         nint wBytes = coutP * sizeof(short), w1 = wBytes, w2 = 2 * wBytes, w3 = 3 * wBytes;
         nint b1 = Unsafe.Add(ref pixOff, 1) * sizeof(short), b2 = Unsafe.Add(ref pixOff, 2) * sizeof(short), b3 = Unsafe.Add(ref pixOff, 3) * sizeof(short),
             b4 = Unsafe.Add(ref pixOff, 4) * sizeof(short), b5 = Unsafe.Add(ref pixOff, 5) * sizeof(short), b6 = Unsafe.Add(ref pixOff, 6) * sizeof(short),
             b7 = Unsafe.Add(ref pixOff, 7) * sizeof(short);
+        bool whole = rq.Channels == 8;
+        // Consecutive tiles whose pixels sit at the same offsets from x + t x tileStep (one call for a whole image of
+        // contiguous pixels, LanesImage): no call, argument passing and prologue per tile.
+        for (int tile = 0; tile < tiles; tile++, x = ref Unsafe.Add(ref x, tileStep), o = ref Unsafe.Add(ref o, 8 * outStride))
+        {
         Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1, a40 = i0, a41 = i1, a50 = i0, a51 = i1, a60 = i0, a61 = i1, a70 = i0, a71 = i1;
         for (int ky = 0; ky < kh; ky++)
         {
@@ -596,19 +611,55 @@ public static partial class Conv2D
                 }
             }
         }
-        var p0 = rq.Pixels2(a00, a01, a10, a11);
-        var p1 = rq.Pixels2(a20, a21, a30, a31);
-        var p2 = rq.Pixels2(a40, a41, a50, a51);
-        var p3 = rq.Pixels2(a60, a61, a70, a71);
-        rq.Store(p0, 0, ref Unsafe.Add(ref o, 0 * outStride));
-        rq.Store(p0, 1, ref Unsafe.Add(ref o, 1 * outStride));
-        rq.Store(p1, 0, ref Unsafe.Add(ref o, 2 * outStride));
-        rq.Store(p1, 1, ref Unsafe.Add(ref o, 3 * outStride));
-        rq.Store(p2, 0, ref Unsafe.Add(ref o, 4 * outStride));
-        rq.Store(p2, 1, ref Unsafe.Add(ref o, 5 * outStride));
-        rq.Store(p3, 0, ref Unsafe.Add(ref o, 6 * outStride));
-        rq.Store(p3, 1, ref Unsafe.Add(ref o, 7 * outStride));
+        Vector128<sbyte> p0, p1, p2, p3;
+        if (rq.AllRight)
+        {
+            // One branch for the tile, the block's vectors read once (Pixels2's own branch per call left register copies
+            // at each of its four joins).
+            var m0 = rq.M0; var m1 = rq.M1; var n0 = rq.N0; var n1 = rq.N1;
+            var off = rq.Offset16; var min = rq.Min; var max = rq.Max;
+            p0 = BlockRequantization.Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
+            p1 = BlockRequantization.Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
+            p2 = BlockRequantization.Pixels2Right(a40, a41, a50, a51, m0, m1, n0, n1, off, min, max);
+            p3 = BlockRequantization.Pixels2Right(a60, a61, a70, a71, m0, m1, n0, n1, off, min, max);
+        }
+        else
+        {
+            p0 = rq.Pixels2(a00, a01, a10, a11);
+            p1 = rq.Pixels2(a20, a21, a30, a31);
+            p2 = rq.Pixels2(a40, a41, a50, a51);
+            p3 = rq.Pixels2(a60, a61, a70, a71);
+        }
+        if (whole)
+        {
+            // A whole block: eight 8-byte stores, the channel count read once.
+            Store8(p0, 0, ref Unsafe.Add(ref o, 0 * outStride));
+            Store8(p0, 1, ref Unsafe.Add(ref o, 1 * outStride));
+            Store8(p1, 0, ref Unsafe.Add(ref o, 2 * outStride));
+            Store8(p1, 1, ref Unsafe.Add(ref o, 3 * outStride));
+            Store8(p2, 0, ref Unsafe.Add(ref o, 4 * outStride));
+            Store8(p2, 1, ref Unsafe.Add(ref o, 5 * outStride));
+            Store8(p3, 0, ref Unsafe.Add(ref o, 6 * outStride));
+            Store8(p3, 1, ref Unsafe.Add(ref o, 7 * outStride));
+        }
+        else
+        {
+            rq.Store(p0, 0, ref Unsafe.Add(ref o, 0 * outStride));
+            rq.Store(p0, 1, ref Unsafe.Add(ref o, 1 * outStride));
+            rq.Store(p1, 0, ref Unsafe.Add(ref o, 2 * outStride));
+            rq.Store(p1, 1, ref Unsafe.Add(ref o, 3 * outStride));
+            rq.Store(p2, 0, ref Unsafe.Add(ref o, 4 * outStride));
+            rq.Store(p2, 1, ref Unsafe.Add(ref o, 5 * outStride));
+            rq.Store(p3, 0, ref Unsafe.Add(ref o, 6 * outStride));
+            rq.Store(p3, 1, ref Unsafe.Add(ref o, 7 * outStride));
+        }
+        }
     }
+
+    /// <summary>The 8 bytes of <paramref name="v"/> at <paramref name="half"/> (0 or 1): one pixel's whole 8-channel block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store8(Vector128<sbyte> v, [ConstantExpected(Max = 1)] int half, ref sbyte o)
+        => Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), v.AsInt64().GetElement(half));
 
     /// <summary>
     /// 4 pixels (taps at x, x + d1, x + d2, x + d3, plus each segment's offset) x 8 channels over Kh segments of
@@ -844,8 +895,19 @@ public static partial class Conv2D
                 }
             }
         }
-        var p01 = rq.Pixels2(a00, a01, a10, a11);
-        var p23 = rq.Pixels2(a20, a21, a30, a31);
+        Vector128<sbyte> p01, p23;
+        if (rq.AllRight)
+        {
+            var m0 = rq.M0; var m1 = rq.M1; var n0 = rq.N0; var n1 = rq.N1;
+            var off = rq.Offset16; var min = rq.Min; var max = rq.Max;
+            p01 = BlockRequantization.Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
+            p23 = BlockRequantization.Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
+        }
+        else
+        {
+            p01 = rq.Pixels2(a00, a01, a10, a11);
+            p23 = rq.Pixels2(a20, a21, a30, a31);
+        }
         rq.Store(p01, 0, ref o);
         if (valid > 1) rq.Store(p01, 1, ref Unsafe.Add(ref o, outStride));
         if (valid > 2) rq.Store(p23, 0, ref Unsafe.Add(ref o, 2 * outStride));

@@ -311,6 +311,41 @@ public class Conv2DFastPathTests
     }
 
     /// <summary>
+    /// The SMLAL-by-lane tiles (the Pi 4's convolutions) where the output pixels are contiguous in the staged image
+    /// (Kw = 1 at unit stride: every 1x1 layer): one call runs every whole tile of 8 pixels of a block, the rest as
+    /// 4-pixel tiles. Pixel counts 1-120 (whole tiles, and 1-7 left over), blocks of 1-4 channels (no upper halves),
+    /// channel tails, input channels that leave a remainder of taps, Kh 1-3, left and right shifts.
+    /// </summary>
+    [Test]
+    public void LanesTilesOverContiguousPixels([Values(8, 16, 20, 3)] int cin)
+    {
+        RequireSupported(Strategy.SdotTiles);
+        var r = new Random(1250 + cin);
+        int[] couts = [1, 4, 5, 8, 12, 16, 20, 36];
+        for (int i = 0; i < 40; i++)
+        {
+            int cout = couts[i % couts.Length], kh = 1 + (i / couts.Length) % 3;
+            var c = FastPathCases.Conv.Random(r, false, cin, cout, kh, 1);
+            c.P.StrideH = 1;
+            c.P.StrideW = 1;
+            c.P.DilationW = 1;
+            c.P.PadLeft = c.P.PadRight = 0;
+            int h = 1 + r.Next(10), w = 1 + r.Next(12);
+            if (i % 10 == 9) (h, w) = (14, 14); // 196 pixels: 24 tiles and 4 left
+            int effH = (kh - 1) * c.P.DilationH + 1;
+            h = System.Math.Max(h, effH - c.P.PadTop - c.P.PadBottom);
+            c.In = new Runtime.Format.Shape4(c.In.D0, h, w, cin);
+            c.Out = new Runtime.Format.Shape4(c.In.D0, (h + c.P.PadTop + c.P.PadBottom - effH) / c.P.StrideH + 1, w, cout);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            var expected = c.Reference();
+            var got = new sbyte[c.Out.FlatSize];
+            bool ran = Conv2D.TryEvalS8RowsLanes(c.P, c.Input, c.In, c.Filter, LanesOf(c), c.M, c.S, got, c.Out);
+            Assert.That(ran, Is.True, $"SMLAL-by-lane tiles on {c}");
+            Assert.That(got, Is.EqualTo(expected), $"SMLAL-by-lane tiles on {c}");
+        }
+    }
+
+    /// <summary>
     /// What <see cref="Conv2D.TryEvalS8Cin1Sdot"/> takes: one input channel, Kw &lt;= 4, 4 columns' taps within 16 bytes, the
     /// image staged whole, every channel shifting right.
     /// </summary>
