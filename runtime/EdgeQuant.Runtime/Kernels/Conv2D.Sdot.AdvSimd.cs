@@ -250,10 +250,20 @@ public static partial class Conv2D
         Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels) where TWidth : struct, ISdotWidth
     {
         nint q2 = 2 * qStride, q3 = 3 * qStride, q4 = 4 * qStride;
-        for (int i = 0; i < n; i += 4)
+        // The second weight vector's offsets, computed once rather than per load.
+        nint q1b = qStride + 16, q2b = q2 + 16, q3b = q3 + 16;
+        // Whole tiles' pixel offsets; only a last tile of 1-3 pixels repeats its last pixel.
+        nint d1 = pixStep, d2 = 2 * pixStep, d3 = 3 * pixStep;
+        ref sbyte oi = ref o;
+        for (int i = 0; i < n; i += 4, oi = ref Unsafe.Add(ref oi, 4 * cout))
         {
             int valid = n - i;
-            nint d1 = valid > 1 ? pixStep : 0, d2 = valid > 2 ? 2 * pixStep : d1, d3 = valid > 3 ? 3 * pixStep : d2;
+            if (valid < 4)
+            {
+                d1 = valid > 1 ? pixStep : 0;
+                d2 = valid > 2 ? 2 * pixStep : d1;
+                d3 = d2;
+            }
             ref sbyte xi = ref Unsafe.Add(ref x, i * pixStep);
             Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1;
             ref sbyte ws = ref w;
@@ -278,7 +288,7 @@ public static partial class Conv2D
                     a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
                     if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
                     wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
-                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride + 16));
+                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q1b));
                     a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
                     if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
                     a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
@@ -288,7 +298,7 @@ public static partial class Conv2D
                     a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
                     if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
                     wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2));
-                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2 + 16));
+                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2b));
                     a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
                     if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
                     a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
@@ -298,7 +308,7 @@ public static partial class Conv2D
                     a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
                     if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
                     wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3));
-                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3 + 16));
+                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3b));
                     a00 = SimdOps.DotProductLane(a00, wA, v0, 3);
                     if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 3);
                     a10 = SimdOps.DotProductLane(a10, wA, v1, 3);
@@ -330,7 +340,7 @@ public static partial class Conv2D
                     if (rem > 1)
                     {
                         wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
-                        if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride + 16));
+                        if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q1b));
                         a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
                         if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
                         a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
@@ -343,7 +353,7 @@ public static partial class Conv2D
                     if (rem > 2)
                     {
                         wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2));
-                        if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2 + 16));
+                        if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2b));
                         a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
                         if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
                         a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
@@ -356,7 +366,6 @@ public static partial class Conv2D
                     ws = ref Unsafe.Add(ref ws, rem * qStride);
                 }
             }
-            ref sbyte oi = ref Unsafe.Add(ref o, i * cout);
             if (!TWidth.Wide)
             {
                 // The four pixels' 1-4 channels requantized as one block of 8 (pixels 0-1, then 2-3): one vector per 4 pixels.
