@@ -147,8 +147,8 @@ public static partial class Conv2D
         int q = 0;
         if (rowStep == outW * pixStep && n >= 8)
         {
-            // The output rows' pixels are contiguous in the staged image too (1x1 at unit stride, no padding): every
-            // whole tile of 8 in one call.
+            // The output rows' pixels are contiguous in the staged image too (Kw = 1 at unit stride: a staged row holds
+            // exactly the output row's pixels): every whole tile of 8 in one call.
             int tiles = n / 8;
             LanesTile8<TUpper>(ref rowRef, ref MemoryMarshal.GetReference(inRow), ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
                 i0, i1, rq, ref o, cout, tiles, 8 * pixStep);
@@ -258,206 +258,44 @@ public static partial class Conv2D
         // contiguous pixels, LanesImage): no call, argument passing and prologue per tile.
         for (int tile = 0; tile < tiles; tile++, x = ref Unsafe.Add(ref x, tileStep), o = ref Unsafe.Add(ref o, 8 * outStride))
         {
-        Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1, a40 = i0, a41 = i1, a50 = i0, a51 = i1, a60 = i0, a61 = i1, a70 = i0, a71 = i1;
-        for (int ky = 0; ky < kh; ky++)
-        {
-            ref short r = ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky));
-            ref short wt = ref Unsafe.Add(ref w, ky * rowStride);
-            for (int g = 0; g < groups; g++)
+            Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1, a40 = i0, a41 = i1, a50 = i0, a51 = i1, a60 = i0, a61 = i1, a70 = i0, a71 = i1;
+            for (int ky = 0; ky < kh; ky++)
             {
-                var v0 = Vector128.LoadUnsafe(ref r);
-                var v1 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b1));
-                var v2 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b2));
-                var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b3));
-                var v4 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b4));
-                var v5 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b5));
-                var v6 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b6));
-                var v7 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b7));
-                Vector128<short> wv;
-                Vector64<short> wl;
-                // Taps 0-3 at wt + k x wBytes, 4-7 at wt4 + k x wBytes: register-offset loads, two pointer steps per group, not eight.
-                ref short wt4 = ref Unsafe.AddByteOffset(ref wt, 4 * wBytes);
-                wv = Vector128.LoadUnsafe(ref wt);
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
-                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
-                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
-                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
-                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 0);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 0);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 0);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 0);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 0);
-                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w1));
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
-                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
-                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
-                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
-                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 1);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 1);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 1);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 1);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 1);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 1);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 1);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 1);
-                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w2));
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
-                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
-                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
-                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
-                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 2);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 2);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 2);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 2);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 2);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 2);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 2);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 2);
-                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w3));
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
-                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
-                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
-                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
-                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 3);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 3);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 3);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 3);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 3);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 3);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 3);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 3);
-                wv = Vector128.LoadUnsafe(ref wt4);
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
-                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
-                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
-                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
-                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 4);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 4);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 4);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 4);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 4);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 4);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 4);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 4);
-                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w1));
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
-                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
-                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
-                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
-                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 5);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 5);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 5);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 5);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 5);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 5);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 5);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 5);
-                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w2));
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
-                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
-                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
-                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
-                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 6);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 6);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 6);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 6);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 6);
-                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w3));
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
-                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
-                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
-                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
-                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 7);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 7);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 7);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 7);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 7);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 7);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 7);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 7);
-                wt = ref Unsafe.AddByteOffset(ref wt4, 4 * wBytes);
-                r = ref Unsafe.Add(ref r, 8);
-            }
-            if (rem > 0)
-            {
-                var v0 = Vector128.LoadUnsafe(ref r);
-                var v1 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b1));
-                var v2 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b2));
-                var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b3));
-                var v4 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b4));
-                var v5 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b5));
-                var v6 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b6));
-                var v7 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b7));
-                Vector128<short> wv;
-                Vector64<short> wl;
-                wv = Vector128.LoadUnsafe(ref wt);
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
-                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
-                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
-                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
-                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 0);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
-                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 0);
-                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 0);
-                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 0);
-                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 0);
-                wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                if (rem > 1)
+                ref short r = ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky));
+                ref short wt = ref Unsafe.Add(ref w, ky * rowStride);
+                for (int g = 0; g < groups; g++)
                 {
+                    var v0 = Vector128.LoadUnsafe(ref r);
+                    var v1 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b1));
+                    var v2 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b2));
+                    var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b3));
+                    var v4 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b4));
+                    var v5 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b5));
+                    var v6 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b6));
+                    var v7 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b7));
+                    Vector128<short> wv;
+                    Vector64<short> wl;
+                    // Taps 0-3 at wt + k x wBytes, 4-7 at wt4 + k x wBytes: register-offset loads, two pointer steps per group, not eight.
+                    ref short wt4 = ref Unsafe.AddByteOffset(ref wt, 4 * wBytes);
                     wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 0);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 0);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 0);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 0);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 0);
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w1));
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
@@ -475,11 +313,7 @@ public static partial class Conv2D
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 1);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 1);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 1);
-                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                }
-                if (rem > 2)
-                {
-                    wv = Vector128.LoadUnsafe(ref wt);
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w2));
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
@@ -497,11 +331,7 @@ public static partial class Conv2D
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 2);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 2);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 2);
-                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                }
-                if (rem > 3)
-                {
-                    wv = Vector128.LoadUnsafe(ref wt);
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w3));
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
@@ -519,11 +349,7 @@ public static partial class Conv2D
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 3);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 3);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 3);
-                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                }
-                if (rem > 4)
-                {
-                    wv = Vector128.LoadUnsafe(ref wt);
+                    wv = Vector128.LoadUnsafe(ref wt4);
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
@@ -541,11 +367,7 @@ public static partial class Conv2D
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 4);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 4);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 4);
-                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                }
-                if (rem > 5)
-                {
-                    wv = Vector128.LoadUnsafe(ref wt);
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w1));
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
@@ -563,11 +385,7 @@ public static partial class Conv2D
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 5);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 5);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 5);
-                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                }
-                if (rem > 6)
-                {
-                    wv = Vector128.LoadUnsafe(ref wt);
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w2));
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
@@ -585,11 +403,7 @@ public static partial class Conv2D
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 6);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 6);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 6);
-                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                }
-                if (rem > 7)
-                {
-                    wv = Vector128.LoadUnsafe(ref wt);
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w3));
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
@@ -607,52 +421,238 @@ public static partial class Conv2D
                     a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 7);
                     a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 7);
                     a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 7);
+                    wt = ref Unsafe.AddByteOffset(ref wt4, 4 * wBytes);
+                    r = ref Unsafe.Add(ref r, 8);
+                }
+                if (rem > 0)
+                {
+                    var v0 = Vector128.LoadUnsafe(ref r);
+                    var v1 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b1));
+                    var v2 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b2));
+                    var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b3));
+                    var v4 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b4));
+                    var v5 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b5));
+                    var v6 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b6));
+                    var v7 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref r, b7));
+                    Vector128<short> wv;
+                    Vector64<short> wl;
+                    wv = Vector128.LoadUnsafe(ref wt);
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 0);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 0);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 0);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 0);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 0);
                     wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
+                    if (rem > 1)
+                    {
+                        wv = Vector128.LoadUnsafe(ref wt);
+                        if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                        if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                        if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                        if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                        if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
+                        if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
+                        if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
+                        if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
+                        wl = wv.GetLower();
+                        a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 1);
+                        a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 1);
+                        a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 1);
+                        a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 1);
+                        a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 1);
+                        a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 1);
+                        a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 1);
+                        a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 1);
+                        wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
+                    }
+                    if (rem > 2)
+                    {
+                        wv = Vector128.LoadUnsafe(ref wt);
+                        if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                        if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                        if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                        if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                        if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
+                        if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
+                        if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
+                        if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
+                        wl = wv.GetLower();
+                        a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 2);
+                        a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 2);
+                        a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 2);
+                        a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 2);
+                        a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 2);
+                        a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 2);
+                        a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 2);
+                        a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 2);
+                        wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
+                    }
+                    if (rem > 3)
+                    {
+                        wv = Vector128.LoadUnsafe(ref wt);
+                        if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                        if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                        if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                        if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                        if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
+                        if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
+                        if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
+                        if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
+                        wl = wv.GetLower();
+                        a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 3);
+                        a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 3);
+                        a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 3);
+                        a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 3);
+                        a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 3);
+                        a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 3);
+                        a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 3);
+                        a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 3);
+                        wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
+                    }
+                    if (rem > 4)
+                    {
+                        wv = Vector128.LoadUnsafe(ref wt);
+                        if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                        if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                        if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                        if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                        if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
+                        if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
+                        if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
+                        if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
+                        wl = wv.GetLower();
+                        a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 4);
+                        a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 4);
+                        a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 4);
+                        a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 4);
+                        a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 4);
+                        a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 4);
+                        a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 4);
+                        a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 4);
+                        wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
+                    }
+                    if (rem > 5)
+                    {
+                        wv = Vector128.LoadUnsafe(ref wt);
+                        if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                        if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                        if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                        if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                        if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
+                        if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
+                        if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
+                        if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
+                        wl = wv.GetLower();
+                        a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 5);
+                        a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 5);
+                        a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 5);
+                        a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 5);
+                        a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 5);
+                        a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 5);
+                        a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 5);
+                        a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 5);
+                        wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
+                    }
+                    if (rem > 6)
+                    {
+                        wv = Vector128.LoadUnsafe(ref wt);
+                        if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                        if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                        if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                        if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                        if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
+                        if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
+                        if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
+                        if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
+                        wl = wv.GetLower();
+                        a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 6);
+                        a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
+                        a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
+                        a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
+                        a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 6);
+                        a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 6);
+                        a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 6);
+                        a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 6);
+                        wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
+                    }
+                    if (rem > 7)
+                    {
+                        wv = Vector128.LoadUnsafe(ref wt);
+                        if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                        if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                        if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                        if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
+                        if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
+                        if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
+                        if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
+                        if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
+                        wl = wv.GetLower();
+                        a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 7);
+                        a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 7);
+                        a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 7);
+                        a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 7);
+                        a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 7);
+                        a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 7);
+                        a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 7);
+                        a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 7);
+                        wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
+                    }
                 }
             }
-        }
-        Vector128<sbyte> p0, p1, p2, p3;
-        if (rq.AllRight)
-        {
-            // One branch for the tile, the block's vectors read once (Pixels2's own branch per call left register copies
-            // at each of its four joins).
-            var m0 = rq.M0; var m1 = rq.M1; var n0 = rq.N0; var n1 = rq.N1;
-            var off = rq.Offset16; var min = rq.Min; var max = rq.Max;
-            p0 = BlockRequantization.Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
-            p1 = BlockRequantization.Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
-            p2 = BlockRequantization.Pixels2Right(a40, a41, a50, a51, m0, m1, n0, n1, off, min, max);
-            p3 = BlockRequantization.Pixels2Right(a60, a61, a70, a71, m0, m1, n0, n1, off, min, max);
-        }
-        else
-        {
-            p0 = rq.Pixels2(a00, a01, a10, a11);
-            p1 = rq.Pixels2(a20, a21, a30, a31);
-            p2 = rq.Pixels2(a40, a41, a50, a51);
-            p3 = rq.Pixels2(a60, a61, a70, a71);
-        }
-        if (whole)
-        {
-            // A whole block: eight 8-byte stores, the channel count read once.
-            Store8(p0, 0, ref Unsafe.Add(ref o, 0 * outStride));
-            Store8(p0, 1, ref Unsafe.Add(ref o, 1 * outStride));
-            Store8(p1, 0, ref Unsafe.Add(ref o, 2 * outStride));
-            Store8(p1, 1, ref Unsafe.Add(ref o, 3 * outStride));
-            Store8(p2, 0, ref Unsafe.Add(ref o, 4 * outStride));
-            Store8(p2, 1, ref Unsafe.Add(ref o, 5 * outStride));
-            Store8(p3, 0, ref Unsafe.Add(ref o, 6 * outStride));
-            Store8(p3, 1, ref Unsafe.Add(ref o, 7 * outStride));
-        }
-        else
-        {
-            rq.Store(p0, 0, ref Unsafe.Add(ref o, 0 * outStride));
-            rq.Store(p0, 1, ref Unsafe.Add(ref o, 1 * outStride));
-            rq.Store(p1, 0, ref Unsafe.Add(ref o, 2 * outStride));
-            rq.Store(p1, 1, ref Unsafe.Add(ref o, 3 * outStride));
-            rq.Store(p2, 0, ref Unsafe.Add(ref o, 4 * outStride));
-            rq.Store(p2, 1, ref Unsafe.Add(ref o, 5 * outStride));
-            rq.Store(p3, 0, ref Unsafe.Add(ref o, 6 * outStride));
-            rq.Store(p3, 1, ref Unsafe.Add(ref o, 7 * outStride));
-        }
+            Vector128<sbyte> p0, p1, p2, p3;
+            if (rq.AllRight)
+            {
+                // One branch for the tile, the block's vectors read once (Pixels2's own branch per call left register copies
+                // at each of its four joins).
+                var m0 = rq.M0; var m1 = rq.M1; var n0 = rq.N0; var n1 = rq.N1;
+                var off = rq.Offset16; var min = rq.Min; var max = rq.Max;
+                p0 = BlockRequantization.Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
+                p1 = BlockRequantization.Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
+                p2 = BlockRequantization.Pixels2Right(a40, a41, a50, a51, m0, m1, n0, n1, off, min, max);
+                p3 = BlockRequantization.Pixels2Right(a60, a61, a70, a71, m0, m1, n0, n1, off, min, max);
+            }
+            else
+            {
+                p0 = rq.Pixels2(a00, a01, a10, a11);
+                p1 = rq.Pixels2(a20, a21, a30, a31);
+                p2 = rq.Pixels2(a40, a41, a50, a51);
+                p3 = rq.Pixels2(a60, a61, a70, a71);
+            }
+            if (whole)
+            {
+                // A whole block: eight 8-byte stores, the channel count read once.
+                Store8(p0, 0, ref Unsafe.Add(ref o, 0 * outStride));
+                Store8(p0, 1, ref Unsafe.Add(ref o, 1 * outStride));
+                Store8(p1, 0, ref Unsafe.Add(ref o, 2 * outStride));
+                Store8(p1, 1, ref Unsafe.Add(ref o, 3 * outStride));
+                Store8(p2, 0, ref Unsafe.Add(ref o, 4 * outStride));
+                Store8(p2, 1, ref Unsafe.Add(ref o, 5 * outStride));
+                Store8(p3, 0, ref Unsafe.Add(ref o, 6 * outStride));
+                Store8(p3, 1, ref Unsafe.Add(ref o, 7 * outStride));
+            }
+            else
+            {
+                rq.Store(p0, 0, ref Unsafe.Add(ref o, 0 * outStride));
+                rq.Store(p0, 1, ref Unsafe.Add(ref o, 1 * outStride));
+                rq.Store(p1, 0, ref Unsafe.Add(ref o, 2 * outStride));
+                rq.Store(p1, 1, ref Unsafe.Add(ref o, 3 * outStride));
+                rq.Store(p2, 0, ref Unsafe.Add(ref o, 4 * outStride));
+                rq.Store(p2, 1, ref Unsafe.Add(ref o, 5 * outStride));
+                rq.Store(p3, 0, ref Unsafe.Add(ref o, 6 * outStride));
+                rq.Store(p3, 1, ref Unsafe.Add(ref o, 7 * outStride));
+            }
         }
     }
 
