@@ -189,6 +189,7 @@ public static partial class Conv2D
     private static void WinogradProductsLanes<TUpper>(ref short v, int cin, int cinR, ref short w, nint coutW8, ref int m) where TUpper : struct, IFlag
     {
         int groups = cin / 8, rem = cin % 8;
+        nint wBytes = coutW8 * sizeof(short);
         for (int xi = 0; xi < 16; xi++)
         {
             ref short x = ref Unsafe.Add(ref v, 4 * xi * cinR);
@@ -202,6 +203,8 @@ public static partial class Conv2D
                 var v1 = Vector128.LoadUnsafe(ref x, (nuint)cinR);
                 var v2 = Vector128.LoadUnsafe(ref x, (nuint)(2 * cinR));
                 var v3 = Vector128.LoadUnsafe(ref x, (nuint)(3 * cinR));
+                // Taps 0-3 at wt + k x wBytes, 4-7 at wt4 + k x wBytes: register-offset loads, two pointer steps per group, not eight.
+                ref short wt4 = ref Unsafe.AddByteOffset(ref wt, 4 * wBytes);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
@@ -212,8 +215,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
-                wt = ref Unsafe.Add(ref wt, coutW8);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 1 * wBytes));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
@@ -223,8 +225,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 1);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 1);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 1);
-                wt = ref Unsafe.Add(ref wt, coutW8);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 2 * wBytes));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
@@ -234,8 +235,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 2);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 2);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 2);
-                wt = ref Unsafe.Add(ref wt, coutW8);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 3 * wBytes));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
@@ -245,8 +245,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 3);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 3);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 3);
-                wt = ref Unsafe.Add(ref wt, coutW8);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref wt4);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
@@ -256,8 +255,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 4);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 4);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 4);
-                wt = ref Unsafe.Add(ref wt, coutW8);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, 1 * wBytes));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
@@ -267,8 +265,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 5);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 5);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 5);
-                wt = ref Unsafe.Add(ref wt, coutW8);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, 2 * wBytes));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
@@ -278,8 +275,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
-                wt = ref Unsafe.Add(ref wt, coutW8);
-                wv = Vector128.LoadUnsafe(ref wt);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, 3 * wBytes));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
@@ -289,7 +285,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 7);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 7);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 7);
-                wt = ref Unsafe.Add(ref wt, coutW8);
+                wt = ref Unsafe.AddByteOffset(ref wt4, 4 * wBytes);
                 x = ref Unsafe.Add(ref x, 8);
             }
             if (rem > 0)
