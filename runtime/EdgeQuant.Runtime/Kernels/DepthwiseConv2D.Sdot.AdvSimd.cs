@@ -244,18 +244,19 @@ public static partial class DepthwiseConv2D
         {
             for (int ox = 0; ox < outW; ox++, r = ref Unsafe.Add(ref r, step))
             {
-                ref sbyte qo = ref Unsafe.Add(ref q, (nint)ox * cq * 4);
-                for (int g = 0; g < cq; g += 16)
+                // The column's pointer and the quadruplets' pointer step once per 16 channels; the taps are register offsets.
+                ref sbyte qg = ref Unsafe.Add(ref q, (nint)ox * cq * 4);
+                ref sbyte rg = ref r;
+                for (int g = 0; g < cq; g += 16, rg = ref Unsafe.Add(ref rg, 16), qg = ref Unsafe.Add(ref qg, 64))
                 {
-                    var a = Vector128.LoadUnsafe(ref r, (nuint)g);
-                    var bb = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, t1), (nuint)g);
-                    var c = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, t2), (nuint)g);
-                    var d = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, t3), (nuint)g);
+                    var a = Vector128.LoadUnsafe(ref rg);
+                    var bb = Vector128.LoadUnsafe(ref Unsafe.Add(ref rg, t1));
+                    var c = Vector128.LoadUnsafe(ref Unsafe.Add(ref rg, t2));
+                    var d = Vector128.LoadUnsafe(ref Unsafe.Add(ref rg, t3));
                     var abLo = AdvSimd.Arm64.ZipLow(a, bb).AsInt16();
                     var abHi = AdvSimd.Arm64.ZipHigh(a, bb).AsInt16();
                     var cdLo = AdvSimd.Arm64.ZipLow(c, d).AsInt16();
                     var cdHi = AdvSimd.Arm64.ZipHigh(c, d).AsInt16();
-                    ref sbyte qg = ref Unsafe.Add(ref qo, g * 4);
                     AdvSimd.Arm64.ZipLow(abLo, cdLo).AsSByte().StoreUnsafe(ref qg);
                     AdvSimd.Arm64.ZipHigh(abLo, cdLo).AsSByte().StoreUnsafe(ref qg, 16);
                     AdvSimd.Arm64.ZipLow(abHi, cdHi).AsSByte().StoreUnsafe(ref qg, 32);
