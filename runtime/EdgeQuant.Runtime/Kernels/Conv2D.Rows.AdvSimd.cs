@@ -611,25 +611,7 @@ public static partial class Conv2D
                     }
                 }
             }
-            Vector128<sbyte> p0, p1, p2, p3;
-            if (rq.AllRight)
-            {
-                // One branch for the tile, the block's vectors read once (Pixels2's own branch per call left register copies
-                // at each of its four joins).
-                var m0 = rq.M0; var m1 = rq.M1; var n0 = rq.N0; var n1 = rq.N1;
-                var off = rq.Offset16; var min = rq.Min; var max = rq.Max;
-                p0 = BlockRequantization.Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
-                p1 = BlockRequantization.Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
-                p2 = BlockRequantization.Pixels2Right(a40, a41, a50, a51, m0, m1, n0, n1, off, min, max);
-                p3 = BlockRequantization.Pixels2Right(a60, a61, a70, a71, m0, m1, n0, n1, off, min, max);
-            }
-            else
-            {
-                p0 = rq.Pixels2(a00, a01, a10, a11);
-                p1 = rq.Pixels2(a20, a21, a30, a31);
-                p2 = rq.Pixels2(a40, a41, a50, a51);
-                p3 = rq.Pixels2(a60, a61, a70, a71);
-            }
+            rq.Pixels8(a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71, out var p0, out var p1, out var p2, out var p3);
             if (whole)
             {
                 // A whole block: eight 8-byte stores, the channel count read once.
@@ -895,19 +877,7 @@ public static partial class Conv2D
                 }
             }
         }
-        Vector128<sbyte> p01, p23;
-        if (rq.AllRight)
-        {
-            var m0 = rq.M0; var m1 = rq.M1; var n0 = rq.N0; var n1 = rq.N1;
-            var off = rq.Offset16; var min = rq.Min; var max = rq.Max;
-            p01 = BlockRequantization.Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
-            p23 = BlockRequantization.Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
-        }
-        else
-        {
-            p01 = rq.Pixels2(a00, a01, a10, a11);
-            p23 = rq.Pixels2(a20, a21, a30, a31);
-        }
+        rq.Pixels4(a00, a01, a10, a11, a20, a21, a30, a31, out var p01, out var p23);
         rq.Store(p01, 0, ref o);
         if (valid > 1) rq.Store(p01, 1, ref Unsafe.Add(ref o, outStride));
         if (valid > 2) rq.Store(p23, 0, ref Unsafe.Add(ref o, 2 * outStride));

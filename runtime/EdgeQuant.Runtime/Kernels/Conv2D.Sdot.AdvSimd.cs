@@ -498,8 +498,7 @@ public static partial class Conv2D
                 ws = ref Unsafe.Add(ref ws, rem * qStride);
             }
         }
-        var p01 = rq.Pixels2(a00, a01, a10, a11);
-        var p23 = rq.Pixels2(a20, a21, a30, a31);
+        rq.Pixels4(a00, a01, a10, a11, a20, a21, a30, a31, out var p01, out var p23);
         rq.Store(p01, 0, ref o);
         if (valid > 1) rq.Store(p01, 1, ref Unsafe.Add(ref o, outStride));
         if (valid > 2) rq.Store(p23, 0, ref Unsafe.Add(ref o, 2 * outStride));

@@ -183,19 +183,59 @@ internal readonly struct BlockRequantization
     /// <summary>Two pixels' outputs: bytes 0..7 the first pixel's 8 channels, 8..15 the second's.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector128<sbyte> Pixels2(Vector128<int> a00, Vector128<int> a01, Vector128<int> a10, Vector128<int> a11)
+        => _allRight ? Pixels2Right(a00, a01, a10, a11, _m0, _m1, _n0, _n1, _off16, _min, _max) : Pixels2General(a00, a01, a10, a11);
+
+    /// <summary>
+    /// <see cref="Pixels2"/> of four pixels (a tile), with one branch on <see cref="AllRight"/> for the four and the
+    /// block's vectors read once: inlined per pair, Pixels2's own branch left register copies at each of its joins in
+    /// the arm64 tile kernels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Pixels4(Vector128<int> a00, Vector128<int> a01, Vector128<int> a10, Vector128<int> a11,
+        Vector128<int> a20, Vector128<int> a21, Vector128<int> a30, Vector128<int> a31, out Vector128<sbyte> p01, out Vector128<sbyte> p23)
     {
         if (_allRight)
         {
-            var m0r = _m0;
-            var m1r = _m1;
-            var n0r = _n0;
-            var n1r = _n1;
-            return SimdOps.NarrowOffsetClamp(
-                SimdOps.HighMulRoundingShiftRight(a00, m0r, n0r),
-                SimdOps.HighMulRoundingShiftRight(a01, m1r, n1r),
-                SimdOps.HighMulRoundingShiftRight(a10, m0r, n0r),
-                SimdOps.HighMulRoundingShiftRight(a11, m1r, n1r), _off16, _min, _max);
+            Vector128<int> m0 = _m0, m1 = _m1, n0 = _n0, n1 = _n1;
+            Vector128<short> off = _off16;
+            Vector128<sbyte> min = _min, max = _max;
+            p01 = Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
+            p23 = Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
+            return;
         }
+        p01 = Pixels2General(a00, a01, a10, a11);
+        p23 = Pixels2General(a20, a21, a30, a31);
+    }
+
+    /// <summary><see cref="Pixels4"/> of eight pixels (the 8-pixel tiles), one branch for the eight.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Pixels8(Vector128<int> a00, Vector128<int> a01, Vector128<int> a10, Vector128<int> a11,
+        Vector128<int> a20, Vector128<int> a21, Vector128<int> a30, Vector128<int> a31,
+        Vector128<int> a40, Vector128<int> a41, Vector128<int> a50, Vector128<int> a51,
+        Vector128<int> a60, Vector128<int> a61, Vector128<int> a70, Vector128<int> a71,
+        out Vector128<sbyte> p01, out Vector128<sbyte> p23, out Vector128<sbyte> p45, out Vector128<sbyte> p67)
+    {
+        if (_allRight)
+        {
+            Vector128<int> m0 = _m0, m1 = _m1, n0 = _n0, n1 = _n1;
+            Vector128<short> off = _off16;
+            Vector128<sbyte> min = _min, max = _max;
+            p01 = Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
+            p23 = Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
+            p45 = Pixels2Right(a40, a41, a50, a51, m0, m1, n0, n1, off, min, max);
+            p67 = Pixels2Right(a60, a61, a70, a71, m0, m1, n0, n1, off, min, max);
+            return;
+        }
+        p01 = Pixels2General(a00, a01, a10, a11);
+        p23 = Pixels2General(a20, a21, a30, a31);
+        p45 = Pixels2General(a40, a41, a50, a51);
+        p67 = Pixels2General(a60, a61, a70, a71);
+    }
+
+    /// <summary><see cref="Pixels2"/> without the <see cref="AllRight"/> form: split shifts, then the offset in int32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector128<sbyte> Pixels2General(Vector128<int> a00, Vector128<int> a01, Vector128<int> a10, Vector128<int> a11)
+    {
         if (_hasLeft)
         {
             var l0 = _l0;
