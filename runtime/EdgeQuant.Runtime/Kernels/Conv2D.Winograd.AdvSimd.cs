@@ -9,8 +9,11 @@ namespace EdgeQuant.Runtime.Kernels;
 
 public static partial class Conv2D
 {
-    /// <summary>M's position stride in <see cref="TryEvalS8WinogradLanes"/>'s scratch: four tiles x 8 channels.</summary>
-    private const int WinogradMLanesPosition = 32;
+    /// <summary>Tiles transformed and multiplied together in <see cref="TryEvalS8WinogradLanes"/>.</summary>
+    private const int WinogradLanesGroup = 8;
+
+    /// <summary>M's position stride in <see cref="TryEvalS8WinogradLanes"/>'s scratch: a group's tiles x 8 channels.</summary>
+    private const int WinogradMLanesPosition = 8 * WinogradLanesGroup;
 
     /// <summary>Most 8-channel blocks whose requantization <see cref="TryEvalS8WinogradLanes"/> sets up once per call (on the stack).</summary>
     private const int WinogradLanesHeldBlocks = 16;
@@ -22,11 +25,11 @@ public static partial class Conv2D
     /// the direct convolution has 36. Input transform 8 channels per int16 vector; products as in the direct Pi 4 tiles
     /// (<see cref="TryEvalS8RowsLanes"/>) with tiles for pixels and input channels for taps: per position, input channel
     /// and 8 output channels one weight load of U (<see cref="WinogradFilter.ULanes"/>) and SMLAL/SMLAL2 by lane against
-    /// the four tiles' transformed inputs (a block of 1-4 real channels skips SMLAL2); the output transform gives
-    /// Y' = 4 x the products exactly, so Y' / 4 + <see cref="PackedFilter.Init"/> is the reference's accumulator, requantized
-    /// per block (<see cref="BlockRequantization"/>). On x64 the same kernel runs through the emulated primitives (tests only).
-    /// Returns false (having written nothing) when the case is not covered, or when one tile row's four staged input rows
-    /// would pass <see cref="WinogradStageBytes"/>.
+    /// the transformed inputs of a group of eight tiles (four for a last group of 1-4; a block of 1-4 real channels skips
+    /// SMLAL2); the output transform gives Y' = 4 x the products exactly, so Y' / 4 + <see cref="PackedFilter.Init"/> is the
+    /// reference's accumulator, requantized per block (<see cref="BlockRequantization"/>). On x64 the same kernel runs
+    /// through the emulated primitives (tests only). Returns false (having written nothing) when the case is not covered,
+    /// or when one tile row's four staged input rows would pass <see cref="WinogradStageBytes"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static bool TryEvalS8WinogradLanes(in Conv2DParams p, ReadOnlySpan<sbyte> input, in Shape4 inShape, in Shape4 filterShape,
@@ -70,7 +73,8 @@ public static partial class Conv2D
         int rowBytes = span * cin + 16;
         int bandRows = System.Math.Clamp((WinogradStageBytes / rowBytes - 2) / 2, 1, th);
         Span<sbyte> staged = stackalloc sbyte[(2 * bandRows + 2) * rowBytes + 16];
-        Span<short> v = stackalloc short[16 * 4 * cinR];
+        // V of one group of tiles: 16 positions x 8 tiles x cinR int16 (64 KB at the largest Cin, 256).
+        Span<short> v = stackalloc short[16 * WinogradLanesGroup * cinR];
         Span<int> m = stackalloc int[16 * WinogradMLanesPosition];
         ref sbyte st = ref MemoryMarshal.GetReference(staged);
         ref short vr = ref MemoryMarshal.GetReference(v);
@@ -82,7 +86,7 @@ public static partial class Conv2D
         sbyte zp = (sbyte)(-p.InputOffset);
         int lo = System.Math.Min(p.PadLeft, span), hi = System.Math.Clamp(inW + p.PadLeft, lo, span);
         // The blocks' requantizations set up once per call where up to 16 blocks fit on the stack (Cout <= 128), not per
-        // group of four tiles: 1.9% of the op's instructions on fashion_resnet's layers under qemu -cpu cortex-a72.
+        // group of tiles: 1.9% of the op's instructions on fashion_resnet's layers under qemu -cpu cortex-a72.
         int blocks = (cout + 7) / 8;
         Span<BlockRequantization> rqs = blocks <= WinogradLanesHeldBlocks ? stackalloc BlockRequantization[blocks] : default;
         for (int k = 0; k < rqs.Length; k++)
@@ -99,16 +103,21 @@ public static partial class Conv2D
                     StageRowS8(ref src, b, 2 * ty0 - p.PadTop + r, inH, inW, cin, span, lo, hi, p.PadLeft, zp, ref Unsafe.Add(ref st, r * rowBytes));
                 // The band's tiles, counted from its first tile row, within the range.
                 int g0 = System.Math.Max(0, tileFrom - ty0 * tw), nt = System.Math.Min((ty1 - ty0) * tw, tileTo - ty0 * tw);
-                for (int g = g0; g < nt; g += 4)
+                for (int g = g0; g < nt; g += WinogradLanesGroup)
                 {
-                    int n = System.Math.Min(4, nt - g);
+                    int n = System.Math.Min(WinogradLanesGroup, nt - g);
                     WinogradInputLanes(ref st, rowBytes, g, n, tw, cin, cinR, ref vr);
                     for (int j = 0; j < cout; j += 8)
                     {
-                        if (cout - j > 4)
-                            WinogradProductsLanes<Yes>(ref vr, cin, cinR, ref Unsafe.Add(ref u, j), coutW8, ref mr);
+                        // Eight tiles share each weight load; a last group of 1-4 tiles computes four.
+                        if (n > 4 && cout - j > 4)
+                            WinogradProductsLanes8<Yes>(ref vr, cin, cinR, ref Unsafe.Add(ref u, j), coutW8, ref mr);
+                        else if (n > 4)
+                            WinogradProductsLanes8<No>(ref vr, cin, cinR, ref Unsafe.Add(ref u, j), coutW8, ref mr);
+                        else if (cout - j > 4)
+                            WinogradProductsLanes4<Yes>(ref vr, cin, cinR, ref Unsafe.Add(ref u, j), coutW8, ref mr);
                         else
-                            WinogradProductsLanes<No>(ref vr, cin, cinR, ref Unsafe.Add(ref u, j), coutW8, ref mr);
+                            WinogradProductsLanes4<No>(ref vr, cin, cinR, ref Unsafe.Add(ref u, j), coutW8, ref mr);
                         var i0 = Vector128.LoadUnsafe(ref init, (nuint)j);
                         var i1 = Vector128.LoadUnsafe(ref init, (nuint)j + 4);
                         if (rqs.Length != 0)
@@ -125,12 +134,12 @@ public static partial class Conv2D
 
     /// <summary>
     /// <see cref="WinogradInput"/> with 8 channels per int16 vector: V = B^T d B of the n tiles from tile g, position xi of
-    /// tile t at v[(4 xi + t) x cinR].
+    /// tile t at v[(<see cref="WinogradLanesGroup"/> xi + t) x cinR].
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WinogradInputLanes(ref sbyte st, int rowBytes, int g, int n, int tw, int cin, int cinR, ref short v)
     {
-        nint step = 4 * (nint)cinR;
+        nint step = WinogradLanesGroup * (nint)cinR;
         for (int t = 0; t < n; t++)
         {
             int q = g + t;
@@ -181,30 +190,35 @@ public static partial class Conv2D
 
     /// <summary>
     /// M[xi, t, lane] = sum over the input channels c of V[xi, t, c] x U[xi, c] for the 8 output channels whose U starts at
-    /// <paramref name="w"/> (<see cref="WinogradFilter.ULanes"/>, channel stride <paramref name="coutW8"/>) and the four tiles of
-    /// the group: per position and input channel one weight load and SMLAL (SMLAL2 too when TUpper: more than 4 real
-    /// channels) by lane, 8 input channels per group of four transformed-input loads. M's tile stride is 8, its position
-    /// stride <see cref="WinogradMLanesPosition"/>.
+    /// <paramref name="w"/> (<see cref="WinogradFilter.ULanes"/>, channel stride <paramref name="coutW8"/>) and the first four
+    /// tiles of the group (a group of 1-4 tiles): per position and input channel one weight load and SMLAL (SMLAL2 too when
+    /// TUpper: more than 4 real channels) by lane, 8 input channels per group of four transformed-input loads. V's position
+    /// stride is <see cref="WinogradLanesGroup"/> x cinR; M's tile stride is 8, its position stride <see cref="WinogradMLanesPosition"/>.
     /// </summary>
-    private static void WinogradProductsLanes<TUpper>(ref short v, int cin, int cinR, ref short w, nint coutW8, ref int m) where TUpper : struct, IFlag
+    private static void WinogradProductsLanes4<TUpper>(ref short v, int cin, int cinR, ref short w, nint coutW8, ref int m) where TUpper : struct, IFlag
     {
         int groups = cin / 8, rem = cin % 8;
-        nint wBytes = coutW8 * sizeof(short);
+        // Every offset in bytes, computed once: the loads use register offsets, the loops step three pointers.
+        nint w1 = coutW8 * sizeof(short), w2 = 2 * w1, w3 = 3 * w1, w4 = 4 * w1;
+        nint c1 = (nint)cinR * sizeof(short), c2 = 2 * c1, c3 = 3 * c1;
+        nint xStep = WinogradLanesGroup * (nint)cinR, wStep = (nint)cinR * coutW8;
+        ref short xp = ref v;
+        ref short wp = ref w;
+        ref int mx = ref m;
         for (int xi = 0; xi < 16; xi++)
         {
-            ref short x = ref Unsafe.Add(ref v, 4 * xi * cinR);
-            ref short wt = ref Unsafe.Add(ref w, xi * cinR * coutW8);
+            ref short x = ref xp;
+            ref short wt = ref wp;
             Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
             Vector128<short> wv;
             Vector64<short> wl;
             for (int gi = 0; gi < groups; gi++)
             {
                 var v0 = Vector128.LoadUnsafe(ref x);
-                var v1 = Vector128.LoadUnsafe(ref x, (nuint)cinR);
-                var v2 = Vector128.LoadUnsafe(ref x, (nuint)(2 * cinR));
-                var v3 = Vector128.LoadUnsafe(ref x, (nuint)(3 * cinR));
-                // Taps 0-3 at wt + k x wBytes, 4-7 at wt4 + k x wBytes: register-offset loads, two pointer steps per group, not eight.
-                ref short wt4 = ref Unsafe.AddByteOffset(ref wt, 4 * wBytes);
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c1));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c2));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c3));
+                ref short wt4 = ref Unsafe.AddByteOffset(ref wt, w4);
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
@@ -215,7 +229,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
-                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 1 * wBytes));
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w1));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
@@ -225,7 +239,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 1);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 1);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 1);
-                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 2 * wBytes));
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w2));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
@@ -235,7 +249,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 2);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 2);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 2);
-                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 3 * wBytes));
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w3));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
@@ -255,7 +269,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 4);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 4);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 4);
-                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, 1 * wBytes));
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w1));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
@@ -265,7 +279,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 5);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 5);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 5);
-                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, 2 * wBytes));
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w2));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
@@ -275,7 +289,7 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
-                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, 3 * wBytes));
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w3));
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
                 if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
@@ -285,15 +299,15 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 7);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 7);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 7);
-                wt = ref Unsafe.AddByteOffset(ref wt4, 4 * wBytes);
+                wt = ref Unsafe.AddByteOffset(ref wt4, w4);
                 x = ref Unsafe.Add(ref x, 8);
             }
             if (rem > 0)
             {
                 var v0 = Vector128.LoadUnsafe(ref x);
-                var v1 = Vector128.LoadUnsafe(ref x, (nuint)cinR);
-                var v2 = Vector128.LoadUnsafe(ref x, (nuint)(2 * cinR));
-                var v3 = Vector128.LoadUnsafe(ref x, (nuint)(3 * cinR));
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c1));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c2));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c3));
                 wv = Vector128.LoadUnsafe(ref wt);
                 if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
                 if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
@@ -304,10 +318,9 @@ public static partial class Conv2D
                 a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
                 a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
                 a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
-                wt = ref Unsafe.Add(ref wt, coutW8);
                 if (rem > 1)
                 {
-                    wv = Vector128.LoadUnsafe(ref wt);
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w1));
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
@@ -317,11 +330,10 @@ public static partial class Conv2D
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 1);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 1);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 1);
-                    wt = ref Unsafe.Add(ref wt, coutW8);
                 }
                 if (rem > 2)
                 {
-                    wv = Vector128.LoadUnsafe(ref wt);
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w2));
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
@@ -331,11 +343,10 @@ public static partial class Conv2D
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 2);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 2);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 2);
-                    wt = ref Unsafe.Add(ref wt, coutW8);
                 }
                 if (rem > 3)
                 {
-                    wv = Vector128.LoadUnsafe(ref wt);
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w3));
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
@@ -345,11 +356,10 @@ public static partial class Conv2D
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 3);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 3);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 3);
-                    wt = ref Unsafe.Add(ref wt, coutW8);
                 }
                 if (rem > 4)
                 {
-                    wv = Vector128.LoadUnsafe(ref wt);
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w4));
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
@@ -359,11 +369,10 @@ public static partial class Conv2D
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 4);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 4);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 4);
-                    wt = ref Unsafe.Add(ref wt, coutW8);
                 }
                 if (rem > 5)
                 {
-                    wv = Vector128.LoadUnsafe(ref wt);
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w4 + w1));
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
@@ -373,11 +382,10 @@ public static partial class Conv2D
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 5);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 5);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 5);
-                    wt = ref Unsafe.Add(ref wt, coutW8);
                 }
                 if (rem > 6)
                 {
-                    wv = Vector128.LoadUnsafe(ref wt);
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w4 + w2));
                     if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
                     if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
                     if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
@@ -387,11 +395,9 @@ public static partial class Conv2D
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
-                    wt = ref Unsafe.Add(ref wt, coutW8);
                 }
             }
-            ref int mx = ref Unsafe.Add(ref m, WinogradMLanesPosition * xi);
-            a00.StoreUnsafe(ref mx);
+            a00.StoreUnsafe(ref mx, 0);
             a01.StoreUnsafe(ref mx, 4);
             a10.StoreUnsafe(ref mx, 8);
             a11.StoreUnsafe(ref mx, 12);
@@ -399,6 +405,366 @@ public static partial class Conv2D
             a21.StoreUnsafe(ref mx, 20);
             a30.StoreUnsafe(ref mx, 24);
             a31.StoreUnsafe(ref mx, 28);
+            xp = ref Unsafe.Add(ref xp, xStep);
+            wp = ref Unsafe.Add(ref wp, wStep);
+            mx = ref Unsafe.Add(ref mx, WinogradMLanesPosition);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="WinogradProductsLanes4{TUpper}"/> for a group of 5-8 tiles, all eight computed: 16 accumulators, so each
+    /// weight vector serves 8 tiles (16 SMLAL per load, where the four-tile kernel does 8), as the direct kernel's
+    /// <see cref="LanesTile8{TUpper}"/>.
+    /// </summary>
+    private static void WinogradProductsLanes8<TUpper>(ref short v, int cin, int cinR, ref short w, nint coutW8, ref int m) where TUpper : struct, IFlag
+    {
+        int groups = cin / 8, rem = cin % 8;
+        // Every offset in bytes, computed once: the loads use register offsets, the loops step three pointers.
+        nint w1 = coutW8 * sizeof(short), w2 = 2 * w1, w3 = 3 * w1, w4 = 4 * w1;
+        nint c1 = (nint)cinR * sizeof(short), c2 = 2 * c1, c3 = 3 * c1, c4 = 4 * c1, c5 = 5 * c1, c6 = 6 * c1, c7 = 7 * c1;
+        nint xStep = WinogradLanesGroup * (nint)cinR, wStep = (nint)cinR * coutW8;
+        ref short xp = ref v;
+        ref short wp = ref w;
+        ref int mx = ref m;
+        for (int xi = 0; xi < 16; xi++)
+        {
+            ref short x = ref xp;
+            ref short wt = ref wp;
+            Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
+            Vector128<short> wv;
+            Vector64<short> wl;
+            for (int gi = 0; gi < groups; gi++)
+            {
+                var v0 = Vector128.LoadUnsafe(ref x);
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c1));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c2));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c3));
+                var v4 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c4));
+                var v5 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c5));
+                var v6 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c6));
+                var v7 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c7));
+                ref short wt4 = ref Unsafe.AddByteOffset(ref wt, w4);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 0);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 0);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 0);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 0);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 0);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w1));
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 1);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 1);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 1);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 1);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 1);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 1);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 1);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 1);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w2));
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 2);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 2);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 2);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 2);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 2);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 2);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 2);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 2);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w3));
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 3);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 3);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 3);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 3);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 3);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 3);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 3);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 3);
+                wv = Vector128.LoadUnsafe(ref wt4);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 4);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 4);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 4);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 4);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 4);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 4);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 4);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 4);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w1));
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 5);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 5);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 5);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 5);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 5);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 5);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 5);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 5);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w2));
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 6);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 6);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 6);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 6);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 6);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w3));
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 7);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 7);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 7);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 7);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 7);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 7);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 7);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 7);
+                wt = ref Unsafe.AddByteOffset(ref wt4, w4);
+                x = ref Unsafe.Add(ref x, 8);
+            }
+            if (rem > 0)
+            {
+                var v0 = Vector128.LoadUnsafe(ref x);
+                var v1 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c1));
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c2));
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c3));
+                var v4 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c4));
+                var v5 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c5));
+                var v6 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c6));
+                var v7 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c7));
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
+                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
+                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
+                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
+                if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 0);
+                if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 0);
+                if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 0);
+                if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 0);
+                wl = wv.GetLower();
+                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 0);
+                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
+                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
+                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
+                a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 0);
+                a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 0);
+                a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 0);
+                a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 0);
+                if (rem > 1)
+                {
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w1));
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 1);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 1);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 1);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 1);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 1);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 1);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 1);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 1);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 1);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 1);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 1);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 1);
+                }
+                if (rem > 2)
+                {
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w2));
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 2);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 2);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 2);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 2);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 2);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 2);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 2);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 2);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 2);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 2);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 2);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 2);
+                }
+                if (rem > 3)
+                {
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w3));
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 3);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 3);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 3);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 3);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 3);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 3);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 3);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 3);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 3);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 3);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 3);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 3);
+                }
+                if (rem > 4)
+                {
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w4));
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 4);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 4);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 4);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 4);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 4);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 4);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 4);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 4);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 4);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 4);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 4);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 4);
+                }
+                if (rem > 5)
+                {
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w4 + w1));
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 5);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 5);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 5);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 5);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 5);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 5);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 5);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 5);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 5);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 5);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 5);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 5);
+                }
+                if (rem > 6)
+                {
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w4 + w2));
+                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
+                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
+                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
+                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
+                    if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 6);
+                    if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 6);
+                    if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 6);
+                    if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 6);
+                    wl = wv.GetLower();
+                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 6);
+                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
+                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
+                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
+                    a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 6);
+                    a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 6);
+                    a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 6);
+                    a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 6);
+                }
+            }
+            a00.StoreUnsafe(ref mx, 0);
+            a01.StoreUnsafe(ref mx, 4);
+            a10.StoreUnsafe(ref mx, 8);
+            a11.StoreUnsafe(ref mx, 12);
+            a20.StoreUnsafe(ref mx, 16);
+            a21.StoreUnsafe(ref mx, 20);
+            a30.StoreUnsafe(ref mx, 24);
+            a31.StoreUnsafe(ref mx, 28);
+            a40.StoreUnsafe(ref mx, 32);
+            a41.StoreUnsafe(ref mx, 36);
+            a50.StoreUnsafe(ref mx, 40);
+            a51.StoreUnsafe(ref mx, 44);
+            a60.StoreUnsafe(ref mx, 48);
+            a61.StoreUnsafe(ref mx, 52);
+            a70.StoreUnsafe(ref mx, 56);
+            a71.StoreUnsafe(ref mx, 60);
+            xp = ref Unsafe.Add(ref xp, xStep);
+            wp = ref Unsafe.Add(ref wp, wStep);
+            mx = ref Unsafe.Add(ref mx, WinogradMLanesPosition);
         }
     }
 
