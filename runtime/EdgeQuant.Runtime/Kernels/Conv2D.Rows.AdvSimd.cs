@@ -16,17 +16,33 @@ public static partial class Conv2D
     private const int LanesMaxSegments = 64;
 
     /// <summary>
+    /// Output rows per staged chunk of <see cref="TryEvalS8RowsLanes"/>: all of them where the padded image fits, else as
+    /// many as fit (fewer where that makes whole tiles of 8 pixels and keeps at least half of them); below 2 (and not
+    /// all) the rows run one at a time over a ring of the input rows they read.
+    /// </summary>
+    internal static int LanesChunkRows(int outH, int outW, int strideH, int window, long rowLen)
+    {
+        long fit = (LanesStackLimit - 8 - window * rowLen) / ((long)strideH * rowLen) + 1;
+        int chunk = (int)System.Math.Clamp(fit, 0, outH);
+        for (int r = chunk; r > chunk / 2 && chunk < outH; r--)
+            if (r * outW % 8 == 0)
+                return r;
+        return chunk;
+    }
+
+    /// <summary>
     /// The arm64 path without Dp (Pi 4) for Kh x Kw &gt; 1 over widened rows (horizontal dilation with Cin a multiple of 8, any Cout):
     /// the input rows are widened to int16 into stack rows that already hold the padding (the zero point,
-    /// cancelling against the folded bias as in the im2col path), the whole padded image when it fits, else a
-    /// ring of the rows an output row reads (each input row widened once), so a kernel row's Kw x Cin taps lie
+    /// cancelling against the folded bias as in the im2col path), the whole padded image when it fits, else the rows
+    /// of as many output rows as fit (whole tiles of 8 pixels where possible; the rows two chunks share are widened
+    /// twice), else a ring of the rows one output row reads (each input row widened once), so a kernel row's Kw x Cin taps lie
     /// contiguous for every output pixel. Output channels sit in lanes, 8 per int16 weight vector
     /// (<see cref="PackedFilter.RowTaps"/>, kernel rows padded to a multiple of 8 taps with zero weights; whole
     /// 8-tap groups run unchecked, a row's last 1-7 taps as one checked group); eight taps of a pixel are
     /// loaded as one int16 vector and each is multiplied against the 8 channels' weights by SMLAL/SMLAL2 by
     /// lane (<see cref="SimdOps.MultiplyAddLaneLower(Vector128{int}, Vector128{short}, Vector128{short}, byte)"/>): exact int16 products summed in int32, so the
     /// accumulator equals the reference's. Per block of 8 channels, tiles of 8 output pixels (then 4) share every
-    /// weight load; with the whole image staged a 4-pixel tile may span two output rows, else a row's last 1-3
+    /// weight load; with the whole image or a chunk of rows staged a tile may span two output rows, else a row's last 1-3
     /// pixels run as a 4-pixel tile with the last pixel repeated; requantization per
     /// block (<see cref="BlockRequantization"/>); the channel tail runs in-vector (zero weights) and stores only
     /// its real channels. On x64 the same kernel runs through the emulated primitives (tests only).
@@ -55,9 +71,9 @@ public static partial class Conv2D
         nint rowStride = tapRuns ? (nint)cin * coutP : (nint)((rowTaps + 7) & ~7) * coutP;
         int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
         long rowLen = (long)span * cin;
-        int paddedH = (outH - 1) * p.StrideH + (kh - 1) * p.DilationH + 1;
         int window = (kh - 1) * p.DilationH + 1;
-        int slots = paddedH * rowLen + 8 <= LanesStackLimit ? paddedH : window;
+        int chunk = ((long)(outH - 1) * p.StrideH + window) * rowLen + 8 <= LanesStackLimit ? outH : LanesChunkRows(outH, outW, p.StrideH, window, rowLen);
+        int slots = chunk >= 2 || chunk == outH ? (chunk - 1) * p.StrideH + window : window;
         if (slots * rowLen + 8 > LanesStackLimit)
             return false;
         int len = (int)rowLen;
@@ -77,26 +93,32 @@ public static partial class Conv2D
         nint pixStep = (nint)p.StrideW * cin;
         for (int b = 0; b < inShape.D0; b++)
         {
-            if (slots == paddedH)
+            if (chunk >= 2 || chunk == outH)
             {
-                // The whole padded image is staged: the batch's output pixels run as one sequence (tiles may span
-                // two output rows, whose pixels are contiguous in the output), so no row ends in a partial tile.
-                for (int y = 0; y < paddedH; y++)
-                    StageRowS16(p, ref src, b, y - p.PadTop, inH, inW, cin, span, lo, hi, zeroPoint, ref Unsafe.Add(ref rowRef, y * len));
+                // The padded rows of `chunk` output rows are staged at a time (the whole image where it fits): the chunk's
+                // output pixels run as one sequence (tiles may span two output rows, whose pixels are contiguous in the
+                // output), so no row ends in a partial tile.
                 for (int ky = 0; ky < kh; ky++)
                     SegmentOffsets(segOff, ky, ky * p.DilationH * len, tapRuns, kw, p.DilationW * cin);
-                ref sbyte ob = ref Unsafe.Add(ref dst, (nint)b * outH * outW * cout);
                 nint rowStep = (nint)p.StrideH * len;
-                for (int j = 0; j < coutP; j += 8)
+                for (int oy0 = 0; oy0 < outH; oy0 += chunk)
                 {
-                    var rq = new BlockRequantization(multipliers, shifts, j, p.OutputOffset, p.ActivationMin, p.ActivationMax);
-                    var i0 = Vector128.LoadUnsafe(ref init, (nuint)j);
-                    var i1 = Vector128.LoadUnsafe(ref init, (nuint)j + 4);
-                    ref short wj = ref Unsafe.Add(ref w, j);
-                    if (cout - j <= 4)
-                        LanesImage<No>(ref rowRef, pixStep, rowStep, outW, outH * outW, ref segRef, segments, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref ob, j), cout);
-                    else
-                        LanesImage<Yes>(ref rowRef, pixStep, rowStep, outW, outH * outW, ref segRef, segments, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref ob, j), cout);
+                    int oy1 = System.Math.Min(outH, oy0 + chunk), staged = (oy1 - oy0 - 1) * p.StrideH + window;
+                    for (int y = 0; y < staged; y++)
+                        StageRowS16(p, ref src, b, oy0 * p.StrideH + y - p.PadTop, inH, inW, cin, span, lo, hi, zeroPoint, ref Unsafe.Add(ref rowRef, y * len));
+                    ref sbyte ob = ref Unsafe.Add(ref dst, ((nint)b * outH + oy0) * outW * cout);
+                    int n = (oy1 - oy0) * outW;
+                    for (int j = 0; j < coutP; j += 8)
+                    {
+                        var rq = new BlockRequantization(multipliers, shifts, j, p.OutputOffset, p.ActivationMin, p.ActivationMax);
+                        var i0 = Vector128.LoadUnsafe(ref init, (nuint)j);
+                        var i1 = Vector128.LoadUnsafe(ref init, (nuint)j + 4);
+                        ref short wj = ref Unsafe.Add(ref w, j);
+                        if (cout - j <= 4)
+                            LanesImage<No>(ref rowRef, pixStep, rowStep, outW, n, ref segRef, segments, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref ob, j), cout);
+                        else
+                            LanesImage<Yes>(ref rowRef, pixStep, rowStep, outW, n, ref segRef, segments, groups, rem, rowStride, ref wj, coutP, i0, i1, rq, ref Unsafe.Add(ref ob, j), cout);
+                    }
                 }
                 continue;
             }

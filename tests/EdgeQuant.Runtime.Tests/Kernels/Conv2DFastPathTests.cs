@@ -354,6 +354,62 @@ public class Conv2DFastPathTests
     }
 
     /// <summary>
+    /// The SMLAL-by-lane tiles where the widened padded image does not fit the staging area but several output rows'
+    /// input rows do: chunks of output rows, each staged and run as one sequence of pixels (the rows two chunks share
+    /// widened again). 1x1 layers like fashion_mobilenetv2's 90→20 on 14x14, and Kh x Kw up to 3x3 with strides 1-2,
+    /// vertical dilation, padding and batches of 1-2; every case checks that it ran in chunks (2 or more rows, fewer
+    /// than the image's).
+    /// </summary>
+    [Test]
+    public void LanesChunksOfRows([Values(24, 40, 90)] int cin)
+    {
+        RequireSupported(Strategy.SdotTiles);
+        var r = new Random(1350 + cin);
+        int[] couts = [4, 8, 20, 36];
+        int run = 0;
+        for (int i = 0; i < 60 && run < 12; i++)
+        {
+            int cout = couts[i % couts.Length], kh = 1 + r.Next(3), kw = 1 + r.Next(3);
+            var c = FastPathCases.Conv.Random(r, false, cin, cout, kh, kw);
+            if (i % 3 == 0)
+                for (int ch = 0; ch < cout; ch++)
+                    if (r.Next(2) == 0)
+                        c.S[ch] = r.Next(0, 2);
+            c.P.StrideH = 1 + r.Next(2);
+            c.P.StrideW = 1 + r.Next(2);
+            c.P.DilationW = 1;
+            c.P.DilationH = 1 + r.Next(2);
+            int effH = (kh - 1) * c.P.DilationH + 1;
+            int h = 10 + r.Next(20), w = 10 + r.Next(20);
+            if (i % 4 == 0)
+                (h, w, kh, kw) = (14, 14, 1, 1);
+            if (kh == 1 && kw == 1)
+            {
+                c = FastPathCases.Conv.Random(r, false, cin, cout, 1, 1);
+                c.P.StrideH = c.P.StrideW = c.P.DilationH = c.P.DilationW = 1;
+                c.P.PadTop = c.P.PadBottom = c.P.PadLeft = c.P.PadRight = 0;
+                effH = 1;
+            }
+            h = System.Math.Max(h, effH - c.P.PadTop - c.P.PadBottom);
+            w = System.Math.Max(w, kw - c.P.PadLeft - c.P.PadRight);
+            c.In = new Runtime.Format.Shape4(1 + r.Next(2), h, w, cin);
+            int outH = (h + c.P.PadTop + c.P.PadBottom - effH) / c.P.StrideH + 1, outW = (w + c.P.PadLeft + c.P.PadRight - kw) / c.P.StrideW + 1;
+            c.Out = new Runtime.Format.Shape4(c.In.D0, outH, outW, cout);
+            int span = (outW - 1) * c.P.StrideW + kw;
+            int chunk = Conv2D.LanesChunkRows(outH, outW, c.P.StrideH, effH, (long)span * cin);
+            if (chunk < 2 || chunk >= outH)
+                continue;
+            run++;
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            var expected = c.Reference();
+            var got = new sbyte[c.Out.FlatSize];
+            Assert.That(Conv2D.TryEvalS8RowsLanes(c.P, c.Input, c.In, c.Filter, LanesOf(c), c.M, c.S, got, c.Out), Is.True, $"SMLAL-by-lane tiles on {c}");
+            Assert.That(got, Is.EqualTo(expected), $"SMLAL-by-lane tiles in chunks of {chunk} rows on {c}");
+        }
+        Assert.That(run, Is.GreaterThanOrEqualTo(6), "cases that run in chunks");
+    }
+
+    /// <summary>
     /// What <see cref="Conv2D.TryEvalS8Cin1Sdot"/> takes: one input channel, Kw &lt;= 4, 4 columns' taps within 16 bytes, the
     /// image staged whole, every channel shifting right.
     /// </summary>
