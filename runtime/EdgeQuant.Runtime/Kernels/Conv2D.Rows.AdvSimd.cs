@@ -636,15 +636,17 @@ public static partial class Conv2D
             rq.Pixels8(a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71, out var p0, out var p1, out var p2, out var p3);
             if (whole)
             {
-                // A whole block: eight 8-byte stores, the channel count read once.
-                Store8(p0, 0, ref Unsafe.Add(ref o, 0 * outStride));
-                Store8(p0, 1, ref Unsafe.Add(ref o, 1 * outStride));
-                Store8(p1, 0, ref Unsafe.Add(ref o, 2 * outStride));
-                Store8(p1, 1, ref Unsafe.Add(ref o, 3 * outStride));
-                Store8(p2, 0, ref Unsafe.Add(ref o, 4 * outStride));
-                Store8(p2, 1, ref Unsafe.Add(ref o, 5 * outStride));
-                Store8(p3, 0, ref Unsafe.Add(ref o, 6 * outStride));
-                Store8(p3, 1, ref Unsafe.Add(ref o, 7 * outStride));
+                // A whole block: eight 8-byte stores, the channel count read once, one pointer step each (the JIT
+                // multiplied outStride by 3, 5, 6 and 7 apart).
+                ref sbyte q = ref o;
+                Store8(p0, 0, ref q);
+                Store8(p0, 1, ref q = ref Unsafe.Add(ref q, outStride));
+                Store8(p1, 0, ref q = ref Unsafe.Add(ref q, outStride));
+                Store8(p1, 1, ref q = ref Unsafe.Add(ref q, outStride));
+                Store8(p2, 0, ref q = ref Unsafe.Add(ref q, outStride));
+                Store8(p2, 1, ref q = ref Unsafe.Add(ref q, outStride));
+                Store8(p3, 0, ref q = ref Unsafe.Add(ref q, outStride));
+                Store8(p3, 1, ref Unsafe.Add(ref q, outStride));
             }
             else
             {

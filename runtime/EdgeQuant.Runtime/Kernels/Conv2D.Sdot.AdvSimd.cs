@@ -175,15 +175,23 @@ public static partial class Conv2D
                 var off = Vector128.Create((short)_off);
                 var min = Vector128.Create((sbyte)_min);
                 var max = Vector128.Create((sbyte)_max);
+                bool clamped = BlockRequantization.ClampsNegatives(_off, _min);
                 for (int c = 0; c < _coutP; c += 8)
                 {
                     BlockRequantization.LoadRight(_m, _s, c, out var m0, out var m1, out var n0, out var n1);
                     // A last 1-4 channels run 4 wide: half the SDOT of a block of 8 (28 channels: 7 vectors per pixel, not 8).
-                    if (cout - c <= 4)
-                        SdotBlockRight<SdotFour>(ref x, pixStep, n, ref segOff, _kh, _q, ref Unsafe.Add(ref w, c * 4), qStride,
+                    if (cout - c <= 4 && clamped)
+                        SdotBlockRight<SdotFour, Yes>(ref x, pixStep, n, ref segOff, _kh, _q, ref Unsafe.Add(ref w, c * 4), qStride,
                             Vector128.LoadUnsafe(ref init, (nuint)c), default, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, c), cout, cout - c);
+                    else if (cout - c <= 4)
+                        SdotBlockRight<SdotFour, No>(ref x, pixStep, n, ref segOff, _kh, _q, ref Unsafe.Add(ref w, c * 4), qStride,
+                            Vector128.LoadUnsafe(ref init, (nuint)c), default, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, c), cout, cout - c);
+                    else if (clamped)
+                        SdotBlockRight<SdotEight, Yes>(ref x, pixStep, n, ref segOff, _kh, _q, ref Unsafe.Add(ref w, c * 4), qStride,
+                            Vector128.LoadUnsafe(ref init, (nuint)c), Vector128.LoadUnsafe(ref init, (nuint)c + 4), m0, m1, n0, n1, off, min, max,
+                            ref Unsafe.Add(ref o, c), cout, System.Math.Min(8, cout - c));
                     else
-                        SdotBlockRight<SdotEight>(ref x, pixStep, n, ref segOff, _kh, _q, ref Unsafe.Add(ref w, c * 4), qStride,
+                        SdotBlockRight<SdotEight, No>(ref x, pixStep, n, ref segOff, _kh, _q, ref Unsafe.Add(ref w, c * 4), qStride,
                             Vector128.LoadUnsafe(ref init, (nuint)c), Vector128.LoadUnsafe(ref init, (nuint)c + 4), m0, m1, n0, n1, off, min, max,
                             ref Unsafe.Add(ref o, c), cout, System.Math.Min(8, cout - c));
                 }
@@ -210,7 +218,7 @@ public static partial class Conv2D
         }
     }
 
-    /// <summary>The channel width of <see cref="SdotBlockRight{TWidth}"/>'s block, known to the JIT: 8, or 4 (a last 1-4 channels).</summary>
+    /// <summary>The channel width of <see cref="SdotBlockRight{TWidth, TClamped}"/>'s block, known to the JIT: 8, or 4 (a last 1-4 channels).</summary>
     private interface ISdotWidth
     {
         static abstract bool Wide { get; }
@@ -245,9 +253,10 @@ public static partial class Conv2D
     /// registers, whole tiles of a full block stored without checks. TWidth 4 (a last 1-4 channels): one accumulator per pixel
     /// and no second weight vector, the four pixels requantized as one 8-lane block.
     /// </summary>
-    private static void SdotBlockRight<TWidth>(ref sbyte x, nint pixStep, int n, ref int segOff, int kh, int q, ref sbyte w, nint qStride,
+    private static void SdotBlockRight<TWidth, TClamped>(ref sbyte x, nint pixStep, int n, ref int segOff, int kh, int q, ref sbyte w, nint qStride,
         Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
-        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels) where TWidth : struct, ISdotWidth
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels)
+        where TWidth : struct, ISdotWidth where TClamped : struct, IFlag
     {
         nint q2 = 2 * qStride, q3 = 3 * qStride, q4 = 4 * qStride;
         // The second weight vector's offsets, computed once rather than per load.
@@ -369,15 +378,15 @@ public static partial class Conv2D
             if (!TWidth.Wide)
             {
                 // The four pixels' 1-4 channels requantized as one block of 8 (pixels 0-1, then 2-3): one vector per 4 pixels.
-                var p = BlockRequantization.Pixels2Right(a00, a10, a20, a30, m0, m0, n0, n0, off, min, max);
+                var p = BlockRequantization.Pixels2RightOrClamped(a00, a10, a20, a30, m0, m0, n0, n0, off, min, max, TClamped.Value);
                 StoreFour(p.AsInt32().GetElement(0), ref oi, channels);
                 if (valid > 1) StoreFour(p.AsInt32().GetElement(1), ref Unsafe.Add(ref oi, cout), channels);
                 if (valid > 2) StoreFour(p.AsInt32().GetElement(2), ref Unsafe.Add(ref oi, 2 * cout), channels);
                 if (valid > 3) StoreFour(p.AsInt32().GetElement(3), ref Unsafe.Add(ref oi, 3 * cout), channels);
                 continue;
             }
-            var p01 = BlockRequantization.Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
-            var p23 = BlockRequantization.Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
+            var p01 = BlockRequantization.Pixels2RightOrClamped(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max, TClamped.Value);
+            var p23 = BlockRequantization.Pixels2RightOrClamped(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max, TClamped.Value);
             if (valid >= 4 && channels == 8)
             {
                 Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref oi), p01.AsInt64().ToScalar());

@@ -17,7 +17,7 @@ internal readonly struct BlockRequantization
     private readonly Vector128<int> _m0, _m1, _l0, _l1, _n0, _n1, _off;
     private readonly Vector128<short> _off16;
     private readonly Vector128<sbyte> _min, _max;
-    private readonly bool _hasLeft, _allRight;
+    private readonly bool _hasLeft, _allRight, _clampsNegatives;
 
     /// <summary>Real channels in the block (1..8).</summary>
     public int Channels { get; }
@@ -61,6 +61,7 @@ internal readonly struct BlockRequantization
         foreach (int sh in shifts.Slice(from, n))
             allRight &= sh <= -1;
         _allRight = allRight;
+        _clampsNegatives = ClampsNegatives(outputOffset, activationMin);
         if (allRight)
         {
             _n0 = Vector128.Min(_n0, Vector128.Create(-1));
@@ -153,6 +154,34 @@ internal readonly struct BlockRequantization
             SimdOps.HighMulRoundingShiftRight(a10, m0, n0),
             SimdOps.HighMulRoundingShiftRight(a11, m1, n1), offset, min, max);
 
+    /// <summary>
+    /// <see cref="Pixels2Right"/> for an op whose activation minimum is at least its output offset (a fused ReLU): SQRDMULH
+    /// and SRSHL per accumulator vector, without the fixup (<see cref="SimdOps.HighMulRoundingShiftRightClamped"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> Pixels2RightClamped(Vector128<int> a00, Vector128<int> a01, Vector128<int> a10, Vector128<int> a11,
+        Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1, Vector128<short> offset, Vector128<sbyte> min, Vector128<sbyte> max)
+        => SimdOps.NarrowOffsetClamp(
+            SimdOps.HighMulRoundingShiftRightClamped(a00, m0, n0),
+            SimdOps.HighMulRoundingShiftRightClamped(a01, m1, n1),
+            SimdOps.HighMulRoundingShiftRightClamped(a10, m0, n0),
+            SimdOps.HighMulRoundingShiftRightClamped(a11, m1, n1), offset, min, max);
+
+    /// <summary>
+    /// <see cref="Pixels2RightClamped"/> where <paramref name="clamped"/> (a constant where the caller's generic flag gives
+    /// it: the JIT keeps one of the two), else <see cref="Pixels2Right"/>. Clamped only for an op whose activation minimum is
+    /// at least its output offset (<see cref="ClampsNegatives(int, int)"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> Pixels2RightOrClamped(Vector128<int> a00, Vector128<int> a01, Vector128<int> a10, Vector128<int> a11,
+        Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1, Vector128<short> offset, Vector128<sbyte> min, Vector128<sbyte> max,
+        bool clamped)
+        => clamped ? Pixels2RightClamped(a00, a01, a10, a11, m0, m1, n0, n1, offset, min, max)
+            : Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, offset, min, max);
+
+    /// <summary>Whether an op's outputs below its output offset are all clamped away (a fused ReLU): then <see cref="Pixels2RightClamped"/> applies.</summary>
+    public static bool ClampsNegatives(int outputOffset, int activationMin) => activationMin >= outputOffset;
+
     /// <summary>Stores the 8 bytes of <paramref name="v"/> at <paramref name="half"/> (0 or 1), the first <paramref name="channels"/> (1..8) of them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector128<sbyte> v, [ConstantExpected(Max = 1)] int half, ref sbyte o, int channels)
@@ -183,7 +212,9 @@ internal readonly struct BlockRequantization
     /// <summary>Two pixels' outputs: bytes 0..7 the first pixel's 8 channels, 8..15 the second's.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector128<sbyte> Pixels2(Vector128<int> a00, Vector128<int> a01, Vector128<int> a10, Vector128<int> a11)
-        => _allRight ? Pixels2Right(a00, a01, a10, a11, _m0, _m1, _n0, _n1, _off16, _min, _max) : Pixels2General(a00, a01, a10, a11);
+        => !_allRight ? Pixels2General(a00, a01, a10, a11)
+            : _clampsNegatives ? Pixels2RightClamped(a00, a01, a10, a11, _m0, _m1, _n0, _n1, _off16, _min, _max)
+            : Pixels2Right(a00, a01, a10, a11, _m0, _m1, _n0, _n1, _off16, _min, _max);
 
     /// <summary>
     /// <see cref="Pixels2"/> of four pixels (a tile), with one branch on <see cref="AllRight"/> for the four and the
@@ -199,6 +230,12 @@ internal readonly struct BlockRequantization
             Vector128<int> m0 = _m0, m1 = _m1, n0 = _n0, n1 = _n1;
             Vector128<short> off = _off16;
             Vector128<sbyte> min = _min, max = _max;
+            if (_clampsNegatives)
+            {
+                p01 = Pixels2RightClamped(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
+                p23 = Pixels2RightClamped(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
+                return;
+            }
             p01 = Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
             p23 = Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
             return;
@@ -220,6 +257,14 @@ internal readonly struct BlockRequantization
             Vector128<int> m0 = _m0, m1 = _m1, n0 = _n0, n1 = _n1;
             Vector128<short> off = _off16;
             Vector128<sbyte> min = _min, max = _max;
+            if (_clampsNegatives)
+            {
+                p01 = Pixels2RightClamped(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
+                p23 = Pixels2RightClamped(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
+                p45 = Pixels2RightClamped(a40, a41, a50, a51, m0, m1, n0, n1, off, min, max);
+                p67 = Pixels2RightClamped(a60, a61, a70, a71, m0, m1, n0, n1, off, min, max);
+                return;
+            }
             p01 = Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
             p23 = Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
             p45 = Pixels2Right(a40, a41, a50, a51, m0, m1, n0, n1, off, min, max);

@@ -138,6 +138,27 @@ internal static partial class SimdOps
     }
 
     /// <summary>
+    /// <see cref="HighMulRoundingShiftRight"/> without the fixup: SQRDMULH, then SRSHL alone, which rounds halves up where
+    /// the reference rounds them away from zero. The two differ only where y &lt; 0, and there both results are &lt;= 0
+    /// ((y + 2^(e-1)) &gt;&gt; e &lt;= 0 for y &lt;= -1): for an op whose activation minimum is at least its output
+    /// offset (a fused ReLU), every such output is clamped to the minimum either way. Two instructions instead of three.
+    /// Elsewhere SRSHL is emulated exactly (its rounding addition in 64 bits), so that x64 runs of the arm64 kernels
+    /// test this form, not the reference's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> HighMulRoundingShiftRightClamped(Vector128<int> x, Vector128<int> multiplier, Vector128<int> negRight)
+    {
+        if (AdvSimd.IsSupported)
+            return AdvSimd.ShiftArithmeticRounded(AdvSimd.MultiplyRoundedDoublingSaturateHigh(x, multiplier), negRight);
+        var y = SaturatingRoundingDoublingHighMul(x, multiplier);
+        return Vector128.Create(RoundingShiftRight(y[0], -negRight[0]), RoundingShiftRight(y[1], -negRight[1]),
+            RoundingShiftRight(y[2], -negRight[2]), RoundingShiftRight(y[3], -negRight[3]));
+
+        // SRSHL by -e (e >= 1): the rounding constant added without overflow, halves rounded up.
+        static int RoundingShiftRight(int y, int e) => (int)(((long)y + (1L << (e - 1))) >> e);
+    }
+
+    /// <summary>
     /// Four right-shifted requantized int32 vectors (each lane within +-2^30, as <see cref="HighMulRoundingShiftRight"/>
     /// leaves them) plus the output offset, narrowed with saturation to 16 int8 lanes in order, clamped to [min, max].
     /// arm64: SQXTN/SQXTN2 to int16, the offset added there with SQADD (half the additions of adding it in int32),
