@@ -89,6 +89,7 @@ public static partial class Conv2D
                     Gather(Vector128.LoadUnsafe(ref Unsafe.Add(ref rowRef, (nint)g * 4 * sw)), gather).StoreUnsafe(ref Unsafe.Add(ref q, (nint)g * 16));
             }
             ref sbyte image = ref Unsafe.Add(ref dst, (nint)b * outH * outW * cout);
+            bool clamped = BlockRequantization.ClampsNegatives(p.OutputOffset, p.ActivationMin);
             for (int c = 0; c < coutP; c += 8)
             {
                 var rq = new BlockRequantization(multipliers, shifts, c, p.OutputOffset, p.ActivationMin, p.ActivationMax);
@@ -99,20 +100,31 @@ public static partial class Conv2D
                 {
                     ref sbyte r = ref Unsafe.Add(ref stagedRef, oy * rowStep);
                     ref sbyte o = ref Unsafe.Add(ref image, (nint)oy * outW * cout + c);
+                    // Under a fused ReLU the requantization drops its fixup (BlockRequantization.Pixels2RightClamped).
                     if (!sdot)
                     {
                         // RowTaps of one input channel: [Kh, 8, CoutPadded], taps 3..7 of a row zero.
-                        if (cout - c <= 4)
-                            Cin1Row3Lanes<No>(ref r, tapRowStep, ref Unsafe.Add(ref w16, c), coutP, outW, i0, i1,
+                        if (cout - c <= 4 && clamped)
+                            Cin1Row3Lanes<No, Yes>(ref r, tapRowStep, ref Unsafe.Add(ref w16, c), coutP, outW, i0, i1,
+                                rq.M0, rq.M1, rq.N0, rq.N1, rq.Offset16, rq.Min, rq.Max, ref o, cout, rq.Channels);
+                        else if (cout - c <= 4)
+                            Cin1Row3Lanes<No, No>(ref r, tapRowStep, ref Unsafe.Add(ref w16, c), coutP, outW, i0, i1,
+                                rq.M0, rq.M1, rq.N0, rq.N1, rq.Offset16, rq.Min, rq.Max, ref o, cout, rq.Channels);
+                        else if (clamped)
+                            Cin1Row3Lanes<Yes, Yes>(ref r, tapRowStep, ref Unsafe.Add(ref w16, c), coutP, outW, i0, i1,
                                 rq.M0, rq.M1, rq.N0, rq.N1, rq.Offset16, rq.Min, rq.Max, ref o, cout, rq.Channels);
                         else
-                            Cin1Row3Lanes<Yes>(ref r, tapRowStep, ref Unsafe.Add(ref w16, c), coutP, outW, i0, i1,
+                            Cin1Row3Lanes<Yes, No>(ref r, tapRowStep, ref Unsafe.Add(ref w16, c), coutP, outW, i0, i1,
                                 rq.M0, rq.M1, rq.N0, rq.N1, rq.Offset16, rq.Min, rq.Max, ref o, cout, rq.Channels);
                     }
+                    else if (kh == 3 && clamped)
+                        Cin1Row3<Yes>(ref r, tapRowStep, ref wc, wStep, outW, i0, i1, rq.M0, rq.M1, rq.N0, rq.N1, rq.Offset16, rq.Min, rq.Max, ref o, cout, rq.Channels);
                     else if (kh == 3)
-                        Cin1Row3(ref r, tapRowStep, ref wc, wStep, outW, i0, i1, rq.M0, rq.M1, rq.N0, rq.N1, rq.Offset16, rq.Min, rq.Max, ref o, cout, rq.Channels);
+                        Cin1Row3<No>(ref r, tapRowStep, ref wc, wStep, outW, i0, i1, rq.M0, rq.M1, rq.N0, rq.N1, rq.Offset16, rq.Min, rq.Max, ref o, cout, rq.Channels);
+                    else if (clamped)
+                        Cin1RowK<Yes>(ref r, tapRowStep, kh, ref wc, wStep, outW, i0, i1, rq.M0, rq.M1, rq.N0, rq.N1, rq.Offset16, rq.Min, rq.Max, ref o, cout, rq.Channels);
                     else
-                        Cin1RowK(ref r, tapRowStep, kh, ref wc, wStep, outW, i0, i1, rq.M0, rq.M1, rq.N0, rq.N1, rq.Offset16, rq.Min, rq.Max, ref o, cout, rq.Channels);
+                        Cin1RowK<No>(ref r, tapRowStep, kh, ref wc, wStep, outW, i0, i1, rq.M0, rq.M1, rq.N0, rq.N1, rq.Offset16, rq.Min, rq.Max, ref o, cout, rq.Channels);
                 }
             }
         }
@@ -128,9 +140,9 @@ public static partial class Conv2D
     /// One output row of a 3-row filter over quadruplet rows (r, r + tapRowStep, r + 2 tapRowStep), one block of
     /// 8 channels: the 6 weight vectors in registers, 4 pixels per step (3 loads, 24 SDOT by element).
     /// </summary>
-    private static void Cin1Row3(ref sbyte r, nint tapRowStep, ref sbyte w, nint wStep, int n, Vector128<int> i0, Vector128<int> i1,
+    private static void Cin1Row3<TClamped>(ref sbyte r, nint tapRowStep, ref sbyte w, nint wStep, int n, Vector128<int> i0, Vector128<int> i1,
         Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1, Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max,
-        ref sbyte o, nint cout, int channels)
+        ref sbyte o, nint cout, int channels) where TClamped : struct, IFlag
     {
         var wA0 = Vector128.LoadUnsafe(ref w);
         var wB0 = Vector128.LoadUnsafe(ref w, 16);
@@ -169,8 +181,8 @@ public static partial class Conv2D
             a21 = SimdOps.DotProductLane(a21, wB2, x2, 2);
             a30 = SimdOps.DotProductLane(a30, wA2, x2, 3);
             a31 = SimdOps.DotProductLane(a31, wB2, x2, 3);
-            var p01 = BlockRequantization.Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
-            var p23 = BlockRequantization.Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
+            var p01 = BlockRequantization.Pixels2RightOrClamped(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max, TClamped.Value);
+            var p23 = BlockRequantization.Pixels2RightOrClamped(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max, TClamped.Value);
             Cin1Store(p01, p23, ref Unsafe.Add(ref o, i * cout), cout, n - i, channels);
         }
     }
@@ -180,9 +192,9 @@ public static partial class Conv2D
     /// loaded once and widened (pixels 0-1 in one int16 vector, 2-3 in the other), 9 SMLAL (and, with
     /// <typeparamref name="TUpper"/>, 9 SMLAL2) by lane per pixel against the block's 9 weight vectors held in registers.
     /// </summary>
-    private static void Cin1Row3Lanes<TUpper>(ref sbyte r, nint tapRowStep, ref short w, nint coutP, int n, Vector128<int> i0, Vector128<int> i1,
+    private static void Cin1Row3Lanes<TUpper, TClamped>(ref sbyte r, nint tapRowStep, ref short w, nint coutP, int n, Vector128<int> i0, Vector128<int> i1,
         Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1, Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max,
-        ref sbyte o, nint cout, int channels) where TUpper : struct, IFlag
+        ref sbyte o, nint cout, int channels) where TUpper : struct, IFlag where TClamped : struct, IFlag
     {
         var w00 = Vector128.LoadUnsafe(ref Unsafe.Add(ref w, 0 * coutP));
         var w01 = Vector128.LoadUnsafe(ref Unsafe.Add(ref w, 1 * coutP));
@@ -281,16 +293,16 @@ public static partial class Conv2D
             a30 = SimdOps.MultiplyAddLaneLower(a30, w21, hi, 5);
             if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, w22, hi, 6);
             a30 = SimdOps.MultiplyAddLaneLower(a30, w22, hi, 6);
-            var p01 = BlockRequantization.Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
-            var p23 = BlockRequantization.Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
+            var p01 = BlockRequantization.Pixels2RightOrClamped(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max, TClamped.Value);
+            var p23 = BlockRequantization.Pixels2RightOrClamped(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max, TClamped.Value);
             Cin1Store(p01, p23, ref Unsafe.Add(ref o, i * cout), cout, n - i, channels);
         }
     }
 
     /// <summary>As <see cref="Cin1Row3"/> for any number of kernel rows (the weights loaded per step).</summary>
-    private static void Cin1RowK(ref sbyte r, nint tapRowStep, int kh, ref sbyte w, nint wStep, int n, Vector128<int> i0, Vector128<int> i1,
+    private static void Cin1RowK<TClamped>(ref sbyte r, nint tapRowStep, int kh, ref sbyte w, nint wStep, int n, Vector128<int> i0, Vector128<int> i1,
         Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1, Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max,
-        ref sbyte o, nint cout, int channels)
+        ref sbyte o, nint cout, int channels) where TClamped : struct, IFlag
     {
         for (int i = 0; i < n; i += 4)
         {
@@ -313,8 +325,8 @@ public static partial class Conv2D
                 x = ref Unsafe.Add(ref x, tapRowStep);
                 ws = ref Unsafe.Add(ref ws, wStep);
             }
-            var p01 = BlockRequantization.Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max);
-            var p23 = BlockRequantization.Pixels2Right(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max);
+            var p01 = BlockRequantization.Pixels2RightOrClamped(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max, TClamped.Value);
+            var p23 = BlockRequantization.Pixels2RightOrClamped(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max, TClamped.Value);
             Cin1Store(p01, p23, ref Unsafe.Add(ref o, i * cout), cout, n - i, channels);
         }
     }

@@ -84,6 +84,7 @@ public static partial class DepthwiseConv2D
         // 3x3 with every channel shifting right (every zoo layer): the multipliers and shifts padded to whole blocks once
         // (padding lanes: multiplier 0, shift -1; never stored), loaded per block and row as they are.
         bool right = kh == 3 && kw == 3 && BlockRequantization.OpAllRight(shifts, p.OutputOffset);
+        bool clamped = BlockRequantization.ClampsNegatives(p.OutputOffset, p.ActivationMin);
         Span<int> rqs = stackalloc int[right ? 2 * coutP : 0];
         if (right)
         {
@@ -126,11 +127,18 @@ public static partial class DepthwiseConv2D
                         var n0 = Vector128.LoadUnsafe(ref rqRef, (nuint)(coutP + c));
                         var n1 = Vector128.LoadUnsafe(ref rqRef, (nuint)(coutP + c + 4));
                         int channels = System.Math.Min(8, cout - c);
-                        if (tapStep == pixStep)
-                            Row3x3RightS1(ref Unsafe.Add(ref q0, c), ref Unsafe.Add(ref q1, c), ref Unsafe.Add(ref q2, c), pixStep, outW, ref Unsafe.Add(ref w, c), coutP,
+                        // Under a fused ReLU the requantization drops its fixup (BlockRequantization.Pixels2RightClamped).
+                        if (tapStep == pixStep && clamped)
+                            Row3x3RightS1<Conv2D.Yes>(ref Unsafe.Add(ref q0, c), ref Unsafe.Add(ref q1, c), ref Unsafe.Add(ref q2, c), pixStep, outW, ref Unsafe.Add(ref w, c), coutP,
+                                i0, i1, m0, m1, n0, n1, off16, min8, max8, ref Unsafe.Add(ref o, c), cout, channels);
+                        else if (tapStep == pixStep)
+                            Row3x3RightS1<Conv2D.No>(ref Unsafe.Add(ref q0, c), ref Unsafe.Add(ref q1, c), ref Unsafe.Add(ref q2, c), pixStep, outW, ref Unsafe.Add(ref w, c), coutP,
+                                i0, i1, m0, m1, n0, n1, off16, min8, max8, ref Unsafe.Add(ref o, c), cout, channels);
+                        else if (clamped)
+                            Row3x3Right<Conv2D.Yes>(ref Unsafe.Add(ref q0, c), ref Unsafe.Add(ref q1, c), ref Unsafe.Add(ref q2, c), pixStep, tapStep, outW, ref Unsafe.Add(ref w, c), coutP,
                                 i0, i1, m0, m1, n0, n1, off16, min8, max8, ref Unsafe.Add(ref o, c), cout, channels);
                         else
-                            Row3x3Right(ref Unsafe.Add(ref q0, c), ref Unsafe.Add(ref q1, c), ref Unsafe.Add(ref q2, c), pixStep, tapStep, outW, ref Unsafe.Add(ref w, c), coutP,
+                            Row3x3Right<Conv2D.No>(ref Unsafe.Add(ref q0, c), ref Unsafe.Add(ref q1, c), ref Unsafe.Add(ref q2, c), pixStep, tapStep, outW, ref Unsafe.Add(ref w, c), coutP,
                                 i0, i1, m0, m1, n0, n1, off16, min8, max8, ref Unsafe.Add(ref o, c), cout, channels);
                     }
                     continue;
@@ -335,9 +343,9 @@ public static partial class DepthwiseConv2D
     /// run as one tile of <see cref="Tile3x3Right"/> (3) or <see cref="Tile3x3Right2"/> (1-2). r0..r2: the three kernel rows' staged taps of the row's first pixel;
     /// w: the block's 9 weight vectors, coutP apart.
     /// </summary>
-    private static void Row3x3RightS1(ref short r0, ref short r1, ref short r2, nint pixStep, int n, ref short w, nint coutP,
+    private static void Row3x3RightS1<TClamped>(ref short r0, ref short r1, ref short r2, nint pixStep, int n, ref short w, nint coutP,
         Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
-        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels)
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels) where TClamped : struct, Conv2D.IFlag
     {
         nint d2 = 2 * pixStep, d3 = 3 * pixStep, d4 = 4 * pixStep, d5 = 5 * pixStep, x = 0;
         ref short wk0 = ref w;
@@ -464,14 +472,14 @@ public static partial class DepthwiseConv2D
                 l3 = SimdOps.MultiplyAddWideningLower(l3, v4, u1);
                 l3 = SimdOps.MultiplyAddWideningLower(l3, v5, u2);
             }
-            Store4(BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max),
-                BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref Unsafe.Add(ref o, i * cout), cout, channels, 4);
+            Store4(BlockRequantization.Pixels2RightOrClamped(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max, TClamped.Value),
+                BlockRequantization.Pixels2RightOrClamped(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max, TClamped.Value), ref Unsafe.Add(ref o, i * cout), cout, channels, 4);
         }
         if (n - i == 3)
-            Tile3x3Right(ref r0, ref r1, ref r2, x, pixStep, 2 * pixStep, 2 * pixStep,
+            Tile3x3Right<TClamped>(ref r0, ref r1, ref r2, x, pixStep, 2 * pixStep, 2 * pixStep,
                 pixStep, ref w, coutP, i0, i1, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, i * cout), cout, channels, 3);
         else if (i < n)
-            Tile3x3Right2(ref r0, ref r1, ref r2, x, n - i == 2 ? pixStep : 0,
+            Tile3x3Right2<TClamped>(ref r0, ref r1, ref r2, x, n - i == 2 ? pixStep : 0,
                 pixStep, ref w, coutP, i0, i1, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, i * cout), cout, channels, n - i);
     }
 
@@ -479,9 +487,9 @@ public static partial class DepthwiseConv2D
     /// <see cref="Row3x3RightS1"/> for any stride and dilation: tiles of 4 pixels, each tap one weight load, four
     /// activation loads and 8 SMLAL/SMLAL2; the last 1-3 pixels as in <see cref="Row3x3RightS1"/>.
     /// </summary>
-    private static void Row3x3Right(ref short r0, ref short r1, ref short r2, nint pixStep, nint tapStep, int n, ref short w, nint coutP,
+    private static void Row3x3Right<TClamped>(ref short r0, ref short r1, ref short r2, nint pixStep, nint tapStep, int n, ref short w, nint coutP,
         Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
-        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels)
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels) where TClamped : struct, Conv2D.IFlag
     {
         nint d2 = 2 * pixStep, d3 = 3 * pixStep, d4 = 4 * pixStep, tap2 = 2 * tapStep, x = 0;
         ref short wk0 = ref w;
@@ -644,14 +652,14 @@ public static partial class DepthwiseConv2D
                 l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
                 l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
             }
-            Store4(BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max),
-                BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref Unsafe.Add(ref o, i * cout), cout, channels, 4);
+            Store4(BlockRequantization.Pixels2RightOrClamped(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max, TClamped.Value),
+                BlockRequantization.Pixels2RightOrClamped(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max, TClamped.Value), ref Unsafe.Add(ref o, i * cout), cout, channels, 4);
         }
         if (n - i == 3)
-            Tile3x3Right(ref r0, ref r1, ref r2, x, pixStep, 2 * pixStep, 2 * pixStep,
+            Tile3x3Right<TClamped>(ref r0, ref r1, ref r2, x, pixStep, 2 * pixStep, 2 * pixStep,
                 tapStep, ref w, coutP, i0, i1, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, i * cout), cout, channels, 3);
         else if (i < n)
-            Tile3x3Right2(ref r0, ref r1, ref r2, x, n - i == 2 ? pixStep : 0,
+            Tile3x3Right2<TClamped>(ref r0, ref r1, ref r2, x, n - i == 2 ? pixStep : 0,
                 tapStep, ref w, coutP, i0, i1, m0, m1, n0, n1, off, min, max, ref Unsafe.Add(ref o, i * cout), cout, channels, n - i);
     }
 
@@ -659,9 +667,9 @@ public static partial class DepthwiseConv2D
     /// One tile of 4 pixels (at x, x + d1, x + d2, x + d3 of the staged rows r0..r2) of a 3x3 filter for an 8-channel
     /// block that shifts right; stores the first <paramref name="valid"/> pixels (a row's last 1-3, the last repeated).
     /// </summary>
-    private static void Tile3x3Right(ref short r0, ref short r1, ref short r2, nint x, nint d1, nint d2, nint d3, nint tapStep, ref short w, nint coutP,
+    private static void Tile3x3Right<TClamped>(ref short r0, ref short r1, ref short r2, nint x, nint d1, nint d2, nint d3, nint tapStep, ref short w, nint coutP,
         Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
-        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels, int valid)
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels, int valid) where TClamped : struct, Conv2D.IFlag
     {
         nint tap2 = 2 * tapStep;
         ref short wk0 = ref w;
@@ -821,14 +829,14 @@ public static partial class DepthwiseConv2D
             l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
             l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
         }
-        Store4(BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max),
-            BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref o, cout, channels, valid);
+        Store4(BlockRequantization.Pixels2RightOrClamped(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max, TClamped.Value),
+            BlockRequantization.Pixels2RightOrClamped(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max, TClamped.Value), ref o, cout, channels, valid);
     }
 
     /// <summary><see cref="Tile3x3Right"/> for 2 pixels (at x and x + d1); stores the first <paramref name="valid"/>.</summary>
-    private static void Tile3x3Right2(ref short r0, ref short r1, ref short r2, nint x, nint d1, nint tapStep, ref short w, nint coutP,
+    private static void Tile3x3Right2<TClamped>(ref short r0, ref short r1, ref short r2, nint x, nint d1, nint tapStep, ref short w, nint coutP,
         Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
-        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels, int valid)
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels, int valid) where TClamped : struct, Conv2D.IFlag
     {
         nint tap2 = 2 * tapStep;
         ref short wk0 = ref w;
@@ -934,7 +942,7 @@ public static partial class DepthwiseConv2D
             l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
             l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
         }
-        var v = BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max);
+        var v = BlockRequantization.Pixels2RightOrClamped(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max, TClamped.Value);
         BlockRequantization.Store(v, 0, ref o, channels);
         if (valid > 1)
             BlockRequantization.Store(v, 1, ref Unsafe.Add(ref o, cout), channels);

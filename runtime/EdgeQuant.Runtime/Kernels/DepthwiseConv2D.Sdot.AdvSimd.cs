@@ -67,6 +67,7 @@ public static partial class DepthwiseConv2D
         ref sbyte dst = ref MemoryMarshal.GetReference(output);
         sbyte zeroPoint = (sbyte)(-p.InputOffset);
         var off16 = Vector128.Create((short)p.OutputOffset);
+        bool clamped = BlockRequantization.ClampsNegatives(p.OutputOffset, p.ActivationMin);
         var min8 = Vector128.Create((sbyte)p.ActivationMin);
         var max8 = Vector128.Create((sbyte)p.ActivationMax);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
@@ -86,10 +87,15 @@ public static partial class DepthwiseConv2D
                     segOff[ky] = s * qLen;
                 }
                 ref sbyte o = ref Unsafe.Add(ref dst, (nint)(b * outH + oy) * outW * cout);
-                if (kh == 3)
-                    SdotRow<Conv2D.Yes>(ref stagedRef, ref segRef, kh, (nint)cq * 4, outW, ref wRef, (nint)coutP * 4, ref init, ref rqRef, coutP, off16, min8, max8, ref o, cout);
+                // Under a fused ReLU the requantization drops its fixup (BlockRequantization.Pixels2RightClamped).
+                if (kh == 3 && clamped)
+                    SdotRow<Conv2D.Yes, Conv2D.Yes>(ref stagedRef, ref segRef, kh, (nint)cq * 4, outW, ref wRef, (nint)coutP * 4, ref init, ref rqRef, coutP, off16, min8, max8, ref o, cout);
+                else if (kh == 3)
+                    SdotRow<Conv2D.Yes, Conv2D.No>(ref stagedRef, ref segRef, kh, (nint)cq * 4, outW, ref wRef, (nint)coutP * 4, ref init, ref rqRef, coutP, off16, min8, max8, ref o, cout);
+                else if (clamped)
+                    SdotRow<Conv2D.No, Conv2D.Yes>(ref stagedRef, ref segRef, kh, (nint)cq * 4, outW, ref wRef, (nint)coutP * 4, ref init, ref rqRef, coutP, off16, min8, max8, ref o, cout);
                 else
-                    SdotRow<Conv2D.No>(ref stagedRef, ref segRef, kh, (nint)cq * 4, outW, ref wRef, (nint)coutP * 4, ref init, ref rqRef, coutP, off16, min8, max8, ref o, cout);
+                    SdotRow<Conv2D.No, Conv2D.No>(ref stagedRef, ref segRef, kh, (nint)cq * 4, outW, ref wRef, (nint)coutP * 4, ref init, ref rqRef, coutP, off16, min8, max8, ref o, cout);
             }
         }
         return true;
@@ -101,8 +107,8 @@ public static partial class DepthwiseConv2D
     /// block's 2 weight vectors at ky x wRow; the last 1-2 pixels as a 2-pixel tile, 3 as a 4-pixel tile with the last repeated.
     /// <typeparamref name="TThree"/>: Kh = 3, the kernel rows unrolled.
     /// </summary>
-    private static void SdotRow<TThree>(ref sbyte x, ref int segOff, int kh, nint pix, int n, ref sbyte w, nint wRow, ref int init, ref int rq, int coutP,
-        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, int cout) where TThree : struct, Conv2D.IFlag
+    private static void SdotRow<TThree, TClamped>(ref sbyte x, ref int segOff, int kh, nint pix, int n, ref sbyte w, nint wRow, ref int init, ref int rq, int coutP,
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, int cout) where TThree : struct, Conv2D.IFlag where TClamped : struct, Conv2D.IFlag
     {
         nint s0 = segOff, s1 = TThree.Value ? Unsafe.Add(ref segOff, 1) : 0, s2 = TThree.Value ? Unsafe.Add(ref segOff, 2) : 0;
         for (int c = 0; c < coutP; c += 8)
@@ -134,15 +140,15 @@ public static partial class DepthwiseConv2D
             {
                 SdotTile<TThree>(ref Unsafe.Add(ref xc, i * pix), s0, s1, s2, ref segOff, kh, pix, d2, d3, ref wc, wRow, wa0, wb0, wa1, wb1, wa2, wb2, i0, i1,
                     out var l0, out var h0, out var l1, out var h1, out var l2, out var h2, out var l3, out var h3);
-                Store4(BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max),
-                    BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref Unsafe.Add(ref oc, i * cout), cout, channels, 4);
+                Store4(BlockRequantization.Pixels2RightOrClamped(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max, TClamped.Value),
+                    BlockRequantization.Pixels2RightOrClamped(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max, TClamped.Value), ref Unsafe.Add(ref oc, i * cout), cout, channels, 4);
             }
             if (n - i is 1 or 2)
             {
                 // The row's last 1-2 pixels: a 2-pixel tile (one pixel repeated when alone, not stored).
                 nint e1 = pix * (n - i - 1);
                 SdotTile2(ref Unsafe.Add(ref xc, i * pix), ref segOff, kh, e1, ref wc, wRow, i0, i1, out var l0, out var h0, out var l1, out var h1);
-                var v = BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max);
+                var v = BlockRequantization.Pixels2RightOrClamped(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max, TClamped.Value);
                 BlockRequantization.Store(v, 0, ref Unsafe.Add(ref oc, i * cout), channels);
                 if (n - i == 2)
                     BlockRequantization.Store(v, 1, ref Unsafe.Add(ref oc, (i + 1) * cout), channels);
@@ -153,8 +159,8 @@ public static partial class DepthwiseConv2D
                 int last = n - i - 1;
                 SdotTile<TThree>(ref Unsafe.Add(ref xc, i * pix), s0, s1, s2, ref segOff, kh, pix * System.Math.Min(1, last), pix * System.Math.Min(2, last), pix * last,
                     ref wc, wRow, wa0, wb0, wa1, wb1, wa2, wb2, i0, i1, out var l0, out var h0, out var l1, out var h1, out var l2, out var h2, out var l3, out var h3);
-                Store4(BlockRequantization.Pixels2Right(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max),
-                    BlockRequantization.Pixels2Right(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max), ref Unsafe.Add(ref oc, i * cout), cout, channels, last + 1);
+                Store4(BlockRequantization.Pixels2RightOrClamped(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max, TClamped.Value),
+                    BlockRequantization.Pixels2RightOrClamped(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max, TClamped.Value), ref Unsafe.Add(ref oc, i * cout), cout, channels, last + 1);
             }
         }
     }
