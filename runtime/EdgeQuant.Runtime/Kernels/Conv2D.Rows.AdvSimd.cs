@@ -208,6 +208,12 @@ public static partial class Conv2D
                 continue;
             }
             int m = System.Math.Min(4, n - q);
+            if (m == 1)
+            {
+                LanesTile1<TUpper>(ref Unsafe.Add(ref rowRef, b0), ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
+                    i0, i1, rq, ref Unsafe.Add(ref o, (nint)q * cout));
+                break;
+            }
             nint d1 = PixelOffset(q + System.Math.Min(1, m - 1), outW, pixStep, rowStep) - b0;
             nint d2 = PixelOffset(q + System.Math.Min(2, m - 1), outW, pixStep, rowStep) - b0;
             nint d3 = PixelOffset(q + m - 1, outW, pixStep, rowStep) - b0;
@@ -249,7 +255,10 @@ public static partial class Conv2D
         for (; ox <= outW - 4; ox += 4)
             LanesTile4<TUpper>(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep, 2 * pixStep, 3 * pixStep, ref segRef, kh, groups, rem, rowStride, ref wj, coutP,
                 i0, i1, rq, ref Unsafe.Add(ref o, ox * cout), cout, 4);
-        if (ox < outW)
+        if (ox == outW - 1)
+            LanesTile1<TUpper>(ref Unsafe.Add(ref rowRef, ox * pixStep), ref segRef, kh, groups, rem, rowStride, ref wj, coutP, i0, i1, rq,
+                ref Unsafe.Add(ref o, ox * cout));
+        else if (ox < outW)
         {
             int n = outW - ox;
             LanesTile4<TUpper>(ref Unsafe.Add(ref rowRef, ox * pixStep), pixStep * System.Math.Min(1, n - 1), pixStep * System.Math.Min(2, n - 1),
@@ -666,6 +675,105 @@ public static partial class Conv2D
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store8(Vector128<sbyte> v, [ConstantExpected(Max = 1)] int half, ref sbyte o)
         => Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), v.AsInt64().GetElement(half));
+
+    /// <summary>
+    /// One pixel (taps at x plus each segment's offset) x 8 channels, as <see cref="LanesTile4{TUpper}"/> stores its first
+    /// pixel: a last pixel left over past the 8- and 4-pixel tiles (a 7x7 map's 49th) costs 1 activation load per 8 taps
+    /// here, where the 4-pixel tile computed the pixel four times. Two accumulator pairs (even and odd taps), summed at the end.
+    /// </summary>
+    private static void LanesTile1<TUpper>(ref short x, ref int segOff, int kh, int groups, int rem, nint rowStride, ref short w, nint coutP,
+        Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o) where TUpper : struct, IFlag
+    {
+        nint w1 = coutP * sizeof(short), w2 = 2 * w1, w3 = 3 * w1, w4 = 4 * w1;
+        Vector128<int> a0 = i0, a1 = i1, b0 = default, b1 = default;
+        Vector128<short> wv;
+        for (int ky = 0; ky < kh; ky++)
+        {
+            ref short r = ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky));
+            ref short wt = ref Unsafe.Add(ref w, ky * rowStride);
+            for (int g = 0; g < groups; g++)
+            {
+                var v = Vector128.LoadUnsafe(ref r);
+                ref short wt4 = ref Unsafe.AddByteOffset(ref wt, w4);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 0);
+                a0 = SimdOps.MultiplyAddLaneLower(a0, wv.GetLower(), v, 0);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w1));
+                if (TUpper.Value) b1 = SimdOps.MultiplyAddLaneUpper(b1, wv, v, 1);
+                b0 = SimdOps.MultiplyAddLaneLower(b0, wv.GetLower(), v, 1);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w2));
+                if (TUpper.Value) a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 2);
+                a0 = SimdOps.MultiplyAddLaneLower(a0, wv.GetLower(), v, 2);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w3));
+                if (TUpper.Value) b1 = SimdOps.MultiplyAddLaneUpper(b1, wv, v, 3);
+                b0 = SimdOps.MultiplyAddLaneLower(b0, wv.GetLower(), v, 3);
+                wv = Vector128.LoadUnsafe(ref wt4);
+                if (TUpper.Value) a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 4);
+                a0 = SimdOps.MultiplyAddLaneLower(a0, wv.GetLower(), v, 4);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w1));
+                if (TUpper.Value) b1 = SimdOps.MultiplyAddLaneUpper(b1, wv, v, 5);
+                b0 = SimdOps.MultiplyAddLaneLower(b0, wv.GetLower(), v, 5);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w2));
+                if (TUpper.Value) a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 6);
+                a0 = SimdOps.MultiplyAddLaneLower(a0, wv.GetLower(), v, 6);
+                wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w3));
+                if (TUpper.Value) b1 = SimdOps.MultiplyAddLaneUpper(b1, wv, v, 7);
+                b0 = SimdOps.MultiplyAddLaneLower(b0, wv.GetLower(), v, 7);
+                wt = ref Unsafe.AddByteOffset(ref wt4, w4);
+                r = ref Unsafe.Add(ref r, 8);
+            }
+            if (rem > 0)
+            {
+                var v = Vector128.LoadUnsafe(ref r);
+                wv = Vector128.LoadUnsafe(ref wt);
+                if (TUpper.Value) a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 0);
+                a0 = SimdOps.MultiplyAddLaneLower(a0, wv.GetLower(), v, 0);
+                if (rem > 1)
+                {
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 1 * w1));
+                    if (TUpper.Value) b1 = SimdOps.MultiplyAddLaneUpper(b1, wv, v, 1);
+                    b0 = SimdOps.MultiplyAddLaneLower(b0, wv.GetLower(), v, 1);
+                }
+                if (rem > 2)
+                {
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 2 * w1));
+                    if (TUpper.Value) a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 2);
+                    a0 = SimdOps.MultiplyAddLaneLower(a0, wv.GetLower(), v, 2);
+                }
+                if (rem > 3)
+                {
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 3 * w1));
+                    if (TUpper.Value) b1 = SimdOps.MultiplyAddLaneUpper(b1, wv, v, 3);
+                    b0 = SimdOps.MultiplyAddLaneLower(b0, wv.GetLower(), v, 3);
+                }
+                if (rem > 4)
+                {
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 4 * w1));
+                    if (TUpper.Value) a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 4);
+                    a0 = SimdOps.MultiplyAddLaneLower(a0, wv.GetLower(), v, 4);
+                }
+                if (rem > 5)
+                {
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 5 * w1));
+                    if (TUpper.Value) b1 = SimdOps.MultiplyAddLaneUpper(b1, wv, v, 5);
+                    b0 = SimdOps.MultiplyAddLaneLower(b0, wv.GetLower(), v, 5);
+                }
+                if (rem > 6)
+                {
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 6 * w1));
+                    if (TUpper.Value) a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 6);
+                    a0 = SimdOps.MultiplyAddLaneLower(a0, wv.GetLower(), v, 6);
+                }
+                if (rem > 7)
+                {
+                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 7 * w1));
+                    if (TUpper.Value) b1 = SimdOps.MultiplyAddLaneUpper(b1, wv, v, 7);
+                    b0 = SimdOps.MultiplyAddLaneLower(b0, wv.GetLower(), v, 7);
+                }
+            }
+        }
+        BlockRequantization.Store(rq.Pixels2(a0 + b0, a1 + b1, a0 + b0, a1 + b1), 0, ref o, rq.Channels);
+    }
 
     /// <summary>
     /// 4 pixels (taps at x, x + d1, x + d2, x + d3, plus each segment's offset) x 8 channels over Kh segments of
