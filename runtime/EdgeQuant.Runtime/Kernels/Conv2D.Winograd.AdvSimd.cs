@@ -776,6 +776,8 @@ public static partial class Conv2D
     private static void WinogradOutLanes(ref int m, int n, int ty0, int g, int tw, int ho, int wo, int cout, int j, Vector128<int> i0, Vector128<int> i1,
         in BlockRequantization rq, ref sbyte output)
     {
+        // The group's first tile's row and column, then stepped per tile (no division per tile).
+        int ty = g / tw, tx = g - ty * tw;
         for (int t = 0; t < n; t++)
         {
             ref int mt = ref Unsafe.Add(ref m, 8 * t);
@@ -787,18 +789,24 @@ public static partial class Conv2D
             Vertical(ref mt, 5, out var s01, out var s11);
             Vertical(ref mt, 6, out var s02, out var s12);
             Vertical(ref mt, 7, out var s03, out var s13);
-            int q = g + t, y = 2 * (ty0 + q / tw), x = 2 * (q % tw);
+            int y = 2 * (ty0 + ty), x = 2 * tx;
+            if (++tx == tw)
+            {
+                tx = 0;
+                ty++;
+            }
             ref sbyte at = ref Unsafe.Add(ref output, (y * wo + x) * cout + j);
             bool right = x + 1 < wo;
-            // Lanes 0-3 of the block from the r vectors, 4-7 from the s vectors (M's columns k and 4 + k are one position's halves).
-            var top = rq.Pixels2(Acc(r00 + r01 + r02, i0), Acc(s00 + s01 + s02, i1), Acc(r01 - r02 - r03, i0), Acc(s01 - s02 - s03, i1));
+            // Lanes 0-3 of the block from the r vectors, 4-7 from the s vectors (M's columns k and 4 + k are one position's
+            // halves). Both output rows requantized with one branch (a bottom row past the output is not stored).
+            rq.Pixels4(Acc(r00 + r01 + r02, i0), Acc(s00 + s01 + s02, i1), Acc(r01 - r02 - r03, i0), Acc(s01 - s02 - s03, i1),
+                Acc(r10 + r11 + r12, i0), Acc(s10 + s11 + s12, i1), Acc(r11 - r12 - r13, i0), Acc(s11 - s12 - s13, i1), out var top, out var bottom);
             rq.Store(top, 0, ref at);
             if (right)
                 rq.Store(top, 1, ref Unsafe.Add(ref at, cout));
             if (y + 1 < ho)
             {
                 ref sbyte below = ref Unsafe.Add(ref at, wo * cout);
-                var bottom = rq.Pixels2(Acc(r10 + r11 + r12, i0), Acc(s10 + s11 + s12, i1), Acc(r11 - r12 - r13, i0), Acc(s11 - s12 - s13, i1));
                 rq.Store(bottom, 0, ref below);
                 if (right)
                     rq.Store(bottom, 1, ref Unsafe.Add(ref below, cout));
