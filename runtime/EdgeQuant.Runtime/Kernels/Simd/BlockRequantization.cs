@@ -148,11 +148,7 @@ internal readonly struct BlockRequantization
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<sbyte> Pixels2Right(Vector128<int> a00, Vector128<int> a01, Vector128<int> a10, Vector128<int> a11,
         Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1, Vector128<short> offset, Vector128<sbyte> min, Vector128<sbyte> max)
-        => SimdOps.NarrowOffsetClamp(
-            SimdOps.HighMulRoundingShiftRight(a00, m0, n0),
-            SimdOps.HighMulRoundingShiftRight(a01, m1, n1),
-            SimdOps.HighMulRoundingShiftRight(a10, m0, n0),
-            SimdOps.HighMulRoundingShiftRight(a11, m1, n1), offset, min, max);
+        => Pixels2RightOrClamped(a00, a01, a10, a11, m0, m1, n0, n1, offset, min, max, clamped: false);
 
     /// <summary>
     /// <see cref="Pixels2Right"/> for an op whose activation minimum is at least its output offset (a fused ReLU): SQRDMULH
@@ -161,11 +157,7 @@ internal readonly struct BlockRequantization
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<sbyte> Pixels2RightClamped(Vector128<int> a00, Vector128<int> a01, Vector128<int> a10, Vector128<int> a11,
         Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1, Vector128<short> offset, Vector128<sbyte> min, Vector128<sbyte> max)
-        => SimdOps.NarrowOffsetClamp(
-            SimdOps.HighMulRoundingShiftRightClamped(a00, m0, n0),
-            SimdOps.HighMulRoundingShiftRightClamped(a01, m1, n1),
-            SimdOps.HighMulRoundingShiftRightClamped(a10, m0, n0),
-            SimdOps.HighMulRoundingShiftRightClamped(a11, m1, n1), offset, min, max);
+        => Pixels2RightOrClamped(a00, a01, a10, a11, m0, m1, n0, n1, offset, min, max, clamped: true);
 
     /// <summary>
     /// <see cref="Pixels2RightClamped"/> where <paramref name="clamped"/> (a constant where the caller's generic flag gives
@@ -176,8 +168,13 @@ internal readonly struct BlockRequantization
     public static Vector128<sbyte> Pixels2RightOrClamped(Vector128<int> a00, Vector128<int> a01, Vector128<int> a10, Vector128<int> a11,
         Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1, Vector128<short> offset, Vector128<sbyte> min, Vector128<sbyte> max,
         bool clamped)
-        => clamped ? Pixels2RightClamped(a00, a01, a10, a11, m0, m1, n0, n1, offset, min, max)
-            : Pixels2Right(a00, a01, a10, a11, m0, m1, n0, n1, offset, min, max);
+        => SimdOps.NarrowOffsetClamp(Scale(a00, m0, n0, clamped), Scale(a01, m1, n1, clamped), Scale(a10, m0, n0, clamped),
+            Scale(a11, m1, n1, clamped), offset, min, max);
+
+    /// <summary>One accumulator vector's multiply and right shift, with or without the fixup.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Scale(Vector128<int> a, Vector128<int> m, Vector128<int> n, bool clamped)
+        => clamped ? SimdOps.HighMulRoundingShiftRightClamped(a, m, n) : SimdOps.HighMulRoundingShiftRight(a, m, n);
 
     /// <summary>Whether an op's outputs below its output offset are all clamped away (a fused ReLU): then <see cref="Pixels2RightClamped"/> applies.</summary>
     public static bool ClampsNegatives(int outputOffset, int activationMin) => activationMin >= outputOffset;
