@@ -58,8 +58,11 @@ internal readonly struct BlockRequantization
         // Usually every channel shifts right by at least 1: then the shorter sequence of Pixels2 applies (its padding
         // lanes, multiplier 0, are given a right shift of 1 too; they are never stored), for an int8 output offset.
         bool allRight = (uint)(outputOffset + 128) <= 255;
-        foreach (int sh in shifts.Slice(from, n))
-            allRight &= sh <= -1;
+        if (n == 8)
+            allRight &= Vector128.LessThanAll(Vector128.Max(s0, s1), Vector128<int>.Zero); // every shift <= -1
+        else
+            foreach (int sh in shifts.Slice(from, n))
+                allRight &= sh <= -1;
         _allRight = allRight;
         _clampsNegatives = ClampsNegatives(outputOffset, activationMin);
         if (allRight)
