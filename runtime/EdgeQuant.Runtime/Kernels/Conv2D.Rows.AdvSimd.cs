@@ -72,8 +72,9 @@ public static partial class Conv2D
         int span = (outW - 1) * p.StrideW + (kw - 1) * p.DilationW + 1;
         long rowLen = (long)span * cin;
         int window = (kh - 1) * p.DilationH + 1;
-        int chunk = ((long)(outH - 1) * p.StrideH + window) * rowLen + 8 <= LanesStackLimit ? outH : LanesChunkRows(outH, outW, p.StrideH, window, rowLen);
-        int slots = chunk >= 2 || chunk == outH ? (chunk - 1) * p.StrideH + window : window;
+        int chunk = LanesChunkRows(outH, outW, p.StrideH, window, rowLen);
+        bool chunked = chunk >= 2 || chunk == outH; // else one output row at a time over a ring of input rows
+        int slots = chunked ? (chunk - 1) * p.StrideH + window : window;
         if (slots * rowLen + 8 > LanesStackLimit)
             return false;
         int len = (int)rowLen;
@@ -93,7 +94,7 @@ public static partial class Conv2D
         nint pixStep = (nint)p.StrideW * cin;
         for (int b = 0; b < inShape.D0; b++)
         {
-            if (chunk >= 2 || chunk == outH)
+            if (chunked)
             {
                 // The padded rows of `chunk` output rows are staged at a time (the whole image where it fits): the chunk's
                 // output pixels run as one sequence (tiles may span two output rows, whose pixels are contiguous in the
@@ -764,15 +765,9 @@ public static partial class Conv2D
                     if (TUpper.Value) a1 = SimdOps.MultiplyAddLaneUpper(a1, wv, v, 6);
                     a0 = SimdOps.MultiplyAddLaneLower(a0, wv.GetLower(), v, 6);
                 }
-                if (rem > 7)
-                {
-                    wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, 7 * w1));
-                    if (TUpper.Value) b1 = SimdOps.MultiplyAddLaneUpper(b1, wv, v, 7);
-                    b0 = SimdOps.MultiplyAddLaneLower(b0, wv.GetLower(), v, 7);
-                }
             }
         }
-        BlockRequantization.Store(rq.Pixels2(a0 + b0, a1 + b1, a0 + b0, a1 + b1), 0, ref o, rq.Channels);
+        rq.Store(rq.Pixels2(a0 + b0, a1 + b1, a0 + b0, a1 + b1), 0, ref o);
     }
 
     /// <summary>
