@@ -57,12 +57,12 @@ public static partial class Conv2D
             TElem zeroPoint, ref TElem row);
 
         /// <summary>
-        /// Whether the 1-3 pixels past a range's last whole 4-pixel tile run as 1-pixel tiles rather than as one more
-        /// 4-pixel tile overlapping the one before: where a 1-pixel tile costs about a quarter of a 4-pixel one, as
-        /// VPMADDWD does on CPUs with AVX2 alone (Zen 1: one multiplying pipe, which bounds both; a 7x7 map then
-        /// computes 49 pixels, not 52).
+        /// Up to how many pixels past a range's last whole 4-pixel tile (0-3) run as 1-pixel tiles rather than as one more
+        /// 4-pixel tile overlapping the one before: all of them where a 1-pixel tile costs about a quarter of a 4-pixel one,
+        /// as VPMADDWD does on CPUs with AVX2 alone (Zen 1: one multiplying pipe, which bounds both; a 7x7 map then
+        /// computes 49 pixels, not 52); one with VPDPBUSD (<see cref="Int8Gemm.QuadSinglesUpTo"/>).
         /// </summary>
-        static abstract bool SinglesPastTiles { get; }
+        static abstract int SinglesUpTo { get; }
 
         /// <summary>The accumulators of n = 4 or 1 pixels (<see cref="Int8Gemm.PairsRows"/>, <see cref="Int8Gemm.QuadsRows"/>).</summary>
         static abstract void Rows(int n, ref TElem x, RowOffsets xStride, int segments, nint segStride, int steps, ref byte w, int cout,
@@ -72,7 +72,7 @@ public static partial class Conv2D
     /// <summary>Widened int16 rows, VPMADDWD over pairs of taps.</summary>
     private readonly struct PairRows : IRowKernel<short>
     {
-        public static bool SinglesPastTiles => !Avx512BW.IsSupported;
+        public static int SinglesUpTo => Avx512BW.IsSupported ? 0 : 3;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Stage(in Conv2DParams p, ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi,
@@ -169,7 +169,7 @@ public static partial class Conv2D
                 for (int c0 = from; c0 < to; c0 += chunk)
                 {
                     int n = System.Math.Min(chunk, to - c0);
-                    bool singles = TKernel.SinglesPastTiles;
+                    bool singles = (n & 3) <= TKernel.SinglesUpTo;
                     if (n < 4 && !singles)
                     {
                         // A last chunk of 1-3 pixels: the range's last 4 (the ones before recomputed, stored again identically).

@@ -46,7 +46,7 @@ public static partial class Conv2D
     /// <summary>Biased byte rows, VPDPBUSD over quadruplets of taps.</summary>
     private readonly struct QuadRows : IRowKernel<byte>
     {
-        public static bool SinglesPastTiles => false;
+        public static int SinglesUpTo => Int8Gemm.QuadSinglesUpTo;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Stage(in Conv2DParams p, ref sbyte src, int b, int iy, int inH, int inW, int cin, int span, int lo, int hi,

@@ -52,7 +52,7 @@ internal static partial class Int8Gemm
         bool doubled = q.Doubled;
         // With AVX2 alone (Zen 1: one multiplying pipe bounds a 1-row tile as it bounds a 4-row one, per product) the 1-3
         // rows past the last whole 4-row tile run as 1-row tiles; elsewhere as one more 4-row tile overlapping the one
-        // before (see Conv2D's IRowKernel.SinglesPastTiles).
+        // before (see Conv2D's IRowKernel.SinglesUpTo).
         bool singles = !Avx512BW.IsSupported;
         for (int g = 0; g < rows; g += group)
         {

@@ -17,6 +17,14 @@ internal static partial class Int8Gemm
     // On AVX2 machines without VNNI, SimdOps256.DotBusd is an exact emulation, so these kernels run (and are
     // tested) anywhere AVX2 is; the dispatchers take them only where AvxVnni.IsSupported.
 
+    /// <summary>
+    /// How many rows past the last whole 4-row tile the VPDPBUSD kernels run as 1-row tiles (<see cref="QuadTile1Wide{TGroups}"/>)
+    /// rather than as one more 4-row tile overlapping the one before. Measured on Zen 5 (fashion_resnet's 7x7 3x3 28 -> 60 layer,
+    /// ranges of its pixels): past 20 pixels, 1 more took 0.13-0.14 us alone against 0.30 as an overlapping tile, 2 more 0.30
+    /// against 0.32, 3 more 0.44 against 0.33.
+    /// </summary>
+    internal const int QuadSinglesUpTo = 1;
+
     /// <summary>Largest staging area (bytes, on the stack) of <see cref="TryRunQuadsVnni"/>: 4 rows of K up to 4096.</summary>
     private const int QuadsStackLimit = 4 * 4096;
 
@@ -50,26 +58,28 @@ internal static partial class Int8Gemm
         {
             int n = System.Math.Min(group, rows - g);
             ref sbyte ag = ref Unsafe.Add(ref a, g * aStride);
-            if (n < 4 && rows >= 4)
+            if (n < 4 && rows >= 4 && (n & 3) > QuadSinglesUpTo)
             {
-                // As in TryRunPairsAvx2: a last group of fewer than 4 rows takes the 4 last rows (the ones before recomputed, stored identically).
+                // As in TryRunPairsAvx2: a last group of 2-3 rows takes the 4 last rows (the ones before recomputed, stored identically).
                 g = rows - 4;
                 n = 4;
                 ag = ref Unsafe.Add(ref a, g * aStride);
             }
+            // A last row past whole 4-row tiles runs alone (QuadSinglesUpTo); 2-3 rows as a 4-row tile overlapping the one before.
+            int tiled = (n & 3) <= QuadSinglesUpTo ? n & ~3 : n;
             int r = 0;
-            if (n >= 4)
+            if (tiled >= 4)
             {
                 for (; ; r += 4)
                 {
-                    r = System.Math.Min(r, n - 4);
+                    r = System.Math.Min(r, tiled - 4);
                     for (int i = 0; i < 4; i++)
                         StageBiased(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k4), k, k4);
                     QuadsRows(4, ref xs, RowOffsets.Strided(k4), 1, 0, k4 / 4, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
-                    if (r == n - 4)
+                    if (r == tiled - 4)
                         break;
                 }
-                r = n;
+                r = tiled;
             }
             for (; r < n; r++)
             {
@@ -122,7 +132,8 @@ internal static partial class Int8Gemm
     /// oc of the padded channel count <paramref name="cout"/>: row i's activations start at x, x + xStride.D1, .D2, .D3 (<see cref="RowOffsets"/>) and consist of
     /// <paramref name="segments"/> runs of <paramref name="quads"/> quadruplets of bytes, segStride apart; the weights are the
     /// matching [segments x quads, Cout, 4] quadruplets. The VNNI counterpart of <see cref="PairsRows"/>, shared with
-    /// Conv2D's rows path. With AVX-512 (32 vector registers) 4 rows x 32 channels per pass, then one tile of 24, 16 or 8.
+    /// Conv2D's rows path. With AVX-512 (32 vector registers) 4 rows x 32 channels per pass, then one tile of 24, 16 or 8;
+    /// one row 64 channels per pass (<see cref="QuadTile1Wide{TGroups}"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void QuadsRows(int n, ref byte x, RowOffsets xStride, int segments, nint segStride, int quads, ref sbyte w, int cout,
@@ -156,11 +167,120 @@ internal static partial class Int8Gemm
         }
         else
         {
-            for (; j <= cout - 16; j += 16)
-                QuadTile1x16(ref x, segments, segStride, quads, ref Unsafe.Add(ref w, 4 * j), cout, q.Init(j), q.Init(j + 8), ref Unsafe.Add(ref acc, j));
-            if (j < cout)
-                QuadTile1x8(ref x, segments, segStride, quads, ref Unsafe.Add(ref w, 4 * j), cout, q.Init(j), ref Unsafe.Add(ref acc, j));
+            for (; j <= cout - 64; j += 64)
+                QuadTile1Wide<Groups8>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc);
+            switch ((cout - j) / 8)
+            {
+                case 1: QuadTile1Wide<Groups1>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+                case 2: QuadTile1Wide<Groups2>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+                case 3: QuadTile1Wide<Groups3>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+                case 4: QuadTile1Wide<Groups4>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+                case 5: QuadTile1Wide<Groups5>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+                case 6: QuadTile1Wide<Groups6>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+                case 7: QuadTile1Wide<Groups7>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+            }
         }
+    }
+
+    /// <summary>A count of 8-channel accumulators known to the JIT (<see cref="QuadTile1Wide{TGroups}"/>).</summary>
+    private interface IGroupCount
+    {
+        static abstract int Value { get; }
+    }
+
+    private struct Groups1 : IGroupCount { public static int Value => 1; }
+    private struct Groups2 : IGroupCount { public static int Value => 2; }
+    private struct Groups3 : IGroupCount { public static int Value => 3; }
+    private struct Groups4 : IGroupCount { public static int Value => 4; }
+    private struct Groups5 : IGroupCount { public static int Value => 5; }
+    private struct Groups6 : IGroupCount { public static int Value => 6; }
+    private struct Groups7 : IGroupCount { public static int Value => 7; }
+    private struct Groups8 : IGroupCount { public static int Value => 8; }
+
+    /// <summary>
+    /// One row by the TGroups x 8 channels from j (of the padded <paramref name="cout"/>): per quadruplet one broadcast and
+    /// TGroups VPDPBUSD into independent accumulators, so the row's chain of dependent products is spread over up to 8 of
+    /// them (a 1x16 tile per 16 channels, two chains as long as the row's K / 4, was latency-bound: fashion_resnet's 7x7
+    /// 3x3 28 -> 60 layer spent as long on its 49th pixel as on a 4-pixel tile). With 4 groups or fewer, even and odd
+    /// quadruplets go to two sets of accumulators, added at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void QuadTile1Wide<TGroups>(ref byte x0, int segments, nint segStride, int quads, ref sbyte w, int cout,
+        in PairsRequantization q, int j, ref int acc) where TGroups : struct, IGroupCount
+    {
+        nint step = 4 * cout;
+        ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
+        int g = TGroups.Value;
+        var c0 = q.Init(j);
+        var c1 = g > 1 ? q.Init(j + 8) : default;
+        var c2 = g > 2 ? q.Init(j + 16) : default;
+        var c3 = g > 3 ? q.Init(j + 24) : default;
+        var c4 = g > 4 ? q.Init(j + 32) : default;
+        var c5 = g > 5 ? q.Init(j + 40) : default;
+        var c6 = g > 6 ? q.Init(j + 48) : default;
+        var c7 = g > 7 ? q.Init(j + 56) : default;
+        if (g <= 4)
+        {
+            // c4..c7 take the odd quadruplets of groups 0..3.
+            for (int s = 0; s < segments; s++)
+            {
+                ref byte r0 = ref Unsafe.Add(ref x0, s * segStride);
+                int i = 0;
+                for (; i + 1 < quads; i += 2)
+                {
+                    var x = Quad(ref r0, i);
+                    var y = Quad(ref r0, i + 1);
+                    ref sbyte wn = ref Unsafe.Add(ref wj, step);
+                    c0 = Busd(c0, x, Weights(ref wj, 0));
+                    c4 = Busd(c4, y, Weights(ref wn, 0));
+                    if (g > 1) { c1 = Busd(c1, x, Weights(ref wj, 32)); c5 = Busd(c5, y, Weights(ref wn, 32)); }
+                    if (g > 2) { c2 = Busd(c2, x, Weights(ref wj, 64)); c6 = Busd(c6, y, Weights(ref wn, 64)); }
+                    if (g > 3) { c3 = Busd(c3, x, Weights(ref wj, 96)); c7 = Busd(c7, y, Weights(ref wn, 96)); }
+                    wj = ref Unsafe.Add(ref wj, 2 * step);
+                }
+                if (i < quads)
+                {
+                    var x = Quad(ref r0, i);
+                    c0 = Busd(c0, x, Weights(ref wj, 0));
+                    if (g > 1) c1 = Busd(c1, x, Weights(ref wj, 32));
+                    if (g > 2) c2 = Busd(c2, x, Weights(ref wj, 64));
+                    if (g > 3) c3 = Busd(c3, x, Weights(ref wj, 96));
+                    wj = ref Unsafe.Add(ref wj, step);
+                }
+            }
+            ref int a = ref Unsafe.Add(ref acc, j);
+            (c0 + c4).StoreUnsafe(ref a);
+            if (g > 1) (c1 + c5).StoreUnsafe(ref a, 8);
+            if (g > 2) (c2 + c6).StoreUnsafe(ref a, 16);
+            if (g > 3) (c3 + c7).StoreUnsafe(ref a, 24);
+            return;
+        }
+        for (int s = 0; s < segments; s++)
+        {
+            ref byte r0 = ref Unsafe.Add(ref x0, s * segStride);
+            for (int i = 0; i < quads; i++)
+            {
+                var x = Quad(ref r0, i);
+                c0 = Busd(c0, x, Weights(ref wj, 0));
+                c1 = Busd(c1, x, Weights(ref wj, 32));
+                c2 = Busd(c2, x, Weights(ref wj, 64));
+                c3 = Busd(c3, x, Weights(ref wj, 96));
+                c4 = Busd(c4, x, Weights(ref wj, 128));
+                if (g > 5) c5 = Busd(c5, x, Weights(ref wj, 160));
+                if (g > 6) c6 = Busd(c6, x, Weights(ref wj, 192));
+                if (g > 7) c7 = Busd(c7, x, Weights(ref wj, 224));
+                wj = ref Unsafe.Add(ref wj, step);
+            }
+        }
+        ref int o = ref Unsafe.Add(ref acc, j);
+        c0.StoreUnsafe(ref o);
+        c1.StoreUnsafe(ref o, 8);
+        c2.StoreUnsafe(ref o, 16);
+        c3.StoreUnsafe(ref o, 24);
+        c4.StoreUnsafe(ref o, 32);
+        if (g > 5) c5.StoreUnsafe(ref o, 40);
+        if (g > 6) c6.StoreUnsafe(ref o, 48);
+        if (g > 7) c7.StoreUnsafe(ref o, 56);
     }
 
     /// <summary>
@@ -492,40 +612,5 @@ internal static partial class Int8Gemm
         c2.StoreUnsafe(ref acc, 2 * row);
         c3.StoreUnsafe(ref acc, 3 * row);
         TailStore<TTail>(t0, t1, ref Unsafe.Add(ref acc, 8), row);
-    }
-
-    private static void QuadTile1x16(ref byte x0, int segments, nint segStride, int quads, ref sbyte w, int cout,
-        Vector256<int> c0, Vector256<int> c1, ref int acc)
-    {
-        nint step = 4 * cout;
-        for (int s = 0; s < segments; s++)
-        {
-            ref byte r0 = ref Unsafe.Add(ref x0, s * segStride);
-            for (int i = 0; i < quads; i++)
-            {
-                var x = Quad(ref r0, i);
-                c0 = Busd(c0, x, Weights(ref w, 0));
-                c1 = Busd(c1, x, Weights(ref w, 32));
-                w = ref Unsafe.Add(ref w, step);
-            }
-        }
-        c0.StoreUnsafe(ref acc);
-        c1.StoreUnsafe(ref acc, 8);
-    }
-
-    private static void QuadTile1x8(ref byte x0, int segments, nint segStride, int quads, ref sbyte w, int cout,
-        Vector256<int> c0, ref int acc)
-    {
-        nint step = 4 * cout;
-        for (int s = 0; s < segments; s++)
-        {
-            ref byte r0 = ref Unsafe.Add(ref x0, s * segStride);
-            for (int i = 0; i < quads; i++)
-            {
-                c0 = Busd(c0, Quad(ref r0, i), Weights(ref w, 0));
-                w = ref Unsafe.Add(ref w, step);
-            }
-        }
-        c0.StoreUnsafe(ref acc);
     }
 }
