@@ -113,6 +113,9 @@ foreach (var model in models)
                 if (isInvoke) for (int k = 0; k < n; k++) run.Invoke();
                 else for (int k = 0; k < n; k++) run.InvokeOp(r);
                 times[v, r].Add(sw.Elapsed.TotalMicroseconds / n);
+                // With threads, the build just timed has workers polling for 2 ms before they block; let them block, or
+                // they would take CPU from the other build's block.
+                if (threads > 1) Thread.Sleep(5);
             }
         }
     Console.WriteLine($"{Path.GetFileName(model)}: medians over {rounds} rounds (us)");
