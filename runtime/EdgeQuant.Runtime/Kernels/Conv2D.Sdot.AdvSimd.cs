@@ -248,8 +248,8 @@ public static partial class Conv2D
 
     /// <summary>
     /// <see cref="SdotRows.Run"/> for one block of 8 channels whose every channel shifts right: the tiles of
-    /// <see cref="SdotTile4"/> (4 pixels x 8 channels over Kh segments of q quadruplets; the last 1-3 pixels with the last
-    /// one repeated, not stored) in one loop, the requantization (<see cref="BlockRequantization.Pixels2Right"/>) in
+    /// <see cref="SdotTile4"/> (4 pixels x 8 channels over Kh segments of q quadruplets; the last 1-3 pixels in
+    /// <see cref="SdotRestRight{TWidth, TClamped, TPixels}"/>) in one loop, the requantization (<see cref="BlockRequantization.Pixels2Right"/>) in
     /// registers, whole tiles of a full block stored without checks. TWidth 4 (a last 1-4 channels): one accumulator per pixel
     /// and no second weight vector, the four pixels requantized as one 8-lane block.
     /// </summary>
@@ -261,18 +261,11 @@ public static partial class Conv2D
         nint q2 = 2 * qStride, q3 = 3 * qStride, q4 = 4 * qStride;
         // The second weight vector's offsets, computed once rather than per load.
         nint q1b = qStride + 16, q2b = q2 + 16, q3b = q3 + 16;
-        // Whole tiles' pixel offsets; only a last tile of 1-3 pixels repeats its last pixel.
         nint d1 = pixStep, d2 = 2 * pixStep, d3 = 3 * pixStep;
         ref sbyte oi = ref o;
-        for (int i = 0; i < n; i += 4, oi = ref Unsafe.Add(ref oi, 4 * cout))
+        int whole = n & ~3;
+        for (int i = 0; i < whole; i += 4, oi = ref Unsafe.Add(ref oi, 4 * cout))
         {
-            int valid = n - i;
-            if (valid < 4)
-            {
-                d1 = valid > 1 ? pixStep : 0;
-                d2 = valid > 2 ? 2 * pixStep : d1;
-                d3 = d2;
-            }
             ref sbyte xi = ref Unsafe.Add(ref x, i * pixStep);
             Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1;
             ref sbyte ws = ref w;
@@ -380,14 +373,14 @@ public static partial class Conv2D
                 // The four pixels' 1-4 channels requantized as one block of 8 (pixels 0-1, then 2-3): one vector per 4 pixels.
                 var p = BlockRequantization.Pixels2RightOrClamped(a00, a10, a20, a30, m0, m0, n0, n0, off, min, max, TClamped.Value);
                 StoreFour(p.AsInt32().GetElement(0), ref oi, channels);
-                if (valid > 1) StoreFour(p.AsInt32().GetElement(1), ref Unsafe.Add(ref oi, cout), channels);
-                if (valid > 2) StoreFour(p.AsInt32().GetElement(2), ref Unsafe.Add(ref oi, 2 * cout), channels);
-                if (valid > 3) StoreFour(p.AsInt32().GetElement(3), ref Unsafe.Add(ref oi, 3 * cout), channels);
+                StoreFour(p.AsInt32().GetElement(1), ref Unsafe.Add(ref oi, cout), channels);
+                StoreFour(p.AsInt32().GetElement(2), ref Unsafe.Add(ref oi, 2 * cout), channels);
+                StoreFour(p.AsInt32().GetElement(3), ref Unsafe.Add(ref oi, 3 * cout), channels);
                 continue;
             }
             var p01 = BlockRequantization.Pixels2RightOrClamped(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max, TClamped.Value);
             var p23 = BlockRequantization.Pixels2RightOrClamped(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max, TClamped.Value);
-            if (valid >= 4 && channels == 8)
+            if (channels == 8)
             {
                 Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref oi), p01.AsInt64().ToScalar());
                 Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref oi, cout)), p01.AsInt64().GetElement(1));
@@ -395,8 +388,144 @@ public static partial class Conv2D
                 Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref oi, 3 * cout)), p23.AsInt64().GetElement(1));
             }
             else
-                Cin1Store(p01, p23, ref oi, cout, valid, channels);
+                Cin1Store(p01, p23, ref oi, cout, 4, channels);
         }
+        switch (n - whole)
+        {
+            case 1:
+                SdotRestRight<TWidth, TClamped, Pixels1>(ref Unsafe.Add(ref x, whole * pixStep), pixStep, ref segOff, kh, q, ref w, qStride,
+                    i0, i1, m0, m1, n0, n1, off, min, max, ref oi, cout, channels);
+                break;
+            case 2:
+                SdotRestRight<TWidth, TClamped, Pixels2>(ref Unsafe.Add(ref x, whole * pixStep), pixStep, ref segOff, kh, q, ref w, qStride,
+                    i0, i1, m0, m1, n0, n1, off, min, max, ref oi, cout, channels);
+                break;
+            case 3:
+                SdotRestRight<TWidth, TClamped, Pixels3>(ref Unsafe.Add(ref x, whole * pixStep), pixStep, ref segOff, kh, q, ref w, qStride,
+                    i0, i1, m0, m1, n0, n1, off, min, max, ref oi, cout, channels);
+                break;
+        }
+    }
+
+    /// <summary>A count of pixels (1-3) known to the JIT: <see cref="SdotRestRight{TWidth, TClamped, TPixels}"/>.</summary>
+    private interface ISdotPixels
+    {
+        static abstract int Count { get; }
+    }
+
+    private struct Pixels1 : ISdotPixels { public static int Count => 1; }
+    private struct Pixels2 : ISdotPixels { public static int Count => 2; }
+    private struct Pixels3 : ISdotPixels { public static int Count => 3; }
+
+    /// <summary>
+    /// The last 1-3 pixels (TPixels) of <see cref="SdotBlockRight{TWidth, TClamped}"/>'s block: only their products, where a
+    /// 4-pixel tile with the last pixel repeated computed four (a 7x7 map's 49th pixel, the 7-wide rows' last 3).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SdotRestRight<TWidth, TClamped, TPixels>(ref sbyte x, nint pixStep, ref int segOff, int kh, int q, ref sbyte w, nint qStride,
+        Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels)
+        where TWidth : struct, ISdotWidth where TClamped : struct, IFlag where TPixels : struct, ISdotPixels
+    {
+        nint q2 = 2 * qStride, q3 = 3 * qStride, q4 = 4 * qStride;
+        nint q1b = qStride + 16, q2b = q2 + 16, q3b = q3 + 16;
+        nint d1 = pixStep, d2 = 2 * pixStep;
+        Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1;
+        ref sbyte ws = ref w;
+        for (int ky = 0; ky < kh; ky++)
+        {
+            ref sbyte r = ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky));
+            int t = 0;
+            for (; t <= q - 4; t += 4)
+            {
+                var v0 = Vector128.LoadUnsafe(ref r);
+                var v1 = TPixels.Count > 1 ? Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1)) : default;
+                var v2 = TPixels.Count > 2 ? Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2)) : default;
+                var wA = Vector128.LoadUnsafe(ref ws);
+                var wB = TWidth.Wide ? Vector128.LoadUnsafe(ref ws, 16) : default;
+                a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
+                if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
+                if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
+                if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
+                if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
+                if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
+                wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
+                if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q1b));
+                a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
+                if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
+                if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
+                if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
+                if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
+                if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
+                wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2));
+                if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2b));
+                a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
+                if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
+                if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
+                if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
+                if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
+                if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
+                wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3));
+                if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3b));
+                a00 = SimdOps.DotProductLane(a00, wA, v0, 3);
+                if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 3);
+                if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 3);
+                if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 3);
+                if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 3);
+                if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 3);
+                r = ref Unsafe.Add(ref r, 16);
+                ws = ref Unsafe.Add(ref ws, q4);
+            }
+            int rem = q - t;
+            if (rem > 0)
+            {
+                var v0 = Vector128.LoadUnsafe(ref r);
+                var v1 = TPixels.Count > 1 ? Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1)) : default;
+                var v2 = TPixels.Count > 2 ? Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2)) : default;
+                var wA = Vector128.LoadUnsafe(ref ws);
+                var wB = TWidth.Wide ? Vector128.LoadUnsafe(ref ws, 16) : default;
+                a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
+                if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
+                if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
+                if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
+                if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
+                if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
+                if (rem > 1)
+                {
+                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
+                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q1b));
+                    a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
+                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
+                    if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
+                    if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
+                    if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
+                    if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
+                }
+                if (rem > 2)
+                {
+                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2));
+                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2b));
+                    a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
+                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
+                    if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
+                    if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
+                    if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
+                    if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
+                }
+                ws = ref Unsafe.Add(ref ws, rem * qStride);
+            }
+        }
+        if (!TWidth.Wide)
+        {
+            var p = BlockRequantization.Pixels2RightOrClamped(a00, a10, a20, a20, m0, m0, n0, n0, off, min, max, TClamped.Value);
+            StoreFour(p.AsInt32().GetElement(0), ref o, channels);
+            if (TPixels.Count > 1) StoreFour(p.AsInt32().GetElement(1), ref Unsafe.Add(ref o, cout), channels);
+            if (TPixels.Count > 2) StoreFour(p.AsInt32().GetElement(2), ref Unsafe.Add(ref o, 2 * cout), channels);
+            return;
+        }
+        var p01 = BlockRequantization.Pixels2RightOrClamped(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max, TClamped.Value);
+        var p23 = TPixels.Count > 2 ? BlockRequantization.Pixels2RightOrClamped(a20, a21, a20, a21, m0, m1, n0, n1, off, min, max, TClamped.Value) : default;
+        Cin1Store(p01, p23, ref o, cout, TPixels.Count, channels);
     }
 
     /// <summary>
