@@ -619,28 +619,6 @@ public static partial class Conv2D
                         a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 6);
                         wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                     }
-                    if (rem > 7)
-                    {
-                        wv = Vector128.LoadUnsafe(ref wt);
-                        if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
-                        if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
-                        if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
-                        if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
-                        if (TUpper.Value) a41 = SimdOps.MultiplyAddLaneUpper(a41, wv, v4, 7);
-                        if (TUpper.Value) a51 = SimdOps.MultiplyAddLaneUpper(a51, wv, v5, 7);
-                        if (TUpper.Value) a61 = SimdOps.MultiplyAddLaneUpper(a61, wv, v6, 7);
-                        if (TUpper.Value) a71 = SimdOps.MultiplyAddLaneUpper(a71, wv, v7, 7);
-                        wl = wv.GetLower();
-                        a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 7);
-                        a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 7);
-                        a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 7);
-                        a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 7);
-                        a40 = SimdOps.MultiplyAddLaneLower(a40, wl, v4, 7);
-                        a50 = SimdOps.MultiplyAddLaneLower(a50, wl, v5, 7);
-                        a60 = SimdOps.MultiplyAddLaneLower(a60, wl, v6, 7);
-                        a70 = SimdOps.MultiplyAddLaneLower(a70, wl, v7, 7);
-                        wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                    }
                 }
             }
             rq.Pixels8(a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71, out var p0, out var p1, out var p2, out var p3);
@@ -986,20 +964,6 @@ public static partial class Conv2D
                     a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
                     a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
                     a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
-                    wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
-                }
-                if (rem > 7)
-                {
-                    wv = Vector128.LoadUnsafe(ref wt);
-                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
-                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
-                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
-                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
-                    wl = wv.GetLower();
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 7);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 7);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 7);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 7);
                     wt = ref Unsafe.AddByteOffset(ref wt, wBytes);
                 }
             }
