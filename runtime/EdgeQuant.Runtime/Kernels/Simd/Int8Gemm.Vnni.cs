@@ -180,44 +180,30 @@ internal static partial class Int8Gemm
     {
         int j = 0;
         for (; j <= cout - 64; j += 64)
-            QuadTile1Wide<Groups8>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc);
+            QuadTile1Wide<QuadCount8>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc);
         switch ((cout - j) / 8)
         {
-            case 1: QuadTile1Wide<Groups1>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
-            case 2: QuadTile1Wide<Groups2>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
-            case 3: QuadTile1Wide<Groups3>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
-            case 4: QuadTile1Wide<Groups4>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
-            case 5: QuadTile1Wide<Groups5>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
-            case 6: QuadTile1Wide<Groups6>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
-            case 7: QuadTile1Wide<Groups7>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+            case 1: QuadTile1Wide<QuadCount1>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+            case 2: QuadTile1Wide<QuadCount2>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+            case 3: QuadTile1Wide<QuadCount3>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+            case 4: QuadTile1Wide<QuadCount4>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+            case 5: QuadTile1Wide<QuadCount5>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+            case 6: QuadTile1Wide<QuadCount6>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
+            case 7: QuadTile1Wide<QuadCount7>(ref x, segments, segStride, quads, ref w, cout, q, j, ref acc); break;
         }
     }
 
-    /// <summary>A count of 8-channel accumulators known to the JIT (<see cref="QuadTile1Wide{TGroups}"/>).</summary>
-    private interface IGroupCount
-    {
-        static abstract int Value { get; }
-    }
-
-    private struct Groups1 : IGroupCount { public static int Value => 1; }
-    private struct Groups2 : IGroupCount { public static int Value => 2; }
-    private struct Groups3 : IGroupCount { public static int Value => 3; }
-    private struct Groups4 : IGroupCount { public static int Value => 4; }
-    private struct Groups5 : IGroupCount { public static int Value => 5; }
-    private struct Groups6 : IGroupCount { public static int Value => 6; }
-    private struct Groups7 : IGroupCount { public static int Value => 7; }
-    private struct Groups8 : IGroupCount { public static int Value => 8; }
-
     /// <summary>
-    /// One row by the TGroups x 8 channels from j (of the padded <paramref name="cout"/>): per quadruplet one broadcast and
-    /// TGroups VPDPBUSD into independent accumulators, so the row's chain of dependent products is spread over up to 8 of
+    /// One row by the TGroups x 8 channels from j (of the padded <paramref name="cout"/>; TGroups is one of the short-K
+    /// kernels' QuadCount1..8): per quadruplet one broadcast and TGroups VPDPBUSD into independent accumulators, so the
+    /// row's chain of dependent products is spread over up to 8 of
     /// them (a 1x16 tile per 16 channels, two chains as long as the row's K / 4, was latency-bound: fashion_resnet's 7x7
     /// 3x3 28 -> 60 layer spent as long on its 49th pixel as on a 4-pixel tile). With 4 groups or fewer, even and odd
     /// quadruplets go to two sets of accumulators, added at the end.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void QuadTile1Wide<TGroups>(ref byte x0, int segments, nint segStride, int quads, ref sbyte w, int cout,
-        in PairsRequantization q, int j, ref int acc) where TGroups : struct, IGroupCount
+        in PairsRequantization q, int j, ref int acc) where TGroups : struct, IPairCount
     {
         nint step = 4 * cout;
         ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
