@@ -389,21 +389,20 @@ public static partial class Conv2D
     {
         // A group of one tile (a range's or an image's last, 49 tiles = 12 x 4 + 1) computes one tile's products, not four:
         // 0.29 us for the one tile of fashion_resnet's 14x14 20 -> 28 layer, as long as a group of four.
-        if (tiles == 1)
-        {
-            switch (tail)
-            {
-                case 4: WinogradProducts<TBlocks, Tail4, Yes>(ref v, cinR, wf, j, ref m); break;
-                case 8: WinogradProducts<TBlocks, Tail8, Yes>(ref v, cinR, wf, j, ref m); break;
-                default: WinogradProducts<TBlocks, Tail0, Yes>(ref v, cinR, wf, j, ref m); break;
-            }
-            return;
-        }
+        if (tiles == 1) WinogradProductsTail<TBlocks, Yes>(ref v, cinR, wf, j, tail, ref m);
+        else WinogradProductsTail<TBlocks, No>(ref v, cinR, wf, j, tail, ref m);
+    }
+
+    /// <summary><see cref="WinogradProducts{TBlocks, TTail, TOne}"/> for a tail width known at run time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WinogradProductsTail<TBlocks, TOne>(ref short v, int cinR, WinogradFilter wf, int j, int tail, ref int m)
+        where TBlocks : struct, IWinogradBlocks where TOne : struct, IFlag
+    {
         switch (tail)
         {
-            case 4: WinogradProducts<TBlocks, Tail4, No>(ref v, cinR, wf, j, ref m); break;
-            case 8: WinogradProducts<TBlocks, Tail8, No>(ref v, cinR, wf, j, ref m); break;
-            default: WinogradProducts<TBlocks, Tail0, No>(ref v, cinR, wf, j, ref m); break;
+            case 4: WinogradProducts<TBlocks, Tail4, TOne>(ref v, cinR, wf, j, ref m); break;
+            case 8: WinogradProducts<TBlocks, Tail8, TOne>(ref v, cinR, wf, j, ref m); break;
+            default: WinogradProducts<TBlocks, Tail0, TOne>(ref v, cinR, wf, j, ref m); break;
         }
     }
 

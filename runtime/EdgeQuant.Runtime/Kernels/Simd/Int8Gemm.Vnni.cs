@@ -58,7 +58,7 @@ internal static partial class Int8Gemm
         {
             int n = System.Math.Min(group, rows - g);
             ref sbyte ag = ref Unsafe.Add(ref a, g * aStride);
-            if (n < 4 && rows >= 4 && (n & 3) > QuadSinglesUpTo)
+            if (n < 4 && rows >= 4 && n > QuadSinglesUpTo)
             {
                 // As in TryRunPairsAvx2: a last group of 2-3 rows takes the 4 last rows (the ones before recomputed, stored identically).
                 g = rows - 4;
