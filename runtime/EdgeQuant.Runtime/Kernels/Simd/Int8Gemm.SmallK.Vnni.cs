@@ -16,7 +16,8 @@ internal static partial class Int8Gemm
     /// starting from <see cref="PackedFilter.InitBiased"/>: the two 8-channel halves are joined into one 512-bit vector,
     /// doubled and requantized in registers. Per 16 outputs of K = 16 that is 4 broadcasts and 8 VPDPBUSD where the
     /// VPMADDWD kernel (<see cref="TryRunSmallKAvx512"/>) takes 8 broadcasts, 8 VPMADDWD and 8 VPADDD. The last 1-8
-    /// channels take two rows per 512-bit vector (<see cref="SmallKVnniTile8x2"/>), not one row in a vector of 8.
+    /// channels take two rows per 512-bit vector (<see cref="SmallKVnniTile8x2"/>), not one row in a vector of 8; the last
+    /// 1-4 at K &lt;= 16 four rows (<see cref="SmallKVnniRest4x4{TQuads, TClamped}"/>).
     /// Where AVX-VNNI is missing, <see cref="SimdOps256.DotBusd"/> emulates it exactly (so the kernel is tested on any
     /// AVX-512 machine); the dispatcher takes it only with AVX-VNNI. Returns false (having written nothing) when the case
     /// is not covered: no AVX-512, no <see cref="PackedFilter.Quads"/> of a 1x1 layout, K &gt; 40, fewer than 4 rows, or
@@ -54,13 +55,16 @@ internal static partial class Int8Gemm
     /// Whether the VPDPBUSD form of the short-K kernel is taken over the VPMADDWD form (with AVX-VNNI). Measured on Zen 5,
     /// 1x1 convolutions over 28x28 pixels: the VPDPBUSD form is 10-20% faster from K = 24 up (32→32: 5.1 → 4.4 µs,
     /// 36→150: 27.7 → 22.8) and where 5-8 channels are left past the blocks of 16 (16→24: 2.7 → 2.4, 16→8: 1.3 → 1.0); the
-    /// VPMADDWD form is faster for K &lt;= 8 (8→36: 2.5 against 2.8) and, up to K = 20, where 1-4 channels are left
-    /// (16→36: 3.7 against 3.9; its rest takes four rows per vector, <see cref="SmallKRest4{TPairs, TClamped}"/>).
+    /// VPMADDWD form is faster for K &lt;= 8 (8→36: 2.85 against 2.96 µs) and for K = 17-20 where 1-4 channels are left
+    /// (20→20: 3.41 against 3.54; its rest takes four rows per vector, <see cref="SmallKRest4{TPairs, TClamped}"/>). For
+    /// K = 9-16 the VPDPBUSD form's rest takes four rows per vector too (<see cref="SmallKVnniRest4x4{TQuads, TClamped}"/>,
+    /// 6 December, ninth session: 16→36 4.00 against 4.13, 12→36 3.48 against 3.62, 16→4 0.77 against 0.88; 784 rows,
+    /// both forms alternating in one process).
     /// </summary>
     internal static bool SmallKPrefersVnni(int k, int cout)
     {
         int rest = cout & 15;
-        return k > 8 && !(rest is >= 1 and <= 4 && k <= 20);
+        return k > 8 && !(rest is >= 1 and <= 4 && k > 16 && k <= 20);
     }
 
     private struct QuadCount1 : IPairCount { public static int Value => 1; }
@@ -118,7 +122,7 @@ internal static partial class Int8Gemm
     /// <summary>
     /// Every output channel of the pixels of <paramref name="g"/> (their quadruplets staged biased at <paramref name="xs"/>):
     /// blocks of 16 channels while more than 8 remain (the weights and Init are CoutPadded long, the table a multiple of 16),
-    /// then the last 1-8 two pixels to a vector. Shared by the short-K GEMM and the one-input-channel convolution.
+    /// then the last 1-8 two pixels to a vector (of a GEMM block with K &lt;= 16, the last 1-4 four pixels to a vector). Shared by the short-K GEMM and the one-input-channel convolution.
     /// </summary>
     private static void VnniChannels<TQuads, TSource>(ref byte xs, in PixelGrid g, PackedFilter pf, RightRequantTable table,
         Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o)
@@ -136,7 +140,14 @@ internal static partial class Int8Gemm
             else
                 SmallKVnniTile16<TQuads, No, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j));
         }
-        if (j < cout)
+        if (j < cout && Rest4Lanes<TQuads, TSource>(cout - j, g))
+        {
+            if (clamped)
+                SmallKVnniRest4x4<TQuads, Yes>(ref xs, g.Cols, g.ColStep, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j), g.OutPixel);
+            else
+                SmallKVnniRest4x4<TQuads, No>(ref xs, g.Cols, g.ColStep, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j), g.OutPixel);
+        }
+        else if (j < cout)
         {
             if (clamped)
                 SmallKVnniTile8x2<TQuads, Yes, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j));
@@ -144,6 +155,14 @@ internal static partial class Int8Gemm
                 SmallKVnniTile8x2<TQuads, No, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j));
         }
     }
+
+    /// <summary>
+    /// Whether the last <paramref name="channels"/> of a grid go to <see cref="SmallKVnniRest4x4{TQuads, TClamped}"/>: 1-4 of
+    /// them, K &lt;= 16, the pixels of a GEMM block (one row of staged rows 4 x TQuads bytes apart).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Rest4Lanes<TQuads, TSource>(int channels, in PixelGrid g) where TQuads : struct, IPairCount where TSource : struct, IQuadSource
+        => typeof(TSource) == typeof(ContiguousQuads) && TQuads.Value <= 4 && channels <= 4 && g.Rows == 1 && g.ColStep == 4 * TQuads.Value;
 
     /// <summary>
     /// Rows [0, n) from <paramref name="a"/> (<paramref name="aStride"/> bytes apart) biased to <paramref name="xs"/>, k4 bytes
@@ -265,6 +284,73 @@ internal static partial class Int8Gemm
             }
         }
     }
+
+    /// <summary>
+    /// The last 1-4 channels at j (<paramref name="channels"/> of them real) of n staged GEMM rows (4 x TQuads &lt;= 16 bytes
+    /// apart, <paramref name="rowStep"/>), four rows per 512-bit vector: lane 4i + c is row i of a group of four and channel
+    /// j + c. Each 256-bit half takes two rows from one 32-byte load, and quadruplet q of both is one VPERMD (dwords q and
+    /// TQuads + q, each four times) against a weight register holding the four channels' quadruplet q in both 128-bit
+    /// halves: per 16 outputs of K = 16, 2 loads, 8 VPERMD and 8 VPDPBUSD where <see cref="SmallKVnniTile8x2{TQuads, TClamped, TSource}"/>
+    /// takes 16 VPDPBUSD for 8 outputs. The requantizer holds the four channels' operands in every 128-bit quarter
+    /// (<see cref="SimdOps512.RightRequantizer.Four4"/>) and the narrowed bytes are in row order. The rows past n of the last
+    /// group are computed from whatever the staging area holds (it has 64 bytes past a whole block) and not stored.
+    /// </summary>
+    private static void SmallKVnniRest4x4<TQuads, TClamped>(ref byte xs, int n, nint rowStep, ref sbyte w, int coutP, int j, ref int init,
+        RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
+        where TQuads : struct, IPairCount where TClamped : struct, IFlag
+    {
+        int tq = TQuads.Value;
+        nint step = 4 * coutP;
+        ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
+        var w0 = Rest4Weights(ref wj, 0);
+        Vector256<sbyte> w1 = default, w2 = default, w3 = default;
+        if (TQuads.Value > 1) w1 = Rest4Weights(ref wj, step);
+        if (TQuads.Value > 2) w2 = Rest4Weights(ref wj, 2 * step);
+        if (TQuads.Value > 3) w3 = Rest4Weights(ref wj, 3 * step);
+        var start = Vector256.Create(Vector128.LoadUnsafe(ref init, (nuint)j));
+        // Lanes 0-3 take the first row's dword q, lanes 4-7 the second row's (TQuads dwords further).
+        var q0 = Vector256.Create(0, 0, 0, 0, tq, tq, tq, tq);
+        var one = Vector256.Create(1);
+        var q1 = q0 + one;
+        var q2 = q1 + one;
+        var q3 = q2 + one;
+        var rq = SimdOps512.RightRequantizer.Four4(table, j);
+        var perm = SimdOps512.RightRequantizer.HighHalves;
+        bool clamp = min.ToScalar() != sbyte.MinValue || max.ToScalar() != sbyte.MaxValue;
+        for (int i = 0; i < n; i += 4)
+        {
+            ref byte x = ref Unsafe.Add(ref xs, i * rowStep);
+            var lo = Vector256.LoadUnsafe(ref x).AsInt32();
+            var hi = Vector256.LoadUnsafe(ref Unsafe.Add(ref x, 2 * rowStep)).AsInt32();
+            var s0 = Busd(start, Avx2.PermuteVar8x32(lo, q0).AsByte(), w0);
+            var s1 = Busd(start, Avx2.PermuteVar8x32(hi, q0).AsByte(), w0);
+            if (TQuads.Value > 1)
+            {
+                s0 = Busd(s0, Avx2.PermuteVar8x32(lo, q1).AsByte(), w1);
+                s1 = Busd(s1, Avx2.PermuteVar8x32(hi, q1).AsByte(), w1);
+            }
+            if (TQuads.Value > 2)
+            {
+                s0 = Busd(s0, Avx2.PermuteVar8x32(lo, q2).AsByte(), w2);
+                s1 = Busd(s1, Avx2.PermuteVar8x32(hi, q2).AsByte(), w2);
+            }
+            if (TQuads.Value > 3)
+            {
+                s0 = Busd(s0, Avx2.PermuteVar8x32(lo, q3).AsByte(), w3);
+                s1 = Busd(s1, Avx2.PermuteVar8x32(hi, q3).AsByte(), w3);
+            }
+            var s = Doubled(s0, s1);
+            var bytes = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(s, perm) : rq.Apply(s, perm));
+            if (clamp)
+                bytes = Vector128.Min(Vector128.Max(bytes, min), max);
+            StoreRest4Rows(bytes.AsUInt32(), System.Math.Min(4, n - i), channels, ref Unsafe.Add(ref o, i * outStride), outStride);
+        }
+    }
+
+    /// <summary>The four channels' quadruplet at <paramref name="w"/> + <paramref name="offset"/> (16 bytes) in both 128-bit halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> Rest4Weights(ref sbyte w, nint offset)
+        => Vector256.Create(Vector128.LoadUnsafe(ref Unsafe.Add(ref w, offset)));
 
     /// <summary>Two 8-lane accumulators as one 16-lane vector, doubled (the requantizer takes 2 x the accumulator).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
