@@ -418,19 +418,33 @@ internal static partial class Int8Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRest4Rows(Vector128<uint> rows, int live, int channels, ref sbyte o, nint outStride)
     {
+        // Two 64-bit moves to general registers and the rows stored from there: 3 vector instructions where a VPEXTRD
+        // per row took 7.
+        ulong first = rows.AsUInt64().ToScalar(), second = rows.AsUInt64().GetElement(1);
+        StoreRestRow((uint)first, channels, ref o);
+        if (live > 1) StoreRestRow((uint)(first >> 32), channels, ref Unsafe.Add(ref o, outStride));
+        if (live > 2) StoreRestRow((uint)second, channels, ref Unsafe.Add(ref o, 2 * outStride));
+        if (live > 3) StoreRestRow((uint)(second >> 32), channels, ref Unsafe.Add(ref o, 3 * outStride));
+    }
+
+    /// <summary>The first <paramref name="channels"/> (1-4) bytes of <paramref name="row"/> at <paramref name="o"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRestRow(uint row, int channels, ref sbyte o)
+    {
+        ref byte b = ref Unsafe.As<sbyte, byte>(ref o);
         if (channels == 4)
         {
-            // Two 64-bit moves to general registers and their halves stored from there: 3 vector instructions where a
-            // VPEXTRD per row took 7.
-            ulong first = rows.AsUInt64().ToScalar(), second = rows.AsUInt64().GetElement(1);
-            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), (uint)first);
-            if (live > 1) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, outStride)), (uint)(first >> 32));
-            if (live > 2) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, 2 * outStride)), (uint)second);
-            if (live > 3) Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, 3 * outStride)), (uint)(second >> 32));
+            Unsafe.WriteUnaligned(ref b, row);
             return;
         }
-        for (int i = 0; i < live; i++)
-            SimdOps512.Store(Vector128.CreateScalar(rows.GetElement(i)).AsSByte(), ref Unsafe.Add(ref o, i * outStride), channels);
+        if ((channels & 2) != 0)
+        {
+            Unsafe.WriteUnaligned(ref b, (ushort)row);
+            b = ref Unsafe.Add(ref b, 2);
+            row >>= 16;
+        }
+        if ((channels & 1) != 0)
+            b = (byte)row;
     }
 
     /// <summary>Where <see cref="Dot16{TPairs, TFolded, TSource}"/> takes pair p of its operand from, known to the JIT.</summary>
