@@ -169,7 +169,7 @@ public static partial class Conv2D
                 for (int c0 = from; c0 < to; c0 += chunk)
                 {
                     int n = System.Math.Min(chunk, to - c0);
-                    bool singles = (n & 3) <= TKernel.SinglesUpTo;
+                    bool singles = Int8Gemm.RestRunsAlone(n, TKernel.SinglesUpTo);
                     if (n < 4 && !singles)
                     {
                         // A last chunk of 1-3 pixels: the range's last 4 (the ones before recomputed, stored again identically).

@@ -25,6 +25,14 @@ internal static partial class Int8Gemm
     /// </summary>
     internal const int QuadSinglesUpTo = 1;
 
+    /// <summary>
+    /// Whether the rows past the last whole 4-row tile of <paramref name="n"/> run one by one (their count at most
+    /// <paramref name="singlesUpTo"/>: <see cref="QuadSinglesUpTo"/>, Conv2D's IRowKernel.SinglesUpTo) rather than as one
+    /// more 4-row tile overlapping the one before. The rule of the GEMM and the convolution rows kernels, kept in one place.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool RestRunsAlone(int n, int singlesUpTo) => (n & 3) <= singlesUpTo;
+
     /// <summary>Largest staging area (bytes, on the stack) of <see cref="TryRunQuadsVnni"/>: 4 rows of K up to 4096.</summary>
     private const int QuadsStackLimit = 4 * 4096;
 
@@ -58,7 +66,8 @@ internal static partial class Int8Gemm
         {
             int n = System.Math.Min(group, rows - g);
             ref sbyte ag = ref Unsafe.Add(ref a, g * aStride);
-            if (n < 4 && rows >= 4 && n > QuadSinglesUpTo)
+            bool singles = RestRunsAlone(n, QuadSinglesUpTo);
+            if (n < 4 && rows >= 4 && !singles)
             {
                 // As in TryRunPairsAvx2: a last group of 2-3 rows takes the 4 last rows (the ones before recomputed, stored identically).
                 g = rows - 4;
@@ -66,7 +75,7 @@ internal static partial class Int8Gemm
                 ag = ref Unsafe.Add(ref a, g * aStride);
             }
             // A last row past whole 4-row tiles runs alone (QuadSinglesUpTo); 2-3 rows as a 4-row tile overlapping the one before.
-            int tiled = (n & 3) <= QuadSinglesUpTo ? n & ~3 : n;
+            int tiled = singles ? n & ~3 : n;
             int r = 0;
             if (tiled >= 4)
             {
