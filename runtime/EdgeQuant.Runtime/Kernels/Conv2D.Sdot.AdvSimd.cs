@@ -247,11 +247,11 @@ public static partial class Conv2D
     }
 
     /// <summary>
-    /// <see cref="SdotRows.Run"/> for one block of 8 channels whose every channel shifts right: the tiles of
-    /// <see cref="SdotTile4"/> (4 pixels x 8 channels over Kh segments of q quadruplets; the last 1-3 pixels in
-    /// <see cref="SdotRestRight{TWidth, TClamped, TPixels}"/>) in one loop, the requantization (<see cref="BlockRequantization.Pixels2Right"/>) in
-    /// registers, whole tiles of a full block stored without checks. TWidth 4 (a last 1-4 channels): one accumulator per pixel
-    /// and no second weight vector, the four pixels requantized as one 8-lane block.
+    /// <see cref="SdotRows.Run"/> for one block of 8 channels whose every channel shifts right: the 4-pixel tiles of
+    /// <see cref="SdotTileRight{TWidth, TClamped, TPixels}"/> (as <see cref="SdotTile4"/>, with the requantization
+    /// <see cref="BlockRequantization.Pixels2Right"/> in registers) in one loop, the last 1-3 pixels in
+    /// <see cref="SdotRestRight{TWidth, TClamped, TPixels}"/> (the same tile for fewer pixels). TWidth 4 (a last 1-4
+    /// channels): one accumulator per pixel and no second weight vector, the four pixels requantized as one 8-lane block.
     /// </summary>
     private static void SdotBlockRight<TWidth, TClamped>(ref sbyte x, nint pixStep, int n, ref int segOff, int kh, int q, ref sbyte w, nint qStride,
         Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
@@ -265,131 +265,8 @@ public static partial class Conv2D
         ref sbyte oi = ref o;
         int whole = n & ~3;
         for (int i = 0; i < whole; i += 4, oi = ref Unsafe.Add(ref oi, 4 * cout))
-        {
-            ref sbyte xi = ref Unsafe.Add(ref x, i * pixStep);
-            Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1;
-            ref sbyte ws = ref w;
-            for (int ky = 0; ky < kh; ky++)
-            {
-                ref sbyte r = ref Unsafe.Add(ref xi, Unsafe.Add(ref segOff, ky));
-                int t = 0;
-                for (; t <= q - 4; t += 4)
-                {
-                    var v0 = Vector128.LoadUnsafe(ref r);
-                    var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-                    var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                    var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                    var wA = Vector128.LoadUnsafe(ref ws);
-                    var wB = TWidth.Wide ? Vector128.LoadUnsafe(ref ws, 16) : default;
-                    a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
-                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
-                    a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
-                    if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
-                    a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
-                    if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
-                    a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
-                    if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
-                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
-                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q1b));
-                    a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
-                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
-                    a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
-                    if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
-                    a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
-                    if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
-                    a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
-                    if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
-                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2));
-                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2b));
-                    a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
-                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
-                    a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
-                    if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
-                    a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
-                    if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
-                    a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
-                    if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
-                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3));
-                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3b));
-                    a00 = SimdOps.DotProductLane(a00, wA, v0, 3);
-                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 3);
-                    a10 = SimdOps.DotProductLane(a10, wA, v1, 3);
-                    if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 3);
-                    a20 = SimdOps.DotProductLane(a20, wA, v2, 3);
-                    if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 3);
-                    a30 = SimdOps.DotProductLane(a30, wA, v3, 3);
-                    if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 3);
-                    r = ref Unsafe.Add(ref r, 16);
-                    ws = ref Unsafe.Add(ref ws, q4);
-                }
-                int rem = q - t;
-                if (rem > 0)
-                {
-                    var v0 = Vector128.LoadUnsafe(ref r);
-                    var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-                    var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                    var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                    var wA = Vector128.LoadUnsafe(ref ws);
-                    var wB = TWidth.Wide ? Vector128.LoadUnsafe(ref ws, 16) : default;
-                    a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
-                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
-                    a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
-                    if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
-                    a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
-                    if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
-                    a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
-                    if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
-                    if (rem > 1)
-                    {
-                        wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
-                        if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q1b));
-                        a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
-                        if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
-                        a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
-                        if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
-                        a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
-                        if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
-                        a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
-                        if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
-                    }
-                    if (rem > 2)
-                    {
-                        wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2));
-                        if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2b));
-                        a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
-                        if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
-                        a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
-                        if (TWidth.Wide) a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
-                        a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
-                        if (TWidth.Wide) a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
-                        a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
-                        if (TWidth.Wide) a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
-                    }
-                    ws = ref Unsafe.Add(ref ws, rem * qStride);
-                }
-            }
-            if (!TWidth.Wide)
-            {
-                // The four pixels' 1-4 channels requantized as one block of 8 (pixels 0-1, then 2-3): one vector per 4 pixels.
-                var p = BlockRequantization.Pixels2RightOrClamped(a00, a10, a20, a30, m0, m0, n0, n0, off, min, max, TClamped.Value);
-                StoreFour(p.AsInt32().GetElement(0), ref oi, channels);
-                StoreFour(p.AsInt32().GetElement(1), ref Unsafe.Add(ref oi, cout), channels);
-                StoreFour(p.AsInt32().GetElement(2), ref Unsafe.Add(ref oi, 2 * cout), channels);
-                StoreFour(p.AsInt32().GetElement(3), ref Unsafe.Add(ref oi, 3 * cout), channels);
-                continue;
-            }
-            var p01 = BlockRequantization.Pixels2RightOrClamped(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max, TClamped.Value);
-            var p23 = BlockRequantization.Pixels2RightOrClamped(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max, TClamped.Value);
-            if (channels == 8)
-            {
-                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref oi), p01.AsInt64().ToScalar());
-                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref oi, cout)), p01.AsInt64().GetElement(1));
-                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref oi, 2 * cout)), p23.AsInt64().ToScalar());
-                Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref oi, 3 * cout)), p23.AsInt64().GetElement(1));
-            }
-            else
-                Cin1Store(p01, p23, ref oi, cout, 4, channels);
-        }
+            SdotTileRight<TWidth, TClamped, Pixels4>(ref Unsafe.Add(ref x, i * pixStep), d1, d2, d3, ref segOff, kh, q, ref w, qStride,
+                q2, q3, q4, q1b, q2b, q3b, i0, i1, m0, m1, n0, n1, off, min, max, ref oi, cout, channels);
         switch (n - whole)
         {
             case 1:
@@ -407,7 +284,7 @@ public static partial class Conv2D
         }
     }
 
-    /// <summary>A count of pixels (1-3) known to the JIT: <see cref="SdotRestRight{TWidth, TClamped, TPixels}"/>.</summary>
+    /// <summary>A count of pixels (1-4) known to the JIT: <see cref="SdotTileRight{TWidth, TClamped, TPixels}"/>.</summary>
     private interface ISdotPixels
     {
         static abstract int Count { get; }
@@ -416,10 +293,12 @@ public static partial class Conv2D
     private struct Pixels1 : ISdotPixels { public static int Count => 1; }
     private struct Pixels2 : ISdotPixels { public static int Count => 2; }
     private struct Pixels3 : ISdotPixels { public static int Count => 3; }
+    private struct Pixels4 : ISdotPixels { public static int Count => 4; }
 
     /// <summary>
     /// The last 1-3 pixels (TPixels) of <see cref="SdotBlockRight{TWidth, TClamped}"/>'s block: only their products, where a
-    /// 4-pixel tile with the last pixel repeated computed four (a 7x7 map's 49th pixel, the 7-wide rows' last 3).
+    /// 4-pixel tile with the last pixel repeated computed four (a 7x7 map's 49th pixel, the 7-wide rows' last 3). Not
+    /// inlined, so the block's loop keeps its registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void SdotRestRight<TWidth, TClamped, TPixels>(ref sbyte x, nint pixStep, ref int segOff, int kh, int q, ref sbyte w, nint qStride,
@@ -428,9 +307,25 @@ public static partial class Conv2D
         where TWidth : struct, ISdotWidth where TClamped : struct, IFlag where TPixels : struct, ISdotPixels
     {
         nint q2 = 2 * qStride, q3 = 3 * qStride, q4 = 4 * qStride;
-        nint q1b = qStride + 16, q2b = q2 + 16, q3b = q3 + 16;
-        nint d1 = pixStep, d2 = 2 * pixStep;
-        Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1;
+        SdotTileRight<TWidth, TClamped, TPixels>(ref x, pixStep, 2 * pixStep, 3 * pixStep, ref segOff, kh, q, ref w, qStride,
+            q2, q3, q4, qStride + 16, q2 + 16, q3 + 16, i0, i1, m0, m1, n0, n1, off, min, max, ref o, cout, channels);
+    }
+
+    /// <summary>
+    /// One tile of <see cref="SdotBlockRight{TWidth, TClamped}"/>: TPixels pixels (taps at x, x + d1, x + d2, x + d3 plus
+    /// each segment's offset; 4 in the block's loop, 1-3 for its rest) x 8 channels (TWidth 4: one accumulator per pixel, no
+    /// second weight vector) over Kh segments of q quadruplets, requantized in registers
+    /// (<see cref="BlockRequantization.Pixels2RightOrClamped"/>) and stored; whole tiles of a full block without checks. The
+    /// weight offsets (q2..q4, and q1b..q3b for the second weight vector) come from the caller, computed once per block.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SdotTileRight<TWidth, TClamped, TPixels>(ref sbyte x, nint d1, nint d2, nint d3, ref int segOff, int kh, int q,
+        ref sbyte w, nint qStride, nint q2, nint q3, nint q4, nint q1b, nint q2b, nint q3b,
+        Vector128<int> i0, Vector128<int> i1, Vector128<int> m0, Vector128<int> m1, Vector128<int> n0, Vector128<int> n1,
+        Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels)
+        where TWidth : struct, ISdotWidth where TClamped : struct, IFlag where TPixels : struct, ISdotPixels
+    {
+        Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1;
         ref sbyte ws = ref w;
         for (int ky = 0; ky < kh; ky++)
         {
@@ -441,6 +336,7 @@ public static partial class Conv2D
                 var v0 = Vector128.LoadUnsafe(ref r);
                 var v1 = TPixels.Count > 1 ? Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1)) : default;
                 var v2 = TPixels.Count > 2 ? Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2)) : default;
+                var v3 = TPixels.Count > 3 ? Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3)) : default;
                 var wA = Vector128.LoadUnsafe(ref ws);
                 var wB = TWidth.Wide ? Vector128.LoadUnsafe(ref ws, 16) : default;
                 a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
@@ -449,6 +345,8 @@ public static partial class Conv2D
                 if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
                 if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
                 if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
+                if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
+                if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
                 wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
                 if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q1b));
                 a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
@@ -457,6 +355,8 @@ public static partial class Conv2D
                 if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
                 if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
                 if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
+                if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
+                if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
                 wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2));
                 if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2b));
                 a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
@@ -465,6 +365,8 @@ public static partial class Conv2D
                 if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
                 if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
                 if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
+                if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
+                if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
                 wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3));
                 if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3b));
                 a00 = SimdOps.DotProductLane(a00, wA, v0, 3);
@@ -473,6 +375,8 @@ public static partial class Conv2D
                 if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 3);
                 if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 3);
                 if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 3);
+                if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 3);
+                if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 3);
                 r = ref Unsafe.Add(ref r, 16);
                 ws = ref Unsafe.Add(ref ws, q4);
             }
@@ -482,6 +386,7 @@ public static partial class Conv2D
                 var v0 = Vector128.LoadUnsafe(ref r);
                 var v1 = TPixels.Count > 1 ? Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1)) : default;
                 var v2 = TPixels.Count > 2 ? Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2)) : default;
+                var v3 = TPixels.Count > 3 ? Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3)) : default;
                 var wA = Vector128.LoadUnsafe(ref ws);
                 var wB = TWidth.Wide ? Vector128.LoadUnsafe(ref ws, 16) : default;
                 a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
@@ -490,6 +395,8 @@ public static partial class Conv2D
                 if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
                 if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
                 if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
+                if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
+                if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
                 if (rem > 1)
                 {
                     wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
@@ -500,6 +407,8 @@ public static partial class Conv2D
                     if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
                     if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
                     if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
+                    if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
+                    if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
                 }
                 if (rem > 2)
                 {
@@ -511,21 +420,33 @@ public static partial class Conv2D
                     if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
                     if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
                     if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
+                    if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
+                    if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
                 }
                 ws = ref Unsafe.Add(ref ws, rem * qStride);
             }
         }
         if (!TWidth.Wide)
         {
-            var p = BlockRequantization.Pixels2RightOrClamped(a00, a10, a20, a20, m0, m0, n0, n0, off, min, max, TClamped.Value);
+            // The pixels' 1-4 channels requantized as one block of 8 (pixels 0-1, then 2-3): one vector per 4 pixels.
+            var p = BlockRequantization.Pixels2RightOrClamped(a00, a10, a20, a30, m0, m0, n0, n0, off, min, max, TClamped.Value);
             StoreFour(p.AsInt32().GetElement(0), ref o, channels);
             if (TPixels.Count > 1) StoreFour(p.AsInt32().GetElement(1), ref Unsafe.Add(ref o, cout), channels);
             if (TPixels.Count > 2) StoreFour(p.AsInt32().GetElement(2), ref Unsafe.Add(ref o, 2 * cout), channels);
+            if (TPixels.Count > 3) StoreFour(p.AsInt32().GetElement(3), ref Unsafe.Add(ref o, 3 * cout), channels);
             return;
         }
         var p01 = BlockRequantization.Pixels2RightOrClamped(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max, TClamped.Value);
-        var p23 = TPixels.Count > 2 ? BlockRequantization.Pixels2RightOrClamped(a20, a21, a20, a21, m0, m1, n0, n1, off, min, max, TClamped.Value) : default;
-        Cin1Store(p01, p23, ref o, cout, TPixels.Count, channels);
+        var p23 = TPixels.Count > 2 ? BlockRequantization.Pixels2RightOrClamped(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max, TClamped.Value) : default;
+        if (TPixels.Count == 4 && channels == 8)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), p01.AsInt64().ToScalar());
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, cout)), p01.AsInt64().GetElement(1));
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, 2 * cout)), p23.AsInt64().ToScalar());
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, 3 * cout)), p23.AsInt64().GetElement(1));
+        }
+        else
+            Cin1Store(p01, p23, ref o, cout, TPixels.Count, channels);
     }
 
     /// <summary>
