@@ -22,8 +22,8 @@ public static partial class DepthwiseConv2D
     /// layout (<see cref="PackedFilter.Quads"/>, [Kh, CoutPadded, 4]). Per block of 8 channels and tile of 4 output pixels,
     /// each kernel row is 2 weight loads, 8 activation loads and 8 SDOT (Vd.4S += Vn.16B . Vm.16B, 4 channels x 4 taps):
     /// a 3x3 filter's 9 x 8 x 4 MACs in 24 SDOT instead of 72 SMLAL/SMLAL2, exact int32 sums like the reference's. The
-    /// requantization is the right-shift form with its vectors in registers; a row's last 1-2 pixels run as a 2-pixel tile, 3 as a tile with
-    /// the last pixel repeated (not stored); a channel tail's block runs in-vector against zero weights and stores only
+    /// requantization is the right-shift form with its vectors in registers; a row's last 1-2 pixels run as a 2-pixel tile, 3 as a 3-pixel
+    /// tile; a channel tail's block runs in-vector against zero weights and stores only
     /// its real channels. On x64 (tests) and on a CPU without Dp the same code runs through <see cref="SimdOps.DotProduct"/>'s
     /// other bodies and a scalar staging. Returns false (having written nothing) when the case is not covered.
     /// </summary>
@@ -104,7 +104,7 @@ public static partial class DepthwiseConv2D
     /// <summary>
     /// One output row, block of 8 channels by block: the block's folded bias, multipliers and shifts loaded once, then tiles
     /// of 4 pixels, each kernel row ky read from the staged quadruplet row at segOff[ky] (pixels pix bytes apart) against the
-    /// block's 2 weight vectors at ky x wRow; the last 1-2 pixels as a 2-pixel tile, 3 as a 4-pixel tile with the last repeated.
+    /// block's 2 weight vectors at ky x wRow; the last 1-2 pixels as a 2-pixel tile, 3 as a 3-pixel tile.
     /// <typeparamref name="TThree"/>: Kh = 3, the kernel rows unrolled.
     /// </summary>
     private static void SdotRow<TThree, TClamped>(ref sbyte x, ref int segOff, int kh, nint pix, int n, ref sbyte w, nint wRow, ref int init, ref int rq, int coutP,
@@ -138,7 +138,7 @@ public static partial class DepthwiseConv2D
             nint d2 = 2 * pix, d3 = 3 * pix;
             for (; i <= n - 4; i += 4)
             {
-                SdotTile<TThree>(ref Unsafe.Add(ref xc, i * pix), s0, s1, s2, ref segOff, kh, pix, d2, d3, ref wc, wRow, wa0, wb0, wa1, wb1, wa2, wb2, i0, i1,
+                SdotTile<TThree, Conv2D.Yes>(ref Unsafe.Add(ref xc, i * pix), s0, s1, s2, ref segOff, kh, pix, d2, d3, ref wc, wRow, wa0, wb0, wa1, wb1, wa2, wb2, i0, i1,
                     out var l0, out var h0, out var l1, out var h1, out var l2, out var h2, out var l3, out var h3);
                 Store4(BlockRequantization.Pixels2RightOrClamped(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max, TClamped.Value),
                     BlockRequantization.Pixels2RightOrClamped(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max, TClamped.Value), ref Unsafe.Add(ref oc, i * cout), cout, channels, 4);
@@ -155,37 +155,37 @@ public static partial class DepthwiseConv2D
             }
             else if (i < n)
             {
-                // The row's last 3 pixels: the last one repeated in the spare place, which is not stored.
-                int last = n - i - 1;
-                SdotTile<TThree>(ref Unsafe.Add(ref xc, i * pix), s0, s1, s2, ref segOff, kh, pix * System.Math.Min(1, last), pix * System.Math.Min(2, last), pix * last,
+                // The row's last 3 pixels: a 3-pixel tile (the fourth place's accumulators stay the bias and are not stored).
+                SdotTile<TThree, Conv2D.No>(ref Unsafe.Add(ref xc, i * pix), s0, s1, s2, ref segOff, kh, pix, d2, 0,
                     ref wc, wRow, wa0, wb0, wa1, wb1, wa2, wb2, i0, i1, out var l0, out var h0, out var l1, out var h1, out var l2, out var h2, out var l3, out var h3);
                 Store4(BlockRequantization.Pixels2RightOrClamped(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max, TClamped.Value),
-                    BlockRequantization.Pixels2RightOrClamped(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max, TClamped.Value), ref Unsafe.Add(ref oc, i * cout), cout, channels, last + 1);
+                    BlockRequantization.Pixels2RightOrClamped(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max, TClamped.Value), ref Unsafe.Add(ref oc, i * cout), cout, channels, 3);
             }
         }
     }
 
     /// <summary>
     /// The accumulators of one tile of 4 pixels (quadruplets at x, x + d1, x + d2, x + d3 of each kernel row's staged row):
-    /// Kh = 3 against the weight vectors given (wa0..wb2), else against those loaded from w, wRow apart.
+    /// Kh = 3 against the weight vectors given (wa0..wb2), else against those loaded from w, wRow apart. Without
+    /// <typeparamref name="TFour"/>, a tile of the first 3 pixels (a 7-wide row's last 3): l3 and h3 stay i0 and i1.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SdotTile<TThree>(ref sbyte x, nint s0, nint s1, nint s2, ref int segOff, int kh, nint d1, nint d2, nint d3, ref sbyte w, nint wRow,
+    private static void SdotTile<TThree, TFour>(ref sbyte x, nint s0, nint s1, nint s2, ref int segOff, int kh, nint d1, nint d2, nint d3, ref sbyte w, nint wRow,
         Vector128<sbyte> wa0, Vector128<sbyte> wb0, Vector128<sbyte> wa1, Vector128<sbyte> wb1, Vector128<sbyte> wa2, Vector128<sbyte> wb2, Vector128<int> i0, Vector128<int> i1, out Vector128<int> l0, out Vector128<int> h0, out Vector128<int> l1, out Vector128<int> h1,
-        out Vector128<int> l2, out Vector128<int> h2, out Vector128<int> l3, out Vector128<int> h3) where TThree : struct, Conv2D.IFlag
+        out Vector128<int> l2, out Vector128<int> h2, out Vector128<int> l3, out Vector128<int> h3) where TThree : struct, Conv2D.IFlag where TFour : struct, Conv2D.IFlag
     {
         l0 = i0; h0 = i1; l1 = i0; h1 = i1; l2 = i0; h2 = i1; l3 = i0; h3 = i1;
         if (TThree.Value)
         {
-            SdotTap(ref Unsafe.Add(ref x, s0), d1, d2, d3, wa0, wb0, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
-            SdotTap(ref Unsafe.Add(ref x, s1), d1, d2, d3, wa1, wb1, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
-            SdotTap(ref Unsafe.Add(ref x, s2), d1, d2, d3, wa2, wb2, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            SdotTap<TFour>(ref Unsafe.Add(ref x, s0), d1, d2, d3, wa0, wb0, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            SdotTap<TFour>(ref Unsafe.Add(ref x, s1), d1, d2, d3, wa1, wb1, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            SdotTap<TFour>(ref Unsafe.Add(ref x, s2), d1, d2, d3, wa2, wb2, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
             return;
         }
         ref sbyte wk = ref w;
         for (int ky = 0; ky < kh; ky++)
         {
-            SdotTap(ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky)), d1, d2, d3, Vector128.LoadUnsafe(ref wk), Vector128.LoadUnsafe(ref wk, 16), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            SdotTap<TFour>(ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky)), d1, d2, d3, Vector128.LoadUnsafe(ref wk), Vector128.LoadUnsafe(ref wk, 16), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
             wk = ref Unsafe.Add(ref wk, wRow);
         }
     }
@@ -210,10 +210,13 @@ public static partial class DepthwiseConv2D
         }
     }
 
-    /// <summary>One kernel row of a 4-pixel tile: the block's 2 weight vectors of the row against the pixels' quadruplets at r, r + d1, r + d2, r + d3.</summary>
+    /// <summary>
+    /// One kernel row of a 4-pixel tile: the block's 2 weight vectors of the row against the pixels' quadruplets at r, r + d1,
+    /// r + d2, r + d3 (without <typeparamref name="TFour"/>, the first three pixels only: l3 and h3 are left as they are).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SdotTap(ref sbyte r, nint d1, nint d2, nint d3, Vector128<sbyte> wa, Vector128<sbyte> wb, ref Vector128<int> l0, ref Vector128<int> h0, ref Vector128<int> l1,
-        ref Vector128<int> h1, ref Vector128<int> l2, ref Vector128<int> h2, ref Vector128<int> l3, ref Vector128<int> h3)
+    private static void SdotTap<TFour>(ref sbyte r, nint d1, nint d2, nint d3, Vector128<sbyte> wa, Vector128<sbyte> wb, ref Vector128<int> l0, ref Vector128<int> h0, ref Vector128<int> l1,
+        ref Vector128<int> h1, ref Vector128<int> l2, ref Vector128<int> h2, ref Vector128<int> l3, ref Vector128<int> h3) where TFour : struct, Conv2D.IFlag
     {
         l0 = SimdOps.DotProduct(l0, Vector128.LoadUnsafe(ref r), wa);
         h0 = SimdOps.DotProduct(h0, Vector128.LoadUnsafe(ref Unsafe.Add(ref r, 16)), wb);
@@ -221,6 +224,8 @@ public static partial class DepthwiseConv2D
         h1 = SimdOps.DotProduct(h1, Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1 + 16)), wb);
         l2 = SimdOps.DotProduct(l2, Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2)), wa);
         h2 = SimdOps.DotProduct(h2, Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2 + 16)), wb);
+        if (!TFour.Value)
+            return;
         l3 = SimdOps.DotProduct(l3, Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3)), wa);
         h3 = SimdOps.DotProduct(h3, Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3 + 16)), wb);
     }
