@@ -237,7 +237,9 @@ public class SmallKGemmFastPathTests
     {
         RequireAvx512();
         var r = new Random(4100 + k);
-        foreach (int rows in new[] { 4, 5, 7, 8, 63, 64, 65, 127, 129, 784 })
+        // Past 64 rows the VPMADDWD form stages several blocks, past 10,240 bytes of rows (256 rows of K = 40, 2,560 of K = 4)
+        // the VPDPBUSD form: equal blocks, a multiple of 4 rows each, the last one shorter.
+        foreach (int rows in new[] { 4, 5, 7, 8, 63, 64, 65, 127, 129, 784, 1101, 2563 })
             foreach (int cout in new[] { 4, 8, 16, 20, 24, 36, 40 })
             {
                 var g = Gemm.Random(r, k, cout);
