@@ -54,18 +54,24 @@ internal static partial class Int8Gemm
 
     /// <summary>
     /// Whether the VPDPBUSD form of the short-K kernel is taken over the VPMADDWD form (with AVX-VNNI). Measured on Zen 5,
-    /// 1x1 convolutions over 28x28 pixels: the VPDPBUSD form is 10-20% faster from K = 24 up (32→32: 5.1 → 4.4 µs,
-    /// 36→150: 27.7 → 22.8) and where 5-8 channels are left past the blocks of 16 (16→24: 2.7 → 2.4, 16→8: 1.3 → 1.0); the
-    /// VPMADDWD form is faster for K &lt;= 8 (8→36: 2.85 against 2.96 µs) and for K = 17-20 where 1-4 channels are left
-    /// (20→20: 3.41 against 3.54; its rest takes four rows per vector, <see cref="SmallKRest4{TPairs, TClamped}"/>). For
-    /// K = 9-16 the VPDPBUSD form's rest takes four rows per vector too (<see cref="SmallKVnniRest4x4{TQuads, TClamped}"/>,
-    /// 6 December, ninth session: 16→36 4.00 against 4.13, 12→36 3.48 against 3.62, 16→4 0.77 against 0.88; 784 rows,
-    /// both forms alternating in one process).
+    /// 1x1 convolutions over 28x28 pixels (784 rows), both forms alternating in one process (6 December, ninth session,
+    /// after the four-rows rest <see cref="SmallKVnniRest4x4{TQuads, TClamped}"/>, two groups a step, and blocks of 10 KB):
+    /// <list type="bullet">
+    /// <item>K a multiple of 4 from 8: the VPDPBUSD form (8→36 2.98 against 3.05 µs, 8→4 0.55 against 0.74, 16→36 4.19
+    /// against 4.61, 16→32 3.60 against 3.78), except K = 20 with 1-4 channels past the blocks of 16 (20→20: 3.54 against
+    /// 3.41; the four-rows rest needs rows of at most 16 bytes, so the VPDPBUSD form's rest takes two rows a vector there).</item>
+    /// <item>K = 4: the VPMADDWD form (4→36 2.25 against 2.38, 4→16 0.90 against 1.00).</item>
+    /// <item>K not a multiple of 4: rows of K bytes are staged one by one, not in one flat pass; the VPMADDWD form up to
+    /// K = 20 (9→16 2.42 against 3.20, 10→16 2.41 against 2.99, 15→16 2.68 against 2.98, 18→16 2.92 against 3.01), the
+    /// VPDPBUSD form above (22→36 6.96 against 7.14, 27→36 7.02 against 7.61).</item>
+    /// </list>
     /// </summary>
     internal static bool SmallKPrefersVnni(int k, int cout)
     {
+        if (k % 4 != 0)
+            return k > 20;
         int rest = cout & 15;
-        return k > 8 && !(rest is >= 1 and <= 4 && k > 16 && k <= 20);
+        return k >= 8 && !(rest is >= 1 and <= 4 && k == 20);
     }
 
     private struct QuadCount1 : IPairCount { public static int Value => 1; }
