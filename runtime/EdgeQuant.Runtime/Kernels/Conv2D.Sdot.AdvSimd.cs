@@ -229,22 +229,7 @@ public static partial class Conv2D
 
     /// <summary>The first <paramref name="channels"/> (1-4) bytes of <paramref name="bytes"/> at o.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreFour(int bytes, ref sbyte o, int channels)
-    {
-        if (channels == 4)
-        {
-            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), bytes);
-            return;
-        }
-        if ((channels & 2) != 0)
-        {
-            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), (short)bytes);
-            o = ref Unsafe.Add(ref o, 2);
-            bytes >>= 16;
-        }
-        if ((channels & 1) != 0)
-            o = (sbyte)bytes;
-    }
+    private static void StoreFour(int bytes, ref sbyte o, int channels) => SimdOps.StoreBytes((uint)bytes, ref o, channels);
 
     /// <summary>
     /// <see cref="SdotRows.Run"/> for one block of 8 channels whose every channel shifts right: the 4-pixel tiles of

@@ -421,30 +421,10 @@ internal static partial class Int8Gemm
         // Two 64-bit moves to general registers and the rows stored from there: 3 vector instructions where a VPEXTRD
         // per row took 7.
         ulong first = rows.AsUInt64().ToScalar(), second = rows.AsUInt64().GetElement(1);
-        StoreRestRow((uint)first, channels, ref o);
-        if (live > 1) StoreRestRow((uint)(first >> 32), channels, ref Unsafe.Add(ref o, outStride));
-        if (live > 2) StoreRestRow((uint)second, channels, ref Unsafe.Add(ref o, 2 * outStride));
-        if (live > 3) StoreRestRow((uint)(second >> 32), channels, ref Unsafe.Add(ref o, 3 * outStride));
-    }
-
-    /// <summary>The first <paramref name="channels"/> (1-4) bytes of <paramref name="row"/> at <paramref name="o"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRestRow(uint row, int channels, ref sbyte o)
-    {
-        ref byte b = ref Unsafe.As<sbyte, byte>(ref o);
-        if (channels == 4)
-        {
-            Unsafe.WriteUnaligned(ref b, row);
-            return;
-        }
-        if ((channels & 2) != 0)
-        {
-            Unsafe.WriteUnaligned(ref b, (ushort)row);
-            b = ref Unsafe.Add(ref b, 2);
-            row >>= 16;
-        }
-        if ((channels & 1) != 0)
-            b = (byte)row;
+        SimdOps.StoreBytes((uint)first, ref o, channels);
+        if (live > 1) SimdOps.StoreBytes((uint)(first >> 32), ref Unsafe.Add(ref o, outStride), channels);
+        if (live > 2) SimdOps.StoreBytes((uint)second, ref Unsafe.Add(ref o, 2 * outStride), channels);
+        if (live > 3) SimdOps.StoreBytes((uint)(second >> 32), ref Unsafe.Add(ref o, 3 * outStride), channels);
     }
 
     /// <summary>Where <see cref="Dot16{TPairs, TFolded, TSource}"/> takes pair p of its operand from, known to the JIT.</summary>

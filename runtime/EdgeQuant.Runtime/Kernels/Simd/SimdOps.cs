@@ -17,6 +17,30 @@ namespace EdgeQuant.Runtime.Kernels.Simd;
 internal static partial class SimdOps
 {
     /// <summary>
+    /// The first <paramref name="count"/> (1-4) bytes of <paramref name="bytes"/> (little-endian: byte 0 is the low byte) at
+    /// <paramref name="o"/>: one 32-bit store for 4, else a 16-bit and an 8-bit store as needed. Rows of 1-4 channels taken
+    /// from a vector lane or a general register.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreBytes(uint bytes, ref sbyte o, int count)
+    {
+        ref byte b = ref Unsafe.As<sbyte, byte>(ref o);
+        if (count == 4)
+        {
+            Unsafe.WriteUnaligned(ref b, bytes);
+            return;
+        }
+        if ((count & 2) != 0)
+        {
+            Unsafe.WriteUnaligned(ref b, (ushort)bytes);
+            b = ref Unsafe.Add(ref b, 2);
+            bytes >>= 16;
+        }
+        if ((count & 1) != 0)
+            b = (byte)bytes;
+    }
+
+    /// <summary>
     /// The first 64-byte aligned element at or after <paramref name="at"/>, which must be stack memory (it does not move):
     /// kernels allocate 64 bytes more on the stack and start there, since a 512-bit access that crosses a cache line
     /// costs two, and the stack's alignment differs between processes and threads (fashion_resnet's Winograd layers
