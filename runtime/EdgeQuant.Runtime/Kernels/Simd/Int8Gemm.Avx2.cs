@@ -441,14 +441,7 @@ internal static partial class Int8Gemm
                 b = ref Unsafe.Add(ref b, 4);
                 bytes >>= 32;
             }
-            if ((channels & 2) != 0)
-            {
-                Unsafe.WriteUnaligned(ref b, (short)bytes);
-                b = ref Unsafe.Add(ref b, 2);
-                bytes >>= 16;
-            }
-            if ((channels & 1) != 0)
-                b = (byte)bytes;
+            SimdOps.StoreBytes((uint)bytes, ref Unsafe.As<byte, sbyte>(ref b), channels & 3);
         }
     }
 
