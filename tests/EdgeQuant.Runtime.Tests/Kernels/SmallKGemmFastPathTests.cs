@@ -228,9 +228,12 @@ public class SmallKGemmFastPathTests
     public void ContiguousRowsEqualTheReference([Values(4, 8, 12, 16, 20, 24, 28, 32, 36, 40)] int k)
         => ContiguousRows(k, Int8Gemm.TryRunSmallKAvx512);
 
-    /// <summary>The VPDPBUSD form's flat staging (64 bytes per step, the last overlapping) on the same row counts.</summary>
+    /// <summary>
+    /// The VPDPBUSD form's flat staging (64 bytes per step, the last overlapping) on the same row counts, and for K not a
+    /// multiple of 4 its VPERMB staging (64 / k4 rows a step, with AVX-512 VBMI) and the rows after it.
+    /// </summary>
     [Test]
-    public void VnniContiguousRowsEqualTheReference([Values(4, 8, 12, 16, 20, 24, 28, 32, 36, 40)] int k)
+    public void VnniContiguousRowsEqualTheReference([Values(1, 3, 4, 8, 10, 12, 15, 16, 18, 20, 24, 27, 28, 32, 36, 39, 40)] int k)
         => ContiguousRows(k, Int8Gemm.TryRunSmallKVnni);
 
     private static void ContiguousRows(int k, Kernel kernel)

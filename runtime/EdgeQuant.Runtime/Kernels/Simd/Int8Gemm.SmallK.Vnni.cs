@@ -61,15 +61,17 @@ internal static partial class Int8Gemm
     /// against 4.61, 16→32 3.60 against 3.78), except K = 20 with 1-4 channels past the blocks of 16 (20→20: 3.54 against
     /// 3.41; the four-rows rest needs rows of at most 16 bytes, so the VPDPBUSD form's rest takes two rows a vector there).</item>
     /// <item>K = 4: the VPMADDWD form (4→36 2.25 against 2.38, 4→16 0.90 against 1.00).</item>
-    /// <item>K not a multiple of 4: rows of K bytes are staged one by one, not in one flat pass; the VPMADDWD form up to
-    /// K = 20 (9→16 2.42 against 3.20, 10→16 2.41 against 2.99, 15→16 2.68 against 2.98, 18→16 2.92 against 3.01), the
-    /// VPDPBUSD form above (22→36 6.96 against 7.14, 27→36 7.02 against 7.61).</item>
+    /// <item>K not a multiple of 4, with AVX-512 VBMI (its rows staged by VPERMB, <see cref="StageBiasedBlock"/>): the
+    /// VPDPBUSD form (VPDPBUSD against VPMADDWD, which widens such rows one by one: 3→36 3.15 against 4.81, 7→16 1.27
+    /// against 2.04, 10→16 1.59 against 2.36, 15→36 3.99 against 5.08, 18→20 3.49 against 4.31, 19→4 1.69 against 2.41).
+    /// Without VBMI such rows are staged one by one and the VPMADDWD form is faster up to K = 20 (before VPERMB: 9→16 2.42
+    /// against 3.20, 10→16 2.41 against 2.99, 18→16 2.92 against 3.01; 22→36 7.14 against 6.96).</item>
     /// </list>
     /// </summary>
     internal static bool SmallKPrefersVnni(int k, int cout)
     {
         if (k % 4 != 0)
-            return k > 20;
+            return Avx512Vbmi.IsSupported || k > 20;
         int rest = cout & 15;
         return k >= 8 && !(rest is >= 1 and <= 4 && k == 20);
     }
@@ -148,32 +150,27 @@ internal static partial class Int8Gemm
         Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o)
         where TQuads : struct, IPairCount where TSource : struct, IQuadSource
     {
+        if (table.ClampsNegatives)
+            VnniChannels<TQuads, TSource, Yes>(ref xs, g, pf, table, min, max, ref o);
+        else
+            VnniChannels<TQuads, TSource, No>(ref xs, g, pf, table, min, max, ref o);
+    }
+
+    /// <summary><see cref="VnniChannels{TQuads, TSource}"/> with the requantization's form known (TClamped: without the sign term).</summary>
+    private static void VnniChannels<TQuads, TSource, TClamped>(ref byte xs, in PixelGrid g, PackedFilter pf, RightRequantTable table,
+        Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o)
+        where TQuads : struct, IPairCount where TSource : struct, IQuadSource where TClamped : struct, IFlag
+    {
         int cout = pf.Cout, coutP = pf.CoutPadded;
         ref sbyte w = ref MemoryMarshal.GetArrayDataReference(pf.Quads!);
         ref int init = ref MemoryMarshal.GetArrayDataReference(pf.InitBiased);
-        bool clamped = table.ClampsNegatives;
         int j = 0;
         for (; j + 8 < cout; j += 16)
-        {
-            if (clamped)
-                SmallKVnniTile16<TQuads, Yes, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j));
-            else
-                SmallKVnniTile16<TQuads, No, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j));
-        }
+            SmallKVnniTile16<TQuads, TClamped, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j));
         if (j < cout && Rest4Lanes<TQuads, TSource>(cout - j, g))
-        {
-            if (clamped)
-                SmallKVnniRest4x4<TQuads, Yes>(ref xs, g.Cols, g.ColStep, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j), g.OutPixel);
-            else
-                SmallKVnniRest4x4<TQuads, No>(ref xs, g.Cols, g.ColStep, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j), g.OutPixel);
-        }
+            SmallKVnniRest4x4<TQuads, TClamped>(ref xs, g.Cols, g.ColStep, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j), g.OutPixel);
         else if (j < cout)
-        {
-            if (clamped)
-                SmallKVnniTile8x2<TQuads, Yes, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j));
-            else
-                SmallKVnniTile8x2<TQuads, No, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j));
-        }
+            SmallKVnniTile8x2<TQuads, TClamped, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j));
     }
 
     /// <summary>
@@ -186,17 +183,20 @@ internal static partial class Int8Gemm
 
     /// <summary>
     /// Rows [0, n) from <paramref name="a"/> (<paramref name="aStride"/> bytes apart) biased to <paramref name="xs"/>, k4 bytes
-    /// apart, [k, k4) of each zero. Contiguous rows whose staged rows are contiguous too (K a multiple of 4, rows K bytes apart:
-    /// 1x1 convolutions with unit strides) take one flat pass of 64 bytes per step, the last step overlapping the one before.
+    /// apart. Contiguous rows whose staged rows are contiguous too (K a multiple of 4, rows K bytes apart: 1x1 convolutions
+    /// with unit strides) take one flat pass of 64 bytes per step, the last step overlapping the one before. Contiguous rows
+    /// of another K take one VPERMB per 64 / k4 rows with AVX-512 VBMI (<see cref="SpreadIndices"/>; [k, k4) of a row then
+    /// repeat its last byte, which meets zero weights; 15→16 on 784 rows 2.98 → 1.80 µs); else, and for the last rows, row
+    /// by row ([k, k4) zero).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void StageBiasedBlock(ref sbyte a, nint aStride, int n, ref byte xs, int k, int k4)
     {
         int total = n * k;
+        ref byte f = ref Unsafe.As<sbyte, byte>(ref a);
+        var bias = Vector512.Create((byte)0x80);
         if (aStride == k && k == k4 && total >= 64)
         {
-            ref byte f = ref Unsafe.As<sbyte, byte>(ref a);
-            var bias = Vector512.Create((byte)0x80);
             int e = 0;
             for (; e <= total - 64; e += 64)
                 (Vector512.LoadUnsafe(ref f, (nuint)e) ^ bias).StoreUnsafe(ref xs, (nuint)e);
@@ -204,8 +204,41 @@ internal static partial class Int8Gemm
                 (Vector512.LoadUnsafe(ref f, (nuint)(total - 64)) ^ bias).StoreUnsafe(ref xs, (nuint)(total - 64));
             return;
         }
-        for (int i = 0; i < n; i++)
+        int i = 0;
+        if (aStride == k && Avx512Vbmi.IsSupported && SpreadIndices[k] is { } spread)
+        {
+            // A step's 64 stored bytes run past its rows into the next step's (rewritten there, or by the rows after the loop);
+            // the last step's stay within the staging area's slack. Its 64 loaded bytes stay within the block's rows.
+            int per = 64 / k4;
+            var index = Vector512.Create(spread);
+            for (; i + per <= n && i * k + 64 <= total; i += per)
+                (Avx512Vbmi.PermuteVar64x8(Vector512.LoadUnsafe(ref f, (nuint)(i * k)), index) ^ bias).StoreUnsafe(ref xs, (nuint)(i * k4));
+        }
+        for (; i < n; i++)
             StageBiased(ref Unsafe.Add(ref a, i * aStride), ref Unsafe.Add(ref xs, i * k4), k, k4);
+    }
+
+    /// <summary>
+    /// For each K up to <see cref="SmallKMaxK"/> not a multiple of 4: the VPERMB indices that take 64 / k4 contiguous rows of
+    /// K bytes (from a 64-byte load) to rows k4 = K rounded up to 4 bytes apart; byte c of a row past K takes the row's last
+    /// byte. Null for multiples of 4.
+    /// </summary>
+    private static readonly byte[]?[] SpreadIndices = BuildSpreadIndices();
+
+    private static byte[]?[] BuildSpreadIndices()
+    {
+        var all = new byte[]?[SmallKMaxK + 1];
+        for (int k = 1; k <= SmallKMaxK; k++)
+        {
+            int k4 = (k + 3) & ~3;
+            if (k4 == k)
+                continue;
+            var index = new byte[64];
+            for (int p = 0; p < 64; p++)
+                index[p] = (byte)System.Math.Min(63, p / k4 * k + System.Math.Min(p % k4, k - 1));
+            all[k] = index;
+        }
+        return all;
     }
 
     /// <summary>
