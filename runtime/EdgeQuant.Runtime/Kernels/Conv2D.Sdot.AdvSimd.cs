@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -324,44 +325,13 @@ public static partial class Conv2D
                 var v3 = TPixels.Count > 3 ? Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3)) : default;
                 var wA = Vector128.LoadUnsafe(ref ws);
                 var wB = TWidth.Wide ? Vector128.LoadUnsafe(ref ws, 16) : default;
-                a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
-                if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
-                if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
-                if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
-                if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
-                if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
-                if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
-                if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
-                wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
-                if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q1b));
-                a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
-                if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
-                if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
-                if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
-                if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
-                if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
-                if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
-                if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
-                wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2));
-                if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2b));
-                a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
-                if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
-                if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
-                if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
-                if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
-                if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
-                if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
-                if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
-                wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3));
-                if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3b));
-                a00 = SimdOps.DotProductLane(a00, wA, v0, 3);
-                if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 3);
-                if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 3);
-                if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 3);
-                if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 3);
-                if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 3);
-                if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 3);
-                if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 3);
+                SdotLaneRight<TWidth, TPixels>(wA, wB, v0, v1, v2, v3, 0, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
+                SdotLaneRight<TWidth, TPixels>(Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride)),
+                    TWidth.Wide ? Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q1b)) : default, v0, v1, v2, v3, 1, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
+                SdotLaneRight<TWidth, TPixels>(Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2)),
+                    TWidth.Wide ? Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2b)) : default, v0, v1, v2, v3, 2, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
+                SdotLaneRight<TWidth, TPixels>(Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3)),
+                    TWidth.Wide ? Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q3b)) : default, v0, v1, v2, v3, 3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 r = ref Unsafe.Add(ref r, 16);
                 ws = ref Unsafe.Add(ref ws, q4);
             }
@@ -374,40 +344,13 @@ public static partial class Conv2D
                 var v3 = TPixels.Count > 3 ? Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3)) : default;
                 var wA = Vector128.LoadUnsafe(ref ws);
                 var wB = TWidth.Wide ? Vector128.LoadUnsafe(ref ws, 16) : default;
-                a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
-                if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
-                if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
-                if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
-                if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
-                if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
-                if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
-                if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
+                SdotLaneRight<TWidth, TPixels>(wA, wB, v0, v1, v2, v3, 0, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 if (rem > 1)
-                {
-                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride));
-                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q1b));
-                    a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
-                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
-                    if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
-                    if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
-                    if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
-                    if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
-                    if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
-                    if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
-                }
+                    SdotLaneRight<TWidth, TPixels>(Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, qStride)),
+                        TWidth.Wide ? Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q1b)) : default, v0, v1, v2, v3, 1, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 if (rem > 2)
-                {
-                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2));
-                    if (TWidth.Wide) wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2b));
-                    a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
-                    if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
-                    if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
-                    if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
-                    if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
-                    if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
-                    if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
-                    if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
-                }
+                    SdotLaneRight<TWidth, TPixels>(Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2)),
+                        TWidth.Wide ? Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, q2b)) : default, v0, v1, v2, v3, 2, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 ws = ref Unsafe.Add(ref ws, rem * qStride);
             }
         }
@@ -432,6 +375,26 @@ public static partial class Conv2D
         }
         else
             Cin1Store(p01, p23, ref o, cout, TPixels.Count, channels);
+    }
+
+    /// <summary>
+    /// One quadruplet lane of <see cref="SdotTileRight{TWidth, TClamped, TPixels}"/>: the TPixels pixels' activations
+    /// (v0..v3) by element <paramref name="lane"/> against the lane's weight vectors (wB only for TWidth 8).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SdotLaneRight<TWidth, TPixels>(Vector128<sbyte> wA, Vector128<sbyte> wB, Vector128<sbyte> v0, Vector128<sbyte> v1,
+        Vector128<sbyte> v2, Vector128<sbyte> v3, [ConstantExpected(Max = 3)] byte lane, ref Vector128<int> a00, ref Vector128<int> a01,
+        ref Vector128<int> a10, ref Vector128<int> a11, ref Vector128<int> a20, ref Vector128<int> a21, ref Vector128<int> a30, ref Vector128<int> a31)
+        where TWidth : struct, ISdotWidth where TPixels : struct, ISdotPixels
+    {
+        a00 = SimdOps.DotProductLane(a00, wA, v0, lane);
+        if (TWidth.Wide) a01 = SimdOps.DotProductLane(a01, wB, v0, lane);
+        if (TPixels.Count > 1) a10 = SimdOps.DotProductLane(a10, wA, v1, lane);
+        if (TWidth.Wide && TPixels.Count > 1) a11 = SimdOps.DotProductLane(a11, wB, v1, lane);
+        if (TPixels.Count > 2) a20 = SimdOps.DotProductLane(a20, wA, v2, lane);
+        if (TWidth.Wide && TPixels.Count > 2) a21 = SimdOps.DotProductLane(a21, wB, v2, lane);
+        if (TPixels.Count > 3) a30 = SimdOps.DotProductLane(a30, wA, v3, lane);
+        if (TWidth.Wide && TPixels.Count > 3) a31 = SimdOps.DotProductLane(a31, wB, v3, lane);
     }
 
     /// <summary>
