@@ -311,7 +311,45 @@ public static partial class Conv2D
         Vector128<short> off, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint cout, int channels)
         where TWidth : struct, ISdotWidth where TClamped : struct, IFlag where TPixels : struct, ISdotPixels
     {
-        Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1;
+        SdotProducts<TWidth, TPixels>(ref x, d1, d2, d3, ref segOff, kh, q, ref w, qStride, q2, q3, q4, q1b, q2b, q3b, i0, i1,
+            out var a00, out var a01, out var a10, out var a11, out var a20, out var a21, out var a30, out var a31);
+        if (!TWidth.Wide)
+        {
+            // The pixels' 1-4 channels requantized as one block of 8 (pixels 0-1, then 2-3): one vector per 4 pixels.
+            var p = BlockRequantization.Pixels2RightOrClamped(a00, a10, a20, a30, m0, m0, n0, n0, off, min, max, TClamped.Value);
+            StoreFour(p.AsInt32().GetElement(0), ref o, channels);
+            if (TPixels.Count > 1) StoreFour(p.AsInt32().GetElement(1), ref Unsafe.Add(ref o, cout), channels);
+            if (TPixels.Count > 2) StoreFour(p.AsInt32().GetElement(2), ref Unsafe.Add(ref o, 2 * cout), channels);
+            if (TPixels.Count > 3) StoreFour(p.AsInt32().GetElement(3), ref Unsafe.Add(ref o, 3 * cout), channels);
+            return;
+        }
+        var p01 = BlockRequantization.Pixels2RightOrClamped(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max, TClamped.Value);
+        var p23 = TPixels.Count > 2 ? BlockRequantization.Pixels2RightOrClamped(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max, TClamped.Value) : default;
+        if (TPixels.Count == 4 && channels == 8)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), p01.AsInt64().ToScalar());
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, cout)), p01.AsInt64().GetElement(1));
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, 2 * cout)), p23.AsInt64().ToScalar());
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, 3 * cout)), p23.AsInt64().GetElement(1));
+        }
+        else
+            Cin1Store(p01, p23, ref o, cout, TPixels.Count, channels);
+    }
+
+    /// <summary>
+    /// The accumulators of a tile of TPixels pixels (taps at x, x + d1, x + d2, x + d3 plus each segment's offset) x 8
+    /// channels (TWidth 4: the first vector only) over Kh segments of q quadruplets, SDOT by element, from i0 and i1 (a
+    /// place past TPixels keeps them): the products of <see cref="SdotTileRight{TWidth, TClamped, TPixels}"/> and
+    /// <see cref="SdotTile4"/>. The weight offsets (q2..q4, q1b..q3b for the second vector) come from the caller.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SdotProducts<TWidth, TPixels>(ref sbyte x, nint d1, nint d2, nint d3, ref int segOff, int kh, int q,
+        ref sbyte w, nint qStride, nint q2, nint q3, nint q4, nint q1b, nint q2b, nint q3b, Vector128<int> i0, Vector128<int> i1,
+        out Vector128<int> a00, out Vector128<int> a01, out Vector128<int> a10, out Vector128<int> a11,
+        out Vector128<int> a20, out Vector128<int> a21, out Vector128<int> a30, out Vector128<int> a31)
+        where TWidth : struct, ISdotWidth where TPixels : struct, ISdotPixels
+    {
+        a00 = i0; a01 = i1; a10 = i0; a11 = i1; a20 = i0; a21 = i1; a30 = i0; a31 = i1;
         ref sbyte ws = ref w;
         for (int ky = 0; ky < kh; ky++)
         {
@@ -354,31 +392,10 @@ public static partial class Conv2D
                 ws = ref Unsafe.Add(ref ws, rem * qStride);
             }
         }
-        if (!TWidth.Wide)
-        {
-            // The pixels' 1-4 channels requantized as one block of 8 (pixels 0-1, then 2-3): one vector per 4 pixels.
-            var p = BlockRequantization.Pixels2RightOrClamped(a00, a10, a20, a30, m0, m0, n0, n0, off, min, max, TClamped.Value);
-            StoreFour(p.AsInt32().GetElement(0), ref o, channels);
-            if (TPixels.Count > 1) StoreFour(p.AsInt32().GetElement(1), ref Unsafe.Add(ref o, cout), channels);
-            if (TPixels.Count > 2) StoreFour(p.AsInt32().GetElement(2), ref Unsafe.Add(ref o, 2 * cout), channels);
-            if (TPixels.Count > 3) StoreFour(p.AsInt32().GetElement(3), ref Unsafe.Add(ref o, 3 * cout), channels);
-            return;
-        }
-        var p01 = BlockRequantization.Pixels2RightOrClamped(a00, a01, a10, a11, m0, m1, n0, n1, off, min, max, TClamped.Value);
-        var p23 = TPixels.Count > 2 ? BlockRequantization.Pixels2RightOrClamped(a20, a21, a30, a31, m0, m1, n0, n1, off, min, max, TClamped.Value) : default;
-        if (TPixels.Count == 4 && channels == 8)
-        {
-            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), p01.AsInt64().ToScalar());
-            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, cout)), p01.AsInt64().GetElement(1));
-            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, 2 * cout)), p23.AsInt64().ToScalar());
-            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, 3 * cout)), p23.AsInt64().GetElement(1));
-        }
-        else
-            Cin1Store(p01, p23, ref o, cout, TPixels.Count, channels);
     }
 
     /// <summary>
-    /// One quadruplet lane of <see cref="SdotTileRight{TWidth, TClamped, TPixels}"/>: the TPixels pixels' activations
+    /// One quadruplet lane of <see cref="SdotProducts{TWidth, TPixels}"/>: the TPixels pixels' activations
     /// (v0..v3) by element <paramref name="lane"/> against the lane's weight vectors (wB only for TWidth 8).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -404,107 +421,9 @@ public static partial class Conv2D
     private static void SdotTile4(ref sbyte x, nint d1, nint d2, nint d3, ref int segOff, int kh, int q, ref sbyte w, nint qStride,
         Vector128<int> i0, Vector128<int> i1, in BlockRequantization rq, ref sbyte o, nint outStride, int valid)
     {
-        Vector128<int> a00 = i0, a01 = i1, a10 = i0, a11 = i1, a20 = i0, a21 = i1, a30 = i0, a31 = i1;
-        ref sbyte ws = ref w;
-        for (int ky = 0; ky < kh; ky++)
-        {
-            ref sbyte r = ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky));
-            int t = 0;
-            for (; t <= q - 4; t += 4)
-            {
-                var v0 = Vector128.LoadUnsafe(ref r);
-                var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                var wA = Vector128.LoadUnsafe(ref ws);
-                var wB = Vector128.LoadUnsafe(ref ws, 16);
-                a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
-                a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
-                a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
-                a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
-                a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
-                a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
-                a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
-                a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
-                wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 1 * qStride));
-                wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 1 * qStride + 16));
-                a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
-                a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
-                a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
-                a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
-                a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
-                a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
-                a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
-                a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
-                wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 2 * qStride));
-                wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 2 * qStride + 16));
-                a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
-                a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
-                a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
-                a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
-                a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
-                a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
-                a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
-                a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
-                wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 3 * qStride));
-                wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 3 * qStride + 16));
-                a00 = SimdOps.DotProductLane(a00, wA, v0, 3);
-                a01 = SimdOps.DotProductLane(a01, wB, v0, 3);
-                a10 = SimdOps.DotProductLane(a10, wA, v1, 3);
-                a11 = SimdOps.DotProductLane(a11, wB, v1, 3);
-                a20 = SimdOps.DotProductLane(a20, wA, v2, 3);
-                a21 = SimdOps.DotProductLane(a21, wB, v2, 3);
-                a30 = SimdOps.DotProductLane(a30, wA, v3, 3);
-                a31 = SimdOps.DotProductLane(a31, wB, v3, 3);
-                r = ref Unsafe.Add(ref r, 16);
-                ws = ref Unsafe.Add(ref ws, 4 * qStride);
-            }
-            int rem = q - t;
-            if (rem > 0)
-            {
-                var v0 = Vector128.LoadUnsafe(ref r);
-                var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                var wA = Vector128.LoadUnsafe(ref ws);
-                var wB = Vector128.LoadUnsafe(ref ws, 16);
-                a00 = SimdOps.DotProductLane(a00, wA, v0, 0);
-                a01 = SimdOps.DotProductLane(a01, wB, v0, 0);
-                a10 = SimdOps.DotProductLane(a10, wA, v1, 0);
-                a11 = SimdOps.DotProductLane(a11, wB, v1, 0);
-                a20 = SimdOps.DotProductLane(a20, wA, v2, 0);
-                a21 = SimdOps.DotProductLane(a21, wB, v2, 0);
-                a30 = SimdOps.DotProductLane(a30, wA, v3, 0);
-                a31 = SimdOps.DotProductLane(a31, wB, v3, 0);
-                if (rem > 1)
-                {
-                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 1 * qStride));
-                    wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 1 * qStride + 16));
-                    a00 = SimdOps.DotProductLane(a00, wA, v0, 1);
-                    a01 = SimdOps.DotProductLane(a01, wB, v0, 1);
-                    a10 = SimdOps.DotProductLane(a10, wA, v1, 1);
-                    a11 = SimdOps.DotProductLane(a11, wB, v1, 1);
-                    a20 = SimdOps.DotProductLane(a20, wA, v2, 1);
-                    a21 = SimdOps.DotProductLane(a21, wB, v2, 1);
-                    a30 = SimdOps.DotProductLane(a30, wA, v3, 1);
-                    a31 = SimdOps.DotProductLane(a31, wB, v3, 1);
-                }
-                if (rem > 2)
-                {
-                    wA = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 2 * qStride));
-                    wB = Vector128.LoadUnsafe(ref Unsafe.Add(ref ws, 2 * qStride + 16));
-                    a00 = SimdOps.DotProductLane(a00, wA, v0, 2);
-                    a01 = SimdOps.DotProductLane(a01, wB, v0, 2);
-                    a10 = SimdOps.DotProductLane(a10, wA, v1, 2);
-                    a11 = SimdOps.DotProductLane(a11, wB, v1, 2);
-                    a20 = SimdOps.DotProductLane(a20, wA, v2, 2);
-                    a21 = SimdOps.DotProductLane(a21, wB, v2, 2);
-                    a30 = SimdOps.DotProductLane(a30, wA, v3, 2);
-                    a31 = SimdOps.DotProductLane(a31, wB, v3, 2);
-                }
-                ws = ref Unsafe.Add(ref ws, rem * qStride);
-            }
-        }
+        nint q2 = 2 * qStride, q3 = 3 * qStride;
+        SdotProducts<SdotEight, Pixels4>(ref x, d1, d2, d3, ref segOff, kh, q, ref w, qStride, q2, q3, 4 * qStride, qStride + 16, q2 + 16, q3 + 16,
+            i0, i1, out var a00, out var a01, out var a10, out var a11, out var a20, out var a21, out var a30, out var a31);
         rq.Pixels4(a00, a01, a10, a11, a20, a21, a30, a31, out var p01, out var p23);
         rq.Store(p01, 0, ref o);
         if (valid > 1) rq.Store(p01, 1, ref Unsafe.Add(ref o, outStride));
