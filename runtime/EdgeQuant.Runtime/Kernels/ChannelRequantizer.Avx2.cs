@@ -98,6 +98,21 @@ internal readonly struct ChannelRequantizer256
         return Vector128.Min(Vector128.Max(Sse2.PackSignedSaturate(w, w), _min), _max);
     }
 
+    /// <summary>
+    /// The 8 int8 results of each of two pixels' accumulators of this group: <paramref name="a"/>'s in the low 8 bytes,
+    /// <paramref name="b"/>'s in the high 8. One narrowing, clamp and shuffle for both, where two <see cref="Apply(Vector256{int})"/>
+    /// take two of each.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector128<sbyte> ApplyTwo(Vector256<int> a, Vector256<int> b)
+    {
+        // VPACKSSDW packs within 128-bit lanes: [a0-3, b0-3 | a4-7, b4-7]; the byte pack of the two halves gives
+        // [a0-3, b0-3, a4-7, b4-7], which one VPSHUFD puts in pixel order.
+        var w = Avx2.PackSignedSaturate(Rounded(a), Rounded(b));
+        var bytes = Vector128.Min(Vector128.Max(Sse2.PackSignedSaturate(w.GetLower(), w.GetUpper()), _min), _max);
+        return Sse2.Shuffle(bytes.AsInt32(), 0b11_01_10_00).AsSByte();
+    }
+
     /// <summary>The 16 int8 results of two groups' accumulators (this requantizer for a, <paramref name="second"/> for b).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector128<sbyte> Apply(Vector256<int> a, in ChannelRequantizer256 second, Vector256<int> b)

@@ -426,7 +426,24 @@ public static partial class DepthwiseConv2D
                     ref short r0 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 1) + c + xs * pixelStep));
                     ref short r1 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 2) + c + xs * pixelStep));
                     ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + xs * cout + c);
-                    for (int ox = xs; ox < xe; ox++)
+                    int ox = xs;
+                    if (stored == TWidth.Lanes)
+                        for (; ox < xe - 1; ox += 2)
+                        {
+                            // Two pixels at a time: two independent chains, narrowed and clamped together.
+                            var acc0 = Pixel(ref r0, ref r1, col, w00, w01, w02, w10, w11, w12);
+                            var acc1 = Pixel(ref Unsafe.Add(ref r0, step), ref Unsafe.Add(ref r1, step), col, w00, w01, w02, w10, w11, w12);
+                            if (!folded)
+                            {
+                                acc0 = TWidth.Add(acc0, bias);
+                                acc1 = TWidth.Add(acc1, bias);
+                            }
+                            TWidth.StoreTwo(ref oc, cout, qf, acc0, acc1);
+                            oc = ref Unsafe.Add(ref oc, 2 * cout);
+                            r0 = ref Unsafe.Add(ref r0, 2 * step);
+                            r1 = ref Unsafe.Add(ref r1, 2 * step);
+                        }
+                    for (; ox < xe; ox++)
                     {
                         var acc = TWidth.Add(TWidth.Add(TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, 0), w00),
                             TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, (nuint)col), w01)),
@@ -470,6 +487,16 @@ public static partial class DepthwiseConv2D
                 }
             }
         }
+
+        // One pixel's six products of the common 3x3 (pair rows r0 and r1, kernel columns col apart), summed.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static TInt Pixel(ref short r0, ref short r1, nint col, TShort w00, TShort w01, TShort w02, TShort w10, TShort w11, TShort w12)
+            => TWidth.Add(TWidth.Add(TWidth.Add(TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, 0), w00),
+                    TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, (nuint)col), w01)),
+                    TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, (nuint)(2 * col)), w02)),
+                TWidth.Add(TWidth.Add(TWidth.MultiplyAddAdjacent(TWidth.Load(ref r1, 0), w10),
+                    TWidth.MultiplyAddAdjacent(TWidth.Load(ref r1, (nuint)col), w11)),
+                    TWidth.MultiplyAddAdjacent(TWidth.Load(ref r1, (nuint)(2 * col)), w12)));
 
         // A tap's weight pairs of the group at wt + offset, doubled when the requantizer folds the bias.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -518,6 +545,9 @@ public static partial class DepthwiseConv2D
 
         /// <summary>The group's <paramref name="stored"/> output bytes (all lanes, or fewer below 8 channels) at o.</summary>
         static abstract void Store(ref sbyte o, in TRequant q, TInt acc, int stored);
+
+        /// <summary>Two neighbouring pixels' <see cref="Store"/>s of a whole group (stored = Lanes): o and o + next.</summary>
+        static abstract void StoreTwo(ref sbyte o, nint next, in TRequant q, TInt acc0, TInt acc1);
     }
 
     /// <summary>AVX-512 (BW): 16 channels per group.</summary>
@@ -555,6 +585,13 @@ public static partial class DepthwiseConv2D
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Store(ref sbyte o, in ChannelRequantizer512 q, Vector512<int> acc, int stored) => q.Apply(acc).StoreUnsafe(ref o);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void StoreTwo(ref sbyte o, nint next, in ChannelRequantizer512 q, Vector512<int> acc0, Vector512<int> acc1)
+        {
+            q.Apply(acc0).StoreUnsafe(ref o);
+            q.Apply(acc1).StoreUnsafe(ref Unsafe.Add(ref o, next));
+        }
     }
 
     /// <summary>AVX2: 8 channels per group (fewer below 8 channels: the multipliers and shifts padded to 8 lanes, partial stores).</summary>
@@ -594,6 +631,15 @@ public static partial class DepthwiseConv2D
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Store(ref sbyte o, in ChannelRequantizer256 q, Vector256<int> acc, int stored) => Put(ref o, q.Apply(acc), stored);
+
+        // Both pixels narrowed together, each 8 bytes stored straight from the vector (VMOVQ, VMOVHPS).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void StoreTwo(ref sbyte o, nint next, in ChannelRequantizer256 q, Vector256<int> acc0, Vector256<int> acc1)
+        {
+            var bytes = q.ApplyTwo(acc0, acc1);
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), bytes.GetLower());
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, next)), bytes.GetUpper());
+        }
     }
 
     /// <summary>
@@ -643,6 +689,13 @@ public static partial class DepthwiseConv2D
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Store(ref sbyte o, in Requantizer4 q, Vector128<int> acc, int stored)
             => Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), q.Apply(acc).AsInt32().ToScalar());
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void StoreTwo(ref sbyte o, nint next, in Requantizer4 q, Vector128<int> acc0, Vector128<int> acc1)
+        {
+            Store(ref o, q, acc0, 4);
+            Store(ref Unsafe.Add(ref o, next), q, acc1, 4);
+        }
 
         /// <summary>
         /// The exact form on 4 channels (<see cref="SimdOps512.RightRequantizer128"/>), narrowed to 4 bytes and clamped; after
