@@ -320,9 +320,36 @@ internal static partial class Int8Gemm
                 ref sbyte o = ref Unsafe.Add(ref output, j);
                 // Four rows at a time: the two packs leave each 128-bit lane holding four channels of the four rows, which
                 // two dword unpacks of the halves put in row order (no cross-lane VPERMD, slow where 256-bit operations
-                // are split in two, as on Zen 1). In a last step of 1-3 rows the missing ones read the last real row and
-                // are not stored.
-                for (int i = 0; i < n; i += 4)
+                // are split in two, as on Zen 1). Whole steps of 8 channels store each row's 8 bytes straight from the
+                // vector (no move to a general register per row); in a last step of 1-3 rows the missing ones read the
+                // last real row and are not stored.
+                int i = 0;
+                if (channels == 8)
+                    for (; i <= n - 4; i += 4)
+                    {
+                        var v0 = Vector256.LoadUnsafe(ref a);
+                        var v1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, accStride));
+                        var v2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, 2 * accStride));
+                        var v3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, 3 * accStride));
+                        if (!doubled)
+                        {
+                            v0 += v0;
+                            v1 += v1;
+                            v2 += v2;
+                            v3 += v3;
+                        }
+                        var w01 = Avx2.PackSignedSaturate(rq.Apply(v0, clamped), rq.Apply(v1, clamped));
+                        var w23 = Avx2.PackSignedSaturate(rq.Apply(v2, clamped), rq.Apply(v3, clamped));
+                        var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w01, w23), min), max).AsInt32();
+                        var low = bytes.GetLower();
+                        var high = bytes.GetUpper();
+                        var r01 = Sse2.UnpackLow(low, high).AsInt64();
+                        var r23 = Sse2.UnpackHigh(low, high).AsInt64();
+                        StoreRows(r01, r23, ref o, outStride);
+                        a = ref Unsafe.Add(ref a, 4 * accStride);
+                        o = ref Unsafe.Add(ref o, 4 * outStride);
+                    }
+                for (; i < n; i += 4)
                 {
                     int rows = System.Math.Min(4, n - i);
                     var v0 = Vector256.LoadUnsafe(ref a);
@@ -351,6 +378,22 @@ internal static partial class Int8Gemm
                     a = ref Unsafe.Add(ref a, 4 * accStride);
                     o = ref Unsafe.Add(ref o, 4 * outStride);
                 }
+            }
+        }
+
+        /// <summary>
+        /// Four rows' 8 bytes (r01: rows 0 and 1, r23: rows 2 and 3) at o + k x outStride, stored from the vectors (VMOVQ,
+        /// VMOVHPD): no move to a general register per row. The output is pinned for the four stores only.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static unsafe void StoreRows(Vector128<long> r01, Vector128<long> r23, ref sbyte o, nint outStride)
+        {
+            fixed (sbyte* p = &o)
+            {
+                Sse2.StoreScalar((long*)p, r01);
+                Sse2.StoreHigh((double*)(p + outStride), r01.AsDouble());
+                Sse2.StoreScalar((long*)(p + 2 * outStride), r23);
+                Sse2.StoreHigh((double*)(p + 3 * outStride), r23.AsDouble());
             }
         }
 
