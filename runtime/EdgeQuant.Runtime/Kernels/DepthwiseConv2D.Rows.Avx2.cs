@@ -632,13 +632,17 @@ public static partial class DepthwiseConv2D
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Store(ref sbyte o, in ChannelRequantizer256 q, Vector256<int> acc, int stored) => Put(ref o, q.Apply(acc), stored);
 
-        // Both pixels narrowed together, each 8 bytes stored straight from the vector (VMOVQ, VMOVHPS).
+        // Both pixels narrowed together, each 8 bytes stored straight from the vector (VMOVQ, VMOVHPD; the output pinned
+        // for the two stores).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void StoreTwo(ref sbyte o, nint next, in ChannelRequantizer256 q, Vector256<int> acc0, Vector256<int> acc1)
+        public static unsafe void StoreTwo(ref sbyte o, nint next, in ChannelRequantizer256 q, Vector256<int> acc0, Vector256<int> acc1)
         {
-            var bytes = q.ApplyTwo(acc0, acc1);
-            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref o), bytes.GetLower());
-            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref o, next)), bytes.GetUpper());
+            var bytes = q.ApplyTwo(acc0, acc1).AsInt64();
+            fixed (sbyte* p = &o)
+            {
+                Sse2.StoreScalar((long*)p, bytes);
+                Sse2.StoreHigh((double*)(p + next), bytes.AsDouble());
+            }
         }
     }
 
