@@ -141,12 +141,18 @@ public static class Benchmark
     public readonly record struct ThreadsOpTiming(int Index, OpType Type, int Parts, double OneUs, double ManyUs, long Macs, int ChainStart);
 
     /// <summary>Per-op and whole-Invoke medians of a 1-thread and an N-thread interpreter measured in alternating rounds, and the N-thread allocation.</summary>
-    public readonly record struct ThreadsProfile(ThreadsOpTiming[] Ops, double OneInvokeUs, double ManyInvokeUs, double OneMinUs, double ManyMinUs, long AllocatedBytesPerInvoke);
+    /// <remarks>
+    /// <see cref="RoundRatioMedian"/>: the median over rounds of a round's 1-thread median / N-thread median, a paired
+    /// comparison (both measured in the same fraction of a second, in interleaved blocks) that a change of the machine's
+    /// load between rounds does not move; <see cref="RoundRatioLow"/> and <see cref="RoundRatioHigh"/> the lowest and highest.
+    /// </remarks>
+    public readonly record struct ThreadsProfile(ThreadsOpTiming[] Ops, double OneInvokeUs, double ManyInvokeUs, double OneMinUs, double ManyMinUs,
+        long AllocatedBytesPerInvoke, double RoundRatioMedian, double RoundRatioLow, double RoundRatioHigh);
 
     /// <summary>
     /// A 1-thread and a <paramref name="threads"/>-thread interpreter of the same model in one process, warmed up
     /// alike, then <paramref name="rounds"/> rounds; each round times <paramref name="iterations"/> plain Invokes of
-    /// each interpreter (alternating), then <paramref name="iterations"/> op-by-op invokes of each (a timestamp
+    /// each interpreter (in blocks of 50, the interpreters alternating block by block), then <paramref name="iterations"/> op-by-op invokes of each (a timestamp
     /// around every <see cref="Interpreter.InvokeOp"/>, the ops in order, so each reads what the op before it wrote
     /// and the workers see the real gaps between ops). Op by op, each split op is its own job: the chains a plain
     /// Invoke runs as one job (<see cref="Interpreter.ChainStart"/>) show only in the Invoke figures. Every figure is the median over rounds of a round's median,
@@ -175,24 +181,37 @@ public static class Benchmark
             opRounds[s] = new double[ops][];
             for (int k = 0; k < ops; k++) opRounds[s][k] = new double[rounds];
         }
-        var times = new double[iterations];
+        var times = new[] { new double[iterations], new double[iterations] };
+        var ratios = new double[rounds];
         var opTimes = new double[ops][];
         for (int k = 0; k < ops; k++) opTimes[k] = new double[iterations];
+        // Invokes in blocks of InvokeBlock, the two interpreters alternating block by block (the first of each pair of
+        // blocks flipping), so both see the same stretch of the machine's load within a round.
+        const int InvokeBlock = 50;
         for (int r = 0; r < rounds; r++)
         {
+            for (int from = 0, b = 0; from < iterations; from += InvokeBlock, b++)
+            {
+                int count = Math.Min(InvokeBlock, iterations - from);
+                for (int q = 0; q < 2; q++)
+                {
+                    int s = (b & 1) == 0 ? q : 1 - q;
+                    var it = pair[s];
+                    for (int i = from; i < from + count; i++)
+                    {
+                        long t0 = Stopwatch.GetTimestamp();
+                        it.Invoke();
+                        times[s][i] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
+                    }
+                }
+            }
             for (int s = 0; s < 2; s++)
             {
-                var it = pair[s];
-                for (int i = 0; i < iterations; i++)
-                {
-                    long t0 = Stopwatch.GetTimestamp();
-                    it.Invoke();
-                    times[i] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
-                }
-                Array.Sort(times);
-                invokeRounds[s][r] = times[iterations / 2];
-                minimum[s] = Math.Min(minimum[s], times[0]);
+                Array.Sort(times[s]);
+                invokeRounds[s][r] = times[s][iterations / 2];
+                minimum[s] = Math.Min(minimum[s], times[s][0]);
             }
+            ratios[r] = invokeRounds[0][r] / invokeRounds[1][r];
             for (int s = 0; s < 2; s++)
             {
                 var it = pair[s];
@@ -214,7 +233,8 @@ public static class Benchmark
         var result = new ThreadsOpTiming[ops];
         for (int k = 0; k < ops; k++)
             result[k] = new ThreadsOpTiming(k, model.Ops[k].Type, many.OpParts(k), Median(opRounds[0][k]), Median(opRounds[1][k]), Macs(model, model.Ops[k]), many.ChainStart(k));
-        return new ThreadsProfile(result, Median(invokeRounds[0]), Median(invokeRounds[1]), minimum[0], minimum[1], allocated);
+        double low = ratios.Min(), high = ratios.Max();
+        return new ThreadsProfile(result, Median(invokeRounds[0]), Median(invokeRounds[1]), minimum[0], minimum[1], allocated, Median(ratios), low, high);
     }
 
     /// <summary>

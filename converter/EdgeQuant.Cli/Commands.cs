@@ -313,6 +313,8 @@ public static partial class Commands
                 ["one_thread_invoke_median_us"] = Math.Round(p.OneInvokeUs, 2), ["threads_invoke_median_us"] = Math.Round(p.ManyInvokeUs, 2),
                 ["one_thread_invoke_min_us"] = Math.Round(p.OneMinUs, 2), ["threads_invoke_min_us"] = Math.Round(p.ManyMinUs, 2),
                 ["speedup"] = Math.Round(p.OneInvokeUs / p.ManyInvokeUs, 3),
+                ["speedup_round_ratio_median"] = Math.Round(p.RoundRatioMedian, 3),
+                ["speedup_round_ratio_min"] = Math.Round(p.RoundRatioLow, 3), ["speedup_round_ratio_max"] = Math.Round(p.RoundRatioHigh, 3),
                 ["allocated_bytes_per_invoke"] = p.AllocatedBytesPerInvoke, ["hardware"] = Benchmark.Hardware(),
                 ["machine_thread_ceiling_before"] = Math.Round(ceilingBefore, 3), ["machine_thread_ceiling_after"] = Math.Round(ceilingAfter, 3),
                 ["cross_core_round_trip_ns_before"] = Math.Round(tripBefore, 1), ["cross_core_round_trip_ns_after"] = Math.Round(tripAfter, 1),
@@ -331,6 +333,7 @@ public static partial class Commands
         c.Out.WriteLine("  (op by op, each split op is its own job; ops marked @k run in Invoke as one job with the chain starting at op k)");
         c.Out.WriteLine($"  sum of op medians: {oneSum:F1} us / {manySum:F1} us ({oneSum / manySum:F2}x)");
         c.Out.WriteLine($"  Invoke: median {p.OneInvokeUs:F1} us / {p.ManyInvokeUs:F1} us ({p.OneInvokeUs / p.ManyInvokeUs:F2}x), fastest {p.OneMinUs:F1} / {p.ManyMinUs:F1} us; {p.AllocatedBytesPerInvoke} bytes allocated per {threads}-thread invoke");
+        c.Out.WriteLine($"  Invoke speed-up round by round (both interpreters in interleaved blocks of each round): median {p.RoundRatioMedian:F2}x, lowest {p.RoundRatioLow:F2}x, highest {p.RoundRatioHigh:F2}x");
         c.Out.WriteLine($"  this machine's {threads}-thread ceiling (independent multiply-add loops on {threads} threads against one, no memory shared): {ceilingBefore:F2}x before, {ceilingAfter:F2}x after");
         c.Out.WriteLine($"  a cache line's round trip between two threads (what a split op pays where it reads rows the other thread wrote): {tripBefore:F0} ns before, {tripAfter:F0} ns after");
     }

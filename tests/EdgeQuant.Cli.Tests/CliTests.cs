@@ -216,11 +216,15 @@ public class CliTests
             Assert.That(root.GetProperty("cross_core_round_trip_ns_after").GetDouble(), Is.GreaterThan(0));
             Assert.That(root.GetProperty("speedup").GetDouble(),
                 Is.EqualTo(root.GetProperty("one_thread_invoke_median_us").GetDouble() / root.GetProperty("threads_invoke_median_us").GetDouble()).Within(0.01));
+            // The paired figure: the median of the rounds' own ratios, within their range.
+            double low = root.GetProperty("speedup_round_ratio_min").GetDouble(), high = root.GetProperty("speedup_round_ratio_max").GetDouble();
+            Assert.That(low, Is.GreaterThan(0).And.LessThanOrEqualTo(high));
+            Assert.That(root.GetProperty("speedup_round_ratio_median").GetDouble(), Is.InRange(low, high));
         });
         var text = Run("bench", eqm, "--per-op", "--threads", "2", "--iterations", "20", "--rounds", "1");
         Assert.That(text.Code, Is.EqualTo(0), text.Err);
         Assert.That(text.Out, Does.Contain("2 threads").And.Contain("parts").And.Contain("Invoke: median")
-            .And.Contain("2-thread ceiling").And.Contain("round trip"));
+            .And.Contain("Invoke speed-up round by round").And.Contain("2-thread ceiling").And.Contain("round trip"));
         AssertUserError(Run("bench", eqm, "--rounds", "3"), "--rounds");
     }
 
