@@ -318,33 +318,16 @@ internal static partial class Int8Gemm
                 int channels = System.Math.Min(8, cout - j);
                 ref int a = ref Unsafe.Add(ref acc, j);
                 ref sbyte o = ref Unsafe.Add(ref output, j);
-                // Four rows at a time: the two packs leave each 128-bit lane holding four channels of the four rows, which
-                // two dword unpacks of the halves put in row order (no cross-lane VPERMD, slow where 256-bit operations
-                // are split in two, as on Zen 1). Whole steps of 8 channels store each row's 8 bytes straight from the
-                // vector (no move to a general register per row); in a last step of 1-3 rows the missing ones read the
-                // last real row and are not stored.
+                // Four rows at a time (Narrow4: no cross-lane VPERMD, slow where 256-bit operations are split in two, as on
+                // Zen 1). Whole steps of 8 channels store each row's 8 bytes straight from the vectors (no move to a general
+                // register per row); in a last step of 1-3 rows the missing ones read the last real row and are not stored.
                 int i = 0;
                 if (channels == 8)
                     for (; i <= n - 4; i += 4)
                     {
-                        var v0 = Vector256.LoadUnsafe(ref a);
-                        var v1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, accStride));
-                        var v2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, 2 * accStride));
-                        var v3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, 3 * accStride));
-                        if (!doubled)
-                        {
-                            v0 += v0;
-                            v1 += v1;
-                            v2 += v2;
-                            v3 += v3;
-                        }
-                        var w01 = Avx2.PackSignedSaturate(rq.Apply(v0, clamped), rq.Apply(v1, clamped));
-                        var w23 = Avx2.PackSignedSaturate(rq.Apply(v2, clamped), rq.Apply(v3, clamped));
-                        var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w01, w23), min), max).AsInt32();
-                        var low = bytes.GetLower();
-                        var high = bytes.GetUpper();
-                        var r01 = Sse2.UnpackLow(low, high).AsInt64();
-                        var r23 = Sse2.UnpackHigh(low, high).AsInt64();
+                        Narrow4(rq, clamped, doubled, Vector256.LoadUnsafe(ref a), Vector256.LoadUnsafe(ref Unsafe.Add(ref a, accStride)),
+                            Vector256.LoadUnsafe(ref Unsafe.Add(ref a, 2 * accStride)), Vector256.LoadUnsafe(ref Unsafe.Add(ref a, 3 * accStride)),
+                            min, max, out var r01, out var r23);
                         StoreRows(r01, r23, ref o, outStride);
                         a = ref Unsafe.Add(ref a, 4 * accStride);
                         o = ref Unsafe.Add(ref o, 4 * outStride);
@@ -352,22 +335,10 @@ internal static partial class Int8Gemm
                 for (; i < n; i += 4)
                 {
                     int rows = System.Math.Min(4, n - i);
-                    var v0 = Vector256.LoadUnsafe(ref a);
-                    var v1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(1, rows - 1) * accStride));
-                    var v2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(2, rows - 1) * accStride));
-                    var v3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref a, (rows - 1) * accStride));
-                    if (!doubled)
-                    {
-                        v0 += v0;
-                        v1 += v1;
-                        v2 += v2;
-                        v3 += v3;
-                    }
-                    var w01 = Avx2.PackSignedSaturate(rq.Apply(v0, clamped), rq.Apply(v1, clamped));
-                    var w23 = Avx2.PackSignedSaturate(rq.Apply(v2, clamped), rq.Apply(v3, clamped));
-                    var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w01, w23), min), max).AsInt32();
-                    var r01 = Sse2.UnpackLow(bytes.GetLower(), bytes.GetUpper()).AsInt64();
-                    var r23 = Sse2.UnpackHigh(bytes.GetLower(), bytes.GetUpper()).AsInt64();
+                    Narrow4(rq, clamped, doubled, Vector256.LoadUnsafe(ref a),
+                        Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(1, rows - 1) * accStride)),
+                        Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(2, rows - 1) * accStride)),
+                        Vector256.LoadUnsafe(ref Unsafe.Add(ref a, (rows - 1) * accStride)), min, max, out var r01, out var r23);
                     Put(ref o, r01.ToScalar(), channels);
                     if (rows > 1)
                         Put(ref Unsafe.Add(ref o, outStride), r01.GetElement(1), channels);
@@ -379,6 +350,31 @@ internal static partial class Int8Gemm
                     o = ref Unsafe.Add(ref o, 4 * outStride);
                 }
             }
+        }
+
+        /// <summary>
+        /// Four rows' accumulators of 8 channels (doubled here unless <paramref name="doubled"/>) requantized, clamped and
+        /// narrowed: the two packs leave each 128-bit lane holding four channels of the four rows, which two dword unpacks of
+        /// the halves put in row order (<paramref name="r01"/>: rows 0 and 1, <paramref name="r23"/>: rows 2 and 3).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Narrow4(in SimdOps512.RightRequantizer256 rq, bool clamped, bool doubled, Vector256<int> v0, Vector256<int> v1,
+            Vector256<int> v2, Vector256<int> v3, Vector256<sbyte> min, Vector256<sbyte> max, out Vector128<long> r01, out Vector128<long> r23)
+        {
+            if (!doubled)
+            {
+                v0 += v0;
+                v1 += v1;
+                v2 += v2;
+                v3 += v3;
+            }
+            var w01 = Avx2.PackSignedSaturate(rq.Apply(v0, clamped), rq.Apply(v1, clamped));
+            var w23 = Avx2.PackSignedSaturate(rq.Apply(v2, clamped), rq.Apply(v3, clamped));
+            var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w01, w23), min), max).AsInt32();
+            var low = bytes.GetLower();
+            var high = bytes.GetUpper();
+            r01 = Sse2.UnpackLow(low, high).AsInt64();
+            r23 = Sse2.UnpackHigh(low, high).AsInt64();
         }
 
         /// <summary>
