@@ -99,10 +99,12 @@ public static partial class Conv2D
         // A 3x3 with unit horizontal dilation on the 16-channel groups: four of its five tap pairs are two neighbouring
         // int16 of one image row ((t0, t1), (t4, t5), (t6, t7), and (t8, its right neighbour) against a zero weight), which
         // the kernel broadcasts straight from the widened image; only pair (t2, t3) spans two rows and is built.
-        bool direct = wide && kh == 3 && kw == 3 && p.DilationW == 1;
         // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
         // (The two-pixel body keeps a table of its own, of the channels twice over.)
         var table = twoPixels ? null : RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
+        // With AVX2 alone the 3x3 stem of 9-16 channels (Cin1Pixels256) reads the same four pairs from the image.
+        bool pixels256 = !wide && !twoPixels && tapPairs == 5 && Cin1Pixels256Takes(cout, packed, table);
+        bool direct = (wide || pixels256) && kh == 3 && kw == 3 && p.DilationW == 1;
         short zeroPoint = (short)(-p.InputOffset);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
         // Each tap's offset in the widened image from its window's top left: taps 2k and 2k + 1 make pair k (an odd K's
@@ -170,7 +172,8 @@ public static partial class Conv2D
                 else if (wide)
                     Cin1Row512(p, ref tr, tapPairs, planeStride, rows, outW, cout, packed, pairs, table!, m, s, ref o, ref outEnd,
                         direct, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen);
-                else if (tapPairs != 5 || !Cin1Pixels256(p, ref tr, planeStride, n, cout, packed, pairs, table!, ref o, ref outEnd))
+                else if (!pixels256 || !Cin1Pixels256(p, ref tr, planeStride, n, cout, packed, pairs, table!, ref o, ref outEnd,
+                        direct, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen, rows, outW))
                     Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table!, m, s, ref o);
             }
         }
@@ -377,10 +380,17 @@ public static partial class Conv2D
     /// moved into the requantization's constants and the weights doubled (SimdOps512 remarks 5 and 6): no bias addition
     /// and no doubling per output vector. False (nothing written) for other counts or forms.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="direct"/> (a 3x3 with unit horizontal dilation), as <see cref="Cin1Direct3x3Group"/> with
+    /// AVX-512: tap pairs 0, 2, 3 and 4 are broadcast straight from the widened image (the window top of the block's first
+    /// output row at <paramref name="top"/>, rows <paramref name="rowLen"/> apart), pair 1 from its plane at
+    /// tapRow + <paramref name="row"/>; the other four planes are not built. The <paramref name="count"/> pixels are then
+    /// <paramref name="rows"/> output rows of <paramref name="outW"/>.
+    /// </remarks>
     private static bool Cin1Pixels256(in Conv2DParams p, ref int tapRow, nint row, int count, int cout, PackedFilter packed, short[] pairs,
-        RightRequantTable table, ref sbyte o, ref sbyte end)
+        RightRequantTable table, ref sbyte o, ref sbyte end, bool direct, ref short top, int rowLen, int rows, int outW)
     {
-        if (cout <= 8 || cout > 16 || packed.CoutPadded != 16 || !table.Covered || !table.ClampsNegatives)
+        if (!Cin1Pixels256Takes(cout, packed, table))
             return false;
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         nint pairStep = 2 * packed.CoutPadded;
@@ -389,11 +399,53 @@ public static partial class Conv2D
         var max = Vector128.Create((sbyte)p.ActivationMax);
         // Channel 8's weight pairs start 16 int16 into each tap pair's row.
         ref short wb = ref Unsafe.Add(ref w, 16);
-        if (cout <= 12)
+        if (direct && cout <= 12)
+            Cin1Pixels256Direct(first, new StemGroup4(table, 8, packed.Init, ref wb, pairStep), p, ref top, rowLen, ref Unsafe.Add(ref tapRow, row),
+                rows, outW, cout, min, max, ref o, ref end);
+        else if (direct)
+            Cin1Pixels256Direct(first, new StemGroup8(table, 8, packed.Init, ref wb, pairStep), p, ref top, rowLen, ref Unsafe.Add(ref tapRow, row),
+                rows, outW, cout, min, max, ref o, ref end);
+        else if (cout <= 12)
             Cin1Pixels256(first, new StemGroup4(table, 8, packed.Init, ref wb, pairStep), ref tapRow, row, count, cout, min, max, ref o, ref end);
         else
             Cin1Pixels256(first, new StemGroup8(table, 8, packed.Init, ref wb, pairStep), ref tapRow, row, count, cout, min, max, ref o, ref end);
         return true;
+    }
+
+    /// <summary>Whether <see cref="Cin1Pixels256"/> takes the op (with its five tap pairs): 9-16 channels, the exact form without its sign term.</summary>
+    private static bool Cin1Pixels256Takes(int cout, PackedFilter packed, RightRequantTable? table)
+        => cout > 8 && cout <= 16 && packed.CoutPadded == 16 && table is not null && table.Covered && table.ClampsNegatives;
+
+    /// <summary>
+    /// The rows of <see cref="Cin1Pixels256"/> with its four image pairs read in place: channels 0-7 by <paramref name="first"/>,
+    /// 8 onwards by <paramref name="rest"/>; pair 1 from <paramref name="plane"/>.
+    /// </summary>
+    private static void Cin1Pixels256Direct<TRest>(in StemGroup8 first, in TRest rest, in Conv2DParams p, ref short top, int rowLen, ref int plane,
+        int rows, int outW, int cout, Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, ref sbyte end) where TRest : struct, IStemRest
+    {
+        nint step = 2 * p.StrideW, rowStep = p.StrideH * rowLen, dh = p.DilationH * rowLen;
+        for (int r = 0; r < rows; r++)
+        {
+            // Pair 0 at (row 0, col 0), pair 2 at (row 1, col 1), pair 3 at (row 2, col 0), pair 4 at (row 2, col 2) of the
+            // pixel's window; pair 4's second element meets a zero weight.
+            ref byte a0 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep));
+            ref byte a2 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + dh + 1));
+            ref byte a3 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + 2 * dh));
+            ref byte a4 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + 2 * dh + 2));
+            ref int x1 = ref Unsafe.Add(ref plane, r * outW);
+            ref sbyte orow = ref Unsafe.Add(ref o, r * outW * cout);
+            for (int i = 0; i < outW; i++)
+            {
+                nint u = i * step;
+                var x0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a0, u))).AsInt16();
+                var x1v = Vector256.Create(Unsafe.Add(ref x1, i)).AsInt16();
+                var x2 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a2, u))).AsInt16();
+                var x3 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a3, u))).AsInt16();
+                var x4 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref a4, u))).AsInt16();
+                var bytes = rest.Narrow(first.Requantized(x0, x1v, x2, x3, x4), x0, x1v, x2, x3, x4);
+                Put16(Vector128.Min(Vector128.Max(bytes, min), max), ref Unsafe.Add(ref orow, i * cout), cout, ref end);
+            }
+        }
     }
 
     /// <summary>The pixels of <see cref="Cin1Pixels256"/>: channels 0-7 by <paramref name="first"/>, 8 onwards by <paramref name="rest"/>.</summary>
