@@ -135,10 +135,12 @@ public static partial class DepthwiseConv2D
         // boundaries. The columns are `stride` channels apart: Cin rounded up to the group (16 with AVX-512, else 8) where
         // that adds at most an eighth, so that the groups' loads split no cache line (with the columns Cin apart, 14x14x90
         // took 3.7 us against 3.2 for 96 channels, the same six groups, on Zen 5; 150 channels 6.2 -> 5.4 us padded to 160,
-        // 120 4.6 -> 4.4); more padding cost more staging than it saved (20 channels padded to 32: 1.1 -> 1.4 us).
+        // 120 4.6 -> 4.4); more padding cost more staging than it saved (20 channels padded to 32: 1.1 -> 1.4 us). With
+        // AVX2 alone a strided layer keeps them Cin apart: its pair rows are staged in one run rather than column by column,
+        // and staging is a larger share of it (Zen 3, same process: 28x28x36 stride 2 6.71 -> 5.79 us, 14x14x90 0.955).
         bool wide = Avx512BW.IsSupported && cout >= 16;
         int stride = wide ? (cin + 15) & ~15 : (cin + 7) & ~7;
-        if (8 * (stride - cin) > cin)
+        if (8 * (stride - cin) > cin || (p.StrideW > 1 && !wide))
             stride = cin;
         int pairRow = (span * stride + 8 + 15) & ~15;
         bool halve = shifted || (p.StrideH & 1) == 0;
