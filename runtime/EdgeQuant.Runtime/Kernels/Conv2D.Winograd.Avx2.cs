@@ -419,24 +419,12 @@ public static partial class Conv2D
             {
                 // A whole block: each pixel's 8 bytes straight from the vector (VMOVQ, VMOVHPD), no shuffle and no move to a
                 // general register.
-                StoreTwo8(v.AsInt64(), ref at, right ? _cout : -1);
+                SimdOps.StoreTwo8(v.AsInt64(), ref at, right ? _cout : -1);
                 return;
             }
             SimdOps512.Store(v, ref at, channels);
             if (right)
                 SimdOps512.Store(TWidth.Second(v), ref Unsafe.Add(ref at, _cout), channels);
-        }
-
-        /// <summary>The low 8 bytes of <paramref name="v"/> at <paramref name="at"/>, the high 8 at at + <paramref name="next"/> unless it is negative.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static unsafe void StoreTwo8(Vector128<long> v, ref sbyte at, nint next)
-        {
-            fixed (sbyte* p = &at)
-            {
-                Sse2.StoreScalar((long*)p, v);
-                if (next >= 0)
-                    Sse2.StoreHigh((double*)(p + next), v.AsDouble());
-            }
         }
     }
 }

@@ -637,15 +637,8 @@ public static partial class DepthwiseConv2D
         // Both pixels narrowed together, each 8 bytes stored straight from the vector (VMOVQ, VMOVHPD; the output pinned
         // for the two stores).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static unsafe void StoreTwo(ref sbyte o, nint next, in ChannelRequantizer256 q, Vector256<int> acc0, Vector256<int> acc1)
-        {
-            var bytes = q.ApplyTwo(acc0, acc1).AsInt64();
-            fixed (sbyte* p = &o)
-            {
-                Sse2.StoreScalar((long*)p, bytes);
-                Sse2.StoreHigh((double*)(p + next), bytes.AsDouble());
-            }
-        }
+        public static void StoreTwo(ref sbyte o, nint next, in ChannelRequantizer256 q, Vector256<int> acc0, Vector256<int> acc1)
+            => SimdOps.StoreTwo8(q.ApplyTwo(acc0, acc1).AsInt64(), ref o, next);
     }
 
     /// <summary>

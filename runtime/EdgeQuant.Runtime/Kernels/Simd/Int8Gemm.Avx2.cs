@@ -328,7 +328,7 @@ internal static partial class Int8Gemm
                         Narrow4(rq, clamped, doubled, Vector256.LoadUnsafe(ref a), Vector256.LoadUnsafe(ref Unsafe.Add(ref a, accStride)),
                             Vector256.LoadUnsafe(ref Unsafe.Add(ref a, 2 * accStride)), Vector256.LoadUnsafe(ref Unsafe.Add(ref a, 3 * accStride)),
                             min, max, out var r01, out var r23);
-                        StoreRows(r01, r23, ref o, outStride);
+                        SimdOps.StoreFour8(r01, r23, ref o, outStride);
                         a = ref Unsafe.Add(ref a, 4 * accStride);
                         o = ref Unsafe.Add(ref o, 4 * outStride);
                     }
@@ -375,22 +375,6 @@ internal static partial class Int8Gemm
             var high = bytes.GetUpper();
             r01 = Sse2.UnpackLow(low, high).AsInt64();
             r23 = Sse2.UnpackHigh(low, high).AsInt64();
-        }
-
-        /// <summary>
-        /// Four rows' 8 bytes (r01: rows 0 and 1, r23: rows 2 and 3) at o + k x outStride, stored from the vectors (VMOVQ,
-        /// VMOVHPD): no move to a general register per row. The output is pinned for the four stores only.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static unsafe void StoreRows(Vector128<long> r01, Vector128<long> r23, ref sbyte o, nint outStride)
-        {
-            fixed (sbyte* p = &o)
-            {
-                Sse2.StoreScalar((long*)p, r01);
-                Sse2.StoreHigh((double*)(p + outStride), r01.AsDouble());
-                Sse2.StoreScalar((long*)(p + 2 * outStride), r23);
-                Sse2.StoreHigh((double*)(p + 3 * outStride), r23.AsDouble());
-            }
         }
 
         /// <summary>

@@ -41,6 +41,38 @@ internal static partial class SimdOps
     }
 
     /// <summary>
+    /// The low 8 bytes of <paramref name="v"/> at <paramref name="o"/> and, unless <paramref name="next"/> is negative, the high
+    /// 8 at o + next, stored straight from the vector (VMOVQ, VMOVHPD; x64) through a pointer pinned for the two stores: two
+    /// pixels' or rows' 8 channels from one vector with no shuffle and no move to a general register.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void StoreTwo8(Vector128<long> v, ref sbyte o, nint next)
+    {
+        fixed (sbyte* p = &o)
+        {
+            Sse2.StoreScalar((long*)p, v);
+            if (next >= 0)
+                Sse2.StoreHigh((double*)(p + next), v.AsDouble());
+        }
+    }
+
+    /// <summary>
+    /// Four rows' 8 bytes, <paramref name="stride"/> apart from <paramref name="o"/>: rows 0 and 1 the low and high halves of
+    /// <paramref name="r01"/>, rows 2 and 3 of <paramref name="r23"/> (<see cref="StoreTwo8"/> with one pin for the four).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void StoreFour8(Vector128<long> r01, Vector128<long> r23, ref sbyte o, nint stride)
+    {
+        fixed (sbyte* p = &o)
+        {
+            Sse2.StoreScalar((long*)p, r01);
+            Sse2.StoreHigh((double*)(p + stride), r01.AsDouble());
+            Sse2.StoreScalar((long*)(p + 2 * stride), r23);
+            Sse2.StoreHigh((double*)(p + 3 * stride), r23.AsDouble());
+        }
+    }
+
+    /// <summary>
     /// The first 64-byte aligned element at or after <paramref name="at"/>, which must be stack memory (it does not move):
     /// kernels allocate 64 bytes more on the stack and start there, since a 512-bit access that crosses a cache line
     /// costs two, and the stack's alignment differs between processes and threads (fashion_resnet's Winograd layers
