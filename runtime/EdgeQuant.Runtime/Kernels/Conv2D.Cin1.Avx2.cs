@@ -265,11 +265,8 @@ public static partial class Conv2D
         nint sw = p.StrideW, rowStep = p.StrideH * rowLen, dh = p.DilationH * rowLen;
         for (int r = 0; r < rows; r++)
         {
-            // Pair 0 at (row 0, col 0), pair 2 at (row 1, col 1), pair 3 at (row 2, col 0), pair 4 at (row 2, col 2).
-            ref byte a0 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep));
-            ref byte a2 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + dh + 1));
-            ref byte a3 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + 2 * dh));
-            ref byte a4 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + 2 * dh + 2));
+            var taps = new DirectTaps(ref top, r * rowStep, dh);
+            ref byte a0 = ref taps.A0, a2 = ref taps.A2, a3 = ref taps.A3, a4 = ref taps.A4;
             ref int x1 = ref Unsafe.Add(ref plane, r * outW);
             ref sbyte orow = ref Unsafe.Add(ref oc, r * outW * cout);
             nint step = 2 * sw;
@@ -412,6 +409,21 @@ public static partial class Conv2D
         return true;
     }
 
+    /// <summary>
+    /// Where a direct 3x3 stem (<see cref="Cin1Direct3x3Group"/>, <see cref="Cin1Pixels256"/>) reads four of its five tap pairs
+    /// in the widened image, for the first pixel of an output row whose window top lies <paramref name="row"/> elements from
+    /// <paramref name="top"/> (kernel rows <paramref name="dh"/> apart): pair 0 at (row 0, col 0), pair 2 at (row 1, col 1),
+    /// pair 3 at (row 2, col 0), pair 4 at (row 2, col 2), whose second element meets a zero weight. Pair 1 (t2, t3) spans two
+    /// rows and comes from its plane.
+    /// </summary>
+    private readonly ref struct DirectTaps(ref short top, nint row, nint dh)
+    {
+        public readonly ref byte A0 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, row));
+        public readonly ref byte A2 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, row + dh + 1));
+        public readonly ref byte A3 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, row + 2 * dh));
+        public readonly ref byte A4 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, row + 2 * dh + 2));
+    }
+
     /// <summary>Whether <see cref="Cin1Pixels256"/> takes the op (with its five tap pairs): 9-16 channels, the exact form without its sign term.</summary>
     private static bool Cin1Pixels256Takes(int cout, PackedFilter packed, RightRequantTable? table)
         => cout > 8 && cout <= 16 && packed.CoutPadded == 16 && table is not null && table.Covered && table.ClampsNegatives;
@@ -426,12 +438,8 @@ public static partial class Conv2D
         nint step = 2 * p.StrideW, rowStep = p.StrideH * rowLen, dh = p.DilationH * rowLen;
         for (int r = 0; r < rows; r++)
         {
-            // Pair 0 at (row 0, col 0), pair 2 at (row 1, col 1), pair 3 at (row 2, col 0), pair 4 at (row 2, col 2) of the
-            // pixel's window; pair 4's second element meets a zero weight.
-            ref byte a0 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep));
-            ref byte a2 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + dh + 1));
-            ref byte a3 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + 2 * dh));
-            ref byte a4 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref top, r * rowStep + 2 * dh + 2));
+            var taps = new DirectTaps(ref top, r * rowStep, dh);
+            ref byte a0 = ref taps.A0, a2 = ref taps.A2, a3 = ref taps.A3, a4 = ref taps.A4;
             ref int x1 = ref Unsafe.Add(ref plane, r * outW);
             ref sbyte orow = ref Unsafe.Add(ref o, r * outW * cout);
             for (int i = 0; i < outW; i++)
