@@ -447,12 +447,7 @@ public static partial class DepthwiseConv2D
                         }
                     for (; ox < xe; ox++)
                     {
-                        var acc = TWidth.Add(TWidth.Add(TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, 0), w00),
-                            TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, (nuint)col), w01)),
-                            TWidth.MultiplyAddAdjacent(TWidth.Load(ref r0, (nuint)(2 * col)), w02));
-                        acc = TWidth.Add(acc, TWidth.Add(TWidth.Add(TWidth.MultiplyAddAdjacent(TWidth.Load(ref r1, 0), w10),
-                            TWidth.MultiplyAddAdjacent(TWidth.Load(ref r1, (nuint)col), w11)),
-                            TWidth.MultiplyAddAdjacent(TWidth.Load(ref r1, (nuint)(2 * col)), w12)));
+                        var acc = Pixel(ref r0, ref r1, col, w00, w01, w02, w10, w11, w12);
                         if (!folded)
                             acc = TWidth.Add(acc, bias);
                         TWidth.Store(ref oc, qf, acc, stored);
