@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -96,14 +97,14 @@ public static partial class Conv2D
         // With AVX-512, up to 8 channels run two pixels per 16 lanes (Cin1TwoPixels): the 8-lane body took twice the
         // instructions per output.
         bool twoPixels = Avx512BW.IsSupported && cout <= 8;
-        // A 3x3 with unit horizontal dilation on the 16-channel groups: four of its five tap pairs are two neighbouring
-        // int16 of one image row ((t0, t1), (t4, t5), (t6, t7), and (t8, its right neighbour) against a zero weight), which
-        // the kernel broadcasts straight from the widened image; only pair (t2, t3) spans two rows and is built.
         // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
         // (The two-pixel body keeps a table of its own, of the channels twice over.)
         var table = twoPixels ? null : RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
-        // With AVX2 alone the 3x3 stem of 9-16 channels (Cin1Pixels256) reads the same four pairs from the image.
+        // With AVX2 alone, five tap pairs of 9-16 channels in the exact form without its sign term: Cin1Pixels256.
         bool pixels256 = !wide && !twoPixels && tapPairs == 5 && Cin1Pixels256Takes(cout, packed, table);
+        // A 3x3 with unit horizontal dilation on the 16-channel groups or in Cin1Pixels256: four of its five tap pairs are
+        // two neighbouring int16 of one image row ((t0, t1), (t4, t5), (t6, t7), and (t8, its right neighbour) against a zero
+        // weight), which the kernel broadcasts straight from the widened image; only pair (t2, t3) spans two rows and is built.
         bool direct = (wide || pixels256) && kh == 3 && kw == 3 && p.DilationW == 1;
         short zeroPoint = (short)(-p.InputOffset);
         int lo = System.Math.Clamp(p.PadLeft, 0, span), hi = System.Math.Clamp(p.PadLeft + inW, lo, span);
@@ -172,8 +173,10 @@ public static partial class Conv2D
                 else if (wide)
                     Cin1Row512(p, ref tr, tapPairs, planeStride, rows, outW, cout, packed, pairs, table!, m, s, ref o, ref outEnd,
                         direct, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen);
-                else if (!pixels256 || !Cin1Pixels256(p, ref tr, planeStride, n, cout, packed, pairs, table!, ref o, ref outEnd,
-                        direct, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen, rows, outW))
+                else if (pixels256)
+                    Cin1Pixels256(p, ref tr, planeStride, n, cout, packed, pairs, table!, ref o, ref outEnd,
+                        direct, ref Unsafe.Add(ref img, oy0 * p.StrideH * rowLen), rowLen, rows, outW);
+                else
                     Cin1Row256(p, ref tr, tapPairs, planeStride, n, cout, packed, pairs, table!, m, s, ref o);
             }
         }
@@ -375,7 +378,7 @@ public static partial class Conv2D
     /// two halves, Zen 1); lanes past Cout meet zero weights (CoutPadded is 16) and their bytes, stored past the pixel, are
     /// overwritten by the next pixel's (the pixels run in order; the last one stores only its own near the end). The bias is
     /// moved into the requantization's constants and the weights doubled (SimdOps512 remarks 5 and 6): no bias addition
-    /// and no doubling per output vector. False (nothing written) for other counts or forms.
+    /// and no doubling per output vector. Only where <see cref="Cin1Pixels256Takes"/> (the dispatcher asks it first).
     /// </summary>
     /// <remarks>
     /// With <paramref name="direct"/> (a 3x3 with unit horizontal dilation), as <see cref="Cin1Direct3x3Group"/> with
@@ -384,11 +387,10 @@ public static partial class Conv2D
     /// tapRow + <paramref name="row"/>; the other four planes are not built. The <paramref name="count"/> pixels are then
     /// <paramref name="rows"/> output rows of <paramref name="outW"/>.
     /// </remarks>
-    private static bool Cin1Pixels256(in Conv2DParams p, ref int tapRow, nint row, int count, int cout, PackedFilter packed, short[] pairs,
+    private static void Cin1Pixels256(in Conv2DParams p, ref int tapRow, nint row, int count, int cout, PackedFilter packed, short[] pairs,
         RightRequantTable table, ref sbyte o, ref sbyte end, bool direct, ref short top, int rowLen, int rows, int outW)
     {
-        if (!Cin1Pixels256Takes(cout, packed, table))
-            return false;
+        Debug.Assert(Cin1Pixels256Takes(cout, packed, table));
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs);
         nint pairStep = 2 * packed.CoutPadded;
         var first = new StemGroup8(table, 0, packed.Init, ref w, pairStep);
@@ -406,7 +408,6 @@ public static partial class Conv2D
             Cin1Pixels256(first, new StemGroup4(table, 8, packed.Init, ref wb, pairStep), ref tapRow, row, count, cout, min, max, ref o, ref end);
         else
             Cin1Pixels256(first, new StemGroup8(table, 8, packed.Init, ref wb, pairStep), ref tapRow, row, count, cout, min, max, ref o, ref end);
-        return true;
     }
 
     /// <summary>
