@@ -94,8 +94,8 @@ internal static partial class Int8Gemm
     /// <paramref name="pairs"/> int16 pairs, segStride apart; the weights are the matching
     /// [segments x pairs, Cout, 2] pairs. <see cref="PairsRequantization.Store"/> then requantizes.
     /// Without AVX-512 the tiles are 16 channels wide, and a last block with 1-4 or 9-12 real channels (Cout = 20, 28, 36,
-    /// 60, 90 ...) takes its last 4 in 128-bit vectors: where 256-bit operations run as two halves (Zen 1) that is a quarter
-    /// to a half fewer multiply-adds in that block, elsewhere the same count.
+    /// 60, 90 ...) takes its last 4 two rows per 256-bit vector (<see cref="Tile4x4"/>): half the multiply-adds of a vector
+    /// per row for them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void PairsRows(int n, ref short x, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
@@ -149,6 +149,14 @@ internal static partial class Int8Gemm
                     // A last block of 9-12 real channels: 8 + 4 lanes (see Tile4x4).
                     Tile4x12(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init(j), q.Init(j + 8).GetLower(),
                         ref Unsafe.Add(ref acc, j));
+                    j = cout;
+                    break;
+                }
+                if (q.Channels - j is > 16 and <= 20)
+                {
+                    // A last 17-20 real channels (Cout = 20, 36, 52 ...): 16 + 4 lanes in one pass over the pairs.
+                    Tile4x20(ref x, xStride, segments, segStride, pairs, ref Unsafe.Add(ref w, 2 * j), cout, q.Init(j), q.Init(j + 8),
+                        q.Init(j + 16).GetLower(), ref Unsafe.Add(ref acc, j));
                     j = cout;
                     break;
                 }
@@ -566,13 +574,71 @@ internal static partial class Int8Gemm
         c3.StoreUnsafe(ref acc, 3 * row);
     }
 
-    /// <summary><see cref="Tile4x16"/> for a last block of 9-12 real channels: lanes 12-15 of its accumulators are not written.</summary>
+    /// <summary>
+    /// <see cref="Tile4x16"/> and <see cref="Tile4x4"/> in one pass over the pairs, for a last 17-20 real channels: every
+    /// broadcast pair feeds the 16 channels and, blended two rows to a vector, the last 4 (a separate 4-channel pass would
+    /// load the four rows' pairs again for only two multiply-adds, and the loads bound it). Lanes 20-23 of the accumulators
+    /// are not written.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile4x20(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
+        Vector256<int> i0, Vector256<int> i1, Vector128<int> i2, ref int acc)
+    {
+        var i2Twice = Vector256.Create(i2, i2);
+        Vector256<int> c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1, e01 = i2Twice, e23 = i2Twice;
+        nint step = 2 * cout;
+        for (int s = 0; s < segments; s++)
+        {
+            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
+            ref short r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
+            for (int p = 0; p < pairs; p++)
+            {
+                var w0 = Vector256.LoadUnsafe(ref w);
+                var w1 = Vector256.LoadUnsafe(ref w, 16);
+                var w2 = Vector128.LoadUnsafe(ref w, 32);
+                var w2Twice = Vector256.Create(w2, w2);
+                var xa = Pair(ref r0, p);
+                var xb = Pair(ref r1, p);
+                c00 += Avx2.MultiplyAddAdjacent(xa, w0);
+                c01 += Avx2.MultiplyAddAdjacent(xa, w1);
+                c10 += Avx2.MultiplyAddAdjacent(xb, w0);
+                c11 += Avx2.MultiplyAddAdjacent(xb, w1);
+                e01 += Avx2.MultiplyAddAdjacent(Rows2(xa, xb), w2Twice);
+                xa = Pair(ref r2, p);
+                xb = Pair(ref r3, p);
+                c20 += Avx2.MultiplyAddAdjacent(xa, w0);
+                c21 += Avx2.MultiplyAddAdjacent(xa, w1);
+                c30 += Avx2.MultiplyAddAdjacent(xb, w0);
+                c31 += Avx2.MultiplyAddAdjacent(xb, w1);
+                e23 += Avx2.MultiplyAddAdjacent(Rows2(xa, xb), w2Twice);
+                w = ref Unsafe.Add(ref w, step);
+            }
+        }
+        nuint row = (nuint)cout;
+        c00.StoreUnsafe(ref acc);
+        c01.StoreUnsafe(ref acc, 8);
+        e01.GetLower().StoreUnsafe(ref acc, 16);
+        c10.StoreUnsafe(ref acc, row);
+        c11.StoreUnsafe(ref acc, row + 8);
+        e01.GetUpper().StoreUnsafe(ref acc, row + 16);
+        c20.StoreUnsafe(ref acc, 2 * row);
+        c21.StoreUnsafe(ref acc, 2 * row + 8);
+        e23.GetLower().StoreUnsafe(ref acc, 2 * row + 16);
+        c30.StoreUnsafe(ref acc, 3 * row);
+        c31.StoreUnsafe(ref acc, 3 * row + 8);
+        e23.GetUpper().StoreUnsafe(ref acc, 3 * row + 16);
+    }
+
+    /// <summary>
+    /// <see cref="Tile4x16"/> for a last block of 9-12 real channels: lanes 12-15 of its accumulators are not written. Its
+    /// last 4 channels run two rows per 256-bit vector (<see cref="Rows2"/>), as <see cref="Tile4x4"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile4x12(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector256<int> i0, Vector128<int> i1, ref int acc)
     {
-        Vector256<int> c00 = i0, c10 = i0, c20 = i0, c30 = i0;
-        Vector128<int> c01 = i1, c11 = i1, c21 = i1, c31 = i1;
+        var i1Twice = Vector256.Create(i1, i1);
+        Vector256<int> c00 = i0, c10 = i0, c20 = i0, c30 = i0, c01 = i1Twice, c23 = i1Twice;
         nint step = 2 * cout;
         for (int s = 0; s < segments; s++)
         {
@@ -582,42 +648,45 @@ internal static partial class Int8Gemm
             {
                 var w0 = Vector256.LoadUnsafe(ref w);
                 var w1 = Vector128.LoadUnsafe(ref w, 16);
-                var x = Pair(ref r0, p);
-                c00 += Avx2.MultiplyAddAdjacent(x, w0);
-                c01 += Sse2.MultiplyAddAdjacent(x.GetLower(), w1);
-                x = Pair(ref r1, p);
-                c10 += Avx2.MultiplyAddAdjacent(x, w0);
-                c11 += Sse2.MultiplyAddAdjacent(x.GetLower(), w1);
-                x = Pair(ref r2, p);
-                c20 += Avx2.MultiplyAddAdjacent(x, w0);
-                c21 += Sse2.MultiplyAddAdjacent(x.GetLower(), w1);
-                x = Pair(ref r3, p);
-                c30 += Avx2.MultiplyAddAdjacent(x, w0);
-                c31 += Sse2.MultiplyAddAdjacent(x.GetLower(), w1);
+                var w1Twice = Vector256.Create(w1, w1);
+                var x0p = Pair(ref r0, p);
+                var x1p = Pair(ref r1, p);
+                c00 += Avx2.MultiplyAddAdjacent(x0p, w0);
+                c10 += Avx2.MultiplyAddAdjacent(x1p, w0);
+                c01 += Avx2.MultiplyAddAdjacent(Rows2(x0p, x1p), w1Twice);
+                var x2p = Pair(ref r2, p);
+                var x3p = Pair(ref r3, p);
+                c20 += Avx2.MultiplyAddAdjacent(x2p, w0);
+                c30 += Avx2.MultiplyAddAdjacent(x3p, w0);
+                c23 += Avx2.MultiplyAddAdjacent(Rows2(x2p, x3p), w1Twice);
                 w = ref Unsafe.Add(ref w, step);
             }
         }
         nuint row = (nuint)cout;
         c00.StoreUnsafe(ref acc);
-        c01.StoreUnsafe(ref acc, 8);
+        c01.GetLower().StoreUnsafe(ref acc, 8);
         c10.StoreUnsafe(ref acc, row);
-        c11.StoreUnsafe(ref acc, row + 8);
+        c01.GetUpper().StoreUnsafe(ref acc, row + 8);
         c20.StoreUnsafe(ref acc, 2 * row);
-        c21.StoreUnsafe(ref acc, 2 * row + 8);
+        c23.GetLower().StoreUnsafe(ref acc, 2 * row + 8);
         c30.StoreUnsafe(ref acc, 3 * row);
-        c31.StoreUnsafe(ref acc, 3 * row + 8);
+        c23.GetUpper().StoreUnsafe(ref acc, 3 * row + 8);
     }
 
     /// <summary>
-    /// <see cref="Tile4x8"/> for a last block of 1-4 real channels, in 128-bit vectors: where 256-bit operations run as two
-    /// halves (Zen 1) that is half the multiply-adds of the padded 8-lane block. Lanes 4-7 of the block's accumulators are
-    /// not written (nor stored by the requantization).
+    /// <see cref="Tile4x8"/> for a last block of 1-4 real channels: two rows per 256-bit vector (rows 0 and 1 in one
+    /// accumulator's halves, rows 2 and 3 in the other's) against the 4 channels' weight pairs in both halves, so half the
+    /// multiply-adds of one 4-lane vector per row (which cost as much as 8-lane ones wherever 256-bit operations run whole:
+    /// Zen 3 fashion_mobilenetv2's 90 -> 20 1x1 spent about a third of its tile time on the 4 channels). Each broadcast
+    /// pair is already in both halves, so one VPBLENDD builds the two rows' vector. Lanes 4-7 of the block's accumulators
+    /// are not written (nor stored by the requantization).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile4x4(ref short x0, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector128<int> i0, ref int acc)
     {
-        Vector128<int> c0 = i0, c1 = i0, c2 = i0, c3 = i0;
+        var init = Vector256.Create(i0, i0);
+        Vector256<int> c01 = init, c23 = init;
         nint step = 2 * cout;
         for (int s = 0; s < segments; s++)
         {
@@ -626,19 +695,23 @@ internal static partial class Int8Gemm
             for (int p = 0; p < pairs; p++)
             {
                 var w0 = Vector128.LoadUnsafe(ref w);
-                c0 += Sse2.MultiplyAddAdjacent(Pair128(ref r0, p), w0);
-                c1 += Sse2.MultiplyAddAdjacent(Pair128(ref r1, p), w0);
-                c2 += Sse2.MultiplyAddAdjacent(Pair128(ref r2, p), w0);
-                c3 += Sse2.MultiplyAddAdjacent(Pair128(ref r3, p), w0);
+                var wTwice = Vector256.Create(w0, w0);
+                c01 += Avx2.MultiplyAddAdjacent(Rows2(Pair(ref r0, p), Pair(ref r1, p)), wTwice);
+                c23 += Avx2.MultiplyAddAdjacent(Rows2(Pair(ref r2, p), Pair(ref r3, p)), wTwice);
                 w = ref Unsafe.Add(ref w, step);
             }
         }
         nuint row = (nuint)cout;
-        c0.StoreUnsafe(ref acc);
-        c1.StoreUnsafe(ref acc, row);
-        c2.StoreUnsafe(ref acc, 2 * row);
-        c3.StoreUnsafe(ref acc, 3 * row);
+        c01.GetLower().StoreUnsafe(ref acc);
+        c01.GetUpper().StoreUnsafe(ref acc, row);
+        c23.GetLower().StoreUnsafe(ref acc, 2 * row);
+        c23.GetUpper().StoreUnsafe(ref acc, 3 * row);
     }
+
+    /// <summary>Two rows' broadcast pairs as one vector: the first row's in lanes 0-3, the second's in lanes 4-7 (VPBLENDD).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Rows2(Vector256<short> first, Vector256<short> second)
+        => Avx2.Blend(first.AsInt32(), second.AsInt32(), 0b1111_0000).AsInt16();
 
     private static void Tile1x4(ref short x0, int segments, nint segStride, int pairs, ref short w, int cout,
         Vector128<int> c0, ref int acc)
