@@ -386,36 +386,35 @@ internal static partial class Int8Gemm
         }
 
         /// <summary>
-        /// The last 1-4 channels (at j) of <see cref="StoreExact"/> in 128-bit vectors: four rows' 4 lanes narrow through two
-        /// packs straight into row order (rows past n read the last real row and are not stored).
+        /// The last 1-4 channels (at j) of <see cref="StoreExact"/>, two rows per 256-bit vector (rows 0 and 1 in one, 2 and 3
+        /// in the other; <see cref="SimdOps512.RightRequantizer256.Twice"/>): half the requantizations of a 128-bit vector per
+        /// row. The two packs leave the four rows' 4 bytes in the order 0, 2, 1, 3 (rows past n read the last real row and
+        /// are not stored).
         /// </summary>
         private static void StoreExactRest4(RightRequantTable t, int n, ref int a, int accStride, int j, int channels, bool doubled,
             Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint outStride)
         {
-            var rq = new SimdOps512.RightRequantizer128(t, j);
+            var rq = SimdOps512.RightRequantizer256.Twice(t, j);
             bool clamped = t.ClampsNegatives; // the sign term dropped under a fused ReLU (SimdOps512 remark 5)
             for (int i = 0; i < n; i += 4)
             {
                 int rows = System.Math.Min(4, n - i);
-                var v0 = Vector128.LoadUnsafe(ref a);
-                var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(1, rows - 1) * accStride));
-                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(2, rows - 1) * accStride));
-                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref a, (rows - 1) * accStride));
+                var v01 = Vector256.Create(Vector128.LoadUnsafe(ref a),
+                    Vector128.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(1, rows - 1) * accStride)));
+                var v23 = Vector256.Create(Vector128.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(2, rows - 1) * accStride)),
+                    Vector128.LoadUnsafe(ref Unsafe.Add(ref a, (rows - 1) * accStride)));
                 if (!doubled)
                 {
-                    v0 += v0;
-                    v1 += v1;
-                    v2 += v2;
-                    v3 += v3;
+                    v01 += v01;
+                    v23 += v23;
                 }
-                var w01 = Sse2.PackSignedSaturate(rq.Apply(v0, clamped), rq.Apply(v1, clamped));
-                var w23 = Sse2.PackSignedSaturate(rq.Apply(v2, clamped), rq.Apply(v3, clamped));
-                var bytes = Vector128.Min(Vector128.Max(Sse2.PackSignedSaturate(w01, w23), min), max).AsInt32();
+                var w = Avx2.PackSignedSaturate(rq.Apply(v01, clamped), rq.Apply(v23, clamped));
+                var bytes = Vector128.Min(Vector128.Max(Sse2.PackSignedSaturate(w.GetLower(), w.GetUpper()), min), max).AsInt32();
                 Put(ref o, (uint)bytes.ToScalar(), channels);
                 if (rows > 1)
-                    Put(ref Unsafe.Add(ref o, outStride), (uint)bytes.GetElement(1), channels);
+                    Put(ref Unsafe.Add(ref o, outStride), (uint)bytes.GetElement(2), channels);
                 if (rows > 2)
-                    Put(ref Unsafe.Add(ref o, 2 * outStride), (uint)bytes.GetElement(2), channels);
+                    Put(ref Unsafe.Add(ref o, 2 * outStride), (uint)bytes.GetElement(1), channels);
                 if (rows > 3)
                     Put(ref Unsafe.Add(ref o, 3 * outStride), (uint)bytes.GetElement(3), channels);
                 a = ref Unsafe.Add(ref a, 4 * accStride);
