@@ -512,28 +512,35 @@ internal static partial class Int8Gemm
     {
         Vector256<int> c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1;
         nint step = 2 * cout;
+        nint d1 = xStride.D1, d2 = xStride.D2, d3 = xStride.D3;
         for (int s = 0; s < segments; s++)
         {
-            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref short r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
-            for (int p = 0; p < pairs; p++)
+            // One advancing pointer for row 0's pair and the other rows at fixed offsets from it (base + index addressing),
+            // counted down: fewer live general registers than four row pointers and an index, so none is spilled.
+            ref short xr = ref Unsafe.Add(ref x0, s * segStride);
+            nint p = pairs;
+            if (p <= 0)
+                continue;
+            do
             {
                 var w0 = Vector256.LoadUnsafe(ref w);
                 var w1 = Vector256.LoadUnsafe(ref w, 16);
-                var x = Pair(ref r0, p);
+                var x = Pair(ref xr, 0);
                 c00 += Avx2.MultiplyAddAdjacent(x, w0);
                 c01 += Avx2.MultiplyAddAdjacent(x, w1);
-                x = Pair(ref r1, p);
+                x = Pair(ref Unsafe.Add(ref xr, d1), 0);
                 c10 += Avx2.MultiplyAddAdjacent(x, w0);
                 c11 += Avx2.MultiplyAddAdjacent(x, w1);
-                x = Pair(ref r2, p);
+                x = Pair(ref Unsafe.Add(ref xr, d2), 0);
                 c20 += Avx2.MultiplyAddAdjacent(x, w0);
                 c21 += Avx2.MultiplyAddAdjacent(x, w1);
-                x = Pair(ref r3, p);
+                x = Pair(ref Unsafe.Add(ref xr, d3), 0);
                 c30 += Avx2.MultiplyAddAdjacent(x, w0);
                 c31 += Avx2.MultiplyAddAdjacent(x, w1);
                 w = ref Unsafe.Add(ref w, step);
+                xr = ref Unsafe.Add(ref xr, 2);
             }
+            while (--p > 0);
         }
         nuint row = (nuint)cout;
         c00.StoreUnsafe(ref acc);
@@ -586,32 +593,39 @@ internal static partial class Int8Gemm
         var i2Twice = Vector256.Create(i2, i2);
         Vector256<int> c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1, e01 = i2Twice, e23 = i2Twice;
         nint step = 2 * cout;
+        nint d1 = xStride.D1, d2 = xStride.D2, d3 = xStride.D3;
         for (int s = 0; s < segments; s++)
         {
-            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref short r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
-            for (int p = 0; p < pairs; p++)
+            // As in Tile4x16, but the loop ends on the weights' address (this tile's loop has no register for a counter:
+            // kept in memory it was loaded, decremented and stored back each step).
+            ref short xr = ref Unsafe.Add(ref x0, s * segStride);
+            if (pairs <= 0)
+                continue;
+            ref short wEnd = ref Unsafe.Add(ref w, pairs * step);
+            do
             {
                 var w0 = Vector256.LoadUnsafe(ref w);
                 var w1 = Vector256.LoadUnsafe(ref w, 16);
                 var w2 = Vector128.LoadUnsafe(ref w, 32);
                 var w2Twice = Vector256.Create(w2, w2);
-                var xa = Pair(ref r0, p);
-                var xb = Pair(ref r1, p);
+                var xa = Pair(ref xr, 0);
+                var xb = Pair(ref Unsafe.Add(ref xr, d1), 0);
                 c00 += Avx2.MultiplyAddAdjacent(xa, w0);
                 c01 += Avx2.MultiplyAddAdjacent(xa, w1);
                 c10 += Avx2.MultiplyAddAdjacent(xb, w0);
                 c11 += Avx2.MultiplyAddAdjacent(xb, w1);
                 e01 += Avx2.MultiplyAddAdjacent(Rows2(xa, xb), w2Twice);
-                xa = Pair(ref r2, p);
-                xb = Pair(ref r3, p);
+                xa = Pair(ref Unsafe.Add(ref xr, d2), 0);
+                xb = Pair(ref Unsafe.Add(ref xr, d3), 0);
                 c20 += Avx2.MultiplyAddAdjacent(xa, w0);
                 c21 += Avx2.MultiplyAddAdjacent(xa, w1);
                 c30 += Avx2.MultiplyAddAdjacent(xb, w0);
                 c31 += Avx2.MultiplyAddAdjacent(xb, w1);
                 e23 += Avx2.MultiplyAddAdjacent(Rows2(xa, xb), w2Twice);
                 w = ref Unsafe.Add(ref w, step);
+                xr = ref Unsafe.Add(ref xr, 2);
             }
+            while (Unsafe.IsAddressLessThan(ref w, ref wEnd));
         }
         nuint row = (nuint)cout;
         c00.StoreUnsafe(ref acc);
