@@ -559,19 +559,25 @@ internal static partial class Int8Gemm
     {
         Vector256<int> c0 = i0, c1 = i0, c2 = i0, c3 = i0;
         nint step = 2 * cout;
+        nint d1 = xStride.D1, d2 = xStride.D2, d3 = xStride.D3;
         for (int s = 0; s < segments; s++)
         {
-            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref short r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
-            for (int p = 0; p < pairs; p++)
+            // As in Tile4x20: rows at offsets from one advancing pointer, the loop ending on the weights' address.
+            ref short xr = ref Unsafe.Add(ref x0, s * segStride);
+            if (pairs <= 0)
+                continue;
+            ref short wEnd = ref Unsafe.Add(ref w, pairs * step);
+            do
             {
                 var w0 = Vector256.LoadUnsafe(ref w);
-                c0 += Avx2.MultiplyAddAdjacent(Pair(ref r0, p), w0);
-                c1 += Avx2.MultiplyAddAdjacent(Pair(ref r1, p), w0);
-                c2 += Avx2.MultiplyAddAdjacent(Pair(ref r2, p), w0);
-                c3 += Avx2.MultiplyAddAdjacent(Pair(ref r3, p), w0);
+                c0 += Avx2.MultiplyAddAdjacent(Pair(ref xr, 0), w0);
+                c1 += Avx2.MultiplyAddAdjacent(Pair(ref Unsafe.Add(ref xr, d1), 0), w0);
+                c2 += Avx2.MultiplyAddAdjacent(Pair(ref Unsafe.Add(ref xr, d2), 0), w0);
+                c3 += Avx2.MultiplyAddAdjacent(Pair(ref Unsafe.Add(ref xr, d3), 0), w0);
                 w = ref Unsafe.Add(ref w, step);
+                xr = ref Unsafe.Add(ref xr, 2);
             }
+            while (Unsafe.IsAddressLessThan(ref w, ref wEnd));
         }
         nuint row = (nuint)cout;
         c0.StoreUnsafe(ref acc);
@@ -653,27 +659,33 @@ internal static partial class Int8Gemm
         var i1Twice = Vector256.Create(i1, i1);
         Vector256<int> c00 = i0, c10 = i0, c20 = i0, c30 = i0, c01 = i1Twice, c23 = i1Twice;
         nint step = 2 * cout;
+        nint d1 = xStride.D1, d2 = xStride.D2, d3 = xStride.D3;
         for (int s = 0; s < segments; s++)
         {
-            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref short r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
-            for (int p = 0; p < pairs; p++)
+            // As in Tile4x20: rows at offsets from one advancing pointer, the loop ending on the weights' address.
+            ref short xr = ref Unsafe.Add(ref x0, s * segStride);
+            if (pairs <= 0)
+                continue;
+            ref short wEnd = ref Unsafe.Add(ref w, pairs * step);
+            do
             {
                 var w0 = Vector256.LoadUnsafe(ref w);
                 var w1 = Vector128.LoadUnsafe(ref w, 16);
                 var w1Twice = Vector256.Create(w1, w1);
-                var x0p = Pair(ref r0, p);
-                var x1p = Pair(ref r1, p);
+                var x0p = Pair(ref xr, 0);
+                var x1p = Pair(ref Unsafe.Add(ref xr, d1), 0);
                 c00 += Avx2.MultiplyAddAdjacent(x0p, w0);
                 c10 += Avx2.MultiplyAddAdjacent(x1p, w0);
                 c01 += Avx2.MultiplyAddAdjacent(Rows2(x0p, x1p), w1Twice);
-                var x2p = Pair(ref r2, p);
-                var x3p = Pair(ref r3, p);
+                var x2p = Pair(ref Unsafe.Add(ref xr, d2), 0);
+                var x3p = Pair(ref Unsafe.Add(ref xr, d3), 0);
                 c20 += Avx2.MultiplyAddAdjacent(x2p, w0);
                 c30 += Avx2.MultiplyAddAdjacent(x3p, w0);
                 c23 += Avx2.MultiplyAddAdjacent(Rows2(x2p, x3p), w1Twice);
                 w = ref Unsafe.Add(ref w, step);
+                xr = ref Unsafe.Add(ref xr, 2);
             }
+            while (Unsafe.IsAddressLessThan(ref w, ref wEnd));
         }
         nuint row = (nuint)cout;
         c00.StoreUnsafe(ref acc);
@@ -701,18 +713,24 @@ internal static partial class Int8Gemm
         var init = Vector256.Create(i0, i0);
         Vector256<int> c01 = init, c23 = init;
         nint step = 2 * cout;
+        nint d1 = xStride.D1, d2 = xStride.D2, d3 = xStride.D3;
         for (int s = 0; s < segments; s++)
         {
-            ref short r0 = ref Unsafe.Add(ref x0, s * segStride);
-            ref short r1 = ref Unsafe.Add(ref r0, xStride.D1), r2 = ref Unsafe.Add(ref r0, xStride.D2), r3 = ref Unsafe.Add(ref r0, xStride.D3);
-            for (int p = 0; p < pairs; p++)
+            // As in Tile4x20: rows at offsets from one advancing pointer, the loop ending on the weights' address.
+            ref short xr = ref Unsafe.Add(ref x0, s * segStride);
+            if (pairs <= 0)
+                continue;
+            ref short wEnd = ref Unsafe.Add(ref w, pairs * step);
+            do
             {
                 var w0 = Vector128.LoadUnsafe(ref w);
                 var wTwice = Vector256.Create(w0, w0);
-                c01 += Avx2.MultiplyAddAdjacent(Rows2(Pair(ref r0, p), Pair(ref r1, p)), wTwice);
-                c23 += Avx2.MultiplyAddAdjacent(Rows2(Pair(ref r2, p), Pair(ref r3, p)), wTwice);
+                c01 += Avx2.MultiplyAddAdjacent(Rows2(Pair(ref xr, 0), Pair(ref Unsafe.Add(ref xr, d1), 0)), wTwice);
+                c23 += Avx2.MultiplyAddAdjacent(Rows2(Pair(ref Unsafe.Add(ref xr, d2), 0), Pair(ref Unsafe.Add(ref xr, d3), 0)), wTwice);
                 w = ref Unsafe.Add(ref w, step);
+                xr = ref Unsafe.Add(ref xr, 2);
             }
+            while (Unsafe.IsAddressLessThan(ref w, ref wEnd));
         }
         nuint row = (nuint)cout;
         c01.GetLower().StoreUnsafe(ref acc);
