@@ -72,8 +72,7 @@ internal static partial class Int8Gemm
             for (int r = 0; r < tiled; r += 4)
             {
                 r = System.Math.Min(r, tiled - 4);
-                for (int i = 0; i < 4; i++)
-                    Widen(ref Unsafe.Add(ref ag, (r + i) * aStride), ref Unsafe.Add(ref xs, i * k2), k, doubled);
+                Widen4(ref Unsafe.Add(ref ag, r * aStride), aStride, ref xs, k, k2, doubled);
                 PairsRows(4, ref xs, RowOffsets.Strided(k2), 1, 0, k2 / 2, ref w, coutP, q, ref Unsafe.Add(ref acc, r * coutP));
             }
             for (int r = tiled; r < n; r++)
@@ -494,8 +493,49 @@ internal static partial class Int8Gemm
             Unsafe.Add(ref to, k) = 0;
     }
 
+    /// <summary>
+    /// Four rows (<paramref name="stride"/> apart) widened as <see cref="Widen"/> to <paramref name="to"/>, k2 apart: for K of
+    /// 16 or more, 16 columns of all four rows per step (the last step overlapping the one before where K is not a multiple
+    /// of 16), with the doubling decided once: per row and with the choice in the loop, this took a fifth of a K = 16 layer's
+    /// tile time in loop control (Zen 3, fashion_mobilenetv2 op 1, sampled in the JIT's disassembly).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Widen16(ref sbyte from, ref short to, int i, bool doubled)
+    private static void Widen4(ref sbyte from, nint stride, ref short to, int k, int k2, bool doubled)
+    {
+        if (k < 16)
+        {
+            for (int i = 0; i < 4; i++)
+                Widen(ref Unsafe.Add(ref from, i * stride), ref Unsafe.Add(ref to, i * k2), k, doubled);
+            return;
+        }
+        if (doubled)
+            Rows(ref from, stride, ref to, k, k2, true);
+        else
+            Rows(ref from, stride, ref to, k, k2, false);
+        if ((k & 1) != 0)
+            for (int i = 0; i < 4; i++)
+                Unsafe.Add(ref to, i * k2 + k) = 0;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Rows(ref sbyte from, nint stride, ref short to, int k, nint k2, bool doubled)
+        {
+            nint last = k - 16;
+            for (nint i = 0; ; i += 16)
+            {
+                if (i > last)
+                    i = last;
+                Widen16(ref from, ref to, i, doubled);
+                Widen16(ref Unsafe.Add(ref from, stride), ref Unsafe.Add(ref to, k2), i, doubled);
+                Widen16(ref Unsafe.Add(ref from, 2 * stride), ref Unsafe.Add(ref to, 2 * k2), i, doubled);
+                Widen16(ref Unsafe.Add(ref from, 3 * stride), ref Unsafe.Add(ref to, 3 * k2), i, doubled);
+                if (i == last)
+                    break;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Widen16(ref sbyte from, ref short to, nint i, bool doubled)
     {
         var v = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref from, (nuint)i));
         (doubled ? v + v : v).StoreUnsafe(ref to, (nuint)i);
