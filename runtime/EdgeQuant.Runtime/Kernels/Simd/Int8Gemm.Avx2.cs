@@ -92,9 +92,9 @@ internal static partial class Int8Gemm
     /// activations start at x, x + xStride.D1, .D2, .D3 (<see cref="RowOffsets"/>) and consist of <paramref name="segments"/> runs of
     /// <paramref name="pairs"/> int16 pairs, segStride apart; the weights are the matching
     /// [segments x pairs, Cout, 2] pairs. <see cref="PairsRequantization.Store"/> then requantizes.
-    /// Without AVX-512 the tiles are 16 channels wide, and a last block with 1-4 or 9-12 real channels (Cout = 20, 28, 36,
-    /// 60, 90 ...) takes its last 4 two rows per 256-bit vector (<see cref="Tile4x4"/>): half the multiply-adds of a vector
-    /// per row for them.
+    /// Without AVX-512 the tiles are 16 channels wide; a last 9-12 real channels (Cout = 28, 60, 90 ...) run as
+    /// <see cref="Tile4x12"/>, a last 17-20 (Cout = 20, 36, 52 ...) as <see cref="Tile4x20"/>, and a Cout of 1-4 as
+    /// <see cref="Tile4x4"/>, their last 4 channels two rows per 256-bit vector: half the multiply-adds of a vector per row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void PairsRows(int n, ref short x, RowOffsets xStride, int segments, nint segStride, int pairs, ref short w, int cout,
@@ -386,14 +386,14 @@ internal static partial class Int8Gemm
 
         /// <summary>
         /// The last 1-4 channels (at j) of <see cref="StoreExact"/>, two rows per 256-bit vector (rows 0 and 1 in one, 2 and 3
-        /// in the other; <see cref="SimdOps512.RightRequantizer256.Twice"/>): half the requantizations of a 128-bit vector per
+        /// in the other; <see cref="SimdOps512.RightRequantizer128.Twice"/>): half the requantizations of a 128-bit vector per
         /// row. The two packs leave the four rows' 4 bytes in the order 0, 2, 1, 3 (rows past n read the last real row and
         /// are not stored).
         /// </summary>
         private static void StoreExactRest4(RightRequantTable t, int n, ref int a, int accStride, int j, int channels, bool doubled,
             Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o, nint outStride)
         {
-            var rq = SimdOps512.RightRequantizer256.Twice(t, j);
+            var rq = new SimdOps512.RightRequantizer128(t, j).Twice();
             bool clamped = t.ClampsNegatives; // the sign term dropped under a fused ReLU (SimdOps512 remark 5)
             for (int i = 0; i < n; i += 4)
             {
@@ -741,8 +741,8 @@ internal static partial class Int8Gemm
     /// <summary>
     /// <see cref="Tile4x8"/> for a last block of 1-4 real channels: two rows per 256-bit vector (rows 0 and 1 in one
     /// accumulator's halves, rows 2 and 3 in the other's) against the 4 channels' weight pairs in both halves, so half the
-    /// multiply-adds of one 4-lane vector per row (which cost as much as 8-lane ones wherever 256-bit operations run whole:
-    /// Zen 3 fashion_mobilenetv2's 90 -> 20 1x1 spent about a third of its tile time on the 4 channels). Each broadcast
+    /// multiply-adds of one 4-lane vector per row (which cost as much as 8-lane ones wherever 256-bit operations run whole).
+    /// Only a Cout of 1-4 comes here: a last 4 after 16-channel blocks goes with them into <see cref="Tile4x20"/>. Each broadcast
     /// pair is already in both halves, so one VPBLENDD builds the two rows' vector. Lanes 4-7 of the block's accumulators
     /// are not written (nor stored by the requantization).
     /// </summary>

@@ -301,23 +301,7 @@ internal static class SimdOps512
             _right = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from);
         }
 
-        /// <summary>
-        /// The 4 channels from <paramref name="from"/> (a multiple of 4) of <paramref name="table"/> in both 128-bit halves:
-        /// for two rows of 4 channels in one vector (row one in lanes 0-3, row two in lanes 4-7).
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static RightRequantizer256 Twice(RightRequantTable table, int from)
-        {
-            var m = Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.M), (nuint)from);
-            var biasEven = Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasEven), (nuint)(from / 2));
-            var biasOdd = Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.BiasOdd), (nuint)(from / 2));
-            var right = Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.Right), (nuint)from);
-            var m2 = Vector256.Create(m, m);
-            return new(m2, Avx2.ShiftRightLogical(m2.AsInt64(), 32).AsInt32(), Vector256.Create(biasEven, biasEven),
-                Vector256.Create(biasOdd, biasOdd), Vector256.Create(right, right));
-        }
-
-        private RightRequantizer256(Vector256<int> m, Vector256<int> mOdd, Vector256<long> biasEven, Vector256<long> biasOdd, Vector256<uint> right)
+        internal RightRequantizer256(Vector256<int> m, Vector256<int> mOdd, Vector256<long> biasEven, Vector256<long> biasOdd, Vector256<uint> right)
         {
             _m = m;
             _mOdd = mOdd;
@@ -380,6 +364,15 @@ internal static class SimdOps512
             _biasOdd = biasOdd;
             _right = right;
         }
+
+        /// <summary>
+        /// These 4 channels in both 128-bit halves of a <see cref="RightRequantizer256"/>: for two rows of 4 channels in one
+        /// vector (row one in lanes 0-3, row two in lanes 4-7).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public RightRequantizer256 Twice()
+            => new(Vector256.Create(_m, _m), Vector256.Create(_mOdd, _mOdd), Vector256.Create(_biasEven, _biasEven),
+                Vector256.Create(_biasOdd, _biasOdd), Vector256.Create(_right, _right));
 
         /// <summary>As <see cref="RightRequantizer256.WithStart"/> for 4 lanes.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
