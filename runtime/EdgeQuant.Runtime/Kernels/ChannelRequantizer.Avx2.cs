@@ -113,18 +113,6 @@ internal readonly struct ChannelRequantizer256
         return Sse2.Shuffle(bytes.AsInt32(), 0b11_01_10_00).AsSByte();
     }
 
-    /// <summary>
-    /// <see cref="ApplyTwo"/> for a requantizer made by <see cref="Folding"/> whose <see cref="Folded"/> is true (the caller
-    /// checks): twice the sums of products in, the exact form without its sign term, none of the mode tests.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector128<sbyte> ApplyTwoFolded(Vector256<int> a, Vector256<int> b)
-    {
-        var w = Avx2.PackSignedSaturate(_rightOnly.Apply(a, clamped: true), _rightOnly.Apply(b, clamped: true));
-        var bytes = Vector128.Min(Vector128.Max(Sse2.PackSignedSaturate(w.GetLower(), w.GetUpper()), _min), _max);
-        return Sse2.Shuffle(bytes.AsInt32(), 0b11_01_10_00).AsSByte();
-    }
-
     /// <summary>The 16 int8 results of two groups' accumulators (this requantizer for a, <paramref name="second"/> for b).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector128<sbyte> Apply(Vector256<int> a, in ChannelRequantizer256 second, Vector256<int> b)

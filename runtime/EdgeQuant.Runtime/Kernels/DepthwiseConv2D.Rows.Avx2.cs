@@ -373,7 +373,7 @@ public static partial class DepthwiseConv2D
     /// channels, partial stores); each group's weights and requantization operands are set up once for all its rows.
     /// One body for both widths: the JIT compiles it once per width struct, with that width's instructions inlined.
     /// </summary>
-    private static unsafe void Groups<TWidth, TShort, TInt, TRequant>(in Conv2DParams p, ref int ring, int stride, ReadOnlySpan<int> desc, int rows, int jp,
+    private static void Groups<TWidth, TShort, TInt, TRequant>(in Conv2DParams p, ref int ring, int stride, ReadOnlySpan<int> desc, int rows, int jp,
         int jpOdd, int kw, int outW, int cout, PackedFilter packed, ref short w, RightRequantTable table, ReadOnlySpan<int> multipliers,
         ReadOnlySpan<int> shifts, ref sbyte o, int from, int end, int xFirst, int xLast)
         where TWidth : struct, IRowWidth<TShort, TInt, TRequant> where TShort : struct where TInt : struct where TRequant : struct
@@ -429,26 +429,7 @@ public static partial class DepthwiseConv2D
                     ref short r1 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 2) + c + xs * pixelStep));
                     ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + xs * cout + c);
                     int ox = xs;
-                    if (stored == TWidth.Lanes && folded)
-                    {
-                        // The folded requantizer's own loop: none of its mode tests per pixel pair, and the output pinned
-                        // once per row for the two 8-byte stores rather than per pair.
-                        fixed (sbyte* row = &oc)
-                        {
-                            sbyte* at = row;
-                            for (; ox < xe - 1; ox += 2)
-                            {
-                                var sum0 = Pixel(ref r0, ref r1, col, w00, w01, w02, w10, w11, w12);
-                                var sum1 = Pixel(ref Unsafe.Add(ref r0, step), ref Unsafe.Add(ref r1, step), col, w00, w01, w02, w10, w11, w12);
-                                TWidth.StoreTwoFolded(at, cout, qf, sum0, sum1);
-                                at += 2 * cout;
-                                r0 = ref Unsafe.Add(ref r0, 2 * step);
-                                r1 = ref Unsafe.Add(ref r1, 2 * step);
-                            }
-                            oc = ref Unsafe.Add(ref oc, (nint)(at - row));
-                        }
-                    }
-                    else if (stored == TWidth.Lanes)
+                    if (stored == TWidth.Lanes)
                         for (; ox < xe - 1; ox += 2)
                         {
                             // Two pixels at a time: two independent chains, narrowed and clamped together.
@@ -564,12 +545,6 @@ public static partial class DepthwiseConv2D
 
         /// <summary>Two neighbouring pixels' <see cref="Store"/>s of a whole group (stored = Lanes): o and o + next.</summary>
         static abstract void StoreTwo(ref sbyte o, nint next, in TRequant q, TInt acc0, TInt acc1);
-
-        /// <summary>
-        /// <see cref="StoreTwo"/> for a requantizer that <see cref="Folded"/> says takes twice the sums of products, without
-        /// its mode tests, at a pinned <paramref name="o"/> (next &gt;= 0).
-        /// </summary>
-        static abstract unsafe void StoreTwoFolded(sbyte* o, nint next, in TRequant q, TInt sum0, TInt sum1);
     }
 
     /// <summary>AVX-512 (BW): 16 channels per group.</summary>
@@ -614,11 +589,6 @@ public static partial class DepthwiseConv2D
             q.Apply(acc0).StoreUnsafe(ref o);
             q.Apply(acc1).StoreUnsafe(ref Unsafe.Add(ref o, next));
         }
-
-        // Never folded (FoldingRequantizer keeps the bias addition): as StoreTwo.
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static unsafe void StoreTwoFolded(sbyte* o, nint next, in ChannelRequantizer512 q, Vector512<int> sum0, Vector512<int> sum1)
-            => StoreTwo(ref *o, next, q, sum0, sum1);
     }
 
     /// <summary>AVX2: 8 channels per group (fewer below 8 channels: the multipliers and shifts padded to 8 lanes, partial stores).</summary>
@@ -664,14 +634,6 @@ public static partial class DepthwiseConv2D
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void StoreTwo(ref sbyte o, nint next, in ChannelRequantizer256 q, Vector256<int> acc0, Vector256<int> acc1)
             => SimdOps.StoreTwo8(q.ApplyTwo(acc0, acc1).AsInt64(), ref o, next);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static unsafe void StoreTwoFolded(sbyte* o, nint next, in ChannelRequantizer256 q, Vector256<int> sum0, Vector256<int> sum1)
-        {
-            var v = q.ApplyTwoFolded(sum0, sum1).AsInt64();
-            Sse2.StoreScalar((long*)o, v);
-            Sse2.StoreHigh((double*)(o + next), v.AsDouble());
-        }
     }
 
     /// <summary>
@@ -728,10 +690,6 @@ public static partial class DepthwiseConv2D
             Store(ref o, q, acc0, 4);
             Store(ref Unsafe.Add(ref o, next), q, acc1, 4);
         }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static unsafe void StoreTwoFolded(sbyte* o, nint next, in Requantizer4 q, Vector128<int> sum0, Vector128<int> sum1)
-            => StoreTwo(ref *o, next, q, sum0, sum1);
 
         /// <summary>
         /// The exact form on 4 channels (<see cref="SimdOps512.RightRequantizer128"/>), narrowed to 4 bytes and clamped; after
