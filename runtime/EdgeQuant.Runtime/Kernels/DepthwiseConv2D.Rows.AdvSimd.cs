@@ -193,7 +193,6 @@ public static partial class DepthwiseConv2D
         Vector64<short> l00 = w00.GetLower(), l01 = w01.GetLower(), l02 = w02.GetLower(), l10 = w10.GetLower(), l11 = w11.GetLower(),
             l12 = w12.GetLower(), l20 = w20.GetLower(), l21 = w21.GetLower(), l22 = w22.GetLower();
         nint tap2 = 2 * tapStep;
-        Vector128<short> x;
         int i = 0;
         for (; i <= n - 2; i += 2)
         {
@@ -204,60 +203,12 @@ public static partial class DepthwiseConv2D
             ref short q0 = ref Unsafe.Add(ref p0, pixStep);
             ref short q1 = ref Unsafe.Add(ref p1, pixStep);
             ref short q2 = ref Unsafe.Add(ref p2, pixStep);
-            x = Vector128.LoadUnsafe(ref p0);
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w00);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l00);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p0, tapStep));
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w01);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l01);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p0, tap2));
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w02);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l02);
-            x = Vector128.LoadUnsafe(ref p1);
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w10);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l10);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p1, tapStep));
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w11);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l11);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p1, tap2));
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w12);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l12);
-            x = Vector128.LoadUnsafe(ref p2);
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w20);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l20);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p2, tapStep));
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w21);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l21);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p2, tap2));
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w22);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l22);
-            x = Vector128.LoadUnsafe(ref q0);
-            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w00);
-            b0 = SimdOps.MultiplyAddWideningLower(b0, x, l00);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref q0, tapStep));
-            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w01);
-            b0 = SimdOps.MultiplyAddWideningLower(b0, x, l01);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref q0, tap2));
-            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w02);
-            b0 = SimdOps.MultiplyAddWideningLower(b0, x, l02);
-            x = Vector128.LoadUnsafe(ref q1);
-            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w10);
-            b0 = SimdOps.MultiplyAddWideningLower(b0, x, l10);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref q1, tapStep));
-            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w11);
-            b0 = SimdOps.MultiplyAddWideningLower(b0, x, l11);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref q1, tap2));
-            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w12);
-            b0 = SimdOps.MultiplyAddWideningLower(b0, x, l12);
-            x = Vector128.LoadUnsafe(ref q2);
-            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w20);
-            b0 = SimdOps.MultiplyAddWideningLower(b0, x, l20);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref q2, tapStep));
-            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w21);
-            b0 = SimdOps.MultiplyAddWideningLower(b0, x, l21);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref q2, tap2));
-            b1 = SimdOps.MultiplyAddWideningUpper(b1, x, w22);
-            b0 = SimdOps.MultiplyAddWideningLower(b0, x, l22);
+            TapRow3(ref p0, tapStep, tap2, w00, w01, w02, l00, l01, l02, ref a0, ref a1);
+            TapRow3(ref p1, tapStep, tap2, w10, w11, w12, l10, l11, l12, ref a0, ref a1);
+            TapRow3(ref p2, tapStep, tap2, w20, w21, w22, l20, l21, l22, ref a0, ref a1);
+            TapRow3(ref q0, tapStep, tap2, w00, w01, w02, l00, l01, l02, ref b0, ref b1);
+            TapRow3(ref q1, tapStep, tap2, w10, w11, w12, l10, l11, l12, ref b0, ref b1);
+            TapRow3(ref q2, tapStep, tap2, w20, w21, w22, l20, l21, l22, ref b0, ref b1);
             var v = rq.Pixels2(a0, a1, b0, b1);
             rq.Store(v, 0, ref Unsafe.Add(ref o, i * cout));
             rq.Store(v, 1, ref Unsafe.Add(ref o, (i + 1) * cout));
@@ -268,35 +219,30 @@ public static partial class DepthwiseConv2D
             ref short p0 = ref Unsafe.Add(ref r0, i * pixStep);
             ref short p1 = ref Unsafe.Add(ref r1, i * pixStep);
             ref short p2 = ref Unsafe.Add(ref r2, i * pixStep);
-            x = Vector128.LoadUnsafe(ref p0);
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w00);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l00);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p0, tapStep));
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w01);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l01);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p0, tap2));
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w02);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l02);
-            x = Vector128.LoadUnsafe(ref p1);
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w10);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l10);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p1, tapStep));
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w11);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l11);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p1, tap2));
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w12);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l12);
-            x = Vector128.LoadUnsafe(ref p2);
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w20);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l20);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p2, tapStep));
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w21);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l21);
-            x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p2, tap2));
-            a1 = SimdOps.MultiplyAddWideningUpper(a1, x, w22);
-            a0 = SimdOps.MultiplyAddWideningLower(a0, x, l22);
+            TapRow3(ref p0, tapStep, tap2, w00, w01, w02, l00, l01, l02, ref a0, ref a1);
+            TapRow3(ref p1, tapStep, tap2, w10, w11, w12, l10, l11, l12, ref a0, ref a1);
+            TapRow3(ref p2, tapStep, tap2, w20, w21, w22, l20, l21, l22, ref a0, ref a1);
             rq.Store(rq.Pixels2(a0, a1, a0, a1), 0, ref Unsafe.Add(ref o, i * cout));
         }
+    }
+
+    /// <summary>
+    /// One kernel row of a 3x3 tap at p, p + tapStep, p + tap2 (2 tapStep) against its three weight vectors (w: whole, for SMLAL2
+    /// on the upper four channels; l: their lower halves, for SMLAL), added to the pixel's accumulators.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TapRow3(ref short p, nint tapStep, nint tap2, Vector128<short> w0, Vector128<short> w1, Vector128<short> w2, Vector64<short> l0,
+        Vector64<short> l1, Vector64<short> l2, ref Vector128<int> low, ref Vector128<int> high)
+    {
+        var x = Vector128.LoadUnsafe(ref p);
+        high = SimdOps.MultiplyAddWideningUpper(high, x, w0);
+        low = SimdOps.MultiplyAddWideningLower(low, x, l0);
+        x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p, tapStep));
+        high = SimdOps.MultiplyAddWideningUpper(high, x, w1);
+        low = SimdOps.MultiplyAddWideningLower(low, x, l1);
+        x = Vector128.LoadUnsafe(ref Unsafe.Add(ref p, tap2));
+        high = SimdOps.MultiplyAddWideningUpper(high, x, w2);
+        low = SimdOps.MultiplyAddWideningLower(low, x, l2);
     }
 
     /// <summary>4 pixels (at x, x + d1, x + d2, x + d3) x 8 channels; stores the first <paramref name="valid"/> pixels.</summary>
@@ -336,6 +282,92 @@ public static partial class DepthwiseConv2D
     }
 
     /// <summary>
+    /// One kernel row of <see cref="Row3x3RightS1"/>'s 4-pixel tile: the row's 6 staged columns (r + k pixStep, the multiples
+    /// d2..d5 passed in, computed once per row; pixel k's taps are columns k..k + 2) against its 3 weight vectors (w, coutP apart), SMLAL2 into the upper and SMLAL into the
+    /// lower four channels of each pixel's accumulators.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KernelRow4(ref short r, nint pixStep, nint d2, nint d3, nint d4, nint d5, ref short w, nint coutP, ref Vector128<int> l0,
+        ref Vector128<int> h0, ref Vector128<int> l1, ref Vector128<int> h1, ref Vector128<int> l2, ref Vector128<int> h2, ref Vector128<int> l3,
+        ref Vector128<int> h3)
+    {
+        var w0 = Vector128.LoadUnsafe(ref w);
+        var w1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref w, coutP));
+        var w2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref w, 2 * coutP));
+        var c0 = Vector128.LoadUnsafe(ref r);
+        var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
+        var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+        var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+        var c4 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d4));
+        var c5 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d5));
+        h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, w0);
+        h0 = SimdOps.MultiplyAddWideningUpper(h0, c1, w1);
+        h0 = SimdOps.MultiplyAddWideningUpper(h0, c2, w2);
+        h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, w0);
+        h1 = SimdOps.MultiplyAddWideningUpper(h1, c2, w1);
+        h1 = SimdOps.MultiplyAddWideningUpper(h1, c3, w2);
+        h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, w0);
+        h2 = SimdOps.MultiplyAddWideningUpper(h2, c3, w1);
+        h2 = SimdOps.MultiplyAddWideningUpper(h2, c4, w2);
+        h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, w0);
+        h3 = SimdOps.MultiplyAddWideningUpper(h3, c4, w1);
+        h3 = SimdOps.MultiplyAddWideningUpper(h3, c5, w2);
+        Vector64<short> v0 = c0.GetLower(), v1 = c1.GetLower(), v2 = c2.GetLower(), v3 = c3.GetLower(), v4 = c4.GetLower(), v5 = c5.GetLower();
+        Vector64<short> u0 = w0.GetLower(), u1 = w1.GetLower(), u2 = w2.GetLower();
+        l0 = SimdOps.MultiplyAddWideningLower(l0, v0, u0);
+        l0 = SimdOps.MultiplyAddWideningLower(l0, v1, u1);
+        l0 = SimdOps.MultiplyAddWideningLower(l0, v2, u2);
+        l1 = SimdOps.MultiplyAddWideningLower(l1, v1, u0);
+        l1 = SimdOps.MultiplyAddWideningLower(l1, v2, u1);
+        l1 = SimdOps.MultiplyAddWideningLower(l1, v3, u2);
+        l2 = SimdOps.MultiplyAddWideningLower(l2, v2, u0);
+        l2 = SimdOps.MultiplyAddWideningLower(l2, v3, u1);
+        l2 = SimdOps.MultiplyAddWideningLower(l2, v4, u2);
+        l3 = SimdOps.MultiplyAddWideningLower(l3, v3, u0);
+        l3 = SimdOps.MultiplyAddWideningLower(l3, v4, u1);
+        l3 = SimdOps.MultiplyAddWideningLower(l3, v5, u2);
+    }
+
+    /// <summary>
+    /// One tap of a 4-pixel tile: the staged columns at r, r + d1, r + d2, r + d3 (the four pixels' inputs for the tap)
+    /// against the tap's weight vector at w, SMLAL2 into the upper and SMLAL into the lower four channels of each pixel's
+    /// accumulators.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tap4(ref short r, nint d1, nint d2, nint d3, ref short w, ref Vector128<int> l0, ref Vector128<int> h0,
+        ref Vector128<int> l1, ref Vector128<int> h1, ref Vector128<int> l2, ref Vector128<int> h2, ref Vector128<int> l3, ref Vector128<int> h3)
+    {
+        var wv = Vector128.LoadUnsafe(ref w);
+        var c0 = Vector128.LoadUnsafe(ref r);
+        var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+        var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
+        var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
+        h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+        h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+        h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
+        h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
+        var wl = wv.GetLower();
+        l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+        l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+        l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
+        l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
+    }
+
+    /// <summary><see cref="Tap4"/> for a 2-pixel tile (columns r and r + d1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tap2(ref short r, nint d1, ref short w, ref Vector128<int> l0, ref Vector128<int> h0, ref Vector128<int> l1, ref Vector128<int> h1)
+    {
+        var wv = Vector128.LoadUnsafe(ref w);
+        var c0 = Vector128.LoadUnsafe(ref r);
+        var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
+        h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
+        h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
+        var wl = wv.GetLower();
+        l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
+        l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
+    }
+
+    /// <summary>
     /// One output row of a 3x3 filter at unit horizontal stride and dilation for one block of 8 channels whose every
     /// channel shifts right (<see cref="BlockRequantization.OpAllRight"/>): tiles of 4 pixels share the 6 staged
     /// columns of each kernel row (6 loads and 24 SMLAL/SMLAL2 per kernel row and tile instead of 12 loads), the
@@ -355,123 +387,9 @@ public static partial class DepthwiseConv2D
         for (; i <= n - 4; i += 4, x += d4)
         {
             Vector128<int> l0 = i0, h0 = i1, l1 = i0, h1 = i1, l2 = i0, h2 = i1, l3 = i0, h3 = i1;
-            {
-                ref short r = ref Unsafe.Add(ref r0, x);
-                ref short wr = ref wk0;
-                var w0 = Vector128.LoadUnsafe(ref wr);
-                var w1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref wr, coutP));
-                var w2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref wr, 2 * coutP));
-                var c0 = Vector128.LoadUnsafe(ref r);
-                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
-                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                var c4 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d4));
-                var c5 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d5));
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, w0);
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c1, w1);
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c2, w2);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, w0);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c2, w1);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c3, w2);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, w0);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c3, w1);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c4, w2);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, w0);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c4, w1);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c5, w2);
-                Vector64<short> v0 = c0.GetLower(), v1 = c1.GetLower(), v2 = c2.GetLower(), v3 = c3.GetLower(), v4 = c4.GetLower(), v5 = c5.GetLower();
-                Vector64<short> u0 = w0.GetLower(), u1 = w1.GetLower(), u2 = w2.GetLower();
-                l0 = SimdOps.MultiplyAddWideningLower(l0, v0, u0);
-                l0 = SimdOps.MultiplyAddWideningLower(l0, v1, u1);
-                l0 = SimdOps.MultiplyAddWideningLower(l0, v2, u2);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, v1, u0);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, v2, u1);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, v3, u2);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, v2, u0);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, v3, u1);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, v4, u2);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, v3, u0);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, v4, u1);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, v5, u2);
-            }
-            {
-                ref short r = ref Unsafe.Add(ref r1, x);
-                ref short wr = ref wk1;
-                var w0 = Vector128.LoadUnsafe(ref wr);
-                var w1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref wr, coutP));
-                var w2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref wr, 2 * coutP));
-                var c0 = Vector128.LoadUnsafe(ref r);
-                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
-                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                var c4 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d4));
-                var c5 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d5));
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, w0);
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c1, w1);
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c2, w2);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, w0);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c2, w1);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c3, w2);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, w0);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c3, w1);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c4, w2);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, w0);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c4, w1);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c5, w2);
-                Vector64<short> v0 = c0.GetLower(), v1 = c1.GetLower(), v2 = c2.GetLower(), v3 = c3.GetLower(), v4 = c4.GetLower(), v5 = c5.GetLower();
-                Vector64<short> u0 = w0.GetLower(), u1 = w1.GetLower(), u2 = w2.GetLower();
-                l0 = SimdOps.MultiplyAddWideningLower(l0, v0, u0);
-                l0 = SimdOps.MultiplyAddWideningLower(l0, v1, u1);
-                l0 = SimdOps.MultiplyAddWideningLower(l0, v2, u2);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, v1, u0);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, v2, u1);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, v3, u2);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, v2, u0);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, v3, u1);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, v4, u2);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, v3, u0);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, v4, u1);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, v5, u2);
-            }
-            {
-                ref short r = ref Unsafe.Add(ref r2, x);
-                ref short wr = ref wk2;
-                var w0 = Vector128.LoadUnsafe(ref wr);
-                var w1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref wr, coutP));
-                var w2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref wr, 2 * coutP));
-                var c0 = Vector128.LoadUnsafe(ref r);
-                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
-                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                var c4 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d4));
-                var c5 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d5));
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, w0);
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c1, w1);
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c2, w2);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, w0);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c2, w1);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c3, w2);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, w0);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c3, w1);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c4, w2);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, w0);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c4, w1);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c5, w2);
-                Vector64<short> v0 = c0.GetLower(), v1 = c1.GetLower(), v2 = c2.GetLower(), v3 = c3.GetLower(), v4 = c4.GetLower(), v5 = c5.GetLower();
-                Vector64<short> u0 = w0.GetLower(), u1 = w1.GetLower(), u2 = w2.GetLower();
-                l0 = SimdOps.MultiplyAddWideningLower(l0, v0, u0);
-                l0 = SimdOps.MultiplyAddWideningLower(l0, v1, u1);
-                l0 = SimdOps.MultiplyAddWideningLower(l0, v2, u2);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, v1, u0);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, v2, u1);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, v3, u2);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, v2, u0);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, v3, u1);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, v4, u2);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, v3, u0);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, v4, u1);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, v5, u2);
-            }
+            KernelRow4(ref Unsafe.Add(ref r0, x), pixStep, d2, d3, d4, d5, ref wk0, coutP, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            KernelRow4(ref Unsafe.Add(ref r1, x), pixStep, d2, d3, d4, d5, ref wk1, coutP, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            KernelRow4(ref Unsafe.Add(ref r2, x), pixStep, d2, d3, d4, d5, ref wk2, coutP, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
             Store4(BlockRequantization.Pixels2RightOrClamped(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max, TClamped.Value),
                 BlockRequantization.Pixels2RightOrClamped(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max, TClamped.Value), ref Unsafe.Add(ref o, i * cout), cout, channels, 4);
         }
@@ -499,159 +417,15 @@ public static partial class DepthwiseConv2D
         for (; i <= n - 4; i += 4, x += d4)
         {
             Vector128<int> l0 = i0, h0 = i1, l1 = i0, h1 = i1, l2 = i0, h2 = i1, l3 = i0, h3 = i1;
-            {
-                ref short r = ref Unsafe.Add(ref r0, x);
-                var wv = Vector128.LoadUnsafe(ref wk0);
-                var c0 = Vector128.LoadUnsafe(ref r);
-                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
-                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-                var wl = wv.GetLower();
-                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-            }
-            {
-                ref short r = ref Unsafe.Add(ref r0, x + tapStep);
-                var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, coutP));
-                var c0 = Vector128.LoadUnsafe(ref r);
-                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
-                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-                var wl = wv.GetLower();
-                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-            }
-            {
-                ref short r = ref Unsafe.Add(ref r0, x + tap2);
-                var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, 2 * coutP));
-                var c0 = Vector128.LoadUnsafe(ref r);
-                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
-                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-                var wl = wv.GetLower();
-                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-            }
-            {
-                ref short r = ref Unsafe.Add(ref r1, x);
-                var wv = Vector128.LoadUnsafe(ref wk1);
-                var c0 = Vector128.LoadUnsafe(ref r);
-                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
-                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-                var wl = wv.GetLower();
-                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-            }
-            {
-                ref short r = ref Unsafe.Add(ref r1, x + tapStep);
-                var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, coutP));
-                var c0 = Vector128.LoadUnsafe(ref r);
-                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
-                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-                var wl = wv.GetLower();
-                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-            }
-            {
-                ref short r = ref Unsafe.Add(ref r1, x + tap2);
-                var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, 2 * coutP));
-                var c0 = Vector128.LoadUnsafe(ref r);
-                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
-                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-                var wl = wv.GetLower();
-                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-            }
-            {
-                ref short r = ref Unsafe.Add(ref r2, x);
-                var wv = Vector128.LoadUnsafe(ref wk2);
-                var c0 = Vector128.LoadUnsafe(ref r);
-                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
-                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-                var wl = wv.GetLower();
-                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-            }
-            {
-                ref short r = ref Unsafe.Add(ref r2, x + tapStep);
-                var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, coutP));
-                var c0 = Vector128.LoadUnsafe(ref r);
-                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
-                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-                var wl = wv.GetLower();
-                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-            }
-            {
-                ref short r = ref Unsafe.Add(ref r2, x + tap2);
-                var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, 2 * coutP));
-                var c0 = Vector128.LoadUnsafe(ref r);
-                var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, pixStep));
-                var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-                h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-                h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-                h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-                var wl = wv.GetLower();
-                l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-                l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-                l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-                l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-            }
+            Tap4(ref Unsafe.Add(ref r0, x), pixStep, d2, d3, ref wk0, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            Tap4(ref Unsafe.Add(ref r0, x + tapStep), pixStep, d2, d3, ref Unsafe.Add(ref wk0, coutP), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            Tap4(ref Unsafe.Add(ref r0, x + tap2), pixStep, d2, d3, ref Unsafe.Add(ref wk0, 2 * coutP), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            Tap4(ref Unsafe.Add(ref r1, x), pixStep, d2, d3, ref wk1, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            Tap4(ref Unsafe.Add(ref r1, x + tapStep), pixStep, d2, d3, ref Unsafe.Add(ref wk1, coutP), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            Tap4(ref Unsafe.Add(ref r1, x + tap2), pixStep, d2, d3, ref Unsafe.Add(ref wk1, 2 * coutP), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            Tap4(ref Unsafe.Add(ref r2, x), pixStep, d2, d3, ref wk2, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            Tap4(ref Unsafe.Add(ref r2, x + tapStep), pixStep, d2, d3, ref Unsafe.Add(ref wk2, coutP), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+            Tap4(ref Unsafe.Add(ref r2, x + tap2), pixStep, d2, d3, ref Unsafe.Add(ref wk2, 2 * coutP), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
             Store4(BlockRequantization.Pixels2RightOrClamped(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max, TClamped.Value),
                 BlockRequantization.Pixels2RightOrClamped(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max, TClamped.Value), ref Unsafe.Add(ref o, i * cout), cout, channels, 4);
         }
@@ -676,159 +450,15 @@ public static partial class DepthwiseConv2D
         ref short wk1 = ref Unsafe.Add(ref w, 3 * coutP);
         ref short wk2 = ref Unsafe.Add(ref w, 6 * coutP);
         Vector128<int> l0 = i0, h0 = i1, l1 = i0, h1 = i1, l2 = i0, h2 = i1, l3 = i0, h3 = i1;
-        {
-            ref short r = ref Unsafe.Add(ref r0, x);
-            var wv = Vector128.LoadUnsafe(ref wk0);
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r0, x + tapStep);
-            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, coutP));
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r0, x + tap2);
-            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, 2 * coutP));
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r1, x);
-            var wv = Vector128.LoadUnsafe(ref wk1);
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r1, x + tapStep);
-            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, coutP));
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r1, x + tap2);
-            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, 2 * coutP));
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r2, x);
-            var wv = Vector128.LoadUnsafe(ref wk2);
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r2, x + tapStep);
-            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, coutP));
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r2, x + tap2);
-            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, 2 * coutP));
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            var c2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-            var c3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            h2 = SimdOps.MultiplyAddWideningUpper(h2, c2, wv);
-            h3 = SimdOps.MultiplyAddWideningUpper(h3, c3, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-            l2 = SimdOps.MultiplyAddWideningLower(l2, c2, wl);
-            l3 = SimdOps.MultiplyAddWideningLower(l3, c3, wl);
-        }
+        Tap4(ref Unsafe.Add(ref r0, x), d1, d2, d3, ref wk0, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+        Tap4(ref Unsafe.Add(ref r0, x + tapStep), d1, d2, d3, ref Unsafe.Add(ref wk0, coutP), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+        Tap4(ref Unsafe.Add(ref r0, x + tap2), d1, d2, d3, ref Unsafe.Add(ref wk0, 2 * coutP), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+        Tap4(ref Unsafe.Add(ref r1, x), d1, d2, d3, ref wk1, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+        Tap4(ref Unsafe.Add(ref r1, x + tapStep), d1, d2, d3, ref Unsafe.Add(ref wk1, coutP), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+        Tap4(ref Unsafe.Add(ref r1, x + tap2), d1, d2, d3, ref Unsafe.Add(ref wk1, 2 * coutP), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+        Tap4(ref Unsafe.Add(ref r2, x), d1, d2, d3, ref wk2, ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+        Tap4(ref Unsafe.Add(ref r2, x + tapStep), d1, d2, d3, ref Unsafe.Add(ref wk2, coutP), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
+        Tap4(ref Unsafe.Add(ref r2, x + tap2), d1, d2, d3, ref Unsafe.Add(ref wk2, 2 * coutP), ref l0, ref h0, ref l1, ref h1, ref l2, ref h2, ref l3, ref h3);
         Store4(BlockRequantization.Pixels2RightOrClamped(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max, TClamped.Value),
             BlockRequantization.Pixels2RightOrClamped(l2, h2, l3, h3, m0, m1, n0, n1, off, min, max, TClamped.Value), ref o, cout, channels, valid);
     }
@@ -843,105 +473,15 @@ public static partial class DepthwiseConv2D
         ref short wk1 = ref Unsafe.Add(ref w, 3 * coutP);
         ref short wk2 = ref Unsafe.Add(ref w, 6 * coutP);
         Vector128<int> l0 = i0, h0 = i1, l1 = i0, h1 = i1;
-        {
-            ref short r = ref Unsafe.Add(ref r0, x);
-            var wv = Vector128.LoadUnsafe(ref wk0);
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r0, x + tapStep);
-            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, coutP));
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r0, x + tap2);
-            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk0, 2 * coutP));
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r1, x);
-            var wv = Vector128.LoadUnsafe(ref wk1);
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r1, x + tapStep);
-            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, coutP));
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r1, x + tap2);
-            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk1, 2 * coutP));
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r2, x);
-            var wv = Vector128.LoadUnsafe(ref wk2);
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r2, x + tapStep);
-            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, coutP));
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-        }
-        {
-            ref short r = ref Unsafe.Add(ref r2, x + tap2);
-            var wv = Vector128.LoadUnsafe(ref Unsafe.Add(ref wk2, 2 * coutP));
-            var c0 = Vector128.LoadUnsafe(ref r);
-            var c1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-            h0 = SimdOps.MultiplyAddWideningUpper(h0, c0, wv);
-            h1 = SimdOps.MultiplyAddWideningUpper(h1, c1, wv);
-            var wl = wv.GetLower();
-            l0 = SimdOps.MultiplyAddWideningLower(l0, c0, wl);
-            l1 = SimdOps.MultiplyAddWideningLower(l1, c1, wl);
-        }
+        Tap2(ref Unsafe.Add(ref r0, x), d1, ref wk0, ref l0, ref h0, ref l1, ref h1);
+        Tap2(ref Unsafe.Add(ref r0, x + tapStep), d1, ref Unsafe.Add(ref wk0, coutP), ref l0, ref h0, ref l1, ref h1);
+        Tap2(ref Unsafe.Add(ref r0, x + tap2), d1, ref Unsafe.Add(ref wk0, 2 * coutP), ref l0, ref h0, ref l1, ref h1);
+        Tap2(ref Unsafe.Add(ref r1, x), d1, ref wk1, ref l0, ref h0, ref l1, ref h1);
+        Tap2(ref Unsafe.Add(ref r1, x + tapStep), d1, ref Unsafe.Add(ref wk1, coutP), ref l0, ref h0, ref l1, ref h1);
+        Tap2(ref Unsafe.Add(ref r1, x + tap2), d1, ref Unsafe.Add(ref wk1, 2 * coutP), ref l0, ref h0, ref l1, ref h1);
+        Tap2(ref Unsafe.Add(ref r2, x), d1, ref wk2, ref l0, ref h0, ref l1, ref h1);
+        Tap2(ref Unsafe.Add(ref r2, x + tapStep), d1, ref Unsafe.Add(ref wk2, coutP), ref l0, ref h0, ref l1, ref h1);
+        Tap2(ref Unsafe.Add(ref r2, x + tap2), d1, ref Unsafe.Add(ref wk2, 2 * coutP), ref l0, ref h0, ref l1, ref h1);
         var v = BlockRequantization.Pixels2RightOrClamped(l0, h0, l1, h1, m0, m1, n0, n1, off, min, max, TClamped.Value);
         BlockRequantization.Store(v, 0, ref o, channels);
         if (valid > 1)
