@@ -211,7 +211,6 @@ public static partial class Conv2D
             ref short wt = ref wp;
             Vector128<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
             Vector128<short> wv;
-            Vector64<short> wl;
             for (int gi = 0; gi < groups; gi++)
             {
                 var v0 = Vector128.LoadUnsafe(ref x);
@@ -220,85 +219,21 @@ public static partial class Conv2D
                 var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c3));
                 ref short wt4 = ref Unsafe.AddByteOffset(ref wt, w4);
                 wv = Vector128.LoadUnsafe(ref wt);
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 0);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
+                Lane4<TUpper>(wv, 0, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w1));
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 1);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 1);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 1);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 1);
+                Lane4<TUpper>(wv, 1, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w2));
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 2);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 2);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 2);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 2);
+                Lane4<TUpper>(wv, 2, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w3));
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 3);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 3);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 3);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 3);
+                Lane4<TUpper>(wv, 3, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 wv = Vector128.LoadUnsafe(ref wt4);
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 4);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 4);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 4);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 4);
+                Lane4<TUpper>(wv, 4, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w1));
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 5);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 5);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 5);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 5);
+                Lane4<TUpper>(wv, 5, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w2));
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 6);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
+                Lane4<TUpper>(wv, 6, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt4, w3));
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 7);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 7);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 7);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 7);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 7);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 7);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 7);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 7);
+                Lane4<TUpper>(wv, 7, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 wt = ref Unsafe.AddByteOffset(ref wt4, w4);
                 x = ref Unsafe.Add(ref x, 8);
             }
@@ -309,92 +244,36 @@ public static partial class Conv2D
                 var v2 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c2));
                 var v3 = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, c3));
                 wv = Vector128.LoadUnsafe(ref wt);
-                if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 0);
-                if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 0);
-                if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 0);
-                if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 0);
-                wl = wv.GetLower();
-                a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 0);
-                a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 0);
-                a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 0);
-                a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 0);
+                Lane4<TUpper>(wv, 0, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 if (rem > 1)
                 {
                     wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w1));
-                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 1);
-                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 1);
-                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 1);
-                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 1);
-                    wl = wv.GetLower();
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 1);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 1);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 1);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 1);
+                    Lane4<TUpper>(wv, 1, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 }
                 if (rem > 2)
                 {
                     wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w2));
-                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 2);
-                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 2);
-                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 2);
-                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 2);
-                    wl = wv.GetLower();
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 2);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 2);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 2);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 2);
+                    Lane4<TUpper>(wv, 2, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 }
                 if (rem > 3)
                 {
                     wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w3));
-                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 3);
-                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 3);
-                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 3);
-                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 3);
-                    wl = wv.GetLower();
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 3);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 3);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 3);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 3);
+                    Lane4<TUpper>(wv, 3, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 }
                 if (rem > 4)
                 {
                     wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w4));
-                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 4);
-                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 4);
-                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 4);
-                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 4);
-                    wl = wv.GetLower();
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 4);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 4);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 4);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 4);
+                    Lane4<TUpper>(wv, 4, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 }
                 if (rem > 5)
                 {
                     wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w4 + w1));
-                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 5);
-                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 5);
-                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 5);
-                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 5);
-                    wl = wv.GetLower();
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 5);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 5);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 5);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 5);
+                    Lane4<TUpper>(wv, 5, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 }
                 if (rem > 6)
                 {
                     wv = Vector128.LoadUnsafe(ref Unsafe.AddByteOffset(ref wt, w4 + w2));
-                    if (TUpper.Value) a01 = SimdOps.MultiplyAddLaneUpper(a01, wv, v0, 6);
-                    if (TUpper.Value) a11 = SimdOps.MultiplyAddLaneUpper(a11, wv, v1, 6);
-                    if (TUpper.Value) a21 = SimdOps.MultiplyAddLaneUpper(a21, wv, v2, 6);
-                    if (TUpper.Value) a31 = SimdOps.MultiplyAddLaneUpper(a31, wv, v3, 6);
-                    wl = wv.GetLower();
-                    a00 = SimdOps.MultiplyAddLaneLower(a00, wl, v0, 6);
-                    a10 = SimdOps.MultiplyAddLaneLower(a10, wl, v1, 6);
-                    a20 = SimdOps.MultiplyAddLaneLower(a20, wl, v2, 6);
-                    a30 = SimdOps.MultiplyAddLaneLower(a30, wl, v3, 6);
+                    Lane4<TUpper>(wv, 6, v0, v1, v2, v3, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 }
             }
             a00.StoreUnsafe(ref mx, 0);
