@@ -283,8 +283,8 @@ public static partial class DepthwiseConv2D
 
     /// <summary>
     /// One kernel row of <see cref="Row3x3RightS1"/>'s 4-pixel tile: the row's 6 staged columns (r + k pixStep, the multiples
-    /// d2..d5 passed in, computed once per row; pixel k's taps are columns k..k + 2) against its 3 weight vectors (w, coutP apart), SMLAL2 into the upper and SMLAL into the
-    /// lower four channels of each pixel's accumulators.
+    /// d2..d5 passed in, computed once per row; pixel k's taps are columns k..k + 2) against its 3 weight vectors (w, coutP
+    /// apart), SMLAL2 into the upper and SMLAL into the lower four channels of each pixel's accumulators.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void KernelRow4(ref short r, nint pixStep, nint d2, nint d3, nint d4, nint d5, ref short w, nint coutP, ref Vector128<int> l0,
