@@ -466,7 +466,30 @@ public static partial class DepthwiseConv2D
                 ref short ws = ref Unsafe.Add(ref w, (rd != 0 ? oddSet : 0) + 2 * c);
                 ref sbyte oc = ref Unsafe.Add(ref o, r * rowOut + c);
                 int xe = r == rows - 1 ? xLast : outW;
-                for (int ox = r == 0 ? xFirst : 0; ox < xe; ox++)
+                int ox = r == 0 ? xFirst : 0;
+                if (stored == TWidth.Lanes)
+                    for (; ox < xe - 1; ox += 2)
+                    {
+                        // Two pixels at a time, as in the 3x3 body: each weight vector loaded once for both, the two
+                        // requantized and narrowed together.
+                        var acc0 = bias;
+                        var acc1 = bias;
+                        ref short wt = ref ws;
+                        for (int j = 0; j < count; j++)
+                        {
+                            ref int px = ref Unsafe.Add(ref ring, Unsafe.Add(ref rd, 1 + j) + ox * pixelStep + c);
+                            for (int kx = 0; kx < kw; kx++)
+                            {
+                                var wv = TWidth.Load(ref wt, 0);
+                                ref short x0 = ref Unsafe.As<int, short>(ref Unsafe.Add(ref px, kx * columnStep));
+                                acc0 = TWidth.Add(acc0, TWidth.MultiplyAddAdjacent(TWidth.Load(ref x0, 0), wv));
+                                acc1 = TWidth.Add(acc1, TWidth.MultiplyAddAdjacent(TWidth.Load(ref x0, (nuint)(2 * pixelStep)), wv));
+                                wt = ref Unsafe.Add(ref wt, 2 * coutP);
+                            }
+                        }
+                        TWidth.StoreTwo(ref Unsafe.Add(ref oc, ox * cout), cout, q, acc0, acc1);
+                    }
+                for (; ox < xe; ox++)
                 {
                     var acc = bias;
                     ref short wt = ref ws;

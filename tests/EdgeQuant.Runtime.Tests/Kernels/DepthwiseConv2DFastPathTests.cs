@@ -77,6 +77,20 @@ public class DepthwiseConv2DFastPathTests
     }
 
     /// <summary>
+    /// Kernels past 4 taps a side, as real exports have them: 5x5 (MobileNetV3, EfficientNet), 1-row kernels over time
+    /// series (an IMU model's 1x5, 1x7), 5x1 and 7x7; the general body's two-pixel and one-pixel steps, any channel count.
+    /// </summary>
+    [Test]
+    public void StagedRowsWideKernels([Values(Path.Rows, Path.PreparedDispatcher, Path.Lanes, Path.Sdot)] Path path, [Values(8, 16, 20, 36)] int channels)
+    {
+        Require(path);
+        var r = new Random(77 + channels);
+        foreach (var (kh, kw) in new[] { (5, 5), (1, 5), (1, 7), (5, 1), (7, 7), (3, 5), (2, 6) })
+            for (int i = 0; i < 4; i++)
+                Check(path, FastPathCases.Conv.Random(r, true, channels, 0, kh, kw));
+    }
+
+    /// <summary>
     /// The x64 staged-rows kernel on a range of output pixels (one thread's share of a split op): partial first and last
     /// rows, single pixels, halves, random ranges; 3x3 and other kernels, strides, dilations, pads and channel counts with
     /// 16- and 8-lane groups and overlapping rests. Every pixel of the range equals the reference, nothing else is written.
