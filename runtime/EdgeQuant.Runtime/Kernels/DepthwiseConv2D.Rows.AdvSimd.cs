@@ -256,20 +256,7 @@ public static partial class DepthwiseConv2D
             ref short r = ref Unsafe.Add(ref x, Unsafe.Add(ref segOff, ky));
             for (int kx = 0; kx < kw; kx++)
             {
-                // SMLAL2 before SMLAL: the lower halves are then the vectors' last uses (no register copies).
-                var wv = Vector128.LoadUnsafe(ref wt);
-                var v0 = Vector128.LoadUnsafe(ref r);
-                var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d1));
-                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d2));
-                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref r, d3));
-                a01 = SimdOps.MultiplyAddWideningUpper(a01, v0, wv);
-                a00 = SimdOps.MultiplyAddWideningLower(a00, v0, wv);
-                a11 = SimdOps.MultiplyAddWideningUpper(a11, v1, wv);
-                a10 = SimdOps.MultiplyAddWideningLower(a10, v1, wv);
-                a21 = SimdOps.MultiplyAddWideningUpper(a21, v2, wv);
-                a20 = SimdOps.MultiplyAddWideningLower(a20, v2, wv);
-                a31 = SimdOps.MultiplyAddWideningUpper(a31, v3, wv);
-                a30 = SimdOps.MultiplyAddWideningLower(a30, v3, wv);
+                Tap4(ref r, d1, d2, d3, ref wt, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
                 r = ref Unsafe.Add(ref r, tapStep);
                 wt = ref Unsafe.Add(ref wt, coutP);
             }
