@@ -85,6 +85,8 @@ public sealed partial class Interpreter : IDisposable
     /// <summary>Per Concatenation op, per input that is rescaled: its 256 results (<see cref="Concatenation.RescaleTable"/>), built once.</summary>
     private readonly sbyte[]?[]?[] _concatTables;
     private readonly RescaleAffine?[]?[] _concatAffines;
+    /// <summary>Per Concatenation op, per constant input: its bytes as the output holds them (rescaled once), see <see cref="PrepareConcatConstants"/>.</summary>
+    private readonly ConcatConstant?[]?[] _concatConstants;
     // Threads > 1: the workers, each part's own kernel scratch, per op how many row bands it is split into (1: not
     // split), and per op the last op of the chain it starts (itself: none; see BuildChains).
     private readonly WorkerPool? _pool;
@@ -237,6 +239,7 @@ public sealed partial class Interpreter : IDisposable
         _addRequantizations = _reference ? new Kernels.AddRequantization?[_ops.Length] : model.PreparedAddRequantizations();
         _addAffines = _reference ? new Kernels.AddAffine?[_ops.Length] : model.PreparedAddAffines();
         _concatTables = PrepareConcatTables(model, _ops, _reference, out _concatAffines);
+        _concatConstants = PrepareConcatConstants(model, _ops, _reference);
 
         // Own arena: each model input on bytes of its own after the planned arena, so that Invoke leaves it as written.
         int arenaLength = ownArena ? System.Math.Max(model.ArenaBytes, 16) : arena.Length;
@@ -716,29 +719,56 @@ public sealed partial class Interpreter : IDisposable
             }
             default: // Concatenation along channels
             {
-                var p = _model.ReadParams<ConcatParams>(op);
                 int y0 = (int)((long)oS.D1 * band / bands), y1 = (int)((long)oS.D1 * (band + 1) / bands);
-                if (y1 <= y0) return;
-                int outRow = oS.D2 * oS.D3;
-                var outShape = new Shape4(1, y1 - y0, oS.D2, oS.D3);
-                var output = ArenaS8(op.Output0).Slice(y0 * outRow, (y1 - y0) * outRow);
-                int axisOffset = 0;
-                for (int k = 0; k < op.InputCount; k++)
-                {
-                    var (off, m, sh) = ConcatInput(p, k);
-                    int t = op.Input(k);
-                    var s = _tensors[t].Shape;
-                    int inRow = s.D2 * s.D3;
-                    var inShape = new Shape4(1, y1 - y0, s.D2, s.D3);
-                    var input = S8(t).Slice(y0 * inRow, (y1 - y0) * inRow);
-                    if (_reference) Concatenation.EvalInputS8Reference(input, inShape, output, outShape, 3, axisOffset, off, m, sh, p.OutputOffset);
-                    else if (_concatAffines[index]?[k] is { } affine) Concatenation.EvalInputS8Affine(affine, input, inShape, output, outShape, 3, axisOffset);
-                    else if (_concatTables[index]?[k] is { } table) Concatenation.EvalInputS8Mapped(table, input, inShape, output, outShape, 3, axisOffset);
-                    else Concatenation.EvalInputS8(input, inShape, output, outShape, 3, axisOffset, off, m, sh, p.OutputOffset);
-                    axisOffset += s.D3;
-                }
+                ConcatRows(index, _model.ReadParams<ConcatParams>(op), y0, y1);
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Output rows [<paramref name="y0"/>, <paramref name="y1"/>) of channel Concatenation op <paramref name="index"/> (batch 1,
+    /// every input of the output's height and width): each input's rows of the band in turn.
+    /// </summary>
+    private void ConcatRows(int index, in ConcatParams p, int y0, int y1)
+    {
+        if (y1 <= y0) return;
+        ref readonly var op = ref _ops[index];
+        var oS = _tensors[op.Output0].Shape;
+        int outRow = oS.D2 * oS.D3;
+        var outShape = new Shape4(1, y1 - y0, oS.D2, oS.D3);
+        var output = ArenaS8(op.Output0).Slice(y0 * outRow, (y1 - y0) * outRow);
+#if !NETSTANDARD2_1
+        if (!_reference && op.InputCount == 2 && ConcatCopied(index, p, 0) && ConcatCopied(index, p, 1))
+        {
+            // Both inputs copied: one pass over the pixels, each input's run moved whole (Concatenation.InterleaveChannels).
+            int pixels = (y1 - y0) * oS.D2;
+            int c0 = _tensors[op.Input0].Shape.D3, c1 = _tensors[op.Input1].Shape.D3;
+            ConcatSource(index, 0, y0 * oS.D2, out var a, out int stepA);
+            ConcatSource(index, 1, y0 * oS.D2, out var b, out int stepB);
+            Concatenation.InterleaveChannels(a, c0, stepA, b, c1, stepB, output, pixels);
+            return;
+        }
+#endif
+        int axisOffset = 0;
+        for (int k = 0; k < op.InputCount; k++)
+        {
+            var (off, m, sh) = ConcatInput(p, k);
+            int t = op.Input(k);
+            var s = _tensors[t].Shape;
+            int inRow = s.D2 * s.D3;
+            var inShape = new Shape4(1, y1 - y0, s.D2, s.D3);
+            if (_concatConstants[index]?[k] is { } constant)
+                Concatenation.EvalInputS8Constant(constant, y0 * inRow, inShape, output, outShape, 3, axisOffset);
+            else
+            {
+                var input = S8(t).Slice(y0 * inRow, (y1 - y0) * inRow);
+                if (_reference) Concatenation.EvalInputS8Reference(input, inShape, output, outShape, 3, axisOffset, off, m, sh, p.OutputOffset);
+                else if (_concatAffines[index]?[k] is { } affine) Concatenation.EvalInputS8Affine(affine, input, inShape, output, outShape, 3, axisOffset);
+                else if (_concatTables[index]?[k] is { } table) Concatenation.EvalInputS8Mapped(table, input, inShape, output, outShape, 3, axisOffset);
+                else Concatenation.EvalInputS8(input, inShape, output, outShape, 3, axisOffset, off, m, sh, p.OutputOffset);
+            }
+            axisOffset += s.D3;
         }
     }
 
@@ -792,6 +822,38 @@ public sealed partial class Interpreter : IDisposable
             }
         }
         return tables;
+    }
+
+    /// <summary>
+    /// The constant int8 inputs of every Concatenation (a channel padding written as a Concat with a zero tensor, as in
+    /// tf2onnx's BlazeFace), rescaled once here by the reference arithmetic: at run time they are copied, not rescaled again
+    /// (for a run of a few channels the rescaling went byte by byte through a table). None for the reference kernels.
+    /// </summary>
+    private static ConcatConstant?[]?[] PrepareConcatConstants(Model model, OpInfo[] ops, bool reference)
+    {
+        var constants = new ConcatConstant?[]?[ops.Length];
+        if (reference) return constants;
+        for (int i = 0; i < ops.Length; i++)
+        {
+            ref readonly var op = ref ops[i];
+            if (op.Type != OpType.Concatenation) continue;
+            var p = model.ReadParams<ConcatParams>(op);
+            var outShape = model.Tensors[op.Output0].Shape;
+            int axisOffset = 0;
+            for (int k = 0; k < op.InputCount; k++)
+            {
+                var t = model.Tensors[op.Input(k)];
+                if (t.Storage == TensorStorage.Constant && t.Type == TensorType.Int8)
+                {
+                    var (off, m, sh) = ConcatInput(p, k);
+                    constants[i] ??= new ConcatConstant?[op.InputCount];
+                    constants[i]![k] = Concatenation.PrepareConstant(MemoryMarshal.Cast<byte, sbyte>(model.GetConstantBytes(op.Input(k))),
+                        t.Shape, outShape, p.Axis, off, m, sh, p.OutputOffset);
+                }
+                axisOffset += t.Shape[p.Axis];
+            }
+        }
+        return constants;
     }
 
     /// <summary>Input offset, multiplier and shift of Concatenation input <paramref name="k"/>.</summary>
@@ -1245,6 +1307,11 @@ public sealed partial class Interpreter : IDisposable
     {
         var p = _model.ReadParams<ConcatParams>(op);
         var outShape = _tensors[op.Output0].Shape;
+        if (!_reference && IsChannelConcat(op, p, outShape))
+        {
+            ConcatRows(_opIndex, p, 0, outShape.D1);
+            return;
+        }
         var output = ArenaS8(op.Output0);
         int axisOffset = 0;
         for (int k = 0; k < op.InputCount; k++)
@@ -1252,11 +1319,46 @@ public sealed partial class Interpreter : IDisposable
             var (off, m, s) = ConcatInput(p, k);
             int t = op.Input(k);
             if (_reference) Concatenation.EvalInputS8Reference(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);
+            else if (_concatConstants[_opIndex]?[k] is { } constant) Concatenation.EvalInputS8Constant(constant, 0, _tensors[t].Shape, output, outShape, p.Axis, axisOffset);
             else if (_concatAffines[_opIndex]?[k] is { } affine) Concatenation.EvalInputS8Affine(affine, S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset);
             else if (_concatTables[_opIndex]?[k] is { } table) Concatenation.EvalInputS8Mapped(table, S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset);
             else Concatenation.EvalInputS8(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);
             axisOffset += _tensors[t].Shape[p.Axis];
         }
+    }
+
+    /// <summary>Whether Concatenation input <paramref name="k"/> of op <paramref name="index"/> is copied: the output's quantization, or a prepared constant.</summary>
+    private bool ConcatCopied(int index, in ConcatParams p, int k) => ConcatInput(p, k).Multiplier == 0 || _concatConstants[index]?[k] is not null;
+
+    /// <summary>
+    /// Where input <paramref name="k"/> of channel Concatenation <paramref name="index"/> is read from pixel
+    /// <paramref name="pixel"/> on (to its end: the wide moves may read past the band), and its elements per pixel
+    /// (0 for a uniform constant).
+    /// </summary>
+    private void ConcatSource(int index, int k, int pixel, out ReadOnlySpan<sbyte> source, out int step)
+    {
+        int t = _ops[index].Input(k);
+        int c = _tensors[t].Shape.D3;
+        if (_concatConstants[index]?[k] is { } constant)
+        {
+            step = constant.Uniform ? 0 : c;
+            source = constant.Uniform ? constant.Bytes : constant.Bytes.AsSpan(pixel * c);
+            return;
+        }
+        step = c;
+        source = S8(t).Slice(pixel * c);
+    }
+
+    /// <summary>Whether Concatenation <paramref name="op"/> joins int8 channels of batch-1 tensors of one height and width (<see cref="ConcatRows"/>).</summary>
+    private bool IsChannelConcat(in OpInfo op, in ConcatParams p, in Shape4 oS)
+    {
+        if (p.Axis != 3 || oS.D0 != 1 || _tensors[op.Output0].Type != TensorType.Int8) return false;
+        for (int k = 0; k < op.InputCount; k++)
+        {
+            ref readonly var t = ref _tensors[op.Input(k)];
+            if (t.Type != TensorType.Int8 || t.Shape.D0 != 1 || t.Shape.D1 != oS.D1 || t.Shape.D2 != oS.D2) return false;
+        }
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

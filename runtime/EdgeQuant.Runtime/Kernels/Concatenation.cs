@@ -1,9 +1,19 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using EdgeQuant.Runtime.Format;
 using EdgeQuant.Runtime.Math;
 
 namespace EdgeQuant.Runtime.Kernels;
+
+/// <summary>A Concatenation's constant input as the output holds it: <see cref="Concatenation.PrepareConstant"/>.</summary>
+internal sealed class ConcatConstant(sbyte[] bytes, bool uniform)
+{
+    /// <summary>The rescaled bytes: the whole input, or one run (<see cref="Uniform"/>) padded with zeros to a multiple of 32 bytes.</summary>
+    public sbyte[] Bytes { get; } = bytes;
+    /// <summary>Whether every run along the axis holds the same bytes, kept once.</summary>
+    public bool Uniform { get; } = uniform;
+}
 
 /// <summary>
 /// Concatenation of int8 rank-4 tensors along an axis. An input whose quantization differs from
@@ -73,6 +83,123 @@ public static partial class Concatenation
         for (int d = axis + 1; d < 4; d++) inner *= inShape[d];
         return (outer, inShape[axis] * inner, outShape[axis] * inner, axisOffset * inner);
     }
+
+    /// <summary>
+    /// A constant input as the output holds it (<see cref="PrepareConstant"/>): its bytes rescaled once by the reference
+    /// arithmetic, kept whole, or as one run where every run along the axis is the same (a zero tensor padding channels).
+    /// </summary>
+    internal static ConcatConstant PrepareConstant(ReadOnlySpan<sbyte> values, in Shape4 inShape, in Shape4 outShape, int axis,
+        int inputOffset, int multiplier, int shift, int outputOffset)
+    {
+        var (outer, chunk, _, _) = Runs(inShape, outShape, axis, 0);
+        var bytes = new sbyte[outer * chunk];
+        // The reference's own loop, writing a tensor of the input's shape (the concatenation of this input alone).
+        EvalInput(values, inShape, bytes, inShape, axis, 0, inputOffset, multiplier, shift, outputOffset, vector: false);
+        bool uniform = true;
+        for (int o = 1; o < outer && uniform; o++)
+            uniform = bytes.AsSpan(o * chunk, chunk).SequenceEqual(bytes.AsSpan(0, chunk));
+        if (!uniform) return new ConcatConstant(bytes, false);
+        // The one run, followed by zeros up to a whole 32-byte move (InterleaveChannels reads it whole).
+        var run = new sbyte[(chunk + 31) & ~31];
+        bytes.AsSpan(0, chunk).CopyTo(run);
+        return new ConcatConstant(run, true);
+    }
+
+    /// <summary>
+    /// As <see cref="EvalInputS8Reference"/> (the same bytes) for a constant input prepared by <see cref="PrepareConstant"/>:
+    /// its runs copied into place, from element <paramref name="from"/> of the input (a band of rows).
+    /// </summary>
+    internal static void EvalInputS8Constant(ConcatConstant constant, int from, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape,
+        int axis, int axisOffset)
+    {
+        var (outer, chunk, outRun, at) = Runs(inShape, outShape, axis, axisOffset);
+        if (output.Length < (long)(outer - 1) * outRun + at + chunk
+            || (constant.Uniform ? constant.Bytes.Length < chunk : constant.Bytes.Length < from + (long)outer * chunk))
+            throw new ArgumentException($"concatenation output of {output.Length} elements or constant input of {constant.Bytes.Length} is shorter than its shape");
+#if NETSTANDARD2_1
+        for (int o = 0; o < outer; o++)
+            constant.Bytes.AsSpan(constant.Uniform ? 0 : from + o * chunk, chunk).CopyTo(output.Slice(o * outRun + at, chunk));
+#else
+        ref sbyte src = ref MemoryMarshal.GetArrayDataReference(constant.Bytes);
+        ref sbyte dst = ref Unsafe.Add(ref MemoryMarshal.GetReference(output), at);
+        if (!constant.Uniform)
+            src = ref Unsafe.Add(ref src, from);
+        nint step = constant.Uniform ? 0 : chunk;
+        for (int o = 0; o < outer; o++)
+        {
+            Conv2D.Copy(ref src, ref dst, chunk);
+            src = ref Unsafe.Add(ref src, step);
+            dst = ref Unsafe.Add(ref dst, outRun);
+        }
+#endif
+    }
+
+#if !NETSTANDARD2_1
+    /// <summary>
+    /// A channel concatenation of two inputs that are both copied (the same quantization as the output, or constants
+    /// prepared by <see cref="PrepareConstant"/>: BlazeFace's channel padding), one pixel at a time: each input's run moved
+    /// by whole 8-, 16- or 32-byte moves (16 where 256-bit vectors are not native, arm64) that may write past the run into bytes this call writes later (the second
+    /// input's run, or the next pixel's), so a pixel of 24 + 4 channels is two loads and two stores. The last pixels,
+    /// whose moves would reach past an input or past <paramref name="output"/>, are copied exactly. Input k: its first
+    /// element <paramref name="a"/> / <paramref name="b"/> (for this band of pixels), channels per pixel (chunkA, chunkB;
+    /// together the output pixel), elements per pixel (stepA, stepB; 0 for a uniform constant: one run for every pixel).
+    /// </summary>
+    internal static void InterleaveChannels(ReadOnlySpan<sbyte> a, int chunkA, int stepA, ReadOnlySpan<sbyte> b, int chunkB, int stepB,
+        Span<sbyte> output, int pixels)
+    {
+        int outRun = chunkA + chunkB;
+        if (pixels <= 0) return;
+        if (chunkA <= 0 || chunkB <= 0 || output.Length < (long)pixels * outRun
+            || a.Length < (stepA == 0 ? chunkA : (long)(pixels - 1) * stepA + chunkA)
+            || b.Length < (stepB == 0 ? chunkB : (long)(pixels - 1) * stepB + chunkB))
+            throw new ArgumentException($"concatenation inputs of {a.Length} and {b.Length} elements or output of {output.Length} are shorter than {pixels} pixels of {chunkA} + {chunkB}");
+        // Pixels whose wide moves stay inside both inputs and the output.
+        int wa = Width(chunkA), wb = Width(chunkB);
+        long fast = System.Math.Min(pixels, (output.Length - chunkA - wb) / (long)outRun + 1);
+        fast = System.Math.Min(fast, (output.Length - wa) / (long)outRun + 1);
+        fast = System.Math.Min(fast, stepA == 0 ? (a.Length >= wa ? pixels : 0) : (a.Length - wa) / stepA + 1);
+        fast = System.Math.Min(fast, stepB == 0 ? (b.Length >= wb ? pixels : 0) : (b.Length - wb) / stepB + 1);
+        int f = (int)System.Math.Max(0, fast);
+        ref sbyte sa = ref MemoryMarshal.GetReference(a);
+        ref sbyte sb = ref MemoryMarshal.GetReference(b);
+        ref sbyte dst = ref MemoryMarshal.GetReference(output);
+        for (int o = 0; o < f; o++)
+        {
+            MoveWide(ref sa, ref dst, chunkA);
+            MoveWide(ref sb, ref Unsafe.Add(ref dst, chunkA), chunkB);
+            sa = ref Unsafe.Add(ref sa, stepA);
+            sb = ref Unsafe.Add(ref sb, stepB);
+            dst = ref Unsafe.Add(ref dst, outRun);
+        }
+        for (int o = f; o < pixels; o++)
+        {
+            Conv2D.Copy(ref sa, ref dst, chunkA);
+            Conv2D.Copy(ref sb, ref Unsafe.Add(ref dst, chunkA), chunkB);
+            sa = ref Unsafe.Add(ref sa, stepA);
+            sb = ref Unsafe.Add(ref sb, stepB);
+            dst = ref Unsafe.Add(ref dst, outRun);
+        }
+    }
+
+    /// <summary>The bytes <see cref="MoveWide"/> reads and writes for a run of <paramref name="chunk"/>.</summary>
+    private static int Width(int chunk) => chunk <= 8 ? 8 : chunk <= 16 ? 16 : Vector256.IsHardwareAccelerated ? (chunk + 31) & ~31 : (chunk + 15) & ~15;
+
+    /// <summary>Run of <paramref name="chunk"/> bytes moved in <see cref="Width"/> bytes (the excess written too).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MoveWide(ref sbyte from, ref sbyte to, int chunk)
+    {
+        if (chunk <= 8)
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref to), Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref from)));
+        else if (chunk <= 16)
+            Vector128.LoadUnsafe(ref from).StoreUnsafe(ref to);
+        else if (Vector256.IsHardwareAccelerated)
+            for (int i = 0; i < chunk; i += 32)
+                Vector256.LoadUnsafe(ref from, (nuint)i).StoreUnsafe(ref to, (nuint)i);
+        else
+            for (int i = 0; i < chunk; i += 16)
+                Vector128.LoadUnsafe(ref from, (nuint)i).StoreUnsafe(ref to, (nuint)i);
+    }
+#endif
 
     /// <summary>As <see cref="EvalInputS8Reference"/> (the same bytes) with the input's rescaling given as its <see cref="RescaleTable"/>.</summary>
     internal static void EvalInputS8Mapped(ReadOnlySpan<sbyte> table, ReadOnlySpan<sbyte> input, in Shape4 inShape, Span<sbyte> output, in Shape4 outShape,
