@@ -140,12 +140,43 @@ public sealed class QuantizedGraph : IrExecutor.IQuantSimulation
                 OpType.Tanh => new ActivationQuant(1f / 128, 0),
                 OpType.ArgMax => new ActivationQuant(1f, -128),
                 OpType.MaxPool2D or OpType.AveragePool2D or OpType.Reshape or OpType.Transpose or OpType.Pad or OpType.IndexSelect => inQ,
+                OpType.Concatenation when q.Fixed(op.Output) is null && SharedConcatQuant(op, q) is { } shared => shared,
                 _ => Range(op.Output),
             };
             q.Activations[op.Output] = outQ;
             q.Ops[op] = q.QuantizeOp(op, inQ, outQ);
         }
         return q;
+    }
+
+    /// <summary>A fixed (QDQ) quantization of <paramref name="t"/>, if the model carries one.</summary>
+    private ActivationQuant? Fixed(IrTensor t) => Options.Fixed is { } f && f.TryActivation(t, out var fq) ? fq : null;
+
+    /// <summary>
+    /// The quantization a Concatenation's output takes from its inputs, as TFLite's concatenation requires: when every
+    /// activation input has one and the same quantization and every constant input's values are exact in it (a channel
+    /// padding written as a Concat with a zero tensor, as tf2onnx writes BlazeFace's), the output keeps it. Its range
+    /// then holds every value the inputs can carry, and the runtime copies the activations instead of rescaling them
+    /// (a calibration of the output alone, MSE for example, picks a slightly different range). Null otherwise.
+    /// </summary>
+    private static ActivationQuant? SharedConcatQuant(IrOp op, QuantizedGraph q)
+    {
+        ActivationQuant? shared = null;
+        foreach (var t in op.Inputs)
+        {
+            if (t.IsConstant) continue;
+            var aq = q.Activations[t];
+            if (shared is { } s && s != aq) return null;
+            shared = aq;
+        }
+        if (shared is not { } sq) return null;
+        foreach (var t in op.Inputs)
+        {
+            if (!t.IsConstant) continue;
+            foreach (float v in t.Data!)
+                if ((QuantMath.QuantizeS8(v, sq.Scale, sq.ZeroPoint) - sq.ZeroPoint) * sq.Scale != v) return null;
+        }
+        return sq;
     }
 
     private ActivationQuant QuantizeConstant(IrTensor t)
