@@ -19,6 +19,15 @@ internal sealed class AddAffine
     public required float Gamma { get; init; }
     public required sbyte Min { get; init; }
     public required sbyte Max { get; init; }
+
+    /// <summary>
+    /// Zero where the form alone gives the reference's byte on every pair. Otherwise the checked form (AVX2): a step of 16
+    /// with a value within <see cref="Margin"/> of a rounding boundary (|v - round(v)| &gt;= 0.5 - Margin) is recomputed
+    /// by the reference arithmetic (<see cref="Params"/>, <see cref="Subtract"/>).
+    /// </summary>
+    public float Margin { get; init; }
+    public ElementwiseParams Params { get; init; }
+    public bool Subtract { get; init; }
 }
 
 public static partial class Elementwise
@@ -57,7 +66,25 @@ public static partial class Elementwise
         {
             Alpha = (float)alpha, Beta = (float)beta, Gamma = (float)gamma, Min = (sbyte)p.ActivationMin, Max = (sbyte)p.ActivationMax,
         };
-        return AddsAsAddOneOnEveryPair(p, subtract, (x, y, o) => AddS8Affine(q, x, y, o)) ? q : null;
+        if (AddsAsAddOneOnEveryPair(p, subtract, (x, y, o) => AddS8Affine(q, x, y, o)))
+            return q;
+        // Some pair lands too close to a rounding boundary for float32. On AVX2 the checked form recomputes the steps that
+        // hold a value that close by the reference (a 16-element step has one with a probability of about 16 x 2 x margin),
+        // kept where it too gives the reference's byte on every pair: the pairs float32 gets wrong all lie within the margin.
+        // AVX-512 machines take their exact 512-bit arithmetic instead (PrepareAddAvx512; the checked form is 256-bit and
+        // was not measured against it: no AVX-512 machine at hand).
+        if (!Avx2.IsSupported || !Fma.IsSupported || Avx512BW.IsSupported)
+            return null;
+        foreach (float margin in (ReadOnlySpan<float>)[1f / 4096, 1f / 256])
+        {
+            var c = new AddAffine
+            {
+                Alpha = q.Alpha, Beta = q.Beta, Gamma = q.Gamma, Min = q.Min, Max = q.Max, Margin = margin, Params = p, Subtract = subtract,
+            };
+            if (AddsAsAddOneOnEveryPair(p, subtract, (x, y, o) => AddS8Affine(c, x, y, o)))
+                return c;
+        }
+        return null;
 
         // The real value of a multiplier and shift: multiplier x 2^(shift - 31).
         static double Factor(int multiplier, int shift) => System.Math.ScaleB(multiplier, shift - 31);
@@ -89,12 +116,53 @@ public static partial class Elementwise
     // constants and the index in memory, 25 cycles per step on Zen 1.)
     private static int AffineSteps(AddAffine q, ref sbyte ra, ref sbyte rb, ref sbyte ro, int n)
     {
+        if (q.Margin != 0)
+            return CheckedSteps(q, ref ra, ref rb, ref ro, n);
         int i = Avx512F.IsSupported ? AffineSteps512(q, ref ra, ref rb, ref ro, n) : 0;
         if (n - i < 16) return i;
         var k = new AffineKernel(q);
         for (; i <= n - 16; i += 16)
             k.Add16(ref Unsafe.Add(ref ra, i), ref Unsafe.Add(ref rb, i), ref Unsafe.Add(ref ro, i));
         return i;
+    }
+
+    /// <summary>
+    /// The checked form's whole 16-element steps (<see cref="AddAffine.Margin"/>): a step whose values all lie farther than
+    /// the margin from a rounding boundary is stored as computed; one that does not is recomputed element by element by
+    /// the reference (reading each element's inputs before writing it, so in place too).
+    /// </summary>
+    private static int CheckedSteps(AddAffine q, ref sbyte ra, ref sbyte rb, ref sbyte ro, int n)
+    {
+        int i = 0;
+        while (true)
+        {
+            // The run of steps up to the next one to recompute: no call inside it, so the constants stay in registers
+            // (every vector register is caller-saved).
+            i = CheckedRun(q, ref ra, ref rb, ref ro, i, n);
+            if (i > n - 16)
+                return i;
+            ExactStep(q, ref Unsafe.Add(ref ra, i), ref Unsafe.Add(ref rb, i), ref Unsafe.Add(ref ro, i));
+            i += 16;
+        }
+    }
+
+    /// <summary>Checked steps from <paramref name="i"/> until one must be recomputed (its index returned, nothing stored) or none is left.</summary>
+    private static int CheckedRun(AddAffine q, ref sbyte ra, ref sbyte rb, ref sbyte ro, int i, int n)
+    {
+        var k = new AffineKernel(q);
+        var edge = Vector256.Create(0.5f - q.Margin);
+        for (; i <= n - 16; i += 16)
+            if (!k.Add16Checked(ref Unsafe.Add(ref ra, i), ref Unsafe.Add(ref rb, i), ref Unsafe.Add(ref ro, i), edge))
+                break;
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ExactStep(AddAffine q, ref sbyte a, ref sbyte b, ref sbyte o)
+    {
+        var p = q.Params;
+        for (int j = 0; j < 16; j++)
+            Unsafe.Add(ref o, j) = AddOne(p, Unsafe.Add(ref a, j), Unsafe.Add(ref b, j), q.Subtract);
     }
 
     // The last 1-15 elements through the same step over zero-padded copies.
@@ -132,6 +200,34 @@ public static partial class Elementwise
             var hi = Half(ref Unsafe.Add(ref a, 8), ref Unsafe.Add(ref b, 8));
             var bytes = SimdOps256.Pack16(lo, hi);
             Vector128.Min(Vector128.Max(bytes, _min), _max).StoreUnsafe(ref o);
+        }
+
+        /// <summary>
+        /// As <see cref="Add16"/>, storing only where no value lies within the margin of a rounding boundary:
+        /// |v - float(round(v))| &lt; <paramref name="edge"/> (0.5 - margin) in every lane; false (nothing stored) otherwise.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Add16Checked(ref sbyte a, ref sbyte b, ref sbyte o, Vector256<float> edge)
+        {
+            var lo = HalfChecked(ref a, ref b, edge, out var nearLo);
+            var hi = HalfChecked(ref Unsafe.Add(ref a, 8), ref Unsafe.Add(ref b, 8), edge, out var nearHi);
+            var near = nearLo | nearHi;
+            if (!Avx.TestZ(near, near))
+                return false;
+            var bytes = SimdOps256.Pack16(lo, hi);
+            Vector128.Min(Vector128.Max(bytes, _min), _max).StoreUnsafe(ref o);
+            return true;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private Vector256<int> HalfChecked(ref sbyte a, ref sbyte b, Vector256<float> edge, out Vector256<float> near)
+        {
+            var x = SimdOps256.EightToSingle(ref a);
+            var y = SimdOps256.EightToSingle(ref b);
+            var v = Fma.MultiplyAdd(_alpha, x, Fma.MultiplyAdd(_beta, y, _gamma));
+            var r = Avx.ConvertToVector256Int32(v);
+            near = Avx.CompareGreaterThanOrEqual(Vector256.Abs(v - Avx.ConvertToVector256Single(r)), edge);
+            return r;
         }
 
         // 8 elements: VPMOVSXBD from memory, VCVTDQ2PS, two FMAs, VCVTPS2DQ.

@@ -185,6 +185,48 @@ public class ElementwiseFastPathTests
         TestContext.Out.WriteLine($"prepared {prepared} of {cases}");
     }
 
+    /// <summary>
+    /// The checked float32 form (AVX2 machines without AVX-512): parameter sets whose plain form differs from the reference
+    /// on some pair get it (instead of the 64 KB table), and it equals the reference on every (x, y) pair, on random rows of
+    /// every tail length, and in place of either input. Among the pairs the plain form gets wrong are ones it stores
+    /// unchecked, so the recomputed steps are what makes these pass.
+    /// </summary>
+    [Test]
+    public void CheckedAffineCoversWhatThePlainFormMisses([Values] bool subtract)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported
+            || System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
+            Assert.Ignore("not run: the checked form is for x64 machines with AVX2 and FMA and without AVX-512");
+        var r = new Random(291 + (subtract ? 1 : 0));
+        int covered = 0, tried = 0;
+        var shape = new Shape4(1, 1, 1, 100);
+        for (int k = 0; k < 400 && covered < 4; k++)
+        {
+            var p = Params(r, wild: false);
+            if (!FloatFormDiffers(p, subtract)) continue;
+            tried++;
+            var q = Elementwise.PrepareAddAffine(p, subtract, shape, shape, shape);
+            if (q is null) continue;
+            Assert.That(q.Margin, Is.GreaterThan(0f), $"case {k}: the plain form differs, so the form must be the checked one");
+            covered++;
+            AssertEveryPairAndTails(r, p, subtract, (x, y, o) => Elementwise.AddS8Affine(q, x, y, o));
+            foreach (bool intoSecond in new[] { false, true })
+                foreach (int n in new[] { 16, 33, 5488 })
+                {
+                    var s = new Shape4(1, 1, 1, n);
+                    var x = FastPathCases.S8(r, n);
+                    var y = FastPathCases.S8(r, n);
+                    var expected = new sbyte[n];
+                    Elementwise.AddS8Reference(p, x, s, y, s, expected, s, subtract);
+                    var into = intoSecond ? y : x;
+                    Elementwise.AddS8Affine(q, x, y, into);
+                    Assert.That(into, Is.EqualTo(expected), $"case {k}: {n} elements in place of the {(intoSecond ? "second" : "first")} input");
+                }
+        }
+        TestContext.Out.WriteLine($"checked forms for {covered} of {tried} parameter sets the plain form misses");
+        Assert.That(covered, Is.GreaterThanOrEqualTo(4), $"the checked form covers the parameter sets the plain form misses ({covered} of {tried})");
+    }
+
     // Whether out = clamp(round(a x + (b y + g))) in float32, as PrepareAddAffine builds it, differs from the reference on some pair.
     private static bool FloatFormDiffers(ElementwiseParams p, bool subtract)
     {
