@@ -39,6 +39,7 @@ public static class Program
         }
 
         var models = new List<string>();
+        string? eqmPath = null, samplesPath = null;
         int rounds = 21, warmupMs = 3000;
         double roundMs = 200;
         bool json = false;
@@ -51,16 +52,36 @@ public static class Program
                 case "--round-ms": roundMs = double.Parse(args[++i]); break;
                 case "--warmup-ms": warmupMs = int.Parse(args[++i]); break;
                 case "--json": json = true; break;
+                case "--eqm": eqmPath = args[++i]; break;
+                case "--samples": samplesPath = args[++i]; break;
                 case "-h":
                 case "--help":
                     Console.WriteLine("edgequant-bench [--models a,b] [--rounds 21] [--round-ms 200] [--warmup-ms 3000] [--json]");
+                    Console.WriteLine("edgequant-bench --eqm MODEL.eqm --samples INPUTS.npy [...]   any blob, on samples in the source model's layout");
+                    Console.WriteLine($"models (default: all): {string.Join(", ", DefaultModels)}, {BlazeFace} (converted from tests/zoo/blazeface in the run, MSE calibration)");
                     return 0;
                 default:
                     Console.Error.WriteLine($"edgequant-bench: unknown argument '{args[i]}'");
                     return 1;
             }
         }
-        if (models.Count == 0) models.AddRange(["digits_mlp", "mnist_cnn", "fashion_mobilenet", "imu_gesture", "fashion_resnet", "fashion_mobilenetv2"]);
+        if ((eqmPath is null) != (samplesPath is null))
+        {
+            Console.Error.WriteLine("edgequant-bench: --eqm and --samples go together");
+            return 1;
+        }
+        if (eqmPath is not null && models.Count > 0)
+        {
+            Console.Error.WriteLine("edgequant-bench: --eqm compares one blob; leave out --models");
+            return 1;
+        }
+        if (models.Count == 0 && eqmPath is null) models.AddRange([.. DefaultModels, BlazeFace]);
+        foreach (var m in models)
+            if (m != BlazeFace && !File.Exists(Path.Combine(root, "tests", "zoo", "eqm", m + ".eqm")))
+            {
+                Console.Error.WriteLine($"edgequant-bench: no zoo model '{m}' (tests/zoo/eqm/{m}.eqm not found)");
+                return 1;
+            }
 
         string isa = Avx512BW.IsSupported ? "AVX-512BW" : Avx2.IsSupported ? "AVX2" : System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "AdvSimd" : "scalar";
         string cpu = CpuName();
@@ -76,9 +97,20 @@ public static class Program
         }
 
         var results = new List<object>();
+        var cases = new List<(string Name, Func<Case> Load)>();
         foreach (var name in models)
+            cases.Add((name, () => name == BlazeFace ? LoadBlazeFace(root) : LoadZoo(root, name)));
+        if (eqmPath is not null)
+            cases.Add((Path.GetFileNameWithoutExtension(eqmPath), () => LoadFiles(eqmPath, samplesPath!)));
+        foreach (var (name, load) in cases)
         {
-            var r = Compare(root, name, rounds, roundMs, warmupMs);
+            Result r;
+            try { r = Compare(name, load(), rounds, roundMs, warmupMs); }
+            catch (Exception e) when (e is IOException or InvalidDataException or InvalidModelException or ConversionException or OnnxRuntimeException)
+            {
+                Console.Error.WriteLine($"edgequant-bench: {name}: {e.Message}");
+                return 1;
+            }
             results.Add(r);
             if (!json)
                 Console.WriteLine($"| {name} | {r.EdgeQuantUs:F1} | {r.OrtUs:F1} | **{r.Ratio:F2}** | {r.EdgeQuantSingleUs:F1} | {r.OrtSingleUs:F1} | **{r.SingleRatio:F2}** | {r.MaxDiffSteps} |");
@@ -91,18 +123,63 @@ public static class Program
     private sealed record Result(string Model, double EdgeQuantUs, double OrtUs, double Ratio,
         double EdgeQuantSingleUs, double OrtSingleUs, double SingleRatio, int MaxDiffSteps, int Samples);
 
-    private static Result Compare(string root, string name, int rounds, double roundMs, int warmupMs)
+    private static readonly string[] DefaultModels =
+        ["digits_mlp", "mnist_cnn", "fashion_mobilenet", "imu_gesture", "fashion_resnet", "fashion_mobilenetv2"];
+
+    /// <summary>The zoo's real pretrained detector: not a committed blob, converted from its ONNX file in the run.</summary>
+    private const string BlazeFace = "blazeface";
+
+    /// <summary>A blob and test samples in the source model's layout ([count, ...sample shape], float).</summary>
+    private sealed record Case(Model Model, float[] Samples, int[] SampleShape, int Count);
+
+    private static Case LoadZoo(string root, string name)
     {
         string zoo = Path.Combine(root, "tests", "zoo");
-        var model = Model.LoadFile(Path.Combine(zoo, "eqm", name + ".eqm"));
+        return WithSamples(Model.LoadFile(Path.Combine(zoo, "eqm", name + ".eqm")), Npy.Read(Path.Combine(zoo, name + ".test.npy")), name + ".test.npy");
+    }
+
+    private static Case LoadFiles(string eqm, string samples) => WithSamples(Model.LoadFile(eqm), Npy.Read(samples), samples);
+
+    private static Case WithSamples(Model model, NpyArray npy, string origin)
+    {
+        float[] all = npy.Floats ?? throw new InvalidDataException($"{origin} is not float32 data");
+        if (npy.Shape.Length < 2 || npy.Shape[0] < 1)
+            throw new InvalidDataException($"{origin}: shape [{string.Join(", ", npy.Shape)}] is not [samples, ...one sample]");
+        return new Case(model, all, npy.Shape[1..], npy.Shape[0]);
+    }
+
+    /// <summary>
+    /// BlazeFace as README's camera pipeline converts it (MSE calibration on its 12 calibration frames), timed on its 9
+    /// test frames normalized as the model expects (x = pixel / 127.5 - 1).
+    /// </summary>
+    private static Case LoadBlazeFace(string root)
+    {
+        string dir = Path.Combine(root, "tests", "zoo", "blazeface");
+        var loaded = ModelConverter.Load(Path.Combine(dir, "face_detection_front_128x128_barracuda.onnx"));
+        var calib = Npy.Read(Path.Combine(dir, "blazeface.calib.npy"));
+        var set = new SampleSet(calib.Floats ?? throw new InvalidDataException("blazeface.calib.npy is not float32 data"), calib.Shape, "blazeface.calib.npy");
+        var blob = ModelConverter.Convert(loaded, set, new ConvertOptions { Method = Converter.Calibration.CalibrationMethod.Mse, ReportSamples = 1 }).Blob;
+        var frames = Npy.Read(Path.Combine(dir, "blazeface.frames.npy"));
+        long[] pixels = frames.Int64s ?? throw new InvalidDataException("blazeface.frames.npy is not integer data");
+        var x = new float[pixels.Length];
+        for (int i = 0; i < x.Length; i++) x[i] = pixels[i] / 127.5f - 1f;
+        return new Case(Model.Load(blob), x, frames.Shape[1..], frames.Shape[0]);
+    }
+
+    private static Result Compare(string name, Case c, int rounds, double roundMs, int warmupMs)
+    {
+        var model = c.Model;
         var interp = new Interpreter(model);
 
         // Test samples in the source layout (what ORT takes) and in the blob's NHWC layout (what SetInput takes).
-        var npy = Npy.Read(Path.Combine(zoo, name + ".test.npy"));
-        float[] all = npy.Floats ?? throw new InvalidDataException($"{name}.test.npy is not float data");
-        int sampleLen = all.Length / npy.Shape[0];
-        int n = Math.Min(64, npy.Shape[0]);
-        int[] sourceShape = [1, .. npy.Shape[1..]];
+        float[] all = c.Samples;
+        int sampleLen = c.SampleShape.Aggregate(1, (a, b) => a * b);
+        int n = Math.Min(64, c.Count);
+        int[] sourceShape = [1, .. c.SampleShape];
+        if (model.Inputs.Count != 1)
+            throw new InvalidDataException($"the blob has {model.Inputs.Count} inputs; the bench feeds one");
+        if (model.Tensors[model.Inputs[0].TensorIndex].ElementCount != sampleLen)
+            throw new InvalidDataException($"a sample has {sampleLen} values; the blob's input takes {model.Tensors[model.Inputs[0].TensorIndex].ElementCount}");
 
         bool x86 = Avx2.IsSupported || Sse2.IsSupported;
         var export = OnnxExporter.Export(model, new OnnxExportOptions { DynamicBatch = false, Activations = x86 ? OnnxActivationType.UInt8 : OnnxActivationType.Int8 });
@@ -116,19 +193,25 @@ public static class Program
         so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         using var session = new InferenceSession(export.Bytes, so);
         var inIo = export.Inputs[0];
-        var outIo = export.Outputs[0];
         long[] inShape = inIo.Shape.Select(d => (long)Math.Max(d, 1)).ToArray();
-        long[] outShape = outIo.Shape.Select(d => (long)Math.Max(d, 1)).ToArray();
         float[] ortIn = new float[sampleLen];
-        float[] ortOut = new float[outShape.Aggregate(1L, (a, b) => a * b)];
         if (inShape.Aggregate(1L, (a, b) => a * b) != sampleLen)
             throw new InvalidDataException($"{name}: exported input {string.Join('x', inShape)} does not match a test sample of {sampleLen} values");
         using var inValue = OrtValue.CreateTensorValueFromMemory(ortIn, inShape);
-        using var outValue = OrtValue.CreateTensorValueFromMemory(ortOut, outShape);
         using var binding = session.CreateIoBinding();
         using var runOptions = new RunOptions();
         binding.BindInput(inIo.Name, inValue);
-        binding.BindOutput(outIo.Name, outValue);
+        // Every output bound (a detector has several); the exporter keeps the blob's output order.
+        var ortOut = new float[export.Outputs.Count][];
+        var outValues = new List<OrtValue>();
+        for (int o = 0; o < export.Outputs.Count; o++)
+        {
+            long[] outShape = export.Outputs[o].Shape.Select(d => (long)Math.Max(d, 1)).ToArray();
+            ortOut[o] = new float[outShape.Aggregate(1L, (a, b) => a * b)];
+            var v = OrtValue.CreateTensorValueFromMemory(ortOut[o], outShape);
+            outValues.Add(v);
+            binding.BindOutput(export.Outputs[o].Name, v);
+        }
 
         // Per-sample inputs, prepared once: ORT reads the source layout, EdgeQuant the NHWC layout of the blob.
         var source = new float[n][];
@@ -138,17 +221,27 @@ public static class Program
             source[s] = all.AsSpan(s * sampleLen, sampleLen).ToArray();
             physical[s] = Layouts.ToPhysical(source[s], sourceShape, model.Inputs[0].Layout);
         }
-        float[] eqOut = new float[model.Tensors[model.Outputs[0].TensorIndex].ElementCount];
+        var eqOut = new float[model.Outputs.Count][];
+        for (int o = 0; o < eqOut.Length; o++)
+            eqOut[o] = new float[model.Tensors[model.Outputs[o].TensorIndex].ElementCount];
+        if (eqOut.Length != ortOut.Length)
+            throw new InvalidDataException($"{name}: the export has {ortOut.Length} outputs, the blob {eqOut.Length}");
 
-        // Agreement on every prepared sample, in output quantization steps.
-        float outScale = interp.GetOutputQuantization().Scale;
+        // Agreement on every prepared sample, in output quantization steps, over every output (ORT's in the source model's layout).
         int maxSteps = 0;
         for (int s = 0; s < n; s++)
         {
             RunOrt(session, binding, runOptions, ortIn, source[s]);
             RunEq(interp, physical[s], eqOut);
-            for (int i = 0; i < eqOut.Length; i++)
-                maxSteps = Math.Max(maxSteps, (int)MathF.Round(MathF.Abs(eqOut[i] - ortOut[i]) / outScale));
+            for (int o = 0; o < eqOut.Length; o++)
+            {
+                float outScale = interp.GetOutputQuantization(o).Scale;
+                var mine = ToSource(model, o, eqOut[o]);
+                if (mine.Length != ortOut[o].Length)
+                    throw new InvalidDataException($"{name}: output {o} has {mine.Length} values here and {ortOut[o].Length} in ORT");
+                for (int i = 0; i < mine.Length; i++)
+                    maxSteps = Math.Max(maxSteps, (int)MathF.Round(MathF.Abs(mine[i] - ortOut[o][i]) / outScale));
+            }
         }
 
         int sample = 0;
@@ -188,14 +281,24 @@ public static class Program
         }
         double eq = Median(eqTimes), ort = Median(ortTimes);
         double eqS = Median([.. eqSingle]), ortS = Median([.. ortSingle]);
+        foreach (var v in outValues) v.Dispose();
         return new Result(name, eq, ort, eq / ort, eqS, ortS, eqS / ortS, maxSteps, n);
     }
 
-    private static void RunEq(Interpreter interp, float[] input, float[] output)
+    private static void RunEq(Interpreter interp, float[] input, float[][] outputs)
     {
         interp.SetInput(input);
         interp.Invoke();
-        interp.GetOutput(output);
+        for (int o = 0; o < outputs.Length; o++)
+            interp.GetOutput(outputs[o], o);
+    }
+
+    /// <summary>Output <paramref name="o"/> (the blob's physical layout) in its source model's layout, as ORT gives it.</summary>
+    private static float[] ToSource(Model model, int o, float[] physical)
+    {
+        var io = model.Outputs[o];
+        var t = model.Tensors[io.TensorIndex];
+        return Layouts.ToSource(physical, Layouts.SourceShape(t.Dims(), io.Layout), io.Layout);
     }
 
     private static void RunOrt(InferenceSession session, OrtIoBinding binding, RunOptions options, float[] boundInput, float[] input)
