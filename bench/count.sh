@@ -6,14 +6,16 @@
 # no timing model: these are executed-instruction counts of the main thread.
 #
 # Every run also checks its output against the zoo's golden output (tests/zoo/eqm/<model>.output.bin,
-# made by the x64 runtime) and fails on any difference.
+# made by the x64 runtime) and fails on any difference. `--models blazeface` adds the zoo's real pretrained
+# detector (tests/zoo/blazeface, no committed blob): converted here as the Pi pipeline converts it (MSE), its
+# first test frame as input, and its golden outputs (all four) computed by this x64 build on the host.
 #
 # The runner (bench/EdgeQuant.InstructionCount) compiles everything first (DOTNET_TieredCompilation=0:
 # every method compiled once, fully optimised), then brackets N Invokes (and, with --per-op, N runs
 # of each op alone) between getppid system calls, which the plugin turns into snapshots of the
 # thread's count: one inference = (difference - cost of an empty bracket) / N, from one run.
 #
-# usage: bench/count.sh [--cpus cortex-a76,cortex-a72,x64] [--models m1,m2] [--invokes 20] [--per-op] [--keep DIR] [--json]
+# usage: bench/count.sh [--cpus cortex-a76,cortex-a72,x64] [--models m1,m2|...,blazeface] [--invokes 20] [--per-op] [--keep DIR] [--json]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cpus=cortex-a76,cortex-a72
@@ -55,6 +57,26 @@ fi
 
 export DOTNET_EnableWriteXorExecute=0 DOTNET_TieredCompilation=0 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_gcServer=0
 
+# files MODEL -> "blob input output" (the zoo's committed files, or BlazeFace's made here once)
+files() {
+  if [ "$1" != blazeface ]; then
+    echo "$root/tests/zoo/eqm/$1.eqm $root/tests/zoo/eqm/$1.input.bin $root/tests/zoo/eqm/$1.output.bin"
+    return
+  fi
+  if [ ! -f "$work/blazeface.output.bin" ]; then
+    local bf=$root/tests/zoo/blazeface
+    log "converting BlazeFace (MSE) and computing its golden outputs on the host"
+    dotnet build "$root/converter/EdgeQuant.Cli" -c Release -o "$work/cli" -v q -nologo > "$work/cli-build.log" 2>&1 \
+      || { cat "$work/cli-build.log" >&2; exit 1; }
+    dotnet "$work/cli/edgequant.dll" convert "$bf/face_detection_front_128x128_barracuda.onnx" --calib "$bf/blazeface.calib.npy" \
+      --method mse --pixels 0.5,0.5,0.5,0.5,0.5,0.5 -o "$work/blazeface.eqm" > "$work/convert.log" 2>&1 || { cat "$work/convert.log" >&2; exit 1; }
+    /usr/bin/python3 -c 'import sys, numpy as np; (np.load(sys.argv[1])[0].astype(np.float32) / 127.5 - 1).astype("<f4").tofile(sys.argv[2])' \
+      "$bf/blazeface.frames.npy" "$work/blazeface.f32"
+    dotnet "$work/host/eq-count.dll" --golden "$work/blazeface.eqm" "$work/blazeface.f32" "$work/blazeface.input.bin" "$work/blazeface.output.bin"
+  fi
+  echo "$work/blazeface.eqm $work/blazeface.input.bin $work/blazeface.output.bin"
+}
+
 # run CPU MODEL -> writes $work/CPU-MODEL.counts: line 1 = per inference, then per op (index count)
 run() {
   local cpu=$1 m=$2 out=$work/$1-$2
@@ -64,7 +86,8 @@ run() {
     *) q=qemu-aarch64; args=(-cpu "$cpu" -L /usr/aarch64-linux-gnu -plugin "$work/libcountthreads.so,syscall=173" -d plugin -D "$out.log" "$work/arm64/eq-count") ;;
   esac
   local extra=(); [ $perop = 1 ] && extra=(--per-op)
-  timeout 1800 "$q" "${args[@]}" "$root/tests/zoo/eqm/$m.eqm" "$root/tests/zoo/eqm/$m.input.bin" "$root/tests/zoo/eqm/$m.output.bin" "$n" "${extra[@]}" > "$out.txt" 2>&1 \
+  local f; read -ra f <<< "$(files "$m")"
+  timeout 1800 "$q" "${args[@]}" "${f[0]}" "${f[1]}" "${f[2]}" "$n" "${extra[@]}" > "$out.txt" 2>&1 \
     || { echo "FAILED: $cpu $m" >&2; cat "$out.txt" >&2; return 1; }
   # Marks of the main thread (vCPU 0): 0-1 an empty bracket, 2-3 the Invokes, then 2 per op.
   awk -v n="$n" '$1 == "eq-mark" && $3 == 0 { c[k++] = $4 }
@@ -81,7 +104,9 @@ if [ $json = 0 ]; then
   echo
 fi
 for m in "${model_list[@]}"; do
-  macs=$(dotnet "$work/host/eq-count.dll" --macs "$root/tests/zoo/eqm/$m.eqm")
+  read -ra mf <<< "$(files "$m")"
+  [ -f "${mf[0]}" ] && [ -f "${mf[2]}" ] || { echo "no blob or golden output for $m" >&2; exit 1; }
+  macs=$(dotnet "$work/host/eq-count.dll" --macs "${mf[0]}")
   line=$(printf '%-22s %10s' "$m" "$macs")
   entry="\"model\": \"$m\", \"macs\": $macs"
   for c in "${cpu_list[@]}"; do
@@ -102,7 +127,7 @@ for m in "${model_list[@]}"; do
   if [ $json = 0 ]; then
     echo "$line"
     if [ $perop = 1 ]; then
-      dotnet "$work/host/eq-count.dll" --macs "$root/tests/zoo/eqm/$m.eqm" --per-op > "$work/$m.ops"
+      dotnet "$work/host/eq-count.dll" --macs "${mf[0]}" --per-op > "$work/$m.ops"
       while read -r k type opmacs; do
         l=$(printf '    %3d %-18s %10s' "$k" "$type" "$opmacs")
         for c in "${cpu_list[@]}"; do

@@ -3,16 +3,40 @@ using EdgeQuant.Runtime;
 using EdgeQuant.Runtime.Format;
 
 // eq-count MODEL.eqm INPUT.bin OUTPUT.bin INVOKES [--per-op]  |  eq-count --macs MODEL.eqm [--per-op]
+//   |  eq-count --golden MODEL.eqm SAMPLE.f32 INPUT.bin OUTPUT.bin
 //
 // The workload of bench/count.sh. Sets the model's input to the first sample of INPUT.bin (raw int8
 // input tensors back to back, as tests/zoo/eqm/<name>.input.bin), runs every op once (compiling
 // everything), then brackets INVOKES Invokes between two marks: getppid system calls, which the
 // counting plugin (bench/arm64/count_threads.c, syscall=...) turns into snapshots of the calling
 // thread's instruction count. With --per-op, each op k is then run INVOKES times on its own
-// (InvokeOp) between two more marks. The output must equal the first sample of OUTPUT.bin (the zoo's
+// (InvokeOp) between two more marks. Every output must equal the first sample of OUTPUT.bin (the zoo's
 // golden outputs, produced by the x64 runtime) byte for byte, else the run fails: every count is of a
 // run that computed the right answer on that CPU.
 // --macs prints the model's multiply-accumulates (total, or per op: index, type, MACs).
+// --golden MODEL.eqm SAMPLE.f32 INPUT.bin OUTPUT.bin: for a model without committed golden files (BlazeFace): sets the
+// input from one float32 sample (raw little-endian, the blob's input layout) by SetInput, and writes the int8 input tensor
+// and every output tensor (back to back, in order) as this build computes them: run on x64, the golden output.
+if (args.Length == 5 && args[0] == "--golden")
+{
+    var m = Model.LoadFile(args[1]);
+    using var gi = new Interpreter(m);
+    var raw = File.ReadAllBytes(args[2]);
+    var floats = MemoryMarshal.Cast<byte, float>(raw);
+    if (raw.Length % 4 != 0 || floats.Length != gi.GetInput().Length)
+    {
+        Console.Error.WriteLine($"{args[2]}: {raw.Length} bytes, the model's input takes {gi.GetInput().Length} float32 values");
+        return 1;
+    }
+    gi.SetInput(floats);
+    File.WriteAllBytes(args[3], MemoryMarshal.AsBytes(gi.GetInput()).ToArray());
+    gi.Invoke();
+    using var outputs = new MemoryStream();
+    for (int o = 0; o < m.Outputs.Count; o++)
+        outputs.Write(MemoryMarshal.AsBytes(gi.GetOutput(o)));
+    File.WriteAllBytes(args[4], outputs.ToArray());
+    return 0;
+}
 if (args.Length >= 2 && args[0] == "--macs")
 {
     var m = Model.LoadFile(args[1]);
@@ -72,19 +96,25 @@ if (perOp)
 sample.CopyTo(interp.GetInput());
 interp.Invoke();
 var golden = File.ReadAllBytes(args[2]);
-var got = interp.GetOutput();
-if (golden.Length < got.Length)
+// Every output, back to back in order (the zoo's models have one; BlazeFace four).
+int at = 0;
+for (int o = 0; o < model.Outputs.Count; o++)
 {
-    Console.Error.WriteLine($"{args[2]}: {golden.Length} bytes, the model's output tensor has {got.Length}");
-    return 1;
-}
-for (int i = 0; i < got.Length; i++)
-    if ((sbyte)golden[i] != got[i])
+    var got = interp.GetOutput(o);
+    if (golden.Length < at + got.Length)
     {
-        Console.Error.WriteLine($"output byte {i} is {got[i]}, the golden output has {(sbyte)golden[i]}: this CPU's kernels are not bit-exact");
-        return 2;
+        Console.Error.WriteLine($"{args[2]}: {golden.Length} bytes, the model's outputs up to {o} have {at + got.Length}");
+        return 1;
     }
-Console.WriteLine($"invokes {invokes} ops {model.Ops.Count}: output equals the golden output ({got.Length} bytes)");
+    for (int i = 0; i < got.Length; i++)
+        if ((sbyte)golden[at + i] != got[i])
+        {
+            Console.Error.WriteLine($"output {o} byte {i} is {got[i]}, the golden output has {(sbyte)golden[at + i]}: this CPU's kernels are not bit-exact");
+            return 2;
+        }
+    at += got.Length;
+}
+Console.WriteLine($"invokes {invokes} ops {model.Ops.Count}: every output equals the golden output ({at} bytes)");
 return 0;
 
 // Marks 0 and 1 (back to back) measure the mark itself; 2 and 3 bracket the Invokes; then two per op.
