@@ -92,14 +92,17 @@ public static class CommandHelp
               being converted on stderr when that is a terminal.
             """,
         ["run"] = $"""
-            edgequant run MODEL.onnx|MODEL.eqm --input X.npy|NAME=X.npy... --output Y.npy [--json]
+            edgequant run MODEL.onnx|MODEL.eqm --input X.npy|NAME=X.npy... --output Y.npy|NAME=Y.npy... [--json]
 
-              Runs a float ONNX model or an int8 .eqm blob on every sample and writes the first output.
+              Runs a float ONNX model or an int8 .eqm blob on every sample and writes its first output,
+              or the outputs named (a detector's scores and boxes).
 
               --input X.npy | NAME=X.npy   input data (repeat NAME=X.npy once per model input)
-              --output Y.npy               float32 outputs: [N, ...output without its batch] for a
-                                           batched input, the output's own shape for data given in
-                                           exactly a static input's shape, [K, ...output] otherwise
+              --output Y.npy               the first output, float32: [N, ...output without its batch]
+                                           for a batched input, the output's own shape for data given
+                                           in exactly a static input's shape, [K, ...output] otherwise
+              --output NAME=Y.npy          the output NAME, shaped the same way (repeat for each output
+                                           wanted; `edgequant inspect` lists a blob's outputs)
               --json                       print what was written as JSON
 
             {DataShapes}

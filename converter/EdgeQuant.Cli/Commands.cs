@@ -157,14 +157,52 @@ public static partial class Commands
         string model = a.Positional(0, "MODEL.onnx or MODEL.eqm");
         a.Require("--input", "X.npy (NAME=X.npy once per input for a model with several inputs)");
         var inputs = ReadInputs(a.GetAll("--input"));
-        string output = a.Require("--output", "Y.npy");
+        a.Require("--output", "Y.npy (NAME=Y.npy for each output wanted of a model with several)");
+        var outputArgs = a.GetAll("--output");
         var runner = ModelRunner.Open(model);
+        // --output Y.npy: the first output; --output NAME=Y.npy (repeatable): the outputs named.
+        var wanted = new List<(int Index, string Path)>();
+        bool named = outputArgs.Any(o => o.Contains('=') && !File.Exists(o));
+        foreach (var o in outputArgs)
+        {
+            if (!named)
+            {
+                if (outputArgs.Count > 1)
+                    throw new UsageException("several --output files: name the output of each (--output NAME=Y.npy)");
+                wanted.Add((0, o));
+                continue;
+            }
+            int eq = o.IndexOf('=');
+            if (eq <= 0 || eq == o.Length - 1)
+                throw new UsageException($"--output {o}: expected NAME=Y.npy (outputs: {string.Join(", ", runner.OutputNames)})");
+            string name = o[..eq];
+            int index = Enumerable.Range(0, runner.OutputNames.Count).FirstOrDefault(k => runner.OutputNames[k] == name, -1);
+            if (index < 0)
+                throw new UsageException($"--output {o}: the model has no output '{name}' (outputs: {string.Join(", ", runner.OutputNames)})");
+            if (wanted.Any(w => w.Index == index))
+                throw new UsageException($"--output {o}: output '{name}' is named twice");
+            wanted.Add((index, o[(eq + 1)..]));
+        }
         var data = runner.Fit(inputs)[0];
-        var y = runner.Run(inputs, c.Progress("running"));
-        var shape = runner.OutputShape(data);
-        Npy.WriteFloat32(output, y, shape);
-        if (c.Json) c.Out.WriteLine(new JsonObject { ["output"] = output, ["samples"] = data.Count, ["shape"] = new JsonArray(shape.Select(d => (JsonNode)d).ToArray()) }.ToJsonString());
-        else c.Out.WriteLine($"wrote {output}: float32 [{string.Join(", ", shape)}]");
+        var ys = runner.RunOutputs(inputs, wanted.Select(w => w.Index).ToList(), c.Progress("running"));
+        var written = new JsonArray();
+        for (int j = 0; j < wanted.Count; j++)
+        {
+            var shape = runner.OutputShape(data, wanted[j].Index);
+            Npy.WriteFloat32(wanted[j].Path, ys[j], shape);
+            string name = runner.OutputNames[wanted[j].Index];
+            written.Add(new JsonObject { ["name"] = name, ["output"] = wanted[j].Path, ["shape"] = new JsonArray(shape.Select(d => (JsonNode)d).ToArray()) });
+            if (!c.Json) c.Out.WriteLine($"wrote {wanted[j].Path}: float32 [{string.Join(", ", shape)}]{(runner.OutputNames.Count > 1 ? $" (output '{name}')" : "")}");
+        }
+        if (!named && runner.OutputNames.Count > 1 && !c.Json)
+            c.Out.WriteLine($"  the model has {runner.OutputNames.Count} outputs ({string.Join(", ", runner.OutputNames)}); this is the first: --output NAME=Y.npy writes any of them");
+        if (c.Json)
+        {
+            var j = new JsonObject { ["samples"] = data.Count, ["outputs"] = written };
+            // The single-output form's fields, as before.
+            if (!named) { j["output"] = wanted[0].Path; j["shape"] = written[0]!["shape"]!.DeepClone(); }
+            c.Out.WriteLine(j.ToJsonString());
+        }
     }
 
     public static void Inspect(CommandContext c)

@@ -19,7 +19,7 @@ public static class Program
           edgequant report MODEL.onnx --calib X.npy --data X.npy --labels Y.npy -o REPORT.html [--json] [--configs LIST] [--samples N] [--calib-samples N]
                 [--iterations N] [--sqnr-samples N] [--choose CONFIG] [--budget POINTS]
           edgequant eval MODEL.onnx|MODEL.eqm --data X.npy|NAME=X.npy... --labels Y.npy [--reference MODEL.onnx] [--json]
-          edgequant run MODEL.onnx|MODEL.eqm --input X.npy|NAME=X.npy... --output Y.npy [--json]
+          edgequant run MODEL.onnx|MODEL.eqm --input X.npy|NAME=X.npy... --output Y.npy|NAME=Y.npy... [--json]
           edgequant inspect MODEL.eqm [--json]
           edgequant bench MODEL.eqm [--iterations N] [--threads N] [--per-op [--rounds N]] [--json]
             --per-op --threads N: each op's median with 1 and N threads, alternating in rounds (default 5)
