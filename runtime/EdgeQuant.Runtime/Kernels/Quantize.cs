@@ -34,6 +34,20 @@ public static class Quantize
                     System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector128SByte(QuantizeSixteen(Vector512.LoadUnsafe(ref src, (nuint)i), s16, zp16))
                         .StoreUnsafe(ref dst, (nuint)i);
             }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                // AVX2: 16 lanes per step in two 8-lane halves (the 128-bit steps took 44 us for BlazeFace's 49,152 inputs on
+                // Zen 3, half of them in 4-lane divisions), narrowed in order (the values are within [-128, 127]).
+                var s8 = Vector256.Create(scale);
+                var zp8 = Vector256.Create(zeroPoint);
+                for (; i <= input.Length - 16; i += 16)
+                {
+                    var a = QuantizeEight(Vector256.LoadUnsafe(ref src, (nuint)i), s8, zp8);
+                    var b = QuantizeEight(Vector256.LoadUnsafe(ref src, (nuint)i + 8), s8, zp8);
+                    var w = Vector256.Narrow(a, b);
+                    Vector256.Narrow(w, w).GetLower().StoreUnsafe(ref dst, (nuint)i);
+                }
+            }
             for (; i <= input.Length - 8; i += 8)
             {
                 var a = QuantizeFour(Vector128.LoadUnsafe(ref src, (nuint)i), s, zp);
@@ -69,6 +83,20 @@ public static class Quantize
         return Vector128.Min(Vector128.Max(q, Vector128.Create(-128)), Vector128.Create(127));
     }
 
+    /// <summary><see cref="QuantizeFour"/> on 8 lanes (the same operations, lane by lane).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> QuantizeEight(Vector256<float> x, Vector256<float> scale, Vector256<int> zeroPoint)
+    {
+        var v = x / scale;
+        var t = Vector256.Truncate(v);
+        var step = Vector256.GreaterThanOrEqual(Vector256.Abs(v - t), Vector256.Create(0.5f));
+        var signedOne = Vector256.Create(1f) | (v & Vector256.Create(-0f));
+        var r = t + (signedOne & step);
+        r = Vector256.Min(Vector256.Max(r, Vector256.Create(-1000f)), Vector256.Create(1000f)) & Vector256.Equals(v, v);
+        var q = Vector256.ConvertToInt32(r) + zeroPoint;
+        return Vector256.Min(Vector256.Max(q, Vector256.Create(-128)), Vector256.Create(127));
+    }
+
     /// <summary><see cref="QuantizeFour"/> on 16 lanes (the same operations, lane by lane).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> QuantizeSixteen(Vector512<float> x, Vector512<float> scale, Vector512<int> zeroPoint)
@@ -84,10 +112,44 @@ public static class Quantize
     }
 #endif
 
-    /// <summary>x = (q - zeroPoint) x scale.</summary>
+    /// <summary>
+    /// x = (q - zeroPoint) x scale: the difference is an exact int32 and converts exactly, then one float multiply, so the
+    /// vector steps (8 or 4 lanes: widened, converted, multiplied) give the scalar loop's floats bit for bit.
+    /// </summary>
     public static void EvalS8ToF32(ReadOnlySpan<sbyte> input, Span<float> output, float scale, int zeroPoint)
     {
-        for (int i = 0; i < input.Length; i++)
+        int i = 0;
+#if NET
+        if (output.Length < input.Length)
+            throw new ArgumentException($"dequantize output of {output.Length} values is shorter than its input of {input.Length}");
+        ref sbyte src = ref MemoryMarshal.GetReference(input);
+        ref float dst = ref MemoryMarshal.GetReference(output);
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            // 8 lanes per step: VPMOVSXBD and VCVTDQ2PS (Simd.SimdOps256.EightToSingle), the zero point subtracted in float
+            // (exact: both are small integers), one multiply.
+            var s8 = Vector256.Create(scale);
+            var zp8 = Vector256.Create((float)zeroPoint);
+            for (; i <= input.Length - 8; i += 8)
+                ((Simd.SimdOps256.EightToSingle(ref Unsafe.Add(ref src, i)) - zp8) * s8).StoreUnsafe(ref dst, (nuint)i);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var s4 = Vector128.Create(scale);
+            var zp4 = Vector128.Create(zeroPoint);
+            for (; i <= input.Length - 16; i += 16)
+            {
+                var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref src, (nuint)i));
+                var (a, b) = Vector128.Widen(lo);
+                var (c, d) = Vector128.Widen(hi);
+                (Vector128.ConvertToSingle(a - zp4) * s4).StoreUnsafe(ref dst, (nuint)i);
+                (Vector128.ConvertToSingle(b - zp4) * s4).StoreUnsafe(ref dst, (nuint)i + 4);
+                (Vector128.ConvertToSingle(c - zp4) * s4).StoreUnsafe(ref dst, (nuint)i + 8);
+                (Vector128.ConvertToSingle(d - zp4) * s4).StoreUnsafe(ref dst, (nuint)i + 12);
+            }
+        }
+#endif
+        for (; i < input.Length; i++)
             output[i] = (input[i] - zeroPoint) * scale;
     }
 }

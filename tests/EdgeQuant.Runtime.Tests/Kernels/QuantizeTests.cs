@@ -45,6 +45,26 @@ public class QuantizeTests
     }
 
     [Test]
+    public void DequantizeVectorStepsGiveTheScalarFloats()
+    {
+        // Every int8 value in every position of the 8- and 16-lane steps and the tails (lengths 0-40, then 256 and 300),
+        // scales from subnormal-producing to large, zero points at both ends: bit for bit (x - z) * s in float.
+        var r = new Rand(4243);
+        foreach (float scale in new[] { 1f, 0.5f, 0.0039215689f, 0.1f, 3e-39f, 7.3f, 1e30f })
+            foreach (int zeroPoint in new[] { 0, -128, 127, 5, -17 })
+                foreach (int n in Enumerable.Range(0, 41).Concat([256, 300]))
+                {
+                    var q = new sbyte[n];
+                    for (int i = 0; i < n; i++) q[i] = n == 256 ? (sbyte)i : (sbyte)r.Int(-128, 127);
+                    var got = new float[n];
+                    Quantize.EvalS8ToF32(q, got, scale, zeroPoint);
+                    for (int i = 0; i < n; i++)
+                        Assert.That(BitConverter.SingleToInt32Bits(got[i]), Is.EqualTo(BitConverter.SingleToInt32Bits((q[i] - zeroPoint) * scale)),
+                            $"q = {q[i]}, scale {scale:R}, zero point {zeroPoint}, n {n}, i {i}");
+                }
+    }
+
+    [Test]
     public void DequantizeIsScaleTimesOffsetValue()
     {
         var y = new float[3];
