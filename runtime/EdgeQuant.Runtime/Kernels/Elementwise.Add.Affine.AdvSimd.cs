@@ -19,7 +19,29 @@ public static partial class Elementwise
         var gamma = Vector128.Create(q.Gamma);
         var min = Vector128.Create(q.Min);
         var max = Vector128.Create(q.Max);
+        // The patched form (AddAffine.PatchX): lanes whose inputs equal a patch's pair take its byte (CMEQ, AND, BSL); for
+        // the plain form both patches are the pair (0, 0) with its own byte, which changes nothing.
+        bool patched = q.PatchX is not null;
+        var x0 = Vector128.Create(patched ? q.PatchX![0] : (sbyte)0);
+        var y0 = Vector128.Create(patched ? q.PatchY![0] : (sbyte)0);
+        var x1 = Vector128.Create(patched ? q.PatchX![1] : (sbyte)0);
+        var y1 = Vector128.Create(patched ? q.PatchY![1] : (sbyte)0);
+        var c0 = Vector128.Create(patched ? q.PatchOut![0] : (sbyte)0);
+        var c1 = Vector128.Create(patched ? q.PatchOut![1] : (sbyte)0);
         int i = 0;
+        if (patched)
+        {
+            for (; i <= n - 16; i += 16)
+            {
+                var a = Vector128.LoadUnsafe(ref ra, (nuint)i);
+                var b = Vector128.LoadUnsafe(ref rb, (nuint)i);
+                var bytes = Step(a, b, alpha, beta, gamma, min, max);
+                bytes = AdvSimd.BitwiseSelect(AdvSimd.CompareEqual(a, x0) & AdvSimd.CompareEqual(b, y0), c0, bytes);
+                bytes = AdvSimd.BitwiseSelect(AdvSimd.CompareEqual(a, x1) & AdvSimd.CompareEqual(b, y1), c1, bytes);
+                bytes.StoreUnsafe(ref ro, (nuint)i);
+            }
+            return i;
+        }
         for (; i <= n - 16; i += 16)
         {
             var a = Vector128.LoadUnsafe(ref ra, (nuint)i);
@@ -36,6 +58,22 @@ public static partial class Elementwise
             AdvSimd.Min(AdvSimd.Max(bytes, min), max).StoreUnsafe(ref ro, (nuint)i);
         }
         return i;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector128<sbyte> Step(Vector128<sbyte> a, Vector128<sbyte> b, Vector128<float> alpha, Vector128<float> beta, Vector128<float> gamma,
+            Vector128<sbyte> min, Vector128<sbyte> max)
+        {
+            var a0 = AdvSimd.SignExtendWideningLower(a.GetLower());
+            var a1 = AdvSimd.SignExtendWideningUpper(a);
+            var b0 = AdvSimd.SignExtendWideningLower(b.GetLower());
+            var b1 = AdvSimd.SignExtendWideningUpper(b);
+            var w0 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(Quarter(a0.GetLower(), b0.GetLower(), alpha, beta, gamma)),
+                Quarter(a0.GetUpper(), b0.GetUpper(), alpha, beta, gamma));
+            var w1 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(Quarter(a1.GetLower(), b1.GetLower(), alpha, beta, gamma)),
+                Quarter(a1.GetUpper(), b1.GetUpper(), alpha, beta, gamma));
+            var bytes = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(w0), w1);
+            return AdvSimd.Min(AdvSimd.Max(bytes, min), max);
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static Vector128<int> Quarter(Vector64<short> x, Vector64<short> y, Vector128<float> alpha, Vector128<float> beta, Vector128<float> gamma)

@@ -28,6 +28,15 @@ internal sealed class AddAffine
     public float Margin { get; init; }
     public ElementwiseParams Params { get; init; }
     public bool Subtract { get; init; }
+
+    /// <summary>
+    /// The patched form (null: none): the one or two (x, y) pairs the float form gets wrong, found by trying all 65,536,
+    /// with the reference's byte for each; every step compares its lanes with them and puts those bytes in. Two entries
+    /// (a single pair is repeated).
+    /// </summary>
+    public sbyte[]? PatchX { get; init; }
+    public sbyte[]? PatchY { get; init; }
+    public sbyte[]? PatchOut { get; init; }
 }
 
 public static partial class Elementwise
@@ -68,12 +77,27 @@ public static partial class Elementwise
         };
         if (AddsAsAddOneOnEveryPair(p, subtract, (x, y, o) => AddS8Affine(q, x, y, o)))
             return q;
-        // Some pair lands too close to a rounding boundary for float32. On AVX2 the checked form recomputes the steps that
-        // hold a value that close by the reference (a 16-element step has one with a probability of about 16 x 2 x margin),
-        // kept where it too gives the reference's byte on every pair: the pairs float32 gets wrong all lie within the margin.
-        // AVX-512 machines take their exact 512-bit arithmetic instead (PrepareAddAvx512; the checked form is 256-bit and
-        // was not measured against it: no AVX-512 machine at hand).
-        if (!Avx2.IsSupported || !Fma.IsSupported || Avx512BW.IsSupported)
+        // Some pair lands too close to a rounding boundary for float32: usually one (BlazeFace's unlucky Adds: one each).
+        // Up to two are patched in every step (compared and replaced by the reference's byte), on AVX2 and arm64 alike.
+        // AVX-512 machines take their exact 512-bit arithmetic instead (PrepareAddAvx512; the patched and checked forms run
+        // 256-bit steps and were not measured against it: no AVX-512 machine at hand).
+        if (Avx512BW.IsSupported)
+            return null;
+        if (WrongPairs(p, subtract, q, 2) is { Count: > 0 } wrong)
+        {
+            var patched = new AddAffine
+            {
+                Alpha = q.Alpha, Beta = q.Beta, Gamma = q.Gamma, Min = q.Min, Max = q.Max,
+                PatchX = [wrong[0].X, wrong[^1].X], PatchY = [wrong[0].Y, wrong[^1].Y],
+                PatchOut = [AddOne(p, wrong[0].X, wrong[0].Y, subtract), AddOne(p, wrong[^1].X, wrong[^1].Y, subtract)],
+            };
+            if (AddsAsAddOneOnEveryPair(p, subtract, (x, y, o) => AddS8Affine(patched, x, y, o)))
+                return patched;
+        }
+        // More pairs wrong (parameters far from the converter's): on AVX2 the checked form recomputes the steps that hold a
+        // value near a rounding boundary by the reference (a 16-element step has one with a probability of about 16 x 2 x
+        // margin), kept where it too gives the reference's byte on every pair.
+        if (!Avx2.IsSupported || !Fma.IsSupported)
             return null;
         foreach (float margin in (ReadOnlySpan<float>)[1f / 4096, 1f / 256])
         {
@@ -81,13 +105,59 @@ public static partial class Elementwise
             {
                 Alpha = q.Alpha, Beta = q.Beta, Gamma = q.Gamma, Min = q.Min, Max = q.Max, Margin = margin, Params = p, Subtract = subtract,
             };
-            if (AddsAsAddOneOnEveryPair(p, subtract, (x, y, o) => AddS8Affine(c, x, y, o)))
+            // A recomputed step also covers its unflagged lanes, so running the kernel over all pairs cannot show that every
+            // wrong pair is flagged: that is checked pair by pair (the kernel's float operations, in scalar), then the kernel.
+            if (EveryWrongPairFlagged(p, subtract, c) && AddsAsAddOneOnEveryPair(p, subtract, (x, y, o) => AddS8Affine(c, x, y, o)))
                 return c;
         }
         return null;
 
         // The real value of a multiplier and shift: multiplier x 2^(shift - 31).
         static double Factor(int multiplier, int shift) => System.Math.ScaleB(multiplier, shift - 31);
+    }
+
+    /// <summary>
+    /// Whether the checked form <paramref name="q"/> flags every pair its float value gets wrong: per pair, the kernel's
+    /// operations in scalar (two fused multiply-adds, round to nearest even as VCVTPS2DQ, |v - round(v)| against 0.5 -
+    /// margin, the saturating narrowing and the clamp), and the reference where the value is not flagged.
+    /// </summary>
+    private static bool EveryWrongPairFlagged(in ElementwiseParams p, bool subtract, AddAffine q)
+    {
+        float edge = 0.5f - q.Margin;
+        for (int x = -128; x < 128; x++)
+            for (int y = -128; y < 128; y++)
+            {
+                float v = MathF.FusedMultiplyAdd(q.Alpha, x, MathF.FusedMultiplyAdd(q.Beta, y, q.Gamma));
+                int r = (int)MathF.Round(v, MidpointRounding.ToEven);
+                if (MathF.Abs(v - r) >= edge)
+                    continue;
+                int got = System.Math.Clamp(System.Math.Clamp(r, -128, 127), q.Min, q.Max);
+                if (got != AddOne(p, x, y, subtract))
+                    return false;
+            }
+        return true;
+    }
+
+    /// <summary>The (x, y) pairs on which the plain form <paramref name="q"/> differs from the reference; null when more than <paramref name="max"/>.</summary>
+    private static List<(sbyte X, sbyte Y)>? WrongPairs(in ElementwiseParams p, bool subtract, AddAffine q, int max)
+    {
+        Span<sbyte> xs = stackalloc sbyte[256];
+        Span<sbyte> ys = stackalloc sbyte[256];
+        Span<sbyte> got = stackalloc sbyte[256];
+        for (int i = 0; i < 256; i++) ys[i] = (sbyte)i;
+        var wrong = new List<(sbyte, sbyte)>();
+        for (int x = -128; x < 128; x++)
+        {
+            xs.Fill((sbyte)x);
+            AddS8Affine(q, xs, ys, got);
+            for (int i = 0; i < 256; i++)
+                if (got[i] != AddOne(p, x, ys[i], subtract))
+                {
+                    if (wrong.Count == max) return null;
+                    wrong.Add(((sbyte)x, ys[i]));
+                }
+        }
+        return wrong;
     }
 
     /// <summary>Whether <see cref="PrepareAddAffine"/> can prepare the form here: x64 with AVX2 and FMA, or arm64.</summary>
@@ -118,11 +188,42 @@ public static partial class Elementwise
     {
         if (q.Margin != 0)
             return CheckedSteps(q, ref ra, ref rb, ref ro, n);
+        if (q.PatchX is not null)
+            return PatchedSteps(q, ref ra, ref rb, ref ro, n);
         int i = Avx512F.IsSupported ? AffineSteps512(q, ref ra, ref rb, ref ro, n) : 0;
         if (n - i < 16) return i;
         var k = new AffineKernel(q);
         for (; i <= n - 16; i += 16)
             k.Add16(ref Unsafe.Add(ref ra, i), ref Unsafe.Add(ref rb, i), ref Unsafe.Add(ref ro, i));
+        return i;
+    }
+
+    /// <summary>
+    /// The patched form's whole 16-element steps (<see cref="AddAffine.PatchX"/>): the plain step, then for each of the two
+    /// patches the lanes whose inputs equal its pair (two VPCMPEQB and a VPAND) take its byte (VPBLENDVB). The inputs are
+    /// read before the store, so in place too.
+    /// </summary>
+    private static int PatchedSteps(AddAffine q, ref sbyte ra, ref sbyte rb, ref sbyte ro, int n)
+    {
+        var k = new AffineKernel(q);
+        var x0 = Vector128.Create(q.PatchX![0]);
+        var y0 = Vector128.Create(q.PatchY![0]);
+        var c0 = Vector128.Create(q.PatchOut![0]);
+        var x1 = Vector128.Create(q.PatchX[1]);
+        var y1 = Vector128.Create(q.PatchY[1]);
+        var c1 = Vector128.Create(q.PatchOut[1]);
+        int i = 0;
+        for (; i <= n - 16; i += 16)
+        {
+            ref sbyte a = ref Unsafe.Add(ref ra, i);
+            ref sbyte b = ref Unsafe.Add(ref rb, i);
+            var va = Vector128.LoadUnsafe(ref a);
+            var vb = Vector128.LoadUnsafe(ref b);
+            var bytes = k.Compute16(ref a, ref b);
+            bytes = Vector128.ConditionalSelect(Vector128.Equals(va, x0) & Vector128.Equals(vb, y0), c0, bytes);
+            bytes = Vector128.ConditionalSelect(Vector128.Equals(va, x1) & Vector128.Equals(vb, y1), c1, bytes);
+            bytes.StoreUnsafe(ref Unsafe.Add(ref ro, i));
+        }
         return i;
     }
 
@@ -191,6 +292,15 @@ public static partial class Elementwise
             _gamma = Vector256.Create(q.Gamma);
             _min = Vector128.Create(q.Min);
             _max = Vector128.Create(q.Max);
+        }
+
+        /// <summary><see cref="Add16"/>'s bytes, clamped, not stored.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector128<sbyte> Compute16(ref sbyte a, ref sbyte b)
+        {
+            var lo = Half(ref a, ref b);
+            var hi = Half(ref Unsafe.Add(ref a, 8), ref Unsafe.Add(ref b, 8));
+            return Vector128.Min(Vector128.Max(SimdOps256.Pack16(lo, hi), _min), _max);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
