@@ -19,8 +19,8 @@ public static partial class Elementwise
         var gamma = Vector128.Create(q.Gamma);
         var min = Vector128.Create(q.Min);
         var max = Vector128.Create(q.Max);
-        // The patched form (AddAffine.PatchX): lanes whose inputs equal a patch's pair take its byte (CMEQ, AND, BSL); for
-        // the plain form both patches are the pair (0, 0) with its own byte, which changes nothing.
+        // The patched form (AddAffine.PatchX): after the step, lanes whose inputs equal a patch's pair take its byte
+        // (CMEQ, AND, BSL). The plain form runs the loop after it, without them.
         bool patched = q.PatchX is not null;
         var x0 = Vector128.Create(patched ? q.PatchX![0] : (sbyte)0);
         var y0 = Vector128.Create(patched ? q.PatchY![0] : (sbyte)0);
@@ -43,20 +43,7 @@ public static partial class Elementwise
             return i;
         }
         for (; i <= n - 16; i += 16)
-        {
-            var a = Vector128.LoadUnsafe(ref ra, (nuint)i);
-            var b = Vector128.LoadUnsafe(ref rb, (nuint)i);
-            var a0 = AdvSimd.SignExtendWideningLower(a.GetLower());
-            var a1 = AdvSimd.SignExtendWideningUpper(a);
-            var b0 = AdvSimd.SignExtendWideningLower(b.GetLower());
-            var b1 = AdvSimd.SignExtendWideningUpper(b);
-            var w0 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(Quarter(a0.GetLower(), b0.GetLower(), alpha, beta, gamma)),
-                Quarter(a0.GetUpper(), b0.GetUpper(), alpha, beta, gamma));
-            var w1 = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(Quarter(a1.GetLower(), b1.GetLower(), alpha, beta, gamma)),
-                Quarter(a1.GetUpper(), b1.GetUpper(), alpha, beta, gamma));
-            var bytes = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(w0), w1);
-            AdvSimd.Min(AdvSimd.Max(bytes, min), max).StoreUnsafe(ref ro, (nuint)i);
-        }
+            Step(Vector128.LoadUnsafe(ref ra, (nuint)i), Vector128.LoadUnsafe(ref rb, (nuint)i), alpha, beta, gamma, min, max).StoreUnsafe(ref ro, (nuint)i);
         return i;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
