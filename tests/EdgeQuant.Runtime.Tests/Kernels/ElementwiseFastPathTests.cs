@@ -217,17 +217,7 @@ public class ElementwiseFastPathTests
             else checkedForms++;
             AssertEveryPairAndTails(r, p, subtract, (x, y, o) => Elementwise.AddS8Affine(q, x, y, o));
             foreach (bool intoSecond in new[] { false, true })
-                foreach (int n in new[] { 16, 33, 5488 })
-                {
-                    var s = new Shape4(1, 1, 1, n);
-                    var x = FastPathCases.S8(r, n);
-                    var y = FastPathCases.S8(r, n);
-                    var expected = new sbyte[n];
-                    Elementwise.AddS8Reference(p, x, s, y, s, expected, s, subtract);
-                    var into = intoSecond ? y : x;
-                    Elementwise.AddS8Affine(q, x, y, into);
-                    Assert.That(into, Is.EqualTo(expected), $"case {k}: {n} elements in place of the {(intoSecond ? "second" : "first")} input");
-                }
+                AssertInPlace(r, p, subtract, q, intoSecond, [16, 33, 5488], $"case {k}: ");
         }
         TestContext.Out.WriteLine($"{patched} patched and {checkedForms} checked forms for {tried} parameter sets the plain form misses");
         Assert.That(patched, Is.GreaterThanOrEqualTo(4), "parameter sets with one or two wrong pairs get the patched form");
@@ -306,7 +296,13 @@ public class ElementwiseFastPathTests
             p = Params(r, wild: false);
             q = Elementwise.PrepareAddAffine(p, subtract, new Shape4(1, 1, 1, 16), new Shape4(1, 1, 1, 16), new Shape4(1, 1, 1, 16));
         }
-        foreach (int n in new[] { 1, 15, 16, 17, 31, 32, 33, 100, 5488 })
+        AssertInPlace(r, p, subtract, q, intoSecond, [1, 15, 16, 17, 31, 32, 33, 100, 5488], "");
+    }
+
+    /// <summary>The float32 form <paramref name="q"/> with its output in place of one input, on random rows of each length, against the reference.</summary>
+    private static void AssertInPlace(Random r, ElementwiseParams p, bool subtract, AddAffine q, bool intoSecond, int[] lengths, string what)
+    {
+        foreach (int n in lengths)
         {
             var shape = new Shape4(1, 1, 1, n);
             var x = FastPathCases.S8(r, n);
@@ -315,7 +311,7 @@ public class ElementwiseFastPathTests
             Elementwise.AddS8Reference(p, x, shape, y, shape, expected, shape, subtract);
             var into = intoSecond ? y : x;
             Elementwise.AddS8Affine(q, x, y, into);
-            Assert.That(into, Is.EqualTo(expected), $"{n} elements in place of the {(intoSecond ? "second" : "first")} input");
+            Assert.That(into, Is.EqualTo(expected), $"{what}{n} elements in place of the {(intoSecond ? "second" : "first")} input");
         }
     }
 
