@@ -378,15 +378,7 @@ public sealed partial class Interpreter : IDisposable
                 return bands;
             }
             default: // Concatenation
-            {
-                if (_model.ReadParams<ConcatParams>(op).Axis != 3 || oS.D0 != 1 || oS.D1 < 2) return 1;
-                for (int k = 0; k < op.InputCount; k++)
-                {
-                    var s = _tensors[op.Input(k)].Shape;
-                    if (s.D0 != 1 || s.D1 != oS.D1 || s.D2 != oS.D2) return 1;
-                }
-                return System.Math.Min(threads, oS.D1);
-            }
+                return oS.D1 >= 2 && IsChannelConcat(op, _model.ReadParams<ConcatParams>(op), oS) ? System.Math.Min(threads, oS.D1) : 1;
         }
     }
 
@@ -753,23 +745,32 @@ public sealed partial class Interpreter : IDisposable
         int axisOffset = 0;
         for (int k = 0; k < op.InputCount; k++)
         {
-            var (off, m, sh) = ConcatInput(p, k);
-            int t = op.Input(k);
-            var s = _tensors[t].Shape;
+            var s = _tensors[op.Input(k)].Shape;
             int inRow = s.D2 * s.D3;
-            var inShape = new Shape4(1, y1 - y0, s.D2, s.D3);
-            if (_concatConstants[index]?[k] is { } constant)
-                Concatenation.EvalInputS8Constant(constant, y0 * inRow, inShape, output, outShape, 3, axisOffset);
-            else
-            {
-                var input = S8(t).Slice(y0 * inRow, (y1 - y0) * inRow);
-                if (_reference) Concatenation.EvalInputS8Reference(input, inShape, output, outShape, 3, axisOffset, off, m, sh, p.OutputOffset);
-                else if (_concatAffines[index]?[k] is { } affine) Concatenation.EvalInputS8Affine(affine, input, inShape, output, outShape, 3, axisOffset);
-                else if (_concatTables[index]?[k] is { } table) Concatenation.EvalInputS8Mapped(table, input, inShape, output, outShape, 3, axisOffset);
-                else Concatenation.EvalInputS8(input, inShape, output, outShape, 3, axisOffset, off, m, sh, p.OutputOffset);
-            }
+            ConcatInputInto(index, p, k, y0 * inRow, (y1 - y0) * inRow, new Shape4(1, y1 - y0, s.D2, s.D3), output, outShape, axisOffset);
             axisOffset += s.D3;
         }
+    }
+
+    /// <summary>
+    /// Concatenation input <paramref name="k"/> of op <paramref name="index"/>, elements [from, from + count) of it (shaped
+    /// <paramref name="inShape"/>), into its place in <paramref name="output"/>: by the reference kernel, or copied from its
+    /// prepared constant, or through its float32 form or table, or rescaled by the vector kernel.
+    /// </summary>
+    private void ConcatInputInto(int index, in ConcatParams p, int k, int from, int count, in Shape4 inShape, Span<sbyte> output,
+        in Shape4 outShape, int axisOffset)
+    {
+        if (_concatConstants[index]?[k] is { } constant) // none for the reference kernels
+        {
+            Concatenation.EvalInputS8Constant(constant, from, inShape, output, outShape, p.Axis, axisOffset);
+            return;
+        }
+        var (off, m, sh) = ConcatInput(p, k);
+        var input = S8(_ops[index].Input(k)).Slice(from, count);
+        if (_reference) Concatenation.EvalInputS8Reference(input, inShape, output, outShape, p.Axis, axisOffset, off, m, sh, p.OutputOffset);
+        else if (_concatAffines[index]?[k] is { } affine) Concatenation.EvalInputS8Affine(affine, input, inShape, output, outShape, p.Axis, axisOffset);
+        else if (_concatTables[index]?[k] is { } table) Concatenation.EvalInputS8Mapped(table, input, inShape, output, outShape, p.Axis, axisOffset);
+        else Concatenation.EvalInputS8(input, inShape, output, outShape, p.Axis, axisOffset, off, m, sh, p.OutputOffset);
     }
 
     /// <summary>Elements [<paramref name="from"/>, <paramref name="to"/>) of Add/Sub op <paramref name="index"/> of three equal shapes.</summary>
@@ -839,18 +840,14 @@ public sealed partial class Interpreter : IDisposable
             if (op.Type != OpType.Concatenation) continue;
             var p = model.ReadParams<ConcatParams>(op);
             var outShape = model.Tensors[op.Output0].Shape;
-            int axisOffset = 0;
             for (int k = 0; k < op.InputCount; k++)
             {
                 var t = model.Tensors[op.Input(k)];
-                if (t.Storage == TensorStorage.Constant && t.Type == TensorType.Int8)
-                {
-                    var (off, m, sh) = ConcatInput(p, k);
-                    constants[i] ??= new ConcatConstant?[op.InputCount];
-                    constants[i]![k] = Concatenation.PrepareConstant(MemoryMarshal.Cast<byte, sbyte>(model.GetConstantBytes(op.Input(k))),
-                        t.Shape, outShape, p.Axis, off, m, sh, p.OutputOffset);
-                }
-                axisOffset += t.Shape[p.Axis];
+                if (t.Storage != TensorStorage.Constant || t.Type != TensorType.Int8) continue;
+                var (off, m, sh) = ConcatInput(p, k);
+                constants[i] ??= new ConcatConstant?[op.InputCount];
+                constants[i]![k] = Concatenation.PrepareConstant(MemoryMarshal.Cast<byte, sbyte>(model.GetConstantBytes(op.Input(k))),
+                    t.Shape, outShape, p.Axis, off, m, sh, p.OutputOffset);
             }
         }
         return constants;
@@ -1316,14 +1313,9 @@ public sealed partial class Interpreter : IDisposable
         int axisOffset = 0;
         for (int k = 0; k < op.InputCount; k++)
         {
-            var (off, m, s) = ConcatInput(p, k);
-            int t = op.Input(k);
-            if (_reference) Concatenation.EvalInputS8Reference(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);
-            else if (_concatConstants[_opIndex]?[k] is { } constant) Concatenation.EvalInputS8Constant(constant, 0, _tensors[t].Shape, output, outShape, p.Axis, axisOffset);
-            else if (_concatAffines[_opIndex]?[k] is { } affine) Concatenation.EvalInputS8Affine(affine, S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset);
-            else if (_concatTables[_opIndex]?[k] is { } table) Concatenation.EvalInputS8Mapped(table, S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset);
-            else Concatenation.EvalInputS8(S8(t), _tensors[t].Shape, output, outShape, p.Axis, axisOffset, off, m, s, p.OutputOffset);
-            axisOffset += _tensors[t].Shape[p.Axis];
+            ref readonly var t = ref _tensors[op.Input(k)];
+            ConcatInputInto(_opIndex, p, k, 0, t.ElementCount, t.Shape, output, outShape, axisOffset);
+            axisOffset += t.Shape[p.Axis];
         }
     }
 

@@ -141,48 +141,20 @@ public sealed class ModelRunner
     /// <summary>Runs every sample of the data (one set per input, fitted to the inputs first) and returns the outputs back to back.</summary>
     public float[] Run(ModelInputs inputs, Action<int, int>? progress = null)
     {
-        var sets = Fit(inputs);
-        var data = sets[0];
+        if (_float is null || InputNames.Count > 1 || !SampleSet.HasBatchDimension(InputSourceShape))
+            return RunOutputs(inputs, [0], progress)[0];
+        // A float model with one batched input: several samples per invocation.
+        var data = Fit(inputs)[0];
         int outSize = 1;
         foreach (int d in OutputSourceShape) outSize *= d;
         var result = new float[data.Count * outSize];
-        if (_float is not null && (sets.Count > 1 || !SampleSet.HasBatchDimension(InputSourceShape)))
+        const int chunk = 50;
+        for (int s = 0; s < data.Count; s += chunk)
         {
-            // Several inputs, or a static input shape: one invocation per sample.
-            string outputName = _float.Graph.Outputs[0].Name;
-            for (int s = 0; s < data.Count; s++)
-            {
-                var feeds = new Dictionary<string, OnnxTensor>(StringComparer.Ordinal);
-                for (int k = 0; k < sets.Count; k++)
-                    feeds[InputNames[k]] = OnnxTensor.FromFloats(InputSourceShapes[k], sets[k].Sample(s).ToArray());
-                _float.RunAll(feeds)[outputName].ToFloatArray().CopyTo(result, s * outSize);
-                progress?.Invoke(s + 1, data.Count);
-            }
-            return result;
-        }
-        if (_float is not null)
-        {
-            const int chunk = 50;
-            for (int s = 0; s < data.Count; s += chunk)
-            {
-                int n = Math.Min(chunk, data.Count - s);
-                var y = _float.RunBatched(data.Data.AsSpan(s * data.SampleSize, n * data.SampleSize), n);
-                y.CopyTo(result, s * outSize);
-                progress?.Invoke(s + n, data.Count);
-            }
-            return result;
-        }
-        var interp = new Interpreter(_model!);
-        var outIo = _model!.Outputs[0];
-        var outPhysical = new float[outSize];
-        for (int s = 0; s < data.Count; s++)
-        {
-            for (int k = 0; k < sets.Count; k++)
-                interp.SetInput(Layouts.ToPhysical(sets[k].Sample(s), InputSourceShapes[k], _model.Inputs[k].Layout), k);
-            interp.Invoke();
-            interp.GetOutput(outPhysical);
-            Layouts.ToSource(outPhysical, OutputSourceShape, outIo.Layout).CopyTo(result, s * outSize);
-            if ((s + 1) % 50 == 0 || s + 1 == data.Count) progress?.Invoke(s + 1, data.Count);
+            int n = Math.Min(chunk, data.Count - s);
+            var y = _float.RunBatched(data.Data.AsSpan(s * data.SampleSize, n * data.SampleSize), n);
+            y.CopyTo(result, s * outSize);
+            progress?.Invoke(s + n, data.Count);
         }
         return result;
     }

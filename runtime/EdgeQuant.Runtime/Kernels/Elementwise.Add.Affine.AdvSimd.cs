@@ -19,18 +19,16 @@ public static partial class Elementwise
         var gamma = Vector128.Create(q.Gamma);
         var min = Vector128.Create(q.Min);
         var max = Vector128.Create(q.Max);
-        // The patched form (AddAffine.PatchX): after the step, lanes whose inputs equal a patch's pair take its byte
-        // (CMEQ, AND, BSL). The plain form runs the loop after it, without them.
-        bool patched = q.PatchX is not null;
-        var x0 = Vector128.Create(patched ? q.PatchX![0] : (sbyte)0);
-        var y0 = Vector128.Create(patched ? q.PatchY![0] : (sbyte)0);
-        var x1 = Vector128.Create(patched ? q.PatchX![1] : (sbyte)0);
-        var y1 = Vector128.Create(patched ? q.PatchY![1] : (sbyte)0);
-        var c0 = Vector128.Create(patched ? q.PatchOut![0] : (sbyte)0);
-        var c1 = Vector128.Create(patched ? q.PatchOut![1] : (sbyte)0);
         int i = 0;
-        if (patched)
+        if (q.PatchX is not null)
         {
+            // The patched form: after the step, lanes whose inputs equal a patch's pair take its byte (CMEQ, AND, BSL).
+            var x0 = Vector128.Create(q.PatchX[0]);
+            var y0 = Vector128.Create(q.PatchY![0]);
+            var c0 = Vector128.Create(q.PatchOut![0]);
+            var x1 = Vector128.Create(q.PatchX[1]);
+            var y1 = Vector128.Create(q.PatchY[1]);
+            var c1 = Vector128.Create(q.PatchOut[1]);
             for (; i <= n - 16; i += 16)
             {
                 var a = Vector128.LoadUnsafe(ref ra, (nuint)i);

@@ -12,7 +12,7 @@ namespace EdgeQuant.Runtime.Kernels;
 /// only where that gives the reference's byte for every one of the 65,536 (x, y) pairs (<see cref="Elementwise.PrepareAddAffine"/>);
 /// built once per op.
 /// </summary>
-internal sealed class AddAffine
+internal sealed record AddAffine
 {
     public required float Alpha { get; init; }
     public required float Beta { get; init; }
@@ -85,9 +85,8 @@ public static partial class Elementwise
             return null;
         if (WrongPairs(p, subtract, q, 2) is { Count: > 0 } wrong)
         {
-            var patched = new AddAffine
+            var patched = q with
             {
-                Alpha = q.Alpha, Beta = q.Beta, Gamma = q.Gamma, Min = q.Min, Max = q.Max,
                 PatchX = [wrong[0].X, wrong[^1].X], PatchY = [wrong[0].Y, wrong[^1].Y],
                 PatchOut = [AddOne(p, wrong[0].X, wrong[0].Y, subtract), AddOne(p, wrong[^1].X, wrong[^1].Y, subtract)],
             };
@@ -101,10 +100,7 @@ public static partial class Elementwise
             return null;
         foreach (float margin in (ReadOnlySpan<float>)[1f / 4096, 1f / 256])
         {
-            var c = new AddAffine
-            {
-                Alpha = q.Alpha, Beta = q.Beta, Gamma = q.Gamma, Min = q.Min, Max = q.Max, Margin = margin, Params = p, Subtract = subtract,
-            };
+            var c = q with { Margin = margin, Params = p, Subtract = subtract };
             // A recomputed step also covers its unflagged lanes, so running the kernel over all pairs cannot show that every
             // wrong pair is flagged: that is checked pair by pair (the kernel's float operations, in scalar), then the kernel.
             if (EveryWrongPairFlagged(p, subtract, c) && AddsAsAddOneOnEveryPair(p, subtract, (x, y, o) => AddS8Affine(c, x, y, o)))
@@ -297,20 +293,10 @@ public static partial class Elementwise
         /// <summary><see cref="Add16"/>'s bytes, clamped, not stored.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector128<sbyte> Compute16(ref sbyte a, ref sbyte b)
-        {
-            var lo = Half(ref a, ref b);
-            var hi = Half(ref Unsafe.Add(ref a, 8), ref Unsafe.Add(ref b, 8));
-            return Vector128.Min(Vector128.Max(SimdOps256.Pack16(lo, hi), _min), _max);
-        }
+            => Bytes(Half(ref a, ref b), Half(ref Unsafe.Add(ref a, 8), ref Unsafe.Add(ref b, 8)));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Add16(ref sbyte a, ref sbyte b, ref sbyte o)
-        {
-            var lo = Half(ref a, ref b);
-            var hi = Half(ref Unsafe.Add(ref a, 8), ref Unsafe.Add(ref b, 8));
-            var bytes = SimdOps256.Pack16(lo, hi);
-            Vector128.Min(Vector128.Max(bytes, _min), _max).StoreUnsafe(ref o);
-        }
+        public void Add16(ref sbyte a, ref sbyte b, ref sbyte o) => Compute16(ref a, ref b).StoreUnsafe(ref o);
 
         /// <summary>
         /// As <see cref="Add16"/>, storing only where no value lies within the margin of a rounding boundary:
@@ -324,17 +310,14 @@ public static partial class Elementwise
             var near = nearLo | nearHi;
             if (!Avx.TestZ(near, near))
                 return false;
-            var bytes = SimdOps256.Pack16(lo, hi);
-            Vector128.Min(Vector128.Max(bytes, _min), _max).StoreUnsafe(ref o);
+            Bytes(lo, hi).StoreUnsafe(ref o);
             return true;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private Vector256<int> HalfChecked(ref sbyte a, ref sbyte b, Vector256<float> edge, out Vector256<float> near)
         {
-            var x = SimdOps256.EightToSingle(ref a);
-            var y = SimdOps256.EightToSingle(ref b);
-            var v = Fma.MultiplyAdd(_alpha, x, Fma.MultiplyAdd(_beta, y, _gamma));
+            var v = Value(ref a, ref b);
             var r = Avx.ConvertToVector256Int32(v);
             near = Avx.CompareGreaterThanOrEqual(Vector256.Abs(v - Avx.ConvertToVector256Single(r)), edge);
             return r;
@@ -342,11 +325,15 @@ public static partial class Elementwise
 
         // 8 elements: VPMOVSXBD from memory, VCVTDQ2PS, two FMAs, VCVTPS2DQ.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private Vector256<int> Half(ref sbyte a, ref sbyte b)
-        {
-            var x = SimdOps256.EightToSingle(ref a);
-            var y = SimdOps256.EightToSingle(ref b);
-            return Avx.ConvertToVector256Int32(Fma.MultiplyAdd(_alpha, x, Fma.MultiplyAdd(_beta, y, _gamma)));
-        }
+        private Vector256<int> Half(ref sbyte a, ref sbyte b) => Avx.ConvertToVector256Int32(Value(ref a, ref b));
+
+        // Alpha x + (Beta y + Gamma) for 8 elements (two roundings, as PrepareAddAffine's checks compute it).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private Vector256<float> Value(ref sbyte a, ref sbyte b)
+            => Fma.MultiplyAdd(_alpha, SimdOps256.EightToSingle(ref a), Fma.MultiplyAdd(_beta, SimdOps256.EightToSingle(ref b), _gamma));
+
+        // 16 results narrowed with saturation and clamped to the activation bounds.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private Vector128<sbyte> Bytes(Vector256<int> lo, Vector256<int> hi) => Vector128.Min(Vector128.Max(SimdOps256.Pack16(lo, hi), _min), _max);
     }
 }
