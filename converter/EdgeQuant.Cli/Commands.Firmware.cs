@@ -96,7 +96,7 @@ public static partial class Commands
         a.AllowOnly("--board", "--input", "--output", "--json", "--firmware-dir", "--timeout", "--build-dir", "--first");
         string modelPath = a.Positional(1, "MODEL.eqm");
         string input = a.Require("--input", "X.npy (float32, source layout) or X.bin (raw input tensor bytes)");
-        string output = a.Require("--output", "Y.npy (dequantized float32) or Y.bin (raw output tensor bytes)");
+        a.Require("--output", "Y.npy (dequantized float32) or Y.bin (raw output tensor bytes); NAME=Y.npy for each output wanted of a model with several");
         var (sources, board) = FirmwareTarget(a);
         var timeout = FirmwareTimeout(a);
         var tools = Toolchain.For(board, needEmulator: !board.IsHost);
@@ -104,9 +104,10 @@ public static partial class Commands
         // The firmware harness streams one input tensor per sample.
         if (model.Inputs.Count != 1)
             throw new UsageException($"the model has {model.Inputs.Count} inputs ({string.Join(", ", model.Inputs.Select(i => $"'{i.Name}'"))}); firmware run feeds models with one input");
-        var io = new ModelIoCodec(model);
+        var wanted = OutputFiles(a.GetAll("--output"), model.Outputs.Select(o => o.Name).ToList(), out bool named);
+        var io = new ModelIoCodec(model, wanted.Select(w => w.Index));
 
-        bool rawIn = IsRaw(input), rawOut = IsRaw(output);
+        bool rawIn = IsRaw(input);
         byte[] inBytes;
         if (rawIn)
         {
@@ -130,27 +131,43 @@ public static partial class Commands
         {
             var image = new FirmwareBuilder(sources, board, tools).Build(modelPath, buildDir);
             var run = FirmwareRunner.Run(image, tools, inBytes, Path.Combine(buildDir, "run"), timeout);
-            int[] shape;
-            if (rawOut)
+            if (!c.Json)
+                c.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"ran {run.Samples} samples on {board.Name} in {run.Seconds:F2} s{(board.IsHost ? "" : $" (stack high-water mark {run.StackBytes:N0} bytes)")}"));
+            var written = new JsonArray();
+            foreach (var (k, output) in wanted)
             {
-                File.WriteAllBytes(output, run.Output);
-                shape = [run.Samples, io.OutputBytes];
-            }
-            else
-            {
-                var y = io.Dequantize(run.Output, run.Samples);
-                shape = new[] { run.Samples }.Concat(io.OutputSourceShape.Skip(1)).ToArray();
-                Npy.WriteFloat32(output, y, shape);
+                bool rawOut = IsRaw(output);
+                int[] shape;
+                if (rawOut)
+                {
+                    File.WriteAllBytes(output, io.RawOutput(run.Output, run.Samples, k));
+                    shape = [run.Samples, io.OutputBytes(k)];
+                }
+                else
+                {
+                    shape = [run.Samples, .. io.OutputSourceShape(k).Skip(1)];
+                    Npy.WriteFloat32(output, io.Dequantize(run.Output, run.Samples, k), shape);
+                }
+                string name = model.Outputs[k].Name;
+                written.Add(new JsonObject { ["name"] = name, ["output"] = output, ["shape"] = new JsonArray(shape.Select(d => (JsonNode)d).ToArray()) });
+                if (!c.Json)
+                    c.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"wrote {output}: {(rawOut ? "raw output tensor bytes" : "float32")} [{string.Join(", ", shape)}]{(model.Outputs.Count > 1 ? $" (output '{name}')" : "")}"));
             }
             if (c.Json)
-                c.Out.WriteLine(new JsonObject
+            {
+                var j = new JsonObject
                 {
-                    ["output"] = output, ["board"] = board.Name, ["samples"] = run.Samples, ["stack_bytes"] = board.IsHost ? null : run.StackBytes,
-                    ["seconds"] = Math.Round(run.Seconds, 3), ["shape"] = new JsonArray(shape.Select(d => (JsonNode)d).ToArray()),
-                }.ToJsonString());
-            else
-                c.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"ran {run.Samples} samples on {board.Name} in {run.Seconds:F2} s{(board.IsHost ? "" : $" (stack high-water mark {run.StackBytes:N0} bytes)")}; wrote {output}: {(rawOut ? "raw output tensor bytes" : "float32")} [{string.Join(", ", shape)}]"));
+                    ["board"] = board.Name, ["samples"] = run.Samples, ["stack_bytes"] = board.IsHost ? null : run.StackBytes,
+                    ["seconds"] = Math.Round(run.Seconds, 3), ["outputs"] = written,
+                };
+                // The single-output form's fields, as before.
+                if (!named) { j["output"] = wanted[0].Path; j["shape"] = written[0]!["shape"]!.DeepClone(); }
+                c.Out.WriteLine(j.ToJsonString());
+            }
+            else if (!named && model.Outputs.Count > 1)
+                c.Out.WriteLine($"  the model has {model.Outputs.Count} outputs ({string.Join(", ", model.Outputs.Select(o => o.Name))}); this is the first: --output NAME=Y.npy writes any of them");
         }
         finally
         {
@@ -358,23 +375,31 @@ public static partial class Commands
         private readonly byte[] _arena;
         private readonly Interpreter _interp;
         private readonly ModelRunner _shapes;
-        private readonly TensorInfo _out;
+        // Where each output's bytes start within one sample's outputs (the runners write every output, in output order).
+        private readonly int[] _outputStart;
 
-        public ModelIoCodec(Model model)
+        /// <param name="outputs">The outputs to be read back (none: inputs only): each must be computed (in the arena), not a constant.</param>
+        public ModelIoCodec(Model model, IEnumerable<int>? outputs = null)
         {
             _model = model;
             _arena = new byte[Math.Max(model.ArenaBytes, 16)];
             _interp = new Interpreter(model, _arena);
             _shapes = ModelRunner.FromModel(model);
-            _out = model.Tensors[model.Outputs[0].TensorIndex];
-            if (_out.Storage != TensorStorage.Arena) throw new ConversionException($"the model's output '{model.Outputs[0].Name}' is a constant tensor; nothing to run");
+            foreach (int k in outputs ?? [])
+                if (model.Tensors[model.Outputs[k].TensorIndex].Storage != TensorStorage.Arena)
+                    throw new ConversionException($"the model's output '{model.Outputs[k].Name}' is a constant tensor; nothing to run");
             InputBytes = model.Tensors[model.Inputs[0].TensorIndex].ByteLength;
-            OutputBytes = _out.ByteLength;
+            _outputStart = new int[model.Outputs.Count + 1];
+            for (int k = 0; k < model.Outputs.Count; k++)
+                _outputStart[k + 1] = _outputStart[k] + OutputBytes(k);
         }
 
         public int InputBytes { get; }
-        public int OutputBytes { get; }
-        public int[] OutputSourceShape => _shapes.OutputSourceShape;
+
+        /// <summary>Bytes of output <paramref name="k"/>'s tensor.</summary>
+        public int OutputBytes(int k) => _model.Tensors[_model.Outputs[k].TensorIndex].ByteLength;
+
+        public int[] OutputSourceShape(int k) => _shapes.OutputSourceShapes[k];
 
         public byte[] Quantize(SampleSet data)
         {
@@ -396,16 +421,29 @@ public static partial class Commands
             return MemoryMarshal.AsBytes(_interp.GetInput()).ToArray();
         }
 
-        public float[] Dequantize(byte[] raw, int samples)
+        /// <summary>Output <paramref name="k"/>'s raw bytes of every sample, back to back, out of the runner's per-sample outputs.</summary>
+        public byte[] RawOutput(byte[] raw, int samples, int k)
         {
-            var outIo = _model.Outputs[0];
-            var physical = new float[_out.ElementCount];
-            var result = new float[(long)samples * _out.ElementCount];
+            int perSample = _outputStart[^1], bytes = OutputBytes(k);
+            var result = new byte[(long)samples * bytes];
+            for (int s = 0; s < samples; s++)
+                raw.AsSpan(s * perSample + _outputStart[k], bytes).CopyTo(result.AsSpan(s * bytes));
+            return result;
+        }
+
+        /// <summary>Output <paramref name="k"/> of every sample as float32 in its source layout, dequantized by the C# Interpreter.</summary>
+        public float[] Dequantize(byte[] raw, int samples, int k)
+        {
+            var outIo = _model.Outputs[k];
+            var t = _model.Tensors[outIo.TensorIndex];
+            int perSample = _outputStart[^1];
+            var physical = new float[t.ElementCount];
+            var result = new float[(long)samples * t.ElementCount];
             for (int s = 0; s < samples; s++)
             {
-                raw.AsSpan(s * OutputBytes, OutputBytes).CopyTo(_arena.AsSpan(_out.Offset, _out.ByteLength));
-                _interp.GetOutput(physical);
-                Layouts.ToSource(physical, _shapes.OutputSourceShape, outIo.Layout).CopyTo(result, s * _out.ElementCount);
+                raw.AsSpan(s * perSample + _outputStart[k], t.ByteLength).CopyTo(_arena.AsSpan(t.Offset, t.ByteLength));
+                _interp.GetOutput(physical, k);
+                Layouts.ToSource(physical, _shapes.OutputSourceShapes[k], outIo.Layout).CopyTo(result, s * t.ElementCount);
             }
             return result;
         }

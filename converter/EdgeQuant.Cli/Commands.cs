@@ -160,29 +160,7 @@ public static partial class Commands
         a.Require("--output", "Y.npy (NAME=Y.npy for each output wanted of a model with several)");
         var outputArgs = a.GetAll("--output");
         var runner = ModelRunner.Open(model);
-        // --output Y.npy: the first output; --output NAME=Y.npy (repeatable): the outputs named.
-        var wanted = new List<(int Index, string Path)>();
-        bool named = outputArgs.Any(o => o.Contains('=') && !File.Exists(o));
-        foreach (var o in outputArgs)
-        {
-            if (!named)
-            {
-                if (outputArgs.Count > 1)
-                    throw new UsageException("several --output files: name the output of each (--output NAME=Y.npy)");
-                wanted.Add((0, o));
-                continue;
-            }
-            int eq = o.IndexOf('=');
-            if (eq <= 0 || eq == o.Length - 1)
-                throw new UsageException($"--output {o}: expected NAME=Y.npy (outputs: {string.Join(", ", runner.OutputNames)})");
-            string name = o[..eq];
-            int index = Enumerable.Range(0, runner.OutputNames.Count).FirstOrDefault(k => runner.OutputNames[k] == name, -1);
-            if (index < 0)
-                throw new UsageException($"--output {o}: the model has no output '{name}' (outputs: {string.Join(", ", runner.OutputNames)})");
-            if (wanted.Any(w => w.Index == index))
-                throw new UsageException($"--output {o}: output '{name}' is named twice");
-            wanted.Add((index, o[(eq + 1)..]));
-        }
+        var wanted = OutputFiles(outputArgs, runner.OutputNames, out bool named);
         var data = runner.Fit(inputs)[0];
         var ys = runner.RunOutputs(inputs, wanted.Select(w => w.Index).ToList(), c.Progress("running"));
         var written = new JsonArray();
@@ -203,6 +181,38 @@ public static partial class Commands
             if (!named) { j["output"] = wanted[0].Path; j["shape"] = written[0]!["shape"]!.DeepClone(); }
             c.Out.WriteLine(j.ToJsonString());
         }
+    }
+
+    /// <summary>
+    /// The files of the --output options of <c>run</c> and <c>firmware run</c>: "Y.npy" alone is the first output;
+    /// "NAME=Y.npy" (repeatable) the outputs named (<paramref name="named"/>), in the order given. Unknown, repeated and
+    /// unnamed extra outputs are user errors that list the model's outputs.
+    /// </summary>
+    internal static List<(int Index, string Path)> OutputFiles(IReadOnlyList<string> outputArgs, IReadOnlyList<string> names, out bool named)
+    {
+        var wanted = new List<(int Index, string Path)>();
+        named = outputArgs.Any(o => o.Contains('=') && !File.Exists(o));
+        foreach (var o in outputArgs)
+        {
+            if (!named)
+            {
+                if (outputArgs.Count > 1)
+                    throw new UsageException("several --output files: name the output of each (--output NAME=Y.npy)");
+                wanted.Add((0, o));
+                continue;
+            }
+            int eq = o.IndexOf('=');
+            if (eq <= 0 || eq == o.Length - 1)
+                throw new UsageException($"--output {o}: expected NAME=Y.npy (outputs: {string.Join(", ", names)})");
+            string name = o[..eq];
+            int index = Enumerable.Range(0, names.Count).FirstOrDefault(k => names[k] == name, -1);
+            if (index < 0)
+                throw new UsageException($"--output {o}: the model has no output '{name}' (outputs: {string.Join(", ", names)})");
+            if (wanted.Any(w => w.Index == index))
+                throw new UsageException($"--output {o}: output '{name}' is named twice");
+            wanted.Add((index, o[(eq + 1)..]));
+        }
+        return wanted;
     }
 
     public static void Inspect(CommandContext c)

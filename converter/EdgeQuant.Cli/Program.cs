@@ -25,13 +25,13 @@ public static class Program
             --per-op --threads N: each op's median with 1 and N threads, alternating in rounds (default 5)
           edgequant export-onnx MODEL.eqm [-o OUT.qdq.onnx] [--batch dynamic|1] [--activations int8|uint8] [--json]
           edgequant firmware build MODEL.eqm --board BOARD [-o DIR] [--json]
-          edgequant firmware run MODEL.eqm --board BOARD --input X.npy|X.bin --output Y.npy|Y.bin [--json]
+          edgequant firmware run MODEL.eqm --board BOARD --input X.npy|X.bin --output Y.npy|Y.bin|NAME=Y.npy... [--json]
           edgequant firmware bench --layers --board BOARD [--opt Os|O2|O3] [--json]
           edgequant firmware bench MODEL.eqm --board BOARD [--samples N] [--input X.npy|X.bin] [--json]
             boards: mps2-an385 (M3), mps2-an386 (M4), mps2-an505 (M33), mps3-an547 (M55), host;
             options: --firmware-dir DIR (the C sources; default: found above the current directory),
             --timeout SECONDS (emulator run, default 600), --build-dir DIR (run, bench: keep the images there),
-            --first N (run: only the first N samples)
+            --first N (run: only the first N samples), --output NAME=Y.npy|NAME=Y.bin (run: that output, repeatable, as for `run`)
             bench: executed instructions, counted exactly under qemu by a TCG plugin (emulated boards only).
               --layers: issue 8's four reference layers (conv3x3, conv1x1, depthwise3x3, fully_connected),
               MACs, instructions and instructions per MAC beside CMSIS-NN v7's figure for the core;

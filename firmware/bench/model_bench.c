@@ -18,7 +18,7 @@
  * Console (the CLI parses it):
  *   eq_bench: ops=N samples=S               (exit code 0)
  *   eq_bench: error: WHAT                   (exit code 1 or 2)
- * output.bin receives output 0 of the whole eq_invoke of every sample.
+ * output.bin receives every output (in output order) of the whole eq_invoke of every sample.
  */
 #include <stdio.h>
 #include <string.h>
@@ -33,7 +33,7 @@
 #error "EQ_BENCH_INPUT_BYTES must be defined (bytes of input 0)"
 #endif
 #ifndef EQ_BENCH_OUTPUT_BYTES
-#error "EQ_BENCH_OUTPUT_BYTES must be defined (bytes of output 0)"
+#error "EQ_BENCH_OUTPUT_BYTES must be defined (bytes of all outputs together)"
 #endif
 
 extern const uint8_t eq_model_blob[];
@@ -57,6 +57,29 @@ static int fail(int code, const char *what, const char *detail)
     return code;
 }
 
+/* Every output's bytes, in output order, into buf (sized EQ_BENCH_OUTPUT_BYTES, checked in main). */
+static void gather(uint32_t outputs, uint8_t *buf)
+{
+    for (uint32_t k = 0; k < outputs; k++) {
+        eq_tensor_t out;
+        (void)eq_output(&interp, k, &out); /* checked for every k in main */
+        memcpy(buf, out.data, out.bytes);
+        buf += out.bytes;
+    }
+}
+
+/* Whether every output's bytes equal buf's (as gather wrote them). */
+static int same_as(uint32_t outputs, const uint8_t *buf)
+{
+    for (uint32_t k = 0; k < outputs; k++) {
+        eq_tensor_t out;
+        (void)eq_output(&interp, k, &out);
+        if (memcmp(buf, out.data, out.bytes) != 0) return 0;
+        buf += out.bytes;
+    }
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -72,10 +95,16 @@ int main(int argc, char **argv)
     if ((s = eq_interpreter_init(&interp, &model, arena, sizeof arena)) != EQ_OK) return fail(2, "eq_interpreter_init", eq_status_str(s));
     uint32_t inputs = 0;
     if ((s = eq_input_count(&model, &inputs)) != EQ_OK || inputs != 1) return fail(2, "the bench runner feeds models with exactly one input", NULL);
-    eq_tensor_t in, out;
+    eq_tensor_t in;
     if ((s = eq_input(&interp, 0, &in)) != EQ_OK) return fail(2, "eq_input", eq_status_str(s));
-    if ((s = eq_output(&interp, 0, &out)) != EQ_OK) return fail(2, "eq_output", eq_status_str(s));
-    if (in.bytes != sizeof sample || out.bytes != sizeof by_op) return fail(2, "input or output size differs from the one the image was built for", NULL);
+    uint32_t outputs = 0, out_bytes = 0;
+    if ((s = eq_output_count(&model, &outputs)) != EQ_OK || outputs == 0) return fail(2, "the model has no output", NULL);
+    for (uint32_t k = 0; k < outputs; k++) {
+        eq_tensor_t out;
+        if ((s = eq_output(&interp, k, &out)) != EQ_OK) return fail(2, "eq_output", eq_status_str(s));
+        out_bytes += out.bytes;
+    }
+    if (in.bytes != sizeof sample || out_bytes != sizeof by_op) return fail(2, "input or output size differs from the one the image was built for", NULL);
     const uint32_t ops = model.op_count;
 
     eq_run_file *fi = eq_run_open("input.bin", "rb");
@@ -106,7 +135,7 @@ int main(int argc, char **argv)
                 return 2;
             }
         }
-        memcpy(by_op, out.data, sizeof by_op);
+        gather(outputs, by_op);
         memcpy(in.data, sample, sizeof sample);
         eq_bench_mark();
         s = eq_invoke(&interp);
@@ -116,12 +145,12 @@ int main(int argc, char **argv)
             eq_run_log(line);
             return 2;
         }
-        if (memcmp(by_op, out.data, sizeof by_op) != 0) {
+        if (!same_as(outputs, by_op)) {
             snprintf(line, sizeof line, "eq_bench: error: sample %lu: the ops run one by one and eq_invoke gave different outputs\n", samples);
             eq_run_log(line);
             return 2;
         }
-        if (eq_run_write(fo, out.data, out.bytes) != out.bytes) return fail(1, "writing output.bin failed", NULL);
+        if (eq_run_write(fo, by_op, sizeof by_op) != sizeof by_op) return fail(1, "writing output.bin failed", NULL);
         samples++;
     }
     eq_run_close(fi);

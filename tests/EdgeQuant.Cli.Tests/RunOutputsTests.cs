@@ -29,12 +29,17 @@ public class RunOutputsTests
         return (code, o.ToString(), e.ToString());
     }
 
-    /// <summary>input [N, 2, 6, 6] -> Conv (4 channels) -> Relu -> "scores"; input -> Conv (3 channels, stride 2) -> "boxes".</summary>
-    private (string Onnx, string Eqm, string Data) TwoOutputModel()
+    private (string Onnx, string Eqm, string Data) TwoOutputModel() => TwoOutputModel(_dir);
+
+    /// <summary>
+    /// In <paramref name="dir"/>: input [N, 2, 6, 6] -> Conv (4 channels) -> Relu -> "scores"; input -> Conv (3 channels,
+    /// stride 2) -> "boxes"; converted, and 5 samples. Also used by the firmware run tests.
+    /// </summary>
+    internal static (string Onnx, string Eqm, string Data) TwoOutputModel(string dir)
     {
         var r = new Random(5);
         float[] Rand(int n) => Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
-        string onnx = Path.Combine(_dir, "two.onnx"), eqm = Path.Combine(_dir, "two.eqm"), data = Path.Combine(_dir, "x.npy");
+        string onnx = Path.Combine(dir, "two.onnx"), eqm = Path.Combine(dir, "two.eqm"), data = Path.Combine(dir, "x.npy");
         File.WriteAllBytes(onnx, new TestModelBuilder()
             .Input("input", -1, 2, 6, 6).Output("scores", -1, 4, 6, 6).Output("boxes", -1, 3, 3, 3)
             .FloatInitializer("w1", [4, 2, 3, 3], Rand(72)).FloatInitializer("b1", [4], Rand(4))

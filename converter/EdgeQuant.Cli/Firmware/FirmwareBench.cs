@@ -145,21 +145,30 @@ public static partial class ModelBench
     private static void CheckAgainstCsharpRuntime(Model model, byte[] input, byte[] output, Board board)
     {
         var inT = model.Tensors[model.Inputs[0].TensorIndex];
-        var outT = model.Tensors[model.Outputs[0].TensorIndex];
         var arena = new byte[Math.Max(16, model.ArenaBytes)];
         using var interp = new Interpreter(model, arena);
-        int samples = input.Length / inT.ByteLength;
+        int samples = input.Length / inT.ByteLength, perSample = FirmwareBuilder.AllOutputBytes(model);
         for (int s = 0; s < samples; s++)
         {
             input.AsSpan(s * inT.ByteLength, inT.ByteLength).CopyTo(arena.AsSpan(inT.Offset, inT.ByteLength));
             interp.Invoke();
-            var want = arena.AsSpan(outT.Offset, outT.ByteLength);
-            var got = output.AsSpan(s * outT.ByteLength, outT.ByteLength);
-            int i = want.CommonPrefixLength(got);
-            if (i < want.Length)
-                throw new IOException($"{board.Name}: the output of sample {s} differs from the C# runtime's at byte {i} ({got[i]} against {want[i]}); the counts are not reported");
+            int at = s * perSample;
+            for (int k = 0; k < model.Outputs.Count; k++)
+            {
+                var outT = model.Tensors[model.Outputs[k].TensorIndex];
+                var want = OutputBytes(model, outT, model.Outputs[k].TensorIndex, arena);
+                var got = output.AsSpan(at, outT.ByteLength);
+                at += outT.ByteLength;
+                int i = want.CommonPrefixLength(got);
+                if (i < want.Length)
+                    throw new IOException($"{board.Name}: output '{model.Outputs[k].Name}' of sample {s} differs from the C# runtime's at byte {i} ({got[i]} against {want[i]}); the counts are not reported");
+            }
         }
     }
+
+    /// <summary>An output's bytes after an Invoke over <paramref name="arena"/> (a constant output's from the blob).</summary>
+    private static ReadOnlySpan<byte> OutputBytes(Model model, TensorInfo t, int tensorIndex, byte[] arena)
+        => t.Storage == TensorStorage.Arena ? arena.AsSpan(t.Offset, t.ByteLength) : model.GetConstantBytes(tensorIndex);
 
     /// <summary>Refuses, before anything is built, a run that would need more marks than the plugin keeps.</summary>
     public static void CheckMarks(int ops, int samples)
@@ -173,7 +182,7 @@ public static partial class ModelBench
     {
         string runner = Path.Combine(sources.Root, "bench", "model_bench.c");
         if (!File.Exists(runner)) throw new UsageException($"{sources.Root}: the model bench runner (bench/model_bench.c) is missing from this firmware folder");
-        int inBytes = model.Tensors[model.Inputs[0].TensorIndex].ByteLength, outBytes = model.Tensors[model.Outputs[0].TensorIndex].ByteLength;
+        int inBytes = model.Tensors[model.Inputs[0].TensorIndex].ByteLength, outBytes = FirmwareBuilder.AllOutputBytes(model);
         if (input.Length == 0 || input.Length % inBytes != 0)
             throw new UsageException($"{input.Length} input bytes are not a whole number of samples of {inBytes} bytes (the model's input tensor)");
         int samples = input.Length / inBytes, ops = model.Ops.Count;

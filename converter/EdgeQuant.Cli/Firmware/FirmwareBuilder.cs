@@ -28,6 +28,7 @@ public sealed class FirmwareImage
     /// <summary>Flash the image occupies (code, model, .data load image).</summary>
     public long FlashUsedBytes { get; init; }
     public int InputBytes { get; init; }
+    /// <summary>Bytes one sample's outputs take: every output's raw tensor, in output order, as the runners write them.</summary>
     public int OutputBytes { get; init; }
 }
 
@@ -140,14 +141,14 @@ public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolch
         }
 
         var sizes = MapSizes.Parse(File.ReadAllText(map), RuntimeObjDir);
-        int inT = model.Inputs[0].TensorIndex, outT = model.Outputs[0].TensorIndex;
+        int inT = model.Inputs[0].TensorIndex;
         return new FirmwareImage
         {
             Board = board, Directory = outDir, Executable = exe, Bin = bin, Hex = hex,
             CodeBytes = sizes.RuntimeCode, ImageCodeBytes = sizes.ImageCode, ModelBytes = blob.Length,
             RamBytes = sizes.StaticRam, ArenaBytes = arena, RuntimeRamBytes = sizes.RuntimeRam + sizes.StateRam,
             FlashUsedBytes = sizes.ImageCode + sizes.ModelSection + sizes.DataLoad,
-            InputBytes = model.Tensors[inT].ByteLength, OutputBytes = model.Tensors[outT].ByteLength,
+            InputBytes = model.Tensors[inT].ByteLength, OutputBytes = AllOutputBytes(model),
         };
     }
 
@@ -175,6 +176,9 @@ public sealed class FirmwareBuilder(FirmwareSources sources, Board board, Toolch
         if (r.ExitCode != 0) throw new IOException($"linking {name} for {board.Name} failed: {FirstLines(r.Stderr + r.Stdout)}");
         return exe;
     }
+
+    /// <summary>Bytes of all of <paramref name="model"/>'s outputs together: what the runners write per sample.</summary>
+    public static int AllOutputBytes(Model model) => model.Outputs.Sum(o => model.Tensors[o.TensorIndex].ByteLength);
 
     /// <summary>Refuses a model that cannot fit the board before compiling anything.</summary>
     private void CheckFits(string modelPath, long modelBytes, long arena)

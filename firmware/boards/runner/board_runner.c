@@ -3,8 +3,9 @@
  * The model blob is linked into flash (section .eq_model, from the generated model.S), the
  * arena is a static buffer in RAM sized at build time (EQ_RUNNER_ARENA_BYTES, from the blob's
  * memory plan). Samples come from input.bin and results go to output.bin in the current
- * directory: the raw bytes of input 0, samples back to back, and the same for output 0 (as
- * `edgequant run` uses the first input and output). Files and console go through eq_run's I/O
+ * directory: the raw bytes of input 0, samples back to back; per sample, every output's raw bytes
+ * in output order (the models it runs have one input; `edgequant firmware run` splits the outputs
+ * apart). Files and console go through eq_run's I/O
  * interface (firmware/tools/eq_run_io.h; its stdio implementation is semihosting file I/O on
  * the emulated boards, in qemu's working directory). The stack is painted before each
  * eq_invoke and its high-water mark kept. Unlike eq_run, which loads a blob file into RAM, the
@@ -65,9 +66,10 @@ int main(int argc, char **argv)
     if ((s = eq_interpreter_init(&interp, &model, arena, sizeof arena)) != EQ_OK) return fail(2, "eq_interpreter_init", eq_status_str(s));
     uint32_t inputs = 0;
     if ((s = eq_input_count(&model, &inputs)) != EQ_OK || inputs != 1) return fail(2, "the board runner feeds models with exactly one input", NULL);
-    eq_tensor_t in, out;
+    eq_tensor_t in;
     if ((s = eq_input(&interp, 0, &in)) != EQ_OK) return fail(2, "eq_input", eq_status_str(s));
-    if ((s = eq_output(&interp, 0, &out)) != EQ_OK) return fail(2, "eq_output", eq_status_str(s));
+    uint32_t outputs = 0;
+    if ((s = eq_output_count(&model, &outputs)) != EQ_OK || outputs == 0) return fail(2, "the model has no output", NULL);
 
     eq_run_file *fi = eq_run_open("input.bin", "rb");
     if (!fi) return fail(1, "cannot open input.bin", NULL);
@@ -94,7 +96,11 @@ int main(int argc, char **argv)
             eq_run_log(line);
             return 2;
         }
-        if (eq_run_write(fo, out.data, out.bytes) != out.bytes) return fail(1, "writing output.bin failed", NULL);
+        for (uint32_t k = 0; k < outputs; k++) {
+            eq_tensor_t out;
+            if ((s = eq_output(&interp, k, &out)) != EQ_OK) return fail(2, "eq_output", eq_status_str(s));
+            if (eq_run_write(fo, out.data, out.bytes) != out.bytes) return fail(1, "writing output.bin failed", NULL);
+        }
         samples++;
     }
     eq_run_close(fi);
