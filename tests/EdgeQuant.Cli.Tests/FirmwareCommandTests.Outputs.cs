@@ -111,4 +111,39 @@ public partial class FirmwareCommandTests
         AssertUserError(Run("firmware", "bench", eqm, "--board", "mps2-an386", "--samples", "2", "--input", data, "--firmware-dir", fw),
             "output 'second'", "differs from the C# runtime's", "the counts are not reported");
     }
+
+    /// <summary>
+    /// The zoo's real detector on the Cortex-M55 board: BlazeFace converted as the Pi pipeline converts it (MSE) plans a
+    /// 344,064-byte arena, which fits the board's 512 KB of RAM, and its four outputs on two test frames are the bytes
+    /// `edgequant run` gives.
+    /// </summary>
+    [Test]
+    public void BlazeFaceRunsOnTheCortexM55AsTheCsharpRuntimeDoes()
+    {
+        RequireCrossTools();
+        string dir = Directory.CreateDirectory(Path.Combine(_dir, "blazeface")).FullName;
+        string P(string name) => Path.Combine(dir, name);
+        string zoo = Path.Combine(Zoo, "blazeface");
+        var c = Run("convert", Path.Combine(zoo, "face_detection_front_128x128_barracuda.onnx"), "--calib", Path.Combine(zoo, "blazeface.calib.npy"),
+            "--method", "mse", "-o", P("blazeface.eqm"));
+        Assert.That(c.Code, Is.EqualTo(0), c.Err);
+        Assert.That(Model.LoadFile(P("blazeface.eqm")).ArenaBytes, Is.LessThanOrEqualTo(344_064));
+        // Two frames as the model takes them: pixel / 127.5 - 1.
+        var frames = Npy.Read(Path.Combine(zoo, "blazeface.frames.npy"));
+        int per = 128 * 128 * 3;
+        Npy.WriteFloat32(P("x.npy"), frames.Int64s!.Take(2 * per).Select(v => v / 127.5f - 1f).ToArray(), [2, 128, 128, 3]);
+        string[] names = ["Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0"];
+        var want = Run(["run", P("blazeface.eqm"), "--input", P("x.npy"), .. names.SelectMany((n, k) => new[] { "--output", $"{n}={P($"want{k}.npy")}" })]);
+        Assert.That(want.Code, Is.EqualTo(0), want.Err);
+        var got = Run(["firmware", "run", P("blazeface.eqm"), "--board", "mps3-an547", "--input", P("x.npy"),
+            .. names.SelectMany((n, k) => new[] { "--output", $"{n}={P($"got{k}.npy")}" })]);
+        Assert.That(got.Code, Is.EqualTo(0), got.Err);
+        for (int k = 0; k < names.Length; k++)
+        {
+            var w = Npy.Read(P($"want{k}.npy"));
+            var g = Npy.Read(P($"got{k}.npy"));
+            Assert.That(g.Shape, Is.EqualTo(w.Shape), names[k]);
+            Assert.That(g.Floats, Is.EqualTo(w.Floats), $"{names[k]}: the M55's output must be the C# runtime's");
+        }
+    }
 }
