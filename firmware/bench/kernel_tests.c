@@ -383,6 +383,13 @@ static void test_add(int32_t id, int subtract)
         p.input2_shift = range(-6, 0);
         p.output_shift = range(-2, 4);
     }
+    if (next() % 3 == 0) {
+        /* The converter's pattern (the Helium path's fast loop): the input of the larger scale at one half (2^30,
+         * shift 0), sometimes both (equal scales). */
+        int which = (int)(next() % 3);
+        if (which != 1) p.input1_multiplier = 1 << 30, p.input1_shift = 0;
+        if (which != 0) p.input2_multiplier = 1 << 30, p.input2_shift = 0;
+    }
     int32_t unused;
     offsets(&unused, &unused, &p.act_min, &p.act_max);
     char shape[256];
