@@ -59,9 +59,6 @@ static inline int32_t smmulr(int32_t a, int32_t m)
 /* Largest |x + off| over int8 x. */
 static int64_t span(int32_t off) { return off >= 0 ? (int64_t)off + 128 : 128 - (int64_t)off; }
 
-/* Whether an input's requantization is one half: multiplier 2^30, shift 0. */
-static int is_half(int32_t m, int32_t shift) { return m == (1 << 30) && shift == 0; }
-
 /*
  * Rows of an Add whose inputs both step along the row, in the converter's common case (as TFLite's parameters): the
  * input of the larger scale is one half (2^30, shift 0), the other and the output shift right. With v = (x + offset) <<
@@ -76,7 +73,7 @@ static int is_half(int32_t m, int32_t shift) { return m == (1 << 30) && shift ==
 static void add_row_dsp(const eq_opt_add_ctx *c, const int8_t *a, int32_t sa, const int8_t *b, int32_t sb, int8_t *y, int32_t n)
 {
     const int32_t ls = c->left_shift;
-    const int h1 = is_half(c->m1, c->s1), h2 = is_half(c->m2, c->s2);
+    const int h1 = eq_opt_add_half(c->m1, c->s1), h2 = eq_opt_add_half(c->m2, c->s2);
     const int64_t in1 = span(c->off1) << ls, in2 = span(c->off2) << ls;
     if (sa && sb && !c->subtract && h1 != h2 && ls >= 1 && ls <= 30 && (h1 ? c->s2 : c->s1) < 0 && c->so < 0
         && in1 < (1 << 30) && in2 < (1 << 30) && in1 + in2 < (1 << 30)) {

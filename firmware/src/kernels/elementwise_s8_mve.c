@@ -14,12 +14,6 @@
 #pragma GCC optimize("O2")
 #endif
 
-/* v / 2^-shift rounded half away from zero after VQRDMULH (eq_opt_mbqm_mve_n's right-shift half), shift < 0. */
-static inline int32x4_t round_right(int32x4_t v, int32_t shift)
-{
-    return vrshlq_n_s32(vqaddq_s32(v, vshrq_n_s32(v, 31)), shift);
-}
-
 /* One input's (x + offset) << left_shift requantized. The input of the larger scale has multiplier 2^30 and shift 0
  * (one half: the converter's Add parameters, as TFLite's, give it scale / (2 x the larger scale)), and one half of the
  * even (x + offset) << left_shift is exact: VQRDMULH by 2^30 gives (2a 2^30 + 2^31) / 2^32 = a / 2 + 1/2 floored,
@@ -27,7 +21,7 @@ static inline int32x4_t round_right(int32x4_t v, int32_t shift)
 static inline int32x4_t add_input(int32x4_t x, int32x4_t offset, int32_t left_shift, int32_t m, int32_t shift, const int half)
 {
     if (half) return vshlq_r_s32(vaddq_s32(x, offset), left_shift - 1);
-    return round_right(vqrdmulhq_n_s32(vshlq_r_s32(vaddq_s32(x, offset), left_shift), m), shift);
+    return eq_opt_round_right_mve(vqrdmulhq_n_s32(vshlq_r_s32(vaddq_s32(x, offset), left_shift), m), shift);
 }
 
 /* The common case, n a multiple of 4: both inputs whole rows, one or both of them the half (add_input), the other's
@@ -40,13 +34,13 @@ static inline void add_run_mve(const eq_opt_add_ctx *c, const int8_t *a, const i
     for (int32_t i = 0; i < n; i += 4) {
         int32x4_t x1 = add_input(vldrbq_s32(a + i), off1, ls, m1, s1, half1);
         int32x4_t x2 = add_input(vldrbq_s32(b + i), off2, ls, m2, s2, half2);
-        int32x4_t v = round_right(vqrdmulhq_n_s32(vaddq_s32(x1, x2), mo), so);
+        int32x4_t v = eq_opt_round_right_mve(vqrdmulhq_n_s32(vaddq_s32(x1, x2), mo), so);
         vstrbq_s32(y + i, vminq_s32(vmaxq_s32(vaddq_n_s32(v, out_off), lo), hi));
     }
 }
 
 /* Whether an input's requantization is the exact half of add_input (with a left shift of at least 1). */
-static int is_half(const eq_opt_add_ctx *c, int32_t m, int32_t shift) { return m == (1 << 30) && shift == 0 && c->left_shift >= 1; }
+static int is_half(const eq_opt_add_ctx *c, int32_t m, int32_t shift) { return eq_opt_add_half(m, shift) && c->left_shift >= 1; }
 
 static void add_row_mve(const eq_opt_add_ctx *c, const int8_t *a, int32_t sa, const int8_t *b, int32_t sb, int8_t *y, int32_t n)
 {

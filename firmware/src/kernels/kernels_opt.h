@@ -129,6 +129,12 @@ static inline int32x4_t eq_opt_mbqm_mve(int32x4_t x, int32x4_t multiplier, int32
     return vrshlq_s32(vqaddq_s32(v, fix), right);
 }
 
+/* VQRDMULH's result v divided by 2^-shift (shift < 0), rounded half away from zero: -1 on negative lanes, then VRSHL. */
+static inline int32x4_t eq_opt_round_right_mve(int32x4_t v, int32_t shift)
+{
+    return vrshlq_n_s32(vqaddq_s32(v, vshrq_n_s32(v, 31)), shift);
+}
+
 /* eq_opt_mbqm_mve with one multiplier and shift for all four lanes, held in core registers (VQRDMULH, VSHL and VRSHL
  * by a scalar): no vector constants, so a loop keeps its values in the eight Q registers instead of reloading spilled
  * constants (the Add loop of elementwise_s8_mve.c: about 19 instructions per element with the vector form, 6 with this).
@@ -136,8 +142,7 @@ static inline int32x4_t eq_opt_mbqm_mve(int32x4_t x, int32x4_t multiplier, int32
 static inline int32x4_t eq_opt_mbqm_mve_n(int32x4_t x, int32_t multiplier, int32_t shift)
 {
     int32x4_t v = vqrdmulhq_n_s32(shift > 0 ? vshlq_r_s32(x, shift) : x, multiplier);
-    if (shift >= 0) return v;
-    return vrshlq_n_s32(vqaddq_s32(v, vshrq_n_s32(v, 31)), shift);
+    return shift >= 0 ? v : eq_opt_round_right_mve(v, shift);
 }
 
 /* eq_opt_requantize on four lanes: offset added, clamped to [act_min, act_max], still int32. */
@@ -193,6 +198,10 @@ static inline int8_t eq_c_requant_one(const eq_c_requant *r, int32_t oc, uint32_
 typedef struct {
     int32_t off1, off2, left_shift, m1, s1, m2, s2, mo, so, out_off, act_min, act_max, subtract;
 } eq_opt_add_ctx;
+/* Whether an Add input's requantization is one half (multiplier 2^30, shift 0): the input of the larger scale, as the
+ * converter (and TFLite) sets Add's parameters. Half of an even value is exact, so with a left shift of at least 1 the
+ * fast Add loops take that input as (x + offset) << (left_shift - 1), no multiply. */
+static inline int eq_opt_add_half(int32_t multiplier, int32_t shift) { return multiplier == (1 << 30) && shift == 0; }
 /* n outputs y[i] = a[i * sa] (op) b[i * sb], sa and sb 0 (broadcast) or 1. */
 typedef void (*eq_opt_add_row_fn)(const eq_opt_add_ctx *c, const int8_t *a, int32_t sa, const int8_t *b, int32_t sb,
                                   int8_t *y, int32_t n);

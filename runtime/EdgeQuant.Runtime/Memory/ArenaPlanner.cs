@@ -40,29 +40,27 @@ public static class ArenaPlanner
         var offsets = new int[n];
         var order = Order(buffers, BySize(buffers));
         long best = Place(buffers, order, offsets);
-        if (best > bound && n > 1)
+        if (best <= bound)
+            return new ArenaPlan(offsets, checked((int)best), bound); // offsets hold that plan
+        foreach (var comparison in new[] { ByLifetime(buffers), ByArea(buffers), ByFirstUse(buffers) })
         {
-            var bestOrder = order;
-            foreach (var comparison in new[] { ByLifetime(buffers), ByArea(buffers), ByFirstUse(buffers) })
-            {
-                var o = Order(buffers, comparison);
-                long a = Place(buffers, o, offsets);
-                if (a < best) { best = a; bestOrder = o; }
-            }
-            // The search: order always holds a plan of `best` bytes (a swap that makes it larger is undone).
-            order = bestOrder;
-            long placements = System.Math.Min(4000, SearchBudget / ((long)n * n));
-            var random = new SplitMix(0x45510A7E);
-            for (long k = 0; k < placements && best > bound; k++)
-            {
-                int i = random.Next(n), j = random.Next(n);
-                if (i == j) continue;
-                (order[i], order[j]) = (order[j], order[i]);
-                long a = Place(buffers, order, offsets);
-                if (a <= best) best = a;
-                else (order[i], order[j]) = (order[j], order[i]);
-            }
+            var o = Order(buffers, comparison);
+            long a = Place(buffers, o, offsets);
+            if (a < best) { best = a; order = o; }
         }
+        // The search: order always holds a plan of `best` bytes (a swap that makes it larger is undone).
+        long placements = System.Math.Min(4000, SearchBudget / ((long)n * n));
+        var random = new SplitMix(0x45510A7E);
+        for (long k = 0; k < placements && best > bound; k++)
+        {
+            int i = random.Next(n), j = random.Next(n);
+            if (i == j) continue;
+            (order[i], order[j]) = (order[j], order[i]);
+            long a = Place(buffers, order, offsets);
+            if (a <= best) best = a;
+            else (order[i], order[j]) = (order[j], order[i]);
+        }
+        // offsets hold the last plan tried, perhaps an undone one: place the kept order again.
         long arena = Place(buffers, order, offsets);
         return new ArenaPlan(offsets, checked((int)arena), bound);
     }
