@@ -194,6 +194,9 @@ internal static partial class Int8Gemm
         /// <summary>The op's exact single-rounding table (<see cref="SimdOps512"/>) when it covers every channel, else null.</summary>
         private readonly RightRequantTable? _exact;
 
+        /// <summary>With AVX2 and FMA alone: the op's float form (<see cref="FloatRequant"/>) where it is proven for a block, else null.</summary>
+        private readonly FloatRequantTable? _float;
+
         /// <summary>
         /// As the primary constructor, for the filter <paramref name="pf"/>: where its accumulator bound and these parameters
         /// meet the conditions of the exact single-rounding form (<see cref="RightRequantTable.Covers"/>), <see cref="Store"/> takes it.
@@ -209,6 +212,11 @@ internal static partial class Int8Gemm
             {
                 var t = RightRequantTable.Get(ref pf.RightRequant, multipliers, shifts, outputOffset, activationMin, activationMax, pf.MaxAccumulator);
                 _exact = t.Covered ? t : null;
+                if (_exact is not null && Fma.IsSupported && !Avx512BW.IsSupported && pf.ChannelBounds.Length == pf.Cout)
+                {
+                    var f = FloatRequantTable.Get(ref pf.FloatRequant, multipliers, shifts, outputOffset, activationMin, activationMax, pf.ChannelBounds);
+                    _float = f.Any ? f : null;
+                }
             }
             if (doubleWhereExact && !biased && _exact is not null && pf.InitDoubled is not null)
             {
@@ -321,10 +329,15 @@ internal static partial class Int8Gemm
                     StoreExactRest4(t, n, ref Unsafe.Add(ref acc, j), accStride, j, cout - j, doubled, min8, max8, ref Unsafe.Add(ref output, j), outStride);
                     break;
                 }
-                var rq = new SimdOps512.RightRequantizer256(t, j);
                 int channels = System.Math.Min(8, cout - j);
                 ref int a = ref Unsafe.Add(ref acc, j);
                 ref sbyte o = ref Unsafe.Add(ref output, j);
+                if (_float is { } ft && ft.Mode[j >> 3] != FloatRequantTable.BlockMode.Exact)
+                {
+                    StoreFloat(new FloatRequantizer256(ft, j, doubled), n, ref a, accStride, channels, min, max, ref o, outStride);
+                    continue;
+                }
+                var rq = new SimdOps512.RightRequantizer256(t, j);
                 // Four rows at a time (Narrow4: no cross-lane VPERMD, slow where 256-bit operations are split in two, as on
                 // Zen 1). Whole steps of 8 channels store each row's 8 bytes straight from the vectors (no move to a general
                 // register per row); in a last step of 1-3 rows the missing ones read the last real row and are not stored.
@@ -357,6 +370,55 @@ internal static partial class Int8Gemm
                     o = ref Unsafe.Add(ref o, 4 * outStride);
                 }
             }
+        }
+
+        /// <summary>
+        /// <see cref="StoreExact"/>'s loop over rows for one block of 8 channels through the float form (<see cref="FloatRequant"/>:
+        /// proven equal to the exact one for every accumulator the block's channels can reach).
+        /// </summary>
+        private static void StoreFloat(in FloatRequantizer256 fq, int n, ref int a, int accStride, int channels,
+            Vector256<sbyte> min, Vector256<sbyte> max, ref sbyte o, nint outStride)
+        {
+            int i = 0;
+            if (channels == 8)
+                for (; i <= n - 4; i += 4)
+                {
+                    var w01 = Avx2.PackSignedSaturate(fq.Apply(Vector256.LoadUnsafe(ref a)), fq.Apply(Vector256.LoadUnsafe(ref Unsafe.Add(ref a, accStride))));
+                    var w23 = Avx2.PackSignedSaturate(fq.Apply(Vector256.LoadUnsafe(ref Unsafe.Add(ref a, 2 * accStride))),
+                        fq.Apply(Vector256.LoadUnsafe(ref Unsafe.Add(ref a, 3 * accStride))));
+                    Unpack4(Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w01, w23), min), max).AsInt32(), out var r01, out var r23);
+                    SimdOps.StoreFour8(r01, r23, ref o, outStride);
+                    a = ref Unsafe.Add(ref a, 4 * accStride);
+                    o = ref Unsafe.Add(ref o, 4 * outStride);
+                }
+            for (; i < n; i += 4)
+            {
+                int rows = System.Math.Min(4, n - i);
+                var w01 = Avx2.PackSignedSaturate(fq.Apply(Vector256.LoadUnsafe(ref a)),
+                    fq.Apply(Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(1, rows - 1) * accStride))));
+                var w23 = Avx2.PackSignedSaturate(fq.Apply(Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(2, rows - 1) * accStride))),
+                    fq.Apply(Vector256.LoadUnsafe(ref Unsafe.Add(ref a, (rows - 1) * accStride))));
+                Unpack4(Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w01, w23), min), max).AsInt32(), out var r01, out var r23);
+                Put(ref o, r01.ToScalar(), channels);
+                if (rows > 1)
+                    Put(ref Unsafe.Add(ref o, outStride), r01.GetElement(1), channels);
+                if (rows > 2)
+                    Put(ref Unsafe.Add(ref o, 2 * outStride), r23.ToScalar(), channels);
+                if (rows > 3)
+                    Put(ref Unsafe.Add(ref o, 3 * outStride), r23.GetElement(1), channels);
+                a = ref Unsafe.Add(ref a, 4 * accStride);
+                o = ref Unsafe.Add(ref o, 4 * outStride);
+            }
+        }
+
+        /// <summary>The two packs' bytes (each 128-bit lane four channels of the four rows) in row order, as in <see cref="Narrow4"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Unpack4(Vector256<int> bytes, out Vector128<long> r01, out Vector128<long> r23)
+        {
+            var low = bytes.GetLower();
+            var high = bytes.GetUpper();
+            r01 = Sse2.UnpackLow(low, high).AsInt64();
+            r23 = Sse2.UnpackHigh(low, high).AsInt64();
         }
 
         /// <summary>

@@ -50,6 +50,12 @@ internal sealed class PackedFilter
     /// </summary>
     public long MaxAccumulator { get; private init; }
 
+    /// <summary>Per channel, |Init[oc]| + 128 x sum |filter[oc]|: the bound of <see cref="MaxAccumulator"/> for each channel apart.</summary>
+    public long[] ChannelBounds { get; private init; } = [];
+
+    /// <summary>The op's <see cref="FloatRequantTable"/>, built on its first AVX2 GEMM call (<see cref="FloatRequantTable.Get"/>).</summary>
+    internal FloatRequantTable? FloatRequant;
+
     /// <summary>The op's <see cref="RightRequantTable"/>, built on its first x64 fast-path call (<see cref="RightRequantTable.Get"/>).</summary>
     internal RightRequantTable? RightRequant;
 
@@ -135,6 +141,7 @@ internal sealed class PackedFilter
         var initBiased = new int[coutP];
         int kp = (k + Granule - 1) / Granule * Granule;
         long maxAccumulator = 0;
+        var bounds = new long[cout];
         sbyte[]? padded = pad && kp != k ? new sbyte[cout * kp] : null;
         for (int oc = 0; oc < cout; oc++)
         {
@@ -151,7 +158,8 @@ internal sealed class PackedFilter
                 init[oc] = bias[oc] + inputOffset * sum;
                 initBiased[oc] = init[oc] - 128 * sum;
             }
-            maxAccumulator = System.Math.Max(maxAccumulator, System.Math.Abs((long)init[oc]) + 128 * absSum);
+            bounds[oc] = System.Math.Abs((long)init[oc]) + 128 * absSum;
+            maxAccumulator = System.Math.Max(maxAccumulator, bounds[oc]);
             if (padded != null) row.CopyTo(padded.AsSpan(oc * kp, k));
         }
         int[]? byTap = null;
@@ -210,6 +218,7 @@ internal sealed class PackedFilter
             ByTap = byTap, RowPairs = rowPairs, Pairs = kPairs, RowTaps = taps16, Quads = quads, QuadRowTaps = quads is null ? 0 : quadRowTaps,
             InitDoubled = kPairs is null ? null : Array.ConvertAll(init, v => unchecked(v + v)),
             MaxAccumulator = maxAccumulator,
+            ChannelBounds = bounds,
         };
     }
 }

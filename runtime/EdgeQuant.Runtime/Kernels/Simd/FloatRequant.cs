@@ -1,0 +1,376 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using EdgeQuant.Runtime.Math;
+
+namespace EdgeQuant.Runtime.Kernels.Simd;
+
+/// <summary>
+/// A requantization in float32 that gives the reference's bytes, found and proven per channel when an op is prepared.
+/// </summary>
+/// <remarks>
+/// <para>The reference maps an accumulator x to q(x) = clamp(MultiplyByQuantizedMultiplier(x, M, shift) + o, min, max).
+/// The float form is f(x) = clamp(rint(fma(x, s, c)), min, max), with c = cNeg for x &lt; 0 and cPos otherwise: VCVTDQ2PS,
+/// VFMADD and VCVTPS2DQ per 8 lanes (and a VBLENDVPS by the sign where cNeg != cPos), where the exact integer form
+/// (<see cref="SimdOps512"/>) takes 8-10 instructions, two of them 64-bit multiplies.</para>
+/// <para>Why a check at a few points proves f = q on a whole accumulator range. With M &gt; 0, q is a non-decreasing step
+/// function of x. So is f on [-A, -1] and on [0, A] when s &gt; 0: the exact value x s + c grows with x (x is exact in
+/// float32 for |x| &lt; 2^24), the FMA's one rounding to float32 and the conversion's rounding to the nearest integer (ties
+/// to even) are both monotone, and so is the clamp. On one side, let a_k be its smallest x with q(x) &gt;= k, for each level
+/// k that q reaches there above its value at the side's first x. Between consecutive points of P = {both ends of the side,
+/// every a_k and a_k - 1} q is constant, and a non-decreasing f that equals q at both ends of such a stretch equals it all
+/// along. So f = q on the side if and only if f = q on P: at most 2 + 2 x 255 points per side.</para>
+/// <para>Finding s and c. q is about floor(x M 2^(shift - 31) + o + 1/2 + 2^(shift - 1)), the last term 2^shift lower for
+/// x &lt; 0 (the reference's two roundings, <see cref="SimdOps512"/> remarks 1-3); rint takes 1/2 off. So s starts at
+/// M 2^(shift - 31) rounded to float32, and for a given s each point of P bounds c from below (f(p) &gt;= q(p) when
+/// q(p) &gt; min) or from above (f(p) &lt;= q(p) when q(p) &lt; max); f(p) is non-decreasing in c, so the valid c are an
+/// interval of float32 values, each end found from its exact-arithmetic estimate by doubling steps and bisection. The
+/// s within <see cref="SteppedS"/> units in the last place are ranked by the width of that interval in exact arithmetic
+/// (float32's rounding of the result can only narrow it) and the widest few tried: first with one c for both sides, then
+/// with one per side. Every point is then checked with the chosen operands. A channel with no fit keeps the exact integer
+/// form, and so does every block of 8 channels that holds one (<see cref="FloatRequantTable"/>).</para>
+/// </remarks>
+internal static class FloatRequant
+{
+    /// <summary>The reference requantization of accumulator <paramref name="x"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int Reference(int x, int multiplier, int shift, int outputOffset, int min, int max)
+        => System.Math.Clamp(QuantMath.MultiplyByQuantizedMultiplier(x, multiplier, shift) + outputOffset, min, max);
+
+    /// <summary>The float form f(x) with the operands <paramref name="s"/>, <paramref name="c"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int Float(int x, float s, float c, int min, int max)
+        => System.Math.Clamp((int)MathF.Round(MathF.FusedMultiplyAdd(x, s, c), MidpointRounding.ToEven), min, max);
+
+    /// <summary>Units in the last place of s tried either side of the rounded value.</summary>
+    private const int SteppedS = 12;
+
+    /// <summary>
+    /// Operands (s, c for x &lt; 0, c for x &gt;= 0) whose float form equals the reference for every accumulator in
+    /// [-bound, bound] (remarks), or false. Needs multiplier &gt; 0, shift &lt;= 0 and bound &lt; 2^24.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool TryFit(int multiplier, int shift, int outputOffset, int min, int max, long bound, out float s, out float cNeg, out float cPos)
+    {
+        s = cNeg = cPos = 0;
+        if (multiplier <= 0 || shift > 0 || shift < -31 || bound < 1 || bound >= 1 << 24 || min > max)
+            return false;
+        int a = (int)bound;
+        // The points of [-A, -1] then those of [0, A], contiguous: one c for both sides is tried first (no blend per vector).
+        Span<int> all = stackalloc int[4 + 4 * 256];
+        Span<int> targets = stackalloc int[all.Length];
+        int nNeg = Points(-a, -1, multiplier, shift, outputOffset, min, max, all, targets);
+        if (nNeg < 0)
+            return false;
+        int nPos = Points(0, a, multiplier, shift, outputOffset, min, max, all[nNeg..], targets[nNeg..]);
+        if (nPos < 0)
+            return false;
+        var both = new Side(all[..(nNeg + nPos)], targets[..(nNeg + nPos)], min, max);
+        var neg = new Side(all[..nNeg], targets[..nNeg], min, max);
+        var pos = new Side(all.Slice(nNeg, nPos), targets.Slice(nNeg, nPos), min, max);
+        float sf = (float)(multiplier * System.Math.ScaleB(1.0, shift - 31));
+        if (!(sf > 0))
+            return false;
+        double c0 = outputOffset + System.Math.ScaleB(1.0, shift - 1);
+        // The candidates for s in the order of their windows for c in exact arithmetic (widest first): only the float32
+        // rounding of the result can still close such a window, so few need the float32 search.
+        Span<float> candidates = stackalloc float[2 * SteppedS + 1];
+        Span<double> widths = stackalloc double[candidates.Length];
+        for (int pass = 0; pass < 2; pass++)
+        {
+            for (int i = 0; i < candidates.Length; i++)
+            {
+                candidates[i] = Nudge(sf, i - SteppedS);
+                widths[i] = pass == 0 ? both.Width(candidates[i]) : System.Math.Min(neg.Width(candidates[i]), pos.Width(candidates[i]));
+            }
+            widths.Sort(candidates, (x, y) => y.CompareTo(x));
+            for (int i = 0; i < 4 && widths[i] > 0; i++)
+            {
+                float sc = candidates[i];
+                if (pass == 0 && both.TryFitC(sc, c0, out float c))
+                {
+                    s = sc;
+                    cNeg = cPos = c;
+                    return true;
+                }
+                if (pass == 1 && neg.TryFitC(sc, c0 - System.Math.ScaleB(1.0, shift), out float cn) && pos.TryFitC(sc, c0, out float cp))
+                {
+                    s = sc;
+                    cNeg = cn;
+                    cPos = cp;
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The points of P (remarks) in [from, to] and q at each: both ends, and each threshold in the range and the accumulator
+    /// before it. Returns how many, or -1 when q spans more than 256 levels there.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Points(int from, int to, int multiplier, int shift, int outputOffset, int min, int max, Span<int> points, Span<int> targets)
+    {
+        int n = 0;
+        int lo = Reference(from, multiplier, shift, outputOffset, min, max), hi = Reference(to, multiplier, shift, outputOffset, min, max);
+        if (hi - lo > 255)
+            return -1;
+        (points[n], targets[n++]) = (from, lo);
+        (points[n], targets[n++]) = (to, hi);
+        // q(x) is about floor(x S + o + 1/2 + 2^(shift - 1)) (remarks): each threshold from that estimate, then walked to the exact one.
+        double scale = multiplier * System.Math.ScaleB(1.0, shift - 31), offset = outputOffset + 0.5 + System.Math.ScaleB(1.0, shift - 1);
+        for (int k = lo + 1; k <= hi; k++)
+        {
+            // The smallest x in (from, to] with q(x) >= k: q(from) < k <= q(to).
+            int h = (int)System.Math.Clamp(System.Math.Ceiling((k - offset) / scale), from + 1, to);
+            while (h > from + 1 && Reference(h - 1, multiplier, shift, outputOffset, min, max) >= k) h--;
+            while (Reference(h, multiplier, shift, outputOffset, min, max) < k) h++;
+            (points[n], targets[n++]) = (h, Reference(h, multiplier, shift, outputOffset, min, max));
+            (points[n], targets[n++]) = (h - 1, Reference(h - 1, multiplier, shift, outputOffset, min, max));
+        }
+        return n;
+    }
+
+    /// <summary>The points of one side (or both) with their reference values, and the clamp bounds.</summary>
+    private readonly ref struct Side(ReadOnlySpan<int> points, ReadOnlySpan<int> targets, int min, int max)
+    {
+        private readonly ReadOnlySpan<int> _points = points, _targets = targets;
+
+        /// <summary>The width of the interval of real c for which x s + c lands in each point's rounding interval, in double.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public double Width(float s)
+        {
+            double lower = double.NegativeInfinity, upper = double.PositiveInfinity;
+            for (int i = 0; i < _points.Length; i++)
+            {
+                double xs = (double)_points[i] * s;
+                int t = _targets[i];
+                if (t > min) lower = System.Math.Max(lower, t - 0.5 - xs);
+                if (t < max) upper = System.Math.Min(upper, t + 0.5 - xs);
+            }
+            return upper - lower;
+        }
+
+        /// <summary>A float32 c for which the float form gives every point's reference value with this s (the one nearest <paramref name="c0"/>), or false.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public bool TryFitC(float s, double c0, out float c)
+        {
+            // The valid c as ordered integers of float32 bit patterns (monotone with the value for finite floats).
+            c = 0;
+            long lower = long.MinValue, upper = long.MaxValue;
+            for (int i = 0; i < _points.Length; i++)
+            {
+                int x = _points[i], t = _targets[i];
+                if (t > min)
+                {
+                    // The smallest c with rint(fma(x, s, c)) >= t.
+                    long k = First(Order((float)(Boundary(t) - (double)x * s)), x, s, t, min, max);
+                    if (k == long.MaxValue)
+                        return false;
+                    lower = System.Math.Max(lower, k);
+                }
+                if (t < max)
+                {
+                    // The largest c with rint(fma(x, s, c)) <= t: one below the smallest with rint(...) > t.
+                    long k = First(Order((float)(Boundary(t + 1) - (double)x * s)), x, s, t + 1, min, max);
+                    if (k == long.MaxValue)
+                        return false;
+                    upper = System.Math.Min(upper, k - 1);
+                }
+                if (lower > upper)
+                    return false;
+            }
+            long ideal = Order((float)c0);
+            c = Unorder(System.Math.Clamp(ideal, lower == long.MinValue ? ideal : lower, upper == long.MaxValue ? ideal : upper));
+            for (int i = 0; i < _points.Length; i++)
+                if (Float(_points[i], s, c, min, max) != _targets[i])
+                    return false;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// About where the exact x s + c must reach for rint(fma(x, s, c)) &gt;= t: t - 1/2 rounds to t when t is even (ties to
+    /// even), so half a unit of the result below it suffices; when t is odd the result must pass t - 1/2.
+    /// </summary>
+    private static double Boundary(int t)
+    {
+        float v = t - 0.5f;
+        double half = ((double)MathF.BitIncrement(MathF.Abs(v)) - MathF.Abs(v)) / 2;
+        return (t & 1) == 0 ? v - half : v + half;
+    }
+
+    /// <summary><see cref="Order"/> of float.MaxValue: ordered floats beyond it are infinities and NaNs.</summary>
+    private const long MaxFinite = 0x7F7F_FFFF;
+
+    /// <summary>
+    /// The smallest ordered float k with rint(fma(x, s, Unorder(k))) clamped &gt;= t (false below it, true from there on),
+    /// searched from <paramref name="start"/> in doubling steps and then by halves; long.MaxValue if not among the finite floats.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static long First(long start, int x, float s, int t, int min, int max)
+    {
+        long lo, hi; // holds(hi), !holds(lo)
+        if (Float(x, s, Unorder(start), min, max) >= t)
+        {
+            hi = start;
+            for (long step = 1; ; step *= 2)
+            {
+                lo = hi - step;
+                if (lo < -MaxFinite)
+                    return long.MaxValue;
+                if (Float(x, s, Unorder(lo), min, max) < t)
+                    break;
+                hi = lo;
+            }
+        }
+        else
+        {
+            lo = start;
+            for (long step = 1; ; step *= 2)
+            {
+                hi = lo + step;
+                if (hi > MaxFinite)
+                    return long.MaxValue;
+                if (Float(x, s, Unorder(hi), min, max) >= t)
+                    break;
+                lo = hi;
+            }
+        }
+        while (hi - lo > 1)
+        {
+            long mid = lo + (hi - lo) / 2;
+            if (Float(x, s, Unorder(mid), min, max) >= t) hi = mid;
+            else lo = mid;
+        }
+        return hi;
+    }
+
+    private static float Nudge(float v, int steps)
+    {
+        for (; steps > 0; steps--) v = MathF.BitIncrement(v);
+        for (; steps < 0; steps++) v = MathF.BitDecrement(v);
+        return v;
+    }
+
+    /// <summary>float32 to an integer of the same order.</summary>
+    private static long Order(float v)
+    {
+        int bits = BitConverter.SingleToInt32Bits(v);
+        return bits >= 0 ? bits : -(long)(bits & int.MaxValue);
+    }
+
+    private static float Unorder(long k) => k >= 0 ? BitConverter.Int32BitsToSingle((int)k) : BitConverter.Int32BitsToSingle((int)(-k) | int.MinValue);
+}
+
+/// <summary>
+/// One op's <see cref="FloatRequant"/> operands per output channel, padded to a multiple of 8 channels, and per block of
+/// 8 channels whether every channel of the block has them (<see cref="Mode"/>). Built once per op and its parameters.
+/// </summary>
+internal sealed class FloatRequantTable
+{
+    /// <summary>A block's form: the exact integer one, the float one with one c, or with c by the accumulator's sign.</summary>
+    public enum BlockMode : byte { Exact, OneC, SignC }
+
+    private readonly int[] _multipliers, _shifts;
+    private readonly int _outputOffset, _min, _max;
+
+    /// <summary>s per channel, halved: the GEMM's sums are the doubled accumulators (fma(2x, s / 2, c) = fma(x, s, c) exactly).</summary>
+    public float[] HalfS { get; }
+
+    /// <summary>c for accumulators below zero, per channel.</summary>
+    public float[] CNeg { get; }
+
+    /// <summary>c for accumulators of zero and above, per channel.</summary>
+    public float[] CPos { get; }
+
+    /// <summary>Per block of 8 channels.</summary>
+    public BlockMode[] Mode { get; }
+
+    /// <summary>Whether some block takes the float form.</summary>
+    public bool Any { get; }
+
+    private FloatRequantTable(ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int min, int max, ReadOnlySpan<long> bounds)
+    {
+        _multipliers = multipliers.ToArray();
+        _shifts = shifts.ToArray();
+        _outputOffset = outputOffset;
+        _min = min;
+        _max = max;
+        int cout = multipliers.Length, blocks = (cout + 7) / 8;
+        HalfS = new float[8 * blocks];
+        CNeg = new float[8 * blocks];
+        CPos = new float[8 * blocks];
+        Mode = new BlockMode[blocks];
+        for (int b = 0; b < blocks; b++)
+        {
+            var mode = BlockMode.OneC;
+            for (int c = 8 * b; c < System.Math.Min(cout, 8 * b + 8) && mode != BlockMode.Exact; c++)
+            {
+                // The GEMM's doubled sums must stay exact in float32: 2 x bound < 2^24.
+                if (bounds[c] >= 1 << 23
+                    || !FloatRequant.TryFit(multipliers[c], shifts[c], outputOffset, min, max, bounds[c], out float s, out float cn, out float cp))
+                {
+                    mode = BlockMode.Exact;
+                    break;
+                }
+                HalfS[c] = s * 0.5f;
+                CNeg[c] = cn;
+                CPos[c] = cp;
+                if (cn != cp)
+                    mode = BlockMode.SignC;
+            }
+            Mode[b] = mode;
+            Any |= mode != BlockMode.Exact;
+        }
+    }
+
+    /// <summary>
+    /// The table for these parameters: the one kept in <paramref name="slot"/> when it was built from the same values,
+    /// else a new one, kept there (as <see cref="RightRequantTable.Get"/>).
+    /// </summary>
+    public static FloatRequantTable Get(ref FloatRequantTable? slot, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
+        int outputOffset, int min, int max, ReadOnlySpan<long> bounds)
+    {
+        var t = Volatile.Read(ref slot);
+        if (t is not null && t._outputOffset == outputOffset && t._min == min && t._max == max
+            && multipliers.SequenceEqual(t._multipliers) && shifts.SequenceEqual(t._shifts))
+            return t;
+        t = new FloatRequantTable(multipliers, shifts, outputOffset, min, max, bounds);
+        Volatile.Write(ref slot, t);
+        return t;
+    }
+}
+
+/// <summary>
+/// <see cref="FloatRequant"/>'s form on 8 lanes: VCVTDQ2PS, (VBLENDVPS by the sign where the block has two c), VFMADD and
+/// VCVTPS2DQ (round to nearest, ties to even: the MXCSR's default, which .NET does not change). Callers check Fma.
+/// </summary>
+internal readonly struct FloatRequantizer256
+{
+    private readonly Vector256<float> _s, _cNeg, _cPos;
+    private readonly bool _sign;
+
+    /// <summary>The 8 channels from <paramref name="from"/> (a multiple of 8) of <paramref name="table"/>; <paramref name="doubled"/>: the sums are 2x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FloatRequantizer256(FloatRequantTable table, int from, bool doubled)
+    {
+        var half = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.HalfS), (nuint)from);
+        _s = doubled ? half : half + half;
+        _cNeg = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CNeg), (nuint)from);
+        _cPos = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CPos), (nuint)from);
+        _sign = table.Mode[from >> 3] == FloatRequantTable.BlockMode.SignC;
+    }
+
+    /// <summary>rint(fma(x, s, c)) per lane, before the clamp (the caller narrows with saturation and clamps as bytes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<int> Apply(Vector256<int> x)
+    {
+        var f = Avx.ConvertToVector256Single(x);
+        // int -> float gives +0 for 0, so the sign bit is exactly x < 0.
+        var c = _sign ? Avx.BlendVariable(_cPos, _cNeg, f) : _cPos;
+        return Avx.ConvertToVector256Int32(Fma.MultiplyAdd(f, _s, c));
+    }
+}

@@ -1,0 +1,167 @@
+using NUnit.Framework;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using EdgeQuant.Runtime.Format;
+using EdgeQuant.Runtime.Kernels;
+using EdgeQuant.Runtime.Kernels.Simd;
+
+namespace EdgeQuant.Runtime.Tests.Kernels;
+
+/// <summary>
+/// The float32 requantization (<see cref="FloatRequant"/>): where it is found for a channel it must give the reference's
+/// byte for every accumulator of the channel's range, checked here over the whole range, not only at the points the proof
+/// uses; the 8-lane form must equal the scalar one; and the AVX2 GEMM must take it and still give the reference's bytes.
+/// </summary>
+public class FloatRequantTests
+{
+    /// <summary>Requantization parameters as the converter makes them: a multiplier in [2^30, 2^31), a right shift, bounds.</summary>
+    private static (int M, int Shift, int Offset, int Min, int Max, int Bound) Draw(Random r)
+    {
+        int m = (1 << 30) + r.Next(0, int.MaxValue - (1 << 30));
+        int shift = -r.Next(1, 16);
+        int offset = r.Next(-128, 128);
+        int min = -128, max = 127;
+        switch (r.Next(4))
+        {
+            case 0: min = offset; break; // ReLU
+            case 1: min = offset; max = System.Math.Min(127, offset + r.Next(1, 200)); break; // ReLU6-like
+        }
+        // Accumulator ranges from a few output steps to far past the 256 levels (most of it then clamps).
+        int bound = r.Next(3) switch { 0 => r.Next(1, 2000), 1 => r.Next(2000, 1 << 16), _ => r.Next(1 << 16, 1 << 19) };
+        return (m, shift, offset, min, max, bound);
+    }
+
+    [Test]
+    public void AFitIsTheReferenceOnEveryAccumulatorOfItsRange()
+    {
+        var r = new Random(2026_12_07);
+        int fitted = 0, twoC = 0, cases = 400;
+        for (int i = 0; i < cases; i++)
+        {
+            var (m, shift, o, min, max, bound) = Draw(r);
+            if (!FloatRequant.TryFit(m, shift, o, min, max, bound, out float s, out float cn, out float cp))
+                continue;
+            fitted++;
+            if (cn != cp) twoC++;
+            for (int x = -bound; x <= bound; x++)
+            {
+                int expected = FloatRequant.Reference(x, m, shift, o, min, max);
+                int got = FloatRequant.Float(x, s, x < 0 ? cn : cp, min, max);
+                if (got != expected)
+                    Assert.Fail($"case {i} (M {m}, shift {shift}, offset {o}, [{min}, {max}], bound {bound}): x = {x} gives {got}, the reference {expected}");
+            }
+        }
+        TestContext.Out.WriteLine($"{fitted} of {cases} fitted, {twoC} of them with c by sign");
+        // Not vacuous: most channels of real layers fit (the zoo's: all but a few per hundred).
+        Assert.That(fitted, Is.GreaterThan(cases * 3 / 4));
+        Assert.That(twoC, Is.GreaterThan(0), "the sign term of layers without a fused ReLU needs two c");
+    }
+
+    /// <summary>Small shifts put exact ties of the reference's two roundings in every few accumulators.</summary>
+    [Test]
+    public void FitsHoldThroughTheReferencesTies([Values(-1, -2, -3)] int shift)
+    {
+        var r = new Random(shift + 100);
+        for (int i = 0; i < 50; i++)
+        {
+            int m = (1 << 30) + r.Next(0, 1 << 12) * (1 << 18); // few low bits: ties land on integers
+            int o = r.Next(-20, 20), bound = r.Next(10, 600);
+            if (!FloatRequant.TryFit(m, shift, o, -128, 127, bound, out float s, out float cn, out float cp))
+                continue;
+            for (int x = -bound; x <= bound; x++)
+                Assert.That(FloatRequant.Float(x, s, x < 0 ? cn : cp, -128, 127), Is.EqualTo(FloatRequant.Reference(x, m, shift, o, -128, 127)),
+                    $"M {m}, offset {o}, x = {x}");
+        }
+    }
+
+    [Test]
+    public void NothingIsFittedOutsideTheFormsConditions()
+    {
+        Assert.That(FloatRequant.TryFit(-5, -8, 0, -128, 127, 1000, out _, out _, out _), Is.False, "negative multiplier");
+        Assert.That(FloatRequant.TryFit(0, -8, 0, -128, 127, 1000, out _, out _, out _), Is.False, "zero multiplier");
+        Assert.That(FloatRequant.TryFit(1 << 30, 2, 0, -128, 127, 1000, out _, out _, out _), Is.False, "left shift");
+        Assert.That(FloatRequant.TryFit(1 << 30, -8, 0, -128, 127, 1 << 24, out _, out _, out _), Is.False, "accumulators past float32's integers");
+        // A block holding one channel that cannot fit keeps the exact form; the other block still fits.
+        int[] m = new int[16], sh = new int[16];
+        long[] bounds = new long[16];
+        for (int c = 0; c < 16; c++) { m[c] = (1 << 30) + 12345 * c; sh[c] = -9; bounds[c] = 40_000; }
+        bounds[3] = 1 << 23;
+        FloatRequantTable? slot = null;
+        var t = FloatRequantTable.Get(ref slot, m, sh, 5, -128, 127, bounds);
+        Assert.That(t.Mode[0], Is.EqualTo(FloatRequantTable.BlockMode.Exact));
+        Assert.That(t.Mode[1], Is.Not.EqualTo(FloatRequantTable.BlockMode.Exact));
+    }
+
+    [Test]
+    public void TheEightLaneFormIsTheScalarOne([Values] bool doubled)
+    {
+        if (!Fma.IsSupported || !Avx2.IsSupported)
+            Assert.Ignore("needs AVX2 and FMA (not run on this machine)");
+        var r = new Random(doubled ? 7 : 8);
+        for (int round = 0; round < 40; round++)
+        {
+            int[] m = new int[8], sh = new int[8];
+            long[] bounds = new long[8];
+            var (_, _, o, min, max, _) = Draw(r);
+            for (int c = 0; c < 8; c++)
+            {
+                var d = Draw(r);
+                (m[c], sh[c], bounds[c]) = (d.M, d.Shift, d.Bound);
+            }
+            FloatRequantTable? slot = null;
+            var t = FloatRequantTable.Get(ref slot, m, sh, o, min, max, bounds);
+            if (t.Mode[0] == FloatRequantTable.BlockMode.Exact)
+                continue;
+            var q = new FloatRequantizer256(t, 0, doubled);
+            var x = new int[8];
+            for (int i = 0; i < 2000; i++)
+            {
+                for (int c = 0; c < 8; c++)
+                    x[c] = (int)(r.NextInt64(-bounds[c], bounds[c] + 1) * (doubled ? 2 : 1));
+                var y = q.Apply(Vector256.Create(x));
+                for (int c = 0; c < 8; c++)
+                {
+                    int acc = doubled ? x[c] / 2 : x[c];
+                    Assert.That(System.Math.Clamp(y.GetElement(c), min, max), Is.EqualTo(FloatRequant.Reference(acc, m[c], sh[c], o, min, max)),
+                        $"lane {c}, accumulator {acc}");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The AVX2 GEMM (1x1 layers, FullyConnected) takes the float form where it is proven and gives the reference's bytes:
+    /// with and without a fused ReLU (one c, c by sign), Cout with whole and partial blocks.
+    /// </summary>
+    [Test]
+    public void TheAvx2GemmTakesItAndGivesTheReferenceBytes([Values(8, 20, 36, 90)] int cout, [Values] bool relu)
+    {
+        if (!Fma.IsSupported || !Avx2.IsSupported || Avx512BW.IsSupported || AvxVnni.IsSupported)
+            Assert.Ignore("the float form serves the AVX2 GEMM on machines without AVX-512 (not run on this machine)");
+        var r = new Random(cout * 2 + (relu ? 1 : 0));
+        int cin = 16 + cout % 7, rows = 37;
+        int zp = r.Next(-128, 128), outZp = r.Next(-100, 100);
+        var p = new FullyConnectedParams
+        {
+            InputOffset = -zp, OutputOffset = outZp, FoldedBiasOffset = -1,
+            ActivationMin = relu ? outZp : -128, ActivationMax = 127,
+        };
+        var input = FastPathCases.S8(r, rows * cin);
+        // Trained layers' weights: mostly small, a few near the int8 limits.
+        var filter = FastPathCases.S8(r, cout * cin, -40, 40);
+        for (int i = 0; i < cout; i++) filter[i * cin + r.Next(cin)] = (sbyte)(r.Next(2) == 0 ? -127 : 127);
+        var bias = FastPathCases.I32(r, cout, -5000, 5000);
+        var m = FastPathCases.Multipliers(r, cout);
+        var sh = FastPathCases.I32(r, cout, -12, -8);
+        var expected = new sbyte[rows * cout];
+        FullyConnected.EvalS8Reference(p, input, rows, cin, filter, cout, bias, m, sh, expected);
+        var pf = FullyConnected.Prepare(p, filter, cin, cout, bias);
+        var output = new sbyte[rows * cout];
+        FullyConnected.EvalS8(p, input, rows, cin, filter, cout, bias, pf, m, sh, output);
+        Assert.That(output, Is.EqualTo(expected));
+        Assert.That(pf!.FloatRequant, Is.Not.Null, "the GEMM built no float table");
+        Assert.That(pf.FloatRequant!.Any, Is.True, "no block of this layer took the float form");
+        if (!relu)
+            Assert.That(pf.FloatRequant.Mode, Does.Contain(FloatRequantTable.BlockMode.SignC));
+    }
+}
