@@ -17,8 +17,9 @@ internal readonly struct ChannelRequantizer256
 {
     private readonly Vector256<int> _left, _right, _m, _mOdd, _mask, _half, _off;
     private readonly Vector128<sbyte> _min, _max;
-    private readonly bool _anyLeft, _saturates, _oneRounding, _clamped, _folded;
+    private readonly bool _anyLeft, _saturates, _oneRounding, _clamped, _folded, _float;
     private readonly Simd.SimdOps512.RightRequantizer256 _rightOnly;
+    private readonly Simd.FloatRequantizer256 _floatForm;
 
     /// <summary>
     /// Whether <see cref="Apply(Vector256{int})"/> takes twice the sum of products without the group's start value
@@ -39,6 +40,26 @@ internal readonly struct ChannelRequantizer256
     {
         var q = new ChannelRequantizer256(table, from, multiplier, shift, outputOffset, activationMin, activationMax);
         return q._oneRounding && q._clamped ? new ChannelRequantizer256(q, init) : q;
+    }
+
+    /// <summary>
+    /// This requantizer through the float form (<see cref="Simd.FloatRequant"/>) where <paramref name="table"/> has it for
+    /// the 8 channels from <paramref name="from"/>, else itself. The table must match what <see cref="Apply(Vector256{int})"/>
+    /// is given: a <see cref="Simd.FloatRequantTable.Folded"/> one for a <see cref="Folded"/> requantizer (twice the sum of
+    /// products), an unfolded one otherwise (the accumulators).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ChannelRequantizer256 WithFloat(Simd.FloatRequantTable? table, int from)
+        => table is not null && table.Folded == _folded && table.GroupMode(from) != Simd.FloatRequantTable.BlockMode.Exact
+            ? new ChannelRequantizer256(this, new Simd.FloatRequantizer256(table, from, doubled: _folded))
+            : this;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ChannelRequantizer256(in ChannelRequantizer256 q, Simd.FloatRequantizer256 form)
+    {
+        this = q;
+        _floatForm = form;
+        _float = true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -127,6 +148,8 @@ internal readonly struct ChannelRequantizer256
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Vector256<int> Rounded(Vector256<int> acc)
     {
+        if (_float)
+            return _floatForm.Apply(acc);
         if (_oneRounding)
             return _rightOnly.Apply(_folded ? acc : acc + acc, _clamped);
         var x = _anyLeft ? Avx2.ShiftLeftLogicalVariable(acc, _left.AsUInt32()) : acc;

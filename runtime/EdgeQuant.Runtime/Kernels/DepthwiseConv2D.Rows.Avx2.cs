@@ -199,6 +199,14 @@ public static partial class DepthwiseConv2D
         Span<int> desc = stackalloc int[blockRows * d];
         // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
         var table = RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
+        if (!Avx512BW.IsSupported && Fma.IsSupported && cout >= 8 && packed.ChannelBounds.Length == cout)
+        {
+            // With AVX2 alone, the float form of the requantization where it is proven (FloatRequant): for the whole
+            // accumulators, and for the 3x3 body's sums without the start values where its exact form folds them (a fused ReLU).
+            FloatRequantTable.Get(ref packed.FloatRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.ChannelBounds);
+            if (table.Covered && table.ClampsNegatives)
+                FloatRequantTable.Get(ref packed.FloatRequantFolded, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.ChannelBounds, packed.Init);
+        }
         ref int ringRef = ref MemoryMarshal.GetReference(ring);
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs!);
         for (int b = 0; b < inShape.D0; b++)
@@ -396,7 +404,7 @@ public static partial class DepthwiseConv2D
                 // The common 3x3: six weight vectors (twelve with the odd set) in registers for every row of the group.
                 // Where the requantizer folds the bias into its constants (AVX2, a fused ReLU), the weights are doubled and
                 // the sum of products goes to it alone: no bias addition and no doubling per output vector.
-                var qf = TWidth.FoldingRequantizer(table, c, ref mRef, ref sRef, p, cout, ref init);
+                var qf = TWidth.FoldingRequantizer(table, c, ref mRef, ref sRef, p, cout, ref init, packed);
                 bool folded = TWidth.Folded(qf);
                 ref short wc = ref Unsafe.Add(ref w, 2 * c);
                 nint tapStep = 2 * coutP;
@@ -458,7 +466,7 @@ public static partial class DepthwiseConv2D
                 }
                 continue;
             }
-            var q = TWidth.Requantizer(table, c, ref mRef, ref sRef, p, cout);
+            var q = TWidth.Requantizer(table, c, ref mRef, ref sRef, p, cout, packed);
             for (int r = 0; r < rows; r++)
             {
                 ref int rd = ref Unsafe.Add(ref dRef, r * d);
@@ -547,7 +555,8 @@ public static partial class DepthwiseConv2D
         static abstract TInt Add(TInt a, TInt b);
 
         /// <summary>The requantizer of the group at channel c (the one-rounding form where the table covers it).</summary>
-        static abstract TRequant Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout);
+        static abstract TRequant Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout,
+            PackedFilter packed);
 
         /// <summary>
         /// The requantizer of the group at channel c for the 3x3 body, which keeps the weights in registers: one that takes
@@ -555,7 +564,7 @@ public static partial class DepthwiseConv2D
         /// (<see cref="ChannelRequantizer256.Folding"/>), else as <see cref="Requantizer"/>.
         /// </summary>
         static abstract TRequant FoldingRequantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout,
-            ref int init);
+            ref int init, PackedFilter packed);
 
         /// <summary>Whether <paramref name="q"/> takes twice the sum of products, with the bias in its constants.</summary>
         static abstract bool Folded(in TRequant q);
@@ -589,14 +598,15 @@ public static partial class DepthwiseConv2D
         public static Vector512<int> Add(Vector512<int> a, Vector512<int> b) => a + b;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static ChannelRequantizer512 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout)
+        public static ChannelRequantizer512 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout,
+            PackedFilter packed)
             => new(table, c, Vector512.LoadUnsafe(ref multipliers, (nuint)c), Vector512.LoadUnsafe(ref shifts, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
 
         // The AVX-512 kernels keep the bias addition.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static ChannelRequantizer512 FoldingRequantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p,
-            int cout, ref int init) => Requantizer(table, c, ref multipliers, ref shifts, p, cout);
+            int cout, ref int init, PackedFilter packed) => Requantizer(table, c, ref multipliers, ref shifts, p, cout, packed);
 
         public static bool Folded(in ChannelRequantizer512 q) => false;
 
@@ -633,15 +643,19 @@ public static partial class DepthwiseConv2D
         public static Vector256<int> Add(Vector256<int> a, Vector256<int> b) => a + b;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static ChannelRequantizer256 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout)
-            => new(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref multipliers, (nuint)c), Vector256.LoadUnsafe(ref shifts, (nuint)c),
-                p.OutputOffset, p.ActivationMin, p.ActivationMax);
+        public static ChannelRequantizer256 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout,
+            PackedFilter packed)
+            => new ChannelRequantizer256(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref multipliers, (nuint)c), Vector256.LoadUnsafe(ref shifts, (nuint)c),
+                p.OutputOffset, p.ActivationMin, p.ActivationMax).WithFloat(packed.FloatRequant, c);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static ChannelRequantizer256 FoldingRequantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p,
-            int cout, ref int init)
-            => ChannelRequantizer256.Folding(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref multipliers, (nuint)c),
+            int cout, ref int init, PackedFilter packed)
+        {
+            var q = ChannelRequantizer256.Folding(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref multipliers, (nuint)c),
                 Vector256.LoadUnsafe(ref shifts, (nuint)c), p.OutputOffset, p.ActivationMin, p.ActivationMax, Vector256.LoadUnsafe(ref init, (nuint)c));
+            return q.WithFloat(q.Folded ? packed.FloatRequantFolded : packed.FloatRequant, c);
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static bool Folded(in ChannelRequantizer256 q) => q.Folded;
@@ -686,12 +700,13 @@ public static partial class DepthwiseConv2D
         public static Vector128<int> Add(Vector128<int> a, Vector128<int> b) => a + b;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Requantizer4 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout)
+        public static Requantizer4 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout,
+            PackedFilter packed)
             => new(table, c, p.ActivationMin, p.ActivationMax);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Requantizer4 FoldingRequantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p,
-            int cout, ref int init)
+            int cout, ref int init, PackedFilter packed)
         {
             var q = new Requantizer4(table, c, p.ActivationMin, p.ActivationMax);
             return q.Clamped ? q.WithStart(Vector128.LoadUnsafe(ref init, (nuint)c)) : q;

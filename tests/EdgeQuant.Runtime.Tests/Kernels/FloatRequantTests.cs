@@ -164,4 +164,40 @@ public class FloatRequantTests
         if (!relu)
             Assert.That(pf.FloatRequant.Mode, Does.Contain(FloatRequantTable.BlockMode.SignC));
     }
+    /// <summary>
+    /// The AVX2 depthwise rows (3x3 stride 1 and 2, and 5x5) take it and give the reference's bytes: with a fused ReLU the 3x3
+    /// body's folded form (sums without the bias, <see cref="FloatRequantTable.Folded"/>), without one the whole accumulators.
+    /// </summary>
+    [Test]
+    public void TheAvx2DepthwiseRowsTakeItAndGiveTheReferenceBytes([Values(3, 5)] int k, [Values(1, 2)] int stride, [Values] bool relu)
+    {
+        if (!Fma.IsSupported || !Avx2.IsSupported || Avx512BW.IsSupported)
+            Assert.Ignore("the float form serves the AVX2 depthwise rows on machines without AVX-512 (not run on this machine)");
+        var r = new Random(k * 10 + stride * 2 + (relu ? 1 : 0));
+        int tookFloat = 0;
+        foreach (int channels in new[] { 8, 20, 36, 90 })
+        {
+            var c = FastPathCases.Conv.Random(r, true, channels, 0, k, k);
+            c.P.StrideH = c.P.StrideW = stride;
+            c.P.DilationH = c.P.DilationW = 1;
+            c.P.PadTop = c.P.PadLeft = c.P.PadBottom = c.P.PadRight = k / 2;
+            c.P.ActivationMin = relu ? c.P.OutputOffset : -128;
+            c.P.ActivationMax = 127;
+            int h = r.Next(k, 12), w = r.Next(k, 15);
+            c.In = new Runtime.Format.Shape4(1, h, w, channels);
+            c.Out = new Runtime.Format.Shape4(1, (h - 1) / stride + 1, (w - 1) / stride + 1, channels);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            // Trained layers' weights: mostly small, a few near the int8 limits; right shifts only (the float form's domain).
+            c.Weights = FastPathCases.S8(r, c.Filter.FlatSize, -50, 50);
+            c.S = FastPathCases.I32(r, channels, -10, -6);
+            var pf = DepthwiseConv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias)!;
+            var output = new sbyte[c.Out.FlatSize];
+            Assert.That(DepthwiseConv2D.TryEvalS8RowsAvx2(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, output, c.Out), Is.True);
+            Assert.That(output, Is.EqualTo(c.Reference()), $"{channels} channels");
+            var used = k == 3 && relu ? pf.FloatRequantFolded : pf.FloatRequant;
+            Assert.That(used, Is.Not.Null, $"{channels} channels: no float table");
+            if (used!.Any) tookFloat++;
+        }
+        Assert.That(tookFloat, Is.GreaterThan(0), "no layer took the float form");
+    }
 }

@@ -60,10 +60,10 @@ internal static class FloatRequant
         // The points of [-A, -1] then those of [0, A], contiguous: one c for both sides is tried first (no blend per vector).
         Span<int> all = stackalloc int[4 + 4 * 256];
         Span<int> targets = stackalloc int[all.Length];
-        int nNeg = Points(-a, -1, multiplier, shift, outputOffset, min, max, all, targets);
+        int nNeg = Points(0, -a, -1, multiplier, shift, outputOffset, min, max, all, targets);
         if (nNeg < 0)
             return false;
-        int nPos = Points(0, a, multiplier, shift, outputOffset, min, max, all[nNeg..], targets[nNeg..]);
+        int nPos = Points(0, 0, a, multiplier, shift, outputOffset, min, max, all[nNeg..], targets[nNeg..]);
         if (nPos < 0)
             return false;
         var both = new Side(all[..(nNeg + nPos)], targets[..(nNeg + nPos)], min, max);
@@ -107,14 +107,56 @@ internal static class FloatRequant
     }
 
     /// <summary>
+    /// Operands (s, c) whose float form f(y) = clamp(rint(fma(y, s, c)), min, max) equals the reference of the accumulator
+    /// <paramref name="start"/> + y for every y in [-bound, bound]: for kernels that leave the start value (the filter's
+    /// folded bias) out of their sums. One c only (the reference's sign term follows the sign of start + y, not of y);
+    /// the proof is the remarks' with the points taken over y.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool TryFitStart(int multiplier, int shift, int outputOffset, int min, int max, int start, long bound, out float s, out float c)
+    {
+        s = c = 0;
+        if (multiplier <= 0 || shift > 0 || shift < -31 || bound < 1 || bound >= 1 << 24 || min > max
+            || System.Math.Abs((long)start) + bound > int.MaxValue)
+            return false;
+        int a = (int)bound;
+        Span<int> points = stackalloc int[2 + 2 * 256];
+        Span<int> targets = stackalloc int[points.Length];
+        int n = Points(start, -a, a, multiplier, shift, outputOffset, min, max, points, targets);
+        if (n < 0)
+            return false;
+        var all = new Side(points[..n], targets[..n], min, max);
+        float sf = (float)(multiplier * System.Math.ScaleB(1.0, shift - 31));
+        if (!(sf > 0))
+            return false;
+        double c0 = outputOffset + System.Math.ScaleB(1.0, shift - 1) + (double)start * sf;
+        Span<float> candidates = stackalloc float[2 * SteppedS + 1];
+        Span<double> widths = stackalloc double[candidates.Length];
+        for (int i = 0; i < candidates.Length; i++)
+        {
+            candidates[i] = Nudge(sf, i - SteppedS);
+            widths[i] = all.Width(candidates[i]);
+        }
+        widths.Sort(candidates, (x, y) => y.CompareTo(x));
+        for (int i = 0; i < 4 && widths[i] > 0; i++)
+            if (all.TryFitC(candidates[i], c0, out c))
+            {
+                s = candidates[i];
+                return true;
+            }
+        c = 0;
+        return false;
+    }
+
+    /// <summary>
     /// The points of P (remarks) in [from, to] and q at each: both ends, and each threshold in the range and the accumulator
     /// before it. Returns how many, or -1 when q spans more than 256 levels there.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Points(int from, int to, int multiplier, int shift, int outputOffset, int min, int max, Span<int> points, Span<int> targets)
+    private static int Points(int start, int from, int to, int multiplier, int shift, int outputOffset, int min, int max, Span<int> points, Span<int> targets)
     {
         int n = 0;
-        int lo = Reference(from, multiplier, shift, outputOffset, min, max), hi = Reference(to, multiplier, shift, outputOffset, min, max);
+        int lo = Reference(start + from, multiplier, shift, outputOffset, min, max), hi = Reference(start + to, multiplier, shift, outputOffset, min, max);
         if (hi - lo > 255)
             return -1;
         (points[n], targets[n++]) = (from, lo);
@@ -123,12 +165,12 @@ internal static class FloatRequant
         double scale = multiplier * System.Math.ScaleB(1.0, shift - 31), offset = outputOffset + 0.5 + System.Math.ScaleB(1.0, shift - 1);
         for (int k = lo + 1; k <= hi; k++)
         {
-            // The smallest x in (from, to] with q(x) >= k: q(from) < k <= q(to).
-            int h = (int)System.Math.Clamp(System.Math.Ceiling((k - offset) / scale), from + 1, to);
-            while (h > from + 1 && Reference(h - 1, multiplier, shift, outputOffset, min, max) >= k) h--;
-            while (Reference(h, multiplier, shift, outputOffset, min, max) < k) h++;
-            (points[n], targets[n++]) = (h, Reference(h, multiplier, shift, outputOffset, min, max));
-            (points[n], targets[n++]) = (h - 1, Reference(h - 1, multiplier, shift, outputOffset, min, max));
+            // The smallest x in (from, to] with q(start + x) >= k: q(start + from) < k <= q(start + to).
+            int h = (int)System.Math.Clamp(System.Math.Ceiling((k - offset) / scale) - start, from + 1, to);
+            while (h > from + 1 && Reference(start + h - 1, multiplier, shift, outputOffset, min, max) >= k) h--;
+            while (Reference(start + h, multiplier, shift, outputOffset, min, max) < k) h++;
+            (points[n], targets[n++]) = (h, Reference(start + h, multiplier, shift, outputOffset, min, max));
+            (points[n], targets[n++]) = (h - 1, Reference(start + h - 1, multiplier, shift, outputOffset, min, max));
         }
         return n;
     }
@@ -266,18 +308,23 @@ internal static class FloatRequant
 }
 
 /// <summary>
-/// One op's <see cref="FloatRequant"/> operands per output channel, padded to a multiple of 8 channels, and per block of
-/// 8 channels whether every channel of the block has them (<see cref="Mode"/>). Built once per op and its parameters.
+/// One op's <see cref="FloatRequant"/> operands per output channel, padded to a multiple of 8 channels, and for each
+/// group of 8 channels whether all of them have them (<see cref="Mode"/> for the groups at multiples of 8,
+/// <see cref="GroupMode"/> for a group at any channel). Built once per op and its parameters.
 /// </summary>
 internal sealed class FloatRequantTable
 {
-    /// <summary>A block's form: the exact integer one, the float one with one c, or with c by the accumulator's sign.</summary>
+    /// <summary>A group's form: the exact integer one, the float one with one c, or with c by the accumulator's sign.</summary>
     public enum BlockMode : byte { Exact, OneC, SignC }
 
     private readonly int[] _multipliers, _shifts;
     private readonly int _outputOffset, _min, _max;
+    private readonly BlockMode[] _groups;
 
-    /// <summary>s per channel, halved: the GEMM's sums are the doubled accumulators (fma(2x, s / 2, c) = fma(x, s, c) exactly).</summary>
+    /// <summary>
+    /// s per channel, halved, for sums that are twice the accumulator (or, <see cref="Folded"/>, twice the sum of products):
+    /// fma(2x, s / 2, c) = fma(x, s, c) exactly.
+    /// </summary>
     public float[] HalfS { get; }
 
     /// <summary>c for accumulators below zero, per channel.</summary>
@@ -286,59 +333,88 @@ internal sealed class FloatRequantTable
     /// <summary>c for accumulators of zero and above, per channel.</summary>
     public float[] CPos { get; }
 
-    /// <summary>Per block of 8 channels.</summary>
+    /// <summary>Per block of 8 channels (channels 8b to 8b + 7).</summary>
     public BlockMode[] Mode { get; }
 
     /// <summary>Whether some block takes the float form.</summary>
     public bool Any { get; }
 
-    private FloatRequantTable(ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int min, int max, ReadOnlySpan<long> bounds)
+    /// <summary>Whether the operands take the sum of products without each channel's start value (one c per channel).</summary>
+    public bool Folded { get; }
+
+    private FloatRequantTable(ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int min, int max, ReadOnlySpan<long> bounds,
+        ReadOnlySpan<int> starts)
     {
         _multipliers = multipliers.ToArray();
         _shifts = shifts.ToArray();
         _outputOffset = outputOffset;
         _min = min;
         _max = max;
+        Folded = !starts.IsEmpty;
         int cout = multipliers.Length, blocks = (cout + 7) / 8;
         HalfS = new float[8 * blocks];
         CNeg = new float[8 * blocks];
         CPos = new float[8 * blocks];
+        var channel = new BlockMode[cout];
+        for (int c = 0; c < cout; c++)
+        {
+            // The kernels' doubled sums must stay exact in float32: 2 x bound < 2^24.
+            if (bounds[c] >= 1 << 23)
+                continue;
+            bool fit;
+            float s, cn, cp;
+            if (Folded)
+            {
+                // The sum of products alone is bounded by 128 x sum |w| = bound - |start|.
+                fit = FloatRequant.TryFitStart(multipliers[c], shifts[c], outputOffset, min, max, starts[c], bounds[c] - System.Math.Abs((long)starts[c]),
+                    out s, out cn);
+                cp = cn;
+            }
+            else
+                fit = FloatRequant.TryFit(multipliers[c], shifts[c], outputOffset, min, max, bounds[c], out s, out cn, out cp);
+            if (!fit)
+                continue;
+            HalfS[c] = s * 0.5f;
+            CNeg[c] = cn;
+            CPos[c] = cp;
+            channel[c] = cn == cp ? BlockMode.OneC : BlockMode.SignC;
+        }
+        // The group at channel c: exact if any of its channels is, else by sign if any needs it.
+        _groups = new BlockMode[System.Math.Max(cout - 7, 0)];
+        for (int c = 0; c < _groups.Length; c++)
+        {
+            var mode = BlockMode.OneC;
+            for (int i = c; i < c + 8; i++)
+            {
+                if (channel[i] == BlockMode.Exact) { mode = BlockMode.Exact; break; }
+                if (channel[i] == BlockMode.SignC) mode = BlockMode.SignC;
+            }
+            _groups[c] = mode;
+        }
         Mode = new BlockMode[blocks];
         for (int b = 0; b < blocks; b++)
         {
-            var mode = BlockMode.OneC;
-            for (int c = 8 * b; c < System.Math.Min(cout, 8 * b + 8) && mode != BlockMode.Exact; c++)
-            {
-                // The GEMM's doubled sums must stay exact in float32: 2 x bound < 2^24.
-                if (bounds[c] >= 1 << 23
-                    || !FloatRequant.TryFit(multipliers[c], shifts[c], outputOffset, min, max, bounds[c], out float s, out float cn, out float cp))
-                {
-                    mode = BlockMode.Exact;
-                    break;
-                }
-                HalfS[c] = s * 0.5f;
-                CNeg[c] = cn;
-                CPos[c] = cp;
-                if (cn != cp)
-                    mode = BlockMode.SignC;
-            }
-            Mode[b] = mode;
-            Any |= mode != BlockMode.Exact;
+            Mode[b] = 8 * b + 8 <= cout ? _groups[8 * b] : BlockMode.Exact;
+            Any |= Mode[b] != BlockMode.Exact;
         }
     }
 
+    /// <summary>The form of the 8 channels from <paramref name="c"/> (exact when they pass the last channel).</summary>
+    public BlockMode GroupMode(int c) => (uint)c < (uint)_groups.Length ? _groups[c] : BlockMode.Exact;
+
     /// <summary>
     /// The table for these parameters: the one kept in <paramref name="slot"/> when it was built from the same values,
-    /// else a new one, kept there (as <see cref="RightRequantTable.Get"/>).
+    /// else a new one, kept there (as <see cref="RightRequantTable.Get"/>). <paramref name="starts"/>: the channels' start
+    /// values, for kernels whose sums leave them out (<see cref="Folded"/>); empty for whole accumulators.
     /// </summary>
     public static FloatRequantTable Get(ref FloatRequantTable? slot, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
-        int outputOffset, int min, int max, ReadOnlySpan<long> bounds)
+        int outputOffset, int min, int max, ReadOnlySpan<long> bounds, ReadOnlySpan<int> starts = default)
     {
         var t = Volatile.Read(ref slot);
-        if (t is not null && t._outputOffset == outputOffset && t._min == min && t._max == max
+        if (t is not null && t._outputOffset == outputOffset && t._min == min && t._max == max && t.Folded == !starts.IsEmpty
             && multipliers.SequenceEqual(t._multipliers) && shifts.SequenceEqual(t._shifts))
             return t;
-        t = new FloatRequantTable(multipliers, shifts, outputOffset, min, max, bounds);
+        t = new FloatRequantTable(multipliers, shifts, outputOffset, min, max, bounds, starts.IsEmpty ? default : starts[..multipliers.Length]);
         Volatile.Write(ref slot, t);
         return t;
     }
@@ -361,7 +437,7 @@ internal readonly struct FloatRequantizer256
         _s = doubled ? half : half + half;
         _cNeg = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CNeg), (nuint)from);
         _cPos = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CPos), (nuint)from);
-        _sign = table.Mode[from >> 3] == FloatRequantTable.BlockMode.SignC;
+        _sign = table.GroupMode(from) == FloatRequantTable.BlockMode.SignC;
     }
 
     /// <summary>rint(fma(x, s, c)) per lane, before the clamp (the caller narrows with saturation and clamps as bytes).</summary>

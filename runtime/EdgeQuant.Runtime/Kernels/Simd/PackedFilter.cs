@@ -56,6 +56,9 @@ internal sealed class PackedFilter
     /// <summary>The op's <see cref="FloatRequantTable"/>, built on its first AVX2 GEMM call (<see cref="FloatRequantTable.Get"/>).</summary>
     internal FloatRequantTable? FloatRequant;
 
+    /// <summary>The op's <see cref="FloatRequantTable"/> for sums without the start values <see cref="Init"/> (the depthwise 3x3 body's folded form).</summary>
+    internal FloatRequantTable? FloatRequantFolded;
+
     /// <summary>The op's <see cref="RightRequantTable"/>, built on its first x64 fast-path call (<see cref="RightRequantTable.Get"/>).</summary>
     internal RightRequantTable? RightRequant;
 
