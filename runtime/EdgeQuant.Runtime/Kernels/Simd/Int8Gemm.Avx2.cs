@@ -359,13 +359,7 @@ internal static partial class Int8Gemm
                         Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(1, rows - 1) * accStride)),
                         Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(2, rows - 1) * accStride)),
                         Vector256.LoadUnsafe(ref Unsafe.Add(ref a, (rows - 1) * accStride)), min, max, out var r01, out var r23);
-                    Put(ref o, r01.ToScalar(), channels);
-                    if (rows > 1)
-                        Put(ref Unsafe.Add(ref o, outStride), r01.GetElement(1), channels);
-                    if (rows > 2)
-                        Put(ref Unsafe.Add(ref o, 2 * outStride), r23.ToScalar(), channels);
-                    if (rows > 3)
-                        Put(ref Unsafe.Add(ref o, 3 * outStride), r23.GetElement(1), channels);
+                    PutRows(ref o, outStride, r01, r23, rows, channels);
                     a = ref Unsafe.Add(ref a, 4 * accStride);
                     o = ref Unsafe.Add(ref o, 4 * outStride);
                 }
@@ -399,16 +393,23 @@ internal static partial class Int8Gemm
                 var w23 = Avx2.PackSignedSaturate(fq.Apply(Vector256.LoadUnsafe(ref Unsafe.Add(ref a, System.Math.Min(2, rows - 1) * accStride))),
                     fq.Apply(Vector256.LoadUnsafe(ref Unsafe.Add(ref a, (rows - 1) * accStride))));
                 Unpack4(Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w01, w23), min), max).AsInt32(), out var r01, out var r23);
-                Put(ref o, r01.ToScalar(), channels);
-                if (rows > 1)
-                    Put(ref Unsafe.Add(ref o, outStride), r01.GetElement(1), channels);
-                if (rows > 2)
-                    Put(ref Unsafe.Add(ref o, 2 * outStride), r23.ToScalar(), channels);
-                if (rows > 3)
-                    Put(ref Unsafe.Add(ref o, 3 * outStride), r23.GetElement(1), channels);
+                PutRows(ref o, outStride, r01, r23, rows, channels);
                 a = ref Unsafe.Add(ref a, 4 * accStride);
                 o = ref Unsafe.Add(ref o, 4 * outStride);
             }
+        }
+
+        /// <summary>The first <paramref name="rows"/> (1-4) rows' <paramref name="channels"/> bytes of <see cref="Unpack4"/>'s output, outStride apart.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void PutRows(ref sbyte o, nint outStride, Vector128<long> r01, Vector128<long> r23, int rows, int channels)
+        {
+            Put(ref o, r01.ToScalar(), channels);
+            if (rows > 1)
+                Put(ref Unsafe.Add(ref o, outStride), r01.GetElement(1), channels);
+            if (rows > 2)
+                Put(ref Unsafe.Add(ref o, 2 * outStride), r23.ToScalar(), channels);
+            if (rows > 3)
+                Put(ref Unsafe.Add(ref o, 3 * outStride), r23.GetElement(1), channels);
         }
 
         /// <summary>The two packs' bytes (each 128-bit lane four channels of the four rows) in row order, as in <see cref="Narrow4"/>.</summary>
@@ -439,11 +440,7 @@ internal static partial class Int8Gemm
             }
             var w01 = Avx2.PackSignedSaturate(rq.Apply(v0, clamped), rq.Apply(v1, clamped));
             var w23 = Avx2.PackSignedSaturate(rq.Apply(v2, clamped), rq.Apply(v3, clamped));
-            var bytes = Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w01, w23), min), max).AsInt32();
-            var low = bytes.GetLower();
-            var high = bytes.GetUpper();
-            r01 = Sse2.UnpackLow(low, high).AsInt64();
-            r23 = Sse2.UnpackHigh(low, high).AsInt64();
+            Unpack4(Vector256.Min(Vector256.Max(Avx2.PackSignedSaturate(w01, w23), min), max).AsInt32(), out r01, out r23);
         }
 
         /// <summary>
