@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using EdgeQuant.Runtime.Format;
@@ -35,7 +36,8 @@ public class FloatRequantTests
     public void AFitIsTheReferenceOnEveryAccumulatorOfItsRange()
     {
         var r = new Random(2026_12_07);
-        int fitted = 0, twoC = 0, cases = 400;
+        // Every accumulator of every fitted range: about 10^8 evaluations. Emulated arm64 (qemu in CI) checks the first fifth.
+        int fitted = 0, twoC = 0, cases = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 400 : 80;
         for (int i = 0; i < cases; i++)
         {
             var (m, shift, o, min, max, bound) = Draw(r);
