@@ -46,6 +46,7 @@ public static partial class Conv2D
         var table = RightRequantTable.Get(ref packed.RightRequant, multipliers, shifts, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
         if (!table.Covered)
             return false;
+        var ft = table.FloatForm(packed.ChannelBounds);
         Span<byte> image = stackalloc byte[paddedH * rowLen];
         ref byte img = ref MemoryMarshal.GetReference(image);
         byte zeroPoint = (byte)((sbyte)(-p.InputOffset) ^ 0x80);
@@ -69,7 +70,7 @@ public static partial class Conv2D
                 }
                 Unsafe.WriteUnaligned(ref Unsafe.Add(ref row, span), 0); // against zero weights
             }
-            Int8Gemm.VnniChannelsStrided(kh, ref img, grid, packed, table, min, max,
+            Int8Gemm.VnniChannelsStrided(kh, ref img, grid, packed, table, ft, min, max,
                 ref Unsafe.Add(ref MemoryMarshal.GetReference(output), b * outH * outW * cout));
         }
         return true;

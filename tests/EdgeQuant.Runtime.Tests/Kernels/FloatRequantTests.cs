@@ -161,11 +161,20 @@ public class FloatRequantTests
         var output = new sbyte[rows * cout];
         FullyConnected.EvalS8(p, input, rows, cin, filter, cout, bias, pf, m, sh, output);
         Assert.That(output, Is.EqualTo(expected));
-        Assert.That(pf!.FloatRequant, Is.Not.Null, "the GEMM built no float table");
-        Assert.That(pf.FloatRequant!.Any, Is.True, "no block of this layer took the float form");
+        var ft = GemmFloatForm(pf!);
+        Assert.That(ft.Mode, Does.Not.All.EqualTo(FloatRequantTable.BlockMode.Exact), "no block of this layer took the float form");
         if (!relu)
-            Assert.That(pf.FloatRequant.Mode, Does.Contain(FloatRequantTable.BlockMode.SignC));
+            Assert.That(ft.Mode, Does.Contain(FloatRequantTable.BlockMode.SignC));
     }
+    /// <summary>The float form a GEMM kernel took: the one kept with the filter's exact table, which the kernel must have asked for.</summary>
+    private static FloatRequantTable GemmFloatForm(PackedFilter pf)
+    {
+        Assert.That(pf.RightRequant?.FloatFormAsked, Is.True, "the GEMM did not ask for the float form");
+        var ft = pf.RightRequant!.FloatForm(pf.ChannelBounds);
+        Assert.That(ft, Is.Not.Null, "no channel of this layer has the float form");
+        return ft!;
+    }
+
     /// <summary>
     /// The AVX2 depthwise rows (3x3 stride 1 and 2, and 5x5) take it and give the reference's bytes: with a fused ReLU the 3x3
     /// body's folded form (sums without the bias, <see cref="FloatRequantTable.Folded"/>), without one the whole accumulators.
@@ -199,6 +208,151 @@ public class FloatRequantTests
             var used = k == 3 && relu ? pf.FloatRequantFolded : pf.FloatRequant;
             Assert.That(used, Is.Not.Null, $"{channels} channels: no float table");
             if (used!.Any) tookFloat++;
+        }
+        Assert.That(tookFloat, Is.GreaterThan(0), "no layer took the float form");
+    }
+
+    /// <summary>The 16-lane form (16 channels from any channel, 8 channels twice, 4 channels four times) equals the scalar one.</summary>
+    [Test]
+    public void TheSixteenLaneFormsAreTheScalarOne([Values] bool doubled)
+    {
+        if (!Fma.IsSupported || !Avx512F.IsSupported)
+            Assert.Ignore("needs AVX-512F and FMA (not run on this machine)");
+        var r = new Random(doubled ? 17 : 18);
+        int checkedVectors = 0;
+        for (int round = 0; round < 60; round++)
+        {
+            // 21 channels: 16 from channel 0, 1 or 5 (any channel), 8 twice from 13, 4 four times from 17.
+            const int cout = 21;
+            int[] m = new int[cout], sh = new int[cout];
+            long[] bounds = new long[cout];
+            var (_, _, o, min, max, _) = Draw(r);
+            for (int c = 0; c < cout; c++)
+            {
+                var d = Draw(r);
+                (m[c], sh[c], bounds[c]) = (d.M, d.Shift, System.Math.Min(d.Bound, 4000));
+            }
+            FloatRequantTable? slot = null;
+            var t = FloatRequantTable.Get(ref slot, m, sh, o, min, max, bounds);
+            int from = round % 3 == 0 ? 0 : round % 3 == 1 ? 1 : 5;
+            var forms = new List<(FloatRequantizer512 Q, int[] Lane)>();
+            if (t.RangeMode(from, 16) != FloatRequantTable.BlockMode.Exact)
+                forms.Add((new FloatRequantizer512(t, from, doubled), Enumerable.Range(from, 16).ToArray()));
+            if (t.RangeMode(13, 8) != FloatRequantTable.BlockMode.Exact)
+                forms.Add((FloatRequantizer512.Twice8(t, 13, doubled), Enumerable.Range(0, 16).Select(l => 13 + l % 8).ToArray()));
+            if (t.RangeMode(17, 4) != FloatRequantTable.BlockMode.Exact)
+                forms.Add((FloatRequantizer512.Four4(t, 17, doubled), Enumerable.Range(0, 16).Select(l => 17 + l % 4).ToArray()));
+            var x = new int[16];
+            foreach (var (q, lane) in forms)
+            {
+                checkedVectors++;
+                for (int i = 0; i < 500; i++)
+                {
+                    for (int l = 0; l < 16; l++)
+                    {
+                        long b = bounds[lane[l]];
+                        x[l] = (int)((i < 2 ? (i == 0 ? -b : b) : r.NextInt64(-b, b + 1)) * (doubled ? 2 : 1));
+                    }
+                    var y = q.Apply(Vector512.Create(x));
+                    for (int l = 0; l < 16; l++)
+                    {
+                        int c = lane[l], acc = doubled ? x[l] / 2 : x[l];
+                        Assert.That(System.Math.Clamp(y.GetElement(l), min, max), Is.EqualTo(FloatRequant.Reference(acc, m[c], sh[c], o, min, max)),
+                            $"lane {l} (channel {c}), accumulator {acc}");
+                    }
+                }
+            }
+        }
+        Assert.That(checkedVectors, Is.GreaterThan(60), "too few fitted vectors to check");
+    }
+
+    /// <summary>
+    /// The short-K VPDPBUSD kernel (AVX-512; emulated without AVX-VNNI) takes the float form where it is proven and gives the
+    /// reference's bytes: in its 16-channel tiles, its two-rows rest (K &gt; 16 or 5-8 channels) and its four-rows rest, with and
+    /// without a fused ReLU.
+    /// </summary>
+    [Test]
+    public void TheShortKVnniKernelTakesItAndGivesTheReferenceBytes([Values(4, 8, 20, 36, 90)] int cout, [Values(12, 16, 20, 36)] int k, [Values] bool relu)
+    {
+        if (!Fma.IsSupported || !Avx512BW.IsSupported)
+            Assert.Ignore("the float form of the AVX-512 kernels (not run on this machine: no AVX-512BW)");
+        var r = new Random(cout * 100 + k * 2 + (relu ? 1 : 0));
+        // A channel fits or not by where its thresholds fall (FloatRequant): draw layers until one has a tile that takes the
+        // float form; every draw's bytes must be the reference's.
+        int floatTiles = 0;
+        for (int draw = 0; draw < 8 && floatTiles == 0; draw++)
+        {
+            int rows = 45;
+            int zp = r.Next(-128, 128), outZp = r.Next(-100, 100);
+            var p = new FullyConnectedParams
+            {
+                InputOffset = -zp, OutputOffset = outZp, FoldedBiasOffset = -1,
+                ActivationMin = relu ? outZp : -128, ActivationMax = 127,
+            };
+            var input = FastPathCases.S8(r, rows * k);
+            var filter = FastPathCases.S8(r, cout * k, -40, 40);
+            for (int i = 0; i < cout; i++) filter[i * k + r.Next(k)] = (sbyte)(r.Next(2) == 0 ? -127 : 127);
+            var bias = FastPathCases.I32(r, cout, -5000, 5000);
+            var m = FastPathCases.Multipliers(r, cout);
+            var sh = FastPathCases.I32(r, cout, -12, -8);
+            var expected = new sbyte[rows * cout];
+            FullyConnected.EvalS8Reference(p, input, rows, k, filter, cout, bias, m, sh, expected);
+            var output = new sbyte[rows * cout + 64];
+            var pf = PackedFilter.Create(filter, cout, k, bias, p.InputOffset, pad: false, rowTaps: 0, rowTapsS16: false, quadRowTaps: k);
+            Assert.That(Int8Gemm.TryRunSmallKVnni(ref MemoryMarshal.GetArrayDataReference(input), k, rows, pf, m, sh, p.OutputOffset,
+                p.ActivationMin, p.ActivationMax, ref MemoryMarshal.GetArrayDataReference(output), cout), Is.True);
+            int d = FastPathCases.FirstDifference(output.AsSpan(0, rows * cout), expected);
+            Assert.That(d, Is.EqualTo(-1), $"draw {draw}: element {d}");
+            Assert.That(output.AsSpan(rows * cout).ToArray(), Is.All.EqualTo((sbyte)0), "stored past the last row");
+            Assert.That(pf.RightRequant?.FloatFormAsked, Is.True, "the kernel did not ask for the float form");
+            if (pf.RightRequant!.FloatForm(pf.ChannelBounds) is not { } ft)
+                continue; // no channel of this draw fits
+            // The kernels' tiles: 16 channels while more than 8 remain, then the rest.
+            for (int j = 0; j < cout; j += 16)
+                if (ft.RangeMode(j, System.Math.Min(16, cout - j)) != FloatRequantTable.BlockMode.Exact)
+                    floatTiles++;
+            if (floatTiles > 0 && !relu)
+                Assert.That(Enumerable.Range(0, cout).Any(c => ft.RangeMode(c, 1) == FloatRequantTable.BlockMode.SignC), Is.True, "no channel takes c by sign");
+        }
+        Assert.That(floatTiles, Is.GreaterThan(0), "no tile took the float form in 8 draws");
+    }
+
+    /// <summary>
+    /// The one-input-channel VPDPBUSD convolution (stems: 3x3 and 1x3 kernels, strides 1 and 2; emulated without AVX-VNNI) shares
+    /// the short-K kernel's tiles: it takes the float form and gives the reference's bytes.
+    /// </summary>
+    [Test]
+    public void TheOneInputChannelVnniStemTakesItAndGivesTheReferenceBytes([Values(3, 1)] int kh, [Values(1, 2)] int stride, [Values] bool relu)
+    {
+        if (!Fma.IsSupported || !Avx512BW.IsSupported)
+            Assert.Ignore("the float form of the AVX-512 kernels (not run on this machine: no AVX-512BW)");
+        var r = new Random(kh * 10 + stride * 2 + (relu ? 1 : 0));
+        int tookFloat = 0;
+        foreach (int cout in new[] { 4, 12, 16, 20, 36 })
+        {
+            var c = FastPathCases.Conv.Random(r, false, 1, cout, kh, 3);
+            c.P.StrideH = c.P.StrideW = stride;
+            c.P.DilationH = c.P.DilationW = 1;
+            c.P.PadTop = c.P.PadBottom = kh / 2;
+            c.P.PadLeft = c.P.PadRight = 1;
+            c.P.ActivationMin = relu ? c.P.OutputOffset : -128;
+            c.P.ActivationMax = 127;
+            int h = r.Next(6, 20), w = r.Next(6, 20);
+            c.In = new Shape4(1, h, w, 1);
+            c.Out = new Shape4(1, (h + 2 * (kh / 2) - kh) / stride + 1, (w + 2 - 3) / stride + 1, cout);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            c.Weights = FastPathCases.S8(r, c.Filter.FlatSize, -60, 60);
+            c.Bias = FastPathCases.I32(r, cout, -3000, 3000);
+            c.S = FastPathCases.I32(r, cout, -9, -6);
+            var packed = PackedFilter.Create(c.Weights, cout, kh * 3, c.Bias, c.P.InputOffset, pad: false, rowTaps: 0, rowTapsS16: false, quadRowTaps: 3);
+            var got = new sbyte[c.Out.FlatSize];
+            Assert.That(Conv2D.TryEvalS8Cin1Vnni(c.P, c.Input, c.In, c.Filter, packed, c.M, c.S, got, c.Out), Is.True, c.ToString());
+            int d = FastPathCases.FirstDifference(got, c.Reference());
+            Assert.That(d, Is.EqualTo(-1), $"{cout} channels: element {d}; {c}");
+            Assert.That(packed.RightRequant?.FloatFormAsked, Is.True, "the kernel did not ask for the float form");
+            if (packed.RightRequant!.FloatForm(packed.ChannelBounds) is { } ft
+                && Enumerable.Range(0, (cout + 15) / 16).Any(t => ft.RangeMode(16 * t, System.Math.Min(16, cout - 16 * t)) != FloatRequantTable.BlockMode.Exact))
+                tookFloat++;
         }
         Assert.That(tookFloat, Is.GreaterThan(0), "no layer took the float form");
     }

@@ -308,9 +308,10 @@ internal static class FloatRequant
 }
 
 /// <summary>
-/// One op's <see cref="FloatRequant"/> operands per output channel, padded to a multiple of 8 channels, and for each
-/// group of 8 channels whether all of them have them (<see cref="Mode"/> for the groups at multiples of 8,
-/// <see cref="GroupMode"/> for a group at any channel). Built once per op and its parameters.
+/// One op's <see cref="FloatRequant"/> operands per output channel, padded with zeros to a multiple of 8 channels and 16
+/// more (so that a 16-lane load from any channel stays inside), and for each group of 8 channels whether all of them have
+/// them (<see cref="Mode"/> for the groups at multiples of 8, <see cref="GroupMode"/> for a group at any channel,
+/// <see cref="RangeMode"/> for the real channels of any range). Built once per op and its parameters.
 /// </summary>
 internal sealed class FloatRequantTable
 {
@@ -319,7 +320,7 @@ internal sealed class FloatRequantTable
 
     private readonly int[] _multipliers, _shifts;
     private readonly int _outputOffset, _min, _max;
-    private readonly BlockMode[] _groups;
+    private readonly BlockMode[] _groups, _channels, _range8, _range16;
 
     /// <summary>
     /// s per channel, halved, for sums that are twice the accumulator (or, <see cref="Folded"/>, twice the sum of products):
@@ -336,7 +337,7 @@ internal sealed class FloatRequantTable
     /// <summary>Per block of 8 channels (channels 8b to 8b + 7).</summary>
     public BlockMode[] Mode { get; }
 
-    /// <summary>Whether some block takes the float form.</summary>
+    /// <summary>Whether some channel has the float form.</summary>
     public bool Any { get; }
 
     /// <summary>Whether the operands take the sum of products without each channel's start value (one c per channel).</summary>
@@ -352,10 +353,10 @@ internal sealed class FloatRequantTable
         _max = max;
         Folded = !starts.IsEmpty;
         int cout = multipliers.Length, blocks = (cout + 7) / 8;
-        HalfS = new float[8 * blocks];
-        CNeg = new float[8 * blocks];
-        CPos = new float[8 * blocks];
-        var channel = new BlockMode[cout];
+        HalfS = new float[8 * blocks + 16];
+        CNeg = new float[8 * blocks + 16];
+        CPos = new float[8 * blocks + 16];
+        var channel = _channels = new BlockMode[cout];
         for (int c = 0; c < cout; c++)
         {
             // The kernels' doubled sums must stay exact in float32: 2 x bound < 2^24.
@@ -393,14 +394,48 @@ internal sealed class FloatRequantTable
         }
         Mode = new BlockMode[blocks];
         for (int b = 0; b < blocks; b++)
-        {
             Mode[b] = 8 * b + 8 <= cout ? _groups[8 * b] : BlockMode.Exact;
-            Any |= Mode[b] != BlockMode.Exact;
+        Any = Array.IndexOf(channel, BlockMode.OneC) >= 0 || Array.IndexOf(channel, BlockMode.SignC) >= 0;
+        // The kernels ask for vectors of 8 and 16 lanes at multiples of 8 once per tile: kept, not recomputed.
+        _range8 = new BlockMode[blocks];
+        _range16 = new BlockMode[blocks];
+        for (int b = 0; b < blocks; b++)
+        {
+            _range8[b] = ModeOf(8 * b, 8);
+            _range16[b] = ModeOf(8 * b, 16);
         }
     }
 
     /// <summary>The form of the 8 channels from <paramref name="c"/> (exact when they pass the last channel).</summary>
     public BlockMode GroupMode(int c) => (uint)c < (uint)_groups.Length ? _groups[c] : BlockMode.Exact;
+
+    /// <summary>
+    /// The form of channels [<paramref name="from"/>, <paramref name="from"/> + <paramref name="count"/>) that exist: exact if
+    /// any of them is (or none exists), else by sign if any needs it. For a vector whose last lanes pass the op's last
+    /// channel: those lanes' operands are zero, their results are not stored.
+    /// </summary>
+    public BlockMode RangeMode(int from, int count)
+    {
+        if ((from & 7) == 0 && (uint)(from >> 3) < (uint)_range8.Length && (count == 8 || count == 16))
+            return count == 8 ? _range8[from >> 3] : _range16[from >> 3];
+        return ModeOf(from, count);
+    }
+
+    private BlockMode ModeOf(int from, int count)
+    {
+        int end = System.Math.Min(from + count, _channels.Length);
+        if (from < 0 || from >= end)
+            return BlockMode.Exact;
+        var mode = BlockMode.OneC;
+        for (int c = from; c < end; c++)
+        {
+            if (_channels[c] == BlockMode.Exact)
+                return BlockMode.Exact;
+            if (_channels[c] == BlockMode.SignC)
+                mode = BlockMode.SignC;
+        }
+        return mode;
+    }
 
     /// <summary>
     /// The table for these parameters: the one kept in <paramref name="slot"/> when it was built from the same values,
@@ -429,7 +464,10 @@ internal readonly struct FloatRequantizer256
     private readonly Vector256<float> _s, _cNeg, _cPos;
     private readonly bool _sign;
 
-    /// <summary>The 8 channels from <paramref name="from"/> (a multiple of 8) of <paramref name="table"/>; <paramref name="doubled"/>: the sums are 2x.</summary>
+    /// <summary>
+    /// The 8 channels from <paramref name="from"/> (any channel) of <paramref name="table"/>; <paramref name="doubled"/>: the
+    /// sums are 2x. Callers check that the channels' <see cref="FloatRequantTable.RangeMode"/> is not exact.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public FloatRequantizer256(FloatRequantTable table, int from, bool doubled)
     {
@@ -437,7 +475,7 @@ internal readonly struct FloatRequantizer256
         _s = doubled ? half : half + half;
         _cNeg = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CNeg), (nuint)from);
         _cPos = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CPos), (nuint)from);
-        _sign = table.GroupMode(from) == FloatRequantTable.BlockMode.SignC;
+        _sign = table.RangeMode(from, 8) == FloatRequantTable.BlockMode.SignC;
     }
 
     /// <summary>rint(fma(x, s, c)) per lane, before the clamp (the caller narrows with saturation and clamps as bytes).</summary>
@@ -448,5 +486,79 @@ internal readonly struct FloatRequantizer256
         // int -> float gives +0 for 0, so the sign bit is exactly x < 0.
         var c = _sign ? Avx.BlendVariable(_cPos, _cNeg, f) : _cPos;
         return Avx.ConvertToVector256Int32(Fma.MultiplyAdd(f, _s, c));
+    }
+}
+
+/// <summary>
+/// <see cref="FloatRequant"/>'s form on 16 lanes (AVX-512F): VCVTDQ2PS, (a blend by the sign where the channels have two c),
+/// VFMADD and VCVTPS2DQ (round to nearest even, the MXCSR's default). Either 16 channels, or the same 8 channels twice
+/// (<see cref="Twice8"/>: two pixels per vector). Callers check Avx512F and the channels' <see cref="FloatRequantTable.RangeMode"/>.
+/// </summary>
+internal readonly struct FloatRequantizer512 : Int8Gemm.IRequantizer16
+{
+    private readonly Vector512<float> _s, _cNeg, _cPos;
+    private readonly bool _sign;
+
+    private FloatRequantizer512(Vector512<float> s, Vector512<float> cNeg, Vector512<float> cPos, bool sign)
+    {
+        _s = s;
+        _cNeg = cNeg;
+        _cPos = cPos;
+        _sign = sign;
+    }
+
+    /// <summary>The 16 channels from <paramref name="from"/> (any channel) of <paramref name="table"/>; <paramref name="doubled"/>: the sums are 2x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FloatRequantizer512(FloatRequantTable table, int from, bool doubled)
+    {
+        var half = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.HalfS), (nuint)from);
+        _s = doubled ? half : half + half;
+        _cNeg = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CNeg), (nuint)from);
+        _cPos = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CPos), (nuint)from);
+        _sign = table.RangeMode(from, 16) == FloatRequantTable.BlockMode.SignC;
+    }
+
+    /// <summary>The 8 channels from <paramref name="from"/> in both 256-bit halves (lanes 0-7 one pixel, 8-15 the next).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatRequantizer512 Twice8(FloatRequantTable table, int from, bool doubled)
+    {
+        var half = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.HalfS), (nuint)from);
+        var s = doubled ? half : half + half;
+        var cNeg = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CNeg), (nuint)from);
+        var cPos = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CPos), (nuint)from);
+        return new(Vector512.Create(s, s), Vector512.Create(cNeg, cNeg), Vector512.Create(cPos, cPos),
+            table.RangeMode(from, 8) == FloatRequantTable.BlockMode.SignC);
+    }
+
+    /// <summary>
+    /// The 4 channels from <paramref name="from"/> in each 128-bit quarter (lanes c, 4 + c, 8 + c, 12 + c: four pixels of 4
+    /// channels).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatRequantizer512 Four4(FloatRequantTable table, int from, bool doubled)
+    {
+        var half = Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.HalfS), (nuint)from);
+        var s = doubled ? half : half + half;
+        var cNeg = Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CNeg), (nuint)from);
+        var cPos = Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CPos), (nuint)from);
+        return new(Four(s), Four(cNeg), Four(cPos),
+            table.RangeMode(from, 4) == FloatRequantTable.BlockMode.SignC);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Four(Vector128<float> v)
+    {
+        var two = Vector256.Create(v, v);
+        return Vector512.Create(two, two);
+    }
+
+    /// <summary>rint(fma(x, s, c)) per lane, before the clamp (the caller narrows with saturation and clamps as bytes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<int> Apply(Vector512<int> x)
+    {
+        var f = Avx512F.ConvertToVector512Single(x);
+        // int -> float gives +0 for 0, so the sign bit is exactly x < 0.
+        var c = _sign ? Avx512F.BlendVariable(_cPos, _cNeg, f) : _cPos;
+        return Avx512F.ConvertToVector512Int32(Avx512F.FusedMultiplyAdd(f, _s, c));
     }
 }

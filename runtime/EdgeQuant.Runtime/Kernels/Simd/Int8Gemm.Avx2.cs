@@ -212,11 +212,11 @@ internal static partial class Int8Gemm
             {
                 var t = RightRequantTable.Get(ref pf.RightRequant, multipliers, shifts, outputOffset, activationMin, activationMax, pf.MaxAccumulator);
                 _exact = t.Covered ? t : null;
-                if (_exact is not null && Fma.IsSupported && !Avx512BW.IsSupported && pf.ChannelBounds.Length == pf.Cout)
-                {
-                    var f = FloatRequantTable.Get(ref pf.FloatRequant, multipliers, shifts, outputOffset, activationMin, activationMax, pf.ChannelBounds);
-                    _float = f.Any ? f : null;
-                }
+                // The AVX2 store only: on Zen 5 the AVX-512 store measured slower through the float form (fashion_mobilenet's
+                // 7x7 64→64 layers 1.08-1.11x in one process against the exact form, 7 December), where the short-K and
+                // one-input-channel VPDPBUSD kernels, which requantize in registers, gain (Int8Gemm.SmallK.Vnni.cs).
+                if (!Avx512BW.IsSupported)
+                    _float = _exact?.FloatForm(pf.ChannelBounds);
             }
             if (doubleWhereExact && !biased && _exact is not null && pf.InitDoubled is not null)
             {

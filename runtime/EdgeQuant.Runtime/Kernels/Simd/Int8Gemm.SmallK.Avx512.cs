@@ -70,6 +70,34 @@ internal static partial class Int8Gemm
     private struct Yes : IFlag { public static bool Value => true; }
     private struct No : IFlag { public static bool Value => false; }
 
+    /// <summary>
+    /// A requantization of 16 lanes of sums as a tile kernel has them, known to the JIT: the exact form
+    /// (<see cref="ExactRequantizer16{TClamped, TTwice}"/>) or the float one where it is proven (<see cref="FloatRequantizer512"/>).
+    /// </summary>
+    internal interface IRequantizer16
+    {
+        /// <summary>The 16 lanes' outputs before the clamp (to be narrowed with saturation and clamped as bytes).</summary>
+        Vector512<int> Apply(Vector512<int> sums);
+    }
+
+    /// <summary>
+    /// <see cref="SimdOps512.RightRequantizer"/> as an <see cref="IRequantizer16"/>: TClamped, without the sign term (fused
+    /// ReLU); TTwice, the sums are the accumulators and are doubled here (else they are 2x already).
+    /// </summary>
+    private readonly struct ExactRequantizer16<TClamped, TTwice>(SimdOps512.RightRequantizer rq, Vector512<int> perm) : IRequantizer16
+        where TClamped : struct, IFlag where TTwice : struct, IFlag
+    {
+        private readonly SimdOps512.RightRequantizer _rq = rq;
+        private readonly Vector512<int> _perm = perm;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<int> Apply(Vector512<int> sums)
+        {
+            var d = TTwice.Value ? sums + sums : sums;
+            return TClamped.Value ? _rq.ApplyClamped(d, _perm) : _rq.Apply(d, _perm);
+        }
+    }
+
     private struct PairCount2 : IPairCount { public static int Value => 2; }
     private struct PairCount4 : IPairCount { public static int Value => 4; }
     private struct PairCount6 : IPairCount { public static int Value => 6; }
@@ -190,7 +218,7 @@ internal static partial class Int8Gemm
             ref short y = ref Unsafe.Add(ref x, stride);
             var sx = Dot16<TPairs, TClamped, RowPairs>(ref x, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
             var sy = Dot16<TPairs, TClamped, RowPairs>(ref y, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19);
-            StoreRowPair<TClamped>(rq, perm, sx, sy, clamp, min, max, channels, ref o, outStride);
+            StoreRowPair(new ExactRequantizer16<TClamped, No>(rq, perm), sx, sy, clamp, min, max, channels, ref o, outStride);
             o = ref Unsafe.Add(ref o, 2 * outStride);
         }
         if (i < n)
@@ -206,11 +234,11 @@ internal static partial class Int8Gemm
     /// end of both forms' 16-channel tiles.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRowPair<TClamped>(in SimdOps512.RightRequantizer rq, Vector512<int> perm, Vector512<int> sx, Vector512<int> sy,
-        bool clamp, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint next) where TClamped : struct, IFlag
+    private static void StoreRowPair<TRq>(in TRq rq, Vector512<int> sx, Vector512<int> sy,
+        bool clamp, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint next) where TRq : struct, IRequantizer16
     {
-        var bx = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm));
-        var by = Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(sy, perm) : rq.Apply(sy, perm));
+        var bx = Avx512F.ConvertToVector128SByteWithSaturation(rq.Apply(sx));
+        var by = Avx512F.ConvertToVector128SByteWithSaturation(rq.Apply(sy));
         if (clamp)
         {
             bx = Vector128.Min(Vector128.Max(bx, min), max);

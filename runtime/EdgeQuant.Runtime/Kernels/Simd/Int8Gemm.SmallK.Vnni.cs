@@ -18,7 +18,7 @@ internal static partial class Int8Gemm
     /// doubled and requantized in registers. Per 16 outputs of K = 16 that is 4 broadcasts and 8 VPDPBUSD where the
     /// VPMADDWD kernel (<see cref="TryRunSmallKAvx512"/>) takes 8 broadcasts, 8 VPMADDWD and 8 VPADDD. The last 1-8
     /// channels take two rows per 512-bit vector (<see cref="SmallKVnniTile8x2"/>), not one row in a vector of 8; the last
-    /// 1-4 at K &lt;= 16 four rows (<see cref="SmallKVnniRest4x4{TQuads, TClamped}"/>).
+    /// 1-4 at K &lt;= 16 four rows (<see cref="SmallKVnniRest4x4{TQuads, TRq}"/>).
     /// Where AVX-VNNI is missing, <see cref="SimdOps256.DotBusd"/> emulates it exactly (so the kernel is tested on any
     /// AVX-512 machine); the dispatcher takes it only with AVX-VNNI. Returns false (having written nothing) when the case
     /// is not covered: no AVX-512, no <see cref="PackedFilter.Quads"/> of a 1x1 layout, K &gt; 40, fewer than 4 rows, or
@@ -36,18 +36,19 @@ internal static partial class Int8Gemm
         var table = RightRequantTable.Get(ref pf.RightRequant, multipliers, shifts, outputOffset, activationMin, activationMax, pf.MaxAccumulator);
         if (!table.Covered)
             return false;
+        var ft = table.FloatForm(pf.ChannelBounds);
         switch ((k + 3) / 4)
         {
-            case 1: RunSmallKVnni<QuadCount1>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
-            case 2: RunSmallKVnni<QuadCount2>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
-            case 3: RunSmallKVnni<QuadCount3>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
-            case 4: RunSmallKVnni<QuadCount4>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
-            case 5: RunSmallKVnni<QuadCount5>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
-            case 6: RunSmallKVnni<QuadCount6>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
-            case 7: RunSmallKVnni<QuadCount7>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
-            case 8: RunSmallKVnni<QuadCount8>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
-            case 9: RunSmallKVnni<QuadCount9>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
-            default: RunSmallKVnni<QuadCount10>(ref a, aStride, rows, pf, table, activationMin, activationMax, ref output, outStride); break;
+            case 1: RunSmallKVnni<QuadCount1>(ref a, aStride, rows, pf, table, ft, activationMin, activationMax, ref output, outStride); break;
+            case 2: RunSmallKVnni<QuadCount2>(ref a, aStride, rows, pf, table, ft, activationMin, activationMax, ref output, outStride); break;
+            case 3: RunSmallKVnni<QuadCount3>(ref a, aStride, rows, pf, table, ft, activationMin, activationMax, ref output, outStride); break;
+            case 4: RunSmallKVnni<QuadCount4>(ref a, aStride, rows, pf, table, ft, activationMin, activationMax, ref output, outStride); break;
+            case 5: RunSmallKVnni<QuadCount5>(ref a, aStride, rows, pf, table, ft, activationMin, activationMax, ref output, outStride); break;
+            case 6: RunSmallKVnni<QuadCount6>(ref a, aStride, rows, pf, table, ft, activationMin, activationMax, ref output, outStride); break;
+            case 7: RunSmallKVnni<QuadCount7>(ref a, aStride, rows, pf, table, ft, activationMin, activationMax, ref output, outStride); break;
+            case 8: RunSmallKVnni<QuadCount8>(ref a, aStride, rows, pf, table, ft, activationMin, activationMax, ref output, outStride); break;
+            case 9: RunSmallKVnni<QuadCount9>(ref a, aStride, rows, pf, table, ft, activationMin, activationMax, ref output, outStride); break;
+            default: RunSmallKVnni<QuadCount10>(ref a, aStride, rows, pf, table, ft, activationMin, activationMax, ref output, outStride); break;
         }
         return true;
     }
@@ -55,7 +56,7 @@ internal static partial class Int8Gemm
     /// <summary>
     /// Whether the VPDPBUSD form of the short-K kernel is taken over the VPMADDWD form (with AVX-VNNI). Measured on Zen 5,
     /// 1x1 convolutions over 28x28 pixels (784 rows), both forms alternating in one process (6 December, ninth session,
-    /// after the four-rows rest <see cref="SmallKVnniRest4x4{TQuads, TClamped}"/>, two groups a step, and blocks of 10 KB):
+    /// after the four-rows rest <see cref="SmallKVnniRest4x4{TQuads, TRq}"/>, two groups a step, and blocks of 10 KB):
     /// <list type="bullet">
     /// <item>K a multiple of 4 from 8: the VPDPBUSD form (8→36 2.98 against 3.05 µs, 8→4 0.55 against 0.74, 16→36 4.19
     /// against 4.61, 16→32 3.60 against 3.78), except K = 20 with 1-4 channels past the blocks of 16 (20→20: 3.54 against
@@ -96,7 +97,7 @@ internal static partial class Int8Gemm
     private const int SmallKVnniBlockBytes = 10240;
 
     [SkipLocalsInit] // every staged byte a stored output depends on is written first (SmallKVnniRest4x4 reads past the rows, and drops what it gets)
-    private static void RunSmallKVnni<TQuads>(ref sbyte a, nint aStride, int rows, PackedFilter pf, RightRequantTable table,
+    private static void RunSmallKVnni<TQuads>(ref sbyte a, nint aStride, int rows, PackedFilter pf, RightRequantTable table, FloatRequantTable? ft,
         int activationMin, int activationMax, ref sbyte output, nint outStride) where TQuads : struct, IPairCount
     {
         int k = pf.K;
@@ -114,7 +115,7 @@ internal static partial class Int8Gemm
         {
             int n = System.Math.Min(block, rows - r0);
             StageBiasedBlock(ref Unsafe.Add(ref a, r0 * aStride), aStride, n, ref xs, k, k4);
-            VnniChannels<TQuads, ContiguousQuads>(ref xs, new PixelGrid(1, n, k4, 0, 4, outStride, 0), pf, table, min, max,
+            VnniChannels<TQuads, ContiguousQuads>(ref xs, new PixelGrid(1, n, k4, 0, 4, outStride, 0), pf, table, ft, min, max,
                 ref Unsafe.Add(ref output, r0 * outStride));
         }
     }
@@ -123,21 +124,21 @@ internal static partial class Int8Gemm
     /// <see cref="VnniChannels{TQuads, TSource}"/> for one-input-channel convolutions (Conv2D.Cin1.Vnni.cs): pixel quadruplet q
     /// (kernel row q's taps, <paramref name="quads"/> = Kh &lt;= 10 of them) g.QuadStride bytes after quadruplet q - 1.
     /// </summary>
-    internal static void VnniChannelsStrided(int quads, ref byte xs, in PixelGrid g, PackedFilter pf, RightRequantTable table,
+    internal static void VnniChannelsStrided(int quads, ref byte xs, in PixelGrid g, PackedFilter pf, RightRequantTable table, FloatRequantTable? ft,
         Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o)
     {
         switch (quads)
         {
-            case 1: VnniChannels<QuadCount1, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
-            case 2: VnniChannels<QuadCount2, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
-            case 3: VnniChannels<QuadCount3, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
-            case 4: VnniChannels<QuadCount4, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
-            case 5: VnniChannels<QuadCount5, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
-            case 6: VnniChannels<QuadCount6, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
-            case 7: VnniChannels<QuadCount7, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
-            case 8: VnniChannels<QuadCount8, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
-            case 9: VnniChannels<QuadCount9, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
-            default: VnniChannels<QuadCount10, StridedQuads>(ref xs, g, pf, table, min, max, ref o); break;
+            case 1: VnniChannels<QuadCount1, StridedQuads>(ref xs, g, pf, table, ft, min, max, ref o); break;
+            case 2: VnniChannels<QuadCount2, StridedQuads>(ref xs, g, pf, table, ft, min, max, ref o); break;
+            case 3: VnniChannels<QuadCount3, StridedQuads>(ref xs, g, pf, table, ft, min, max, ref o); break;
+            case 4: VnniChannels<QuadCount4, StridedQuads>(ref xs, g, pf, table, ft, min, max, ref o); break;
+            case 5: VnniChannels<QuadCount5, StridedQuads>(ref xs, g, pf, table, ft, min, max, ref o); break;
+            case 6: VnniChannels<QuadCount6, StridedQuads>(ref xs, g, pf, table, ft, min, max, ref o); break;
+            case 7: VnniChannels<QuadCount7, StridedQuads>(ref xs, g, pf, table, ft, min, max, ref o); break;
+            case 8: VnniChannels<QuadCount8, StridedQuads>(ref xs, g, pf, table, ft, min, max, ref o); break;
+            case 9: VnniChannels<QuadCount9, StridedQuads>(ref xs, g, pf, table, ft, min, max, ref o); break;
+            default: VnniChannels<QuadCount10, StridedQuads>(ref xs, g, pf, table, ft, min, max, ref o); break;
         }
     }
 
@@ -147,35 +148,63 @@ internal static partial class Int8Gemm
     /// then the last 1-8 two pixels to a vector (of a GEMM block with K &lt;= 16, the last 1-4 four pixels to a vector).
     /// Shared by the short-K GEMM and the one-input-channel convolution.
     /// </summary>
-    private static void VnniChannels<TQuads, TSource>(ref byte xs, in PixelGrid g, PackedFilter pf, RightRequantTable table,
+    private static void VnniChannels<TQuads, TSource>(ref byte xs, in PixelGrid g, PackedFilter pf, RightRequantTable table, FloatRequantTable? ft,
         Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o)
         where TQuads : struct, IPairCount where TSource : struct, IQuadSource
     {
         if (table.ClampsNegatives)
-            VnniChannels<TQuads, TSource, Yes>(ref xs, g, pf, table, min, max, ref o);
+            VnniChannels<TQuads, TSource, Yes>(ref xs, g, pf, table, ft, min, max, ref o);
         else
-            VnniChannels<TQuads, TSource, No>(ref xs, g, pf, table, min, max, ref o);
+            VnniChannels<TQuads, TSource, No>(ref xs, g, pf, table, ft, min, max, ref o);
     }
 
+    /// <summary>Whether channels [j, j + channels) take <paramref name="ft"/>'s float form.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TakesFloat(FloatRequantTable? ft, int j, int channels)
+        => ft is not null && ft.RangeMode(j, channels) != FloatRequantTable.BlockMode.Exact;
+
     /// <summary><see cref="VnniChannels{TQuads, TSource}"/> with the requantization's form known (TClamped: without the sign term).</summary>
-    private static void VnniChannels<TQuads, TSource, TClamped>(ref byte xs, in PixelGrid g, PackedFilter pf, RightRequantTable table,
+    private static void VnniChannels<TQuads, TSource, TClamped>(ref byte xs, in PixelGrid g, PackedFilter pf, RightRequantTable table, FloatRequantTable? ft,
         Vector128<sbyte> min, Vector128<sbyte> max, ref sbyte o)
         where TQuads : struct, IPairCount where TSource : struct, IQuadSource where TClamped : struct, IFlag
     {
         int cout = pf.Cout, coutP = pf.CoutPadded;
         ref sbyte w = ref MemoryMarshal.GetArrayDataReference(pf.Quads!);
         ref int init = ref MemoryMarshal.GetArrayDataReference(pf.InitBiased);
+        var perm = SimdOps512.RightRequantizer.HighHalves;
         int j = 0;
         for (; j + 8 < cout; j += 16)
-            SmallKVnniTile16<TQuads, TClamped, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, System.Math.Min(16, cout - j), ref Unsafe.Add(ref o, j));
+        {
+            int channels = System.Math.Min(16, cout - j);
+            if (TakesFloat(ft, j, channels))
+                SmallKVnniTile16<TQuads, FloatRequantizer512, TSource>(ref xs, g, ref w, coutP, j, ref init, new FloatRequantizer512(ft!, j, doubled: false),
+                    min, max, channels, ref Unsafe.Add(ref o, j));
+            else
+                SmallKVnniTile16<TQuads, ExactRequantizer16<TClamped, Yes>, TSource>(ref xs, g, ref w, coutP, j, ref init,
+                    new(new SimdOps512.RightRequantizer(table, j), perm), min, max, channels, ref Unsafe.Add(ref o, j));
+        }
         if (j < cout && Rest4Lanes<TQuads, TSource>(cout - j, g))
-            SmallKVnniRest4x4<TQuads, TClamped>(ref xs, g.Cols, g.ColStep, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j), g.OutPixel);
+        {
+            if (TakesFloat(ft, j, cout - j))
+                SmallKVnniRest4x4<TQuads, FloatRequantizer512>(ref xs, g.Cols, g.ColStep, ref w, coutP, j, ref init, FloatRequantizer512.Four4(ft!, j, doubled: false),
+                    min, max, cout - j, ref Unsafe.Add(ref o, j), g.OutPixel);
+            else
+                SmallKVnniRest4x4<TQuads, ExactRequantizer16<TClamped, Yes>>(ref xs, g.Cols, g.ColStep, ref w, coutP, j, ref init,
+                    new(SimdOps512.RightRequantizer.Four4(table, j), perm), min, max, cout - j, ref Unsafe.Add(ref o, j), g.OutPixel);
+        }
         else if (j < cout)
-            SmallKVnniTile8x2<TQuads, TClamped, TSource>(ref xs, g, ref w, coutP, j, ref init, table, min, max, cout - j, ref Unsafe.Add(ref o, j));
+        {
+            if (TakesFloat(ft, j, cout - j))
+                SmallKVnniTile8x2<TQuads, FloatRequantizer512, TSource>(ref xs, g, ref w, coutP, j, ref init, FloatRequantizer512.Twice8(ft!, j, doubled: false),
+                    min, max, cout - j, ref Unsafe.Add(ref o, j));
+            else
+                SmallKVnniTile8x2<TQuads, ExactRequantizer16<TClamped, Yes>, TSource>(ref xs, g, ref w, coutP, j, ref init,
+                    new(SimdOps512.RightRequantizer.Twice8(table, j), perm), min, max, cout - j, ref Unsafe.Add(ref o, j));
+        }
     }
 
     /// <summary>
-    /// Whether the last <paramref name="channels"/> of a grid go to <see cref="SmallKVnniRest4x4{TQuads, TClamped}"/>: 1-4 of
+    /// Whether the last <paramref name="channels"/> of a grid go to <see cref="SmallKVnniRest4x4{TQuads, TRq}"/>: 1-4 of
     /// them, K &lt;= 16, the pixels of a GEMM block (one row of staged rows 4 x TQuads bytes apart).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -246,9 +275,9 @@ internal static partial class Int8Gemm
     /// The pixels of <paramref name="g"/> by the 16 channels at j (9..16 of them real, <paramref name="channels"/>), two pixels
     /// per step: the weights in registers, per pixel two 8-channel accumulators joined, doubled and requantized in registers.
     /// </summary>
-    private static void SmallKVnniTile16<TQuads, TClamped, TSource>(ref byte xs, in PixelGrid g, ref sbyte w, int coutP, int j, ref int init,
-        RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o)
-        where TQuads : struct, IPairCount where TClamped : struct, IFlag where TSource : struct, IQuadSource
+    private static void SmallKVnniTile16<TQuads, TRq, TSource>(ref byte xs, in PixelGrid g, ref sbyte w, int coutP, int j, ref int init,
+        TRq rq, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o)
+        where TQuads : struct, IPairCount where TRq : struct, IRequantizer16 where TSource : struct, IQuadSource
     {
         nint step = 4 * coutP; // bytes from one quadruplet's weights to the next
         ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
@@ -266,8 +295,6 @@ internal static partial class Int8Gemm
         if (TQuads.Value > 9) { a9 = QuadWeights(ref wj, 9, step); b9 = QuadWeights(ref wj, 9, step, 32); }
         var ia = Vector256.LoadUnsafe(ref init, (nuint)j);
         var ib = Vector256.LoadUnsafe(ref init, (nuint)(j + 8));
-        var rq = new SimdOps512.RightRequantizer(table, j);
-        var perm = SimdOps512.RightRequantizer.HighHalves;
         bool clamp = min.ToScalar() != sbyte.MinValue || max.ToScalar() != sbyte.MaxValue;
         nint qs = g.QuadStride, colStep = g.ColStep, outPixel = g.OutPixel;
         for (int r = 0; r < g.Rows; r++)
@@ -278,19 +305,19 @@ internal static partial class Int8Gemm
             for (; i + 1 < g.Cols; i += 2)
             {
                 ref byte y = ref Unsafe.Add(ref x, colStep);
-                var sx = Doubled(Dot8Vnni<TQuads, TSource>(ref x, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
+                var sx = Join(Dot8Vnni<TQuads, TSource>(ref x, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
                     Dot8Vnni<TQuads, TSource>(ref x, qs, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
-                var sy = Doubled(Dot8Vnni<TQuads, TSource>(ref y, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
+                var sy = Join(Dot8Vnni<TQuads, TSource>(ref y, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
                     Dot8Vnni<TQuads, TSource>(ref y, qs, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
-                StoreRowPair<TClamped>(rq, perm, sx, sy, clamp, min, max, channels, ref op, outPixel);
+                StoreRowPair(rq, sx, sy, clamp, min, max, channels, ref op, outPixel);
                 x = ref Unsafe.Add(ref x, 2 * colStep);
                 op = ref Unsafe.Add(ref op, 2 * outPixel);
             }
             if (i < g.Cols)
             {
-                var sx = Doubled(Dot8Vnni<TQuads, TSource>(ref x, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
+                var sx = Join(Dot8Vnni<TQuads, TSource>(ref x, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
                     Dot8Vnni<TQuads, TSource>(ref x, qs, ib, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9));
-                SimdOps512.Store(SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(sx, perm) : rq.Apply(sx, perm), min, max), ref op, channels);
+                SimdOps512.Store(SimdOps512.NarrowClamp(rq.Apply(sx), min, max), ref op, channels);
             }
         }
     }
@@ -300,9 +327,9 @@ internal static partial class Int8Gemm
     /// of a row per 512-bit vector: lanes 0-7 pixel i, lanes 8-15 pixel i + 1, against the 8 channels' requantization operands
     /// in both halves (<see cref="SimdOps512.RightRequantizer.Twice8"/>). A row's odd last pixel is computed twice and stored once.
     /// </summary>
-    private static void SmallKVnniTile8x2<TQuads, TClamped, TSource>(ref byte xs, in PixelGrid g, ref sbyte w, int coutP, int j, ref int init,
-        RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o)
-        where TQuads : struct, IPairCount where TClamped : struct, IFlag where TSource : struct, IQuadSource
+    private static void SmallKVnniTile8x2<TQuads, TRq, TSource>(ref byte xs, in PixelGrid g, ref sbyte w, int coutP, int j, ref int init,
+        TRq rq, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o)
+        where TQuads : struct, IPairCount where TRq : struct, IRequantizer16 where TSource : struct, IQuadSource
     {
         nint step = 4 * coutP;
         ref sbyte wj = ref Unsafe.Add(ref w, 4 * j);
@@ -318,8 +345,6 @@ internal static partial class Int8Gemm
         if (TQuads.Value > 8) a8 = QuadWeights(ref wj, 8, step);
         if (TQuads.Value > 9) a9 = QuadWeights(ref wj, 9, step);
         var ia = Vector256.LoadUnsafe(ref init, (nuint)j);
-        var rq = SimdOps512.RightRequantizer.Twice8(table, j);
-        var perm = SimdOps512.RightRequantizer.HighHalves;
         nint qs = g.QuadStride, colStep = g.ColStep, outPixel = g.OutPixel;
         for (int r = 0; r < g.Rows; r++)
         {
@@ -329,9 +354,9 @@ internal static partial class Int8Gemm
             {
                 bool pair = i + 1 < g.Cols;
                 ref byte y = ref pair ? ref Unsafe.Add(ref x, colStep) : ref x;
-                var s = Doubled(Dot8Vnni<TQuads, TSource>(ref x, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
+                var s = Join(Dot8Vnni<TQuads, TSource>(ref x, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
                     Dot8Vnni<TQuads, TSource>(ref y, qs, ia, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
-                var bytes = SimdOps512.NarrowClamp(TClamped.Value ? rq.ApplyClamped(s, perm) : rq.Apply(s, perm), min, max);
+                var bytes = SimdOps512.NarrowClamp(rq.Apply(s), min, max);
                 SimdOps512.StoreHalves(bytes, ref op, ref Unsafe.Add(ref op, outPixel), pair, channels);
                 x = ref Unsafe.Add(ref x, 2 * colStep);
                 op = ref Unsafe.Add(ref op, 2 * outPixel);
@@ -344,15 +369,15 @@ internal static partial class Int8Gemm
     /// apart, <paramref name="rowStep"/>), four rows per 512-bit vector: lane 4i + c is row i of a group of four and channel
     /// j + c. Each 256-bit half takes two rows from one 32-byte load, and quadruplet q of both is one shuffle (dwords q and
     /// TQuads + q, each four times) against a weight register holding the four channels' quadruplet q in both 128-bit
-    /// halves: per 16 outputs of K = 16, 2 loads, 8 VPSHUFD (<see cref="Rest4Quad{TQuads}"/>) and 8 VPDPBUSD where <see cref="SmallKVnniTile8x2{TQuads, TClamped, TSource}"/>
+    /// halves: per 16 outputs of K = 16, 2 loads, 8 VPSHUFD (<see cref="Rest4Quad{TQuads}"/>) and 8 VPDPBUSD where <see cref="SmallKVnniTile8x2{TQuads, TRq, TSource}"/>
     /// takes 16 VPDPBUSD for 8 outputs. The requantizer holds the four channels' operands in every 128-bit quarter
     /// (<see cref="SimdOps512.RightRequantizer.Four4"/>) and the narrowed bytes are in row order. Two groups of four rows a
     /// step (two independent chains: the rest of 16→36 on 784 rows 0.74 → 0.59 µs). The rows past n of the last group are
     /// computed from whatever the staging area holds (it has 64 bytes past a full block) and not stored.
     /// </summary>
-    private static void SmallKVnniRest4x4<TQuads, TClamped>(ref byte xs, int n, nint rowStep, ref sbyte w, int coutP, int j, ref int init,
-        RightRequantTable table, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
-        where TQuads : struct, IPairCount where TClamped : struct, IFlag
+    private static void SmallKVnniRest4x4<TQuads, TRq>(ref byte xs, int n, nint rowStep, ref sbyte w, int coutP, int j, ref int init,
+        TRq rq, Vector128<sbyte> min, Vector128<sbyte> max, int channels, ref sbyte o, nint outStride)
+        where TQuads : struct, IPairCount where TRq : struct, IRequantizer16
     {
         int tq = TQuads.Value;
         nint step = 4 * coutP;
@@ -369,16 +394,14 @@ internal static partial class Int8Gemm
         var q1 = q0 + one;
         var q2 = q1 + one;
         var q3 = q2 + one;
-        var rq = SimdOps512.RightRequantizer.Four4(table, j);
-        var perm = SimdOps512.RightRequantizer.HighHalves;
         bool clamp = min.ToScalar() != sbyte.MinValue || max.ToScalar() != sbyte.MaxValue;
         int i = 0;
         for (; i + 4 < n; i += 8)
         {
             // Two groups a step, for two independent chains in flight: rows past n of the second are not stored.
             ref byte x = ref Unsafe.Add(ref xs, i * rowStep);
-            var b0 = Rest4Group<TQuads, TClamped>(ref x, rowStep, start, w0, w1, w2, w3, q0, q1, q2, q3, rq, perm);
-            var b1 = Rest4Group<TQuads, TClamped>(ref Unsafe.Add(ref x, 4 * rowStep), rowStep, start, w0, w1, w2, w3, q0, q1, q2, q3, rq, perm);
+            var b0 = Rest4Group<TQuads, TRq>(ref x, rowStep, start, w0, w1, w2, w3, q0, q1, q2, q3, rq);
+            var b1 = Rest4Group<TQuads, TRq>(ref Unsafe.Add(ref x, 4 * rowStep), rowStep, start, w0, w1, w2, w3, q0, q1, q2, q3, rq);
             if (clamp)
             {
                 b0 = Vector128.Min(Vector128.Max(b0, min), max);
@@ -389,18 +412,18 @@ internal static partial class Int8Gemm
         }
         if (i < n)
         {
-            var b0 = Rest4Group<TQuads, TClamped>(ref Unsafe.Add(ref xs, i * rowStep), rowStep, start, w0, w1, w2, w3, q0, q1, q2, q3, rq, perm);
+            var b0 = Rest4Group<TQuads, TRq>(ref Unsafe.Add(ref xs, i * rowStep), rowStep, start, w0, w1, w2, w3, q0, q1, q2, q3, rq);
             if (clamp)
                 b0 = Vector128.Min(Vector128.Max(b0, min), max);
             StoreRest4Rows(b0.AsUInt32(), n - i, channels, ref Unsafe.Add(ref o, i * outStride), outStride);
         }
     }
 
-    /// <summary>The four rows from <paramref name="x"/> of <see cref="SmallKVnniRest4x4{TQuads, TClamped}"/>, requantized and narrowed (row i in dword i).</summary>
+    /// <summary>The four rows from <paramref name="x"/> of <see cref="SmallKVnniRest4x4{TQuads, TRq}"/>, requantized and narrowed (row i in dword i).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<sbyte> Rest4Group<TQuads, TClamped>(ref byte x, nint rowStep, Vector256<int> start, Vector256<sbyte> w0, Vector256<sbyte> w1,
+    private static Vector128<sbyte> Rest4Group<TQuads, TRq>(ref byte x, nint rowStep, Vector256<int> start, Vector256<sbyte> w0, Vector256<sbyte> w1,
         Vector256<sbyte> w2, Vector256<sbyte> w3, Vector256<int> q0, Vector256<int> q1, Vector256<int> q2, Vector256<int> q3,
-        in SimdOps512.RightRequantizer rq, Vector512<int> perm) where TQuads : struct, IPairCount where TClamped : struct, IFlag
+        in TRq rq) where TQuads : struct, IPairCount where TRq : struct, IRequantizer16
     {
         var lo = Vector256.LoadUnsafe(ref x).AsInt32();
         var hi = Vector256.LoadUnsafe(ref Unsafe.Add(ref x, 2 * rowStep)).AsInt32();
@@ -421,8 +444,7 @@ internal static partial class Int8Gemm
             s0 = Busd(s0, Rest4Quad<TQuads>(lo, q3, 0xFF), w3);
             s1 = Busd(s1, Rest4Quad<TQuads>(hi, q3, 0xFF), w3);
         }
-        var s = Doubled(s0, s1);
-        return Avx512F.ConvertToVector128SByteWithSaturation(TClamped.Value ? rq.ApplyClamped(s, perm) : rq.Apply(s, perm));
+        return Avx512F.ConvertToVector128SByteWithSaturation(rq.Apply(Join(s0, s1)));
     }
 
     /// <summary>
@@ -440,13 +462,10 @@ internal static partial class Int8Gemm
     private static Vector256<sbyte> Rest4Weights(ref sbyte w, nint offset)
         => Vector256.Create(Vector128.LoadUnsafe(ref Unsafe.Add(ref w, offset)));
 
-    /// <summary>Two 8-lane accumulators as one 16-lane vector, doubled (the requantizer takes 2 x the accumulator).</summary>
+    /// <summary>Two 8-lane accumulators as one 16-lane vector (the exact requantizer doubles it: <see cref="ExactRequantizer16{TClamped, TTwice}"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Doubled(Vector256<int> low, Vector256<int> high)
-    {
-        var v = Avx512F.InsertVector256(low.ToVector512Unsafe(), high, 1);
-        return v + v;
-    }
+    private static Vector512<int> Join(Vector256<int> low, Vector256<int> high)
+        => Avx512F.InsertVector256(low.ToVector512Unsafe(), high, 1);
 
     /// <summary>The 32 weight bytes (8 channels x 4 taps) of quadruplet q at <paramref name="w"/> + <paramref name="offset"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -519,6 +519,35 @@ internal sealed class RightRequantTable
         return true;
     }
 
+    private FloatRequantTable? _float;
+    private bool _floatBuilt;
+
+    /// <summary>Whether <see cref="FloatForm"/> has been asked for (by a kernel: the tests check that the kernel took it).</summary>
+    internal bool FloatFormAsked => Volatile.Read(ref _floatBuilt);
+
+    /// <summary>
+    /// The float form (<see cref="FloatRequantTable"/>) of this table's parameters over the per-channel accumulator bounds
+    /// <paramref name="bounds"/> (the filter's <see cref="PackedFilter.ChannelBounds"/>; the table is kept per filter), built
+    /// on the first call and kept with the table, so a kernel whose table <see cref="Get"/> has found pays no second check of
+    /// the parameters; null where FMA is missing, the bounds do not match, or no channel has the form.
+    /// </summary>
+    public FloatRequantTable? FloatForm(ReadOnlySpan<long> bounds)
+    {
+        if (Volatile.Read(ref _floatBuilt))
+            return _float;
+        FloatRequantTable? f = null;
+        if (System.Runtime.Intrinsics.X86.Fma.IsSupported && bounds.Length == _multipliers.Length)
+        {
+            FloatRequantTable? slot = null;
+            f = FloatRequantTable.Get(ref slot, _multipliers, _shifts, _outputOffset, _min, _max, bounds);
+            if (!f.Any)
+                f = null;
+        }
+        _float = f;
+        Volatile.Write(ref _floatBuilt, true);
+        return f;
+    }
+
     /// <summary>
     /// The table for these parameters: the one kept in <paramref name="slot"/> when it was built from the same values,
     /// else a new one, kept there (built once per op: an op's parameters do not change between calls; concurrent
