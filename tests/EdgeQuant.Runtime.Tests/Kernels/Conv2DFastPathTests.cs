@@ -249,6 +249,43 @@ public class Conv2DFastPathTests
     }
 
     /// <summary>
+    /// Colour stems (2 or 3 input channels, 3x3 and 5x5, strides 1 and 2: BlazeFace's is 5x5 stride 2, 3 -> 24), which the
+    /// dispatcher gives the VPDPBUSD rows with AVX-VNNI (a kernel row's Kw x Cin taps read as quadruplets in place): small
+    /// random images and a 64x64 one on every x64 strategy, and the thread split's ranges of pixels (halves).
+    /// </summary>
+    [Test]
+    public void ColourStemsOnTheRowsPaths([Values(2, 3)] int cin, [Values(3, 5)] int k, [Values(1, 2)] int stride)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Ignore("the x64 rows paths need AVX2");
+        var r = new Random(1700 + cin * 100 + k * 10 + stride);
+        foreach (int cout in new[] { 24, 16, 32, 12 })
+            foreach (int size in new[] { 9, 64 })
+            {
+                var c = FastPathCases.Conv.Random(r, false, cin, cout, k, k);
+                c.P.StrideH = c.P.StrideW = stride;
+                c.P.DilationH = c.P.DilationW = 1;
+                int pad = k / 2, h = size + r.Next(2), w = size;
+                c.P.PadTop = c.P.PadLeft = pad - (stride == 2 ? 1 : 0);
+                c.P.PadBottom = c.P.PadRight = pad;
+                c.In = new Runtime.Format.Shape4(1, h, w, cin);
+                c.Out = new Runtime.Format.Shape4(1, (h + c.P.PadTop + c.P.PadBottom - k) / stride + 1, (w + c.P.PadLeft + c.P.PadRight - k) / stride + 1, cout);
+                c.Input = FastPathCases.S8(r, c.In.FlatSize);
+                Check(Strategy.Dispatcher, c);
+                Check(Strategy.VnniRows, c);
+                Check(Strategy.Avx2, c);
+                var expected = c.Reference();
+                int total = c.Out.D1 * c.Out.D2, half = (total + 1) / 2;
+                var pf = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+                var got = new sbyte[c.Out.FlatSize];
+                foreach (var (p0, p1) in new[] { (0, half), (half, total) })
+                    if (!Conv2D.TryEvalS8Pixels(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, got, c.Out, p0, p1))
+                        Assert.Fail($"pixels [{p0}, {p1}) declined: {c}");
+                int d = FastPathCases.FirstDifference(got, expected);
+                Assert.That(d, Is.EqualTo(-1), () => $"pixel halves: element {d} is {got[d]}, the reference gives {expected[d]}; {c}");
+            }
+    }
+
+    /// <summary>
     /// A 3x3 convolution on an image too large to stage whole (the rows paths then stage the Kh rows of each output row and
     /// tile each output row on its own), against the reference on both x64 rows paths.
     /// </summary>
