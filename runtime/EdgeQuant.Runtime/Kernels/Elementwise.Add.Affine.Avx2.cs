@@ -78,11 +78,8 @@ public static partial class Elementwise
         if (AddsAsAddOneOnEveryPair(p, subtract, (x, y, o) => AddS8Affine(q, x, y, o)))
             return q;
         // Some pair lands too close to a rounding boundary for float32: usually one (BlazeFace's unlucky Adds: one each).
-        // Up to two are patched in every step (compared and replaced by the reference's byte), on AVX2 and arm64 alike.
-        // AVX-512 machines take their exact 512-bit arithmetic instead (PrepareAddAvx512; the patched and checked forms run
-        // 256-bit steps and were not measured against it: no AVX-512 machine at hand).
-        if (Avx512BW.IsSupported)
-            return null;
+        // Up to two are patched in every step (compared and replaced by the reference's byte), on AVX2, AVX-512 (its 32-byte
+        // steps, AffineSteps512) and arm64 alike.
         if (WrongPairs(p, subtract, q, 2) is { Count: > 0 } wrong)
         {
             var patched = q with
@@ -95,8 +92,9 @@ public static partial class Elementwise
         }
         // More pairs wrong (parameters far from the converter's): on AVX2 the checked form recomputes the steps that hold a
         // value near a rounding boundary by the reference (a 16-element step has one with a probability of about 16 x 2 x
-        // margin), kept where it too gives the reference's byte on every pair.
-        if (!Avx2.IsSupported || !Fma.IsSupported)
+        // margin), kept where it too gives the reference's byte on every pair. AVX-512 machines take their exact 512-bit
+        // arithmetic instead (PrepareAddAvx512; the checked form's 256-bit steps were not measured against it).
+        if (!Avx2.IsSupported || !Fma.IsSupported || Avx512BW.IsSupported)
             return null;
         foreach (float margin in (ReadOnlySpan<float>)[1f / 4096, 1f / 256])
         {
@@ -184,9 +182,9 @@ public static partial class Elementwise
     {
         if (q.Margin != 0)
             return CheckedSteps(q, ref ra, ref rb, ref ro, n);
-        if (q.PatchX is not null)
-            return PatchedSteps(q, ref ra, ref rb, ref ro, n);
         int i = Avx512F.IsSupported ? AffineSteps512(q, ref ra, ref rb, ref ro, n) : 0;
+        if (q.PatchX is not null)
+            return PatchedSteps(q, ref ra, ref rb, ref ro, n, i);
         if (n - i < 16) return i;
         var k = new AffineKernel(q);
         for (; i <= n - 16; i += 16)
@@ -199,7 +197,7 @@ public static partial class Elementwise
     /// patches the lanes whose inputs equal its pair (two VPCMPEQB and a VPAND) take its byte (VPBLENDVB). The inputs are
     /// read before the store, so in place too.
     /// </summary>
-    private static int PatchedSteps(AddAffine q, ref sbyte ra, ref sbyte rb, ref sbyte ro, int n)
+    private static int PatchedSteps(AddAffine q, ref sbyte ra, ref sbyte rb, ref sbyte ro, int n, int from)
     {
         var k = new AffineKernel(q);
         var x0 = Vector128.Create(q.PatchX![0]);
@@ -208,7 +206,7 @@ public static partial class Elementwise
         var x1 = Vector128.Create(q.PatchX[1]);
         var y1 = Vector128.Create(q.PatchY[1]);
         var c1 = Vector128.Create(q.PatchOut[1]);
-        int i = 0;
+        int i = from;
         for (; i <= n - 16; i += 16)
         {
             ref sbyte a = ref Unsafe.Add(ref ra, i);
