@@ -183,8 +183,32 @@ internal readonly struct ChannelRequantizer512
     private readonly Vector512<int> _left, _mEven, _mOdd, _off;
     private readonly Vector512<long> _addEven, _addOdd, _corrEven, _corrOdd, _shiftEven, _shiftOdd;
     private readonly Vector128<sbyte> _min, _max;
-    private readonly bool _anyLeft, _saturates, _right, _clampsNegatives;
+    private readonly bool _anyLeft, _saturates, _right, _clampsNegatives, _float;
     private readonly Simd.SimdOps512.RightRequantizer _rightOnly;
+    private readonly Simd.FloatRequantizer512 _floatForm;
+
+    /// <summary>
+    /// The requantizer of the 16 channels from <paramref name="from"/> (or, with <paramref name="twice8"/>, the 8 channels from
+    /// it in both halves: <paramref name="multiplier"/> and <paramref name="shift"/> then hold them twice): through the float
+    /// form (<see cref="Simd.FloatRequant"/>) where <paramref name="floatTable"/> (an unfolded one: <see cref="Apply"/> takes
+    /// whole accumulators) has it for those channels, built without the exact forms' operands; else the exact one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ChannelRequantizer512 Create(Simd.RightRequantTable table, Simd.FloatRequantTable? floatTable, int from, Vector512<int> multiplier,
+        Vector512<int> shift, int outputOffset, int activationMin, int activationMax, bool twice8 = false)
+        => floatTable is not null && !floatTable.Folded && floatTable.RangeMode(from, twice8 ? 8 : 16) != Simd.FloatRequantTable.BlockMode.Exact
+            ? new ChannelRequantizer512(twice8 ? Simd.FloatRequantizer512.Twice8(floatTable, from, doubled: false)
+                : new Simd.FloatRequantizer512(floatTable, from, doubled: false), activationMin, activationMax)
+            : new ChannelRequantizer512(table, from, multiplier, shift, outputOffset, activationMin, activationMax, twice8);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ChannelRequantizer512(Simd.FloatRequantizer512 form, int activationMin, int activationMax)
+    {
+        _floatForm = form;
+        _float = true;
+        _min = Vector128.Create((sbyte)activationMin);
+        _max = Vector128.Create((sbyte)activationMax);
+    }
 
     /// <summary>
     /// As the other constructor; where <paramref name="table"/> (the op's, <see cref="Simd.RightRequantTable"/>) covers the op
@@ -210,8 +234,8 @@ internal readonly struct ChannelRequantizer512
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ChannelRequantizer512 Twice8(Simd.RightRequantTable table, int from, Vector256<int> multipliers, Vector256<int> shifts,
-        int outputOffset, int activationMin, int activationMax)
-        => new(table, from, Avx512F.InsertVector256(multipliers.ToVector512Unsafe(), multipliers, 1),
+        int outputOffset, int activationMin, int activationMax, Simd.FloatRequantTable? floatTable = null)
+        => Create(table, floatTable, from, Avx512F.InsertVector256(multipliers.ToVector512Unsafe(), multipliers, 1),
             Avx512F.InsertVector256(shifts.ToVector512Unsafe(), shifts, 1), outputOffset, activationMin, activationMax, twice8: true);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -245,6 +269,8 @@ internal readonly struct ChannelRequantizer512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector128<sbyte> Apply(Vector512<int> acc)
     {
+        if (_float)
+            return Simd.SimdOps512.NarrowClamp(_floatForm.Apply(acc), _min, _max);
         if (_right)
         {
             var doubled = acc + acc;

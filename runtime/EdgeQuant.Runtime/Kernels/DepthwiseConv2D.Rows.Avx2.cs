@@ -199,12 +199,13 @@ public static partial class DepthwiseConv2D
         Span<int> desc = stackalloc int[blockRows * d];
         // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
         var table = RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
-        if (!Avx512BW.IsSupported && Fma.IsSupported && cout >= 8 && packed.ChannelBounds.Length == cout)
+        if (Fma.IsSupported && cout >= 8 && packed.ChannelBounds.Length == cout)
         {
-            // With AVX2 alone, the float form of the requantization where it is proven (FloatRequant): for the whole
-            // accumulators, and for the 3x3 body's sums without the start values where its exact form folds them (a fused ReLU).
+            // The float form of the requantization where it is proven (FloatRequant): for the whole accumulators (the AVX2 and
+            // AVX-512 groups), and with AVX2 alone for the 3x3 body's sums without the start values where its exact form folds
+            // them (a fused ReLU; the AVX-512 groups keep the bias addition).
             FloatRequantTable.Get(ref packed.FloatRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.ChannelBounds);
-            if (table.Covered && table.ClampsNegatives)
+            if (!Avx512BW.IsSupported && table.Covered && table.ClampsNegatives)
                 FloatRequantTable.Get(ref packed.FloatRequantFolded, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.ChannelBounds, packed.Init);
         }
         ref int ringRef = ref MemoryMarshal.GetReference(ring);
@@ -328,7 +329,7 @@ public static partial class DepthwiseConv2D
         nint tapStep = 2 * coutP, oddSet = 2 * 3 * coutP * 2;
         ref int dRef = ref MemoryMarshal.GetReference(desc);
         var q = ChannelRequantizer512.Twice8(table, c, Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(multipliers), (nuint)c),
-            Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(shifts), (nuint)c), p.OutputOffset, p.ActivationMin, p.ActivationMax);
+            Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(shifts), (nuint)c), p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.FloatRequant);
         var b8 = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(packed.Init), (nuint)c);
         var bias = Avx512F.InsertVector256(b8.ToVector512Unsafe(), b8, 1);
         ref short wc = ref Unsafe.Add(ref w, 2 * c);
@@ -600,7 +601,7 @@ public static partial class DepthwiseConv2D
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static ChannelRequantizer512 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout,
             PackedFilter packed)
-            => new(table, c, Vector512.LoadUnsafe(ref multipliers, (nuint)c), Vector512.LoadUnsafe(ref shifts, (nuint)c),
+            => ChannelRequantizer512.Create(table, packed.FloatRequant, c, Vector512.LoadUnsafe(ref multipliers, (nuint)c), Vector512.LoadUnsafe(ref shifts, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
 
         // The AVX-512 kernels keep the bias addition.
