@@ -142,21 +142,7 @@ public class FloatRequantTests
             Assert.Ignore("the float form serves the AVX2 GEMM on machines without AVX-512 (not run on this machine)");
         var r = new Random(cout * 2 + (relu ? 1 : 0));
         int cin = 16 + cout % 7, rows = 37;
-        int zp = r.Next(-128, 128), outZp = r.Next(-100, 100);
-        var p = new FullyConnectedParams
-        {
-            InputOffset = -zp, OutputOffset = outZp, FoldedBiasOffset = -1,
-            ActivationMin = relu ? outZp : -128, ActivationMax = 127,
-        };
-        var input = FastPathCases.S8(r, rows * cin);
-        // Trained layers' weights: mostly small, a few near the int8 limits.
-        var filter = FastPathCases.S8(r, cout * cin, -40, 40);
-        for (int i = 0; i < cout; i++) filter[i * cin + r.Next(cin)] = (sbyte)(r.Next(2) == 0 ? -127 : 127);
-        var bias = FastPathCases.I32(r, cout, -5000, 5000);
-        var m = FastPathCases.Multipliers(r, cout);
-        var sh = FastPathCases.I32(r, cout, -12, -8);
-        var expected = new sbyte[rows * cout];
-        FullyConnected.EvalS8Reference(p, input, rows, cin, filter, cout, bias, m, sh, expected);
+        var (p, input, filter, bias, m, sh, expected) = TrainedLayer(r, rows, cin, cout, relu);
         var pf = FullyConnected.Prepare(p, filter, cin, cout, bias);
         var output = new sbyte[rows * cout];
         FullyConnected.EvalS8(p, input, rows, cin, filter, cout, bias, pf, m, sh, output);
@@ -166,6 +152,30 @@ public class FloatRequantTests
         if (!relu)
             Assert.That(ft.Mode, Does.Contain(FloatRequantTable.BlockMode.SignC));
     }
+    /// <summary>
+    /// A FullyConnected layer as training leaves them (weights mostly small, one per channel near the int8 limits; right
+    /// shifts of 8-12), with or without a fused ReLU, its input rows and the reference's output.
+    /// </summary>
+    private static (FullyConnectedParams P, sbyte[] Input, sbyte[] Filter, int[] Bias, int[] M, int[] S, sbyte[] Expected) TrainedLayer(
+        Random r, int rows, int cin, int cout, bool relu)
+    {
+        int zp = r.Next(-128, 128), outZp = r.Next(-100, 100);
+        var p = new FullyConnectedParams
+        {
+            InputOffset = -zp, OutputOffset = outZp, FoldedBiasOffset = -1,
+            ActivationMin = relu ? outZp : -128, ActivationMax = 127,
+        };
+        var input = FastPathCases.S8(r, rows * cin);
+        var filter = FastPathCases.S8(r, cout * cin, -40, 40);
+        for (int i = 0; i < cout; i++) filter[i * cin + r.Next(cin)] = (sbyte)(r.Next(2) == 0 ? -127 : 127);
+        var bias = FastPathCases.I32(r, cout, -5000, 5000);
+        var m = FastPathCases.Multipliers(r, cout);
+        var sh = FastPathCases.I32(r, cout, -12, -8);
+        var expected = new sbyte[rows * cout];
+        FullyConnected.EvalS8Reference(p, input, rows, cin, filter, cout, bias, m, sh, expected);
+        return (p, input, filter, bias, m, sh, expected);
+    }
+
     /// <summary>The float form a GEMM kernel took: the one kept with the filter's exact table, which the kernel must have asked for.</summary>
     private static FloatRequantTable GemmFloatForm(PackedFilter pf)
     {
@@ -285,20 +295,7 @@ public class FloatRequantTests
         for (int draw = 0; draw < 8 && floatTiles == 0; draw++)
         {
             int rows = 45;
-            int zp = r.Next(-128, 128), outZp = r.Next(-100, 100);
-            var p = new FullyConnectedParams
-            {
-                InputOffset = -zp, OutputOffset = outZp, FoldedBiasOffset = -1,
-                ActivationMin = relu ? outZp : -128, ActivationMax = 127,
-            };
-            var input = FastPathCases.S8(r, rows * k);
-            var filter = FastPathCases.S8(r, cout * k, -40, 40);
-            for (int i = 0; i < cout; i++) filter[i * k + r.Next(k)] = (sbyte)(r.Next(2) == 0 ? -127 : 127);
-            var bias = FastPathCases.I32(r, cout, -5000, 5000);
-            var m = FastPathCases.Multipliers(r, cout);
-            var sh = FastPathCases.I32(r, cout, -12, -8);
-            var expected = new sbyte[rows * cout];
-            FullyConnected.EvalS8Reference(p, input, rows, k, filter, cout, bias, m, sh, expected);
+            var (p, input, filter, bias, m, sh, expected) = TrainedLayer(r, rows, k, cout, relu);
             var output = new sbyte[rows * cout + 64];
             var pf = PackedFilter.Create(filter, cout, k, bias, p.InputOffset, pad: false, rowTaps: 0, rowTapsS16: false, quadRowTaps: k);
             Assert.That(Int8Gemm.TryRunSmallKVnni(ref MemoryMarshal.GetArrayDataReference(input), k, rows, pf, m, sh, p.OutputOffset,

@@ -478,6 +478,12 @@ internal readonly struct FloatRequantizer256
         _sign = table.RangeMode(from, 8) == FloatRequantTable.BlockMode.SignC;
     }
 
+    /// <summary>The operands (for the 16-lane form of the same 8 channels twice, <see cref="FloatRequantizer512.Twice8"/>).</summary>
+    internal Vector256<float> S => _s;
+    internal Vector256<float> CNeg => _cNeg;
+    internal Vector256<float> CPos => _cPos;
+    internal bool Sign => _sign;
+
     /// <summary>rint(fma(x, s, c)) per lane, before the clamp (the caller narrows with saturation and clamps as bytes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<int> Apply(Vector256<int> x)
@@ -522,12 +528,8 @@ internal readonly struct FloatRequantizer512 : Int8Gemm.IRequantizer16
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatRequantizer512 Twice8(FloatRequantTable table, int from, bool doubled)
     {
-        var half = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.HalfS), (nuint)from);
-        var s = doubled ? half : half + half;
-        var cNeg = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CNeg), (nuint)from);
-        var cPos = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(table.CPos), (nuint)from);
-        return new(Vector512.Create(s, s), Vector512.Create(cNeg, cNeg), Vector512.Create(cPos, cPos),
-            table.RangeMode(from, 8) == FloatRequantTable.BlockMode.SignC);
+        var q = new FloatRequantizer256(table, from, doubled);
+        return new(Vector512.Create(q.S, q.S), Vector512.Create(q.CNeg, q.CNeg), Vector512.Create(q.CPos, q.CPos), q.Sign);
     }
 
     /// <summary>
