@@ -10,7 +10,8 @@ internal static partial class Int8Gemm
 {
     /// <summary>
     /// The short-K kernel (K &lt;= 40: 1x1 convolutions and FullyConnected layers with few input channels) with VPDPBUSD
-    /// for the products and the exact 16-lane requantization of <see cref="SimdOps512.RightRequantizer"/>, for AVX-512
+    /// for the products and the exact 16-lane requantization of <see cref="SimdOps512.RightRequantizer"/> (or, per 16-channel
+    /// tile where the op's table proves it, the float32 one of <see cref="FloatRequantizer512"/>), for AVX-512
     /// machines with AVX-VNNI. A block of up to 64 rows is staged biased (x XOR 0x80 = x + 128) as bytes, K rounded up to
     /// 4; then for each block of 16 output channels the weights (<see cref="PackedFilter.Quads"/>, 8 channels x 4 taps per
     /// 256-bit vector) are loaded once, and each row takes one 32-bit broadcast and two VPDPBUSD per quadruplet of taps,
