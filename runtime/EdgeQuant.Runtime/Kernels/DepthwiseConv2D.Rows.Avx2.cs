@@ -199,14 +199,15 @@ public static partial class DepthwiseConv2D
         Span<int> desc = stackalloc int[blockRows * d];
         // The op's table of the one-rounding form (built on the op's first call, kept in the packed filter; no allocation after).
         var table = RightRequantTable.Get(ref packed.RightRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.MaxAccumulator);
-        if (Fma.IsSupported && cout >= 8 && packed.ChannelBounds.Length == cout)
+        if (cout >= 8)
         {
-            // The float form of the requantization where it is proven (FloatRequant): for the whole accumulators (the AVX2 and
-            // AVX-512 groups), and with AVX2 alone for the 3x3 body's sums without the start values where its exact form folds
-            // them (a fused ReLU; the AVX-512 groups keep the bias addition).
-            FloatRequantTable.Get(ref packed.FloatRequant, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.ChannelBounds);
+            // The float form of the requantization where it is proven (FloatRequant), kept with the table (the groups read it
+            // back, RightRequantTable.BuiltFloatForm): for the whole accumulators (the AVX2 and AVX-512 groups), and with AVX2
+            // alone for the 3x3 body's sums without the start values where its exact form folds them (a fused ReLU; the
+            // AVX-512 groups keep the bias addition).
+            table.FloatForm(packed.ChannelBounds);
             if (!Avx512BW.IsSupported && table.Covered && table.ClampsNegatives)
-                FloatRequantTable.Get(ref packed.FloatRequantFolded, m, s, p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.ChannelBounds, packed.Init);
+                table.FloatFormFolded(packed.ChannelBounds, packed.Init);
         }
         ref int ringRef = ref MemoryMarshal.GetReference(ring);
         ref short w = ref MemoryMarshal.GetArrayDataReference(pairs!);
@@ -329,7 +330,7 @@ public static partial class DepthwiseConv2D
         nint tapStep = 2 * coutP, oddSet = 2 * 3 * coutP * 2;
         ref int dRef = ref MemoryMarshal.GetReference(desc);
         var q = ChannelRequantizer512.Twice8(table, c, Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(multipliers), (nuint)c),
-            Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(shifts), (nuint)c), p.OutputOffset, p.ActivationMin, p.ActivationMax, packed.FloatRequant);
+            Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(shifts), (nuint)c), p.OutputOffset, p.ActivationMin, p.ActivationMax, table.BuiltFloatForm);
         var b8 = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(packed.Init), (nuint)c);
         var bias = Avx512F.InsertVector256(b8.ToVector512Unsafe(), b8, 1);
         ref short wc = ref Unsafe.Add(ref w, 2 * c);
@@ -405,7 +406,7 @@ public static partial class DepthwiseConv2D
                 // The common 3x3: six weight vectors (twelve with the odd set) in registers for every row of the group.
                 // Where the requantizer folds the bias into its constants (AVX2, a fused ReLU), the weights are doubled and
                 // the sum of products goes to it alone: no bias addition and no doubling per output vector.
-                var qf = TWidth.FoldingRequantizer(table, c, ref mRef, ref sRef, p, cout, ref init, packed);
+                var qf = TWidth.FoldingRequantizer(table, c, ref mRef, ref sRef, p, cout, ref init);
                 bool folded = TWidth.Folded(qf);
                 ref short wc = ref Unsafe.Add(ref w, 2 * c);
                 nint tapStep = 2 * coutP;
@@ -467,7 +468,7 @@ public static partial class DepthwiseConv2D
                 }
                 continue;
             }
-            var q = TWidth.Requantizer(table, c, ref mRef, ref sRef, p, cout, packed);
+            var q = TWidth.Requantizer(table, c, ref mRef, ref sRef, p, cout);
             for (int r = 0; r < rows; r++)
             {
                 ref int rd = ref Unsafe.Add(ref dRef, r * d);
@@ -556,8 +557,7 @@ public static partial class DepthwiseConv2D
         static abstract TInt Add(TInt a, TInt b);
 
         /// <summary>The requantizer of the group at channel c (the one-rounding form where the table covers it).</summary>
-        static abstract TRequant Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout,
-            PackedFilter packed);
+        static abstract TRequant Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout);
 
         /// <summary>
         /// The requantizer of the group at channel c for the 3x3 body, which keeps the weights in registers: one that takes
@@ -565,7 +565,7 @@ public static partial class DepthwiseConv2D
         /// (<see cref="ChannelRequantizer256.Folding"/>), else as <see cref="Requantizer"/>.
         /// </summary>
         static abstract TRequant FoldingRequantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout,
-            ref int init, PackedFilter packed);
+            ref int init);
 
         /// <summary>Whether <paramref name="q"/> takes twice the sum of products, with the bias in its constants.</summary>
         static abstract bool Folded(in TRequant q);
@@ -599,15 +599,14 @@ public static partial class DepthwiseConv2D
         public static Vector512<int> Add(Vector512<int> a, Vector512<int> b) => a + b;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static ChannelRequantizer512 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout,
-            PackedFilter packed)
-            => ChannelRequantizer512.Create(table, packed.FloatRequant, c, Vector512.LoadUnsafe(ref multipliers, (nuint)c), Vector512.LoadUnsafe(ref shifts, (nuint)c),
+        public static ChannelRequantizer512 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout)
+            => ChannelRequantizer512.Create(table, table.BuiltFloatForm, c, Vector512.LoadUnsafe(ref multipliers, (nuint)c), Vector512.LoadUnsafe(ref shifts, (nuint)c),
                 p.OutputOffset, p.ActivationMin, p.ActivationMax);
 
         // The AVX-512 kernels keep the bias addition.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static ChannelRequantizer512 FoldingRequantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p,
-            int cout, ref int init, PackedFilter packed) => Requantizer(table, c, ref multipliers, ref shifts, p, cout, packed);
+            int cout, ref int init) => Requantizer(table, c, ref multipliers, ref shifts, p, cout);
 
         public static bool Folded(in ChannelRequantizer512 q) => false;
 
@@ -644,18 +643,17 @@ public static partial class DepthwiseConv2D
         public static Vector256<int> Add(Vector256<int> a, Vector256<int> b) => a + b;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static ChannelRequantizer256 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout,
-            PackedFilter packed)
+        public static ChannelRequantizer256 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout)
             => new ChannelRequantizer256(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref multipliers, (nuint)c), Vector256.LoadUnsafe(ref shifts, (nuint)c),
-                p.OutputOffset, p.ActivationMin, p.ActivationMax).WithFloat(packed.FloatRequant, c);
+                p.OutputOffset, p.ActivationMin, p.ActivationMax).WithFloat(table.BuiltFloatForm, c);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static ChannelRequantizer256 FoldingRequantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p,
-            int cout, ref int init, PackedFilter packed)
+            int cout, ref int init)
         {
             var q = ChannelRequantizer256.Folding(cout >= 8 ? table : null, c, Vector256.LoadUnsafe(ref multipliers, (nuint)c),
                 Vector256.LoadUnsafe(ref shifts, (nuint)c), p.OutputOffset, p.ActivationMin, p.ActivationMax, Vector256.LoadUnsafe(ref init, (nuint)c));
-            return q.WithFloat(q.Folded ? packed.FloatRequantFolded : packed.FloatRequant, c);
+            return q.WithFloat(q.Folded ? table.BuiltFloatFormFolded : table.BuiltFloatForm, c);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -701,13 +699,12 @@ public static partial class DepthwiseConv2D
         public static Vector128<int> Add(Vector128<int> a, Vector128<int> b) => a + b;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Requantizer4 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout,
-            PackedFilter packed)
+        public static Requantizer4 Requantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p, int cout)
             => new(table, c, p.ActivationMin, p.ActivationMax);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Requantizer4 FoldingRequantizer(RightRequantTable table, int c, ref int multipliers, ref int shifts, in Conv2DParams p,
-            int cout, ref int init, PackedFilter packed)
+            int cout, ref int init)
         {
             var q = new Requantizer4(table, c, p.ActivationMin, p.ActivationMax);
             return q.Clamped ? q.WithStart(Vector128.LoadUnsafe(ref init, (nuint)c)) : q;

@@ -88,8 +88,7 @@ public class FloatRequantTests
         long[] bounds = new long[16];
         for (int c = 0; c < 16; c++) { m[c] = (1 << 30) + 12345 * c; sh[c] = -9; bounds[c] = 40_000; }
         bounds[3] = 1 << 23;
-        FloatRequantTable? slot = null;
-        var t = FloatRequantTable.Get(ref slot, m, sh, 5, -128, 127, bounds);
+        var t = FloatRequantTable.Build(m, sh, 5, -128, 127, bounds);
         Assert.That(t.Mode[0], Is.EqualTo(FloatRequantTable.BlockMode.Exact));
         Assert.That(t.Mode[1], Is.Not.EqualTo(FloatRequantTable.BlockMode.Exact));
     }
@@ -110,8 +109,7 @@ public class FloatRequantTests
                 var d = Draw(r);
                 (m[c], sh[c], bounds[c]) = (d.M, d.Shift, d.Bound);
             }
-            FloatRequantTable? slot = null;
-            var t = FloatRequantTable.Get(ref slot, m, sh, o, min, max, bounds);
+            var t = FloatRequantTable.Build(m, sh, o, min, max, bounds);
             if (t.Mode[0] == FloatRequantTable.BlockMode.Exact)
                 continue;
             var q = new FloatRequantizer256(t, 0, doubled);
@@ -217,9 +215,11 @@ public class FloatRequantTests
             Assert.That(DepthwiseConv2D.TryEvalS8RowsAvx2(c.P, c.Input, c.In, c.Filter, pf, c.M, c.S, output, c.Out), Is.True);
             Assert.That(output, Is.EqualTo(c.Reference()), $"{channels} channels");
             // The AVX2 3x3 body folds the bias under a fused ReLU; the AVX-512 groups (16 channels, 8 twice for a rest) keep it.
-            var used = k == 3 && relu && !Avx512BW.IsSupported ? pf.FloatRequantFolded : pf.FloatRequant;
-            Assert.That(used, Is.Not.Null, $"{channels} channels: no float table");
-            if (used!.Any) tookFloat++;
+            var exact = pf.RightRequant!;
+            bool folded = k == 3 && relu && !Avx512BW.IsSupported;
+            Assert.That(folded ? exact.FloatFormFoldedAsked : exact.FloatFormAsked, Is.True, $"{channels} channels: the kernel built no float table");
+            // A built table is kept only where some channel has the form.
+            if ((folded ? exact.BuiltFloatFormFolded : exact.BuiltFloatForm) is { Any: true }) tookFloat++;
         }
         Assert.That(tookFloat, Is.GreaterThan(0), "no layer took the float form");
     }
@@ -244,8 +244,7 @@ public class FloatRequantTests
                 var d = Draw(r);
                 (m[c], sh[c], bounds[c]) = (d.M, d.Shift, System.Math.Min(d.Bound, 4000));
             }
-            FloatRequantTable? slot = null;
-            var t = FloatRequantTable.Get(ref slot, m, sh, o, min, max, bounds);
+            var t = FloatRequantTable.Build(m, sh, o, min, max, bounds);
             int from = round % 3 == 0 ? 0 : round % 3 == 1 ? 1 : 5;
             var forms = new List<(FloatRequantizer512 Q, int[] Lane)>();
             if (t.RangeMode(from, 16) != FloatRequantTable.BlockMode.Exact)

@@ -318,8 +318,6 @@ internal sealed class FloatRequantTable
     /// <summary>A group's form: the exact integer one, the float one with one c, or with c by the accumulator's sign.</summary>
     public enum BlockMode : byte { Exact, OneC, SignC }
 
-    private readonly int[] _multipliers, _shifts;
-    private readonly int _outputOffset, _min, _max;
     private readonly BlockMode[] _groups, _channels, _range8, _range16;
 
     /// <summary>
@@ -346,11 +344,6 @@ internal sealed class FloatRequantTable
     private FloatRequantTable(ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int min, int max, ReadOnlySpan<long> bounds,
         ReadOnlySpan<int> starts)
     {
-        _multipliers = multipliers.ToArray();
-        _shifts = shifts.ToArray();
-        _outputOffset = outputOffset;
-        _min = min;
-        _max = max;
         Folded = !starts.IsEmpty;
         int cout = multipliers.Length, blocks = (cout + 7) / 8;
         HalfS = new float[8 * blocks + 16];
@@ -438,21 +431,13 @@ internal sealed class FloatRequantTable
     }
 
     /// <summary>
-    /// The table for these parameters: the one kept in <paramref name="slot"/> when it was built from the same values,
-    /// else a new one, kept there (as <see cref="RightRequantTable.Get"/>). <paramref name="starts"/>: the channels' start
-    /// values, for kernels whose sums leave them out (<see cref="Folded"/>); empty for whole accumulators.
+    /// The table for these parameters (built once per op and kept with its exact table: <see cref="RightRequantTable.FloatForm"/>).
+    /// <paramref name="starts"/>: the channels' start values, for kernels whose sums leave them out (<see cref="Folded"/>);
+    /// empty for whole accumulators.
     /// </summary>
-    public static FloatRequantTable Get(ref FloatRequantTable? slot, ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts,
-        int outputOffset, int min, int max, ReadOnlySpan<long> bounds, ReadOnlySpan<int> starts = default)
-    {
-        var t = Volatile.Read(ref slot);
-        if (t is not null && t._outputOffset == outputOffset && t._min == min && t._max == max && t.Folded == !starts.IsEmpty
-            && multipliers.SequenceEqual(t._multipliers) && shifts.SequenceEqual(t._shifts))
-            return t;
-        t = new FloatRequantTable(multipliers, shifts, outputOffset, min, max, bounds, starts.IsEmpty ? default : starts[..multipliers.Length]);
-        Volatile.Write(ref slot, t);
-        return t;
-    }
+    public static FloatRequantTable Build(ReadOnlySpan<int> multipliers, ReadOnlySpan<int> shifts, int outputOffset, int min, int max,
+        ReadOnlySpan<long> bounds, ReadOnlySpan<int> starts = default)
+        => new(multipliers, shifts, outputOffset, min, max, bounds, starts.IsEmpty ? default : starts[..multipliers.Length]);
 }
 
 /// <summary>

@@ -53,15 +53,6 @@ internal sealed class PackedFilter
     /// <summary>Per channel, |Init[oc]| + 128 x sum |filter[oc]|: the bound of <see cref="MaxAccumulator"/> for each channel apart.</summary>
     public long[] ChannelBounds { get; private init; } = [];
 
-    /// <summary>
-    /// The op's <see cref="FloatRequantTable"/> for the depthwise rows, built on their first call (<see cref="FloatRequantTable.Get"/>).
-    /// The GEMM kernels keep theirs with the exact table (<see cref="RightRequantTable.FloatForm"/>).
-    /// </summary>
-    internal FloatRequantTable? FloatRequant;
-
-    /// <summary>The op's <see cref="FloatRequantTable"/> for sums without the start values <see cref="Init"/> (the depthwise 3x3 body's folded form).</summary>
-    internal FloatRequantTable? FloatRequantFolded;
-
     /// <summary>The op's <see cref="RightRequantTable"/>, built on its first x64 fast-path call (<see cref="RightRequantTable.Get"/>).</summary>
     internal RightRequantTable? RightRequant;
 

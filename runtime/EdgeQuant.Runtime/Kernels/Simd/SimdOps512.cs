@@ -519,11 +519,20 @@ internal sealed class RightRequantTable
         return true;
     }
 
-    private FloatRequantTable? _float;
-    private bool _floatBuilt;
+    private FloatRequantTable? _float, _floatFolded;
+    private bool _floatBuilt, _floatFoldedBuilt;
 
     /// <summary>Whether <see cref="FloatForm"/> has been asked for (by a kernel: the tests check that the kernel took it).</summary>
     internal bool FloatFormAsked => Volatile.Read(ref _floatBuilt);
+
+    /// <summary>Whether <see cref="FloatFormFolded"/> has been asked for.</summary>
+    internal bool FloatFormFoldedAsked => Volatile.Read(ref _floatFoldedBuilt);
+
+    /// <summary>What <see cref="FloatForm"/> returned, null before it was asked for (for kernels past the op's entry, which asks).</summary>
+    internal FloatRequantTable? BuiltFloatForm => _float;
+
+    /// <summary>What <see cref="FloatFormFolded"/> returned, null before it was asked for.</summary>
+    internal FloatRequantTable? BuiltFloatFormFolded => _floatFolded;
 
     /// <summary>
     /// The float form (<see cref="FloatRequantTable"/>) of this table's parameters over the per-channel accumulator bounds
@@ -535,17 +544,30 @@ internal sealed class RightRequantTable
     {
         if (Volatile.Read(ref _floatBuilt))
             return _float;
-        FloatRequantTable? f = null;
-        if (System.Runtime.Intrinsics.X86.Fma.IsSupported && bounds.Length == _multipliers.Length)
-        {
-            FloatRequantTable? slot = null;
-            f = FloatRequantTable.Get(ref slot, _multipliers, _shifts, _outputOffset, _min, _max, bounds);
-            if (!f.Any)
-                f = null;
-        }
-        _float = f;
+        _float = BuildFloat(bounds, default);
         Volatile.Write(ref _floatBuilt, true);
-        return f;
+        return _float;
+    }
+
+    /// <summary>
+    /// As <see cref="FloatForm"/>, for sums without the channels' start values <paramref name="starts"/> (the AVX2 depthwise 3x3
+    /// body's folded form, <see cref="FloatRequantTable.Folded"/>).
+    /// </summary>
+    public FloatRequantTable? FloatFormFolded(ReadOnlySpan<long> bounds, ReadOnlySpan<int> starts)
+    {
+        if (Volatile.Read(ref _floatFoldedBuilt))
+            return _floatFolded;
+        _floatFolded = BuildFloat(bounds, starts);
+        Volatile.Write(ref _floatFoldedBuilt, true);
+        return _floatFolded;
+    }
+
+    private FloatRequantTable? BuildFloat(ReadOnlySpan<long> bounds, ReadOnlySpan<int> starts)
+    {
+        if (!System.Runtime.Intrinsics.X86.Fma.IsSupported || bounds.Length != _multipliers.Length)
+            return null;
+        var f = FloatRequantTable.Build(_multipliers, _shifts, _outputOffset, _min, _max, bounds, starts);
+        return f.Any ? f : null;
     }
 
     /// <summary>
