@@ -224,6 +224,45 @@ public class FloatRequantTests
         Assert.That(tookFloat, Is.GreaterThan(0), "no layer took the float form");
     }
 
+    /// <summary>
+    /// The AVX2 one-input-channel stem's 8-channel groups (machines without AVX-512: Conv2D.Cin1.Avx2.cs, 8 channels and from
+    /// 17) take it and give the reference's bytes, folded under a fused ReLU, else on the accumulators, at strides 1 and 2.
+    /// </summary>
+    [Test]
+    public void TheAvx2StemTakesItAndGivesTheReferenceBytes([Values(1, 2)] int stride, [Values] bool relu)
+    {
+        if (!Fma.IsSupported || !Avx2.IsSupported || Avx512BW.IsSupported)
+            Assert.Ignore("the float form of the AVX2 stem, which machines without AVX-512 run (not run on this machine)");
+        var r = new Random(500 + stride * 2 + (relu ? 1 : 0));
+        int tookFloat = 0;
+        foreach (int cout in new[] { 8, 20, 24, 36 })
+        {
+            var c = FastPathCases.Conv.Random(r, false, 1, cout, 3, 3);
+            c.P.StrideH = c.P.StrideW = stride;
+            c.P.DilationH = c.P.DilationW = 1;
+            c.P.PadTop = c.P.PadBottom = c.P.PadLeft = c.P.PadRight = 1;
+            c.P.ActivationMin = relu ? c.P.OutputOffset : -128;
+            c.P.ActivationMax = 127;
+            int h = r.Next(6, 30), w = r.Next(6, 30);
+            c.In = new Shape4(1, h, w, 1);
+            c.Out = new Shape4(1, (h - 1) / stride + 1, (w - 1) / stride + 1, cout);
+            c.Input = FastPathCases.S8(r, c.In.FlatSize);
+            c.Weights = FastPathCases.S8(r, c.Filter.FlatSize, -60, 60);
+            c.Bias = FastPathCases.I32(r, cout, -3000, 3000);
+            c.S = FastPathCases.I32(r, cout, -9, -6);
+            var packed = Conv2D.Prepare(c.P, c.Weights, c.Filter, c.Bias);
+            var got = new sbyte[c.Out.FlatSize];
+            Assert.That(Conv2D.TryEvalS8Cin1Avx2(c.P, c.Input, c.In, c.Filter, packed, c.M, c.S, got, c.Out), Is.True, c.ToString());
+            int d = FastPathCases.FirstDifference(got, c.Reference());
+            Assert.That(d, Is.EqualTo(-1), $"{cout} channels: element {d}; {c}");
+            var exact = packed.RightRequant!;
+            Assert.That(relu ? exact.FloatFormFoldedAsked : exact.FloatFormAsked, Is.True, $"{cout} channels: the kernel built no float table");
+            if ((relu ? exact.BuiltFloatFormFolded : exact.BuiltFloatForm) is { } ft && ft.RangeMode(0, cout) != FloatRequantTable.BlockMode.Exact)
+                tookFloat++;
+        }
+        Assert.That(tookFloat, Is.GreaterThan(1), "fewer than two layers took the float form");
+    }
+
     /// <summary>The 16-lane form (16 channels from any channel, 8 channels twice, 4 channels four times) equals the scalar one.</summary>
     [Test]
     public void TheSixteenLaneFormsAreTheScalarOne([Values] bool doubled)
