@@ -319,12 +319,17 @@ public sealed partial class Interpreter : IDisposable
     /// op (requantization tables and their float32 forms, Winograd-transformed filters, folded biases; the model's share
     /// only on its first interpreter) and the first <see cref="Invoke"/> allocates nothing, as every later one. Before
     /// this, the first Invoke allocated 3-220 KB (the zoo models, BlazeFace the most). A caller-provided arena is the
-    /// interpreter's from construction: it is all zeros afterwards.
+    /// interpreter's from construction: it is all zeros afterwards. Costs one inference at construction (and the JIT's first
+    /// compilation of the kernels, which the first Invoke paid before).
     /// </summary>
     private void Prepare()
     {
         var bytes = _arena.Span;
         bytes.Clear();
+        // The reference kernels keep nothing per op (their first Invoke allocates nothing: tested), and they are what the
+        // tests run most, slowly: no run for them.
+        if (_reference)
+            return;
         try
         {
             Invoke();
