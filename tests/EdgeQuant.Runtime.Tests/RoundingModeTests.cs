@@ -1,0 +1,65 @@
+using System.Runtime.InteropServices;
+using NUnit.Framework;
+
+namespace EdgeQuant.Runtime.Tests;
+
+/// <summary>
+/// The float32 forms of the kernels give the reference's bytes under round-to-nearest-even only. Native code can change
+/// a thread's rounding mode (C's fesetround: the MXCSR on x64, the FPCR on arm64); Invoke then refuses with a clear error
+/// instead of computing wrong bytes, and runs again once the mode is restored.
+/// </summary>
+public class RoundingModeTests
+{
+    [DllImport("libm.so.6", EntryPoint = "fesetround")]
+    private static extern int SetRound(int mode);
+
+    /// <summary>glibc's FE_* values: x86-64's are the MXCSR's RC field as the x87 control word has it, arm64's the FPCR's RMode.</summary>
+    private static int Mode(string name) => (RuntimeInformation.ProcessArchitecture, name) switch
+    {
+        (Architecture.X64, "upward") => 0x800,
+        (Architecture.X64, "downward") => 0x400,
+        (Architecture.X64, "towardzero") => 0xc00,
+        (Architecture.Arm64, "upward") => 0x400000,
+        (Architecture.Arm64, "downward") => 0x800000,
+        (Architecture.Arm64, "towardzero") => 0xc00000,
+        _ => -1,
+    };
+
+    [TestCase("upward")]
+    [TestCase("downward")]
+    [TestCase("towardzero")]
+    public void InvokeRefusesAnotherRoundingModeAndRunsOnceItIsRestored(string name)
+    {
+        int mode = Mode(name);
+        if (!OperatingSystem.IsLinux() || mode < 0)
+            Assert.Ignore("sets the rounding mode through glibc's fesetround (Linux x64 and arm64 only)");
+        string stem = Path.Combine(AppContext.BaseDirectory, "zoo", "eqm", "fashion_resnet");
+        var model = Model.Load(File.ReadAllBytes(stem + ".eqm"));
+        byte[] input = File.ReadAllBytes(stem + ".input.bin"), expected = File.ReadAllBytes(stem + ".output.bin");
+        var interp = new Interpreter(model);
+        var bytes = MemoryMarshal.AsBytes(interp.GetInput());
+        input.AsSpan(0, bytes.Length).CopyTo(bytes);
+        Exception? caught = null;
+        int set;
+        // Only the Invoke runs under the other mode; the assertions after the mode is restored.
+        set = SetRound(mode);
+        try
+        {
+            interp.Invoke();
+        }
+        catch (Exception e)
+        {
+            caught = e;
+        }
+        finally
+        {
+            SetRound(0);
+        }
+        Assert.That(set, Is.Zero, $"fesetround({name}) failed");
+        Assert.That(caught, Is.InstanceOf<InvalidOperationException>());
+        Assert.That(caught!.Message, Does.Contain("rounding mode").And.Contain("fesetround(FE_TONEAREST)"));
+        interp.Invoke();
+        var output = MemoryMarshal.AsBytes(interp.GetOutput());
+        Assert.That(output.ToArray(), Is.EqualTo(expected.AsSpan(0, output.Length).ToArray()), "after the mode is restored, the committed output");
+    }
+}
