@@ -12,16 +12,9 @@ namespace EdgeQuant.Runtime.Tests;
 /// </summary>
 public class FirstInvokeTests
 {
-    private static string ZooDir => Path.Combine(AppContext.BaseDirectory, "zoo", "eqm");
+    private static string ZooDir => ZooBlobs.Dir;
 
-    public static IEnumerable<TestCaseData> Blobs()
-    {
-        var blobs = Directory.Exists(ZooDir) ? Directory.GetFiles(ZooDir, "*.eqm") : [];
-        if (blobs.Length < 13)
-            throw new InvalidOperationException($"expected at least 13 zoo blobs in {ZooDir}, found {blobs.Length}");
-        foreach (var b in blobs.Order(StringComparer.Ordinal))
-            yield return new TestCaseData(Path.GetFileNameWithoutExtension(b));
-    }
+    public static IEnumerable<TestCaseData> Blobs() => ZooBlobs.Names().Select(name => new TestCaseData(name));
 
     [TestCaseSource(nameof(Blobs))]
     public void TheFirstInvokeAllocatesNothingAndGivesTheCommittedOutput(string name)

@@ -1,3 +1,4 @@
+using EdgeQuant.Runtime.Tests.TestSupport;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -12,20 +13,9 @@ namespace EdgeQuant.Runtime.Tests;
 /// </summary>
 public class ZooGoldenRuntimeTests
 {
-    private static string GoldenDir => Path.Combine(AppContext.BaseDirectory, "zoo", "eqm");
+    private static string GoldenDir => ZooBlobs.Dir;
 
-    public static IEnumerable<TestCaseData> Models()
-    {
-        var blobs = Directory.Exists(GoldenDir) ? Directory.GetFiles(GoldenDir, "*.eqm") : [];
-        // The zoo has 3 models and at least 10 exporter-quirk models; fewer means the copy is broken.
-        if (blobs.Length < 13)
-            throw new InvalidOperationException($"expected at least 13 zoo blobs in {GoldenDir} (copied from tests/zoo/eqm), found {blobs.Length}");
-        foreach (var b in blobs.Order(StringComparer.Ordinal))
-        {
-            string name = Path.GetFileNameWithoutExtension(b);
-            yield return new TestCaseData(name).SetName("Zoo_" + name);
-        }
-    }
+    public static IEnumerable<TestCaseData> Models() => ZooBlobs.Names().Select(name => new TestCaseData(name).SetName("Zoo_" + name));
 
     [TestCaseSource(nameof(Models))]
     public void DispatchedKernelsReproduceTheCommittedOutputs(string name)
