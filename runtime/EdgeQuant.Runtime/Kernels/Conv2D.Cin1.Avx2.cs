@@ -612,14 +612,25 @@ public static partial class Conv2D
                     w4 += w4;
                 }
                 nint row = outWPad;
-                for (int ox = 0; ox < outW; ox++)
+                int ox = 0;
+                // Two pixels a step: two independent chains, requantized, narrowed and clamped together (ApplyTwo).
+                for (; ox + 1 < outW; ox += 2)
                 {
                     ref int x = ref Unsafe.Add(ref tapRow, ox);
-                    var acc = Avx2.MultiplyAddAdjacent(Vector256.Create(x).AsInt16(), w0)
-                        + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, row)).AsInt16(), w1);
-                    acc += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2)
-                        + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3)
-                        + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
+                    var a = StemSum(ref x, row, w0, w1, w2, w3, w4);
+                    var b = StemSum(ref Unsafe.Add(ref x, 1), row, w0, w1, w2, w3, w4);
+                    if (!folded)
+                    {
+                        a += bias;
+                        b += bias;
+                    }
+                    var bytes = qf.ApplyTwo(a, b);
+                    BlockRequantization.Store(bytes, 0, ref Unsafe.Add(ref oc, ox * cout), stored);
+                    BlockRequantization.Store(bytes, 1, ref Unsafe.Add(ref oc, (ox + 1) * cout), stored);
+                }
+                if (ox < outW)
+                {
+                    var acc = StemSum(ref Unsafe.Add(ref tapRow, ox), row, w0, w1, w2, w3, w4);
                     if (!folded)
                         acc += bias;
                     BlockRequantization.Store(qf.Apply(acc), 0, ref Unsafe.Add(ref oc, ox * cout), stored);
@@ -641,6 +652,15 @@ public static partial class Conv2D
             }
         }
     }
+
+    /// <summary>The five tap pairs of the pixel at <paramref name="x"/> (plane k at k x <paramref name="row"/>) against an 8-channel group's weight pairs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> StemSum(ref int x, nint row, Vector256<short> w0, Vector256<short> w1, Vector256<short> w2, Vector256<short> w3,
+        Vector256<short> w4)
+        => (Avx2.MultiplyAddAdjacent(Vector256.Create(x).AsInt16(), w0) + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, row)).AsInt16(), w1))
+            + (Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 2 * row)).AsInt16(), w2)
+                + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 3 * row)).AsInt16(), w3))
+            + Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref x, 4 * row)).AsInt16(), w4);
 
     /// <summary>
     /// <paramref name="count"/> consecutive output pixels of at most 8 channels, two pixels per 512-bit vector: lanes 0-7 the
