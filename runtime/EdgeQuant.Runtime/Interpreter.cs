@@ -311,7 +311,7 @@ public sealed partial class Interpreter : IDisposable
         }
         if (ownArena)
             _arena = OwnArena(arenaLength);
-        Prepare();
+        Prepare(ownArena);
     }
 
     /// <summary>
@@ -319,17 +319,20 @@ public sealed partial class Interpreter : IDisposable
     /// op (requantization tables and their float32 forms, Winograd-transformed filters, folded biases; the model's share
     /// only on its first interpreter) and the first <see cref="Invoke"/> allocates nothing, as every later one. Before
     /// this, the first Invoke allocated 3-220 KB (the zoo models, BlazeFace the most). A caller-provided arena is the
-    /// interpreter's from construction: it is all zeros afterwards. Costs one inference at construction (and the JIT's first
-    /// compilation of the kernels, which the first Invoke paid before).
+    /// interpreter's from construction: it is all zeros afterwards (but for reference-kernel interpreters, which skip the
+    /// run). Costs one inference at construction (and the JIT's first compilation of the kernels, which the first Invoke paid
+    /// before).
     /// </summary>
-    private void Prepare()
+    private void Prepare(bool ownArena)
     {
-        var bytes = _arena.Span;
-        bytes.Clear();
         // The reference kernels keep nothing per op (their first Invoke allocates nothing: tested), and they are what the
         // tests run most, slowly: no run for them.
         if (_reference)
             return;
+        var bytes = _arena.Span;
+        // An arena of our own was just allocated, zeroed; a caller's may hold anything.
+        if (!ownArena)
+            bytes.Clear();
         try
         {
             Invoke();

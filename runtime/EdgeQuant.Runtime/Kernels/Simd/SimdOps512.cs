@@ -540,34 +540,30 @@ internal sealed class RightRequantTable
     /// on the first call and kept with the table, so a kernel whose table <see cref="Get"/> has found pays no second check of
     /// the parameters; null where FMA is missing, the bounds do not match, or no channel has the form.
     /// </summary>
-    public FloatRequantTable? FloatForm(ReadOnlySpan<long> bounds)
-    {
-        if (Volatile.Read(ref _floatBuilt))
-            return _float;
-        _float = BuildFloat(bounds, default);
-        Volatile.Write(ref _floatBuilt, true);
-        return _float;
-    }
+    public FloatRequantTable? FloatForm(ReadOnlySpan<long> bounds) => Kept(ref _float, ref _floatBuilt, bounds, default);
 
     /// <summary>
     /// As <see cref="FloatForm"/>, for sums without the channels' start values <paramref name="starts"/> (the AVX2 depthwise 3x3
     /// body's folded form, <see cref="FloatRequantTable.Folded"/>).
     /// </summary>
     public FloatRequantTable? FloatFormFolded(ReadOnlySpan<long> bounds, ReadOnlySpan<int> starts)
-    {
-        if (Volatile.Read(ref _floatFoldedBuilt))
-            return _floatFolded;
-        _floatFolded = BuildFloat(bounds, starts);
-        Volatile.Write(ref _floatFoldedBuilt, true);
-        return _floatFolded;
-    }
+        => Kept(ref _floatFolded, ref _floatFoldedBuilt, bounds, starts);
 
-    private FloatRequantTable? BuildFloat(ReadOnlySpan<long> bounds, ReadOnlySpan<int> starts)
+    /// <summary>The float table kept in <paramref name="slot"/>, built on the first call (<paramref name="built"/> is then set after it).</summary>
+    private FloatRequantTable? Kept(ref FloatRequantTable? slot, ref bool built, ReadOnlySpan<long> bounds, ReadOnlySpan<int> starts)
     {
-        if (!System.Runtime.Intrinsics.X86.Fma.IsSupported || bounds.Length != _multipliers.Length)
-            return null;
-        var f = FloatRequantTable.Build(_multipliers, _shifts, _outputOffset, _min, _max, bounds, starts);
-        return f.Any ? f : null;
+        if (Volatile.Read(ref built))
+            return slot;
+        FloatRequantTable? f = null;
+        if (System.Runtime.Intrinsics.X86.Fma.IsSupported && bounds.Length == _multipliers.Length)
+        {
+            f = FloatRequantTable.Build(_multipliers, _shifts, _outputOffset, _min, _max, bounds, starts);
+            if (!f.Any)
+                f = null;
+        }
+        slot = f;
+        Volatile.Write(ref built, true);
+        return f;
     }
 
     /// <summary>
