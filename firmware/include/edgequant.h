@@ -59,7 +59,8 @@ typedef enum eq_status {
     EQ_ERR_ARENA_OVERLAP = 19,  /* two buffers live at the same step share arena bytes */
     EQ_ERR_ARENA_TOO_SMALL = 20,/* the arena given to eq_interpreter_init is smaller than eq_arena_bytes */
     EQ_ERR_NOT_INT8 = 21,       /* an int8 view was asked of a float32 tensor (use eq_*_f32) */
-    EQ_ERR_NOT_FLOAT = 22       /* a float view was asked of an int8 tensor */
+    EQ_ERR_NOT_FLOAT = 22,      /* a float view was asked of an int8 tensor */
+    EQ_ERR_ROUNDING_MODE = 23   /* float arithmetic asked while the FPU does not round to nearest (fesetround) */
 } eq_status;
 
 /* Blob sections (docs/format.md section 4), as named in error details. 0: header. */
@@ -293,14 +294,19 @@ eq_status eq_interpreter_init(eq_interpreter_t *it, const eq_model_t *model, voi
 eq_status eq_input(const eq_interpreter_t *it, uint32_t index, eq_tensor_t *view);
 eq_status eq_output(const eq_interpreter_t *it, uint32_t index, eq_tensor_t *view);
 
-/* Runs every op in order. Cannot fail on a model that passed eq_model_init. */
+/* Runs every op in order. On a model that passed eq_model_init it fails only with EQ_ERR_ROUNDING_MODE:
+ * an op with a float32 operand (Quantize, Dequantize, the float and dynamic layers) computes with the
+ * FPU, whose results depend on its rounding mode; when something has set a mode other than
+ * round-to-nearest (fesetround, FPSCR.RMode), that op refuses to run rather than give other bytes
+ * than the C# runtime. Integer ops do not depend on the mode and do not check it. */
 eq_status eq_invoke(eq_interpreter_t *it);
 /* Runs op `index` only (per-layer measurements). */
 eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index);
 
 /* Float helpers with the C# Interpreter's exact arithmetic (SetInput / GetOutput):
  * q = clamp(round_half_away(x / scale) + zero_point); x = (q - zero_point) * scale. An int16 tensor
- * (EQ_WITH_MIXED_PRECISION) uses the QuantizeS16 / DequantizeS16 arithmetic (zero point 0). */
+ * (EQ_WITH_MIXED_PRECISION) uses the QuantizeS16 / DequantizeS16 arithmetic (zero point 0). Converting
+ * (not copying a float32 tensor) needs round-to-nearest: else EQ_ERR_ROUNDING_MODE, nothing written. */
 eq_status eq_set_input_f32(const eq_interpreter_t *it, uint32_t index, const float *values, uint32_t count);
 eq_status eq_get_output_f32(const eq_interpreter_t *it, uint32_t index, float *values, uint32_t count);
 

@@ -118,6 +118,21 @@ static eq_status view(const eq_interpreter_t *it, uint32_t direction, uint32_t i
 eq_status eq_input(const eq_interpreter_t *it, uint32_t index, eq_tensor_t *v) { return view(it, 0, index, v); }
 eq_status eq_output(const eq_interpreter_t *it, uint32_t index, eq_tensor_t *v) { return view(it, 1, index, v); }
 
+/* Whether the FPU rounds to nearest (ties to even), the mode every float32 result of the C# runtime
+ * assumes. 1 + 3 x 2^-25 (three quarters of the step to the next float, 1 + 2^-23) comes out as
+ * 1 + 2^-23 to nearest and upward, and as 1 downward and toward zero; 1 + 2^-25 (a quarter) as 1 in
+ * every mode but upward. Their difference (exact) is 2^-23 to nearest and zero, +0 or -0, in the three
+ * other modes. The operands are volatile, so the sums are computed here, in the current mode, not
+ * folded by the compiler; the difference is tested as bits, sign dropped (no float comparison to link
+ * in). A soft-float build always rounds to nearest. */
+static int rounds_to_nearest(void)
+{
+    static volatile float probe[3] = { 1.0f, 8.94069671630859375e-08f, 2.98023223876953125e-08f }; /* 1, 3 x 2^-25, 2^-25 */
+    union { float f; uint32_t u; } d;
+    d.f = (float)(probe[0] + probe[1]) - (float)(probe[0] + probe[2]); /* casts round even with excess precision (x87) */
+    return (d.u << 1) != 0;
+}
+
 eq_status eq_set_input_f32(const eq_interpreter_t *it, uint32_t index, const float *values, uint32_t count)
 {
     eq_tensor_t v;
@@ -130,6 +145,8 @@ eq_status eq_set_input_f32(const eq_interpreter_t *it, uint32_t index, const flo
         memcpy(v.data, values, (size_t)count * 4u);
         return EQ_OK;
     }
+    if (v.type != EQ_TYPE_INT8 && v.type != EQ_TYPE_INT16) return EQ_ERR_NOT_FLOAT;
+    if (!rounds_to_nearest()) return EQ_ERR_ROUNDING_MODE;
 #if EQ_WITH_MIXED_PRECISION
     /* An int16 input (zero point 0): QuantizeS16, as the C# SetInput. */
     if (v.type == EQ_TYPE_INT16)
@@ -155,6 +172,8 @@ eq_status eq_get_output_f32(const eq_interpreter_t *it, uint32_t index, float *v
         memcpy(values, v.data, (size_t)count * 4u);
         return EQ_OK;
     }
+    if (v.type != EQ_TYPE_INT8 && v.type != EQ_TYPE_INT16) return EQ_ERR_NOT_FLOAT;
+    if (!rounds_to_nearest()) return EQ_ERR_ROUNDING_MODE;
 #if EQ_WITH_MIXED_PRECISION
     /* An int16 output: DequantizeS16 (q x scale), as the C# GetOutput. */
     if (v.type == EQ_TYPE_INT16)
@@ -701,6 +720,9 @@ eq_status eq_invoke_op(eq_interpreter_t *it, uint32_t index)
      * once here for the ops handled inline below, which keeps this dispatch small. */
     eq_tget(m, (uint32_t)op.in[0], &i);
     eq_tget(m, (uint32_t)op.out[0], &o);
+    /* Every op that computes in float has a float32 first input or output (Quantize, Dequantize, the
+     * float layers, ops 40-46); integer ops do not depend on the FPU's rounding mode. */
+    if ((i.type == EQ_TYPE_FLOAT32 || o.type == EQ_TYPE_FLOAT32) && !rounds_to_nearest()) return EQ_ERR_ROUNDING_MODE;
     x = tbytes(it, &i);
     y = it->arena + o.off;
     switch (op.type)

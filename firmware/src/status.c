@@ -27,6 +27,7 @@ const char *eq_status_str(eq_status status)
     case EQ_ERR_ARENA_TOO_SMALL: return "EQ_ERR_ARENA_TOO_SMALL: the arena is smaller than eq_arena_bytes";
     case EQ_ERR_NOT_INT8: return "EQ_ERR_NOT_INT8: the tensor is not int8";
     case EQ_ERR_NOT_FLOAT: return "EQ_ERR_NOT_FLOAT: the tensor is neither int8 nor float32";
+    case EQ_ERR_ROUNDING_MODE: return "EQ_ERR_ROUNDING_MODE: the FPU does not round to nearest";
     }
     return "EQ_ERR_UNKNOWN: not an eq_status value";
 }

@@ -82,7 +82,7 @@ static void test_math(void)
 static void test_status_names(void)
 {
     int s, t;
-    for (s = 0; s <= EQ_ERR_NOT_FLOAT; s++)
+    for (s = 0; s <= EQ_ERR_ROUNDING_MODE; s++)
     {
         const char *a = eq_status_str((eq_status)s);
         CHECK(a != NULL && strncmp(a, "EQ_", 3) == 0);

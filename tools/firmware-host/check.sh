@@ -4,6 +4,7 @@
 #  - builds the library, eq_run and the tests with CMake + gcc (-std=c99 -Wall -Wextra -Werror
 #    -pedantic), the library with clang, and with arm-none-eabi-gcc for Cortex-M3/M4/M55 (-Os; sizes);
 #  - unit tests (one test); golden vectors (one test per case: the C# reference kernels' bytes);
+#    the golden cases and the zoo under the three other FPU rounding modes (one test per case and mode);
 #  - every zoo model's golden outputs (tests/zoo/eqm) through eq_run (one test per model), and the
 #    zoo's float test data through eq_run --float-in (one test);
 #  - the C reader's verdicts on 6000 mutated blobs against the C# reader's, with and without the
@@ -84,6 +85,8 @@ done
 line=$(tail -1 "$out/unit.log")
 if [ $rc -eq 0 ]; then ok "unit tests ($line checks)"; else ko "unit tests" "$out/unit.log"; fi
 "$bin/test_golden" "$golden/vectors.bin" > "$out/golden.log" 2>&1; count "$out/golden.log" $? "golden vectors"
+# The FPU rounding modes (fesetround): every golden case gives the C# bytes or, for a float32 model, EQ_ERR_ROUNDING_MODE.
+"$bin/test_rounding" "$golden/vectors.bin" "$zoo/eqm" > "$out/rounding.log" 2>&1; grep "^golden cases" "$out/rounding.log"; count "$out/rounding.log" $? "rounding modes"
 for blob in "$zoo"/eqm/*.eqm; do
   name=$(basename "$blob" .eqm)
   if "$bin/eq_run" "$blob" "$zoo/eqm/$name.input.bin" "$out/$name.out" --expect "$zoo/eqm/$name.output.bin" > "$out/zoo.log" 2>&1
