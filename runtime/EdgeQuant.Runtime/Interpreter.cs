@@ -939,6 +939,7 @@ public sealed partial class Interpreter : IDisposable
     /// quantized for an int8 or int16 input, copied for a float32 input (a model that starts with Quantize).
     /// Over a caller-provided arena, call it before every <see cref="Invoke"/> (see <see cref="GetInput"/>).
     /// </summary>
+    /// <exception cref="InvalidOperationException">Quantizing while this thread's floating-point rounding mode is not the default (nothing written).</exception>
     public void SetInput(ReadOnlySpan<float> values, int index = 0)
     {
         int tensor = _model.Inputs[index].TensorIndex;
@@ -951,12 +952,15 @@ public sealed partial class Interpreter : IDisposable
             values.CopyTo(MemoryMarshal.Cast<byte, float>(dst));
             return;
         }
+        if (t.Type != TensorType.Int16) RequireInt8(tensor, _model.Inputs[index].Name);
+        // Quantizing rounds (the float division and VCVTPS2DQ follow the thread's rounding mode): as Invoke, refuse
+        // another mode rather than write other bytes than the reference; nothing is written then.
+        RequireRoundToNearest();
         if (t.Type == TensorType.Int16)
         {
             Int16Ops.QuantizeF32ToS16(values, MemoryMarshal.Cast<byte, short>(dst), GetInputQuantization(index).Scale);
             return;
         }
-        RequireInt8(tensor, _model.Inputs[index].Name);
         var (scale, zp) = GetInputQuantization(index);
         Quantize.EvalF32ToS8(values, MemoryMarshal.Cast<byte, sbyte>(dst), scale, zp);
     }
@@ -965,6 +969,7 @@ public sealed partial class Interpreter : IDisposable
     /// Reads output <paramref name="index"/> as floats into <paramref name="destination"/>:
     /// dequantized for an int8 or int16 output, copied for a float32 output (a model that ends with Dequantize).
     /// </summary>
+    /// <exception cref="InvalidOperationException">Dequantizing while this thread's floating-point rounding mode is not the default.</exception>
     public void GetOutput(Span<float> destination, int index = 0)
     {
         int tensor = _model.Outputs[index].TensorIndex;
@@ -977,12 +982,13 @@ public sealed partial class Interpreter : IDisposable
             MemoryMarshal.Cast<byte, float>(src).CopyTo(destination);
             return;
         }
+        if (t.Type != TensorType.Int16) RequireInt8(tensor, _model.Outputs[index].Name);
+        RequireRoundToNearest(); // (q - zero point) x scale rounds too
         if (t.Type == TensorType.Int16)
         {
             Int16Ops.DequantizeS16ToF32(MemoryMarshal.Cast<byte, short>(src), destination, GetOutputQuantization(index).Scale);
             return;
         }
-        RequireInt8(tensor, _model.Outputs[index].Name);
         var (scale, zp) = GetOutputQuantization(index);
         Quantize.EvalS8ToF32(MemoryMarshal.Cast<byte, sbyte>(src), destination, scale, zp);
     }

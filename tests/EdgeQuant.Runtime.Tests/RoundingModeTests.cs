@@ -62,4 +62,49 @@ public class RoundingModeTests
         var output = MemoryMarshal.AsBytes(interp.GetOutput());
         Assert.That(output.ToArray(), Is.EqualTo(expected.AsSpan(0, output.Length).ToArray()), "after the mode is restored, the committed output");
     }
+
+    [TestCase("upward")]
+    [TestCase("downward")]
+    [TestCase("towardzero")]
+    public void TheFloatHelpersRefuseToConvertUnderAnotherModeAndWriteNothing(string name)
+    {
+        int mode = Mode(name);
+        if (!OperatingSystem.IsLinux() || mode < 0)
+            Assert.Ignore("sets the rounding mode through glibc's fesetround (Linux x64 and arm64 only)");
+        string stem = Path.Combine(AppContext.BaseDirectory, "zoo", "eqm", "mnist_cnn");
+        var interp = new Interpreter(Model.Load(File.ReadAllBytes(stem + ".eqm")));
+        int n = interp.GetInput().Length, m = interp.GetOutput().Length;
+        // Halfway between two codes: quantized under another mode, 28-46% of such values take the other code (measured
+        // through Quantize.EvalF32ToS8 on 100,000 of them); dequantizing, about a third of the floats differ.
+        var (scale, zeroPoint) = interp.GetInputQuantization();
+        var values = new float[n];
+        var rng = new Random(7);
+        for (int i = 0; i < n; i++) values[i] = (rng.Next(-128, 127) - zeroPoint + 0.5f) * scale;
+        interp.GetInput().Clear();
+        var outputs = new float[m];
+        Array.Fill(outputs, 42f);
+        Exception? setFailure = null, getFailure = null;
+        int set = SetRound(mode);
+        try
+        {
+            try { interp.SetInput(values); } catch (Exception e) { setFailure = e; }
+            try { interp.GetOutput(outputs); } catch (Exception e) { getFailure = e; }
+        }
+        finally
+        {
+            SetRound(0);
+        }
+        Assert.That(set, Is.Zero, $"fesetround({name}) failed");
+        Assert.That(setFailure, Is.InstanceOf<InvalidOperationException>().With.Message.Contain("rounding mode"));
+        Assert.That(getFailure, Is.InstanceOf<InvalidOperationException>().With.Message.Contain("rounding mode"));
+        Assert.That(interp.GetInput().ToArray(), Is.All.EqualTo((sbyte)0), "SetInput wrote under the other mode");
+        Assert.That(outputs, Is.All.EqualTo(42f), "GetOutput wrote under the other mode");
+        // Restored: both convert, and SetInput gives what a fresh interpreter's SetInput gives.
+        interp.SetInput(values);
+        interp.GetOutput(outputs);
+        var fresh = new Interpreter(Model.Load(File.ReadAllBytes(stem + ".eqm")));
+        fresh.SetInput(values);
+        Assert.That(interp.GetInput().ToArray(), Is.EqualTo(fresh.GetInput().ToArray()));
+        Assert.That(interp.GetInput().ToArray().Distinct().Count(), Is.GreaterThan(10), "the input was quantized");
+    }
 }
