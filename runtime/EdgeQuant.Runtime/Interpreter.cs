@@ -1030,22 +1030,22 @@ public sealed partial class Interpreter : IDisposable
         RunOp(index);
     }
 
-    // Two float32 sums that tell round-to-nearest-even from every other rounding mode: 1 + 2^-24, a tie (1 to nearest even,
-    // toward zero and down; 1 + 2^-23 up), and 1 + 3 x 2^-25 (1 + 2^-23 to nearest and up; 1 toward zero and down). A
-    // static field that is not readonly, so that the JIT cannot fold the sums.
-    private static float[] s_roundingProbe = [1f, 1f / 16777216f, 1f, 3f / 33554432f];
+    // The rounding-mode probe: 1 + 3 x 2^-25 (three quarters of the step to the next float32, 1 + 2^-23) rounds to 1 + 2^-23
+    // to nearest and upward, to 1 downward and toward zero; 1 + 2^-25 (a quarter) to 1 in every mode but upward. Their
+    // difference (exact) is 2^-23 to nearest only, zero in the three other modes. Static fields that are not readonly, so
+    // that the JIT cannot fold the sums (the firmware's rounds_to_nearest makes the same two sums).
+    private static float s_probeOne = 1f, s_probeThreeQuarters = 3f / 33554432f, s_probeQuarter = 1f / 33554432f;
 
     /// <summary>
     /// The kernels' float32 forms (requantization, Add/Sub, Concatenation and the float layers) give the reference's bytes
     /// under the default rounding mode only, round to nearest even, which .NET never changes; native code in the process
     /// can (fesetround, the MXCSR on x64, the FPCR on arm64), on the calling thread, and under FE_UPWARD most output bytes of
     /// the zoo models then differ (fashion_resnet 262 of 500 on Zen 5, BlazeFace 25,137 of 25,600). Checked at every Invoke
-    /// (two scalar additions, about 4 ns): a clear error instead of wrong bytes.
+    /// (two additions and a subtraction): a clear error instead of wrong bytes.
     /// </summary>
     private static void RequireRoundToNearest()
     {
-        var p = s_roundingProbe;
-        if (p[0] + p[1] != 1f || p[2] + p[3] != 1f + 1f / 8388608f)
+        if ((s_probeOne + s_probeThreeQuarters) - (s_probeOne + s_probeQuarter) != 1f / 8388608f)
             ThrowRoundingMode();
     }
 
