@@ -11,7 +11,7 @@
  */
 #include <string.h>
 #include "edgequant.h"
-#include "../tools/eq_run_io.h"
+#include "golden_cases.h"
 
 #ifndef EQ_GOLDEN_MAX_BLOB
 #define EQ_GOLDEN_MAX_BLOB (40u << 10)
@@ -44,14 +44,6 @@ static void say_num(unsigned long v)
     while (n > 0) out[k++] = d[--n];
     out[k] = '\0';
     eq_run_log(out);
-}
-
-static int read_u32(eq_run_file *f, uint32_t *v)
-{
-    uint8_t b[4];
-    if (eq_run_read(f, b, 4) != 4) return 0;
-    *v = (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
-    return 1;
 }
 
 /* Runs one case; returns NULL on success or what went wrong. */
@@ -101,8 +93,7 @@ int main(int argc, char **argv)
     const char *path = NULL, *dump = NULL;
     int verbose = 0, a;
     eq_run_file *f;
-    uint8_t magic[4];
-    uint32_t version, count, i, passed = 0, failed = 0;
+    uint32_t count, i, passed = 0, failed = 0;
     for (a = 1; a < argc; a++)
     {
         if (strcmp(argv[a], "-v") == 0) verbose = 1;
@@ -111,21 +102,19 @@ int main(int argc, char **argv)
     }
     if (!path) { eq_run_log("usage: test_golden VECTORS.bin [--dump-corpus DIR] [-v]\n0 passed, 1 failed\n"); return 2; }
     f = eq_run_open(path, "rb");
-    if (!f || eq_run_read(f, magic, 4) != 4 || memcmp(magic, "EQGV", 4) != 0 || !read_u32(f, &version) || version != 1 || !read_u32(f, &count))
+    if (!eq_golden_header(f, &count))
     {
         eq_run_log("test_golden: cannot read the vectors file\n0 passed, 1 failed\n");
         return 1;
     }
     for (i = 0; i < count; i++)
     {
-        char name[96];
-        uint32_t name_len, blob_len, samples, in_len, out_len;
+        eq_golden_case c;
+        const char *name = c.name;
+        uint32_t name_len;
         const char *why;
-        if (!read_u32(f, &name_len) || name_len >= sizeof name || eq_run_read(f, name, name_len) != name_len) break;
-        name[name_len] = '\0';
-        if (!read_u32(f, &blob_len) || blob_len > sizeof blob_words || eq_run_read(f, blob_words, blob_len) != blob_len) break;
-        if (!read_u32(f, &samples) || !read_u32(f, &in_len) || in_len > sizeof inputs || eq_run_read(f, inputs, in_len) != in_len) break;
-        if (!read_u32(f, &out_len) || out_len > sizeof expected || eq_run_read(f, expected, out_len) != out_len) break;
+        if (!eq_golden_next(f, &c, blob_words, sizeof blob_words, inputs, sizeof inputs, expected, sizeof expected)) break;
+        name_len = (uint32_t)strlen(c.name);
         if (dump)
         {
             char p[512];
@@ -139,12 +128,12 @@ int main(int argc, char **argv)
                 memcpy(p + dl + 1 + name_len, ".eqm", 5);
                 if ((o = eq_run_open(p, "wb")) != NULL)
                 {
-                    eq_run_write(o, blob_words, blob_len);
+                    eq_run_write(o, blob_words, c.blob_len);
                     eq_run_close(o);
                 }
             }
         }
-        why = run_case((const uint8_t *)blob_words, blob_len, samples, in_len, out_len);
+        why = run_case((const uint8_t *)blob_words, c.blob_len, c.samples, c.in_len, c.out_len);
 #if !EQ_WITH_EXTENDED_OPS
         /* Op codes 20-22 are not compiled in: their cases must be refused as unknown ops. */
         if (strncmp(name, "index_select_", 13) == 0 || strncmp(name, "batch_matmul_", 13) == 0 || strncmp(name, "argmax_", 7) == 0)

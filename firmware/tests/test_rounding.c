@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "edgequant.h"
+#include "golden_cases.h"
 
 #define MAX_BLOB (1u << 20)
 #define MAX_IO (1u << 20)
@@ -26,6 +27,7 @@ static uint32_t blob_words[MAX_BLOB / 4];
 static uint32_t arena_words[MAX_ARENA / 4];
 static uint8_t inputs[MAX_IO], expected[MAX_IO], actual[MAX_IO];
 static float values[1u << 16];
+static uint8_t before[1u << 16];
 static int passed, failed;
 
 static const int modes[3] = { FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO };
@@ -35,14 +37,6 @@ static void check(int ok, const char *what, const char *name, const char *mode)
 {
     if (ok) passed++;
     else { failed++; fprintf(stderr, "FAIL %s (%s): %s\n", name, mode, what); }
-}
-
-static int read_u32(FILE *f, uint32_t *v)
-{
-    uint8_t b[4];
-    if (fread(b, 1, 4, f) != 4) return 0;
-    *v = (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
-    return 1;
 }
 
 static size_t load(const char *path, void *to, size_t cap)
@@ -104,41 +98,39 @@ static eq_status run(eq_interpreter_t *it, const eq_model_t *m, uint32_t samples
 
 static void golden(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t magic[4];
-    uint32_t version, count, i;
+    eq_run_file *f = eq_run_open(path, "rb");
+    uint32_t count, i;
     int refused[3] = { 0, 0, 0 }, md;
-    if (!f || fread(magic, 1, 4, f) != 4 || memcmp(magic, "EQGV", 4) != 0 || !read_u32(f, &version) || version != 1 || !read_u32(f, &count))
+    if (!eq_golden_header(f, &count))
     {
         check(0, "cannot read the vectors file", path, "-");
-        if (f) fclose(f);
+        if (f) eq_run_close(f);
         return;
     }
     for (i = 0; i < count; i++)
     {
-        char name[96];
-        uint32_t name_len, blob_len, samples, in_len, out_len;
+        eq_golden_case c;
+        const char *name = c.name;
+        uint32_t in_per, out_per;
         eq_model_t m;
         eq_interpreter_t it;
         int floats;
-        if (!read_u32(f, &name_len) || name_len >= sizeof name || fread(name, 1, name_len, f) != name_len) break;
-        name[name_len] = '\0';
-        if (!read_u32(f, &blob_len) || blob_len > sizeof blob_words || fread(blob_words, 1, blob_len, f) != blob_len) break;
-        if (!read_u32(f, &samples) || !read_u32(f, &in_len) || in_len > sizeof inputs || fread(inputs, 1, in_len, f) != in_len) break;
-        if (!read_u32(f, &out_len) || out_len > sizeof expected || fread(expected, 1, out_len, f) != out_len) break;
-        if (eq_model_init(&m, (const uint8_t *)blob_words, blob_len) != EQ_OK
-            || eq_interpreter_init(&it, &m, arena_words, sizeof arena_words) != EQ_OK || samples == 0)
+        if (!eq_golden_next(f, &c, blob_words, sizeof blob_words, inputs, sizeof inputs, expected, sizeof expected)) break;
+        if (eq_model_init(&m, (const uint8_t *)blob_words, c.blob_len) != EQ_OK
+            || eq_interpreter_init(&it, &m, arena_words, sizeof arena_words) != EQ_OK || c.samples == 0)
         {
             check(0, "the case does not load", name, "-");
             continue;
         }
+        in_per = c.in_len / c.samples;
+        out_per = c.out_len / c.samples;
         floats = has_float_io(&m, &it);
         for (md = 0; md < 3; md++)
         {
             eq_status st;
-            memset(actual, 0, out_len);
+            memset(actual, 0, c.out_len);
             fesetround(modes[md]);
-            st = run(&it, &m, samples, in_len / samples, out_len / samples);
+            st = run(&it, &m, c.samples, in_per, out_per);
             fesetround(FE_TONEAREST);
             if (st == EQ_ERR_ROUNDING_MODE)
             {
@@ -146,15 +138,15 @@ static void golden(const char *path)
                 check(floats, "refused a model without float32 tensors", name, mode_names[md]);
             }
             else
-                check(st == EQ_OK && memcmp(actual, expected, out_len) == 0,
+                check(st == EQ_OK && memcmp(actual, expected, c.out_len) == 0,
                     st == EQ_OK ? "ran and gave other bytes than the C# reference" : eq_status_str(st), name, mode_names[md]);
         }
         /* Back to nearest, the same interpreter runs the case again. */
-        check(run(&it, &m, samples, in_len / samples, out_len / samples) == EQ_OK && memcmp(actual, expected, out_len) == 0,
+        check(run(&it, &m, c.samples, in_per, out_per) == EQ_OK && memcmp(actual, expected, c.out_len) == 0,
             "wrong after the mode was restored", name, "to nearest");
     }
     check(i == count, "the vectors file is truncated", path, "-");
-    fclose(f);
+    eq_run_close(f);
     /* The float cases exist in the file, so each mode must have refused some (the guard is live). */
     for (md = 0; md < 3; md++) check(refused[md] > 0, "no case refused: the float cases ran", path, mode_names[md]);
     printf("golden cases: %d, %d and %d refused (upward, downward, toward zero) of %u\n", refused[0], refused[1], refused[2], (unsigned)count);
@@ -193,34 +185,30 @@ static void zoo(const char *dir)
             continue;
         }
         if (samples > MAX_SAMPLES) samples = MAX_SAMPLES; /* the first 100: enough, and quick */
-        if (in.elements > sizeof values / sizeof values[0] || out.elements > sizeof values / sizeof values[0] || in.bytes < 4)
+        if (in.elements > sizeof values / sizeof values[0] || out.elements > sizeof values / sizeof values[0] || in.bytes > sizeof before)
         {
             check(0, "the test's float buffer is too small for the model", names[k], "-");
             continue;
         }
         for (md = 0; md < 3; md++)
         {
-            eq_status st;
-            uint8_t before[4];
+            eq_status st, sa, s2, s3;
             uint32_t e;
             for (e = 0; e < in.elements; e++) values[e] = 0.25f * (float)(e % 9) - 1.0f;
             fesetround(modes[md]);
             st = run(&it, &m, samples, in.bytes, out.bytes);
-            /* The float helpers convert: refused, nothing written. */
-            memcpy(before, in.data, 4);
-            {
-                /* A wrong argument is still reported as such. */
-                eq_status sa = eq_set_input_f32(&it, 0, NULL, in.elements);
-                eq_status s2 = eq_set_input_f32(&it, 0, values, in.elements);
-                eq_status s3 = eq_get_output_f32(&it, 0, values, out.elements);
-                fesetround(FE_TONEAREST);
-                check(st == EQ_OK && memcmp(actual, expected, samples * out.bytes) == 0, st == EQ_OK ? "other bytes" : eq_status_str(st), names[k], mode_names[md]);
-                check(sa == EQ_ERR_ARGUMENT, "a NULL buffer was not EQ_ERR_ARGUMENT", names[k], mode_names[md]);
-                check(s2 == EQ_ERR_ROUNDING_MODE && s3 == EQ_ERR_ROUNDING_MODE && memcmp(before, in.data, 4) == 0,
-                    "eq_set_input_f32 / eq_get_output_f32 converted under another mode", names[k], mode_names[md]);
-                check(eq_set_input_f32(&it, 0, values, in.elements) == EQ_OK && eq_get_output_f32(&it, 0, values, out.elements) == EQ_OK,
-                    "the float helpers refused after the mode was restored", names[k], mode_names[md]);
-            }
+            /* The float helpers convert: refused, nothing written; a wrong argument is still reported as such. */
+            memcpy(before, in.data, in.bytes);
+            sa = eq_set_input_f32(&it, 0, NULL, in.elements);
+            s2 = eq_set_input_f32(&it, 0, values, in.elements);
+            s3 = eq_get_output_f32(&it, 0, values, out.elements);
+            fesetround(FE_TONEAREST);
+            check(st == EQ_OK && memcmp(actual, expected, samples * out.bytes) == 0, st == EQ_OK ? "other bytes" : eq_status_str(st), names[k], mode_names[md]);
+            check(sa == EQ_ERR_ARGUMENT, "a NULL buffer was not EQ_ERR_ARGUMENT", names[k], mode_names[md]);
+            check(s2 == EQ_ERR_ROUNDING_MODE && s3 == EQ_ERR_ROUNDING_MODE && memcmp(before, in.data, in.bytes) == 0,
+                "eq_set_input_f32 / eq_get_output_f32 converted under another mode", names[k], mode_names[md]);
+            check(eq_set_input_f32(&it, 0, values, in.elements) == EQ_OK && eq_get_output_f32(&it, 0, values, out.elements) == EQ_OK,
+                "the float helpers refused after the mode was restored", names[k], mode_names[md]);
         }
     }
 }
